@@ -1,0 +1,167 @@
+import { z } from 'zod';
+
+/**
+ * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
+ * without WeChat/WeCom credentials Flywheel runs against the in-process sandbox platform.
+ * Secrets never leave this object except into the adapters that need them.
+ */
+
+// Sandbox credentials: fixed so that `npm run sandbox` and the server agree without setup.
+// They only ever talk to the loopback sandbox; real credentials come from the environment.
+export const SANDBOX_CREDENTIALS = Object.freeze({
+  wechatAppId: 'wxsandbox0000000001',
+  wechatSecret: 'sandbox-wechat-secret',
+  wechatToken: 'sandboxtoken',
+  wechatAesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  wecomCorpId: 'wwsandbox0000000001',
+  wecomToken: 'sandboxwecomtoken',
+  wecomAesKey: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
+  wecomSecret: 'sandbox-wecom-contact-secret',
+  wecomAgentId: '1000002',
+  wecomAgentSecret: 'sandbox-wecom-agent-secret',
+  miniprogramAppId: 'wxsandboxmp00000001',
+  miniprogramSecret: 'sandbox-miniprogram-secret',
+});
+
+const optionalText = z.string().trim().min(1).optional();
+const aesKey = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{43}$/, 'must be the 43-character EncodingAESKey from the platform console')
+  .optional();
+const url = z.url().optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:.+|mysql:\/\/.+)$/, 'must be sqlite:<path> or mysql://user:pass@host:port/db')
+    .default('sqlite:./data/flywheel.sqlite'),
+  WECHAT_APPID: optionalText,
+  WECHAT_SECRET: optionalText,
+  WECHAT_TOKEN: optionalText,
+  WECHAT_AES_KEY: aesKey,
+  WECOM_CORP_ID: optionalText,
+  WECOM_TOKEN: optionalText,
+  WECOM_AES_KEY: aesKey,
+  WECOM_SECRET: optionalText,
+  WECOM_AGENT_ID: optionalText,
+  WECOM_AGENT_SECRET: optionalText,
+  MINIPROGRAM_APPID: optionalText,
+  MINIPROGRAM_SECRET: optionalText,
+  WECHAT_API_BASE: url,
+  WECOM_API_BASE: url,
+  CALLBACK_MAX_AGE_S: z.coerce.number().int().min(0).default(300),
+  ADMIN_USERNAME: optionalText,
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  PUBLIC_BASE_URL: url,
+  SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'mysql'; url: string };
+
+export interface OfficialAccountConfig {
+  appId: string;
+  secret: string;
+  token: string;
+  aesKey: string;
+}
+
+export interface WecomConfig {
+  corpId: string;
+  token: string;
+  aesKey: string;
+  secret: string;
+  agentId: string;
+  agentSecret: string;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  publicBaseUrl: string;
+  database: DatabaseConfig;
+  /** True when Flywheel serves the fake platform itself and points the adapters at it. */
+  sandbox: boolean;
+  officialAccount: OfficialAccountConfig;
+  wecom: WecomConfig;
+  miniprogram: { appId: string; secret: string };
+  /** null = the real hosts; the composition root fills in the sandbox URL in sandbox mode. */
+  wechatApiBase: string | null;
+  wecomApiBase: string | null;
+  callbackMaxAgeSeconds: number;
+  bootstrapAdmin: { username: string; password: string } | null;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+
+  const hasRealCredentials = Boolean(e.WECHAT_APPID ?? e.WECOM_CORP_ID);
+  const sandbox = e.SANDBOX === 'on' || (e.SANDBOX === 'auto' && !hasRealCredentials);
+
+  const requireTogether = (names: (keyof typeof e)[]): void => {
+    const set = names.filter((n) => e[n] !== undefined);
+    if (set.length > 0 && set.length < names.length) {
+      const missing = names.filter((n) => e[n] === undefined);
+      throw new ConfigError(`Invalid configuration:\n  ${missing.join(', ')}: required when ${set.join(', ')} is set`);
+    }
+  };
+  requireTogether(['WECHAT_APPID', 'WECHAT_SECRET', 'WECHAT_TOKEN', 'WECHAT_AES_KEY']);
+  requireTogether(['WECOM_CORP_ID', 'WECOM_TOKEN', 'WECOM_AES_KEY', 'WECOM_SECRET']);
+  requireTogether(['ADMIN_USERNAME', 'ADMIN_PASSWORD']);
+
+  const s = SANDBOX_CREDENTIALS;
+  const config: Config = {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    database: e.DATABASE_URL.startsWith('sqlite:')
+      ? { kind: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) }
+      : { kind: 'mysql', url: e.DATABASE_URL },
+    sandbox,
+    officialAccount: {
+      appId: e.WECHAT_APPID ?? s.wechatAppId,
+      secret: e.WECHAT_SECRET ?? s.wechatSecret,
+      token: e.WECHAT_TOKEN ?? s.wechatToken,
+      aesKey: e.WECHAT_AES_KEY ?? s.wechatAesKey,
+    },
+    wecom: {
+      corpId: e.WECOM_CORP_ID ?? s.wecomCorpId,
+      token: e.WECOM_TOKEN ?? s.wecomToken,
+      aesKey: e.WECOM_AES_KEY ?? s.wecomAesKey,
+      secret: e.WECOM_SECRET ?? s.wecomSecret,
+      agentId: e.WECOM_AGENT_ID ?? s.wecomAgentId,
+      agentSecret: e.WECOM_AGENT_SECRET ?? s.wecomAgentSecret,
+    },
+    miniprogram: {
+      appId: e.MINIPROGRAM_APPID ?? s.miniprogramAppId,
+      secret: e.MINIPROGRAM_SECRET ?? s.miniprogramSecret,
+    },
+    wechatApiBase: e.WECHAT_API_BASE?.replace(/\/+$/, '') ?? null,
+    wecomApiBase: e.WECOM_API_BASE?.replace(/\/+$/, '') ?? null,
+    callbackMaxAgeSeconds: e.CALLBACK_MAX_AGE_S,
+    bootstrapAdmin:
+      e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
