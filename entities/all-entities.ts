@@ -1,0 +1,34 @@
+import { AuditLog } from './audit-log.entity';
+import { CallbackInbox } from './callback-inbox.entity';
+import { Contact } from './contact.entity';
+import { ContactIdentity } from './contact-identity.entity';
+import { ContactTag } from './contact-tag.entity';
+import { Interaction } from './interaction.entity';
+import { JobRun } from './job-run.entity';
+import { Operator } from './operator.entity';
+import { OperatorSession } from './operator-session.entity';
+import { PlatformToken } from './platform-token.entity';
+import { ScoreLedger } from './score-ledger.entity';
+import { Tag } from './tag.entity';
+import { TagGroup } from './tag-group.entity';
+import { TagRule } from './tag-rule.entity';
+import { Task } from './task.entity';
+
+/** The list the DataSource registers; one place so both databases see the same model. */
+export const ALL_ENTITIES = [
+  AuditLog,
+  CallbackInbox,
+  Contact,
+  ContactIdentity,
+  ContactTag,
+  Interaction,
+  JobRun,
+  Operator,
+  OperatorSession,
+  PlatformToken,
+  ScoreLedger,
+  Tag,
+  TagGroup,
+  TagRule,
+  Task,
+];

@@ -1,0 +1,32 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** Every point a contact earns or loses, so a score can always be explained. */
+@Entity('score_ledger')
+export class ScoreLedger {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Index()
+  @Column({ type: 'int' })
+  contactId: number;
+
+  @Column({ type: 'int' })
+  points: number;
+
+  @Column({ type: 'varchar', length: 255 })
+  reason: string;
+
+  @Column({ type: 'int', nullable: true })
+  ruleId: number | null;
+
+  @Column({ type: 'int', nullable: true })
+  interactionId: number | null;
+
+  /** e.g. `rule:3:interaction:42`: replaying an interaction never scores twice. */
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 128 })
+  dedupeKey: string;
+
+  @Column({ type: 'datetime', precision: 3 })
+  createdAt: Date;
+}

@@ -1,0 +1,50 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export type TaskStatus = 'pending' | 'running' | 'done' | 'failed';
+export type TaskPayload = Record<string, string | number | boolean | null | string[] | number[]>;
+
+/**
+ * A durable, retrying work queue (tag syncs to WeChat/WeCom, ...). `dedupeKey` makes enqueueing
+ * idempotent; leases let several instances share the queue without doing a task twice.
+ */
+@Entity('tasks')
+@Index(['status', 'runAt'])
+export class Task {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Index()
+  @Column({ type: 'varchar', length: 48 })
+  kind: string;
+
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 191 })
+  dedupeKey: string;
+
+  @Column({ type: 'simple-json' })
+  payload: TaskPayload;
+
+  @Column({ type: 'varchar', length: 16, default: 'pending' })
+  status: TaskStatus;
+
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ type: 'datetime', precision: 3 })
+  runAt: Date;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  leaseHolder: string | null;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ type: 'varchar', length: 1024, nullable: true })
+  lastError: string | null;
+
+  @Column({ type: 'datetime', precision: 3 })
+  createdAt: Date;
+
+  @Column({ type: 'datetime', precision: 3 })
+  updatedAt: Date;
+}

@@ -1,0 +1,274 @@
+import { compactKey, digestFields } from './dedupe-key';
+import { ProtocolError } from './protocol-error';
+import type { XmlFields } from './xml';
+import { readElements, readNonEmpty, readNumber, readText } from './xml-read';
+
+/**
+ * Inbound Official Account messages and event pushes, after decryption.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Subscription_Messages/api.html
+ */
+export interface OfficialAccountMessageBase {
+  /** The account's original id (gh_...). */
+  toUserName: string;
+  /** The user's openid. */
+  fromUserName: string;
+  /** Seconds since the epoch. */
+  createTime: number;
+  msgType: string;
+  raw: XmlFields;
+}
+
+/** MsgId is a 64-bit integer: kept as text because it does not fit a JS number. */
+interface WithMsgId {
+  msgId: string;
+}
+
+interface WithEvent {
+  /** The Event field as WeChat sent it (e.g. `subscribe`, `SCAN`). */
+  event: string;
+}
+
+export interface SubscribeMessageItem {
+  templateId: string;
+  /** SubscribeStatusString: `accept`, `reject`, or `ban`. */
+  status?: string;
+  /** PopupScene: 0 mini-program page, 1 payment completed, 2 article (popup event only). */
+  popupScene?: string;
+  /** MsgID of the sent notification (sent event only). */
+  msgId?: string;
+  /** ErrorCode / ErrorStatus: result of an asynchronous send (sent event only). */
+  errorCode?: string;
+  errorStatus?: string;
+}
+
+export type OfficialAccountMessage =
+  | (OfficialAccountMessageBase & WithMsgId & { kind: 'text'; content: string })
+  | (OfficialAccountMessageBase & WithMsgId & { kind: 'image'; picUrl: string; mediaId: string })
+  | (OfficialAccountMessageBase &
+      WithMsgId & { kind: 'voice'; mediaId: string; format: string; recognition?: string })
+  | (OfficialAccountMessageBase &
+      WithMsgId & { kind: 'video' | 'shortvideo'; mediaId: string; thumbMediaId: string })
+  | (OfficialAccountMessageBase &
+      WithMsgId & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
+  | (OfficialAccountMessageBase &
+      WithMsgId & { kind: 'link'; title: string; description: string; url: string })
+  | (OfficialAccountMessageBase &
+      WithEvent & { kind: 'event.subscribe'; eventKey?: string; scene?: string; ticket?: string })
+  | (OfficialAccountMessageBase & WithEvent & { kind: 'event.unsubscribe' })
+  | (OfficialAccountMessageBase & WithEvent & { kind: 'event.scan'; scene: string; ticket: string })
+  | (OfficialAccountMessageBase &
+      WithEvent & { kind: 'event.location'; latitude: number; longitude: number; precision: number })
+  | (OfficialAccountMessageBase & WithEvent & { kind: 'event.click'; eventKey: string })
+  | (OfficialAccountMessageBase & WithEvent & { kind: 'event.view'; eventKey: string; menuId?: string })
+  | (OfficialAccountMessageBase &
+      WithEvent &
+      WithMsgId & { kind: 'event.template_send_job_finish'; status: string })
+  | (OfficialAccountMessageBase &
+      WithEvent & {
+        kind: 'event.subscribe_msg_popup' | 'event.subscribe_msg_change' | 'event.subscribe_msg_sent';
+        items: SubscribeMessageItem[];
+      })
+  | (OfficialAccountMessageBase & { kind: 'unknown'; event?: string; msgId?: string });
+
+export type OfficialAccountMessageKind = OfficialAccountMessage['kind'];
+
+/** "用户未关注时，进行关注后的事件推送" — EventKey is `qrscene_` + the QR code's scene value. */
+const QR_SCENE_PREFIX = 'qrscene_';
+
+const SUBSCRIBE_MESSAGE_EVENTS = {
+  subscribe_msg_popup_event: { kind: 'event.subscribe_msg_popup', container: 'SubscribeMsgPopupEvent' },
+  subscribe_msg_change_event: { kind: 'event.subscribe_msg_change', container: 'SubscribeMsgChangeEvent' },
+  subscribe_msg_sent_event: { kind: 'event.subscribe_msg_sent', container: 'SubscribeMsgSentEvent' },
+} as const;
+
+/** Turns parsed XML into a typed message; unknown types become `unknown` rather than errors. */
+export function parseOfficialAccountMessage(fields: XmlFields): OfficialAccountMessage {
+  const base = readBase(fields);
+  if (base.msgType.toLowerCase() === 'event') return parseEvent(base, fields) ?? toUnknown(base, fields);
+  return parseMessage(base, fields) ?? toUnknown(base, fields);
+}
+
+function readBase(fields: XmlFields): OfficialAccountMessageBase {
+  const toUserName = readText(fields, 'ToUserName');
+  const fromUserName = readText(fields, 'FromUserName');
+  const createTime = readNumber(fields, 'CreateTime');
+  const msgType = readNonEmpty(fields, 'MsgType');
+  if (toUserName === undefined || fromUserName === undefined || msgType === undefined) {
+    throw new ProtocolError('malformed_xml', 'message lacks ToUserName, FromUserName or MsgType');
+  }
+  if (createTime === undefined || !Number.isInteger(createTime)) {
+    throw new ProtocolError('malformed_xml', 'message lacks an integer CreateTime');
+  }
+  return { toUserName, fromUserName, createTime, msgType, raw: fields };
+}
+
+function toUnknown(base: OfficialAccountMessageBase, fields: XmlFields): OfficialAccountMessage {
+  const event = readText(fields, 'Event');
+  const msgId = readNonEmpty(fields, 'MsgId')?.trim();
+  return {
+    ...base,
+    kind: 'unknown',
+    ...(event === undefined ? {} : { event }),
+    ...(msgId === undefined ? {} : { msgId }),
+  };
+}
+
+/** Returns undefined when a field the kind cannot do without is missing, so it falls back to `unknown`. */
+function parseMessage(base: OfficialAccountMessageBase, fields: XmlFields): OfficialAccountMessage | undefined {
+  const msgId = readNonEmpty(fields, 'MsgId')?.trim();
+  if (msgId === undefined) return undefined;
+  const common = { ...base, msgId };
+  const text = (name: string): string => readText(fields, name) ?? '';
+  switch (base.msgType) {
+    case 'text': {
+      const content = readText(fields, 'Content');
+      return content === undefined ? undefined : { ...common, kind: 'text', content };
+    }
+    case 'image': {
+      const mediaId = readNonEmpty(fields, 'MediaId');
+      return mediaId === undefined ? undefined : { ...common, kind: 'image', picUrl: text('PicUrl'), mediaId };
+    }
+    case 'voice': {
+      const mediaId = readNonEmpty(fields, 'MediaId');
+      if (mediaId === undefined) return undefined;
+      const recognition = readText(fields, 'Recognition');
+      return {
+        ...common,
+        kind: 'voice',
+        mediaId,
+        format: text('Format'),
+        ...(recognition === undefined ? {} : { recognition }),
+      };
+    }
+    case 'video':
+    case 'shortvideo': {
+      const mediaId = readNonEmpty(fields, 'MediaId');
+      if (mediaId === undefined) return undefined;
+      return { ...common, kind: base.msgType, mediaId, thumbMediaId: text('ThumbMediaId') };
+    }
+    case 'location': {
+      const latitude = readNumber(fields, 'Location_X');
+      const longitude = readNumber(fields, 'Location_Y');
+      if (latitude === undefined || longitude === undefined) return undefined;
+      const scale = readNumber(fields, 'Scale') ?? 0;
+      return { ...common, kind: 'location', latitude, longitude, scale, label: text('Label') };
+    }
+    case 'link': {
+      const url = readNonEmpty(fields, 'Url');
+      if (url === undefined) return undefined;
+      return { ...common, kind: 'link', title: text('Title'), description: text('Description'), url };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): OfficialAccountMessage | undefined {
+  const event = readNonEmpty(fields, 'Event');
+  if (event === undefined) return undefined;
+  const common = { ...base, event };
+  const eventKey = readNonEmpty(fields, 'EventKey');
+  const ticket = readNonEmpty(fields, 'Ticket');
+  const name = event.toLowerCase();
+  switch (name) {
+    case 'subscribe': {
+      const scene = eventKey?.startsWith(QR_SCENE_PREFIX) ? eventKey.slice(QR_SCENE_PREFIX.length) : undefined;
+      return {
+        ...common,
+        kind: 'event.subscribe',
+        ...(eventKey === undefined ? {} : { eventKey }),
+        ...(scene === undefined ? {} : { scene }),
+        ...(ticket === undefined ? {} : { ticket }),
+      };
+    }
+    case 'unsubscribe':
+      return { ...common, kind: 'event.unsubscribe' };
+    case 'scan':
+      return { ...common, kind: 'event.scan', scene: readText(fields, 'EventKey') ?? '', ticket: ticket ?? '' };
+    case 'location': {
+      const latitude = readNumber(fields, 'Latitude');
+      const longitude = readNumber(fields, 'Longitude');
+      if (latitude === undefined || longitude === undefined) return undefined;
+      const precision = readNumber(fields, 'Precision') ?? 0;
+      return { ...common, kind: 'event.location', latitude, longitude, precision };
+    }
+    case 'click':
+      return { ...common, kind: 'event.click', eventKey: readText(fields, 'EventKey') ?? '' };
+    case 'view': {
+      const menuId = readNonEmpty(fields, 'MenuId');
+      return {
+        ...common,
+        kind: 'event.view',
+        eventKey: readText(fields, 'EventKey') ?? '',
+        ...(menuId === undefined ? {} : { menuId }),
+      };
+    }
+    case 'templatesendjobfinish': {
+      // This event spells the id `MsgID`, unlike `MsgId` on user messages.
+      const msgId = readNonEmpty(fields, 'MsgID')?.trim();
+      if (msgId === undefined) return undefined;
+      return { ...common, kind: 'event.template_send_job_finish', msgId, status: readText(fields, 'Status') ?? '' };
+    }
+    case 'subscribe_msg_popup_event':
+    case 'subscribe_msg_change_event':
+    case 'subscribe_msg_sent_event': {
+      const { kind, container } = SUBSCRIBE_MESSAGE_EVENTS[name];
+      return { ...common, kind, items: readSubscribeItems(fields, container) };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `<Container><List>...</List><List>...</List></Container>`: one List per template in the popup. */
+function readSubscribeItems(fields: XmlFields, container: string): SubscribeMessageItem[] {
+  const lists = readElements(fields, container).flatMap((element) => readElements(element, 'List'));
+  return lists.flatMap((list) => {
+    const templateId = readNonEmpty(list, 'TemplateId');
+    if (templateId === undefined) return [];
+    const item: SubscribeMessageItem = { templateId };
+    const optional: [keyof Omit<SubscribeMessageItem, 'templateId'>, string][] = [
+      ['status', 'SubscribeStatusString'],
+      ['popupScene', 'PopupScene'],
+      ['msgId', 'MsgID'],
+      ['errorCode', 'ErrorCode'],
+      ['errorStatus', 'ErrorStatus'],
+    ];
+    for (const [key, field] of optional) {
+      const value = readText(list, field);
+      if (value !== undefined) item[key] = value;
+    }
+    return [item];
+  });
+}
+
+/**
+ * The natural key of an inbound push, for insert-or-ignore against WeChat's retries.
+ * Messages carry a MsgId; events have none, and FromUserName + CreateTime alone merges distinct
+ * events fired in the same second (a subscribe and a SCAN, two menu clicks), so events are keyed
+ * on the event name and its key as well (WxJava #333).
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
+ *   "关于重试的消息排重，推荐使用msgid排重。事件类型消息推荐使用FromUserName + CreateTime 排重。"
+ */
+export function officialAccountDedupeKey(appId: string, msg: OfficialAccountMessage): string {
+  if (msg.msgType.toLowerCase() !== 'event' && 'msgId' in msg && msg.msgId !== undefined) {
+    return compactKey(`oa:${appId}:msg:${msg.msgId}`);
+  }
+  const event = readText(msg.raw, 'Event') ?? msg.msgType;
+  const eventKey = readText(msg.raw, 'EventKey') ?? '';
+  let key = `oa:${appId}:evt:${msg.fromUserName}:${msg.createTime}:${event}:${eventKey}`;
+  if (msg.kind === 'event.template_send_job_finish') key += `:${msg.msgId}`;
+  if (
+    msg.kind === 'event.subscribe_msg_popup' ||
+    msg.kind === 'event.subscribe_msg_change' ||
+    msg.kind === 'event.subscribe_msg_sent'
+  ) {
+    key += `:${msg.items.map((item) => (item.msgId === undefined ? item.templateId : `${item.templateId}/${item.msgId}`)).join(',')}`;
+  }
+  // An event this parser does not know may identify its subject in other fields; a retry repeats
+  // the same body, so its digest keeps distinct events apart without letting retries through.
+  if (msg.kind === 'unknown') key += `:${digestFields(msg.raw)}`;
+  return compactKey(key);
+}

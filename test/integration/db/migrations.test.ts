@@ -1,0 +1,59 @@
+import { createDataSource } from '../../../server/db/data-source';
+import { runMigrationsWithLock } from '../../../server/db/migrate';
+import { createTestDatabase, DATABASE_KINDS } from '../../support/database';
+
+describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
+  it('two instances starting together migrate once, and both come up', async () => {
+    const first = await createTestDatabase(kind);
+    try {
+      // Roll back what createTestDatabase applied, then race two fresh DataSources.
+      await first.dataSource.undoLastMigration();
+      const a = createDataSource(first.config);
+      const b = createDataSource(first.config);
+      await Promise.all([a.initialize(), b.initialize()]);
+      try {
+      const [appliedA, appliedB] = await Promise.all([
+        runMigrationsWithLock({ dataSource: a, holder: 'a' }),
+        runMigrationsWithLock({ dataSource: b, holder: 'b' }),
+      ]);
+      expect([...appliedA, ...appliedB]).toHaveLength(1);
+      const rows: { name: string }[] = await a.query('SELECT name FROM migrations');
+      expect(rows).toHaveLength(1);
+      const [{ n }]: { n: number | string }[] = await a.query('SELECT COUNT(*) AS n FROM contacts');
+      expect(Number(n)).toBe(0);
+      } finally {
+        await Promise.all([a.destroy(), b.destroy()]);
+      }
+    } finally {
+      await first.destroy();
+    }
+  });
+
+  it('takes over a lock left by a crashed instance once it expires', async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', [
+        'crashed',
+        Date.now() - 1,
+      ]);
+      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000 })).resolves.toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('waits for a live lock and names its holder when it gives up', async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', [
+        'instance-7',
+        Date.now() + 60_000,
+      ]);
+      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 300 })).rejects.toThrow(
+        /instance-7/,
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+});

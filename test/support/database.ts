@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { DatabaseConfig } from '../../config/config.schema';
+import { createDataSource } from '../../server/db/data-source';
+import { runMigrationsWithLock } from '../../server/db/migrate';
+
+/**
+ * Database suites run on SQLite and again on MariaDB/MySQL. MySQL is never skipped silently:
+ * if the server is not there the suite fails. Set TEST_SKIP_MYSQL=1 to opt out by hand
+ * (CI never sets it).
+ */
+export const TEST_MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+export const DATABASE_KINDS: DatabaseConfig['kind'][] = process.env.TEST_SKIP_MYSQL === '1' ? ['sqlite'] : ['sqlite', 'mysql'];
+
+let counter = 0;
+
+export interface TestDatabase {
+  config: DatabaseConfig;
+  dataSource: DataSource;
+  /** Deletes every row, keeping the schema. */
+  reset(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** A fresh, migrated, empty database of the given kind, private to the calling suite. */
+export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<TestDatabase> {
+  counter += 1;
+  const suffix = `${process.pid}_${counter}_${Math.random().toString(36).slice(2, 8)}`;
+  let config: DatabaseConfig;
+  let dropDatabase: () => Promise<void>;
+  if (kind === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flywheel-test-'));
+    config = { kind, path: path.join(dir, 'test.sqlite') };
+    dropDatabase = async () => fs.rmSync(dir, { recursive: true, force: true });
+  } else {
+    const name = `flywheel_t_${suffix}`;
+    const url = new URL(TEST_MYSQL_URL);
+    await adminQuery(url, `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    url.pathname = `/${name}`;
+    config = { kind, url: url.toString() };
+    dropDatabase = async () => adminQuery(new URL(TEST_MYSQL_URL), `DROP DATABASE IF EXISTS \`${name}\``);
+  }
+  const dataSource = createDataSource(config, { poolSize: 5 });
+  await dataSource.initialize();
+  await runMigrationsWithLock({ dataSource, holder: `test-${suffix}` });
+
+  return {
+    config,
+    dataSource,
+    async reset() {
+      for (const meta of dataSource.entityMetadatas) {
+        await dataSource.query(`DELETE FROM ${dataSource.driver.escape(meta.tableName)}`);
+      }
+    },
+    async destroy() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await dropDatabase();
+    },
+  };
+}
+
+async function adminQuery(url: URL, sql: string): Promise<void> {
+  const { createConnection } = await import('mysql2/promise');
+  const server = new URL(url.toString());
+  server.pathname = '/';
+  const conn = await createConnection(server.toString());
+  try {
+    await conn.query(sql);
+  } finally {
+    await conn.end();
+  }
+}
+
+/**
+ * `describe` once per database kind, with a fresh migrated database for the block, emptied
+ * before each test. Use: `describeEachDatabase('contacts', (db) => { it(..., () => db().dataSource ...) })`.
+ */
+export function describeEachDatabase(name: string, body: (db: () => TestDatabase) => void): void {
+  describe.each(DATABASE_KINDS)(`${name} [%s]`, (kind) => {
+    let database: TestDatabase | undefined;
+    beforeAll(async () => {
+      database = await createTestDatabase(kind);
+    });
+    beforeEach(async () => {
+      await database?.reset();
+    });
+    afterAll(async () => {
+      await database?.destroy();
+    });
+    body(() => {
+      if (!database) throw new Error('test database not ready');
+      return database;
+    });
+  });
+}
