@@ -6,7 +6,8 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
   it('two instances starting together migrate once, and both come up', async () => {
     const first = await createTestDatabase(kind);
     try {
-      // Roll back what createTestDatabase applied, then race two fresh DataSources.
+      // Roll back everything createTestDatabase applied, then race two fresh DataSources.
+      await first.dataSource.undoLastMigration();
       await first.dataSource.undoLastMigration();
       const a = createDataSource(first.config);
       const b = createDataSource(first.config);
@@ -16,9 +17,12 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
         runMigrationsWithLock({ dataSource: a, holder: 'a' }),
         runMigrationsWithLock({ dataSource: b, holder: 'b' }),
       ]);
-      expect([...appliedA, ...appliedB]).toHaveLength(1);
+      const init = kind === 'sqlite' ? 'InitSqlite1795436218746' : 'InitMysql1795436218746';
+        expect([...appliedA, ...appliedB].sort()).toEqual([init, 'SeedDefaultRules1795436300000'].sort());
       const rows: { name: string }[] = await a.query('SELECT name FROM migrations');
-      expect(rows).toHaveLength(1);
+      expect(rows).toHaveLength(2);
+        const [{ r }]: { r: number | string }[] = await a.query('SELECT COUNT(*) AS r FROM tag_rules');
+        expect(Number(r)).toBe(8);
       const [{ n }]: { n: number | string }[] = await a.query('SELECT COUNT(*) AS n FROM contacts');
       expect(Number(n)).toBe(0);
       } finally {
@@ -57,3 +61,4 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     }
   });
 });
+

@@ -1,5 +1,6 @@
 import type { MigrationInterface } from 'typeorm';
+import { SeedDefaultRules1795436300000 } from '../1795436300000-seed-default-rules';
 import { InitMysql1795436218746 } from './1795436218746-init';
 
 /** In order. scripts/generate-migration.ts writes new files; add each here. */
-export const MYSQL_MIGRATIONS: (new () => MigrationInterface)[] = [InitMysql1795436218746];
+export const MYSQL_MIGRATIONS: (new () => MigrationInterface)[] = [InitMysql1795436218746, SeedDefaultRules1795436300000];

@@ -1,5 +1,6 @@
 import type { MigrationInterface } from 'typeorm';
+import { SeedDefaultRules1795436300000 } from '../1795436300000-seed-default-rules';
 import { InitSqlite1795436218746 } from './1795436218746-init';
 
 /** In order. scripts/generate-migration.ts writes new files; add each here. */
-export const SQLITE_MIGRATIONS: (new () => MigrationInterface)[] = [InitSqlite1795436218746];
+export const SQLITE_MIGRATIONS: (new () => MigrationInterface)[] = [InitSqlite1795436218746, SeedDefaultRules1795436300000];

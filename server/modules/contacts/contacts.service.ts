@@ -1,0 +1,151 @@
+import type { EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import { Contact, LIFECYCLE_STAGES, type LifecycleStage } from '../../../entities/contact.entity';
+import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
+import { Interaction } from '../../../entities/interaction.entity';
+import { ScoreLedger } from '../../../entities/score-ledger.entity';
+import type { Clock } from '../../adapters/clock';
+
+/** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
+export interface IdentityRef {
+  kind: IdentityKind;
+  appId: string;
+  value: string;
+}
+
+export interface ContactsServiceDeps {
+  clock: Clock;
+}
+
+/**
+ * One person, many identities. Every method takes the caller's EntityManager so that contact
+ * changes commit or roll back with the interaction that caused them.
+ */
+export class ContactsService {
+  constructor(private readonly deps: ContactsServiceDeps) {}
+
+  async findContactId(manager: EntityManager, ref: IdentityRef): Promise<number | null> {
+    const row = await manager.findOne(ContactIdentity, { where: { kind: ref.kind, appId: ref.appId, value: ref.value }, select: { contactId: true } });
+    return row?.contactId ?? null;
+  }
+
+  /** The contact behind an identity, created on first sight. */
+  async resolveContact(manager: EntityManager, ref: IdentityRef): Promise<{ contactId: number; created: boolean }> {
+    const existing = await this.findContactId(manager, ref);
+    if (existing !== null) return { contactId: existing, created: false };
+    const now = this.deps.clock.now();
+    const inserted = await manager.insert(Contact, { stage: 'acquired', score: 0, createdAt: now, updatedAt: now });
+    const contactId = insertedId(inserted.identifiers);
+    await manager.insert(ContactIdentity, { ...ref, contactId, createdAt: now });
+    return { contactId, created: true };
+  }
+
+  /**
+   * Gives a contact one more identity. When another contact already holds it (a unionid that
+   * links an Official Account follower to a WeCom external contact), the two become one.
+   * Returns the id of the contact that holds the identity afterwards.
+   */
+  async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef): Promise<number> {
+    const holder = await this.findContactId(manager, ref);
+    if (holder === contactId) return contactId;
+    if (holder !== null) return this.mergeContacts(manager, contactId, holder);
+    await manager.insert(ContactIdentity, { ...ref, contactId, createdAt: this.deps.clock.now() });
+    return contactId;
+  }
+
+  /** Merges two contacts; the older one survives and inherits identities, timeline, tags and points. */
+  async mergeContacts(manager: EntityManager, a: number, b: number): Promise<number> {
+    if (a === b) return a;
+    const [survivorId, mergedId] = a < b ? [a, b] : [b, a];
+    const [survivor, merged] = await Promise.all([
+      manager.findOneByOrFail(Contact, { id: survivorId }),
+      manager.findOneByOrFail(Contact, { id: mergedId }),
+    ]);
+
+    await manager.update(ContactIdentity, { contactId: mergedId }, { contactId: survivorId });
+    await manager.update(Interaction, { contactId: mergedId }, { contactId: survivorId });
+    await manager.update(ScoreLedger, { contactId: mergedId }, { contactId: survivorId });
+    const survivorTags = await manager.find(ContactTag, { where: { contactId: survivorId }, select: { tagId: true } });
+    const held = survivorTags.map((t) => t.tagId);
+    if (held.length > 0) await manager.delete(ContactTag, { contactId: mergedId, tagId: In(held) });
+    await manager.update(ContactTag, { contactId: mergedId }, { contactId: survivorId });
+
+    const now = this.deps.clock.now();
+    const first = earliest(
+      { source: survivor.firstSource, at: survivor.firstSourceAt },
+      { source: merged.firstSource, at: merged.firstSourceAt },
+    );
+    const last = latest(
+      { source: survivor.lastSource, at: survivor.lastSourceAt },
+      { source: merged.lastSource, at: merged.lastSourceAt },
+    );
+    await manager.update(Contact, survivorId, {
+      name: survivor.name ?? merged.name,
+      avatarUrl: survivor.avatarUrl ?? merged.avatarUrl,
+      score: survivor.score + merged.score,
+      stage: laterStage(survivor.stage, merged.stage),
+      firstSource: first.source,
+      firstSourceAt: first.at,
+      lastSource: last.source,
+      lastSourceAt: last.at,
+      ownerUserId: survivor.ownerUserId ?? merged.ownerUserId,
+      updatedAt: now,
+    });
+    await manager.update(Contact, mergedId, { mergedIntoId: survivorId, score: 0, updatedAt: now });
+    return survivorId;
+  }
+
+  /** Fills the profile from the platform; empty values never overwrite known ones. */
+  async updateProfile(manager: EntityManager, contactId: number, profile: { name?: string | null; avatarUrl?: string | null; ownerUserId?: string | null }): Promise<void> {
+    const changes: Partial<Contact> = {};
+    if (profile.name) changes.name = profile.name.slice(0, 128);
+    if (profile.avatarUrl) changes.avatarUrl = profile.avatarUrl.slice(0, 512);
+    if (profile.ownerUserId) changes.ownerUserId = profile.ownerUserId;
+    if (Object.keys(changes).length === 0) return;
+    await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
+  }
+
+  /** First-touch stays the first channel ever seen; last-touch follows the newest. */
+  async recordSource(manager: EntityManager, contactId: number, source: string, at: Date): Promise<void> {
+    const contact = await manager.findOneByOrFail(Contact, { id: contactId });
+    const changes: Partial<Contact> = {};
+    if (!contact.firstSourceAt || at < contact.firstSourceAt) Object.assign(changes, { firstSource: source, firstSourceAt: at });
+    if (!contact.lastSourceAt || at >= contact.lastSourceAt) Object.assign(changes, { lastSource: source, lastSourceAt: at });
+    if (Object.keys(changes).length > 0) await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
+  }
+
+  /** Stages only move forward (AARRR). */
+  async advanceStage(manager: EntityManager, contactId: number, stage: LifecycleStage): Promise<void> {
+    const contact = await manager.findOneByOrFail(Contact, { id: contactId });
+    if (laterStage(contact.stage, stage) !== contact.stage) {
+      await manager.update(Contact, contactId, { stage, updatedAt: this.deps.clock.now() });
+    }
+  }
+}
+
+export function insertedId(identifiers: Record<string, unknown>[]): number {
+  const id = identifiers[0]?.id;
+  if (typeof id === 'number') return id;
+  if (typeof id === 'string' && /^\d+$/.test(id)) return Number(id);
+  throw new Error('insert returned no id');
+}
+
+function laterStage(a: LifecycleStage, b: LifecycleStage): LifecycleStage {
+  return LIFECYCLE_STAGES.indexOf(a) >= LIFECYCLE_STAGES.indexOf(b) ? a : b;
+}
+
+interface Touch {
+  source: string | null;
+  at: Date | null;
+}
+function earliest(a: Touch, b: Touch): Touch {
+  if (!a.at) return b;
+  if (!b.at) return a;
+  return a.at <= b.at ? a : b;
+}
+function latest(a: Touch, b: Touch): Touch {
+  if (!a.at) return b;
+  if (!b.at) return a;
+  return a.at >= b.at ? a : b;
+}

@@ -1,0 +1,73 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+/**
+ * Passwords are stored as `scrypt$N$r$p$saltB64$hashB64`. N=2^15, r=8, p=1 follows the OWASP
+ * password storage cheat sheet; the parameters travel with the hash so they can be raised later
+ * without invalidating stored passwords.
+ */
+const COST_N = 2 ** 15;
+const BLOCK_SIZE_R = 8;
+const PARALLELISM_P = 1;
+const SALT_BYTES = 16;
+const KEY_BYTES = 64;
+/** Bounds on parameters read back from a stored hash, so a corrupted row cannot pin the CPU or memory. */
+const MAX_COST_N = 2 ** 20;
+const MAX_BLOCK_SIZE_R = 32;
+const MAX_PARALLELISM_P = 16;
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await deriveKey({ password, salt, n: COST_N, r: BLOCK_SIZE_R, p: PARALLELISM_P, keyBytes: KEY_BYTES });
+  return ['scrypt', COST_N, BLOCK_SIZE_R, PARALLELISM_P, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+/** False for a wrong password and for a stored value that is not a well-formed scrypt hash. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parsed = parseStoredHash(stored);
+  if (!parsed) return false;
+  const key = await deriveKey({ password, salt: parsed.salt, n: parsed.n, r: parsed.r, p: parsed.p, keyBytes: parsed.hash.length });
+  return timingSafeEqual(key, parsed.hash);
+}
+
+interface DeriveKeyParams {
+  password: string;
+  salt: Buffer;
+  n: number;
+  r: number;
+  p: number;
+  keyBytes: number;
+}
+
+function deriveKey(params: DeriveKeyParams): Promise<Buffer> {
+  // scrypt needs about 128 * N * r bytes; Node's default maxmem (32 MiB) is exactly that for
+  // N=2^15, r=8 and is refused, so allow twice the requirement.
+  const options: ScryptOptions = { N: params.n, r: params.r, p: params.p, maxmem: 2 * 128 * params.n * params.r };
+  return new Promise((resolve, reject) => {
+    scrypt(params.password.normalize('NFC'), params.salt, params.keyBytes, options, (error, key) => {
+      if (error) reject(error);
+      else resolve(key);
+    });
+  });
+}
+
+interface StoredHash {
+  n: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function parseStoredHash(stored: string): StoredHash | null {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
+  const [n, r, p] = parts.slice(1, 4).map(Number);
+  const salt = Buffer.from(parts[4], 'base64');
+  const hash = Buffer.from(parts[5], 'base64');
+  const powerOfTwo = Number.isInteger(n) && n > 1 && (n & (n - 1)) === 0;
+  if (!powerOfTwo || n > MAX_COST_N) return null;
+  if (!Number.isInteger(r) || r < 1 || r > MAX_BLOCK_SIZE_R) return null;
+  if (!Number.isInteger(p) || p < 1 || p > MAX_PARALLELISM_P) return null;
+  if (salt.length === 0 || hash.length < 16) return null;
+  return { n, r, p, salt, hash };
+}

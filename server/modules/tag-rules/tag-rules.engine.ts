@@ -1,0 +1,110 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { InteractionDetail } from '../../../entities/interaction.entity';
+import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
+import type { NewsArticle } from '../../../entities/tag-rule.entity';
+import type { ScoringService } from '../scoring/scoring.service';
+import type { TagsService } from '../tags/tags.service';
+
+export type PassiveReply = { kind: 'text'; content: string } | { kind: 'news'; articles: NewsArticle[] };
+
+export interface RuleInput {
+  type: string;
+  detail: InteractionDetail;
+}
+
+/** Does the rule recognise this interaction? Pure, so the callback and the worker agree. */
+export function matchRule(rule: TagRule, input: RuleInput): boolean {
+  if (!rule.enabled || rule.interactionType !== input.type) return false;
+  const text = (key: string): string | null => {
+    const value = input.detail[key];
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  };
+  const expected = rule.matchValue ?? '';
+  switch (rule.matchKind) {
+    case 'any':
+      return true;
+    case 'keyword_exact':
+      return (text('content') ?? '').trim().toLowerCase() === expected.trim().toLowerCase();
+    case 'keyword_contains':
+      return expected !== '' && (text('content') ?? '').toLowerCase().includes(expected.toLowerCase());
+    case 'scene': {
+      const scene = text('scene');
+      return scene !== null && scene !== '' && (expected === '*' || scene === expected);
+    }
+    case 'menu_key':
+      return text('menuKey') === expected;
+    case 'event_id':
+      return text('eventId') === expected;
+  }
+}
+
+/** `{scene}` in a tag name becomes the interaction's scene; a rule tag with no value to fill is skipped. */
+export function renderTagRef(ref: TagRef, detail: InteractionDetail): TagRef | null {
+  if (!ref.name.includes('{scene}')) return ref;
+  const scene = detail.scene;
+  if (typeof scene !== 'string' || scene === '') return null;
+  return { group: ref.group, name: ref.name.replaceAll('{scene}', scene) };
+}
+
+export interface RulesOutcome {
+  tagsAdded: string[];
+  tagsRemoved: string[];
+  points: number;
+}
+
+/**
+ * Tag rules: the passive reply is chosen inside the callback (it must go back in the same HTTP
+ * answer); tags and points are applied after the reply, from the stored interaction.
+ */
+export class TagRulesEngine {
+  constructor(private readonly deps: { dataSource: DataSource; tags: TagsService; scoring: ScoringService }) {}
+
+  private async loadRules(manager: EntityManager, type: string): Promise<TagRule[]> {
+    return manager.find(TagRule, { where: { interactionType: type, enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
+  }
+
+  /** The first matching rule that carries a reply, by priority. */
+  async findReply(input: RuleInput): Promise<PassiveReply | null> {
+    const rules = await this.loadRules(this.deps.dataSource.manager, input.type);
+    for (const rule of rules) {
+      if (!matchRule(rule, input)) continue;
+      if (rule.replyText) return { kind: 'text', content: rule.replyText };
+      if (rule.replyNews && rule.replyNews.length > 0) return { kind: 'news', articles: rule.replyNews };
+    }
+    return null;
+  }
+
+  /** Applies every matching rule's tags and points; idempotent per (rule, interaction). */
+  async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput): Promise<RulesOutcome> {
+    const outcome: RulesOutcome = { tagsAdded: [], tagsRemoved: [], points: 0 };
+    for (const rule of await this.loadRules(manager, p.type)) {
+      if (!matchRule(rule, p)) continue;
+      const render = async (refs: TagRef[]) => {
+        const tags = [];
+        for (const ref of refs) {
+          const rendered = renderTagRef(ref, p.detail);
+          if (rendered) tags.push(await this.deps.tags.ensureTag(manager, rendered));
+        }
+        return tags;
+      };
+      const applied = await this.deps.tags.applyTags(manager, {
+        contactId: p.contactId,
+        add: await render(rule.addTags),
+        remove: await render(rule.removeTags),
+        source: `rule:${rule.id}`,
+      });
+      outcome.tagsAdded.push(...applied.added.map((t) => t.name));
+      outcome.tagsRemoved.push(...applied.removed.map((t) => t.name));
+      const scored = await this.deps.scoring.addPoints(manager, {
+        contactId: p.contactId,
+        points: rule.scorePoints,
+        reason: `${rule.name} (${p.type})`,
+        ruleId: rule.id,
+        interactionId: p.interactionId,
+        dedupeKey: `rule:${rule.id}:interaction:${p.interactionId}`,
+      });
+      if (scored) outcome.points += rule.scorePoints;
+    }
+    return outcome;
+  }
+}

@@ -1,0 +1,272 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { In, IsNull, Not } from 'typeorm';
+import { Contact } from '../../../entities/contact.entity';
+import { ContactIdentity } from '../../../entities/contact-identity.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
+import { Tag } from '../../../entities/tag.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import type { Task } from '../../../entities/task.entity';
+import type { Logger } from '../../adapters/logger';
+import type { OfficialAccountClient } from '../../adapters/official-account.client';
+import { PlatformApiError } from '../../adapters/platform-error';
+import type { WecomClient } from '../../adapters/wecom.client';
+import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
+
+export const OA_TAG_SYNC = 'oa_tag_sync';
+export const WECOM_TAG_SYNC = 'wecom_tag_sync';
+
+/** Official Account limits: 100 tags an account, 20 tags a user, 50 openids a batch call. */
+export const OA_MAX_TAGS_PER_ACCOUNT = 100;
+export const OA_MAX_TAGS_PER_USER = 20;
+export const OA_MAX_OPENIDS_PER_BATCH = 50;
+/** "标签名长度超过30个字节" (45158). */
+const OA_MAX_TAG_NAME_BYTES = 30;
+
+/** A limit reached: retrying cannot help, the operator has to act. */
+export class TagSyncLimitError extends Error {}
+
+export interface TagChange {
+  tag: Tag;
+  /** The contact_tags row that was added or removed: unique per change, so the task key is too. */
+  contactTagId: number;
+}
+
+export interface TagSyncDeps {
+  dataSource: DataSource;
+  queue: TaskQueue;
+  officialAccount: OfficialAccountClient;
+  wecom: WecomClient;
+  oaAppId: string;
+  corpId: string;
+  logger: Logger;
+}
+
+/**
+ * Mirrors Flywheel tags to Official Account tags and WeCom corp tags through the task queue,
+ * never inside a callback: a platform outage delays a sync, it never fails a callback.
+ */
+export class TagSyncService {
+  constructor(private readonly deps: TagSyncDeps) {}
+
+  async enqueueContactTagChanges(
+    manager: EntityManager,
+    p: { contactId: number; added: TagChange[]; removed: TagChange[]; skip?: 'oa' | 'wecom' },
+  ): Promise<void> {
+    const changes = [...p.added.map((c) => ({ ...c, op: 'add' as const })), ...p.removed.map((c) => ({ ...c, op: 'remove' as const }))];
+    const groups = await manager.findBy(TagGroup, { id: In([...new Set(changes.map((c) => c.tag.groupId))]) });
+    const byId = new Map(groups.map((g) => [g.id, g]));
+    for (const change of changes) {
+      const group = byId.get(change.tag.groupId);
+      const payload = { contactId: p.contactId, tagId: change.tag.id, op: change.op };
+      if (group?.syncOa && p.skip !== 'oa') {
+        await this.deps.queue.enqueue({ manager, kind: OA_TAG_SYNC, dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`, payload });
+      }
+      if (group?.syncWecom && p.skip !== 'wecom') {
+        await this.deps.queue.enqueue({ manager, kind: WECOM_TAG_SYNC, dedupeKey: `wecom_tag:${change.op}:${change.contactTagId}`, payload });
+      }
+    }
+  }
+
+  /** Task handlers for the queue worker. */
+  handlers(): Record<string, (tasks: Task[]) => Promise<TaskResult[]>> {
+    return {
+      [OA_TAG_SYNC]: (tasks) => this.syncOfficialAccountTags(tasks),
+      [WECOM_TAG_SYNC]: (tasks) => this.syncWecomTags(tasks),
+    };
+  }
+
+  /** Batches the tasks per (tag, add/remove) into calls of at most 50 openids. */
+  async syncOfficialAccountTags(tasks: Task[]): Promise<TaskResult[]> {
+    const m = this.deps.dataSource.manager;
+    const results: TaskResult[] = [];
+    const parsed = tasks.map((task) => ({ task, ...readPayload(task) }));
+    const openids = await m.findBy(ContactIdentity, {
+      kind: 'oa_openid',
+      appId: this.deps.oaAppId,
+      contactId: In([...new Set(parsed.map((t) => t.contactId))]),
+    });
+    const openidOf = new Map(openids.map((i) => [i.contactId, i.value]));
+
+    const batches = new Map<string, { tagId: number; op: 'add' | 'remove'; items: { task: Task; contactId: number; openid: string }[] }>();
+    for (const t of parsed) {
+      const openid = openidOf.get(t.contactId);
+      // A contact who never followed the account has nothing to mirror there.
+      if (!openid) {
+        results.push({ id: t.task.id, ok: true });
+        continue;
+      }
+      const key = `${t.op}:${t.tagId}`;
+      const batch = batches.get(key) ?? { tagId: t.tagId, op: t.op, items: [] };
+      batch.items.push({ task: t.task, contactId: t.contactId, openid });
+      batches.set(key, batch);
+    }
+
+    for (const batch of batches.values()) {
+      let oaTagId: number;
+      try {
+        oaTagId = await this.ensureOfficialAccountTag(batch.tagId);
+      } catch (error) {
+        results.push(...batch.items.map((i) => failure(i.task, error)));
+        continue;
+      }
+      let items = batch.items;
+      if (batch.op === 'add') {
+        const overLimit = await this.contactsOverOaTagLimit(items.map((i) => i.contactId), batch.tagId);
+        for (const i of items.filter((x) => overLimit.has(x.contactId))) {
+          results.push(failure(i.task, new TagSyncLimitError(`The follower already has ${OA_MAX_TAGS_PER_USER} Official Account tags (the platform limit); remove one first`)));
+        }
+        items = items.filter((x) => !overLimit.has(x.contactId));
+      }
+      for (let start = 0; start < items.length; start += OA_MAX_OPENIDS_PER_BATCH) {
+        const chunk = items.slice(start, start + OA_MAX_OPENIDS_PER_BATCH);
+        results.push(...(await this.sendOaBatch(batch.op, oaTagId, chunk)));
+      }
+    }
+    return results;
+  }
+
+  private async sendOaBatch(op: 'add' | 'remove', oaTagId: number, chunk: { task: Task; openid: string }[]): Promise<TaskResult[]> {
+    const call = (openids: string[]) =>
+      op === 'add' ? this.deps.officialAccount.batchTag(oaTagId, openids) : this.deps.officialAccount.batchUntag(oaTagId, openids);
+    try {
+      await call(chunk.map((c) => c.openid));
+      return chunk.map((c) => ({ id: c.task.id, ok: true }));
+    } catch (error) {
+      // One bad follower (unfollowed, over the limit) fails the whole batch call: retry them one
+      // by one so the others still get their tag.
+      if (chunk.length === 1 || !(error instanceof PlatformApiError) || error.retryable) return chunk.map((c) => failure(c.task, error));
+      const results: TaskResult[] = [];
+      for (const c of chunk) {
+        try {
+          await call([c.openid]);
+          results.push({ id: c.task.id, ok: true });
+        } catch (single) {
+          results.push(failure(c.task, single));
+        }
+      }
+      return results;
+    }
+  }
+
+  /** The Official Account tag id, creating the tag there on first use. */
+  private async ensureOfficialAccountTag(tagId: number): Promise<number> {
+    const m = this.deps.dataSource.manager;
+    const tag = await m.findOneByOrFail(Tag, { id: tagId });
+    if (tag.oaTagId !== null) return tag.oaTagId;
+    if (Buffer.byteLength(tag.name) > OA_MAX_TAG_NAME_BYTES) {
+      throw new TagSyncLimitError(`Tag name "${tag.name}" is longer than ${OA_MAX_TAG_NAME_BYTES} bytes, the Official Account limit`);
+    }
+    const mirrored = await m.countBy(Tag, { oaTagId: Not(IsNull()) });
+    if (mirrored >= OA_MAX_TAGS_PER_ACCOUNT) {
+      throw new TagSyncLimitError(`The Official Account already has ${OA_MAX_TAGS_PER_ACCOUNT} tags (the platform limit); turn off syncing for a tag group or delete tags`);
+    }
+    let oaTagId: number;
+    try {
+      oaTagId = (await this.deps.officialAccount.createTag(tag.name)).id;
+    } catch (error) {
+      // 45157: the name exists there already (made by hand, or by another instance just now).
+      if (!(error instanceof PlatformApiError) || error.errcode !== 45157) throw error;
+      const found = (await this.deps.officialAccount.listTags()).find((t) => t.name === tag.name);
+      if (!found) throw error;
+      oaTagId = found.id;
+    }
+    await m.update(Tag, { id: tagId }, { oaTagId });
+    return oaTagId;
+  }
+
+  private async contactsOverOaTagLimit(contactIds: number[], exceptTagId: number): Promise<Set<number>> {
+    const rows: { contact_id: number | string; n: number | string }[] = await this.deps.dataSource.query(
+      `SELECT ct.contact_id, COUNT(*) AS n FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
+        WHERE t.oa_tag_id IS NOT NULL AND ct.tag_id <> ? AND ct.contact_id IN (${contactIds.map(() => '?').join(',')})
+        GROUP BY ct.contact_id`,
+      [exceptTagId, ...contactIds],
+    );
+    return new Set(rows.filter((r) => Number(r.n) >= OA_MAX_TAGS_PER_USER).map((r) => Number(r.contact_id)));
+  }
+
+  /** One mark_tag call per (rep, customer) with all of their adds and removes. */
+  async syncWecomTags(tasks: Task[]): Promise<TaskResult[]> {
+    const m = this.deps.dataSource.manager;
+    const results: TaskResult[] = [];
+    const parsed = tasks.map((task) => ({ task, ...readPayload(task) }));
+    const contactIds = [...new Set(parsed.map((t) => t.contactId))];
+    const [externals, contacts] = await Promise.all([
+      m.findBy(ContactIdentity, { kind: 'external_userid', appId: this.deps.corpId, contactId: In(contactIds) }),
+      m.findBy(Contact, { id: In(contactIds) }),
+    ]);
+    const externalOf = new Map(externals.map((i) => [i.contactId, i.value]));
+    const ownerOf = new Map(contacts.map((c) => [c.id, c.ownerUserId]));
+
+    const perContact = new Map<number, typeof parsed>();
+    for (const t of parsed) {
+      if (!externalOf.has(t.contactId)) {
+        results.push({ id: t.task.id, ok: true });
+        continue;
+      }
+      perContact.set(t.contactId, [...(perContact.get(t.contactId) ?? []), t]);
+    }
+    for (const [contactId, items] of perContact) {
+      const userId = ownerOf.get(contactId);
+      if (!userId) {
+        results.push(...items.map((i) => failure(i.task, new TagSyncLimitError('The customer has no WeCom follow user to tag them as'))));
+        continue;
+      }
+      try {
+        const add: string[] = [];
+        const remove: string[] = [];
+        for (const i of items) (i.op === 'add' ? add : remove).push(await this.ensureWecomTag(i.tagId));
+        await this.deps.wecom.markTag({ userId, externalUserId: externalOf.get(contactId) ?? '', addTagIds: add, removeTagIds: remove });
+        results.push(...items.map((i) => ({ id: i.task.id, ok: true as const })));
+      } catch (error) {
+        results.push(...items.map((i) => failure(i.task, error)));
+      }
+    }
+    return results;
+  }
+
+  /** The WeCom corp tag id, creating the tag (and its group) there on first use. */
+  private async ensureWecomTag(tagId: number): Promise<string> {
+    const m = this.deps.dataSource.manager;
+    const tag = await m.findOneByOrFail(Tag, { id: tagId });
+    if (tag.wecomTagId) return tag.wecomTagId;
+    const group = await m.findOneByOrFail(TagGroup, { id: tag.groupId });
+    let created: { groupId: string; tags: { id: string; name: string }[] };
+    try {
+      created = await this.deps.wecom.addCorpTag({ groupName: group.name, groupId: group.wecomGroupId ?? undefined, tagNames: [tag.name] });
+    } catch (error) {
+      // 40071: the tag exists in WeCom already; find its id.
+      if (!(error instanceof PlatformApiError) || error.errcode !== 40071) throw error;
+      const list = await this.deps.wecom.getCorpTagList();
+      const g = list.find((x) => x.groupName === group.name);
+      const t = g?.tags.find((x) => x.name === tag.name && !x.deleted);
+      if (!g || !t) throw error;
+      created = { groupId: g.groupId, tags: [t] };
+    }
+    const wecomTagId = created.tags.find((t) => t.name === tag.name)?.id ?? created.tags[0]?.id;
+    if (!wecomTagId) throw new Error(`WeCom did not return an id for tag ${tag.name}`);
+    await m.update(TagGroup, { id: group.id }, { wecomGroupId: created.groupId });
+    await m.update(Tag, { id: tag.id }, { wecomTagId });
+    return wecomTagId;
+  }
+}
+
+function readPayload(task: Task): { contactId: number; tagId: number; op: 'add' | 'remove' } {
+  const { contactId, tagId, op } = task.payload;
+  if (typeof contactId !== 'number' || typeof tagId !== 'number' || (op !== 'add' && op !== 'remove')) {
+    throw new Error(`task ${task.id} has a malformed payload`);
+  }
+  return { contactId, tagId, op };
+}
+
+function failure(task: Task, error: unknown): TaskResult {
+  const retryable = !(error instanceof TagSyncLimitError) && (!(error instanceof PlatformApiError) || error.retryable);
+  return { id: task.id, ok: false, error: error instanceof Error ? error.message : String(error), retryable };
+}
+
+/** Tags of a contact that came from WeCom corp tags, by their WeCom id. */
+export async function findWecomTagIds(manager: EntityManager, contactId: number): Promise<Map<string, number>> {
+  const rows = await manager.find(ContactTag, { where: { contactId } });
+  if (rows.length === 0) return new Map();
+  const tags = await manager.findBy(Tag, { id: In(rows.map((r) => r.tagId)), wecomTagId: Not(IsNull()) });
+  return new Map(tags.map((t) => [t.wecomTagId ?? '', t.id]));
+}

@@ -1,0 +1,91 @@
+import type { EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import { ContactIdentity } from '../../../entities/contact-identity.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
+import { Tag } from '../../../entities/tag.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import type { TagRef } from '../../../entities/tag-rule.entity';
+import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/migrate';
+import { insertedId } from '../contacts/contacts.service';
+import type { TagSyncService } from '../tag-sync/tag-sync.service';
+
+export interface ApplyTagsParams {
+  contactId: number;
+  add: Tag[];
+  remove: Tag[];
+  /** Who applied them: `rule:3`, `operator:1`, `wecom` ... */
+  source: string;
+  /** Set when the change came from a platform itself: it is not synced back there. */
+  origin?: 'oa' | 'wecom';
+}
+
+/**
+ * Tags on contacts. Every change is mirrored to the platforms through the sync queue, enqueued
+ * in the caller's transaction so a rolled-back change never syncs.
+ */
+export class TagsService {
+  constructor(private readonly deps: { clock: Clock; tagSync: TagSyncService }) {}
+
+  /** Finds or creates the tag (and its group) by name. */
+  async ensureTag(manager: EntityManager, ref: TagRef): Promise<Tag> {
+    const groupName = ref.group.trim().slice(0, 64);
+    const tagName = ref.name.trim().slice(0, 64);
+    const group = await this.ensureGroup(manager, groupName);
+    const existing = await manager.findOneBy(Tag, { groupId: group.id, name: tagName });
+    if (existing) return existing;
+    await manager.insert(Tag, { groupId: group.id, name: tagName, createdAt: this.deps.clock.now() });
+    return manager.findOneByOrFail(Tag, { groupId: group.id, name: tagName });
+  }
+
+  async ensureGroup(manager: EntityManager, name: string): Promise<TagGroup> {
+    const existing = await manager.findOneBy(TagGroup, { name });
+    if (existing) return existing;
+    await manager.insert(TagGroup, { name, syncOa: true, syncWecom: true, createdAt: this.deps.clock.now() });
+    return manager.findOneByOrFail(TagGroup, { name });
+  }
+
+  /** Adds and removes tags; returns what actually changed. Re-applying is a no-op. */
+  async applyTags(manager: EntityManager, p: ApplyTagsParams): Promise<{ added: Tag[]; removed: Tag[] }> {
+    const now = this.deps.clock.now();
+    const current = await manager.find(ContactTag, { where: { contactId: p.contactId } });
+    const held = new Map(current.map((ct) => [ct.tagId, ct.id]));
+    const added: { tag: Tag; contactTagId: number }[] = [];
+    for (const tag of p.add) {
+      if (held.has(tag.id)) continue;
+      try {
+        const inserted = await manager.insert(ContactTag, { contactId: p.contactId, tagId: tag.id, source: p.source.slice(0, 64), createdAt: now });
+        const contactTagId = insertedId(inserted.identifiers);
+        added.push({ tag, contactTagId });
+        held.set(tag.id, contactTagId);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+      }
+    }
+    const removed: { tag: Tag; contactTagId: number }[] = [];
+    const addIds = new Set(p.add.map((t) => t.id));
+    for (const tag of p.remove) {
+      const contactTagId = held.get(tag.id);
+      if (contactTagId === undefined || addIds.has(tag.id)) continue;
+      await manager.delete(ContactTag, { id: contactTagId });
+      removed.push({ tag, contactTagId });
+    }
+    if (added.length > 0 || removed.length > 0) {
+      await this.deps.tagSync.enqueueContactTagChanges(manager, { contactId: p.contactId, added, removed, skip: p.origin });
+    }
+    return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
+  }
+
+  /** Tag names of a contact, for replies and the API. */
+  async listTagNames(manager: EntityManager, contactId: number): Promise<string[]> {
+    const rows = await manager.find(ContactTag, { where: { contactId } });
+    if (rows.length === 0) return [];
+    const tags = await manager.findBy(Tag, { id: In(rows.map((r) => r.tagId)) });
+    return tags.map((t) => t.name);
+  }
+
+  /** Contacts' identity of a kind, used by syncs. */
+  async findIdentity(manager: EntityManager, contactId: number, kind: ContactIdentity['kind']): Promise<ContactIdentity | null> {
+    return manager.findOneBy(ContactIdentity, { contactId, kind });
+  }
+}
