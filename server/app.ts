@@ -1,0 +1,42 @@
+import type Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from './adapters/logger';
+import { createErrorMiddleware } from './http/error.middleware';
+
+export interface AppDeps {
+  logger: Logger;
+  /** Answers true when the database answers. */
+  checkHealth: () => Promise<boolean>;
+  routers: Router[];
+  /** The sandbox platform, mounted under /sandbox only when no real credentials are configured. */
+  sandbox?: Koa | null;
+}
+
+/**
+ * The Koa application. It never listens: main.ts does, and tests drive `app.callback()`.
+ * No global body parser: each route reads its own body (callbacks need the raw bytes).
+ */
+export function buildApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: true });
+  app.silent = true;
+  app.use(createErrorMiddleware(deps.logger));
+
+  const sandbox = deps.sandbox?.callback();
+  if (sandbox) {
+    app.use(async (ctx, next) => {
+      if (!ctx.path.startsWith('/sandbox/')) return next();
+      ctx.respond = false;
+      await sandbox(ctx.req, ctx.res);
+    });
+  }
+
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/healthz' || ctx.method !== 'GET') return next();
+    const healthy = await deps.checkHealth().catch(() => false);
+    ctx.status = healthy ? 200 : 503;
+    ctx.body = { status: healthy ? 'ok' : 'database unavailable' };
+  });
+
+  for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

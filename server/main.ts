@@ -1,0 +1,99 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
+import { ConfigError, loadConfig } from '../config/config.schema';
+import { systemClock } from './adapters/clock';
+import { createLogger } from './adapters/logger';
+import { createSandboxPlatform } from './adapters/sandbox/sandbox-platform';
+import { buildApp } from './app';
+import { composeServices } from './compose';
+import { createDataSource } from './db/data-source';
+import { runMigrationsWithLock } from './db/migrate';
+import { DatabaseRunCoordinator } from './jobs/run-coordinator';
+import { startJobs } from './jobs/scheduler';
+
+/** Process entry: config → DataSource → migrations → HTTP + jobs; graceful shutdown. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  const clock = systemClock;
+  const holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  const dataSource = createDataSource(config.database);
+  await dataSource.initialize();
+  const applied = await runMigrationsWithLock({ dataSource, holder });
+  if (applied.length > 0) logger.info('migrations applied', { applied });
+
+  // In sandbox mode the fake platform is served by this process under /sandbox, and the
+  // adapters talk to it over loopback exactly as they would talk to WeChat.
+  const loopback = `http://127.0.0.1:${config.port}`;
+  const sandbox = config.sandbox
+    ? createSandboxPlatform({
+        officialAccount: config.officialAccount,
+        wecom: config.wecom,
+        miniprogram: config.miniprogram,
+        callbackBaseUrl: loopback,
+      })
+    : null;
+  const apiBases = {
+    wechat: config.wechatApiBase ?? (sandbox ? `${loopback}/sandbox/wechat` : 'https://api.weixin.qq.com'),
+    wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),
+  };
+
+  const services = composeServices({ config, dataSource, clock, logger, holder, apiBases });
+  if (config.bootstrapAdmin) await services.operators.ensureBootstrapAdmin(config.bootstrapAdmin);
+
+  const app = buildApp({
+    logger,
+    routers: services.routers,
+    sandbox: sandbox?.app ?? null,
+    checkHealth: async () => {
+      await dataSource.query('SELECT 1');
+      return true;
+    },
+  });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+
+  const jobs = startJobs({ jobs: services.jobs, coordinator: new DatabaseRunCoordinator({ dataSource, clock, holder, logger }), logger });
+  // Callbacks stored before a crash are finished now (the inbox replay).
+  services.processor.kick();
+
+  const base = config.publicBaseUrl;
+  const lines = [
+    `Flywheel listening on port ${config.port} (${config.database.kind}${config.sandbox ? ', sandbox platform' : ''})`,
+    `  Official Account callback: ${base}/wechat/callback`,
+    `  WeCom callback:            ${base}/wecom/callback`,
+    `  Admin API:                 ${base}/api/admin (POST /api/admin/login)`,
+    `  Health:                    ${base}/healthz`,
+  ];
+  if (config.sandbox) lines.push(`  Sandbox platform:          ${base}/sandbox (try: npm run sandbox -- subscribe --scene expo2026)`);
+  if (!config.bootstrapAdmin) lines.push('  Set ADMIN_USERNAME and ADMIN_PASSWORD to create the first operator.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close();
+    void jobs
+      .stop()
+      .then(() => services.processor.idle())
+      .then(() => dataSource.destroy())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error('shutdown failed', { error: error instanceof Error ? error : String(error) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`Flywheel failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

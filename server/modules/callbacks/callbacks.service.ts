@@ -1,0 +1,160 @@
+import type { InboxSource } from '../../../entities/callback-inbox.entity';
+import type { Clock } from '../../adapters/clock';
+import type { Logger } from '../../adapters/logger';
+import { MessageCrypto } from '../../wechat/message-crypto';
+import { parseOfficialAccountMessage, type OfficialAccountMessage } from '../../wechat/official-account-message';
+import { buildEncryptedReply, buildNewsReply, buildTextReply, readEncryptedEnvelope } from '../../wechat/passive-reply';
+import { ProtocolError } from '../../wechat/protocol-error';
+import { verifySha1Signature } from '../../wechat/signature';
+import { parseWecomEvent } from '../../wechat/wecom-event';
+import { parseXmlMessage } from '../../wechat/xml';
+import type { InboxProcessor } from '../inbox/inbox-processor.service';
+import type { InboxService } from '../inbox/inbox.service';
+import { mapOfficialAccountMessage, mapWecomEvent, type InteractionDraft } from '../interactions/interaction-mapping';
+import type { PassiveReply, TagRulesEngine } from '../tag-rules/tag-rules.engine';
+
+/** What a callback route answers: WeChat reads the status and a plain-text or XML body. */
+export interface CallbackAnswer {
+  status: number;
+  body: string;
+  contentType: 'text/plain' | 'application/xml';
+}
+
+export type CallbackQuery = Record<string, string | undefined>;
+
+export interface CallbacksServiceDeps {
+  officialAccount: { appId: string; token: string; aesKey: string };
+  wecom: { corpId: string; token: string; aesKey: string };
+  /** Older (or newer) timestamps are refused; 0 turns the check off. */
+  maxAgeSeconds: number;
+  inbox: InboxService;
+  processor: InboxProcessor;
+  rules: TagRulesEngine;
+  clock: Clock;
+  logger: Logger;
+}
+
+const text = (status: number, body: string): CallbackAnswer => ({ status, body, contentType: 'text/plain' });
+const SUCCESS = text(200, 'success');
+
+/**
+ * Official Account and WeCom callbacks, in the order WeChat needs them: verify, decrypt and
+ * parse; store the interaction and its inbox row in one transaction; answer within 5 s; the
+ * rest runs after the answer (InboxProcessor). Failures before the commit answer 5xx so that
+ * WeChat retries; bad input gets 4xx and stores nothing.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
+ * @link https://developer.work.weixin.qq.com/document/path/90930
+ */
+export class CallbacksService {
+  private readonly oaCrypto: MessageCrypto;
+  private readonly wecomCrypto: MessageCrypto;
+
+  constructor(private readonly deps: CallbacksServiceDeps) {
+    this.oaCrypto = new MessageCrypto({ token: deps.officialAccount.token, encodingAesKey: deps.officialAccount.aesKey, receiveId: deps.officialAccount.appId });
+    this.wecomCrypto = new MessageCrypto({ token: deps.wecom.token, encodingAesKey: deps.wecom.aesKey, receiveId: deps.wecom.corpId });
+  }
+
+  /** URL verification: echo `echostr` when the signature over [token, timestamp, nonce] holds. */
+  verifyOfficialAccountUrl(q: CallbackQuery): CallbackAnswer {
+    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(q);
+    return refused ?? text(200, q.echostr ?? '');
+  }
+
+  async receiveOfficialAccount(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
+    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(q);
+    if (refused) return refused;
+    const encrypted = q.encrypt_type === 'aes';
+
+    let xml: string;
+    let msg: OfficialAccountMessage;
+    try {
+      const outer = parseXmlMessage(body.toString('utf8'));
+      if (encrypted) {
+        // Safe and compatible modes: the Encrypt field is the message; msg_signature covers it.
+        const envelope = readEncryptedEnvelope(outer);
+        if (!this.oaCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
+        xml = this.oaCrypto.decrypt(envelope);
+        msg = parseOfficialAccountMessage(parseXmlMessage(xml));
+      } else {
+        xml = body.toString('utf8');
+        msg = parseOfficialAccountMessage(outer);
+      }
+    } catch (error) {
+      return this.refuseMalformed('oa', error);
+    }
+
+    const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg);
+    await this.store('oa', xml, draft);
+    const reply = await this.deps.rules.findReply(draft);
+    if (!reply) return SUCCESS;
+    const replyXml = renderReply(reply, msg, Math.floor(this.deps.clock.now().getTime() / 1000));
+    const answer = encrypted ? buildEncryptedReply(this.oaCrypto, replyXml, q.timestamp ?? '', q.nonce ?? '') : replyXml;
+    return { status: 200, body: answer, contentType: 'application/xml' };
+  }
+
+  /** WeCom URL verification: answer the decrypted echostr, plain, with no quotes or newline. */
+  verifyWecomUrl(q: CallbackQuery): CallbackAnswer {
+    const refused = this.checkFreshness(q.timestamp);
+    if (refused) return refused;
+    const echostr = q.echostr ?? '';
+    if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', echostr)) return text(401, 'invalid signature');
+    try {
+      return text(200, this.wecomCrypto.decrypt(echostr));
+    } catch (error) {
+      return this.refuseMalformed('wecom', error);
+    }
+  }
+
+  async receiveWecom(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
+    const refused = this.checkFreshness(q.timestamp);
+    if (refused) return refused;
+    let xml: string;
+    let draft: InteractionDraft;
+    try {
+      const envelope = readEncryptedEnvelope(parseXmlMessage(body.toString('utf8')));
+      if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
+      xml = this.wecomCrypto.decrypt(envelope);
+      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(xml)));
+    } catch (error) {
+      return this.refuseMalformed('wecom', error);
+    }
+    await this.store('wecom', xml, draft);
+    return SUCCESS;
+  }
+
+  /** Commits before answering; the after-reply work is only kicked, never awaited. */
+  private async store(source: InboxSource, xml: string, draft: InteractionDraft): Promise<void> {
+    const result = await this.deps.inbox.accept({ source, payload: xml, draft });
+    if (result.duplicate) this.deps.logger.debug('duplicate callback ignored', { source, dedupeKey: draft.dedupeKey });
+    else this.deps.processor.kick();
+  }
+
+  private checkOaSignature(q: CallbackQuery): CallbackAnswer | null {
+    const ok = verifySha1Signature(q.signature, [this.deps.officialAccount.token, q.timestamp ?? '', q.nonce ?? '']);
+    return ok ? null : text(401, 'invalid signature');
+  }
+
+  /** Replays of an old, signed request are refused (CALLBACK_MAX_AGE_S). */
+  private checkFreshness(timestamp: string | undefined): CallbackAnswer | null {
+    if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return text(401, 'invalid timestamp');
+    if (this.deps.maxAgeSeconds === 0) return null;
+    const age = Math.abs(this.deps.clock.now().getTime() / 1000 - Number(timestamp));
+    return age > this.deps.maxAgeSeconds ? text(401, 'timestamp outside the allowed window') : null;
+  }
+
+  /** Logged without the body: it may hold personal data, and it is not ours to keep. */
+  private refuseMalformed(source: InboxSource, error: unknown): CallbackAnswer {
+    if (!(error instanceof ProtocolError)) throw error;
+    this.deps.logger.warn('callback refused', { source, code: error.code });
+    if (error.code === 'xml_too_large') return text(413, 'payload too large');
+    return text(400, error.code === 'malformed_xml' ? 'malformed xml' : 'decrypt failed');
+  }
+}
+
+function renderReply(reply: PassiveReply, msg: OfficialAccountMessage, createTime: number): string {
+  const to = { toUser: msg.fromUserName, fromUser: msg.toUserName, createTime };
+  if (reply.kind === 'text') return buildTextReply({ ...to, content: reply.content });
+  const isEvent = msg.msgType.toLowerCase() === 'event';
+  const max = isEvent ? 8 : 1;
+  return buildNewsReply({ ...to, articles: reply.articles.slice(0, max), inReplyTo: isEvent ? 'event' : 'message' });
+}

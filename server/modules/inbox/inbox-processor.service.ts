@@ -1,0 +1,262 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import type { CallbackInbox } from '../../../entities/callback-inbox.entity';
+import { Contact } from '../../../entities/contact.entity';
+import { Interaction } from '../../../entities/interaction.entity';
+import { Tag } from '../../../entities/tag.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import type { Clock } from '../../adapters/clock';
+import type { Logger } from '../../adapters/logger';
+import type { OfficialAccountClient } from '../../adapters/official-account.client';
+import { PlatformApiError } from '../../adapters/platform-error';
+import type { WecomClient } from '../../adapters/wecom.client';
+import type { Transactor } from '../../db/transaction';
+import { parseOfficialAccountMessage, type OfficialAccountMessage } from '../../wechat/official-account-message';
+import { parseWecomEvent, type WecomEvent } from '../../wechat/wecom-event';
+import { parseXmlMessage } from '../../wechat/xml';
+import type { ContactsService } from '../contacts/contacts.service';
+import type { TagRulesEngine } from '../tag-rules/tag-rules.engine';
+import { findWecomTagIds } from '../tag-sync/tag-sync.service';
+import type { TagsService } from '../tags/tags.service';
+import type { InboxService } from './inbox.service';
+
+/** Interactions that show the contact is engaged (AARRR "activated"). */
+const ACTIVE_TYPES = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'click', 'view', 'scan']);
+/** WeCom pushes after which the customer's detail (name, unionid, tags) is fetched. */
+const CONTACT_DETAIL_CHANGES = new Set(['add_external_contact', 'edit_external_contact', 'add_half_external_contact']);
+
+type ExternalContact = Awaited<ReturnType<WecomClient['getExternalContact']>>;
+type CorpTagGroups = Awaited<ReturnType<WecomClient['getCorpTagList']>>;
+
+export interface InboxProcessorDeps {
+  dataSource: DataSource;
+  transactor: Transactor;
+  inbox: InboxService;
+  contacts: ContactsService;
+  tags: TagsService;
+  rules: TagRulesEngine;
+  officialAccount: OfficialAccountClient;
+  wecom: WecomClient;
+  oaAppId: string;
+  corpId: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * The work that follows the reply: user-info and contact-detail fetches, identity merges,
+ * source channels, tag rules, scores and tag syncs. It runs from the stored inbox row, so a crash
+ * after the reply only delays it (the row is replayed at start-up and by the inbox job).
+ * Platform calls happen before the transaction; everything it writes commits together with
+ * the row being marked done, and every write is idempotent, so a replay changes nothing.
+ */
+export class InboxProcessor {
+  private running: Promise<number> | null = null;
+  private again = false;
+
+  constructor(private readonly deps: InboxProcessorDeps) {}
+
+  /** Asks for a pass soon, after the HTTP reply has gone; overlapping asks coalesce. */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = new Promise((resolve) => setImmediate(resolve))
+      .then(() => this.processDue())
+      .catch((error: unknown) => {
+        this.deps.logger.error('inbox pass failed', { error: error instanceof Error ? error : String(error) });
+        return 0;
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves when the current pass (if any) is over; for shutdown and tests. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Processes due rows until none are left (bounded); returns how many were done. */
+  async processDue(batchSize = 50, maxBatches = 100): Promise<number> {
+    let done = 0;
+    for (let i = 0; i < maxBatches; i += 1) {
+      const rows = await this.deps.inbox.claimDue(batchSize);
+      if (rows.length === 0) break;
+      for (const row of rows) if (await this.processRow(row)) done += 1;
+    }
+    return done;
+  }
+
+  private async processRow(row: CallbackInbox): Promise<boolean> {
+    try {
+      const fields = parseXmlMessage(row.payload);
+      const interaction = row.interactionId ? await this.deps.dataSource.manager.findOneBy(Interaction, { id: row.interactionId }) : null;
+      if (!interaction) throw new Error(`inbox row ${row.id} has no interaction`);
+      if (row.source === 'oa') await this.processOfficialAccount(row, interaction, parseOfficialAccountMessage(fields));
+      else await this.processWecom(row, interaction, parseWecomEvent(fields));
+      return true;
+    } catch (error) {
+      this.deps.logger.warn('inbox row failed; will retry', { inboxId: row.id, attempts: row.attempts, error: error instanceof Error ? error : String(error) });
+      await this.deps.inbox.markFailed(row, error instanceof Error ? error.message : String(error));
+      return false;
+    }
+  }
+
+  private async processOfficialAccount(row: CallbackInbox, interaction: Interaction, msg: OfficialAccountMessage): Promise<void> {
+    const userInfo = msg.kind === 'event.subscribe' ? await this.fetchOptional(() => this.deps.officialAccount.getUserInfo(msg.fromUserName)) : null;
+    await this.deps.transactor.run(async (m) => {
+      let contactId = await this.currentContactId(m, interaction);
+      if (contactId !== null) {
+        if (userInfo) {
+          await this.deps.contacts.updateProfile(m, contactId, { name: userInfo.nickname, avatarUrl: userInfo.avatarUrl });
+          if (userInfo.unionid) contactId = await this.deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: userInfo.unionid });
+        }
+        if (msg.kind === 'event.subscribe' || msg.kind === 'event.scan') {
+          await this.deps.contacts.recordSource(m, contactId, msg.scene ? msg.scene : 'oa', interaction.occurredAt);
+        }
+        await this.applyCommon(m, contactId, interaction);
+      }
+      await this.deps.inbox.markDone(m, row.id);
+    });
+  }
+
+  private async processWecom(row: CallbackInbox, interaction: Interaction, ev: WecomEvent): Promise<void> {
+    if (ev.kind === 'change_external_tag') {
+      const groups = ev.changeType === 'delete' ? [] : await this.deps.wecom.getCorpTagList(ev.tagType === 'tag' ? { tagIds: ev.tagId } : { groupIds: ev.tagId });
+      await this.deps.transactor.run(async (m) => {
+        if (ev.changeType === 'delete') await this.deleteCorpTags(m, ev.tagId, ev.tagType);
+        else await this.upsertCorpTags(m, groups);
+        await this.deps.inbox.markDone(m, row.id);
+      });
+      return;
+    }
+    if (ev.kind === 'unknown') {
+      await this.deps.transactor.run((m) => this.deps.inbox.markDone(m, row.id));
+      return;
+    }
+
+    const detail = CONTACT_DETAIL_CHANGES.has(ev.changeType) ? await this.fetchOptional(() => this.deps.wecom.getExternalContact(ev.externalUserId)) : null;
+    const follow = detail?.followUsers.find((f) => f.userId === ev.userId) ?? null;
+    const unknownTagIds = follow ? await this.unknownWecomTagIds(follow.tagIds) : [];
+    const corpTags = unknownTagIds.length > 0 ? await this.deps.wecom.getCorpTagList({ tagIds: unknownTagIds }) : [];
+
+    await this.deps.transactor.run(async (m) => {
+      let contactId = await this.currentContactId(m, interaction);
+      if (contactId !== null) {
+        if (detail) contactId = await this.applyExternalContactDetail(m, contactId, detail);
+        if (ev.changeType === 'add_external_contact' || ev.changeType === 'add_half_external_contact') {
+          await this.deps.contacts.updateProfile(m, contactId, { ownerUserId: ev.userId });
+          const state = ev.state ?? follow?.state ?? null;
+          await this.deps.contacts.recordSource(m, contactId, state ? state : 'wecom', interaction.occurredAt);
+        }
+        if (follow && ev.changeType === 'edit_external_contact') {
+          await this.upsertCorpTags(m, corpTags);
+          await this.reconcileWecomTags(m, contactId, follow.tagIds);
+        }
+        await this.applyCommon(m, contactId, interaction);
+      }
+      await this.deps.inbox.markDone(m, row.id);
+    });
+  }
+
+  /** Stage and rules, common to every channel. */
+  private async applyCommon(m: EntityManager, contactId: number, interaction: Interaction): Promise<void> {
+    if (ACTIVE_TYPES.has(interaction.type)) await this.deps.contacts.advanceStage(m, contactId, 'activated');
+    await this.deps.rules.applyRules(m, { contactId, interactionId: interaction.id, type: interaction.type, detail: interaction.detail });
+  }
+
+  private async applyExternalContactDetail(m: EntityManager, contactId: number, detail: ExternalContact): Promise<number> {
+    await this.deps.contacts.updateProfile(m, contactId, { name: detail.name, avatarUrl: detail.avatarUrl });
+    if (!detail.unionid) return contactId;
+    return this.deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: detail.unionid });
+  }
+
+  /**
+   * A contact merged since the interaction was stored lives on in the survivor; the
+   * interaction row itself was moved with the merge, so re-read its owner.
+   */
+  private async currentContactId(m: EntityManager, interaction: Interaction): Promise<number | null> {
+    const row = await m.findOne(Interaction, { where: { id: interaction.id }, select: { contactId: true } });
+    let contactId = row?.contactId ?? null;
+    for (let hops = 0; contactId !== null && hops < 10; hops += 1) {
+      const contact = await m.findOne(Contact, { where: { id: contactId }, select: { id: true, mergedIntoId: true } });
+      if (!contact?.mergedIntoId) break;
+      contactId = contact.mergedIntoId;
+    }
+    return contactId;
+  }
+
+  /**
+   * Platform lookups that enrich but are not essential: a permanent refusal (user unfollowed,
+   * no permission) is logged and processing goes on; a transient failure retries the whole row.
+   */
+  private async fetchOptional<T>(fetch: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fetch();
+    } catch (error) {
+      if (error instanceof PlatformApiError && !error.retryable) {
+        this.deps.logger.warn('platform lookup refused; continuing without it', { api: error.api, errcode: error.errcode });
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private async unknownWecomTagIds(tagIds: string[]): Promise<string[]> {
+    if (tagIds.length === 0) return [];
+    const known = await this.deps.dataSource.manager.find(Tag, { where: { wecomTagId: In(tagIds) }, select: { wecomTagId: true } });
+    const knownIds = new Set(known.map((t) => t.wecomTagId));
+    return tagIds.filter((id) => !knownIds.has(id));
+  }
+
+  /** Edits made inside WeCom come back: the customer's corp tags there become their tags here. */
+  private async reconcileWecomTags(m: EntityManager, contactId: number, wecomTagIds: string[]): Promise<void> {
+    const wanted = wecomTagIds.length > 0 ? await m.findBy(Tag, { wecomTagId: In(wecomTagIds) }) : [];
+    const held = await findWecomTagIds(m, contactId);
+    const wantedIds = new Set(wecomTagIds);
+    const remove = await m.findBy(Tag, { id: In([...held].filter(([wecomId]) => !wantedIds.has(wecomId)).map(([, id]) => id)) });
+    await this.deps.tags.applyTags(m, { contactId, add: wanted, remove, source: 'wecom', origin: 'wecom' });
+  }
+
+  /** Mirrors corp tag groups and tags from WeCom (create, rename, shuffle). */
+  private async upsertCorpTags(m: EntityManager, groups: CorpTagGroups): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const g of groups) {
+      let group = (await m.findOneBy(TagGroup, { wecomGroupId: g.groupId })) ?? (await m.findOneBy(TagGroup, { name: g.groupName }));
+      if (!group) {
+        await m.insert(TagGroup, { name: g.groupName.slice(0, 64), syncOa: true, syncWecom: true, wecomGroupId: g.groupId, createdAt: now });
+        group = await m.findOneByOrFail(TagGroup, { wecomGroupId: g.groupId });
+      } else if (group.wecomGroupId !== g.groupId || group.name !== g.groupName) {
+        await m.update(TagGroup, { id: group.id }, { wecomGroupId: g.groupId, name: g.groupName.slice(0, 64) });
+      }
+      for (const t of g.tags) {
+        const existing = (await m.findOneBy(Tag, { wecomTagId: t.id })) ?? (await m.findOneBy(Tag, { groupId: group.id, name: t.name }));
+        if (t.deleted) {
+          if (existing) await this.deleteCorpTags(m, [t.id], 'tag');
+        } else if (!existing) {
+          await m.insert(Tag, { groupId: group.id, name: t.name.slice(0, 64), wecomTagId: t.id, createdAt: now });
+        } else if (existing.name !== t.name || existing.wecomTagId !== t.id || existing.groupId !== group.id) {
+          await m.update(Tag, { id: existing.id }, { name: t.name.slice(0, 64), wecomTagId: t.id, groupId: group.id });
+        }
+      }
+    }
+  }
+
+  /** A corp tag (or group) deleted in WeCom disappears here too, with its contact tags. */
+  private async deleteCorpTags(m: EntityManager, ids: string[], type: 'tag' | 'tag_group'): Promise<void> {
+    const tags =
+      type === 'tag'
+        ? await m.findBy(Tag, { wecomTagId: In(ids) })
+        : await m.findBy(Tag, { groupId: In((await m.findBy(TagGroup, { wecomGroupId: In(ids) })).map((g) => g.id)) });
+    if (tags.length === 0) return;
+    const tagIds = tags.map((t) => t.id);
+    await m.query(`DELETE FROM contact_tags WHERE tag_id IN (${tagIds.map(() => '?').join(',')})`, tagIds);
+    await m.delete(Tag, { id: In(tagIds) });
+  }
+}

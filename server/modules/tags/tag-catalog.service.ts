@@ -1,0 +1,237 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import type { AuditDetail } from '../../../entities/audit-log.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
+import { Tag } from '../../../entities/tag.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/migrate';
+import { Transactor } from '../../db/transaction';
+import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
+
+export interface TagGroupView {
+  id: number;
+  name: string;
+  syncOa: boolean;
+  syncWecom: boolean;
+  wecomGroupId: string | null;
+  tagCount: number;
+  createdAt: string;
+}
+
+export interface TagView {
+  id: number;
+  groupId: number;
+  group: string;
+  name: string;
+  contactCount: number;
+  oaTagId: number | null;
+  wecomTagId: string | null;
+  createdAt: string;
+}
+
+export type TagCatalogFailureReason = 'not_found' | 'group_not_found' | 'duplicate_name' | 'group_not_empty';
+export type TagCatalogResult<T> = { ok: true; value: T } | { ok: false; reason: TagCatalogFailureReason };
+
+export interface CreateTagGroupParams {
+  name: string;
+  syncOa?: boolean;
+  syncWecom?: boolean;
+  actor: AuditActor;
+}
+
+export interface UpdateTagGroupParams {
+  id: number;
+  name?: string;
+  syncOa?: boolean;
+  syncWecom?: boolean;
+  actor: AuditActor;
+}
+
+export interface DeleteTagGroupParams {
+  id: number;
+  /** Also delete the group's tags (and their contact tags); without it a non-empty group is refused. */
+  force: boolean;
+  actor: AuditActor;
+}
+
+export interface CreateTagParams {
+  groupId: number;
+  name: string;
+  actor: AuditActor;
+}
+
+export interface UpdateTagParams {
+  id: number;
+  name?: string;
+  groupId?: number;
+  actor: AuditActor;
+}
+
+export interface DeleteTagParams {
+  id: number;
+  actor: AuditActor;
+}
+
+export interface TagCatalogServiceDeps {
+  dataSource: DataSource;
+  clock: Clock;
+  audit: AuditService;
+  /** The application's shared Transactor (SQLite needs one queue per connection). */
+  transactor?: Transactor;
+}
+
+/**
+ * The tag catalog operators edit: groups and tags. Each change and its audit row commit in one
+ * transaction. Tag names are unique within a group, group names overall (database unique keys).
+ */
+export class TagCatalogService {
+  private readonly transactor: Transactor;
+
+  constructor(private readonly deps: TagCatalogServiceDeps) {
+    this.transactor = deps.transactor ?? new Transactor(deps.dataSource);
+  }
+
+  async listTagGroups(): Promise<TagGroupView[]> {
+    const manager = this.deps.dataSource.manager;
+    const groups = await manager.find(TagGroup, { order: { name: 'ASC', id: 'ASC' } });
+    const counts = await manager
+      .createQueryBuilder(Tag, 't')
+      .select('t.groupId', 'groupId')
+      .addSelect('COUNT(*)', 'n')
+      .groupBy('t.groupId')
+      .getRawMany<{ groupId: number | string; n: number | string }>();
+    const byGroup = new Map(counts.map((row) => [Number(row.groupId), Number(row.n)]));
+    return groups.map((group) => toGroupView(group, byGroup.get(group.id) ?? 0));
+  }
+
+  async createTagGroup(params: CreateTagGroupParams): Promise<TagCatalogResult<TagGroupView>> {
+    return this.runCatchingDuplicates(async (manager) => {
+      if (await manager.existsBy(TagGroup, { name: params.name })) return { ok: false, reason: 'duplicate_name' };
+      await manager.insert(TagGroup, { name: params.name, syncOa: params.syncOa ?? true, syncWecom: params.syncWecom ?? true, wecomGroupId: null, createdAt: this.deps.clock.now() });
+      const group = await manager.findOneByOrFail(TagGroup, { name: params.name });
+      await this.audit(manager, params.actor, 'tag_group.create', group.id, describeRecord({ name: group.name, syncOa: group.syncOa, syncWecom: group.syncWecom }));
+      return { ok: true, value: toGroupView(group, 0) };
+    });
+  }
+
+  async updateTagGroup(params: UpdateTagGroupParams): Promise<TagCatalogResult<TagGroupView>> {
+    return this.runCatchingDuplicates(async (manager) => {
+      const current = await manager.findOneBy(TagGroup, { id: params.id });
+      if (!current) return { ok: false, reason: 'not_found' };
+      if (params.name !== undefined && params.name !== current.name && (await manager.existsBy(TagGroup, { name: params.name }))) return { ok: false, reason: 'duplicate_name' };
+      const patch: Partial<TagGroup> = {};
+      if (params.name !== undefined) patch.name = params.name;
+      if (params.syncOa !== undefined) patch.syncOa = params.syncOa;
+      if (params.syncWecom !== undefined) patch.syncWecom = params.syncWecom;
+      if (Object.keys(patch).length > 0) await manager.update(TagGroup, { id: current.id }, patch);
+      const updated = await manager.findOneByOrFail(TagGroup, { id: current.id });
+      const fields = (g: TagGroup) => ({ name: g.name, syncOa: g.syncOa, syncWecom: g.syncWecom });
+      await this.audit(manager, params.actor, 'tag_group.update', current.id, describeChanges(fields(current), fields(updated)));
+      return { ok: true, value: toGroupView(updated, await manager.countBy(Tag, { groupId: current.id })) };
+    });
+  }
+
+  async deleteTagGroup(params: DeleteTagGroupParams): Promise<TagCatalogResult<{ deletedTags: number; removedContactTags: number }>> {
+    return this.transactor.run(async (manager) => {
+      const group = await manager.findOneBy(TagGroup, { id: params.id });
+      if (!group) return { ok: false, reason: 'not_found' };
+      const tags = await manager.find(Tag, { where: { groupId: group.id }, order: { id: 'ASC' } });
+      if (tags.length > 0 && !params.force) return { ok: false, reason: 'group_not_empty' };
+      const tagIds = tags.map((tag) => tag.id);
+      const removedContactTags = tagIds.length > 0 ? await manager.countBy(ContactTag, { tagId: In(tagIds) }) : 0;
+      if (tagIds.length > 0) {
+        await manager.delete(ContactTag, { tagId: In(tagIds) });
+        await manager.delete(Tag, { id: In(tagIds) });
+      }
+      await manager.delete(TagGroup, { id: group.id });
+      await this.audit(manager, params.actor, 'tag_group.delete', group.id, { name: group.name, deletedTags: tags.map((tag) => tag.name), removedContactTags });
+      return { ok: true, value: { deletedTags: tags.length, removedContactTags } };
+    });
+  }
+
+  /** Every tag with its group name and how many contacts carry it. */
+  async listTags(params: { groupId?: number } = {}): Promise<TagView[]> {
+    const manager = this.deps.dataSource.manager;
+    const tags = await manager.find(Tag, { where: params.groupId === undefined ? {} : { groupId: params.groupId }, order: { groupId: 'ASC', name: 'ASC', id: 'ASC' } });
+    if (tags.length === 0) return [];
+    const groups = await manager.findBy(TagGroup, { id: In([...new Set(tags.map((tag) => tag.groupId))]) });
+    const counts = await manager
+      .createQueryBuilder(ContactTag, 'ct')
+      .select('ct.tagId', 'tagId')
+      .addSelect('COUNT(*)', 'n')
+      .where('ct.tagId IN (:...ids)', { ids: tags.map((tag) => tag.id) })
+      .groupBy('ct.tagId')
+      .getRawMany<{ tagId: number | string; n: number | string }>();
+    const groupNames = new Map(groups.map((group) => [group.id, group.name]));
+    const byTag = new Map(counts.map((row) => [Number(row.tagId), Number(row.n)]));
+    return tags.map((tag) => toTagView(tag, groupNames.get(tag.groupId) ?? '', byTag.get(tag.id) ?? 0));
+  }
+
+  async createTag(params: CreateTagParams): Promise<TagCatalogResult<TagView>> {
+    return this.runCatchingDuplicates(async (manager) => {
+      const group = await manager.findOneBy(TagGroup, { id: params.groupId });
+      if (!group) return { ok: false, reason: 'group_not_found' };
+      if (await manager.existsBy(Tag, { groupId: group.id, name: params.name })) return { ok: false, reason: 'duplicate_name' };
+      await manager.insert(Tag, { groupId: group.id, name: params.name, oaTagId: null, wecomTagId: null, createdAt: this.deps.clock.now() });
+      const tag = await manager.findOneByOrFail(Tag, { groupId: group.id, name: params.name });
+      await this.audit(manager, params.actor, 'tag.create', tag.id, { group: group.name, name: tag.name });
+      return { ok: true, value: toTagView(tag, group.name, 0) };
+    });
+  }
+
+  /** Renames a tag or moves it to another group. Rules name tags by group and name, so they follow the new name only when edited. */
+  async updateTag(params: UpdateTagParams): Promise<TagCatalogResult<TagView>> {
+    return this.runCatchingDuplicates(async (manager) => {
+      const current = await manager.findOneBy(Tag, { id: params.id });
+      if (!current) return { ok: false, reason: 'not_found' };
+      const groupId = params.groupId ?? current.groupId;
+      const name = params.name ?? current.name;
+      const group = await manager.findOneBy(TagGroup, { id: groupId });
+      if (!group) return { ok: false, reason: 'group_not_found' };
+      const clash = await manager.findOneBy(Tag, { groupId, name });
+      if (clash && clash.id !== current.id) return { ok: false, reason: 'duplicate_name' };
+      await manager.update(Tag, { id: current.id }, { groupId, name });
+      const updated = await manager.findOneByOrFail(Tag, { id: current.id });
+      await this.audit(manager, params.actor, 'tag.update', current.id, describeChanges({ groupId: current.groupId, name: current.name }, { groupId: updated.groupId, name: updated.name }));
+      return { ok: true, value: toTagView(updated, group.name, await manager.countBy(ContactTag, { tagId: current.id })) };
+    });
+  }
+
+  /** Deletes the tag and takes it off every contact, in one transaction. */
+  async deleteTag(params: DeleteTagParams): Promise<TagCatalogResult<{ removedContactTags: number }>> {
+    return this.transactor.run(async (manager) => {
+      const tag = await manager.findOneBy(Tag, { id: params.id });
+      if (!tag) return { ok: false, reason: 'not_found' };
+      const group = await manager.findOneBy(TagGroup, { id: tag.groupId });
+      const removedContactTags = await manager.countBy(ContactTag, { tagId: tag.id });
+      await manager.delete(ContactTag, { tagId: tag.id });
+      await manager.delete(Tag, { id: tag.id });
+      await this.audit(manager, params.actor, 'tag.delete', tag.id, { group: group?.name ?? null, name: tag.name, removedContactTags });
+      return { ok: true, value: { removedContactTags } };
+    });
+  }
+
+  /** A parallel writer can pass the existence check and lose on the unique key: same answer, 409. */
+  private async runCatchingDuplicates<T>(work: (manager: EntityManager) => Promise<TagCatalogResult<T>>): Promise<TagCatalogResult<T>> {
+    try {
+      return await this.transactor.run(work);
+    } catch (error) {
+      if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate_name' };
+      throw error;
+    }
+  }
+
+  private async audit(manager: EntityManager, actor: AuditActor, action: string, targetId: number, detail: AuditDetail): Promise<void> {
+    const targetType = action.split('.')[0];
+    await this.deps.audit.record({ manager, operatorId: actor.operatorId, ip: actor.ip, action, targetType, targetId, detail });
+  }
+}
+
+function toGroupView(group: TagGroup, tagCount: number): TagGroupView {
+  return { id: group.id, name: group.name, syncOa: group.syncOa, syncWecom: group.syncWecom, wecomGroupId: group.wecomGroupId, tagCount, createdAt: group.createdAt.toISOString() };
+}
+
+function toTagView(tag: Tag, group: string, contactCount: number): TagView {
+  return { id: tag.id, groupId: tag.groupId, group, name: tag.name, contactCount, oaTagId: tag.oaTagId, wecomTagId: tag.wecomTagId, createdAt: tag.createdAt.toISOString() };
+}
