@@ -1,0 +1,86 @@
+import { Contact } from '../../../entities/contact.entity';
+import { ContactIdentity } from '../../../entities/contact-identity.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
+import { Interaction } from '../../../entities/interaction.entity';
+import { ScoreLedger } from '../../../entities/score-ledger.entity';
+import { Tag } from '../../../entities/tag.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import { ManualClock } from '../../../server/adapters/clock';
+import { Transactor } from '../../../server/db/transaction';
+import { ContactsService } from '../../../server/modules/contacts/contacts.service';
+import { ScoringService } from '../../../server/modules/scoring/scoring.service';
+import { describeEachDatabase } from '../../support/database';
+
+describeEachDatabase('contacts', (db) => {
+  const clock = new ManualClock();
+  const contacts = new ContactsService({ clock });
+  const scoring = new ScoringService({ clock });
+  const openid = { kind: 'oa_openid' as const, appId: 'wxapp', value: 'o_follower_1' };
+  const external = { kind: 'external_userid' as const, appId: 'wwcorp', value: 'wm_external_1' };
+  const unionid = { kind: 'unionid' as const, appId: '', value: 'union_1' };
+
+  it('creates a contact on first sight and finds it again by the same identity', async () => {
+    const tx = new Transactor(db().dataSource);
+    const first = await tx.run((m) => contacts.resolveContact(m, openid));
+    const second = await tx.run((m) => contacts.resolveContact(m, openid));
+    expect(first.created).toBe(true);
+    expect(second).toEqual({ contactId: first.contactId, created: false });
+    expect(await db().dataSource.manager.count(Contact)).toBe(1);
+  });
+
+  it('two first messages racing create one contact', async () => {
+    const tx = new Transactor(db().dataSource);
+    const ids = await Promise.all([1, 2, 3].map(() => tx.runRetryingOnConflict((m) => contacts.resolveContact(m, openid))));
+    expect(new Set(ids.map((r) => r.contactId)).size).toBe(1);
+    expect(await db().dataSource.manager.count(ContactIdentity)).toBe(1);
+  });
+
+  it('merges a follower and a WeCom customer when a unionid links them, keeping timeline, tags and points', async () => {
+    const tx = new Transactor(db().dataSource);
+    const m = db().dataSource.manager;
+    const wecomSide = (await tx.run((t) => contacts.resolveContact(t, external))).contactId;
+    await tx.run((t) => contacts.linkIdentity(t, wecomSide, unionid));
+    const oaSide = (await tx.run((t) => contacts.resolveContact(t, openid))).contactId;
+    clock.advance(1000);
+    await tx.run((t) => contacts.recordSource(t, wecomSide, 'booth-qr', new Date('2026-11-01T00:00:00Z')));
+    await tx.run((t) => contacts.recordSource(t, oaSide, 'expo2026', new Date('2026-11-20T00:00:00Z')));
+    await m.insert(Interaction, { contactId: oaSide, type: 'subscribe', channel: 'oa', occurredAt: clock.now(), detail: {}, dedupeKey: 'k1', createdAt: clock.now() });
+    await tx.run((t) => scoring.addPoints(t, { contactId: oaSide, points: 5, reason: 'subscribe', dedupeKey: 'p1' }));
+    await tx.run((t) => scoring.addPoints(t, { contactId: wecomSide, points: 10, reason: 'added', dedupeKey: 'p2' }));
+    await m.insert(TagGroup, { name: '渠道', syncOa: true, syncWecom: true, createdAt: clock.now() });
+    const group = await m.findOneByOrFail(TagGroup, { name: '渠道' });
+    await m.insert(Tag, { groupId: group.id, name: 'expo2026', createdAt: clock.now() });
+    const tag = await m.findOneByOrFail(Tag, { name: 'expo2026' });
+    await m.insert(ContactTag, [
+      { contactId: oaSide, tagId: tag.id, source: 'rule:1', createdAt: clock.now() },
+      { contactId: wecomSide, tagId: tag.id, source: 'rule:1', createdAt: clock.now() },
+    ]);
+
+    const survivor = await tx.run((t) => contacts.linkIdentity(t, oaSide, unionid));
+
+    expect(survivor).toBe(Math.min(oaSide, wecomSide));
+    const merged = Math.max(oaSide, wecomSide);
+    const kept = await m.findOneByOrFail(Contact, { id: survivor });
+    expect(kept.score).toBe(15);
+    expect(kept.firstSource).toBe('booth-qr');
+    expect(kept.lastSource).toBe('expo2026');
+    expect((await m.findOneByOrFail(Contact, { id: merged })).mergedIntoId).toBe(survivor);
+    expect(await m.countBy(ContactIdentity, { contactId: survivor })).toBe(3);
+    expect(await m.countBy(Interaction, { contactId: survivor })).toBe(1);
+    expect(await m.countBy(ContactTag, { contactId: survivor })).toBe(1);
+    expect(await m.countBy(ScoreLedger, { contactId: survivor })).toBe(2);
+  });
+
+  it('never scores the same cause twice, and stages only move forward', async () => {
+    const tx = new Transactor(db().dataSource);
+    const { contactId } = await tx.run((m) => contacts.resolveContact(m, openid));
+    const add = () => tx.run((m) => scoring.addPoints(m, { contactId, points: 3, reason: 'text', dedupeKey: 'rule:1:interaction:9' }));
+    expect(await add()).toBe(true);
+    expect(await add()).toBe(false);
+    await tx.run((m) => contacts.advanceStage(m, contactId, 'revenue'));
+    await tx.run((m) => contacts.advanceStage(m, contactId, 'activated'));
+    const contact = await db().dataSource.manager.findOneByOrFail(Contact, { id: contactId });
+    expect(contact.score).toBe(3);
+    expect(contact.stage).toBe('revenue');
+  });
+});
