@@ -15,6 +15,7 @@ import { createAdminOperatorsRouter } from './http/admin-operators.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
 import { createCallbacksRouter } from './http/callbacks.routes';
+import { DatabaseRunCoordinator } from './jobs/run-coordinator';
 import type { JobDefinition } from './jobs/scheduler';
 import { AuditService } from './modules/audit/audit.service';
 import { CallbacksService } from './modules/callbacks/callbacks.service';
@@ -55,6 +56,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export function composeServices(p: ComposeParams) {
   const { config, dataSource, clock, logger, holder } = p;
   const transactor = new Transactor(dataSource);
+  const coordinator = new DatabaseRunCoordinator({ dataSource, clock, holder, logger });
 
   const tokenStore = new TokenStore({ dataSource, clock, holder });
   const rateLimiter = createRateLimiter({ perSecond: 50, burst: 100 });
@@ -128,6 +130,7 @@ export function composeServices(p: ComposeParams) {
         // Dedupe keys stay on the interactions for good; inbox rows go after 7 days at least.
         await inbox.pruneProcessed(new Date(clock.now().getTime() - 8 * DAY_MS));
         await queue.pruneDone(new Date(clock.now().getTime() - 8 * DAY_MS));
+        await coordinator.pruneRuns(new Date(clock.now().getTime() - 2 * DAY_MS));
       },
     },
   ];
@@ -154,5 +157,6 @@ export function composeServices(p: ComposeParams) {
     tagRules,
     routers,
     jobs,
+    coordinator,
   };
 }

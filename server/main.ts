@@ -10,7 +10,6 @@ import { buildApp } from './app';
 import { composeServices } from './compose';
 import { createDataSource } from './db/data-source';
 import { runMigrationsWithLock } from './db/migrate';
-import { DatabaseRunCoordinator } from './jobs/run-coordinator';
 import { startJobs } from './jobs/scheduler';
 
 /** Process entry: config → DataSource → migrations → HTTP + jobs; graceful shutdown. */
@@ -56,7 +55,7 @@ async function main(): Promise<void> {
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
 
-  const jobs = startJobs({ jobs: services.jobs, coordinator: new DatabaseRunCoordinator({ dataSource, clock, holder, logger }), logger });
+  const jobs = startJobs({ jobs: services.jobs, coordinator: services.coordinator, logger });
   // Callbacks stored before a crash are finished now (the inbox replay).
   services.processor.kick();
 
