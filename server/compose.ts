@@ -107,8 +107,8 @@ export function composeServices(p: ComposeParams) {
     logger,
   });
   const contactsQuery = new ContactsQueryService({ dataSource });
-  const tagCatalog = new TagCatalogService({ dataSource, clock, audit });
-  const tagRules = new TagRulesService({ dataSource, clock, audit });
+  const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor });
+  const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });
   const auth = createAuth(operators);
 
   const routers: Router[] = [

@@ -35,7 +35,7 @@ export interface OperatorView {
 export type LoginResult =
   | { ok: true; token: string; expiresAt: Date; operator: OperatorView }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'account_locked'; lockedUntil: Date };
+  | { ok: false; reason: 'account_locked'; lockedUntil: Date; retryAfterSeconds: number };
 
 export interface LoginParams {
   username: string;
@@ -97,6 +97,8 @@ export class OperatorsService {
       .into(Operator)
       .values({ username: params.username, passwordHash, role: 'admin', failedLogins: 0, disabled: false, createdAt: now, updatedAt: now })
       .orIgnore()
+      // An ignored row has no generated id on MySQL; do not try to read one back.
+      .updateEntity(false)
       .execute();
     // Salts are random, so only the instance whose insert won finds its own hash.
     const stored = await operators.findOneBy({ username: params.username });
@@ -197,7 +199,7 @@ export class OperatorsService {
     }
     if (operator.lockedUntil && operator.lockedUntil.getTime() > now.getTime()) {
       await fail('locked', operator.id);
-      return { ok: false, reason: 'account_locked', lockedUntil: operator.lockedUntil };
+      return { ok: false, reason: 'account_locked', lockedUntil: operator.lockedUntil, retryAfterSeconds: secondsBetween(now, operator.lockedUntil) };
     }
     const passwordOk = await verifyPassword(params.password, operator.passwordHash);
     if (operator.disabled) {
@@ -251,7 +253,7 @@ export class OperatorsService {
     await operators.update({ id: operator.id }, { failedLogins: 0, lockedUntil });
     await params.fail('wrong_password_locked', operator.id);
     this.deps.logger.warn('operator account locked after repeated wrong passwords', { operatorId: operator.id, lockedUntil: lockedUntil.toISOString() });
-    return { ok: false, reason: 'account_locked', lockedUntil };
+    return { ok: false, reason: 'account_locked', lockedUntil, retryAfterSeconds: secondsBetween(now, lockedUntil) };
   }
 
   private async revokeSessions(operatorId: number): Promise<void> {
@@ -263,6 +265,10 @@ export class OperatorsService {
       .where('operator_id = :operatorId AND revoked_at IS NULL', { operatorId })
       .execute();
   }
+}
+
+function secondsBetween(from: Date, to: Date): number {
+  return Math.max(1, Math.ceil((to.getTime() - from.getTime()) / 1000));
 }
 
 function hashToken(token: string): string {

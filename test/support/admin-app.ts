@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import http from 'node:http';
+import Koa from 'koa';
+import type { DataSource } from 'typeorm';
+import type { OperatorRole } from '../../entities/operator.entity';
+import { ManualClock } from '../../server/adapters/clock';
+import { createLogger } from '../../server/adapters/logger';
+import { Transactor } from '../../server/db/transaction';
+import { createAdminAuthRouter } from '../../server/http/admin-auth.routes';
+import { createAdminContactsRouter } from '../../server/http/admin-contacts.routes';
+import { createAdminOperatorsRouter } from '../../server/http/admin-operators.routes';
+import { createAdminTagsRouter } from '../../server/http/admin-tags.routes';
+import { createAuth } from '../../server/http/auth.middleware';
+import { createErrorMiddleware } from '../../server/http/error.middleware';
+import { AuditService } from '../../server/modules/audit/audit.service';
+import { ContactsQueryService } from '../../server/modules/contacts/contacts-query.service';
+import { OperatorsService } from '../../server/modules/operators/operators.service';
+import { TagRulesService } from '../../server/modules/tag-rules/tag-rules.service';
+import { TagCatalogService } from '../../server/modules/tags/tag-catalog.service';
+
+export interface AdminTestApp {
+  /** A Node server for supertest (not listening; supertest binds it to an ephemeral port). */
+  server: Server;
+  clock: ManualClock;
+  audit: AuditService;
+  operators: OperatorsService;
+  contactsQuery: ContactsQueryService;
+  tagCatalog: TagCatalogService;
+  tagRules: TagRulesService;
+  /** Creates an operator directly through the service and returns a bearer token for it. */
+  signIn(params: SignInParams): Promise<string>;
+}
+
+export interface SignInParams {
+  username: string;
+  role: OperatorRole;
+  wecomUserId?: string | null;
+  password?: string;
+}
+
+/** The admin API alone: the error middleware, the admin routers and their services, on a manual clock. */
+export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
+  const clock = new ManualClock();
+  const logger = createLogger('silent');
+  const transactor = new Transactor(dataSource);
+  const audit = new AuditService({ dataSource, clock });
+  const operators = new OperatorsService({ dataSource, clock, logger, audit });
+  const contactsQuery = new ContactsQueryService({ dataSource });
+  const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor });
+  const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });
+  const auth = createAuth(operators);
+
+  const app = new Koa({ proxy: true });
+  app.silent = true;
+  app.use(createErrorMiddleware(logger));
+  const routers = [
+    createAdminAuthRouter({ operators, auth }),
+    createAdminContactsRouter({ contactsQuery, auth }),
+    createAdminTagsRouter({ tagCatalog, tagRules, auth }),
+    createAdminOperatorsRouter({ operators, audit, auth }),
+  ];
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+
+  return {
+    server: http.createServer(app.callback()),
+    clock,
+    audit,
+    operators,
+    contactsQuery,
+    tagCatalog,
+    tagRules,
+    async signIn(params) {
+      const password = params.password ?? `${params.username}-password`;
+      const created = await operators.createOperator({ username: params.username, password, role: params.role, wecomUserId: params.wecomUserId ?? null, actor: { operatorId: null, ip: null } });
+      if (!created.ok) throw new Error(`could not create operator ${params.username}: ${created.reason}`);
+      const login = await operators.login({ username: params.username, password, ip: '127.0.0.1' });
+      if (!login.ok) throw new Error(`could not sign in ${params.username}: ${login.reason}`);
+      return login.token;
+    },
+  };
+}
