@@ -1,0 +1,125 @@
+import request from 'supertest';
+import { CallbackInbox } from '../../../entities/callback-inbox.entity';
+import { Contact } from '../../../entities/contact.entity';
+import { Interaction } from '../../../entities/interaction.entity';
+import { MessageCrypto } from '../../../server/wechat/message-crypto';
+import { computeSha1Signature } from '../../../server/wechat/signature';
+import { describeEachDatabase } from '../../support/database';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+import { officialAccountRequest, textMessage, wecomRequest } from '../../support/wechat-requests';
+
+describeEachDatabase('callbacks: what bad input gets', (db) => {
+  let stack: TestStack;
+  beforeEach(async () => {
+    stack = await startTestStack(db());
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  const post = (r: { url: string; body: string }) => request(stack.app.callback()).post(r.url).type('text/xml').send(r.body);
+  async function expectNothingStored(): Promise<void> {
+    const m = db().dataSource.manager;
+    expect(await m.count(Interaction)).toBe(0);
+    expect(await m.count(CallbackInbox)).toBe(0);
+    expect(await m.count(Contact)).toBe(0);
+  }
+
+  it('a bad signature: 401, nothing stored', async () => {
+    const r = officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1001'));
+    const res = await post({ ...r, url: r.url.replace(/signature=[0-9a-f]{40}/, `signature=${'0'.repeat(40)}`) });
+    expect(res.status).toBe(401);
+    expect(res.text).toBe('invalid signature');
+    await expectNothingStored();
+  });
+
+  it('a bad msg_signature in safe mode: 401, nothing stored', async () => {
+    const r = officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1002'));
+    const res = await post({ ...r, url: r.url.replace(/msg_signature=[0-9a-f]{40}/, `msg_signature=${'a'.repeat(40)}`) });
+    expect(res.status).toBe(401);
+    await expectNothingStored();
+  });
+
+  it('a timestamp older than CALLBACK_MAX_AGE_S (a replay): 401, nothing stored', async () => {
+    const old = Math.floor(stack.clock.now().getTime() / 1000) - 301;
+    const res = await post(officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1003'), { timestamp: old }));
+    expect(res.status).toBe(401);
+    expect(res.text).toMatch(/timestamp/);
+    await expectNothingStored();
+  });
+
+  it('malformed XML with a valid signature: 400, nothing stored', async () => {
+    const r = officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1004'), { mode: 'plain' });
+    const res = await post({ ...r, body: '<xml><ToUserName>gh</ToUserName><MsgType>text' });
+    expect(res.status).toBe(400);
+    expect(res.text).toBe('malformed xml');
+    await expectNothingStored();
+  });
+
+  it('XML with an entity declaration (billion laughs): 400, nothing stored', async () => {
+    const r = officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1005'), { mode: 'plain' });
+    const bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;</Content></xml>';
+    const res = await post({ ...r, body: bomb });
+    expect(res.status).toBe(400);
+    await expectNothingStored();
+  });
+
+  it('a failed decrypt (encrypted with another key, signed correctly): 400, nothing stored', async () => {
+    const { token, appId } = stack.config.officialAccount;
+    const foreign = new MessageCrypto({ token, encodingAesKey: 'B'.repeat(43), receiveId: appId });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = '12345';
+    const encrypt = foreign.encrypt('<xml><MsgType>text</MsgType></xml>');
+    const url = `/wechat/callback?signature=${computeSha1Signature([token, timestamp, nonce])}&timestamp=${timestamp}&nonce=${nonce}&encrypt_type=aes&msg_signature=${foreign.sign(timestamp, nonce, encrypt)}`;
+    const res = await post({ url, body: `<xml><ToUserName>gh</ToUserName><Encrypt>${encrypt}</Encrypt></xml>` });
+    expect(res.status).toBe(400);
+    expect(res.text).toBe('decrypt failed');
+    await expectNothingStored();
+  });
+
+  it('a body over 1 MiB: 413, nothing stored', async () => {
+    const r = officialAccountRequest(stack.config, textMessage('o_user', 'x'.repeat(1024 * 1024 + 10), '1006'), { mode: 'plain' });
+    const res = await post(r);
+    expect(res.status).toBe(413);
+    await expectNothingStored();
+  });
+
+  it('an unknown event type: stored as a generic interaction, 200 success', async () => {
+    const r = officialAccountRequest(stack.config, {
+      ToUserName: 'gh_sandbox',
+      FromUserName: 'o_user',
+      CreateTime: Math.floor(Date.now() / 1000),
+      MsgType: 'event',
+      Event: 'brand_new_event_2027',
+      EventKey: 'k',
+    });
+    const res = await post(r);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('success');
+    const rows = await db().dataSource.manager.find(Interaction);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ type: 'unknown', channel: 'oa', detail: { event: 'brand_new_event_2027' } });
+  });
+
+  it('WeCom: a bad msg_signature is 401 and a missing timestamp is 401, nothing stored', async () => {
+    const event = { ToUserName: stack.config.wecom.corpId, FromUserName: 'sys', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'change_external_contact', ChangeType: 'del_follow_user', UserID: 'rep1', ExternalUserID: 'wm_1' };
+    const r = wecomRequest(stack.config, event);
+    const bad = await post({ ...r, url: r.url.replace(/msg_signature=[0-9a-f]{40}/, `msg_signature=${'b'.repeat(40)}`) });
+    expect(bad.status).toBe(401);
+    const noTimestamp = await post({ ...r, url: r.url.replace(/&timestamp=\d+/, '') });
+    expect(noTimestamp.status).toBe(401);
+    await expectNothingStored();
+  });
+
+  it('the database failing before the commit: 500 so that WeChat retries, and no stack trace', async () => {
+    await db().dataSource.query('ALTER TABLE callback_inbox RENAME TO callback_inbox_gone');
+    try {
+      const res = await post(officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1007')));
+      expect(res.status).toBe(500);
+      expect(res.text).not.toMatch(/at .*\.ts/);
+      expect(await db().dataSource.manager.count(Interaction)).toBe(0);
+    } finally {
+      await db().dataSource.query('ALTER TABLE callback_inbox_gone RENAME TO callback_inbox');
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import { loadConfig, type Config } from '../../config/config.schema';
+import { ManualClock } from '../../server/adapters/clock';
+import { createLogger } from '../../server/adapters/logger';
+import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
+import { buildApp } from '../../server/app';
+import { composeServices, type Services } from '../../server/compose';
+import type { TestDatabase } from './database';
+
+export interface TestStack {
+  config: Readonly<Config>;
+  clock: ManualClock;
+  services: Services;
+  app: Koa;
+  /** The app listening on loopback, for the sandbox player (it posts real HTTP). */
+  baseUrl: string;
+  sandbox: ReturnType<typeof createSandboxPlatform>;
+  sandboxUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole server on a test database, with the sandbox platform on loopback standing in for
+ * WeChat and WeCom, and a manual clock set to real time (callbacks carry real timestamps).
+ */
+export async function startTestStack(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Promise<TestStack> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
+  const clock = new ManualClock(new Date());
+  const logger = createLogger(config.logLevel);
+
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const sandbox = createSandboxPlatform({
+    officialAccount: config.officialAccount,
+    wecom: config.wecom,
+    miniprogram: config.miniprogram,
+    callbackBaseUrl: baseUrl,
+    clock,
+  });
+  const sandboxServer = await startSandboxServer(sandbox, 0);
+
+  const services = composeServices({
+    config,
+    dataSource: db.dataSource,
+    clock,
+    logger,
+    holder: 'test-instance',
+    apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
+    platformTimeoutMs: 2_000,
+  });
+  const app = buildApp({ logger, routers: services.routers, checkHealth: async () => (await db.dataSource.query('SELECT 1'), true) });
+  server.on('request', app.callback());
+
+  return {
+    config,
+    clock,
+    services,
+    app,
+    baseUrl,
+    sandbox,
+    sandboxUrl: sandboxServer.url,
+    async close() {
+      await services.processor.idle();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sandboxServer.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import type { Config } from '../../config/config.schema';
+import { MessageCrypto } from '../../server/wechat/message-crypto';
+import { computeSha1Signature } from '../../server/wechat/signature';
+import { buildXml, type XmlBuildFields } from '../../server/wechat/xml';
+
+/** Builds callback requests byte for byte as WeChat sends them, so tests can also tamper with them. */
+export function officialAccountRequest(
+  config: Readonly<Config>,
+  fields: XmlBuildFields,
+  opts: { mode?: 'plain' | 'aes'; timestamp?: number; nonce?: string } = {},
+): { url: string; body: string } {
+  const { appId, token, aesKey } = config.officialAccount;
+  const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  const nonce = opts.nonce ?? String(Math.floor(Math.random() * 1e9));
+  const signature = computeSha1Signature([token, timestamp, nonce]);
+  const xml = buildXml(fields);
+  if ((opts.mode ?? 'aes') === 'plain') {
+    return { url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${String(fields.FromUserName)}`, body: xml };
+  }
+  const crypto = new MessageCrypto({ token, encodingAesKey: aesKey, receiveId: appId });
+  const encrypt = crypto.encrypt(xml);
+  const msgSignature = crypto.sign(timestamp, nonce, encrypt);
+  return {
+    url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${String(fields.FromUserName)}&encrypt_type=aes&msg_signature=${msgSignature}`,
+    body: buildXml({ ToUserName: 'gh_sandbox', Encrypt: encrypt }),
+  };
+}
+
+export function wecomRequest(config: Readonly<Config>, fields: XmlBuildFields, opts: { timestamp?: number; nonce?: string } = {}): { url: string; body: string } {
+  const { corpId, token, aesKey } = config.wecom;
+  const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  const nonce = opts.nonce ?? String(Math.floor(Math.random() * 1e9));
+  const crypto = new MessageCrypto({ token, encodingAesKey: aesKey, receiveId: corpId });
+  const encrypt = crypto.encrypt(buildXml(fields));
+  return {
+    url: `/wecom/callback?msg_signature=${crypto.sign(timestamp, nonce, encrypt)}&timestamp=${timestamp}&nonce=${nonce}`,
+    body: buildXml({ ToUserName: corpId, AgentID: '', Encrypt: encrypt }),
+  };
+}
+
+export function textMessage(openid: string, content: string, msgId: string, createTime = Math.floor(Date.now() / 1000)): XmlBuildFields {
+  return { ToUserName: 'gh_sandbox', FromUserName: openid, CreateTime: createTime, MsgType: 'text', Content: content, MsgId: msgId };
+}
