@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../../config/config.schema';
 import { createDataSource } from '../../server/db/data-source';
+import { SeedDefaultRules1795436300000 } from '../../server/db/migrations/1795436300000-seed-default-rules';
 import { runMigrationsWithLock } from '../../server/db/migrate';
 
 /**
@@ -19,7 +20,7 @@ let counter = 0;
 export interface TestDatabase {
   config: DatabaseConfig;
   dataSource: DataSource;
-  /** Deletes every row, keeping the schema. */
+  /** Deletes every row, keeping the schema and the seeded defaults. */
   reset(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -52,6 +53,13 @@ export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<
     async reset() {
       for (const meta of dataSource.entityMetadatas) {
         await dataSource.query(`DELETE FROM ${dataSource.driver.escape(meta.tableName)}`);
+      }
+      // Back to a fresh installation, which includes the default rules the data migration seeds.
+      const runner = dataSource.createQueryRunner();
+      try {
+        await new SeedDefaultRules1795436300000().up(runner);
+      } finally {
+        await runner.release();
       }
     },
     async destroy() {

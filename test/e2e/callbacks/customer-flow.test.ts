@@ -1,0 +1,181 @@
+import request from 'supertest';
+import { CallbackInbox } from '../../../entities/callback-inbox.entity';
+import { Contact } from '../../../entities/contact.entity';
+import { Interaction } from '../../../entities/interaction.entity';
+import { InboxService } from '../../../server/modules/inbox/inbox.service';
+import { MessageCrypto } from '../../../server/wechat/message-crypto';
+import { parseXmlMessage } from '../../../server/wechat/xml';
+import { describeEachDatabase } from '../../support/database';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+interface ContactItem {
+  id: number;
+  name: string | null;
+  openid: string | null;
+  unionid: string | null;
+  externalUserId: string | null;
+  tags: string[];
+  score: number;
+  stage: string;
+  source: string | null;
+}
+
+describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
+  let stack: TestStack;
+  let token: string;
+
+  beforeEach(async () => {
+    stack = await startTestStack(db());
+    await stack.services.operators.ensureBootstrapAdmin({ username: 'admin', password: 'correct horse' });
+    const login = await request(stack.app.callback()).post('/api/admin/login').send({ username: 'admin', password: 'correct horse' });
+    token = (login.body as { token: string }).token;
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  const player = () => {
+    const p = stack.sandbox.player();
+    if (!p) throw new Error('sandbox player missing');
+    return p;
+  };
+  const api = (path: string) => request(stack.app.callback()).get(path).set('authorization', `Bearer ${token}`);
+  async function findContact(q: string): Promise<ContactItem> {
+    await stack.services.processor.idle();
+    const res = await api(`/api/admin/contacts?q=${encodeURIComponent(q)}`);
+    expect(res.status).toBe(200);
+    const body = res.body as { items: ContactItem[]; total: number };
+    expect(body.total).toBe(1);
+    return body.items[0];
+  }
+
+  it('a subscribe through a channel QR code shows on the timeline with its tags and source', async () => {
+    const played = await player().subscribe({ scene: 'expo2026' });
+    expect(played.status).toBe(200);
+    expect(played.body).toBe('success');
+
+    const contact = await findContact(played.openid);
+    const follower = stack.sandbox.state.followers.get(played.openid);
+    expect(contact).toMatchObject({ openid: played.openid, unionid: follower?.unionid, source: 'expo2026', score: 5, stage: 'acquired' });
+    expect(contact.name).toBe(follower?.nickname);
+    expect([...contact.tags].sort()).toEqual(['expo2026', '已关注'].sort());
+
+    const timeline = await api(`/api/admin/contacts/${contact.id}/timeline`);
+    expect(timeline.status).toBe(200);
+    expect(timeline.body).toEqual({
+      items: [expect.objectContaining({ type: 'subscribe', channel: 'oa', detail: expect.objectContaining({ scene: 'expo2026' }) })],
+      nextBefore: null,
+    });
+    expect(stack.sandbox.state.callsTo('user/info')).toHaveLength(1);
+  });
+
+  it('three deliveries of one message, as WeChat retries them, make one interaction and score once', async () => {
+    const { openid } = await player().subscribe({});
+    const first = await player().sendText({ openid, content: '你好', msgId: '7000000000000000001' });
+    const second = await player().replay(first);
+    const third = await player().replay(first);
+    expect([first.status, second.status, third.status]).toEqual([200, 200, 200]);
+    expect(second.request.body).toBe(first.request.body);
+
+    const contact = await findContact(openid);
+    const texts = await db().dataSource.manager.findBy(Interaction, { type: 'text' });
+    expect(texts).toHaveLength(1);
+    expect(await db().dataSource.manager.countBy(CallbackInbox, { source: 'oa' })).toBe(2);
+    expect(contact.score).toBe(1);
+    expect(contact.stage).toBe('activated');
+  });
+
+  it('a keyword rule answers with an encrypted passive reply', async () => {
+    const created = await request(stack.app.callback())
+      .post('/api/admin/tag-rules')
+      .set('authorization', `Bearer ${token}`)
+      .send({ name: '展会报名', interactionType: 'text', matchKind: 'keyword_contains', matchValue: '报名', addTags: [{ group: '意向', name: '想报名' }], scorePoints: 10, replyText: '报名链接：https://example.com/expo' });
+    expect(created.status).toBe(201);
+
+    const { openid } = await player().subscribe({});
+    const played = await player().sendText({ openid, content: '我想报名展会' });
+    expect(played.status).toBe(200);
+    const envelope = parseXmlMessage(played.body);
+    const { token: wxToken, aesKey, appId } = stack.config.officialAccount;
+    const crypto = new MessageCrypto({ token: wxToken, encodingAesKey: aesKey, receiveId: appId });
+    const reply = parseXmlMessage(crypto.decrypt(String(envelope.Encrypt)));
+    expect(reply).toMatchObject({ MsgType: 'text', ToUserName: openid, Content: '报名链接：https://example.com/expo' });
+    expect(crypto.verify(String(envelope.MsgSignature), String(envelope.TimeStamp), String(envelope.Nonce), String(envelope.Encrypt))).toBe(true);
+
+    const contact = await findContact(openid);
+    expect(contact.tags).toContain('想报名');
+    expect(contact.score).toBe(11);
+  });
+
+  it('a WeCom add through a contact-way code merges with the follower who has the same unionid', async () => {
+    const { openid } = await player().subscribe({ scene: 'poster' });
+    await stack.services.processor.idle();
+    const unionid = stack.sandbox.state.followers.get(openid)?.unionid ?? null;
+    expect(unionid).toBeTruthy();
+
+    const added = await player().addExternalContact({ userId: 'sales-li', state: 'booth-7', unionid, name: '王女士' });
+    expect(added.status).toBe(200);
+
+    const contact = await findContact(added.externalUserId);
+    expect(contact).toMatchObject({ openid, unionid, externalUserId: added.externalUserId, source: 'poster' });
+    expect(contact.tags).toEqual(expect.arrayContaining(['poster', 'booth-7', '已关注', '企微好友']));
+    expect(contact.score).toBe(5 + 5 + 10);
+    const row = await db().dataSource.manager.findOneByOrFail(Contact, { id: contact.id });
+    expect(row.ownerUserId).toBe('sales-li');
+    expect(row.lastSource).toBe('booth-7');
+    expect(await db().dataSource.manager.countBy(Contact, { mergedIntoId: contact.id })).toBe(1);
+
+    const timeline = await api(`/api/admin/contacts/${contact.id}/timeline`);
+    expect((timeline.body as { items: { type: string }[] }).items.map((i) => i.type)).toEqual(['add_external_contact', 'subscribe']);
+  });
+
+  it('tags reach Official Account tags and WeCom corp tags through the queue, and WeCom edits come back', async () => {
+    const { openid } = await player().subscribe({ scene: 'expo2026' });
+    const unionid = stack.sandbox.state.followers.get(openid)?.unionid ?? null;
+    const added = await player().addExternalContact({ userId: 'sales-li', state: 'booth-7', unionid });
+    await stack.services.processor.idle();
+
+    const outcome = await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+    expect(outcome.failed).toBe(0);
+    const state = stack.sandbox.state;
+    const oaTagNames = [...state.oaTags.values()].map((t) => t.name).sort();
+    expect(oaTagNames).toEqual(['booth-7', 'expo2026', '企微好友', '已关注'].sort());
+    expect(state.followers.get(openid)?.tagIds).toHaveLength(4);
+    const wecomContact = state.externalContacts.get(added.externalUserId);
+    const follow = wecomContact?.followUsers.find((f) => f.userId === 'sales-li');
+    expect(follow?.tagIds).toHaveLength(4);
+
+    // Drained again: nothing is sent twice.
+    const batchCalls = state.callsTo('tags/members/batchtagging').length;
+    await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+    expect(state.callsTo('tags/members/batchtagging')).toHaveLength(batchCalls);
+
+    // A rep removes a tag inside WeCom: the edit comes back as edit_external_contact.
+    const boothTag = state.corpTagGroups.flatMap((g) => g.tags).find((t) => t.name === 'booth-7');
+    await player().editExternalContactTags({ userId: 'sales-li', externalUserId: added.externalUserId, removeTagIds: [boothTag?.id ?? ''] });
+    const contact = await findContact(openid);
+    expect(contact.tags).not.toContain('booth-7');
+    expect(contact.tags).toContain('expo2026');
+  });
+
+  it('a crash after the reply loses nothing: the stored inbox row is finished later by another instance', async () => {
+    // Instance A stores and claims the row, then dies before finishing it.
+    const crashed = new InboxService({ dataSource: db().dataSource, transactor: stack.services.transactor, contacts: stack.services.contacts, clock: stack.clock, holder: 'instance-a', leaseMs: 30_000 });
+    const result = await crashed.accept({
+      source: 'oa',
+      payload: `<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[o_crash]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[在吗]]></Content><MsgId>9100</MsgId></xml>`,
+      draft: { type: 'text', channel: 'oa', occurredAt: stack.clock.now(), detail: { openid: 'o_crash', content: '在吗', msgId: '9100' }, identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: 'o_crash' }, dedupeKey: 'oa:test:msg:9100' },
+    });
+    expect(result.duplicate).toBe(false);
+    expect(await crashed.claimDue(10)).toHaveLength(1);
+
+    // Instance B: nothing to do while A's lease holds; after it expires, B finishes the row.
+    expect(await stack.services.processor.processDue()).toBe(0);
+    stack.clock.advance(31_000);
+    expect(await stack.services.processor.processDue()).toBe(1);
+    const row = await db().dataSource.manager.findOneByOrFail(CallbackInbox, { dedupeKey: 'oa:test:msg:9100' });
+    expect(row.status).toBe('done');
+    const contact = await db().dataSource.manager.findOneByOrFail(Contact, { id: result.contactId ?? 0 });
+    expect(contact.score).toBe(1);
+  });
+});
