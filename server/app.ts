@@ -24,14 +24,20 @@ export function buildApp(deps: AppDeps): Koa {
   const sandbox = deps.sandbox?.callback();
   if (sandbox) {
     app.use(async (ctx, next) => {
-      if (!ctx.path.startsWith('/sandbox/')) return next();
+      if (!ctx.path.startsWith('/sandbox/')) {
+        await next();
+        return;
+      }
       ctx.respond = false;
       await sandbox(ctx.req, ctx.res);
     });
   }
 
   app.use(async (ctx, next) => {
-    if (ctx.path !== '/healthz' || ctx.method !== 'GET') return next();
+    if (ctx.path !== '/healthz' || ctx.method !== 'GET') {
+      await next();
+      return;
+    }
     const healthy = await deps.checkHealth().catch(() => false);
     ctx.status = healthy ? 200 : 503;
     ctx.body = { status: healthy ? 'ok' : 'database unavailable' };

@@ -69,7 +69,8 @@ function parseStrictly(xml: string): unknown {
   let result: unknown = null;
   let ends = 0;
   let failure: unknown = null;
-  let unsafeName: string | null = null;
+  // Assigned inside the parser's callback, which TypeScript's flow analysis does not see.
+  let unsafeName = null as string | null;
   const parser = new Parser({
     strict: true,
     async: false,

@@ -34,7 +34,7 @@ export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<
   if (kind === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flywheel-test-'));
     config = { kind, path: path.join(dir, 'test.sqlite') };
-    dropDatabase = async () => fs.rmSync(dir, { recursive: true, force: true });
+    dropDatabase = () => Promise.resolve(fs.rmSync(dir, { recursive: true, force: true }));
   } else {
     const name = `flywheel_t_${suffix}`;
     const url = new URL(TEST_MYSQL_URL);

@@ -15,13 +15,13 @@ export function officialAccountRequest(
   const signature = computeSha1Signature([token, timestamp, nonce]);
   const xml = buildXml(fields);
   if ((opts.mode ?? 'aes') === 'plain') {
-    return { url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${String(fields.FromUserName)}`, body: xml };
+    return { url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${openidOf(fields)}`, body: xml };
   }
   const crypto = new MessageCrypto({ token, encodingAesKey: aesKey, receiveId: appId });
   const encrypt = crypto.encrypt(xml);
   const msgSignature = crypto.sign(timestamp, nonce, encrypt);
   return {
-    url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${String(fields.FromUserName)}&encrypt_type=aes&msg_signature=${msgSignature}`,
+    url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${openidOf(fields)}&encrypt_type=aes&msg_signature=${msgSignature}`,
     body: buildXml({ ToUserName: 'gh_sandbox', Encrypt: encrypt }),
   };
 }
@@ -40,4 +40,8 @@ export function wecomRequest(config: Readonly<Config>, fields: XmlBuildFields, o
 
 export function textMessage(openid: string, content: string, msgId: string, createTime = Math.floor(Date.now() / 1000)): XmlBuildFields {
   return { ToUserName: 'gh_sandbox', FromUserName: openid, CreateTime: createTime, MsgType: 'text', Content: content, MsgId: msgId };
+}
+
+function openidOf(fields: XmlBuildFields): string {
+  return typeof fields.FromUserName === 'string' ? fields.FromUserName : '';
 }

@@ -90,7 +90,7 @@ describe('platform clients against the sandbox', () => {
       expect(calls('stable_token')[0]?.body).toEqual({
         grant_type: 'client_credential',
         appid: accounts.officialAccount.appId,
-        secret: accounts.officialAccount.secret,
+        secret: '***',
         force_refresh: false,
       });
     });
@@ -232,7 +232,7 @@ describe('platform clients against the sandbox', () => {
         followUsers: [{ userId: 'zhangsan', state: 'expo2026', createTime: Math.floor(clock.now().getTime() / 1000), tagIds: [first?.id] }],
       });
       expect(calls('gettoken')).toHaveLength(1);
-      expect(calls('gettoken')[0]?.body).toEqual({ corpid: accounts.wecom.corpId });
+      expect(calls('gettoken')[0]?.body).toEqual({ corpid: accounts.wecom.corpId, corpsecret: '***' });
       expect(calls('externalcontact/mark_tag')[0]?.body).toEqual({
         userid: 'zhangsan',
         external_userid: contact.externalUserId,
@@ -315,7 +315,7 @@ describe('platform clients against the sandbox', () => {
       const log = recording.lines.join('\n');
       expect(log).not.toContain(session.sessionKey);
       expect(log).not.toContain(accounts.miniprogram.secret);
-      expect(calls('jscode2session')[0]?.body).not.toHaveProperty('secret');
+      expect(calls('jscode2session')[0]?.body).toMatchObject({ appid: accounts.miniprogram.appId, secret: '***', js_code: '***' });
     });
 
     it('answers null unionid when the user has none', async () => {

@@ -108,6 +108,7 @@ describe('sandbox platform', () => {
       expect(platform.state.calls[1]).toEqual({ api: 'user/info', body: { openid: 'o1', lang: 'zh_CN' }, at: clock.now() });
       expect(JSON.stringify(platform.state.calls.slice(1))).not.toContain(token);
       expect(JSON.stringify(platform.state.calls)).not.toContain(accounts.wecom.secret);
+      expect(JSON.stringify(platform.state.calls)).not.toContain(accounts.officialAccount.secret);
     });
 
     it('fails the next calls of an API through POST /sandbox/control/fail', async () => {

@@ -48,7 +48,7 @@ describe('buildNewsReply', () => {
   });
 
   it('allows up to eight articles in reply to an event', () => {
-    const eight = new Array(8).fill(article);
+    const eight = Array.from({ length: 8 }, () => article);
     const fields = parseXmlMessage(buildNewsReply({ ...base, inReplyTo: 'event', articles: eight }));
     expect(fields['ArticleCount']).toBe('8');
     expect(() => buildNewsReply({ ...base, inReplyTo: 'event', articles: [...eight, article] })).toThrow('at most 8');

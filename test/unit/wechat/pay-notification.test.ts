@@ -131,7 +131,7 @@ describe('decryptPayResource', () => {
 
   it('decrypts a resource without associated data', () => {
     const resource = encrypt({ aad: '' });
-    const { associated_data: _unused, ...withoutAad } = resource;
+    const withoutAad = { algorithm: resource.algorithm, ciphertext: resource.ciphertext, nonce: resource.nonce };
     expect(decryptPayResource({ apiV3Key, resource: withoutAad })).toBe(plain);
   });
 

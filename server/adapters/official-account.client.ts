@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import type { Logger } from './logger';
+import { createPlatformHttp, type AccessTokenSource, type PlatformHttp } from './platform-http';
+import type { RateLimiter } from './rate-limiter';
+import type { TokenStore } from './token-store';
+
+export interface OfficialAccountClientParams {
+  /** WECHAT_API_BASE or WECHAT_API_BASE_DEFAULT. */
+  baseUrl: string;
+  appId: string;
+  secret: string;
+  tokenStore: TokenStore;
+  rateLimiter: RateLimiter;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+export interface OfficialAccountUser {
+  openid: string;
+  subscribed: boolean;
+  unionid: string | null;
+  /** The platform stopped returning nickname and avatar on 2021-12-27; kept for the sandbox and old data. */
+  nickname: string | null;
+  avatarUrl: string | null;
+  /** e.g. ADD_SCENE_QR_CODE, ADD_SCENE_SEARCH. */
+  subscribeScene: string | null;
+  /** qr_scene_str, or the numeric qr_scene as text, of the QR code the user followed through. */
+  qrScene: string | null;
+}
+
+export interface OfficialAccountTag {
+  id: number;
+  name: string;
+}
+
+/**
+ * "每次传入的openid列表个数不能超过50个" (batchtagging / batchuntagging).
+ * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
+ */
+export const MAX_OPENIDS_PER_BATCH = 50;
+
+const stableTokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
+const okSchema = z.object({});
+const userInfoSchema = z.object({
+  subscribe: z.number(),
+  openid: z.string(),
+  unionid: z.string().optional(),
+  nickname: z.string().optional(),
+  headimgurl: z.string().optional(),
+  subscribe_scene: z.string().optional(),
+  qr_scene: z.number().optional(),
+  qr_scene_str: z.string().optional(),
+});
+const tagSchema = z.object({ id: z.number().int(), name: z.string() });
+const createTagSchema = z.object({ tag: tagSchema });
+const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
+const tagIdListSchema = z.object({ tagid_list: z.array(z.number().int()) });
+
+/**
+ * Official Account (公众号) server API: user info and user tags.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
+ * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
+ */
+export class OfficialAccountClient {
+  private readonly http: PlatformHttp;
+  private readonly accessToken: AccessTokenSource;
+
+  constructor(params: OfficialAccountClientParams) {
+    const { appId, secret } = params;
+    this.http = createPlatformHttp({
+      baseUrl: params.baseUrl,
+      rateLimiter: params.rateLimiter,
+      logger: params.logger,
+      tokenStore: params.tokenStore,
+      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
+    });
+    this.accessToken = {
+      key: `oa:${appId}:access_token`,
+      // The Stable Access Token API: "普通模式，access_token 有效期内重复调用该接口不会更新
+      // access_token"; force_refresh invalidates the previous token for everyone, so it is only
+      // used after the platform itself rejected the stored one.
+      // @link https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/getStableAccessToken.html
+      fetch: async ({ forceRefresh }) => {
+        const answer = await this.http.call('stable_token', {
+          method: 'POST',
+          path: '/cgi-bin/stable_token',
+          body: { grant_type: 'client_credential', appid: appId, secret, force_refresh: forceRefresh },
+          schema: stableTokenSchema,
+        });
+        return { value: answer.access_token, expiresInSeconds: answer.expires_in };
+      },
+    };
+  }
+
+  async getUserInfo(openid: string): Promise<OfficialAccountUser> {
+    const answer = await this.http.call('user/info', {
+      method: 'GET',
+      path: '/cgi-bin/user/info',
+      query: { openid, lang: 'zh_CN' },
+      accessToken: this.accessToken,
+      schema: userInfoSchema,
+    });
+    const qrScene = nonEmpty(answer.qr_scene_str) ?? (answer.qr_scene ? String(answer.qr_scene) : null);
+    return {
+      openid: answer.openid,
+      subscribed: answer.subscribe === 1,
+      unionid: nonEmpty(answer.unionid),
+      nickname: nonEmpty(answer.nickname),
+      avatarUrl: nonEmpty(answer.headimgurl),
+      subscribeScene: nonEmpty(answer.subscribe_scene),
+      qrScene,
+    };
+  }
+
+  async createTag(name: string): Promise<OfficialAccountTag> {
+    const answer = await this.http.call('tags/create', {
+      method: 'POST',
+      path: '/cgi-bin/tags/create',
+      body: { tag: { name } },
+      accessToken: this.accessToken,
+      schema: createTagSchema,
+    });
+    return { id: answer.tag.id, name: answer.tag.name };
+  }
+
+  async listTags(): Promise<(OfficialAccountTag & { count: number })[]> {
+    const answer = await this.http.call('tags/get', {
+      method: 'GET',
+      path: '/cgi-bin/tags/get',
+      accessToken: this.accessToken,
+      schema: listTagsSchema,
+    });
+    return answer.tags.map((tag) => ({ id: tag.id, name: tag.name, count: tag.count }));
+  }
+
+  async batchTag(tagId: number, openids: string[]): Promise<void> {
+    await this.changeTagMembers('tags/members/batchtagging', tagId, openids);
+  }
+
+  async batchUntag(tagId: number, openids: string[]): Promise<void> {
+    await this.changeTagMembers('tags/members/batchuntagging', tagId, openids);
+  }
+
+  async getUserTagIds(openid: string): Promise<number[]> {
+    const answer = await this.http.call('tags/getidlist', {
+      method: 'POST',
+      path: '/cgi-bin/tags/getidlist',
+      body: { openid },
+      accessToken: this.accessToken,
+      schema: tagIdListSchema,
+    });
+    return answer.tagid_list;
+  }
+
+  private async changeTagMembers(api: 'tags/members/batchtagging' | 'tags/members/batchuntagging', tagId: number, openids: string[]): Promise<void> {
+    if (openids.length > MAX_OPENIDS_PER_BATCH) {
+      throw new Error(`${api} takes at most ${MAX_OPENIDS_PER_BATCH} openids per call; got ${openids.length} (chunk them)`);
+    }
+    if (openids.length === 0) return;
+    await this.http.call(api, {
+      method: 'POST',
+      path: `/cgi-bin/${api}`,
+      body: { openid_list: openids, tagid: tagId },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}

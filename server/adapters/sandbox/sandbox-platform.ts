@@ -1,0 +1,415 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import Router from '@koa/router';
+import Koa, { type Context } from 'koa';
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import { createSandboxPlayer, runSandboxAction, sandboxActionSchema, SandboxActionError, type SandboxPlayer } from './sandbox-player';
+import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
+
+export interface CreateSandboxPlatformParams {
+  /** token and aesKey are needed only to play callbacks (POST /sandbox/actions). */
+  officialAccount: { appId: string; secret: string; token?: string; aesKey?: string };
+  wecom: { corpId: string; secret: string; agentId: string; agentSecret: string; token?: string; aesKey?: string };
+  miniprogram: { appId: string; secret: string };
+  /**
+   * Flywheel's origin. With it (and the tokens and AES keys above) the platform builds its own
+   * player for POST /sandbox/actions; without it call attachPlayer later, or the endpoint answers 503.
+   */
+  callbackBaseUrl?: string;
+  clock?: Clock;
+}
+
+export interface SandboxPlatform {
+  /**
+   * Serves, at absolute paths (mount it without stripping a prefix):
+   * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
+   * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
+   * - `POST /sandbox/control/fail|delay`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
+   */
+  app: Koa;
+  state: SandboxState;
+  player(): SandboxPlayer | null;
+  attachPlayer(player: SandboxPlayer): void;
+}
+
+const BODY_LIMIT_BYTES = 1024 * 1024;
+const NEVER_RECORDED = new Set(['secret', 'corpsecret', 'js_code']);
+
+type Handler = (input: { query: Record<string, string>; body: Record<string, unknown> }) => object;
+
+interface EndpointOptions {
+  /** Which tokens the endpoint accepts; absent for endpoints that authenticate otherwise. */
+  tokens?: readonly SandboxTokenOwner[];
+  /** WeCom answers carry `errcode: 0, errmsg: "ok"` on success; most OA answers do not. */
+  okEnvelope?: boolean;
+}
+
+/**
+ * A fake WeChat + WeCom + mini-program API for development, demos and tests. It checks
+ * credentials and tokens, enforces the documented limits that matter to Flywheel (tag counts,
+ * name lengths, batch sizes), records every call, and can be told to fail or stall a call.
+ */
+export function createSandboxPlatform(params: CreateSandboxPlatformParams): SandboxPlatform {
+  const state = new SandboxState(
+    { officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram },
+    params.clock,
+  );
+  let player: SandboxPlayer | null = null;
+  const oa = params.officialAccount;
+  const wc = params.wecom;
+  if (params.callbackBaseUrl !== undefined && oa.token && oa.aesKey && wc.token && wc.aesKey) {
+    player = createSandboxPlayer({
+      callbackBaseUrl: params.callbackBaseUrl,
+      officialAccount: { appId: oa.appId, token: oa.token, aesKey: oa.aesKey },
+      wecom: { corpId: wc.corpId, token: wc.token, aesKey: wc.aesKey },
+      platform: state,
+      ...(params.clock === undefined ? {} : { clock: params.clock }),
+    });
+  }
+
+  const router = new Router();
+  const endpoint = (method: 'get' | 'post', path: string, api: string, options: EndpointOptions, handler: Handler): void => {
+    router[method](path, async (ctx) => {
+      const query = readQuery(ctx);
+      let body: Record<string, unknown> = {};
+      if (method === 'post') {
+        const parsed = await readJson(ctx);
+        // 47001 "解析 JSON/XML 内容错误".
+        if (parsed === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
+        body = parsed;
+      }
+      state.recordCall(api, maskSecrets(method === 'post' ? body : query));
+      const injected = state.takeInjection(api);
+      if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+      if (injected.errcode !== null) {
+        return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
+      }
+      try {
+        if (options.tokens) state.checkToken(query.access_token, options.tokens);
+        const result = handler({ query, body });
+        answer(ctx, options.okEnvelope ? { errcode: 0, errmsg: 'ok', ...result } : result);
+      } catch (error) {
+        if (!(error instanceof SandboxErrcode)) throw error;
+        answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
+      }
+    });
+  };
+  const OA: readonly SandboxTokenOwner[] = ['oa'];
+  const WECOM: readonly SandboxTokenOwner[] = ['wecom', 'wecom-agent'];
+
+  // --- Official Account ---------------------------------------------------------------------------
+  endpoint('post', '/sandbox/wechat/cgi-bin/stable_token', 'stable_token', {}, ({ body }) => {
+    if (body.grant_type !== 'client_credential') throw new SandboxErrcode(40002, 'invalid grant_type');
+    if (body.appid !== state.officialAccount.appId) throw new SandboxErrcode(40013);
+    if (body.secret !== state.officialAccount.secret) throw new SandboxErrcode(40125);
+    const issued = state.issueToken('oa', body.force_refresh === true);
+    return { access_token: issued.accessToken, expires_in: issued.expiresIn };
+  });
+
+  endpoint('get', '/sandbox/wechat/cgi-bin/user/info', 'user/info', { tokens: OA }, ({ query }) => {
+    const follower = state.followers.get(query.openid ?? '');
+    if (!follower) throw new SandboxErrcode(40003);
+    const unionid = follower.unionid === null ? {} : { unionid: follower.unionid };
+    // "值为0时，代表此用户没有关注该公众号，拉取不到其余信息".
+    if (!follower.subscribed) return { subscribe: 0, openid: follower.openid, ...unionid, tagid_list: [] };
+    return {
+      subscribe: 1,
+      openid: follower.openid,
+      language: 'zh_CN',
+      subscribe_time: follower.subscribeTime,
+      ...unionid,
+      // The platform has sent an empty nickname since 2021-12-27; the sandbox returns a seeded one for demos.
+      nickname: follower.nickname ?? '',
+      headimgurl: '',
+      remark: '',
+      groupid: 0,
+      tagid_list: follower.tagIds,
+      subscribe_scene: follower.subscribeScene,
+      qr_scene: 0,
+      qr_scene_str: follower.qrSceneStr,
+    };
+  });
+
+  endpoint('post', '/sandbox/wechat/cgi-bin/tags/create', 'tags/create', { tokens: OA }, ({ body }) => {
+    const name = readObject(body.tag)?.name;
+    if (typeof name !== 'string') throw new SandboxErrcode(45158, 'tag.name is missing');
+    const tag = state.createOaTag(name);
+    return { tag: { id: tag.id, name: tag.name } };
+  });
+
+  endpoint('get', '/sandbox/wechat/cgi-bin/tags/get', 'tags/get', { tokens: OA }, () => {
+    const followers = [...state.followers.values()];
+    return {
+      tags: [...state.oaTags.values()].map((tag) => ({
+        id: tag.id,
+        name: tag.name,
+        count: followers.filter((f) => f.tagIds.includes(tag.id)).length,
+      })),
+    };
+  });
+
+  for (const op of ['tag', 'untag'] as const) {
+    const api = `tags/members/batch${op}ging`;
+    endpoint('post', `/sandbox/wechat/cgi-bin/${api}`, api, { tokens: OA, okEnvelope: true }, ({ body }) => {
+      const openids = body.openid_list;
+      const tagId = body.tagid;
+      if (!Array.isArray(openids) || !openids.every((o): o is string => typeof o === 'string')) throw new SandboxErrcode(40032);
+      if (typeof tagId !== 'number') throw new SandboxErrcode(45159);
+      state.changeOaTagMembers(op, tagId, openids);
+      return {};
+    });
+  }
+
+  endpoint('post', '/sandbox/wechat/cgi-bin/tags/getidlist', 'tags/getidlist', { tokens: OA }, ({ body }) => {
+    const follower = state.followers.get(typeof body.openid === 'string' ? body.openid : '');
+    if (!follower) throw new SandboxErrcode(40003);
+    return { tagid_list: follower.tagIds };
+  });
+
+  // --- mini-program ---------------------------------------------------------------------------------
+  endpoint('get', '/sandbox/wechat/sns/jscode2session', 'jscode2session', {}, ({ query }) => {
+    if (query.appid !== state.miniprogram.appId) throw new SandboxErrcode(40013);
+    if (query.secret !== state.miniprogram.secret) throw new SandboxErrcode(40125);
+    if (query.grant_type !== 'authorization_code') throw new SandboxErrcode(40002, 'invalid grant_type');
+    const session = state.redeemLoginCode(query.js_code ?? '');
+    return { openid: session.openid, session_key: session.sessionKey, ...(session.unionid === null ? {} : { unionid: session.unionid }) };
+  });
+
+  // --- WeCom ----------------------------------------------------------------------------------------
+  endpoint('get', '/sandbox/wecom/cgi-bin/gettoken', 'gettoken', { okEnvelope: true }, ({ query }) => {
+    if (query.corpid !== state.wecom.corpId) throw new SandboxErrcode(40013);
+    // WeCom answers a wrong secret with 40001 "不合法的secret参数".
+    const owner = query.corpsecret === state.wecom.secret ? 'wecom' : query.corpsecret === state.wecom.agentSecret ? 'wecom-agent' : null;
+    if (owner === null) throw new SandboxErrcode(40001, 'invalid credential (secret)');
+    const issued = state.issueToken(owner, false);
+    return { access_token: issued.accessToken, expires_in: issued.expiresIn };
+  });
+
+  endpoint('get', '/sandbox/wecom/cgi-bin/externalcontact/get', 'externalcontact/get', { tokens: WECOM, okEnvelope: true }, ({ query }) => {
+    const contact = state.externalContacts.get(query.external_userid ?? '');
+    if (!contact) throw new SandboxErrcode(40096);
+    // "当客户在企业内的跟进人超过500人时需要使用cursor参数进行分页获取".
+    const offset = Number(query.cursor ?? '0') || 0;
+    const page = contact.followUsers.slice(offset, offset + FOLLOW_USER_PAGE_SIZE);
+    const nextOffset = offset + page.length;
+    return {
+      external_contact: {
+        external_userid: contact.externalUserId,
+        name: contact.name,
+        avatar: contact.avatar,
+        type: 1,
+        gender: 0,
+        ...(contact.unionid === null ? {} : { unionid: contact.unionid }),
+      },
+      follow_user: page.map((follow) => ({
+        userid: follow.userId,
+        remark: '',
+        description: '',
+        createtime: follow.createTime,
+        tags: follow.tagIds.flatMap((id) => {
+          const found = state.findCorpTag(id);
+          return found ? [{ group_name: found.group.groupName, tag_name: found.tag.name, tag_id: id, type: 1 }] : [];
+        }),
+        remark_mobiles: [],
+        // 1 = "扫描二维码": contact ways (and their state) are QR codes.
+        add_way: 1,
+        oper_userid: follow.userId,
+        ...(follow.state === null ? {} : { state: follow.state }),
+      })),
+      ...(nextOffset < contact.followUsers.length ? { next_cursor: String(nextOffset) } : {}),
+    };
+  });
+
+  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/mark_tag', 'externalcontact/mark_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
+    state.markTag({
+      userId: typeof body.userid === 'string' ? body.userid : '',
+      externalUserId: typeof body.external_userid === 'string' ? body.external_userid : '',
+      addTagIds: readStrings(body.add_tag),
+      removeTagIds: readStrings(body.remove_tag),
+    });
+    return {};
+  });
+
+  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/get_corp_tag_list', 'externalcontact/get_corp_tag_list', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
+    const groupIds = readStrings(body.group_id);
+    const tagIds = readStrings(body.tag_id);
+    const groups = state.corpTagGroups.filter((g) => !g.deleted && (groupIds.length === 0 || groupIds.includes(g.groupId)));
+    return {
+      tag_group: groups
+        .map((group) => ({
+          group_id: group.groupId,
+          group_name: group.groupName,
+          create_time: group.createTime,
+          order: group.order,
+          deleted: false,
+          // "同时传递tag_id和group_id时，忽略tag_id".
+          tag: group.tags
+            .filter((tag) => !tag.deleted && (groupIds.length > 0 || tagIds.length === 0 || tagIds.includes(tag.id)))
+            .map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order, deleted: false })),
+        }))
+        .filter((group) => groupIds.length > 0 || tagIds.length === 0 || group.tag.length > 0),
+    };
+  });
+
+  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/add_corp_tag', 'externalcontact/add_corp_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
+    const tagNames = Array.isArray(body.tag) ? body.tag.map((t) => readObject(t)?.name).filter((n): n is string => typeof n === 'string') : [];
+    if (tagNames.length === 0) throw new SandboxErrcode(40072, 'tag is empty');
+    const { group, created } = state.addCorpTags({
+      ...(typeof body.group_id === 'string' && body.group_id !== '' ? { groupId: body.group_id } : {}),
+      ...(typeof body.group_name === 'string' ? { groupName: body.group_name } : {}),
+      tagNames,
+    });
+    return {
+      tag_group: {
+        group_id: group.groupId,
+        group_name: group.groupName,
+        create_time: group.createTime,
+        order: group.order,
+        tag: created.map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order })),
+      },
+    };
+  });
+
+  // --- control and actions ------------------------------------------------------------------------------
+  router.post('/sandbox/control/fail', async (ctx) => {
+    const input = controlFailSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {api, errcode, times?}');
+    state.failNext(input.data.api, input.data.errcode, input.data.times);
+    ctx.body = { ok: true };
+  });
+  router.post('/sandbox/control/delay', async (ctx) => {
+    const input = controlDelaySchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {api, ms}');
+    state.delayNext(input.data.api, input.data.ms);
+    ctx.body = { ok: true };
+  });
+  router.get('/sandbox/control/calls', (ctx) => {
+    ctx.body = { calls: state.calls };
+  });
+  router.post('/sandbox/actions', async (ctx) => {
+    const input = sandboxActionSchema.safeParse(await readJson(ctx));
+    if (!input.success) {
+      const issue = input.error.issues[0];
+      return refuse(ctx, `bad action: ${issue ? `${issue.path.join('.') || 'body'} ${issue.message}` : 'invalid body'}`);
+    }
+    if (!player) {
+      ctx.status = 503;
+      ctx.body = { ok: false, error: 'the sandbox has no player: it was created without callbackBaseUrl and callback keys' };
+      return;
+    }
+    try {
+      ctx.body = await runSandboxAction(player, state, input.data);
+    } catch (error) {
+      if (error instanceof SandboxActionError) return refuse(ctx, error.message);
+      ctx.status = 502;
+      ctx.body = { ok: false, error: `the callback could not be delivered: ${error instanceof Error ? error.message : 'unknown error'}` };
+    }
+  });
+
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch {
+      // "-1 系统繁忙" is what the platform answers when it fails inside.
+      ctx.status = 200;
+      ctx.body = { errcode: -1, errmsg: 'system error' };
+    }
+  });
+  app.use(router.routes()).use(router.allowedMethods());
+
+  return {
+    app,
+    state,
+    player: () => player,
+    attachPlayer(attached: SandboxPlayer) {
+      player = attached;
+    },
+  };
+}
+
+/** Listens on 127.0.0.1 (port 0 = any free port), for tests and a standalone sandbox. */
+export async function startSandboxServer(platform: SandboxPlatform, port = 0): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(platform.app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the sandbox server is not listening on TCP');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+const FOLLOW_USER_PAGE_SIZE = 500;
+
+const controlFailSchema = z.object({ api: z.string().min(1), errcode: z.number().int(), times: z.number().int().min(1).max(1000).optional() });
+const controlDelaySchema = z.object({ api: z.string().min(1), ms: z.number().int().min(0).max(60_000) });
+
+function answer(ctx: Context, body: object): void {
+  ctx.status = 200;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify(body);
+}
+
+function refuse(ctx: Context, message: string): void {
+  ctx.status = 400;
+  ctx.body = { ok: false, error: message };
+}
+
+function readQuery(ctx: Context): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ctx.query)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string') out[name] = first;
+  }
+  return out;
+}
+
+/** The call log is served over HTTP: credentials show only that they were sent, and access_token not at all. */
+function maskSecrets(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (name === 'access_token') continue;
+    out[name] = NEVER_RECORDED.has(name) ? '***' : value;
+  }
+  return out;
+}
+
+/** The body as a JSON object, or null when it is not one. */
+async function readJson(ctx: Context): Promise<Record<string, unknown> | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > BODY_LIMIT_BYTES) return null;
+    chunks.push(chunk);
+  }
+  try {
+    return readObject(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+  } catch {
+    return null;
+  }
+}
+
+function readObject(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  return Object.fromEntries(Object.entries(value));
+}
+
+function readStrings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** Real errmsg ends with a request id ("rid: ...") to quote to WeChat support. */
+function ridOf(): string {
+  return `sandbox-${randomBytes(6).toString('hex')}`;
+}

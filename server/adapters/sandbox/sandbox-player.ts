@@ -1,0 +1,328 @@
+import { randomInt } from 'node:crypto';
+import axios from 'axios';
+import { z } from 'zod';
+import { MessageCrypto } from '../../wechat/message-crypto';
+import { computeSha1Signature } from '../../wechat/signature';
+import { buildXml, type XmlBuildFields } from '../../wechat/xml';
+import { systemClock, type Clock } from '../clock';
+import type { SandboxState } from './sandbox-state';
+
+export interface SandboxPlayerParams {
+  /** Flywheel's origin; callbacks go to `/wechat/callback` and `/wecom/callback` under it. */
+  callbackBaseUrl: string;
+  officialAccount: { appId: string; token: string; aesKey: string };
+  wecom: { corpId: string; token: string; aesKey: string };
+  /** The platform whose state the actions change first (followers, contacts), as WeChat would. */
+  platform: SandboxState;
+  clock?: Clock;
+  timeoutMs?: number;
+}
+
+/** One HTTP request exactly as sent, so it can be sent again byte for byte. */
+export interface PlayedRequest {
+  url: string;
+  body: string;
+}
+
+export interface PlayResult {
+  /** Flywheel's HTTP status and answer (`success`, '' or a passive reply). */
+  status: number;
+  body: string;
+  /** The plain XML inside the encrypted envelope. */
+  xml: string;
+  request: PlayedRequest;
+}
+
+export type OfficialAccountPlayResult = PlayResult & { openid: string };
+export type WecomPlayResult = PlayResult & { externalUserId: string };
+
+export interface SandboxPlayer {
+  subscribe(p?: { scene?: string; openid?: string; unionid?: string | null; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  unsubscribe(p: { openid: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  sendText(p: { openid: string; content: string; msgId?: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  clickMenu(p: { openid: string; key: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  scan(p: { openid: string; scene: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  addExternalContact(p: {
+    userId: string;
+    state?: string;
+    unionid?: string | null;
+    externalUserId?: string;
+    name?: string;
+    createTime?: number;
+  }): Promise<WecomPlayResult>;
+  /** A member changed the customer's corp tags in the WeCom client: the platform pushes edit_external_contact. */
+  editExternalContactTags(p: {
+    userId: string;
+    externalUserId: string;
+    addTagIds?: string[];
+    removeTagIds?: string[];
+    createTime?: number;
+  }): Promise<WecomPlayResult>;
+  /** Tags were created/changed/deleted in the admin console; the platform state is not changed. */
+  changeExternalTag(p: {
+    changeType: 'create' | 'update' | 'delete' | 'shuffle';
+    tagIds: string[];
+    tagType?: 'tag' | 'tag_group';
+    createTime?: number;
+  }): Promise<PlayResult>;
+  /**
+   * Sends a played request again with the same URL and body bytes, as WeChat does when it got no
+   * answer in 5 seconds: "微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次".
+   */
+  replay(played: PlayResult | PlayedRequest): Promise<PlayResult>;
+}
+
+/**
+ * Plays follower and customer actions into Flywheel's callback URLs the way the platform does:
+ * Official Account safe mode (`encrypt_type=aes`, `signature` over [token, timestamp, nonce] and
+ * `msg_signature` over [token, timestamp, nonce, Encrypt], `openid` in the query) and WeCom
+ * (always encrypted, `msg_signature`, body with ToUserName, AgentID, Encrypt).
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
+ * @link https://developer.work.weixin.qq.com/document/path/90968
+ * @link https://developer.work.weixin.qq.com/document/path/92130
+ */
+export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer {
+  const clock = params.clock ?? systemClock;
+  const state = params.platform;
+  const baseUrl = params.callbackBaseUrl.replace(/\/+$/, '');
+  const oaCrypto = new MessageCrypto({
+    token: params.officialAccount.token,
+    encodingAesKey: params.officialAccount.aesKey,
+    receiveId: params.officialAccount.appId,
+  });
+  const wecomCrypto = new MessageCrypto({ token: params.wecom.token, encodingAesKey: params.wecom.aesKey, receiveId: params.wecom.corpId });
+  const http = axios.create({
+    timeout: params.timeoutMs ?? 15_000,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    maxRedirects: 0,
+  });
+  let msgCounter = 0;
+
+  const post = async (request: PlayedRequest, xml: string): Promise<PlayResult> => {
+    const response = await http.post<string>(request.url, request.body, { headers: { 'Content-Type': 'text/xml' } });
+    return { status: response.status, body: typeof response.data === 'string' ? response.data : '', xml, request };
+  };
+
+  const secondsOf = (createTime: number | undefined): number => createTime ?? Math.floor(clock.now().getTime() / 1000);
+
+  const playOfficialAccount = async (fields: XmlBuildFields, openid: string, createTime: number | undefined): Promise<OfficialAccountPlayResult> => {
+    const xml = buildXml({
+      ToUserName: state.officialAccount.originalId,
+      FromUserName: openid,
+      CreateTime: secondsOf(createTime),
+      ...fields,
+    });
+    const timestamp = String(Math.floor(clock.now().getTime() / 1000));
+    const nonce = String(randomInt(100_000_000, 2_000_000_000));
+    const encrypted = oaCrypto.encrypt(xml);
+    const query = new URLSearchParams({
+      signature: computeSha1Signature([params.officialAccount.token, timestamp, nonce]),
+      timestamp,
+      nonce,
+      openid,
+      encrypt_type: 'aes',
+      msg_signature: oaCrypto.sign(timestamp, nonce, encrypted),
+    });
+    const body = buildXml({ ToUserName: state.officialAccount.originalId, Encrypt: encrypted });
+    return { ...(await post({ url: `${baseUrl}/wechat/callback?${query.toString()}`, body }, xml)), openid };
+  };
+
+  const playWecom = async (fields: XmlBuildFields, createTime: number | undefined): Promise<PlayResult> => {
+    const xml = buildXml({
+      ToUserName: params.wecom.corpId,
+      // Customer-contact pushes come from the system, never from a member.
+      FromUserName: 'sys',
+      CreateTime: secondsOf(createTime),
+      MsgType: 'event',
+      ...fields,
+    });
+    const timestamp = String(Math.floor(clock.now().getTime() / 1000));
+    const nonce = String(randomInt(100_000_000, 2_000_000_000));
+    const encrypted = wecomCrypto.encrypt(xml);
+    const query = new URLSearchParams({ msg_signature: wecomCrypto.sign(timestamp, nonce, encrypted), timestamp, nonce });
+    const body = buildXml({ ToUserName: params.wecom.corpId, AgentID: state.wecom.agentId, Encrypt: encrypted });
+    return post({ url: `${baseUrl}/wecom/callback?${query.toString()}`, body }, xml);
+  };
+
+  /** MsgId is a 64-bit integer written bare; ids are kept below 2^53 so they survive as JS numbers. */
+  const nextMsgId = (): string => {
+    msgCounter = (msgCounter + 1) % 1000;
+    return String(clock.now().getTime() * 1000 + msgCounter);
+  };
+
+  return {
+    async subscribe(p = {}) {
+      const follower = state.addFollower({
+        ...(p.openid === undefined ? {} : { openid: p.openid }),
+        ...(p.unionid === undefined ? {} : { unionid: p.unionid }),
+        ...(p.scene === undefined ? {} : { scene: p.scene }),
+      });
+      // "用户未关注时，进行关注后的事件推送": EventKey is qrscene_ + the scene, with the QR Ticket.
+      const fields: XmlBuildFields =
+        p.scene === undefined
+          ? { MsgType: 'event', Event: 'subscribe', EventKey: '' }
+          : { MsgType: 'event', Event: 'subscribe', EventKey: `qrscene_${p.scene}`, Ticket: sandboxTicket(p.scene) };
+      return playOfficialAccount(fields, follower.openid, p.createTime);
+    },
+
+    async unsubscribe(p) {
+      state.unsubscribeFollower(p.openid);
+      return playOfficialAccount({ MsgType: 'event', Event: 'unsubscribe', EventKey: '' }, p.openid, p.createTime);
+    },
+
+    async sendText(p) {
+      const msgId = p.msgId ?? nextMsgId();
+      const bare = /^\d+$/.test(msgId) && Number.isSafeInteger(Number(msgId));
+      return playOfficialAccount({ MsgType: 'text', Content: p.content, MsgId: bare ? Number(msgId) : msgId }, p.openid, p.createTime);
+    },
+
+    async clickMenu(p) {
+      return playOfficialAccount({ MsgType: 'event', Event: 'CLICK', EventKey: p.key }, p.openid, p.createTime);
+    },
+
+    async scan(p) {
+      // "用户已关注时的事件推送": Event SCAN, EventKey is the scene without the qrscene_ prefix.
+      return playOfficialAccount({ MsgType: 'event', Event: 'SCAN', EventKey: p.scene, Ticket: sandboxTicket(p.scene) }, p.openid, p.createTime);
+    },
+
+    async addExternalContact(p) {
+      const contact = state.addExternalContact({
+        followUserId: p.userId,
+        ...(p.externalUserId === undefined ? {} : { externalUserId: p.externalUserId }),
+        ...(p.unionid === undefined ? {} : { unionid: p.unionid }),
+        ...(p.name === undefined ? {} : { name: p.name }),
+        ...(p.state === undefined ? {} : { state: p.state }),
+      });
+      const result = await playWecom(
+        {
+          Event: 'change_external_contact',
+          ChangeType: 'add_external_contact',
+          UserID: p.userId,
+          ExternalUserID: contact.externalUserId,
+          ...(p.state === undefined ? {} : { State: p.state }),
+          WelcomeCode: `WELCOMECODE_${contact.externalUserId.slice(2, 14)}`,
+        },
+        p.createTime,
+      );
+      return { ...result, externalUserId: contact.externalUserId };
+    },
+
+    async editExternalContactTags(p) {
+      state.markTag({ userId: p.userId, externalUserId: p.externalUserId, addTagIds: p.addTagIds ?? [], removeTagIds: p.removeTagIds ?? [] });
+      const result = await playWecom(
+        { Event: 'change_external_contact', ChangeType: 'edit_external_contact', UserID: p.userId, ExternalUserID: p.externalUserId },
+        p.createTime,
+      );
+      return { ...result, externalUserId: p.externalUserId };
+    },
+
+    async changeExternalTag(p) {
+      const tagType = p.tagType ?? (p.changeType === 'shuffle' ? 'tag_group' : 'tag');
+      return playWecom(
+        {
+          Event: 'change_external_tag',
+          Id: p.tagIds,
+          // shuffle carries no TagType: its Id is the group whose tags were reordered.
+          ...(p.changeType === 'shuffle' ? {} : { TagType: tagType }),
+          ChangeType: p.changeType,
+        },
+        p.createTime,
+      );
+    },
+
+    async replay(played) {
+      const request = 'request' in played ? played.request : played;
+      const xml = 'xml' in played ? played.xml : '';
+      return post(request, xml);
+    },
+  };
+}
+
+function sandboxTicket(scene: string): string {
+  return `gQSANDBOX${Buffer.from(scene, 'utf8').toString('base64url')}`;
+}
+
+/** What `POST /sandbox/actions` and `npm run sandbox` accept. */
+export const sandboxActionSchema = z.object({
+  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'scan', 'add_external_contact']),
+  scene: z.string().min(1).max(64).optional(),
+  openid: z.string().min(1).max(64).optional(),
+  content: z.string().min(1).max(2048).optional(),
+  key: z.string().min(1).max(128).optional(),
+  userId: z.string().min(1).max(64).optional(),
+  state: z.string().min(1).max(30).optional(),
+  unionid: z.string().min(1).max(64).optional(),
+  externalUserId: z.string().min(1).max(64).optional(),
+});
+export type SandboxAction = z.infer<typeof sandboxActionSchema>;
+
+export interface SandboxActionResult {
+  ok: boolean;
+  /** Flywheel's HTTP status for the played callback. */
+  status: number;
+  /** Flywheel's answer body (a passive reply is encrypted XML). */
+  reply: string;
+  openid?: string;
+  externalUserId?: string;
+}
+
+/** The WeCom member who adds customers when the action names none. */
+export const SANDBOX_DEFAULT_USER_ID = 'sandbox-sales';
+
+/** Thrown when an action lacks what it needs; the HTTP endpoint answers 400 with the message. */
+export class SandboxActionError extends Error {}
+
+/**
+ * Runs one action; actions that target a follower default to the latest subscriber, so
+ * `npm run sandbox -- subscribe` then `npm run sandbox -- text --content hi` just works.
+ */
+export async function runSandboxAction(player: SandboxPlayer, state: SandboxState, action: SandboxAction): Promise<SandboxActionResult> {
+  const follower = (): string => {
+    const openid = action.openid ?? state.latestFollower()?.openid;
+    if (openid === undefined) throw new SandboxActionError('no follower yet: run subscribe first or pass openid');
+    return openid;
+  };
+  const need = (value: string | undefined, name: string): string => {
+    if (value === undefined) throw new SandboxActionError(`${action.action} needs ${name}`);
+    return value;
+  };
+  let played: PlayResult & { openid?: string; externalUserId?: string };
+  switch (action.action) {
+    case 'subscribe':
+      played = await player.subscribe({
+        ...(action.scene === undefined ? {} : { scene: action.scene }),
+        ...(action.openid === undefined ? {} : { openid: action.openid }),
+        ...(action.unionid === undefined ? {} : { unionid: action.unionid }),
+      });
+      break;
+    case 'unsubscribe':
+      played = await player.unsubscribe({ openid: follower() });
+      break;
+    case 'text':
+      played = await player.sendText({ openid: follower(), content: need(action.content, 'content') });
+      break;
+    case 'click':
+      played = await player.clickMenu({ openid: follower(), key: need(action.key, 'key') });
+      break;
+    case 'scan':
+      played = await player.scan({ openid: follower(), scene: need(action.scene, 'scene') });
+      break;
+    case 'add_external_contact':
+      played = await player.addExternalContact({
+        userId: action.userId ?? SANDBOX_DEFAULT_USER_ID,
+        ...(action.state === undefined ? {} : { state: action.state }),
+        ...(action.unionid === undefined ? {} : { unionid: action.unionid }),
+        ...(action.externalUserId === undefined ? {} : { externalUserId: action.externalUserId }),
+      });
+      break;
+  }
+  return {
+    ok: played.status >= 200 && played.status < 300,
+    status: played.status,
+    reply: played.body,
+    ...(played.openid === undefined ? {} : { openid: played.openid }),
+    ...(played.externalUserId === undefined ? {} : { externalUserId: played.externalUserId }),
+  };
+}

@@ -1,0 +1,401 @@
+import { randomBytes } from 'node:crypto';
+import { describeErrcode } from '../../wechat/errcode';
+import { systemClock, type Clock } from '../clock';
+
+/**
+ * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
+ * logins, and a log of every API call. It lives in memory on purpose: it stands in for WeChat's
+ * servers, not for Flywheel's database.
+ */
+
+export interface SandboxCredentials {
+  officialAccount: { appId: string; secret: string };
+  wecom: { corpId: string; secret: string; agentId: string; agentSecret: string };
+  miniprogram: { appId: string; secret: string };
+}
+
+export interface SandboxFollower {
+  openid: string;
+  unionid: string | null;
+  nickname: string | null;
+  subscribed: boolean;
+  /** Seconds since the epoch. */
+  subscribeTime: number;
+  subscribeScene: string;
+  /** The scene string of the QR code followed through, '' when none. */
+  qrSceneStr: string;
+  tagIds: number[];
+}
+
+export interface SandboxOaTag {
+  id: number;
+  name: string;
+}
+
+export interface SandboxFollowUser {
+  userId: string;
+  state: string | null;
+  createTime: number;
+  tagIds: string[];
+}
+
+export interface SandboxExternalContact {
+  externalUserId: string;
+  name: string;
+  avatar: string;
+  unionid: string | null;
+  followUsers: SandboxFollowUser[];
+}
+
+export interface SandboxCorpTag {
+  id: string;
+  name: string;
+  createTime: number;
+  order: number;
+  deleted: boolean;
+}
+
+export interface SandboxCorpTagGroup {
+  groupId: string;
+  groupName: string;
+  createTime: number;
+  order: number;
+  deleted: boolean;
+  tags: SandboxCorpTag[];
+}
+
+export interface SandboxCall {
+  /** The API name the adapters use, e.g. `user/info`, `externalcontact/mark_tag`. */
+  api: string;
+  /** The JSON body of a POST, or the query of a GET; access_token left out, secrets as `***`. */
+  body: unknown;
+  at: Date;
+}
+
+export type SandboxTokenOwner = 'oa' | 'wecom' | 'wecom-agent';
+
+/** A refusal the fake platform answers with, as `{errcode, errmsg}`. */
+export class SandboxErrcode extends Error {
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string = describeErrcode(errcode),
+  ) {
+    super(errmsg);
+  }
+}
+
+/** "access_token 的有效期目前为 2 个小时" (expires_in 7200), on every platform. */
+export const SANDBOX_TOKEN_TTL_SECONDS = 7200;
+
+/**
+ * Limits of the Official Account tag API the sandbox enforces.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
+ */
+export const OA_TAG_LIMITS = Object.freeze({
+  /** "一个公众号，最多可以创建100个标签" → 45056. */
+  tagsPerAccount: 100,
+  /** "每个用户最多可以打上20个标签" → 45059. */
+  tagsPerUser: 20,
+  /** 45158 "标签名长度超过30个字节". */
+  nameBytes: 30,
+  /** 40032 "每次传入的openid列表个数不能超过50个". */
+  openidsPerBatch: 50,
+  /** Ids 0, 1, 2 are the system tags; created tags start above them. */
+  firstTagId: 100,
+});
+
+interface IssuedToken {
+  owner: SandboxTokenOwner;
+  expiresAt: number;
+}
+
+export class SandboxState {
+  readonly officialAccount: SandboxCredentials['officialAccount'] & { originalId: string };
+  readonly wecom: SandboxCredentials['wecom'];
+  readonly miniprogram: SandboxCredentials['miniprogram'];
+  readonly clock: Clock;
+
+  readonly calls: SandboxCall[] = [];
+  readonly followers = new Map<string, SandboxFollower>();
+  readonly oaTags = new Map<number, SandboxOaTag>();
+  readonly externalContacts = new Map<string, SandboxExternalContact>();
+  readonly corpTagGroups: SandboxCorpTagGroup[] = [];
+
+  private nextOaTagId = OA_TAG_LIMITS.firstTagId;
+  private readonly tokens = new Map<string, IssuedToken>();
+  private readonly currentToken = new Map<SandboxTokenOwner, string>();
+  private readonly failures = new Map<string, { errcode: number; remaining: number }>();
+  private readonly delays = new Map<string, number>();
+  private readonly loginCodes = new Map<string, { openid: string; unionid: string | null; used: boolean }>();
+
+  constructor(credentials: SandboxCredentials, clock: Clock = systemClock) {
+    this.officialAccount = { ...credentials.officialAccount, originalId: `gh_${randomHex(12)}` };
+    this.wecom = { ...credentials.wecom };
+    this.miniprogram = { ...credentials.miniprogram };
+    this.clock = clock;
+  }
+
+  // --- error injection -------------------------------------------------------------------------
+
+  /** The next `times` calls of `api` answer `errcode` instead of working. */
+  failNext(api: string, errcode: number, times = 1): void {
+    this.failures.set(api, { errcode, remaining: times });
+  }
+
+  /** The next call of `api` answers only after `ms` (to make a client time out). */
+  delayNext(api: string, ms: number): void {
+    this.delays.set(api, ms);
+  }
+
+  /** Used by the HTTP layer: what to do to this call, consuming the injection. */
+  takeInjection(api: string): { errcode: number | null; delayMs: number } {
+    const delayMs = this.delays.get(api) ?? 0;
+    this.delays.delete(api);
+    const failure = this.failures.get(api);
+    if (!failure) return { errcode: null, delayMs };
+    failure.remaining -= 1;
+    if (failure.remaining <= 0) this.failures.delete(api);
+    return { errcode: failure.errcode, delayMs };
+  }
+
+  recordCall(api: string, body: unknown): void {
+    this.calls.push({ api, body, at: this.clock.now() });
+  }
+
+  callsTo(api: string): SandboxCall[] {
+    return this.calls.filter((call) => call.api === api);
+  }
+
+  // --- tokens ----------------------------------------------------------------------------------
+
+  /**
+   * Same token until it expires, unless forced: "普通模式，access_token 有效期内重复调用该接口不会
+   * 更新 access_token ... 强制刷新模式，会导致上次获取的 access_token 失效，并返回新的 access_token".
+   */
+  issueToken(owner: SandboxTokenOwner, forceRefresh: boolean): { accessToken: string; expiresIn: number } {
+    const now = this.clock.now().getTime();
+    const current = this.currentToken.get(owner);
+    const issued = current === undefined ? undefined : this.tokens.get(current);
+    if (current !== undefined && issued && issued.expiresAt > now && !forceRefresh) {
+      return { accessToken: current, expiresIn: Math.ceil((issued.expiresAt - now) / 1000) };
+    }
+    if (current !== undefined) this.tokens.delete(current);
+    const accessToken = randomToken(owner);
+    this.tokens.set(accessToken, { owner, expiresAt: now + SANDBOX_TOKEN_TTL_SECONDS * 1000 });
+    this.currentToken.set(owner, accessToken);
+    return { accessToken, expiresIn: SANDBOX_TOKEN_TTL_SECONDS };
+  }
+
+  /** Throws the platform's errcode for a missing (41001), unknown (40001 / WeCom 40014) or expired (42001) token. */
+  checkToken(token: string | undefined, owners: readonly SandboxTokenOwner[]): void {
+    if (token === undefined || token === '') throw new SandboxErrcode(41001);
+    const issued = this.tokens.get(token);
+    const unknown = owners.includes('oa') ? 40001 : 40014;
+    if (!issued || !owners.includes(issued.owner)) throw new SandboxErrcode(unknown);
+    if (issued.expiresAt <= this.clock.now().getTime()) throw new SandboxErrcode(42001);
+  }
+
+  /** Every issued token stops working, as after a force refresh by someone else or a secret reset. */
+  revokeTokens(): void {
+    this.tokens.clear();
+    this.currentToken.clear();
+  }
+
+  // --- Official Account --------------------------------------------------------------------------
+
+  /** Creates (or re-subscribes) a follower; ids are random in the platform's shapes when absent. */
+  addFollower(p: { openid?: string; unionid?: string | null; nickname?: string | null; scene?: string; subscribed?: boolean } = {}): SandboxFollower {
+    const openid = p.openid ?? randomOpenid();
+    const existing = this.followers.get(openid);
+    const follower: SandboxFollower = {
+      openid,
+      unionid: p.unionid === undefined ? (existing?.unionid ?? randomOpenid()) : p.unionid,
+      nickname: p.nickname === undefined ? (existing?.nickname ?? null) : p.nickname,
+      subscribed: p.subscribed ?? true,
+      subscribeTime: Math.floor(this.clock.now().getTime() / 1000),
+      subscribeScene: p.scene === undefined ? 'ADD_SCENE_SEARCH' : 'ADD_SCENE_QR_CODE',
+      qrSceneStr: p.scene ?? '',
+      tagIds: existing?.tagIds ?? [],
+    };
+    this.followers.set(openid, follower);
+    return follower;
+  }
+
+  unsubscribeFollower(openid: string): void {
+    const follower = this.followers.get(openid);
+    if (follower) follower.subscribed = false;
+  }
+
+  /** The follower subscribed most recently (the CLI's default target). */
+  latestFollower(): SandboxFollower | null {
+    let latest: SandboxFollower | null = null;
+    for (const follower of this.followers.values()) {
+      if (follower.subscribed && (!latest || follower.subscribeTime >= latest.subscribeTime)) latest = follower;
+    }
+    return latest;
+  }
+
+  createOaTag(name: string): SandboxOaTag {
+    if (name.trim() === '') throw new SandboxErrcode(45158, 'tag name is empty');
+    if (Buffer.byteLength(name, 'utf8') > OA_TAG_LIMITS.nameBytes) throw new SandboxErrcode(45158);
+    if ([...this.oaTags.values()].some((tag) => tag.name === name)) throw new SandboxErrcode(45157);
+    if (this.oaTags.size >= OA_TAG_LIMITS.tagsPerAccount) throw new SandboxErrcode(45056);
+    const tag = { id: this.nextOaTagId, name };
+    this.nextOaTagId += 1;
+    this.oaTags.set(tag.id, tag);
+    return tag;
+  }
+
+  /** All-or-nothing, as the platform checks the whole list before tagging anyone. */
+  changeOaTagMembers(op: 'tag' | 'untag', tagId: number, openids: string[]): void {
+    if (openids.length === 0 || openids.length > OA_TAG_LIMITS.openidsPerBatch) throw new SandboxErrcode(40032);
+    if (!this.oaTags.has(tagId)) throw new SandboxErrcode(45159);
+    const followers = openids.map((openid) => {
+      const follower = this.followers.get(openid);
+      if (!follower) throw new SandboxErrcode(40003);
+      return follower;
+    });
+    if (op === 'tag') {
+      const full = followers.some((f) => !f.tagIds.includes(tagId) && f.tagIds.length >= OA_TAG_LIMITS.tagsPerUser);
+      if (full) throw new SandboxErrcode(45059);
+      for (const f of followers) if (!f.tagIds.includes(tagId)) f.tagIds.push(tagId);
+    } else {
+      for (const f of followers) f.tagIds = f.tagIds.filter((id) => id !== tagId);
+    }
+  }
+
+  // --- WeCom customer contact ----------------------------------------------------------------------
+
+  /** Seeds an external contact added by member `followUserId` (or adds that member to an existing one). */
+  addExternalContact(p: {
+    externalUserId?: string;
+    unionid?: string | null;
+    name?: string;
+    followUserId: string;
+    state?: string | null;
+  }): SandboxExternalContact {
+    const externalUserId = p.externalUserId ?? randomExternalUserId();
+    const existing = this.externalContacts.get(externalUserId);
+    const contact: SandboxExternalContact = existing ?? {
+      externalUserId,
+      name: p.name ?? `客户${externalUserId.slice(-4)}`,
+      avatar: `https://wework.qpic.cn/sandbox/${externalUserId}/0`,
+      unionid: p.unionid === undefined ? randomOpenid() : p.unionid,
+      followUsers: [],
+    };
+    if (existing && p.name !== undefined) contact.name = p.name;
+    if (existing && p.unionid !== undefined) contact.unionid = p.unionid;
+    if (!contact.followUsers.some((f) => f.userId === p.followUserId)) {
+      contact.followUsers.push({
+        userId: p.followUserId,
+        state: p.state ?? null,
+        createTime: Math.floor(this.clock.now().getTime() / 1000),
+        tagIds: [],
+      });
+    }
+    this.externalContacts.set(externalUserId, contact);
+    return contact;
+  }
+
+  findCorpTag(tagId: string): { group: SandboxCorpTagGroup; tag: SandboxCorpTag } | null {
+    for (const group of this.corpTagGroups) {
+      const tag = group.tags.find((t) => t.id === tagId && !t.deleted);
+      if (tag && !group.deleted) return { group, tag };
+    }
+    return null;
+  }
+
+  /**
+   * add_corp_tag: "如果要向指定的标签组下添加标签，需要填写group_id参数；如果要创建一个全新的标签组以及
+   * 标签，则需要通过group_name参数指定新标签组名称，如果填写的groupname已经存在，则会在此标签组下新建标签".
+   * Returns the group with only the tags created now, as the API does.
+   */
+  addCorpTags(p: { groupId?: string; groupName?: string; tagNames: string[] }): { group: SandboxCorpTagGroup; created: SandboxCorpTag[] } {
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    let group: SandboxCorpTagGroup | undefined;
+    if (p.groupId !== undefined) {
+      group = this.corpTagGroups.find((g) => g.groupId === p.groupId && !g.deleted);
+      if (!group) throw new SandboxErrcode(40068);
+    } else {
+      const name = p.groupName ?? '';
+      if (name === '' || name.length > 30) throw new SandboxErrcode(40072);
+      group = this.corpTagGroups.find((g) => g.groupName === name && !g.deleted);
+    }
+    const names = p.tagNames.map((n) => n.trim());
+    if (names.some((n) => n === '' || n.length > 30)) throw new SandboxErrcode(40072);
+    const taken = new Set(group?.tags.filter((t) => !t.deleted).map((t) => t.name) ?? []);
+    if (names.some((n, i) => taken.has(n) || names.indexOf(n) !== i)) throw new SandboxErrcode(40071);
+    if (!group) {
+      group = { groupId: randomCorpTagId(), groupName: p.groupName ?? '', createTime: now, order: 0, deleted: false, tags: [] };
+      this.corpTagGroups.push(group);
+    }
+    const created = names.map((name) => ({ id: randomCorpTagId(), name, createTime: now, order: 0, deleted: false }));
+    group.tags.push(...created);
+    return { group, created };
+  }
+
+  markTag(p: { userId: string; externalUserId: string; addTagIds: string[]; removeTagIds: string[] }): void {
+    const contact = this.externalContacts.get(p.externalUserId);
+    if (!contact) throw new SandboxErrcode(40096);
+    const follow = contact.followUsers.find((f) => f.userId === p.userId);
+    if (!follow) throw new SandboxErrcode(84061);
+    if (p.addTagIds.length === 0 && p.removeTagIds.length === 0) throw new SandboxErrcode(40058, 'add_tag and remove_tag are both empty');
+    if ([...p.addTagIds, ...p.removeTagIds].some((id) => !this.findCorpTag(id))) throw new SandboxErrcode(40068);
+    follow.tagIds = [...new Set([...follow.tagIds, ...p.addTagIds])].filter((id) => !p.removeTagIds.includes(id));
+  }
+
+  // --- mini-program ------------------------------------------------------------------------------
+
+  /** A wx.login code for a mini-program user (a new one when openid is absent). */
+  issueLoginCode(p: { openid?: string; unionid?: string | null } = {}): { code: string; openid: string; unionid: string | null } {
+    const code = randomBase64Url(24);
+    const entry = { openid: p.openid ?? randomOpenid(), unionid: p.unionid === undefined ? randomOpenid() : p.unionid, used: false };
+    this.loginCodes.set(code, entry);
+    return { code, openid: entry.openid, unionid: entry.unionid };
+  }
+
+  /**
+   * code2Session: a code works once (40163 "code been used"). A code the sandbox never issued is
+   * taken as a new user's, so the mini-program's simulator can log in without seeding.
+   */
+  redeemLoginCode(code: string): { openid: string; unionid: string | null; sessionKey: string } {
+    if (code === '') throw new SandboxErrcode(40029);
+    let entry = this.loginCodes.get(code);
+    if (!entry) {
+      entry = { openid: randomOpenid(), unionid: randomOpenid(), used: false };
+      this.loginCodes.set(code, entry);
+    }
+    if (entry.used) throw new SandboxErrcode(40163, 'code been used');
+    entry.used = true;
+    return { openid: entry.openid, unionid: entry.unionid, sessionKey: randomBytes(16).toString('base64') };
+  }
+}
+
+/** openid / unionid: 28 characters starting with `o`, like `oLVPpjqs9BhvzwPj5A-vTYAX3GLc`. */
+export function randomOpenid(): string {
+  return `o${randomBase64Url(27)}`;
+}
+
+/** external_userid: 32 characters starting with `wm`, like `wmAJ2GCAAAXtWyujaWJHDDGi0mACHAAA`. */
+export function randomExternalUserId(): string {
+  return `wm${randomBase64Url(30)}`;
+}
+
+/** Corp tag and tag group ids start with `et`. */
+function randomCorpTagId(): string {
+  return `et${randomBase64Url(20)}`;
+}
+
+function randomToken(owner: SandboxTokenOwner): string {
+  return `SBX_${owner.toUpperCase().replace('-', '_')}_${randomBase64Url(96)}`;
+}
+
+function randomBase64Url(length: number): string {
+  return randomBytes(Math.ceil((length * 3) / 4) + 1)
+    .toString('base64url')
+    .slice(0, length);
+}
+
+function randomHex(length: number): string {
+  return randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
+}

@@ -1,0 +1,161 @@
+import type { DataSource, Repository } from 'typeorm';
+import { PlatformToken } from '../../entities/platform-token.entity';
+import { isUniqueViolation } from '../db/migrate';
+import type { Clock } from './clock';
+
+export interface FetchedToken {
+  value: string;
+  expiresInSeconds: number;
+}
+
+export interface TokenStoreParams {
+  dataSource: DataSource;
+  clock: Clock;
+  /** This instance's id; written into lease_holder so a stuck lease names its owner. */
+  holder: string;
+  /** How long a refresher may hold the lease before another instance takes over. */
+  leaseMs?: number;
+  /** Refresh this long before expiry, so a token is never used in its last minutes. */
+  refreshBeforeMs?: number;
+  /** How often a waiting instance looks for the refresher's result. */
+  pollMs?: number;
+  /** How long a waiting instance waits for another's refresh before giving up. */
+  maxWaitMs?: number;
+}
+
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
+const DEFAULT_POLL_MS = 75;
+
+/**
+ * access_token and ticket cache shared by every instance through `platform_tokens`.
+ *
+ * "建议公众号开发者使用中控服务器统一获取和刷新access_token，其他业务逻辑服务器所使用的
+ * access_token均来自于该中控服务器，不应该各自去刷新，否则容易造成冲突，导致access_token覆盖而
+ * 影响业务" — here the database row is the central control: one instance at a time holds the
+ * refresh lease (a conditional UPDATE), the others wait and read its result. A token cached per
+ * process is how instances invalidate each other (EasyWeChat #1453, WxJava #369).
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
+ */
+export class TokenStore {
+  private readonly repository: Repository<PlatformToken>;
+  private readonly clock: Clock;
+  private readonly holder: string;
+  private readonly leaseMs: number;
+  private readonly refreshBeforeMs: number;
+  private readonly pollMs: number;
+  private readonly maxWaitMs: number;
+
+  constructor(params: TokenStoreParams) {
+    this.repository = params.dataSource.getRepository(PlatformToken);
+    this.clock = params.clock;
+    this.holder = params.holder.slice(0, 64);
+    this.leaseMs = params.leaseMs ?? DEFAULT_LEASE_MS;
+    this.refreshBeforeMs = params.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
+    this.pollMs = params.pollMs ?? DEFAULT_POLL_MS;
+    this.maxWaitMs = params.maxWaitMs ?? this.leaseMs + 5_000;
+  }
+
+  /**
+   * The stored token when it is fresh; otherwise the result of exactly one `fetch` across all
+   * instances (this one, if it wins the lease). While another instance refreshes, a token that
+   * is inside the refresh margin but not yet expired is still handed out rather than waited for.
+   */
+  async getToken(key: string, fetch: () => Promise<FetchedToken>): Promise<string> {
+    const waitUntil = Date.now() + this.maxWaitMs;
+    for (;;) {
+      const row = await this.repository.findOneBy({ key });
+      const now = this.clock.now();
+      if (row && this.isFresh(row, now)) return row.value;
+      if (!row) await this.insertEmptyRow(key, now);
+
+      if (await this.takeLease(key, now)) return this.refreshUnderLease(key, fetch);
+
+      // Someone else holds the lease: a token that still works beats waiting for the new one.
+      if (row && this.isUsable(row, now)) return row.value;
+      if (Date.now() > waitUntil) {
+        const holder = row?.leaseHolder ?? 'another instance';
+        throw new Error(`timed out waiting for ${holder} to refresh the platform token ${key}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+
+  /**
+   * Forgets the token after the platform rejected it (40001/42001), but only if the row still
+   * holds that very value: an instance holding an old token must not wipe the newer one another
+   * instance already fetched. Returns true when the row was cleared.
+   */
+  async invalidate(key: string, staleValue: string): Promise<boolean> {
+    const result = await this.repository
+      .createQueryBuilder()
+      .update(PlatformToken)
+      .set({ value: null, expiresAt: null, updatedAt: this.clock.now() })
+      .where({ key, value: staleValue })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  private isFresh(row: PlatformToken, now: Date): row is PlatformToken & { value: string } {
+    return row.value !== null && row.expiresAt !== null && row.expiresAt.getTime() - this.refreshBeforeMs > now.getTime();
+  }
+
+  private isUsable(row: PlatformToken, now: Date): row is PlatformToken & { value: string } {
+    return row.value !== null && row.expiresAt !== null && row.expiresAt.getTime() > now.getTime();
+  }
+
+  /** Insert-or-ignore: the first caller for a key creates the row the lease lives on. */
+  private async insertEmptyRow(key: string, now: Date): Promise<void> {
+    try {
+      await this.repository.insert({ key, value: null, expiresAt: null, leaseHolder: null, leaseUntil: null, updatedAt: now });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+
+  /** The conditional UPDATE that elects one refresher: it matches only while no live lease exists. */
+  private async takeLease(key: string, now: Date): Promise<boolean> {
+    const result = await this.repository
+      .createQueryBuilder()
+      .update(PlatformToken)
+      .set({ leaseHolder: this.holder, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now })
+      .where({ key })
+      .andWhere('(lease_until IS NULL OR lease_until < :now)', { now })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  private async refreshUnderLease(key: string, fetch: () => Promise<FetchedToken>): Promise<string> {
+    try {
+      // The previous lease holder may have stored a fresh token between our read and our lease.
+      const current = await this.repository.findOneBy({ key });
+      if (current && this.isFresh(current, this.clock.now())) {
+        await this.releaseLease(key, {});
+        return current.value;
+      }
+      const fetched = await fetch();
+      if (fetched.value === '' || !(fetched.expiresInSeconds > 0)) {
+        throw new Error(`the platform returned an unusable token for ${key}`);
+      }
+      const now = this.clock.now();
+      await this.releaseLease(key, {
+        value: fetched.value,
+        expiresAt: new Date(now.getTime() + fetched.expiresInSeconds * 1000),
+      });
+      return fetched.value;
+    } catch (error) {
+      await this.releaseLease(key, {});
+      throw error;
+    }
+  }
+
+  /** Ends our lease (and stores the new token with it); a lease that expired and was taken over is left alone. */
+  private async releaseLease(key: string, token: { value?: string; expiresAt?: Date }): Promise<void> {
+    await this.repository
+      .createQueryBuilder()
+      .update(PlatformToken)
+      .set({ ...token, leaseHolder: null, leaseUntil: null, updatedAt: this.clock.now() })
+      .where({ key, leaseHolder: this.holder })
+      .execute();
+  }
+}

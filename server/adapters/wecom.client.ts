@@ -1,0 +1,216 @@
+import { z } from 'zod';
+import type { Logger } from './logger';
+import { createPlatformHttp, type AccessTokenSource, type PlatformHttp } from './platform-http';
+import type { RateLimiter } from './rate-limiter';
+import type { TokenStore } from './token-store';
+
+export interface WecomClientParams {
+  /** WECOM_API_BASE or WECOM_API_BASE_DEFAULT. */
+  baseUrl: string;
+  corpId: string;
+  /** The customer-contact (客户联系) secret: only it may call externalcontact/*. */
+  secret: string;
+  tokenStore: TokenStore;
+  rateLimiter: RateLimiter;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+export interface WecomFollowUser {
+  /** The member (sales rep) who added the customer. */
+  userId: string;
+  /** The `state` of the contact way the customer added through. */
+  state: string | null;
+  /** Seconds since the epoch. */
+  createTime: number;
+  /** Corp tags (type 1) only; personal and rule tags are the member's own. */
+  tagIds: string[];
+}
+
+export interface WecomExternalContact {
+  externalUserId: string;
+  name: string | null;
+  avatarUrl: string | null;
+  unionid: string | null;
+  followUsers: WecomFollowUser[];
+}
+
+export interface WecomCorpTagGroup {
+  groupId: string;
+  groupName: string;
+  tags: { id: string; name: string; deleted: boolean }[];
+}
+
+export interface MarkTagParams {
+  userId: string;
+  externalUserId: string;
+  addTagIds: string[];
+  removeTagIds: string[];
+}
+
+export interface AddCorpTagParams {
+  /** Creates the group when no group of that name exists (ignored when groupId is given). */
+  groupName: string;
+  groupId?: string;
+  tagNames: string[];
+}
+
+/** follow_user[].tags[].type: "该成员添加此外部联系人所打标签类型, 1-企业设置，2-用户自定义，3-规则组标签". */
+const CORP_TAG_TYPE = 1;
+
+const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
+const okSchema = z.object({});
+const externalContactSchema = z.object({
+  external_contact: z.object({
+    external_userid: z.string(),
+    name: z.string().optional(),
+    avatar: z.string().optional(),
+    unionid: z.string().optional(),
+  }),
+  follow_user: z
+    .array(
+      z.object({
+        userid: z.string(),
+        createtime: z.number().int(),
+        state: z.string().optional(),
+        tags: z.array(z.object({ tag_id: z.string().optional(), type: z.number().int() })).optional(),
+      }),
+    )
+    .optional(),
+  next_cursor: z.string().optional(),
+});
+const corpTagSchema = z.object({ id: z.string(), name: z.string(), deleted: z.boolean().optional() });
+const corpTagListSchema = z.object({
+  tag_group: z.array(z.object({ group_id: z.string(), group_name: z.string(), tag: z.array(corpTagSchema) })),
+});
+const addCorpTagSchema = z.object({
+  tag_group: z.object({ group_id: z.string(), group_name: z.string(), tag: z.array(corpTagSchema) }),
+});
+
+/** follow_user pages: "当客户在企业内的跟进人超过500人时需要使用cursor参数进行分页获取". */
+const MAX_FOLLOW_USER_PAGES = 100;
+
+/**
+ * WeCom customer contact (客户联系) server API.
+ * @link https://developer.work.weixin.qq.com/document/path/91039 (gettoken)
+ * @link https://developer.work.weixin.qq.com/document/path/92114 (externalcontact/get)
+ * @link https://developer.work.weixin.qq.com/document/path/92117 (corp tags)
+ * @link https://developer.work.weixin.qq.com/document/path/92118 (mark_tag)
+ */
+export class WecomClient {
+  private readonly http: PlatformHttp;
+  private readonly accessToken: AccessTokenSource;
+
+  constructor(params: WecomClientParams) {
+    const { corpId, secret } = params;
+    this.http = createPlatformHttp({
+      baseUrl: params.baseUrl,
+      rateLimiter: params.rateLimiter,
+      logger: params.logger,
+      tokenStore: params.tokenStore,
+      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
+    });
+    this.accessToken = {
+      key: `wecom:${corpId}:contact:access_token`,
+      // "access_token的有效期通过返回的expires_in来传达 ... 有效期内重复获取返回相同结果，过期后获取会
+      // 返回新的access_token" — there is no force mode to use.
+      fetch: async () => {
+        const answer = await this.http.call('gettoken', {
+          method: 'GET',
+          path: '/cgi-bin/gettoken',
+          query: { corpid: corpId, corpsecret: secret },
+          schema: tokenSchema,
+        });
+        return { value: answer.access_token, expiresInSeconds: answer.expires_in };
+      },
+    };
+  }
+
+  async getExternalContact(externalUserId: string): Promise<WecomExternalContact> {
+    const followUsers: WecomFollowUser[] = [];
+    let cursor = '';
+    let contact: z.infer<typeof externalContactSchema>['external_contact'] | null = null;
+    for (let page = 0; page < MAX_FOLLOW_USER_PAGES; page += 1) {
+      const answer = await this.http.call('externalcontact/get', {
+        method: 'GET',
+        path: '/cgi-bin/externalcontact/get',
+        query: cursor === '' ? { external_userid: externalUserId } : { external_userid: externalUserId, cursor },
+        accessToken: this.accessToken,
+        schema: externalContactSchema,
+      });
+      contact = answer.external_contact;
+      for (const follow of answer.follow_user ?? []) {
+        followUsers.push({
+          userId: follow.userid,
+          state: nonEmpty(follow.state),
+          createTime: follow.createtime,
+          tagIds: (follow.tags ?? []).flatMap((tag) => (tag.type === CORP_TAG_TYPE && tag.tag_id ? [tag.tag_id] : [])),
+        });
+      }
+      cursor = answer.next_cursor ?? '';
+      if (cursor === '') break;
+    }
+    if (!contact) throw new Error('externalcontact/get returned no page');
+    return {
+      externalUserId: contact.external_userid,
+      name: nonEmpty(contact.name),
+      avatarUrl: nonEmpty(contact.avatar),
+      unionid: nonEmpty(contact.unionid),
+      followUsers,
+    };
+  }
+
+  /** "add_tag和remove_tag不可同时为空" — an empty change is not sent. */
+  async markTag(p: MarkTagParams): Promise<void> {
+    if (p.addTagIds.length === 0 && p.removeTagIds.length === 0) return;
+    await this.http.call('externalcontact/mark_tag', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/mark_tag',
+      body: { userid: p.userId, external_userid: p.externalUserId, add_tag: p.addTagIds, remove_tag: p.removeTagIds },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+
+  /** "若tag_id和group_id均为空，则返回所有标签。同时传递tag_id和group_id时，忽略tag_id". */
+  async getCorpTagList(p: { tagIds?: string[]; groupIds?: string[] } = {}): Promise<WecomCorpTagGroup[]> {
+    const answer = await this.http.call('externalcontact/get_corp_tag_list', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/get_corp_tag_list',
+      body: {
+        ...(p.tagIds && p.tagIds.length > 0 ? { tag_id: p.tagIds } : {}),
+        ...(p.groupIds && p.groupIds.length > 0 ? { group_id: p.groupIds } : {}),
+      },
+      accessToken: this.accessToken,
+      schema: corpTagListSchema,
+    });
+    return answer.tag_group.map((group) => ({
+      groupId: group.group_id,
+      groupName: group.group_name,
+      tags: group.tag.map((tag) => ({ id: tag.id, name: tag.name, deleted: tag.deleted === true })),
+    }));
+  }
+
+  /**
+   * "如果要向指定的标签组下添加标签，需要填写group_id参数；如果要创建一个全新的标签组以及标签，则需要通过
+   * group_name参数指定新标签组名称，如果填写的groupname已经存在，则会在此标签组下新建标签".
+   */
+  async addCorpTag(p: AddCorpTagParams): Promise<{ groupId: string; groupName: string; tags: { id: string; name: string }[] }> {
+    const answer = await this.http.call('externalcontact/add_corp_tag', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/add_corp_tag',
+      body: {
+        ...(p.groupId === undefined ? { group_name: p.groupName } : { group_id: p.groupId }),
+        tag: p.tagNames.map((name) => ({ name })),
+      },
+      accessToken: this.accessToken,
+      schema: addCorpTagSchema,
+    });
+    const group = answer.tag_group;
+    return { groupId: group.group_id, groupName: group.group_name, tags: group.tag.map((tag) => ({ id: tag.id, name: tag.name })) };
+  }
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}
