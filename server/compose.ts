@@ -124,13 +124,14 @@ export function composeServices(p: ComposeParams) {
     { name: 'inbox-replay', schedule: '*/15 * * * * *', run: async () => void (await processor.processDue()) },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
     {
-      name: 'inbox-prune',
+      name: 'housekeeping',
       schedule: '17 3 * * *',
       run: async () => {
         // Dedupe keys stay on the interactions for good; inbox rows go after 7 days at least.
         await inbox.pruneProcessed(new Date(clock.now().getTime() - 8 * DAY_MS));
         await queue.pruneDone(new Date(clock.now().getTime() - 8 * DAY_MS));
         await coordinator.pruneRuns(new Date(clock.now().getTime() - 2 * DAY_MS));
+        await operators.pruneExpiredSessions(clock.now());
       },
     },
   ];

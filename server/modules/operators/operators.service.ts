@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { LessThan, type DataSource } from 'typeorm';
 import { Operator, type OperatorRole } from '../../../entities/operator.entity';
 import { OperatorSession } from '../../../entities/operator-session.entity';
 import type { Clock } from '../../adapters/clock';
@@ -236,6 +236,12 @@ export class OperatorsService {
     await sessions.update({ id: session.id }, { revokedAt: this.deps.clock.now() });
     await this.deps.audit.record({ operatorId: session.operatorId, ip: params.ip, action: 'logout', targetType: 'operator', targetId: session.operatorId });
     return true;
+  }
+
+  /** Deletes sessions that expired before `olderThan`; run by the daily housekeeping job. */
+  async pruneExpiredSessions(olderThan: Date): Promise<number> {
+    const result = await this.deps.dataSource.manager.delete(OperatorSession, { expiresAt: LessThan(olderThan) });
+    return result.affected ?? 0;
   }
 
   private async recordWrongPassword(params: { operator: Operator; now: Date; fail: (reason: string, operatorId: number | null) => Promise<void> }): Promise<LoginResult> {

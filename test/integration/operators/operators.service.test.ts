@@ -55,6 +55,18 @@ describeEachDatabase('OperatorsService', (db) => {
     expect(result).toMatchObject({ ok: false, reason: 'account_locked' });
   });
 
+  it('housekeeping deletes expired sessions and keeps live ones', async () => {
+    const clock = new ManualClock();
+    const operators = build(clock);
+    await operators.createOperator({ username: 'kim', password: 'kim-password', role: 'operator', actor: { operatorId: null, ip: null } });
+    await operators.login({ username: 'kim', password: 'kim-password', ip: null });
+    clock.advance(13 * 60 * 60 * 1000);
+    const live = await operators.login({ username: 'kim', password: 'kim-password', ip: null });
+    if (!live.ok) throw new Error('not logged in');
+    expect(await operators.pruneExpiredSessions(clock.now())).toBe(1);
+    await expect(operators.authenticate(live.token)).resolves.toMatchObject({ username: 'kim' });
+  });
+
   it('authenticates a token until it expires or is revoked, and not after the operator is disabled', async () => {
     const clock = new ManualClock();
     const operators = build(clock);
