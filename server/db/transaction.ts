@@ -5,6 +5,10 @@ import { isUniqueViolation } from './migrate';
  * Runs units of work in a transaction. On SQLite, TypeORM shares one connection among all
  * callers, so two overlapping transactions would nest as savepoints of each other; the runner
  * therefore queues them (SQLite has a single writer anyway). MySQL uses the pool as usual.
+ * Known SQLite limit: a statement issued outside a transaction while one is open runs inside it
+ * (same connection). Everything that must commit together goes through run(); the statements
+ * outside (claims, lease updates) are idempotent and guarded, so being rolled back with a
+ * neighbour only delays them. Production runs on MySQL, where this does not arise.
  */
 export class Transactor {
   private tail: Promise<unknown> = Promise.resolve();
