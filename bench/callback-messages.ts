@@ -1,0 +1,68 @@
+import { randomInt } from 'node:crypto';
+import { MessageCrypto } from '../server/wechat/message-crypto';
+import { computeSha1Signature } from '../server/wechat/signature';
+import { buildXml } from '../server/wechat/xml';
+
+/** One ready-to-send POST: the path with its signed query string, and the XML body. */
+export interface PreparedRequest {
+  path: string;
+  body: Buffer;
+}
+
+export interface OfficialAccountCredentials {
+  appId: string;
+  token: string;
+  aesKey: string;
+}
+
+export interface BuildTextMessagesParams {
+  credentials: OfficialAccountCredentials;
+  count: number;
+  /** Senders cycle over this many openids, so contacts are reused as on a real account. */
+  openidCount: number;
+  /** The account's original id (gh_...), the ToUserName of every message. */
+  originalId: string;
+}
+
+/**
+ * Official Account text messages in safe mode (`encrypt_type=aes`), each distinct (own MsgId,
+ * nonce and random prefix) and signed the way WeChat signs them: `signature` over
+ * [token, timestamp, nonce] and `msg_signature` over [token, timestamp, nonce, Encrypt].
+ * Built before the clock starts: encrypting is the sender's cost, not the server's.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
+ */
+export function buildEncryptedTextMessages(params: BuildTextMessagesParams): PreparedRequest[] {
+  const { credentials, count, openidCount, originalId } = params;
+  const crypto = new MessageCrypto({ token: credentials.token, encodingAesKey: credentials.aesKey, receiveId: credentials.appId });
+  const createTime = Math.floor(Date.now() / 1000);
+  const timestamp = String(createTime);
+  // MsgIds unique across runs too, and below 2^53 so buildXml can write them as bare numbers.
+  const firstMsgId = Date.now() * 1000;
+  const out: PreparedRequest[] = new Array<PreparedRequest>(count);
+  for (let i = 0; i < count; i += 1) {
+    const openid = `oBench${String(i % openidCount).padStart(22, '0')}`;
+    const inner = buildXml({
+      ToUserName: originalId,
+      FromUserName: openid,
+      CreateTime: createTime,
+      MsgType: 'text',
+      Content: `benchmark message ${i}`,
+      MsgId: firstMsgId + i,
+    });
+    const encrypted = crypto.encrypt(inner);
+    const nonce = String(randomInt(100_000_000, 2_000_000_000));
+    const query = new URLSearchParams({
+      signature: computeSha1Signature([credentials.token, timestamp, nonce]),
+      timestamp,
+      nonce,
+      openid,
+      encrypt_type: 'aes',
+      msg_signature: crypto.sign(timestamp, nonce, encrypted),
+    });
+    out[i] = {
+      path: `/wechat/callback?${query.toString()}`,
+      body: Buffer.from(buildXml({ ToUserName: originalId, Encrypt: encrypted }), 'utf8'),
+    };
+  }
+  return out;
+}

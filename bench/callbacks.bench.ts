@@ -1,0 +1,363 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
+import { DataSource } from 'typeorm';
+import { SANDBOX_CREDENTIALS } from '../config/config.schema';
+import { buildEncryptedTextMessages, type PreparedRequest } from './callback-messages';
+import { findFreePort, killChildServers, startChildServer, STOP_GRACE_MS, type ChildServer } from './child-server';
+import { runClosedLoop, runFixedRate, type PhaseResult } from './load-generator';
+
+/**
+ * `npm run bench:callbacks`: distinct encrypted Official Account text messages against
+ * Flywheel (SQLite, then MySQL), beside two baselines measured in the same run: a bare Koa
+ * route answering `success`, and the `wechat` npm package's middleware. Each server runs in
+ * its own child process on loopback. Prints throughput and latency, and PASS/FAIL against the
+ * targets: p99 < 50 ms at 1,000 requests/s, and at least 25% of the bare Koa throughput.
+ * Figures and method: docs/BENCHMARKS.md.
+ */
+
+const TARGET_NAMES = ['bare-koa', 'wechat-package', 'flywheel-sqlite', 'flywheel-mysql'] as const;
+type TargetName = (typeof TARGET_NAMES)[number];
+
+const TARGET_LABELS: Record<TargetName, string> = {
+  'bare-koa': 'bare Koa route',
+  'wechat-package': 'wechat package 2.1',
+  'flywheel-sqlite': 'Flywheel, SQLite',
+  'flywheel-mysql': 'Flywheel, MySQL',
+};
+
+const P99_TARGET_MS = 50;
+const THROUGHPUT_TARGET_SHARE = 0.25;
+/** Before measuring: JIT, connection pools, prepared statements, SQLite page cache. */
+const WARMUP_REQUESTS = 500;
+const WARMUP_CONCURRENCY = 8;
+/** Messages prepared for the closed loop per second of it; it stops early (and says so) if they run out. */
+const CLOSED_LOOP_POOL_PER_SECOND = 20_000;
+/** Lets the server finish the after-reply work of the fixed-rate phase before the next one. */
+const PAUSE_BETWEEN_PHASES_MS = 2000;
+const OPENIDS = 500;
+const ORIGINAL_ID = 'gh_bench00000001';
+const START_TIMEOUT_MS = 60_000;
+const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/flywheel_bench';
+
+interface BenchOptions {
+  seconds: number;
+  rate: number;
+  concurrency: number;
+  targets: TargetName[];
+  mysqlUrl: string;
+}
+
+interface TargetResult {
+  name: TargetName;
+  warmup: PhaseResult;
+  fixedRate: PhaseResult;
+  closedLoop: PhaseResult;
+  /** Interactions found in the database after the run (Flywheel only). */
+  stored: number | null;
+}
+
+interface TargetSetup {
+  script: string;
+  env: NodeJS.ProcessEnv;
+  readyPath: string;
+  readyStatus: number | null;
+  countStored: (() => Promise<number>) | null;
+  cleanup: () => void;
+}
+
+function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
+  const positive = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    return value;
+  };
+  const rawTargets = env['BENCH_TARGETS'];
+  const targets = rawTargets ? rawTargets.split(',').map((t) => t.trim()).filter((t) => t !== '') : [...TARGET_NAMES];
+  const unknown = targets.filter((t) => !isTargetName(t));
+  if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')}; choose from ${TARGET_NAMES.join(', ')}`);
+  return {
+    seconds: positive('BENCH_SECONDS', 5),
+    rate: positive('BENCH_RATE', 1000),
+    concurrency: positive('BENCH_CONCURRENCY', 64),
+    targets: TARGET_NAMES.filter((t) => targets.includes(t)),
+    mysqlUrl: env['BENCH_MYSQL_URL'] || DEFAULT_MYSQL_URL,
+  };
+}
+
+function isTargetName(value: string): value is TargetName {
+  return (TARGET_NAMES as readonly string[]).includes(value);
+}
+
+/** The Flywheel child sees the sandbox credentials only, whatever this shell has set. */
+function flywheelEnv(port: number, databaseUrl: string): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([key]) => !/^(WECHAT_|WECOM_|MINIPROGRAM_|ADMIN_|PUBLIC_BASE_URL$)/.test(key));
+  return { ...Object.fromEntries(inherited), PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', SANDBOX: 'on' };
+}
+
+/** The way to start a target, or the reason it cannot run here. */
+async function setUpTarget(name: TargetName, port: number, options: BenchOptions): Promise<TargetSetup | string> {
+  const nothing = (): void => undefined;
+  switch (name) {
+    case 'bare-koa':
+      return { script: path.join(__dirname, 'bare-koa.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, cleanup: nothing };
+    case 'wechat-package':
+      try {
+        require.resolve('wechat');
+      } catch {
+        return 'the `wechat` package is not installed (npm i -D wechat)';
+      }
+      return { script: path.join(__dirname, 'wechat-package.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, cleanup: nothing };
+    case 'flywheel-sqlite': {
+      const script = flywheelScript();
+      if (!fs.existsSync(script)) return `${script} is missing (npm run build)`;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flywheel-bench-'));
+      const file = path.join(dir, 'bench.sqlite');
+      return {
+        script,
+        env: flywheelEnv(port, `sqlite:${file}`),
+        readyPath: '/healthz',
+        readyStatus: 200,
+        countStored: () => countSqliteInteractions(file),
+        cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+      };
+    }
+    case 'flywheel-mysql': {
+      const script = flywheelScript();
+      if (!fs.existsSync(script)) return `${script} is missing (npm run build)`;
+      try {
+        await recreateMysqlDatabase(options.mysqlUrl);
+      } catch (error) {
+        return `MySQL at ${redact(options.mysqlUrl)} is not usable: ${describe(error)}`;
+      }
+      return {
+        script,
+        env: flywheelEnv(port, options.mysqlUrl),
+        readyPath: '/healthz',
+        readyStatus: 200,
+        countStored: () => countMysqlInteractions(options.mysqlUrl),
+        cleanup: nothing,
+      };
+    }
+  }
+}
+
+function flywheelScript(): string {
+  return path.join(__dirname, '..', 'server', 'main.js');
+}
+
+/** Drops and creates the benchmark database so every run starts empty (migrations run at start). */
+async function recreateMysqlDatabase(url: string): Promise<void> {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(database)) throw new Error(`database name ${JSON.stringify(database)} must be [A-Za-z0-9_]+`);
+  parsed.pathname = '/';
+  const connection = await mysql.createConnection({ uri: parsed.toString(), connectTimeout: 5000 });
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await connection.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await connection.end();
+  }
+}
+
+const COUNT_SQL = "SELECT COUNT(*) AS n FROM interactions WHERE channel = 'oa' AND type = 'text'";
+
+async function countMysqlInteractions(url: string): Promise<number> {
+  const connection = await mysql.createConnection({ uri: url });
+  try {
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(COUNT_SQL);
+    return readCount(rows);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Read with TypeORM's better-sqlite3 driver, after the server has closed the file. */
+async function countSqliteInteractions(file: string): Promise<number> {
+  const dataSource = new DataSource({ type: 'better-sqlite3', database: file });
+  await dataSource.initialize();
+  try {
+    const rows: unknown = await dataSource.query(COUNT_SQL);
+    return readCount(rows);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function readCount(rows: unknown): number {
+  const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
+  const n: unknown = typeof first === 'object' && first !== null && 'n' in first ? first.n : undefined;
+  const count = typeof n === 'number' || typeof n === 'string' || typeof n === 'bigint' ? Number(n) : NaN;
+  if (!Number.isInteger(count)) throw new Error(`unexpected COUNT(*) result: ${JSON.stringify(rows)}`);
+  return count;
+}
+
+async function benchTarget(name: TargetName, options: BenchOptions): Promise<TargetResult | string> {
+  const port = await findFreePort();
+  const setup = await setUpTarget(name, port, options);
+  if (typeof setup === 'string') return setup;
+  let server: ChildServer | null = null;
+  try {
+    log(`${TARGET_LABELS[name]}: starting ${path.relative(process.cwd(), setup.script)} on port ${port}`);
+    server = await startChildServer({ script: setup.script, port, env: setup.env, readyPath: setup.readyPath, readyStatus: setup.readyStatus, timeoutMs: START_TIMEOUT_MS });
+
+    const fixedCount = options.rate * options.seconds;
+    const closedCount = CLOSED_LOOP_POOL_PER_SECOND * options.seconds;
+    const messages = buildEncryptedTextMessages({
+      credentials: { appId: SANDBOX_CREDENTIALS.wechatAppId, token: SANDBOX_CREDENTIALS.wechatToken, aesKey: SANDBOX_CREDENTIALS.wechatAesKey },
+      count: WARMUP_REQUESTS + fixedCount + closedCount,
+      openidCount: OPENIDS,
+      originalId: ORIGINAL_ID,
+    });
+    const take = sequence(messages);
+
+    const warmup = await runClosedLoop({ port, requests: take(WARMUP_REQUESTS), concurrency: WARMUP_CONCURRENCY, seconds: 60 });
+    log(`  warm-up: ${warmup.ok}/${warmup.sent} ok`);
+    const fixedRate = await runFixedRate({ port, requests: take(fixedCount), rate: options.rate });
+    log(`  fixed rate ${options.rate}/s: ${describePhase(fixedRate)}`);
+    await delay(PAUSE_BETWEEN_PHASES_MS);
+    const closedLoop = await runClosedLoop({ port, requests: take(closedCount), concurrency: options.concurrency, seconds: options.seconds });
+    log(`  closed loop ×${options.concurrency}: ${describePhase(closedLoop)}${closedLoop.exhausted ? ' (ran out of prepared messages)' : ''}`);
+
+    const stopStart = Date.now();
+    const ended = await server.stop();
+    server = null;
+    log(
+      ended === 'exited'
+        ? `  server exited ${((Date.now() - stopStart) / 1000).toFixed(1)} s after SIGTERM`
+        : `  server still running ${STOP_GRACE_MS / 1000} s after SIGTERM (after-reply backlog?); killed`,
+    );
+    const stored = setup.countStored ? await setup.countStored() : null;
+    return { name, warmup, fixedRate, closedLoop, stored };
+  } finally {
+    if (server) {
+      const tail = server.outputTail().trim();
+      await server.stop();
+      if (tail) log(`  server output (last lines):\n${indent(tail.split('\n').slice(-15).join('\n'))}`);
+    }
+    setup.cleanup();
+  }
+}
+
+/** Hands out consecutive slices, so no message is sent twice within a target. */
+function sequence(messages: PreparedRequest[]): (n: number) => PreparedRequest[] {
+  let offset = 0;
+  return (n) => {
+    const slice = messages.slice(offset, offset + n);
+    offset += n;
+    return slice;
+  };
+}
+
+function describePhase(r: PhaseResult): string {
+  const l = r.latencyMs;
+  const errors = r.errors === 0 ? '0 errors' : `${r.errors} errors (${r.errorSamples.join('; ')})`;
+  return `${r.ok}/${r.sent} ok, ${r.okPerSecond.toFixed(0)} req/s, p50 ${ms(l.p50)} p90 ${ms(l.p90)} p99 ${ms(l.p99)} max ${ms(l.max)} ms, ${errors}`;
+}
+
+function ms(value: number): string {
+  return value < 10 ? value.toFixed(2) : value.toFixed(1);
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '    ');
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function printReport(options: BenchOptions, results: TargetResult[], skipped: Map<TargetName, string>): void {
+  const bare = results.find((r) => r.name === 'bare-koa');
+  const share = (r: TargetResult): string => (bare && bare.closedLoop.okPerSecond > 0 ? `${((100 * r.closedLoop.okPerSecond) / bare.closedLoop.okPerSecond).toFixed(0)}%` : 'n/a');
+
+  log('');
+  log(`| target | ${options.rate} req/s: achieved | p50 ms | p90 ms | p99 ms | max ms | errors | closed loop ×${options.concurrency}: req/s | p50 ms | p99 ms | errors | % of bare Koa |`);
+  log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const f = r.fixedRate;
+    const c = r.closedLoop;
+    log(
+      `| ${TARGET_LABELS[r.name]} | ${f.okPerSecond.toFixed(0)} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p90)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.max)} | ${f.errors} | ` +
+        `${c.okPerSecond.toFixed(0)}${c.exhausted ? '*' : ''} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} | ${c.errors} | ${share(r)} |`,
+    );
+  }
+  for (const [name, reason] of skipped) log(`| ${TARGET_LABELS[name]} | skipped: ${reason} |`);
+  if (results.some((r) => r.closedLoop.exhausted)) log('* the closed loop used up its prepared messages before the time was up');
+
+  log('');
+  for (const r of results.filter((x) => x.stored !== null)) {
+    const okTotal = r.warmup.ok + r.fixedRate.ok + r.closedLoop.ok;
+    const sentTotal = r.warmup.sent + r.fixedRate.sent + r.closedLoop.sent;
+    const stored = r.stored ?? 0;
+    // Every distinct message answered `success` must be stored once. One the client gave up on
+    // may still have been committed, so with errors the count may lie between the two.
+    const verdict =
+      stored === okTotal ? 'OK' : stored > okTotal && stored <= sentTotal ? `OK (${stored - okTotal} stored after the client gave up)` : 'MISMATCH';
+    log(`${TARGET_LABELS[r.name]}: ${stored} text interactions stored; ${okTotal} distinct messages answered \`success\`, ${sentTotal} sent: ${verdict}`);
+  }
+
+  log('');
+  for (const r of results.filter((x) => x.name !== 'bare-koa')) {
+    const f = r.fixedRate;
+    const latencyPass = f.latencyMs.p99 < P99_TARGET_MS && f.errors === 0;
+    log(`${TARGET_LABELS[r.name]}: p99 < ${P99_TARGET_MS} ms at ${options.rate} req/s with no errors: ${latencyPass ? 'PASS' : 'FAIL'} (p99 ${ms(f.latencyMs.p99)} ms, ${f.errors} errors)`);
+    if (bare) {
+      const ratio = bare.closedLoop.okPerSecond > 0 ? r.closedLoop.okPerSecond / bare.closedLoop.okPerSecond : 0;
+      const throughputPass = ratio >= THROUGHPUT_TARGET_SHARE && r.closedLoop.errors === 0;
+      log(`${TARGET_LABELS[r.name]}: throughput >= ${THROUGHPUT_TARGET_SHARE * 100}% of bare Koa with no errors: ${throughputPass ? 'PASS' : 'FAIL'} (${(100 * ratio).toFixed(0)}%, ${r.closedLoop.errors} errors)`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.env);
+  const cpus = os.cpus();
+  log(`callback benchmark: ${options.seconds} s per phase, fixed rate ${options.rate} req/s, closed loop ${options.concurrency} concurrent`);
+  log(`machine: ${cpus.length} CPUs (${cpus[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`);
+  log('load generator and server share the machine; each server runs in its own process on 127.0.0.1\n');
+
+  const results: TargetResult[] = [];
+  const skipped = new Map<TargetName, string>();
+  for (const name of options.targets) {
+    try {
+      const result = await benchTarget(name, options);
+      if (typeof result === 'string') {
+        skipped.set(name, result);
+        log(`${TARGET_LABELS[name]}: skipped, ${result}`);
+      } else {
+        results.push(result);
+      }
+    } catch (error) {
+      skipped.set(name, `failed: ${describe(error).split('\n')[0] ?? ''}`);
+      log(`${TARGET_LABELS[name]}: failed: ${describe(error)}`);
+    }
+  }
+  printReport(options, results, skipped);
+  if (skipped.size > 0) process.exitCode = 1;
+}
+
+process.on('exit', killChildServers);
+process.on('SIGINT', () => {
+  killChildServers();
+  process.exit(130);
+});
+
+main().catch((error: unknown) => {
+  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  killChildServers();
+  process.exit(1);
+});
