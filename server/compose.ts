@@ -7,6 +7,7 @@ import { MiniProgramClient } from './adapters/miniprogram.client';
 import { OfficialAccountClient } from './adapters/official-account.client';
 import { createRateLimiter } from './adapters/rate-limiter';
 import { TokenStore } from './adapters/token-store';
+import { WecomAgentClient } from './adapters/wecom-agent.client';
 import { WecomClient } from './adapters/wecom.client';
 import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
@@ -71,6 +72,16 @@ export function composeServices(p: ComposeParams) {
     timeoutMs,
   });
   const wecom = new WecomClient({ baseUrl: p.apiBases.wecom, corpId: config.wecom.corpId, secret: config.wecom.secret, tokenStore, rateLimiter, logger, timeoutMs });
+  const wecomAgent = new WecomAgentClient({
+    baseUrl: p.apiBases.wecom,
+    corpId: config.wecom.corpId,
+    agentId: config.wecom.agentId,
+    agentSecret: config.wecom.agentSecret,
+    tokenStore,
+    rateLimiter,
+    logger,
+    timeoutMs,
+  });
   const miniprogram = new MiniProgramClient({ baseUrl: p.apiBases.wechat, appId: config.miniprogram.appId, secret: config.miniprogram.secret, rateLimiter, logger, timeoutMs });
 
   const audit = new AuditService({ dataSource, clock });
@@ -141,6 +152,7 @@ export function composeServices(p: ComposeParams) {
     tokenStore,
     officialAccount,
     wecom,
+    wecomAgent,
     miniprogram,
     audit,
     operators,

@@ -55,18 +55,23 @@ const tagSchema = z.object({ id: z.number().int(), name: z.string() });
 const createTagSchema = z.object({ tag: tagSchema });
 const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
 const tagIdListSchema = z.object({ tagid_list: z.array(z.number().int()) });
+const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
 
 /**
- * Official Account (公众号) server API: user info and user tags.
+ * Official Account (公众号) server API: user info, user tags and the JS-SDK ticket.
  * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
  * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/User_Tag_Management.html
  */
 export class OfficialAccountClient {
   private readonly http: PlatformHttp;
   private readonly accessToken: AccessTokenSource;
+  private readonly tokenStore: TokenStore;
+  private readonly jsapiTicketKey: string;
 
   constructor(params: OfficialAccountClientParams) {
     const { appId, secret } = params;
+    this.tokenStore = params.tokenStore;
+    this.jsapiTicketKey = `oa:${appId}:jsapi_ticket`;
     this.http = createPlatformHttp({
       baseUrl: params.baseUrl,
       rateLimiter: params.rateLimiter,
@@ -90,6 +95,26 @@ export class OfficialAccountClient {
         return { value: answer.access_token, expiresInSeconds: answer.expires_in };
       },
     };
+  }
+
+  /**
+   * The jsapi_ticket that signs wx.config (see signJsapiTicket), shared by every instance through
+   * the token store: "由于获取jsapi_ticket的api调用次数非常有限，频繁刷新jsapi_ticket会导致api调用受限，
+   * 影响自身业务，开发者必须在自己的服务全局缓存jsapi_ticket". A rejected access token on this call
+   * gets platform-http's one refresh and retry, inside the ticket's refresh lease.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html (附录1)
+   */
+  async getJsapiTicket(): Promise<string> {
+    return this.tokenStore.getToken(this.jsapiTicketKey, async () => {
+      const answer = await this.http.call('ticket/getticket', {
+        method: 'GET',
+        path: '/cgi-bin/ticket/getticket',
+        query: { type: 'jsapi' },
+        accessToken: this.accessToken,
+        schema: ticketSchema,
+      });
+      return { value: answer.ticket, expiresInSeconds: answer.expires_in };
+    });
   }
 
   async getUserInfo(openid: string): Promise<OfficialAccountUser> {

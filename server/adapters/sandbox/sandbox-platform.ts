@@ -97,6 +97,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   };
   const OA: readonly SandboxTokenOwner[] = ['oa'];
   const WECOM: readonly SandboxTokenOwner[] = ['wecom', 'wecom-agent'];
+  const AGENT: readonly SandboxTokenOwner[] = ['wecom-agent'];
 
   // --- Official Account ---------------------------------------------------------------------------
   endpoint('post', '/sandbox/wechat/cgi-bin/stable_token', 'stable_token', {}, ({ body }) => {
@@ -129,6 +130,14 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       qr_scene: 0,
       qr_scene_str: follower.qrSceneStr,
     };
+  });
+
+  // "成功返回如下JSON: { "errcode":0, "errmsg":"ok", "ticket":"…", "expires_in":7200 }".
+  endpoint('get', '/sandbox/wechat/cgi-bin/ticket/getticket', 'ticket/getticket', { tokens: OA, okEnvelope: true }, ({ query }) => {
+    // Only the JS-SDK ticket is served; wx_card tickets are of no use to Flywheel.
+    if (query.type !== 'jsapi') throw new SandboxErrcode(40097, 'invalid args');
+    const issued = state.issueTicket('oa-jsapi');
+    return { ticket: issued.ticket, expires_in: issued.expiresIn };
   });
 
   endpoint('post', '/sandbox/wechat/cgi-bin/tags/create', 'tags/create', { tokens: OA }, ({ body }) => {
@@ -184,6 +193,18 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     if (owner === null) throw new SandboxErrcode(40001, 'invalid credential (secret)');
     const issued = state.issueToken(owner, false);
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
+  });
+
+  // Both tickets are fetched with the self-built app's token: "必须用wx.agentConfig中的agentid对应的应用去获取access_token".
+  endpoint('get', '/sandbox/wecom/cgi-bin/get_jsapi_ticket', 'get_jsapi_ticket', { tokens: AGENT, okEnvelope: true }, () => {
+    const issued = state.issueTicket('wecom-jsapi');
+    return { ticket: issued.ticket, expires_in: issued.expiresIn };
+  });
+
+  endpoint('get', '/sandbox/wecom/cgi-bin/ticket/get', 'ticket/get', { tokens: AGENT, okEnvelope: true }, ({ query }) => {
+    if (query.type !== 'agent_config') throw new SandboxErrcode(40058, 'invalid type');
+    const issued = state.issueTicket('wecom-agent-config');
+    return { ticket: issued.ticket, expires_in: issued.expiresIn };
   });
 
   endpoint('get', '/sandbox/wecom/cgi-bin/externalcontact/get', 'externalcontact/get', { tokens: WECOM, okEnvelope: true }, ({ query }) => {

@@ -74,6 +74,9 @@ export interface SandboxCall {
 
 export type SandboxTokenOwner = 'oa' | 'wecom' | 'wecom-agent';
 
+/** OA `ticket/getticket?type=jsapi`, WeCom `get_jsapi_ticket` (wx.config), WeCom `ticket/get?type=agent_config` (wx.agentConfig). */
+export type SandboxTicketKind = 'oa-jsapi' | 'wecom-jsapi' | 'wecom-agent-config';
+
 /** A refusal the fake platform answers with, as `{errcode, errmsg}`. */
 export class SandboxErrcode extends Error {
   constructor(
@@ -86,6 +89,9 @@ export class SandboxErrcode extends Error {
 
 /** "access_token 的有效期目前为 2 个小时" (expires_in 7200), on every platform. */
 export const SANDBOX_TOKEN_TTL_SECONDS = 7200;
+
+/** "jsapi_ticket的有效期为7200秒" on both platforms. */
+export const SANDBOX_TICKET_TTL_SECONDS = 7200;
 
 /**
  * Limits of the Official Account tag API the sandbox enforces.
@@ -199,6 +205,14 @@ export class SandboxState {
   revokeTokens(): void {
     this.tokens.clear();
     this.currentToken.clear();
+  }
+
+  /**
+   * A new ticket on every call, so a test sees each fetch that slipped past the shared cache: the
+   * platform limits these calls hard ("一小时内，一个企业最多可获取 400 次，且单个应用不能超过 100 次").
+   */
+  issueTicket(kind: SandboxTicketKind): { ticket: string; expiresIn: number } {
+    return { ticket: `SBX_${kind.toUpperCase().replace(/-/g, '_')}_${randomBase64Url(80)}`, expiresIn: SANDBOX_TICKET_TTL_SECONDS };
   }
 
   // --- Official Account --------------------------------------------------------------------------

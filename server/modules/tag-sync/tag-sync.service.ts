@@ -79,7 +79,8 @@ export class TagSyncService {
   async syncOfficialAccountTags(tasks: Task[]): Promise<TaskResult[]> {
     const m = this.deps.dataSource.manager;
     const results: TaskResult[] = [];
-    const parsed = tasks.map((task) => ({ task, ...readPayload(task) }));
+    const parsed = await this.dropUndone(tasks.map((task) => ({ task, ...readPayload(task) })), results);
+    if (parsed.length === 0) return results;
     const openids = await m.findBy(ContactIdentity, {
       kind: 'oa_openid',
       appId: this.deps.oaAppId,
@@ -148,6 +149,31 @@ export class TagSyncService {
     }
   }
 
+  /**
+   * Tasks do not run in the order they were enqueued: one waits out a backoff while a later one
+   * goes through. Sending a change the contact has since undone would leave the platform wrong
+   * for good (an add landing after its remove re-tags the follower), so such a task is done
+   * without a call: an add of a tag the contact no longer holds, a remove of a tag they hold
+   * again. The task of the later change brings the platform in line.
+   */
+  private async dropUndone<T extends { task: Task; contactId: number; tagId: number; op: 'add' | 'remove' }>(
+    parsed: T[],
+    results: TaskResult[],
+  ): Promise<T[]> {
+    if (parsed.length === 0) return parsed;
+    const held = await this.deps.dataSource.manager.find(ContactTag, {
+      select: { contactId: true, tagId: true },
+      where: { contactId: In([...new Set(parsed.map((t) => t.contactId))]), tagId: In([...new Set(parsed.map((t) => t.tagId))]) },
+    });
+    const holds = new Set(held.map((h) => `${h.contactId}:${h.tagId}`));
+    const current: T[] = [];
+    for (const t of parsed) {
+      if (holds.has(`${t.contactId}:${t.tagId}`) === (t.op === 'add')) current.push(t);
+      else results.push({ id: t.task.id, ok: true });
+    }
+    return current;
+  }
+
   /** The Official Account tag id, creating the tag there on first use. */
   private async ensureOfficialAccountTag(tagId: number): Promise<number> {
     const m = this.deps.dataSource.manager;
@@ -188,7 +214,8 @@ export class TagSyncService {
   async syncWecomTags(tasks: Task[]): Promise<TaskResult[]> {
     const m = this.deps.dataSource.manager;
     const results: TaskResult[] = [];
-    const parsed = tasks.map((task) => ({ task, ...readPayload(task) }));
+    const parsed = await this.dropUndone(tasks.map((task) => ({ task, ...readPayload(task) })), results);
+    if (parsed.length === 0) return results;
     const contactIds = [...new Set(parsed.map((t) => t.contactId))];
     const [externals, contacts] = await Promise.all([
       m.findBy(ContactIdentity, { kind: 'external_userid', appId: this.deps.corpId, contactId: In(contactIds) }),

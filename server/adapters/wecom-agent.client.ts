@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import type { Logger } from './logger';
+import { createPlatformHttp, type AccessTokenSource, type PlatformHttp } from './platform-http';
+import type { RateLimiter } from './rate-limiter';
+import type { FetchedToken, TokenStore } from './token-store';
+
+export interface WecomAgentClientParams {
+  /** WECOM_API_BASE or WECOM_API_BASE_DEFAULT. */
+  baseUrl: string;
+  corpId: string;
+  /** The self-built app (自建应用) whose pages call wx.agentConfig. */
+  agentId: string;
+  /** That app's secret: the customer-contact secret cannot stand in for it. */
+  agentSecret: string;
+  tokenStore: TokenStore;
+  rateLimiter: RateLimiter;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
+const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
+
+/**
+ * WeCom self-built app (自建应用) API: its own access_token and the two JS-SDK tickets its pages
+ * (the sidebar) sign with. All three live in the token store, shared by every instance:
+ * "获取 jsapi_ticket 的接口有非常严格的调用频率限制（一小时内，一个企业最多可获取 400 次，且单个应用不能超过
+ * 100 次），开发者必须在自己的后台服务中对 jsapi_ticket 进行缓存".
+ * @link https://developer.work.weixin.qq.com/document/path/91039 (gettoken)
+ * @link https://developer.work.weixin.qq.com/document/path/96909 (JS-SDK 签名算法, both tickets)
+ */
+export class WecomAgentClient {
+  private readonly http: PlatformHttp;
+  private readonly accessToken: AccessTokenSource;
+  private readonly tokenStore: TokenStore;
+  private readonly corpTicketKey: string;
+  private readonly agentTicketKey: string;
+
+  constructor(params: WecomAgentClientParams) {
+    const { corpId, agentId, agentSecret } = params;
+    this.tokenStore = params.tokenStore;
+    this.http = createPlatformHttp({
+      baseUrl: params.baseUrl,
+      rateLimiter: params.rateLimiter,
+      logger: params.logger,
+      tokenStore: params.tokenStore,
+      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
+    });
+    // Each WeCom secret has its own access_token, so the key names the app, not only the corp.
+    this.accessToken = {
+      key: `wecom:${corpId}:agent:${agentId}:access_token`,
+      // "有效期内重复获取返回相同结果，过期后获取会返回新的access_token" — there is no force mode to use.
+      fetch: async () => {
+        const answer = await this.http.call('gettoken', {
+          method: 'GET',
+          path: '/cgi-bin/gettoken',
+          query: { corpid: corpId, corpsecret: agentSecret },
+          schema: tokenSchema,
+        });
+        return { value: answer.access_token, expiresInSeconds: answer.expires_in };
+      },
+    };
+    // The corp ticket belongs to the corp ("企业的 jsapi_ticket"); the agent ticket to this app.
+    this.corpTicketKey = `wecom:${corpId}:jsapi_ticket`;
+    this.agentTicketKey = `wecom:${corpId}:agent:${agentId}:agent_ticket`;
+  }
+
+  /** The corp jsapi_ticket, which signs wx.config (see signJsapiTicket). */
+  async getCorpJsapiTicket(): Promise<string> {
+    return this.tokenStore.getToken(this.corpTicketKey, () => this.fetchTicket('get_jsapi_ticket', '/cgi-bin/get_jsapi_ticket', {}));
+  }
+
+  /**
+   * The app's jsapi_ticket, which signs wx.agentConfig: "必须用wx.agentConfig中的agentid对应的应用去获取
+   * access_token", hence this client's own token.
+   */
+  async getAgentJsapiTicket(): Promise<string> {
+    return this.tokenStore.getToken(this.agentTicketKey, () => this.fetchTicket('ticket/get', '/cgi-bin/ticket/get', { type: 'agent_config' }));
+  }
+
+  private async fetchTicket(api: 'get_jsapi_ticket' | 'ticket/get', path: string, query: Record<string, string>): Promise<FetchedToken> {
+    const answer = await this.http.call(api, { method: 'GET', path, query, accessToken: this.accessToken, schema: ticketSchema });
+    return { value: answer.ticket, expiresInSeconds: answer.expires_in };
+  }
+}
