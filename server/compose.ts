@@ -91,7 +91,7 @@ export function composeServices(p: ComposeParams) {
   const contacts = new ContactsService({ clock });
   const tags = new TagsService({ clock, tagSync });
   const scoring = new ScoringService({ clock });
-  const rules = new TagRulesEngine({ dataSource, tags, scoring });
+  const rules = new TagRulesEngine({ dataSource, tags, scoring, clock });
   const inbox = new InboxService({ dataSource, transactor, contacts, clock, holder });
   const processor = new InboxProcessor({
     dataSource,
@@ -119,7 +119,7 @@ export function composeServices(p: ComposeParams) {
   });
   const contactsQuery = new ContactsQueryService({ dataSource });
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor });
-  const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });
+  const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
   const auth = createAuth(operators);
 
   const routers: Router[] = [

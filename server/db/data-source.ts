@@ -35,6 +35,8 @@ export function createDataSource(db: DatabaseConfig, options: { poolSize?: numbe
       // for the write lock instead of failing at once with SQLITE_BUSY.
       enableWAL: true,
       timeout: 10_000,
+      // TypeORM's default of 100 prepared statements churns under the query builder's varied SQL.
+      statementCacheSize: 1000,
       prepareDatabase: (raw: { pragma: (sql: string) => unknown }) => {
         raw.pragma('foreign_keys = ON');
         raw.pragma('synchronous = NORMAL');

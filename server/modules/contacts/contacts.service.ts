@@ -6,6 +6,7 @@ import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import type { Clock } from '../../adapters/clock';
+import { insertReturningId, toSqlDate } from '../../db/sql';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -26,18 +27,21 @@ export class ContactsService {
   constructor(private readonly deps: ContactsServiceDeps) {}
 
   async findContactId(manager: EntityManager, ref: IdentityRef): Promise<number | null> {
-    const row = await manager.findOne(ContactIdentity, { where: { kind: ref.kind, appId: ref.appId, value: ref.value }, select: { contactId: true } });
-    return row?.contactId ?? null;
+    // Raw SQL: this runs inside every callback's transaction.
+    const rows: { contact_id: number | string }[] = await manager.query(
+      'SELECT contact_id FROM contact_identities WHERE kind = ? AND app_id = ? AND value = ?',
+      [ref.kind, ref.appId, ref.value],
+    );
+    return rows.length > 0 ? Number(rows[0].contact_id) : null;
   }
 
   /** The contact behind an identity, created on first sight. */
   async resolveContact(manager: EntityManager, ref: IdentityRef): Promise<{ contactId: number; created: boolean }> {
     const existing = await this.findContactId(manager, ref);
     if (existing !== null) return { contactId: existing, created: false };
-    const now = this.deps.clock.now();
-    const inserted = await manager.insert(Contact, { stage: 'acquired', score: 0, createdAt: now, updatedAt: now });
-    const contactId = insertedId(inserted.identifiers);
-    await manager.insert(ContactIdentity, { ...ref, contactId, createdAt: now });
+    const now = toSqlDate(this.deps.clock.now());
+    const contactId = await insertReturningId(manager, "INSERT INTO contacts (stage, score, created_at, updated_at) VALUES ('acquired', 0, ?, ?)", [now, now]);
+    await manager.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES (?, ?, ?, ?, ?)', [contactId, ref.kind, ref.appId, ref.value, now]);
     return { contactId, created: true };
   }
 
@@ -115,12 +119,16 @@ export class ContactsService {
     if (Object.keys(changes).length > 0) await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
   }
 
-  /** Stages only move forward (AARRR). */
+  /** Stages only move forward (AARRR): one conditional UPDATE, no read. */
   async advanceStage(manager: EntityManager, contactId: number, stage: LifecycleStage): Promise<void> {
-    const contact = await manager.findOneByOrFail(Contact, { id: contactId });
-    if (laterStage(contact.stage, stage) !== contact.stage) {
-      await manager.update(Contact, contactId, { stage, updatedAt: this.deps.clock.now() });
-    }
+    const earlier = LIFECYCLE_STAGES.slice(0, LIFECYCLE_STAGES.indexOf(stage));
+    if (earlier.length === 0) return;
+    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id = ? AND stage IN (${earlier.map(() => '?').join(',')})`, [
+      stage,
+      toSqlDate(this.deps.clock.now()),
+      contactId,
+      ...earlier,
+    ]);
   }
 }
 

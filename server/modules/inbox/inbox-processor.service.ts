@@ -182,12 +182,17 @@ export class InboxProcessor {
    * interaction row itself was moved with the merge, so re-read its owner.
    */
   private async currentContactId(m: EntityManager, interaction: Interaction): Promise<number | null> {
-    const row = await m.findOne(Interaction, { where: { id: interaction.id }, select: { contactId: true } });
-    let contactId = row?.contactId ?? null;
-    for (let hops = 0; contactId !== null && hops < 10; hops += 1) {
-      const contact = await m.findOne(Contact, { where: { id: contactId }, select: { id: true, mergedIntoId: true } });
-      if (!contact?.mergedIntoId) break;
-      contactId = contact.mergedIntoId;
+    const rows: { contact_id: number | string | null; merged_into_id: number | string | null }[] = await m.query(
+      'SELECT i.contact_id, c.merged_into_id FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?',
+      [interaction.id],
+    );
+    let contactId = rows[0]?.contact_id == null ? null : Number(rows[0].contact_id);
+    let mergedInto = rows[0]?.merged_into_id == null ? null : Number(rows[0].merged_into_id);
+    // Merges chain rarely, and only forward: follow them to the survivor.
+    for (let hops = 0; mergedInto !== null && hops < 10; hops += 1) {
+      contactId = mergedInto;
+      const next = await m.findOne(Contact, { where: { id: contactId }, select: { id: true, mergedIntoId: true } });
+      mergedInto = next?.mergedIntoId ?? null;
     }
     return contactId;
   }

@@ -1,10 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { LessThan } from 'typeorm';
 import { CallbackInbox, type InboxSource } from '../../../entities/callback-inbox.entity';
-import { Interaction } from '../../../entities/interaction.entity';
 import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/migrate';
+import { executeCountingRows, insertReturningId, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
-import { insertedId, type ContactsService } from '../contacts/contacts.service';
+import type { ContactsService } from '../contacts/contacts.service';
 import type { InteractionDraft } from '../interactions/interaction-mapping';
 
 export interface AcceptCallbackParams {
@@ -19,6 +20,9 @@ export interface AcceptResult {
   interactionId: number | null;
   contactId: number | null;
 }
+
+/** Thrown inside the transaction to roll back a duplicate delivery (and any contact it created). */
+class DuplicateCallback extends Error {}
 
 export interface InboxServiceDeps {
   dataSource: DataSource;
@@ -44,34 +48,36 @@ export class InboxService {
     this.maxAttempts = deps.maxAttempts ?? 10;
   }
 
-  accept(p: AcceptCallbackParams): Promise<AcceptResult> {
-    return this.deps.transactor.runRetryingOnConflict(async (m) => {
-      const seen = await m.findOne(CallbackInbox, { where: { dedupeKey: p.draft.dedupeKey }, select: { id: true, interactionId: true } });
-      if (seen) return { duplicate: true, interactionId: seen.interactionId, contactId: null };
-      const now = this.deps.clock.now();
-      const contactId = p.draft.identity ? (await this.deps.contacts.resolveContact(m, p.draft.identity)).contactId : null;
-      const inserted = await m.insert(Interaction, {
-        contactId,
-        type: p.draft.type,
-        channel: p.draft.channel,
-        occurredAt: p.draft.occurredAt,
-        detail: p.draft.detail,
-        dedupeKey: p.draft.dedupeKey,
-        createdAt: now,
+  /**
+   * Raw SQL on purpose: this is the callback's hot path. The interaction's unique dedupe key is
+   * the duplicate check, so a first delivery costs no extra read; a duplicate rolls back.
+   */
+  async accept(p: AcceptCallbackParams): Promise<AcceptResult> {
+    try {
+      return await this.deps.transactor.runRetryingOnConflict(async (m) => {
+        const now = toSqlDate(this.deps.clock.now());
+        const contactId = p.draft.identity ? (await this.deps.contacts.resolveContact(m, p.draft.identity)).contactId : null;
+        let interactionId: number;
+        try {
+          interactionId = await insertReturningId(
+            m,
+            'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [contactId, p.draft.type, p.draft.channel, toSqlDate(p.draft.occurredAt), JSON.stringify(p.draft.detail), p.draft.dedupeKey, now],
+          );
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new DuplicateCallback();
+          throw error;
+        }
+        await m.query(
+          "INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+          [p.source, p.draft.dedupeKey, p.payload, interactionId, now, now],
+        );
+        return { duplicate: false, interactionId, contactId };
       });
-      const interactionId = insertedId(inserted.identifiers);
-      await m.insert(CallbackInbox, {
-        source: p.source,
-        dedupeKey: p.draft.dedupeKey,
-        payload: p.payload,
-        interactionId,
-        status: 'pending',
-        attempts: 0,
-        nextAttemptAt: now,
-        receivedAt: now,
-      });
-      return { duplicate: false, interactionId, contactId };
-    });
+    } catch (error) {
+      if (!(error instanceof DuplicateCallback)) throw error;
+      return { duplicate: true, interactionId: null, contactId: null };
+    }
   }
 
   /**
@@ -80,8 +86,8 @@ export class InboxService {
    */
   async claimDue(limit: number): Promise<CallbackInbox[]> {
     const now = this.deps.clock.now();
-    const repo = this.deps.dataSource.getRepository(CallbackInbox);
-    const candidates = await repo
+    const candidates = await this.deps.dataSource
+      .getRepository(CallbackInbox)
       .createQueryBuilder('i')
       .where('(i.status = :pending AND i.nextAttemptAt <= :now) OR (i.status = :processing AND i.leaseUntil < :now)', {
         pending: 'pending',
@@ -93,20 +99,24 @@ export class InboxService {
       .getMany();
     const claimed: CallbackInbox[] = [];
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
+    const manager = this.deps.dataSource.manager;
     for (const row of candidates) {
-      const result = await repo
-        .createQueryBuilder()
-        .update()
-        .set({ status: 'processing', leaseHolder: this.deps.holder, leaseUntil, attempts: row.attempts + 1 })
-        .where('id = :id AND attempts = :attempts AND status = :status', { id: row.id, attempts: row.attempts, status: row.status })
-        .execute();
-      if (result.affected === 1) claimed.push({ ...row, status: 'processing', leaseHolder: this.deps.holder, leaseUntil, attempts: row.attempts + 1 });
+      const changed = await executeCountingRows(
+        manager,
+        "UPDATE callback_inbox SET status = 'processing', lease_holder = ?, lease_until = ?, attempts = ? WHERE id = ? AND attempts = ? AND status = ?",
+        [this.deps.holder, toSqlDate(leaseUntil), row.attempts + 1, row.id, row.attempts, row.status],
+      );
+      if (changed === 1) claimed.push({ ...row, status: 'processing', leaseHolder: this.deps.holder, leaseUntil, attempts: row.attempts + 1 });
     }
     return claimed;
   }
 
   async markDone(manager: EntityManager, id: number): Promise<void> {
-    await manager.update(CallbackInbox, { id, leaseHolder: this.deps.holder }, { status: 'done', processedAt: this.deps.clock.now(), leaseUntil: null, lastError: null });
+    await manager.query("UPDATE callback_inbox SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_holder = ?", [
+      toSqlDate(this.deps.clock.now()),
+      id,
+      this.deps.holder,
+    ]);
   }
 
   /** Backs off 5 s, 10 s, 20 s ... (capped at 10 min); after maxAttempts the row is parked as failed. */

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { Contact } from '../../../entities/contact.entity';
-import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/migrate';
+import { toSqlDate } from '../../db/sql';
 
 export interface AddPointsParams {
   contactId: number;
@@ -20,18 +20,17 @@ export class ScoringService {
   /** Returns false when this cause was already scored. */
   async addPoints(manager: EntityManager, p: AddPointsParams): Promise<boolean> {
     if (p.points === 0) return false;
-    const seen = await manager.exists(ScoreLedger, { where: { dedupeKey: p.dedupeKey } });
-    if (seen) return false;
-    await manager.insert(ScoreLedger, {
-      contactId: p.contactId,
-      points: p.points,
-      reason: p.reason.slice(0, 255),
-      ruleId: p.ruleId ?? null,
-      interactionId: p.interactionId ?? null,
-      dedupeKey: p.dedupeKey,
-      createdAt: this.deps.clock.now(),
-    });
-    await manager.increment(Contact, { id: p.contactId }, 'score', p.points);
+    // The unique dedupe key is the check: no read first (this runs for every interaction).
+    try {
+      await manager.query(
+        'INSERT INTO score_ledger (contact_id, points, reason, rule_id, interaction_id, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [p.contactId, p.points, p.reason.slice(0, 255), p.ruleId ?? null, p.interactionId ?? null, p.dedupeKey, toSqlDate(this.deps.clock.now())],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+    await manager.query('UPDATE contacts SET score = score + ? WHERE id = ?', [p.points, p.contactId]);
     return true;
   }
 }

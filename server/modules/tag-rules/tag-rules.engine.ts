@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import type { Clock } from '../../adapters/clock';
 import type { InteractionDetail } from '../../../entities/interaction.entity';
 import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
 import type { NewsArticle } from '../../../entities/tag-rule.entity';
@@ -57,15 +58,36 @@ export interface RulesOutcome {
  * answer); tags and points are applied after the reply, from the stored interaction.
  */
 export class TagRulesEngine {
-  constructor(private readonly deps: { dataSource: DataSource; tags: TagsService; scoring: ScoringService }) {}
+  private cache: { loadedAt: number; byType: Map<string, TagRule[]> } | null = null;
+  private readonly cacheMs: number;
 
-  private async loadRules(manager: EntityManager, type: string): Promise<TagRule[]> {
-    return manager.find(TagRule, { where: { interactionType: type, enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
+  /**
+   * Rules are read on every callback, so they are cached for `cacheMs` (default 2 s). A change
+   * made through this instance drops the cache at once (invalidate); other instances see it
+   * within cacheMs. Rules are configuration, not state: a short lag is harmless.
+   */
+  constructor(private readonly deps: { dataSource: DataSource; tags: TagsService; scoring: ScoringService; clock: Clock; cacheMs?: number }) {
+    this.cacheMs = deps.cacheMs ?? 2_000;
+  }
+
+  invalidate(): void {
+    this.cache = null;
+  }
+
+  private async loadRules(type: string): Promise<TagRule[]> {
+    const now = this.deps.clock.now().getTime();
+    if (!this.cache || now - this.cache.loadedAt > this.cacheMs || now < this.cache.loadedAt) {
+      const rules = await this.deps.dataSource.manager.find(TagRule, { where: { enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
+      const byType = new Map<string, TagRule[]>();
+      for (const rule of rules) byType.set(rule.interactionType, [...(byType.get(rule.interactionType) ?? []), rule]);
+      this.cache = { loadedAt: now, byType };
+    }
+    return this.cache.byType.get(type) ?? [];
   }
 
   /** The first matching rule that carries a reply, by priority. */
   async findReply(input: RuleInput): Promise<PassiveReply | null> {
-    const rules = await this.loadRules(this.deps.dataSource.manager, input.type);
+    const rules = await this.loadRules(input.type);
     for (const rule of rules) {
       if (!matchRule(rule, input)) continue;
       if (rule.replyText) return { kind: 'text', content: rule.replyText };
@@ -77,7 +99,7 @@ export class TagRulesEngine {
   /** Applies every matching rule's tags and points; idempotent per (rule, interaction). */
   async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput): Promise<RulesOutcome> {
     const outcome: RulesOutcome = { tagsAdded: [], tagsRemoved: [], points: 0 };
-    for (const rule of await this.loadRules(manager, p.type)) {
+    for (const rule of await this.loadRules(p.type)) {
       if (!matchRule(rule, p)) continue;
       const render = async (refs: TagRef[]) => {
         const tags = [];
@@ -87,14 +109,16 @@ export class TagRulesEngine {
         }
         return tags;
       };
-      const applied = await this.deps.tags.applyTags(manager, {
-        contactId: p.contactId,
-        add: await render(rule.addTags),
-        remove: await render(rule.removeTags),
-        source: `rule:${rule.id}`,
-      });
-      outcome.tagsAdded.push(...applied.added.map((t) => t.name));
-      outcome.tagsRemoved.push(...applied.removed.map((t) => t.name));
+      if (rule.addTags.length > 0 || rule.removeTags.length > 0) {
+        const applied = await this.deps.tags.applyTags(manager, {
+          contactId: p.contactId,
+          add: await render(rule.addTags),
+          remove: await render(rule.removeTags),
+          source: `rule:${rule.id}`,
+        });
+        outcome.tagsAdded.push(...applied.added.map((t) => t.name));
+        outcome.tagsRemoved.push(...applied.removed.map((t) => t.name));
+      }
       const scored = await this.deps.scoring.addPoints(manager, {
         contactId: p.contactId,
         points: rule.scorePoints,

@@ -61,6 +61,8 @@ export interface TagRulesServiceDeps {
   audit: AuditService;
   /** The application's shared Transactor (SQLite needs one queue per connection). */
   transactor?: Transactor;
+  /** Called after every committed change, so this instance's rule cache drops at once. */
+  onRulesChanged?: () => void;
 }
 
 /** Operators' CRUD over tag rules; every change is audited with what changed. */
@@ -96,7 +98,7 @@ export class TagRulesService {
     });
     const issues = checkTagRule(fields);
     if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
-    return this.transactor.run(async (manager) => {
+    return this.changeRules(async (manager) => {
       if (await hasNameClash(manager, fields.name, null)) return { ok: false, reason: 'duplicate_name' };
       const now = this.deps.clock.now();
       const inserted = await manager.insert(TagRule, { ...fields, createdAt: now, updatedAt: now });
@@ -109,7 +111,7 @@ export class TagRulesService {
 
   /** Applies a partial change; the merged rule must still be valid (e.g. a keyword rule keeps its keyword). */
   async updateTagRule(params: UpdateTagRuleParams): Promise<TagRuleResult<TagRuleView>> {
-    return this.transactor.run(async (manager) => {
+    return this.changeRules(async (manager) => {
       const current = await manager.findOneBy(TagRule, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
       const before = toRuleFields(current);
@@ -125,7 +127,7 @@ export class TagRulesService {
   }
 
   async deleteTagRule(params: DeleteTagRuleParams): Promise<TagRuleResult<{ id: number }>> {
-    return this.transactor.run(async (manager) => {
+    return this.changeRules(async (manager) => {
       const current = await manager.findOneBy(TagRule, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
       await manager.delete(TagRule, { id: current.id });
@@ -133,7 +135,14 @@ export class TagRulesService {
       return { ok: true, value: { id: current.id } };
     });
   }
+  /** Runs a change and then tells the rule engine, which caches rules for the callback path. */
+  private async changeRules<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const result = await this.transactor.run(work);
+    this.deps.onRulesChanged?.();
+    return result;
+  }
 }
+
 
 /**
  * Rules that span fields, checked on the complete rule (so a PATCH cannot break them either):

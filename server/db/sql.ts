@@ -1,0 +1,35 @@
+import type { EntityManager } from 'typeorm';
+
+/**
+ * Raw-SQL helpers for the callback hot path and the inbox worker, where TypeORM's query builder
+ * costs more than the statement itself. Placeholders are `?` on both databases.
+ */
+
+/** The datetime text both databases accept for datetime(3) columns, in UTC. */
+export function toSqlDate(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Runs an INSERT and returns the new row's id (better-sqlite3 and mysql2 report it differently). */
+export async function insertReturningId(manager: EntityManager, sql: string, params: unknown[]): Promise<number> {
+  const result: unknown = await manager.query(sql, params);
+  const id = typeof result === 'object' && result !== null && 'insertId' in result ? result.insertId : result;
+  if (typeof id === 'number') return id;
+  if (typeof id === 'bigint' || (typeof id === 'string' && /^\d+$/.test(id))) return Number(id);
+  throw new Error('the INSERT reported no id');
+}
+
+/** Runs an UPDATE or DELETE and returns how many rows it changed. */
+export async function executeCountingRows(manager: EntityManager, sql: string, params: unknown[]): Promise<number> {
+  // Inside a transaction the manager has its runner; outside, borrow one (a pool connection on
+  // MySQL, the shared connection on SQLite) and give it back.
+  const own = manager.queryRunner ? null : manager.connection.createQueryRunner();
+  const runner = manager.queryRunner ?? own;
+  if (!runner) throw new Error('no query runner');
+  try {
+    const result = await runner.query(sql, params, true);
+    return result.affected ?? 0;
+  } finally {
+    await own?.release();
+  }
+}
