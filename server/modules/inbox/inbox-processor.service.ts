@@ -82,13 +82,20 @@ export class InboxProcessor {
     while (this.running) await this.running;
   }
 
-  /** Processes due rows until none are left (bounded); returns how many were done. */
+  /**
+   * Processes due rows until none are left (bounded); returns how many were done. It yields to
+   * the event loop between rows, so under a burst the callbacks (which must answer within 5 s)
+   * come first and this work catches up when the burst is over.
+   */
   async processDue(batchSize = 50, maxBatches = 100): Promise<number> {
     let done = 0;
     for (let i = 0; i < maxBatches; i += 1) {
       const rows = await this.deps.inbox.claimDue(batchSize);
       if (rows.length === 0) break;
-      for (const row of rows) if (await this.processRow(row)) done += 1;
+      for (const row of rows) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (await this.processRow(row)) done += 1;
+      }
     }
     return done;
   }
@@ -122,7 +129,7 @@ export class InboxProcessor {
         }
         await this.applyCommon(m, contactId, interaction);
       }
-      await this.deps.inbox.markDone(m, row.id);
+      await this.deps.inbox.markDone(m, row);
     });
   }
 
@@ -132,12 +139,12 @@ export class InboxProcessor {
       await this.deps.transactor.run(async (m) => {
         if (ev.changeType === 'delete') await this.deleteCorpTags(m, ev.tagId, ev.tagType);
         else await this.upsertCorpTags(m, groups);
-        await this.deps.inbox.markDone(m, row.id);
+        await this.deps.inbox.markDone(m, row);
       });
       return;
     }
     if (ev.kind === 'unknown') {
-      await this.deps.transactor.run((m) => this.deps.inbox.markDone(m, row.id));
+      await this.deps.transactor.run((m) => this.deps.inbox.markDone(m, row));
       return;
     }
 
@@ -161,7 +168,7 @@ export class InboxProcessor {
         }
         await this.applyCommon(m, contactId, interaction);
       }
-      await this.deps.inbox.markDone(m, row.id);
+      await this.deps.inbox.markDone(m, row);
     });
   }
 

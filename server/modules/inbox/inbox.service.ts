@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { LessThan } from 'typeorm';
+import { In, LessThan } from 'typeorm';
 import { CallbackInbox, type InboxSource } from '../../../entities/callback-inbox.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/migrate';
@@ -81,41 +82,34 @@ export class InboxService {
   }
 
   /**
-   * Leases due rows: pending ones, and rows whose worker died mid-way (lease expired). The
-   * conditional update means two instances never work on the same row at once.
+   * Leases due rows: pending ones, and rows whose worker died mid-way (lease expired). One
+   * guarded UPDATE claims the batch under a fresh claim token (written as the lease holder), and
+   * only rows still due are taken, so two instances never work on the same row at once.
    */
   async claimDue(limit: number): Promise<CallbackInbox[]> {
-    const now = this.deps.clock.now();
-    const candidates = await this.deps.dataSource
-      .getRepository(CallbackInbox)
-      .createQueryBuilder('i')
-      .where('(i.status = :pending AND i.nextAttemptAt <= :now) OR (i.status = :processing AND i.leaseUntil < :now)', {
-        pending: 'pending',
-        processing: 'processing',
-        now,
-      })
-      .orderBy('i.id', 'ASC')
-      .limit(limit)
-      .getMany();
-    const claimed: CallbackInbox[] = [];
-    const leaseUntil = new Date(now.getTime() + this.leaseMs);
+    const now = toSqlDate(this.deps.clock.now());
     const manager = this.deps.dataSource.manager;
-    for (const row of candidates) {
-      const changed = await executeCountingRows(
-        manager,
-        "UPDATE callback_inbox SET status = 'processing', lease_holder = ?, lease_until = ?, attempts = ? WHERE id = ? AND attempts = ? AND status = ?",
-        [this.deps.holder, toSqlDate(leaseUntil), row.attempts + 1, row.id, row.attempts, row.status],
-      );
-      if (changed === 1) claimed.push({ ...row, status: 'processing', leaseHolder: this.deps.holder, leaseUntil, attempts: row.attempts + 1 });
-    }
-    return claimed;
+    const due = "((status = 'pending' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_until < ?))";
+    const candidates: { id: number | string }[] = await manager.query(`SELECT id FROM callback_inbox WHERE ${due} ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`, [now, now]);
+    if (candidates.length === 0) return [];
+    const ids = candidates.map((c) => Number(c.id));
+    const token = `${this.deps.holder.slice(0, 48)}#${randomBytes(6).toString('hex')}`;
+    const leaseUntil = toSqlDate(new Date(this.deps.clock.now().getTime() + this.leaseMs));
+    const claimed = await executeCountingRows(
+      manager,
+      `UPDATE callback_inbox SET status = 'processing', lease_holder = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (${ids.map(() => '?').join(',')}) AND ${due}`,
+      [token, leaseUntil, ...ids, now, now],
+    );
+    if (claimed === 0) return [];
+    return this.deps.dataSource.getRepository(CallbackInbox).find({ where: { id: In(ids), leaseHolder: token }, order: { id: 'ASC' } });
   }
 
-  async markDone(manager: EntityManager, id: number): Promise<void> {
+  /** Only the claimer (its claim token) can finish a row; a worker whose lease was taken over cannot. */
+  async markDone(manager: EntityManager, row: CallbackInbox): Promise<void> {
     await manager.query("UPDATE callback_inbox SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_holder = ?", [
       toSqlDate(this.deps.clock.now()),
-      id,
-      this.deps.holder,
+      row.id,
+      row.leaseHolder,
     ]);
   }
 
@@ -124,10 +118,9 @@ export class InboxService {
     const now = this.deps.clock.now();
     const giveUp = row.attempts >= this.maxAttempts;
     const delay = Math.min(5_000 * 2 ** (row.attempts - 1), 600_000);
-    await this.deps.dataSource.manager.update(
-      CallbackInbox,
-      { id: row.id, leaseHolder: this.deps.holder },
-      { status: giveUp ? 'failed' : 'pending', nextAttemptAt: new Date(now.getTime() + delay), leaseUntil: null, lastError: error.slice(0, 1024) },
+    await this.deps.dataSource.manager.query(
+      'UPDATE callback_inbox SET status = ?, next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ? AND lease_holder = ?',
+      [giveUp ? 'failed' : 'pending', toSqlDate(new Date(now.getTime() + delay)), error.slice(0, 1024), row.id, row.leaseHolder],
     );
   }
 
