@@ -28,6 +28,14 @@ const CONTACT_DETAIL_CHANGES = new Set(['add_external_contact', 'edit_external_c
 type ExternalContact = Awaited<ReturnType<WecomClient['getExternalContact']>>;
 type CorpTagGroups = Awaited<ReturnType<WecomClient['getCorpTagList']>>;
 
+/** The writes of one inbox row, run inside the batch's transaction. */
+type Apply = (m: EntityManager) => Promise<void>;
+
+interface PreparedRow {
+  row: CallbackInbox;
+  apply: Apply;
+}
+
 export interface InboxProcessorDeps {
   dataSource: DataSource;
   transactor: Transactor;
@@ -83,93 +91,111 @@ export class InboxProcessor {
   }
 
   /**
-   * Processes due rows until none are left (bounded); returns how many were done. It yields to
-   * the event loop between rows, so under a burst the callbacks (which must answer within 5 s)
-   * come first and this work catches up when the burst is over.
+   * Processes due rows until none are left (bounded); returns how many were done. Each batch
+   * first does its platform lookups row by row, yielding to the event loop in between (so under
+   * a burst the callbacks, which must answer within 5 s, come first), then writes the whole batch
+   * in one transaction. If that fails, the rows are written one by one, so one bad row only
+   * fails (and is retried) alone.
    */
-  async processDue(batchSize = 50, maxBatches = 100): Promise<number> {
+  async processDue(batchSize = 20, maxBatches = 500): Promise<number> {
     let done = 0;
     for (let i = 0; i < maxBatches; i += 1) {
       const rows = await this.deps.inbox.claimDue(batchSize);
       if (rows.length === 0) break;
+      const prepared: PreparedRow[] = [];
       for (const row of rows) {
         await new Promise((resolve) => setImmediate(resolve));
-        if (await this.processRow(row)) done += 1;
+        try {
+          prepared.push(await this.prepareRow(row));
+        } catch (error) {
+          await this.fail(row, error);
+        }
+      }
+      try {
+        await this.deps.transactor.run(async (m) => {
+          for (const p of prepared) await p.apply(m);
+        });
+        done += prepared.length;
+      } catch {
+        for (const p of prepared) {
+          try {
+            await this.deps.transactor.run((m) => p.apply(m));
+            done += 1;
+          } catch (error) {
+            await this.fail(p.row, error);
+          }
+        }
       }
     }
     return done;
   }
 
-  private async processRow(row: CallbackInbox): Promise<boolean> {
-    try {
-      const fields = parseXmlMessage(row.payload);
-      const interaction = row.interactionId ? await this.deps.dataSource.manager.findOneBy(Interaction, { id: row.interactionId }) : null;
-      if (!interaction) throw new Error(`inbox row ${row.id} has no interaction`);
-      if (row.source === 'oa') await this.processOfficialAccount(row, interaction, parseOfficialAccountMessage(fields));
-      else await this.processWecom(row, interaction, parseWecomEvent(fields));
-      return true;
-    } catch (error) {
-      this.deps.logger.warn('inbox row failed; will retry', { inboxId: row.id, attempts: row.attempts, error: error instanceof Error ? error : String(error) });
-      await this.deps.inbox.markFailed(row, error instanceof Error ? error.message : String(error));
-      return false;
-    }
+  private async fail(row: CallbackInbox, error: unknown): Promise<void> {
+    this.deps.logger.warn('inbox row failed; will retry', { inboxId: row.id, attempts: row.attempts, error: error instanceof Error ? error : String(error) });
+    await this.deps.inbox.markFailed(row, error instanceof Error ? error.message : String(error));
   }
 
-  private async processOfficialAccount(row: CallbackInbox, interaction: Interaction, msg: OfficialAccountMessage): Promise<void> {
+  /** Parses the stored callback and does its platform lookups; the writes wait in `apply`. */
+  private async prepareRow(row: CallbackInbox): Promise<PreparedRow> {
+    const fields = parseXmlMessage(row.payload);
+    const interaction = row.interactionId ? await this.deps.dataSource.manager.findOneBy(Interaction, { id: row.interactionId }) : null;
+    if (!interaction) throw new Error(`inbox row ${row.id} has no interaction`);
+    const apply =
+      row.source === 'oa'
+        ? await this.prepareOfficialAccount(interaction, parseOfficialAccountMessage(fields))
+        : await this.prepareWecom(interaction, parseWecomEvent(fields));
+    return {
+      row,
+      apply: async (m) => {
+        await apply(m);
+        await this.deps.inbox.markDone(m, row);
+      },
+    };
+  }
+
+  private async prepareOfficialAccount(interaction: Interaction, msg: OfficialAccountMessage): Promise<Apply> {
     const userInfo = msg.kind === 'event.subscribe' ? await this.fetchOptional(() => this.deps.officialAccount.getUserInfo(msg.fromUserName)) : null;
-    await this.deps.transactor.run(async (m) => {
+    return async (m) => {
       let contactId = await this.currentContactId(m, interaction);
-      if (contactId !== null) {
-        if (userInfo) {
-          await this.deps.contacts.updateProfile(m, contactId, { name: userInfo.nickname, avatarUrl: userInfo.avatarUrl });
-          if (userInfo.unionid) contactId = await this.deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: userInfo.unionid });
-        }
-        if (msg.kind === 'event.subscribe' || msg.kind === 'event.scan') {
-          await this.deps.contacts.recordSource(m, contactId, msg.scene ? msg.scene : 'oa', interaction.occurredAt);
-        }
-        await this.applyCommon(m, contactId, interaction);
+      if (contactId === null) return;
+      if (userInfo) {
+        await this.deps.contacts.updateProfile(m, contactId, { name: userInfo.nickname, avatarUrl: userInfo.avatarUrl });
+        if (userInfo.unionid) contactId = await this.deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: userInfo.unionid });
       }
-      await this.deps.inbox.markDone(m, row);
-    });
+      if (msg.kind === 'event.subscribe' || msg.kind === 'event.scan') {
+        await this.deps.contacts.recordSource(m, contactId, msg.scene ? msg.scene : 'oa', interaction.occurredAt);
+      }
+      await this.applyCommon(m, contactId, interaction);
+    };
   }
 
-  private async processWecom(row: CallbackInbox, interaction: Interaction, ev: WecomEvent): Promise<void> {
+  private async prepareWecom(interaction: Interaction, ev: WecomEvent): Promise<Apply> {
     if (ev.kind === 'change_external_tag') {
       const groups = ev.changeType === 'delete' ? [] : await this.deps.wecom.getCorpTagList(ev.tagType === 'tag' ? { tagIds: ev.tagId } : { groupIds: ev.tagId });
-      await this.deps.transactor.run(async (m) => {
-        if (ev.changeType === 'delete') await this.deleteCorpTags(m, ev.tagId, ev.tagType);
-        else await this.upsertCorpTags(m, groups);
-        await this.deps.inbox.markDone(m, row);
-      });
-      return;
+      return (m) => (ev.changeType === 'delete' ? this.deleteCorpTags(m, ev.tagId, ev.tagType) : this.upsertCorpTags(m, groups));
     }
-    if (ev.kind === 'unknown') {
-      await this.deps.transactor.run((m) => this.deps.inbox.markDone(m, row));
-      return;
-    }
+    if (ev.kind === 'unknown') return () => Promise.resolve();
 
     const detail = CONTACT_DETAIL_CHANGES.has(ev.changeType) ? await this.fetchOptional(() => this.deps.wecom.getExternalContact(ev.externalUserId)) : null;
     const follow = detail?.followUsers.find((f) => f.userId === ev.userId) ?? null;
     const unknownTagIds = follow ? await this.unknownWecomTagIds(follow.tagIds) : [];
     const corpTags = unknownTagIds.length > 0 ? await this.deps.wecom.getCorpTagList({ tagIds: unknownTagIds }) : [];
 
-    await this.deps.transactor.run(async (m) => {
+    return async (m) => {
       let contactId = await this.currentContactId(m, interaction);
-      if (contactId !== null) {
-        if (detail) contactId = await this.applyExternalContactDetail(m, contactId, detail);
-        if (ev.changeType === 'add_external_contact' || ev.changeType === 'add_half_external_contact') {
-          await this.deps.contacts.updateProfile(m, contactId, { ownerUserId: ev.userId });
-          const state = ev.state ?? follow?.state ?? null;
-          await this.deps.contacts.recordSource(m, contactId, state ? state : 'wecom', interaction.occurredAt);
-        }
-        if (follow && ev.changeType === 'edit_external_contact') {
-          await this.upsertCorpTags(m, corpTags);
-          await this.reconcileWecomTags(m, contactId, follow.tagIds);
-        }
-        await this.applyCommon(m, contactId, interaction);
+      if (contactId === null) return;
+      if (detail) contactId = await this.applyExternalContactDetail(m, contactId, detail);
+      if (ev.changeType === 'add_external_contact' || ev.changeType === 'add_half_external_contact') {
+        await this.deps.contacts.updateProfile(m, contactId, { ownerUserId: ev.userId });
+        const state = ev.state ?? follow?.state ?? null;
+        await this.deps.contacts.recordSource(m, contactId, state ? state : 'wecom', interaction.occurredAt);
       }
-      await this.deps.inbox.markDone(m, row);
-    });
+      if (follow && ev.changeType === 'edit_external_contact') {
+        await this.upsertCorpTags(m, corpTags);
+        await this.reconcileWecomTags(m, contactId, follow.tagIds);
+      }
+      await this.applyCommon(m, contactId, interaction);
+    };
   }
 
   /** Stage and rules, common to every channel. */

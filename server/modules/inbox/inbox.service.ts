@@ -22,8 +22,14 @@ export interface AcceptResult {
   contactId: number | null;
 }
 
-/** Thrown inside the transaction to roll back a duplicate delivery (and any contact it created). */
-class DuplicateCallback extends Error {}
+/** Callbacks committed together at most; bounds one transaction's size and lock time. */
+const MAX_GROUP_COMMIT = 200;
+
+interface WaitingCallback {
+  params: AcceptCallbackParams;
+  resolve: (result: AcceptResult) => void;
+  reject: (error: unknown) => void;
+}
 
 export interface InboxServiceDeps {
   dataSource: DataSource;
@@ -43,6 +49,8 @@ export interface InboxServiceDeps {
 export class InboxService {
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
+  private readonly waiting: WaitingCallback[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly deps: InboxServiceDeps) {
     this.leaseMs = deps.leaseMs ?? 60_000;
@@ -50,35 +58,70 @@ export class InboxService {
   }
 
   /**
-   * Raw SQL on purpose: this is the callback's hot path. The interaction's unique dedupe key is
-   * the duplicate check, so a first delivery costs no extra read; a duplicate rolls back.
+   * Stores a callback; resolves once it is committed. Callbacks arriving together share one
+   * transaction (group commit): each commit is a log write, and on SQLite the single writer
+   * makes it the bottleneck. If the shared transaction fails, each callback is retried on its
+   * own, so one bad callback never fails its neighbours.
    */
-  async accept(p: AcceptCallbackParams): Promise<AcceptResult> {
+  accept(p: AcceptCallbackParams): Promise<AcceptResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ params: p, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.waiting.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.waiting.splice(0, MAX_GROUP_COMMIT);
+    this.scheduleFlush();
     try {
-      return await this.deps.transactor.runRetryingOnConflict(async (m) => {
-        const now = toSqlDate(this.deps.clock.now());
-        const contactId = p.draft.identity ? (await this.deps.contacts.resolveContact(m, p.draft.identity)).contactId : null;
-        let interactionId: number;
-        try {
-          interactionId = await insertReturningId(
-            m,
-            'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-            [contactId, p.draft.type, p.draft.channel, toSqlDate(p.draft.occurredAt), JSON.stringify(p.draft.detail), p.draft.dedupeKey, now],
-          );
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new DuplicateCallback();
-          throw error;
-        }
-        await m.query(
-          "INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-          [p.source, p.draft.dedupeKey, p.payload, interactionId, now, now],
-        );
-        return { duplicate: false, interactionId, contactId };
+      const results = await this.deps.transactor.run(async (m) => {
+        const out: AcceptResult[] = [];
+        for (const item of batch) out.push(await this.insertCallback(m, item.params));
+        return out;
       });
-    } catch (error) {
-      if (!(error instanceof DuplicateCallback)) throw error;
-      return { duplicate: true, interactionId: null, contactId: null };
+      batch.forEach((item, i) => item.resolve(results[i]));
+    } catch {
+      for (const item of batch) {
+        try {
+          item.resolve(await this.deps.transactor.runRetryingOnConflict((m) => this.insertCallback(m, item.params)));
+        } catch (error) {
+          item.reject(error);
+        }
+      }
     }
+  }
+
+  /**
+   * Raw SQL on purpose: this is the callback's hot path. The interaction's unique dedupe key is
+   * the duplicate check, so a first delivery costs no extra read. A duplicate has written
+   * nothing (its contact already existed when the first delivery was stored).
+   */
+  private async insertCallback(m: EntityManager, p: AcceptCallbackParams): Promise<AcceptResult> {
+    const now = toSqlDate(this.deps.clock.now());
+    const contactId = p.draft.identity ? (await this.deps.contacts.resolveContact(m, p.draft.identity)).contactId : null;
+    let interactionId: number;
+    try {
+      interactionId = await insertReturningId(
+        m,
+        'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [contactId, p.draft.type, p.draft.channel, toSqlDate(p.draft.occurredAt), JSON.stringify(p.draft.detail), p.draft.dedupeKey, now],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) return { duplicate: true, interactionId: null, contactId: null };
+      throw error;
+    }
+    await m.query(
+      "INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+      [p.source, p.draft.dedupeKey, p.payload, interactionId, now, now],
+    );
+    return { duplicate: false, interactionId, contactId };
   }
 
   /**
