@@ -46,6 +46,28 @@ export class ContactsService {
   }
 
   /**
+   * resolveContact for many identities at once (a group commit of callbacks): one SELECT per
+   * (kind, app), then the missing contacts are created one by one. Keyed by identityKey().
+   */
+  async resolveContacts(manager: EntityManager, refs: IdentityRef[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    const scopes = new Map<string, IdentityRef[]>();
+    for (const ref of refs) scopes.set(`${ref.kind}|${ref.appId}`, [...(scopes.get(`${ref.kind}|${ref.appId}`) ?? []), ref]);
+    for (const group of scopes.values()) {
+      const values = [...new Set(group.map((r) => r.value))];
+      const rows: { contact_id: number | string; value: string }[] = await manager.query(
+        `SELECT contact_id, value FROM contact_identities WHERE kind = ? AND app_id = ? AND value IN (${values.map(() => '?').join(',')})`,
+        [group[0].kind, group[0].appId, ...values],
+      );
+      for (const row of rows) found.set(identityKey({ ...group[0], value: row.value }), Number(row.contact_id));
+    }
+    for (const ref of refs) {
+      if (!found.has(identityKey(ref))) found.set(identityKey(ref), (await this.resolveContact(manager, ref)).contactId);
+    }
+    return found;
+  }
+
+  /**
    * Gives a contact one more identity. When another contact already holds it (a unionid that
    * links an Official Account follower to a WeCom external contact), the two become one.
    * Returns the id of the contact that holds the identity afterwards.
@@ -130,6 +152,10 @@ export class ContactsService {
       ...earlier,
     ]);
   }
+}
+
+export function identityKey(ref: IdentityRef): string {
+  return `${ref.kind}|${ref.appId}|${ref.value}`;
 }
 
 export function insertedId(identifiers: Record<string, unknown>[]): number {

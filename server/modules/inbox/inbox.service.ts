@@ -6,7 +6,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/migrate';
 import { executeCountingRows, insertReturningId, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
-import type { ContactsService } from '../contacts/contacts.service';
+import { identityKey, type ContactsService } from '../contacts/contacts.service';
 import type { InteractionDraft } from '../interactions/interaction-mapping';
 
 export interface AcceptCallbackParams {
@@ -70,6 +70,11 @@ export class InboxService {
     });
   }
 
+  /**
+   * One group commit in flight per process: while it commits, the next callbacks gather into the
+   * next group. Concurrent small transactions would each pay a log flush and contend for the
+   * same index pages instead.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.waiting.length === 0) return;
     this.flushScheduled = true;
@@ -77,15 +82,18 @@ export class InboxService {
   }
 
   private async flush(): Promise<void> {
-    this.flushScheduled = false;
     const batch = this.waiting.splice(0, MAX_GROUP_COMMIT);
-    this.scheduleFlush();
     try {
-      const results = await this.deps.transactor.run(async (m) => {
-        const out: AcceptResult[] = [];
-        for (const item of batch) out.push(await this.insertCallback(m, item.params));
-        return out;
-      });
+      await this.commitGroup(batch);
+    } finally {
+      this.flushScheduled = false;
+      this.scheduleFlush();
+    }
+  }
+
+  private async commitGroup(batch: WaitingCallback[]): Promise<void> {
+    try {
+      const results = await this.deps.transactor.run((m) => this.insertGroup(m, batch.map((item) => item.params)));
       batch.forEach((item, i) => item.resolve(results[i]));
     } catch {
       for (const item of batch) {
@@ -96,6 +104,48 @@ export class InboxService {
         }
       }
     }
+  }
+
+  /**
+   * A group of callbacks in a constant number of statements (multi-row INSERTs), whatever its
+   * size: on MySQL every statement is a round trip. Duplicates (already stored, or repeated
+   * within the group) are found first and write nothing. A duplicate inserted concurrently by
+   * another instance makes the INSERT fail; the group then falls back to one by one.
+   */
+  private async insertGroup(m: EntityManager, group: AcceptCallbackParams[]): Promise<AcceptResult[]> {
+    if (group.length === 1) return [await this.insertCallback(m, group[0])];
+    const now = toSqlDate(this.deps.clock.now());
+    const list = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+    const keys = group.map((p) => p.draft.dedupeKey);
+    const stored: { dedupe_key: string }[] = await m.query(`SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${list(keys.length)})`, keys);
+    const taken = new Set(stored.map((r) => r.dedupe_key));
+    const fresh: AcceptCallbackParams[] = [];
+    for (const p of group) {
+      if (taken.has(p.draft.dedupeKey)) continue;
+      taken.add(p.draft.dedupeKey);
+      fresh.push(p);
+    }
+    if (fresh.length === 0) return group.map(() => ({ duplicate: true, interactionId: null, contactId: null }));
+
+    const identities = fresh.flatMap((p) => (p.draft.identity ? [p.draft.identity] : []));
+    const contacts = identities.length > 0 ? await this.deps.contacts.resolveContacts(m, identities) : new Map<string, number>();
+    const contactOf = (p: AcceptCallbackParams): number | null => (p.draft.identity ? (contacts.get(identityKey(p.draft.identity)) ?? null) : null);
+
+    await m.query(
+      `INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES ${fresh.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(',')}`,
+      fresh.flatMap((p) => [contactOf(p), p.draft.type, p.draft.channel, toSqlDate(p.draft.occurredAt), JSON.stringify(p.draft.detail), p.draft.dedupeKey, now]),
+    );
+    const freshKeys = fresh.map((p) => p.draft.dedupeKey);
+    const ids: { id: number | string; dedupe_key: string }[] = await m.query(`SELECT id, dedupe_key FROM interactions WHERE dedupe_key IN (${list(freshKeys.length)})`, freshKeys);
+    const idOf = new Map(ids.map((r) => [r.dedupe_key, Number(r.id)]));
+    await m.query(
+      `INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES ${fresh.map(() => "(?, ?, ?, ?, 'pending', 0, ?, ?)").join(',')}`,
+      fresh.flatMap((p) => [p.source, p.draft.dedupeKey, p.payload, idOf.get(p.draft.dedupeKey) ?? null, now, now]),
+    );
+    const freshSet = new Set(fresh);
+    return group.map((p) =>
+      freshSet.has(p) ? { duplicate: false, interactionId: idOf.get(p.draft.dedupeKey) ?? null, contactId: contactOf(p) } : { duplicate: true, interactionId: null, contactId: null },
+    );
   }
 
   /**
