@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     server.close();
+    services.processor.stop();
     void jobs
       .stop()
       .then(() => services.processor.idle())

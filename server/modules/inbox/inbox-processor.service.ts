@@ -61,11 +61,13 @@ export interface InboxProcessorDeps {
 export class InboxProcessor {
   private running: Promise<number> | null = null;
   private again = false;
+  private stopping = false;
 
   constructor(private readonly deps: InboxProcessorDeps) {}
 
   /** Asks for a pass soon, after the HTTP reply has gone; overlapping asks coalesce. */
   kick(): void {
+    if (this.stopping) return;
     if (this.running) {
       this.again = true;
       return;
@@ -85,6 +87,11 @@ export class InboxProcessor {
       });
   }
 
+  /** At shutdown: finish the batch in hand and take no more (what is left waits in the inbox). */
+  stop(): void {
+    this.stopping = true;
+  }
+
   /** Resolves when the current pass (if any) is over; for shutdown and tests. */
   async idle(): Promise<void> {
     while (this.running) await this.running;
@@ -99,7 +106,7 @@ export class InboxProcessor {
    */
   async processDue(batchSize = 20, maxBatches = 500): Promise<number> {
     let done = 0;
-    for (let i = 0; i < maxBatches; i += 1) {
+    for (let i = 0; i < maxBatches && !this.stopping; i += 1) {
       const rows = await this.deps.inbox.claimDue(batchSize);
       if (rows.length === 0) break;
       const prepared: PreparedRow[] = [];
