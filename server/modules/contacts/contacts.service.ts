@@ -141,14 +141,15 @@ export class ContactsService {
     if (Object.keys(changes).length > 0) await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
   }
 
-  /** Stages only move forward (AARRR): one conditional UPDATE, no read. */
-  async advanceStage(manager: EntityManager, contactId: number, stage: LifecycleStage): Promise<void> {
+  /** Stages only move forward (AARRR): one conditional UPDATE for all the contacts, no read. */
+  async advanceStage(manager: EntityManager, contactIds: number[], stage: LifecycleStage): Promise<void> {
     const earlier = LIFECYCLE_STAGES.slice(0, LIFECYCLE_STAGES.indexOf(stage));
-    if (earlier.length === 0) return;
-    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id = ? AND stage IN (${earlier.map(() => '?').join(',')})`, [
+    if (earlier.length === 0 || contactIds.length === 0) return;
+    const list = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id IN (${list(contactIds.length)}) AND stage IN (${list(earlier.length)})`, [
       stage,
       toSqlDate(this.deps.clock.now()),
-      contactId,
+      ...contactIds,
       ...earlier,
     ]);
   }

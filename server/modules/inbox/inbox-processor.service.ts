@@ -28,12 +28,25 @@ const CONTACT_DETAIL_CHANGES = new Set(['add_external_contact', 'edit_external_c
 type ExternalContact = Awaited<ReturnType<WecomClient['getExternalContact']>>;
 type CorpTagGroups = Awaited<ReturnType<WecomClient['getCorpTagList']>>;
 
-/** The writes of one inbox row, run inside the batch's transaction. */
-type Apply = (m: EntityManager) => Promise<void>;
+/** What the rows of one batch share inside its transaction. */
+interface BatchContext {
+  contactIdOf(interaction: Interaction): Promise<number | null>;
+  /** Contacts to move to `activated`, in one statement at the end of the batch. */
+  activated: Set<number>;
+}
 
-interface PreparedRow {
-  row: CallbackInbox;
+/** The writes of one inbox row, run inside the batch's transaction. */
+type Apply = (m: EntityManager, ctx: BatchContext) => Promise<void>;
+
+interface Step {
   apply: Apply;
+  /** It may merge contacts (a unionid came back), which changes who later rows belong to. */
+  mayMerge: boolean;
+}
+
+interface PreparedRow extends Step {
+  row: CallbackInbox;
+  interaction: Interaction;
 }
 
 export interface InboxProcessorDeps {
@@ -101,32 +114,33 @@ export class InboxProcessor {
    * Processes due rows until none are left (bounded); returns how many were done. Each batch
    * first does its platform lookups row by row, yielding to the event loop in between (so under
    * a burst the callbacks, which must answer within 5 s, come first), then writes the whole batch
-   * in one transaction. If that fails, the rows are written one by one, so one bad row only
-   * fails (and is retried) alone.
+   * in one transaction, with set-based statements where rows share work (loading interactions,
+   * stage changes, marking rows done). If that fails, the rows are written one by one, so one
+   * bad row only fails (and is retried) alone.
    */
   async processDue(batchSize = 20, maxBatches = 500): Promise<number> {
     let done = 0;
     for (let i = 0; i < maxBatches && !this.stopping; i += 1) {
       const rows = await this.deps.inbox.claimDue(batchSize);
       if (rows.length === 0) break;
+      const interactions = await this.loadInteractions(rows);
       const prepared: PreparedRow[] = [];
       for (const row of rows) {
         await new Promise((resolve) => setImmediate(resolve));
         try {
-          prepared.push(await this.prepareRow(row));
+          prepared.push(await this.prepareRow(row, interactions.get(row.interactionId ?? 0)));
         } catch (error) {
           await this.fail(row, error);
         }
       }
+      if (prepared.length === 0) continue;
       try {
-        await this.deps.transactor.run(async (m) => {
-          for (const p of prepared) await p.apply(m);
-        });
+        await this.deps.transactor.run((m) => this.applyBatch(m, prepared));
         done += prepared.length;
       } catch {
         for (const p of prepared) {
           try {
-            await this.deps.transactor.run((m) => p.apply(m));
+            await this.deps.transactor.run((m) => this.applyBatch(m, [p]));
             done += 1;
           } catch (error) {
             await this.fail(p.row, error);
@@ -137,33 +151,46 @@ export class InboxProcessor {
     return done;
   }
 
+  private async applyBatch(m: EntityManager, batch: PreparedRow[]): Promise<void> {
+    // Rows that may merge contacts change who later rows belong to: then each row looks up its
+    // contact afresh; otherwise one query serves the batch.
+    const owners = batch.some((p) => p.mayMerge) ? null : await this.currentContactIds(m, batch.map((p) => p.interaction.id));
+    const ctx: BatchContext = {
+      contactIdOf: async (interaction) => (owners ? (owners.get(interaction.id) ?? null) : ((await this.currentContactIds(m, [interaction.id])).get(interaction.id) ?? null)),
+      activated: new Set(),
+    };
+    for (const p of batch) await p.apply(m, ctx);
+    await this.deps.contacts.advanceStage(m, [...ctx.activated], 'activated');
+    await this.deps.inbox.markDone(m, batch.map((p) => p.row));
+  }
+
+  private async loadInteractions(rows: CallbackInbox[]): Promise<Map<number, Interaction>> {
+    const ids = rows.flatMap((r) => (r.interactionId ? [r.interactionId] : []));
+    if (ids.length === 0) return new Map();
+    const found = await this.deps.dataSource.manager.findBy(Interaction, { id: In(ids) });
+    return new Map(found.map((i) => [i.id, i]));
+  }
+
   private async fail(row: CallbackInbox, error: unknown): Promise<void> {
     this.deps.logger.warn('inbox row failed; will retry', { inboxId: row.id, attempts: row.attempts, error: error instanceof Error ? error : String(error) });
     await this.deps.inbox.markFailed(row, error instanceof Error ? error.message : String(error));
   }
 
   /** Parses the stored callback and does its platform lookups; the writes wait in `apply`. */
-  private async prepareRow(row: CallbackInbox): Promise<PreparedRow> {
-    const fields = parseXmlMessage(row.payload);
-    const interaction = row.interactionId ? await this.deps.dataSource.manager.findOneBy(Interaction, { id: row.interactionId }) : null;
+  private async prepareRow(row: CallbackInbox, interaction: Interaction | undefined): Promise<PreparedRow> {
     if (!interaction) throw new Error(`inbox row ${row.id} has no interaction`);
-    const apply =
+    const fields = parseXmlMessage(row.payload);
+    const step =
       row.source === 'oa'
         ? await this.prepareOfficialAccount(interaction, parseOfficialAccountMessage(fields))
         : await this.prepareWecom(interaction, parseWecomEvent(fields));
-    return {
-      row,
-      apply: async (m) => {
-        await apply(m);
-        await this.deps.inbox.markDone(m, row);
-      },
-    };
+    return { row, interaction, ...step };
   }
 
-  private async prepareOfficialAccount(interaction: Interaction, msg: OfficialAccountMessage): Promise<Apply> {
+  private async prepareOfficialAccount(interaction: Interaction, msg: OfficialAccountMessage): Promise<Step> {
     const userInfo = msg.kind === 'event.subscribe' ? await this.fetchOptional(() => this.deps.officialAccount.getUserInfo(msg.fromUserName)) : null;
-    return async (m) => {
-      let contactId = await this.currentContactId(m, interaction);
+    const apply: Apply = async (m, ctx) => {
+      let contactId = await ctx.contactIdOf(interaction);
       if (contactId === null) return;
       if (userInfo) {
         await this.deps.contacts.updateProfile(m, contactId, { name: userInfo.nickname, avatarUrl: userInfo.avatarUrl });
@@ -172,24 +199,25 @@ export class InboxProcessor {
       if (msg.kind === 'event.subscribe' || msg.kind === 'event.scan') {
         await this.deps.contacts.recordSource(m, contactId, msg.scene ? msg.scene : 'oa', interaction.occurredAt);
       }
-      await this.applyCommon(m, contactId, interaction);
+      await this.applyCommon(m, ctx, contactId, interaction);
     };
+    return { apply, mayMerge: Boolean(userInfo?.unionid) };
   }
 
-  private async prepareWecom(interaction: Interaction, ev: WecomEvent): Promise<Apply> {
+  private async prepareWecom(interaction: Interaction, ev: WecomEvent): Promise<Step> {
     if (ev.kind === 'change_external_tag') {
       const groups = ev.changeType === 'delete' ? [] : await this.deps.wecom.getCorpTagList(ev.tagType === 'tag' ? { tagIds: ev.tagId } : { groupIds: ev.tagId });
-      return (m) => (ev.changeType === 'delete' ? this.deleteCorpTags(m, ev.tagId, ev.tagType) : this.upsertCorpTags(m, groups));
+      return { apply: (m) => (ev.changeType === 'delete' ? this.deleteCorpTags(m, ev.tagId, ev.tagType) : this.upsertCorpTags(m, groups)), mayMerge: false };
     }
-    if (ev.kind === 'unknown') return () => Promise.resolve();
+    if (ev.kind === 'unknown') return { apply: () => Promise.resolve(), mayMerge: false };
 
     const detail = CONTACT_DETAIL_CHANGES.has(ev.changeType) ? await this.fetchOptional(() => this.deps.wecom.getExternalContact(ev.externalUserId)) : null;
     const follow = detail?.followUsers.find((f) => f.userId === ev.userId) ?? null;
     const unknownTagIds = follow ? await this.unknownWecomTagIds(follow.tagIds) : [];
     const corpTags = unknownTagIds.length > 0 ? await this.deps.wecom.getCorpTagList({ tagIds: unknownTagIds }) : [];
 
-    return async (m) => {
-      let contactId = await this.currentContactId(m, interaction);
+    const apply: Apply = async (m, ctx) => {
+      let contactId = await ctx.contactIdOf(interaction);
       if (contactId === null) return;
       if (detail) contactId = await this.applyExternalContactDetail(m, contactId, detail);
       if (ev.changeType === 'add_external_contact' || ev.changeType === 'add_half_external_contact') {
@@ -201,13 +229,14 @@ export class InboxProcessor {
         await this.upsertCorpTags(m, corpTags);
         await this.reconcileWecomTags(m, contactId, follow.tagIds);
       }
-      await this.applyCommon(m, contactId, interaction);
+      await this.applyCommon(m, ctx, contactId, interaction);
     };
+    return { apply, mayMerge: Boolean(detail?.unionid) };
   }
 
   /** Stage and rules, common to every channel. */
-  private async applyCommon(m: EntityManager, contactId: number, interaction: Interaction): Promise<void> {
-    if (ACTIVE_TYPES.has(interaction.type)) await this.deps.contacts.advanceStage(m, contactId, 'activated');
+  private async applyCommon(m: EntityManager, ctx: BatchContext, contactId: number, interaction: Interaction): Promise<void> {
+    if (ACTIVE_TYPES.has(interaction.type)) ctx.activated.add(contactId);
     await this.deps.rules.applyRules(m, { contactId, interactionId: interaction.id, type: interaction.type, detail: interaction.detail });
   }
 
@@ -218,23 +247,26 @@ export class InboxProcessor {
   }
 
   /**
-   * A contact merged since the interaction was stored lives on in the survivor; the
-   * interaction row itself was moved with the merge, so re-read its owner.
+   * Who the interactions belong to now: a contact merged since an interaction was stored lives
+   * on in the survivor (the merge moved the interaction rows too; merges only chain forward).
    */
-  private async currentContactId(m: EntityManager, interaction: Interaction): Promise<number | null> {
-    const rows: { contact_id: number | string | null; merged_into_id: number | string | null }[] = await m.query(
-      'SELECT i.contact_id, c.merged_into_id FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?',
-      [interaction.id],
+  private async currentContactIds(m: EntityManager, interactionIds: number[]): Promise<Map<number, number | null>> {
+    const rows: { id: number | string; contact_id: number | string | null; merged_into_id: number | string | null }[] = await m.query(
+      `SELECT i.id, i.contact_id, c.merged_into_id FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN (${interactionIds.map(() => '?').join(',')})`,
+      interactionIds,
     );
-    let contactId = rows[0]?.contact_id == null ? null : Number(rows[0].contact_id);
-    let mergedInto = rows[0]?.merged_into_id == null ? null : Number(rows[0].merged_into_id);
-    // Merges chain rarely, and only forward: follow them to the survivor.
-    for (let hops = 0; mergedInto !== null && hops < 10; hops += 1) {
-      contactId = mergedInto;
-      const next = await m.findOne(Contact, { where: { id: contactId }, select: { id: true, mergedIntoId: true } });
-      mergedInto = next?.mergedIntoId ?? null;
+    const owners = new Map<number, number | null>();
+    for (const row of rows) {
+      let contactId = row.contact_id == null ? null : Number(row.contact_id);
+      let mergedInto = row.merged_into_id == null ? null : Number(row.merged_into_id);
+      for (let hops = 0; mergedInto !== null && hops < 10; hops += 1) {
+        contactId = mergedInto;
+        const next = await m.findOne(Contact, { where: { id: contactId }, select: { id: true, mergedIntoId: true } });
+        mergedInto = next?.mergedIntoId ?? null;
+      }
+      owners.set(Number(row.id), contactId);
     }
-    return contactId;
+    return owners;
   }
 
   /**

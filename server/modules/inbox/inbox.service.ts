@@ -198,12 +198,15 @@ export class InboxService {
   }
 
   /** Only the claimer (its claim token) can finish a row; a worker whose lease was taken over cannot. */
-  async markDone(manager: EntityManager, row: CallbackInbox): Promise<void> {
-    await manager.query("UPDATE callback_inbox SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL WHERE id = ? AND lease_holder = ?", [
-      toSqlDate(this.deps.clock.now()),
-      row.id,
-      row.leaseHolder,
-    ]);
+  async markDone(manager: EntityManager, rows: CallbackInbox[]): Promise<void> {
+    const byHolder = new Map<string, number[]>();
+    for (const row of rows) byHolder.set(row.leaseHolder ?? '', [...(byHolder.get(row.leaseHolder ?? '') ?? []), row.id]);
+    for (const [holder, ids] of byHolder) {
+      await manager.query(
+        `UPDATE callback_inbox SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL WHERE lease_holder = ? AND id IN (${ids.map(() => '?').join(',')})`,
+        [toSqlDate(this.deps.clock.now()), holder, ...ids],
+      );
+    }
   }
 
   /** Backs off 5 s, 10 s, 20 s ... (capped at 10 min); after maxAttempts the row is parked as failed. */

@@ -77,8 +77,8 @@ describeEachDatabase('contacts', (db) => {
     const add = () => tx.run((m) => scoring.addPoints(m, { contactId, points: 3, reason: 'text', dedupeKey: 'rule:1:interaction:9' }));
     expect(await add()).toBe(true);
     expect(await add()).toBe(false);
-    await tx.run((m) => contacts.advanceStage(m, contactId, 'revenue'));
-    await tx.run((m) => contacts.advanceStage(m, contactId, 'activated'));
+    await tx.run((m) => contacts.advanceStage(m, [contactId], 'revenue'));
+    await tx.run((m) => contacts.advanceStage(m, [contactId], 'activated'));
     const contact = await db().dataSource.manager.findOneByOrFail(Contact, { id: contactId });
     expect(contact.score).toBe(3);
     expect(contact.stage).toBe('revenue');
