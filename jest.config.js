@@ -1,5 +1,5 @@
 /**
- * ts-jest in transpile-only mode (isolatedModules): fast, keeps decorator metadata for TypeORM;
+ * ts-jest in transpile-only mode (isolatedModules, from tsconfig.jest.json): fast, keeps decorator metadata for TypeORM;
  * `npm run typecheck` does the type checking. (Not SWC: its platform binaries break `npm ci`
  * with this machine's registry, see README.)
  */
@@ -9,7 +9,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },
   testTimeout: 30000,
 };
