@@ -100,6 +100,7 @@ export function composeServices(p: ComposeParams) {
     contacts,
     tags,
     rules,
+    scoring,
     officialAccount,
     wecom,
     oaAppId: config.officialAccount.appId,

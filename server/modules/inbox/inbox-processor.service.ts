@@ -15,6 +15,7 @@ import { parseOfficialAccountMessage, type OfficialAccountMessage } from '../../
 import { parseWecomEvent, type WecomEvent } from '../../wechat/wecom-event';
 import { parseXmlMessage } from '../../wechat/xml';
 import type { ContactsService } from '../contacts/contacts.service';
+import type { AddPointsParams, ScoringService } from '../scoring/scoring.service';
 import type { TagRulesEngine } from '../tag-rules/tag-rules.engine';
 import { findWecomTagIds } from '../tag-sync/tag-sync.service';
 import type { TagsService } from '../tags/tags.service';
@@ -33,6 +34,8 @@ interface BatchContext {
   contactIdOf(interaction: Interaction): Promise<number | null>;
   /** Contacts to move to `activated`, in one statement at the end of the batch. */
   activated: Set<number>;
+  /** Rule points, scored in bulk at the end of the batch. */
+  points: AddPointsParams[];
 }
 
 /** The writes of one inbox row, run inside the batch's transaction. */
@@ -56,6 +59,7 @@ export interface InboxProcessorDeps {
   contacts: ContactsService;
   tags: TagsService;
   rules: TagRulesEngine;
+  scoring: ScoringService;
   officialAccount: OfficialAccountClient;
   wecom: WecomClient;
   oaAppId: string;
@@ -158,9 +162,11 @@ export class InboxProcessor {
     const ctx: BatchContext = {
       contactIdOf: async (interaction) => (owners ? (owners.get(interaction.id) ?? null) : ((await this.currentContactIds(m, [interaction.id])).get(interaction.id) ?? null)),
       activated: new Set(),
+      points: [],
     };
     for (const p of batch) await p.apply(m, ctx);
     await this.deps.contacts.advanceStage(m, [...ctx.activated], 'activated');
+    await this.deps.scoring.addPointsMany(m, ctx.points);
     await this.deps.inbox.markDone(m, batch.map((p) => p.row));
   }
 
@@ -237,7 +243,7 @@ export class InboxProcessor {
   /** Stage and rules, common to every channel. */
   private async applyCommon(m: EntityManager, ctx: BatchContext, contactId: number, interaction: Interaction): Promise<void> {
     if (ACTIVE_TYPES.has(interaction.type)) ctx.activated.add(contactId);
-    await this.deps.rules.applyRules(m, { contactId, interactionId: interaction.id, type: interaction.type, detail: interaction.detail });
+    await this.deps.rules.applyRules(m, { contactId, interactionId: interaction.id, type: interaction.type, detail: interaction.detail }, ctx.points);
   }
 
   private async applyExternalContactDetail(m: EntityManager, contactId: number, detail: ExternalContact): Promise<number> {

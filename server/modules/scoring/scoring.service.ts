@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
-import { isUniqueViolation } from '../../db/migrate';
 import { toSqlDate } from '../../db/sql';
 
 export interface AddPointsParams {
@@ -19,18 +18,40 @@ export class ScoringService {
 
   /** Returns false when this cause was already scored. */
   async addPoints(manager: EntityManager, p: AddPointsParams): Promise<boolean> {
-    if (p.points === 0) return false;
-    // The unique dedupe key is the check: no read first (this runs for every interaction).
-    try {
-      await manager.query(
-        'INSERT INTO score_ledger (contact_id, points, reason, rule_id, interaction_id, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [p.contactId, p.points, p.reason.slice(0, 255), p.ruleId ?? null, p.interactionId ?? null, p.dedupeKey, toSqlDate(this.deps.clock.now())],
-      );
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
+    return (await this.addPointsMany(manager, [p])) === 1;
+  }
+
+  /**
+   * Scores many causes in three statements, whatever their number (the inbox worker scores a
+   * batch at once): the causes already in the ledger are skipped, the rest inserted in one
+   * statement, and each contact's score moved by its sum. Returns how many causes scored.
+   */
+  async addPointsMany(manager: EntityManager, entries: AddPointsParams[]): Promise<number> {
+    const candidates = entries.filter((e) => e.points !== 0);
+    if (candidates.length === 0) return 0;
+    const list = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+    const keys = candidates.map((e) => e.dedupeKey);
+    const seen: { dedupe_key: string }[] = await manager.query(`SELECT dedupe_key FROM score_ledger WHERE dedupe_key IN (${list(keys.length)})`, keys);
+    const taken = new Set(seen.map((r) => r.dedupe_key));
+    const fresh: AddPointsParams[] = [];
+    for (const e of candidates) {
+      if (taken.has(e.dedupeKey)) continue;
+      taken.add(e.dedupeKey);
+      fresh.push(e);
     }
-    await manager.query('UPDATE contacts SET score = score + ? WHERE id = ?', [p.points, p.contactId]);
-    return true;
+    if (fresh.length === 0) return 0;
+    const now = toSqlDate(this.deps.clock.now());
+    await manager.query(
+      `INSERT INTO score_ledger (contact_id, points, reason, rule_id, interaction_id, dedupe_key, created_at) VALUES ${fresh.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(',')}`,
+      fresh.flatMap((e) => [e.contactId, e.points, e.reason.slice(0, 255), e.ruleId ?? null, e.interactionId ?? null, e.dedupeKey, now]),
+    );
+    const sums = new Map<number, number>();
+    for (const e of fresh) sums.set(e.contactId, (sums.get(e.contactId) ?? 0) + e.points);
+    const ids = [...sums.keys()];
+    await manager.query(`UPDATE contacts SET score = score + CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${list(ids.length)})`, [
+      ...ids.flatMap((id) => [id, sums.get(id) ?? 0]),
+      ...ids,
+    ]);
+    return fresh.length;
   }
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../../adapters/clock';
 import type { InteractionDetail } from '../../../entities/interaction.entity';
 import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
 import type { NewsArticle } from '../../../entities/tag-rule.entity';
-import type { ScoringService } from '../scoring/scoring.service';
+import type { AddPointsParams, ScoringService } from '../scoring/scoring.service';
 import type { TagsService } from '../tags/tags.service';
 
 export type PassiveReply = { kind: 'text'; content: string } | { kind: 'news'; articles: NewsArticle[] };
@@ -96,8 +96,12 @@ export class TagRulesEngine {
     return null;
   }
 
-  /** Applies every matching rule's tags and points; idempotent per (rule, interaction). */
-  async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput): Promise<RulesOutcome> {
+  /**
+   * Applies every matching rule's tags and points; idempotent per (rule, interaction). With a
+   * `scoreSink` the points are collected there for the caller to score in bulk (the inbox worker
+   * scores a whole batch in three statements) and `outcome.points` stays 0.
+   */
+  async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput, scoreSink?: AddPointsParams[]): Promise<RulesOutcome> {
     const outcome: RulesOutcome = { tagsAdded: [], tagsRemoved: [], points: 0 };
     for (const rule of await this.loadRules(p.type)) {
       if (!matchRule(rule, p)) continue;
@@ -119,15 +123,16 @@ export class TagRulesEngine {
         outcome.tagsAdded.push(...applied.added.map((t) => t.name));
         outcome.tagsRemoved.push(...applied.removed.map((t) => t.name));
       }
-      const scored = await this.deps.scoring.addPoints(manager, {
+      const points: AddPointsParams = {
         contactId: p.contactId,
         points: rule.scorePoints,
         reason: `${rule.name} (${p.type})`,
         ruleId: rule.id,
         interactionId: p.interactionId,
         dedupeKey: `rule:${rule.id}:interaction:${p.interactionId}`,
-      });
-      if (scored) outcome.points += rule.scorePoints;
+      };
+      if (scoreSink) scoreSink.push(points);
+      else if (await this.deps.scoring.addPoints(manager, points)) outcome.points += rule.scorePoints;
     }
     return outcome;
   }

@@ -71,6 +71,28 @@ describeEachDatabase('contacts', (db) => {
     expect(await m.countBy(ScoreLedger, { contactId: survivor })).toBe(2);
   });
 
+  it('scores a batch of causes at once: repeats and already-scored causes count once, sums per contact', async () => {
+    const tx = new Transactor(db().dataSource);
+    const a = (await tx.run((m) => contacts.resolveContact(m, openid))).contactId;
+    const b = (await tx.run((m) => contacts.resolveContact(m, external))).contactId;
+    await tx.run((m) => scoring.addPoints(m, { contactId: a, points: 5, reason: 'earlier', dedupeKey: 'k0' }));
+    const scored = await tx.run((m) =>
+      scoring.addPointsMany(m, [
+        { contactId: a, points: 5, reason: 'earlier again', dedupeKey: 'k0' },
+        { contactId: a, points: 2, reason: 'text', dedupeKey: 'k1' },
+        { contactId: a, points: 2, reason: 'text repeated', dedupeKey: 'k1' },
+        { contactId: a, points: -1, reason: 'penalty', dedupeKey: 'k2' },
+        { contactId: b, points: 10, reason: 'added', dedupeKey: 'k3' },
+        { contactId: b, points: 0, reason: 'nothing', dedupeKey: 'k4' },
+      ]),
+    );
+    expect(scored).toBe(3);
+    const m = db().dataSource.manager;
+    expect((await m.findOneByOrFail(Contact, { id: a })).score).toBe(6);
+    expect((await m.findOneByOrFail(Contact, { id: b })).score).toBe(10);
+    expect(await m.count(ScoreLedger)).toBe(4);
+  });
+
   it('never scores the same cause twice, and stages only move forward', async () => {
     const tx = new Transactor(db().dataSource);
     const { contactId } = await tx.run((m) => contacts.resolveContact(m, openid));
