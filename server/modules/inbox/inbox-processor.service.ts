@@ -11,7 +11,6 @@ import type { OfficialAccountClient } from '../../adapters/official-account.clie
 import { PlatformApiError } from '../../adapters/platform-error';
 import type { WecomClient } from '../../adapters/wecom.client';
 import type { Transactor } from '../../db/transaction';
-import { parseOfficialAccountMessage, type OfficialAccountMessage } from '../../wechat/official-account-message';
 import { parseWecomEvent, type WecomEvent } from '../../wechat/wecom-event';
 import { parseXmlMessage } from '../../wechat/xml';
 import type { ContactsService } from '../contacts/contacts.service';
@@ -185,16 +184,17 @@ export class InboxProcessor {
   /** Parses the stored callback and does its platform lookups; the writes wait in `apply`. */
   private async prepareRow(row: CallbackInbox, interaction: Interaction | undefined): Promise<PreparedRow> {
     if (!interaction) throw new Error(`inbox row ${row.id} has no interaction`);
-    const fields = parseXmlMessage(row.payload);
+    // Official Account rows need nothing beyond the interaction mapped from them at accept time
+    // (openid, scene), so only WeCom pushes are parsed again.
     const step =
-      row.source === 'oa'
-        ? await this.prepareOfficialAccount(interaction, parseOfficialAccountMessage(fields))
-        : await this.prepareWecom(interaction, parseWecomEvent(fields));
+      row.source === 'oa' ? await this.prepareOfficialAccount(interaction) : await this.prepareWecom(interaction, parseWecomEvent(parseXmlMessage(row.payload)));
     return { row, interaction, ...step };
   }
 
-  private async prepareOfficialAccount(interaction: Interaction, msg: OfficialAccountMessage): Promise<Step> {
-    const userInfo = msg.kind === 'event.subscribe' ? await this.fetchOptional(() => this.deps.officialAccount.getUserInfo(msg.fromUserName)) : null;
+  private async prepareOfficialAccount(interaction: Interaction): Promise<Step> {
+    const { openid, scene } = interaction.detail;
+    const userInfo =
+      interaction.type === 'subscribe' && typeof openid === 'string' ? await this.fetchOptional(() => this.deps.officialAccount.getUserInfo(openid)) : null;
     const apply: Apply = async (m, ctx) => {
       let contactId = await ctx.contactIdOf(interaction);
       if (contactId === null) return;
@@ -202,8 +202,8 @@ export class InboxProcessor {
         await this.deps.contacts.updateProfile(m, contactId, { name: userInfo.nickname, avatarUrl: userInfo.avatarUrl });
         if (userInfo.unionid) contactId = await this.deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: userInfo.unionid });
       }
-      if (msg.kind === 'event.subscribe' || msg.kind === 'event.scan') {
-        await this.deps.contacts.recordSource(m, contactId, msg.scene ? msg.scene : 'oa', interaction.occurredAt);
+      if (interaction.type === 'subscribe' || interaction.type === 'scan') {
+        await this.deps.contacts.recordSource(m, contactId, typeof scene === 'string' && scene !== '' ? scene : 'oa', interaction.occurredAt);
       }
       await this.applyCommon(m, ctx, contactId, interaction);
     };
