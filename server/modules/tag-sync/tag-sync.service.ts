@@ -7,7 +7,7 @@ import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import type { Task } from '../../../entities/task.entity';
 import type { Logger } from '../../adapters/logger';
-import type { OfficialAccountClient } from '../../adapters/official-account.client';
+import { MAX_OPENIDS_PER_BATCH, type OfficialAccountClient } from '../../adapters/official-account.client';
 import { PlatformApiError } from '../../adapters/platform-error';
 import type { WecomClient } from '../../adapters/wecom.client';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
@@ -15,10 +15,9 @@ import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 export const OA_TAG_SYNC = 'oa_tag_sync';
 export const WECOM_TAG_SYNC = 'wecom_tag_sync';
 
-/** Official Account limits: 100 tags an account, 20 tags a user, 50 openids a batch call. */
+/** Official Account limits: 100 tags an account, 20 tags a user (50 openids a batch call: the client's MAX_OPENIDS_PER_BATCH). */
 export const OA_MAX_TAGS_PER_ACCOUNT = 100;
 export const OA_MAX_TAGS_PER_USER = 20;
-export const OA_MAX_OPENIDS_PER_BATCH = 50;
 /** "标签名长度超过30个字节" (45158). */
 const OA_MAX_TAG_NAME_BYTES = 30;
 
@@ -118,8 +117,8 @@ export class TagSyncService {
         }
         items = items.filter((x) => !overLimit.has(x.contactId));
       }
-      for (let start = 0; start < items.length; start += OA_MAX_OPENIDS_PER_BATCH) {
-        const chunk = items.slice(start, start + OA_MAX_OPENIDS_PER_BATCH);
+      for (let start = 0; start < items.length; start += MAX_OPENIDS_PER_BATCH) {
+        const chunk = items.slice(start, start + MAX_OPENIDS_PER_BATCH);
         results.push(...(await this.sendOaBatch(batch.op, oaTagId, chunk)));
       }
     }

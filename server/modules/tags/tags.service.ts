@@ -1,6 +1,4 @@
 import type { EntityManager } from 'typeorm';
-import { In } from 'typeorm';
-import { ContactIdentity } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -74,18 +72,5 @@ export class TagsService {
       await this.deps.tagSync.enqueueContactTagChanges(manager, { contactId: p.contactId, added, removed, skip: p.origin });
     }
     return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
-  }
-
-  /** Tag names of a contact, for replies and the API. */
-  async listTagNames(manager: EntityManager, contactId: number): Promise<string[]> {
-    const rows = await manager.find(ContactTag, { where: { contactId } });
-    if (rows.length === 0) return [];
-    const tags = await manager.findBy(Tag, { id: In(rows.map((r) => r.tagId)) });
-    return tags.map((t) => t.name);
-  }
-
-  /** Contacts' identity of a kind, used by syncs. */
-  async findIdentity(manager: EntityManager, contactId: number, kind: ContactIdentity['kind']): Promise<ContactIdentity | null> {
-    return manager.findOneBy(ContactIdentity, { contactId, kind });
   }
 }
