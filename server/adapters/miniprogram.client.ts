@@ -35,12 +35,7 @@ export class MiniProgramClient {
   private readonly http: PlatformHttp;
 
   constructor(private readonly params: MiniProgramClientParams) {
-    this.http = createPlatformHttp({
-      baseUrl: params.baseUrl,
-      rateLimiter: params.rateLimiter,
-      logger: params.logger,
-      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
-    });
+    this.http = createPlatformHttp(params);
   }
 
   async code2Session(jsCode: string): Promise<MiniProgramSession> {

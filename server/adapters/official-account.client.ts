@@ -72,13 +72,7 @@ export class OfficialAccountClient {
     const { appId, secret } = params;
     this.tokenStore = params.tokenStore;
     this.jsapiTicketKey = `oa:${appId}:jsapi_ticket`;
-    this.http = createPlatformHttp({
-      baseUrl: params.baseUrl,
-      rateLimiter: params.rateLimiter,
-      logger: params.logger,
-      tokenStore: params.tokenStore,
-      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
-    });
+    this.http = createPlatformHttp(params);
     this.accessToken = {
       key: `oa:${appId}:access_token`,
       // The Stable Access Token API: "普通模式，access_token 有效期内重复调用该接口不会更新

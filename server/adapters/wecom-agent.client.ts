@@ -39,13 +39,7 @@ export class WecomAgentClient {
   constructor(params: WecomAgentClientParams) {
     const { corpId, agentId, agentSecret } = params;
     this.tokenStore = params.tokenStore;
-    this.http = createPlatformHttp({
-      baseUrl: params.baseUrl,
-      rateLimiter: params.rateLimiter,
-      logger: params.logger,
-      tokenStore: params.tokenStore,
-      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
-    });
+    this.http = createPlatformHttp(params);
     // Each WeCom secret has its own access_token, so the key names the app, not only the corp.
     this.accessToken = {
       key: `wecom:${corpId}:agent:${agentId}:access_token`,

@@ -103,13 +103,7 @@ export class WecomClient {
 
   constructor(params: WecomClientParams) {
     const { corpId, secret } = params;
-    this.http = createPlatformHttp({
-      baseUrl: params.baseUrl,
-      rateLimiter: params.rateLimiter,
-      logger: params.logger,
-      tokenStore: params.tokenStore,
-      ...(params.timeoutMs === undefined ? {} : { timeoutMs: params.timeoutMs }),
-    });
+    this.http = createPlatformHttp(params);
     this.accessToken = {
       key: `wecom:${corpId}:contact:access_token`,
       // "access_token的有效期通过返回的expires_in来传达 ... 有效期内重复获取返回相同结果，过期后获取会

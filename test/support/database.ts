@@ -103,3 +103,22 @@ export function describeEachDatabase(name: string, body: (db: () => TestDatabase
     });
   });
 }
+
+/**
+ * A second DataSource on the suite's database, standing for a second server instance: its own
+ * connections, the same data. For races between instances.
+ */
+export function useSecondInstance(db: () => TestDatabase): () => DataSource {
+  let other: DataSource | undefined;
+  beforeAll(async () => {
+    other = createDataSource(db().config, { poolSize: 5 });
+    await other.initialize();
+  });
+  afterAll(async () => {
+    await other?.destroy();
+  });
+  return () => {
+    if (!other) throw new Error('second instance not ready');
+    return other;
+  };
+}

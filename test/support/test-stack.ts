@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../config/config.schema';
 import { ManualClock } from '../../server/adapters/clock';
 import { createLogger } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
+import type { SandboxPlayer } from '../../server/adapters/sandbox/sandbox-player';
 import { buildApp } from '../../server/app';
 import { composeServices, type Services } from '../../server/compose';
 import type { TestDatabase } from './database';
@@ -18,6 +19,8 @@ export interface TestStack {
   baseUrl: string;
   sandbox: ReturnType<typeof createSandboxPlatform>;
   sandboxUrl: string;
+  /** Plays followers and customers into the app, signed and encrypted as the platform does. */
+  player(): SandboxPlayer;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,11 @@ export async function startTestStack(db: TestDatabase, env: NodeJS.ProcessEnv = 
     baseUrl,
     sandbox,
     sandboxUrl: sandboxServer.url,
+    player() {
+      const player = sandbox.player();
+      if (!player) throw new Error('the sandbox has no player (callbackBaseUrl and keys missing)');
+      return player;
+    },
     async close() {
       await services.processor.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));

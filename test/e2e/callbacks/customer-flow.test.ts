@@ -2,23 +2,14 @@ import request from 'supertest';
 import { CallbackInbox } from '../../../entities/callback-inbox.entity';
 import { Contact } from '../../../entities/contact.entity';
 import { Interaction } from '../../../entities/interaction.entity';
+import type { ContactListItem } from '../../../server/modules/contacts/contacts-query.service';
 import { InboxService } from '../../../server/modules/inbox/inbox.service';
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
-interface ContactItem {
-  id: number;
-  name: string | null;
-  openid: string | null;
-  unionid: string | null;
-  externalUserId: string | null;
-  tags: string[];
-  score: number;
-  stage: string;
-  source: string | null;
-}
+type ContactItem = ContactListItem;
 
 describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
   let stack: TestStack;
@@ -34,11 +25,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     await stack.close();
   });
 
-  const player = () => {
-    const p = stack.sandbox.player();
-    if (!p) throw new Error('sandbox player missing');
-    return p;
-  };
+  const player = () => stack.player();
   const api = (path: string) => request(stack.app.callback()).get(path).set('authorization', `Bearer ${token}`);
   async function findContact(q: string): Promise<ContactItem> {
     await stack.services.processor.idle();

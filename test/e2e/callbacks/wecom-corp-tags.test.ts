@@ -13,11 +13,7 @@ describeEachDatabase('WeCom corp tag edits come back through change_external_tag
     await stack.close();
   });
 
-  const player = () => {
-    const p = stack.sandbox.player();
-    if (!p) throw new Error('sandbox player missing');
-    return p;
-  };
+  const player = () => stack.player();
   const localTags = async () => {
     await stack.services.processor.idle();
     return (await db().dataSource.manager.find(Tag, { order: { name: 'ASC' } })).map((t) => ({ name: t.name, wecomTagId: t.wecomTagId }));

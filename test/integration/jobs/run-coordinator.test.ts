@@ -1,10 +1,8 @@
-import type { DataSource } from 'typeorm';
 import { JobRun } from '../../../entities/job-run.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { createDataSource } from '../../../server/db/data-source';
 import { buildCoordinationKey, DatabaseRunCoordinator, formatSlot, parseCoordinationKey } from '../../../server/jobs/run-coordinator';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 const logger = createLogger('silent');
 const SLOT = new Date('2026-11-23T08:00:00.000Z');
@@ -27,16 +25,8 @@ describe('coordination keys', () => {
 
 describeEachDatabase('DatabaseRunCoordinator', (db) => {
   let clock: ManualClock;
-  // A second DataSource plays the second server instance: its own connections, same database.
-  let other: DataSource;
-
-  beforeAll(async () => {
-    other = createDataSource(db().config, { poolSize: 5 });
-    await other.initialize();
-  });
-  afterAll(async () => {
-    await other.destroy();
-  });
+  // The second server instance: its own connections, same database.
+  const other = useSecondInstance(db);
   beforeEach(() => {
     clock = new ManualClock();
   });
@@ -44,7 +34,7 @@ describeEachDatabase('DatabaseRunCoordinator', (db) => {
   function coordinators(): [DatabaseRunCoordinator, DatabaseRunCoordinator] {
     return [
       new DatabaseRunCoordinator({ dataSource: db().dataSource, clock, holder: 'instance-a', logger }),
-      new DatabaseRunCoordinator({ dataSource: other, clock, holder: 'instance-b', logger }),
+      new DatabaseRunCoordinator({ dataSource: other(), clock, holder: 'instance-b', logger }),
     ];
   }
 

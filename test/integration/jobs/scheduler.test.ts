@@ -2,10 +2,9 @@ import { DataSource } from 'typeorm';
 import { JobRun } from '../../../entities/job-run.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { createDataSource } from '../../../server/db/data-source';
 import { DatabaseRunCoordinator } from '../../../server/jobs/run-coordinator';
 import { startJobs, type JobDefinition } from '../../../server/jobs/scheduler';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 const logger = createLogger('silent');
 
@@ -34,15 +33,8 @@ describe('startJobs validation', () => {
 });
 
 describeEachDatabase('startJobs with node-cron', (db) => {
-  let other: DataSource;
-
-  beforeAll(async () => {
-    other = createDataSource(db().config, { poolSize: 5 });
-    await other.initialize();
-  });
-  afterAll(async () => {
-    await other.destroy();
-  });
+  // The second server instance: its own connections, same database.
+  const other = useSecondInstance(db);
 
   it('runs each fire of a named job once across two instances, and records failures', async () => {
     // node-cron reads the real clock for its timer; the coordinator's clock only stamps rows.
@@ -69,7 +61,7 @@ describeEachDatabase('startJobs with node-cron', (db) => {
     ];
     const instances = [
       startJobs({ jobs, logger, coordinator: new DatabaseRunCoordinator({ dataSource: db().dataSource, clock, holder: 'a', logger }) }),
-      startJobs({ jobs, logger, coordinator: new DatabaseRunCoordinator({ dataSource: other, clock, holder: 'b', logger }) }),
+      startJobs({ jobs, logger, coordinator: new DatabaseRunCoordinator({ dataSource: other(), clock, holder: 'b', logger }) }),
     ];
     try {
       await new Promise((resolve) => setTimeout(resolve, 2_500));

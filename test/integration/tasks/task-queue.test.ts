@@ -1,10 +1,8 @@
-import type { DataSource } from 'typeorm';
 import { Task } from '../../../entities/task.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { createDataSource } from '../../../server/db/data-source';
 import { computeBackoffMs, TaskQueue, type TaskResult } from '../../../server/modules/tasks/task-queue.service';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 const logger = createLogger('silent');
 const MINUTE = 60_000;
@@ -17,16 +15,8 @@ describe('computeBackoffMs', () => {
 
 describeEachDatabase('TaskQueue', (db) => {
   let clock: ManualClock;
-  // A second DataSource plays the second server instance: its own connections, same database.
-  let other: DataSource;
-
-  beforeAll(async () => {
-    other = createDataSource(db().config, { poolSize: 5 });
-    await other.initialize();
-  });
-  afterAll(async () => {
-    await other.destroy();
-  });
+  // The second server instance: its own connections, same database.
+  const other = useSecondInstance(db);
   beforeEach(() => {
     clock = new ManualClock();
   });
@@ -35,7 +25,7 @@ describeEachDatabase('TaskQueue', (db) => {
     return new TaskQueue({ dataSource: db().dataSource, clock, holder: 'instance-a', logger, ...options });
   }
   function queueB(options: { maxAttempts?: number } = {}): TaskQueue {
-    return new TaskQueue({ dataSource: other, clock, holder: 'instance-b', logger, ...options });
+    return new TaskQueue({ dataSource: other(), clock, holder: 'instance-b', logger, ...options });
   }
   async function findTask(id: number): Promise<Task> {
     return db().dataSource.getRepository(Task).findOneByOrFail({ id });
@@ -106,7 +96,7 @@ describeEachDatabase('TaskQueue', (db) => {
       await queue.enqueue({ kind: 'k', dedupeKey: 'later', payload: {}, runAt: new Date(clock.now().getTime() + MINUTE) });
       await queue.enqueue({ kind: 'k', dedupeKey: 'now', payload: {} });
       await queue.enqueue({ kind: 'k', dedupeKey: 'earlier', payload: {}, runAt: new Date(clock.now().getTime() - MINUTE) });
-      await queue.enqueue({ kind: 'other', dedupeKey: 'other', payload: {} });
+      await queue.enqueue({ kind: 'other()', dedupeKey: 'other()', payload: {} });
       expect((await queue.claim({ kinds: ['k'], limit: 10 })).map((task) => task.dedupeKey)).toEqual(['earlier', 'now']);
       clock.advance(MINUTE);
       expect((await queue.claim({ kinds: ['k'], limit: 10 })).map((task) => task.dedupeKey)).toEqual(['later']);
