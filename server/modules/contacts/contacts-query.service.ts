@@ -240,6 +240,9 @@ function applySearch(query: SelectQueryBuilder<Contact>, q: string): void {
     new Brackets((where) => {
       where.where("c.name LIKE :like ESCAPE '!'", { like });
       where.orWhere('c.id IN (SELECT ci.contact_id FROM contact_identities ci WHERE ci.value IN (:...values))', { values });
+      // Operators look people up by the channel they came through and by tag, too.
+      where.orWhere('c.firstSource = :exact OR c.lastSource = :exact', { exact: q });
+      where.orWhere('c.id IN (SELECT ct.contact_id FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.name = :exact)', { exact: q });
       if (/^\d{1,10}$/.test(q)) where.orWhere('c.id = :exactId', { exactId: Number(q) });
     }),
   );

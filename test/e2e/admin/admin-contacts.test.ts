@@ -108,6 +108,13 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     expect(await idsFor('_')).toEqual([]);
   });
 
+  it('searches by source channel and by tag name, exactly', async () => {
+    const idsFor = async (q: string) => ((await get(`/api/admin/contacts?q=${encodeURIComponent(q)}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
+    expect(await idsFor('qr:expo')).toEqual([ids.li]);
+    expect(await idsFor('Expo 2026')).toEqual([ids.li]);
+    expect(await idsFor('Expo')).toEqual([]);
+  });
+
   it('pages with limit and offset and reports the total', async () => {
     const res = await get('/api/admin/contacts?limit=1&offset=1').expect(200);
     expect(res.body).toMatchObject({ total: 3, items: [{ id: ids.wang }] });
