@@ -91,7 +91,7 @@ export function composeServices(p: ComposeParams) {
   const contacts = new ContactsService({ clock });
   const tags = new TagsService({ clock, tagSync });
   const scoring = new ScoringService({ clock });
-  const rules = new TagRulesEngine({ dataSource, tags, scoring, clock });
+  const rules = new TagRulesEngine({ dataSource, tags, clock });
   const inbox = new InboxService({ dataSource, transactor, contacts, clock, holder });
   const processor = new InboxProcessor({
     dataSource,
@@ -103,8 +103,6 @@ export function composeServices(p: ComposeParams) {
     scoring,
     officialAccount,
     wecom,
-    oaAppId: config.officialAccount.appId,
-    corpId: config.wecom.corpId,
     clock,
     logger,
   });

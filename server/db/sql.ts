@@ -5,6 +5,11 @@ import type { EntityManager } from 'typeorm';
  * costs more than the statement itself. Placeholders are `?` on both databases.
  */
 
+/** `?,?,?` for an IN list or a VALUES row of n values. */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(',');
+}
+
 /** The datetime text both databases accept for datetime(3) columns, in UTC. */
 export function toSqlDate(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');

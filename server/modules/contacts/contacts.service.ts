@@ -6,7 +6,7 @@ import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import type { Clock } from '../../adapters/clock';
-import { insertReturningId, toSqlDate } from '../../db/sql';
+import { insertReturningId, placeholders, toSqlDate } from '../../db/sql';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -56,7 +56,7 @@ export class ContactsService {
     for (const group of scopes.values()) {
       const values = [...new Set(group.map((r) => r.value))];
       const rows: { contact_id: number | string; value: string }[] = await manager.query(
-        `SELECT contact_id, value FROM contact_identities WHERE kind = ? AND app_id = ? AND value IN (${values.map(() => '?').join(',')})`,
+        `SELECT contact_id, value FROM contact_identities WHERE kind = ? AND app_id = ? AND value IN (${placeholders(values.length)})`,
         [group[0].kind, group[0].appId, ...values],
       );
       for (const row of rows) found.set(identityKey({ ...group[0], value: row.value }), Number(row.contact_id));
@@ -145,8 +145,7 @@ export class ContactsService {
   async advanceStage(manager: EntityManager, contactIds: number[], stage: LifecycleStage): Promise<void> {
     const earlier = LIFECYCLE_STAGES.slice(0, LIFECYCLE_STAGES.indexOf(stage));
     if (earlier.length === 0 || contactIds.length === 0) return;
-    const list = (n: number): string => Array.from({ length: n }, () => '?').join(',');
-    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id IN (${list(contactIds.length)}) AND stage IN (${list(earlier.length)})`, [
+    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id IN (${placeholders(contactIds.length)}) AND stage IN (${placeholders(earlier.length)})`, [
       stage,
       toSqlDate(this.deps.clock.now()),
       ...contactIds,

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import type { CallbackInbox } from '../../../entities/callback-inbox.entity';
 import { Contact } from '../../../entities/contact.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -10,6 +11,7 @@ import type { Logger } from '../../adapters/logger';
 import type { OfficialAccountClient } from '../../adapters/official-account.client';
 import { PlatformApiError } from '../../adapters/platform-error';
 import type { WecomClient } from '../../adapters/wecom.client';
+import { placeholders } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { parseWecomEvent, type WecomEvent } from '../../wechat/wecom-event';
 import { parseXmlMessage } from '../../wechat/xml';
@@ -61,8 +63,6 @@ export interface InboxProcessorDeps {
   scoring: ScoringService;
   officialAccount: OfficialAccountClient;
   wecom: WecomClient;
-  oaAppId: string;
-  corpId: string;
   clock: Clock;
   logger: Logger;
 }
@@ -258,7 +258,7 @@ export class InboxProcessor {
    */
   private async currentContactIds(m: EntityManager, interactionIds: number[]): Promise<Map<number, number | null>> {
     const rows: { id: number | string; contact_id: number | string | null; merged_into_id: number | string | null }[] = await m.query(
-      `SELECT i.id, i.contact_id, c.merged_into_id FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN (${interactionIds.map(() => '?').join(',')})`,
+      `SELECT i.id, i.contact_id, c.merged_into_id FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN (${placeholders(interactionIds.length)})`,
       interactionIds,
     );
     const owners = new Map<number, number | null>();
@@ -339,7 +339,7 @@ export class InboxProcessor {
         : await m.findBy(Tag, { groupId: In((await m.findBy(TagGroup, { wecomGroupId: In(ids) })).map((g) => g.id)) });
     if (tags.length === 0) return;
     const tagIds = tags.map((t) => t.id);
-    await m.query(`DELETE FROM contact_tags WHERE tag_id IN (${tagIds.map(() => '?').join(',')})`, tagIds);
+    await m.delete(ContactTag, { tagId: In(tagIds) });
     await m.delete(Tag, { id: In(tagIds) });
   }
 }

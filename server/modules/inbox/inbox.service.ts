@@ -4,7 +4,7 @@ import { In, LessThan } from 'typeorm';
 import { CallbackInbox, type InboxSource } from '../../../entities/callback-inbox.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/migrate';
-import { executeCountingRows, insertReturningId, toSqlDate } from '../../db/sql';
+import { executeCountingRows, insertReturningId, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { identityKey, type ContactsService } from '../contacts/contacts.service';
 import type { InteractionDraft } from '../interactions/interaction-mapping';
@@ -24,6 +24,22 @@ export interface AcceptResult {
 
 /** Callbacks committed together at most; bounds one transaction's size and lock time. */
 const MAX_GROUP_COMMIT = 200;
+
+const INSERT_INTERACTIONS = 'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES';
+const INTERACTION_ROW = '(?, ?, ?, ?, ?, ?, ?)';
+const interactionValues = (p: AcceptCallbackParams, contactId: number | null, now: string): unknown[] => [
+  contactId,
+  p.draft.type,
+  p.draft.channel,
+  toSqlDate(p.draft.occurredAt),
+  JSON.stringify(p.draft.detail),
+  p.draft.dedupeKey,
+  now,
+];
+
+const INSERT_INBOX = 'INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES';
+const INBOX_ROW = "(?, ?, ?, ?, 'pending', 0, ?, ?)";
+const inboxValues = (p: AcceptCallbackParams, interactionId: number | null, now: string): unknown[] => [p.source, p.draft.dedupeKey, p.payload, interactionId, now, now];
 
 interface WaitingCallback {
   params: AcceptCallbackParams;
@@ -115,9 +131,8 @@ export class InboxService {
   private async insertGroup(m: EntityManager, group: AcceptCallbackParams[]): Promise<AcceptResult[]> {
     if (group.length === 1) return [await this.insertCallback(m, group[0])];
     const now = toSqlDate(this.deps.clock.now());
-    const list = (n: number): string => Array.from({ length: n }, () => '?').join(',');
     const keys = group.map((p) => p.draft.dedupeKey);
-    const stored: { dedupe_key: string }[] = await m.query(`SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${list(keys.length)})`, keys);
+    const stored: { dedupe_key: string }[] = await m.query(`SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(keys.length)})`, keys);
     const taken = new Set(stored.map((r) => r.dedupe_key));
     const fresh: AcceptCallbackParams[] = [];
     for (const p of group) {
@@ -132,15 +147,15 @@ export class InboxService {
     const contactOf = (p: AcceptCallbackParams): number | null => (p.draft.identity ? (contacts.get(identityKey(p.draft.identity)) ?? null) : null);
 
     await m.query(
-      `INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES ${fresh.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(',')}`,
-      fresh.flatMap((p) => [contactOf(p), p.draft.type, p.draft.channel, toSqlDate(p.draft.occurredAt), JSON.stringify(p.draft.detail), p.draft.dedupeKey, now]),
+      `${INSERT_INTERACTIONS} ${fresh.map(() => INTERACTION_ROW).join(',')}`,
+      fresh.flatMap((p) => interactionValues(p, contactOf(p), now)),
     );
     const freshKeys = fresh.map((p) => p.draft.dedupeKey);
-    const ids: { id: number | string; dedupe_key: string }[] = await m.query(`SELECT id, dedupe_key FROM interactions WHERE dedupe_key IN (${list(freshKeys.length)})`, freshKeys);
+    const ids: { id: number | string; dedupe_key: string }[] = await m.query(`SELECT id, dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(freshKeys.length)})`, freshKeys);
     const idOf = new Map(ids.map((r) => [r.dedupe_key, Number(r.id)]));
     await m.query(
-      `INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES ${fresh.map(() => "(?, ?, ?, ?, 'pending', 0, ?, ?)").join(',')}`,
-      fresh.flatMap((p) => [p.source, p.draft.dedupeKey, p.payload, idOf.get(p.draft.dedupeKey) ?? null, now, now]),
+      `${INSERT_INBOX} ${fresh.map(() => INBOX_ROW).join(',')}`,
+      fresh.flatMap((p) => inboxValues(p, idOf.get(p.draft.dedupeKey) ?? null, now)),
     );
     const freshSet = new Set(fresh);
     return group.map((p) =>
@@ -158,19 +173,12 @@ export class InboxService {
     const contactId = p.draft.identity ? (await this.deps.contacts.resolveContact(m, p.draft.identity)).contactId : null;
     let interactionId: number;
     try {
-      interactionId = await insertReturningId(
-        m,
-        'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [contactId, p.draft.type, p.draft.channel, toSqlDate(p.draft.occurredAt), JSON.stringify(p.draft.detail), p.draft.dedupeKey, now],
-      );
+      interactionId = await insertReturningId(m, `${INSERT_INTERACTIONS} ${INTERACTION_ROW}`, interactionValues(p, contactId, now));
     } catch (error) {
       if (isUniqueViolation(error)) return { duplicate: true, interactionId: null, contactId: null };
       throw error;
     }
-    await m.query(
-      "INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-      [p.source, p.draft.dedupeKey, p.payload, interactionId, now, now],
-    );
+    await m.query(`${INSERT_INBOX} ${INBOX_ROW}`, inboxValues(p, interactionId, now));
     return { duplicate: false, interactionId, contactId };
   }
 
@@ -190,7 +198,7 @@ export class InboxService {
     const leaseUntil = toSqlDate(new Date(this.deps.clock.now().getTime() + this.leaseMs));
     const claimed = await executeCountingRows(
       manager,
-      `UPDATE callback_inbox SET status = 'processing', lease_holder = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (${ids.map(() => '?').join(',')}) AND ${due}`,
+      `UPDATE callback_inbox SET status = 'processing', lease_holder = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (${placeholders(ids.length)}) AND ${due}`,
       [token, leaseUntil, ...ids, now, now],
     );
     if (claimed === 0) return [];
@@ -203,7 +211,7 @@ export class InboxService {
     for (const row of rows) byHolder.set(row.leaseHolder ?? '', [...(byHolder.get(row.leaseHolder ?? '') ?? []), row.id]);
     for (const [holder, ids] of byHolder) {
       await manager.query(
-        `UPDATE callback_inbox SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL WHERE lease_holder = ? AND id IN (${ids.map(() => '?').join(',')})`,
+        `UPDATE callback_inbox SET status = 'done', processed_at = ?, lease_until = NULL, last_error = NULL WHERE lease_holder = ? AND id IN (${placeholders(ids.length)})`,
         [toSqlDate(this.deps.clock.now()), holder, ...ids],
       );
     }

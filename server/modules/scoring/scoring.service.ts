@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
-import { toSqlDate } from '../../db/sql';
+import { placeholders, toSqlDate } from '../../db/sql';
 
 export interface AddPointsParams {
   contactId: number;
@@ -29,9 +29,8 @@ export class ScoringService {
   async addPointsMany(manager: EntityManager, entries: AddPointsParams[]): Promise<number> {
     const candidates = entries.filter((e) => e.points !== 0);
     if (candidates.length === 0) return 0;
-    const list = (n: number): string => Array.from({ length: n }, () => '?').join(',');
     const keys = candidates.map((e) => e.dedupeKey);
-    const seen: { dedupe_key: string }[] = await manager.query(`SELECT dedupe_key FROM score_ledger WHERE dedupe_key IN (${list(keys.length)})`, keys);
+    const seen: { dedupe_key: string }[] = await manager.query(`SELECT dedupe_key FROM score_ledger WHERE dedupe_key IN (${placeholders(keys.length)})`, keys);
     const taken = new Set(seen.map((r) => r.dedupe_key));
     const fresh: AddPointsParams[] = [];
     for (const e of candidates) {
@@ -48,7 +47,7 @@ export class ScoringService {
     const sums = new Map<number, number>();
     for (const e of fresh) sums.set(e.contactId, (sums.get(e.contactId) ?? 0) + e.points);
     const ids = [...sums.keys()];
-    await manager.query(`UPDATE contacts SET score = score + CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${list(ids.length)})`, [
+    await manager.query(`UPDATE contacts SET score = score + CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${placeholders(ids.length)})`, [
       ...ids.flatMap((id) => [id, sums.get(id) ?? 0]),
       ...ids,
     ]);

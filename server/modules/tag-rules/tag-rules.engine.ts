@@ -1,9 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Clock } from '../../adapters/clock';
 import type { InteractionDetail } from '../../../entities/interaction.entity';
-import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
-import type { NewsArticle } from '../../../entities/tag-rule.entity';
-import type { AddPointsParams, ScoringService } from '../scoring/scoring.service';
+import type { Tag } from '../../../entities/tag.entity';
+import { TagRule, type NewsArticle, type TagRef } from '../../../entities/tag-rule.entity';
+import type { Clock } from '../../adapters/clock';
+import type { AddPointsParams } from '../scoring/scoring.service';
 import type { TagsService } from '../tags/tags.service';
 
 export type PassiveReply = { kind: 'text'; content: string } | { kind: 'news'; articles: NewsArticle[] };
@@ -47,12 +47,6 @@ export function renderTagRef(ref: TagRef, detail: InteractionDetail): TagRef | n
   return { group: ref.group, name: ref.name.replaceAll('{scene}', scene) };
 }
 
-export interface RulesOutcome {
-  tagsAdded: string[];
-  tagsRemoved: string[];
-  points: number;
-}
-
 /**
  * Tag rules: the passive reply is chosen inside the callback (it must go back in the same HTTP
  * answer); tags and points are applied after the reply, from the stored interaction.
@@ -66,7 +60,7 @@ export class TagRulesEngine {
    * made through this instance drops the cache at once (invalidate); other instances see it
    * within cacheMs. Rules are configuration, not state: a short lag is harmless.
    */
-  constructor(private readonly deps: { dataSource: DataSource; tags: TagsService; scoring: ScoringService; clock: Clock; cacheMs?: number }) {
+  constructor(private readonly deps: { dataSource: DataSource; tags: TagsService; clock: Clock; cacheMs?: number }) {
     this.cacheMs = deps.cacheMs ?? 2_000;
   }
 
@@ -97,43 +91,37 @@ export class TagRulesEngine {
   }
 
   /**
-   * Applies every matching rule's tags and points; idempotent per (rule, interaction). With a
-   * `scoreSink` the points are collected there for the caller to score in bulk (the inbox worker
-   * scores a whole batch in three statements) and `outcome.points` stays 0.
+   * Applies every matching rule's tags (idempotent per contact and tag) and adds its points to
+   * `points`, for the caller to score in bulk; the ledger's key makes them once per (rule, interaction).
    */
-  async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput, scoreSink?: AddPointsParams[]): Promise<RulesOutcome> {
-    const outcome: RulesOutcome = { tagsAdded: [], tagsRemoved: [], points: 0 };
+  async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput, points: AddPointsParams[]): Promise<void> {
     for (const rule of await this.loadRules(p.type)) {
       if (!matchRule(rule, p)) continue;
-      const render = async (refs: TagRef[]) => {
-        const tags = [];
-        for (const ref of refs) {
-          const rendered = renderTagRef(ref, p.detail);
-          if (rendered) tags.push(await this.deps.tags.ensureTag(manager, rendered));
-        }
-        return tags;
-      };
       if (rule.addTags.length > 0 || rule.removeTags.length > 0) {
-        const applied = await this.deps.tags.applyTags(manager, {
+        await this.deps.tags.applyTags(manager, {
           contactId: p.contactId,
-          add: await render(rule.addTags),
-          remove: await render(rule.removeTags),
+          add: await this.renderTags(manager, rule.addTags, p.detail),
+          remove: await this.renderTags(manager, rule.removeTags, p.detail),
           source: `rule:${rule.id}`,
         });
-        outcome.tagsAdded.push(...applied.added.map((t) => t.name));
-        outcome.tagsRemoved.push(...applied.removed.map((t) => t.name));
       }
-      const points: AddPointsParams = {
+      points.push({
         contactId: p.contactId,
         points: rule.scorePoints,
         reason: `${rule.name} (${p.type})`,
         ruleId: rule.id,
         interactionId: p.interactionId,
         dedupeKey: `rule:${rule.id}:interaction:${p.interactionId}`,
-      };
-      if (scoreSink) scoreSink.push(points);
-      else if (await this.deps.scoring.addPoints(manager, points)) outcome.points += rule.scorePoints;
+      });
     }
-    return outcome;
+  }
+
+  private async renderTags(manager: EntityManager, refs: TagRef[], detail: InteractionDetail): Promise<Tag[]> {
+    const tags: Tag[] = [];
+    for (const ref of refs) {
+      const rendered = renderTagRef(ref, detail);
+      if (rendered) tags.push(await this.deps.tags.ensureTag(manager, rendered));
+    }
+    return tags;
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../../adapters/logger';
 import { MAX_OPENIDS_PER_BATCH, type OfficialAccountClient } from '../../adapters/official-account.client';
 import { PlatformApiError } from '../../adapters/platform-error';
 import type { WecomClient } from '../../adapters/wecom.client';
+import { placeholders } from '../../db/sql';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 
 export const OA_TAG_SYNC = 'oa_tag_sync';
@@ -202,7 +203,7 @@ export class TagSyncService {
   private async contactsOverOaTagLimit(contactIds: number[], exceptTagId: number): Promise<Set<number>> {
     const rows: { contact_id: number | string; n: number | string }[] = await this.deps.dataSource.query(
       `SELECT ct.contact_id, COUNT(*) AS n FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
-        WHERE t.oa_tag_id IS NOT NULL AND ct.tag_id <> ? AND ct.contact_id IN (${contactIds.map(() => '?').join(',')})
+        WHERE t.oa_tag_id IS NOT NULL AND ct.tag_id <> ? AND ct.contact_id IN (${placeholders(contactIds.length)})
         GROUP BY ct.contact_id`,
       [exceptTagId, ...contactIds],
     );
