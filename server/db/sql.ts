@@ -18,10 +18,7 @@ export function toSqlDate(date: Date): string {
 /** Runs an INSERT and returns the new row's id (better-sqlite3 and mysql2 report it differently). */
 export async function insertReturningId(manager: EntityManager, sql: string, params: unknown[]): Promise<number> {
   const result: unknown = await manager.query(sql, params);
-  const id = typeof result === 'object' && result !== null && 'insertId' in result ? result.insertId : result;
-  if (typeof id === 'number') return id;
-  if (typeof id === 'bigint' || (typeof id === 'string' && /^\d+$/.test(id))) return Number(id);
-  throw new Error('the INSERT reported no id');
+  return toId(typeof result === 'object' && result !== null && 'insertId' in result ? result.insertId : result);
 }
 
 /** Runs an UPDATE or DELETE and returns how many rows it changed. */
@@ -37,4 +34,15 @@ export async function executeCountingRows(manager: EntityManager, sql: string, p
   } finally {
     await own?.release();
   }
+}
+
+/** The id TypeORM's `insert()` reports (a number on SQLite, a number or string on MySQL). */
+export function insertedId(identifiers: Record<string, unknown>[]): number {
+  return toId(identifiers[0]?.id);
+}
+
+function toId(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || (typeof value === 'string' && /^\d+$/.test(value))) return Number(value);
+  throw new Error('the INSERT reported no id');
 }

@@ -158,12 +158,6 @@ export function identityKey(ref: IdentityRef): string {
   return `${ref.kind}|${ref.appId}|${ref.value}`;
 }
 
-export function insertedId(identifiers: Record<string, unknown>[]): number {
-  const id = identifiers[0]?.id;
-  if (typeof id === 'number') return id;
-  if (typeof id === 'string' && /^\d+$/.test(id)) return Number(id);
-  throw new Error('insert returned no id');
-}
 
 function laterStage(a: LifecycleStage, b: LifecycleStage): LifecycleStage {
   return LIFECYCLE_STAGES.indexOf(a) >= LIFECYCLE_STAGES.indexOf(b) ? a : b;

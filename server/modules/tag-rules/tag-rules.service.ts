@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
+import { insertedId } from '../../db/sql';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 
@@ -102,7 +103,7 @@ export class TagRulesService {
       if (await hasNameClash(manager, fields.name, null)) return { ok: false, reason: 'duplicate_name' };
       const now = this.deps.clock.now();
       const inserted = await manager.insert(TagRule, { ...fields, createdAt: now, updatedAt: now });
-      const id = Number((inserted.identifiers[0] as { id?: unknown } | undefined)?.id);
+      const id = insertedId(inserted.identifiers);
       const rule = await manager.findOneByOrFail(TagRule, { id });
       await this.deps.audit.record({ manager, operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'tag_rule.create', targetType: 'tag_rule', targetId: rule.id, detail: describeRecord({ ...fields }) });
       return { ok: true, value: toRuleView(rule) };

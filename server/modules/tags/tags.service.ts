@@ -5,7 +5,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/migrate';
-import { insertedId } from '../contacts/contacts.service';
+import { insertedId } from '../../db/sql';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
 export interface ApplyTagsParams {

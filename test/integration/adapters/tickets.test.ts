@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import { PlatformToken } from '../../../entities/platform-token.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { OfficialAccountClient } from '../../../server/adapters/official-account.client';
@@ -7,8 +6,7 @@ import { unlimitedRateLimiter } from '../../../server/adapters/rate-limiter';
 import { createSandboxPlatform, startSandboxServer, type SandboxPlatform } from '../../../server/adapters/sandbox/sandbox-platform';
 import { TokenStore } from '../../../server/adapters/token-store';
 import { WecomAgentClient } from '../../../server/adapters/wecom-agent.client';
-import { createDataSource } from '../../../server/db/data-source';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 import { createRecordingLogger, sandboxAccounts } from './adapter-fixtures';
 
 const HOUR_MS = 3600_000;
@@ -19,19 +17,12 @@ const HOUR_MS = 3600_000;
  */
 describeEachDatabase('JS-SDK tickets', (db) => {
   const accounts = sandboxAccounts();
-  let second: DataSource;
+  const second = useSecondInstance(db);
   let platform: SandboxPlatform;
   let server: { url: string; close(): Promise<void> };
   let clock: ManualClock;
   let recording: ReturnType<typeof createRecordingLogger>;
 
-  beforeAll(async () => {
-    second = createDataSource(db().config, { poolSize: 3 });
-    await second.initialize();
-  });
-  afterAll(async () => {
-    await second.destroy();
-  });
   beforeEach(async () => {
     clock = new ManualClock();
     platform = createSandboxPlatform({ ...accounts, clock });
@@ -44,7 +35,7 @@ describeEachDatabase('JS-SDK tickets', (db) => {
 
   /** Instance `a` uses the suite's pool, any other holder the second pool. */
   const tokenStore = (holder: string) =>
-    new TokenStore({ dataSource: holder === 'a' ? db().dataSource : second, clock, holder, pollMs: 20, maxWaitMs: 5000 });
+    new TokenStore({ dataSource: holder === 'a' ? db().dataSource : second(), clock, holder, pollMs: 20, maxWaitMs: 5000 });
   const oaClient = (holder = 'a') =>
     new OfficialAccountClient({
       baseUrl: `${server.url}/sandbox/wechat`,

@@ -1,9 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { ManualClock } from '../../../server/adapters/clock';
 import { TokenStore, type FetchedToken } from '../../../server/adapters/token-store';
-import { createDataSource } from '../../../server/db/data-source';
 import { PlatformToken } from '../../../entities/platform-token.entity';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 const KEY = 'oa:wxtest:access_token';
 const HOUR_MS = 3600_000;
@@ -22,16 +21,8 @@ function createFetcher(ms = 40) {
 
 describeEachDatabase('TokenStore', (db) => {
   let clock: ManualClock;
-  let second: DataSource;
-
-  beforeAll(async () => {
-    // A second connection pool on the same database stands in for a second server instance.
-    second = createDataSource(db().config, { poolSize: 3 });
-    await second.initialize();
-  });
-  afterAll(async () => {
-    await second.destroy();
-  });
+  // A second connection pool on the same database stands in for a second server instance.
+  const second = useSecondInstance(db);
   beforeEach(() => {
     clock = new ManualClock();
   });
@@ -40,7 +31,7 @@ describeEachDatabase('TokenStore', (db) => {
 
   it('fetches once when two instances ask at the same time, and both get the token', async () => {
     const a = storeOn(db().dataSource, 'instance-a');
-    const b = storeOn(second, 'instance-b');
+    const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher();
     const results = await Promise.all([a.getToken(KEY, fetcher.fetch), b.getToken(KEY, fetcher.fetch), a.getToken(KEY, fetcher.fetch)]);
     expect(results).toEqual(['T1', 'T1', 'T1']);
@@ -53,7 +44,7 @@ describeEachDatabase('TokenStore', (db) => {
 
   it('serves the stored token until the refresh margin, then refreshes once', async () => {
     const a = storeOn(db().dataSource, 'instance-a');
-    const b = storeOn(second, 'instance-b');
+    const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher(20);
     expect(await a.getToken(KEY, fetcher.fetch)).toBe('T1');
 
@@ -72,7 +63,7 @@ describeEachDatabase('TokenStore', (db) => {
 
   it('waits for the refresher when the stored token has expired', async () => {
     const a = storeOn(db().dataSource, 'instance-a');
-    const b = storeOn(second, 'instance-b');
+    const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher(20);
     await a.getToken(KEY, fetcher.fetch);
     clock.advance(3 * HOUR_MS);
@@ -83,7 +74,7 @@ describeEachDatabase('TokenStore', (db) => {
 
   it('ignores an invalidate carrying a stale value, and honours one carrying the current value', async () => {
     const a = storeOn(db().dataSource, 'instance-a');
-    const b = storeOn(second, 'instance-b');
+    const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher(5);
     await a.getToken(KEY, fetcher.fetch);
 
@@ -105,7 +96,7 @@ describeEachDatabase('TokenStore', (db) => {
       leaseUntil: new Date(clock.now().getTime() + 30_000),
       updatedAt: clock.now(),
     });
-    const b = storeOn(second, 'instance-b');
+    const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher(5);
     const pending = b.getToken(KEY, fetcher.fetch);
     await new Promise((resolve) => setTimeout(resolve, 60));
@@ -117,7 +108,7 @@ describeEachDatabase('TokenStore', (db) => {
 
   it('releases the lease when the fetch fails, so the next caller fetches at once', async () => {
     const a = storeOn(db().dataSource, 'instance-a');
-    const b = storeOn(second, 'instance-b');
+    const b = storeOn(second(), 'instance-b');
     await expect(a.getToken(KEY, () => Promise.reject(new Error('platform down')))).rejects.toThrow('platform down');
     const fetcher = createFetcher(5);
     const started = Date.now();
@@ -134,7 +125,7 @@ describeEachDatabase('TokenStore', (db) => {
       leaseUntil: new Date(clock.now().getTime() + 30_000),
       updatedAt: clock.now(),
     });
-    const b = new TokenStore({ dataSource: second, clock, holder: 'instance-b', pollMs: 20, maxWaitMs: 100 });
+    const b = new TokenStore({ dataSource: second(), clock, holder: 'instance-b', pollMs: 20, maxWaitMs: 100 });
     await expect(b.getToken(KEY, createFetcher().fetch)).rejects.toThrow(/slow-instance/);
   });
 
