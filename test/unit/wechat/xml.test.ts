@@ -1,4 +1,5 @@
 import { buildXml, parseXmlMessage } from '../../../server/wechat/xml';
+import { parseWithXml2js } from './xml-reference';
 import { catchProtocolCode } from './fixtures';
 
 describe('parseXmlMessage', () => {
@@ -86,6 +87,15 @@ describe('parseXmlMessage', () => {
     ['an element named __proto__', '<xml><__proto__>x</__proto__></xml>'],
     ['an element named toString', '<xml><toString>x</toString></xml>'],
     ['a nested element named constructor', '<xml><A><constructor>x</constructor></A></xml>'],
+    ['an element named _ (the key of mixed text)', '<xml><_>x</_></xml>'],
+    ['a comment that never opens its body', '<xml><!--><A>1</A></xml>'],
+    ['-- inside a comment', '<xml><!-- a -- b --><A>1</A></xml>'],
+    ['a reference to a control character', '<xml><A>&#2;</A></xml>'],
+    ['a reference to a surrogate', '<xml><A>&#xD800;</A></xml>'],
+    ['a bare ampersand', '<xml><A>a & b</A></xml>'],
+    ['markup inside a processing instruction', '<?xml version="1.0" <!DOCTYPE x>?><xml></xml>'],
+    ['an unquoted attribute', '<xml><A k=1>x</A></xml>'],
+    ['a CDATA section that never closes', '<xml><A><![CDATA[x</A></xml>'],
   ])('reports malformed_xml for %s', (_label, xml) => {
     expect(catchProtocolCode(() => parseXmlMessage(xml))).toBe('malformed_xml');
   });
@@ -133,5 +143,107 @@ describe('buildXml', () => {
 
   it('refuses numbers that are not finite', () => {
     expect(() => buildXml({ N: Number.NaN })).toThrow('finite');
+  });
+});
+
+/**
+ * Differential test: random documents, well-formed and broken, parsed by parseXmlMessage and by
+ * xml2js (the reference, test/unit/wechat/xml-reference.ts). Both must accept with equal
+ * results, or both refuse. Seeded, so a failure names a reproducible document.
+ */
+describe('parseXmlMessage against xml2js', () => {
+  function random(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function generator(next: () => number) {
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+    const names = ['ToUserName', 'Content', 'Item', 'List', 'A', 'b', 'x-y', 'n.1', '_u'];
+    const texts = ['', ' ', '\n  ', 'hello', '你好', 'a &amp; b', '&lt;tag&gt;', '&#20320;&#x597D;', '&quot;&apos;', '1348831860', 'x > y'];
+    const cdata = ['', ' ', 'plain', '<b>markup</b> & more', ']]', 'line\nbreak'];
+    const attributes = ['', ' a="1"', " b='two'", ' c="&amp;"', '  d = "x" '];
+    const element = (depth: number): string => {
+      const name = pick(names);
+      const open = `<${name}${pick(attributes)}`;
+      const roll = next();
+      if (roll < 0.1) return `${open}/>`;
+      if (roll < 0.3) return `${open}><![CDATA[${pick(cdata)}]]></${name}>`;
+      if (roll < 0.55 || depth >= 3) return `${open}>${pick(texts)}</${name}>`;
+      return `${open}>${content(depth + 1)}</${name}>`;
+    };
+    const content = (depth: number): string => {
+      const parts: string[] = [];
+      const count = Math.floor(next() * 4);
+      for (let i = 0; i < count; i += 1) {
+        const roll = next();
+        if (roll < 0.12) parts.push(pick(['\n', '  ', '\t']));
+        else if (roll < 0.18) parts.push('<!-- note -->');
+        else if (roll < 0.21) parts.push(pick(texts));
+        else parts.push(element(depth));
+      }
+      return parts.join('');
+    };
+    const document = (): string => {
+      const prolog = pick(['', '<?xml version="1.0" encoding="UTF-8"?>\n', '<!-- c -->', '\n']);
+      const root = next() < 0.95 ? 'xml' : pick(names);
+      return `${prolog}<${root}>${content(0)}</${root}>${pick(['', '\n', ' <!-- end -->'])}`;
+    };
+    const noise = ['<', '>', '&', '/', '!', '[', ']', '"', '=', ' ', 'a', ';', '-', '<!DOCTYPE x>', '<![CDATA[', ']]>', '</A>', '&foo;', '&#0;'];
+    /** Deletes, inserts or swaps a few characters: most results are malformed, some are not. */
+    const mutate = (xml: string): string => {
+      let out = xml;
+      const edits = 1 + Math.floor(next() * 3);
+      for (let i = 0; i < edits; i += 1) {
+        const at = Math.floor(next() * (out.length + 1));
+        const roll = next();
+        if (roll < 0.4) out = out.slice(0, at) + out.slice(at + 1 + Math.floor(next() * 3));
+        else out = out.slice(0, at) + pick(noise) + out.slice(at);
+      }
+      return out;
+    };
+    return { document, mutate };
+  }
+
+  function outcome(parse: () => unknown): unknown {
+    try {
+      return { value: parse() };
+    } catch (error) {
+      expect(catchProtocolCode(() => {
+        throw error;
+      })).toBe('malformed_xml');
+      return 'refused';
+    }
+  }
+
+  // On well-formed documents the two must agree exactly. On broken ones, parseXmlMessage may be
+  // stricter than sax (which skips a malformed `<!-x>` or a `<` in an attribute value), never
+  // more lenient, and where both accept, the results are equal.
+  it.each([1, 2, 3, 4])('agrees on 1,500 well-formed and 1,500 broken documents (seed %i)', (seed) => {
+    const next = random(seed);
+    const { document, mutate } = generator(next);
+    let accepted = 0;
+    let stricter = 0;
+    for (let i = 0; i < 3000; i += 1) {
+      const wellFormed = i % 2 === 0;
+      const xml = wellFormed ? document() : mutate(document());
+      const reference = parseWithXml2js(xml);
+      const ours = outcome(() => parseXmlMessage(xml));
+      if (reference !== null) accepted += 1;
+      if (!wellFormed && reference !== null && ours === 'refused') {
+        stricter += 1;
+        continue;
+      }
+      // `toEqual` with the document in the message, so a failure shows what to reproduce.
+      expect({ xml, result: ours }).toEqual({ xml, result: reference === null ? 'refused' : { value: reference } });
+    }
+    expect(accepted).toBeGreaterThan(1500);
+    expect(stricter).toBeLessThan(100);
   });
 });
