@@ -16,6 +16,7 @@ export class CallbackInbox {
   @Column({ type: 'varchar', length: 16 })
   source: InboxSource;
 
+  /** Also the interaction's dedupe key: the row finds its interaction by it. */
   @Index({ unique: true })
   @Column({ type: 'varchar', length: 191 })
   dedupeKey: string;
@@ -23,9 +24,6 @@ export class CallbackInbox {
   /** The decrypted XML. MySQL migration makes this MEDIUMTEXT (bodies up to 1 MiB). */
   @Column({ type: 'text' })
   payload: string;
-
-  @Column({ type: 'int', nullable: true })
-  interactionId: number | null;
 
   @Column({ type: 'varchar', length: 16, default: 'pending' })
   status: InboxStatus;

@@ -131,7 +131,7 @@ export class InboxProcessor {
       for (const row of rows) {
         await new Promise((resolve) => setImmediate(resolve));
         try {
-          prepared.push(await this.prepareRow(row, interactions.get(row.interactionId ?? 0)));
+          prepared.push(await this.prepareRow(row, interactions.get(row.dedupeKey)));
         } catch (error) {
           await this.fail(row, error);
         }
@@ -169,11 +169,10 @@ export class InboxProcessor {
     await this.deps.inbox.markDone(m, batch.map((p) => p.row));
   }
 
-  private async loadInteractions(rows: CallbackInbox[]): Promise<Map<number, Interaction>> {
-    const ids = rows.flatMap((r) => (r.interactionId ? [r.interactionId] : []));
-    if (ids.length === 0) return new Map();
-    const found = await this.deps.dataSource.manager.findBy(Interaction, { id: In(ids) });
-    return new Map(found.map((i) => [i.id, i]));
+  /** By dedupe key: an inbox row and its interaction share it. */
+  private async loadInteractions(rows: CallbackInbox[]): Promise<Map<string, Interaction>> {
+    const found = await this.deps.dataSource.manager.findBy(Interaction, { dedupeKey: In(rows.map((r) => r.dedupeKey)) });
+    return new Map(found.map((i) => [i.dedupeKey ?? '', i]));
   }
 
   private async fail(row: CallbackInbox, error: unknown): Promise<void> {

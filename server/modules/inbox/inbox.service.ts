@@ -4,7 +4,7 @@ import { In, LessThan } from 'typeorm';
 import { CallbackInbox, type InboxSource } from '../../../entities/callback-inbox.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/migrate';
-import { executeCountingRows, insertReturningId, placeholders, toSqlDate } from '../../db/sql';
+import { executeCountingRows, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { identityKey, type ContactsService } from '../contacts/contacts.service';
 import type { InteractionDraft } from '../interactions/interaction-mapping';
@@ -18,8 +18,15 @@ export interface AcceptCallbackParams {
 
 export interface AcceptResult {
   duplicate: boolean;
-  interactionId: number | null;
   contactId: number | null;
+}
+
+const DUPLICATE: AcceptResult = { duplicate: true, contactId: null };
+
+/** The first callback of each dedupe key; later ones in the same group are duplicates. */
+function firstOfEachKey(group: AcceptCallbackParams[]): AcceptCallbackParams[] {
+  const seen = new Set<string>();
+  return group.filter((p) => !seen.has(p.draft.dedupeKey) && seen.add(p.draft.dedupeKey));
 }
 
 /** Callbacks committed together at most; bounds one transaction's size and lock time. */
@@ -37,9 +44,11 @@ const interactionValues = (p: AcceptCallbackParams, contactId: number | null, no
   now,
 ];
 
-const INSERT_INBOX = 'INSERT INTO callback_inbox (source, dedupe_key, payload, interaction_id, status, attempts, next_attempt_at, received_at) VALUES';
-const INBOX_ROW = "(?, ?, ?, ?, 'pending', 0, ?, ?)";
-const inboxValues = (p: AcceptCallbackParams, interactionId: number | null, now: string): unknown[] => [p.source, p.draft.dedupeKey, p.payload, interactionId, now, now];
+// The inbox row finds its interaction by the dedupe key both carry (unique on both tables), so
+// storing a group needs no read-back of the interactions' ids.
+const INSERT_INBOX = 'INSERT INTO callback_inbox (source, dedupe_key, payload, status, attempts, next_attempt_at, received_at) VALUES';
+const INBOX_ROW = "(?, ?, ?, 'pending', 0, ?, ?)";
+const inboxValues = (p: AcceptCallbackParams, now: string): unknown[] => [p.source, p.draft.dedupeKey, p.payload, now, now];
 
 interface WaitingCallback {
   params: AcceptCallbackParams;
@@ -124,43 +133,36 @@ export class InboxService {
 
   /**
    * A group of callbacks in a constant number of statements (multi-row INSERTs), whatever its
-   * size: on MySQL every statement is a round trip. Duplicates (already stored, or repeated
-   * within the group) are found first and write nothing. A duplicate inserted concurrently by
-   * another instance makes the INSERT fail; the group then falls back to one by one.
+   * size: on MySQL every statement is a round trip, and under load each one waits its turn on
+   * the event loop too. Duplicates are rare (WeChat retries only unanswered callbacks), so the
+   * group is inserted without looking first: a stored duplicate fails the INSERT, which both
+   * databases undo alone (statement-level rollback), and only then are stored keys read and
+   * left out. A duplicate inserted concurrently by another instance fails the group, which then
+   * falls back to one by one.
    */
   private async insertGroup(m: EntityManager, group: AcceptCallbackParams[]): Promise<AcceptResult[]> {
     if (group.length === 1) return [await this.insertCallback(m, group[0])];
     const now = toSqlDate(this.deps.clock.now());
-    const keys = group.map((p) => p.draft.dedupeKey);
-    const stored: { dedupe_key: string }[] = await m.query(`SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(keys.length)})`, keys);
-    const taken = new Set(stored.map((r) => r.dedupe_key));
-    const fresh: AcceptCallbackParams[] = [];
-    for (const p of group) {
-      if (taken.has(p.draft.dedupeKey)) continue;
-      taken.add(p.draft.dedupeKey);
-      fresh.push(p);
-    }
-    if (fresh.length === 0) return group.map(() => ({ duplicate: true, interactionId: null, contactId: null }));
-
-    const identities = fresh.flatMap((p) => (p.draft.identity ? [p.draft.identity] : []));
+    const identities = group.flatMap((p) => (p.draft.identity ? [p.draft.identity] : []));
     const contacts = identities.length > 0 ? await this.deps.contacts.resolveContacts(m, identities) : new Map<string, number>();
     const contactOf = (p: AcceptCallbackParams): number | null => (p.draft.identity ? (contacts.get(identityKey(p.draft.identity)) ?? null) : null);
 
-    await m.query(
-      `${INSERT_INTERACTIONS} ${fresh.map(() => INTERACTION_ROW).join(',')}`,
-      fresh.flatMap((p) => interactionValues(p, contactOf(p), now)),
-    );
-    const freshKeys = fresh.map((p) => p.draft.dedupeKey);
-    const ids: { id: number | string; dedupe_key: string }[] = await m.query(`SELECT id, dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(freshKeys.length)})`, freshKeys);
-    const idOf = new Map(ids.map((r) => [r.dedupe_key, Number(r.id)]));
-    await m.query(
-      `${INSERT_INBOX} ${fresh.map(() => INBOX_ROW).join(',')}`,
-      fresh.flatMap((p) => inboxValues(p, idOf.get(p.draft.dedupeKey) ?? null, now)),
-    );
-    const freshSet = new Set(fresh);
-    return group.map((p) =>
-      freshSet.has(p) ? { duplicate: false, interactionId: idOf.get(p.draft.dedupeKey) ?? null, contactId: contactOf(p) } : { duplicate: true, interactionId: null, contactId: null },
-    );
+    let fresh = firstOfEachKey(group);
+    const insertInteractions = (rows: AcceptCallbackParams[]) =>
+      m.query(`${INSERT_INTERACTIONS} ${rows.map(() => INTERACTION_ROW).join(',')}`, rows.flatMap((p) => interactionValues(p, contactOf(p), now)));
+    try {
+      await insertInteractions(fresh);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const keys = fresh.map((p) => p.draft.dedupeKey);
+      const stored: { dedupe_key: string }[] = await m.query(`SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(keys.length)})`, keys);
+      const taken = new Set(stored.map((r) => r.dedupe_key));
+      fresh = fresh.filter((p) => !taken.has(p.draft.dedupeKey));
+      if (fresh.length > 0) await insertInteractions(fresh);
+    }
+    if (fresh.length > 0) await m.query(`${INSERT_INBOX} ${fresh.map(() => INBOX_ROW).join(',')}`, fresh.flatMap((p) => inboxValues(p, now)));
+    const stored = new Set(fresh);
+    return group.map((p) => (stored.has(p) ? { duplicate: false, contactId: contactOf(p) } : DUPLICATE));
   }
 
   /**
@@ -171,15 +173,14 @@ export class InboxService {
   private async insertCallback(m: EntityManager, p: AcceptCallbackParams): Promise<AcceptResult> {
     const now = toSqlDate(this.deps.clock.now());
     const contactId = p.draft.identity ? (await this.deps.contacts.resolveContact(m, p.draft.identity)).contactId : null;
-    let interactionId: number;
     try {
-      interactionId = await insertReturningId(m, `${INSERT_INTERACTIONS} ${INTERACTION_ROW}`, interactionValues(p, contactId, now));
+      await m.query(`${INSERT_INTERACTIONS} ${INTERACTION_ROW}`, interactionValues(p, contactId, now));
     } catch (error) {
-      if (isUniqueViolation(error)) return { duplicate: true, interactionId: null, contactId: null };
+      if (isUniqueViolation(error)) return DUPLICATE;
       throw error;
     }
-    await m.query(`${INSERT_INBOX} ${INBOX_ROW}`, inboxValues(p, interactionId, now));
-    return { duplicate: false, interactionId, contactId };
+    await m.query(`${INSERT_INBOX} ${INBOX_ROW}`, inboxValues(p, now));
+    return { duplicate: false, contactId };
   }
 
   /**
