@@ -1,7 +1,8 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type InboxSource = 'oa' | 'wecom';
-export type InboxStatus = 'pending' | 'processing' | 'done' | 'failed';
+/** A row being worked on is `pending` with a live lease (lease_holder, lease_until). */
+export type InboxStatus = 'pending' | 'done' | 'failed';
 
 /**
  * Every callback, stored (decrypted) before it is acknowledged. The work that follows the reply

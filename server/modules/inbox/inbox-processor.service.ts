@@ -121,7 +121,7 @@ export class InboxProcessor {
    * stage changes, marking rows done). If that fails, the rows are written one by one, so one
    * bad row only fails (and is retried) alone.
    */
-  async processDue(batchSize = 20, maxBatches = 500): Promise<number> {
+  async processDue(batchSize = 100, maxBatches = 100): Promise<number> {
     let done = 0;
     for (let i = 0; i < maxBatches && !this.stopping; i += 1) {
       const rows = await this.deps.inbox.claimDue(batchSize);

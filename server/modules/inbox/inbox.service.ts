@@ -184,22 +184,30 @@ export class InboxService {
   }
 
   /**
-   * Leases due rows: pending ones, and rows whose worker died mid-way (lease expired). One
-   * guarded UPDATE claims the batch under a fresh claim token (written as the lease holder), and
-   * only rows still due are taken, so two instances never work on the same row at once.
+   * Leases due rows: pending ones whose next attempt is due and that no live lease holds (a
+   * worker that died mid-way leaves a lease that simply expires). One guarded UPDATE claims the
+   * batch under a fresh claim token (written as the lease holder), and only rows still due are
+   * taken, so two instances never work on the same row at once.
+   *
+   * A claimed row stays `pending`: only unindexed lease columns change, and the candidates are
+   * read in the order of the (status, next_attempt_at) index, so a claim costs the same with a
+   * backlog of a million rows as with ten.
    */
   async claimDue(limit: number): Promise<CallbackInbox[]> {
     const now = toSqlDate(this.deps.clock.now());
     const manager = this.deps.dataSource.manager;
-    const due = "((status = 'pending' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_until < ?))";
-    const candidates: { id: number | string }[] = await manager.query(`SELECT id FROM callback_inbox WHERE ${due} ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`, [now, now]);
+    const due = "status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)";
+    const candidates: { id: number | string }[] = await manager.query(
+      `SELECT id FROM callback_inbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [now, now],
+    );
     if (candidates.length === 0) return [];
     const ids = candidates.map((c) => Number(c.id));
     const token = `${this.deps.holder.slice(0, 48)}#${randomBytes(6).toString('hex')}`;
     const leaseUntil = toSqlDate(new Date(this.deps.clock.now().getTime() + this.leaseMs));
     const claimed = await executeCountingRows(
       manager,
-      `UPDATE callback_inbox SET status = 'processing', lease_holder = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (${placeholders(ids.length)}) AND ${due}`,
+      `UPDATE callback_inbox SET lease_holder = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (${placeholders(ids.length)}) AND ${due}`,
       [token, leaseUntil, ...ids, now, now],
     );
     if (claimed === 0) return [];
