@@ -30,13 +30,19 @@ const TARGET_LABELS: Record<TargetName, string> = {
 
 const P99_TARGET_MS = 50;
 const THROUGHPUT_TARGET_SHARE = 0.25;
-/** Before measuring: JIT, connection pools, prepared statements, SQLite page cache. */
-const WARMUP_REQUESTS = 500;
+/**
+ * Before measuring: JIT, connection pools, SQLite page cache. 500 left Flywheel's code still
+ * being optimised during the fixed-rate phase (TurboFan at 13% of its CPU there); a server runs
+ * for days, so compiling is not what the phases should measure.
+ */
+const WARMUP_REQUESTS = 3000;
 const WARMUP_CONCURRENCY = 8;
 /** Messages prepared for the closed loop per second of it; it stops early (and says so) if they run out. */
 const CLOSED_LOOP_POOL_PER_SECOND = 20_000;
 /** Lets the server finish the after-reply work of the fixed-rate phase before the next one. */
 const PAUSE_BETWEEN_PHASES_MS = 2000;
+/** How long the bench waits for the after-reply work to catch up after the closed loop. */
+const CATCH_UP_LIMIT_MS = 120_000;
 const OPENIDS = 500;
 const ORIGINAL_ID = 'gh_bench00000001';
 const START_TIMEOUT_MS = 60_000;
@@ -57,6 +63,10 @@ interface TargetResult {
   closedLoop: PhaseResult;
   /** Interactions found in the database after the run (Flywheel only). */
   stored: number | null;
+  /** Share of CPU time the hypervisor took from this VM during the closed loop (Linux), or null. */
+  closedLoopSteal: number | null;
+  /** Flywheel only: inbox rows still pending when the closed loop ended, and how long they took. */
+  catchUp: { pending: number; seconds: number | null } | null;
 }
 
 interface TargetSetup {
@@ -65,6 +75,8 @@ interface TargetSetup {
   readyPath: string;
   readyStatus: number | null;
   countStored: (() => Promise<number>) | null;
+  /** Inbox rows whose after-reply work is not done yet, read while the server runs. */
+  countPending: (() => Promise<number>) | null;
   cleanup: () => void;
 }
 
@@ -104,14 +116,14 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
   const nothing = (): void => undefined;
   switch (name) {
     case 'bare-koa':
-      return { script: path.join(__dirname, 'bare-koa.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, cleanup: nothing };
+      return { script: path.join(__dirname, 'bare-koa.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, cleanup: nothing };
     case 'wechat-package':
       try {
         require.resolve('wechat');
       } catch {
         return 'the `wechat` package is not installed (npm i -D wechat)';
       }
-      return { script: path.join(__dirname, 'wechat-package.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, cleanup: nothing };
+      return { script: path.join(__dirname, 'wechat-package.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, cleanup: nothing };
     case 'flywheel-sqlite': {
       const script = flywheelScript();
       if (!fs.existsSync(script)) return `${script} is missing (npm run build)`;
@@ -122,7 +134,9 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
         env: flywheelEnv(port, `sqlite:${file}`),
         readyPath: '/healthz',
         readyStatus: 200,
-        countStored: () => countSqliteInteractions(file),
+        countStored: () => countSqlite(file, COUNT_SQL),
+        // WAL lets this read beside the running server.
+        countPending: () => countSqlite(file, PENDING_SQL),
         cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     }
@@ -140,6 +154,7 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
         readyPath: '/healthz',
         readyStatus: 200,
         countStored: () => countMysqlInteractions(options.mysqlUrl),
+        countPending: () => countMysqlPending(options.mysqlUrl),
         cleanup: nothing,
       };
     }
@@ -166,23 +181,65 @@ async function recreateMysqlDatabase(url: string): Promise<void> {
 }
 
 const COUNT_SQL = "SELECT COUNT(*) AS n FROM interactions WHERE channel = 'oa' AND type = 'text'";
+const PENDING_SQL = "SELECT COUNT(*) AS n FROM callback_inbox WHERE status = 'pending'";
 
 async function countMysqlInteractions(url: string): Promise<number> {
+  return countMysql(url, COUNT_SQL);
+}
+
+async function countMysqlPending(url: string): Promise<number> {
+  return countMysql(url, PENDING_SQL);
+}
+
+async function countMysql(url: string, sql: string): Promise<number> {
   const connection = await mysql.createConnection({ uri: url });
   try {
-    const [rows] = await connection.query<mysql.RowDataPacket[]>(COUNT_SQL);
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(sql);
     return readCount(rows);
   } finally {
     await connection.end();
   }
 }
 
-/** Read with TypeORM's better-sqlite3 driver, after the server has closed the file. */
-async function countSqliteInteractions(file: string): Promise<number> {
+/**
+ * Polls until the after-reply work (tags, score, stage) of every stored callback is done: the
+ * answers come first under a burst, and this says how long the rest took to catch up.
+ */
+async function waitForCatchUp(countPending: () => Promise<number>): Promise<{ pending: number; seconds: number | null }> {
+  const start = Date.now();
+  const pending = await countPending();
+  let left = pending;
+  while (left > 0) {
+    if (Date.now() - start > CATCH_UP_LIMIT_MS) return { pending, seconds: null };
+    await delay(100);
+    left = await countPending();
+  }
+  return { pending, seconds: (Date.now() - start) / 1000 };
+}
+
+/** CPU time counters from /proc/stat (Linux), to report steal: time the hypervisor gave others. */
+function readCpuTimes(): { steal: number; total: number } | null {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return fields.length >= 8 ? { steal: fields[7] ?? 0, total } : null;
+  } catch {
+    return null;
+  }
+}
+
+function stealShare(before: ReturnType<typeof readCpuTimes>, after: ReturnType<typeof readCpuTimes>): number | null {
+  if (!before || !after || after.total <= before.total) return null;
+  return (after.steal - before.steal) / (after.total - before.total);
+}
+
+/** Through TypeORM's better-sqlite3 driver, a connection of its own for each count. */
+async function countSqlite(file: string, sql: string): Promise<number> {
   const dataSource = new DataSource({ type: 'better-sqlite3', database: file });
   await dataSource.initialize();
   try {
-    const rows: unknown = await dataSource.query(COUNT_SQL);
+    const rows: unknown = await dataSource.query(sql);
     return readCount(rows);
   } finally {
     await dataSource.destroy();
@@ -221,8 +278,12 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
     const fixedRate = await runFixedRate({ port, requests: take(fixedCount), rate: options.rate });
     log(`  fixed rate ${options.rate}/s: ${describePhase(fixedRate)}`);
     await delay(PAUSE_BETWEEN_PHASES_MS);
+    const cpuBefore = readCpuTimes();
     const closedLoop = await runClosedLoop({ port, requests: take(closedCount), concurrency: options.concurrency, seconds: options.seconds });
+    const closedLoopSteal = stealShare(cpuBefore, readCpuTimes());
     log(`  closed loop ×${options.concurrency}: ${describePhase(closedLoop)}${closedLoop.exhausted ? ' (ran out of prepared messages)' : ''}`);
+    const catchUp = setup.countPending ? await waitForCatchUp(setup.countPending) : null;
+    if (catchUp) log(`  after-reply work: ${catchUp.pending} rows pending at the end of the loop, ${catchUp.seconds === null ? 'not done' : `all done ${catchUp.seconds.toFixed(1)} s`} later`);
 
     const stopStart = Date.now();
     const ended = await server.stop();
@@ -233,7 +294,7 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
         : `  server still running ${STOP_GRACE_MS / 1000} s after SIGTERM (after-reply backlog?); killed`,
     );
     const stored = setup.countStored ? await setup.countStored() : null;
-    return { name, warmup, fixedRate, closedLoop, stored };
+    return { name, warmup, fixedRate, closedLoop, stored, closedLoopSteal, catchUp };
   } finally {
     if (server) {
       const tail = server.outputTail().trim();
@@ -258,6 +319,16 @@ function describePhase(r: PhaseResult): string {
   const l = r.latencyMs;
   const errors = r.errors === 0 ? '0 errors' : `${r.errors} errors (${r.errorSamples.join('; ')})`;
   return `${r.ok}/${r.sent} ok, ${r.okPerSecond.toFixed(0)} req/s, p50 ${ms(l.p50)} p90 ${ms(l.p90)} p99 ${ms(l.p99)} max ${ms(l.max)} ms, ${errors}`;
+}
+
+function percent(share: number | null): string {
+  return share === null ? 'n/a' : `${(100 * share).toFixed(0)}%`;
+}
+
+function describeCatchUp(catchUp: TargetResult['catchUp']): string {
+  if (!catchUp) return '-';
+  if (catchUp.seconds === null) return `not within ${CATCH_UP_LIMIT_MS / 1000} s`;
+  return catchUp.pending === 0 ? 'kept up' : `${catchUp.seconds.toFixed(1)} s after the loop`;
 }
 
 function ms(value: number): string {
@@ -285,14 +356,14 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
   const share = (r: TargetResult): string => (bare && bare.closedLoop.okPerSecond > 0 ? `${((100 * r.closedLoop.okPerSecond) / bare.closedLoop.okPerSecond).toFixed(0)}%` : 'n/a');
 
   log('');
-  log(`| target | ${options.rate} req/s: achieved | p50 ms | p90 ms | p99 ms | max ms | errors | closed loop ×${options.concurrency}: req/s | p50 ms | p99 ms | errors | % of bare Koa |`);
-  log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  log(`| target | ${options.rate} req/s: achieved | p50 ms | p90 ms | p99 ms | max ms | errors | closed loop ×${options.concurrency}: req/s | p50 ms | p99 ms | errors | % of bare Koa | CPU steal | after-reply work done |`);
+  log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const f = r.fixedRate;
     const c = r.closedLoop;
     log(
       `| ${TARGET_LABELS[r.name]} | ${f.okPerSecond.toFixed(0)} | ${ms(f.latencyMs.p50)} | ${ms(f.latencyMs.p90)} | ${ms(f.latencyMs.p99)} | ${ms(f.latencyMs.max)} | ${f.errors} | ` +
-        `${c.okPerSecond.toFixed(0)}${c.exhausted ? '*' : ''} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} | ${c.errors} | ${share(r)} |`,
+        `${c.okPerSecond.toFixed(0)}${c.exhausted ? '*' : ''} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} | ${c.errors} | ${share(r)} | ${percent(r.closedLoopSteal)} | ${describeCatchUp(r.catchUp)} |`,
     );
   }
   for (const [name, reason] of skipped) log(`| ${TARGET_LABELS[name]} | skipped: ${reason} |`);
