@@ -41,6 +41,8 @@ const WARMUP_CONCURRENCY = 8;
 const CLOSED_LOOP_POOL_PER_SECOND = 20_000;
 /** Lets the server finish the after-reply work of the fixed-rate phase before the next one. */
 const PAUSE_BETWEEN_PHASES_MS = 2000;
+/** Above this CPU steal in a closed loop, the report says its figures are not comparable. */
+const STEAL_WARNING_SHARE = 0.1;
 /** How long the bench waits for the after-reply work to catch up after the closed loop. */
 const CATCH_UP_LIMIT_MS = 120_000;
 const OPENIDS = 500;
@@ -368,6 +370,12 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
   }
   for (const [name, reason] of skipped) log(`| ${TARGET_LABELS[name]} | skipped: ${reason} |`);
   if (results.some((r) => r.closedLoop.exhausted)) log('* the closed loop used up its prepared messages before the time was up');
+  // On a shared VM the hypervisor may take a large share of the CPU for a while; figures taken
+  // then are not comparable with the others of the run.
+  const disturbed = results.filter((r) => (r.closedLoopSteal ?? 0) > STEAL_WARNING_SHARE);
+  if (disturbed.length > 0) {
+    log(`warning: CPU steal above ${STEAL_WARNING_SHARE * 100}% during the closed loop of ${disturbed.map((r) => TARGET_LABELS[r.name]).join(', ')}: not comparable, run again`);
+  }
 
   log('');
   for (const r of results.filter((x) => x.stored !== null)) {
