@@ -117,7 +117,7 @@ export function composeServices(p: ComposeParams) {
     logger,
   });
   const contactsQuery = new ContactsQueryService({ dataSource });
-  const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor });
+  const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => rules.invalidate() });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
   const auth = createAuth(operators);
 

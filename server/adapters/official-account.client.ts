@@ -152,6 +152,28 @@ export class OfficialAccountClient {
     return answer.tags.map((tag) => ({ id: tag.id, name: tag.name, count: tag.count }));
   }
 
+  /** 45157: another tag has the name; 45058: the system tags 0/1/2 cannot be changed. */
+  async renameTag(tagId: number, name: string): Promise<void> {
+    await this.http.call('tags/update', {
+      method: 'POST',
+      path: '/cgi-bin/tags/update',
+      body: { tag: { id: tagId, name } },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+
+  /** Takes the tag off its followers too. 45057: over 100,000 followers carry it (untag them first). */
+  async deleteTag(tagId: number): Promise<void> {
+    await this.http.call('tags/delete', {
+      method: 'POST',
+      path: '/cgi-bin/tags/delete',
+      body: { tag: { id: tagId } },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+
   async batchTag(tagId: number, openids: string[]): Promise<void> {
     await this.changeTagMembers('tags/members/batchtagging', tagId, openids);
   }

@@ -185,6 +185,29 @@ export class WecomClient {
     }));
   }
 
+  /** Renames a corp tag or a tag group ("id: 标签或标签组的id"); 40068: no such tag. */
+  async editCorpTag(p: { id: string; name: string }): Promise<void> {
+    await this.http.call('externalcontact/edit_corp_tag', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/edit_corp_tag',
+      body: { id: p.id, name: p.name },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+
+  /** "tag_id和group_id不可同时为空"; deleting every tag of a group deletes the group. */
+  async deleteCorpTags(p: { tagIds: string[]; groupIds: string[] }): Promise<void> {
+    if (p.tagIds.length === 0 && p.groupIds.length === 0) return;
+    await this.http.call('externalcontact/del_corp_tag', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/del_corp_tag',
+      body: { ...(p.tagIds.length > 0 ? { tag_id: p.tagIds } : {}), ...(p.groupIds.length > 0 ? { group_id: p.groupIds } : {}) },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+
   /**
    * "如果要向指定的标签组下添加标签，需要填写group_id参数；如果要创建一个全新的标签组以及标签，则需要通过
    * group_name参数指定新标签组名称，如果填写的groupname已经存在，则会在此标签组下新建标签".

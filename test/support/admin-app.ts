@@ -5,6 +5,10 @@ import type { DataSource } from 'typeorm';
 import type { OperatorRole } from '../../entities/operator.entity';
 import { ManualClock } from '../../server/adapters/clock';
 import { createLogger } from '../../server/adapters/logger';
+import { OfficialAccountClient } from '../../server/adapters/official-account.client';
+import { createRateLimiter } from '../../server/adapters/rate-limiter';
+import { TokenStore } from '../../server/adapters/token-store';
+import { WecomClient } from '../../server/adapters/wecom.client';
 import { Transactor } from '../../server/db/transaction';
 import { createAdminAuthRouter } from '../../server/http/admin-auth.routes';
 import { createAdminContactsRouter } from '../../server/http/admin-contacts.routes';
@@ -16,7 +20,9 @@ import { AuditService } from '../../server/modules/audit/audit.service';
 import { ContactsQueryService } from '../../server/modules/contacts/contacts-query.service';
 import { OperatorsService } from '../../server/modules/operators/operators.service';
 import { TagRulesService } from '../../server/modules/tag-rules/tag-rules.service';
+import { TagSyncService } from '../../server/modules/tag-sync/tag-sync.service';
 import { TagCatalogService } from '../../server/modules/tags/tag-catalog.service';
+import { TaskQueue } from '../../server/modules/tasks/task-queue.service';
 
 export interface AdminTestApp {
   /** A Node server for supertest (not listening; supertest binds it to an ephemeral port). */
@@ -46,8 +52,23 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const audit = new AuditService({ dataSource, clock });
   const operators = new OperatorsService({ dataSource, clock, logger, audit });
   const contactsQuery = new ContactsQueryService({ dataSource });
-  const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor });
+  // Platform clients that are never called here: the catalog only enqueues its mirror tasks
+  // (test/e2e/callbacks/tag-catalog-sync.test.ts runs them against the sandbox).
+  const tokenStore = new TokenStore({ dataSource, clock, holder: 'admin-test' });
+  const rateLimiter = createRateLimiter({ perSecond: 50, burst: 100 });
+  const unreachable = 'http://127.0.0.1:9';
+  const client = { tokenStore, rateLimiter, logger, timeoutMs: 1000 };
+  const tagSync = new TagSyncService({
+    dataSource,
+    queue: new TaskQueue({ dataSource, clock, holder: 'admin-test', logger }),
+    officialAccount: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }),
+    wecom: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }),
+    oaAppId: 'wxadmintest',
+    corpId: 'wwadmintest',
+    logger,
+  });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });
+  const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => undefined });
   const auth = createAuth(operators);
 
   const app = new Koa({ proxy: true });

@@ -158,6 +158,21 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     };
   });
 
+  endpoint('post', '/sandbox/wechat/cgi-bin/tags/update', 'tags/update', { tokens: OA, okEnvelope: true }, ({ body }) => {
+    const tag = readObject(body.tag);
+    if (typeof tag?.id !== 'number') throw new SandboxErrcode(45159);
+    if (typeof tag.name !== 'string') throw new SandboxErrcode(45158, 'tag.name is missing');
+    state.renameOaTag(tag.id, tag.name);
+    return {};
+  });
+
+  endpoint('post', '/sandbox/wechat/cgi-bin/tags/delete', 'tags/delete', { tokens: OA, okEnvelope: true }, ({ body }) => {
+    const id = readObject(body.tag)?.id;
+    if (typeof id !== 'number') throw new SandboxErrcode(45159);
+    state.deleteOaTag(id);
+    return {};
+  });
+
   for (const op of ['tag', 'untag'] as const) {
     const api = `tags/members/batch${op}ging`;
     endpoint('post', `/sandbox/wechat/cgi-bin/${api}`, api, { tokens: OA, okEnvelope: true }, ({ body }) => {
@@ -290,6 +305,17 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
         tag: created.map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order })),
       },
     };
+  });
+
+  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/edit_corp_tag', 'externalcontact/edit_corp_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
+    if (typeof body.id !== 'string' || typeof body.name !== 'string') throw new SandboxErrcode(40068);
+    state.editCorpTag(body.id, body.name);
+    return {};
+  });
+
+  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/del_corp_tag', 'externalcontact/del_corp_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
+    state.deleteCorpTags(readStrings(body.tag_id), readStrings(body.group_id));
+    return {};
   });
 
   // --- control and actions ------------------------------------------------------------------------------

@@ -260,6 +260,20 @@ export class SandboxState {
     return tag;
   }
 
+  renameOaTag(tagId: number, name: string): void {
+    const tag = this.oaTags.get(tagId);
+    if (!tag) throw new SandboxErrcode(45159);
+    if (name.trim() === '' || Buffer.byteLength(name, 'utf8') > OA_TAG_LIMITS.nameBytes) throw new SandboxErrcode(45158);
+    if ([...this.oaTags.values()].some((t) => t.name === name && t.id !== tagId)) throw new SandboxErrcode(45157);
+    tag.name = name;
+  }
+
+  /** The tag goes, and so does every follower's membership. */
+  deleteOaTag(tagId: number): void {
+    if (!this.oaTags.delete(tagId)) throw new SandboxErrcode(45159);
+    for (const follower of this.followers.values()) follower.tagIds = follower.tagIds.filter((id) => id !== tagId);
+  }
+
   /** All-or-nothing, as the platform checks the whole list before tagging anyone. */
   changeOaTagMembers(op: 'tag' | 'untag', tagId: number, openids: string[]): void {
     if (openids.length === 0 || openids.length > OA_TAG_LIMITS.openidsPerBatch) throw new SandboxErrcode(40032);
@@ -346,6 +360,40 @@ export class SandboxState {
     const created = names.map((name) => ({ id: randomCorpTagId(), name, createTime: now, order: 0, deleted: false }));
     group.tags.push(...created);
     return { group, created };
+  }
+
+  /** edit_corp_tag: the id names a tag or a tag group. */
+  editCorpTag(id: string, name: string): void {
+    if (name.trim() === '' || name.length > 30) throw new SandboxErrcode(40072);
+    const group = this.corpTagGroups.find((g) => g.groupId === id && !g.deleted);
+    if (group) {
+      group.groupName = name;
+      return;
+    }
+    const found = this.findCorpTag(id);
+    if (!found) throw new SandboxErrcode(40068);
+    if (found.group.tags.some((t) => t.name === name && t.id !== id && !t.deleted)) throw new SandboxErrcode(40071);
+    found.tag.name = name;
+  }
+
+  /** del_corp_tag: tags and whole groups are marked deleted and taken off every customer. */
+  deleteCorpTags(tagIds: string[], groupIds: string[]): void {
+    if (tagIds.length === 0 && groupIds.length === 0) throw new SandboxErrcode(40058, 'tag_id and group_id are both empty');
+    const gone = new Set<string>();
+    for (const group of this.corpTagGroups) {
+      if (group.deleted) continue;
+      for (const tag of group.tags) {
+        if (!tag.deleted && (groupIds.includes(group.groupId) || tagIds.includes(tag.id))) {
+          tag.deleted = true;
+          gone.add(tag.id);
+        }
+      }
+      // "若删除的标签组下没有标签，则标签组会被删除" — and a deleted group takes its tags along.
+      if (groupIds.includes(group.groupId) || group.tags.every((t) => t.deleted)) group.deleted = true;
+    }
+    for (const contact of this.externalContacts.values()) {
+      for (const follow of contact.followUsers) follow.tagIds = follow.tagIds.filter((id) => !gone.has(id));
+    }
   }
 
   markTag(p: { userId: string; externalUserId: string; addTagIds: string[]; removeTagIds: string[] }): void {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { In, IsNull, Not } from 'typeorm';
 import { Contact } from '../../../entities/contact.entity';
@@ -15,6 +16,21 @@ import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 
 export const OA_TAG_SYNC = 'oa_tag_sync';
 export const WECOM_TAG_SYNC = 'wecom_tag_sync';
+/** Renames and deletions of tags (and WeCom tag groups) made in Flywheel, mirrored to the platform. */
+export const OA_TAG_CATALOG_SYNC = 'oa_tag_catalog_sync';
+export const WECOM_TAG_CATALOG_SYNC = 'wecom_tag_catalog_sync';
+
+/**
+ * A rename carries Flywheel's id and the handler reads the name when it runs, so a later rename
+ * simply wins. A deletion carries the platform ids, because Flywheel's rows are gone by then.
+ */
+type CatalogChange =
+  | { op: 'rename_tag'; tagId: number }
+  | { op: 'rename_group'; groupId: number }
+  | { op: 'delete'; oaTagIds: number[]; wecomTagIds: string[]; wecomGroupIds: string[] };
+
+/** Errcodes that mean the platform's copy is already gone: the deletion is done. */
+const ALREADY_GONE = new Set([45159, 40068]);
 
 /** Official Account limits: 100 tags an account, 20 tags a user (50 openids a batch call: the client's MAX_OPENIDS_PER_BATCH). */
 export const OA_MAX_TAGS_PER_ACCOUNT = 100;
@@ -67,12 +83,79 @@ export class TagSyncService {
     }
   }
 
+  /** An operator renamed a tag (or moved it to another group): the platform copies follow. */
+  async enqueueTagRenamed(manager: EntityManager, tag: Tag): Promise<void> {
+    const change: CatalogChange = { op: 'rename_tag', tagId: tag.id };
+    if (tag.oaTagId !== null) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, change);
+    if (tag.wecomTagId !== null) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, change);
+  }
+
+  /** Official Account tags have no groups; a WeCom tag group is renamed there too. */
+  async enqueueGroupRenamed(manager: EntityManager, group: TagGroup): Promise<void> {
+    if (group.wecomGroupId !== null) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'rename_group', groupId: group.id });
+  }
+
+  /** Tags deleted in Flywheel (a whole group when `group` is given) are deleted on the platforms. */
+  async enqueueTagsDeleted(manager: EntityManager, tags: Tag[], group?: TagGroup): Promise<void> {
+    const oaTagIds = tags.flatMap((t) => (t.oaTagId === null ? [] : [t.oaTagId]));
+    const wecomGroupIds = group?.wecomGroupId ? [group.wecomGroupId] : [];
+    const wecomTagIds = wecomGroupIds.length > 0 ? [] : tags.flatMap((t) => (t.wecomTagId === null ? [] : [t.wecomTagId]));
+    if (oaTagIds.length > 0) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds, wecomTagIds: [], wecomGroupIds: [] });
+    if (wecomTagIds.length + wecomGroupIds.length > 0) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
+  }
+
+  private async enqueueCatalog(manager: EntityManager, kind: string, change: CatalogChange): Promise<void> {
+    // Every change is its own task: renaming A→B→A→B must reach the platform each time.
+    await this.deps.queue.enqueue({ manager, kind, dedupeKey: `${kind}:${randomUUID()}`, payload: change });
+  }
+
   /** Task handlers for the queue worker. */
   handlers(): Record<string, (tasks: Task[]) => Promise<TaskResult[]>> {
     return {
       [OA_TAG_SYNC]: (tasks) => this.syncOfficialAccountTags(tasks),
       [WECOM_TAG_SYNC]: (tasks) => this.syncWecomTags(tasks),
+      [OA_TAG_CATALOG_SYNC]: (tasks) => this.eachTask(tasks, (change) => this.syncOfficialAccountCatalog(change)),
+      [WECOM_TAG_CATALOG_SYNC]: (tasks) => this.eachTask(tasks, (change) => this.syncWecomCatalog(change)),
     };
+  }
+
+  private async eachTask(tasks: Task[], run: (change: CatalogChange) => Promise<void>): Promise<TaskResult[]> {
+    const results: TaskResult[] = [];
+    for (const task of tasks) {
+      try {
+        await run(readCatalogChange(task));
+        results.push({ id: task.id, ok: true });
+      } catch (error) {
+        results.push(failure(task, error));
+      }
+    }
+    return results;
+  }
+
+  private async syncOfficialAccountCatalog(change: CatalogChange): Promise<void> {
+    if (change.op === 'rename_tag') {
+      const tag = await this.deps.dataSource.manager.findOneBy(Tag, { id: change.tagId });
+      if (!tag || tag.oaTagId === null) return;
+      if (Buffer.byteLength(tag.name) > OA_MAX_TAG_NAME_BYTES) {
+        throw new TagSyncLimitError(`Tag name "${tag.name}" is longer than ${OA_MAX_TAG_NAME_BYTES} bytes, the Official Account limit`);
+      }
+      await this.deps.officialAccount.renameTag(tag.oaTagId, tag.name);
+    } else if (change.op === 'delete') {
+      for (const id of change.oaTagIds) await ignoreGone(() => this.deps.officialAccount.deleteTag(id));
+    }
+  }
+
+  private async syncWecomCatalog(change: CatalogChange): Promise<void> {
+    const m = this.deps.dataSource.manager;
+    if (change.op === 'rename_tag') {
+      const tag = await m.findOneBy(Tag, { id: change.tagId });
+      if (tag?.wecomTagId) await this.deps.wecom.editCorpTag({ id: tag.wecomTagId, name: tag.name });
+    } else if (change.op === 'rename_group') {
+      const group = await m.findOneBy(TagGroup, { id: change.groupId });
+      if (group?.wecomGroupId) await this.deps.wecom.editCorpTag({ id: group.wecomGroupId, name: group.name });
+    } else {
+      await ignoreGone(() => this.deps.wecom.deleteCorpTags({ tagIds: change.wecomTagIds, groupIds: change.wecomGroupIds }));
+    }
   }
 
   /** Batches the tasks per (tag, add/remove) into calls of at most 50 openids. */
@@ -283,6 +366,30 @@ function readPayload(task: Task): { contactId: number; tagId: number; op: 'add' 
     throw new Error(`task ${task.id} has a malformed payload`);
   }
   return { contactId, tagId, op };
+}
+
+function readCatalogChange(task: Task): CatalogChange {
+  const p = task.payload;
+  const ids = (v: unknown): v is unknown[] => Array.isArray(v);
+  if (p.op === 'rename_tag' && typeof p.tagId === 'number') return { op: 'rename_tag', tagId: p.tagId };
+  if (p.op === 'rename_group' && typeof p.groupId === 'number') return { op: 'rename_group', groupId: p.groupId };
+  if (p.op === 'delete' && ids(p.oaTagIds) && ids(p.wecomTagIds) && ids(p.wecomGroupIds)) {
+    return {
+      op: 'delete',
+      oaTagIds: p.oaTagIds.filter((v): v is number => typeof v === 'number'),
+      wecomTagIds: p.wecomTagIds.filter((v): v is string => typeof v === 'string'),
+      wecomGroupIds: p.wecomGroupIds.filter((v): v is string => typeof v === 'string'),
+    };
+  }
+  throw new Error(`task ${task.id} has a malformed payload`);
+}
+
+async function ignoreGone(call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!(error instanceof PlatformApiError) || !ALREADY_GONE.has(error.errcode)) throw error;
+  }
 }
 
 function failure(task: Task, error: unknown): TaskResult {

@@ -4,10 +4,12 @@ import type { AuditDetail } from '../../../entities/audit-log.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
+import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/migrate';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
+import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
 export interface TagGroupView {
   id: number;
@@ -77,6 +79,10 @@ export interface TagCatalogServiceDeps {
   dataSource: DataSource;
   clock: Clock;
   audit: AuditService;
+  /** Renames and deletions are mirrored to the Official Account and WeCom through its queue. */
+  tagSync: Pick<TagSyncService, 'enqueueTagRenamed' | 'enqueueGroupRenamed' | 'enqueueTagsDeleted'>;
+  /** Rules name tags by group and name; after a rename they are rewritten, and cached rules dropped. */
+  onRulesChanged: () => void;
   /** The application's shared Transactor (SQLite needs one queue per connection). */
   transactor?: Transactor;
 }
@@ -126,8 +132,13 @@ export class TagCatalogService {
       if (params.syncWecom !== undefined) patch.syncWecom = params.syncWecom;
       if (Object.keys(patch).length > 0) await manager.update(TagGroup, { id: current.id }, patch);
       const updated = await manager.findOneByOrFail(TagGroup, { id: current.id });
+      let rulesUpdated = 0;
+      if (updated.name !== current.name) {
+        rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === current.name ? { ...ref, group: updated.name } : ref));
+        await this.deps.tagSync.enqueueGroupRenamed(manager, updated);
+      }
       const fields = (g: TagGroup) => ({ name: g.name, syncOa: g.syncOa, syncWecom: g.syncWecom });
-      await this.audit(manager, params.actor, 'tag_group.update', current.id, describeChanges(fields(current), fields(updated)));
+      await this.audit(manager, params.actor, 'tag_group.update', current.id, { ...describeChanges(fields(current), fields(updated)), ...(rulesUpdated > 0 ? { rulesUpdated } : {}) });
       return { ok: true, value: toGroupView(updated, await manager.countBy(Tag, { groupId: current.id })) };
     });
   }
@@ -145,6 +156,7 @@ export class TagCatalogService {
         await manager.delete(Tag, { id: In(tagIds) });
       }
       await manager.delete(TagGroup, { id: group.id });
+      await this.deps.tagSync.enqueueTagsDeleted(manager, tags, group);
       await this.audit(manager, params.actor, 'tag_group.delete', group.id, { name: group.name, deletedTags: tags.map((tag) => tag.name), removedContactTags });
       return { ok: true, value: { deletedTags: tags.length, removedContactTags } };
     });
@@ -180,7 +192,11 @@ export class TagCatalogService {
     });
   }
 
-  /** Renames a tag or moves it to another group. Rules name tags by group and name, so they follow the new name only when edited. */
+  /**
+   * Renames a tag or moves it to another group. Rules that name the tag follow it, and a new name
+   * is mirrored to the platforms (a WeCom corp tag cannot change groups, so its copy stays in the
+   * old group there).
+   */
   async updateTag(params: UpdateTagParams): Promise<TagCatalogResult<TagView>> {
     return this.runCatchingDuplicates(async (manager) => {
       const current = await manager.findOneBy(Tag, { id: params.id });
@@ -193,7 +209,11 @@ export class TagCatalogService {
       if (clash && clash.id !== current.id) return { ok: false, reason: 'duplicate_name' };
       await manager.update(Tag, { id: current.id }, { groupId, name });
       const updated = await manager.findOneByOrFail(Tag, { id: current.id });
-      await this.audit(manager, params.actor, 'tag.update', current.id, describeChanges({ groupId: current.groupId, name: current.name }, { groupId: updated.groupId, name: updated.name }));
+      const oldGroup = groupId === current.groupId ? group : await manager.findOneByOrFail(TagGroup, { id: current.groupId });
+      const rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === oldGroup.name && ref.name === current.name ? { group: group.name, name } : ref));
+      if (name !== current.name) await this.deps.tagSync.enqueueTagRenamed(manager, updated);
+      const changes = describeChanges({ groupId: current.groupId, name: current.name }, { groupId: updated.groupId, name: updated.name });
+      await this.audit(manager, params.actor, 'tag.update', current.id, { ...changes, ...(rulesUpdated > 0 ? { rulesUpdated } : {}) });
       return { ok: true, value: toTagView(updated, group.name, await manager.countBy(ContactTag, { tagId: current.id })) };
     });
   }
@@ -207,9 +227,28 @@ export class TagCatalogService {
       const removedContactTags = await manager.countBy(ContactTag, { tagId: tag.id });
       await manager.delete(ContactTag, { tagId: tag.id });
       await manager.delete(Tag, { id: tag.id });
+      await this.deps.tagSync.enqueueTagsDeleted(manager, [tag]);
       await this.audit(manager, params.actor, 'tag.delete', tag.id, { group: group?.name ?? null, name: tag.name, removedContactTags });
       return { ok: true, value: { removedContactTags } };
     });
+  }
+
+  /**
+   * Rewrites the tag references of every rule with `rename`; returns how many rules changed.
+   * Rule templates such as `{scene}` are left alone: they name no one tag.
+   */
+  private async renameInRules(manager: EntityManager, rename: (ref: TagRef) => TagRef): Promise<number> {
+    let changed = 0;
+    for (const rule of await manager.find(TagRule)) {
+      const addTags = rule.addTags.map(rename);
+      const removeTags = rule.removeTags.map(rename);
+      const same = (a: TagRef[], b: TagRef[]) => a.every((ref, i) => ref === b[i]);
+      if (same(addTags, rule.addTags) && same(removeTags, rule.removeTags)) continue;
+      await manager.update(TagRule, { id: rule.id }, { addTags, removeTags, updatedAt: this.deps.clock.now() });
+      changed += 1;
+    }
+    if (changed > 0) this.deps.onRulesChanged();
+    return changed;
   }
 
   /** A parallel writer can pass the existence check and lose on the unique key: same answer, 409. */
