@@ -209,8 +209,11 @@ export class TagCatalogService {
       if (clash && clash.id !== current.id) return { ok: false, reason: 'duplicate_name' };
       await manager.update(Tag, { id: current.id }, { groupId, name });
       const updated = await manager.findOneByOrFail(Tag, { id: current.id });
-      const oldGroup = groupId === current.groupId ? group : await manager.findOneByOrFail(TagGroup, { id: current.groupId });
-      const rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === oldGroup.name && ref.name === current.name ? { group: group.name, name } : ref));
+      let rulesUpdated = 0;
+      if (name !== current.name || groupId !== current.groupId) {
+        const oldGroup = groupId === current.groupId ? group : await manager.findOneByOrFail(TagGroup, { id: current.groupId });
+        rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === oldGroup.name && ref.name === current.name ? { group: group.name, name } : ref));
+      }
       if (name !== current.name) await this.deps.tagSync.enqueueTagRenamed(manager, updated);
       const changes = describeChanges({ groupId: current.groupId, name: current.name }, { groupId: updated.groupId, name: updated.name });
       await this.audit(manager, params.actor, 'tag.update', current.id, { ...changes, ...(rulesUpdated > 0 ? { rulesUpdated } : {}) });
