@@ -39,7 +39,7 @@ const WARMUP_REQUESTS = 3000;
 const WARMUP_CONCURRENCY = 8;
 /** Messages prepared for the closed loop per second of it; it stops early (and says so) if they run out. */
 const CLOSED_LOOP_POOL_PER_SECOND = 20_000;
-/** Lets the server finish the after-reply work of the fixed-rate phase before the next one. */
+/** A pause before each measured phase, after the previous phase's after-reply work is done (Flywheel). */
 const PAUSE_BETWEEN_PHASES_MS = 2000;
 /** Above this CPU steal in a closed loop, the report says its figures are not comparable. */
 const STEAL_WARNING_SHARE = 0.1;
@@ -277,8 +277,12 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
 
     const warmup = await runClosedLoop({ port, requests: take(WARMUP_REQUESTS), concurrency: WARMUP_CONCURRENCY, seconds: 60 });
     log(`  warm-up: ${warmup.ok}/${warmup.sent} ok`);
+    // Each measured phase starts from a settled server: the warm-up's after-reply work done.
+    if (setup.countPending) await waitForCatchUp(setup.countPending);
+    await delay(PAUSE_BETWEEN_PHASES_MS);
     const fixedRate = await runFixedRate({ port, requests: take(fixedCount), rate: options.rate });
     log(`  fixed rate ${options.rate}/s: ${describePhase(fixedRate)}`);
+    if (setup.countPending) await waitForCatchUp(setup.countPending);
     await delay(PAUSE_BETWEEN_PHASES_MS);
     const cpuBefore = readCpuTimes();
     const closedLoop = await runClosedLoop({ port, requests: take(closedCount), concurrency: options.concurrency, seconds: options.seconds });
