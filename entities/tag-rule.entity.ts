@@ -27,6 +27,8 @@ export class TagRule {
   @PrimaryGeneratedColumn()
   id: number;
 
+  /** Unique: operators tell rules apart by name. */
+  @Index('UQ_tag_rules_name', { unique: true })
   @Column({ type: 'varchar', length: 64 })
   name: string;
 

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/migrate';
 import { insertedId } from '../../db/sql';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
@@ -137,8 +138,15 @@ export class TagRulesService {
     });
   }
   /** Runs a change and then tells the rule engine, which caches rules for the callback path. */
-  private async changeRules<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const result = await this.transactor.run(work);
+  private async changeRules<T>(work: (manager: EntityManager) => Promise<TagRuleResult<T>>): Promise<TagRuleResult<T>> {
+    let result: TagRuleResult<T>;
+    try {
+      result = await this.transactor.run(work);
+    } catch (error) {
+      // Two operators saving the same name at once both pass the check; the unique index decides.
+      if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate_name' };
+      throw error;
+    }
     this.deps.onRulesChanged?.();
     return result;
   }

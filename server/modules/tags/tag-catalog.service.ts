@@ -122,7 +122,8 @@ export class TagCatalogService {
   }
 
   async updateTagGroup(params: UpdateTagGroupParams): Promise<TagCatalogResult<TagGroupView>> {
-    return this.runCatchingDuplicates(async (manager) => {
+    let rulesUpdated = 0;
+    const result = await this.runCatchingDuplicates(async (manager) => {
       const current = await manager.findOneBy(TagGroup, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
       if (params.name !== undefined && params.name !== current.name && (await manager.existsBy(TagGroup, { name: params.name }))) return { ok: false, reason: 'duplicate_name' };
@@ -132,7 +133,6 @@ export class TagCatalogService {
       if (params.syncWecom !== undefined) patch.syncWecom = params.syncWecom;
       if (Object.keys(patch).length > 0) await manager.update(TagGroup, { id: current.id }, patch);
       const updated = await manager.findOneByOrFail(TagGroup, { id: current.id });
-      let rulesUpdated = 0;
       if (updated.name !== current.name) {
         rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === current.name ? { ...ref, group: updated.name } : ref));
         await this.deps.tagSync.enqueueGroupRenamed(manager, updated);
@@ -141,6 +141,8 @@ export class TagCatalogService {
       await this.audit(manager, params.actor, 'tag_group.update', current.id, { ...describeChanges(fields(current), fields(updated)), ...(rulesUpdated > 0 ? { rulesUpdated } : {}) });
       return { ok: true, value: toGroupView(updated, await manager.countBy(Tag, { groupId: current.id })) };
     });
+    if (rulesUpdated > 0) this.deps.onRulesChanged();
+    return result;
   }
 
   async deleteTagGroup(params: DeleteTagGroupParams): Promise<TagCatalogResult<{ deletedTags: number; removedContactTags: number }>> {
@@ -198,7 +200,8 @@ export class TagCatalogService {
    * old group there).
    */
   async updateTag(params: UpdateTagParams): Promise<TagCatalogResult<TagView>> {
-    return this.runCatchingDuplicates(async (manager) => {
+    let rulesUpdated = 0;
+    const result = await this.runCatchingDuplicates(async (manager) => {
       const current = await manager.findOneBy(Tag, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
       const groupId = params.groupId ?? current.groupId;
@@ -209,7 +212,6 @@ export class TagCatalogService {
       if (clash && clash.id !== current.id) return { ok: false, reason: 'duplicate_name' };
       await manager.update(Tag, { id: current.id }, { groupId, name });
       const updated = await manager.findOneByOrFail(Tag, { id: current.id });
-      let rulesUpdated = 0;
       if (name !== current.name || groupId !== current.groupId) {
         const oldGroup = groupId === current.groupId ? group : await manager.findOneByOrFail(TagGroup, { id: current.groupId });
         rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === oldGroup.name && ref.name === current.name ? { group: group.name, name } : ref));
@@ -219,6 +221,8 @@ export class TagCatalogService {
       await this.audit(manager, params.actor, 'tag.update', current.id, { ...changes, ...(rulesUpdated > 0 ? { rulesUpdated } : {}) });
       return { ok: true, value: toTagView(updated, group.name, await manager.countBy(ContactTag, { tagId: current.id })) };
     });
+    if (rulesUpdated > 0) this.deps.onRulesChanged();
+    return result;
   }
 
   /** Deletes the tag and takes it off every contact, in one transaction. */
@@ -238,7 +242,8 @@ export class TagCatalogService {
 
   /**
    * Rewrites the tag references of every rule with `rename`; returns how many rules changed.
-   * Rule templates such as `{scene}` are left alone: they name no one tag.
+   * Rule templates such as `{scene}` are left alone: they name no one tag. The caller drops the
+   * rule cache after the commit (`rulesRewritten`), so no reader caches the old rules again.
    */
   private async renameInRules(manager: EntityManager, rename: (ref: TagRef) => TagRef): Promise<number> {
     let changed = 0;
@@ -250,7 +255,6 @@ export class TagCatalogService {
       await manager.update(TagRule, { id: rule.id }, { addTags, removeTags, updatedAt: this.deps.clock.now() });
       changed += 1;
     }
-    if (changed > 0) this.deps.onRulesChanged();
     return changed;
   }
 

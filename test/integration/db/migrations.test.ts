@@ -61,5 +61,20 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       await db.destroy();
     }
   });
-});
 
+  it('gives duplicate rule names a suffix before making names unique', async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      await db.dataSource.undoLastMigration();
+      const insert = "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";
+      await db.dataSource.query(insert, ['重复']);
+      await db.dataSource.query(insert, ['重复']);
+      await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test' });
+      const rows: { id: number | string; name: string }[] = await db.dataSource.query("SELECT id, name FROM tag_rules WHERE name LIKE '重复%' ORDER BY id");
+      expect(rows.map((r) => r.name)).toEqual(['重复', `重复 #${String(rows[1]?.id)}`]);
+      await expect(db.dataSource.query(insert, ['重复'])).rejects.toThrow();
+    } finally {
+      await db.destroy();
+    }
+  });
+});

@@ -2,7 +2,8 @@ import type { MigrationInterface } from 'typeorm';
 import { SeedDefaultRules1795436300000 } from '../1795436300000-seed-default-rules';
 import { InboxDropsInteractionId1795500000000 } from '../1795500000000-inbox-drops-interaction-id';
 import { InboxClaimedRowsStayPending1795500100000 } from '../1795500100000-inbox-claimed-rows-stay-pending';
+import { TagRuleNamesUnique1795500200000 } from '../1795500200000-tag-rule-names-unique';
 import { InitMysql1795436218746 } from './1795436218746-init';
 
 /** In order. scripts/generate-migration.ts writes new files; add each here. */
-export const MYSQL_MIGRATIONS: (new () => MigrationInterface)[] = [InitMysql1795436218746, SeedDefaultRules1795436300000, InboxDropsInteractionId1795500000000, InboxClaimedRowsStayPending1795500100000];
+export const MYSQL_MIGRATIONS: (new () => MigrationInterface)[] = [InitMysql1795436218746, SeedDefaultRules1795436300000, InboxDropsInteractionId1795500000000, InboxClaimedRowsStayPending1795500100000, TagRuleNamesUnique1795500200000];
