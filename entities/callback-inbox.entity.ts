@@ -44,7 +44,6 @@ export class CallbackInbox {
   @Column({ type: 'varchar', length: 1024, nullable: true })
   lastError: string | null;
 
-  @Index()
   @Column({ type: 'datetime', precision: 3 })
   receivedAt: Date;
 

@@ -17,7 +17,6 @@ export class Interaction {
   contactId: number | null;
 
   /** e.g. subscribe, scan, text, click, add_external_contact, tag_change. */
-  @Index()
   @Column({ type: 'varchar', length: 48 })
   type: string;
 

@@ -237,9 +237,13 @@ export class InboxService {
     );
   }
 
-  /** Processed rows are kept 7 days at least, then pruned; interactions keep their dedupe key for good. */
+  /**
+   * Processed rows are kept 7 days at least, then pruned; interactions keep their dedupe key for
+   * good. By next_attempt_at, to use the (status, next_attempt_at) index: a done row's next attempt
+   * time is its arrival or a later retry, never earlier than received_at.
+   */
   async pruneProcessed(olderThan: Date): Promise<number> {
-    const result = await this.deps.dataSource.manager.delete(CallbackInbox, { status: 'done', receivedAt: LessThan(olderThan) });
+    const result = await this.deps.dataSource.manager.delete(CallbackInbox, { status: 'done', nextAttemptAt: LessThan(olderThan) });
     return result.affected ?? 0;
   }
 }

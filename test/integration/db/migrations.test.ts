@@ -65,7 +65,10 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
   it('gives duplicate rule names a suffix before making names unique', async () => {
     const db = await createTestDatabase(kind);
     try {
-      await db.dataSource.undoLastMigration();
+      // Undo back to before the migration that makes rule names unique.
+      const names = (kind === 'sqlite' ? SQLITE_MIGRATIONS : MYSQL_MIGRATIONS).map((M) => new M().name ?? M.name);
+      const undo = names.length - names.indexOf('TagRuleNamesUnique1795500200000');
+      for (let i = 0; i < undo; i += 1) await db.dataSource.undoLastMigration();
       const insert = "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";
       await db.dataSource.query(insert, ['重复']);
       await db.dataSource.query(insert, ['重复']);

@@ -58,4 +58,20 @@ describeEachDatabase('inbox: group commit of callbacks', (db) => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await db().dataSource.manager.count(Interaction)).toBe(2);
   });
+
+  it('housekeeping prunes processed rows older than the cut-off and keeps recent or unfinished ones', async () => {
+    const inbox = build();
+    await Promise.all(['p1', 'p2', 'p3'].map((id) => inbox.accept(text('o_p', id))));
+    const m = db().dataSource.manager;
+    const rows = await m.find(CallbackInbox, { order: { id: 'ASC' } });
+    const day = 24 * 60 * 60 * 1000;
+    // p1: done 9 days ago; p2: done just now; p3: still pending from 9 days ago.
+    await m.update(CallbackInbox, { id: rows[0].id }, { status: 'done', receivedAt: new Date(clock.now().getTime() - 9 * day), nextAttemptAt: new Date(clock.now().getTime() - 9 * day) });
+    await m.update(CallbackInbox, { id: rows[1].id }, { status: 'done' });
+    await m.update(CallbackInbox, { id: rows[2].id }, { receivedAt: new Date(clock.now().getTime() - 9 * day), nextAttemptAt: new Date(clock.now().getTime() - 9 * day) });
+    expect(await inbox.pruneProcessed(new Date(clock.now().getTime() - 8 * day))).toBe(1);
+    expect((await m.find(CallbackInbox, { order: { id: 'ASC' } })).map((r) => r.dedupeKey)).toEqual(['oa:wxapp:msg:p2', 'oa:wxapp:msg:p3']);
+    // The interactions keep their dedupe keys: a late retry of p1 is still a duplicate.
+    expect((await inbox.accept(text('o_p', 'p1'))).duplicate).toBe(true);
+  });
 });
