@@ -12,6 +12,7 @@ export interface XmlBuildFields {
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
+const MAX_DEPTH = 32;
 
 /**
  * Parses a callback body `<xml>...</xml>` and returns the root's children.
@@ -106,7 +107,7 @@ class XmlReader {
     }
     this.pos += 1;
     const name = this.readName();
-    const value = this.readElement(name);
+    const value = this.readElement(name, 1);
     this.skipMisc();
     if (this.pos < this.src.length) throw malformed('content after the root element');
     return { name, value };
@@ -154,10 +155,13 @@ class XmlReader {
   }
 
   /** Called after `<name`: reads the attributes (ignored), the content and the end tag. */
-  private readElement(name: string): XmlValue {
+  private readElement(name: string, depth: number): XmlValue {
     // Names like `__proto__` or `toString` would collide with Object.prototype, and `_` with the
     // key of mixed text; WeChat never sends them.
     if (name === '_' || name in Object.prototype) throw malformed(`XML element name <${name}> is refused`);
+    // The body may be read before its signature is checked (the envelope holds what is signed), so
+    // deep nesting must not reach the stack's limit; WeChat's messages nest four levels at most.
+    if (depth > MAX_DEPTH) throw malformed(`elements nested deeper than ${MAX_DEPTH}`);
     if (this.skipAttributes()) return '';
 
     let children: XmlFields | null = null;
@@ -197,7 +201,7 @@ class XmlReader {
         continue;
       }
       const childName = this.readName();
-      const value = this.readElement(childName);
+      const value = this.readElement(childName, depth + 1);
       children ??= {};
       const previous = Object.hasOwn(children, childName) ? children[childName] : undefined;
       if (previous === undefined) children[childName] = value;

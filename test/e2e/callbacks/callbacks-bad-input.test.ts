@@ -64,6 +64,15 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
     await expectNothingStored();
   });
 
+  it('WeCom: XML nested 100,000 deep, read before its signature can be checked: 400, nothing stored', async () => {
+    const r = wecomRequest(stack.config, { ToUserName: stack.config.wecom.corpId });
+    const deep = `<xml>${'<A>'.repeat(100_000)}${'</A>'.repeat(100_000)}</xml>`;
+    const res = await post({ ...r, body: deep });
+    expect(res.status).toBe(400);
+    expect(res.text).toBe('malformed xml');
+    await expectNothingStored();
+  });
+
   it('a failed decrypt (encrypted with another key, signed correctly): 400, nothing stored', async () => {
     const { token, appId } = stack.config.officialAccount;
     const foreign = new MessageCrypto({ token, encodingAesKey: 'B'.repeat(43), receiveId: appId });

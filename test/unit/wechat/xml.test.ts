@@ -48,6 +48,11 @@ describe('parseXmlMessage', () => {
     });
   });
 
+  it('accepts nesting up to 32 levels', () => {
+    const fields = parseXmlMessage(`<xml>${'<A>'.repeat(31)}x${'</A>'.repeat(31)}</xml>`);
+    expect(JSON.stringify(fields)).toContain('"x"');
+  });
+
   it('accepts an XML declaration and ignores attributes', () => {
     expect(parseXmlMessage('<?xml version="1.0" encoding="UTF-8"?>\n<xml><A kind="x">1</A></xml>\n')).toEqual({ A: '1' });
   });
@@ -96,6 +101,8 @@ describe('parseXmlMessage', () => {
     ['markup inside a processing instruction', '<?xml version="1.0" <!DOCTYPE x>?><xml></xml>'],
     ['an unquoted attribute', '<xml><A k=1>x</A></xml>'],
     ['a CDATA section that never closes', '<xml><A><![CDATA[x</A></xml>'],
+    ['elements nested 100,000 deep (instead of a stack overflow)', `<xml>${'<A>'.repeat(100_000)}${'</A>'.repeat(100_000)}</xml>`],
+    ['elements nested 33 deep', `<xml>${'<A>'.repeat(32)}x${'</A>'.repeat(32)}</xml>`],
   ])('reports malformed_xml for %s', (_label, xml) => {
     expect(catchProtocolCode(() => parseXmlMessage(xml))).toBe('malformed_xml');
   });
