@@ -147,22 +147,31 @@ export class InboxProcessor {
           await this.fail(row, error);
         }
       }
-      if (prepared.length === 0) continue;
-      try {
-        await this.deps.transactor.run((m) => this.applyBatch(m, prepared));
-        done += prepared.length;
-      } catch {
-        for (const p of prepared) {
-          try {
-            await this.deps.transactor.run((m) => this.applyBatch(m, [p]));
-            done += 1;
-          } catch (error) {
-            await this.fail(p.row, error);
-          }
-        }
-      }
+      if (prepared.length > 0) done += await this.applyPrepared(prepared);
+      // A partial batch was everything due: what arrives next waits for the next kick (see kick())
+      // and comes as a batch, instead of a trickle of small ones.
+      if (rows.length < batchSize) break;
     }
     return done;
+  }
+
+  /** One transaction for the batch; if it fails, row by row, so a bad row fails alone. */
+  private async applyPrepared(prepared: PreparedRow[]): Promise<number> {
+    try {
+      await this.deps.transactor.run((m) => this.applyBatch(m, prepared));
+      return prepared.length;
+    } catch {
+      let done = 0;
+      for (const p of prepared) {
+        try {
+          await this.deps.transactor.run((m) => this.applyBatch(m, [p]));
+          done += 1;
+        } catch (error) {
+          await this.fail(p.row, error);
+        }
+      }
+      return done;
+    }
   }
 
   private async applyBatch(m: EntityManager, batch: PreparedRow[]): Promise<void> {
