@@ -67,10 +67,15 @@ export interface InboxProcessorDeps {
   logger: Logger;
   /** How long a kick waits before its pass; see kick(). */
   batchDelayMs?: number;
+  /** Rows per batch (one transaction), and rows per pass before the pass yields to the next. */
+  batchSize?: number;
+  passLimit?: number;
 }
 
 /** Tags and scores show up this much later; the callbacks' answers do not wait for it. */
 const DEFAULT_BATCH_DELAY_MS = 50;
+const DEFAULT_BATCH_SIZE = 100;
+const DEFAULT_PASS_LIMIT = 10_000;
 
 /**
  * The work that follows the reply: user-info and contact-detail fetches, identity merges,
@@ -83,6 +88,8 @@ export class InboxProcessor {
   private running: Promise<number> | null = null;
   private again = false;
   private stopping = false;
+  /** The last pass stopped at its batch limit, not because nothing was due. */
+  private moreDue = false;
 
   constructor(private readonly deps: InboxProcessorDeps) {}
 
@@ -107,7 +114,9 @@ export class InboxProcessor {
       })
       .finally(() => {
         this.running = null;
-        if (this.again) {
+        // A pass that stopped at its limit left rows due, and after a burst no callback may come
+        // to kick again: go on.
+        if (this.again || this.moreDue) {
           this.again = false;
           this.kick();
         }
@@ -132,11 +141,14 @@ export class InboxProcessor {
    * stage changes, marking rows done). If that fails, the rows are written one by one, so one
    * bad row only fails (and is retried) alone.
    */
-  async processDue(batchSize = 100, maxBatches = 100): Promise<number> {
+  async processDue(): Promise<number> {
+    const batchSize = this.deps.batchSize ?? DEFAULT_BATCH_SIZE;
+    const maxBatches = Math.ceil((this.deps.passLimit ?? DEFAULT_PASS_LIMIT) / batchSize);
     let done = 0;
+    this.moreDue = false;
     for (let i = 0; i < maxBatches && !this.stopping; i += 1) {
       const rows = await this.deps.inbox.claimDue(batchSize);
-      if (rows.length === 0) break;
+      if (rows.length === 0) return done;
       const interactions = await this.loadInteractions(rows);
       const prepared: PreparedRow[] = [];
       for (const row of rows) {
@@ -150,8 +162,9 @@ export class InboxProcessor {
       if (prepared.length > 0) done += await this.applyPrepared(prepared);
       // A partial batch was everything due: what arrives next waits for the next kick (see kick())
       // and comes as a batch, instead of a trickle of small ones.
-      if (rows.length < batchSize) break;
+      if (rows.length < batchSize) return done;
     }
+    this.moreDue = !this.stopping;
     return done;
   }
 
