@@ -134,7 +134,8 @@ export class InboxProcessor {
   }
 
   /**
-   * Processes due rows until none are left (bounded); returns how many were done. Each batch
+   * Processes due rows until a claim comes back short (everything due is taken) or the pass limit
+   * is reached; returns how many were done. Each batch
    * first does its platform lookups row by row, yielding to the event loop in between (so under
    * a burst the callbacks, which must answer within 5 s, come first), then writes the whole batch
    * in one transaction, with set-based statements where rows share work (loading interactions,
