@@ -135,12 +135,11 @@ export class InboxProcessor {
 
   /**
    * Processes due rows until a claim comes back short (everything due is taken) or the pass limit
-   * is reached; returns how many were done. Each batch
-   * first does its platform lookups row by row, yielding to the event loop in between (so under
-   * a burst the callbacks, which must answer within 5 s, come first), then writes the whole batch
-   * in one transaction, with set-based statements where rows share work (loading interactions,
-   * stage changes, marking rows done). If that fails, the rows are written one by one, so one
-   * bad row only fails (and is retried) alone.
+   * is reached; returns how many were done. Each batch first does its platform lookups row by
+   * row, yielding to the event loop in between (so under a burst the callbacks, which must answer
+   * within 5 s, come first), then writes the whole batch in one transaction, with set-based
+   * statements where rows share work (loading interactions, stage changes, marking rows done). If
+   * that fails, the rows are written one by one, so one bad row only fails (and is retried) alone.
    */
   async processDue(): Promise<number> {
     const batchSize = this.deps.batchSize ?? DEFAULT_BATCH_SIZE;

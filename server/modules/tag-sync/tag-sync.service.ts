@@ -136,9 +136,7 @@ export class TagSyncService {
     if (change.op === 'rename_tag') {
       const tag = await this.deps.dataSource.manager.findOneBy(Tag, { id: change.tagId });
       if (!tag || tag.oaTagId === null) return;
-      if (Buffer.byteLength(tag.name) > OA_MAX_TAG_NAME_BYTES) {
-        throw new TagSyncLimitError(`Tag name "${tag.name}" is longer than ${OA_MAX_TAG_NAME_BYTES} bytes, the Official Account limit`);
-      }
+      assertOfficialAccountTagName(tag.name);
       await this.deps.officialAccount.renameTag(tag.oaTagId, tag.name);
     } else if (change.op === 'delete') {
       for (const id of change.oaTagIds) await ignoreGone(() => this.deps.officialAccount.deleteTag(id));
@@ -262,9 +260,7 @@ export class TagSyncService {
     const m = this.deps.dataSource.manager;
     const tag = await m.findOneByOrFail(Tag, { id: tagId });
     if (tag.oaTagId !== null) return tag.oaTagId;
-    if (Buffer.byteLength(tag.name) > OA_MAX_TAG_NAME_BYTES) {
-      throw new TagSyncLimitError(`Tag name "${tag.name}" is longer than ${OA_MAX_TAG_NAME_BYTES} bytes, the Official Account limit`);
-    }
+    assertOfficialAccountTagName(tag.name);
     const mirrored = await m.countBy(Tag, { oaTagId: Not(IsNull()) });
     if (mirrored >= OA_MAX_TAGS_PER_ACCOUNT) {
       throw new TagSyncLimitError(`The Official Account already has ${OA_MAX_TAGS_PER_ACCOUNT} tags (the platform limit); turn off syncing for a tag group or delete tags`);
@@ -366,6 +362,13 @@ function readPayload(task: Task): { contactId: number; tagId: number; op: 'add' 
     throw new Error(`task ${task.id} has a malformed payload`);
   }
   return { contactId, tagId, op };
+}
+
+/** A name the Official Account would refuse (45158) fails the task for good, saying why. */
+function assertOfficialAccountTagName(name: string): void {
+  if (Buffer.byteLength(name) > OA_MAX_TAG_NAME_BYTES) {
+    throw new TagSyncLimitError(`Tag name "${name}" is longer than ${OA_MAX_TAG_NAME_BYTES} bytes, the Official Account limit`);
+  }
 }
 
 function readCatalogChange(task: Task): CatalogChange {

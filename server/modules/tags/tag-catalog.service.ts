@@ -243,15 +243,15 @@ export class TagCatalogService {
   /**
    * Rewrites the tag references of every rule with `rename`; returns how many rules changed.
    * Rule templates such as `{scene}` are left alone: they name no one tag. The caller drops the
-   * rule cache after the commit (`rulesRewritten`), so no reader caches the old rules again.
+   * rule cache once the transaction has committed, so no reader caches the old rules again.
    */
   private async renameInRules(manager: EntityManager, rename: (ref: TagRef) => TagRef): Promise<number> {
     let changed = 0;
     for (const rule of await manager.find(TagRule)) {
       const addTags = rule.addTags.map(rename);
       const removeTags = rule.removeTags.map(rename);
-      const same = (a: TagRef[], b: TagRef[]) => a.every((ref, i) => ref === b[i]);
-      if (same(addTags, rule.addTags) && same(removeTags, rule.removeTags)) continue;
+      // `rename` hands back the same object for a reference it leaves alone.
+      if (addTags.every((ref, i) => ref === rule.addTags[i]) && removeTags.every((ref, i) => ref === rule.removeTags[i])) continue;
       await manager.update(TagRule, { id: rule.id }, { addTags, removeTags, updatedAt: this.deps.clock.now() });
       changed += 1;
     }
