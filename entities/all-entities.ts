@@ -1,9 +1,10 @@
 import { AuditLog } from './audit-log.entity';
-import { CallbackInbox } from './callback-inbox.entity';
 import { Contact } from './contact.entity';
+import { ContactFollow } from './contact-follow.entity';
 import { ContactIdentity } from './contact-identity.entity';
 import { ContactTag } from './contact-tag.entity';
 import { Interaction } from './interaction.entity';
+import { InteractionWork } from './interaction-work.entity';
 import { JobRun } from './job-run.entity';
 import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
@@ -17,11 +18,12 @@ import { Task } from './task.entity';
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
   AuditLog,
-  CallbackInbox,
   Contact,
+  ContactFollow,
   ContactIdentity,
   ContactTag,
   Interaction,
+  InteractionWork,
   JobRun,
   Operator,
   OperatorSession,

@@ -4,8 +4,15 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 export const LIFECYCLE_STAGES = ['acquired', 'activated', 'retained', 'revenue', 'referral'] as const;
 export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 
-/** One person, whatever channels they reached us through. Identities point here. */
+/**
+ * One person, whatever channels they reached us through. Identities point here. Indexed for the
+ * admin list's filters and for "silent since" queries on a million contacts.
+ */
 @Entity('contacts')
+@Index('IDX_contacts_stage', ['stage'])
+@Index('IDX_contacts_score', ['score'])
+@Index('IDX_contacts_first_source', ['firstSource'])
+@Index('IDX_contacts_last_interaction', ['lastInteractionAt'])
 export class Contact {
   @PrimaryGeneratedColumn()
   id: number;
@@ -35,7 +42,14 @@ export class Contact {
   @Column({ type: 'datetime', precision: 3, nullable: true })
   lastSourceAt: Date | null;
 
-  /** WeCom userid of the sales rep who owns the relationship (the last one who added them). */
+  /** When the contact last did anything (newest interaction), for active/silent segments. */
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  lastInteractionAt: Date | null;
+
+  /**
+   * WeCom userid of the rep who first added them (the relationship's owner for tag syncs). Who may
+   * see the contact is decided by contact_follows, which keeps every rep's relation.
+   */
   @Index()
   @Column({ type: 'varchar', length: 64, nullable: true })
   ownerUserId: string | null;

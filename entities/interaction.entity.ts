@@ -5,9 +5,15 @@ export type Channel = (typeof CHANNELS)[number];
 
 export type InteractionDetail = Record<string, string | number | boolean | null | string[]>;
 
-/** One thing a contact did or was sent. The timeline is this table, newest first. */
+/**
+ * One thing a contact did or was sent. The timeline is this table, newest first; segments and
+ * reports read it by type and time. Written only by `recordInteraction` (modules/interactions).
+ */
 @Entity('interactions')
-@Index(['contactId', 'occurredAt'])
+@Index('IDX_interactions_contact_occurred', ['contactId', 'occurredAt'])
+@Index('IDX_interactions_contact_type_occurred', ['contactId', 'type', 'occurredAt'])
+@Index('IDX_interactions_type_occurred', ['type', 'occurredAt'])
+@Index('IDX_interactions_ref', ['refType', 'refId'])
 export class Interaction {
   @PrimaryGeneratedColumn()
   id: number;
@@ -26,13 +32,24 @@ export class Interaction {
   @Column({ type: 'datetime', precision: 3 })
   occurredAt: Date;
 
-  @Column({ type: 'simple-json' })
+  /** JSON on MySQL (MariaDB: LONGTEXT checked by json_valid), so a 64 KiB text always fits. */
+  @Column({ type: 'json' })
   detail: InteractionDetail;
 
-  /** The inbound message's dedupe key: three deliveries of one message make one row. */
-  @Index({ unique: true })
-  @Column({ type: 'varchar', length: 191, nullable: true })
-  dedupeKey: string | null;
+  /**
+   * Namespaced by source (`oa:`, `wecom:`, `mp:`, `pay:<transaction_id>`, `outbox:<run>:<node>`):
+   * the same fact recorded twice (a platform retry, a replayed job) makes one row.
+   */
+  @Index('UQ_interactions_dedupe_key', { unique: true })
+  @Column({ type: 'varchar', length: 191 })
+  dedupeKey: string;
+
+  /** What the interaction is about, beyond the contact: an event, an order, a message, a journey run. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  refType: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  refId: string | null;
 
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
