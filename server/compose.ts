@@ -19,16 +19,24 @@ import { createCallbacksRouter } from './http/callbacks.routes';
 import { DatabaseRunCoordinator } from './jobs/run-coordinator';
 import type { JobDefinition } from './jobs/scheduler';
 import { AuditService } from './modules/audit/audit.service';
+import { CallbackStore } from './modules/callbacks/callback-store';
 import { CallbacksService } from './modules/callbacks/callbacks.service';
+import { createActivityReaction } from './modules/contacts/activity.reaction';
 import { ContactsQueryService } from './modules/contacts/contacts-query.service';
 import { ContactsService } from './modules/contacts/contacts.service';
-import { InboxProcessor } from './modules/inbox/inbox-processor.service';
-import { InboxService } from './modules/inbox/inbox.service';
+import { createOfficialAccountProfileReaction } from './modules/contacts/oa-profile.reaction';
+import { createSourceReaction } from './modules/contacts/source.reaction';
+import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
+import { InteractionsService } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
+import { ReactionsWorker } from './modules/reactions/reactions.worker';
+import { createScoringReaction } from './modules/scoring/scoring.reaction';
 import { ScoringService } from './modules/scoring/scoring.service';
 import { TagRulesEngine } from './modules/tag-rules/tag-rules.engine';
+import { createTagRulesReaction } from './modules/tag-rules/tag-rules.reaction';
 import { TagRulesService } from './modules/tag-rules/tag-rules.service';
 import { TagSyncService } from './modules/tag-sync/tag-sync.service';
+import { WecomTagMirror } from './modules/tag-sync/wecom-tags.reaction';
 import { TagCatalogService } from './modules/tags/tag-catalog.service';
 import { TagsService } from './modules/tags/tags.service';
 import { TaskQueue } from './modules/tasks/task-queue.service';
@@ -92,26 +100,33 @@ export function composeServices(p: ComposeParams) {
   const tags = new TagsService({ clock, tagSync });
   const scoring = new ScoringService({ clock });
   const rules = new TagRulesEngine({ dataSource, tags, clock });
-  const inbox = new InboxService({ dataSource, transactor, contacts, clock, holder });
-  const processor = new InboxProcessor({
+  const interactions = new InteractionsService({ clock, contacts });
+  const wecomTags = new WecomTagMirror({ dataSource, wecom, tags, tagSync, clock });
+  // What happens after an interaction is on the timeline, in order. Adding a reaction is one line.
+  const reactions = new ReactionsWorker({
     dataSource,
     transactor,
-    inbox,
     contacts,
-    tags,
-    rules,
-    scoring,
-    officialAccount,
-    wecom,
     clock,
     logger,
+    holder,
+    reactions: [
+      createOfficialAccountProfileReaction({ officialAccount, contacts, logger }),
+      createWecomContactReaction({ wecom, contacts, wecomTags, logger }),
+      wecomTags.createCatalogReaction(),
+      createSourceReaction({ contacts }),
+      createActivityReaction({ contacts }),
+      createTagRulesReaction({ rules }),
+      createScoringReaction({ scoring }),
+    ],
   });
+  const callbackStore = new CallbackStore({ transactor, interactions, logger });
   const callbacks = new CallbacksService({
     officialAccount: { appId: config.officialAccount.appId, token: config.officialAccount.token, aesKey: config.officialAccount.aesKey },
     wecom: { corpId: config.wecom.corpId, token: config.wecom.token, aesKey: config.wecom.aesKey },
     maxAgeSeconds: config.callbackMaxAgeSeconds,
-    inbox,
-    processor,
+    store: callbackStore,
+    reactions,
     rules,
     clock,
     logger,
@@ -131,14 +146,15 @@ export function composeServices(p: ComposeParams) {
 
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */
   const jobs: JobDefinition[] = [
-    { name: 'inbox-replay', schedule: '*/15 * * * * *', run: async () => void (await processor.processDue()) },
+    // Reactions left by a crash or a failed attempt (a kick runs the new ones at once).
+    { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
       run: async () => {
-        // Dedupe keys stay on the interactions for good; inbox rows go after 7 days at least.
-        await inbox.pruneProcessed(new Date(clock.now().getTime() - 8 * DAY_MS));
+        // Dedupe keys stay on the interactions for good; done work rows go after 7 days at least.
+        await reactions.queue.pruneDone(new Date(clock.now().getTime() - 8 * DAY_MS));
         await queue.pruneDone(new Date(clock.now().getTime() - 8 * DAY_MS));
         await coordinator.pruneRuns(new Date(clock.now().getTime() - 2 * DAY_MS));
         await operators.pruneExpiredSessions(clock.now());
@@ -161,8 +177,8 @@ export function composeServices(p: ComposeParams) {
     tags,
     scoring,
     rules,
-    inbox,
-    processor,
+    interactions,
+    reactions,
     callbacks,
     contactsQuery,
     tagCatalog,

@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
 
   const jobs = startJobs({ jobs: services.jobs, coordinator: services.coordinator, logger });
-  // Callbacks stored before a crash are finished now (the inbox replay).
-  services.processor.kick();
+  // Reactions left by a crash are run now (then by the replay job).
+  services.reactions.kick();
 
   const base = config.publicBaseUrl;
   const lines = [
@@ -77,10 +77,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     server.close();
-    services.processor.stop();
+    services.reactions.stop();
     void jobs
       .stop()
-      .then(() => services.processor.idle())
+      .then(() => services.reactions.idle())
       .then(() => dataSource.destroy())
       .then(() => process.exit(0))
       .catch((error: unknown) => {

@@ -59,6 +59,23 @@ export function isRetryablePlatformError(error: unknown): boolean {
   return (error instanceof PlatformApiError || error instanceof PlatformTransportError) && error.retryable;
 }
 
+/**
+ * A platform lookup that enriches but is not essential (a profile, a unionid): a permanent refusal
+ * (the user unfollowed, no permission) is logged and the caller goes on without it (null); a
+ * transient failure is thrown, so the work is retried later.
+ */
+export async function fetchOptional<T>(logger: { warn(message: string, fields?: Record<string, unknown>): void }, fetch: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fetch();
+  } catch (error) {
+    if (error instanceof PlatformApiError && !error.retryable) {
+      logger.warn('platform lookup refused; continuing without it', { api: error.api, errcode: error.errcode });
+      return null;
+    }
+    throw error;
+  }
+}
+
 const CREDENTIAL_PARAMS = /\b(access_token|secret|corpsecret|appsecret|session_key|js_code|code)=[^&\s"]*/gi;
 
 /** Platform errmsg sometimes echoes request parameters; never let a credential into a message. */

@@ -1,5 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { isUniqueViolation } from './migrate';
+import { isTransientConflict, isUniqueViolation } from './errors';
+
+/** Tries of a unit that keeps losing races before its error is let through. */
+const MAX_TRIES = 4;
 
 /**
  * Runs units of work in a transaction. On SQLite, TypeORM shares one connection among all
@@ -26,15 +29,19 @@ export class Transactor {
   }
 
   /**
-   * Retries the whole unit once when it loses a race on a unique key (two first messages from
-   * the same new follower both creating the contact); the retry then finds the winner's row.
+   * Runs the unit again when it loses a race that rolled it back whole: a unique key taken by a
+   * concurrent writer (two first messages from one new follower both creating the contact; the
+   * retry finds the winner's row), an InnoDB deadlock or lock wait timeout between two instances
+   * writing the same rows, SQLite's busy writer. A few tries, a short random pause between them.
    */
-  async runRetryingOnConflict<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.run(work);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      return this.run(work);
+  async runRetrying<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.run(work);
+      } catch (error) {
+        if (attempt >= MAX_TRIES || !(isUniqueViolation(error) || isTransientConflict(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
     }
   }
 }

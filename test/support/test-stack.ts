@@ -72,7 +72,7 @@ export async function startTestStack(db: TestDatabase, env: NodeJS.ProcessEnv = 
       return player;
     },
     async close() {
-      await services.processor.idle();
+      await services.reactions.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sandboxServer.close();
     },

@@ -1,4 +1,3 @@
-import type { InboxSource } from '../../../entities/callback-inbox.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { MessageCrypto } from '../../wechat/message-crypto';
@@ -8,10 +7,10 @@ import { ProtocolError } from '../../wechat/protocol-error';
 import { verifySha1Signature } from '../../wechat/signature';
 import { parseWecomEvent } from '../../wechat/wecom-event';
 import { parseXmlMessage } from '../../wechat/xml';
-import type { InboxProcessor } from '../inbox/inbox-processor.service';
-import type { InboxService } from '../inbox/inbox.service';
 import { mapOfficialAccountMessage, mapWecomEvent, type InteractionDraft } from '../interactions/interaction-mapping';
+import type { ReactionsWorker } from '../reactions/reactions.worker';
 import type { PassiveReply, TagRulesEngine } from '../tag-rules/tag-rules.engine';
+import { StoreDeadlineError, type CallbackStore } from './callback-store';
 
 /** What a callback route answers: WeChat reads the status and a plain-text or XML body. */
 export interface CallbackAnswer {
@@ -27,8 +26,9 @@ export interface CallbacksServiceDeps {
   wecom: { corpId: string; token: string; aesKey: string };
   /** Older (or newer) timestamps are refused; 0 turns the check off. */
   maxAgeSeconds: number;
-  inbox: InboxService;
-  processor: InboxProcessor;
+  store: CallbackStore;
+  /** Kicked after each new interaction; its reactions run after the answer. */
+  reactions: Pick<ReactionsWorker, 'kick'>;
   rules: TagRulesEngine;
   clock: Clock;
   logger: Logger;
@@ -37,10 +37,12 @@ export interface CallbacksServiceDeps {
 const text = (status: number, body: string): CallbackAnswer => ({ status, body, contentType: 'text/plain' });
 const SUCCESS = text(200, 'success');
 
+type CallbackSource = 'oa' | 'wecom';
+
 /**
  * Official Account and WeCom callbacks, in the order WeChat needs them: verify, decrypt and
- * parse; store the interaction and its inbox row in one transaction; answer within 5 s; the
- * rest runs after the answer (InboxProcessor). Failures before the commit answer 5xx so that
+ * parse; store the interaction and its work row in one transaction; answer within 5 s; the
+ * reactions run after the answer (ReactionsWorker). Failures before the commit answer 5xx so that
  * WeChat retries; bad input gets 4xx and stores nothing.
  * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
  * @link https://developer.work.weixin.qq.com/document/path/90930
@@ -65,7 +67,6 @@ export class CallbacksService {
     if (refused) return refused;
     const encrypted = q.encrypt_type === 'aes';
 
-    let xml: string;
     let msg: OfficialAccountMessage;
     try {
       const outer = parseXmlMessage(body.toString('utf8'));
@@ -73,10 +74,8 @@ export class CallbacksService {
         // Safe and compatible modes: the Encrypt field is the message; msg_signature covers it.
         const envelope = readEncryptedEnvelope(outer);
         if (!this.oaCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-        xml = this.oaCrypto.decrypt(envelope);
-        msg = parseOfficialAccountMessage(parseXmlMessage(xml));
+        msg = parseOfficialAccountMessage(parseXmlMessage(this.oaCrypto.decrypt(envelope)));
       } else {
-        xml = body.toString('utf8');
         msg = parseOfficialAccountMessage(outer);
       }
     } catch (error) {
@@ -84,7 +83,8 @@ export class CallbacksService {
     }
 
     const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg);
-    await this.store('oa', xml, draft);
+    const unstored = await this.store('oa', draft);
+    if (unstored) return unstored;
     const reply = await this.deps.rules.findReply(draft);
     if (!reply) return SUCCESS;
     const replyXml = renderReply(reply, msg, Math.floor(this.deps.clock.now().getTime() / 1000));
@@ -108,25 +108,34 @@ export class CallbacksService {
   async receiveWecom(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
     const refused = this.checkFreshness(q.timestamp);
     if (refused) return refused;
-    let xml: string;
     let draft: InteractionDraft;
     try {
       const envelope = readEncryptedEnvelope(parseXmlMessage(body.toString('utf8')));
       if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-      xml = this.wecomCrypto.decrypt(envelope);
-      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(xml)));
+      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(this.wecomCrypto.decrypt(envelope))));
     } catch (error) {
       return this.refuseMalformed('wecom', error);
     }
-    await this.store('wecom', xml, draft);
-    return SUCCESS;
+    return (await this.store('wecom', draft)) ?? SUCCESS;
   }
 
-  /** Commits before answering; the after-reply work is only kicked, never awaited. */
-  private async store(source: InboxSource, xml: string, draft: InteractionDraft): Promise<void> {
-    const result = await this.deps.inbox.accept({ source, payload: xml, draft });
-    if (result.duplicate) this.deps.logger.debug('duplicate callback ignored', { source, dedupeKey: draft.dedupeKey });
-    else this.deps.processor.kick();
+  /**
+   * Commits before answering; the reactions are only kicked, never awaited. Null when stored (or
+   * a duplicate, which answers as the first delivery did); a 503 past the store's deadline, so
+   * WeChat retries in time and the dedupe key makes the retry safe.
+   */
+  private async store(source: CallbackSource, draft: InteractionDraft): Promise<CallbackAnswer | null> {
+    let recorded: boolean;
+    try {
+      recorded = (await this.deps.store.accept(draft)).recorded;
+    } catch (error) {
+      if (!(error instanceof StoreDeadlineError)) throw error;
+      this.deps.logger.warn('callback not stored in time; answering 503 so that WeChat retries', { source });
+      return text(503, 'storage unavailable');
+    }
+    if (recorded) this.deps.reactions.kick();
+    else this.deps.logger.debug('duplicate callback ignored', { source, dedupeKey: draft.dedupeKey });
+    return null;
   }
 
   private checkOaSignature(q: CallbackQuery): CallbackAnswer | null {
@@ -143,7 +152,7 @@ export class CallbacksService {
   }
 
   /** Logged without the body: it may hold personal data, and it is not ours to keep. */
-  private refuseMalformed(source: InboxSource, error: unknown): CallbackAnswer {
+  private refuseMalformed(source: CallbackSource, error: unknown): CallbackAnswer {
     if (!(error instanceof ProtocolError)) throw error;
     this.deps.logger.warn('callback refused', { source, code: error.code });
     if (error.code === 'xml_too_large') return text(413, 'payload too large');

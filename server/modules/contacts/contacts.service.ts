@@ -1,11 +1,13 @@
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import { Contact, LIFECYCLE_STAGES, type LifecycleStage } from '../../../entities/contact.entity';
+import { ContactFollow } from '../../../entities/contact-follow.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/errors';
 import { insertReturningId, placeholders, toSqlDate } from '../../db/sql';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
@@ -80,14 +82,24 @@ export class ContactsService {
     return contactId;
   }
 
-  /** Merges two contacts; the older one survives and inherits identities, timeline, tags and points. */
+  /**
+   * Merges two contacts; the older one survives and inherits identities, timeline, tags, follow
+   * relations and points. Both rows are locked (FOR UPDATE, in id order, so two merges never wait
+   * on each other in a circle) before anything is read, and the score moves with `score + ?`, so
+   * a merge racing another merge or a scoring batch on a second instance loses no points. A
+   * contact that was merged already is followed to its survivor first.
+   */
   async mergeContacts(manager: EntityManager, a: number, b: number): Promise<number> {
-    if (a === b) return a;
-    const [survivorId, mergedId] = a < b ? [a, b] : [b, a];
-    const [survivor, merged] = await Promise.all([
-      manager.findOneByOrFail(Contact, { id: survivorId }),
-      manager.findOneByOrFail(Contact, { id: mergedId }),
-    ]);
+    const survivors = await this.resolveSurvivors(manager, [a, b]);
+    const [x, y] = [survivors.get(a) ?? a, survivors.get(b) ?? b];
+    if (x === y) return x;
+    const [survivorId, mergedId] = x < y ? [x, y] : [y, x];
+    const locked = await lockContacts(manager, [survivorId, mergedId]);
+    const survivor = locked.get(survivorId);
+    const merged = locked.get(mergedId);
+    if (!survivor || !merged) throw new Error(`cannot merge contacts ${survivorId} and ${mergedId}: not found`);
+    // Lost a race with another merge between the survivor lookup and the lock: follow it.
+    if (survivor.mergedIntoId !== null || merged.mergedIntoId !== null) return this.mergeContacts(manager, survivorId, mergedId);
 
     await manager.update(ContactIdentity, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(Interaction, { contactId: mergedId }, { contactId: survivorId });
@@ -96,38 +108,109 @@ export class ContactsService {
     const held = survivorTags.map((t) => t.tagId);
     if (held.length > 0) await manager.delete(ContactTag, { contactId: mergedId, tagId: In(held) });
     await manager.update(ContactTag, { contactId: mergedId }, { contactId: survivorId });
+    const survivorFollows = await manager.find(ContactFollow, { where: { contactId: survivorId }, select: { userId: true } });
+    const following = survivorFollows.map((f) => f.userId);
+    if (following.length > 0) await manager.delete(ContactFollow, { contactId: mergedId, userId: In(following) });
+    await manager.update(ContactFollow, { contactId: mergedId }, { contactId: survivorId });
 
-    const now = this.deps.clock.now();
-    const first = earliest(
-      { source: survivor.firstSource, at: survivor.firstSourceAt },
-      { source: merged.firstSource, at: merged.firstSourceAt },
+    const now = toSqlDate(this.deps.clock.now());
+    const first = earliest({ source: survivor.firstSource, at: survivor.firstSourceAt }, { source: merged.firstSource, at: merged.firstSourceAt });
+    const last = latest({ source: survivor.lastSource, at: survivor.lastSourceAt }, { source: merged.lastSource, at: merged.lastSourceAt });
+    const lastInteraction = latest({ source: null, at: survivor.lastInteractionAt }, { source: null, at: merged.lastInteractionAt }).at;
+    await manager.query(
+      `UPDATE contacts SET name = ?, avatar_url = ?, score = score + ?, stage = ?, first_source = ?, first_source_at = ?, last_source = ?, last_source_at = ?,
+         last_interaction_at = ?, owner_user_id = ?, updated_at = ? WHERE id = ?`,
+      [
+        survivor.name ?? merged.name,
+        survivor.avatarUrl ?? merged.avatarUrl,
+        merged.score,
+        laterStage(survivor.stage, merged.stage),
+        first.source,
+        sqlDateOrNull(first.at),
+        last.source,
+        sqlDateOrNull(last.at),
+        sqlDateOrNull(lastInteraction),
+        survivor.ownerUserId ?? merged.ownerUserId,
+        now,
+        survivorId,
+      ],
     );
-    const last = latest(
-      { source: survivor.lastSource, at: survivor.lastSourceAt },
-      { source: merged.lastSource, at: merged.lastSourceAt },
-    );
-    await manager.update(Contact, survivorId, {
-      name: survivor.name ?? merged.name,
-      avatarUrl: survivor.avatarUrl ?? merged.avatarUrl,
-      score: survivor.score + merged.score,
-      stage: laterStage(survivor.stage, merged.stage),
-      firstSource: first.source,
-      firstSourceAt: first.at,
-      lastSource: last.source,
-      lastSourceAt: last.at,
-      ownerUserId: survivor.ownerUserId ?? merged.ownerUserId,
-      updatedAt: now,
-    });
-    await manager.update(Contact, mergedId, { mergedIntoId: survivorId, score: 0, updatedAt: now });
+    await manager.query('UPDATE contacts SET merged_into_id = ?, score = score - ?, updated_at = ? WHERE id = ?', [survivorId, merged.score, now, mergedId]);
     return survivorId;
   }
 
+  /**
+   * Where each contact lives now: itself, or the survivor it was merged into (merges only chain
+   * forward, so a few hops at most).
+   */
+  async resolveSurvivors(manager: EntityManager, contactIds: number[]): Promise<Map<number, number>> {
+    const result = new Map<number, number>(contactIds.map((id) => [id, id]));
+    let pending = [...new Set(contactIds)];
+    for (let hops = 0; pending.length > 0 && hops < 16; hops += 1) {
+      const rows: { id: number | string; merged_into_id: number | string | null }[] = await manager.query(
+        `SELECT id, merged_into_id FROM contacts WHERE id IN (${placeholders(pending.length)}) AND merged_into_id IS NOT NULL`,
+        pending,
+      );
+      const next = new Map(rows.map((r) => [Number(r.id), Number(r.merged_into_id)]));
+      for (const [start, current] of result) {
+        const to = next.get(current);
+        if (to !== undefined) result.set(start, to);
+      }
+      pending = [...new Set(next.values())];
+    }
+    return result;
+  }
+
+  /**
+   * A WeCom rep now follows the customer (added them, or is listed in their follow_user): the
+   * relation is kept beside the others, never replacing them. The first rep becomes the owner
+   * tag syncs act as.
+   */
+  async addFollow(manager: EntityManager, contactId: number, p: { userId: string; state?: string | null }): Promise<void> {
+    const now = this.deps.clock.now();
+    const state = p.state ? p.state.slice(0, 128) : null;
+    const existing = await manager.findOneBy(ContactFollow, { contactId, userId: p.userId });
+    if (existing) {
+      if (existing.status !== 'active' || (state && existing.state !== state)) await manager.update(ContactFollow, { id: existing.id }, { status: 'active', state: state ?? existing.state, updatedAt: now });
+    } else {
+      try {
+        await manager.insert(ContactFollow, { contactId, userId: p.userId.slice(0, 64), status: 'active', state, createdAt: now, updatedAt: now });
+      } catch (error) {
+        // Another worker recorded the same relation first: it is there, which is all we need.
+        if (!isUniqueViolation(error)) throw error;
+      }
+    }
+    await manager.query('UPDATE contacts SET owner_user_id = ?, updated_at = ? WHERE id = ? AND owner_user_id IS NULL', [p.userId, toSqlDate(now), contactId]);
+  }
+
+  /** The rep and the customer are no longer connected (either side deleted the other). */
+  async removeFollow(manager: EntityManager, contactId: number, userId: string): Promise<void> {
+    await manager.update(ContactFollow, { contactId, userId, status: 'active' }, { status: 'removed', updatedAt: this.deps.clock.now() });
+  }
+
+  /** Reps with an active relation, the owner first: whom a WeCom tag sync may act as. */
+  async listActiveFollowers(manager: EntityManager, contactIds: number[]): Promise<Map<number, string[]>> {
+    const byContact = new Map<number, string[]>();
+    if (contactIds.length === 0) return byContact;
+    const rows: { contact_id: number | string; user_id: string; owner_user_id: string | null }[] = await manager.query(
+      `SELECT f.contact_id, f.user_id, c.owner_user_id FROM contact_follows f JOIN contacts c ON c.id = f.contact_id
+        WHERE f.status = 'active' AND f.contact_id IN (${placeholders(contactIds.length)}) ORDER BY f.id`,
+      contactIds,
+    );
+    for (const row of rows) {
+      const list = byContact.get(Number(row.contact_id)) ?? [];
+      if (row.user_id === row.owner_user_id) list.unshift(row.user_id);
+      else list.push(row.user_id);
+      byContact.set(Number(row.contact_id), list);
+    }
+    return byContact;
+  }
+
   /** Fills the profile from the platform; empty values never overwrite known ones. */
-  async updateProfile(manager: EntityManager, contactId: number, profile: { name?: string | null; avatarUrl?: string | null; ownerUserId?: string | null }): Promise<void> {
+  async updateProfile(manager: EntityManager, contactId: number, profile: { name?: string | null; avatarUrl?: string | null }): Promise<void> {
     const changes: Partial<Contact> = {};
     if (profile.name) changes.name = profile.name.slice(0, 128);
     if (profile.avatarUrl) changes.avatarUrl = profile.avatarUrl.slice(0, 512);
-    if (profile.ownerUserId) changes.ownerUserId = profile.ownerUserId;
     if (Object.keys(changes).length === 0) return;
     await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
   }
@@ -152,12 +235,44 @@ export class ContactsService {
       ...earlier,
     ]);
   }
+
+  /** The newest interaction time of each contact moves forward only (one statement per batch). */
+  async touchLastInteraction(manager: EntityManager, latestByContact: Map<number, Date>): Promise<void> {
+    if (latestByContact.size === 0) return;
+    const ids = [...latestByContact.keys()];
+    const at = `CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+    await manager.query(`UPDATE contacts SET last_interaction_at = ${at} WHERE id IN (${placeholders(ids.length)}) AND (last_interaction_at IS NULL OR last_interaction_at < ${at})`, [
+      ...ids.flatMap((id) => [id, toSqlDate(latestByContact.get(id) ?? new Date(0))]),
+      ...ids,
+      ...ids.flatMap((id) => [id, toSqlDate(latestByContact.get(id) ?? new Date(0))]),
+    ]);
+  }
 }
 
 export function identityKey(ref: IdentityRef): string {
   return `${ref.kind}|${ref.appId}|${ref.value}`;
 }
 
+
+/**
+ * Reads contacts and locks their rows for the rest of the transaction, in id order (a locking
+ * read: MySQL returns the latest committed values, not the transaction's snapshot). SQLite has
+ * one writer, which is lock enough.
+ */
+async function lockContacts(manager: EntityManager, ids: number[]): Promise<Map<number, Contact>> {
+  const type = manager.connection.options.type;
+  const query = manager
+    .createQueryBuilder(Contact, 'c')
+    .where('c.id IN (:...ids)', { ids })
+    .orderBy('c.id', 'ASC');
+  if (type === 'mysql' || type === 'mariadb') query.setLock('pessimistic_write');
+  const rows = await query.getMany();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+function sqlDateOrNull(at: Date | null): string | null {
+  return at ? toSqlDate(at) : null;
+}
 
 function laterStage(a: LifecycleStage, b: LifecycleStage): LifecycleStage {
   return LIFECYCLE_STAGES.indexOf(a) >= LIFECYCLE_STAGES.indexOf(b) ? a : b;

@@ -1,24 +1,15 @@
-import type { Channel, InteractionDetail } from '../../../entities/interaction.entity';
 import type { OfficialAccountMessage } from '../../wechat/official-account-message';
 import { officialAccountDedupeKey } from '../../wechat/official-account-message';
 import type { WecomEvent } from '../../wechat/wecom-event';
 import { wecomDedupeKey } from '../../wechat/wecom-event';
-import type { IdentityRef } from '../contacts/contacts.service';
+import type { InteractionDraft } from './interactions.service';
+
+export type { InteractionDraft };
 
 /**
  * What an inbound callback becomes on the timeline. Rule matching reads the same detail keys:
  * `content` (keywords), `scene` (QR scene or contact-way state), `menuKey`, `eventId`.
  */
-export interface InteractionDraft {
-  type: string;
-  channel: Channel;
-  occurredAt: Date;
-  detail: InteractionDetail;
-  /** Who did it; null for account-level pushes such as a WeCom tag edit. */
-  identity: IdentityRef | null;
-  dedupeKey: string;
-}
-
 export function mapOfficialAccountMessage(appId: string, msg: OfficialAccountMessage): InteractionDraft {
   const base = {
     channel: 'oa' as const,

@@ -22,7 +22,7 @@ export class ScoringService {
   }
 
   /**
-   * Scores many causes in three statements, whatever their number (the inbox worker scores a
+   * Scores many causes in three statements, whatever their number (the reactions worker scores a
    * batch at once): the causes already in the ledger are skipped, the rest inserted in one
    * statement, and each contact's score moved by its sum. Returns how many causes scored.
    */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { In, IsNull, Not } from 'typeorm';
 import { Contact } from '../../../entities/contact.entity';
+import { ContactFollow } from '../../../entities/contact-follow.entity';
 import { ContactIdentity } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
@@ -95,13 +96,16 @@ export class TagSyncService {
     if (group.wecomGroupId !== null) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'rename_group', groupId: group.id });
   }
 
-  /** Tags deleted in Flywheel (a whole group when `group` is given) are deleted on the platforms. */
-  async enqueueTagsDeleted(manager: EntityManager, tags: Tag[], group?: TagGroup): Promise<void> {
+  /**
+   * Tags deleted in Flywheel (a whole group when `group` is given) are deleted on the platforms;
+   * `skip` leaves out the platform the deletion came from.
+   */
+  async enqueueTagsDeleted(manager: EntityManager, tags: Tag[], group?: TagGroup, skip?: 'wecom'): Promise<void> {
     const oaTagIds = tags.flatMap((t) => (t.oaTagId === null ? [] : [t.oaTagId]));
     const wecomGroupIds = group?.wecomGroupId ? [group.wecomGroupId] : [];
     const wecomTagIds = wecomGroupIds.length > 0 ? [] : tags.flatMap((t) => (t.wecomTagId === null ? [] : [t.wecomTagId]));
     if (oaTagIds.length > 0) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds, wecomTagIds: [], wecomGroupIds: [] });
-    if (wecomTagIds.length + wecomGroupIds.length > 0) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
+    if (skip !== 'wecom' && wecomTagIds.length + wecomGroupIds.length > 0) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
   }
 
   private async enqueueCatalog(manager: EntityManager, kind: string, change: CatalogChange): Promise<void> {
@@ -296,12 +300,17 @@ export class TagSyncService {
     const parsed = await this.dropUndone(tasks.map((task) => ({ task, ...readPayload(task) })), results);
     if (parsed.length === 0) return results;
     const contactIds = [...new Set(parsed.map((t) => t.contactId))];
-    const [externals, contacts] = await Promise.all([
+    const [externals, contacts, follows] = await Promise.all([
       m.findBy(ContactIdentity, { kind: 'external_userid', appId: this.deps.corpId, contactId: In(contactIds) }),
       m.findBy(Contact, { id: In(contactIds) }),
+      m.find(ContactFollow, { where: { contactId: In(contactIds), status: 'active' }, order: { id: 'ASC' } }),
     ]);
     const externalOf = new Map(externals.map((i) => [i.contactId, i.value]));
-    const ownerOf = new Map(contacts.map((c) => [c.id, c.ownerUserId]));
+    // mark_tag acts as a rep who follows the customer: the owner while they still do, else the
+    // longest-standing relation.
+    const ownerOf = new Map<number, string>();
+    const owners = new Map(contacts.map((c) => [c.id, c.ownerUserId]));
+    for (const f of follows) if (!ownerOf.has(f.contactId) || f.userId === owners.get(f.contactId)) ownerOf.set(f.contactId, f.userId);
 
     const perContact = new Map<number, typeof parsed>();
     for (const t of parsed) {
@@ -398,12 +407,4 @@ async function ignoreGone(call: () => Promise<void>): Promise<void> {
 function failure(task: Task, error: unknown): TaskResult {
   const retryable = !(error instanceof TagSyncLimitError) && (!(error instanceof PlatformApiError) || error.retryable);
   return { id: task.id, ok: false, error: error instanceof Error ? error.message : String(error), retryable };
-}
-
-/** Tags of a contact that came from WeCom corp tags, by their WeCom id. */
-export async function findWecomTagIds(manager: EntityManager, contactId: number): Promise<Map<string, number>> {
-  const rows = await manager.find(ContactTag, { where: { contactId } });
-  if (rows.length === 0) return new Map();
-  const tags = await manager.findBy(Tag, { id: In(rows.map((r) => r.tagId)), wecomTagId: Not(IsNull()) });
-  return new Map(tags.map((t) => [t.wecomTagId ?? '', t.id]));
 }

@@ -176,9 +176,9 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       ['scan', '2026-11-22T09:30:00.500Z'],
     ];
     for (const [type, time] of rows) {
-      await repo.insert({ contactId: ids.li, type, channel: 'oa', occurredAt: at(time), detail: { n: type }, dedupeKey: null, createdAt: at(time) });
+      await repo.insert({ contactId: ids.li, type, channel: 'oa', occurredAt: at(time), detail: { n: type }, dedupeKey: `test:${type}:${time}`, createdAt: at(time) });
     }
-    await repo.insert({ contactId: ids.wang, type: 'text', channel: 'wecom', occurredAt: at('2026-11-23T00:00:00.000Z'), detail: {}, dedupeKey: null, createdAt: at('2026-11-23T00:00:00.000Z') });
+    await repo.insert({ contactId: ids.wang, type: 'text', channel: 'wecom', occurredAt: at('2026-11-23T00:00:00.000Z'), detail: {}, dedupeKey: 'test:wang', createdAt: at('2026-11-23T00:00:00.000Z') });
 
     const all = await get(`/api/admin/contacts/${ids.li}/timeline`).expect(200);
     const items = (all.body as { items: { type: string; channel: string; at: string; detail: unknown }[] }).items;

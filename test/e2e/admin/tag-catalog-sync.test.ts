@@ -58,10 +58,10 @@ describeEachDatabase('tag catalog changes reach the rules and the platforms', (d
   it('the next subscribe already gets the renamed tag: the callback path drops its cached rules', async () => {
     const { tag } = await syncedTag('生命周期', '已关注');
     await stack.player().subscribe({}); // loads the rules into the 2 s cache
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
     expect(await stack.services.tagCatalog.updateTag({ id: tag.id, name: '已关注公众号', actor })).toMatchObject({ ok: true });
     const { openid } = await stack.player().subscribe({});
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
     const names: { name: string }[] = await db().dataSource.query(
       'SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id JOIN contact_identities i ON i.contact_id = ct.contact_id WHERE i.value = ?',
       [openid],

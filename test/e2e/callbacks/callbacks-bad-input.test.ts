@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { CallbackInbox } from '../../../entities/callback-inbox.entity';
+import { InteractionWork } from '../../../entities/interaction-work.entity';
 import { Contact } from '../../../entities/contact.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
@@ -21,7 +21,7 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
   async function expectNothingStored(): Promise<void> {
     const m = db().dataSource.manager;
     expect(await m.count(Interaction)).toBe(0);
-    expect(await m.count(CallbackInbox)).toBe(0);
+    expect(await m.count(InteractionWork)).toBe(0);
     expect(await m.count(Contact)).toBe(0);
   }
 
@@ -121,14 +121,14 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
   });
 
   it('the database failing before the commit: 500 so that WeChat retries, and no stack trace', async () => {
-    await db().dataSource.query('ALTER TABLE callback_inbox RENAME TO callback_inbox_gone');
+    await db().dataSource.query('ALTER TABLE interaction_work RENAME TO interaction_work_gone');
     try {
       const res = await post(officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1007')));
       expect(res.status).toBe(500);
       expect(res.text).not.toMatch(/at .*\.ts/);
       expect(await db().dataSource.manager.count(Interaction)).toBe(0);
     } finally {
-      await db().dataSource.query('ALTER TABLE callback_inbox_gone RENAME TO callback_inbox');
+      await db().dataSource.query('ALTER TABLE interaction_work_gone RENAME TO interaction_work');
     }
   });
 });

@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { CallbackInbox } from '../../../entities/callback-inbox.entity';
+import { InteractionWork } from '../../../entities/interaction-work.entity';
 import { Contact } from '../../../entities/contact.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import type { ContactListItem } from '../../../server/modules/contacts/contacts-query.service';
-import { InboxService } from '../../../server/modules/inbox/inbox.service';
+import { LeaseQueue } from '../../../server/db/lease-queue';
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import { describeEachDatabase } from '../../support/database';
@@ -28,7 +28,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
   const player = () => stack.player();
   const api = (path: string) => request(stack.app.callback()).get(path).set('authorization', `Bearer ${token}`);
   async function findContact(q: string): Promise<ContactItem> {
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
     const res = await api(`/api/admin/contacts?q=${encodeURIComponent(q)}`);
     expect(res.status).toBe(200);
     const body = res.body as { items: ContactItem[]; total: number };
@@ -67,7 +67,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const contact = await findContact(openid);
     const texts = await db().dataSource.manager.findBy(Interaction, { type: 'text' });
     expect(texts).toHaveLength(1);
-    expect(await db().dataSource.manager.countBy(CallbackInbox, { source: 'oa' })).toBe(2);
+    expect(await db().dataSource.manager.count(InteractionWork)).toBe(2);
     expect(contact.score).toBe(1);
     expect(contact.stage).toBe('activated');
   });
@@ -96,7 +96,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
 
   it('a WeCom add through a contact-way code merges with the follower who has the same unionid', async () => {
     const { openid } = await player().subscribe({ scene: 'poster' });
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
     const unionid = stack.sandbox.state.followers.get(openid)?.unionid ?? null;
     expect(unionid).toBeTruthy();
 
@@ -120,7 +120,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const { openid } = await player().subscribe({ scene: 'expo2026' });
     const unionid = stack.sandbox.state.followers.get(openid)?.unionid ?? null;
     const added = await player().addExternalContact({ userId: 'sales-li', state: 'booth-7', unionid });
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
 
     const outcome = await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
     expect(outcome.failed).toBe(0);
@@ -145,24 +145,25 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     expect(contact.tags).toContain('expo2026');
   });
 
-  it('a crash after the reply loses nothing: the stored inbox row is finished later by another instance', async () => {
-    // Instance A stores and claims the row, then dies before finishing it.
-    const crashed = new InboxService({ dataSource: db().dataSource, transactor: stack.services.transactor, contacts: stack.services.contacts, clock: stack.clock, holder: 'instance-a', leaseMs: 30_000 });
-    const result = await crashed.accept({
-      source: 'oa',
-      payload: `<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[o_crash]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[在吗]]></Content><MsgId>9100</MsgId></xml>`,
-      draft: { type: 'text', channel: 'oa', occurredAt: stack.clock.now(), detail: { openid: 'o_crash', content: '在吗', msgId: '9100' }, identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: 'o_crash' }, dedupeKey: 'oa:test:msg:9100' },
-    });
-    expect(result.duplicate).toBe(false);
-    expect(await crashed.claimDue(10)).toHaveLength(1);
+  it('a crash after the reply loses nothing: the stored work row is finished later by another instance, within the short lease', async () => {
+    const sent = await player().sendText({ openid: 'o_crash', content: '在吗', msgId: '9100' });
+    expect(sent.status).toBe(200);
+    await stack.services.reactions.idle();
+    // Instance A stored a second message and claimed its work row, then died (kill -9).
+    const identity = { kind: 'oa_openid' as const, appId: stack.config.officialAccount.appId, value: 'o_crash' };
+    const draft = { type: 'text', channel: 'oa' as const, occurredAt: stack.clock.now(), detail: { openid: 'o_crash', content: '还在吗' }, identity, dedupeKey: 'oa:test:msg:o_crash:9101' };
+    await stack.services.transactor.run((m) => stack.services.interactions.recordInteraction(m, draft));
+    const crashed = new LeaseQueue({ dataSource: db().dataSource, clock: stack.clock, holder: 'instance-a', table: 'interaction_work', leaseMs: 15_000 });
+    const claim = await crashed.claim({ limit: 10 });
+    expect(claim?.ids).toHaveLength(1);
 
-    // Instance B: nothing to do while A's lease holds; after it expires, B finishes the row.
-    expect(await stack.services.processor.processDue()).toBe(0);
-    stack.clock.advance(31_000);
-    expect(await stack.services.processor.processDue()).toBe(1);
-    const row = await db().dataSource.manager.findOneByOrFail(CallbackInbox, { dedupeKey: 'oa:test:msg:9100' });
-    expect(row.status).toBe('done');
-    const contact = await db().dataSource.manager.findOneByOrFail(Contact, { id: result.contactId ?? 0 });
-    expect(contact.score).toBe(1);
+    // Instance B: nothing to do while A's lease holds; 15 s later B finishes the row.
+    expect(await stack.services.reactions.processDue()).toBe(0);
+    stack.clock.advance(15_001);
+    expect(await stack.services.reactions.processDue()).toBe(1);
+    const row = await db().dataSource.manager.findOneByOrFail(InteractionWork, { id: claim?.ids[0] ?? 0 });
+    expect(row).toMatchObject({ status: 'done', attempts: 1 });
+    const contact = await findContact('o_crash');
+    expect(contact.score).toBe(2);
   });
 });

@@ -15,7 +15,7 @@ describeEachDatabase('WeCom corp tag edits come back through change_external_tag
 
   const player = () => stack.player();
   const localTags = async () => {
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
     return (await db().dataSource.manager.find(Tag, { order: { name: 'ASC' } })).map((t) => ({ name: t.name, wecomTagId: t.wecomTagId }));
   };
 
@@ -52,7 +52,7 @@ describeEachDatabase('WeCom corp tag edits come back through change_external_tag
     const { created } = stack.sandbox.state.addCorpTags({ groupName: '行业', tagNames: ['制造'] });
     const first = await player().changeExternalTag({ changeType: 'create', tagIds: [created[0].id], tagType: 'tag' });
     await player().replay(first);
-    await stack.services.processor.idle();
+    await stack.services.reactions.idle();
     expect(stack.sandbox.state.callsTo('externalcontact/get_corp_tag_list')).toHaveLength(1);
     expect(await localTags()).toEqual([{ name: '制造', wecomTagId: created[0].id }]);
   });

@@ -30,7 +30,7 @@ describeEachDatabase('contacts', (db) => {
 
   it('two first messages racing create one contact', async () => {
     const tx = new Transactor(db().dataSource);
-    const ids = await Promise.all([1, 2, 3].map(() => tx.runRetryingOnConflict((m) => contacts.resolveContact(m, openid))));
+    const ids = await Promise.all([1, 2, 3].map(() => tx.runRetrying((m) => contacts.resolveContact(m, openid))));
     expect(new Set(ids.map((r) => r.contactId)).size).toBe(1);
     expect(await db().dataSource.manager.count(ContactIdentity)).toBe(1);
   });

@@ -57,7 +57,7 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
     const ref = { kind: 'external_userid' as const, appId: stack.config.wecom.corpId, value: p.externalUserId };
     return stack.services.transactor.run(async (t) => {
       const { contactId } = await stack.services.contacts.resolveContact(t, ref);
-      if (p.owner !== null) await stack.services.contacts.updateProfile(t, contactId, { ownerUserId: p.owner });
+      if (p.owner !== null) await stack.services.contacts.addFollow(t, contactId, { userId: p.owner });
       if (p.openid !== undefined) await stack.services.contacts.linkIdentity(t, contactId, { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: p.openid });
       return contactId;
     });

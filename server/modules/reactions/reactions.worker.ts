@@ -1,0 +1,230 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { In } from 'typeorm';
+import { Interaction } from '../../../entities/interaction.entity';
+import { InteractionWork } from '../../../entities/interaction-work.entity';
+import type { Clock } from '../../adapters/clock';
+import type { Logger } from '../../adapters/logger';
+import { LeaseQueue, type Claim } from '../../db/lease-queue';
+import type { Transactor } from '../../db/transaction';
+import type { ContactsService } from '../contacts/contacts.service';
+import { ReactionBatch, type Reaction, type ReactionRow, type ReactionWrite } from './reaction';
+
+export interface ReactionsWorkerDeps {
+  dataSource: DataSource;
+  transactor: Transactor;
+  contacts: ContactsService;
+  /** In the order they run, for every interaction. */
+  reactions: Reaction[];
+  clock: Clock;
+  logger: Logger;
+  /** This instance's id, for leases. */
+  holder: string;
+  /** How long a claim holds before another instance may take its rows (renewed while a batch runs). */
+  leaseMs?: number;
+  maxAttempts?: number;
+  /** How long a kick waits before its pass; see kick(). */
+  batchDelayMs?: number;
+  /** Rows per batch (one transaction), and rows per pass before the pass yields to the next. */
+  batchSize?: number;
+  passLimit?: number;
+}
+
+/** Reactions show up this much later; the callbacks' answers do not wait for them. */
+const DEFAULT_BATCH_DELAY_MS = 50;
+const DEFAULT_BATCH_SIZE = 100;
+const DEFAULT_PASS_LIMIT = 10_000;
+/** Short, and renewed while a batch runs: after a crash (kill -9) its rows wait this long at most. */
+const DEFAULT_LEASE_MS = 15_000;
+
+/** A row of the batch with the writes its reactions prepared. */
+interface PreparedRow {
+  workId: number;
+  row: ReactionRow;
+  writes: ReactionWrite[];
+}
+
+/** The batch's claim was taken over (this instance stalled past its lease): its writes must not commit. */
+class LeaseLostError extends Error {}
+
+/**
+ * Runs the reactions of new interactions from their work rows (interaction_work). Platform
+ * lookups happen row by row before the transaction, yielding to the event loop in between (under
+ * a burst the callbacks, which must answer within 5 s, come first); then the whole batch is
+ * written in one transaction with the rows marked done under the claim's token. If that fails, the
+ * rows are written one by one, so a bad row only fails (and is retried) alone. Every write is
+ * idempotent, so a replay after a crash changes nothing.
+ */
+export class ReactionsWorker {
+  readonly queue: LeaseQueue;
+  private running: Promise<number> | null = null;
+  private again = false;
+  private stopping = false;
+  /** The last pass stopped at its limit, not because nothing was due. */
+  private moreDue = false;
+
+  constructor(private readonly deps: ReactionsWorkerDeps) {
+    this.queue = new LeaseQueue({
+      dataSource: deps.dataSource,
+      clock: deps.clock,
+      holder: deps.holder,
+      table: 'interaction_work',
+      leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+      maxAttempts: deps.maxAttempts ?? 10,
+    });
+  }
+
+  /**
+   * Asks for a pass soon, after the HTTP reply has gone; overlapping asks coalesce. The pass
+   * starts `batchDelayMs` later, so that under load it finds a batch rather than the last group
+   * of callbacks: each batch costs a dozen statements whatever its size.
+   */
+  kick(): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const delayMs = this.deps.batchDelayMs ?? DEFAULT_BATCH_DELAY_MS;
+    this.running = new Promise((resolve) => setTimeout(resolve, delayMs))
+      .then(() => this.processDue())
+      .catch((error: unknown) => {
+        this.deps.logger.error('reactions pass failed', { error });
+        return 0;
+      })
+      .finally(() => {
+        this.running = null;
+        // A pass that stopped at its limit left rows due, and after a burst nothing may come to
+        // kick again: go on.
+        if (this.again || this.moreDue) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** At shutdown: finish the batch in hand and take no more (what is left waits in the table). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Resolves when the current pass (if any) is over; for shutdown and tests. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Processes due rows until a claim comes back short or the pass limit is reached; returns how many were done. */
+  async processDue(): Promise<number> {
+    const batchSize = this.deps.batchSize ?? DEFAULT_BATCH_SIZE;
+    const maxBatches = Math.ceil((this.deps.passLimit ?? DEFAULT_PASS_LIMIT) / batchSize);
+    let done = 0;
+    this.moreDue = false;
+    for (let i = 0; i < maxBatches && !this.stopping; i += 1) {
+      const claim = await this.queue.claim({ limit: batchSize });
+      if (!claim) return done;
+      done += await this.runClaim(claim);
+      // A partial batch was everything due: what arrives next waits for the next kick and comes
+      // as a batch, instead of a trickle of small ones.
+      if (claim.ids.length < batchSize) return done;
+    }
+    this.moreDue = !this.stopping;
+    return done;
+  }
+
+  private async runClaim(claim: Claim): Promise<number> {
+    // Renewed while the batch runs: platform lookups can be slow, and a lease that lapsed would
+    // let another instance run the same rows.
+    const renewal = setInterval(() => {
+      this.queue.renew(claim).catch((error: unknown) => this.deps.logger.warn('lease renewal failed', { error }));
+    }, Math.max(1_000, Math.floor(this.queue.leaseMs / 3)));
+    try {
+      const prepared = await this.prepareClaim(claim);
+      return prepared.length > 0 ? await this.writePrepared(claim, prepared) : 0;
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  private async prepareClaim(claim: Claim): Promise<PreparedRow[]> {
+    const m = this.deps.dataSource.manager;
+    const work = await m.find(InteractionWork, { where: { id: In(claim.ids) }, order: { id: 'ASC' } });
+    const keys = work.map((w) => w.dedupeKey);
+    const interactions = keys.length > 0 ? await m.findBy(Interaction, { dedupeKey: In(keys) }) : [];
+    const byKey = new Map(interactions.map((i) => [i.dedupeKey, i]));
+    const owners = await this.deps.contacts.resolveSurvivors(m, interactions.flatMap((i) => (i.contactId === null ? [] : [i.contactId])));
+
+    const prepared: PreparedRow[] = [];
+    for (const w of work) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const interaction = byKey.get(w.dedupeKey);
+      try {
+        if (!interaction) throw new Error(`work row ${w.id} has no interaction (${w.dedupeKey})`);
+        const writes: ReactionWrite[] = [];
+        for (const reaction of this.deps.reactions) {
+          const write = await reaction.prepare(interaction);
+          if (write) writes.push(write);
+        }
+        const contactId = interaction.contactId === null ? null : (owners.get(interaction.contactId) ?? interaction.contactId);
+        prepared.push({ workId: w.id, row: { interaction, contactId }, writes });
+      } catch (error) {
+        await this.fail(claim, w.id, error);
+      }
+    }
+    return prepared;
+  }
+
+  /** One transaction for the batch; if it fails, row by row, so a bad row fails alone. */
+  private async writePrepared(claim: Claim, prepared: PreparedRow[]): Promise<number> {
+    try {
+      await this.deps.transactor.runRetrying((m) => this.writeBatch(m, claim, prepared));
+      return prepared.length;
+    } catch (error) {
+      if (error instanceof LeaseLostError) return this.lostLease(claim, prepared.length);
+      this.deps.logger.warn('reaction batch failed; writing its rows one by one', { rows: prepared.length, error });
+      let done = 0;
+      for (const p of prepared) {
+        try {
+          await this.deps.transactor.runRetrying((m) => this.writeBatch(m, claim, [p]));
+          done += 1;
+        } catch (single) {
+          if (single instanceof LeaseLostError) this.lostLease(claim, 1);
+          else await this.fail(claim, p.workId, single);
+        }
+      }
+      return done;
+    }
+  }
+
+  private async writeBatch(m: EntityManager, claim: Claim, rows: PreparedRow[]): Promise<void> {
+    const batch = new ReactionBatch();
+    // A late interaction (stored while its contact was being merged) moves to the survivor.
+    const moved = rows.filter((p) => p.row.contactId !== p.row.interaction.contactId);
+    for (const p of moved) await m.query('UPDATE interactions SET contact_id = ? WHERE id = ?', [p.row.contactId, p.row.interaction.id]);
+    for (const p of rows) {
+      p.row.contactId = batch.survivorOf(p.row.contactId);
+      for (const write of p.writes) {
+        await write(m, p.row, batch);
+        p.row.contactId = batch.survivorOf(p.row.contactId);
+      }
+    }
+    for (const reaction of this.deps.reactions) await reaction.finish?.(m, batch);
+    const ids = rows.map((p) => p.workId);
+    if ((await this.queue.complete(claim, ids, m)) !== ids.length) throw new LeaseLostError();
+  }
+
+  private lostLease(claim: Claim, rows: number): number {
+    this.deps.logger.warn('reaction lease was taken over before the batch committed; another instance runs it', { rows, token: claim.token });
+    return 0;
+  }
+
+  private async fail(claim: Claim, workId: number, error: unknown): Promise<void> {
+    const text = error instanceof Error ? error.message || error.name : String(error);
+    const outcome = await this.queue.fail({ claim, id: workId, error: text });
+    this.deps.logger.warn(outcome === 'failed' ? 'interaction reactions failed for good' : 'interaction reactions failed; will retry', { workId, outcome, error });
+  }
+
+  /** Interactions waiting for their reactions, for tests and the bench (`pending` includes leased rows). */
+  async countPending(): Promise<number> {
+    const rows: { n: number | string }[] = await this.deps.dataSource.query(`SELECT COUNT(*) AS n FROM interaction_work WHERE status = ?`, ['pending']);
+    return Number(rows[0]?.n ?? 0);
+  }
+}
