@@ -6,6 +6,7 @@ import { parseOfficialAccountMessage, type OfficialAccountMessage } from '../../
 import { buildEncryptedReply, buildNewsReply, buildTextReply, readEncryptedEnvelope } from '../../wechat/passive-reply';
 import { ProtocolError } from '../../wechat/protocol-error';
 import { verifySha1Signature } from '../../wechat/signature';
+import { decodeUtf8Replacing, type DecodedText } from '../../wechat/utf8';
 import { parseWecomEvent } from '../../wechat/wecom-event';
 import { parseXmlMessage } from '../../wechat/xml';
 import type { InboxProcessor } from '../inbox/inbox-processor.service';
@@ -65,25 +66,29 @@ export class CallbacksService {
     if (refused) return refused;
     const encrypted = q.encrypt_type === 'aes';
 
-    let xml: string;
+    // Invalid UTF-8 is decoded with U+FFFD and stored, in every mode (decodeUtf8Replacing).
+    let decoded: DecodedText;
     let msg: OfficialAccountMessage;
     try {
-      const outer = parseXmlMessage(body.toString('utf8'));
+      const plain = decodeUtf8Replacing(body);
+      const outer = parseXmlMessage(plain.text);
       if (encrypted) {
         // Safe and compatible modes: the Encrypt field is the message; msg_signature covers it.
         const envelope = readEncryptedEnvelope(outer);
         if (!this.oaCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-        xml = this.oaCrypto.decrypt(envelope);
-        msg = parseOfficialAccountMessage(parseXmlMessage(xml));
+        decoded = this.oaCrypto.decryptText(envelope);
+        msg = parseOfficialAccountMessage(parseXmlMessage(decoded.text));
       } else {
-        xml = body.toString('utf8');
+        decoded = plain;
         msg = parseOfficialAccountMessage(outer);
       }
     } catch (error) {
       return this.refuseMalformed('oa', error);
     }
 
-    const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg);
+    const xml = decoded.text;
+    const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg, { invalidUtf8: decoded.invalidUtf8 });
+    this.warnIfInvalidUtf8('oa', decoded, draft);
     await this.store('oa', xml, draft);
     const reply = await this.deps.rules.findReply(draft);
     if (!reply) return SUCCESS;
@@ -108,17 +113,18 @@ export class CallbacksService {
   async receiveWecom(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
     const refused = this.checkFreshness(q.timestamp);
     if (refused) return refused;
-    let xml: string;
+    let decoded: DecodedText;
     let draft: InteractionDraft;
     try {
-      const envelope = readEncryptedEnvelope(parseXmlMessage(body.toString('utf8')));
+      const envelope = readEncryptedEnvelope(parseXmlMessage(decodeUtf8Replacing(body).text));
       if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-      xml = this.wecomCrypto.decrypt(envelope);
-      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(xml)));
+      decoded = this.wecomCrypto.decryptText(envelope);
+      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(decoded.text)), { invalidUtf8: decoded.invalidUtf8 });
     } catch (error) {
       return this.refuseMalformed('wecom', error);
     }
-    await this.store('wecom', xml, draft);
+    this.warnIfInvalidUtf8('wecom', decoded, draft);
+    await this.store('wecom', decoded.text, draft);
     return SUCCESS;
   }
 
@@ -140,6 +146,11 @@ export class CallbacksService {
     if (this.deps.maxAgeSeconds === 0) return null;
     const age = Math.abs(this.deps.clock.now().getTime() / 1000 - Number(timestamp));
     return age > this.deps.maxAgeSeconds ? text(401, 'timestamp outside the allowed window') : null;
+  }
+
+  /** Logged without the body, like a refusal: the key says which interaction carries the flag. */
+  private warnIfInvalidUtf8(source: InboxSource, decoded: DecodedText, draft: InteractionDraft): void {
+    if (decoded.invalidUtf8) this.deps.logger.warn('callback body is not valid UTF-8; stored with U+FFFD', { source, dedupeKey: draft.dedupeKey });
   }
 
   /** Logged without the body: it may hold personal data, and it is not ours to keep. */
