@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ProtocolError } from './protocol-error';
 import { computeSha1Signature, verifySha1Signature } from './signature';
+import { decodeUtf8Replacing, type DecodedText } from './utf8';
 
 /** WeChat pads to 32-byte blocks (PKCS#7 with k = 32), not to AES's 16. */
 const PAD_BLOCK_SIZE = 32;
@@ -39,11 +40,12 @@ export class MessageCrypto {
     this.iv = this.key.subarray(0, 16);
   }
 
-  encrypt(plain: string, random: Buffer = randomBytes(RANDOM_LENGTH)): string {
+  /** `plain` as text is encoded as UTF-8; as bytes it is encrypted as given (tests send bad UTF-8 this way). */
+  encrypt(plain: string | Buffer, random: Buffer = randomBytes(RANDOM_LENGTH)): string {
     if (random.length !== RANDOM_LENGTH) {
       throw new Error(`random prefix must be ${RANDOM_LENGTH} bytes`);
     }
-    const msg = Buffer.from(plain, 'utf8');
+    const msg = typeof plain === 'string' ? Buffer.from(plain, 'utf8') : plain;
     const length = Buffer.alloc(LENGTH_FIELD_SIZE);
     length.writeUInt32BE(msg.length, 0);
     const body = Buffer.concat([random, length, msg, Buffer.from(this.receiveId, 'utf8')]);
@@ -54,7 +56,13 @@ export class MessageCrypto {
     return Buffer.concat([cipher.update(padded), cipher.final()]).toString('base64');
   }
 
+  /** The decrypted message as text; invalid UTF-8 becomes U+FFFD (see decryptText for the flag). */
   decrypt(encrypted: string): string {
+    return this.decryptText(encrypted).text;
+  }
+
+  /** The decrypted message, and whether its bytes were valid UTF-8 (decodeUtf8Replacing). */
+  decryptText(encrypted: string): DecodedText {
     const plain = this.decryptBlocks(encrypted);
     const unpadded = removePadding(plain);
     if (unpadded.length < RANDOM_LENGTH + LENGTH_FIELD_SIZE) {
@@ -70,7 +78,7 @@ export class MessageCrypto {
     if (receiveId !== this.receiveId) {
       throw new ProtocolError('receive_id_mismatch', 'message was encrypted for another appid/corpid');
     }
-    return decodeUtf8(unpadded.subarray(msgStart, msgEnd));
+    return decodeUtf8Replacing(unpadded.subarray(msgStart, msgEnd));
   }
 
   sign(timestamp: string, nonce: string, encrypted: string): string {
@@ -111,12 +119,4 @@ function removePadding(plain: Buffer): Buffer {
     }
   }
   return plain.subarray(0, plain.length - padLength);
-}
-
-function decodeUtf8(bytes: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new ProtocolError('decrypt_failed', 'decrypted message is not valid UTF-8');
-  }
 }

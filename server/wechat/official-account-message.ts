@@ -25,6 +25,14 @@ interface WithMsgId {
   msgId: string;
 }
 
+/** Ordinary messages about an article carry its data id and, for a multi-article post, its 1-based index. */
+interface WithArticleRef {
+  /** MsgDataId: "消息的数据ID（消息如果来自文章时才有）". */
+  msgDataId?: string;
+  /** Idx: "多图文时第几篇文章，从1开始（消息如果来自文章时才有）". */
+  idx?: string;
+}
+
 interface WithEvent {
   /** The Event field as WeChat sent it (e.g. `subscribe`, `SCAN`). */
   event: string;
@@ -43,17 +51,71 @@ export interface SubscribeMessageItem {
   errorStatus?: string;
 }
 
+/** One article of a MASSSENDJOBFINISH CopyrightCheckResult (values as WeChat sent them). */
+export interface CopyrightCheckItem {
+  articleIdx: string;
+  /** UserDeclareState: what the author declared (原创 or not). */
+  userDeclareState: string;
+  /** AuditState: what WeChat's check found. */
+  auditState: string;
+  /** OriginalArticleUrl: the similar original article. */
+  originalArticleUrl: string;
+  originalArticleType: string;
+  canReprint: string;
+  needReplaceContent: string;
+  needShowReprintSource: string;
+}
+
+/** One article of a MASSSENDJOBFINISH ArticleUrlResult: the URL each sent article got. */
+export interface ArticleUrlItem {
+  articleIdx: string;
+  articleUrl: string;
+}
+
+/**
+ * MASSSENDJOBFINISH: "事件推送群发结果". Status is `send success`, `send fail` or `err(num)`;
+ * FilterCount = SentCount + ErrorCount in principle.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html
+ */
+export interface MassSendJobFinish {
+  kind: 'event.mass_send_job_finish';
+  msgId: string;
+  status: string;
+  totalCount?: number;
+  filterCount?: number;
+  sentCount?: number;
+  errorCount?: number;
+  copyrightCheck: {
+    count?: number;
+    /** CheckState: 1 not judged a reprint, may send; 2 judged a reprint, may send; 3 judged a reprint, may not send. */
+    checkState?: string;
+    items: CopyrightCheckItem[];
+  };
+  articleUrls: { count?: number; items: ArticleUrlItem[] };
+}
+
 export type OfficialAccountMessage =
-  | (OfficialAccountMessageBase & WithMsgId & { kind: 'text'; content: string })
-  | (OfficialAccountMessageBase & WithMsgId & { kind: 'image'; picUrl: string; mediaId: string })
+  | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'text'; content: string })
+  | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'image'; picUrl: string; mediaId: string })
   | (OfficialAccountMessageBase &
-      WithMsgId & { kind: 'voice'; mediaId: string; format: string; recognition?: string })
+      WithMsgId &
+      WithArticleRef & {
+        kind: 'voice';
+        mediaId: string;
+        format: string;
+        recognition?: string;
+        /** MediaId16K: the same voice sampled at 16 kHz. */
+        mediaId16K?: string;
+      })
   | (OfficialAccountMessageBase &
-      WithMsgId & { kind: 'video' | 'shortvideo'; mediaId: string; thumbMediaId: string })
+      WithMsgId &
+      WithArticleRef & { kind: 'video' | 'shortvideo'; mediaId: string; thumbMediaId: string })
   | (OfficialAccountMessageBase &
-      WithMsgId & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
+      WithMsgId &
+      WithArticleRef & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
   | (OfficialAccountMessageBase &
-      WithMsgId & { kind: 'link'; title: string; description: string; url: string })
+      WithMsgId &
+      WithArticleRef & { kind: 'link'; title: string; description: string; url: string })
   | (OfficialAccountMessageBase &
       WithEvent & { kind: 'event.subscribe'; eventKey?: string; scene?: string; ticket?: string })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.unsubscribe' })
@@ -65,6 +127,7 @@ export type OfficialAccountMessage =
   | (OfficialAccountMessageBase &
       WithEvent &
       WithMsgId & { kind: 'event.template_send_job_finish'; status: string })
+  | (OfficialAccountMessageBase & WithEvent & MassSendJobFinish)
   | (OfficialAccountMessageBase &
       WithEvent & {
         kind: 'event.subscribe_msg_popup' | 'event.subscribe_msg_change' | 'event.subscribe_msg_sent';
@@ -104,9 +167,17 @@ function readBase(fields: XmlFields): OfficialAccountMessageBase {
   return { toUserName, fromUserName, createTime, msgType, raw: fields };
 }
 
+/**
+ * The docs spell the id `MsgId` on messages and `MsgID` on some events (and in some field
+ * tables); WxJava's own fixtures send a text message with `<MsgID>`. Both are accepted everywhere.
+ */
+function readMsgId(fields: XmlFields): string | undefined {
+  return (readNonEmpty(fields, 'MsgId') ?? readNonEmpty(fields, 'MsgID'))?.trim();
+}
+
 function toUnknown(base: OfficialAccountMessageBase, fields: XmlFields): OfficialAccountMessage {
   const event = readText(fields, 'Event');
-  const msgId = readNonEmpty(fields, 'MsgId')?.trim();
+  const msgId = readMsgId(fields);
   return {
     ...base,
     kind: 'unknown',
@@ -117,9 +188,16 @@ function toUnknown(base: OfficialAccountMessageBase, fields: XmlFields): Officia
 
 /** Returns undefined when a field the kind cannot do without is missing, so it falls back to `unknown`. */
 function parseMessage(base: OfficialAccountMessageBase, fields: XmlFields): OfficialAccountMessage | undefined {
-  const msgId = readNonEmpty(fields, 'MsgId')?.trim();
+  const msgId = readMsgId(fields);
   if (msgId === undefined) return undefined;
-  const common = { ...base, msgId };
+  const msgDataId = readNonEmpty(fields, 'MsgDataId');
+  const idx = readNonEmpty(fields, 'Idx');
+  const common = {
+    ...base,
+    msgId,
+    ...(msgDataId === undefined ? {} : { msgDataId }),
+    ...(idx === undefined ? {} : { idx }),
+  };
   const text = (name: string): string => readText(fields, name) ?? '';
   switch (base.msgType) {
     case 'text': {
@@ -134,12 +212,14 @@ function parseMessage(base: OfficialAccountMessageBase, fields: XmlFields): Offi
       const mediaId = readNonEmpty(fields, 'MediaId');
       if (mediaId === undefined) return undefined;
       const recognition = readText(fields, 'Recognition');
+      const mediaId16K = readNonEmpty(fields, 'MediaId16K');
       return {
         ...common,
         kind: 'voice',
         mediaId,
         format: text('Format'),
         ...(recognition === undefined ? {} : { recognition }),
+        ...(mediaId16K === undefined ? {} : { mediaId16K }),
       };
     }
     case 'video':
@@ -207,9 +287,14 @@ function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): Offici
     }
     case 'templatesendjobfinish': {
       // This event spells the id `MsgID`, unlike `MsgId` on user messages.
-      const msgId = readNonEmpty(fields, 'MsgID')?.trim();
+      const msgId = readMsgId(fields);
       if (msgId === undefined) return undefined;
       return { ...common, kind: 'event.template_send_job_finish', msgId, status: readText(fields, 'Status') ?? '' };
+    }
+    case 'masssendjobfinish': {
+      const msgId = readMsgId(fields);
+      if (msgId === undefined) return undefined;
+      return { ...common, ...readMassSendJobFinish(fields, msgId) };
     }
     case 'subscribe_msg_popup_event':
     case 'subscribe_msg_change_event':
@@ -220,6 +305,56 @@ function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): Offici
     default:
       return undefined;
   }
+}
+
+function readMassSendJobFinish(fields: XmlFields, msgId: string): MassSendJobFinish {
+  const counts: Partial<Record<'totalCount' | 'filterCount' | 'sentCount' | 'errorCount', number>> = {};
+  for (const [key, field] of [
+    ['totalCount', 'TotalCount'],
+    ['filterCount', 'FilterCount'],
+    ['sentCount', 'SentCount'],
+    ['errorCount', 'ErrorCount'],
+  ] as const) {
+    const value = readNumber(fields, field);
+    if (value !== undefined) counts[key] = value;
+  }
+  // An empty <ResultList></ResultList> (or a result block with only whitespace) has no items.
+  const copyright = readElements(fields, 'CopyrightCheckResult')[0];
+  const copyrightCount = copyright === undefined ? undefined : readNumber(copyright, 'Count');
+  const checkState = copyright === undefined ? undefined : readNonEmpty(copyright, 'CheckState');
+  const articleUrls = readElements(fields, 'ArticleUrlResult')[0];
+  const articleUrlCount = articleUrls === undefined ? undefined : readNumber(articleUrls, 'Count');
+  const text = (item: XmlFields, name: string): string => readText(item, name) ?? '';
+  return {
+    kind: 'event.mass_send_job_finish',
+    msgId,
+    status: readText(fields, 'Status') ?? '',
+    ...counts,
+    copyrightCheck: {
+      ...(copyrightCount === undefined ? {} : { count: copyrightCount }),
+      ...(checkState === undefined ? {} : { checkState }),
+      items: readResultItems(copyright).map((item) => ({
+        articleIdx: text(item, 'ArticleIdx'),
+        userDeclareState: text(item, 'UserDeclareState'),
+        auditState: text(item, 'AuditState'),
+        originalArticleUrl: text(item, 'OriginalArticleUrl'),
+        originalArticleType: text(item, 'OriginalArticleType'),
+        canReprint: text(item, 'CanReprint'),
+        needReplaceContent: text(item, 'NeedReplaceContent'),
+        needShowReprintSource: text(item, 'NeedShowReprintSource'),
+      })),
+    },
+    articleUrls: {
+      ...(articleUrlCount === undefined ? {} : { count: articleUrlCount }),
+      items: readResultItems(articleUrls).map((item) => ({ articleIdx: text(item, 'ArticleIdx'), articleUrl: text(item, 'ArticleUrl') })),
+    },
+  };
+}
+
+/** `<ResultList><item>...</item><item>...</item></ResultList>` inside a result block. */
+function readResultItems(block: XmlFields | undefined): XmlFields[] {
+  if (block === undefined) return [];
+  return readElements(block, 'ResultList').flatMap((list) => readElements(list, 'item'));
 }
 
 /** `<Container><List>...</List><List>...</List></Container>`: one List per template in the popup. */
@@ -246,20 +381,25 @@ function readSubscribeItems(fields: XmlFields, container: string): SubscribeMess
 
 /**
  * The natural key of an inbound push, for insert-or-ignore against WeChat's retries.
- * Messages carry a MsgId; events have none, and FromUserName + CreateTime alone merges distinct
- * events fired in the same second (a subscribe and a SCAN, two menu clicks), so events are keyed
- * on the event name and its key as well (WxJava #333).
+ * Messages carry a MsgId, but WeChat does not promise it is unique across users: the same MsgId
+ * from two followers must make two rows, so the key is `oa:<appid>:msg:<openid>:<msgid>`.
+ * Keys stored before the openid was added (`oa:<appid>:msg:<msgid>`) keep that form: keys are
+ * only compared with a new push's key, never derived again from a stored row, so the old rows
+ * need no rewrite; the one cost is that a retry straddling the upgrade (seconds) is stored twice.
+ * Events have no id, and FromUserName + CreateTime alone merges distinct events fired in the
+ * same second (a subscribe and a SCAN, two menu clicks), so events are keyed on the event name
+ * and its key as well (WxJava #333).
  * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
  *   "关于重试的消息排重，推荐使用msgid排重。事件类型消息推荐使用FromUserName + CreateTime 排重。"
  */
 export function officialAccountDedupeKey(appId: string, msg: OfficialAccountMessage): string {
   if (msg.msgType.toLowerCase() !== 'event' && 'msgId' in msg && msg.msgId !== undefined) {
-    return compactKey(`oa:${appId}:msg:${msg.msgId}`);
+    return compactKey(`oa:${appId}:msg:${msg.fromUserName}:${msg.msgId}`);
   }
   const event = readText(msg.raw, 'Event') ?? msg.msgType;
   const eventKey = readText(msg.raw, 'EventKey') ?? '';
   let key = `oa:${appId}:evt:${msg.fromUserName}:${msg.createTime}:${event}:${eventKey}`;
-  if (msg.kind === 'event.template_send_job_finish') key += `:${msg.msgId}`;
+  if (msg.kind === 'event.template_send_job_finish' || msg.kind === 'event.mass_send_job_finish') key += `:${msg.msgId}`;
   if (
     msg.kind === 'event.subscribe_msg_popup' ||
     msg.kind === 'event.subscribe_msg_change' ||

@@ -121,6 +121,11 @@ function readBase(fields: XmlFields): WecomEventBase {
  * The natural key of a WeCom push. Every customer-contact push comes from `sys`, so
  * FromUserName + CreateTime collides across members and customers changed in the same second
  * (WxJava #2314); the key names who, whom and what changed.
+ * What is left out cannot tell two real pushes apart: Source, FailReason and WelcomeCode belong
+ * to one change of one (member, customer) pair, and that pair cannot have the same change twice in
+ * one second (two edit_external_contact pushes in a second would be merged, which loses nothing:
+ * the push carries no content, and the contact is fetched again). Tag ids are unique per corp, so
+ * StrategyId adds nothing. WeCom message ids are not used: these callbacks carry none.
  */
 export function wecomDedupeKey(corpId: string, ev: WecomEvent): string {
   const raw = ev.raw;

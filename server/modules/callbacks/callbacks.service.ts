@@ -5,6 +5,7 @@ import { parseOfficialAccountMessage, type OfficialAccountMessage } from '../../
 import { buildEncryptedReply, buildNewsReply, buildTextReply, readEncryptedEnvelope } from '../../wechat/passive-reply';
 import { ProtocolError } from '../../wechat/protocol-error';
 import { verifySha1Signature } from '../../wechat/signature';
+import { decodeUtf8Replacing, type DecodedText } from '../../wechat/utf8';
 import { parseWecomEvent } from '../../wechat/wecom-event';
 import { parseXmlMessage } from '../../wechat/xml';
 import { mapOfficialAccountMessage, mapWecomEvent, type InteractionDraft } from '../interactions/interaction-mapping';
@@ -67,22 +68,28 @@ export class CallbacksService {
     if (refused) return refused;
     const encrypted = q.encrypt_type === 'aes';
 
+    // Invalid UTF-8 is decoded with U+FFFD and stored, in every mode (decodeUtf8Replacing).
+    let decoded: DecodedText;
     let msg: OfficialAccountMessage;
     try {
-      const outer = parseXmlMessage(body.toString('utf8'));
+      const plain = decodeUtf8Replacing(body);
+      const outer = parseXmlMessage(plain.text);
       if (encrypted) {
         // Safe and compatible modes: the Encrypt field is the message; msg_signature covers it.
         const envelope = readEncryptedEnvelope(outer);
         if (!this.oaCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-        msg = parseOfficialAccountMessage(parseXmlMessage(this.oaCrypto.decrypt(envelope)));
+        decoded = this.oaCrypto.decryptText(envelope);
+        msg = parseOfficialAccountMessage(parseXmlMessage(decoded.text));
       } else {
+        decoded = plain;
         msg = parseOfficialAccountMessage(outer);
       }
     } catch (error) {
       return this.refuseMalformed('oa', error);
     }
 
-    const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg);
+    const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg, { invalidUtf8: decoded.invalidUtf8 });
+    this.warnIfInvalidUtf8('oa', decoded, draft);
     const unstored = await this.store('oa', draft);
     if (unstored) return unstored;
     const reply = await this.deps.rules.findReply(draft);
@@ -108,14 +115,17 @@ export class CallbacksService {
   async receiveWecom(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
     const refused = this.checkFreshness(q.timestamp);
     if (refused) return refused;
+    let decoded: DecodedText;
     let draft: InteractionDraft;
     try {
-      const envelope = readEncryptedEnvelope(parseXmlMessage(body.toString('utf8')));
+      const envelope = readEncryptedEnvelope(parseXmlMessage(decodeUtf8Replacing(body).text));
       if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(this.wecomCrypto.decrypt(envelope))));
+      decoded = this.wecomCrypto.decryptText(envelope);
+      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(decoded.text)), { invalidUtf8: decoded.invalidUtf8 });
     } catch (error) {
       return this.refuseMalformed('wecom', error);
     }
+    this.warnIfInvalidUtf8('wecom', decoded, draft);
     return (await this.store('wecom', draft)) ?? SUCCESS;
   }
 
@@ -149,6 +159,11 @@ export class CallbacksService {
     if (this.deps.maxAgeSeconds === 0) return null;
     const age = Math.abs(this.deps.clock.now().getTime() / 1000 - Number(timestamp));
     return age > this.deps.maxAgeSeconds ? text(401, 'timestamp outside the allowed window') : null;
+  }
+
+  /** Logged without the body, like a refusal: the key says which interaction carries the flag. */
+  private warnIfInvalidUtf8(source: CallbackSource, decoded: DecodedText, draft: InteractionDraft): void {
+    if (decoded.invalidUtf8) this.deps.logger.warn('callback body is not valid UTF-8; stored with U+FFFD', { source, dedupeKey: draft.dedupeKey });
   }
 
   /** Logged without the body: it may hold personal data, and it is not ours to keep. */

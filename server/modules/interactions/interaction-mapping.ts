@@ -1,7 +1,9 @@
+import type { InteractionDetail } from '../../../entities/interaction.entity';
 import type { OfficialAccountMessage } from '../../wechat/official-account-message';
 import { officialAccountDedupeKey } from '../../wechat/official-account-message';
 import type { WecomEvent } from '../../wechat/wecom-event';
 import { wecomDedupeKey } from '../../wechat/wecom-event';
+import { collectFields } from '../../wechat/xml-read';
 import type { InteractionDraft } from './interactions.service';
 
 export type { InteractionDraft };
@@ -9,58 +11,141 @@ export type { InteractionDraft };
 /**
  * What an inbound callback becomes on the timeline. Rule matching reads the same detail keys:
  * `content` (keywords), `scene` (QR scene or contact-way state), `menuKey`, `eventId`.
+ *
+ * Every field the platform documents for a type is kept, under a camelCase key; a documented
+ * field the push left out is `null` (so the timeline shows it was absent, not forgotten).
+ * Nested lists become parallel arrays of strings, one array per item field, index-aligned, with
+ * `''` for an item that lacks the field (the shape `templateIds`/`statuses` already had):
+ * `string[]` is what InteractionDetail holds and what a filter can search without parsing JSON.
+ * A push no parser knows keeps its top-level fields under their XML names (collectFields).
+ * `invalidUtf8: true` marks a body that was not valid UTF-8 and was stored with U+FFFD.
  */
-export function mapOfficialAccountMessage(appId: string, msg: OfficialAccountMessage): InteractionDraft {
-  const base = {
-    channel: 'oa' as const,
+export interface MapOptions {
+  /** The stored body had invalid UTF-8, replaced with U+FFFD (decodeUtf8Replacing). */
+  invalidUtf8?: boolean;
+}
+
+const OA_BASE_FIELDS: ReadonlySet<string> = new Set(['ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Event']);
+/** WeCom's FromUserName is kept: it is `sys` for customer contact, but a member's userid on app events. */
+const WECOM_BASE_FIELDS: ReadonlySet<string> = new Set(['ToUserName', 'CreateTime', 'MsgType', 'Event']);
+
+export function mapOfficialAccountMessage(appId: string, msg: OfficialAccountMessage, options: MapOptions = {}): InteractionDraft {
+  const { type, detail } = describeOfficialAccountMessage(msg);
+  return {
+    channel: 'oa',
     occurredAt: new Date(msg.createTime * 1000),
-    identity: { kind: 'oa_openid' as const, appId, value: msg.fromUserName },
+    identity: { kind: 'oa_openid', appId, value: msg.fromUserName },
     dedupeKey: officialAccountDedupeKey(appId, msg),
+    type,
+    detail: withFlags(detail, options),
   };
+}
+
+function describeOfficialAccountMessage(msg: OfficialAccountMessage): { type: string; detail: InteractionDetail } {
   const openid = msg.fromUserName;
   switch (msg.kind) {
     case 'text':
-      return { ...base, type: 'text', detail: { openid, msgId: msg.msgId, content: msg.content } };
+      return { type: 'text', detail: { ...messageDetail(msg), content: msg.content } };
     case 'image':
-      return { ...base, type: 'image', detail: { openid, msgId: msg.msgId, picUrl: msg.picUrl, mediaId: msg.mediaId } };
+      return { type: 'image', detail: { ...messageDetail(msg), picUrl: msg.picUrl, mediaId: msg.mediaId } };
     case 'voice':
-      return { ...base, type: 'voice', detail: { openid, msgId: msg.msgId, mediaId: msg.mediaId, recognition: msg.recognition ?? null } };
+      return {
+        type: 'voice',
+        detail: { ...messageDetail(msg), mediaId: msg.mediaId, format: msg.format, recognition: msg.recognition ?? null, mediaId16K: msg.mediaId16K ?? null },
+      };
     case 'video':
     case 'shortvideo':
-      return { ...base, type: msg.kind, detail: { openid, msgId: msg.msgId, mediaId: msg.mediaId } };
+      return { type: msg.kind, detail: { ...messageDetail(msg), mediaId: msg.mediaId, thumbMediaId: msg.thumbMediaId } };
     case 'location':
-      return { ...base, type: 'location', detail: { openid, msgId: msg.msgId, latitude: msg.latitude, longitude: msg.longitude, label: msg.label } };
+      return {
+        type: 'location',
+        detail: { ...messageDetail(msg), latitude: msg.latitude, longitude: msg.longitude, scale: msg.scale, label: msg.label },
+      };
     case 'link':
-      return { ...base, type: 'link', detail: { openid, msgId: msg.msgId, title: msg.title, url: msg.url } };
+      return { type: 'link', detail: { ...messageDetail(msg), title: msg.title, description: msg.description, url: msg.url } };
     case 'event.subscribe':
-      return { ...base, type: 'subscribe', detail: { openid, scene: msg.scene ?? null, ticket: msg.ticket ?? null } };
+      // EventKey is kept as sent: `qrscene_<scene>` through a QR code, or something else, such as
+      // the `last_trade_no_<id>` of a pay-to-follow subscribe.
+      return { type: 'subscribe', detail: { openid, scene: msg.scene ?? null, ticket: msg.ticket ?? null, eventKey: msg.eventKey ?? null } };
     case 'event.unsubscribe':
-      return { ...base, type: 'unsubscribe', detail: { openid } };
+      return { type: 'unsubscribe', detail: { openid } };
     case 'event.scan':
-      return { ...base, type: 'scan', detail: { openid, scene: msg.scene, ticket: msg.ticket } };
+      return { type: 'scan', detail: { openid, scene: msg.scene, ticket: msg.ticket } };
     case 'event.location':
-      return { ...base, type: 'location_report', detail: { openid, latitude: msg.latitude, longitude: msg.longitude } };
+      return { type: 'location_report', detail: { openid, latitude: msg.latitude, longitude: msg.longitude, precision: msg.precision } };
     case 'event.click':
-      return { ...base, type: 'click', detail: { openid, menuKey: msg.eventKey } };
+      return { type: 'click', detail: { openid, menuKey: msg.eventKey } };
     case 'event.view':
-      return { ...base, type: 'view', detail: { openid, menuKey: msg.eventKey, url: msg.eventKey } };
+      return { type: 'view', detail: { openid, menuKey: msg.eventKey, url: msg.eventKey, menuId: msg.menuId ?? null } };
     case 'event.template_send_job_finish':
-      return { ...base, type: 'template_delivered', detail: { openid, msgId: msg.msgId, status: msg.status } };
+      return { type: 'template_delivered', detail: { openid, msgId: msg.msgId, status: msg.status } };
+    case 'event.mass_send_job_finish': {
+      const copyright = msg.copyrightCheck.items;
+      const urls = msg.articleUrls.items;
+      return {
+        type: 'mass_send_finished',
+        detail: {
+          openid,
+          msgId: msg.msgId,
+          status: msg.status,
+          totalCount: msg.totalCount ?? null,
+          filterCount: msg.filterCount ?? null,
+          sentCount: msg.sentCount ?? null,
+          errorCount: msg.errorCount ?? null,
+          copyrightCount: msg.copyrightCheck.count ?? null,
+          copyrightCheckState: msg.copyrightCheck.checkState ?? null,
+          copyrightArticleIdx: copyright.map((i) => i.articleIdx),
+          copyrightUserDeclareState: copyright.map((i) => i.userDeclareState),
+          copyrightAuditState: copyright.map((i) => i.auditState),
+          copyrightOriginalArticleUrl: copyright.map((i) => i.originalArticleUrl),
+          copyrightOriginalArticleType: copyright.map((i) => i.originalArticleType),
+          copyrightCanReprint: copyright.map((i) => i.canReprint),
+          copyrightNeedReplaceContent: copyright.map((i) => i.needReplaceContent),
+          copyrightNeedShowReprintSource: copyright.map((i) => i.needShowReprintSource),
+          articleUrlCount: msg.articleUrls.count ?? null,
+          articleIdx: urls.map((i) => i.articleIdx),
+          articleUrls: urls.map((i) => i.articleUrl),
+        },
+      };
+    }
     case 'event.subscribe_msg_popup':
     case 'event.subscribe_msg_change':
-    case 'event.subscribe_msg_sent':
-      return {
-        ...base,
-        type: msg.kind.slice('event.'.length),
-        detail: { openid, templateIds: msg.items.map((i) => i.templateId), statuses: msg.items.map((i) => i.status ?? i.errorStatus ?? '') },
+    case 'event.subscribe_msg_sent': {
+      const items = msg.items;
+      const detail: InteractionDetail = {
+        openid,
+        templateIds: items.map((i) => i.templateId),
+        // One status per template: SubscribeStatusString (popup, change) or ErrorStatus (sent).
+        statuses: items.map((i) => i.status ?? i.errorStatus ?? ''),
       };
-    case 'unknown':
-      // Stored as a generic interaction: a new WeChat event is recorded, never lost or refused.
-      return { ...base, type: 'unknown', detail: { openid, msgType: msg.msgType, event: msg.event ?? null } };
+      if (msg.kind === 'event.subscribe_msg_popup') detail.popupScenes = items.map((i) => i.popupScene ?? '');
+      if (msg.kind === 'event.subscribe_msg_sent') {
+        detail.msgIds = items.map((i) => i.msgId ?? '');
+        detail.errorCodes = items.map((i) => i.errorCode ?? '');
+        detail.errorStatuses = items.map((i) => i.errorStatus ?? '');
+      }
+      return { type: msg.kind.slice('event.'.length), detail };
+    }
+    case 'unknown': {
+      // Stored as a generic interaction: a new WeChat event is recorded with what it said, never
+      // lost or refused.
+      const collected = collectFields(msg.raw, OA_BASE_FIELDS);
+      return {
+        type: 'unknown',
+        detail: {
+          ...collected.fields,
+          openid,
+          msgType: msg.msgType,
+          event: msg.event ?? null,
+          ...(msg.msgId === undefined ? {} : { msgId: msg.msgId }),
+          ...(collected.truncated ? { truncated: true } : {}),
+        },
+      };
+    }
   }
 }
 
-export function mapWecomEvent(corpId: string, ev: WecomEvent): InteractionDraft {
+export function mapWecomEvent(corpId: string, ev: WecomEvent, options: MapOptions = {}): InteractionDraft {
   const base = { channel: 'wecom' as const, occurredAt: new Date(ev.createTime * 1000), dedupeKey: wecomDedupeKey(corpId, ev) };
   switch (ev.kind) {
     case 'change_external_contact':
@@ -68,17 +153,45 @@ export function mapWecomEvent(corpId: string, ev: WecomEvent): InteractionDraft 
         ...base,
         type: ev.changeType,
         identity: { kind: 'external_userid', appId: corpId, value: ev.externalUserId },
-        detail: {
-          userId: ev.userId,
-          externalUserId: ev.externalUserId,
-          scene: ev.state ?? null,
-          source: ev.source ?? null,
-          failReason: ev.failReason ?? null,
-        },
+        detail: withFlags(
+          {
+            userId: ev.userId,
+            externalUserId: ev.externalUserId,
+            scene: ev.state ?? null,
+            welcomeCode: ev.welcomeCode ?? null,
+            source: ev.source ?? null,
+            failReason: ev.failReason ?? null,
+          },
+          options,
+        ),
       };
     case 'change_external_tag':
-      return { ...base, type: `external_tag_${ev.changeType}`, identity: null, detail: { tagIds: ev.tagId, tagType: ev.tagType } };
-    case 'unknown':
-      return { ...base, type: 'wecom_unknown', identity: null, detail: { event: ev.event, msgType: ev.msgType } };
+      return {
+        ...base,
+        type: `external_tag_${ev.changeType}`,
+        identity: null,
+        detail: withFlags({ tagIds: ev.tagId, tagType: ev.tagType, strategyId: ev.strategyId ?? null }, options),
+      };
+    case 'unknown': {
+      const collected = collectFields(ev.raw, WECOM_BASE_FIELDS);
+      return {
+        ...base,
+        type: 'wecom_unknown',
+        identity: null,
+        detail: withFlags(
+          { ...collected.fields, event: ev.event, msgType: ev.msgType, ...(collected.truncated ? { truncated: true } : {}) },
+          options,
+        ),
+      };
+    }
   }
+}
+
+/** What every ordinary message carries: who, its id, and the article it came from, if any. */
+function messageDetail(msg: { fromUserName: string; msgId: string; msgDataId?: string; idx?: string }): InteractionDetail {
+  return { openid: msg.fromUserName, msgId: msg.msgId, msgDataId: msg.msgDataId ?? null, idx: msg.idx ?? null };
+}
+
+function withFlags(detail: InteractionDetail, options: MapOptions): InteractionDetail {
+  return options.invalidUtf8 === true ? { ...detail, invalidUtf8: true } : detail;
 }

@@ -183,12 +183,20 @@ describe('MessageCrypto.decrypt failures', () => {
     expect(catchProtocolCode(() => wecom.decrypt(encryptRaw(WECOM_SAMPLE.encodingAesKey, plain)))).toBe('decrypt_failed');
   });
 
-  it('reports decrypt_failed when the message is not UTF-8', () => {
+  it('decodes a message that is not UTF-8 with U+FFFD and says so, instead of refusing it', () => {
     const random = randomBytes(16);
     const length = Buffer.from([0, 0, 0, 2]);
     const draft = Buffer.concat([random, length, Buffer.from([0xc3, 0x28]), Buffer.from(WECOM_SAMPLE.corpId)]);
     const plain = Buffer.concat([draft, Buffer.from(padFor(draft.length))]);
-    expect(catchProtocolCode(() => wecom.decrypt(encryptRaw(WECOM_SAMPLE.encodingAesKey, plain)))).toBe('decrypt_failed');
+    const encrypted = encryptRaw(WECOM_SAMPLE.encodingAesKey, plain);
+    expect(wecom.decryptText(encrypted)).toEqual({ text: '\uFFFD(', invalidUtf8: true });
+    expect(wecom.decrypt(encrypted)).toBe('\uFFFD(');
+    expect(wecom.decryptText(WECOM_SAMPLE.verifyUrl.echostr)).toEqual({ text: WECOM_SAMPLE.verifyUrl.plain, invalidUtf8: false });
+  });
+
+  it('encrypts bytes as given, so a round trip of bad UTF-8 keeps the flag', () => {
+    const bytes = Buffer.concat([Buffer.from('<xml>'), Buffer.from([0xff, 0xfe]), Buffer.from('</xml>')]);
+    expect(wecom.decryptText(wecom.encrypt(bytes))).toEqual({ text: '<xml>\uFFFD\uFFFD</xml>', invalidUtf8: true });
   });
 
   it('reports receive_id_mismatch for a message encrypted for another appid', () => {

@@ -4,6 +4,14 @@ import {
   type OfficialAccountMessage,
 } from '../../../server/wechat/official-account-message';
 import { parseXmlMessage } from '../../../server/wechat/xml';
+import {
+  COMMUNITY_MASS_SEND_JOB_FINISH_SUCCESS,
+  DOCS_TEXT_FROM_ARTICLE,
+  DOCS_VOICE_WITH_16K,
+  PAY_TO_FOLLOW_SUBSCRIBE,
+  WXJAVA_MASS_SEND_JOB_FINISH,
+  WXJAVA_TEXT_WITH_MSGID_CAPITAL,
+} from './callback-fixtures';
 import { catchProtocolCode } from './fixtures';
 
 const APP_ID = 'wxb11529c136998cb6';
@@ -250,6 +258,70 @@ describe('parseOfficialAccountMessage: messages', () => {
   });
 });
 
+describe('parseOfficialAccountMessage: fields the docs and peers document', () => {
+  it('accepts a text message whose id is spelled <MsgID> (WxJava fixture)', () => {
+    expect(parse(WXJAVA_TEXT_WITH_MSGID_CAPITAL)).toMatchObject({ kind: 'text', content: 'this is a test', msgId: '1234567890123456' });
+  });
+
+  it('keeps MediaId16K on a voice message and MsgDataId and Idx on a message from an article', () => {
+    expect(parse(DOCS_VOICE_WITH_16K)).toMatchObject({ kind: 'voice', format: 'Format', recognition: '腾讯微信团队', mediaId16K: 'media_id_16k' });
+    expect(parse(DOCS_TEXT_FROM_ARTICLE)).toMatchObject({ kind: 'text', msgDataId: 'xxxx', idx: 'xxxx' });
+    expect(parse(SAMPLES.text)).not.toHaveProperty('msgDataId');
+  });
+
+  it('keeps a subscribe EventKey that is not a QR scene (pay-to-follow)', () => {
+    const message = parse(PAY_TO_FOLLOW_SUBSCRIBE);
+    expect(message).toMatchObject({ kind: 'event.subscribe', eventKey: 'last_trade_no_4200001234202601011234567890' });
+    expect(message).not.toHaveProperty('scene');
+  });
+
+  it('parses MASSSENDJOBFINISH with its counts and copyright check (docs sample, WxJava fixture)', () => {
+    expect(parse(WXJAVA_MASS_SEND_JOB_FINISH)).toEqual(
+      expect.objectContaining({
+        kind: 'event.mass_send_job_finish',
+        event: 'MASSSENDJOBFINISH',
+        msgId: '1000001625',
+        status: 'err(30003)',
+        totalCount: 0,
+        filterCount: 0,
+        sentCount: 0,
+        errorCount: 0,
+        copyrightCheck: {
+          count: 2,
+          checkState: '2',
+          items: [1, 2].map((n) => ({
+            articleIdx: String(n),
+            userDeclareState: '0',
+            auditState: '2',
+            originalArticleUrl: `Url_${n}`,
+            originalArticleType: '1',
+            canReprint: '1',
+            needReplaceContent: '1',
+            needShowReprintSource: '1',
+          })),
+        },
+        articleUrls: { items: [] },
+      }),
+    );
+  });
+
+  it('parses a successful MASSSENDJOBFINISH with an empty ResultList and its ArticleUrlResult', () => {
+    expect(parse(COMMUNITY_MASS_SEND_JOB_FINISH_SUCCESS)).toMatchObject({
+      kind: 'event.mass_send_job_finish',
+      msgId: '1000000003',
+      status: 'send success',
+      totalCount: 4,
+      sentCount: 4,
+      copyrightCheck: { count: 0, checkState: '0', items: [] },
+      articleUrls: { count: 1, items: [{ articleIdx: '1', articleUrl: 'http://mp.weixin.qq.com/s/8yzT20EvmDg37Jso9nsIIw' }] },
+    });
+  });
+
+  it('returns unknown for a MASSSENDJOBFINISH without its MsgID', () => {
+    expect(parse(WXJAVA_MASS_SEND_JOB_FINISH.replace(/<MsgID>.*<\/MsgID>/, ''))).toMatchObject({ kind: 'unknown', event: 'MASSSENDJOBFINISH' });
+  });
+});
+
 describe('parseOfficialAccountMessage: events', () => {
   it('parses a plain subscribe', () => {
     const message = parse(SAMPLES.subscribe);
@@ -355,8 +427,28 @@ describe('parseOfficialAccountMessage: unknown and malformed input', () => {
 });
 
 describe('officialAccountDedupeKey', () => {
-  it('keys messages on MsgId', () => {
-    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.text))).toBe(`oa:${APP_ID}:msg:1234567890123456`);
+  it('keys messages on the sender and MsgId', () => {
+    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.text))).toBe(`oa:${APP_ID}:msg:fromUser:1234567890123456`);
+  });
+
+  it('keeps apart the same MsgId from two users, and gives a retry the same key', () => {
+    const first = officialAccountDedupeKey(APP_ID, parse(SAMPLES.text.replace('fromUser', 'o_user_a')));
+    const second = officialAccountDedupeKey(APP_ID, parse(SAMPLES.text.replace('fromUser', 'o_user_b')));
+    expect(first).not.toBe(second);
+    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.text.replace('fromUser', 'o_user_a')))).toBe(first);
+  });
+
+  it('keys a text message that spells its id MsgID like one that spells it MsgId', () => {
+    expect(officialAccountDedupeKey(APP_ID, parse(WXJAVA_TEXT_WITH_MSGID_CAPITAL))).toBe(
+      officialAccountDedupeKey(APP_ID, parse(SAMPLES.text)),
+    );
+  });
+
+  it('includes MsgID for MASSSENDJOBFINISH, so two mass sends ending in one second stay apart', () => {
+    const key = officialAccountDedupeKey(APP_ID, parse(WXJAVA_MASS_SEND_JOB_FINISH));
+    expect(key).toBe(`oa:${APP_ID}:evt:oV5CrjpxgaGXNHIQigzNlgLTnwic:1481013459:MASSSENDJOBFINISH::1000001625`);
+    const other = officialAccountDedupeKey(APP_ID, parse(WXJAVA_MASS_SEND_JOB_FINISH.replace('1000001625', '1000001626')));
+    expect(other).not.toBe(key);
   });
 
   it('keys events on sender, time, event and event key', () => {
