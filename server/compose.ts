@@ -52,6 +52,8 @@ export interface ComposeParams {
   apiBases: { wechat: string; wecom: string };
   /** Shorter platform timeouts in tests. */
   platformTimeoutMs?: number;
+  /** How long a callback may wait for its commit before it answers 503 (tests shorten it). */
+  callbackDeadlineMs?: number;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -120,7 +122,7 @@ export function composeServices(p: ComposeParams) {
       createScoringReaction({ scoring }),
     ],
   });
-  const callbackStore = new CallbackStore({ transactor, interactions, logger });
+  const callbackStore = new CallbackStore({ transactor, interactions, logger, deadlineMs: p.callbackDeadlineMs });
   const callbacks = new CallbacksService({
     officialAccount: { appId: config.officialAccount.appId, token: config.officialAccount.token, aesKey: config.officialAccount.aesKey },
     wecom: { corpId: config.wecom.corpId, token: config.wecom.token, aesKey: config.wecom.aesKey },

@@ -28,7 +28,7 @@ export interface TestStack {
  * The whole server on a test database, with the sandbox platform on loopback standing in for
  * WeChat and WeCom, and a manual clock set to real time (callbacks carry real timestamps).
  */
-export async function startTestStack(db: TestDatabase, env: NodeJS.ProcessEnv = {}): Promise<TestStack> {
+export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: NodeJS.ProcessEnv = {}, options: { holder?: string; callbackDeadlineMs?: number } = {}): Promise<TestStack> {
   const config = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
   const clock = new ManualClock(new Date());
   const logger = createLogger(config.logLevel);
@@ -51,7 +51,8 @@ export async function startTestStack(db: TestDatabase, env: NodeJS.ProcessEnv = 
     dataSource: db.dataSource,
     clock,
     logger,
-    holder: 'test-instance',
+    holder: options.holder ?? 'test-instance',
+    callbackDeadlineMs: options.callbackDeadlineMs,
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
     platformTimeoutMs: 2_000,
   });
