@@ -5,6 +5,7 @@ import { ContactIdentity } from './contact-identity.entity';
 import { ContactTag } from './contact-tag.entity';
 import { Interaction } from './interaction.entity';
 import { InteractionWork } from './interaction-work.entity';
+import { JobCursor } from './job-cursor.entity';
 import { JobRun } from './job-run.entity';
 import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
@@ -24,6 +25,7 @@ export const ALL_ENTITIES = [
   ContactTag,
   Interaction,
   InteractionWork,
+  JobCursor,
   JobRun,
   Operator,
   OperatorSession,

@@ -26,6 +26,7 @@ import { ContactsQueryService } from './modules/contacts/contacts-query.service'
 import { ContactsService } from './modules/contacts/contacts.service';
 import { createOfficialAccountProfileReaction } from './modules/contacts/oa-profile.reaction';
 import { createSourceReaction } from './modules/contacts/source.reaction';
+import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
 import { InteractionsService } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
@@ -122,6 +123,7 @@ export function composeServices(p: ComposeParams) {
       createScoringReaction({ scoring }),
     ],
   });
+  const unionidBackfill = new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: config.officialAccount.appId, clock, logger });
   const callbackStore = new CallbackStore({ transactor, interactions, logger, deadlineMs: p.callbackDeadlineMs });
   const callbacks = new CallbacksService({
     officialAccount: { appId: config.officialAccount.appId, token: config.officialAccount.token, aesKey: config.officialAccount.aesKey },
@@ -151,6 +153,8 @@ export function composeServices(p: ComposeParams) {
     // Reactions left by a crash or a failed attempt (a kick runs the new ones at once).
     { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
+    // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
+    { name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) },
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -181,6 +185,7 @@ export function composeServices(p: ComposeParams) {
     rules,
     interactions,
     reactions,
+    unionidBackfill,
     callbacks,
     contactsQuery,
     tagCatalog,

@@ -51,6 +51,9 @@ const userInfoSchema = z.object({
   qr_scene: z.number().optional(),
   qr_scene_str: z.string().optional(),
 });
+const batchUserInfoSchema = z.object({ user_info_list: z.array(userInfoSchema) });
+/** "最多支持一次拉取100条" (user/info/batchget). */
+export const MAX_OPENIDS_PER_USER_INFO_BATCH = 100;
 const tagSchema = z.object({ id: z.number().int(), name: z.string() });
 const createTagSchema = z.object({ tag: tagSchema });
 const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
@@ -119,16 +122,25 @@ export class OfficialAccountClient {
       accessToken: this.accessToken,
       schema: userInfoSchema,
     });
-    const qrScene = nonEmpty(answer.qr_scene_str) ?? (answer.qr_scene ? String(answer.qr_scene) : null);
-    return {
-      openid: answer.openid,
-      subscribed: answer.subscribe === 1,
-      unionid: nonEmpty(answer.unionid),
-      nickname: nonEmpty(answer.nickname),
-      avatarUrl: nonEmpty(answer.headimgurl),
-      subscribeScene: nonEmpty(answer.subscribe_scene),
-      qrScene,
-    };
+    return toUser(answer);
+  }
+
+  /**
+   * Profiles of up to 100 followers in one call (the backfill of unionids for followers who
+   * predate Flywheel). Unfollowed users come back with `subscribe: 0` and their unionid if bound.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
+   */
+  async batchGetUserInfo(openids: string[]): Promise<OfficialAccountUser[]> {
+    if (openids.length === 0) return [];
+    if (openids.length > MAX_OPENIDS_PER_USER_INFO_BATCH) throw new Error(`user/info/batchget takes at most ${MAX_OPENIDS_PER_USER_INFO_BATCH} openids`);
+    const answer = await this.http.call('user/info/batchget', {
+      method: 'POST',
+      path: '/cgi-bin/user/info/batchget',
+      body: { user_list: openids.map((openid) => ({ openid, lang: 'zh_CN' })) },
+      accessToken: this.accessToken,
+      schema: batchUserInfoSchema,
+    });
+    return answer.user_info_list.map(toUser);
   }
 
   async createTag(name: string): Promise<OfficialAccountTag> {
@@ -210,4 +222,17 @@ export class OfficialAccountClient {
 
 function nonEmpty(value: string | undefined): string | null {
   return value === undefined || value === '' ? null : value;
+}
+
+function toUser(answer: z.infer<typeof userInfoSchema>): OfficialAccountUser {
+  const qrScene = nonEmpty(answer.qr_scene_str) ?? (answer.qr_scene ? String(answer.qr_scene) : null);
+  return {
+    openid: answer.openid,
+    subscribed: answer.subscribe === 1,
+    unionid: nonEmpty(answer.unionid),
+    nickname: nonEmpty(answer.nickname),
+    avatarUrl: nonEmpty(answer.headimgurl),
+    subscribeScene: nonEmpty(answer.subscribe_scene),
+    qrScene,
+  };
 }

@@ -108,8 +108,9 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
 
-  endpoint('get', '/sandbox/wechat/cgi-bin/user/info', 'user/info', { tokens: OA }, ({ query }) => {
-    const follower = state.followers.get(query.openid ?? '');
+  /** user/info's answer for one follower, as the platform shapes it. */
+  const userInfo = (openid: string): Record<string, unknown> => {
+    const follower = state.followers.get(openid);
     if (!follower) throw new SandboxErrcode(40003);
     const unionid = follower.unionid === null ? {} : { unionid: follower.unionid };
     // "值为0时，代表此用户没有关注该公众号，拉取不到其余信息".
@@ -130,6 +131,15 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       qr_scene: 0,
       qr_scene_str: follower.qrSceneStr,
     };
+  };
+
+  endpoint('get', '/sandbox/wechat/cgi-bin/user/info', 'user/info', { tokens: OA }, ({ query }) => userInfo(query.openid ?? ''));
+
+  // "最多支持一次拉取100条"; an openid that is not the account's fails the whole call (40003).
+  endpoint('post', '/sandbox/wechat/cgi-bin/user/info/batchget', 'user/info/batchget', { tokens: OA }, ({ body }) => {
+    const list = Array.isArray(body.user_list) ? (body.user_list as { openid?: unknown }[]) : [];
+    if (list.length === 0 || list.length > 100) throw new SandboxErrcode(40032, 'invalid openid list size');
+    return { user_info_list: list.map((item) => userInfo(typeof item.openid === 'string' ? item.openid : '')) };
   });
 
   // "成功返回如下JSON: { "errcode":0, "errmsg":"ok", "ticket":"…", "expires_in":7200 }".
