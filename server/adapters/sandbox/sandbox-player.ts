@@ -50,6 +50,11 @@ export interface SandboxPlayer {
     name?: string;
     createTime?: number;
   }): Promise<WecomPlayResult>;
+  /**
+   * The member deleted the customer (`del_external_contact`), or the customer deleted the member
+   * (`del_follow_user`).
+   */
+  removeExternalContact(p: { userId: string; externalUserId: string; by: 'member' | 'customer'; createTime?: number }): Promise<WecomPlayResult>;
   /** A member changed the customer's corp tags in the WeCom client: the platform pushes edit_external_contact. */
   editExternalContactTags(p: {
     userId: string;
@@ -207,6 +212,13 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
         p.createTime,
       );
       return { ...result, externalUserId: contact.externalUserId };
+    },
+
+    async removeExternalContact(p) {
+      state.removeFollowUser(p);
+      const changeType = p.by === 'member' ? 'del_external_contact' : 'del_follow_user';
+      const result = await playWecom({ Event: 'change_external_contact', ChangeType: changeType, UserID: p.userId, ExternalUserID: p.externalUserId }, p.createTime);
+      return { ...result, externalUserId: p.externalUserId };
     },
 
     async editExternalContactTags(p) {

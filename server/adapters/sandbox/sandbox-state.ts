@@ -325,6 +325,12 @@ export class SandboxState {
     return contact;
   }
 
+  /** The member and the customer are no longer connected (either side deleted the other). */
+  removeFollowUser(p: { externalUserId: string; userId: string }): void {
+    const contact = this.externalContacts.get(p.externalUserId);
+    if (contact) contact.followUsers = contact.followUsers.filter((f) => f.userId !== p.userId);
+  }
+
   findCorpTag(tagId: string): { group: SandboxCorpTagGroup; tag: SandboxCorpTag } | null {
     for (const group of this.corpTagGroups) {
       const tag = group.tags.find((t) => t.id === tagId && !t.deleted);

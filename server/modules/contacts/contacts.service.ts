@@ -91,16 +91,26 @@ export class ContactsService {
    */
   async mergeContacts(manager: EntityManager, a: number, b: number): Promise<number> {
     const survivors = await this.resolveSurvivors(manager, [a, b]);
-    const [x, y] = [survivors.get(a) ?? a, survivors.get(b) ?? b];
-    if (x === y) return x;
-    const [survivorId, mergedId] = x < y ? [x, y] : [y, x];
-    const locked = await lockContacts(manager, [survivorId, mergedId]);
-    const survivor = locked.get(survivorId);
-    const merged = locked.get(mergedId);
-    if (!survivor || !merged) throw new Error(`cannot merge contacts ${survivorId} and ${mergedId}: not found`);
-    // Lost a race with another merge between the survivor lookup and the lock: follow it.
-    if (survivor.mergedIntoId !== null || merged.mergedIntoId !== null) return this.mergeContacts(manager, survivorId, mergedId);
+    let [x, y] = [survivors.get(a) ?? a, survivors.get(b) ?? b];
+    for (let hops = 0; ; hops += 1) {
+      if (x === y) return x;
+      if (hops >= 16) throw new Error(`cannot merge contacts ${a} and ${b}: the merge chain does not end`);
+      const locked = await lockContacts(manager, [x, y]);
+      const [first, second] = [locked.get(x), locked.get(y)];
+      if (!first || !second) throw new Error(`cannot merge contacts ${x} and ${y}: not found`);
+      // A merge on another instance got there between the lookup and the lock (the locking read
+      // sees it): follow it to the survivors and lock those.
+      if (first.mergedIntoId !== null || second.mergedIntoId !== null) {
+        [x, y] = [first.mergedIntoId ?? x, second.mergedIntoId ?? y];
+        continue;
+      }
+      return this.mergeLocked(manager, x < y ? first : second, x < y ? second : first);
+    }
+  }
 
+  /** Both rows are locked and neither is merged: the older one takes everything of the other. */
+  private async mergeLocked(manager: EntityManager, survivor: Contact, merged: Contact): Promise<number> {
+    const [survivorId, mergedId] = [survivor.id, merged.id];
     await manager.update(ContactIdentity, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(Interaction, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(ScoreLedger, { contactId: mergedId }, { contactId: survivorId });

@@ -57,3 +57,34 @@ describeEachDatabase('WeCom corp tag edits come back through change_external_tag
     expect(await localTags()).toEqual([{ name: '制造', wecomTagId: created[0].id }]);
   });
 });
+
+describeEachDatabase('WeCom tag groups and the Official Account', (db) => {
+  let stack: TestStack;
+  beforeEach(async () => {
+    stack = await startTestStack(db());
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  it('a group first seen in WeCom is not mirrored to the Official Account; a tag deleted in WeCom deletes its Official Account copy', async () => {
+    const { created } = stack.sandbox.state.addCorpTags({ groupName: '客户意向', tagNames: ['高意向'] });
+    await stack.player().changeExternalTag({ changeType: 'create', tagIds: [created[0].id], tagType: 'tag' });
+    await stack.services.reactions.idle();
+    const m = db().dataSource.manager;
+    expect(await m.findOneByOrFail(TagGroup, { name: '客户意向' })).toMatchObject({ syncOa: false, syncWecom: true });
+
+    // An operator chose to mirror it, so the tag got an Official Account copy.
+    const local = await m.findOneByOrFail(Tag, { wecomTagId: created[0].id });
+    const oaTag = stack.sandbox.state.createOaTag('高意向');
+    await m.update(Tag, { id: local.id }, { oaTagId: oaTag.id });
+
+    created[0].deleted = true;
+    await stack.player().changeExternalTag({ changeType: 'delete', tagIds: [created[0].id], tagType: 'tag' });
+    await stack.services.reactions.idle();
+    await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+    expect(stack.sandbox.state.oaTags.has(oaTag.id)).toBe(false);
+    // Not deleted in WeCom again: it is gone there already.
+    expect(stack.sandbox.state.callsTo('externalcontact/del_corp_tag')).toHaveLength(0);
+  });
+});

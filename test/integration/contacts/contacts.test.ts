@@ -9,7 +9,7 @@ import { ManualClock } from '../../../server/adapters/clock';
 import { Transactor } from '../../../server/db/transaction';
 import { ContactsService } from '../../../server/modules/contacts/contacts.service';
 import { ScoringService } from '../../../server/modules/scoring/scoring.service';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 describeEachDatabase('contacts', (db) => {
   const clock = new ManualClock();
@@ -18,6 +18,30 @@ describeEachDatabase('contacts', (db) => {
   const openid = { kind: 'oa_openid' as const, appId: 'wxapp', value: 'o_follower_1' };
   const external = { kind: 'external_userid' as const, appId: 'wwcorp', value: 'wm_external_1' };
   const unionid = { kind: 'unionid' as const, appId: '', value: 'union_1' };
+
+  const other = useSecondInstance(db);
+
+  it('two instances merging the same people at once lose no points and leave one survivor', async () => {
+    const tx = new Transactor(db().dataSource);
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const { contactId } = await tx.run((m) => contacts.resolveContact(m, { kind: 'oa_openid', appId: 'wxapp', value: `o_m${i}` }));
+      await tx.run((m) => scoring.addPoints(m, { contactId, points: 10 * (i + 1), reason: 'seed', dedupeKey: `seed:${i}` }));
+      ids.push(contactId);
+    }
+    // Instance A links 0-1-2, instance B links 2-3-1, each with a unionid the other also uses.
+    const a = new Transactor(db().dataSource);
+    const b = new Transactor(other());
+    const mergeAll = (t: Transactor, order: number[]) =>
+      Promise.all(order.slice(1).map((id) => t.runRetrying((m) => contacts.mergeContacts(m, ids[order[0]], ids[id]))));
+    await Promise.all([mergeAll(a, [0, 1, 2]), mergeAll(b, [3, 2, 1])]);
+    await a.runRetrying((m) => contacts.mergeContacts(m, ids[0], ids[3]));
+    const all = await db().dataSource.manager.find(Contact);
+    const survivors = all.filter((c) => c.mergedIntoId === null);
+    expect(survivors).toHaveLength(1);
+    expect(survivors[0].score).toBe(100);
+    expect(all.filter((c) => c.mergedIntoId !== null).every((c) => c.score === 0)).toBe(true);
+  });
 
   it('creates a contact on first sight and finds it again by the same identity', async () => {
     const tx = new Transactor(db().dataSource);
