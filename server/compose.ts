@@ -9,9 +9,11 @@ import { createRateLimiter } from './adapters/rate-limiter';
 import { TokenStore } from './adapters/token-store';
 import { WecomAgentClient } from './adapters/wecom-agent.client';
 import { WecomClient } from './adapters/wecom.client';
+import { LeaseQueue } from './db/lease-queue';
 import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
+import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
@@ -22,6 +24,7 @@ import { AuditService } from './modules/audit/audit.service';
 import { CallbacksService } from './modules/callbacks/callbacks.service';
 import { ContactsQueryService } from './modules/contacts/contacts-query.service';
 import { ContactsService } from './modules/contacts/contacts.service';
+import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
 import { InboxProcessor } from './modules/inbox/inbox-processor.service';
 import { InboxService } from './modules/inbox/inbox.service';
 import { OperatorsService } from './modules/operators/operators.service';
@@ -119,6 +122,9 @@ export function composeServices(p: ComposeParams) {
   const contactsQuery = new ContactsQueryService({ dataSource });
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => rules.invalidate() });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
+  // Re-driving needs no lease settings: it resets failed rows whatever worker claims them later.
+  const interactionWork = new LeaseQueue({ dataSource, clock, holder, table: 'interaction_work' });
+  const failedWork = new FailedWorkService({ dataSource, transactor, audit, sources: createFailedWorkSources({ tasks: queue.leases, interactions: interactionWork }) });
   const auth = createAuth(operators);
 
   const routers: Router[] = [
@@ -127,6 +133,7 @@ export function composeServices(p: ComposeParams) {
     createAdminContactsRouter({ contactsQuery, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
+    createAdminFailedWorkRouter({ failedWork, auth }),
   ];
 
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */
@@ -167,6 +174,7 @@ export function composeServices(p: ComposeParams) {
     contactsQuery,
     tagCatalog,
     tagRules,
+    failedWork,
     routers,
     jobs,
     coordinator,
