@@ -116,6 +116,7 @@ export class TokenStore {
     try {
       await this.repository.insert({ key, value: null, expiresAt: null, leaseHolder: null, leaseUntil: null, updatedAt: now });
     } catch (error) {
+      // Deliberate: another caller created the row first; the lease lives on it all the same.
       if (!isUniqueViolation(error)) throw error;
     }
   }
