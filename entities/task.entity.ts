@@ -1,11 +1,13 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type TaskStatus = 'pending' | 'running' | 'done' | 'failed';
+/** A claimed task stays `pending` under its lease (lease_holder, lease_until); `failed` is final until re-driven. */
+export type TaskStatus = 'pending' | 'done' | 'failed';
 export type TaskPayload = Record<string, string | number | boolean | null | string[] | number[]>;
 
 /**
  * A durable, retrying work queue (tag syncs to WeChat/WeCom, ...). `dedupeKey` makes enqueueing
- * idempotent; leases let several instances share the queue without doing a task twice.
+ * idempotent; leases (server/db/lease-queue.ts) let several instances share the queue without
+ * doing a task twice.
  */
 @Entity('tasks')
 @Index(['status', 'runAt'])
@@ -27,6 +29,7 @@ export class Task {
   @Column({ type: 'varchar', length: 16, default: 'pending' })
   status: TaskStatus;
 
+  /** Failed attempts (an expired lease counts as one), not claims. */
   @Column({ type: 'int', default: 0 })
   attempts: number;
 

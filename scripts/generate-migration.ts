@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
+import { createLogger } from '../server/adapters/logger';
 import { createDataSource, DatabaseKind } from '../server/db/data-source';
 import { runMigrationsWithLock } from '../server/db/migrate';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   for (const kind of ['sqlite', 'mysql'] as DatabaseKind[]) {
     const ds = createDataSource(kind === 'sqlite' ? { kind, path: ':memory:' } : { kind, url: mysqlUrl });
     await ds.initialize();
-    await runMigrationsWithLock({ dataSource: ds, holder: 'generator' });
+    await runMigrationsWithLock({ dataSource: ds, holder: 'generator', logger: createLogger('warn') });
     const written = await writeMigration(ds, kind, name, stamp);
     await ds.destroy();
     console.log(written ? `wrote ${written}` : `${kind}: schema already matches the entities`);

@@ -38,7 +38,11 @@ export function buildApp(deps: AppDeps): Koa {
       await next();
       return;
     }
-    const healthy = await deps.checkHealth().catch(() => false);
+    const healthy = await deps.checkHealth().catch((error: unknown) => {
+      // The probe answers 503; the log says why the database did not answer.
+      deps.logger.warn('health check failed', { error });
+      return false;
+    });
     ctx.status = healthy ? 200 : 503;
     ctx.body = { status: healthy ? 'ok' : 'database unavailable' };
   });

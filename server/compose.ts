@@ -12,6 +12,7 @@ import { WecomClient } from './adapters/wecom.client';
 import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
+import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
@@ -28,6 +29,7 @@ import { createOfficialAccountProfileReaction } from './modules/contacts/oa-prof
 import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
+import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
 import { InteractionsService } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
@@ -138,6 +140,8 @@ export function composeServices(p: ComposeParams) {
   const contactsQuery = new ContactsQueryService({ dataSource });
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => rules.invalidate() });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
+  // Re-driving needs no lease settings: it resets failed rows whatever worker claims them later.
+  const failedWork = new FailedWorkService({ dataSource, transactor, audit, sources: createFailedWorkSources({ tasks: queue.leases, interactions: reactions.queue }) });
   const auth = createAuth(operators);
 
   const routers: Router[] = [
@@ -146,6 +150,7 @@ export function composeServices(p: ComposeParams) {
     createAdminContactsRouter({ contactsQuery, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
+    createAdminFailedWorkRouter({ failedWork, auth }),
   ];
 
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */
@@ -190,6 +195,7 @@ export function composeServices(p: ComposeParams) {
     contactsQuery,
     tagCatalog,
     tagRules,
+    failedWork,
     routers,
     jobs,
     coordinator,

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
 
   const dataSource = createDataSource(config.database);
   await dataSource.initialize();
-  const applied = await runMigrationsWithLock({ dataSource, holder });
+  const applied = await runMigrationsWithLock({ dataSource, holder, logger });
   if (applied.length > 0) logger.info('migrations applied', { applied });
 
   // In sandbox mode the fake platform is served by this process under /sandbox, and the

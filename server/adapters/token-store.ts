@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
 import { PlatformToken } from '../../entities/platform-token.entity';
+import { releaseRowLease, takeRowLease } from '../db/lease-queue';
 import { isUniqueViolation } from '../db/migrate';
 import type { Clock } from './clock';
 
@@ -33,11 +35,12 @@ const DEFAULT_POLL_MS = 75;
  * "建议公众号开发者使用中控服务器统一获取和刷新access_token，其他业务逻辑服务器所使用的
  * access_token均来自于该中控服务器，不应该各自去刷新，否则容易造成冲突，导致access_token覆盖而
  * 影响业务" — here the database row is the central control: one instance at a time holds the
- * refresh lease (a conditional UPDATE), the others wait and read its result. A token cached per
+ * refresh lease (`takeRowLease`, the project's one lease protocol), the others wait and read its result. A token cached per
  * process is how instances invalidate each other (EasyWeChat #1453, WxJava #369).
  * @link https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
  */
 export class TokenStore {
+  private readonly dataSource: DataSource;
   private readonly repository: Repository<PlatformToken>;
   private readonly clock: Clock;
   private readonly holder: string;
@@ -47,9 +50,11 @@ export class TokenStore {
   private readonly maxWaitMs: number;
 
   constructor(params: TokenStoreParams) {
+    this.dataSource = params.dataSource;
     this.repository = params.dataSource.getRepository(PlatformToken);
     this.clock = params.clock;
-    this.holder = params.holder.slice(0, 64);
+    // Room for the per-refresh suffix within lease_holder's 64 characters.
+    this.holder = params.holder.slice(0, 48);
     this.leaseMs = params.leaseMs ?? DEFAULT_LEASE_MS;
     this.refreshBeforeMs = params.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
     this.pollMs = params.pollMs ?? DEFAULT_POLL_MS;
@@ -69,7 +74,9 @@ export class TokenStore {
       if (row && this.isFresh(row, now)) return row.value;
       if (!row) await this.insertEmptyRow(key, now);
 
-      if (await this.takeLease(key, now)) return this.refreshUnderLease(key, fetch);
+      // A token per refresh, not per instance: two callers in one process must not both win.
+      const lease = `${this.holder}#${randomBytes(6).toString('hex')}`;
+      if (await this.takeLease(key, lease, now)) return this.refreshUnderLease(key, lease, fetch);
 
       // Someone else holds the lease: a token that still works beats waiting for the new one.
       if (row && this.isUsable(row, now)) return row.value;
@@ -109,28 +116,22 @@ export class TokenStore {
     try {
       await this.repository.insert({ key, value: null, expiresAt: null, leaseHolder: null, leaseUntil: null, updatedAt: now });
     } catch (error) {
+      // Deliberate: another caller created the row first; the lease lives on it all the same.
       if (!isUniqueViolation(error)) throw error;
     }
   }
 
-  /** The conditional UPDATE that elects one refresher: it matches only while no live lease exists. */
-  private async takeLease(key: string, now: Date): Promise<boolean> {
-    const result = await this.repository
-      .createQueryBuilder()
-      .update(PlatformToken)
-      .set({ leaseHolder: this.holder, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now })
-      .where({ key })
-      .andWhere('(lease_until IS NULL OR lease_until < :now)', { now })
-      .execute();
-    return (result.affected ?? 0) > 0;
+  /** The guarded UPDATE that elects one refresher: it matches only while no live lease exists. */
+  private async takeLease(key: string, lease: string, now: Date): Promise<boolean> {
+    return takeRowLease({ manager: this.dataSource.manager, table: 'platform_tokens', where: { sql: '`key` = ?', params: [key] }, holder: lease, until: new Date(now.getTime() + this.leaseMs), now });
   }
 
-  private async refreshUnderLease(key: string, fetch: () => Promise<FetchedToken>): Promise<string> {
+  private async refreshUnderLease(key: string, lease: string, fetch: () => Promise<FetchedToken>): Promise<string> {
     try {
       // The previous lease holder may have stored a fresh token between our read and our lease.
       const current = await this.repository.findOneBy({ key });
       if (current && this.isFresh(current, this.clock.now())) {
-        await this.releaseLease(key, {});
+        await this.releaseLease(key, lease, {});
         return current.value;
       }
       const fetched = await fetch();
@@ -138,24 +139,30 @@ export class TokenStore {
         throw new Error(`the platform returned an unusable token for ${key}`);
       }
       const now = this.clock.now();
-      await this.releaseLease(key, {
+      await this.releaseLease(key, lease, {
         value: fetched.value,
         expiresAt: new Date(now.getTime() + fetched.expiresInSeconds * 1000),
       });
       return fetched.value;
     } catch (error) {
-      await this.releaseLease(key, {});
+      await this.releaseLease(key, lease, {});
       throw error;
     }
   }
 
-  /** Ends our lease (and stores the new token with it); a lease that expired and was taken over is left alone. */
-  private async releaseLease(key: string, token: { value?: string; expiresAt?: Date }): Promise<void> {
-    await this.repository
-      .createQueryBuilder()
-      .update(PlatformToken)
-      .set({ ...token, leaseHolder: null, leaseUntil: null, updatedAt: this.clock.now() })
-      .where({ key, leaseHolder: this.holder })
-      .execute();
+  /**
+   * Stores the new token while the lease is still ours, then ends the lease; a lease that expired
+   * and was taken over is left alone (and the late token is not stored over the new holder's).
+   */
+  private async releaseLease(key: string, lease: string, token: { value?: string; expiresAt?: Date }): Promise<void> {
+    if (token.value !== undefined) {
+      await this.repository
+        .createQueryBuilder()
+        .update(PlatformToken)
+        .set({ ...token, updatedAt: this.clock.now() })
+        .where({ key, leaseHolder: lease })
+        .execute();
+    }
+    await releaseRowLease({ manager: this.dataSource.manager, table: 'platform_tokens', where: { sql: '`key` = ?', params: [key] }, holder: lease });
   }
 }

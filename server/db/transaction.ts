@@ -24,6 +24,7 @@ export class Transactor {
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serial) return this.dataSource.transaction(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));
+    // The caller gets the failure through `result`; the queue only needs to know it is over.
     this.tail = result.catch(() => undefined);
     return result;
   }

@@ -39,6 +39,16 @@ const MAX_ERROR_LENGTH = 1024;
  * (Redis SET NX PX) that have to expire. A row per slot never blocks a later slot, and a run lost
  * to a crash is not worth re-running late, because the other instances stopped asking for that
  * slot the moment it fired.
+ *
+ * Nor does a `running` row carry a lease (server/db/lease-queue.ts). A lease would serve to hand
+ * a dead run to another instance, which we do not want (see above), or to keep the next fire from
+ * starting while a slow run of the previous one still goes on elsewhere. That overlap is safe:
+ * every job's work claims its rows under their own leases (tasks, interaction work), so two runs
+ * at once share the work instead of doing it twice. A `running` row whose holder died simply
+ * stays `running` until pruned; its holder names the instance, its start says when.
+ *
+ * Errors are not swallowed: a throw from `shouldRun` or `onComplete` reaches node-cron, which
+ * logs it through our logger (scheduler.ts adapts it) and, for `shouldRun`, skips the fire.
  */
 export class DatabaseRunCoordinator implements RunCoordinator {
   private readonly dataSource: DataSource;
@@ -101,7 +111,7 @@ export class DatabaseRunCoordinator implements RunCoordinator {
   /** Marks this instance's run of (job, slot) done, or failed with the error's text. */
   async finishRun(params: FinishRunParams): Promise<void> {
     const failed = params.error !== undefined;
-    await this.dataSource.getRepository(JobRun).update(
+    const result = await this.dataSource.getRepository(JobRun).update(
       // Guarded by holder: a stray call must never rewrite another instance's row.
       { jobName: params.jobName, slot: formatSlot(params.slot), holder: this.holder },
       {
@@ -110,6 +120,10 @@ export class DatabaseRunCoordinator implements RunCoordinator {
         error: failed ? describeError(params.error) : null,
       },
     );
+    // Pruned meanwhile, or never ours: the outcome would otherwise vanish without a trace.
+    if ((result.affected ?? 0) === 0) {
+      this.logger.warn('job run outcome not recorded: no run row of this instance', { job: params.jobName, slot: formatSlot(params.slot), failed, error: failed ? describeError(params.error) : undefined });
+    }
   }
 
   /** Deletes run records that started before `olderThan`; returns how many went. */

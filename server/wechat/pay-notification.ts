@@ -96,6 +96,7 @@ function verifyRsaSha256(key: KeyObject, message: Buffer, signatureBase64: strin
       Buffer.from(signatureBase64, 'base64'),
     );
   } catch {
+    // A signature the key cannot even check (wrong length, unusable key) is simply not valid.
     return false;
   }
 }

@@ -8,16 +8,19 @@ import { createLogger } from '../../server/adapters/logger';
 import { OfficialAccountClient } from '../../server/adapters/official-account.client';
 import { createRateLimiter } from '../../server/adapters/rate-limiter';
 import { TokenStore } from '../../server/adapters/token-store';
+import { LeaseQueue } from '../../server/db/lease-queue';
 import { WecomClient } from '../../server/adapters/wecom.client';
 import { Transactor } from '../../server/db/transaction';
 import { createAdminAuthRouter } from '../../server/http/admin-auth.routes';
 import { createAdminContactsRouter } from '../../server/http/admin-contacts.routes';
+import { createAdminFailedWorkRouter } from '../../server/http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from '../../server/http/admin-operators.routes';
 import { createAdminTagsRouter } from '../../server/http/admin-tags.routes';
 import { createAuth } from '../../server/http/auth.middleware';
 import { createErrorMiddleware } from '../../server/http/error.middleware';
 import { AuditService } from '../../server/modules/audit/audit.service';
 import { ContactsQueryService } from '../../server/modules/contacts/contacts-query.service';
+import { createFailedWorkSources, FailedWorkService } from '../../server/modules/failed-work/failed-work.service';
 import { OperatorsService } from '../../server/modules/operators/operators.service';
 import { TagRulesService } from '../../server/modules/tag-rules/tag-rules.service';
 import { TagSyncService } from '../../server/modules/tag-sync/tag-sync.service';
@@ -33,6 +36,9 @@ export interface AdminTestApp {
   contactsQuery: ContactsQueryService;
   tagCatalog: TagCatalogService;
   tagRules: TagRulesService;
+  /** The task queue behind the tag syncs (and the failed-work admin's `tasks`). */
+  queue: TaskQueue;
+  failedWork: FailedWorkService;
   /** Creates an operator directly through the service and returns a bearer token for it. */
   signIn(params: SignInParams): Promise<string>;
 }
@@ -58,9 +64,10 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const rateLimiter = createRateLimiter({ perSecond: 50, burst: 100 });
   const unreachable = 'http://127.0.0.1:9';
   const client = { tokenStore, rateLimiter, logger, timeoutMs: 1000 };
+  const queue = new TaskQueue({ dataSource, clock, holder: 'admin-test', logger });
   const tagSync = new TagSyncService({
     dataSource,
-    queue: new TaskQueue({ dataSource, clock, holder: 'admin-test', logger }),
+    queue,
     officialAccount: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }),
     wecom: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }),
     oaAppId: 'wxadmintest',
@@ -69,6 +76,12 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => undefined });
+  const failedWork = new FailedWorkService({
+    dataSource,
+    transactor,
+    audit,
+    sources: createFailedWorkSources({ tasks: queue.leases, interactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'interaction_work' }) }),
+  });
   const auth = createAuth(operators);
 
   const app = new Koa({ proxy: true });
@@ -79,6 +92,7 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
     createAdminContactsRouter({ contactsQuery, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
+    createAdminFailedWorkRouter({ failedWork, auth }),
   ];
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 
@@ -90,6 +104,8 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
     contactsQuery,
     tagCatalog,
     tagRules,
+    queue,
+    failedWork,
     async signIn(params) {
       const password = params.password ?? `${params.username}-password`;
       const created = await operators.createOperator({ username: params.username, password, role: params.role, wecomUserId: params.wecomUserId ?? null, actor: { operatorId: null, ip: null } });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../../config/config.schema';
+import { createLogger } from '../../server/adapters/logger';
 import { createDataSource } from '../../server/db/data-source';
 import { SeedDefaultRules1795436300000 } from '../../server/db/migrations/1795436300000-seed-default-rules';
 import { runMigrationsWithLock } from '../../server/db/migrate';
@@ -45,7 +46,7 @@ export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<
   }
   const dataSource = createDataSource(config, { poolSize: 5 });
   await dataSource.initialize();
-  await runMigrationsWithLock({ dataSource, holder: `test-${suffix}` });
+  await runMigrationsWithLock({ dataSource, holder: `test-${suffix}`, logger: createLogger('warn') });
 
   return {
     config,

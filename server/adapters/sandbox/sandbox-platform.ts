@@ -369,10 +369,11 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   app.use(async (ctx, next) => {
     try {
       await next();
-    } catch {
-      // "-1 系统繁忙" is what the platform answers when it fails inside.
+    } catch (error) {
+      // "-1 系统繁忙" is what the platform answers when it fails inside; the sandbox adds the
+      // cause, so that a bug in the fake is not mistaken for a busy platform.
       ctx.status = 200;
-      ctx.body = { errcode: -1, errmsg: 'system error' };
+      ctx.body = { errcode: -1, errmsg: `system error: ${error instanceof Error ? error.message : String(error)}` };
     }
   });
   app.use(router.routes()).use(router.allowedMethods());
@@ -453,6 +454,7 @@ async function readJson(ctx: Context): Promise<Record<string, unknown> | null> {
   try {
     return readObject(JSON.parse(Buffer.concat(chunks).toString('utf8')));
   } catch {
+    // Not JSON: the caller refuses a null body as bad input.
     return null;
   }
 }

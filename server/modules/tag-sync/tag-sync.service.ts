@@ -396,6 +396,7 @@ function readCatalogChange(task: Task): CatalogChange {
   throw new Error(`task ${task.id} has a malformed payload`);
 }
 
+/** Runs a platform deletion; "already gone" is the outcome wanted, so it is not an error. */
 async function ignoreGone(call: () => Promise<void>): Promise<void> {
   try {
     await call();

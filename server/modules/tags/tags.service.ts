@@ -57,6 +57,7 @@ export class TagsService {
         added.push({ tag, contactTagId });
         held.set(tag.id, contactTagId);
       } catch (error) {
+        // Deliberate: another transaction applied the same tag meanwhile; the contact has it.
         if (!isUniqueViolation(error)) throw error;
       }
     }

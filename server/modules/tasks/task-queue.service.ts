@@ -1,7 +1,8 @@
-import { Brackets, DataSource, EntityManager, In, LessThan } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { Task, type TaskPayload } from '../../../entities/task.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
+import { type Claim, type FailOutcome, LeaseQueue } from '../../db/lease-queue';
 import { isUniqueViolation } from '../../db/migrate';
 
 /** What a handler says about one task of its batch. */
@@ -13,12 +14,15 @@ export type TaskHandler = (tasks: Task[]) => Promise<TaskResult[]>;
 export interface TaskQueueParams {
   dataSource: DataSource;
   clock: Clock;
-  /** This instance's id; a claimed task carries it so only its claimer can finish it. */
+  /** This instance's id; claim tokens start with it, so a stuck lease names its owner. */
   holder: string;
   logger: Logger;
-  /** How long a claim lasts; after that the task is taken to be from a crashed worker. */
+  /**
+   * How long a claim lasts without renewal; after that the task is taken to be from a crashed
+   * worker. A live worker renews it every leaseMs / 3 while its handler runs.
+   */
   leaseMs?: number;
-  /** Attempts (claims) before a retryable failure becomes final. */
+  /** Failed attempts (an expired lease counts as one) before a retryable failure becomes final. */
   maxAttempts?: number;
 }
 
@@ -56,7 +60,13 @@ export interface RunOnceOutcome {
 }
 
 /** How `fail` left the task; `not-held` means the lease was lost to another worker first. */
-export type FailOutcome = 'retried' | 'failed' | 'not-held';
+export type { FailOutcome };
+
+/** Tasks one claim took, with the claim whose token every later write of them carries. */
+export interface ClaimedTasks {
+  claim: Claim;
+  tasks: Task[];
+}
 
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_MAX_ATTEMPTS = 8;
@@ -68,37 +78,41 @@ const BACKOFF_CAP_MS = 60 * 60_000;
 // to keep the two databases behaving alike.
 const MAX_KIND_LENGTH = 48;
 const MAX_DEDUPE_KEY_LENGTH = 191;
-const MAX_ERROR_LENGTH = 1024;
 
 /**
  * A durable, retrying work queue in the `tasks` table, shared by every server instance.
  *
- * A task is claimed by a conditional UPDATE guarded by the state the claimer read (status, due
- * time or expired lease, attempt count), so when two instances race for a row only one UPDATE
- * matches. A claim is a lease: if its holder dies, the task becomes claimable again once the
- * lease runs out. Finishing a task is guarded by the holder, so a worker whose lease was taken
- * over cannot overwrite the new holder's outcome.
+ * Claims go through the project's one lease protocol (LeaseQueue, server/db/lease-queue.ts): a
+ * guarded, batched UPDATE writes a claim token and a deadline; a claimed task stays `pending`
+ * under its lease, and if its holder dies the task becomes claimable again once the lease runs
+ * out. Completing or failing a task is guarded by the claim token, so a worker whose lease was
+ * taken over cannot overwrite the new holder's outcome. Attempts count failures (an expired
+ * lease is one), not claims; retryable failures back off 30 s, doubling, at most an hour.
  *
  * Delivery is at least once (a worker can crash after the API call, before `complete`), so
  * handlers must tolerate repeats; WeChat's tagging calls are idempotent.
  */
 export class TaskQueue {
+  /** The lease queue on `tasks`; the failed-work admin re-drives through it. */
+  readonly leases: LeaseQueue;
   private readonly dataSource: DataSource;
   private readonly clock: Clock;
-  private readonly holder: string;
   private readonly logger: Logger;
-  private readonly leaseMs: number;
-  private readonly maxAttempts: number;
 
   constructor(params: TaskQueueParams) {
     this.dataSource = params.dataSource;
     this.clock = params.clock;
-    this.holder = params.holder;
     this.logger = params.logger;
-    this.leaseMs = params.leaseMs ?? DEFAULT_LEASE_MS;
-    this.maxAttempts = params.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!(this.leaseMs > 0)) throw new Error('TaskQueue leaseMs must be positive');
-    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new Error('TaskQueue maxAttempts must be a positive integer');
+    this.leases = new LeaseQueue({
+      dataSource: params.dataSource,
+      clock: params.clock,
+      holder: params.holder,
+      table: 'tasks',
+      dueColumn: 'run_at',
+      leaseMs: params.leaseMs ?? DEFAULT_LEASE_MS,
+      maxAttempts: params.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      backoffMs: computeBackoffMs,
+    });
   }
 
   /** Inserts the task unless one with the same dedupe key exists; false when it already did. */
@@ -134,105 +148,46 @@ export class TaskQueue {
   }
 
   /**
-   * Claims up to `limit` due tasks of the given kinds for this holder: pending ones whose time
-   * has come, and running ones whose lease ran out (their worker crashed). Each claim counts as
-   * an attempt. A crashed task already on its last attempt is failed instead of run again, so a
-   * task that kills its worker cannot loop forever.
+   * Leases up to `limit` due tasks of the given kinds, oldest due first; null when none was free.
+   * A task whose previous lease expired gets that attempt counted, and one that was already on
+   * its last attempt is failed instead of run again, so a task that kills its worker cannot loop.
    */
-  async claim(params: ClaimParams): Promise<Task[]> {
-    if (params.kinds.length === 0 || params.limit < 1) return [];
-    const now = this.clock.now();
-    const repository = this.dataSource.getRepository(Task);
-    const candidates = await repository
-      .createQueryBuilder('task')
-      .select(['task.id', 'task.status', 'task.attempts'])
-      .where('task.kind IN (:...kinds)', { kinds: params.kinds })
-      .andWhere(claimableCondition('task.'), { pending: 'pending', running: 'running', now })
-      .orderBy('task.runAt', 'ASC')
-      .addOrderBy('task.id', 'ASC')
-      .limit(params.limit)
-      .getMany();
-
-    const claimed: number[] = [];
-    for (const candidate of candidates) {
-      if (candidate.status === 'running' && candidate.attempts >= this.maxAttempts) {
-        await this.failAbandoned(candidate, now);
-        continue;
-      }
-      const result = await repository
-        .createQueryBuilder()
-        .update(Task)
-        .set({
-          status: 'running',
-          leaseHolder: this.holder,
-          leaseUntil: new Date(now.getTime() + this.leaseMs),
-          attempts: () => 'attempts + 1',
-          updatedAt: now,
-        })
-        .where('id = :id AND attempts = :attempts', { id: candidate.id, attempts: candidate.attempts })
-        .andWhere(claimableCondition(''), { pending: 'pending', running: 'running', now })
-        .execute();
-      if (result.affected === 1) claimed.push(candidate.id);
-    }
-    if (claimed.length === 0) return [];
-
-    const order = new Map(claimed.map((id, index) => [id, index]));
-    const tasks = await repository.findBy({ id: In(claimed) });
-    return tasks.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  async claim(params: ClaimParams): Promise<ClaimedTasks | null> {
+    if (params.kinds.length === 0 || params.limit < 1) return null;
+    const claim = await this.leases.claim({ limit: params.limit, where: { sql: `kind IN (${params.kinds.map(() => '?').join(',')})`, params: params.kinds } });
+    if (!claim) return null;
+    const order = new Map(claim.ids.map((id, index) => [id, index]));
+    const tasks = await this.dataSource.getRepository(Task).findBy({ id: In(claim.ids) });
+    return { claim, tasks: tasks.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) };
   }
 
-  /** Marks a task this holder claimed as done; false if its lease was lost to another worker. */
-  async complete(id: number): Promise<boolean> {
-    return (await this.completeMany([id])) === 1;
+  /** Marks tasks of the claim done; returns how many it still held (the rest were taken over). */
+  async complete(claim: Claim, ids: number[]): Promise<number> {
+    return this.leases.complete(claim, ids);
   }
 
   /**
-   * Records a failed attempt. Retryable (the default): back to pending after an exponential
-   * backoff, until the attempts are used up; then, or when not retryable, `failed` for good.
+   * Records a failed attempt. Retryable (the default): back to pending after the backoff, until
+   * the attempts are used up; then, or when not retryable, `failed` for good.
    */
-  async fail(id: number, error: string, params: { retryable?: boolean } = {}): Promise<FailOutcome> {
-    const repository = this.dataSource.getRepository(Task);
-    const task = await repository.findOne({
-      select: { id: true, attempts: true },
-      where: { id, status: 'running', leaseHolder: this.holder },
-    });
-    if (!task) return 'not-held';
-
-    const now = this.clock.now();
-    const retry = (params.retryable ?? true) && task.attempts < this.maxAttempts;
-    const result = await repository
-      .createQueryBuilder()
-      .update(Task)
-      .set({
-        ...(retry ? { status: 'pending' as const, runAt: new Date(now.getTime() + computeBackoffMs(task.attempts)) } : { status: 'failed' as const }),
-        leaseHolder: null,
-        leaseUntil: null,
-        lastError: truncate(error),
-        updatedAt: now,
-      })
-      .where('id = :id AND attempts = :attempts AND status = :running AND lease_holder = :holder', {
-        id,
-        attempts: task.attempts,
-        running: 'running',
-        holder: this.holder,
-      })
-      .execute();
-    if (result.affected !== 1) return 'not-held';
-    return retry ? 'retried' : 'failed';
+  async fail(claim: Claim, id: number, error: string, params: { retryable?: boolean } = {}): Promise<FailOutcome> {
+    return this.leases.fail({ claim, id, error, retryable: params.retryable });
   }
 
   /**
    * One round: per handled kind, claims up to `batchSize` due tasks, hands them to the handler
    * as one batch (so it can use WeChat's batch APIs), and applies each result. A handler that
-   * throws, or says nothing about a task, leaves it to be retried.
+   * throws, or says nothing about a task, leaves it to be retried. While the handler runs (it
+   * calls the platforms and may be slow), the lease is renewed every leaseMs / 3.
    */
   async runOnce(params: RunOnceParams): Promise<RunOnceOutcome> {
     const batchSize = params.batchSize ?? DEFAULT_BATCH_SIZE;
     const outcome: RunOnceOutcome = { done: 0, retried: 0, failed: 0 };
     for (const [kind, handler] of Object.entries(params.handlers)) {
-      const tasks = await this.claim({ kinds: [kind], limit: batchSize });
-      if (tasks.length === 0) continue;
-      const results = await this.callHandler(kind, handler, tasks);
+      const claimed = await this.claim({ kinds: [kind], limit: batchSize });
+      if (!claimed) continue;
+      const { claim, tasks } = claimed;
+      const results = await this.withRenewal(kind, claim, () => this.callHandler(kind, handler, tasks));
       const done: number[] = [];
       for (const task of tasks) {
         const result = results.get(task.id) ?? { id: task.id, ok: false, error: 'handler returned no result for this task', retryable: true };
@@ -240,11 +195,11 @@ export class TaskQueue {
           done.push(task.id);
           continue;
         }
-        const failed = await this.fail(task.id, result.error, { retryable: result.retryable });
+        const failed = await this.fail(claim, task.id, result.error, { retryable: result.retryable });
         if (failed === 'not-held') this.logger.warn('task lease lost before its failure was recorded', { kind, taskId: task.id });
         else outcome[failed === 'retried' ? 'retried' : 'failed'] += 1;
       }
-      const completed = await this.completeMany(done);
+      const completed = await this.complete(claim, done);
       if (completed < done.length) this.logger.warn('task leases lost before completion was recorded', { kind, lost: done.length - completed });
       outcome.done += completed;
     }
@@ -264,10 +219,34 @@ export class TaskQueue {
     return total;
   }
 
-  /** Deletes done tasks last touched before `olderThan`; failed ones stay for inspection. */
+  /** Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. */
   async pruneDone(olderThan: Date): Promise<number> {
-    const result = await this.dataSource.getRepository(Task).delete({ status: 'done', updatedAt: LessThan(olderThan) });
-    return result.affected ?? 0;
+    return this.leases.pruneDone(olderThan);
+  }
+
+  /** Runs `work` while a timer renews the claim's lease every leaseMs / 3. */
+  private async withRenewal<T>(kind: string, claim: Claim, work: () => Promise<T>): Promise<T> {
+    let renewing: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = renewing.then(() => this.renew(kind, claim));
+    }, Math.max(1, Math.floor(this.leases.leaseMs / 3)));
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+      // A renewal still in flight must not land after the outcome is written.
+      await renewing;
+    }
+  }
+
+  /** One renewal; a failure is logged (the next tick tries again), never thrown into a timer. */
+  private async renew(kind: string, claim: Claim): Promise<void> {
+    try {
+      const held = await this.leases.renew(claim);
+      if (held < claim.ids.length) this.logger.warn('task leases lost while the handler ran', { kind, lost: claim.ids.length - held });
+    } catch (error) {
+      this.logger.error('could not renew task leases', { kind, error });
+    }
   }
 
   private async callHandler(kind: string, handler: TaskHandler, tasks: Task[]): Promise<Map<number, TaskResult>> {
@@ -288,54 +267,9 @@ export class TaskQueue {
     }
     return results;
   }
-
-  private async completeMany(ids: number[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    const result = await this.dataSource
-      .getRepository(Task)
-      .createQueryBuilder()
-      .update(Task)
-      .set({ status: 'done', leaseHolder: null, leaseUntil: null, updatedAt: this.clock.now() })
-      .where('id IN (:...ids) AND status = :running AND lease_holder = :holder', { ids, running: 'running', holder: this.holder })
-      .execute();
-    return result.affected ?? 0;
-  }
-
-  private async failAbandoned(candidate: Pick<Task, 'id' | 'attempts'>, now: Date): Promise<void> {
-    const result = await this.dataSource
-      .getRepository(Task)
-      .createQueryBuilder()
-      .update(Task)
-      .set({
-        status: 'failed',
-        leaseHolder: null,
-        leaseUntil: null,
-        lastError: 'lease expired on the last attempt (the worker probably crashed)',
-        updatedAt: now,
-      })
-      .where('id = :id AND attempts = :attempts AND status = :running AND lease_until < :now', {
-        id: candidate.id,
-        attempts: candidate.attempts,
-        running: 'running',
-        now,
-      })
-      .execute();
-    if (result.affected === 1) this.logger.warn('task abandoned on its last attempt; failed', { taskId: candidate.id });
-  }
 }
 
 /** 30 s after the first failed attempt, doubling each time, at most an hour. */
 export function computeBackoffMs(attempts: number): number {
   return Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_CAP_MS);
-}
-
-/** Due and pending, or running on a lease that ran out. `prefix` is the alias ('' in UPDATEs). */
-function claimableCondition(prefix: string): Brackets {
-  return new Brackets((qb) => {
-    qb.where(`(${prefix}status = :pending AND ${prefix}run_at <= :now)`).orWhere(`(${prefix}status = :running AND ${prefix}lease_until < :now)`);
-  });
-}
-
-function truncate(text: string): string {
-  return Array.from(text).slice(0, MAX_ERROR_LENGTH).join('');
 }

@@ -1,8 +1,13 @@
+import { Task } from '../../../entities/task.entity';
+import { createLogger } from '../../../server/adapters/logger';
 import { createDataSource } from '../../../server/db/data-source';
-import { runMigrationsWithLock } from '../../../server/db/migrate';
+import { runMigrationsWithLock, withMigrationLock } from '../../../server/db/migrate';
 import { MYSQL_MIGRATIONS } from '../../../server/db/migrations/mysql/mysql-migrations';
 import { SQLITE_MIGRATIONS } from '../../../server/db/migrations/sqlite/sqlite-migrations';
-import { createTestDatabase, DATABASE_KINDS } from '../../support/database';
+import { toSqlDate } from '../../../server/db/sql';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../support/database';
+
+const logger = createLogger('silent');
 
 describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
   it('two instances starting together migrate once, and both come up', async () => {
@@ -16,8 +21,8 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       await Promise.all([a.initialize(), b.initialize()]);
       try {
         const [appliedA, appliedB] = await Promise.all([
-          runMigrationsWithLock({ dataSource: a, holder: 'a' }),
-          runMigrationsWithLock({ dataSource: b, holder: 'b' }),
+          runMigrationsWithLock({ dataSource: a, holder: 'a', logger }),
+          runMigrationsWithLock({ dataSource: b, holder: 'b', logger }),
         ]);
         expect([...appliedA, ...appliedB].sort()).toEqual([...all].sort());
         const rows: { name: string }[] = await a.query('SELECT name FROM migrations');
@@ -34,29 +39,88 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     }
   });
 
-  it('takes over a lock left by a crashed instance once it expires', async () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const lockHolder = async (db: TestDatabase): Promise<string | null> => {
+    const rows: { lease_holder: string | null }[] = await db.dataSource.query('SELECT lease_holder FROM flywheel_migration_lease WHERE id = 1');
+    return rows[0]?.lease_holder ?? null;
+  };
+
+  it('takes over the lock of a crashed holder once its short TTL has passed', async () => {
     const db = await createTestDatabase(kind);
     try {
-      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', [
-        'crashed',
-        Date.now() - 1,
-      ]);
-      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000 })).resolves.toEqual([]);
+      // A migrator that died a moment ago: its lease runs 400 ms more, and nobody renews it.
+      await db.dataSource.query('UPDATE flywheel_migration_lease SET lease_holder = ?, lease_until = ? WHERE id = 1', ['crashed#0', toSqlDate(new Date(Date.now() + 400))]);
+      const started = Date.now();
+      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 5000, logger })).resolves.toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      expect(await lockHolder(db)).toBeNull();
     } finally {
       await db.destroy();
     }
   });
 
-  it('waits for a live lock and names its holder when it gives up', async () => {
+  it('keeps the lock of a live holder whose migration runs longer than the TTL (heartbeat)', async () => {
+    const db = await createTestDatabase(kind);
+    const other = createDataSource(db.config);
+    await other.initialize();
+    try {
+      let waiterError: unknown = null;
+      const result = await withMigrationLock({ dataSource: db.dataSource, holder: 'long', lockTtlMs: 300, logger }, async () => {
+        // A second instance starts meanwhile and waits three TTLs: it must not get in.
+        waiterError = await runMigrationsWithLock({ dataSource: other, holder: 'second', lockTtlMs: 300, waitMs: 900, logger }).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(await lockHolder(db)).toMatch(/^long#/);
+        return 'migrated';
+      });
+      expect(result).toBe('migrated');
+      expect(String(waiterError)).toMatch(/Timed out waiting for the migration lock held by long#/);
+      expect(await lockHolder(db)).toBeNull();
+    } finally {
+      await other.destroy();
+      await db.destroy();
+    }
+  });
+
+  it('without the heartbeat the same long migration would have been taken over', async () => {
     const db = await createTestDatabase(kind);
     try {
-      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', [
-        'instance-7',
-        Date.now() + 60_000,
-      ]);
-      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 300 })).rejects.toThrow(
-        /instance-7/,
+      const taken = await withMigrationLock({ dataSource: db.dataSource, holder: 'stalled', lockTtlMs: 300, heartbeatMs: 60_000, logger }, async () => {
+        await sleep(400);
+        return runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000, logger });
+      });
+      expect(taken).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('waits for a live lock of the previous shape (an older instance migrating) and names its holder', async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      await db.dataSource.query('CREATE TABLE IF NOT EXISTS flywheel_migration_lock (id INT PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)');
+      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', ['instance-7', Date.now() + 60_000]);
+      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 300, logger })).rejects.toThrow(/instance-7/);
+      await db.dataSource.query('UPDATE flywheel_migration_lock SET expires_at = ? WHERE id = 1', [Date.now() - 1]);
+      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000, logger })).resolves.toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('turns tasks an older version left running back to pending, keeping their lease, counting failures only', async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      await db.dataSource.undoLastMigration();
+      const until = '2026-11-23 00:01:00.000';
+      await db.dataSource.query(
+        "INSERT INTO tasks (kind, dedupe_key, payload, status, attempts, run_at, lease_holder, lease_until, created_at, updated_at) VALUES ('k', 'running-1', '{}', 'running', 2, '2026-11-23 00:00:00.000', 'old-instance', ?, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')",
+        [until],
       );
+      await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });
+      const [row] = await db.dataSource.getRepository(Task).find();
+      expect(row).toMatchObject({ status: 'pending', attempts: 1, leaseHolder: 'old-instance', leaseUntil: new Date('2026-11-23T00:01:00.000Z') });
     } finally {
       await db.destroy();
     }
@@ -72,7 +136,7 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       const insert = "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";
       await db.dataSource.query(insert, ['重复']);
       await db.dataSource.query(insert, ['重复']);
-      await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test' });
+      await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });
       const rows: { id: number | string; name: string }[] = await db.dataSource.query("SELECT id, name FROM tag_rules WHERE name LIKE '重复%' ORDER BY id");
       expect(rows.map((r) => r.name)).toEqual(['重复', `重复 #${String(rows[1]?.id)}`]);
       await expect(db.dataSource.query(insert, ['重复'])).rejects.toThrow();

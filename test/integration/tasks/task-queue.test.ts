@@ -1,7 +1,8 @@
 import { Task } from '../../../entities/task.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { computeBackoffMs, TaskQueue, type TaskResult } from '../../../server/modules/tasks/task-queue.service';
+import type { Claim } from '../../../server/db/lease-queue';
+import { type ClaimedTasks, computeBackoffMs, TaskQueue, type TaskResult } from '../../../server/modules/tasks/task-queue.service';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 const logger = createLogger('silent');
@@ -21,10 +22,10 @@ describeEachDatabase('TaskQueue', (db) => {
     clock = new ManualClock();
   });
 
-  function queueA(options: { maxAttempts?: number } = {}): TaskQueue {
+  function queueA(options: { maxAttempts?: number; leaseMs?: number } = {}): TaskQueue {
     return new TaskQueue({ dataSource: db().dataSource, clock, holder: 'instance-a', logger, ...options });
   }
-  function queueB(options: { maxAttempts?: number } = {}): TaskQueue {
+  function queueB(options: { maxAttempts?: number; leaseMs?: number } = {}): TaskQueue {
     return new TaskQueue({ dataSource: other(), clock, holder: 'instance-b', logger, ...options });
   }
   async function findTask(id: number): Promise<Task> {
@@ -73,22 +74,30 @@ describeEachDatabase('TaskQueue', (db) => {
     });
   });
 
+  async function claimOne(queue: TaskQueue): Promise<{ claim: Claim; task: Task }> {
+    const claimed = await queue.claim({ kinds: ['k'], limit: 1 });
+    if (!claimed) throw new Error('nothing claimed');
+    return { claim: claimed.claim, task: claimed.tasks[0] };
+  }
+  const keysOf = (claimed: ClaimedTasks | null) => (claimed?.tasks ?? []).map((task) => task.dedupeKey);
+
   describe('claim', () => {
-    it('gives two instances claiming at once disjoint tasks, each exactly once', async () => {
+    it('gives two instances claiming at once disjoint tasks, each exactly once, counting no attempt', async () => {
       const a = queueA();
       const b = queueB();
       await enqueueMany(a, 'k', 20);
       const seen: number[] = [];
       for (let round = 0; round < 10 && seen.length < 20; round += 1) {
         const [fromA, fromB] = await Promise.all([a.claim({ kinds: ['k'], limit: 8 }), b.claim({ kinds: ['k'], limit: 8 })]);
-        expect(fromA.every((task) => task.leaseHolder === 'instance-a')).toBe(true);
-        expect(fromB.every((task) => task.leaseHolder === 'instance-b')).toBe(true);
-        seen.push(...fromA.map((task) => task.id), ...fromB.map((task) => task.id));
+        expect((fromA?.tasks ?? []).every((task) => task.leaseHolder?.startsWith('instance-a#'))).toBe(true);
+        expect((fromB?.tasks ?? []).every((task) => task.leaseHolder?.startsWith('instance-b#'))).toBe(true);
+        seen.push(...(fromA?.tasks ?? []).map((task) => task.id), ...(fromB?.tasks ?? []).map((task) => task.id));
       }
       expect(seen).toHaveLength(20);
       expect(new Set(seen).size).toBe(20);
+      // Claimed tasks stay pending under their lease; a claim is not an attempt.
       const rows = await db().dataSource.getRepository(Task).find();
-      expect(rows.every((task) => task.status === 'running' && task.attempts === 1)).toBe(true);
+      expect(rows.every((task) => task.status === 'pending' && task.attempts === 0 && task.leaseUntil !== null)).toBe(true);
     });
 
     it('claims only due tasks of the asked kinds, oldest first', async () => {
@@ -96,38 +105,43 @@ describeEachDatabase('TaskQueue', (db) => {
       await queue.enqueue({ kind: 'k', dedupeKey: 'later', payload: {}, runAt: new Date(clock.now().getTime() + MINUTE) });
       await queue.enqueue({ kind: 'k', dedupeKey: 'now', payload: {} });
       await queue.enqueue({ kind: 'k', dedupeKey: 'earlier', payload: {}, runAt: new Date(clock.now().getTime() - MINUTE) });
-      await queue.enqueue({ kind: 'other()', dedupeKey: 'other()', payload: {} });
-      expect((await queue.claim({ kinds: ['k'], limit: 10 })).map((task) => task.dedupeKey)).toEqual(['earlier', 'now']);
+      await queue.enqueue({ kind: 'other', dedupeKey: 'other', payload: {} });
+      expect(keysOf(await queue.claim({ kinds: ['k'], limit: 10 }))).toEqual(['earlier', 'now']);
       clock.advance(MINUTE);
-      expect((await queue.claim({ kinds: ['k'], limit: 10 })).map((task) => task.dedupeKey)).toEqual(['later']);
+      expect(keysOf(await queue.claim({ kinds: ['k'], limit: 10 }))).toEqual(['later']);
+      expect(keysOf(await queue.claim({ kinds: ['k', 'other'], limit: 10 }))).toEqual(['other']);
     });
 
-    it('hands a crashed worker’s task to another instance once its lease runs out', async () => {
+    it('hands a crashed worker’s task to another instance once its lease runs out, counting the lost attempt', async () => {
       const a = queueA();
       const b = queueB();
       await a.enqueue({ kind: 'k', dedupeKey: 'crash', payload: {} });
-      const [task] = await a.claim({ kinds: ['k'], limit: 1 });
+      const first = await claimOne(a);
       // instance-a "crashes" here: it never completes or fails the task.
       clock.advance(59_999);
-      expect(await b.claim({ kinds: ['k'], limit: 1 })).toEqual([]);
+      expect(await b.claim({ kinds: ['k'], limit: 1 })).toBeNull();
       clock.advance(2);
-      const [reclaimed] = await b.claim({ kinds: ['k'], limit: 1 });
-      expect(reclaimed).toMatchObject({ id: task.id, leaseHolder: 'instance-b', attempts: 2 });
+      const second = await claimOne(b);
+      expect(second.task).toMatchObject({ id: first.task.id, attempts: 1 });
+      expect(second.task.leaseHolder).toMatch(/^instance-b#/);
       // The old holder coming back to life cannot overwrite the new holder's outcome.
-      expect(await a.complete(task.id)).toBe(false);
-      expect(await a.fail(task.id, 'late')).toBe('not-held');
-      expect(await b.complete(task.id)).toBe(true);
-      expect(await findTask(task.id)).toMatchObject({ status: 'done', leaseHolder: null, leaseUntil: null });
+      expect(await a.complete(first.claim, [first.task.id])).toBe(0);
+      expect(await a.fail(first.claim, first.task.id, 'late')).toBe('not-held');
+      expect(await b.complete(second.claim, [second.task.id])).toBe(1);
+      expect(await findTask(first.task.id)).toMatchObject({ status: 'done', leaseHolder: null, leaseUntil: null });
     });
 
-    it('fails a task whose worker crashed on its last attempt instead of running it again', async () => {
-      const a = queueA({ maxAttempts: 1 });
-      await a.enqueue({ kind: 'k', dedupeKey: 'poison', payload: {} });
-      const [task] = await a.claim({ kinds: ['k'], limit: 1 });
-      clock.advance(2 * MINUTE);
-      expect(await queueB({ maxAttempts: 1 }).claim({ kinds: ['k'], limit: 1 })).toEqual([]);
-      const row = await findTask(task.id);
-      expect(row).toMatchObject({ status: 'failed', attempts: 1 });
+    it('retries a task whose workers keep crashing, and fails it after maxAttempts instead of looping', async () => {
+      const queues = [queueA({ maxAttempts: 3 }), queueB({ maxAttempts: 3 })];
+      await queues[0].enqueue({ kind: 'k', dedupeKey: 'poison', payload: {} });
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const { task } = await claimOne(queues[attempt % 2]);
+        expect(task.attempts).toBe(attempt);
+        clock.advance(2 * MINUTE);
+      }
+      expect(await queues[1].claim({ kinds: ['k'], limit: 1 })).toBeNull();
+      const [row] = await db().dataSource.getRepository(Task).find();
+      expect(row).toMatchObject({ status: 'failed', attempts: 3, leaseHolder: null });
       expect(row.lastError).toMatch(/lease expired/);
     });
   });
@@ -136,8 +150,8 @@ describeEachDatabase('TaskQueue', (db) => {
     it('retries with exponential backoff: not due before runAt, due after', async () => {
       const queue = queueA();
       await queue.enqueue({ kind: 'k', dedupeKey: 'flaky', payload: {} });
-      const [task] = await queue.claim({ kinds: ['k'], limit: 1 });
-      expect(await queue.fail(task.id, 'errcode -1: system busy')).toBe('retried');
+      const { claim, task } = await claimOne(queue);
+      expect(await queue.fail(claim, task.id, 'errcode -1: system busy')).toBe('retried');
       expect(await findTask(task.id)).toMatchObject({
         status: 'pending',
         attempts: 1,
@@ -147,26 +161,32 @@ describeEachDatabase('TaskQueue', (db) => {
       });
 
       clock.advance(29_999);
-      expect(await queue.claim({ kinds: ['k'], limit: 1 })).toEqual([]);
+      expect(await queue.claim({ kinds: ['k'], limit: 1 })).toBeNull();
       clock.advance(1);
-      const [again] = await queue.claim({ kinds: ['k'], limit: 1 });
-      expect(again).toMatchObject({ id: task.id, attempts: 2 });
-      expect(await queue.fail(task.id, 'still busy', { retryable: true })).toBe('retried');
-      expect((await findTask(task.id)).runAt).toEqual(new Date(clock.now().getTime() + 60_000));
+      const again = await claimOne(queue);
+      expect(again.task).toMatchObject({ id: task.id, attempts: 1 });
+      expect(await queue.fail(again.claim, task.id, 'still busy', { retryable: true })).toBe('retried');
+      expect(await findTask(task.id)).toMatchObject({ attempts: 2, runAt: new Date(clock.now().getTime() + 60_000) });
     });
 
-    it('fails for good once maxAttempts are used up', async () => {
+    it('counts failures, not claims, and fails for good once maxAttempts failures are used up', async () => {
       const queue = queueA({ maxAttempts: 3 });
       await queue.enqueue({ kind: 'k', dedupeKey: 'doomed', payload: {} });
+      // Claims given back unworked (a shutdown) cost no attempt.
+      for (let i = 0; i < 5; i += 1) {
+        const { claim, task } = await claimOne(queue);
+        await queue.leases.release(claim, [task.id]);
+      }
+      expect(await findTask((await db().dataSource.getRepository(Task).findOneByOrFail({ dedupeKey: 'doomed' })).id)).toMatchObject({ attempts: 0 });
       const outcomes: string[] = [];
       for (let attempt = 1; attempt <= 3; attempt += 1) {
-        const [task] = await queue.claim({ kinds: ['k'], limit: 1 });
-        expect(task.attempts).toBe(attempt);
-        outcomes.push(await queue.fail(task.id, `failure ${attempt}`));
+        const { claim, task } = await claimOne(queue);
+        expect(task.attempts).toBe(attempt - 1);
+        outcomes.push(await queue.fail(claim, task.id, `failure ${attempt}`));
         clock.advance(3600_000);
       }
       expect(outcomes).toEqual(['retried', 'retried', 'failed']);
-      expect(await queue.claim({ kinds: ['k'], limit: 1 })).toEqual([]);
+      expect(await queue.claim({ kinds: ['k'], limit: 1 })).toBeNull();
       const [row] = await db().dataSource.getRepository(Task).find();
       expect(row).toMatchObject({ status: 'failed', attempts: 3, lastError: 'failure 3', leaseHolder: null });
     });
@@ -174,11 +194,11 @@ describeEachDatabase('TaskQueue', (db) => {
     it('fails a non-retryable error at once, keeping the error', async () => {
       const queue = queueA();
       await queue.enqueue({ kind: 'k', dedupeKey: 'bad-openid', payload: {} });
-      const [task] = await queue.claim({ kinds: ['k'], limit: 1 });
-      expect(await queue.fail(task.id, 'errcode 40003: invalid openid', { retryable: false })).toBe('failed');
+      const { claim, task } = await claimOne(queue);
+      expect(await queue.fail(claim, task.id, 'errcode 40003: invalid openid', { retryable: false })).toBe('failed');
       expect(await findTask(task.id)).toMatchObject({ status: 'failed', attempts: 1, lastError: 'errcode 40003: invalid openid' });
       clock.advance(24 * 3600_000);
-      expect(await queue.claim({ kinds: ['k'], limit: 1 })).toEqual([]);
+      expect(await queue.claim({ kinds: ['k'], limit: 1 })).toBeNull();
     });
   });
 
@@ -245,6 +265,28 @@ describeEachDatabase('TaskQueue', (db) => {
       expect(outcome).toEqual({ done: 5, retried: 0, failed: 0 });
     });
 
+    it('renews the lease while a slow handler runs, so no other instance takes its tasks', async () => {
+      // Real timers renew every leaseMs / 3; the manual clock says what time the database sees.
+      const a = queueA({ leaseMs: 90 });
+      const b = queueB({ leaseMs: 90 });
+      await enqueueMany(a, 'k', 1);
+      let stolen: ClaimedTasks | null = null;
+      const outcome = await a.runOnce({
+        handlers: {
+          k: async (tasks) => {
+            clock.advance(60);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            // Without the renewal the lease ran out at +90 ms.
+            clock.advance(60);
+            stolen = await b.claim({ kinds: ['k'], limit: 1 });
+            return tasks.map((task) => ({ id: task.id, ok: true as const }));
+          },
+        },
+      });
+      expect(stolen).toBeNull();
+      expect(outcome).toEqual({ done: 1, retried: 0, failed: 0 });
+    });
+
     it('stops draining when what is left is waiting out its backoff', async () => {
       const queue = queueA();
       await enqueueMany(queue, 'oa', 1);
@@ -262,16 +304,24 @@ describeEachDatabase('TaskQueue', (db) => {
     });
   });
 
-  it('prunes done tasks older than the cut-off, keeping failed ones', async () => {
+  it('prunes done tasks due before the cut-off, keeping failed and pending ones', async () => {
     const queue = queueA();
     await enqueueMany(queue, 'k', 3);
-    const [first, second, third] = await queue.claim({ kinds: ['k'], limit: 3 });
-    await queue.complete(first.id);
-    await queue.fail(second.id, 'bad', { retryable: false });
+    await queue.enqueue({ kind: 'k', dedupeKey: 'recent', payload: {}, runAt: new Date(clock.now().getTime() + 2 * 24 * 3600_000) });
+    const claimed = await queue.claim({ kinds: ['k'], limit: 3 });
+    if (!claimed) throw new Error('nothing claimed');
+    const [first, second, third] = claimed.tasks;
+    await queue.complete(claimed.claim, [first.id]);
+    await queue.fail(claimed.claim, second.id, 'bad', { retryable: false });
+    await queue.leases.release(claimed.claim, [third.id]);
     clock.advance(2 * 24 * 3600_000);
-    await queue.complete(third.id);
+    const later = await queue.claim({ kinds: ['k'], limit: 10 });
+    expect(keysOf(later)).toEqual(['k:2', 'recent']);
+    const recent = later?.tasks[1];
+    if (!later || !recent) throw new Error('nothing claimed');
+    await queue.complete(later.claim, [recent.id]);
     expect(await queue.pruneDone(new Date(clock.now().getTime() - 24 * 3600_000))).toBe(1);
     const left = (await db().dataSource.getRepository(Task).find({ order: { id: 'ASC' } })).map((task) => task.id);
-    expect(left).toEqual([second.id, third.id]);
+    expect(left).toEqual([second.id, third.id, recent.id]);
   });
 });

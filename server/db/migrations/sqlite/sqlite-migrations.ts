@@ -6,7 +6,8 @@ import { TagRuleNamesUnique1795500200000 } from '../1795500200000-tag-rule-names
 import { DropUnreadIndexes1795500300000 } from '../1795500300000-drop-unread-indexes';
 import { FoundationsSchema1795600000000 } from '../1795600000000-foundations-schema';
 import { JobCursors1795600010000 } from '../1795600010000-job-cursors';
+import { TasksClaimedRowsStayPending1795600300000 } from '../1795600300000-tasks-claimed-rows-stay-pending';
 import { InitSqlite1795436218746 } from './1795436218746-init';
 
 /** In order. scripts/generate-migration.ts writes new files; add each here. */
-export const SQLITE_MIGRATIONS: (new () => MigrationInterface)[] = [InitSqlite1795436218746, SeedDefaultRules1795436300000, InboxDropsInteractionId1795500000000, InboxClaimedRowsStayPending1795500100000, TagRuleNamesUnique1795500200000, DropUnreadIndexes1795500300000, FoundationsSchema1795600000000, JobCursors1795600010000];
+export const SQLITE_MIGRATIONS: (new () => MigrationInterface)[] = [InitSqlite1795436218746, SeedDefaultRules1795436300000, InboxDropsInteractionId1795500000000, InboxClaimedRowsStayPending1795500100000, TagRuleNamesUnique1795500200000, DropUnreadIndexes1795500300000, FoundationsSchema1795600000000, JobCursors1795600010000, TasksClaimedRowsStayPending1795600300000];
