@@ -1,7 +1,6 @@
 import { createDataSource } from '../../../server/db/data-source';
 import { runMigrationsWithLock } from '../../../server/db/migrate';
-import { MYSQL_MIGRATIONS } from '../../../server/db/migrations/mysql/mysql-migrations';
-import { SQLITE_MIGRATIONS } from '../../../server/db/migrations/sqlite/sqlite-migrations';
+import { migrationsFor } from '../../../server/db/migrations/migrations';
 import { createTestDatabase, DATABASE_KINDS } from '../../support/database';
 
 describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
@@ -9,10 +8,10 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     const first = await createTestDatabase(kind);
     try {
       // Roll back everything createTestDatabase applied, then race two fresh DataSources.
-      const all = (kind === 'sqlite' ? SQLITE_MIGRATIONS : MYSQL_MIGRATIONS).map((M) => new M().name ?? M.name);
+      const all = migrationsFor(kind).map((M) => new M().name ?? M.name);
       for (let i = 0; i < all.length; i += 1) await first.dataSource.undoLastMigration();
-      const a = createDataSource(first.config);
-      const b = createDataSource(first.config);
+      const a = await createDataSource(first.config);
+      const b = await createDataSource(first.config);
       await Promise.all([a.initialize(), b.initialize()]);
       try {
         const [appliedA, appliedB] = await Promise.all([
@@ -66,7 +65,7 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     const db = await createTestDatabase(kind);
     try {
       // Undo back to before the migration that makes rule names unique.
-      const names = (kind === 'sqlite' ? SQLITE_MIGRATIONS : MYSQL_MIGRATIONS).map((M) => new M().name ?? M.name);
+      const names = migrationsFor(kind).map((M) => new M().name ?? M.name);
       const undo = names.length - names.indexOf('TagRuleNamesUnique1795500200000');
       for (let i = 0; i < undo; i += 1) await db.dataSource.undoLastMigration();
       const insert = "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";
