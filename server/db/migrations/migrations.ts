@@ -6,6 +6,7 @@ import { InboxClaimedRowsStayPending1795500100000 } from './1795500100000-inbox-
 import { TagRuleNamesUnique1795500200000 } from './1795500200000-tag-rule-names-unique';
 import { DropUnreadIndexes1795500300000 } from './1795500300000-drop-unread-indexes';
 import { FoundationsSchema1795600000000 } from './1795600000000-foundations-schema';
+import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   TagRuleNamesUnique1795500200000,
   DropUnreadIndexes1795500300000,
   FoundationsSchema1795600000000,
+  ContactListIndexes1795600200000,
 ];
 
 /**
