@@ -151,10 +151,10 @@ export class ContactsQueryService {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return { items: [], total: params.after === undefined ? 0 : null, totalCapped: false, next: null };
     const keyset = params.after === undefined ? where : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
-    const rows = (await this.deps.dataSource.query(
+    const rows = await this.deps.dataSource.query<{ id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[]>(
       `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
       keyset.params,
-    )) as { id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[];
+    );
     const counted = params.after === undefined ? await this.countWhere(where) : null;
 
     const ids = rows.map((row) => Number(row.id));
@@ -200,18 +200,18 @@ export class ContactsQueryService {
    * days"): one range of IDX_interactions_type_occurred_contact, read from the index alone.
    */
   async countContactsWithInteraction(params: CountContactsWithInteractionParams): Promise<number> {
-    const rows = (await this.deps.dataSource.query('SELECT COUNT(DISTINCT contact_id) AS n FROM interactions WHERE type = ? AND occurred_at >= ? AND contact_id IS NOT NULL', [
+    const rows = await this.deps.dataSource.query<{ n: number | string }[]>('SELECT COUNT(DISTINCT contact_id) AS n FROM interactions WHERE type = ? AND occurred_at >= ? AND contact_id IS NOT NULL', [
       params.type,
       toSqlDate(params.since),
-    ])) as { n: number | string }[];
+    ]);
     return Number(rows[0]?.n ?? 0);
   }
 
   private async countWhere(where: ListQuery): Promise<ContactCount> {
     // Counting stops at the cap: the inner LIMIT ends the index walk there.
-    const rows = (await this.deps.dataSource.query(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${CONTACT_COUNT_CAP + 1}) capped`, where.params)) as {
+    const rows = await this.deps.dataSource.query<{
       n: number | string;
-    }[];
+    }[]>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${CONTACT_COUNT_CAP + 1}) capped`, where.params);
     const n = Number(rows[0]?.n ?? 0);
     return { total: Math.min(n, CONTACT_COUNT_CAP), totalCapped: n > CONTACT_COUNT_CAP };
   }
@@ -303,24 +303,24 @@ export class ContactsQueryService {
   private async findExactMatches(q: string): Promise<{ contactIds: number[]; tagIds: number[]; isSource: boolean }> {
     const values = identityCandidates(q);
     // A loose index scan of (kind, app_id): as many rows as the apps Flywheel knows, not its identities.
-    const scopes = (await this.deps.dataSource.query('SELECT DISTINCT kind, app_id FROM contact_identities')) as { kind: string; app_id: string }[];
+    const scopes = await this.deps.dataSource.query<{ kind: string; app_id: string }[]>('SELECT DISTINCT kind, app_id FROM contact_identities');
     const contactIds = new Set<number>();
     if (scopes.length > 0) {
       const ranges = scopes.map(() => `(kind = ? AND app_id = ? AND value IN (${placeholders(values.length)}))`);
-      const rows = (await this.deps.dataSource.query(
+      const rows = await this.deps.dataSource.query<{ contact_id: number | string }[]>(
         `SELECT contact_id FROM contact_identities WHERE ${ranges.join(' OR ')}`,
         scopes.flatMap((scope) => [scope.kind, scope.app_id, ...values]),
-      )) as { contact_id: number | string }[];
+      );
       for (const row of rows) contactIds.add(Number(row.contact_id));
     }
     if (/^\d{1,10}$/.test(q)) {
-      const rows = (await this.deps.dataSource.query('SELECT id FROM contacts WHERE id = ?', [Number(q)])) as { id: number | string }[];
+      const rows = await this.deps.dataSource.query<{ id: number | string }[]>('SELECT id FROM contacts WHERE id = ?', [Number(q)]);
       for (const row of rows) contactIds.add(Number(row.id));
     }
     if (contactIds.size > 0) return { contactIds: [...contactIds], tagIds: [], isSource: false };
-    const tags = (await this.deps.dataSource.query('SELECT id FROM tags WHERE name = ?', [q])) as { id: number | string }[];
+    const tags = await this.deps.dataSource.query<{ id: number | string }[]>('SELECT id FROM tags WHERE name = ?', [q]);
     if (tags.length > 0) return { contactIds: [], tagIds: tags.map((tag) => Number(tag.id)), isSource: false };
-    const sources = (await this.deps.dataSource.query('SELECT 1 AS one FROM contacts WHERE first_source = ? LIMIT 1', [q])) as unknown[];
+    const sources = await this.deps.dataSource.query<unknown[]>('SELECT 1 AS one FROM contacts WHERE first_source = ? LIMIT 1', [q]);
     return { contactIds: [], tagIds: [], isSource: sources.length > 0 };
   }
 
