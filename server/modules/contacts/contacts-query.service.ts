@@ -47,7 +47,7 @@ export interface CountContactsParams extends ContactListFilter {
 
 export interface ContactPage {
   items: ContactListItem[];
-  /** Contacts matching the filter, counted up to CONTACT_COUNT_CAP; on the first page only (null after). */
+  /** Contacts matching the filter, counted up to LIST_TOTAL_CAP; on the first page only (null after). */
   total: number | null;
   /** True when there are more than `total`. */
   totalCapped: boolean;
@@ -71,6 +71,13 @@ export interface CountContactsWithInteractionParams {
  * million index entries on every page was most of a page's 500 ms.
  */
 export const CONTACT_COUNT_CAP = 10_000;
+
+/**
+ * The total a list's first page carries stops sooner: counting checks each matching row (merged?
+ * in scope?), and 10,001 such checks on a cold cache were 300 ms of a 20 ms page
+ * (docs/BENCHMARKS.md). The UI asks GET /api/admin/contacts/count for the larger figure.
+ */
+export const LIST_TOTAL_CAP = 1_000;
 
 /** One row of the admin contact list; the shape is a public contract (DESIGN.md). */
 export interface ContactListItem {
@@ -155,7 +162,7 @@ export class ContactsQueryService {
       `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
       keyset.params,
     );
-    const counted = params.after === undefined ? await this.countWhere(where) : null;
+    const counted = params.after === undefined ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
 
     const ids = rows.map((row) => Number(row.id));
     const identities = await this.loadIdentities(ids);
@@ -192,7 +199,7 @@ export class ContactsQueryService {
   /** How many contacts match the list's filter, counted up to CONTACT_COUNT_CAP. */
   async countContacts(params: CountContactsParams): Promise<ContactCount> {
     const where = await this.buildListQuery(params, params.scope);
-    return where ? this.countWhere(where) : { total: 0, totalCapped: false };
+    return where ? this.countWhere(where, CONTACT_COUNT_CAP) : { total: 0, totalCapped: false };
   }
 
   /**
@@ -207,13 +214,13 @@ export class ContactsQueryService {
     return Number(rows[0]?.n ?? 0);
   }
 
-  private async countWhere(where: ListQuery): Promise<ContactCount> {
+  private async countWhere(where: ListQuery, cap: number): Promise<ContactCount> {
     // Counting stops at the cap: the inner LIMIT ends the index walk there.
     const rows = await this.deps.dataSource.query<{
       n: number | string;
-    }[]>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${CONTACT_COUNT_CAP + 1}) capped`, where.params);
+    }[]>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`, where.params);
     const n = Number(rows[0]?.n ?? 0);
-    return { total: Math.min(n, CONTACT_COUNT_CAP), totalCapped: n > CONTACT_COUNT_CAP };
+    return { total: Math.min(n, cap), totalCapped: n > cap };
   }
 
   /**

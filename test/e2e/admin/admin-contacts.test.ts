@@ -167,11 +167,11 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     await get('/api/admin/contacts/count?silentForDays=0').expect(400);
   });
 
-  it('caps the total at 10,000 and says so', async () => {
+  it('caps the first page\'s total at 1,000 and the count at 10,000, and says so', async () => {
     const ds = db().dataSource;
     const rows = Array.from({ length: 10_001 }, (_, i) => `('bulk ${i}', 0, 'acquired', '2026-11-10 00:00:00.000', '2026-11-10 00:00:00.000')`);
     for (let i = 0; i < rows.length; i += 2000) await ds.query(`INSERT INTO contacts (name, score, stage, created_at, updated_at) VALUES ${rows.slice(i, i + 2000).join(',')}`);
-    expect((await get('/api/admin/contacts?limit=1').expect(200)).body).toMatchObject({ total: 10_000, totalCapped: true });
+    expect((await get('/api/admin/contacts?limit=1').expect(200)).body).toMatchObject({ total: 1_000, totalCapped: true });
     expect((await get('/api/admin/contacts/count').expect(200)).body).toEqual({ total: 10_000, totalCapped: true });
   });
 
