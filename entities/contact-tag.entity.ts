@@ -3,6 +3,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 /** A tag on a contact, with who or what applied it. */
 @Entity('contact_tags')
 @Index(['contactId', 'tagId'], { unique: true })
+// A tag's contacts in id order, from the index alone (the tag filter of the contact list).
+@Index('IDX_contact_tags_tag_contact', ['tagId', 'contactId'])
 export class ContactTag {
   @PrimaryGeneratedColumn()
   id: number;
@@ -10,7 +12,6 @@ export class ContactTag {
   @Column({ type: 'int' })
   contactId: number;
 
-  @Index()
   @Column({ type: 'int' })
   tagId: number;
 

@@ -12,7 +12,7 @@ export type InteractionDetail = Record<string, string | number | boolean | null 
 @Entity('interactions')
 @Index('IDX_interactions_contact_occurred', ['contactId', 'occurredAt'])
 @Index('IDX_interactions_contact_type_occurred', ['contactId', 'type', 'occurredAt'])
-@Index('IDX_interactions_type_occurred', ['type', 'occurredAt'])
+@Index('IDX_interactions_type_occurred_contact', ['type', 'occurredAt', 'contactId'])
 @Index('IDX_interactions_ref', ['refType', 'refId'])
 export class Interaction {
   @PrimaryGeneratedColumn()

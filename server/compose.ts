@@ -137,7 +137,7 @@ export function composeServices(p: ComposeParams) {
     clock,
     logger,
   });
-  const contactsQuery = new ContactsQueryService({ dataSource });
+  const contactsQuery = new ContactsQueryService({ dataSource, clock });
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => rules.invalidate() });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
   // Re-driving needs no lease settings: it resets failed rows whatever worker claims them later.

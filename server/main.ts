@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const clock = systemClock;
   const holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-  const dataSource = createDataSource(config.database);
+  const dataSource = await createDataSource(config.database);
   await dataSource.initialize();
   const applied = await runMigrationsWithLock({ dataSource, holder, logger });
   if (applied.length > 0) logger.info('migrations applied', { applied });

@@ -1,21 +1,48 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RowDataPacket } from 'mysql2';
+import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../../config/config.schema';
 import { ALL_ENTITIES } from '../../entities/all-entities';
-import { MYSQL_MIGRATIONS } from './migrations/mysql/mysql-migrations';
-import { SQLITE_MIGRATIONS } from './migrations/sqlite/sqlite-migrations';
+import { migrationsFor } from './migrations/migrations';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 export type DatabaseKind = DatabaseConfig['kind'];
+
+/** Which TypeORM driver type speaks to a MySQL-protocol server. */
+export type MysqlFlavor = 'mysql' | 'mariadb';
+
+/**
+ * Asks the server what it is: MariaDB says so in `VERSION()` (e.g. `10.11.6-MariaDB-0+deb12u1`).
+ * TypeORM only applies its MariaDB handling (column defaults, JSON as checked LONGTEXT, UUIDs)
+ * with `type: 'mariadb'`; with `'mysql'` its schema builder sees dozens of false differences on
+ * MariaDB and a generated migration would rewrite columns that are fine.
+ */
+export async function detectMysqlFlavor(url: string): Promise<MysqlFlavor> {
+  const conn = await createConnection(url);
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS version');
+    const version: unknown = rows[0]?.version;
+    return typeof version === 'string' && /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+  } finally {
+    await conn.end();
+  }
+}
+
+export interface CreateDataSourceOptions {
+  poolSize?: number;
+  /** Skips asking the server (one short connection) when the caller already knows. */
+  mysqlFlavor?: MysqlFlavor;
+}
 
 
 /**
  * One factory for both databases. `synchronize` stays off everywhere: the schema only changes
  * through migrations (TypeORM #2344: synchronize drops columns on real data).
  */
-export function createDataSource(db: DatabaseConfig, options: { poolSize?: number } = {}): DataSource {
+export async function createDataSource(db: DatabaseConfig, options: CreateDataSourceOptions = {}): Promise<DataSource> {
   const common = {
     entities: ALL_ENTITIES,
     namingStrategy: new SnakeNamingStrategy(),
@@ -30,7 +57,7 @@ export function createDataSource(db: DatabaseConfig, options: { poolSize?: numbe
       ...common,
       type: 'better-sqlite3',
       database: db.path,
-      migrations: SQLITE_MIGRATIONS,
+      migrations: migrationsFor('sqlite'),
       // WAL lets readers run beside the one writer; busy_timeout makes a second process wait
       // for the write lock instead of failing at once with SQLITE_BUSY.
       enableWAL: true,
@@ -46,9 +73,9 @@ export function createDataSource(db: DatabaseConfig, options: { poolSize?: numbe
 
   return new DataSource({
     ...common,
-    type: 'mysql',
+    type: options.mysqlFlavor ?? (await detectMysqlFlavor(db.url)),
     url: db.url,
-    migrations: MYSQL_MIGRATIONS,
+    migrations: migrationsFor('mysql'),
     charset: 'utf8mb4_unicode_ci',
     // Dates are stored and read as UTC on both databases (Ghost #6104, TypeORM #5820).
     timezone: 'Z',

@@ -1,17 +1,36 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
 import { parseTimelineCursor, type ContactScope, type ContactsQueryService } from '../modules/contacts/contacts-query.service';
 import type { OperatorView } from '../modules/operators/operators.service';
 import type { AdminState, AuthMiddleware } from './auth.middleware';
 import { notFound } from './http-error';
-import { idParamSchema, pageQuerySchema, parseInput } from './validate-input';
+import { idParamSchema, parseInput } from './validate-input';
 
 export interface AdminContactsRouterDeps {
   contactsQuery: ContactsQueryService;
   auth: AuthMiddleware;
 }
 
-const listQuerySchema = pageQuerySchema.extend({ q: z.string().max(128).optional() });
+const days = z.coerce.number().int().min(1).max(3650).optional();
+const score = z.coerce.number().int().min(-1_000_000_000).max(1_000_000_000).optional();
+
+/** The list's filters; the count takes the same ones, so the page and its count always agree. */
+const filterSchema = z.object({
+  q: z.string().max(128).optional(),
+  tagId: idParamSchema.optional(),
+  stage: z.enum(LIFECYCLE_STAGES).optional(),
+  source: z.string().min(1).max(128).optional(),
+  minScore: score,
+  maxScore: score,
+  activeWithinDays: days,
+  silentForDays: days,
+});
+
+const listQuerySchema = filterSchema.extend({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: idParamSchema.optional(),
+});
 
 const timelineQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -30,9 +49,17 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   const router = new Router<AdminState>();
   const readers = deps.auth.requireOperator(['admin', 'operator', 'sales']);
 
+  // Keyset pages: `next` comes back as `after`. There is no offset: a deep offset reads and
+  // throws away every row before it.
   router.get('/api/admin/contacts', readers, async (ctx) => {
     const query = parseInput(listQuerySchema, ctx.query);
-    ctx.body = await deps.contactsQuery.searchContacts({ q: query.q, limit: query.limit, offset: query.offset, scope: scopeOf(ctx.state.operator) });
+    ctx.body = await deps.contactsQuery.searchContacts({ ...query, scope: scopeOf(ctx.state.operator) });
+  });
+
+  // Registered before /:id so that `count` is not read as an id.
+  router.get('/api/admin/contacts/count', readers, async (ctx) => {
+    const query = parseInput(filterSchema, ctx.query);
+    ctx.body = await deps.contactsQuery.countContacts({ ...query, scope: scopeOf(ctx.state.operator) });
   });
 
   router.get('/api/admin/contacts/:id', readers, async (ctx) => {
@@ -54,9 +81,12 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   return router;
 }
 
-/** Sales reps see the contacts they own (by WeCom userid); a contact outside that answers 404, not 403, so ids cannot be probed. */
+/**
+ * Sales reps see the contacts they follow in WeCom (an active contact_follows row for their
+ * userid); a contact outside that answers 404, not 403, so ids cannot be probed.
+ */
 function scopeOf(operator: OperatorView): ContactScope {
-  return operator.role === 'sales' ? { kind: 'owner', ownerUserId: operator.wecomUserId } : { kind: 'all' };
+  return operator.role === 'sales' ? { kind: 'follower', userId: operator.wecomUserId } : { kind: 'all' };
 }
 
 function parseContactId(raw: string | undefined): number {

@@ -57,7 +57,7 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const transactor = new Transactor(dataSource);
   const audit = new AuditService({ dataSource, clock });
   const operators = new OperatorsService({ dataSource, clock, logger, audit });
-  const contactsQuery = new ContactsQueryService({ dataSource });
+  const contactsQuery = new ContactsQueryService({ dataSource, clock });
   // Platform clients that are never called here: the catalog only enqueues its mirror tasks
   // (test/e2e/callbacks/tag-catalog-sync.test.ts runs them against the sandbox).
   const tokenStore = new TokenStore({ dataSource, clock, holder: 'admin-test' });

@@ -44,7 +44,7 @@ export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<
     config = { kind, url: url.toString() };
     dropDatabase = async () => adminQuery(new URL(TEST_MYSQL_URL), `DROP DATABASE IF EXISTS \`${name}\``);
   }
-  const dataSource = createDataSource(config, { poolSize: 5 });
+  const dataSource = await createDataSource(config, { poolSize: 5 });
   await dataSource.initialize();
   await runMigrationsWithLock({ dataSource, holder: `test-${suffix}`, logger: createLogger('warn') });
 
@@ -112,7 +112,7 @@ export function describeEachDatabase(name: string, body: (db: () => TestDatabase
 export function useSecondInstance(db: () => TestDatabase): () => DataSource {
   let other: DataSource | undefined;
   beforeAll(async () => {
-    other = createDataSource(db().config, { poolSize: 5 });
+    other = await createDataSource(db().config, { poolSize: 5 });
     await other.initialize();
   });
   afterAll(async () => {

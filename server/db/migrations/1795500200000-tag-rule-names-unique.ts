@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlRunner } from './is-mysql';
 
 /**
  * Rule names become unique (operators tell rules apart by name; the service checked, but two
@@ -26,7 +27,7 @@ export class TagRuleNamesUnique1795500200000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     // MySQL names the table in DROP INDEX; SQLite does not accept it.
-    const onTable = queryRunner.connection.driver.options.type === 'mysql' ? ' ON tag_rules' : '';
+    const onTable = isMysqlRunner(queryRunner) ? ' ON tag_rules' : '';
     await queryRunner.query(`DROP INDEX UQ_tag_rules_name${onTable}`);
   }
 }

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlRunner } from './is-mysql';
 
 /**
  * Two indexes that every callback paid for and no query read: interactions(type) (the timeline
@@ -15,7 +16,7 @@ export class DropUnreadIndexes1795500300000 implements MigrationInterface {
   name = 'DropUnreadIndexes1795500300000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const mysql = queryRunner.connection.driver.options.type === 'mysql';
+    const mysql = isMysqlRunner(queryRunner);
     // MySQL names the table in DROP INDEX; SQLite does not accept it.
     for (const index of INDEXES) await queryRunner.query(`DROP INDEX ${index.name}${mysql ? ` ON ${index.table}` : ''}`);
   }

@@ -1,22 +1,83 @@
-import { Brackets, In, type DataSource, type SelectQueryBuilder } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { Contact, type LifecycleStage } from '../../../entities/contact.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction, type Channel, type InteractionDetail } from '../../../entities/interaction.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
+import type { Clock } from '../../adapters/clock';
 import { maskPersonalData } from '../../adapters/logger';
+import { placeholders, toSqlDate } from '../../db/sql';
 
-/** Which contacts a reader may see: all of them, or those a sales rep owns (none when the rep has no WeCom userid). */
-export type ContactScope = { kind: 'all' } | { kind: 'owner'; ownerUserId: string | null };
+/**
+ * Which contacts a reader may see: all of them, or those a sales rep follows in WeCom (an active
+ * contact_follows row for their userid; none when the rep has no WeCom userid).
+ */
+export type ContactScope = { kind: 'all' } | { kind: 'follower'; userId: string | null };
 
-export interface SearchContactsParams {
-  /** Matches the name (substring), an identity value (exactly), or the contact id. */
+/** The admin list's filters; every one is served by an index (see the migration 1795600200000). */
+export interface ContactListFilter {
+  /**
+   * An exact identity value (openid, unionid, external_userid, phone in its usual spellings), the
+   * contact id, a tag name or a first-touch source; when nothing matches exactly, a name substring.
+   */
   q?: string;
+  tagId?: number;
+  stage?: LifecycleStage;
+  /** First-touch source, exactly. */
+  source?: string;
+  minScore?: number;
+  maxScore?: number;
+  /** Did anything in the last N days (contacts.last_interaction_at). */
+  activeWithinDays?: number;
+  /** Did nothing in the last N days, or never. */
+  silentForDays?: number;
+}
+
+export interface SearchContactsParams extends ContactListFilter {
   limit: number;
-  offset: number;
+  /** The `next` of the previous page: the page holds contacts with a smaller id. */
+  after?: number;
   scope: ContactScope;
 }
+
+export interface CountContactsParams extends ContactListFilter {
+  scope: ContactScope;
+}
+
+export interface ContactPage {
+  items: ContactListItem[];
+  /** Contacts matching the filter, counted up to LIST_TOTAL_CAP; on the first page only (null after). */
+  total: number | null;
+  /** True when there are more than `total`. */
+  totalCapped: boolean;
+  /** Pass back as `after` for the next page; null on the last page. */
+  next: number | null;
+}
+
+export interface ContactCount {
+  total: number;
+  totalCapped: boolean;
+}
+
+export interface CountContactsWithInteractionParams {
+  /** Interaction type, e.g. `click`. */
+  type: string;
+  since: Date;
+}
+
+/**
+ * Counts stop here: an operator needs "more than 10,000", not the exact figure, and counting a
+ * million index entries on every page was most of a page's 500 ms.
+ */
+export const CONTACT_COUNT_CAP = 10_000;
+
+/**
+ * The total a list's first page carries stops sooner: counting checks each matching row (merged?
+ * in scope?), and 10,001 such checks on a cold cache were 300 ms of a 20 ms page
+ * (docs/BENCHMARKS.md). The UI asks GET /api/admin/contacts/count for the larger figure.
+ */
+export const LIST_TOTAL_CAP = 1_000;
 
 /** One row of the admin contact list; the shape is a public contract (DESIGN.md). */
 export interface ContactListItem {
@@ -81,25 +142,33 @@ export interface TimelineItem {
 
 export interface ContactsQueryServiceDeps {
   dataSource: DataSource;
+  clock: Clock;
 }
 
 /** Read side of contacts for the admin page and the sidebar: search, profile, timeline. */
 export class ContactsQueryService {
   constructor(private readonly deps: ContactsQueryServiceDeps) {}
 
-  /** Newest first. Four queries whatever the page size: count, page, its identities, its tags. */
-  async searchContacts(params: SearchContactsParams): Promise<{ items: ContactListItem[]; total: number }> {
-    const query = this.deps.dataSource.getRepository(Contact).createQueryBuilder('c').where('c.mergedIntoId IS NULL');
-    applyScope(query, params.scope);
-    const q = params.q?.trim();
-    if (q) applySearch(query, q);
-    const [contacts, total] = await query.orderBy('c.createdAt', 'DESC').addOrderBy('c.id', 'DESC').offset(params.offset).limit(params.limit).getManyAndCount();
+  /**
+   * Newest first (by id, which grows with creation), keyset-paged: a page is one index range
+   * whatever its depth. Four queries on the first page (count up to the cap, page, identities,
+   * tags), three after.
+   */
+  async searchContacts(params: SearchContactsParams): Promise<ContactPage> {
+    const where = await this.buildListQuery(params, params.scope);
+    if (!where) return { items: [], total: params.after === undefined ? 0 : null, totalCapped: false, next: null };
+    const keyset = params.after === undefined ? where : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
+    const rows = await this.deps.dataSource.query<{ id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[]>(
+      `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
+      keyset.params,
+    );
+    const counted = params.after === undefined ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
 
-    const ids = contacts.map((contact) => contact.id);
+    const ids = rows.map((row) => Number(row.id));
     const identities = await this.loadIdentities(ids);
     const tagNames = new Map<number, string[]>();
     if (ids.length > 0) {
-      const rows = await this.deps.dataSource
+      const tagRows = await this.deps.dataSource
         .getRepository(ContactTag)
         .createQueryBuilder('ct')
         .innerJoin(Tag, 't', 't.id = ct.tagId')
@@ -108,22 +177,158 @@ export class ContactsQueryService {
         .where('ct.contactId IN (:...ids)', { ids })
         .orderBy('t.name', 'ASC')
         .getRawMany<{ contactId: number | string; name: string }>();
-      for (const row of rows) pushTo(tagNames, Number(row.contactId), row.name);
+      for (const row of tagRows) pushTo(tagNames, Number(row.contactId), row.name);
     }
 
-    const items = contacts.map((contact) => {
-      const own = identities.get(contact.id) ?? [];
+    const items = rows.map((row) => {
+      const id = Number(row.id);
       return {
-        id: contact.id,
-        name: contact.name,
-        ...primaryIdentities(own),
-        tags: tagNames.get(contact.id) ?? [],
-        score: contact.score,
-        stage: contact.stage,
-        source: contact.firstSource,
+        id,
+        name: row.name,
+        ...primaryIdentities(identities.get(id) ?? []),
+        tags: tagNames.get(id) ?? [],
+        score: Number(row.score),
+        stage: row.stage,
+        source: row.first_source,
       };
     });
-    return { items, total };
+    const last = items.at(-1);
+    return { items, total: counted?.total ?? null, totalCapped: counted?.totalCapped ?? false, next: items.length === params.limit && last ? last.id : null };
+  }
+
+  /** How many contacts match the list's filter, counted up to CONTACT_COUNT_CAP. */
+  async countContacts(params: CountContactsParams): Promise<ContactCount> {
+    const where = await this.buildListQuery(params, params.scope);
+    return where ? this.countWhere(where, CONTACT_COUNT_CAP) : { total: 0, totalCapped: false };
+  }
+
+  /**
+   * Contacts with at least one interaction of `type` since `since` ("clicked in the last 30
+   * days"): one range of IDX_interactions_type_occurred_contact, read from the index alone.
+   */
+  async countContactsWithInteraction(params: CountContactsWithInteractionParams): Promise<number> {
+    const rows = await this.deps.dataSource.query<{ n: number | string }[]>('SELECT COUNT(DISTINCT contact_id) AS n FROM interactions WHERE type = ? AND occurred_at >= ? AND contact_id IS NOT NULL', [
+      params.type,
+      toSqlDate(params.since),
+    ]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  private async countWhere(where: ListQuery, cap: number): Promise<ContactCount> {
+    // Counting stops at the cap: the inner LIMIT ends the index walk there.
+    const rows = await this.deps.dataSource.query<{
+      n: number | string;
+    }[]>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`, where.params);
+    const n = Number(rows[0]?.n ?? 0);
+    return { total: Math.min(n, cap), totalCapped: n > cap };
+  }
+
+  /**
+   * The FROM, WHERE and sort key of a list query, or null when nothing can match. The table that
+   * narrows most drives the query and gives the sort key, so the page is read in index order: the
+   * rep's follow rows (user_id, status, contact_id), else the tag's rows (tag_id, contact_id),
+   * else contacts by primary key (stage, score, source and last_interaction_at indexes all end in
+   * the primary key on InnoDB and SQLite alike).
+   */
+  private async buildListQuery(filter: ContactListFilter, scope: ContactScope): Promise<ListQuery | null> {
+    const tables: string[] = ['contacts c'];
+    const conditions: string[] = ['c.merged_into_id IS NULL'];
+    const params: unknown[] = [];
+    let key = 'c.id';
+    const tagIds: number[] = filter.tagId === undefined ? [] : [filter.tagId];
+    let source = filter.source;
+
+    const q = filter.q?.trim();
+    if (q) {
+      const match = await this.findExactMatches(q);
+      if (match.contactIds.length > 0) {
+        conditions.push(`c.id IN (${placeholders(match.contactIds.length)})`);
+        params.push(...match.contactIds);
+      } else if (match.tagIds.length > 0) {
+        if (tagIds.length > 0 && !match.tagIds.includes(tagIds[0])) return null;
+        if (tagIds.length === 0) tagIds.push(...match.tagIds);
+      } else if (match.isSource) {
+        if (source !== undefined && source !== q) return null;
+        source = q;
+      } else {
+        // '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\').
+        conditions.push("c.name LIKE ? ESCAPE '!'");
+        params.push(`%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`);
+      }
+    }
+
+    if (scope.kind === 'follower') {
+      if (scope.userId === null) return null;
+      tables.splice(0, 1, 'contact_follows f', 'JOIN contacts c ON c.id = f.contact_id');
+      conditions.unshift('f.user_id = ?', "f.status = 'active'");
+      params.unshift(scope.userId);
+      key = 'f.contact_id';
+    }
+    if (tagIds.length > 0) {
+      if (key === 'c.id') {
+        tables.splice(0, 1, 'contact_tags ct', 'JOIN contacts c ON c.id = ct.contact_id');
+        conditions.push(`ct.tag_id IN (${placeholders(tagIds.length)})`);
+        key = 'ct.contact_id';
+      } else {
+        conditions.push(`EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.id AND ct.tag_id IN (${placeholders(tagIds.length)}))`);
+      }
+      params.push(...tagIds);
+    }
+    if (filter.stage !== undefined) {
+      conditions.push('c.stage = ?');
+      params.push(filter.stage);
+    }
+    if (source !== undefined) {
+      conditions.push('c.first_source = ?');
+      params.push(source);
+    }
+    if (filter.minScore !== undefined) {
+      conditions.push('c.score >= ?');
+      params.push(filter.minScore);
+    }
+    if (filter.maxScore !== undefined) {
+      conditions.push('c.score <= ?');
+      params.push(filter.maxScore);
+    }
+    const now = this.deps.clock.now().getTime();
+    if (filter.activeWithinDays !== undefined) {
+      conditions.push('c.last_interaction_at >= ?');
+      params.push(toSqlDate(new Date(now - filter.activeWithinDays * DAY_MS)));
+    }
+    if (filter.silentForDays !== undefined) {
+      conditions.push('(c.last_interaction_at < ? OR c.last_interaction_at IS NULL)');
+      params.push(toSqlDate(new Date(now - filter.silentForDays * DAY_MS)));
+    }
+    return { from: tables.join(' '), conditions, params, key };
+  }
+
+  /**
+   * Exact lookups, each one index probe: identities through the (kind, app_id, value) unique
+   * index (one equality range per kind and app, which an IN over `value` alone could not use),
+   * the contact id, tag names, first-touch sources.
+   */
+  private async findExactMatches(q: string): Promise<{ contactIds: number[]; tagIds: number[]; isSource: boolean }> {
+    const values = identityCandidates(q);
+    // A loose index scan of (kind, app_id): as many rows as the apps Flywheel knows, not its identities.
+    const scopes = await this.deps.dataSource.query<{ kind: string; app_id: string }[]>('SELECT DISTINCT kind, app_id FROM contact_identities');
+    const contactIds = new Set<number>();
+    if (scopes.length > 0) {
+      const ranges = scopes.map(() => `(kind = ? AND app_id = ? AND value IN (${placeholders(values.length)}))`);
+      const rows = await this.deps.dataSource.query<{ contact_id: number | string }[]>(
+        `SELECT contact_id FROM contact_identities WHERE ${ranges.join(' OR ')}`,
+        scopes.flatMap((scope) => [scope.kind, scope.app_id, ...values]),
+      );
+      for (const row of rows) contactIds.add(Number(row.contact_id));
+    }
+    if (/^\d{1,10}$/.test(q)) {
+      const rows = await this.deps.dataSource.query<{ id: number | string }[]>('SELECT id FROM contacts WHERE id = ?', [Number(q)]);
+      for (const row of rows) contactIds.add(Number(row.id));
+    }
+    if (contactIds.size > 0) return { contactIds: [...contactIds], tagIds: [], isSource: false };
+    const tags = await this.deps.dataSource.query<{ id: number | string }[]>('SELECT id FROM tags WHERE name = ?', [q]);
+    if (tags.length > 0) return { contactIds: [], tagIds: tags.map((tag) => Number(tag.id)), isSource: false };
+    const sources = await this.deps.dataSource.query<unknown[]>('SELECT 1 AS one FROM contacts WHERE first_source = ? LIMIT 1', [q]);
+    return { contactIds: [], tagIds: [], isSource: sources.length > 0 };
   }
 
   /** The full profile, or null when it does not exist or is outside the reader's scope. */
@@ -190,7 +395,10 @@ export class ContactsQueryService {
 
   private async findVisibleContact(id: number, scope: ContactScope): Promise<Contact | null> {
     const query = this.deps.dataSource.getRepository(Contact).createQueryBuilder('c').where('c.id = :id', { id });
-    applyScope(query, scope);
+    if (scope.kind === 'follower') {
+      if (scope.userId === null) return null;
+      query.andWhere("EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = c.id AND f.user_id = :userId AND f.status = 'active')", { userId: scope.userId });
+    }
     return query.getOne();
   }
 
@@ -226,27 +434,15 @@ export function maskPhone(value: string): string {
   return value.length >= 8 ? `${value.slice(0, 3)}****${value.slice(-4)}` : '****';
 }
 
-function applyScope(query: SelectQueryBuilder<Contact>, scope: ContactScope): void {
-  if (scope.kind === 'all') return;
-  if (scope.ownerUserId === null) query.andWhere('1 = 0');
-  else query.andWhere('c.ownerUserId = :ownerUserId', { ownerUserId: scope.ownerUserId });
+interface ListQuery {
+  from: string;
+  conditions: string[];
+  params: unknown[];
+  /** The contact-id column the page is ordered and keyset-paged by. */
+  key: string;
 }
 
-function applySearch(query: SelectQueryBuilder<Contact>, q: string): void {
-  // '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\').
-  const like = `%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-  const values = identityCandidates(q);
-  query.andWhere(
-    new Brackets((where) => {
-      where.where("c.name LIKE :like ESCAPE '!'", { like });
-      where.orWhere('c.id IN (SELECT ci.contact_id FROM contact_identities ci WHERE ci.value IN (:...values))', { values });
-      // Operators look people up by the channel they came through and by tag, too.
-      where.orWhere('c.firstSource = :exact OR c.lastSource = :exact', { exact: q });
-      where.orWhere('c.id IN (SELECT ct.contact_id FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.name = :exact)', { exact: q });
-      if (/^\d{1,10}$/.test(q)) where.orWhere('c.id = :exactId', { exactId: Number(q) });
-    }),
-  );
-}
+const DAY_MS = 86_400_000;
 
 /** Identity values to look up: the text itself, and for a mainland mobile number its usual spellings. */
 function identityCandidates(q: string): string[] {

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { Contact } from '../../../entities/contact.entity';
+import { Contact, type LifecycleStage } from '../../../entities/contact.entity';
+import { ContactFollow } from '../../../entities/contact-follow.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction } from '../../../entities/interaction.entity';
@@ -15,6 +16,10 @@ interface SeedContactParams {
   name: string;
   createdAt: string;
   owner?: string | null;
+  /** WeCom reps who follow the contact, with their relation's status (the owner follows too). */
+  follows?: [string, 'active' | 'removed'][];
+  stage?: LifecycleStage;
+  lastInteractionAt?: string;
   identities?: [IdentityKind, string][];
   tags?: string[];
   mergedIntoId?: number;
@@ -27,14 +32,19 @@ async function seedContact(dataSource: DataSource, p: SeedContactParams): Promis
   const inserted = await dataSource.getRepository(Contact).insert({
     name: p.name,
     score: p.score ?? 0,
-    stage: 'acquired',
+    stage: p.stage ?? 'acquired',
     firstSource: p.source ?? null,
+    lastInteractionAt: p.lastInteractionAt ? at(p.lastInteractionAt) : null,
     ownerUserId: p.owner ?? null,
     mergedIntoId: p.mergedIntoId ?? null,
     createdAt: created,
     updatedAt: created,
   });
   const contactId = Number((inserted.identifiers[0] as { id: number }).id);
+  const follows: [string, 'active' | 'removed'][] = [...(p.owner ? [[p.owner, 'active'] as [string, 'active']] : []), ...(p.follows ?? [])];
+  for (const [userId, status] of follows) {
+    await dataSource.getRepository(ContactFollow).insert({ contactId, userId, status, state: null, createdAt: created, updatedAt: created });
+  }
   for (const [kind, value] of p.identities ?? []) {
     await dataSource.getRepository(ContactIdentity).insert({ contactId, kind, appId: kind === 'phone' || kind === 'unionid' ? '' : 'wx-app', value, createdAt: created });
   }
@@ -84,6 +94,8 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     const res = await get('/api/admin/contacts').expect(200);
     expect(res.body).toEqual({
       total: 3,
+      totalCapped: false,
+      next: null,
       items: [
         { id: ids.zhang, name: '张伟 100%', openid: null, unionid: null, externalUserId: null, tags: [], score: 0, stage: 'acquired', source: null },
         { id: ids.wang, name: '王芳', openid: null, unionid: null, externalUserId: 'wmEXT_wang', tags: [], score: 0, stage: 'acquired', source: null },
@@ -115,11 +127,52 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     expect(await idsFor('Expo')).toEqual([]);
   });
 
-  it('pages with limit and offset and reports the total', async () => {
-    const res = await get('/api/admin/contacts?limit=1&offset=1').expect(200);
-    expect(res.body).toMatchObject({ total: 3, items: [{ id: ids.wang }] });
+  it('pages by keyset: next comes back as after, the total is on the first page only', async () => {
+    const first = await get('/api/admin/contacts?limit=2').expect(200);
+    expect(first.body).toMatchObject({ total: 3, totalCapped: false, next: ids.wang, items: [{ id: ids.zhang }, { id: ids.wang }] });
+    const second = await get(`/api/admin/contacts?limit=2&after=${ids.wang}`).expect(200);
+    expect(second.body).toMatchObject({ total: null, next: null, items: [{ id: ids.li }] });
+    // A contact created between the pages does not shift the second page (an offset would).
+    await seedContact(db().dataSource, { name: 'new', createdAt: '2026-11-05T00:00:00.000Z' });
+    expect(((await get(`/api/admin/contacts?limit=2&after=${ids.wang}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id)).toEqual([ids.li]);
     await get('/api/admin/contacts?limit=101').expect(400);
     await get('/api/admin/contacts?limit=abc').expect(400);
+    await get('/api/admin/contacts?after=-1').expect(400);
+  });
+
+  it('filters by tag, stage, source, score range and activity, and counts with the same filters', async () => {
+    const ds = db().dataSource;
+    const active = await seedContact(ds, { name: 'active', createdAt: '2026-11-05T00:00:00.000Z', stage: 'retained', score: 40, lastInteractionAt: '2026-11-20T00:00:00.000Z', tags: ['VIP'] });
+    const silent = await seedContact(ds, { name: 'silent', createdAt: '2026-11-06T00:00:00.000Z', stage: 'retained', score: 5, lastInteractionAt: '2026-09-01T00:00:00.000Z', source: 'qr:expo' });
+    const vip = (await ds.getRepository(Tag).findOneByOrFail({ name: 'VIP' })).id;
+    const idsOf = async (query: string) => ((await get(`/api/admin/contacts?${query}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
+    const countOf = async (query: string) => (await get(`/api/admin/contacts/count?${query}`).expect(200)).body as { total: number; totalCapped: boolean };
+
+    expect(await idsOf(`tagId=${vip}`)).toEqual([active, ids.li]);
+    expect(await idsOf('stage=retained')).toEqual([silent, active]);
+    expect(await idsOf('source=qr:expo')).toEqual([silent, ids.li]);
+    expect(await idsOf('minScore=10')).toEqual([active, ids.li]);
+    expect(await idsOf('minScore=10&maxScore=20')).toEqual([ids.li]);
+    // The manual clock stands at 2026-11-23T08:00Z.
+    expect(await idsOf('activeWithinDays=30')).toEqual([active]);
+    expect(await idsOf('silentForDays=30')).toEqual([silent, ids.zhang, ids.wang, ids.li]);
+    expect(await idsOf(`tagId=${vip}&stage=retained&activeWithinDays=7`)).toEqual([active]);
+    expect(await idsOf('q=VIP&stage=retained')).toEqual([active]);
+    expect(await idsOf(`q=qr:expo&tagId=${vip}`)).toEqual([ids.li]);
+
+    expect(await countOf('')).toEqual({ total: 5, totalCapped: false });
+    expect(await countOf('stage=retained&minScore=10')).toEqual({ total: 1, totalCapped: false });
+    expect(await countOf('q=oOPENID_li')).toEqual({ total: 1, totalCapped: false });
+    await get('/api/admin/contacts?stage=unknown').expect(400);
+    await get('/api/admin/contacts/count?silentForDays=0').expect(400);
+  });
+
+  it('caps the first page\'s total at 1,000 and the count at 10,000, and says so', async () => {
+    const ds = db().dataSource;
+    const rows = Array.from({ length: 10_001 }, (_, i) => `('bulk ${i}', 0, 'acquired', '2026-11-10 00:00:00.000', '2026-11-10 00:00:00.000')`);
+    for (let i = 0; i < rows.length; i += 2000) await ds.query(`INSERT INTO contacts (name, score, stage, created_at, updated_at) VALUES ${rows.slice(i, i + 2000).join(',')}`);
+    expect((await get('/api/admin/contacts?limit=1').expect(200)).body).toMatchObject({ total: 1_000, totalCapped: true });
+    expect((await get('/api/admin/contacts/count').expect(200)).body).toEqual({ total: 10_000, totalCapped: true });
   });
 
   it('shows a contact with identities, tags, score, sources and owner', async () => {
@@ -144,7 +197,14 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     await get('/api/admin/contacts/abc').expect(404);
   });
 
-  it('lets a sales rep see only the contacts they own, with phones masked, and 404 on the others', async () => {
+  it('lets a sales rep see only the contacts they follow in WeCom, with phones masked, and 404 on the others', async () => {
+    // A second rep following 王芳 does not hide her from rep-wang; a removed relation hides her from rep-li.
+    await db().dataSource.getRepository(ContactFollow).insert({ contactId: ids.wang, userId: 'rep-li', status: 'removed', state: null, createdAt: at('2026-11-02T00:00:00.000Z'), updatedAt: at('2026-11-02T00:00:00.000Z') });
+    await db().dataSource.getRepository(ContactFollow).insert({ contactId: ids.zhang, userId: 'rep-wang', status: 'active', state: 'expo', createdAt: at('2026-11-03T00:00:00.000Z'), updatedAt: at('2026-11-03T00:00:00.000Z') });
+    const wangRep = await t.signIn({ username: 'rep-w', role: 'sales', wecomUserId: 'rep-wang' });
+    expect(((await get('/api/admin/contacts', wangRep).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id)).toEqual([ids.zhang, ids.wang]);
+    expect((await get('/api/admin/contacts/count', wangRep).expect(200)).body).toEqual({ total: 2, totalCapped: false });
+
     const sales = await t.signIn({ username: 'rep', role: 'sales', wecomUserId: 'rep-li' });
     const list = await get('/api/admin/contacts', sales).expect(200);
     expect((list.body as { total: number; items: { id: number }[] }).items.map((item) => item.id)).toEqual([ids.zhang, ids.li]);
@@ -176,9 +236,9 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       ['scan', '2026-11-22T09:30:00.500Z'],
     ];
     for (const [type, time] of rows) {
-      await repo.insert({ contactId: ids.li, type, channel: 'oa', occurredAt: at(time), detail: { n: type }, dedupeKey: `test:${type}:${time}`, createdAt: at(time) });
+      await repo.insert({ contactId: ids.li, type, channel: 'oa', occurredAt: at(time), detail: { n: type }, dedupeKey: `test:${type}`, createdAt: at(time) });
     }
-    await repo.insert({ contactId: ids.wang, type: 'text', channel: 'wecom', occurredAt: at('2026-11-23T00:00:00.000Z'), detail: {}, dedupeKey: 'test:wang', createdAt: at('2026-11-23T00:00:00.000Z') });
+    await repo.insert({ contactId: ids.wang, type: 'text', channel: 'wecom', occurredAt: at('2026-11-23T00:00:00.000Z'), detail: {}, dedupeKey: 'test:wang-text', createdAt: at('2026-11-23T00:00:00.000Z') });
 
     const all = await get(`/api/admin/contacts/${ids.li}/timeline`).expect(200);
     const items = (all.body as { items: { type: string; channel: string; at: string; detail: unknown }[] }).items;

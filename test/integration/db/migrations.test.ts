@@ -2,8 +2,7 @@ import { Task } from '../../../entities/task.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { createDataSource } from '../../../server/db/data-source';
 import { runMigrationsWithLock, withMigrationLock } from '../../../server/db/migrate';
-import { MYSQL_MIGRATIONS } from '../../../server/db/migrations/mysql/mysql-migrations';
-import { SQLITE_MIGRATIONS } from '../../../server/db/migrations/sqlite/sqlite-migrations';
+import { migrationsFor } from '../../../server/db/migrations/migrations';
 import { toSqlDate } from '../../../server/db/sql';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../support/database';
 
@@ -14,10 +13,10 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     const first = await createTestDatabase(kind);
     try {
       // Roll back everything createTestDatabase applied, then race two fresh DataSources.
-      const all = (kind === 'sqlite' ? SQLITE_MIGRATIONS : MYSQL_MIGRATIONS).map((M) => new M().name ?? M.name);
+      const all = migrationsFor(kind).map((M) => new M().name ?? M.name);
       for (let i = 0; i < all.length; i += 1) await first.dataSource.undoLastMigration();
-      const a = createDataSource(first.config);
-      const b = createDataSource(first.config);
+      const a = await createDataSource(first.config);
+      const b = await createDataSource(first.config);
       await Promise.all([a.initialize(), b.initialize()]);
       try {
         const [appliedA, appliedB] = await Promise.all([
@@ -61,7 +60,7 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
 
   it('keeps the lock of a live holder whose migration runs longer than the TTL (heartbeat)', async () => {
     const db = await createTestDatabase(kind);
-    const other = createDataSource(db.config);
+    const other = await createDataSource(db.config);
     await other.initialize();
     try {
       let waiterError: unknown = null;
@@ -130,7 +129,7 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     const db = await createTestDatabase(kind);
     try {
       // Undo back to before the migration that makes rule names unique.
-      const names = (kind === 'sqlite' ? SQLITE_MIGRATIONS : MYSQL_MIGRATIONS).map((M) => new M().name ?? M.name);
+      const names = migrationsFor(kind).map((M) => new M().name ?? M.name);
       const undo = names.length - names.indexOf('TagRuleNamesUnique1795500200000');
       for (let i = 0; i < undo; i += 1) await db.dataSource.undoLastMigration();
       const insert = "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";

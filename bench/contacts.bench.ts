@@ -1,0 +1,226 @@
+import mysql from 'mysql2/promise';
+import type { DataSource } from 'typeorm';
+import { systemClock } from '../server/adapters/clock';
+import { createLogger } from '../server/adapters/logger';
+import { createDataSource } from '../server/db/data-source';
+import { runMigrationsWithLock } from '../server/db/migrate';
+import { ContactsQueryService, type SearchContactsParams } from '../server/modules/contacts/contacts-query.service';
+
+/**
+ * `npm run bench:contacts`: the admin contact list and the segment count on 1,000,000 contacts and
+ * 5,000,000 interactions on MariaDB/MySQL, through ContactsQueryService (the code the routes
+ * call), beside a primary-key lookup measured in the same run. Prints median and p95 of RUNS runs
+ * of each query, the plan of each statement (EXPLAIN), and PASS/FAIL against the goals.
+ * Figures and method: docs/BENCHMARKS.md.
+ *
+ * BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/flywheel_bench_contacts) names a database
+ * that is DROPPED and created again. BENCH_CONTACTS / BENCH_INTERACTIONS scale the data;
+ * BENCH_KEEP=1 reuses a database generated before (skips the generation).
+ */
+
+const URL_DEFAULT = 'mysql://root@127.0.0.1:3306/flywheel_bench_contacts';
+const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
+const INTERACTIONS = Number(process.env.BENCH_INTERACTIONS ?? 5_000_000);
+const REPS = 100;
+const TAGS = 50;
+const RUNS = 25;
+const WARMUP_RUNS = 3;
+const DAY_S = 86_400;
+
+const PAGE_GOAL_MS = 20;
+const COUNT_GOAL_MS = 500;
+
+interface Measured {
+  name: string;
+  median: number;
+  p95: number;
+  goal: number | null;
+  note: string;
+}
+
+async function main(): Promise<void> {
+  const url = process.env.BENCH_MYSQL_URL ?? URL_DEFAULT;
+  const conn = await mysql.createConnection({ uri: url.replace(/\/[^/]*$/, '/'), multipleStatements: false });
+  const database = new URL(url).pathname.slice(1);
+  if (!/^[A-Za-z0-9_]+$/.test(database)) throw new Error(`unsafe database name ${database}`);
+  const keep = process.env.BENCH_KEEP === '1';
+  if (!keep) {
+    await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await conn.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  }
+  await conn.query(`USE \`${database}\``);
+  const [[server]] = await conn.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool');
+  console.log(`server ${String(server.version)}, InnoDB buffer pool ${Math.round(Number(server.pool) / 2 ** 20)} MiB`);
+
+  const dataSource = await createDataSource({ kind: 'mysql', url }, { poolSize: 4 });
+  await dataSource.initialize();
+  await runMigrationsWithLock({ dataSource, holder: 'bench-contacts', logger: createLogger('warn') });
+  if (!keep) await generate(conn);
+  await conn.query('ANALYZE TABLE contacts, contact_identities, contact_tags, contact_follows, interactions, tags');
+
+  const captured = captureQueries(dataSource);
+  const service = new ContactsQueryService({ dataSource, clock: systemClock });
+  const results: Measured[] = [];
+  const measure = async (name: string, goal: number | null, run: (i: number) => Promise<unknown>, note = ''): Promise<void> => {
+    for (let i = 0; i < WARMUP_RUNS; i += 1) await run(i);
+    captured.length = 0;
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      const start = process.hrtime.bigint();
+      await run(i + WARMUP_RUNS);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    const result = { name, median: times[Math.floor(RUNS / 2)], p95: times[Math.ceil(RUNS * 0.95) - 1], goal, note };
+    results.push(result);
+    console.log(`${name.padEnd(44)} median ${result.median.toFixed(2).padStart(8)} ms   p95 ${result.p95.toFixed(2).padStart(8)} ms${note ? `   ${note}` : ''}`);
+    await explain(conn, [...new Map(captured.map((q) => [q.sql, q] as const)).values()].slice(0, 4));
+  };
+
+  const randomId = (i: number) => 1 + ((i * 104_729 + 17) % CONTACTS);
+  const openids = await conn.query<mysql.RowDataPacket[]>("SELECT value FROM contact_identities WHERE kind = 'oa_openid' AND app_id = 'wxbench' AND contact_id IN (?)", [
+    Array.from({ length: RUNS + WARMUP_RUNS }, (_, i) => randomId(i)),
+  ]);
+  const openidValues = openids[0].map((row) => String(row.value));
+  const all = { kind: 'all' } as const;
+  const list = (params: Omit<SearchContactsParams, 'limit' | 'scope'> & Partial<SearchContactsParams>) => service.searchContacts({ limit: 20, scope: all, ...params });
+
+  console.log(`\n${RUNS} runs each after ${WARMUP_RUNS} warm-up runs; times include the round trips and TypeORM, as a route sees them`);
+  await measure('baseline: SELECT contact by primary key', null, (i) => conn.query('SELECT id, name, score, stage FROM contacts WHERE id = ?', [randomId(i)]));
+  await measure('list: first page (20, total capped at 1,000)', PAGE_GOAL_MS, () => list({}));
+  await measure('list: deep keyset page (after=id 500,000)', PAGE_GOAL_MS, (i) => list({ after: CONTACTS / 2 - i }));
+  await measure('search: exact openid', PAGE_GOAL_MS, (i) => list({ q: openidValues[i % openidValues.length] }));
+  await measure('filter: tag, first page', PAGE_GOAL_MS, (i) => list({ tagId: 1 + (i % TAGS) }));
+  await measure('filter: tag, deep page', PAGE_GOAL_MS, (i) => list({ tagId: 1 + (i % TAGS), after: CONTACTS / 2 }));
+  await measure('filter: stage=revenue, first page', PAGE_GOAL_MS, () => list({ stage: 'revenue' }));
+  await measure('filter: score 90..100, first page', PAGE_GOAL_MS, () => list({ minScore: 90, maxScore: 100 }));
+  await measure('filter: silent for 60 days, first page', PAGE_GOAL_MS, () => list({ silentForDays: 60 }));
+  await measure('filter: active in 7 days + stage, first page', PAGE_GOAL_MS, () => list({ activeWithinDays: 7, stage: 'retained' }));
+  await measure('sales scope: a rep\'s first page', PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
+  await measure('sales scope: a rep\'s deep page', PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, after: CONTACTS / 2, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
+  await measure('count: all contacts (capped at 10,000)', COUNT_GOAL_MS, () => service.countContacts({ scope: all }));
+  const since = new Date(Date.now() - 30 * DAY_S * 1000);
+  let clicked = 0;
+  await measure('count: contacts who clicked in 30 days', COUNT_GOAL_MS, async () => {
+    clicked = await service.countContactsWithInteraction({ type: 'click', since });
+  });
+  console.log(`  (${clicked} contacts clicked in the last 30 days)`);
+
+  console.log('\nPASS/FAIL (median against the goal)');
+  let failed = 0;
+  for (const r of results.filter((x) => x.goal !== null)) {
+    const ok = r.median < (r.goal ?? 0);
+    if (!ok) failed += 1;
+    console.log(`${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.median.toFixed(2)} ms < ${r.goal} ms`);
+  }
+  await dataSource.destroy();
+  await conn.end();
+  if (failed > 0) process.exitCode = 1;
+}
+
+/** Multi-row INSERT … SELECT from MariaDB's sequence engine, with secondary indexes built afterwards (one sort each). */
+async function generate(conn: mysql.Connection): Promise<void> {
+  const started = Date.now();
+  const step = async (label: string, table: string, sql: string) => {
+    const t0 = Date.now();
+    await withIndexesDeferred(conn, table, () => conn.query(sql));
+    console.log(`  ${label.padEnd(40)} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  // The sequence engine needs the maximum in the name; INTERACTIONS up to 5M is one table.
+  const seq = (n: number) => `seq_1_to_${n}`;
+  const now = "UTC_TIMESTAMP(3)";
+  console.log(`generating ${CONTACTS} contacts, ${INTERACTIONS} interactions`);
+  await conn.query("SET SESSION unique_checks = 0, SESSION sql_log_bin = 0").catch(() => conn.query('SET SESSION unique_checks = 0'));
+  await step(
+    'contacts',
+    'contacts',
+    `INSERT INTO contacts (id, name, score, stage, first_source, first_source_at, last_source, last_source_at, last_interaction_at, owner_user_id, created_at, updated_at)
+     SELECT seq, CONCAT('客户', seq), (seq * 7919) % 101, ELT(1 + (seq * 31) % 5, 'acquired', 'activated', 'retained', 'revenue', 'referral'),
+       ELT(1 + seq % 8, 'qr:expo2026', 'qr:booth-a', 'wecom:way-sales', 'h5:landing', 'mp:card', 'oa:search', 'wecom:way-expo', 'qr:poster'),
+       ${now} - INTERVAL (${CONTACTS} - seq) * 30 SECOND, ELT(1 + seq % 5, 'qr:expo2026', 'h5:landing', 'mp:card', 'oa:menu', 'wecom:way-sales'), ${now} - INTERVAL (seq % 90) DAY,
+       IF(seq % 7 = 0, NULL, ${now} - INTERVAL (seq * 37) % (120 * ${DAY_S}) SECOND), CONCAT('rep-', seq % ${REPS}),
+       ${now} - INTERVAL (${CONTACTS} - seq) * 30 SECOND, ${now}
+     FROM ${seq(CONTACTS)}`,
+  );
+  await step(
+    'identities: openid, unionid (60%), external_userid (20%)',
+    'contact_identities',
+    `INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at)
+     SELECT seq, 'oa_openid', 'wxbench', CONCAT('o', SUBSTR(MD5(seq), 1, 27)), ${now} FROM ${seq(CONTACTS)}
+     UNION ALL SELECT seq, 'unionid', '', CONCAT('u', SUBSTR(MD5(CONCAT('u', seq)), 1, 27)), ${now} FROM ${seq(CONTACTS)} WHERE seq % 10 < 6
+     UNION ALL SELECT seq, 'external_userid', 'wwbench', CONCAT('wm', SUBSTR(MD5(CONCAT('w', seq)), 1, 30)), ${now} FROM ${seq(CONTACTS)} WHERE seq % 5 = 0`,
+  );
+  await conn.query(`INSERT INTO tag_groups (name, created_at) VALUES ('Bench', ${now})`);
+  await conn.query(`INSERT INTO tags (id, group_id, name, created_at) SELECT seq, (SELECT MAX(id) FROM tag_groups), CONCAT('tag ', seq), ${now} FROM ${seq(TAGS)}`);
+  await step(
+    'contact_tags: 1 tag each, a 2nd for half',
+    'contact_tags',
+    `INSERT INTO contact_tags (contact_id, tag_id, source, created_at)
+     SELECT seq, 1 + seq % ${TAGS}, 'rule:1', ${now} FROM ${seq(CONTACTS)}
+     UNION ALL SELECT seq, 1 + (seq * 7 + 3) % ${TAGS}, 'operator:1', ${now} FROM ${seq(CONTACTS)} WHERE seq % 2 = 0`,
+  );
+  await step(
+    'contact_follows: 1 rep each, a 2nd for 10%',
+    'contact_follows',
+    `INSERT INTO contact_follows (contact_id, user_id, status, state, created_at, updated_at)
+     SELECT seq, CONCAT('rep-', seq % ${REPS}), IF(seq % 97 = 0, 'removed', 'active'), 'expo', ${now}, ${now} FROM ${seq(CONTACTS)}
+     UNION ALL SELECT seq, CONCAT('rep-', (seq * 3 + 1) % ${REPS}), 'active', NULL, ${now}, ${now} FROM ${seq(CONTACTS)} WHERE seq % 10 = 0`,
+  );
+  // 7919 is prime to 1,000,000, so contact ids are a permutation: every contact gets the same share.
+  await step(
+    `interactions: ${INTERACTIONS}, 7 types, 90 days`,
+    'interactions',
+    `INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at)
+     SELECT 1 + (seq * 7919) % ${CONTACTS}, ELT(1 + (seq * 13) % 7, 'click', 'text', 'scan', 'view_card', 'subscribe', 'message_read', 'register'),
+       ELT(1 + seq % 3, 'oa', 'wecom', 'mp'), ${now} - INTERVAL (seq * 104729) % (90 * ${DAY_S}) SECOND, '{}', CONCAT('bench:', seq),
+       IF(seq % 10 = 0, 'event', NULL), IF(seq % 10 = 0, CONCAT('', seq % 20), NULL), ${now}
+     FROM ${seq(INTERACTIONS)}`,
+  );
+  console.log(`generated in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * Drops a table's secondary indexes, runs the load, and builds them again with their own names
+ * and columns: building an index from sorted data is several times faster than maintaining it
+ * row by row on 5M random inserts. The schema afterwards is the migrated one.
+ */
+async function withIndexesDeferred(conn: mysql.Connection, table: string, load: () => Promise<unknown>): Promise<void> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(
+    "SELECT index_name, non_unique, GROUP_CONCAT(CONCAT('`', column_name, '`') ORDER BY seq_in_index) AS cols FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name <> 'PRIMARY' GROUP BY index_name, non_unique",
+    [table],
+  );
+  const indexes = rows.map((row) => ({ name: String(row.index_name), unique: Number(row.non_unique) === 0, cols: String(row.cols) }));
+  if (indexes.length > 0) await conn.query(`ALTER TABLE \`${table}\` ${indexes.map((i) => `DROP INDEX \`${i.name}\``).join(', ')}`);
+  await load();
+  if (indexes.length > 0) await conn.query(`ALTER TABLE \`${table}\` ${indexes.map((i) => `ADD ${i.unique ? 'UNIQUE ' : ''}INDEX \`${i.name}\` (${i.cols})`).join(', ')}`);
+}
+
+interface CapturedQuery {
+  sql: string;
+  params: unknown[];
+}
+
+/** Records the statements the service sends through DataSource.query, for EXPLAIN. */
+function captureQueries(dataSource: DataSource): CapturedQuery[] {
+  const captured: CapturedQuery[] = [];
+  const original = dataSource.query.bind(dataSource);
+  dataSource.query = (async (sql: string, params?: unknown[]) => {
+    captured.push({ sql, params: params ?? [] });
+    return original(sql, params);
+  }) as typeof dataSource.query;
+  return captured;
+}
+
+async function explain(conn: mysql.Connection, queries: CapturedQuery[]): Promise<void> {
+  for (const query of queries) {
+    if (!/^\s*SELECT/i.test(query.sql)) continue;
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(`EXPLAIN ${query.sql}`, query.params);
+    const plan = rows.map((row) => `${String(row.table)}:${String(row.type)}/${String(row.key ?? '-')}(${String(row.rows)})${row.Extra ? ` ${String(row.Extra)}` : ''}`).join(' → ');
+    console.log(`    ${query.sql.replace(/\s+/g, ' ').slice(0, 110)}\n      plan: ${plan}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

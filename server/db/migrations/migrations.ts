@@ -1,0 +1,43 @@
+import type { MigrationInterface } from 'typeorm';
+import type { DatabaseConfig } from '../../../config/config.schema';
+import { SeedDefaultRules1795436300000 } from './1795436300000-seed-default-rules';
+import { InboxDropsInteractionId1795500000000 } from './1795500000000-inbox-drops-interaction-id';
+import { InboxClaimedRowsStayPending1795500100000 } from './1795500100000-inbox-claimed-rows-stay-pending';
+import { TagRuleNamesUnique1795500200000 } from './1795500200000-tag-rule-names-unique';
+import { DropUnreadIndexes1795500300000 } from './1795500300000-drop-unread-indexes';
+import { FoundationsSchema1795600000000 } from './1795600000000-foundations-schema';
+import { JobCursors1795600010000 } from './1795600010000-job-cursors';
+import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
+import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
+import { InitMysql1795436218746 } from './mysql/1795436218746-init';
+import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
+
+export type MigrationClass = new () => MigrationInterface;
+
+/**
+ * The one registered list, in timestamp order. Every migration after the initial schema is shared
+ * and branches on the driver inside (`isMysqlRunner`), so a migration cannot be registered for one
+ * database and forgotten for the other. test/integration/db/migration-registry.test.ts checks that
+ * every file in this folder is listed here once, in order.
+ */
+export const MIGRATIONS: readonly MigrationClass[] = [
+  SeedDefaultRules1795436300000,
+  InboxDropsInteractionId1795500000000,
+  InboxClaimedRowsStayPending1795500100000,
+  TagRuleNamesUnique1795500200000,
+  DropUnreadIndexes1795500300000,
+  FoundationsSchema1795600000000,
+  JobCursors1795600010000,
+  ContactListIndexes1795600200000,
+  TasksClaimedRowsStayPending1795600300000,
+];
+
+/**
+ * The initial schema is the one migration written per database: databases already installed
+ * recorded it as `InitMysql…` or `InitSqlite…`, and TypeORM matches executed migrations by name.
+ */
+const INITIAL: Record<DatabaseConfig['kind'], MigrationClass> = { mysql: InitMysql1795436218746, sqlite: InitSqlite1795436218746 };
+
+export function migrationsFor(kind: DatabaseConfig['kind']): MigrationClass[] {
+  return [INITIAL[kind], ...MIGRATIONS];
+}
