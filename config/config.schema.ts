@@ -56,6 +56,7 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   PUBLIC_BASE_URL: url,
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  TRUST_PROXY: z.stringbool().default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -94,6 +95,11 @@ export interface Config {
   wecomApiBase: string | null;
   callbackMaxAgeSeconds: number;
   bootstrapAdmin: { username: string; password: string } | null;
+  /**
+   * Take the client IP (audit log, login throttling) from X-Forwarded-For. Only behind a proxy
+   * that sets it: otherwise any client can write whatever IP it likes there.
+   */
+  trustProxy: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -156,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     callbackMaxAgeSeconds: e.CALLBACK_MAX_AGE_S,
     bootstrapAdmin:
       e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const app = buildApp({
     logger,
     routers: services.routers,
+    trustProxy: config.trustProxy,
     sandbox: sandbox?.app ?? null,
     checkHealth: async () => {
       await dataSource.query('SELECT 1');

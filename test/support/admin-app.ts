@@ -71,7 +71,7 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => undefined });
   const auth = createAuth(operators);
 
-  const app = new Koa({ proxy: true });
+  const app = new Koa({ proxy: false });
   app.silent = true;
   app.use(createErrorMiddleware(logger));
   const routers = [

@@ -55,7 +55,7 @@ export async function startTestStack(db: TestDatabase, env: NodeJS.ProcessEnv = 
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
     platformTimeoutMs: 2_000,
   });
-  const app = buildApp({ logger, routers: services.routers, checkHealth: async () => (await db.dataSource.query('SELECT 1'), true) });
+  const app = buildApp({ logger, routers: services.routers, trustProxy: config.trustProxy, checkHealth: async () => (await db.dataSource.query('SELECT 1'), true) });
   server.on('request', app.callback());
 
   return {
