@@ -5,6 +5,7 @@ import { ContactIdentity } from './contact-identity.entity';
 import { ContactTag } from './contact-tag.entity';
 import { Interaction } from './interaction.entity';
 import { JobRun } from './job-run.entity';
+import { LoginThrottle } from './login-throttle.entity';
 import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
 import { PlatformToken } from './platform-token.entity';
@@ -23,6 +24,7 @@ export const ALL_ENTITIES = [
   ContactTag,
   Interaction,
   JobRun,
+  LoginThrottle,
   Operator,
   OperatorSession,
   PlatformToken,

@@ -85,7 +85,7 @@ export function composeServices(p: ComposeParams) {
   const miniprogram = new MiniProgramClient({ baseUrl: p.apiBases.wechat, appId: config.miniprogram.appId, secret: config.miniprogram.secret, rateLimiter, logger, timeoutMs });
 
   const audit = new AuditService({ dataSource, clock });
-  const operators = new OperatorsService({ dataSource, clock, logger, audit });
+  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit });
   const queue = new TaskQueue({ dataSource, clock, holder, logger });
   const tagSync = new TagSyncService({ dataSource, queue, officialAccount, wecom, oaAppId: config.officialAccount.appId, corpId: config.wecom.corpId, logger });
   const contacts = new ContactsService({ clock });

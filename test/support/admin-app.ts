@@ -50,7 +50,7 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const logger = createLogger('silent');
   const transactor = new Transactor(dataSource);
   const audit = new AuditService({ dataSource, clock });
-  const operators = new OperatorsService({ dataSource, clock, logger, audit });
+  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit });
   const contactsQuery = new ContactsQueryService({ dataSource });
   // Platform clients that are never called here: the catalog only enqueues its mirror tasks
   // (test/e2e/callbacks/tag-catalog-sync.test.ts runs them against the sandbox).
