@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   // In sandbox mode the fake platform is served by this process under /sandbox, and the
   // adapters talk to it over loopback exactly as they would talk to WeChat.
   const loopback = `http://127.0.0.1:${config.port}`;
-  const sandbox = config.sandbox
+  // (Sandbox mode always configures both platforms; the checks only narrow the types.)
+  const sandbox =
+    config.sandbox && config.officialAccount && config.wecom
     ? createSandboxPlatform({
         officialAccount: config.officialAccount,
         wecom: config.wecom,

@@ -15,16 +15,21 @@ export function createCallbacksRouter(deps: { callbacks: CallbacksService }): Ro
   const router = new Router();
   const { callbacks } = deps;
 
-  router.get('/wechat/callback', (ctx) => answer(ctx, callbacks.verifyOfficialAccountUrl(queryOf(ctx))));
-  router.post('/wechat/callback', async (ctx) => {
-    const body = await readCallbackBody(ctx);
-    if (body) answer(ctx, await callbacks.receiveOfficialAccount(queryOf(ctx), body));
-  });
-  router.get('/wecom/callback', (ctx) => answer(ctx, callbacks.verifyWecomUrl(queryOf(ctx))));
-  router.post('/wecom/callback', async (ctx) => {
-    const body = await readCallbackBody(ctx);
-    if (body) answer(ctx, await callbacks.receiveWecom(queryOf(ctx), body));
-  });
+  // A platform that is not configured has no routes (404), so its bodies are never even read.
+  if (callbacks.accepts('oa')) {
+    router.get('/wechat/callback', (ctx) => answer(ctx, callbacks.verifyOfficialAccountUrl(queryOf(ctx))));
+    router.post('/wechat/callback', async (ctx) => {
+      const body = await readCallbackBody(ctx);
+      if (body) answer(ctx, await callbacks.receiveOfficialAccount(queryOf(ctx), body));
+    });
+  }
+  if (callbacks.accepts('wecom')) {
+    router.get('/wecom/callback', (ctx) => answer(ctx, callbacks.verifyWecomUrl(queryOf(ctx))));
+    router.post('/wecom/callback', async (ctx) => {
+      const body = await readCallbackBody(ctx);
+      if (body) answer(ctx, await callbacks.receiveWecom(queryOf(ctx), body));
+    });
+  }
   return router;
 }
 

@@ -61,10 +61,8 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const tagSync = new TagSyncService({
     dataSource,
     queue: new TaskQueue({ dataSource, clock, holder: 'admin-test', logger }),
-    officialAccount: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }),
-    wecom: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }),
-    oaAppId: 'wxadmintest',
-    corpId: 'wwadmintest',
+    officialAccount: { client: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }), appId: 'wxadmintest' },
+    wecom: { client: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }), corpId: 'wwadmintest' },
     logger,
   });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });

@@ -61,8 +61,9 @@ export interface InboxProcessorDeps {
   tags: TagsService;
   rules: TagRulesEngine;
   scoring: ScoringService;
-  officialAccount: OfficialAccountClient;
-  wecom: WecomClient;
+  /** null: the platform is not configured (its rows can only predate that); lookups are skipped. */
+  officialAccount: OfficialAccountClient | null;
+  wecom: WecomClient | null;
   clock: Clock;
   logger: Logger;
   /** How long a kick waits before its pass; see kick(). */
@@ -225,8 +226,8 @@ export class InboxProcessor {
 
   private async prepareOfficialAccount(interaction: Interaction): Promise<Step> {
     const { openid, scene } = interaction.detail;
-    const userInfo =
-      interaction.type === 'subscribe' && typeof openid === 'string' ? await this.fetchOptional(() => this.deps.officialAccount.getUserInfo(openid)) : null;
+    const client = this.deps.officialAccount;
+    const userInfo = client && interaction.type === 'subscribe' && typeof openid === 'string' ? await this.fetchOptional(() => client.getUserInfo(openid)) : null;
     const apply: Apply = async (m, ctx) => {
       let contactId = await ctx.contactIdOf(interaction);
       if (contactId === null) return;
@@ -243,16 +244,17 @@ export class InboxProcessor {
   }
 
   private async prepareWecom(interaction: Interaction, ev: WecomEvent): Promise<Step> {
+    const client = this.deps.wecom;
     if (ev.kind === 'change_external_tag') {
-      const groups = ev.changeType === 'delete' ? [] : await this.deps.wecom.getCorpTagList(ev.tagType === 'tag' ? { tagIds: ev.tagId } : { groupIds: ev.tagId });
+      const groups = ev.changeType === 'delete' || !client ? [] : await client.getCorpTagList(ev.tagType === 'tag' ? { tagIds: ev.tagId } : { groupIds: ev.tagId });
       return { apply: (m) => (ev.changeType === 'delete' ? this.deleteCorpTags(m, ev.tagId, ev.tagType) : this.upsertCorpTags(m, groups)), mayMerge: false };
     }
     if (ev.kind === 'unknown') return { apply: () => Promise.resolve(), mayMerge: false };
 
-    const detail = CONTACT_DETAIL_CHANGES.has(ev.changeType) ? await this.fetchOptional(() => this.deps.wecom.getExternalContact(ev.externalUserId)) : null;
+    const detail = client && CONTACT_DETAIL_CHANGES.has(ev.changeType) ? await this.fetchOptional(() => client.getExternalContact(ev.externalUserId)) : null;
     const follow = detail?.followUsers.find((f) => f.userId === ev.userId) ?? null;
     const unknownTagIds = follow ? await this.unknownWecomTagIds(follow.tagIds) : [];
-    const corpTags = unknownTagIds.length > 0 ? await this.deps.wecom.getCorpTagList({ tagIds: unknownTagIds }) : [];
+    const corpTags = client && unknownTagIds.length > 0 ? await client.getCorpTagList({ tagIds: unknownTagIds }) : [];
 
     const apply: Apply = async (m, ctx) => {
       let contactId = await ctx.contactIdOf(interaction);
