@@ -30,13 +30,13 @@ async function main(): Promise<void> {
   // (Sandbox mode always configures both platforms; the checks only narrow the types.)
   const sandbox =
     config.sandbox && config.officialAccount && config.wecom
-    ? createSandboxPlatform({
-        officialAccount: config.officialAccount,
-        wecom: config.wecom,
-        miniprogram: config.miniprogram,
-        callbackBaseUrl: loopback,
-      })
-    : null;
+      ? createSandboxPlatform({
+          officialAccount: config.officialAccount,
+          wecom: config.wecom,
+          miniprogram: config.miniprogram,
+          callbackBaseUrl: loopback,
+        })
+      : null;
   const apiBases = {
     wechat: config.wechatApiBase ?? (sandbox ? `${loopback}/sandbox/wechat` : 'https://api.weixin.qq.com'),
     wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),
