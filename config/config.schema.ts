@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 
 // Sandbox credentials: fixed so that `npm run sandbox` and the server agree without setup.
-// They only ever talk to the loopback sandbox; real credentials come from the environment.
+// They are public (they are in this file), so they are used only in sandbox mode: a platform
+// outside sandbox mode is enabled by its own credentials or not at all, never by these.
 export const SANDBOX_CREDENTIALS = Object.freeze({
   wechatAppId: 'wxsandbox0000000001',
   wechatSecret: 'sandbox-wechat-secret',
@@ -56,6 +57,7 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   PUBLIC_BASE_URL: url,
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  TRUST_PROXY: z.stringbool().default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -86,14 +88,23 @@ export interface Config {
   database: DatabaseConfig;
   /** True when Flywheel serves the fake platform itself and points the adapters at it. */
   sandbox: boolean;
-  officialAccount: OfficialAccountConfig;
-  wecom: WecomConfig;
+  /**
+   * null = this platform is disabled: its callback routes answer 404 and no client is built.
+   * In sandbox mode both are set (a platform without credentials gets the sandbox values).
+   */
+  officialAccount: OfficialAccountConfig | null;
+  wecom: WecomConfig | null;
   miniprogram: { appId: string; secret: string };
   /** null = the real hosts; the composition root fills in the sandbox URL in sandbox mode. */
   wechatApiBase: string | null;
   wecomApiBase: string | null;
   callbackMaxAgeSeconds: number;
   bootstrapAdmin: { username: string; password: string } | null;
+  /**
+   * Take the client IP (audit log, login throttling) from X-Forwarded-For. Only behind a proxy
+   * that sets it: otherwise any client can write whatever IP it likes there.
+   */
+  trustProxy: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -110,9 +121,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   }
   const e = parsed.data;
 
-  const hasRealCredentials = Boolean(e.WECHAT_APPID ?? e.WECOM_CORP_ID);
-  const sandbox = e.SANDBOX === 'on' || (e.SANDBOX === 'auto' && !hasRealCredentials);
-
   const requireTogether = (names: (keyof typeof e)[]): void => {
     const set = names.filter((n) => e[n] !== undefined);
     if (set.length > 0 && set.length < names.length) {
@@ -124,6 +132,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   requireTogether(['WECOM_CORP_ID', 'WECOM_TOKEN', 'WECOM_AES_KEY', 'WECOM_SECRET']);
   requireTogether(['ADMIN_USERNAME', 'ADMIN_PASSWORD']);
 
+  // After requireTogether, one variable of a group stands for the whole group.
+  const hasOfficialAccount = e.WECHAT_APPID !== undefined;
+  const hasWecom = e.WECOM_CORP_ID !== undefined;
+  // auto: the sandbox only when neither platform is configured, and never in production. With
+  // one platform configured, the sandbox is off and the other platform is disabled: a half-real
+  // set-up must not quietly accept callbacks signed with the published sandbox keys.
+  const production = e.NODE_ENV === 'production';
+  const sandbox = e.SANDBOX === 'on' || (e.SANDBOX === 'auto' && !production && !hasOfficialAccount && !hasWecom);
+  if (e.SANDBOX === 'on' && production) {
+    throw new ConfigError('Invalid configuration:\n  SANDBOX: cannot be on with NODE_ENV=production (the sandbox keys are public)');
+  }
+
   const s = SANDBOX_CREDENTIALS;
   const config: Config = {
     env: e.NODE_ENV,
@@ -133,20 +153,28 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       ? { kind: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) }
       : { kind: 'mysql', url: e.DATABASE_URL },
     sandbox,
-    officialAccount: {
-      appId: e.WECHAT_APPID ?? s.wechatAppId,
-      secret: e.WECHAT_SECRET ?? s.wechatSecret,
-      token: e.WECHAT_TOKEN ?? s.wechatToken,
-      aesKey: e.WECHAT_AES_KEY ?? s.wechatAesKey,
-    },
-    wecom: {
-      corpId: e.WECOM_CORP_ID ?? s.wecomCorpId,
-      token: e.WECOM_TOKEN ?? s.wecomToken,
-      aesKey: e.WECOM_AES_KEY ?? s.wecomAesKey,
-      secret: e.WECOM_SECRET ?? s.wecomSecret,
-      agentId: e.WECOM_AGENT_ID ?? s.wecomAgentId,
-      agentSecret: e.WECOM_AGENT_SECRET ?? s.wecomAgentSecret,
-    },
+    officialAccount:
+      hasOfficialAccount || sandbox
+        ? {
+            appId: e.WECHAT_APPID ?? s.wechatAppId,
+            secret: e.WECHAT_SECRET ?? s.wechatSecret,
+            token: e.WECHAT_TOKEN ?? s.wechatToken,
+            aesKey: e.WECHAT_AES_KEY ?? s.wechatAesKey,
+          }
+        : null,
+    wecom:
+      hasWecom || sandbox
+        ? {
+            corpId: e.WECOM_CORP_ID ?? s.wecomCorpId,
+            token: e.WECOM_TOKEN ?? s.wecomToken,
+            aesKey: e.WECOM_AES_KEY ?? s.wecomAesKey,
+            secret: e.WECOM_SECRET ?? s.wecomSecret,
+            // The app (sidebar) is optional; its client only calls out, so a missing one fails
+            // its calls and never lets anything in.
+            agentId: e.WECOM_AGENT_ID ?? s.wecomAgentId,
+            agentSecret: e.WECOM_AGENT_SECRET ?? s.wecomAgentSecret,
+          }
+        : null,
     miniprogram: {
       appId: e.MINIPROGRAM_APPID ?? s.miniprogramAppId,
       secret: e.MINIPROGRAM_SECRET ?? s.miniprogramSecret,
@@ -156,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     callbackMaxAgeSeconds: e.CALLBACK_MAX_AGE_S,
     bootstrapAdmin:
       e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -7,6 +7,7 @@ import { Interaction } from './interaction.entity';
 import { InteractionWork } from './interaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
 import { JobRun } from './job-run.entity';
+import { LoginThrottle } from './login-throttle.entity';
 import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
 import { PlatformToken } from './platform-token.entity';
@@ -27,6 +28,7 @@ export const ALL_ENTITIES = [
   InteractionWork,
   JobCursor,
   JobRun,
+  LoginThrottle,
   Operator,
   OperatorSession,
   PlatformToken,

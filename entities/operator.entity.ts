@@ -25,6 +25,11 @@ export class Operator {
   @Column({ type: 'varchar', length: 64, nullable: true })
   wecomUserId: string | null;
 
+  /**
+   * The hard lock's counter and deadline, no longer read or written (login_throttles replaced
+   * them). Kept, not dropped: during a rolling deploy the previous release still reads and
+   * writes them, and dropping a column on SQLite rebuilds the table. A later migration drops both.
+   */
   @Column({ type: 'int', default: 0 })
   failedLogins: number;
 

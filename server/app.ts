@@ -8,6 +8,8 @@ export interface AppDeps {
   /** Answers true when the database answers. */
   checkHealth: () => Promise<boolean>;
   routers: Router[];
+  /** Koa's `proxy`: read the client IP from X-Forwarded-For (config TRUST_PROXY). */
+  trustProxy: boolean;
   /** The sandbox platform, mounted under /sandbox only when no real credentials are configured. */
   sandbox?: Koa | null;
 }
@@ -17,7 +19,7 @@ export interface AppDeps {
  * No global body parser: each route reads its own body (callbacks need the raw bytes).
  */
 export function buildApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: true });
+  const app = new Koa({ proxy: deps.trustProxy });
   app.silent = true;
   app.use(createErrorMiddleware(deps.logger));
 

@@ -75,39 +75,36 @@ export function composeServices(p: ComposeParams) {
   const tokenStore = new TokenStore({ dataSource, clock, holder });
   const rateLimiter = createRateLimiter({ perSecond: 50, burst: 100 });
   const timeoutMs = p.platformTimeoutMs ?? 5_000;
-  const officialAccount = new OfficialAccountClient({
-    baseUrl: p.apiBases.wechat,
-    appId: config.officialAccount.appId,
-    secret: config.officialAccount.secret,
-    tokenStore,
-    rateLimiter,
-    logger,
-    timeoutMs,
-  });
-  const wecom = new WecomClient({ baseUrl: p.apiBases.wecom, corpId: config.wecom.corpId, secret: config.wecom.secret, tokenStore, rateLimiter, logger, timeoutMs });
-  const wecomAgent = new WecomAgentClient({
-    baseUrl: p.apiBases.wecom,
-    corpId: config.wecom.corpId,
-    agentId: config.wecom.agentId,
-    agentSecret: config.wecom.agentSecret,
-    tokenStore,
-    rateLimiter,
-    logger,
-    timeoutMs,
-  });
+  // A disabled platform (config null) gets no client: nothing can call it, nothing is synced to it.
+  const oa = config.officialAccount;
+  const wc = config.wecom;
+  const officialAccount = oa
+    ? new OfficialAccountClient({ baseUrl: p.apiBases.wechat, appId: oa.appId, secret: oa.secret, tokenStore, rateLimiter, logger, timeoutMs })
+    : null;
+  const wecom = wc ? new WecomClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, secret: wc.secret, tokenStore, rateLimiter, logger, timeoutMs }) : null;
+  const wecomAgent = wc
+    ? new WecomAgentClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, agentId: wc.agentId, agentSecret: wc.agentSecret, tokenStore, rateLimiter, logger, timeoutMs })
+    : null;
   const miniprogram = new MiniProgramClient({ baseUrl: p.apiBases.wechat, appId: config.miniprogram.appId, secret: config.miniprogram.secret, rateLimiter, logger, timeoutMs });
 
   const audit = new AuditService({ dataSource, clock });
-  const operators = new OperatorsService({ dataSource, clock, logger, audit });
+  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit });
   const queue = new TaskQueue({ dataSource, clock, holder, logger });
-  const tagSync = new TagSyncService({ dataSource, queue, officialAccount, wecom, oaAppId: config.officialAccount.appId, corpId: config.wecom.corpId, logger });
+  const tagSync = new TagSyncService({
+    dataSource,
+    queue,
+    officialAccount: oa && officialAccount ? { client: officialAccount, appId: oa.appId } : null,
+    wecom: wc && wecom ? { client: wecom, corpId: wc.corpId } : null,
+    logger,
+  });
   const contacts = new ContactsService({ clock });
   const tags = new TagsService({ clock, tagSync });
   const scoring = new ScoringService({ clock });
   const rules = new TagRulesEngine({ dataSource, tags, clock });
   const interactions = new InteractionsService({ clock, contacts });
-  const wecomTags = new WecomTagMirror({ dataSource, wecom, tags, tagSync, clock });
-  // What happens after an interaction is on the timeline, in order. Adding a reaction is one line.
+  const wecomTags = wecom ? new WecomTagMirror({ dataSource, wecom, tags, tagSync, clock }) : null;
+  // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
+  // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
     dataSource,
     transactor,
@@ -116,20 +113,19 @@ export function composeServices(p: ComposeParams) {
     logger,
     holder,
     reactions: [
-      createOfficialAccountProfileReaction({ officialAccount, contacts, logger }),
-      createWecomContactReaction({ wecom, contacts, wecomTags, logger }),
-      wecomTags.createCatalogReaction(),
+      ...(officialAccount ? [createOfficialAccountProfileReaction({ officialAccount, contacts, logger })] : []),
+      ...(wecom && wecomTags ? [createWecomContactReaction({ wecom, contacts, wecomTags, logger }), wecomTags.createCatalogReaction()] : []),
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules }),
       createScoringReaction({ scoring }),
     ],
   });
-  const unionidBackfill = new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: config.officialAccount.appId, clock, logger });
+  const unionidBackfill = officialAccount && oa ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger }) : null;
   const callbackStore = new CallbackStore({ transactor, interactions, logger, deadlineMs: p.callbackDeadlineMs });
   const callbacks = new CallbacksService({
-    officialAccount: { appId: config.officialAccount.appId, token: config.officialAccount.token, aesKey: config.officialAccount.aesKey },
-    wecom: { corpId: config.wecom.corpId, token: config.wecom.token, aesKey: config.wecom.aesKey },
+    officialAccount: oa ? { appId: oa.appId, token: oa.token, aesKey: oa.aesKey } : null,
+    wecom: wc ? { corpId: wc.corpId, token: wc.token, aesKey: wc.aesKey } : null,
     maxAgeSeconds: config.callbackMaxAgeSeconds,
     store: callbackStore,
     reactions,
@@ -159,7 +155,7 @@ export function composeServices(p: ComposeParams) {
     { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
     // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
-    { name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) },
+    ...(unionidBackfill ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }] : []),
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',

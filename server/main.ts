@@ -27,14 +27,16 @@ async function main(): Promise<void> {
   // In sandbox mode the fake platform is served by this process under /sandbox, and the
   // adapters talk to it over loopback exactly as they would talk to WeChat.
   const loopback = `http://127.0.0.1:${config.port}`;
-  const sandbox = config.sandbox
-    ? createSandboxPlatform({
-        officialAccount: config.officialAccount,
-        wecom: config.wecom,
-        miniprogram: config.miniprogram,
-        callbackBaseUrl: loopback,
-      })
-    : null;
+  // (Sandbox mode always configures both platforms; the checks only narrow the types.)
+  const sandbox =
+    config.sandbox && config.officialAccount && config.wecom
+      ? createSandboxPlatform({
+          officialAccount: config.officialAccount,
+          wecom: config.wecom,
+          miniprogram: config.miniprogram,
+          callbackBaseUrl: loopback,
+        })
+      : null;
   const apiBases = {
     wechat: config.wechatApiBase ?? (sandbox ? `${loopback}/sandbox/wechat` : 'https://api.weixin.qq.com'),
     wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   const app = buildApp({
     logger,
     routers: services.routers,
+    trustProxy: config.trustProxy,
     sandbox: sandbox?.app ?? null,
     checkHealth: async () => {
       await dataSource.query('SELECT 1');

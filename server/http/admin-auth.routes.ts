@@ -22,10 +22,10 @@ export function createAdminAuthRouter(deps: AdminAuthRouterDeps): Router<AdminSt
   router.post('/api/admin/login', async (ctx) => {
     const body = await parseJsonBody(ctx, loginBodySchema);
     const result = await deps.operators.login({ username: body.username, password: body.password, ip: ctx.ip });
-    if (!result.ok && result.reason === 'account_locked') {
-      const lockedUntil = result.lockedUntil.toISOString();
-      ctx.set('Retry-After', String(result.retryAfterSeconds));
-      throw new HttpError(423, 'account_locked', `Too many wrong passwords; the account is locked until ${lockedUntil}`, { lockedUntil });
+    if (!result.ok && result.reason === 'throttled') {
+      const { retryAfterSeconds } = result;
+      ctx.set('Retry-After', String(retryAfterSeconds));
+      throw new HttpError(429, 'login_throttled', `Too many failed logins; wait ${retryAfterSeconds} seconds before trying again`, { retryAfterSeconds });
     }
     // One answer for an unknown user and a wrong password, so usernames cannot be probed.
     if (!result.ok) throw new HttpError(401, 'invalid_credentials', 'Wrong username or password');

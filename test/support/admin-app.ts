@@ -56,7 +56,7 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const logger = createLogger('silent');
   const transactor = new Transactor(dataSource);
   const audit = new AuditService({ dataSource, clock });
-  const operators = new OperatorsService({ dataSource, clock, logger, audit });
+  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit });
   const contactsQuery = new ContactsQueryService({ dataSource, clock });
   // Platform clients that are never called here: the catalog only enqueues its mirror tasks
   // (test/e2e/callbacks/tag-catalog-sync.test.ts runs them against the sandbox).
@@ -68,10 +68,8 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   const tagSync = new TagSyncService({
     dataSource,
     queue,
-    officialAccount: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }),
-    wecom: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }),
-    oaAppId: 'wxadmintest',
-    corpId: 'wwadmintest',
+    officialAccount: { client: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }), appId: 'wxadmintest' },
+    wecom: { client: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }), corpId: 'wwadmintest' },
     logger,
   });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor });
@@ -84,7 +82,7 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   });
   const auth = createAuth(operators);
 
-  const app = new Koa({ proxy: true });
+  const app = new Koa({ proxy: false });
   app.silent = true;
   app.use(createErrorMiddleware(logger));
   const routers = [

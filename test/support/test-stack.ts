@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
-import { loadConfig, type Config } from '../../config/config.schema';
+import { loadConfig, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
 import { ManualClock } from '../../server/adapters/clock';
 import { createLogger } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
@@ -10,8 +10,11 @@ import { buildApp } from '../../server/app';
 import { composeServices, type Services } from '../../server/compose';
 import type { TestDatabase } from './database';
 
+/** The stack runs in sandbox mode, where both platforms are configured. */
+export type StackConfig = Readonly<Config> & { officialAccount: OfficialAccountConfig; wecom: WecomConfig };
+
 export interface TestStack {
-  config: Readonly<Config>;
+  config: StackConfig;
   clock: ManualClock;
   services: Services;
   app: Koa;
@@ -29,7 +32,10 @@ export interface TestStack {
  * WeChat and WeCom, and a manual clock set to real time (callbacks carry real timestamps).
  */
 export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: NodeJS.ProcessEnv = {}, options: { holder?: string; callbackDeadlineMs?: number } = {}): Promise<TestStack> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
+  const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
+  const { officialAccount, wecom } = loaded;
+  if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');
+  const config: StackConfig = { ...loaded, officialAccount, wecom };
   const clock = new ManualClock(new Date());
   const logger = createLogger(config.logLevel);
 
@@ -56,7 +62,7 @@ export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: 
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
     platformTimeoutMs: 2_000,
   });
-  const app = buildApp({ logger, routers: services.routers, checkHealth: async () => (await db.dataSource.query('SELECT 1'), true) });
+  const app = buildApp({ logger, routers: services.routers, trustProxy: config.trustProxy, checkHealth: async () => (await db.dataSource.query('SELECT 1'), true) });
   server.on('request', app.callback());
 
   return {

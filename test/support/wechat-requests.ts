@@ -1,11 +1,18 @@
-import type { Config } from '../../config/config.schema';
 import { MessageCrypto } from '../../server/wechat/message-crypto';
 import { computeSha1Signature } from '../../server/wechat/signature';
 import { buildXml, type XmlBuildFields } from '../../server/wechat/xml';
 
 /** Builds callback requests byte for byte as WeChat sends them, so tests can also tamper with them. */
+/** The keys a request is signed with: the stack's config, or any others (a test's own, the sandbox's). */
+export interface OfficialAccountKeys {
+  officialAccount: { appId: string; token: string; aesKey: string };
+}
+export interface WecomKeys {
+  wecom: { corpId: string; token: string; aesKey: string };
+}
+
 export function officialAccountRequest(
-  config: Readonly<Config>,
+  config: OfficialAccountKeys,
   fields: XmlBuildFields,
   opts: { mode?: 'plain' | 'aes'; timestamp?: number; nonce?: string } = {},
 ): { url: string; body: string } {
@@ -26,7 +33,7 @@ export function officialAccountRequest(
   };
 }
 
-export function wecomRequest(config: Readonly<Config>, fields: XmlBuildFields, opts: { timestamp?: number; nonce?: string } = {}): { url: string; body: string } {
+export function wecomRequest(config: WecomKeys, fields: XmlBuildFields, opts: { timestamp?: number; nonce?: string } = {}): { url: string; body: string } {
   const { corpId, token, aesKey } = config.wecom;
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = opts.nonce ?? String(Math.floor(Math.random() * 1e9));

@@ -7,6 +7,7 @@ import { TagRuleNamesUnique1795500200000 } from './1795500200000-tag-rule-names-
 import { DropUnreadIndexes1795500300000 } from './1795500300000-drop-unread-indexes';
 import { FoundationsSchema1795600000000 } from './1795600000000-foundations-schema';
 import { JobCursors1795600010000 } from './1795600010000-job-cursors';
+import { LoginThrottles1795600100000 } from './1795600100000-login-throttles';
 import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
 import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   DropUnreadIndexes1795500300000,
   FoundationsSchema1795600000000,
   JobCursors1795600010000,
+  LoginThrottles1795600100000,
   ContactListIndexes1795600200000,
   TasksClaimedRowsStayPending1795600300000,
 ];

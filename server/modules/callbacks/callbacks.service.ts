@@ -23,8 +23,9 @@ export interface CallbackAnswer {
 export type CallbackQuery = Record<string, string | undefined>;
 
 export interface CallbacksServiceDeps {
-  officialAccount: { appId: string; token: string; aesKey: string };
-  wecom: { corpId: string; token: string; aesKey: string };
+  /** null: the platform is not configured, and its callbacks answer 404. */
+  officialAccount: { appId: string; token: string; aesKey: string } | null;
+  wecom: { corpId: string; token: string; aesKey: string } | null;
   /** Older (or newer) timestamps are refused; 0 turns the check off. */
   maxAgeSeconds: number;
   store: CallbackStore;
@@ -37,6 +38,7 @@ export interface CallbacksServiceDeps {
 
 const text = (status: number, body: string): CallbackAnswer => ({ status, body, contentType: 'text/plain' });
 const SUCCESS = text(200, 'success');
+const NOT_CONFIGURED = text(404, 'not configured');
 
 type CallbackSource = 'oa' | 'wecom';
 
@@ -49,22 +51,31 @@ type CallbackSource = 'oa' | 'wecom';
  * @link https://developer.work.weixin.qq.com/document/path/90930
  */
 export class CallbacksService {
-  private readonly oaCrypto: MessageCrypto;
-  private readonly wecomCrypto: MessageCrypto;
+  private readonly oa: { appId: string; token: string; crypto: MessageCrypto } | null;
+  private readonly wecom: { corpId: string; crypto: MessageCrypto } | null;
 
   constructor(private readonly deps: CallbacksServiceDeps) {
-    this.oaCrypto = new MessageCrypto({ token: deps.officialAccount.token, encodingAesKey: deps.officialAccount.aesKey, receiveId: deps.officialAccount.appId });
-    this.wecomCrypto = new MessageCrypto({ token: deps.wecom.token, encodingAesKey: deps.wecom.aesKey, receiveId: deps.wecom.corpId });
+    const { officialAccount: oa, wecom } = deps;
+    this.oa = oa && { appId: oa.appId, token: oa.token, crypto: new MessageCrypto({ token: oa.token, encodingAesKey: oa.aesKey, receiveId: oa.appId }) };
+    this.wecom = wecom && { corpId: wecom.corpId, crypto: new MessageCrypto({ token: wecom.token, encodingAesKey: wecom.aesKey, receiveId: wecom.corpId }) };
+  }
+
+  /** Whether this platform is configured; the router mounts only the routes of those that are. */
+  accepts(source: CallbackSource): boolean {
+    return source === 'oa' ? this.oa !== null : this.wecom !== null;
   }
 
   /** URL verification: echo `echostr` when the signature over [token, timestamp, nonce] holds. */
   verifyOfficialAccountUrl(q: CallbackQuery): CallbackAnswer {
-    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(q);
+    if (!this.oa) return NOT_CONFIGURED;
+    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(this.oa.token, q);
     return refused ?? text(200, q.echostr ?? '');
   }
 
   async receiveOfficialAccount(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
-    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(q);
+    const oa = this.oa;
+    if (!oa) return NOT_CONFIGURED;
+    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(oa.token, q);
     if (refused) return refused;
     const encrypted = q.encrypt_type === 'aes';
 
@@ -77,8 +88,8 @@ export class CallbacksService {
       if (encrypted) {
         // Safe and compatible modes: the Encrypt field is the message; msg_signature covers it.
         const envelope = readEncryptedEnvelope(outer);
-        if (!this.oaCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-        decoded = this.oaCrypto.decryptText(envelope);
+        if (!oa.crypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
+        decoded = oa.crypto.decryptText(envelope);
         msg = parseOfficialAccountMessage(parseXmlMessage(decoded.text));
       } else {
         decoded = plain;
@@ -88,40 +99,44 @@ export class CallbacksService {
       return this.refuseMalformed('oa', error);
     }
 
-    const draft = mapOfficialAccountMessage(this.deps.officialAccount.appId, msg, { invalidUtf8: decoded.invalidUtf8 });
+    const draft = mapOfficialAccountMessage(oa.appId, msg, { invalidUtf8: decoded.invalidUtf8 });
     this.warnIfInvalidUtf8('oa', decoded, draft);
     const unstored = await this.store('oa', draft);
     if (unstored) return unstored;
     const reply = await this.deps.rules.findReply(draft);
     if (!reply) return SUCCESS;
     const replyXml = renderReply(reply, msg, Math.floor(this.deps.clock.now().getTime() / 1000));
-    const answer = encrypted ? buildEncryptedReply(this.oaCrypto, replyXml, q.timestamp ?? '', q.nonce ?? '') : replyXml;
+    const answer = encrypted ? buildEncryptedReply(oa.crypto, replyXml, q.timestamp ?? '', q.nonce ?? '') : replyXml;
     return { status: 200, body: answer, contentType: 'application/xml' };
   }
 
   /** WeCom URL verification: answer the decrypted echostr, plain, with no quotes or newline. */
   verifyWecomUrl(q: CallbackQuery): CallbackAnswer {
+    const wecom = this.wecom;
+    if (!wecom) return NOT_CONFIGURED;
     const refused = this.checkFreshness(q.timestamp);
     if (refused) return refused;
     const echostr = q.echostr ?? '';
-    if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', echostr)) return text(401, 'invalid signature');
+    if (!wecom.crypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', echostr)) return text(401, 'invalid signature');
     try {
-      return text(200, this.wecomCrypto.decrypt(echostr));
+      return text(200, wecom.crypto.decrypt(echostr));
     } catch (error) {
       return this.refuseMalformed('wecom', error);
     }
   }
 
   async receiveWecom(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
+    const wecom = this.wecom;
+    if (!wecom) return NOT_CONFIGURED;
     const refused = this.checkFreshness(q.timestamp);
     if (refused) return refused;
     let decoded: DecodedText;
     let draft: InteractionDraft;
     try {
       const envelope = readEncryptedEnvelope(parseXmlMessage(decodeUtf8Replacing(body).text));
-      if (!this.wecomCrypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
-      decoded = this.wecomCrypto.decryptText(envelope);
-      draft = mapWecomEvent(this.deps.wecom.corpId, parseWecomEvent(parseXmlMessage(decoded.text)), { invalidUtf8: decoded.invalidUtf8 });
+      if (!wecom.crypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
+      decoded = wecom.crypto.decryptText(envelope);
+      draft = mapWecomEvent(wecom.corpId, parseWecomEvent(parseXmlMessage(decoded.text)), { invalidUtf8: decoded.invalidUtf8 });
     } catch (error) {
       return this.refuseMalformed('wecom', error);
     }
@@ -148,8 +163,8 @@ export class CallbacksService {
     return null;
   }
 
-  private checkOaSignature(q: CallbackQuery): CallbackAnswer | null {
-    const ok = verifySha1Signature(q.signature, [this.deps.officialAccount.token, q.timestamp ?? '', q.nonce ?? '']);
+  private checkOaSignature(token: string, q: CallbackQuery): CallbackAnswer | null {
+    const ok = verifySha1Signature(q.signature, [token, q.timestamp ?? '', q.nonce ?? '']);
     return ok ? null : text(401, 'invalid signature');
   }
 

@@ -1,16 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LessThan, type DataSource } from 'typeorm';
+import { LessThan, type DataSource, type EntityManager } from 'typeorm';
 import { Operator, type OperatorRole } from '../../../entities/operator.entity';
 import { OperatorSession } from '../../../entities/operator-session.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { isUniqueViolation } from '../../db/migrate';
+import type { Transactor } from '../../db/transaction';
 import { describeChanges, type AuditActor, type AuditService } from '../audit/audit.service';
+import { LoginThrottleStore } from './login-throttle';
 import { hashPassword, verifyPassword } from './password-hash';
 
-/** Consecutive wrong passwords that lock an account, and for how long. */
-export const MAX_FAILED_LOGINS = 5;
-export const LOCK_DURATION_MS = 15 * 60 * 1000;
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const TOKEN_BYTES = 32;
 /** base64url of 32 bytes, unpadded. */
@@ -35,7 +34,8 @@ export interface OperatorView {
 export type LoginResult =
   | { ok: true; token: string; expiresAt: Date; operator: OperatorView }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'account_locked'; lockedUntil: Date; retryAfterSeconds: number };
+  /** Too many recent failures for this account or from this IP: try again in retryAfterSeconds. */
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export interface LoginParams {
   username: string;
@@ -72,6 +72,8 @@ export type UpdateOperatorResult = { ok: true; operator: OperatorView } | { ok: 
 
 export interface OperatorsServiceDeps {
   dataSource: DataSource;
+  /** Operator changes, their session revocations and their audit rows commit together. */
+  transactor: Transactor;
   clock: Clock;
   logger: Logger;
   audit: AuditService;
@@ -79,7 +81,11 @@ export interface OperatorsServiceDeps {
 
 /** Operators, their passwords and their bearer sessions. */
 export class OperatorsService {
-  constructor(private readonly deps: OperatorsServiceDeps) {}
+  private readonly throttle: LoginThrottleStore;
+
+  constructor(private readonly deps: OperatorsServiceDeps) {
+    this.throttle = new LoginThrottleStore({ dataSource: deps.dataSource, clock: deps.clock });
+  }
 
   /**
    * Creates the first admin from configuration when no operator exists yet. Two instances
@@ -111,68 +117,73 @@ export class OperatorsService {
   }
 
   async createOperator(params: CreateOperatorParams): Promise<CreateOperatorResult> {
-    const operators = this.deps.dataSource.getRepository(Operator);
-    if (await operators.existsBy({ username: params.username })) return { ok: false, reason: 'duplicate_username' };
-    const now = this.deps.clock.now();
+    if (await this.deps.dataSource.getRepository(Operator).existsBy({ username: params.username })) return { ok: false, reason: 'duplicate_username' };
+    // Hashed before the transaction: scrypt takes tens of milliseconds and needs no lock.
     const passwordHash = await hashPassword(params.password);
     try {
-      await operators.insert({
-        username: params.username,
-        displayName: params.displayName ?? null,
-        passwordHash,
-        role: params.role,
-        wecomUserId: params.wecomUserId ?? null,
-        failedLogins: 0,
-        disabled: false,
-        createdAt: now,
-        updatedAt: now,
+      const created = await this.deps.transactor.run(async (m) => {
+        const now = this.deps.clock.now();
+        await m.insert(Operator, {
+          username: params.username,
+          displayName: params.displayName ?? null,
+          passwordHash,
+          role: params.role,
+          wecomUserId: params.wecomUserId ?? null,
+          failedLogins: 0,
+          disabled: false,
+          createdAt: now,
+          updatedAt: now,
+        });
+        const row = await m.findOneByOrFail(Operator, { username: params.username });
+        await this.deps.audit.record({
+          manager: m,
+          operatorId: params.actor.operatorId,
+          ip: params.actor.ip,
+          action: 'operator.create',
+          targetType: 'operator',
+          targetId: row.id,
+          detail: { username: row.username, role: row.role, wecomUserId: row.wecomUserId },
+        });
+        return row;
       });
+      return { ok: true, operator: toOperatorView(created) };
     } catch (error) {
       if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate_username' };
       throw error;
     }
-    const created = await operators.findOneByOrFail({ username: params.username });
-    await this.deps.audit.record({
-      operatorId: params.actor.operatorId,
-      ip: params.actor.ip,
-      action: 'operator.create',
-      targetType: 'operator',
-      targetId: created.id,
-      detail: { username: created.username, role: created.role, wecomUserId: created.wecomUserId },
-    });
-    return { ok: true, operator: toOperatorView(created) };
   }
 
   /** Changes role, profile, password or the disabled flag; a new password or disabling ends every session. */
   async updateOperator(params: UpdateOperatorParams): Promise<UpdateOperatorResult> {
-    const operators = this.deps.dataSource.getRepository(Operator);
-    const current = await operators.findOneBy({ id: params.id });
-    if (!current) return { ok: false, reason: 'not_found' };
-    // An admin who demotes or disables themselves may leave nobody able to undo it.
-    const isSelf = params.actor.operatorId === current.id;
-    if (isSelf && ((params.role !== undefined && params.role !== current.role) || params.disabled === true)) return { ok: false, reason: 'cannot_demote_self' };
+    const passwordHash = params.password === undefined ? undefined : await hashPassword(params.password);
+    const result = await this.deps.transactor.run(async (m): Promise<UpdateOperatorResult> => {
+      const current = await m.findOneBy(Operator, { id: params.id });
+      if (!current) return { ok: false, reason: 'not_found' };
+      // An admin who demotes or disables themselves may leave nobody able to undo it.
+      const isSelf = params.actor.operatorId === current.id;
+      if (isSelf && ((params.role !== undefined && params.role !== current.role) || params.disabled === true)) return { ok: false, reason: 'cannot_demote_self' };
 
-    const now = this.deps.clock.now();
-    const patch: Partial<Operator> = { updatedAt: now };
-    if (params.role !== undefined) patch.role = params.role;
-    if (params.displayName !== undefined) patch.displayName = params.displayName;
-    if (params.wecomUserId !== undefined) patch.wecomUserId = params.wecomUserId;
-    if (params.disabled !== undefined) patch.disabled = params.disabled;
-    if (params.password !== undefined) {
-      patch.passwordHash = await hashPassword(params.password);
-      patch.failedLogins = 0;
-      patch.lockedUntil = null;
-    }
-    await operators.update({ id: current.id }, patch);
-    if (params.password !== undefined || params.disabled === true) await this.revokeSessions(current.id);
+      const now = this.deps.clock.now();
+      const patch: Partial<Operator> = { updatedAt: now };
+      if (params.role !== undefined) patch.role = params.role;
+      if (params.displayName !== undefined) patch.displayName = params.displayName;
+      if (params.wecomUserId !== undefined) patch.wecomUserId = params.wecomUserId;
+      if (params.disabled !== undefined) patch.disabled = params.disabled;
+      if (passwordHash !== undefined) patch.passwordHash = passwordHash;
+      await m.update(Operator, { id: current.id }, patch);
+      if (passwordHash !== undefined || params.disabled === true) await this.revokeSessions(m, current.id);
 
-    const updated = await operators.findOneByOrFail({ id: current.id });
-    const visible = (o: Operator) => ({ role: o.role, displayName: o.displayName, wecomUserId: o.wecomUserId, disabled: o.disabled });
-    const detail = describeChanges(visible(current), visible(updated));
-    // Never the password itself: only that it changed.
-    if (params.password !== undefined) detail.passwordChanged = true;
-    await this.deps.audit.record({ operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'operator.update', targetType: 'operator', targetId: current.id, detail });
-    return { ok: true, operator: toOperatorView(updated) };
+      const updated = await m.findOneByOrFail(Operator, { id: current.id });
+      const visible = (o: Operator) => ({ role: o.role, displayName: o.displayName, wecomUserId: o.wecomUserId, disabled: o.disabled });
+      const detail = describeChanges(visible(current), visible(updated));
+      // Never the password itself: only that it changed.
+      if (passwordHash !== undefined) detail.passwordChanged = true;
+      await this.deps.audit.record({ manager: m, operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'operator.update', targetType: 'operator', targetId: current.id, detail });
+      return { ok: true, operator: toOperatorView(updated) };
+    });
+    // A new password set by an admin also clears the account's login delay.
+    if (result.ok && passwordHash !== undefined) await this.throttle.resetAccount(result.operator.username);
+    return result;
   }
 
   async listOperators(): Promise<OperatorView[]> {
@@ -182,33 +193,43 @@ export class OperatorsService {
 
   /**
    * Checks a password and opens a session. Unknown user, disabled account and wrong password
-   * give the same answer; five wrong passwords in a row lock the account for fifteen minutes,
-   * during which even the right password is refused.
+   * give the same answer. Attempts are throttled per IP and per account (LoginThrottleStore):
+   * each is counted before its password is checked, so parallel guesses cannot all get through,
+   * and a throttled attempt never reaches the password check, not even with the right password.
+   * The account's throttle only delays (a minute at most), so nobody can lock the admin out.
    */
   async login(params: LoginParams): Promise<LoginResult> {
-    const operators = this.deps.dataSource.getRepository(Operator);
-    const now = this.deps.clock.now();
-    const operator = await operators.findOneBy({ username: params.username });
     const fail = async (reason: string, operatorId: number | null): Promise<void> =>
       this.deps.audit.record({ operatorId, ip: params.ip, action: 'login_failed', targetType: 'operator', targetId: operatorId, detail: { username: params.username.slice(0, 64), reason } });
+    const operators = this.deps.dataSource.getRepository(Operator);
+    const operator = await operators.findOneBy({ username: params.username });
+
+    // The IP first: an address over its limit no longer adds to (and so delays) any account.
+    const byIp = params.ip === null ? ({ ok: true } as const) : await this.throttle.reserveIp(params.ip);
+    const reserved = byIp.ok ? await this.throttle.reserveAccount(params.username) : byIp;
+    if (!reserved.ok) {
+      await fail(byIp.ok ? 'throttled_account' : 'throttled_ip', operator?.id ?? null);
+      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)) };
+    }
 
     if (!operator) {
       await verifyPassword(params.password, UNKNOWN_USER_HASH);
       await fail('unknown_user', null);
       return { ok: false, reason: 'invalid_credentials' };
     }
-    if (operator.lockedUntil && operator.lockedUntil.getTime() > now.getTime()) {
-      await fail('locked', operator.id);
-      return { ok: false, reason: 'account_locked', lockedUntil: operator.lockedUntil, retryAfterSeconds: secondsBetween(now, operator.lockedUntil) };
-    }
     const passwordOk = await verifyPassword(params.password, operator.passwordHash);
     if (operator.disabled) {
       await fail('disabled', operator.id);
       return { ok: false, reason: 'invalid_credentials' };
     }
-    if (!passwordOk) return this.recordWrongPassword({ operator, now, fail });
+    if (!passwordOk) {
+      await fail('wrong_password', operator.id);
+      return { ok: false, reason: 'invalid_credentials' };
+    }
 
-    await operators.update({ id: operator.id }, { failedLogins: 0, lockedUntil: null });
+    await this.throttle.resetAccount(params.username);
+    if (params.ip !== null) await this.throttle.refundIp(params.ip);
+    const now = this.deps.clock.now();
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
     await this.deps.dataSource.getRepository(OperatorSession).insert({ tokenHash: hashToken(token), operatorId: operator.id, createdAt: now, expiresAt, revokedAt: null });
@@ -238,43 +259,24 @@ export class OperatorsService {
     return true;
   }
 
-  /** Deletes sessions that expired before `olderThan`; run by the daily housekeeping job. */
+  /**
+   * Daily housekeeping: deletes sessions that expired before `olderThan`, and login counters
+   * untouched since then (their blocks ended long before). Returns the sessions deleted.
+   */
   async pruneExpiredSessions(olderThan: Date): Promise<number> {
     const result = await this.deps.dataSource.manager.delete(OperatorSession, { expiresAt: LessThan(olderThan) });
+    await this.throttle.prune(olderThan);
     return result.affected ?? 0;
   }
 
-  private async recordWrongPassword(params: { operator: Operator; now: Date; fail: (reason: string, operatorId: number | null) => Promise<void> }): Promise<LoginResult> {
-    const operators = this.deps.dataSource.getRepository(Operator);
-    const { operator, now } = params;
-    // Counted in SQL, not read-modify-write, so parallel guesses cannot slip past the limit.
-    await operators.increment({ id: operator.id }, 'failedLogins', 1);
-    const { failedLogins } = await operators.findOneOrFail({ where: { id: operator.id }, select: { id: true, failedLogins: true } });
-    if (failedLogins < MAX_FAILED_LOGINS) {
-      await params.fail('wrong_password', operator.id);
-      return { ok: false, reason: 'invalid_credentials' };
-    }
-    // The counter restarts with the lock, so after it expires the account gets five fresh tries.
-    const lockedUntil = new Date(now.getTime() + LOCK_DURATION_MS);
-    await operators.update({ id: operator.id }, { failedLogins: 0, lockedUntil });
-    await params.fail('wrong_password_locked', operator.id);
-    this.deps.logger.warn('operator account locked after repeated wrong passwords', { operatorId: operator.id, lockedUntil: lockedUntil.toISOString() });
-    return { ok: false, reason: 'account_locked', lockedUntil, retryAfterSeconds: secondsBetween(now, lockedUntil) };
-  }
-
-  private async revokeSessions(operatorId: number): Promise<void> {
-    await this.deps.dataSource
-      .getRepository(OperatorSession)
+  private async revokeSessions(m: EntityManager, operatorId: number): Promise<void> {
+    await m
       .createQueryBuilder()
-      .update()
+      .update(OperatorSession)
       .set({ revokedAt: this.deps.clock.now() })
       .where('operator_id = :operatorId AND revoked_at IS NULL', { operatorId })
       .execute();
   }
-}
-
-function secondsBetween(from: Date, to: Date): number {
-  return Math.max(1, Math.ceil((to.getTime() - from.getTime()) / 1000));
 }
 
 function hashToken(token: string): string {

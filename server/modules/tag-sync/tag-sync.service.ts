@@ -51,10 +51,9 @@ export interface TagChange {
 export interface TagSyncDeps {
   dataSource: DataSource;
   queue: TaskQueue;
-  officialAccount: OfficialAccountClient;
-  wecom: WecomClient;
-  oaAppId: string;
-  corpId: string;
+  /** null: the platform is not configured; nothing is enqueued for it and no handler runs. */
+  officialAccount: { client: OfficialAccountClient; appId: string } | null;
+  wecom: { client: WecomClient; corpId: string } | null;
   logger: Logger;
 }
 
@@ -75,10 +74,10 @@ export class TagSyncService {
     for (const change of changes) {
       const group = byId.get(change.tag.groupId);
       const payload = { contactId: p.contactId, tagId: change.tag.id, op: change.op };
-      if (group?.syncOa && p.skip !== 'oa') {
+      if (group?.syncOa && p.skip !== 'oa' && this.deps.officialAccount) {
         await this.deps.queue.enqueue({ manager, kind: OA_TAG_SYNC, dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`, payload });
       }
-      if (group?.syncWecom && p.skip !== 'wecom') {
+      if (group?.syncWecom && p.skip !== 'wecom' && this.deps.wecom) {
         await this.deps.queue.enqueue({ manager, kind: WECOM_TAG_SYNC, dedupeKey: `wecom_tag:${change.op}:${change.contactTagId}`, payload });
       }
     }
@@ -109,18 +108,34 @@ export class TagSyncService {
   }
 
   private async enqueueCatalog(manager: EntityManager, kind: string, change: CatalogChange): Promise<void> {
+    if (!(kind === OA_TAG_CATALOG_SYNC ? this.deps.officialAccount : this.deps.wecom)) return;
     // Every change is its own task: renaming A→B→A→B must reach the platform each time.
     await this.deps.queue.enqueue({ manager, kind, dedupeKey: `${kind}:${randomUUID()}`, payload: change });
   }
 
-  /** Task handlers for the queue worker. */
+  /** Task handlers for the queue worker: only for configured platforms (other tasks wait). */
   handlers(): Record<string, (tasks: Task[]) => Promise<TaskResult[]>> {
     return {
-      [OA_TAG_SYNC]: (tasks) => this.syncOfficialAccountTags(tasks),
-      [WECOM_TAG_SYNC]: (tasks) => this.syncWecomTags(tasks),
-      [OA_TAG_CATALOG_SYNC]: (tasks) => this.eachTask(tasks, (change) => this.syncOfficialAccountCatalog(change)),
-      [WECOM_TAG_CATALOG_SYNC]: (tasks) => this.eachTask(tasks, (change) => this.syncWecomCatalog(change)),
+      ...(this.deps.officialAccount && {
+        [OA_TAG_SYNC]: (tasks: Task[]) => this.syncOfficialAccountTags(tasks),
+        [OA_TAG_CATALOG_SYNC]: (tasks: Task[]) => this.eachTask(tasks, (change) => this.syncOfficialAccountCatalog(change)),
+      }),
+      ...(this.deps.wecom && {
+        [WECOM_TAG_SYNC]: (tasks: Task[]) => this.syncWecomTags(tasks),
+        [WECOM_TAG_CATALOG_SYNC]: (tasks: Task[]) => this.eachTask(tasks, (change) => this.syncWecomCatalog(change)),
+      }),
     };
+  }
+
+  /** The handlers above run only for configured platforms, so these never throw in practice. */
+  private oa(): { client: OfficialAccountClient; appId: string } {
+    if (!this.deps.officialAccount) throw new Error('the Official Account is not configured');
+    return this.deps.officialAccount;
+  }
+
+  private wc(): { client: WecomClient; corpId: string } {
+    if (!this.deps.wecom) throw new Error('WeCom is not configured');
+    return this.deps.wecom;
   }
 
   private async eachTask(tasks: Task[], run: (change: CatalogChange) => Promise<void>): Promise<TaskResult[]> {
@@ -141,9 +156,9 @@ export class TagSyncService {
       const tag = await this.deps.dataSource.manager.findOneBy(Tag, { id: change.tagId });
       if (!tag || tag.oaTagId === null) return;
       assertOfficialAccountTagName(tag.name);
-      await this.deps.officialAccount.renameTag(tag.oaTagId, tag.name);
+      await this.oa().client.renameTag(tag.oaTagId, tag.name);
     } else if (change.op === 'delete') {
-      for (const id of change.oaTagIds) await ignoreGone(() => this.deps.officialAccount.deleteTag(id));
+      for (const id of change.oaTagIds) await ignoreGone(() => this.oa().client.deleteTag(id));
     }
   }
 
@@ -151,12 +166,12 @@ export class TagSyncService {
     const m = this.deps.dataSource.manager;
     if (change.op === 'rename_tag') {
       const tag = await m.findOneBy(Tag, { id: change.tagId });
-      if (tag?.wecomTagId) await this.deps.wecom.editCorpTag({ id: tag.wecomTagId, name: tag.name });
+      if (tag?.wecomTagId) await this.wc().client.editCorpTag({ id: tag.wecomTagId, name: tag.name });
     } else if (change.op === 'rename_group') {
       const group = await m.findOneBy(TagGroup, { id: change.groupId });
-      if (group?.wecomGroupId) await this.deps.wecom.editCorpTag({ id: group.wecomGroupId, name: group.name });
+      if (group?.wecomGroupId) await this.wc().client.editCorpTag({ id: group.wecomGroupId, name: group.name });
     } else {
-      await ignoreGone(() => this.deps.wecom.deleteCorpTags({ tagIds: change.wecomTagIds, groupIds: change.wecomGroupIds }));
+      await ignoreGone(() => this.wc().client.deleteCorpTags({ tagIds: change.wecomTagIds, groupIds: change.wecomGroupIds }));
     }
   }
 
@@ -168,7 +183,7 @@ export class TagSyncService {
     if (parsed.length === 0) return results;
     const openids = await m.findBy(ContactIdentity, {
       kind: 'oa_openid',
-      appId: this.deps.oaAppId,
+      appId: this.oa().appId,
       contactId: In([...new Set(parsed.map((t) => t.contactId))]),
     });
     const openidOf = new Map(openids.map((i) => [i.contactId, i.value]));
@@ -213,7 +228,7 @@ export class TagSyncService {
 
   private async sendOaBatch(op: 'add' | 'remove', oaTagId: number, chunk: { task: Task; openid: string }[]): Promise<TaskResult[]> {
     const call = (openids: string[]) =>
-      op === 'add' ? this.deps.officialAccount.batchTag(oaTagId, openids) : this.deps.officialAccount.batchUntag(oaTagId, openids);
+      op === 'add' ? this.oa().client.batchTag(oaTagId, openids) : this.oa().client.batchUntag(oaTagId, openids);
     try {
       await call(chunk.map((c) => c.openid));
       return chunk.map((c) => ({ id: c.task.id, ok: true }));
@@ -271,11 +286,11 @@ export class TagSyncService {
     }
     let oaTagId: number;
     try {
-      oaTagId = (await this.deps.officialAccount.createTag(tag.name)).id;
+      oaTagId = (await this.oa().client.createTag(tag.name)).id;
     } catch (error) {
       // 45157: the name exists there already (made by hand, or by another instance just now).
       if (!(error instanceof PlatformApiError) || error.errcode !== 45157) throw error;
-      const found = (await this.deps.officialAccount.listTags()).find((t) => t.name === tag.name);
+      const found = (await this.oa().client.listTags()).find((t) => t.name === tag.name);
       if (!found) throw error;
       oaTagId = found.id;
     }
@@ -301,7 +316,7 @@ export class TagSyncService {
     if (parsed.length === 0) return results;
     const contactIds = [...new Set(parsed.map((t) => t.contactId))];
     const [externals, contacts, follows] = await Promise.all([
-      m.findBy(ContactIdentity, { kind: 'external_userid', appId: this.deps.corpId, contactId: In(contactIds) }),
+      m.findBy(ContactIdentity, { kind: 'external_userid', appId: this.wc().corpId, contactId: In(contactIds) }),
       m.findBy(Contact, { id: In(contactIds) }),
       m.find(ContactFollow, { where: { contactId: In(contactIds), status: 'active' }, order: { id: 'ASC' } }),
     ]);
@@ -330,7 +345,7 @@ export class TagSyncService {
         const add: string[] = [];
         const remove: string[] = [];
         for (const i of items) (i.op === 'add' ? add : remove).push(await this.ensureWecomTag(i.tagId));
-        await this.deps.wecom.markTag({ userId, externalUserId: externalOf.get(contactId) ?? '', addTagIds: add, removeTagIds: remove });
+        await this.wc().client.markTag({ userId, externalUserId: externalOf.get(contactId) ?? '', addTagIds: add, removeTagIds: remove });
         results.push(...items.map((i) => ({ id: i.task.id, ok: true as const })));
       } catch (error) {
         results.push(...items.map((i) => failure(i.task, error)));
@@ -347,11 +362,11 @@ export class TagSyncService {
     const group = await m.findOneByOrFail(TagGroup, { id: tag.groupId });
     let created: { groupId: string; tags: { id: string; name: string }[] };
     try {
-      created = await this.deps.wecom.addCorpTag({ groupName: group.name, groupId: group.wecomGroupId ?? undefined, tagNames: [tag.name] });
+      created = await this.wc().client.addCorpTag({ groupName: group.name, groupId: group.wecomGroupId ?? undefined, tagNames: [tag.name] });
     } catch (error) {
       // 40071: the tag exists in WeCom already; find its id.
       if (!(error instanceof PlatformApiError) || error.errcode !== 40071) throw error;
-      const list = await this.deps.wecom.getCorpTagList();
+      const list = await this.wc().client.getCorpTagList();
       const g = list.find((x) => x.groupName === group.name);
       const t = g?.tags.find((x) => x.name === tag.name && !x.deleted);
       if (!g || !t) throw error;

@@ -7,7 +7,7 @@ import { describeEachDatabase } from '../../support/database';
 
 const MINUTE = 60_000;
 
-describeEachDatabase('admin API: login, sessions, lockout', (db) => {
+describeEachDatabase('admin API: login, sessions, throttling', (db) => {
   let t: AdminTestApp;
 
   beforeEach(async () => {
@@ -59,24 +59,27 @@ describeEachDatabase('admin API: login, sessions, lockout', (db) => {
     expect(JSON.stringify(rows)).not.toMatch(/hunter|correct horse/);
   });
 
-  it('locks the account after 5 wrong passwords, refuses even the right one for 15 minutes, then lets it in', async () => {
-    for (let i = 1; i <= 4; i += 1) await login('alice', `wrong-${i}`).expect(401);
-    const fifth = await login('alice', 'wrong-5').expect(423);
-    const locked = fifth.body as { error: { code: string; message: string; details: unknown } };
-    expect(locked.error.code).toBe('account_locked');
-    expect(locked.error.details).toEqual({ lockedUntil: '2026-11-23T08:15:00.000Z' });
-    expect(locked.error.message).toContain('2026-11-23T08:15:00.000Z');
-    expect(fifth.headers['retry-after']).toBe('900');
+  it('after 5 wrong passwords answers 429 login_throttled with Retry-After, without checking the password, and lets it in after the wait', async () => {
+    for (let i = 1; i <= 5; i += 1) await login('alice', `wrong-${i}`).expect(401);
+    const throttled = await login('alice', 'correct horse').expect(429);
+    expect(throttled.body).toEqual({
+      error: { code: 'login_throttled', message: 'Too many failed logins; wait 1 seconds before trying again', details: { retryAfterSeconds: 1 } },
+    });
+    expect(throttled.headers['retry-after']).toBe('1');
 
-    t.clock.advance(14 * MINUTE);
-    const during = await login('alice', 'correct horse').expect(423);
-    expect((during.body as { error: { code: string } }).error.code).toBe('account_locked');
+    t.clock.advance(1000);
+    await login('alice', 'wrong-6').expect(401);
+    const longer = await login('alice', 'correct horse').expect(429);
+    expect(longer.headers['retry-after']).toBe('2');
+    expect((longer.body as { error: { details: unknown } }).error.details).toEqual({ retryAfterSeconds: 2 });
 
-    t.clock.advance(1 * MINUTE);
+    t.clock.advance(2000);
     await login('alice', 'correct horse').expect(200);
+    const rows = await db().dataSource.getRepository(AuditLog).find({ where: { action: 'login_failed' }, order: { id: 'ASC' } });
+    expect(rows.map((row) => row.detail.reason)).toEqual([...Array.from({ length: 5 }, () => 'wrong_password'), 'throttled_account', 'wrong_password', 'throttled_account']);
   });
 
-  it('resets the failure count on success, so failures must be consecutive to lock', async () => {
+  it('resets the failure count on success, so only consecutive failures are delayed', async () => {
     for (let i = 0; i < 4; i += 1) await login('alice', 'wrong').expect(401);
     await login('alice', 'correct horse').expect(200);
     for (let i = 0; i < 4; i += 1) await login('alice', 'wrong').expect(401);

@@ -12,6 +12,11 @@ describeEachDatabase('unionid backfill: followers from before Flywheel get linke
     await stack.close();
   });
 
+  const backfill = () => {
+    if (!stack.services.unionidBackfill) throw new Error('the Official Account is configured in the test stack');
+    return stack.services.unionidBackfill;
+  };
+
   /** A follower known only by openid (they wrote to the account; no subscribe event was ever seen). */
   async function oldFollower(openid: string, unionid: string | null): Promise<number> {
     stack.sandbox.state.addFollower({ openid, unionid });
@@ -29,9 +34,9 @@ describeEachDatabase('unionid backfill: followers from before Flywheel get linke
       return contactId;
     });
 
-    const first = await stack.services.unionidBackfill.runBackfill({ maxCalls: 1 });
+    const first = await backfill().runBackfill({ maxCalls: 1 });
     expect(first).toMatchObject({ asked: 100, finished: false });
-    const second = await stack.services.unionidBackfill.runBackfill({ maxCalls: 5 });
+    const second = await backfill().runBackfill({ maxCalls: 5 });
     expect(second).toMatchObject({ asked: 50, linked: 49, finished: true });
     expect(stack.sandbox.state.callsTo('user/info/batchget')).toHaveLength(2);
 
@@ -45,15 +50,15 @@ describeEachDatabase('unionid backfill: followers from before Flywheel get linke
 
     // Finished: nothing is asked again within a day; a day later the sweep starts over (only the
     // follower without a unionid is left to ask).
-    expect(await stack.services.unionidBackfill.runBackfill()).toMatchObject({ asked: 0, finished: true });
+    expect(await backfill().runBackfill()).toMatchObject({ asked: 0, finished: true });
     stack.clock.advance(24 * 60 * 60 * 1000 + 1);
-    expect(await stack.services.unionidBackfill.runBackfill()).toMatchObject({ asked: 1, linked: 0, finished: true });
+    expect(await backfill().runBackfill()).toMatchObject({ asked: 1, linked: 0, finished: true });
   });
 
   it('stops at the daily quota (45009) and goes on from its place next time', async () => {
     await oldFollower('o_q1', 'u_q1');
     stack.sandbox.state.failNext('user/info/batchget', 45009);
-    expect(await stack.services.unionidBackfill.runBackfill()).toMatchObject({ asked: 0, finished: false });
-    expect(await stack.services.unionidBackfill.runBackfill()).toMatchObject({ asked: 1, linked: 1, finished: true });
+    expect(await backfill().runBackfill()).toMatchObject({ asked: 0, finished: false });
+    expect(await backfill().runBackfill()).toMatchObject({ asked: 1, linked: 1, finished: true });
   });
 });

@@ -2,10 +2,20 @@ import { AuditLog } from '../../../entities/audit-log.entity';
 import { Operator } from '../../../entities/operator.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { AuditService } from '../../../server/modules/audit/audit.service';
-import { OperatorsService } from '../../../server/modules/operators/operators.service';
+import { Transactor } from '../../../server/db/transaction';
+import { AuditService, type RecordAuditParams } from '../../../server/modules/audit/audit.service';
+import { ACCOUNT_FREE_FAILURES, IP_MAX_FAILURES } from '../../../server/modules/operators/login-throttle';
+import { OperatorsService, type LoginResult } from '../../../server/modules/operators/operators.service';
 import { hashPassword, verifyPassword } from '../../../server/modules/operators/password-hash';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
+
+/** An audit log that takes logins but fails every operator change's row (after the change's own writes). */
+class FailingAudit extends AuditService {
+  override async record(params: RecordAuditParams): Promise<void> {
+    if (params.action.startsWith('operator.')) throw new Error('audit log unavailable');
+    await super.record(params);
+  }
+}
 
 describe('password hash', () => {
   it('stores scrypt N=2^15 r=8 p=1 with a 16-byte salt and a 64-byte key, and verifies', async () => {
@@ -27,11 +37,9 @@ describe('password hash', () => {
 });
 
 describeEachDatabase('OperatorsService', (db) => {
-  const build = (clock = new ManualClock()) => {
-    const dataSource = db().dataSource;
-    const audit = new AuditService({ dataSource, clock });
-    return new OperatorsService({ dataSource, clock, logger: createLogger('silent'), audit });
-  };
+  const second = useSecondInstance(db);
+  const build = (clock = new ManualClock(), dataSource = db().dataSource, audit = new AuditService({ dataSource, clock })) =>
+    new OperatorsService({ dataSource, transactor: new Transactor(dataSource), clock, logger: createLogger('silent'), audit });
 
   it('creates the bootstrap admin once, even when two instances start together', async () => {
     const [a, b] = await Promise.all([
@@ -46,13 +54,103 @@ describeEachDatabase('OperatorsService', (db) => {
     expect(await db().dataSource.getRepository(Operator).count()).toBe(1);
   });
 
-  it('counts parallel wrong passwords without losing any, so guessing in parallel still locks', async () => {
+  const createAdmin = (operators: OperatorsService) =>
+    operators.createOperator({ username: 'admin', password: 'right-password', role: 'admin', actor: { operatorId: null, ip: null } });
+  const evaluated = (results: LoginResult[]) => results.filter((r) => r.ok || r.reason !== 'throttled');
+
+  it('25 parallel logins on two instances (24 wrong, the right one last): at most the free guesses are checked', async () => {
+    const clock = new ManualClock();
+    const [a, b] = [build(clock), build(clock, second())];
+    await createAdmin(a);
+    const guesses = [...Array.from({ length: 24 }, (_, i) => `guess-${i}`), 'right-password'];
+    const results = await Promise.all(guesses.map((password, i) => (i % 2 === 0 ? a : b).login({ username: 'admin', password, ip: '198.51.100.7' })));
+    expect(evaluated(results).length).toBeLessThanOrEqual(ACCOUNT_FREE_FAILURES);
+    expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(25 - evaluated(results).length);
+    // The audit log agrees: no more passwords were checked than the throttle let through.
+    const failed = await db().dataSource.getRepository(AuditLog).findBy({ action: 'login_failed' });
+    expect(failed.filter((row) => row.detail.reason === 'wrong_password').length).toBeLessThanOrEqual(ACCOUNT_FREE_FAILURES);
+    expect(failed.filter((row) => String(row.detail.reason).startsWith('throttled_')).length).toBe(25 - evaluated(results).length);
+  });
+
+  it('five wrong logins from a stranger delay the admin on another IP by a second at most, never lock them out', async () => {
+    const clock = new ManualClock();
+    const operators = build(clock);
+    await createAdmin(operators);
+    for (let i = 0; i < 5; i += 1) await expect(operators.login({ username: 'admin', password: `nope-${i}`, ip: '203.0.113.66' })).resolves.toMatchObject({ ok: false, reason: 'invalid_credentials' });
+    const first = await operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.10' });
+    if (!first.ok) {
+      expect(first).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
+      clock.advance(1000);
+      await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.10' })).resolves.toMatchObject({ ok: true });
+    }
+  });
+
+  it('lets the first failures through free, then delays 1, 2, 4 ... seconds, capped at 60, and a success resets it', async () => {
+    const clock = new ManualClock();
+    const operators = build(clock);
+    await createAdmin(operators);
+    const waits: number[] = [];
+    for (let i = 0; i < 14; i += 1) {
+      const result = await operators.login({ username: 'admin', password: 'wrong', ip: `10.0.0.${i}` });
+      if (!result.ok && result.reason === 'throttled') {
+        waits.push(result.retryAfterSeconds);
+        clock.advance(result.retryAfterSeconds * 1000);
+        i -= 1;
+        continue;
+      }
+      expect(result).toMatchObject({ ok: false, reason: 'invalid_credentials' });
+    }
+    expect(waits).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    const throttled = await operators.login({ username: 'admin', password: 'right-password', ip: '10.0.2.1' });
+    expect(throttled).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 60 });
+    clock.advance(60_000);
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '10.0.2.1' })).resolves.toMatchObject({ ok: true });
+    // Reset: the next failures are free again.
+    for (let i = 0; i < ACCOUNT_FREE_FAILURES - 1; i += 1) await operators.login({ username: 'admin', password: 'wrong', ip: '10.0.2.2' });
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '10.0.2.2' })).resolves.toMatchObject({ ok: true });
+  });
+
+  it(`stops an IP after ${IP_MAX_FAILURES} failures in 15 minutes, whatever the usernames, and not other IPs`, async () => {
+    const clock = new ManualClock();
+    const operators = build(clock);
+    await createAdmin(operators);
+    for (let i = 0; i < IP_MAX_FAILURES; i += 1) {
+      await expect(operators.login({ username: `user-${i}`, password: 'x', ip: '203.0.113.9' })).resolves.toMatchObject({ ok: false, reason: 'invalid_credentials' });
+      clock.advance(30_000);
+    }
+    // 20 failures took 10 minutes: the address waits out the rest of its 15-minute window.
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.9' })).resolves.toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 5 * 60 });
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.10' })).resolves.toMatchObject({ ok: true });
+    const rows = await db().dataSource.getRepository(AuditLog).findBy({ action: 'login_failed', ip: '203.0.113.9' });
+    expect(rows.map((row) => row.detail.reason)).toEqual([...Array.from({ length: IP_MAX_FAILURES }, () => 'unknown_user'), 'throttled_ip']);
+    clock.advance(5 * 60_000);
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.9' })).resolves.toMatchObject({ ok: true });
+  });
+
+  it('does not count successful logins against their IP (an office behind one address)', async () => {
     const operators = build();
-    await operators.createOperator({ username: 'eve', password: 'right-password', role: 'operator', actor: { operatorId: null, ip: null } });
-    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => operators.login({ username: 'eve', password: `guess-${i}`, ip: null })));
-    expect(results.filter((r) => !r.ok && r.reason === 'account_locked').length).toBeGreaterThanOrEqual(1);
-    const result = await operators.login({ username: 'eve', password: 'right-password', ip: null });
-    expect(result).toMatchObject({ ok: false, reason: 'account_locked' });
+    await createAdmin(operators);
+    for (let i = 0; i < IP_MAX_FAILURES + 5; i += 1) {
+      await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.200' })).resolves.toMatchObject({ ok: true });
+    }
+  });
+
+  it('rolls back an operator change, its session revocation and all, when its audit row cannot be written', async () => {
+    const clock = new ManualClock();
+    const operators = build(clock, db().dataSource, new FailingAudit({ dataSource: db().dataSource, clock }));
+    await expect(operators.createOperator({ username: 'zoe', password: 'zoe-password', role: 'operator', actor: { operatorId: null, ip: null } })).rejects.toThrow('audit log unavailable');
+    expect(await db().dataSource.getRepository(Operator).countBy({ username: 'zoe' })).toBe(0);
+
+    const working = build(clock);
+    const created = await working.createOperator({ username: 'zoe', password: 'zoe-password', role: 'operator', actor: { operatorId: null, ip: null } });
+    if (!created.ok) throw new Error('not created');
+    const session = await working.login({ username: 'zoe', password: 'zoe-password', ip: null });
+    if (!session.ok) throw new Error('not logged in');
+    await expect(operators.updateOperator({ id: created.operator.id, role: 'admin', disabled: true, password: 'new-password', actor: { operatorId: null, ip: null } })).rejects.toThrow('audit log unavailable');
+    const zoe = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'zoe' });
+    expect(zoe).toMatchObject({ role: 'operator', disabled: false });
+    await expect(working.authenticate(session.token)).resolves.toMatchObject({ username: 'zoe' });
+    await expect(working.login({ username: 'zoe', password: 'zoe-password', ip: null })).resolves.toMatchObject({ ok: true });
   });
 
   it('housekeeping deletes expired sessions and keeps live ones', async () => {

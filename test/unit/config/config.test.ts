@@ -7,7 +7,8 @@ describe('loadConfig', () => {
     expect(config.sandbox).toBe(true);
     expect(config.port).toBe(3000);
     expect(config.publicBaseUrl).toBe('http://localhost:3000');
-    expect(config.officialAccount.appId).toBe(SANDBOX_CREDENTIALS.wechatAppId);
+    expect(config.officialAccount?.appId).toBe(SANDBOX_CREDENTIALS.wechatAppId);
+    expect(config.wecom?.corpId).toBe(SANDBOX_CREDENTIALS.wecomCorpId);
     expect(config.callbackMaxAgeSeconds).toBe(300);
     expect(Object.isFrozen(config.officialAccount)).toBe(true);
   });
@@ -34,6 +35,49 @@ describe('loadConfig', () => {
     });
     expect(config.sandbox).toBe(false);
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/flywheel' });
+  });
+
+  const WECHAT = { WECHAT_APPID: 'wx123', WECHAT_SECRET: 's', WECHAT_TOKEN: 't', WECHAT_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' };
+  const WECOM = { WECOM_CORP_ID: 'ww123', WECOM_TOKEN: 't', WECOM_AES_KEY: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg', WECOM_SECRET: 's' };
+
+  it('with only the Official Account configured, WeCom is disabled, not given the sandbox keys', () => {
+    const config = loadConfig(WECHAT);
+    expect(config.sandbox).toBe(false);
+    expect(config.officialAccount).toEqual({ appId: 'wx123', secret: 's', token: 't', aesKey: WECHAT.WECHAT_AES_KEY });
+    expect(config.wecom).toBeNull();
+  });
+
+  it('with only WeCom configured, the Official Account is disabled', () => {
+    const config = loadConfig(WECOM);
+    expect(config.sandbox).toBe(false);
+    expect(config.officialAccount).toBeNull();
+    expect(config.wecom).toMatchObject({ corpId: 'ww123', token: 't', aesKey: WECOM.WECOM_AES_KEY, secret: 's' });
+  });
+
+  it('SANDBOX=off with nothing configured disables both platforms', () => {
+    const config = loadConfig({ SANDBOX: 'off' });
+    expect(config).toMatchObject({ sandbox: false, officialAccount: null, wecom: null });
+  });
+
+  it('SANDBOX=on fills only the platforms without credentials with the sandbox values', () => {
+    const config = loadConfig({ ...WECHAT, SANDBOX: 'on' });
+    expect(config.sandbox).toBe(true);
+    expect(config.officialAccount?.appId).toBe('wx123');
+    expect(config.wecom?.aesKey).toBe(SANDBOX_CREDENTIALS.wecomAesKey);
+  });
+
+  it('refuses SANDBOX=on in production, and auto never turns the sandbox on there', () => {
+    expect(() => loadConfig({ SANDBOX: 'on', NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SANDBOX: 'on', NODE_ENV: 'production' })).toThrow(/SANDBOX/);
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ sandbox: false, officialAccount: null, wecom: null });
+    expect(loadConfig({ ...WECHAT, ...WECOM, NODE_ENV: 'production' })).toMatchObject({ sandbox: false, officialAccount: { appId: 'wx123' }, wecom: { corpId: 'ww123' } });
+  });
+
+  it('TRUST_PROXY is off unless set to a boolean word', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(() => loadConfig({ TRUST_PROXY: 'maybe' })).toThrow(/TRUST_PROXY/);
   });
 
   it('needs ADMIN_PASSWORD of 8 characters with ADMIN_USERNAME', () => {

@@ -1,0 +1,114 @@
+import { LessThan, type DataSource } from 'typeorm';
+import { LoginThrottle } from '../../../entities/login-throttle.entity';
+import type { Clock } from '../../adapters/clock';
+
+/**
+ * Per account: this many consecutive failures cost nothing; from then on each failure makes the
+ * next attempt wait 1 s, 2 s, 4 s ... at most a minute. A stranger can slow the admin down by a
+ * minute at worst, never lock them out; a guesser gets about 60 guesses an hour per account.
+ */
+export const ACCOUNT_FREE_FAILURES = 5;
+export const ACCOUNT_BASE_DELAY_MS = 1_000;
+export const ACCOUNT_MAX_DELAY_MS = 60_000;
+/** Per client IP: this many failures in a window, then that IP waits for the window to end. */
+export const IP_MAX_FAILURES = 20;
+export const IP_WINDOW_MS = 15 * 60 * 1000;
+/** Compare-and-set rounds before a request that keeps losing the race is simply told to wait. */
+const MAX_RESERVE_ROUNDS = 10;
+const CONTENDED_RETRY_MS = 1_000;
+
+export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
+
+type Counter = Pick<LoginThrottle, 'failures' | 'windowStartedAt' | 'blockedUntil'>;
+
+export const accountThrottleKey = (username: string): string => `account:${username.trim().toLowerCase().slice(0, 64)}`;
+export const ipThrottleKey = (ip: string): string => `ip:${ip.slice(0, 64)}`;
+
+/**
+ * The login throttle's counters in the database (login_throttles), so every server instance
+ * shares them. An attempt is reserved, i.e. counted as a failure, BEFORE its password is
+ * checked, with a compare-and-set on the row's version: parallel requests each have to win a
+ * write, so once the limit is reached no further request gets to try its password. A success
+ * then undoes its count (reset for the account, refund for the IP).
+ */
+export class LoginThrottleStore {
+  constructor(private readonly deps: { dataSource: DataSource; clock: Clock }) {}
+
+  reserveAccount(username: string): Promise<Reservation> {
+    return this.reserve(accountThrottleKey(username), (row, now) => {
+      const failures = row.failures + 1;
+      const over = failures - ACCOUNT_FREE_FAILURES;
+      const blockedUntil = over >= 0 ? new Date(now.getTime() + Math.min(ACCOUNT_MAX_DELAY_MS, ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(over, 16))) : null;
+      return { failures, windowStartedAt: row.failures === 0 ? now : row.windowStartedAt, blockedUntil };
+    });
+  }
+
+  reserveIp(ip: string): Promise<Reservation> {
+    return this.reserve(ipThrottleKey(ip), (row, now) => {
+      const expired = now.getTime() - row.windowStartedAt.getTime() >= IP_WINDOW_MS;
+      const windowStartedAt = expired ? now : row.windowStartedAt;
+      const failures = expired ? 1 : row.failures + 1;
+      const blockedUntil = failures >= IP_MAX_FAILURES ? new Date(windowStartedAt.getTime() + IP_WINDOW_MS) : null;
+      return { failures, windowStartedAt, blockedUntil };
+    });
+  }
+
+  /** A successful login: the account's consecutive failures start again from zero. */
+  async resetAccount(username: string): Promise<void> {
+    await this.deps.dataSource
+      .createQueryBuilder()
+      .update(LoginThrottle)
+      .set({ failures: 0, blockedUntil: null, version: () => 'version + 1', updatedAt: this.deps.clock.now() })
+      .where('throttle_key = :key', { key: accountThrottleKey(username) })
+      .execute();
+  }
+
+  /**
+   * A successful login takes its reservation back from the IP, so an office behind one address
+   * is limited by its wrong passwords, not by how many people sign in. The CASE comes first:
+   * MySQL evaluates SET from left to right with the updated values, SQLite with the old ones.
+   */
+  async refundIp(ip: string): Promise<void> {
+    await this.deps.dataSource.query(
+      'UPDATE login_throttles SET blocked_until = CASE WHEN failures <= ? THEN NULL ELSE blocked_until END, failures = failures - 1, version = version + 1 WHERE throttle_key = ? AND failures > 0',
+      [IP_MAX_FAILURES, ipThrottleKey(ip)],
+    );
+  }
+
+  /** Housekeeping: counters untouched since `olderThan` (their blocks long over) are forgotten. */
+  async prune(olderThan: Date): Promise<number> {
+    const result = await this.deps.dataSource.manager.delete(LoginThrottle, { updatedAt: LessThan(olderThan) });
+    return result.affected ?? 0;
+  }
+
+  private async reserve(key: string, next: (row: Counter, now: Date) => Counter): Promise<Reservation> {
+    const repo = this.deps.dataSource.getRepository(LoginThrottle);
+    for (let round = 0; round < MAX_RESERVE_ROUNDS; round += 1) {
+      const now = this.deps.clock.now();
+      const row = await repo.findOneBy({ throttleKey: key });
+      if (!row) {
+        // Two first attempts may race here; insert-or-ignore keeps one row, and both go round again.
+        await repo
+          .createQueryBuilder()
+          .insert()
+          .into(LoginThrottle)
+          .values({ throttleKey: key, failures: 0, windowStartedAt: now, blockedUntil: null, version: 0, updatedAt: now })
+          .orIgnore()
+          .updateEntity(false)
+          .execute();
+        continue;
+      }
+      if (row.blockedUntil && row.blockedUntil.getTime() > now.getTime()) return { ok: false, retryAfterMs: row.blockedUntil.getTime() - now.getTime() };
+      const counted = next(row, now);
+      const result = await repo
+        .createQueryBuilder()
+        .update()
+        .set({ ...counted, version: row.version + 1, updatedAt: now })
+        .where('throttle_key = :key AND version = :version', { key, version: row.version })
+        .execute();
+      if (result.affected === 1) return { ok: true };
+      // Another attempt wrote first: read its count and decide again.
+    }
+    return { ok: false, retryAfterMs: CONTENDED_RETRY_MS };
+  }
+}
