@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
 import { PlatformToken } from '../../entities/platform-token.entity';
 import { releaseRowLease, takeRowLease } from '../db/lease-queue';
-import { isUniqueViolation } from '../db/migrate';
+import { isUniqueViolation } from '../db/errors';
 import type { Clock } from './clock';
 
 export interface FetchedToken {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { Logger } from '../adapters/logger';
 import { releaseRowLease, takeRowLease } from './lease-queue';
+import { isUniqueViolation } from './errors';
 
 /** The lock row lives outside the migrations: it has to exist before the first one runs. */
 const LOCK_TABLE = 'flywheel_migration_lease';
@@ -126,18 +127,4 @@ async function liveLegacyHolder(dataSource: DataSource, nowMs: number): Promise<
   }
   const rows: { holder: string }[] = await dataSource.query(`SELECT holder FROM ${LEGACY_LOCK_TABLE} WHERE id = 1 AND expires_at >= ?`, [nowMs]);
   return rows[0]?.holder ?? null;
-}
-
-/** SQLite and MySQL report a duplicate key differently; both mean "someone else has it". */
-export function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const fields = error as Error & { code?: unknown; errno?: unknown; driverError?: { code?: unknown } };
-  const code = fields.code ?? fields.driverError?.code;
-  return (
-    code === 'ER_DUP_ENTRY' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    fields.errno === 1062 ||
-    /UNIQUE constraint failed|Duplicate entry/.test(error.message)
-  );
 }

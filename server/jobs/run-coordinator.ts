@@ -3,7 +3,7 @@ import { DataSource, LessThan } from 'typeorm';
 import { JobRun } from '../../entities/job-run.entity';
 import type { Clock } from '../adapters/clock';
 import type { Logger } from '../adapters/logger';
-import { isUniqueViolation } from '../db/migrate';
+import { isUniqueViolation } from '../db/errors';
 
 export interface DatabaseRunCoordinatorParams {
   dataSource: DataSource;

@@ -4,7 +4,7 @@ import { Operator, type OperatorRole } from '../../../entities/operator.entity';
 import { OperatorSession } from '../../../entities/operator-session.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import { isUniqueViolation } from '../../db/migrate';
+import { isUniqueViolation } from '../../db/errors';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, type AuditActor, type AuditService } from '../audit/audit.service';
 import { LoginThrottleStore } from './login-throttle';

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
-import { isUniqueViolation } from '../../db/migrate';
+import { isUniqueViolation } from '../../db/errors';
 import { insertedId } from '../../db/sql';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';

@@ -6,7 +6,7 @@ import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
-import { isUniqueViolation } from '../../db/migrate';
+import { isUniqueViolation } from '../../db/errors';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';

@@ -4,7 +4,7 @@ import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
-import { isUniqueViolation } from '../../db/migrate';
+import { isUniqueViolation } from '../../db/errors';
 import { insertedId } from '../../db/sql';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 

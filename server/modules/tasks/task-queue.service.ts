@@ -3,7 +3,7 @@ import { Task, type TaskPayload } from '../../../entities/task.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { type Claim, type FailOutcome, LeaseQueue } from '../../db/lease-queue';
-import { isUniqueViolation } from '../../db/migrate';
+import { isUniqueViolation } from '../../db/errors';
 
 /** What a handler says about one task of its batch. */
 export type TaskResult = { id: number; ok: true } | { id: number; ok: false; error: string; retryable: boolean };
