@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlRunner } from './is-mysql';
 
 /**
  * The schema the next capabilities build on (issue "Foundations" §3, §4, §7):
@@ -16,7 +17,7 @@ export class FoundationsSchema1795600000000 implements MigrationInterface {
   name = 'FoundationsSchema1795600000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const mysql = isMysql(q);
+    const mysql = isMysqlRunner(q);
     const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
     await q.query(mysql ? "UPDATE interactions SET dedupe_key = CONCAT('legacy:', id) WHERE dedupe_key IS NULL" : "UPDATE interactions SET dedupe_key = 'legacy:' || id WHERE dedupe_key IS NULL");
     if (mysql) {
@@ -86,7 +87,7 @@ export class FoundationsSchema1795600000000 implements MigrationInterface {
 
   /** Back to the spine's schema; unfinished work rows become inbox rows without a payload. */
   async down(q: QueryRunner): Promise<void> {
-    const mysql = isMysql(q);
+    const mysql = isMysqlRunner(q);
     await q.query('DROP TABLE contact_follows');
     if (mysql) {
       await q.query(
@@ -131,8 +132,3 @@ const CONTACT_INDEXES = [
   ['IDX_contacts_first_source', 'first_source'],
   ['IDX_contacts_last_interaction', 'last_interaction_at'],
 ] as const;
-
-function isMysql(q: QueryRunner): boolean {
-  const type = q.connection.driver.options.type;
-  return type === 'mysql' || type === 'mariadb';
-}

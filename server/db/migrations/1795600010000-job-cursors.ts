@@ -1,12 +1,12 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlRunner } from './is-mysql';
 
 /** job_cursors: where a sweep job (the unionid backfill) left off. */
 export class JobCursors1795600010000 implements MigrationInterface {
   name = 'JobCursors1795600010000';
 
   async up(q: QueryRunner): Promise<void> {
-    const type = q.connection.driver.options.type;
-    if (type === 'mysql' || type === 'mariadb') {
+    if (isMysqlRunner(q)) {
       await q.query('CREATE TABLE `job_cursors` (`name` varchar(64) NOT NULL, `value` varchar(255) NOT NULL, `updated_at` datetime(3) NOT NULL, PRIMARY KEY (`name`)) ENGINE=InnoDB');
     } else {
       await q.query('CREATE TABLE "job_cursors" ("name" varchar(64) PRIMARY KEY NOT NULL, "value" varchar(255) NOT NULL, "updated_at" datetime(3) NOT NULL)');
