@@ -55,7 +55,12 @@ async function main(): Promise<void> {
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
 
-  const jobs = startJobs({ jobs: services.jobs, coordinator: services.coordinator, logger });
+  const jobs = startJobs({
+    jobs: services.jobs,
+    coordinator: services.coordinator,
+    logger,
+    timezone: config.businessTimeZone,
+  });
   // Callbacks stored before a crash are finished now (the inbox replay).
   services.processor.kick();
 
