@@ -33,9 +33,8 @@ export interface BuildTextMessagesParams {
  */
 export function buildEncryptedTextMessages(params: BuildTextMessagesParams): PreparedRequest[] {
   const { credentials, count, openidCount, originalId } = params;
-  const crypto = new MessageCrypto({ token: credentials.token, encodingAesKey: credentials.aesKey, receiveId: credentials.appId });
+  const seal = createSealer(credentials, originalId);
   const createTime = Math.floor(Date.now() / 1000);
-  const timestamp = String(createTime);
   // MsgIds unique across runs too, and below 2^53 so buildXml can write them as bare numbers.
   const firstMsgId = Date.now() * 1000;
   const out: PreparedRequest[] = new Array<PreparedRequest>(count);
@@ -49,6 +48,52 @@ export function buildEncryptedTextMessages(params: BuildTextMessagesParams): Pre
       Content: `benchmark message ${i}`,
       MsgId: firstMsgId + i,
     });
+    out[i] = seal(openid, createTime, inner);
+  }
+  return out;
+}
+
+export interface BuildSubscribeEventsParams {
+  credentials: OfficialAccountCredentials;
+  /** One follower each: distinct openids, none of which the account has seen before. */
+  count: number;
+  originalId: string;
+  /** The QR code's scene, as at an exhibition stand: EventKey `qrscene_<scene>`. */
+  scene: string;
+  openidPrefix: string;
+}
+
+/**
+ * A burst of new followers: `subscribe` events with a scene, each from an openid of its own, so
+ * each one makes Flywheel create a contact (user-info fetch, source, tags, score) after the reply.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
+ */
+export function buildEncryptedSubscribeEvents(params: BuildSubscribeEventsParams): PreparedRequest[] {
+  const { credentials, count, originalId, scene, openidPrefix } = params;
+  const seal = createSealer(credentials, originalId);
+  const createTime = Math.floor(Date.now() / 1000);
+  const out: PreparedRequest[] = new Array<PreparedRequest>(count);
+  for (let i = 0; i < count; i += 1) {
+    const openid = `${openidPrefix}${String(i).padStart(28 - openidPrefix.length, '0')}`;
+    const inner = buildXml({
+      ToUserName: originalId,
+      FromUserName: openid,
+      CreateTime: createTime,
+      MsgType: 'event',
+      Event: 'subscribe',
+      EventKey: `qrscene_${scene}`,
+      Ticket: `gQBench${i}`,
+    });
+    out[i] = seal(openid, createTime, inner);
+  }
+  return out;
+}
+
+/** Encrypts one inner message and signs the request as WeChat does in safe mode. */
+function createSealer(credentials: OfficialAccountCredentials, originalId: string): (openid: string, createTime: number, inner: string) => PreparedRequest {
+  const crypto = new MessageCrypto({ token: credentials.token, encodingAesKey: credentials.aesKey, receiveId: credentials.appId });
+  return (openid, createTime, inner) => {
+    const timestamp = String(createTime);
     const encrypted = crypto.encrypt(inner);
     const nonce = String(randomInt(100_000_000, 2_000_000_000));
     const query = new URLSearchParams({
@@ -59,10 +104,9 @@ export function buildEncryptedTextMessages(params: BuildTextMessagesParams): Pre
       encrypt_type: 'aes',
       msg_signature: crypto.sign(timestamp, nonce, encrypted),
     });
-    out[i] = {
+    return {
       path: `/wechat/callback?${query.toString()}`,
       body: Buffer.from(buildXml({ ToUserName: originalId, Encrypt: encrypted }), 'utf8'),
     };
-  }
-  return out;
+  };
 }

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { SANDBOX_CREDENTIALS } from '../config/config.schema';
-import { buildEncryptedTextMessages, type PreparedRequest } from './callback-messages';
+import { buildEncryptedSubscribeEvents, buildEncryptedTextMessages, type PreparedRequest } from './callback-messages';
 import { findFreePort, killChildServers, startChildServer, STOP_GRACE_MS, type ChildServer } from './child-server';
 import { runClosedLoop, runFixedRate, type PhaseResult } from './load-generator';
 
@@ -15,6 +15,8 @@ import { runClosedLoop, runFixedRate, type PhaseResult } from './load-generator'
  * route answering `success`, and the `wechat` npm package's middleware. Each server runs in
  * its own child process on loopback. Prints throughput and latency, and PASS/FAIL against the
  * targets: p99 < 50 ms at 1,000 requests/s, and at least 25% of the bare Koa throughput.
+ * Flywheel then takes a burst of new followers (distinct openids subscribing with a scene, the
+ * exhibition case: each one becomes a contact), with its throughput and after-reply catch-up.
  * Figures and method: docs/BENCHMARKS.md.
  */
 
@@ -49,11 +51,18 @@ const OPENIDS = 500;
 const ORIGINAL_ID = 'gh_bench00000001';
 const START_TIMEOUT_MS = 60_000;
 const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/flywheel_bench';
+/** The new-follower burst: the QR scene of an exhibition stand, and openids no phase used. */
+const BURST_SCENE = 'expo2026';
+const BURST_OPENID_PREFIX = 'oBurst';
+/** The burst is sent as fast as the closed loop allows; this only bounds a stuck run. */
+const BURST_TIME_LIMIT_S = 120;
 
 interface BenchOptions {
   seconds: number;
   rate: number;
   concurrency: number;
+  /** New followers in the burst (Flywheel targets only). */
+  burst: number;
   targets: TargetName[];
   mysqlUrl: string;
 }
@@ -69,6 +78,15 @@ interface TargetResult {
   closedLoopSteal: number | null;
   /** Flywheel only: inbox rows still pending when the closed loop ended, and how long they took. */
   catchUp: { pending: number; seconds: number | null } | null;
+  /** Flywheel only: the new-follower burst, its catch-up, and the contacts it made. */
+  burst: BurstResult | null;
+}
+
+interface BurstResult {
+  phase: PhaseResult;
+  catchUp: { pending: number; seconds: number | null };
+  /** Contacts holding one of the burst's openids once the after-reply work is done. */
+  contacts: number;
 }
 
 interface TargetSetup {
@@ -79,6 +97,8 @@ interface TargetSetup {
   countStored: (() => Promise<number>) | null;
   /** Inbox rows whose after-reply work is not done yet, read while the server runs. */
   countPending: (() => Promise<number>) | null;
+  /** Contacts created for the burst's openids. */
+  countFollowers: (() => Promise<number>) | null;
   cleanup: () => void;
 }
 
@@ -98,6 +118,7 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     seconds: positive('BENCH_SECONDS', 5),
     rate: positive('BENCH_RATE', 1000),
     concurrency: positive('BENCH_CONCURRENCY', 64),
+    burst: positive('BENCH_BURST', 2000),
     targets: TARGET_NAMES.filter((t) => targets.includes(t)),
     mysqlUrl: env['BENCH_MYSQL_URL'] || DEFAULT_MYSQL_URL,
   };
@@ -118,14 +139,14 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
   const nothing = (): void => undefined;
   switch (name) {
     case 'bare-koa':
-      return { script: path.join(__dirname, 'bare-koa.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, cleanup: nothing };
+      return { script: path.join(__dirname, 'bare-koa.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, countFollowers: null, cleanup: nothing };
     case 'wechat-package':
       try {
         require.resolve('wechat');
       } catch {
         return 'the `wechat` package is not installed (npm i -D wechat)';
       }
-      return { script: path.join(__dirname, 'wechat-package.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, cleanup: nothing };
+      return { script: path.join(__dirname, 'wechat-package.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, countFollowers: null, cleanup: nothing };
     case 'flywheel-sqlite': {
       const script = flywheelScript();
       if (!fs.existsSync(script)) return `${script} is missing (npm run build)`;
@@ -138,7 +159,8 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
         readyStatus: 200,
         countStored: () => countSqlite(file, COUNT_SQL),
         // WAL lets this read beside the running server.
-        countPending: () => countSqlite(file, PENDING_SQL),
+        countPending: countPendingWork((sql) => countSqlite(file, sql)),
+        countFollowers: () => countSqlite(file, FOLLOWERS_SQL),
         cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     }
@@ -156,7 +178,8 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
         readyPath: '/healthz',
         readyStatus: 200,
         countStored: () => countMysqlInteractions(options.mysqlUrl),
-        countPending: () => countMysqlPending(options.mysqlUrl),
+        countPending: countPendingWork((sql) => countMysql(options.mysqlUrl, sql)),
+        countFollowers: () => countMysql(options.mysqlUrl, FOLLOWERS_SQL),
         cleanup: nothing,
       };
     }
@@ -183,14 +206,33 @@ async function recreateMysqlDatabase(url: string): Promise<void> {
 }
 
 const COUNT_SQL = "SELECT COUNT(*) AS n FROM interactions WHERE channel = 'oa' AND type = 'text'";
-const PENDING_SQL = "SELECT COUNT(*) AS n FROM callback_inbox WHERE status = 'pending'";
+/**
+ * The after-reply work rows still pending: `interaction_work` since the reactions worker,
+ * `callback_inbox` before it. The first count finds out which table this schema has.
+ */
+const PENDING_WORK_TABLES = ['interaction_work', 'callback_inbox'] as const;
+
+function countPendingWork(count: (sql: string) => Promise<number>): () => Promise<number> {
+  let table: string | null = null;
+  return async () => {
+    if (table) return count(`SELECT COUNT(*) AS n FROM ${table} WHERE status = 'pending'`);
+    let lastError: unknown;
+    for (const candidate of PENDING_WORK_TABLES) {
+      try {
+        const n = await count(`SELECT COUNT(*) AS n FROM ${candidate} WHERE status = 'pending'`);
+        table = candidate;
+        return n;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  };
+}
+const FOLLOWERS_SQL = `SELECT COUNT(DISTINCT contact_id) AS n FROM contact_identities WHERE kind = 'oa_openid' AND value LIKE '${BURST_OPENID_PREFIX}%'`;
 
 async function countMysqlInteractions(url: string): Promise<number> {
   return countMysql(url, COUNT_SQL);
-}
-
-async function countMysqlPending(url: string): Promise<number> {
-  return countMysql(url, PENDING_SQL);
 }
 
 async function countMysql(url: string, sql: string): Promise<number> {
@@ -274,6 +316,15 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
       originalId: ORIGINAL_ID,
     });
     const take = sequence(messages);
+    const followers = setup.countFollowers
+      ? buildEncryptedSubscribeEvents({
+          credentials: { appId: SANDBOX_CREDENTIALS.wechatAppId, token: SANDBOX_CREDENTIALS.wechatToken, aesKey: SANDBOX_CREDENTIALS.wechatAesKey },
+          count: options.burst,
+          originalId: ORIGINAL_ID,
+          scene: BURST_SCENE,
+          openidPrefix: BURST_OPENID_PREFIX,
+        })
+      : [];
 
     const warmup = await runClosedLoop({ port, requests: take(WARMUP_REQUESTS), concurrency: WARMUP_CONCURRENCY, seconds: 60 });
     log(`  warm-up: ${warmup.ok}/${warmup.sent} ok`);
@@ -291,6 +342,17 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
     const catchUp = setup.countPending ? await waitForCatchUp(setup.countPending) : null;
     if (catchUp) log(`  after-reply work: ${catchUp.pending} rows pending at the end of the loop, ${catchUp.seconds === null ? 'not done' : `all done ${catchUp.seconds.toFixed(1)} s`} later`);
 
+    let burst: BurstResult | null = null;
+    if (setup.countPending && setup.countFollowers) {
+      await delay(PAUSE_BETWEEN_PHASES_MS);
+      const phase = await runClosedLoop({ port, requests: followers, concurrency: options.concurrency, seconds: BURST_TIME_LIMIT_S });
+      log(`  new-follower burst of ${options.burst} ×${options.concurrency}: ${describePhase(phase)}`);
+      const burstCatchUp = await waitForCatchUp(setup.countPending);
+      const contacts = await setup.countFollowers();
+      burst = { phase, catchUp: burstCatchUp, contacts };
+      log(`  after-reply work: ${burstCatchUp.pending} rows pending at the end of the burst, ${burstCatchUp.seconds === null ? 'not done' : `all done ${burstCatchUp.seconds.toFixed(1)} s`} later; ${contacts} contacts made`);
+    }
+
     const stopStart = Date.now();
     const ended = await server.stop();
     server = null;
@@ -300,7 +362,7 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
         : `  server still running ${STOP_GRACE_MS / 1000} s after SIGTERM (after-reply backlog?); killed`,
     );
     const stored = setup.countStored ? await setup.countStored() : null;
-    return { name, warmup, fixedRate, closedLoop, stored, closedLoopSteal, catchUp };
+    return { name, warmup, fixedRate, closedLoop, stored, closedLoopSteal, catchUp, burst };
   } finally {
     if (server) {
       const tail = server.outputTail().trim();
@@ -379,6 +441,22 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
   const disturbed = results.filter((r) => (r.closedLoopSteal ?? 0) > STEAL_WARNING_SHARE);
   if (disturbed.length > 0) {
     log(`warning: CPU steal above ${STEAL_WARNING_SHARE * 100}% during the closed loop of ${disturbed.map((r) => TARGET_LABELS[r.name]).join(', ')}: not comparable, run again`);
+  }
+
+  const bursts = results.filter((r) => r.burst !== null);
+  if (bursts.length > 0) {
+    log('');
+    log(`| target | new followers | burst ×${options.concurrency}: req/s | p50 ms | p99 ms | max ms | errors | pending at the end | after-reply work done | contacts made |`);
+    log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of bursts) {
+      const b = r.burst;
+      if (!b) continue;
+      const l = b.phase.latencyMs;
+      log(
+        `| ${TARGET_LABELS[r.name]} | ${b.phase.sent} | ${b.phase.okPerSecond.toFixed(0)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${b.phase.errors} | ${b.catchUp.pending} | ` +
+          `${describeCatchUp(b.catchUp).replace('the loop', 'the burst')} | ${b.contacts}${b.contacts === b.phase.ok ? '' : ` (expected ${b.phase.ok})`} |`,
+      );
+    }
   }
 
   log('');

@@ -30,6 +30,21 @@ const aesKey = z
   .regex(/^[A-Za-z0-9+/]{43}$/, 'must be the 43-character EncodingAESKey from the platform console')
   .optional();
 const url = z.url().optional();
+/**
+ * An IANA zone name this Node knows (Intl throws a RangeError for any other), kept in its
+ * canonical spelling (`asia/shanghai` becomes `Asia/Shanghai`).
+ */
+const ianaTimeZone = z
+  .string()
+  .trim()
+  .transform((zone, ctx) => {
+    try {
+      return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone such as Asia/Shanghai' });
+      return z.NEVER;
+    }
+  });
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -59,6 +74,7 @@ const envSchema = z.object({
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   TRUST_PROXY: z.stringbool().default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  BUSINESS_TIMEZONE: ianaTimeZone.default('Asia/Shanghai'),
 });
 
 export type DatabaseConfig =
@@ -106,6 +122,11 @@ export interface Config {
    */
   trustProxy: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * IANA zone of the business: cron expressions are read in it, and reports cut days in it.
+   * Times are stored in UTC; this only decides where a day starts.
+   */
+  businessTimeZone: string;
 }
 
 export class ConfigError extends Error {}
@@ -186,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    businessTimeZone: e.BUSINESS_TIMEZONE,
   };
   return deepFreeze(config);
 }

@@ -17,7 +17,7 @@ import { createAdminOperatorsRouter } from './http/admin-operators.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
 import { createCallbacksRouter } from './http/callbacks.routes';
-import { DatabaseRunCoordinator } from './jobs/run-coordinator';
+import { DatabaseRunCoordinator } from './modules/job-runs/run-coordinator.service';
 import type { JobDefinition } from './jobs/scheduler';
 import { AuditService } from './modules/audit/audit.service';
 import { CallbackStore } from './modules/callbacks/callback-store';

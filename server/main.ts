@@ -58,7 +58,12 @@ async function main(): Promise<void> {
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
 
-  const jobs = startJobs({ jobs: services.jobs, coordinator: services.coordinator, logger });
+  const jobs = startJobs({
+    jobs: services.jobs,
+    coordinator: services.coordinator,
+    logger,
+    timezone: config.businessTimeZone,
+  });
   // Reactions left by a crash are run now (then by the replay job).
   services.reactions.kick();
 

@@ -1,6 +1,15 @@
+import pino from 'pino';
+
 /**
- * A small structured logger: one JSON line per entry on stderr. Fields pass through
- * `maskPersonalData`, so phone numbers never reach the log, and secrets are never handed to it.
+ * Structured logs through pino: one JSON line per entry on stderr (`level`, `time`, `msg`, then
+ * the fields). Before a line is written every field goes through `sanitizeFields`: values under a
+ * secret-looking key are replaced by `[REDACTED]` at any depth, phone numbers are masked in the
+ * message and in every string, and an Error becomes `{type, message, stack, ...}` with its stack
+ * kept (and masked too).
+ *
+ * Why not pino's own `redact` paths: they are fixed, case-sensitive paths (`*.password` reaches
+ * one level down, and `Authorization` is not `authorization`), and they cannot mask a value by
+ * pattern. One walk here does both, whatever the depth.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
@@ -12,20 +21,58 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** Where lines go: stderr by default; tests pass a function that collects them. */
+export type LogWriter = (line: string) => void;
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
-  const log = (at: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void => {
-    if (ORDER[at] < ORDER[level]) return;
-    const entry = { level: at, time: new Date().toISOString(), msg: maskPersonalData(message), ...maskFields(fields) };
-    write(JSON.stringify(entry));
-  };
-  return {
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
-  };
+/** Keys whose values are never logged, compared without case and without `_`/`-`. */
+const SECRET_KEYS = new Set([
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'ticket',
+  'jsapiticket',
+  'aeskey',
+  'encodingaeskey',
+  'authorization',
+  'cookie',
+  'setcookie',
+  'apikey',
+  'privatekey',
+  'sessionkey',
+  'appsecret',
+  'agentsecret',
+  'corpsecret',
+]);
+const REDACTED = '[REDACTED]';
+/** Deeper than this a value is summarised: a log line is not a dump (axios errors nest deeply). */
+const MAX_DEPTH = 8;
+
+export function createLogger(level: LogLevel, write?: LogWriter): Logger {
+  const destination = write
+    ? { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) }
+    : pino.destination({ dest: 2, sync: true });
+  const base = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (fields) => sanitizeFields(fields),
+      },
+    },
+    destination,
+  );
+  const log =
+    (at: Exclude<LogLevel, 'silent'>) =>
+    (message: string, fields?: LogFields): void => {
+      if (!base.isLevelEnabled(at)) return;
+      base[at](fields ?? {}, maskPersonalData(message));
+    };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
 /** Mainland mobile numbers (optionally +86) become 138****5678. */
@@ -33,13 +80,38 @@ export function maskPersonalData(text: string): string {
   return text.replace(/(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)/g, (_m, cc: string | undefined, head: string, _mid: string, tail: string) => `${cc ?? ''}${head}****${tail}`);
 }
 
-function maskFields(fields: LogFields | undefined): LogFields {
-  if (!fields) return {};
+/** Redacts secrets, masks personal data and serialises errors, at any depth. Pure. */
+export function sanitizeFields(fields: LogFields): LogFields {
+  const seen = new WeakSet<object>();
   const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (value instanceof Error) out[key] = maskPersonalData(value.message);
-    else if (typeof value === 'string') out[key] = maskPersonalData(value);
-    else out[key] = value;
-  }
+  for (const [key, value] of Object.entries(fields)) out[key] = sanitize(key, value, 0, seen);
   return out;
+}
+
+function sanitize(key: string, value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (isSecretKey(key) && value !== undefined && value !== null && value !== '') return REDACTED;
+  if (typeof value === 'string') return maskPersonalData(value);
+  if (typeof value === 'function' || typeof value === 'symbol') return undefined;
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;
+  // `seen` holds the ancestors only: the same object twice side by side is not a cycle.
+  if (seen.has(value)) return '[Circular]';
+  if (depth >= MAX_DEPTH) return '[Object]';
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => sanitize('', item, depth + 1, seen));
+    // pino's serializer: type, message and stack (with causes), plus the error's own fields.
+    const source: object = value instanceof Error ? pino.stdSerializers.err(value) : value;
+    const out: Record<string, unknown> = {};
+    for (const [childKey, child] of Object.entries(source)) out[childKey] = sanitize(childKey, child, depth + 1, seen);
+    return out;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''));
 }

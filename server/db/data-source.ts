@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RowDataPacket } from 'mysql2';
+import mysql2, { type Pool, type PoolConnection, type PoolOptions, type RowDataPacket } from 'mysql2';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../../config/config.schema';
@@ -77,10 +77,35 @@ export async function createDataSource(db: DatabaseConfig, options: CreateDataSo
     url: db.url,
     migrations: migrationsFor('mysql'),
     charset: 'utf8mb4_unicode_ci',
-    // Dates are stored and read as UTC on both databases (Ghost #6104, TypeORM #5820).
+    // Dates are stored and read as UTC on both databases (Ghost #6104, TypeORM #5820). `timezone`
+    // is only how mysql2 converts JS dates; the session zone (NOW(), CURRENT_TIMESTAMP defaults)
+    // is set to UTC on every pooled connection by the driver below.
+    driver: mysql2WithUtcSessions,
     timezone: 'Z',
     dateStrings: false,
     supportBigNumbers: true,
     poolSize: options.poolSize ?? 10,
   });
 }
+
+/** The session zone every pooled MySQL connection runs in, whatever the server's default is. */
+export const MYSQL_SESSION_TIME_ZONE = '+00:00';
+
+/**
+ * mysql2, except that each new pool connection first runs `SET time_zone = '+00:00'`. The pool's
+ * `connection` event fires before the connection is handed to its first user, and a mysql2
+ * connection runs its commands in order, so no query can run before the SET. (TypeORM has no
+ * per-connection hook; its `driver` option takes the mysql2 module, hence this wrapper.)
+ */
+const mysql2WithUtcSessions: typeof mysql2 = Object.assign(Object.create(mysql2) as typeof mysql2, {
+  createPool(config: PoolOptions): Pool {
+    const pool = mysql2.createPool(config);
+    pool.on('connection', (connection: PoolConnection) => {
+      connection.query(`SET time_zone = '${MYSQL_SESSION_TIME_ZONE}'`, (error) => {
+        // A connection that kept the server's zone would write local NOW() values: drop it.
+        if (error) connection.destroy();
+      });
+    });
+    return pool;
+  },
+});

@@ -1,6 +1,6 @@
 import cron, { type Logger as CronLogger, type RunCoordinator, type ScheduledTask, type TaskContext } from 'node-cron';
 import type { Logger } from '../adapters/logger';
-import { buildCoordinationKey, type DatabaseRunCoordinator } from './run-coordinator';
+import type { DatabaseRunCoordinator } from '../modules/job-runs/run-coordinator.service';
 
 /** One scheduled job. The body is a module function; this folder only registers it. */
 export interface JobDefinition {
@@ -88,7 +88,7 @@ export function startJobs(params: StartJobsParams): RunningJobs {
       logger.debug('job done', { job: job.name, ms: Date.now() - startedAt });
     } catch (error) {
       logger.error('job failed', { job: job.name, error });
-      coordinator.reportFailure(buildCoordinationKey(job.name, context.date), error);
+      coordinator.reportFailedRun({ jobName: job.name, slot: context.date, error });
     }
   }
 

@@ -29,6 +29,8 @@ export interface TestDatabase {
 /** A fresh, migrated, empty database of the given kind, private to the calling suite. */
 export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<TestDatabase> {
   counter += 1;
+  // Jest workers are separate processes: the pid keeps their databases apart (the SQLite files
+  // are in mkdtemp directories), the counter and the random part keep a suite's apart.
   const suffix = `${process.pid}_${counter}_${Math.random().toString(36).slice(2, 8)}`;
   let config: DatabaseConfig;
   let dropDatabase: () => Promise<void>;

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { JobRun } from '../../../entities/job-run.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { DatabaseRunCoordinator } from '../../../server/jobs/run-coordinator';
+import { DatabaseRunCoordinator } from '../../../server/modules/job-runs/run-coordinator.service';
 import { startJobs, type JobDefinition } from '../../../server/jobs/scheduler';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 

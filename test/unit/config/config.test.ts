@@ -85,4 +85,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
     expect(loadConfig({ ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'long enough' }).bootstrapAdmin).toEqual({ username: 'admin', password: 'long enough' });
   });
+
+  it('reads BUSINESS_TIMEZONE as an IANA zone, Asia/Shanghai by default', () => {
+    expect(loadConfig({}).businessTimeZone).toBe('Asia/Shanghai');
+    expect(loadConfig({ BUSINESS_TIMEZONE: 'Europe/Berlin' }).businessTimeZone).toBe('Europe/Berlin');
+    expect(loadConfig({ BUSINESS_TIMEZONE: 'asia/shanghai' }).businessTimeZone).toBe('Asia/Shanghai');
+    expect(() => loadConfig({ BUSINESS_TIMEZONE: 'Mars/Olympus' })).toThrow(ConfigError);
+    expect(() => loadConfig({ BUSINESS_TIMEZONE: 'Mars/Olympus' })).toThrow(/BUSINESS_TIMEZONE: must be an IANA time zone/);
+  });
 });

@@ -1,9 +1,9 @@
 import type { RunCoordinator } from 'node-cron';
 import { DataSource, LessThan } from 'typeorm';
-import { JobRun } from '../../entities/job-run.entity';
-import type { Clock } from '../adapters/clock';
-import type { Logger } from '../adapters/logger';
-import { isUniqueViolation } from '../db/errors';
+import { JobRun } from '../../../entities/job-run.entity';
+import type { Clock } from '../../adapters/clock';
+import type { Logger } from '../../adapters/logger';
+import { isUniqueViolation } from '../../db/errors';
 
 export interface DatabaseRunCoordinatorParams {
   dataSource: DataSource;
@@ -83,6 +83,11 @@ export class DatabaseRunCoordinator implements RunCoordinator {
   /** Remembers that the run for `key` threw, so `onComplete` records it as failed. */
   reportFailure(key: string, error: unknown): void {
     this.failures.set(key, error ?? new Error('job failed'));
+  }
+
+  /** The same, by job name and fire time (the scheduler's view), keyed as node-cron keys it. */
+  reportFailedRun(params: FinishRunParams): void {
+    this.reportFailure(buildCoordinationKey(params.jobName, params.slot), params.error);
   }
 
   /** Inserts the (job, slot) row; true when this instance won the slot and should run the job. */
