@@ -17,6 +17,13 @@ export interface Reaction {
    * here retries the whole interaction later; a permanent one should be handled here.
    */
   prepare(interaction: Interaction): Promise<ReactionWrite | null>;
+  /**
+   * Optional: prepares the whole batch at once (one platform call for many interactions, e.g.
+   * user/info/batchget for 100 new followers). Returns a write (or null) per interaction id it
+   * handled; interactions it leaves out, and the whole batch if it throws, go through `prepare`
+   * one by one, so a failure still fails only the rows it belongs to.
+   */
+  prepareBatch?(interactions: Interaction[]): Promise<Map<number, ReactionWrite | null>>;
   /** Once per batch, after every row's writes: set-based statements (stages, scores). */
   finish?(manager: EntityManager, batch: ReactionBatch): Promise<void>;
 }

@@ -152,6 +152,7 @@ export class ReactionsWorker {
     const byKey = new Map(interactions.map((i) => [i.dedupeKey, i]));
     const owners = await this.deps.contacts.resolveSurvivors(m, interactions.flatMap((i) => (i.contactId === null ? [] : [i.contactId])));
 
+    const batched = await this.prepareBatches(interactions);
     const prepared: PreparedRow[] = [];
     for (const w of work) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -159,8 +160,9 @@ export class ReactionsWorker {
       try {
         if (!interaction) throw new Error(`work row ${w.id} has no interaction (${w.dedupeKey})`);
         const writes: ReactionWrite[] = [];
-        for (const reaction of this.deps.reactions) {
-          const write = await reaction.prepare(interaction);
+        for (const [index, reaction] of this.deps.reactions.entries()) {
+          const fromBatch = batched[index];
+          const write = fromBatch?.has(interaction.id) ? fromBatch.get(interaction.id) : await reaction.prepare(interaction);
           if (write) writes.push(write);
         }
         const contactId = interaction.contactId === null ? null : (owners.get(interaction.contactId) ?? interaction.contactId);
@@ -170,6 +172,21 @@ export class ReactionsWorker {
       }
     }
     return prepared;
+  }
+
+  /** Per reaction (by index), the writes its prepareBatch made; a failed batch falls back to prepare. */
+  private async prepareBatches(interactions: Interaction[]): Promise<(Map<number, ReactionWrite | null> | null)[]> {
+    return Promise.all(
+      this.deps.reactions.map(async (reaction) => {
+        if (!reaction.prepareBatch || interactions.length === 0) return null;
+        try {
+          return await reaction.prepareBatch(interactions);
+        } catch (error) {
+          this.deps.logger.warn('batch preparation failed; preparing row by row', { reaction: reaction.name, error });
+          return null;
+        }
+      }),
+    );
   }
 
   /** One transaction for the batch; if it fails, row by row, so a bad row fails alone. */

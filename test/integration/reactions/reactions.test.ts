@@ -89,3 +89,49 @@ describeEachDatabase('reactions, each on its own', (db) => {
 function fail(): never {
   throw new Error('the test stack configures the Official Account');
 }
+
+describeEachDatabase('Official Account profile for a burst of new followers', (db) => {
+  let stack: TestStack;
+  beforeEach(async () => {
+    stack = await startTestStack(db());
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  const subscribe = async (openid: string) => {
+    const draft: InteractionDraft = {
+      type: 'subscribe',
+      channel: 'oa',
+      occurredAt: stack.clock.now(),
+      detail: { openid, scene: 'expo2026' },
+      identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: openid },
+      dedupeKey: `oa:test:evt:${openid}`,
+    };
+    await stack.services.transactor.run((m) => stack.services.interactions.recordInteraction(m, draft));
+  };
+
+  it('asks user/info/batchget once for the batch instead of user/info per follower', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      stack.sandbox.state.addFollower({ openid: `o_burst_${i}`, unionid: `u_burst_${i}`, nickname: `访客${i}` });
+      await subscribe(`o_burst_${i}`);
+    }
+    expect(await stack.services.reactions.processDue()).toBe(5);
+    expect(stack.sandbox.state.callsTo('user/info/batchget')).toHaveLength(1);
+    expect(stack.sandbox.state.callsTo('user/info')).toHaveLength(0);
+    const names = (await db().dataSource.manager.find(Contact, { order: { id: 'ASC' } })).map((c) => c.name);
+    expect(names).toEqual(['访客0', '访客1', '访客2', '访客3', '访客4']);
+    expect(await db().dataSource.manager.countBy(ContactIdentity, { kind: 'unionid' })).toBe(5);
+  });
+
+  it('an openid the platform refuses fails the batch call; the others still get their profile one by one', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      stack.sandbox.state.addFollower({ openid: `o_mix_${i}`, unionid: `u_mix_${i}`, nickname: `客${i}` });
+      await subscribe(`o_mix_${i}`);
+    }
+    await subscribe('o_not_a_follower');
+    expect(await stack.services.reactions.processDue()).toBe(4);
+    expect(stack.sandbox.state.callsTo('user/info')).toHaveLength(4);
+    expect(await db().dataSource.manager.countBy(ContactIdentity, { kind: 'unionid' })).toBe(3);
+  });
+});
