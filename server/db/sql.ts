@@ -41,7 +41,8 @@ export function insertedId(identifiers: Record<string, unknown>[]): number {
   return toId(identifiers[0]?.id);
 }
 
-function toId(value: unknown): number {
+/** An id as either driver reports it (a number, a bigint or a digit string on MySQL). */
+export function toId(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint' || (typeof value === 'string' && /^\d+$/.test(value))) return Number(value);
   throw new Error('the INSERT reported no id');

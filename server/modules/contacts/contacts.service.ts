@@ -8,7 +8,7 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { insertReturningId, placeholders, toSqlDate } from '../../db/sql';
+import { insertReturningId, placeholders, toId, toSqlDate } from '../../db/sql';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -49,7 +49,8 @@ export class ContactsService {
 
   /**
    * resolveContact for many identities at once (a group commit of callbacks): one SELECT per
-   * (kind, app), then the missing contacts are created one by one. Keyed by identityKey().
+   * (kind, app), then the missing contacts are created together (createContacts). Keyed by
+   * identityKey().
    */
   async resolveContacts(manager: EntityManager, refs: IdentityRef[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
@@ -63,10 +64,53 @@ export class ContactsService {
       );
       for (const row of rows) found.set(identityKey({ ...group[0], value: row.value }), Number(row.contact_id));
     }
-    for (const ref of refs) {
-      if (!found.has(identityKey(ref))) found.set(identityKey(ref), (await this.resolveContact(manager, ref)).contactId);
-    }
+    const missing = new Map<string, IdentityRef>();
+    for (const ref of refs) if (!found.has(identityKey(ref))) missing.set(identityKey(ref), ref);
+    const created = await this.createContacts(manager, [...missing.values()]);
+    for (const [i, key] of [...missing.keys()].entries()) found.set(key, created[i]);
     return found;
+  }
+
+  /**
+   * New contacts, one per identity, in two statements when the database hands out consecutive
+   * ids to a multi-row INSERT (a burst of new followers at an exhibition is otherwise three round
+   * trips per follower inside the callbacks' transaction): SQLite always (one writer; its last
+   * rowid is reported), MySQL/MariaDB when innodb_autoinc_lock_mode is 0 or 1 and the increment
+   * is 1 (MariaDB's default is 1; MySQL 8's 2 interleaves concurrent inserts, Galera changes the
+   * increment). Otherwise, one by one.
+   */
+  private async createContacts(manager: EntityManager, refs: IdentityRef[]): Promise<number[]> {
+    if (refs.length === 0) return [];
+    if (refs.length === 1 || !(await this.hasConsecutiveIds(manager))) {
+      const ids: number[] = [];
+      for (const ref of refs) ids.push((await this.resolveContact(manager, ref)).contactId);
+      return ids;
+    }
+    const now = toSqlDate(this.deps.clock.now());
+    const raw: unknown = await manager.query(
+      `INSERT INTO contacts (stage, score, created_at, updated_at) VALUES ${refs.map(() => "('acquired', 0, ?, ?)").join(',')}`,
+      refs.flatMap(() => [now, now]),
+    );
+    const mysql = isMysqlManager(manager);
+    const reported = toId(typeof raw === 'object' && raw !== null && 'insertId' in raw ? raw.insertId : raw);
+    // mysql2 reports the first id of the statement, better-sqlite3 the last.
+    const first = mysql ? reported : reported - refs.length + 1;
+    const ids = refs.map((_ref, i) => first + i);
+    await manager.query(
+      `INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES ${refs.map(() => '(?, ?, ?, ?, ?)').join(',')}`,
+      refs.flatMap((ref, i) => [ids[i], ref.kind, ref.appId, ref.value, now]),
+    );
+    return ids;
+  }
+
+  private async hasConsecutiveIds(manager: EntityManager): Promise<boolean> {
+    if (!isMysqlManager(manager)) return true;
+    const known = consecutiveIds.get(manager.connection);
+    if (known !== undefined) return known;
+    const [row]: { mode: number | string; inc: number | string }[] = await manager.query('SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS inc');
+    const consecutive = Number(row?.mode) <= 1 && Number(row?.inc) === 1;
+    consecutiveIds.set(manager.connection, consecutive);
+    return consecutive;
   }
 
   /**
@@ -270,14 +314,21 @@ export function identityKey(ref: IdentityRef): string {
  * one writer, which is lock enough.
  */
 async function lockContacts(manager: EntityManager, ids: number[]): Promise<Map<number, Contact>> {
-  const type = manager.connection.options.type;
   const query = manager
     .createQueryBuilder(Contact, 'c')
     .where('c.id IN (:...ids)', { ids })
     .orderBy('c.id', 'ASC');
-  if (type === 'mysql' || type === 'mariadb') query.setLock('pessimistic_write');
+  if (isMysqlManager(manager)) query.setLock('pessimistic_write');
   const rows = await query.getMany();
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Per DataSource: whether a multi-row INSERT gets consecutive ids (read once). */
+const consecutiveIds = new WeakMap<object, boolean>();
+
+function isMysqlManager(manager: EntityManager): boolean {
+  const type = manager.connection.options.type;
+  return type === 'mysql' || type === 'mariadb';
 }
 
 function sqlDateOrNull(at: Date | null): string | null {

@@ -130,3 +130,23 @@ describeEachDatabase('contacts', (db) => {
     expect(contact.stage).toBe('revenue');
   });
 });
+
+describeEachDatabase('contacts: a burst of new people', (db) => {
+  const clock = new ManualClock();
+  const contacts = new ContactsService({ clock });
+
+  it('creates the contacts of many new identities together, each holding its own identity, beside ones already known', async () => {
+    const tx = new Transactor(db().dataSource);
+    const known = await tx.run((m) => contacts.resolveContact(m, { kind: 'oa_openid', appId: 'wxapp', value: 'o_known' }));
+    const refs = [...Array.from({ length: 50 }, (_v, i) => ({ kind: 'oa_openid' as const, appId: 'wxapp', value: `o_new_${i}` })), { kind: 'oa_openid' as const, appId: 'wxapp', value: 'o_known' }];
+    const resolved = await tx.run((m) => contacts.resolveContacts(m, refs));
+    expect(resolved.size).toBe(51);
+    expect(resolved.get('oa_openid|wxapp|o_known')).toBe(known.contactId);
+    const m = db().dataSource.manager;
+    expect(await m.count(Contact)).toBe(51);
+    for (const ref of refs) {
+      const identity = await m.findOneByOrFail(ContactIdentity, { kind: ref.kind, appId: ref.appId, value: ref.value });
+      expect(identity.contactId).toBe(resolved.get(`oa_openid|wxapp|${ref.value}`));
+    }
+  });
+});
