@@ -74,7 +74,7 @@ export function buildEncryptedSubscribeEvents(params: BuildSubscribeEventsParams
   const createTime = Math.floor(Date.now() / 1000);
   const out: PreparedRequest[] = new Array<PreparedRequest>(count);
   for (let i = 0; i < count; i += 1) {
-    const openid = `${openidPrefix}${String(i).padStart(28 - openidPrefix.length, '0')}`;
+    const openid = burstOpenid(openidPrefix, i);
     const inner = buildXml({
       ToUserName: originalId,
       FromUserName: openid,
@@ -87,6 +87,11 @@ export function buildEncryptedSubscribeEvents(params: BuildSubscribeEventsParams
     out[i] = seal(openid, createTime, inner);
   }
   return out;
+}
+
+/** The i-th openid of a burst, in the platform's 28-character shape. */
+export function burstOpenid(prefix: string, i: number): string {
+  return `${prefix}${String(i).padStart(28 - prefix.length, '0')}`;
 }
 
 /** Encrypts one inner message and signs the request as WeChat does in safe mode. */

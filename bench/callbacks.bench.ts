@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { SANDBOX_CREDENTIALS } from '../config/config.schema';
-import { buildEncryptedSubscribeEvents, buildEncryptedTextMessages, type PreparedRequest } from './callback-messages';
+import { buildEncryptedSubscribeEvents, buildEncryptedTextMessages, burstOpenid, type PreparedRequest } from './callback-messages';
 import { findFreePort, killChildServers, startChildServer, STOP_GRACE_MS, type ChildServer } from './child-server';
 import { runClosedLoop, runFixedRate, type PhaseResult } from './load-generator';
 
@@ -344,6 +344,8 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
 
     let burst: BurstResult | null = null;
     if (setup.countPending && setup.countFollowers) {
+      // The crowd follows the account on the platform, as a real one would (user/info knows them).
+      await seedSandboxFollowers(port, Array.from({ length: options.burst }, (_v, i) => burstOpenid(BURST_OPENID_PREFIX, i)));
       await delay(PAUSE_BETWEEN_PHASES_MS);
       const phase = await runClosedLoop({ port, requests: followers, concurrency: options.concurrency, seconds: BURST_TIME_LIMIT_S });
       log(`  new-follower burst of ${options.burst} ×${options.concurrency}: ${describePhase(phase)}`);
@@ -522,3 +524,13 @@ main().catch((error: unknown) => {
   killChildServers();
   process.exit(1);
 });
+
+/** Registers followers with the server's sandbox platform (POST /sandbox/control/followers). */
+async function seedSandboxFollowers(port: number, openids: string[]): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}/sandbox/control/followers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ openids, scene: BURST_SCENE }),
+  });
+  if (!response.ok) throw new Error(`seeding sandbox followers failed: HTTP ${response.status}`);
+}

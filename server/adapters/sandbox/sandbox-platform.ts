@@ -25,7 +25,7 @@ export interface SandboxPlatform {
    * Serves, at absolute paths (mount it without stripping a prefix):
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
-   * - `POST /sandbox/control/fail|delay`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
+   * - `POST /sandbox/control/fail|delay|followers`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
    */
   app: Koa;
   state: SandboxState;
@@ -341,6 +341,13 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     state.delayNext(input.data.api, input.data.ms);
     ctx.body = { ok: true };
   });
+  // Followers who exist on the platform without having been played (a bench's crowd, an import).
+  router.post('/sandbox/control/followers', async (ctx) => {
+    const input = controlFollowersSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {openids: [..], scene?}');
+    for (const openid of input.data.openids) state.addFollower({ openid, ...(input.data.scene === undefined ? {} : { scene: input.data.scene }) });
+    ctx.body = { ok: true, followers: input.data.openids.length };
+  });
   router.get('/sandbox/control/calls', (ctx) => {
     ctx.body = { calls: state.calls };
   });
@@ -411,6 +418,7 @@ const FOLLOW_USER_PAGE_SIZE = 500;
 
 const controlFailSchema = z.object({ api: z.string().min(1), errcode: z.number().int(), times: z.number().int().min(1).max(1000).optional() });
 const controlDelaySchema = z.object({ api: z.string().min(1), ms: z.number().int().min(0).max(60_000) });
+const controlFollowersSchema = z.object({ openids: z.array(z.string().min(1).max(64)).min(1).max(10_000), scene: z.string().min(1).max(64).optional() });
 
 function answer(ctx: Context, body: object): void {
   ctx.status = 200;
