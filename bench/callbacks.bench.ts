@@ -159,7 +159,7 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
         readyStatus: 200,
         countStored: () => countSqlite(file, COUNT_SQL),
         // WAL lets this read beside the running server.
-        countPending: countPendingWork((sql) => countSqlite(file, sql)),
+        countPending: () => countSqlite(file, PENDING_SQL),
         countFollowers: () => countSqlite(file, FOLLOWERS_SQL),
         cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
       };
@@ -178,7 +178,7 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
         readyPath: '/healthz',
         readyStatus: 200,
         countStored: () => countMysqlInteractions(options.mysqlUrl),
-        countPending: countPendingWork((sql) => countMysql(options.mysqlUrl, sql)),
+        countPending: () => countMysql(options.mysqlUrl, PENDING_SQL),
         countFollowers: () => countMysql(options.mysqlUrl, FOLLOWERS_SQL),
         cleanup: nothing,
       };
@@ -206,29 +206,8 @@ async function recreateMysqlDatabase(url: string): Promise<void> {
 }
 
 const COUNT_SQL = "SELECT COUNT(*) AS n FROM interactions WHERE channel = 'oa' AND type = 'text'";
-/**
- * The after-reply work rows still pending: `interaction_work` since the reactions worker,
- * `callback_inbox` before it. The first count finds out which table this schema has.
- */
-const PENDING_WORK_TABLES = ['interaction_work', 'callback_inbox'] as const;
-
-function countPendingWork(count: (sql: string) => Promise<number>): () => Promise<number> {
-  let table: string | null = null;
-  return async () => {
-    if (table) return count(`SELECT COUNT(*) AS n FROM ${table} WHERE status = 'pending'`);
-    let lastError: unknown;
-    for (const candidate of PENDING_WORK_TABLES) {
-      try {
-        const n = await count(`SELECT COUNT(*) AS n FROM ${candidate} WHERE status = 'pending'`);
-        table = candidate;
-        return n;
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
-  };
-}
+/** The after-reply work rows still pending (leased rows stay `pending` too). */
+const PENDING_SQL = "SELECT COUNT(*) AS n FROM interaction_work WHERE status = 'pending'";
 const FOLLOWERS_SQL = `SELECT COUNT(DISTINCT contact_id) AS n FROM contact_identities WHERE kind = 'oa_openid' AND value LIKE '${BURST_OPENID_PREFIX}%'`;
 
 async function countMysqlInteractions(url: string): Promise<number> {

@@ -238,10 +238,4 @@ export class ReactionsWorker {
     const outcome = await this.queue.fail({ claim, id: workId, error: text });
     this.deps.logger.warn(outcome === 'failed' ? 'interaction reactions failed for good' : 'interaction reactions failed; will retry', { workId, outcome, error });
   }
-
-  /** Interactions waiting for their reactions, for tests and the bench (`pending` includes leased rows). */
-  async countPending(): Promise<number> {
-    const rows: { n: number | string }[] = await this.deps.dataSource.query(`SELECT COUNT(*) AS n FROM interaction_work WHERE status = ?`, ['pending']);
-    return Number(rows[0]?.n ?? 0);
-  }
 }
