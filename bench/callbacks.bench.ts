@@ -76,7 +76,7 @@ interface TargetResult {
   stored: number | null;
   /** Share of CPU time the hypervisor took from this VM during the closed loop (Linux), or null. */
   closedLoopSteal: number | null;
-  /** Flywheel only: inbox rows still pending when the closed loop ended, and how long they took. */
+  /** Flywheel only: work rows still pending when the closed loop ended, and how long they took. */
   catchUp: { pending: number; seconds: number | null } | null;
   /** Flywheel only: the new-follower burst, its catch-up, and the contacts it made. */
   burst: BurstResult | null;
