@@ -59,7 +59,21 @@ const envSchema = z.object({
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   TRUST_PROXY: z.stringbool().default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  BUSINESS_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone name such as Asia/Shanghai')
+    .default('Asia/Shanghai'),
+  ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
 });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -106,6 +120,10 @@ export interface Config {
    */
   trustProxy: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The business time zone (IANA name): the admin page shows days and times in it. */
+  businessTimeZone: string;
+  /** The admin page's language until an operator picks another. */
+  adminLocale: 'zh-CN' | 'en';
 }
 
 export class ConfigError extends Error {}
@@ -186,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    businessTimeZone: e.BUSINESS_TIMEZONE,
+    adminLocale: e.ADMIN_LOCALE,
   };
   return deepFreeze(config);
 }
