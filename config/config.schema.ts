@@ -75,7 +75,10 @@ const envSchema = z.object({
   TRUST_PROXY: z.stringbool().default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BUSINESS_TIMEZONE: ianaTimeZone.default('Asia/Shanghai'),
+  ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
 });
+
+}
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -127,6 +130,8 @@ export interface Config {
    * Times are stored in UTC; this only decides where a day starts.
    */
   businessTimeZone: string;
+  /** The admin page's language until an operator picks another. */
+  adminLocale: 'zh-CN' | 'en';
 }
 
 export class ConfigError extends Error {}
@@ -208,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     businessTimeZone: e.BUSINESS_TIMEZONE,
+    adminLocale: e.ADMIN_LOCALE,
   };
   return deepFreeze(config);
 }

@@ -39,6 +39,13 @@ export class Operator {
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
 
+  /**
+   * Set on a generated password (first run, `npm run admin -- reset-password`): until the
+   * operator chooses their own, their session may only change it (and see who they are, log out).
+   */
+  @Column({ type: 'boolean', default: false })
+  mustChangePassword: boolean;
+
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
 

@@ -11,6 +11,7 @@ import { WecomAgentClient } from './adapters/wecom-agent.client';
 import { WecomClient } from './adapters/wecom.client';
 import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
+import { createAdminConfigRouter } from './http/admin-config.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
 import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
@@ -64,6 +65,17 @@ export type Services = ReturnType<typeof composeServices>;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * Operators and the audit log alone, for the server and for `npm run admin` (which needs no
+ * platform clients). Part of the composition root: composeServices builds them through this.
+ */
+export function composeOperators(p: { dataSource: DataSource; clock: Clock; logger: Logger; transactor?: Transactor }) {
+  const transactor = p.transactor ?? new Transactor(p.dataSource);
+  const audit = new AuditService({ dataSource: p.dataSource, clock: p.clock });
+  const operators = new OperatorsService({ dataSource: p.dataSource, transactor, clock: p.clock, logger: p.logger, audit });
+  return { audit, operators };
+}
+
+/**
  * The one composition root: every adapter, repository and service is built here, with its
  * dependencies passed in. Tests call this with a test database, a manual clock and the sandbox.
  */
@@ -87,8 +99,7 @@ export function composeServices(p: ComposeParams) {
     : null;
   const miniprogram = new MiniProgramClient({ baseUrl: p.apiBases.wechat, appId: config.miniprogram.appId, secret: config.miniprogram.secret, rateLimiter, logger, timeoutMs });
 
-  const audit = new AuditService({ dataSource, clock });
-  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit });
+  const { audit, operators } = composeOperators({ dataSource, transactor, clock, logger });
   const queue = new TaskQueue({ dataSource, clock, holder, logger });
   const tagSync = new TagSyncService({
     dataSource,
@@ -143,6 +154,7 @@ export function composeServices(p: ComposeParams) {
   const routers: Router[] = [
     createCallbacksRouter({ callbacks }),
     createAdminAuthRouter({ operators, auth }),
+    createAdminConfigRouter({ pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale }, auth }),
     createAdminContactsRouter({ contactsQuery, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),

@@ -10,6 +10,7 @@ import { buildApp } from './app';
 import { composeServices } from './compose';
 import { createDataSource } from './db/data-source';
 import { runMigrationsWithLock } from './db/migrate';
+import { ensureFirstOperator } from './modules/operators/first-operator';
 import { startJobs } from './jobs/scheduler';
 
 /** Process entry: config → DataSource → migrations → HTTP + jobs; graceful shutdown. */
@@ -43,7 +44,15 @@ async function main(): Promise<void> {
   };
 
   const services = composeServices({ config, dataSource, clock, logger, holder, apiBases });
-  if (config.bootstrapAdmin) await services.operators.ensureBootstrapAdmin(config.bootstrapAdmin);
+  // Created before the server listens; its password is printed after the banner, last, where
+  // a new user sees it.
+  const firstRunNotice: string[] = [];
+  await ensureFirstOperator({
+    operators: services.operators,
+    bootstrapAdmin: config.bootstrapAdmin,
+    publicBaseUrl: config.publicBaseUrl,
+    print: (text) => firstRunNotice.push(text),
+  });
 
   const app = buildApp({
     logger,
@@ -72,12 +81,12 @@ async function main(): Promise<void> {
     `Flywheel listening on port ${config.port} (${config.database.kind}${config.sandbox ? ', sandbox platform' : ''})`,
     `  Official Account callback: ${base}/wechat/callback`,
     `  WeCom callback:            ${base}/wecom/callback`,
+    `  Admin page:                ${base}/admin`,
     `  Admin API:                 ${base}/api/admin (POST /api/admin/login)`,
     `  Health:                    ${base}/healthz`,
   ];
   if (config.sandbox) lines.push(`  Sandbox platform:          ${base}/sandbox (try: npm run sandbox -- subscribe --scene expo2026)`);
-  if (!config.bootstrapAdmin) lines.push('  Set ADMIN_USERNAME and ADMIN_PASSWORD to create the first operator.');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.join('\n')}\n${firstRunNotice.join('')}`);
 
   let stopping = false;
   const shutdown = (signal: string): void => {

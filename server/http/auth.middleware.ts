@@ -2,30 +2,65 @@ import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { Context } from 'koa';
 import type { OperatorRole } from '../../entities/operator.entity';
 import type { AuditActor } from '../modules/audit/audit.service';
-import type { OperatorsService, OperatorView } from '../modules/operators/operators.service';
-import { forbidden, unauthorized } from './http-error';
+import { csrfTokenMatches, type OperatorsService, type OperatorView } from '../modules/operators/operators.service';
+import { forbidden, HttpError, unauthorized } from './http-error';
+import { CSRF_HEADER, readSessionCookie } from './session-cookies';
 
-/** Koa state on admin routes. `operator` is set by `requireOperator` before any handler runs. */
+/** Koa state on admin routes. `operator` and `session` are set by `requireOperator` before any handler runs. */
 export interface AdminState {
   operator: OperatorView;
+  session: {
+    id: number;
+    token: string;
+    /** How the request proved it: a script's Authorization header or the browser's cookie. */
+    via: 'bearer' | 'cookie';
+  };
 }
 
 export type AdminContext = RouterContext<AdminState>;
 
-export interface AuthMiddleware {
-  /** Lets the request through only with a live bearer session whose role is in `roles` (any role when omitted). */
-  requireOperator(roles?: readonly OperatorRole[]): RouterMiddleware<AdminState>;
+export interface RequireOperatorOptions {
+  /**
+   * Let the request through while the operator must still change a generated password. Only
+   * "who am I", logout and the password change itself: everything else answers 403
+   * password_change_required, so a new route is closed until it says otherwise.
+   */
+  allowPendingPasswordChange?: boolean;
 }
+
+export interface AuthMiddleware {
+  /**
+   * Lets the request through only with a live session whose role is in `roles` (any role when
+   * omitted), from `Authorization: Bearer <token>` or the fw_session cookie.
+   */
+  requireOperator(roles?: readonly OperatorRole[], options?: RequireOperatorOptions): RouterMiddleware<AdminState>;
+}
+
+/** Methods that change nothing (RFC 9110 §9.2.1), so a cookie alone may make them. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export const csrfFailed = (): HttpError => new HttpError(403, 'csrf_failed', `Missing or wrong ${CSRF_HEADER} header`);
+export const passwordChangeRequired = (): HttpError =>
+  new HttpError(403, 'password_change_required', 'Choose a new password first (POST /api/admin/me/password)');
 
 export function createAuth(operators: OperatorsService): AuthMiddleware {
   return {
-    requireOperator(roles) {
+    requireOperator(roles, options = {}) {
       return async function requireOperator(ctx, next) {
-        const token = readBearerToken(ctx);
-        const operator = token === null ? null : await operators.authenticate(token);
-        if (!operator) throw unauthorized();
-        if (roles && !roles.includes(operator.role)) throw forbidden();
-        ctx.state.operator = operator;
+        // An Authorization header decides alone, even when it is wrong: falling back to the
+        // cookie would let a request with a junk header skip the CSRF check below.
+        const hasAuthorization = ctx.get('authorization') !== '';
+        const via = hasAuthorization ? 'bearer' : 'cookie';
+        const token = hasAuthorization ? readBearerToken(ctx) : readSessionCookie(ctx);
+        const session = token === null ? null : await operators.authenticateSession(token);
+        if (!session || token === null) throw unauthorized();
+        // A cross-site page can make the browser send the cookie but can neither read fw_csrf
+        // nor set a custom header; a script's bearer token is never sent by a browser on its own.
+        if (via === 'cookie' && !SAFE_METHODS.has(ctx.method) && !csrfTokenMatches(ctx.get(CSRF_HEADER), session.csrfTokenHash)) throw csrfFailed();
+        if (session.operator.mustChangePassword && !options.allowPendingPasswordChange) throw passwordChangeRequired();
+        if (roles && !roles.includes(session.operator.role)) throw forbidden();
+        ctx.state.operator = session.operator;
+        ctx.state.session = { id: session.sessionId, token, via };
         await next();
       };
     },

@@ -12,6 +12,7 @@ import { LeaseQueue } from '../../server/db/lease-queue';
 import { WecomClient } from '../../server/adapters/wecom.client';
 import { Transactor } from '../../server/db/transaction';
 import { createAdminAuthRouter } from '../../server/http/admin-auth.routes';
+import { createAdminConfigRouter, type AdminPageConfig } from '../../server/http/admin-config.routes';
 import { createAdminContactsRouter } from '../../server/http/admin-contacts.routes';
 import { createAdminFailedWorkRouter } from '../../server/http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from '../../server/http/admin-operators.routes';
@@ -50,8 +51,14 @@ export interface SignInParams {
   password?: string;
 }
 
+export interface AdminTestAppOptions {
+  /** Koa's `proxy` (TRUST_PROXY): X-Forwarded-Proto: https then makes the request secure. */
+  trustProxy?: boolean;
+  pageConfig?: AdminPageConfig;
+}
+
 /** The admin API alone: the error middleware, the admin routers and their services, on a manual clock. */
-export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
+export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppOptions = {}): AdminTestApp {
   const clock = new ManualClock();
   const logger = createLogger('silent');
   const transactor = new Transactor(dataSource);
@@ -82,11 +89,12 @@ export function buildAdminTestApp(dataSource: DataSource): AdminTestApp {
   });
   const auth = createAuth(operators);
 
-  const app = new Koa({ proxy: false });
+  const app = new Koa({ proxy: options.trustProxy ?? false });
   app.silent = true;
   app.use(createErrorMiddleware(logger));
   const routers = [
     createAdminAuthRouter({ operators, auth }),
+    createAdminConfigRouter({ pageConfig: options.pageConfig ?? { sandbox: true, timezone: 'Asia/Shanghai', locale: 'zh-CN' }, auth }),
     createAdminContactsRouter({ contactsQuery, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),

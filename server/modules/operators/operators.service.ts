@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LessThan, type DataSource, type EntityManager } from 'typeorm';
 import { Operator, type OperatorRole } from '../../../entities/operator.entity';
 import { OperatorSession } from '../../../entities/operator-session.entity';
@@ -14,6 +14,10 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const TOKEN_BYTES = 32;
 /** base64url of 32 bytes, unpadded. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Generated one-time passwords: 18 random bytes, 24 base64url characters (144 bits). */
+const GENERATED_PASSWORD_BYTES = 18;
+/** The operator start-up creates when nobody exists and ADMIN_USERNAME/ADMIN_PASSWORD are not set. */
+export const FIRST_RUN_USERNAME = 'admin';
 /**
  * Verified against when the username is unknown, so that answer costs the same scrypt run as a
  * wrong password and response time does not reveal which usernames exist. Nothing matches it.
@@ -28,11 +32,22 @@ export interface OperatorView {
   role: OperatorRole;
   wecomUserId: string | null;
   disabled: boolean;
+  /** True while the operator still has a generated password: they may do nothing but change it. */
+  mustChangePassword: boolean;
   createdAt: string;
 }
 
+/** A live session: who it belongs to, and what its cookie-authenticated requests must echo. */
+export interface AuthenticatedSession {
+  sessionId: number;
+  operator: OperatorView;
+  /** SHA-256 (hex) of the session's CSRF token; null for sessions from before CSRF tokens. */
+  csrfTokenHash: string | null;
+}
+
 export type LoginResult =
-  | { ok: true; token: string; expiresAt: Date; operator: OperatorView }
+  /** `csrfToken` goes to the browser in the fw_csrf cookie; only its hash is stored. */
+  | { ok: true; token: string; csrfToken: string; expiresAt: Date; operator: OperatorView }
   | { ok: false; reason: 'invalid_credentials' }
   /** Too many recent failures for this account or from this IP: try again in retryAfterSeconds. */
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
@@ -47,6 +62,28 @@ export interface EnsureBootstrapAdminParams {
   username: string;
   password: string;
 }
+
+export interface ChangeOwnPasswordParams {
+  operatorId: number;
+  /** The session the change is made from: it stays open, every other one is revoked. */
+  sessionId: number;
+  currentPassword: string;
+  newPassword: string;
+  ip: string | null;
+}
+
+export type ChangeOwnPasswordResult =
+  | { ok: true }
+  | { ok: false; reason: 'wrong_password' | 'same_password' | 'not_found' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+/** A password made here for someone to read once (first run, reset) and replace at their first login. */
+export interface GeneratedCredentials {
+  username: string;
+  password: string;
+}
+
+export type ResetPasswordResult = ({ ok: true } & GeneratedCredentials) | { ok: false; reason: 'not_found' };
 
 export interface CreateOperatorParams {
   username: string;
@@ -79,7 +116,7 @@ export interface OperatorsServiceDeps {
   audit: AuditService;
 }
 
-/** Operators, their passwords and their bearer sessions. */
+/** Operators, their passwords and their sessions (bearer tokens and browser cookies alike). */
 export class OperatorsService {
   private readonly throttle: LoginThrottleStore;
 
@@ -88,11 +125,88 @@ export class OperatorsService {
   }
 
   /**
-   * Creates the first admin from configuration when no operator exists yet. Two instances
-   * starting together may both see an empty table; the unique username and insert-or-ignore make
-   * one row of it. Returns whether this call created it.
+   * Creates the first admin from configuration (ADMIN_USERNAME/ADMIN_PASSWORD) when no operator
+   * exists yet. The user chose that password, so it need not be changed. Returns whether this
+   * call created it.
    */
   async ensureBootstrapAdmin(params: EnsureBootstrapAdminParams): Promise<boolean> {
+    const created = await this.insertFirstAdmin({ username: params.username, password: params.password, mustChangePassword: false });
+    if (created) this.deps.logger.info('created the bootstrap admin', { username: params.username });
+    return created;
+  }
+
+  /**
+   * First run without ADMIN_USERNAME/ADMIN_PASSWORD: when no operator exists, creates `admin`
+   * with a generated password that must be changed at the first login, and returns it so the
+   * caller can show it once. Null when an operator exists already, or when another instance
+   * starting at the same moment created the admin (only that instance gets the password).
+   * The password is never logged.
+   */
+  async ensureFirstRunAdmin(): Promise<GeneratedCredentials | null> {
+    const password = generatePassword();
+    const created = await this.insertFirstAdmin({ username: FIRST_RUN_USERNAME, password, mustChangePassword: true });
+    if (!created) return null;
+    this.deps.logger.info('created the first-run admin with a generated password (printed to the terminal, not logged)', { username: FIRST_RUN_USERNAME });
+    return { username: FIRST_RUN_USERNAME, password };
+  }
+
+  /**
+   * A lost password (`npm run admin -- reset-password <username>`): a new generated password
+   * that must be changed at the next login; every session of the operator ends, and their login
+   * delay is cleared. Audited with no operator (it comes from a shell on the server).
+   */
+  async resetPassword(params: { username: string }): Promise<ResetPasswordResult> {
+    const password = generatePassword();
+    const passwordHash = await hashPassword(password);
+    const found = await this.deps.transactor.run(async (m) => {
+      const operator = await m.findOneBy(Operator, { username: params.username });
+      if (!operator) return null;
+      await m.update(Operator, { id: operator.id }, { passwordHash, mustChangePassword: true, updatedAt: this.deps.clock.now() });
+      await this.revokeSessions(m, operator.id);
+      await this.deps.audit.record({ manager: m, operatorId: null, action: 'operator.reset_password', targetType: 'operator', targetId: operator.id, detail: { username: operator.username } });
+      return operator;
+    });
+    if (!found) return { ok: false, reason: 'not_found' };
+    await this.throttle.resetAccount(found.username);
+    return { ok: true, username: found.username, password };
+  }
+
+  /**
+   * The signed-in operator chooses a new password: checks the current one (throttled like a
+   * login, so a stolen session cannot guess it fast), clears mustChangePassword and ends every
+   * other session of theirs, in one transaction with its audit row.
+   */
+  async changeOwnPassword(params: ChangeOwnPasswordParams): Promise<ChangeOwnPasswordResult> {
+    const operator = await this.deps.dataSource.getRepository(Operator).findOneBy({ id: params.operatorId });
+    if (!operator) return { ok: false, reason: 'not_found' };
+    const reserved = await this.throttle.reserveAccount(operator.username);
+    if (!reserved.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)) };
+    if (!(await verifyPassword(params.currentPassword, operator.passwordHash))) {
+      await this.deps.audit.record({ operatorId: operator.id, ip: params.ip, action: 'operator.change_password_failed', targetType: 'operator', targetId: operator.id, detail: { reason: 'wrong_password' } });
+      return { ok: false, reason: 'wrong_password' };
+    }
+    await this.throttle.resetAccount(operator.username);
+    if (params.newPassword.normalize('NFC') === params.currentPassword.normalize('NFC')) return { ok: false, reason: 'same_password' };
+    const passwordHash = await hashPassword(params.newPassword);
+    await this.deps.transactor.run(async (m) => {
+      const now = this.deps.clock.now();
+      await m.update(Operator, { id: operator.id }, { passwordHash, mustChangePassword: false, updatedAt: now });
+      await m
+        .createQueryBuilder()
+        .update(OperatorSession)
+        .set({ revokedAt: now })
+        .where('operator_id = :operatorId AND revoked_at IS NULL AND id <> :sessionId', { operatorId: operator.id, sessionId: params.sessionId })
+        .execute();
+      await this.deps.audit.record({ manager: m, operatorId: operator.id, ip: params.ip, action: 'operator.change_password', targetType: 'operator', targetId: operator.id, detail: { mustChangePassword: operator.mustChangePassword } });
+    });
+    return { ok: true };
+  }
+
+  /**
+   * Two instances starting together may both see an empty table; the unique username and
+   * insert-or-ignore make one row of it. Returns whether this call's insert is the one that won.
+   */
+  private async insertFirstAdmin(params: { username: string; password: string; mustChangePassword: boolean }): Promise<boolean> {
     const operators = this.deps.dataSource.getRepository(Operator);
     if ((await operators.count()) > 0) return false;
     const now = this.deps.clock.now();
@@ -101,7 +215,7 @@ export class OperatorsService {
       .createQueryBuilder()
       .insert()
       .into(Operator)
-      .values({ username: params.username, passwordHash, role: 'admin', failedLogins: 0, disabled: false, createdAt: now, updatedAt: now })
+      .values({ username: params.username, passwordHash, role: 'admin', failedLogins: 0, disabled: false, mustChangePassword: params.mustChangePassword, createdAt: now, updatedAt: now })
       .orIgnore()
       // An ignored row has no generated id on MySQL; do not try to read one back.
       .updateEntity(false)
@@ -110,8 +224,13 @@ export class OperatorsService {
     const stored = await operators.findOneBy({ username: params.username });
     const created = stored?.passwordHash === passwordHash;
     if (created && stored) {
-      await this.deps.audit.record({ operatorId: null, action: 'operator.bootstrap', targetType: 'operator', targetId: stored.id, detail: { username: stored.username, role: 'admin' } });
-      this.deps.logger.info('created the bootstrap admin', { username: stored.username });
+      await this.deps.audit.record({
+        operatorId: null,
+        action: 'operator.bootstrap',
+        targetType: 'operator',
+        targetId: stored.id,
+        detail: { username: stored.username, role: 'admin', mustChangePassword: params.mustChangePassword },
+      });
     }
     return created;
   }
@@ -231,21 +350,29 @@ export class OperatorsService {
     if (params.ip !== null) await this.throttle.refundIp(params.ip);
     const now = this.deps.clock.now();
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-    await this.deps.dataSource.getRepository(OperatorSession).insert({ tokenHash: hashToken(token), operatorId: operator.id, createdAt: now, expiresAt, revokedAt: null });
+    await this.deps.dataSource
+      .getRepository(OperatorSession)
+      .insert({ tokenHash: hashToken(token), csrfTokenHash: hashToken(csrfToken), operatorId: operator.id, createdAt: now, expiresAt, revokedAt: null });
     await this.deps.audit.record({ operatorId: operator.id, ip: params.ip, action: 'login', targetType: 'operator', targetId: operator.id, detail: { username: operator.username } });
-    return { ok: true, token, expiresAt, operator: toOperatorView(operator) };
+    return { ok: true, token, csrfToken, expiresAt, operator: toOperatorView(operator) };
   }
 
-  /** The operator behind a bearer token, or null when it is unknown, expired, revoked or disabled. */
+  /** The operator behind a session token, or null when it is unknown, expired, revoked or disabled. */
   async authenticate(token: string): Promise<OperatorView | null> {
+    return (await this.authenticateSession(token))?.operator ?? null;
+  }
+
+  /** The live session of a token (bearer header or fw_session cookie), or null. */
+  async authenticateSession(token: string): Promise<AuthenticatedSession | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
     const session = await this.deps.dataSource.getRepository(OperatorSession).findOneBy({ tokenHash: hashToken(token) });
     if (!session || session.revokedAt !== null) return null;
     if (session.expiresAt.getTime() <= this.deps.clock.now().getTime()) return null;
     const operator = await this.deps.dataSource.getRepository(Operator).findOneBy({ id: session.operatorId });
     if (!operator || operator.disabled) return null;
-    return toOperatorView(operator);
+    return { sessionId: session.id, operator: toOperatorView(operator), csrfTokenHash: session.csrfTokenHash };
   }
 
   /** Revokes the session; returns whether there was a live one. */
@@ -283,6 +410,22 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/**
+ * Whether `presented` is the CSRF token whose hash the session stores. Both sides are SHA-256
+ * digests of equal length, compared in constant time, so the time taken says nothing about how
+ * much of a guess was right.
+ */
+export function csrfTokenMatches(presented: string, storedHash: string | null): boolean {
+  if (storedHash === null || presented === '') return false;
+  const expected = Buffer.from(storedHash, 'hex');
+  const actual = createHash('sha256').update(presented).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+function generatePassword(): string {
+  return randomBytes(GENERATED_PASSWORD_BYTES).toString('base64url');
+}
+
 function toOperatorView(operator: Operator): OperatorView {
   return {
     id: operator.id,
@@ -291,6 +434,7 @@ function toOperatorView(operator: Operator): OperatorView {
     role: operator.role,
     wecomUserId: operator.wecomUserId,
     disabled: operator.disabled,
+    mustChangePassword: operator.mustChangePassword,
     createdAt: operator.createdAt.toISOString(),
   };
 }

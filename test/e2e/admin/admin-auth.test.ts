@@ -21,7 +21,7 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
     const res = await login('alice', 'correct horse').expect(200);
     const body = res.body as { token: string; expiresAt: string; operator: { id: number } };
     const alice = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'alice' });
-    expect(body).toEqual({ token: body.token, expiresAt: '2026-11-23T20:00:00.000Z', operator: { id: alice.id, username: 'alice', role: 'admin' } });
+    expect(body).toEqual({ token: body.token, expiresAt: '2026-11-23T20:00:00.000Z', operator: { id: alice.id, username: 'alice', role: 'admin', mustChangePassword: false } });
     expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const me = await request(t.server).get('/api/admin/me').set('Authorization', `Bearer ${body.token}`).expect(200);
     expect(me.body).toMatchObject({ username: 'alice', role: 'admin' });
