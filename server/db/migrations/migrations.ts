@@ -10,6 +10,7 @@ import { JobCursors1795600010000 } from './1795600010000-job-cursors';
 import { LoginThrottles1795600100000 } from './1795600100000-login-throttles';
 import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
 import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
+import { AdminPageIndexes1795600500000 } from './1795600500000-admin-page-indexes';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   LoginThrottles1795600100000,
   ContactListIndexes1795600200000,
   TasksClaimedRowsStayPending1795600300000,
+  AdminPageIndexes1795600500000,
 ];
 
 /**
