@@ -10,14 +10,6 @@ import { insertedId } from '../../../server/db/sql';
 import { buildAdminTestApp, type AdminTestApp } from '../../support/admin-app';
 import { describeEachDatabase } from '../../support/database';
 
-interface Job {
-  id: number;
-  status: string;
-  total: number | null;
-  done: number;
-  error: string | null;
-}
-
 /** The body as the bytes that came over the wire. */
 function rawBytes(res: Response, callback: (error: Error | null, body: Buffer) => void): void {
   const chunks: Buffer[] = [];
