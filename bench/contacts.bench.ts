@@ -5,6 +5,7 @@ import { createLogger } from '../server/adapters/logger';
 import { createDataSource } from '../server/db/data-source';
 import { runMigrationsWithLock } from '../server/db/migrate';
 import { ContactsQueryService, type SearchContactsParams } from '../server/modules/contacts/contacts-query.service';
+import { StatsService } from '../server/modules/stats/stats.service';
 
 /**
  * `npm run bench:contacts`: the admin contact list and the segment count on 1,000,000 contacts and
@@ -29,6 +30,7 @@ const DAY_S = 86_400;
 
 const PAGE_GOAL_MS = 20;
 const COUNT_GOAL_MS = 500;
+const STATS_GOAL_MS = 300;
 
 interface Measured {
   name: string;
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   await dataSource.initialize();
   await runMigrationsWithLock({ dataSource, holder: 'bench-contacts', logger: createLogger('warn') });
   if (!keep) await generate(conn);
-  await conn.query('ANALYZE TABLE contacts, contact_identities, contact_tags, contact_follows, interactions, tags');
+  await conn.query('ANALYZE TABLE contacts, contact_identities, contact_tags, contact_follows, interactions, tags, tasks');
 
   const captured = captureQueries(dataSource);
   const service = new ContactsQueryService({ dataSource, clock: systemClock });
@@ -105,6 +107,9 @@ async function main(): Promise<void> {
     clicked = await service.countContactsWithInteraction({ type: 'click', since });
   });
   console.log(`  (${clicked} contacts clicked in the last 30 days)`);
+  // GET /api/admin/stats with its defaults: the dashboard's five figures in one call.
+  const stats = new StatsService({ dataSource, clock: systemClock, timezone: 'Asia/Shanghai' });
+  await measure('stats: dashboard (30 days, silent 14 days)', STATS_GOAL_MS, () => stats.getStats({ days: 30, silentDays: 14 }));
 
   console.log('\nPASS/FAIL (median against the goal)');
   let failed = 0;

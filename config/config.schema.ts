@@ -78,8 +78,6 @@ const envSchema = z.object({
   ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
 });
 
-}
-
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'mysql'; url: string };

@@ -13,6 +13,10 @@ export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 @Index('IDX_contacts_score', ['score'])
 @Index('IDX_contacts_first_source', ['firstSource'])
 @Index('IDX_contacts_last_interaction', ['lastInteractionAt'])
+// The dashboard's counts of live (unmerged) contacts, each from one index range (migration 1795600500000).
+@Index('IDX_contacts_live_created', ['mergedIntoId', 'createdAt', 'firstSource'])
+@Index('IDX_contacts_live_stage', ['mergedIntoId', 'stage'])
+@Index('IDX_contacts_live_last_interaction', ['mergedIntoId', 'lastInteractionAt'])
 export class Contact {
   @PrimaryGeneratedColumn()
   id: number;

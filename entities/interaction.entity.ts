@@ -14,6 +14,8 @@ export type InteractionDetail = Record<string, string | number | boolean | null 
 @Index('IDX_interactions_contact_type_occurred', ['contactId', 'type', 'occurredAt'])
 @Index('IDX_interactions_type_occurred_contact', ['type', 'occurredAt', 'contactId'])
 @Index('IDX_interactions_ref', ['refType', 'refId'])
+// Interactions per day and channel on the dashboard.
+@Index('IDX_interactions_occurred_channel', ['occurredAt', 'channel'])
 export class Interaction {
   @PrimaryGeneratedColumn()
   id: number;

@@ -11,6 +11,8 @@ export type TaskPayload = Record<string, string | number | boolean | null | stri
  */
 @Entity('tasks')
 @Index(['status', 'runAt'])
+// A subject's newest pending or failed task (a tag's sync state), one index probe.
+@Index('IDX_tasks_subject_status', ['subject', 'status', 'id'])
 export class Task {
   @PrimaryGeneratedColumn()
   id: number;
@@ -44,6 +46,10 @@ export class Task {
 
   @Column({ type: 'varchar', length: 1024, nullable: true })
   lastError: string | null;
+
+  /** What the task is about, for status screens: `oa_tag:<tagId>`, `wecom_tag:<tagId>`; null for most. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  subject: string | null;
 
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;

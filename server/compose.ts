@@ -15,6 +15,8 @@ import { createAdminConfigRouter } from './http/admin-config.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
 import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
+import { createAdminSetupRouter } from './http/admin-setup.routes';
+import { createAdminStatsRouter } from './http/admin-stats.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
 import { createCallbacksRouter } from './http/callbacks.routes';
@@ -42,6 +44,9 @@ import { TagRulesService } from './modules/tag-rules/tag-rules.service';
 import { TagSyncService } from './modules/tag-sync/tag-sync.service';
 import { WecomTagMirror } from './modules/tag-sync/wecom-tags.reaction';
 import { TagCatalogService } from './modules/tags/tag-catalog.service';
+import { SetupService } from './modules/setup/setup.service';
+import { StatsService } from './modules/stats/stats.service';
+import { ContactTaggingService } from './modules/tags/contact-tagging.service';
 import { TagsService } from './modules/tags/tags.service';
 import { TaskQueue } from './modules/tasks/task-queue.service';
 
@@ -149,14 +154,19 @@ export function composeServices(p: ComposeParams) {
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
   // Re-driving needs no lease settings: it resets failed rows whatever worker claims them later.
   const failedWork = new FailedWorkService({ dataSource, transactor, audit, sources: createFailedWorkSources({ tasks: queue.leases, interactions: reactions.queue }) });
+  const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger });
+  const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
+  const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
   const routers: Router[] = [
     createCallbacksRouter({ callbacks }),
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({ pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale }, auth }),
-    createAdminContactsRouter({ contactsQuery, auth }),
-    createAdminTagsRouter({ tagCatalog, tagRules, auth }),
+    createAdminContactsRouter({ contactsQuery, contactTagging, audit, auth }),
+    createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
+    createAdminStatsRouter({ stats, auth }),
+    createAdminSetupRouter({ setup, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
   ];
@@ -166,6 +176,8 @@ export function composeServices(p: ComposeParams) {
     // Reactions left by a crash or a failed attempt (a kick runs the new ones at once).
     { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
+    // Bulk tag jobs one at a time, apart from the syncs: a long job must not hold up tag syncs.
+    { name: 'bulk-tags', schedule: '*/5 * * * * *', run: async () => void (await queue.runOnce({ handlers: contactTagging.handlers(), batchSize: 1 })) },
     // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
     ...(unionidBackfill ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }] : []),
     {
@@ -204,6 +216,9 @@ export function composeServices(p: ComposeParams) {
     tagCatalog,
     tagRules,
     failedWork,
+    contactTagging,
+    stats,
+    setup,
     routers,
     jobs,
     coordinator,

@@ -58,6 +58,7 @@ const tagSchema = z.object({ id: z.number().int(), name: z.string() });
 const createTagSchema = z.object({ tag: tagSchema });
 const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
 const tagIdListSchema = z.object({ tagid_list: z.array(z.number().int()) });
+const ipListSchema = z.object({ ip_list: z.array(z.string()) });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
 
 /**
@@ -112,6 +113,21 @@ export class OfficialAccountClient {
       });
       return { value: answer.ticket, expiresInSeconds: answer.expires_in };
     });
+  }
+
+  /** Where the shared access_token lives in the token store. */
+  get accessTokenKey(): string {
+    return this.accessToken.key;
+  }
+
+  /**
+   * WeChat's callback server addresses: the cheapest call that needs a valid access_token, so it
+   * proves the credentials and that the platform answers (the admin's setup check).
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
+   */
+  async getCallbackIp(): Promise<string[]> {
+    const answer = await this.http.call('getcallbackip', { method: 'GET', path: '/cgi-bin/getcallbackip', accessToken: this.accessToken, schema: ipListSchema });
+    return answer.ip_list;
   }
 
   async getUserInfo(openid: string): Promise<OfficialAccountUser> {

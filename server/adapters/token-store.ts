@@ -88,6 +88,12 @@ export class TokenStore {
     }
   }
 
+  /** When the stored token expires (null: none stored), without fetching one; never the value. */
+  async readExpiry(key: string): Promise<{ expiresAt: Date | null }> {
+    const row = await this.repository.findOneBy({ key });
+    return { expiresAt: row?.value ? row.expiresAt : null };
+  }
+
   /**
    * Forgets the token after the platform rejected it (40001/42001), but only if the row still
    * holds that very value: an instance holding an old token must not wipe the newer one another

@@ -58,6 +58,7 @@ export interface AddCorpTagParams {
 /** follow_user[].tags[].type: "该成员添加此外部联系人所打标签类型, 1-企业设置，2-用户自定义，3-规则组标签". */
 const CORP_TAG_TYPE = 1;
 
+const ipListSchema = z.object({ ip_list: z.array(z.string()) });
 const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
 const okSchema = z.object({});
 const externalContactSchema = z.object({
@@ -118,6 +119,20 @@ export class WecomClient {
         return { value: answer.access_token, expiresInSeconds: answer.expires_in };
       },
     };
+  }
+
+  /** Where the shared access_token lives in the token store. */
+  get accessTokenKey(): string {
+    return this.accessToken.key;
+  }
+
+  /**
+   * The IPs of WeCom's API domain: a cheap call needing a valid access_token, for the setup check.
+   * @link https://developer.work.weixin.qq.com/document/path/92520
+   */
+  async getApiDomainIp(): Promise<string[]> {
+    const answer = await this.http.call('get_api_domain_ip', { method: 'GET', path: '/cgi-bin/get_api_domain_ip', accessToken: this.accessToken, schema: ipListSchema });
+    return answer.ip_list;
   }
 
   async getExternalContact(externalUserId: string): Promise<WecomExternalContact> {

@@ -1,16 +1,27 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
-import { parseTimelineCursor, type ContactScope, type ContactsQueryService } from '../modules/contacts/contacts-query.service';
+import { Readable } from 'node:stream';
+import { CONTACT_CSV_HEADERS, CSV_BOM, formatContactCsvRow, formatCsvRow } from '../modules/contacts/contacts-csv';
+import { parseTimelineCursor, type ContactListFilter, type ContactScope, type ContactsQueryService } from '../modules/contacts/contacts-query.service';
 import type { OperatorView } from '../modules/operators/operators.service';
-import type { AdminState, AuthMiddleware } from './auth.middleware';
-import { notFound } from './http-error';
-import { idParamSchema, parseInput } from './validate-input';
+import type { ContactTaggingService, TaggingResult } from '../modules/tags/contact-tagging.service';
+import type { AuditService } from '../modules/audit/audit.service';
+import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
+import { badRequest, notFound } from './http-error';
+import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 
 export interface AdminContactsRouterDeps {
   contactsQuery: ContactsQueryService;
+  contactTagging: ContactTaggingService;
+  audit: AuditService;
   auth: AuthMiddleware;
 }
+
+/** Rows of the CSV export fetched per keyset page. */
+const EXPORT_PAGE_SIZE = 500;
+/** The selected rows a bulk change takes at once; more goes through a filter job. */
+const MAX_SELECTED = 500;
 
 const days = z.coerce.number().int().min(1).max(3650).optional();
 const score = z.coerce.number().int().min(-1_000_000_000).max(1_000_000_000).optional();
@@ -44,10 +55,60 @@ const timelineQuerySchema = z.object({
     .optional(),
 });
 
+const tagIdsSchema = z.array(z.number().int().positive().max(2_147_483_647)).max(100).default([]);
+const tagChangeSchema = z.strictObject({ add: tagIdsSchema, remove: tagIdsSchema });
+const bodyFilterSchema = z.strictObject({
+  q: z.string().max(128).optional(),
+  tagId: z.number().int().positive().max(2_147_483_647).optional(),
+  stage: z.enum(LIFECYCLE_STAGES).optional(),
+  source: z.string().min(1).max(128).optional(),
+  minScore: z.number().int().min(-1_000_000_000).max(1_000_000_000).optional(),
+  maxScore: z.number().int().min(-1_000_000_000).max(1_000_000_000).optional(),
+  activeWithinDays: z.number().int().min(1).max(3650).optional(),
+  silentForDays: z.number().int().min(1).max(3650).optional(),
+});
+const bulkTagsSchema = z.union([
+  tagChangeSchema.extend({ contactIds: z.array(z.number().int().positive().max(2_147_483_647)).min(1).max(MAX_SELECTED) }),
+  tagChangeSchema.extend({ filter: bodyFilterSchema }),
+]);
+const ledgerQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  before: idParamSchema.optional(),
+});
+
 /** Contact list, profile and timeline. Every role reads them; sales reps only their own contacts. */
 export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router<AdminState> {
   const router = new Router<AdminState>();
   const readers = deps.auth.requireOperator(['admin', 'operator', 'sales']);
+  const marketers = deps.auth.requireOperator(['admin', 'operator']);
+
+  // Every matching contact as CSV, streamed page by page (keyset), never one giant result.
+  router.get('/api/admin/contacts.csv', marketers, async (ctx) => {
+    const filter = parseInput(filterSchema, ctx.query);
+    await deps.audit.record({ operatorId: ctx.state.operator.id, ip: ctx.ip, action: 'contact.export', targetType: 'contact', detail: { filter: JSON.stringify(filter) } });
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment('contacts.csv');
+    ctx.body = Readable.from(exportCsv(deps.contactsQuery, filter));
+  });
+
+  // Registered before /:id: `bulk-tags` is not an id.
+  router.post('/api/admin/contacts/bulk-tags', marketers, async (ctx) => {
+    const body = await parseJsonBody(ctx, bulkTagsSchema);
+    const actor = actorOf(ctx);
+    if ('contactIds' in body) {
+      ctx.body = unwrapTagging(await deps.contactTagging.bulkTagContacts({ contactIds: body.contactIds, add: body.add, remove: body.remove, actor }));
+      return;
+    }
+    ctx.body = unwrapTagging(await deps.contactTagging.enqueueBulkTagJob({ filter: body.filter, add: body.add, remove: body.remove, actor }));
+    ctx.status = 202;
+  });
+
+  router.get('/api/admin/bulk-jobs/:id', marketers, async (ctx) => {
+    const parsed = idParamSchema.safeParse(ctx.params.id);
+    const job = parsed.success ? await deps.contactTagging.getBulkJob(parsed.data) : null;
+    if (!job) throw notFound('No such bulk job');
+    ctx.body = job;
+  });
 
   // Keyset pages: `next` comes back as `after`. There is no offset: a deep offset reads and
   // throws away every row before it.
@@ -78,7 +139,40 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
     ctx.body = timeline;
   });
 
+  router.get('/api/admin/contacts/:id/score-ledger', readers, async (ctx) => {
+    const id = parseContactId(ctx.params.id);
+    const query = parseInput(ledgerQuerySchema, ctx.query);
+    const ledger = await deps.contactsQuery.listScoreLedger({ contactId: id, scope: scopeOf(ctx.state.operator), limit: query.limit, before: query.before });
+    if (!ledger) throw notFound('No such contact');
+    ctx.body = ledger;
+  });
+
+  // Sales reps tag the customers they follow (the sidebar's use); others answer 404 as for reading.
+  router.post('/api/admin/contacts/:id/tags', readers, async (ctx) => {
+    const id = parseContactId(ctx.params.id);
+    const body = await parseJsonBody(ctx, tagChangeSchema);
+    const tags = unwrapTagging(await deps.contactTagging.setContactTags({ contactId: id, scope: scopeOf(ctx.state.operator), add: body.add, remove: body.remove, actor: actorOf(ctx) }));
+    ctx.body = { tags };
+  });
+
   return router;
+}
+
+async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactListFilter): AsyncGenerator<string> {
+  yield CSV_BOM + formatCsvRow([...CONTACT_CSV_HEADERS]);
+  let after: number | undefined;
+  for (;;) {
+    const page = await contactsQuery.searchContacts({ ...filter, scope: { kind: 'all' }, limit: EXPORT_PAGE_SIZE, after, countTotal: false });
+    if (page.items.length > 0) yield page.items.map(formatContactCsvRow).join('');
+    if (page.next === null) return;
+    after = page.next;
+  }
+}
+
+function unwrapTagging<T>(result: TaggingResult<T>): T {
+  if (result.ok) return result.value;
+  if (result.reason === 'not_found') throw notFound('No such contact');
+  throw badRequest('No such tag', result.tagIds.map((id) => ({ path: 'add', message: `No tag has id ${id}` })));
 }
 
 /**

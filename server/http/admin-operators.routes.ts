@@ -40,6 +40,10 @@ const updateOperatorSchema = z.strictObject({
 const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.coerce.number().int().positive().optional(),
+  operatorId: idParamSchema.optional(),
+  action: z.string().trim().min(1).max(64).optional(),
+  from: z.iso.datetime({ offset: true }).transform((text) => new Date(text)).optional(),
+  to: z.iso.datetime({ offset: true }).transform((text) => new Date(text)).optional(),
 });
 
 /** Operator accounts and the audit log: admins only. */
@@ -71,7 +75,7 @@ export function createAdminOperatorsRouter(deps: AdminOperatorsRouterDeps): Rout
 
   router.get('/api/admin/audit-log', admins, async (ctx) => {
     const query = parseInput(auditQuerySchema, ctx.query);
-    ctx.body = await deps.audit.list({ limit: query.limit, before: query.before });
+    ctx.body = await deps.audit.list(query);
   });
 
   return router;

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { RULE_MATCH_KINDS } from '../../entities/tag-rule.entity';
+import type { TagRulesEngine } from '../modules/tag-rules/tag-rules.engine';
 import type { TagRuleResult, TagRulesService } from '../modules/tag-rules/tag-rules.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, conflict, notFound } from './http-error';
@@ -8,8 +9,17 @@ import { idParamSchema, parseJsonBody } from './validate-input';
 
 export interface AdminTagRulesRouterDeps {
   tagRules: TagRulesService;
+  rules: Pick<TagRulesEngine, 'dryRun'>;
   auth: AuthMiddleware;
 }
+
+const dryRunSchema = z.strictObject({
+  type: z.string().trim().min(1).max(48),
+  content: z.string().max(2048).optional(),
+  scene: z.string().max(128).optional(),
+  menuKey: z.string().max(128).optional(),
+  eventId: z.string().max(64).optional(),
+});
 
 /** WeChat's passive text reply holds at most 2048 bytes. */
 const MAX_REPLY_TEXT_BYTES = 2048;
@@ -60,6 +70,13 @@ const updateRuleSchema = z.strictObject(ruleFieldSchemas).partial();
 export function createAdminTagRulesRouter(deps: AdminTagRulesRouterDeps): Router<AdminState> {
   const router = new Router<AdminState>();
   const editors = deps.auth.requireOperator(['admin', 'operator']);
+
+  // Which rules a message or event would fire, and the reply; nothing is stored or tagged.
+  router.post('/api/admin/tag-rules/dry-run', editors, async (ctx) => {
+    const { type, ...fields } = await parseJsonBody(ctx, dryRunSchema);
+    const detail = Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    ctx.body = await deps.rules.dryRun({ type, detail });
+  });
 
   router.get('/api/admin/tag-rules', editors, async (ctx) => {
     ctx.body = { items: await deps.tagRules.listTagRules() };

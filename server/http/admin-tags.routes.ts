@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { TagCatalogResult, TagCatalogService } from '../modules/tags/tag-catalog.service';
+import type { TagRulesEngine } from '../modules/tag-rules/tag-rules.engine';
 import type { TagRulesService } from '../modules/tag-rules/tag-rules.service';
 import { createAdminTagRulesRouter } from './admin-tag-rules.routes';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
@@ -10,6 +11,7 @@ import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 export interface AdminTagsRouterDeps {
   tagCatalog: TagCatalogService;
   tagRules: TagRulesService;
+  rules: Pick<TagRulesEngine, 'dryRun'>;
   auth: AuthMiddleware;
 }
 
@@ -72,7 +74,7 @@ export function createAdminTagsRouter(deps: AdminTagsRouterDeps): Router<AdminSt
     ctx.body = { deleted: true, id, ...deleted };
   });
 
-  const rules = createAdminTagRulesRouter({ tagRules: deps.tagRules, auth: deps.auth });
+  const rules = createAdminTagRulesRouter({ tagRules: deps.tagRules, rules: deps.rules, auth: deps.auth });
   router.use(rules.routes(), rules.allowedMethods());
   return router;
 }

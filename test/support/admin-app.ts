@@ -27,6 +27,11 @@ import { TagRulesService } from '../../server/modules/tag-rules/tag-rules.servic
 import { TagSyncService } from '../../server/modules/tag-sync/tag-sync.service';
 import { TagCatalogService } from '../../server/modules/tags/tag-catalog.service';
 import { TaskQueue } from '../../server/modules/tasks/task-queue.service';
+import { createAdminStatsRouter } from '../../server/http/admin-stats.routes';
+import { StatsService } from '../../server/modules/stats/stats.service';
+import { ContactTaggingService } from '../../server/modules/tags/contact-tagging.service';
+import { TagsService } from '../../server/modules/tags/tags.service';
+import { TagRulesEngine } from '../../server/modules/tag-rules/tag-rules.engine';
 
 export interface AdminTestApp {
   /** A Node server for supertest (not listening; supertest binds it to an ephemeral port). */
@@ -40,6 +45,7 @@ export interface AdminTestApp {
   /** The task queue behind the tag syncs (and the failed-work admin's `tasks`). */
   queue: TaskQueue;
   failedWork: FailedWorkService;
+  contactTagging: ContactTaggingService;
   /** Creates an operator directly through the service and returns a bearer token for it. */
   signIn(params: SignInParams): Promise<string>;
 }
@@ -87,6 +93,11 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     audit,
     sources: createFailedWorkSources({ tasks: queue.leases, interactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'interaction_work' }) }),
   });
+  const tags = new TagsService({ clock, tagSync });
+  const rules = new TagRulesEngine({ dataSource, tags, clock });
+  // Small chunks, so a handful of test contacts spans several chunks of a bulk job.
+  const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger, chunkSize: 2 });
+  const stats = new StatsService({ dataSource, clock, timezone: 'Asia/Shanghai' });
   const auth = createAuth(operators);
 
   const app = new Koa({ proxy: options.trustProxy ?? false });
@@ -95,8 +106,9 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   const routers = [
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({ pageConfig: options.pageConfig ?? { sandbox: true, timezone: 'Asia/Shanghai', locale: 'zh-CN' }, auth }),
-    createAdminContactsRouter({ contactsQuery, auth }),
-    createAdminTagsRouter({ tagCatalog, tagRules, auth }),
+    createAdminContactsRouter({ contactsQuery, contactTagging, audit, auth }),
+    createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
+    createAdminStatsRouter({ stats, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
   ];
@@ -112,6 +124,7 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     tagRules,
     queue,
     failedWork,
+    contactTagging,
     async signIn(params) {
       const password = params.password ?? `${params.username}-password`;
       const created = await operators.createOperator({ username: params.username, password, role: params.role, wecomUserId: params.wecomUserId ?? null, actor: { operatorId: null, ip: null } });

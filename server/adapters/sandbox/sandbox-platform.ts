@@ -108,6 +108,9 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
 
+  // The platform's callback addresses; the admin's setup check calls it as a cheap "does it answer".
+  endpoint('get', '/sandbox/wechat/cgi-bin/getcallbackip', 'getcallbackip', { tokens: OA }, () => ({ ip_list: ['127.0.0.1'] }));
+
   /** user/info's answer for one follower, as the platform shapes it. */
   const userInfo = (openid: string): Record<string, unknown> => {
     const follower = state.followers.get(openid);
@@ -219,6 +222,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     const issued = state.issueToken(owner, false);
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
+
+  endpoint('get', '/sandbox/wecom/cgi-bin/get_api_domain_ip', 'get_api_domain_ip', { tokens: WECOM, okEnvelope: true }, () => ({ ip_list: ['127.0.0.1'] }));
 
   // Both tickets are fetched with the self-built app's token: "必须用wx.agentConfig中的agentid对应的应用去获取access_token".
   endpoint('get', '/sandbox/wecom/cgi-bin/get_jsapi_ticket', 'get_jsapi_ticket', { tokens: AGENT, okEnvelope: true }, () => {

@@ -11,6 +11,7 @@ import { LoginThrottles1795600100000 } from './1795600100000-login-throttles';
 import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
 import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
 import { BrowserSessions1795600400000 } from './1795600400000-browser-sessions';
+import { AdminPageIndexes1795600500000 } from './1795600500000-admin-page-indexes';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   ContactListIndexes1795600200000,
   TasksClaimedRowsStayPending1795600300000,
   BrowserSessions1795600400000,
+  AdminPageIndexes1795600500000,
 ];
 
 /**

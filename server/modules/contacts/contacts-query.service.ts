@@ -3,6 +3,7 @@ import { Contact, type LifecycleStage } from '../../../entities/contact.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction, type Channel, type InteractionDetail } from '../../../entities/interaction.entity';
+import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import type { Clock } from '../../adapters/clock';
@@ -39,6 +40,32 @@ export interface SearchContactsParams extends ContactListFilter {
   /** The `next` of the previous page: the page holds contacts with a smaller id. */
   after?: number;
   scope: ContactScope;
+  /** Count the total on the first page (default true); exports and jobs page without it. */
+  countTotal?: boolean;
+}
+
+export interface ListContactIdsParams extends ContactListFilter {
+  scope: ContactScope;
+  limit: number;
+  /** Only contacts with a smaller id (the last id of the previous chunk). */
+  after?: number;
+}
+
+export interface ListScoreLedgerParams {
+  contactId: number;
+  scope: ContactScope;
+  limit: number;
+  /** A ledger entry id: only older entries. */
+  before?: number;
+}
+
+export interface ScoreLedgerEntry {
+  id: number;
+  points: number;
+  reason: string;
+  ruleId: number | null;
+  interactionId: number | null;
+  at: string;
 }
 
 export interface CountContactsParams extends ContactListFilter {
@@ -162,7 +189,7 @@ export class ContactsQueryService {
       `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
       keyset.params,
     );
-    const counted = params.after === undefined ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
+    const counted = params.after === undefined && params.countTotal !== false ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
 
     const ids = rows.map((row) => Number(row.id));
     const identities = await this.loadIdentities(ids);
@@ -194,6 +221,41 @@ export class ContactsQueryService {
     });
     const last = items.at(-1);
     return { items, total: counted?.total ?? null, totalCapped: counted?.totalCapped ?? false, next: items.length === params.limit && last ? last.id : null };
+  }
+
+  /** Ids of matching contacts, newest first, one keyset chunk (bulk jobs walk the filter with it). */
+  async listContactIds(params: ListContactIdsParams): Promise<number[]> {
+    const where = await this.buildListQuery(params, params.scope);
+    if (!where) return [];
+    const keyset = params.after === undefined ? where : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
+    const rows = await this.deps.dataSource.query<{ id: number | string }[]>(
+      `SELECT ${keyset.key} AS id FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${Math.trunc(params.limit)}`,
+      keyset.params,
+    );
+    return rows.map((row) => Number(row.id));
+  }
+
+  /** Every matching contact, counted without a cap (a bulk job's total, counted once when it starts). */
+  async countContactsExactly(params: CountContactsParams): Promise<number> {
+    const where = await this.buildListQuery(params, params.scope);
+    if (!where) return 0;
+    const rows = await this.deps.dataSource.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM ${where.from} WHERE ${where.conditions.join(' AND ')}`, where.params);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Where a contact's score came from, newest first, keyset-paged by entry id (the contact_id index
+   * ends in the primary key on both databases). Null when the contact is not visible to the reader.
+   */
+  async listScoreLedger(params: ListScoreLedgerParams): Promise<{ items: ScoreLedgerEntry[]; nextBefore: number | null } | null> {
+    const contact = await this.findVisibleContact(params.contactId, params.scope);
+    if (!contact) return null;
+    const query = this.deps.dataSource.getRepository(ScoreLedger).createQueryBuilder('l').where('l.contactId = :contactId', { contactId: contact.id });
+    if (params.before !== undefined) query.andWhere('l.id < :before', { before: params.before });
+    const rows = await query.orderBy('l.id', 'DESC').limit(params.limit).getMany();
+    const items = rows.map((row) => ({ id: row.id, points: row.points, reason: row.reason, ruleId: row.ruleId, interactionId: row.interactionId, at: row.createdAt.toISOString() }));
+    const last = items.at(-1);
+    return { items, nextBefore: items.length === params.limit && last ? last.id : null };
   }
 
   /** How many contacts match the list's filter, counted up to CONTACT_COUNT_CAP. */
@@ -393,7 +455,8 @@ export class ContactsQueryService {
     return { items, nextBefore: items.length === params.limit && last ? formatTimelineCursor({ at: new Date(last.at), id: last.id }) : null };
   }
 
-  private async findVisibleContact(id: number, scope: ContactScope): Promise<Contact | null> {
+  /** The contact when it exists and the reader may see it. */
+  async findVisibleContact(id: number, scope: ContactScope): Promise<Contact | null> {
     const query = this.deps.dataSource.getRepository(Contact).createQueryBuilder('c').where('c.id = :id', { id });
     if (scope.kind === 'follower') {
       if (scope.userId === null) return null;

@@ -68,3 +68,23 @@ export function getBusinessDayRange(day: string, timeZone: string): { start: Dat
   const start = new Date(midnightAsUtc - getUtcOffsetMinutes(timeZone, guess) * 60_000);
   return { start, end: new Date(start.getTime() + 24 * 60 * 60_000) };
 }
+
+export interface DayRange {
+  /** 'YYYY-MM-DD' in the business zone, oldest first, ending today. */
+  days: string[];
+  /** The first day's midnight in the business zone, as an instant. */
+  fromUtc: Date;
+  /** The midnight after the last day, as an instant. */
+  toUtc: Date;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The last `count` days up to and including today in a zone `offsetMinutes` from UTC. */
+export function lastDays(now: Date, count: number, offsetMinutes: number): DayRange {
+  const offsetMs = offsetMinutes * 60_000;
+  const localToday = Math.floor((now.getTime() + offsetMs) / DAY_MS) * DAY_MS;
+  const first = localToday - (count - 1) * DAY_MS;
+  const days = Array.from({ length: count }, (_, i) => new Date(first + i * DAY_MS).toISOString().slice(0, 10));
+  return { days, fromUtc: new Date(first - offsetMs), toUtc: new Date(localToday + DAY_MS - offsetMs) };
+}

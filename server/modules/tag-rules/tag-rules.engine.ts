@@ -47,6 +47,43 @@ export function renderTagRef(ref: TagRef, detail: InteractionDetail): TagRef | n
   return { group: ref.group, name: ref.name.replaceAll('{scene}', scene) };
 }
 
+/** A rule that fires for an interaction, with its tags rendered as they would be applied. */
+export interface FiredRule {
+  id: number;
+  name: string;
+  addTags: TagRef[];
+  removeTags: TagRef[];
+  scorePoints: number;
+}
+
+export interface RulesOutcome {
+  fired: FiredRule[];
+  reply: PassiveReply | null;
+}
+
+/**
+ * What the rules (enabled, by priority) do for an interaction: every matching rule fires, and the
+ * reply is the first matching rule's that carries one. Pure: the callback, the worker and the
+ * admin's dry run agree by construction.
+ */
+export function evaluateRules(rules: TagRule[], input: RuleInput): RulesOutcome {
+  const fired: FiredRule[] = [];
+  let reply: PassiveReply | null = null;
+  for (const rule of rules) {
+    if (!matchRule(rule, input)) continue;
+    const render = (refs: TagRef[]) => refs.flatMap((ref) => renderTagRef(ref, input.detail) ?? []);
+    fired.push({ id: rule.id, name: rule.name, addTags: render(rule.addTags), removeTags: render(rule.removeTags), scorePoints: rule.scorePoints });
+    reply ??= replyOf(rule);
+  }
+  return { fired, reply };
+}
+
+function replyOf(rule: TagRule): PassiveReply | null {
+  if (rule.replyText) return { kind: 'text', content: rule.replyText };
+  if (rule.replyNews && rule.replyNews.length > 0) return { kind: 'news', articles: rule.replyNews };
+  return null;
+}
+
 /**
  * Tag rules: the passive reply is chosen inside the callback (it must go back in the same HTTP
  * answer); tags and points are applied after the reply, from the stored interaction.
@@ -81,13 +118,19 @@ export class TagRulesEngine {
 
   /** The first matching rule that carries a reply, by priority. */
   async findReply(input: RuleInput): Promise<PassiveReply | null> {
-    const rules = await this.loadRules(input.type);
-    for (const rule of rules) {
+    for (const rule of await this.loadRules(input.type)) {
       if (!matchRule(rule, input)) continue;
-      if (rule.replyText) return { kind: 'text', content: rule.replyText };
-      if (rule.replyNews && rule.replyNews.length > 0) return { kind: 'news', articles: rule.replyNews };
+      const reply = replyOf(rule);
+      if (reply) return reply;
     }
     return null;
+  }
+
+  /** The admin's "try it": which rules an interaction would fire, and the reply; nothing is written. */
+  async dryRun(input: RuleInput): Promise<RulesOutcome> {
+    // Fresh from the database, not the callback cache: the operator has just edited a rule.
+    this.invalidate();
+    return evaluateRules(await this.loadRules(input.type), input);
   }
 
   /**

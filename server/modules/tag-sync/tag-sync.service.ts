@@ -13,6 +13,7 @@ import { MAX_OPENIDS_PER_BATCH, type OfficialAccountClient } from '../../adapter
 import { PlatformApiError } from '../../adapters/platform-error';
 import type { WecomClient } from '../../adapters/wecom.client';
 import { placeholders } from '../../db/sql';
+import { describeErrcode } from '../../wechat/errcode';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 
 export const OA_TAG_SYNC = 'oa_tag_sync';
@@ -20,6 +21,11 @@ export const WECOM_TAG_SYNC = 'wecom_tag_sync';
 /** Renames and deletions of tags (and WeCom tag groups) made in Flywheel, mirrored to the platform. */
 export const OA_TAG_CATALOG_SYNC = 'oa_tag_catalog_sync';
 export const WECOM_TAG_CATALOG_SYNC = 'wecom_tag_catalog_sync';
+
+/** The `tasks.subject` of a tag's sync tasks to one platform: its sync state is read by it. */
+export function tagSyncSubject(platform: 'oa' | 'wecom', tagId: number): string {
+  return `${platform}_tag:${tagId}`;
+}
 
 /**
  * A rename carries Flywheel's id and the handler reads the name when it runs, so a later rename
@@ -38,6 +44,20 @@ export const OA_MAX_TAGS_PER_ACCOUNT = 100;
 export const OA_MAX_TAGS_PER_USER = 20;
 /** "标签名长度超过30个字节" (45158). */
 const OA_MAX_TAG_NAME_BYTES = 30;
+
+/** One tag's mirror on one platform, as the admin page shows it. */
+export interface PlatformSyncState {
+  state: 'none' | 'pending' | 'done' | 'failed';
+  /** For `failed`: the platform's errcode when it gave one, and what it means. */
+  errcode?: number;
+  meaning?: string;
+  error?: string;
+}
+
+export interface TagSyncState {
+  oa: PlatformSyncState;
+  wecom: PlatformSyncState;
+}
 
 /** A limit reached: retrying cannot help, the operator has to act. */
 export class TagSyncLimitError extends Error {}
@@ -75,10 +95,10 @@ export class TagSyncService {
       const group = byId.get(change.tag.groupId);
       const payload = { contactId: p.contactId, tagId: change.tag.id, op: change.op };
       if (group?.syncOa && p.skip !== 'oa' && this.deps.officialAccount) {
-        await this.deps.queue.enqueue({ manager, kind: OA_TAG_SYNC, dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`, payload });
+        await this.deps.queue.enqueue({ manager, kind: OA_TAG_SYNC, dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`, payload, subject: tagSyncSubject('oa', change.tag.id) });
       }
       if (group?.syncWecom && p.skip !== 'wecom' && this.deps.wecom) {
-        await this.deps.queue.enqueue({ manager, kind: WECOM_TAG_SYNC, dedupeKey: `wecom_tag:${change.op}:${change.contactTagId}`, payload });
+        await this.deps.queue.enqueue({ manager, kind: WECOM_TAG_SYNC, dedupeKey: `wecom_tag:${change.op}:${change.contactTagId}`, payload, subject: tagSyncSubject('wecom', change.tag.id) });
       }
     }
   }
@@ -86,8 +106,8 @@ export class TagSyncService {
   /** An operator renamed a tag (or moved it to another group): the platform copies follow. */
   async enqueueTagRenamed(manager: EntityManager, tag: Tag): Promise<void> {
     const change: CatalogChange = { op: 'rename_tag', tagId: tag.id };
-    if (tag.oaTagId !== null) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, change);
-    if (tag.wecomTagId !== null) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, change);
+    if (tag.oaTagId !== null) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, change, tagSyncSubject('oa', tag.id));
+    if (tag.wecomTagId !== null) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, change, tagSyncSubject('wecom', tag.id));
   }
 
   /** Official Account tags have no groups; a WeCom tag group is renamed there too. */
@@ -107,10 +127,58 @@ export class TagSyncService {
     if (skip !== 'wecom' && wecomTagIds.length + wecomGroupIds.length > 0) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
   }
 
-  private async enqueueCatalog(manager: EntityManager, kind: string, change: CatalogChange): Promise<void> {
+  private async enqueueCatalog(manager: EntityManager, kind: string, change: CatalogChange, subject?: string): Promise<void> {
     if (!(kind === OA_TAG_CATALOG_SYNC ? this.deps.officialAccount : this.deps.wecom)) return;
     // Every change is its own task: renaming A→B→A→B must reach the platform each time.
-    await this.deps.queue.enqueue({ manager, kind, dedupeKey: `${kind}:${randomUUID()}`, payload: change });
+    await this.deps.queue.enqueue({ manager, kind, dedupeKey: `${kind}:${randomUUID()}`, payload: change, subject });
+  }
+
+  /**
+   * Each tag's sync state per platform: `failed` when one of its sync tasks failed for good (until
+   * re-driven), else `pending` while one waits, else `done` once the platform has the tag, else
+   * `none` (the platform is off, the group is not mirrored there, or nothing needed it yet).
+   * One grouped query over the (subject, status, id) index.
+   */
+  async describeSyncStates(tags: Tag[], groups: ReadonlyMap<number, TagGroup>): Promise<Map<number, TagSyncState>> {
+    const subjects = tags.flatMap((tag) => [tagSyncSubject('oa', tag.id), tagSyncSubject('wecom', tag.id)]);
+    const open = new Map<string, { pending: boolean; failedId: number | null }>();
+    const errors = new Map<number, string | null>();
+    if (subjects.length > 0) {
+      const rows = await this.deps.dataSource.query<{ subject: string; status: string; id: number | string }[]>(
+        `SELECT subject, status, MAX(id) AS id FROM tasks WHERE subject IN (${placeholders(subjects.length)}) AND status IN ('pending', 'failed') GROUP BY subject, status`,
+        subjects,
+      );
+      for (const row of rows) {
+        const entry = open.get(row.subject) ?? { pending: false, failedId: null };
+        if (row.status === 'pending') entry.pending = true;
+        else entry.failedId = Number(row.id);
+        open.set(row.subject, entry);
+      }
+      const failedIds = [...open.values()].flatMap((entry) => (entry.failedId === null ? [] : [entry.failedId]));
+      if (failedIds.length > 0) {
+        const failed = await this.deps.dataSource.query<{ id: number | string; last_error: string | null }[]>(`SELECT id, last_error FROM tasks WHERE id IN (${placeholders(failedIds.length)})`, failedIds);
+        for (const row of failed) errors.set(Number(row.id), row.last_error);
+      }
+    }
+    const describe = (subject: string, mirrored: boolean, enabled: boolean): PlatformSyncState => {
+      const entry = open.get(subject);
+      if (entry?.failedId !== undefined && entry.failedId !== null) {
+        const error = errors.get(entry.failedId) ?? 'failed';
+        const errcode = readErrcode(error);
+        return errcode === null ? { state: 'failed', error } : { state: 'failed', errcode, meaning: describeErrcode(errcode), error };
+      }
+      if (entry?.pending) return { state: 'pending' };
+      return enabled && mirrored ? { state: 'done' } : { state: 'none' };
+    };
+    const states = new Map<number, TagSyncState>();
+    for (const tag of tags) {
+      const group = groups.get(tag.groupId);
+      states.set(tag.id, {
+        oa: describe(tagSyncSubject('oa', tag.id), tag.oaTagId !== null, this.deps.officialAccount !== null && group?.syncOa === true),
+        wecom: describe(tagSyncSubject('wecom', tag.id), tag.wecomTagId !== null, this.deps.wecom !== null && group?.syncWecom === true),
+      });
+    }
+    return states;
   }
 
   /** Task handlers for the queue worker: only for configured platforms (other tasks wait). */
@@ -378,6 +446,12 @@ export class TagSyncService {
     await m.update(Tag, { id: tag.id }, { wecomTagId });
     return wecomTagId;
   }
+}
+
+/** The errcode a PlatformApiError's message names ("... failed with errcode 45059 (...)"), or null. */
+export function readErrcode(error: string): number | null {
+  const match = /\berrcode (-?\d{1,9})\b/.exec(error);
+  return match ? Number(match[1]) : null;
 }
 
 function readPayload(task: Task): { contactId: number; tagId: number; op: 'add' | 'remove' } {

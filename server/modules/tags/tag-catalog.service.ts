@@ -9,7 +9,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
-import type { TagSyncService } from '../tag-sync/tag-sync.service';
+import type { TagSyncService, TagSyncState } from '../tag-sync/tag-sync.service';
 
 export interface TagGroupView {
   id: number;
@@ -30,6 +30,8 @@ export interface TagView {
   oaTagId: number | null;
   wecomTagId: string | null;
   createdAt: string;
+  /** Whether the tag reached the Official Account and WeCom (listTags only). */
+  sync?: TagSyncState;
 }
 
 export type TagCatalogFailureReason = 'not_found' | 'group_not_found' | 'duplicate_name' | 'group_not_empty';
@@ -80,7 +82,7 @@ export interface TagCatalogServiceDeps {
   clock: Clock;
   audit: AuditService;
   /** Renames and deletions are mirrored to the Official Account and WeCom through its queue. */
-  tagSync: Pick<TagSyncService, 'enqueueTagRenamed' | 'enqueueGroupRenamed' | 'enqueueTagsDeleted'>;
+  tagSync: Pick<TagSyncService, 'enqueueTagRenamed' | 'enqueueGroupRenamed' | 'enqueueTagsDeleted' | 'describeSyncStates'>;
   /** Rules name tags by group and name; after a rename they are rewritten, and cached rules dropped. */
   onRulesChanged: () => void;
   /** The application's shared Transactor (SQLite needs one queue per connection). */
@@ -179,7 +181,8 @@ export class TagCatalogService {
       .getRawMany<{ tagId: number | string; n: number | string }>();
     const groupNames = new Map(groups.map((group) => [group.id, group.name]));
     const byTag = new Map(counts.map((row) => [Number(row.tagId), Number(row.n)]));
-    return tags.map((tag) => toTagView(tag, groupNames.get(tag.groupId) ?? '', byTag.get(tag.id) ?? 0));
+    const sync = await this.deps.tagSync.describeSyncStates(tags, new Map(groups.map((group) => [group.id, group])));
+    return tags.map((tag) => ({ ...toTagView(tag, groupNames.get(tag.groupId) ?? '', byTag.get(tag.id) ?? 0), sync: sync.get(tag.id) }));
   }
 
   async createTag(params: CreateTagParams): Promise<TagCatalogResult<TagView>> {

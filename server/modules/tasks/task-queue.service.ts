@@ -35,6 +35,8 @@ export interface EnqueueParams {
   runAt?: Date;
   /** The caller's transaction, so the task commits (or rolls back) with the change behind it. */
   manager?: EntityManager;
+  /** What the task is about (`oa_tag:12`), so a screen can show that subject's sync state. */
+  subject?: string;
 }
 
 export interface ClaimParams {
@@ -132,6 +134,7 @@ export class TaskQueue {
       leaseHolder: null,
       leaseUntil: null,
       lastError: null,
+      subject: params.subject?.slice(0, 64) ?? null,
       createdAt: now,
       updatedAt: now,
     };
