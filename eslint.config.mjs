@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'miniprogram/**', 'data/**', '*.js', '*.mjs'] },
+  { ignores: ['dist/**', 'artifacts/**', 'web/admin/components.d.ts', 'node_modules/**', 'coverage/**', 'miniprogram/**', 'data/**', '*.js', '*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
