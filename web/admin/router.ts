@@ -32,7 +32,7 @@ export const router = createRouter({
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
     { path: '/password', name: 'password', component: () => import('./views/PasswordView.vue') },
-    { path: '/', component: () => import('./views/ShellView.vue'), children: [{ path: '', name: 'home', redirect: () => homeOf(session.me?.role ?? 'sales') }, ...shellRoutes] },
+    { path: '/', component: () => import('./views/ShellView.vue'), children: [{ path: '', name: 'home', component: { render: () => null } }, ...shellRoutes] },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
@@ -46,9 +46,10 @@ router.beforeEach(async (to) => {
   if (!session.loaded) await refreshSession().catch(() => (session.loaded = true));
   if (to.meta.public) return true;
   const me = session.me;
-  if (!me) return { name: 'login', query: { redirect: to.fullPath } };
+  if (!me) return { name: 'login', query: to.name === 'home' ? {} : { redirect: to.fullPath } };
   if (me.mustChangePassword) return to.name === 'password' ? true : { name: 'password', query: { redirect: to.fullPath } };
-  if (to.name === 'password') return homeOf(me.role);
+  // The landing page depends on the role, known only once the session is read.
+  if (to.name === 'password' || to.name === 'home') return homeOf(me.role);
   for (const record of to.matched) if (!allowed(record.meta, me.role)) return homeOf(me.role);
   return true;
 });
