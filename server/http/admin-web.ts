@@ -59,8 +59,10 @@ export function createAdminWebMiddleware(params: AdminWebParams) {
       ctx.redirect(`${prefix}/`);
       return;
     }
-    if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if ((ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      await next();
+      return;
+    }
     if (ctx.path === prefix) {
       ctx.redirect(`${prefix}/`);
       return;

@@ -1,4 +1,4 @@
-import type { Stats } from '@shared/types';
+import type { Stats } from '../shared/types';
 
 /** Rows of (day, key, count) as one series per key over every day (missing days are 0). */
 export function seriesByDay<R extends { day: string; count: number }>(days: string[], rows: R[], keyOf: (row: R) => string): { name: string; data: number[] }[] {

@@ -1,4 +1,4 @@
-import type { TagRef, TagRule } from '@shared/types';
+import type { TagRef, TagRule } from '../shared/types';
 
 /** The form's text fields for a rule; tags are edited as lines "group/name". */
 export interface RuleForm {
