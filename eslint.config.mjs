@@ -72,7 +72,7 @@ const LAYOUT_POLICIES = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'miniprogram/**', 'data/**', '*.js', '*.mjs'] },
+  { ignores: ['dist/**', 'artifacts/**', 'web/admin/components.d.ts', 'node_modules/**', 'coverage/**', 'miniprogram/**', 'data/**', '*.js', '*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

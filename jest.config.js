@@ -21,4 +21,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },
   testTimeout: 30000,
+  // Builds the admin page for the browser tests when web/ changed (test/support/build-web.ts).
+  globalSetup: '<rootDir>/test/support/build-web.ts',
 };

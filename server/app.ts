@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from './adapters/logger';
+import { createAdminWebMiddleware } from './http/admin-web';
 import { createErrorMiddleware } from './http/error.middleware';
 
 export interface AppDeps {
@@ -12,6 +13,8 @@ export interface AppDeps {
   trustProxy: boolean;
   /** The sandbox platform, mounted under /sandbox only when no real credentials are configured. */
   sandbox?: Koa | null;
+  /** The built admin page (dist/web/admin), served at /admin; omitted in API-only tests. */
+  adminWebRoot?: string | null;
 }
 
 /**
@@ -48,6 +51,8 @@ export function buildApp(deps: AppDeps): Koa {
     ctx.status = healthy ? 200 : 503;
     ctx.body = { status: healthy ? 'ok' : 'database unavailable' };
   });
+
+  if (deps.adminWebRoot) app.use(createAdminWebMiddleware({ root: deps.adminWebRoot }));
 
   for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods());
   return app;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/config.schema';
 import { systemClock } from './adapters/clock';
 import { createLogger } from './adapters/logger';
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     routers: services.routers,
     trustProxy: config.trustProxy,
     sandbox: sandbox?.app ?? null,
+    // dist/server/main.js → dist/web/admin, where `npm run build` puts the page.
+    adminWebRoot: path.resolve(__dirname, '../web/admin'),
     checkHealth: async () => {
       await dataSource.query('SELECT 1');
       return true;
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
     `Flywheel listening on port ${config.port} (${config.database.kind}${config.sandbox ? ', sandbox platform' : ''})`,
     `  Official Account callback: ${base}/wechat/callback`,
     `  WeCom callback:            ${base}/wecom/callback`,
-    `  Admin page:                ${base}/admin`,
+    `  Admin page:                ${base}/admin/`,
     `  Admin API:                 ${base}/api/admin (POST /api/admin/login)`,
     `  Health:                    ${base}/healthz`,
   ];

@@ -31,7 +31,7 @@ export interface TestStack {
  * The whole server on a test database, with the sandbox platform on loopback standing in for
  * WeChat and WeCom, and a manual clock set to real time (callbacks carry real timestamps).
  */
-export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: NodeJS.ProcessEnv = {}, options: { holder?: string; callbackDeadlineMs?: number } = {}): Promise<TestStack> {
+export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: NodeJS.ProcessEnv = {}, options: { holder?: string; callbackDeadlineMs?: number; adminWebRoot?: string } = {}): Promise<TestStack> {
   const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
   const { officialAccount, wecom } = loaded;
   if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');
@@ -62,7 +62,16 @@ export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: 
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
     platformTimeoutMs: 2_000,
   });
-  const app = buildApp({ logger, routers: services.routers, trustProxy: config.trustProxy, checkHealth: async () => (await db.dataSource.query('SELECT 1'), true) });
+  // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as
+  // main.ts does: the page's sandbox panel posts there.
+  const app = buildApp({
+    logger,
+    routers: services.routers,
+    trustProxy: config.trustProxy,
+    sandbox: options.adminWebRoot ? sandbox.app : null,
+    adminWebRoot: options.adminWebRoot ?? null,
+    checkHealth: async () => (await db.dataSource.query('SELECT 1'), true),
+  });
   server.on('request', app.callback());
 
   return {

@@ -3,7 +3,8 @@ import axios from 'axios';
 import { z } from 'zod';
 import { MessageCrypto } from '../../wechat/message-crypto';
 import { computeSha1Signature } from '../../wechat/signature';
-import { buildXml, type XmlBuildFields } from '../../wechat/xml';
+import { buildXml, parseXmlMessage, type XmlBuildFields } from '../../wechat/xml';
+import { readText } from '../../wechat/xml-read';
 import { systemClock, type Clock } from '../clock';
 import type { SandboxState } from './sandbox-state';
 
@@ -75,6 +76,8 @@ export interface SandboxPlayer {
    * answer in 5 seconds: "微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次".
    */
   replay(played: PlayResult | PlayedRequest): Promise<PlayResult>;
+  /** The plain XML of an Official Account passive reply (the encrypted envelope Flywheel answered), or null when it is none. */
+  openReply(body: string): string | null;
 }
 
 /**
@@ -249,6 +252,17 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
       const xml = 'xml' in played ? played.xml : '';
       return post(request, xml);
     },
+
+    openReply(body) {
+      if (!body.trimStart().startsWith('<')) return null;
+      try {
+        const encrypted = readText(parseXmlMessage(body), 'Encrypt');
+        return encrypted === undefined ? null : oaCrypto.decrypt(encrypted);
+      } catch {
+        // 'success' or a body that is no envelope: nothing to show.
+        return null;
+      }
+    },
   };
 }
 
@@ -276,6 +290,8 @@ export interface SandboxActionResult {
   status: number;
   /** Flywheel's answer body (a passive reply is encrypted XML). */
   reply: string;
+  /** The passive reply decrypted, when Flywheel answered one. */
+  replyXml?: string;
   openid?: string;
   externalUserId?: string;
 }
@@ -330,10 +346,13 @@ export async function runSandboxAction(player: SandboxPlayer, state: SandboxStat
       });
       break;
   }
+  // The sandbox panel shows the passive reply as the follower would read it, not the envelope.
+  const replyXml = action.action === 'add_external_contact' ? null : player.openReply(played.body);
   return {
     ok: played.status >= 200 && played.status < 300,
     status: played.status,
     reply: played.body,
+    ...(replyXml === null ? {} : { replyXml }),
     ...(played.openid === undefined ? {} : { openid: played.openid }),
     ...(played.externalUserId === undefined ? {} : { externalUserId: played.externalUserId }),
   };

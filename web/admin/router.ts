@@ -1,0 +1,68 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import { onAuthError } from '@shared/api';
+import type { Role } from '@shared/types';
+import { homeOf, refreshSession, session } from './session';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Who may open the page; the menu shows only these (the API enforces the same). */
+    roles?: Role[];
+    /** The menu label's i18n key. */
+    menu?: string;
+    /** Only when the server runs the sandbox platform. */
+    sandboxOnly?: boolean;
+    public?: boolean;
+  }
+}
+
+const EDITORS: Role[] = ['admin', 'operator'];
+const EVERYONE: Role[] = ['admin', 'operator', 'sales'];
+
+/** The shell's pages, in menu order; each is its own chunk. */
+export const shellRoutes: RouteRecordRaw[] = [
+  { path: 'dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { roles: EDITORS, menu: 'menu.dashboard' } },
+  { path: 'contacts', name: 'contacts', component: () => import('./views/ContactsView.vue'), meta: { roles: EVERYONE, menu: 'menu.contacts' } },
+  { path: 'contacts/:id(\\d+)', name: 'contact', component: () => import('./views/ContactView.vue'), meta: { roles: EVERYONE } },
+  { path: 'rules', name: 'rules', component: () => import('./views/RulesView.vue'), meta: { roles: EDITORS, menu: 'menu.rules' } },
+  { path: 'sandbox', name: 'sandbox', component: () => import('./views/SandboxView.vue'), meta: { roles: EDITORS, menu: 'menu.sandbox', sandboxOnly: true } },
+];
+
+export const router = createRouter({
+  history: createWebHistory('/admin/'),
+  routes: [
+    { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+    { path: '/password', name: 'password', component: () => import('./views/PasswordView.vue') },
+    { path: '/', component: () => import('./views/ShellView.vue'), children: [{ path: '', name: 'home', component: { render: () => null } }, ...shellRoutes] },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+});
+
+export function allowed(meta: { roles?: Role[]; sandboxOnly?: boolean }, role: Role): boolean {
+  if (meta.roles && !meta.roles.includes(role)) return false;
+  return !meta.sandboxOnly || session.config.sandbox;
+}
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await refreshSession().catch(() => (session.loaded = true));
+  if (to.meta.public) return true;
+  const me = session.me;
+  if (!me) return { name: 'login', query: to.name === 'home' ? {} : { redirect: to.fullPath } };
+  if (me.mustChangePassword) return to.name === 'password' ? true : { name: 'password', query: { redirect: to.fullPath } };
+  // The landing page depends on the role, known only once the session is read.
+  if (to.name === 'password' || to.name === 'home') return homeOf(me.role);
+  for (const record of to.matched) if (!allowed(record.meta, me.role)) return homeOf(me.role);
+  return true;
+});
+
+// A session that expires while the page is open goes back to the login page, and returns here after.
+onAuthError((error) => {
+  const current = router.currentRoute.value;
+  if (error.code === 'password_change_required') {
+    if (session.me) session.me.mustChangePassword = true;
+    void router.push({ name: 'password', query: { redirect: current.fullPath } });
+    return;
+  }
+  if (current.name === 'login') return;
+  session.me = null;
+  void router.push({ name: 'login', query: { redirect: current.fullPath } });
+});

@@ -1,0 +1,52 @@
+import type { Messages } from './zh-CN';
+
+const en: Messages = {
+  app: { name: 'Flywheel SCRM', logout: 'Log out', language: 'Language' },
+  roles: { admin: 'Admin', operator: 'Operator', sales: 'Sales' },
+  menu: { dashboard: 'Dashboard', contacts: 'Contacts', rules: 'Tag rules & auto-replies', sandbox: 'Sandbox' },
+  common: { loading: 'Loading…', empty: 'Nothing here yet', retry: 'Retry', save: 'Save', cancel: 'Cancel', create: 'New', edit: 'Edit', delete: 'Delete', search: 'Search', reset: 'Reset', loadMore: 'Load more', noMore: 'No more', actions: 'Actions', yes: 'Yes', no: 'No' },
+  login: { title: 'Sign in to Flywheel', username: 'Username', password: 'Password', submit: 'Sign in', required: 'Enter your username and password' },
+  password: { title: 'Change your initial password', hint: 'You must change the password before you can do anything else.', current: 'Current password', next: 'New password', confirm: 'Confirm new password', submit: 'Change password', mismatch: 'The new passwords do not match', tooShort: 'At least 8 characters', done: 'Password changed' },
+  dashboard: { title: 'Dashboard', newContacts: 'New contacts per day by source', funnel: 'AARRR funnel', activity: 'Active vs silent contacts', interactions: 'Interactions per day by channel', topTags: 'Top tags', active: 'Active', silent: 'Silent (no interaction for {days} days)', unknownSource: 'Unknown source', range: '{from} to {to} ({tz})' },
+  stages: { acquired: 'Acquisition', activated: 'Activation', retained: 'Retention', revenue: 'Revenue', referral: 'Referral' },
+  channels: { oa: 'Official Account', wecom: 'WeCom', mp: 'Mini program', pay: 'Pay', admin: 'Admin', system: 'System' },
+  contacts: { title: 'Contacts', search: 'Name, openid, unionid or external user id', tag: 'Tag', stage: 'Stage', source: 'Source', minScore: 'Min score', maxScore: 'Max score', name: 'Name', score: 'Score', tags: 'Tags', total: '{count} contacts', totalCapped: 'More than {count} contacts', unnamed: '(no name)' },
+  contact: { back: 'Back to contacts', identities: 'Identities', tags: 'Tags', score: 'Score', stage: 'Stage', firstSource: 'First source', lastSource: 'Last source', owner: 'Owner', timeline: 'Timeline', noTags: 'No tags', identityKinds: { openid: 'Official Account openid', unionid: 'unionid', external_userid: 'WeCom external contact', phone: 'Phone', mp_openid: 'Mini program openid' } },
+  rules: {
+    title: 'Tag rules & auto-replies', name: 'Name', enabled: 'Enabled', priority: 'Priority', interactionType: 'Interaction', matchKind: 'Match', matchValue: 'Match value', addTags: 'Add tags', removeTags: 'Remove tags', scorePoints: 'Points', replyText: 'Reply text', tagsHint: 'One per line: group/tag', saved: 'Saved', deleted: 'Deleted', confirmDelete: 'Delete the rule "{name}"?',
+    types: { subscribe: 'Subscribe', unsubscribe: 'Unsubscribe', text: 'Text message', click: 'Menu click', scan: 'QR scan', add_external_contact: 'WeCom add' },
+    kinds: { any: 'Any', keyword_exact: 'Keyword (exact)', keyword_contains: 'Keyword (contains)', scene: 'QR code scene', menu_key: 'Menu key', event_id: 'Event id' },
+  },
+  sandbox: {
+    title: 'Sandbox', hint: 'Play followers and customers: the callbacks really reach Flywheel.', follower: 'Follower', newFollower: 'A new follower (created by subscribe)', action: 'Action', scene: 'Scene', content: 'Text', key: 'Menu key', state: 'State', play: 'Play',
+    actions: { subscribe: 'Subscribe', text: 'Send text', click: 'Click menu', scan: 'Scan', unsubscribe: 'Unsubscribe', add_external_contact: 'WeCom add' },
+    reply: 'Passive reply', noReply: '(no passive reply)', status: 'Flywheel answered HTTP {status}', contact: 'The contact', waiting: 'Waiting for the contact…', calls: 'Calls the fake platform received', refresh: 'Refresh', api: 'API', body: 'Body',
+  },
+  errors: {
+    unknown: 'Something went wrong; try again',
+    network: 'Cannot reach the server',
+    invalid_credentials: 'Wrong username or password',
+    login_throttled: 'Too many failed logins; try again in {seconds} seconds',
+    unauthorized: 'Your session has expired; sign in again',
+    forbidden: 'You are not allowed to do this',
+    csrf_failed: 'The page is out of date; reload and try again',
+    password_change_required: 'Change your initial password first',
+    wrong_password: 'The current password is wrong',
+    not_found: 'Not found',
+    bad_request: 'Please check the fields marked in red',
+    duplicate_name: 'That name is taken',
+    conflict: 'This conflicts with existing data',
+    internal: 'Internal server error',
+    payload_too_large: 'Too large',
+  },
+  fieldErrors: {
+    name: 'Give a name of 1–64 characters',
+    matchValue: 'This match needs a value',
+    replyText: 'At most 2048 bytes (WeChat passive reply limit)',
+    replyNews: 'Give a text reply or a news reply, not both',
+    priority: 'A whole number from 0 to 100000',
+    scorePoints: 'A whole number from -1000 to 1000',
+    newPassword: '8–1024 characters, different from the current password',
+  },
+};
+export default en;

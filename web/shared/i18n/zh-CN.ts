@@ -1,0 +1,52 @@
+/** 简体中文 (the default). en.ts must have the same keys: its type is this object's. */
+const zhCN = {
+  app: { name: 'Flywheel 私域运营', logout: '退出登录', language: '语言' },
+  roles: { admin: '管理员', operator: '运营', sales: '销售' },
+  menu: { dashboard: '数据看板', contacts: '客户', rules: '标签规则与自动回复', sandbox: '沙箱' },
+  common: { loading: '加载中…', empty: '暂无数据', retry: '重试', save: '保存', cancel: '取消', create: '新建', edit: '编辑', delete: '删除', search: '搜索', reset: '重置', loadMore: '加载更多', noMore: '没有更多了', actions: '操作', yes: '是', no: '否' },
+  login: { title: '登录 Flywheel', username: '用户名', password: '密码', submit: '登录', required: '请输入用户名和密码' },
+  password: { title: '请修改初始密码', hint: '首次登录须先修改密码，之后才能使用其他功能。', current: '当前密码', next: '新密码', confirm: '确认新密码', submit: '修改密码', mismatch: '两次输入的新密码不一致', tooShort: '新密码至少 8 个字符', done: '密码已修改' },
+  dashboard: { title: '数据看板', newContacts: '每日新增客户（按来源）', funnel: 'AARRR 漏斗', activity: '活跃与沉默客户', interactions: '每日互动（按渠道）', topTags: '热门标签', active: '活跃', silent: '沉默（{days} 天无互动）', unknownSource: '未知来源', range: '{from} 至 {to}（{tz}）' },
+  stages: { acquired: '获客', activated: '激活', retained: '留存', revenue: '变现', referral: '推荐' },
+  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', pay: '支付', admin: '后台', system: '系统' },
+  contacts: { title: '客户', search: '姓名、openid、unionid 或外部联系人 ID', tag: '标签', stage: '阶段', source: '来源', minScore: '最低分', maxScore: '最高分', name: '姓名', score: '积分', tags: '标签', total: '共 {count} 位客户', totalCapped: '超过 {count} 位客户', unnamed: '（未命名）' },
+  contact: { back: '返回客户列表', identities: '身份', tags: '标签', score: '积分', stage: '阶段', firstSource: '首次来源', lastSource: '最近来源', owner: '负责人', timeline: '时间线', noTags: '暂无标签', identityKinds: { openid: '公众号 openid', unionid: 'unionid', external_userid: '企业微信外部联系人', phone: '手机号', mp_openid: '小程序 openid' } },
+  rules: {
+    title: '标签规则与自动回复', name: '名称', enabled: '启用', priority: '优先级', interactionType: '互动类型', matchKind: '匹配方式', matchValue: '匹配值', addTags: '添加标签', removeTags: '移除标签', scorePoints: '积分', replyText: '回复文本', tagsHint: '每行一个，格式：分组/标签', saved: '已保存', deleted: '已删除', confirmDelete: '确定删除规则 “{name}”？',
+    types: { subscribe: '关注', unsubscribe: '取消关注', text: '文本消息', click: '菜单点击', scan: '扫码', add_external_contact: '添加企业微信' },
+    kinds: { any: '任意', keyword_exact: '关键词（完全匹配）', keyword_contains: '关键词（包含）', scene: '渠道二维码场景', menu_key: '菜单 key', event_id: '事件 ID' },
+  },
+  sandbox: {
+    title: '沙箱', hint: '模拟粉丝和客户的操作，回调真实地发给 Flywheel。', follower: '粉丝', newFollower: '新粉丝（关注时创建）', action: '操作', scene: '场景值', content: '文本内容', key: '菜单 key', state: 'state 参数', play: '执行',
+    actions: { subscribe: '关注', text: '发文本', click: '点菜单', scan: '扫码', unsubscribe: '取消关注', add_external_contact: '添加企业微信' },
+    reply: '被动回复', noReply: '（无被动回复）', status: 'Flywheel 应答 HTTP {status}', contact: '该客户', waiting: '等待客户出现…', calls: '模拟平台收到的调用', refresh: '刷新', api: '接口', body: '内容',
+  },
+  errors: {
+    unknown: '出错了，请重试',
+    network: '无法连接服务器',
+    invalid_credentials: '用户名或密码错误',
+    login_throttled: '登录失败次数过多，请 {seconds} 秒后再试',
+    unauthorized: '登录已过期，请重新登录',
+    forbidden: '没有权限执行此操作',
+    csrf_failed: '页面已过期，请刷新后重试',
+    password_change_required: '请先修改初始密码',
+    wrong_password: '当前密码不正确',
+    not_found: '找不到该内容',
+    bad_request: '输入有误，请检查标红的字段',
+    duplicate_name: '名称已被使用',
+    conflict: '与现有数据冲突',
+    internal: '服务器内部错误',
+    payload_too_large: '内容太大',
+  },
+  fieldErrors: {
+    name: '请填写 1–64 个字符的名称',
+    matchValue: '该匹配方式需要填写匹配值',
+    replyText: '回复文本最多 2048 字节（微信被动回复上限）',
+    replyNews: '文本回复和图文回复只能二选一',
+    priority: '优先级须为 0–100000 的整数',
+    scorePoints: '积分须为 -1000 到 1000 的整数',
+    newPassword: '新密码须为 8–1024 个字符，且不能与当前密码相同',
+  },
+};
+export default zhCN;
+export type Messages = typeof zhCN;
