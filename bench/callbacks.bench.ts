@@ -111,7 +111,12 @@ function readOptions(env: NodeJS.ProcessEnv): BenchOptions {
     return value;
   };
   const rawTargets = env['BENCH_TARGETS'];
-  const targets = rawTargets ? rawTargets.split(',').map((t) => t.trim()).filter((t) => t !== '') : [...TARGET_NAMES];
+  const targets = rawTargets
+    ? rawTargets
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '')
+    : [...TARGET_NAMES];
   const unknown = targets.filter((t) => !isTargetName(t));
   if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')}; choose from ${TARGET_NAMES.join(', ')}`);
   return {
@@ -139,14 +144,32 @@ async function setUpTarget(name: TargetName, port: number, options: BenchOptions
   const nothing = (): void => undefined;
   switch (name) {
     case 'bare-koa':
-      return { script: path.join(__dirname, 'bare-koa.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, countFollowers: null, cleanup: nothing };
+      return {
+        script: path.join(__dirname, 'bare-koa.server.js'),
+        env: { ...process.env, PORT: String(port) },
+        readyPath: '/',
+        readyStatus: null,
+        countStored: null,
+        countPending: null,
+        countFollowers: null,
+        cleanup: nothing,
+      };
     case 'wechat-package':
       try {
         require.resolve('wechat');
       } catch {
         return 'the `wechat` package is not installed (npm i -D wechat)';
       }
-      return { script: path.join(__dirname, 'wechat-package.server.js'), env: { ...process.env, PORT: String(port) }, readyPath: '/', readyStatus: null, countStored: null, countPending: null, countFollowers: null, cleanup: nothing };
+      return {
+        script: path.join(__dirname, 'wechat-package.server.js'),
+        env: { ...process.env, PORT: String(port) },
+        readyPath: '/',
+        readyStatus: null,
+        countStored: null,
+        countPending: null,
+        countFollowers: null,
+        cleanup: nothing,
+      };
     case 'flywheel-sqlite': {
       const script = flywheelScript();
       if (!fs.existsSync(script)) return `${script} is missing (npm run build)`;
@@ -319,19 +342,25 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
     const closedLoopSteal = stealShare(cpuBefore, readCpuTimes());
     log(`  closed loop ×${options.concurrency}: ${describePhase(closedLoop)}${closedLoop.exhausted ? ' (ran out of prepared messages)' : ''}`);
     const catchUp = setup.countPending ? await waitForCatchUp(setup.countPending) : null;
-    if (catchUp) log(`  after-reply work: ${catchUp.pending} rows pending at the end of the loop, ${catchUp.seconds === null ? 'not done' : `all done ${catchUp.seconds.toFixed(1)} s`} later`);
+    if (catchUp)
+      log(`  after-reply work: ${catchUp.pending} rows pending at the end of the loop, ${catchUp.seconds === null ? 'not done' : `all done ${catchUp.seconds.toFixed(1)} s`} later`);
 
     let burst: BurstResult | null = null;
     if (setup.countPending && setup.countFollowers) {
       // The crowd follows the account on the platform, as a real one would (user/info knows them).
-      await seedSandboxFollowers(port, Array.from({ length: options.burst }, (_v, i) => burstOpenid(BURST_OPENID_PREFIX, i)));
+      await seedSandboxFollowers(
+        port,
+        Array.from({ length: options.burst }, (_v, i) => burstOpenid(BURST_OPENID_PREFIX, i)),
+      );
       await delay(PAUSE_BETWEEN_PHASES_MS);
       const phase = await runClosedLoop({ port, requests: followers, concurrency: options.concurrency, seconds: BURST_TIME_LIMIT_S });
       log(`  new-follower burst of ${options.burst} ×${options.concurrency}: ${describePhase(phase)}`);
       const burstCatchUp = await waitForCatchUp(setup.countPending);
       const contacts = await setup.countFollowers();
       burst = { phase, catchUp: burstCatchUp, contacts };
-      log(`  after-reply work: ${burstCatchUp.pending} rows pending at the end of the burst, ${burstCatchUp.seconds === null ? 'not done' : `all done ${burstCatchUp.seconds.toFixed(1)} s`} later; ${contacts} contacts made`);
+      log(
+        `  after-reply work: ${burstCatchUp.pending} rows pending at the end of the burst, ${burstCatchUp.seconds === null ? 'not done' : `all done ${burstCatchUp.seconds.toFixed(1)} s`} later; ${contacts} contacts made`,
+      );
     }
 
     const stopStart = Date.now();
@@ -405,7 +434,9 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
   const share = (r: TargetResult): string => (bare && bare.closedLoop.okPerSecond > 0 ? `${((100 * r.closedLoop.okPerSecond) / bare.closedLoop.okPerSecond).toFixed(0)}%` : 'n/a');
 
   log('');
-  log(`| target | ${options.rate} req/s: achieved | p50 ms | p90 ms | p99 ms | max ms | errors | closed loop ×${options.concurrency}: req/s | p50 ms | p99 ms | errors | % of bare Koa | CPU steal | after-reply work done |`);
+  log(
+    `| target | ${options.rate} req/s: achieved | p50 ms | p90 ms | p99 ms | max ms | errors | closed loop ×${options.concurrency}: req/s | p50 ms | p99 ms | errors | % of bare Koa | CPU steal | after-reply work done |`,
+  );
   log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const f = r.fixedRate;
@@ -447,8 +478,7 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
     const stored = r.stored ?? 0;
     // Every distinct message answered `success` must be stored once. One the client gave up on
     // may still have been committed, so with errors the count may lie between the two.
-    const verdict =
-      stored === okTotal ? 'OK' : stored > okTotal && stored <= sentTotal ? `OK (${stored - okTotal} stored after the client gave up)` : 'MISMATCH';
+    const verdict = stored === okTotal ? 'OK' : stored > okTotal && stored <= sentTotal ? `OK (${stored - okTotal} stored after the client gave up)` : 'MISMATCH';
     log(`${TARGET_LABELS[r.name]}: ${stored} text interactions stored; ${okTotal} distinct messages answered \`success\`, ${sentTotal} sent: ${verdict}`);
   }
 
@@ -460,7 +490,9 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
     if (bare) {
       const ratio = bare.closedLoop.okPerSecond > 0 ? r.closedLoop.okPerSecond / bare.closedLoop.okPerSecond : 0;
       const throughputPass = ratio >= THROUGHPUT_TARGET_SHARE && r.closedLoop.errors === 0;
-      log(`${TARGET_LABELS[r.name]}: throughput >= ${THROUGHPUT_TARGET_SHARE * 100}% of bare Koa with no errors: ${throughputPass ? 'PASS' : 'FAIL'} (${(100 * ratio).toFixed(0)}%, ${r.closedLoop.errors} errors)`);
+      log(
+        `${TARGET_LABELS[r.name]}: throughput >= ${THROUGHPUT_TARGET_SHARE * 100}% of bare Koa with no errors: ${throughputPass ? 'PASS' : 'FAIL'} (${(100 * ratio).toFixed(0)}%, ${r.closedLoop.errors} errors)`,
+      );
     }
   }
 }

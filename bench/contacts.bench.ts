@@ -98,8 +98,8 @@ async function main(): Promise<void> {
   await measure('filter: score 90..100, first page', PAGE_GOAL_MS, () => list({ minScore: 90, maxScore: 100 }));
   await measure('filter: silent for 60 days, first page', PAGE_GOAL_MS, () => list({ silentForDays: 60 }));
   await measure('filter: active in 7 days + stage, first page', PAGE_GOAL_MS, () => list({ activeWithinDays: 7, stage: 'retained' }));
-  await measure('sales scope: a rep\'s first page', PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
-  await measure('sales scope: a rep\'s deep page', PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, after: CONTACTS / 2, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
+  await measure("sales scope: a rep's first page", PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
+  await measure("sales scope: a rep's deep page", PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, after: CONTACTS / 2, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
   await measure('count: all contacts (capped at 10,000)', COUNT_GOAL_MS, () => service.countContacts({ scope: all }));
   const since = new Date(Date.now() - 30 * DAY_S * 1000);
   let clicked = 0;
@@ -133,9 +133,9 @@ async function generate(conn: mysql.Connection): Promise<void> {
   };
   // The sequence engine needs the maximum in the name; INTERACTIONS up to 5M is one table.
   const seq = (n: number) => `seq_1_to_${n}`;
-  const now = "UTC_TIMESTAMP(3)";
+  const now = 'UTC_TIMESTAMP(3)';
   console.log(`generating ${CONTACTS} contacts, ${INTERACTIONS} interactions`);
-  await conn.query("SET SESSION unique_checks = 0, SESSION sql_log_bin = 0").catch(() => conn.query('SET SESSION unique_checks = 0'));
+  await conn.query('SET SESSION unique_checks = 0, SESSION sql_log_bin = 0').catch(() => conn.query('SET SESSION unique_checks = 0'));
   await step(
     'contacts',
     'contacts',

@@ -78,9 +78,7 @@ const envSchema = z.object({
   ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
 });
 
-export type DatabaseConfig =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'mysql'; url: string };
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
 
 export interface OfficialAccountConfig {
   appId: string;
@@ -173,9 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     env: e.NODE_ENV,
     port: e.PORT,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    database: e.DATABASE_URL.startsWith('sqlite:')
-      ? { kind: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) }
-      : { kind: 'mysql', url: e.DATABASE_URL },
+    database: e.DATABASE_URL.startsWith('sqlite:') ? { kind: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) } : { kind: 'mysql', url: e.DATABASE_URL },
     sandbox,
     officialAccount:
       hasOfficialAccount || sandbox
@@ -206,8 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     wechatApiBase: e.WECHAT_API_BASE?.replace(/\/+$/, '') ?? null,
     wecomApiBase: e.WECOM_API_BASE?.replace(/\/+$/, '') ?? null,
     callbackMaxAgeSeconds: e.CALLBACK_MAX_AGE_S,
-    bootstrapAdmin:
-      e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
+    bootstrapAdmin: e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     businessTimeZone: e.BUSINESS_TIMEZONE,

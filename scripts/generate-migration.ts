@@ -69,8 +69,14 @@ async function diff(ds: DataSource, kind: DatabaseKind, allowDrop: boolean): Pro
   const sql = await ds.driver.createSchemaBuilder().log();
   const guard = kind === 'sqlite' ? guardSqliteQueries : guardMysqlQueries;
   return {
-    up: guard(sql.upQueries.map((q) => q.query), allowDrop),
-    down: guard([...sql.downQueries].reverse().map((q) => q.query), allowDrop),
+    up: guard(
+      sql.upQueries.map((q) => q.query),
+      allowDrop,
+    ),
+    down: guard(
+      [...sql.downQueries].reverse().map((q) => q.query),
+      allowDrop,
+    ),
   };
 }
 

@@ -95,9 +95,7 @@ export function composeServices(p: ComposeParams) {
   // A disabled platform (config null) gets no client: nothing can call it, nothing is synced to it.
   const oa = config.officialAccount;
   const wc = config.wecom;
-  const officialAccount = oa
-    ? new OfficialAccountClient({ baseUrl: p.apiBases.wechat, appId: oa.appId, secret: oa.secret, tokenStore, rateLimiter, logger, timeoutMs })
-    : null;
+  const officialAccount = oa ? new OfficialAccountClient({ baseUrl: p.apiBases.wechat, appId: oa.appId, secret: oa.secret, tokenStore, rateLimiter, logger, timeoutMs }) : null;
   const wecom = wc ? new WecomClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, secret: wc.secret, tokenStore, rateLimiter, logger, timeoutMs }) : null;
   const wecomAgent = wc
     ? new WecomAgentClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, agentId: wc.agentId, agentSecret: wc.agentSecret, tokenStore, rateLimiter, logger, timeoutMs })

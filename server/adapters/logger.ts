@@ -51,9 +51,7 @@ const REDACTED = '[REDACTED]';
 const MAX_DEPTH = 8;
 
 export function createLogger(level: LogLevel, write?: LogWriter): Logger {
-  const destination = write
-    ? { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) }
-    : pino.destination({ dest: 2, sync: true });
+  const destination = write ? { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) } : pino.destination({ dest: 2, sync: true });
   const base = pino(
     {
       level,

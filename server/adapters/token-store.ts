@@ -129,7 +129,14 @@ export class TokenStore {
 
   /** The guarded UPDATE that elects one refresher: it matches only while no live lease exists. */
   private async takeLease(key: string, lease: string, now: Date): Promise<boolean> {
-    return takeRowLease({ manager: this.dataSource.manager, table: 'platform_tokens', where: { sql: '`key` = ?', params: [key] }, holder: lease, until: new Date(now.getTime() + this.leaseMs), now });
+    return takeRowLease({
+      manager: this.dataSource.manager,
+      table: 'platform_tokens',
+      where: { sql: '`key` = ?', params: [key] },
+      holder: lease,
+      until: new Date(now.getTime() + this.leaseMs),
+      now,
+    });
   }
 
   private async refreshUnderLease(key: string, lease: string, fetch: () => Promise<FetchedToken>): Promise<string> {

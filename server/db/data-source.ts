@@ -37,7 +37,6 @@ export interface CreateDataSourceOptions {
   mysqlFlavor?: MysqlFlavor;
 }
 
-
 /**
  * One factory for both databases. `synchronize` stays off everywhere: the schema only changes
  * through migrations (TypeORM #2344: synchronize drops columns on real data).

@@ -107,10 +107,11 @@ export class LeaseQueue {
     const extraParams = params.where?.params ?? [];
     const due = `status = 'pending' AND ${this.due} <= ? AND (lease_until IS NULL OR lease_until < ?)`;
     const limit = Math.max(1, Math.floor(params.limit));
-    const candidates: { id: number | string }[] = await manager.query(
-      `SELECT id FROM ${this.table} WHERE ${due}${extra} ORDER BY ${this.due}, id LIMIT ${limit}`,
-      [now, now, ...extraParams],
-    );
+    const candidates: { id: number | string }[] = await manager.query(`SELECT id FROM ${this.table} WHERE ${due}${extra} ORDER BY ${this.due}, id LIMIT ${limit}`, [
+      now,
+      now,
+      ...extraParams,
+    ]);
     if (candidates.length === 0) return null;
     const ids = candidates.map((c) => Number(c.id));
     await this.failExhausted(ids, now);
@@ -133,11 +134,11 @@ export class LeaseQueue {
   async renew(claim: Claim): Promise<number> {
     if (claim.ids.length === 0) return 0;
     const until = toSqlDate(new Date(this.p.clock.now().getTime() + this.leaseMs));
-    return executeCountingRows(this.p.dataSource.manager, `UPDATE ${this.table} SET lease_until = ? WHERE lease_holder = ? AND status = 'pending' AND id IN (${placeholders(claim.ids.length)})`, [
-      until,
-      claim.token,
-      ...claim.ids,
-    ]);
+    return executeCountingRows(
+      this.p.dataSource.manager,
+      `UPDATE ${this.table} SET lease_until = ? WHERE lease_holder = ? AND status = 'pending' AND id IN (${placeholders(claim.ids.length)})`,
+      [until, claim.token, ...claim.ids],
+    );
   }
 
   /**
@@ -183,7 +184,10 @@ export class LeaseQueue {
   /** Gives rows back unworked (shutdown), without counting an attempt. */
   async release(claim: Claim, ids: number[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.p.dataSource.manager.query(`UPDATE ${this.table} SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ? AND id IN (${placeholders(ids.length)})`, [claim.token, ...ids]);
+    await this.p.dataSource.manager.query(`UPDATE ${this.table} SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ? AND id IN (${placeholders(ids.length)})`, [
+      claim.token,
+      ...ids,
+    ]);
   }
 
   /** Failed rows become pending again, due now, with their attempts reset; returns how many. */

@@ -172,7 +172,10 @@ async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactLi
 function unwrapTagging<T>(result: TaggingResult<T>): T {
   if (result.ok) return result.value;
   if (result.reason === 'not_found') throw notFound('No such contact');
-  throw badRequest('No such tag', result.tagIds.map((id) => ({ path: 'add', message: `No tag has id ${id}` })));
+  throw badRequest(
+    'No such tag',
+    result.tagIds.map((id) => ({ path: 'add', message: `No tag has id ${id}` })),
+  );
 }
 
 /**

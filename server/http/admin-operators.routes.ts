@@ -42,8 +42,14 @@ const auditQuerySchema = z.object({
   before: z.coerce.number().int().positive().optional(),
   operatorId: idParamSchema.optional(),
   action: z.string().trim().min(1).max(64).optional(),
-  from: z.iso.datetime({ offset: true }).transform((text) => new Date(text)).optional(),
-  to: z.iso.datetime({ offset: true }).transform((text) => new Date(text)).optional(),
+  from: z.iso
+    .datetime({ offset: true })
+    .transform((text) => new Date(text))
+    .optional(),
+  to: z.iso
+    .datetime({ offset: true })
+    .transform((text) => new Date(text))
+    .optional(),
 });
 
 /** Operator accounts and the audit log: admins only. */

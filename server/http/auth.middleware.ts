@@ -40,8 +40,7 @@ export interface AuthMiddleware {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const csrfFailed = (): HttpError => new HttpError(403, 'csrf_failed', `Missing or wrong ${CSRF_HEADER} header`);
-export const passwordChangeRequired = (): HttpError =>
-  new HttpError(403, 'password_change_required', 'Choose a new password first (POST /api/admin/me/password)');
+export const passwordChangeRequired = (): HttpError => new HttpError(403, 'password_change_required', 'Choose a new password first (POST /api/admin/me/password)');
 
 export function createAuth(operators: OperatorsService): AuthMiddleware {
   return {

@@ -107,26 +107,16 @@ export type OfficialAccountMessage =
         /** MediaId16K: the same voice sampled at 16 kHz. */
         mediaId16K?: string;
       })
-  | (OfficialAccountMessageBase &
-      WithMsgId &
-      WithArticleRef & { kind: 'video' | 'shortvideo'; mediaId: string; thumbMediaId: string })
-  | (OfficialAccountMessageBase &
-      WithMsgId &
-      WithArticleRef & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
-  | (OfficialAccountMessageBase &
-      WithMsgId &
-      WithArticleRef & { kind: 'link'; title: string; description: string; url: string })
-  | (OfficialAccountMessageBase &
-      WithEvent & { kind: 'event.subscribe'; eventKey?: string; scene?: string; ticket?: string })
+  | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'video' | 'shortvideo'; mediaId: string; thumbMediaId: string })
+  | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
+  | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'link'; title: string; description: string; url: string })
+  | (OfficialAccountMessageBase & WithEvent & { kind: 'event.subscribe'; eventKey?: string; scene?: string; ticket?: string })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.unsubscribe' })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.scan'; scene: string; ticket: string })
-  | (OfficialAccountMessageBase &
-      WithEvent & { kind: 'event.location'; latitude: number; longitude: number; precision: number })
+  | (OfficialAccountMessageBase & WithEvent & { kind: 'event.location'; latitude: number; longitude: number; precision: number })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.click'; eventKey: string })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.view'; eventKey: string; menuId?: string })
-  | (OfficialAccountMessageBase &
-      WithEvent &
-      WithMsgId & { kind: 'event.template_send_job_finish'; status: string })
+  | (OfficialAccountMessageBase & WithEvent & WithMsgId & { kind: 'event.template_send_job_finish'; status: string })
   | (OfficialAccountMessageBase & WithEvent & MassSendJobFinish)
   | (OfficialAccountMessageBase &
       WithEvent & {
@@ -400,11 +390,7 @@ export function officialAccountDedupeKey(appId: string, msg: OfficialAccountMess
   const eventKey = readText(msg.raw, 'EventKey') ?? '';
   let key = `oa:${appId}:evt:${msg.fromUserName}:${msg.createTime}:${event}:${eventKey}`;
   if (msg.kind === 'event.template_send_job_finish' || msg.kind === 'event.mass_send_job_finish') key += `:${msg.msgId}`;
-  if (
-    msg.kind === 'event.subscribe_msg_popup' ||
-    msg.kind === 'event.subscribe_msg_change' ||
-    msg.kind === 'event.subscribe_msg_sent'
-  ) {
+  if (msg.kind === 'event.subscribe_msg_popup' || msg.kind === 'event.subscribe_msg_change' || msg.kind === 'event.subscribe_msg_sent') {
     key += `:${msg.items.map((item) => (item.msgId === undefined ? item.templateId : `${item.templateId}/${item.msgId}`)).join(',')}`;
   }
   // An event this parser does not know may identify its subject in other fields; a retry repeats

@@ -89,12 +89,7 @@ function findPublicKey(keys: ReadonlyMap<string, KeyObject | string>, serial: st
 function verifyRsaSha256(key: KeyObject, message: Buffer, signatureBase64: string): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureBase64)) return false;
   try {
-    return verify(
-      'sha256',
-      message,
-      { key, padding: constants.RSA_PKCS1_PADDING },
-      Buffer.from(signatureBase64, 'base64'),
-    );
+    return verify('sha256', message, { key, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(signatureBase64, 'base64'));
   } catch {
     // A signature the key cannot even check (wrong length, unusable key) is simply not valid.
     return false;

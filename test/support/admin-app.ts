@@ -127,7 +127,13 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     contactTagging,
     async signIn(params) {
       const password = params.password ?? `${params.username}-password`;
-      const created = await operators.createOperator({ username: params.username, password, role: params.role, wecomUserId: params.wecomUserId ?? null, actor: { operatorId: null, ip: null } });
+      const created = await operators.createOperator({
+        username: params.username,
+        password,
+        role: params.role,
+        wecomUserId: params.wecomUserId ?? null,
+        actor: { operatorId: null, ip: null },
+      });
       if (!created.ok) throw new Error(`could not create operator ${params.username}: ${created.reason}`);
       const login = await operators.login({ username: params.username, password, ip: '127.0.0.1' });
       if (!login.ok) throw new Error(`could not sign in ${params.username}: ${login.reason}`);

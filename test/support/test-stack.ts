@@ -31,7 +31,11 @@ export interface TestStack {
  * The whole server on a test database, with the sandbox platform on loopback standing in for
  * WeChat and WeCom, and a manual clock set to real time (callbacks carry real timestamps).
  */
-export async function startTestStack(db: Pick<TestDatabase, 'dataSource'>, env: NodeJS.ProcessEnv = {}, options: { holder?: string; callbackDeadlineMs?: number; adminWebRoot?: string } = {}): Promise<TestStack> {
+export async function startTestStack(
+  db: Pick<TestDatabase, 'dataSource'>,
+  env: NodeJS.ProcessEnv = {},
+  options: { holder?: string; callbackDeadlineMs?: number; adminWebRoot?: string } = {},
+): Promise<TestStack> {
   const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
   const { officialAccount, wecom } = loaded;
   if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');

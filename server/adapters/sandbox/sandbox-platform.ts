@@ -51,10 +51,7 @@ interface EndpointOptions {
  * name lengths, batch sizes), records every call, and can be told to fail or stall a call.
  */
 export function createSandboxPlatform(params: CreateSandboxPlatformParams): SandboxPlatform {
-  const state = new SandboxState(
-    { officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram },
-    params.clock,
-  );
+  const state = new SandboxState({ officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram }, params.clock);
   let player: SandboxPlayer | null = null;
   const oa = params.officialAccount;
   const wc = params.wecom;

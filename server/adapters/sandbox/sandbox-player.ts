@@ -43,34 +43,16 @@ export interface SandboxPlayer {
   sendText(p: { openid: string; content: string; msgId?: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
   clickMenu(p: { openid: string; key: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
   scan(p: { openid: string; scene: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
-  addExternalContact(p: {
-    userId: string;
-    state?: string;
-    unionid?: string | null;
-    externalUserId?: string;
-    name?: string;
-    createTime?: number;
-  }): Promise<WecomPlayResult>;
+  addExternalContact(p: { userId: string; state?: string; unionid?: string | null; externalUserId?: string; name?: string; createTime?: number }): Promise<WecomPlayResult>;
   /**
    * The member deleted the customer (`del_external_contact`), or the customer deleted the member
    * (`del_follow_user`).
    */
   removeExternalContact(p: { userId: string; externalUserId: string; by: 'member' | 'customer'; createTime?: number }): Promise<WecomPlayResult>;
   /** A member changed the customer's corp tags in the WeCom client: the platform pushes edit_external_contact. */
-  editExternalContactTags(p: {
-    userId: string;
-    externalUserId: string;
-    addTagIds?: string[];
-    removeTagIds?: string[];
-    createTime?: number;
-  }): Promise<WecomPlayResult>;
+  editExternalContactTags(p: { userId: string; externalUserId: string; addTagIds?: string[]; removeTagIds?: string[]; createTime?: number }): Promise<WecomPlayResult>;
   /** Tags were created/changed/deleted in the admin console; the platform state is not changed. */
-  changeExternalTag(p: {
-    changeType: 'create' | 'update' | 'delete' | 'shuffle';
-    tagIds: string[];
-    tagType?: 'tag' | 'tag_group';
-    createTime?: number;
-  }): Promise<PlayResult>;
+  changeExternalTag(p: { changeType: 'create' | 'update' | 'delete' | 'shuffle'; tagIds: string[]; tagType?: 'tag' | 'tag_group'; createTime?: number }): Promise<PlayResult>;
   /**
    * Sends a played request again with the same URL and body bytes, as WeChat does when it got no
    * answer in 5 seconds: "微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次".
@@ -226,10 +208,7 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
 
     async editExternalContactTags(p) {
       state.markTag({ userId: p.userId, externalUserId: p.externalUserId, addTagIds: p.addTagIds ?? [], removeTagIds: p.removeTagIds ?? [] });
-      const result = await playWecom(
-        { Event: 'change_external_contact', ChangeType: 'edit_external_contact', UserID: p.userId, ExternalUserID: p.externalUserId },
-        p.createTime,
-      );
+      const result = await playWecom({ Event: 'change_external_contact', ChangeType: 'edit_external_contact', UserID: p.userId, ExternalUserID: p.externalUserId }, p.createTime);
       return { ...result, externalUserId: p.externalUserId };
     },
 

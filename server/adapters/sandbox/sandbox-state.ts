@@ -295,13 +295,7 @@ export class SandboxState {
   // --- WeCom customer contact ----------------------------------------------------------------------
 
   /** Seeds an external contact added by member `followUserId` (or adds that member to an existing one). */
-  addExternalContact(p: {
-    externalUserId?: string;
-    unionid?: string | null;
-    name?: string;
-    followUserId: string;
-    state?: string | null;
-  }): SandboxExternalContact {
+  addExternalContact(p: { externalUserId?: string; unionid?: string | null; name?: string; followUserId: string; state?: string | null }): SandboxExternalContact {
     const externalUserId = p.externalUserId ?? randomExternalUserId();
     const existing = this.externalContacts.get(externalUserId);
     const contact: SandboxExternalContact = existing ?? {
@@ -465,5 +459,7 @@ function randomBase64Url(length: number): string {
 }
 
 function randomHex(length: number): string {
-  return randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
+  return randomBytes(Math.ceil(length / 2))
+    .toString('hex')
+    .slice(0, length);
 }

@@ -67,12 +67,7 @@ interface ActionAnswer {
 }
 
 /** Runs the CLI; returns the exit code. `write` and `writeError` receive whole lines. */
-export async function runSandboxCli(params: {
-  argv: readonly string[];
-  env: NodeJS.ProcessEnv;
-  write: (line: string) => void;
-  writeError: (line: string) => void;
-}): Promise<number> {
+export async function runSandboxCli(params: { argv: readonly string[]; env: NodeJS.ProcessEnv; write: (line: string) => void; writeError: (line: string) => void }): Promise<number> {
   let action: SandboxAction;
   try {
     action = parseSandboxArgs(params.argv);

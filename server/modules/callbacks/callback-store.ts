@@ -79,7 +79,12 @@ export class CallbackStore {
 
   private async commitGroup(group: Waiting[]): Promise<void> {
     try {
-      const results = await this.deps.transactor.run((m) => this.deps.interactions.recordInteractions(m, group.map((w) => w.draft)));
+      const results = await this.deps.transactor.run((m) =>
+        this.deps.interactions.recordInteractions(
+          m,
+          group.map((w) => w.draft),
+        ),
+      );
       group.forEach((w, i) => w.resolve(results[i]));
     } catch (error) {
       if (group.length > 1) this.deps.logger.debug('group commit failed; storing its callbacks one by one', { size: group.length, error });

@@ -269,18 +269,20 @@ export class ContactsQueryService {
    * days"): one range of IDX_interactions_type_occurred_contact, read from the index alone.
    */
   async countContactsWithInteraction(params: CountContactsWithInteractionParams): Promise<number> {
-    const rows = await this.deps.dataSource.query<{ n: number | string }[]>('SELECT COUNT(DISTINCT contact_id) AS n FROM interactions WHERE type = ? AND occurred_at >= ? AND contact_id IS NOT NULL', [
-      params.type,
-      toSqlDate(params.since),
-    ]);
+    const rows = await this.deps.dataSource.query<{ n: number | string }[]>(
+      'SELECT COUNT(DISTINCT contact_id) AS n FROM interactions WHERE type = ? AND occurred_at >= ? AND contact_id IS NOT NULL',
+      [params.type, toSqlDate(params.since)],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
   private async countWhere(where: ListQuery, cap: number): Promise<ContactCount> {
     // Counting stops at the cap: the inner LIMIT ends the index walk there.
-    const rows = await this.deps.dataSource.query<{
-      n: number | string;
-    }[]>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`, where.params);
+    const rows = await this.deps.dataSource.query<
+      {
+        n: number | string;
+      }[]
+    >(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`, where.params);
     const n = Number(rows[0]?.n ?? 0);
     return { total: Math.min(n, cap), totalCapped: n > cap };
   }

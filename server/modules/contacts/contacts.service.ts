@@ -30,10 +30,11 @@ export class ContactsService {
 
   async findContactId(manager: EntityManager, ref: IdentityRef): Promise<number | null> {
     // Raw SQL: this runs inside every callback's transaction.
-    const rows: { contact_id: number | string }[] = await manager.query(
-      'SELECT contact_id FROM contact_identities WHERE kind = ? AND app_id = ? AND value = ?',
-      [ref.kind, ref.appId, ref.value],
-    );
+    const rows: { contact_id: number | string }[] = await manager.query('SELECT contact_id FROM contact_identities WHERE kind = ? AND app_id = ? AND value = ?', [
+      ref.kind,
+      ref.appId,
+      ref.value,
+    ]);
     return rows.length > 0 ? Number(rows[0].contact_id) : null;
   }
 
@@ -225,7 +226,8 @@ export class ContactsService {
     const state = p.state ? p.state.slice(0, 128) : null;
     const existing = await manager.findOneBy(ContactFollow, { contactId, userId: p.userId });
     if (existing) {
-      if (existing.status !== 'active' || (state && existing.state !== state)) await manager.update(ContactFollow, { id: existing.id }, { status: 'active', state: state ?? existing.state, updatedAt: now });
+      if (existing.status !== 'active' || (state && existing.state !== state))
+        await manager.update(ContactFollow, { id: existing.id }, { status: 'active', state: state ?? existing.state, updatedAt: now });
     } else {
       try {
         await manager.insert(ContactFollow, { contactId, userId: p.userId.slice(0, 64), status: 'active', state, createdAt: now, updatedAt: now });
@@ -307,17 +309,13 @@ export function identityKey(ref: IdentityRef): string {
   return `${ref.kind}|${ref.appId}|${ref.value}`;
 }
 
-
 /**
  * Reads contacts and locks their rows for the rest of the transaction, in id order (a locking
  * read: MySQL returns the latest committed values, not the transaction's snapshot). SQLite has
  * one writer, which is lock enough.
  */
 async function lockContacts(manager: EntityManager, ids: number[]): Promise<Map<number, Contact>> {
-  const query = manager
-    .createQueryBuilder(Contact, 'c')
-    .where('c.id IN (:...ids)', { ids })
-    .orderBy('c.id', 'ASC');
+  const query = manager.createQueryBuilder(Contact, 'c').where('c.id IN (:...ids)', { ids }).orderBy('c.id', 'ASC');
   if (isMysqlManager(manager)) query.setLock('pessimistic_write');
   const rows = await query.getMany();
   return new Map(rows.map((r) => [r.id, r]));

@@ -178,10 +178,7 @@ export function mapWecomEvent(corpId: string, ev: WecomEvent, options: MapOption
         ...base,
         type: 'wecom_unknown',
         identity: null,
-        detail: withFlags(
-          { ...collected.fields, event: ev.event, msgType: ev.msgType, ...(collected.truncated ? { truncated: true } : {}) },
-          options,
-        ),
+        detail: withFlags({ ...collected.fields, event: ev.event, msgType: ev.msgType, ...(collected.truncated ? { truncated: true } : {}) }, options),
       };
     }
   }

@@ -91,7 +91,10 @@ export class InteractionsService {
       if (fresh.length > 0) await insert(fresh);
     }
     if (fresh.length > 0) {
-      await manager.query(`${INSERT_WORK} ${fresh.map(() => WORK_ROW).join(',')}`, fresh.flatMap((d) => [d.dedupeKey, now, now, now]));
+      await manager.query(
+        `${INSERT_WORK} ${fresh.map(() => WORK_ROW).join(',')}`,
+        fresh.flatMap((d) => [d.dedupeKey, now, now, now]),
+      );
     }
     const recorded = new Set(fresh);
     return drafts.map((d) => ({ recorded: recorded.has(d), contactId: recorded.has(d) ? contactOf(d) : null }));

@@ -127,7 +127,12 @@ export class DatabaseRunCoordinator implements RunCoordinator {
     );
     // Pruned meanwhile, or never ours: the outcome would otherwise vanish without a trace.
     if ((result.affected ?? 0) === 0) {
-      this.logger.warn('job run outcome not recorded: no run row of this instance', { job: params.jobName, slot: formatSlot(params.slot), failed, error: failed ? describeError(params.error) : undefined });
+      this.logger.warn('job run outcome not recorded: no run row of this instance', {
+        job: params.jobName,
+        slot: formatSlot(params.slot),
+        failed,
+        error: failed ? describeError(params.error) : undefined,
+      });
     }
   }
 

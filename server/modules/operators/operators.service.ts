@@ -72,10 +72,7 @@ export interface ChangeOwnPasswordParams {
   ip: string | null;
 }
 
-export type ChangeOwnPasswordResult =
-  | { ok: true }
-  | { ok: false; reason: 'wrong_password' | 'same_password' | 'not_found' }
-  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+export type ChangeOwnPasswordResult = { ok: true } | { ok: false; reason: 'wrong_password' | 'same_password' | 'not_found' } | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 /** A password made here for someone to read once (first run, reset) and replace at their first login. */
 export interface GeneratedCredentials {
@@ -163,7 +160,14 @@ export class OperatorsService {
       if (!operator) return null;
       await m.update(Operator, { id: operator.id }, { passwordHash, mustChangePassword: true, updatedAt: this.deps.clock.now() });
       await this.revokeSessions(m, operator.id);
-      await this.deps.audit.record({ manager: m, operatorId: null, action: 'operator.reset_password', targetType: 'operator', targetId: operator.id, detail: { username: operator.username } });
+      await this.deps.audit.record({
+        manager: m,
+        operatorId: null,
+        action: 'operator.reset_password',
+        targetType: 'operator',
+        targetId: operator.id,
+        detail: { username: operator.username },
+      });
       return operator;
     });
     if (!found) return { ok: false, reason: 'not_found' };
@@ -182,7 +186,14 @@ export class OperatorsService {
     const reserved = await this.throttle.reserveAccount(operator.username);
     if (!reserved.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)) };
     if (!(await verifyPassword(params.currentPassword, operator.passwordHash))) {
-      await this.deps.audit.record({ operatorId: operator.id, ip: params.ip, action: 'operator.change_password_failed', targetType: 'operator', targetId: operator.id, detail: { reason: 'wrong_password' } });
+      await this.deps.audit.record({
+        operatorId: operator.id,
+        ip: params.ip,
+        action: 'operator.change_password_failed',
+        targetType: 'operator',
+        targetId: operator.id,
+        detail: { reason: 'wrong_password' },
+      });
       return { ok: false, reason: 'wrong_password' };
     }
     await this.throttle.resetAccount(operator.username);
@@ -197,7 +208,15 @@ export class OperatorsService {
         .set({ revokedAt: now })
         .where('operator_id = :operatorId AND revoked_at IS NULL AND id <> :sessionId', { operatorId: operator.id, sessionId: params.sessionId })
         .execute();
-      await this.deps.audit.record({ manager: m, operatorId: operator.id, ip: params.ip, action: 'operator.change_password', targetType: 'operator', targetId: operator.id, detail: { mustChangePassword: operator.mustChangePassword } });
+      await this.deps.audit.record({
+        manager: m,
+        operatorId: operator.id,
+        ip: params.ip,
+        action: 'operator.change_password',
+        targetType: 'operator',
+        targetId: operator.id,
+        detail: { mustChangePassword: operator.mustChangePassword },
+      });
     });
     return { ok: true };
   }
@@ -397,12 +416,7 @@ export class OperatorsService {
   }
 
   private async revokeSessions(m: EntityManager, operatorId: number): Promise<void> {
-    await m
-      .createQueryBuilder()
-      .update(OperatorSession)
-      .set({ revokedAt: this.deps.clock.now() })
-      .where('operator_id = :operatorId AND revoked_at IS NULL', { operatorId })
-      .execute();
+    await m.createQueryBuilder().update(OperatorSession).set({ revokedAt: this.deps.clock.now() }).where('operator_id = :operatorId AND revoked_at IS NULL', { operatorId }).execute();
   }
 }
 

@@ -133,9 +133,12 @@ export class ReactionsWorker {
   private async runClaim(claim: Claim): Promise<number> {
     // Renewed while the batch runs: platform lookups can be slow, and a lease that lapsed would
     // let another instance run the same rows.
-    const renewal = setInterval(() => {
-      this.queue.renew(claim).catch((error: unknown) => this.deps.logger.warn('lease renewal failed', { error }));
-    }, Math.max(1_000, Math.floor(this.queue.leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        this.queue.renew(claim).catch((error: unknown) => this.deps.logger.warn('lease renewal failed', { error }));
+      },
+      Math.max(1_000, Math.floor(this.queue.leaseMs / 3)),
+    );
     try {
       const prepared = await this.prepareClaim(claim);
       return prepared.length > 0 ? await this.writePrepared(claim, prepared) : 0;
@@ -150,7 +153,10 @@ export class ReactionsWorker {
     const keys = work.map((w) => w.dedupeKey);
     const interactions = keys.length > 0 ? await m.findBy(Interaction, { dedupeKey: In(keys) }) : [];
     const byKey = new Map(interactions.map((i) => [i.dedupeKey, i]));
-    const owners = await this.deps.contacts.resolveSurvivors(m, interactions.flatMap((i) => (i.contactId === null ? [] : [i.contactId])));
+    const owners = await this.deps.contacts.resolveSurvivors(
+      m,
+      interactions.flatMap((i) => (i.contactId === null ? [] : [i.contactId])),
+    );
 
     const batched = await this.prepareBatches(interactions);
     const prepared: PreparedRow[] = [];

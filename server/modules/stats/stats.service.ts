@@ -90,7 +90,9 @@ export class StatsService {
       from: range.days[0],
       to: range.days[range.days.length - 1],
       days: range.days,
-      newContacts: created.map((row) => ({ day: String(row.day), source: row.source, count: Number(row.n) })).sort((a, b) => bySeries(a, b) || (a.source ?? '').localeCompare(b.source ?? '')),
+      newContacts: created
+        .map((row) => ({ day: String(row.day), source: row.source, count: Number(row.n) }))
+        .sort((a, b) => bySeries(a, b) || (a.source ?? '').localeCompare(b.source ?? '')),
       funnel,
       activity: { active: activeCount, silent: Math.max(0, live - activeCount), silentDays: params.silentDays },
       interactions: interactions.map((row) => ({ day: String(row.day), channel: row.channel, count: Number(row.n) })).sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),

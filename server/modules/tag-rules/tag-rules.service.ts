@@ -36,10 +36,7 @@ export interface TagRuleIssue {
   message: string;
 }
 
-export type TagRuleResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; reason: 'not_found' | 'duplicate_name' }
-  | { ok: false; reason: 'invalid'; issues: TagRuleIssue[] };
+export type TagRuleResult<T> = { ok: true; value: T } | { ok: false; reason: 'not_found' | 'duplicate_name' } | { ok: false; reason: 'invalid'; issues: TagRuleIssue[] };
 
 export interface CreateTagRuleParams {
   rule: TagRuleDraft;
@@ -106,7 +103,15 @@ export class TagRulesService {
       const inserted = await manager.insert(TagRule, { ...fields, createdAt: now, updatedAt: now });
       const id = insertedId(inserted.identifiers);
       const rule = await manager.findOneByOrFail(TagRule, { id });
-      await this.deps.audit.record({ manager, operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'tag_rule.create', targetType: 'tag_rule', targetId: rule.id, detail: describeRecord({ ...fields }) });
+      await this.deps.audit.record({
+        manager,
+        operatorId: params.actor.operatorId,
+        ip: params.actor.ip,
+        action: 'tag_rule.create',
+        targetType: 'tag_rule',
+        targetId: rule.id,
+        detail: describeRecord({ ...fields }),
+      });
       return { ok: true, value: toRuleView(rule) };
     });
   }
@@ -123,7 +128,15 @@ export class TagRulesService {
       if (after.name !== before.name && (await hasNameClash(manager, after.name, current.id))) return { ok: false, reason: 'duplicate_name' };
       await manager.update(TagRule, { id: current.id }, { ...after, updatedAt: this.deps.clock.now() });
       const updated = await manager.findOneByOrFail(TagRule, { id: current.id });
-      await this.deps.audit.record({ manager, operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'tag_rule.update', targetType: 'tag_rule', targetId: current.id, detail: describeChanges({ ...before }, { ...after }) });
+      await this.deps.audit.record({
+        manager,
+        operatorId: params.actor.operatorId,
+        ip: params.actor.ip,
+        action: 'tag_rule.update',
+        targetType: 'tag_rule',
+        targetId: current.id,
+        detail: describeChanges({ ...before }, { ...after }),
+      });
       return { ok: true, value: toRuleView(updated) };
     });
   }
@@ -133,7 +146,15 @@ export class TagRulesService {
       const current = await manager.findOneBy(TagRule, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
       await manager.delete(TagRule, { id: current.id });
-      await this.deps.audit.record({ manager, operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'tag_rule.delete', targetType: 'tag_rule', targetId: current.id, detail: describeRecord({ ...toRuleFields(current) }) });
+      await this.deps.audit.record({
+        manager,
+        operatorId: params.actor.operatorId,
+        ip: params.actor.ip,
+        action: 'tag_rule.delete',
+        targetType: 'tag_rule',
+        targetId: current.id,
+        detail: describeRecord({ ...toRuleFields(current) }),
+      });
       return { ok: true, value: { id: current.id } };
     });
   }
@@ -151,7 +172,6 @@ export class TagRulesService {
     return result;
   }
 }
-
 
 /**
  * Rules that span fields, checked on the complete rule (so a PATCH cannot break them either):

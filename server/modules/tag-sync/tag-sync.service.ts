@@ -31,10 +31,7 @@ export function tagSyncSubject(platform: 'oa' | 'wecom', tagId: number): string 
  * A rename carries Flywheel's id and the handler reads the name when it runs, so a later rename
  * simply wins. A deletion carries the platform ids, because Flywheel's rows are gone by then.
  */
-type CatalogChange =
-  | { op: 'rename_tag'; tagId: number }
-  | { op: 'rename_group'; groupId: number }
-  | { op: 'delete'; oaTagIds: number[]; wecomTagIds: string[]; wecomGroupIds: string[] };
+type CatalogChange = { op: 'rename_tag'; tagId: number } | { op: 'rename_group'; groupId: number } | { op: 'delete'; oaTagIds: number[]; wecomTagIds: string[]; wecomGroupIds: string[] };
 
 /** Errcodes that mean the platform's copy is already gone: the deletion is done. */
 const ALREADY_GONE = new Set([45159, 40068]);
@@ -84,10 +81,7 @@ export interface TagSyncDeps {
 export class TagSyncService {
   constructor(private readonly deps: TagSyncDeps) {}
 
-  async enqueueContactTagChanges(
-    manager: EntityManager,
-    p: { contactId: number; added: TagChange[]; removed: TagChange[]; skip?: 'oa' | 'wecom' },
-  ): Promise<void> {
+  async enqueueContactTagChanges(manager: EntityManager, p: { contactId: number; added: TagChange[]; removed: TagChange[]; skip?: 'oa' | 'wecom' }): Promise<void> {
     const changes = [...p.added.map((c) => ({ ...c, op: 'add' as const })), ...p.removed.map((c) => ({ ...c, op: 'remove' as const }))];
     const groups = await manager.findBy(TagGroup, { id: In([...new Set(changes.map((c) => c.tag.groupId))]) });
     const byId = new Map(groups.map((g) => [g.id, g]));
@@ -98,7 +92,13 @@ export class TagSyncService {
         await this.deps.queue.enqueue({ manager, kind: OA_TAG_SYNC, dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`, payload, subject: tagSyncSubject('oa', change.tag.id) });
       }
       if (group?.syncWecom && p.skip !== 'wecom' && this.deps.wecom) {
-        await this.deps.queue.enqueue({ manager, kind: WECOM_TAG_SYNC, dedupeKey: `wecom_tag:${change.op}:${change.contactTagId}`, payload, subject: tagSyncSubject('wecom', change.tag.id) });
+        await this.deps.queue.enqueue({
+          manager,
+          kind: WECOM_TAG_SYNC,
+          dedupeKey: `wecom_tag:${change.op}:${change.contactTagId}`,
+          payload,
+          subject: tagSyncSubject('wecom', change.tag.id),
+        });
       }
     }
   }
@@ -124,7 +124,8 @@ export class TagSyncService {
     const wecomGroupIds = group?.wecomGroupId ? [group.wecomGroupId] : [];
     const wecomTagIds = wecomGroupIds.length > 0 ? [] : tags.flatMap((t) => (t.wecomTagId === null ? [] : [t.wecomTagId]));
     if (oaTagIds.length > 0) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds, wecomTagIds: [], wecomGroupIds: [] });
-    if (skip !== 'wecom' && wecomTagIds.length + wecomGroupIds.length > 0) await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
+    if (skip !== 'wecom' && wecomTagIds.length + wecomGroupIds.length > 0)
+      await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
   }
 
   private async enqueueCatalog(manager: EntityManager, kind: string, change: CatalogChange, subject?: string): Promise<void> {
@@ -156,7 +157,10 @@ export class TagSyncService {
       }
       const failedIds = [...open.values()].flatMap((entry) => (entry.failedId === null ? [] : [entry.failedId]));
       if (failedIds.length > 0) {
-        const failed = await this.deps.dataSource.query<{ id: number | string; last_error: string | null }[]>(`SELECT id, last_error FROM tasks WHERE id IN (${placeholders(failedIds.length)})`, failedIds);
+        const failed = await this.deps.dataSource.query<{ id: number | string; last_error: string | null }[]>(
+          `SELECT id, last_error FROM tasks WHERE id IN (${placeholders(failedIds.length)})`,
+          failedIds,
+        );
         for (const row of failed) errors.set(Number(row.id), row.last_error);
       }
     }
@@ -247,7 +251,10 @@ export class TagSyncService {
   async syncOfficialAccountTags(tasks: Task[]): Promise<TaskResult[]> {
     const m = this.deps.dataSource.manager;
     const results: TaskResult[] = [];
-    const parsed = await this.dropUndone(tasks.map((task) => ({ task, ...readPayload(task) })), results);
+    const parsed = await this.dropUndone(
+      tasks.map((task) => ({ task, ...readPayload(task) })),
+      results,
+    );
     if (parsed.length === 0) return results;
     const openids = await m.findBy(ContactIdentity, {
       kind: 'oa_openid',
@@ -280,7 +287,10 @@ export class TagSyncService {
       }
       let items = batch.items;
       if (batch.op === 'add') {
-        const overLimit = await this.contactsOverOaTagLimit(items.map((i) => i.contactId), batch.tagId);
+        const overLimit = await this.contactsOverOaTagLimit(
+          items.map((i) => i.contactId),
+          batch.tagId,
+        );
         for (const i of items.filter((x) => overLimit.has(x.contactId))) {
           results.push(failure(i.task, new TagSyncLimitError(`The follower already has ${OA_MAX_TAGS_PER_USER} Official Account tags (the platform limit); remove one first`)));
         }
@@ -295,8 +305,7 @@ export class TagSyncService {
   }
 
   private async sendOaBatch(op: 'add' | 'remove', oaTagId: number, chunk: { task: Task; openid: string }[]): Promise<TaskResult[]> {
-    const call = (openids: string[]) =>
-      op === 'add' ? this.oa().client.batchTag(oaTagId, openids) : this.oa().client.batchUntag(oaTagId, openids);
+    const call = (openids: string[]) => (op === 'add' ? this.oa().client.batchTag(oaTagId, openids) : this.oa().client.batchUntag(oaTagId, openids));
     try {
       await call(chunk.map((c) => c.openid));
       return chunk.map((c) => ({ id: c.task.id, ok: true }));
@@ -324,10 +333,7 @@ export class TagSyncService {
    * without a call: an add of a tag the contact no longer holds, a remove of a tag they hold
    * again. The task of the later change brings the platform in line.
    */
-  private async dropUndone<T extends { task: Task; contactId: number; tagId: number; op: 'add' | 'remove' }>(
-    parsed: T[],
-    results: TaskResult[],
-  ): Promise<T[]> {
+  private async dropUndone<T extends { task: Task; contactId: number; tagId: number; op: 'add' | 'remove' }>(parsed: T[], results: TaskResult[]): Promise<T[]> {
     if (parsed.length === 0) return parsed;
     const held = await this.deps.dataSource.manager.find(ContactTag, {
       select: { contactId: true, tagId: true },
@@ -380,7 +386,10 @@ export class TagSyncService {
   async syncWecomTags(tasks: Task[]): Promise<TaskResult[]> {
     const m = this.deps.dataSource.manager;
     const results: TaskResult[] = [];
-    const parsed = await this.dropUndone(tasks.map((task) => ({ task, ...readPayload(task) })), results);
+    const parsed = await this.dropUndone(
+      tasks.map((task) => ({ task, ...readPayload(task) })),
+      results,
+    );
     if (parsed.length === 0) return results;
     const contactIds = [...new Set(parsed.map((t) => t.contactId))];
     const [externals, contacts, follows] = await Promise.all([

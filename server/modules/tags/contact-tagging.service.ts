@@ -119,7 +119,12 @@ export class ContactTaggingService {
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
       const contacts = await manager.find(Contact, { select: { id: true }, where: { id: In([...new Set(params.contactIds)]), mergedIntoId: IsNull() }, order: { id: 'ASC' } });
-      const updated = await this.applyToContacts(manager, contacts.map((c) => c.id), tags.value, sourceOf(params.actor));
+      const updated = await this.applyToContacts(
+        manager,
+        contacts.map((c) => c.id),
+        tags.value,
+        sourceOf(params.actor),
+      );
       await this.deps.audit.record({
         manager,
         operatorId: params.actor.operatorId,

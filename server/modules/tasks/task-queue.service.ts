@@ -230,9 +230,12 @@ export class TaskQueue {
   /** Runs `work` while a timer renews the claim's lease every leaseMs / 3. */
   private async withRenewal<T>(kind: string, claim: Claim, work: () => Promise<T>): Promise<T> {
     let renewing: Promise<void> = Promise.resolve();
-    const timer = setInterval(() => {
-      renewing = renewing.then(() => this.renew(kind, claim));
-    }, Math.max(1, Math.floor(this.leases.leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        renewing = renewing.then(() => this.renew(kind, claim));
+      },
+      Math.max(1, Math.floor(this.leases.leaseMs / 3)),
+    );
     try {
       return await work();
     } finally {

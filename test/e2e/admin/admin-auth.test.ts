@@ -49,7 +49,9 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
     await login('alice', 'correct horse').expect(200);
     await login('alice', 'hunter2-secret').expect(401);
     await login('mallory', 'hunter3-secret').expect(401);
-    const rows = await db().dataSource.getRepository(AuditLog).find({ where: [{ action: 'login' }, { action: 'login_failed' }], order: { id: 'ASC' } });
+    const rows = await db()
+      .dataSource.getRepository(AuditLog)
+      .find({ where: [{ action: 'login' }, { action: 'login_failed' }], order: { id: 'ASC' } });
     expect(rows.map((row) => [row.action, row.detail.reason ?? null])).toEqual([
       ['login', null],
       ['login_failed', 'wrong_password'],
@@ -75,7 +77,9 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
 
     t.clock.advance(2000);
     await login('alice', 'correct horse').expect(200);
-    const rows = await db().dataSource.getRepository(AuditLog).find({ where: { action: 'login_failed' }, order: { id: 'ASC' } });
+    const rows = await db()
+      .dataSource.getRepository(AuditLog)
+      .find({ where: { action: 'login_failed' }, order: { id: 'ASC' } });
     expect(rows.map((row) => row.detail.reason)).toEqual([...Array.from({ length: 5 }, () => 'wrong_password'), 'throttled_account', 'wrong_password', 'throttled_account']);
   });
 

@@ -77,7 +77,11 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       name: '李雷',
       createdAt: '2026-11-01T00:00:00.000Z',
       owner: 'rep-li',
-      identities: [['oa_openid', 'oOPENID_li'], ['unionid', 'UNION_li'], ['phone', '13812345678']],
+      identities: [
+        ['oa_openid', 'oOPENID_li'],
+        ['unionid', 'UNION_li'],
+        ['phone', '13812345678'],
+      ],
       tags: ['VIP', 'Expo 2026'],
       score: 12,
       source: 'qr:expo',
@@ -142,8 +146,22 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
 
   it('filters by tag, stage, source, score range and activity, and counts with the same filters', async () => {
     const ds = db().dataSource;
-    const active = await seedContact(ds, { name: 'active', createdAt: '2026-11-05T00:00:00.000Z', stage: 'retained', score: 40, lastInteractionAt: '2026-11-20T00:00:00.000Z', tags: ['VIP'] });
-    const silent = await seedContact(ds, { name: 'silent', createdAt: '2026-11-06T00:00:00.000Z', stage: 'retained', score: 5, lastInteractionAt: '2026-09-01T00:00:00.000Z', source: 'qr:expo' });
+    const active = await seedContact(ds, {
+      name: 'active',
+      createdAt: '2026-11-05T00:00:00.000Z',
+      stage: 'retained',
+      score: 40,
+      lastInteractionAt: '2026-11-20T00:00:00.000Z',
+      tags: ['VIP'],
+    });
+    const silent = await seedContact(ds, {
+      name: 'silent',
+      createdAt: '2026-11-06T00:00:00.000Z',
+      stage: 'retained',
+      score: 5,
+      lastInteractionAt: '2026-09-01T00:00:00.000Z',
+      source: 'qr:expo',
+    });
     const vip = (await ds.getRepository(Tag).findOneByOrFail({ name: 'VIP' })).id;
     const idsOf = async (query: string) => ((await get(`/api/admin/contacts?${query}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
     const countOf = async (query: string) => (await get(`/api/admin/contacts/count?${query}`).expect(200)).body as { total: number; totalCapped: boolean };
@@ -167,7 +185,7 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     await get('/api/admin/contacts/count?silentForDays=0').expect(400);
   });
 
-  it('caps the first page\'s total at 1,000 and the count at 10,000, and says so', async () => {
+  it("caps the first page's total at 1,000 and the count at 10,000, and says so", async () => {
     const ds = db().dataSource;
     const rows = Array.from({ length: 10_001 }, (_, i) => `('bulk ${i}', 0, 'acquired', '2026-11-10 00:00:00.000', '2026-11-10 00:00:00.000')`);
     for (let i = 0; i < rows.length; i += 2000) await ds.query(`INSERT INTO contacts (name, score, stage, created_at, updated_at) VALUES ${rows.slice(i, i + 2000).join(',')}`);
@@ -199,8 +217,12 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
 
   it('lets a sales rep see only the contacts they follow in WeCom, with phones masked, and 404 on the others', async () => {
     // A second rep following 王芳 does not hide her from rep-wang; a removed relation hides her from rep-li.
-    await db().dataSource.getRepository(ContactFollow).insert({ contactId: ids.wang, userId: 'rep-li', status: 'removed', state: null, createdAt: at('2026-11-02T00:00:00.000Z'), updatedAt: at('2026-11-02T00:00:00.000Z') });
-    await db().dataSource.getRepository(ContactFollow).insert({ contactId: ids.zhang, userId: 'rep-wang', status: 'active', state: 'expo', createdAt: at('2026-11-03T00:00:00.000Z'), updatedAt: at('2026-11-03T00:00:00.000Z') });
+    await db()
+      .dataSource.getRepository(ContactFollow)
+      .insert({ contactId: ids.wang, userId: 'rep-li', status: 'removed', state: null, createdAt: at('2026-11-02T00:00:00.000Z'), updatedAt: at('2026-11-02T00:00:00.000Z') });
+    await db()
+      .dataSource.getRepository(ContactFollow)
+      .insert({ contactId: ids.zhang, userId: 'rep-wang', status: 'active', state: 'expo', createdAt: at('2026-11-03T00:00:00.000Z'), updatedAt: at('2026-11-03T00:00:00.000Z') });
     const wangRep = await t.signIn({ username: 'rep-w', role: 'sales', wecomUserId: 'rep-wang' });
     expect(((await get('/api/admin/contacts', wangRep).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id)).toEqual([ids.zhang, ids.wang]);
     expect((await get('/api/admin/contacts/count', wangRep).expect(200)).body).toEqual({ total: 2, totalCapped: false });
@@ -238,7 +260,15 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     for (const [type, time] of rows) {
       await repo.insert({ contactId: ids.li, type, channel: 'oa', occurredAt: at(time), detail: { n: type }, dedupeKey: `test:${type}`, createdAt: at(time) });
     }
-    await repo.insert({ contactId: ids.wang, type: 'text', channel: 'wecom', occurredAt: at('2026-11-23T00:00:00.000Z'), detail: {}, dedupeKey: 'test:wang-text', createdAt: at('2026-11-23T00:00:00.000Z') });
+    await repo.insert({
+      contactId: ids.wang,
+      type: 'text',
+      channel: 'wecom',
+      occurredAt: at('2026-11-23T00:00:00.000Z'),
+      detail: {},
+      dedupeKey: 'test:wang-text',
+      createdAt: at('2026-11-23T00:00:00.000Z'),
+    });
 
     const all = await get(`/api/admin/contacts/${ids.li}/timeline`).expect(200);
     const items = (all.body as { items: { type: string; channel: string; at: string; detail: unknown }[] }).items;

@@ -35,21 +35,25 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
 
   const addContact = async (p: { name?: string; stage?: LifecycleStage; source?: string | null; createdAt?: Date; lastInteractionAt?: Date | null; mergedIntoId?: number | null } = {}) => {
     const at = p.createdAt ?? t.clock.now();
-    const result = await db().dataSource.getRepository(Contact).insert({
-      name: p.name ?? 'x',
-      stage: p.stage ?? 'acquired',
-      firstSource: p.source ?? null,
-      lastInteractionAt: p.lastInteractionAt ?? null,
-      mergedIntoId: p.mergedIntoId ?? null,
-      createdAt: at,
-      updatedAt: at,
-    });
+    const result = await db()
+      .dataSource.getRepository(Contact)
+      .insert({
+        name: p.name ?? 'x',
+        stage: p.stage ?? 'acquired',
+        firstSource: p.source ?? null,
+        lastInteractionAt: p.lastInteractionAt ?? null,
+        mergedIntoId: p.mergedIntoId ?? null,
+        createdAt: at,
+        updatedAt: at,
+      });
     return insertedId(result.identifiers);
   };
   let seq = 0;
   const addInteraction = async (contactId: number, channel: Channel, at: Date) => {
     seq += 1;
-    await db().dataSource.getRepository(Interaction).insert({ contactId, type: 'text', channel, occurredAt: at, detail: {}, dedupeKey: `test:${seq}`, createdAt: at });
+    await db()
+      .dataSource.getRepository(Interaction)
+      .insert({ contactId, type: 'text', channel, occurredAt: at, detail: {}, dedupeKey: `test:${seq}`, createdAt: at });
   };
   const makeTag = async (name: string, group = 'Interest') => {
     const groups = ((await get('/api/admin/tag-groups').expect(200)).body as { items: { id: number; name: string }[] }).items;
@@ -105,7 +109,7 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     expect(((await get('/api/admin/stats?days=400').expect(400)).body as { error: { code: string } }).error.code).toBe('bad_request');
   });
 
-  it('tags one contact (audited, syncs queued), explains the score with its ledger, and hides other reps\' contacts', async () => {
+  it("tags one contact (audited, syncs queued), explains the score with its ledger, and hides other reps' contacts", async () => {
     const contactId = await addContact({ name: '王小明' });
     const vip = await makeTag('VIP');
     const lead = await makeTag('Lead');
@@ -167,7 +171,9 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     expect(outcome).toEqual({ done: 1, retried: 0, failed: 0 });
     expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toEqual({ id: jobId, status: 'done', total: 3, done: 3, error: null });
 
-    const rows = await db().dataSource.getRepository(ContactTag).find({ where: { tagId: vip }, order: { contactId: 'ASC' } });
+    const rows = await db()
+      .dataSource.getRepository(ContactTag)
+      .find({ where: { tagId: vip }, order: { contactId: 'ASC' } });
     expect(rows.map((row) => row.contactId)).toEqual(matching);
     const syncs = await db().dataSource.getRepository(Task).findBy({ kind: 'oa_tag_sync' });
     expect(syncs).toHaveLength(3);

@@ -8,7 +8,16 @@ import { buildAdminTestApp, type AdminTestApp } from '../../support/admin-app';
 import { describeEachDatabase } from '../../support/database';
 
 interface FailedWorkBody {
-  items: { id: number; kind: string | null; dedupeKey: string; attempts: number; lastError: string | null; errcode: { code: number; meaning: string } | null; updatedAt: string; channel?: string | null }[];
+  items: {
+    id: number;
+    kind: string | null;
+    dedupeKey: string;
+    attempts: number;
+    lastError: string | null;
+    errcode: { code: number; meaning: string } | null;
+    updatedAt: string;
+    channel?: string | null;
+  }[];
   nextBefore: number | null;
 }
 
@@ -36,7 +45,9 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
         'oa-tag-sync': (tasks) =>
           Promise.resolve(
             tasks.map((task): TaskResult =>
-              task.dedupeKey.startsWith('doomed') ? { id: task.id, ok: false, error: INVALID_TAG, retryable: false } : { id: task.id, ok: false, error: 'connect ECONNREFUSED', retryable: true },
+              task.dedupeKey.startsWith('doomed')
+                ? { id: task.id, ok: false, error: INVALID_TAG, retryable: false }
+                : { id: task.id, ok: false, error: 'connect ECONNREFUSED', retryable: true },
             ),
           ),
       },
@@ -84,22 +95,32 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
     const ids = await failTasks(['doomed:1', 'doomed:2', 'doomed:3', 'flaky:1']);
     const page = (await as(admin).get('/api/admin/failed-work?kind=tasks&limit=2').expect(200)).body as FailedWorkBody;
     expect(page.items.map((item) => item.dedupeKey)).toEqual(['doomed:3', 'doomed:2']);
-    const rest = (await as(admin).get(`/api/admin/failed-work?kind=tasks&limit=2&before=${page.nextBefore ?? 0}`).expect(200)).body as FailedWorkBody;
+    const rest = (
+      await as(admin)
+        .get(`/api/admin/failed-work?kind=tasks&limit=2&before=${page.nextBefore ?? 0}`)
+        .expect(200)
+    ).body as FailedWorkBody;
     expect(rest.items.map((item) => item.dedupeKey)).toEqual(['doomed:1']);
 
     const wanted = [ids.get('doomed:1') ?? 0, ids.get('doomed:3') ?? 0, ids.get('flaky:1') ?? 0, 999_999];
     const retried = await as(admin).post('/api/admin/failed-work/tasks/retry', { ids: wanted }).expect(200);
     expect(retried.body).toEqual({ retried: [ids.get('doomed:1'), ids.get('doomed:3')] });
-    const rows = await db().dataSource.getRepository(Task).find({ order: { id: 'ASC' } });
+    const rows = await db()
+      .dataSource.getRepository(Task)
+      .find({ order: { id: 'ASC' } });
     expect(rows.map((row) => [row.dedupeKey, row.status])).toEqual([
       ['doomed:1', 'pending'],
       ['doomed:2', 'failed'],
       ['doomed:3', 'pending'],
       ['flaky:1', 'pending'],
     ]);
-    expect((await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).map((row) => row.targetId).sort()).toEqual([String(ids.get('doomed:1')), String(ids.get('doomed:3'))].sort());
+    expect((await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).map((row) => row.targetId).sort()).toEqual(
+      [String(ids.get('doomed:1')), String(ids.get('doomed:3'))].sort(),
+    );
     await as(admin).post('/api/admin/failed-work/tasks/retry', { ids: [] }).expect(400);
-    await as(admin).post('/api/admin/failed-work/outbox/retry', { ids: [1] }).expect(404);
+    await as(admin)
+      .post('/api/admin/failed-work/outbox/retry', { ids: [1] })
+      .expect(404);
     await as(admin).get('/api/admin/failed-work?kind=outbox').expect(400);
   });
 
@@ -108,30 +129,56 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
     const operator = await t.signIn({ username: 'olga', role: 'operator' });
     const sales = await t.signIn({ username: 'sam', role: 'sales', wecomUserId: 'sam' });
     await as(sales).get('/api/admin/failed-work').expect(403);
-    await as(sales).post(`/api/admin/failed-work/tasks/${ids.get('doomed:1') ?? 0}/retry`).expect(403);
-    await as(sales).post('/api/admin/failed-work/tasks/retry', { ids: [ids.get('doomed:1')] }).expect(403);
+    await as(sales)
+      .post(`/api/admin/failed-work/tasks/${ids.get('doomed:1') ?? 0}/retry`)
+      .expect(403);
+    await as(sales)
+      .post('/api/admin/failed-work/tasks/retry', { ids: [ids.get('doomed:1')] })
+      .expect(403);
     await request(t.server).get('/api/admin/failed-work').expect(401);
     expect(await db().dataSource.getRepository(Task).findOneByOrFail({ dedupeKey: 'doomed:1' })).toMatchObject({ status: 'failed' });
 
     expect(((await as(operator).get('/api/admin/failed-work').expect(200)).body as FailedWorkBody).items).toHaveLength(1);
-    await as(operator).post(`/api/admin/failed-work/tasks/${ids.get('doomed:1') ?? 0}/retry`).expect(200);
+    await as(operator)
+      .post(`/api/admin/failed-work/tasks/${ids.get('doomed:1') ?? 0}/retry`)
+      .expect(200);
     expect(await db().dataSource.getRepository(AuditLog).countBy({ action: 'failed_work.retry' })).toBe(1);
   });
 
   it('lists failed interaction work with its interaction’s type and channel, and re-drives it', async () => {
     const m = db().dataSource.manager;
     const now = t.clock.now();
-    await m.insert(Interaction, { contactId: null, type: 'subscribe', channel: 'oa', occurredAt: now, detail: {}, dedupeKey: 'oa:o1:1:subscribe', refType: null, refId: null, createdAt: now });
+    await m.insert(Interaction, {
+      contactId: null,
+      type: 'subscribe',
+      channel: 'oa',
+      occurredAt: now,
+      detail: {},
+      dedupeKey: 'oa:o1:1:subscribe',
+      refType: null,
+      refId: null,
+      createdAt: now,
+    });
     const work = { status: 'failed' as const, attempts: 10, nextAttemptAt: now, leaseHolder: null, leaseUntil: null, createdAt: now, updatedAt: now };
     await m.insert(InteractionWork, { ...work, dedupeKey: 'oa:o1:1:subscribe', lastError: 'user/info failed with errcode 40003 (invalid openid (WeCom: invalid userid)): invalid openid' });
     await m.insert(InteractionWork, { ...work, dedupeKey: 'oa:o2:1:subscribe', status: 'done', lastError: null });
 
     const list = (await as(admin).get('/api/admin/failed-work?kind=interactions').expect(200)).body as FailedWorkBody;
-    expect(list.items).toEqual([expect.objectContaining({ kind: 'subscribe', channel: 'oa', dedupeKey: 'oa:o1:1:subscribe', attempts: 10, errcode: { code: 40003, meaning: 'invalid openid (WeCom: invalid userid)' } })]);
+    expect(list.items).toEqual([
+      expect.objectContaining({
+        kind: 'subscribe',
+        channel: 'oa',
+        dedupeKey: 'oa:o1:1:subscribe',
+        attempts: 10,
+        errcode: { code: 40003, meaning: 'invalid openid (WeCom: invalid userid)' },
+      }),
+    ]);
 
     const id = list.items[0].id;
     await as(admin).post(`/api/admin/failed-work/interactions/${id}/retry`).expect(200);
     expect(await m.findOneByOrFail(InteractionWork, { id })).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: now });
-    expect(await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).toEqual([expect.objectContaining({ targetType: 'interaction_work', targetId: String(id), detail: { kind: 'interactions' } })]);
+    expect(await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).toEqual([
+      expect.objectContaining({ targetType: 'interaction_work', targetId: String(id), detail: { kind: 'interactions' } }),
+    ]);
   });
 });

@@ -42,7 +42,8 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
     const group = (await post('/api/admin/tag-groups', { name: '兴趣' }).expect(201)).body as { id: number };
     const ok = ((await post('/api/admin/tags', { groupId: group.id, name: '展会' }).expect(201)).body as { id: number }).id;
     const full = ((await post('/api/admin/tags', { groupId: group.id, name: '贵宾' }).expect(201)).body as { id: number }).id;
-    const tagsById = async () => new Map(((await get('/api/admin/tags').expect(200)).body as { items: { id: number; sync: { oa: SyncState; wecom: SyncState } }[] }).items.map((tag) => [tag.id, tag.sync]));
+    const tagsById = async () =>
+      new Map(((await get('/api/admin/tags').expect(200)).body as { items: { id: number; sync: { oa: SyncState; wecom: SyncState } }[] }).items.map((tag) => [tag.id, tag.sync]));
 
     expect((await tagsById()).get(ok)).toEqual({ oa: { state: 'none' }, wecom: { state: 'none' } });
     await post(`/api/admin/contacts/${identity.contactId}/tags`, { add: [ok] }).expect(200);
@@ -62,7 +63,16 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
   it('setup names the callback URLs and which credentials are set, never their values; the check calls each platform', async () => {
     const res = await get('/api/admin/setup').expect(200);
     const { officialAccount, wecom } = stack.config;
-    for (const secret of [officialAccount.secret, officialAccount.token, officialAccount.aesKey, wecom.secret, wecom.token, wecom.aesKey, wecom.agentSecret, stack.config.miniprogram.secret]) {
+    for (const secret of [
+      officialAccount.secret,
+      officialAccount.token,
+      officialAccount.aesKey,
+      wecom.secret,
+      wecom.token,
+      wecom.aesKey,
+      wecom.agentSecret,
+      stack.config.miniprogram.secret,
+    ]) {
       expect(res.text).not.toContain(secret);
     }
     expect(res.body).toEqual({

@@ -24,7 +24,12 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
     return body === undefined ? req : req.send(body);
   };
   const get = (path: string) => request(t.server).get(path).set('Authorization', `Bearer ${token}`);
-  const auditActions = async () => (await db().dataSource.getRepository(AuditLog).find({ order: { id: 'ASC' } })).filter((row) => !['login', 'operator.create'].includes(row.action));
+  const auditActions = async () =>
+    (
+      await db()
+        .dataSource.getRepository(AuditLog)
+        .find({ order: { id: 'ASC' } })
+    ).filter((row) => !['login', 'operator.create'].includes(row.action));
 
   it('creates, lists, renames and deletes groups and tags, 409 on duplicate names, with an audit row for each change', async () => {
     const group = (await send('post', '/api/admin/tag-groups', { name: 'Interest', syncWecom: false }).expect(201)).body as { id: number };
@@ -107,7 +112,12 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
       expect(created).toMatchObject({ ...rule, enabled: true, priority: 100, removeTags: [], replyNews: null });
       expect((await get(`/api/admin/tag-rules/${created.id}`).expect(200)).body).toEqual(created);
 
-      const updated = await send('patch', `/api/admin/tag-rules/${created.id}`, { scorePoints: -3, enabled: false, replyText: null, replyNews: [{ title: 'Prices', url: 'https://example.com/p' }] }).expect(200);
+      const updated = await send('patch', `/api/admin/tag-rules/${created.id}`, {
+        scorePoints: -3,
+        enabled: false,
+        replyText: null,
+        replyNews: [{ title: 'Prices', url: 'https://example.com/p' }],
+      }).expect(200);
       expect(updated.body).toMatchObject({ scorePoints: -3, enabled: false, replyText: null, replyNews: [{ title: 'Prices', url: 'https://example.com/p' }] });
       // The installation's default rules are listed too; the new one is there once.
       const listed = ((await get('/api/admin/tag-rules').expect(200)).body as { items: { id: number }[] }).items;
@@ -153,7 +163,10 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
       expect(tooLong.error.details?.[0].path).toBe('replyText');
       expect(tooLong.error.details?.[0].message).toContain('2048 bytes');
 
-      const anyRule = (await send('post', '/api/admin/tag-rules', { name: 'Every follow', interactionType: 'subscribe', matchKind: 'any', scorePoints: 1 }).expect(201)).body as { id: number; matchValue: string | null };
+      const anyRule = (await send('post', '/api/admin/tag-rules', { name: 'Every follow', interactionType: 'subscribe', matchKind: 'any', scorePoints: 1 }).expect(201)).body as {
+        id: number;
+        matchValue: string | null;
+      };
       expect(anyRule.matchValue).toBeNull();
       await send('patch', `/api/admin/tag-rules/${anyRule.id}`, { matchKind: 'scene' }).expect(400);
       await send('patch', `/api/admin/tag-rules/${anyRule.id}`, { matchKind: 'scene', matchValue: '*' }).expect(200);

@@ -108,7 +108,12 @@ describe('the admin page in a browser', () => {
     await page.click('[data-test=rule-save]');
     await page.locator('[data-test=rules-table] >> text=价格自动回复').waitFor();
     const rules = await stack.services.tagRules.listTagRules();
-    expect(rules.find((rule) => rule.name === '价格自动回复')).toMatchObject({ interactionType: 'text', matchKind: 'keyword_exact', matchValue: '价格', replyText: '价格表请看菜单「产品」' });
+    expect(rules.find((rule) => rule.name === '价格自动回复')).toMatchObject({
+      interactionType: 'text',
+      matchKind: 'keyword_exact',
+      matchValue: '价格',
+      replyText: '价格表请看菜单「产品」',
+    });
   });
 
   it('plays a subscribe through scene expo2026 in the sandbox panel and watches the contact appear tagged', async () => {
@@ -180,7 +185,13 @@ describe('the admin page in a browser', () => {
     const mine = await player.addExternalContact({ userId: 'rep-a', name: '甲的客户' });
     const theirs = await player.addExternalContact({ userId: 'rep-b', name: '乙的客户' });
     await stack.services.reactions.idle();
-    const created = await stack.services.operators.createOperator({ username: 'rep-a', password: 'sales-password-1', role: 'sales', wecomUserId: 'rep-a', actor: { operatorId: null, ip: null } });
+    const created = await stack.services.operators.createOperator({
+      username: 'rep-a',
+      password: 'sales-password-1',
+      role: 'sales',
+      wecomUserId: 'rep-a',
+      actor: { operatorId: null, ip: null },
+    });
     if (!created.ok) throw new Error(created.reason);
     const token = await adminToken();
     const idOf = async (externalUserId: string): Promise<number> => {

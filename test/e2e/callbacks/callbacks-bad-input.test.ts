@@ -130,7 +130,16 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
   });
 
   it('WeCom: a bad msg_signature is 401 and a missing timestamp is 401, nothing stored', async () => {
-    const event = { ToUserName: stack.config.wecom.corpId, FromUserName: 'sys', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'change_external_contact', ChangeType: 'del_follow_user', UserID: 'rep1', ExternalUserID: 'wm_1' };
+    const event = {
+      ToUserName: stack.config.wecom.corpId,
+      FromUserName: 'sys',
+      CreateTime: Math.floor(Date.now() / 1000),
+      MsgType: 'event',
+      Event: 'change_external_contact',
+      ChangeType: 'del_follow_user',
+      UserID: 'rep1',
+      ExternalUserID: 'wm_1',
+    };
     const r = wecomRequest(stack.config, event);
     const bad = await post({ ...r, url: r.url.replace(/msg_signature=[0-9a-f]{40}/, `msg_signature=${'b'.repeat(40)}`) });
     expect(bad.status).toBe(401);

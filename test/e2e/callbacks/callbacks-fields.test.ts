@@ -25,7 +25,9 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
   const now = () => Math.floor(Date.now() / 1000);
   /** A fixture with the sender and time of this test, so it passes the freshness check and has its own contact. */
   const fresh = (xml: string, openid: string) =>
-    xml.replace(/<FromUserName><!\[CDATA\[[^\]]*\]\]><\/FromUserName>/, `<FromUserName><![CDATA[${openid}]]></FromUserName>`).replace(/<CreateTime>\d+<\/CreateTime>/, `<CreateTime>${now()}</CreateTime>`);
+    xml
+      .replace(/<FromUserName><!\[CDATA\[[^\]]*\]\]><\/FromUserName>/, `<FromUserName><![CDATA[${openid}]]></FromUserName>`)
+      .replace(/<CreateTime>\d+<\/CreateTime>/, `<CreateTime>${now()}</CreateTime>`);
 
   /** Signs (and in safe mode encrypts) raw XML bytes exactly as WeChat posts them. */
   function signed(xml: string | Buffer, mode: 'plain' | 'aes') {
@@ -75,9 +77,22 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
   });
 
   it('an unknown WeChat event and an unknown WeCom event keep their fields', async () => {
-    await post(signed(`<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[o_new]]></FromUserName><CreateTime>${now()}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[brand_new_event_2027]]></Event><Foo><![CDATA[bar]]></Foo><Nested><A>1</A></Nested></xml>`, 'aes'));
+    await post(
+      signed(
+        `<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[o_new]]></FromUserName><CreateTime>${now()}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[brand_new_event_2027]]></Event><Foo><![CDATA[bar]]></Foo><Nested><A>1</A></Nested></xml>`,
+        'aes',
+      ),
+    );
     const { corpId } = stack.config.wecom;
-    const r = wecomRequest(stack.config, { ToUserName: corpId, FromUserName: 'sys', CreateTime: now(), MsgType: 'event', Event: 'change_external_chat', ChatId: 'CHAT_ID', ChangeType: 'create' });
+    const r = wecomRequest(stack.config, {
+      ToUserName: corpId,
+      FromUserName: 'sys',
+      CreateTime: now(),
+      MsgType: 'event',
+      Event: 'change_external_chat',
+      ChatId: 'CHAT_ID',
+      ChangeType: 'create',
+    });
     await post(r);
     const m = db().dataSource.manager;
     expect((await m.findOneByOrFail(Interaction, { type: 'unknown' })).detail).toMatchObject({ event: 'brand_new_event_2027', Foo: 'bar', Nested: '{"A":"1"}' });
@@ -101,7 +116,9 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
 
   it.each(['plain', 'aes'] as const)('invalid UTF-8 in %s mode: 200, stored with U+FFFD and invalidUtf8: true', async (mode) => {
     const xml = Buffer.concat([
-      Buffer.from(`<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[o_bad_${mode}]]></FromUserName><CreateTime>${now()}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[营业`),
+      Buffer.from(
+        `<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[o_bad_${mode}]]></FromUserName><CreateTime>${now()}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[营业`,
+      ),
       Buffer.from([0xff, 0xc3]),
       Buffer.from(`时间]]></Content><MsgId>8888</MsgId></xml>`),
     ]);
@@ -115,7 +132,9 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
     const { corpId, token: wecomToken, aesKey } = stack.config.wecom;
     const crypto = new MessageCrypto({ token: wecomToken, encodingAesKey: aesKey, receiveId: corpId });
     const xml = Buffer.concat([
-      Buffer.from(`<xml><ToUserName><![CDATA[${corpId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>${now()}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[del_follow_user]]></ChangeType><UserID><![CDATA[rep1]]></UserID><ExternalUserID><![CDATA[wm_1]]></ExternalUserID><State><![CDATA[s`),
+      Buffer.from(
+        `<xml><ToUserName><![CDATA[${corpId}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>${now()}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[del_follow_user]]></ChangeType><UserID><![CDATA[rep1]]></UserID><ExternalUserID><![CDATA[wm_1]]></ExternalUserID><State><![CDATA[s`,
+      ),
       Buffer.from([0x80]),
       Buffer.from(`]]></State></xml>`),
     ]);

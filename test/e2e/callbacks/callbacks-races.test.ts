@@ -25,7 +25,14 @@ describeEachDatabase('callbacks: the same delivery to two instances at once', (d
     for (let round = 0; round < 20; round += 1) {
       const openid = `o_race_${round}`;
       const text = officialAccountRequest(a.config, textMessage(openid, '你好', String(9_000_000 + round), now));
-      const subscribe = officialAccountRequest(a.config, { ToUserName: 'gh_sandbox', FromUserName: `o_sub_${round}`, CreateTime: now, MsgType: 'event', Event: 'subscribe', EventKey: 'qrscene_expo2026' });
+      const subscribe = officialAccountRequest(a.config, {
+        ToUserName: 'gh_sandbox',
+        FromUserName: `o_sub_${round}`,
+        CreateTime: now,
+        MsgType: 'event',
+        Event: 'subscribe',
+        EventKey: 'qrscene_expo2026',
+      });
       const results = await Promise.all([post(a, text), post(b, text), post(a, subscribe), post(b, subscribe)]);
       answers.push(...results.map((r) => r.status));
     }

@@ -44,7 +44,15 @@ describeEachDatabase('callbacks for a platform that is not configured', (db) => 
     });
     const server = await startSandboxServer(platform, 0);
     closeSandbox = server.close;
-    services = composeServices({ config, dataSource: db().dataSource, clock, logger, holder: 'test', apiBases: { wechat: `${server.url}/sandbox/wechat`, wecom: `${server.url}/sandbox/wecom` }, platformTimeoutMs: 2_000 });
+    services = composeServices({
+      config,
+      dataSource: db().dataSource,
+      clock,
+      logger,
+      holder: 'test',
+      apiBases: { wechat: `${server.url}/sandbox/wechat`, wecom: `${server.url}/sandbox/wecom` },
+      platformTimeoutMs: 2_000,
+    });
     app = buildApp({ logger, routers: services.routers, trustProxy: false, checkHealth: () => Promise.resolve(true) });
   }
   afterEach(async () => {
@@ -54,7 +62,16 @@ describeEachDatabase('callbacks for a platform that is not configured', (db) => 
 
   const post = (r: { url: string; body: string }) => request(app.callback()).post(r.url).type('text/xml').send(r.body);
   const stored = async () => ({ interactions: await db().dataSource.manager.count(Interaction), inbox: await db().dataSource.manager.count(InteractionWork) });
-  const wecomEvent = (corpId: string) => ({ ToUserName: corpId, FromUserName: 'sys', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'change_external_contact', ChangeType: 'del_follow_user', UserID: 'rep1', ExternalUserID: 'wm_1' });
+  const wecomEvent = (corpId: string) => ({
+    ToUserName: corpId,
+    FromUserName: 'sys',
+    CreateTime: Math.floor(Date.now() / 1000),
+    MsgType: 'event',
+    Event: 'change_external_contact',
+    ChangeType: 'del_follow_user',
+    UserID: 'rep1',
+    ExternalUserID: 'wm_1',
+  });
   const subscribe = { ToUserName: 'gh_x', FromUserName: 'o_visitor', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'subscribe', EventKey: 'qrscene_expo' };
 
   it('only WECHAT_* set: a WeCom callback signed with the sandbox key gets 404 and stores nothing', async () => {

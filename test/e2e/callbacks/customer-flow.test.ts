@@ -76,7 +76,15 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const created = await request(stack.app.callback())
       .post('/api/admin/tag-rules')
       .set('authorization', `Bearer ${token}`)
-      .send({ name: '展会报名', interactionType: 'text', matchKind: 'keyword_contains', matchValue: '报名', addTags: [{ group: '意向', name: '想报名' }], scorePoints: 10, replyText: '报名链接：https://example.com/expo' });
+      .send({
+        name: '展会报名',
+        interactionType: 'text',
+        matchKind: 'keyword_contains',
+        matchValue: '报名',
+        addTags: [{ group: '意向', name: '想报名' }],
+        scorePoints: 10,
+        replyText: '报名链接：https://example.com/expo',
+      });
     expect(created.status).toBe(201);
 
     const { openid } = await player().subscribe({});

@@ -102,10 +102,7 @@ describe('platform clients against the sandbox', () => {
       platform.state.revokeTokens(); // someone force-refreshed elsewhere: our stored token is dead
       expect((await client.getUserInfo(follower.openid)).openid).toBe(follower.openid);
       expect(calls('user/info')).toHaveLength(3);
-      expect(calls('stable_token').map((c) => c.body)).toEqual([
-        expect.objectContaining({ force_refresh: false }),
-        expect.objectContaining({ force_refresh: true }),
-      ]);
+      expect(calls('stable_token').map((c) => c.body)).toEqual([expect.objectContaining({ force_refresh: false }), expect.objectContaining({ force_refresh: true })]);
     });
 
     it('on 42001 refreshes without forcing', async () => {
@@ -113,10 +110,7 @@ describe('platform clients against the sandbox', () => {
       platform.state.failNext('user/info', 42001);
       const client = oaClient();
       await client.getUserInfo(follower.openid);
-      expect(calls('stable_token').map((c) => c.body)).toEqual([
-        expect.objectContaining({ force_refresh: false }),
-        expect.objectContaining({ force_refresh: false }),
-      ]);
+      expect(calls('stable_token').map((c) => c.body)).toEqual([expect.objectContaining({ force_refresh: false }), expect.objectContaining({ force_refresh: false })]);
     });
 
     it('surfaces a second 40001 as PlatformApiError instead of looping', async () => {

@@ -84,8 +84,7 @@ describe('sandbox platform', () => {
       const token = await oaToken();
       const follower = platform.state.addFollower();
       for (let i = 0; i < 21; i += 1) await createTag(token, `t${i}`);
-      const tagging = (tagid: number, openids: string[]) =>
-        http().post(`/sandbox/wechat/cgi-bin/tags/members/batchtagging?access_token=${token}`).send({ openid_list: openids, tagid });
+      const tagging = (tagid: number, openids: string[]) => http().post(`/sandbox/wechat/cgi-bin/tags/members/batchtagging?access_token=${token}`).send({ openid_list: openids, tagid });
       for (let i = 0; i < 20; i += 1) expect((await tagging(100 + i, [follower.openid])).body).toEqual({ errcode: 0, errmsg: 'ok' });
       expect((await tagging(120, [follower.openid])).body).toMatchObject({ errcode: 45059 });
       // Tagging again with a tag the follower already has is not over the limit.

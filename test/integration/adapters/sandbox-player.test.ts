@@ -203,8 +203,7 @@ describe('sandbox player', () => {
     };
 
     it('POST /sandbox/actions subscribes, then acts as the latest follower', async () => {
-      const post = (body: object) =>
-        fetch(`${sandbox.url}/sandbox/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (body: object) => fetch(`${sandbox.url}/sandbox/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       const subscribed = await post({ action: 'subscribe', scene: 'expo2026' });
       const answer = (await subscribed.json()) as { ok: boolean; status: number; openid: string };
       expect(answer).toMatchObject({ ok: true, status: 200, openid: expect.stringMatching(/^o/) as string });

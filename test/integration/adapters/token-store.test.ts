@@ -88,14 +88,16 @@ describeEachDatabase('TokenStore', (db) => {
   });
 
   it('takes over the lease of an instance that died while refreshing', async () => {
-    await db().dataSource.getRepository(PlatformToken).insert({
-      key: KEY,
-      value: null,
-      expiresAt: null,
-      leaseHolder: 'crashed-instance',
-      leaseUntil: new Date(clock.now().getTime() + 30_000),
-      updatedAt: clock.now(),
-    });
+    await db()
+      .dataSource.getRepository(PlatformToken)
+      .insert({
+        key: KEY,
+        value: null,
+        expiresAt: null,
+        leaseHolder: 'crashed-instance',
+        leaseUntil: new Date(clock.now().getTime() + 30_000),
+        updatedAt: clock.now(),
+      });
     const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher(5);
     const pending = b.getToken(KEY, fetcher.fetch);
@@ -117,14 +119,16 @@ describeEachDatabase('TokenStore', (db) => {
   });
 
   it('gives up waiting after maxWaitMs, naming the lease holder', async () => {
-    await db().dataSource.getRepository(PlatformToken).insert({
-      key: KEY,
-      value: null,
-      expiresAt: null,
-      leaseHolder: 'slow-instance',
-      leaseUntil: new Date(clock.now().getTime() + 30_000),
-      updatedAt: clock.now(),
-    });
+    await db()
+      .dataSource.getRepository(PlatformToken)
+      .insert({
+        key: KEY,
+        value: null,
+        expiresAt: null,
+        leaseHolder: 'slow-instance',
+        leaseUntil: new Date(clock.now().getTime() + 30_000),
+        updatedAt: clock.now(),
+      });
     const b = new TokenStore({ dataSource: second(), clock, holder: 'instance-b', pollMs: 20, maxWaitMs: 100 });
     await expect(b.getToken(KEY, createFetcher().fetch)).rejects.toThrow(/slow-instance/);
   });

@@ -32,8 +32,7 @@ describeEachDatabase('contacts', (db) => {
     // Instance A links 0-1-2, instance B links 2-3-1, each with a unionid the other also uses.
     const a = new Transactor(db().dataSource);
     const b = new Transactor(other());
-    const mergeAll = (t: Transactor, order: number[]) =>
-      Promise.all(order.slice(1).map((id) => t.runRetrying((m) => contacts.mergeContacts(m, ids[order[0]], ids[id]))));
+    const mergeAll = (t: Transactor, order: number[]) => Promise.all(order.slice(1).map((id) => t.runRetrying((m) => contacts.mergeContacts(m, ids[order[0]], ids[id]))));
     await Promise.all([mergeAll(a, [0, 1, 2]), mergeAll(b, [3, 2, 1])]);
     await a.runRetrying((m) => contacts.mergeContacts(m, ids[0], ids[3]));
     const all = await db().dataSource.manager.find(Contact);
@@ -138,7 +137,10 @@ describeEachDatabase('contacts: a burst of new people', (db) => {
   it('creates the contacts of many new identities together, each holding its own identity, beside ones already known', async () => {
     const tx = new Transactor(db().dataSource);
     const known = await tx.run((m) => contacts.resolveContact(m, { kind: 'oa_openid', appId: 'wxapp', value: 'o_known' }));
-    const refs = [...Array.from({ length: 50 }, (_v, i) => ({ kind: 'oa_openid' as const, appId: 'wxapp', value: `o_new_${i}` })), { kind: 'oa_openid' as const, appId: 'wxapp', value: 'o_known' }];
+    const refs = [
+      ...Array.from({ length: 50 }, (_v, i) => ({ kind: 'oa_openid' as const, appId: 'wxapp', value: `o_new_${i}` })),
+      { kind: 'oa_openid' as const, appId: 'wxapp', value: 'o_known' },
+    ];
     const resolved = await tx.run((m) => contacts.resolveContacts(m, refs));
     expect(resolved.size).toBe(51);
     expect(resolved.get('oa_openid|wxapp|o_known')).toBe(known.contactId);

@@ -8,8 +8,7 @@ import { describeEachDatabase, useSecondInstance } from '../../support/database'
 describeEachDatabase('lease queue: one claim protocol for every work table', (db) => {
   const clock = new ManualClock();
   const other = useSecondInstance(db);
-  const queue = (holder: string, dataSource: DataSource = db().dataSource) =>
-    new LeaseQueue({ dataSource, clock, holder, table: 'interaction_work', leaseMs: 15_000, maxAttempts: 3 });
+  const queue = (holder: string, dataSource: DataSource = db().dataSource) => new LeaseQueue({ dataSource, clock, holder, table: 'interaction_work', leaseMs: 15_000, maxAttempts: 3 });
   const addRows = async (...keys: string[]) => {
     const now = clock.now();
     for (const dedupeKey of keys) {
@@ -69,7 +68,11 @@ describeEachDatabase('lease queue: one claim protocol for every work table', (db
   it('failures back off, then fail for good after maxAttempts; a re-drive makes the row due again', async () => {
     await addRows('k1');
     const q = queue('a');
-    for (const [attempt, outcome] of [[1, 'retried'], [2, 'retried'], [3, 'failed']] as const) {
+    for (const [attempt, outcome] of [
+      [1, 'retried'],
+      [2, 'retried'],
+      [3, 'failed'],
+    ] as const) {
       const claim = await q.claim({ limit: 10 });
       if (!claim) throw new Error(`no claim on attempt ${attempt}`);
       expect(await q.fail({ claim, id: claim.ids[0], error: `down ${attempt}` })).toBe(outcome);

@@ -19,10 +19,7 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       const b = await createDataSource(first.config);
       await Promise.all([a.initialize(), b.initialize()]);
       try {
-        const [appliedA, appliedB] = await Promise.all([
-          runMigrationsWithLock({ dataSource: a, holder: 'a', logger }),
-          runMigrationsWithLock({ dataSource: b, holder: 'b', logger }),
-        ]);
+        const [appliedA, appliedB] = await Promise.all([runMigrationsWithLock({ dataSource: a, holder: 'a', logger }), runMigrationsWithLock({ dataSource: b, holder: 'b', logger })]);
         expect([...appliedA, ...appliedB].sort()).toEqual([...all].sort());
         const rows: { name: string }[] = await a.query('SELECT name FROM migrations');
         expect(rows).toHaveLength(all.length);
@@ -135,7 +132,8 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       const names = migrationsFor(kind).map((M) => new M().name ?? M.name);
       const undo = names.length - names.indexOf('TagRuleNamesUnique1795500200000');
       for (let i = 0; i < undo; i += 1) await db.dataSource.undoLastMigration();
-      const insert = "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";
+      const insert =
+        "INSERT INTO tag_rules (name, enabled, priority, interaction_type, match_kind, add_tags, remove_tags, score_points, created_at, updated_at) VALUES (?, 1, 100, 'text', 'any', '[]', '[]', 0, '2026-11-23 00:00:00.000', '2026-11-23 00:00:00.000')";
       await db.dataSource.query(insert, ['重复']);
       await db.dataSource.query(insert, ['重复']);
       await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });

@@ -62,13 +62,22 @@ describeEachDatabase('recordInteraction: the one way onto the timeline', (db) =>
     if (a.contactId === null || b.contactId === null) throw new Error('no contacts');
     const survivor = await t.run((m) => contacts.mergeContacts(m, a.contactId ?? 0, b.contactId ?? 0));
     const merged = survivor === a.contactId ? b.contactId : a.contactId;
-    const late: InteractionDraft = { type: 'checkin', channel: 'mp', occurredAt: clock.now(), detail: {}, identity: null, contactId: merged, dedupeKey: 'mp:checkin:1', ref: { type: 'event', id: '42' } };
+    const late: InteractionDraft = {
+      type: 'checkin',
+      channel: 'mp',
+      occurredAt: clock.now(),
+      detail: {},
+      identity: null,
+      contactId: merged,
+      dedupeKey: 'mp:checkin:1',
+      ref: { type: 'event', id: '42' },
+    };
     expect((await t.run((m) => interactions.recordInteraction(m, late))).contactId).toBe(survivor);
     expect(await db().dataSource.manager.findOneByOrFail(Interaction, { dedupeKey: 'mp:checkin:1' })).toMatchObject({ contactId: survivor, refType: 'event', refId: '42' });
   });
 
   it('keeps a 70 KiB text whole on both databases (detail is JSON, not TEXT)', async () => {
-    const big = { ...text('o_g', 'm10'), detail: { openid: 'o_g', content: '长'.repeat(70 * 1024 / 3 + 10), msgId: 'm10' } };
+    const big = { ...text('o_g', 'm10'), detail: { openid: 'o_g', content: '长'.repeat((70 * 1024) / 3 + 10), msgId: 'm10' } };
     await tx().run((m) => interactions.recordInteraction(m, big));
     const row = await db().dataSource.manager.findOneByOrFail(Interaction, { dedupeKey: big.dedupeKey });
     expect(row.detail.content).toBe(big.detail.content);

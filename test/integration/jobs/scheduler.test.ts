@@ -69,7 +69,9 @@ describeEachDatabase('startJobs with node-cron', (db) => {
       await Promise.all(instances.map((instance) => instance.stop()));
     }
 
-    const rows = await db().dataSource.getRepository(JobRun).find({ order: { slot: 'ASC' } });
+    const rows = await db()
+      .dataSource.getRepository(JobRun)
+      .find({ order: { slot: 'ASC' } });
     const tickRows = rows.filter((row) => row.jobName === 'tick');
     const boomRows = rows.filter((row) => row.jobName === 'boom');
     // Both instances fired every second; a double run would show as more runs than slots.

@@ -54,8 +54,7 @@ describeEachDatabase('OperatorsService', (db) => {
     expect(await db().dataSource.getRepository(Operator).count()).toBe(1);
   });
 
-  const createAdmin = (operators: OperatorsService) =>
-    operators.createOperator({ username: 'admin', password: 'right-password', role: 'admin', actor: { operatorId: null, ip: null } });
+  const createAdmin = (operators: OperatorsService) => operators.createOperator({ username: 'admin', password: 'right-password', role: 'admin', actor: { operatorId: null, ip: null } });
   const evaluated = (results: LoginResult[]) => results.filter((r) => r.ok || r.reason !== 'throttled');
 
   it('24 parallel wrong logins on two instances check at most the free guesses, and the right password right after them is throttled, not let in', async () => {
@@ -79,7 +78,8 @@ describeEachDatabase('OperatorsService', (db) => {
     const clock = new ManualClock();
     const operators = build(clock);
     await createAdmin(operators);
-    for (let i = 0; i < 5; i += 1) await expect(operators.login({ username: 'admin', password: `nope-${i}`, ip: '203.0.113.66' })).resolves.toMatchObject({ ok: false, reason: 'invalid_credentials' });
+    for (let i = 0; i < 5; i += 1)
+      await expect(operators.login({ username: 'admin', password: `nope-${i}`, ip: '203.0.113.66' })).resolves.toMatchObject({ ok: false, reason: 'invalid_credentials' });
     const first = await operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.10' });
     if (!first.ok) {
       expect(first).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
@@ -149,7 +149,9 @@ describeEachDatabase('OperatorsService', (db) => {
     if (!created.ok) throw new Error('not created');
     const session = await working.login({ username: 'zoe', password: 'zoe-password', ip: null });
     if (!session.ok) throw new Error('not logged in');
-    await expect(operators.updateOperator({ id: created.operator.id, role: 'admin', disabled: true, password: 'new-password', actor: { operatorId: null, ip: null } })).rejects.toThrow('audit log unavailable');
+    await expect(operators.updateOperator({ id: created.operator.id, role: 'admin', disabled: true, password: 'new-password', actor: { operatorId: null, ip: null } })).rejects.toThrow(
+      'audit log unavailable',
+    );
     const zoe = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'zoe' });
     expect(zoe).toMatchObject({ role: 'operator', disabled: false });
     await expect(working.authenticate(session.token)).resolves.toMatchObject({ username: 'zoe' });

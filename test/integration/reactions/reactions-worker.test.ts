@@ -32,7 +32,19 @@ describeEachDatabase('reactions worker: passes, batches, failures', (db) => {
   /** A worker with tiny batches and passes, so a "burst" of a few rows spans several passes. */
   function smallWorker(reactions: Reaction[] = [probe]): ReactionsWorker {
     const s = stack.services;
-    return new ReactionsWorker({ dataSource: db().dataSource, transactor: s.transactor, contacts: s.contacts, reactions, clock: stack.clock, logger: createLogger('silent'), holder: 'small', batchDelayMs: 1, batchSize: 2, passLimit: 4, maxAttempts: 2 });
+    return new ReactionsWorker({
+      dataSource: db().dataSource,
+      transactor: s.transactor,
+      contacts: s.contacts,
+      reactions,
+      clock: stack.clock,
+      logger: createLogger('silent'),
+      holder: 'small',
+      batchDelayMs: 1,
+      batchSize: 2,
+      passLimit: 4,
+      maxAttempts: 2,
+    });
   }
 
   const record = async (count: number, content = 'hi') => {

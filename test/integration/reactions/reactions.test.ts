@@ -30,7 +30,14 @@ describeEachDatabase('reactions, each on its own', (db) => {
   let seq = 0;
   const record = async (openid: string, type: string, detail: Record<string, string | null>, at = stack.clock.now()) => {
     seq += 1;
-    const draft: InteractionDraft = { type, channel: 'oa', occurredAt: at, detail: { openid, ...detail }, identity: { kind: 'oa_openid', appId: appId(), value: openid }, dedupeKey: `oa:test:${openid}:${type}:${seq}` };
+    const draft: InteractionDraft = {
+      type,
+      channel: 'oa',
+      occurredAt: at,
+      detail: { openid, ...detail },
+      identity: { kind: 'oa_openid', appId: appId(), value: openid },
+      dedupeKey: `oa:test:${openid}:${type}:${seq}`,
+    };
     const result = await stack.services.transactor.run((m) => stack.services.interactions.recordInteraction(m, draft));
     return result.contactId ?? 0;
   };

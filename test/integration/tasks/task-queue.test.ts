@@ -65,7 +65,11 @@ describeEachDatabase('TaskQueue', (db) => {
         expect(await queue.enqueue({ kind: 'k', dedupeKey: 'existing', payload: {}, manager })).toBe(false);
         expect(await queue.enqueue({ kind: 'k', dedupeKey: 'new', payload: {}, manager })).toBe(true);
       });
-      const keys = (await db().dataSource.getRepository(Task).find({ order: { id: 'ASC' } })).map((task) => task.dedupeKey);
+      const keys = (
+        await db()
+          .dataSource.getRepository(Task)
+          .find({ order: { id: 'ASC' } })
+      ).map((task) => task.dedupeKey);
       expect(keys).toEqual(['existing', 'new']);
     });
 
@@ -214,9 +218,7 @@ describeEachDatabase('TaskQueue', (db) => {
           oa: (tasks) => {
             batches.push(tasks.map((task) => task.dedupeKey));
             return Promise.resolve(
-              tasks.map((task): TaskResult =>
-                task.payload.n === 2 ? { id: task.id, ok: false, error: 'errcode 45159: invalid tag', retryable: false } : { id: task.id, ok: true },
-              ),
+              tasks.map((task): TaskResult => (task.payload.n === 2 ? { id: task.id, ok: false, error: 'errcode 45159: invalid tag', retryable: false } : { id: task.id, ok: true })),
             );
           },
           wecom: (tasks) => {
@@ -230,7 +232,9 @@ describeEachDatabase('TaskQueue', (db) => {
         ['wecom:0', 'wecom:1'],
       ]);
       expect(outcome).toEqual({ done: 2, retried: 2, failed: 1 });
-      const rows = await db().dataSource.getRepository(Task).find({ order: { id: 'ASC' } });
+      const rows = await db()
+        .dataSource.getRepository(Task)
+        .find({ order: { id: 'ASC' } });
       expect(rows.map((task) => [task.dedupeKey, task.status, task.lastError])).toEqual([
         ['oa:0', 'done', null],
         ['oa:1', 'done', null],
@@ -321,7 +325,11 @@ describeEachDatabase('TaskQueue', (db) => {
     if (!later || !recent) throw new Error('nothing claimed');
     await queue.complete(later.claim, [recent.id]);
     expect(await queue.pruneDone(new Date(clock.now().getTime() - 24 * 3600_000))).toBe(1);
-    const left = (await db().dataSource.getRepository(Task).find({ order: { id: 'ASC' } })).map((task) => task.id);
+    const left = (
+      await db()
+        .dataSource.getRepository(Task)
+        .find({ order: { id: 'ASC' } })
+    ).map((task) => task.id);
     expect(left).toEqual([second.id, third.id, recent.id]);
   });
 });

@@ -12,7 +12,10 @@ function classNameOf(file: string): string {
 
 describe('migration registry', () => {
   it('lists every shared migration file exactly once, in timestamp order', () => {
-    const files = fs.readdirSync(DIR).filter((file) => /^\d{13}-[a-z0-9-]+\.ts$/.test(file)).sort();
+    const files = fs
+      .readdirSync(DIR)
+      .filter((file) => /^\d{13}-[a-z0-9-]+\.ts$/.test(file))
+      .sort();
     expect(MIGRATIONS.map((migration) => migration.name)).toEqual(files.map(classNameOf));
   });
 

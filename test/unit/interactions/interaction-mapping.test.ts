@@ -38,12 +38,17 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
         thumbMediaId: 'thumb_media_id',
       });
     }
-    expect(
-      oa(message('location', '<Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label><![CDATA[位置信息]]></Label>')).detail,
-    ).toMatchObject({ latitude: 23.134521, longitude: 113.358803, scale: 20, label: '位置信息' });
-    expect(
-      oa(message('link', '<Title><![CDATA[公众平台官网链接]]></Title><Description><![CDATA[公众平台官网链接]]></Description><Url><![CDATA[url]]></Url>')).detail,
-    ).toMatchObject({ title: '公众平台官网链接', description: '公众平台官网链接', url: 'url' });
+    expect(oa(message('location', '<Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label><![CDATA[位置信息]]></Label>')).detail).toMatchObject({
+      latitude: 23.134521,
+      longitude: 113.358803,
+      scale: 20,
+      label: '位置信息',
+    });
+    expect(oa(message('link', '<Title><![CDATA[公众平台官网链接]]></Title><Description><![CDATA[公众平台官网链接]]></Description><Url><![CDATA[url]]></Url>')).detail).toMatchObject({
+      title: '公众平台官网链接',
+      description: '公众平台官网链接',
+      url: 'url',
+    });
     expect(oa(DOCS_TEXT_FROM_ARTICLE).detail).toMatchObject({ content: 'this is a test', msgDataId: 'xxxx', idx: 'xxxx' });
     expect(oa(message('image', '<PicUrl><![CDATA[u]]></PicUrl><MediaId><![CDATA[m]]></MediaId>')).detail).toEqual({
       openid: 'fromUser',
@@ -163,7 +168,9 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
     expect(long.A).toHaveLength(COLLECTED_FIELD_LIMITS.maxValueChars);
     expect(long.truncated).toBe(true);
     const big = oa(event('brand_new', Array.from({ length: 20 }, (_, i) => `<B${i}>${'y'.repeat(900)}</B${i}>`).join(''))).detail;
-    const total = Object.entries(big).filter(([k]) => /^B\d+$/.test(k)).reduce((sum, [, v]) => sum + String(v).length, 0);
+    const total = Object.entries(big)
+      .filter(([k]) => /^B\d+$/.test(k))
+      .reduce((sum, [, v]) => sum + String(v).length, 0);
     expect(total).toBe(COLLECTED_FIELD_LIMITS.maxTotalChars);
     expect(oa(event('brand_new', '<A>1</A>')).detail).not.toHaveProperty('truncated');
   });

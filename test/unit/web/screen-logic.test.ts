@@ -43,7 +43,7 @@ describe('error translation', () => {
 });
 
 describe('times in the business time zone', () => {
-  it('shows the zone\'s wall clock, not the browser\'s, and the day it falls on', () => {
+  it("shows the zone's wall clock, not the browser's, and the day it falls on", () => {
     expect(formatDateTime('2026-03-01T16:30:05Z', 'Asia/Shanghai')).toBe('2026-03-02 00:30:05');
     expect(formatDateTime('2026-03-01T16:30:05Z', 'UTC')).toBe('2026-03-01 16:30:05');
     expect(formatDay('2026-03-01T16:30:05Z', 'Asia/Shanghai')).toBe('2026-03-02');
@@ -76,7 +76,18 @@ describe('screen helpers', () => {
   });
 
   it('spreads per-day rows over every day, zero where nothing happened', () => {
-    expect(seriesByDay(['03-01', '03-02', '03-03'], [{ day: '03-01', source: 'a', count: 2 }, { day: '03-03', source: 'a', count: 1 }, { day: '03-02', source: 'b', count: 5 }, { day: '02-01', source: 'a', count: 9 }], (r) => r.source)).toEqual([
+    expect(
+      seriesByDay(
+        ['03-01', '03-02', '03-03'],
+        [
+          { day: '03-01', source: 'a', count: 2 },
+          { day: '03-03', source: 'a', count: 1 },
+          { day: '03-02', source: 'b', count: 5 },
+          { day: '02-01', source: 'a', count: 9 },
+        ],
+        (r) => r.source,
+      ),
+    ).toEqual([
       { name: 'a', data: [2, 0, 1] },
       { name: 'b', data: [0, 5, 0] },
     ]);

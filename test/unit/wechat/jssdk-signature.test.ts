@@ -32,9 +32,7 @@ describe('signJsapiTicket', () => {
 
   it('does not URL-encode the values', () => {
     const url = 'https://scrm.example.com/sidebar?a=1&b=中文 x';
-    const expected = createHash('sha1')
-      .update(`jsapi_ticket=${SAMPLE.ticket}&noncestr=${SAMPLE.nonceStr}&timestamp=${SAMPLE.timestamp}&url=${url}`, 'utf8')
-      .digest('hex');
+    const expected = createHash('sha1').update(`jsapi_ticket=${SAMPLE.ticket}&noncestr=${SAMPLE.nonceStr}&timestamp=${SAMPLE.timestamp}&url=${url}`, 'utf8').digest('hex');
     expect(signJsapiTicket({ ...SAMPLE, url })).toBe(expected);
   });
 

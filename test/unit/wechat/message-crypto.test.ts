@@ -91,14 +91,11 @@ describe('MessageCrypto with the Official Account sample values', () => {
 });
 
 describe('MessageCrypto round trip', () => {
-  it.each(['', 'a', '中文 and emoji 😀', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(5000)])(
-    'encrypts and decrypts %#',
-    (plain) => {
-      const encrypted = officialAccount.encrypt(plain);
-      expect(Buffer.from(encrypted, 'base64').length % 32).toBe(0);
-      expect(officialAccount.decrypt(encrypted)).toBe(plain);
-    },
-  );
+  it.each(['', 'a', '中文 and emoji 😀', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(5000)])('encrypts and decrypts %#', (plain) => {
+    const encrypted = officialAccount.encrypt(plain);
+    expect(Buffer.from(encrypted, 'base64').length % 32).toBe(0);
+    expect(officialAccount.decrypt(encrypted)).toBe(plain);
+  });
 
   it('uses a fresh random prefix by default', () => {
     expect(officialAccount.encrypt('same')).not.toBe(officialAccount.encrypt('same'));
@@ -202,9 +199,7 @@ describe('MessageCrypto.decrypt failures', () => {
   it('reports receive_id_mismatch for a message encrypted for another appid', () => {
     const draft = craftPlain({ msg: '<xml/>', receiveId: 'wxother', padding: [] });
     const plain = Buffer.concat([draft, Buffer.from(padFor(draft.length))]);
-    expect(catchProtocolCode(() => wecom.decrypt(encryptRaw(WECOM_SAMPLE.encodingAesKey, plain)))).toBe(
-      'receive_id_mismatch',
-    );
+    expect(catchProtocolCode(() => wecom.decrypt(encryptRaw(WECOM_SAMPLE.encodingAesKey, plain)))).toBe('receive_id_mismatch');
   });
 
   it.each([

@@ -1,8 +1,4 @@
-import {
-  officialAccountDedupeKey,
-  parseOfficialAccountMessage,
-  type OfficialAccountMessage,
-} from '../../../server/wechat/official-account-message';
+import { officialAccountDedupeKey, parseOfficialAccountMessage, type OfficialAccountMessage } from '../../../server/wechat/official-account-message';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import {
   COMMUNITY_MASS_SEND_JOB_FINISH_SUCCESS,
@@ -439,9 +435,7 @@ describe('officialAccountDedupeKey', () => {
   });
 
   it('keys a text message that spells its id MsgID like one that spells it MsgId', () => {
-    expect(officialAccountDedupeKey(APP_ID, parse(WXJAVA_TEXT_WITH_MSGID_CAPITAL))).toBe(
-      officialAccountDedupeKey(APP_ID, parse(SAMPLES.text)),
-    );
+    expect(officialAccountDedupeKey(APP_ID, parse(WXJAVA_TEXT_WITH_MSGID_CAPITAL))).toBe(officialAccountDedupeKey(APP_ID, parse(SAMPLES.text)));
   });
 
   it('includes MsgID for MASSSENDJOBFINISH, so two mass sends ending in one second stay apart', () => {
@@ -452,18 +446,12 @@ describe('officialAccountDedupeKey', () => {
   });
 
   it('keys events on sender, time, event and event key', () => {
-    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.subscribeByQr))).toBe(
-      `oa:${APP_ID}:evt:FromUser:123456789:subscribe:qrscene_123123`,
-    );
-    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.unsubscribe))).toBe(
-      `oa:${APP_ID}:evt:FromUser:123456789:unsubscribe:`,
-    );
+    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.subscribeByQr))).toBe(`oa:${APP_ID}:evt:FromUser:123456789:subscribe:qrscene_123123`);
+    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.unsubscribe))).toBe(`oa:${APP_ID}:evt:FromUser:123456789:unsubscribe:`);
   });
 
   it('keeps apart different events of one user in the same second', () => {
-    const keys = [SAMPLES.subscribeByQr, SAMPLES.scan, SAMPLES.click, SAMPLES.view].map((xml) =>
-      officialAccountDedupeKey(APP_ID, parse(xml)),
-    );
+    const keys = [SAMPLES.subscribeByQr, SAMPLES.scan, SAMPLES.click, SAMPLES.view].map((xml) => officialAccountDedupeKey(APP_ID, parse(xml)));
     expect(new Set(keys).size).toBe(keys.length);
     const otherClick = officialAccountDedupeKey(APP_ID, parse(SAMPLES.click.replace('EVENTKEY', 'OTHER')));
     expect(keys).not.toContain(otherClick);

@@ -1,10 +1,5 @@
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
-import {
-  buildEncryptedReply,
-  buildNewsReply,
-  buildTextReply,
-  readEncryptedEnvelope,
-} from '../../../server/wechat/passive-reply';
+import { buildEncryptedReply, buildNewsReply, buildTextReply, readEncryptedEnvelope } from '../../../server/wechat/passive-reply';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import { OA_SAMPLE, WECOM_SAMPLE, WECOM_SAMPLE_BODY, catchProtocolCode } from './fixtures';
 
@@ -76,7 +71,9 @@ describe('buildEncryptedReply', () => {
 
   it('writes TimeStamp bare and the other fields in CDATA, as documented', () => {
     const xml = buildEncryptedReply(crypto, '<xml/>', '1409304348', 'xxxxxx');
-    expect(xml).toMatch(/^<xml><Encrypt><!\[CDATA\[[A-Za-z0-9+/=]+\]\]><\/Encrypt><MsgSignature><!\[CDATA\[[0-9a-f]{40}\]\]><\/MsgSignature><TimeStamp>1409304348<\/TimeStamp><Nonce><!\[CDATA\[xxxxxx\]\]><\/Nonce><\/xml>$/);
+    expect(xml).toMatch(
+      /^<xml><Encrypt><!\[CDATA\[[A-Za-z0-9+/=]+\]\]><\/Encrypt><MsgSignature><!\[CDATA\[[0-9a-f]{40}\]\]><\/MsgSignature><TimeStamp>1409304348<\/TimeStamp><Nonce><!\[CDATA\[xxxxxx\]\]><\/Nonce><\/xml>$/,
+    );
   });
 
   it('keeps a timestamp with a leading zero verbatim so the signature still matches', () => {

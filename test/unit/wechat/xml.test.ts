@@ -37,9 +37,7 @@ describe('parseXmlMessage', () => {
   });
 
   it('turns repeated elements into arrays and nested elements into objects', () => {
-    const fields = parseXmlMessage(
-      '<xml><Outer><List><Id>1</Id></List><List><Id>2</Id></List></Outer><Tag>a</Tag><Tag>b</Tag><Empty></Empty><Self/></xml>',
-    );
+    const fields = parseXmlMessage('<xml><Outer><List><Id>1</Id></List><List><Id>2</Id></List></Outer><Tag>a</Tag><Tag>b</Tag><Empty></Empty><Self/></xml>');
     expect(fields).toEqual({
       Outer: { List: [{ Id: '1' }, { Id: '2' }] },
       Tag: ['a', 'b'],
@@ -66,9 +64,7 @@ describe('parseXmlMessage', () => {
     const body = `<xml><A>${'中'.repeat(10)}</A></xml>`;
     expect(catchProtocolCode(() => parseXmlMessage(body, 30))).toBe('xml_too_large');
     expect(parseXmlMessage(body, Buffer.byteLength(body))).toEqual({ A: '中'.repeat(10) });
-    expect(catchProtocolCode(() => parseXmlMessage(`<xml><A>${'x'.repeat(1024 * 1024)}</A></xml>`))).toBe(
-      'xml_too_large',
-    );
+    expect(catchProtocolCode(() => parseXmlMessage(`<xml><A>${'x'.repeat(1024 * 1024)}</A></xml>`))).toBe('xml_too_large');
   });
 
   it.each([
@@ -222,9 +218,11 @@ describe('parseXmlMessage against xml2js', () => {
     try {
       return { value: parse() };
     } catch (error) {
-      expect(catchProtocolCode(() => {
-        throw error;
-      })).toBe('malformed_xml');
+      expect(
+        catchProtocolCode(() => {
+          throw error;
+        }),
+      ).toBe('malformed_xml');
       return 'refused';
     }
   }
