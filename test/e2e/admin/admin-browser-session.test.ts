@@ -59,7 +59,10 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
     expect(row.csrfTokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(row)).not.toContain(valueOf(csrf));
 
-    const me = await request(t.server).get('/api/admin/me').set('Cookie', `fw_session=${valueOf(session)}`).expect(200);
+    const me = await request(t.server)
+      .get('/api/admin/me')
+      .set('Cookie', `fw_session=${valueOf(session)}`)
+      .expect(200);
     expect(me.body).toMatchObject({ username: 'alice', role: 'admin', mustChangePassword: false });
   });
 
@@ -82,7 +85,10 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
 
     const missing = await post().send({ name: 'Expo' }).expect(403);
     expect(missing.body).toEqual({ error: { code: 'csrf_failed', message: 'Missing or wrong X-CSRF-Token header' } });
-    await post().set('X-CSRF-Token', `${browser.csrf.slice(0, -1)}${browser.csrf.endsWith('A') ? 'B' : 'A'}`).send({ name: 'Expo' }).expect(403);
+    await post()
+      .set('X-CSRF-Token', `${browser.csrf.slice(0, -1)}${browser.csrf.endsWith('A') ? 'B' : 'A'}`)
+      .send({ name: 'Expo' })
+      .expect(403);
     await post().set('X-CSRF-Token', browser.token).send({ name: 'Expo' }).expect(403);
     // Another session's CSRF token does not fit this one.
     const other = await browserLogin();
@@ -122,7 +128,10 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
 
   it('answers 401 unauthorized for an unknown or expired cookie', async () => {
     const browser = await browserLogin();
-    const unknown = await request(t.server).get('/api/admin/me').set('Cookie', `fw_session=${'x'.repeat(43)}`).expect(401);
+    const unknown = await request(t.server)
+      .get('/api/admin/me')
+      .set('Cookie', `fw_session=${'x'.repeat(43)}`)
+      .expect(401);
     expect(unknown.body).toEqual({ error: { code: 'unauthorized', message: 'Authentication required' } });
     t.clock.advance(12 * 60 * 60 * 1000);
     await request(t.server).get('/api/admin/me').set('Cookie', browser.cookie).expect(401);

@@ -93,7 +93,10 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
     expect(instance.printed).toEqual([]);
     const res = await login('boss', 'chosen by me').expect(200);
     expect((res.body as { operator: { mustChangePassword: boolean } }).operator.mustChangePassword).toBe(false);
-    await request(t.server).get('/api/admin/contacts').set('Authorization', `Bearer ${(res.body as { token: string }).token}`).expect(200);
+    await request(t.server)
+      .get('/api/admin/contacts')
+      .set('Authorization', `Bearer ${(res.body as { token: string }).token}`)
+      .expect(200);
   });
 
   it('until the generated password is changed, the session may only see me, log out and change it (cookie or bearer)', async () => {
@@ -133,7 +136,9 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
     const fresh = await login('admin', 'my own password').expect(200);
     expect((fresh.body as { operator: { mustChangePassword: boolean } }).operator.mustChangePassword).toBe(false);
 
-    const audit = await db().dataSource.getRepository(AuditLog).find({ where: [{ action: 'operator.change_password' }, { action: 'operator.change_password_failed' }], order: { id: 'ASC' } });
+    const audit = await db()
+      .dataSource.getRepository(AuditLog)
+      .find({ where: [{ action: 'operator.change_password' }, { action: 'operator.change_password_failed' }], order: { id: 'ASC' } });
     expect(audit.map((row) => row.action)).toEqual(['operator.change_password_failed', 'operator.change_password']);
     expect(JSON.stringify(audit)).not.toContain('my own password');
   });
@@ -142,7 +147,11 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
     await t.operators.createOperator({ username: 'alice', password: 'correct horse', role: 'admin', actor: { operatorId: null, ip: null } });
     const res = await login('alice', 'correct horse').expect(200);
     const token = (res.body as { token: string }).token;
-    const changed = await request(t.server).post('/api/admin/me/password').set('Cookie', `fw_session=${token}`).send({ currentPassword: 'correct horse', newPassword: 'battery staple' }).expect(403);
+    const changed = await request(t.server)
+      .post('/api/admin/me/password')
+      .set('Cookie', `fw_session=${token}`)
+      .send({ currentPassword: 'correct horse', newPassword: 'battery staple' })
+      .expect(403);
     expect((changed.body as { error: { code: string } }).error.code).toBe('csrf_failed');
     await login('alice', 'correct horse').expect(200);
   });
@@ -154,7 +163,15 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
     const errors: string[] = [];
     const logged: string[] = [];
     const run = (argv: string[]) =>
-      runAdminCommand({ argv, dataSource: db().dataSource, clock: t.clock, logger: createLogger('debug', (line) => logged.push(line)), write: (l) => printed.push(l), writeError: (l) => errors.push(l), publicBaseUrl: BASE_URL });
+      runAdminCommand({
+        argv,
+        dataSource: db().dataSource,
+        clock: t.clock,
+        logger: createLogger('debug', (line) => logged.push(line)),
+        write: (l) => printed.push(l),
+        writeError: (l) => errors.push(l),
+        publicBaseUrl: BASE_URL,
+      });
 
     await expect(run(['reset-password', 'alice'])).resolves.toBe(0);
     const match = /New one-time password for alice: (\S+)/.exec(printed.join('\n'));
@@ -163,11 +180,16 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
     expect(printed.join('\n')).toContain(`${BASE_URL}/admin`);
     expect(logged.join('\n')).not.toContain(password);
 
-    await request(t.server).get('/api/admin/me').set('Authorization', `Bearer ${(before.body as { token: string }).token}`).expect(401);
+    await request(t.server)
+      .get('/api/admin/me')
+      .set('Authorization', `Bearer ${(before.body as { token: string }).token}`)
+      .expect(401);
     await login('alice', 'correct horse').expect(401);
     const after = await login('alice', password).expect(200);
     expect((after.body as { operator: { mustChangePassword: boolean } }).operator.mustChangePassword).toBe(true);
-    const sessions = await db().dataSource.getRepository(OperatorSession).find({ order: { id: 'ASC' } });
+    const sessions = await db()
+      .dataSource.getRepository(OperatorSession)
+      .find({ order: { id: 'ASC' } });
     expect(sessions.map((s) => s.revokedAt !== null)).toEqual([true, false]);
     const audit = await db().dataSource.getRepository(AuditLog).findOneByOrFail({ action: 'operator.reset_password' });
     const alice = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'alice' });
