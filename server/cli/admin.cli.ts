@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../adapters/logger';
 import { composeOperators } from '../compose';
 import { createDataSource } from '../db/data-source';
 import { runMigrationsWithLock } from '../db/migrate';
+import { runAsProcess, type CliIo } from '../adapters/cli-runner';
 
 /**
  * `npm run admin -- <command>`: operator chores from a shell on the server, for when nobody can
@@ -50,7 +51,7 @@ export async function runAdminCommand(params: AdminCliParams): Promise<number> {
 }
 
 /** The process: config → DataSource → migrations (under the lock) → the command. */
-export async function runAdminCli(params: { argv: readonly string[]; env: NodeJS.ProcessEnv; write: (line: string) => void; writeError: (line: string) => void }): Promise<number> {
+export async function runAdminCli(params: CliIo): Promise<number> {
   let config;
   try {
     config = loadConfig(params.env);
@@ -71,19 +72,4 @@ export async function runAdminCli(params: { argv: readonly string[]; env: NodeJS
   }
 }
 
-if (require.main === module) {
-  runAdminCli({
-    argv: process.argv.slice(2),
-    env: process.env,
-    write: (line) => process.stdout.write(`${line}\n`),
-    writeError: (line) => process.stderr.write(`${line}\n`),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`admin: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsProcess('admin', runAdminCli);

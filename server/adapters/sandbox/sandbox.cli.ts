@@ -1,5 +1,6 @@
 import axios from 'axios';
 import { sandboxActionSchema, type SandboxAction } from './sandbox-player';
+import { runAsProcess, type CliIo } from '../cli-runner';
 
 /**
  * `npm run sandbox -- <action> [--scene S] [--openid O] [--content C] [--key K] [--user U] [--state S]`
@@ -67,7 +68,7 @@ interface ActionAnswer {
 }
 
 /** Runs the CLI; returns the exit code. `write` and `writeError` receive whole lines. */
-export async function runSandboxCli(params: { argv: readonly string[]; env: NodeJS.ProcessEnv; write: (line: string) => void; writeError: (line: string) => void }): Promise<number> {
+export async function runSandboxCli(params: CliIo): Promise<number> {
   let action: SandboxAction;
   try {
     action = parseSandboxArgs(params.argv);
@@ -119,19 +120,4 @@ function readAnswer(data: unknown): ActionAnswer | null {
   return answer;
 }
 
-if (require.main === module) {
-  runSandboxCli({
-    argv: process.argv.slice(2),
-    env: process.env,
-    write: (line) => process.stdout.write(`${line}\n`),
-    writeError: (line) => process.stderr.write(`${line}\n`),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsProcess('sandbox', runSandboxCli);
