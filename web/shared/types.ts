@@ -64,12 +64,34 @@ export interface TimelinePage {
   nextBefore: string | null;
 }
 
+export interface TagGroupView {
+  id: number;
+  name: string;
+  syncOa: boolean;
+  syncWecom: boolean;
+  wecomGroupId: string | null;
+  tagCount: number;
+  createdAt: string;
+}
+
+/** Whether a tag reached one platform; for `failed`, the platform's errcode and its meaning when it gave one. */
+export interface PlatformSyncState {
+  state: 'none' | 'pending' | 'done' | 'failed';
+  errcode?: number;
+  meaning?: string;
+  error?: string;
+}
+
 export interface TagView {
   id: number;
   groupId: number;
   group: string;
   name: string;
   contactCount: number;
+  oaTagId?: number | null;
+  wecomTagId?: string | null;
+  createdAt?: string;
+  sync?: { oa: PlatformSyncState; wecom: PlatformSyncState };
 }
 
 export interface TagRef {
@@ -102,4 +124,53 @@ export interface Stats {
   activity: { active: number; silent: number; silentDays: number };
   interactions: { day: string; channel: string; count: number }[];
   topTags: { tagId: number; group: string; name: string; count: number }[];
+}
+
+export type FailedWorkKind = 'tasks' | 'interactions';
+
+/** A task or interaction reaction that failed for good. */
+export interface FailedWorkItem {
+  id: number;
+  kind: string | null;
+  dedupeKey: string;
+  attempts: number;
+  lastError: string | null;
+  errcode: { code: number; meaning: string } | null;
+  updatedAt: string;
+  channel?: string | null;
+}
+
+export interface FailedWorkPage {
+  items: FailedWorkItem[];
+  nextBefore: number | null;
+}
+
+export type PlatformKey = 'oa' | 'wecom' | 'miniprogram';
+
+/** One platform on the setup screen: which credentials are set, never their values. */
+export interface PlatformSetup {
+  key: PlatformKey;
+  mode: 'live' | 'sandbox' | 'disabled';
+  callbackUrl: string | null;
+  appId?: string;
+  corpId?: string;
+  tokenSet: boolean;
+  aesKeySet: boolean;
+  secretSet: boolean;
+}
+
+export interface SetupView {
+  publicBaseUrl: string;
+  sandbox: boolean;
+  platforms: PlatformSetup[];
+}
+
+export interface PlatformCheck {
+  key: PlatformKey;
+  ok: boolean;
+  tokenFresh: boolean;
+  expiresAt: string | null;
+  errcode?: number;
+  meaning?: string;
+  error?: string;
 }
