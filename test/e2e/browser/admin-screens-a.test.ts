@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Task } from '../../../entities/task.entity';
+import { ADMIN_WEB_ROOT } from '../../support/build-web';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+/**
+ * The tags, failed-work and setup screens in headless Chromium against the real server on SQLite
+ * in sandbox mode (the harness of admin-page.test.ts).
+ */
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = path.resolve(__dirname, '../../../artifacts/browser');
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const INVALID_TAG = 'tags/members/batchtagging failed with errcode 45159 (invalid tag id): invalid tagid';
+
+jest.setTimeout(90_000);
+
+describe('the tags, failed-work and setup screens in a browser', () => {
+  let db: TestDatabase;
+  let stack: TestStack;
+  let browser: Browser;
+  let page: Page;
+
+  const url = (p: string) => `${stack.baseUrl}/admin${p}`;
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const fill = (testId: string, value: string) => page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    db = await createTestDatabase('sqlite');
+    stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT });
+    const created = await stack.services.operators.createOperator({ ...ADMIN, role: 'admin', actor: { operatorId: null, ip: null } });
+    if (!created.ok) throw new Error(`could not create the admin: ${created.reason}`);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    page = await context.newPage();
+    await page.goto(url('/'));
+    await page.waitForURL(/\/admin\/login/);
+    await fill('login-username', ADMIN.username);
+    await fill('login-password', ADMIN.password);
+    await page.click('[data-test=login-submit]');
+    await page.waitForURL(/\/admin\/dashboard/);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await db?.destroy();
+  });
+
+  it('creates a tag group and a tag, and lists the tag with sync state none on both platforms', async () => {
+    await page.click('[data-test=menu-tags]');
+    await page.waitForURL(/\/admin\/tags/);
+    await page.locator('[data-test=tags-empty]').waitFor();
+
+    await page.click('[data-test=group-new]');
+    await fill('group-name', '展会');
+    await page.click('[data-test=tag-form-save]');
+    const group = page.locator('[data-test=tag-group][data-group="展会"]');
+    await group.waitFor();
+
+    await group.locator('[data-test=group-add-tag]').click();
+    await fill('tag-name-input', 'expo2026');
+    await page.click('[data-test=tag-form-save]');
+    const tagRow = group.locator('tr', { has: page.locator('[data-test=tag-name][data-tag="expo2026"]') });
+    await tagRow.waitFor();
+    await expect(tagRow.locator('[data-test=sync-oa]').getAttribute('data-state')).resolves.toBe('none');
+    await expect(tagRow.locator('[data-test=sync-wecom]').getAttribute('data-state')).resolves.toBe('none');
+    await expect(tagRow.locator('[data-test=sync-oa]').innerText()).resolves.toContain('未同步');
+
+    // The same name again: the API's conflict is shown next to the name field.
+    await group.locator('[data-test=group-add-tag]').click();
+    await fill('tag-name-input', 'expo2026');
+    await page.click('[data-test=tag-form-save]');
+    await expect(page.locator('[data-test=tag-name-item] .el-form-item__error').innerText()).resolves.toContain('名称已被使用');
+    await shot('a1-tags-duplicate-name');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-test=tag-form]').waitFor({ state: 'hidden' });
+
+    const groups = await stack.services.tagCatalog.listTagGroups();
+    expect(groups).toEqual([expect.objectContaining({ name: '展会', syncOa: true, syncWecom: true, tagCount: 1 })]);
+    await shot('a2-tags');
+  });
+
+  it('shows the sandbox callback URLs and a successful check', async () => {
+    await page.click('[data-test=menu-setup]');
+    await page.waitForURL(/\/admin\/setup/);
+    const oa = page.locator('[data-test=setup-platform][data-key=oa]');
+    const wecom = page.locator('[data-test=setup-platform][data-key=wecom]');
+    await oa.waitFor();
+    await expect(oa.locator('[data-test=setup-callback-url]').innerText()).resolves.toBe(`${stack.config.publicBaseUrl}/wechat/callback`);
+    await expect(wecom.locator('[data-test=setup-callback-url]').innerText()).resolves.toBe(`${stack.config.publicBaseUrl}/wecom/callback`);
+    for (const platform of [oa, wecom]) {
+      await expect(platform.locator('[data-test=setup-mode]').getAttribute('data-mode')).resolves.toBe('sandbox');
+      await expect(platform.locator('[data-test=setup-tokenSet]').innerText()).resolves.toBe('已配置');
+    }
+
+    await page.click('[data-test=setup-check]');
+    for (const platform of [oa, wecom]) {
+      const result = platform.locator('[data-test=setup-check-result]');
+      await result.waitFor();
+      await expect(result.getAttribute('data-ok')).resolves.toBe('true');
+      await expect(result.locator('[data-test=setup-token]').getAttribute('data-fresh')).resolves.toBe('true');
+    }
+    await shot('a3-setup-checked');
+  });
+
+  it('lists failed sync tasks with the errcode meaning, retries one and then the selected, and they leave the list', async () => {
+    // Tasks of a kind no worker handles, failed for good with a platform error: they stay put once retried.
+    const queue = stack.services.queue;
+    const ids: number[] = [];
+    for (const n of [1, 2, 3]) {
+      await queue.enqueue({ kind: 'browser-test-sync', dedupeKey: `browser-test:${n}`, payload: {} });
+      const claimed = await queue.claim({ kinds: ['browser-test-sync'], limit: 1 });
+      const task = claimed?.tasks[0];
+      if (!claimed || !task) throw new Error('the task was not claimed');
+      await queue.fail(claimed.claim, task.id, INVALID_TAG, { retryable: false });
+      ids.push(task.id);
+    }
+    const rowOf = (id: number) => page.locator('[data-test=failed-table] tr', { has: page.locator(`[data-test=failed-row][data-id="${id}"]`) });
+    const [first = 0, ...rest] = ids;
+
+    await page.click('[data-test=menu-failed-work]');
+    await page.waitForURL(/\/admin\/failed-work/);
+    const row = rowOf(first);
+    await row.waitFor();
+    expect((await row.locator('[data-test=failed-errcode]').innerText()).replace(/\s+/g, ' ')).toBe('45159 invalid tag id');
+    await expect(row.locator('[data-test=failed-last-error]').innerText()).resolves.toBe(INVALID_TAG);
+    await shot('a4-failed-work');
+
+    await row.locator('[data-test=failed-retry]').click();
+    await row.waitFor({ state: 'detached' });
+    await expect(db.dataSource.getRepository(Task).findOneByOrFail({ id: first })).resolves.toMatchObject({ status: 'pending', attempts: 0 });
+
+    // The other two at once, through the bulk action.
+    for (const id of rest) await rowOf(id).locator('.el-checkbox').click();
+    await expect(page.locator('[data-test=failed-retry-selected]').innerText()).resolves.toContain('2');
+    await page.click('[data-test=failed-retry-selected]');
+    for (const id of rest) await rowOf(id).waitFor({ state: 'detached' });
+    for (const id of rest) await expect(db.dataSource.getRepository(Task).findOneByOrFail({ id })).resolves.toMatchObject({ status: 'pending', attempts: 0 });
+
+    // And after a reload they are still gone: the list is the server's, not the page's memory.
+    await page.click('[data-test=failed-refresh]');
+    await page.locator('[data-test=failed-table] .el-table__empty-text').waitFor();
+    await shot('a5-failed-work-retried');
+  });
+});
