@@ -146,4 +146,41 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await page.locator('[data-test=failed-table] .el-table__empty-text').waitFor();
     await shot('a5-failed-work-retried');
   });
+
+  it("shows a tag's failed sync to the Official Account with the errcode's meaning, in red", async () => {
+    const tag = (await stack.services.tagCatalog.listTags()).find((t) => t.name === 'expo2026');
+    if (!tag) throw new Error('the tag is missing');
+    const queue = stack.services.queue;
+    await queue.enqueue({ kind: 'browser-test-tag-sync', dedupeKey: `browser-test:tag:${tag.id}`, payload: {}, subject: `oa_tag:${tag.id}` });
+    const claimed = await queue.claim({ kinds: ['browser-test-tag-sync'], limit: 1 });
+    const task = claimed?.tasks[0];
+    if (!claimed || !task) throw new Error('the task was not claimed');
+    await queue.fail(claimed.claim, task.id, INVALID_TAG, { retryable: false });
+
+    await page.click('[data-test=menu-tags]');
+    await page.waitForURL(/\/admin\/tags/);
+    const oa = page.locator('tr', { has: page.locator('[data-test=tag-name][data-tag="expo2026"]') }).locator('[data-test=sync-oa]');
+    await oa.waitFor();
+    await expect(oa.getAttribute('data-state')).resolves.toBe('failed');
+    await expect(oa.locator('.el-tag--danger').innerText()).resolves.toBe('同步失败');
+    await expect(oa.locator('[data-test=sync-problem]').innerText()).resolves.toBe('45159 invalid tag id');
+    await shot('a6-tag-sync-failed');
+  });
+
+  it('an operator has the tags and failed-work menus but not setup, which sends them home', async () => {
+    const created = await stack.services.operators.createOperator({ username: 'op', password: 'operator-password-1', role: 'operator', actor: { operatorId: null, ip: null } });
+    if (!created.ok) throw new Error(created.reason);
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const other = await context.newPage();
+    await other.goto(url('/setup'));
+    await other.waitForURL(/\/admin\/login/);
+    await other.fill('input[data-test=login-username], [data-test=login-username] input', 'op');
+    await other.fill('input[data-test=login-password], [data-test=login-password] input', 'operator-password-1');
+    await other.click('[data-test=login-submit]');
+    await other.waitForURL(/\/admin\/dashboard/);
+    await other.locator('[data-test=menu-tags]').waitFor();
+    await other.locator('[data-test=menu-failed-work]').waitFor();
+    await expect(other.locator('[data-test=menu-setup]').count()).resolves.toBe(0);
+    await context.close();
+  });
 });
