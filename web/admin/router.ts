@@ -17,6 +17,7 @@ declare module 'vue-router' {
 
 const EDITORS: Role[] = ['admin', 'operator'];
 const EVERYONE: Role[] = ['admin', 'operator', 'sales'];
+const ADMINS: Role[] = ['admin'];
 
 /** The shell's pages, in menu order; each is its own chunk. */
 export const shellRoutes: RouteRecordRaw[] = [
@@ -25,6 +26,8 @@ export const shellRoutes: RouteRecordRaw[] = [
   { path: 'contacts/:id(\\d+)', name: 'contact', component: () => import('./views/ContactView.vue'), meta: { roles: EVERYONE } },
   { path: 'rules', name: 'rules', component: () => import('./views/RulesView.vue'), meta: { roles: EDITORS, menu: 'menu.rules' } },
   { path: 'sandbox', name: 'sandbox', component: () => import('./views/SandboxView.vue'), meta: { roles: EDITORS, menu: 'menu.sandbox', sandboxOnly: true } },
+  { path: 'operators', name: 'operators', component: () => import('./views/OperatorsView.vue'), meta: { roles: ADMINS, menu: 'menu.operators' } },
+  { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { roles: ADMINS, menu: 'menu.audit' } },
 ];
 
 export const router = createRouter({
