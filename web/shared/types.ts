@@ -150,7 +150,8 @@ export interface LedgerPage {
 export interface BulkJob {
   id: number;
   status: 'pending' | 'running' | 'done' | 'failed';
-  total: number;
+  /** Null until a worker has counted the matching contacts. */
+  total: number | null;
   done: number;
   error: string | null;
 }

@@ -176,6 +176,31 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await shot('b04-bulk-selected');
   });
 
+  it('tags everyone matching the filter as a queued job, with its progress until done', async () => {
+    // The filter: tag 咖啡 (B and C since the previous test).
+    await page.click('[data-test=contacts-tag]');
+    await pickOption('兴趣/咖啡');
+    await page.click('[data-test=contacts-search]');
+    await expect(page.locator('[data-test=contacts-total]').innerText()).resolves.toContain('2');
+    await expect(page.locator('[data-test=contacts-csv]').getAttribute('href')).resolves.toMatch(/^\/api\/admin\/contacts\.csv\?tagId=\d+$/);
+    await page.click('[data-test=bulk-filter]');
+    await page.click('[data-test=bulk-add]');
+    await pickOption('兴趣/茶');
+    await page.keyboard.press('Escape');
+    await page.click('[data-test=bulk-apply]');
+    await page.locator('[data-test=bulk-job]').waitFor();
+    // The test stack runs no cron: play the bulk-tags worker (every 5 s in `npm start`) until the queue is empty.
+    for (let round = 0; round < 10; round += 1) {
+      const outcome = await stack.services.queue.runOnce({ handlers: stack.services.contactTagging.handlers(), batchSize: 1 });
+      if (outcome.done + outcome.retried + outcome.failed === 0) break;
+    }
+    await page.locator('[data-test=bulk-job][data-status=done]').waitFor({ timeout: 20_000 });
+    await expect(page.locator('[data-test=bulk-job]').innerText()).resolves.toContain('2 / 2');
+    expect(await tagNamesOf(ids.b)).toContain('茶');
+    expect(await tagNamesOf(ids.c)).toContain('茶');
+    await shot('b05-bulk-filter-job');
+  });
+
   it('the rules "try it" box names the rule a keyword fires, with its tags, points and reply', async () => {
     await page.click('[data-test=menu-rules]');
     await page.waitForURL(/\/admin\/rules/);
@@ -185,7 +210,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await fired.waitFor();
     await expect(fired.innerText()).resolves.toMatch(/活动\/报名[\s\S]*5/);
     await expect(page.locator('[data-test=try-reply]').innerText()).resolves.toContain('报名成功，欢迎参加');
-    await shot('b05-rules-try-it');
+    await shot('b06-rules-try-it');
     // Another message fires only the seeded "any text" rule, and has no reply.
     await fill('try-value', '随便说说');
     await page.click('[data-test=try-run]');
