@@ -139,6 +139,13 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     expect(actions.length).toBeGreaterThan(0);
     expect(new Set(actions)).toEqual(new Set(['operator.create']));
     await shot('b02-audit-filtered');
+    // By operator and an action prefix: the admin's own operator changes, not the start-up's (no operator).
+    await page.click('[data-test=audit-operator]');
+    await pickOption('admin');
+    await fill('audit-action', 'operator.');
+    await page.click('[data-test=audit-search]');
+    await page.waitForFunction(`document.querySelectorAll('[data-test=audit-table] .audit-row').length === 1`);
+    await expect(page.locator('[data-test=audit-table] .audit-row').allInnerTexts()).resolves.toEqual([expect.stringContaining('mkt-li')]);
   });
 
   it('adds a tag on the contact page and shows it, and the score ledger explains the points', async () => {
