@@ -29,6 +29,8 @@ export const shellRoutes: RouteRecordRaw[] = [
   { path: 'failed-work', name: 'failed-work', component: () => import('./views/FailedWorkView.vue'), meta: { roles: EDITORS, menu: 'menu.failedWork' } },
   { path: 'setup', name: 'setup', component: () => import('./views/SetupView.vue'), meta: { roles: ADMINS, menu: 'menu.setup' } },
   { path: 'sandbox', name: 'sandbox', component: () => import('./views/SandboxView.vue'), meta: { roles: EDITORS, menu: 'menu.sandbox', sandboxOnly: true } },
+  { path: 'operators', name: 'operators', component: () => import('./views/OperatorsView.vue'), meta: { roles: ADMINS, menu: 'menu.operators' } },
+  { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { roles: ADMINS, menu: 'menu.audit' } },
 ];
 
 export const router = createRouter({

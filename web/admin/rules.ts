@@ -61,3 +61,19 @@ export function ruleBodyOf(form: RuleForm): Record<string, unknown> {
     replyText: form.replyText === '' ? null : form.replyText,
   };
 }
+
+/** Which detail field a "try it" run needs for an interaction type (the one the rules' matchers read). */
+export function dryRunFieldOf(type: string): 'content' | 'scene' | 'menuKey' | null {
+  if (type === 'text') return 'content';
+  if (type === 'click') return 'menuKey';
+  if (type === 'subscribe' || type === 'scan' || type === 'add_external_contact') return 'scene';
+  return null;
+}
+
+/** The dry-run body: the type, and its one field when it has one and it is filled. */
+export function dryRunBodyOf(type: string, value: string): Record<string, string> {
+  const field = dryRunFieldOf(type);
+  const body: Record<string, string> = { type };
+  if (field !== null && value !== '') body[field] = value;
+  return body;
+}

@@ -174,3 +174,60 @@ export interface PlatformCheck {
   meaning?: string;
   error?: string;
 }
+
+export interface Operator {
+  id: number;
+  username: string;
+  displayName: string | null;
+  role: Role;
+  wecomUserId: string | null;
+  disabled: boolean;
+  mustChangePassword: boolean;
+  createdAt: string;
+}
+
+export type AuditDetail = Record<string, string | number | boolean | null | string[] | number[]>;
+
+export interface AuditEntry {
+  id: number;
+  operatorId: number | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  detail: AuditDetail;
+  ip: string | null;
+  at: string;
+}
+
+export interface AuditPage {
+  items: AuditEntry[];
+  nextBefore: number | null;
+}
+
+export interface LedgerItem {
+  id: number;
+  points: number;
+  reason: string;
+  ruleId: number | null;
+  interactionId: number | null;
+  at: string;
+}
+
+export interface LedgerPage {
+  items: LedgerItem[];
+  nextBefore: string | number | null;
+}
+
+export interface BulkJob {
+  id: number;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  /** Null until a worker has counted the matching contacts. */
+  total: number | null;
+  done: number;
+  error: string | null;
+}
+
+export interface DryRunResult {
+  fired: { id: number; name: string; addTags: TagRef[]; removeTags: TagRef[]; scorePoints: number }[];
+  reply: { kind: 'text'; content: string } | { kind: 'news'; articles: { title: string; description?: string; url?: string; picUrl?: string }[] } | null;
+}
