@@ -10,27 +10,22 @@ const ACTIVE_TYPES = new Set(['text', 'image', 'voice', 'video', 'shortvideo', '
  * statement per batch.
  */
 export function createActivityReaction(deps: { contacts: ContactsService }): Reaction {
-  const latest = new WeakMap<object, Map<number, Date>>();
   return {
     name: 'activity',
     prepare(interaction) {
       return Promise.resolve((_m, row, batch) => {
         if (row.contactId === null) return Promise.resolve();
         if (ACTIVE_TYPES.has(interaction.type)) batch.activated.add(row.contactId);
-        const seen = latest.get(batch) ?? new Map<number, Date>();
-        latest.set(batch, seen);
-        const before = seen.get(row.contactId);
-        if (!before || before < interaction.occurredAt) seen.set(row.contactId, interaction.occurredAt);
+        const before = batch.latestInteraction.get(row.contactId);
+        if (!before || before < interaction.occurredAt) batch.latestInteraction.set(row.contactId, interaction.occurredAt);
         return Promise.resolve();
       });
     },
     async finish(m, batch) {
       const survivors = (ids: Iterable<number>) => [...new Set([...ids].map((id) => batch.survivorOf(id) ?? id))];
       await deps.contacts.advanceStage(m, survivors(batch.activated), 'activated');
-      const seen = latest.get(batch);
-      if (!seen) return;
       const bySurvivor = new Map<number, Date>();
-      for (const [id, at] of seen) {
+      for (const [id, at] of batch.latestInteraction) {
         const survivor = batch.survivorOf(id) ?? id;
         const before = bySurvivor.get(survivor);
         if (!before || before < at) bySurvivor.set(survivor, at);

@@ -244,24 +244,6 @@ export class ContactsService {
     await manager.update(ContactFollow, { contactId, userId, status: 'active' }, { status: 'removed', updatedAt: this.deps.clock.now() });
   }
 
-  /** Reps with an active relation, the owner first: whom a WeCom tag sync may act as. */
-  async listActiveFollowers(manager: EntityManager, contactIds: number[]): Promise<Map<number, string[]>> {
-    const byContact = new Map<number, string[]>();
-    if (contactIds.length === 0) return byContact;
-    const rows: { contact_id: number | string; user_id: string; owner_user_id: string | null }[] = await manager.query(
-      `SELECT f.contact_id, f.user_id, c.owner_user_id FROM contact_follows f JOIN contacts c ON c.id = f.contact_id
-        WHERE f.status = 'active' AND f.contact_id IN (${placeholders(contactIds.length)}) ORDER BY f.id`,
-      contactIds,
-    );
-    for (const row of rows) {
-      const list = byContact.get(Number(row.contact_id)) ?? [];
-      if (row.user_id === row.owner_user_id) list.unshift(row.user_id);
-      else list.push(row.user_id);
-      byContact.set(Number(row.contact_id), list);
-    }
-    return byContact;
-  }
-
   /** Fills the profile from the platform; empty values never overwrite known ones. */
   async updateProfile(manager: EntityManager, contactId: number, profile: { name?: string | null; avatarUrl?: string | null }): Promise<void> {
     const changes: Partial<Contact> = {};

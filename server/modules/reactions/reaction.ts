@@ -48,6 +48,8 @@ export class ReactionBatch {
   readonly activated = new Set<number>();
   /** Rule points, scored in bulk at the end. */
   readonly points: AddPointsParams[] = [];
+  /** Each contact's newest interaction in the batch, moved onto contacts in one statement at the end. */
+  readonly latestInteraction = new Map<number, Date>();
   private readonly mergedInto = new Map<number, number>();
 
   /** A merge made by a row of this batch: later rows of the merged contact act on the survivor. */

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, launchChromium } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -10,8 +10,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * real server on SQLite, with the built page served at /admin and the sandbox platform on the
  * same origin, as `npm start` runs it in sandbox mode.
  */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const ARTIFACTS = path.resolve(__dirname, '../../../artifacts/browser');
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 
 jest.setTimeout(90_000);
@@ -58,7 +56,6 @@ describe('the admin page in a browser', () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     db = await createTestDatabase('sqlite');
     stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT });
     const created = await stack.services.operators.createOperator({ ...ADMIN, role: 'admin', actor: { operatorId: null, ip: null } });
@@ -67,7 +64,7 @@ describe('the admin page in a browser', () => {
     // The page reads these two; a server without them is a failure here, not a skip.
     expect((await apiGet('/api/admin/config', token)).status).toBe(200);
     expect((await apiGet('/api/admin/stats', token)).status).toBe(200);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ locale: 'zh-CN' });
     page = await context.newPage();
   });

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { Task } from '../../../entities/task.entity';
+import { ARTIFACTS, fillInput, launchChromium } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -10,8 +10,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * The tags, failed-work and setup screens in headless Chromium against the real server on SQLite
  * in sandbox mode (the harness of admin-page.test.ts).
  */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const ARTIFACTS = path.resolve(__dirname, '../../../artifacts/browser');
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const INVALID_TAG = 'tags/members/batchtagging failed with errcode 45159 (invalid tag id): invalid tagid';
 
@@ -25,15 +23,14 @@ describe('the tags, failed-work and setup screens in a browser', () => {
 
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const fill = (testId: string, value: string) => page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);
+  const fill = (testId: string, value: string) => fillInput(page, testId, value);
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     db = await createTestDatabase('sqlite');
     stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT });
     const created = await stack.services.operators.createOperator({ ...ADMIN, role: 'admin', actor: { operatorId: null, ip: null } });
     if (!created.ok) throw new Error(`could not create the admin: ${created.reason}`);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ locale: 'zh-CN' });
     page = await context.newPage();
     await page.goto(url('/'));

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { ARTIFACTS, fillInput, launchChromium } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -9,8 +9,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * Operators, the audit log, tagging (one contact, selected rows) with the score ledger, and the
  * rules' "try it" box, in headless Chromium against the real server on SQLite (see admin-page.test.ts).
  */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const ARTIFACTS = path.resolve(__dirname, '../../../artifacts/browser');
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const actor = { operatorId: null, ip: null };
 
@@ -27,7 +25,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   /** el-input puts data-test on the <input> itself or on its wrapper, depending on the version. */
-  const fill = (testId: string, value: string) => page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);
+  const fill = (testId: string, value: string) => fillInput(page, testId, value);
   /** Element Plus renders every dropdown in a teleported popper; only the open one is visible. */
   const pickOption = (label: string) => page.locator('.el-select-dropdown__item:visible', { hasText: label }).first().click();
 
@@ -53,7 +51,6 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
   const tagNamesOf = async (id: number): Promise<string[]> => (await apiJson<{ tags: { name: string }[] }>(`/api/admin/contacts/${id}`)).tags.map((tag) => tag.name);
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     db = await createTestDatabase('sqlite');
     stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT });
     const created = await stack.services.operators.createOperator({ ...ADMIN, role: 'admin', actor });
@@ -87,7 +84,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     ids.b = await contactIdOf(b.openid);
     ids.c = await contactIdOf(c.openid);
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
     await page.goto(url('/'));
     await page.waitForURL(/\/admin\/login/);

@@ -120,6 +120,28 @@ describe('sandbox platform', () => {
       expect((await http().post('/sandbox/control/fail').send({ api: 'tags/get' })).status).toBe(400);
     });
 
+    it('registers followers through POST /sandbox/control/followers; user/info/batchget knows them and refuses an unknown openid (40003)', async () => {
+      const token = await oaToken();
+      expect(
+        (
+          await http()
+            .post('/sandbox/control/followers')
+            .send({ openids: ['o_crowd_1', 'o_crowd_2'], scene: 'expo2026' })
+        ).body,
+      ).toEqual({ ok: true, followers: 2 });
+      const batch = (openids: string[]) =>
+        http()
+          .post(`/sandbox/wechat/cgi-bin/user/info/batchget?access_token=${token}`)
+          .send({ user_list: openids.map((openid) => ({ openid })) });
+      const known = (await batch(['o_crowd_1', 'o_crowd_2'])).body as { user_info_list: { openid: string; subscribe: number; qr_scene_str: string }[] };
+      expect(known.user_info_list.map((u) => [u.openid, u.subscribe, u.qr_scene_str])).toEqual([
+        ['o_crowd_1', 1, 'expo2026'],
+        ['o_crowd_2', 1, 'expo2026'],
+      ]);
+      expect((await batch(['o_crowd_1', 'o_nobody'])).body).toMatchObject({ errcode: 40003 });
+      expect((await http().post('/sandbox/control/followers').send({ openids: [] })).status).toBe(400);
+    });
+
     it('delays the next call of an API', async () => {
       const token = await oaToken();
       platform.state.delayNext('tags/get', 120);

@@ -1,0 +1,22 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/**
+ * Debian's Chromium, headless, for the browser tests. Without the background-networking flags it
+ * floods the closed network with refused connections (FACTS.md).
+ */
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Screenshots go here (git-ignored). */
+export const ARTIFACTS = path.resolve(__dirname, '../../artifacts/browser');
+
+export async function launchChromium(): Promise<Browser> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+}
+
+/** Element Plus puts `data-test` on the wrapper or the inner input, depending on the component. */
+export function fillInput(page: Page, testId: string, value: string): Promise<void> {
+  return page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);
+}
