@@ -12,6 +12,8 @@ import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
 import { PlatformToken } from './platform-token.entity';
 import { ScoreLedger } from './score-ledger.entity';
+import { StatCount } from './stat-count.entity';
+import { StatDelta } from './stat-delta.entity';
 import { Tag } from './tag.entity';
 import { TagGroup } from './tag-group.entity';
 import { TagRule } from './tag-rule.entity';
@@ -33,6 +35,8 @@ export const ALL_ENTITIES = [
   OperatorSession,
   PlatformToken,
   ScoreLedger,
+  StatCount,
+  StatDelta,
   Tag,
   TagGroup,
   TagRule,

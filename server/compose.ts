@@ -45,6 +45,7 @@ import { TagSyncService } from './modules/tag-sync/tag-sync.service';
 import { WecomTagMirror } from './modules/tag-sync/wecom-tags.reaction';
 import { TagCatalogService } from './modules/tags/tag-catalog.service';
 import { SetupService } from './modules/setup/setup.service';
+import { StatCountersService } from './modules/stats/stat-counters';
 import { StatsService } from './modules/stats/stats.service';
 import { ContactTaggingService } from './modules/tags/contact-tagging.service';
 import { TagsService } from './modules/tags/tags.service';
@@ -154,6 +155,7 @@ export function composeServices(p: ComposeParams) {
   const failedWork = new FailedWorkService({ dataSource, transactor, audit, sources: createFailedWorkSources({ tasks: queue.leases, interactions: reactions.queue }) });
   const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
+  const statCounters = new StatCountersService({ dataSource, transactor, clock });
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
@@ -176,6 +178,8 @@ export function composeServices(p: ComposeParams) {
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
     // Bulk tag jobs one at a time, apart from the syncs: a long job must not hold up tag syncs.
     { name: 'bulk-tags', schedule: '*/5 * * * * *', run: async () => void (await queue.runOnce({ handlers: contactTagging.handlers(), batchSize: 1 })) },
+    // The dashboard's counters: changes are counted as deltas with each write, folded in here.
+    { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },
     // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
     ...(unionidBackfill ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }] : []),
     {
@@ -216,6 +220,7 @@ export function composeServices(p: ComposeParams) {
     failedWork,
     contactTagging,
     stats,
+    statCounters,
     setup,
     routers,
     jobs,

@@ -8,6 +8,8 @@ import { createLogger, type Logger } from '../adapters/logger';
 import { composeOperators } from '../compose';
 import { createDataSource } from '../db/data-source';
 import { runMigrationsWithLock } from '../db/migrate';
+import { Transactor } from '../db/transaction';
+import { StatCountersService, STAT_METRICS } from '../modules/stats/stat-counters';
 import { runAsProcess, type CliIo } from '../adapters/cli-runner';
 
 /**
@@ -18,6 +20,8 @@ const USAGE = [
   'usage: npm run admin -- <command>',
   '  reset-password <username>   print a new one-time password (to be changed at the next login)',
   '                              and end every session of that operator',
+  '  recount-stats                count the dashboard\'s counters again from their rows (after a',
+  '                              restore, or rows changed in SQL); writers wait while it runs',
 ].join('\n');
 
 export interface AdminCliParams {
@@ -35,6 +39,14 @@ export interface AdminCliParams {
 /** Runs one command against an initialized, migrated DataSource; returns the exit code. */
 export async function runAdminCommand(params: AdminCliParams): Promise<number> {
   const [command, ...args] = params.argv;
+  if (command === 'recount-stats' && args.length === 0) {
+    const counters = new StatCountersService({ dataSource: params.dataSource, transactor: new Transactor(params.dataSource), clock: params.clock });
+    for (const metric of Object.values(STAT_METRICS)) {
+      await counters.recount(metric);
+      params.write(`counted ${metric}`);
+    }
+    return 0;
+  }
   if (command !== 'reset-password' || args.length !== 1 || args[0] === '') {
     params.writeError(command === undefined || command === '--help' || command === '-h' ? USAGE : `unknown command or arguments: ${params.argv.join(' ')}\n${USAGE}`);
     return 2;

@@ -15,6 +15,12 @@ export function toSqlDate(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** MySQL or MariaDB (TypeORM's `mysql` or `mariadb` type), else SQLite. */
+export function isMysqlManager(manager: EntityManager): boolean {
+  const type = manager.connection.options.type;
+  return type === 'mysql' || type === 'mariadb';
+}
+
 /** Runs an INSERT and returns the new row's id (better-sqlite3 and mysql2 report it differently). */
 export async function insertReturningId(manager: EntityManager, sql: string, params: unknown[]): Promise<number> {
   const result: unknown = await manager.query(sql, params);

@@ -28,7 +28,10 @@ import { TagSyncService } from '../../server/modules/tag-sync/tag-sync.service';
 import { TagCatalogService } from '../../server/modules/tags/tag-catalog.service';
 import { TaskQueue } from '../../server/modules/tasks/task-queue.service';
 import { createAdminStatsRouter } from '../../server/http/admin-stats.routes';
+import { StatCountersService } from '../../server/modules/stats/stat-counters';
 import { StatsService } from '../../server/modules/stats/stats.service';
+import { ContactsService } from '../../server/modules/contacts/contacts.service';
+import { InteractionsService } from '../../server/modules/interactions/interactions.service';
 import { ContactTaggingService } from '../../server/modules/tags/contact-tagging.service';
 import { TagsService } from '../../server/modules/tags/tags.service';
 import { TagRulesEngine } from '../../server/modules/tag-rules/tag-rules.engine';
@@ -46,6 +49,12 @@ export interface AdminTestApp {
   queue: TaskQueue;
   failedWork: FailedWorkService;
   contactTagging: ContactTaggingService;
+  tags: TagsService;
+  contacts: ContactsService;
+  interactions: InteractionsService;
+  transactor: Transactor;
+  /** The dashboard's counters; runOnce() is the job's run. */
+  statCounters: StatCountersService;
   /** Creates an operator directly through the service and returns a bearer token for it. */
   signIn(params: SignInParams): Promise<string>;
 }
@@ -98,6 +107,9 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   // Small chunks, so a handful of test contacts spans several chunks of a bulk job.
   const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger, chunkSize: 2 });
   const stats = new StatsService({ dataSource, clock, timezone: 'Asia/Shanghai' });
+  const statCounters = new StatCountersService({ dataSource, transactor, clock });
+  const contacts = new ContactsService({ clock });
+  const interactions = new InteractionsService({ clock, contacts });
   const auth = createAuth(operators);
 
   const app = new Koa({ proxy: options.trustProxy ?? false });
@@ -125,6 +137,11 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     queue,
     failedWork,
     contactTagging,
+    tags,
+    contacts,
+    interactions,
+    transactor,
+    statCounters,
     async signIn(params) {
       const password = params.password ?? `${params.username}-password`;
       const created = await operators.createOperator({

@@ -7,6 +7,7 @@ import { TagRuleNamesUnique1795500200000 } from './1795500200000-tag-rule-names-
 import { DropUnreadIndexes1795500300000 } from './1795500300000-drop-unread-indexes';
 import { FoundationsSchema1795600000000 } from './1795600000000-foundations-schema';
 import { JobCursors1795600010000 } from './1795600010000-job-cursors';
+import { StatCounters1795600600000 } from './1795600600000-stat-counters';
 import { LoginThrottles1795600100000 } from './1795600100000-login-throttles';
 import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
 import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   TasksClaimedRowsStayPending1795600300000,
   BrowserSessions1795600400000,
   AdminPageIndexes1795600500000,
+  StatCounters1795600600000,
 ];
 
 /**

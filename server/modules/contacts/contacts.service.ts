@@ -8,7 +8,8 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { insertReturningId, placeholders, toId, toSqlDate } from '../../db/sql';
+import { insertReturningId, isMysqlManager, placeholders, toId, toSqlDate } from '../../db/sql';
+import { countChanges, stageChange, tagChange } from '../stats/stat-counters';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -45,6 +46,7 @@ export class ContactsService {
     const now = toSqlDate(this.deps.clock.now());
     const contactId = await insertReturningId(manager, "INSERT INTO contacts (stage, score, created_at, updated_at) VALUES ('acquired', 0, ?, ?)", [now, now]);
     await manager.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES (?, ?, ?, ?, ?)', [contactId, ref.kind, ref.appId, ref.value, now]);
+    await countChanges(manager, [stageChange('acquired', 1)]);
     return { contactId, created: true };
   }
 
@@ -101,6 +103,7 @@ export class ContactsService {
       `INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES ${refs.map(() => '(?, ?, ?, ?, ?)').join(',')}`,
       refs.flatMap((ref, i) => [ids[i], ref.kind, ref.appId, ref.value, now]),
     );
+    await countChanges(manager, [stageChange('acquired', refs.length)]);
     return ids;
   }
 
@@ -159,9 +162,16 @@ export class ContactsService {
     await manager.update(ContactIdentity, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(Interaction, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(ScoreLedger, { contactId: mergedId }, { contactId: survivorId });
-    const survivorTags = await manager.find(ContactTag, { where: { contactId: survivorId }, select: { tagId: true } });
-    const held = survivorTags.map((t) => t.tagId);
-    if (held.length > 0) await manager.delete(ContactTag, { contactId: mergedId, tagId: In(held) });
+    // Tags both hold are kept once: the merged contact's copies go, and are counted out. Locking
+    // reads, so a tag added to either meanwhile is seen (or waits for this merge).
+    const lock = isMysqlManager(manager) ? ' FOR UPDATE' : '';
+    const tagRows: { id: number | string; contact_id: number | string; tag_id: number | string }[] = await manager.query(
+      `SELECT id, contact_id, tag_id FROM contact_tags WHERE contact_id IN (?, ?) ORDER BY id${lock}`,
+      [survivorId, mergedId],
+    );
+    const held = new Set(tagRows.filter((r) => Number(r.contact_id) === survivorId).map((r) => Number(r.tag_id)));
+    const doubled = tagRows.filter((r) => Number(r.contact_id) === mergedId && held.has(Number(r.tag_id)));
+    if (doubled.length > 0) await manager.query(`DELETE FROM contact_tags WHERE id IN (${placeholders(doubled.length)})`, doubled.map((r) => Number(r.id)));
     await manager.update(ContactTag, { contactId: mergedId }, { contactId: survivorId });
     const survivorFollows = await manager.find(ContactFollow, { where: { contactId: survivorId }, select: { userId: true } });
     const following = survivorFollows.map((f) => f.userId);
@@ -191,6 +201,13 @@ export class ContactsService {
       ],
     );
     await manager.query('UPDATE contacts SET merged_into_id = ?, score = score - ?, updated_at = ? WHERE id = ?', [survivorId, merged.score, now, mergedId]);
+    const stage = laterStage(survivor.stage, merged.stage);
+    await countChanges(manager, [
+      stageChange(merged.stage, -1),
+      stageChange(survivor.stage, -1),
+      stageChange(stage, 1),
+      ...doubled.map((r) => tagChange(Number(r.tag_id), -1)),
+    ]);
     return survivorId;
   }
 
@@ -262,16 +279,27 @@ export class ContactsService {
     if (Object.keys(changes).length > 0) await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
   }
 
-  /** Stages only move forward (AARRR): one conditional UPDATE for all the contacts, no read. */
+  /**
+   * Stages only move forward (AARRR). The rows are read with a lock first: the funnel's counters
+   * need to know which stage each one leaves, and a merge or another batch cannot move it between
+   * the read and the UPDATE.
+   */
   async advanceStage(manager: EntityManager, contactIds: number[], stage: LifecycleStage): Promise<void> {
     const earlier = LIFECYCLE_STAGES.slice(0, LIFECYCLE_STAGES.indexOf(stage));
     if (earlier.length === 0 || contactIds.length === 0) return;
-    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id IN (${placeholders(contactIds.length)}) AND stage IN (${placeholders(earlier.length)})`, [
+    const ids = [...new Set(contactIds)].sort((a, b) => a - b);
+    const rows: { id: number | string; stage: LifecycleStage; merged_into_id: number | string | null }[] = await manager.query(
+      `SELECT id, stage, merged_into_id FROM contacts WHERE id IN (${placeholders(ids.length)}) AND stage IN (${placeholders(earlier.length)}) ORDER BY id${isMysqlManager(manager) ? ' FOR UPDATE' : ''}`,
+      [...ids, ...earlier],
+    );
+    if (rows.length === 0) return;
+    await manager.query(`UPDATE contacts SET stage = ?, updated_at = ? WHERE id IN (${placeholders(rows.length)})`, [
       stage,
       toSqlDate(this.deps.clock.now()),
-      ...contactIds,
-      ...earlier,
+      ...rows.map((r) => Number(r.id)),
     ]);
+    const live = rows.filter((r) => r.merged_into_id === null);
+    await countChanges(manager, [...live.map((r) => stageChange(r.stage, -1)), stageChange(stage, live.length)]);
   }
 
   /** The newest interaction time of each contact moves forward only (one statement per batch). */
@@ -305,11 +333,6 @@ async function lockContacts(manager: EntityManager, ids: number[]): Promise<Map<
 
 /** Per DataSource: whether a multi-row INSERT gets consecutive ids (read once). */
 const consecutiveIds = new WeakMap<object, boolean>();
-
-function isMysqlManager(manager: EntityManager): boolean {
-  const type = manager.connection.options.type;
-  return type === 'mysql' || type === 'mariadb';
-}
 
 function sqlDateOrNull(at: Date | null): string | null {
   return at ? toSqlDate(at) : null;

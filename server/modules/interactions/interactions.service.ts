@@ -4,6 +4,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { placeholders, toSqlDate } from '../../db/sql';
 import { identityKey, type ContactsService, type IdentityRef } from '../contacts/contacts.service';
+import { countChanges, STAT_METRICS } from '../stats/stat-counters';
 
 /**
  * Something a contact did or was sent, about to go on the timeline: from a callback, the
@@ -48,7 +49,8 @@ export class InvalidInteractionError extends Error {}
 /**
  * The one way onto the timeline. Writes inside the caller's transaction, so an interaction
  * commits (or rolls back) with whatever caused it, and gives every new interaction a durable work
- * row: after the commit the reactions (compose.ts) run from it, whatever the channel.
+ * row: after the commit the reactions (compose.ts) run from it, whatever the channel. Each is
+ * counted on the dashboard's interactions series (stat counters) in the same transaction.
  */
 export class InteractionsService {
   constructor(private readonly deps: { clock: Clock; contacts: ContactsService }) {}
@@ -94,6 +96,10 @@ export class InteractionsService {
       await manager.query(
         `${INSERT_WORK} ${fresh.map(() => WORK_ROW).join(',')}`,
         fresh.flatMap((d) => [d.dedupeKey, now, now, now]),
+      );
+      await countChanges(
+        manager,
+        fresh.map((d) => ({ metric: STAT_METRICS.interactionsByChannel, at: d.occurredAt, dim: d.channel, n: 1 })),
       );
     }
     const recorded = new Set(fresh);

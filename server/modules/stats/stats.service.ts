@@ -4,6 +4,7 @@ import type { Channel } from '../../../entities/interaction.entity';
 import type { Clock } from '../../adapters/clock';
 import { placeholders, toSqlDate } from '../../db/sql';
 import { getUtcOffsetMinutes, lastDays } from '../reports/business-day';
+import { readCounts, STAT_METRICS } from './stat-counters';
 
 export interface GetStatsParams {
   /** Days of history for the per-day series, ending today in the business time zone. */
@@ -36,8 +37,9 @@ const TOP_TAGS = 10;
 const DAY_MS = 86_400_000;
 
 /**
- * The dashboard's figures, each one GROUP BY over one index range (migration 1795600500000):
- * live contacts are those with merged_into_id IS NULL, the leading column of their indexes.
+ * The dashboard's figures. Live contacts are those with merged_into_id IS NULL, the leading column
+ * of their indexes (migration 1795600500000). Counting 1.67M interactions of 30 days took 0.9 s
+ * on the bench's data, the funnel and the tag counts 0.3 s more: those three are counters now.
  */
 export class StatsService {
   constructor(private readonly deps: StatsServiceDeps) {}
@@ -51,35 +53,41 @@ export class StatsService {
     const db = this.deps.dataSource;
     const day = (column: string) => this.localDay(column, offset);
 
-    // Independent statements: on MySQL they run on separate pool connections at once.
+    // Independent statements: on MySQL they run on separate pool connections at once. The
+    // funnel, the interactions series and the tag counts come from counters (stat-counters.ts);
+    // new contacts and the active count are index ranges small enough to count.
+    const manager = db.manager;
     const [created, stages, active, interactions, tagCounts] = await Promise.all([
       db.query<{ day: string; source: string | null; n: number | string }[]>(
         `SELECT ${day('created_at')} AS day, first_source AS source, COUNT(*) AS n FROM contacts
          WHERE merged_into_id IS NULL AND created_at >= ? AND created_at < ? GROUP BY day, first_source`,
         [from, to],
       ),
-      db.query<{ stage: string; n: number | string }[]>('SELECT stage, COUNT(*) AS n FROM contacts WHERE merged_into_id IS NULL GROUP BY stage'),
+      readCounts(manager, STAT_METRICS.contactsByStage),
       db.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM contacts WHERE merged_into_id IS NULL AND last_interaction_at >= ?', [
         toSqlDate(new Date(now.getTime() - params.silentDays * DAY_MS)),
       ]),
-      db.query<{ day: string; channel: Channel; n: number | string }[]>(
-        `SELECT ${day('occurred_at')} AS day, channel, COUNT(*) AS n FROM interactions WHERE occurred_at >= ? AND occurred_at < ? GROUP BY day, channel`,
-        [from, to],
-      ),
-      db.query<{ tag_id: number | string; n: number | string }[]>(`SELECT tag_id, COUNT(*) AS n FROM contact_tags GROUP BY tag_id ORDER BY n DESC, tag_id ASC LIMIT ${TOP_TAGS}`),
+      readCounts(manager, STAT_METRICS.interactionsByChannel, { from, to, select: day('bucket_at') }),
+      readCounts(manager, STAT_METRICS.contactsByTag),
     ]);
 
-    const byStage = new Map(stages.map((row) => [row.stage, Number(row.n)]));
+    const byStage = new Map(stages.map((row) => [row.dim, row.n]));
     const funnel = LIFECYCLE_STAGES.map((stage) => ({ stage, count: byStage.get(stage) ?? 0 }));
-    const live = stages.reduce((sum, row) => sum + Number(row.n), 0);
+    const live = stages.reduce((sum, row) => sum + row.n, 0);
     const activeCount = Number(active[0]?.n ?? 0);
 
-    const tagIds = tagCounts.map((row) => Number(row.tag_id));
+    // Every tag's count is a few hundred rows at most; a deleted tag's counter is gone with it, and
+    // the names lookup leaves out one deleted meanwhile.
+    const top = tagCounts
+      .map((row) => ({ tagId: Number(row.dim), count: row.n }))
+      .filter((row) => row.count > 0)
+      .sort((a, b) => b.count - a.count || a.tagId - b.tagId)
+      .slice(0, TOP_TAGS);
     const names = new Map<number, { group: string; name: string }>();
-    if (tagIds.length > 0) {
+    if (top.length > 0) {
       const rows = await db.query<{ id: number | string; name: string; group_name: string }[]>(
-        `SELECT t.id, t.name, g.name AS group_name FROM tags t JOIN tag_groups g ON g.id = t.group_id WHERE t.id IN (${placeholders(tagIds.length)})`,
-        tagIds,
+        `SELECT t.id, t.name, g.name AS group_name FROM tags t JOIN tag_groups g ON g.id = t.group_id WHERE t.id IN (${placeholders(top.length)})`,
+        top.map((row) => row.tagId),
       );
       for (const row of rows) names.set(Number(row.id), { group: row.group_name, name: row.name });
     }
@@ -95,10 +103,12 @@ export class StatsService {
         .sort((a, b) => bySeries(a, b) || (a.source ?? '').localeCompare(b.source ?? '')),
       funnel,
       activity: { active: activeCount, silent: Math.max(0, live - activeCount), silentDays: params.silentDays },
-      interactions: interactions.map((row) => ({ day: String(row.day), channel: row.channel, count: Number(row.n) })).sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),
-      topTags: tagCounts.flatMap((row) => {
-        const tag = names.get(Number(row.tag_id));
-        return tag ? [{ tagId: Number(row.tag_id), group: tag.group, name: tag.name, count: Number(row.n) }] : [];
+      interactions: interactions
+        .map((row) => ({ day: row.bucket, channel: row.dim as Channel, count: row.n }))
+        .sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),
+      topTags: top.flatMap((row) => {
+        const tag = names.get(row.tagId);
+        return tag ? [{ ...row, group: tag.group, name: tag.name }] : [];
       }),
     };
   }

@@ -6,6 +6,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { Clock } from '../../adapters/clock';
 import type { WecomClient } from '../../adapters/wecom.client';
 import type { Reaction } from '../reactions/reaction';
+import { forgetDims, STAT_METRICS } from '../stats/stat-counters';
 import type { TagsService } from '../tags/tags.service';
 import type { TagSyncService } from './tag-sync.service';
 
@@ -104,6 +105,7 @@ export class WecomTagMirror {
     if (tags.length === 0) return;
     const tagIds = tags.map((t) => t.id);
     await m.delete(ContactTag, { tagId: In(tagIds) });
+    await forgetDims(m, STAT_METRICS.contactsByTag, tagIds.map(String));
     await m.delete(Tag, { id: In(tagIds) });
     await this.deps.tagSync.enqueueTagsDeleted(m, tags, undefined, 'wecom');
   }

@@ -9,6 +9,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
+import { forgetDims, STAT_METRICS } from '../stats/stat-counters';
 import type { TagSyncService, TagSyncState } from '../tag-sync/tag-sync.service';
 
 export interface TagGroupView {
@@ -157,6 +158,7 @@ export class TagCatalogService {
       const removedContactTags = tagIds.length > 0 ? await manager.countBy(ContactTag, { tagId: In(tagIds) }) : 0;
       if (tagIds.length > 0) {
         await manager.delete(ContactTag, { tagId: In(tagIds) });
+        await forgetDims(manager, STAT_METRICS.contactsByTag, tagIds.map(String));
         await manager.delete(Tag, { id: In(tagIds) });
       }
       await manager.delete(TagGroup, { id: group.id });
@@ -236,6 +238,7 @@ export class TagCatalogService {
       const group = await manager.findOneBy(TagGroup, { id: tag.groupId });
       const removedContactTags = await manager.countBy(ContactTag, { tagId: tag.id });
       await manager.delete(ContactTag, { tagId: tag.id });
+      await forgetDims(manager, STAT_METRICS.contactsByTag, [String(tag.id)]);
       await manager.delete(Tag, { id: tag.id });
       await this.deps.tagSync.enqueueTagsDeleted(manager, [tag]);
       await this.audit(manager, params.actor, 'tag.delete', tag.id, { group: group?.name ?? null, name: tag.name, removedContactTags });

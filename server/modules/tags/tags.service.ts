@@ -6,6 +6,7 @@ import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { insertedId } from '../../db/sql';
+import { countChanges, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
 export interface ApplyTagsParams {
@@ -66,9 +67,12 @@ export class TagsService {
     for (const tag of p.remove) {
       const contactTagId = held.get(tag.id);
       if (contactTagId === undefined || addIds.has(tag.id)) continue;
-      await manager.delete(ContactTag, { id: contactTagId });
+      // Counted only if this transaction removed it (a concurrent one may have first).
+      const deleted = await manager.delete(ContactTag, { id: contactTagId });
+      if (!deleted.affected) continue;
       removed.push({ tag, contactTagId });
     }
+    await countChanges(manager, [...added.map((a) => tagChange(a.tag.id, 1)), ...removed.map((r) => tagChange(r.tag.id, -1))]);
     if (added.length > 0 || removed.length > 0) {
       await this.deps.tagSync.enqueueContactTagChanges(manager, { contactId: p.contactId, added, removed, skip: p.origin });
     }
