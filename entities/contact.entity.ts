@@ -9,12 +9,13 @@ export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
  * admin list's filters and for "silent since" queries on a million contacts.
  */
 @Entity('contacts')
-@Index('IDX_contacts_stage', ['stage'])
 @Index('IDX_contacts_score', ['score'])
 @Index('IDX_contacts_first_source', ['firstSource'])
 @Index('IDX_contacts_last_interaction', ['lastInteractionAt'])
 // The dashboard's counts of live (unmerged) contacts, each from one index range (migration 1795600500000).
 @Index('IDX_contacts_live_created', ['mergedIntoId', 'createdAt', 'firstSource'])
+// Also the list's stage filter, in id order; a plain (stage) index beside it made MariaDB intersect
+// the two and sort 200,000 rows for a page (migration 1795600700000).
 @Index('IDX_contacts_live_stage', ['mergedIntoId', 'stage'])
 @Index('IDX_contacts_live_last_interaction', ['mergedIntoId', 'lastInteractionAt'])
 export class Contact {

@@ -291,7 +291,7 @@ export class ContactsQueryService {
    * The FROM, WHERE and sort key of a list query, or null when nothing can match. The table that
    * narrows most drives the query and gives the sort key, so the page is read in index order: the
    * rep's follow rows (user_id, status, contact_id), else the tag's rows (tag_id, contact_id),
-   * else contacts by primary key (stage, score, source and last_interaction_at indexes all end in
+   * else contacts by primary key ((merged_into_id, stage), score, source and last_interaction_at indexes all end in
    * the primary key on InnoDB and SQLite alike).
    */
   private async buildListQuery(filter: ContactListFilter, scope: ContactScope): Promise<ListQuery | null> {

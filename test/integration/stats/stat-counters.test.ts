@@ -3,6 +3,8 @@ import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction, type Channel } from '../../../entities/interaction.entity';
 import { StatDelta } from '../../../entities/stat-delta.entity';
 import type { Tag } from '../../../entities/tag.entity';
+import { createLogger } from '../../../server/adapters/logger';
+import { runAdminCommand } from '../../../server/cli/admin.cli';
 import { toSqlDate } from '../../../server/db/sql';
 import { Transactor } from '../../../server/db/transaction';
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
@@ -137,6 +139,29 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
     await t.statCounters.runOnce();
     await t.statCounters.runOnce();
     expect(await counted()).toEqual({ interactions: { '2026-11-20 10:15:00.000 oa': 2 }, stages: { retained: 1, acquired: 1 }, tags: {} });
+  });
+
+  it('npm run admin -- recount-stats puts right counters changed by hand in SQL', async () => {
+    await record([draft('o8', 'wecom', '2026-11-23T01:00:00.000Z')]);
+    await applyTags(await contactOf('o8'), [await tag('VIP')]);
+    await t.statCounters.runOnce();
+    const right = await counted();
+    await db().dataSource.query('UPDATE stat_counts SET n = n + 41');
+    expect(await counted()).not.toEqual(right);
+
+    const printed: string[] = [];
+    const code = await runAdminCommand({
+      argv: ['recount-stats'],
+      dataSource: db().dataSource,
+      clock: t.clock,
+      logger: createLogger('silent'),
+      write: (line) => printed.push(line),
+      writeError: (line) => printed.push(line),
+      publicBaseUrl: 'https://crm.example.com',
+    });
+    expect(code).toBe(0);
+    expect(printed).toEqual(Object.values(STAT_METRICS).map((metric) => `counted ${metric}`));
+    expect(await counted()).toEqual(right);
   });
 
   it('two instances tagging the same people while both fold lose and double nothing', async () => {
