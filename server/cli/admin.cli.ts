@@ -20,7 +20,7 @@ const USAGE = [
   'usage: npm run admin -- <command>',
   '  reset-password <username>   print a new one-time password (to be changed at the next login)',
   '                              and end every session of that operator',
-  '  recount-stats                count the dashboard\'s counters again from their rows (after a',
+  "  recount-stats                count the dashboard's counters again from their rows (after a",
   '                              restore, or rows changed in SQL); writers wait while it runs',
 ].join('\n');
 

@@ -21,8 +21,13 @@ export class Transactor {
     this.serial = dataSource.options.type === 'better-sqlite3';
   }
 
-  run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serial) return this.dataSource.transaction(work);
+  /**
+   * `readCommitted`: on MySQL, the transaction takes no gap locks (REPEATABLE READ's locking reads
+   * lock the gap after the last row they read, so nobody may insert past it until the commit).
+   * SQLite's one writer makes it moot there.
+   */
+  run<T>(work: (manager: EntityManager) => Promise<T>, options: { readCommitted?: boolean } = {}): Promise<T> {
+    if (!this.serial) return options.readCommitted ? this.dataSource.transaction('READ COMMITTED', work) : this.dataSource.transaction(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));
     // The caller gets the failure through `result`; the queue only needs to know it is over.
     this.tail = result.catch(() => undefined);
@@ -35,10 +40,10 @@ export class Transactor {
    * retry finds the winner's row), an InnoDB deadlock or lock wait timeout between two instances
    * writing the same rows, SQLite's busy writer. A few tries, a short random pause between them.
    */
-  async runRetrying<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  async runRetrying<T>(work: (manager: EntityManager) => Promise<T>, options: { readCommitted?: boolean } = {}): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.run(work);
+        return await this.run(work, options);
       } catch (error) {
         if (attempt >= MAX_TRIES || !(isUniqueViolation(error) || isTransientConflict(error))) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));

@@ -171,7 +171,11 @@ export class ContactsService {
     );
     const held = new Set(tagRows.filter((r) => Number(r.contact_id) === survivorId).map((r) => Number(r.tag_id)));
     const doubled = tagRows.filter((r) => Number(r.contact_id) === mergedId && held.has(Number(r.tag_id)));
-    if (doubled.length > 0) await manager.query(`DELETE FROM contact_tags WHERE id IN (${placeholders(doubled.length)})`, doubled.map((r) => Number(r.id)));
+    if (doubled.length > 0)
+      await manager.query(
+        `DELETE FROM contact_tags WHERE id IN (${placeholders(doubled.length)})`,
+        doubled.map((r) => Number(r.id)),
+      );
     await manager.update(ContactTag, { contactId: mergedId }, { contactId: survivorId });
     const survivorFollows = await manager.find(ContactFollow, { where: { contactId: survivorId }, select: { userId: true } });
     const following = survivorFollows.map((f) => f.userId);
@@ -202,12 +206,7 @@ export class ContactsService {
     );
     await manager.query('UPDATE contacts SET merged_into_id = ?, score = score - ?, updated_at = ? WHERE id = ?', [survivorId, merged.score, now, mergedId]);
     const stage = laterStage(survivor.stage, merged.stage);
-    await countChanges(manager, [
-      stageChange(merged.stage, -1),
-      stageChange(survivor.stage, -1),
-      stageChange(stage, 1),
-      ...doubled.map((r) => tagChange(Number(r.tag_id), -1)),
-    ]);
+    await countChanges(manager, [stageChange(merged.stage, -1), stageChange(survivor.stage, -1), stageChange(stage, 1), ...doubled.map((r) => tagChange(Number(r.tag_id), -1))]);
     return survivorId;
   }
 

@@ -78,11 +78,7 @@ export async function forgetDims(manager: EntityManager, metric: StatMetric, dim
  * one statement. `select` groups the bucket (a business-zone day, say): an SQL expression over
  * `bucket_at`.
  */
-export async function readCounts(
-  manager: EntityManager,
-  metric: StatMetric,
-  p: { from?: string; to?: string; select?: string } = {},
-): Promise<{ bucket: string; dim: string; n: number }[]> {
+export async function readCounts(manager: EntityManager, metric: StatMetric, p: { from?: string; to?: string; select?: string } = {}): Promise<{ bucket: string; dim: string; n: number }[]> {
   const range = p.from !== undefined && p.to !== undefined ? ' AND bucket_at >= ? AND bucket_at < ?' : '';
   const params = range ? [metric, p.from, p.to] : [metric];
   const bucket = p.select ?? 'bucket_at';
@@ -183,27 +179,32 @@ export class StatCountersService {
   /**
    * Folds the oldest deltas into stat_counts and deletes exactly those rows. The locking read
    * waits for a transaction that inserted a delta among them and has not committed, so none is
-   * summed before it is real.
+   * summed before it is real. READ COMMITTED: under REPEATABLE READ the read also locked the gap
+   * after the newest delta, and every callback inserting one waited for the fold (on the
+   * callbacks bench: p99 275 ms and a third of the throughput).
    */
   private async fold(): Promise<number> {
-    return this.deps.transactor.runRetrying(async (manager) => {
-      const mysql = isMysqlManager(manager);
-      const rows: { id: number | string; metric: string; bucket_at: unknown; dim: string; n: number | string }[] = await manager.query(
-        `SELECT id, metric, bucket_at, dim, n FROM stat_deltas ORDER BY id LIMIT ${FOLD_BATCH}${mysql ? ' FOR UPDATE' : ''}`,
-      );
-      if (rows.length === 0) return 0;
-      const summed = sumByKey(rows.map((row) => ({ metric: row.metric, bucketAt: sqlText(row.bucket_at), dim: row.dim, n: Number(row.n) })));
-      if (summed.length > 0) {
-        const upsert = mysql ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)' : 'ON CONFLICT (metric, bucket_at, dim) DO UPDATE SET n = n + excluded.n';
-        await manager.query(
-          `INSERT INTO stat_counts (metric, bucket_at, dim, n) VALUES ${summed.map(() => '(?, ?, ?, ?)').join(',')} ${upsert}`,
-          summed.flatMap((row) => [row.metric, row.bucketAt, row.dim, row.n]),
+    return this.deps.transactor.runRetrying(
+      async (manager) => {
+        const mysql = isMysqlManager(manager);
+        const rows: { id: number | string; metric: string; bucket_at: unknown; dim: string; n: number | string }[] = await manager.query(
+          `SELECT id, metric, bucket_at, dim, n FROM stat_deltas ORDER BY id LIMIT ${FOLD_BATCH}${mysql ? ' FOR UPDATE' : ''}`,
         );
-      }
-      const ids = rows.map((row) => Number(row.id));
-      await manager.query(`DELETE FROM stat_deltas WHERE id IN (${placeholders(ids.length)})`, ids);
-      return rows.length;
-    });
+        if (rows.length === 0) return 0;
+        const summed = sumByKey(rows.map((row) => ({ metric: row.metric, bucketAt: sqlText(row.bucket_at), dim: row.dim, n: Number(row.n) })));
+        if (summed.length > 0) {
+          const upsert = mysql ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)' : 'ON CONFLICT (metric, bucket_at, dim) DO UPDATE SET n = n + excluded.n';
+          await manager.query(
+            `INSERT INTO stat_counts (metric, bucket_at, dim, n) VALUES ${summed.map(() => '(?, ?, ?, ?)').join(',')} ${upsert}`,
+            summed.flatMap((row) => [row.metric, row.bucketAt, row.dim, row.n]),
+          );
+        }
+        const ids = rows.map((row) => Number(row.id));
+        await manager.query(`DELETE FROM stat_deltas WHERE id IN (${placeholders(ids.length)})`, ids);
+        return rows.length;
+      },
+      { readCommitted: true },
+    );
   }
 }
 

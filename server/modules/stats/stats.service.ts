@@ -103,9 +103,7 @@ export class StatsService {
         .sort((a, b) => bySeries(a, b) || (a.source ?? '').localeCompare(b.source ?? '')),
       funnel,
       activity: { active: activeCount, silent: Math.max(0, live - activeCount), silentDays: params.silentDays },
-      interactions: interactions
-        .map((row) => ({ day: row.bucket, channel: row.dim as Channel, count: row.n }))
-        .sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),
+      interactions: interactions.map((row) => ({ day: row.bucket, channel: row.dim as Channel, count: row.n })).sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),
       topTags: top.flatMap((row) => {
         const tag = names.get(row.tagId);
         return tag ? [{ ...row, group: tag.group, name: tag.name }] : [];

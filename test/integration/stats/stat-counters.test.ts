@@ -6,10 +6,8 @@ import type { Tag } from '../../../entities/tag.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { runAdminCommand } from '../../../server/cli/admin.cli';
 import { toSqlDate } from '../../../server/db/sql';
-import { Transactor } from '../../../server/db/transaction';
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
-import { BUCKET_MS, readCounts, STAT_METRICS, StatCountersService } from '../../../server/modules/stats/stat-counters';
-import { TagsService } from '../../../server/modules/tags/tags.service';
+import { BUCKET_MS, readCounts, STAT_METRICS } from '../../../server/modules/stats/stat-counters';
 import { buildAdminTestApp, type AdminTestApp } from '../../support/admin-app';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
@@ -44,8 +42,7 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
   /** Each metric as the counters say, folded or not. */
   const counted = async (): Promise<{ interactions: Counts; stages: Counts; tags: Counts }> => {
     const m = db().dataSource.manager;
-    const asRecord = (rows: { bucket: string; dim: string; n: number }[], key: (row: { bucket: string; dim: string }) => string) =>
-      Object.fromEntries(rows.map((row) => [key(row), row.n]));
+    const asRecord = (rows: { bucket: string; dim: string; n: number }[], key: (row: { bucket: string; dim: string }) => string) => Object.fromEntries(rows.map((row) => [key(row), row.n]));
     return {
       interactions: asRecord(await readCounts(m, STAT_METRICS.interactionsByChannel), (row) => `${row.bucket} ${row.dim}`),
       stages: asRecord(await readCounts(m, STAT_METRICS.contactsByStage), (row) => row.dim),
@@ -169,10 +166,10 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
     const people: number[] = [];
     for (let i = 0; i < 24; i += 1) people.push(await contactOf(`p${i}`));
     await t.statCounters.runOnce();
-    const otherTags = new TagsService({ clock: t.clock, tagSync: { enqueueContactTagChanges: async () => undefined } as unknown as TagsService['deps']['tagSync'] });
+    // The second instance: its own DataSource (pool) and services.
+    const second = buildAdminTestApp(other());
     const a = { tags: t.tags, tx: t.transactor, counters: t.statCounters };
-    const otherTx = new Transactor(other());
-    const b = { tags: otherTags, tx: otherTx, counters: new StatCountersService({ dataSource: other(), transactor: otherTx, clock: t.clock }) };
+    const b = { tags: second.tags, tx: second.transactor, counters: second.statCounters };
     // Both add VIP to everyone, then remove it from every third person, folding as they go.
     const work = async (side: typeof a) => {
       for (const [i, id] of people.entries()) {
