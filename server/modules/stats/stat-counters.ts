@@ -179,9 +179,8 @@ export class StatCountersService {
   /**
    * Folds the oldest deltas into stat_counts and deletes exactly those rows. The locking read
    * waits for a transaction that inserted a delta among them and has not committed, so none is
-   * summed before it is real. READ COMMITTED: under REPEATABLE READ the read also locked the gap
-   * after the newest delta, and every callback inserting one waited for the fold (on the
-   * callbacks bench: p99 275 ms and a third of the throughput).
+   * summed before it is real. READ COMMITTED: under REPEATABLE READ the read also locks the gap
+   * after the newest delta, and every callback inserting one would wait for the fold's commit.
    */
   private async fold(): Promise<number> {
     return this.deps.transactor.runRetrying(
