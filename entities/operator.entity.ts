@@ -27,8 +27,9 @@ export class Operator {
 
   /**
    * The hard lock's counter and deadline, no longer read or written (login_throttles replaced
-   * them). Kept, not dropped: during a rolling deploy the previous release still reads and
-   * writes them, and dropping a column on SQLite rebuilds the table. A later migration drops both.
+   * them; since the release after that, new operators get the column default). Kept, not
+   * dropped: during a rolling deploy the previous release still names them in its INSERTs. The
+   * release after this one can drop both.
    */
   @Column({ type: 'int', default: 0 })
   failedLogins: number;

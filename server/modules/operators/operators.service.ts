@@ -234,7 +234,7 @@ export class OperatorsService {
       .createQueryBuilder()
       .insert()
       .into(Operator)
-      .values({ username: params.username, passwordHash, role: 'admin', failedLogins: 0, disabled: false, mustChangePassword: params.mustChangePassword, createdAt: now, updatedAt: now })
+      .values({ username: params.username, passwordHash, role: 'admin', disabled: false, mustChangePassword: params.mustChangePassword, createdAt: now, updatedAt: now })
       .orIgnore()
       // An ignored row has no generated id on MySQL; do not try to read one back.
       .updateEntity(false)
@@ -267,7 +267,6 @@ export class OperatorsService {
           passwordHash,
           role: params.role,
           wecomUserId: params.wecomUserId ?? null,
-          failedLogins: 0,
           disabled: false,
           createdAt: now,
           updatedAt: now,
