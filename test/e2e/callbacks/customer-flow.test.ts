@@ -56,6 +56,31 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     expect(stack.sandbox.state.callsTo('user/info')).toHaveLength(1);
   });
 
+  it('a follower is counted on the dashboard at once, a retried message once, and the composed counters job folds without changing a figure', async () => {
+    const { openid } = await player().subscribe({ scene: 'expo2026' });
+    const first = await player().sendText({ openid, content: '你好', msgId: '7000000000000000009' });
+    await player().replay(first);
+    await stack.services.reactions.idle();
+    type Stats = { funnel: { stage: string; count: number }[]; interactions: { channel: string; count: number }[]; topTags: { name: string; count: number }[] };
+    const stats = async () => (await api('/api/admin/stats?days=1')).body as Stats;
+    const before = await stats();
+    // Their message moved them on to activated; the subscribe and one text are two interactions.
+    expect(before.funnel.filter((f) => f.count > 0)).toEqual([{ stage: 'activated', count: 1 }]);
+    expect(before.interactions).toEqual([expect.objectContaining({ channel: 'oa', count: 2 })]);
+    expect(before.topTags.map((t) => [t.name, t.count]).sort()).toEqual(
+      [
+        ['expo2026', 1],
+        ['已关注', 1],
+      ].sort(),
+    );
+
+    const job = stack.services.jobs.find((j) => j.name === 'stat-counters');
+    if (!job) throw new Error('no stat-counters job is scheduled');
+    await job.run();
+    expect(Number((await db().dataSource.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM stat_deltas'))[0].n)).toBe(0);
+    expect(await stats()).toEqual(before);
+  });
+
   it('three deliveries of one message, as WeChat retries them, make one interaction and score once', async () => {
     const { openid } = await player().subscribe({});
     const first = await player().sendText({ openid, content: '你好', msgId: '7000000000000000001' });
