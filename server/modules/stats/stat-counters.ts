@@ -65,10 +65,13 @@ export async function countChanges(manager: EntityManager, changes: StatChange[]
   );
 }
 
-/** A dimension is gone for good (a deleted tag): its counts go with it, in the caller's transaction. */
+/**
+ * A dimension is gone for good (a deleted tag): its counts go with it, in the caller's
+ * transaction. Deltas before counts, the order the fold locks them in, so the two never deadlock.
+ */
 export async function forgetDims(manager: EntityManager, metric: StatMetric, dims: string[]): Promise<void> {
   if (dims.length === 0) return;
-  for (const table of ['stat_counts', 'stat_deltas']) {
+  for (const table of ['stat_deltas', 'stat_counts']) {
     await manager.query(`DELETE FROM ${table} WHERE metric = ? AND dim IN (${placeholders(dims.length)})`, [metric, ...dims]);
   }
 }
