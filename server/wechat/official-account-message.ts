@@ -116,6 +116,7 @@ export type OfficialAccountMessage =
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.location'; latitude: number; longitude: number; precision: number })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.click'; eventKey: string })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.view'; eventKey: string; menuId?: string })
+  | (OfficialAccountMessageBase & WithEvent & MenuEvent)
   | (OfficialAccountMessageBase & WithEvent & WithMsgId & { kind: 'event.template_send_job_finish'; status: string })
   | (OfficialAccountMessageBase & WithEvent & MassSendJobFinish)
   | (OfficialAccountMessageBase &
@@ -126,6 +127,59 @@ export type OfficialAccountMessage =
   | (OfficialAccountMessageBase & { kind: 'unknown'; event?: string; msgId?: string });
 
 export type OfficialAccountMessageKind = OfficialAccountMessage['kind'];
+
+/**
+ * The menu buttons that open a WeChat tool and push what it returned, keyed by the button's
+ * EventKey; and the button that opens a mini-program.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Custom_Menu_Push.html
+ */
+export type MenuEvent =
+  | {
+      /** scancode_push (WeChat also acts on the code) or scancode_waitmsg (it waits for a reply). */
+      kind: 'event.menu_scan';
+      eventKey: string;
+      /** ScanCodeInfo.ScanType: `qrcode`, `barcode` ... */
+      scanType: string;
+      /** ScanCodeInfo.ScanResult: the code's text (a URL, a ticket, a booth code). */
+      scanResult: string;
+      waitMsg: boolean;
+    }
+  | {
+      /** pic_sysphoto, pic_photo_or_album, pic_weixin: the pictures arrive as image messages too. */
+      kind: 'event.menu_pics';
+      eventKey: string;
+      source: 'sysphoto' | 'photo_or_album' | 'weixin';
+      /** SendPicsInfo.Count as sent (it may differ from the list's length). */
+      count: number;
+      /** SendPicsInfo.PicList.item.PicMd5Sum, one per picture. */
+      picMd5Sums: string[];
+    }
+  | {
+      kind: 'event.menu_location';
+      eventKey: string;
+      /** SendLocationInfo: Location_X is the latitude, Location_Y the longitude. */
+      latitude: number;
+      longitude: number;
+      scale: number;
+      label: string;
+      /** The place's name, when the user picked one. */
+      poiname: string;
+    }
+  | {
+      /** view_miniprogram: EventKey is the page path opened. */
+      kind: 'event.view_miniprogram';
+      eventKey: string;
+      menuId?: string;
+    };
+
+/**
+ * Kinds whose dedupe key carries the body's digest: two of them in one second with the same
+ * EventKey are different events when they say different things (two codes scanned through one
+ * button), and until they were parsed they were `unknown` events, keyed so.
+ */
+const DIGEST_KEYED_KINDS: ReadonlySet<OfficialAccountMessageKind> = new Set(['unknown', 'event.menu_scan', 'event.menu_pics', 'event.menu_location', 'event.view_miniprogram']);
+
+const MENU_PICS_SOURCES = { pic_sysphoto: 'sysphoto', pic_photo_or_album: 'photo_or_album', pic_weixin: 'weixin' } as const;
 
 /** "用户未关注时，进行关注后的事件推送" — EventKey is `qrscene_` + the QR code's scene value. */
 const QR_SCENE_PREFIX = 'qrscene_';
@@ -275,6 +329,42 @@ function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): Offici
         ...(menuId === undefined ? {} : { menuId }),
       };
     }
+    case 'scancode_push':
+    case 'scancode_waitmsg': {
+      const [info] = readElements(fields, 'ScanCodeInfo');
+      const scanResult = info ? readText(info, 'ScanResult') : undefined;
+      if (!info || scanResult === undefined) return undefined;
+      return { ...common, kind: 'event.menu_scan', eventKey: eventKey ?? '', scanType: readText(info, 'ScanType') ?? '', scanResult, waitMsg: name === 'scancode_waitmsg' };
+    }
+    case 'pic_sysphoto':
+    case 'pic_photo_or_album':
+    case 'pic_weixin': {
+      const [info] = readElements(fields, 'SendPicsInfo');
+      if (!info) return undefined;
+      const items = readElements(info, 'PicList').flatMap((list) => readElements(list, 'item'));
+      const picMd5Sums = items.map((item) => readText(item, 'PicMd5Sum') ?? '');
+      return { ...common, kind: 'event.menu_pics', eventKey: eventKey ?? '', source: MENU_PICS_SOURCES[name], count: readNumber(info, 'Count') ?? picMd5Sums.length, picMd5Sums };
+    }
+    case 'location_select': {
+      const [info] = readElements(fields, 'SendLocationInfo');
+      const latitude = info ? readNumber(info, 'Location_X') : undefined;
+      const longitude = info ? readNumber(info, 'Location_Y') : undefined;
+      if (!info || latitude === undefined || longitude === undefined) return undefined;
+      return {
+        ...common,
+        kind: 'event.menu_location',
+        eventKey: eventKey ?? '',
+        latitude,
+        longitude,
+        scale: readNumber(info, 'Scale') ?? 0,
+        label: readText(info, 'Label') ?? '',
+        poiname: readText(info, 'Poiname') ?? '',
+      };
+    }
+    case 'view_miniprogram': {
+      const menuId = readNonEmpty(fields, 'MenuId');
+      return { ...common, kind: 'event.view_miniprogram', eventKey: readText(fields, 'EventKey') ?? '', ...(menuId === undefined ? {} : { menuId }) };
+    }
     case 'templatesendjobfinish': {
       // This event spells the id `MsgID`, unlike `MsgId` on user messages.
       const msgId = readMsgId(fields);
@@ -393,8 +483,9 @@ export function officialAccountDedupeKey(appId: string, msg: OfficialAccountMess
   if (msg.kind === 'event.subscribe_msg_popup' || msg.kind === 'event.subscribe_msg_change' || msg.kind === 'event.subscribe_msg_sent') {
     key += `:${msg.items.map((item) => (item.msgId === undefined ? item.templateId : `${item.templateId}/${item.msgId}`)).join(',')}`;
   }
-  // An event this parser does not know may identify its subject in other fields; a retry repeats
-  // the same body, so its digest keeps distinct events apart without letting retries through.
-  if (msg.kind === 'unknown') key += `:${digestFields(msg.raw)}`;
+  // An event this parser does not know may identify its subject in other fields, as the menu
+  // tools' events do; a retry repeats the same body, so its digest keeps distinct events apart
+  // without letting retries through.
+  if (DIGEST_KEYED_KINDS.has(msg.kind)) key += `:${digestFields(msg.raw)}`;
   return compactKey(key);
 }

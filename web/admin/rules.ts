@@ -62,10 +62,13 @@ export function ruleBodyOf(form: RuleForm): Record<string, unknown> {
   };
 }
 
+/** Interactions from a menu button: the rules' menu_key matcher reads their menuKey. */
+const MENU_TYPES = new Set(['click', 'view', 'menu_scan', 'menu_pics', 'menu_location', 'view_miniprogram']);
+
 /** Which detail field a "try it" run needs for an interaction type (the one the rules' matchers read). */
 export function dryRunFieldOf(type: string): 'content' | 'scene' | 'menuKey' | null {
   if (type === 'text') return 'content';
-  if (type === 'click') return 'menuKey';
+  if (MENU_TYPES.has(type)) return 'menuKey';
   if (type === 'subscribe' || type === 'scan' || type === 'add_external_contact') return 'scene';
   return null;
 }

@@ -1,11 +1,12 @@
 /** What the sandbox panel sends to POST /sandbox/actions (server/adapters/sandbox/sandbox-player.ts). */
-export type SandboxActionName = 'subscribe' | 'text' | 'click' | 'scan' | 'unsubscribe' | 'add_external_contact';
+export type SandboxActionName = 'subscribe' | 'text' | 'click' | 'menu_scan' | 'scan' | 'unsubscribe' | 'add_external_contact';
 
 export interface SandboxInputs {
   openid: string | null;
   scene: string;
   content: string;
   key: string;
+  scanResult: string;
   state: string;
 }
 
@@ -31,6 +32,11 @@ export function sandboxActionBody(action: SandboxActionName, inputs: SandboxInpu
     case 'click':
       put('openid', inputs.openid);
       put('key', inputs.key);
+      break;
+    case 'menu_scan':
+      put('openid', inputs.openid);
+      put('key', inputs.key);
+      put('scanResult', inputs.scanResult);
       break;
     case 'unsubscribe':
       put('openid', inputs.openid);

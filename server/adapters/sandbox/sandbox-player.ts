@@ -42,6 +42,8 @@ export interface SandboxPlayer {
   unsubscribe(p: { openid: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
   sendText(p: { openid: string; content: string; msgId?: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
   clickMenu(p: { openid: string; key: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  /** A 扫一扫 menu button (scancode_waitmsg, or scancode_push with `push`) scanned a code. */
+  scanWithMenu(p: { openid: string; key: string; result: string; push?: boolean; createTime?: number }): Promise<OfficialAccountPlayResult>;
   scan(p: { openid: string; scene: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
   addExternalContact(p: { userId: string; state?: string; unionid?: string | null; externalUserId?: string; name?: string; createTime?: number }): Promise<WecomPlayResult>;
   /**
@@ -172,6 +174,14 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
       return playOfficialAccount({ MsgType: 'event', Event: 'CLICK', EventKey: p.key }, p.openid, p.createTime);
     },
 
+    async scanWithMenu(p) {
+      return playOfficialAccount(
+        { MsgType: 'event', Event: p.push ? 'scancode_push' : 'scancode_waitmsg', EventKey: p.key, ScanCodeInfo: { ScanType: 'qrcode', ScanResult: p.result } },
+        p.openid,
+        p.createTime,
+      );
+    },
+
     async scan(p) {
       // "用户已关注时的事件推送": Event SCAN, EventKey is the scene without the qrscene_ prefix.
       return playOfficialAccount({ MsgType: 'event', Event: 'SCAN', EventKey: p.scene, Ticket: sandboxTicket(p.scene) }, p.openid, p.createTime);
@@ -251,11 +261,13 @@ function sandboxTicket(scene: string): string {
 
 /** What `POST /sandbox/actions` and `npm run sandbox` accept. */
 export const sandboxActionSchema = z.object({
-  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'scan', 'add_external_contact']),
+  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'menu_scan', 'scan', 'add_external_contact']),
   scene: z.string().min(1).max(64).optional(),
   openid: z.string().min(1).max(64).optional(),
   content: z.string().min(1).max(2048).optional(),
   key: z.string().min(1).max(128).optional(),
+  /** What a menu_scan read from the code. */
+  scanResult: z.string().min(1).max(512).optional(),
   userId: z.string().min(1).max(64).optional(),
   state: z.string().min(1).max(30).optional(),
   unionid: z.string().min(1).max(64).optional(),
@@ -312,6 +324,9 @@ export async function runSandboxAction(player: SandboxPlayer, state: SandboxStat
       break;
     case 'click':
       played = await player.clickMenu({ openid: follower(), key: need(action.key, 'key') });
+      break;
+    case 'menu_scan':
+      played = await player.scanWithMenu({ openid: follower(), key: need(action.key, 'key'), result: need(action.scanResult, 'scanResult') });
       break;
     case 'scan':
       played = await player.scan({ openid: follower(), scene: need(action.scene, 'scene') });

@@ -77,6 +77,17 @@ function describeOfficialAccountMessage(msg: OfficialAccountMessage): { type: st
       return { type: 'click', detail: { openid, menuKey: msg.eventKey } };
     case 'event.view':
       return { type: 'view', detail: { openid, menuKey: msg.eventKey, url: msg.eventKey, menuId: msg.menuId ?? null } };
+    case 'event.menu_scan':
+      return { type: 'menu_scan', detail: { openid, menuKey: msg.eventKey, scanType: msg.scanType, scanResult: msg.scanResult, waitMsg: msg.waitMsg } };
+    case 'event.menu_pics':
+      return { type: 'menu_pics', detail: { openid, menuKey: msg.eventKey, source: msg.source, count: msg.count, picMd5Sums: msg.picMd5Sums } };
+    case 'event.menu_location':
+      return {
+        type: 'menu_location',
+        detail: { openid, menuKey: msg.eventKey, latitude: msg.latitude, longitude: msg.longitude, scale: msg.scale, label: msg.label, poiname: msg.poiname },
+      };
+    case 'event.view_miniprogram':
+      return { type: 'view_miniprogram', detail: { openid, menuKey: msg.eventKey, pagePath: msg.eventKey, menuId: msg.menuId ?? null } };
     case 'event.template_send_job_finish':
       return { type: 'template_delivered', detail: { openid, msgId: msg.msgId, status: msg.status } };
     case 'event.mass_send_job_finish': {

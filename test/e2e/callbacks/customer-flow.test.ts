@@ -127,6 +127,33 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     expect(contact.score).toBe(11);
   });
 
+  it('a code scanned with a 扫一扫 menu button fires the rule on its menu key, answers, and shows on the timeline with what was scanned', async () => {
+    const created = await request(stack.app.callback())
+      .post('/api/admin/tag-rules')
+      .set('authorization', `Bearer ${token}`)
+      .send({
+        name: '展位签到',
+        interactionType: 'menu_scan',
+        matchKind: 'menu_key',
+        matchValue: 'checkin',
+        addTags: [{ group: '展会', name: '已签到' }],
+        scorePoints: 20,
+        replyText: '签到成功，欢迎光临',
+      });
+    expect(created.status).toBe(201);
+
+    const { openid } = await player().subscribe({});
+    const played = await player().scanWithMenu({ openid, key: 'checkin', result: 'booth-42' });
+    expect(played.status).toBe(200);
+    expect(player().openReply(played.body)).toContain('签到成功，欢迎光临');
+
+    const contact = await findContact(openid);
+    expect(contact.tags).toContain('已签到');
+    expect(contact).toMatchObject({ score: 20, stage: 'activated' });
+    const timeline = (await api(`/api/admin/contacts/${contact.id}/timeline`)).body as { items: { type: string; detail: Record<string, unknown> }[] };
+    expect(timeline.items[0]).toMatchObject({ type: 'menu_scan', detail: { menuKey: 'checkin', scanType: 'qrcode', scanResult: 'booth-42', waitMsg: true } });
+  });
+
   it('a WeCom add through a contact-way code merges with the follower who has the same unionid', async () => {
     const { openid } = await player().subscribe({ scene: 'poster' });
     await stack.services.reactions.idle();

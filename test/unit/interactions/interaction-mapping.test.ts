@@ -10,6 +10,9 @@ import {
   PAY_TO_FOLLOW_SUBSCRIBE,
   WXJAVA_MASS_SEND_JOB_FINISH,
   WXJAVA_SCANCODE_WAITMSG,
+  DOC_MENU_LOCATION_SELECT,
+  DOC_MENU_PIC_SYSPHOTO,
+  DOC_MENU_VIEW_MINIPROGRAM,
   WXJAVA_TEXT_WITH_MSGID_CAPITAL,
 } from '../wechat/callback-fixtures';
 
@@ -139,18 +142,39 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
     });
   });
 
-  it('an unknown event keeps its top-level fields under their XML names; nested ones as JSON text', () => {
+  it('the menu tools: a scan, pictures, a location and a mini-program opened, each with the menu key rules match on', () => {
     expect(oa(WXJAVA_SCANCODE_WAITMSG)).toMatchObject({
+      type: 'menu_scan',
+      channel: 'oa',
+      detail: { openid: 'fromUser', menuKey: '6', scanType: 'qrcode', scanResult: '1', waitMsg: true },
+    });
+    expect(oa(DOC_MENU_PIC_SYSPHOTO)).toMatchObject({
+      type: 'menu_pics',
+      detail: { openid: 'oMgHVjngRipVsoxg6TuX3vz6glDg', menuKey: '6', source: 'sysphoto', count: 1, picMd5Sums: ['1b5f7c23b5bf75682a53e7b6d163e185'] },
+    });
+    expect(oa(DOC_MENU_LOCATION_SELECT)).toMatchObject({
+      type: 'menu_location',
+      detail: { menuKey: '6', latitude: 23, longitude: 113, scale: 15, label: ' 广州市海珠区客村艺苑路 106号', poiname: '' },
+    });
+    expect(oa(DOC_MENU_VIEW_MINIPROGRAM)).toMatchObject({
+      type: 'view_miniprogram',
+      detail: { openid: 'FromUser', menuKey: 'pages/index/index', pagePath: 'pages/index/index', menuId: 'MENUID' },
+    });
+  });
+
+  it('an unknown event keeps its top-level fields under their XML names; nested ones as JSON text', () => {
+    const future = WXJAVA_SCANCODE_WAITMSG.replace('scancode_waitmsg', 'some_future_event');
+    expect(oa(future)).toMatchObject({
       type: 'unknown',
       detail: {
         openid: 'fromUser',
         msgType: 'event',
-        event: 'scancode_waitmsg',
+        event: 'some_future_event',
         EventKey: '6',
         ScanCodeInfo: JSON.stringify({ ScanType: 'qrcode', ScanResult: '1' }),
       },
     });
-    expect(oa(WXJAVA_SCANCODE_WAITMSG).detail).not.toHaveProperty('ToUserName');
+    expect(oa(future).detail).not.toHaveProperty('ToUserName');
     expect(oa(message('miniprogrampage', '<Title><![CDATA[t]]></Title><AppId><![CDATA[wxapp]]></AppId>')).detail).toMatchObject({
       msgType: 'miniprogrampage',
       msgId: '1234567890123456',

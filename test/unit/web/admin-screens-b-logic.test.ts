@@ -52,6 +52,7 @@ describe('rules "try it" box', () => {
   it('fills the one field the matchers read for the interaction type', () => {
     expect(dryRunFieldOf('text')).toBe('content');
     expect(dryRunFieldOf('click')).toBe('menuKey');
+    for (const menu of ['view', 'menu_scan', 'menu_pics', 'menu_location', 'view_miniprogram']) expect(dryRunFieldOf(menu)).toBe('menuKey');
     expect(dryRunFieldOf('scan')).toBe('scene');
     expect(dryRunFieldOf('unsubscribe')).toBeNull();
     expect(dryRunBodyOf('text', '报名')).toEqual({ type: 'text', content: '报名' });

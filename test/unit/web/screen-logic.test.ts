@@ -64,10 +64,11 @@ describe('screen helpers', () => {
   });
 
   it('sends only the fields an action uses', () => {
-    const inputs = { openid: 'o1', scene: 'expo2026', content: ' hi ', key: 'K', state: '' };
+    const inputs = { openid: 'o1', scene: 'expo2026', content: ' hi ', key: 'K', scanResult: 'booth-42', state: '' };
     expect(sandboxActionBody('subscribe', { ...inputs, openid: null })).toEqual({ action: 'subscribe', scene: 'expo2026' });
     expect(sandboxActionBody('text', inputs)).toEqual({ action: 'text', openid: 'o1', content: 'hi' });
     expect(sandboxActionBody('add_external_contact', inputs)).toEqual({ action: 'add_external_contact' });
+    expect(sandboxActionBody('menu_scan', inputs)).toEqual({ action: 'menu_scan', openid: 'o1', key: 'K', scanResult: 'booth-42' });
   });
 
   it('reads the words of a passive reply', () => {

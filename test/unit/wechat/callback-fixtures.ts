@@ -116,7 +116,55 @@ export const PAY_TO_FOLLOW_SUBSCRIBE = `<xml>
 </xml>`;
 
 /**
- * WxJava WxMpXmlMessageTest#testFromXml: a scancode_waitmsg-style menu push, one this parser
- * does not model, with nested ScanCodeInfo (trimmed to the event's own fields).
+ * WxJava WxMpXmlMessageTest#testFromXml: a scancode_waitmsg menu push with its nested
+ * ScanCodeInfo (trimmed to the event's own fields).
  */
 export const WXJAVA_SCANCODE_WAITMSG = `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName><CreateTime>1348831860</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[scancode_waitmsg]]></Event><EventKey><![CDATA[6]]></EventKey><ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA[1]]></ScanResult></ScanCodeInfo></xml>`;
+
+/**
+ * The menu tools' pushes, as the custom-menu event page shows them (scancode_push,
+ * scancode_waitmsg, pic_sysphoto, pic_photo_or_album, pic_weixin, location_select,
+ * view_miniprogram), with the page's line breaks between elements.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Custom_Menu_Push.html
+ */
+const menuPush = (createTime: number, event: string, eventKey: string, body: string) => `<xml><ToUserName><![CDATA[gh_e136c6e50636]]></ToUserName>
+<FromUserName><![CDATA[oMgHVjngRipVsoxg6TuX3vz6glDg]]></FromUserName>
+<CreateTime>${createTime}</CreateTime>
+<MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[${event}]]></Event>
+<EventKey><![CDATA[${eventKey}]]></EventKey>
+${body}
+</xml>`;
+const scanCodeInfo = (result: string) => `<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType>
+<ScanResult><![CDATA[${result}]]></ScanResult>
+</ScanCodeInfo>`;
+const sendPicsInfo = (md5: string) => `<SendPicsInfo><Count>1</Count>
+<PicList><item><PicMd5Sum><![CDATA[${md5}]]></PicMd5Sum>
+</item>
+</PicList>
+</SendPicsInfo>`;
+export const DOC_MENU_SCANCODE_PUSH = menuPush(1408090502, 'scancode_push', '6', scanCodeInfo('1'));
+export const DOC_MENU_SCANCODE_WAITMSG = menuPush(1408090606, 'scancode_waitmsg', '6', scanCodeInfo('2'));
+export const DOC_MENU_PIC_SYSPHOTO = menuPush(1408090651, 'pic_sysphoto', '6', sendPicsInfo('1b5f7c23b5bf75682a53e7b6d163e185'));
+export const DOC_MENU_PIC_PHOTO_OR_ALBUM = menuPush(1408090816, 'pic_photo_or_album', '6', sendPicsInfo('5a75aaca956d97be686719218f275c6b'));
+export const DOC_MENU_PIC_WEIXIN = menuPush(1408090816, 'pic_weixin', '6', sendPicsInfo('5a75aaca956d97be686719218f275c6b'));
+export const DOC_MENU_LOCATION_SELECT = menuPush(
+  1408091189,
+  'location_select',
+  '6',
+  `<SendLocationInfo><Location_X><![CDATA[23]]></Location_X>
+<Location_Y><![CDATA[113]]></Location_Y>
+<Scale><![CDATA[15]]></Scale>
+<Label><![CDATA[ 广州市海珠区客村艺苑路 106号]]></Label>
+<Poiname><![CDATA[]]></Poiname>
+</SendLocationInfo>`,
+);
+export const DOC_MENU_VIEW_MINIPROGRAM = `<xml>
+<ToUserName><![CDATA[toUser]]></ToUserName>
+<FromUserName><![CDATA[FromUser]]></FromUserName>
+<CreateTime>123456789</CreateTime>
+<MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[view_miniprogram]]></Event>
+<EventKey><![CDATA[pages/index/index]]></EventKey>
+<MenuId>MENUID</MenuId>
+</xml>`;

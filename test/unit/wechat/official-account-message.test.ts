@@ -1,7 +1,15 @@
 import { officialAccountDedupeKey, parseOfficialAccountMessage, type OfficialAccountMessage } from '../../../server/wechat/official-account-message';
+import { compactKey, digestFields } from '../../../server/wechat/dedupe-key';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import {
   COMMUNITY_MASS_SEND_JOB_FINISH_SUCCESS,
+  DOC_MENU_LOCATION_SELECT,
+  DOC_MENU_PIC_PHOTO_OR_ALBUM,
+  DOC_MENU_PIC_SYSPHOTO,
+  DOC_MENU_PIC_WEIXIN,
+  DOC_MENU_SCANCODE_PUSH,
+  DOC_MENU_SCANCODE_WAITMSG,
+  DOC_MENU_VIEW_MINIPROGRAM,
   DOCS_TEXT_FROM_ARTICLE,
   DOCS_VOICE_WITH_16K,
   PAY_TO_FOLLOW_SUBSCRIBE,
@@ -391,6 +399,46 @@ describe('parseOfficialAccountMessage: events', () => {
   });
 });
 
+describe('parseOfficialAccountMessage: the menu tools', () => {
+  it('reads the scan, the pictures and the location the menu tools push, and the mini-program a menu opens', () => {
+    expect(parse(DOC_MENU_SCANCODE_PUSH)).toMatchObject({ kind: 'event.menu_scan', event: 'scancode_push', eventKey: '6', scanType: 'qrcode', scanResult: '1', waitMsg: false });
+    expect(parse(DOC_MENU_SCANCODE_WAITMSG)).toMatchObject({ kind: 'event.menu_scan', scanResult: '2', waitMsg: true });
+    expect(parse(DOC_MENU_PIC_SYSPHOTO)).toMatchObject({ kind: 'event.menu_pics', eventKey: '6', source: 'sysphoto', count: 1, picMd5Sums: ['1b5f7c23b5bf75682a53e7b6d163e185'] });
+    expect(parse(DOC_MENU_PIC_PHOTO_OR_ALBUM)).toMatchObject({ kind: 'event.menu_pics', source: 'photo_or_album', picMd5Sums: ['5a75aaca956d97be686719218f275c6b'] });
+    expect(parse(DOC_MENU_PIC_WEIXIN)).toMatchObject({ kind: 'event.menu_pics', source: 'weixin' });
+    expect(parse(DOC_MENU_LOCATION_SELECT)).toMatchObject({
+      kind: 'event.menu_location',
+      eventKey: '6',
+      latitude: 23,
+      longitude: 113,
+      scale: 15,
+      label: ' 广州市海珠区客村艺苑路 106号',
+      poiname: '',
+    });
+    expect(parse(DOC_MENU_VIEW_MINIPROGRAM)).toMatchObject({ kind: 'event.view_miniprogram', eventKey: 'pages/index/index', menuId: 'MENUID' });
+  });
+
+  it('several pictures are read in order; without its nested element a menu push stays unknown', () => {
+    const three = DOC_MENU_PIC_WEIXIN.replace('<Count>1</Count>', '<Count>3</Count>').replace(
+      /<PicList>[\s\S]*<\/PicList>/,
+      '<PicList><item><PicMd5Sum><![CDATA[a]]></PicMd5Sum></item><item><PicMd5Sum><![CDATA[b]]></PicMd5Sum></item><item><PicMd5Sum><![CDATA[c]]></PicMd5Sum></item></PicList>',
+    );
+    expect(parse(three)).toMatchObject({ count: 3, picMd5Sums: ['a', 'b', 'c'] });
+    expect(parse(DOC_MENU_SCANCODE_PUSH.replace(/<ScanCodeInfo>[\s\S]*<\/ScanCodeInfo>/, ''))).toMatchObject({ kind: 'unknown', event: 'scancode_push' });
+    expect(parse(DOC_MENU_LOCATION_SELECT.replace('<![CDATA[23]]>', 'north'))).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('keys them by their body as when they were unknown: two codes scanned through one button in one second are two events', () => {
+    const other = DOC_MENU_SCANCODE_PUSH.replace('<![CDATA[1]]></ScanResult>', '<![CDATA[booth-42]]></ScanResult>');
+    expect(officialAccountDedupeKey(APP_ID, parse(other))).not.toBe(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH)));
+    expect(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH))).toBe(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH)));
+    // The key the push had while it was an unknown event (sender, time, event, key, the body's
+    // digest) is the key it has now, so a retry across the upgrade is still a retry.
+    const message = parse(DOC_MENU_SCANCODE_PUSH);
+    expect(officialAccountDedupeKey(APP_ID, message)).toBe(compactKey(`oa:${APP_ID}:evt:oMgHVjngRipVsoxg6TuX3vz6glDg:1408090502:scancode_push:6:${digestFields(message.raw)}`));
+  });
+});
+
 describe('parseOfficialAccountMessage: unknown and malformed input', () => {
   it('returns unknown for a message type it does not know, keeping its MsgId', () => {
     const message = parse(SAMPLES.text.replace('[text]', '[miniprogrampage]'));
@@ -398,9 +446,9 @@ describe('parseOfficialAccountMessage: unknown and malformed input', () => {
   });
 
   it('returns unknown with the event name for an event it does not know', () => {
-    expect(parse(SAMPLES.click.replace('CLICK', 'scancode_push'))).toMatchObject({
+    expect(parse(SAMPLES.click.replace('CLICK', 'some_future_event'))).toMatchObject({
       kind: 'unknown',
-      event: 'scancode_push',
+      event: 'some_future_event',
     });
   });
 
@@ -477,8 +525,8 @@ describe('officialAccountDedupeKey', () => {
   });
 
   it('keeps unknown events with different bodies apart', () => {
-    const a = parse(SAMPLES.click.replace('CLICK', 'scancode_push').replace('</xml>', '<ScanResult>1</ScanResult></xml>'));
-    const b = parse(SAMPLES.click.replace('CLICK', 'scancode_push').replace('</xml>', '<ScanResult>2</ScanResult></xml>'));
+    const a = parse(SAMPLES.click.replace('CLICK', 'some_future_event').replace('</xml>', '<Result>1</Result></xml>'));
+    const b = parse(SAMPLES.click.replace('CLICK', 'some_future_event').replace('</xml>', '<Result>2</Result></xml>'));
     expect(officialAccountDedupeKey(APP_ID, a)).not.toBe(officialAccountDedupeKey(APP_ID, b));
   });
 
