@@ -27,6 +27,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
 
   const player = () => stack.player();
   const api = (path: string) => request(stack.app.callback()).get(path).set('authorization', `Bearer ${token}`);
+  const createRule = (body: object) => request(stack.app.callback()).post('/api/admin/tag-rules').set('authorization', `Bearer ${token}`).send(body);
   async function findContact(q: string): Promise<ContactItem> {
     await stack.services.reactions.idle();
     const res = await api(`/api/admin/contacts?q=${encodeURIComponent(q)}`);
@@ -98,18 +99,15 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
   });
 
   it('a keyword rule answers with an encrypted passive reply', async () => {
-    const created = await request(stack.app.callback())
-      .post('/api/admin/tag-rules')
-      .set('authorization', `Bearer ${token}`)
-      .send({
-        name: '展会报名',
-        interactionType: 'text',
-        matchKind: 'keyword_contains',
-        matchValue: '报名',
-        addTags: [{ group: '意向', name: '想报名' }],
-        scorePoints: 10,
-        replyText: '报名链接：https://example.com/expo',
-      });
+    const created = await createRule({
+      name: '展会报名',
+      interactionType: 'text',
+      matchKind: 'keyword_contains',
+      matchValue: '报名',
+      addTags: [{ group: '意向', name: '想报名' }],
+      scorePoints: 10,
+      replyText: '报名链接：https://example.com/expo',
+    });
     expect(created.status).toBe(201);
 
     const { openid } = await player().subscribe({});
@@ -128,18 +126,15 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
   });
 
   it('a code scanned with a 扫一扫 menu button fires the rule on its menu key, answers, and shows on the timeline with what was scanned', async () => {
-    const created = await request(stack.app.callback())
-      .post('/api/admin/tag-rules')
-      .set('authorization', `Bearer ${token}`)
-      .send({
-        name: '展位签到',
-        interactionType: 'menu_scan',
-        matchKind: 'menu_key',
-        matchValue: 'checkin',
-        addTags: [{ group: '展会', name: '已签到' }],
-        scorePoints: 20,
-        replyText: '签到成功，欢迎光临',
-      });
+    const created = await createRule({
+      name: '展位签到',
+      interactionType: 'menu_scan',
+      matchKind: 'menu_key',
+      matchValue: 'checkin',
+      addTags: [{ group: '展会', name: '已签到' }],
+      scorePoints: 20,
+      replyText: '签到成功，欢迎光临',
+    });
     expect(created.status).toBe(201);
 
     const { openid } = await player().subscribe({});
