@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/config.schema';
-import { systemClock } from './adapters/clock';
+import { OffsetClock, systemClock } from './adapters/clock';
 import { createLogger } from './adapters/logger';
 import { createSandboxPlatform } from './adapters/sandbox/sandbox-platform';
 import { buildApp } from './app';
@@ -12,13 +12,15 @@ import { composeServices } from './compose';
 import { createDataSource } from './db/data-source';
 import { runMigrationsWithLock } from './db/migrate';
 import { ensureFirstOperator } from './modules/operators/first-operator';
-import { startJobs } from './jobs/scheduler';
+import { createClockControl, startJobs } from './jobs/scheduler';
 
 /** Process entry: config → DataSource → migrations → HTTP + jobs; graceful shutdown. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel);
-  const clock = systemClock;
+  // In sandbox mode the clock can be moved forward (POST /sandbox/control/clock); never otherwise.
+  const sandboxClock = config.sandbox ? new OffsetClock(systemClock) : null;
+  const clock = sandboxClock ?? systemClock;
   const holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const dataSource = await createDataSource(config.database);
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
           wecom: config.wecom,
           miniprogram: config.miniprogram,
           callbackBaseUrl: loopback,
+          clock,
         })
       : null;
   const apiBases = {
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
     wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),
   };
 
-  const services = composeServices({ config, dataSource, clock, logger, holder, apiBases });
+  const services = composeServices({ config, dataSource, clock, operatorClock: systemClock, logger, holder, apiBases });
+  if (sandbox && sandboxClock) sandbox.attachClockControl(createClockControl({ clock: sandboxClock, jobs: services.jobs, logger }));
   // Created before the server listens; its password is printed after the banner, last, where
   // a new user sees it.
   const firstRunNotice: string[] = [];

@@ -1,4 +1,5 @@
 import cron, { type Logger as CronLogger, type RunCoordinator, type ScheduledTask, type TaskContext } from 'node-cron';
+import type { AdvancingClock } from '../adapters/clock';
 import type { Logger } from '../adapters/logger';
 import type { DatabaseRunCoordinator } from '../modules/job-runs/run-coordinator.service';
 
@@ -99,6 +100,30 @@ export function startJobs(params: StartJobsParams): RunningJobs {
       const finished = await inFlight.waitUntilIdle(params.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
       if (!finished) logger.warn('jobs still running at shutdown', { running: inFlight.count });
     },
+  };
+}
+
+/**
+ * The sandbox's clock control (`POST /sandbox/control/clock`): moves the clock forward, then runs
+ * every job once, in order, so what fell due in the skipped time happens now. Every job finds its
+ * own due work by the clock (retries, leases, sweeps), so one run each is what the skipped fires
+ * would have done. A failing job is logged and the others still run.
+ */
+export function createClockControl(p: { clock: AdvancingClock; jobs: JobDefinition[]; logger: Logger }): (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }> {
+  return async (advanceSeconds) => {
+    p.clock.advance(advanceSeconds * 1000);
+    const ran: string[] = [];
+    const failed: string[] = [];
+    for (const job of p.jobs) {
+      try {
+        await job.run();
+        ran.push(job.name);
+      } catch (error) {
+        p.logger.error('job failed after a clock jump', { job: job.name, error });
+        failed.push(job.name);
+      }
+    }
+    return { now: p.clock.now(), ran, failed };
   };
 }
 

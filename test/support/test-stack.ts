@@ -2,12 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { loadConfig, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
-import { ManualClock } from '../../server/adapters/clock';
+import { ManualClock, systemClock } from '../../server/adapters/clock';
 import { createLogger } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
 import type { SandboxPlayer } from '../../server/adapters/sandbox/sandbox-player';
 import { buildApp } from '../../server/app';
 import { composeServices, type Services } from '../../server/compose';
+import { createClockControl } from '../../server/jobs/scheduler';
 import type { TestDatabase } from './database';
 
 /** The stack runs in sandbox mode, where both platforms are configured. */
@@ -60,6 +61,8 @@ export async function startTestStack(
     config,
     dataSource: db.dataSource,
     clock,
+    // As main.ts does in sandbox mode: a skip of the sandbox clock leaves the operators' sessions alone.
+    operatorClock: systemClock,
     logger,
     holder: options.holder ?? 'test-instance',
     callbackDeadlineMs: options.callbackDeadlineMs,
@@ -77,6 +80,7 @@ export async function startTestStack(
     checkHealth: async () => (await db.dataSource.query('SELECT 1'), true),
   });
   server.on('request', app.callback());
+  sandbox.attachClockControl(createClockControl({ clock, jobs: services.jobs, logger }));
 
   return {
     config,

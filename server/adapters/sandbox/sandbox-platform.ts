@@ -25,13 +25,21 @@ export interface SandboxPlatform {
    * Serves, at absolute paths (mount it without stripping a prefix):
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
-   * - `POST /sandbox/control/fail|delay|followers`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
+   * - `POST /sandbox/control/fail|delay|followers|clock`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
    */
   app: Koa;
   state: SandboxState;
   player(): SandboxPlayer | null;
   attachPlayer(player: SandboxPlayer): void;
+  /** Serves `POST /sandbox/control/clock` (it answers 503 until attached). */
+  attachClockControl(control: SandboxClockControl): void;
 }
+
+/** Moves Flywheel's clock forward and runs what fell due (server/jobs/scheduler.ts createClockControl). */
+export type SandboxClockControl = (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }>;
+
+/** At most a year at a time: enough for any journey's wait, bounded against a typo of zeros. */
+const MAX_CLOCK_ADVANCE_S = 366 * 86_400;
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const NEVER_RECORDED = new Set(['secret', 'corpsecret', 'js_code']);
@@ -53,6 +61,7 @@ interface EndpointOptions {
 export function createSandboxPlatform(params: CreateSandboxPlatformParams): SandboxPlatform {
   const state = new SandboxState({ officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram }, params.clock);
   let player: SandboxPlayer | null = null;
+  let clockControl: SandboxClockControl | null = null;
   const oa = params.officialAccount;
   const wc = params.wecom;
   if (params.callbackBaseUrl !== undefined && oa.token && oa.aesKey && wc.token && wc.aesKey) {
@@ -350,6 +359,17 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     for (const openid of input.data.openids) state.addFollower({ openid, ...(input.data.scene === undefined ? {} : { scene: input.data.scene }) });
     ctx.body = { ok: true, followers: input.data.openids.length };
   });
+  router.post('/sandbox/control/clock', async (ctx) => {
+    const input = controlClockSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, `send {advanceSeconds}: a whole number of seconds from 1 to ${MAX_CLOCK_ADVANCE_S}`);
+    if (!clockControl) {
+      ctx.status = 503;
+      ctx.body = { ok: false, error: 'the sandbox has no clock control: Flywheel did not attach one' };
+      return;
+    }
+    const moved = await clockControl(input.data.advanceSeconds);
+    ctx.body = { ok: true, now: moved.now.toISOString(), ran: moved.ran, failed: moved.failed };
+  });
   router.get('/sandbox/control/calls', (ctx) => {
     ctx.body = { calls: state.calls };
   });
@@ -394,6 +414,9 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     attachPlayer(attached: SandboxPlayer) {
       player = attached;
     },
+    attachClockControl(control: SandboxClockControl) {
+      clockControl = control;
+    },
   };
 }
 
@@ -421,6 +444,7 @@ const FOLLOW_USER_PAGE_SIZE = 500;
 const controlFailSchema = z.object({ api: z.string().min(1), errcode: z.number().int(), times: z.number().int().min(1).max(1000).optional() });
 const controlDelaySchema = z.object({ api: z.string().min(1), ms: z.number().int().min(0).max(60_000) });
 const controlFollowersSchema = z.object({ openids: z.array(z.string().min(1).max(64)).min(1).max(10_000), scene: z.string().min(1).max(64).optional() });
+const controlClockSchema = z.object({ advanceSeconds: z.number().int().min(1).max(MAX_CLOCK_ADVANCE_S) });
 
 function answer(ctx: Context, body: object): void {
   ctx.status = 200;

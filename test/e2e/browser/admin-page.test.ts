@@ -158,6 +158,19 @@ describe('the admin page in a browser', () => {
     expect(detail).toMatchObject({ menuKey: 'checkin', scanResult: 'booth-42', waitMsg: true });
   });
 
+  it('skips a day ahead from the sandbox panel and stays signed in', async () => {
+    const before = stack.clock.now().getTime();
+    await page.click('[data-test=sandbox-skip-86400]');
+    await page.locator('[data-test=sandbox-clock-now]').waitFor();
+    expect(stack.clock.now().getTime() - before).toBeGreaterThanOrEqual(86_400_000);
+    // The session is on the operators' clock, not the skipped one: the next screen still loads.
+    await page.click('[data-test=menu-contacts]');
+    await page.locator('[data-test=contacts-table]').waitFor();
+    expect(page.url()).not.toMatch(/\/login/);
+    await page.click('[data-test=menu-sandbox]');
+    await page.waitForURL(/\/admin\/sandbox/);
+  });
+
   it('draws the dashboard charts with data in them', async () => {
     await stack.services.reactions.idle();
     await page.click('[data-test=menu-dashboard]');
