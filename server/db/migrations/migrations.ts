@@ -9,6 +9,7 @@ import { FoundationsSchema1795600000000 } from './1795600000000-foundations-sche
 import { JobCursors1795600010000 } from './1795600010000-job-cursors';
 import { StatCounters1795600600000 } from './1795600600000-stat-counters';
 import { DropContactsStageIndex1795600700000 } from './1795600700000-drop-contacts-stage-index';
+import { MenuEventsTyped1795600800000 } from './1795600800000-menu-events-typed';
 import { LoginThrottles1795600100000 } from './1795600100000-login-throttles';
 import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-indexes';
 import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   AdminPageIndexes1795600500000,
   StatCounters1795600600000,
   DropContactsStageIndex1795600700000,
+  MenuEventsTyped1795600800000,
 ];
 
 /**

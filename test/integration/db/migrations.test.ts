@@ -1,3 +1,4 @@
+import { Interaction } from '../../../entities/interaction.entity';
 import { Task } from '../../../entities/task.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { createDataSource } from '../../../server/db/data-source';
@@ -120,6 +121,59 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });
       const [row] = await db.dataSource.getRepository(Task).find();
       expect(row).toMatchObject({ status: 'pending', attempts: 1, leaseHolder: 'old-instance', leaseUntil: new Date('2026-11-23T00:01:00.000Z') });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("gives the menu tools' pushes recorded as unknown their types, and leaves what it cannot read alone", async () => {
+    const db = await createTestDatabase(kind);
+    try {
+      const names = migrationsFor(kind).map((M) => new M().name ?? M.name);
+      const undo = names.length - names.indexOf('MenuEventsTyped1795600800000');
+      for (let i = 0; i < undo; i += 1) await db.dataSource.undoLastMigration();
+      // The details exactly as the mapping before this release wrote them (collectFields).
+      const old = {
+        scan: { EventKey: '6', ScanCodeInfo: JSON.stringify({ ScanType: 'qrcode', ScanResult: 'booth-42' }), openid: 'o1', msgType: 'event', event: 'scancode_waitmsg' },
+        pics: {
+          EventKey: 'photo',
+          SendPicsInfo: JSON.stringify({ Count: '2', PicList: { item: [{ PicMd5Sum: 'a' }, { PicMd5Sum: 'b' }] } }),
+          openid: 'o1',
+          msgType: 'event',
+          event: 'pic_weixin',
+        },
+        location: {
+          EventKey: 'where',
+          SendLocationInfo: JSON.stringify({ Location_X: '23', Location_Y: '113', Scale: '15', Label: '广州', Poiname: '' }),
+          openid: 'o1',
+          msgType: 'event',
+          event: 'location_select',
+          invalidUtf8: true,
+        },
+        miniprogram: { EventKey: 'pages/index/index', MenuId: '42', openid: 'o1', msgType: 'event', event: 'view_miniprogram' },
+        cut: { EventKey: '6', ScanCodeInfo: '{"ScanType":"qrcode","ScanRes', openid: 'o1', msgType: 'event', event: 'scancode_push', truncated: true },
+        other: { openid: 'o1', msgType: 'event', event: 'some_future_event', Foo: 'bar' },
+      };
+      for (const [key, detail] of Object.entries(old)) {
+        await db.dataSource.query(
+          "INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, created_at) VALUES (NULL, 'unknown', 'oa', '2026-11-23 00:00:00.000', ?, ?, '2026-11-23 00:00:00.000')",
+          [JSON.stringify(detail), `oa:test:${key}`],
+        );
+      }
+      await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });
+      const rows = await db.dataSource.getRepository(Interaction).find({ order: { id: 'ASC' } });
+      const byKey = Object.fromEntries(rows.map((row) => [row.dedupeKey.slice('oa:test:'.length), { type: row.type, detail: row.detail }]));
+      expect(byKey).toEqual({
+        scan: { type: 'menu_scan', detail: { openid: 'o1', menuKey: '6', scanType: 'qrcode', scanResult: 'booth-42', waitMsg: true } },
+        pics: { type: 'menu_pics', detail: { openid: 'o1', menuKey: 'photo', source: 'weixin', count: 2, picMd5Sums: ['a', 'b'] } },
+        location: {
+          type: 'menu_location',
+          detail: { openid: 'o1', menuKey: 'where', invalidUtf8: true, latitude: 23, longitude: 113, scale: 15, label: '广州', poiname: '' },
+        },
+        miniprogram: { type: 'view_miniprogram', detail: { openid: 'o1', menuKey: 'pages/index/index', pagePath: 'pages/index/index', menuId: '42' } },
+        cut: { type: 'unknown', detail: old.cut },
+        other: { type: 'unknown', detail: old.other },
+      });
     } finally {
       await db.destroy();
     }
