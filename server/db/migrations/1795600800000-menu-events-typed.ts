@@ -15,7 +15,7 @@ export class MenuEventsTyped1795600800000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     let after = 0;
     for (;;) {
-      const rows: { id: number | string; detail: unknown }[] = await q.query("SELECT id, detail FROM interactions WHERE type = 'unknown' AND id > ? ORDER BY id LIMIT 500", [after]);
+      const rows = (await q.query("SELECT id, detail FROM interactions WHERE type = 'unknown' AND id > ? ORDER BY id LIMIT 500", [after])) as { id: number | string; detail: unknown }[];
       if (rows.length === 0) return;
       for (const row of rows) {
         const typed = typedMenuEvent(parseDetail(row.detail));
