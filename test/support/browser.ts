@@ -20,3 +20,10 @@ export async function launchChromium(): Promise<Browser> {
 export function fillInput(page: Page, testId: string, value: string): Promise<void> {
   return page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);
 }
+
+/** Fills the login form and submits it; the caller waits for where it should land. */
+export async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await fillInput(page, 'login-username', username);
+  await fillInput(page, 'login-password', password);
+  await page.click('[data-test=login-submit]');
+}

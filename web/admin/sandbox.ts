@@ -10,40 +10,30 @@ export interface SandboxInputs {
   state: string;
 }
 
+/** The inputs each action sends (POST /sandbox/actions reads the same names), in the panel's order. */
+const ACTION_FIELDS: Record<SandboxActionName, (keyof SandboxInputs)[]> = {
+  subscribe: ['openid', 'scene'],
+  text: ['openid', 'content'],
+  click: ['openid', 'key'],
+  menu_scan: ['openid', 'key', 'scanResult'],
+  scan: ['openid', 'scene'],
+  unsubscribe: ['openid'],
+  add_external_contact: ['state'],
+};
+
+export const SANDBOX_ACTIONS = Object.keys(ACTION_FIELDS) as SandboxActionName[];
+
+/** Whether an action sends that input (the panel shows only those). */
+export function actionUses(action: SandboxActionName, field: keyof SandboxInputs): boolean {
+  return ACTION_FIELDS[action].includes(field);
+}
+
 /** The body for one action: only the fields it uses, empty ones left out. */
 export function sandboxActionBody(action: SandboxActionName, inputs: SandboxInputs): Record<string, string> {
   const body: Record<string, string> = { action };
-  const put = (name: string, value: string | null) => {
-    if (value !== null && value.trim() !== '') body[name] = value.trim();
-  };
-  switch (action) {
-    case 'subscribe':
-      put('openid', inputs.openid);
-      put('scene', inputs.scene);
-      break;
-    case 'scan':
-      put('openid', inputs.openid);
-      put('scene', inputs.scene);
-      break;
-    case 'text':
-      put('openid', inputs.openid);
-      put('content', inputs.content);
-      break;
-    case 'click':
-      put('openid', inputs.openid);
-      put('key', inputs.key);
-      break;
-    case 'menu_scan':
-      put('openid', inputs.openid);
-      put('key', inputs.key);
-      put('scanResult', inputs.scanResult);
-      break;
-    case 'unsubscribe':
-      put('openid', inputs.openid);
-      break;
-    case 'add_external_contact':
-      put('state', inputs.state);
-      break;
+  for (const field of ACTION_FIELDS[action]) {
+    const value = inputs[field];
+    if (value !== null && value.trim() !== '') body[field] = value.trim();
   }
   return body;
 }

@@ -41,11 +41,3 @@ export function formatDateTime(value: string | Date | null | undefined, timeZone
   const p = partsOf(at, timeZone);
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
-
-/** `YYYY-MM-DD` in the zone. */
-export function formatDay(value: string | Date | null | undefined, timeZone: string): string {
-  const at = toDate(value);
-  if (!at) return '';
-  const p = partsOf(at, timeZone);
-  return `${p.year}-${p.month}-${p.day}`;
-}

@@ -41,32 +41,12 @@ function wallClock(instant: Date, timeZone: string): { year: number; month: numb
   return { year: field('year'), month: field('month'), day: field('day'), hour: field('hour'), minute: field('minute'), second: field('second') };
 }
 
-/** The business day (`YYYY-MM-DD`) an instant falls on in the zone. */
-export function formatBusinessDay(instant: Date, timeZone: string): string {
-  const { year, month, day } = wallClock(instant, timeZone);
-  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-}
-
 /** The zone's offset from UTC at that instant, in minutes (Asia/Shanghai: 480). */
 export function getUtcOffsetMinutes(timeZone: string, at: Date = new Date()): number {
   const wall = wallClock(at, timeZone);
   const wallAsUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
   const instant = Math.floor(at.getTime() / 1000) * 1000;
   return Math.round((wallAsUtc - instant) / 60_000);
-}
-
-/**
- * The UTC instants a business day spans, `[start, end)`, for a zone without DST on that day
- * (the offset at the day's start is used for the whole day).
- */
-export function getBusinessDayRange(day: string, timeZone: string): { start: Date; end: Date } {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-  if (!match) throw new Error(`Not a YYYY-MM-DD day: "${day}"`);
-  const midnightAsUtc = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  // The offset is taken near the day's start; one guess refined once is exact without DST.
-  const guess = new Date(midnightAsUtc - getUtcOffsetMinutes(timeZone, new Date(midnightAsUtc)) * 60_000);
-  const start = new Date(midnightAsUtc - getUtcOffsetMinutes(timeZone, guess) * 60_000);
-  return { start, end: new Date(start.getTime() + 24 * 60 * 60_000) };
 }
 
 export interface DayRange {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ARTIFACTS, launchChromium } from '../../support/browser';
+import { ARTIFACTS, fillInput, launchChromium, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -33,12 +33,6 @@ describe('the admin page in a browser', () => {
 
   async function apiGet(p: string, token: string): Promise<Response> {
     return fetch(`${stack.baseUrl}${p}`, { headers: { Authorization: `Bearer ${token}` } });
-  }
-
-  async function signIn(target: Page, username: string, password: string): Promise<void> {
-    await target.fill('input[data-test=login-username], [data-test=login-username] input', username);
-    await target.fill('input[data-test=login-password], [data-test=login-password] input', password);
-    await target.click('[data-test=login-submit]');
   }
 
   /**
@@ -94,14 +88,14 @@ describe('the admin page in a browser', () => {
     await page.click('[data-test=menu-rules]');
     await page.waitForURL(/\/admin\/rules/);
     await page.click('[data-test=rule-new]');
-    await page.fill('input[data-test=rule-name], [data-test=rule-name] input', '价格自动回复');
+    await fillInput(page, 'rule-name', '价格自动回复');
     await page.fill('textarea[data-test=rule-reply], [data-test=rule-reply] textarea', '价格表请看菜单「产品」');
     // A keyword rule without its keyword: the API's issue on matchValue is shown under that field.
     await page.click('[data-test=rule-save]');
     await page.locator('[data-test=rule-match-value-item] .el-form-item__error').waitFor();
     await expect(page.locator('[data-test=rule-match-value-item] .el-form-item__error').innerText()).resolves.toContain('该匹配方式需要填写匹配值');
     await shot('02-rule-field-error');
-    await page.fill('input[data-test=rule-match-value], [data-test=rule-match-value] input', '价格');
+    await fillInput(page, 'rule-match-value', '价格');
     await page.click('[data-test=rule-save]');
     await page.locator('[data-test=rules-table] >> text=价格自动回复').waitFor();
     const rules = await stack.services.tagRules.listTagRules();
@@ -137,7 +131,7 @@ describe('the admin page in a browser', () => {
     await page.click('[data-test=sandbox-play]');
     await page.locator('[data-test=sandbox-result]').waitFor();
     await page.click('[data-test=sandbox-action-text]');
-    await page.fill('input[data-test=sandbox-content], [data-test=sandbox-content] input', '价格');
+    await fillInput(page, 'sandbox-content', '价格');
     await page.click('[data-test=sandbox-play]');
     await page.locator('[data-test=sandbox-reply] >> text=价格表请看菜单「产品」').waitFor();
     await page.locator('[data-test=sandbox-calls]').waitFor();
@@ -146,8 +140,8 @@ describe('the admin page in a browser', () => {
 
   it('plays a code scanned with a menu button from the sandbox panel', async () => {
     await page.click('[data-test=sandbox-action-menu_scan]');
-    await page.fill('input[data-test=sandbox-key], [data-test=sandbox-key] input', 'checkin');
-    await page.fill('input[data-test=sandbox-scan-result], [data-test=sandbox-scan-result] input', 'booth-42');
+    await fillInput(page, 'sandbox-key', 'checkin');
+    await fillInput(page, 'sandbox-scan-result', 'booth-42');
     await page.click('[data-test=sandbox-play]');
     // The result box still shows the last play's answer: wait for the stored scan instead.
     const stored = () => db.dataSource.query<{ detail: string | Record<string, unknown> }[]>("SELECT detail FROM interactions WHERE type = 'menu_scan'");

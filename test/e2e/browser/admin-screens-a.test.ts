@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { Task } from '../../../entities/task.entity';
-import { ARTIFACTS, fillInput, launchChromium } from '../../support/browser';
+import { ARTIFACTS, fillInput, launchChromium, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -35,9 +35,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     page = await context.newPage();
     await page.goto(url('/'));
     await page.waitForURL(/\/admin\/login/);
-    await fill('login-username', ADMIN.username);
-    await fill('login-password', ADMIN.password);
-    await page.click('[data-test=login-submit]');
+    await signIn(page, ADMIN.username, ADMIN.password);
     await page.waitForURL(/\/admin\/dashboard/);
   });
 
@@ -171,9 +169,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     const other = await context.newPage();
     await other.goto(url('/setup'));
     await other.waitForURL(/\/admin\/login/);
-    await other.fill('input[data-test=login-username], [data-test=login-username] input', 'op');
-    await other.fill('input[data-test=login-password], [data-test=login-password] input', 'operator-password-1');
-    await other.click('[data-test=login-submit]');
+    await signIn(other, 'op', 'operator-password-1');
     await other.waitForURL(/\/admin\/dashboard/);
     await other.locator('[data-test=menu-tags]').waitFor();
     await other.locator('[data-test=menu-failed-work]').waitFor();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
-import { ARTIFACTS, fillInput, launchChromium } from '../../support/browser';
+import { ARTIFACTS, fillInput, launchChromium, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -88,9 +88,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
     await page.goto(url('/'));
     await page.waitForURL(/\/admin\/login/);
-    await fill('login-username', ADMIN.username);
-    await fill('login-password', ADMIN.password);
-    await page.click('[data-test=login-submit]');
+    await signIn(page, ADMIN.username, ADMIN.password);
     await page.waitForURL(/\/admin\/dashboard/);
   });
 

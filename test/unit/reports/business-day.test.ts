@@ -1,12 +1,12 @@
-import { formatBusinessDay, getBusinessDayRange, getUtcOffsetMinutes } from '../../../server/modules/reports/business-day';
+import { getUtcOffsetMinutes, lastDays } from '../../../server/modules/reports/business-day';
 
 describe('business day', () => {
   it('puts a UTC instant on the Shanghai day it falls on (UTC+8)', () => {
-    expect(formatBusinessDay(new Date('2026-03-01T15:59:59.999Z'), 'Asia/Shanghai')).toBe('2026-03-01');
-    expect(formatBusinessDay(new Date('2026-03-01T16:00:00.000Z'), 'Asia/Shanghai')).toBe('2026-03-02');
+    expect(lastDays(new Date('2026-03-01T15:59:59.999Z'), 1, 480).days).toEqual(['2026-03-01']);
+    expect(lastDays(new Date('2026-03-01T16:00:00.000Z'), 1, 480).days).toEqual(['2026-03-02']);
     // New Year's Eve in UTC is already 1 January in Shanghai.
-    expect(formatBusinessDay(new Date('2025-12-31T20:00:00Z'), 'Asia/Shanghai')).toBe('2026-01-01');
-    expect(formatBusinessDay(new Date('2026-03-01T16:00:00Z'), 'UTC')).toBe('2026-03-01');
+    expect(lastDays(new Date('2025-12-31T20:00:00Z'), 1, 480).days).toEqual(['2026-01-01']);
+    expect(lastDays(new Date('2026-03-01T16:00:00Z'), 1, 0).days).toEqual(['2026-03-01']);
   });
 
   it('gives Asia/Shanghai a fixed +480 minutes all year, and a DST zone its current offset', () => {
@@ -24,13 +24,11 @@ describe('business day', () => {
     expect(getUtcOffsetMinutes('Asia/Shanghai')).toBe(480);
   });
 
-  it('spans a Shanghai day from 16:00 UTC the day before, 24 hours', () => {
-    const { start, end } = getBusinessDayRange('2026-03-02', 'Asia/Shanghai');
-    expect(start.toISOString()).toBe('2026-03-01T16:00:00.000Z');
-    expect(end.toISOString()).toBe('2026-03-02T16:00:00.000Z');
-    expect(formatBusinessDay(start, 'Asia/Shanghai')).toBe('2026-03-02');
-    expect(formatBusinessDay(new Date(end.getTime() - 1), 'Asia/Shanghai')).toBe('2026-03-02');
-    expect(getBusinessDayRange('2026-03-02', 'America/New_York').start.toISOString()).toBe('2026-03-02T05:00:00.000Z');
-    expect(() => getBusinessDayRange('2026-3-2', 'Asia/Shanghai')).toThrow(/YYYY-MM-DD/);
+  it('spans the last days up to today, each Shanghai day from 16:00 UTC the day before', () => {
+    const range = lastDays(new Date('2026-03-02T08:00:00.000Z'), 2, 480);
+    expect(range.days).toEqual(['2026-03-01', '2026-03-02']);
+    expect(range.fromUtc.toISOString()).toBe('2026-02-28T16:00:00.000Z');
+    expect(range.toUtc.toISOString()).toBe('2026-03-02T16:00:00.000Z');
+    expect(lastDays(new Date('2026-03-02T12:00:00Z'), 1, getUtcOffsetMinutes('America/New_York', new Date('2026-03-02T12:00:00Z'))).fromUtc.toISOString()).toBe('2026-03-02T05:00:00.000Z');
   });
 });

@@ -1,5 +1,5 @@
 import { translateError, translateFieldErrors, type Translator } from '../../../web/shared/errors';
-import { formatDateTime, formatDay } from '../../../web/shared/time';
+import { formatDateTime } from '../../../web/shared/time';
 import { ruleBodyOf, emptyRuleForm, parseTagLines } from '../../../web/admin/rules';
 import { replyTextOf, sandboxActionBody } from '../../../web/admin/sandbox';
 import { seriesByDay } from '../../../web/admin/dashboard';
@@ -46,7 +46,6 @@ describe('times in the business time zone', () => {
   it("shows the zone's wall clock, not the browser's, and the day it falls on", () => {
     expect(formatDateTime('2026-03-01T16:30:05Z', 'Asia/Shanghai')).toBe('2026-03-02 00:30:05');
     expect(formatDateTime('2026-03-01T16:30:05Z', 'UTC')).toBe('2026-03-01 16:30:05');
-    expect(formatDay('2026-03-01T16:30:05Z', 'Asia/Shanghai')).toBe('2026-03-02');
     expect(formatDateTime(null, 'Asia/Shanghai')).toBe('');
     expect(formatDateTime('not a time', 'Asia/Shanghai')).toBe('');
   });
