@@ -6,8 +6,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { Clock } from '../../adapters/clock';
 import type { WecomClient } from '../../adapters/wecom.client';
 import type { Reaction } from '../reactions/reaction';
-import { forgetDims, STAT_METRICS } from '../stats/stat-counters';
-import type { TagsService } from '../tags/tags.service';
+import { deleteTags, type TagsService } from '../tags/tags.service';
 import type { TagSyncService } from './tag-sync.service';
 
 type CorpTagGroups = Awaited<ReturnType<WecomClient['getCorpTagList']>>;
@@ -103,10 +102,7 @@ export class WecomTagMirror {
     const groups = type === 'tag_group' ? await m.findBy(TagGroup, { wecomGroupId: In(ids) }) : [];
     const tags = type === 'tag' ? await m.findBy(Tag, { wecomTagId: In(ids) }) : groups.length > 0 ? await m.findBy(Tag, { groupId: In(groups.map((g) => g.id)) }) : [];
     if (tags.length === 0) return;
-    const tagIds = tags.map((t) => t.id);
-    await m.delete(ContactTag, { tagId: In(tagIds) });
-    await forgetDims(m, STAT_METRICS.contactsByTag, tagIds.map(String));
-    await m.delete(Tag, { id: In(tagIds) });
+    await deleteTags(m, tags.map((t) => t.id));
     await this.deps.tagSync.enqueueTagsDeleted(m, tags, undefined, 'wecom');
   }
 }

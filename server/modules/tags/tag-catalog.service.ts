@@ -9,7 +9,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
-import { forgetDims, STAT_METRICS } from '../stats/stat-counters';
+import { deleteTags } from './tags.service';
 import type { TagSyncService, TagSyncState } from '../tag-sync/tag-sync.service';
 
 export interface TagGroupView {
@@ -155,12 +155,7 @@ export class TagCatalogService {
       const tags = await manager.find(Tag, { where: { groupId: group.id }, order: { id: 'ASC' } });
       if (tags.length > 0 && !params.force) return { ok: false, reason: 'group_not_empty' };
       const tagIds = tags.map((tag) => tag.id);
-      const removedContactTags = tagIds.length > 0 ? await manager.countBy(ContactTag, { tagId: In(tagIds) }) : 0;
-      if (tagIds.length > 0) {
-        await manager.delete(ContactTag, { tagId: In(tagIds) });
-        await forgetDims(manager, STAT_METRICS.contactsByTag, tagIds.map(String));
-        await manager.delete(Tag, { id: In(tagIds) });
-      }
+      const removedContactTags = await deleteTags(manager, tagIds);
       await manager.delete(TagGroup, { id: group.id });
       await this.deps.tagSync.enqueueTagsDeleted(manager, tags, group);
       await this.audit(manager, params.actor, 'tag_group.delete', group.id, { name: group.name, deletedTags: tags.map((tag) => tag.name), removedContactTags });
@@ -236,10 +231,7 @@ export class TagCatalogService {
       const tag = await manager.findOneBy(Tag, { id: params.id });
       if (!tag) return { ok: false, reason: 'not_found' };
       const group = await manager.findOneBy(TagGroup, { id: tag.groupId });
-      const removedContactTags = await manager.countBy(ContactTag, { tagId: tag.id });
-      await manager.delete(ContactTag, { tagId: tag.id });
-      await forgetDims(manager, STAT_METRICS.contactsByTag, [String(tag.id)]);
-      await manager.delete(Tag, { id: tag.id });
+      const removedContactTags = await deleteTags(manager, [tag.id]);
       await this.deps.tagSync.enqueueTagsDeleted(manager, [tag]);
       await this.audit(manager, params.actor, 'tag.delete', tag.id, { group: group?.name ?? null, name: tag.name, removedContactTags });
       return { ok: true, value: { removedContactTags } };

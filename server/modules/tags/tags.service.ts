@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -6,7 +6,7 @@ import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { insertedId } from '../../db/sql';
-import { countChanges, tagChange } from '../stats/stat-counters';
+import { countChanges, forgetDims, STAT_METRICS, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
 export interface ApplyTagsParams {
@@ -78,4 +78,16 @@ export class TagsService {
     }
     return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
   }
+}
+
+/**
+ * Deletes tags wherever they are held: off every contact, their dashboard counters, the tags
+ * themselves (a tag deleted in Flywheel, or in WeCom). Returns how many contact tags went.
+ */
+export async function deleteTags(manager: EntityManager, tagIds: number[]): Promise<number> {
+  if (tagIds.length === 0) return 0;
+  const removed = await manager.delete(ContactTag, { tagId: In(tagIds) });
+  await forgetDims(manager, STAT_METRICS.contactsByTag, tagIds.map(String));
+  await manager.delete(Tag, { id: In(tagIds) });
+  return removed.affected ?? 0;
 }
