@@ -81,18 +81,33 @@ export async function forgetDims(manager: EntityManager, metric: StatMetric, dim
  * one statement. `select` groups the bucket (a business-zone day, say): an SQL expression over
  * `bucket_at`.
  */
-export async function readCounts(manager: EntityManager, metric: StatMetric, p: { from?: string; to?: string; select?: string } = {}): Promise<{ bucket: string; dim: string; n: number }[]> {
-  const range = p.from !== undefined && p.to !== undefined ? ' AND bucket_at >= ? AND bucket_at < ?' : '';
-  const params = range ? [metric, p.from, p.to] : [metric];
+export async function readCounts(manager: EntityManager, metric: StatMetric, p: Partial<TimeRange> & { select?: string } = {}): Promise<{ bucket: string; dim: string; n: number }[]> {
+  const range = within('bucket_at', p);
+  const params = [metric, ...range.params];
   const bucket = p.select ?? 'bucket_at';
   const rows: { bucket: unknown; dim: string; n: number | string }[] = await manager.query(
     `SELECT ${bucket} AS bucket, dim, SUM(n) AS n FROM (
-       SELECT bucket_at, dim, n FROM stat_counts WHERE metric = ?${range}
-       UNION ALL SELECT bucket_at, dim, n FROM stat_deltas WHERE metric = ?${range}
+       SELECT bucket_at, dim, n FROM stat_counts WHERE metric = ?${range.sql}
+       UNION ALL SELECT bucket_at, dim, n FROM stat_deltas WHERE metric = ?${range.sql}
      ) s GROUP BY ${bucket}, dim`,
     [...params, ...params],
   );
   return rows.map((row) => ({ bucket: sqlText(row.bucket), dim: row.dim, n: Number(row.n) })).filter((row) => row.n !== 0);
+}
+
+/** From (inclusive) and to (exclusive), SQL datetime text; an end left out or null is open. */
+interface TimeRange {
+  from: string | null;
+  to: string | null;
+}
+
+/** ` AND column >= ? AND column < ?` for the ends a range has, with their parameters. */
+function within(column: string, range: Partial<TimeRange>): { sql: string; params: string[] } {
+  const ends = [
+    { value: range.from, op: '>=' },
+    { value: range.to, op: '<' },
+  ].filter((end): end is { value: string; op: string } => end.value != null);
+  return { sql: ends.map((end) => ` AND ${column} ${end.op} ?`).join(''), params: ends.map((end) => end.value) };
 }
 
 /**
@@ -100,18 +115,15 @@ export async function readCounts(manager: EntityManager, metric: StatMetric, p: 
  * dim, n. A time series is counted a slice of occurred_at at a time (`range`: from inclusive, to
  * exclusive, either open).
  */
-function recountSql(metric: StatMetric, mysql: boolean, range: { from: string | null; to: string | null }): { sql: string; params: string[] } {
+function recountSql(metric: StatMetric, mysql: boolean, range: TimeRange): { sql: string; params: string[] } {
   switch (metric) {
     case STAT_METRICS.interactionsByChannel: {
       // The 15-minute bucket from the stored UTC text, without the session's time zone.
       const bucket = mysql
         ? "DATE_FORMAT(occurred_at, '%Y-%m-%d %H:00:00.000') + INTERVAL (MINUTE(occurred_at) DIV 15 * 15) MINUTE"
         : "strftime('%Y-%m-%d %H:', occurred_at) || printf('%02d', CAST(strftime('%M', occurred_at) AS INTEGER) / 15 * 15) || ':00.000'";
-      const where = [...(range.from === null ? [] : ['occurred_at >= ?']), ...(range.to === null ? [] : ['occurred_at < ?'])];
-      return {
-        sql: `SELECT '${metric}', ${bucket} AS b, channel, COUNT(*) FROM interactions${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY b, channel`,
-        params: [range.from, range.to].filter((v): v is string => v !== null),
-      };
+      const slice = within('occurred_at', range);
+      return { sql: `SELECT '${metric}', ${bucket} AS b, channel, COUNT(*) FROM interactions WHERE 1 = 1${slice.sql} GROUP BY b, channel`, params: slice.params };
     }
     case STAT_METRICS.contactsByStage:
       return { sql: `SELECT '${metric}', '${NO_BUCKET}', stage, COUNT(*) FROM contacts WHERE merged_into_id IS NULL GROUP BY stage`, params: [] };
@@ -154,10 +166,9 @@ export class StatCountersService {
   async recount(metric: StatMetric): Promise<void> {
     for (const range of await this.slicesOf(metric)) {
       await this.deps.transactor.runRetrying(async (manager) => {
-        const bounds = [...(range.from === null ? [] : [' AND bucket_at >= ?']), ...(range.to === null ? [] : [' AND bucket_at < ?'])].join('');
-        const params = [metric, ...[range.from, range.to].filter((v) => v !== null)];
-        await manager.query(`DELETE FROM stat_deltas WHERE metric = ?${bounds}`, params);
-        await manager.query(`DELETE FROM stat_counts WHERE metric = ?${bounds}`, params);
+        const slice = within('bucket_at', range);
+        await manager.query(`DELETE FROM stat_deltas WHERE metric = ?${slice.sql}`, [metric, ...slice.params]);
+        await manager.query(`DELETE FROM stat_counts WHERE metric = ?${slice.sql}`, [metric, ...slice.params]);
         const select = recountSql(metric, isMysqlManager(manager), range);
         await manager.query(`INSERT INTO stat_counts (metric, bucket_at, dim, n) ${select.sql}`, select.params);
       });
@@ -167,13 +178,13 @@ export class StatCountersService {
   }
 
   /** Day-long slices of the interactions (open at both ends, so rows written meanwhile are in one); one slice otherwise. */
-  private async slicesOf(metric: StatMetric): Promise<{ from: string | null; to: string | null }[]> {
+  private async slicesOf(metric: StatMetric): Promise<TimeRange[]> {
     const all = [{ from: null, to: null }];
     if (metric !== STAT_METRICS.interactionsByChannel) return all;
     const [row]: { first: unknown; last: unknown }[] = await this.deps.dataSource.query('SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM interactions');
     if (row?.first == null || row.last == null) return all;
-    const first = Math.floor(new Date(`${sqlText(row.first).replace(' ', 'T')}Z`).getTime() / DAY_MS) * DAY_MS;
-    const last = new Date(`${sqlText(row.last).replace(' ', 'T')}Z`).getTime();
+    const first = Math.floor(instantOf(row.first).getTime() / DAY_MS) * DAY_MS;
+    const last = instantOf(row.last).getTime();
     const cuts: string[] = [];
     for (let at = first + DAY_MS; at <= last; at += DAY_MS) cuts.push(toSqlDate(new Date(at)));
     return [null, ...cuts].map((from, i) => ({ from, to: cuts[i] ?? null }));
@@ -214,9 +225,13 @@ function bucketOf(at: Date): string {
   return toSqlDate(new Date(Math.floor(at.getTime() / BUCKET_MS) * BUCKET_MS));
 }
 
-/** A datetime as the drivers return it (a Date from mysql2, text from better-sqlite3) → SQL text. */
+/** A datetime as the drivers return it (a Date from mysql2, UTC text from better-sqlite3) → SQL text. */
 function sqlText(value: unknown): string {
   return value instanceof Date ? toSqlDate(value) : String(value);
+}
+
+function instantOf(value: unknown): Date {
+  return value instanceof Date ? value : new Date(`${String(value).replace(' ', 'T')}Z`);
 }
 
 interface CounterRow {
