@@ -142,34 +142,27 @@ function flywheelEnv(port: number, databaseUrl: string): NodeJS.ProcessEnv {
 /** The way to start a target, or the reason it cannot run here. */
 async function setUpTarget(name: TargetName, port: number, options: BenchOptions): Promise<TargetSetup | string> {
   const nothing = (): void => undefined;
+  // A baseline server: nothing stored, nothing to count or clean up.
+  const baseline = (script: string): TargetSetup => ({
+    script: path.join(__dirname, script),
+    env: { ...process.env, PORT: String(port) },
+    readyPath: '/',
+    readyStatus: null,
+    countStored: null,
+    countPending: null,
+    countFollowers: null,
+    cleanup: nothing,
+  });
   switch (name) {
     case 'bare-koa':
-      return {
-        script: path.join(__dirname, 'bare-koa.server.js'),
-        env: { ...process.env, PORT: String(port) },
-        readyPath: '/',
-        readyStatus: null,
-        countStored: null,
-        countPending: null,
-        countFollowers: null,
-        cleanup: nothing,
-      };
+      return baseline('bare-koa.server.js');
     case 'wechat-package':
       try {
         require.resolve('wechat');
       } catch {
         return 'the `wechat` package is not installed (npm i -D wechat)';
       }
-      return {
-        script: path.join(__dirname, 'wechat-package.server.js'),
-        env: { ...process.env, PORT: String(port) },
-        readyPath: '/',
-        readyStatus: null,
-        countStored: null,
-        countPending: null,
-        countFollowers: null,
-        cleanup: nothing,
-      };
+      return baseline('wechat-package.server.js');
     case 'flywheel-sqlite': {
       const script = flywheelScript();
       if (!fs.existsSync(script)) return `${script} is missing (npm run build)`;
