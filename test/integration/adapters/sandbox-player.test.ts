@@ -211,6 +211,23 @@ describe('sandbox player', () => {
       const missing = await post({ action: 'click' });
       expect(missing.status).toBe(400);
       expect(await missing.json()).toMatchObject({ ok: false, error: 'click needs key' });
+      const noResult = await post({ action: 'menu_scan', key: 'checkin' });
+      expect(noResult.status).toBe(400);
+      expect(await noResult.json()).toMatchObject({ ok: false, error: 'menu_scan needs scanResult' });
+    });
+
+    it('npm run sandbox -- menu_scan --key K --result CODE scans with a menu button', async () => {
+      expect((await runCli(['subscribe'])).code).toBe(0);
+      const result = await runCli(['menu_scan', '--key', 'checkin', '--result', 'booth-42']);
+      expect(result.code).toBe(0);
+      expect(lastOfficialAccountMessage()).toMatchObject({
+        kind: 'event.menu_scan',
+        event: 'scancode_waitmsg',
+        eventKey: 'checkin',
+        scanType: 'qrcode',
+        scanResult: 'booth-42',
+        waitMsg: true,
+      });
     });
 
     it('npm run sandbox -- subscribe --scene expo2026 prints one line', async () => {
