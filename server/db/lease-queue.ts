@@ -28,7 +28,7 @@ import { executeCountingRows, placeholders, toSqlDate } from './sql';
  * `last_error` varchar(1024), `updated_at`; and an index on (status, due column).
  */
 
-export type LeaseStatus = 'pending' | 'done' | 'failed';
+export type { LeaseStatus } from '../../entities/leased-row';
 
 /** The rows one claim took, and the token every later write of them must carry. */
 export interface Claim {
