@@ -1,4 +1,9 @@
-/** The admin API's shapes the pages read (see the contracts in the admin brief). */
+/**
+ * The admin API's shapes the pages read, as JSON (times as ISO text). Written out rather than
+ * imported from the server's modules: importing even a type makes vue-tsc check the server
+ * files behind it, whose TypeORM decorators need compiler options the browser build does not use
+ * (tried: 58 errors). The API tests pin the server's side of each shape.
+ */
 export type Role = 'admin' | 'operator' | 'sales';
 
 export interface Me {
