@@ -102,7 +102,10 @@ export class WecomTagMirror {
     const groups = type === 'tag_group' ? await m.findBy(TagGroup, { wecomGroupId: In(ids) }) : [];
     const tags = type === 'tag' ? await m.findBy(Tag, { wecomTagId: In(ids) }) : groups.length > 0 ? await m.findBy(Tag, { groupId: In(groups.map((g) => g.id)) }) : [];
     if (tags.length === 0) return;
-    await deleteTags(m, tags.map((t) => t.id));
+    await deleteTags(
+      m,
+      tags.map((t) => t.id),
+    );
     await this.deps.tagSync.enqueueTagsDeleted(m, tags, undefined, 'wecom');
   }
 }
