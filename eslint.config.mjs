@@ -72,7 +72,19 @@ const LAYOUT_POLICIES = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'artifacts/**', 'web/admin/components.d.ts', 'node_modules/**', 'coverage/**', 'miniprogram/**', 'data/**', '*.js', '*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'artifacts/**',
+      'web/admin/components.d.ts',
+      'node_modules/**',
+      'coverage/**',
+      'miniprogram/**',
+      'data/**',
+      '*.js',
+      '*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -86,7 +98,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       // A `switch` over a union names every member (a `default` does not stand in for a new
       // member someone adds later); a switch over a plain string or number needs a `default`.
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: true },
+      ],
     },
   },
   {
@@ -99,7 +114,10 @@ export default tseslint.config(
       'import/resolver': { node: { extensions: ['.ts', '.js', '.json'] } },
     },
     rules: {
-      'boundaries/dependencies': ['error', { default: 'allow', checkAllOrigins: true, checkUnknownLocals: true, policies: LAYOUT_POLICIES }],
+      'boundaries/dependencies': [
+        'error',
+        { default: 'allow', checkAllOrigins: true, checkUnknownLocals: true, policies: LAYOUT_POLICIES },
+      ],
     },
   },
   {

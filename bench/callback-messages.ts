@@ -95,7 +95,10 @@ export function burstOpenid(prefix: string, i: number): string {
 }
 
 /** Encrypts one inner message and signs the request as WeChat does in safe mode. */
-function createSealer(credentials: OfficialAccountCredentials, originalId: string): (openid: string, createTime: number, inner: string) => PreparedRequest {
+function createSealer(
+  credentials: OfficialAccountCredentials,
+  originalId: string,
+): (openid: string, createTime: number, inner: string) => PreparedRequest {
   const crypto = new MessageCrypto({ token: credentials.token, encodingAesKey: credentials.aesKey, receiveId: credentials.appId });
   return (openid, createTime, inner) => {
     const timestamp = String(createTime);

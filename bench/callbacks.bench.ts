@@ -300,12 +300,23 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
   let server: ChildServer | null = null;
   try {
     log(`${TARGET_LABELS[name]}: starting ${path.relative(process.cwd(), setup.script)} on port ${port}`);
-    server = await startChildServer({ script: setup.script, port, env: setup.env, readyPath: setup.readyPath, readyStatus: setup.readyStatus, timeoutMs: START_TIMEOUT_MS });
+    server = await startChildServer({
+      script: setup.script,
+      port,
+      env: setup.env,
+      readyPath: setup.readyPath,
+      readyStatus: setup.readyStatus,
+      timeoutMs: START_TIMEOUT_MS,
+    });
 
     const fixedCount = options.rate * options.seconds;
     const closedCount = CLOSED_LOOP_POOL_PER_SECOND * options.seconds;
     const messages = buildEncryptedTextMessages({
-      credentials: { appId: SANDBOX_CREDENTIALS.wechatAppId, token: SANDBOX_CREDENTIALS.wechatToken, aesKey: SANDBOX_CREDENTIALS.wechatAesKey },
+      credentials: {
+        appId: SANDBOX_CREDENTIALS.wechatAppId,
+        token: SANDBOX_CREDENTIALS.wechatToken,
+        aesKey: SANDBOX_CREDENTIALS.wechatAesKey,
+      },
       count: WARMUP_REQUESTS + fixedCount + closedCount,
       openidCount: OPENIDS,
       originalId: ORIGINAL_ID,
@@ -313,7 +324,11 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
     const take = sequence(messages);
     const followers = setup.countFollowers
       ? buildEncryptedSubscribeEvents({
-          credentials: { appId: SANDBOX_CREDENTIALS.wechatAppId, token: SANDBOX_CREDENTIALS.wechatToken, aesKey: SANDBOX_CREDENTIALS.wechatAesKey },
+          credentials: {
+            appId: SANDBOX_CREDENTIALS.wechatAppId,
+            token: SANDBOX_CREDENTIALS.wechatToken,
+            aesKey: SANDBOX_CREDENTIALS.wechatAesKey,
+          },
           count: options.burst,
           originalId: ORIGINAL_ID,
           scene: BURST_SCENE,
@@ -331,12 +346,21 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
     if (setup.countPending) await waitForCatchUp(setup.countPending);
     await delay(PAUSE_BETWEEN_PHASES_MS);
     const cpuBefore = readCpuTimes();
-    const closedLoop = await runClosedLoop({ port, requests: take(closedCount), concurrency: options.concurrency, seconds: options.seconds });
+    const closedLoop = await runClosedLoop({
+      port,
+      requests: take(closedCount),
+      concurrency: options.concurrency,
+      seconds: options.seconds,
+    });
     const closedLoopSteal = stealShare(cpuBefore, readCpuTimes());
-    log(`  closed loop ×${options.concurrency}: ${describePhase(closedLoop)}${closedLoop.exhausted ? ' (ran out of prepared messages)' : ''}`);
+    log(
+      `  closed loop ×${options.concurrency}: ${describePhase(closedLoop)}${closedLoop.exhausted ? ' (ran out of prepared messages)' : ''}`,
+    );
     const catchUp = setup.countPending ? await waitForCatchUp(setup.countPending) : null;
     if (catchUp)
-      log(`  after-reply work: ${catchUp.pending} rows pending at the end of the loop, ${catchUp.seconds === null ? 'not done' : `all done ${catchUp.seconds.toFixed(1)} s`} later`);
+      log(
+        `  after-reply work: ${catchUp.pending} rows pending at the end of the loop, ${catchUp.seconds === null ? 'not done' : `all done ${catchUp.seconds.toFixed(1)} s`} later`,
+      );
 
     let burst: BurstResult | null = null;
     if (setup.countPending && setup.countFollowers) {
@@ -424,7 +448,8 @@ function log(line: string): void {
 
 function printReport(options: BenchOptions, results: TargetResult[], skipped: Map<TargetName, string>): void {
   const bare = results.find((r) => r.name === 'bare-koa');
-  const share = (r: TargetResult): string => (bare && bare.closedLoop.okPerSecond > 0 ? `${((100 * r.closedLoop.okPerSecond) / bare.closedLoop.okPerSecond).toFixed(0)}%` : 'n/a');
+  const share = (r: TargetResult): string =>
+    bare && bare.closedLoop.okPerSecond > 0 ? `${((100 * r.closedLoop.okPerSecond) / bare.closedLoop.okPerSecond).toFixed(0)}%` : 'n/a';
 
   log('');
   log(
@@ -445,13 +470,17 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
   // then are not comparable with the others of the run.
   const disturbed = results.filter((r) => (r.closedLoopSteal ?? 0) > STEAL_WARNING_SHARE);
   if (disturbed.length > 0) {
-    log(`warning: CPU steal above ${STEAL_WARNING_SHARE * 100}% during the closed loop of ${disturbed.map((r) => TARGET_LABELS[r.name]).join(', ')}: not comparable, run again`);
+    log(
+      `warning: CPU steal above ${STEAL_WARNING_SHARE * 100}% during the closed loop of ${disturbed.map((r) => TARGET_LABELS[r.name]).join(', ')}: not comparable, run again`,
+    );
   }
 
   const bursts = results.filter((r) => r.burst !== null);
   if (bursts.length > 0) {
     log('');
-    log(`| target | new followers | burst ×${options.concurrency}: req/s | p50 ms | p99 ms | max ms | errors | pending at the end | after-reply work done | contacts made |`);
+    log(
+      `| target | new followers | burst ×${options.concurrency}: req/s | p50 ms | p99 ms | max ms | errors | pending at the end | after-reply work done | contacts made |`,
+    );
     log('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of bursts) {
       const b = r.burst;
@@ -471,15 +500,24 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
     const stored = r.stored ?? 0;
     // Every distinct message answered `success` must be stored once. One the client gave up on
     // may still have been committed, so with errors the count may lie between the two.
-    const verdict = stored === okTotal ? 'OK' : stored > okTotal && stored <= sentTotal ? `OK (${stored - okTotal} stored after the client gave up)` : 'MISMATCH';
-    log(`${TARGET_LABELS[r.name]}: ${stored} text interactions stored; ${okTotal} distinct messages answered \`success\`, ${sentTotal} sent: ${verdict}`);
+    const verdict =
+      stored === okTotal
+        ? 'OK'
+        : stored > okTotal && stored <= sentTotal
+          ? `OK (${stored - okTotal} stored after the client gave up)`
+          : 'MISMATCH';
+    log(
+      `${TARGET_LABELS[r.name]}: ${stored} text interactions stored; ${okTotal} distinct messages answered \`success\`, ${sentTotal} sent: ${verdict}`,
+    );
   }
 
   log('');
   for (const r of results.filter((x) => x.name !== 'bare-koa')) {
     const f = r.fixedRate;
     const latencyPass = f.latencyMs.p99 < P99_TARGET_MS && f.errors === 0;
-    log(`${TARGET_LABELS[r.name]}: p99 < ${P99_TARGET_MS} ms at ${options.rate} req/s with no errors: ${latencyPass ? 'PASS' : 'FAIL'} (p99 ${ms(f.latencyMs.p99)} ms, ${f.errors} errors)`);
+    log(
+      `${TARGET_LABELS[r.name]}: p99 < ${P99_TARGET_MS} ms at ${options.rate} req/s with no errors: ${latencyPass ? 'PASS' : 'FAIL'} (p99 ${ms(f.latencyMs.p99)} ms, ${f.errors} errors)`,
+    );
     if (bare) {
       const ratio = bare.closedLoop.okPerSecond > 0 ? r.closedLoop.okPerSecond / bare.closedLoop.okPerSecond : 0;
       const throughputPass = ratio >= THROUGHPUT_TARGET_SHARE && r.closedLoop.errors === 0;
@@ -493,8 +531,12 @@ function printReport(options: BenchOptions, results: TargetResult[], skipped: Ma
 async function main(): Promise<void> {
   const options = readOptions(process.env);
   const cpus = os.cpus();
-  log(`callback benchmark: ${options.seconds} s per phase, fixed rate ${options.rate} req/s, closed loop ${options.concurrency} concurrent`);
-  log(`machine: ${cpus.length} CPUs (${cpus[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`);
+  log(
+    `callback benchmark: ${options.seconds} s per phase, fixed rate ${options.rate} req/s, closed loop ${options.concurrency} concurrent`,
+  );
+  log(
+    `machine: ${cpus.length} CPUs (${cpus[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
+  );
   log('load generator and server share the machine; each server runs in its own process on 127.0.0.1\n');
 
   const results: TargetResult[] = [];

@@ -78,20 +78,26 @@ async function main(): Promise<void> {
     times.sort((a, b) => a - b);
     const result = { name, median: times[Math.floor(RUNS / 2)], p95: times[Math.ceil(RUNS * 0.95) - 1], goal, note };
     results.push(result);
-    console.log(`${name.padEnd(44)} median ${result.median.toFixed(2).padStart(8)} ms   p95 ${result.p95.toFixed(2).padStart(8)} ms${note ? `   ${note}` : ''}`);
+    console.log(
+      `${name.padEnd(44)} median ${result.median.toFixed(2).padStart(8)} ms   p95 ${result.p95.toFixed(2).padStart(8)} ms${note ? `   ${note}` : ''}`,
+    );
     await explain(conn, [...new Map(captured.map((q) => [q.sql, q] as const)).values()].slice(0, 4));
   };
 
   const randomId = (i: number) => 1 + ((i * 104_729 + 17) % CONTACTS);
-  const openids = await conn.query<mysql.RowDataPacket[]>("SELECT value FROM contact_identities WHERE kind = 'oa_openid' AND app_id = 'wxbench' AND contact_id IN (?)", [
-    Array.from({ length: RUNS + WARMUP_RUNS }, (_, i) => randomId(i)),
-  ]);
+  const openids = await conn.query<mysql.RowDataPacket[]>(
+    "SELECT value FROM contact_identities WHERE kind = 'oa_openid' AND app_id = 'wxbench' AND contact_id IN (?)",
+    [Array.from({ length: RUNS + WARMUP_RUNS }, (_, i) => randomId(i))],
+  );
   const openidValues = openids[0].map((row) => String(row.value));
   const all = { kind: 'all' } as const;
-  const list = (params: Omit<SearchContactsParams, 'limit' | 'scope'> & Partial<SearchContactsParams>) => service.searchContacts({ limit: 20, scope: all, ...params });
+  const list = (params: Omit<SearchContactsParams, 'limit' | 'scope'> & Partial<SearchContactsParams>) =>
+    service.searchContacts({ limit: 20, scope: all, ...params });
 
   console.log(`\n${RUNS} runs each after ${WARMUP_RUNS} warm-up runs; times include the round trips and TypeORM, as a route sees them`);
-  await measure('baseline: SELECT contact by primary key', null, (i) => conn.query('SELECT id, name, score, stage FROM contacts WHERE id = ?', [randomId(i)]));
+  await measure('baseline: SELECT contact by primary key', null, (i) =>
+    conn.query('SELECT id, name, score, stage FROM contacts WHERE id = ?', [randomId(i)]),
+  );
   await measure('list: first page (20, total capped at 1,000)', PAGE_GOAL_MS, () => list({}));
   await measure('list: deep keyset page (after=id 500,000)', PAGE_GOAL_MS, (i) => list({ after: CONTACTS / 2 - i }));
   await measure('search: exact openid', PAGE_GOAL_MS, (i) => list({ q: openidValues[i % openidValues.length] }));
@@ -101,8 +107,12 @@ async function main(): Promise<void> {
   await measure('filter: score 90..100, first page', PAGE_GOAL_MS, () => list({ minScore: 90, maxScore: 100 }));
   await measure('filter: silent for 60 days, first page', PAGE_GOAL_MS, () => list({ silentForDays: 60 }));
   await measure('filter: active in 7 days + stage, first page', PAGE_GOAL_MS, () => list({ activeWithinDays: 7, stage: 'retained' }));
-  await measure("sales scope: a rep's first page", PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
-  await measure("sales scope: a rep's deep page", PAGE_GOAL_MS, (i) => service.searchContacts({ limit: 20, after: CONTACTS / 2, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }));
+  await measure("sales scope: a rep's first page", PAGE_GOAL_MS, (i) =>
+    service.searchContacts({ limit: 20, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }),
+  );
+  await measure("sales scope: a rep's deep page", PAGE_GOAL_MS, (i) =>
+    service.searchContacts({ limit: 20, after: CONTACTS / 2, scope: { kind: 'follower', userId: `rep-${i % REPS}` } }),
+  );
   await measure('count: all contacts (capped at 10,000)', COUNT_GOAL_MS, () => service.countContacts({ scope: all }));
   const since = new Date(Date.now() - 30 * DAY_S * 1000);
   let clicked = 0;
@@ -124,10 +134,17 @@ async function main(): Promise<void> {
   await dataSource.transaction((m) =>
     countChanges(
       m,
-      Array.from({ length: UNFOLDED_DELTAS }, (_, i) => ({ metric: STAT_METRICS.interactionsByChannel, at: new Date(Date.now() - i * 60_000), dim: i % 2 ? 'oa' : 'wecom', n: 1 })),
+      Array.from({ length: UNFOLDED_DELTAS }, (_, i) => ({
+        metric: STAT_METRICS.interactionsByChannel,
+        at: new Date(Date.now() - i * 60_000),
+        dim: i % 2 ? 'oa' : 'wecom',
+        n: 1,
+      })),
     ),
   );
-  await measure(`stats: dashboard, ${UNFOLDED_DELTAS} deltas not folded yet`, STATS_GOAL_MS, () => stats.getStats({ days: 30, silentDays: 14 }));
+  await measure(`stats: dashboard, ${UNFOLDED_DELTAS} deltas not folded yet`, STATS_GOAL_MS, () =>
+    stats.getStats({ days: 30, silentDays: 14 }),
+  );
   // They count nothing real: gone before a fold adds them to the kept database's counts.
   await conn.query('DELETE FROM stat_deltas');
 
@@ -176,7 +193,9 @@ async function generate(conn: mysql.Connection): Promise<void> {
      UNION ALL SELECT seq, 'external_userid', 'wwbench', CONCAT('wm', SUBSTR(MD5(CONCAT('w', seq)), 1, 30)), ${now} FROM ${seq(CONTACTS)} WHERE seq % 5 = 0`,
   );
   await conn.query(`INSERT INTO tag_groups (name, created_at) VALUES ('Bench', ${now})`);
-  await conn.query(`INSERT INTO tags (id, group_id, name, created_at) SELECT seq, (SELECT MAX(id) FROM tag_groups), CONCAT('tag ', seq), ${now} FROM ${seq(TAGS)}`);
+  await conn.query(
+    `INSERT INTO tags (id, group_id, name, created_at) SELECT seq, (SELECT MAX(id) FROM tag_groups), CONCAT('tag ', seq), ${now} FROM ${seq(TAGS)}`,
+  );
   await step(
     'contact_tags: 1 tag each, a 2nd for half',
     'contact_tags',
@@ -217,7 +236,10 @@ async function withIndexesDeferred(conn: mysql.Connection, table: string, load: 
   const indexes = rows.map((row) => ({ name: String(row.index_name), unique: Number(row.non_unique) === 0, cols: String(row.cols) }));
   if (indexes.length > 0) await conn.query(`ALTER TABLE \`${table}\` ${indexes.map((i) => `DROP INDEX \`${i.name}\``).join(', ')}`);
   await load();
-  if (indexes.length > 0) await conn.query(`ALTER TABLE \`${table}\` ${indexes.map((i) => `ADD ${i.unique ? 'UNIQUE ' : ''}INDEX \`${i.name}\` (${i.cols})`).join(', ')}`);
+  if (indexes.length > 0)
+    await conn.query(
+      `ALTER TABLE \`${table}\` ${indexes.map((i) => `ADD ${i.unique ? 'UNIQUE ' : ''}INDEX \`${i.name}\` (${i.cols})`).join(', ')}`,
+    );
 }
 
 interface CapturedQuery {
@@ -240,7 +262,12 @@ async function explain(conn: mysql.Connection, queries: CapturedQuery[]): Promis
   for (const query of queries) {
     if (!/^\s*SELECT/i.test(query.sql)) continue;
     const [rows] = await conn.query<mysql.RowDataPacket[]>(`EXPLAIN ${query.sql}`, query.params);
-    const plan = rows.map((row) => `${String(row.table)}:${String(row.type)}/${String(row.key ?? '-')}(${String(row.rows)})${row.Extra ? ` ${String(row.Extra)}` : ''}`).join(' → ');
+    const plan = rows
+      .map(
+        (row) =>
+          `${String(row.table)}:${String(row.type)}/${String(row.key ?? '-')}(${String(row.rows)})${row.Extra ? ` ${String(row.Extra)}` : ''}`,
+      )
+      .join(' → ');
     console.log(`    ${query.sql.replace(/\s+/g, ' ').slice(0, 110)}\n      plan: ${plan}`);
   }
 }

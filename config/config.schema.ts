@@ -171,7 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     env: e.NODE_ENV,
     port: e.PORT,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    database: e.DATABASE_URL.startsWith('sqlite:') ? { kind: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) } : { kind: 'mysql', url: e.DATABASE_URL },
+    database: e.DATABASE_URL.startsWith('sqlite:')
+      ? { kind: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) }
+      : { kind: 'mysql', url: e.DATABASE_URL },
     sandbox,
     officialAccount:
       hasOfficialAccount || sandbox

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const name = args.find((arg) => !arg.startsWith('--'));
   const flag = (key: string): string | undefined => args.find((arg) => arg.startsWith(`--${key}=`))?.slice(key.length + 3);
-  if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name)) throw new Error('usage: generate-migration <PascalCaseName> [--stamp=<ms>] [--mysql-url=<url>] [--allow-drop]');
+  if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name))
+    throw new Error('usage: generate-migration <PascalCaseName> [--stamp=<ms>] [--mysql-url=<url>] [--allow-drop]');
   const mysqlUrl = flag('mysql-url') ?? 'mysql://root@127.0.0.1:3306/flywheel_migration_gen';
   const stamp = Number(flag('stamp') ?? Date.now());
   if (!Number.isSafeInteger(stamp)) throw new Error('--stamp must be an integer (milliseconds)');
@@ -54,9 +55,13 @@ async function main(): Promise<void> {
   for (const [kind, result] of generated) {
     for (const line of [...result.up.rewritten, ...result.down.rewritten]) console.log(`${kind}: rewritten to keep the data: ${line}`);
   }
-  const refused = [...generated].flatMap(([kind, result]) => [...result.up.refused, ...result.down.refused].map((query) => `${kind}: ${query}`));
+  const refused = [...generated].flatMap(([kind, result]) =>
+    [...result.up.refused, ...result.down.refused].map((query) => `${kind}: ${query}`),
+  );
   if (refused.length > 0) {
-    throw new Error(`refusing to write a migration that loses data (write it by hand, or pass --allow-drop if the data is meant to go):\n  ${refused.join('\n  ')}`);
+    throw new Error(
+      `refusing to write a migration that loses data (write it by hand, or pass --allow-drop if the data is meant to go):\n  ${refused.join('\n  ')}`,
+    );
   }
   if (sqlite.up.queries.length === 0 && mysql.up.queries.length === 0) {
     console.log('the schema already matches the entities on both databases');
@@ -82,8 +87,10 @@ async function diff(ds: DataSource, kind: DatabaseKind, allowDrop: boolean): Pro
 
 function writeMigration(params: { name: string; stamp: number; sqlite: Generated; mysql: Generated }): string {
   const className = `${params.name}${params.stamp}`;
-  const lines = (queries: string[]): string => queries.map((query) => `      await queryRunner.query(${JSON.stringify(query)});`).join('\n');
-  const branch = (mysql: string[], sqlite: string[]): string => `    if (isMysqlRunner(queryRunner)) {\n${lines(mysql)}\n    } else {\n${lines(sqlite)}\n    }`;
+  const lines = (queries: string[]): string =>
+    queries.map((query) => `      await queryRunner.query(${JSON.stringify(query)});`).join('\n');
+  const branch = (mysql: string[], sqlite: string[]): string =>
+    `    if (isMysqlRunner(queryRunner)) {\n${lines(mysql)}\n    } else {\n${lines(sqlite)}\n    }`;
   const body = `import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { isMysqlRunner } from './is-mysql';
 
@@ -100,7 +107,15 @@ ${branch(params.mysql.down.queries, params.sqlite.down.queries)}
   }
 }
 `;
-  const file = path.join(__dirname, '..', '..', 'server', 'db', 'migrations', `${params.stamp}-${params.name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`);
+  const file = path.join(
+    __dirname,
+    '..',
+    '..',
+    'server',
+    'db',
+    'migrations',
+    `${params.stamp}-${params.name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`,
+  );
   fs.writeFileSync(file, body);
   return file;
 }

@@ -101,12 +101,40 @@ export function composeServices(p: ComposeParams) {
   // A disabled platform (config null) gets no client: nothing can call it, nothing is synced to it.
   const oa = config.officialAccount;
   const wc = config.wecom;
-  const officialAccount = oa ? new OfficialAccountClient({ baseUrl: p.apiBases.wechat, appId: oa.appId, secret: oa.secret, tokenStore, rateLimiter, logger, timeoutMs }) : null;
-  const wecom = wc ? new WecomClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, secret: wc.secret, tokenStore, rateLimiter, logger, timeoutMs }) : null;
-  const wecomAgent = wc
-    ? new WecomAgentClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, agentId: wc.agentId, agentSecret: wc.agentSecret, tokenStore, rateLimiter, logger, timeoutMs })
+  const officialAccount = oa
+    ? new OfficialAccountClient({
+        baseUrl: p.apiBases.wechat,
+        appId: oa.appId,
+        secret: oa.secret,
+        tokenStore,
+        rateLimiter,
+        logger,
+        timeoutMs,
+      })
     : null;
-  const miniprogram = new MiniProgramClient({ baseUrl: p.apiBases.wechat, appId: config.miniprogram.appId, secret: config.miniprogram.secret, rateLimiter, logger, timeoutMs });
+  const wecom = wc
+    ? new WecomClient({ baseUrl: p.apiBases.wecom, corpId: wc.corpId, secret: wc.secret, tokenStore, rateLimiter, logger, timeoutMs })
+    : null;
+  const wecomAgent = wc
+    ? new WecomAgentClient({
+        baseUrl: p.apiBases.wecom,
+        corpId: wc.corpId,
+        agentId: wc.agentId,
+        agentSecret: wc.agentSecret,
+        tokenStore,
+        rateLimiter,
+        logger,
+        timeoutMs,
+      })
+    : null;
+  const miniprogram = new MiniProgramClient({
+    baseUrl: p.apiBases.wechat,
+    appId: config.miniprogram.appId,
+    secret: config.miniprogram.secret,
+    rateLimiter,
+    logger,
+    timeoutMs,
+  });
 
   const operatorClock = p.operatorClock ?? clock;
   const { audit, operators } = composeOperators({ dataSource, transactor, clock: operatorClock, logger });
@@ -135,14 +163,19 @@ export function composeServices(p: ComposeParams) {
     holder,
     reactions: [
       ...(officialAccount ? [createOfficialAccountProfileReaction({ officialAccount, contacts, logger })] : []),
-      ...(wecom && wecomTags ? [createWecomContactReaction({ wecom, contacts, wecomTags, logger }), wecomTags.createCatalogReaction()] : []),
+      ...(wecom && wecomTags
+        ? [createWecomContactReaction({ wecom, contacts, wecomTags, logger }), wecomTags.createCatalogReaction()]
+        : []),
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules }),
       createScoringReaction({ scoring }),
     ],
   });
-  const unionidBackfill = officialAccount && oa ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger }) : null;
+  const unionidBackfill =
+    officialAccount && oa
+      ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })
+      : null;
   const callbackStore = new CallbackStore({ transactor, interactions, logger, deadlineMs: p.callbackDeadlineMs });
   const callbacks = new CallbacksService({
     officialAccount: oa ? { appId: oa.appId, token: oa.token, aesKey: oa.aesKey } : null,
@@ -158,7 +191,12 @@ export function composeServices(p: ComposeParams) {
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => rules.invalidate() });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
   // Re-driving needs no lease settings: it resets failed rows whatever worker claims them later.
-  const failedWork = new FailedWorkService({ dataSource, transactor, audit, sources: createFailedWorkSources({ tasks: queue.leases, interactions: reactions.queue }) });
+  const failedWork = new FailedWorkService({
+    dataSource,
+    transactor,
+    audit,
+    sources: createFailedWorkSources({ tasks: queue.leases, interactions: reactions.queue }),
+  });
   const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
   const statCounters = new StatCountersService({ dataSource, transactor, clock });
@@ -168,7 +206,10 @@ export function composeServices(p: ComposeParams) {
   const routers: Router[] = [
     createCallbacksRouter({ callbacks }),
     createAdminAuthRouter({ operators, auth }),
-    createAdminConfigRouter({ pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale }, auth }),
+    createAdminConfigRouter({
+      pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale },
+      auth,
+    }),
     createAdminContactsRouter({ contactsQuery, contactTagging, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
@@ -183,11 +224,17 @@ export function composeServices(p: ComposeParams) {
     { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
     // Bulk tag jobs one at a time, apart from the syncs: a long job must not hold up tag syncs.
-    { name: 'bulk-tags', schedule: '*/5 * * * * *', run: async () => void (await queue.runOnce({ handlers: contactTagging.handlers(), batchSize: 1 })) },
+    {
+      name: 'bulk-tags',
+      schedule: '*/5 * * * * *',
+      run: async () => void (await queue.runOnce({ handlers: contactTagging.handlers(), batchSize: 1 })),
+    },
     // The dashboard's counters: changes are counted as deltas with each write, folded in here.
     { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },
     // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
-    ...(unionidBackfill ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }] : []),
+    ...(unionidBackfill
+      ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
+      : []),
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',

@@ -51,7 +51,9 @@ const REDACTED = '[REDACTED]';
 const MAX_DEPTH = 8;
 
 export function createLogger(level: LogLevel, write?: LogWriter): Logger {
-  const destination = write ? { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) } : pino.destination({ dest: 2, sync: true });
+  const destination = write
+    ? { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) }
+    : pino.destination({ dest: 2, sync: true });
   const base = pino(
     {
       level,
@@ -75,7 +77,10 @@ export function createLogger(level: LogLevel, write?: LogWriter): Logger {
 
 /** Mainland mobile numbers (optionally +86) become 138****5678. */
 export function maskPersonalData(text: string): string {
-  return text.replace(/(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)/g, (_m, cc: string | undefined, head: string, _mid: string, tail: string) => `${cc ?? ''}${head}****${tail}`);
+  return text.replace(
+    /(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)/g,
+    (_m, cc: string | undefined, head: string, _mid: string, tail: string) => `${cc ?? ''}${head}****${tail}`,
+  );
 }
 
 /** Redacts secrets, masks personal data and serialises errors, at any depth. Pure. */

@@ -45,6 +45,10 @@ export class MiniProgramClient {
       query: { appid: this.params.appId, secret: this.params.secret, js_code: jsCode, grant_type: 'authorization_code' },
       schema: sessionSchema,
     });
-    return { openid: answer.openid, unionid: answer.unionid === undefined || answer.unionid === '' ? null : answer.unionid, sessionKey: answer.session_key };
+    return {
+      openid: answer.openid,
+      unionid: answer.unionid === undefined || answer.unionid === '' ? null : answer.unionid,
+      sessionKey: answer.session_key,
+    };
   }
 }

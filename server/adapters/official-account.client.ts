@@ -126,7 +126,12 @@ export class OfficialAccountClient {
    * @link https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_the_WeChat_server_IP_address.html
    */
   async getCallbackIp(): Promise<string[]> {
-    const answer = await this.http.call('getcallbackip', { method: 'GET', path: '/cgi-bin/getcallbackip', accessToken: this.accessToken, schema: ipListSchema });
+    const answer = await this.http.call('getcallbackip', {
+      method: 'GET',
+      path: '/cgi-bin/getcallbackip',
+      accessToken: this.accessToken,
+      schema: ipListSchema,
+    });
     return answer.ip_list;
   }
 
@@ -148,7 +153,8 @@ export class OfficialAccountClient {
    */
   async batchGetUserInfo(openids: string[]): Promise<OfficialAccountUser[]> {
     if (openids.length === 0) return [];
-    if (openids.length > MAX_OPENIDS_PER_USER_INFO_BATCH) throw new Error(`user/info/batchget takes at most ${MAX_OPENIDS_PER_USER_INFO_BATCH} openids`);
+    if (openids.length > MAX_OPENIDS_PER_USER_INFO_BATCH)
+      throw new Error(`user/info/batchget takes at most ${MAX_OPENIDS_PER_USER_INFO_BATCH} openids`);
     const answer = await this.http.call('user/info/batchget', {
       method: 'POST',
       path: '/cgi-bin/user/info/batchget',
@@ -221,7 +227,11 @@ export class OfficialAccountClient {
     return answer.tagid_list;
   }
 
-  private async changeTagMembers(api: 'tags/members/batchtagging' | 'tags/members/batchuntagging', tagId: number, openids: string[]): Promise<void> {
+  private async changeTagMembers(
+    api: 'tags/members/batchtagging' | 'tags/members/batchuntagging',
+    tagId: number,
+    openids: string[],
+  ): Promise<void> {
     if (openids.length > MAX_OPENIDS_PER_BATCH) {
       throw new Error(`${api} takes at most ${MAX_OPENIDS_PER_BATCH} openids per call; got ${openids.length} (chunk them)`);
     }

@@ -64,7 +64,10 @@ export function isRetryablePlatformError(error: unknown): boolean {
  * (the user unfollowed, no permission) is logged and the caller goes on without it (null); a
  * transient failure is thrown, so the work is retried later.
  */
-export async function fetchOptional<T>(logger: { warn(message: string, fields?: Record<string, unknown>): void }, fetch: () => Promise<T>): Promise<T | null> {
+export async function fetchOptional<T>(
+  logger: { warn(message: string, fields?: Record<string, unknown>): void },
+  fetch: () => Promise<T>,
+): Promise<T | null> {
   try {
     return await fetch();
   } catch (error) {

@@ -176,6 +176,11 @@ export class TokenStore {
         .where({ key, leaseHolder: lease })
         .execute();
     }
-    await releaseRowLease({ manager: this.dataSource.manager, table: 'platform_tokens', where: { sql: '`key` = ?', params: [key] }, holder: lease });
+    await releaseRowLease({
+      manager: this.dataSource.manager,
+      table: 'platform_tokens',
+      where: { sql: '`key` = ?', params: [key] },
+      holder: lease,
+    });
   }
 }

@@ -69,7 +69,9 @@ export class WecomAgentClient {
    * access_token", hence this client's own token.
    */
   async getAgentJsapiTicket(): Promise<string> {
-    return this.tokenStore.getToken(this.agentTicketKey, () => this.fetchTicket('ticket/get', '/cgi-bin/ticket/get', { type: 'agent_config' }));
+    return this.tokenStore.getToken(this.agentTicketKey, () =>
+      this.fetchTicket('ticket/get', '/cgi-bin/ticket/get', { type: 'agent_config' }),
+    );
   }
 
   private async fetchTicket(api: 'get_jsapi_ticket' | 'ticket/get', path: string, query: Record<string, string>): Promise<FetchedToken> {

@@ -131,7 +131,12 @@ export class WecomClient {
    * @link https://developer.work.weixin.qq.com/document/path/92520
    */
   async getApiDomainIp(): Promise<string[]> {
-    const answer = await this.http.call('get_api_domain_ip', { method: 'GET', path: '/cgi-bin/get_api_domain_ip', accessToken: this.accessToken, schema: ipListSchema });
+    const answer = await this.http.call('get_api_domain_ip', {
+      method: 'GET',
+      path: '/cgi-bin/get_api_domain_ip',
+      accessToken: this.accessToken,
+      schema: ipListSchema,
+    });
     return answer.ip_list;
   }
 

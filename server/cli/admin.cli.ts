@@ -40,7 +40,11 @@ export interface AdminCliParams {
 export async function runAdminCommand(params: AdminCliParams): Promise<number> {
   const [command, ...args] = params.argv;
   if (command === 'recount-stats' && args.length === 0) {
-    const counters = new StatCountersService({ dataSource: params.dataSource, transactor: new Transactor(params.dataSource), clock: params.clock });
+    const counters = new StatCountersService({
+      dataSource: params.dataSource,
+      transactor: new Transactor(params.dataSource),
+      clock: params.clock,
+    });
     for (const metric of Object.values(STAT_METRICS)) {
       await counters.recount(metric);
       params.write(`counted ${metric}`);
@@ -48,7 +52,11 @@ export async function runAdminCommand(params: AdminCliParams): Promise<number> {
     return 0;
   }
   if (command !== 'reset-password' || args.length !== 1 || args[0] === '') {
-    params.writeError(command === undefined || command === '--help' || command === '-h' ? USAGE : `unknown command or arguments: ${params.argv.join(' ')}\n${USAGE}`);
+    params.writeError(
+      command === undefined || command === '--help' || command === '-h'
+        ? USAGE
+        : `unknown command or arguments: ${params.argv.join(' ')}\n${USAGE}`,
+    );
     return 2;
   }
   const { operators } = composeOperators({ dataSource: params.dataSource, clock: params.clock, logger: params.logger });
@@ -58,7 +66,9 @@ export async function runAdminCommand(params: AdminCliParams): Promise<number> {
     return 1;
   }
   params.write(`New one-time password for ${result.username}: ${result.password}`);
-  params.write(`Log in at ${params.publicBaseUrl}/admin; it must be changed at the first login. Every session of ${result.username} has ended.`);
+  params.write(
+    `Log in at ${params.publicBaseUrl}/admin; it must be changed at the first login. Every session of ${result.username} has ended.`,
+  );
   return 0;
 }
 

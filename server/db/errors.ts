@@ -32,5 +32,7 @@ export function isUniqueViolation(error: unknown): boolean {
 export function isTransientConflict(error: unknown): boolean {
   const f = fieldsOf(error);
   if (!f) return false;
-  return f.code === 'ER_LOCK_DEADLOCK' || f.code === 'ER_LOCK_WAIT_TIMEOUT' || f.errno === 1213 || f.errno === 1205 || f.code === 'SQLITE_BUSY';
+  return (
+    f.code === 'ER_LOCK_DEADLOCK' || f.code === 'ER_LOCK_WAIT_TIMEOUT' || f.errno === 1213 || f.errno === 1205 || f.code === 'SQLITE_BUSY'
+  );
 }

@@ -86,7 +86,8 @@ export class LeaseQueue {
   private readonly backoffMs: (attempts: number) => number;
 
   constructor(private readonly p: LeaseQueueParams) {
-    if (!/^[a-z_]+$/.test(p.table) || (p.dueColumn !== undefined && !/^[a-z_]+$/.test(p.dueColumn))) throw new Error(`bad lease table or column: ${p.table}`);
+    if (!/^[a-z_]+$/.test(p.table) || (p.dueColumn !== undefined && !/^[a-z_]+$/.test(p.dueColumn)))
+      throw new Error(`bad lease table or column: ${p.table}`);
     this.table = p.table;
     this.due = p.dueColumn ?? 'next_attempt_at';
     this.leaseMs = p.leaseMs ?? DEFAULT_LEASE_MS;
@@ -107,11 +108,10 @@ export class LeaseQueue {
     const extraParams = params.where?.params ?? [];
     const due = `status = 'pending' AND ${this.due} <= ? AND (lease_until IS NULL OR lease_until < ?)`;
     const limit = Math.max(1, Math.floor(params.limit));
-    const candidates: { id: number | string }[] = await manager.query(`SELECT id FROM ${this.table} WHERE ${due}${extra} ORDER BY ${this.due}, id LIMIT ${limit}`, [
-      now,
-      now,
-      ...extraParams,
-    ]);
+    const candidates: { id: number | string }[] = await manager.query(
+      `SELECT id FROM ${this.table} WHERE ${due}${extra} ORDER BY ${this.due}, id LIMIT ${limit}`,
+      [now, now, ...extraParams],
+    );
     if (candidates.length === 0) return null;
     const ids = candidates.map((c) => Number(c.id));
     await this.failExhausted(ids, now);
@@ -126,7 +126,10 @@ export class LeaseQueue {
       [token, until, now, ...ids, now, now, ...extraParams],
     );
     if (claimed === 0) return null;
-    const rows: { id: number | string }[] = await manager.query(`SELECT id FROM ${this.table} WHERE lease_holder = ? ORDER BY ${this.due}, id`, [token]);
+    const rows: { id: number | string }[] = await manager.query(
+      `SELECT id FROM ${this.table} WHERE lease_holder = ? ORDER BY ${this.due}, id`,
+      [token],
+    );
     return { token, ids: rows.map((r) => Number(r.id)) };
   }
 
@@ -159,7 +162,10 @@ export class LeaseQueue {
   /** Records a failed attempt: back to pending after the backoff, or `failed` for good. */
   async fail(params: FailParams): Promise<FailOutcome> {
     const manager = params.manager ?? this.p.dataSource.manager;
-    const rows: { attempts: number | string }[] = await manager.query(`SELECT attempts FROM ${this.table} WHERE id = ? AND lease_holder = ?`, [params.id, params.claim.token]);
+    const rows: { attempts: number | string }[] = await manager.query(
+      `SELECT attempts FROM ${this.table} WHERE id = ? AND lease_holder = ?`,
+      [params.id, params.claim.token],
+    );
     if (rows.length === 0) return 'not-held';
     const attempts = Number(rows[0].attempts) + 1;
     const retry = (params.retryable ?? true) && attempts < this.maxAttempts;
@@ -184,10 +190,10 @@ export class LeaseQueue {
   /** Gives rows back unworked (shutdown), without counting an attempt. */
   async release(claim: Claim, ids: number[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.p.dataSource.manager.query(`UPDATE ${this.table} SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ? AND id IN (${placeholders(ids.length)})`, [
-      claim.token,
-      ...ids,
-    ]);
+    await this.p.dataSource.manager.query(
+      `UPDATE ${this.table} SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ? AND id IN (${placeholders(ids.length)})`,
+      [claim.token, ...ids],
+    );
   }
 
   /** Failed rows become pending again, due now, with their attempts reset; returns how many. */
@@ -203,7 +209,9 @@ export class LeaseQueue {
 
   /** Deletes done rows due before `olderThan` (walks the (status, due) index). */
   async pruneDone(olderThan: Date): Promise<number> {
-    return executeCountingRows(this.p.dataSource.manager, `DELETE FROM ${this.table} WHERE status = 'done' AND ${this.due} < ?`, [toSqlDate(olderThan)]);
+    return executeCountingRows(this.p.dataSource.manager, `DELETE FROM ${this.table} WHERE status = 'done' AND ${this.due} < ?`, [
+      toSqlDate(olderThan),
+    ]);
   }
 
   /** Candidates whose expired lease was their last allowed attempt: failed now, not run again. */
@@ -242,7 +250,10 @@ export async function takeRowLease(p: RowLeaseParams): Promise<boolean> {
 
 /** Ends a row lease this holder has; a lease taken over by another holder is left alone. */
 export async function releaseRowLease(p: Omit<RowLeaseParams, 'until' | 'now'>): Promise<void> {
-  await p.manager.query(`UPDATE ${p.table} SET lease_holder = NULL, lease_until = NULL WHERE (${p.where.sql}) AND lease_holder = ?`, [...p.where.params, p.holder]);
+  await p.manager.query(`UPDATE ${p.table} SET lease_holder = NULL, lease_until = NULL WHERE (${p.where.sql}) AND lease_holder = ?`, [
+    ...p.where.params,
+    p.holder,
+  ]);
 }
 
 function truncateError(text: string): string {

@@ -108,7 +108,9 @@ export async function withMigrationLock<T>(params: MigrateParams, work: () => Pr
 
 /** Creates the lock table and its one row when missing; racing instances may both try. */
 async function ensureLockRow(dataSource: DataSource): Promise<void> {
-  await dataSource.query(`CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (id INT PRIMARY KEY, lease_holder VARCHAR(64) NULL, lease_until DATETIME(3) NULL)`);
+  await dataSource.query(
+    `CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (id INT PRIMARY KEY, lease_holder VARCHAR(64) NULL, lease_until DATETIME(3) NULL)`,
+  );
   try {
     await dataSource.query(`INSERT INTO ${LOCK_TABLE} (id, lease_holder, lease_until) VALUES (1, NULL, NULL)`);
   } catch (error) {
@@ -125,6 +127,8 @@ async function liveLegacyHolder(dataSource: DataSource, nowMs: number): Promise<
   } finally {
     await runner.release();
   }
-  const rows: { holder: string }[] = await dataSource.query(`SELECT holder FROM ${LEGACY_LOCK_TABLE} WHERE id = 1 AND expires_at >= ?`, [nowMs]);
+  const rows: { holder: string }[] = await dataSource.query(`SELECT holder FROM ${LEGACY_LOCK_TABLE} WHERE id = 1 AND expires_at >= ?`, [
+    nowMs,
+  ]);
   return rows[0]?.holder ?? null;
 }

@@ -27,7 +27,8 @@ export class Transactor {
    * SQLite's one writer makes it moot there.
    */
   run<T>(work: (manager: EntityManager) => Promise<T>, options: { readCommitted?: boolean } = {}): Promise<T> {
-    if (!this.serial) return options.readCommitted ? this.dataSource.transaction('READ COMMITTED', work) : this.dataSource.transaction(work);
+    if (!this.serial)
+      return options.readCommitted ? this.dataSource.transaction('READ COMMITTED', work) : this.dataSource.transaction(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));
     // The caller gets the failure through `result`; the queue only needs to know it is over.
     this.tail = result.catch(() => undefined);

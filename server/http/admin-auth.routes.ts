@@ -22,7 +22,9 @@ const changePasswordBodySchema = z.object({
 });
 
 const throttled = (retryAfterSeconds: number): HttpError =>
-  new HttpError(429, 'login_throttled', `Too many failed logins; wait ${retryAfterSeconds} seconds before trying again`, { retryAfterSeconds });
+  new HttpError(429, 'login_throttled', `Too many failed logins; wait ${retryAfterSeconds} seconds before trying again`, {
+    retryAfterSeconds,
+  });
 
 /** Login, logout, "who am I" and the operator's own password, for the admin page and scripts. */
 export function createAdminAuthRouter(deps: AdminAuthRouterDeps): Router<AdminState> {
@@ -76,7 +78,9 @@ export function createAdminAuthRouter(deps: AdminAuthRouterDeps): Router<AdminSt
       }
       if (result.reason === 'wrong_password') throw new HttpError(400, 'wrong_password', 'The current password is wrong');
       if (result.reason === 'same_password') {
-        throw new HttpError(400, 'bad_request', 'Invalid input: newPassword', [{ path: 'newPassword', message: 'Must differ from the current password' }]);
+        throw new HttpError(400, 'bad_request', 'Invalid input: newPassword', [
+          { path: 'newPassword', message: 'Must differ from the current password' },
+        ]);
       }
       // The operator was deleted between authentication and now.
       throw new HttpError(401, 'unauthorized', 'Authentication required');

@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
 import { Readable } from 'node:stream';
 import { CONTACT_CSV_HEADERS, CSV_BOM, formatContactCsvRow, formatCsvRow } from '../modules/contacts/contacts-csv';
-import { parseTimelineCursor, type ContactListFilter, type ContactScope, type ContactsQueryService } from '../modules/contacts/contacts-query.service';
+import {
+  parseTimelineCursor,
+  type ContactListFilter,
+  type ContactScope,
+  type ContactsQueryService,
+} from '../modules/contacts/contacts-query.service';
 import type { OperatorView } from '../modules/operators/operators.service';
 import type { ContactTaggingService, TaggingResult } from '../modules/tags/contact-tagging.service';
 import type { AuditService } from '../modules/audit/audit.service';
@@ -85,7 +90,13 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   // Every matching contact as CSV, streamed page by page (keyset), never one giant result.
   router.get('/api/admin/contacts.csv', marketers, async (ctx) => {
     const filter = parseInput(filterSchema, ctx.query);
-    await deps.audit.record({ operatorId: ctx.state.operator.id, ip: ctx.ip, action: 'contact.export', targetType: 'contact', detail: { filter: JSON.stringify(filter) } });
+    await deps.audit.record({
+      operatorId: ctx.state.operator.id,
+      ip: ctx.ip,
+      action: 'contact.export',
+      targetType: 'contact',
+      detail: { filter: JSON.stringify(filter) },
+    });
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment('contacts.csv');
     ctx.body = Readable.from(exportCsv(deps.contactsQuery, filter));
@@ -96,10 +107,14 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
     const body = await parseJsonBody(ctx, bulkTagsSchema);
     const actor = actorOf(ctx);
     if ('contactIds' in body) {
-      ctx.body = unwrapTagging(await deps.contactTagging.bulkTagContacts({ contactIds: body.contactIds, add: body.add, remove: body.remove, actor }));
+      ctx.body = unwrapTagging(
+        await deps.contactTagging.bulkTagContacts({ contactIds: body.contactIds, add: body.add, remove: body.remove, actor }),
+      );
       return;
     }
-    ctx.body = unwrapTagging(await deps.contactTagging.enqueueBulkTagJob({ filter: body.filter, add: body.add, remove: body.remove, actor }));
+    ctx.body = unwrapTagging(
+      await deps.contactTagging.enqueueBulkTagJob({ filter: body.filter, add: body.add, remove: body.remove, actor }),
+    );
     ctx.status = 202;
   });
 
@@ -134,7 +149,12 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   router.get('/api/admin/contacts/:id/timeline', readers, async (ctx) => {
     const id = parseContactId(ctx.params.id);
     const query = parseInput(timelineQuerySchema, ctx.query);
-    const timeline = await deps.contactsQuery.listTimeline({ contactId: id, scope: scopeOf(ctx.state.operator), limit: query.limit, before: query.before });
+    const timeline = await deps.contactsQuery.listTimeline({
+      contactId: id,
+      scope: scopeOf(ctx.state.operator),
+      limit: query.limit,
+      before: query.before,
+    });
     if (!timeline) throw notFound('No such contact');
     ctx.body = timeline;
   });
@@ -142,7 +162,12 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   router.get('/api/admin/contacts/:id/score-ledger', readers, async (ctx) => {
     const id = parseContactId(ctx.params.id);
     const query = parseInput(ledgerQuerySchema, ctx.query);
-    const ledger = await deps.contactsQuery.listScoreLedger({ contactId: id, scope: scopeOf(ctx.state.operator), limit: query.limit, before: query.before });
+    const ledger = await deps.contactsQuery.listScoreLedger({
+      contactId: id,
+      scope: scopeOf(ctx.state.operator),
+      limit: query.limit,
+      before: query.before,
+    });
     if (!ledger) throw notFound('No such contact');
     ctx.body = ledger;
   });
@@ -151,7 +176,15 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   router.post('/api/admin/contacts/:id/tags', readers, async (ctx) => {
     const id = parseContactId(ctx.params.id);
     const body = await parseJsonBody(ctx, tagChangeSchema);
-    const tags = unwrapTagging(await deps.contactTagging.setContactTags({ contactId: id, scope: scopeOf(ctx.state.operator), add: body.add, remove: body.remove, actor: actorOf(ctx) }));
+    const tags = unwrapTagging(
+      await deps.contactTagging.setContactTags({
+        contactId: id,
+        scope: scopeOf(ctx.state.operator),
+        add: body.add,
+        remove: body.remove,
+        actor: actorOf(ctx),
+      }),
+    );
     ctx.body = { tags };
   });
 
@@ -162,7 +195,13 @@ async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactLi
   yield CSV_BOM + formatCsvRow([...CONTACT_CSV_HEADERS]);
   let after: number | undefined;
   for (;;) {
-    const page = await contactsQuery.searchContacts({ ...filter, scope: { kind: 'all' }, limit: EXPORT_PAGE_SIZE, after, countTotal: false });
+    const page = await contactsQuery.searchContacts({
+      ...filter,
+      scope: { kind: 'all' },
+      limit: EXPORT_PAGE_SIZE,
+      after,
+      countTotal: false,
+    });
     if (page.items.length > 0) yield page.items.map(formatContactCsvRow).join('');
     if (page.next === null) return;
     after = page.next;

@@ -48,7 +48,9 @@ const ruleFieldSchemas = {
   scorePoints: z.number().int().min(-1000).max(1000),
   replyText: z
     .string()
-    .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_REPLY_TEXT_BYTES, { message: `At most ${MAX_REPLY_TEXT_BYTES} bytes (WeChat's passive text reply limit)` })
+    .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_REPLY_TEXT_BYTES, {
+      message: `At most ${MAX_REPLY_TEXT_BYTES} bytes (WeChat's passive text reply limit)`,
+    })
     .nullable(),
   replyNews: z.array(newsArticleSchema).min(1).max(MAX_NEWS_ARTICLES).nullable(),
 };

@@ -40,7 +40,8 @@ export interface AuthMiddleware {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const csrfFailed = (): HttpError => new HttpError(403, 'csrf_failed', `Missing or wrong ${CSRF_HEADER} header`);
-export const passwordChangeRequired = (): HttpError => new HttpError(403, 'password_change_required', 'Choose a new password first (POST /api/admin/me/password)');
+export const passwordChangeRequired = (): HttpError =>
+  new HttpError(403, 'password_change_required', 'Choose a new password first (POST /api/admin/me/password)');
 
 export function createAuth(operators: OperatorsService): AuthMiddleware {
   return {
@@ -55,7 +56,8 @@ export function createAuth(operators: OperatorsService): AuthMiddleware {
         if (!session || token === null) throw unauthorized();
         // A cross-site page can make the browser send the cookie but can neither read fw_csrf
         // nor set a custom header; a script's bearer token is never sent by a browser on its own.
-        if (via === 'cookie' && !SAFE_METHODS.has(ctx.method) && !csrfTokenMatches(ctx.get(CSRF_HEADER), session.csrfTokenHash)) throw csrfFailed();
+        if (via === 'cookie' && !SAFE_METHODS.has(ctx.method) && !csrfTokenMatches(ctx.get(CSRF_HEADER), session.csrfTokenHash))
+          throw csrfFailed();
         if (session.operator.mustChangePassword && !options.allowPendingPasswordChange) throw passwordChangeRequired();
         if (roles && !roles.includes(session.operator.role)) throw forbidden();
         ctx.state.operator = session.operator;

@@ -28,7 +28,12 @@ export function createErrorMiddleware(logger: Logger) {
         ctx.body = { error: { code: status === 413 ? 'payload_too_large' : 'bad_request', message: (error as Error).message } };
         return;
       }
-      logger.error('unhandled error', { method: ctx.method, path: ctx.path, error: error instanceof Error ? error : String(error), stack: error instanceof Error ? error.stack : undefined });
+      logger.error('unhandled error', {
+        method: ctx.method,
+        path: ctx.path,
+        error: error instanceof Error ? error : String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
       ctx.status = 500;
       ctx.body = { error: { code: 'internal', message: 'Internal error' } };
     }

@@ -109,7 +109,11 @@ export function startJobs(params: StartJobsParams): RunningJobs {
  * own due work by the clock (retries, leases, sweeps), so one run each is what the skipped fires
  * would have done. A failing job is logged and the others still run.
  */
-export function createClockControl(p: { clock: AdvancingClock; jobs: JobDefinition[]; logger: Logger }): (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }> {
+export function createClockControl(p: {
+  clock: AdvancingClock;
+  jobs: JobDefinition[];
+  logger: Logger;
+}): (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }> {
   return async (advanceSeconds) => {
     p.clock.advance(advanceSeconds * 1000);
     const ran: string[] = [];
@@ -130,7 +134,8 @@ export function createClockControl(p: { clock: AdvancingClock; jobs: JobDefiniti
 function validateJobs(jobs: JobDefinition[]): void {
   const seen = new Set<string>();
   for (const job of jobs) {
-    if (!job.name || job.name.length > MAX_JOB_NAME_LENGTH) throw new Error(`Job name must be 1-${MAX_JOB_NAME_LENGTH} characters: "${job.name}"`);
+    if (!job.name || job.name.length > MAX_JOB_NAME_LENGTH)
+      throw new Error(`Job name must be 1-${MAX_JOB_NAME_LENGTH} characters: "${job.name}"`);
     if (seen.has(job.name)) throw new Error(`Two jobs are named "${job.name}"; each fire would run only one of them`);
     seen.add(job.name);
     if (!cron.validate(job.schedule)) throw new Error(`Job "${job.name}" has an invalid cron expression: "${job.schedule}"`);

@@ -108,7 +108,9 @@ export type OfficialAccountMessage =
         mediaId16K?: string;
       })
   | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'video' | 'shortvideo'; mediaId: string; thumbMediaId: string })
-  | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
+  | (OfficialAccountMessageBase &
+      WithMsgId &
+      WithArticleRef & { kind: 'location'; latitude: number; longitude: number; scale: number; label: string })
   | (OfficialAccountMessageBase & WithMsgId & WithArticleRef & { kind: 'link'; title: string; description: string; url: string })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.subscribe'; eventKey?: string; scene?: string; ticket?: string })
   | (OfficialAccountMessageBase & WithEvent & { kind: 'event.unsubscribe' })
@@ -177,7 +179,13 @@ export type MenuEvent =
  * EventKey are different events when they say different things (two codes scanned through one
  * button), and until they were parsed they were `unknown` events, keyed so.
  */
-const DIGEST_KEYED_KINDS: ReadonlySet<OfficialAccountMessageKind> = new Set(['unknown', 'event.menu_scan', 'event.menu_pics', 'event.menu_location', 'event.view_miniprogram']);
+const DIGEST_KEYED_KINDS: ReadonlySet<OfficialAccountMessageKind> = new Set([
+  'unknown',
+  'event.menu_scan',
+  'event.menu_pics',
+  'event.menu_location',
+  'event.view_miniprogram',
+]);
 
 const MENU_PICS_SOURCES = { pic_sysphoto: 'sysphoto', pic_photo_or_album: 'photo_or_album', pic_weixin: 'weixin' } as const;
 
@@ -334,7 +342,14 @@ function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): Offici
       const [info] = readElements(fields, 'ScanCodeInfo');
       const scanResult = info ? readText(info, 'ScanResult') : undefined;
       if (!info || scanResult === undefined) return undefined;
-      return { ...common, kind: 'event.menu_scan', eventKey: eventKey ?? '', scanType: readText(info, 'ScanType') ?? '', scanResult, waitMsg: name === 'scancode_waitmsg' };
+      return {
+        ...common,
+        kind: 'event.menu_scan',
+        eventKey: eventKey ?? '',
+        scanType: readText(info, 'ScanType') ?? '',
+        scanResult,
+        waitMsg: name === 'scancode_waitmsg',
+      };
     }
     case 'pic_sysphoto':
     case 'pic_photo_or_album':
@@ -343,7 +358,14 @@ function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): Offici
       if (!info) return undefined;
       const items = readElements(info, 'PicList').flatMap((list) => readElements(list, 'item'));
       const picMd5Sums = items.map((item) => readText(item, 'PicMd5Sum') ?? '');
-      return { ...common, kind: 'event.menu_pics', eventKey: eventKey ?? '', source: MENU_PICS_SOURCES[name], count: readNumber(info, 'Count') ?? picMd5Sums.length, picMd5Sums };
+      return {
+        ...common,
+        kind: 'event.menu_pics',
+        eventKey: eventKey ?? '',
+        source: MENU_PICS_SOURCES[name],
+        count: readNumber(info, 'Count') ?? picMd5Sums.length,
+        picMd5Sums,
+      };
     }
     case 'location_select': {
       const [info] = readElements(fields, 'SendLocationInfo');
@@ -363,7 +385,12 @@ function parseEvent(base: OfficialAccountMessageBase, fields: XmlFields): Offici
     }
     case 'view_miniprogram': {
       const menuId = readNonEmpty(fields, 'MenuId');
-      return { ...common, kind: 'event.view_miniprogram', eventKey: readText(fields, 'EventKey') ?? '', ...(menuId === undefined ? {} : { menuId }) };
+      return {
+        ...common,
+        kind: 'event.view_miniprogram',
+        eventKey: readText(fields, 'EventKey') ?? '',
+        ...(menuId === undefined ? {} : { menuId }),
+      };
     }
     case 'templatesendjobfinish': {
       // This event spells the id `MsgID`, unlike `MsgId` on user messages.

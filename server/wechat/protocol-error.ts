@@ -3,7 +3,15 @@
  * platform's expected answer; they are values, not crashes.
  */
 export type ProtocolErrorCode =
-  'bad_signature' | 'decrypt_failed' | 'bad_padding' | 'receive_id_mismatch' | 'malformed_xml' | 'xml_too_large' | 'bad_pay_signature' | 'pay_timestamp_expired' | 'pay_decrypt_failed';
+  | 'bad_signature'
+  | 'decrypt_failed'
+  | 'bad_padding'
+  | 'receive_id_mismatch'
+  | 'malformed_xml'
+  | 'xml_too_large'
+  | 'bad_pay_signature'
+  | 'pay_timestamp_expired'
+  | 'pay_decrypt_failed';
 
 export class ProtocolError extends Error {
   constructor(

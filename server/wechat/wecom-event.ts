@@ -20,7 +20,13 @@ export interface WecomEventBase {
 
 /** Known ChangeType values of change_external_contact; new ones WeCom adds still arrive as strings. */
 export type ExternalContactChangeType =
-  'add_external_contact' | 'edit_external_contact' | 'add_half_external_contact' | 'del_external_contact' | 'del_follow_user' | 'transfer_fail' | (string & {});
+  | 'add_external_contact'
+  | 'edit_external_contact'
+  | 'add_half_external_contact'
+  | 'del_external_contact'
+  | 'del_follow_user'
+  | 'transfer_fail'
+  | (string & {});
 
 export type ExternalTagChangeType = 'create' | 'update' | 'delete' | 'shuffle';
 

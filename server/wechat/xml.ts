@@ -126,7 +126,9 @@ class XmlReader {
 
   private declarationRefused(): ProtocolError {
     const word = this.src.slice(this.pos + 2, this.pos + 9).toUpperCase();
-    return word.startsWith('DOCTYPE') || word.startsWith('ENTITY') ? malformed('XML with a DTD or entity declaration is refused') : malformed('an unexpected <! declaration');
+    return word.startsWith('DOCTYPE') || word.startsWith('ENTITY')
+      ? malformed('XML with a DTD or entity declaration is refused')
+      : malformed('an unexpected <! declaration');
   }
 
   /** From just after `<?`. The XML declaration is the only one WeChat sends; markup inside is refused. */

@@ -67,7 +67,13 @@ describe('the admin page served at /admin', () => {
   });
 
   it('never serves a file outside its folder', async () => {
-    for (const url of ['/admin/../secret.txt', '/admin/%2e%2e/secret.txt', '/admin/assets/..%2f..%2fsecret.txt', '/admin/..%5csecret.txt', '/admin/%00secret.txt']) {
+    for (const url of [
+      '/admin/../secret.txt',
+      '/admin/%2e%2e/secret.txt',
+      '/admin/assets/..%2f..%2fsecret.txt',
+      '/admin/..%5csecret.txt',
+      '/admin/%00secret.txt',
+    ]) {
       const answer = await request(app.callback()).get(url);
       expect(answer.text).not.toContain('TOP SECRET');
     }

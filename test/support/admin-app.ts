@@ -90,7 +90,10 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   const tagSync = new TagSyncService({
     dataSource,
     queue,
-    officialAccount: { client: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }), appId: 'wxadmintest' },
+    officialAccount: {
+      client: new OfficialAccountClient({ baseUrl: unreachable, appId: 'wxadmintest', secret: 'secret', ...client }),
+      appId: 'wxadmintest',
+    },
     wecom: { client: new WecomClient({ baseUrl: unreachable, corpId: 'wwadmintest', secret: 'secret', ...client }), corpId: 'wwadmintest' },
     logger,
   });
@@ -100,7 +103,10 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     dataSource,
     transactor,
     audit,
-    sources: createFailedWorkSources({ tasks: queue.leases, interactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'interaction_work' }) }),
+    sources: createFailedWorkSources({
+      tasks: queue.leases,
+      interactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'interaction_work' }),
+    }),
   });
   const tags = new TagsService({ clock, tagSync });
   const rules = new TagRulesEngine({ dataSource, tags, clock });

@@ -6,7 +6,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
  * Debian's Chromium, headless, for the browser tests. Without the background-networking flags it
  * floods the closed network with refused connections (FACTS.md).
  */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Screenshots go here (git-ignored). */
 export const ARTIFACTS = path.resolve(__dirname, '../../artifacts/browser');

@@ -31,5 +31,9 @@ export default function buildWebIfStale(): void {
   const sources = Math.max(newestMtime(path.join(ROOT, 'web')), statSync(path.join(ROOT, 'package-lock.json')).mtimeMs);
   if (builtAt() >= sources) return;
   process.stdout.write('\nbuilding the admin page (web/ changed)…\n');
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
 }

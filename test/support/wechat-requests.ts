@@ -33,7 +33,11 @@ export function officialAccountRequest(
   };
 }
 
-export function wecomRequest(config: WecomKeys, fields: XmlBuildFields, opts: { timestamp?: number; nonce?: string } = {}): { url: string; body: string } {
+export function wecomRequest(
+  config: WecomKeys,
+  fields: XmlBuildFields,
+  opts: { timestamp?: number; nonce?: string } = {},
+): { url: string; body: string } {
   const { corpId, token, aesKey } = config.wecom;
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = opts.nonce ?? String(Math.floor(Math.random() * 1e9));

@@ -1,7 +1,11 @@
 import type { Stats } from '../shared/types';
 
 /** Rows of (day, key, count) as one series per key over every day (missing days are 0). */
-export function seriesByDay<R extends { day: string; count: number }>(days: string[], rows: R[], keyOf: (row: R) => string): { name: string; data: number[] }[] {
+export function seriesByDay<R extends { day: string; count: number }>(
+  days: string[],
+  rows: R[],
+  keyOf: (row: R) => string,
+): { name: string; data: number[] }[] {
   const index = new Map(days.map((day, i) => [day, i]));
   const series = new Map<string, number[]>();
   for (const row of rows) {
@@ -16,5 +20,10 @@ export function seriesByDay<R extends { day: string; count: number }>(days: stri
 }
 
 export function isEmptyStats(stats: Stats): boolean {
-  return stats.newContacts.length === 0 && stats.interactions.length === 0 && stats.funnel.every((f) => f.count === 0) && stats.activity.active + stats.activity.silent === 0;
+  return (
+    stats.newContacts.length === 0 &&
+    stats.interactions.length === 0 &&
+    stats.funnel.every((f) => f.count === 0) &&
+    stats.activity.active + stats.activity.silent === 0
+  );
 }

@@ -21,15 +21,40 @@ const ADMINS: Role[] = ['admin'];
 
 /** The shell's pages, in menu order; each is its own chunk. */
 export const shellRoutes: RouteRecordRaw[] = [
-  { path: 'dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { roles: EDITORS, menu: 'menu.dashboard' } },
-  { path: 'contacts', name: 'contacts', component: () => import('./views/ContactsView.vue'), meta: { roles: EVERYONE, menu: 'menu.contacts' } },
+  {
+    path: 'dashboard',
+    name: 'dashboard',
+    component: () => import('./views/DashboardView.vue'),
+    meta: { roles: EDITORS, menu: 'menu.dashboard' },
+  },
+  {
+    path: 'contacts',
+    name: 'contacts',
+    component: () => import('./views/ContactsView.vue'),
+    meta: { roles: EVERYONE, menu: 'menu.contacts' },
+  },
   { path: 'contacts/:id(\\d+)', name: 'contact', component: () => import('./views/ContactView.vue'), meta: { roles: EVERYONE } },
   { path: 'tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { roles: EDITORS, menu: 'menu.tags' } },
   { path: 'rules', name: 'rules', component: () => import('./views/RulesView.vue'), meta: { roles: EDITORS, menu: 'menu.rules' } },
-  { path: 'failed-work', name: 'failed-work', component: () => import('./views/FailedWorkView.vue'), meta: { roles: EDITORS, menu: 'menu.failedWork' } },
+  {
+    path: 'failed-work',
+    name: 'failed-work',
+    component: () => import('./views/FailedWorkView.vue'),
+    meta: { roles: EDITORS, menu: 'menu.failedWork' },
+  },
   { path: 'setup', name: 'setup', component: () => import('./views/SetupView.vue'), meta: { roles: ADMINS, menu: 'menu.setup' } },
-  { path: 'sandbox', name: 'sandbox', component: () => import('./views/SandboxView.vue'), meta: { roles: EDITORS, menu: 'menu.sandbox', sandboxOnly: true } },
-  { path: 'operators', name: 'operators', component: () => import('./views/OperatorsView.vue'), meta: { roles: ADMINS, menu: 'menu.operators' } },
+  {
+    path: 'sandbox',
+    name: 'sandbox',
+    component: () => import('./views/SandboxView.vue'),
+    meta: { roles: EDITORS, menu: 'menu.sandbox', sandboxOnly: true },
+  },
+  {
+    path: 'operators',
+    name: 'operators',
+    component: () => import('./views/OperatorsView.vue'),
+    meta: { roles: ADMINS, menu: 'menu.operators' },
+  },
   { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { roles: ADMINS, menu: 'menu.audit' } },
 ];
 
@@ -38,7 +63,11 @@ export const router = createRouter({
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
     { path: '/password', name: 'password', component: () => import('./views/PasswordView.vue') },
-    { path: '/', component: () => import('./views/ShellView.vue'), children: [{ path: '', name: 'home', component: { render: () => null } }, ...shellRoutes] },
+    {
+      path: '/',
+      component: () => import('./views/ShellView.vue'),
+      children: [{ path: '', name: 'home', component: { render: () => null } }, ...shellRoutes],
+    },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });

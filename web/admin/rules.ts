@@ -15,7 +15,18 @@ export interface RuleForm {
 }
 
 export function emptyRuleForm(): RuleForm {
-  return { name: '', enabled: true, priority: 100, interactionType: 'text', matchKind: 'keyword_exact', matchValue: '', addTags: '', removeTags: '', scorePoints: 0, replyText: '' };
+  return {
+    name: '',
+    enabled: true,
+    priority: 100,
+    interactionType: 'text',
+    matchKind: 'keyword_exact',
+    matchValue: '',
+    addTags: '',
+    removeTags: '',
+    scorePoints: 0,
+    replyText: '',
+  };
 }
 
 export function formOfRule(rule: TagRule): RuleForm {

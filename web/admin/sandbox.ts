@@ -40,7 +40,8 @@ export function sandboxActionBody(action: SandboxActionName, inputs: SandboxInpu
 
 /** A passive reply's words: the text's Content, or the news articles' titles. */
 export function replyTextOf(xml: string): string {
-  const values = (tag: string) => [...xml.matchAll(new RegExp(`<${tag}>(?:<!\\[CDATA\\[([\\s\\S]*?)\\]\\]>|([^<]*))</${tag}>`, 'g'))].map((m) => m[1] ?? m[2] ?? '');
+  const values = (tag: string) =>
+    [...xml.matchAll(new RegExp(`<${tag}>(?:<!\\[CDATA\\[([\\s\\S]*?)\\]\\]>|([^<]*))</${tag}>`, 'g'))].map((m) => m[1] ?? m[2] ?? '');
   const content = values('Content');
   if (content.length > 0) return content.join('\n');
   return values('Title').join('\n');

@@ -36,7 +36,12 @@ export function groupsWithTags(groups: TagGroupView[], tags: TagView[]): { group
  * A create or rename the API refused, as messages per form field. A 409 on these calls means the
  * name is taken (the API has no field path for it), so it is filed under `name`, where the operator typed it.
  */
-export function nameFormErrors(status: number, body: ApiErrorBody, fields: Record<string, string>, nameTaken: string): Record<string, string> {
+export function nameFormErrors(
+  status: number,
+  body: ApiErrorBody,
+  fields: Record<string, string>,
+  nameTaken: string,
+): Record<string, string> {
   if (status === 409 && body.code === 'conflict') return { ...fields, name: nameTaken };
   return fields;
 }

@@ -49,7 +49,8 @@ export async function request<T>(method: string, path: string, options: RequestO
   let url = path;
   if (options.query) {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(options.query)) if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    for (const [key, value] of Object.entries(options.query))
+      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
     const text = params.toString();
     if (text) url += `?${text}`;
   }
@@ -93,7 +94,8 @@ function errorBodyOf(parsed: unknown, status: number): ApiErrorBody {
 
 export const api = {
   get: <T>(path: string, query?: RequestOptions['query']) => request<T>('GET', path, { query }),
-  post: <T>(path: string, body?: unknown, options: Omit<RequestOptions, 'body'> = {}) => request<T>('POST', path, { ...options, body: body ?? {} }),
+  post: <T>(path: string, body?: unknown, options: Omit<RequestOptions, 'body'> = {}) =>
+    request<T>('POST', path, { ...options, body: body ?? {} }),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
   delete: <T>(path: string) => request<T>('DELETE', path),
 };

@@ -234,5 +234,8 @@ export interface BulkJob {
 
 export interface DryRunResult {
   fired: { id: number; name: string; addTags: TagRef[]; removeTags: TagRef[]; scorePoints: number }[];
-  reply: { kind: 'text'; content: string } | { kind: 'news'; articles: { title: string; description?: string; url?: string; picUrl?: string }[] } | null;
+  reply:
+    | { kind: 'text'; content: string }
+    | { kind: 'news'; articles: { title: string; description?: string; url?: string; picUrl?: string }[] }
+    | null;
 }

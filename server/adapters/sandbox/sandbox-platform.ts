@@ -59,7 +59,10 @@ interface EndpointOptions {
  * name lengths, batch sizes), records every call, and can be told to fail or stall a call.
  */
 export function createSandboxPlatform(params: CreateSandboxPlatformParams): SandboxPlatform {
-  const state = new SandboxState({ officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram }, params.clock);
+  const state = new SandboxState(
+    { officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram },
+    params.clock,
+  );
   let player: SandboxPlayer | null = null;
   let clockControl: SandboxClockControl | null = null;
   const oa = params.officialAccount;
@@ -229,7 +232,9 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
 
-  endpoint('get', '/sandbox/wecom/cgi-bin/get_api_domain_ip', 'get_api_domain_ip', { tokens: WECOM, okEnvelope: true }, () => ({ ip_list: ['127.0.0.1'] }));
+  endpoint('get', '/sandbox/wecom/cgi-bin/get_api_domain_ip', 'get_api_domain_ip', { tokens: WECOM, okEnvelope: true }, () => ({
+    ip_list: ['127.0.0.1'],
+  }));
 
   // Both tickets are fetched with the self-built app's token: "必须用wx.agentConfig中的agentid对应的应用去获取access_token".
   endpoint('get', '/sandbox/wecom/cgi-bin/get_jsapi_ticket', 'get_jsapi_ticket', { tokens: AGENT, okEnvelope: true }, () => {
@@ -278,66 +283,98 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     };
   });
 
-  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/mark_tag', 'externalcontact/mark_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
-    state.markTag({
-      userId: typeof body.userid === 'string' ? body.userid : '',
-      externalUserId: typeof body.external_userid === 'string' ? body.external_userid : '',
-      addTagIds: readStrings(body.add_tag),
-      removeTagIds: readStrings(body.remove_tag),
-    });
-    return {};
-  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/mark_tag',
+    'externalcontact/mark_tag',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      state.markTag({
+        userId: typeof body.userid === 'string' ? body.userid : '',
+        externalUserId: typeof body.external_userid === 'string' ? body.external_userid : '',
+        addTagIds: readStrings(body.add_tag),
+        removeTagIds: readStrings(body.remove_tag),
+      });
+      return {};
+    },
+  );
 
-  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/get_corp_tag_list', 'externalcontact/get_corp_tag_list', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
-    const groupIds = readStrings(body.group_id);
-    const tagIds = readStrings(body.tag_id);
-    const groups = state.corpTagGroups.filter((g) => !g.deleted && (groupIds.length === 0 || groupIds.includes(g.groupId)));
-    return {
-      tag_group: groups
-        .map((group) => ({
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/get_corp_tag_list',
+    'externalcontact/get_corp_tag_list',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      const groupIds = readStrings(body.group_id);
+      const tagIds = readStrings(body.tag_id);
+      const groups = state.corpTagGroups.filter((g) => !g.deleted && (groupIds.length === 0 || groupIds.includes(g.groupId)));
+      return {
+        tag_group: groups
+          .map((group) => ({
+            group_id: group.groupId,
+            group_name: group.groupName,
+            create_time: group.createTime,
+            order: group.order,
+            deleted: false,
+            // "同时传递tag_id和group_id时，忽略tag_id".
+            tag: group.tags
+              .filter((tag) => !tag.deleted && (groupIds.length > 0 || tagIds.length === 0 || tagIds.includes(tag.id)))
+              .map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order, deleted: false })),
+          }))
+          .filter((group) => groupIds.length > 0 || tagIds.length === 0 || group.tag.length > 0),
+      };
+    },
+  );
+
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/add_corp_tag',
+    'externalcontact/add_corp_tag',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      const tagNames = Array.isArray(body.tag)
+        ? body.tag.map((t) => readObject(t)?.name).filter((n): n is string => typeof n === 'string')
+        : [];
+      if (tagNames.length === 0) throw new SandboxErrcode(40072, 'tag is empty');
+      const { group, created } = state.addCorpTags({
+        ...(typeof body.group_id === 'string' && body.group_id !== '' ? { groupId: body.group_id } : {}),
+        ...(typeof body.group_name === 'string' ? { groupName: body.group_name } : {}),
+        tagNames,
+      });
+      return {
+        tag_group: {
           group_id: group.groupId,
           group_name: group.groupName,
           create_time: group.createTime,
           order: group.order,
-          deleted: false,
-          // "同时传递tag_id和group_id时，忽略tag_id".
-          tag: group.tags
-            .filter((tag) => !tag.deleted && (groupIds.length > 0 || tagIds.length === 0 || tagIds.includes(tag.id)))
-            .map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order, deleted: false })),
-        }))
-        .filter((group) => groupIds.length > 0 || tagIds.length === 0 || group.tag.length > 0),
-    };
-  });
+          tag: created.map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order })),
+        },
+      };
+    },
+  );
 
-  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/add_corp_tag', 'externalcontact/add_corp_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
-    const tagNames = Array.isArray(body.tag) ? body.tag.map((t) => readObject(t)?.name).filter((n): n is string => typeof n === 'string') : [];
-    if (tagNames.length === 0) throw new SandboxErrcode(40072, 'tag is empty');
-    const { group, created } = state.addCorpTags({
-      ...(typeof body.group_id === 'string' && body.group_id !== '' ? { groupId: body.group_id } : {}),
-      ...(typeof body.group_name === 'string' ? { groupName: body.group_name } : {}),
-      tagNames,
-    });
-    return {
-      tag_group: {
-        group_id: group.groupId,
-        group_name: group.groupName,
-        create_time: group.createTime,
-        order: group.order,
-        tag: created.map((tag) => ({ id: tag.id, name: tag.name, create_time: tag.createTime, order: tag.order })),
-      },
-    };
-  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/edit_corp_tag',
+    'externalcontact/edit_corp_tag',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      if (typeof body.id !== 'string' || typeof body.name !== 'string') throw new SandboxErrcode(40068);
+      state.editCorpTag(body.id, body.name);
+      return {};
+    },
+  );
 
-  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/edit_corp_tag', 'externalcontact/edit_corp_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
-    if (typeof body.id !== 'string' || typeof body.name !== 'string') throw new SandboxErrcode(40068);
-    state.editCorpTag(body.id, body.name);
-    return {};
-  });
-
-  endpoint('post', '/sandbox/wecom/cgi-bin/externalcontact/del_corp_tag', 'externalcontact/del_corp_tag', { tokens: WECOM, okEnvelope: true }, ({ body }) => {
-    state.deleteCorpTags(readStrings(body.tag_id), readStrings(body.group_id));
-    return {};
-  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/del_corp_tag',
+    'externalcontact/del_corp_tag',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      state.deleteCorpTags(readStrings(body.tag_id), readStrings(body.group_id));
+      return {};
+    },
+  );
 
   // --- control and actions ------------------------------------------------------------------------------
   router.post('/sandbox/control/fail', async (ctx) => {
@@ -356,7 +393,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   router.post('/sandbox/control/followers', async (ctx) => {
     const input = controlFollowersSchema.safeParse(await readJson(ctx));
     if (!input.success) return refuse(ctx, 'send {openids: [..], scene?}');
-    for (const openid of input.data.openids) state.addFollower({ openid, ...(input.data.scene === undefined ? {} : { scene: input.data.scene }) });
+    for (const openid of input.data.openids)
+      state.addFollower({ openid, ...(input.data.scene === undefined ? {} : { scene: input.data.scene }) });
     ctx.body = { ok: true, followers: input.data.openids.length };
   });
   router.post('/sandbox/control/clock', async (ctx) => {
@@ -441,9 +479,16 @@ export async function startSandboxServer(platform: SandboxPlatform, port = 0): P
 
 const FOLLOW_USER_PAGE_SIZE = 500;
 
-const controlFailSchema = z.object({ api: z.string().min(1), errcode: z.number().int(), times: z.number().int().min(1).max(1000).optional() });
+const controlFailSchema = z.object({
+  api: z.string().min(1),
+  errcode: z.number().int(),
+  times: z.number().int().min(1).max(1000).optional(),
+});
 const controlDelaySchema = z.object({ api: z.string().min(1), ms: z.number().int().min(0).max(60_000) });
-const controlFollowersSchema = z.object({ openids: z.array(z.string().min(1).max(64)).min(1).max(10_000), scene: z.string().min(1).max(64).optional() });
+const controlFollowersSchema = z.object({
+  openids: z.array(z.string().min(1).max(64)).min(1).max(10_000),
+  scene: z.string().min(1).max(64).optional(),
+});
 const controlClockSchema = z.object({ advanceSeconds: z.number().int().min(1).max(MAX_CLOCK_ADVANCE_S) });
 
 function answer(ctx: Context, body: object): void {

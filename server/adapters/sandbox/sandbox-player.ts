@@ -45,16 +45,39 @@ export interface SandboxPlayer {
   /** A 扫一扫 menu button (scancode_waitmsg, or scancode_push with `push`) scanned a code. */
   scanWithMenu(p: { openid: string; key: string; result: string; push?: boolean; createTime?: number }): Promise<OfficialAccountPlayResult>;
   scan(p: { openid: string; scene: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
-  addExternalContact(p: { userId: string; state?: string; unionid?: string | null; externalUserId?: string; name?: string; createTime?: number }): Promise<WecomPlayResult>;
+  addExternalContact(p: {
+    userId: string;
+    state?: string;
+    unionid?: string | null;
+    externalUserId?: string;
+    name?: string;
+    createTime?: number;
+  }): Promise<WecomPlayResult>;
   /**
    * The member deleted the customer (`del_external_contact`), or the customer deleted the member
    * (`del_follow_user`).
    */
-  removeExternalContact(p: { userId: string; externalUserId: string; by: 'member' | 'customer'; createTime?: number }): Promise<WecomPlayResult>;
+  removeExternalContact(p: {
+    userId: string;
+    externalUserId: string;
+    by: 'member' | 'customer';
+    createTime?: number;
+  }): Promise<WecomPlayResult>;
   /** A member changed the customer's corp tags in the WeCom client: the platform pushes edit_external_contact. */
-  editExternalContactTags(p: { userId: string; externalUserId: string; addTagIds?: string[]; removeTagIds?: string[]; createTime?: number }): Promise<WecomPlayResult>;
+  editExternalContactTags(p: {
+    userId: string;
+    externalUserId: string;
+    addTagIds?: string[];
+    removeTagIds?: string[];
+    createTime?: number;
+  }): Promise<WecomPlayResult>;
   /** Tags were created/changed/deleted in the admin console; the platform state is not changed. */
-  changeExternalTag(p: { changeType: 'create' | 'update' | 'delete' | 'shuffle'; tagIds: string[]; tagType?: 'tag' | 'tag_group'; createTime?: number }): Promise<PlayResult>;
+  changeExternalTag(p: {
+    changeType: 'create' | 'update' | 'delete' | 'shuffle';
+    tagIds: string[];
+    tagType?: 'tag' | 'tag_group';
+    createTime?: number;
+  }): Promise<PlayResult>;
   /**
    * Sends a played request again with the same URL and body bytes, as WeChat does when it got no
    * answer in 5 seconds: "微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次".
@@ -99,7 +122,11 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
 
   const secondsOf = (createTime: number | undefined): number => createTime ?? Math.floor(clock.now().getTime() / 1000);
 
-  const playOfficialAccount = async (fields: XmlBuildFields, openid: string, createTime: number | undefined): Promise<OfficialAccountPlayResult> => {
+  const playOfficialAccount = async (
+    fields: XmlBuildFields,
+    openid: string,
+    createTime: number | undefined,
+  ): Promise<OfficialAccountPlayResult> => {
     const xml = buildXml({
       ToUserName: state.officialAccount.originalId,
       FromUserName: openid,
@@ -176,7 +203,12 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
 
     async scanWithMenu(p) {
       return playOfficialAccount(
-        { MsgType: 'event', Event: p.push ? 'scancode_push' : 'scancode_waitmsg', EventKey: p.key, ScanCodeInfo: { ScanType: 'qrcode', ScanResult: p.result } },
+        {
+          MsgType: 'event',
+          Event: p.push ? 'scancode_push' : 'scancode_waitmsg',
+          EventKey: p.key,
+          ScanCodeInfo: { ScanType: 'qrcode', ScanResult: p.result },
+        },
         p.openid,
         p.createTime,
       );
@@ -184,7 +216,11 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
 
     async scan(p) {
       // "用户已关注时的事件推送": Event SCAN, EventKey is the scene without the qrscene_ prefix.
-      return playOfficialAccount({ MsgType: 'event', Event: 'SCAN', EventKey: p.scene, Ticket: sandboxTicket(p.scene) }, p.openid, p.createTime);
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'SCAN', EventKey: p.scene, Ticket: sandboxTicket(p.scene) },
+        p.openid,
+        p.createTime,
+      );
     },
 
     async addExternalContact(p) {
@@ -212,13 +248,24 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
     async removeExternalContact(p) {
       state.removeFollowUser(p);
       const changeType = p.by === 'member' ? 'del_external_contact' : 'del_follow_user';
-      const result = await playWecom({ Event: 'change_external_contact', ChangeType: changeType, UserID: p.userId, ExternalUserID: p.externalUserId }, p.createTime);
+      const result = await playWecom(
+        { Event: 'change_external_contact', ChangeType: changeType, UserID: p.userId, ExternalUserID: p.externalUserId },
+        p.createTime,
+      );
       return { ...result, externalUserId: p.externalUserId };
     },
 
     async editExternalContactTags(p) {
-      state.markTag({ userId: p.userId, externalUserId: p.externalUserId, addTagIds: p.addTagIds ?? [], removeTagIds: p.removeTagIds ?? [] });
-      const result = await playWecom({ Event: 'change_external_contact', ChangeType: 'edit_external_contact', UserID: p.userId, ExternalUserID: p.externalUserId }, p.createTime);
+      state.markTag({
+        userId: p.userId,
+        externalUserId: p.externalUserId,
+        addTagIds: p.addTagIds ?? [],
+        removeTagIds: p.removeTagIds ?? [],
+      });
+      const result = await playWecom(
+        { Event: 'change_external_contact', ChangeType: 'edit_external_contact', UserID: p.userId, ExternalUserID: p.externalUserId },
+        p.createTime,
+      );
       return { ...result, externalUserId: p.externalUserId };
     },
 
@@ -326,7 +373,11 @@ export async function runSandboxAction(player: SandboxPlayer, state: SandboxStat
       played = await player.clickMenu({ openid: follower(), key: need(action.key, 'key') });
       break;
     case 'menu_scan':
-      played = await player.scanWithMenu({ openid: follower(), key: need(action.key, 'key'), result: need(action.scanResult, 'scanResult') });
+      played = await player.scanWithMenu({
+        openid: follower(),
+        key: need(action.key, 'key'),
+        result: need(action.scanResult, 'scanResult'),
+      });
       break;
     case 'scan':
       played = await player.scan({ openid: follower(), scene: need(action.scene, 'scene') });

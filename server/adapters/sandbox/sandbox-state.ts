@@ -218,7 +218,9 @@ export class SandboxState {
   // --- Official Account --------------------------------------------------------------------------
 
   /** Creates (or re-subscribes) a follower; ids are random in the platform's shapes when absent. */
-  addFollower(p: { openid?: string; unionid?: string | null; nickname?: string | null; scene?: string; subscribed?: boolean } = {}): SandboxFollower {
+  addFollower(
+    p: { openid?: string; unionid?: string | null; nickname?: string | null; scene?: string; subscribed?: boolean } = {},
+  ): SandboxFollower {
     const openid = p.openid ?? randomOpenid();
     const existing = this.followers.get(openid);
     const follower: SandboxFollower = {
@@ -295,7 +297,13 @@ export class SandboxState {
   // --- WeCom customer contact ----------------------------------------------------------------------
 
   /** Seeds an external contact added by member `followUserId` (or adds that member to an existing one). */
-  addExternalContact(p: { externalUserId?: string; unionid?: string | null; name?: string; followUserId: string; state?: string | null }): SandboxExternalContact {
+  addExternalContact(p: {
+    externalUserId?: string;
+    unionid?: string | null;
+    name?: string;
+    followUserId: string;
+    state?: string | null;
+  }): SandboxExternalContact {
     const externalUserId = p.externalUserId ?? randomExternalUserId();
     const existing = this.externalContacts.get(externalUserId);
     const contact: SandboxExternalContact = existing ?? {

@@ -51,7 +51,8 @@ export function parseSandboxArgs(argv: readonly string[]): SandboxAction {
   const parsed = sandboxActionSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const what = issue?.path.join('.') === 'action' ? `unknown action ${first}` : `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
+    const what =
+      issue?.path.join('.') === 'action' ? `unknown action ${first}` : `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
     throw new CliUsageError(`${what}\n${USAGE}`);
   }
   return parsed.data;
@@ -101,11 +102,23 @@ export async function runSandboxCli(params: CliIo): Promise<number> {
     params.writeError(`${action.action} failed: ${reason}`);
     return 1;
   }
-  const who = answer.openid !== undefined ? `openid ${answer.openid}` : answer.externalUserId !== undefined ? `external_userid ${answer.externalUserId}` : '';
-  const extra = [action.scene && `scene ${action.scene}`, action.content && `"${action.content}"`, action.key && `key ${action.key}`, action.state && `state ${action.state}`]
+  const who =
+    answer.openid !== undefined
+      ? `openid ${answer.openid}`
+      : answer.externalUserId !== undefined
+        ? `external_userid ${answer.externalUserId}`
+        : '';
+  const extra = [
+    action.scene && `scene ${action.scene}`,
+    action.content && `"${action.content}"`,
+    action.key && `key ${action.key}`,
+    action.state && `state ${action.state}`,
+  ]
     .filter((part): part is string => typeof part === 'string' && part !== '')
     .join(', ');
-  params.write(`${action.action} played → callback HTTP ${answer.status ?? response.status}${who ? ` (${who}${extra ? `, ${extra}` : ''})` : ''}`);
+  params.write(
+    `${action.action} played → callback HTTP ${answer.status ?? response.status}${who ? ` (${who}${extra ? `, ${extra}` : ''})` : ''}`,
+  );
   return 0;
 }
 

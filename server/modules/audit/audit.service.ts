@@ -67,10 +67,16 @@ export class AuditService {
   }
 
   async list(params: ListAuditParams): Promise<{ items: AuditEntry[]; nextBefore: number | null }> {
-    const query = this.deps.dataSource.getRepository(AuditLog).createQueryBuilder('a').where('1 = 1').orderBy('a.id', 'DESC').take(params.limit);
+    const query = this.deps.dataSource
+      .getRepository(AuditLog)
+      .createQueryBuilder('a')
+      .where('1 = 1')
+      .orderBy('a.id', 'DESC')
+      .take(params.limit);
     if (params.before !== undefined) query.andWhere('a.id < :before', { before: params.before });
     if (params.operatorId !== undefined) query.andWhere('a.operatorId = :operatorId', { operatorId: params.operatorId });
-    if (params.action?.endsWith('.')) query.andWhere("a.action LIKE :prefix ESCAPE '!'", { prefix: `${params.action.replace(/[!%_]/g, (c) => `!${c}`)}%` });
+    if (params.action?.endsWith('.'))
+      query.andWhere("a.action LIKE :prefix ESCAPE '!'", { prefix: `${params.action.replace(/[!%_]/g, (c) => `!${c}`)}%` });
     else if (params.action !== undefined) query.andWhere('a.action = :action', { action: params.action });
     if (params.from !== undefined) query.andWhere('a.at >= :from', { from: params.from });
     if (params.to !== undefined) query.andWhere('a.at < :to', { to: params.to });

@@ -56,8 +56,15 @@ export class CallbacksService {
 
   constructor(private readonly deps: CallbacksServiceDeps) {
     const { officialAccount: oa, wecom } = deps;
-    this.oa = oa && { appId: oa.appId, token: oa.token, crypto: new MessageCrypto({ token: oa.token, encodingAesKey: oa.aesKey, receiveId: oa.appId }) };
-    this.wecom = wecom && { corpId: wecom.corpId, crypto: new MessageCrypto({ token: wecom.token, encodingAesKey: wecom.aesKey, receiveId: wecom.corpId }) };
+    this.oa = oa && {
+      appId: oa.appId,
+      token: oa.token,
+      crypto: new MessageCrypto({ token: oa.token, encodingAesKey: oa.aesKey, receiveId: oa.appId }),
+    };
+    this.wecom = wecom && {
+      corpId: wecom.corpId,
+      crypto: new MessageCrypto({ token: wecom.token, encodingAesKey: wecom.aesKey, receiveId: wecom.corpId }),
+    };
   }
 
   /** Whether this platform is configured; the router mounts only the routes of those that are. */
@@ -178,7 +185,8 @@ export class CallbacksService {
 
   /** Logged without the body, like a refusal: the key says which interaction carries the flag. */
   private warnIfInvalidUtf8(source: CallbackSource, decoded: DecodedText, draft: InteractionDraft): void {
-    if (decoded.invalidUtf8) this.deps.logger.warn('callback body is not valid UTF-8; stored with U+FFFD', { source, dedupeKey: draft.dedupeKey });
+    if (decoded.invalidUtf8)
+      this.deps.logger.warn('callback body is not valid UTF-8; stored with U+FFFD', { source, dedupeKey: draft.dedupeKey });
   }
 
   /** Logged without the body: it may hold personal data, and it is not ours to keep. */

@@ -2,7 +2,22 @@ import type { Reaction } from '../reactions/reaction';
 import type { ContactsService } from './contacts.service';
 
 /** Interactions that show the contact is engaged (AARRR "activated"). */
-const ACTIVE_TYPES = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'click', 'view', 'scan', 'menu_scan', 'menu_pics', 'menu_location', 'view_miniprogram']);
+const ACTIVE_TYPES = new Set([
+  'text',
+  'image',
+  'voice',
+  'video',
+  'shortvideo',
+  'location',
+  'link',
+  'click',
+  'view',
+  'scan',
+  'menu_scan',
+  'menu_pics',
+  'menu_location',
+  'view_miniprogram',
+]);
 
 /**
  * Whatever a contact did moves their last-interaction time forward (the active/silent split of

@@ -27,5 +27,14 @@ export function formatCsvRow(cells: (string | number | null)[]): string {
 }
 
 export function formatContactCsvRow(contact: ContactListItem): string {
-  return formatCsvRow([contact.name, contact.openid, contact.unionid, contact.externalUserId, contact.tags.join('、'), contact.score, contact.stage, contact.source]);
+  return formatCsvRow([
+    contact.name,
+    contact.openid,
+    contact.unionid,
+    contact.externalUserId,
+    contact.tags.join('、'),
+    contact.score,
+    contact.stage,
+    contact.source,
+  ]);
 }

@@ -184,8 +184,13 @@ export class ContactsQueryService {
   async searchContacts(params: SearchContactsParams): Promise<ContactPage> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return { items: [], total: params.after === undefined ? 0 : null, totalCapped: false, next: null };
-    const keyset = params.after === undefined ? where : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
-    const rows = await this.deps.dataSource.query<{ id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[]>(
+    const keyset =
+      params.after === undefined
+        ? where
+        : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
+    const rows = await this.deps.dataSource.query<
+      { id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[]
+    >(
       `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
       keyset.params,
     );
@@ -220,14 +225,22 @@ export class ContactsQueryService {
       };
     });
     const last = items.at(-1);
-    return { items, total: counted?.total ?? null, totalCapped: counted?.totalCapped ?? false, next: items.length === params.limit && last ? last.id : null };
+    return {
+      items,
+      total: counted?.total ?? null,
+      totalCapped: counted?.totalCapped ?? false,
+      next: items.length === params.limit && last ? last.id : null,
+    };
   }
 
   /** Ids of matching contacts, newest first, one keyset chunk (bulk jobs walk the filter with it). */
   async listContactIds(params: ListContactIdsParams): Promise<number[]> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return [];
-    const keyset = params.after === undefined ? where : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
+    const keyset =
+      params.after === undefined
+        ? where
+        : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
     const rows = await this.deps.dataSource.query<{ id: number | string }[]>(
       `SELECT ${keyset.key} AS id FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${Math.trunc(params.limit)}`,
       keyset.params,
@@ -239,7 +252,10 @@ export class ContactsQueryService {
   async countContactsExactly(params: CountContactsParams): Promise<number> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return 0;
-    const rows = await this.deps.dataSource.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM ${where.from} WHERE ${where.conditions.join(' AND ')}`, where.params);
+    const rows = await this.deps.dataSource.query<{ n: number | string }[]>(
+      `SELECT COUNT(*) AS n FROM ${where.from} WHERE ${where.conditions.join(' AND ')}`,
+      where.params,
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -250,10 +266,20 @@ export class ContactsQueryService {
   async listScoreLedger(params: ListScoreLedgerParams): Promise<{ items: ScoreLedgerEntry[]; nextBefore: number | null } | null> {
     const contact = await this.findVisibleContact(params.contactId, params.scope);
     if (!contact) return null;
-    const query = this.deps.dataSource.getRepository(ScoreLedger).createQueryBuilder('l').where('l.contactId = :contactId', { contactId: contact.id });
+    const query = this.deps.dataSource
+      .getRepository(ScoreLedger)
+      .createQueryBuilder('l')
+      .where('l.contactId = :contactId', { contactId: contact.id });
     if (params.before !== undefined) query.andWhere('l.id < :before', { before: params.before });
     const rows = await query.orderBy('l.id', 'DESC').limit(params.limit).getMany();
-    const items = rows.map((row) => ({ id: row.id, points: row.points, reason: row.reason, ruleId: row.ruleId, interactionId: row.interactionId, at: row.createdAt.toISOString() }));
+    const items = rows.map((row) => ({
+      id: row.id,
+      points: row.points,
+      reason: row.reason,
+      ruleId: row.ruleId,
+      interactionId: row.interactionId,
+      at: row.createdAt.toISOString(),
+    }));
     const last = items.at(-1);
     return { items, nextBefore: items.length === params.limit && last ? last.id : null };
   }
@@ -282,7 +308,10 @@ export class ContactsQueryService {
       {
         n: number | string;
       }[]
-    >(`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`, where.params);
+    >(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`,
+      where.params,
+    );
     const n = Number(rows[0]?.n ?? 0);
     return { total: Math.min(n, cap), totalCapped: n > cap };
   }
@@ -334,7 +363,9 @@ export class ContactsQueryService {
         conditions.push(`ct.tag_id IN (${placeholders(tagIds.length)})`);
         key = 'ct.contact_id';
       } else {
-        conditions.push(`EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.id AND ct.tag_id IN (${placeholders(tagIds.length)}))`);
+        conditions.push(
+          `EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.id AND ct.tag_id IN (${placeholders(tagIds.length)}))`,
+        );
       }
       params.push(...tagIds);
     }
@@ -374,7 +405,9 @@ export class ContactsQueryService {
   private async findExactMatches(q: string): Promise<{ contactIds: number[]; tagIds: number[]; isSource: boolean }> {
     const values = identityCandidates(q);
     // A loose index scan of (kind, app_id): as many rows as the apps Flywheel knows, not its identities.
-    const scopes = await this.deps.dataSource.query<{ kind: string; app_id: string }[]>('SELECT DISTINCT kind, app_id FROM contact_identities');
+    const scopes = await this.deps.dataSource.query<{ kind: string; app_id: string }[]>(
+      'SELECT DISTINCT kind, app_id FROM contact_identities',
+    );
     const contactIds = new Set<number>();
     if (scopes.length > 0) {
       const ranges = scopes.map(() => `(kind = ? AND app_id = ? AND value IN (${placeholders(values.length)}))`);
@@ -444,7 +477,10 @@ export class ContactsQueryService {
   async listTimeline(params: ListTimelineParams): Promise<{ items: TimelineItem[]; nextBefore: string | null } | null> {
     const contact = await this.findVisibleContact(params.contactId, params.scope);
     if (!contact) return null;
-    const query = this.deps.dataSource.getRepository(Interaction).createQueryBuilder('i').where('i.contactId = :contactId', { contactId: contact.id });
+    const query = this.deps.dataSource
+      .getRepository(Interaction)
+      .createQueryBuilder('i')
+      .where('i.contactId = :contactId', { contactId: contact.id });
     const before = params.before;
     if (before?.id !== undefined) {
       query.andWhere('(i.occurredAt < :at OR (i.occurredAt = :at AND i.id < :id))', { at: before.at, id: before.id });
@@ -452,9 +488,18 @@ export class ContactsQueryService {
       query.andWhere('i.occurredAt < :at', { at: before.at });
     }
     const rows = await query.orderBy('i.occurredAt', 'DESC').addOrderBy('i.id', 'DESC').limit(params.limit).getMany();
-    const items = rows.map((row) => ({ id: row.id, type: row.type, channel: row.channel, at: row.occurredAt.toISOString(), detail: row.detail }));
+    const items = rows.map((row) => ({
+      id: row.id,
+      type: row.type,
+      channel: row.channel,
+      at: row.occurredAt.toISOString(),
+      detail: row.detail,
+    }));
     const last = items.at(-1);
-    return { items, nextBefore: items.length === params.limit && last ? formatTimelineCursor({ at: new Date(last.at), id: last.id }) : null };
+    return {
+      items,
+      nextBefore: items.length === params.limit && last ? formatTimelineCursor({ at: new Date(last.at), id: last.id }) : null,
+    };
   }
 
   /** The contact when it exists and the reader may see it. */
@@ -462,7 +507,9 @@ export class ContactsQueryService {
     const query = this.deps.dataSource.getRepository(Contact).createQueryBuilder('c').where('c.id = :id', { id });
     if (scope.kind === 'follower') {
       if (scope.userId === null) return null;
-      query.andWhere("EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = c.id AND f.user_id = :userId AND f.status = 'active')", { userId: scope.userId });
+      query.andWhere("EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = c.id AND f.user_id = :userId AND f.status = 'active')", {
+        userId: scope.userId,
+      });
     }
     return query.getOne();
   }
@@ -470,7 +517,9 @@ export class ContactsQueryService {
   private async loadIdentities(contactIds: number[]): Promise<Map<number, ContactIdentity[]>> {
     const byContact = new Map<number, ContactIdentity[]>();
     if (contactIds.length === 0) return byContact;
-    const rows = await this.deps.dataSource.getRepository(ContactIdentity).find({ where: { contactId: In(contactIds) }, order: { id: 'ASC' } });
+    const rows = await this.deps.dataSource
+      .getRepository(ContactIdentity)
+      .find({ where: { contactId: In(contactIds) }, order: { id: 'ASC' } });
     for (const row of rows) pushTo(byContact, row.contactId, row);
     return byContact;
   }
@@ -519,7 +568,11 @@ function identityCandidates(q: string): string[] {
 }
 
 /** The Official Account openid, unionid and WeCom external_userid shown in lists (the oldest of each kind). */
-function primaryIdentities(identities: ContactIdentity[]): { openid: string | null; unionid: string | null; externalUserId: string | null } {
+function primaryIdentities(identities: ContactIdentity[]): {
+  openid: string | null;
+  unionid: string | null;
+  externalUserId: string | null;
+} {
   const first = (kind: IdentityKind) => identities.find((identity) => identity.kind === kind)?.value ?? null;
   return { openid: first('oa_openid'), unionid: first('unionid'), externalUserId: first('external_userid') };
 }

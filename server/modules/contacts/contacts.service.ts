@@ -31,11 +31,10 @@ export class ContactsService {
 
   async findContactId(manager: EntityManager, ref: IdentityRef): Promise<number | null> {
     // Raw SQL: this runs inside every callback's transaction.
-    const rows: { contact_id: number | string }[] = await manager.query('SELECT contact_id FROM contact_identities WHERE kind = ? AND app_id = ? AND value = ?', [
-      ref.kind,
-      ref.appId,
-      ref.value,
-    ]);
+    const rows: { contact_id: number | string }[] = await manager.query(
+      'SELECT contact_id FROM contact_identities WHERE kind = ? AND app_id = ? AND value = ?',
+      [ref.kind, ref.appId, ref.value],
+    );
     return rows.length > 0 ? Number(rows[0].contact_id) : null;
   }
 
@@ -44,8 +43,18 @@ export class ContactsService {
     const existing = await this.findContactId(manager, ref);
     if (existing !== null) return { contactId: existing, created: false };
     const now = toSqlDate(this.deps.clock.now());
-    const contactId = await insertReturningId(manager, "INSERT INTO contacts (stage, score, created_at, updated_at) VALUES ('acquired', 0, ?, ?)", [now, now]);
-    await manager.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES (?, ?, ?, ?, ?)', [contactId, ref.kind, ref.appId, ref.value, now]);
+    const contactId = await insertReturningId(
+      manager,
+      "INSERT INTO contacts (stage, score, created_at, updated_at) VALUES ('acquired', 0, ?, ?)",
+      [now, now],
+    );
+    await manager.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES (?, ?, ?, ?, ?)', [
+      contactId,
+      ref.kind,
+      ref.appId,
+      ref.value,
+      now,
+    ]);
     await countChanges(manager, [stageChange('acquired', 1)]);
     return { contactId, created: true };
   }
@@ -111,7 +120,9 @@ export class ContactsService {
     if (!isMysqlManager(manager)) return true;
     const known = consecutiveIds.get(manager.connection);
     if (known !== undefined) return known;
-    const [row]: { mode: number | string; inc: number | string }[] = await manager.query('SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS inc');
+    const [row]: { mode: number | string; inc: number | string }[] = await manager.query(
+      'SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS inc',
+    );
     const consecutive = Number(row?.mode) <= 1 && Number(row?.inc) === 1;
     consecutiveIds.set(manager.connection, consecutive);
     return consecutive;
@@ -183,7 +194,10 @@ export class ContactsService {
     await manager.update(ContactFollow, { contactId: mergedId }, { contactId: survivorId });
 
     const now = toSqlDate(this.deps.clock.now());
-    const first = earliest({ source: survivor.firstSource, at: survivor.firstSourceAt }, { source: merged.firstSource, at: merged.firstSourceAt });
+    const first = earliest(
+      { source: survivor.firstSource, at: survivor.firstSourceAt },
+      { source: merged.firstSource, at: merged.firstSourceAt },
+    );
     const last = latest({ source: survivor.lastSource, at: survivor.lastSourceAt }, { source: merged.lastSource, at: merged.lastSourceAt });
     const lastInteraction = latest({ source: null, at: survivor.lastInteractionAt }, { source: null, at: merged.lastInteractionAt }).at;
     await manager.query(
@@ -204,9 +218,19 @@ export class ContactsService {
         survivorId,
       ],
     );
-    await manager.query('UPDATE contacts SET merged_into_id = ?, score = score - ?, updated_at = ? WHERE id = ?', [survivorId, merged.score, now, mergedId]);
+    await manager.query('UPDATE contacts SET merged_into_id = ?, score = score - ?, updated_at = ? WHERE id = ?', [
+      survivorId,
+      merged.score,
+      now,
+      mergedId,
+    ]);
     const stage = laterStage(survivor.stage, merged.stage);
-    await countChanges(manager, [stageChange(merged.stage, -1), stageChange(survivor.stage, -1), stageChange(stage, 1), ...doubled.map((r) => tagChange(Number(r.tag_id), -1))]);
+    await countChanges(manager, [
+      stageChange(merged.stage, -1),
+      stageChange(survivor.stage, -1),
+      stageChange(stage, 1),
+      ...doubled.map((r) => tagChange(Number(r.tag_id), -1)),
+    ]);
     return survivorId;
   }
 
@@ -246,13 +270,24 @@ export class ContactsService {
         await manager.update(ContactFollow, { id: existing.id }, { status: 'active', state: state ?? existing.state, updatedAt: now });
     } else {
       try {
-        await manager.insert(ContactFollow, { contactId, userId: p.userId.slice(0, 64), status: 'active', state, createdAt: now, updatedAt: now });
+        await manager.insert(ContactFollow, {
+          contactId,
+          userId: p.userId.slice(0, 64),
+          status: 'active',
+          state,
+          createdAt: now,
+          updatedAt: now,
+        });
       } catch (error) {
         // Another worker recorded the same relation first: it is there, which is all we need.
         if (!isUniqueViolation(error)) throw error;
       }
     }
-    await manager.query('UPDATE contacts SET owner_user_id = ?, updated_at = ? WHERE id = ? AND owner_user_id IS NULL', [p.userId, toSqlDate(now), contactId]);
+    await manager.query('UPDATE contacts SET owner_user_id = ?, updated_at = ? WHERE id = ? AND owner_user_id IS NULL', [
+      p.userId,
+      toSqlDate(now),
+      contactId,
+    ]);
   }
 
   /** The rep and the customer are no longer connected (either side deleted the other). */
@@ -261,7 +296,11 @@ export class ContactsService {
   }
 
   /** Fills the profile from the platform; empty values never overwrite known ones. */
-  async updateProfile(manager: EntityManager, contactId: number, profile: { name?: string | null; avatarUrl?: string | null }): Promise<void> {
+  async updateProfile(
+    manager: EntityManager,
+    contactId: number,
+    profile: { name?: string | null; avatarUrl?: string | null },
+  ): Promise<void> {
     const changes: Partial<Contact> = {};
     if (profile.name) changes.name = profile.name.slice(0, 128);
     if (profile.avatarUrl) changes.avatarUrl = profile.avatarUrl.slice(0, 512);
@@ -306,11 +345,14 @@ export class ContactsService {
     if (latestByContact.size === 0) return;
     const ids = [...latestByContact.keys()];
     const at = `CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END`;
-    await manager.query(`UPDATE contacts SET last_interaction_at = ${at} WHERE id IN (${placeholders(ids.length)}) AND (last_interaction_at IS NULL OR last_interaction_at < ${at})`, [
-      ...ids.flatMap((id) => [id, toSqlDate(latestByContact.get(id) ?? new Date(0))]),
-      ...ids,
-      ...ids.flatMap((id) => [id, toSqlDate(latestByContact.get(id) ?? new Date(0))]),
-    ]);
+    await manager.query(
+      `UPDATE contacts SET last_interaction_at = ${at} WHERE id IN (${placeholders(ids.length)}) AND (last_interaction_at IS NULL OR last_interaction_at < ${at})`,
+      [
+        ...ids.flatMap((id) => [id, toSqlDate(latestByContact.get(id) ?? new Date(0))]),
+        ...ids,
+        ...ids.flatMap((id) => [id, toSqlDate(latestByContact.get(id) ?? new Date(0))]),
+      ],
+    );
   }
 }
 

@@ -1,6 +1,10 @@
 import type { Logger } from '../../adapters/logger';
 import type { Interaction } from '../../../entities/interaction.entity';
-import { MAX_OPENIDS_PER_USER_INFO_BATCH, type OfficialAccountClient, type OfficialAccountUser } from '../../adapters/official-account.client';
+import {
+  MAX_OPENIDS_PER_USER_INFO_BATCH,
+  type OfficialAccountClient,
+  type OfficialAccountUser,
+} from '../../adapters/official-account.client';
 import { fetchOptional } from '../../adapters/platform-error';
 import type { Reaction, ReactionWrite } from '../reactions/reaction';
 import type { ContactsService } from './contacts.service';
@@ -11,7 +15,11 @@ import type { ContactsService } from './contacts.service';
  * mini-program), merging the two contacts.
  * @link https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
  */
-export function createOfficialAccountProfileReaction(deps: { officialAccount: OfficialAccountClient; contacts: ContactsService; logger: Logger }): Reaction {
+export function createOfficialAccountProfileReaction(deps: {
+  officialAccount: OfficialAccountClient;
+  contacts: ContactsService;
+  logger: Logger;
+}): Reaction {
   const write =
     (user: OfficialAccountUser): ReactionWrite =>
     async (m, row, batch) => {
@@ -44,7 +52,9 @@ export function createOfficialAccountProfileReaction(deps: { officialAccount: Of
       if (subscribes.length < 2) return writes;
       for (let start = 0; start < subscribes.length; start += MAX_OPENIDS_PER_USER_INFO_BATCH) {
         const chunk = subscribes.slice(start, start + MAX_OPENIDS_PER_USER_INFO_BATCH);
-        const users = new Map((await deps.officialAccount.batchGetUserInfo([...new Set(chunk.map((c) => c.openid))])).map((u) => [u.openid, u]));
+        const users = new Map(
+          (await deps.officialAccount.batchGetUserInfo([...new Set(chunk.map((c) => c.openid))])).map((u) => [u.openid, u]),
+        );
         for (const c of chunk) {
           const user = users.get(c.openid);
           if (user) writes.set(c.id, write(user));

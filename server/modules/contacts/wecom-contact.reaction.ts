@@ -17,14 +17,21 @@ const RELATION_ENDS = new Set(['del_external_contact', 'del_follow_user']);
  * there become their tags here.
  * @link https://developer.work.weixin.qq.com/document/path/92114 (获取客户详情)
  */
-export function createWecomContactReaction(deps: { wecom: WecomClient; contacts: ContactsService; wecomTags: WecomTagMirror; logger: Logger }): Reaction {
+export function createWecomContactReaction(deps: {
+  wecom: WecomClient;
+  contacts: ContactsService;
+  wecomTags: WecomTagMirror;
+  logger: Logger;
+}): Reaction {
   return {
     name: 'wecom-contact',
     async prepare(interaction) {
       const { userId, externalUserId, scene } = interaction.detail;
       if (interaction.channel !== 'wecom' || typeof userId !== 'string' || typeof externalUserId !== 'string') return null;
       const changeType = interaction.type;
-      const detail = DETAIL_CHANGES.has(changeType) ? await fetchOptional(deps.logger, () => deps.wecom.getExternalContact(externalUserId)) : null;
+      const detail = DETAIL_CHANGES.has(changeType)
+        ? await fetchOptional(deps.logger, () => deps.wecom.getExternalContact(externalUserId))
+        : null;
       const follow = detail?.followUsers.find((f) => f.userId === userId) ?? null;
       const tags = changeType === 'edit_external_contact' && follow ? await deps.wecomTags.prepareReconcile(follow.tagIds) : null;
       return async (m, row, batch) => {

@@ -122,7 +122,10 @@ export class FailedWorkService {
   }
 
   private async failedIds(manager: EntityManager, source: FailedWorkSource, ids: number[]): Promise<number[]> {
-    const rows: { id: number | string }[] = await manager.query(`SELECT id FROM ${source.queue.table} WHERE status = 'failed' AND id IN (${placeholders(ids.length)}) ORDER BY id`, ids);
+    const rows: { id: number | string }[] = await manager.query(
+      `SELECT id FROM ${source.queue.table} WHERE status = 'failed' AND id IN (${placeholders(ids.length)}) ORDER BY id`,
+      ids,
+    );
     return rows.map((row) => Number(row.id));
   }
 }

@@ -51,7 +51,13 @@ function describeOfficialAccountMessage(msg: OfficialAccountMessage): { type: st
     case 'voice':
       return {
         type: 'voice',
-        detail: { ...messageDetail(msg), mediaId: msg.mediaId, format: msg.format, recognition: msg.recognition ?? null, mediaId16K: msg.mediaId16K ?? null },
+        detail: {
+          ...messageDetail(msg),
+          mediaId: msg.mediaId,
+          format: msg.format,
+          recognition: msg.recognition ?? null,
+          mediaId16K: msg.mediaId16K ?? null,
+        },
       };
     case 'video':
     case 'shortvideo':
@@ -66,7 +72,10 @@ function describeOfficialAccountMessage(msg: OfficialAccountMessage): { type: st
     case 'event.subscribe':
       // EventKey is kept as sent: `qrscene_<scene>` through a QR code, or something else, such as
       // the `last_trade_no_<id>` of a pay-to-follow subscribe.
-      return { type: 'subscribe', detail: { openid, scene: msg.scene ?? null, ticket: msg.ticket ?? null, eventKey: msg.eventKey ?? null } };
+      return {
+        type: 'subscribe',
+        detail: { openid, scene: msg.scene ?? null, ticket: msg.ticket ?? null, eventKey: msg.eventKey ?? null },
+      };
     case 'event.unsubscribe':
       return { type: 'unsubscribe', detail: { openid } };
     case 'event.scan':
@@ -78,13 +87,27 @@ function describeOfficialAccountMessage(msg: OfficialAccountMessage): { type: st
     case 'event.view':
       return { type: 'view', detail: { openid, menuKey: msg.eventKey, url: msg.eventKey, menuId: msg.menuId ?? null } };
     case 'event.menu_scan':
-      return { type: 'menu_scan', detail: { openid, menuKey: msg.eventKey, scanType: msg.scanType, scanResult: msg.scanResult, waitMsg: msg.waitMsg } };
+      return {
+        type: 'menu_scan',
+        detail: { openid, menuKey: msg.eventKey, scanType: msg.scanType, scanResult: msg.scanResult, waitMsg: msg.waitMsg },
+      };
     case 'event.menu_pics':
-      return { type: 'menu_pics', detail: { openid, menuKey: msg.eventKey, source: msg.source, count: msg.count, picMd5Sums: msg.picMd5Sums } };
+      return {
+        type: 'menu_pics',
+        detail: { openid, menuKey: msg.eventKey, source: msg.source, count: msg.count, picMd5Sums: msg.picMd5Sums },
+      };
     case 'event.menu_location':
       return {
         type: 'menu_location',
-        detail: { openid, menuKey: msg.eventKey, latitude: msg.latitude, longitude: msg.longitude, scale: msg.scale, label: msg.label, poiname: msg.poiname },
+        detail: {
+          openid,
+          menuKey: msg.eventKey,
+          latitude: msg.latitude,
+          longitude: msg.longitude,
+          scale: msg.scale,
+          label: msg.label,
+          poiname: msg.poiname,
+        },
       };
     case 'event.view_miniprogram':
       return { type: 'view_miniprogram', detail: { openid, menuKey: msg.eventKey, pagePath: msg.eventKey, menuId: msg.menuId ?? null } };
@@ -189,7 +212,10 @@ export function mapWecomEvent(corpId: string, ev: WecomEvent, options: MapOption
         ...base,
         type: 'wecom_unknown',
         identity: null,
-        detail: withFlags({ ...collected.fields, event: ev.event, msgType: ev.msgType, ...(collected.truncated ? { truncated: true } : {}) }, options),
+        detail: withFlags(
+          { ...collected.fields, event: ev.event, msgType: ev.msgType, ...(collected.truncated ? { truncated: true } : {}) },
+          options,
+        ),
       };
     }
   }

@@ -39,7 +39,8 @@ const DEDUPE_KEY_PATTERN = /^[a-z][a-z0-9_]*:.+$/;
 const MAX_DEDUPE_KEY_LENGTH = 191;
 const MAX_TYPE_LENGTH = 48;
 
-const INSERT_INTERACTIONS = 'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at) VALUES';
+const INSERT_INTERACTIONS =
+  'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at) VALUES';
 const INTERACTION_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_WORK = 'INSERT INTO interaction_work (dedupe_key, status, attempts, next_attempt_at, created_at, updated_at) VALUES';
 const WORK_ROW = "(?, 'pending', 0, ?, ?, ?)";
@@ -77,14 +78,27 @@ export class InteractionsService {
     const insert = (rows: InteractionDraft[]) =>
       manager.query(
         `${INSERT_INTERACTIONS} ${rows.map(() => INTERACTION_ROW).join(',')}`,
-        rows.flatMap((d) => [contactOf(d), d.type, d.channel, toSqlDate(d.occurredAt), JSON.stringify(d.detail), d.dedupeKey, d.ref?.type ?? null, d.ref?.id ?? null, now]),
+        rows.flatMap((d) => [
+          contactOf(d),
+          d.type,
+          d.channel,
+          toSqlDate(d.occurredAt),
+          JSON.stringify(d.detail),
+          d.dedupeKey,
+          d.ref?.type ?? null,
+          d.ref?.id ?? null,
+          now,
+        ]),
       );
     try {
       await insert(fresh);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const keys = fresh.map((d) => d.dedupeKey);
-      const stored: { dedupe_key: string }[] = await manager.query(`SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(keys.length)})`, keys);
+      const stored: { dedupe_key: string }[] = await manager.query(
+        `SELECT dedupe_key FROM interactions WHERE dedupe_key IN (${placeholders(keys.length)})`,
+        keys,
+      );
       const taken = new Set(stored.map((r) => r.dedupe_key));
       // None of them found: the clash is with a row another transaction has not committed yet
       // (MySQL's snapshot cannot see it); the caller retries or stores one by one.
@@ -121,9 +135,12 @@ export class InteractionsService {
 
 function validateDraft(d: InteractionDraft): void {
   if (d.dedupeKey.length > MAX_DEDUPE_KEY_LENGTH || !DEDUPE_KEY_PATTERN.test(d.dedupeKey)) {
-    throw new InvalidInteractionError(`dedupe key must be "<source>:<key>", at most ${MAX_DEDUPE_KEY_LENGTH} characters: "${d.dedupeKey.slice(0, 60)}"`);
+    throw new InvalidInteractionError(
+      `dedupe key must be "<source>:<key>", at most ${MAX_DEDUPE_KEY_LENGTH} characters: "${d.dedupeKey.slice(0, 60)}"`,
+    );
   }
-  if (d.type === '' || d.type.length > MAX_TYPE_LENGTH) throw new InvalidInteractionError(`interaction type must be 1-${MAX_TYPE_LENGTH} characters`);
+  if (d.type === '' || d.type.length > MAX_TYPE_LENGTH)
+    throw new InvalidInteractionError(`interaction type must be 1-${MAX_TYPE_LENGTH} characters`);
   if (Number.isNaN(d.occurredAt.getTime())) throw new InvalidInteractionError('occurredAt is not a valid time');
 }
 

@@ -38,7 +38,8 @@ export class LoginThrottleStore {
     return this.reserve(accountThrottleKey(username), (row, now) => {
       const failures = row.failures + 1;
       const over = failures - ACCOUNT_FREE_FAILURES;
-      const blockedUntil = over >= 0 ? new Date(now.getTime() + Math.min(ACCOUNT_MAX_DELAY_MS, ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(over, 16))) : null;
+      const blockedUntil =
+        over >= 0 ? new Date(now.getTime() + Math.min(ACCOUNT_MAX_DELAY_MS, ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(over, 16))) : null;
       return { failures, windowStartedAt: row.failures === 0 ? now : row.windowStartedAt, blockedUntil };
     });
   }
@@ -98,7 +99,8 @@ export class LoginThrottleStore {
           .execute();
         continue;
       }
-      if (row.blockedUntil && row.blockedUntil.getTime() > now.getTime()) return { ok: false, retryAfterMs: row.blockedUntil.getTime() - now.getTime() };
+      if (row.blockedUntil && row.blockedUntil.getTime() > now.getTime())
+        return { ok: false, retryAfterMs: row.blockedUntil.getTime() - now.getTime() };
       const counted = next(row, now);
       const result = await repo
         .createQueryBuilder()

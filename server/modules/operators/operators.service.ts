@@ -72,7 +72,10 @@ export interface ChangeOwnPasswordParams {
   ip: string | null;
 }
 
-export type ChangeOwnPasswordResult = { ok: true } | { ok: false; reason: 'wrong_password' | 'same_password' | 'not_found' } | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+export type ChangeOwnPasswordResult =
+  | { ok: true }
+  | { ok: false; reason: 'wrong_password' | 'same_password' | 'not_found' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 /** A password made here for someone to read once (first run, reset) and replace at their first login. */
 export interface GeneratedCredentials {
@@ -143,7 +146,9 @@ export class OperatorsService {
     const password = generatePassword();
     const created = await this.insertFirstAdmin({ username: FIRST_RUN_USERNAME, password, mustChangePassword: true });
     if (!created) return null;
-    this.deps.logger.info('created the first-run admin with a generated password (printed to the terminal, not logged)', { username: FIRST_RUN_USERNAME });
+    this.deps.logger.info('created the first-run admin with a generated password (printed to the terminal, not logged)', {
+      username: FIRST_RUN_USERNAME,
+    });
     return { username: FIRST_RUN_USERNAME, password };
   }
 
@@ -206,7 +211,10 @@ export class OperatorsService {
         .createQueryBuilder()
         .update(OperatorSession)
         .set({ revokedAt: now })
-        .where('operator_id = :operatorId AND revoked_at IS NULL AND id <> :sessionId', { operatorId: operator.id, sessionId: params.sessionId })
+        .where('operator_id = :operatorId AND revoked_at IS NULL AND id <> :sessionId', {
+          operatorId: operator.id,
+          sessionId: params.sessionId,
+        })
         .execute();
       await this.deps.audit.record({
         manager: m,
@@ -234,7 +242,15 @@ export class OperatorsService {
       .createQueryBuilder()
       .insert()
       .into(Operator)
-      .values({ username: params.username, passwordHash, role: 'admin', disabled: false, mustChangePassword: params.mustChangePassword, createdAt: now, updatedAt: now })
+      .values({
+        username: params.username,
+        passwordHash,
+        role: 'admin',
+        disabled: false,
+        mustChangePassword: params.mustChangePassword,
+        createdAt: now,
+        updatedAt: now,
+      })
       .orIgnore()
       // An ignored row has no generated id on MySQL; do not try to read one back.
       .updateEntity(false)
@@ -255,7 +271,8 @@ export class OperatorsService {
   }
 
   async createOperator(params: CreateOperatorParams): Promise<CreateOperatorResult> {
-    if (await this.deps.dataSource.getRepository(Operator).existsBy({ username: params.username })) return { ok: false, reason: 'duplicate_username' };
+    if (await this.deps.dataSource.getRepository(Operator).existsBy({ username: params.username }))
+      return { ok: false, reason: 'duplicate_username' };
     // Hashed before the transaction: scrypt takes tens of milliseconds and needs no lock.
     const passwordHash = await hashPassword(params.password);
     try {
@@ -298,7 +315,8 @@ export class OperatorsService {
       if (!current) return { ok: false, reason: 'not_found' };
       // An admin who demotes or disables themselves may leave nobody able to undo it.
       const isSelf = params.actor.operatorId === current.id;
-      if (isSelf && ((params.role !== undefined && params.role !== current.role) || params.disabled === true)) return { ok: false, reason: 'cannot_demote_self' };
+      if (isSelf && ((params.role !== undefined && params.role !== current.role) || params.disabled === true))
+        return { ok: false, reason: 'cannot_demote_self' };
 
       const now = this.deps.clock.now();
       const patch: Partial<Operator> = { updatedAt: now };
@@ -315,7 +333,15 @@ export class OperatorsService {
       const detail = describeChanges(visible(current), visible(updated));
       // Never the password itself: only that it changed.
       if (passwordHash !== undefined) detail.passwordChanged = true;
-      await this.deps.audit.record({ manager: m, operatorId: params.actor.operatorId, ip: params.actor.ip, action: 'operator.update', targetType: 'operator', targetId: current.id, detail });
+      await this.deps.audit.record({
+        manager: m,
+        operatorId: params.actor.operatorId,
+        ip: params.actor.ip,
+        action: 'operator.update',
+        targetType: 'operator',
+        targetId: current.id,
+        detail,
+      });
       return { ok: true, operator: toOperatorView(updated) };
     });
     // A new password set by an admin also clears the account's login delay.
@@ -337,7 +363,14 @@ export class OperatorsService {
    */
   async login(params: LoginParams): Promise<LoginResult> {
     const fail = async (reason: string, operatorId: number | null): Promise<void> =>
-      this.deps.audit.record({ operatorId, ip: params.ip, action: 'login_failed', targetType: 'operator', targetId: operatorId, detail: { username: params.username.slice(0, 64), reason } });
+      this.deps.audit.record({
+        operatorId,
+        ip: params.ip,
+        action: 'login_failed',
+        targetType: 'operator',
+        targetId: operatorId,
+        detail: { username: params.username.slice(0, 64), reason },
+      });
     const operators = this.deps.dataSource.getRepository(Operator);
     const operator = await operators.findOneBy({ username: params.username });
 
@@ -372,8 +405,22 @@ export class OperatorsService {
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
     await this.deps.dataSource
       .getRepository(OperatorSession)
-      .insert({ tokenHash: hashToken(token), csrfTokenHash: hashToken(csrfToken), operatorId: operator.id, createdAt: now, expiresAt, revokedAt: null });
-    await this.deps.audit.record({ operatorId: operator.id, ip: params.ip, action: 'login', targetType: 'operator', targetId: operator.id, detail: { username: operator.username } });
+      .insert({
+        tokenHash: hashToken(token),
+        csrfTokenHash: hashToken(csrfToken),
+        operatorId: operator.id,
+        createdAt: now,
+        expiresAt,
+        revokedAt: null,
+      });
+    await this.deps.audit.record({
+      operatorId: operator.id,
+      ip: params.ip,
+      action: 'login',
+      targetType: 'operator',
+      targetId: operator.id,
+      detail: { username: operator.username },
+    });
     return { ok: true, token, csrfToken, expiresAt, operator: toOperatorView(operator) };
   }
 
@@ -400,7 +447,13 @@ export class OperatorsService {
     const session = await sessions.findOneBy({ tokenHash: hashToken(params.token) });
     if (!session || session.revokedAt !== null) return false;
     await sessions.update({ id: session.id }, { revokedAt: this.deps.clock.now() });
-    await this.deps.audit.record({ operatorId: session.operatorId, ip: params.ip, action: 'logout', targetType: 'operator', targetId: session.operatorId });
+    await this.deps.audit.record({
+      operatorId: session.operatorId,
+      ip: params.ip,
+      action: 'logout',
+      targetType: 'operator',
+      targetId: session.operatorId,
+    });
     return true;
   }
 
@@ -415,7 +468,12 @@ export class OperatorsService {
   }
 
   private async revokeSessions(m: EntityManager, operatorId: number): Promise<void> {
-    await m.createQueryBuilder().update(OperatorSession).set({ revokedAt: this.deps.clock.now() }).where('operator_id = :operatorId AND revoked_at IS NULL', { operatorId }).execute();
+    await m
+      .createQueryBuilder()
+      .update(OperatorSession)
+      .set({ revokedAt: this.deps.clock.now() })
+      .where('operator_id = :operatorId AND revoked_at IS NULL', { operatorId })
+      .execute();
   }
 }
 

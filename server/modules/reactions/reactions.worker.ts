@@ -235,13 +235,20 @@ export class ReactionsWorker {
   }
 
   private lostLease(claim: Claim, rows: number): number {
-    this.deps.logger.warn('reaction lease was taken over before the batch committed; another instance runs it', { rows, token: claim.token });
+    this.deps.logger.warn('reaction lease was taken over before the batch committed; another instance runs it', {
+      rows,
+      token: claim.token,
+    });
     return 0;
   }
 
   private async fail(claim: Claim, workId: number, error: unknown): Promise<void> {
     const text = error instanceof Error ? error.message || error.name : String(error);
     const outcome = await this.queue.fail({ claim, id: workId, error: text });
-    this.deps.logger.warn(outcome === 'failed' ? 'interaction reactions failed for good' : 'interaction reactions failed; will retry', { workId, outcome, error });
+    this.deps.logger.warn(outcome === 'failed' ? 'interaction reactions failed for good' : 'interaction reactions failed; will retry', {
+      workId,
+      outcome,
+      error,
+    });
   }
 }

@@ -30,7 +30,10 @@ export class ScoringService {
     const candidates = entries.filter((e) => e.points !== 0);
     if (candidates.length === 0) return 0;
     const keys = candidates.map((e) => e.dedupeKey);
-    const seen: { dedupe_key: string }[] = await manager.query(`SELECT dedupe_key FROM score_ledger WHERE dedupe_key IN (${placeholders(keys.length)})`, keys);
+    const seen: { dedupe_key: string }[] = await manager.query(
+      `SELECT dedupe_key FROM score_ledger WHERE dedupe_key IN (${placeholders(keys.length)})`,
+      keys,
+    );
     const taken = new Set(seen.map((r) => r.dedupe_key));
     const fresh: AddPointsParams[] = [];
     for (const e of candidates) {
@@ -47,10 +50,10 @@ export class ScoringService {
     const sums = new Map<number, number>();
     for (const e of fresh) sums.set(e.contactId, (sums.get(e.contactId) ?? 0) + e.points);
     const ids = [...sums.keys()];
-    await manager.query(`UPDATE contacts SET score = score + CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${placeholders(ids.length)})`, [
-      ...ids.flatMap((id) => [id, sums.get(id) ?? 0]),
-      ...ids,
-    ]);
+    await manager.query(
+      `UPDATE contacts SET score = score + CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${placeholders(ids.length)})`,
+      [...ids.flatMap((id) => [id, sums.get(id) ?? 0]), ...ids],
+    );
     return fresh.length;
   }
 }

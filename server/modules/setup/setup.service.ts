@@ -119,7 +119,9 @@ export class SetupService {
       await call();
     } catch (error) {
       failure =
-        error instanceof PlatformApiError ? { errcode: error.errcode, meaning: error.meaning, error: error.message } : { error: error instanceof Error ? error.message : String(error) };
+        error instanceof PlatformApiError
+          ? { errcode: error.errcode, meaning: error.meaning, error: error.message }
+          : { error: error instanceof Error ? error.message : String(error) };
     }
     const { expiresAt } = await this.deps.tokenStore.readExpiry(tokenKey);
     const tokenFresh = expiresAt !== null && expiresAt.getTime() > this.deps.clock.now().getTime();

@@ -81,7 +81,11 @@ export async function forgetDims(manager: EntityManager, metric: StatMetric, dim
  * one statement. `select` groups the bucket (a business-zone day, say): an SQL expression over
  * `bucket_at`.
  */
-export async function readCounts(manager: EntityManager, metric: StatMetric, p: Partial<TimeRange> & { select?: string } = {}): Promise<{ bucket: string; dim: string; n: number }[]> {
+export async function readCounts(
+  manager: EntityManager,
+  metric: StatMetric,
+  p: Partial<TimeRange> & { select?: string } = {},
+): Promise<{ bucket: string; dim: string; n: number }[]> {
   const range = within('bucket_at', p);
   const params = [metric, ...range.params];
   const bucket = p.select ?? 'bucket_at';
@@ -123,10 +127,16 @@ function recountSql(metric: StatMetric, mysql: boolean, range: TimeRange): { sql
         ? "DATE_FORMAT(occurred_at, '%Y-%m-%d %H:00:00.000') + INTERVAL (MINUTE(occurred_at) DIV 15 * 15) MINUTE"
         : "strftime('%Y-%m-%d %H:', occurred_at) || printf('%02d', CAST(strftime('%M', occurred_at) AS INTEGER) / 15 * 15) || ':00.000'";
       const slice = within('occurred_at', range);
-      return { sql: `SELECT '${metric}', ${bucket} AS b, channel, COUNT(*) FROM interactions WHERE 1 = 1${slice.sql} GROUP BY b, channel`, params: slice.params };
+      return {
+        sql: `SELECT '${metric}', ${bucket} AS b, channel, COUNT(*) FROM interactions WHERE 1 = 1${slice.sql} GROUP BY b, channel`,
+        params: slice.params,
+      };
     }
     case STAT_METRICS.contactsByStage:
-      return { sql: `SELECT '${metric}', '${NO_BUCKET}', stage, COUNT(*) FROM contacts WHERE merged_into_id IS NULL GROUP BY stage`, params: [] };
+      return {
+        sql: `SELECT '${metric}', '${NO_BUCKET}', stage, COUNT(*) FROM contacts WHERE merged_into_id IS NULL GROUP BY stage`,
+        params: [],
+      };
     case STAT_METRICS.contactsByTag:
       return { sql: `SELECT '${metric}', '${NO_BUCKET}', CAST(tag_id AS CHAR), COUNT(*) FROM contact_tags GROUP BY tag_id`, params: [] };
   }
@@ -174,14 +184,18 @@ export class StatCountersService {
       });
     }
     const now = this.deps.clock.now();
-    await this.deps.dataSource.manager.upsert(JobCursor, { name: `${CURSOR_PREFIX}${metric}`, value: toSqlDate(now), updatedAt: now }, ['name']);
+    await this.deps.dataSource.manager.upsert(JobCursor, { name: `${CURSOR_PREFIX}${metric}`, value: toSqlDate(now), updatedAt: now }, [
+      'name',
+    ]);
   }
 
   /** Day-long slices of the interactions (open at both ends, so rows written meanwhile are in one); one slice otherwise. */
   private async slicesOf(metric: StatMetric): Promise<TimeRange[]> {
     const all = [{ from: null, to: null }];
     if (metric !== STAT_METRICS.interactionsByChannel) return all;
-    const [row]: { first: unknown; last: unknown }[] = await this.deps.dataSource.query('SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM interactions');
+    const [row]: { first: unknown; last: unknown }[] = await this.deps.dataSource.query(
+      'SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM interactions',
+    );
     if (row?.first == null || row.last == null) return all;
     const first = Math.floor(instantOf(row.first).getTime() / DAY_MS) * DAY_MS;
     const last = instantOf(row.last).getTime();
@@ -204,9 +218,13 @@ export class StatCountersService {
           `SELECT id, metric, bucket_at, dim, n FROM stat_deltas ORDER BY id LIMIT ${FOLD_BATCH}${mysql ? ' FOR UPDATE' : ''}`,
         );
         if (rows.length === 0) return 0;
-        const summed = sumByKey(rows.map((row) => ({ metric: row.metric, bucketAt: sqlText(row.bucket_at), dim: row.dim, n: Number(row.n) })));
+        const summed = sumByKey(
+          rows.map((row) => ({ metric: row.metric, bucketAt: sqlText(row.bucket_at), dim: row.dim, n: Number(row.n) })),
+        );
         if (summed.length > 0) {
-          const upsert = mysql ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)' : 'ON CONFLICT (metric, bucket_at, dim) DO UPDATE SET n = n + excluded.n';
+          const upsert = mysql
+            ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)'
+            : 'ON CONFLICT (metric, bucket_at, dim) DO UPDATE SET n = n + excluded.n';
           await manager.query(
             `INSERT INTO stat_counts (metric, bucket_at, dim, n) VALUES ${summed.map(() => '(?, ?, ?, ?)').join(',')} ${upsert}`,
             summed.flatMap((row) => [row.metric, row.bucketAt, row.dim, row.n]),

@@ -103,7 +103,9 @@ export class StatsService {
         .sort((a, b) => bySeries(a, b) || (a.source ?? '').localeCompare(b.source ?? '')),
       funnel,
       activity: { active: activeCount, silent: Math.max(0, live - activeCount), silentDays: params.silentDays },
-      interactions: interactions.map((row) => ({ day: row.bucket, channel: row.dim as Channel, count: row.n })).sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),
+      interactions: interactions
+        .map((row) => ({ day: row.bucket, channel: row.dim as Channel, count: row.n }))
+        .sort((a, b) => bySeries(a, b) || a.channel.localeCompare(b.channel)),
       topTags: top.flatMap((row) => {
         const tag = names.get(row.tagId);
         return tag ? [{ ...row, group: tag.group, name: tag.name }] : [];
@@ -114,7 +116,8 @@ export class StatsService {
   /** The business-zone day of a UTC datetime column, as 'YYYY-MM-DD' text, on either database. */
   private localDay(column: string, offsetMinutes: number): string {
     const minutes = Math.trunc(offsetMinutes);
-    if (this.deps.dataSource.options.type === 'better-sqlite3') return `strftime('%Y-%m-%d', ${column}, '${minutes >= 0 ? '+' : ''}${minutes} minutes')`;
+    if (this.deps.dataSource.options.type === 'better-sqlite3')
+      return `strftime('%Y-%m-%d', ${column}, '${minutes >= 0 ? '+' : ''}${minutes} minutes')`;
     return `DATE_FORMAT(${column} + INTERVAL ${minutes} MINUTE, '%Y-%m-%d')`;
   }
 }

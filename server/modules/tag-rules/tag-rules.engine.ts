@@ -72,7 +72,13 @@ export function evaluateRules(rules: TagRule[], input: RuleInput): RulesOutcome 
   for (const rule of rules) {
     if (!matchRule(rule, input)) continue;
     const render = (refs: TagRef[]) => refs.flatMap((ref) => renderTagRef(ref, input.detail) ?? []);
-    fired.push({ id: rule.id, name: rule.name, addTags: render(rule.addTags), removeTags: render(rule.removeTags), scorePoints: rule.scorePoints });
+    fired.push({
+      id: rule.id,
+      name: rule.name,
+      addTags: render(rule.addTags),
+      removeTags: render(rule.removeTags),
+      scorePoints: rule.scorePoints,
+    });
     reply ??= replyOf(rule);
   }
   return { fired, reply };
@@ -137,7 +143,11 @@ export class TagRulesEngine {
    * Applies every matching rule's tags (idempotent per contact and tag) and adds its points to
    * `points`, for the caller to score in bulk; the ledger's key makes them once per (rule, interaction).
    */
-  async applyRules(manager: EntityManager, p: { contactId: number; interactionId: number } & RuleInput, points: AddPointsParams[]): Promise<void> {
+  async applyRules(
+    manager: EntityManager,
+    p: { contactId: number; interactionId: number } & RuleInput,
+    points: AddPointsParams[],
+  ): Promise<void> {
     for (const rule of await this.loadRules(p.type)) {
       if (!matchRule(rule, p)) continue;
       if (rule.addTags.length > 0 || rule.removeTags.length > 0) {

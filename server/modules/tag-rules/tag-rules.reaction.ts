@@ -8,7 +8,11 @@ export function createTagRulesReaction(deps: { rules: TagRulesEngine }): Reactio
     prepare(interaction) {
       return Promise.resolve(async (m, row, batch) => {
         if (row.contactId === null) return;
-        await deps.rules.applyRules(m, { contactId: row.contactId, interactionId: interaction.id, type: interaction.type, detail: interaction.detail }, batch.points);
+        await deps.rules.applyRules(
+          m,
+          { contactId: row.contactId, interactionId: interaction.id, type: interaction.type, detail: interaction.detail },
+          batch.points,
+        );
       });
     },
   };

@@ -36,7 +36,8 @@ export interface TagRuleIssue {
   message: string;
 }
 
-export type TagRuleResult<T> = { ok: true; value: T } | { ok: false; reason: 'not_found' | 'duplicate_name' } | { ok: false; reason: 'invalid'; issues: TagRuleIssue[] };
+export type TagRuleResult<T> =
+  { ok: true; value: T } | { ok: false; reason: 'not_found' | 'duplicate_name' } | { ok: false; reason: 'invalid'; issues: TagRuleIssue[] };
 
 export interface CreateTagRuleParams {
   rule: TagRuleDraft;
@@ -125,7 +126,8 @@ export class TagRulesService {
       const after = normalizeRule(mergeRule(before, params.changes));
       const issues = checkTagRule(after);
       if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
-      if (after.name !== before.name && (await hasNameClash(manager, after.name, current.id))) return { ok: false, reason: 'duplicate_name' };
+      if (after.name !== before.name && (await hasNameClash(manager, after.name, current.id)))
+        return { ok: false, reason: 'duplicate_name' };
       await manager.update(TagRule, { id: current.id }, { ...after, updatedAt: this.deps.clock.now() });
       const updated = await manager.findOneByOrFail(TagRule, { id: current.id });
       await this.deps.audit.record({
@@ -180,8 +182,10 @@ export class TagRulesService {
  */
 export function checkTagRule(rule: TagRuleFields): TagRuleIssue[] {
   const issues: TagRuleIssue[] = [];
-  if (rule.matchKind !== 'any' && !rule.matchValue) issues.push({ path: 'matchValue', message: `matchValue is required when matchKind is '${rule.matchKind}'` });
-  if (rule.replyText !== null && rule.replyNews !== null) issues.push({ path: 'replyNews', message: 'Give at most one of replyText and replyNews' });
+  if (rule.matchKind !== 'any' && !rule.matchValue)
+    issues.push({ path: 'matchValue', message: `matchValue is required when matchKind is '${rule.matchKind}'` });
+  if (rule.replyText !== null && rule.replyNews !== null)
+    issues.push({ path: 'replyNews', message: 'Give at most one of replyText and replyNews' });
   return issues;
 }
 

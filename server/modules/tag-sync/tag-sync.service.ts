@@ -31,7 +31,10 @@ export function tagSyncSubject(platform: 'oa' | 'wecom', tagId: number): string 
  * A rename carries Flywheel's id and the handler reads the name when it runs, so a later rename
  * simply wins. A deletion carries the platform ids, because Flywheel's rows are gone by then.
  */
-type CatalogChange = { op: 'rename_tag'; tagId: number } | { op: 'rename_group'; groupId: number } | { op: 'delete'; oaTagIds: number[]; wecomTagIds: string[]; wecomGroupIds: string[] };
+type CatalogChange =
+  | { op: 'rename_tag'; tagId: number }
+  | { op: 'rename_group'; groupId: number }
+  | { op: 'delete'; oaTagIds: number[]; wecomTagIds: string[]; wecomGroupIds: string[] };
 
 /** Errcodes that mean the platform's copy is already gone: the deletion is done. */
 const ALREADY_GONE = new Set([45159, 40068]);
@@ -81,7 +84,10 @@ export interface TagSyncDeps {
 export class TagSyncService {
   constructor(private readonly deps: TagSyncDeps) {}
 
-  async enqueueContactTagChanges(manager: EntityManager, p: { contactId: number; added: TagChange[]; removed: TagChange[]; skip?: 'oa' | 'wecom' }): Promise<void> {
+  async enqueueContactTagChanges(
+    manager: EntityManager,
+    p: { contactId: number; added: TagChange[]; removed: TagChange[]; skip?: 'oa' | 'wecom' },
+  ): Promise<void> {
     const changes = [...p.added.map((c) => ({ ...c, op: 'add' as const })), ...p.removed.map((c) => ({ ...c, op: 'remove' as const }))];
     const groups = await manager.findBy(TagGroup, { id: In([...new Set(changes.map((c) => c.tag.groupId))]) });
     const byId = new Map(groups.map((g) => [g.id, g]));
@@ -89,7 +95,13 @@ export class TagSyncService {
       const group = byId.get(change.tag.groupId);
       const payload = { contactId: p.contactId, tagId: change.tag.id, op: change.op };
       if (group?.syncOa && p.skip !== 'oa' && this.deps.officialAccount) {
-        await this.deps.queue.enqueue({ manager, kind: OA_TAG_SYNC, dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`, payload, subject: tagSyncSubject('oa', change.tag.id) });
+        await this.deps.queue.enqueue({
+          manager,
+          kind: OA_TAG_SYNC,
+          dedupeKey: `oa_tag:${change.op}:${change.contactTagId}`,
+          payload,
+          subject: tagSyncSubject('oa', change.tag.id),
+        });
       }
       if (group?.syncWecom && p.skip !== 'wecom' && this.deps.wecom) {
         await this.deps.queue.enqueue({
@@ -123,7 +135,8 @@ export class TagSyncService {
     const oaTagIds = tags.flatMap((t) => (t.oaTagId === null ? [] : [t.oaTagId]));
     const wecomGroupIds = group?.wecomGroupId ? [group.wecomGroupId] : [];
     const wecomTagIds = wecomGroupIds.length > 0 ? [] : tags.flatMap((t) => (t.wecomTagId === null ? [] : [t.wecomTagId]));
-    if (oaTagIds.length > 0) await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds, wecomTagIds: [], wecomGroupIds: [] });
+    if (oaTagIds.length > 0)
+      await this.enqueueCatalog(manager, OA_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds, wecomTagIds: [], wecomGroupIds: [] });
     if (skip !== 'wecom' && wecomTagIds.length + wecomGroupIds.length > 0)
       await this.enqueueCatalog(manager, WECOM_TAG_CATALOG_SYNC, { op: 'delete', oaTagIds: [], wecomTagIds, wecomGroupIds });
   }
@@ -292,7 +305,14 @@ export class TagSyncService {
           batch.tagId,
         );
         for (const i of items.filter((x) => overLimit.has(x.contactId))) {
-          results.push(failure(i.task, new TagSyncLimitError(`The follower already has ${OA_MAX_TAGS_PER_USER} Official Account tags (the platform limit); remove one first`)));
+          results.push(
+            failure(
+              i.task,
+              new TagSyncLimitError(
+                `The follower already has ${OA_MAX_TAGS_PER_USER} Official Account tags (the platform limit); remove one first`,
+              ),
+            ),
+          );
         }
         items = items.filter((x) => !overLimit.has(x.contactId));
       }
@@ -305,7 +325,8 @@ export class TagSyncService {
   }
 
   private async sendOaBatch(op: 'add' | 'remove', oaTagId: number, chunk: { task: Task; openid: string }[]): Promise<TaskResult[]> {
-    const call = (openids: string[]) => (op === 'add' ? this.oa().client.batchTag(oaTagId, openids) : this.oa().client.batchUntag(oaTagId, openids));
+    const call = (openids: string[]) =>
+      op === 'add' ? this.oa().client.batchTag(oaTagId, openids) : this.oa().client.batchUntag(oaTagId, openids);
     try {
       await call(chunk.map((c) => c.openid));
       return chunk.map((c) => ({ id: c.task.id, ok: true }));
@@ -333,7 +354,10 @@ export class TagSyncService {
    * without a call: an add of a tag the contact no longer holds, a remove of a tag they hold
    * again. The task of the later change brings the platform in line.
    */
-  private async dropUndone<T extends { task: Task; contactId: number; tagId: number; op: 'add' | 'remove' }>(parsed: T[], results: TaskResult[]): Promise<T[]> {
+  private async dropUndone<T extends { task: Task; contactId: number; tagId: number; op: 'add' | 'remove' }>(
+    parsed: T[],
+    results: TaskResult[],
+  ): Promise<T[]> {
     if (parsed.length === 0) return parsed;
     const held = await this.deps.dataSource.manager.find(ContactTag, {
       select: { contactId: true, tagId: true },
@@ -356,7 +380,9 @@ export class TagSyncService {
     assertOfficialAccountTagName(tag.name);
     const mirrored = await m.countBy(Tag, { oaTagId: Not(IsNull()) });
     if (mirrored >= OA_MAX_TAGS_PER_ACCOUNT) {
-      throw new TagSyncLimitError(`The Official Account already has ${OA_MAX_TAGS_PER_ACCOUNT} tags (the platform limit); turn off syncing for a tag group or delete tags`);
+      throw new TagSyncLimitError(
+        `The Official Account already has ${OA_MAX_TAGS_PER_ACCOUNT} tags (the platform limit); turn off syncing for a tag group or delete tags`,
+      );
     }
     let oaTagId: number;
     try {
@@ -439,7 +465,11 @@ export class TagSyncService {
     const group = await m.findOneByOrFail(TagGroup, { id: tag.groupId });
     let created: { groupId: string; tags: { id: string; name: string }[] };
     try {
-      created = await this.wc().client.addCorpTag({ groupName: group.name, groupId: group.wecomGroupId ?? undefined, tagNames: [tag.name] });
+      created = await this.wc().client.addCorpTag({
+        groupName: group.name,
+        groupId: group.wecomGroupId ?? undefined,
+        tagNames: [tag.name],
+      });
     } catch (error) {
       // 40071: the tag exists in WeCom already; find its id.
       if (!(error instanceof PlatformApiError) || error.errcode !== 40071) throw error;

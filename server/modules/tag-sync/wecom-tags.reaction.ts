@@ -78,7 +78,13 @@ export class WecomTagMirror {
     for (const g of groups) {
       let group = (await m.findOneBy(TagGroup, { wecomGroupId: g.groupId })) ?? (await m.findOneBy(TagGroup, { name: g.groupName }));
       if (!group) {
-        await m.insert(TagGroup, { name: g.groupName.slice(0, 64), syncOa: false, syncWecom: true, wecomGroupId: g.groupId, createdAt: now });
+        await m.insert(TagGroup, {
+          name: g.groupName.slice(0, 64),
+          syncOa: false,
+          syncWecom: true,
+          wecomGroupId: g.groupId,
+          createdAt: now,
+        });
         group = await m.findOneByOrFail(TagGroup, { wecomGroupId: g.groupId });
       } else if (group.wecomGroupId !== g.groupId || group.name !== g.groupName) {
         await m.update(TagGroup, { id: group.id }, { wecomGroupId: g.groupId, name: g.groupName.slice(0, 64) });
@@ -100,7 +106,12 @@ export class WecomTagMirror {
   private async deleteCorpTags(m: EntityManager, ids: string[], type: 'tag' | 'tag_group'): Promise<void> {
     if (ids.length === 0) return;
     const groups = type === 'tag_group' ? await m.findBy(TagGroup, { wecomGroupId: In(ids) }) : [];
-    const tags = type === 'tag' ? await m.findBy(Tag, { wecomTagId: In(ids) }) : groups.length > 0 ? await m.findBy(Tag, { groupId: In(groups.map((g) => g.id)) }) : [];
+    const tags =
+      type === 'tag'
+        ? await m.findBy(Tag, { wecomTagId: In(ids) })
+        : groups.length > 0
+          ? await m.findBy(Tag, { groupId: In(groups.map((g) => g.id)) })
+          : [];
     if (tags.length === 0) return;
     await deleteTags(
       m,

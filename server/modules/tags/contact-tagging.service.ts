@@ -38,7 +38,8 @@ export interface EnqueueBulkTagJobParams extends TagChangeInput {
   actor: AuditActor;
 }
 
-export type TaggingResult<T> = { ok: true; value: T } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'unknown_tags'; tagIds: number[] };
+export type TaggingResult<T> =
+  { ok: true; value: T } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'unknown_tags'; tagIds: number[] };
 
 export interface ContactTagView {
   id: number;
@@ -97,7 +98,12 @@ export class ContactTaggingService {
     return this.deps.transactor.run(async (manager) => {
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
-      const changed = await this.deps.tags.applyTags(manager, { contactId: contact.id, add: tags.value.add, remove: tags.value.remove, source: sourceOf(params.actor) });
+      const changed = await this.deps.tags.applyTags(manager, {
+        contactId: contact.id,
+        add: tags.value.add,
+        remove: tags.value.remove,
+        source: sourceOf(params.actor),
+      });
       if (changed.added.length + changed.removed.length > 0) {
         await this.deps.audit.record({
           manager,
@@ -118,7 +124,11 @@ export class ContactTaggingService {
     return this.deps.transactor.run(async (manager) => {
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
-      const contacts = await manager.find(Contact, { select: { id: true }, where: { id: In([...new Set(params.contactIds)]), mergedIntoId: IsNull() }, order: { id: 'ASC' } });
+      const contacts = await manager.find(Contact, {
+        select: { id: true },
+        where: { id: In([...new Set(params.contactIds)]), mergedIntoId: IsNull() },
+        order: { id: 'ASC' },
+      });
       const updated = await this.applyToContacts(
         manager,
         contacts.map((c) => c.id),
@@ -131,7 +141,12 @@ export class ContactTaggingService {
         ip: params.actor.ip,
         action: 'contact.bulk_tags',
         targetType: 'contact',
-        detail: { contactIds: contacts.map((c) => c.id), add: tags.value.add.map((t) => t.name), remove: tags.value.remove.map((t) => t.name), updated },
+        detail: {
+          contactIds: contacts.map((c) => c.id),
+          add: tags.value.add.map((t) => t.name),
+          remove: tags.value.remove.map((t) => t.name),
+          updated,
+        },
       });
       return { ok: true, value: { updated } };
     });
@@ -143,7 +158,15 @@ export class ContactTaggingService {
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
       const dedupeKey = `${BULK_TAG}:${randomUUID()}`;
-      const state: BulkJobState = { filter: params.filter, add: params.add, remove: params.remove, operatorId: params.actor.operatorId, cursor: null, done: 0, total: null };
+      const state: BulkJobState = {
+        filter: params.filter,
+        add: params.add,
+        remove: params.remove,
+        operatorId: params.actor.operatorId,
+        cursor: null,
+        done: 0,
+        total: null,
+      };
       await this.deps.queue.enqueue({ manager, kind: BULK_TAG, dedupeKey, payload: toPayload(state) });
       const task = await manager.findOneByOrFail(Task, { dedupeKey });
       await this.deps.audit.record({
@@ -153,7 +176,11 @@ export class ContactTaggingService {
         action: 'contact.bulk_tags_job',
         targetType: 'bulk_job',
         targetId: task.id,
-        detail: { filter: JSON.stringify(params.filter), add: tags.value.add.map((t) => t.name), remove: tags.value.remove.map((t) => t.name) },
+        detail: {
+          filter: JSON.stringify(params.filter),
+          add: tags.value.add.map((t) => t.name),
+          remove: tags.value.remove.map((t) => t.name),
+        },
       });
       return { ok: true, value: { jobId: task.id } };
     });
@@ -163,7 +190,14 @@ export class ContactTaggingService {
     const task = await this.deps.dataSource.manager.findOneBy(Task, { id, kind: BULK_TAG });
     if (!task) return null;
     const state = readState(task);
-    const status = task.status === 'done' ? 'done' : task.status === 'failed' ? 'failed' : task.leaseHolder !== null || state.total !== null ? 'running' : 'pending';
+    const status =
+      task.status === 'done'
+        ? 'done'
+        : task.status === 'failed'
+          ? 'failed'
+          : task.leaseHolder !== null || state.total !== null
+            ? 'running'
+            : 'pending';
     return { id: task.id, status, total: state.total, done: state.done, error: task.status === 'failed' ? task.lastError : null };
   }
 
@@ -199,7 +233,12 @@ export class ContactTaggingService {
       state = { ...state, total: await this.deps.contactsQuery.countContactsExactly({ ...state.filter, scope: { kind: 'all' } }) };
       await this.deps.dataSource.manager.update(Task, { id: taskId }, { payload: toPayload(state) });
     }
-    const ids = await this.deps.contactsQuery.listContactIds({ ...state.filter, scope: { kind: 'all' }, limit: this.chunkSize, after: state.cursor ?? undefined });
+    const ids = await this.deps.contactsQuery.listContactIds({
+      ...state.filter,
+      scope: { kind: 'all' },
+      limit: this.chunkSize,
+      after: state.cursor ?? undefined,
+    });
     if (ids.length === 0) return false;
     const current = state;
     await this.deps.transactor.run(async (manager) => {
@@ -213,7 +252,12 @@ export class ContactTaggingService {
     return ids.length === this.chunkSize;
   }
 
-  private async applyToContacts(manager: EntityManager, contactIds: number[], tags: { add: Tag[]; remove: Tag[] }, source: string): Promise<number> {
+  private async applyToContacts(
+    manager: EntityManager,
+    contactIds: number[],
+    tags: { add: Tag[]; remove: Tag[] },
+    source: string,
+  ): Promise<number> {
     let updated = 0;
     for (const contactId of contactIds) {
       const changed = await this.deps.tags.applyTags(manager, { contactId, add: tags.add, remove: tags.remove, source });
@@ -258,7 +302,15 @@ function sourceOf(actor: AuditActor): string {
 }
 
 function toPayload(state: BulkJobState): Task['payload'] {
-  return { filter: JSON.stringify(state.filter), add: state.add, remove: state.remove, operatorId: state.operatorId, cursor: state.cursor, done: state.done, total: state.total };
+  return {
+    filter: JSON.stringify(state.filter),
+    add: state.add,
+    remove: state.remove,
+    operatorId: state.operatorId,
+    cursor: state.cursor,
+    done: state.done,
+    total: state.total,
+  };
 }
 
 function readState(task: Task): BulkJobState {

@@ -117,9 +117,21 @@ export class TagCatalogService {
   async createTagGroup(params: CreateTagGroupParams): Promise<TagCatalogResult<TagGroupView>> {
     return this.runCatchingDuplicates(async (manager) => {
       if (await manager.existsBy(TagGroup, { name: params.name })) return { ok: false, reason: 'duplicate_name' };
-      await manager.insert(TagGroup, { name: params.name, syncOa: params.syncOa ?? true, syncWecom: params.syncWecom ?? true, wecomGroupId: null, createdAt: this.deps.clock.now() });
+      await manager.insert(TagGroup, {
+        name: params.name,
+        syncOa: params.syncOa ?? true,
+        syncWecom: params.syncWecom ?? true,
+        wecomGroupId: null,
+        createdAt: this.deps.clock.now(),
+      });
       const group = await manager.findOneByOrFail(TagGroup, { name: params.name });
-      await this.audit(manager, params.actor, 'tag_group.create', group.id, describeRecord({ name: group.name, syncOa: group.syncOa, syncWecom: group.syncWecom }));
+      await this.audit(
+        manager,
+        params.actor,
+        'tag_group.create',
+        group.id,
+        describeRecord({ name: group.name, syncOa: group.syncOa, syncWecom: group.syncWecom }),
+      );
       return { ok: true, value: toGroupView(group, 0) };
     });
   }
@@ -129,7 +141,8 @@ export class TagCatalogService {
     const result = await this.runCatchingDuplicates(async (manager) => {
       const current = await manager.findOneBy(TagGroup, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
-      if (params.name !== undefined && params.name !== current.name && (await manager.existsBy(TagGroup, { name: params.name }))) return { ok: false, reason: 'duplicate_name' };
+      if (params.name !== undefined && params.name !== current.name && (await manager.existsBy(TagGroup, { name: params.name })))
+        return { ok: false, reason: 'duplicate_name' };
       const patch: Partial<TagGroup> = {};
       if (params.name !== undefined) patch.name = params.name;
       if (params.syncOa !== undefined) patch.syncOa = params.syncOa;
@@ -141,7 +154,10 @@ export class TagCatalogService {
         await this.deps.tagSync.enqueueGroupRenamed(manager, updated);
       }
       const fields = (g: TagGroup) => ({ name: g.name, syncOa: g.syncOa, syncWecom: g.syncWecom });
-      await this.audit(manager, params.actor, 'tag_group.update', current.id, { ...describeChanges(fields(current), fields(updated)), ...(rulesUpdated > 0 ? { rulesUpdated } : {}) });
+      await this.audit(manager, params.actor, 'tag_group.update', current.id, {
+        ...describeChanges(fields(current), fields(updated)),
+        ...(rulesUpdated > 0 ? { rulesUpdated } : {}),
+      });
       return { ok: true, value: toGroupView(updated, await manager.countBy(Tag, { groupId: current.id })) };
     });
     if (rulesUpdated > 0) this.deps.onRulesChanged();
@@ -158,7 +174,11 @@ export class TagCatalogService {
       const removedContactTags = await deleteTags(manager, tagIds);
       await manager.delete(TagGroup, { id: group.id });
       await this.deps.tagSync.enqueueTagsDeleted(manager, tags, group);
-      await this.audit(manager, params.actor, 'tag_group.delete', group.id, { name: group.name, deletedTags: tags.map((tag) => tag.name), removedContactTags });
+      await this.audit(manager, params.actor, 'tag_group.delete', group.id, {
+        name: group.name,
+        deletedTags: tags.map((tag) => tag.name),
+        removedContactTags,
+      });
       return { ok: true, value: { deletedTags: tags.length, removedContactTags } };
     });
   }
@@ -166,7 +186,10 @@ export class TagCatalogService {
   /** Every tag with its group name and how many contacts carry it. */
   async listTags(params: { groupId?: number } = {}): Promise<TagView[]> {
     const manager = this.deps.dataSource.manager;
-    const tags = await manager.find(Tag, { where: params.groupId === undefined ? {} : { groupId: params.groupId }, order: { groupId: 'ASC', name: 'ASC', id: 'ASC' } });
+    const tags = await manager.find(Tag, {
+      where: params.groupId === undefined ? {} : { groupId: params.groupId },
+      order: { groupId: 'ASC', name: 'ASC', id: 'ASC' },
+    });
     if (tags.length === 0) return [];
     const groups = await manager.findBy(TagGroup, { id: In([...new Set(tags.map((tag) => tag.groupId))]) });
     const counts = await manager
@@ -187,7 +210,13 @@ export class TagCatalogService {
       const group = await manager.findOneBy(TagGroup, { id: params.groupId });
       if (!group) return { ok: false, reason: 'group_not_found' };
       if (await manager.existsBy(Tag, { groupId: group.id, name: params.name })) return { ok: false, reason: 'duplicate_name' };
-      await manager.insert(Tag, { groupId: group.id, name: params.name, oaTagId: null, wecomTagId: null, createdAt: this.deps.clock.now() });
+      await manager.insert(Tag, {
+        groupId: group.id,
+        name: params.name,
+        oaTagId: null,
+        wecomTagId: null,
+        createdAt: this.deps.clock.now(),
+      });
       const tag = await manager.findOneByOrFail(Tag, { groupId: group.id, name: params.name });
       await this.audit(manager, params.actor, 'tag.create', tag.id, { group: group.name, name: tag.name });
       return { ok: true, value: toTagView(tag, group.name, 0) };
@@ -214,7 +243,9 @@ export class TagCatalogService {
       const updated = await manager.findOneByOrFail(Tag, { id: current.id });
       if (name !== current.name || groupId !== current.groupId) {
         const oldGroup = groupId === current.groupId ? group : await manager.findOneByOrFail(TagGroup, { id: current.groupId });
-        rulesUpdated = await this.renameInRules(manager, (ref) => (ref.group === oldGroup.name && ref.name === current.name ? { group: group.name, name } : ref));
+        rulesUpdated = await this.renameInRules(manager, (ref) =>
+          ref.group === oldGroup.name && ref.name === current.name ? { group: group.name, name } : ref,
+        );
       }
       if (name !== current.name) await this.deps.tagSync.enqueueTagRenamed(manager, updated);
       const changes = describeChanges({ groupId: current.groupId, name: current.name }, { groupId: updated.groupId, name: updated.name });
@@ -273,9 +304,26 @@ export class TagCatalogService {
 }
 
 function toGroupView(group: TagGroup, tagCount: number): TagGroupView {
-  return { id: group.id, name: group.name, syncOa: group.syncOa, syncWecom: group.syncWecom, wecomGroupId: group.wecomGroupId, tagCount, createdAt: group.createdAt.toISOString() };
+  return {
+    id: group.id,
+    name: group.name,
+    syncOa: group.syncOa,
+    syncWecom: group.syncWecom,
+    wecomGroupId: group.wecomGroupId,
+    tagCount,
+    createdAt: group.createdAt.toISOString(),
+  };
 }
 
 function toTagView(tag: Tag, group: string, contactCount: number): TagView {
-  return { id: tag.id, groupId: tag.groupId, group, name: tag.name, contactCount, oaTagId: tag.oaTagId, wecomTagId: tag.wecomTagId, createdAt: tag.createdAt.toISOString() };
+  return {
+    id: tag.id,
+    groupId: tag.groupId,
+    group,
+    name: tag.name,
+    contactCount,
+    oaTagId: tag.oaTagId,
+    wecomTagId: tag.wecomTagId,
+    createdAt: tag.createdAt.toISOString(),
+  };
 }

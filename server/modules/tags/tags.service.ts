@@ -53,7 +53,12 @@ export class TagsService {
     for (const tag of p.add) {
       if (held.has(tag.id)) continue;
       try {
-        const inserted = await manager.insert(ContactTag, { contactId: p.contactId, tagId: tag.id, source: p.source.slice(0, 64), createdAt: now });
+        const inserted = await manager.insert(ContactTag, {
+          contactId: p.contactId,
+          tagId: tag.id,
+          source: p.source.slice(0, 64),
+          createdAt: now,
+        });
         const contactTagId = insertedId(inserted.identifiers);
         added.push({ tag, contactTagId });
         held.set(tag.id, contactTagId);

@@ -119,7 +119,8 @@ export class TaskQueue {
 
   /** Inserts the task unless one with the same dedupe key exists; false when it already did. */
   async enqueue(params: EnqueueParams): Promise<boolean> {
-    if (!params.kind || params.kind.length > MAX_KIND_LENGTH) throw new Error(`Task kind must be 1-${MAX_KIND_LENGTH} characters: "${params.kind}"`);
+    if (!params.kind || params.kind.length > MAX_KIND_LENGTH)
+      throw new Error(`Task kind must be 1-${MAX_KIND_LENGTH} characters: "${params.kind}"`);
     if (!params.dedupeKey || params.dedupeKey.length > MAX_DEDUPE_KEY_LENGTH) {
       throw new Error(`Task dedupe key must be 1-${MAX_DEDUPE_KEY_LENGTH} characters: "${params.dedupeKey}"`);
     }
@@ -157,7 +158,10 @@ export class TaskQueue {
    */
   async claim(params: ClaimParams): Promise<ClaimedTasks | null> {
     if (params.kinds.length === 0 || params.limit < 1) return null;
-    const claim = await this.leases.claim({ limit: params.limit, where: { sql: `kind IN (${params.kinds.map(() => '?').join(',')})`, params: params.kinds } });
+    const claim = await this.leases.claim({
+      limit: params.limit,
+      where: { sql: `kind IN (${params.kinds.map(() => '?').join(',')})`, params: params.kinds },
+    });
     if (!claim) return null;
     const order = new Map(claim.ids.map((id, index) => [id, index]));
     const tasks = await this.dataSource.getRepository(Task).findBy({ id: In(claim.ids) });
@@ -193,7 +197,12 @@ export class TaskQueue {
       const results = await this.withRenewal(kind, claim, () => this.callHandler(kind, handler, tasks));
       const done: number[] = [];
       for (const task of tasks) {
-        const result = results.get(task.id) ?? { id: task.id, ok: false, error: 'handler returned no result for this task', retryable: true };
+        const result = results.get(task.id) ?? {
+          id: task.id,
+          ok: false,
+          error: 'handler returned no result for this task',
+          retryable: true,
+        };
         if (result.ok) {
           done.push(task.id);
           continue;
@@ -203,7 +212,8 @@ export class TaskQueue {
         else outcome[failed === 'retried' ? 'retried' : 'failed'] += 1;
       }
       const completed = await this.complete(claim, done);
-      if (completed < done.length) this.logger.warn('task leases lost before completion was recorded', { kind, lost: done.length - completed });
+      if (completed < done.length)
+        this.logger.warn('task leases lost before completion was recorded', { kind, lost: done.length - completed });
       outcome.done += completed;
     }
     return outcome;

@@ -12,7 +12,12 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
 
   beforeEach(async () => {
     t = buildAdminTestApp(db().dataSource);
-    await t.operators.createOperator({ username: 'alice', password: 'correct horse', role: 'admin', actor: { operatorId: null, ip: null } });
+    await t.operators.createOperator({
+      username: 'alice',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
   });
 
   const login = (username: string, password: string) => request(t.server).post('/api/admin/login').send({ username, password });
@@ -21,7 +26,11 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
     const res = await login('alice', 'correct horse').expect(200);
     const body = res.body as { token: string; expiresAt: string; operator: { id: number } };
     const alice = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'alice' });
-    expect(body).toEqual({ token: body.token, expiresAt: '2026-11-23T20:00:00.000Z', operator: { id: alice.id, username: 'alice', role: 'admin', mustChangePassword: false } });
+    expect(body).toEqual({
+      token: body.token,
+      expiresAt: '2026-11-23T20:00:00.000Z',
+      operator: { id: alice.id, username: 'alice', role: 'admin', mustChangePassword: false },
+    });
     expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const me = await request(t.server).get('/api/admin/me').set('Authorization', `Bearer ${body.token}`).expect(200);
     expect(me.body).toMatchObject({ username: 'alice', role: 'admin' });
@@ -65,7 +74,11 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
     for (let i = 1; i <= 5; i += 1) await login('alice', `wrong-${i}`).expect(401);
     const throttled = await login('alice', 'correct horse').expect(429);
     expect(throttled.body).toEqual({
-      error: { code: 'login_throttled', message: 'Too many failed logins; wait 1 seconds before trying again', details: { retryAfterSeconds: 1 } },
+      error: {
+        code: 'login_throttled',
+        message: 'Too many failed logins; wait 1 seconds before trying again',
+        details: { retryAfterSeconds: 1 },
+      },
     });
     expect(throttled.headers['retry-after']).toBe('1');
 
@@ -80,7 +93,12 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
     const rows = await db()
       .dataSource.getRepository(AuditLog)
       .find({ where: { action: 'login_failed' }, order: { id: 'ASC' } });
-    expect(rows.map((row) => row.detail.reason)).toEqual([...Array.from({ length: 5 }, () => 'wrong_password'), 'throttled_account', 'wrong_password', 'throttled_account']);
+    expect(rows.map((row) => row.detail.reason)).toEqual([
+      ...Array.from({ length: 5 }, () => 'wrong_password'),
+      'throttled_account',
+      'wrong_password',
+      'throttled_account',
+    ]);
   });
 
   it('resets the failure count on success, so only consecutive failures are delayed', async () => {

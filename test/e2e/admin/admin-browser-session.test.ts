@@ -31,11 +31,20 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
 
   beforeEach(async () => {
     t = buildAdminTestApp(db().dataSource);
-    await t.operators.createOperator({ username: 'alice', password: 'correct horse', role: 'admin', actor: { operatorId: null, ip: null } });
+    await t.operators.createOperator({
+      username: 'alice',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
   });
 
   async function browserLogin(app: AdminTestApp = t, headers: Record<string, string> = {}): Promise<BrowserLogin> {
-    const res = await request(app.server).post('/api/admin/login').set(headers).send({ username: 'alice', password: 'correct horse' }).expect(200);
+    const res = await request(app.server)
+      .post('/api/admin/login')
+      .set(headers)
+      .send({ username: 'alice', password: 'correct horse' })
+      .expect(200);
     const setCookie = setCookiesOf(res);
     const token = valueOf(cookieLine(setCookie, 'fw_session'));
     const csrf = valueOf(cookieLine(setCookie, 'fw_csrf'));
@@ -103,8 +112,17 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
 
   it('needs no CSRF token with a bearer token, and never falls back to the cookie when the Authorization header is wrong', async () => {
     const browser = await browserLogin();
-    await request(t.server).post('/api/admin/tag-groups').set('Authorization', `Bearer ${browser.token}`).send({ name: 'Scripted' }).expect(201);
-    const junk = await request(t.server).post('/api/admin/tag-groups').set('Cookie', browser.cookie).set('Authorization', 'Bearer nonsense').send({ name: 'Sneaky' }).expect(401);
+    await request(t.server)
+      .post('/api/admin/tag-groups')
+      .set('Authorization', `Bearer ${browser.token}`)
+      .send({ name: 'Scripted' })
+      .expect(201);
+    const junk = await request(t.server)
+      .post('/api/admin/tag-groups')
+      .set('Cookie', browser.cookie)
+      .set('Authorization', 'Bearer nonsense')
+      .send({ name: 'Sneaky' })
+      .expect(401);
     expect((junk.body as { error: { code: string } }).error.code).toBe('unauthorized');
     expect(await tagGroupCount()).toBe(1);
   });
@@ -112,7 +130,11 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
   it('logout (with the CSRF token) revokes the session and clears both cookies', async () => {
     const browser = await browserLogin();
     await request(t.server).post('/api/admin/logout').set('Cookie', browser.cookie).expect(403);
-    const res = await request(t.server).post('/api/admin/logout').set('Cookie', browser.cookie).set('X-CSRF-Token', browser.csrf).expect(204);
+    const res = await request(t.server)
+      .post('/api/admin/logout')
+      .set('Cookie', browser.cookie)
+      .set('X-CSRF-Token', browser.csrf)
+      .expect(204);
     const cleared = setCookiesOf(res);
     for (const name of ['fw_session', 'fw_csrf']) {
       const line = cookieLine(cleared, name);
@@ -151,9 +173,11 @@ describeEachDatabase('admin API: browser sessions (cookies and CSRF)', (db) => {
     const adminOnly = ['/api/admin/operators', '/api/admin/audit-log'];
     const marketing = ['/api/admin/tag-groups', '/api/admin/tags', '/api/admin/tag-rules', '/api/admin/failed-work?kind=tasks'];
     const everyone = ['/api/admin/contacts', '/api/admin/contacts/count', '/api/admin/me', '/api/admin/config'];
-    const status = async (token: string, path: string) => (await request(t.server).get(path).set('Authorization', `Bearer ${token}`)).status;
+    const status = async (token: string, path: string) =>
+      (await request(t.server).get(path).set('Authorization', `Bearer ${token}`)).status;
     const table: Record<string, number[]> = {};
-    for (const path of [...adminOnly, ...marketing, ...everyone]) table[path] = [await status(admin, path), await status(operator, path), await status(sales, path)];
+    for (const path of [...adminOnly, ...marketing, ...everyone])
+      table[path] = [await status(admin, path), await status(operator, path), await status(sales, path)];
     expect(table).toEqual({
       ...Object.fromEntries(adminOnly.map((p) => [p, [200, 403, 403]])),
       ...Object.fromEntries(marketing.map((p) => [p, [200, 200, 403]])),

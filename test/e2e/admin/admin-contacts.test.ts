@@ -43,10 +43,14 @@ async function seedContact(dataSource: DataSource, p: SeedContactParams): Promis
   const contactId = Number((inserted.identifiers[0] as { id: number }).id);
   const follows: [string, 'active' | 'removed'][] = [...(p.owner ? [[p.owner, 'active'] as [string, 'active']] : []), ...(p.follows ?? [])];
   for (const [userId, status] of follows) {
-    await dataSource.getRepository(ContactFollow).insert({ contactId, userId, status, state: null, createdAt: created, updatedAt: created });
+    await dataSource
+      .getRepository(ContactFollow)
+      .insert({ contactId, userId, status, state: null, createdAt: created, updatedAt: created });
   }
   for (const [kind, value] of p.identities ?? []) {
-    await dataSource.getRepository(ContactIdentity).insert({ contactId, kind, appId: kind === 'phone' || kind === 'unionid' ? '' : 'wx-app', value, createdAt: created });
+    await dataSource
+      .getRepository(ContactIdentity)
+      .insert({ contactId, kind, appId: kind === 'phone' || kind === 'unionid' ? '' : 'wx-app', value, createdAt: created });
   }
   for (const name of p.tags ?? []) {
     let group = await dataSource.getRepository(TagGroup).findOneBy({ name: 'Interest' });
@@ -86,7 +90,12 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       score: 12,
       source: 'qr:expo',
     });
-    const wang = await seedContact(ds, { name: '王芳', createdAt: '2026-11-02T00:00:00.000Z', owner: 'rep-wang', identities: [['external_userid', 'wmEXT_wang']] });
+    const wang = await seedContact(ds, {
+      name: '王芳',
+      createdAt: '2026-11-02T00:00:00.000Z',
+      owner: 'rep-wang',
+      identities: [['external_userid', 'wmEXT_wang']],
+    });
     const zhang = await seedContact(ds, { name: '张伟 100%', createdAt: '2026-11-03T00:00:00.000Z', owner: 'rep-li' });
     const merged = await seedContact(ds, { name: '李雷 (old)', createdAt: '2026-11-04T00:00:00.000Z', mergedIntoId: li });
     ids = { li, wang, zhang, merged };
@@ -101,15 +110,48 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       totalCapped: false,
       next: null,
       items: [
-        { id: ids.zhang, name: '张伟 100%', openid: null, unionid: null, externalUserId: null, tags: [], score: 0, stage: 'acquired', source: null },
-        { id: ids.wang, name: '王芳', openid: null, unionid: null, externalUserId: 'wmEXT_wang', tags: [], score: 0, stage: 'acquired', source: null },
-        { id: ids.li, name: '李雷', openid: 'oOPENID_li', unionid: 'UNION_li', externalUserId: null, tags: ['Expo 2026', 'VIP'], score: 12, stage: 'acquired', source: 'qr:expo' },
+        {
+          id: ids.zhang,
+          name: '张伟 100%',
+          openid: null,
+          unionid: null,
+          externalUserId: null,
+          tags: [],
+          score: 0,
+          stage: 'acquired',
+          source: null,
+        },
+        {
+          id: ids.wang,
+          name: '王芳',
+          openid: null,
+          unionid: null,
+          externalUserId: 'wmEXT_wang',
+          tags: [],
+          score: 0,
+          stage: 'acquired',
+          source: null,
+        },
+        {
+          id: ids.li,
+          name: '李雷',
+          openid: 'oOPENID_li',
+          unionid: 'UNION_li',
+          externalUserId: null,
+          tags: ['Expo 2026', 'VIP'],
+          score: 12,
+          stage: 'acquired',
+          source: 'qr:expo',
+        },
       ],
     });
   });
 
   it('searches by name, openid, unionid, external_userid, full phone number and exact id', async () => {
-    const idsFor = async (q: string) => ((await get(`/api/admin/contacts?q=${encodeURIComponent(q)}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
+    const idsFor = async (q: string) =>
+      ((await get(`/api/admin/contacts?q=${encodeURIComponent(q)}`).expect(200)).body as { items: { id: number }[] }).items.map(
+        (item) => item.id,
+      );
     expect(await idsFor('李')).toEqual([ids.li]);
     expect(await idsFor('oOPENID_li')).toEqual([ids.li]);
     expect(await idsFor('UNION_li')).toEqual([ids.li]);
@@ -125,7 +167,10 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
   });
 
   it('searches by source channel and by tag name, exactly', async () => {
-    const idsFor = async (q: string) => ((await get(`/api/admin/contacts?q=${encodeURIComponent(q)}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
+    const idsFor = async (q: string) =>
+      ((await get(`/api/admin/contacts?q=${encodeURIComponent(q)}`).expect(200)).body as { items: { id: number }[] }).items.map(
+        (item) => item.id,
+      );
     expect(await idsFor('qr:expo')).toEqual([ids.li]);
     expect(await idsFor('Expo 2026')).toEqual([ids.li]);
     expect(await idsFor('Expo')).toEqual([]);
@@ -138,7 +183,11 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     expect(second.body).toMatchObject({ total: null, next: null, items: [{ id: ids.li }] });
     // A contact created between the pages does not shift the second page (an offset would).
     await seedContact(db().dataSource, { name: 'new', createdAt: '2026-11-05T00:00:00.000Z' });
-    expect(((await get(`/api/admin/contacts?limit=2&after=${ids.wang}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id)).toEqual([ids.li]);
+    expect(
+      ((await get(`/api/admin/contacts?limit=2&after=${ids.wang}`).expect(200)).body as { items: { id: number }[] }).items.map(
+        (item) => item.id,
+      ),
+    ).toEqual([ids.li]);
     await get('/api/admin/contacts?limit=101').expect(400);
     await get('/api/admin/contacts?limit=abc').expect(400);
     await get('/api/admin/contacts?after=-1').expect(400);
@@ -163,8 +212,10 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       source: 'qr:expo',
     });
     const vip = (await ds.getRepository(Tag).findOneByOrFail({ name: 'VIP' })).id;
-    const idsOf = async (query: string) => ((await get(`/api/admin/contacts?${query}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
-    const countOf = async (query: string) => (await get(`/api/admin/contacts/count?${query}`).expect(200)).body as { total: number; totalCapped: boolean };
+    const idsOf = async (query: string) =>
+      ((await get(`/api/admin/contacts?${query}`).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id);
+    const countOf = async (query: string) =>
+      (await get(`/api/admin/contacts/count?${query}`).expect(200)).body as { total: number; totalCapped: boolean };
 
     expect(await idsOf(`tagId=${vip}`)).toEqual([active, ids.li]);
     expect(await idsOf('stage=retained')).toEqual([silent, active]);
@@ -187,8 +238,12 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
 
   it("caps the first page's total at 1,000 and the count at 10,000, and says so", async () => {
     const ds = db().dataSource;
-    const rows = Array.from({ length: 10_001 }, (_, i) => `('bulk ${i}', 0, 'acquired', '2026-11-10 00:00:00.000', '2026-11-10 00:00:00.000')`);
-    for (let i = 0; i < rows.length; i += 2000) await ds.query(`INSERT INTO contacts (name, score, stage, created_at, updated_at) VALUES ${rows.slice(i, i + 2000).join(',')}`);
+    const rows = Array.from(
+      { length: 10_001 },
+      (_, i) => `('bulk ${i}', 0, 'acquired', '2026-11-10 00:00:00.000', '2026-11-10 00:00:00.000')`,
+    );
+    for (let i = 0; i < rows.length; i += 2000)
+      await ds.query(`INSERT INTO contacts (name, score, stage, created_at, updated_at) VALUES ${rows.slice(i, i + 2000).join(',')}`);
     expect((await get('/api/admin/contacts?limit=1').expect(200)).body).toMatchObject({ total: 1_000, totalCapped: true });
     expect((await get('/api/admin/contacts/count').expect(200)).body).toEqual({ total: 10_000, totalCapped: true });
   });
@@ -219,12 +274,28 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     // A second rep following 王芳 does not hide her from rep-wang; a removed relation hides her from rep-li.
     await db()
       .dataSource.getRepository(ContactFollow)
-      .insert({ contactId: ids.wang, userId: 'rep-li', status: 'removed', state: null, createdAt: at('2026-11-02T00:00:00.000Z'), updatedAt: at('2026-11-02T00:00:00.000Z') });
+      .insert({
+        contactId: ids.wang,
+        userId: 'rep-li',
+        status: 'removed',
+        state: null,
+        createdAt: at('2026-11-02T00:00:00.000Z'),
+        updatedAt: at('2026-11-02T00:00:00.000Z'),
+      });
     await db()
       .dataSource.getRepository(ContactFollow)
-      .insert({ contactId: ids.zhang, userId: 'rep-wang', status: 'active', state: 'expo', createdAt: at('2026-11-03T00:00:00.000Z'), updatedAt: at('2026-11-03T00:00:00.000Z') });
+      .insert({
+        contactId: ids.zhang,
+        userId: 'rep-wang',
+        status: 'active',
+        state: 'expo',
+        createdAt: at('2026-11-03T00:00:00.000Z'),
+        updatedAt: at('2026-11-03T00:00:00.000Z'),
+      });
     const wangRep = await t.signIn({ username: 'rep-w', role: 'sales', wecomUserId: 'rep-wang' });
-    expect(((await get('/api/admin/contacts', wangRep).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id)).toEqual([ids.zhang, ids.wang]);
+    expect(
+      ((await get('/api/admin/contacts', wangRep).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id),
+    ).toEqual([ids.zhang, ids.wang]);
     expect((await get('/api/admin/contacts/count', wangRep).expect(200)).body).toEqual({ total: 2, totalCapped: false });
 
     const sales = await t.signIn({ username: 'rep', role: 'sales', wecomUserId: 'rep-li' });
@@ -233,7 +304,9 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     const detail = await get(`/api/admin/contacts/${ids.li}`, sales).expect(200);
     expect((detail.body as { identities: unknown[] }).identities).toContainEqual({ kind: 'phone', appId: '', value: '138****5678' });
     expect(JSON.stringify(detail.body)).not.toContain('13812345678');
-    expect((await get(`/api/admin/contacts/${ids.wang}`, sales).expect(404)).body).toEqual({ error: { code: 'not_found', message: 'No such contact' } });
+    expect((await get(`/api/admin/contacts/${ids.wang}`, sales).expect(404)).body).toEqual({
+      error: { code: 'not_found', message: 'No such contact' },
+    });
     await get(`/api/admin/contacts/${ids.wang}/timeline`, sales).expect(404);
     expect(((await get('/api/admin/contacts?q=wmEXT_wang', sales).expect(200)).body as { total: number }).total).toBe(0);
 
@@ -243,7 +316,13 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
 
   it('keeps sales reps out of tags, rules, operators and the audit log (403)', async () => {
     const sales = await t.signIn({ username: 'rep', role: 'sales', wecomUserId: 'rep-li' });
-    for (const path of ['/api/admin/tags', '/api/admin/tag-groups', '/api/admin/tag-rules', '/api/admin/operators', '/api/admin/audit-log']) {
+    for (const path of [
+      '/api/admin/tags',
+      '/api/admin/tag-groups',
+      '/api/admin/tag-rules',
+      '/api/admin/operators',
+      '/api/admin/audit-log',
+    ]) {
       expect((await get(path, sales).expect(403)).body).toEqual({ error: { code: 'forbidden', message: 'Your role does not allow this' } });
     }
     await request(t.server).post('/api/admin/tag-groups').set('Authorization', `Bearer ${sales}`).send({ name: 'x' }).expect(403);
@@ -258,7 +337,15 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
       ['scan', '2026-11-22T09:30:00.500Z'],
     ];
     for (const [type, time] of rows) {
-      await repo.insert({ contactId: ids.li, type, channel: 'oa', occurredAt: at(time), detail: { n: type }, dedupeKey: `test:${type}`, createdAt: at(time) });
+      await repo.insert({
+        contactId: ids.li,
+        type,
+        channel: 'oa',
+        occurredAt: at(time),
+        detail: { n: type },
+        dedupeKey: `test:${type}`,
+        createdAt: at(time),
+      });
     }
     await repo.insert({
       contactId: ids.wang,

@@ -31,9 +31,19 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
   });
 
   const get = (path: string, token = admin) => request(t.server).get(path).set('Authorization', `Bearer ${token}`);
-  const post = (path: string, body: object, token = admin) => request(t.server).post(path).set('Authorization', `Bearer ${token}`).send(body);
+  const post = (path: string, body: object, token = admin) =>
+    request(t.server).post(path).set('Authorization', `Bearer ${token}`).send(body);
 
-  const addContact = async (p: { name?: string; stage?: LifecycleStage; source?: string | null; createdAt?: Date; lastInteractionAt?: Date | null; mergedIntoId?: number | null } = {}) => {
+  const addContact = async (
+    p: {
+      name?: string;
+      stage?: LifecycleStage;
+      source?: string | null;
+      createdAt?: Date;
+      lastInteractionAt?: Date | null;
+      mergedIntoId?: number | null;
+    } = {},
+  ) => {
     const at = p.createdAt ?? t.clock.now();
     const result = await db()
       .dataSource.getRepository(Contact)
@@ -57,17 +67,33 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
   };
   const makeTag = async (name: string, group = 'Interest') => {
     const groups = ((await get('/api/admin/tag-groups').expect(200)).body as { items: { id: number; name: string }[] }).items;
-    const groupId = groups.find((g) => g.name === group)?.id ?? ((await post('/api/admin/tag-groups', { name: group }).expect(201)).body as { id: number }).id;
+    const groupId =
+      groups.find((g) => g.name === group)?.id ??
+      ((await post('/api/admin/tag-groups', { name: group }).expect(201)).body as { id: number }).id;
     return ((await post('/api/admin/tags', { groupId, name }).expect(201)).body as { id: number }).id;
   };
 
   it('stats: counts live contacts per business-zone day and source, the funnel, active vs silent, interactions per day and channel, top tags', async () => {
     // 15:59:59Z is 23:59:59 in Shanghai, 16:00Z is the next day's midnight: UTC would put both on the 22nd.
-    const lateOn22 = await addContact({ source: 'expo2026', stage: 'activated', createdAt: new Date('2026-11-22T15:59:59.999Z'), lastInteractionAt: new Date('2026-11-23T07:00:00.000Z') });
-    const earlyOn23 = await addContact({ source: 'expo2026', createdAt: new Date('2026-11-22T16:00:00.000Z'), lastInteractionAt: new Date('2026-10-01T00:00:00.000Z') });
+    const lateOn22 = await addContact({
+      source: 'expo2026',
+      stage: 'activated',
+      createdAt: new Date('2026-11-22T15:59:59.999Z'),
+      lastInteractionAt: new Date('2026-11-23T07:00:00.000Z'),
+    });
+    const earlyOn23 = await addContact({
+      source: 'expo2026',
+      createdAt: new Date('2026-11-22T16:00:00.000Z'),
+      lastInteractionAt: new Date('2026-10-01T00:00:00.000Z'),
+    });
     await addContact({ source: 'poster', stage: 'revenue', createdAt: new Date('2026-11-23T07:59:00.000Z') });
     await addContact({ source: 'expo2026', createdAt: new Date('2026-11-21T15:59:59.000Z') }); // the 21st: before the 2-day range
-    await addContact({ source: 'expo2026', createdAt: new Date('2026-11-23T01:00:00.000Z'), mergedIntoId: lateOn22, lastInteractionAt: new Date('2026-11-23T07:00:00.000Z') }); // merged: not counted
+    await addContact({
+      source: 'expo2026',
+      createdAt: new Date('2026-11-23T01:00:00.000Z'),
+      mergedIntoId: lateOn22,
+      lastInteractionAt: new Date('2026-11-23T07:00:00.000Z'),
+    }); // merged: not counted
     await addInteraction(lateOn22, 'oa', new Date('2026-11-22T15:59:59.000Z'));
     await addInteraction(lateOn22, 'oa', new Date('2026-11-22T16:00:00.000Z'));
     await addInteraction(earlyOn23, 'wecom', new Date('2026-11-23T07:00:00.000Z'));
@@ -117,10 +143,14 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     const vip = await makeTag('VIP');
     const lead = await makeTag('Lead');
     const tagged = await post(`/api/admin/contacts/${contactId}/tags`, { add: [vip, lead] }).expect(200);
-    expect(tagged.body).toEqual({ tags: [expect.objectContaining({ id: lead, name: 'Lead' }), expect.objectContaining({ id: vip, group: 'Interest', name: 'VIP' })] });
+    expect(tagged.body).toEqual({
+      tags: [expect.objectContaining({ id: lead, name: 'Lead' }), expect.objectContaining({ id: vip, group: 'Interest', name: 'VIP' })],
+    });
     const untagged = await post(`/api/admin/contacts/${contactId}/tags`, { remove: [lead] }).expect(200);
     expect(untagged.body).toEqual({ tags: [{ id: vip, group: 'Interest', name: 'VIP' }] });
-    const unknown = (await post(`/api/admin/contacts/${contactId}/tags`, { add: [999999] }).expect(400)).body as { error: { details: { message: string }[] } };
+    const unknown = (await post(`/api/admin/contacts/${contactId}/tags`, { add: [999999] }).expect(400)).body as {
+      error: { details: { message: string }[] };
+    };
     expect(unknown.error.details[0].message).toContain('999999');
     await post(`/api/admin/contacts/${contactId}/tags`, { add: [vip] }, sales).expect(404);
     // Add VIP, add Lead, remove Lead: three changes, each synced to both platforms.
@@ -128,16 +158,32 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
 
     const ledger = db().dataSource.getRepository(ScoreLedger);
     for (const [i, points] of [10, 5, -3].entries()) {
-      await ledger.insert({ contactId, points, reason: `rule ${i}`, ruleId: i + 1, interactionId: null, dedupeKey: `test:${i}`, createdAt: new Date(t.clock.now().getTime() + i * 1000) });
+      await ledger.insert({
+        contactId,
+        points,
+        reason: `rule ${i}`,
+        ruleId: i + 1,
+        interactionId: null,
+        dedupeKey: `test:${i}`,
+        createdAt: new Date(t.clock.now().getTime() + i * 1000),
+      });
     }
-    const first = (await get(`/api/admin/contacts/${contactId}/score-ledger?limit=2`).expect(200)).body as { items: { points: number; reason: string }[]; nextBefore: number };
+    const first = (await get(`/api/admin/contacts/${contactId}/score-ledger?limit=2`).expect(200)).body as {
+      items: { points: number; reason: string }[];
+      nextBefore: number;
+    };
     expect(first.items.map((e) => e.points)).toEqual([-3, 5]);
     expect(first.items[0]).toMatchObject({ reason: 'rule 2', ruleId: 3, interactionId: null, at: '2026-11-23T08:00:02.000Z' });
-    const second = (await get(`/api/admin/contacts/${contactId}/score-ledger?limit=2&before=${first.nextBefore}`).expect(200)).body as { items: { points: number }[]; nextBefore: null };
+    const second = (await get(`/api/admin/contacts/${contactId}/score-ledger?limit=2&before=${first.nextBefore}`).expect(200)).body as {
+      items: { points: number }[];
+      nextBefore: null;
+    };
     expect(second).toMatchObject({ items: [{ points: 10 }], nextBefore: null });
     await get(`/api/admin/contacts/${contactId}/score-ledger`, sales).expect(404);
 
-    const audit = (await get('/api/admin/audit-log?action=contact.').expect(200)).body as { items: { action: string; detail: Record<string, unknown> }[] };
+    const audit = (await get('/api/admin/audit-log?action=contact.').expect(200)).body as {
+      items: { action: string; detail: Record<string, unknown> }[];
+    };
     expect(audit.items.map((row) => [row.action, row.detail])).toEqual([
       ['contact.tags', { added: [], removed: ['Lead'] }],
       ['contact.tags', { added: ['VIP', 'Lead'], removed: [] }],
@@ -155,12 +201,22 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
   });
 
   it('bulk-tags everyone matching a filter as a job with progress, which a crashed worker leaves to the next one without applying anything twice', async () => {
-    const matching = [await addContact({ stage: 'activated' }), await addContact({ stage: 'activated' }), await addContact({ stage: 'activated' })];
+    const matching = [
+      await addContact({ stage: 'activated' }),
+      await addContact({ stage: 'activated' }),
+      await addContact({ stage: 'activated' }),
+    ];
     await addContact({ stage: 'revenue' });
     const vip = await makeTag('VIP');
     const queued = await post('/api/admin/contacts/bulk-tags', { filter: { stage: 'activated' }, add: [vip] }).expect(202);
     const { jobId } = queued.body as { jobId: number };
-    expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toEqual({ id: jobId, status: 'pending', total: null, done: 0, error: null });
+    expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toEqual({
+      id: jobId,
+      status: 'pending',
+      total: null,
+      done: 0,
+      error: null,
+    });
 
     // A worker takes the job, commits one chunk (2 contacts) and dies without finishing.
     const claimed = await t.queue.claim({ kinds: ['bulk_tag'], limit: 1 });
@@ -172,7 +228,13 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     t.clock.advance(61_000);
     const outcome = await t.queue.runOnce({ handlers: t.contactTagging.handlers(), batchSize: 1 });
     expect(outcome).toEqual({ done: 1, retried: 0, failed: 0 });
-    expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toEqual({ id: jobId, status: 'done', total: 3, done: 3, error: null });
+    expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toEqual({
+      id: jobId,
+      status: 'done',
+      total: 3,
+      done: 3,
+      error: null,
+    });
 
     const rows = await db()
       .dataSource.getRepository(ContactTag)
@@ -187,7 +249,9 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
 
   it('exports the filter as UTF-8 CSV with a BOM, Chinese headers, quoting and formula cells defused', async () => {
     const first = await addContact({ name: '=HYPERLINK("http://evil")', source: 'expo2026' });
-    await db().dataSource.getRepository(ContactIdentity).insert({ contactId: first, kind: 'oa_openid', appId: 'wx', value: 'o-first', createdAt: t.clock.now() });
+    await db()
+      .dataSource.getRepository(ContactIdentity)
+      .insert({ contactId: first, kind: 'oa_openid', appId: 'wx', value: 'o-first', createdAt: t.clock.now() });
     const second = await addContact({ name: '李, "雷"\n二号', source: 'expo2026' });
     await addContact({ name: 'other', source: 'poster' });
     const vip = await makeTag('贵宾');
@@ -217,14 +281,33 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
       scorePoints: 5,
       replyText: '您好，价格表见菜单',
     }).expect(201);
-    await post('/api/admin/tag-rules', { name: '来源', interactionType: 'subscribe', matchKind: 'scene', matchValue: '*', addTags: [{ group: '来源', name: '{scene}' }] }).expect(201);
+    await post('/api/admin/tag-rules', {
+      name: '来源',
+      interactionType: 'subscribe',
+      matchKind: 'scene',
+      matchValue: '*',
+      addTags: [{ group: '来源', name: '{scene}' }],
+    }).expect(201);
 
-    const text = (await post('/api/admin/tag-rules/dry-run', { type: 'text', content: '请问价格多少' }).expect(200)).body as { fired: { id: number; name: string }[]; reply: unknown };
-    expect(text.fired).toContainEqual({ id: (price.body as { id: number }).id, name: '询价', addTags: [{ group: '兴趣', name: '询价' }], removeTags: [], scorePoints: 5 });
+    const text = (await post('/api/admin/tag-rules/dry-run', { type: 'text', content: '请问价格多少' }).expect(200)).body as {
+      fired: { id: number; name: string }[];
+      reply: unknown;
+    };
+    expect(text.fired).toContainEqual({
+      id: (price.body as { id: number }).id,
+      name: '询价',
+      addTags: [{ group: '兴趣', name: '询价' }],
+      removeTags: [],
+      scorePoints: 5,
+    });
     expect(text.reply).toEqual({ kind: 'text', content: '您好，价格表见菜单' });
-    const scan = (await post('/api/admin/tag-rules/dry-run', { type: 'subscribe', scene: 'expo2026' }).expect(200)).body as { fired: { name: string; addTags: unknown[] }[] };
+    const scan = (await post('/api/admin/tag-rules/dry-run', { type: 'subscribe', scene: 'expo2026' }).expect(200)).body as {
+      fired: { name: string; addTags: unknown[] }[];
+    };
     expect(scan.fired).toContainEqual(expect.objectContaining({ name: '来源', addTags: [{ group: '来源', name: 'expo2026' }] }));
-    const none = (await post('/api/admin/tag-rules/dry-run', { type: 'text', content: 'hello' }).expect(200)).body as { fired: { name: string }[] };
+    const none = (await post('/api/admin/tag-rules/dry-run', { type: 'text', content: 'hello' }).expect(200)).body as {
+      fired: { name: string }[];
+    };
     expect(none.fired.map((rule) => rule.name)).not.toContain('询价');
     await post('/api/admin/tag-rules/dry-run', { content: 'x' }).expect(400);
     expect(await db().dataSource.getRepository(ContactTag).count()).toBe(0);
@@ -235,13 +318,21 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     const group = (await post('/api/admin/tag-groups', { name: 'A' }).expect(201)).body as { id: number };
     t.clock.advance(60_000);
     await post('/api/admin/tags', { groupId: group.id, name: 'by-olga' }, operatorToken).expect(201);
-    const olga = ((await get('/api/admin/operators').expect(200)).body as { items: { id: number; username: string }[] }).items.find((o) => o.username === 'olga');
+    const olga = ((await get('/api/admin/operators').expect(200)).body as { items: { id: number; username: string }[] }).items.find(
+      (o) => o.username === 'olga',
+    );
 
-    const byOlga = (await get(`/api/admin/audit-log?operatorId=${olga?.id}&action=tag.create`).expect(200)).body as { items: { action: string }[] };
+    const byOlga = (await get(`/api/admin/audit-log?operatorId=${olga?.id}&action=tag.create`).expect(200)).body as {
+      items: { action: string }[];
+    };
     expect(byOlga.items.map((row) => row.action)).toEqual(['tag.create']);
-    const later = (await get('/api/admin/audit-log?from=2026-11-23T08:00:30.000Z&action=tag.').expect(200)).body as { items: { action: string }[] };
+    const later = (await get('/api/admin/audit-log?from=2026-11-23T08:00:30.000Z&action=tag.').expect(200)).body as {
+      items: { action: string }[];
+    };
     expect(later.items.map((row) => row.action)).toEqual(['tag.create']);
-    const earlier = (await get('/api/admin/audit-log?to=2026-11-23T16:00:30%2B08:00&action=tag_group.create').expect(200)).body as { items: { action: string }[] };
+    const earlier = (await get('/api/admin/audit-log?to=2026-11-23T16:00:30%2B08:00&action=tag_group.create').expect(200)).body as {
+      items: { action: string }[];
+    };
     expect(earlier.items.map((row) => row.action)).toEqual(['tag_group.create']);
     await get('/api/admin/audit-log?from=yesterday').expect(400);
     await get('/api/admin/audit-log', operatorToken).expect(403);

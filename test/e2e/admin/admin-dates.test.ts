@@ -41,12 +41,34 @@ describeEachDatabase('admin API: times are ISO-8601 UTC', (db) => {
       .save(
         ds
           .getRepository(Contact)
-          .create({ name: 'Li', score: 0, stage: 'acquired', createdAt: when, updatedAt: when, firstSourceAt: when, lastSourceAt: when, firstSource: 'qr:x', lastSource: 'qr:x' }),
+          .create({
+            name: 'Li',
+            score: 0,
+            stage: 'acquired',
+            createdAt: when,
+            updatedAt: when,
+            firstSourceAt: when,
+            lastSourceAt: when,
+            firstSource: 'qr:x',
+            lastSource: 'qr:x',
+          }),
       );
     await ds
       .getRepository(Interaction)
-      .insert({ contactId: contact.id, type: 'subscribe', channel: 'oa', occurredAt: when, detail: {}, dedupeKey: 'test:admin-dates:subscribe', createdAt: when });
-    await request(t.server).post('/api/admin/operators').set('Authorization', `Bearer ${admin}`).send({ username: 'rep1', password: 'long enough', role: 'sales' }).expect(201);
+      .insert({
+        contactId: contact.id,
+        type: 'subscribe',
+        channel: 'oa',
+        occurredAt: when,
+        detail: {},
+        dedupeKey: 'test:admin-dates:subscribe',
+        createdAt: when,
+      });
+    await request(t.server)
+      .post('/api/admin/operators')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ username: 'rep1', password: 'long enough', role: 'sales' })
+      .expect(201);
     const login = await request(t.server).post('/api/admin/login').send({ username: 'rep1', password: 'long enough' }).expect(200);
 
     const bodies = [

@@ -77,7 +77,12 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
 
     const retried = await as(admin).post(`/api/admin/failed-work/tasks/${doomed}/retry`).expect(200);
     expect(retried.body).toEqual({ retried: [doomed] });
-    expect(await db().dataSource.getRepository(Task).findOneByOrFail({ id: doomed })).toMatchObject({ status: 'pending', attempts: 0, runAt: t.clock.now(), leaseHolder: null });
+    expect(await db().dataSource.getRepository(Task).findOneByOrFail({ id: doomed })).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      runAt: t.clock.now(),
+      leaseHolder: null,
+    });
     // Due now: the next claim takes it (the flaky task is still backing off).
     const claimed = await t.queue.claim({ kinds: ['oa-tag-sync'], limit: 10 });
     expect(claimed?.tasks.map((task) => task.id)).toEqual([doomed]);
@@ -114,9 +119,9 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
       ['doomed:3', 'pending'],
       ['flaky:1', 'pending'],
     ]);
-    expect((await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).map((row) => row.targetId).sort()).toEqual(
-      [String(ids.get('doomed:1')), String(ids.get('doomed:3'))].sort(),
-    );
+    expect(
+      (await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).map((row) => row.targetId).sort(),
+    ).toEqual([String(ids.get('doomed:1')), String(ids.get('doomed:3'))].sort());
     await as(admin).post('/api/admin/failed-work/tasks/retry', { ids: [] }).expect(400);
     await as(admin)
       .post('/api/admin/failed-work/outbox/retry', { ids: [1] })
@@ -159,8 +164,20 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
       refId: null,
       createdAt: now,
     });
-    const work = { status: 'failed' as const, attempts: 10, nextAttemptAt: now, leaseHolder: null, leaseUntil: null, createdAt: now, updatedAt: now };
-    await m.insert(InteractionWork, { ...work, dedupeKey: 'oa:o1:1:subscribe', lastError: 'user/info failed with errcode 40003 (invalid openid (WeCom: invalid userid)): invalid openid' });
+    const work = {
+      status: 'failed' as const,
+      attempts: 10,
+      nextAttemptAt: now,
+      leaseHolder: null,
+      leaseUntil: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await m.insert(InteractionWork, {
+      ...work,
+      dedupeKey: 'oa:o1:1:subscribe',
+      lastError: 'user/info failed with errcode 40003 (invalid openid (WeCom: invalid userid)): invalid openid',
+    });
     await m.insert(InteractionWork, { ...work, dedupeKey: 'oa:o2:1:subscribe', status: 'done', lastError: null });
 
     const list = (await as(admin).get('/api/admin/failed-work?kind=interactions').expect(200)).body as FailedWorkBody;

@@ -25,12 +25,17 @@ interface Instance {
 function instanceOn(dataSource: DataSource): Instance {
   const printed: string[] = [];
   const logged: string[] = [];
-  const { operators } = composeOperators({ dataSource, clock: new ManualClock(), logger: createLogger('debug', (line) => logged.push(line)) });
+  const { operators } = composeOperators({
+    dataSource,
+    clock: new ManualClock(),
+    logger: createLogger('debug', (line) => logged.push(line)),
+  });
   return {
     dataSource,
     printed,
     logged,
-    start: (bootstrapAdmin = null) => ensureFirstOperator({ operators, bootstrapAdmin, publicBaseUrl: BASE_URL, print: (text) => printed.push(text) }),
+    start: (bootstrapAdmin = null) =>
+      ensureFirstOperator({ operators, bootstrapAdmin, publicBaseUrl: BASE_URL, print: (text) => printed.push(text) }),
   };
 }
 
@@ -110,17 +115,26 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
     const other = await login('admin', generated).expect(200);
     const otherToken = (other.body as { token: string }).token;
 
-    for (const path of ['/api/admin/contacts', '/api/admin/config', '/api/admin/operators', '/api/admin/tag-groups', '/api/admin/audit-log']) {
+    for (const path of [
+      '/api/admin/contacts',
+      '/api/admin/config',
+      '/api/admin/operators',
+      '/api/admin/tag-groups',
+      '/api/admin/audit-log',
+    ]) {
       const blocked = await request(t.server).get(path).set(bearer).expect(403);
       expect((blocked.body as { error: { code: string } }).error.code).toBe('password_change_required');
     }
     const cookie = await request(t.server).get('/api/admin/contacts').set('Cookie', `fw_session=${body.token}`).expect(403);
-    expect(cookie.body).toEqual({ error: { code: 'password_change_required', message: 'Choose a new password first (POST /api/admin/me/password)' } });
+    expect(cookie.body).toEqual({
+      error: { code: 'password_change_required', message: 'Choose a new password first (POST /api/admin/me/password)' },
+    });
     await request(t.server).post('/api/admin/tag-groups').set(bearer).send({ name: 'Nope' }).expect(403);
     const me = await request(t.server).get('/api/admin/me').set(bearer).expect(200);
     expect(me.body).toMatchObject({ username: 'admin', role: 'admin', mustChangePassword: true });
 
-    const change = (currentPassword: string, newPassword: string) => request(t.server).post('/api/admin/me/password').set(bearer).send({ currentPassword, newPassword });
+    const change = (currentPassword: string, newPassword: string) =>
+      request(t.server).post('/api/admin/me/password').set(bearer).send({ currentPassword, newPassword });
     const wrong = await change('not it', 'my own password').expect(400);
     expect((wrong.body as { error: { code: string } }).error.code).toBe('wrong_password');
     const short = await change(generated, 'short').expect(400);
@@ -144,7 +158,12 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
   });
 
   it('a cookie-authenticated password change needs the CSRF token too', async () => {
-    await t.operators.createOperator({ username: 'alice', password: 'correct horse', role: 'admin', actor: { operatorId: null, ip: null } });
+    await t.operators.createOperator({
+      username: 'alice',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
     const res = await login('alice', 'correct horse').expect(200);
     const token = (res.body as { token: string }).token;
     const changed = await request(t.server)
@@ -157,7 +176,12 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
   });
 
   it('reset-password prints a new one-time password, forces a change, ends every session and is audited without an operator', async () => {
-    await t.operators.createOperator({ username: 'alice', password: 'correct horse', role: 'admin', actor: { operatorId: null, ip: null } });
+    await t.operators.createOperator({
+      username: 'alice',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
     const before = await login('alice', 'correct horse').expect(200);
     const printed: string[] = [];
     const errors: string[] = [];

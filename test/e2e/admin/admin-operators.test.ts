@@ -19,7 +19,9 @@ describeEachDatabase('admin API: operators and audit log', (db) => {
   });
 
   it('lets an admin create operators who can then log in; duplicates 409, short passwords 400', async () => {
-    const created = await as(admin).post('/api/admin/operators', { username: 'rep1', password: 'long enough', role: 'sales', wecomUserId: 'zhangsan' }).expect(201);
+    const created = await as(admin)
+      .post('/api/admin/operators', { username: 'rep1', password: 'long enough', role: 'sales', wecomUserId: 'zhangsan' })
+      .expect(201);
     expect(created.body).toMatchObject({ username: 'rep1', role: 'sales', wecomUserId: 'zhangsan', disabled: false });
     // Never the password or its hash (mustChangePassword is the only field that names one).
     expect(Object.keys(created.body as object).filter((key) => /password/i.test(key))).toEqual(['mustChangePassword']);
@@ -43,16 +45,28 @@ describeEachDatabase('admin API: operators and audit log', (db) => {
   });
 
   it('audits operator changes and pages the audit log newest first', async () => {
-    const created = (await as(admin).post('/api/admin/operators', { username: 'rep1', password: 'long enough', role: 'sales' }).expect(201)).body as { id: number };
+    const created = (await as(admin).post('/api/admin/operators', { username: 'rep1', password: 'long enough', role: 'sales' }).expect(201))
+      .body as { id: number };
     await as(admin).patch(`/api/admin/operators/${created.id}`, { role: 'operator', password: 'another secret' }).expect(200);
     const self = (await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'root' })).id;
     await as(admin).patch(`/api/admin/operators/${self}`, { role: 'sales' }).expect(409);
 
-    const log = (await as(admin).get('/api/admin/audit-log?limit=2').expect(200)).body as { items: { action: string; detail: Record<string, unknown> }[]; nextBefore: number };
+    const log = (await as(admin).get('/api/admin/audit-log?limit=2').expect(200)).body as {
+      items: { action: string; detail: Record<string, unknown> }[];
+      nextBefore: number;
+    };
     expect(log.items.map((item) => item.action)).toEqual(['operator.update', 'operator.create']);
-    expect(log.items[0].detail).toMatchObject({ changed: ['role'], 'before.role': 'sales', 'after.role': 'operator', passwordChanged: true });
+    expect(log.items[0].detail).toMatchObject({
+      changed: ['role'],
+      'before.role': 'sales',
+      'after.role': 'operator',
+      passwordChanged: true,
+    });
     expect(JSON.stringify(log.items)).not.toContain('another secret');
-    const older = (await as(admin).get(`/api/admin/audit-log?limit=50&before=${log.nextBefore}`).expect(200)).body as { items: { action: string }[]; nextBefore: number | null };
+    const older = (await as(admin).get(`/api/admin/audit-log?limit=50&before=${log.nextBefore}`).expect(200)).body as {
+      items: { action: string }[];
+      nextBefore: number | null;
+    };
     expect(older.items.map((item) => item.action)).toEqual(['login', 'operator.create']);
     expect(older.nextBefore).toBeNull();
   });

@@ -16,14 +16,21 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
   let admin: string;
 
   const signIn = async (username: string, role: 'admin' | 'operator') => {
-    const created = await stack.services.operators.createOperator({ username, password: `${username}-password`, role, wecomUserId: null, actor: { operatorId: null, ip: null } });
+    const created = await stack.services.operators.createOperator({
+      username,
+      password: `${username}-password`,
+      role,
+      wecomUserId: null,
+      actor: { operatorId: null, ip: null },
+    });
     if (!created.ok) throw new Error(created.reason);
     const login = await stack.services.operators.login({ username, password: `${username}-password`, ip: '127.0.0.1' });
     if (!login.ok) throw new Error(login.reason);
     return login.token;
   };
   const get = (path: string, token = admin) => request(stack.baseUrl).get(path).set('Authorization', `Bearer ${token}`);
-  const post = (path: string, body: object, token = admin) => request(stack.baseUrl).post(path).set('Authorization', `Bearer ${token}`).send(body);
+  const post = (path: string, body: object, token = admin) =>
+    request(stack.baseUrl).post(path).set('Authorization', `Bearer ${token}`).send(body);
   const runSyncs = () => stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
 
   beforeEach(async () => {
@@ -43,7 +50,11 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
     const ok = ((await post('/api/admin/tags', { groupId: group.id, name: '展会' }).expect(201)).body as { id: number }).id;
     const full = ((await post('/api/admin/tags', { groupId: group.id, name: '贵宾' }).expect(201)).body as { id: number }).id;
     const tagsById = async () =>
-      new Map(((await get('/api/admin/tags').expect(200)).body as { items: { id: number; sync: { oa: SyncState; wecom: SyncState } }[] }).items.map((tag) => [tag.id, tag.sync]));
+      new Map(
+        (
+          (await get('/api/admin/tags').expect(200)).body as { items: { id: number; sync: { oa: SyncState; wecom: SyncState } }[] }
+        ).items.map((tag) => [tag.id, tag.sync]),
+      );
 
     expect((await tagsById()).get(ok)).toEqual({ oa: { state: 'none' }, wecom: { state: 'none' } });
     await post(`/api/admin/contacts/${identity.contactId}/tags`, { add: [ok] }).expect(200);
@@ -79,13 +90,39 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
       publicBaseUrl: stack.config.publicBaseUrl,
       sandbox: true,
       platforms: [
-        { key: 'oa', mode: 'sandbox', callbackUrl: `${stack.config.publicBaseUrl}/wechat/callback`, appId: officialAccount.appId, tokenSet: true, aesKeySet: true, secretSet: true },
-        { key: 'wecom', mode: 'sandbox', callbackUrl: `${stack.config.publicBaseUrl}/wecom/callback`, corpId: wecom.corpId, tokenSet: true, aesKeySet: true, secretSet: true },
-        { key: 'miniprogram', mode: 'sandbox', callbackUrl: null, appId: stack.config.miniprogram.appId, tokenSet: false, aesKeySet: false, secretSet: true },
+        {
+          key: 'oa',
+          mode: 'sandbox',
+          callbackUrl: `${stack.config.publicBaseUrl}/wechat/callback`,
+          appId: officialAccount.appId,
+          tokenSet: true,
+          aesKeySet: true,
+          secretSet: true,
+        },
+        {
+          key: 'wecom',
+          mode: 'sandbox',
+          callbackUrl: `${stack.config.publicBaseUrl}/wecom/callback`,
+          corpId: wecom.corpId,
+          tokenSet: true,
+          aesKeySet: true,
+          secretSet: true,
+        },
+        {
+          key: 'miniprogram',
+          mode: 'sandbox',
+          callbackUrl: null,
+          appId: stack.config.miniprogram.appId,
+          tokenSet: false,
+          aesKeySet: false,
+          secretSet: true,
+        },
       ],
     });
 
-    const checked = (await post('/api/admin/setup/check', {}).expect(200)).body as { results: { key: string; ok: boolean; tokenFresh: boolean; expiresAt: string | null }[] };
+    const checked = (await post('/api/admin/setup/check', {}).expect(200)).body as {
+      results: { key: string; ok: boolean; tokenFresh: boolean; expiresAt: string | null }[];
+    };
     expect(checked.results.map(({ expiresAt, ...rest }) => ({ ...rest, hasExpiry: typeof expiresAt === 'string' }))).toEqual([
       { key: 'oa', ok: true, tokenFresh: true, hasExpiry: true },
       { key: 'wecom', ok: true, tokenFresh: true, hasExpiry: true },
@@ -95,7 +132,13 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
 
     stack.sandbox.state.failNext('getcallbackip', 40164);
     const refused = (await post('/api/admin/setup/check', {}).expect(200)).body as { results: Record<string, unknown>[] };
-    expect(refused.results[0]).toMatchObject({ key: 'oa', ok: false, tokenFresh: true, errcode: 40164, meaning: 'calling IP is not in the API IP whitelist' });
+    expect(refused.results[0]).toMatchObject({
+      key: 'oa',
+      ok: false,
+      tokenFresh: true,
+      errcode: 40164,
+      meaning: 'calling IP is not in the API IP whitelist',
+    });
     expect(JSON.stringify(refused)).not.toContain(officialAccount.secret);
 
     const operator = await signIn('olga', 'operator');

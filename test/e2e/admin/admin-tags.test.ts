@@ -53,7 +53,9 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
       expect.objectContaining({ id: lead.id, group: 'Interest', name: 'Hot lead', contactCount: 0 }),
       expect.objectContaining({ id: vip.id, groupId: group.id, group: 'Interest', name: 'VIP', contactCount: 1 }),
     ]);
-    expect(((await get('/api/admin/tag-groups').expect(200)).body as { items: unknown[] }).items).toEqual([expect.objectContaining({ name: 'Interest', tagCount: 2 })]);
+    expect(((await get('/api/admin/tag-groups').expect(200)).body as { items: unknown[] }).items).toEqual([
+      expect.objectContaining({ name: 'Interest', tagCount: 2 }),
+    ]);
 
     await send('patch', `/api/admin/tag-groups/${group.id}`, { name: 'Interests', syncOa: false }).expect(200);
 
@@ -63,11 +65,22 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
     await send('delete', `/api/admin/tags/${vip.id}`).expect(404);
 
     const actions = await auditActions();
-    expect(actions.map((row) => row.action)).toEqual(['tag_group.create', 'tag.create', 'tag.create', 'tag.update', 'tag_group.update', 'tag.delete']);
+    expect(actions.map((row) => row.action)).toEqual([
+      'tag_group.create',
+      'tag.create',
+      'tag.create',
+      'tag.update',
+      'tag_group.update',
+      'tag.delete',
+    ]);
     expect(actions.every((row) => row.operatorId !== null && row.ip !== null)).toBe(true);
     expect(actions[3].detail).toMatchObject({ changed: ['name'], 'before.name': 'Lead', 'after.name': 'Hot lead' });
     expect(actions[4].detail).toMatchObject({ changed: ['name', 'syncOa'], 'before.syncOa': true, 'after.syncOa': false });
-    expect(actions[5]).toMatchObject({ targetType: 'tag', targetId: String(vip.id), detail: { group: 'Interests', name: 'VIP', removedContactTags: 1 } });
+    expect(actions[5]).toMatchObject({
+      targetType: 'tag',
+      targetId: String(vip.id),
+      detail: { group: 'Interests', name: 'VIP', removedContactTags: 1 },
+    });
   });
 
   it('refuses to delete a group that still has tags unless forced, then deletes tags and contact tags with it', async () => {
@@ -118,7 +131,12 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
         replyText: null,
         replyNews: [{ title: 'Prices', url: 'https://example.com/p' }],
       }).expect(200);
-      expect(updated.body).toMatchObject({ scorePoints: -3, enabled: false, replyText: null, replyNews: [{ title: 'Prices', url: 'https://example.com/p' }] });
+      expect(updated.body).toMatchObject({
+        scorePoints: -3,
+        enabled: false,
+        replyText: null,
+        replyNews: [{ title: 'Prices', url: 'https://example.com/p' }],
+      });
       // The installation's default rules are listed too; the new one is there once.
       const listed = ((await get('/api/admin/tag-rules').expect(200)).body as { items: { id: number }[] }).items;
       expect(listed.filter((r) => r.id === created.id)).toHaveLength(1);
@@ -130,7 +148,11 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
       const actions = await auditActions();
       expect(actions.map((row) => row.action)).toEqual(['tag_rule.create', 'tag_rule.update', 'tag_rule.delete']);
       expect(actions[0].detail).toMatchObject({ name: 'Price question', matchValue: '价格', addTags: JSON.stringify(rule.addTags) });
-      expect(actions[1].detail).toMatchObject({ changed: ['enabled', 'scorePoints', 'replyText', 'replyNews'], 'before.scorePoints': 5, 'after.scorePoints': -3 });
+      expect(actions[1].detail).toMatchObject({
+        changed: ['enabled', 'scorePoints', 'replyText', 'replyNews'],
+        'before.scorePoints': 5,
+        'after.scorePoints': -3,
+      });
       expect(actions[2]).toMatchObject({ targetType: 'tag_rule', targetId: String(created.id) });
     });
 
@@ -142,7 +164,14 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
     });
 
     it('answers 400 with the field paths for wrong types', async () => {
-      const res = (await send('post', '/api/admin/tag-rules', { ...rule, scorePoints: '5', addTags: [{ group: 'Intent' }], matchKind: 'regex' }).expect(400)).body as ErrorBody;
+      const res = (
+        await send('post', '/api/admin/tag-rules', {
+          ...rule,
+          scorePoints: '5',
+          addTags: [{ group: 'Intent' }],
+          matchKind: 'regex',
+        }).expect(400)
+      ).body as ErrorBody;
       expect(res.error.code).toBe('bad_request');
       expect(res.error.details?.map((d) => d.path).sort()).toEqual(['addTags.0.name', 'matchKind', 'scorePoints']);
       const ranges = (await send('post', '/api/admin/tag-rules', { ...rule, scorePoints: 1001, name: '' }).expect(400)).body as ErrorBody;
@@ -159,11 +188,19 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
 
       // 2048 bytes is the limit: 682 three-byte characters fit, 683 do not.
       await send('post', '/api/admin/tag-rules', { ...rule, name: 'Long', replyText: '价'.repeat(682) }).expect(201);
-      const tooLong = (await send('post', '/api/admin/tag-rules', { ...rule, name: 'Longer', replyText: '价'.repeat(683) }).expect(400)).body as ErrorBody;
+      const tooLong = (await send('post', '/api/admin/tag-rules', { ...rule, name: 'Longer', replyText: '价'.repeat(683) }).expect(400))
+        .body as ErrorBody;
       expect(tooLong.error.details?.[0].path).toBe('replyText');
       expect(tooLong.error.details?.[0].message).toContain('2048 bytes');
 
-      const anyRule = (await send('post', '/api/admin/tag-rules', { name: 'Every follow', interactionType: 'subscribe', matchKind: 'any', scorePoints: 1 }).expect(201)).body as {
+      const anyRule = (
+        await send('post', '/api/admin/tag-rules', {
+          name: 'Every follow',
+          interactionType: 'subscribe',
+          matchKind: 'any',
+          scorePoints: 1,
+        }).expect(201)
+      ).body as {
         id: number;
         matchValue: string | null;
       };

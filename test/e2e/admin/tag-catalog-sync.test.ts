@@ -20,7 +20,10 @@ describeEachDatabase('tag catalog changes reach the rules and the platforms', (d
   });
 
   /** A tag that has been synced already: it has a copy on both platforms. */
-  async function syncedTag(groupName: string, name: string): Promise<{ tag: Tag; oaTagId: number; wecomTagId: string; wecomGroupId: string }> {
+  async function syncedTag(
+    groupName: string,
+    name: string,
+  ): Promise<{ tag: Tag; oaTagId: number; wecomTagId: string; wecomGroupId: string }> {
     const group = await stack.services.tagCatalog.createTagGroup({ name: groupName, actor });
     if (!group.ok) throw new Error(group.reason);
     const created = await stack.services.tagCatalog.createTag({ groupId: group.value.id, name, actor });
@@ -30,7 +33,12 @@ describeEachDatabase('tag catalog changes reach the rules and the platforms', (d
     const wecomTagId = corp.created[0].id;
     await db().dataSource.manager.update(Tag, { id: created.value.id }, { oaTagId, wecomTagId });
     await db().dataSource.query('UPDATE tag_groups SET wecom_group_id = ? WHERE id = ?', [corp.group.groupId, group.value.id]);
-    return { tag: await db().dataSource.manager.findOneByOrFail(Tag, { id: created.value.id }), oaTagId, wecomTagId, wecomGroupId: corp.group.groupId };
+    return {
+      tag: await db().dataSource.manager.findOneByOrFail(Tag, { id: created.value.id }),
+      oaTagId,
+      wecomTagId,
+      wecomGroupId: corp.group.groupId,
+    };
   }
 
   const runQueue = () => stack.services.queue.runOnce({ handlers: stack.services.tagSync.handlers() });
@@ -45,8 +53,14 @@ describeEachDatabase('tag catalog changes reach the rules and the platforms', (d
     expect(renamed.ok).toBe(true);
 
     // The seeded rules 关注 (adds it) and 取消关注 (removes it) now name the new tag.
-    expect(await ruleRefs('关注')).toEqual({ add: [{ group: '生命周期', name: '已关注公众号' }], remove: [{ group: '生命周期', name: '已取关' }] });
-    expect(await ruleRefs('取消关注')).toEqual({ add: [{ group: '生命周期', name: '已取关' }], remove: [{ group: '生命周期', name: '已关注公众号' }] });
+    expect(await ruleRefs('关注')).toEqual({
+      add: [{ group: '生命周期', name: '已关注公众号' }],
+      remove: [{ group: '生命周期', name: '已取关' }],
+    });
+    expect(await ruleRefs('取消关注')).toEqual({
+      add: [{ group: '生命周期', name: '已取关' }],
+      remove: [{ group: '生命周期', name: '已关注公众号' }],
+    });
     const audit = await db().dataSource.manager.findOneByOrFail(AuditLog, { action: 'tag.update' });
     expect(audit.detail).toMatchObject({ rulesUpdated: 2 });
 

@@ -13,8 +13,17 @@ describeEachDatabase('TRUST_PROXY decides whether X-Forwarded-For names the clie
 
   async function loginIpWith(env: NodeJS.ProcessEnv): Promise<string | null> {
     stack = await startTestStack(db(), env);
-    await stack.services.operators.createOperator({ username: 'alice', password: 'correct horse', role: 'admin', actor: { operatorId: null, ip: null } });
-    await request(stack.app.callback()).post('/api/admin/login').set('X-Forwarded-For', '203.0.113.7').send({ username: 'alice', password: 'correct horse' }).expect(200);
+    await stack.services.operators.createOperator({
+      username: 'alice',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
+    await request(stack.app.callback())
+      .post('/api/admin/login')
+      .set('X-Forwarded-For', '203.0.113.7')
+      .send({ username: 'alice', password: 'correct horse' })
+      .expect(200);
     const row = await db().dataSource.getRepository(AuditLog).findOneByOrFail({ action: 'login' });
     return row.ip;
   }

@@ -93,7 +93,9 @@ describe('the admin page in a browser', () => {
     // A keyword rule without its keyword: the API's issue on matchValue is shown under that field.
     await page.click('[data-test=rule-save]');
     await page.locator('[data-test=rule-match-value-item] .el-form-item__error').waitFor();
-    await expect(page.locator('[data-test=rule-match-value-item] .el-form-item__error').innerText()).resolves.toContain('该匹配方式需要填写匹配值');
+    await expect(page.locator('[data-test=rule-match-value-item] .el-form-item__error').innerText()).resolves.toContain(
+      '该匹配方式需要填写匹配值',
+    );
     await shot('02-rule-field-error');
     await fillInput(page, 'rule-match-value', '价格');
     await page.click('[data-test=rule-save]');
@@ -144,8 +146,10 @@ describe('the admin page in a browser', () => {
     await fillInput(page, 'sandbox-scan-result', 'booth-42');
     await page.click('[data-test=sandbox-play]');
     // The result box still shows the last play's answer: wait for the stored scan instead.
-    const stored = () => db.dataSource.query<{ detail: string | Record<string, unknown> }[]>("SELECT detail FROM interactions WHERE type = 'menu_scan'");
-    for (let waited = 0; (await stored()).length === 0 && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    const stored = () =>
+      db.dataSource.query<{ detail: string | Record<string, unknown> }[]>("SELECT detail FROM interactions WHERE type = 'menu_scan'");
+    for (let waited = 0; (await stored()).length === 0 && waited < 5_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     await page.locator('[data-test=sandbox-result] >> text=HTTP 200').waitFor();
     const [scanned] = await stored();
     const detail: unknown = typeof scanned?.detail === 'string' ? JSON.parse(scanned.detail) : scanned?.detail;

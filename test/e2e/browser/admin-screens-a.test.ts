@@ -114,7 +114,8 @@ describe('the tags, failed-work and setup screens in a browser', () => {
       await queue.fail(claimed.claim, task.id, INVALID_TAG, { retryable: false });
       ids.push(task.id);
     }
-    const rowOf = (id: number) => page.locator('[data-test=failed-table] tr', { has: page.locator(`[data-test=failed-row][data-id="${id}"]`) });
+    const rowOf = (id: number) =>
+      page.locator('[data-test=failed-table] tr', { has: page.locator(`[data-test=failed-row][data-id="${id}"]`) });
     const [first = 0, ...rest] = ids;
 
     await page.click('[data-test=menu-failed-work]');
@@ -127,14 +128,18 @@ describe('the tags, failed-work and setup screens in a browser', () => {
 
     await row.locator('[data-test=failed-retry]').click();
     await row.waitFor({ state: 'detached' });
-    await expect(db.dataSource.getRepository(Task).findOneByOrFail({ id: first })).resolves.toMatchObject({ status: 'pending', attempts: 0 });
+    await expect(db.dataSource.getRepository(Task).findOneByOrFail({ id: first })).resolves.toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
 
     // The other two at once, through the bulk action.
     for (const id of rest) await rowOf(id).locator('.el-checkbox').click();
     await expect(page.locator('[data-test=failed-retry-selected]').innerText()).resolves.toContain('2');
     await page.click('[data-test=failed-retry-selected]');
     for (const id of rest) await rowOf(id).waitFor({ state: 'detached' });
-    for (const id of rest) await expect(db.dataSource.getRepository(Task).findOneByOrFail({ id })).resolves.toMatchObject({ status: 'pending', attempts: 0 });
+    for (const id of rest)
+      await expect(db.dataSource.getRepository(Task).findOneByOrFail({ id })).resolves.toMatchObject({ status: 'pending', attempts: 0 });
 
     // And after a reload they are still gone: the list is the server's, not the page's memory.
     await page.click('[data-test=failed-refresh]');
@@ -146,7 +151,12 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     const tag = (await stack.services.tagCatalog.listTags()).find((t) => t.name === 'expo2026');
     if (!tag) throw new Error('the tag is missing');
     const queue = stack.services.queue;
-    await queue.enqueue({ kind: 'browser-test-tag-sync', dedupeKey: `browser-test:tag:${tag.id}`, payload: {}, subject: `oa_tag:${tag.id}` });
+    await queue.enqueue({
+      kind: 'browser-test-tag-sync',
+      dedupeKey: `browser-test:tag:${tag.id}`,
+      payload: {},
+      subject: `oa_tag:${tag.id}`,
+    });
     const claimed = await queue.claim({ kinds: ['browser-test-tag-sync'], limit: 1 });
     const task = claimed?.tasks[0];
     if (!claimed || !task) throw new Error('the task was not claimed');
@@ -163,7 +173,12 @@ describe('the tags, failed-work and setup screens in a browser', () => {
   });
 
   it('an operator has the tags and failed-work menus but not setup, which sends them home', async () => {
-    const created = await stack.services.operators.createOperator({ username: 'op', password: 'operator-password-1', role: 'operator', actor: { operatorId: null, ip: null } });
+    const created = await stack.services.operators.createOperator({
+      username: 'op',
+      password: 'operator-password-1',
+      role: 'operator',
+      actor: { operatorId: null, ip: null },
+    });
     if (!created.ok) throw new Error(created.reason);
     const context = await browser.newContext({ locale: 'zh-CN' });
     const other = await context.newPage();

@@ -48,7 +48,8 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     return id;
   }
 
-  const tagNamesOf = async (id: number): Promise<string[]> => (await apiJson<{ tags: { name: string }[] }>(`/api/admin/contacts/${id}`)).tags.map((tag) => tag.name);
+  const tagNamesOf = async (id: number): Promise<string[]> =>
+    (await apiJson<{ tags: { name: string }[] }>(`/api/admin/contacts/${id}`)).tags.map((tag) => tag.name);
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
@@ -110,7 +111,11 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await page.locator('[data-test=operators-table] .operator-row', { hasText: 'mkt-li' }).waitFor();
     await expect(page.locator('[data-test=operators-table] .operator-row', { hasText: 'mkt-li' }).innerText()).resolves.toContain('李运营');
     const operators = await stack.services.operators.listOperators();
-    expect(operators.find((operator) => operator.username === 'mkt-li')).toMatchObject({ role: 'operator', displayName: '李运营', wecomUserId: 'li.wecom' });
+    expect(operators.find((operator) => operator.username === 'mkt-li')).toMatchObject({
+      role: 'operator',
+      displayName: '李运营',
+      wecomUserId: 'li.wecom',
+    });
 
     // The same username again: the API's 409 is shown under the username field.
     await page.click('[data-test=operator-new]');
@@ -184,7 +189,9 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await pickOption('兴趣/咖啡');
     await page.click('[data-test=contacts-search]');
     await expect(page.locator('[data-test=contacts-total]').innerText()).resolves.toContain('2');
-    await expect(page.locator('[data-test=contacts-csv]').getAttribute('href')).resolves.toMatch(/^\/api\/admin\/contacts\.csv\?tagId=\d+$/);
+    await expect(page.locator('[data-test=contacts-csv]').getAttribute('href')).resolves.toMatch(
+      /^\/api\/admin\/contacts\.csv\?tagId=\d+$/,
+    );
     await page.click('[data-test=bulk-filter]');
     await page.click('[data-test=bulk-add]');
     await pickOption('兴趣/茶');
@@ -217,6 +224,8 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await fill('try-value', '随便说说');
     await page.click('[data-test=try-run]');
     await page.locator('[data-test=try-reply]', { hasText: '（无回复）' }).waitFor();
-    await expect(page.locator('[data-test=try-fired] .try-fired').allInnerTexts()).resolves.toEqual([expect.stringContaining('发消息互动')]);
+    await expect(page.locator('[data-test=try-fired] .try-fired').allInnerTexts()).resolves.toEqual([
+      expect.stringContaining('发消息互动'),
+    ]);
   });
 });

@@ -60,7 +60,8 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
 
   it('XML with an entity declaration (billion laughs): 400, nothing stored', async () => {
     const r = officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1005'), { mode: 'plain' });
-    const bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;</Content></xml>';
+    const bomb =
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;</Content></xml>';
     const res = await post({ ...r, body: bomb });
     expect(res.status).toBe(400);
     await expectNothingStored();
@@ -165,7 +166,11 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
  * A real client on a real socket: supertest cannot show a connection reset. Chunked sends the
  * body in 8 KiB writes without a Content-Length, as a streaming client would.
  */
-function postOverHttp(baseUrl: string, r: { url: string; body: string }, opts: { chunked: boolean }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function postOverHttp(
+  baseUrl: string,
+  r: { url: string; body: string },
+  opts: { chunked: boolean },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const payload = Buffer.from(r.body, 'utf8');
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'text/xml' };

@@ -6,7 +6,12 @@ import { computeSha1Signature } from '../../../server/wechat/signature';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 import { officialAccountRequest, textMessage, wecomRequest } from '../../support/wechat-requests';
-import { DOCS_VOICE_WITH_16K, PAY_TO_FOLLOW_SUBSCRIBE, WXJAVA_MASS_SEND_JOB_FINISH, WXJAVA_TEXT_WITH_MSGID_CAPITAL } from '../../unit/wechat/callback-fixtures';
+import {
+  DOCS_VOICE_WITH_16K,
+  PAY_TO_FOLLOW_SUBSCRIBE,
+  WXJAVA_MASS_SEND_JOB_FINISH,
+  WXJAVA_TEXT_WITH_MSGID_CAPITAL,
+} from '../../unit/wechat/callback-fixtures';
 
 describeEachDatabase('callbacks: what reaches the timeline', (db) => {
   let stack: TestStack;
@@ -95,8 +100,16 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
     });
     await post(r);
     const m = db().dataSource.manager;
-    expect((await m.findOneByOrFail(Interaction, { type: 'unknown' })).detail).toMatchObject({ event: 'brand_new_event_2027', Foo: 'bar', Nested: '{"A":"1"}' });
-    expect((await m.findOneByOrFail(Interaction, { type: 'wecom_unknown' })).detail).toMatchObject({ event: 'change_external_chat', ChatId: 'CHAT_ID', ChangeType: 'create' });
+    expect((await m.findOneByOrFail(Interaction, { type: 'unknown' })).detail).toMatchObject({
+      event: 'brand_new_event_2027',
+      Foo: 'bar',
+      Nested: '{"A":"1"}',
+    });
+    expect((await m.findOneByOrFail(Interaction, { type: 'wecom_unknown' })).detail).toMatchObject({
+      event: 'change_external_chat',
+      ChatId: 'CHAT_ID',
+      ChangeType: 'create',
+    });
   });
 
   it('the same MsgId from two users makes two interactions; a retry makes none', async () => {
@@ -110,7 +123,10 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
       ['o_user_a', 'from a'],
       ['o_user_b', 'from b'],
     ]);
-    expect(rows.map((row) => row.dedupeKey)).toEqual([`oa:${stack.config.officialAccount.appId}:msg:o_user_a:7777`, `oa:${stack.config.officialAccount.appId}:msg:o_user_b:7777`]);
+    expect(rows.map((row) => row.dedupeKey)).toEqual([
+      `oa:${stack.config.officialAccount.appId}:msg:o_user_a:7777`,
+      `oa:${stack.config.officialAccount.appId}:msg:o_user_b:7777`,
+    ]);
     expect(await m.count(InteractionWork)).toBe(2);
   });
 

@@ -25,7 +25,9 @@ describeEachDatabase('callbacks: URL verification and the three Official Account
     const ok = await http().get(`/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=n1&echostr=5838479218127813673`);
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('5838479218127813673');
-    const bad = await http().get(`/wechat/callback?signature=${'f'.repeat(40)}&timestamp=${timestamp}&nonce=n1&echostr=5838479218127813673`);
+    const bad = await http().get(
+      `/wechat/callback?signature=${'f'.repeat(40)}&timestamp=${timestamp}&nonce=n1&echostr=5838479218127813673`,
+    );
     expect(bad.status).toBe(401);
     expect(bad.text).not.toContain('5838479218127813673');
   });
@@ -36,17 +38,29 @@ describeEachDatabase('callbacks: URL verification and the three Official Account
     const echostr = crypto.encrypt('1616140317555161061');
     const timestamp = now();
     const signature = crypto.sign(timestamp, 'n2', echostr);
-    const ok = await http().get(`/wecom/callback?msg_signature=${signature}&timestamp=${timestamp}&nonce=n2&echostr=${encodeURIComponent(echostr)}`);
+    const ok = await http().get(
+      `/wecom/callback?msg_signature=${signature}&timestamp=${timestamp}&nonce=n2&echostr=${encodeURIComponent(echostr)}`,
+    );
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('1616140317555161061');
     expect(ok.headers['content-type']).toMatch(/^text\/plain/);
-    const bad = await http().get(`/wecom/callback?msg_signature=${'0'.repeat(40)}&timestamp=${timestamp}&nonce=n2&echostr=${encodeURIComponent(echostr)}`);
+    const bad = await http().get(
+      `/wecom/callback?msg_signature=${'0'.repeat(40)}&timestamp=${timestamp}&nonce=n2&echostr=${encodeURIComponent(echostr)}`,
+    );
     expect(bad.status).toBe(401);
   });
 
   it('plain mode: stored, and a keyword reply comes back as plain XML', async () => {
     await stack.services.tagRules.createTagRule({
-      rule: { name: 'hours', interactionType: 'text', matchKind: 'keyword_exact', matchValue: '营业时间', addTags: [], removeTags: [], replyText: '9:00-18:00' },
+      rule: {
+        name: 'hours',
+        interactionType: 'text',
+        matchKind: 'keyword_exact',
+        matchValue: '营业时间',
+        addTags: [],
+        removeTags: [],
+        replyText: '9:00-18:00',
+      },
       actor: { operatorId: null, ip: null },
     });
     const r = officialAccountRequest(stack.config, textMessage('o_plain', '营业时间', '2001'), { mode: 'plain' });

@@ -5,7 +5,8 @@ import { describeEachDatabase, DATABASE_KINDS, createTestDatabase, useSecondInst
 import { startTestStack, type TestStack } from '../../support/test-stack';
 import { officialAccountRequest, textMessage } from '../../support/wechat-requests';
 
-const post = (stack: TestStack, r: { url: string; body: string }) => request(stack.app.callback()).post(r.url).type('text/xml').send(r.body);
+const post = (stack: TestStack, r: { url: string; body: string }) =>
+  request(stack.app.callback()).post(r.url).type('text/xml').send(r.body);
 
 describeEachDatabase('callbacks: the same delivery to two instances at once', (db) => {
   const other = useSecondInstance(db);

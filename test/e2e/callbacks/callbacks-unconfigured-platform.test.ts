@@ -16,8 +16,18 @@ const s = SANDBOX_CREDENTIALS;
 /** The published sandbox keys: what an attacker would sign with. */
 const SANDBOX_OA = { appId: s.wechatAppId, token: s.wechatToken, aesKey: s.wechatAesKey };
 const SANDBOX_WECOM = { corpId: s.wecomCorpId, token: s.wecomToken, aesKey: s.wecomAesKey };
-const REAL_WECHAT = { WECHAT_APPID: 'wxreal000000000001', WECHAT_SECRET: 'real-secret', WECHAT_TOKEN: 'realtoken', WECHAT_AES_KEY: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut' };
-const REAL_WECOM = { WECOM_CORP_ID: 'wwreal000000000001', WECOM_TOKEN: 'realwecomtoken', WECOM_AES_KEY: 'Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxC', WECOM_SECRET: 'real-wecom-secret' };
+const REAL_WECHAT = {
+  WECHAT_APPID: 'wxreal000000000001',
+  WECHAT_SECRET: 'real-secret',
+  WECHAT_TOKEN: 'realtoken',
+  WECHAT_AES_KEY: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut',
+};
+const REAL_WECOM = {
+  WECOM_CORP_ID: 'wwreal000000000001',
+  WECOM_TOKEN: 'realwecomtoken',
+  WECOM_AES_KEY: 'Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxC',
+  WECOM_SECRET: 'real-wecom-secret',
+};
 
 /**
  * A server configured for one platform only (SANDBOX=auto): the other platform must not accept
@@ -61,7 +71,10 @@ describeEachDatabase('callbacks for a platform that is not configured', (db) => 
   });
 
   const post = (r: { url: string; body: string }) => request(app.callback()).post(r.url).type('text/xml').send(r.body);
-  const stored = async () => ({ interactions: await db().dataSource.manager.count(Interaction), inbox: await db().dataSource.manager.count(InteractionWork) });
+  const stored = async () => ({
+    interactions: await db().dataSource.manager.count(Interaction),
+    inbox: await db().dataSource.manager.count(InteractionWork),
+  });
   const wecomEvent = (corpId: string) => ({
     ToUserName: corpId,
     FromUserName: 'sys',
@@ -72,7 +85,14 @@ describeEachDatabase('callbacks for a platform that is not configured', (db) => 
     UserID: 'rep1',
     ExternalUserID: 'wm_1',
   });
-  const subscribe = { ToUserName: 'gh_x', FromUserName: 'o_visitor', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'subscribe', EventKey: 'qrscene_expo' };
+  const subscribe = {
+    ToUserName: 'gh_x',
+    FromUserName: 'o_visitor',
+    CreateTime: Math.floor(Date.now() / 1000),
+    MsgType: 'event',
+    Event: 'subscribe',
+    EventKey: 'qrscene_expo',
+  };
 
   it('only WECHAT_* set: a WeCom callback signed with the sandbox key gets 404 and stores nothing', async () => {
     await start(REAL_WECHAT);

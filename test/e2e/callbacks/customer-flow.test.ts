@@ -27,7 +27,8 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
 
   const player = () => stack.player();
   const api = (path: string) => request(stack.app.callback()).get(path).set('authorization', `Bearer ${token}`);
-  const createRule = (body: object) => request(stack.app.callback()).post('/api/admin/tag-rules').set('authorization', `Bearer ${token}`).send(body);
+  const createRule = (body: object) =>
+    request(stack.app.callback()).post('/api/admin/tag-rules').set('authorization', `Bearer ${token}`).send(body);
   async function findContact(q: string): Promise<ContactItem> {
     await stack.services.reactions.idle();
     const res = await api(`/api/admin/contacts?q=${encodeURIComponent(q)}`);
@@ -62,7 +63,11 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const first = await player().sendText({ openid, content: '你好', msgId: '7000000000000000009' });
     await player().replay(first);
     await stack.services.reactions.idle();
-    type Stats = { funnel: { stage: string; count: number }[]; interactions: { channel: string; count: number }[]; topTags: { name: string; count: number }[] };
+    type Stats = {
+      funnel: { stage: string; count: number }[];
+      interactions: { channel: string; count: number }[];
+      topTags: { name: string; count: number }[];
+    };
     const stats = async () => (await api('/api/admin/stats?days=1')).body as Stats;
     const before = await stats();
     // Their message moved them on to activated; the subscribe and one text are two interactions.
@@ -145,8 +150,13 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const contact = await findContact(openid);
     expect(contact.tags).toContain('已签到');
     expect(contact).toMatchObject({ score: 20, stage: 'activated' });
-    const timeline = (await api(`/api/admin/contacts/${contact.id}/timeline`)).body as { items: { type: string; detail: Record<string, unknown> }[] };
-    expect(timeline.items[0]).toMatchObject({ type: 'menu_scan', detail: { menuKey: 'checkin', scanType: 'qrcode', scanResult: 'booth-42', waitMsg: true } });
+    const timeline = (await api(`/api/admin/contacts/${contact.id}/timeline`)).body as {
+      items: { type: string; detail: Record<string, unknown> }[];
+    };
+    expect(timeline.items[0]).toMatchObject({
+      type: 'menu_scan',
+      detail: { menuKey: 'checkin', scanType: 'qrcode', scanResult: 'booth-42', waitMsg: true },
+    });
   });
 
   it('a WeCom add through a contact-way code merges with the follower who has the same unionid', async () => {
@@ -194,7 +204,11 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
 
     // A rep removes a tag inside WeCom: the edit comes back as edit_external_contact.
     const boothTag = state.corpTagGroups.flatMap((g) => g.tags).find((t) => t.name === 'booth-7');
-    await player().editExternalContactTags({ userId: 'sales-li', externalUserId: added.externalUserId, removeTagIds: [boothTag?.id ?? ''] });
+    await player().editExternalContactTags({
+      userId: 'sales-li',
+      externalUserId: added.externalUserId,
+      removeTagIds: [boothTag?.id ?? ''],
+    });
     const contact = await findContact(openid);
     expect(contact.tags).not.toContain('booth-7');
     expect(contact.tags).toContain('expo2026');
@@ -206,9 +220,22 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     await stack.services.reactions.idle();
     // Instance A stored a second message and claimed its work row, then died (kill -9).
     const identity = { kind: 'oa_openid' as const, appId: stack.config.officialAccount.appId, value: 'o_crash' };
-    const draft = { type: 'text', channel: 'oa' as const, occurredAt: stack.clock.now(), detail: { openid: 'o_crash', content: '还在吗' }, identity, dedupeKey: 'oa:test:msg:o_crash:9101' };
+    const draft = {
+      type: 'text',
+      channel: 'oa' as const,
+      occurredAt: stack.clock.now(),
+      detail: { openid: 'o_crash', content: '还在吗' },
+      identity,
+      dedupeKey: 'oa:test:msg:o_crash:9101',
+    };
     await stack.services.transactor.run((m) => stack.services.interactions.recordInteraction(m, draft));
-    const crashed = new LeaseQueue({ dataSource: db().dataSource, clock: stack.clock, holder: 'instance-a', table: 'interaction_work', leaseMs: 15_000 });
+    const crashed = new LeaseQueue({
+      dataSource: db().dataSource,
+      clock: stack.clock,
+      holder: 'instance-a',
+      table: 'interaction_work',
+      leaseMs: 15_000,
+    });
     const claim = await crashed.claim({ limit: 10 });
     expect(claim?.ids).toHaveLength(1);
 

@@ -36,7 +36,9 @@ describeEachDatabase('WeCom corp tag edits come back through change_external_tag
     expect((await localTags()).map((t) => t.name)).toEqual(['SVIP', '普通']);
 
     // A customer holding the tag loses it with the tag.
-    const { contactId } = await stack.services.transactor.run((m) => stack.services.contacts.resolveContact(m, { kind: 'external_userid', appId: stack.config.wecom.corpId, value: 'wm_x' }));
+    const { contactId } = await stack.services.transactor.run((m) =>
+      stack.services.contacts.resolveContact(m, { kind: 'external_userid', appId: stack.config.wecom.corpId, value: 'wm_x' }),
+    );
     const normalLocal = await db().dataSource.manager.findOneByOrFail(Tag, { wecomTagId: normal.id });
     await db().dataSource.manager.insert(ContactTag, { contactId, tagId: normalLocal.id, source: 'wecom', createdAt: stack.clock.now() });
     normal.deleted = true;

@@ -12,7 +12,12 @@ describeEachDatabase('WeCom follow relations: several reps may follow one custom
   });
 
   const follows = async () =>
-    (await db().dataSource.manager.find(ContactFollow, { order: { userId: 'ASC' } })).map((f) => ({ userId: f.userId, status: f.status, state: f.state, contactId: f.contactId }));
+    (await db().dataSource.manager.find(ContactFollow, { order: { userId: 'ASC' } })).map((f) => ({
+      userId: f.userId,
+      status: f.status,
+      state: f.state,
+      contactId: f.contactId,
+    }));
 
   it('a second rep adding the customer keeps the first one; a rep who is deleted loses only their relation', async () => {
     const first = await stack.player().addExternalContact({ userId: 'sales-li', state: 'booth-7' });

@@ -52,7 +52,14 @@ describeEachDatabase('POST /sandbox/control/clock: skip ahead and see what fell 
 
   it('refuses what is not a forward move of whole seconds, up to a year, and moves nothing', async () => {
     const before = stack.clock.now().getTime();
-    for (const body of [{}, { advanceSeconds: 0 }, { advanceSeconds: -60 }, { advanceSeconds: '60' }, { advanceSeconds: 1.5 }, { advanceSeconds: 367 * 86_400 }]) {
+    for (const body of [
+      {},
+      { advanceSeconds: 0 },
+      { advanceSeconds: -60 },
+      { advanceSeconds: '60' },
+      { advanceSeconds: 1.5 },
+      { advanceSeconds: 367 * 86_400 },
+    ]) {
       const res = await moveClock(body);
       expect(res.status).toBe(400);
     }

@@ -79,7 +79,12 @@ describe('platform clients against the sandbox', () => {
 
     it('reports an unsubscribed follower without profile fields', async () => {
       const follower = platform.state.addFollower({ subscribed: false, unionid: null });
-      expect(await oaClient().getUserInfo(follower.openid)).toMatchObject({ subscribed: false, unionid: null, subscribeScene: null, qrScene: null });
+      expect(await oaClient().getUserInfo(follower.openid)).toMatchObject({
+        subscribed: false,
+        unionid: null,
+        subscribeScene: null,
+        qrScene: null,
+      });
     });
 
     it('shares one stable token among instances through the store', async () => {
@@ -102,7 +107,10 @@ describe('platform clients against the sandbox', () => {
       platform.state.revokeTokens(); // someone force-refreshed elsewhere: our stored token is dead
       expect((await client.getUserInfo(follower.openid)).openid).toBe(follower.openid);
       expect(calls('user/info')).toHaveLength(3);
-      expect(calls('stable_token').map((c) => c.body)).toEqual([expect.objectContaining({ force_refresh: false }), expect.objectContaining({ force_refresh: true })]);
+      expect(calls('stable_token').map((c) => c.body)).toEqual([
+        expect.objectContaining({ force_refresh: false }),
+        expect.objectContaining({ force_refresh: true }),
+      ]);
     });
 
     it('on 42001 refreshes without forcing', async () => {
@@ -110,7 +118,10 @@ describe('platform clients against the sandbox', () => {
       platform.state.failNext('user/info', 42001);
       const client = oaClient();
       await client.getUserInfo(follower.openid);
-      expect(calls('stable_token').map((c) => c.body)).toEqual([expect.objectContaining({ force_refresh: false }), expect.objectContaining({ force_refresh: false })]);
+      expect(calls('stable_token').map((c) => c.body)).toEqual([
+        expect.objectContaining({ force_refresh: false }),
+        expect.objectContaining({ force_refresh: false }),
+      ]);
     });
 
     it('surfaces a second 40001 as PlatformApiError instead of looping', async () => {
@@ -211,10 +222,19 @@ describe('platform clients against the sandbox', () => {
       const group = await client.addCorpTag({ groupName: '展会', tagNames: ['expo2026', '意向高'] });
       expect(group.groupId).toMatch(/^et/);
       expect(group.tags.map((t) => t.name)).toEqual(['expo2026', '意向高']);
-      const contact = platform.state.addExternalContact({ followUserId: 'zhangsan', state: 'expo2026', unionid: 'oUNION000000000000000000000x' });
+      const contact = platform.state.addExternalContact({
+        followUserId: 'zhangsan',
+        state: 'expo2026',
+        unionid: 'oUNION000000000000000000000x',
+      });
       expect(contact.externalUserId).toMatch(/^wm[A-Za-z0-9_-]{30}$/);
       const [first, second] = group.tags;
-      await client.markTag({ userId: 'zhangsan', externalUserId: contact.externalUserId, addTagIds: [first?.id ?? '', second?.id ?? ''], removeTagIds: [] });
+      await client.markTag({
+        userId: 'zhangsan',
+        externalUserId: contact.externalUserId,
+        addTagIds: [first?.id ?? '', second?.id ?? ''],
+        removeTagIds: [],
+      });
       await client.markTag({ userId: 'zhangsan', externalUserId: contact.externalUserId, addTagIds: [], removeTagIds: [second?.id ?? ''] });
 
       const read = await client.getExternalContact(contact.externalUserId);
@@ -249,7 +269,9 @@ describe('platform clients against the sandbox', () => {
       const again = await client.addCorpTag({ groupName: '行业', tagNames: ['零售'] });
       expect(again.groupId).toBe(first.groupId);
       expect(again.tags.map((t) => t.name)).toEqual(['零售']);
-      await expect(client.addCorpTag({ groupName: 'ignored', groupId: first.groupId, tagNames: ['制造'] })).rejects.toMatchObject({ errcode: 40071 });
+      await expect(client.addCorpTag({ groupName: 'ignored', groupId: first.groupId, tagNames: ['制造'] })).rejects.toMatchObject({
+        errcode: 40071,
+      });
       await client.addCorpTag({ groupName: '来源', tagNames: ['官网'] });
 
       const all = await client.getCorpTagList();
@@ -258,7 +280,9 @@ describe('platform clients against the sandbox', () => {
         ['来源', ['官网']],
       ]);
       const byTag = await client.getCorpTagList({ tagIds: [again.tags[0]?.id ?? ''] });
-      expect(byTag).toEqual([{ groupId: first.groupId, groupName: '行业', tags: [{ id: again.tags[0]?.id, name: '零售', deleted: false }] }]);
+      expect(byTag).toEqual([
+        { groupId: first.groupId, groupName: '行业', tags: [{ id: again.tags[0]?.id, name: '零售', deleted: false }] },
+      ]);
       const byGroup = await client.getCorpTagList({ groupIds: [first.groupId], tagIds: ['ignored'] });
       expect(byGroup[0]?.tags).toHaveLength(2);
     });
@@ -268,7 +292,9 @@ describe('platform clients against the sandbox', () => {
       const { tags } = await client.addCorpTag({ groupName: 'g', tagNames: ['t'] });
       const contact = platform.state.addExternalContact({ followUserId: 'zhangsan' });
       const tagId = tags[0]?.id ?? '';
-      await expect(client.markTag({ userId: 'lisi', externalUserId: contact.externalUserId, addTagIds: [tagId], removeTagIds: [] })).rejects.toMatchObject({ errcode: 84061 });
+      await expect(
+        client.markTag({ userId: 'lisi', externalUserId: contact.externalUserId, addTagIds: [tagId], removeTagIds: [] }),
+      ).rejects.toMatchObject({ errcode: 84061 });
       await expect(client.getExternalContact('wmUNKNOWN')).rejects.toMatchObject({ errcode: 40096 });
       // An empty change is not sent at all.
       await client.markTag({ userId: 'zhangsan', externalUserId: contact.externalUserId, addTagIds: [], removeTagIds: [] });

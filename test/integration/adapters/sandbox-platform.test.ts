@@ -19,13 +19,20 @@ describe('sandbox platform', () => {
   const stableToken = async (p: { forceRefresh?: boolean; secret?: string } = {}) =>
     http()
       .post('/sandbox/wechat/cgi-bin/stable_token')
-      .send({ grant_type: 'client_credential', appid: accounts.officialAccount.appId, secret: p.secret ?? accounts.officialAccount.secret, force_refresh: p.forceRefresh ?? false });
+      .send({
+        grant_type: 'client_credential',
+        appid: accounts.officialAccount.appId,
+        secret: p.secret ?? accounts.officialAccount.secret,
+        force_refresh: p.forceRefresh ?? false,
+      });
   const oaToken = async (): Promise<string> => {
     const body: unknown = (await stableToken()).body;
-    if (typeof body !== 'object' || body === null || !('access_token' in body) || typeof body.access_token !== 'string') throw new Error('no token');
+    if (typeof body !== 'object' || body === null || !('access_token' in body) || typeof body.access_token !== 'string')
+      throw new Error('no token');
     return body.access_token;
   };
-  const createTag = async (token: string, name: string) => http().post(`/sandbox/wechat/cgi-bin/tags/create?access_token=${token}`).send({ tag: { name } });
+  const createTag = async (token: string, name: string) =>
+    http().post(`/sandbox/wechat/cgi-bin/tags/create?access_token=${token}`).send({ tag: { name } });
 
   describe('tokens', () => {
     it('returns the same stable token until expiry, a new one when forced, and rejects the old one with 40001', async () => {
@@ -84,7 +91,8 @@ describe('sandbox platform', () => {
       const token = await oaToken();
       const follower = platform.state.addFollower();
       for (let i = 0; i < 21; i += 1) await createTag(token, `t${i}`);
-      const tagging = (tagid: number, openids: string[]) => http().post(`/sandbox/wechat/cgi-bin/tags/members/batchtagging?access_token=${token}`).send({ openid_list: openids, tagid });
+      const tagging = (tagid: number, openids: string[]) =>
+        http().post(`/sandbox/wechat/cgi-bin/tags/members/batchtagging?access_token=${token}`).send({ openid_list: openids, tagid });
       for (let i = 0; i < 20; i += 1) expect((await tagging(100 + i, [follower.openid])).body).toEqual({ errcode: 0, errmsg: 'ok' });
       expect((await tagging(120, [follower.openid])).body).toMatchObject({ errcode: 45059 });
       // Tagging again with a tag the follower already has is not over the limit.
@@ -133,7 +141,9 @@ describe('sandbox platform', () => {
         http()
           .post(`/sandbox/wechat/cgi-bin/user/info/batchget?access_token=${token}`)
           .send({ user_list: openids.map((openid) => ({ openid })) });
-      const known = (await batch(['o_crowd_1', 'o_crowd_2'])).body as { user_info_list: { openid: string; subscribe: number; qr_scene_str: string }[] };
+      const known = (await batch(['o_crowd_1', 'o_crowd_2'])).body as {
+        user_info_list: { openid: string; subscribe: number; qr_scene_str: string }[];
+      };
       expect(known.user_info_list.map((u) => [u.openid, u.subscribe, u.qr_scene_str])).toEqual([
         ['o_crowd_1', 1, 'expo2026'],
         ['o_crowd_2', 1, 'expo2026'],

@@ -25,7 +25,11 @@ interface Received {
  */
 async function startReceiver(accounts: ReturnType<typeof sandboxAccounts>) {
   const received: Received[] = [];
-  const oa = new MessageCrypto({ token: accounts.officialAccount.token, encodingAesKey: accounts.officialAccount.aesKey, receiveId: accounts.officialAccount.appId });
+  const oa = new MessageCrypto({
+    token: accounts.officialAccount.token,
+    encodingAesKey: accounts.officialAccount.aesKey,
+    receiveId: accounts.officialAccount.appId,
+  });
   const wecom = new MessageCrypto({ token: accounts.wecom.token, encodingAesKey: accounts.wecom.aesKey, receiveId: accounts.wecom.corpId });
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -41,7 +45,8 @@ async function startReceiver(accounts: ReturnType<typeof sandboxAccounts>) {
         const crypto = url.pathname === '/wechat/callback' ? oa : wecom;
         if (url.pathname === '/wechat/callback') {
           if (q.get('encrypt_type') !== 'aes') throw new Error('not safe mode');
-          if (!verifySha1Signature(q.get('signature') ?? '', [accounts.officialAccount.token, timestamp, nonce])) throw new Error('bad signature');
+          if (!verifySha1Signature(q.get('signature') ?? '', [accounts.officialAccount.token, timestamp, nonce]))
+            throw new Error('bad signature');
         }
         if (!crypto.verify(q.get('msg_signature') ?? '', timestamp, nonce, encrypted)) throw new Error('bad msg_signature');
         received.push({ path: url.pathname, query: q, raw, plain: crypto.decrypt(encrypted) });
@@ -114,7 +119,11 @@ describe('sandbox player', () => {
   it('plays text, click, scan and unsubscribe for a follower', async () => {
     const { openid } = await player.subscribe();
     await player.sendText({ openid, content: '你好 ]]> <xml>' });
-    expect(lastOfficialAccountMessage()).toMatchObject({ kind: 'text', content: '你好 ]]> <xml>', msgId: expect.stringMatching(/^\d+$/) as string });
+    expect(lastOfficialAccountMessage()).toMatchObject({
+      kind: 'text',
+      content: '你好 ]]> <xml>',
+      msgId: expect.stringMatching(/^\d+$/) as string,
+    });
     await player.clickMenu({ openid, key: 'MENU_EXPO' });
     expect(lastOfficialAccountMessage()).toMatchObject({ kind: 'event.click', eventKey: 'MENU_EXPO' });
     await player.scan({ openid, scene: 'booth-12' });
@@ -168,7 +177,12 @@ describe('sandbox player', () => {
     expect(lastWecomEvent()).toMatchObject({ kind: 'change_external_contact', changeType: 'edit_external_contact', externalUserId });
 
     await player.changeExternalTag({ changeType: 'create', tagIds: [tagId, 'etOTHER'] });
-    expect(lastWecomEvent()).toMatchObject({ kind: 'change_external_tag', changeType: 'create', tagType: 'tag', tagId: [tagId, 'etOTHER'] });
+    expect(lastWecomEvent()).toMatchObject({
+      kind: 'change_external_tag',
+      changeType: 'create',
+      tagType: 'tag',
+      tagId: [tagId, 'etOTHER'],
+    });
   });
 
   it('can be attached after creation', async () => {
@@ -203,7 +217,12 @@ describe('sandbox player', () => {
     };
 
     it('POST /sandbox/actions subscribes, then acts as the latest follower', async () => {
-      const post = (body: object) => fetch(`${sandbox.url}/sandbox/actions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (body: object) =>
+        fetch(`${sandbox.url}/sandbox/actions`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const subscribed = await post({ action: 'subscribe', scene: 'expo2026' });
       const answer = (await subscribed.json()) as { ok: boolean; status: number; openid: string };
       expect(answer).toMatchObject({ ok: true, status: 200, openid: expect.stringMatching(/^o/) as string });
@@ -251,7 +270,9 @@ describe('sandbox player', () => {
     });
 
     it('says so when the server is not in sandbox mode', async () => {
-      const plain = http.createServer((_req, res) => res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found"}}'));
+      const plain = http.createServer((_req, res) =>
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found"}}'),
+      );
       await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
       const address = plain.address();
       const port = address !== null && typeof address === 'object' ? address.port : 0;

@@ -34,7 +34,8 @@ describeEachDatabase('JS-SDK tickets', (db) => {
   });
 
   /** Instance `a` uses the suite's pool, any other holder the second pool. */
-  const tokenStore = (holder: string) => new TokenStore({ dataSource: holder === 'a' ? db().dataSource : second(), clock, holder, pollMs: 20, maxWaitMs: 5000 });
+  const tokenStore = (holder: string) =>
+    new TokenStore({ dataSource: holder === 'a' ? db().dataSource : second(), clock, holder, pollMs: 20, maxWaitMs: 5000 });
   const oaClient = (holder = 'a') =>
     new OfficialAccountClient({
       baseUrl: `${server.url}/sandbox/wechat`,
@@ -95,7 +96,10 @@ describeEachDatabase('JS-SDK tickets', (db) => {
       platform.state.failNext('ticket/getticket', 40001);
       const ticket = await client.getJsapiTicket();
       expect(calls('ticket/getticket')).toHaveLength(2);
-      expect(calls('stable_token').map((c) => c.body)).toEqual([expect.objectContaining({ force_refresh: false }), expect.objectContaining({ force_refresh: true })]);
+      expect(calls('stable_token').map((c) => c.body)).toEqual([
+        expect.objectContaining({ force_refresh: false }),
+        expect.objectContaining({ force_refresh: true }),
+      ]);
       expect((await storedRow(key)).value).toBe(ticket);
     });
 
@@ -118,7 +122,12 @@ describeEachDatabase('JS-SDK tickets', (db) => {
 
     it('gives two instances the same corp and agent tickets, one call each, on the app token', async () => {
       const [a, b] = [agentClient({ holder: 'a' }), agentClient({ holder: 'b' })];
-      const [corpA, corpB, agentA, agentB] = await Promise.all([a.getCorpJsapiTicket(), b.getCorpJsapiTicket(), a.getAgentJsapiTicket(), b.getAgentJsapiTicket()]);
+      const [corpA, corpB, agentA, agentB] = await Promise.all([
+        a.getCorpJsapiTicket(),
+        b.getCorpJsapiTicket(),
+        a.getAgentJsapiTicket(),
+        b.getAgentJsapiTicket(),
+      ]);
       expect(corpA).toMatch(/^SBX_WECOM_JSAPI_/);
       expect(agentA).toMatch(/^SBX_WECOM_AGENT_CONFIG_/);
       expect(corpB).toBe(corpA);

@@ -13,7 +13,9 @@ describeEachDatabase('contact counts', (db) => {
     const created = new Date('2026-10-01T00:00:00.000Z');
     const ids: number[] = [];
     for (const name of ['a', 'b', 'c']) {
-      const inserted = await ds.getRepository(Contact).insert({ name, score: 0, stage: 'acquired', createdAt: created, updatedAt: created });
+      const inserted = await ds
+        .getRepository(Contact)
+        .insert({ name, score: 0, stage: 'acquired', createdAt: created, updatedAt: created });
       ids.push(Number((inserted.identifiers[0] as { id: number }).id));
     }
     const rows: [number | null, string, string][] = [
@@ -27,7 +29,17 @@ describeEachDatabase('contact counts', (db) => {
     let n = 0;
     for (const [contactId, type, time] of rows) {
       n += 1;
-      await ds.getRepository(Interaction).insert({ contactId, type, channel: 'oa', occurredAt: new Date(time), detail: {}, dedupeKey: `test:${n}`, createdAt: new Date(time) });
+      await ds
+        .getRepository(Interaction)
+        .insert({
+          contactId,
+          type,
+          channel: 'oa',
+          occurredAt: new Date(time),
+          detail: {},
+          dedupeKey: `test:${n}`,
+          createdAt: new Date(time),
+        });
     }
     const since = new Date(clock.now().getTime() - 30 * 86_400_000);
     expect(await service.countContactsWithInteraction({ type: 'click', since })).toBe(2);

@@ -32,7 +32,8 @@ describeEachDatabase('contacts', (db) => {
     // Instance A links 0-1-2, instance B links 2-3-1, each with a unionid the other also uses.
     const a = new Transactor(db().dataSource);
     const b = new Transactor(other());
-    const mergeAll = (t: Transactor, order: number[]) => Promise.all(order.slice(1).map((id) => t.runRetrying((m) => contacts.mergeContacts(m, ids[order[0]], ids[id]))));
+    const mergeAll = (t: Transactor, order: number[]) =>
+      Promise.all(order.slice(1).map((id) => t.runRetrying((m) => contacts.mergeContacts(m, ids[order[0]], ids[id]))));
     await Promise.all([mergeAll(a, [0, 1, 2]), mergeAll(b, [3, 2, 1])]);
     await a.runRetrying((m) => contacts.mergeContacts(m, ids[0], ids[3]));
     const all = await db().dataSource.manager.find(Contact);
@@ -67,7 +68,15 @@ describeEachDatabase('contacts', (db) => {
     clock.advance(1000);
     await tx.run((t) => contacts.recordSource(t, wecomSide, 'booth-qr', new Date('2026-11-01T00:00:00Z')));
     await tx.run((t) => contacts.recordSource(t, oaSide, 'expo2026', new Date('2026-11-20T00:00:00Z')));
-    await m.insert(Interaction, { contactId: oaSide, type: 'subscribe', channel: 'oa', occurredAt: clock.now(), detail: {}, dedupeKey: 'k1', createdAt: clock.now() });
+    await m.insert(Interaction, {
+      contactId: oaSide,
+      type: 'subscribe',
+      channel: 'oa',
+      occurredAt: clock.now(),
+      detail: {},
+      dedupeKey: 'k1',
+      createdAt: clock.now(),
+    });
     await tx.run((t) => scoring.addPoints(t, { contactId: oaSide, points: 5, reason: 'subscribe', dedupeKey: 'p1' }));
     await tx.run((t) => scoring.addPoints(t, { contactId: wecomSide, points: 10, reason: 'added', dedupeKey: 'p2' }));
     await m.insert(TagGroup, { name: '渠道', syncOa: true, syncWecom: true, createdAt: clock.now() });

@@ -29,7 +29,11 @@ describeEachDatabase('unionid backfill: followers from before Flywheel get linke
     await oldFollower('o_unbound', null);
     // The same person as follower 7, already a WeCom customer with the unionid.
     const customer = await stack.services.transactor.run(async (m) => {
-      const { contactId } = await stack.services.contacts.resolveContact(m, { kind: 'external_userid', appId: stack.config.wecom.corpId, value: 'wm_old_7' });
+      const { contactId } = await stack.services.contacts.resolveContact(m, {
+        kind: 'external_userid',
+        appId: stack.config.wecom.corpId,
+        value: 'wm_old_7',
+      });
       await stack.services.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: 'u_old_7' });
       return contactId;
     });

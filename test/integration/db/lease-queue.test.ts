@@ -8,11 +8,19 @@ import { describeEachDatabase, useSecondInstance } from '../../support/database'
 describeEachDatabase('lease queue: one claim protocol for every work table', (db) => {
   const clock = new ManualClock();
   const other = useSecondInstance(db);
-  const queue = (holder: string, dataSource: DataSource = db().dataSource) => new LeaseQueue({ dataSource, clock, holder, table: 'interaction_work', leaseMs: 15_000, maxAttempts: 3 });
+  const queue = (holder: string, dataSource: DataSource = db().dataSource) =>
+    new LeaseQueue({ dataSource, clock, holder, table: 'interaction_work', leaseMs: 15_000, maxAttempts: 3 });
   const addRows = async (...keys: string[]) => {
     const now = clock.now();
     for (const dedupeKey of keys) {
-      await db().dataSource.manager.insert(InteractionWork, { dedupeKey, status: 'pending', attempts: 0, nextAttemptAt: now, createdAt: now, updatedAt: now });
+      await db().dataSource.manager.insert(InteractionWork, {
+        dedupeKey,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      });
     }
   };
   const row = (id: number) => db().dataSource.manager.findOneByOrFail(InteractionWork, { id });

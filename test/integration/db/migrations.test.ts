@@ -20,7 +20,10 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       const b = await createDataSource(first.config);
       await Promise.all([a.initialize(), b.initialize()]);
       try {
-        const [appliedA, appliedB] = await Promise.all([runMigrationsWithLock({ dataSource: a, holder: 'a', logger }), runMigrationsWithLock({ dataSource: b, holder: 'b', logger })]);
+        const [appliedA, appliedB] = await Promise.all([
+          runMigrationsWithLock({ dataSource: a, holder: 'a', logger }),
+          runMigrationsWithLock({ dataSource: b, holder: 'b', logger }),
+        ]);
         expect([...appliedA, ...appliedB].sort()).toEqual([...all].sort());
         const rows: { name: string }[] = await a.query('SELECT name FROM migrations');
         expect(rows).toHaveLength(all.length);
@@ -38,7 +41,9 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const lockHolder = async (db: TestDatabase): Promise<string | null> => {
-    const rows: { lease_holder: string | null }[] = await db.dataSource.query('SELECT lease_holder FROM flywheel_migration_lease WHERE id = 1');
+    const rows: { lease_holder: string | null }[] = await db.dataSource.query(
+      'SELECT lease_holder FROM flywheel_migration_lease WHERE id = 1',
+    );
     return rows[0]?.lease_holder ?? null;
   };
 
@@ -46,7 +51,10 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     const db = await createTestDatabase(kind);
     try {
       // A migrator that died a moment ago: its lease runs 400 ms more, and nobody renews it.
-      await db.dataSource.query('UPDATE flywheel_migration_lease SET lease_holder = ?, lease_until = ? WHERE id = 1', ['crashed#0', toSqlDate(new Date(Date.now() + 400))]);
+      await db.dataSource.query('UPDATE flywheel_migration_lease SET lease_holder = ?, lease_until = ? WHERE id = 1', [
+        'crashed#0',
+        toSqlDate(new Date(Date.now() + 400)),
+      ]);
       const started = Date.now();
       await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 5000, logger })).resolves.toEqual([]);
       expect(Date.now() - started).toBeGreaterThanOrEqual(350);
@@ -83,10 +91,13 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
   it('without the heartbeat the same long migration would have been taken over', async () => {
     const db = await createTestDatabase(kind);
     try {
-      const taken = await withMigrationLock({ dataSource: db.dataSource, holder: 'stalled', lockTtlMs: 300, heartbeatMs: 60_000, logger }, async () => {
-        await sleep(400);
-        return runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000, logger });
-      });
+      const taken = await withMigrationLock(
+        { dataSource: db.dataSource, holder: 'stalled', lockTtlMs: 300, heartbeatMs: 60_000, logger },
+        async () => {
+          await sleep(400);
+          return runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000, logger });
+        },
+      );
       expect(taken).toEqual([]);
     } finally {
       await db.destroy();
@@ -96,8 +107,13 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
   it('waits for a live lock of the previous shape (an older instance migrating) and names its holder', async () => {
     const db = await createTestDatabase(kind);
     try {
-      await db.dataSource.query('CREATE TABLE IF NOT EXISTS flywheel_migration_lock (id INT PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)');
-      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', ['instance-7', Date.now() + 60_000]);
+      await db.dataSource.query(
+        'CREATE TABLE IF NOT EXISTS flywheel_migration_lock (id INT PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at BIGINT NOT NULL)',
+      );
+      await db.dataSource.query('INSERT INTO flywheel_migration_lock (id, holder, expires_at) VALUES (1, ?, ?)', [
+        'instance-7',
+        Date.now() + 60_000,
+      ]);
       await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 300, logger })).rejects.toThrow(/instance-7/);
       await db.dataSource.query('UPDATE flywheel_migration_lock SET expires_at = ? WHERE id = 1', [Date.now() - 1]);
       await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000, logger })).resolves.toEqual([]);
@@ -120,7 +136,12 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       );
       await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });
       const [row] = await db.dataSource.getRepository(Task).find();
-      expect(row).toMatchObject({ status: 'pending', attempts: 1, leaseHolder: 'old-instance', leaseUntil: new Date('2026-11-23T00:01:00.000Z') });
+      expect(row).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        leaseHolder: 'old-instance',
+        leaseUntil: new Date('2026-11-23T00:01:00.000Z'),
+      });
     } finally {
       await db.destroy();
     }
@@ -134,7 +155,13 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       for (let i = 0; i < undo; i += 1) await db.dataSource.undoLastMigration();
       // The details exactly as the mapping before this release wrote them (collectFields).
       const old = {
-        scan: { EventKey: '6', ScanCodeInfo: JSON.stringify({ ScanType: 'qrcode', ScanResult: 'booth-42' }), openid: 'o1', msgType: 'event', event: 'scancode_waitmsg' },
+        scan: {
+          EventKey: '6',
+          ScanCodeInfo: JSON.stringify({ ScanType: 'qrcode', ScanResult: 'booth-42' }),
+          openid: 'o1',
+          msgType: 'event',
+          event: 'scancode_waitmsg',
+        },
         pics: {
           EventKey: 'photo',
           SendPicsInfo: JSON.stringify({ Count: '2', PicList: { item: [{ PicMd5Sum: 'a' }, { PicMd5Sum: 'b' }] } }),
@@ -151,7 +178,14 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
           invalidUtf8: true,
         },
         miniprogram: { EventKey: 'pages/index/index', MenuId: '42', openid: 'o1', msgType: 'event', event: 'view_miniprogram' },
-        cut: { EventKey: '6', ScanCodeInfo: '{"ScanType":"qrcode","ScanRes', openid: 'o1', msgType: 'event', event: 'scancode_push', truncated: true },
+        cut: {
+          EventKey: '6',
+          ScanCodeInfo: '{"ScanType":"qrcode","ScanRes',
+          openid: 'o1',
+          msgType: 'event',
+          event: 'scancode_push',
+          truncated: true,
+        },
         other: { openid: 'o1', msgType: 'event', event: 'some_future_event', Foo: 'bar' },
       };
       for (const [key, detail] of Object.entries(old)) {
@@ -168,9 +202,21 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
         pics: { type: 'menu_pics', detail: { openid: 'o1', menuKey: 'photo', source: 'weixin', count: 2, picMd5Sums: ['a', 'b'] } },
         location: {
           type: 'menu_location',
-          detail: { openid: 'o1', menuKey: 'where', invalidUtf8: true, latitude: 23, longitude: 113, scale: 15, label: '广州', poiname: '' },
+          detail: {
+            openid: 'o1',
+            menuKey: 'where',
+            invalidUtf8: true,
+            latitude: 23,
+            longitude: 113,
+            scale: 15,
+            label: '广州',
+            poiname: '',
+          },
         },
-        miniprogram: { type: 'view_miniprogram', detail: { openid: 'o1', menuKey: 'pages/index/index', pagePath: 'pages/index/index', menuId: '42' } },
+        miniprogram: {
+          type: 'view_miniprogram',
+          detail: { openid: 'o1', menuKey: 'pages/index/index', pagePath: 'pages/index/index', menuId: '42' },
+        },
         cut: { type: 'unknown', detail: old.cut },
         other: { type: 'unknown', detail: old.other },
       });
@@ -191,7 +237,9 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
       await db.dataSource.query(insert, ['重复']);
       await db.dataSource.query(insert, ['重复']);
       await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'test', logger });
-      const rows: { id: number | string; name: string }[] = await db.dataSource.query("SELECT id, name FROM tag_rules WHERE name LIKE '重复%' ORDER BY id");
+      const rows: { id: number | string; name: string }[] = await db.dataSource.query(
+        "SELECT id, name FROM tag_rules WHERE name LIKE '重复%' ORDER BY id",
+      );
       expect(rows.map((r) => r.name)).toEqual(['重复', `重复 #${String(rows[1]?.id)}`]);
       await expect(db.dataSource.query(insert, ['重复'])).rejects.toThrow();
     } finally {

@@ -24,7 +24,8 @@ describeMysql('Transactor readCommitted [mysql]', () => {
     await db.destroy();
   });
 
-  const insertDelta = (source: DataSource) => source.query("INSERT INTO stat_deltas (metric, bucket_at, dim, n) VALUES ('test', '1970-01-01 00:00:00.000', 'a', 1)");
+  const insertDelta = (source: DataSource) =>
+    source.query("INSERT INTO stat_deltas (metric, bucket_at, dim, n) VALUES ('test', '1970-01-01 00:00:00.000', 'a', 1)");
 
   /** While a transaction has read every delta FOR UPDATE, another instance inserts one. */
   const insertWhileRead = (readCommitted: boolean) =>

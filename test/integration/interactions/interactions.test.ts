@@ -4,7 +4,11 @@ import { InteractionWork } from '../../../entities/interaction-work.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { Transactor } from '../../../server/db/transaction';
 import { ContactsService } from '../../../server/modules/contacts/contacts.service';
-import { InteractionsService, InvalidInteractionError, type InteractionDraft } from '../../../server/modules/interactions/interactions.service';
+import {
+  InteractionsService,
+  InvalidInteractionError,
+  type InteractionDraft,
+} from '../../../server/modules/interactions/interactions.service';
 import { describeEachDatabase } from '../../support/database';
 
 describeEachDatabase('recordInteraction: the one way onto the timeline', (db) => {
@@ -25,12 +29,21 @@ describeEachDatabase('recordInteraction: the one way onto the timeline', (db) =>
     const t = tx();
     await t.run((m) => interactions.recordInteraction(m, text('o_old', 'm0')));
     const results = await t.run((m) =>
-      interactions.recordInteractions(m, [text('o_a', 'm1'), text('o_a', 'm2'), text('o_b', 'm3'), text('o_b', 'm3'), text('o_old', 'm0'), text('o_old', 'm4')]),
+      interactions.recordInteractions(m, [
+        text('o_a', 'm1'),
+        text('o_a', 'm2'),
+        text('o_b', 'm3'),
+        text('o_b', 'm3'),
+        text('o_old', 'm0'),
+        text('o_old', 'm4'),
+      ]),
     );
     expect(results.map((r) => r.recorded)).toEqual([true, true, true, false, false, true]);
     const m = db().dataSource.manager;
     expect(await m.count(Interaction)).toBe(5);
-    expect((await m.find(InteractionWork)).map((w) => w.dedupeKey).sort()).toEqual((await m.find(Interaction)).map((i) => i.dedupeKey).sort());
+    expect((await m.find(InteractionWork)).map((w) => w.dedupeKey).sort()).toEqual(
+      (await m.find(Interaction)).map((i) => i.dedupeKey).sort(),
+    );
     expect(await m.count(Contact)).toBe(3);
     expect(results[0].contactId).toBe(results[1].contactId);
     const stored = await m.findOneByOrFail(Interaction, { dedupeKey: 'oa:wxapp:msg:o_a:m2' });
@@ -73,7 +86,11 @@ describeEachDatabase('recordInteraction: the one way onto the timeline', (db) =>
       ref: { type: 'event', id: '42' },
     };
     expect((await t.run((m) => interactions.recordInteraction(m, late))).contactId).toBe(survivor);
-    expect(await db().dataSource.manager.findOneByOrFail(Interaction, { dedupeKey: 'mp:checkin:1' })).toMatchObject({ contactId: survivor, refType: 'event', refId: '42' });
+    expect(await db().dataSource.manager.findOneByOrFail(Interaction, { dedupeKey: 'mp:checkin:1' })).toMatchObject({
+      contactId: survivor,
+      refType: 'event',
+      refId: '42',
+    });
   });
 
   it('keeps a 70 KiB text whole on both databases (detail is JSON, not TEXT)', async () => {

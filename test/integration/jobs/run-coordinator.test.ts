@@ -1,7 +1,12 @@
 import { JobRun } from '../../../entities/job-run.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
-import { buildCoordinationKey, DatabaseRunCoordinator, formatSlot, parseCoordinationKey } from '../../../server/modules/job-runs/run-coordinator.service';
+import {
+  buildCoordinationKey,
+  DatabaseRunCoordinator,
+  formatSlot,
+  parseCoordinationKey,
+} from '../../../server/modules/job-runs/run-coordinator.service';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 const logger = createLogger('silent');

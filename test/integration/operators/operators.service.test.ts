@@ -54,7 +54,8 @@ describeEachDatabase('OperatorsService', (db) => {
     expect(await db().dataSource.getRepository(Operator).count()).toBe(1);
   });
 
-  const createAdmin = (operators: OperatorsService) => operators.createOperator({ username: 'admin', password: 'right-password', role: 'admin', actor: { operatorId: null, ip: null } });
+  const createAdmin = (operators: OperatorsService) =>
+    operators.createOperator({ username: 'admin', password: 'right-password', role: 'admin', actor: { operatorId: null, ip: null } });
   const evaluated = (results: LoginResult[]) => results.filter((r) => r.ok || r.reason !== 'throttled');
 
   it('24 parallel wrong logins on two instances check at most the free guesses, and the right password right after them is throttled, not let in', async () => {
@@ -62,7 +63,9 @@ describeEachDatabase('OperatorsService', (db) => {
     const [a, b] = [build(clock), build(clock, second())];
     await createAdmin(a);
     const guesses = Array.from({ length: 24 }, (_, i) => `guess-${i}`);
-    const results = await Promise.all(guesses.map((password, i) => (i % 2 === 0 ? a : b).login({ username: 'admin', password, ip: '198.51.100.7' })));
+    const results = await Promise.all(
+      guesses.map((password, i) => (i % 2 === 0 ? a : b).login({ username: 'admin', password, ip: '198.51.100.7' })),
+    );
     expect(evaluated(results).length).toBeLessThanOrEqual(ACCOUNT_FREE_FAILURES);
     expect(results.filter((r) => !r.ok && r.reason === 'throttled')).toHaveLength(24 - evaluated(results).length);
     // The audit log agrees: no more passwords were checked than the throttle let through.
@@ -79,12 +82,17 @@ describeEachDatabase('OperatorsService', (db) => {
     const operators = build(clock);
     await createAdmin(operators);
     for (let i = 0; i < 5; i += 1)
-      await expect(operators.login({ username: 'admin', password: `nope-${i}`, ip: '203.0.113.66' })).resolves.toMatchObject({ ok: false, reason: 'invalid_credentials' });
+      await expect(operators.login({ username: 'admin', password: `nope-${i}`, ip: '203.0.113.66' })).resolves.toMatchObject({
+        ok: false,
+        reason: 'invalid_credentials',
+      });
     const first = await operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.10' });
     if (!first.ok) {
       expect(first).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
       clock.advance(1000);
-      await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.10' })).resolves.toMatchObject({ ok: true });
+      await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.10' })).resolves.toMatchObject({
+        ok: true,
+      });
     }
   });
 
@@ -118,40 +126,69 @@ describeEachDatabase('OperatorsService', (db) => {
     const operators = build(clock);
     await createAdmin(operators);
     for (let i = 0; i < IP_MAX_FAILURES; i += 1) {
-      await expect(operators.login({ username: `user-${i}`, password: 'x', ip: '203.0.113.9' })).resolves.toMatchObject({ ok: false, reason: 'invalid_credentials' });
+      await expect(operators.login({ username: `user-${i}`, password: 'x', ip: '203.0.113.9' })).resolves.toMatchObject({
+        ok: false,
+        reason: 'invalid_credentials',
+      });
       clock.advance(30_000);
     }
     // 20 failures took 10 minutes: the address waits out the rest of its 15-minute window.
-    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.9' })).resolves.toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 5 * 60 });
-    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.10' })).resolves.toMatchObject({ ok: true });
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.9' })).resolves.toEqual({
+      ok: false,
+      reason: 'throttled',
+      retryAfterSeconds: 5 * 60,
+    });
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.10' })).resolves.toMatchObject({
+      ok: true,
+    });
     const rows = await db().dataSource.getRepository(AuditLog).findBy({ action: 'login_failed', ip: '203.0.113.9' });
-    expect(rows.map((row) => row.detail.reason)).toEqual([...Array.from({ length: IP_MAX_FAILURES }, () => 'unknown_user'), 'throttled_ip']);
+    expect(rows.map((row) => row.detail.reason)).toEqual([
+      ...Array.from({ length: IP_MAX_FAILURES }, () => 'unknown_user'),
+      'throttled_ip',
+    ]);
     clock.advance(5 * 60_000);
-    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.9' })).resolves.toMatchObject({ ok: true });
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '203.0.113.9' })).resolves.toMatchObject({
+      ok: true,
+    });
   });
 
   it('does not count successful logins against their IP (an office behind one address)', async () => {
     const operators = build();
     await createAdmin(operators);
     for (let i = 0; i < IP_MAX_FAILURES + 5; i += 1) {
-      await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.200' })).resolves.toMatchObject({ ok: true });
+      await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.200' })).resolves.toMatchObject({
+        ok: true,
+      });
     }
   });
 
   it('rolls back an operator change, its session revocation and all, when its audit row cannot be written', async () => {
     const clock = new ManualClock();
     const operators = build(clock, db().dataSource, new FailingAudit({ dataSource: db().dataSource, clock }));
-    await expect(operators.createOperator({ username: 'zoe', password: 'zoe-password', role: 'operator', actor: { operatorId: null, ip: null } })).rejects.toThrow('audit log unavailable');
+    await expect(
+      operators.createOperator({ username: 'zoe', password: 'zoe-password', role: 'operator', actor: { operatorId: null, ip: null } }),
+    ).rejects.toThrow('audit log unavailable');
     expect(await db().dataSource.getRepository(Operator).countBy({ username: 'zoe' })).toBe(0);
 
     const working = build(clock);
-    const created = await working.createOperator({ username: 'zoe', password: 'zoe-password', role: 'operator', actor: { operatorId: null, ip: null } });
+    const created = await working.createOperator({
+      username: 'zoe',
+      password: 'zoe-password',
+      role: 'operator',
+      actor: { operatorId: null, ip: null },
+    });
     if (!created.ok) throw new Error('not created');
     const session = await working.login({ username: 'zoe', password: 'zoe-password', ip: null });
     if (!session.ok) throw new Error('not logged in');
-    await expect(operators.updateOperator({ id: created.operator.id, role: 'admin', disabled: true, password: 'new-password', actor: { operatorId: null, ip: null } })).rejects.toThrow(
-      'audit log unavailable',
-    );
+    await expect(
+      operators.updateOperator({
+        id: created.operator.id,
+        role: 'admin',
+        disabled: true,
+        password: 'new-password',
+        actor: { operatorId: null, ip: null },
+      }),
+    ).rejects.toThrow('audit log unavailable');
     const zoe = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'zoe' });
     expect(zoe).toMatchObject({ role: 'operator', disabled: false });
     await expect(working.authenticate(session.token)).resolves.toMatchObject({ username: 'zoe' });
@@ -173,7 +210,13 @@ describeEachDatabase('OperatorsService', (db) => {
   it('authenticates a token until it expires or is revoked, and not after the operator is disabled', async () => {
     const clock = new ManualClock();
     const operators = build(clock);
-    const created = await operators.createOperator({ username: 'sam', password: 'sam-password', role: 'sales', wecomUserId: 'sam01', actor: { operatorId: null, ip: null } });
+    const created = await operators.createOperator({
+      username: 'sam',
+      password: 'sam-password',
+      role: 'sales',
+      wecomUserId: 'sam01',
+      actor: { operatorId: null, ip: null },
+    });
     if (!created.ok) throw new Error('not created');
     const login = await operators.login({ username: 'sam', password: 'sam-password', ip: '10.0.0.1' });
     if (!login.ok) throw new Error('not logged in');

@@ -89,7 +89,10 @@ describeEachDatabase('reactions worker: passes, batches, failures', (db) => {
     expect(failing).toMatchObject({ status: 'pending', lastError: 'the platform is down' });
     stack.clock.advance(5_001);
     expect(await worker.processDue()).toBe(0);
-    expect(await db().dataSource.manager.findOneByOrFail(InteractionWork, { id: failing.id })).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(await db().dataSource.manager.findOneByOrFail(InteractionWork, { id: failing.id })).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+    });
   });
 
   it('a write that fails inside the batch fails its row only; the others commit', async () => {

@@ -25,7 +25,15 @@ describeEachDatabase('reactions, each on its own', (db) => {
 
   const logger = createLogger('silent');
   const worker = (reactions: Reaction[]) =>
-    new ReactionsWorker({ dataSource: db().dataSource, transactor: stack.services.transactor, contacts: stack.services.contacts, reactions, clock: stack.clock, logger, holder: 'alone' });
+    new ReactionsWorker({
+      dataSource: db().dataSource,
+      transactor: stack.services.transactor,
+      contacts: stack.services.contacts,
+      reactions,
+      clock: stack.clock,
+      logger,
+      holder: 'alone',
+    });
   const appId = () => stack.config.officialAccount.appId;
   let seq = 0;
   const record = async (openid: string, type: string, detail: Record<string, string | null>, at = stack.clock.now()) => {
@@ -77,13 +85,21 @@ describeEachDatabase('reactions, each on its own', (db) => {
   it('Official Account profile: nickname and unionid from user/info; a refusal is logged and the row goes on; -1 retries', async () => {
     stack.sandbox.state.addFollower({ openid: 'o_prof', unionid: 'u_prof', nickname: '小李' });
     const id = await record('o_prof', 'subscribe', {});
-    const w = worker([createOfficialAccountProfileReaction({ officialAccount: stack.services.officialAccount ?? fail(), contacts: stack.services.contacts, logger })]);
+    const w = worker([
+      createOfficialAccountProfileReaction({
+        officialAccount: stack.services.officialAccount ?? fail(),
+        contacts: stack.services.contacts,
+        logger,
+      }),
+    ]);
     stack.sandbox.state.failNext('user/info', -1);
     expect(await w.processDue()).toBe(0);
     stack.clock.advance(5_001);
     expect(await w.processDue()).toBe(1);
     expect((await contact(id)).name).toBe('小李');
-    expect(await db().dataSource.manager.findOneByOrFail(ContactIdentity, { kind: 'unionid', value: 'u_prof' })).toMatchObject({ contactId: id });
+    expect(await db().dataSource.manager.findOneByOrFail(ContactIdentity, { kind: 'unionid', value: 'u_prof' })).toMatchObject({
+      contactId: id,
+    });
 
     stack.sandbox.state.addFollower({ openid: 'o_gone', unionid: null });
     const gone = await record('o_gone', 'subscribe', {});

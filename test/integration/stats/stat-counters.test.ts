@@ -42,7 +42,8 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
   /** Each metric as the counters say, folded or not. */
   const counted = async (): Promise<{ interactions: Counts; stages: Counts; tags: Counts }> => {
     const m = db().dataSource.manager;
-    const asRecord = (rows: { bucket: string; dim: string; n: number }[], key: (row: { bucket: string; dim: string }) => string) => Object.fromEntries(rows.map((row) => [key(row), row.n]));
+    const asRecord = (rows: { bucket: string; dim: string; n: number }[], key: (row: { bucket: string; dim: string }) => string) =>
+      Object.fromEntries(rows.map((row) => [key(row), row.n]));
     return {
       interactions: asRecord(await readCounts(m, STAT_METRICS.interactionsByChannel), (row) => `${row.bucket} ${row.dim}`),
       stages: asRecord(await readCounts(m, STAT_METRICS.contactsByStage), (row) => row.dim),
@@ -58,7 +59,9 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
     const contacts = await m.find(Contact);
     const contactTags = await m.find(ContactTag);
     return {
-      interactions: tally(interactions.map((i) => `${toSqlDate(new Date(Math.floor(i.occurredAt.getTime() / BUCKET_MS) * BUCKET_MS))} ${i.channel}`)),
+      interactions: tally(
+        interactions.map((i) => `${toSqlDate(new Date(Math.floor(i.occurredAt.getTime() / BUCKET_MS) * BUCKET_MS))} ${i.channel}`),
+      ),
       stages: tally(contacts.filter((c) => c.mergedIntoId === null).map((c) => c.stage)),
       tags: tally(contactTags.map((ct) => String(ct.tagId))),
     };
@@ -126,7 +129,17 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
     const m = db().dataSource.manager;
     const at = new Date('2026-11-20T10:20:00.000Z');
     const contact = await m.getRepository(Contact).insert({ stage: 'retained', score: 0, createdAt: at, updatedAt: at });
-    await m.getRepository(Interaction).insert({ contactId: Number(contact.identifiers[0].id), type: 'text', channel: 'oa', occurredAt: at, detail: {}, dedupeKey: 'oa:old', createdAt: at });
+    await m
+      .getRepository(Interaction)
+      .insert({
+        contactId: Number(contact.identifiers[0].id),
+        type: 'text',
+        channel: 'oa',
+        occurredAt: at,
+        detail: {},
+        dedupeKey: 'oa:old',
+        createdAt: at,
+      });
     expect(await counted()).toEqual({ interactions: {}, stages: {}, tags: {} });
 
     await t.statCounters.runOnce();

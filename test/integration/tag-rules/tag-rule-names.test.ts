@@ -6,11 +6,23 @@ import { describeEachDatabase } from '../../support/database';
 
 describeEachDatabase('tag rules: names are unique', (db) => {
   const actor = { operatorId: null, ip: null };
-  const rule = { name: '关键词：报名', interactionType: 'text', matchKind: 'keyword_contains' as const, matchValue: '报名', addTags: [], removeTags: [], replyText: '请点击菜单报名' };
+  const rule = {
+    name: '关键词：报名',
+    interactionType: 'text',
+    matchKind: 'keyword_contains' as const,
+    matchValue: '报名',
+    addTags: [],
+    removeTags: [],
+    replyText: '请点击菜单报名',
+  };
 
   it('two saves of the same name at once make one rule; the other is told the name is taken', async () => {
     const clock = new ManualClock();
-    const rules = new TagRulesService({ dataSource: db().dataSource, clock, audit: new AuditService({ dataSource: db().dataSource, clock }) });
+    const rules = new TagRulesService({
+      dataSource: db().dataSource,
+      clock,
+      audit: new AuditService({ dataSource: db().dataSource, clock }),
+    });
     const results = await Promise.all([rules.createTagRule({ rule, actor }), rules.createTagRule({ rule, actor })]);
     expect(results.map((r) => (r.ok ? 'ok' : r.reason)).sort()).toEqual(['duplicate_name', 'ok']);
     expect(await db().dataSource.manager.countBy(TagRule, { name: rule.name })).toBe(1);

@@ -8,13 +8,26 @@ import { describeEachDatabase } from '../../support/database';
 describeEachDatabase('tag rules: the callback path reads them from a short cache', (db) => {
   const actor = { operatorId: null, ip: null };
   const input = { type: 'text', detail: { content: '营业时间' } };
-  const hours = { name: 'hours', interactionType: 'text', matchKind: 'keyword_exact' as const, matchValue: '营业时间', addTags: [], removeTags: [], replyText: '9:00-18:00' };
+  const hours = {
+    name: 'hours',
+    interactionType: 'text',
+    matchKind: 'keyword_exact' as const,
+    matchValue: '营业时间',
+    addTags: [],
+    removeTags: [],
+    replyText: '9:00-18:00',
+  };
 
   function build(clock: ManualClock) {
     const dataSource = db().dataSource;
     // findReply never touches tags; the engine only needs TagsService for applyRules.
     const engine = new TagRulesEngine({ dataSource, tags: {} as TagsService, clock, cacheMs: 2_000 });
-    const rules = new TagRulesService({ dataSource, clock, audit: new AuditService({ dataSource, clock }), onRulesChanged: () => engine.invalidate() });
+    const rules = new TagRulesService({
+      dataSource,
+      clock,
+      audit: new AuditService({ dataSource, clock }),
+      onRulesChanged: () => engine.invalidate(),
+    });
     return { engine, rules };
   }
 

@@ -58,7 +58,12 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
     return stack.services.transactor.run(async (t) => {
       const { contactId } = await stack.services.contacts.resolveContact(t, ref);
       if (p.owner !== null) await stack.services.contacts.addFollow(t, contactId, { userId: p.owner });
-      if (p.openid !== undefined) await stack.services.contacts.linkIdentity(t, contactId, { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: p.openid });
+      if (p.openid !== undefined)
+        await stack.services.contacts.linkIdentity(t, contactId, {
+          kind: 'oa_openid',
+          appId: stack.config.officialAccount.appId,
+          value: p.openid,
+        });
       return contactId;
     });
   }
@@ -66,7 +71,11 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
   async function ensureTag(group: string, name: string, sync: { oa?: boolean; wecom?: boolean } = {}): Promise<Tag> {
     const tag = await stack.services.transactor.run((t) => stack.services.tags.ensureTag(t, { group, name }));
     if (sync.oa !== undefined || sync.wecom !== undefined) {
-      await m().update(TagGroup, { id: tag.groupId }, { ...(sync.oa === undefined ? {} : { syncOa: sync.oa }), ...(sync.wecom === undefined ? {} : { syncWecom: sync.wecom }) });
+      await m().update(
+        TagGroup,
+        { id: tag.groupId },
+        { ...(sync.oa === undefined ? {} : { syncOa: sync.oa }), ...(sync.wecom === undefined ? {} : { syncWecom: sync.wecom }) },
+      );
     }
     return tag;
   }
@@ -213,7 +222,9 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
     for (const id of others) expect((await oneTaskOf(OA_TAG_SYNC, id)).status).toBe('done');
 
     const oaTagId = (await m().findOneByOrFail(Tag, { id: tag.id })).oaTagId;
-    expect(bodiesOf<BatchBody>(stack, 'tags/members/batchtagging').map((b) => [...b.openid_list].sort())).toEqual([['o_free_1', 'o_free_2']]);
+    expect(bodiesOf<BatchBody>(stack, 'tags/members/batchtagging').map((b) => [...b.openid_list].sort())).toEqual([
+      ['o_free_1', 'o_free_2'],
+    ]);
     expect(state.followers.get('o_free_1')?.tagIds).toEqual([oaTagId]);
     expect(state.followers.get('o_free_2')?.tagIds).toEqual([oaTagId]);
     expect(fullFollower.tagIds).toHaveLength(20);
@@ -307,7 +318,12 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
     const liMark = marks.find((c) => c.external_userid === 'wm_li');
     expect(liMark).toMatchObject({ userid: 'sales-li', remove_tag: [] });
     expect([...(liMark?.add_tag ?? [])].sort()).toEqual([idOf('想报名'), idOf('要报价')].sort());
-    expect(marks.find((c) => c.external_userid === 'wm_wang')).toEqual({ userid: 'sales-wang', external_userid: 'wm_wang', add_tag: [idOf('想报名')], remove_tag: [] });
+    expect(marks.find((c) => c.external_userid === 'wm_wang')).toEqual({
+      userid: 'sales-wang',
+      external_userid: 'wm_wang',
+      add_tag: [idOf('想报名')],
+      remove_tag: [],
+    });
     expect(state.externalContacts.get('wm_li')?.followUsers[0]?.tagIds.sort()).toEqual([idOf('想报名'), idOf('要报价')].sort());
 
     const orphanTask = await oneTaskOf(WECOM_TAG_SYNC, orphan);

@@ -181,7 +181,9 @@ describeEachDatabase('TaskQueue', (db) => {
         const { claim, task } = await claimOne(queue);
         await queue.leases.release(claim, [task.id]);
       }
-      expect(await findTask((await db().dataSource.getRepository(Task).findOneByOrFail({ dedupeKey: 'doomed' })).id)).toMatchObject({ attempts: 0 });
+      expect(await findTask((await db().dataSource.getRepository(Task).findOneByOrFail({ dedupeKey: 'doomed' })).id)).toMatchObject({
+        attempts: 0,
+      });
       const outcomes: string[] = [];
       for (let attempt = 1; attempt <= 3; attempt += 1) {
         const { claim, task } = await claimOne(queue);
@@ -218,7 +220,11 @@ describeEachDatabase('TaskQueue', (db) => {
           oa: (tasks) => {
             batches.push(tasks.map((task) => task.dedupeKey));
             return Promise.resolve(
-              tasks.map((task): TaskResult => (task.payload.n === 2 ? { id: task.id, ok: false, error: 'errcode 45159: invalid tag', retryable: false } : { id: task.id, ok: true })),
+              tasks.map((task): TaskResult =>
+                task.payload.n === 2
+                  ? { id: task.id, ok: false, error: 'errcode 45159: invalid tag', retryable: false }
+                  : { id: task.id, ok: true },
+              ),
             );
           },
           wecom: (tasks) => {

@@ -28,7 +28,15 @@ describe('logger (pino)', () => {
       appId: 'wx123',
     });
     const line = lines.join('\n');
-    for (const secret of ['oa-app-secret-1', 'tok-abc', 'sid=xyz', 'hunter2hunter2', 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', 'k2"', 'ACCESS_TOKEN_1']) {
+    for (const secret of [
+      'oa-app-secret-1',
+      'tok-abc',
+      'sid=xyz',
+      'hunter2hunter2',
+      'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+      'k2"',
+      'ACCESS_TOKEN_1',
+    ]) {
       expect(line).not.toContain(secret);
     }
     expect(line).toContain('[REDACTED]');

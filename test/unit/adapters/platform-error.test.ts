@@ -1,4 +1,9 @@
-import { isRetryablePlatformError, PlatformApiError, PlatformTransportError, redactCredentials } from '../../../server/adapters/platform-error';
+import {
+  isRetryablePlatformError,
+  PlatformApiError,
+  PlatformTransportError,
+  redactCredentials,
+} from '../../../server/adapters/platform-error';
 
 describe('PlatformApiError', () => {
   it('names the api, the errcode and its documented meaning', () => {

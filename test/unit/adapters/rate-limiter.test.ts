@@ -55,7 +55,10 @@ describe('createRateLimiter', () => {
   });
 
   it('applies per-API limits', async () => {
-    const { limiter, sleeps } = createTestLimiter({ perSecond: 100, burst: 100 }, { 'tags/members/batchtagging': { perSecond: 2, burst: 1 } });
+    const { limiter, sleeps } = createTestLimiter(
+      { perSecond: 100, burst: 100 },
+      { 'tags/members/batchtagging': { perSecond: 2, burst: 1 } },
+    );
     await limiter.acquire('tags/members/batchtagging');
     await limiter.acquire('tags/members/batchtagging');
     expect(sleeps).toEqual([500]);

@@ -37,8 +37,18 @@ describe('loadConfig', () => {
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/flywheel' });
   });
 
-  const WECHAT = { WECHAT_APPID: 'wx123', WECHAT_SECRET: 's', WECHAT_TOKEN: 't', WECHAT_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' };
-  const WECOM = { WECOM_CORP_ID: 'ww123', WECOM_TOKEN: 't', WECOM_AES_KEY: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg', WECOM_SECRET: 's' };
+  const WECHAT = {
+    WECHAT_APPID: 'wx123',
+    WECHAT_SECRET: 's',
+    WECHAT_TOKEN: 't',
+    WECHAT_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  };
+  const WECOM = {
+    WECOM_CORP_ID: 'ww123',
+    WECOM_TOKEN: 't',
+    WECOM_AES_KEY: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg',
+    WECOM_SECRET: 's',
+  };
 
   it('with only the Official Account configured, WeCom is disabled, not given the sandbox keys', () => {
     const config = loadConfig(WECHAT);
@@ -70,7 +80,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SANDBOX: 'on', NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ SANDBOX: 'on', NODE_ENV: 'production' })).toThrow(/SANDBOX/);
     expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ sandbox: false, officialAccount: null, wecom: null });
-    expect(loadConfig({ ...WECHAT, ...WECOM, NODE_ENV: 'production' })).toMatchObject({ sandbox: false, officialAccount: { appId: 'wx123' }, wecom: { corpId: 'ww123' } });
+    expect(loadConfig({ ...WECHAT, ...WECOM, NODE_ENV: 'production' })).toMatchObject({
+      sandbox: false,
+      officialAccount: { appId: 'wx123' },
+      wecom: { corpId: 'ww123' },
+    });
   });
 
   it('TRUST_PROXY is off unless set to a boolean word', () => {
@@ -83,7 +97,10 @@ describe('loadConfig', () => {
   it('needs ADMIN_PASSWORD of 8 characters with ADMIN_USERNAME', () => {
     expect(() => loadConfig({ ADMIN_USERNAME: 'admin' })).toThrow(/ADMIN_PASSWORD/);
     expect(() => loadConfig({ ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
-    expect(loadConfig({ ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'long enough' }).bootstrapAdmin).toEqual({ username: 'admin', password: 'long enough' });
+    expect(loadConfig({ ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'long enough' }).bootstrapAdmin).toEqual({
+      username: 'admin',
+      password: 'long enough',
+    });
   });
 
   it('reads BUSINESS_TIMEZONE as an IANA zone, Asia/Shanghai by default', () => {

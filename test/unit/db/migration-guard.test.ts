@@ -7,7 +7,10 @@ const ADD_PAYLOAD = 'ALTER TABLE `callback_inbox` ADD `payload` mediumtext NOT N
 describe('migration guard', () => {
   it('rewrites a MySQL DROP COLUMN + ADD of the same column to one MODIFY that keeps the values', () => {
     const result = guardMysqlQueries([DROP_PAYLOAD, 'ALTER TABLE `tags` ADD `color` varchar(16) NULL', ADD_PAYLOAD], false);
-    expect(result.queries).toEqual(['ALTER TABLE `callback_inbox` MODIFY `payload` mediumtext NOT NULL', 'ALTER TABLE `tags` ADD `color` varchar(16) NULL']);
+    expect(result.queries).toEqual([
+      'ALTER TABLE `callback_inbox` MODIFY `payload` mediumtext NOT NULL',
+      'ALTER TABLE `tags` ADD `color` varchar(16) NULL',
+    ]);
     expect(result.refused).toEqual([]);
     expect(result.rewritten).toHaveLength(1);
   });

@@ -19,7 +19,8 @@ import {
 const APP_ID = 'wxb11529c136998cb6';
 const CORP_ID = 'wx5823bf96d3bd56c7';
 
-const oa = (xml: string, invalidUtf8?: boolean) => mapOfficialAccountMessage(APP_ID, parseOfficialAccountMessage(parseXmlMessage(xml)), { invalidUtf8 });
+const oa = (xml: string, invalidUtf8?: boolean) =>
+  mapOfficialAccountMessage(APP_ID, parseOfficialAccountMessage(parseXmlMessage(xml)), { invalidUtf8 });
 const wecom = (xml: string) => mapWecomEvent(CORP_ID, parseWecomEvent(parseXmlMessage(xml)));
 
 function message(type: string, body: string): string {
@@ -33,21 +34,44 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
   it('messages (docs samples)', () => {
     expect(oa(DOCS_VOICE_WITH_16K)).toMatchObject({
       type: 'voice',
-      detail: { openid: 'fromUser', msgId: '1234567890123456', mediaId: 'media_id', format: 'Format', recognition: '腾讯微信团队', mediaId16K: 'media_id_16k' },
+      detail: {
+        openid: 'fromUser',
+        msgId: '1234567890123456',
+        mediaId: 'media_id',
+        format: 'Format',
+        recognition: '腾讯微信团队',
+        mediaId16K: 'media_id_16k',
+      },
     });
     for (const type of ['video', 'shortvideo']) {
-      expect(oa(message(type, '<MediaId><![CDATA[media_id]]></MediaId><ThumbMediaId><![CDATA[thumb_media_id]]></ThumbMediaId>')).detail).toMatchObject({
+      expect(
+        oa(message(type, '<MediaId><![CDATA[media_id]]></MediaId><ThumbMediaId><![CDATA[thumb_media_id]]></ThumbMediaId>')).detail,
+      ).toMatchObject({
         mediaId: 'media_id',
         thumbMediaId: 'thumb_media_id',
       });
     }
-    expect(oa(message('location', '<Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label><![CDATA[位置信息]]></Label>')).detail).toMatchObject({
+    expect(
+      oa(
+        message(
+          'location',
+          '<Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label><![CDATA[位置信息]]></Label>',
+        ),
+      ).detail,
+    ).toMatchObject({
       latitude: 23.134521,
       longitude: 113.358803,
       scale: 20,
       label: '位置信息',
     });
-    expect(oa(message('link', '<Title><![CDATA[公众平台官网链接]]></Title><Description><![CDATA[公众平台官网链接]]></Description><Url><![CDATA[url]]></Url>')).detail).toMatchObject({
+    expect(
+      oa(
+        message(
+          'link',
+          '<Title><![CDATA[公众平台官网链接]]></Title><Description><![CDATA[公众平台官网链接]]></Description><Url><![CDATA[url]]></Url>',
+        ),
+      ).detail,
+    ).toMatchObject({
       title: '公众平台官网链接',
       description: '公众平台官网链接',
       url: 'url',
@@ -64,7 +88,10 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
   });
 
   it('a text message with <MsgID> is a text, not unknown (WxJava fixture)', () => {
-    expect(oa(WXJAVA_TEXT_WITH_MSGID_CAPITAL)).toMatchObject({ type: 'text', detail: { content: 'this is a test', msgId: '1234567890123456' } });
+    expect(oa(WXJAVA_TEXT_WITH_MSGID_CAPITAL)).toMatchObject({
+      type: 'text',
+      detail: { content: 'this is a test', msgId: '1234567890123456' },
+    });
   });
 
   it('events: subscribe EventKey, LOCATION Precision, VIEW MenuId', () => {
@@ -74,17 +101,24 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
       ticket: null,
       eventKey: 'last_trade_no_4200001234202601011234567890',
     });
-    expect(oa(event('subscribe', '<EventKey><![CDATA[qrscene_123123]]></EventKey><Ticket><![CDATA[TICKET]]></Ticket>')).detail).toMatchObject({
+    expect(
+      oa(event('subscribe', '<EventKey><![CDATA[qrscene_123123]]></EventKey><Ticket><![CDATA[TICKET]]></Ticket>')).detail,
+    ).toMatchObject({
       scene: '123123',
       ticket: 'TICKET',
       eventKey: 'qrscene_123123',
     });
-    expect(oa(event('LOCATION', '<Latitude>23.137466</Latitude><Longitude>113.352425</Longitude><Precision>119.385040</Precision>')).detail).toMatchObject({
+    expect(
+      oa(event('LOCATION', '<Latitude>23.137466</Latitude><Longitude>113.352425</Longitude><Precision>119.385040</Precision>')).detail,
+    ).toMatchObject({
       latitude: 23.137466,
       longitude: 113.352425,
       precision: 119.38504,
     });
-    expect(oa(event('VIEW', '<EventKey><![CDATA[www.qq.com]]></EventKey><MenuId>MENUID</MenuId>')).detail).toMatchObject({ menuKey: 'www.qq.com', menuId: 'MENUID' });
+    expect(oa(event('VIEW', '<EventKey><![CDATA[www.qq.com]]></EventKey><MenuId>MENUID</MenuId>')).detail).toMatchObject({
+      menuKey: 'www.qq.com',
+      menuId: 'MENUID',
+    });
   });
 
   it('subscribe-message events: PopupScene; MsgID, ErrorCode and ErrorStatus of a sent one (WxJava fixtures)', () => {
@@ -150,7 +184,13 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
     });
     expect(oa(DOC_MENU_PIC_SYSPHOTO)).toMatchObject({
       type: 'menu_pics',
-      detail: { openid: 'oMgHVjngRipVsoxg6TuX3vz6glDg', menuKey: '6', source: 'sysphoto', count: 1, picMd5Sums: ['1b5f7c23b5bf75682a53e7b6d163e185'] },
+      detail: {
+        openid: 'oMgHVjngRipVsoxg6TuX3vz6glDg',
+        menuKey: '6',
+        source: 'sysphoto',
+        count: 1,
+        picMd5Sums: ['1b5f7c23b5bf75682a53e7b6d163e185'],
+      },
     });
     expect(oa(DOC_MENU_LOCATION_SELECT)).toMatchObject({
       type: 'menu_location',
@@ -210,7 +250,10 @@ describe('mapWecomEvent: every documented field reaches the detail', () => {
     `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[${changeType}]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA]]></ExternalUserID>${extra}</xml>`;
 
   it('change_external_contact keeps State, WelcomeCode, Source and FailReason (docs samples)', () => {
-    expect(wecom(contact('add_external_contact', '<State><![CDATA[teststate]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>')).detail).toEqual({
+    expect(
+      wecom(contact('add_external_contact', '<State><![CDATA[teststate]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>'))
+        .detail,
+    ).toEqual({
       userId: 'zhangsan',
       externalUserId: 'woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA',
       scene: 'teststate',
@@ -218,14 +261,23 @@ describe('mapWecomEvent: every documented field reaches the detail', () => {
       source: null,
       failReason: null,
     });
-    expect(wecom(contact('add_half_external_contact', '<WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>')).detail.welcomeCode).toBe('WELCOMECODE');
-    expect(wecom(contact('del_external_contact', '<Source><![CDATA[DELETE_BY_TRANSFER]]></Source>')).detail.source).toBe('DELETE_BY_TRANSFER');
-    expect(wecom(contact('transfer_fail', '<FailReason><![CDATA[customer_refused]]></FailReason>')).detail.failReason).toBe('customer_refused');
+    expect(wecom(contact('add_half_external_contact', '<WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>')).detail.welcomeCode).toBe(
+      'WELCOMECODE',
+    );
+    expect(wecom(contact('del_external_contact', '<Source><![CDATA[DELETE_BY_TRANSFER]]></Source>')).detail.source).toBe(
+      'DELETE_BY_TRANSFER',
+    );
+    expect(wecom(contact('transfer_fail', '<FailReason><![CDATA[customer_refused]]></FailReason>')).detail.failReason).toBe(
+      'customer_refused',
+    );
   });
 
   it('change_external_tag keeps Id, TagType and StrategyId', () => {
     const xml = `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_tag]]></Event><Id><![CDATA[TAG_ID_1]]></Id><Id><![CDATA[TAG_ID_2]]></Id><TagType><![CDATA[tag]]></TagType><StrategyId>1</StrategyId><ChangeType><![CDATA[delete]]></ChangeType></xml>`;
-    expect(wecom(xml)).toMatchObject({ type: 'external_tag_delete', detail: { tagIds: ['TAG_ID_1', 'TAG_ID_2'], tagType: 'tag', strategyId: '1' } });
+    expect(wecom(xml)).toMatchObject({
+      type: 'external_tag_delete',
+      detail: { tagIds: ['TAG_ID_1', 'TAG_ID_2'], tagType: 'tag', strategyId: '1' },
+    });
   });
 
   it('an unknown WeCom event keeps its fields (change_external_chat, docs sample)', () => {

@@ -29,6 +29,12 @@ describe('business day', () => {
     expect(range.days).toEqual(['2026-03-01', '2026-03-02']);
     expect(range.fromUtc.toISOString()).toBe('2026-02-28T16:00:00.000Z');
     expect(range.toUtc.toISOString()).toBe('2026-03-02T16:00:00.000Z');
-    expect(lastDays(new Date('2026-03-02T12:00:00Z'), 1, getUtcOffsetMinutes('America/New_York', new Date('2026-03-02T12:00:00Z'))).fromUtc.toISOString()).toBe('2026-03-02T05:00:00.000Z');
+    expect(
+      lastDays(
+        new Date('2026-03-02T12:00:00Z'),
+        1,
+        getUtcOffsetMinutes('America/New_York', new Date('2026-03-02T12:00:00Z')),
+      ).fromUtc.toISOString(),
+    ).toBe('2026-03-02T05:00:00.000Z');
   });
 });

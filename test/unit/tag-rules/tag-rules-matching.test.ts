@@ -33,9 +33,24 @@ describe('matchRule', () => {
   });
 
   it('matches a menu key and an event id', () => {
-    expect(matchRule(rule({ interactionType: 'click', matchKind: 'menu_key', matchValue: 'V1001_EXPO' }), { type: 'click', detail: { menuKey: 'V1001_EXPO' } })).toBe(true);
-    expect(matchRule(rule({ interactionType: 'click', matchKind: 'menu_key', matchValue: 'V1001_EXPO' }), { type: 'click', detail: { menuKey: 'OTHER' } })).toBe(false);
-    expect(matchRule(rule({ interactionType: 'registration', matchKind: 'event_id', matchValue: '12' }), { type: 'registration', detail: { eventId: 12 } })).toBe(true);
+    expect(
+      matchRule(rule({ interactionType: 'click', matchKind: 'menu_key', matchValue: 'V1001_EXPO' }), {
+        type: 'click',
+        detail: { menuKey: 'V1001_EXPO' },
+      }),
+    ).toBe(true);
+    expect(
+      matchRule(rule({ interactionType: 'click', matchKind: 'menu_key', matchValue: 'V1001_EXPO' }), {
+        type: 'click',
+        detail: { menuKey: 'OTHER' },
+      }),
+    ).toBe(false);
+    expect(
+      matchRule(rule({ interactionType: 'registration', matchKind: 'event_id', matchValue: '12' }), {
+        type: 'registration',
+        detail: { eventId: 12 },
+      }),
+    ).toBe(true);
   });
 });
 

@@ -1,19 +1,32 @@
 import { groupsWithTags, nameFormErrors, syncColour, syncProblem, withoutRetried } from '../../../web/admin/screens';
 import type { TagGroupView, TagView } from '../../../web/shared/types';
 
-const group = (id: number, name: string): TagGroupView => ({ id, name, syncOa: true, syncWecom: false, wecomGroupId: null, tagCount: 0, createdAt: '2026-11-01T00:00:00.000Z' });
+const group = (id: number, name: string): TagGroupView => ({
+  id,
+  name,
+  syncOa: true,
+  syncWecom: false,
+  wecomGroupId: null,
+  tagCount: 0,
+  createdAt: '2026-11-01T00:00:00.000Z',
+});
 const tag = (id: number, groupId: number, name: string): TagView => ({ id, groupId, group: '', name, contactCount: 0 });
 
 describe('the tags screen', () => {
   it('colours each sync state, and explains a failure by its errcode and meaning, else by the error', () => {
     expect((['none', 'pending', 'done', 'failed'] as const).map(syncColour)).toEqual(['info', 'warning', 'success', 'danger']);
-    expect(syncProblem({ state: 'failed', errcode: 45159, meaning: 'invalid tag id', error: '... errcode 45159 ...' })).toBe('45159 invalid tag id');
+    expect(syncProblem({ state: 'failed', errcode: 45159, meaning: 'invalid tag id', error: '... errcode 45159 ...' })).toBe(
+      '45159 invalid tag id',
+    );
     expect(syncProblem({ state: 'failed', error: 'connect ECONNREFUSED' })).toBe('connect ECONNREFUSED');
     expect(syncProblem({ state: 'done' })).toBe('');
   });
 
   it('lists groups in pinyin order with their own tags by name, empty groups included', () => {
-    const sections = groupsWithTags([group(2, '渠道'), group(1, '兴趣'), group(3, '空')], [tag(10, 2, 'b'), tag(11, 1, 'x'), tag(12, 2, 'a'), tag(13, 99, 'orphan')]);
+    const sections = groupsWithTags(
+      [group(2, '渠道'), group(1, '兴趣'), group(3, '空')],
+      [tag(10, 2, 'b'), tag(11, 1, 'x'), tag(12, 2, 'a'), tag(13, 99, 'orphan')],
+    );
     expect(sections.map((s) => [s.group.name, s.tags.map((t) => t.name)])).toEqual([
       ['空', []],
       ['渠道', ['a', 'b']],
@@ -22,8 +35,12 @@ describe('the tags screen', () => {
   });
 
   it('files a 409 on a create or rename under the name field, and keeps validation issues as they are', () => {
-    expect(nameFormErrors(409, { code: 'conflict', message: 'The name is already taken' }, {}, '名称已被使用')).toEqual({ name: '名称已被使用' });
-    expect(nameFormErrors(400, { code: 'bad_request', message: '' }, { groupId: '请选择标签组' }, '名称已被使用')).toEqual({ groupId: '请选择标签组' });
+    expect(nameFormErrors(409, { code: 'conflict', message: 'The name is already taken' }, {}, '名称已被使用')).toEqual({
+      name: '名称已被使用',
+    });
+    expect(nameFormErrors(400, { code: 'bad_request', message: '' }, { groupId: '请选择标签组' }, '名称已被使用')).toEqual({
+      groupId: '请选择标签组',
+    });
   });
 });
 

@@ -27,7 +27,10 @@ describe('audit log screen logic', () => {
   it('turns a day range into instants at midnight in the business time zone, the end day included', () => {
     // Shanghai is UTC+8: its 2026-03-01 starts at 16:00 UTC the day before.
     expect(dayStartIso('2026-03-01', 'Asia/Shanghai')).toBe('2026-02-28T16:00:00.000Z');
-    expect(auditRange('2026-03-01', '2026-03-02', 'Asia/Shanghai')).toEqual({ from: '2026-02-28T16:00:00.000Z', to: '2026-03-02T16:00:00.000Z' });
+    expect(auditRange('2026-03-01', '2026-03-02', 'Asia/Shanghai')).toEqual({
+      from: '2026-02-28T16:00:00.000Z',
+      to: '2026-03-02T16:00:00.000Z',
+    });
     // A zone with daylight saving: New York's 2026-07-01 starts at 04:00 UTC (EDT), 2026-01-01 at 05:00 (EST).
     expect(dayStartIso('2026-07-01', 'America/New_York')).toBe('2026-07-01T04:00:00.000Z');
     expect(dayStartIso('2026-01-01', 'America/New_York')).toBe('2026-01-01T05:00:00.000Z');
@@ -39,7 +42,12 @@ describe('audit log screen logic', () => {
 describe('contacts filter for bulk tagging and export', () => {
   it('sends only the filters that are set, trimmed, as the API accepts them', () => {
     expect(filterBodyOf(emptyContactFilters())).toEqual({});
-    expect(filterBodyOf({ q: '  张 ', tagId: 3, stage: 'activated', source: ' ', minScore: 0, maxScore: null })).toEqual({ q: '张', tagId: 3, stage: 'activated', minScore: 0 });
+    expect(filterBodyOf({ q: '  张 ', tagId: 3, stage: 'activated', source: ' ', minScore: 0, maxScore: null })).toEqual({
+      q: '张',
+      tagId: 3,
+      stage: 'activated',
+      minScore: 0,
+    });
   });
 
   it('links the CSV export to the same filter', () => {

@@ -38,7 +38,12 @@ describe('error translation', () => {
       },
       tr,
     );
-    expect(errors).toEqual({ matchValue: '需要匹配值', 'addTags.2.name': '标签名必填', addTags: '标签名必填', priority: 'Too big: expected number to be <=100000' });
+    expect(errors).toEqual({
+      matchValue: '需要匹配值',
+      'addTags.2.name': '标签名必填',
+      addTags: '标签名必填',
+      priority: 'Too big: expected number to be <=100000',
+    });
   });
 });
 
@@ -71,8 +76,12 @@ describe('screen helpers', () => {
   });
 
   it('reads the words of a passive reply', () => {
-    expect(replyTextOf('<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[价格表 <见附件>]]></Content></xml>')).toBe('价格表 <见附件>');
-    expect(replyTextOf('<xml><Articles><item><Title><![CDATA[A]]></Title></item><item><Title>B</Title></item></Articles></xml>')).toBe('A\nB');
+    expect(replyTextOf('<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[价格表 <见附件>]]></Content></xml>')).toBe(
+      '价格表 <见附件>',
+    );
+    expect(replyTextOf('<xml><Articles><item><Title><![CDATA[A]]></Title></item><item><Title>B</Title></item></Articles></xml>')).toBe(
+      'A\nB',
+    );
   });
 
   it('spreads per-day rows over every day, zero where nothing happened', () => {

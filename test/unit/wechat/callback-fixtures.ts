@@ -127,7 +127,12 @@ export const WXJAVA_SCANCODE_WAITMSG = `<xml><ToUserName><![CDATA[toUser]]></ToU
  * view_miniprogram), with the page's line breaks between elements.
  * @link https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Custom_Menu_Push.html
  */
-const menuPush = (createTime: number, event: string, eventKey: string, body: string) => `<xml><ToUserName><![CDATA[gh_e136c6e50636]]></ToUserName>
+const menuPush = (
+  createTime: number,
+  event: string,
+  eventKey: string,
+  body: string,
+) => `<xml><ToUserName><![CDATA[gh_e136c6e50636]]></ToUserName>
 <FromUserName><![CDATA[oMgHVjngRipVsoxg6TuX3vz6glDg]]></FromUserName>
 <CreateTime>${createTime}</CreateTime>
 <MsgType><![CDATA[event]]></MsgType>
@@ -146,7 +151,12 @@ const sendPicsInfo = (md5: string) => `<SendPicsInfo><Count>1</Count>
 export const DOC_MENU_SCANCODE_PUSH = menuPush(1408090502, 'scancode_push', '6', scanCodeInfo('1'));
 export const DOC_MENU_SCANCODE_WAITMSG = menuPush(1408090606, 'scancode_waitmsg', '6', scanCodeInfo('2'));
 export const DOC_MENU_PIC_SYSPHOTO = menuPush(1408090651, 'pic_sysphoto', '6', sendPicsInfo('1b5f7c23b5bf75682a53e7b6d163e185'));
-export const DOC_MENU_PIC_PHOTO_OR_ALBUM = menuPush(1408090816, 'pic_photo_or_album', '6', sendPicsInfo('5a75aaca956d97be686719218f275c6b'));
+export const DOC_MENU_PIC_PHOTO_OR_ALBUM = menuPush(
+  1408090816,
+  'pic_photo_or_album',
+  '6',
+  sendPicsInfo('5a75aaca956d97be686719218f275c6b'),
+);
 export const DOC_MENU_PIC_WEIXIN = menuPush(1408090816, 'pic_weixin', '6', sendPicsInfo('5a75aaca956d97be686719218f275c6b'));
 export const DOC_MENU_LOCATION_SELECT = menuPush(
   1408091189,

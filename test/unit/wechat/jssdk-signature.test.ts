@@ -32,12 +32,19 @@ describe('signJsapiTicket', () => {
 
   it('does not URL-encode the values', () => {
     const url = 'https://scrm.example.com/sidebar?a=1&b=中文 x';
-    const expected = createHash('sha1').update(`jsapi_ticket=${SAMPLE.ticket}&noncestr=${SAMPLE.nonceStr}&timestamp=${SAMPLE.timestamp}&url=${url}`, 'utf8').digest('hex');
+    const expected = createHash('sha1')
+      .update(`jsapi_ticket=${SAMPLE.ticket}&noncestr=${SAMPLE.nonceStr}&timestamp=${SAMPLE.timestamp}&url=${url}`, 'utf8')
+      .digest('hex');
     expect(signJsapiTicket({ ...SAMPLE, url })).toBe(expected);
   });
 
   it('changes with every signed field', () => {
-    for (const changed of [{ ticket: `${SAMPLE.ticket}x` }, { nonceStr: 'Wm3WZYTPz0wzccnX' }, { timestamp: 1414587458 }, { url: `${SAMPLE.url}2` }]) {
+    for (const changed of [
+      { ticket: `${SAMPLE.ticket}x` },
+      { nonceStr: 'Wm3WZYTPz0wzccnX' },
+      { timestamp: 1414587458 },
+      { url: `${SAMPLE.url}2` },
+    ]) {
       expect(signJsapiTicket({ ...SAMPLE, ...changed })).not.toBe(SAMPLE.signature);
     }
   });

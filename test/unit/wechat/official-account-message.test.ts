@@ -1,4 +1,8 @@
-import { officialAccountDedupeKey, parseOfficialAccountMessage, type OfficialAccountMessage } from '../../../server/wechat/official-account-message';
+import {
+  officialAccountDedupeKey,
+  parseOfficialAccountMessage,
+  type OfficialAccountMessage,
+} from '../../../server/wechat/official-account-message';
 import { compactKey, digestFields } from '../../../server/wechat/dedupe-key';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import {
@@ -268,7 +272,12 @@ describe('parseOfficialAccountMessage: fields the docs and peers document', () =
   });
 
   it('keeps MediaId16K on a voice message and MsgDataId and Idx on a message from an article', () => {
-    expect(parse(DOCS_VOICE_WITH_16K)).toMatchObject({ kind: 'voice', format: 'Format', recognition: '腾讯微信团队', mediaId16K: 'media_id_16k' });
+    expect(parse(DOCS_VOICE_WITH_16K)).toMatchObject({
+      kind: 'voice',
+      format: 'Format',
+      recognition: '腾讯微信团队',
+      mediaId16K: 'media_id_16k',
+    });
     expect(parse(DOCS_TEXT_FROM_ARTICLE)).toMatchObject({ kind: 'text', msgDataId: 'xxxx', idx: 'xxxx' });
     expect(parse(SAMPLES.text)).not.toHaveProperty('msgDataId');
   });
@@ -322,7 +331,10 @@ describe('parseOfficialAccountMessage: fields the docs and peers document', () =
   });
 
   it('returns unknown for a MASSSENDJOBFINISH without its MsgID', () => {
-    expect(parse(WXJAVA_MASS_SEND_JOB_FINISH.replace(/<MsgID>.*<\/MsgID>/, ''))).toMatchObject({ kind: 'unknown', event: 'MASSSENDJOBFINISH' });
+    expect(parse(WXJAVA_MASS_SEND_JOB_FINISH.replace(/<MsgID>.*<\/MsgID>/, ''))).toMatchObject({
+      kind: 'unknown',
+      event: 'MASSSENDJOBFINISH',
+    });
   });
 });
 
@@ -401,10 +413,27 @@ describe('parseOfficialAccountMessage: events', () => {
 
 describe('parseOfficialAccountMessage: the menu tools', () => {
   it('reads the scan, the pictures and the location the menu tools push, and the mini-program a menu opens', () => {
-    expect(parse(DOC_MENU_SCANCODE_PUSH)).toMatchObject({ kind: 'event.menu_scan', event: 'scancode_push', eventKey: '6', scanType: 'qrcode', scanResult: '1', waitMsg: false });
+    expect(parse(DOC_MENU_SCANCODE_PUSH)).toMatchObject({
+      kind: 'event.menu_scan',
+      event: 'scancode_push',
+      eventKey: '6',
+      scanType: 'qrcode',
+      scanResult: '1',
+      waitMsg: false,
+    });
     expect(parse(DOC_MENU_SCANCODE_WAITMSG)).toMatchObject({ kind: 'event.menu_scan', scanResult: '2', waitMsg: true });
-    expect(parse(DOC_MENU_PIC_SYSPHOTO)).toMatchObject({ kind: 'event.menu_pics', eventKey: '6', source: 'sysphoto', count: 1, picMd5Sums: ['1b5f7c23b5bf75682a53e7b6d163e185'] });
-    expect(parse(DOC_MENU_PIC_PHOTO_OR_ALBUM)).toMatchObject({ kind: 'event.menu_pics', source: 'photo_or_album', picMd5Sums: ['5a75aaca956d97be686719218f275c6b'] });
+    expect(parse(DOC_MENU_PIC_SYSPHOTO)).toMatchObject({
+      kind: 'event.menu_pics',
+      eventKey: '6',
+      source: 'sysphoto',
+      count: 1,
+      picMd5Sums: ['1b5f7c23b5bf75682a53e7b6d163e185'],
+    });
+    expect(parse(DOC_MENU_PIC_PHOTO_OR_ALBUM)).toMatchObject({
+      kind: 'event.menu_pics',
+      source: 'photo_or_album',
+      picMd5Sums: ['5a75aaca956d97be686719218f275c6b'],
+    });
     expect(parse(DOC_MENU_PIC_WEIXIN)).toMatchObject({ kind: 'event.menu_pics', source: 'weixin' });
     expect(parse(DOC_MENU_LOCATION_SELECT)).toMatchObject({
       kind: 'event.menu_location',
@@ -415,7 +444,11 @@ describe('parseOfficialAccountMessage: the menu tools', () => {
       label: ' 广州市海珠区客村艺苑路 106号',
       poiname: '',
     });
-    expect(parse(DOC_MENU_VIEW_MINIPROGRAM)).toMatchObject({ kind: 'event.view_miniprogram', eventKey: 'pages/index/index', menuId: 'MENUID' });
+    expect(parse(DOC_MENU_VIEW_MINIPROGRAM)).toMatchObject({
+      kind: 'event.view_miniprogram',
+      eventKey: 'pages/index/index',
+      menuId: 'MENUID',
+    });
   });
 
   it('several pictures are read in order; without its nested element a menu push stays unknown', () => {
@@ -424,18 +457,25 @@ describe('parseOfficialAccountMessage: the menu tools', () => {
       '<PicList><item><PicMd5Sum><![CDATA[a]]></PicMd5Sum></item><item><PicMd5Sum><![CDATA[b]]></PicMd5Sum></item><item><PicMd5Sum><![CDATA[c]]></PicMd5Sum></item></PicList>',
     );
     expect(parse(three)).toMatchObject({ count: 3, picMd5Sums: ['a', 'b', 'c'] });
-    expect(parse(DOC_MENU_SCANCODE_PUSH.replace(/<ScanCodeInfo>[\s\S]*<\/ScanCodeInfo>/, ''))).toMatchObject({ kind: 'unknown', event: 'scancode_push' });
+    expect(parse(DOC_MENU_SCANCODE_PUSH.replace(/<ScanCodeInfo>[\s\S]*<\/ScanCodeInfo>/, ''))).toMatchObject({
+      kind: 'unknown',
+      event: 'scancode_push',
+    });
     expect(parse(DOC_MENU_LOCATION_SELECT.replace('<![CDATA[23]]>', 'north'))).toMatchObject({ kind: 'unknown' });
   });
 
   it('keys them by their body as when they were unknown: two codes scanned through one button in one second are two events', () => {
     const other = DOC_MENU_SCANCODE_PUSH.replace('<![CDATA[1]]></ScanResult>', '<![CDATA[booth-42]]></ScanResult>');
     expect(officialAccountDedupeKey(APP_ID, parse(other))).not.toBe(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH)));
-    expect(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH))).toBe(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH)));
+    expect(officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH))).toBe(
+      officialAccountDedupeKey(APP_ID, parse(DOC_MENU_SCANCODE_PUSH)),
+    );
     // The key the push had while it was an unknown event (sender, time, event, key, the body's
     // digest) is the key it has now, so a retry across the upgrade is still a retry.
     const message = parse(DOC_MENU_SCANCODE_PUSH);
-    expect(officialAccountDedupeKey(APP_ID, message)).toBe(compactKey(`oa:${APP_ID}:evt:oMgHVjngRipVsoxg6TuX3vz6glDg:1408090502:scancode_push:6:${digestFields(message.raw)}`));
+    expect(officialAccountDedupeKey(APP_ID, message)).toBe(
+      compactKey(`oa:${APP_ID}:evt:oMgHVjngRipVsoxg6TuX3vz6glDg:1408090502:scancode_push:6:${digestFields(message.raw)}`),
+    );
   });
 });
 
@@ -483,7 +523,9 @@ describe('officialAccountDedupeKey', () => {
   });
 
   it('keys a text message that spells its id MsgID like one that spells it MsgId', () => {
-    expect(officialAccountDedupeKey(APP_ID, parse(WXJAVA_TEXT_WITH_MSGID_CAPITAL))).toBe(officialAccountDedupeKey(APP_ID, parse(SAMPLES.text)));
+    expect(officialAccountDedupeKey(APP_ID, parse(WXJAVA_TEXT_WITH_MSGID_CAPITAL))).toBe(
+      officialAccountDedupeKey(APP_ID, parse(SAMPLES.text)),
+    );
   });
 
   it('includes MsgID for MASSSENDJOBFINISH, so two mass sends ending in one second stay apart', () => {
@@ -494,12 +536,16 @@ describe('officialAccountDedupeKey', () => {
   });
 
   it('keys events on sender, time, event and event key', () => {
-    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.subscribeByQr))).toBe(`oa:${APP_ID}:evt:FromUser:123456789:subscribe:qrscene_123123`);
+    expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.subscribeByQr))).toBe(
+      `oa:${APP_ID}:evt:FromUser:123456789:subscribe:qrscene_123123`,
+    );
     expect(officialAccountDedupeKey(APP_ID, parse(SAMPLES.unsubscribe))).toBe(`oa:${APP_ID}:evt:FromUser:123456789:unsubscribe:`);
   });
 
   it('keeps apart different events of one user in the same second', () => {
-    const keys = [SAMPLES.subscribeByQr, SAMPLES.scan, SAMPLES.click, SAMPLES.view].map((xml) => officialAccountDedupeKey(APP_ID, parse(xml)));
+    const keys = [SAMPLES.subscribeByQr, SAMPLES.scan, SAMPLES.click, SAMPLES.view].map((xml) =>
+      officialAccountDedupeKey(APP_ID, parse(xml)),
+    );
     expect(new Set(keys).size).toBe(keys.length);
     const otherClick = officialAccountDedupeKey(APP_ID, parse(SAMPLES.click.replace('EVENTKEY', 'OTHER')));
     expect(keys).not.toContain(otherClick);

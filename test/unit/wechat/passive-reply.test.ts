@@ -65,7 +65,9 @@ describe('buildEncryptedReply', () => {
     const encrypted = readEncryptedEnvelope(envelope);
     const signature = envelope['MsgSignature'];
     expect(typeof signature).toBe('string');
-    expect(crypto.verify(typeof signature === 'string' ? signature : undefined, OA_SAMPLE.timestamp, OA_SAMPLE.nonce, encrypted)).toBe(true);
+    expect(crypto.verify(typeof signature === 'string' ? signature : undefined, OA_SAMPLE.timestamp, OA_SAMPLE.nonce, encrypted)).toBe(
+      true,
+    );
     expect(crypto.decrypt(encrypted)).toBe(plain);
   });
 

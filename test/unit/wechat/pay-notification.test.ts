@@ -150,8 +150,12 @@ describe('decryptPayResource', () => {
   it('reports pay_decrypt_failed for a wrong key, nonce or associated data', () => {
     const resource = encrypt();
     expect(catchProtocolCode(() => decryptPayResource({ apiV3Key: 'c'.repeat(32), resource }))).toBe('pay_decrypt_failed');
-    expect(catchProtocolCode(() => decryptPayResource({ apiV3Key, resource: { ...resource, nonce: 'other-nonce!' } }))).toBe('pay_decrypt_failed');
-    expect(catchProtocolCode(() => decryptPayResource({ apiV3Key, resource: { ...resource, associated_data: 'refund' } }))).toBe('pay_decrypt_failed');
+    expect(catchProtocolCode(() => decryptPayResource({ apiV3Key, resource: { ...resource, nonce: 'other-nonce!' } }))).toBe(
+      'pay_decrypt_failed',
+    );
+    expect(catchProtocolCode(() => decryptPayResource({ apiV3Key, resource: { ...resource, associated_data: 'refund' } }))).toBe(
+      'pay_decrypt_failed',
+    );
   });
 
   it('reports pay_decrypt_failed for an unsupported algorithm, malformed or short ciphertext', () => {

@@ -38,13 +38,19 @@ function tagEvent(changeType: string, body: string): string {
 const SAMPLES = {
   add: contactEvent('add_external_contact', '<State><![CDATA[teststate]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>'),
   edit: contactEvent('edit_external_contact', ''),
-  addHalf: contactEvent('add_half_external_contact', '<State><![CDATA[teststate]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>'),
+  addHalf: contactEvent(
+    'add_half_external_contact',
+    '<State><![CDATA[teststate]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode>',
+  ),
   del: contactEvent('del_external_contact', '<Source><![CDATA[DELETE_BY_TRANSFER]]></Source>'),
   delFollowUser: contactEvent('del_follow_user', ''),
   transferFail: contactEvent('transfer_fail', '<FailReason><![CDATA[customer_refused]]></FailReason>'),
   tagCreate: tagEvent('create', '<Id><![CDATA[TAG_ID]]></Id><TagType><![CDATA[tag]]></TagType>'),
   tagUpdate: tagEvent('update', '<Id><![CDATA[TAG_ID]]></Id><TagType><![CDATA[tag_group]]></TagType>'),
-  tagDelete: tagEvent('delete', '<Id><![CDATA[TAG_ID_1]]></Id><Id><![CDATA[TAG_ID_2]]></Id><TagType><![CDATA[tag]]></TagType><StrategyId>1</StrategyId>'),
+  tagDelete: tagEvent(
+    'delete',
+    '<Id><![CDATA[TAG_ID_1]]></Id><Id><![CDATA[TAG_ID_2]]></Id><TagType><![CDATA[tag]]></TagType><StrategyId>1</StrategyId>',
+  ),
   tagShuffle: tagEvent('shuffle', '<Id><![CDATA[TAG_GROUP_ID]]></Id><StrategyId>1</StrategyId>'),
 } as const;
 
@@ -122,7 +128,9 @@ describe('parseWecomEvent: change_external_tag', () => {
 
 describe('parseWecomEvent: other input', () => {
   it('returns unknown with the event name for other events', () => {
-    const xml = SAMPLES.edit.replace('change_external_contact', 'change_external_chat').replace('</xml>', '<ChatId><![CDATA[CHAT_ID]]></ChatId></xml>');
+    const xml = SAMPLES.edit
+      .replace('change_external_contact', 'change_external_chat')
+      .replace('</xml>', '<ChatId><![CDATA[CHAT_ID]]></ChatId></xml>');
     expect(parse(xml)).toMatchObject({ kind: 'unknown', event: 'change_external_chat' });
   });
 
@@ -137,7 +145,9 @@ describe('wecomDedupeKey', () => {
     expect(wecomDedupeKey(CORP_ID, parse(SAMPLES.add))).toBe(
       `wecom:${CORP_ID}:change_external_contact:add_external_contact:1403610513:zhangsan:woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA:::teststate`,
     );
-    expect(wecomDedupeKey(CORP_ID, parse(SAMPLES.tagDelete))).toBe(`wecom:${CORP_ID}:change_external_tag:delete:1403610513:::TAG_ID_1,TAG_ID_2:tag:`);
+    expect(wecomDedupeKey(CORP_ID, parse(SAMPLES.tagDelete))).toBe(
+      `wecom:${CORP_ID}:change_external_tag:delete:1403610513:::TAG_ID_1,TAG_ID_2:tag:`,
+    );
   });
 
   it('keeps apart pushes from sys in the same second about different people or changes', () => {
@@ -160,7 +170,8 @@ describe('wecomDedupeKey', () => {
   });
 
   it('keeps unknown events about different subjects apart', () => {
-    const chat = (id: string): string => SAMPLES.edit.replace('change_external_contact', 'change_external_chat').replace('</xml>', `<ChatId><![CDATA[${id}]]></ChatId></xml>`);
+    const chat = (id: string): string =>
+      SAMPLES.edit.replace('change_external_contact', 'change_external_chat').replace('</xml>', `<ChatId><![CDATA[${id}]]></ChatId></xml>`);
     expect(wecomDedupeKey(CORP_ID, parse(chat('A')))).not.toBe(wecomDedupeKey(CORP_ID, parse(chat('B'))));
   });
 

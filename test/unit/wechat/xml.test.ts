@@ -37,7 +37,9 @@ describe('parseXmlMessage', () => {
   });
 
   it('turns repeated elements into arrays and nested elements into objects', () => {
-    const fields = parseXmlMessage('<xml><Outer><List><Id>1</Id></List><List><Id>2</Id></List></Outer><Tag>a</Tag><Tag>b</Tag><Empty></Empty><Self/></xml>');
+    const fields = parseXmlMessage(
+      '<xml><Outer><List><Id>1</Id></List><List><Id>2</Id></List></Outer><Tag>a</Tag><Tag>b</Tag><Empty></Empty><Self/></xml>',
+    );
     expect(fields).toEqual({
       Outer: { List: [{ Id: '1' }, { Id: '2' }] },
       Tag: ['a', 'b'],
@@ -198,7 +200,27 @@ describe('parseXmlMessage against xml2js', () => {
       const root = next() < 0.95 ? 'xml' : pick(names);
       return `${prolog}<${root}>${content(0)}</${root}>${pick(['', '\n', ' <!-- end -->'])}`;
     };
-    const noise = ['<', '>', '&', '/', '!', '[', ']', '"', '=', ' ', 'a', ';', '-', '<!DOCTYPE x>', '<![CDATA[', ']]>', '</A>', '&foo;', '&#0;'];
+    const noise = [
+      '<',
+      '>',
+      '&',
+      '/',
+      '!',
+      '[',
+      ']',
+      '"',
+      '=',
+      ' ',
+      'a',
+      ';',
+      '-',
+      '<!DOCTYPE x>',
+      '<![CDATA[',
+      ']]>',
+      '</A>',
+      '&foo;',
+      '&#0;',
+    ];
     /** Deletes, inserts or swaps a few characters: most results are malformed, some are not. */
     const mutate = (xml: string): string => {
       let out = xml;
