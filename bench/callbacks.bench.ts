@@ -223,7 +223,7 @@ async function recreateMysqlDatabase(url: string): Promise<void> {
 
 const COUNT_SQL = "SELECT COUNT(*) AS n FROM interactions WHERE channel = 'oa' AND type = 'text'";
 /** The after-reply work rows still pending (leased rows stay `pending` too). */
-const PENDING_SQL = "SELECT COUNT(*) AS n FROM interaction_work WHERE status = 'pending'";
+const PENDING_SQL = "SELECT COUNT(*) AS n FROM reaction_work WHERE status = 'pending'";
 const FOLLOWERS_SQL = `SELECT COUNT(DISTINCT contact_id) AS n FROM contact_identities WHERE kind = 'oa_openid' AND value LIKE '${BURST_OPENID_PREFIX}%'`;
 
 async function countMysqlInteractions(url: string): Promise<number> {

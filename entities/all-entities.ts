@@ -4,7 +4,7 @@ import { ContactFollow } from './contact-follow.entity';
 import { ContactIdentity } from './contact-identity.entity';
 import { ContactTag } from './contact-tag.entity';
 import { Interaction } from './interaction.entity';
-import { InteractionWork } from './interaction-work.entity';
+import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
 import { JobRun } from './job-run.entity';
 import { LoginThrottle } from './login-throttle.entity';
@@ -27,7 +27,7 @@ export const ALL_ENTITIES = [
   ContactIdentity,
   ContactTag,
   Interaction,
-  InteractionWork,
+  ReactionWork,
   JobCursor,
   JobRun,
   LoginThrottle,

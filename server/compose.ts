@@ -195,7 +195,7 @@ export function composeServices(p: ComposeParams) {
     dataSource,
     transactor,
     audit,
-    sources: createFailedWorkSources({ tasks: queue.leases, interactions: reactions.queue }),
+    sources: createFailedWorkSources({ tasks: queue.leases, reactions: reactions.queue }),
   });
   const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });

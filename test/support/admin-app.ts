@@ -105,7 +105,7 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     audit,
     sources: createFailedWorkSources({
       tasks: queue.leases,
-      interactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'interaction_work' }),
+      reactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'reaction_work' }),
     }),
   });
   const tags = new TagsService({ clock, tagSync });

@@ -131,7 +131,7 @@ export interface Stats {
   topTags: { tagId: number; group: string; name: string; count: number }[];
 }
 
-export type FailedWorkKind = 'tasks' | 'interactions';
+export type FailedWorkKind = 'tasks' | 'reactions';
 
 /** A task or interaction reaction that failed for good. */
 export interface FailedWorkItem {

@@ -15,6 +15,7 @@ import { ContactListIndexes1795600200000 } from './1795600200000-contact-list-in
 import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-claimed-rows-stay-pending';
 import { BrowserSessions1795600400000 } from './1795600400000-browser-sessions';
 import { AdminPageIndexes1795600500000 } from './1795600500000-admin-page-indexes';
+import { RenameReactionWork1795700000000 } from './1795700000000-rename-reaction-work';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   StatCounters1795600600000,
   DropContactsStageIndex1795600700000,
   MenuEventsTyped1795600800000,
+  RenameReactionWork1795700000000,
 ];
 
 /**

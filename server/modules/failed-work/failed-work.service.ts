@@ -6,13 +6,13 @@ import { describeErrcode } from '../../wechat/errcode';
 import type { AuditActor, AuditService } from '../audit/audit.service';
 
 /** The work tables whose failed rows an operator can see and re-drive. */
-export const FAILED_WORK_KINDS = ['tasks', 'interactions'] as const;
+export const FAILED_WORK_KINDS = ['tasks', 'reactions'] as const;
 export type FailedWorkKind = (typeof FAILED_WORK_KINDS)[number];
 
 /** One row that failed for good: what it was, how often it failed, and the last error. */
 export interface FailedWorkItem {
   id: number;
-  /** The task kind (`oa-tag-sync` ...), or the interaction's type for interaction work. */
+  /** The task kind (`oa-tag-sync` ...), or the interaction's type for reaction work. */
   kind: string | null;
   dedupeKey: string;
   attempts: number;
@@ -20,7 +20,7 @@ export interface FailedWorkItem {
   /** The WeChat / WeCom errcode the error text carries, with its documented meaning. */
   errcode: { code: number; meaning: string } | null;
   updatedAt: string;
-  /** Interaction work only: the channel of the interaction the row belongs to. */
+  /** Reaction work only: the channel of the interaction the row belongs to. */
   channel?: string | null;
 }
 
@@ -67,7 +67,7 @@ interface FailedRow {
   updated_at: Date | string;
 }
 
-/** Task and interaction work that failed for good, listed for operators and re-driven on request. */
+/** Tasks and reaction work that failed for good, listed for operators and re-driven on request. */
 export class FailedWorkService {
   constructor(private readonly deps: FailedWorkServiceDeps) {}
 
@@ -130,14 +130,14 @@ export class FailedWorkService {
   }
 }
 
-/** The two sources Flywheel has: the task queue, and the work rows behind interactions. */
-export function createFailedWorkSources(queues: { tasks: LeaseQueue; interactions: LeaseQueue }): Record<FailedWorkKind, FailedWorkSource> {
+/** The two sources Flywheel has: the task queue, and the reaction work rows behind interactions. */
+export function createFailedWorkSources(queues: { tasks: LeaseQueue; reactions: LeaseQueue }): Record<FailedWorkKind, FailedWorkSource> {
   return {
     tasks: { queue: queues.tasks, from: 'tasks w', columns: 'w.kind AS kind' },
     // A work row finds its interaction by the dedupe key both carry.
-    interactions: {
-      queue: queues.interactions,
-      from: 'interaction_work w LEFT JOIN interactions i ON i.dedupe_key = w.dedupe_key',
+    reactions: {
+      queue: queues.reactions,
+      from: 'reaction_work w LEFT JOIN interactions i ON i.dedupe_key = w.dedupe_key',
       columns: 'i.type AS kind, i.channel AS channel',
     },
   };

@@ -42,7 +42,7 @@ const MAX_TYPE_LENGTH = 48;
 const INSERT_INTERACTIONS =
   'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at) VALUES';
 const INTERACTION_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const INSERT_WORK = 'INSERT INTO interaction_work (dedupe_key, status, attempts, next_attempt_at, created_at, updated_at) VALUES';
+const INSERT_WORK = 'INSERT INTO reaction_work (dedupe_key, status, attempts, next_attempt_at, created_at, updated_at) VALUES';
 const WORK_ROW = "(?, 'pending', 0, ?, ?, ?)";
 
 export class InvalidInteractionError extends Error {}

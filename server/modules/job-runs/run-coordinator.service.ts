@@ -43,7 +43,7 @@ const MAX_ERROR_LENGTH = 1024;
  * Nor does a `running` row carry a lease (server/db/lease-queue.ts). A lease would serve to hand
  * a dead run to another instance, which we do not want (see above), or to keep the next fire from
  * starting while a slow run of the previous one still goes on elsewhere. That overlap is safe:
- * every job's work claims its rows under their own leases (tasks, interaction work), so two runs
+ * every job's work claims its rows under their own leases (tasks, reaction work), so two runs
  * at once share the work instead of doing it twice. A `running` row whose holder died simply
  * stays `running` until pruned; its holder names the instance, its start says when.
  *

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import { Interaction } from '../../../entities/interaction.entity';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { LeaseQueue, type Claim } from '../../db/lease-queue';
@@ -47,7 +47,7 @@ interface PreparedRow {
 class LeaseLostError extends Error {}
 
 /**
- * Runs the reactions of new interactions from their work rows (interaction_work). Platform
+ * Runs the reactions of new interactions from their work rows (reaction_work). Platform
  * lookups happen row by row before the transaction, yielding to the event loop in between (under
  * a burst the callbacks, which must answer within 5 s, come first); then the whole batch is
  * written in one transaction with the rows marked done under the claim's token. If that fails, the
@@ -67,7 +67,7 @@ export class ReactionsWorker {
       dataSource: deps.dataSource,
       clock: deps.clock,
       holder: deps.holder,
-      table: 'interaction_work',
+      table: 'reaction_work',
       leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
       maxAttempts: deps.maxAttempts ?? 10,
     });
@@ -149,7 +149,7 @@ export class ReactionsWorker {
 
   private async prepareClaim(claim: Claim): Promise<PreparedRow[]> {
     const m = this.deps.dataSource.manager;
-    const work = await m.find(InteractionWork, { where: { id: In(claim.ids) }, order: { id: 'ASC' } });
+    const work = await m.find(ReactionWork, { where: { id: In(claim.ids) }, order: { id: 'ASC' } });
     const keys = work.map((w) => w.dedupeKey);
     const interactions = keys.length > 0 ? await m.findBy(Interaction, { dedupeKey: In(keys) }) : [];
     const byKey = new Map(interactions.map((i) => [i.dedupeKey, i]));

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { AuditLog } from '../../../entities/audit-log.entity';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { Task } from '../../../entities/task.entity';
 import type { TaskResult } from '../../../server/modules/tasks/task-queue.service';
@@ -150,7 +150,7 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
     expect(await db().dataSource.getRepository(AuditLog).countBy({ action: 'failed_work.retry' })).toBe(1);
   });
 
-  it('lists failed interaction work with its interaction’s type and channel, and re-drives it', async () => {
+  it('lists failed reaction work with its interaction’s type and channel, and re-drives it', async () => {
     const m = db().dataSource.manager;
     const now = t.clock.now();
     await m.insert(Interaction, {
@@ -173,14 +173,14 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
       createdAt: now,
       updatedAt: now,
     };
-    await m.insert(InteractionWork, {
+    await m.insert(ReactionWork, {
       ...work,
       dedupeKey: 'oa:o1:1:subscribe',
       lastError: 'user/info failed with errcode 40003 (invalid openid (WeCom: invalid userid)): invalid openid',
     });
-    await m.insert(InteractionWork, { ...work, dedupeKey: 'oa:o2:1:subscribe', status: 'done', lastError: null });
+    await m.insert(ReactionWork, { ...work, dedupeKey: 'oa:o2:1:subscribe', status: 'done', lastError: null });
 
-    const list = (await as(admin).get('/api/admin/failed-work?kind=interactions').expect(200)).body as FailedWorkBody;
+    const list = (await as(admin).get('/api/admin/failed-work?kind=reactions').expect(200)).body as FailedWorkBody;
     expect(list.items).toEqual([
       expect.objectContaining({
         kind: 'subscribe',
@@ -192,10 +192,10 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
     ]);
 
     const id = list.items[0].id;
-    await as(admin).post(`/api/admin/failed-work/interactions/${id}/retry`).expect(200);
-    expect(await m.findOneByOrFail(InteractionWork, { id })).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: now });
+    await as(admin).post(`/api/admin/failed-work/reactions/${id}/retry`).expect(200);
+    expect(await m.findOneByOrFail(ReactionWork, { id })).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: now });
     expect(await db().dataSource.getRepository(AuditLog).findBy({ action: 'failed_work.retry' })).toEqual([
-      expect.objectContaining({ targetType: 'interaction_work', targetId: String(id), detail: { kind: 'interactions' } }),
+      expect.objectContaining({ targetType: 'reaction_work', targetId: String(id), detail: { kind: 'reactions' } }),
     ]);
   });
 });

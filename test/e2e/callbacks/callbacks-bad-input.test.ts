@@ -1,6 +1,6 @@
 import http from 'node:http';
 import request from 'supertest';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { Contact } from '../../../entities/contact.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { CALLBACK_BODY_LIMIT } from '../../../server/http/callbacks.routes';
@@ -23,7 +23,7 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
   async function expectNothingStored(): Promise<void> {
     const m = db().dataSource.manager;
     expect(await m.count(Interaction)).toBe(0);
-    expect(await m.count(InteractionWork)).toBe(0);
+    expect(await m.count(ReactionWork)).toBe(0);
     expect(await m.count(Contact)).toBe(0);
   }
 
@@ -150,14 +150,14 @@ describeEachDatabase('callbacks: what bad input gets', (db) => {
   });
 
   it('the database failing before the commit: 500 so that WeChat retries, and no stack trace', async () => {
-    await db().dataSource.query('ALTER TABLE interaction_work RENAME TO interaction_work_gone');
+    await db().dataSource.query('ALTER TABLE reaction_work RENAME TO reaction_work_gone');
     try {
       const res = await post(officialAccountRequest(stack.config, textMessage('o_user', 'hi', '1007')));
       expect(res.status).toBe(500);
       expect(res.text).not.toMatch(/at .*\.ts/);
       expect(await db().dataSource.manager.count(Interaction)).toBe(0);
     } finally {
-      await db().dataSource.query('ALTER TABLE interaction_work_gone RENAME TO interaction_work');
+      await db().dataSource.query('ALTER TABLE reaction_work_gone RENAME TO reaction_work');
     }
   });
 });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
 import { computeSha1Signature } from '../../../server/wechat/signature';
@@ -127,7 +127,7 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
       `oa:${stack.config.officialAccount.appId}:msg:o_user_a:7777`,
       `oa:${stack.config.officialAccount.appId}:msg:o_user_b:7777`,
     ]);
-    expect(await m.count(InteractionWork)).toBe(2);
+    expect(await m.count(ReactionWork)).toBe(2);
   });
 
   it.each(['plain', 'aes'] as const)('invalid UTF-8 in %s mode: 200, stored with U+FFFD and invalidUtf8: true', async (mode) => {

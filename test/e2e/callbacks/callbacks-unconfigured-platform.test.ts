@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { loadConfig, SANDBOX_CREDENTIALS, type Config } from '../../../config/config.schema';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { Task } from '../../../entities/task.entity';
 import { ManualClock } from '../../../server/adapters/clock';
@@ -73,7 +73,7 @@ describeEachDatabase('callbacks for a platform that is not configured', (db) => 
   const post = (r: { url: string; body: string }) => request(app.callback()).post(r.url).type('text/xml').send(r.body);
   const stored = async () => ({
     interactions: await db().dataSource.manager.count(Interaction),
-    inbox: await db().dataSource.manager.count(InteractionWork),
+    inbox: await db().dataSource.manager.count(ReactionWork),
   });
   const wecomEvent = (corpId: string) => ({
     ToUserName: corpId,

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { Contact } from '../../../entities/contact.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import type { ContactListItem } from '../../../server/modules/contacts/contacts-query.service';
@@ -98,7 +98,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const contact = await findContact(openid);
     const texts = await db().dataSource.manager.findBy(Interaction, { type: 'text' });
     expect(texts).toHaveLength(1);
-    expect(await db().dataSource.manager.count(InteractionWork)).toBe(2);
+    expect(await db().dataSource.manager.count(ReactionWork)).toBe(2);
     expect(contact.score).toBe(1);
     expect(contact.stage).toBe('activated');
   });
@@ -233,7 +233,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
       dataSource: db().dataSource,
       clock: stack.clock,
       holder: 'instance-a',
-      table: 'interaction_work',
+      table: 'reaction_work',
       leaseMs: 15_000,
     });
     const claim = await crashed.claim({ limit: 10 });
@@ -243,7 +243,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     expect(await stack.services.reactions.processDue()).toBe(0);
     stack.clock.advance(15_001);
     expect(await stack.services.reactions.processDue()).toBe(1);
-    const row = await db().dataSource.manager.findOneByOrFail(InteractionWork, { id: claim?.ids[0] ?? 0 });
+    const row = await db().dataSource.manager.findOneByOrFail(ReactionWork, { id: claim?.ids[0] ?? 0 });
     expect(row).toMatchObject({ status: 'done', attempts: 1 });
     const contact = await findContact('o_crash');
     expect(contact.score).toBe(2);

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { LeaseQueue, releaseRowLease, takeRowLease } from '../../../server/db/lease-queue';
 import { toSqlDate } from '../../../server/db/sql';
@@ -9,11 +9,11 @@ describeEachDatabase('lease queue: one claim protocol for every work table', (db
   const clock = new ManualClock();
   const other = useSecondInstance(db);
   const queue = (holder: string, dataSource: DataSource = db().dataSource) =>
-    new LeaseQueue({ dataSource, clock, holder, table: 'interaction_work', leaseMs: 15_000, maxAttempts: 3 });
+    new LeaseQueue({ dataSource, clock, holder, table: 'reaction_work', leaseMs: 15_000, maxAttempts: 3 });
   const addRows = async (...keys: string[]) => {
     const now = clock.now();
     for (const dedupeKey of keys) {
-      await db().dataSource.manager.insert(InteractionWork, {
+      await db().dataSource.manager.insert(ReactionWork, {
         dedupeKey,
         status: 'pending',
         attempts: 0,
@@ -23,13 +23,13 @@ describeEachDatabase('lease queue: one claim protocol for every work table', (db
       });
     }
   };
-  const row = (id: number) => db().dataSource.manager.findOneByOrFail(InteractionWork, { id });
+  const row = (id: number) => db().dataSource.manager.findOneByOrFail(ReactionWork, { id });
 
   it('takes rows due first, whatever their ids, never one that is backing off', async () => {
     await addRows('k1', 'k2', 'k3');
-    const [r1, r2, r3] = await db().dataSource.manager.find(InteractionWork, { order: { id: 'ASC' } });
-    await db().dataSource.manager.update(InteractionWork, { id: r1.id }, { nextAttemptAt: new Date(clock.now().getTime() + 60_000) });
-    await db().dataSource.manager.update(InteractionWork, { id: r3.id }, { nextAttemptAt: new Date(clock.now().getTime() - 60_000) });
+    const [r1, r2, r3] = await db().dataSource.manager.find(ReactionWork, { order: { id: 'ASC' } });
+    await db().dataSource.manager.update(ReactionWork, { id: r1.id }, { nextAttemptAt: new Date(clock.now().getTime() + 60_000) });
+    await db().dataSource.manager.update(ReactionWork, { id: r3.id }, { nextAttemptAt: new Date(clock.now().getTime() - 60_000) });
     expect((await queue('a').claim({ limit: 1 }))?.ids).toEqual([r3.id]);
     expect((await queue('b').claim({ limit: 10 }))?.ids).toEqual([r2.id]);
     expect(await queue('c').claim({ limit: 10 })).toBeNull();
@@ -87,7 +87,7 @@ describeEachDatabase('lease queue: one claim protocol for every work table', (db
       expect(await q.claim({ limit: 10 })).toBeNull();
       clock.advance(60 * 60 * 1000);
     }
-    const [failed] = await db().dataSource.manager.find(InteractionWork);
+    const [failed] = await db().dataSource.manager.find(ReactionWork);
     expect(failed).toMatchObject({ status: 'failed', attempts: 3, lastError: 'down 3' });
     expect(await q.redrive([failed.id])).toBe(1);
     expect((await q.claim({ limit: 10 }))?.ids).toEqual([failed.id]);
@@ -101,7 +101,7 @@ describeEachDatabase('lease queue: one claim protocol for every work table', (db
       clock.advance(15_001);
     }
     expect(await queue('last').claim({ limit: 10 })).toBeNull();
-    const [dead] = await db().dataSource.manager.find(InteractionWork);
+    const [dead] = await db().dataSource.manager.find(ReactionWork);
     expect(dead).toMatchObject({ status: 'failed', attempts: 3 });
     expect(dead.lastError).toMatch(/lease expired/);
   });
@@ -120,10 +120,10 @@ describeEachDatabase('lease queue: one claim protocol for every work table', (db
 
   it('a row lease is taken by one holder, renewed by it, and free again once released or expired', async () => {
     await addRows('k1');
-    const [r] = await db().dataSource.manager.find(InteractionWork);
+    const [r] = await db().dataSource.manager.find(ReactionWork);
     const lease = (holder: string, dataSource: DataSource = db().dataSource) => ({
       manager: dataSource.manager,
-      table: 'interaction_work',
+      table: 'reaction_work',
       where: { sql: 'id = ?', params: [r.id] },
       holder,
       until: new Date(clock.now().getTime() + 1_000),

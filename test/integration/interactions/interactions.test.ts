@@ -1,6 +1,6 @@
 import { Contact } from '../../../entities/contact.entity';
 import { Interaction } from '../../../entities/interaction.entity';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { Transactor } from '../../../server/db/transaction';
 import { ContactsService } from '../../../server/modules/contacts/contacts.service';
@@ -41,9 +41,7 @@ describeEachDatabase('recordInteraction: the one way onto the timeline', (db) =>
     expect(results.map((r) => r.recorded)).toEqual([true, true, true, false, false, true]);
     const m = db().dataSource.manager;
     expect(await m.count(Interaction)).toBe(5);
-    expect((await m.find(InteractionWork)).map((w) => w.dedupeKey).sort()).toEqual(
-      (await m.find(Interaction)).map((i) => i.dedupeKey).sort(),
-    );
+    expect((await m.find(ReactionWork)).map((w) => w.dedupeKey).sort()).toEqual((await m.find(Interaction)).map((i) => i.dedupeKey).sort());
     expect(await m.count(Contact)).toBe(3);
     expect(results[0].contactId).toBe(results[1].contactId);
     const stored = await m.findOneByOrFail(Interaction, { dedupeKey: 'oa:wxapp:msg:o_a:m2' });
@@ -58,7 +56,7 @@ describeEachDatabase('recordInteraction: the one way onto the timeline', (db) =>
       }),
     ).rejects.toThrow('the caller failed');
     expect(await db().dataSource.manager.count(Interaction)).toBe(0);
-    expect(await db().dataSource.manager.count(InteractionWork)).toBe(0);
+    expect(await db().dataSource.manager.count(ReactionWork)).toBe(0);
   });
 
   it('refuses a dedupe key without a source namespace, or too long for the unique index', async () => {

@@ -1,5 +1,5 @@
 import { Interaction } from '../../../entities/interaction.entity';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
 import type { Reaction } from '../../../server/modules/reactions/reaction';
@@ -61,7 +61,7 @@ describeEachDatabase('reactions worker: passes, batches, failures', (db) => {
       await stack.services.transactor.run((m) => stack.services.interactions.recordInteraction(m, draft));
     }
   };
-  const pending = () => db().dataSource.manager.countBy(InteractionWork, { status: 'pending' });
+  const pending = () => db().dataSource.manager.countBy(ReactionWork, { status: 'pending' });
 
   it('one kick after a burst finishes it all, pass after pass, with nothing to kick again', async () => {
     await record(11);
@@ -85,11 +85,11 @@ describeEachDatabase('reactions worker: passes, batches, failures', (db) => {
     const worker = smallWorker();
     expect(await worker.processDue()).toBe(2);
     expect(seen).toHaveLength(2);
-    const [failing] = await db().dataSource.manager.findBy(InteractionWork, { attempts: 1 });
+    const [failing] = await db().dataSource.manager.findBy(ReactionWork, { attempts: 1 });
     expect(failing).toMatchObject({ status: 'pending', lastError: 'the platform is down' });
     stack.clock.advance(5_001);
     expect(await worker.processDue()).toBe(0);
-    expect(await db().dataSource.manager.findOneByOrFail(InteractionWork, { id: failing.id })).toMatchObject({
+    expect(await db().dataSource.manager.findOneByOrFail(ReactionWork, { id: failing.id })).toMatchObject({
       status: 'failed',
       attempts: 2,
     });
@@ -106,7 +106,7 @@ describeEachDatabase('reactions worker: passes, batches, failures', (db) => {
         }),
     };
     expect(await smallWorker([breaksFirst]).processDue()).toBe(1);
-    const work = await db().dataSource.manager.find(InteractionWork, { order: { id: 'ASC' } });
+    const work = await db().dataSource.manager.find(ReactionWork, { order: { id: 'ASC' } });
     expect(work.map((w) => w.status)).toEqual(['pending', 'done']);
     expect(work[0].attempts).toBe(1);
   });

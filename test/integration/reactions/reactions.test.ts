@@ -1,6 +1,6 @@
 import { Contact } from '../../../entities/contact.entity';
 import { ContactIdentity } from '../../../entities/contact-identity.entity';
-import { InteractionWork } from '../../../entities/interaction-work.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { createActivityReaction } from '../../../server/modules/contacts/activity.reaction';
@@ -76,7 +76,7 @@ describeEachDatabase('reactions, each on its own', (db) => {
     const w = worker([createTagRulesReaction({ rules: stack.services.rules }), createScoringReaction({ scoring: stack.services.scoring })]);
     await w.processDue();
     expect((await contact(id)).score).toBe(5);
-    await db().dataSource.manager.update(InteractionWork, { status: 'done' }, { status: 'pending' });
+    await db().dataSource.manager.update(ReactionWork, { status: 'done' }, { status: 'pending' });
     await w.processDue();
     expect((await contact(id)).score).toBe(5);
     expect(await db().dataSource.manager.countBy(ScoreLedger, { contactId: id })).toBe(1);

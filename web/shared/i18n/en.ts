@@ -197,7 +197,7 @@ const en: Messages = {
     title: 'Failed work',
     hint: 'Work that kept failing after its retries. Fix the cause (credentials, tag ids) and run it again.',
     tasks: 'Sync tasks',
-    interactions: 'Interaction reactions',
+    reactions: 'Interaction reactions',
     kind: 'Kind',
     channel: 'Channel',
     key: 'Key',

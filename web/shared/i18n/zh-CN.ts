@@ -190,7 +190,7 @@ const zhCN = {
     title: '失败任务',
     hint: '多次重试仍失败的工作。修正原因（如凭据、标签 ID）后可重新执行。',
     tasks: '同步任务',
-    interactions: '互动处理',
+    reactions: '互动处理',
     kind: '类型',
     channel: '渠道',
     key: '标识',
