@@ -33,7 +33,7 @@ export default function buildWebIfStale(): void {
   process.stdout.write('\nbuilding the admin page (web/ changed)…\n');
   execFileSync(
     process.execPath,
-    [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
+    [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.mts', '--logLevel', 'warn'],
     { cwd: ROOT, stdio: 'inherit' },
   );
 }
