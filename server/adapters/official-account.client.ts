@@ -57,7 +57,6 @@ export const MAX_OPENIDS_PER_USER_INFO_BATCH = 100;
 const tagSchema = z.object({ id: z.number().int(), name: z.string() });
 const createTagSchema = z.object({ tag: tagSchema });
 const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
-const tagIdListSchema = z.object({ tagid_list: z.array(z.number().int()) });
 const ipListSchema = z.object({ ip_list: z.array(z.string()) });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
 
@@ -214,17 +213,6 @@ export class OfficialAccountClient {
 
   async batchUntag(tagId: number, openids: string[]): Promise<void> {
     await this.changeTagMembers('tags/members/batchuntagging', tagId, openids);
-  }
-
-  async getUserTagIds(openid: string): Promise<number[]> {
-    const answer = await this.http.call('tags/getidlist', {
-      method: 'POST',
-      path: '/cgi-bin/tags/getidlist',
-      body: { openid },
-      accessToken: this.accessToken,
-      schema: tagIdListSchema,
-    });
-    return answer.tagid_list;
   }
 
   private async changeTagMembers(

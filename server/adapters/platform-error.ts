@@ -54,11 +54,6 @@ export class PlatformTransportError extends Error {
   }
 }
 
-/** True for failures an outbox should retry with backoff. */
-export function isRetryablePlatformError(error: unknown): boolean {
-  return (error instanceof PlatformApiError || error instanceof PlatformTransportError) && error.retryable;
-}
-
 /**
  * A platform lookup that enriches but is not essential (a profile, a unionid): a permanent refusal
  * (the user unfollowed, no permission) is logged and the caller goes on without it (null); a

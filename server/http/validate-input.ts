@@ -28,9 +28,3 @@ export const idParamSchema = z
   .regex(/^[1-9]\d{0,9}$/, 'Expected a positive integer id')
   .transform(Number)
   .pipe(z.number().max(2_147_483_647));
-
-/** limit/offset query parameters: 20 by default, at most 100. */
-export const pageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});

@@ -1,9 +1,4 @@
-import {
-  isRetryablePlatformError,
-  PlatformApiError,
-  PlatformTransportError,
-  redactCredentials,
-} from '../../../server/adapters/platform-error';
+import { PlatformApiError, PlatformTransportError, redactCredentials } from '../../../server/adapters/platform-error';
 
 describe('PlatformApiError', () => {
   it('names the api, the errcode and its documented meaning', () => {
@@ -28,7 +23,6 @@ describe('PlatformApiError', () => {
     [45157, false],
   ])('errcode %i retryable: %s', (errcode, retryable) => {
     expect(new PlatformApiError('user/info', errcode, '').retryable).toBe(retryable);
-    expect(isRetryablePlatformError(new PlatformApiError('user/info', errcode, ''))).toBe(retryable);
   });
 
   it('never repeats a credential the errmsg echoes', () => {
@@ -50,10 +44,6 @@ describe('PlatformTransportError', () => {
     const error = new PlatformTransportError('gettoken', failure, 'detail', status);
     expect(error.retryable).toBe(retryable);
     expect(error.message).toContain('gettoken');
-  });
-
-  it('is not retryable by isRetryablePlatformError when it is a plain Error', () => {
-    expect(isRetryablePlatformError(new Error('boom'))).toBe(false);
   });
 });
 
