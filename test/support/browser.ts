@@ -24,6 +24,11 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
 }
 
+/** A full-page screenshot in artifacts/browser, named by the screen and the state it shows. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
 /** Element Plus puts `data-test` on the wrapper or the inner input, depending on the component. */
 export function fillInput(page: Page, testId: string, value: string): Promise<void> {
   return page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ARTIFACTS, fillInput, launchChromium, signIn } from '../../support/browser';
+import { fillInput, launchChromium, screenshot, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -23,7 +22,7 @@ describe('the admin page in a browser', () => {
   /** Endpoints built on other branches (issue 7's api helper); their assertions run once they exist. */
 
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
 
   async function adminToken(): Promise<string> {
     const login = await stack.services.operators.login({ ...ADMIN, ip: '127.0.0.1' });
@@ -238,7 +237,7 @@ describe('the admin page in a browser', () => {
       const rows = await sales.locator('[data-test=contacts-table] .contact-row').allInnerTexts();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toContain('甲的客户');
-      await sales.screenshot({ path: path.join(ARTIFACTS, '07-sales-contacts.png'), fullPage: true });
+      await screenshot(sales, '07-sales-contacts');
       // Typing another rep's contact into the address bar shows "not found", and the menu stays put.
       await open(sales, `/contacts/${theirsId}`, 'rep-a', 'sales-password-1');
       await sales.locator('[data-test=contact-error]').waitFor();

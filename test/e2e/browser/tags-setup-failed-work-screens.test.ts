@@ -1,14 +1,13 @@
-import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { Task } from '../../../entities/task.entity';
-import { ARTIFACTS, fillInput, launchChromium, signIn } from '../../support/browser';
+import { fillInput, launchChromium, screenshot, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 /**
  * The tags, failed-work and setup screens in headless Chromium against the real server on SQLite
- * in sandbox mode (the harness of admin-page.test.ts).
+ * in sandbox mode (test/support/browser.ts).
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const INVALID_TAG = 'tags/members/batchtagging failed with errcode 45159 (invalid tag id): invalid tagid';
@@ -22,7 +21,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
   let page: Page;
 
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
   const fill = (testId: string, value: string) => fillInput(page, testId, value);
 
   beforeAll(async () => {
@@ -70,13 +69,13 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await fill('tag-name-input', 'expo2026');
     await page.click('[data-test=tag-form-save]');
     await expect(page.locator('[data-test=tag-name-item] .el-form-item__error').innerText()).resolves.toContain('名称已被使用');
-    await shot('a1-tags-duplicate-name');
+    await shot('tags-setup-failed-work-tags-duplicate-name');
     await page.keyboard.press('Escape');
     await page.locator('[data-test=tag-form]').waitFor({ state: 'hidden' });
 
     const groups = await stack.services.tagCatalog.listTagGroups();
     expect(groups).toEqual([expect.objectContaining({ name: '展会', syncOa: true, syncWecom: true, tagCount: 1 })]);
-    await shot('a2-tags');
+    await shot('tags-setup-failed-work-tags');
   });
 
   it('shows the sandbox callback URLs and a successful check', async () => {
@@ -99,7 +98,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
       await expect(result.getAttribute('data-ok')).resolves.toBe('true');
       await expect(result.locator('[data-test=setup-token]').getAttribute('data-fresh')).resolves.toBe('true');
     }
-    await shot('a3-setup-checked');
+    await shot('tags-setup-failed-work-setup-checked');
   });
 
   it('lists failed sync tasks with the errcode meaning, retries one and then the selected, and they leave the list', async () => {
@@ -124,7 +123,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await row.waitFor();
     expect((await row.locator('[data-test=failed-errcode]').innerText()).replace(/\s+/g, ' ')).toBe('45159 invalid tag id');
     await expect(row.locator('[data-test=failed-last-error]').innerText()).resolves.toBe(INVALID_TAG);
-    await shot('a4-failed-work');
+    await shot('tags-setup-failed-work-failed-work');
 
     await row.locator('[data-test=failed-retry]').click();
     await row.waitFor({ state: 'detached' });
@@ -144,7 +143,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     // And after a reload they are still gone: the list is the server's, not the page's memory.
     await page.click('[data-test=failed-refresh]');
     await page.locator('[data-test=failed-table] .el-table__empty-text').waitFor();
-    await shot('a5-failed-work-retried');
+    await shot('tags-setup-failed-work-failed-work-retried');
   });
 
   it("shows a tag's failed sync to the Official Account with the errcode's meaning, in red", async () => {
@@ -169,7 +168,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await expect(oa.getAttribute('data-state')).resolves.toBe('failed');
     await expect(oa.locator('.el-tag--danger').innerText()).resolves.toBe('同步失败');
     await expect(oa.locator('[data-test=sync-problem]').innerText()).resolves.toBe('45159 invalid tag id');
-    await shot('a6-tag-sync-failed');
+    await shot('tags-setup-failed-work-tag-sync-failed');
   });
 
   it('an operator has the tags and failed-work menus but not setup, which sends them home', async () => {

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
-import { ARTIFACTS, fillInput, launchChromium, signIn } from '../../support/browser';
+import { fillInput, launchChromium, screenshot, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -23,7 +22,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
   const ids = { a: 0, b: 0, c: 0 };
 
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
   /** el-input puts data-test on the <input> itself or on its wrapper, depending on the version. */
   const fill = (testId: string, value: string) => fillInput(page, testId, value);
   /** Element Plus renders every dropdown in a teleported popper; only the open one is visible. */
@@ -125,7 +124,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     const usernameError = page.locator('[data-test=operator-username-item] .el-form-item__error');
     await usernameError.waitFor();
     await expect(usernameError.innerText()).resolves.toContain('该用户名已被使用');
-    await shot('b01-operator-conflict');
+    await shot('operators-audit-tagging-operator-conflict');
     await page.keyboard.press('Escape');
 
     await page.click('[data-test=menu-audit]');
@@ -138,7 +137,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     const actions = await page.locator('[data-test=audit-row-action]').allInnerTexts();
     expect(actions.length).toBeGreaterThan(0);
     expect(new Set(actions)).toEqual(new Set(['operator.create']));
-    await shot('b02-audit-filtered');
+    await shot('operators-audit-tagging-audit-filtered');
     // By operator and an action prefix: the admin's own operator changes, not the start-up's (no operator).
     await page.click('[data-test=audit-operator]');
     await pickOption('admin');
@@ -159,7 +158,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await page.click('[data-test=contact-tag-add]');
     await page.locator('[data-test=contact-tags] [data-tag="茶"]').waitFor();
     expect(await tagNamesOf(ids.a)).toContain('茶');
-    await shot('b03-contact-tag-and-ledger');
+    await shot('operators-audit-tagging-contact-tag-and-ledger');
   });
 
   it('bulk-tags the two selected contacts and leaves the third alone', async () => {
@@ -180,7 +179,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     expect(await tagNamesOf(ids.c)).toContain('咖啡');
     expect(await tagNamesOf(ids.a)).not.toContain('咖啡');
     await expect(page.locator('[data-test=contacts-csv]').getAttribute('href')).resolves.toBe('/api/admin/contacts.csv');
-    await shot('b04-bulk-selected');
+    await shot('operators-audit-tagging-bulk-selected');
   });
 
   it('tags everyone matching the filter as a queued job, with its progress until done', async () => {
@@ -207,7 +206,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await expect(page.locator('[data-test=bulk-job]').innerText()).resolves.toContain('2 / 2');
     expect(await tagNamesOf(ids.b)).toContain('茶');
     expect(await tagNamesOf(ids.c)).toContain('茶');
-    await shot('b05-bulk-filter-job');
+    await shot('operators-audit-tagging-bulk-filter-job');
   });
 
   it('the rules "try it" box names the rule a keyword fires, with its tags, points and reply', async () => {
@@ -219,7 +218,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await fired.waitFor();
     await expect(fired.innerText()).resolves.toMatch(/活动\/报名[\s\S]*5/);
     await expect(page.locator('[data-test=try-reply]').innerText()).resolves.toContain('报名成功，欢迎参加');
-    await shot('b06-rules-try-it');
+    await shot('operators-audit-tagging-rules-try-it');
     // Another message fires only the seeded "any text" rule, and has no reply.
     await fill('try-value', '随便说说');
     await page.click('[data-test=try-run]');
