@@ -1,9 +1,11 @@
-import { DataSource } from 'typeorm';
+import { DataSource, type Logger } from 'typeorm';
 import type { DatabaseConfig } from '../../config/config.schema';
 import { createLogger } from '../../server/adapters/logger';
 import { runMigrationsWithLock } from '../../server/db/migrate';
 import { migrationsFor, type MigrationClass } from '../../server/db/migrations/migrations';
 import { createTestDatabase } from './database';
+
+const QUIET: Logger = { logQuery() {}, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} };
 
 export interface MigrationStep {
   /** The migration's name, as the migrations table records it. */
@@ -42,7 +44,9 @@ export async function walkMigrations(
       const name = new migration().name ?? migration.name;
       const current = options.wrap ? options.wrap(migration) : migration;
       // A DataSource that knows this migration and those before it: its runner runs this one only.
-      const dataSource = new DataSource({ ...base, migrations: [...all.slice(0, index), current] });
+      // TypeORM prints every failed migration to the console whatever `logging` says; a failure is
+      // thrown to the test anyway, and the crash test fails migrations on purpose.
+      const dataSource = new DataSource({ ...base, migrations: [...all.slice(0, index), current], logger: QUIET });
       await dataSource.initialize();
       try {
         await visit({
