@@ -97,6 +97,7 @@ async function inTransaction(ds: DataSource, work: (q: QueryRunner) => Promise<v
  */
 describe.each(DATABASE_KINDS)('migrations run again after a crash [%s]', (kind) => {
   beforeAll(() => {
+    // Only Date is frozen: the drivers and the migration lock's heartbeat keep real timers.
     jest.useFakeTimers({
       now: new Date('2026-12-01T08:00:00.000Z'),
       doNotFake: [
