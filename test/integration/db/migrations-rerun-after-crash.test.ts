@@ -89,7 +89,8 @@ async function inTransaction(ds: DataSource, work: (q: QueryRunner) => Promise<v
  * it can, as after a real one), run it again, and expect the schema and rows of the clean run.
  * k reaches the last write: a crash after it and before TypeORM records the migration makes the
  * whole migration run again. Times are frozen, so a `new Date()` in a migration is the same in
- * both runs; auto-increment ids are left out of the rows (a rolled-back insert uses its ids up).
+ * both runs (a migration takes its time from there, not from the database's NOW()); auto-increment
+ * ids are left out of the rows (a rolled-back insert uses its ids up).
  *
  * On SQLite the runner gives each migration one transaction and SQLite's DDL is transactional, so
  * a crash rolls the migration back whole: the test checks that too (schema and rows as before),
