@@ -222,13 +222,18 @@ export async function seedRows(q: QueryRunner, schema: SchemaSnapshot, kind: Kin
 
 function seedValue(type: string, row: number): string | number {
   const lower = type.toLowerCase();
-  const length = /^(?:var)?char\((\d+)\)/.exec(lower);
+  const length = /^(?:n?var)?(?:char|binary)\((\d+)\)/.exec(lower);
   if (length) return `[${row + 1}]`.slice(0, Number(length[1]));
-  if (/^(?:tinyint|boolean|bool)\b/.test(lower)) return row % 2;
+  if (/^(?:tinyint|boolean|bool|bit)\b/.test(lower)) return row % 2;
   if (/^(?:int|integer|bigint|smallint|mediumint|decimal|numeric|float|double|real)\b/.test(lower)) return row + 1;
   if (/^(?:datetime|timestamp)\b/.test(lower)) return `2026-11-${10 + row} 08:00:00.000`;
   if (/^date\b/.test(lower)) return `2026-11-${10 + row}`;
-  if (/^(?:text|tinytext|mediumtext|longtext|json|clob)\b/.test(lower)) return `[${row + 1}]`;
+  if (/^time\b/.test(lower)) return `08:00:${10 + row}`;
+  if (/^year\b/.test(lower)) return 2000 + row;
+  if (/^uuid\b/.test(lower)) return `00000000-0000-4000-8000-0000000000${10 + row}`;
+  if (/^(?:n?varchar|n?char|text|tinytext|mediumtext|longtext|json|clob|blob|tinyblob|mediumblob|longblob)\b/.test(lower)) {
+    return `[${row + 1}]`;
+  }
   const enumValue = /^enum\('([^']*)'/i.exec(type);
   if (enumValue) return enumValue[1];
   throw new Error(`no seed value for a column of type ${type}: add one in test/support/schema-snapshot.ts`);
