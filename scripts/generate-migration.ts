@@ -7,8 +7,11 @@
  *
  * It never emits a DROP COLUMN followed by an ADD of the same column (TypeORM's way of changing a
  * MySQL column's type, which deletes the column's data): such a pair is rewritten to MODIFY and
- * printed. A plain DROP COLUMN or DROP TABLE (or, on SQLite, a DROP TABLE whose rows were not
- * copied first) is refused unless --allow-drop says the data is meant to go.
+ * printed. A plain DROP COLUMN or DROP TABLE in `up` (or, on SQLite, a DROP TABLE whose rows were
+ * not copied first) is refused unless --allow-drop says the data is meant to go; `down` is not
+ * checked, since it drops what `up` adds (scripts/migration-guard.ts). Each MySQL statement gets
+ * the check that makes the migration safe to run again after stopping halfway
+ * (scripts/migration-steps.ts); one it has no check for is printed, to be written by hand.
  * Then: register the class in server/db/migrations/migrations.ts and run
  * test/integration/db/schema-drift.test.ts.
  */
@@ -18,12 +21,8 @@ import type { DataSource } from 'typeorm';
 import { createLogger } from '../server/adapters/logger';
 import { createDataSource, type DatabaseKind } from '../server/db/data-source';
 import { runMigrationsWithLock } from '../server/db/migrate';
-import { guardMysqlQueries, guardSqliteQueries, type GuardedSql } from './migration-guard';
-
-interface Generated {
-  up: GuardedSql;
-  down: GuardedSql;
-}
+import { guardGeneratedMigration, type GuardedMigration } from './migration-guard';
+import { checkMysqlStep, type CheckedStep } from './migration-steps';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
   const allowDrop = args.includes('--allow-drop');
 
   await recreateMysqlDatabase(mysqlUrl);
-  const generated = new Map<DatabaseKind, Generated>();
+  const generated = new Map<DatabaseKind, GuardedMigration>();
   for (const kind of ['sqlite', 'mysql'] as const) {
     const ds = await createDataSource(kind === 'sqlite' ? { kind, path: ':memory:' } : { kind, url: mysqlUrl });
     await ds.initialize();
@@ -53,57 +52,60 @@ async function main(): Promise<void> {
   const mysql = generated.get('mysql');
   if (!sqlite || !mysql) throw new Error('both databases must be compared');
   for (const [kind, result] of generated) {
-    for (const line of [...result.up.rewritten, ...result.down.rewritten]) console.log(`${kind}: rewritten to keep the data: ${line}`);
+    for (const line of result.rewritten) console.log(`${kind}: rewritten to keep the data: ${line}`);
   }
-  const refused = [...generated].flatMap(([kind, result]) =>
-    [...result.up.refused, ...result.down.refused].map((query) => `${kind}: ${query}`),
-  );
+  const refused = [...generated].flatMap(([kind, result]) => result.refused.map((query) => `${kind}: ${query}`));
   if (refused.length > 0) {
     throw new Error(
       `refusing to write a migration that loses data (write it by hand, or pass --allow-drop if the data is meant to go):\n  ${refused.join('\n  ')}`,
     );
   }
-  if (sqlite.up.queries.length === 0 && mysql.up.queries.length === 0) {
+  if (sqlite.up.length === 0 && mysql.up.length === 0) {
     console.log('the schema already matches the entities on both databases');
     return;
   }
   console.log(`wrote ${writeMigration({ name, stamp, sqlite, mysql })}; register it in server/db/migrations/migrations.ts`);
 }
 
-async function diff(ds: DataSource, kind: DatabaseKind, allowDrop: boolean): Promise<Generated> {
+async function diff(ds: DataSource, kind: DatabaseKind, allowDrop: boolean): Promise<GuardedMigration> {
   const sql = await ds.driver.createSchemaBuilder().log();
-  const guard = kind === 'sqlite' ? guardSqliteQueries : guardMysqlQueries;
-  return {
-    up: guard(
-      sql.upQueries.map((q) => q.query),
-      allowDrop,
-    ),
-    down: guard(
-      [...sql.downQueries].reverse().map((q) => q.query),
-      allowDrop,
-    ),
-  };
+  return guardGeneratedMigration({
+    kind,
+    up: sql.upQueries.map((q) => q.query),
+    down: [...sql.downQueries].reverse().map((q) => q.query),
+    allowDrop,
+  });
 }
 
-function writeMigration(params: { name: string; stamp: number; sqlite: Generated; mysql: Generated }): string {
+function writeMigration(params: { name: string; stamp: number; sqlite: GuardedMigration; mysql: GuardedMigration }): string {
   const className = `${params.name}${params.stamp}`;
-  const lines = (queries: string[]): string =>
-    queries.map((query) => `      await queryRunner.query(${JSON.stringify(query)});`).join('\n');
-  const branch = (mysql: string[], sqlite: string[]): string =>
-    `    if (isMysqlRunner(queryRunner)) {\n${lines(mysql)}\n    } else {\n${lines(sqlite)}\n    }`;
+  const mysqlSteps = { up: params.mysql.up.map(checkMysqlStep), down: params.mysql.down.map(checkMysqlStep) };
+  for (const step of [...mysqlSteps.up, ...mysqlSteps.down].filter((s) => s.unchecked)) {
+    console.log(`mysql: no check written before this statement; add one by hand (server/db/migrations/schema-checks.ts): ${step.query}`);
+  }
+  const call = (query: string): string => `await queryRunner.query(${JSON.stringify(query)});`;
+  const mysqlLines = (steps: CheckedStep[]): string =>
+    steps.map((step) => (step.when === null ? `      ${call(step.query)}` : `      if (${step.when}) ${call(step.query)}`)).join('\n');
+  const sqliteLines = (queries: string[]): string => queries.map((query) => `      ${call(query)}`).join('\n');
+  const branch = (mysql: CheckedStep[], sqlite: string[]): string =>
+    `    if (isMysqlRunner(queryRunner)) {\n${mysqlLines(mysql)}\n    } else {\n${sqliteLines(sqlite)}\n    }`;
+  const usesHasIndex = [...mysqlSteps.up, ...mysqlSteps.down].some((step) => step.usesHasIndex);
   const body = `import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { isMysqlRunner } from './is-mysql';
-
-/** Generated by scripts/generate-migration.ts from the entities; say here why the schema changes. */
+${usesHasIndex ? "import { hasIndex } from './schema-checks';\n" : ''}
+/**
+ * Generated by scripts/generate-migration.ts from the entities; say here why the schema changes.
+ * Each MySQL step checks first, so a run that stopped halfway finishes when it runs again.
+ */
 export class ${className} implements MigrationInterface {
   name = '${className}';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-${branch(params.mysql.up.queries, params.sqlite.up.queries)}
+${branch(mysqlSteps.up, params.sqlite.up)}
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-${branch(params.mysql.down.queries, params.sqlite.down.queries)}
+${branch(mysqlSteps.down, params.sqlite.down)}
   }
 }
 `;

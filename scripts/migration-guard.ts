@@ -3,8 +3,37 @@
  * type, length or nullability changed into `DROP COLUMN c` then `ADD c ...`: every value in the
  * column is gone (a generated migration once did this to callback_inbox.payload and deleted every
  * pending callback). Those pairs become one `MODIFY c ...`, which converts the values in place
- * (and fails loudly if one does not fit). Any other statement that destroys data is refused.
+ * (and fails loudly if one does not fit). Any other statement of `up` that destroys data is refused.
  */
+
+/** One generated migration, guarded: what the generator writes, and what it must not. */
+export interface GuardedMigration {
+  up: string[];
+  down: string[];
+  /** What was rewritten, in `up` or `down`, for the generator to print. */
+  rewritten: string[];
+  /** Statements of `up` that would lose data; the generator writes nothing while there are any. */
+  refused: string[];
+}
+
+/**
+ * Only `up` is checked: it is what runs on every installed database at start-up. `down` undoes
+ * `up`, so it drops what `up` added (the table, the column, the index); checking it too refused
+ * every additive migration, and the `--allow-drop` it then took switched the check of `up` off as
+ * well. `down` still gets the DROP + ADD → MODIFY rewrite, so rolling a type change back keeps
+ * the values.
+ */
+export function guardGeneratedMigration(params: {
+  kind: 'mysql' | 'sqlite';
+  up: readonly string[];
+  down: readonly string[];
+  allowDrop: boolean;
+}): GuardedMigration {
+  const guard = params.kind === 'mysql' ? guardMysqlQueries : guardSqliteQueries;
+  const up = guard(params.up, params.allowDrop);
+  const down = guard(params.down, true);
+  return { up: up.queries, down: down.queries, rewritten: [...up.rewritten, ...down.rewritten], refused: up.refused };
+}
 
 export interface GuardedSql {
   queries: string[];

@@ -26,8 +26,11 @@ export interface TestDatabase {
   destroy(): Promise<void>;
 }
 
-/** A fresh, migrated, empty database of the given kind, private to the calling suite. */
-export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<TestDatabase> {
+/**
+ * A fresh, migrated, empty database of the given kind, private to the calling suite. With
+ * `migrate: false` it has no table yet, for the tests that run the migrations one at a time.
+ */
+export async function createTestDatabase(kind: DatabaseConfig['kind'], options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   counter += 1;
   // Jest workers are separate processes: the pid keeps their databases apart (the SQLite files
   // are in mkdtemp directories), the counter and the random part keep a suite's apart.
@@ -48,7 +51,7 @@ export async function createTestDatabase(kind: DatabaseConfig['kind']): Promise<
   }
   const dataSource = await createDataSource(config, { poolSize: 5 });
   await dataSource.initialize();
-  await runMigrationsWithLock({ dataSource, holder: `test-${suffix}`, logger: createLogger('warn') });
+  if (options.migrate !== false) await runMigrationsWithLock({ dataSource, holder: `test-${suffix}`, logger: createLogger('warn') });
 
   return {
     config,

@@ -1,10 +1,12 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { isMysqlRunner } from './is-mysql';
+import { hasIndex } from './schema-checks';
 
 /**
  * Rule names become unique (operators tell rules apart by name; the service checked, but two
  * saves at once could both pass). Names already taken twice keep their first holder; the others
- * get their id appended, so the index can be built on any existing data.
+ * get their id appended, so the index can be built on any existing data. Run again after the index
+ * was built, the renames find nothing to do (schema-checks.ts).
  */
 export class TagRuleNamesUnique1795500200000 implements MigrationInterface {
   name = 'TagRuleNamesUnique1795500200000';
@@ -22,12 +24,12 @@ export class TagRuleNamesUnique1795500200000 implements MigrationInterface {
       taken.add(renamed);
       await queryRunner.query('UPDATE tag_rules SET name = ? WHERE id = ?', [renamed, row.id]);
     }
-    await queryRunner.query('CREATE UNIQUE INDEX UQ_tag_rules_name ON tag_rules (name)');
+    if (!(await hasIndex(queryRunner, 'tag_rules', 'UQ_tag_rules_name'))) await queryRunner.query('CREATE UNIQUE INDEX UQ_tag_rules_name ON tag_rules (name)');
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     // MySQL names the table in DROP INDEX; SQLite does not accept it.
     const onTable = isMysqlRunner(queryRunner) ? ' ON tag_rules' : '';
-    await queryRunner.query(`DROP INDEX UQ_tag_rules_name${onTable}`);
+    if (await hasIndex(queryRunner, 'tag_rules', 'UQ_tag_rules_name')) await queryRunner.query(`DROP INDEX UQ_tag_rules_name${onTable}`);
   }
 }

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { isMysqlRunner } from './is-mysql';
+import { hasIndex } from './schema-checks';
 
 /**
  * Two indexes that every callback paid for and no query read: interactions(type) (the timeline
@@ -17,11 +18,15 @@ export class DropUnreadIndexes1795500300000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const mysql = isMysqlRunner(queryRunner);
-    // MySQL names the table in DROP INDEX; SQLite does not accept it.
-    for (const index of INDEXES) await queryRunner.query(`DROP INDEX ${index.name}${mysql ? ` ON ${index.table}` : ''}`);
+    // MySQL names the table in DROP INDEX; SQLite does not accept it. Each checks first (schema-checks.ts).
+    for (const index of INDEXES) {
+      if (await hasIndex(queryRunner, index.table, index.name)) await queryRunner.query(`DROP INDEX ${index.name}${mysql ? ` ON ${index.table}` : ''}`);
+    }
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const index of INDEXES) await queryRunner.query(`CREATE INDEX ${index.name} ON ${index.table} (${index.column})`);
+    for (const index of INDEXES) {
+      if (!(await hasIndex(queryRunner, index.table, index.name))) await queryRunner.query(`CREATE INDEX ${index.name} ON ${index.table} (${index.column})`);
+    }
   }
 }

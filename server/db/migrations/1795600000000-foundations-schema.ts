@@ -12,6 +12,8 @@ import { isMysqlRunner } from './is-mysql';
  *   both carry); the decrypted payloads go, since the interaction keeps every documented field;
  * - contact_follows: every WeCom rep who follows a customer, backfilled from contacts.owner_user_id.
  * Index names are explicit so that the entities, both databases and later migrations agree.
+ * On MySQL each step checks first, and the rows are copied only where they are missing, so a run
+ * that stopped halfway finishes when it runs again (schema-checks.ts); SQLite rolls it back whole.
  */
 export class FoundationsSchema1795600000000 implements MigrationInterface {
   name = 'FoundationsSchema1795600000000';
@@ -22,23 +24,27 @@ export class FoundationsSchema1795600000000 implements MigrationInterface {
     await q.query(mysql ? "UPDATE interactions SET dedupe_key = CONCAT('legacy:', id) WHERE dedupe_key IS NULL" : "UPDATE interactions SET dedupe_key = 'legacy:' || id WHERE dedupe_key IS NULL");
     if (mysql) {
       // One ALTER, one table rebuild.
+      if (!(await q.hasColumn('interactions', 'ref_type'))) {
+        await q.query(
+          'ALTER TABLE `interactions` MODIFY `dedupe_key` varchar(191) NOT NULL, MODIFY `detail` json NOT NULL, ADD `ref_type` varchar(32) NULL, ADD `ref_id` varchar(64) NULL, ' +
+            'DROP INDEX `IDX_ba738bd95864f251cc12adca89`, DROP INDEX `IDX_3ebfd0b110f3ddc21064cc89aa`, ADD UNIQUE INDEX `UQ_interactions_dedupe_key` (`dedupe_key`), ' +
+            'ADD INDEX `IDX_interactions_contact_occurred` (`contact_id`, `occurred_at`), ADD INDEX `IDX_interactions_contact_type_occurred` (`contact_id`, `type`, `occurred_at`), ' +
+            'ADD INDEX `IDX_interactions_type_occurred` (`type`, `occurred_at`), ADD INDEX `IDX_interactions_ref` (`ref_type`, `ref_id`)',
+        );
+      }
+      if (!(await q.hasColumn('contacts', 'last_interaction_at'))) {
+        await q.query(
+          'ALTER TABLE `contacts` ADD `last_interaction_at` datetime(3) NULL, ADD INDEX `IDX_contacts_stage` (`stage`), ADD INDEX `IDX_contacts_score` (`score`), ' +
+            'ADD INDEX `IDX_contacts_first_source` (`first_source`), ADD INDEX `IDX_contacts_last_interaction` (`last_interaction_at`)',
+        );
+      }
       await q.query(
-        'ALTER TABLE `interactions` MODIFY `dedupe_key` varchar(191) NOT NULL, MODIFY `detail` json NOT NULL, ADD `ref_type` varchar(32) NULL, ADD `ref_id` varchar(64) NULL, ' +
-          'DROP INDEX `IDX_ba738bd95864f251cc12adca89`, DROP INDEX `IDX_3ebfd0b110f3ddc21064cc89aa`, ADD UNIQUE INDEX `UQ_interactions_dedupe_key` (`dedupe_key`), ' +
-          'ADD INDEX `IDX_interactions_contact_occurred` (`contact_id`, `occurred_at`), ADD INDEX `IDX_interactions_contact_type_occurred` (`contact_id`, `type`, `occurred_at`), ' +
-          'ADD INDEX `IDX_interactions_type_occurred` (`type`, `occurred_at`), ADD INDEX `IDX_interactions_ref` (`ref_type`, `ref_id`)',
-      );
-      await q.query(
-        'ALTER TABLE `contacts` ADD `last_interaction_at` datetime(3) NULL, ADD INDEX `IDX_contacts_stage` (`stage`), ADD INDEX `IDX_contacts_score` (`score`), ' +
-          'ADD INDEX `IDX_contacts_first_source` (`first_source`), ADD INDEX `IDX_contacts_last_interaction` (`last_interaction_at`)',
-      );
-      await q.query(
-        "CREATE TABLE `interaction_work` (`id` int NOT NULL AUTO_INCREMENT, `dedupe_key` varchar(191) NOT NULL, `status` varchar(16) NOT NULL DEFAULT 'pending', `attempts` int NOT NULL DEFAULT '0', " +
+        "CREATE TABLE IF NOT EXISTS `interaction_work` (`id` int NOT NULL AUTO_INCREMENT, `dedupe_key` varchar(191) NOT NULL, `status` varchar(16) NOT NULL DEFAULT 'pending', `attempts` int NOT NULL DEFAULT '0', " +
           '`next_attempt_at` datetime(3) NOT NULL, `lease_holder` varchar(64) NULL, `lease_until` datetime(3) NULL, `last_error` varchar(1024) NULL, `created_at` datetime(3) NOT NULL, `updated_at` datetime(3) NOT NULL, ' +
           'UNIQUE INDEX `UQ_interaction_work_dedupe_key` (`dedupe_key`), INDEX `IDX_interaction_work_due` (`status`, `next_attempt_at`), PRIMARY KEY (`id`)) ENGINE=InnoDB',
       );
       await q.query(
-        "CREATE TABLE `contact_follows` (`id` int NOT NULL AUTO_INCREMENT, `contact_id` int NOT NULL, `user_id` varchar(64) NOT NULL, `status` varchar(16) NOT NULL DEFAULT 'active', `state` varchar(128) NULL, " +
+        "CREATE TABLE IF NOT EXISTS `contact_follows` (`id` int NOT NULL AUTO_INCREMENT, `contact_id` int NOT NULL, `user_id` varchar(64) NOT NULL, `status` varchar(16) NOT NULL DEFAULT 'active', `state` varchar(128) NULL, " +
           '`created_at` datetime(3) NOT NULL, `updated_at` datetime(3) NOT NULL, UNIQUE INDEX `UQ_contact_follows_contact_user` (`contact_id`, `user_id`), ' +
           'INDEX `IDX_contact_follows_user` (`user_id`, `status`, `contact_id`), PRIMARY KEY (`id`)) ENGINE=InnoDB',
       );
@@ -75,13 +81,19 @@ export class FoundationsSchema1795600000000 implements MigrationInterface {
     }
     await q.query('UPDATE contacts SET last_interaction_at = (SELECT MAX(i.occurred_at) FROM interactions i WHERE i.contact_id = contacts.id)');
     // Work the old inbox had not finished goes on from the new table; its attempts counted claims.
+    // On MySQL each INSERT commits on its own (a DDL statement ended the transaction): a second run
+    // copies only what the first did not.
+    if (await q.hasTable('callback_inbox')) {
+      await q.query(
+        "INSERT INTO interaction_work (dedupe_key, status, attempts, next_attempt_at, last_error, created_at, updated_at) SELECT b.dedupe_key, b.status, b.attempts, b.next_attempt_at, b.last_error, b.received_at, ? FROM callback_inbox b WHERE b.status IN ('pending', 'failed') " +
+          'AND NOT EXISTS (SELECT 1 FROM interaction_work w WHERE w.dedupe_key = b.dedupe_key)',
+        [now],
+      );
+    }
+    await q.query('DROP TABLE IF EXISTS callback_inbox');
     await q.query(
-      "INSERT INTO interaction_work (dedupe_key, status, attempts, next_attempt_at, last_error, created_at, updated_at) SELECT b.dedupe_key, b.status, b.attempts, b.next_attempt_at, b.last_error, b.received_at, ? FROM callback_inbox b WHERE b.status IN ('pending', 'failed')",
-      [now],
-    );
-    await q.query('DROP TABLE callback_inbox');
-    await q.query(
-      "INSERT INTO contact_follows (contact_id, user_id, status, state, created_at, updated_at) SELECT id, owner_user_id, 'active', NULL, created_at, updated_at FROM contacts WHERE owner_user_id IS NOT NULL AND merged_into_id IS NULL",
+      "INSERT INTO contact_follows (contact_id, user_id, status, state, created_at, updated_at) SELECT c.id, c.owner_user_id, 'active', NULL, c.created_at, c.updated_at FROM contacts c WHERE c.owner_user_id IS NOT NULL AND c.merged_into_id IS NULL " +
+        'AND NOT EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = c.id AND f.user_id = c.owner_user_id)',
     );
   }
 

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { isMysqlRunner } from './is-mysql';
+import { hasIndex } from './schema-checks';
 
 /**
  * interaction_work becomes reaction_work: the table, its worker (modules/reactions), the jobs and
@@ -25,11 +26,7 @@ async function rename(q: QueryRunner, p: { from: string; to: string }): Promise<
   const [due, unique] = [`IDX_${p.from}_due`, `UQ_${p.from}_dedupe_key`];
   if (isMysqlRunner(q)) {
     // Both indexes in one statement: it renames both or neither.
-    const rows: { n: number | string }[] = await q.query(
-      'SELECT COUNT(*) AS n FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?',
-      [p.to, due],
-    );
-    if (Number(rows[0]?.n) > 0) {
+    if (await hasIndex(q, p.to, due)) {
       await q.query(
         `ALTER TABLE \`${p.to}\` RENAME INDEX \`${due}\` TO \`IDX_${p.to}_due\`, RENAME INDEX \`${unique}\` TO \`UQ_${p.to}_dedupe_key\``,
       );

@@ -24,7 +24,7 @@ export type MigrationClass = new () => MigrationInterface;
 /**
  * The one registered list, in timestamp order. Every migration after the initial schema is shared
  * and branches on the driver inside (`isMysqlRunner`), so a migration cannot be registered for one
- * database and forgotten for the other. test/integration/db/migration-registry.test.ts checks that
+ * database and forgotten for the other. test/unit/db/migration-registry.test.ts checks that
  * every file in this folder is listed here once, in order.
  */
 export const MIGRATIONS: readonly MigrationClass[] = [

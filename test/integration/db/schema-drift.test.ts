@@ -1,4 +1,7 @@
+import { migrationsFor } from '../../../server/db/migrations/migrations';
 import { createTestDatabase, DATABASE_KINDS } from '../../support/database';
+import { walkMigrations } from '../../support/migration-walk';
+import { readSchema } from '../../support/schema-snapshot';
 
 /**
  * After every migration the entities describe exactly the schema the migrations built: the schema
@@ -15,5 +18,39 @@ describe.each(DATABASE_KINDS)('schema drift [%s]', (kind) => {
     } finally {
       await db.destroy();
     }
+  });
+
+  /**
+   * The test above sees only the end of the chain: a hand-written migration's `down` is never
+   * compared with anything, and a wrong one (an index `up` adds that `down` forgets, a column
+   * `down` re-creates with another type) waits for the day someone rolls back. So each registered
+   * migration, in order, on both databases: `up` then `down` must give back the schema before
+   * `up` exactly (tables, columns in order with type, nullability and default, indexes,
+   * constraints), and `up` again must give the schema `up` gave the first time. The first
+   * equality is the one that catches a wrong `down`; "up, down, up equals up" alone would not,
+   * now that every `up` checks before each step: an index `down` forgot is simply kept by the
+   * second `up`. The second equality catches an `up` that depends on what it finds (a check that
+   * skips a step it should not). Data is not compared: some `down`s rightly keep what `up` did
+   * to rows (the menu events keep their types).
+   */
+  it("each migration's down gives back the schema before its up, and up again the same schema", async () => {
+    const checked: string[] = [];
+    await walkMigrations(kind, async (step) => {
+      const before = await readSchema(step.dataSource, kind);
+      await step.up();
+      const after = await readSchema(step.dataSource, kind);
+      await step.down();
+      expect({ migration: step.name, afterDown: await readSchema(step.dataSource, kind) }).toEqual({
+        migration: step.name,
+        afterDown: before,
+      });
+      await step.up();
+      expect({ migration: step.name, afterUpAgain: await readSchema(step.dataSource, kind) }).toEqual({
+        migration: step.name,
+        afterUpAgain: after,
+      });
+      checked.push(step.name);
+    });
+    expect(checked).toEqual(migrationsFor(kind).map((migration) => new migration().name));
   });
 });
