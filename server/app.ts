@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Logger } from './adapters/logger';
 import { createAdminWebMiddleware } from './http/admin-web';
 import { createErrorMiddleware } from './http/error.middleware';
+import { createRequestIdMiddleware } from './http/request-id.middleware';
 
 export interface AppDeps {
   logger: Logger;
@@ -24,6 +25,8 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy });
   app.silent = true;
+  // First: every line logged while a request runs, errors included, carries its id.
+  app.use(createRequestIdMiddleware(deps.logger));
   app.use(createErrorMiddleware(deps.logger));
 
   const sandbox = deps.sandbox?.callback();

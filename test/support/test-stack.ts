@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { loadConfig, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
 import { ManualClock, systemClock } from '../../server/adapters/clock';
-import { createLogger } from '../../server/adapters/logger';
+import { createLogger, type LogWriter } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
 import type { SandboxPlayer } from '../../server/adapters/sandbox/sandbox-player';
 import { buildApp } from '../../server/app';
@@ -35,14 +35,20 @@ export interface TestStack {
 export async function startTestStack(
   db: Pick<TestDatabase, 'dataSource'>,
   env: NodeJS.ProcessEnv = {},
-  options: { holder?: string; callbackDeadlineMs?: number; adminWebRoot?: string } = {},
+  options: {
+    holder?: string;
+    callbackDeadlineMs?: number;
+    adminWebRoot?: string;
+    /** Collects the log lines (set LOG_LEVEL in env, the stack's default is silent). */
+    logWrite?: LogWriter;
+  } = {},
 ): Promise<TestStack> {
   const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
   const { officialAccount, wecom } = loaded;
   if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');
   const config: StackConfig = { ...loaded, officialAccount, wecom };
   const clock = new ManualClock(new Date());
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, options.logWrite);
 
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

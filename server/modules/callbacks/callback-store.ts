@@ -1,4 +1,5 @@
 import type { Logger } from '../../adapters/logger';
+import { currentRequestId, runOutsideRequest } from '../../adapters/request-context';
 import type { Transactor } from '../../db/transaction';
 import type { InteractionDraft, InteractionsService, RecordResult } from '../interactions/interactions.service';
 
@@ -62,6 +63,8 @@ export class CallbackStore {
   }
 
   private scheduleFlush(): void {
+    // A group serves many requests: its log lines carry no one request's id.
+    if (currentRequestId() !== undefined) return runOutsideRequest(() => this.scheduleFlush());
     if (this.flushScheduled || this.waiting.length === 0) return;
     this.flushScheduled = true;
     setImmediate(() => void this.flush());

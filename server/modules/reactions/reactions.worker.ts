@@ -4,6 +4,7 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
+import { currentRequestId, runOutsideRequest } from '../../adapters/request-context';
 import { LeaseQueue, type Claim } from '../../db/lease-queue';
 import type { Transactor } from '../../db/transaction';
 import type { ContactsService } from '../contacts/contacts.service';
@@ -79,6 +80,8 @@ export class ReactionsWorker {
    * of callbacks: each batch costs a dozen statements whatever its size.
    */
   kick(): void {
+    // A pass serves every callback of its batch: its log lines carry no one request's id.
+    if (currentRequestId() !== undefined) return runOutsideRequest(() => this.kick());
     if (this.stopping) return;
     if (this.running) {
       this.again = true;
