@@ -4,6 +4,7 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
+import type { Metrics } from '../../adapters/metrics';
 import { currentRequestId, runOutsideRequest } from '../../adapters/request-context';
 import { LeaseQueue, type Claim } from '../../db/lease-queue';
 import type { Transactor } from '../../db/transaction';
@@ -28,6 +29,8 @@ export interface ReactionsWorkerDeps {
   /** Rows per batch (one transaction), and rows per pass before the pass yields to the next. */
   batchSize?: number;
   passLimit?: number;
+  /** Counts failed attempts (flywheel_reactions_failed_total). */
+  metrics?: Pick<Metrics, 'reactionsFailed'>;
 }
 
 /** Reactions show up this much later; the callbacks' answers do not wait for them. */
@@ -248,6 +251,7 @@ export class ReactionsWorker {
   private async fail(claim: Claim, workId: number, error: unknown): Promise<void> {
     const text = error instanceof Error ? error.message || error.name : String(error);
     const outcome = await this.queue.fail({ claim, id: workId, error: text });
+    if (outcome !== 'not-held') this.deps.metrics?.reactionsFailed.inc({ outcome });
     this.deps.logger.warn(outcome === 'failed' ? 'interaction reactions failed for good' : 'interaction reactions failed; will retry', {
       workId,
       outcome,
