@@ -11,6 +11,7 @@ import { TokenStore } from './adapters/token-store';
 import { WecomAgentClient } from './adapters/wecom-agent.client';
 import { WecomClient } from './adapters/wecom.client';
 import { readQueueStats } from './db/queue-stats';
+import { createDatabaseReadiness } from './db/readiness';
 import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminConfigRouter } from './http/admin-config.routes';
@@ -22,6 +23,7 @@ import { createAdminStatsRouter } from './http/admin-stats.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
 import { createCallbacksRouter } from './http/callbacks.routes';
+import { DrainGate } from './http/drain-gate';
 import { createOpsRouter } from './http/ops.routes';
 import { DatabaseRunCoordinator } from './modules/job-runs/run-coordinator.service';
 import type { JobDefinition } from './jobs/scheduler';
@@ -106,6 +108,8 @@ export function composeServices(p: ComposeParams) {
   const coordinator = new DatabaseRunCoordinator({ dataSource, clock, holder, logger });
   // This process's metrics, on a registry of its own; the queue gauges are read at each scrape.
   const metrics = new Metrics({ logger, readQueues: () => readQueueStats({ dataSource, clock }) });
+  // Closed at shutdown (server/lifecycle.ts): callbacks answer 503, /readyz answers 503.
+  const drainGate = new DrainGate();
 
   const tokenStore = new TokenStore({ dataSource, clock, holder, metrics });
   const rateLimiter = createRateLimiter({ perSecond: 50, burst: 100 });
@@ -216,9 +220,11 @@ export function composeServices(p: ComposeParams) {
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
+  const readiness = createDatabaseReadiness({ dataSource, clock, logger });
+
   const routers: Router[] = [
-    createOpsRouter({ metrics, metricsToken: config.metricsToken }),
-    createCallbacksRouter({ callbacks, metrics }),
+    createOpsRouter({ readiness, gate: drainGate, metrics, metricsToken: config.metricsToken }),
+    createCallbacksRouter({ callbacks, gate: drainGate, metrics }),
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({
       pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale },
@@ -280,6 +286,7 @@ export function composeServices(p: ComposeParams) {
     interactions,
     reactions,
     unionidBackfill,
+    callbackStore,
     callbacks,
     contactsQuery,
     tagCatalog,
@@ -293,5 +300,7 @@ export function composeServices(p: ComposeParams) {
     jobs,
     coordinator,
     metrics,
+    drainGate,
+    readiness,
   };
 }

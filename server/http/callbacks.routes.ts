@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Metrics } from '../adapters/metrics';
 import type { CallbackAnswer, CallbackQuery, CallbacksService } from '../modules/callbacks/callbacks.service';
 import { readRawBody } from './body';
+import type { DrainGate } from './drain-gate';
 import { HttpError } from './http-error';
 
 /**
@@ -14,6 +15,8 @@ export const CALLBACK_BODY_LIMIT = 64 * 1024;
 
 export interface CallbacksRouterDeps {
   callbacks: CallbacksService;
+  /** Closed at shutdown: callbacks then answer 503 at once (WeChat retries), and the drain waits for those let in. */
+  gate: DrainGate;
   metrics: Metrics;
 }
 
@@ -24,14 +27,18 @@ export function createCallbacksRouter(deps: CallbacksRouterDeps): Router {
   const { callbacks } = deps;
 
   /**
-   * POSTs (the pushes) are counted by answer, whatever answered them: the service, the body
-   * limit or the error middleware.
+   * Every callback route goes through the drain gate; POSTs (the pushes) are counted by answer,
+   * whatever answered them: the service, the gate, the body limit or the error middleware.
    */
   const handle =
     (source: Source, counted: boolean, work: (ctx: Context) => Promise<void> | void) =>
     async (ctx: Context): Promise<void> => {
       try {
-        await work(ctx);
+        const passed = await deps.gate.pass(async () => {
+          await work(ctx);
+          return true;
+        });
+        if (!passed) answer(ctx, DRAINING);
       } catch (error) {
         if (counted) deps.metrics.callbacks.inc({ source, status: String(statusOfError(error)) });
         throw error;
@@ -68,6 +75,9 @@ export function createCallbacksRouter(deps: CallbacksRouterDeps): Router {
   }
   return router;
 }
+
+/** Shutting down: a 5xx, like the store's 503 past its deadline, so that WeChat retries (on an instance that is up). */
+const DRAINING: CallbackAnswer = { status: 503, body: 'shutting down', contentType: 'text/plain' };
 
 async function readCallbackBody(ctx: Context): Promise<Buffer | null> {
   try {

@@ -3,18 +3,39 @@ import { isIP } from 'node:net';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Metrics } from '../adapters/metrics';
+import type { DrainGate } from './drain-gate';
 import { HttpError } from './http-error';
 
 export interface OpsRouterDeps {
+  /** The database's side of readiness (server/db/readiness.ts). */
+  readiness: () => Promise<{ database: boolean; migrations: 'applied' | 'pending' | 'unknown' }>;
+  gate: DrainGate;
   metrics: Metrics;
   /** METRICS_TOKEN; null: /metrics answers loopback clients only. */
   metricsToken: string | null;
 }
 
-/** Prometheus metrics: behind METRICS_TOKEN, or for loopback clients only when it is not set. */
+/**
+ * Probes and metrics. /healthz (liveness) is in app.ts and never touches the database; /readyz
+ * says whether this instance should get traffic: the database answers, every migration has run,
+ * and the process is not draining.
+ */
 export function createOpsRouter(deps: OpsRouterDeps): Router {
   const router = new Router();
   const tokenDigest = deps.metricsToken === null ? null : digest(deps.metricsToken);
+
+  router.get('/readyz', async (ctx) => {
+    // Draining: the database may already be closing, and the answer is no whatever it says.
+    if (deps.gate.draining) {
+      ctx.status = 503;
+      ctx.body = { status: 'draining' };
+      return;
+    }
+    const db = await deps.readiness();
+    const ready = db.database && db.migrations === 'applied';
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'not_ready', database: db.database ? 'ok' : 'unavailable', migrations: db.migrations };
+  });
 
   router.get('/metrics', async (ctx) => {
     if (tokenDigest !== null) {

@@ -21,6 +21,8 @@ export interface TestStack {
   app: Koa;
   /** The app listening on loopback, for the sandbox player (it posts real HTTP). */
   baseUrl: string;
+  /** The server behind baseUrl (the shutdown drain closes it). */
+  server: http.Server;
   sandbox: ReturnType<typeof createSandboxPlatform>;
   sandboxUrl: string;
   /** Plays followers and customers into the app, signed and encrypted as the platform does. */
@@ -41,6 +43,8 @@ export async function startTestStack(
     adminWebRoot?: string;
     /** Collects the log lines (set LOG_LEVEL in env, the stack's default is silent). */
     logWrite?: LogWriter;
+    /** How long a platform call may take (2 s unless given). */
+    platformTimeoutMs?: number;
   } = {},
 ): Promise<TestStack> {
   const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
@@ -73,7 +77,7 @@ export async function startTestStack(
     holder: options.holder ?? 'test-instance',
     callbackDeadlineMs: options.callbackDeadlineMs,
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
-    platformTimeoutMs: 2_000,
+    platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
   });
   // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as
   // main.ts does: the page's sandbox panel posts there.
@@ -83,7 +87,6 @@ export async function startTestStack(
     trustProxy: config.trustProxy,
     sandbox: options.adminWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
-    checkHealth: async () => (await db.dataSource.query('SELECT 1'), true),
   });
   server.on('request', app.callback());
   sandbox.attachClockControl(createClockControl({ clock, jobs: services.jobs, logger }));
@@ -94,6 +97,7 @@ export async function startTestStack(
     services,
     app,
     baseUrl,
+    server,
     sandbox,
     sandboxUrl: sandboxServer.url,
     player() {
