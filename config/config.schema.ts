@@ -76,6 +76,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BUSINESS_TIMEZONE: ianaTimeZone.default('Asia/Shanghai'),
   ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
+  // A bearer secret for /metrics; short ones are guessable, since nothing throttles the endpoint.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -128,6 +130,8 @@ export interface Config {
   businessTimeZone: string;
   /** The admin page's language until an operator picks another. */
   adminLocale: 'zh-CN' | 'en';
+  /** Bearer token for GET /metrics; null: /metrics answers loopback clients only. */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -209,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     logLevel: e.LOG_LEVEL,
     businessTimeZone: e.BUSINESS_TIMEZONE,
     adminLocale: e.ADMIN_LOCALE,
+    metricsToken: e.METRICS_TOKEN ?? null,
   };
   return deepFreeze(config);
 }

@@ -3,11 +3,10 @@ import Koa from 'koa';
 import type { Logger } from './adapters/logger';
 import { createAdminWebMiddleware } from './http/admin-web';
 import { createErrorMiddleware } from './http/error.middleware';
+import { createRequestIdMiddleware } from './http/request-id.middleware';
 
 export interface AppDeps {
   logger: Logger;
-  /** Answers true when the database answers. */
-  checkHealth: () => Promise<boolean>;
   routers: Router[];
   /** Koa's `proxy`: read the client IP from X-Forwarded-For (config TRUST_PROXY). */
   trustProxy: boolean;
@@ -24,6 +23,8 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy });
   app.silent = true;
+  // First: every line logged while a request runs, errors included, carries its id.
+  app.use(createRequestIdMiddleware(deps.logger));
   app.use(createErrorMiddleware(deps.logger));
 
   const sandbox = deps.sandbox?.callback();
@@ -38,18 +39,15 @@ export function buildApp(deps: AppDeps): Koa {
     });
   }
 
+  // Liveness: the process answers. Whether it should get traffic (the database, the migrations,
+  // draining) is /readyz's question (http/ops.routes.ts): a database outage must not make an
+  // orchestrator restart every instance.
   app.use(async (ctx, next) => {
     if (ctx.path !== '/healthz' || ctx.method !== 'GET') {
       await next();
       return;
     }
-    const healthy = await deps.checkHealth().catch((error: unknown) => {
-      // The probe answers 503; the log says why the database did not answer.
-      deps.logger.warn('health check failed', { error });
-      return false;
-    });
-    ctx.status = healthy ? 200 : 503;
-    ctx.body = { status: healthy ? 'ok' : 'database unavailable' };
+    ctx.body = { status: 'ok' };
   });
 
   if (deps.adminWebRoot) app.use(createAdminWebMiddleware({ root: deps.adminWebRoot }));

@@ -3,12 +3,15 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config/config.schema';
 import type { Clock } from './adapters/clock';
 import type { Logger } from './adapters/logger';
+import { Metrics } from './adapters/metrics';
 import { MiniProgramClient } from './adapters/miniprogram.client';
 import { OfficialAccountClient } from './adapters/official-account.client';
 import { createRateLimiter } from './adapters/rate-limiter';
 import { TokenStore } from './adapters/token-store';
 import { WecomAgentClient } from './adapters/wecom-agent.client';
 import { WecomClient } from './adapters/wecom.client';
+import { readQueueStats } from './db/queue-stats';
+import { createDatabaseReadiness } from './db/readiness';
 import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminConfigRouter } from './http/admin-config.routes';
@@ -20,6 +23,8 @@ import { createAdminStatsRouter } from './http/admin-stats.routes';
 import { createAdminTagsRouter } from './http/admin-tags.routes';
 import { createAuth } from './http/auth.middleware';
 import { createCallbacksRouter } from './http/callbacks.routes';
+import { DrainGate } from './http/drain-gate';
+import { createOpsRouter } from './http/ops.routes';
 import { DatabaseRunCoordinator } from './modules/job-runs/run-coordinator.service';
 import type { JobDefinition } from './jobs/scheduler';
 import { AuditService } from './modules/audit/audit.service';
@@ -79,10 +84,17 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Operators and the audit log alone, for the server and for `npm run admin` (which needs no
  * platform clients). Part of the composition root: composeServices builds them through this.
  */
-export function composeOperators(p: { dataSource: DataSource; clock: Clock; logger: Logger; transactor?: Transactor }) {
+export function composeOperators(p: { dataSource: DataSource; clock: Clock; logger: Logger; transactor?: Transactor; metrics?: Metrics }) {
   const transactor = p.transactor ?? new Transactor(p.dataSource);
   const audit = new AuditService({ dataSource: p.dataSource, clock: p.clock });
-  const operators = new OperatorsService({ dataSource: p.dataSource, transactor, clock: p.clock, logger: p.logger, audit });
+  const operators = new OperatorsService({
+    dataSource: p.dataSource,
+    transactor,
+    clock: p.clock,
+    logger: p.logger,
+    audit,
+    metrics: p.metrics,
+  });
   return { audit, operators };
 }
 
@@ -94,8 +106,12 @@ export function composeServices(p: ComposeParams) {
   const { config, dataSource, clock, logger, holder } = p;
   const transactor = new Transactor(dataSource);
   const coordinator = new DatabaseRunCoordinator({ dataSource, clock, holder, logger });
+  // This process's metrics, on a registry of its own; the queue gauges are read at each scrape.
+  const metrics = new Metrics({ logger, readQueues: () => readQueueStats({ dataSource, clock }) });
+  // Closed at shutdown (server/lifecycle.ts): callbacks answer 503, /readyz answers 503.
+  const drainGate = new DrainGate();
 
-  const tokenStore = new TokenStore({ dataSource, clock, holder });
+  const tokenStore = new TokenStore({ dataSource, clock, holder, metrics });
   const rateLimiter = createRateLimiter({ perSecond: 50, burst: 100 });
   const timeoutMs = p.platformTimeoutMs ?? 5_000;
   // A disabled platform (config null) gets no client: nothing can call it, nothing is synced to it.
@@ -137,7 +153,7 @@ export function composeServices(p: ComposeParams) {
   });
 
   const operatorClock = p.operatorClock ?? clock;
-  const { audit, operators } = composeOperators({ dataSource, transactor, clock: operatorClock, logger });
+  const { audit, operators } = composeOperators({ dataSource, transactor, clock: operatorClock, logger, metrics });
   const queue = new TaskQueue({ dataSource, clock, holder, logger });
   const tagSync = new TagSyncService({
     dataSource,
@@ -161,6 +177,7 @@ export function composeServices(p: ComposeParams) {
     clock,
     logger,
     holder,
+    metrics,
     reactions: [
       ...(officialAccount ? [createOfficialAccountProfileReaction({ officialAccount, contacts, logger })] : []),
       ...(wecom && wecomTags
@@ -181,7 +198,7 @@ export function composeServices(p: ComposeParams) {
     officialAccount: oa ? { appId: oa.appId, token: oa.token, aesKey: oa.aesKey } : null,
     wecom: wc ? { corpId: wc.corpId, token: wc.token, aesKey: wc.aesKey } : null,
     maxAgeSeconds: config.callbackMaxAgeSeconds,
-    store: callbackStore,
+    store: { accept: (draft) => metrics.timeCallbackStore(callbackStore.accept(draft)) },
     reactions,
     rules,
     clock,
@@ -203,8 +220,11 @@ export function composeServices(p: ComposeParams) {
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
+  const readiness = createDatabaseReadiness({ dataSource, clock, logger });
+
   const routers: Router[] = [
-    createCallbacksRouter({ callbacks }),
+    createOpsRouter({ readiness, gate: drainGate, metrics, metricsToken: config.metricsToken }),
+    createCallbacksRouter({ callbacks, gate: drainGate, metrics }),
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({
       pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale },
@@ -266,6 +286,7 @@ export function composeServices(p: ComposeParams) {
     interactions,
     reactions,
     unionidBackfill,
+    callbackStore,
     callbacks,
     contactsQuery,
     tagCatalog,
@@ -278,5 +299,8 @@ export function composeServices(p: ComposeParams) {
     routers,
     jobs,
     coordinator,
+    metrics,
+    drainGate,
+    readiness,
   };
 }

@@ -10,6 +10,7 @@ import { createSandboxPlatform } from './adapters/sandbox/sandbox-platform';
 import { buildApp } from './app';
 import { composeServices } from './compose';
 import { createDataSource } from './db/data-source';
+import { drainAndClose } from './lifecycle';
 import { runMigrationsWithLock } from './db/migrate';
 import { ensureFirstOperator } from './modules/operators/first-operator';
 import { createClockControl, startJobs } from './jobs/scheduler';
@@ -66,10 +67,6 @@ async function main(): Promise<void> {
     sandbox: sandbox?.app ?? null,
     // dist/server/main.js → dist/web/admin, where `npm run build` puts the page.
     adminWebRoot: path.resolve(__dirname, '../web/admin'),
-    checkHealth: async () => {
-      await dataSource.query('SELECT 1');
-      return true;
-    },
   });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
@@ -90,7 +87,7 @@ async function main(): Promise<void> {
     `  WeCom callback:            ${base}/wecom/callback`,
     `  Admin page:                ${base}/admin/`,
     `  Admin API:                 ${base}/api/admin (POST /api/admin/login)`,
-    `  Health:                    ${base}/healthz`,
+    `  Health:                    ${base}/healthz (liveness), ${base}/readyz (readiness)`,
   ];
   if (config.sandbox) lines.push(`  Sandbox platform:          ${base}/sandbox (try: npm run sandbox -- subscribe --scene expo2026)`);
   process.stdout.write(`${lines.join('\n')}\n${firstRunNotice.join('')}`);
@@ -100,12 +97,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    server.close();
-    services.reactions.stop();
-    void jobs
-      .stop()
-      .then(() => services.reactions.idle())
-      .then(() => dataSource.destroy())
+    drainAndClose({
+      logger,
+      gate: services.drainGate,
+      callbackStore: services.callbackStore,
+      reactions: services.reactions,
+      queue: services.queue,
+      jobs,
+      server,
+      dataSource,
+    })
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error('shutdown failed', { error: error instanceof Error ? error : String(error) });

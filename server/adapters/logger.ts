@@ -1,11 +1,13 @@
 import pino from 'pino';
+import { currentRequestId } from './request-context';
 
 /**
  * Structured logs through pino: one JSON line per entry on stderr (`level`, `time`, `msg`, then
  * the fields). Before a line is written every field goes through `sanitizeFields`: values under a
  * secret-looking key are replaced by `[REDACTED]` at any depth, phone numbers are masked in the
  * message and in every string, and an Error becomes `{type, message, stack, ...}` with its stack
- * kept (and masked too).
+ * kept (and masked too). A line written while a request is handled carries that request's
+ * `requestId` (request-context.ts), whichever module writes it.
  *
  * Why not pino's own `redact` paths: they are fixed, case-sensitive paths (`*.password` reaches
  * one level down, and `Authorization` is not `authorization`), and they cannot mask a value by
@@ -70,7 +72,8 @@ export function createLogger(level: LogLevel, write?: LogWriter): Logger {
     (at: Exclude<LogLevel, 'silent'>) =>
     (message: string, fields?: LogFields): void => {
       if (!base.isLevelEnabled(at)) return;
-      base[at](fields ?? {}, maskPersonalData(message));
+      const requestId = currentRequestId();
+      base[at](requestId === undefined ? (fields ?? {}) : { requestId, ...fields }, maskPersonalData(message));
     };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -4,6 +4,7 @@ import { PlatformToken } from '../../entities/platform-token.entity';
 import { releaseRowLease, takeRowLease } from '../db/lease-queue';
 import { isUniqueViolation } from '../db/errors';
 import type { Clock } from './clock';
+import type { Metrics } from './metrics';
 
 export interface FetchedToken {
   value: string;
@@ -23,6 +24,8 @@ export interface TokenStoreParams {
   pollMs?: number;
   /** How long a waiting instance waits for another's refresh before giving up. */
   maxWaitMs?: number;
+  /** Counts the fetches this instance makes (flywheel_token_refreshes_total). */
+  metrics?: Pick<Metrics, 'tokenRefreshes'>;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -48,6 +51,7 @@ export class TokenStore {
   private readonly refreshBeforeMs: number;
   private readonly pollMs: number;
   private readonly maxWaitMs: number;
+  private readonly metrics: Pick<Metrics, 'tokenRefreshes'> | null;
 
   constructor(params: TokenStoreParams) {
     this.dataSource = params.dataSource;
@@ -59,6 +63,7 @@ export class TokenStore {
     this.refreshBeforeMs = params.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
     this.pollMs = params.pollMs ?? DEFAULT_POLL_MS;
     this.maxWaitMs = params.maxWaitMs ?? this.leaseMs + 5_000;
+    this.metrics = params.metrics ?? null;
   }
 
   /**
@@ -147,10 +152,7 @@ export class TokenStore {
         await this.releaseLease(key, lease, {});
         return current.value;
       }
-      const fetched = await fetch();
-      if (fetched.value === '' || !(fetched.expiresInSeconds > 0)) {
-        throw new Error(`the platform returned an unusable token for ${key}`);
-      }
+      const fetched = await this.fetchCounted(key, fetch);
       const now = this.clock.now();
       await this.releaseLease(key, lease, {
         value: fetched.value,
@@ -160,6 +162,21 @@ export class TokenStore {
     } catch (error) {
       await this.releaseLease(key, lease, {});
       throw error;
+    }
+  }
+
+  /** One fetch from the platform, counted by outcome; an unusable answer is a failed one. */
+  private async fetchCounted(key: string, fetch: () => Promise<FetchedToken>): Promise<FetchedToken> {
+    let outcome: 'ok' | 'failed' = 'failed';
+    try {
+      const fetched = await fetch();
+      if (fetched.value === '' || !(fetched.expiresInSeconds > 0)) {
+        throw new Error(`the platform returned an unusable token for ${key}`);
+      }
+      outcome = 'ok';
+      return fetched;
+    } finally {
+      this.metrics?.tokenRefreshes.inc({ key, outcome });
     }
   }
 

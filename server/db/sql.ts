@@ -15,6 +15,11 @@ export function toSqlDate(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** A datetime(3) a raw query returned: mysql2 gives a Date, better-sqlite3 the UTC text toSqlDate wrote. */
+export function fromSqlDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(`${String(value).replace(' ', 'T')}Z`);
+}
+
 /** MySQL or MariaDB (TypeORM's `mysql` or `mariadb` type), else SQLite. */
 export function isMysqlManager(manager: EntityManager): boolean {
   const type = manager.connection.options.type;

@@ -1,7 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { Metrics } from '../adapters/metrics';
 import type { CallbackAnswer, CallbackQuery, CallbacksService } from '../modules/callbacks/callbacks.service';
 import { readRawBody } from './body';
+import type { DrainGate } from './drain-gate';
 import { HttpError } from './http-error';
 
 /**
@@ -11,27 +13,71 @@ import { HttpError } from './http-error';
  */
 export const CALLBACK_BODY_LIMIT = 64 * 1024;
 
-export function createCallbacksRouter(deps: { callbacks: CallbacksService }): Router {
+export interface CallbacksRouterDeps {
+  callbacks: CallbacksService;
+  /** Closed at shutdown: callbacks then answer 503 at once (WeChat retries), and the drain waits for those let in. */
+  gate: DrainGate;
+  metrics: Metrics;
+}
+
+type Source = 'oa' | 'wecom';
+
+export function createCallbacksRouter(deps: CallbacksRouterDeps): Router {
   const router = new Router();
   const { callbacks } = deps;
 
+  /**
+   * Every callback route goes through the drain gate; POSTs (the pushes) are counted by answer,
+   * whatever answered them: the service, the gate, the body limit or the error middleware.
+   */
+  const handle =
+    (source: Source, counted: boolean, work: (ctx: Context) => Promise<void> | void) =>
+    async (ctx: Context): Promise<void> => {
+      try {
+        const passed = await deps.gate.pass(async () => {
+          await work(ctx);
+          return true;
+        });
+        if (!passed) answer(ctx, DRAINING);
+      } catch (error) {
+        if (counted) deps.metrics.callbacks.inc({ source, status: String(statusOfError(error)) });
+        throw error;
+      }
+      if (counted) deps.metrics.callbacks.inc({ source, status: String(ctx.status) });
+    };
+
   // A platform that is not configured has no routes (404), so its bodies are never even read.
   if (callbacks.accepts('oa')) {
-    router.get('/wechat/callback', (ctx) => answer(ctx, callbacks.verifyOfficialAccountUrl(queryOf(ctx))));
-    router.post('/wechat/callback', async (ctx) => {
-      const body = await readCallbackBody(ctx);
-      if (body) answer(ctx, await callbacks.receiveOfficialAccount(queryOf(ctx), body));
-    });
+    router.get(
+      '/wechat/callback',
+      handle('oa', false, (ctx) => answer(ctx, callbacks.verifyOfficialAccountUrl(queryOf(ctx)))),
+    );
+    router.post(
+      '/wechat/callback',
+      handle('oa', true, async (ctx) => {
+        const body = await readCallbackBody(ctx);
+        if (body) answer(ctx, await callbacks.receiveOfficialAccount(queryOf(ctx), body));
+      }),
+    );
   }
   if (callbacks.accepts('wecom')) {
-    router.get('/wecom/callback', (ctx) => answer(ctx, callbacks.verifyWecomUrl(queryOf(ctx))));
-    router.post('/wecom/callback', async (ctx) => {
-      const body = await readCallbackBody(ctx);
-      if (body) answer(ctx, await callbacks.receiveWecom(queryOf(ctx), body));
-    });
+    router.get(
+      '/wecom/callback',
+      handle('wecom', false, (ctx) => answer(ctx, callbacks.verifyWecomUrl(queryOf(ctx)))),
+    );
+    router.post(
+      '/wecom/callback',
+      handle('wecom', true, async (ctx) => {
+        const body = await readCallbackBody(ctx);
+        if (body) answer(ctx, await callbacks.receiveWecom(queryOf(ctx), body));
+      }),
+    );
   }
   return router;
 }
+
+/** Shutting down: a 5xx, like the store's 503 past its deadline, so that WeChat retries (on an instance that is up). */
+const DRAINING: CallbackAnswer = { status: 503, body: 'shutting down', contentType: 'text/plain' };
 
 async function readCallbackBody(ctx: Context): Promise<Buffer | null> {
   try {
@@ -54,4 +100,11 @@ function answer(ctx: Context, a: CallbackAnswer): void {
   ctx.status = a.status;
   ctx.type = a.contentType;
   ctx.body = a.body;
+}
+
+/** The status the error middleware will answer for an error thrown by a route. */
+function statusOfError(error: unknown): number {
+  if (error instanceof HttpError) return error.status;
+  const status = typeof error === 'object' && error !== null && 'status' in error ? error.status : null;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { loadConfig, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
 import { ManualClock, systemClock } from '../../server/adapters/clock';
-import { createLogger } from '../../server/adapters/logger';
+import { createLogger, type LogWriter } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
 import type { SandboxPlayer } from '../../server/adapters/sandbox/sandbox-player';
 import { buildApp } from '../../server/app';
@@ -21,6 +21,8 @@ export interface TestStack {
   app: Koa;
   /** The app listening on loopback, for the sandbox player (it posts real HTTP). */
   baseUrl: string;
+  /** The server behind baseUrl (the shutdown drain closes it). */
+  server: http.Server;
   sandbox: ReturnType<typeof createSandboxPlatform>;
   sandboxUrl: string;
   /** Plays followers and customers into the app, signed and encrypted as the platform does. */
@@ -35,14 +37,22 @@ export interface TestStack {
 export async function startTestStack(
   db: Pick<TestDatabase, 'dataSource'>,
   env: NodeJS.ProcessEnv = {},
-  options: { holder?: string; callbackDeadlineMs?: number; adminWebRoot?: string } = {},
+  options: {
+    holder?: string;
+    callbackDeadlineMs?: number;
+    adminWebRoot?: string;
+    /** Collects the log lines (set LOG_LEVEL in env, the stack's default is silent). */
+    logWrite?: LogWriter;
+    /** How long a platform call may take (2 s unless given). */
+    platformTimeoutMs?: number;
+  } = {},
 ): Promise<TestStack> {
   const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
   const { officialAccount, wecom } = loaded;
   if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');
   const config: StackConfig = { ...loaded, officialAccount, wecom };
   const clock = new ManualClock(new Date());
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, options.logWrite);
 
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,7 +77,7 @@ export async function startTestStack(
     holder: options.holder ?? 'test-instance',
     callbackDeadlineMs: options.callbackDeadlineMs,
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
-    platformTimeoutMs: 2_000,
+    platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
   });
   // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as
   // main.ts does: the page's sandbox panel posts there.
@@ -77,7 +87,6 @@ export async function startTestStack(
     trustProxy: config.trustProxy,
     sandbox: options.adminWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
-    checkHealth: async () => (await db.dataSource.query('SELECT 1'), true),
   });
   server.on('request', app.callback());
   sandbox.attachClockControl(createClockControl({ clock, jobs: services.jobs, logger }));
@@ -88,6 +97,7 @@ export async function startTestStack(
     services,
     app,
     baseUrl,
+    server,
     sandbox,
     sandboxUrl: sandboxServer.url,
     player() {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../adapters/logger';
+import { currentRequestId, runOutsideRequest } from '../../adapters/request-context';
 import type { Transactor } from '../../db/transaction';
 import type { InteractionDraft, InteractionsService, RecordResult } from '../interactions/interactions.service';
 
@@ -41,6 +42,8 @@ export class CallbackStore {
   private readonly waiting: Waiting[] = [];
   private flushScheduled = false;
   private readonly deadlineMs: number;
+  /** drain() callers, woken when no group is scheduled or committing. */
+  private readonly drained: (() => void)[] = [];
 
   constructor(private readonly deps: CallbackStoreDeps) {
     this.deadlineMs = deps.deadlineMs ?? DEFAULT_DEADLINE_MS;
@@ -61,7 +64,18 @@ export class CallbackStore {
     return Promise.race([stored, deadline]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Resolves once every callback accepted so far is committed or has failed, those answered 503
+   * past their deadline included: at shutdown, before the database closes.
+   */
+  async drain(): Promise<void> {
+    if (!this.flushScheduled) return;
+    await new Promise<void>((resolve) => this.drained.push(resolve));
+  }
+
   private scheduleFlush(): void {
+    // A group serves many requests: its log lines carry no one request's id.
+    if (currentRequestId() !== undefined) return runOutsideRequest(() => this.scheduleFlush());
     if (this.flushScheduled || this.waiting.length === 0) return;
     this.flushScheduled = true;
     setImmediate(() => void this.flush());
@@ -74,6 +88,7 @@ export class CallbackStore {
     } finally {
       this.flushScheduled = false;
       this.scheduleFlush();
+      if (!this.flushScheduled) for (const wake of this.drained.splice(0)) wake();
     }
   }
 

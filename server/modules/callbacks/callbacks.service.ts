@@ -28,7 +28,8 @@ export interface CallbacksServiceDeps {
   wecom: { corpId: string; token: string; aesKey: string } | null;
   /** Older (or newer) timestamps are refused; 0 turns the check off. */
   maxAgeSeconds: number;
-  store: CallbackStore;
+  /** The callback store, as compose.ts hands it over (timed for the metrics). */
+  store: Pick<CallbackStore, 'accept'>;
   /** Kicked after each new interaction; its reactions run after the answer. */
   reactions: Pick<ReactionsWorker, 'kick'>;
   rules: TagRulesEngine;

@@ -4,6 +4,7 @@ import { Operator, type OperatorRole } from '../../../entities/operator.entity';
 import { OperatorSession } from '../../../entities/operator-session.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
+import type { Metrics } from '../../adapters/metrics';
 import { isUniqueViolation } from '../../db/errors';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, type AuditActor, type AuditService } from '../audit/audit.service';
@@ -114,6 +115,8 @@ export interface OperatorsServiceDeps {
   clock: Clock;
   logger: Logger;
   audit: AuditService;
+  /** Counts refused logins by the reason the audit row records (flywheel_login_failures_total). */
+  metrics?: Pick<Metrics, 'loginFailures'>;
 }
 
 /** Operators, their passwords and their sessions (bearer tokens and browser cookies alike). */
@@ -362,8 +365,9 @@ export class OperatorsService {
    * The account's throttle only delays (a minute at most), so nobody can lock the admin out.
    */
   async login(params: LoginParams): Promise<LoginResult> {
-    const fail = async (reason: string, operatorId: number | null): Promise<void> =>
-      this.deps.audit.record({
+    const fail = async (reason: string, operatorId: number | null): Promise<void> => {
+      this.deps.metrics?.loginFailures.inc({ reason });
+      await this.deps.audit.record({
         operatorId,
         ip: params.ip,
         action: 'login_failed',
@@ -371,6 +375,7 @@ export class OperatorsService {
         targetId: operatorId,
         detail: { username: params.username.slice(0, 64), reason },
       });
+    };
     const operators = this.deps.dataSource.getRepository(Operator);
     const operator = await operators.findOneBy({ username: params.username });
 
@@ -403,16 +408,14 @@ export class OperatorsService {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-    await this.deps.dataSource
-      .getRepository(OperatorSession)
-      .insert({
-        tokenHash: hashToken(token),
-        csrfTokenHash: hashToken(csrfToken),
-        operatorId: operator.id,
-        createdAt: now,
-        expiresAt,
-        revokedAt: null,
-      });
+    await this.deps.dataSource.getRepository(OperatorSession).insert({
+      tokenHash: hashToken(token),
+      csrfTokenHash: hashToken(csrfToken),
+      operatorId: operator.id,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+    });
     await this.deps.audit.record({
       operatorId: operator.id,
       ip: params.ip,

@@ -4,6 +4,8 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
+import type { Metrics } from '../../adapters/metrics';
+import { currentRequestId, runOutsideRequest } from '../../adapters/request-context';
 import { LeaseQueue, type Claim } from '../../db/lease-queue';
 import type { Transactor } from '../../db/transaction';
 import type { ContactsService } from '../contacts/contacts.service';
@@ -27,6 +29,8 @@ export interface ReactionsWorkerDeps {
   /** Rows per batch (one transaction), and rows per pass before the pass yields to the next. */
   batchSize?: number;
   passLimit?: number;
+  /** Counts failed attempts (flywheel_reactions_failed_total). */
+  metrics?: Pick<Metrics, 'reactionsFailed'>;
 }
 
 /** Reactions show up this much later; the callbacks' answers do not wait for them. */
@@ -79,6 +83,8 @@ export class ReactionsWorker {
    * of callbacks: each batch costs a dozen statements whatever its size.
    */
   kick(): void {
+    // A pass serves every callback of its batch: its log lines carry no one request's id.
+    if (currentRequestId() !== undefined) return runOutsideRequest(() => this.kick());
     if (this.stopping) return;
     if (this.running) {
       this.again = true;
@@ -245,6 +251,7 @@ export class ReactionsWorker {
   private async fail(claim: Claim, workId: number, error: unknown): Promise<void> {
     const text = error instanceof Error ? error.message || error.name : String(error);
     const outcome = await this.queue.fail({ claim, id: workId, error: text });
+    if (outcome !== 'not-held') this.deps.metrics?.reactionsFailed.inc({ outcome });
     this.deps.logger.warn(outcome === 'failed' ? 'interaction reactions failed for good' : 'interaction reactions failed; will retry', {
       workId,
       outcome,

@@ -100,6 +100,7 @@ export class TaskQueue {
   private readonly dataSource: DataSource;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private stopped = false;
 
   constructor(params: TaskQueueParams) {
     this.dataSource = params.dataSource;
@@ -157,7 +158,7 @@ export class TaskQueue {
    * its last attempt is failed instead of run again, so a task that kills its worker cannot loop.
    */
   async claim(params: ClaimParams): Promise<ClaimedTasks | null> {
-    if (params.kinds.length === 0 || params.limit < 1) return null;
+    if (this.stopped || params.kinds.length === 0 || params.limit < 1) return null;
     const claim = await this.leases.claim({
       limit: params.limit,
       where: { sql: `kind IN (${params.kinds.map(() => '?').join(',')})`, params: params.kinds },
@@ -166,6 +167,11 @@ export class TaskQueue {
     const order = new Map(claim.ids.map((id, index) => [id, index]));
     const tasks = await this.dataSource.getRepository(Task).findBy({ id: In(claim.ids) });
     return { claim, tasks: tasks.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) };
+  }
+
+  /** At shutdown: no new claims; batches already claimed run to their outcome (the jobs wait for them). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Marks tasks of the claim done; returns how many it still held (the rest were taken over). */

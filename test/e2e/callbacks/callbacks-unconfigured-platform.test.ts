@@ -63,7 +63,7 @@ describeEachDatabase('callbacks for a platform that is not configured', (db) => 
       apiBases: { wechat: `${server.url}/sandbox/wechat`, wecom: `${server.url}/sandbox/wecom` },
       platformTimeoutMs: 2_000,
     });
-    app = buildApp({ logger, routers: services.routers, trustProxy: false, checkHealth: () => Promise.resolve(true) });
+    app = buildApp({ logger, routers: services.routers, trustProxy: false });
   }
   afterEach(async () => {
     await services.reactions.idle();
