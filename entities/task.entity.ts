@@ -10,6 +10,8 @@ export type TaskPayload = Record<string, string | number | boolean | null | stri
  */
 @Entity('tasks')
 @Index(['status', 'runAt'])
+// The claim: due tasks of one kind in due order, without reading other kinds' or done rows.
+@Index('IDX_tasks_claim', ['status', 'kind', 'runAt'])
 // A subject's newest pending or failed task (a tag's sync state), one index probe.
 @Index('IDX_tasks_subject_status', ['subject', 'status', 'id'])
 export class Task extends LeasedRow {
