@@ -305,11 +305,16 @@ export class LeaseQueue {
     );
   }
 
-  /** Deletes done rows due before `olderThan` (walks the (status, due) index). */
-  async pruneDone(olderThan: Date): Promise<number> {
-    return executeCountingRows(this.p.dataSource.manager, `DELETE FROM ${this.table} WHERE status = 'done' AND ${this.due} < ?`, [
-      toSqlDate(olderThan),
-    ]);
+  /**
+   * Deletes done rows due before `olderThan`, of those matching `where` if given: one range of the
+   * (status, due) index, or of (status, where column, due) with an equality on that column.
+   */
+  async pruneDone(olderThan: Date, where?: { sql: string; params: unknown[] }): Promise<number> {
+    return executeCountingRows(
+      this.p.dataSource.manager,
+      `DELETE FROM ${this.table} WHERE status = 'done'${where ? ` AND (${where.sql})` : ''} AND ${this.due} < ?`,
+      [...(where?.params ?? []), toSqlDate(olderThan)],
+    );
   }
 
   /** Due (business clock), pending, and under no live lease (database clock). */

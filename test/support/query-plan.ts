@@ -42,3 +42,32 @@ export async function queryPlan(dataSource: DataSource, statement: { sql: string
       return { table: row.detail.split(' ')[1] ?? '', index, rows: null, text: row.detail, sorts };
     });
 }
+
+/**
+ * How many rows each table access actually read, by running the statement under MariaDB's
+ * `ANALYZE FORMAT=JSON` (r_rows); null where that is not available (SQLite, MySQL). An estimate
+ * (EXPLAIN's rows) cannot tell a claim that stops at its LIMIT from one that walks a backlog.
+ */
+export async function rowsRead(dataSource: DataSource, statement: { sql: string; params: unknown[] }): Promise<number[] | null> {
+  if (dataSource.options.type !== 'mariadb') return null;
+  const rows: Record<string, unknown>[] = await dataSource.query(`ANALYZE FORMAT=JSON ${statement.sql}`, statement.params);
+  const text = rows[0]?.ANALYZE;
+  if (typeof text !== 'string') throw new Error('ANALYZE FORMAT=JSON gave no plan');
+  const counts: number[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === 'object') {
+      const entries: [string, unknown][] = Object.entries(node);
+      for (const [key, value] of entries) {
+        if (key === 'table' && value !== null && typeof value === 'object') {
+          const fields: [string, unknown][] = Object.entries(value);
+          const read = fields.find(([name]) => name === 'r_rows')?.[1];
+          if (read !== undefined) counts.push(Number(read));
+        }
+        visit(value);
+      }
+    }
+  };
+  visit(JSON.parse(text) as unknown);
+  return counts;
+}

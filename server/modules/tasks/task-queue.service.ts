@@ -2,7 +2,14 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { Task, type TaskPayload } from '../../../entities/task.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import { type Claim, type ClaimParams as LeaseClaimParams, type FailOutcome, LeaseQueue, type Statement } from '../../db/lease-queue';
+import {
+  type Claim,
+  type ClaimMethod,
+  type ClaimParams as LeaseClaimParams,
+  type FailOutcome,
+  LeaseQueue,
+  type Statement,
+} from '../../db/lease-queue';
 import { isUniqueViolation } from '../../db/errors';
 
 /** What a handler says about one task of its batch. */
@@ -24,6 +31,8 @@ export interface TaskQueueParams {
   leaseMs?: number;
   /** Failed attempts (an expired lease counts as one) before a retryable failure becomes final. */
   maxAttempts?: number;
+  /** Unset: the server's (LeaseQueue). `guarded-update` forces the portable claim (the bench measures both). */
+  claimMethod?: ClaimMethod;
 }
 
 export interface EnqueueParams {
@@ -108,6 +117,7 @@ export class TaskQueue {
       leaseMs: params.leaseMs ?? DEFAULT_LEASE_MS,
       maxAttempts: params.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       backoffMs: computeBackoffMs,
+      claimMethod: params.claimMethod,
     });
   }
 
@@ -215,9 +225,16 @@ export class TaskQueue {
     return outcome;
   }
 
-  /** Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. */
+  /**
+   * Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. Kind by
+   * kind, so each DELETE is one range of (status, kind, run_at) and locks nothing past it: the
+   * done tasks workers are adding meanwhile (recent run_at) are not in it.
+   */
   async pruneDone(olderThan: Date): Promise<number> {
-    return this.leases.pruneDone(olderThan);
+    const kinds = await this.dataSource.query<{ kind: string }[]>("SELECT DISTINCT kind FROM tasks WHERE status = 'done'");
+    let pruned = 0;
+    for (const { kind } of kinds) pruned += await this.leases.pruneDone(olderThan, { sql: 'kind = ?', params: [kind] });
+    return pruned;
   }
 
   /** Runs `work` while a timer renews the claim's lease every leaseMs / 3. */
