@@ -16,7 +16,7 @@ export interface TokenStoreParams {
   clock: Clock;
   /** This instance's id; written into lease_holder so a stuck lease names its owner. */
   holder: string;
-  /** How long a refresher may hold the lease before another instance takes over. */
+  /** How long a refresher may hold the lease before another instance takes over (the database's clock times it). */
   leaseMs?: number;
   /** Refresh this long before expiry, so a token is never used in its last minutes. */
   refreshBeforeMs?: number;
@@ -81,7 +81,7 @@ export class TokenStore {
 
       // A token per refresh, not per instance: two callers in one process must not both win.
       const lease = `${this.holder}#${randomBytes(6).toString('hex')}`;
-      if (await this.takeLease(key, lease, now)) return this.refreshUnderLease(key, lease, fetch);
+      if (await this.takeLease(key, lease)) return this.refreshUnderLease(key, lease, fetch);
 
       // Someone else holds the lease: a token that still works beats waiting for the new one.
       if (row && this.isUsable(row, now)) return row.value;
@@ -133,14 +133,13 @@ export class TokenStore {
   }
 
   /** The guarded UPDATE that elects one refresher: it matches only while no live lease exists. */
-  private async takeLease(key: string, lease: string, now: Date): Promise<boolean> {
+  private async takeLease(key: string, lease: string): Promise<boolean> {
     return takeRowLease({
       manager: this.dataSource.manager,
       table: 'platform_tokens',
       where: { sql: '`key` = ?', params: [key] },
       holder: lease,
-      until: new Date(now.getTime() + this.leaseMs),
-      now,
+      leaseMs: this.leaseMs,
     });
   }
 

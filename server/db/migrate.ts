@@ -61,7 +61,7 @@ export async function withMigrationLock<T>(params: MigrateParams, work: () => Pr
   // A token per run, so two runs in one process (tests, tools) exclude each other too.
   const lease = `${params.holder.slice(0, 48)}#${randomBytes(6).toString('hex')}`;
   const row = { manager: dataSource.manager, table: LOCK_TABLE, where: { sql: 'id = 1', params: [] } };
-  const take = () => takeRowLease({ ...row, holder: lease, until: new Date(now() + lockTtlMs), now: new Date(now()) });
+  const take = () => takeRowLease({ ...row, holder: lease, leaseMs: lockTtlMs });
 
   await ensureLockRow(dataSource);
   const deadline = now() + waitMs;

@@ -2,7 +2,14 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { Task, type TaskPayload } from '../../../entities/task.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import { type Claim, type FailOutcome, LeaseQueue } from '../../db/lease-queue';
+import {
+  type Claim,
+  type ClaimMethod,
+  type ClaimParams as LeaseClaimParams,
+  type FailOutcome,
+  LeaseQueue,
+  type Statement,
+} from '../../db/lease-queue';
 import { isUniqueViolation } from '../../db/errors';
 
 /** What a handler says about one task of its batch. */
@@ -24,6 +31,8 @@ export interface TaskQueueParams {
   leaseMs?: number;
   /** Failed attempts (an expired lease counts as one) before a retryable failure becomes final. */
   maxAttempts?: number;
+  /** Unset: the server's (LeaseQueue). `guarded-update` forces the portable claim (the bench measures both). */
+  claimMethod?: ClaimMethod;
 }
 
 export interface EnqueueParams {
@@ -50,11 +59,6 @@ export interface RunOnceParams {
   batchSize?: number;
 }
 
-export interface DrainParams extends RunOnceParams {
-  /** Upper bound on rounds, so a handler that keeps producing due work cannot spin forever. */
-  maxRounds?: number;
-}
-
 export interface RunOnceOutcome {
   done: number;
   retried: number;
@@ -73,7 +77,6 @@ export interface ClaimedTasks {
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_MAX_ATTEMPTS = 8;
 const DEFAULT_BATCH_SIZE = 50;
-const DEFAULT_MAX_ROUNDS = 100;
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 60 * 60_000;
 // Column widths of `tasks`: MySQL rejects longer values while SQLite stores them, so check here
@@ -84,10 +87,10 @@ const MAX_DEDUPE_KEY_LENGTH = 191;
 /**
  * A durable, retrying work queue in the `tasks` table, shared by every server instance.
  *
- * Claims go through the project's one lease protocol (LeaseQueue, server/db/lease-queue.ts): a
- * guarded, batched UPDATE writes a claim token and a deadline; a claimed task stays `pending`
- * under its lease, and if its holder dies the task becomes claimable again once the lease runs
- * out. Completing or failing a task is guarded by the claim token, so a worker whose lease was
+ * Claims go through the project's one lease protocol (LeaseQueue, server/db/lease-queue.ts),
+ * which writes a claim token and a deadline (on the database's clock); a claimed task stays
+ * `pending` under its lease, and if its holder dies the task becomes claimable again once the
+ * lease runs out. A claim of one kind reads the (status, kind, run_at) index in order. Completing or failing a task is guarded by the claim token, so a worker whose lease was
  * taken over cannot overwrite the new holder's outcome. Attempts count failures (an expired
  * lease is one), not claims; retryable failures back off 30 s, doubling, at most an hour.
  *
@@ -115,6 +118,7 @@ export class TaskQueue {
       leaseMs: params.leaseMs ?? DEFAULT_LEASE_MS,
       maxAttempts: params.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       backoffMs: computeBackoffMs,
+      claimMethod: params.claimMethod,
     });
   }
 
@@ -159,10 +163,7 @@ export class TaskQueue {
    */
   async claim(params: ClaimParams): Promise<ClaimedTasks | null> {
     if (this.stopped || params.kinds.length === 0 || params.limit < 1) return null;
-    const claim = await this.leases.claim({
-      limit: params.limit,
-      where: { sql: `kind IN (${params.kinds.map(() => '?').join(',')})`, params: params.kinds },
-    });
+    const claim = await this.leases.claim(toLeaseClaim(params));
     if (!claim) return null;
     const order = new Map(claim.ids.map((id, index) => [id, index]));
     const tasks = await this.dataSource.getRepository(Task).findBy({ id: In(claim.ids) });
@@ -172,6 +173,11 @@ export class TaskQueue {
   /** At shutdown: no new claims; batches already claimed run to their outcome (the jobs wait for them). */
   stop(): void {
     this.stopped = true;
+  }
+
+  /** The SELECT a claim of these kinds runs, as it runs it: for EXPLAIN in tests and the bench. */
+  async claimStatement(params: ClaimParams): Promise<Statement> {
+    return this.leases.candidateStatement(toLeaseClaim(params), await this.leases.claimMethod());
   }
 
   /** Marks tasks of the claim done; returns how many it still held (the rest were taken over). */
@@ -225,22 +231,16 @@ export class TaskQueue {
     return outcome;
   }
 
-  /** Runs rounds until one finds nothing due (start-up, tests); bounded by `maxRounds`. */
-  async drain(params: DrainParams): Promise<RunOnceOutcome> {
-    const total: RunOnceOutcome = { done: 0, retried: 0, failed: 0 };
-    for (let round = 0; round < (params.maxRounds ?? DEFAULT_MAX_ROUNDS); round += 1) {
-      const outcome = await this.runOnce(params);
-      total.done += outcome.done;
-      total.retried += outcome.retried;
-      total.failed += outcome.failed;
-      if (outcome.done + outcome.retried + outcome.failed === 0) break;
-    }
-    return total;
-  }
-
-  /** Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. */
+  /**
+   * Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. Kind by
+   * kind, so each DELETE is one range of (status, kind, run_at) and locks nothing past it: the
+   * done tasks workers are adding meanwhile (recent run_at) are not in it.
+   */
   async pruneDone(olderThan: Date): Promise<number> {
-    return this.leases.pruneDone(olderThan);
+    const kinds = await this.dataSource.query<{ kind: string }[]>("SELECT DISTINCT kind FROM tasks WHERE status = 'done'");
+    let pruned = 0;
+    for (const { kind } of kinds) pruned += await this.leases.pruneDone(olderThan, { sql: 'kind = ?', params: [kind] });
+    return pruned;
   }
 
   /** Runs `work` while a timer renews the claim's lease every leaseMs / 3. */
@@ -289,6 +289,11 @@ export class TaskQueue {
     }
     return results;
   }
+}
+
+/** Tasks of the given kinds: one kind reads the (status, kind, run_at) index in due order. */
+function toLeaseClaim(params: ClaimParams): LeaseClaimParams {
+  return { limit: params.limit, where: { sql: `kind IN (${params.kinds.map(() => '?').join(',')})`, params: params.kinds } };
 }
 
 /** 30 s after the first failed attempt, doubling each time, at most an hour. */

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { ContactIdentity } from '../../../entities/contact-identity.entity';
 import { describeEachDatabase } from '../../support/database';
+import { drainTasks } from '../../support/leases';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 interface SyncState {
@@ -31,7 +32,7 @@ describeEachDatabase('admin API: tag sync state and setup, against the sandbox p
   const get = (path: string, token = admin) => request(stack.baseUrl).get(path).set('Authorization', `Bearer ${token}`);
   const post = (path: string, body: object, token = admin) =>
     request(stack.baseUrl).post(path).set('Authorization', `Bearer ${token}`).send(body);
-  const runSyncs = () => stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+  const runSyncs = () => drainTasks(stack.services.queue, { handlers: stack.services.tagSync.handlers() });
 
   beforeEach(async () => {
     stack = await startTestStack(db());

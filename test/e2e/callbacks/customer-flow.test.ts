@@ -7,6 +7,7 @@ import { LeaseQueue } from '../../../server/db/lease-queue';
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
 import { parseXmlMessage } from '../../../server/wechat/xml';
 import { describeEachDatabase } from '../../support/database';
+import { drainTasks, expireLeases } from '../../support/leases';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 type ContactItem = ContactListItem;
@@ -187,7 +188,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const added = await player().addExternalContact({ userId: 'sales-li', state: 'booth-7', unionid });
     await stack.services.reactions.idle();
 
-    const outcome = await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+    const outcome = await drainTasks(stack.services.queue, { handlers: stack.services.tagSync.handlers() });
     expect(outcome.failed).toBe(0);
     const state = stack.sandbox.state;
     const oaTagNames = [...state.oaTags.values()].map((t) => t.name).sort();
@@ -199,7 +200,7 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
 
     // Drained again: nothing is sent twice.
     const batchCalls = state.callsTo('tags/members/batchtagging').length;
-    await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+    await drainTasks(stack.services.queue, { handlers: stack.services.tagSync.handlers() });
     expect(state.callsTo('tags/members/batchtagging')).toHaveLength(batchCalls);
 
     // A rep removes a tag inside WeCom: the edit comes back as edit_external_contact.
@@ -239,9 +240,9 @@ describeEachDatabase('one customer, from callbacks to the admin API', (db) => {
     const claim = await crashed.claim({ limit: 10 });
     expect(claim?.ids).toHaveLength(1);
 
-    // Instance B: nothing to do while A's lease holds; 15 s later B finishes the row.
+    // Instance B: nothing to do while A's lease holds; once it has run out, B finishes the row.
     expect(await stack.services.reactions.processDue()).toBe(0);
-    stack.clock.advance(15_001);
+    await expireLeases(db().dataSource, 'reaction_work');
     expect(await stack.services.reactions.processDue()).toBe(1);
     const row = await db().dataSource.manager.findOneByOrFail(ReactionWork, { id: claim?.ids[0] ?? 0 });
     expect(row).toMatchObject({ status: 'done', attempts: 1 });

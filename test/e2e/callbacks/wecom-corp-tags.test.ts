@@ -2,6 +2,7 @@ import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import { describeEachDatabase } from '../../support/database';
+import { drainTasks } from '../../support/leases';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 describeEachDatabase('WeCom corp tag edits come back through change_external_tag', (db) => {
@@ -84,7 +85,7 @@ describeEachDatabase('WeCom tag groups and the Official Account', (db) => {
     created[0].deleted = true;
     await stack.player().changeExternalTag({ changeType: 'delete', tagIds: [created[0].id], tagType: 'tag' });
     await stack.services.reactions.idle();
-    await stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+    await drainTasks(stack.services.queue, { handlers: stack.services.tagSync.handlers() });
     expect(stack.sandbox.state.oaTags.has(oaTag.id)).toBe(false);
     // Not deleted in WeCom again: it is gone there already.
     expect(stack.sandbox.state.callsTo('externalcontact/del_corp_tag')).toHaveLength(0);

@@ -3,6 +3,7 @@ import { ManualClock } from '../../../server/adapters/clock';
 import { TokenStore, type FetchedToken } from '../../../server/adapters/token-store';
 import { PlatformToken } from '../../../entities/platform-token.entity';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
+import { expireLeases, setLeaseDeadlines } from '../../support/leases';
 
 const KEY = 'oa:wxtest:access_token';
 const HOUR_MS = 3600_000;
@@ -88,22 +89,26 @@ describeEachDatabase('TokenStore', (db) => {
   });
 
   it('takes over the lease of an instance that died while refreshing', async () => {
-    await db()
-      .dataSource.getRepository(PlatformToken)
-      .insert({
-        key: KEY,
-        value: null,
-        expiresAt: null,
-        leaseHolder: 'crashed-instance',
-        leaseUntil: new Date(clock.now().getTime() + 30_000),
-        updatedAt: clock.now(),
-      });
+    await db().dataSource.getRepository(PlatformToken).insert({
+      key: KEY,
+      value: null,
+      expiresAt: null,
+      leaseHolder: 'crashed-instance',
+      leaseUntil: null,
+      updatedAt: clock.now(),
+    });
+    // Its lease has 30 s left on the database's clock, which times every lease.
+    await setLeaseDeadlines({ dataSource: db().dataSource, table: 'platform_tokens', ms: 30_000 });
     const b = storeOn(second(), 'instance-b');
     const fetcher = createFetcher(5);
     const pending = b.getToken(KEY, fetcher.fetch);
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(fetcher.calls()).toBe(0);
+    // Skipping the business clock past it changes nothing; the lease running out does.
     clock.advance(31_000);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(fetcher.calls()).toBe(0);
+    await expireLeases(db().dataSource, 'platform_tokens');
     expect(await pending).toBe('T1');
     expect(fetcher.calls()).toBe(1);
   });
@@ -119,16 +124,15 @@ describeEachDatabase('TokenStore', (db) => {
   });
 
   it('gives up waiting after maxWaitMs, naming the lease holder', async () => {
-    await db()
-      .dataSource.getRepository(PlatformToken)
-      .insert({
-        key: KEY,
-        value: null,
-        expiresAt: null,
-        leaseHolder: 'slow-instance',
-        leaseUntil: new Date(clock.now().getTime() + 30_000),
-        updatedAt: clock.now(),
-      });
+    await db().dataSource.getRepository(PlatformToken).insert({
+      key: KEY,
+      value: null,
+      expiresAt: null,
+      leaseHolder: 'slow-instance',
+      leaseUntil: null,
+      updatedAt: clock.now(),
+    });
+    await setLeaseDeadlines({ dataSource: db().dataSource, table: 'platform_tokens', ms: 30_000 });
     const b = new TokenStore({ dataSource: second(), clock, holder: 'instance-b', pollMs: 20, maxWaitMs: 100 });
     await expect(b.getToken(KEY, createFetcher().fetch)).rejects.toThrow(/slow-instance/);
   });

@@ -6,6 +6,7 @@ import { Task } from '../../../entities/task.entity';
 import { OA_TAG_SYNC, WECOM_TAG_SYNC } from '../../../server/modules/tag-sync/tag-sync.service';
 import type { RunOnceOutcome } from '../../../server/modules/tasks/task-queue.service';
 import { describeEachDatabase } from '../../support/database';
+import { drainTasks } from '../../support/leases';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 interface BatchBody {
@@ -42,7 +43,7 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
   });
 
   const m = () => db().dataSource.manager;
-  const drain = (): Promise<RunOnceOutcome> => stack.services.queue.drain({ handlers: stack.services.tagSync.handlers() });
+  const drain = (): Promise<RunOnceOutcome> => drainTasks(stack.services.queue, { handlers: stack.services.tagSync.handlers() });
 
   /** A contact known by its openid (a follower in the sandbox unless told otherwise). */
   async function seedFollower(p: { openid: string; inSandbox?: boolean }): Promise<number> {

@@ -3,7 +3,11 @@ import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
 import type { Claim } from '../../../server/db/lease-queue';
 import { type ClaimedTasks, computeBackoffMs, TaskQueue, type TaskResult } from '../../../server/modules/tasks/task-queue.service';
+import { databaseTimeFromNow } from '../../../server/db/lease-queue';
+import { toSqlDate } from '../../../server/db/sql';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
+import { expireLeases } from '../../support/leases';
+import { queryPlan, rowsRead } from '../../support/query-plan';
 
 const logger = createLogger('silent');
 const MINUTE = 60_000;
@@ -122,9 +126,8 @@ describeEachDatabase('TaskQueue', (db) => {
       await a.enqueue({ kind: 'k', dedupeKey: 'crash', payload: {} });
       const first = await claimOne(a);
       // instance-a "crashes" here: it never completes or fails the task.
-      clock.advance(59_999);
       expect(await b.claim({ kinds: ['k'], limit: 1 })).toBeNull();
-      clock.advance(2);
+      await expireLeases(db().dataSource, 'tasks');
       const second = await claimOne(b);
       expect(second.task).toMatchObject({ id: first.task.id, attempts: 1 });
       expect(second.task.leaseHolder).toMatch(/^instance-b#/);
@@ -141,7 +144,7 @@ describeEachDatabase('TaskQueue', (db) => {
       for (let attempt = 0; attempt < 3; attempt += 1) {
         const { task } = await claimOne(queues[attempt % 2]);
         expect(task.attempts).toBe(attempt);
-        clock.advance(2 * MINUTE);
+        await expireLeases(db().dataSource, 'tasks');
       }
       expect(await queues[1].claim({ kinds: ['k'], limit: 1 })).toBeNull();
       const [row] = await db().dataSource.getRepository(Task).find();
@@ -176,10 +179,10 @@ describeEachDatabase('TaskQueue', (db) => {
     it('counts failures, not claims, and fails for good once maxAttempts failures are used up', async () => {
       const queue = queueA({ maxAttempts: 3 });
       await queue.enqueue({ kind: 'k', dedupeKey: 'doomed', payload: {} });
-      // Claims given back unworked (a shutdown) cost no attempt.
+      // Claims given back unworked (a rate limit, a shutdown) cost no attempt.
       for (let i = 0; i < 5; i += 1) {
         const { claim, task } = await claimOne(queue);
-        await queue.leases.release(claim, [task.id]);
+        expect(await queue.leases.reschedule(claim, task.id, clock.now())).toBe(true);
       }
       expect(await findTask((await db().dataSource.getRepository(Task).findOneByOrFail({ dedupeKey: 'doomed' })).id)).toMatchObject({
         attempts: 0,
@@ -208,7 +211,7 @@ describeEachDatabase('TaskQueue', (db) => {
     });
   });
 
-  describe('runOnce and drain', () => {
+  describe('runOnce', () => {
     it('hands each handler one batch of its kind and applies every result', async () => {
       const queue = queueA();
       await enqueueMany(queue, 'oa', 3);
@@ -258,60 +261,120 @@ describeEachDatabase('TaskQueue', (db) => {
       expect(outcome).toEqual({ done: 1, retried: 1, failed: 0 });
     });
 
-    it('drains in batches of batchSize until nothing is due', async () => {
+    it('takes at most batchSize tasks of a kind per round, oldest first', async () => {
       const queue = queueA();
       await enqueueMany(queue, 'oa', 5);
-      const sizes: number[] = [];
-      const outcome = await queue.drain({
-        batchSize: 2,
-        handlers: {
-          oa: (tasks) => {
-            sizes.push(tasks.length);
-            return Promise.resolve(tasks.map((task) => ({ id: task.id, ok: true as const })));
-          },
+      const batches: string[][] = [];
+      const handlers = {
+        oa: (tasks: Task[]) => {
+          batches.push(tasks.map((task) => task.dedupeKey));
+          return Promise.resolve(tasks.map((task) => ({ id: task.id, ok: true as const })));
         },
-      });
-      expect(sizes).toEqual([2, 2, 1]);
-      expect(outcome).toEqual({ done: 5, retried: 0, failed: 0 });
+      };
+      const outcomes = [];
+      for (let round = 0; round < 4; round += 1) outcomes.push(await queue.runOnce({ batchSize: 2, handlers }));
+      expect(batches).toEqual([['oa:0', 'oa:1'], ['oa:2', 'oa:3'], ['oa:4']]);
+      expect(outcomes.map((o) => o.done)).toEqual([2, 2, 1, 0]);
     });
 
     it('renews the lease while a slow handler runs, so no other instance takes its tasks', async () => {
-      // Real timers renew every leaseMs / 3; the manual clock says what time the database sees.
-      const a = queueA({ leaseMs: 90 });
-      const b = queueB({ leaseMs: 90 });
-      await enqueueMany(a, 'k', 1);
-      let stolen: ClaimedTasks | null = null;
-      const outcome = await a.runOnce({
-        handlers: {
-          k: async (tasks) => {
-            clock.advance(60);
-            await new Promise((resolve) => setTimeout(resolve, 150));
-            // Without the renewal the lease ran out at +90 ms.
-            clock.advance(60);
-            stolen = await b.claim({ kinds: ['k'], limit: 1 });
-            return tasks.map((task) => ({ id: task.id, ok: true as const }));
-          },
-        },
+      // The renewal timer (every leaseMs / 3) is fired by hand, and the lease runs out in the
+      // database, whose clock times it: nothing waits for real time to pass.
+      jest.useFakeTimers({
+        doNotFake: [
+          'Date',
+          'hrtime',
+          'nextTick',
+          'performance',
+          'queueMicrotask',
+          'setImmediate',
+          'clearImmediate',
+          'setTimeout',
+          'clearTimeout',
+        ],
       });
-      expect(stolen).toBeNull();
-      expect(outcome).toEqual({ done: 1, retried: 0, failed: 0 });
+      try {
+        const a = queueA({ leaseMs: MINUTE });
+        const b = queueB();
+        await enqueueMany(a, 'k', 1);
+        const renewedFor = async (ms: number): Promise<boolean> => {
+          const at = databaseTimeFromNow(db().dataSource.manager, ms);
+          const [{ n }]: { n: number | string }[] = await db().dataSource.query(
+            `SELECT COUNT(*) AS n FROM tasks WHERE lease_until > ${at.sql}`,
+            at.params,
+          );
+          return Number(n) === 1;
+        };
+        let stolen: ClaimedTasks | null | undefined;
+        const outcome = await a.runOnce({
+          handlers: {
+            k: async (tasks) => {
+              // The handler has run past its lease ...
+              await expireLeases(db().dataSource, 'tasks');
+              // ... and the renewal timer fires: the lease is a minute again.
+              jest.advanceTimersByTime(MINUTE / 3);
+              let polls = 0;
+              while (!(await renewedFor(MINUTE - 5_000))) if ((polls += 1) > 200) throw new Error('the lease was not renewed');
+              stolen = await b.claim({ kinds: ['k'], limit: 1 });
+              return tasks.map((task) => ({ id: task.id, ok: true as const }));
+            },
+          },
+        });
+        expect(stolen).toBeNull();
+        expect(outcome).toEqual({ done: 1, retried: 0, failed: 0 });
+      } finally {
+        jest.useRealTimers();
+      }
     });
 
-    it('stops draining when what is left is waiting out its backoff', async () => {
+    it('leaves a task waiting out its backoff to a later round', async () => {
       const queue = queueA();
       await enqueueMany(queue, 'oa', 1);
       let calls = 0;
-      const outcome = await queue.drain({
-        handlers: {
-          oa: (tasks) => {
-            calls += 1;
-            return Promise.resolve(tasks.map((task) => ({ id: task.id, ok: false as const, error: 'busy', retryable: true })));
-          },
+      const handlers = {
+        oa: (tasks: Task[]) => {
+          calls += 1;
+          return Promise.resolve(tasks.map((task) => ({ id: task.id, ok: false as const, error: 'busy', retryable: true })));
         },
-      });
+      };
+      expect(await queue.runOnce({ handlers })).toEqual({ done: 0, retried: 1, failed: 0 });
+      expect(await queue.runOnce({ handlers })).toEqual({ done: 0, retried: 0, failed: 0 });
       expect(calls).toBe(1);
-      expect(outcome).toEqual({ done: 0, retried: 1, failed: 0 });
     });
+  });
+
+  it('claims a kind from the (status, kind, run_at) index, reading neither done tasks nor the older backlog of another kind', async () => {
+    const insert = async (rows: { key: string; kind: string; status: string; runAt: Date }[]) => {
+      const at = toSqlDate(clock.now());
+      const values = rows.map((r) => `('${r.kind}', '${r.key}', '{}', '${r.status}', 0, '${toSqlDate(r.runAt)}', '${at}', '${at}')`);
+      for (let i = 0; i < values.length; i += 1000)
+        await db().dataSource.query(
+          `INSERT INTO tasks (kind, dedupe_key, payload, status, attempts, run_at, created_at, updated_at) VALUES ${values.slice(i, i + 1000).join(',')}`,
+        );
+    };
+    const N = 6_000;
+    const ago = (ms: number) => new Date(clock.now().getTime() - ms);
+    // Eight days of done tasks; the claimed kind is half the due backlog, and the other half (a
+    // platform that was down) is older. With (status, run_at) beside the claim index, MariaDB read
+    // all 6,000 of the other kind before reaching the first of its own (with 3,000 it did not).
+    await insert(
+      Array.from({ length: 3_000 }, (_, i) => ({ key: `done:${i}`, kind: 'k', status: 'done', runAt: ago((i % 8) * 24 * 3600_000) })),
+    );
+    await insert(
+      Array.from({ length: 3_000 }, (_, i) => ({ key: `other:${i}`, kind: 'other', status: 'pending', runAt: ago(2 * 3600_000 - i) })),
+    );
+    await insert(Array.from({ length: N }, (_, i) => ({ key: `k:${i}`, kind: 'k', status: 'pending', runAt: ago(3600_000 - i) })));
+    await db().dataSource.query(db().config.kind === 'mysql' ? 'ANALYZE TABLE tasks' : 'ANALYZE');
+    const queue = queueA();
+    const statement = await queue.claimStatement({ kinds: ['k'], limit: 50 });
+    const plan = await queryPlan(db().dataSource, statement);
+    expect(plan.map((step) => `${step.index}${step.sorts ? ' + sort' : ''}`)).toEqual(['IDX_tasks_claim']);
+    const read = await rowsRead(db().dataSource, statement);
+    if (db().dataSource.options.type === 'mariadb') expect(read).toEqual([50]);
+    expect(keysOf(await queue.claim({ kinds: ['k'], limit: 3 }))).toEqual(['k:0', 'k:1', 'k:2']);
+    // The prune goes kind by kind on the same index.
+    const kinds = await queryPlan(db().dataSource, { sql: "SELECT DISTINCT kind FROM tasks WHERE status = 'done'", params: [] });
+    expect(kinds.map((step) => step.index)).toEqual(['IDX_tasks_claim']);
   });
 
   it('prunes done tasks due before the cut-off, keeping failed and pending ones', async () => {
@@ -323,7 +386,7 @@ describeEachDatabase('TaskQueue', (db) => {
     const [first, second, third] = claimed.tasks;
     await queue.complete(claimed.claim, [first.id]);
     await queue.fail(claimed.claim, second.id, 'bad', { retryable: false });
-    await queue.leases.release(claimed.claim, [third.id]);
+    await queue.leases.reschedule(claimed.claim, third.id, clock.now());
     clock.advance(2 * 24 * 3600_000);
     const later = await queue.claim({ kinds: ['k'], limit: 10 });
     expect(keysOf(later)).toEqual(['k:2', 'recent']);
