@@ -3,13 +3,17 @@ import http from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { z } from 'zod';
+import type { OfficialAccountMessageMode } from '../../../config/config.schema';
 import type { Clock } from '../clock';
 import { createSandboxPlayer, runSandboxAction, sandboxActionSchema, SandboxActionError, type SandboxPlayer } from './sandbox-player';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 
 export interface CreateSandboxPlatformParams {
-  /** token and aesKey are needed only to play callbacks (POST /sandbox/actions). */
-  officialAccount: { appId: string; secret: string; token?: string; aesKey?: string };
+  /**
+   * token and aesKey are needed only to play callbacks (POST /sandbox/actions); messageMode is the
+   * console's setting, what the played callbacks look like (default safe, as Flywheel's default).
+   */
+  officialAccount: { appId: string; secret: string; token?: string; aesKey?: string; messageMode?: OfficialAccountMessageMode };
   wecom: { corpId: string; secret: string; agentId: string; agentSecret: string; token?: string; aesKey?: string };
   miniprogram: { appId: string; secret: string };
   /**
@@ -70,7 +74,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   if (params.callbackBaseUrl !== undefined && oa.token && oa.aesKey && wc.token && wc.aesKey) {
     player = createSandboxPlayer({
       callbackBaseUrl: params.callbackBaseUrl,
-      officialAccount: { appId: oa.appId, token: oa.token, aesKey: oa.aesKey },
+      officialAccount: { appId: oa.appId, token: oa.token, aesKey: oa.aesKey, ...(oa.messageMode ? { messageMode: oa.messageMode } : {}) },
       wecom: { corpId: wc.corpId, token: wc.token, aesKey: wc.aesKey },
       platform: state,
       ...(params.clock === undefined ? {} : { clock: params.clock }),
