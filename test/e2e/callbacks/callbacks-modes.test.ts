@@ -2,7 +2,7 @@ import request from 'supertest';
 import { CallbackSignature } from '../../../entities/callback-signature.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
-import { createSandboxPlayer } from '../../../server/adapters/sandbox/sandbox-player';
+import { createSandboxPlayer, runSandboxAction } from '../../../server/adapters/sandbox/sandbox-player';
 import { MessageCrypto } from '../../../server/wechat/message-crypto';
 import { computeSha1Signature } from '../../../server/wechat/signature';
 import { buildXml, parseXmlMessage } from '../../../server/wechat/xml';
@@ -165,6 +165,15 @@ describeEachDatabase('callbacks: URL verification and the three Official Account
       expect(await m().countBy(Interaction, { type: 'text' })).toBe(1);
       expect(await m().count(CallbackSignature)).toBe(0);
     });
+  });
+
+  it.each(['safe', 'plain'] as const)('the sandbox panel shows the passive reply as the follower reads it (%s mode)', async (mode) => {
+    const s = await start(mode);
+    await addKeywordReply(s);
+    await s.player().subscribe({ openid: `o_panel_${mode}` });
+    const result = await runSandboxAction(s.player(), s.sandbox.state, { action: 'text', content: '营业时间' });
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    expect(result.replyXml).toContain('<Content><![CDATA[9:00-18:00]]></Content>');
   });
 
   describe.each(['safe', 'compatible', 'plain'] as const)('the sandbox player with the console in %s mode', (mode) => {
