@@ -3,7 +3,7 @@ import http from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { z } from 'zod';
-import type { OfficialAccountMessageMode } from '../../../config/config.schema';
+import type { Config, OfficialAccountMessageMode } from '../../../config/config.schema';
 import type { Clock } from '../clock';
 import { createSandboxPlayer, runSandboxAction, sandboxActionSchema, SandboxActionError, type SandboxPlayer } from './sandbox-player';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
@@ -55,6 +55,26 @@ interface EndpointOptions {
   tokens?: readonly SandboxTokenOwner[];
   /** WeCom answers carry `errcode: 0, errmsg: "ok"` on success; most OA answers do not. */
   okEnvelope?: boolean;
+}
+
+/**
+ * The sandbox a server serves under /sandbox, or null: only in sandbox mode. Its routes take no
+ * session (they play callbacks signed with the configured keys, move the clock, inject failures),
+ * so outside sandbox mode they must answer nowhere, not even 401.
+ */
+export function createSandboxFor(
+  config: Pick<Config, 'sandbox' | 'officialAccount' | 'wecom' | 'miniprogram'>,
+  p: { callbackBaseUrl: string; clock: Clock },
+): SandboxPlatform | null {
+  // (Sandbox mode always configures both platforms; the checks only narrow the types.)
+  if (!config.sandbox || !config.officialAccount || !config.wecom) return null;
+  return createSandboxPlatform({
+    officialAccount: config.officialAccount,
+    wecom: config.wecom,
+    miniprogram: config.miniprogram,
+    callbackBaseUrl: p.callbackBaseUrl,
+    clock: p.clock,
+  });
 }
 
 /**
