@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { OperatorSession } from '../../../entities/operator-session.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -98,6 +99,49 @@ describeEachDatabase('admin API: every route is closed unless it says otherwise'
     expect(await db().dataSource.getRepository(TagGroup).count()).toBe(0);
     // The session is still alive: logout was refused like the rest.
     await request(stack.app.callback()).get('/api/admin/me').set('Cookie', alice.cookie).expect(200);
+  });
+
+  it('a logged-out session and an expired one get 401 on every route; logout clears both cookies with the flags they were set with', async () => {
+    await stack.services.operators.createOperator({
+      username: 'bob',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
+    const out = await login('bob', 'correct horse');
+    const expired = await login('bob', 'correct horse');
+    const res = await request(stack.app.callback())
+      .post('/api/admin/logout')
+      .set('Cookie', out.cookie)
+      .set('X-CSRF-Token', out.csrf)
+      .expect(204);
+    const cleared = (res.headers['set-cookie'] as unknown as string[]).map((line) => line.split('; ').sort().join('; '));
+    expect(cleared).toEqual([
+      'Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=0; Path=/; SameSite=Lax; fw_session=',
+      'Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax; fw_csrf=',
+    ]);
+    // The operators' clock is the real one in the stack: the session's end is moved instead.
+    await db()
+      .dataSource.getRepository(OperatorSession)
+      .createQueryBuilder()
+      .update()
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where('revoked_at IS NULL')
+      .execute();
+    const answers: string[] = [];
+    for (const r of routes()) {
+      if (key(r) in PUBLIC_ROUTES) continue;
+      for (const session of [out, expired]) {
+        for (const headers of [
+          { Authorization: `Bearer ${session.token}` },
+          { Cookie: session.cookie, 'X-CSRF-Token': session.csrf },
+        ] as Record<string, string>[]) {
+          const answer = await send(r, headers);
+          answers.push(`${key(r)} ${answer.status}`);
+        }
+      }
+    }
+    expect(answers.filter((a) => !a.endsWith(' 401'))).toEqual([]);
   });
 
   it('a session with a generated password reaches nothing but me, logout and the password change, by cookie or bearer', async () => {
