@@ -31,7 +31,7 @@ export interface CallbacksServiceDeps {
   /** Older (or newer) timestamps are refused; 0 turns the check off. */
   maxAgeSeconds: number;
   store: CallbackStore;
-  /** The plain-mode replay guard; never consulted for encrypted requests. */
+  /** The plain-mode replay guard; never consulted in safe or compatible mode. */
   signatures: Pick<CallbackSignatures, 'claim'>;
   /** Kicked after each new interaction; its reactions run after the answer. */
   reactions: Pick<ReactionsWorker, 'kick'>;
@@ -94,9 +94,10 @@ export class CallbacksService {
    * XML while the timestamp is fresh, only by leaving out encrypt_type. In `plain` mode, where
    * that is how WeChat posts, the replay guard lets each signature carry one body only.
    * An encrypted request is accepted in every mode: msg_signature covers its Encrypt field and
-   * only the AES key opens it, so it is never weaker than plaintext, and accepting it in plain mode
-   * lets the console be switched to safe mode before the configuration follows without losing a
-   * message in between.
+   * only the AES key opens it, and accepting it in plain mode lets the console be switched to safe
+   * mode before the configuration follows without losing a message in between. In plain mode it
+   * claims its signature like a plaintext one: its URL without encrypt_type and msg_signature is a
+   * valid plain-mode URL, which must not carry a second body either.
    */
   async receiveOfficialAccount(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
     const oa = this.oa;
@@ -104,9 +105,11 @@ export class CallbacksService {
     const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(oa.token, q);
     if (refused) return refused;
     const encrypted = q.encrypt_type === 'aes';
-    if (!encrypted) {
-      const refusedPlain = await this.checkPlaintextAllowed(oa.messageMode, q, body);
-      if (refusedPlain) return refusedPlain;
+    if (oa.messageMode === 'plain') {
+      const reused = await this.claimPlainSignature(q, body);
+      if (reused) return reused;
+    } else if (!encrypted) {
+      return this.refusePlaintext(oa.messageMode);
     }
 
     // Invalid UTF-8 is decoded with U+FFFD and stored, in every mode (decodeUtf8Replacing).
@@ -200,16 +203,17 @@ export class CallbacksService {
   }
 
   /**
-   * A plaintext request (already fresh and signed): refused outside plain mode; in plain mode,
-   * refused when its signature already came with another body. Logged without the body.
+   * A plaintext request (already fresh and signed) outside plain mode. Logged without the body:
+   * signed, it comes from someone with the token, most likely WeChat with the console in plain mode
+   * while WECHAT_MESSAGE_MODE says otherwise, and the operator needs to see why messages vanish.
    */
-  private async checkPlaintextAllowed(mode: OfficialAccountMessageMode, q: CallbackQuery, body: Buffer): Promise<CallbackAnswer | null> {
-    if (mode !== 'plain') {
-      // Signed, so it comes from someone with the token: most likely the console is in plain mode
-      // while WECHAT_MESSAGE_MODE says otherwise, and the operator needs to see why messages vanish.
-      this.deps.logger.warn('plaintext Official Account callback refused: WECHAT_MESSAGE_MODE requires encrypt_type=aes', { mode });
-      return text(401, 'encrypted message required');
-    }
+  private refusePlaintext(mode: OfficialAccountMessageMode): CallbackAnswer {
+    this.deps.logger.warn('plaintext Official Account callback refused: WECHAT_MESSAGE_MODE requires encrypt_type=aes', { mode });
+    return text(401, 'encrypted message required');
+  }
+
+  /** Plain mode: refused when the request's signature (already fresh and valid) first came with another body. */
+  private async claimPlainSignature(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer | null> {
     const timestamp = q.timestamp ?? '';
     const claimed = await this.deps.signatures.claim({
       timestamp,

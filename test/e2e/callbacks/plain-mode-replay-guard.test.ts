@@ -55,6 +55,20 @@ describeEachDatabase('callbacks: the plain-mode replay guard', (db) => {
     expect(await contents()).toEqual(['hello']);
   });
 
+  it('an encrypted request claims its signature too: its URL without encrypt_type cannot carry a plaintext body', async () => {
+    // Plain mode takes encrypted requests (the console switched to safe before the configuration).
+    const encrypted = officialAccountRequest(stack.config, textMessage('o_victim', 'hello', '4003'));
+    expect((await post(stack, encrypted)).status).toBe(200);
+    const plainUrl = encrypted.url.replace(/&encrypt_type=aes&msg_signature=[0-9a-f]{40}/, '');
+    expect(plainUrl).not.toBe(encrypted.url);
+    const forged = officialAccountRequest(stack.config, textMessage('o_victim', '退款', '4004'), { mode: 'plain' }).body;
+    const res = await post(stack, { url: plainUrl, body: forged });
+    expect(res.status).toBe(401);
+    expect(await contents()).toEqual(['hello']);
+    // WeChat's retry of the encrypted request is still its own.
+    expect((await post(stack, encrypted)).status).toBe(200);
+  });
+
   it("the same request again (WeChat's retry) is answered as the first and stored once", async () => {
     const { original } = capturedUrl();
     expect((await post(stack, original)).status).toBe(200);
