@@ -17,7 +17,7 @@ export function createCallbacksRouter(deps: { callbacks: CallbacksService }): Ro
 
   // A platform that is not configured has no routes (404), so its bodies are never even read.
   if (callbacks.accepts('oa')) {
-    router.get('/wechat/callback', (ctx) => answer(ctx, callbacks.verifyOfficialAccountUrl(queryOf(ctx))));
+    router.get('/wechat/callback', async (ctx) => answer(ctx, await callbacks.verifyOfficialAccountUrl(queryOf(ctx))));
     router.post('/wechat/callback', async (ctx) => {
       const body = await readCallbackBody(ctx);
       if (body) answer(ctx, await callbacks.receiveOfficialAccount(queryOf(ctx), body));

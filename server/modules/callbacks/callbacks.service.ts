@@ -80,11 +80,21 @@ export class CallbacksService {
     return source === 'oa' ? this.oa !== null : this.wecom !== null;
   }
 
-  /** URL verification: echo `echostr` when the signature over [token, timestamp, nonce] holds. */
-  verifyOfficialAccountUrl(q: CallbackQuery): CallbackAnswer {
-    if (!this.oa) return NOT_CONFIGURED;
-    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(this.oa.token, q);
-    return refused ?? text(200, q.echostr ?? '');
+  /**
+   * URL verification: echo `echostr` when the signature over [token, timestamp, nonce] holds. In
+   * plain mode the query is also a valid POST URL, so it claims its signature (with the empty body
+   * a GET has): a verification URL seen in a log cannot be used to post a message afterwards.
+   */
+  async verifyOfficialAccountUrl(q: CallbackQuery): Promise<CallbackAnswer> {
+    const oa = this.oa;
+    if (!oa) return NOT_CONFIGURED;
+    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(oa.token, q);
+    if (refused) return refused;
+    if (oa.messageMode === 'plain') {
+      const reused = await this.claimPlainSignature(q, Buffer.alloc(0));
+      if (reused) return reused;
+    }
+    return text(200, q.echostr ?? '');
   }
 
   /**

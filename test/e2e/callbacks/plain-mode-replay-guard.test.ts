@@ -69,6 +69,18 @@ describeEachDatabase('callbacks: the plain-mode replay guard', (db) => {
     expect((await post(stack, encrypted)).status).toBe(200);
   });
 
+  it('a URL verification (GET) claims its signature: the same query cannot POST a body afterwards', async () => {
+    const { original, forged } = capturedUrl();
+    const query = original.url.slice(original.url.indexOf('?'));
+    const verified = await request(stack.app.callback()).get(`/wechat/callback${query}&echostr=5838479218127813673`);
+    expect(verified.status).toBe(200);
+    expect(verified.text).toBe('5838479218127813673');
+    expect((await post(stack, forged)).status).toBe(401);
+    expect(await contents()).toEqual([]);
+    // The console may send its check again.
+    expect((await request(stack.app.callback()).get(`/wechat/callback${query}&echostr=5838479218127813673`)).status).toBe(200);
+  });
+
   it("the same request again (WeChat's retry) is answered as the first and stored once", async () => {
     const { original } = capturedUrl();
     expect((await post(stack, original)).status).toBe(200);
