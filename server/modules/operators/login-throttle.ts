@@ -38,7 +38,8 @@ export type ThrottledAccount = { operatorId: number } | { unknownUsername: strin
 export function accountThrottleKey(account: ThrottledAccount): string {
   if ('operatorId' in account) return `account:op:${account.operatorId}`;
   const folded = account.unknownUsername.normalize('NFKD').replace(/\p{M}/gu, '').trim().toLowerCase();
-  return `account:name:${folded.slice(0, 64)}`;
+  // By code point, so the cut never leaves half a surrogate pair (NFKD may lengthen a name).
+  return `account:name:${Array.from(folded).slice(0, 64).join('')}`;
 }
 export const ipThrottleKey = (ip: string): string => `ip:${ip.slice(0, 64)}`;
 
