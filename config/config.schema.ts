@@ -57,6 +57,7 @@ const envSchema = z.object({
   WECHAT_SECRET: optionalText,
   WECHAT_TOKEN: optionalText,
   WECHAT_AES_KEY: aesKey,
+  WECHAT_MESSAGE_MODE: z.enum(['plain', 'compatible', 'safe']).optional(),
   WECOM_CORP_ID: optionalText,
   WECOM_TOKEN: optionalText,
   WECOM_AES_KEY: aesKey,
@@ -82,11 +83,27 @@ const envSchema = z.object({
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
 
+/**
+ * The Official Account's message mode (消息加解密方式), as chosen in its console:
+ * - `plain` (明文模式): the body is plaintext XML; `signature` covers token, timestamp and nonce,
+ *   never the body.
+ * - `compatible` (兼容模式): `encrypt_type=aes`, the body holds the plaintext fields and Encrypt.
+ * - `safe` (安全模式): `encrypt_type=aes`, the body holds only the Encrypt envelope.
+ * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
+ */
+export type OfficialAccountMessageMode = 'plain' | 'compatible' | 'safe';
+
 export interface OfficialAccountConfig {
   appId: string;
   secret: string;
   token: string;
   aesKey: string;
+  /**
+   * What a callback must be. In `safe` and `compatible` a request without `encrypt_type=aes` is
+   * refused: the request must not choose its own mode, or anyone holding one signed URL could
+   * post plaintext that nothing signs. Default: `safe` when an AES key is configured.
+   */
+  messageMode: OfficialAccountMessageMode;
 }
 
 export interface WecomConfig {
@@ -157,6 +174,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   requireTogether(['WECHAT_APPID', 'WECHAT_SECRET', 'WECHAT_TOKEN', 'WECHAT_AES_KEY']);
   requireTogether(['WECOM_CORP_ID', 'WECOM_TOKEN', 'WECOM_AES_KEY', 'WECOM_SECRET']);
   requireTogether(['ADMIN_USERNAME', 'ADMIN_PASSWORD']);
+  // Plain mode's bodies are unsigned: the replay guard remembers each signature for the freshness
+  // window, so a window of "for ever" would leave a captured URL good for ever, or the guard keeping
+  // every request it ever saw. Refused rather than quietly weakened.
+  if (e.WECHAT_MESSAGE_MODE === 'plain' && e.CALLBACK_MAX_AGE_S === 0) {
+    throw new ConfigError(
+      'Invalid configuration:\n  CALLBACK_MAX_AGE_S: must be above 0 with WECHAT_MESSAGE_MODE=plain (a plaintext body is not signed; ' +
+        'only the freshness window limits how long a captured signature can be used)',
+    );
+  }
 
   // After requireTogether, one variable of a group stands for the whole group.
   const hasOfficialAccount = e.WECHAT_APPID !== undefined;
@@ -186,6 +212,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
             secret: e.WECHAT_SECRET ?? s.wechatSecret,
             token: e.WECHAT_TOKEN ?? s.wechatToken,
             aesKey: e.WECHAT_AES_KEY ?? s.wechatAesKey,
+            // The Official Account always has an AES key here (WECHAT_AES_KEY is required with the
+            // others, the sandbox has one), so the default is safe; plain is an explicit choice.
+            messageMode: e.WECHAT_MESSAGE_MODE ?? 'safe',
           }
         : null,
     wecom:

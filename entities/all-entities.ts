@@ -1,4 +1,5 @@
 import { AuditLog } from './audit-log.entity';
+import { CallbackSignature } from './callback-signature.entity';
 import { Contact } from './contact.entity';
 import { ContactFollow } from './contact-follow.entity';
 import { ContactIdentity } from './contact-identity.entity';
@@ -22,6 +23,7 @@ import { Task } from './task.entity';
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
   AuditLog,
+  CallbackSignature,
   Contact,
   ContactFollow,
   ContactIdentity,

@@ -6,7 +6,11 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
  */
 @Entity('login_throttles')
 export class LoginThrottle {
-  /** `account:<lower-cased username>` or `ip:<address>`. */
+  /**
+   * `account:op:<operator id>`, `account:name:<folded username>` for a name no operator has, or
+   * `ip:<address>` (see accountThrottleKey). Keys of the older `account:<username>` form are left
+   * to the nightly prune.
+   */
   @PrimaryColumn({ type: 'varchar', length: 128 })
   throttleKey: string;
 

@@ -28,6 +28,7 @@ import { createOpsRouter } from './http/ops.routes';
 import { DatabaseRunCoordinator } from './modules/job-runs/run-coordinator.service';
 import type { JobDefinition } from './jobs/scheduler';
 import { AuditService } from './modules/audit/audit.service';
+import { CallbackSignatures } from './modules/callbacks/callback-signatures';
 import { CallbackStore } from './modules/callbacks/callback-store';
 import { CallbacksService } from './modules/callbacks/callbacks.service';
 import { createActivityReaction } from './modules/contacts/activity.reaction';
@@ -194,11 +195,13 @@ export function composeServices(p: ComposeParams) {
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })
       : null;
   const callbackStore = new CallbackStore({ transactor, interactions, logger, deadlineMs: p.callbackDeadlineMs });
+  const callbackSignatures = new CallbackSignatures({ dataSource, transactor });
   const callbacks = new CallbacksService({
-    officialAccount: oa ? { appId: oa.appId, token: oa.token, aesKey: oa.aesKey } : null,
+    officialAccount: oa ? { appId: oa.appId, token: oa.token, aesKey: oa.aesKey, messageMode: oa.messageMode } : null,
     wecom: wc ? { corpId: wc.corpId, token: wc.token, aesKey: wc.aesKey } : null,
     maxAgeSeconds: config.callbackMaxAgeSeconds,
     store: { accept: (draft) => metrics.timeCallbackStore(callbackStore.accept(draft)) },
+    signatures: callbackSignatures,
     reactions,
     rules,
     clock,
@@ -264,6 +267,8 @@ export function composeServices(p: ComposeParams) {
         await queue.pruneDone(new Date(clock.now().getTime() - 8 * DAY_MS));
         await coordinator.pruneRuns(new Date(clock.now().getTime() - 2 * DAY_MS));
         await operators.pruneExpiredSessions(operatorClock.now());
+        // Plain-mode signature claims whose timestamps can no longer pass the freshness check.
+        await callbackSignatures.prune(clock.now());
       },
     },
   ];
@@ -288,6 +293,7 @@ export function composeServices(p: ComposeParams) {
     unionidBackfill,
     callbackStore,
     callbacks,
+    callbackSignatures,
     contactsQuery,
     tagCatalog,
     tagRules,

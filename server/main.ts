@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/config.schema';
 import { OffsetClock, systemClock } from './adapters/clock';
 import { createLogger } from './adapters/logger';
-import { createSandboxPlatform } from './adapters/sandbox/sandbox-platform';
+import { createSandboxFor } from './adapters/sandbox/sandbox-platform';
 import { buildApp } from './app';
 import { composeServices } from './compose';
 import { createDataSource } from './db/data-source';
@@ -32,17 +32,7 @@ async function main(): Promise<void> {
   // In sandbox mode the fake platform is served by this process under /sandbox, and the
   // adapters talk to it over loopback exactly as they would talk to WeChat.
   const loopback = `http://127.0.0.1:${config.port}`;
-  // (Sandbox mode always configures both platforms; the checks only narrow the types.)
-  const sandbox =
-    config.sandbox && config.officialAccount && config.wecom
-      ? createSandboxPlatform({
-          officialAccount: config.officialAccount,
-          wecom: config.wecom,
-          miniprogram: config.miniprogram,
-          callbackBaseUrl: loopback,
-          clock,
-        })
-      : null;
+  const sandbox = createSandboxFor(config, { callbackBaseUrl: loopback, clock });
   const apiBases = {
     wechat: config.wechatApiBase ?? (sandbox ? `${loopback}/sandbox/wechat` : 'https://api.weixin.qq.com'),
     wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),

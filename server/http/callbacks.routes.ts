@@ -50,7 +50,7 @@ export function createCallbacksRouter(deps: CallbacksRouterDeps): Router {
   if (callbacks.accepts('oa')) {
     router.get(
       '/wechat/callback',
-      handle('oa', false, (ctx) => answer(ctx, callbacks.verifyOfficialAccountUrl(queryOf(ctx)))),
+      handle('oa', false, async (ctx) => answer(ctx, await callbacks.verifyOfficialAccountUrl(queryOf(ctx)))),
     );
     router.post(
       '/wechat/callback',

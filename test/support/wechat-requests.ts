@@ -14,7 +14,8 @@ export interface WecomKeys {
 export function officialAccountRequest(
   config: OfficialAccountKeys,
   fields: XmlBuildFields,
-  opts: { mode?: 'plain' | 'aes'; timestamp?: number; nonce?: string } = {},
+  /** aes: safe mode (only the Encrypt envelope); compatible: the plaintext fields and Encrypt; plain: plaintext. */
+  opts: { mode?: 'plain' | 'aes' | 'compatible'; timestamp?: number; nonce?: string } = {},
 ): { url: string; body: string } {
   const { appId, token, aesKey } = config.officialAccount;
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
@@ -29,7 +30,7 @@ export function officialAccountRequest(
   const msgSignature = crypto.sign(timestamp, nonce, encrypt);
   return {
     url: `/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${openidOf(fields)}&encrypt_type=aes&msg_signature=${msgSignature}`,
-    body: buildXml({ ToUserName: 'gh_sandbox', Encrypt: encrypt }),
+    body: buildXml(opts.mode === 'compatible' ? { ...fields, Encrypt: encrypt } : { ToUserName: 'gh_sandbox', Encrypt: encrypt }),
   };
 }
 

@@ -3,13 +3,17 @@ import http from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { z } from 'zod';
+import type { Config, OfficialAccountMessageMode } from '../../../config/config.schema';
 import type { Clock } from '../clock';
 import { createSandboxPlayer, runSandboxAction, sandboxActionSchema, SandboxActionError, type SandboxPlayer } from './sandbox-player';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 
 export interface CreateSandboxPlatformParams {
-  /** token and aesKey are needed only to play callbacks (POST /sandbox/actions). */
-  officialAccount: { appId: string; secret: string; token?: string; aesKey?: string };
+  /**
+   * token and aesKey are needed only to play callbacks (POST /sandbox/actions); messageMode is the
+   * console's setting, what the played callbacks look like (default safe, as Flywheel's default).
+   */
+  officialAccount: { appId: string; secret: string; token?: string; aesKey?: string; messageMode?: OfficialAccountMessageMode };
   wecom: { corpId: string; secret: string; agentId: string; agentSecret: string; token?: string; aesKey?: string };
   miniprogram: { appId: string; secret: string };
   /**
@@ -54,6 +58,26 @@ interface EndpointOptions {
 }
 
 /**
+ * The sandbox a server serves under /sandbox, or null: only in sandbox mode. Its routes take no
+ * session (they play callbacks signed with the configured keys, move the clock, inject failures),
+ * so outside sandbox mode they must answer nowhere, not even 401.
+ */
+export function createSandboxFor(
+  config: Pick<Config, 'sandbox' | 'officialAccount' | 'wecom' | 'miniprogram'>,
+  p: { callbackBaseUrl: string; clock: Clock },
+): SandboxPlatform | null {
+  // (Sandbox mode always configures both platforms; the checks only narrow the types.)
+  if (!config.sandbox || !config.officialAccount || !config.wecom) return null;
+  return createSandboxPlatform({
+    officialAccount: config.officialAccount,
+    wecom: config.wecom,
+    miniprogram: config.miniprogram,
+    callbackBaseUrl: p.callbackBaseUrl,
+    clock: p.clock,
+  });
+}
+
+/**
  * A fake WeChat + WeCom + mini-program API for development, demos and tests. It checks
  * credentials and tokens, enforces the documented limits that matter to Flywheel (tag counts,
  * name lengths, batch sizes), records every call, and can be told to fail or stall a call.
@@ -70,7 +94,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   if (params.callbackBaseUrl !== undefined && oa.token && oa.aesKey && wc.token && wc.aesKey) {
     player = createSandboxPlayer({
       callbackBaseUrl: params.callbackBaseUrl,
-      officialAccount: { appId: oa.appId, token: oa.token, aesKey: oa.aesKey },
+      officialAccount: { appId: oa.appId, token: oa.token, aesKey: oa.aesKey, ...(oa.messageMode ? { messageMode: oa.messageMode } : {}) },
       wecom: { corpId: wc.corpId, token: wc.token, aesKey: wc.aesKey },
       platform: state,
       ...(params.clock === undefined ? {} : { clock: params.clock }),

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import axios from 'axios';
 import { z } from 'zod';
+import type { OfficialAccountMessageMode } from '../../../config/config.schema';
 import { MessageCrypto } from '../../wechat/message-crypto';
 import { computeSha1Signature } from '../../wechat/signature';
 import { buildXml, parseXmlMessage, type XmlBuildFields } from '../../wechat/xml';
@@ -11,7 +12,8 @@ import type { SandboxState } from './sandbox-state';
 export interface SandboxPlayerParams {
   /** Flywheel's origin; callbacks go to `/wechat/callback` and `/wecom/callback` under it. */
   callbackBaseUrl: string;
-  officialAccount: { appId: string; token: string; aesKey: string };
+  /** `messageMode`: what the console is set to, so what the callbacks look like (default safe). */
+  officialAccount: { appId: string; token: string; aesKey: string; messageMode?: OfficialAccountMessageMode };
   wecom: { corpId: string; token: string; aesKey: string };
   /** The platform whose state the actions change first (followers, contacts), as WeChat would. */
   platform: SandboxState;
@@ -29,7 +31,7 @@ export interface PlayResult {
   /** Flywheel's HTTP status and answer (`success`, '' or a passive reply). */
   status: number;
   body: string;
-  /** The plain XML inside the encrypted envelope. */
+  /** The message's plain XML (inside the encrypted envelope in safe and compatible mode). */
   xml: string;
   request: PlayedRequest;
 }
@@ -83,15 +85,21 @@ export interface SandboxPlayer {
    * answer in 5 seconds: "微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次".
    */
   replay(played: PlayResult | PlayedRequest): Promise<PlayResult>;
-  /** The plain XML of an Official Account passive reply (the encrypted envelope Flywheel answered), or null when it is none. */
+  /**
+   * The plain XML of an Official Account passive reply (opened when Flywheel answered the encrypted
+   * envelope, as it does to encrypted callbacks), or null when it is none.
+   */
   openReply(body: string): string | null;
 }
 
 /**
- * Plays follower and customer actions into Flywheel's callback URLs the way the platform does:
- * Official Account safe mode (`encrypt_type=aes`, `signature` over [token, timestamp, nonce] and
- * `msg_signature` over [token, timestamp, nonce, Encrypt], `openid` in the query) and WeCom
- * (always encrypted, `msg_signature`, body with ToUserName, AgentID, Encrypt).
+ * Plays follower and customer actions into Flywheel's callback URLs the way the platform does.
+ * Official Account, in the console's message mode: every request has `signature` over [token,
+ * timestamp, nonce] and `openid` in the query; safe mode adds `encrypt_type=aes` and
+ * `msg_signature` over [token, timestamp, nonce, Encrypt], with only ToUserName and Encrypt in
+ * the body; compatible mode the same query with the plaintext fields and Encrypt in the body; plain
+ * mode posts the plaintext XML alone. WeCom is always encrypted (`msg_signature`, body with
+ * ToUserName, AgentID, Encrypt).
  * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html
  * @link https://developer.work.weixin.qq.com/document/path/90968
  * @link https://developer.work.weixin.qq.com/document/path/92130
@@ -105,6 +113,7 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
     encodingAesKey: params.officialAccount.aesKey,
     receiveId: params.officialAccount.appId,
   });
+  const messageMode = params.officialAccount.messageMode ?? 'safe';
   const wecomCrypto = new MessageCrypto({ token: params.wecom.token, encodingAesKey: params.wecom.aesKey, receiveId: params.wecom.corpId });
   const http = axios.create({
     timeout: params.timeoutMs ?? 15_000,
@@ -127,24 +136,34 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
     openid: string,
     createTime: number | undefined,
   ): Promise<OfficialAccountPlayResult> => {
-    const xml = buildXml({
+    const message: XmlBuildFields = {
       ToUserName: state.officialAccount.originalId,
       FromUserName: openid,
       CreateTime: secondsOf(createTime),
       ...fields,
-    });
+    };
+    const xml = buildXml(message);
     const timestamp = String(Math.floor(clock.now().getTime() / 1000));
     const nonce = String(randomInt(100_000_000, 2_000_000_000));
+    const signature = computeSha1Signature([params.officialAccount.token, timestamp, nonce]);
+    if (messageMode === 'plain') {
+      const query = new URLSearchParams({ signature, timestamp, nonce, openid });
+      return { ...(await post({ url: `${baseUrl}/wechat/callback?${query.toString()}`, body: xml }, xml)), openid };
+    }
     const encrypted = oaCrypto.encrypt(xml);
     const query = new URLSearchParams({
-      signature: computeSha1Signature([params.officialAccount.token, timestamp, nonce]),
+      signature,
       timestamp,
       nonce,
       openid,
       encrypt_type: 'aes',
       msg_signature: oaCrypto.sign(timestamp, nonce, encrypted),
     });
-    const body = buildXml({ ToUserName: state.officialAccount.originalId, Encrypt: encrypted });
+    const body = buildXml(
+      messageMode === 'compatible'
+        ? { ...message, Encrypt: encrypted }
+        : { ToUserName: state.officialAccount.originalId, Encrypt: encrypted },
+    );
     return { ...(await post({ url: `${baseUrl}/wechat/callback?${query.toString()}`, body }, xml)), openid };
   };
 
@@ -292,8 +311,11 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
     openReply(body) {
       if (!body.trimStart().startsWith('<')) return null;
       try {
-        const encrypted = readText(parseXmlMessage(body), 'Encrypt');
-        return encrypted === undefined ? null : oaCrypto.decrypt(encrypted);
+        const reply = parseXmlMessage(body);
+        const encrypted = readText(reply, 'Encrypt');
+        // A plaintext callback (plain mode) gets its reply in plaintext.
+        if (encrypted === undefined) return readText(reply, 'MsgType') === undefined ? null : body;
+        return oaCrypto.decrypt(encrypted);
       } catch {
         // 'success' or a body that is no envelope: nothing to show.
         return null;

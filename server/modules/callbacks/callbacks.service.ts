@@ -1,3 +1,4 @@
+import type { OfficialAccountMessageMode } from '../../../config/config.schema';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { MessageCrypto } from '../../wechat/message-crypto';
@@ -11,6 +12,7 @@ import { parseXmlMessage } from '../../wechat/xml';
 import { mapOfficialAccountMessage, mapWecomEvent, type InteractionDraft } from '../interactions/interaction-mapping';
 import type { ReactionsWorker } from '../reactions/reactions.worker';
 import type { PassiveReply, TagRulesEngine } from '../tag-rules/tag-rules.engine';
+import type { CallbackSignatures } from './callback-signatures';
 import { StoreDeadlineError, type CallbackStore } from './callback-store';
 
 /** What a callback route answers: WeChat reads the status and a plain-text or XML body. */
@@ -24,12 +26,14 @@ export type CallbackQuery = Record<string, string | undefined>;
 
 export interface CallbacksServiceDeps {
   /** null: the platform is not configured, and its callbacks answer 404. */
-  officialAccount: { appId: string; token: string; aesKey: string } | null;
+  officialAccount: { appId: string; token: string; aesKey: string; messageMode: OfficialAccountMessageMode } | null;
   wecom: { corpId: string; token: string; aesKey: string } | null;
   /** Older (or newer) timestamps are refused; 0 turns the check off. */
   maxAgeSeconds: number;
   /** The callback store, as compose.ts hands it over (timed for the metrics). */
   store: Pick<CallbackStore, 'accept'>;
+  /** The plain-mode replay guard; never consulted in safe or compatible mode. */
+  signatures: Pick<CallbackSignatures, 'claim'>;
   /** Kicked after each new interaction; its reactions run after the answer. */
   reactions: Pick<ReactionsWorker, 'kick'>;
   rules: TagRulesEngine;
@@ -39,6 +43,7 @@ export interface CallbacksServiceDeps {
 
 const text = (status: number, body: string): CallbackAnswer => ({ status, body, contentType: 'text/plain' });
 const SUCCESS = text(200, 'success');
+const LAST_STORABLE_MS = Date.UTC(9999, 11, 31);
 const NOT_CONFIGURED = text(404, 'not configured');
 
 type CallbackSource = 'oa' | 'wecom';
@@ -52,14 +57,17 @@ type CallbackSource = 'oa' | 'wecom';
  * @link https://developer.work.weixin.qq.com/document/path/90930
  */
 export class CallbacksService {
-  private readonly oa: { appId: string; token: string; crypto: MessageCrypto } | null;
+  private readonly oa: { appId: string; token: string; crypto: MessageCrypto; messageMode: OfficialAccountMessageMode } | null;
   private readonly wecom: { corpId: string; crypto: MessageCrypto } | null;
 
   constructor(private readonly deps: CallbacksServiceDeps) {
     const { officialAccount: oa, wecom } = deps;
+    // Config refuses this pair; a service built another way must not get a guard that forgets nothing.
+    if (oa?.messageMode === 'plain' && deps.maxAgeSeconds === 0) throw new Error('plain mode needs a freshness window (maxAgeSeconds > 0)');
     this.oa = oa && {
       appId: oa.appId,
       token: oa.token,
+      messageMode: oa.messageMode,
       crypto: new MessageCrypto({ token: oa.token, encodingAesKey: oa.aesKey, receiveId: oa.appId }),
     };
     this.wecom = wecom && {
@@ -73,19 +81,47 @@ export class CallbacksService {
     return source === 'oa' ? this.oa !== null : this.wecom !== null;
   }
 
-  /** URL verification: echo `echostr` when the signature over [token, timestamp, nonce] holds. */
-  verifyOfficialAccountUrl(q: CallbackQuery): CallbackAnswer {
-    if (!this.oa) return NOT_CONFIGURED;
-    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(this.oa.token, q);
-    return refused ?? text(200, q.echostr ?? '');
+  /**
+   * URL verification: echo `echostr` when the signature over [token, timestamp, nonce] holds. In
+   * plain mode the query is also a valid POST URL, so it claims its signature (with the empty body
+   * a GET has): a verification URL seen in a log cannot be used to post a message afterwards.
+   */
+  async verifyOfficialAccountUrl(q: CallbackQuery): Promise<CallbackAnswer> {
+    const oa = this.oa;
+    if (!oa) return NOT_CONFIGURED;
+    const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(oa.token, q);
+    if (refused) return refused;
+    if (oa.messageMode === 'plain') {
+      const reused = await this.claimPlainSignature(q, Buffer.alloc(0));
+      if (reused) return reused;
+    }
+    return text(200, q.echostr ?? '');
   }
 
+  /**
+   * The configured mode decides what a request must be, never the request itself. In `safe` and
+   * `compatible` a request without `encrypt_type=aes` is refused: its `signature` covers token,
+   * timestamp and nonce but not the body, so whoever saw one signed URL could otherwise post any
+   * XML while the timestamp is fresh, only by leaving out encrypt_type. In `plain` mode, where
+   * that is how WeChat posts, the replay guard lets each signature carry one body only.
+   * An encrypted request is accepted in every mode: msg_signature covers its Encrypt field and
+   * only the AES key opens it, and accepting it in plain mode lets the console be switched to safe
+   * mode before the configuration follows without losing a message in between. In plain mode it
+   * claims its signature like a plaintext one: its URL without encrypt_type and msg_signature is a
+   * valid plain-mode URL, which must not carry a second body either.
+   */
   async receiveOfficialAccount(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer> {
     const oa = this.oa;
     if (!oa) return NOT_CONFIGURED;
     const refused = this.checkFreshness(q.timestamp) ?? this.checkOaSignature(oa.token, q);
     if (refused) return refused;
     const encrypted = q.encrypt_type === 'aes';
+    if (oa.messageMode === 'plain') {
+      const reused = await this.claimPlainSignature(q, body);
+      if (reused) return reused;
+    } else if (!encrypted) {
+      return this.refusePlaintext(oa.messageMode);
+    }
 
     // Invalid UTF-8 is decoded with U+FFFD and stored, in every mode (decodeUtf8Replacing).
     let decoded: DecodedText;
@@ -94,7 +130,8 @@ export class CallbacksService {
       const plain = decodeUtf8Replacing(body);
       const outer = parseXmlMessage(plain.text);
       if (encrypted) {
-        // Safe and compatible modes: the Encrypt field is the message; msg_signature covers it.
+        // The Encrypt field is the message; msg_signature covers it. Compatible mode's plaintext
+        // fields beside it are covered by nothing and never read.
         const envelope = readEncryptedEnvelope(outer);
         if (!oa.crypto.verify(q.msg_signature, q.timestamp ?? '', q.nonce ?? '', envelope)) return text(401, 'invalid signature');
         decoded = oa.crypto.decryptText(envelope);
@@ -174,6 +211,34 @@ export class CallbacksService {
   private checkOaSignature(token: string, q: CallbackQuery): CallbackAnswer | null {
     const ok = verifySha1Signature(q.signature, [token, q.timestamp ?? '', q.nonce ?? '']);
     return ok ? null : text(401, 'invalid signature');
+  }
+
+  /**
+   * A plaintext request (already fresh and signed) outside plain mode. Logged without the body:
+   * signed, it comes from someone with the token, most likely WeChat with the console in plain mode
+   * while WECHAT_MESSAGE_MODE says otherwise, and the operator needs to see why messages vanish.
+   */
+  private refusePlaintext(mode: OfficialAccountMessageMode): CallbackAnswer {
+    this.deps.logger.warn('plaintext Official Account callback refused: WECHAT_MESSAGE_MODE requires encrypt_type=aes', { mode });
+    return text(401, 'encrypted message required');
+  }
+
+  /** Plain mode: refused when the request's signature (already fresh and valid) first came with another body. */
+  private async claimPlainSignature(q: CallbackQuery, body: Buffer): Promise<CallbackAnswer | null> {
+    const timestamp = q.timestamp ?? '';
+    const claimed = await this.deps.signatures.claim({
+      timestamp,
+      nonce: q.nonce ?? '',
+      signature: q.signature ?? '',
+      body,
+      // Clamped: datetime(3) ends with the year 9999, and CALLBACK_MAX_AGE_S has no upper bound.
+      expiresAt: new Date(Math.min((Number(timestamp) + this.deps.maxAgeSeconds) * 1000, LAST_STORABLE_MS)),
+    });
+    if (claimed) return null;
+    this.deps.logger.warn('plain-mode callback refused: its signature was already used with another body (a captured URL?)', {
+      source: 'oa',
+    });
+    return text(401, 'signature already used');
   }
 
   /** Replays of an old, signed request are refused (CALLBACK_MAX_AGE_S). */

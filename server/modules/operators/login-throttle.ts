@@ -21,7 +21,26 @@ export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
 
 type Counter = Pick<LoginThrottle, 'failures' | 'windowStartedAt' | 'blockedUntil'>;
 
-export const accountThrottleKey = (username: string): string => `account:${username.trim().toLowerCase().slice(0, 64)}`;
+/**
+ * Whose failures an attempt counts against: the operator the username lookup found, or, when it
+ * found none, the name as typed.
+ */
+export type ThrottledAccount = { operatorId: number } | { unknownUsername: string };
+
+/**
+ * An operator's count is keyed by their id, not by what was typed: on MariaDB/MySQL the lookup is
+ * case- and accent-insensitive and ignores trailing spaces (`ADMIN`, `admín`, `admin ` all find
+ * `admin`), so a key made from the typed name would give each spelling its own count, joined only
+ * where throttle_key's collation happens to fold them the same way. An unknown name is folded
+ * here (case, accents, compatibility forms, outer spaces), so that SQLite, whose lookup folds
+ * nothing, does not hand out a fresh count per spelling either.
+ */
+export function accountThrottleKey(account: ThrottledAccount): string {
+  if ('operatorId' in account) return `account:op:${account.operatorId}`;
+  const folded = account.unknownUsername.normalize('NFKD').replace(/\p{M}/gu, '').trim().toLowerCase();
+  // By code point, so the cut never leaves half a surrogate pair (NFKD may lengthen a name).
+  return `account:name:${Array.from(folded).slice(0, 64).join('')}`;
+}
 export const ipThrottleKey = (ip: string): string => `ip:${ip.slice(0, 64)}`;
 
 /**
@@ -34,8 +53,8 @@ export const ipThrottleKey = (ip: string): string => `ip:${ip.slice(0, 64)}`;
 export class LoginThrottleStore {
   constructor(private readonly deps: { dataSource: DataSource; clock: Clock }) {}
 
-  reserveAccount(username: string): Promise<Reservation> {
-    return this.reserve(accountThrottleKey(username), (row, now) => {
+  reserveAccount(account: ThrottledAccount): Promise<Reservation> {
+    return this.reserve(accountThrottleKey(account), (row, now) => {
       const failures = row.failures + 1;
       const over = failures - ACCOUNT_FREE_FAILURES;
       const blockedUntil =
@@ -54,13 +73,13 @@ export class LoginThrottleStore {
     });
   }
 
-  /** A successful login: the account's consecutive failures start again from zero. */
-  async resetAccount(username: string): Promise<void> {
+  /** A successful login (or a new password): the operator's consecutive failures start again from zero. */
+  async resetAccount(operatorId: number): Promise<void> {
     await this.deps.dataSource
       .createQueryBuilder()
       .update(LoginThrottle)
       .set({ failures: 0, blockedUntil: null, version: () => 'version + 1', updatedAt: this.deps.clock.now() })
-      .where('throttle_key = :key', { key: accountThrottleKey(username) })
+      .where('throttle_key = :key', { key: accountThrottleKey({ operatorId }) })
       .execute();
   }
 

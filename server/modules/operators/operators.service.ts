@@ -179,7 +179,7 @@ export class OperatorsService {
       return operator;
     });
     if (!found) return { ok: false, reason: 'not_found' };
-    await this.throttle.resetAccount(found.username);
+    await this.throttle.resetAccount(found.id);
     return { ok: true, username: found.username, password };
   }
 
@@ -191,7 +191,7 @@ export class OperatorsService {
   async changeOwnPassword(params: ChangeOwnPasswordParams): Promise<ChangeOwnPasswordResult> {
     const operator = await this.deps.dataSource.getRepository(Operator).findOneBy({ id: params.operatorId });
     if (!operator) return { ok: false, reason: 'not_found' };
-    const reserved = await this.throttle.reserveAccount(operator.username);
+    const reserved = await this.throttle.reserveAccount({ operatorId: operator.id });
     if (!reserved.ok) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)) };
     if (!(await verifyPassword(params.currentPassword, operator.passwordHash))) {
       await this.deps.audit.record({
@@ -204,7 +204,7 @@ export class OperatorsService {
       });
       return { ok: false, reason: 'wrong_password' };
     }
-    await this.throttle.resetAccount(operator.username);
+    await this.throttle.resetAccount(operator.id);
     if (params.newPassword.normalize('NFC') === params.currentPassword.normalize('NFC')) return { ok: false, reason: 'same_password' };
     const passwordHash = await hashPassword(params.newPassword);
     await this.deps.transactor.run(async (m) => {
@@ -348,7 +348,7 @@ export class OperatorsService {
       return { ok: true, operator: toOperatorView(updated) };
     });
     // A new password set by an admin also clears the account's login delay.
-    if (result.ok && passwordHash !== undefined) await this.throttle.resetAccount(result.operator.username);
+    if (result.ok && passwordHash !== undefined) await this.throttle.resetAccount(result.operator.id);
     return result;
   }
 
@@ -381,7 +381,10 @@ export class OperatorsService {
 
     // The IP first: an address over its limit no longer adds to (and so delays) any account.
     const byIp = params.ip === null ? ({ ok: true } as const) : await this.throttle.reserveIp(params.ip);
-    const reserved = byIp.ok ? await this.throttle.reserveAccount(params.username) : byIp;
+    // Counted against the operator the lookup found, however the name was spelt (accountThrottleKey);
+    // an unknown name costs the same two reservations and one scrypt run, so timing tells nothing.
+    const account = operator ? { operatorId: operator.id } : { unknownUsername: params.username };
+    const reserved = byIp.ok ? await this.throttle.reserveAccount(account) : byIp;
     if (!reserved.ok) {
       await fail(byIp.ok ? 'throttled_account' : 'throttled_ip', operator?.id ?? null);
       return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)) };
@@ -402,7 +405,7 @@ export class OperatorsService {
       return { ok: false, reason: 'invalid_credentials' };
     }
 
-    await this.throttle.resetAccount(params.username);
+    await this.throttle.resetAccount(operator.id);
     if (params.ip !== null) await this.throttle.refundIp(params.ip);
     const now = this.deps.clock.now();
     const token = randomBytes(TOKEN_BYTES).toString('base64url');

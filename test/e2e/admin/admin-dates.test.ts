@@ -36,34 +36,28 @@ describeEachDatabase('admin API: times are ISO-8601 UTC', (db) => {
   it('answers login, operators, audit log, contact and timeline times with Z', async () => {
     const ds = db().dataSource;
     const when = new Date('2026-11-20T23:30:00.250Z'); // already the 21st in Shanghai
-    const contact = await ds
-      .getRepository(Contact)
-      .save(
-        ds
-          .getRepository(Contact)
-          .create({
-            name: 'Li',
-            score: 0,
-            stage: 'acquired',
-            createdAt: when,
-            updatedAt: when,
-            firstSourceAt: when,
-            lastSourceAt: when,
-            firstSource: 'qr:x',
-            lastSource: 'qr:x',
-          }),
-      );
-    await ds
-      .getRepository(Interaction)
-      .insert({
-        contactId: contact.id,
-        type: 'subscribe',
-        channel: 'oa',
-        occurredAt: when,
-        detail: {},
-        dedupeKey: 'test:admin-dates:subscribe',
+    const contact = await ds.getRepository(Contact).save(
+      ds.getRepository(Contact).create({
+        name: 'Li',
+        score: 0,
+        stage: 'acquired',
         createdAt: when,
-      });
+        updatedAt: when,
+        firstSourceAt: when,
+        lastSourceAt: when,
+        firstSource: 'qr:x',
+        lastSource: 'qr:x',
+      }),
+    );
+    await ds.getRepository(Interaction).insert({
+      contactId: contact.id,
+      type: 'subscribe',
+      channel: 'oa',
+      occurredAt: when,
+      detail: {},
+      dedupeKey: 'test:admin-dates:subscribe',
+      createdAt: when,
+    });
     await request(t.server)
       .post('/api/admin/operators')
       .set('Authorization', `Bearer ${admin}`)

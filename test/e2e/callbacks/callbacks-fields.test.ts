@@ -17,7 +17,8 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
   let stack: TestStack;
   let token: string;
   beforeEach(async () => {
-    stack = await startTestStack(db());
+    // Plain mode accepts plaintext and encrypted requests alike, so a fixture can be posted both ways.
+    stack = await startTestStack(db(), { WECHAT_MESSAGE_MODE: 'plain' });
     await stack.services.operators.ensureBootstrapAdmin({ username: 'admin', password: 'correct horse' });
     const login = await request(stack.app.callback()).post('/api/admin/login').send({ username: 'admin', password: 'correct horse' });
     token = (login.body as { token: string }).token;

@@ -29,17 +29,15 @@ describeEachDatabase('contact counts', (db) => {
     let n = 0;
     for (const [contactId, type, time] of rows) {
       n += 1;
-      await ds
-        .getRepository(Interaction)
-        .insert({
-          contactId,
-          type,
-          channel: 'oa',
-          occurredAt: new Date(time),
-          detail: {},
-          dedupeKey: `test:${n}`,
-          createdAt: new Date(time),
-        });
+      await ds.getRepository(Interaction).insert({
+        contactId,
+        type,
+        channel: 'oa',
+        occurredAt: new Date(time),
+        detail: {},
+        dedupeKey: `test:${n}`,
+        createdAt: new Date(time),
+      });
     }
     const since = new Date(clock.now().getTime() - 30 * 86_400_000);
     expect(await service.countContactsWithInteraction({ type: 'click', since })).toBe(2);

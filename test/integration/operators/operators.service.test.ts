@@ -1,4 +1,5 @@
 import { AuditLog } from '../../../entities/audit-log.entity';
+import { LoginThrottle } from '../../../entities/login-throttle.entity';
 import { Operator } from '../../../entities/operator.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
@@ -119,6 +120,67 @@ describeEachDatabase('OperatorsService', (db) => {
     // Reset: the next failures are free again.
     for (let i = 0; i < ACCOUNT_FREE_FAILURES - 1; i += 1) await operators.login({ username: 'admin', password: 'wrong', ip: '10.0.2.2' });
     await expect(operators.login({ username: 'admin', password: 'right-password', ip: '10.0.2.2' })).resolves.toMatchObject({ ok: true });
+  });
+
+  it("counts every spelling the lookup finds as that operator's failures: ADMIN, admín, ádmin, 'admin ' and admin share one count on MariaDB, whatever throttle_key's collation", async () => {
+    const clock = new ManualClock();
+    const operators = build(clock);
+    const created = await createAdmin(operators);
+    if (!created.ok) throw new Error('admin not created');
+    const adminId = created.operator.id;
+    const mysql = db().config.kind === 'mysql';
+    const spellings = ['ADMIN', 'admín', 'ádmin', 'admin '];
+    // What the lookup finds: admin for each on MariaDB (case- and accent-insensitive, PAD SPACE), nobody on SQLite.
+    for (const username of spellings)
+      expect((await db().dataSource.getRepository(Operator).findOneBy({ username }))?.id ?? null).toBe(mysql ? adminId : null);
+    // A binary collation, so that only the key, not the column's folding, can join the spellings.
+    const [column] = mysql
+      ? await db().dataSource.query<{ c: string }[]>(
+          "SELECT COLLATION_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'login_throttles' AND COLUMN_NAME = 'throttle_key'",
+        )
+      : [];
+    if (column) await db().dataSource.query('ALTER TABLE login_throttles MODIFY throttle_key varchar(128) COLLATE utf8mb4_bin NOT NULL');
+    try {
+      for (const [i, username] of [...spellings, 'admin'].entries())
+        await expect(operators.login({ username, password: `wrong-${i}`, ip: `192.0.2.${i}` })).resolves.toMatchObject({
+          reason: 'invalid_credentials',
+        });
+      const right = await operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.50' });
+      const accountKeys = (await db().dataSource.getRepository(LoginThrottle).find())
+        .map((row) => row.throttleKey)
+        .filter((key) => key.startsWith('account:'))
+        .sort();
+      if (mysql) {
+        // Five failures against admin: the sixth attempt waits, even with the right password.
+        expect(right).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
+        expect(accountKeys).toEqual([`account:op:${adminId}`]);
+      } else {
+        // On SQLite the spellings are names nobody has: one folded count of their own, admin's untouched.
+        expect(right).toMatchObject({ ok: true });
+        expect(accountKeys).toEqual(['account:name:admin', `account:op:${adminId}`]);
+      }
+    } finally {
+      if (column) {
+        // Keys the binary collation kept apart may be one under the original collation.
+        await db().dataSource.query('DELETE FROM login_throttles');
+        await db().dataSource.query(`ALTER TABLE login_throttles MODIFY throttle_key varchar(128) COLLATE ${column.c} NOT NULL`);
+      }
+    }
+  });
+
+  it('folds unknown usernames (case, accents, outer spaces) into one count on both databases, so each spelling is no fresh start', async () => {
+    const clock = new ManualClock();
+    const operators = build(clock);
+    const spellings = ['Ghost', 'ghóst', 'GHOST ', ' ghost', 'ǵhost'];
+    for (const [i, username] of spellings.entries())
+      await expect(operators.login({ username, password: 'x', ip: `198.51.100.${i}` })).resolves.toMatchObject({
+        reason: 'invalid_credentials',
+      });
+    await expect(operators.login({ username: 'gHoSt', password: 'x', ip: '198.51.100.99' })).resolves.toEqual({
+      ok: false,
+      reason: 'throttled',
+      retryAfterSeconds: 1,
+    });
   });
 
   it(`stops an IP after ${IP_MAX_FAILURES} failures in 15 minutes, whatever the usernames, and not other IPs`, async () => {

@@ -129,17 +129,15 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
     const m = db().dataSource.manager;
     const at = new Date('2026-11-20T10:20:00.000Z');
     const contact = await m.getRepository(Contact).insert({ stage: 'retained', score: 0, createdAt: at, updatedAt: at });
-    await m
-      .getRepository(Interaction)
-      .insert({
-        contactId: Number(contact.identifiers[0].id),
-        type: 'text',
-        channel: 'oa',
-        occurredAt: at,
-        detail: {},
-        dedupeKey: 'oa:old',
-        createdAt: at,
-      });
+    await m.getRepository(Interaction).insert({
+      contactId: Number(contact.identifiers[0].id),
+      type: 'text',
+      channel: 'oa',
+      occurredAt: at,
+      detail: {},
+      dedupeKey: 'oa:old',
+      createdAt: at,
+    });
     expect(await counted()).toEqual({ interactions: {}, stages: {}, tags: {} });
 
     await t.statCounters.runOnce();

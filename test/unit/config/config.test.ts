@@ -53,8 +53,20 @@ describe('loadConfig', () => {
   it('with only the Official Account configured, WeCom is disabled, not given the sandbox keys', () => {
     const config = loadConfig(WECHAT);
     expect(config.sandbox).toBe(false);
-    expect(config.officialAccount).toEqual({ appId: 'wx123', secret: 's', token: 't', aesKey: WECHAT.WECHAT_AES_KEY });
+    expect(config.officialAccount).toEqual({ appId: 'wx123', secret: 's', token: 't', aesKey: WECHAT.WECHAT_AES_KEY, messageMode: 'safe' });
     expect(config.wecom).toBeNull();
+  });
+
+  it('WECHAT_MESSAGE_MODE: safe by default (the AES key is set), any of the three when given, nothing else', () => {
+    expect(loadConfig({}).officialAccount?.messageMode).toBe('safe');
+    for (const mode of ['plain', 'compatible', 'safe'])
+      expect(loadConfig({ ...WECHAT, WECHAT_MESSAGE_MODE: mode }).officialAccount?.messageMode).toBe(mode);
+    expect(() => loadConfig({ ...WECHAT, WECHAT_MESSAGE_MODE: 'aes' })).toThrow(/WECHAT_MESSAGE_MODE/);
+  });
+
+  it('refuses plain mode without a freshness window: an unsigned body under a signature good for ever', () => {
+    expect(() => loadConfig({ ...WECHAT, WECHAT_MESSAGE_MODE: 'plain', CALLBACK_MAX_AGE_S: '0' })).toThrow(/CALLBACK_MAX_AGE_S/);
+    expect(loadConfig({ ...WECHAT, WECHAT_MESSAGE_MODE: 'safe', CALLBACK_MAX_AGE_S: '0' }).callbackMaxAgeSeconds).toBe(0);
   });
 
   it('with only WeCom configured, the Official Account is disabled', () => {

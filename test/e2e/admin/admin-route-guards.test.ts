@@ -1,0 +1,170 @@
+import request from 'supertest';
+import { OperatorSession } from '../../../entities/operator-session.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import { describeEachDatabase } from '../../support/database';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+interface Route {
+  method: string;
+  /** The route's path with its parameters filled in. */
+  path: string;
+  pattern: string;
+}
+
+/** Routes anyone may call without a session, and why. A new public route must be added here. */
+const PUBLIC_ROUTES: Record<string, string> = {
+  'POST /api/admin/login': 'it is how a session starts (JSON only, throttled)',
+  'GET /wechat/callback': 'URL verification, signed with the Official Account token',
+  'POST /wechat/callback': 'signed callbacks (signature, msg_signature)',
+  'GET /wecom/callback': 'URL verification, signed with the WeCom token',
+  'POST /wecom/callback': 'signed, encrypted callbacks',
+  'GET /readyz': "the load balancer's probe: it tells only whether this instance is ready",
+  'GET /metrics': 'its own bearer (METRICS_TOKEN) or loopback clients only, tested in test/e2e/ops/metrics.test.ts',
+};
+/** What a session that must still change its generated password may use. */
+const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const PARAMS: Record<string, string> = { id: '1', kind: 'tasks' };
+
+/**
+ * Every route the server mounts (compose.ts's routers, not a list kept by hand), checked for what a
+ * request without a session, a cookie without its CSRF token and a session with a generated
+ * password get: a route added without requireOperator, or with its gate opened, fails here.
+ */
+describeEachDatabase('admin API: every route is closed unless it says otherwise', (db) => {
+  let stack: TestStack;
+  beforeEach(async () => {
+    stack = await startTestStack(db());
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  function routes(): Route[] {
+    return stack.services.routers.flatMap((router) =>
+      router.stack.flatMap((layer) => {
+        const pattern = String(layer.path);
+        const path = pattern.replace(/:([A-Za-z]+)/g, (_, name: string) => PARAMS[name] ?? '1');
+        return layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path, pattern }));
+      }),
+    );
+  }
+  const key = (r: Route) => `${r.method} ${r.pattern}`;
+  function send(r: Route, headers: Record<string, string>): request.Test {
+    const agent = request(stack.app.callback());
+    const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete' | 'put';
+    const req = agent[method](r.path).set(headers).set('Content-Type', 'application/json');
+    return r.method === 'GET' ? req : req.send('{}');
+  }
+
+  async function login(username: string, password: string): Promise<{ token: string; cookie: string; csrf: string }> {
+    const res = await request(stack.app.callback()).post('/api/admin/login').send({ username, password }).expect(200);
+    const cookies = (res.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]);
+    const csrf = cookies.find((c) => c.startsWith('fw_csrf='))?.slice('fw_csrf='.length) ?? '';
+    return { token: (res.body as { token: string }).token, cookie: cookies.join('; '), csrf };
+  }
+
+  it('the routes outside /api/admin are the signed callbacks, and every /api/admin route but login needs a session', async () => {
+    const all = routes();
+    expect(all.length).toBeGreaterThan(30);
+    const outside = all.filter((r) => !r.pattern.startsWith('/api/admin/')).map(key);
+    expect(outside.filter((k) => !(k in PUBLIC_ROUTES))).toEqual([]);
+    const answers: string[] = [];
+    for (const r of all) {
+      if (key(r) in PUBLIC_ROUTES) continue;
+      const res = await send(r, {});
+      answers.push(`${key(r)} ${res.status} ${(res.body as { error?: { code?: string } }).error?.code ?? ''}`);
+    }
+    expect(answers.filter((a) => !a.endsWith(' 401 unauthorized'))).toEqual([]);
+  });
+
+  it('a cookie without X-CSRF-Token may read but not write, on every route (logout and the password change included)', async () => {
+    await stack.services.operators.createOperator({
+      username: 'alice',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
+    const alice = await login('alice', 'correct horse');
+    const writes = routes().filter((r) => !SAFE_METHODS.has(r.method) && !(key(r) in PUBLIC_ROUTES));
+    expect(writes.length).toBeGreaterThan(15);
+    const refused: string[] = [];
+    for (const r of writes) {
+      const res = await send(r, { Cookie: alice.cookie });
+      refused.push(`${key(r)} ${res.status} ${(res.body as { error?: { code?: string } }).error?.code ?? ''}`);
+      // A wrong token is no better than none.
+      const wrong = await send(r, { Cookie: alice.cookie, 'X-CSRF-Token': `${alice.csrf.slice(1)}x` });
+      expect(`${key(r)} ${wrong.status}`).toBe(`${key(r)} 403`);
+    }
+    expect(refused.filter((a) => !a.endsWith(' 403 csrf_failed'))).toEqual([]);
+    expect(await db().dataSource.getRepository(TagGroup).count()).toBe(0);
+    // The session is still alive: logout was refused like the rest.
+    await request(stack.app.callback()).get('/api/admin/me').set('Cookie', alice.cookie).expect(200);
+  });
+
+  it('a logged-out session and an expired one get 401 on every route; logout clears both cookies with the flags they were set with', async () => {
+    await stack.services.operators.createOperator({
+      username: 'bob',
+      password: 'correct horse',
+      role: 'admin',
+      actor: { operatorId: null, ip: null },
+    });
+    const out = await login('bob', 'correct horse');
+    const expired = await login('bob', 'correct horse');
+    const res = await request(stack.app.callback())
+      .post('/api/admin/logout')
+      .set('Cookie', out.cookie)
+      .set('X-CSRF-Token', out.csrf)
+      .expect(204);
+    const cleared = (res.headers['set-cookie'] as unknown as string[]).map((line) => line.split('; ').sort().join('; '));
+    expect(cleared).toEqual([
+      'Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=0; Path=/; SameSite=Lax; fw_session=',
+      'Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax; fw_csrf=',
+    ]);
+    // The operators' clock is the real one in the stack: the session's end is moved instead.
+    await db()
+      .dataSource.getRepository(OperatorSession)
+      .createQueryBuilder()
+      .update()
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where('revoked_at IS NULL')
+      .execute();
+    const answers: string[] = [];
+    for (const r of routes()) {
+      if (key(r) in PUBLIC_ROUTES) continue;
+      for (const session of [out, expired]) {
+        for (const headers of [
+          { Authorization: `Bearer ${session.token}` },
+          { Cookie: session.cookie, 'X-CSRF-Token': session.csrf },
+        ] as Record<string, string>[]) {
+          const answer = await send(r, headers);
+          answers.push(`${key(r)} ${answer.status}`);
+        }
+      }
+    }
+    expect(answers.filter((a) => !a.endsWith(' 401'))).toEqual([]);
+  });
+
+  it('a session with a generated password reaches nothing but me, logout and the password change, by cookie or bearer', async () => {
+    const generated = await stack.services.operators.ensureFirstRunAdmin();
+    if (!generated) throw new Error('no first-run admin');
+    const first = await login(generated.username, generated.password);
+    const answers: string[] = [];
+    for (const r of routes()) {
+      if (key(r) in PUBLIC_ROUTES || PENDING_PASSWORD_ROUTES.has(key(r))) continue;
+      const ways: Record<string, string>[] = [
+        { Authorization: `Bearer ${first.token}` },
+        { Cookie: first.cookie, 'X-CSRF-Token': first.csrf },
+      ];
+      for (const headers of ways) {
+        const res = await send(r, headers);
+        answers.push(`${key(r)} ${res.status} ${(res.body as { error?: { code?: string } }).error?.code ?? ''}`);
+      }
+    }
+    expect(answers.length).toBeGreaterThan(60);
+    expect(answers.filter((a) => !a.endsWith(' 403 password_change_required'))).toEqual([]);
+    const me = await request(stack.app.callback()).get('/api/admin/me').set('Cookie', first.cookie).expect(200);
+    expect(me.body).toMatchObject({ username: 'admin', mustChangePassword: true });
+  });
+});
