@@ -130,15 +130,17 @@ export class ContactsService {
 
   /**
    * Gives a contact one more identity. When another contact already holds it (a unionid that
-   * links an Official Account follower to a WeCom external contact), the two become one.
-   * Returns the id of the contact that holds the identity afterwards.
+   * links an Official Account follower to a WeCom external contact), the two become one. The
+   * contact is locked and followed to its survivor first, so the identity never lands on a
+   * contact merged meanwhile. Returns the id of the contact that holds the identity afterwards.
    */
   async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef): Promise<number> {
+    const owner = (await this.lockSurvivors(manager, [contactId])).get(contactId) ?? contactId;
     const holder = await this.findContactId(manager, ref);
-    if (holder === contactId) return contactId;
-    if (holder !== null) return this.mergeContacts(manager, contactId, holder);
-    await manager.insert(ContactIdentity, { ...ref, contactId, createdAt: this.deps.clock.now() });
-    return contactId;
+    if (holder === owner) return owner;
+    if (holder !== null) return this.mergeContacts(manager, owner, holder);
+    await manager.insert(ContactIdentity, { ...ref, contactId: owner, createdAt: this.deps.clock.now() });
+    return owner;
   }
 
   /**
