@@ -332,13 +332,21 @@ export class ContactsService {
     await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
   }
 
-  /** First-touch stays the first channel ever seen; last-touch follows the newest. */
+  /**
+   * First-touch stays the earliest channel seen, last-touch follows the newest. Each is one
+   * conditional UPDATE, which compares with the committed value: with a read, then an update, two
+   * interactions arriving together both thought they were first, and the later one could win.
+   */
   async recordSource(manager: EntityManager, contactId: number, source: string, at: Date): Promise<void> {
-    const contact = await manager.findOneByOrFail(Contact, { id: contactId });
-    const changes: Partial<Contact> = {};
-    if (!contact.firstSourceAt || at < contact.firstSourceAt) Object.assign(changes, { firstSource: source, firstSourceAt: at });
-    if (!contact.lastSourceAt || at >= contact.lastSourceAt) Object.assign(changes, { lastSource: source, lastSourceAt: at });
-    if (Object.keys(changes).length > 0) await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
+    const [when, now] = [toSqlDate(at), toSqlDate(this.deps.clock.now())];
+    await manager.query(
+      'UPDATE contacts SET first_source = ?, first_source_at = ?, updated_at = ? WHERE id = ? AND (first_source_at IS NULL OR first_source_at > ?)',
+      [source, when, now, contactId, when],
+    );
+    await manager.query(
+      'UPDATE contacts SET last_source = ?, last_source_at = ?, updated_at = ? WHERE id = ? AND (last_source_at IS NULL OR last_source_at <= ?)',
+      [source, when, now, contactId, when],
+    );
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { EntityManager, QueryRunner } from 'typeorm';
+import { Contact } from '../../../entities/contact.entity';
 import { ContactIdentity } from '../../../entities/contact-identity.entity';
 import { ManualClock } from '../../../server/adapters/clock';
 import { Transactor } from '../../../server/db/transaction';
@@ -28,6 +29,7 @@ mysqlOnly('contacts: two writers at once [mysql]', () => {
   const tx = () => new Transactor(db.dataSource);
   const newContact = async (value: string) =>
     (await tx().run((m) => contacts.resolveContact(m, { kind: 'oa_openid', appId: 'wxapp', value }))).contactId;
+  const contact = (id: number) => db.dataSource.manager.findOneByOrFail(Contact, { id });
 
   /** Runs `first` in a transaction held open until `second`, started meanwhile, waits for its lock. */
   const interleave = async (first: (m: EntityManager) => Promise<unknown>, second: () => Promise<unknown>) => {
@@ -57,5 +59,36 @@ mysqlOnly('contacts: two writers at once [mysql]', () => {
     );
     expect(await db.dataSource.manager.findOneByOrFail(ContactIdentity, { kind: 'unionid' })).toMatchObject({ contactId: older });
     expect(await db.dataSource.manager.countBy(ContactIdentity, { contactId: newer })).toBe(0);
+  });
+
+  const early = new Date('2026-11-01T08:00:00Z');
+  const late = new Date('2026-11-01T09:00:00Z');
+
+  it('the later touch commits first: first touch becomes the earlier, last touch stays the later', async () => {
+    const id = await newContact('o_two_touches');
+    await interleave(
+      (m) => contacts.recordSource(m, id, 'booth-late', late),
+      () => tx().runRetrying((m) => contacts.recordSource(m, id, 'qr-early', early)),
+    );
+    expect(await contact(id)).toMatchObject({
+      firstSource: 'qr-early',
+      firstSourceAt: early,
+      lastSource: 'booth-late',
+      lastSourceAt: late,
+    });
+  });
+
+  it('the earlier touch commits first: first touch stays the earlier, last touch becomes the later', async () => {
+    const id = await newContact('o_two_touches');
+    await interleave(
+      (m) => contacts.recordSource(m, id, 'qr-early', early),
+      () => tx().runRetrying((m) => contacts.recordSource(m, id, 'booth-late', late)),
+    );
+    expect(await contact(id)).toMatchObject({
+      firstSource: 'qr-early',
+      firstSourceAt: early,
+      lastSource: 'booth-late',
+      lastSourceAt: late,
+    });
   });
 });
