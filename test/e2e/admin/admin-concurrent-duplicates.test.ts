@@ -1,5 +1,7 @@
 import request from 'supertest';
 import type { EntityManager } from 'typeorm';
+import { Contact } from '../../../entities/contact.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Operator } from '../../../entities/operator.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -96,6 +98,35 @@ describeEachDatabase('admin API: the same request sent several times at once', (
     expect(outcomes(answers)).toEqual(['201', ...Array.from({ length: TIMES - 1 }, () => '409 conflict')]);
     expect(await rowsOf[kind](db().dataSource.manager)).toBe(1);
     expect(outcomes([await post(create.path, create.body(groupId))])).toEqual(['409 conflict']);
+  });
+
+  const newContact = async () => {
+    const now = t.clock.now();
+    const inserted = await db().dataSource.getRepository(Contact).insert({ name: 'x', createdAt: now, updatedAt: now });
+    return Number((inserted.identifiers[0] as { id: number }).id);
+  };
+
+  it('adding the same tag to a contact: every answer is the same 200 listing it; removing it likewise', async () => {
+    const vip = (await post('/api/admin/tags', { groupId, name: 'VIP' }).expect(201)).body as { id: number };
+    const contactId = await newContact();
+    const expected = { tags: [{ id: vip.id, group: 'Existing', name: 'VIP' }] };
+    for (let round = 0; round < 3; round += 1) {
+      const added = await times(() => post(`/api/admin/contacts/${contactId}/tags`, { add: [vip.id], remove: [] }));
+      expect(added.map((a) => [a.status, a.body])).toEqual(added.map(() => [200, expected]));
+      expect(await db().dataSource.manager.countBy(ContactTag, { contactId })).toBe(1);
+      const removed = await times(() => post(`/api/admin/contacts/${contactId}/tags`, { add: [], remove: [vip.id] }));
+      expect(removed.map((a) => [a.status, a.body])).toEqual(removed.map(() => [200, { tags: [] }]));
+    }
+  });
+
+  it('tagging the same selection: every answer is 200, and each contact holds the tag once', async () => {
+    const vip = (await post('/api/admin/tags', { groupId, name: 'VIP' }).expect(201)).body as { id: number };
+    const contactIds = [await newContact(), await newContact(), await newContact()];
+    const answers = await times(() => post('/api/admin/contacts/bulk-tags', { contactIds, add: [vip.id], remove: [] }));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    // Each contact changed once, whichever request did it.
+    expect(answers.reduce((sum, a) => sum + (a.body as { updated: number }).updated, 0)).toBe(3);
+    expect(await db().dataSource.manager.count(ContactTag)).toBe(3);
   });
 });
 
