@@ -40,13 +40,25 @@ export class Transactor {
    * concurrent writer (two first messages from one new follower both creating the contact; the
    * retry finds the winner's row), an InnoDB deadlock or lock wait timeout between two instances
    * writing the same rows, SQLite's busy writer. A few tries, a short random pause between them.
+   *
+   * Every write guarded by a unique key goes through here (or inserts-or-ignores). Such a unit
+   * looks for the key itself and answers as it would to a sequential duplicate, so the try after
+   * a lost race answers as the first writer's duplicate would: the same 2xx, or the same 409.
+   * Waiting duplicates deadlock each other when the first writer rolls back (InnoDB gives each a
+   * shared lock on the key, then both want it exclusively): that too is retried. `onDuplicate`
+   * answers should every try still meet a taken key, so that a duplicate is never a 500.
    */
-  async runRetrying<T>(work: (manager: EntityManager) => Promise<T>, options: { readCommitted?: boolean } = {}): Promise<T> {
+  async runRetrying<T>(
+    work: (manager: EntityManager) => Promise<T>,
+    options: { readCommitted?: boolean; onDuplicate?: () => T } = {},
+  ): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.run(work, options);
       } catch (error) {
-        if (attempt >= MAX_TRIES || !(isUniqueViolation(error) || isTransientConflict(error))) throw error;
+        const duplicate = isUniqueViolation(error);
+        if (attempt >= MAX_TRIES && duplicate && options.onDuplicate) return options.onDuplicate();
+        if (attempt >= MAX_TRIES || !(duplicate || isTransientConflict(error))) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }

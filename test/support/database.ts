@@ -128,3 +128,22 @@ export function useSecondInstance(db: () => TestDatabase): () => DataSource {
     return other;
   };
 }
+
+/**
+ * Resolves once a transaction (or `waiters` of them) on this MySQL/MariaDB database waits for a
+ * row lock, for tests that interleave transactions on purpose: hold one open, start the others,
+ * wait for this, go on.
+ * A state, polled every 200 ms: MariaDB rebuilds INNODB_TRX only when nobody read it in the last
+ * 100 ms, so a faster poll reads the same stale picture forever.
+ */
+export async function untilSomeoneWaitsForALock(dataSource: DataSource, waiters = 1): Promise<void> {
+  for (let i = 0; i < 100; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [row]: { n: number | string }[] = await dataSource.query(
+      `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+        WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()`,
+    );
+    if (Number(row.n) >= waiters) return;
+  }
+  throw new Error(`${waiters} transaction(s) did not come to wait for a lock within 20 s`);
+}

@@ -130,15 +130,17 @@ export class ContactsService {
 
   /**
    * Gives a contact one more identity. When another contact already holds it (a unionid that
-   * links an Official Account follower to a WeCom external contact), the two become one.
-   * Returns the id of the contact that holds the identity afterwards.
+   * links an Official Account follower to a WeCom external contact), the two become one. The
+   * contact is locked and followed to its survivor first, so the identity never lands on a
+   * contact merged meanwhile. Returns the id of the contact that holds the identity afterwards.
    */
   async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef): Promise<number> {
+    const owner = (await this.lockSurvivors(manager, [contactId])).get(contactId) ?? contactId;
     const holder = await this.findContactId(manager, ref);
-    if (holder === contactId) return contactId;
-    if (holder !== null) return this.mergeContacts(manager, contactId, holder);
-    await manager.insert(ContactIdentity, { ...ref, contactId, createdAt: this.deps.clock.now() });
-    return contactId;
+    if (holder === owner) return owner;
+    if (holder !== null) return this.mergeContacts(manager, owner, holder);
+    await manager.insert(ContactIdentity, { ...ref, contactId: owner, createdAt: this.deps.clock.now() });
+    return owner;
   }
 
   /**
@@ -235,6 +237,28 @@ export class ContactsService {
   }
 
   /**
+   * Where each contact lives now, with that row locked for the rest of the transaction: the
+   * contact itself, or the survivor it was merged into. Every writer to a contact's rows (tags,
+   * ledger, follows, source, identities) calls this first, inside its transaction: a merge locks
+   * both rows too, so it either committed before (the locking read sees it, and the writes go to
+   * the survivor) or waits until the writes commit (and moves them). Rows are locked in id order,
+   * hop by hop along merge chains (merges only chain forward, so a hop or two at most). SQLite's
+   * single writer is lock enough there.
+   */
+  async lockSurvivors(manager: EntityManager, contactIds: number[]): Promise<Map<number, number>> {
+    const mergedInto = new Map<number, number>();
+    const locked = new Set<number>();
+    let pending = [...new Set(contactIds)];
+    for (let hops = 0; pending.length > 0; hops += 1) {
+      if (hops >= MAX_MERGE_HOPS) throw new Error(`the merge chain of contacts ${pending.join(', ')} does not end`);
+      for (const row of await lockContactRows(manager, pending)) if (row.mergedIntoId !== null) mergedInto.set(row.id, row.mergedIntoId);
+      for (const id of pending) locked.add(id);
+      pending = [...new Set(mergedInto.values())].filter((id) => !locked.has(id));
+    }
+    return new Map(contactIds.map((id) => [id, followMerges(mergedInto, id)]));
+  }
+
+  /**
    * Where each contact lives now: itself, or the survivor it was merged into (merges only chain
    * forward, so a few hops at most).
    */
@@ -308,13 +332,21 @@ export class ContactsService {
     await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
   }
 
-  /** First-touch stays the first channel ever seen; last-touch follows the newest. */
+  /**
+   * First-touch stays the earliest channel seen, last-touch follows the newest. Each is one
+   * conditional UPDATE, which compares with the committed value: with a read, then an update, two
+   * interactions arriving together both thought they were first, and the later one could win.
+   */
   async recordSource(manager: EntityManager, contactId: number, source: string, at: Date): Promise<void> {
-    const contact = await manager.findOneByOrFail(Contact, { id: contactId });
-    const changes: Partial<Contact> = {};
-    if (!contact.firstSourceAt || at < contact.firstSourceAt) Object.assign(changes, { firstSource: source, firstSourceAt: at });
-    if (!contact.lastSourceAt || at >= contact.lastSourceAt) Object.assign(changes, { lastSource: source, lastSourceAt: at });
-    if (Object.keys(changes).length > 0) await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
+    const [when, now] = [toSqlDate(at), toSqlDate(this.deps.clock.now())];
+    await manager.query(
+      'UPDATE contacts SET first_source = ?, first_source_at = ?, updated_at = ? WHERE id = ? AND (first_source_at IS NULL OR first_source_at > ?)',
+      [source, when, now, contactId, when],
+    );
+    await manager.query(
+      'UPDATE contacts SET last_source = ?, last_source_at = ?, updated_at = ? WHERE id = ? AND (last_source_at IS NULL OR last_source_at <= ?)',
+      [source, when, now, contactId, when],
+    );
   }
 
   /**
@@ -370,6 +402,34 @@ async function lockContacts(manager: EntityManager, ids: number[]): Promise<Map<
   if (isMysqlManager(manager)) query.setLock('pessimistic_write');
   const rows = await query.getMany();
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Merges only chain forward; a chain this long means the data is broken. */
+const MAX_MERGE_HOPS = 16;
+
+/**
+ * Locks contact rows for the rest of the transaction, in id order (so that two writers locking
+ * overlapping sets never wait on each other in a circle), and reads where each was merged. A
+ * locking read: on MySQL it sees the latest committed row, not the transaction's snapshot.
+ */
+export async function lockContactRows(manager: EntityManager, ids: number[]): Promise<{ id: number; mergedIntoId: number | null }[]> {
+  if (ids.length === 0) return [];
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const rows: { id: number | string; merged_into_id: number | string | null }[] = await manager.query(
+    `SELECT id, merged_into_id FROM contacts WHERE id IN (${placeholders(sorted.length)}) ORDER BY id${isMysqlManager(manager) ? ' FOR UPDATE' : ''}`,
+    sorted,
+  );
+  return rows.map((r) => ({ id: Number(r.id), mergedIntoId: r.merged_into_id === null ? null : Number(r.merged_into_id) }));
+}
+
+function followMerges(mergedInto: Map<number, number>, contactId: number): number {
+  let id = contactId;
+  for (let hops = 0; hops < MAX_MERGE_HOPS; hops += 1) {
+    const next = mergedInto.get(id);
+    if (next === undefined) return id;
+    id = next;
+  }
+  throw new Error(`the merge chain of contact ${contactId} does not end`);
 }
 
 /** Per DataSource: whether a multi-row INSERT gets consecutive ids (read once). */

@@ -28,7 +28,6 @@ export function createOfficialAccountProfileReaction(deps: {
       if (!user.unionid) return;
       const survivor = await deps.contacts.linkIdentity(m, row.contactId, { kind: 'unionid', appId: '', value: user.unionid });
       batch.recordMerge(row.contactId, survivor);
-      row.contactId = survivor;
     };
   return {
     name: 'oa-profile',

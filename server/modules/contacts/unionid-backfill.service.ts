@@ -69,8 +69,8 @@ export class UnionidBackfillService {
         for (const user of users) {
           const contactId = contactOf.get(user.openid);
           if (contactId === undefined || !user.unionid) continue;
-          const [survivor] = (await this.deps.contacts.resolveSurvivors(m, [contactId])).values();
-          await this.deps.contacts.linkIdentity(m, survivor, { kind: 'unionid', appId: '', value: user.unionid });
+          // linkIdentity follows a contact merged since the openid was read to its survivor.
+          await this.deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: user.unionid });
           outcome.linked += 1;
         }
       });

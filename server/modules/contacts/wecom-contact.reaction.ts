@@ -36,20 +36,20 @@ export function createWecomContactReaction(deps: {
       const tags = changeType === 'edit_external_contact' && follow ? await deps.wecomTags.prepareReconcile(follow.tagIds) : null;
       return async (m, row, batch) => {
         if (row.contactId === null) return;
+        let contactId = row.contactId;
         if (detail) {
-          await deps.contacts.updateProfile(m, row.contactId, { name: detail.name, avatarUrl: detail.avatarUrl });
+          await deps.contacts.updateProfile(m, contactId, { name: detail.name, avatarUrl: detail.avatarUrl });
           if (detail.unionid) {
-            const survivor = await deps.contacts.linkIdentity(m, row.contactId, { kind: 'unionid', appId: '', value: detail.unionid });
-            batch.recordMerge(row.contactId, survivor);
-            row.contactId = survivor;
+            contactId = await deps.contacts.linkIdentity(m, contactId, { kind: 'unionid', appId: '', value: detail.unionid });
+            batch.recordMerge(row.contactId, contactId);
           }
-          for (const f of detail.followUsers) await deps.contacts.addFollow(m, row.contactId, { userId: f.userId, state: f.state });
+          for (const f of detail.followUsers) await deps.contacts.addFollow(m, contactId, { userId: f.userId, state: f.state });
         }
         if (changeType === 'add_external_contact' || changeType === 'add_half_external_contact') {
-          await deps.contacts.addFollow(m, row.contactId, { userId, state: typeof scene === 'string' ? scene : (follow?.state ?? null) });
+          await deps.contacts.addFollow(m, contactId, { userId, state: typeof scene === 'string' ? scene : (follow?.state ?? null) });
         }
-        if (RELATION_ENDS.has(changeType)) await deps.contacts.removeFollow(m, row.contactId, userId);
-        if (tags) await tags(m, row.contactId);
+        if (RELATION_ENDS.has(changeType)) await deps.contacts.removeFollow(m, contactId, userId);
+        if (tags) await tags(m, contactId);
       };
     },
   };

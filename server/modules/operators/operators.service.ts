@@ -5,7 +5,6 @@ import { OperatorSession } from '../../../entities/operator-session.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import type { Metrics } from '../../adapters/metrics';
-import { isUniqueViolation } from '../../db/errors';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, type AuditActor, type AuditService } from '../audit/audit.service';
 import { LoginThrottleStore } from './login-throttle';
@@ -278,8 +277,12 @@ export class OperatorsService {
       return { ok: false, reason: 'duplicate_username' };
     // Hashed before the transaction: scrypt takes tens of milliseconds and needs no lock.
     const passwordHash = await hashPassword(params.password);
-    try {
-      const created = await this.deps.transactor.run(async (m) => {
+    // Checked again inside: a concurrent request for the same username may have committed since;
+    // one that loses on the unique key runs again and finds it here.
+    const duplicate: CreateOperatorResult = { ok: false, reason: 'duplicate_username' };
+    return this.deps.transactor.runRetrying(
+      async (m): Promise<CreateOperatorResult> => {
+        if (await m.existsBy(Operator, { username: params.username })) return duplicate;
         const now = this.deps.clock.now();
         await m.insert(Operator, {
           username: params.username,
@@ -301,13 +304,10 @@ export class OperatorsService {
           targetId: row.id,
           detail: { username: row.username, role: row.role, wecomUserId: row.wecomUserId },
         });
-        return row;
-      });
-      return { ok: true, operator: toOperatorView(created) };
-    } catch (error) {
-      if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate_username' };
-      throw error;
-    }
+        return { ok: true, operator: toOperatorView(row) };
+      },
+      { onDuplicate: () => duplicate },
+    );
   }
 
   /** Changes role, profile, password or the disabled flag; a new password or disabling ends every session. */

@@ -31,18 +31,18 @@ export interface Reaction {
 /** The writes of one reaction for one interaction, inside the batch's transaction. */
 export type ReactionWrite = (manager: EntityManager, row: ReactionRow, batch: ReactionBatch) => Promise<void>;
 
-/** One interaction being reacted to. */
+/** One interaction being reacted to, as one write of one try of the batch's transaction sees it. */
 export interface ReactionRow {
   readonly interaction: Interaction;
   /**
-   * Its contact now: the interaction's contact followed through merges. A reaction that merges
-   * contacts sets it to the survivor (and reports the merge to the batch), so the reactions after
-   * it, and later rows of the batch, act on the survivor.
+   * Its contact now: the interaction's contact followed through merges, read under a lock inside
+   * this try, and through the merges this batch made so far. A reaction that merges contacts
+   * reports it with `batch.recordMerge`; the writes after it, and later rows, then get the survivor.
    */
-  contactId: number | null;
+  readonly contactId: number | null;
 }
 
-/** What the rows of one batch share inside its transaction. */
+/** What the rows of one try of a batch share inside its transaction; a new one for every try. */
 export class ReactionBatch {
   /** Contacts to move to `activated`, in one statement at the end. */
   readonly activated = new Set<number>();
@@ -52,7 +52,7 @@ export class ReactionBatch {
   readonly latestInteraction = new Map<number, Date>();
   private readonly mergedInto = new Map<number, number>();
 
-  /** A merge made by a row of this batch: later rows of the merged contact act on the survivor. */
+  /** A contact that lives on in another: merged before the batch (read under lock) or by one of its rows. */
   recordMerge(mergedId: number, survivorId: number): void {
     if (mergedId !== survivorId) this.mergedInto.set(mergedId, survivorId);
   }

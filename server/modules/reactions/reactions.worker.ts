@@ -9,7 +9,7 @@ import { currentRequestId, runOutsideRequest } from '../../adapters/request-cont
 import { LeaseQueue, type Claim } from '../../db/lease-queue';
 import type { Transactor } from '../../db/transaction';
 import type { ContactsService } from '../contacts/contacts.service';
-import { ReactionBatch, type Reaction, type ReactionRow, type ReactionWrite } from './reaction';
+import { ReactionBatch, type Reaction, type ReactionWrite } from './reaction';
 
 export interface ReactionsWorkerDeps {
   dataSource: DataSource;
@@ -40,11 +40,14 @@ const DEFAULT_PASS_LIMIT = 10_000;
 /** Short, and renewed while a batch runs: after a crash (kill -9) its rows wait this long at most. */
 const DEFAULT_LEASE_MS = 15_000;
 
-/** A row of the batch with the writes its reactions prepared. */
+/**
+ * A row of the batch with the writes its reactions prepared: the input of every try of the batch's
+ * transaction, never changed by one (a try that rolled back must leave nothing for the next).
+ */
 interface PreparedRow {
-  workId: number;
-  row: ReactionRow;
-  writes: ReactionWrite[];
+  readonly workId: number;
+  readonly interaction: Interaction;
+  readonly writes: readonly ReactionWrite[];
 }
 
 /** The batch's claim was taken over (this instance stalled past its lease): its writes must not commit. */
@@ -159,10 +162,6 @@ export class ReactionsWorker {
     const keys = work.map((w) => w.dedupeKey);
     const interactions = keys.length > 0 ? await m.findBy(Interaction, { dedupeKey: In(keys) }) : [];
     const byKey = new Map(interactions.map((i) => [i.dedupeKey, i]));
-    const owners = await this.deps.contacts.resolveSurvivors(
-      m,
-      interactions.flatMap((i) => (i.contactId === null ? [] : [i.contactId])),
-    );
 
     const batched = await this.prepareBatches(interactions);
     const prepared: PreparedRow[] = [];
@@ -177,8 +176,7 @@ export class ReactionsWorker {
           const write = fromBatch?.has(interaction.id) ? fromBatch.get(interaction.id) : await reaction.prepare(interaction);
           if (write) writes.push(write);
         }
-        const contactId = interaction.contactId === null ? null : (owners.get(interaction.contactId) ?? interaction.contactId);
-        prepared.push({ workId: w.id, row: { interaction, contactId }, writes });
+        prepared.push({ workId: w.id, interaction, writes });
       } catch (error) {
         await this.fail(claim, w.id, error);
       }
@@ -202,7 +200,7 @@ export class ReactionsWorker {
   }
 
   /** One transaction for the batch; if it fails, row by row, so a bad row fails alone. */
-  private async writePrepared(claim: Claim, prepared: PreparedRow[]): Promise<number> {
+  private async writePrepared(claim: Claim, prepared: readonly PreparedRow[]): Promise<number> {
     try {
       await this.deps.transactor.runRetrying((m) => this.writeBatch(m, claim, prepared));
       return prepared.length;
@@ -223,17 +221,27 @@ export class ReactionsWorker {
     }
   }
 
-  private async writeBatch(m: EntityManager, claim: Claim, rows: PreparedRow[]): Promise<void> {
+  /**
+   * One try of the batch's transaction. It starts from the prepared rows and the database alone:
+   * each contact's survivor is read and locked here (a merge made meanwhile by another pass or
+   * instance is followed; one that starts now waits for this commit, then moves what it wrote),
+   * and the batch's state is new, so a try after a rollback redoes the merges the rolled-back
+   * one had made.
+   */
+  private async writeBatch(m: EntityManager, claim: Claim, rows: readonly PreparedRow[]): Promise<void> {
     const batch = new ReactionBatch();
+    const contactIds = rows.flatMap((p) => (p.interaction.contactId === null ? [] : [p.interaction.contactId]));
+    for (const [id, survivor] of await this.deps.contacts.lockSurvivors(m, contactIds)) batch.recordMerge(id, survivor);
     // A late interaction (stored while its contact was being merged) moves to the survivor.
-    const moved = rows.filter((p) => p.row.contactId !== p.row.interaction.contactId);
-    for (const p of moved) await m.query('UPDATE interactions SET contact_id = ? WHERE id = ?', [p.row.contactId, p.row.interaction.id]);
     for (const p of rows) {
-      p.row.contactId = batch.survivorOf(p.row.contactId);
-      for (const write of p.writes) {
-        await write(m, p.row, batch);
-        p.row.contactId = batch.survivorOf(p.row.contactId);
-      }
+      const survivor = batch.survivorOf(p.interaction.contactId);
+      if (survivor !== p.interaction.contactId)
+        await m.query('UPDATE interactions SET contact_id = ? WHERE id = ?', [survivor, p.interaction.id]);
+    }
+    for (const p of rows) {
+      // Each write sees the contact as the writes before it left it (merged, perhaps).
+      for (const write of p.writes)
+        await write(m, { interaction: p.interaction, contactId: batch.survivorOf(p.interaction.contactId) }, batch);
     }
     for (const reaction of this.deps.reactions) await reaction.finish?.(m, batch);
     const ids = rows.map((p) => p.workId);

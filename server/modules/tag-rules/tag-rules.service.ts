@@ -2,7 +2,6 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
-import { isUniqueViolation } from '../../db/errors';
 import { insertedId } from '../../db/sql';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
@@ -162,14 +161,11 @@ export class TagRulesService {
   }
   /** Runs a change and then tells the rule engine, which caches rules for the callback path. */
   private async changeRules<T>(work: (manager: EntityManager) => Promise<TagRuleResult<T>>): Promise<TagRuleResult<T>> {
-    let result: TagRuleResult<T>;
-    try {
-      result = await this.transactor.run(work);
-    } catch (error) {
-      // Two operators saving the same name at once both pass the check; the unique index decides.
-      if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate_name' };
-      throw error;
-    }
+    // Two operators saving the same name at once both pass the check; the unique index decides,
+    // and the loser's next try finds the winner's rule.
+    const result = await this.transactor.runRetrying(work, {
+      onDuplicate: (): TagRuleResult<T> => ({ ok: false, reason: 'duplicate_name' }),
+    });
     this.deps.onRulesChanged?.();
     return result;
   }

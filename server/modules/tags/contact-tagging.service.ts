@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
-import { Contact } from '../../../entities/contact.entity';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -9,6 +8,7 @@ import type { Logger } from '../../adapters/logger';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { ContactListFilter, ContactScope, ContactsQueryService } from '../contacts/contacts-query.service';
+import { lockContactRows } from '../contacts/contacts.service';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 import type { TagsService } from './tags.service';
 
@@ -95,7 +95,12 @@ export class ContactTaggingService {
   async setContactTags(params: SetContactTagsParams): Promise<TaggingResult<ContactTagView[]>> {
     const contact = await this.deps.contactsQuery.findVisibleContact(params.contactId, params.scope);
     if (!contact || contact.mergedIntoId !== null) return { ok: false, reason: 'not_found' };
-    return this.deps.transactor.run(async (manager) => {
+    return this.deps.transactor.runRetrying(async (manager) => {
+      // The contact is locked before anything is read: the same change sent twice at once waits
+      // for the first to commit, then sees its tags and answers as the first did; a merge either
+      // waits for this change or moved the tags first (the contact is then gone, as for a later request).
+      const [locked] = await lockContactRows(manager, [contact.id]);
+      if (!locked || locked.mergedIntoId !== null) return { ok: false, reason: 'not_found' };
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
       const changed = await this.deps.tags.applyTags(manager, {
@@ -121,14 +126,11 @@ export class ContactTaggingService {
 
   /** The selected contacts (at most 500, checked by the route), in one transaction; `updated` counts contacts whose tags changed. */
   async bulkTagContacts(params: BulkTagContactsParams): Promise<TaggingResult<{ updated: number }>> {
-    return this.deps.transactor.run(async (manager) => {
+    return this.deps.transactor.runRetrying(async (manager) => {
+      // Locked first, in id order, as for one contact (setContactTags).
+      const contacts = (await lockContactRows(manager, params.contactIds)).filter((c) => c.mergedIntoId === null);
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
-      const contacts = await manager.find(Contact, {
-        select: { id: true },
-        where: { id: In([...new Set(params.contactIds)]), mergedIntoId: IsNull() },
-        order: { id: 'ASC' },
-      });
       const updated = await this.applyToContacts(
         manager,
         contacts.map((c) => c.id),
@@ -154,7 +156,7 @@ export class ContactTaggingService {
 
   /** Queues a job over everyone matching the filter; it commits with its audit row. */
   async enqueueBulkTagJob(params: EnqueueBulkTagJobParams): Promise<TaggingResult<{ jobId: number }>> {
-    return this.deps.transactor.run(async (manager) => {
+    return this.deps.transactor.runRetrying(async (manager) => {
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
       const dedupeKey = `${BULK_TAG}:${randomUUID()}`;
@@ -241,11 +243,13 @@ export class ContactTaggingService {
     });
     if (ids.length === 0) return false;
     const current = state;
-    await this.deps.transactor.run(async (manager) => {
+    await this.deps.transactor.runRetrying(async (manager) => {
+      // Locked first, in id order; a contact merged since it was listed is left to its survivor.
+      const live = (await lockContactRows(manager, ids)).filter((c) => c.mergedIntoId === null).map((c) => c.id);
       const tags = await this.loadTags(manager, current);
       // A tag deleted since the job was queued is skipped; the others still apply.
       const found = tags.ok ? tags.value : await this.loadExistingTags(manager, current);
-      await this.applyToContacts(manager, ids, found, current.operatorId === null ? 'operator' : `operator:${current.operatorId}`);
+      await this.applyToContacts(manager, live, found, current.operatorId === null ? 'operator' : `operator:${current.operatorId}`);
       const next: BulkJobState = { ...current, cursor: ids[ids.length - 1], done: current.done + ids.length };
       await manager.update(Task, { id: taskId }, { payload: toPayload(next) });
     });

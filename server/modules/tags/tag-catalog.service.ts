@@ -6,7 +6,6 @@ import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
-import { isUniqueViolation } from '../../db/errors';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 import { deleteTags } from './tags.service';
@@ -165,7 +164,7 @@ export class TagCatalogService {
   }
 
   async deleteTagGroup(params: DeleteTagGroupParams): Promise<TagCatalogResult<{ deletedTags: number; removedContactTags: number }>> {
-    return this.transactor.run(async (manager) => {
+    return this.transactor.runRetrying(async (manager) => {
       const group = await manager.findOneBy(TagGroup, { id: params.id });
       if (!group) return { ok: false, reason: 'not_found' };
       const tags = await manager.find(Tag, { where: { groupId: group.id }, order: { id: 'ASC' } });
@@ -258,7 +257,7 @@ export class TagCatalogService {
 
   /** Deletes the tag and takes it off every contact, in one transaction. */
   async deleteTag(params: DeleteTagParams): Promise<TagCatalogResult<{ removedContactTags: number }>> {
-    return this.transactor.run(async (manager) => {
+    return this.transactor.runRetrying(async (manager) => {
       const tag = await manager.findOneBy(Tag, { id: params.id });
       if (!tag) return { ok: false, reason: 'not_found' };
       const group = await manager.findOneBy(TagGroup, { id: tag.groupId });
@@ -287,14 +286,13 @@ export class TagCatalogService {
     return changed;
   }
 
-  /** A parallel writer can pass the existence check and lose on the unique key: same answer, 409. */
-  private async runCatchingDuplicates<T>(work: (manager: EntityManager) => Promise<TagCatalogResult<T>>): Promise<TagCatalogResult<T>> {
-    try {
-      return await this.transactor.run(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate_name' };
-      throw error;
-    }
+  /**
+   * A parallel writer can pass the existence check and lose on the unique key, or deadlock with
+   * another one waiting for the same key: the unit runs again, and its check answers 409 as for
+   * any duplicate.
+   */
+  private runCatchingDuplicates<T>(work: (manager: EntityManager) => Promise<TagCatalogResult<T>>): Promise<TagCatalogResult<T>> {
+    return this.transactor.runRetrying(work, { onDuplicate: () => ({ ok: false, reason: 'duplicate_name' }) });
   }
 
   private async audit(manager: EntityManager, actor: AuditActor, action: string, targetId: number, detail: AuditDetail): Promise<void> {

@@ -1,11 +1,12 @@
-import { In, type EntityManager } from 'typeorm';
+import { In, type EntityManager, type EntityTarget, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { insertedId } from '../../db/sql';
+import { insertedId, isMysqlManager } from '../../db/sql';
 import { countChanges, forgetDims, STAT_METRICS, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
@@ -26,22 +27,21 @@ export interface ApplyTagsParams {
 export class TagsService {
   constructor(private readonly deps: { clock: Clock; tagSync: TagSyncService }) {}
 
-  /** Finds or creates the tag (and its group) by name. */
+  /** Finds or creates the tag (and its group) by name; one another transaction is creating is waited for and returned. */
   async ensureTag(manager: EntityManager, ref: TagRef): Promise<Tag> {
     const groupName = ref.group.trim().slice(0, 64);
     const tagName = ref.name.trim().slice(0, 64);
     const group = await this.ensureGroup(manager, groupName);
-    const existing = await manager.findOneBy(Tag, { groupId: group.id, name: tagName });
-    if (existing) return existing;
-    await manager.insert(Tag, { groupId: group.id, name: tagName, createdAt: this.deps.clock.now() });
-    return manager.findOneByOrFail(Tag, { groupId: group.id, name: tagName });
+    return findOrInsert(
+      manager,
+      Tag,
+      { groupId: group.id, name: tagName },
+      { groupId: group.id, name: tagName, createdAt: this.deps.clock.now() },
+    );
   }
 
   async ensureGroup(manager: EntityManager, name: string): Promise<TagGroup> {
-    const existing = await manager.findOneBy(TagGroup, { name });
-    if (existing) return existing;
-    await manager.insert(TagGroup, { name, syncOa: true, syncWecom: true, createdAt: this.deps.clock.now() });
-    return manager.findOneByOrFail(TagGroup, { name });
+    return findOrInsert(manager, TagGroup, { name }, { name, syncOa: true, syncWecom: true, createdAt: this.deps.clock.now() });
   }
 
   /** Adds and removes tags; returns what actually changed. Re-applying is a no-op. */
@@ -83,6 +83,30 @@ export class TagsService {
     }
     return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
   }
+}
+
+/**
+ * The row with this unique key, inserted if missing. Two transactions inserting the same key at
+ * once: the second INSERT waits for the first transaction, then fails alone (both databases undo
+ * just the statement), and the row is read with a locking read, which on MySQL sees a row
+ * committed after this transaction's snapshot where a plain read would not.
+ */
+async function findOrInsert<T extends ObjectLiteral>(
+  manager: EntityManager,
+  entity: EntityTarget<T>,
+  key: FindOptionsWhere<T>,
+  values: QueryDeepPartialEntity<T>,
+): Promise<T> {
+  const existing = await manager.findOneBy(entity, key);
+  if (existing) return existing;
+  try {
+    await manager.insert(entity, values);
+  } catch (error) {
+    // Deliberate: a concurrent transaction inserted the same key first; its row is read below.
+    if (!isUniqueViolation(error)) throw error;
+  }
+  const locking = isMysqlManager(manager) && manager.queryRunner?.isTransactionActive === true;
+  return manager.findOneOrFail(entity, { where: key, ...(locking ? { lock: { mode: 'pessimistic_read' as const } } : {}) });
 }
 
 /**

@@ -1,9 +1,13 @@
 import request from 'supertest';
 import { Contact } from '../../../entities/contact.entity';
+import { ContactFollow } from '../../../entities/contact-follow.entity';
+import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction } from '../../../entities/interaction.entity';
+import { ReactionWork } from '../../../entities/reaction-work.entity';
+import { Tag } from '../../../entities/tag.entity';
 import { describeEachDatabase, DATABASE_KINDS, createTestDatabase, useSecondInstance, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
-import { officialAccountRequest, textMessage } from '../../support/wechat-requests';
+import { officialAccountRequest, textMessage, wecomRequest } from '../../support/wechat-requests';
 
 const post = (stack: TestStack, r: { url: string; body: string }) =>
   request(stack.app.callback()).post(r.url).type('text/xml').send(r.body);
@@ -47,6 +51,74 @@ describeEachDatabase('callbacks: the same delivery to two instances at once', (d
     await Promise.all([a.services.reactions.processDue(), b.services.reactions.processDue()]);
     const scored = await m.find(Contact);
     expect(scored.filter((c) => c.score === 0)).toEqual([]);
+  });
+});
+
+describeEachDatabase('reactions: the same follow and the same tag added by two instances at once', (db) => {
+  const other = useSecondInstance(db);
+  let a: TestStack;
+  let b: TestStack;
+  beforeEach(async () => {
+    a = await startTestStack(db(), {}, { holder: 'instance-a' });
+    b = await startTestStack({ dataSource: other() }, {}, { holder: 'instance-b' });
+  });
+  afterEach(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a rep adds and edits a customer, a follower scans one code twice, each pair split across the instances: all held once, no failed attempt', async () => {
+    const corpId = a.config.wecom.corpId;
+    // Each instance asks its own sandbox for the customer's detail.
+    for (const stack of [a, b])
+      stack.sandbox.state.addExternalContact({ externalUserId: 'wm_twice', unionid: null, followUserId: 'sales-li', state: 'booth-7' });
+    const now = Math.floor(Date.now() / 1000);
+    const wecomEvent = (changeType: string, createTime: number) =>
+      wecomRequest(a.config, {
+        ToUserName: corpId,
+        FromUserName: 'sys',
+        CreateTime: createTime,
+        MsgType: 'event',
+        Event: 'change_external_contact',
+        ChangeType: changeType,
+        UserID: 'sales-li',
+        ExternalUserID: 'wm_twice',
+        State: 'booth-7',
+      });
+    const scan = (createTime: number) =>
+      officialAccountRequest(a.config, {
+        ToUserName: 'gh_sandbox',
+        FromUserName: 'o_twice',
+        CreateTime: createTime,
+        MsgType: 'event',
+        Event: 'SCAN',
+        EventKey: 'booth-7',
+      });
+    const answers = await Promise.all([
+      post(a, wecomEvent('add_external_contact', now)),
+      post(b, wecomEvent('edit_external_contact', now + 1)),
+      post(a, scan(now)),
+      post(b, scan(now + 1)),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    await Promise.all([a.services.reactions.idle(), b.services.reactions.idle()]);
+    await Promise.all([a.services.reactions.processDue(), b.services.reactions.processDue()]);
+
+    const m = db().dataSource.manager;
+    expect((await m.find(ReactionWork)).map((w) => [w.status, w.attempts])).toEqual([
+      ['done', 0],
+      ['done', 0],
+      ['done', 0],
+      ['done', 0],
+    ]);
+    expect(await m.find(ContactFollow)).toEqual([expect.objectContaining({ userId: 'sales-li', status: 'active', state: 'booth-7' })]);
+    const booth = await m.findOneByOrFail(Tag, { name: 'booth-7' });
+    expect(await m.countBy(Tag, { name: 'booth-7' })).toBe(1);
+    // The WeCom customer and the follower are two contacts (no unionid links them): booth-7 once on each.
+    const held = await m.findBy(ContactTag, { tagId: booth.id });
+    expect(held).toHaveLength(2);
+    expect(new Set(held.map((t) => t.contactId)).size).toBe(2);
+    // And the customer's 企微好友 from the add: three contact tags in all.
+    expect(await m.count(ContactTag)).toBe(3);
   });
 });
 
