@@ -48,13 +48,13 @@ import { TagRulesEngine } from './modules/tag-rules/tag-rules.engine';
 import { createTagRulesReaction } from './modules/tag-rules/tag-rules.reaction';
 import { TagRulesService } from './modules/tag-rules/tag-rules.service';
 import { TagSyncService } from './modules/tag-sync/tag-sync.service';
-import { WecomTagMirror } from './modules/tag-sync/wecom-tags.reaction';
+import { WecomTagMirror } from './modules/tag-sync/wecom-tag-mirror';
 import { TagCatalogService } from './modules/tags/tag-catalog.service';
 import { SetupService } from './modules/setup/setup.service';
 import { StatCountersService } from './modules/stats/stat-counters';
 import { StatsService } from './modules/stats/stats.service';
-import { ContactTaggingService } from './modules/tags/contact-tagging.service';
-import { TagsService } from './modules/tags/tags.service';
+import { ManualTaggingService } from './modules/tags/manual-tagging.service';
+import { ContactTagsService } from './modules/tags/contact-tags.service';
 import { TaskQueue } from './modules/tasks/task-queue.service';
 
 export interface ComposeParams {
@@ -164,11 +164,11 @@ export function composeServices(p: ComposeParams) {
     logger,
   });
   const contacts = new ContactsService({ clock });
-  const tags = new TagsService({ clock, tagSync });
+  const contactTags = new ContactTagsService({ clock, tagSync });
   const scoring = new ScoringService({ clock });
-  const rules = new TagRulesEngine({ dataSource, tags, clock });
+  const rules = new TagRulesEngine({ dataSource, contactTags, clock });
   const interactions = new InteractionsService({ clock, contacts });
-  const wecomTags = wecom ? new WecomTagMirror({ dataSource, wecom, tags, tagSync, clock }) : null;
+  const wecomTags = wecom ? new WecomTagMirror({ dataSource, wecom, contactTags, tagSync, clock }) : null;
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -217,7 +217,7 @@ export function composeServices(p: ComposeParams) {
     audit,
     sources: createFailedWorkSources({ tasks: queue.leases, reactions: reactions.queue }),
   });
-  const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger });
+  const manualTagging = new ManualTaggingService({ dataSource, transactor, contactTags, audit, queue, contactsQuery, logger });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
   const statCounters = new StatCountersService({ dataSource, transactor, clock });
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
@@ -233,7 +233,7 @@ export function composeServices(p: ComposeParams) {
       pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale },
       auth,
     }),
-    createAdminContactsRouter({ contactsQuery, contactTagging, audit, auth }),
+    createAdminContactsRouter({ contactsQuery, manualTagging, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),
@@ -250,7 +250,7 @@ export function composeServices(p: ComposeParams) {
     {
       name: 'bulk-tags',
       schedule: '*/5 * * * * *',
-      run: async () => void (await queue.runOnce({ handlers: contactTagging.handlers(), batchSize: 1 })),
+      run: async () => void (await queue.runOnce({ handlers: manualTagging.handlers(), batchSize: 1 })),
     },
     // The dashboard's counters: changes are counted as deltas with each write, folded in here.
     { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },
@@ -285,7 +285,7 @@ export function composeServices(p: ComposeParams) {
     queue,
     tagSync,
     contacts,
-    tags,
+    contactTags,
     scoring,
     rules,
     interactions,
@@ -298,7 +298,7 @@ export function composeServices(p: ComposeParams) {
     tagCatalog,
     tagRules,
     failedWork,
-    contactTagging,
+    manualTagging,
     stats,
     statCounters,
     setup,

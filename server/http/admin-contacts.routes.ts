@@ -10,7 +10,7 @@ import {
   type ContactsQueryService,
 } from '../modules/contacts/contacts-query.service';
 import type { OperatorView } from '../modules/operators/operators.service';
-import type { ContactTaggingService, TaggingResult } from '../modules/tags/contact-tagging.service';
+import type { ManualTaggingService, TaggingResult } from '../modules/tags/manual-tagging.service';
 import type { AuditService } from '../modules/audit/audit.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, notFound } from './http-error';
@@ -18,7 +18,7 @@ import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 
 export interface AdminContactsRouterDeps {
   contactsQuery: ContactsQueryService;
-  contactTagging: ContactTaggingService;
+  manualTagging: ManualTaggingService;
   audit: AuditService;
   auth: AuthMiddleware;
 }
@@ -108,19 +108,19 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
     const actor = actorOf(ctx);
     if ('contactIds' in body) {
       ctx.body = unwrapTagging(
-        await deps.contactTagging.bulkTagContacts({ contactIds: body.contactIds, add: body.add, remove: body.remove, actor }),
+        await deps.manualTagging.bulkTagContacts({ contactIds: body.contactIds, add: body.add, remove: body.remove, actor }),
       );
       return;
     }
     ctx.body = unwrapTagging(
-      await deps.contactTagging.enqueueBulkTagJob({ filter: body.filter, add: body.add, remove: body.remove, actor }),
+      await deps.manualTagging.enqueueBulkTagJob({ filter: body.filter, add: body.add, remove: body.remove, actor }),
     );
     ctx.status = 202;
   });
 
   router.get('/api/admin/bulk-jobs/:id', marketers, async (ctx) => {
     const parsed = idParamSchema.safeParse(ctx.params.id);
-    const job = parsed.success ? await deps.contactTagging.getBulkJob(parsed.data) : null;
+    const job = parsed.success ? await deps.manualTagging.getBulkJob(parsed.data) : null;
     if (!job) throw notFound('No such bulk job');
     ctx.body = job;
   });
@@ -177,7 +177,7 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
     const id = parseContactId(ctx.params.id);
     const body = await parseJsonBody(ctx, tagChangeSchema);
     const tags = unwrapTagging(
-      await deps.contactTagging.setContactTags({
+      await deps.manualTagging.setContactTags({
         contactId: id,
         scope: scopeOf(ctx.state.operator),
         add: body.add,

@@ -32,8 +32,8 @@ import { StatCountersService } from '../../server/modules/stats/stat-counters';
 import { StatsService } from '../../server/modules/stats/stats.service';
 import { ContactsService } from '../../server/modules/contacts/contacts.service';
 import { InteractionsService } from '../../server/modules/interactions/interactions.service';
-import { ContactTaggingService } from '../../server/modules/tags/contact-tagging.service';
-import { TagsService } from '../../server/modules/tags/tags.service';
+import { ManualTaggingService } from '../../server/modules/tags/manual-tagging.service';
+import { ContactTagsService } from '../../server/modules/tags/contact-tags.service';
 import { TagRulesEngine } from '../../server/modules/tag-rules/tag-rules.engine';
 
 export interface AdminTestApp {
@@ -48,8 +48,8 @@ export interface AdminTestApp {
   /** The task queue behind the tag syncs (and the failed-work admin's `tasks`). */
   queue: TaskQueue;
   failedWork: FailedWorkService;
-  contactTagging: ContactTaggingService;
-  tags: TagsService;
+  manualTagging: ManualTaggingService;
+  contactTags: ContactTagsService;
   contacts: ContactsService;
   interactions: InteractionsService;
   transactor: Transactor;
@@ -108,10 +108,19 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
       reactions: new LeaseQueue({ dataSource, clock, holder: 'admin-test', table: 'reaction_work' }),
     }),
   });
-  const tags = new TagsService({ clock, tagSync });
-  const rules = new TagRulesEngine({ dataSource, tags, clock });
+  const contactTags = new ContactTagsService({ clock, tagSync });
+  const rules = new TagRulesEngine({ dataSource, contactTags, clock });
   // Small chunks, so a handful of test contacts spans several chunks of a bulk job.
-  const contactTagging = new ContactTaggingService({ dataSource, transactor, tags, audit, queue, contactsQuery, logger, chunkSize: 2 });
+  const manualTagging = new ManualTaggingService({
+    dataSource,
+    transactor,
+    contactTags,
+    audit,
+    queue,
+    contactsQuery,
+    logger,
+    chunkSize: 2,
+  });
   const stats = new StatsService({ dataSource, clock, timezone: 'Asia/Shanghai' });
   const statCounters = new StatCountersService({ dataSource, transactor, clock });
   const contacts = new ContactsService({ clock });
@@ -124,7 +133,7 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   const routers = [
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({ pageConfig: options.pageConfig ?? { sandbox: true, timezone: 'Asia/Shanghai', locale: 'zh-CN' }, auth }),
-    createAdminContactsRouter({ contactsQuery, contactTagging, audit, auth }),
+    createAdminContactsRouter({ contactsQuery, manualTagging, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
@@ -142,8 +151,8 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
     tagRules,
     queue,
     failedWork,
-    contactTagging,
-    tags,
+    manualTagging,
+    contactTags,
     contacts,
     interactions,
     transactor,

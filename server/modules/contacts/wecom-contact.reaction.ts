@@ -2,7 +2,7 @@ import type { Logger } from '../../adapters/logger';
 import { fetchOptional } from '../../adapters/platform-error';
 import type { WecomClient } from '../../adapters/wecom.client';
 import type { Reaction } from '../reactions/reaction';
-import type { WecomTagMirror } from '../tag-sync/wecom-tags.reaction';
+import type { WecomTagMirror } from '../tag-sync/wecom-tag-mirror';
 import type { ContactsService } from './contacts.service';
 
 /** Pushes after which the customer's detail (name, unionid, follow users, tags) is fetched. */

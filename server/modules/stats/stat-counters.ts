@@ -14,7 +14,7 @@ import { isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
  * fold between two reads cannot count a change twice or miss it.
  *
  * The writers of the counted tables are few and all call countChanges(): ContactsService
- * (creation, stage, merges), InteractionsService, TagsService and the tag deletions. Rows changed
+ * (creation, stage, merges), InteractionsService, ContactTagsService and the tag deletions. Rows changed
  * by hand in SQL are not counted: `npm run admin -- recount-stats` counts everything again.
  */
 export const STAT_METRICS = {

@@ -4,7 +4,7 @@ import type { Tag } from '../../../entities/tag.entity';
 import { TagRule, type NewsArticle, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import type { AddPointsParams } from '../scoring/scoring.service';
-import type { TagsService } from '../tags/tags.service';
+import type { ContactTagsService } from '../tags/contact-tags.service';
 
 export type PassiveReply = { kind: 'text'; content: string } | { kind: 'news'; articles: NewsArticle[] };
 
@@ -103,7 +103,7 @@ export class TagRulesEngine {
    * made through this instance drops the cache at once (invalidate); other instances see it
    * within cacheMs. Rules are configuration, not state: a short lag is harmless.
    */
-  constructor(private readonly deps: { dataSource: DataSource; tags: TagsService; clock: Clock; cacheMs?: number }) {
+  constructor(private readonly deps: { dataSource: DataSource; contactTags: ContactTagsService; clock: Clock; cacheMs?: number }) {
     this.cacheMs = deps.cacheMs ?? 2_000;
   }
 
@@ -151,7 +151,7 @@ export class TagRulesEngine {
     for (const rule of await this.loadRules(p.type)) {
       if (!matchRule(rule, p)) continue;
       if (rule.addTags.length > 0 || rule.removeTags.length > 0) {
-        await this.deps.tags.applyTags(manager, {
+        await this.deps.contactTags.applyTags(manager, {
           contactId: p.contactId,
           add: await this.renderTags(manager, rule.addTags, p.detail),
           remove: await this.renderTags(manager, rule.removeTags, p.detail),
@@ -173,7 +173,7 @@ export class TagRulesEngine {
     const tags: Tag[] = [];
     for (const ref of refs) {
       const rendered = renderTagRef(ref, detail);
-      if (rendered) tags.push(await this.deps.tags.ensureTag(manager, rendered));
+      if (rendered) tags.push(await this.deps.contactTags.ensureTag(manager, rendered));
     }
     return tags;
   }

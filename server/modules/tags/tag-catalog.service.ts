@@ -8,7 +8,7 @@ import { TagRule, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
-import { deleteTags } from './tags.service';
+import { deleteTags } from './contact-tags.service';
 import type { TagSyncService, TagSyncState } from '../tag-sync/tag-sync.service';
 
 export interface TagGroupView {

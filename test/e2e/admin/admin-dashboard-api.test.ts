@@ -222,12 +222,12 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     // A worker takes the job, commits one chunk (2 contacts) and dies without finishing.
     const claimed = await t.queue.claim({ kinds: ['bulk_tag'], limit: 1 });
     expect(claimed?.tasks.map((task) => task.id)).toEqual([jobId]);
-    expect(await t.contactTagging.processBulkChunk(jobId)).toBe(true);
+    expect(await t.manualTagging.processBulkChunk(jobId)).toBe(true);
     expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toMatchObject({ status: 'running', total: 3, done: 2 });
 
     // Its lease runs out; the next worker finishes from the committed cursor.
     await expireLeases(db().dataSource, 'tasks');
-    const outcome = await t.queue.runOnce({ handlers: t.contactTagging.handlers(), batchSize: 1 });
+    const outcome = await t.queue.runOnce({ handlers: t.manualTagging.handlers(), batchSize: 1 });
     expect(outcome).toEqual({ done: 1, retried: 0, failed: 0 });
     expect((await get(`/api/admin/bulk-jobs/${jobId}`).expect(200)).body).toEqual({
       id: jobId,

@@ -199,7 +199,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await page.locator('[data-test=bulk-job]').waitFor();
     // The test stack runs no cron: play the bulk-tags worker (every 5 s in `npm start`) until the queue is empty.
     for (let round = 0; round < 10; round += 1) {
-      const outcome = await stack.services.queue.runOnce({ handlers: stack.services.contactTagging.handlers(), batchSize: 1 });
+      const outcome = await stack.services.queue.runOnce({ handlers: stack.services.manualTagging.handlers(), batchSize: 1 });
       if (outcome.done + outcome.retried + outcome.failed === 0) break;
     }
     await page.locator('[data-test=bulk-job][data-status=done]').waitFor({ timeout: 20_000 });

@@ -18,7 +18,7 @@ import type { Reaction } from '../../../server/modules/reactions/reaction';
 import { ReactionsWorker } from '../../../server/modules/reactions/reactions.worker';
 import { createScoringReaction } from '../../../server/modules/scoring/scoring.reaction';
 import { createTagRulesReaction } from '../../../server/modules/tag-rules/tag-rules.reaction';
-import { WecomTagMirror } from '../../../server/modules/tag-sync/wecom-tags.reaction';
+import { WecomTagMirror } from '../../../server/modules/tag-sync/wecom-tag-mirror';
 import { createTestDatabase, DATABASE_KINDS, untilSomeoneWaitsForALock, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
@@ -59,7 +59,13 @@ mysqlOnly('a merge and writes to the merged contact at once, on two instances [m
   const reactionsOf = (stack: TestStack, dataSource: DataSource): Reaction[] => {
     const s = stack.services;
     if (!s.officialAccount || !s.wecom) throw new Error('the test stack configures both platforms');
-    const wecomTags = new WecomTagMirror({ dataSource, wecom: s.wecom, tags: s.tags, tagSync: s.tagSync, clock: stack.clock });
+    const wecomTags = new WecomTagMirror({
+      dataSource,
+      wecom: s.wecom,
+      contactTags: s.contactTags,
+      tagSync: s.tagSync,
+      clock: stack.clock,
+    });
     return [
       createOfficialAccountProfileReaction({ officialAccount: s.officialAccount, contacts: s.contacts, logger }),
       createWecomContactReaction({ wecom: s.wecom, contacts: s.contacts, wecomTags, logger }),

@@ -71,9 +71,9 @@ describeEachDatabase('a reaction batch retried after a rollback', (db) => {
       const { contactId } = await s.contacts.resolveContact(t, { kind: 'external_userid', appId: 'wwcorp', value: 'wm_older' });
       await s.contacts.linkIdentity(t, contactId, { kind: 'unionid', appId: '', value: 'u_same_person' });
       await s.scoring.addPoints(t, { contactId, points: 10, reason: 'seed', dedupeKey: 'seed:older' });
-      await s.tags.applyTags(t, {
+      await s.contactTags.applyTags(t, {
         contactId,
-        add: [await s.tags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
+        add: [await s.contactTags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
         remove: [],
         source: 'seed',
       });
@@ -90,9 +90,9 @@ describeEachDatabase('a reaction batch retried after a rollback', (db) => {
     });
     expect(await s.reactions.processDue()).toBe(1);
     await s.transactor.run(async (t) =>
-      s.tags.applyTags(t, {
+      s.contactTags.applyTags(t, {
         contactId: newer,
-        add: [await s.tags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
+        add: [await s.contactTags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
         remove: [],
         source: 'seed',
       }),

@@ -35,8 +35,8 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
   });
   const record = (drafts: InteractionDraft[]) => t.transactor.run((m) => t.interactions.recordInteractions(m, drafts));
   const contactOf = async (who: string) => (await t.transactor.run((m) => t.contacts.resolveContact(m, openid(who)))).contactId;
-  const tag = (name: string) => t.transactor.run((m) => t.tags.ensureTag(m, { group: 'Interest', name }));
-  const applyTags = (contactId: number, add: Tag[], remove: Tag[] = [], tags = t.tags, tx = t.transactor) =>
+  const tag = (name: string) => t.transactor.run((m) => t.contactTags.ensureTag(m, { group: 'Interest', name }));
+  const applyTags = (contactId: number, add: Tag[], remove: Tag[] = [], tags = t.contactTags, tx = t.transactor) =>
     tx.runRetrying((m) => tags.applyTags(m, { contactId, add, remove, source: 'test' }));
 
   /** Each metric as the counters say, folded or not. */
@@ -179,8 +179,8 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
     await t.statCounters.runOnce();
     // The second instance: its own DataSource (pool) and services.
     const second = buildAdminTestApp(other());
-    const a = { tags: t.tags, tx: t.transactor, counters: t.statCounters };
-    const b = { tags: second.tags, tx: second.transactor, counters: second.statCounters };
+    const a = { tags: t.contactTags, tx: t.transactor, counters: t.statCounters };
+    const b = { tags: second.contactTags, tx: second.transactor, counters: second.statCounters };
     // Both add VIP to everyone, then remove it from every third person, folding as they go.
     const work = async (side: typeof a) => {
       for (const [i, id] of people.entries()) {

@@ -2,7 +2,7 @@ import { ManualClock } from '../../../server/adapters/clock';
 import { AuditService } from '../../../server/modules/audit/audit.service';
 import { TagRulesEngine } from '../../../server/modules/tag-rules/tag-rules.engine';
 import { TagRulesService } from '../../../server/modules/tag-rules/tag-rules.service';
-import type { TagsService } from '../../../server/modules/tags/tags.service';
+import type { ContactTagsService } from '../../../server/modules/tags/contact-tags.service';
 import { describeEachDatabase } from '../../support/database';
 
 describeEachDatabase('tag rules: the callback path reads them from a short cache', (db) => {
@@ -20,8 +20,8 @@ describeEachDatabase('tag rules: the callback path reads them from a short cache
 
   function build(clock: ManualClock) {
     const dataSource = db().dataSource;
-    // findReply never touches tags; the engine only needs TagsService for applyRules.
-    const engine = new TagRulesEngine({ dataSource, tags: {} as TagsService, clock, cacheMs: 2_000 });
+    // findReply never touches tags; the engine only needs ContactTagsService for applyRules.
+    const engine = new TagRulesEngine({ dataSource, contactTags: {} as ContactTagsService, clock, cacheMs: 2_000 });
     const rules = new TagRulesService({
       dataSource,
       clock,

@@ -70,7 +70,7 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
   }
 
   async function ensureTag(group: string, name: string, sync: { oa?: boolean; wecom?: boolean } = {}): Promise<Tag> {
-    const tag = await stack.services.transactor.run((t) => stack.services.tags.ensureTag(t, { group, name }));
+    const tag = await stack.services.transactor.run((t) => stack.services.contactTags.ensureTag(t, { group, name }));
     if (sync.oa !== undefined || sync.wecom !== undefined) {
       await m().update(
         TagGroup,
@@ -84,7 +84,7 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
   async function applyTags(contactIds: number[], p: { add?: Tag[]; remove?: Tag[] }): Promise<void> {
     await stack.services.transactor.run(async (t) => {
       for (const contactId of contactIds) {
-        await stack.services.tags.applyTags(t, { contactId, add: p.add ?? [], remove: p.remove ?? [], source: 'operator:1' });
+        await stack.services.contactTags.applyTags(t, { contactId, add: p.add ?? [], remove: p.remove ?? [], source: 'operator:1' });
       }
     });
   }
@@ -378,7 +378,7 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
 
     await expect(
       stack.services.transactor.run(async (t) => {
-        await stack.services.tags.applyTags(t, { contactId, add: [tag], remove: [], source: 'operator:1' });
+        await stack.services.contactTags.applyTags(t, { contactId, add: [tag], remove: [], source: 'operator:1' });
         expect(await t.countBy(Task, {})).toBe(2);
         throw new Error('the caller failed after tagging');
       }),

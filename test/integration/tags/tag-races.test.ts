@@ -7,7 +7,7 @@ import { createLogger } from '../../../server/adapters/logger';
 import { Transactor } from '../../../server/db/transaction';
 import { ContactsService } from '../../../server/modules/contacts/contacts.service';
 import { TagSyncService } from '../../../server/modules/tag-sync/tag-sync.service';
-import { TagsService } from '../../../server/modules/tags/tags.service';
+import { ContactTagsService } from '../../../server/modules/tags/contact-tags.service';
 import { TaskQueue } from '../../../server/modules/tasks/task-queue.service';
 import { createTestDatabase, DATABASE_KINDS, untilSomeoneWaitsForALock, type TestDatabase } from '../../support/database';
 
@@ -19,14 +19,14 @@ import { createTestDatabase, DATABASE_KINDS, untilSomeoneWaitsForALock, type Tes
 const mysqlOnly = DATABASE_KINDS.includes('mysql') ? describe : describe.skip;
 mysqlOnly('tags: the same tag created or applied twice at once [mysql]', () => {
   let db: TestDatabase;
-  let tags: TagsService;
+  let tags: ContactTagsService;
   const clock = new ManualClock();
   const contacts = new ContactsService({ clock });
   beforeAll(async () => {
     db = await createTestDatabase('mysql');
     const logger = createLogger('silent');
     const queue = new TaskQueue({ dataSource: db.dataSource, clock, holder: 'tag-races', logger });
-    tags = new TagsService({
+    tags = new ContactTagsService({
       clock,
       tagSync: new TagSyncService({ dataSource: db.dataSource, queue, officialAccount: null, wecom: null, logger }),
     });

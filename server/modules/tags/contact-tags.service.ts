@@ -21,10 +21,15 @@ export interface ApplyTagsParams {
 }
 
 /**
- * Tags on contacts. Every change is mirrored to the platforms through the sync queue, enqueued
- * in the caller's transaction so a rolled-back change never syncs.
+ * Which contact holds which tag: the one writer of `contact_tags`, inside the caller's
+ * transaction, for every cause (tag rules, WeCom edits coming back, operators' manual tagging).
+ * The tag module's three services split by question: TagCatalogService edits the groups and tags
+ * themselves, ContactTagsService puts them on contacts, ManualTaggingService is what an operator
+ * does by hand (audited, one contact or a filter as a job). Every change here is mirrored to the
+ * platforms through the sync queue (tag-sync/), enqueued in the caller's transaction so a
+ * rolled-back change never syncs.
  */
-export class TagsService {
+export class ContactTagsService {
   constructor(private readonly deps: { clock: Clock; tagSync: TagSyncService }) {}
 
   /** Finds or creates the tag (and its group) by name; one another transaction is creating is waited for and returned. */

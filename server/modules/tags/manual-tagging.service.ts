@@ -10,7 +10,7 @@ import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { ContactListFilter, ContactScope, ContactsQueryService } from '../contacts/contacts-query.service';
 import { lockContactRows } from '../contacts/contacts.service';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
-import type { TagsService } from './tags.service';
+import type { ContactTagsService } from './contact-tags.service';
 
 export const BULK_TAG = 'bulk_tag';
 
@@ -56,10 +56,10 @@ export interface BulkJobView {
   error: string | null;
 }
 
-export interface ContactTaggingDeps {
+export interface ManualTaggingDeps {
   dataSource: DataSource;
   transactor: Transactor;
-  tags: TagsService;
+  contactTags: ContactTagsService;
   audit: AuditService;
   queue: TaskQueue;
   contactsQuery: ContactsQueryService;
@@ -81,13 +81,14 @@ interface BulkJobState {
 
 /**
  * Operators tagging contacts by hand: one contact, the selected rows, or everyone matching a
- * filter as a queued job. Every change goes through TagsService.applyTags, so the platform syncs
- * are enqueued in the same transaction as for any other tag change, and re-applying is a no-op.
+ * filter as a queued job, audited. Every change goes through ContactTagsService.applyTags, so
+ * the platform syncs are enqueued in the same transaction as for any other tag change, and
+ * re-applying is a no-op.
  */
-export class ContactTaggingService {
+export class ManualTaggingService {
   private readonly chunkSize: number;
 
-  constructor(private readonly deps: ContactTaggingDeps) {
+  constructor(private readonly deps: ManualTaggingDeps) {
     this.chunkSize = deps.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
@@ -103,7 +104,7 @@ export class ContactTaggingService {
       if (!locked || locked.mergedIntoId !== null) return { ok: false, reason: 'not_found' };
       const tags = await this.loadTags(manager, params);
       if (!tags.ok) return tags;
-      const changed = await this.deps.tags.applyTags(manager, {
+      const changed = await this.deps.contactTags.applyTags(manager, {
         contactId: contact.id,
         add: tags.value.add,
         remove: tags.value.remove,
@@ -264,7 +265,7 @@ export class ContactTaggingService {
   ): Promise<number> {
     let updated = 0;
     for (const contactId of contactIds) {
-      const changed = await this.deps.tags.applyTags(manager, { contactId, add: tags.add, remove: tags.remove, source });
+      const changed = await this.deps.contactTags.applyTags(manager, { contactId, add: tags.add, remove: tags.remove, source });
       if (changed.added.length + changed.removed.length > 0) updated += 1;
     }
     return updated;

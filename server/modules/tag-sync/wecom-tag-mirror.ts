@@ -6,7 +6,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { Clock } from '../../adapters/clock';
 import type { WecomClient } from '../../adapters/wecom.client';
 import type { Reaction } from '../reactions/reaction';
-import { deleteTags, type TagsService } from '../tags/tags.service';
+import { deleteTags, type ContactTagsService } from '../tags/contact-tags.service';
 import type { TagSyncService } from './tag-sync.service';
 
 type CorpTagGroups = Awaited<ReturnType<WecomClient['getCorpTagList']>>;
@@ -14,7 +14,7 @@ type CorpTagGroups = Awaited<ReturnType<WecomClient['getCorpTagList']>>;
 export interface WecomTagMirrorDeps {
   dataSource: DataSource;
   wecom: WecomClient;
-  tags: TagsService;
+  contactTags: ContactTagsService;
   tagSync: TagSyncService;
   clock: Clock;
 }
@@ -69,7 +69,7 @@ export class WecomTagMirror {
     const held = await findWecomTagIds(m, contactId);
     const wantedIds = new Set(wecomTagIds);
     const remove = await m.findBy(Tag, { id: In([...held].filter(([wecomId]) => !wantedIds.has(wecomId)).map(([, id]) => id)) });
-    await this.deps.tags.applyTags(m, { contactId, add: wanted, remove, source: 'wecom', origin: 'wecom' });
+    await this.deps.contactTags.applyTags(m, { contactId, add: wanted, remove, source: 'wecom', origin: 'wecom' });
   }
 
   /** Mirrors corp tag groups and tags from WeCom (create, rename, shuffle). */
