@@ -430,12 +430,10 @@ export class OperatorsService {
     return { ok: true, token, csrfToken, expiresAt, operator: toOperatorView(operator) };
   }
 
-  /** The operator behind a session token, or null when it is unknown, expired, revoked or disabled. */
-  async authenticate(token: string): Promise<OperatorView | null> {
-    return (await this.authenticateSession(token))?.operator ?? null;
-  }
-
-  /** The live session of a token (bearer header or fw_session cookie), or null. */
+  /**
+   * The live session of a token (bearer header or fw_session cookie), or null when it is unknown,
+   * expired, revoked or its operator disabled.
+   */
   async authenticateSession(token: string): Promise<AuthenticatedSession | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
     const session = await this.deps.dataSource.getRepository(OperatorSession).findOneBy({ tokenHash: hashToken(token) });

@@ -7,7 +7,7 @@ export function createScoringReaction(deps: { scoring: ScoringService }): Reacti
     name: 'scoring',
     prepare: () => Promise.resolve(null),
     async finish(m, batch) {
-      await deps.scoring.addPointsMany(
+      await deps.scoring.addPoints(
         m,
         batch.points.map((p) => ({ ...p, contactId: batch.survivorOf(p.contactId) ?? p.contactId })),
       );

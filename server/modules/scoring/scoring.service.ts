@@ -16,17 +16,12 @@ export interface AddPointsParams {
 export class ScoringService {
   constructor(private readonly deps: { clock: Clock }) {}
 
-  /** Returns false when this cause was already scored. */
-  async addPoints(manager: EntityManager, p: AddPointsParams): Promise<boolean> {
-    return (await this.addPointsMany(manager, [p])) === 1;
-  }
-
   /**
    * Scores many causes in three statements, whatever their number (the reactions worker scores a
    * batch at once): the causes already in the ledger are skipped, the rest inserted in one
    * statement, and each contact's score moved by its sum. Returns how many causes scored.
    */
-  async addPointsMany(manager: EntityManager, entries: AddPointsParams[]): Promise<number> {
+  async addPoints(manager: EntityManager, entries: AddPointsParams[]): Promise<number> {
     const candidates = entries.filter((e) => e.points !== 0);
     if (candidates.length === 0) return 0;
     const keys = candidates.map((e) => e.dedupeKey);

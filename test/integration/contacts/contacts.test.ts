@@ -26,7 +26,7 @@ describeEachDatabase('contacts', (db) => {
     const ids: number[] = [];
     for (let i = 0; i < 4; i += 1) {
       const { contactId } = await tx.run((m) => contacts.resolveContact(m, { kind: 'oa_openid', appId: 'wxapp', value: `o_m${i}` }));
-      await tx.run((m) => scoring.addPoints(m, { contactId, points: 10 * (i + 1), reason: 'seed', dedupeKey: `seed:${i}` }));
+      await tx.run((m) => scoring.addPoints(m, [{ contactId, points: 10 * (i + 1), reason: 'seed', dedupeKey: `seed:${i}` }]));
       ids.push(contactId);
     }
     // Instance A links 0-1-2, instance B links 2-3-1, each with a unionid the other also uses.
@@ -77,8 +77,8 @@ describeEachDatabase('contacts', (db) => {
       dedupeKey: 'k1',
       createdAt: clock.now(),
     });
-    await tx.run((t) => scoring.addPoints(t, { contactId: oaSide, points: 5, reason: 'subscribe', dedupeKey: 'p1' }));
-    await tx.run((t) => scoring.addPoints(t, { contactId: wecomSide, points: 10, reason: 'added', dedupeKey: 'p2' }));
+    await tx.run((t) => scoring.addPoints(t, [{ contactId: oaSide, points: 5, reason: 'subscribe', dedupeKey: 'p1' }]));
+    await tx.run((t) => scoring.addPoints(t, [{ contactId: wecomSide, points: 10, reason: 'added', dedupeKey: 'p2' }]));
     await m.insert(TagGroup, { name: '渠道', syncOa: true, syncWecom: true, createdAt: clock.now() });
     const group = await m.findOneByOrFail(TagGroup, { name: '渠道' });
     await m.insert(Tag, { groupId: group.id, name: 'expo2026', createdAt: clock.now() });
@@ -107,9 +107,9 @@ describeEachDatabase('contacts', (db) => {
     const tx = new Transactor(db().dataSource);
     const a = (await tx.run((m) => contacts.resolveContact(m, openid))).contactId;
     const b = (await tx.run((m) => contacts.resolveContact(m, external))).contactId;
-    await tx.run((m) => scoring.addPoints(m, { contactId: a, points: 5, reason: 'earlier', dedupeKey: 'k0' }));
+    await tx.run((m) => scoring.addPoints(m, [{ contactId: a, points: 5, reason: 'earlier', dedupeKey: 'k0' }]));
     const scored = await tx.run((m) =>
-      scoring.addPointsMany(m, [
+      scoring.addPoints(m, [
         { contactId: a, points: 5, reason: 'earlier again', dedupeKey: 'k0' },
         { contactId: a, points: 2, reason: 'text', dedupeKey: 'k1' },
         { contactId: a, points: 2, reason: 'text repeated', dedupeKey: 'k1' },
@@ -128,9 +128,9 @@ describeEachDatabase('contacts', (db) => {
   it('never scores the same cause twice, and stages only move forward', async () => {
     const tx = new Transactor(db().dataSource);
     const { contactId } = await tx.run((m) => contacts.resolveContact(m, openid));
-    const add = () => tx.run((m) => scoring.addPoints(m, { contactId, points: 3, reason: 'text', dedupeKey: 'rule:1:interaction:9' }));
-    expect(await add()).toBe(true);
-    expect(await add()).toBe(false);
+    const add = () => tx.run((m) => scoring.addPoints(m, [{ contactId, points: 3, reason: 'text', dedupeKey: 'rule:1:interaction:9' }]));
+    expect(await add()).toBe(1);
+    expect(await add()).toBe(0);
     await tx.run((m) => contacts.advanceStage(m, [contactId], 'revenue'));
     await tx.run((m) => contacts.advanceStage(m, [contactId], 'activated'));
     const contact = await db().dataSource.manager.findOneByOrFail(Contact, { id: contactId });

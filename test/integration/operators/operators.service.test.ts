@@ -253,7 +253,7 @@ describeEachDatabase('OperatorsService', (db) => {
     ).rejects.toThrow('audit log unavailable');
     const zoe = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'zoe' });
     expect(zoe).toMatchObject({ role: 'operator', disabled: false });
-    await expect(working.authenticate(session.token)).resolves.toMatchObject({ username: 'zoe' });
+    expect((await working.authenticateSession(session.token))?.operator).toMatchObject({ username: 'zoe' });
     await expect(working.login({ username: 'zoe', password: 'zoe-password', ip: null })).resolves.toMatchObject({ ok: true });
   });
 
@@ -266,7 +266,7 @@ describeEachDatabase('OperatorsService', (db) => {
     const live = await operators.login({ username: 'kim', password: 'kim-password', ip: null });
     if (!live.ok) throw new Error('not logged in');
     expect(await operators.pruneExpiredSessions(clock.now())).toBe(1);
-    await expect(operators.authenticate(live.token)).resolves.toMatchObject({ username: 'kim' });
+    expect((await operators.authenticateSession(live.token))?.operator).toMatchObject({ username: 'kim' });
   });
 
   it('authenticates a token until it expires or is revoked, and not after the operator is disabled', async () => {
@@ -282,18 +282,18 @@ describeEachDatabase('OperatorsService', (db) => {
     if (!created.ok) throw new Error('not created');
     const login = await operators.login({ username: 'sam', password: 'sam-password', ip: '10.0.0.1' });
     if (!login.ok) throw new Error('not logged in');
-    await expect(operators.authenticate(login.token)).resolves.toMatchObject({ username: 'sam', role: 'sales', wecomUserId: 'sam01' });
+    expect((await operators.authenticateSession(login.token))?.operator).toMatchObject({ username: 'sam', role: 'sales', wecomUserId: 'sam01' });
     // A token with its last character changed (to another one: it may already be an A).
     const tampered = `${login.token.slice(0, -1)}${login.token.endsWith('A') ? 'B' : 'A'}`;
-    await expect(operators.authenticate(tampered)).resolves.toBeNull();
-    await expect(operators.authenticate('')).resolves.toBeNull();
+    await expect(operators.authenticateSession(tampered)).resolves.toBeNull();
+    await expect(operators.authenticateSession('')).resolves.toBeNull();
 
     clock.advance(12 * 60 * 60 * 1000);
-    await expect(operators.authenticate(login.token)).resolves.toBeNull();
+    await expect(operators.authenticateSession(login.token)).resolves.toBeNull();
 
     const second = await operators.login({ username: 'sam', password: 'sam-password', ip: null });
     if (!second.ok) throw new Error('not logged in');
     await operators.updateOperator({ id: created.operator.id, disabled: true, actor: { operatorId: null, ip: null } });
-    await expect(operators.authenticate(second.token)).resolves.toBeNull();
+    await expect(operators.authenticateSession(second.token)).resolves.toBeNull();
   });
 });

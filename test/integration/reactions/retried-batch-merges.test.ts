@@ -70,7 +70,7 @@ describeEachDatabase('a reaction batch retried after a rollback', (db) => {
     const older = await s.transactor.run(async (t) => {
       const { contactId } = await s.contacts.resolveContact(t, { kind: 'external_userid', appId: 'wwcorp', value: 'wm_older' });
       await s.contacts.linkIdentity(t, contactId, { kind: 'unionid', appId: '', value: 'u_same_person' });
-      await s.scoring.addPoints(t, { contactId, points: 10, reason: 'seed', dedupeKey: 'seed:older' });
+      await s.scoring.addPoints(t, [{ contactId, points: 10, reason: 'seed', dedupeKey: 'seed:older' }]);
       await s.contactTags.applyTags(t, {
         contactId,
         add: [await s.contactTags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
