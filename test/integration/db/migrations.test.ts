@@ -4,8 +4,8 @@ import { createLogger } from '../../../server/adapters/logger';
 import { createDataSource } from '../../../server/db/data-source';
 import { runMigrationsWithLock, withMigrationLock } from '../../../server/db/migrate';
 import { migrationsFor } from '../../../server/db/migrations/migrations';
-import { toSqlDate } from '../../../server/db/sql';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../support/database';
+import { expireLeases, setLeaseDeadlines } from '../../support/leases';
 
 const logger = createLogger('silent');
 
@@ -39,46 +39,73 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     }
   });
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const lockHolder = async (db: TestDatabase): Promise<string | null> => {
     const rows: { lease_holder: string | null }[] = await db.dataSource.query(
       'SELECT lease_holder FROM flywheel_migration_lease WHERE id = 1',
     );
     return rows[0]?.lease_holder ?? null;
   };
+  const lockDeadline = async (db: TestDatabase): Promise<string> => {
+    const rows: { lease_until: Date | string }[] = await db.dataSource.query(
+      'SELECT lease_until FROM flywheel_migration_lease WHERE id = 1',
+    );
+    const until = rows[0]?.lease_until;
+    return until instanceof Date ? until.toISOString() : String(until);
+  };
+  /** Resolves once `check` holds, polling; fails the test after `ms` (a condition, not a sleep that hopes). */
+  const until = async (check: () => Promise<boolean>, ms = 10_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('the condition never held');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  // Lease deadlines are on the database's clock, which a test cannot move: it moves the deadline.
+  const endLock = (db: TestDatabase) => expireLeases(db.dataSource, 'flywheel_migration_lease');
 
-  it('takes over the lock of a crashed holder once its short TTL has passed', async () => {
+  it("waits while a crashed holder's lock is live and takes it over once it has ended", async () => {
     const db = await createTestDatabase(kind);
     try {
-      // A migrator that died a moment ago: its lease runs 400 ms more, and nobody renews it.
-      await db.dataSource.query('UPDATE flywheel_migration_lease SET lease_holder = ?, lease_until = ? WHERE id = 1', [
-        'crashed#0',
-        toSqlDate(new Date(Date.now() + 400)),
-      ]);
-      const started = Date.now();
-      await expect(runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 5000, logger })).resolves.toEqual([]);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      // A migrator that died a moment ago: its lease has a minute left, and nobody renews it.
+      await db.dataSource.query('UPDATE flywheel_migration_lease SET lease_holder = ? WHERE id = 1', ['crashed#0']);
+      await setLeaseDeadlines({ dataSource: db.dataSource, table: 'flywheel_migration_lease', ms: 60_000 });
+      let settled = false;
+      const next = runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 30_000, logger }).finally(() => {
+        settled = true;
+      });
+      // It polls every 100 ms: after several polls it is still waiting, and the lock still the dead one's.
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect(settled).toBe(false);
+      expect(await lockHolder(db)).toBe('crashed#0');
+      await endLock(db);
+      await expect(next).resolves.toEqual([]);
       expect(await lockHolder(db)).toBeNull();
     } finally {
       await db.destroy();
     }
   });
 
-  it('keeps the lock of a live holder whose migration runs longer than the TTL (heartbeat)', async () => {
+  it('keeps the lock of a live holder by its heartbeat, and another instance does not get in', async () => {
     const db = await createTestDatabase(kind);
     const other = await createDataSource(db.config);
     await other.initialize();
     try {
       let waiterError: unknown = null;
-      const result = await withMigrationLock({ dataSource: db.dataSource, holder: 'long', lockTtlMs: 300, logger }, async () => {
-        // A second instance starts meanwhile and waits three TTLs: it must not get in.
-        waiterError = await runMigrationsWithLock({ dataSource: other, holder: 'second', lockTtlMs: 300, waitMs: 900, logger }).then(
-          () => null,
-          (error: unknown) => error,
-        );
-        expect(await lockHolder(db)).toMatch(/^long#/);
-        return 'migrated';
-      });
+      const result = await withMigrationLock(
+        { dataSource: db.dataSource, holder: 'long', lockTtlMs: 30_000, heartbeatMs: 50, logger },
+        async () => {
+          // The heartbeat moves the deadline forward while the migration runs.
+          const first = await lockDeadline(db);
+          await until(async () => (await lockDeadline(db)) > first);
+          // A second instance starting meanwhile waits, and does not get in.
+          waiterError = await runMigrationsWithLock({ dataSource: other, holder: 'second', waitMs: 300, logger }).then(
+            () => null,
+            (error: unknown) => error,
+          );
+          expect(await lockHolder(db)).toMatch(/^long#/);
+          return 'migrated';
+        },
+      );
       expect(result).toBe('migrated');
       expect(String(waiterError)).toMatch(/Timed out waiting for the migration lock held by long#/);
       expect(await lockHolder(db)).toBeNull();
@@ -88,16 +115,17 @@ describe.each(DATABASE_KINDS)('migrations [%s]', (kind) => {
     }
   });
 
-  it('without the heartbeat the same long migration would have been taken over', async () => {
+  it('a holder that stopped renewing loses the lock once its lease has ended', async () => {
     const db = await createTestDatabase(kind);
     try {
-      const taken = await withMigrationLock(
-        { dataSource: db.dataSource, holder: 'stalled', lockTtlMs: 300, heartbeatMs: 60_000, logger },
-        async () => {
-          await sleep(400);
-          return runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 2000, logger });
-        },
-      );
+      let taken: string[] | null = null;
+      const outcome = withMigrationLock({ dataSource: db.dataSource, holder: 'stalled', heartbeatMs: 60_000, logger }, async () => {
+        // Stalled past its lease (no heartbeat in time): the next instance takes the lock over.
+        await endLock(db);
+        taken = await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'next', waitMs: 5_000, logger });
+        return 'done';
+      });
+      await expect(outcome).resolves.toBe('done');
       expect(taken).toEqual([]);
     } finally {
       await db.destroy();
