@@ -195,6 +195,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   if (e.SANDBOX === 'on' && production) {
     throw new ConfigError('Invalid configuration:\n  SANDBOX: cannot be on with NODE_ENV=production (the sandbox keys are public)');
   }
+  // The sandbox's player (POST /sandbox/actions, unauthenticated) signs callbacks with whatever
+  // keys the platforms have: with a real token or AES key it would sign real callbacks for anyone
+  // who can reach it. Sandbox mode therefore runs on the published sandbox keys only.
+  if (e.SANDBOX === 'on' && (hasOfficialAccount || hasWecom)) {
+    const set = [hasOfficialAccount ? 'WECHAT_*' : null, hasWecom ? 'WECOM_*' : null].filter((n) => n !== null).join(' and ');
+    throw new ConfigError(
+      `Invalid configuration:\n  SANDBOX: cannot be on while ${set} credentials are set (the sandbox signs callbacks for anyone ` +
+        'with the keys it has); unset them, or set SANDBOX=off',
+    );
+  }
 
   const s = SANDBOX_CREDENTIALS;
   const config: Config = {

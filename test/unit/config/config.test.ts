@@ -81,11 +81,11 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ sandbox: false, officialAccount: null, wecom: null });
   });
 
-  it('SANDBOX=on fills only the platforms without credentials with the sandbox values', () => {
-    const config = loadConfig({ ...WECHAT, SANDBOX: 'on' });
-    expect(config.sandbox).toBe(true);
-    expect(config.officialAccount?.appId).toBe('wx123');
-    expect(config.wecom?.aesKey).toBe(SANDBOX_CREDENTIALS.wecomAesKey);
+  it("refuses SANDBOX=on beside a platform's own credentials: its player would sign callbacks with them for anyone", () => {
+    expect(() => loadConfig({ ...WECHAT, SANDBOX: 'on' })).toThrow(/SANDBOX: cannot be on while WECHAT_\* credentials are set/);
+    expect(() => loadConfig({ ...WECOM, SANDBOX: 'on' })).toThrow(/WECOM_\* credentials/);
+    expect(() => loadConfig({ ...WECHAT, ...WECOM, SANDBOX: 'on' })).toThrow(/WECHAT_\* and WECOM_\*/);
+    expect(loadConfig({ SANDBOX: 'on' })).toMatchObject({ sandbox: true, wecom: { aesKey: SANDBOX_CREDENTIALS.wecomAesKey } });
   });
 
   it('refuses SANDBOX=on in production, and auto never turns the sandbox on there', () => {
