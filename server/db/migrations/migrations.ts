@@ -16,6 +16,7 @@ import { TasksClaimedRowsStayPending1795600300000 } from './1795600300000-tasks-
 import { BrowserSessions1795600400000 } from './1795600400000-browser-sessions';
 import { AdminPageIndexes1795600500000 } from './1795600500000-admin-page-indexes';
 import { RenameReactionWork1795700000000 } from './1795700000000-rename-reaction-work';
+import { ContactsStageActivityIndex1795750000000 } from './1795750000000-contacts-stage-activity-index';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -44,6 +45,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   DropContactsStageIndex1795600700000,
   MenuEventsTyped1795600800000,
   RenameReactionWork1795700000000,
+  ContactsStageActivityIndex1795750000000,
 ];
 
 /**

@@ -179,21 +179,18 @@ export class ContactsQueryService {
   /**
    * Newest first (by id, which grows with creation), keyset-paged: a page is one index range
    * whatever its depth. Four queries on the first page (count up to the cap, page, identities,
-   * tags), three after.
+   * tags), three after; a page of "active in N days" may take three more (findPage).
    */
   async searchContacts(params: SearchContactsParams): Promise<ContactPage> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return { items: [], total: params.after === undefined ? 0 : null, totalCapped: false, next: null };
-    const keyset =
-      params.after === undefined
-        ? where
-        : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
-    const rows = await this.deps.dataSource.query<
-      { id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[]
-    >(
-      `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
-      keyset.params,
-    );
+    const rows = await this.findPage<{
+      id: number | string;
+      name: string | null;
+      score: number | string;
+      stage: LifecycleStage;
+      first_source: string | null;
+    }>(where, { columns: 'c.id, c.name, c.score, c.stage, c.first_source', after: params.after, limit: params.limit });
     const counted = params.after === undefined && params.countTotal !== false ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
 
     const ids = rows.map((row) => Number(row.id));
@@ -237,14 +234,11 @@ export class ContactsQueryService {
   async listContactIds(params: ListContactIdsParams): Promise<number[]> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return [];
-    const keyset =
-      params.after === undefined
-        ? where
-        : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
-    const rows = await this.deps.dataSource.query<{ id: number | string }[]>(
-      `SELECT ${keyset.key} AS id FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${Math.trunc(params.limit)}`,
-      keyset.params,
-    );
+    const rows = await this.findPage<{ id: number | string }>(where, {
+      columns: `${where.key} AS id`,
+      after: params.after,
+      limit: Math.trunc(params.limit),
+    });
     return rows.map((row) => Number(row.id));
   }
 
@@ -302,6 +296,50 @@ export class ContactsQueryService {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /**
+   * One keyset page, newest first: the matches with a key below `after`, in key order.
+   *
+   * Walking the key's index backwards and checking each row finds a page at once when matches are
+   * common among the newest contacts. "Active in N days" matches can be few and far down (the
+   * newest contacts all quiet): the walk then read 143,000 rows for a page of the bench
+   * (docs/BENCHMARKS.md), and no index serves both the range and the order. So such a query
+   * (ListQuery.indexRange) walks a window of PAGE_WINDOW ids first; when the window holds less
+   * than a page and at most INDEX_RANGE_CAP matches lie below it, the rest comes from the index
+   * range that holds them with their ids, sorted by id: as many index entries as matches, no row
+   * each. More matches than that are dense enough for the walk to go on. Same rows, same order.
+   */
+  private async findPage<T>(where: ListQuery, page: { columns: string; after?: number; limit: number }): Promise<T[]> {
+    const walk = (conditions: string[], params: unknown[], limit: number) =>
+      this.deps.dataSource.query<T[]>(
+        `SELECT ${page.columns} FROM ${where.from} WHERE ${[...where.conditions, ...conditions].join(' AND ')} ` +
+          `ORDER BY ${where.key} DESC LIMIT ${limit}`,
+        [...where.params, ...params],
+      );
+    const below = `${where.key} < ?`;
+    if (!where.indexRange) return page.after === undefined ? walk([], [], page.limit) : walk([below], [page.after], page.limit);
+
+    const top = page.after ?? (await this.maxContactId()) + 1;
+    const floor = top - PAGE_WINDOW;
+    const walked = await walk([below, `${where.key} >= ?`], [top, floor], page.limit);
+    const wanted = page.limit - walked.length;
+    if (wanted === 0 || floor <= 1) return walked;
+    const rest = { ...where, conditions: [...where.conditions, below], params: [...where.params, floor] };
+    if ((await this.countWhere(rest, INDEX_RANGE_CAP)).totalCapped) return [...walked, ...(await walk([below], [floor], wanted))];
+    // `+ 0` keeps the primary key from serving the ORDER BY (MariaDB would walk it again); the
+    // inner query reads ids from the index range alone and sorts them, the outer one reads rows.
+    const ids = `SELECT c.id FROM ${rest.from} WHERE ${rest.conditions.join(' AND ')} ORDER BY ${where.key} + 0 DESC LIMIT ${wanted}`;
+    const sorted = await this.deps.dataSource.query<T[]>(
+      `SELECT ${page.columns} FROM contacts c JOIN (${ids}) page ON page.id = c.id ORDER BY c.id DESC`,
+      rest.params,
+    );
+    return [...walked, ...sorted];
+  }
+
+  private async maxContactId(): Promise<number> {
+    const rows = await this.deps.dataSource.query<{ id: number | string | null }[]>('SELECT MAX(id) AS id FROM contacts');
+    return Number(rows[0]?.id ?? 0);
+  }
+
   private async countWhere(where: ListQuery, cap: number): Promise<ContactCount> {
     // Counting stops at the cap: the inner LIMIT ends the index walk there.
     const rows = await this.deps.dataSource.query<
@@ -332,9 +370,11 @@ export class ContactsQueryService {
     let source = filter.source;
 
     const q = filter.q?.trim();
+    let searchedByCondition = false;
     if (q) {
       const match = await this.findExactMatches(q);
       if (match.contactIds.length > 0) {
+        searchedByCondition = true;
         conditions.push(`c.id IN (${placeholders(match.contactIds.length)})`);
         params.push(...match.contactIds);
       } else if (match.tagIds.length > 0) {
@@ -345,6 +385,7 @@ export class ContactsQueryService {
         source = q;
       } else {
         // '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\').
+        searchedByCondition = true;
         conditions.push("c.name LIKE ? ESCAPE '!'");
         params.push(`%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`);
       }
@@ -394,7 +435,16 @@ export class ContactsQueryService {
       conditions.push('(c.last_interaction_at < ? OR c.last_interaction_at IS NULL)');
       params.push(toSqlDate(new Date(now - filter.silentForDays * DAY_MS)));
     }
-    return { from: tables.join(' '), conditions, params, key };
+    // Only contacts' own columns held by one index with the activity: (merged_into_id, stage,
+    // last_interaction_at), or (merged_into_id, last_interaction_at) without a stage.
+    const indexRange =
+      key === 'c.id' &&
+      filter.activeWithinDays !== undefined &&
+      !searchedByCondition &&
+      source === undefined &&
+      filter.minScore === undefined &&
+      filter.maxScore === undefined;
+    return { from: tables.join(' '), conditions, params, key, indexRange };
   }
 
   /**
@@ -554,7 +604,25 @@ interface ListQuery {
   params: unknown[];
   /** The contact-id column the page is ordered and keyset-paged by. */
   key: string;
+  /**
+   * Every match is in one range of an index that also holds its id (active in N days, with a
+   * stage or a silence bound or neither), so its ids can be read and sorted without their rows.
+   */
+  indexRange: boolean;
 }
+
+/**
+ * Ids a page walks before it looks at the index range: a page of 20 found among 2,000 rows costs
+ * about what sorting 10,000 ids from an index costs (1M contacts, docs/BENCHMARKS.md).
+ */
+const PAGE_WINDOW = 2_000;
+
+/**
+ * The most matches a page sorts from an index range (counted first, up to this cap): 20,000 index
+ * entries counted and read again stay within a few milliseconds. More than that is at least 1
+ * contact in 50 of a million, and the walk finds a page in about 1,000 rows unless they bunch.
+ */
+const INDEX_RANGE_CAP = 20_000;
 
 const DAY_MS = 86_400_000;
 
