@@ -179,7 +179,7 @@ export class ContactsQueryService {
   /**
    * Newest first (by id, which grows with creation), keyset-paged: a page is one index range
    * whatever its depth. Four queries on the first page (count up to the cap, page, identities,
-   * tags), three after; a page of "active in N days" may take three more (findPage).
+   * tags), three after; a page of "active in N days" may take two or three more (findPage).
    */
   async searchContacts(params: SearchContactsParams): Promise<ContactPage> {
     const where = await this.buildListQuery(params, params.scope);
@@ -303,10 +303,10 @@ export class ContactsQueryService {
    * common among the newest contacts. "Active in N days" matches can be few and far down (the
    * newest contacts all quiet): the walk then read 143,000 rows for a page of the bench
    * (docs/BENCHMARKS.md), and no index serves both the range and the order. So such a query
-   * (ListQuery.indexRange) walks a window of PAGE_WINDOW ids first; when the window holds less
-   * than a page and at most INDEX_RANGE_CAP matches lie below it, the rest comes from the index
-   * range that holds them with their ids, sorted by id: as many index entries as matches, no row
-   * each. More matches than that are dense enough for the walk to go on. Same rows, same order.
+   * (ListQuery.indexRange) walks a window of PAGE_WINDOW ids first, and takes what the window
+   * lacks from the index range that holds the matches below it with their ids: up to
+   * INDEX_RANGE_CAP of them are read from the index alone, counted and sorted by id, no row each.
+   * More than that are dense enough for the walk to go on instead. Same rows, same order.
    */
   private async findPage<T>(where: ListQuery, page: { columns: string; after?: number; limit: number }): Promise<T[]> {
     const walk = (conditions: string[], params: unknown[], limit: number) =>
@@ -323,15 +323,17 @@ export class ContactsQueryService {
     const walked = await walk([below, `${where.key} >= ?`], [top, floor], page.limit);
     const wanted = page.limit - walked.length;
     if (wanted === 0 || floor <= 1) return walked;
-    const rest = { ...where, conditions: [...where.conditions, below], params: [...where.params, floor] };
-    if ((await this.countWhere(rest, INDEX_RANGE_CAP)).totalCapped) return [...walked, ...(await walk([below], [floor], wanted))];
-    // `+ 0` keeps the primary key from serving the ORDER BY (MariaDB would walk it again); the
-    // inner query reads ids from the index range alone and sorts them, the outer one reads rows.
-    const ids = `SELECT c.id FROM ${rest.from} WHERE ${rest.conditions.join(' AND ')} ORDER BY ${where.key} + 0 DESC LIMIT ${wanted}`;
-    const sorted = await this.deps.dataSource.query<T[]>(
-      `SELECT ${page.columns} FROM contacts c JOIN (${ids}) page ON page.id = c.id ORDER BY c.id DESC`,
-      rest.params,
+    // The innermost query stops after INDEX_RANGE_CAP + 1 ids; its LIMIT also keeps the sort
+    // below from walking the primary key again. `matches` says whether it stopped early.
+    const conditions = [...where.conditions, below].join(' AND ');
+    const ids = `SELECT ${where.key} AS id FROM ${where.from} WHERE ${conditions} LIMIT ${INDEX_RANGE_CAP + 1}`;
+    const sorted = await this.deps.dataSource.query<(T & { matches: number | string })[]>(
+      `SELECT ${page.columns}, page.matches FROM contacts c JOIN ` +
+        `(SELECT id, COUNT(*) OVER () AS matches FROM (${ids}) below_window ORDER BY id DESC LIMIT ${wanted}) page ` +
+        `ON page.id = c.id ORDER BY c.id DESC`,
+      [...where.params, floor],
     );
+    if (sorted.length > 0 && Number(sorted[0].matches) > INDEX_RANGE_CAP) return [...walked, ...(await walk([below], [floor], wanted))];
     return [...walked, ...sorted];
   }
 
@@ -618,9 +620,9 @@ interface ListQuery {
 const PAGE_WINDOW = 2_000;
 
 /**
- * The most matches a page sorts from an index range (counted first, up to this cap): 20,000 index
- * entries counted and read again stay within a few milliseconds. More than that is at least 1
- * contact in 50 of a million, and the walk finds a page in about 1,000 rows unless they bunch.
+ * The most matches a page sorts from an index range: 20,000 ids read from an index and sorted
+ * take a few milliseconds. More than that is at least 1 contact in 50 of a million, and the walk
+ * finds a page in about 1,000 rows unless the matches bunch far down.
  */
 const INDEX_RANGE_CAP = 20_000;
 
