@@ -18,6 +18,7 @@ import { AdminPageIndexes1795600500000 } from './1795600500000-admin-page-indexe
 import { RenameReactionWork1795700000000 } from './1795700000000-rename-reaction-work';
 import { CallbackSignatures1795710000000 } from './1795710000000-callback-signatures';
 import { TasksClaimIndex1795730000000 } from './1795730000000-tasks-claim-index';
+import { ContactsStageActivityIndex1795750000000 } from './1795750000000-contacts-stage-activity-index';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -48,6 +49,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   RenameReactionWork1795700000000,
   CallbackSignatures1795710000000,
   TasksClaimIndex1795730000000,
+  ContactsStageActivityIndex1795750000000,
 ];
 
 /**

@@ -179,21 +179,18 @@ export class ContactsQueryService {
   /**
    * Newest first (by id, which grows with creation), keyset-paged: a page is one index range
    * whatever its depth. Four queries on the first page (count up to the cap, page, identities,
-   * tags), three after.
+   * tags), three after; a page of "active in N days" may take two or three more (findPage).
    */
   async searchContacts(params: SearchContactsParams): Promise<ContactPage> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return { items: [], total: params.after === undefined ? 0 : null, totalCapped: false, next: null };
-    const keyset =
-      params.after === undefined
-        ? where
-        : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
-    const rows = await this.deps.dataSource.query<
-      { id: number | string; name: string | null; score: number | string; stage: LifecycleStage; first_source: string | null }[]
-    >(
-      `SELECT c.id, c.name, c.score, c.stage, c.first_source FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${params.limit}`,
-      keyset.params,
-    );
+    const rows = await this.findPage<{
+      id: number | string;
+      name: string | null;
+      score: number | string;
+      stage: LifecycleStage;
+      first_source: string | null;
+    }>(where, { columns: 'c.id, c.name, c.score, c.stage, c.first_source', after: params.after, limit: params.limit });
     const counted = params.after === undefined && params.countTotal !== false ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
 
     const ids = rows.map((row) => Number(row.id));
@@ -237,14 +234,11 @@ export class ContactsQueryService {
   async listContactIds(params: ListContactIdsParams): Promise<number[]> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return [];
-    const keyset =
-      params.after === undefined
-        ? where
-        : { ...where, conditions: [...where.conditions, `${where.key} < ?`], params: [...where.params, params.after] };
-    const rows = await this.deps.dataSource.query<{ id: number | string }[]>(
-      `SELECT ${keyset.key} AS id FROM ${keyset.from} WHERE ${keyset.conditions.join(' AND ')} ORDER BY ${keyset.key} DESC LIMIT ${Math.trunc(params.limit)}`,
-      keyset.params,
-    );
+    const rows = await this.findPage<{ id: number | string }>(where, {
+      columns: `${where.key} AS id`,
+      after: params.after,
+      limit: Math.trunc(params.limit),
+    });
     return rows.map((row) => Number(row.id));
   }
 
@@ -302,6 +296,52 @@ export class ContactsQueryService {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /**
+   * One keyset page, newest first: the matches with a key below `after`, in key order.
+   *
+   * Walking the key's index backwards and checking each row finds a page at once when matches are
+   * common among the newest contacts. "Active in N days" matches can be few and far down (the
+   * newest contacts all quiet): the walk then read 143,000 rows for a page of the bench
+   * (docs/BENCHMARKS.md), and no index serves both the range and the order. So such a query
+   * (ListQuery.indexRange) walks a window of PAGE_WINDOW ids first, and takes what the window
+   * lacks from the index range that holds the matches below it with their ids: up to
+   * INDEX_RANGE_CAP of them are read from the index alone, counted and sorted by id, no row each.
+   * More than that are dense enough for the walk to go on instead. Same rows, same order.
+   */
+  private async findPage<T>(where: ListQuery, page: { columns: string; after?: number; limit: number }): Promise<T[]> {
+    const walk = (conditions: string[], params: unknown[], limit: number) =>
+      this.deps.dataSource.query<T[]>(
+        `SELECT ${page.columns} FROM ${where.from} WHERE ${[...where.conditions, ...conditions].join(' AND ')} ` +
+          `ORDER BY ${where.key} DESC LIMIT ${limit}`,
+        [...where.params, ...params],
+      );
+    const below = `${where.key} < ?`;
+    if (!where.indexRange) return page.after === undefined ? walk([], [], page.limit) : walk([below], [page.after], page.limit);
+
+    const top = page.after ?? (await this.maxContactId()) + 1;
+    const floor = top - PAGE_WINDOW;
+    const walked = await walk([below, `${where.key} >= ?`], [top, floor], page.limit);
+    const wanted = page.limit - walked.length;
+    if (wanted === 0 || floor <= 1) return walked;
+    // The innermost query stops after INDEX_RANGE_CAP + 1 ids; its LIMIT also keeps the sort
+    // below from walking the primary key again. `matches` says whether it stopped early.
+    const conditions = [...where.conditions, below].join(' AND ');
+    const ids = `SELECT ${where.key} AS id FROM ${where.from} WHERE ${conditions} LIMIT ${INDEX_RANGE_CAP + 1}`;
+    const sorted = await this.deps.dataSource.query<(T & { matches: number | string })[]>(
+      `SELECT ${page.columns}, page.matches FROM contacts c JOIN ` +
+        `(SELECT id, COUNT(*) OVER () AS matches FROM (${ids}) below_window ORDER BY id DESC LIMIT ${wanted}) page ` +
+        `ON page.id = c.id ORDER BY c.id DESC`,
+      [...where.params, floor],
+    );
+    if (sorted.length > 0 && Number(sorted[0].matches) > INDEX_RANGE_CAP) return [...walked, ...(await walk([below], [floor], wanted))];
+    return [...walked, ...sorted];
+  }
+
+  private async maxContactId(): Promise<number> {
+    const rows = await this.deps.dataSource.query<{ id: number | string | null }[]>('SELECT MAX(id) AS id FROM contacts');
+    return Number(rows[0]?.id ?? 0);
+  }
+
   private async countWhere(where: ListQuery, cap: number): Promise<ContactCount> {
     // Counting stops at the cap: the inner LIMIT ends the index walk there.
     const rows = await this.deps.dataSource.query<
@@ -332,9 +372,11 @@ export class ContactsQueryService {
     let source = filter.source;
 
     const q = filter.q?.trim();
+    let searchedByCondition = false;
     if (q) {
       const match = await this.findExactMatches(q);
       if (match.contactIds.length > 0) {
+        searchedByCondition = true;
         conditions.push(`c.id IN (${placeholders(match.contactIds.length)})`);
         params.push(...match.contactIds);
       } else if (match.tagIds.length > 0) {
@@ -345,6 +387,7 @@ export class ContactsQueryService {
         source = q;
       } else {
         // '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\').
+        searchedByCondition = true;
         conditions.push("c.name LIKE ? ESCAPE '!'");
         params.push(`%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`);
       }
@@ -394,7 +437,16 @@ export class ContactsQueryService {
       conditions.push('(c.last_interaction_at < ? OR c.last_interaction_at IS NULL)');
       params.push(toSqlDate(new Date(now - filter.silentForDays * DAY_MS)));
     }
-    return { from: tables.join(' '), conditions, params, key };
+    // Only contacts' own columns held by one index with the activity: (merged_into_id, stage,
+    // last_interaction_at), or (merged_into_id, last_interaction_at) without a stage.
+    const indexRange =
+      key === 'c.id' &&
+      filter.activeWithinDays !== undefined &&
+      !searchedByCondition &&
+      source === undefined &&
+      filter.minScore === undefined &&
+      filter.maxScore === undefined;
+    return { from: tables.join(' '), conditions, params, key, indexRange };
   }
 
   /**
@@ -554,7 +606,25 @@ interface ListQuery {
   params: unknown[];
   /** The contact-id column the page is ordered and keyset-paged by. */
   key: string;
+  /**
+   * Every match is in one range of an index that also holds its id (active in N days, with a
+   * stage or a silence bound or neither), so its ids can be read and sorted without their rows.
+   */
+  indexRange: boolean;
 }
+
+/**
+ * Ids a page walks before it looks at the index range: a page of 20 found among 2,000 rows costs
+ * about what sorting 10,000 ids from an index costs (1M contacts, docs/BENCHMARKS.md).
+ */
+const PAGE_WINDOW = 2_000;
+
+/**
+ * The most matches a page sorts from an index range: 20,000 ids read from an index and sorted
+ * take a few milliseconds. More than that is at least 1 contact in 50 of a million, and the walk
+ * finds a page in about 1,000 rows unless the matches bunch far down.
+ */
+const INDEX_RANGE_CAP = 20_000;
 
 const DAY_MS = 86_400_000;
 
