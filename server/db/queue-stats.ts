@@ -11,10 +11,10 @@ const QUEUES = [
 
 /**
  * Each queue's pending rows and how long the oldest has been due, for the metrics scrape. One
- * statement per queue, served by the (status, due column) index every lease queue has for its
- * claims (IDX_reaction_work_due; IDX_0463a5352cbe9bc12271b73165 on tasks): a range scan over
- * the pending entries of the index only, never the done rows that make up most of the table, and
- * MIN(due) is the first entry of that range.
+ * statement per queue, served by the index every lease queue has for its claims, led by status
+ * (IDX_reaction_work_due on (status, next_attempt_at); on tasks (status, kind, run_at)): a range
+ * scan over the pending entries of the index only, never the done rows that make up most of the
+ * table.
  */
 export async function readQueueStats(p: { dataSource: DataSource; clock: Clock }): Promise<QueueStats[]> {
   const now = p.clock.now().getTime();
