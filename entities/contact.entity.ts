@@ -13,9 +13,9 @@ export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 @Index('IDX_contacts_first_source', ['firstSource'])
 // The dashboard's counts of live (unmerged) contacts, each from one index range (migration 1795600500000).
 @Index('IDX_contacts_live_created', ['mergedIntoId', 'createdAt', 'firstSource'])
-// Also the list's stage filter, in id order; a plain (stage) index beside it made MariaDB intersect
-// the two and sort 200,000 rows for a page (migration 1795600700000).
-@Index('IDX_contacts_live_stage', ['mergedIntoId', 'stage'])
+// The list's filters on contacts in id order: pages walk it and tag or rep pages probe it by id,
+// without reading a row (migration 1795780000000; it replaced (merged_into_id, stage)).
+@Index('IDX_contacts_live_list', ['mergedIntoId', 'id', 'stage', 'firstSource', 'score', 'lastInteractionAt'])
 @Index('IDX_contacts_live_last_interaction', ['mergedIntoId', 'lastInteractionAt'])
 // The list's "active in N days + stage": its matches as one range, ids included (migration 1795750000000).
 @Index('IDX_contacts_live_stage_last_interaction', ['mergedIntoId', 'stage', 'lastInteractionAt'])

@@ -19,6 +19,7 @@ import { RenameReactionWork1795700000000 } from './1795700000000-rename-reaction
 import { CallbackSignatures1795710000000 } from './1795710000000-callback-signatures';
 import { TasksClaimIndex1795730000000 } from './1795730000000-tasks-claim-index';
 import { ContactsStageActivityIndex1795750000000 } from './1795750000000-contacts-stage-activity-index';
+import { ContactsListIndex1795780000000 } from './1795780000000-contacts-list-index';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -50,6 +51,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   CallbackSignatures1795710000000,
   TasksClaimIndex1795730000000,
   ContactsStageActivityIndex1795750000000,
+  ContactsListIndex1795780000000,
 ];
 
 /**

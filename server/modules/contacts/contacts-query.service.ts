@@ -178,22 +178,23 @@ export class ContactsQueryService {
 
   /**
    * Newest first (by id, which grows with creation), keyset-paged: a page is one index range
-   * whatever its depth. Four queries on the first page (count up to the cap, page, identities,
-   * tags), three after; a page of "active in N days" may take two or three more (findPage).
+   * whatever its depth. Five queries on the first page (page ids, their rows, identities, tags,
+   * the total up to the cap), four after; a page of "active in N days" may take two or three more
+   * (findPage). A first page shorter than the limit holds every match: it is its own total.
    */
   async searchContacts(params: SearchContactsParams): Promise<ContactPage> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return { items: [], total: params.after === undefined ? 0 : null, totalCapped: false, next: null };
-    const rows = await this.findPage<{
-      id: number | string;
-      name: string | null;
-      score: number | string;
-      stage: LifecycleStage;
-      first_source: string | null;
-    }>(where, { columns: 'c.id, c.name, c.score, c.stage, c.first_source', after: params.after, limit: params.limit });
-    const counted = params.after === undefined && params.countTotal !== false ? await this.countWhere(where, LIST_TOTAL_CAP) : null;
+    const pageIds = await this.findPage(where, { after: params.after, limit: params.limit });
+    const counted =
+      params.after !== undefined || params.countTotal === false
+        ? null
+        : pageIds.length < params.limit
+          ? { total: pageIds.length, totalCapped: false }
+          : await this.countWhere(where, LIST_TOTAL_CAP);
+    const rows = await this.loadListRows(pageIds);
 
-    const ids = rows.map((row) => Number(row.id));
+    const ids = [...rows.keys()];
     const identities = await this.loadIdentities(ids);
     const tagNames = new Map<number, string[]>();
     if (ids.length > 0) {
@@ -209,8 +210,9 @@ export class ContactsQueryService {
       for (const row of tagRows) pushTo(tagNames, Number(row.contactId), row.name);
     }
 
-    const items = rows.map((row) => {
-      const id = Number(row.id);
+    const items = pageIds.flatMap((id) => {
+      const row = rows.get(id);
+      if (!row) return [];
       return {
         id,
         name: row.name,
@@ -234,12 +236,7 @@ export class ContactsQueryService {
   async listContactIds(params: ListContactIdsParams): Promise<number[]> {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return [];
-    const rows = await this.findPage<{ id: number | string }>(where, {
-      columns: `${where.key} AS id`,
-      after: params.after,
-      limit: Math.trunc(params.limit),
-    });
-    return rows.map((row) => Number(row.id));
+    return this.findPage(where, { after: params.after, limit: Math.trunc(params.limit) });
   }
 
   /** Every matching contact, counted without a cap (a bulk job's total, counted once when it starts). */
@@ -247,7 +244,7 @@ export class ContactsQueryService {
     const where = await this.buildListQuery(params, params.scope);
     if (!where) return 0;
     const rows = await this.deps.dataSource.query<{ n: number | string }[]>(
-      `SELECT COUNT(*) AS n FROM ${where.from} WHERE ${where.conditions.join(' AND ')}`,
+      `SELECT COUNT(*) AS n FROM ${where.countFrom} WHERE ${where.conditions.join(' AND ')}`,
       where.params,
     );
     return Number(rows[0]?.n ?? 0);
@@ -297,24 +294,29 @@ export class ContactsQueryService {
   }
 
   /**
-   * One keyset page, newest first: the matches with a key below `after`, in key order.
+   * One keyset page of ids, newest first: the matches with a key below `after`, in key order.
    *
-   * Walking the key's index backwards and checking each row finds a page at once when matches are
-   * common among the newest contacts. "Active in N days" matches can be few and far down (the
-   * newest contacts all quiet): the walk then read 143,000 rows for a page of the bench
-   * (docs/BENCHMARKS.md), and no index serves both the range and the order. So such a query
-   * (ListQuery.indexRange) walks a window of PAGE_WINDOW ids first, and takes what the window
-   * lacks from the index range that holds the matches below it with their ids: up to
-   * INDEX_RANGE_CAP of them are read from the index alone, counted and sorted by id, no row each.
-   * More than that are dense enough for the walk to go on instead. Same rows, same order.
+   * The walk reads contacts through IDX_contacts_live_list (ListQuery.walkFrom): every list filter
+   * on contacts in id order, so neither a page of contacts nor a tag's or rep's page reads a row
+   * until its 20 ids are known (a row is a read of the clustered index, from disk at 1M contacts).
+   *
+   * "Active in N days" matches can be few and far down (the newest contacts all quiet): the walk
+   * then read 143,000 rows for a page of the bench (docs/BENCHMARKS.md), and no index serves
+   * both the range and the order. So such a query (ListQuery.indexRange) walks a window of
+   * PAGE_WINDOW ids first, and takes what the window lacks from the index range that holds the
+   * matches below it with their ids: up to INDEX_RANGE_CAP of them are read from the index alone,
+   * counted and sorted by id. More than that are dense enough for the walk to go on instead.
+   * Same ids, same order.
    */
-  private async findPage<T>(where: ListQuery, page: { columns: string; after?: number; limit: number }): Promise<T[]> {
-    const walk = (conditions: string[], params: unknown[], limit: number) =>
-      this.deps.dataSource.query<T[]>(
-        `SELECT ${page.columns} FROM ${where.from} WHERE ${[...where.conditions, ...conditions].join(' AND ')} ` +
+  private async findPage(where: ListQuery, page: { after?: number; limit: number }): Promise<number[]> {
+    const walk = async (conditions: string[], params: unknown[], limit: number) => {
+      const rows = await this.deps.dataSource.query<{ id: number | string }[]>(
+        `SELECT ${where.key} AS id FROM ${where.walkFrom} WHERE ${[...where.conditions, ...conditions].join(' AND ')} ` +
           `ORDER BY ${where.key} DESC LIMIT ${limit}`,
         [...where.params, ...params],
       );
+      return rows.map((row) => Number(row.id));
+    };
     const below = `${where.key} < ?`;
     if (!where.indexRange) return page.after === undefined ? walk([], [], page.limit) : walk([below], [page.after], page.limit);
 
@@ -324,17 +326,28 @@ export class ContactsQueryService {
     const wanted = page.limit - walked.length;
     if (wanted === 0 || floor <= 1) return walked;
     // The innermost query stops after INDEX_RANGE_CAP + 1 ids; its LIMIT also keeps the sort
-    // below from walking the primary key again. `matches` says whether it stopped early.
+    // from being merged into a walk of the primary key. `matches` says whether it stopped early.
     const conditions = [...where.conditions, below].join(' AND ');
     const ids = `SELECT ${where.key} AS id FROM ${where.from} WHERE ${conditions} LIMIT ${INDEX_RANGE_CAP + 1}`;
-    const sorted = await this.deps.dataSource.query<(T & { matches: number | string })[]>(
-      `SELECT ${page.columns}, page.matches FROM contacts c JOIN ` +
-        `(SELECT id, COUNT(*) OVER () AS matches FROM (${ids}) below_window ORDER BY id DESC LIMIT ${wanted}) page ` +
-        `ON page.id = c.id ORDER BY c.id DESC`,
+    const sorted = await this.deps.dataSource.query<{ id: number | string; matches: number | string }[]>(
+      `SELECT id, COUNT(*) OVER () AS matches FROM (${ids}) below_window ORDER BY id DESC LIMIT ${wanted}`,
       [...where.params, floor],
     );
     if (sorted.length > 0 && Number(sorted[0].matches) > INDEX_RANGE_CAP) return [...walked, ...(await walk([below], [floor], wanted))];
-    return [...walked, ...sorted];
+    return [...walked, ...sorted.map((row) => Number(row.id))];
+  }
+
+  /** The list's columns of a page's contacts, by id (primary-key lookups). */
+  private async loadListRows(ids: number[]): Promise<Map<number, ListRow>> {
+    const byId = new Map<number, ListRow>();
+    if (ids.length === 0) return byId;
+    const unique = [...new Set(ids)];
+    const rows = await this.deps.dataSource.query<(ListRow & { id: number | string })[]>(
+      `SELECT id, name, score, stage, first_source FROM contacts WHERE id IN (${placeholders(unique.length)})`,
+      unique,
+    );
+    for (const row of rows) byId.set(Number(row.id), row);
+    return byId;
   }
 
   private async maxContactId(): Promise<number> {
@@ -349,7 +362,7 @@ export class ContactsQueryService {
         n: number | string;
       }[]
     >(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.from} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`,
+      `SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM ${where.countFrom} WHERE ${where.conditions.join(' AND ')} LIMIT ${cap + 1}) capped`,
       where.params,
     );
     const n = Number(rows[0]?.n ?? 0);
@@ -360,11 +373,12 @@ export class ContactsQueryService {
    * The FROM, WHERE and sort key of a list query, or null when nothing can match. The table that
    * narrows most drives the query and gives the sort key, so the page is read in index order: the
    * rep's follow rows (user_id, status, contact_id), else the tag's rows (tag_id, contact_id),
-   * else contacts by primary key ((merged_into_id, stage), score, source and last_interaction_at indexes all end in
-   * the primary key on InnoDB and SQLite alike).
+   * else contacts in id order (IDX_contacts_live_list; the score, source and last_interaction_at
+   * indexes also end in the primary key, on InnoDB and SQLite alike).
    */
   private async buildListQuery(filter: ContactListFilter, scope: ContactScope): Promise<ListQuery | null> {
-    const tables: string[] = ['contacts c'];
+    let driver: 'contacts' | 'follows' | 'tags' = 'contacts';
+    let byName = false;
     const conditions: string[] = ['c.merged_into_id IS NULL'];
     const params: unknown[] = [];
     let key = 'c.id';
@@ -388,6 +402,7 @@ export class ContactsQueryService {
       } else {
         // '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\').
         searchedByCondition = true;
+        byName = true;
         conditions.push("c.name LIKE ? ESCAPE '!'");
         params.push(`%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`);
       }
@@ -395,14 +410,14 @@ export class ContactsQueryService {
 
     if (scope.kind === 'follower') {
       if (scope.userId === null) return null;
-      tables.splice(0, 1, 'contact_follows f', 'JOIN contacts c ON c.id = f.contact_id');
+      driver = 'follows';
       conditions.unshift('f.user_id = ?', "f.status = 'active'");
       params.unshift(scope.userId);
       key = 'f.contact_id';
     }
     if (tagIds.length > 0) {
       if (key === 'c.id') {
-        tables.splice(0, 1, 'contact_tags ct', 'JOIN contacts c ON c.id = ct.contact_id');
+        driver = 'tags';
         conditions.push(`ct.tag_id IN (${placeholders(tagIds.length)})`);
         key = 'ct.contact_id';
       } else {
@@ -446,7 +461,45 @@ export class ContactsQueryService {
       source === undefined &&
       filter.minScore === undefined &&
       filter.maxScore === undefined;
-    return { from: tables.join(' '), conditions, params, key, indexRange };
+    // Pairs of contacts' own columns that no one index holds are counted on the list index, in
+    // id order, without a row each; one column, or a stage with the activity, has its own index.
+    const columns = new Set<string>();
+    if (filter.stage !== undefined) columns.add('stage');
+    if (source !== undefined) columns.add('source');
+    if (filter.minScore !== undefined || filter.maxScore !== undefined) columns.add('score');
+    if (filter.activeWithinDays !== undefined || filter.silentForDays !== undefined) columns.add('activity');
+    const ownIndex = columns.size <= 1 || (columns.size === 2 && columns.has('stage') && columns.has('activity'));
+    // A name is read from the row: the list index cannot help a name search.
+    const from = (listIndex: boolean) => this.listFrom(driver, listIndex && !byName);
+    return {
+      from: from(false),
+      walkFrom: from(true),
+      countFrom: from(driver !== 'contacts' || !ownIndex),
+      conditions,
+      params,
+      key,
+      indexRange,
+    };
+  }
+
+  /**
+   * The FROM of a list query. With `listIndex`, MySQL reads contacts through IDX_contacts_live_list
+   * and, for a tag's or a rep's page, after their rows (STRAIGHT_JOIN): its planner would look each
+   * contact up by primary key instead, a read of the clustered row. SQLite plans it alone (it
+   * holds small installations).
+   */
+  private listFrom(driver: 'contacts' | 'follows' | 'tags', listIndex: boolean): string {
+    const mysql = listIndex && this.isMysql();
+    const contacts = mysql ? 'contacts c FORCE INDEX (IDX_contacts_live_list)' : 'contacts c';
+    const join = mysql ? 'STRAIGHT_JOIN' : 'JOIN';
+    if (driver === 'follows') return `contact_follows f ${join} ${contacts} ON c.id = f.contact_id`;
+    if (driver === 'tags') return `contact_tags ct ${join} ${contacts} ON c.id = ct.contact_id`;
+    return contacts;
+  }
+
+  private isMysql(): boolean {
+    const type = this.deps.dataSource.options.type;
+    return type === 'mysql' || type === 'mariadb';
   }
 
   /**
@@ -601,7 +654,12 @@ export function maskPhone(value: string): string {
 }
 
 interface ListQuery {
+  /** Tables as the planner would read them. */
   from: string;
+  /** Tables for a walk in key order: contacts through the list index. */
+  walkFrom: string;
+  /** Tables for a count: the list index when no index of its own holds the contacts' conditions. */
+  countFrom: string;
   conditions: string[];
   params: unknown[];
   /** The contact-id column the page is ordered and keyset-paged by. */
@@ -613,6 +671,14 @@ interface ListQuery {
   indexRange: boolean;
 }
 
+/** The list's columns of a contact, as the driver returns them. */
+interface ListRow {
+  name: string | null;
+  score: number | string;
+  stage: LifecycleStage;
+  first_source: string | null;
+}
+
 /**
  * Ids a page walks before it looks at the index range: a page of 20 found among 2,000 rows costs
  * about what sorting 10,000 ids from an index costs (1M contacts, docs/BENCHMARKS.md).
@@ -620,11 +686,12 @@ interface ListQuery {
 const PAGE_WINDOW = 2_000;
 
 /**
- * The most matches a page sorts from an index range: 20,000 ids read from an index and sorted
- * take a few milliseconds. More than that is at least 1 contact in 50 of a million, and the walk
- * finds a page in about 1,000 rows unless the matches bunch far down.
+ * The most matches a page sorts from an index range: about 0.4 µs each on the bench's machine
+ * (55,000 ids read and sorted in 20–26 ms; a walk past the same matches bunched below 143,000
+ * quiet contacts took 50 ms). More than that is at least 1 contact in 17 of a million, and the
+ * walk finds a page in a few hundred entries of the list index unless the matches bunch far down.
  */
-const INDEX_RANGE_CAP = 20_000;
+const INDEX_RANGE_CAP = 60_000;
 
 const DAY_MS = 86_400_000;
 

@@ -171,12 +171,12 @@ describeEachDatabase('contact list: active in N days with a stage', (db) => {
     }
   });
 
-  it('walks on below the window when more than 20,000 matches lie there, rather than sorting them', async () => {
+  it('walks on below the window when more than 60,000 matches lie there, rather than sorting them', async () => {
     const ds = db().dataSource;
     const now = clock.now();
-    const contacts = Array.from({ length: 24_000 }, (_, i): SeededContact => {
+    const contacts = Array.from({ length: 62_002 }, (_, i): SeededContact => {
       const id = i + 1;
-      const quiet = id > 22_000; // the newest 2,000: the window
+      const quiet = id > 60_002; // the newest 2,000: the window
       return { id, stage: 'retained', lastInteractionAt: new Date(now.getTime() - (quiet ? 30 : 1) * DAY_MS), mergedIntoId: null };
     });
     await insertContacts(ds, contacts);
@@ -184,11 +184,11 @@ describeEachDatabase('contact list: active in N days with a stage', (db) => {
     const service = new ContactsQueryService({ dataSource, clock });
 
     const first = await service.searchContacts({ ...filter, scope: ALL, limit: 20 });
-    expect(first.items.map((item) => item.id)).toEqual(Array.from({ length: 20 }, (_, i) => 22_000 - i));
-    expect(first).toMatchObject({ total: 1_000, totalCapped: true, next: 21_981 });
-    // The walk went on below the window (ids under 22,001), after the index range said "too many".
-    expect(statements.some((s) => s.sql.endsWith('c.id < ? ORDER BY c.id DESC LIMIT 20') && s.params.at(-1) === 22_001)).toBe(true);
+    expect(first.items.map((item) => item.id)).toEqual(Array.from({ length: 20 }, (_, i) => 60_002 - i));
+    expect(first).toMatchObject({ total: 1_000, totalCapped: true, next: 59_983 });
+    // The walk went on below the window (ids under 60,003), after the index range said "too many".
+    expect(statements.some((s) => s.sql.endsWith('c.id < ? ORDER BY c.id DESC LIMIT 20') && s.params.at(-1) === 60_003)).toBe(true);
     const second = await service.searchContacts({ ...filter, scope: ALL, limit: 20, after: first.next ?? 0 });
-    expect(second.items.map((item) => item.id)).toEqual(Array.from({ length: 20 }, (_, i) => 21_980 - i));
+    expect(second.items.map((item) => item.id)).toEqual(Array.from({ length: 20 }, (_, i) => 59_982 - i));
   });
 });
