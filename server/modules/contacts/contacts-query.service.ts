@@ -87,12 +87,6 @@ export interface ContactCount {
   totalCapped: boolean;
 }
 
-export interface CountContactsWithInteractionParams {
-  /** Interaction type, e.g. `click`. */
-  type: string;
-  since: Date;
-}
-
 /**
  * Counts stop here: an operator needs "more than 10,000", not the exact figure, and counting a
  * million index entries on every page was most of a page's 500 ms.
@@ -279,18 +273,6 @@ export class ContactsQueryService {
   async countContacts(params: CountContactsParams): Promise<ContactCount> {
     const where = await this.buildListQuery(params, params.scope);
     return where ? this.countWhere(where, CONTACT_COUNT_CAP) : { total: 0, totalCapped: false };
-  }
-
-  /**
-   * Contacts with at least one interaction of `type` since `since` ("clicked in the last 30
-   * days"): one range of IDX_interactions_type_occurred_contact, read from the index alone.
-   */
-  async countContactsWithInteraction(params: CountContactsWithInteractionParams): Promise<number> {
-    const rows = await this.deps.dataSource.query<{ n: number | string }[]>(
-      'SELECT COUNT(DISTINCT contact_id) AS n FROM interactions WHERE type = ? AND occurred_at >= ? AND contact_id IS NOT NULL',
-      [params.type, toSqlDate(params.since)],
-    );
-    return Number(rows[0]?.n ?? 0);
   }
 
   /**
