@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import mysql from 'mysql2/promise';
+import { withIndexesDeferred } from './bench-seeding';
 import type { DataSource } from 'typeorm';
 import { systemClock } from '../server/adapters/clock';
 import { createLogger } from '../server/adapters/logger';
@@ -265,21 +266,6 @@ async function seed(conn: mysql.Connection, keep: boolean): Promise<void> {
   console.log(
     `  ${PENDING.toLocaleString('en')} pending tasks (the older half ${OTHER_KIND}): ${((Date.now() - t1) / 1000).toFixed(1)} s; seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
-}
-
-/** Drops a table's secondary indexes, loads, and builds them again (one sort each) with their own names. */
-async function withIndexesDeferred(conn: mysql.Connection, table: string, load: () => Promise<unknown>): Promise<void> {
-  const [rows] = await conn.query<mysql.RowDataPacket[]>(
-    "SELECT index_name, non_unique, GROUP_CONCAT(CONCAT('`', column_name, '`') ORDER BY seq_in_index) AS cols FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name <> 'PRIMARY' GROUP BY index_name, non_unique",
-    [table],
-  );
-  const indexes = rows.map((row) => ({ name: String(row.index_name), unique: Number(row.non_unique) === 0, cols: String(row.cols) }));
-  if (indexes.length > 0) await conn.query(`ALTER TABLE \`${table}\` ${indexes.map((i) => `DROP INDEX \`${i.name}\``).join(', ')}`);
-  await load();
-  if (indexes.length > 0)
-    await conn.query(
-      `ALTER TABLE \`${table}\` ${indexes.map((i) => `ADD ${i.unique ? 'UNIQUE ' : ''}INDEX \`${i.name}\` (${i.cols})`).join(', ')}`,
-    );
 }
 
 async function printPlans(conn: mysql.Connection, queue: TaskQueue): Promise<void> {

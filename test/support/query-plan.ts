@@ -71,3 +71,23 @@ export async function rowsRead(dataSource: DataSource, statement: { sql: string;
   visit(JSON.parse(text) as unknown);
   return counts;
 }
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/** The suite's DataSource as the service sees it, recording each statement sent through query(). */
+export function recordingStatements(ds: DataSource): { dataSource: DataSource; statements: Statement[] } {
+  const statements: Statement[] = [];
+  const dataSource = new Proxy(ds, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
+      return (sql: string, params: unknown[] = []) => {
+        statements.push({ sql, params });
+        return target.query(sql, params);
+      };
+    },
+  });
+  return { dataSource, statements };
+}

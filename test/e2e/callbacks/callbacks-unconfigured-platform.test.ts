@@ -11,23 +11,12 @@ import { composeServices, type Services } from '../../../server/compose';
 import { OA_TAG_SYNC, WECOM_TAG_SYNC } from '../../../server/modules/tag-sync/tag-sync.service';
 import { describeEachDatabase } from '../../support/database';
 import { officialAccountRequest, wecomRequest } from '../../support/wechat-requests';
+import { REAL_WECHAT, REAL_WECOM } from '../../support/platform-credentials';
 
 const s = SANDBOX_CREDENTIALS;
 /** The published sandbox keys: what an attacker would sign with. */
 const SANDBOX_OA = { appId: s.wechatAppId, token: s.wechatToken, aesKey: s.wechatAesKey };
 const SANDBOX_WECOM = { corpId: s.wecomCorpId, token: s.wecomToken, aesKey: s.wecomAesKey };
-const REAL_WECHAT = {
-  WECHAT_APPID: 'wxreal000000000001',
-  WECHAT_SECRET: 'real-secret',
-  WECHAT_TOKEN: 'realtoken',
-  WECHAT_AES_KEY: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut',
-};
-const REAL_WECOM = {
-  WECOM_CORP_ID: 'wwreal000000000001',
-  WECOM_TOKEN: 'realwecomtoken',
-  WECOM_AES_KEY: 'Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxC',
-  WECOM_SECRET: 'real-wecom-secret',
-};
 
 /**
  * A server configured for one platform only (SANDBOX=auto): the other platform must not accept

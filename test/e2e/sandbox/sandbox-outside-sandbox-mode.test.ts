@@ -10,20 +10,7 @@ import { createSandboxFor } from '../../../server/adapters/sandbox/sandbox-platf
 import { buildApp } from '../../../server/app';
 import { composeServices, type Services } from '../../../server/compose';
 import { describeEachDatabase } from '../../support/database';
-
-const REAL_WECHAT = {
-  WECHAT_APPID: 'wxreal000000000001',
-  WECHAT_SECRET: 'real-secret',
-  WECHAT_TOKEN: 'realtoken',
-  WECHAT_AES_KEY: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut',
-};
-
-const REAL_WECOM = {
-  WECOM_CORP_ID: 'wwreal000000000001',
-  WECOM_TOKEN: 'realwecomtoken',
-  WECOM_AES_KEY: 'Q1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlZzXxC',
-  WECOM_SECRET: 'real-wecom-secret',
-};
+import { REAL_WECHAT, REAL_WECOM } from '../../support/platform-credentials';
 
 /** Every kind of sandbox route: control, actions (plays signed callbacks), the fake platform APIs. */
 const PROBES: { method: 'get' | 'post'; path: string; body?: object }[] = [

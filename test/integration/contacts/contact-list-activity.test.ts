@@ -4,6 +4,7 @@ import { ManualClock } from '../../../server/adapters/clock';
 import { toSqlDate } from '../../../server/db/sql';
 import { ContactsQueryService, type ContactPage } from '../../../server/modules/contacts/contacts-query.service';
 import { describeEachDatabase } from '../../support/database';
+import { recordingStatements } from '../../support/query-plan';
 
 const DAY_MS = 86_400_000;
 const CONTACTS = 6_000;
@@ -58,26 +59,6 @@ async function insertContacts(ds: DataSource, contacts: SeededContact[]): Promis
       ]),
     );
   }
-}
-
-interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
-/** The suite's DataSource as the service sees it, recording each statement sent through query(). */
-function recordingStatements(ds: DataSource): { dataSource: DataSource; statements: Statement[] } {
-  const statements: Statement[] = [];
-  const dataSource = new Proxy(ds, {
-    get(target, property, receiver) {
-      if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
-      return (sql: string, params: unknown[] = []) => {
-        statements.push({ sql, params });
-        return target.query(sql, params);
-      };
-    },
-  });
-  return { dataSource, statements };
 }
 
 describeEachDatabase('contact list: active in N days with a stage', (db) => {

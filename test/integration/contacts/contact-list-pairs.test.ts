@@ -9,6 +9,7 @@ import {
   type ContactScope,
 } from '../../../server/modules/contacts/contacts-query.service';
 import { describeEachDatabase } from '../../support/database';
+import { recordingStatements } from '../../support/query-plan';
 
 const DAY_MS = 86_400_000;
 const CONTACTS = 2_400;
@@ -134,26 +135,6 @@ function filterGroups(): FilterCase[][] {
   const groups = FILTERS.map((f) => [f]);
   FILTERS.forEach((a, i) => FILTERS.slice(i + 1).forEach((b) => a.key !== b.key && groups.push([a, b])));
   return groups;
-}
-
-interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
-/** The suite's DataSource as the service sees it, recording each statement sent through query(). */
-function recordingStatements(ds: DataSource): { dataSource: DataSource; statements: Statement[] } {
-  const statements: Statement[] = [];
-  const dataSource = new Proxy(ds, {
-    get(target, property, receiver) {
-      if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
-      return (sql: string, params: unknown[] = []) => {
-        statements.push({ sql, params });
-        return target.query(sql, params);
-      };
-    },
-  });
-  return { dataSource, statements };
 }
 
 describeEachDatabase('contact list: every filter and every pair of filters', (db) => {
