@@ -34,6 +34,16 @@ export function fillInput(page: Page, testId: string, value: string): Promise<vo
   return page.fill(`input[data-test=${testId}], [data-test=${testId}] input`, value);
 }
 
+/** A new zh-CN page signed in as this operator, on the dashboard (the admin page at `baseUrl`/admin). */
+export async function openSignedIn(browser: Browser, baseUrl: string, who: { username: string; password: string }): Promise<Page> {
+  const page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+  await page.goto(`${baseUrl}/admin/`);
+  await page.waitForURL(/\/admin\/login/);
+  await signIn(page, who.username, who.password);
+  await page.waitForURL(/\/admin\/dashboard/);
+  return page;
+}
+
 /** Fills the login form and submits it; the caller waits for where it should land. */
 export async function signIn(page: Page, username: string, password: string): Promise<void> {
   await fillInput(page, 'login-username', username);

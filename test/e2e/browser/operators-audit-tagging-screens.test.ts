@@ -1,5 +1,5 @@
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, screenshot, signIn } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -85,11 +85,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     ids.c = await contactIdOf(c.openid);
 
     browser = await launchChromium();
-    page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
-    await page.goto(url('/'));
-    await page.waitForURL(/\/admin\/login/);
-    await signIn(page, ADMIN.username, ADMIN.password);
-    await page.waitForURL(/\/admin\/dashboard/);
+    page = await openSignedIn(browser, stack.baseUrl, ADMIN);
   });
 
   afterAll(async () => {

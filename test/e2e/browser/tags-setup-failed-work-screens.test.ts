@@ -1,6 +1,6 @@
 import { type Browser, type Page } from 'playwright-core';
 import { Task } from '../../../entities/task.entity';
-import { fillInput, launchChromium, screenshot, signIn } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot, signIn } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -30,12 +30,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     const created = await stack.services.operators.createOperator({ ...ADMIN, role: 'admin', actor: { operatorId: null, ip: null } });
     if (!created.ok) throw new Error(`could not create the admin: ${created.reason}`);
     browser = await launchChromium();
-    const context = await browser.newContext({ locale: 'zh-CN' });
-    page = await context.newPage();
-    await page.goto(url('/'));
-    await page.waitForURL(/\/admin\/login/);
-    await signIn(page, ADMIN.username, ADMIN.password);
-    await page.waitForURL(/\/admin\/dashboard/);
+    page = await openSignedIn(browser, stack.baseUrl, ADMIN);
   });
 
   afterAll(async () => {
