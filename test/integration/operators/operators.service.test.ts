@@ -282,7 +282,11 @@ describeEachDatabase('OperatorsService', (db) => {
     if (!created.ok) throw new Error('not created');
     const login = await operators.login({ username: 'sam', password: 'sam-password', ip: '10.0.0.1' });
     if (!login.ok) throw new Error('not logged in');
-    expect((await operators.authenticateSession(login.token))?.operator).toMatchObject({ username: 'sam', role: 'sales', wecomUserId: 'sam01' });
+    expect((await operators.authenticateSession(login.token))?.operator).toMatchObject({
+      username: 'sam',
+      role: 'sales',
+      wecomUserId: 'sam01',
+    });
     // A token with its last character changed (to another one: it may already be an A).
     const tampered = `${login.token.slice(0, -1)}${login.token.endsWith('A') ? 'B' : 'A'}`;
     await expect(operators.authenticateSession(tampered)).resolves.toBeNull();
