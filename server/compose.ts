@@ -70,6 +70,8 @@ export interface ComposeParams {
   platformTimeoutMs?: number;
   /** How long a callback may wait for its commit before it answers 503 (tests shorten it). */
   callbackDeadlineMs?: number;
+  /** How many callbacks may wait for a group before the next is refused 503 (tests shorten it). */
+  callbackQueueLimit?: number;
   /**
    * The operators' clock (sessions, login throttles, the audit log), when it is not `clock`: in
    * sandbox mode `clock` can skip days ahead, and that must not log the person at the page out.
@@ -80,6 +82,11 @@ export interface ComposeParams {
 export type Services = ReturnType<typeof composeServices>;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * Callback groups committing at once on MySQL: three of the pool's ten connections, leaving the
+ * rest to the reactions, the tasks and the admin page (bench:callbacks, docs/BENCHMARKS.md).
+ */
+const CALLBACK_STORE_WRITERS_MYSQL = 3;
 
 /**
  * Operators and the audit log alone, for the server and for `npm run admin` (which needs no
@@ -194,7 +201,14 @@ export function composeServices(p: ComposeParams) {
     officialAccount && oa
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })
       : null;
-  const callbackStore = new CallbackStore({ transactor, interactions, logger, deadlineMs: p.callbackDeadlineMs });
+  const callbackStore = new CallbackStore({
+    transactor,
+    interactions,
+    logger,
+    deadlineMs: p.callbackDeadlineMs,
+    maxWaiting: p.callbackQueueLimit,
+    writers: dataSource.options.type === 'better-sqlite3' ? 1 : CALLBACK_STORE_WRITERS_MYSQL,
+  });
   const callbackSignatures = new CallbackSignatures({ dataSource, transactor });
   const callbacks = new CallbacksService({
     officialAccount: oa ? { appId: oa.appId, token: oa.token, aesKey: oa.aesKey, messageMode: oa.messageMode } : null,

@@ -40,6 +40,7 @@ export async function startTestStack(
   options: {
     holder?: string;
     callbackDeadlineMs?: number;
+    callbackQueueLimit?: number;
     adminWebRoot?: string;
     /** Collects the log lines (set LOG_LEVEL in env, the stack's default is silent). */
     logWrite?: LogWriter;
@@ -76,6 +77,7 @@ export async function startTestStack(
     logger,
     holder: options.holder ?? 'test-instance',
     callbackDeadlineMs: options.callbackDeadlineMs,
+    callbackQueueLimit: options.callbackQueueLimit,
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
     platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
   });

@@ -13,7 +13,7 @@ import { mapOfficialAccountMessage, mapWecomEvent, type InteractionDraft } from 
 import type { ReactionsWorker } from '../reactions/reactions.worker';
 import type { PassiveReply, TagRulesEngine } from '../tag-rules/tag-rules.engine';
 import type { CallbackSignatures } from './callback-signatures';
-import { StoreDeadlineError, type CallbackStore } from './callback-store';
+import { StoreUnavailableError, type CallbackStore } from './callback-store';
 
 /** What a callback route answers: WeChat reads the status and a plain-text or XML body. */
 export interface CallbackAnswer {
@@ -199,8 +199,8 @@ export class CallbacksService {
     try {
       recorded = (await this.deps.store.accept(draft)).recorded;
     } catch (error) {
-      if (!(error instanceof StoreDeadlineError)) throw error;
-      this.deps.logger.warn('callback not stored in time; answering 503 so that WeChat retries', { source });
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.deps.logger.warn('callback not stored; answering 503 so that WeChat retries', { source, reason: error.message });
       return text(503, 'storage unavailable');
     }
     if (recorded) this.deps.reactions.kick();

@@ -168,4 +168,39 @@ mysqlOnly('callbacks: a stalled database [mysql]', () => {
     }
     expect(await db.dataSource.manager.countBy(Interaction, { type: 'text' })).toBe(1);
   });
+
+  it('answers 503 at once when the store queue is full, and the retry is stored once when there is room', async () => {
+    await stack.close();
+    stack = await startTestStack(db, {}, { callbackDeadlineMs: 5_000, callbackQueueLimit: 2 });
+    const now = Math.floor(Date.now() / 1000);
+    const requests = [1, 2, 3, 4, 5, 6].map((i) =>
+      officialAccountRequest(stack.config, textMessage(`o_full_${i}`, '在吗', String(7200 + i), now)),
+    );
+    const locker = db.dataSource.createQueryRunner();
+    await locker.connect();
+    await locker.query('LOCK TABLES interactions WRITE');
+    let unlocked = false;
+    try {
+      // One at a time, so that each of the three writers' groups (compose.ts) takes one and
+      // stalls on the lock; the next two wait in the queue; the sixth finds it full.
+      const answers: Promise<request.Response>[] = [];
+      for (const r of requests.slice(0, 5)) {
+        answers.push(post(stack, r).then((res) => res));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const started = Date.now();
+      const refused = await post(stack, requests[5]);
+      expect(refused.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await locker.query('UNLOCK TABLES');
+      unlocked = true;
+      expect((await Promise.all(answers)).map((res) => res.status)).toEqual([200, 200, 200, 200, 200]);
+      const retry = await post(stack, requests[5]);
+      expect(retry.status).toBe(200);
+    } finally {
+      if (!unlocked) await locker.query('UNLOCK TABLES');
+      await locker.release();
+    }
+    expect(await db.dataSource.manager.countBy(Interaction, { type: 'text' })).toBe(6);
+  });
 });
