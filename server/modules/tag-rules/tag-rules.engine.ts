@@ -95,13 +95,16 @@ function replyOf(rule: TagRule): PassiveReply | null {
  * answer); tags and points are applied after the reply, from the stored interaction.
  */
 export class TagRulesEngine {
-  private cache: { loadedAt: number; byType: Map<string, TagRule[]> } | null = null;
+  /** The enabled rules by interaction type, loading or loaded; callbacks arriving meanwhile share the one read. */
+  private cache: { loadedAt: number; byType: Promise<Map<string, TagRule[]>> } | null = null;
   private readonly cacheMs: number;
 
   /**
    * Rules are read on every callback, so they are cached for `cacheMs` (default 2 s). A change
    * made through this instance drops the cache at once (invalidate); other instances see it
-   * within cacheMs. Rules are configuration, not state: a short lag is harmless.
+   * within cacheMs. Rules are configuration, not state: a short lag is harmless. When the cache
+   * runs out under load, the callbacks in flight wait for one read rather than each making its own
+   * (bench:callbacks saw dozens of identical reads per expiry).
    */
   constructor(private readonly deps: { dataSource: DataSource; contactTags: ContactTagsService; clock: Clock; cacheMs?: number }) {
     this.cacheMs = deps.cacheMs ?? 2_000;
@@ -114,12 +117,21 @@ export class TagRulesEngine {
   private async loadRules(type: string): Promise<TagRule[]> {
     const now = this.deps.clock.now().getTime();
     if (!this.cache || now - this.cache.loadedAt > this.cacheMs || now < this.cache.loadedAt) {
-      const rules = await this.deps.dataSource.manager.find(TagRule, { where: { enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
-      const byType = new Map<string, TagRule[]>();
-      for (const rule of rules) byType.set(rule.interactionType, [...(byType.get(rule.interactionType) ?? []), rule]);
-      this.cache = { loadedAt: now, byType };
+      const cache = { loadedAt: now, byType: this.readRules() };
+      this.cache = cache;
+      // A failed read is not kept: the next callback tries again.
+      cache.byType.catch(() => {
+        if (this.cache === cache) this.cache = null;
+      });
     }
-    return this.cache.byType.get(type) ?? [];
+    return (await this.cache.byType).get(type) ?? [];
+  }
+
+  private async readRules(): Promise<Map<string, TagRule[]>> {
+    const rules = await this.deps.dataSource.manager.find(TagRule, { where: { enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
+    const byType = new Map<string, TagRule[]>();
+    for (const rule of rules) byType.set(rule.interactionType, [...(byType.get(rule.interactionType) ?? []), rule]);
+    return byType;
   }
 
   /** The first matching rule that carries a reply, by priority. */

@@ -1,3 +1,4 @@
+import type { DataSource } from 'typeorm';
 import { ManualClock } from '../../../server/adapters/clock';
 import { AuditService } from '../../../server/modules/audit/audit.service';
 import { TagRulesEngine } from '../../../server/modules/tag-rules/tag-rules.engine';
@@ -48,4 +49,35 @@ describeEachDatabase('tag rules: the callback path reads them from a short cache
     clock.advance(2_001);
     expect(await here.engine.findReply(input)).toEqual({ kind: 'text', content: '9:00-18:00' });
   });
+
+  it('callbacks arriving together when the cache has run out share one read of the rules', async () => {
+    const clock = new ManualClock();
+    const { engine, rules } = build(clock);
+    await rules.createTagRule({ rule: hours, actor });
+    const reads = recordingRuleReads(db().dataSource);
+    try {
+      const replies = await Promise.all(Array.from({ length: 20 }, () => engine.findReply(input)));
+      expect(replies.every((r) => r?.kind === 'text')).toBe(true);
+      clock.advance(2_001);
+      await Promise.all(Array.from({ length: 20 }, () => engine.findReply(input)));
+      expect(reads.count).toBe(2);
+    } finally {
+      reads.stop();
+    }
+  });
 });
+
+/** Counts the SELECTs of tag_rules sent through this DataSource's query runners. */
+function recordingRuleReads(dataSource: DataSource): { count: number; stop: () => void } {
+  const recorder = { count: 0, stop: () => undefined as void };
+  const logger = dataSource.logger;
+  const original = logger.logQuery.bind(logger);
+  logger.logQuery = (query, parameters, runner) => {
+    if (/^SELECT .* FROM [`"]?tag_rules/is.test(query)) recorder.count += 1;
+    original(query, parameters, runner);
+  };
+  recorder.stop = () => {
+    logger.logQuery = original;
+  };
+  return recorder;
+}
