@@ -6,6 +6,7 @@ import mysql from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { SANDBOX_CREDENTIALS } from '../config/config.schema';
 import { buildEncryptedSubscribeEvents, buildEncryptedTextMessages, burstOpenid, type PreparedRequest } from './callback-messages';
+import { cpuSpent, findProcess, sampleCpu } from './cpu-time';
 import { findFreePort, killChildServers, startChildServer, STOP_GRACE_MS, type ChildServer } from './child-server';
 import { runClosedLoop, runFixedRate, type PhaseResult } from './load-generator';
 
@@ -256,6 +257,13 @@ async function waitForCatchUp(countPending: () => Promise<number>): Promise<{ pe
   return { pending, seconds: (Date.now() - start) / 1000 };
 }
 
+function describeCpu(spent: ReturnType<typeof cpuSpent>, answered: number): string {
+  const per = (ms: number | null): string => (ms === null || answered === 0 ? 'n/a' : `${((1000 * ms) / answered).toFixed(0)} µs`);
+  const [server, database, generator] = spent.processes;
+  const parts = [`server ${per(server)}`, ...(database === null ? [] : [`database ${per(database)}`]), `load generator ${per(generator)}`];
+  return `${parts.join(', ')}; everything else on the machine ${per(spent.others)}`;
+}
+
 /** CPU time counters from /proc/stat (Linux), to report steal: time the hypervisor gave others. */
 function readCpuTimes(): { steal: number; total: number } | null {
   try {
@@ -346,16 +354,21 @@ async function benchTarget(name: TargetName, options: BenchOptions): Promise<Tar
     if (setup.countPending) await waitForCatchUp(setup.countPending);
     await delay(PAUSE_BETWEEN_PHASES_MS);
     const cpuBefore = readCpuTimes();
+    // Where the closed loop's CPU went: the server, the database (MySQL target), this process.
+    const watched = [server.pid, name === 'flywheel-mysql' ? findProcess(['mariadbd', 'mysqld']) : undefined, process.pid];
+    const spentBefore = sampleCpu(watched);
     const closedLoop = await runClosedLoop({
       port,
       requests: take(closedCount),
       concurrency: options.concurrency,
       seconds: options.seconds,
     });
+    const spent = cpuSpent(spentBefore, sampleCpu(watched));
     const closedLoopSteal = stealShare(cpuBefore, readCpuTimes());
     log(
       `  closed loop ×${options.concurrency}: ${describePhase(closedLoop)}${closedLoop.exhausted ? ' (ran out of prepared messages)' : ''}`,
     );
+    log(`  CPU per answered request in the closed loop: ${describeCpu(spent, closedLoop.ok)}`);
     const catchUp = setup.countPending ? await waitForCatchUp(setup.countPending) : null;
     if (catchUp)
       log(

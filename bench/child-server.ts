@@ -32,6 +32,8 @@ export function findFreePort(): Promise<number> {
 
 export interface ChildServer {
   port: number;
+  /** The server's process id, for its CPU time (bench/cpu-time.ts). */
+  pid: number | undefined;
   /** The last few thousand characters the child wrote to stdout and stderr. */
   outputTail(): string;
   /** SIGTERM, then SIGKILL if it has not exited after a grace period; says which ended it. */
@@ -73,6 +75,7 @@ export async function startChildServer(params: StartChildServerParams): Promise<
 
   const server: ChildServer = {
     port: params.port,
+    pid: child.pid,
     outputTail: () => tail,
     stop: async () => {
       if (state.exited !== null) return 'exited';
