@@ -259,8 +259,28 @@ describe('the admin page at a phone width', () => {
     await expect(page.locator('[data-test=whoami]:visible').innerText()).resolves.toContain('管理员');
     await expectFits(page, '[data-test=logout], [data-test^=locale-]');
     await shot('account-menu');
-    await page.keyboard.press('Escape');
+
+    // The language is chosen there too (and the header still fits in English), then back to Chinese.
+    await page.click('[data-test=locale-en]');
+    await expect(page.locator('[data-test=page-title]').innerText()).resolves.toBe('Tags & tag groups');
+    expect((await page.evaluate<{ text: string; lines: number }[]>(`(${HEADER_LINES})()`)).filter((line) => line.lines !== 1)).toEqual([]);
+    await page.click('[data-test=user-menu]');
+    await page.locator('[data-test=locale-zh-CN]').click();
+    await expect(page.locator('[data-test=page-title]').innerText()).resolves.toBe('标签与标签组');
     await logout.waitFor({ state: 'hidden' });
+  });
+
+  it('turned to a desktop width (1366×900) the shell is the desktop one again, and back', async () => {
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.locator('.el-aside [data-test=menu-rules]').waitFor();
+    await expect(page.locator('[data-test=menu-toggle]').count()).resolves.toBe(0);
+    expect((await page.locator('.el-aside').boundingBox())?.width).toBe(220);
+    await expect(page.locator('header [data-test=whoami]').innerText()).resolves.toBe('admin · 管理员');
+    await page.locator('header [data-test=logout]').waitFor();
+    await screenshot(page, 'phone-width-turned-desktop');
+    await page.setViewportSize(PHONE);
+    await page.locator('[data-test=menu-toggle]').waitFor();
+    await expect(page.locator('.el-aside').count()).resolves.toBe(0);
   });
 
   it('the dashboard', async () => {
