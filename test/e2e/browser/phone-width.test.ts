@@ -56,7 +56,9 @@ const MEASURE_LAYOUT = `(selector) => {
     const rect = el.getBoundingClientRect();
     return rect.width > 0 && rect.height > 0 && getComputedStyle(el).visibility !== 'hidden';
   };
-  const sideways = pageBoxes.filter((el) => el.scrollWidth > el.clientWidth + 0.5).map((el) => name(el).slice(0, 40) + ' ' + el.scrollWidth + '>' + el.clientWidth);
+  const sideways = pageBoxes
+    .filter((el) => el.scrollWidth > el.clientWidth + 0.5)
+    .map((el) => name(el).slice(0, 40) + ' ' + el.scrollWidth + '>' + el.clientWidth);
   const sticking = [];
   for (const el of document.querySelectorAll('body *')) {
     if (!shown(el) || insideScroller(el)) continue;
@@ -71,7 +73,10 @@ const MEASURE_LAYOUT = `(selector) => {
     const inside = r.left >= -0.5 && r.top >= -0.5 && r.right <= innerWidth + 0.5 && r.bottom <= innerHeight + 0.5;
     const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
     if (!inside || !hit || !el.contains(hit))
-      unreachable.push(name(el) + ' at ' + Math.round(r.left) + ',' + Math.round(r.top) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height) + (hit && !el.contains(hit) ? ' under ' + name(hit) : ''));
+      unreachable.push(
+        name(el) + ' at ' + Math.round(r.left) + ',' + Math.round(r.top) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height)
+          + (hit && !el.contains(hit) ? ' under ' + name(hit) : ''),
+      );
   }
   return { scrollWidth: document.documentElement.scrollWidth, innerWidth, sideways, unreachable, sticking: sticking.slice(0, 10) };
 }`;
@@ -300,6 +305,15 @@ describe('the admin page at a phone width', () => {
     await checkScreen('/tags', '[data-test=tag-group]', 'tags');
     await checkDialog('[data-test=group-new]', '[data-test=tag-form-save]', 'tags-group-dialog');
     await checkDialog('[data-test=tag-new]', '[data-test=tag-form-save]', 'tags-tag-dialog');
+    // Deleting asks first, in a message box whose confirm button is in reach too.
+    await page.locator('[data-test=group-delete]').first().click();
+    const box = page.locator('.el-message-box');
+    await box.waitFor({ state: 'visible' });
+    await page.waitForFunction(SETTLED);
+    await expectFits(page, '.el-message-box .el-button--primary');
+    await shot('tags-delete-confirm');
+    await page.keyboard.press('Escape');
+    await box.waitFor({ state: 'hidden' });
   });
 
   it('the rules, with the new rule dialog', async () => {
