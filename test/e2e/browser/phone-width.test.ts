@@ -323,6 +323,21 @@ describe('the admin page at a phone width', () => {
 
   it('the failed work', async () => {
     await checkScreen('/failed-work', '[data-test=failed-row]', 'failed-work');
+    // Its columns scroll inside the table, and the table's scrollbar shows that they do (no hover on a phone).
+    const table = await page.evaluate<{ scrollWidth: number; clientWidth: number; thumb: number; shown: boolean }>(`(() => {
+      const wrap = document.querySelector('[data-test=failed-table] .el-table__body-wrapper .el-scrollbar__wrap');
+      const bar = document.querySelector('[data-test=failed-table] .el-table__body-wrapper .el-scrollbar__bar.is-horizontal');
+      const thumb = bar && bar.querySelector('.el-scrollbar__thumb');
+      return {
+        scrollWidth: wrap.scrollWidth,
+        clientWidth: wrap.clientWidth,
+        thumb: thumb ? thumb.getBoundingClientRect().width : 0,
+        shown: !!bar && getComputedStyle(bar).display !== 'none' && getComputedStyle(bar).opacity === '1',
+      };
+    })()`);
+    expect(table.scrollWidth).toBeGreaterThan(table.clientWidth);
+    expect(table.shown).toBe(true);
+    expect(table.thumb).toBeGreaterThan(0);
   });
 
   it('the setup', async () => {
