@@ -338,5 +338,9 @@ const en: Messages = {
     reply: 'Reply',
     noReply: '(no reply)',
   },
+  layout: {
+    openMenu: 'Open the menu',
+    account: 'Account',
+  },
 };
 export default en;

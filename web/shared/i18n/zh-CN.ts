@@ -331,6 +331,10 @@ const zhCN = {
     reply: '回复',
     noReply: '（无回复）',
   },
+  layout: {
+    openMenu: '打开菜单',
+    account: '账户',
+  },
 };
 export default zhCN;
 export type Messages = typeof zhCN;
