@@ -4,6 +4,8 @@ import type { TimelineActor, TimelineItem } from '@shared/types';
 /** One timeline entry as the contact page shows it: a conversation line, the rest folded behind 详情. */
 export interface TimelineEntryView {
   key: string;
+  /** The interaction's type, for tests and styles; null for changes. */
+  type: string | null;
   /** The icon's name (AppIcon): the channel of an interaction, `tag` or `score` for changes. */
   icon: string;
   /** What happened, in words: the type's label, or 添加标签 / 积分. */
@@ -47,7 +49,7 @@ const WORDS_FORMATS: Record<string, string> = {
 };
 
 export function describeTimelineItem(item: TimelineItem, i18n: Translator): TimelineEntryView {
-  const base = { key: `${item.kind}:${item.id}`, at: item.at };
+  const base = { key: `${item.kind}:${item.id}`, at: item.at, type: item.kind === 'interaction' ? item.type : null };
   if (item.kind === 'tag_change') {
     const tag = item.tag.group ? `${item.tag.group}/${item.tag.name}` : item.tag.name;
     return {
