@@ -1,4 +1,4 @@
-import { In, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { In, type DataSource, type EntityTarget, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
 import { ContactTagChange, type TagChangeActorKind } from '../../../entities/contact-tag-change.entity';
 import { Interaction, type Channel, type InteractionDetail } from '../../../entities/interaction.entity';
 import { Operator } from '../../../entities/operator.entity';
@@ -87,7 +87,7 @@ type SourceRow = { id: number; at: Date } & (
   { kind: 'interaction'; row: Interaction } | { kind: 'tag_change'; row: ContactTagChange } | { kind: 'score'; row: ScoreLedger }
 );
 
-interface ReadRangeParams<T> {
+export interface ReadRangeParams<T> {
   kind: TimelineKind;
   entity: EntityTarget<T>;
   /** The property holding the entry's time: (contact_id, <it>) is indexed, and the index ends in the primary key. */
@@ -152,25 +152,8 @@ export class TimelineService {
     };
   }
 
-  /** Up to `limit` of the contact's rows of one source after the cursor, newest first: one index range. */
   private async readRange<T extends ObjectLiteral>(p: ReadRangeParams<T>): Promise<T[]> {
-    const time = `r.${p.time}`;
-    const query = this.deps.dataSource
-      .getRepository(p.entity)
-      .createQueryBuilder('r')
-      .where('r.contactId = :contactId', { contactId: p.contactId });
-    const before = p.before;
-    if (before) {
-      const rank = TIMELINE_KINDS.indexOf(p.kind);
-      const cursorRank = before.kind === undefined ? -1 : TIMELINE_KINDS.indexOf(before.kind);
-      // Same time as the cursor: a source ranked below the cursor's comes after it whole, the
-      // cursor's own source after its id, a source ranked above not at all.
-      if (before.kind !== undefined && rank < cursorRank) query.andWhere(`${time} <= :at`, { at: before.at });
-      else if (rank === cursorRank && before.id !== undefined)
-        query.andWhere(`(${time} < :at OR (${time} = :at AND r.id < :id))`, { at: before.at, id: before.id });
-      else query.andWhere(`${time} < :at`, { at: before.at });
-    }
-    return query.orderBy(time, 'DESC').addOrderBy('r.id', 'DESC').limit(p.limit).getMany();
+    return buildSourceQuery(this.deps.dataSource, p).getMany();
   }
 
   /** The page's rows as the API answers them, with the tags', operators' and rules' names (one query each). */
@@ -255,6 +238,30 @@ export class TimelineService {
     });
     return new Map(rows.map((r) => [r.id, r.name]));
   }
+}
+
+/**
+ * Up to `limit` of the contact's rows of one source after the cursor, newest first: one range of
+ * the source's (contact_id, time) index, read backwards and stopped by the LIMIT however deep the
+ * page (exported for the test that checks the plan on both databases).
+ */
+export function buildSourceQuery<T extends ObjectLiteral>(dataSource: DataSource, p: ReadRangeParams<T>): SelectQueryBuilder<T> {
+  const time = `r.${p.time}`;
+  const query = dataSource.getRepository(p.entity).createQueryBuilder('r').where('r.contactId = :contactId', { contactId: p.contactId });
+  const before = p.before;
+  if (before) {
+    const rank = TIMELINE_KINDS.indexOf(p.kind);
+    const cursorRank = before.kind === undefined ? -1 : TIMELINE_KINDS.indexOf(before.kind);
+    // Same time as the cursor: a source ranked below the cursor's comes after it whole, the
+    // cursor's own source after its id, a source ranked above not at all.
+    if (before.kind !== undefined && rank < cursorRank) query.andWhere(`${time} <= :at`, { at: before.at });
+    else if (rank === cursorRank && before.id !== undefined)
+      // Written with `<=` first so that SQLite too reads the index range from the cursor's time
+      // (with the OR alone it walks the contact's newer rows from the top).
+      query.andWhere(`${time} <= :at AND (${time} < :at OR r.id < :id)`, { at: before.at, id: before.id });
+    else query.andWhere(`${time} < :at`, { at: before.at });
+  }
+  return query.orderBy(time, 'DESC').addOrderBy('r.id', 'DESC').limit(p.limit);
 }
 
 /** (time, kind, id) descending: the one order of the merged timeline and its cursor. */

@@ -4,12 +4,14 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { Operator } from '../../../entities/operator.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import {
+  buildSourceQuery,
   parseTimelineCursor,
   TIMELINE_KINDS,
   type TimelineItem,
   type TimelinePage,
 } from '../../../server/modules/timeline/timeline.service';
 import { describeEachDatabase } from '../../support/database';
+import { queryPlan, rowsRead } from '../../support/query-plan';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 const ALL = { kind: 'all' } as const;
@@ -248,5 +250,102 @@ describeEachDatabase('the contact timeline: tag changes with who made them, merg
     await stack.services.transactor.run((t) => stack.services.contacts.mergeContacts(t, older, newer.id));
     expect((await changesOf(older)).map((c) => c.tagName)).toContain('合并');
     expect(await changesOf(newer.id)).toEqual([]);
+  });
+
+  it('reads each source by its (contact_id, time) index range, backwards, stopped by the LIMIT however deep the page', async () => {
+    const contacts = await Promise.all(
+      [1, 2, 3].map((n) =>
+        m().save(
+          Contact,
+          m().create(Contact, { name: `c${n}`, score: 0, stage: 'acquired', createdAt: new Date(), updatedAt: new Date() }),
+        ),
+      ),
+    );
+    const base = Date.parse('2026-10-01T00:00:00.000Z');
+    for (const contact of contacts) {
+      const times = Array.from({ length: 400 }, (_, n) => new Date(base + n * 1000));
+      await m().insert(
+        Interaction,
+        times.map((at, n) => ({
+          contactId: contact.id,
+          type: 'text',
+          channel: 'oa' as const,
+          occurredAt: at,
+          detail: {},
+          dedupeKey: `plan:${contact.id}:${n}`,
+          createdAt: at,
+        })),
+      );
+      await m().insert(
+        ContactTagChange,
+        times.map((at, n) => ({
+          contactId: contact.id,
+          tagId: n,
+          tagName: `t${n}`,
+          op: 'add' as const,
+          actorKind: 'system' as const,
+          actorId: null,
+          actorName: null,
+          cause: 'manual',
+          interactionId: null,
+          at,
+        })),
+      );
+      await m().insert(
+        ScoreLedger,
+        times.map((at, n) => ({
+          contactId: contact.id,
+          points: 1,
+          reason: 'r',
+          ruleId: null,
+          interactionId: null,
+          dedupeKey: `plan:${contact.id}:${n}`,
+          createdAt: at,
+        })),
+      );
+    }
+    await m().query(db().config.kind === 'mysql' ? 'ANALYZE TABLE interactions, contact_tag_changes, score_ledger' : 'ANALYZE');
+    const contactId = contacts[1].id;
+    // A deep page: 300 newer entries of each source lie before the cursor, which sits in the
+    // middle source's rows (each source gets a different condition: <=, the id tie-break, <).
+    const before = { at: new Date(base + 100 * 1000), kind: 'tag_change' as const, id: 1_000_000 };
+    const limit = 21;
+    const range = { contactId, before, limit };
+    const sources = [
+      {
+        kind: 'interaction',
+        index: 'IDX_interactions_contact_occurred',
+        query: buildSourceQuery(db().dataSource, { ...range, kind: 'interaction', entity: Interaction, time: 'occurredAt' }),
+      },
+      {
+        kind: 'tag_change',
+        index: 'IDX_contact_tag_changes_contact_at',
+        query: buildSourceQuery(db().dataSource, { ...range, kind: 'tag_change', entity: ContactTagChange, time: 'at' }),
+      },
+      {
+        kind: 'score',
+        index: 'IDX_score_ledger_contact_created',
+        query: buildSourceQuery(db().dataSource, { ...range, kind: 'score', entity: ScoreLedger, time: 'createdAt' }),
+      },
+    ];
+    for (const source of sources) {
+      const [sql, params] = source.query.getQueryAndParameters();
+      const statement = { sql, params: params as unknown[] };
+      const plan = await queryPlan(db().dataSource, statement);
+      const text = plan.map((step) => step.text).join('\n');
+      expect({ source: source.kind, index: plan[0]?.index, sorts: plan.some((step) => step.sorts) }).toEqual({
+        source: source.kind,
+        index: source.index,
+        sorts: false,
+      });
+      // The range starts at the cursor's time: SQLite names the time column in its search, and
+      // MariaDB reads no more rows than the LIMIT.
+      if (db().config.kind === 'sqlite') expect(text).toMatch(/contact_id=\? AND \w+<\?/);
+      else expect(text).toContain('type=range');
+      const read = await rowsRead(db().dataSource, statement);
+      if (read !== null) for (const rows of read) expect(rows).toBeLessThanOrEqual(limit + 1);
+      const rows: unknown[] = await db().dataSource.query(sql, params as unknown[]);
+      expect(rows).toHaveLength(limit);
+    }
   });
 });
