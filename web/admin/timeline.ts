@@ -1,5 +1,5 @@
-import type { Translator } from '@shared/errors';
-import type { TimelineActor, TimelineItem } from '@shared/types';
+import type { Translator } from '../shared/errors';
+import type { TimelineActor, TimelineItem } from '../shared/types';
 
 /** One timeline entry as the contact page shows it: a conversation line, the rest folded behind 详情. */
 export interface TimelineEntryView {
