@@ -106,6 +106,7 @@ describe('the contact timeline in the browser', () => {
     await text.locator('[data-test=timeline-facts]').waitFor();
     await expect(text.locator('[data-test=timeline-facts]').innerText()).resolves.toContain(openid);
     await expect(text.locator('[data-test=timeline-facts]').innerText()).resolves.toContain('消息 ID');
+    await text.scrollIntoViewIfNeeded();
     await shot('conversation-details-open');
     await text.locator('[data-test=timeline-details]').click();
     await expect(text.locator('[data-test=timeline-facts]').count()).resolves.toBe(0);
@@ -159,6 +160,7 @@ describe('the contact timeline in the browser', () => {
     await expect(removed.locator('[data-test=timeline-actor]').innerText()).resolves.toBe(`操作人：${OPERATOR_NAME}`);
     // Newest first: the removal is the top entry.
     await expect(page.locator('[data-test=timeline-item]').first().innerText()).resolves.toContain('移除标签');
+    await removed.scrollIntoViewIfNeeded();
     await shot('tag-removed');
   });
 
