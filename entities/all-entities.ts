@@ -4,6 +4,7 @@ import { Contact } from './contact.entity';
 import { ContactFollow } from './contact-follow.entity';
 import { ContactIdentity } from './contact-identity.entity';
 import { ContactTag } from './contact-tag.entity';
+import { ContactTagChange } from './contact-tag-change.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
@@ -28,6 +29,7 @@ export const ALL_ENTITIES = [
   ContactFollow,
   ContactIdentity,
   ContactTag,
+  ContactTagChange,
   Interaction,
   ReactionWork,
   JobCursor,

@@ -2,6 +2,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** Every point a contact earns or loses, so a score can always be explained. */
 @Entity('score_ledger')
+// A contact's entries in time order, for the timeline's merge with interactions and tag changes.
+@Index('IDX_score_ledger_contact_created', ['contactId', 'createdAt'])
 export class ScoreLedger {
   @PrimaryGeneratedColumn()
   id: number;

@@ -33,6 +33,7 @@ import { CallbackStore } from './modules/callbacks/callback-store';
 import { CallbacksService } from './modules/callbacks/callbacks.service';
 import { createActivityReaction } from './modules/contacts/activity.reaction';
 import { ContactsQueryService } from './modules/contacts/contacts-query.service';
+import { TimelineService } from './modules/timeline/timeline.service';
 import { ContactsService } from './modules/contacts/contacts.service';
 import { createOfficialAccountProfileReaction } from './modules/contacts/oa-profile.reaction';
 import { createSourceReaction } from './modules/contacts/source.reaction';
@@ -222,6 +223,7 @@ export function composeServices(p: ComposeParams) {
     logger,
   });
   const contactsQuery = new ContactsQueryService({ dataSource, clock });
+  const timeline = new TimelineService({ dataSource, contactsQuery });
   const tagCatalog = new TagCatalogService({ dataSource, clock, audit, transactor, tagSync, onRulesChanged: () => rules.invalidate() });
   const tagRules = new TagRulesService({ dataSource, clock, audit, transactor, onRulesChanged: () => rules.invalidate() });
   // Re-driving needs no lease settings: it resets failed rows whatever worker claims them later.
@@ -247,7 +249,7 @@ export function composeServices(p: ComposeParams) {
       pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale },
       auth,
     }),
-    createAdminContactsRouter({ contactsQuery, manualTagging, audit, auth }),
+    createAdminContactsRouter({ contactsQuery, timeline, manualTagging, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),
@@ -309,6 +311,7 @@ export function composeServices(p: ComposeParams) {
     callbacks,
     callbackSignatures,
     contactsQuery,
+    timeline,
     tagCatalog,
     tagRules,
     failedWork,

@@ -3,12 +3,8 @@ import { z } from 'zod';
 import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
 import { Readable } from 'node:stream';
 import { CONTACT_CSV_HEADERS, CSV_BOM, formatContactCsvRow, formatCsvRow } from '../modules/contacts/contacts-csv';
-import {
-  parseTimelineCursor,
-  type ContactListFilter,
-  type ContactScope,
-  type ContactsQueryService,
-} from '../modules/contacts/contacts-query.service';
+import type { ContactListFilter, ContactScope, ContactsQueryService } from '../modules/contacts/contacts-query.service';
+import { parseTimelineCursor, TIMELINE_KINDS, type TimelineService } from '../modules/timeline/timeline.service';
 import type { OperatorView } from '../modules/operators/operators.service';
 import type { ManualTaggingService, TaggingResult } from '../modules/tags/manual-tagging.service';
 import type { AuditService } from '../modules/audit/audit.service';
@@ -18,6 +14,7 @@ import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 
 export interface AdminContactsRouterDeps {
   contactsQuery: ContactsQueryService;
+  timeline: TimelineService;
   manualTagging: ManualTaggingService;
   audit: AuditService;
   auth: AuthMiddleware;
@@ -58,6 +55,13 @@ const timelineQuerySchema = z.object({
       return cursor ?? z.NEVER;
     })
     .optional(),
+  // Interactions only unless asked: the timeline's public shape ({type, channel, at, detail}, DESIGN.md)
+  // stays what scripts read; the admin page asks for `interaction,tag_change,score`.
+  kinds: z
+    .string()
+    .default('interaction')
+    .transform((text) => text.split(','))
+    .pipe(z.array(z.enum(TIMELINE_KINDS)).min(1)),
 });
 
 const tagIdsSchema = z.array(z.number().int().positive().max(2_147_483_647)).max(100).default([]);
@@ -149,11 +153,12 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   router.get('/api/admin/contacts/:id/timeline', readers, async (ctx) => {
     const id = parseContactId(ctx.params.id);
     const query = parseInput(timelineQuerySchema, ctx.query);
-    const timeline = await deps.contactsQuery.listTimeline({
+    const timeline = await deps.timeline.listTimeline({
       contactId: id,
       scope: scopeOf(ctx.state.operator),
       limit: query.limit,
       before: query.before,
+      kinds: query.kinds,
     });
     if (!timeline) throw notFound('No such contact');
     ctx.body = timeline;

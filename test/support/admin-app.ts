@@ -1,3 +1,4 @@
+import { TimelineService } from '../../server/modules/timeline/timeline.service';
 import type { Server } from 'node:http';
 import http from 'node:http';
 import Koa from 'koa';
@@ -133,7 +134,7 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   const routers = [
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({ pageConfig: options.pageConfig ?? { sandbox: true, timezone: 'Asia/Shanghai', locale: 'zh-CN' }, auth }),
-    createAdminContactsRouter({ contactsQuery, manualTagging, audit, auth }),
+    createAdminContactsRouter({ contactsQuery, timeline: new TimelineService({ dataSource, contactsQuery }), manualTagging, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),

@@ -56,13 +56,44 @@ export interface ContactDetail {
   createdAt?: string;
 }
 
-export interface TimelineItem {
-  id: number | string;
+/** Who made a change on the timeline: an operator, a tag rule, a platform (WeCom edits) or Flywheel itself. */
+export type TimelineActor =
+  | { kind: 'operator'; id: number | null; name: string | null }
+  | { kind: 'rule'; id: number | null; name: string | null }
+  | { kind: 'platform'; name: string }
+  | { kind: 'system' };
+
+export interface TimelineInteraction {
+  kind: 'interaction';
+  id: number;
   type: string;
   channel: string;
   at: string;
-  detail: unknown;
+  detail: Record<string, unknown>;
 }
+
+export interface TimelineTagChange {
+  kind: 'tag_change';
+  id: number;
+  at: string;
+  op: 'add' | 'remove';
+  tag: { id: number; group: string | null; name: string };
+  actor: TimelineActor;
+  cause: string;
+  interactionId: number | null;
+}
+
+export interface TimelineScore {
+  kind: 'score';
+  id: number;
+  at: string;
+  points: number;
+  reason: string;
+  actor: TimelineActor;
+  interactionId: number | null;
+}
+
+export type TimelineItem = TimelineInteraction | TimelineTagChange | TimelineScore;
 
 export interface TimelinePage {
   items: TimelineItem[];

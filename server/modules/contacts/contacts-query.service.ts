@@ -2,7 +2,6 @@ import { In, type DataSource } from 'typeorm';
 import { Contact, type LifecycleStage } from '../../../entities/contact.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
-import { Interaction, type Channel, type InteractionDetail } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -138,27 +137,6 @@ export interface ContactDetail {
   ownerUserId: string | null;
   mergedIntoId: number | null;
   createdAt: string;
-}
-
-/** Keyset position in a timeline: strictly older than `at`, or than (`at`, `id`) when the id is known. */
-export interface TimelineCursor {
-  at: Date;
-  id?: number;
-}
-
-export interface ListTimelineParams {
-  contactId: number;
-  scope: ContactScope;
-  limit: number;
-  before?: TimelineCursor;
-}
-
-export interface TimelineItem {
-  id: number;
-  type: string;
-  channel: Channel;
-  at: string;
-  detail: InteractionDetail;
 }
 
 export interface ContactsQueryServiceDeps {
@@ -556,39 +534,6 @@ export class ContactsQueryService {
     };
   }
 
-  /**
-   * Interactions newest first, ordered by (occurred_at, id) descending: a total order, so SQLite
-   * and MySQL page identically even when two events share a millisecond. Null when the contact
-   * is not visible to the reader.
-   */
-  async listTimeline(params: ListTimelineParams): Promise<{ items: TimelineItem[]; nextBefore: string | null } | null> {
-    const contact = await this.findVisibleContact(params.contactId, params.scope);
-    if (!contact) return null;
-    const query = this.deps.dataSource
-      .getRepository(Interaction)
-      .createQueryBuilder('i')
-      .where('i.contactId = :contactId', { contactId: contact.id });
-    const before = params.before;
-    if (before?.id !== undefined) {
-      query.andWhere('(i.occurredAt < :at OR (i.occurredAt = :at AND i.id < :id))', { at: before.at, id: before.id });
-    } else if (before) {
-      query.andWhere('i.occurredAt < :at', { at: before.at });
-    }
-    const rows = await query.orderBy('i.occurredAt', 'DESC').addOrderBy('i.id', 'DESC').limit(params.limit).getMany();
-    const items = rows.map((row) => ({
-      id: row.id,
-      type: row.type,
-      channel: row.channel,
-      at: row.occurredAt.toISOString(),
-      detail: row.detail,
-    }));
-    const last = items.at(-1);
-    return {
-      items,
-      nextBefore: items.length === params.limit && last ? formatTimelineCursor({ at: new Date(last.at), id: last.id }) : null,
-    };
-  }
-
   /** The contact when it exists and the reader may see it. */
   async findVisibleContact(id: number, scope: ContactScope): Promise<Contact | null> {
     const query = this.deps.dataSource.getRepository(Contact).createQueryBuilder('c').where('c.id = :id', { id });
@@ -610,22 +555,6 @@ export class ContactsQueryService {
     for (const row of rows) pushTo(byContact, row.contactId, row);
     return byContact;
   }
-}
-
-/** `nextBefore` as handed to clients: `<ISO time>_<interaction id>`. */
-export function formatTimelineCursor(cursor: Required<TimelineCursor>): string {
-  return `${cursor.at.toISOString()}_${cursor.id}`;
-}
-
-/** Accepts a `nextBefore` cursor or a bare ISO time; null when it is neither. */
-export function parseTimelineCursor(text: string): TimelineCursor | null {
-  const [time, id, ...rest] = text.split('_');
-  if (rest.length > 0) return null;
-  const at = new Date(time);
-  if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(time)) return null;
-  if (id === undefined) return { at };
-  if (!/^\d{1,10}$/.test(id)) return null;
-  return { at, id: Number(id) };
 }
 
 /** 13812345678 → 138****5678; numbers of another shape keep only their ends. */

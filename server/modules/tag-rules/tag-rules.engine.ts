@@ -167,7 +167,9 @@ export class TagRulesEngine {
           contactId: p.contactId,
           add: await this.renderTags(manager, rule.addTags, p.detail),
           remove: await this.renderTags(manager, rule.removeTags, p.detail),
-          source: `rule:${rule.id}`,
+          actor: { kind: 'rule', id: rule.id, name: rule.name },
+          cause: 'rule',
+          interactionId: p.interactionId,
         });
       }
       points.push({

@@ -69,7 +69,14 @@ export class WecomTagMirror {
     const held = await findWecomTagIds(m, contactId);
     const wantedIds = new Set(wecomTagIds);
     const remove = await m.findBy(Tag, { id: In([...held].filter(([wecomId]) => !wantedIds.has(wecomId)).map(([, id]) => id)) });
-    await this.deps.contactTags.applyTags(m, { contactId, add: wanted, remove, source: 'wecom', origin: 'wecom' });
+    await this.deps.contactTags.applyTags(m, {
+      contactId,
+      add: wanted,
+      remove,
+      actor: { kind: 'platform', platform: 'wecom' },
+      cause: 'platform_edit',
+      origin: 'wecom',
+    });
   }
 
   /** Mirrors corp tag groups and tags from WeCom (create, rename, shuffle). */

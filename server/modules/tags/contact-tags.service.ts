@@ -1,6 +1,7 @@
 import { In, type EntityManager, type EntityTarget, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
+import { ContactTagChange } from '../../../entities/contact-tag-change.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
@@ -10,19 +11,32 @@ import { insertedId, isMysqlManager } from '../../db/sql';
 import { countChanges, forgetDims, STAT_METRICS, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
+/** Who changed a contact's tags, as the timeline names them. */
+export type TagChangeActor =
+  | { kind: 'operator'; id: number | null }
+  | { kind: 'rule'; id: number; name: string }
+  | { kind: 'platform'; platform: 'oa' | 'wecom' }
+  | { kind: 'system' };
+
+/** Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a platform. */
+export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit';
+
 export interface ApplyTagsParams {
   contactId: number;
   add: Tag[];
   remove: Tag[];
-  /** Who applied them: `rule:3`, `operator:1`, `wecom` ... */
-  source: string;
+  actor: TagChangeActor;
+  cause: TagChangeCause;
+  /** The interaction that fired a rule. */
+  interactionId?: number;
   /** Set when the change came from a platform itself: it is not synced back there. */
   origin?: 'oa' | 'wecom';
 }
 
 /**
  * Which contact holds which tag: the one writer of `contact_tags`, inside the caller's
- * transaction, for every cause (tag rules, WeCom edits coming back, operators' manual tagging).
+ * transaction, for every cause (tag rules, WeCom edits coming back, operators' manual tagging),
+ * and of the contact's tag history `contact_tag_changes` with who made each change.
  * The tag module's three services split by question: TagCatalogService edits the groups and tags
  * themselves, ContactTagsService puts them on contacts, ManualTaggingService is what an operator
  * does by hand (audited, one contact or a filter as a job). Every change here is mirrored to the
@@ -61,7 +75,7 @@ export class ContactTagsService {
         const inserted = await manager.insert(ContactTag, {
           contactId: p.contactId,
           tagId: tag.id,
-          source: p.source.slice(0, 64),
+          source: sourceOf(p.actor),
           createdAt: now,
         });
         const contactTagId = insertedId(inserted.identifiers);
@@ -82,12 +96,58 @@ export class ContactTagsService {
       if (!deleted.affected) continue;
       removed.push({ tag, contactTagId });
     }
+    await recordTagChanges(manager, p, now, [
+      ...added.map((a) => ({ tag: a.tag, op: 'add' as const })),
+      ...removed.map((r) => ({ tag: r.tag, op: 'remove' as const })),
+    ]);
     await countChanges(manager, [...added.map((a) => tagChange(a.tag.id, 1)), ...removed.map((r) => tagChange(r.tag.id, -1))]);
     if (added.length > 0 || removed.length > 0) {
       await this.deps.tagSync.enqueueContactTagChanges(manager, { contactId: p.contactId, added, removed, skip: p.origin });
     }
     return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
   }
+}
+
+/** contact_tags.source: `operator:1`, `rule:3`, `wecom`, `system`. */
+function sourceOf(actor: TagChangeActor): string {
+  switch (actor.kind) {
+    case 'operator':
+      return actor.id === null ? 'operator' : `operator:${actor.id}`;
+    case 'rule':
+      return `rule:${actor.id}`;
+    case 'platform':
+      return actor.platform;
+    case 'system':
+      return 'system';
+  }
+}
+
+/** The contact's tag history (contact_tag_changes), one statement for every change of one call. */
+async function recordTagChanges(
+  manager: EntityManager,
+  p: ApplyTagsParams,
+  at: Date,
+  changes: { tag: Tag; op: 'add' | 'remove' }[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  const actor = p.actor;
+  const actorId = actor.kind === 'operator' || actor.kind === 'rule' ? actor.id : null;
+  const actorName = actor.kind === 'rule' ? actor.name.slice(0, 64) : actor.kind === 'platform' ? actor.platform : null;
+  await manager.insert(
+    ContactTagChange,
+    changes.map((c) => ({
+      contactId: p.contactId,
+      tagId: c.tag.id,
+      tagName: c.tag.name.slice(0, 64),
+      op: c.op,
+      actorKind: actor.kind,
+      actorId,
+      actorName,
+      cause: p.cause,
+      interactionId: p.interactionId ?? null,
+      at,
+    })),
+  );
 }
 
 /**

@@ -10,7 +10,7 @@ import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { ContactListFilter, ContactScope, ContactsQueryService } from '../contacts/contacts-query.service';
 import { lockContactRows } from '../contacts/contacts.service';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
-import type { ContactTagsService } from './contact-tags.service';
+import type { ContactTagsService, TagChangeActor, TagChangeCause } from './contact-tags.service';
 
 export const BULK_TAG = 'bulk_tag';
 
@@ -108,7 +108,8 @@ export class ManualTaggingService {
         contactId: contact.id,
         add: tags.value.add,
         remove: tags.value.remove,
-        source: sourceOf(params.actor),
+        actor: { kind: 'operator', id: params.actor.operatorId },
+        cause: 'manual',
       });
       if (changed.added.length + changed.removed.length > 0) {
         await this.deps.audit.record({
@@ -136,7 +137,8 @@ export class ManualTaggingService {
         manager,
         contacts.map((c) => c.id),
         tags.value,
-        sourceOf(params.actor),
+        { kind: 'operator', id: params.actor.operatorId },
+        'bulk_selected',
       );
       await this.deps.audit.record({
         manager,
@@ -250,7 +252,7 @@ export class ManualTaggingService {
       const tags = await this.loadTags(manager, current);
       // A tag deleted since the job was queued is skipped; the others still apply.
       const found = tags.ok ? tags.value : await this.loadExistingTags(manager, current);
-      await this.applyToContacts(manager, live, found, current.operatorId === null ? 'operator' : `operator:${current.operatorId}`);
+      await this.applyToContacts(manager, live, found, { kind: 'operator', id: current.operatorId }, 'bulk_filter');
       const next: BulkJobState = { ...current, cursor: ids[ids.length - 1], done: current.done + ids.length };
       await manager.update(Task, { id: taskId }, { payload: toPayload(next) });
     });
@@ -261,11 +263,12 @@ export class ManualTaggingService {
     manager: EntityManager,
     contactIds: number[],
     tags: { add: Tag[]; remove: Tag[] },
-    source: string,
+    actor: TagChangeActor,
+    cause: TagChangeCause,
   ): Promise<number> {
     let updated = 0;
     for (const contactId of contactIds) {
-      const changed = await this.deps.contactTags.applyTags(manager, { contactId, add: tags.add, remove: tags.remove, source });
+      const changed = await this.deps.contactTags.applyTags(manager, { contactId, add: tags.add, remove: tags.remove, actor, cause });
       if (changed.added.length + changed.removed.length > 0) updated += 1;
     }
     return updated;
@@ -300,10 +303,6 @@ export class ManualTaggingService {
       .getRawMany<{ id: number | string; group: string; name: string }>();
     return rows.map((row) => ({ id: Number(row.id), group: row.group, name: row.name }));
   }
-}
-
-function sourceOf(actor: AuditActor): string {
-  return actor.operatorId === null ? 'operator' : `operator:${actor.operatorId}`;
 }
 
 function toPayload(state: BulkJobState): Task['payload'] {

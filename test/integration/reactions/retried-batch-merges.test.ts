@@ -75,7 +75,8 @@ describeEachDatabase('a reaction batch retried after a rollback', (db) => {
         contactId,
         add: [await s.contactTags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
         remove: [],
-        source: 'seed',
+        actor: { kind: 'system' },
+        cause: 'manual',
       });
       return contactId;
     });
@@ -94,7 +95,8 @@ describeEachDatabase('a reaction batch retried after a rollback', (db) => {
         contactId: newer,
         add: [await s.contactTags.ensureTag(t, { group: '兴趣', name: 'VIP' })],
         remove: [],
-        source: 'seed',
+        actor: { kind: 'system' },
+        cause: 'manual',
       }),
     );
     // Their subscribe: user/info gives the unionid the older contact holds, so the batch merges.

@@ -37,7 +37,7 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
   const contactOf = async (who: string) => (await t.transactor.run((m) => t.contacts.resolveContact(m, openid(who)))).contactId;
   const tag = (name: string) => t.transactor.run((m) => t.contactTags.ensureTag(m, { group: 'Interest', name }));
   const applyTags = (contactId: number, add: Tag[], remove: Tag[] = [], tags = t.contactTags, tx = t.transactor) =>
-    tx.runRetrying((m) => tags.applyTags(m, { contactId, add, remove, source: 'test' }));
+    tx.runRetrying((m) => tags.applyTags(m, { contactId, add, remove, actor: { kind: 'system' }, cause: 'manual' }));
 
   /** Each metric as the counters say, folded or not. */
   const counted = async (): Promise<{ interactions: Counts; stages: Counts; tags: Counts }> => {

@@ -84,7 +84,13 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
   async function applyTags(contactIds: number[], p: { add?: Tag[]; remove?: Tag[] }): Promise<void> {
     await stack.services.transactor.run(async (t) => {
       for (const contactId of contactIds) {
-        await stack.services.contactTags.applyTags(t, { contactId, add: p.add ?? [], remove: p.remove ?? [], source: 'operator:1' });
+        await stack.services.contactTags.applyTags(t, {
+          contactId,
+          add: p.add ?? [],
+          remove: p.remove ?? [],
+          actor: { kind: 'operator', id: 1 },
+          cause: 'manual',
+        });
       }
     });
   }
@@ -378,7 +384,13 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
 
     await expect(
       stack.services.transactor.run(async (t) => {
-        await stack.services.contactTags.applyTags(t, { contactId, add: [tag], remove: [], source: 'operator:1' });
+        await stack.services.contactTags.applyTags(t, {
+          contactId,
+          add: [tag],
+          remove: [],
+          actor: { kind: 'operator', id: 1 },
+          cause: 'manual',
+        });
         expect(await t.countBy(Task, {})).toBe(2);
         throw new Error('the caller failed after tagging');
       }),

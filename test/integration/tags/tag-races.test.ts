@@ -76,7 +76,8 @@ mysqlOnly('tags: the same tag created or applied twice at once [mysql]', () => {
     const contactId = (await tx().run((m) => contacts.resolveContact(m, { kind: 'oa_openid', appId: 'wxapp', value: 'o_twice' })))
       .contactId;
     const tag = await tx().run((m) => tags.ensureTag(m, { group: '兴趣', name: 'VIP' }));
-    const apply = (m: EntityManager) => tags.applyTags(m, { contactId, add: [tag], remove: [], source: 'test' });
+    const apply = (m: EntityManager) =>
+      tags.applyTags(m, { contactId, add: [tag], remove: [], actor: { kind: 'system' }, cause: 'manual' });
     const second = await interleave(apply, () => tx().run(apply));
     expect(second.added).toEqual([]);
     expect(await db.dataSource.manager.countBy(ContactTag, { contactId })).toBe(1);

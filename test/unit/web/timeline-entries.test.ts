@@ -1,0 +1,127 @@
+import type { Translator } from '../../../web/shared/errors';
+import en from '../../../web/shared/i18n/en';
+import zhCN from '../../../web/shared/i18n/zh-CN';
+import { describeTimelineItem } from '../../../web/admin/timeline';
+import type { TimelineActor } from '../../../web/shared/types';
+
+/** The page's own catalogue, looked up by dotted key as vue-i18n does, `{name}` filled in. */
+function translatorOf(messages: object): Translator {
+  const find = (key: string): unknown =>
+    key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
+  return {
+    has: (key) => typeof find(key) === 'string',
+    t: (key, params) => {
+      const message = find(key);
+      if (typeof message !== 'string') throw new Error(`no message ${key}`);
+      return message.replace(/\{(\w+)\}/g, (_, name: string) => String(params?.[name]));
+    },
+  };
+}
+const zh = translatorOf(zhCN);
+
+describe('timeline entries as the contact page shows them', () => {
+  it("puts the customer's words first and folds every other field behind 详情, with readable field names", () => {
+    const entry = describeTimelineItem(
+      {
+        kind: 'interaction',
+        id: 7,
+        type: 'text',
+        channel: 'oa',
+        at: '2026-11-20T08:00:00.000Z',
+        detail: { openid: 'o_1', msgId: '123', content: '你好' },
+      },
+      zh,
+    );
+    expect(entry).toMatchObject({
+      key: 'interaction:7',
+      type: 'text',
+      icon: 'oa',
+      label: '发来消息',
+      channel: '公众号',
+      words: '你好',
+      actor: null,
+    });
+    expect(entry.facts).toEqual([
+      { label: 'OpenID', value: 'o_1' },
+      { label: '消息 ID', value: '123' },
+    ]);
+    const click = describeTimelineItem(
+      {
+        kind: 'interaction',
+        id: 8,
+        type: 'click',
+        channel: 'oa',
+        at: '2026-11-20T08:00:00.000Z',
+        detail: { openid: 'o_1', menuKey: 'news' },
+      },
+      zh,
+    );
+    expect(click.words).toBe('菜单：news');
+    const subscribe = describeTimelineItem(
+      {
+        kind: 'interaction',
+        id: 9,
+        type: 'subscribe',
+        channel: 'oa',
+        at: '2026-11-20T08:00:00.000Z',
+        detail: { openid: 'o_1', scene: null, ticket: null },
+      },
+      zh,
+    );
+    // No scene: no words, and the empty fields are not facts either.
+    expect(subscribe).toMatchObject({ label: '关注', words: null, facts: [{ label: 'OpenID', value: 'o_1' }] });
+  });
+
+  it('never shows a code: an unknown type or channel reads as a generic label', () => {
+    const entry = describeTimelineItem(
+      { kind: 'interaction', id: 1, type: 'brand_new_event', channel: 'fax', at: '2026-11-20T08:00:00.000Z', detail: {} },
+      zh,
+    );
+    expect(entry).toMatchObject({ label: '其他互动', channel: '其他渠道' });
+    expect(
+      describeTimelineItem({ kind: 'interaction', id: 1, type: 'brand_new_event', channel: 'fax', at: '', detail: {} }, translatorOf(en))
+        .label,
+    ).toBe('Other interaction');
+  });
+
+  it('names who changed a tag or the score: the operator, 规则 <name>, the platform, 系统', () => {
+    const change = (actor: TimelineActor) =>
+      describeTimelineItem(
+        {
+          kind: 'tag_change',
+          id: 1,
+          at: '',
+          op: 'remove',
+          tag: { id: 3, group: '兴趣', name: '咖啡' },
+          actor,
+          cause: 'manual',
+          interactionId: null,
+        },
+        zh,
+      );
+    expect(change({ kind: 'operator', id: 1, name: '李四' })).toMatchObject({
+      label: '移除标签',
+      words: '兴趣/咖啡',
+      actor: '李四',
+      channel: '手动',
+      icon: 'tag',
+    });
+    expect(change({ kind: 'rule', id: 2, name: '关注' }).actor).toBe('规则 关注');
+    expect(change({ kind: 'platform', name: 'wecom' }).actor).toBe('企业微信');
+    expect(change({ kind: 'system' }).actor).toBe('系统');
+    const score = describeTimelineItem(
+      {
+        kind: 'score',
+        id: 4,
+        at: '',
+        points: 5,
+        reason: '扫码关注渠道标签 (subscribe)',
+        actor: { kind: 'rule', id: 1, name: '扫码关注渠道标签' },
+        interactionId: 9,
+      },
+      zh,
+    );
+    expect(score).toMatchObject({ label: '积分变动', words: '+5 分', actor: '规则 扫码关注渠道标签', icon: 'score' });
+    expect(score.facts.map((f) => f.label)).toEqual(['原因', '互动编号']);
+  });
+});

@@ -1,0 +1,128 @@
+import type { Translator } from '../shared/errors';
+import type { TimelineActor, TimelineItem } from '../shared/types';
+
+/** One timeline entry as the contact page shows it: a conversation line, the rest folded behind 详情. */
+export interface TimelineEntryView {
+  key: string;
+  /** The interaction's type, for tests and styles; null for changes. */
+  type: string | null;
+  /** The icon's name (AppIcon): the channel of an interaction, `tag` or `score` for changes. */
+  icon: string;
+  /** What happened, in words: the type's label, or 添加标签 / 积分. */
+  label: string;
+  /** Where: the channel's label; empty for tag and score changes. */
+  channel: string;
+  /** The customer's own words (a message, a menu, a scene), or the change itself; shown large. */
+  words: string | null;
+  /** Who did it, for changes: the operator's name, 规则 <name>, 企业微信, 系统. */
+  actor: string | null;
+  /** Technical fields (openid, msgId, ticket, raw keys), shown only after 详情 is clicked. */
+  facts: { label: string; value: string }[];
+  at: string;
+}
+
+/**
+ * Where an interaction type keeps what the customer said or chose. The first present key is the
+ * entry's words; every other field is a technical fact.
+ */
+const WORDS_KEYS: Record<string, readonly string[]> = {
+  text: ['content'],
+  voice: ['recognition'],
+  link: ['title'],
+  location: ['label'],
+  menu_location: ['poiname', 'label'],
+  click: ['menuKey'],
+  view: ['url'],
+  view_miniprogram: ['pagePath'],
+  menu_scan: ['scanResult'],
+  subscribe: ['scene'],
+  scan: ['scene'],
+  add_external_contact: ['state'],
+  add_half_external_contact: ['state'],
+};
+
+/** Keys whose words read better with a prefix: a scene is a channel code, not the customer's words. */
+const WORDS_FORMATS: Record<string, string> = {
+  scene: 'timeline.words.scene',
+  state: 'timeline.words.scene',
+  menuKey: 'timeline.words.menu',
+};
+
+export function describeTimelineItem(item: TimelineItem, i18n: Translator): TimelineEntryView {
+  const base = { key: `${item.kind}:${item.id}`, at: item.at, type: item.kind === 'interaction' ? item.type : null };
+  if (item.kind === 'tag_change') {
+    const tag = item.tag.group ? `${item.tag.group}/${item.tag.name}` : item.tag.name;
+    return {
+      ...base,
+      icon: 'tag',
+      label: i18n.t(item.op === 'add' ? 'timeline.tagAdded' : 'timeline.tagRemoved'),
+      channel: causeLabel(item.cause, i18n),
+      words: tag,
+      actor: actorLabel(item.actor, i18n),
+      facts: item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }],
+    };
+  }
+  if (item.kind === 'score') {
+    return {
+      ...base,
+      icon: 'score',
+      label: i18n.t('timeline.score'),
+      channel: '',
+      words: i18n.t('timeline.points', { points: item.points > 0 ? `+${item.points}` : String(item.points) }),
+      actor: actorLabel(item.actor, i18n),
+      facts: [
+        { label: i18n.t('timeline.facts.reason'), value: item.reason },
+        ...(item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }]),
+      ],
+    };
+  }
+  const wordsKey = (WORDS_KEYS[item.type] ?? []).find((key) => present(item.detail[key]));
+  const words = wordsKey === undefined ? null : text(item.detail[wordsKey]);
+  const format = wordsKey === undefined ? undefined : WORDS_FORMATS[wordsKey];
+  return {
+    ...base,
+    icon: item.channel,
+    label: typeLabel(item.type, i18n),
+    channel: i18n.has(`channels.${item.channel}`) ? i18n.t(`channels.${item.channel}`) : i18n.t('timeline.otherChannel'),
+    words: words === null ? null : format ? i18n.t(format, { value: words }) : words,
+    actor: null,
+    facts: Object.entries(item.detail)
+      .filter(([key, value]) => key !== wordsKey && present(value))
+      .map(([key, value]) => ({ label: i18n.has(`timeline.facts.${key}`) ? i18n.t(`timeline.facts.${key}`) : key, value: text(value) })),
+  };
+}
+
+function typeLabel(type: string, i18n: Translator): string {
+  if (i18n.has(`timeline.types.${type}`)) return i18n.t(`timeline.types.${type}`);
+  if (i18n.has(`rules.types.${type}`)) return i18n.t(`rules.types.${type}`);
+  // A type this page does not know yet reads as an interaction, never as its code.
+  return i18n.t('timeline.types.other');
+}
+
+function causeLabel(cause: string, i18n: Translator): string {
+  return i18n.has(`timeline.causes.${cause}`) ? i18n.t(`timeline.causes.${cause}`) : '';
+}
+
+function actorLabel(actor: TimelineActor, i18n: Translator): string {
+  switch (actor.kind) {
+    case 'operator':
+      return actor.name ?? i18n.t('timeline.actors.formerOperator');
+    case 'rule':
+      return i18n.t('timeline.actors.rule', { name: actor.name ?? i18n.t('timeline.actors.deletedRule') });
+    case 'platform':
+      return i18n.has(`channels.${actor.name}`) ? i18n.t(`channels.${actor.name}`) : i18n.t('timeline.actors.platform');
+    case 'system':
+      return i18n.t('timeline.actors.system');
+  }
+}
+
+function present(value: unknown): boolean {
+  return value !== null && value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0);
+}
+
+function text(value: unknown): string {
+  if (Array.isArray(value)) return value.map(text).join(', ');
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value) ?? '';
+}
