@@ -3,6 +3,7 @@ import { CallbackSignature } from './callback-signature.entity';
 import { Contact } from './contact.entity';
 import { ContactFollow } from './contact-follow.entity';
 import { ContactIdentity } from './contact-identity.entity';
+import { ContactSearchTerm } from './contact-search-term.entity';
 import { ContactTag } from './contact-tag.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
@@ -27,6 +28,7 @@ export const ALL_ENTITIES = [
   Contact,
   ContactFollow,
   ContactIdentity,
+  ContactSearchTerm,
   ContactTag,
   Interaction,
   ReactionWork,
