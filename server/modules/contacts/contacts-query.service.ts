@@ -265,7 +265,7 @@ export class ContactsQueryService {
             identities: own,
           }),
           tagItems: tags.get(id) ?? [],
-          lastInteraction: lastAt && { type: last?.type ?? null, channel: last?.channel ?? null, at: lastAt.toISOString() },
+          lastInteraction: lastAt === null ? null : { type: last?.type ?? null, channel: last?.channel ?? null, at: lastAt.toISOString() },
           follow: follows.get(id) ?? { officialAccount: null, wecomReps: 0 },
           owner: row.owner_user_id === null ? null : { userId: row.owner_user_id, name: owners.get(row.owner_user_id) ?? null },
         },
