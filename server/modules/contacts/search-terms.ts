@@ -72,7 +72,8 @@ export function searchTermsOf(contact: SearchableContact): string[] {
 /** The terms a search must all find: the text itself when it is one or two characters, else its pieces of three. */
 export function queryTermsOf(q: string): string[] {
   const compact = normalizeSearchText(q);
-  const text = /^\+?[\d\s-]+$/.test(q.trim()) ? phoneDigits(compact) : compact;
+  // A phone, whole or in part: "+86 138" is the beginning of a mainland number.
+  const text = /^\+?[\d\s-]+$/.test(q.trim()) ? phoneDigits(compact.replace(/^\+86/, '')) : compact;
   const chars = [...text];
   if (chars.length === 0) return [];
   if (chars.length <= 2) return [text];
