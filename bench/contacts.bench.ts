@@ -7,6 +7,7 @@ import { createDataSource } from '../server/db/data-source';
 import { runMigrationsWithLock } from '../server/db/migrate';
 import { toSqlDate } from '../server/db/sql';
 import { ContactsQueryService, type SearchContactsParams } from '../server/modules/contacts/contacts-query.service';
+import { OPENID_TAIL, searchTermsOf } from '../server/modules/contacts/search-terms';
 import { countChanges, STAT_METRICS, StatCountersService } from '../server/modules/stats/stat-counters';
 import { StatsService } from '../server/modules/stats/stats.service';
 import { Transactor } from '../server/db/transaction';
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     const flag = goal !== null && result.median >= goal ? '  OVER GOAL' : '';
     const figures = `median ${result.median.toFixed(2).padStart(8)} ms   p95 ${result.p95.toFixed(2).padStart(8)} ms`;
     console.log(`${name.padEnd(58)} ${figures}${flag}${runsNote ? `   ${runsNote}` : ''}`);
-    await explain(conn, [...new Map(captured.map((q) => [q.sql, q] as const)).values()].slice(0, 4));
+    await explain(conn, [...new Map(captured.map((q) => [q.sql, q] as const)).values()].slice(0, 9));
     return result;
   };
 
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
     matrix.push({ group, median: result.median });
   }
   await checkActivityPages(conn, dataSource);
+  await checkSearchTerms(conn, randomId);
   await measure('count: all contacts (capped at 10,000)', COUNT_GOAL_MS, () => service.countContacts({ scope: all }));
   // The dashboard's counters, counted from the generated rows: what the counters job does once
   // on a database that had rows before it (the upgrade), timed. A kept database was counted.
@@ -212,6 +214,29 @@ async function checkActivityPages(conn: mysql.Connection, dataSource: DataSource
   console.log(`same contacts, order and next as the plain query (3 pages each): ${checked.join('; ')}`);
 }
 
+/**
+ * The generated search pieces are the ones the contact writers would keep: for a sample of
+ * contacts, the rows equal searchTermsOf of the contact. Throws when they differ.
+ */
+async function checkSearchTerms(conn: mysql.Connection, randomId: (i: number) => number): Promise<void> {
+  for (let i = 0; i < 20; i += 1) {
+    const id = randomId(i * 3 + 1);
+    const [[contact]] = await conn.query<mysql.RowDataPacket[]>('SELECT name, remark, phone FROM contacts WHERE id = ?', [id]);
+    const [identities] = await conn.query<mysql.RowDataPacket[]>('SELECT kind, value FROM contact_identities WHERE contact_id = ?', [id]);
+    const [terms] = await conn.query<mysql.RowDataPacket[]>('SELECT term FROM contact_search_terms WHERE contact_id = ?', [id]);
+    const expected = searchTermsOf({
+      name: contact.name as string | null,
+      remark: contact.remark as string | null,
+      phone: contact.phone as string | null,
+      identities: identities.map((row) => ({ kind: String(row.kind), value: String(row.value) })),
+    }).sort();
+    const stored = terms.map((row) => String(row.term)).sort();
+    if (JSON.stringify(stored) !== JSON.stringify(expected))
+      throw new Error(`contact ${id}: generated search pieces differ from searchTermsOf`);
+  }
+  console.log('search pieces of 20 sampled contacts equal searchTermsOf');
+}
+
 interface ListFilterCase {
   /** The search parameter it sets: two cases of one parameter are never paired. */
   key: string;
@@ -236,9 +261,23 @@ function listFilters(p: { openids: string[]; randomId: (i: number) => number }):
   return [
     { key: 'q', name: 'q=openid', short: 'q=openid', params: (i) => ({ q: p.openids[i % p.openids.length] }) },
     { key: 'q', name: 'q=full name', short: 'q=name', params: (i) => ({ q: `客户${p.randomId(i)}` }) },
+    // Part of a name: 客户12345 of 客户123456 (about 11 contacts).
+    { key: 'q', name: 'q=part of a name', short: 'q=part', params: (i) => ({ q: `客户${p.randomId(i)}`.slice(0, -1) }) },
+    { key: 'q', name: 'q=openid tail (4)', short: 'q=tail', params: (i) => ({ q: p.openids[i % p.openids.length].slice(-4) }) },
+    // The last 7 digits of a phone (a third of the contacts have one).
+    {
+      key: 'q',
+      name: 'q=part of a phone',
+      short: 'q=phone',
+      params: (i) => ({ q: String(3 * (1 + (p.randomId(i) % 30_000))).padStart(7, '0') }),
+    },
+    // A remark's 采购<n> (a tenth of the contacts have a remark).
+    { key: 'q', name: 'q=part of a remark', short: 'q=remark', params: (i) => ({ q: `采购${10 * (10 + (i % 90))}` }) },
     { key: 'tagId', name: 'tag', short: 'tag', params: (i) => ({ tagId: 1 + (i % TAGS) }) },
     { key: 'stage', name: 'stage=retained', short: 'stage', params: () => ({ stage: 'retained' }) },
     { key: 'source', name: 'source=qr:booth-a', short: 'source', params: () => ({ source: 'qr:booth-a' }) },
+    // A prefix: half the sources begin with qr:.
+    { key: 'source', name: 'source prefix qr:', short: 'src=qr:', params: () => ({ source: 'qr:' }) },
     { key: 'score', name: 'score 90..100', short: 'score', params: () => ({ minScore: 90, maxScore: 100 }) },
     { key: 'active', name: 'active in 7 days', short: 'active', params: () => ({ activeWithinDays: 7 }) },
     { key: 'silent', name: 'silent for 60 days', short: 'silent', params: () => ({ silentForDays: 60 }) },
@@ -287,8 +326,9 @@ async function generate(conn: mysql.Connection): Promise<void> {
   await step(
     'contacts',
     'contacts',
-    `INSERT INTO contacts (id, name, score, stage, first_source, first_source_at, last_source, last_source_at, last_interaction_at, owner_user_id, created_at, updated_at)
-     SELECT seq, CONCAT('客户', seq), (seq * 7919) % 101, ELT(1 + (seq * 31) % 5, 'acquired', 'activated', 'retained', 'revenue', 'referral'),
+    `INSERT INTO contacts (id, name, remark, phone, score, stage, first_source, first_source_at, last_source, last_source_at, last_interaction_at, owner_user_id, created_at, updated_at)
+     SELECT seq, CONCAT('客户', seq), IF(seq % 10 = 0, CONCAT('展会', seq % 20, '采购', seq % 1000), NULL),
+       IF(seq % 3 = 0, CONCAT('139', LPAD(seq, 8, '0')), NULL), (seq * 7919) % 101, ELT(1 + (seq * 31) % 5, 'acquired', 'activated', 'retained', 'revenue', 'referral'),
        ELT(1 + seq % 8, 'qr:expo2026', 'qr:booth-a', 'wecom:way-sales', 'h5:landing', 'mp:card', 'oa:search', 'wecom:way-expo', 'qr:poster'),
        ${now} - INTERVAL (${CONTACTS} - seq) * 30 SECOND, ELT(1 + seq % 5, 'qr:expo2026', 'h5:landing', 'mp:card', 'oa:menu', 'wecom:way-sales'), ${now} - INTERVAL (seq % 90) DAY,
        IF(seq % 7 = 0, NULL, ${now} - INTERVAL (seq * 37) % (120 * ${DAY_S}) SECOND), CONCAT('rep-', seq % ${REPS}),
@@ -302,6 +342,21 @@ async function generate(conn: mysql.Connection): Promise<void> {
      SELECT seq, 'oa_openid', 'wxbench', CONCAT('o', SUBSTR(MD5(seq), 1, 27)), ${now} FROM ${seq(CONTACTS)}
      UNION ALL SELECT seq, 'unionid', '', CONCAT('u', SUBSTR(MD5(CONCAT('u', seq)), 1, 27)), ${now} FROM ${seq(CONTACTS)} WHERE seq % 10 < 6
      UNION ALL SELECT seq, 'external_userid', 'wwbench', CONCAT('wm', SUBSTR(MD5(CONCAT('w', seq)), 1, 30)), ${now} FROM ${seq(CONTACTS)} WHERE seq % 5 = 0`,
+  );
+  // The search pieces the contact writers keep (search-terms.ts), cut here by SQL: names and remarks
+  // in pieces of 1-3 characters, phones and openid/external_userid tails (8) in pieces of 2-3.
+  // checkSearchTerms compares a sample with searchTermsOf.
+  await step(
+    'contact_search_terms: pieces of names, remarks, phones, openid tails',
+    'contact_search_terms',
+    `INSERT IGNORE INTO contact_search_terms (term, contact_id)
+     SELECT DISTINCT SUBSTRING(src.txt, p.seq, l.seq), src.id
+     FROM (SELECT id, LOWER(name) AS txt, 1 AS shortest FROM contacts
+           UNION ALL SELECT id, LOWER(remark), 1 FROM contacts WHERE remark IS NOT NULL
+           UNION ALL SELECT id, phone, 2 FROM contacts WHERE phone IS NOT NULL
+           UNION ALL SELECT contact_id, RIGHT(LOWER(value), ${OPENID_TAIL}), 2 FROM contact_identities WHERE kind IN ('oa_openid', 'external_userid')) src
+     JOIN seq_1_to_40 p ON p.seq <= CHAR_LENGTH(src.txt)
+     JOIN seq_1_to_3 l ON l.seq >= src.shortest AND p.seq + l.seq - 1 <= CHAR_LENGTH(src.txt)`,
   );
   await conn.query(`INSERT INTO tag_groups (name, created_at) VALUES ('Bench', ${now})`);
   await conn.query(

@@ -3,6 +3,7 @@ import { CallbackSignature } from './callback-signature.entity';
 import { Contact } from './contact.entity';
 import { ContactFollow } from './contact-follow.entity';
 import { ContactIdentity } from './contact-identity.entity';
+import { ContactSearchTerm } from './contact-search-term.entity';
 import { ContactTag } from './contact-tag.entity';
 import { ContactTagChange } from './contact-tag-change.entity';
 import { Interaction } from './interaction.entity';
@@ -28,6 +29,7 @@ export const ALL_ENTITIES = [
   Contact,
   ContactFollow,
   ContactIdentity,
+  ContactSearchTerm,
   ContactTag,
   ContactTagChange,
   Interaction,

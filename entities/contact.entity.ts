@@ -60,6 +60,21 @@ export class Contact {
   @Column({ type: 'varchar', length: 64, nullable: true })
   ownerUserId: string | null;
 
+  /**
+   * The operator's note on who this is ("展会A 王总"), shown as the contact's name when set. Set
+   * only from the admin page (PATCH /api/admin/contacts/:id), never by a platform.
+   */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  remark: string | null;
+
+  /**
+   * A phone number an operator typed, as `13812345678` or `+<country><number>`. Kept apart from
+   * the phone identity (a verified number from the mini-program or a form), which merges contacts
+   * that share it: a number typed by hand must never merge two people.
+   */
+  @Column({ type: 'varchar', length: 20, nullable: true })
+  phone: string | null;
+
   /** Set when this contact was merged into another one; merged contacts keep no identities. */
   @Column({ type: 'int', nullable: true })
   mergedIntoId: number | null;

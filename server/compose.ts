@@ -16,6 +16,7 @@ import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminConfigRouter } from './http/admin-config.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
+import { ContactNotesService } from './modules/contacts/contact-notes.service';
 import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
 import { createAdminSetupRouter } from './http/admin-setup.routes';
@@ -234,6 +235,7 @@ export function composeServices(p: ComposeParams) {
     sources: createFailedWorkSources({ tasks: queue.leases, reactions: reactions.queue }),
   });
   const manualTagging = new ManualTaggingService({ dataSource, transactor, contactTags, audit, queue, contactsQuery, logger });
+  const contactNotes = new ContactNotesService({ transactor, audit, contactsQuery, clock });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
   const statCounters = new StatCountersService({ dataSource, transactor, clock });
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
@@ -249,7 +251,7 @@ export function composeServices(p: ComposeParams) {
       pageConfig: { sandbox: config.sandbox, timezone: config.businessTimeZone, locale: config.adminLocale },
       auth,
     }),
-    createAdminContactsRouter({ contactsQuery, timeline, manualTagging, audit, auth }),
+    createAdminContactsRouter({ contactsQuery, timeline, manualTagging, contactNotes, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),

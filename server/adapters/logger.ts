@@ -78,12 +78,18 @@ export function createLogger(level: LogLevel, write?: LogWriter): Logger {
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
-/** Mainland mobile numbers (optionally +86) become 138****5678. */
+/**
+ * Mainland mobile numbers (optionally +86) become 138****5678; other international numbers
+ * (E.164: `+`, country code, up to 15 digits, as operators type them on a contact) keep their
+ * first two and last four digits: +14****2671.
+ */
 export function maskPersonalData(text: string): string {
-  return text.replace(
-    /(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)/g,
-    (_m, cc: string | undefined, head: string, _mid: string, tail: string) => `${cc ?? ''}${head}****${tail}`,
-  );
+  return text
+    .replace(
+      /(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)/g,
+      (_m, cc: string | undefined, head: string, _mid: string, tail: string) => `${cc ?? ''}${head}****${tail}`,
+    )
+    .replace(/(?<![\d+])\+([1-9]\d)(\d{1,9})(\d{4})(?!\d)/g, (_m, head: string, _mid: string, tail: string) => `+${head}****${tail}`);
 }
 
 /** Redacts secrets, masks personal data and serialises errors, at any depth. Pure. */

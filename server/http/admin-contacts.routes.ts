@@ -5,6 +5,12 @@ import { Readable } from 'node:stream';
 import { CONTACT_CSV_HEADERS, CSV_BOM, formatContactCsvRow, formatCsvRow } from '../modules/contacts/contacts-csv';
 import type { ContactListFilter, ContactScope, ContactsQueryService } from '../modules/contacts/contacts-query.service';
 import { parseTimelineCursor, TIMELINE_KINDS, type TimelineService } from '../modules/timeline/timeline.service';
+import {
+  normalizeTypedPhone,
+  REMARK_MAX_LENGTH,
+  type ContactNotesService,
+  type UpdateContactNotesResult,
+} from '../modules/contacts/contact-notes.service';
 import type { OperatorView } from '../modules/operators/operators.service';
 import type { ManualTaggingService, TaggingResult } from '../modules/tags/manual-tagging.service';
 import type { AuditService } from '../modules/audit/audit.service';
@@ -16,6 +22,7 @@ export interface AdminContactsRouterDeps {
   contactsQuery: ContactsQueryService;
   timeline: TimelineService;
   manualTagging: ManualTaggingService;
+  contactNotes: ContactNotesService;
   audit: AuditService;
   auth: AuthMiddleware;
 }
@@ -80,6 +87,23 @@ const bulkTagsSchema = z.union([
   tagChangeSchema.extend({ contactIds: z.array(z.number().int().positive().max(2_147_483_647)).min(1).max(MAX_SELECTED) }),
   tagChangeSchema.extend({ filter: bodyFilterSchema }),
 ]);
+/** The operator's notes: a remark (shown as the name) and a phone; '' or null removes one. */
+const notesSchema = z
+  .strictObject({
+    remark: z.string().max(REMARK_MAX_LENGTH).nullable().optional(),
+    phone: z
+      .string()
+      .max(32)
+      .nullable()
+      .transform((text, ctx) => {
+        if (text === null || text.trim() === '') return null;
+        const phone = normalizeTypedPhone(text);
+        if (phone === null) ctx.addIssue({ code: 'custom', message: 'Expected a mainland mobile number or +<country code><number>' });
+        return phone ?? z.NEVER;
+      })
+      .optional(),
+  })
+  .refine((body) => body.remark !== undefined || body.phone !== undefined, { message: 'Expected remark or phone' });
 const ledgerQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   before: idParamSchema.optional(),
@@ -193,7 +217,27 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
     ctx.body = { tags };
   });
 
+  // The remark and phone an operator keeps on a contact; who may is who may tag it (sales: their own).
+  router.patch('/api/admin/contacts/:id', readers, async (ctx) => {
+    const id = parseContactId(ctx.params.id);
+    const body = await parseJsonBody(ctx, notesSchema);
+    ctx.body = unwrapNotes(
+      await deps.contactNotes.updateContactNotes({
+        contactId: id,
+        scope: scopeOf(ctx.state.operator),
+        remark: body.remark,
+        phone: body.phone,
+        actor: actorOf(ctx),
+      }),
+    );
+  });
+
   return router;
+}
+
+function unwrapNotes(result: UpdateContactNotesResult) {
+  if (result.ok) return result.value;
+  throw notFound('No such contact');
 }
 
 async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactListFilter): AsyncGenerator<string> {

@@ -15,6 +15,7 @@ import { Transactor } from '../../server/db/transaction';
 import { createAdminAuthRouter } from '../../server/http/admin-auth.routes';
 import { createAdminConfigRouter, type AdminPageConfig } from '../../server/http/admin-config.routes';
 import { createAdminContactsRouter } from '../../server/http/admin-contacts.routes';
+import { ContactNotesService } from '../../server/modules/contacts/contact-notes.service';
 import { createAdminFailedWorkRouter } from '../../server/http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from '../../server/http/admin-operators.routes';
 import { createAdminTagsRouter } from '../../server/http/admin-tags.routes';
@@ -134,7 +135,14 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   const routers = [
     createAdminAuthRouter({ operators, auth }),
     createAdminConfigRouter({ pageConfig: options.pageConfig ?? { sandbox: true, timezone: 'Asia/Shanghai', locale: 'zh-CN' }, auth }),
-    createAdminContactsRouter({ contactsQuery, timeline: new TimelineService({ dataSource, contactsQuery }), manualTagging, audit, auth }),
+    createAdminContactsRouter({
+      contactsQuery,
+      timeline: new TimelineService({ dataSource, contactsQuery }),
+      manualTagging,
+      contactNotes: new ContactNotesService({ transactor, audit, contactsQuery, clock }),
+      audit,
+      auth,
+    }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),

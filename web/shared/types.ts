@@ -31,6 +31,24 @@ export interface ContactRow {
   score: number;
   stage: string;
   source: string | null;
+  display: DisplayIdentity;
+  tagItems: { group: string; name: string }[];
+  lastInteraction: { type: string | null; channel: string | null; at: string } | null;
+  follow: { officialAccount: 'subscribed' | 'unsubscribed' | null; wecomReps: number };
+  owner: ContactOwner | null;
+}
+
+/** What to call a contact, decided by the server (modules/contacts/display-identity.ts). */
+export interface DisplayIdentity {
+  kind: 'remark' | 'name' | 'oa_follower' | 'mp_user' | 'wecom_contact' | 'contact';
+  text: string;
+  firstSource: string | null;
+  followedAt: string;
+}
+
+export interface ContactOwner {
+  userId: string;
+  name: string | null;
 }
 
 export interface ContactPage {
@@ -43,6 +61,10 @@ export interface ContactPage {
 export interface ContactDetail {
   id: number;
   name: string | null;
+  display: DisplayIdentity;
+  remark: string | null;
+  phone: string | null;
+  owner: ContactOwner | null;
   avatarUrl?: string | null;
   identities: { kind: string; appId: string | null; value: string }[];
   tags: { id: number; group: string; name: string }[];

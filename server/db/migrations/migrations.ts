@@ -20,6 +20,7 @@ import { CallbackSignatures1795710000000 } from './1795710000000-callback-signat
 import { TasksClaimIndex1795730000000 } from './1795730000000-tasks-claim-index';
 import { ContactsStageActivityIndex1795750000000 } from './1795750000000-contacts-stage-activity-index';
 import { ContactsListIndex1795780000000 } from './1795780000000-contacts-list-index';
+import { ContactRemarkPhoneSearch1795800000000 } from './1795800000000-contact-remark-phone-search';
 import { ContactTagChanges1795810000000 } from './1795810000000-contact-tag-changes';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
@@ -53,6 +54,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   TasksClaimIndex1795730000000,
   ContactsStageActivityIndex1795750000000,
   ContactsListIndex1795780000000,
+  ContactRemarkPhoneSearch1795800000000,
   ContactTagChanges1795810000000,
 ];
 

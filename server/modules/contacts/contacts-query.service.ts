@@ -2,12 +2,15 @@ import { In, type DataSource } from 'typeorm';
 import { Contact, type LifecycleStage } from '../../../entities/contact.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
+import type { Channel } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import type { Clock } from '../../adapters/clock';
 import { maskPersonalData } from '../../adapters/logger';
-import { placeholders, toSqlDate } from '../../db/sql';
+import { fromSqlDate, placeholders, toSqlDate } from '../../db/sql';
+import { displayIdentityOf, type DisplayIdentity } from './display-identity';
+import { queryTermsOf } from './search-terms';
 
 /**
  * Which contacts a reader may see: all of them, or those a sales rep follows in WeCom (an active
@@ -19,12 +22,13 @@ export type ContactScope = { kind: 'all' } | { kind: 'follower'; userId: string 
 export interface ContactListFilter {
   /**
    * An exact identity value (openid, unionid, external_userid, phone in its usual spellings), the
-   * contact id, a tag name or a first-touch source; when nothing matches exactly, a name substring.
+   * beginning of one (6 characters or more), the contact id, a tag name or a first-touch source;
+   * when nothing matches exactly, part of a name, remark, phone or openid tail (search-terms.ts).
    */
   q?: string;
   tagId?: number;
   stage?: LifecycleStage;
-  /** First-touch source, exactly. */
+  /** First-touch source, by prefix: `渠道/` matches `渠道/展会A`. */
   source?: string;
   minScore?: number;
   maxScore?: number;
@@ -99,7 +103,7 @@ export const CONTACT_COUNT_CAP = 10_000;
  */
 export const LIST_TOTAL_CAP = 1_000;
 
-/** One row of the admin contact list; the shape is a public contract (DESIGN.md). */
+/** One row of the admin contact list; the fields up to `source` are a public contract (DESIGN.md). */
 export interface ContactListItem {
   id: number;
   name: string | null;
@@ -110,6 +114,30 @@ export interface ContactListItem {
   score: number;
   stage: LifecycleStage;
   source: string | null;
+  /** What to call the contact (display-identity.ts). */
+  display: DisplayIdentity;
+  /** The tags with their group, in the order of `tags`. */
+  tagItems: { group: string; name: string }[];
+  /** The newest interaction: what (type, channel) and when; null when there was none. */
+  lastInteraction: { type: string | null; channel: Channel | null; at: string } | null;
+  follow: FollowState;
+  /** The owning rep: their operator name when one has their WeCom userid, else the userid. */
+  owner: ContactOwner | null;
+}
+
+/**
+ * Whether the contact follows us: the Official Account (from its newest subscribe or unsubscribe;
+ * null without an openid) and how many WeCom reps have them as an active external contact.
+ */
+export interface FollowState {
+  officialAccount: 'subscribed' | 'unsubscribed' | null;
+  wecomReps: number;
+}
+
+export interface ContactOwner {
+  userId: string;
+  /** Null when no operator has this WeCom userid (or they have no name). */
+  name: string | null;
 }
 
 export interface GetContactParams {
@@ -122,6 +150,11 @@ export interface GetContactParams {
 export interface ContactDetail {
   id: number;
   name: string | null;
+  display: DisplayIdentity;
+  remark: string | null;
+  /** The phone an operator typed; masked for sales reps like the phone identities. */
+  phone: string | null;
+  owner: ContactOwner | null;
   avatarUrl: string | null;
   openid: string | null;
   unionid: string | null;
@@ -168,32 +201,54 @@ export class ContactsQueryService {
 
     const ids = [...rows.keys()];
     const identities = await this.loadIdentities(ids);
-    const tagNames = new Map<number, string[]>();
+    const tags = new Map<number, { group: string; name: string }[]>();
     if (ids.length > 0) {
       const tagRows = await this.deps.dataSource
         .getRepository(ContactTag)
         .createQueryBuilder('ct')
         .innerJoin(Tag, 't', 't.id = ct.tagId')
+        .innerJoin(TagGroup, 'g', 'g.id = t.groupId')
         .select('ct.contactId', 'contactId')
+        .addSelect('g.name', 'group')
         .addSelect('t.name', 'name')
         .where('ct.contactId IN (:...ids)', { ids })
         .orderBy('t.name', 'ASC')
-        .getRawMany<{ contactId: number | string; name: string }>();
-      for (const row of tagRows) pushTo(tagNames, Number(row.contactId), row.name);
+        .getRawMany<{ contactId: number | string; group: string; name: string }>();
+      for (const row of tagRows) pushTo(tags, Number(row.contactId), { group: row.group, name: row.name });
     }
+    const lastInteractions = await this.loadLastInteractions(rows);
+    const follows = await this.loadFollowStates(ids, identities);
+    const owners = await this.loadOwners([...rows.values()].map((row) => row.owner_user_id));
 
-    const items = pageIds.flatMap((id) => {
+    const items = pageIds.flatMap((id): ContactListItem[] => {
       const row = rows.get(id);
       if (!row) return [];
-      return {
-        id,
-        name: row.name,
-        ...primaryIdentities(identities.get(id) ?? []),
-        tags: tagNames.get(id) ?? [],
-        score: Number(row.score),
-        stage: row.stage,
-        source: row.first_source,
-      };
+      const own = identities.get(id) ?? [];
+      const lastAt = row.last_interaction_at === null ? null : fromSqlDate(row.last_interaction_at);
+      const last = lastInteractions.get(id);
+      return [
+        {
+          id,
+          name: row.name,
+          ...primaryIdentities(own),
+          tags: (tags.get(id) ?? []).map((tag) => tag.name),
+          score: Number(row.score),
+          stage: row.stage,
+          source: row.first_source,
+          display: displayIdentityOf({
+            id,
+            name: row.name,
+            remark: row.remark,
+            firstSource: row.first_source,
+            createdAt: fromSqlDate(row.created_at),
+            identities: own,
+          }),
+          tagItems: tags.get(id) ?? [],
+          lastInteraction: lastAt === null ? null : { type: last?.type ?? null, channel: last?.channel ?? null, at: lastAt.toISOString() },
+          follow: follows.get(id) ?? { officialAccount: null, wecomReps: 0 },
+          owner: row.owner_user_id === null ? null : { userId: row.owner_user_id, name: owners.get(row.owner_user_id) ?? null },
+        },
+      ];
     });
     const last = items.at(-1);
     return {
@@ -303,11 +358,79 @@ export class ContactsQueryService {
     if (ids.length === 0) return byId;
     const unique = [...new Set(ids)];
     const rows = await this.deps.dataSource.query<(ListRow & { id: number | string })[]>(
-      `SELECT id, name, score, stage, first_source FROM contacts WHERE id IN (${placeholders(unique.length)})`,
+      'SELECT id, name, remark, score, stage, first_source, owner_user_id, last_interaction_at, created_at ' +
+        `FROM contacts WHERE id IN (${placeholders(unique.length)})`,
       unique,
     );
     for (const row of rows) byId.set(Number(row.id), row);
     return byId;
+  }
+
+  /**
+   * The interaction behind each contact's last_interaction_at: one probe of
+   * (contact_id, occurred_at) per contact, never a scan of its timeline.
+   */
+  private async loadLastInteractions(rows: Map<number, ListRow>): Promise<Map<number, { type: string; channel: Channel }>> {
+    const wanted = [...rows].flatMap(([id, row]) =>
+      row.last_interaction_at === null ? [] : [[id, toSqlDate(fromSqlDate(row.last_interaction_at))] as const],
+    );
+    const found = new Map<number, { type: string; channel: Channel }>();
+    if (wanted.length === 0) return found;
+    const interactionRows = await this.deps.dataSource.query<{ contact_id: number | string; type: string; channel: Channel }[]>(
+      `SELECT contact_id, type, channel FROM interactions WHERE ${wanted.map(() => '(contact_id = ? AND occurred_at = ?)').join(' OR ')} ORDER BY id`,
+      wanted.flat(),
+    );
+    // The newest row wins when two share the millisecond.
+    for (const row of interactionRows) found.set(Number(row.contact_id), { type: row.type, channel: row.channel });
+    return found;
+  }
+
+  /** Official Account follow state from the newest (un)subscribe, and the WeCom reps following. */
+  private async loadFollowStates(ids: number[], identities: Map<number, ContactIdentity[]>): Promise<Map<number, FollowState>> {
+    const states = new Map<number, FollowState>();
+    if (ids.length === 0) return states;
+    for (const id of ids) {
+      const follower = (identities.get(id) ?? []).some((identity) => identity.kind === 'oa_openid');
+      states.set(id, { officialAccount: follower ? 'subscribed' : null, wecomReps: 0 });
+    }
+    const events = await this.deps.dataSource.query<{ contact_id: number | string; type: string; at: unknown }[]>(
+      `SELECT contact_id, type, MAX(occurred_at) AS at FROM interactions WHERE contact_id IN (${placeholders(ids.length)}) ` +
+        "AND type IN ('subscribe', 'unsubscribe') GROUP BY contact_id, type",
+      ids,
+    );
+    const newest = new Map<number, { type: string; at: number }>();
+    for (const row of events) {
+      const id = Number(row.contact_id);
+      const at = fromSqlDate(row.at).getTime();
+      const seen = newest.get(id);
+      if (!seen || at > seen.at || (at === seen.at && row.type === 'unsubscribe')) newest.set(id, { type: row.type, at });
+    }
+    for (const [id, event] of newest) {
+      const state = states.get(id);
+      if (state) state.officialAccount = event.type === 'unsubscribe' ? 'unsubscribed' : 'subscribed';
+    }
+    const reps = await this.deps.dataSource.query<{ contact_id: number | string }[]>(
+      `SELECT contact_id FROM contact_follows WHERE contact_id IN (${placeholders(ids.length)}) AND status = 'active'`,
+      ids,
+    );
+    for (const row of reps) {
+      const state = states.get(Number(row.contact_id));
+      if (state) state.wecomReps += 1;
+    }
+    return states;
+  }
+
+  /** Operator names by WeCom userid (the display name, else the username). */
+  private async loadOwners(userIds: (string | null)[]): Promise<Map<string, string>> {
+    const unique = [...new Set(userIds.filter((id) => id !== null))];
+    const names = new Map<string, string>();
+    if (unique.length === 0) return names;
+    const rows = await this.deps.dataSource.query<{ wecom_user_id: string; display_name: string | null; username: string }[]>(
+      `SELECT wecom_user_id, display_name, username FROM operators WHERE wecom_user_id IN (${placeholders(unique.length)}) ORDER BY id`,
+      unique,
+    );
+    for (const row of rows) if (!names.has(row.wecom_user_id)) names.set(row.wecom_user_id, row.display_name || row.username);
+    return names;
   }
 
   private async maxContactId(): Promise<number> {
@@ -337,8 +460,8 @@ export class ContactsQueryService {
    * indexes also end in the primary key, on InnoDB and SQLite alike).
    */
   private async buildListQuery(filter: ContactListFilter, scope: ContactScope): Promise<ListQuery | null> {
-    let driver: 'contacts' | 'follows' | 'tags' = 'contacts';
-    let byName = false;
+    let driver: ListDriver = 'contacts';
+    let terms: string[] = [];
     const conditions: string[] = ['c.merged_into_id IS NULL'];
     const params: unknown[] = [];
     let key = 'c.id';
@@ -357,14 +480,13 @@ export class ContactsQueryService {
         if (tagIds.length > 0 && !match.tagIds.includes(tagIds[0])) return null;
         if (tagIds.length === 0) tagIds.push(...match.tagIds);
       } else if (match.isSource) {
-        if (source !== undefined && source !== q) return null;
+        if (source !== undefined && !q.startsWith(source)) return null;
         source = q;
       } else {
-        // '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\').
+        // Part of a name, remark, phone or openid tail: the contacts holding every piece of it.
+        terms = await this.rankSearchTerms(q);
+        if (terms.length === 0) return null;
         searchedByCondition = true;
-        byName = true;
-        conditions.push("c.name LIKE ? ESCAPE '!'");
-        params.push(`%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`);
       }
     }
 
@@ -374,6 +496,23 @@ export class ContactsQueryService {
       conditions.unshift('f.user_id = ?', "f.status = 'active'");
       params.unshift(scope.userId);
       key = 'f.contact_id';
+    }
+    if (terms.length > 0) {
+      // The rarest piece drives the page in id order (its own index range) unless a rep's follows
+      // do; the other pieces are each one probe of the primary key (term, contact_id).
+      const [rarest, ...others] = terms;
+      if (key === 'c.id') {
+        driver = 'terms';
+        conditions.push('st.term = ?');
+        key = 'st.contact_id';
+      } else {
+        conditions.push('EXISTS (SELECT 1 FROM contact_search_terms st WHERE st.term = ? AND st.contact_id = c.id)');
+      }
+      params.push(rarest);
+      others.forEach((term, i) => {
+        conditions.push(`EXISTS (SELECT 1 FROM contact_search_terms st${i} WHERE st${i}.term = ? AND st${i}.contact_id = c.id)`);
+        params.push(term);
+      });
     }
     if (tagIds.length > 0) {
       if (key === 'c.id') {
@@ -392,8 +531,9 @@ export class ContactsQueryService {
       params.push(filter.stage);
     }
     if (source !== undefined) {
-      conditions.push('c.first_source = ?');
-      params.push(source);
+      // A prefix: one range of the source, read from the list index in id order.
+      conditions.push("c.first_source LIKE ? ESCAPE '!'");
+      params.push(`${escapeLike(source)}%`);
     }
     if (filter.minScore !== undefined) {
       conditions.push('c.score >= ?');
@@ -429,8 +569,7 @@ export class ContactsQueryService {
     if (filter.minScore !== undefined || filter.maxScore !== undefined) columns.add('score');
     if (filter.activeWithinDays !== undefined || filter.silentForDays !== undefined) columns.add('activity');
     const ownIndex = columns.size <= 1 || (columns.size === 2 && columns.has('stage') && columns.has('activity'));
-    // A name is read from the row: the list index cannot help a name search.
-    const from = (listIndex: boolean) => this.listFrom(driver, listIndex && !byName);
+    const from = (listIndex: boolean) => this.listFrom(driver, listIndex);
     return {
       from: from(false),
       walkFrom: from(true),
@@ -448,18 +587,36 @@ export class ContactsQueryService {
    * contact up by primary key instead, a read of the clustered row. SQLite plans it alone (it
    * holds small installations).
    */
-  private listFrom(driver: 'contacts' | 'follows' | 'tags', listIndex: boolean): string {
+  private listFrom(driver: ListDriver, listIndex: boolean): string {
     const mysql = listIndex && this.isMysql();
     const contacts = mysql ? 'contacts c FORCE INDEX (IDX_contacts_live_list)' : 'contacts c';
     const join = mysql ? 'STRAIGHT_JOIN' : 'JOIN';
     if (driver === 'follows') return `contact_follows f ${join} ${contacts} ON c.id = f.contact_id`;
     if (driver === 'tags') return `contact_tags ct ${join} ${contacts} ON c.id = ct.contact_id`;
+    if (driver === 'terms') return `contact_search_terms st ${join} ${contacts} ON c.id = st.contact_id`;
     return contacts;
   }
 
   private isMysql(): boolean {
     const type = this.deps.dataSource.options.type;
     return type === 'mysql' || type === 'mariadb';
+  }
+
+  /**
+   * The pieces a text search must find (queryTermsOf), rarest first, or none when one of them
+   * matches nobody (or the text is one character). Each is counted up to RANK_CAP in one statement,
+   * an index range each; a long text is narrowed enough by its first MAX_QUERY_TERMS pieces.
+   */
+  private async rankSearchTerms(q: string): Promise<string[]> {
+    const terms = queryTermsOf(q).slice(0, MAX_QUERY_TERMS);
+    if (terms.length === 0) return [];
+    const counts = terms.map(
+      (_term, i) => `(SELECT COUNT(*) FROM (SELECT 1 AS one FROM contact_search_terms WHERE term = ? LIMIT ${RANK_CAP}) t${i}) AS n${i}`,
+    );
+    const [row] = await this.deps.dataSource.query<Record<string, number | string>[]>(`SELECT ${counts.join(', ')}`, terms);
+    const ranked = terms.map((term, i) => ({ term, n: Number(row?.[`n${i}`] ?? 0) }));
+    if (ranked.some((entry) => entry.n === 0)) return [];
+    return ranked.sort((a, b) => a.n - b.n).map((entry) => entry.term);
   }
 
   /**
@@ -485,6 +642,16 @@ export class ContactsQueryService {
     if (/^\d{1,10}$/.test(q)) {
       const rows = await this.deps.dataSource.query<{ id: number | string }[]>('SELECT id FROM contacts WHERE id = ?', [Number(q)]);
       for (const row of rows) contactIds.add(Number(row.id));
+    }
+    if (contactIds.size === 0 && scopes.length > 0 && /^[A-Za-z0-9_-]{8,64}$/.test(q)) {
+      // The beginning of an openid, unionid or external_userid: a range of the same index per
+      // scope. A prefix that many share (an app's openids all begin alike) says nothing.
+      const ranges = scopes.map(() => "(kind = ? AND app_id = ? AND value LIKE ? ESCAPE '!')");
+      const rows = await this.deps.dataSource.query<{ contact_id: number | string }[]>(
+        `SELECT contact_id FROM contact_identities WHERE ${ranges.join(' OR ')} LIMIT ${PREFIX_CAP + 1}`,
+        scopes.flatMap((scope) => [scope.kind, scope.app_id, `${escapeLike(q)}%`]),
+      );
+      if (rows.length <= PREFIX_CAP) for (const row of rows) contactIds.add(Number(row.contact_id));
     }
     if (contactIds.size > 0) return { contactIds: [...contactIds], tagIds: [], isSource: false };
     const tags = await this.deps.dataSource.query<{ id: number | string }[]>('SELECT id FROM tags WHERE name = ?', [q]);
@@ -515,9 +682,14 @@ export class ContactsQueryService {
       appId: identity.appId,
       value: params.maskPhones && identity.kind === 'phone' ? maskPhone(identity.value) : identity.value,
     }));
+    const owners = await this.loadOwners([contact.ownerUserId]);
     return {
       id: contact.id,
       name: contact.name,
+      display: displayIdentityOf({ ...contact, identities }),
+      remark: contact.remark,
+      phone: contact.phone !== null && params.maskPhones ? maskPhone(contact.phone) : contact.phone,
+      owner: contact.ownerUserId === null ? null : { userId: contact.ownerUserId, name: owners.get(contact.ownerUserId) ?? null },
       avatarUrl: contact.avatarUrl,
       ...primaryIdentities(identities),
       identities: shown,
@@ -585,9 +757,13 @@ interface ListQuery {
 /** The list's columns of a contact, as the driver returns them. */
 interface ListRow {
   name: string | null;
+  remark: string | null;
   score: number | string;
   stage: LifecycleStage;
   first_source: string | null;
+  owner_user_id: string | null;
+  last_interaction_at: unknown;
+  created_at: unknown;
 }
 
 /**
@@ -605,6 +781,23 @@ const PAGE_WINDOW = 2_000;
 const INDEX_RANGE_CAP = 60_000;
 
 const DAY_MS = 86_400_000;
+
+/** A search piece's matches are counted up to this to find the rarest (one index range each). */
+const RANK_CAP = 1_000;
+
+/** An identity prefix matching more contacts than this is not a search for one of them. */
+const PREFIX_CAP = 200;
+
+/** The pieces of a text search checked: a longer text is narrowed enough by these. */
+const MAX_QUERY_TERMS = 12;
+
+/** The table that drives a list query in key order. */
+type ListDriver = 'contacts' | 'follows' | 'tags' | 'terms';
+
+/** '!' escapes LIKE wildcards the same way on SQLite and MySQL (MySQL's default is '\\'). */
+function escapeLike(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
+}
 
 /** Identity values to look up: the text itself, and for a mainland mobile number its usual spellings. */
 function identityCandidates(q: string): string[] {

@@ -11,6 +11,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { insertReturningId, isMysqlManager, placeholders, toId, toSqlDate } from '../../db/sql';
 import { countChanges, stageChange, tagChange } from '../stats/stat-counters';
+import { refreshSearchTerms } from './search-terms';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -56,6 +57,7 @@ export class ContactsService {
       ref.value,
       now,
     ]);
+    await refreshSearchTerms(manager, [contactId]);
     await countChanges(manager, [stageChange('acquired', 1)]);
     return { contactId, created: true };
   }
@@ -113,6 +115,7 @@ export class ContactsService {
       `INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES ${refs.map(() => '(?, ?, ?, ?, ?)').join(',')}`,
       refs.flatMap((ref, i) => [ids[i], ref.kind, ref.appId, ref.value, now]),
     );
+    await refreshSearchTerms(manager, ids);
     await countChanges(manager, [stageChange('acquired', refs.length)]);
     return ids;
   }
@@ -141,6 +144,7 @@ export class ContactsService {
     if (holder === owner) return owner;
     if (holder !== null) return this.mergeContacts(manager, owner, holder);
     await manager.insert(ContactIdentity, { ...ref, contactId: owner, createdAt: this.deps.clock.now() });
+    await refreshSearchTerms(manager, [owner]);
     return owner;
   }
 
@@ -205,10 +209,12 @@ export class ContactsService {
     const last = latest({ source: survivor.lastSource, at: survivor.lastSourceAt }, { source: merged.lastSource, at: merged.lastSourceAt });
     const lastInteraction = latest({ source: null, at: survivor.lastInteractionAt }, { source: null, at: merged.lastInteractionAt }).at;
     await manager.query(
-      `UPDATE contacts SET name = ?, avatar_url = ?, score = score + ?, stage = ?, first_source = ?, first_source_at = ?, last_source = ?, last_source_at = ?,
+      `UPDATE contacts SET name = ?, remark = ?, phone = ?, avatar_url = ?, score = score + ?, stage = ?, first_source = ?, first_source_at = ?, last_source = ?, last_source_at = ?,
          last_interaction_at = ?, owner_user_id = ?, updated_at = ? WHERE id = ?`,
       [
         survivor.name ?? merged.name,
+        survivor.remark ?? merged.remark,
+        survivor.phone ?? merged.phone,
         survivor.avatarUrl ?? merged.avatarUrl,
         merged.score,
         laterStage(survivor.stage, merged.stage),
@@ -228,6 +234,8 @@ export class ContactsService {
       now,
       mergedId,
     ]);
+    // The survivor is found by the merged contact's name and identities now; the merged one by nothing.
+    await refreshSearchTerms(manager, [survivorId, mergedId]);
     const stage = laterStage(survivor.stage, merged.stage);
     await countChanges(manager, [
       stageChange(merged.stage, -1),
@@ -332,6 +340,7 @@ export class ContactsService {
     if (profile.avatarUrl) changes.avatarUrl = profile.avatarUrl.slice(0, 512);
     if (Object.keys(changes).length === 0) return;
     await manager.update(Contact, contactId, { ...changes, updatedAt: this.deps.clock.now() });
+    if (changes.name) await refreshSearchTerms(manager, [contactId]);
   }
 
   /**

@@ -53,6 +53,16 @@ describe('logger (pino)', () => {
     expect(line).toContain('150****5678');
   });
 
+  it('masks international numbers an operator typed (E.164), keeping the country code and the last four digits', () => {
+    const { logger, lines } = recordingLogger();
+    logger.info('phone set to +14155552671', { phone: '+442071838750' });
+    const line = lines.join('\n');
+    expect(line).not.toMatch(/4155552671|2071838750/);
+    // +1 415… has the shape of a mainland number after its +: masked either way.
+    expect(line).toMatch(/\+14\d?\*{4}2671/);
+    expect(line).toContain('+44****8750');
+  });
+
   it('keeps an error as type, message and stack, with personal data masked in both', () => {
     const { logger, entries } = recordingLogger();
     class PlatformError extends Error {}

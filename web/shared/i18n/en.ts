@@ -423,5 +423,42 @@ const en: Messages = {
       interactionId: 'Interaction no.',
     },
   },
+  customer: {
+    kinds: {
+      oa_follower: 'OA follower {text}',
+      mp_user: 'Mini-program user {text}',
+      wecom_contact: 'WeCom contact {text}',
+      contact: 'Customer #{text}',
+    },
+    followedOn: 'followed {date}',
+    columns: {
+      customer: 'Customer',
+      lastInteraction: 'Last interaction',
+      firstSource: 'First source',
+      follow: 'Follows',
+      owner: 'Owner',
+      tags: 'Tags',
+    },
+    follow: {
+      subscribed: 'Follows the OA',
+      unsubscribed: 'Unfollowed the OA',
+      none: 'Not an OA follower',
+      wecom: 'WeCom: {count} rep(s)',
+    },
+    noInteraction: 'No interaction yet',
+    search: 'Name, remark, phone, part of an openid, tag or source',
+    sourcePrefix: 'Source (prefix, e.g. 渠道/)',
+    notes: {
+      title: 'Remark and phone',
+      remark: 'Remark',
+      phone: 'Phone',
+      remarkPlaceholder: 'e.g. Expo A, buyer Mr Wang',
+      phonePlaceholder: '13800138000 or +44 20 7183 8750',
+      save: 'Save',
+      saved: 'Saved',
+      remarkTooLong: 'A remark has at most {max} characters',
+      phoneInvalid: 'Enter a mainland mobile number, or + and the country code',
+    },
+  },
 };
 export default en;

@@ -416,6 +416,38 @@ const zhCN = {
       interactionId: '互动编号',
     },
   },
+  customer: {
+    kinds: {
+      oa_follower: '公众号粉丝 {text}',
+      mp_user: '小程序用户 {text}',
+      wecom_contact: '企业微信客户 {text}',
+      contact: '客户 #{text}',
+    },
+    followedOn: '{date} 关注',
+    columns: {
+      customer: '客户',
+      lastInteraction: '最近互动',
+      firstSource: '首次来源',
+      follow: '关注状态',
+      owner: '负责人',
+      tags: '标签',
+    },
+    follow: { subscribed: '已关注公众号', unsubscribed: '已取关公众号', none: '未关注公众号', wecom: '企业微信 {count} 人跟进' },
+    noInteraction: '暂无互动',
+    search: '姓名、备注、手机号、openid 片段、标签或来源',
+    sourcePrefix: '来源（前缀，如 渠道/）',
+    notes: {
+      title: '备注与手机号',
+      remark: '备注',
+      phone: '手机号',
+      remarkPlaceholder: '如：展会A 采购王总',
+      phonePlaceholder: '13800138000 或 +44 20 7183 8750',
+      save: '保存',
+      saved: '已保存',
+      remarkTooLong: '备注最多 {max} 个字',
+      phoneInvalid: '请输入中国大陆手机号，或以 + 加国家代码开头的号码',
+    },
+  },
 };
 export default zhCN;
 export type Messages = typeof zhCN;
