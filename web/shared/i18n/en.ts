@@ -375,7 +375,6 @@ const en: Messages = {
       matchValue: '* matches any scene value (a scene is still required, as from a channel QR code); a value matches only itself.',
       tags: "One group/tag per line. {'{'}scene{'}'} in a tag name becomes the interaction's scene: 渠道/{'{'}scene{'}'} scanned with expo2026 tags 渠道/expo2026.",
       priority: 'Smaller numbers run first. Every matching rule applies (tags, points), but only the first one with a reply answers.',
-      removeTags: 'Removes',
     },
     sandbox: {
       searchFollower: 'Search existing followers by openid or name',
