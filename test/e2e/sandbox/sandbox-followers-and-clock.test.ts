@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { OffsetClock, ManualClock } from '../../../server/adapters/clock';
+import { createLogger } from '../../../server/adapters/logger';
+import { createClockControl } from '../../../server/jobs/scheduler';
 import { SandboxClockStore } from '../../../server/modules/sandbox/sandbox-clock.store';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -67,8 +69,16 @@ describeEachDatabase('sandbox panel: any existing follower, and a clock skip tha
     const store = new SandboxClockStore({ dataSource: db().dataSource, clock: base });
     const before = new OffsetClock(base);
     expect(await store.restoreInto(before)).toBe(0);
-    before.advance(2 * 86_400_000);
-    await store.remember(before);
+    // As main.ts wires it: the skip is stored before the due jobs run.
+    const stored: number[] = [];
+    const control = createClockControl({
+      clock: before,
+      jobs: [{ name: 'probe', schedule: '* * * * *', run: async () => void stored.push(await store.readOffsetMs()) }],
+      logger: createLogger('silent'),
+      afterAdvance: () => store.remember(before),
+    });
+    await control(2 * 86_400);
+    expect(stored).toEqual([2 * 86_400_000]);
 
     // A restart: a new process, a new clock at offset 0, the same database.
     base.advance(60_000);
