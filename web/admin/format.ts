@@ -26,7 +26,7 @@ export function formErrorText(error: unknown, shownFields: readonly string[]): s
   const unplaced = fieldIssuesOf(error.body)
     .filter((issue) => !shownFields.includes(issue.path.split('.')[0] ?? ''))
     .map((issue) => translateFieldIssue(issue, translator));
-  return [text, ...new Set(unplaced)].join('：');
+  return [text, ...new Set(unplaced)].join(translator.t('forms.issueSeparator'));
 }
 
 /** A time in the business time zone. */

@@ -367,6 +367,7 @@ const en: Messages = {
       unrecognized_keys: 'Contains unknown fields',
       custom: 'Invalid value',
     },
+    issueSeparator: ': ',
     tagCounter: '{chars} characters · {bytes} bytes',
     tagTargets: 'Synced to: {platforms}',
     tagTargetsNone: 'Synced nowhere (at most {max} characters)',

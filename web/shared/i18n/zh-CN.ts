@@ -360,6 +360,7 @@ const zhCN = {
       unrecognized_keys: '包含无法识别的字段',
       custom: '输入有误',
     },
+    issueSeparator: '：',
     tagCounter: '{chars} 个字符 · {bytes} 字节',
     tagTargets: '将同步到：{platforms}',
     tagTargetsNone: '不同步到任何平台（最多 {max} 个字符）',
