@@ -132,6 +132,43 @@ describeEachDatabase('admin API: validation details name the field and the rule'
     expect(taken.body).toMatchObject({ error: { details: [{ path: 'name', code: 'name_taken' }] } });
   });
 
+  it('refuses a rule that would create a tag a platform refuses, naming the tag line', async () => {
+    await as(admin).post('/api/admin/tag-groups', { name: '本地', syncOa: false, syncWecom: false }).expect(201);
+    const rule = (addTags: { group: string; name: string }[]) => ({
+      name: `规则${addTags.length}${addTags[0]?.name.length ?? 0}`,
+      interactionType: 'text',
+      matchKind: 'keyword_exact',
+      matchValue: '你好',
+      addTags,
+    });
+    // A new group syncs to both platforms: eleven Chinese characters are too long for the Official Account.
+    const refused = await as(admin)
+      .post(
+        '/api/admin/tag-rules',
+        rule([
+          { group: '意向', name: '好' },
+          { group: '意向', name: '需要发票的大客户采购经' },
+        ]),
+      )
+      .expect(400);
+    expect(refused.body).toMatchObject({
+      error: { details: [{ path: 'addTags.1.name', code: 'tag_name_oa_bytes', params: { max: 30, actual: 33 } }] },
+    });
+    // In a group that syncs nowhere, and with {scene} (known only when it fires), it is the operator's call.
+    await as(admin)
+      .post('/api/admin/tag-rules', rule([{ group: '本地', name: '需要发票的大客户采购经' }]))
+      .expect(201);
+    await as(admin)
+      .post(
+        '/api/admin/tag-rules',
+        rule([
+          { group: '渠道', name: '{scene}' },
+          { group: '渠道', name: '{scene}' },
+        ]),
+      )
+      .expect(201);
+  });
+
   it('refuses a contacts filter whose lowest score is above its highest, and a too-long search, naming the field', async () => {
     const range = await as(admin).get('/api/admin/contacts?minScore=50&maxScore=10').expect(400);
     expect(range.body).toMatchObject({ error: { details: [{ path: 'maxScore', code: 'score_range', params: { min: 50, max: 10 } }] } });
