@@ -149,6 +149,12 @@ describe('forms that say why, and help in place', () => {
     await expect(page.locator('[data-test=rule-help-match]').innerText()).resolves.toContain('填 * 表示任意场景值都匹配');
     await expect(page.locator('[data-test=rule-help-tags]').innerText()).resolves.toContain('渠道/{scene}');
     await expect(page.locator('[data-test=rule-help-priority]').innerText()).resolves.toContain('数字越小越先执行');
+    // A tag the rule would create is measured against its group's platforms while it is typed.
+    await page.fill('[data-test=rule-add-tags] textarea, textarea[data-test=rule-add-tags]', '意向/需要发票的大客户采购经');
+    await errorUnder('rule-add-tags-item').waitFor();
+    await expect(errorUnder('rule-add-tags-item').innerText()).resolves.toBe(
+      '意向/需要发票的大客户采购经：公众号最多 30 字节（约 10 个汉字），当前 33 字节',
+    );
     await shot('forms-and-help-rule-editor');
     await page.keyboard.press('Escape');
   });
