@@ -15,6 +15,7 @@ import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
 import { PlatformToken } from './platform-token.entity';
 import { ScoreLedger } from './score-ledger.entity';
+import { Setting } from './setting.entity';
 import { StatCount } from './stat-count.entity';
 import { StatDelta } from './stat-delta.entity';
 import { Tag } from './tag.entity';
@@ -41,6 +42,7 @@ export const ALL_ENTITIES = [
   OperatorSession,
   PlatformToken,
   ScoreLedger,
+  Setting,
   StatCount,
   StatDelta,
   Tag,

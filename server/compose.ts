@@ -58,6 +58,9 @@ import { StatsService } from './modules/stats/stats.service';
 import { ManualTaggingService } from './modules/tags/manual-tagging.service';
 import { ContactTagsService } from './modules/tags/contact-tags.service';
 import { TaskQueue } from './modules/tasks/task-queue.service';
+import { SandboxClockStore } from './modules/sandbox/sandbox-clock.store';
+import { SandboxFollowersService } from './modules/sandbox/sandbox-followers.service';
+import { createAdminSandboxRouter } from './http/admin-sandbox.routes';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -258,6 +261,12 @@ export function composeServices(p: ComposeParams) {
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
   ];
+  // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
+  const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
+  if (sandboxClockStore)
+    routers.push(
+      createAdminSandboxRouter({ followers: new SandboxFollowersService({ dataSource }), clockStore: sandboxClockStore, clock, auth }),
+    );
 
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */
   const jobs: JobDefinition[] = [
@@ -327,5 +336,6 @@ export function composeServices(p: ComposeParams) {
     metrics,
     drainGate,
     readiness,
+    sandboxClockStore,
   };
 }

@@ -39,7 +39,14 @@ async function main(): Promise<void> {
   };
 
   const services = composeServices({ config, dataSource, clock, operatorClock: systemClock, logger, holder, apiBases });
-  if (sandbox && sandboxClock) sandbox.attachClockControl(createClockControl({ clock: sandboxClock, jobs: services.jobs, logger }));
+  if (sandbox && sandboxClock && services.sandboxClockStore) {
+    const store = services.sandboxClockStore;
+    // A skip made before the last restart still holds: the clock starts where it was left.
+    const restoredMs = await store.restoreInto(sandboxClock);
+    if (restoredMs > 0) logger.info('sandbox clock restored', { offsetSeconds: Math.floor(restoredMs / 1000) });
+    const afterAdvance = () => store.remember(sandboxClock);
+    sandbox.attachClockControl(createClockControl({ clock: sandboxClock, jobs: services.jobs, logger, afterAdvance }));
+  }
   // Created before the server listens; its password is printed after the banner, last, where
   // a new user sees it.
   const firstRunNotice: string[] = [];

@@ -25,6 +25,10 @@ export class OffsetClock implements AdvancingClock {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the clock only moves forward');
     this.offsetMs += ms;
   }
+  /** How far ahead of the base clock it runs (stored so that a restart keeps it: SandboxClockStore). */
+  get offset(): number {
+    return this.offsetMs;
+  }
 }
 
 /** A clock tests set and advance by hand. */

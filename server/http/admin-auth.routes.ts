@@ -5,6 +5,7 @@ import type { AdminState, AuthMiddleware } from './auth.middleware';
 import { HttpError } from './http-error';
 import { clearSessionCookies, setSessionCookies } from './session-cookies';
 import { parseJsonBody } from './validate-input';
+import { normalizeUsername } from '../../web/shared/field-rules';
 
 export interface AdminAuthRouterDeps {
   operators: OperatorsService;
@@ -12,7 +13,8 @@ export interface AdminAuthRouterDeps {
 }
 
 const loginBodySchema = z.object({
-  username: z.string().trim().min(1).max(64),
+  // Looked up in the spelling it was stored in (NFKC): a full-width ｌｉｓｉ typed through an IME is lisi.
+  username: z.string().max(256).transform(normalizeUsername).pipe(z.string().min(1)),
   password: z.string().min(1).max(1024),
 });
 
@@ -76,10 +78,13 @@ export function createAdminAuthRouter(deps: AdminAuthRouterDeps): Router<AdminSt
         ctx.set('Retry-After', String(result.retryAfterSeconds));
         throw throttled(result.retryAfterSeconds);
       }
-      if (result.reason === 'wrong_password') throw new HttpError(400, 'wrong_password', 'The current password is wrong');
+      if (result.reason === 'wrong_password')
+        throw new HttpError(400, 'wrong_password', 'The current password is wrong', [
+          { path: 'currentPassword', code: 'wrong_password', message: 'The current password is wrong' },
+        ]);
       if (result.reason === 'same_password') {
         throw new HttpError(400, 'bad_request', 'Invalid input: newPassword', [
-          { path: 'newPassword', message: 'Must differ from the current password' },
+          { path: 'newPassword', code: 'password_same', message: 'Must differ from the current password' },
         ]);
       }
       // The operator was deleted between authentication and now.

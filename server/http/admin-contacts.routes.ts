@@ -17,6 +17,7 @@ import type { AuditService } from '../modules/audit/audit.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, notFound } from './http-error';
 import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
+import { CONTACT_SEARCH_MAX_CHARS, contactFilterProblemsOf } from '../../web/shared/field-rules';
 
 export interface AdminContactsRouterDeps {
   contactsQuery: ContactsQueryService;
@@ -35,9 +36,23 @@ const MAX_SELECTED = 500;
 const days = z.coerce.number().int().min(1).max(3650).optional();
 const score = z.coerce.number().int().min(-1_000_000_000).max(1_000_000_000).optional();
 
+/**
+ * A filter that can match nobody by construction is a mistake to point at, not an empty list:
+ * the lowest score above the highest, a search longer than anything searched (the page checks the
+ * same rules in web/shared/field-rules.ts before it sends).
+ */
+function checkFilter(filter: { q?: string; minScore?: number; maxScore?: number }, ctx: z.RefinementCtx): void {
+  for (const { path, ...problem } of contactFilterProblemsOf(filter))
+    ctx.addIssue({ code: 'custom', path: [path], message: `Filter refused: ${problem.code}`, params: { ...problem } });
+}
+
 /** The list's filters; the count takes the same ones, so the page and its count always agree. */
 const filterSchema = z.object({
-  q: z.string().max(128).optional(),
+  // A hard cap for the request; the search's own limit is CONTACT_SEARCH_MAX_CHARS characters (checkFilter).
+  q: z
+    .string()
+    .max(4 * CONTACT_SEARCH_MAX_CHARS)
+    .optional(),
   tagId: idParamSchema.optional(),
   stage: z.enum(LIFECYCLE_STAGES).optional(),
   source: z.string().min(1).max(128).optional(),
@@ -74,7 +89,10 @@ const timelineQuerySchema = z.object({
 const tagIdsSchema = z.array(z.number().int().positive().max(2_147_483_647)).max(100).default([]);
 const tagChangeSchema = z.strictObject({ add: tagIdsSchema, remove: tagIdsSchema });
 const bodyFilterSchema = z.strictObject({
-  q: z.string().max(128).optional(),
+  q: z
+    .string()
+    .max(4 * CONTACT_SEARCH_MAX_CHARS)
+    .optional(),
   tagId: z.number().int().positive().max(2_147_483_647).optional(),
   stage: z.enum(LIFECYCLE_STAGES).optional(),
   source: z.string().min(1).max(128).optional(),
@@ -85,7 +103,7 @@ const bodyFilterSchema = z.strictObject({
 });
 const bulkTagsSchema = z.union([
   tagChangeSchema.extend({ contactIds: z.array(z.number().int().positive().max(2_147_483_647)).min(1).max(MAX_SELECTED) }),
-  tagChangeSchema.extend({ filter: bodyFilterSchema }),
+  tagChangeSchema.extend({ filter: bodyFilterSchema.superRefine(checkFilter) }),
 ]);
 /** The operator's notes: a remark (shown as the name) and a phone; '' or null removes one. */
 const notesSchema = z
@@ -117,7 +135,7 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
 
   // Every matching contact as CSV, streamed page by page (keyset), never one giant result.
   router.get('/api/admin/contacts.csv', marketers, async (ctx) => {
-    const filter = parseInput(filterSchema, ctx.query);
+    const filter = parseInput(filterSchema.superRefine(checkFilter), ctx.query);
     await deps.audit.record({
       operatorId: ctx.state.operator.id,
       ip: ctx.ip,
@@ -156,13 +174,13 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
   // Keyset pages: `next` comes back as `after`. There is no offset: a deep offset reads and
   // throws away every row before it.
   router.get('/api/admin/contacts', readers, async (ctx) => {
-    const query = parseInput(listQuerySchema, ctx.query);
+    const query = parseInput(listQuerySchema.superRefine(checkFilter), ctx.query);
     ctx.body = await deps.contactsQuery.searchContacts({ ...query, scope: scopeOf(ctx.state.operator) });
   });
 
   // Registered before /:id so that `count` is not read as an id.
   router.get('/api/admin/contacts/count', readers, async (ctx) => {
-    const query = parseInput(filterSchema, ctx.query);
+    const query = parseInput(filterSchema.superRefine(checkFilter), ctx.query);
     ctx.body = await deps.contactsQuery.countContacts({ ...query, scope: scopeOf(ctx.state.operator) });
   });
 

@@ -6,6 +6,7 @@ import type { OperatorsService } from '../modules/operators/operators.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { conflict, notFound } from './http-error';
 import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
+import { normalizeUsername, usernameProblemOf, USERNAME_MAX_CHARS } from '../../web/shared/field-rules';
 
 export interface AdminOperatorsRouterDeps {
   operators: OperatorsService;
@@ -14,12 +15,20 @@ export interface AdminOperatorsRouterDeps {
 }
 
 const passwordSchema = z.string().min(8).max(1024);
+/** Any script's letters (张三 is a natural username): the rule and its NFKC spelling are in web/shared/field-rules.ts. */
 const usernameSchema = z
   .string()
-  .trim()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9._@-]+$/, 'Letters, digits and . _ @ - only');
+  .max(256)
+  .transform(normalizeUsername)
+  .superRefine((username, ctx) => {
+    const problem = usernameProblemOf(username);
+    if (problem)
+      ctx.addIssue({
+        code: 'custom',
+        message: `Username: ${problem.code} (1-${USERNAME_MAX_CHARS} letters or digits of any script, and . _ @ -)`,
+        params: { ...problem },
+      });
+  });
 const wecomUserIdSchema = z.string().trim().min(1).max(64).nullable();
 const displayNameSchema = z.string().trim().min(1).max(64).nullable();
 
@@ -63,8 +72,9 @@ export function createAdminOperatorsRouter(deps: AdminOperatorsRouterDeps): Rout
 
   router.post('/api/admin/operators', admins, async (ctx) => {
     const body = await parseJsonBody(ctx, createOperatorSchema);
-    const result = await deps.operators.createOperator({ ...body, actor: actorOf(ctx) });
-    if (!result.ok) throw conflict('An operator with this username already exists');
+    // The admin chose the password: like a reset, its owner replaces it at the first login.
+    const result = await deps.operators.createOperator({ ...body, mustChangePassword: true, actor: actorOf(ctx) });
+    if (!result.ok) throw conflict('An operator with this username already exists', [{ path: 'username', code: 'username_taken' }]);
     ctx.status = 201;
     ctx.body = result.operator;
   });
@@ -75,7 +85,10 @@ export function createAdminOperatorsRouter(deps: AdminOperatorsRouterDeps): Rout
     const body = await parseJsonBody(ctx, updateOperatorSchema);
     const result = await deps.operators.updateOperator({ id: parsedId.data, ...body, actor: actorOf(ctx) });
     if (!result.ok && result.reason === 'not_found') throw notFound('No such operator');
-    if (!result.ok) throw conflict('You cannot change your own role or disable yourself');
+    if (!result.ok)
+      throw conflict('You cannot change your own role or disable yourself', [
+        { path: body.disabled === true ? 'disabled' : 'role', code: 'operator_self_change' },
+      ]);
     ctx.body = result.operator;
   });
 

@@ -6,7 +6,7 @@ import type { TagRulesService } from '../modules/tag-rules/tag-rules.service';
 import { createAdminTagRulesRouter } from './admin-tag-rules.routes';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, conflict, notFound } from './http-error';
-import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
+import { idParamSchema, invalidFields, parseInput, parseJsonBody } from './validate-input';
 
 export interface AdminTagsRouterDeps {
   tagCatalog: TagCatalogService;
@@ -87,7 +87,14 @@ function unwrap<T>(result: TagCatalogResult<T>): T {
     case 'group_not_found':
       throw badRequest('No such tag group', [{ path: 'groupId', message: 'No tag group has this id' }]);
     case 'duplicate_name':
-      throw conflict('The name is already taken');
+      throw conflict('The name is already taken', [{ path: 'name', code: 'name_taken' }]);
+    case 'name_too_long':
+      throw invalidFields(
+        result.problems.map((problem) => {
+          const { code, ...params } = problem;
+          return { path: 'name', code, message: `The name is refused: ${code} ${JSON.stringify(params)}`, params };
+        }),
+      );
     case 'group_not_empty':
       throw conflict('The group still has tags: delete them first, or pass ?force=true to delete them with it');
   }

@@ -17,4 +17,5 @@ export const badRequest = (message: string, details?: unknown): HttpError => new
 export const unauthorized = (message = 'Authentication required'): HttpError => new HttpError(401, 'unauthorized', message);
 export const forbidden = (message = 'Your role does not allow this'): HttpError => new HttpError(403, 'forbidden', message);
 export const notFound = (message = 'Not found'): HttpError => new HttpError(404, 'not_found', message);
-export const conflict = (message: string): HttpError => new HttpError(409, 'conflict', message);
+/** `details` may name the field in the way (`[{path, code}]`), so the page marks that field. */
+export const conflict = (message: string, details?: unknown): HttpError => new HttpError(409, 'conflict', message, details);

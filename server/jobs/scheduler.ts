@@ -113,9 +113,12 @@ export function createClockControl(p: {
   clock: AdvancingClock;
   jobs: JobDefinition[];
   logger: Logger;
+  /** Stores the new time before the jobs run, so a restart (even mid-jobs) keeps the skip. */
+  afterAdvance?: () => Promise<void>;
 }): (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }> {
   return async (advanceSeconds) => {
     p.clock.advance(advanceSeconds * 1000);
+    await p.afterAdvance?.();
     const ran: string[] = [];
     const failed: string[] = [];
     for (const job of p.jobs) {

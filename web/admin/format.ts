@@ -1,5 +1,5 @@
 import { ApiError } from '@shared/api';
-import { translateError, translateFieldErrors } from '@shared/errors';
+import { fieldIssuesOf, translateError, translateFieldErrors, translateFieldIssue } from '@shared/errors';
 import { translator } from '@shared/i18n';
 import { formatDateTime } from '@shared/time';
 import { session } from './session';
@@ -14,6 +14,19 @@ export function errorText(error: unknown): string {
 /** Field path → message, for a form's validation errors. */
 export function fieldErrors(error: unknown): Record<string, string> {
   return error instanceof ApiError ? translateFieldErrors(error.body, translator) : {};
+}
+
+/**
+ * The line under a form: the error's sentence, followed by what the server said about any field
+ * this form has no place for (so a refusal is never "check the fields in red" with none in red).
+ */
+export function formErrorText(error: unknown, shownFields: readonly string[]): string {
+  const text = errorText(error);
+  if (!(error instanceof ApiError)) return text;
+  const unplaced = fieldIssuesOf(error.body)
+    .filter((issue) => !shownFields.includes(issue.path.split('.')[0] ?? ''))
+    .map((issue) => translateFieldIssue(issue, translator));
+  return [text, ...new Set(unplaced)].join(translator.t('forms.issueSeparator'));
 }
 
 /** A time in the business time zone. */

@@ -17,20 +17,45 @@ export interface Translator {
 
 export interface FieldIssue {
   path: string;
+  /** The rule the value broke (server/http/validate-input.ts): zod's code or a named rule; '' when absent. */
+  code: string;
   message: string;
+  params: Record<string, string | number>;
 }
 
-/** The `details` of a 400 bad_request: `[{path, message}]`; anything else is not field issues. */
+/** The `details` of a 400 bad_request or 409 conflict: `[{path, code, message, params}]`; anything else is not field issues. */
 export function fieldIssuesOf(error: ApiErrorBody): FieldIssue[] {
   if (!Array.isArray(error.details)) return [];
   const issues: FieldIssue[] = [];
   for (const item of error.details as unknown[]) {
     if (typeof item !== 'object' || item === null) continue;
     const path = 'path' in item && typeof item.path === 'string' ? item.path : '';
+    const code = 'code' in item && typeof item.code === 'string' ? item.code : '';
     const message = 'message' in item && typeof item.message === 'string' ? item.message : '';
-    issues.push({ path, message });
+    const params: Record<string, string | number> = {};
+    if ('params' in item && typeof item.params === 'object' && item.params !== null)
+      for (const [key, value] of Object.entries(item.params))
+        if (typeof value === 'string' || typeof value === 'number') params[key] = value;
+    issues.push({ path, code, message, params });
   }
   return issues;
+}
+
+/**
+ * One issue in words, most specific first: a named rule (`forms.issues.<code>`, e.g. the
+ * platform a tag name is too long for), then the field's own sentence (`fieldErrors.<path>`),
+ * then zod's generic rule (`forms.rules.<code>`, e.g. "at most 128 characters"), else the API's text.
+ */
+export function translateFieldIssue(issue: FieldIssue, tr: Translator): string {
+  const path = issue.path || '(body)';
+  const named = `forms.issues.${issue.code}`;
+  if (issue.code && tr.has(named)) return tr.t(named, issue.params);
+  const field = `fieldErrors.${path.replace(/\.\d+(?=\.|$)/g, '')}`;
+  if (tr.has(field)) return tr.t(field);
+  const origin = typeof issue.params.origin === 'string' ? issue.params.origin : '';
+  const generic = [`forms.rules.${issue.code}_${origin}`, `forms.rules.${issue.code}`].find((key) => issue.code && tr.has(key));
+  if (generic) return tr.t(generic, issue.params);
+  return issue.message || tr.t('errors.unknown');
 }
 
 /** The seconds to wait from a login_throttled error, or null. */
@@ -60,8 +85,7 @@ export function translateFieldErrors(error: ApiErrorBody, tr: Translator): Recor
   const out: Record<string, string> = {};
   for (const issue of fieldIssuesOf(error)) {
     const path = issue.path || '(body)';
-    const key = `fieldErrors.${path.replace(/\.\d+(?=\.|$)/g, '')}`;
-    const text = tr.has(key) ? tr.t(key) : issue.message;
+    const text = translateFieldIssue(issue, tr);
     const top = path.split('.')[0];
     out[path] ??= text;
     out[top] ??= text;

@@ -22,6 +22,7 @@ import { ContactsStageActivityIndex1795750000000 } from './1795750000000-contact
 import { ContactsListIndex1795780000000 } from './1795780000000-contacts-list-index';
 import { ContactRemarkPhoneSearch1795800000000 } from './1795800000000-contact-remark-phone-search';
 import { ContactTagChanges1795810000000 } from './1795810000000-contact-tag-changes';
+import { Settings1795820000000 } from './1795820000000-settings';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -56,6 +57,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   ContactsListIndex1795780000000,
   ContactRemarkPhoneSearch1795800000000,
   ContactTagChanges1795810000000,
+  Settings1795820000000,
 ];
 
 /**

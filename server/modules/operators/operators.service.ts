@@ -91,6 +91,12 @@ export interface CreateOperatorParams {
   role: OperatorRole;
   displayName?: string | null;
   wecomUserId?: string | null;
+  /**
+   * Whether the operator must replace the password at the first login. The admin API passes true:
+   * the admin chose the password and told it to someone, so, as after a reset, only its owner
+   * should know the one they go on with. Seeding scripts and tests leave it out.
+   */
+  mustChangePassword?: boolean;
   actor: AuditActor;
 }
 
@@ -291,6 +297,7 @@ export class OperatorsService {
           role: params.role,
           wecomUserId: params.wecomUserId ?? null,
           disabled: false,
+          mustChangePassword: params.mustChangePassword ?? false,
           createdAt: now,
           updatedAt: now,
         });
@@ -302,7 +309,7 @@ export class OperatorsService {
           action: 'operator.create',
           targetType: 'operator',
           targetId: row.id,
-          detail: { username: row.username, role: row.role, wecomUserId: row.wecomUserId },
+          detail: { username: row.username, role: row.role, wecomUserId: row.wecomUserId, mustChangePassword: row.mustChangePassword },
         });
         return { ok: true, operator: toOperatorView(row) };
       },
@@ -327,7 +334,11 @@ export class OperatorsService {
       if (params.displayName !== undefined) patch.displayName = params.displayName;
       if (params.wecomUserId !== undefined) patch.wecomUserId = params.wecomUserId;
       if (params.disabled !== undefined) patch.disabled = params.disabled;
-      if (passwordHash !== undefined) patch.passwordHash = passwordHash;
+      if (passwordHash !== undefined) {
+        patch.passwordHash = passwordHash;
+        // A password an admin set for someone else is a reset: its owner must replace it at login.
+        patch.mustChangePassword = !isSelf;
+      }
       await m.update(Operator, { id: current.id }, patch);
       if (passwordHash !== undefined || params.disabled === true) await this.revokeSessions(m, current.id);
 

@@ -1,5 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import { tagNameProblemsOf, type TagNameProblem } from '../../../web/shared/field-rules';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { insertedId } from '../../db/sql';
@@ -33,6 +35,9 @@ export interface TagRuleView extends TagRuleFields {
 export interface TagRuleIssue {
   path: string;
   message: string;
+  /** A named rule the page translates (validate-input.ts InputIssue), when there is one. */
+  code?: string;
+  params?: Record<string, string | number>;
 }
 
 export type TagRuleResult<T> =
@@ -98,6 +103,8 @@ export class TagRulesService {
     const issues = checkTagRule(fields);
     if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
     return this.changeRules(async (manager) => {
+      const tooLong = await checkRuleTagNames(manager, fields);
+      if (tooLong.length > 0) return { ok: false, reason: 'invalid', issues: tooLong };
       if (await hasNameClash(manager, fields.name, null)) return { ok: false, reason: 'duplicate_name' };
       const now = this.deps.clock.now();
       const inserted = await manager.insert(TagRule, { ...fields, createdAt: now, updatedAt: now });
@@ -125,6 +132,8 @@ export class TagRulesService {
       const after = normalizeRule(mergeRule(before, params.changes));
       const issues = checkTagRule(after);
       if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
+      const tooLong = await checkRuleTagNames(manager, after);
+      if (tooLong.length > 0) return { ok: false, reason: 'invalid', issues: tooLong };
       if (after.name !== before.name && (await hasNameClash(manager, after.name, current.id)))
         return { ok: false, reason: 'duplicate_name' };
       await manager.update(TagRule, { id: current.id }, { ...after, updatedAt: this.deps.clock.now() });
@@ -182,6 +191,26 @@ export function checkTagRule(rule: TagRuleFields): TagRuleIssue[] {
     issues.push({ path: 'matchValue', message: `matchValue is required when matchKind is '${rule.matchKind}'` });
   if (rule.replyText !== null && rule.replyNews !== null)
     issues.push({ path: 'replyNews', message: 'Give at most one of replyText and replyNews' });
+  return issues;
+}
+
+/**
+ * A tag the rule adds is created when it first fires, in its group (a new group syncs to both
+ * platforms): a name a platform would refuse is refused here, where the operator can fix it, not
+ * later as a failed sync. Names with `{scene}` depend on the scene and are not checked.
+ */
+async function checkRuleTagNames(manager: EntityManager, rule: TagRuleFields): Promise<TagRuleIssue[]> {
+  const issues: TagRuleIssue[] = [];
+  for (const [index, ref] of rule.addTags.entries()) {
+    const group = await manager.findOneBy(TagGroup, { name: ref.group });
+    const found: TagNameProblem[] = [];
+    if (!group) for (const problem of tagNameProblemsOf(ref.group, { oa: false, wecom: true })) found.push(problem);
+    const path = group || found.length === 0 ? `addTags.${index}.name` : `addTags.${index}.group`;
+    if (!ref.name.includes('{scene}') && found.length === 0)
+      found.push(...tagNameProblemsOf(ref.name, { oa: group?.syncOa ?? true, wecom: group?.syncWecom ?? true }));
+    for (const { code, ...params } of found)
+      issues.push({ path, code, message: `${ref.group}/${ref.name}: ${code} ${JSON.stringify(params)}`, params });
+  }
   return issues;
 }
 

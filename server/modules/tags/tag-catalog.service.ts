@@ -10,6 +10,7 @@ import { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 import { deleteTags } from './contact-tags.service';
 import type { TagSyncService, TagSyncState } from '../tag-sync/tag-sync.service';
+import { tagNameProblemsOf, type TagNameProblem } from '../../../web/shared/field-rules';
 
 export interface TagGroupView {
   id: number;
@@ -35,7 +36,11 @@ export interface TagView {
 }
 
 export type TagCatalogFailureReason = 'not_found' | 'group_not_found' | 'duplicate_name' | 'group_not_empty';
-export type TagCatalogResult<T> = { ok: true; value: T } | { ok: false; reason: TagCatalogFailureReason };
+export type TagCatalogResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: TagCatalogFailureReason }
+  /** A platform the name syncs to would refuse it (web/shared/field-rules.ts, which the page checks too). */
+  | { ok: false; reason: 'name_too_long'; problems: TagNameProblem[] };
 
 export interface CreateTagGroupParams {
   name: string;
@@ -114,6 +119,9 @@ export class TagCatalogService {
   }
 
   async createTagGroup(params: CreateTagGroupParams): Promise<TagCatalogResult<TagGroupView>> {
+    // A group's name reaches WeCom only (the Official Account has no tag groups).
+    const problems = tagNameProblemsOf(params.name, { oa: false, wecom: params.syncWecom ?? true });
+    if (problems.length > 0) return { ok: false, reason: 'name_too_long', problems };
     return this.runCatchingDuplicates(async (manager) => {
       if (await manager.existsBy(TagGroup, { name: params.name })) return { ok: false, reason: 'duplicate_name' };
       await manager.insert(TagGroup, {
@@ -142,6 +150,11 @@ export class TagCatalogService {
       if (!current) return { ok: false, reason: 'not_found' };
       if (params.name !== undefined && params.name !== current.name && (await manager.existsBy(TagGroup, { name: params.name })))
         return { ok: false, reason: 'duplicate_name' };
+      // Checked when the name changes: a long name that came from WeCom itself is not refused on an unrelated edit.
+      if (params.name !== undefined && params.name !== current.name) {
+        const problems = tagNameProblemsOf(params.name, { oa: false, wecom: params.syncWecom ?? current.syncWecom });
+        if (problems.length > 0) return { ok: false, reason: 'name_too_long', problems };
+      }
       const patch: Partial<TagGroup> = {};
       if (params.name !== undefined) patch.name = params.name;
       if (params.syncOa !== undefined) patch.syncOa = params.syncOa;
@@ -208,6 +221,8 @@ export class TagCatalogService {
     return this.runCatchingDuplicates(async (manager) => {
       const group = await manager.findOneBy(TagGroup, { id: params.groupId });
       if (!group) return { ok: false, reason: 'group_not_found' };
+      const problems = tagNameProblemsOf(params.name, { oa: group.syncOa, wecom: group.syncWecom });
+      if (problems.length > 0) return { ok: false, reason: 'name_too_long', problems };
       if (await manager.existsBy(Tag, { groupId: group.id, name: params.name })) return { ok: false, reason: 'duplicate_name' };
       await manager.insert(Tag, {
         groupId: group.id,
@@ -236,6 +251,10 @@ export class TagCatalogService {
       const name = params.name ?? current.name;
       const group = await manager.findOneBy(TagGroup, { id: groupId });
       if (!group) return { ok: false, reason: 'group_not_found' };
+      if (name !== current.name || groupId !== current.groupId) {
+        const problems = tagNameProblemsOf(name, { oa: group.syncOa, wecom: group.syncWecom });
+        if (problems.length > 0) return { ok: false, reason: 'name_too_long', problems };
+      }
       const clash = await manager.findOneBy(Tag, { groupId, name });
       if (clash && clash.id !== current.id) return { ok: false, reason: 'duplicate_name' };
       await manager.update(Tag, { id: current.id }, { groupId, name });
