@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const dashboardPage = await signedIn.newPage();
     const dashboard = recordResponses(dashboardPage, base);
     await dashboardPage.goto(`${base}/admin/dashboard`, { waitUntil: 'networkidle' });
-    await dashboardPage.waitForSelector('[data-test=chart-new-contacts] canvas');
+    await dashboardPage.waitForSelector('[data-test=chart-new-contacts] [data-test=bar]');
     await dashboard.settled();
     passed = report('first load of /admin/dashboard (signed in, empty cache)', dashboard.files, GOALS.dashboard) && passed;
   } finally {
