@@ -14,6 +14,8 @@ export interface AppDeps {
   sandbox?: Koa | null;
   /** The built admin page (dist/web/admin), served at /admin; omitted in API-only tests. */
   adminWebRoot?: string | null;
+  /** The admin page's language until an operator picks one (ADMIN_LOCALE); zh-CN when not given. */
+  adminLocale?: 'zh-CN' | 'en';
 }
 
 /**
@@ -50,7 +52,7 @@ export function buildApp(deps: AppDeps): Koa {
     ctx.body = { status: 'ok' };
   });
 
-  if (deps.adminWebRoot) app.use(createAdminWebMiddleware({ root: deps.adminWebRoot }));
+  if (deps.adminWebRoot) app.use(createAdminWebMiddleware({ root: deps.adminWebRoot, locale: deps.adminLocale }));
 
   for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods());
   return app;

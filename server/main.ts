@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     sandbox: sandbox?.app ?? null,
     // dist/server/main.js → dist/web/admin, where `npm run build` puts the page.
     adminWebRoot: path.resolve(__dirname, '../web/admin'),
+    adminLocale: config.adminLocale,
   });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, resolve));

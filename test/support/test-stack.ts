@@ -89,6 +89,7 @@ export async function startTestStack(
     trustProxy: config.trustProxy,
     sandbox: options.adminWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
+    adminLocale: config.adminLocale,
   });
   server.on('request', app.callback());
   sandbox.attachClockControl(createClockControl({ clock, jobs: services.jobs, logger }));

@@ -1,7 +1,7 @@
 import { createApp } from 'vue';
-import { i18n } from '@shared/i18n';
+import { i18n, localeReady } from '@shared/i18n';
 import App from './App.vue';
 import { router } from './router';
 import './style.css';
 
-createApp(App).use(i18n).use(router).mount('#app');
+void localeReady.then(() => createApp(App).use(i18n).use(router).mount('#app'));

@@ -182,7 +182,10 @@ export interface Stats {
   activity: { active: number; silent: number; silentDays: number };
   interactions: { day: string; channel: string; count: number }[];
   topTags: { tagId: number; group: string; name: string; count: number }[];
+  headline: Record<HeadlineKey, { value: number; previous: number | null }>;
 }
+
+export type HeadlineKey = 'contacts' | 'newToday' | 'new7d' | 'active7d' | 'silent' | 'interactionsToday';
 
 export type FailedWorkKind = 'tasks' | 'reactions';
 

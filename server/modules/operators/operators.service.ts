@@ -8,7 +8,7 @@ import type { Metrics } from '../../adapters/metrics';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, type AuditActor, type AuditService } from '../audit/audit.service';
 import { LoginThrottleStore } from './login-throttle';
-import { hashPassword, verifyPassword } from './password-hash';
+import { hashPassword, needsRehash, UNKNOWN_USER_HASH, verifyPassword } from './password-hash';
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const TOKEN_BYTES = 32;
@@ -18,12 +18,6 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const GENERATED_PASSWORD_BYTES = 18;
 /** The operator start-up creates when nobody exists and ADMIN_USERNAME/ADMIN_PASSWORD are not set. */
 export const FIRST_RUN_USERNAME = 'admin';
-/**
- * Verified against when the username is unknown, so that answer costs the same scrypt run as a
- * wrong password and response time does not reveal which usernames exist. Nothing matches it.
- */
-const UNKNOWN_USER_HASH = ['scrypt', 2 ** 15, 8, 1, Buffer.alloc(16).toString('base64'), Buffer.alloc(64).toString('base64')].join('$');
-
 /** An operator as the rest of the application sees it: never the password hash. */
 export interface OperatorView {
   id: number;
@@ -418,6 +412,10 @@ export class OperatorsService {
 
     await this.throttle.resetAccount(operator.id);
     if (params.ip !== null) await this.throttle.refundIp(params.ip);
+    // Hashed with older parameters (password-hash.ts): the password is at hand once, now.
+    if (needsRehash(operator.passwordHash)) {
+      await operators.update({ id: operator.id }, { passwordHash: await hashPassword(params.password) });
+    }
     const now = this.deps.clock.now();
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');

@@ -124,7 +124,9 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
         { stage: 'revenue', count: 1 },
         { stage: 'referral', count: 0 },
       ],
-      activity: { active: 1, silent: 3, silentDays: 14 },
+      // Active: lateOn22 by its last interaction, the poster one and the 21st's by their creation
+      // (no interaction time written yet: their reactions have not run). Silent: earlyOn23 alone.
+      activity: { active: 3, silent: 1, silentDays: 14 },
       interactions: [
         { day: '2026-11-22', channel: 'oa', count: 1 },
         { day: '2026-11-23', channel: 'oa', count: 1 },
@@ -134,9 +136,53 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
         { tagId: vip, group: 'Interest', name: 'VIP', count: 2 },
         { tagId: lead, group: 'Interest', name: 'Lead', count: 1 },
       ],
+      // Today is the 23rd in Shanghai (from 2026-11-22T16:00Z), yesterday the 22nd; the 7 days
+      // are from 2026-11-16T08:00Z.
+      headline: {
+        contacts: { value: 4, previous: 0 },
+        newToday: { value: 2, previous: 1 },
+        new7d: { value: 4, previous: 0 },
+        active7d: { value: 3, previous: null },
+        silent: { value: 1, previous: null },
+        interactionsToday: { value: 2, previous: 1 },
+      },
     });
     await get('/api/admin/stats', sales).expect(403);
     expect(((await get('/api/admin/stats?days=400').expect(400)).body as { error: { code: string } }).error.code).toBe('bad_request');
+  });
+
+  it('stats: a follower whose reactions have not run yet is active, not silent (a follow is activity)', async () => {
+    // As a callback stores it: the contact is created with the interaction; its last-interaction
+    // time is written by the activity reaction after the answer, which has not run here.
+    await t.transactor.run((m) =>
+      t.interactions.recordInteractions(m, [
+        {
+          type: 'subscribe',
+          channel: 'oa',
+          occurredAt: new Date(t.clock.now().getTime() - 60_000),
+          detail: {},
+          identity: { kind: 'oa_openid', appId: 'wxapp', value: 'o-new-follower' },
+          dedupeKey: 'oa:new-follower',
+        },
+      ]),
+    );
+    const [contact] = await db().dataSource.getRepository(Contact).find();
+    expect(contact.lastInteractionAt).toBeNull();
+    const stats = (await get('/api/admin/stats?days=7&silentDays=14').expect(200)).body as {
+      activity: { active: number; silent: number };
+      headline: Record<string, { value: number; previous: number | null }>;
+    };
+    expect(stats.activity).toMatchObject({ active: 1, silent: 0 });
+    expect(stats.headline.silent.value).toBe(0);
+    expect(stats.headline.active7d.value).toBe(1);
+    expect(stats.headline).toMatchObject({ contacts: { value: 1 }, newToday: { value: 1, previous: 0 }, interactionsToday: { value: 1 } });
+
+    // Three weeks later, with nothing since, the same contact is silent.
+    t.clock.set(new Date(t.clock.now().getTime() + 21 * 86_400_000));
+    const again = await t.signIn({ username: 'ada-later', role: 'admin' }); // the first session has expired
+    const later = (await get('/api/admin/stats?days=7&silentDays=14', again).expect(200)).body as typeof stats;
+    expect(later.activity).toMatchObject({ active: 0, silent: 1 });
+    expect(later.headline.active7d.value).toBe(0);
   });
 
   it("tags one contact (audited, syncs queued), explains the score with its ledger, and hides other reps' contacts", async () => {

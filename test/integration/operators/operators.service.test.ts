@@ -1,3 +1,4 @@
+import { scryptSync } from 'node:crypto';
 import { AuditLog } from '../../../entities/audit-log.entity';
 import { LoginThrottle } from '../../../entities/login-throttle.entity';
 import { Operator } from '../../../entities/operator.entity';
@@ -7,7 +8,7 @@ import { Transactor } from '../../../server/db/transaction';
 import { AuditService, type RecordAuditParams } from '../../../server/modules/audit/audit.service';
 import { ACCOUNT_FREE_FAILURES, IP_MAX_FAILURES } from '../../../server/modules/operators/login-throttle';
 import { OperatorsService, type LoginResult } from '../../../server/modules/operators/operators.service';
-import { hashPassword, verifyPassword } from '../../../server/modules/operators/password-hash';
+import { hashPassword, needsRehash, verifyPassword } from '../../../server/modules/operators/password-hash';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 /** An audit log that takes logins but fails every operator change's row (after the change's own writes). */
@@ -19,15 +20,26 @@ class FailingAudit extends AuditService {
 }
 
 describe('password hash', () => {
-  it('stores scrypt N=2^15 r=8 p=1 with a 16-byte salt and a 64-byte key, and verifies', async () => {
+  it('stores scrypt N=2^14 r=8 p=5 (the OWASP minimum) with a 16-byte salt and a 64-byte key, and verifies', async () => {
     const stored = await hashPassword('s3cret pässword');
     const [scheme, n, r, p, salt, key] = stored.split('$');
-    expect([scheme, n, r, p]).toEqual(['scrypt', '32768', '8', '1']);
+    expect([scheme, n, r, p]).toEqual(['scrypt', '16384', '8', '5']);
+    expect(needsRehash(stored)).toBe(false);
     expect(Buffer.from(salt, 'base64')).toHaveLength(16);
     expect(Buffer.from(key, 'base64')).toHaveLength(64);
     await expect(verifyPassword('s3cret pässword', stored)).resolves.toBe(true);
     await expect(verifyPassword('s3cret passwort', stored)).resolves.toBe(false);
     expect(await hashPassword('s3cret pässword')).not.toBe(stored);
+  });
+
+  it('still verifies a hash stored with the earlier parameters (N=2^15 r=8 p=1), and says it needs a rehash', async () => {
+    // Made with node:crypto directly, as password-hash.ts did before.
+    const salt = Buffer.from('0123456789abcdef');
+    const key = scryptSync('s3cret pässword'.normalize('NFC'), salt, 64, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const old = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+    await expect(verifyPassword('s3cret pässword', old)).resolves.toBe(true);
+    await expect(verifyPassword('s3cret passwort', old)).resolves.toBe(false);
+    expect(needsRehash(old)).toBe(true);
   });
 
   it('treats a malformed or out-of-bounds stored value as no match', async () => {
@@ -58,6 +70,21 @@ describeEachDatabase('OperatorsService', (db) => {
   const createAdmin = (operators: OperatorsService) =>
     operators.createOperator({ username: 'admin', password: 'right-password', role: 'admin', actor: { operatorId: null, ip: null } });
   const evaluated = (results: LoginResult[]) => results.filter((r) => r.ok || r.reason !== 'throttled');
+
+  it('a login with a password hashed under the earlier parameters lets the operator in and rehashes it with the current ones', async () => {
+    const operators = build();
+    await createAdmin(operators);
+    const salt = Buffer.from('fedcba9876543210');
+    const key = scryptSync('right-password', salt, 64, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const old = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+    await db().dataSource.getRepository(Operator).update({ username: 'admin' }, { passwordHash: old });
+
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.1' })).resolves.toMatchObject({ ok: true });
+    const { passwordHash } = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'admin' });
+    expect(passwordHash).not.toBe(old);
+    expect(needsRehash(passwordHash)).toBe(false);
+    await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.1' })).resolves.toMatchObject({ ok: true });
+  });
 
   it('24 parallel wrong logins on two instances check at most the free guesses, and the right password right after them is throttled, not let in', async () => {
     const clock = new ManualClock();

@@ -1,28 +1,63 @@
 import { createI18n } from 'vue-i18n';
 import type { Translator } from '../errors';
-import en from './en';
 import zhCN, { type Messages } from './zh-CN';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 const STORAGE_KEY = 'fw_locale';
 
-function storedLocale(): Locale {
+const isLocale = (value: string | null): value is Locale => value === 'en' || value === 'zh-CN';
+
+/**
+ * The operator's own choice when this browser stored one, else the installation's default
+ * (ADMIN_LOCALE), which the server writes into index.html's `<html lang>`.
+ */
+function initialLocale(): Locale {
   const stored = localStorage.getItem(STORAGE_KEY);
-  return stored === 'en' || stored === 'zh-CN' ? stored : 'zh-CN';
+  if (isLocale(stored)) return stored;
+  const served = document.documentElement.lang;
+  return isLocale(served) ? served : 'zh-CN';
 }
+
+const startLocale = initialLocale();
+// The stored choice may differ from what the server wrote: screen readers and the browser's
+// translation offer read `lang`.
+document.documentElement.lang = startLocale;
 
 export const i18n = createI18n<[Messages], Locale, false>({
   legacy: false,
-  locale: storedLocale(),
+  locale: startLocale,
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zhCN, en },
+  // zh-CN is the default and the fallback, so it ships with the page; English is its own chunk,
+  // fetched only by a browser that shows it (the login page stays under its 120 KB goal).
+  messages: { 'zh-CN': zhCN } as Record<Locale, Messages>,
 });
 
-export function setLocale(locale: Locale): void {
+const loaded = new Set<Locale>(['zh-CN']);
+
+async function loadMessages(locale: Locale): Promise<void> {
+  if (loaded.has(locale)) return;
+  const messages = (await import('./en')).default;
+  i18n.global.setLocaleMessage(locale, messages);
+  loaded.add(locale);
+}
+
+function applyLocale(locale: Locale): void {
   i18n.global.locale.value = locale;
-  localStorage.setItem(STORAGE_KEY, locale);
   document.documentElement.lang = locale;
+}
+
+/**
+ * Resolves once the starting locale's messages are there; main.ts mounts the page after it, so
+ * an English page never flashes Chinese first. Should the English chunk fail to load, the page
+ * shows zh-CN rather than nothing.
+ */
+export const localeReady: Promise<void> = loadMessages(startLocale).catch(() => applyLocale('zh-CN'));
+
+export async function setLocale(locale: Locale): Promise<void> {
+  await loadMessages(locale);
+  applyLocale(locale);
+  localStorage.setItem(STORAGE_KEY, locale);
 }
 
 /** For errors.ts: the global catalogue as a plain translator. */
