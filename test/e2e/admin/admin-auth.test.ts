@@ -40,7 +40,7 @@ describeEachDatabase('admin API: login, sessions, throttling', (db) => {
     const res = await login('alice', 'correct horse').expect(200);
     const token = (res.body as { token: string }).token;
     const operator = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'alice' });
-    expect(operator.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{86}==$/);
+    expect(operator.passwordHash).toMatch(/^scrypt\$16384\$8\$5\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{86}==$/);
     expect(operator.passwordHash).not.toContain('correct horse');
     const [session] = await db().dataSource.getRepository(OperatorSession).find();
     expect(session.tokenHash).toMatch(/^[0-9a-f]{64}$/);
