@@ -42,7 +42,6 @@ import { createFailedWorkSources, FailedWorkService } from './modules/failed-wor
 import { InteractionsService } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
-import { createScoringReaction } from './modules/scoring/scoring.reaction';
 import { ScoringService } from './modules/scoring/scoring.service';
 import { TagRulesEngine } from './modules/tag-rules/tag-rules.engine';
 import { createTagRulesReaction } from './modules/tag-rules/tag-rules.reaction';
@@ -193,8 +192,7 @@ export function composeServices(p: ComposeParams) {
         : []),
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
-      createTagRulesReaction({ rules }),
-      createScoringReaction({ scoring }),
+      createTagRulesReaction({ rules, scoring }),
     ],
   });
   const unionidBackfill =
