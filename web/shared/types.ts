@@ -60,6 +60,8 @@ export interface TimelineItem {
   id: number | string;
   type: string;
   channel: string;
+  /** `out`: sent to the contact (a push, its delivery); `in`: the contact did it. */
+  direction?: 'in' | 'out';
   at: string;
   detail: unknown;
 }

@@ -20,6 +20,7 @@ import { CallbackSignatures1795710000000 } from './1795710000000-callback-signat
 import { TasksClaimIndex1795730000000 } from './1795730000000-tasks-claim-index';
 import { ContactsStageActivityIndex1795750000000 } from './1795750000000-contacts-stage-activity-index';
 import { ContactsListIndex1795780000000 } from './1795780000000-contacts-list-index';
+import { InteractionsDirection1795840000000 } from './1795840000000-interactions-direction';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -52,6 +53,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   TasksClaimIndex1795730000000,
   ContactsStageActivityIndex1795750000000,
   ContactsListIndex1795780000000,
+  InteractionsDirection1795840000000,
 ];
 
 /**

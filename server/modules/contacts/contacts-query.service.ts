@@ -2,7 +2,7 @@ import { In, type DataSource } from 'typeorm';
 import { Contact, type LifecycleStage } from '../../../entities/contact.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
-import { Interaction, type Channel, type InteractionDetail } from '../../../entities/interaction.entity';
+import { Interaction, type Channel, type InteractionDetail, type InteractionDirection } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { Tag } from '../../../entities/tag.entity';
 import { TagGroup } from '../../../entities/tag-group.entity';
@@ -157,6 +157,8 @@ export interface TimelineItem {
   id: number;
   type: string;
   channel: Channel;
+  /** `out` for what was sent to the contact (entities/interaction.entity.ts). */
+  direction: InteractionDirection;
   at: string;
   detail: InteractionDetail;
 }
@@ -579,6 +581,7 @@ export class ContactsQueryService {
       id: row.id,
       type: row.type,
       channel: row.channel,
+      direction: row.direction,
       at: row.occurredAt.toISOString(),
       detail: row.detail,
     }));

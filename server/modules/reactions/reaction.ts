@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { Interaction } from '../../../entities/interaction.entity';
+import type { Interaction, InteractionDirection } from '../../../entities/interaction.entity';
 
 /**
  * A reaction: one thing Flywheel does after an interaction is on the timeline (fetch the
@@ -15,6 +15,8 @@ import type { Interaction } from '../../../entities/interaction.entity';
  */
 export interface Reaction {
   readonly name: string;
+  /** The interactions it is given; every inbound one when left out. */
+  readonly handles?: ReactionInterest;
   /**
    * Runs outside any transaction, for platform lookups. Returns the writes to make for this
    * interaction, or null when the reaction has nothing to do with it. A transient failure thrown
@@ -30,6 +32,30 @@ export interface Reaction {
   prepareBatch?(interactions: Interaction[]): Promise<Map<number, ReactionWrite | null>>;
   /** Once per try of the batch's transaction, after every row's writes: set-based statements. */
   finish?(manager: EntityManager, batch: ReactionBatch): Promise<void>;
+}
+
+/**
+ * Which interactions a reaction is given, and so which ones need a work row at all: an outbound
+ * interaction (a send, its delivery) gets one only when a registered reaction asks for its type,
+ * so a broadcast to 100,000 contacts does not write 100,000 rows nobody reads.
+ */
+export interface ReactionInterest {
+  /** Default: inbound only. */
+  readonly directions?: readonly InteractionDirection[];
+  /** Default: every type. */
+  readonly types?: readonly string[];
+}
+
+/** Whether a reaction is given an interaction of this type and direction. */
+export function handles(reaction: Pick<Reaction, 'handles'>, type: string, direction: InteractionDirection): boolean {
+  const interest = reaction.handles;
+  const directions = interest?.directions ?? ['in'];
+  return directions.includes(direction) && (interest?.types === undefined || interest.types.includes(type));
+}
+
+/** Whether any of these reactions is given such an interaction: if none is, it needs no work row. */
+export function reactionsWant(reactions: readonly Pick<Reaction, 'handles'>[]): (type: string, direction: InteractionDirection) => boolean {
+  return (type, direction) => reactions.some((r) => handles(r, type, direction));
 }
 
 /** The writes of one reaction for one interaction, inside the batch's transaction. */
@@ -81,6 +107,7 @@ export type StatefulReaction<Prepared, State = undefined> = StatefulReactionStep
 
 interface StatefulReactionSteps<Prepared, State> {
   readonly name: string;
+  readonly handles?: ReactionInterest;
   /** As `Reaction.prepare`: outside any transaction; null when there is nothing to do. */
   prepare(interaction: Interaction): Promise<Prepared | null>;
   /** As `Reaction.prepareBatch`. */
@@ -111,6 +138,7 @@ export function defineReaction<Prepared, State = undefined>(reaction: StatefulRe
   const finish = reaction.finish?.bind(reaction);
   return {
     name: reaction.name,
+    handles: reaction.handles,
     async prepare(interaction) {
       const prepared = await reaction.prepare(interaction);
       return prepared === null ? null : writeOf(prepared);
