@@ -3,6 +3,15 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 export const CHANNELS = ['oa', 'wecom', 'mp', 'pay', 'admin', 'system'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
+/**
+ * `in`: the contact did it (a message, a scan, a click); `out`: it was sent to them (a send, its
+ * delivery, its failure). Outbound interactions are on the timeline and in the journeys' and
+ * broadcasts' figures, but are no sign of life: they do not move last_interaction_at nor the
+ * stage, and get a reaction work row only when a registered reaction asks for their type.
+ */
+export const INTERACTION_DIRECTIONS = ['in', 'out'] as const;
+export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];
+
 export type InteractionDetail = Record<string, string | number | boolean | null | string[]>;
 
 /**
@@ -33,6 +42,10 @@ export class Interaction {
 
   @Column({ type: 'varchar', length: 16 })
   channel: Channel;
+
+  /** See INTERACTION_DIRECTIONS; every interaction before journeys came from a contact. */
+  @Column({ type: 'varchar', length: 3, default: 'in' })
+  direction: InteractionDirection;
 
   @Column({ type: 'datetime', precision: 3 })
   occurredAt: Date;

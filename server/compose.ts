@@ -43,8 +43,8 @@ import { createWecomContactReaction } from './modules/contacts/wecom-contact.rea
 import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
 import { InteractionsService } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
+import { reactionsWant } from './modules/reactions/reaction';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
-import { createScoringReaction } from './modules/scoring/scoring.reaction';
 import { ScoringService } from './modules/scoring/scoring.service';
 import { TagRulesEngine } from './modules/tag-rules/tag-rules.engine';
 import { createTagRulesReaction } from './modules/tag-rules/tag-rules.reaction';
@@ -179,7 +179,6 @@ export function composeServices(p: ComposeParams) {
   const contactTags = new ContactTagsService({ clock, tagSync });
   const scoring = new ScoringService({ clock });
   const rules = new TagRulesEngine({ dataSource, contactTags, clock });
-  const interactions = new InteractionsService({ clock, contacts });
   const wecomTags = wecom ? new WecomTagMirror({ dataSource, wecom, contactTags, tagSync, clock }) : null;
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
@@ -198,10 +197,11 @@ export function composeServices(p: ComposeParams) {
         : []),
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
-      createTagRulesReaction({ rules }),
-      createScoringReaction({ scoring }),
+      createTagRulesReaction({ rules, scoring }),
     ],
   });
+  // Only interactions a registered reaction is given get a work row (not, by default, the sends).
+  const interactions = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
   const unionidBackfill =
     officialAccount && oa
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })

@@ -90,6 +90,8 @@ export interface TimelineInteraction {
   id: number;
   type: string;
   channel: string;
+  /** `out`: sent to the contact (a push, its delivery); `in`: the contact did it. */
+  direction: 'in' | 'out';
   at: string;
   detail: Record<string, unknown>;
 }

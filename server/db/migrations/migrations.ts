@@ -23,6 +23,7 @@ import { ContactsListIndex1795780000000 } from './1795780000000-contacts-list-in
 import { ContactRemarkPhoneSearch1795800000000 } from './1795800000000-contact-remark-phone-search';
 import { ContactTagChanges1795810000000 } from './1795810000000-contact-tag-changes';
 import { Settings1795820000000 } from './1795820000000-settings';
+import { InteractionsDirection1795840000000 } from './1795840000000-interactions-direction';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -58,6 +59,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   ContactRemarkPhoneSearch1795800000000,
   ContactTagChanges1795810000000,
   Settings1795820000000,
+  InteractionsDirection1795840000000,
 ];
 
 /**

@@ -1,4 +1,4 @@
-import type { Reaction } from '../reactions/reaction';
+import { defineReaction, type Reaction } from '../reactions/reaction';
 import type { ContactsService } from './contacts.service';
 
 /** Interactions that show the contact is engaged (AARRR "activated"). */
@@ -19,33 +19,42 @@ const ACTIVE_TYPES = new Set([
   'view_miniprogram',
 ]);
 
+/** What the batch's rows gathered, for one statement each at its end. */
+interface ActivityState {
+  /** Contacts to move to `activated`. */
+  readonly activated: Set<number>;
+  /** Each contact's newest interaction in the batch. */
+  readonly latest: Map<number, Date>;
+}
+
 /**
  * Whatever a contact did moves their last-interaction time forward (the active/silent split of
  * segments and the dashboard), and engagement moves a new contact to `activated`; both in one
  * statement per batch.
  */
 export function createActivityReaction(deps: { contacts: ContactsService }): Reaction {
-  return {
+  return defineReaction<true, ActivityState>({
     name: 'activity',
-    prepare(interaction) {
-      return Promise.resolve((_m, row, batch) => {
-        if (row.contactId === null) return Promise.resolve();
-        if (ACTIVE_TYPES.has(interaction.type)) batch.activated.add(row.contactId);
-        const before = batch.latestInteraction.get(row.contactId);
-        if (!before || before < interaction.occurredAt) batch.latestInteraction.set(row.contactId, interaction.occurredAt);
-        return Promise.resolve();
-      });
+    prepare: () => Promise.resolve(true),
+    createState: () => ({ activated: new Set(), latest: new Map() }),
+    write(_m, row, _prepared, state) {
+      const { interaction, contactId } = row;
+      if (contactId === null) return Promise.resolve();
+      if (ACTIVE_TYPES.has(interaction.type)) state.activated.add(contactId);
+      const before = state.latest.get(contactId);
+      if (!before || before < interaction.occurredAt) state.latest.set(contactId, interaction.occurredAt);
+      return Promise.resolve();
     },
-    async finish(m, batch) {
-      const survivors = (ids: Iterable<number>) => [...new Set([...ids].map((id) => batch.survivorOf(id) ?? id))];
-      await deps.contacts.advanceStage(m, survivors(batch.activated), 'activated');
+    async finish(m, state, batch) {
+      // A contact merged by a later row of the batch lives on in its survivor.
+      await deps.contacts.advanceStage(m, batch.survivors(state.activated), 'activated');
       const bySurvivor = new Map<number, Date>();
-      for (const [id, at] of batch.latestInteraction) {
+      for (const [id, at] of state.latest) {
         const survivor = batch.survivorOf(id) ?? id;
         const before = bySurvivor.get(survivor);
         if (!before || before < at) bySurvivor.set(survivor, at);
       }
       await deps.contacts.touchLastInteraction(m, bySurvivor);
     },
-  };
+  });
 }

@@ -1,5 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import type { Channel, InteractionDetail } from '../../../entities/interaction.entity';
+import {
+  INTERACTION_DIRECTIONS,
+  type Channel,
+  type InteractionDetail,
+  type InteractionDirection,
+} from '../../../entities/interaction.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { placeholders, toSqlDate } from '../../db/sql';
@@ -13,6 +18,11 @@ import { countChanges, STAT_METRICS } from '../stats/stat-counters';
 export interface InteractionDraft {
   type: string;
   channel: Channel;
+  /**
+   * `in` (the default) when the contact did it; `out` when it was sent to them (a send, its
+   * delivery, its failure): on the timeline, but no sign of life (entities/interaction.entity.ts).
+   */
+  direction?: InteractionDirection;
   occurredAt: Date;
   detail: InteractionDetail;
   /** Who did it, by identity (created on first sight); null for account-level events. */
@@ -40,21 +50,39 @@ const MAX_DEDUPE_KEY_LENGTH = 191;
 const MAX_TYPE_LENGTH = 48;
 
 const INSERT_INTERACTIONS =
-  'INSERT INTO interactions (contact_id, type, channel, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at) VALUES';
-const INTERACTION_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO interactions (contact_id, type, channel, direction, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at) VALUES';
+const INTERACTION_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_WORK = 'INSERT INTO reaction_work (dedupe_key, status, attempts, next_attempt_at, created_at, updated_at) VALUES';
 const WORK_ROW = "(?, 'pending', 0, ?, ?, ?)";
 
 export class InvalidInteractionError extends Error {}
 
+export interface InteractionsServiceDeps {
+  clock: Clock;
+  contacts: ContactsService;
+  /**
+   * Whether a registered reaction is given interactions of this type and direction
+   * (`reactionsWant` over compose.ts's reactions): only those get a work row. By default every
+   * inbound one does and no outbound one, so a broadcast writes no work rows nobody reads.
+   */
+  wantsWork?: (type: string, direction: InteractionDirection) => boolean;
+}
+
+const INBOUND_ONLY = (_type: string, direction: InteractionDirection) => direction === 'in';
+
 /**
  * The one way onto the timeline. Writes inside the caller's transaction, so an interaction
  * commits (or rolls back) with whatever caused it, and gives every new interaction a durable work
- * row: after the commit the reactions (compose.ts) run from it, whatever the channel. Each is
+ * row (when a reaction is given it): after the commit the reactions (compose.ts) run from it,
+ * whatever the channel. Each is
  * counted on the dashboard's interactions series (stat counters) in the same transaction.
  */
 export class InteractionsService {
-  constructor(private readonly deps: { clock: Clock; contacts: ContactsService }) {}
+  private readonly wantsWork: (type: string, direction: InteractionDirection) => boolean;
+
+  constructor(private readonly deps: InteractionsServiceDeps) {
+    this.wantsWork = deps.wantsWork ?? INBOUND_ONLY;
+  }
 
   async recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> {
     return (await this.recordInteractions(manager, [draft]))[0];
@@ -82,6 +110,7 @@ export class InteractionsService {
           contactOf(d),
           d.type,
           d.channel,
+          d.direction ?? 'in',
           toSqlDate(d.occurredAt),
           JSON.stringify(d.detail),
           d.dedupeKey,
@@ -107,13 +136,18 @@ export class InteractionsService {
       if (fresh.length > 0) await insert(fresh);
     }
     if (fresh.length > 0) {
-      await manager.query(
-        `${INSERT_WORK} ${fresh.map(() => WORK_ROW).join(',')}`,
-        fresh.flatMap((d) => [d.dedupeKey, now, now, now]),
-      );
+      const owed = fresh.filter((d) => this.wantsWork(d.type, d.direction ?? 'in'));
+      if (owed.length > 0)
+        await manager.query(
+          `${INSERT_WORK} ${owed.map(() => WORK_ROW).join(',')}`,
+          owed.flatMap((d) => [d.dedupeKey, now, now, now]),
+        );
+      // The dashboard's interactions are what customers did: a broadcast's sends would drown them.
       await countChanges(
         manager,
-        fresh.map((d) => ({ metric: STAT_METRICS.interactionsByChannel, at: d.occurredAt, dim: d.channel, n: 1 })),
+        fresh.flatMap((d) =>
+          (d.direction ?? 'in') === 'in' ? [{ metric: STAT_METRICS.interactionsByChannel, at: d.occurredAt, dim: d.channel, n: 1 }] : [],
+        ),
       );
     }
     const recorded = new Set(fresh);
@@ -142,6 +176,8 @@ function validateDraft(d: InteractionDraft): void {
   if (d.type === '' || d.type.length > MAX_TYPE_LENGTH)
     throw new InvalidInteractionError(`interaction type must be 1-${MAX_TYPE_LENGTH} characters`);
   if (Number.isNaN(d.occurredAt.getTime())) throw new InvalidInteractionError('occurredAt is not a valid time');
+  if (d.direction !== undefined && !INTERACTION_DIRECTIONS.includes(d.direction))
+    throw new InvalidInteractionError(`direction must be one of ${INTERACTION_DIRECTIONS.join(', ')}`);
 }
 
 function firstOfEachKey(drafts: InteractionDraft[]): InteractionDraft[] {

@@ -9,13 +9,13 @@ import { currentRequestId, runOutsideRequest } from '../../adapters/request-cont
 import { LeaseQueue, type Claim } from '../../db/lease-queue';
 import type { Transactor } from '../../db/transaction';
 import type { ContactsService } from '../contacts/contacts.service';
-import { ReactionBatch, type Reaction, type ReactionWrite } from './reaction';
+import { handles, ReactionBatch, type Reaction, type ReactionWrite } from './reaction';
 
 export interface ReactionsWorkerDeps {
   dataSource: DataSource;
   transactor: Transactor;
   contacts: ContactsService;
-  /** In the order they run, for every interaction. */
+  /** In the order they run; each is given the interactions it handles (`Reaction.handles`). */
   reactions: Reaction[];
   clock: Clock;
   logger: Logger;
@@ -68,6 +68,11 @@ export class ReactionsWorker {
   private stopping = false;
   /** The last pass stopped at its limit, not because nothing was due. */
   private moreDue = false;
+
+  /** The registered reactions, in order (what they handle decides which interactions get a work row). */
+  get reactions(): readonly Reaction[] {
+    return this.deps.reactions;
+  }
 
   constructor(private readonly deps: ReactionsWorkerDeps) {
     this.queue = new LeaseQueue({
@@ -172,6 +177,8 @@ export class ReactionsWorker {
         if (!interaction) throw new Error(`work row ${w.id} has no interaction (${w.dedupeKey})`);
         const writes: ReactionWrite[] = [];
         for (const [index, reaction] of this.deps.reactions.entries()) {
+          // A row is here because some reaction asked for it; the others are not given it.
+          if (!handles(reaction, interaction.type, interaction.direction)) continue;
           const fromBatch = batched[index];
           const write = fromBatch?.has(interaction.id) ? fromBatch.get(interaction.id) : await reaction.prepare(interaction);
           if (write) writes.push(write);
@@ -188,9 +195,10 @@ export class ReactionsWorker {
   private async prepareBatches(interactions: Interaction[]): Promise<(Map<number, ReactionWrite | null> | null)[]> {
     return Promise.all(
       this.deps.reactions.map(async (reaction) => {
-        if (!reaction.prepareBatch || interactions.length === 0) return null;
+        const handled = interactions.filter((i) => handles(reaction, i.type, i.direction));
+        if (!reaction.prepareBatch || handled.length === 0) return null;
         try {
-          return await reaction.prepareBatch(interactions);
+          return await reaction.prepareBatch(handled);
         } catch (error) {
           this.deps.logger.warn('batch preparation failed; preparing row by row', { reaction: reaction.name, error });
           return null;

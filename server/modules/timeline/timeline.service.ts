@@ -1,6 +1,6 @@
 import { In, type DataSource, type EntityTarget, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
 import { ContactTagChange, type TagChangeActorKind } from '../../../entities/contact-tag-change.entity';
-import { Interaction, type Channel, type InteractionDetail } from '../../../entities/interaction.entity';
+import { Interaction, type Channel, type InteractionDetail, type InteractionDirection } from '../../../entities/interaction.entity';
 import { Operator } from '../../../entities/operator.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { Tag } from '../../../entities/tag.entity';
@@ -40,6 +40,8 @@ export interface InteractionEntry {
   id: number;
   type: string;
   channel: Channel;
+  /** `out` for what was sent to the contact (entities/interaction.entity.ts). */
+  direction: InteractionDirection;
   at: string;
   detail: InteractionDetail;
 }
@@ -173,6 +175,7 @@ export class TimelineService {
           id: row.id,
           type: row.type,
           channel: row.channel,
+          direction: row.direction,
           at: row.occurredAt.toISOString(),
           detail: row.detail,
         };

@@ -16,7 +16,6 @@ import { createWecomContactReaction } from '../../../server/modules/contacts/wec
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
 import type { Reaction } from '../../../server/modules/reactions/reaction';
 import { ReactionsWorker } from '../../../server/modules/reactions/reactions.worker';
-import { createScoringReaction } from '../../../server/modules/scoring/scoring.reaction';
 import { createTagRulesReaction } from '../../../server/modules/tag-rules/tag-rules.reaction';
 import { WecomTagMirror } from '../../../server/modules/tag-sync/wecom-tag-mirror';
 import { createTestDatabase, DATABASE_KINDS, untilSomeoneWaitsForALock, type TestDatabase } from '../../support/database';
@@ -72,8 +71,7 @@ mysqlOnly('a merge and writes to the merged contact at once, on two instances [m
       wecomTags.createCatalogReaction(),
       createSourceReaction({ contacts: s.contacts }),
       createActivityReaction({ contacts: s.contacts }),
-      createTagRulesReaction({ rules: s.rules }),
-      createScoringReaction({ scoring: s.scoring }),
+      createTagRulesReaction({ rules: s.rules, scoring: s.scoring }),
     ];
   };
   const worker = (stack: TestStack, dataSource: DataSource, reactions: Reaction[], batchSize: number) =>

@@ -2,7 +2,9 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
-import type { Reaction } from '../../../server/modules/reactions/reaction';
+import type { EntityManager } from 'typeorm';
+import { Transactor } from '../../../server/db/transaction';
+import { defineReaction, type Reaction } from '../../../server/modules/reactions/reaction';
 import { ReactionsWorker } from '../../../server/modules/reactions/reactions.worker';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -109,5 +111,57 @@ describeEachDatabase('reactions worker: passes, batches, failures', (db) => {
     const work = await db().dataSource.manager.find(ReactionWork, { order: { id: 'ASC' } });
     expect(work.map((w) => w.status)).toEqual(['pending', 'done']);
     expect(work[0].attempts).toBe(1);
+  });
+
+  it("a reaction's own state is new for every try of the batch's transaction, whatever the other reactions keep", async () => {
+    await record(2);
+    /** Fails its first transaction at the commit, after every write, as an InnoDB deadlock does. */
+    class FirstCommitDeadlocks extends Transactor {
+      private failed = false;
+      override run<T>(work: (manager: EntityManager) => Promise<T>, options: { readCommitted?: boolean } = {}): Promise<T> {
+        return super.run(async (manager) => {
+          const result = await work(manager);
+          if (this.failed) return result;
+          this.failed = true;
+          throw Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), {
+            code: 'ER_LOCK_DEADLOCK',
+            errno: 1213,
+          });
+        }, options);
+      }
+    }
+    const finished: { rows: string[]; lengths: number[] }[] = [];
+    // Two reactions, each with state of its own type, neither knowing of the other.
+    const keys = defineReaction<string, string[]>({
+      name: 'keys',
+      prepare: (interaction) => Promise.resolve(interaction.dedupeKey),
+      createState: () => [],
+      write: (_m, _row, key, state) => Promise.resolve(void state.push(key)),
+      finish: (_m, state) => Promise.resolve(void finished.push({ rows: [...state], lengths: [] })),
+    });
+    const lengths = defineReaction<number, { total: number }>({
+      name: 'lengths',
+      prepare: (interaction) => Promise.resolve(interaction.dedupeKey.length),
+      createState: () => ({ total: 0 }),
+      write: (_m, _row, length, state) => Promise.resolve(void (state.total += length)),
+      finish: (_m, state) => Promise.resolve(void finished[finished.length - 1].lengths.push(state.total)),
+    });
+    const s = stack.services;
+    const worker = new ReactionsWorker({
+      dataSource: db().dataSource,
+      transactor: new FirstCommitDeadlocks(db().dataSource),
+      contacts: s.contacts,
+      reactions: [keys, lengths],
+      clock: stack.clock,
+      logger: createLogger('silent'),
+      holder: 'state',
+      batchSize: 10,
+    });
+    expect(await worker.processDue()).toBe(2);
+    const stored = await db().dataSource.manager.find(Interaction, { order: { id: 'ASC' } });
+    const once = { rows: stored.map((i) => i.dedupeKey), lengths: [stored.reduce((n, i) => n + i.dedupeKey.length, 0)] };
+    // The rolled-back try and the one that committed each saw the batch once, not twice.
+    expect(finished).toEqual([once, once]);
+    expect(await pending()).toBe(0);
   });
 });

@@ -9,7 +9,6 @@ import { createSourceReaction } from '../../../server/modules/contacts/source.re
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
 import type { Reaction } from '../../../server/modules/reactions/reaction';
 import { ReactionsWorker } from '../../../server/modules/reactions/reactions.worker';
-import { createScoringReaction } from '../../../server/modules/scoring/scoring.reaction';
 import { createTagRulesReaction } from '../../../server/modules/tag-rules/tag-rules.reaction';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -73,7 +72,7 @@ describeEachDatabase('reactions, each on its own', (db) => {
 
   it('tag rules and scoring: the default rules tag and score, and a replayed work row scores nothing twice', async () => {
     const id = await record('o_rule', 'subscribe', { scene: 'expo2026' });
-    const w = worker([createTagRulesReaction({ rules: stack.services.rules }), createScoringReaction({ scoring: stack.services.scoring })]);
+    const w = worker([createTagRulesReaction({ rules: stack.services.rules, scoring: stack.services.scoring })]);
     await w.processDue();
     expect((await contact(id)).score).toBe(5);
     await db().dataSource.manager.update(ReactionWork, { status: 'done' }, { status: 'pending' });

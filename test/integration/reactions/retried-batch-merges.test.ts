@@ -13,7 +13,6 @@ import { createOfficialAccountProfileReaction } from '../../../server/modules/co
 import { createSourceReaction } from '../../../server/modules/contacts/source.reaction';
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
 import { ReactionsWorker } from '../../../server/modules/reactions/reactions.worker';
-import { createScoringReaction } from '../../../server/modules/scoring/scoring.reaction';
 import { createTagRulesReaction } from '../../../server/modules/tag-rules/tag-rules.reaction';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -122,8 +121,7 @@ describeEachDatabase('a reaction batch retried after a rollback', (db) => {
         }),
         createSourceReaction({ contacts: s.contacts }),
         createActivityReaction({ contacts: s.contacts }),
-        createTagRulesReaction({ rules: s.rules }),
-        createScoringReaction({ scoring: s.scoring }),
+        createTagRulesReaction({ rules: s.rules, scoring: s.scoring }),
       ],
       clock: stack.clock,
       logger: createLogger('silent'),

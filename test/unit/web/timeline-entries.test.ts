@@ -24,6 +24,7 @@ describe('timeline entries as the contact page shows them', () => {
     const entry = describeTimelineItem(
       {
         kind: 'interaction',
+        direction: 'in',
         id: 7,
         type: 'text',
         channel: 'oa',
@@ -48,6 +49,7 @@ describe('timeline entries as the contact page shows them', () => {
     const click = describeTimelineItem(
       {
         kind: 'interaction',
+        direction: 'in',
         id: 8,
         type: 'click',
         channel: 'oa',
@@ -60,6 +62,7 @@ describe('timeline entries as the contact page shows them', () => {
     const subscribe = describeTimelineItem(
       {
         kind: 'interaction',
+        direction: 'in',
         id: 9,
         type: 'subscribe',
         channel: 'oa',
@@ -74,13 +77,15 @@ describe('timeline entries as the contact page shows them', () => {
 
   it('never shows a code: an unknown type or channel reads as a generic label', () => {
     const entry = describeTimelineItem(
-      { kind: 'interaction', id: 1, type: 'brand_new_event', channel: 'fax', at: '2026-11-20T08:00:00.000Z', detail: {} },
+      { kind: 'interaction', direction: 'in', id: 1, type: 'brand_new_event', channel: 'fax', at: '2026-11-20T08:00:00.000Z', detail: {} },
       zh,
     );
     expect(entry).toMatchObject({ label: '其他互动', channel: '其他渠道' });
     expect(
-      describeTimelineItem({ kind: 'interaction', id: 1, type: 'brand_new_event', channel: 'fax', at: '', detail: {} }, translatorOf(en))
-        .label,
+      describeTimelineItem(
+        { kind: 'interaction', direction: 'in', id: 1, type: 'brand_new_event', channel: 'fax', at: '', detail: {} },
+        translatorOf(en),
+      ).label,
     ).toBe('Other interaction');
   });
 
