@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../adapters/clock';
 import { executeCountingRows, isMysqlManager, placeholders, toSqlDate } from './sql';
+import { isTransientConflict } from './errors';
 
 /**
  * The one lease protocol of Flywheel: the work rows behind interactions, the task queue, and what
@@ -369,12 +370,21 @@ export class LeaseQueue {
     const due = this.dueCondition(params);
     const until = databaseTimeFromNow(manager, this.leaseMs);
     // A row still carrying a holder lost its last lease without an outcome: that was a failure.
-    const claimed = await executeCountingRows(
-      manager,
-      `UPDATE ${this.table} SET attempts = attempts + CASE WHEN lease_holder IS NULL THEN 0 ELSE 1 END, lease_holder = ?, lease_until = ${until.sql}, updated_at = ?
-        WHERE id IN (${placeholders(ids.length)}) AND ${due.sql}`,
-      [token, ...until.params, toSqlDate(this.p.clock.now()), ...ids, ...due.params],
-    );
+    let claimed: number;
+    try {
+      claimed = await executeCountingRows(
+        manager,
+        `UPDATE ${this.table} SET attempts = attempts + CASE WHEN lease_holder IS NULL THEN 0 ELSE 1 END, lease_holder = ?, lease_until = ${until.sql}, updated_at = ?
+          WHERE id IN (${placeholders(ids.length)}) AND ${due.sql}`,
+        [token, ...until.params, toSqlDate(this.p.clock.now()), ...ids, ...due.params],
+      );
+    } catch (error) {
+      // InnoDB chose this UPDATE as a deadlock's victim against another claimer or a completion
+      // (seen with eight claimers on one table): the statement was undone whole, so nothing was
+      // leased. That is a lost race, like a guarded UPDATE that finds its rows taken.
+      if (isTransientConflict(error)) return [];
+      throw error;
+    }
     if (claimed === 0) return [];
     if (claimed === ids.length) return ids;
     const readBack = this.readBackStatement(token, ids);

@@ -44,6 +44,7 @@ describeEachDatabase('admin API: the merged contact timeline', (db) => {
           id: expect.any(Number) as number,
           type: 'text',
           channel: 'oa',
+          direction: 'in',
           at: expect.any(String) as string,
           detail: { content: '你好', openid: 'o_1' },
         },

@@ -267,11 +267,12 @@ describe('the admin page at a phone width', () => {
 
     // The language is chosen there too (and the header still fits in English), then back to Chinese.
     await page.click('[data-test=locale-en]');
-    await expect(page.locator('[data-test=page-title]').innerText()).resolves.toBe('Tags & tag groups');
+    // English is loaded on first use: wait for it.
+    await page.locator('[data-test=page-title]', { hasText: 'Tags & tag groups' }).waitFor();
     expect((await page.evaluate<{ text: string; lines: number }[]>(`(${HEADER_LINES})()`)).filter((line) => line.lines !== 1)).toEqual([]);
     await page.click('[data-test=user-menu]');
     await page.locator('[data-test=locale-zh-CN]').click();
-    await expect(page.locator('[data-test=page-title]').innerText()).resolves.toBe('标签与标签组');
+    await page.locator('[data-test=page-title]', { hasText: '标签与标签组' }).waitFor();
     await logout.waitFor({ state: 'hidden' });
   });
 
