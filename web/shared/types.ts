@@ -255,6 +255,8 @@ export interface AuditEntry {
   action: string;
   targetType: string | null;
   targetId: string | null;
+  /** The target's name as the server resolved it: a tag `group/name`, a username, a contact's display identity. */
+  target: { name: string | null; contact?: DisplayIdentity } | null;
   detail: AuditDetail;
   ip: string | null;
   at: string;

@@ -126,18 +126,21 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await page.click('[data-test=menu-audit]');
     await page.waitForURL(/\/admin\/audit/);
     await page.locator('[data-test=audit-table] .audit-row').first().waitFor();
-    await fill('audit-action', 'operator.create');
+    // The filter lists actions by their labels, not codes.
+    await page.click('[data-test=audit-action]');
+    await pickOption('新建操作员');
     await page.click('[data-test=audit-search]');
     await page.locator('[data-test=audit-table] .audit-row', { hasText: 'mkt-li' }).waitFor();
     // Only that action is left (logins, tag and rule creations are filtered out).
     const actions = await page.locator('[data-test=audit-row-action]').allInnerTexts();
     expect(actions.length).toBeGreaterThan(0);
-    expect(new Set(actions)).toEqual(new Set(['operator.create']));
+    expect(new Set(actions)).toEqual(new Set(['新建操作员']));
     await shot('operators-audit-tagging-audit-filtered');
     // By operator and an action prefix: the admin's own operator changes, not the start-up's (no operator).
     await page.click('[data-test=audit-operator]');
     await pickOption('admin');
-    await fill('audit-action', 'operator.');
+    await page.click('[data-test=audit-action]');
+    await pickOption('操作员（全部）');
     await page.click('[data-test=audit-search]');
     await page.waitForFunction(`document.querySelectorAll('[data-test=audit-table] .audit-row').length === 1`);
     await expect(page.locator('[data-test=audit-table] .audit-row').allInnerTexts()).resolves.toEqual([expect.stringContaining('mkt-li')]);
