@@ -199,6 +199,8 @@ export interface FailedWorkItem {
   errcode: { code: number; meaning: string } | null;
   updatedAt: string;
   channel?: string | null;
+  /** Tasks only: what the task was about, for the page's sentence. */
+  subject?: { op: string | null; tag: string | null; contact: DisplayIdentity | null; count: number | null } | null;
 }
 
 export interface FailedWorkPage {
