@@ -2,6 +2,7 @@ import type { Translator } from '../../../web/shared/errors';
 import enMessages from '../../../web/shared/i18n/en';
 import zhMessages from '../../../web/shared/i18n/zh-CN';
 import { describeFailedWorkItem, errcodeSentence } from '../../../web/admin/failed-work';
+import { identityKindLabel, scoreReasonText } from '../../../web/admin/labels';
 import type { FailedWorkItem } from '../../../web/shared/types';
 
 /** The page's own catalogue, looked up by dotted key as vue-i18n does, `{name}` filled in. */
@@ -65,5 +66,23 @@ describe('failed work in words', () => {
     expect(errcodeSentence(-1, zh)).toBe('平台繁忙，稍后会自动重试');
     expect(errcodeSentence(99999, zh)).toBe('平台错误码 99999');
     for (const key of Object.keys(zhMessages.labels.errcodes)) expect(zh.t(`labels.errcodes.${key}`)).not.toMatch(/invalid|errcode/i);
+  });
+});
+
+describe('contact page codes in words', () => {
+  it('names identity kinds as people know them', () => {
+    expect(identityKindLabel('oa_openid', zh)).toBe('公众号 OpenID');
+    expect(identityKindLabel('external_userid', zh)).toBe('企业微信外部联系人');
+    expect(identityKindLabel('unionid', zh)).toBe('UnionID');
+    expect(identityKindLabel('mp_openid', en)).toBe('Mini program OpenID');
+    expect(identityKindLabel('future_kind', zh)).toBe('future_kind');
+  });
+
+  it("reads a rule's score reason as the rule and the interaction's type in words, other reasons as written", () => {
+    expect(scoreReasonText('发消息互动 (text)', zh)).toBe('发消息互动 · 发来消息');
+    expect(scoreReasonText('关注有礼 (subscribe)', zh)).toBe('关注有礼 · 关注');
+    expect(scoreReasonText('发消息互动 (text)', en)).toMatch(/^发消息互动 · [A-Z]/);
+    expect(scoreReasonText('发消息互动 (text)', zh)).not.toContain('text');
+    expect(scoreReasonText('手动调整', zh)).toBe('手动调整');
   });
 });
