@@ -108,6 +108,7 @@ describe('contacts filter for bulk tagging and export', () => {
   it('links the CSV export to the same filter', () => {
     expect(csvHrefOf(emptyContactFilters())).toBe('/api/admin/contacts.csv');
     expect(csvHrefOf({ ...emptyContactFilters(), source: 'expo 2026', tagId: 7 })).toBe('/api/admin/contacts.csv?tagId=7&source=expo+2026');
+    expect(csvHrefOf(emptyContactFilters(), 'en')).toBe('/api/admin/contacts.csv?locale=en');
   });
 });
 

@@ -624,6 +624,16 @@ const en: Messages = {
       phone: 'Phone',
     },
     scoreReason: '{rule} · {type}',
+    csv: {
+      name: 'Name',
+      openid: 'Official Account OpenID',
+      unionid: 'UnionID',
+      externalUserId: 'WeCom external contact ID',
+      tags: 'Tags',
+      score: 'Score',
+      stage: 'Stage',
+      source: 'Source',
+    },
     work: {
       kinds: {
         oa_tag_sync: 'Sync tags to the Official Account',

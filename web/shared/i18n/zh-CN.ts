@@ -612,6 +612,16 @@ const zhCN = {
       phone: '手机号',
     },
     scoreReason: '{rule} · {type}',
+    csv: {
+      name: '姓名',
+      openid: '公众号 OpenID',
+      unionid: 'UnionID',
+      externalUserId: '企业微信外部联系人 ID',
+      tags: '标签',
+      score: '分数',
+      stage: '阶段',
+      source: '来源',
+    },
     work: {
       kinds: {
         oa_tag_sync: '同步标签到公众号',
