@@ -82,10 +82,15 @@ function fieldLabel(field: string, t: Translator): string {
 function show(value: AuditDetail[string] | undefined, t: Translator, field = ''): string {
   if (value === undefined || value === null || value === '') return t.t('labels.values.none');
   if (typeof value === 'boolean') return t.t(value ? 'labels.values.yes' : 'labels.values.no');
-  if (Array.isArray(value)) return value.length === 0 ? t.t('labels.values.none') : value.join('、');
+  // Platform keys in a setup check's lists read as the platforms' names.
+  if (Array.isArray(value))
+    return value.length === 0
+      ? t.t('labels.values.none')
+      : value.map((item) => (typeof item === 'string' && t.has(`labels.values.${item}`) ? t.t(`labels.values.${item}`) : item)).join('、');
   if (typeof value === 'string') {
     if (field === 'role' && t.has(`roles.${value}`)) return t.t(`roles.${value}`);
     if (field === 'interactionType' && t.has(`rules.types.${value}`)) return t.t(`rules.types.${value}`);
+    if (field === 'matchKind' && t.has(`rules.kinds.${value}`)) return t.t(`rules.kinds.${value}`);
     if (t.has(`labels.values.${value}`)) return t.t(`labels.values.${value}`);
     const parsed = parseJson(value);
     if (parsed !== undefined) return showJson(parsed, t);

@@ -57,6 +57,15 @@ describe('audit log screen logic', () => {
       { field: '筛选条件', text: '阶段: 获客；搜索: 王' },
     ]);
     expect(auditDetailLines({ contactIds: [1, 2, 3] }, en)).toEqual([{ field: 'Customers', text: '3 customers' }]);
+    // Codes inside values: a setup check's platforms, a retried queue, a rule's match kind.
+    expect(auditDetailLines({ ok: ['oa', 'wecom'], failed: [] }, zh)).toEqual([
+      { field: '通过', text: '公众号、企业微信' },
+      { field: '未通过', text: '空' },
+    ]);
+    expect(auditDetailLines({ kind: 'tasks', matchKind: 'keyword_exact' }, zh)).toEqual([
+      { field: '类型', text: '同步任务' },
+      { field: '匹配方式', text: '关键词（完全匹配）' },
+    ]);
     expect(auditDetailLines(null, zh)).toEqual([]);
   });
 

@@ -614,7 +614,17 @@ const en: Messages = {
       minScore: 'Minimum score',
       maxScore: 'Maximum score',
     },
-    values: { yes: 'yes', no: 'no', none: 'empty', wrong_password: 'wrong current password' },
+    values: {
+      yes: 'yes',
+      no: 'no',
+      none: 'empty',
+      wrong_password: 'wrong current password',
+      tasks: 'Sync tasks',
+      reactions: 'Interaction handling',
+      oa: 'Official Account',
+      wecom: 'WeCom',
+      miniprogram: 'Mini program',
+    },
     contactCount: '{count} customers',
     identities: {
       oa_openid: 'Official Account OpenID',

@@ -602,7 +602,17 @@ const zhCN = {
       minScore: '最低分',
       maxScore: '最高分',
     },
-    values: { yes: '是', no: '否', none: '空', wrong_password: '原密码错误' },
+    values: {
+      yes: '是',
+      no: '否',
+      none: '空',
+      wrong_password: '原密码错误',
+      tasks: '同步任务',
+      reactions: '互动处理',
+      oa: '公众号',
+      wecom: '企业微信',
+      miniprogram: '小程序',
+    },
     contactCount: '{count} 位客户',
     identities: {
       oa_openid: '公众号 OpenID',
