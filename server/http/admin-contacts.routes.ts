@@ -2,7 +2,14 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
 import { Readable } from 'node:stream';
-import { CONTACT_CSV_HEADERS, CSV_BOM, formatContactCsvRow, formatCsvRow } from '../modules/contacts/contacts-csv';
+import {
+  contactCsvLabels,
+  CSV_BOM,
+  CSV_LOCALES,
+  formatContactCsvRow,
+  formatCsvRow,
+  type CsvLocale,
+} from '../modules/contacts/contacts-csv';
 import type { ContactListFilter, ContactScope, ContactsQueryService } from '../modules/contacts/contacts-query.service';
 import { parseTimelineCursor, TIMELINE_KINDS, type TimelineService } from '../modules/timeline/timeline.service';
 import {
@@ -61,6 +68,9 @@ const filterSchema = z.object({
   activeWithinDays: days,
   silentForDays: days,
 });
+
+/** The export also takes the operator's locale for its headers and stage words. */
+const csvQuerySchema = filterSchema.extend({ locale: z.enum(CSV_LOCALES).default('zh-CN') });
 
 const listQuerySchema = filterSchema.extend({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -135,7 +145,7 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
 
   // Every matching contact as CSV, streamed page by page (keyset), never one giant result.
   router.get('/api/admin/contacts.csv', marketers, async (ctx) => {
-    const filter = parseInput(filterSchema.superRefine(checkFilter), ctx.query);
+    const { locale, ...filter } = parseInput(csvQuerySchema.superRefine(checkFilter), ctx.query);
     await deps.audit.record({
       operatorId: ctx.state.operator.id,
       ip: ctx.ip,
@@ -145,7 +155,7 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
     });
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment('contacts.csv');
-    ctx.body = Readable.from(exportCsv(deps.contactsQuery, filter));
+    ctx.body = Readable.from(exportCsv(deps.contactsQuery, filter, locale));
   });
 
   // Registered before /:id: `bulk-tags` is not an id.
@@ -258,8 +268,9 @@ function unwrapNotes(result: UpdateContactNotesResult) {
   throw notFound('No such contact');
 }
 
-async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactListFilter): AsyncGenerator<string> {
-  yield CSV_BOM + formatCsvRow([...CONTACT_CSV_HEADERS]);
+async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactListFilter, locale: CsvLocale): AsyncGenerator<string> {
+  const labels = contactCsvLabels(locale);
+  yield CSV_BOM + formatCsvRow(labels.headers);
   let after: number | undefined;
   for (;;) {
     const page = await contactsQuery.searchContacts({
@@ -269,7 +280,7 @@ async function* exportCsv(contactsQuery: ContactsQueryService, filter: ContactLi
       after,
       countTotal: false,
     });
-    if (page.items.length > 0) yield page.items.map(formatContactCsvRow).join('');
+    if (page.items.length > 0) yield page.items.map((item) => formatContactCsvRow(item, labels)).join('');
     if (page.next === null) return;
     after = page.next;
   }

@@ -30,9 +30,11 @@ export function filterBodyOf(filters: ContactFilters): Record<string, string | n
 }
 
 /** The CSV export of exactly this filter (a plain link: the cookie session authenticates a GET). */
-export function csvHrefOf(filters: ContactFilters): string {
+export function csvHrefOf(filters: ContactFilters, locale?: string): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(filterBodyOf(filters))) params.set(key, String(value));
+  // Headers and stage words in the page's language (the server's default is zh-CN).
+  if (locale) params.set('locale', locale);
   const text = params.toString();
   return `/api/admin/contacts.csv${text ? `?${text}` : ''}`;
 }

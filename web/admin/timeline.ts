@@ -92,7 +92,7 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
   };
 }
 
-function typeLabel(type: string, i18n: Translator): string {
+export function typeLabel(type: string, i18n: Translator): string {
   if (i18n.has(`timeline.types.${type}`)) return i18n.t(`timeline.types.${type}`);
   if (i18n.has(`rules.types.${type}`)) return i18n.t(`rules.types.${type}`);
   // A type this page does not know yet reads as an interaction, never as its code.

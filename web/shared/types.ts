@@ -201,6 +201,8 @@ export interface FailedWorkItem {
   errcode: { code: number; meaning: string } | null;
   updatedAt: string;
   channel?: string | null;
+  /** Tasks only: what the task was about, for the page's sentence. */
+  subject?: { op: string | null; tag: string | null; contact: DisplayIdentity | null; count: number | null } | null;
 }
 
 export interface FailedWorkPage {
@@ -257,6 +259,8 @@ export interface AuditEntry {
   action: string;
   targetType: string | null;
   targetId: string | null;
+  /** The target's name as the server resolved it: a tag `group/name`, a username, a contact's display identity. */
+  target: { name: string | null; contact?: DisplayIdentity } | null;
   detail: AuditDetail;
   ip: string | null;
   at: string;

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { AuditLog, type AuditDetail } from '../../../entities/audit-log.entity';
 import type { Clock } from '../../adapters/clock';
+import { resolveAuditTargets, targetOf, type AuditTarget } from './audit-targets';
 
 /** Who made a change and from where; every admin write carries one. */
 export interface AuditActor {
@@ -39,6 +40,8 @@ export interface AuditEntry {
   action: string;
   targetType: string | null;
   targetId: string | null;
+  /** The target's name (see audit-targets.ts); null when none is known. */
+  target: AuditTarget | null;
   detail: AuditDetail;
   ip: string | null;
   at: string;
@@ -81,12 +84,14 @@ export class AuditService {
     if (params.from !== undefined) query.andWhere('a.at >= :from', { from: params.from });
     if (params.to !== undefined) query.andWhere('a.at < :to', { to: params.to });
     const rows = await query.getMany();
+    const targets = await resolveAuditTargets(this.deps.dataSource.manager, rows);
     const items = rows.map((row) => ({
       id: row.id,
       operatorId: row.operatorId,
       action: row.action,
       targetType: row.targetType,
       targetId: row.targetId,
+      target: targetOf(targets, row),
       detail: row.detail,
       ip: row.ip,
       at: row.at.toISOString(),

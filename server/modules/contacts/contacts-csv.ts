@@ -1,3 +1,5 @@
+import en from '../../../web/shared/i18n/en';
+import zhCN from '../../../web/shared/i18n/zh-CN';
 import type { ContactListItem } from './contacts-query.service';
 
 /**
@@ -8,7 +10,25 @@ import type { ContactListItem } from './contacts-query.service';
  */
 export const CSV_BOM = '\uFEFF';
 
-export const CONTACT_CSV_HEADERS = ['姓名', 'openid', 'unionid', '外部联系人ID', '标签', '分数', '阶段', '来源'] as const;
+/** The export's languages: the page's (`?locale=`), zh-CN unless asked otherwise. */
+export const CSV_LOCALES = ['zh-CN', 'en'] as const;
+export type CsvLocale = (typeof CSV_LOCALES)[number];
+
+export interface ContactCsvLabels {
+  headers: string[];
+  /** Stage code → its word (获客, 激活 …); the page's own labels, so the file and the screen agree. */
+  stages: Readonly<Record<string, string>>;
+}
+
+/** Headers and stage words from the page's locale catalogues. Pure. */
+export function contactCsvLabels(locale: CsvLocale = 'zh-CN'): ContactCsvLabels {
+  const messages = locale === 'en' ? en : zhCN;
+  const csv = messages.labels.csv;
+  return {
+    headers: [csv.name, csv.openid, csv.unionid, csv.externalUserId, csv.tags, csv.score, csv.stage, csv.source],
+    stages: messages.stages,
+  };
+}
 
 /**
  * One cell. Text that a spreadsheet would run as a formula (it starts with = + - @, or a tab or
@@ -26,7 +46,7 @@ export function formatCsvRow(cells: (string | number | null)[]): string {
   return `${cells.map(formatCsvCell).join(',')}\r\n`;
 }
 
-export function formatContactCsvRow(contact: ContactListItem): string {
+export function formatContactCsvRow(contact: ContactListItem, labels: ContactCsvLabels = contactCsvLabels()): string {
   return formatCsvRow([
     contact.name,
     contact.openid,
@@ -34,7 +54,7 @@ export function formatContactCsvRow(contact: ContactListItem): string {
     contact.externalUserId,
     contact.tags.join('、'),
     contact.score,
-    contact.stage,
+    labels.stages[contact.stage] ?? contact.stage,
     contact.source,
   ]);
 }

@@ -3,6 +3,7 @@ import type { LeaseQueue } from '../../db/lease-queue';
 import { placeholders } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { describeErrcode } from '../../wechat/errcode';
+import { describeFailedWork, payloadOf, type FailedWorkSubject } from './failed-work-subjects';
 import type { AuditActor, AuditService } from '../audit/audit.service';
 
 /** The work tables whose failed rows an operator can see and re-drive. */
@@ -22,6 +23,8 @@ export interface FailedWorkItem {
   updatedAt: string;
   /** Reaction work only: the channel of the interaction the row belongs to. */
   channel?: string | null;
+  /** Tasks only: what the task was about (the tag, the contact), for the page's sentence. */
+  subject?: FailedWorkSubject | null;
 }
 
 /**
@@ -33,8 +36,10 @@ export interface FailedWorkSource {
   queue: LeaseQueue;
   /** FROM clause; the work table is aliased `w`, e.g. `tasks w`. */
   from: string;
-  /** Extra SELECT columns named `kind` and optionally `channel`. */
+  /** Extra SELECT columns named `kind` and optionally `channel` and `payload`. */
   columns: string;
+  /** Whether rows carry a task payload that names their subject (failed-work-subjects.ts). */
+  describes?: boolean;
 }
 
 export interface FailedWorkServiceDeps {
@@ -65,6 +70,7 @@ interface FailedRow {
   attempts: number | string;
   last_error: string | null;
   updated_at: Date | string;
+  payload?: unknown;
 }
 
 /** Tasks and reaction work that failed for good, listed for operators and re-driven on request. */
@@ -79,7 +85,13 @@ export class FailedWorkService {
       `SELECT w.id, w.dedupe_key, w.attempts, w.last_error, w.updated_at, ${source.columns} FROM ${source.from} WHERE w.status = 'failed'${before} ORDER BY w.id DESC LIMIT ${limit}`,
       params.before === undefined ? [] : [params.before],
     );
-    const items = rows.map((row): FailedWorkItem => ({
+    const subjects = source.describes
+      ? await describeFailedWork(
+          this.deps.dataSource.manager,
+          rows.map((row) => payloadOf(row.payload)),
+        )
+      : [];
+    const items = rows.map((row, index): FailedWorkItem => ({
       id: Number(row.id),
       kind: row.kind,
       dedupeKey: row.dedupe_key,
@@ -88,6 +100,7 @@ export class FailedWorkService {
       errcode: parseErrcode(row.last_error),
       updatedAt: toIso(row.updated_at),
       ...(row.channel === undefined ? {} : { channel: row.channel }),
+      ...(source.describes ? { subject: subjects[index] ?? null } : {}),
     }));
     const last = items.at(-1);
     return { items, nextBefore: items.length === limit && last ? last.id : null };
@@ -133,7 +146,7 @@ export class FailedWorkService {
 /** The two sources Flywheel has: the task queue, and the reaction work rows behind interactions. */
 export function createFailedWorkSources(queues: { tasks: LeaseQueue; reactions: LeaseQueue }): Record<FailedWorkKind, FailedWorkSource> {
   return {
-    tasks: { queue: queues.tasks, from: 'tasks w', columns: 'w.kind AS kind' },
+    tasks: { queue: queues.tasks, from: 'tasks w', columns: 'w.kind AS kind, w.payload AS payload', describes: true },
     // A work row finds its interaction by the dedupe key both carry.
     reactions: {
       queue: queues.reactions,

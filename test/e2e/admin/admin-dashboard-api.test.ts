@@ -311,10 +311,19 @@ describeEachDatabase('admin API for the dashboard and the contact screens', (db)
     const bytes = res.body as Buffer;
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(bytes.subarray(3).toString('utf8')).toBe(
-      '姓名,openid,unionid,外部联系人ID,标签,分数,阶段,来源\r\n' +
-        '"李, ""雷""\n二号",,,,贵宾,-5,acquired,expo2026\r\n' +
-        `"'=HYPERLINK(""http://evil"")",o-first,,,,0,acquired,expo2026\r\n`,
+      '姓名,公众号 OpenID,UnionID,企业微信外部联系人 ID,标签,分数,阶段,来源\r\n' +
+        '"李, ""雷""\n二号",,,,贵宾,-5,获客,expo2026\r\n' +
+        `"'=HYPERLINK(""http://evil"")",o-first,,,,0,获客,expo2026\r\n`,
     );
+    // In the operator's locale when the page asks (the link carries it), still with the BOM.
+    const english = await get('/api/admin/contacts.csv?source=expo2026&locale=en').buffer(true).parse(rawBytes).expect(200);
+    const englishBytes = english.body as Buffer;
+    expect([...englishBytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(englishBytes.subarray(3).toString('utf8').split('\r\n').slice(0, 2)).toEqual([
+      'Name,Official Account OpenID,UnionID,WeCom external contact ID,Tags,Score,Stage,Source',
+      '"李, ""雷""\n二号",,,,贵宾,-5,Acquisition,expo2026',
+    ]);
+    await get('/api/admin/contacts.csv?locale=fr').expect(400);
     await get('/api/admin/contacts.csv', sales).expect(403);
   });
 

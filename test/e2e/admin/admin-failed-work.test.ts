@@ -2,7 +2,11 @@ import request from 'supertest';
 import { AuditLog } from '../../../entities/audit-log.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { Interaction } from '../../../entities/interaction.entity';
+import { Tag } from '../../../entities/tag.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
 import { Task } from '../../../entities/task.entity';
+import { Transactor } from '../../../server/db/transaction';
+import { ContactsService } from '../../../server/modules/contacts/contacts.service';
 import type { TaskResult } from '../../../server/modules/tasks/task-queue.service';
 import { buildAdminTestApp, type AdminTestApp } from '../../support/admin-app';
 import { describeEachDatabase } from '../../support/database';
@@ -17,6 +21,7 @@ interface FailedWorkBody {
     errcode: { code: number; meaning: string } | null;
     updatedAt: string;
     channel?: string | null;
+    subject?: unknown;
   }[];
   nextBefore: number | null;
 }
@@ -71,6 +76,7 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
         lastError: INVALID_TAG,
         errcode: { code: 45159, meaning: 'invalid tag id' },
         updatedAt: new Date(t.clock.now().getTime() - 5_000).toISOString(),
+        subject: null,
       },
     ]);
     expect(list.nextBefore).toBeNull();
@@ -94,6 +100,35 @@ describeEachDatabase('admin API: failed work, listed and re-driven', (db) => {
     // No longer failed: a second retry finds nothing to re-drive.
     await as(admin).post(`/api/admin/failed-work/tasks/${doomed}/retry`).expect(404);
     expect(((await as(admin).get('/api/admin/failed-work').expect(200)).body as FailedWorkBody).items).toEqual([]);
+  });
+
+  it("names a failed tag sync's tag (group/name) and contact (display identity) from its payload, for the page's sentence", async () => {
+    const m = db().dataSource.manager;
+    await m.insert(TagGroup, { name: '购买意向', syncOa: true, syncWecom: true, createdAt: t.clock.now() });
+    const group = await m.findOneByOrFail(TagGroup, { name: '购买意向' });
+    await m.insert(Tag, { groupId: group.id, name: '需要发票', createdAt: t.clock.now() });
+    const tag = await m.findOneByOrFail(Tag, { name: '需要发票' });
+    const { contactId } = await new Transactor(db().dataSource).run((manager) =>
+      new ContactsService({ clock: t.clock }).resolveContact(manager, { kind: 'oa_openid', appId: 'wxapp', value: 'o_follower_A1b2' }),
+    );
+    await t.queue.enqueue({ kind: 'oa_tag_sync', dedupeKey: 'oa_tag:add:35', payload: { contactId, tagId: tag.id, op: 'add' } });
+    await t.queue.enqueue({
+      kind: 'oa_tag_catalog_sync',
+      dedupeKey: 'oa_tag_catalog_sync:x',
+      payload: { op: 'delete', oaTagIds: [101, 102], wecomTagIds: [], wecomGroupIds: [] },
+    });
+    const fail = (tasks: { id: number }[]) =>
+      Promise.resolve(tasks.map((task): TaskResult => ({ id: task.id, ok: false, error: INVALID_TAG, retryable: false })));
+    await t.queue.runOnce({ handlers: { oa_tag_sync: fail, oa_tag_catalog_sync: fail } });
+    const list = (await as(admin).get('/api/admin/failed-work?kind=tasks').expect(200)).body as FailedWorkBody;
+    const byKind = new Map(list.items.map((item) => [item.kind, item]));
+    expect(byKind.get('oa_tag_sync')?.subject).toEqual({
+      op: 'add',
+      tag: '购买意向/需要发票',
+      contact: expect.objectContaining({ kind: 'oa_follower', text: 'A1b2' }) as unknown,
+      count: null,
+    });
+    expect(byKind.get('oa_tag_catalog_sync')?.subject).toEqual({ op: 'delete', tag: null, contact: null, count: 2 });
   });
 
   it('retries in bulk only the ids that failed, auditing each, and pages newest first', async () => {

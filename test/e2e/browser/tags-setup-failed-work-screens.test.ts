@@ -116,7 +116,10 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await page.waitForURL(/\/admin\/failed-work/);
     const row = rowOf(first);
     await row.waitFor();
-    expect((await row.locator('[data-test=failed-errcode]').innerText()).replace(/\s+/g, ' ')).toBe('45159 invalid tag id');
+    // The errcode as a sentence; the raw platform text only behind 详情.
+    await expect(row.locator('[data-test=failed-errcode]').innerText()).resolves.toBe('公众号里没有这个标签（标签 ID 无效）');
+    await expect(row.locator('[data-test=failed-last-error]').count()).resolves.toBe(0);
+    await row.locator('[data-test=failed-details]').click();
     await expect(row.locator('[data-test=failed-last-error]').innerText()).resolves.toBe(INVALID_TAG);
     await shot('tags-setup-failed-work-failed-work');
 

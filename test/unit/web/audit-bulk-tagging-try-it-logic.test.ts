@@ -1,27 +1,91 @@
-import { auditDetailLines, auditRange, dayStartIso } from '../../../web/admin/audit';
+import type { Translator } from '../../../web/shared/errors';
+import enMessages from '../../../web/shared/i18n/en';
+import zhMessages from '../../../web/shared/i18n/zh-CN';
+import {
+  auditActionLabel,
+  auditActionOptions,
+  auditDetailLines,
+  auditRange,
+  auditTargetLabel,
+  dayStartIso,
+} from '../../../web/admin/audit';
 import { csvHrefOf, emptyContactFilters, filterBodyOf } from '../../../web/admin/contacts-filter';
 import { dryRunBodyOf, dryRunFieldOf } from '../../../web/admin/rules';
 
+/** The page's own catalogue, looked up by dotted key as vue-i18n does, `{name}` filled in. */
+function translatorOf(messages: object): Translator {
+  const find = (key: string): unknown =>
+    key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
+  return {
+    has: (key) => typeof find(key) === 'string',
+    t: (key, params) => {
+      const message = find(key);
+      if (typeof message !== 'string') throw new Error(`no message ${key}`);
+      return message.replace(/\{(\w+)\}/g, (_, name: string) => String(params?.[name]));
+    },
+  };
+}
+const zh = translatorOf(zhMessages);
+const en = translatorOf(enMessages);
+
 describe('audit log screen logic', () => {
-  it("shows an update's fields as before → after, and other detail keys as they are", () => {
-    const lines = auditDetailLines({
-      changed: ['role', 'displayName'],
-      'before.role': 'sales',
-      'after.role': 'operator',
-      'before.displayName': null,
-      'after.displayName': '李运营',
-      ip: '1.2.3.4',
-    });
+  it("shows an update's fields as labelled before → after lines, other detail keys labelled, values as words", () => {
+    const lines = auditDetailLines(
+      {
+        changed: ['role', 'displayName'],
+        'before.role': 'sales',
+        'after.role': 'operator',
+        'before.displayName': null,
+        'after.displayName': '李运营',
+        rulesUpdated: 2,
+      },
+      zh,
+    );
     expect(lines).toEqual([
-      { field: 'role', text: 'sales → operator' },
-      { field: 'displayName', text: '∅ → 李运营' },
-      { field: 'ip', text: '1.2.3.4' },
+      { field: '角色', text: '销售 → 运营' },
+      { field: '显示名', text: '空 → 李运营' },
+      { field: '随之更新的规则数', text: '2' },
     ]);
-    expect(auditDetailLines({ username: 'mkt-li', tags: ['a', 'b'] })).toEqual([
-      { field: 'username', text: 'mkt-li' },
-      { field: 'tags', text: 'a, b' },
+    expect(auditDetailLines({ username: 'mkt-li', added: ['a', 'b'], mustChangePassword: true }, zh)).toEqual([
+      { field: '用户名', text: 'mkt-li' },
+      { field: '添加的标签', text: 'a、b' },
+      { field: '须修改密码', text: '是' },
     ]);
-    expect(auditDetailLines(null)).toEqual([]);
+    // The contact page's older before/after pairs, and JSON text (a filter) as labelled pairs, never raw JSON.
+    expect(auditDetailLines({ remarkBefore: null, remarkAfter: '老客户', filter: '{"stage":"acquired","search":"王"}' }, zh)).toEqual([
+      { field: '备注', text: '空 → 老客户' },
+      { field: '筛选条件', text: '阶段: 获客；搜索: 王' },
+    ]);
+    expect(auditDetailLines({ contactIds: [1, 2, 3] }, en)).toEqual([{ field: 'Customers', text: '3 customers' }]);
+    // Codes inside values: a setup check's platforms, a retried queue, a rule's match kind.
+    expect(auditDetailLines({ ok: ['oa', 'wecom'], failed: [] }, zh)).toEqual([
+      { field: '通过', text: '公众号、企业微信' },
+      { field: '未通过', text: '空' },
+    ]);
+    expect(auditDetailLines({ kind: 'tasks', matchKind: 'keyword_exact' }, zh)).toEqual([
+      { field: '类型', text: '同步任务' },
+      { field: '匹配方式', text: '关键词（完全匹配）' },
+    ]);
+    expect(auditDetailLines(null, zh)).toEqual([]);
+  });
+
+  it('names actions and targets in words, falling back to the code or the id only when nothing is known', () => {
+    expect(auditActionLabel('operator.change_password', zh)).toBe('修改密码');
+    expect(auditActionLabel('operator.change_password', en)).toBe('Password changed');
+    expect(auditActionLabel('login_failed', zh)).toBe('登录失败');
+    expect(auditActionLabel('future.thing', zh)).toBe('future.thing');
+    for (const option of auditActionOptions(zh)) expect(option.label).not.toMatch(/[a-z]{3}/);
+    expect(auditActionOptions(zh)).toContainEqual({ value: 'tag.', label: '标签（全部）' });
+    expect(auditTargetLabel({ targetType: 'tag', targetId: '35', target: { name: '购买意向/需要发票' } }, zh)).toBe(
+      '标签 购买意向/需要发票',
+    );
+    expect(auditTargetLabel({ targetType: 'operator', targetId: '2', target: { name: 'lisi' } }, zh)).toBe('操作员 lisi');
+    const display = { kind: 'oa_follower' as const, text: 'A1b2', firstSource: null, followedAt: '2026-01-01T00:00:00.000Z' };
+    expect(auditTargetLabel({ targetType: 'contact', targetId: '7', target: { name: null, contact: display } }, zh)).toBe(
+      '客户 公众号粉丝 A1b2',
+    );
+    expect(auditTargetLabel({ targetType: 'tag_rule', targetId: '9', target: null }, en)).toBe('Rule #9');
+    expect(auditTargetLabel({ targetType: null, targetId: null, target: null }, zh)).toBe('');
   });
 
   it('turns a day range into instants at midnight in the business time zone, the end day included', () => {
@@ -53,6 +117,7 @@ describe('contacts filter for bulk tagging and export', () => {
   it('links the CSV export to the same filter', () => {
     expect(csvHrefOf(emptyContactFilters())).toBe('/api/admin/contacts.csv');
     expect(csvHrefOf({ ...emptyContactFilters(), source: 'expo 2026', tagId: 7 })).toBe('/api/admin/contacts.csv?tagId=7&source=expo+2026');
+    expect(csvHrefOf(emptyContactFilters(), 'en')).toBe('/api/admin/contacts.csv?locale=en');
   });
 });
 
