@@ -90,6 +90,7 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
     await db().dataSource.getRepository(ContactTag).insert({ contactId: 1, tagId: tag.id, source: 'rule:1', createdAt: now });
 
     const refused = (await send('delete', `/api/admin/tag-groups/${group.id}`).expect(409)).body as ErrorBody;
+    expect(refused.error).toMatchObject({ code: 'group_not_empty' });
     expect(refused.error.message).toContain('force=true');
     const forced = await send('delete', `/api/admin/tag-groups/${group.id}?force=true`).expect(200);
     expect(forced.body).toEqual({ deleted: true, id: group.id, deletedTags: 1, removedContactTags: 1 });

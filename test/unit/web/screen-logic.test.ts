@@ -8,6 +8,7 @@ const catalogue: Record<string, string> = {
   'errors.login_throttled': 'wait {seconds}s',
   'errors.invalid_credentials': '用户名或密码错误',
   'errors.unknown': 'unknown',
+  'forms.rules.custom': '输入有误',
   'fieldErrors.matchValue': '需要匹配值',
   'fieldErrors.addTags.name': '标签名必填',
 };
@@ -17,10 +18,10 @@ const tr: Translator = {
 };
 
 describe('error translation', () => {
-  it('translates by code, with the seconds to wait when throttled, else keeps the API message', () => {
+  it('translates by code, with the seconds to wait when throttled, else a general sentence (never the API message)', () => {
     expect(translateError({ code: 'login_throttled', message: 'x', details: { retryAfterSeconds: 41.2 } }, tr)).toBe('wait 42s');
     expect(translateError({ code: 'invalid_credentials', message: 'Wrong username or password' }, tr)).toBe('用户名或密码错误');
-    expect(translateError({ code: 'brand_new_code', message: 'Server words' }, tr)).toBe('Server words');
+    expect(translateError({ code: 'brand_new_code', message: 'Server words' }, tr)).toBe('unknown');
     expect(translateError({ code: 'brand_new_code', message: '' }, tr)).toBe('unknown');
   });
 
@@ -42,7 +43,7 @@ describe('error translation', () => {
       matchValue: '需要匹配值',
       'addTags.2.name': '标签名必填',
       addTags: '标签名必填',
-      priority: 'Too big: expected number to be <=100000',
+      priority: '输入有误',
     });
   });
 });
