@@ -1,5 +1,5 @@
 import { translateError, translateFieldErrors, type Translator } from '../../../web/shared/errors';
-import { formatDateTime } from '../../../web/shared/time';
+import { formatDateTime, zoneLabel } from '../../../web/shared/time';
 import { ruleBodyOf, emptyRuleForm, parseTagLines } from '../../../web/admin/rules';
 import { replyTextOf, sandboxActionBody } from '../../../web/admin/sandbox';
 import { seriesByDay } from '../../../web/admin/dashboard';
@@ -54,6 +54,12 @@ describe('times in the business time zone', () => {
     expect(formatDateTime('2026-03-01T16:30:05Z', 'UTC')).toBe('2026-03-01 16:30:05');
     expect(formatDateTime(null, 'Asia/Shanghai')).toBe('');
     expect(formatDateTime('not a time', 'Asia/Shanghai')).toBe('');
+  });
+
+  it('names the zone in the page language, not by its IANA code', () => {
+    expect(zoneLabel('Asia/Shanghai', 'zh-CN')).toBe('中国标准时间');
+    expect(zoneLabel('Asia/Shanghai', 'en')).toBe('China Standard Time');
+    expect(zoneLabel('Not/AZone', 'zh-CN')).toBe('Not/AZone');
   });
 });
 
