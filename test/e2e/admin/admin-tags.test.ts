@@ -159,7 +159,9 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
 
     it('answers 409 for a duplicate rule name', async () => {
       await send('post', '/api/admin/tag-rules', rule).expect(201);
-      expect(((await send('post', '/api/admin/tag-rules', rule).expect(409)).body as ErrorBody).error.code).toBe('conflict');
+      const duplicate = (await send('post', '/api/admin/tag-rules', rule).expect(409)).body as ErrorBody;
+      // The detail names the field and rule, so the page says "name taken" under the name.
+      expect(duplicate.error).toMatchObject({ code: 'conflict', details: [{ path: 'name', code: 'name_taken' }] });
       const other = (await send('post', '/api/admin/tag-rules', { ...rule, name: 'Other' }).expect(201)).body as { id: number };
       await send('patch', `/api/admin/tag-rules/${other.id}`, { name: 'Price question' }).expect(409);
     });
