@@ -126,8 +126,18 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await page.locator(ready).first().waitFor();
   }
 
-  async function closeDialog(testId: string): Promise<void> {
+  /** Opens a select so its options are on screen and scanned, then closes it. */
+  async function scanSelect(testId: string, screen: string): Promise<void> {
+    await page.click(`[data-test=${testId}]`);
+    await page.locator('.el-select-dropdown__item:visible').first().waitFor();
+    await englishOn(screen);
+    // Element Plus's select takes this Escape itself (an open dialog stays open).
     await page.keyboard.press('Escape');
+    await page.locator('.el-select-dropdown__item:visible').first().waitFor({ state: 'hidden' });
+  }
+
+  async function closeDialog(testId: string): Promise<void> {
+    await page.locator('.el-dialog__headerbtn:visible').click();
     await page.locator(`[data-test=${testId}]`).waitFor({ state: 'hidden' });
   }
 
@@ -221,6 +231,8 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await visit('/contacts', '[data-test=contacts-table]');
     await page.locator('[data-test=contact-display-name]').first().waitFor();
     await englishOn('contacts');
+    await scanSelect('contacts-stage', 'contacts-stage-filter');
+    await scanSelect('contacts-tag', 'contacts-tag-filter');
 
     await visit(`/contacts/${contactId}`, '[data-test=timeline-item]');
     await englishOn('contact');
@@ -246,6 +258,8 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await page.click('[data-test=rule-save]');
     await page.locator('[data-test=rule-form] .el-form-item__error').first().waitFor();
     await englishOn('rules-dialog');
+    await scanSelect('rule-type', 'rules-dialog-types');
+    await scanSelect('rule-kind', 'rules-dialog-kinds');
     await closeDialog('rule-form');
     await englishOn('rules');
 
@@ -271,6 +285,7 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await page.click('[data-test=operator-save]');
     await page.locator('[data-test=operator-form] .el-form-item__error').first().waitFor();
     await englishOn('operators');
+    await scanSelect('operator-role', 'operators-dialog-roles');
     await closeDialog('operator-form');
 
     await visit('/audit', 'table');
