@@ -83,7 +83,12 @@ const timelineQuerySchema = z.object({
     .string()
     .transform((text, ctx) => {
       const cursor = parseTimelineCursor(text);
-      if (!cursor) ctx.addIssue({ code: 'custom', message: 'Expected an ISO time or the nextBefore value of the previous page' });
+      if (!cursor)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'Expected an ISO time or the nextBefore value of the previous page',
+          params: { code: 'time_or_cursor' },
+        });
       return cursor ?? z.NEVER;
     })
     .optional(),
@@ -126,7 +131,12 @@ const notesSchema = z
       .transform((text, ctx) => {
         if (text === null || text.trim() === '') return null;
         const phone = normalizeTypedPhone(text);
-        if (phone === null) ctx.addIssue({ code: 'custom', message: 'Expected a mainland mobile number or +<country code><number>' });
+        if (phone === null)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'Expected a mainland mobile number or +<country code><number>',
+            params: { code: 'phone_format' },
+          });
         return phone ?? z.NEVER;
       })
       .optional(),

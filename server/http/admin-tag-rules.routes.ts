@@ -116,7 +116,7 @@ function unwrap<T>(result: TagRuleResult<T>): T {
     case 'not_found':
       throw notFound('No such tag rule');
     case 'duplicate_name':
-      throw conflict('A tag rule with this name already exists');
+      throw conflict('A tag rule with this name already exists', [{ path: 'name', code: 'name_taken' }]);
     case 'invalid':
       throw badRequest(`Invalid input: ${result.issues.map((issue) => issue.path).join(', ')}`, result.issues);
   }

@@ -5,7 +5,7 @@ import type { TagRulesEngine } from '../modules/tag-rules/tag-rules.engine';
 import type { TagRulesService } from '../modules/tag-rules/tag-rules.service';
 import { createAdminTagRulesRouter } from './admin-tag-rules.routes';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
-import { badRequest, conflict, notFound } from './http-error';
+import { badRequest, conflict, HttpError, notFound } from './http-error';
 import { idParamSchema, invalidFields, parseInput, parseJsonBody } from './validate-input';
 
 export interface AdminTagsRouterDeps {
@@ -85,7 +85,7 @@ function unwrap<T>(result: TagCatalogResult<T>): T {
     case 'not_found':
       throw notFound('No such tag or tag group');
     case 'group_not_found':
-      throw badRequest('No such tag group', [{ path: 'groupId', message: 'No tag group has this id' }]);
+      throw badRequest('No such tag group', [{ path: 'groupId', code: 'group_not_found', message: 'No tag group has this id' }]);
     case 'duplicate_name':
       throw conflict('The name is already taken', [{ path: 'name', code: 'name_taken' }]);
     case 'name_too_long':
@@ -96,7 +96,11 @@ function unwrap<T>(result: TagCatalogResult<T>): T {
         }),
       );
     case 'group_not_empty':
-      throw conflict('The group still has tags: delete them first, or pass ?force=true to delete them with it');
+      throw new HttpError(
+        409,
+        'group_not_empty',
+        'The group still has tags: delete them first, or pass ?force=true to delete them with it',
+      );
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from '../adapters/logger';
+import type { ErrorCode } from './error-codes';
 import { HttpError } from './http-error';
 
 /**
@@ -25,7 +26,7 @@ export function createErrorMiddleware(logger: Logger) {
       if (status !== null && status < 500) {
         // Koa/body-reader errors such as 413 carry an expose-safe status.
         ctx.status = status;
-        ctx.body = { error: { code: status === 413 ? 'payload_too_large' : 'bad_request', message: (error as Error).message } };
+        ctx.body = { error: { code: codeOfStatus(status), message: (error as Error).message } };
         return;
       }
       logger.error('unhandled error', {
@@ -38,6 +39,14 @@ export function createErrorMiddleware(logger: Logger) {
       ctx.body = { error: { code: 'internal', message: 'Internal error' } };
     }
   };
+}
+
+/** A listed code (error-codes.ts) for a status Koa or a body reader chose, so the page has its sentence. */
+function codeOfStatus(status: number): ErrorCode {
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  return 'bad_request';
 }
 
 function statusOf(error: unknown): number | null {

@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes';
+
 /**
  * The errors a route may throw on purpose. The error middleware maps them to
  * `{error: {code, message}}` with their status; anything else becomes a bare 500.
@@ -5,7 +7,7 @@
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
   ) {

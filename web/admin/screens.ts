@@ -1,4 +1,4 @@
-import type { ApiErrorBody } from '../shared/errors';
+import type { ApiErrorBody, Translator } from '../shared/errors';
 import type { PlatformSyncState, TagGroupView, TagView } from '../shared/types';
 
 /** Element Plus tag colours: the sync state at a glance. */
@@ -17,11 +17,22 @@ export function syncColour(state: PlatformSyncState['state']): TagColour {
   }
 }
 
-/** What a failed sync shows beside its state: the errcode and its meaning, else the error text. */
-export function syncProblem(sync: PlatformSyncState): string {
+/**
+ * A platform errcode in the page's language: the number and its meaning when the catalogue has one
+ * (`errors.errcode.e<n>`), else the number in a general sentence. The platform's own English
+ * meaning stays in the tooltip.
+ */
+export function errcodeText(errcode: number, tr: Translator): string {
+  const key = `errors.errcode.e${errcode}`;
+  return tr.has(key) ? `${errcode} ${tr.t(key)}` : tr.t('errors.sync.platform_errcode', { errcode });
+}
+
+/** What a failed sync shows beside its state: the reason's sentence, or the errcode and its meaning. */
+export function syncProblem(sync: PlatformSyncState, tr: Translator): string {
   if (sync.state !== 'failed') return '';
-  if (sync.errcode !== undefined) return sync.meaning ? `${sync.errcode} ${sync.meaning}` : String(sync.errcode);
-  return sync.error ?? '';
+  if (sync.errcode !== undefined && (sync.code === undefined || sync.code === 'platform_errcode')) return errcodeText(sync.errcode, tr);
+  const key = `errors.sync.${sync.code ?? 'failed'}`;
+  return tr.t(tr.has(key) ? key : 'errors.sync.failed', sync.params ?? {});
 }
 
 /** The groups in name order, each with its tags in name order (tags of an unknown group are dropped). */

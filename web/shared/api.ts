@@ -86,8 +86,11 @@ function errorBodyOf(parsed: unknown, status: number): ApiErrorBody {
       const message = 'message' in error && typeof error.message === 'string' ? error.message : '';
       return { code: error.code, message, ...('details' in error ? { details: error.details } : {}) };
     }
-    // The sandbox answers {ok: false, error: 'text'}.
-    if (typeof error === 'string') return { code: `http_${status}`, message: error };
+    // The sandbox answers {ok: false, error: 'text', code, params}: the params are the sentence's.
+    if (typeof error === 'string') {
+      const code = 'code' in parsed && typeof parsed.code === 'string' ? parsed.code : `http_${status}`;
+      return { code, message: error, ...('params' in parsed ? { details: parsed.params } : {}) };
+    }
   }
   return { code: `http_${status}`, message: typeof parsed === 'string' ? parsed.slice(0, 200) : `HTTP ${status}` };
 }

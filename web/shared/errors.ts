@@ -1,7 +1,8 @@
 /**
  * Turns an API error body into words for the operator. Pure (no Vue, no DOM) so jest tests it.
- * Known codes have a translation (`errors.<code>`); validation details are shown next to their
- * field, translated by path and code when a translation exists, else the API's own message.
+ * Known codes have a translation (`errors.<code>`, server/http/error-codes.ts lists them all);
+ * validation details are shown next to their field, translated by path and rule code. The API's
+ * English message is never shown: a code without a sentence gets a general one.
  */
 export interface ApiErrorBody {
   code: string;
@@ -44,7 +45,7 @@ export function fieldIssuesOf(error: ApiErrorBody): FieldIssue[] {
 /**
  * One issue in words, most specific first: a named rule (`forms.issues.<code>`, e.g. the
  * platform a tag name is too long for), then the field's own sentence (`fieldErrors.<path>`),
- * then zod's generic rule (`forms.rules.<code>`, e.g. "at most 128 characters"), else the API's text.
+ * then zod's generic rule (`forms.rules.<code>`, e.g. "at most 128 characters"), else a general sentence.
  */
 export function translateFieldIssue(issue: FieldIssue, tr: Translator): string {
   const path = issue.path || '(body)';
@@ -55,7 +56,8 @@ export function translateFieldIssue(issue: FieldIssue, tr: Translator): string {
   const origin = typeof issue.params.origin === 'string' ? issue.params.origin : '';
   const generic = [`forms.rules.${issue.code}_${origin}`, `forms.rules.${issue.code}`].find((key) => issue.code && tr.has(key));
   if (generic) return tr.t(generic, issue.params);
-  return issue.message || tr.t('errors.unknown');
+  // A rule with no sentence yet: a general one, never the API's (zod's) English.
+  return tr.t('forms.rules.custom');
 }
 
 /** The seconds to wait from a login_throttled error, or null. */
@@ -73,8 +75,19 @@ export function translateError(error: ApiErrorBody, tr: Translator): string {
     if (seconds !== null) return tr.t('errors.login_throttled', { seconds });
   }
   const key = `errors.${error.code}`;
-  if (tr.has(key)) return tr.t(key);
-  return error.message || tr.t('errors.unknown');
+  if (tr.has(key)) return tr.t(key, paramsOf(error.details));
+  // An answer with no sentence (an unknown code, a proxy's page): never its English words.
+  const byStatus = /^http_(\d{3})$/.exec(error.code);
+  if (byStatus && tr.has(`errors.http_${byStatus[1]}`)) return tr.t(`errors.http_${byStatus[1]}`);
+  return tr.t('errors.unknown');
+}
+
+/** A details object's strings and numbers, for the sentence's placeholders ({seconds}, {field}). */
+function paramsOf(details: unknown): Record<string, string | number> {
+  const params: Record<string, string | number> = {};
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return params;
+  for (const [name, value] of Object.entries(details)) if (typeof value === 'string' || typeof value === 'number') params[name] = value;
+  return params;
 }
 
 /**

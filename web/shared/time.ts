@@ -41,3 +41,16 @@ export function formatDateTime(value: string | Date | null | undefined, timeZone
   const p = partsOf(at, timeZone);
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
+
+/**
+ * A time zone as a person reads it in the page's language (Asia/Shanghai is 中国标准时间 in
+ * zh-CN, China Standard Time in English), from Intl; the IANA name when Intl has no long name.
+ */
+export function zoneLabel(timeZone: string, locale: string): string {
+  try {
+    const parts = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'long' }).formatToParts(new Date(0));
+    return parts.find((part) => part.type === 'timeZoneName')?.value ?? timeZone;
+  } catch {
+    return timeZone;
+  }
+}

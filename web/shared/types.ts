@@ -140,6 +140,9 @@ export interface PlatformSyncState {
   errcode?: number;
   meaning?: string;
   error?: string;
+  /** For `failed`: why, as a code with a sentence under `errors.sync` (server/modules/tag-sync/sync-failure.ts). */
+  code?: string;
+  params?: Record<string, number>;
 }
 
 export interface TagView {

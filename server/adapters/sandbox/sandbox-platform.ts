@@ -5,7 +5,14 @@ import Koa, { type Context } from 'koa';
 import { z } from 'zod';
 import type { Config, OfficialAccountMessageMode } from '../../../config/config.schema';
 import type { Clock } from '../clock';
-import { createSandboxPlayer, runSandboxAction, sandboxActionSchema, SandboxActionError, type SandboxPlayer } from './sandbox-player';
+import {
+  createSandboxPlayer,
+  runSandboxAction,
+  sandboxActionSchema,
+  SandboxActionError,
+  type SandboxErrorCode,
+  type SandboxPlayer,
+} from './sandbox-player';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 
 export interface CreateSandboxPlatformParams {
@@ -403,30 +410,31 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   // --- control and actions ------------------------------------------------------------------------------
   router.post('/sandbox/control/fail', async (ctx) => {
     const input = controlFailSchema.safeParse(await readJson(ctx));
-    if (!input.success) return refuse(ctx, 'send {api, errcode, times?}');
+    if (!input.success) return refuse(ctx, 'send {api, errcode, times?}', 'sandbox_bad_request');
     state.failNext(input.data.api, input.data.errcode, input.data.times);
     ctx.body = { ok: true };
   });
   router.post('/sandbox/control/delay', async (ctx) => {
     const input = controlDelaySchema.safeParse(await readJson(ctx));
-    if (!input.success) return refuse(ctx, 'send {api, ms}');
+    if (!input.success) return refuse(ctx, 'send {api, ms}', 'sandbox_bad_request');
     state.delayNext(input.data.api, input.data.ms);
     ctx.body = { ok: true };
   });
   // Followers who exist on the platform without having been played (a bench's crowd, an import).
   router.post('/sandbox/control/followers', async (ctx) => {
     const input = controlFollowersSchema.safeParse(await readJson(ctx));
-    if (!input.success) return refuse(ctx, 'send {openids: [..], scene?}');
+    if (!input.success) return refuse(ctx, 'send {openids: [..], scene?}', 'sandbox_bad_request');
     for (const openid of input.data.openids)
       state.addFollower({ openid, ...(input.data.scene === undefined ? {} : { scene: input.data.scene }) });
     ctx.body = { ok: true, followers: input.data.openids.length };
   });
   router.post('/sandbox/control/clock', async (ctx) => {
     const input = controlClockSchema.safeParse(await readJson(ctx));
-    if (!input.success) return refuse(ctx, `send {advanceSeconds}: a whole number of seconds from 1 to ${MAX_CLOCK_ADVANCE_S}`);
+    if (!input.success)
+      return refuse(ctx, `send {advanceSeconds}: a whole number of seconds from 1 to ${MAX_CLOCK_ADVANCE_S}`, 'sandbox_bad_request');
     if (!clockControl) {
       ctx.status = 503;
-      ctx.body = { ok: false, error: 'the sandbox has no clock control: Flywheel did not attach one' };
+      ctx.body = { ok: false, error: 'the sandbox has no clock control: Flywheel did not attach one', code: 'sandbox_no_clock' };
       return;
     }
     const moved = await clockControl(input.data.advanceSeconds);
@@ -439,19 +447,34 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     const input = sandboxActionSchema.safeParse(await readJson(ctx));
     if (!input.success) {
       const issue = input.error.issues[0];
-      return refuse(ctx, `bad action: ${issue ? `${issue.path.join('.') || 'body'} ${issue.message}` : 'invalid body'}`);
+      return refuse(
+        ctx,
+        `bad action: ${issue ? `${issue.path.join('.') || 'body'} ${issue.message}` : 'invalid body'}`,
+        'sandbox_bad_action',
+        {
+          field: issue?.path.join('.') ?? '',
+        },
+      );
     }
     if (!player) {
       ctx.status = 503;
-      ctx.body = { ok: false, error: 'the sandbox has no player: it was created without callbackBaseUrl and callback keys' };
+      ctx.body = {
+        ok: false,
+        error: 'the sandbox has no player: it was created without callbackBaseUrl and callback keys',
+        code: 'sandbox_no_player',
+      };
       return;
     }
     try {
       ctx.body = await runSandboxAction(player, state, input.data);
     } catch (error) {
-      if (error instanceof SandboxActionError) return refuse(ctx, error.message);
+      if (error instanceof SandboxActionError) return refuse(ctx, error.message, error.code, error.params);
       ctx.status = 502;
-      ctx.body = { ok: false, error: `the callback could not be delivered: ${error instanceof Error ? error.message : 'unknown error'}` };
+      ctx.body = {
+        ok: false,
+        error: `the callback could not be delivered: ${error instanceof Error ? error.message : 'unknown error'}`,
+        code: 'sandbox_callback_failed',
+      };
     }
   });
 
@@ -521,9 +544,10 @@ function answer(ctx: Context, body: object): void {
   ctx.body = JSON.stringify(body);
 }
 
-function refuse(ctx: Context, message: string): void {
+/** A 400 in the sandbox's own shape, with a code (and params) the admin page turns into its language. */
+function refuse(ctx: Context, message: string, code: SandboxErrorCode, params: Record<string, string> = {}): void {
   ctx.status = 400;
-  ctx.body = { ok: false, error: message };
+  ctx.body = { ok: false, error: message, code, params };
 }
 
 function readQuery(ctx: Context): Record<string, string> {

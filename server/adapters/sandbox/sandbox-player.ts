@@ -359,8 +359,32 @@ export interface SandboxActionResult {
 /** The WeCom member who adds customers when the action names none. */
 export const SANDBOX_DEFAULT_USER_ID = 'sandbox-sales';
 
-/** Thrown when an action lacks what it needs; the HTTP endpoint answers 400 with the message. */
-export class SandboxActionError extends Error {}
+/**
+ * The sandbox's refusals, as `{ok: false, error, code, params}`: the admin page's sandbox panel
+ * shows the sentence `errors.<code>` (server/http/error-codes.ts lists these with the API's codes).
+ */
+export const SANDBOX_ERROR_CODES = [
+  'sandbox_no_follower',
+  'sandbox_action_needs',
+  'sandbox_bad_action',
+  'sandbox_bad_request',
+  'sandbox_no_player',
+  'sandbox_no_clock',
+  'sandbox_callback_failed',
+] as const;
+
+export type SandboxErrorCode = (typeof SANDBOX_ERROR_CODES)[number];
+
+/** Thrown when an action lacks what it needs; the HTTP endpoint answers 400 with the message, its code and params. */
+export class SandboxActionError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'sandbox_no_follower' | 'sandbox_action_needs',
+    readonly params: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Runs one action; actions that target a follower default to the latest subscriber, so
@@ -369,11 +393,12 @@ export class SandboxActionError extends Error {}
 export async function runSandboxAction(player: SandboxPlayer, state: SandboxState, action: SandboxAction): Promise<SandboxActionResult> {
   const follower = (): string => {
     const openid = action.openid ?? state.latestFollower()?.openid;
-    if (openid === undefined) throw new SandboxActionError('no follower yet: run subscribe first or pass openid');
+    if (openid === undefined) throw new SandboxActionError('no follower yet: run subscribe first or pass openid', 'sandbox_no_follower');
     return openid;
   };
   const need = (value: string | undefined, name: string): string => {
-    if (value === undefined) throw new SandboxActionError(`${action.action} needs ${name}`);
+    if (value === undefined)
+      throw new SandboxActionError(`${action.action} needs ${name}`, 'sandbox_action_needs', { action: action.action, field: name });
     return value;
   };
   let played: PlayResult & { openid?: string; externalUserId?: string };

@@ -188,9 +188,13 @@ export class TagRulesService {
 export function checkTagRule(rule: TagRuleFields): TagRuleIssue[] {
   const issues: TagRuleIssue[] = [];
   if (rule.matchKind !== 'any' && !rule.matchValue)
-    issues.push({ path: 'matchValue', message: `matchValue is required when matchKind is '${rule.matchKind}'` });
+    issues.push({
+      path: 'matchValue',
+      code: 'match_value_required',
+      message: `matchValue is required when matchKind is '${rule.matchKind}'`,
+    });
   if (rule.replyText !== null && rule.replyNews !== null)
-    issues.push({ path: 'replyNews', message: 'Give at most one of replyText and replyNews' });
+    issues.push({ path: 'replyNews', code: 'reply_one_kind', message: 'Give at most one of replyText and replyNews' });
   return issues;
 }
 

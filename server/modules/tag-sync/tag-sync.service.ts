@@ -1,3 +1,4 @@
+import { readSyncFailure, syncFailureMessages, type TagSyncFailureCode } from './sync-failure';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { In, IsNull, Not } from 'typeorm';
@@ -52,6 +53,9 @@ export interface PlatformSyncState {
   errcode?: number;
   meaning?: string;
   error?: string;
+  /** For `failed`: why, as a code the page has a sentence for (errors.sync.<code>), and its numbers. */
+  code?: TagSyncFailureCode;
+  params?: Record<string, number>;
 }
 
 export interface TagSyncState {
@@ -182,7 +186,10 @@ export class TagSyncService {
       if (entry?.failedId !== undefined && entry.failedId !== null) {
         const error = errors.get(entry.failedId) ?? 'failed';
         const errcode = readErrcode(error);
-        return errcode === null ? { state: 'failed', error } : { state: 'failed', errcode, meaning: describeErrcode(errcode), error };
+        const reason = readSyncFailure(error, errcode);
+        return errcode === null
+          ? { state: 'failed', error, ...reason }
+          : { state: 'failed', errcode, meaning: describeErrcode(errcode), error, ...reason };
       }
       if (entry?.pending) return { state: 'pending' };
       return enabled && mirrored ? { state: 'done' } : { state: 'none' };
@@ -305,14 +312,7 @@ export class TagSyncService {
           batch.tagId,
         );
         for (const i of items.filter((x) => overLimit.has(x.contactId))) {
-          results.push(
-            failure(
-              i.task,
-              new TagSyncLimitError(
-                `The follower already has ${OA_MAX_TAGS_PER_USER} Official Account tags (the platform limit); remove one first`,
-              ),
-            ),
-          );
+          results.push(failure(i.task, new TagSyncLimitError(syncFailureMessages.oaTagsPerFollower(OA_MAX_TAGS_PER_USER))));
         }
         items = items.filter((x) => !overLimit.has(x.contactId));
       }
@@ -380,9 +380,7 @@ export class TagSyncService {
     assertOfficialAccountTagName(tag.name);
     const mirrored = await m.countBy(Tag, { oaTagId: Not(IsNull()) });
     if (mirrored >= OA_MAX_TAGS_PER_ACCOUNT) {
-      throw new TagSyncLimitError(
-        `The Official Account already has ${OA_MAX_TAGS_PER_ACCOUNT} tags (the platform limit); turn off syncing for a tag group or delete tags`,
-      );
+      throw new TagSyncLimitError(syncFailureMessages.oaTagsPerAccount(OA_MAX_TAGS_PER_ACCOUNT));
     }
     let oaTagId: number;
     try {
@@ -441,7 +439,7 @@ export class TagSyncService {
     for (const [contactId, items] of perContact) {
       const userId = ownerOf.get(contactId);
       if (!userId) {
-        results.push(...items.map((i) => failure(i.task, new TagSyncLimitError('The customer has no WeCom follow user to tag them as'))));
+        results.push(...items.map((i) => failure(i.task, new TagSyncLimitError(syncFailureMessages.noFollowUser()))));
         continue;
       }
       try {
@@ -503,9 +501,8 @@ function readPayload(task: Task): { contactId: number; tagId: number; op: 'add' 
 
 /** A name the Official Account would refuse (45158) fails the task for good, saying why. */
 function assertOfficialAccountTagName(name: string): void {
-  if (Buffer.byteLength(name) > OA_MAX_TAG_NAME_BYTES) {
-    throw new TagSyncLimitError(`Tag name "${name}" is longer than ${OA_MAX_TAG_NAME_BYTES} bytes, the Official Account limit`);
-  }
+  const bytes = Buffer.byteLength(name);
+  if (bytes > OA_MAX_TAG_NAME_BYTES) throw new TagSyncLimitError(syncFailureMessages.tagNameOaBytes(name, bytes, OA_MAX_TAG_NAME_BYTES));
 }
 
 function readCatalogChange(task: Task): CatalogChange {

@@ -90,6 +90,7 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
     await db().dataSource.getRepository(ContactTag).insert({ contactId: 1, tagId: tag.id, source: 'rule:1', createdAt: now });
 
     const refused = (await send('delete', `/api/admin/tag-groups/${group.id}`).expect(409)).body as ErrorBody;
+    expect(refused.error).toMatchObject({ code: 'group_not_empty' });
     expect(refused.error.message).toContain('force=true');
     const forced = await send('delete', `/api/admin/tag-groups/${group.id}?force=true`).expect(200);
     expect(forced.body).toEqual({ deleted: true, id: group.id, deletedTags: 1, removedContactTags: 1 });
@@ -158,7 +159,9 @@ describeEachDatabase('admin API: tag groups, tags and tag rules', (db) => {
 
     it('answers 409 for a duplicate rule name', async () => {
       await send('post', '/api/admin/tag-rules', rule).expect(201);
-      expect(((await send('post', '/api/admin/tag-rules', rule).expect(409)).body as ErrorBody).error.code).toBe('conflict');
+      const duplicate = (await send('post', '/api/admin/tag-rules', rule).expect(409)).body as ErrorBody;
+      // The detail names the field and rule, so the page says "name taken" under the name.
+      expect(duplicate.error).toMatchObject({ code: 'conflict', details: [{ path: 'name', code: 'name_taken' }] });
       const other = (await send('post', '/api/admin/tag-rules', { ...rule, name: 'Other' }).expect(201)).body as { id: number };
       await send('patch', `/api/admin/tag-rules/${other.id}`, { name: 'Price question' }).expect(409);
     });

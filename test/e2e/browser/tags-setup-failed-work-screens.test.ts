@@ -165,7 +165,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await oa.waitFor();
     await expect(oa.getAttribute('data-state')).resolves.toBe('failed');
     await expect(oa.locator('.el-tag--danger').innerText()).resolves.toBe('同步失败');
-    await expect(oa.locator('[data-test=sync-problem]').innerText()).resolves.toBe('45159 invalid tag id');
+    await expect(oa.locator('[data-test=sync-problem]').innerText()).resolves.toBe('45159 无效的标签 ID');
     await shot('tags-setup-failed-work-tag-sync-failed');
   });
 

@@ -229,10 +229,17 @@ describe('sandbox player', () => {
       expect(await (await post({ action: 'text', content: 'hi' })).json()).toMatchObject({ ok: true, openid: answer.openid });
       const missing = await post({ action: 'click' });
       expect(missing.status).toBe(400);
-      expect(await missing.json()).toMatchObject({ ok: false, error: 'click needs key' });
+      // The code and params are for the admin page's sentence (errors.sandbox_action_needs); the text for scripts.
+      expect(await missing.json()).toMatchObject({
+        ok: false,
+        error: 'click needs key',
+        code: 'sandbox_action_needs',
+        params: { action: 'click', field: 'key' },
+      });
       const noResult = await post({ action: 'menu_scan', key: 'checkin' });
       expect(noResult.status).toBe(400);
-      expect(await noResult.json()).toMatchObject({ ok: false, error: 'menu_scan needs scanResult' });
+      expect(await noResult.json()).toMatchObject({ ok: false, error: 'menu_scan needs scanResult', code: 'sandbox_action_needs' });
+      expect(await (await post({ action: 'no_such_action' })).json()).toMatchObject({ ok: false, code: 'sandbox_bad_action' });
     });
 
     it('npm run sandbox -- menu_scan --key K --result CODE scans with a menu button', async () => {

@@ -203,6 +203,9 @@ describeEachDatabase('tag sync to Official Account and WeCom tags', (db) => {
     const task = await oneTaskOf(OA_TAG_SYNC, contactId);
     expect(task.lastError).toMatch(/longer than 30 bytes/);
     expect(stack.sandbox.state.callsTo('tags/create')).toHaveLength(0);
+    // The tags screen gets the reason as a code with its numbers, for a sentence in its language.
+    const [listed] = await stack.services.tagCatalog.listTags({ groupId: tag.groupId });
+    expect(listed?.sync?.oa).toMatchObject({ state: 'failed', code: 'tag_name_oa_bytes', params: { max: 30, bytes: 36 } });
   });
 
   it('a follower already holding 20 Official Account tags fails with the 20-tag limit; the others in the batch get the tag', async () => {

@@ -44,6 +44,7 @@ describe('field issues in words', () => {
     'forms.rules.too_big_string': 'at most {maximum} characters',
     'forms.rules.too_big': 'too big',
     'errors.unknown': 'unknown',
+    'forms.rules.custom': 'general',
   };
   const tr: Translator = {
     has: (key) => key in catalogue,
@@ -51,15 +52,15 @@ describe('field issues in words', () => {
   };
   const fields = (details: unknown[]) => translateFieldErrors({ code: 'bad_request', message: '', details }, tr);
 
-  it('prefers the named rule, then the field sentence, then the generic rule by origin, then the API text', () => {
+  it('prefers the named rule, then the field sentence, then the generic rule by origin, never the API text', () => {
     expect(fields([{ path: 'name', code: 'tag_name_oa_bytes', params: { max: 30, actual: 33 } }])).toEqual({ name: 'oa 30/33' });
     expect(fields([{ path: 'name', code: 'too_big', params: { maximum: 64, origin: 'string' } }])).toEqual({ name: 'name sentence' });
     expect(fields([{ path: 'q', code: 'too_big', params: { maximum: 128, origin: 'string' } }])).toEqual({ q: 'at most 128 characters' });
     expect(fields([{ path: 'tags', code: 'too_big', params: { maximum: 5, origin: 'array' } }])).toEqual({ tags: 'too big' });
-    expect(fields([{ path: 'x', code: 'odd', message: 'API says' }])).toEqual({ x: 'API says' });
+    expect(fields([{ path: 'x', code: 'odd', message: 'API says' }])).toEqual({ x: 'general' });
     expect(fields([{ path: 'filter.maxScore', code: 'odd', message: 'nested' }])).toEqual({
-      'filter.maxScore': 'nested',
-      filter: 'nested',
+      'filter.maxScore': 'general',
+      filter: 'general',
     });
   });
 });

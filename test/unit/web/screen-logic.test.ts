@@ -1,5 +1,5 @@
 import { translateError, translateFieldErrors, type Translator } from '../../../web/shared/errors';
-import { formatDateTime } from '../../../web/shared/time';
+import { formatDateTime, zoneLabel } from '../../../web/shared/time';
 import { ruleBodyOf, emptyRuleForm, parseTagLines } from '../../../web/admin/rules';
 import { replyTextOf, sandboxActionBody } from '../../../web/admin/sandbox';
 import { seriesByDay } from '../../../web/admin/dashboard';
@@ -8,6 +8,7 @@ const catalogue: Record<string, string> = {
   'errors.login_throttled': 'wait {seconds}s',
   'errors.invalid_credentials': '用户名或密码错误',
   'errors.unknown': 'unknown',
+  'forms.rules.custom': '输入有误',
   'fieldErrors.matchValue': '需要匹配值',
   'fieldErrors.addTags.name': '标签名必填',
 };
@@ -17,10 +18,10 @@ const tr: Translator = {
 };
 
 describe('error translation', () => {
-  it('translates by code, with the seconds to wait when throttled, else keeps the API message', () => {
+  it('translates by code, with the seconds to wait when throttled, else a general sentence (never the API message)', () => {
     expect(translateError({ code: 'login_throttled', message: 'x', details: { retryAfterSeconds: 41.2 } }, tr)).toBe('wait 42s');
     expect(translateError({ code: 'invalid_credentials', message: 'Wrong username or password' }, tr)).toBe('用户名或密码错误');
-    expect(translateError({ code: 'brand_new_code', message: 'Server words' }, tr)).toBe('Server words');
+    expect(translateError({ code: 'brand_new_code', message: 'Server words' }, tr)).toBe('unknown');
     expect(translateError({ code: 'brand_new_code', message: '' }, tr)).toBe('unknown');
   });
 
@@ -42,7 +43,7 @@ describe('error translation', () => {
       matchValue: '需要匹配值',
       'addTags.2.name': '标签名必填',
       addTags: '标签名必填',
-      priority: 'Too big: expected number to be <=100000',
+      priority: '输入有误',
     });
   });
 });
@@ -53,6 +54,12 @@ describe('times in the business time zone', () => {
     expect(formatDateTime('2026-03-01T16:30:05Z', 'UTC')).toBe('2026-03-01 16:30:05');
     expect(formatDateTime(null, 'Asia/Shanghai')).toBe('');
     expect(formatDateTime('not a time', 'Asia/Shanghai')).toBe('');
+  });
+
+  it('names the zone in the page language, not by its IANA code', () => {
+    expect(zoneLabel('Asia/Shanghai', 'zh-CN')).toBe('中国标准时间');
+    expect(zoneLabel('Asia/Shanghai', 'en')).toBe('China Standard Time');
+    expect(zoneLabel('Not/AZone', 'zh-CN')).toBe('Not/AZone');
   });
 });
 

@@ -15,11 +15,23 @@ const tag = (id: number, groupId: number, name: string): TagView => ({ id, group
 describe('the tags screen', () => {
   it('colours each sync state, and explains a failure by its errcode and meaning, else by the error', () => {
     expect((['none', 'pending', 'done', 'failed'] as const).map(syncColour)).toEqual(['info', 'warning', 'success', 'danger']);
-    expect(syncProblem({ state: 'failed', errcode: 45159, meaning: 'invalid tag id', error: '... errcode 45159 ...' })).toBe(
-      '45159 invalid tag id',
-    );
-    expect(syncProblem({ state: 'failed', error: 'connect ECONNREFUSED' })).toBe('connect ECONNREFUSED');
-    expect(syncProblem({ state: 'done' })).toBe('');
+    const catalogue: Record<string, string> = {
+      'errors.errcode.e45159': '无效的标签 ID',
+      'errors.sync.platform_errcode': '平台返回错误码 {errcode}',
+      'errors.sync.tag_name_oa_bytes': '超过 {max} 字节',
+      'errors.sync.failed': '同步失败',
+    };
+    const tr = {
+      has: (key: string) => key in catalogue,
+      t: (key: string, params?: Record<string, unknown>) =>
+        (catalogue[key] ?? key).replace(/\{(\w+)\}/g, (_, n: string) => String(params?.[n])),
+    };
+    const failed = { state: 'failed' as const, error: '... errcode 45159 ...' };
+    expect(syncProblem({ ...failed, errcode: 45159, meaning: 'invalid tag id', code: 'platform_errcode' }, tr)).toBe('45159 无效的标签 ID');
+    expect(syncProblem({ ...failed, errcode: 40999, code: 'platform_errcode' }, tr)).toBe('平台返回错误码 40999');
+    expect(syncProblem({ ...failed, code: 'tag_name_oa_bytes', params: { max: 30 } }, tr)).toBe('超过 30 字节');
+    expect(syncProblem({ state: 'failed', error: 'connect ECONNREFUSED' }, tr)).toBe('同步失败');
+    expect(syncProblem({ state: 'done' }, tr)).toBe('');
   });
 
   it('lists groups in pinyin order with their own tags by name, empty groups included', () => {

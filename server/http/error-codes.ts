@@ -1,0 +1,97 @@
+/**
+ * Every `error.code` the API answers with, and every rule code a validation detail carries. The
+ * page turns each into a sentence (`errors.<code>`, `forms.issues.<code>`, `forms.rules.<code>`);
+ * test/unit/web/error-codes.test.ts proves both locales have one, so a new code cannot reach a
+ * Chinese page as English. Pure data: the page's tests import it too.
+ */
+export const ERROR_CODES = [
+  /** 400: a field broke a rule; `details` lists `{path, code, message, params}`. */
+  'bad_request',
+  /** 400: the body is not JSON. */
+  'bad_json',
+  /** 400: the current password given to change it is wrong. */
+  'wrong_password',
+  /** 401: no session, or it expired. */
+  'unauthorized',
+  /** 401: the username or password is wrong. */
+  'invalid_credentials',
+  /** 403: the operator's role does not allow the call. */
+  'forbidden',
+  /** 403: a write without the session's CSRF header (a stale page). */
+  'csrf_failed',
+  /** 403: the operator must choose a new password first. */
+  'password_change_required',
+  /** 403: /metrics without a token, from another host. */
+  'metrics_loopback_only',
+  /** 404: no such record or route. */
+  'not_found',
+  /** 409: the request clashes with stored data (a group that still has tags). */
+  'conflict',
+  /** 409: a tag group still has tags (delete with ?force=true). */
+  'group_not_empty',
+  /** 413: the body is over the size limit. */
+  'payload_too_large',
+  /** 415: the body is not application/json. */
+  'unsupported_media_type',
+  /** 429: too many failed logins; `details.retryAfterSeconds`. */
+  'login_throttled',
+  /** 500: anything unexpected (logged, no detail to the client). */
+  'internal',
+  /** 503: the admin page was not built. */
+  'admin_not_built',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Named rules a validation detail may carry (server/http/validate-input.ts); zod's own issue codes
+ * are listed in ZOD_ISSUE_CODES. Each has a sentence under `forms.issues`.
+ */
+export const FIELD_RULE_CODES = [
+  'username_empty',
+  'username_too_long',
+  'username_chars',
+  'username_taken',
+  'operator_self_change',
+  'tag_name_empty',
+  'tag_name_too_long',
+  'tag_name_oa_bytes',
+  'tag_name_wecom_chars',
+  'search_too_long',
+  'score_range',
+  'password_same',
+  'wrong_password',
+  'name_taken',
+  'group_not_found',
+  'match_value_required',
+  'reply_one_kind',
+  'time_or_cursor',
+  'phone_format',
+] as const;
+
+export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];
+
+/**
+ * zod 4's issue codes: a schema refusal carries one of these (with `minimum`/`maximum` and the
+ * value's `origin` for sizes); each has a sentence under `forms.rules`, so zod's English default
+ * message is never what the page shows.
+ */
+export const ZOD_ISSUE_CODES = [
+  'invalid_type',
+  'too_big',
+  'too_small',
+  'invalid_format',
+  'not_multiple_of',
+  'unrecognized_keys',
+  'invalid_union',
+  'invalid_key',
+  'invalid_element',
+  'invalid_value',
+  'custom',
+] as const;
+
+/** Why a tag sync failed (the tags screen's `errors.sync.<code>`): defined next to the messages it reads. */
+export { TAG_SYNC_FAILURE_CODES, type TagSyncFailureCode } from '../modules/tag-sync/sync-failure';
+
+/** The sandbox's refusals (`{ok: false, error, code, params}`, sentences under `errors.<code>`): defined at the sandbox. */
+export { SANDBOX_ERROR_CODES, type SandboxErrorCode } from '../adapters/sandbox/sandbox-player';
