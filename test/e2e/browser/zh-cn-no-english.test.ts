@@ -65,28 +65,6 @@ const ALLOWED_WORDS = new Set([
  */
 const EXCLUDED = ['[data-test=sandbox-calls]'];
 
-/**
- * TEMPORARY: remove once the audit helper's work on issue 13 §3 (audit log, failed work, score
- * reasons, identities) is merged. These are the English words those parts still show today; every
- * other screen must already be clean. The contact page is here for its identity labels
- * (`oa_openid`, `unionid`) and its score reasons ("(click)", "(text)", "(subscribe)").
- */
-const AUDIT_HELPER_PENDING: Record<string, string[]> = {
-  // Action codes, targets and raw JSON details; the time zone as an IANA name.
-  audit: [
-    ...['Asia', 'Shanghai', 'setup', 'check', 'wecom', 'failed', 'login', 'operator', 'username', 'tag_rule', 'create', 'enabled'],
-    ...['true', 'false', 'priority', 'matchValue', 'addTags', 'removeTags', 'scorePoints', 'replyText', 'replyNews', 'name'],
-    ...['interactionType', 'click', 'matchKind', 'menu_key', 'group', 'text', 'keyword_exact', 'tag', 'tag_group', 'syncOa'],
-    ...['syncWecom', 'role', 'sales', 'wecomUserId', 'mustChangePassword'],
-  ],
-  contact: ['oa_openid', 'unionid', 'click', 'text', 'subscribe'],
-  // Kinds, subjects and the stored error text.
-  'failed-work': [
-    ...['oa_tag_sync', 'wecom_tag_sync', 'walk', 'connect', 'ECONNREFUSED', 'invalid', 'tag', 'tags', 'members', 'batchtagging'],
-    ...['failed', 'with', 'errcode', 'tagid', 'Tag', 'name', 'longer', 'than', 'bytes', 'the', 'Official', 'Account', 'limit'],
-  ],
-};
-
 jest.setTimeout(240_000);
 
 describe('a zh-CN operator reads no English on any screen', () => {
@@ -115,8 +93,7 @@ describe('a zh-CN operator reads no English on any screen', () => {
       .split(/[^A-Za-z0-9_]+/)
       .filter((word) => /[A-Za-z]{3,}/.test(word))
       .filter((word) => !ALLOWED_WORDS.has(word));
-    const pending = new Set(AUDIT_HELPER_PENDING[screen] ?? []);
-    const found = [...new Set(words)].filter((word) => !pending.has(word));
+    const found = [...new Set(words)];
     if (found.length > 0) offenders[screen] = [...(offenders[screen] ?? []), ...found];
     await screenshot(page, `zh-cn-no-english-${screen}`);
   }
