@@ -1,4 +1,4 @@
-import type { Translator } from '../../../web/shared/errors';
+import { translatorOf } from '../../support/translator';
 import enMessages from '../../../web/shared/i18n/en';
 import zhMessages from '../../../web/shared/i18n/zh-CN';
 import { describeFailedWorkItem, errcodeSentence } from '../../../web/admin/failed-work';
@@ -6,18 +6,6 @@ import { identityKindLabel, scoreReasonText } from '../../../web/admin/labels';
 import type { FailedWorkItem } from '../../../web/shared/types';
 
 /** The page's own catalogue, looked up by dotted key as vue-i18n does, `{name}` filled in. */
-function translatorOf(messages: object): Translator {
-  const find = (key: string): unknown =>
-    key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
-  return {
-    has: (key) => typeof find(key) === 'string',
-    t: (key, params) => {
-      const message = find(key);
-      if (typeof message !== 'string') throw new Error(`no message ${key}`);
-      return message.replace(/\{(\w+)\}/g, (_, name: string) => String(params?.[name]));
-    },
-  };
-}
 const zh = translatorOf(zhMessages);
 const en = translatorOf(enMessages);
 

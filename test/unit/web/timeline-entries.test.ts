@@ -1,22 +1,10 @@
-import type { Translator } from '../../../web/shared/errors';
+import { translatorOf } from '../../support/translator';
 import en from '../../../web/shared/i18n/en';
 import zhCN from '../../../web/shared/i18n/zh-CN';
 import { describeTimelineItem } from '../../../web/admin/timeline';
 import type { TimelineActor } from '../../../web/shared/types';
 
 /** The page's own catalogue, looked up by dotted key as vue-i18n does, `{name}` filled in. */
-function translatorOf(messages: object): Translator {
-  const find = (key: string): unknown =>
-    key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
-  return {
-    has: (key) => typeof find(key) === 'string',
-    t: (key, params) => {
-      const message = find(key);
-      if (typeof message !== 'string') throw new Error(`no message ${key}`);
-      return message.replace(/\{(\w+)\}/g, (_, name: string) => String(params?.[name]));
-    },
-  };
-}
 const zh = translatorOf(zhCN);
 
 describe('timeline entries as the contact page shows them', () => {
