@@ -11,7 +11,7 @@ import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
 import { insertReturningId, isMysqlManager, placeholders, toId, toSqlDate } from '../../db/sql';
 import { countChanges, stageChange, tagChange } from '../stats/stat-counters';
-import { refreshSearchTerms } from './search-terms';
+import { insertNewContactTerms, refreshSearchTerms } from './search-terms';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -57,7 +57,7 @@ export class ContactsService {
       ref.value,
       now,
     ]);
-    await refreshSearchTerms(manager, [contactId]);
+    await insertNewContactTerms(manager, [{ contactId, kind: ref.kind, value: ref.value }]);
     await countChanges(manager, [stageChange('acquired', 1)]);
     return { contactId, created: true };
   }
@@ -115,7 +115,10 @@ export class ContactsService {
       `INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES ${refs.map(() => '(?, ?, ?, ?, ?)').join(',')}`,
       refs.flatMap((ref, i) => [ids[i], ref.kind, ref.appId, ref.value, now]),
     );
-    await refreshSearchTerms(manager, ids);
+    await insertNewContactTerms(
+      manager,
+      refs.map((ref, i) => ({ contactId: ids[i], kind: ref.kind, value: ref.value })),
+    );
     await countChanges(manager, [stageChange('acquired', refs.length)]);
     return ids;
   }

@@ -134,6 +134,26 @@ export async function refreshSearchTerms(manager: EntityManager, contactIds: num
   await insertSearchTerms(manager, added);
 }
 
+/**
+ * The terms of contacts just created from one identity each: derived from the identity alone (a
+ * new contact has no name, remark or phone yet), so the callback that creates them writes one
+ * INSERT instead of refreshSearchTerms' three reads and its INSERT.
+ */
+export async function insertNewContactTerms(
+  manager: EntityManager,
+  created: { contactId: number; kind: string; value: string }[],
+): Promise<void> {
+  await insertSearchTerms(
+    manager,
+    created.flatMap((c) =>
+      searchTermsOf({ name: null, remark: null, phone: null, identities: [{ kind: c.kind, value: c.value }] }).map((term) => [
+        term,
+        c.contactId,
+      ]),
+    ),
+  );
+}
+
 /** Insert-or-ignore of (term, contact_id) pairs: MySQL's case-insensitive collation may also find a pair "already there". */
 export async function insertSearchTerms(manager: EntityManager, rows: (string | number)[][]): Promise<void> {
   const verb = isMysqlManager(manager) ? 'INSERT IGNORE INTO' : 'INSERT OR IGNORE INTO';
