@@ -6,6 +6,7 @@ import { ContactIdentity } from './contact-identity.entity';
 import { ContactSearchTerm } from './contact-search-term.entity';
 import { ContactTag } from './contact-tag.entity';
 import { ContactTagChange } from './contact-tag-change.entity';
+import { OutboxMessage } from './outbox-message.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
@@ -33,6 +34,7 @@ export const ALL_ENTITIES = [
   ContactSearchTerm,
   ContactTag,
   ContactTagChange,
+  OutboxMessage,
   Interaction,
   ReactionWork,
   JobCursor,
