@@ -64,6 +64,7 @@ export const FIELD_RULE_CODES = [
   'name_taken',
   'group_not_found',
   'match_value_required',
+  'match_kind_not_for_type',
   'reply_one_kind',
   'time_or_cursor',
   'phone_format',

@@ -89,7 +89,7 @@ function show(value: AuditDetail[string] | undefined, t: Translator, field = '')
       : value.map((item) => (typeof item === 'string' && t.has(`labels.values.${item}`) ? t.t(`labels.values.${item}`) : item)).join('、');
   if (typeof value === 'string') {
     if (field === 'role' && t.has(`roles.${value}`)) return t.t(`roles.${value}`);
-    if (field === 'interactionType' && t.has(`rules.types.${value}`)) return t.t(`rules.types.${value}`);
+    if (field === 'interactionType' && t.has(`interactionTypes.${value}`)) return t.t(`interactionTypes.${value}`);
     if (field === 'matchKind' && t.has(`rules.kinds.${value}`)) return t.t(`rules.kinds.${value}`);
     if (t.has(`labels.values.${value}`)) return t.t(`labels.values.${value}`);
     const parsed = parseJson(value);

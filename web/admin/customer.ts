@@ -27,5 +27,5 @@ export function followTextOf(follow: ContactRow['follow'], t: Translator): strin
 /** An interaction type as words ("关注", "文本消息"), or the code when no label is known. */
 export function interactionTypeOf(type: string | null, t: Translator): string {
   if (type === null) return '';
-  return t.has(`rules.types.${type}`) ? t.t(`rules.types.${type}`) : type;
+  return t.has(`interactionTypes.${type}`) ? t.t(`interactionTypes.${type}`) : type;
 }

@@ -27,7 +27,7 @@ export function errcodeSentence(code: number, t: Translator): string {
 function whatOf(item: FailedWorkItem, reactions: boolean, t: Translator): string {
   if (reactions) {
     if (!item.kind) return t.t('labels.work.reactionUnknown');
-    const type = t.has(`rules.types.${item.kind}`) ? t.t(`rules.types.${item.kind}`) : item.kind;
+    const type = t.has(`interactionTypes.${item.kind}`) ? t.t(`interactionTypes.${item.kind}`) : item.kind;
     return t.t('labels.work.reaction', { type });
   }
   const kindKey = `labels.work.kinds.${item.kind ?? ''}`;

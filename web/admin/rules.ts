@@ -1,3 +1,4 @@
+import { interactionTypeOf, MATCHER_FIELDS } from '../shared/interaction-types';
 import type { TagRef, TagRule } from '../shared/types';
 
 /** The form's text fields for a rule; tags are edited as lines "group/name". */
@@ -73,15 +74,10 @@ export function ruleBodyOf(form: RuleForm): Record<string, unknown> {
   };
 }
 
-/** Interactions from a menu button: the rules' menu_key matcher reads their menuKey. */
-const MENU_TYPES = new Set(['click', 'view', 'menu_scan', 'menu_pics', 'menu_location', 'view_miniprogram']);
-
-/** Which detail field a "try it" run needs for an interaction type (the one the rules' matchers read). */
-export function dryRunFieldOf(type: string): 'content' | 'scene' | 'menuKey' | null {
-  if (type === 'text') return 'content';
-  if (MENU_TYPES.has(type)) return 'menuKey';
-  if (type === 'subscribe' || type === 'scan' || type === 'add_external_contact') return 'scene';
-  return null;
+/** Which detail field a "try it" run needs for an interaction type (the one its matchers read). */
+export function dryRunFieldOf(type: string): string | null {
+  const kind = interactionTypeOf(type)?.matchers?.[0];
+  return kind === undefined ? null : MATCHER_FIELDS[kind];
 }
 
 /** The dry-run body: the type, and its one field when it has one and it is filled. */

@@ -1,4 +1,5 @@
 import type { Translator } from '../shared/errors';
+import { interactionTypeOf } from '../shared/interaction-types';
 import type { TimelineActor, TimelineItem } from '../shared/types';
 
 /** One timeline entry as the contact page shows it: a conversation line, the rest folded behind 详情. */
@@ -20,26 +21,6 @@ export interface TimelineEntryView {
   facts: { label: string; value: string }[];
   at: string;
 }
-
-/**
- * Where an interaction type keeps what the customer said or chose. The first present key is the
- * entry's words; every other field is a technical fact.
- */
-const WORDS_KEYS: Record<string, readonly string[]> = {
-  text: ['content'],
-  voice: ['recognition'],
-  link: ['title'],
-  location: ['label'],
-  menu_location: ['poiname', 'label'],
-  click: ['menuKey'],
-  view: ['url'],
-  view_miniprogram: ['pagePath'],
-  menu_scan: ['scanResult'],
-  subscribe: ['scene'],
-  scan: ['scene'],
-  add_external_contact: ['state'],
-  add_half_external_contact: ['state'],
-};
 
 /** Keys whose words read better with a prefix: a scene is a channel code, not the customer's words. */
 const WORDS_FORMATS: Record<string, string> = {
@@ -76,7 +57,8 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
       ],
     };
   }
-  const wordsKey = (WORDS_KEYS[item.type] ?? []).find((key) => present(item.detail[key]));
+  // The entry's words: the first present key the registry names for the type; the rest are facts.
+  const wordsKey = (interactionTypeOf(item.type)?.words ?? []).find((key) => present(item.detail[key]));
   const words = wordsKey === undefined ? null : text(item.detail[wordsKey]);
   const format = wordsKey === undefined ? undefined : WORDS_FORMATS[wordsKey];
   return {
@@ -93,10 +75,9 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
 }
 
 export function typeLabel(type: string, i18n: Translator): string {
-  if (i18n.has(`timeline.types.${type}`)) return i18n.t(`timeline.types.${type}`);
-  if (i18n.has(`rules.types.${type}`)) return i18n.t(`rules.types.${type}`);
+  if (i18n.has(`interactionTypes.${type}`)) return i18n.t(`interactionTypes.${type}`);
   // A type this page does not know yet reads as an interaction, never as its code.
-  return i18n.t('timeline.types.other');
+  return i18n.t('timeline.otherType');
 }
 
 function causeLabel(cause: string, i18n: Translator): string {

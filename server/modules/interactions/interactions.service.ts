@@ -10,6 +10,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { placeholders, toSqlDate } from '../../db/sql';
 import { identityKey, type ContactsService, type IdentityRef } from '../contacts/contacts.service';
 import { countChanges, STAT_METRICS } from '../stats/stat-counters';
+import { interactionTypeOf } from '../../../web/shared/interaction-types';
 
 /**
  * Something a contact did or was sent, about to go on the timeline: from a callback, the
@@ -19,8 +20,9 @@ export interface InteractionDraft {
   type: string;
   channel: Channel;
   /**
-   * `in` (the default) when the contact did it; `out` when it was sent to them (a send, its
-   * delivery, its failure): on the timeline, but no sign of life (entities/interaction.entity.ts).
+   * `in` when the contact did it; `out` when it was sent to them (a send, its delivery, its
+   * failure): on the timeline, but no sign of life (entities/interaction.entity.ts). Defaults to
+   * the type's direction in the registry (web/shared/interaction-types.ts), else `in`.
    */
   direction?: InteractionDirection;
   occurredAt: Date;
@@ -110,7 +112,7 @@ export class InteractionsService {
           contactOf(d),
           d.type,
           d.channel,
-          d.direction ?? 'in',
+          directionOf(d),
           toSqlDate(d.occurredAt),
           JSON.stringify(d.detail),
           d.dedupeKey,
@@ -136,7 +138,7 @@ export class InteractionsService {
       if (fresh.length > 0) await insert(fresh);
     }
     if (fresh.length > 0) {
-      const owed = fresh.filter((d) => this.wantsWork(d.type, d.direction ?? 'in'));
+      const owed = fresh.filter((d) => this.wantsWork(d.type, directionOf(d)));
       if (owed.length > 0)
         await manager.query(
           `${INSERT_WORK} ${owed.map(() => WORK_ROW).join(',')}`,
@@ -146,7 +148,7 @@ export class InteractionsService {
       await countChanges(
         manager,
         fresh.flatMap((d) =>
-          (d.direction ?? 'in') === 'in' ? [{ metric: STAT_METRICS.interactionsByChannel, at: d.occurredAt, dim: d.channel, n: 1 }] : [],
+          directionOf(d) === 'in' ? [{ metric: STAT_METRICS.interactionsByChannel, at: d.occurredAt, dim: d.channel, n: 1 }] : [],
         ),
       );
     }
@@ -178,6 +180,14 @@ function validateDraft(d: InteractionDraft): void {
   if (Number.isNaN(d.occurredAt.getTime())) throw new InvalidInteractionError('occurredAt is not a valid time');
   if (d.direction !== undefined && !INTERACTION_DIRECTIONS.includes(d.direction))
     throw new InvalidInteractionError(`direction must be one of ${INTERACTION_DIRECTIONS.join(', ')}`);
+  const registered = interactionTypeOf(d.type)?.direction;
+  if (registered !== undefined && d.direction !== undefined && d.direction !== registered)
+    throw new InvalidInteractionError(`an interaction of type ${d.type} is ${registered}, not ${d.direction}`);
+}
+
+/** The draft's direction: as given, else as the registry says for its type, else `in`. */
+function directionOf(d: InteractionDraft): InteractionDirection {
+  return d.direction ?? interactionTypeOf(d.type)?.direction ?? 'in';
 }
 
 function firstOfEachKey(drafts: InteractionDraft[]): InteractionDraft[] {

@@ -5,6 +5,7 @@ import { TagRule, type NewsArticle, type TagRef } from '../../../entities/tag-ru
 import type { Clock } from '../../adapters/clock';
 import type { AddPointsParams } from '../scoring/scoring.service';
 import type { ContactTagsService } from '../tags/contact-tags.service';
+import { MATCHER_FIELDS } from '../../../web/shared/interaction-types';
 
 export type PassiveReply = { kind: 'text'; content: string } | { kind: 'news'; articles: NewsArticle[] };
 
@@ -20,22 +21,19 @@ export function matchRule(rule: TagRule, input: RuleInput): boolean {
     const value = input.detail[key];
     return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
   };
+  if (rule.matchKind === 'any') return true;
   const expected = rule.matchValue ?? '';
+  const value = text(MATCHER_FIELDS[rule.matchKind]);
   switch (rule.matchKind) {
-    case 'any':
-      return true;
     case 'keyword_exact':
-      return (text('content') ?? '').trim().toLowerCase() === expected.trim().toLowerCase();
+      return (value ?? '').trim().toLowerCase() === expected.trim().toLowerCase();
     case 'keyword_contains':
-      return expected !== '' && (text('content') ?? '').toLowerCase().includes(expected.toLowerCase());
-    case 'scene': {
-      const scene = text('scene');
-      return scene !== null && scene !== '' && (expected === '*' || scene === expected);
-    }
+      return expected !== '' && (value ?? '').toLowerCase().includes(expected.toLowerCase());
+    case 'scene':
+      return value !== null && value !== '' && (expected === '*' || value === expected);
     case 'menu_key':
-      return text('menuKey') === expected;
     case 'event_id':
-      return text('eventId') === expected;
+      return value === expected;
   }
 }
 

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import { tagNameProblemsOf, type TagNameProblem } from '../../../web/shared/field-rules';
+import { interactionTypeOf, matcherFits } from '../../../web/shared/interaction-types';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { insertedId } from '../../db/sql';
@@ -182,8 +183,9 @@ export class TagRulesService {
 
 /**
  * Rules that span fields, checked on the complete rule (so a PATCH cannot break them either):
- * every kind but `any` needs a match value, and a passive reply is either text or news, never
- * both (WeChat answers one message per callback).
+ * every kind but `any` needs a match value and must be one the interaction carries (the
+ * registry, web/shared/interaction-types.ts: a scene on a text message never matches), and a
+ * passive reply is either text or news, never both (WeChat answers one message per callback).
  */
 export function checkTagRule(rule: TagRuleFields): TagRuleIssue[] {
   const issues: TagRuleIssue[] = [];
@@ -192,6 +194,12 @@ export function checkTagRule(rule: TagRuleFields): TagRuleIssue[] {
       path: 'matchValue',
       code: 'match_value_required',
       message: `matchValue is required when matchKind is '${rule.matchKind}'`,
+    });
+  if (rule.matchKind !== 'any' && interactionTypeOf(rule.interactionType) && !matcherFits(rule.interactionType, rule.matchKind))
+    issues.push({
+      path: 'matchKind',
+      code: 'match_kind_not_for_type',
+      message: `an interaction of type '${rule.interactionType}' carries nothing matchKind '${rule.matchKind}' reads`,
     });
   if (rule.replyText !== null && rule.replyNews !== null)
     issues.push({ path: 'replyNews', code: 'reply_one_kind', message: 'Give at most one of replyText and replyNews' });

@@ -67,7 +67,7 @@ describe('customers you can tell apart, in the browser', () => {
     // The first follower's row: its last interaction in words, its source and its follow state.
     const row = page.locator('[data-test=contacts-table] .contact-row', { hasText: openids[0].slice(-4) });
     const text = await row.innerText();
-    expect(text).toContain('文本消息');
+    expect(text).toContain('发来消息');
     expect(text).toContain('渠道/展会A');
     expect(text).toContain('已关注公众号');
     await screenshot(page, 'customers-identity-list');

@@ -3,7 +3,11 @@ import { Interaction } from '../../../entities/interaction.entity';
 import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { createActivityReaction } from '../../../server/modules/contacts/activity.reaction';
-import { InteractionsService, type InteractionDraft } from '../../../server/modules/interactions/interactions.service';
+import {
+  InteractionsService,
+  InvalidInteractionError,
+  type InteractionDraft,
+} from '../../../server/modules/interactions/interactions.service';
 import { reactionsWant, type Reaction } from '../../../server/modules/reactions/reaction';
 import { ReactionsWorker } from '../../../server/modules/reactions/reactions.worker';
 import { describeEachDatabase } from '../../support/database';
@@ -136,5 +140,30 @@ describeEachDatabase('interaction direction: what was sent is on the timeline, n
     expect(seen).toEqual(['outbox:test:a:delivered', 'outbox:test:b:delivered']);
     // The activity reaction (inbound only) was not given them.
     expect((await m().findOneByOrFail(Contact, { id })).lastInteractionAt).toEqual(firstAt);
+  });
+  it("takes a type's direction from the registry when the caller gives none, and refuses the other one", async () => {
+    const [{ contactId }] = await record([inbound('o_reg', stack.clock.now(), 'hello')]);
+    const id = contactId ?? 0;
+    const bare = (type: string, key: string): InteractionDraft => ({
+      type,
+      channel: 'oa',
+      occurredAt: stack.clock.now(),
+      detail: { msgId: key },
+      identity: null,
+      contactId: id,
+      dedupeKey: `oa:test:${key}`,
+    });
+    // TEMPLATESENDJOBFINISH reports on our send: out. A click on a pushed link: in. A type the
+    // registry does not know (a platform push no parser knows): in, as before.
+    await record([bare('template_delivered', 'd1'), bare('link_clicked', 'c1'), bare('some_new_push', 'n1')]);
+    const rows = await m().find(Interaction, { where: { contactId: id }, order: { id: 'ASC' } });
+    expect(rows.map((r) => [r.type, r.direction])).toEqual([
+      ['text', 'in'],
+      ['template_delivered', 'out'],
+      ['link_clicked', 'in'],
+      ['some_new_push', 'in'],
+    ]);
+    await expect(record([{ ...bare('message_sent', 's1'), direction: 'in' }])).rejects.toBeInstanceOf(InvalidInteractionError);
+    expect(await m().countBy(Interaction, { type: 'message_sent' })).toBe(0);
   });
 });

@@ -46,7 +46,7 @@ describe('failed work in words', () => {
         zh,
       ).what,
     ).toBe('同步标签目录到公众号：删除 2 个标签');
-    expect(describeFailedWorkItem(item({ kind: 'text', errcode: null }), true, zh)).toEqual({ what: '处理互动：文本消息', problem: null });
+    expect(describeFailedWorkItem(item({ kind: 'text', errcode: null }), true, zh)).toEqual({ what: '处理互动：发来消息', problem: null });
   });
 
   it('maps errcodes to sentences, and an unknown one to a sentence with its number', () => {
