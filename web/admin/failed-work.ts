@@ -18,9 +18,14 @@ function contactName(contact: NonNullable<NonNullable<FailedWorkItem['subject']>
   return t.t(`customer.kinds.${contact.kind}`, { text: contact.text });
 }
 
+/** Where a platform errcode's sentence is, in the one catalogue every screen reads (`m1` is -1). */
+export function errcodeKey(code: number): string {
+  return `labels.errcodes.${code < 0 ? `m${-code}` : `e${code}`}`;
+}
+
 /** The errcode's sentence; a code this page has no words for still reads as a sentence with its number. */
 export function errcodeSentence(code: number, t: Translator): string {
-  const key = `labels.errcodes.${code < 0 ? `m${-code}` : `e${code}`}`;
+  const key = errcodeKey(code);
   return t.has(key) ? t.t(key) : t.t('labels.work.platformError', { code });
 }
 

@@ -1,5 +1,6 @@
 import type { ApiErrorBody, Translator } from '../shared/errors';
 import type { PlatformSyncState, TagGroupView, TagView } from '../shared/types';
+import { errcodeKey } from './failed-work';
 
 /** Element Plus tag colours: the sync state at a glance. */
 export type TagColour = 'info' | 'warning' | 'success' | 'danger';
@@ -18,12 +19,12 @@ export function syncColour(state: PlatformSyncState['state']): TagColour {
 }
 
 /**
- * A platform errcode in the page's language: the number and its meaning when the catalogue has one
- * (`errors.errcode.e<n>`), else the number in a general sentence. The platform's own English
- * meaning stays in the tooltip.
+ * A platform errcode in the page's language: the number and its meaning when the one catalogue
+ * (`labels.errcodes`, errcodeKey) has one, else the number in a general sentence. The platform's
+ * own English meaning stays in the tooltip.
  */
 export function errcodeText(errcode: number, tr: Translator): string {
-  const key = `errors.errcode.e${errcode}`;
+  const key = errcodeKey(errcode);
   return tr.has(key) ? `${errcode} ${tr.t(key)}` : tr.t('errors.sync.platform_errcode', { errcode });
 }
 

@@ -165,7 +165,7 @@ describe('the tags, failed-work and setup screens in a browser', () => {
     await oa.waitFor();
     await expect(oa.getAttribute('data-state')).resolves.toBe('failed');
     await expect(oa.locator('.el-tag--danger').innerText()).resolves.toBe('同步失败');
-    await expect(oa.locator('[data-test=sync-problem]').innerText()).resolves.toBe('45159 无效的标签 ID');
+    await expect(oa.locator('[data-test=sync-problem]').innerText()).resolves.toBe('45159 公众号里没有这个标签（标签 ID 无效）');
     await shot('tags-setup-failed-work-tag-sync-failed');
   });
 

@@ -16,7 +16,7 @@ describe('the tags screen', () => {
   it('colours each sync state, and explains a failure by its errcode and meaning, else by the error', () => {
     expect((['none', 'pending', 'done', 'failed'] as const).map(syncColour)).toEqual(['info', 'warning', 'success', 'danger']);
     const catalogue: Record<string, string> = {
-      'errors.errcode.e45159': '无效的标签 ID',
+      'labels.errcodes.e45159': '无效的标签 ID',
       'errors.sync.platform_errcode': '平台返回错误码 {errcode}',
       'errors.sync.tag_name_oa_bytes': '超过 {max} 字节',
       'errors.sync.failed': '同步失败',
