@@ -119,9 +119,13 @@ export const segmentFilterSchema = nodeSchema.superRefine((root, ctx) => {
     });
 });
 
+export function isFilterGroup(node: FilterNode): node is FilterGroup {
+  return node.kind === 'and' || node.kind === 'or';
+}
+
 /** Every condition of the tree, depth first. */
 export function conditionsOf(node: FilterNode): FilterCondition[] {
-  return node.kind === 'and' || node.kind === 'or' ? node.conditions.flatMap(conditionsOf) : [node];
+  return isFilterGroup(node) ? node.conditions.flatMap(conditionsOf) : [node as FilterCondition];
 }
 
 /** The saved segments a filter reads (inSegment). */

@@ -1,5 +1,6 @@
 import { toSqlDate } from '../../db/sql';
 import {
+  isFilterGroup,
   LINK_CLICKED_TYPE,
   type FilterCondition,
   type FilterNode,
@@ -53,11 +54,11 @@ interface CompileState {
 }
 
 function compileNode(node: FilterNode, s: CompileState): string {
-  if (node.kind === 'and' || node.kind === 'or') {
+  if (isFilterGroup(node)) {
     const parts = node.conditions.map((child) => compileNode(child, s));
     return parts.length === 1 ? parts[0] : `(${parts.join(node.kind === 'and' ? ' AND ' : ' OR ')})`;
   }
-  return compileCondition(node, s);
+  return compileCondition(node as FilterCondition, s);
 }
 
 function compileCondition(c: FilterCondition, s: CompileState): string {
