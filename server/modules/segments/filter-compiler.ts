@@ -121,11 +121,10 @@ function compileCondition(c: FilterCondition, s: CompileState): string {
         `AND i.occurred_at >= ${bind(since(c.days))}${matcherSql(c.matcher, s, bind)})`
       );
     case 'clickedJourney': {
-      const recent = c.days === undefined ? '' : ` AND i.occurred_at >= ${bind(since(c.days))}`;
-      return (
-        `c.id IN (SELECT i.contact_id FROM interactions i WHERE i.ref_type = 'journey' AND i.ref_id = ${bind(c.journeyId)} ` +
-        `AND i.type = ${bind(LINK_CLICKED_TYPE)}${recent})`
-      );
+      // Placeholders bind in the order they are written: the time bound comes last.
+      const head = `c.id IN (SELECT i.contact_id FROM interactions i WHERE i.ref_type = 'journey' AND i.ref_id = ${bind(c.journeyId)} `;
+      const type = `AND i.type = ${bind(LINK_CLICKED_TYPE)}`;
+      return `${head}${type}${c.days === undefined ? '' : ` AND i.occurred_at >= ${bind(since(c.days))}`})`;
     }
     case 'inSegment':
       return `c.id IN (SELECT sm.contact_id FROM segment_members sm WHERE sm.segment_id = ${bind(c.segmentId)})`;
