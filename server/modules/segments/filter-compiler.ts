@@ -111,9 +111,14 @@ function compileCondition(c: FilterCondition, s: CompileState): string {
     case 'silentFor':
       return `(c.last_interaction_at < ${bind(since(c.days))} OR c.last_interaction_at IS NULL)`;
     case 'did': {
-      const where = `i.type = ${bind(c.type)} AND i.occurred_at >= ${bind(since(c.days))}${matcherSql(c.matcher, s, bind)}`;
-      if (c.atLeast <= 1) return `c.id IN (SELECT i.contact_id FROM interactions i WHERE ${where})`;
-      return `c.id IN (SELECT i.contact_id FROM interactions i WHERE ${where} GROUP BY i.contact_id HAVING COUNT(*) >= ${bind(c.atLeast)})`;
+      const did = () => `i.type = ${bind(c.type)} AND i.occurred_at >= ${bind(since(c.days))}${matcherSql(c.matcher, s, bind)}`;
+      const once = `c.id IN (SELECT i.contact_id FROM interactions i WHERE ${did()})`;
+      if (c.atLeast <= 1) return once;
+      // At least N: the semi-join narrows first (whichever way the planner drives it), then the
+      // contact's own index range is counted for the few left. A GROUP BY ... HAVING subquery
+      // instead made MariaDB group every matching interaction of the period into a temporary
+      // table, whatever the other conditions (bench:segments).
+      return `(${once} AND (SELECT COUNT(*) FROM interactions i WHERE i.contact_id = c.id AND ${did()}) >= ${bind(c.atLeast)})`;
     }
     case 'didNot':
       return (
