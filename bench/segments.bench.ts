@@ -74,7 +74,13 @@ const OTHER_FILTERS: [string, FilterNode][] = [
       kind: 'or',
       conditions: [
         { kind: 'tags', match: 'all', tagIds: [4, 11] },
-        { kind: 'and', conditions: [{ kind: 'did', type: 'text', atLeast: 1, days: 7 }, { kind: 'score', min: 90 }] },
+        {
+          kind: 'and',
+          conditions: [
+            { kind: 'did', type: 'text', atLeast: 1, days: 7 },
+            { kind: 'score', min: 90 },
+          ],
+        },
       ],
     },
   ],

@@ -73,7 +73,7 @@ const groupSchema: z.ZodType<FilterGroup, FilterGroupInput> = z.strictObject({
 
 const nodeSchema: z.ZodType<FilterNode, FilterNodeInput> = z.lazy(() =>
   z.discriminatedUnion('kind', [groupSchema as never, ...conditionSchemas]),
-) as z.ZodType<FilterNode, FilterNodeInput>;
+);
 
 /**
  * The filter as the API takes it, with the rules that span fields: a score range needs a bound and
@@ -86,14 +86,24 @@ export const segmentFilterSchema = nodeSchema.superRefine((root, ctx) => {
   const walk = (node: FilterNode, path: (string | number)[], depth: number) => {
     if (node.kind === 'and' || node.kind === 'or') {
       if (depth > MAX_FILTER_DEPTH)
-        ctx.addIssue({ code: 'custom', path, message: `Groups nest at most ${MAX_FILTER_DEPTH} deep`, params: { code: 'filter_depth', max: MAX_FILTER_DEPTH } });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `Groups nest at most ${MAX_FILTER_DEPTH} deep`,
+          params: { code: 'filter_depth', max: MAX_FILTER_DEPTH },
+        });
       node.conditions.forEach((child, i) => walk(child, [...path, 'conditions', i], depth + 1));
       return;
     }
     count += 1;
     if (node.kind === 'score') {
       if (node.min === undefined && node.max === undefined)
-        ctx.addIssue({ code: 'custom', path: [...path, 'min'], message: 'Give a lowest or a highest score', params: { code: 'range_bound' } });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'min'],
+          message: 'Give a lowest or a highest score',
+          params: { code: 'range_bound' },
+        });
       if (node.min !== undefined && node.max !== undefined && node.max < node.min)
         ctx.addIssue({
           code: 'custom',
@@ -125,7 +135,7 @@ export function isFilterGroup(node: FilterNode): node is FilterGroup {
 
 /** Every condition of the tree, depth first. */
 export function conditionsOf(node: FilterNode): FilterCondition[] {
-  return isFilterGroup(node) ? node.conditions.flatMap(conditionsOf) : [node as FilterCondition];
+  return isFilterGroup(node) ? node.conditions.flatMap(conditionsOf) : [node];
 }
 
 /** The saved segments a filter reads (inSegment). */
@@ -139,7 +149,8 @@ export function referencedSegmentIds(node: FilterNode): number[] {
  * contact stops having done X in the last 7 days.
  */
 export function isTimeRelative(node: FilterNode): boolean {
-  return conditionsOf(node).some((c) =>
-    ['activeWithin', 'silentFor', 'did', 'didNot', 'inSegment'].includes(c.kind) || (c.kind === 'clickedJourney' && c.days !== undefined),
+  return conditionsOf(node).some(
+    (c) =>
+      ['activeWithin', 'silentFor', 'did', 'didNot', 'inSegment'].includes(c.kind) || (c.kind === 'clickedJourney' && c.days !== undefined),
   );
 }

@@ -534,7 +534,8 @@ export class ContactsQueryService {
     if (filter.stage !== undefined) own.push({ kind: 'stage', stages: [filter.stage] });
     // A prefix: one range of the source, read from the list index in id order.
     if (source !== undefined) own.push({ kind: 'source', which: 'first', prefix: source });
-    if (filter.minScore !== undefined || filter.maxScore !== undefined) own.push({ kind: 'score', min: filter.minScore, max: filter.maxScore });
+    if (filter.minScore !== undefined || filter.maxScore !== undefined)
+      own.push({ kind: 'score', min: filter.minScore, max: filter.maxScore });
     if (filter.activeWithinDays !== undefined) own.push({ kind: 'activeWithin', days: filter.activeWithinDays });
     if (filter.silentForDays !== undefined) own.push({ kind: 'silentFor', days: filter.silentForDays });
     const now = this.deps.clock.now();

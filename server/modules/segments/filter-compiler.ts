@@ -1,10 +1,5 @@
 import { toSqlDate } from '../../db/sql';
-import {
-  isFilterGroup,
-  LINK_CLICKED_TYPE,
-  type FilterCondition,
-  type FilterNode,
-} from '../../../web/shared/segment-filter';
+import { isFilterGroup, LINK_CLICKED_TYPE, type FilterCondition, type FilterNode } from '../../../web/shared/segment-filter';
 
 /**
  * The one filter compiler: a segment filter (web/shared/segment-filter.ts) becomes one
@@ -39,7 +34,13 @@ export interface CompiledFilter {
 const DAY_MS = 86_400_000;
 
 /** The detail field each tag-rule matcher reads (tag-rules.engine.ts matchRule). */
-const MATCHER_FIELDS = { keyword_exact: 'content', keyword_contains: 'content', scene: 'scene', menu_key: 'menuKey', event_id: 'eventId' } as const;
+const MATCHER_FIELDS = {
+  keyword_exact: 'content',
+  keyword_contains: 'content',
+  scene: 'scene',
+  menu_key: 'menuKey',
+  event_id: 'eventId',
+} as const;
 
 export function compileFilter(params: CompileFilterParams): CompiledFilter {
   const out: unknown[] = [];
@@ -58,7 +59,7 @@ function compileNode(node: FilterNode, s: CompileState): string {
     const parts = node.conditions.map((child) => compileNode(child, s));
     return parts.length === 1 ? parts[0] : `(${parts.join(node.kind === 'and' ? ' AND ' : ' OR ')})`;
   }
-  return compileCondition(node as FilterCondition, s);
+  return compileCondition(node, s);
 }
 
 function compileCondition(c: FilterCondition, s: CompileState): string {

@@ -3,12 +3,7 @@ import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
-import {
-  referencedSegmentIds,
-  SEGMENT_ENTERED_TYPE,
-  SEGMENT_EXITED_TYPE,
-  type FilterNode,
-} from '../../../web/shared/segment-filter';
+import { referencedSegmentIds, SEGMENT_ENTERED_TYPE, SEGMENT_EXITED_TYPE, type FilterNode } from '../../../web/shared/segment-filter';
 import type { InteractionDraft, InteractionsService } from '../interactions/interactions.service';
 import { defineReaction, type Reaction } from '../reactions/reaction';
 import type { SegmentFilters } from './segment-filters';
@@ -67,7 +62,9 @@ export class SegmentMembership {
 
   /** Every saved segment, those another one reads (inSegment) before it. */
   async listDefinitions(manager: EntityManager = this.deps.dataSource.manager): Promise<SegmentDefinition[]> {
-    const rows = await manager.query<{ id: number | string; name: string; filter: unknown }[]>('SELECT id, name, filter FROM segments ORDER BY id');
+    const rows = await manager.query<{ id: number | string; name: string; filter: unknown }[]>(
+      'SELECT id, name, filter FROM segments ORDER BY id',
+    );
     return orderByDependencies(rows.map((row) => ({ id: Number(row.id), name: row.name, filter: parseFilter(row.filter) })));
   }
 
@@ -221,24 +218,25 @@ export class SegmentMembership {
     changes: { contactId: number; enteredAt: Date; entered: boolean }[],
   ): Promise<void> {
     const now = this.deps.clock.now();
-    const drafts = changes.map(
-      (change): InteractionDraft => ({
-        type: change.entered ? SEGMENT_ENTERED_TYPE : SEGMENT_EXITED_TYPE,
-        channel: 'system',
-        direction: 'out',
-        occurredAt: now,
-        detail: { segmentId: segment.id, segmentName: segment.name },
-        identity: null,
-        contactId: change.contactId,
-        dedupeKey: `segment:${segment.id}:${change.contactId}:${change.enteredAt.getTime()}${change.entered ? '' : ':exit'}`,
-        ref: { type: 'segment', id: String(segment.id) },
-      }),
-    );
-    for (let i = 0; i < drafts.length; i += EVENTS_PER_CALL) await this.deps.interactions.recordInteractions(manager, drafts.slice(i, i + EVENTS_PER_CALL));
+    const drafts = changes.map((change): InteractionDraft => ({
+      type: change.entered ? SEGMENT_ENTERED_TYPE : SEGMENT_EXITED_TYPE,
+      channel: 'system',
+      direction: 'out',
+      occurredAt: now,
+      detail: { segmentId: segment.id, segmentName: segment.name },
+      identity: null,
+      contactId: change.contactId,
+      dedupeKey: `segment:${segment.id}:${change.contactId}:${change.enteredAt.getTime()}${change.entered ? '' : ':exit'}`,
+      ref: { type: 'segment', id: String(segment.id) },
+    }));
+    for (let i = 0; i < drafts.length; i += EVENTS_PER_CALL)
+      await this.deps.interactions.recordInteractions(manager, drafts.slice(i, i + EVENTS_PER_CALL));
   }
 
   private async storeCount(manager: EntityManager, segmentId: number): Promise<number> {
-    const rows = await manager.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM segment_members WHERE segment_id = ?', [segmentId]);
+    const rows = await manager.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM segment_members WHERE segment_id = ?', [
+      segmentId,
+    ]);
     const count = Number(rows[0]?.n ?? 0);
     await manager.query('UPDATE segments SET count = ?, counted_at = ? WHERE id = ?', [count, toSqlDate(this.deps.clock.now()), segmentId]);
     return count;

@@ -141,7 +141,8 @@ export class SegmentsService {
           const issues = await this.checkReferences(manager, params.filter, params.id);
           if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
         }
-        if (after.name !== before.name && (await this.nameTaken(manager, after.name, params.id))) return { ok: false, reason: 'duplicate_name' };
+        if (after.name !== before.name && (await this.nameTaken(manager, after.name, params.id)))
+          return { ok: false, reason: 'duplicate_name' };
         await manager.query('UPDATE segments SET name = ?, filter = ?, updated_at = ? WHERE id = ?', [
           after.name,
           JSON.stringify(after.filter),
@@ -209,7 +210,9 @@ export class SegmentsService {
       values.push(params.after);
     }
     if (params.scope.kind === 'follower') {
-      conditions.push("EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = m.contact_id AND f.user_id = ? AND f.status = 'active')");
+      conditions.push(
+        "EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = m.contact_id AND f.user_id = ? AND f.status = 'active')",
+      );
       values.push(params.scope.userId);
     }
     const rows = await this.deps.dataSource.query<
@@ -298,4 +301,3 @@ function toView(row: SegmentRow): SegmentView {
     updatedAt: fromSqlDate(row.updated_at).toISOString(),
   };
 }
-

@@ -51,12 +51,13 @@ describeEachDatabase('admin API: segments', (db) => {
         now,
         now,
       ]);
-      if (i % 2 === 1) await ds.query('INSERT INTO contact_tags (contact_id, tag_id, source, created_at) VALUES (?, ?, ?, ?)', [i, tagId, 'test', now]);
+      if (i % 2 === 1)
+        await ds.query('INSERT INTO contact_tags (contact_id, tag_id, source, created_at) VALUES (?, ?, ?, ?)', [i, tagId, 'test', now]);
     }
-    await ds.query("INSERT INTO contact_follows (contact_id, user_id, status, created_at, updated_at) VALUES (3, 'rep-1', 'active', ?, ?)", [
-      now,
-      now,
-    ]);
+    await ds.query(
+      "INSERT INTO contact_follows (contact_id, user_id, status, created_at, updated_at) VALUES (3, 'rep-1', 'active', ?, ?)",
+      [now, now],
+    );
   });
   afterEach(async () => {
     await stack.close();
@@ -111,7 +112,13 @@ describeEachDatabase('admin API: segments', (db) => {
     const bad = await a
       .post('/api/admin/segments', {
         name: '',
-        filter: { kind: 'and', conditions: [{ kind: 'score', min: 5, max: 1 }, { kind: 'or', conditions: [{ kind: 'did', type: 'text' }] }] },
+        filter: {
+          kind: 'and',
+          conditions: [
+            { kind: 'score', min: 5, max: 1 },
+            { kind: 'or', conditions: [{ kind: 'did', type: 'text' }] },
+          ],
+        },
       })
       .expect(400);
     const issues = (bad.body as { error: { code: string; details: Issue[] } }).error;
@@ -129,12 +136,15 @@ describeEachDatabase('admin API: segments', (db) => {
 
     const first = (await a.post('/api/admin/segments', { name: '甲', filter: coffee() }).expect(201)).body as { id: number };
     const taken = await a.post('/api/admin/segments', { name: '甲', filter: coffee() }).expect(409);
-    expect((taken.body as { error: { details: Issue[] } }).error.details).toEqual([expect.objectContaining({ path: 'name', code: 'name_taken' })]);
+    expect((taken.body as { error: { details: Issue[] } }).error.details).toEqual([
+      expect.objectContaining({ path: 'name', code: 'name_taken' }),
+    ]);
     const unknown = await a.post('/api/admin/segments', { name: '乙', filter: { kind: 'inSegment', segmentId: 999 } }).expect(400);
     expect((unknown.body as { error: { details: Issue[] } }).error.details).toEqual([
       expect.objectContaining({ path: 'filter.segmentId', code: 'segment_unknown' }),
     ]);
-    const reader = (await a.post('/api/admin/segments', { name: '乙', filter: { kind: 'inSegment', segmentId: first.id } }).expect(201)).body as {
+    const reader = (await a.post('/api/admin/segments', { name: '乙', filter: { kind: 'inSegment', segmentId: first.id } }).expect(201))
+      .body as {
       id: number;
     };
     const cycle = await a

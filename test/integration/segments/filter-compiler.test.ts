@@ -43,7 +43,11 @@ function seedContacts(): SeedContact[] {
     const i = index + 1;
     const interactions: SeedInteraction[] = [];
     for (let k = 0; k < i % 4; k += 1)
-      interactions.push({ type: 'text', at: ago((i % 10) * DAY_MS + k * HOUR_MS), detail: { content: i % 3 === 0 ? '我想问 价格' : 'Hello' } });
+      interactions.push({
+        type: 'text',
+        at: ago((i % 10) * DAY_MS + k * HOUR_MS),
+        detail: { content: i % 3 === 0 ? '我想问 价格' : 'Hello' },
+      });
     if (i % 5 === 0) interactions.push({ type: 'scan', at: ago((i % 20) * DAY_MS), detail: { scene: i % 10 === 0 ? 'expo' : 'shop' } });
     if (i % 9 === 0) interactions.push({ type: 'click', at: ago(DAY_MS), detail: { menuKey: 'buy' } });
     if (i % 11 === 0) interactions.push({ type: 'link_clicked', at: ago(3 * DAY_MS), detail: {}, ref: { type: 'journey', id: '7' } });
@@ -101,13 +105,27 @@ async function insertSeed(ds: DataSource, contacts: SeedContact[]): Promise<void
         created,
       ]);
     for (const tagId of c.tags)
-      await ds.query('INSERT INTO contact_tags (contact_id, tag_id, source, created_at) VALUES (?, ?, ?, ?)', [c.id, tagId, 'test', created]);
+      await ds.query('INSERT INTO contact_tags (contact_id, tag_id, source, created_at) VALUES (?, ?, ?, ?)', [
+        c.id,
+        tagId,
+        'test',
+        created,
+      ]);
     for (const it of c.interactions) {
       interactionId += 1;
       await ds.query(
         'INSERT INTO interactions (contact_id, type, channel, direction, occurred_at, detail, dedupe_key, ref_type, ref_id, created_at) ' +
           "VALUES (?, ?, 'oa', 'in', ?, ?, ?, ?, ?, ?)",
-        [c.id, it.type, toSqlDate(it.at), JSON.stringify(it.detail), `test:${interactionId}`, it.ref?.type ?? null, it.ref?.id ?? null, created],
+        [
+          c.id,
+          it.type,
+          toSqlDate(it.at),
+          JSON.stringify(it.detail),
+          `test:${interactionId}`,
+          it.ref?.type ?? null,
+          it.ref?.id ?? null,
+          created,
+        ],
       );
     }
   }
@@ -167,7 +185,10 @@ function referenceMatch(node: FilterNode, c: SeedContact, members: Map<number, S
     case 'silentFor':
       return c.lastInteractionAt === null || c.lastInteractionAt.getTime() < since(cond.days);
     case 'did':
-      return c.interactions.filter((it) => it.type === cond.type && it.at.getTime() >= since(cond.days) && matcherOk(it, cond.matcher)).length >= cond.atLeast;
+      return (
+        c.interactions.filter((it) => it.type === cond.type && it.at.getTime() >= since(cond.days) && matcherOk(it, cond.matcher)).length >=
+        cond.atLeast
+      );
     case 'didNot':
       return !c.interactions.some((it) => it.type === cond.type && it.at.getTime() >= since(cond.days) && matcherOk(it, cond.matcher));
     case 'clickedJourney':
@@ -203,7 +224,10 @@ const CASES: [string, FilterNode][] = [
   ['did text in 5 days', { kind: 'did', type: 'text', atLeast: 1, days: 5 }],
   ['did text 3 times in 10 days', { kind: 'did', type: 'text', atLeast: 3, days: 10 }],
   ['did text with a keyword', { kind: 'did', type: 'text', matcher: { kind: 'keyword_contains', value: '价格' }, atLeast: 1, days: 30 }],
-  ['did text with an exact keyword', { kind: 'did', type: 'text', matcher: { kind: 'keyword_exact', value: ' hello ' }, atLeast: 2, days: 30 }],
+  [
+    'did text with an exact keyword',
+    { kind: 'did', type: 'text', matcher: { kind: 'keyword_exact', value: ' hello ' }, atLeast: 2, days: 30 },
+  ],
   ['did scan with a scene', { kind: 'did', type: 'scan', matcher: { kind: 'scene', value: 'expo' }, atLeast: 1, days: 30 }],
   ['did scan with any scene', { kind: 'did', type: 'scan', matcher: { kind: 'scene', value: '*' }, atLeast: 1, days: 10 }],
   ['did click a menu key', { kind: 'did', type: 'click', matcher: { kind: 'menu_key', value: 'buy' }, atLeast: 1, days: 2 }],
@@ -216,12 +240,24 @@ const CASES: [string, FilterNode][] = [
     {
       kind: 'or',
       conditions: [
-        { kind: 'and', conditions: [{ kind: 'tags', match: 'any', tagIds: [TAGS.a] }, { kind: 'score', max: 20 }] },
+        {
+          kind: 'and',
+          conditions: [
+            { kind: 'tags', match: 'any', tagIds: [TAGS.a] },
+            { kind: 'score', max: 20 },
+          ],
+        },
         {
           kind: 'and',
           conditions: [
             { kind: 'stage', stages: ['activated'] },
-            { kind: 'or', conditions: [{ kind: 'didNot', type: 'text', days: 5 }, { kind: 'hasPhone', value: true }] },
+            {
+              kind: 'or',
+              conditions: [
+                { kind: 'didNot', type: 'text', days: 5 },
+                { kind: 'hasPhone', value: true },
+              ],
+            },
           ],
         },
       ],
@@ -282,8 +318,15 @@ describeEachDatabase('the filter compiler', (db) => {
     const ds = db().dataSource;
     const at = toSqlDate(NOW);
     await ds.query("INSERT INTO segments (id, name, filter, count, created_at, updated_at) VALUES (5, 'vip', '{}', 0, ?, ?)", [at, at]);
-    for (const id of [4, 8, 15, 16]) await ds.query('INSERT INTO segment_members (segment_id, contact_id, entered_at) VALUES (5, ?, ?)', [id, at]);
-    const filter: FilterNode = { kind: 'and', conditions: [{ kind: 'inSegment', segmentId: 5 }, { kind: 'tags', match: 'any', tagIds: [TAGS.a] }] };
+    for (const id of [4, 8, 15, 16])
+      await ds.query('INSERT INTO segment_members (segment_id, contact_id, entered_at) VALUES (5, ?, ?)', [id, at]);
+    const filter: FilterNode = {
+      kind: 'and',
+      conditions: [
+        { kind: 'inSegment', segmentId: 5 },
+        { kind: 'tags', match: 'any', tagIds: [TAGS.a] },
+      ],
+    };
     expect(await filters.filterContactIds({ filter, contactIds: contacts.map((c) => c.id) })).toEqual(
       expected(filter, new Map([[5, new Set([4, 8, 15, 16])]])),
     );

@@ -49,9 +49,10 @@ describeEachDatabase('segment membership: kept by the reaction and the refresh j
   };
   const members = async (segmentId: number) =>
     (
-      await ds().query<{ contact_id: number | string }[]>('SELECT contact_id FROM segment_members WHERE segment_id = ? ORDER BY contact_id', [
-        segmentId,
-      ])
+      await ds().query<{ contact_id: number | string }[]>(
+        'SELECT contact_id FROM segment_members WHERE segment_id = ? ORDER BY contact_id',
+        [segmentId],
+      )
     ).map((row) => Number(row.contact_id));
   const events = () =>
     ds().query<EventRow[]>(
@@ -64,7 +65,13 @@ describeEachDatabase('segment membership: kept by the reaction and the refresh j
     const s = stack.services;
     const tag = await s.transactor.run((m) => s.contactTags.ensureTag(m, { group: '兴趣', name: '价格' }));
     const rule = await s.tagRules.createTagRule({
-      rule: { name: '问价', interactionType: 'text', matchKind: 'keyword_contains', matchValue: '价格', addTags: [{ group: '兴趣', name: '价格' }] },
+      rule: {
+        name: '问价',
+        interactionType: 'text',
+        matchKind: 'keyword_contains',
+        matchValue: '价格',
+        addTags: [{ group: '兴趣', name: '价格' }],
+      },
       actor: ACTOR,
     });
     expect(rule.ok).toBe(true);
@@ -86,7 +93,11 @@ describeEachDatabase('segment membership: kept by the reaction and the refresh j
       await ds().query<{ entered_at: unknown }[]>('SELECT entered_at FROM segment_members WHERE segment_id = ?', [segment.id])
     )[0].entered_at;
     const enteredMs = (enteredAt instanceof Date ? enteredAt : new Date(`${String(enteredAt).replace(' ', 'T')}Z`)).getTime();
-    expect({ ...entered, contact_id: Number(entered.contact_id), detail: typeof entered.detail === 'string' ? JSON.parse(entered.detail) : entered.detail }).toEqual({
+    expect({
+      ...entered,
+      contact_id: Number(entered.contact_id),
+      detail: typeof entered.detail === 'string' ? (JSON.parse(entered.detail) as unknown) : entered.detail,
+    }).toEqual({
       contact_id: asker,
       type: 'segment_entered',
       channel: 'system',
@@ -140,7 +151,13 @@ describeEachDatabase('segment membership: kept by the reaction and the refresh j
     const all = await createSegment('聊过', { kind: 'did', type: 'text', atLeast: 1, days: 30 });
     expect(all.count).toBe(2);
     expect(await events()).toHaveLength(0);
-    const inner = await createSegment('聊过且 A', { kind: 'and', conditions: [{ kind: 'inSegment', segmentId: all.id }, { kind: 'score', min: -1000 }] });
+    const inner = await createSegment('聊过且 A', {
+      kind: 'and',
+      conditions: [
+        { kind: 'inSegment', segmentId: all.id },
+        { kind: 'score', min: -1000 },
+      ],
+    });
     expect(await members(inner.id)).toEqual([a, b].sort((x, y) => x - y));
     expect(await s.segmentFilters.matchesFilter({ filter: { kind: 'inSegment', segmentId: inner.id }, contactId: a })).toBe(true);
 

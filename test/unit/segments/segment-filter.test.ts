@@ -45,13 +45,21 @@ describe('segment filter format', () => {
       kind: 'and',
       conditions: [
         { kind: 'score', min: 5, max: 1 },
-        { kind: 'or', conditions: [{ kind: 'stage', stages: ['nope'] }, { kind: 'did', type: 'text' }] },
+        {
+          kind: 'or',
+          conditions: [
+            { kind: 'stage', stages: ['nope'] },
+            { kind: 'did', type: 'text' },
+          ],
+        },
         { kind: 'whatever' },
       ],
     });
     expect(result.success).toBe(false);
     const paths = result.success ? [] : result.error.issues.map((issue) => issue.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['conditions.1.conditions.0.stages.0', 'conditions.1.conditions.1.days', 'conditions.2.kind']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['conditions.1.conditions.0.stages.0', 'conditions.1.conditions.1.days', 'conditions.2.kind']),
+    );
   });
 
   it('checks ranges and depth after the shape', () => {
@@ -60,10 +68,22 @@ describe('segment filter format', () => {
       conditions: [
         { kind: 'score', min: 5, max: 1 },
         { kind: 'created', from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' },
-        { kind: 'or', conditions: [{ kind: 'and', conditions: [{ kind: 'or', conditions: [{ kind: 'and', conditions: [{ kind: 'or', conditions: [{ kind: 'score', min: 1 }] }] }] }] }] },
+        {
+          kind: 'or',
+          conditions: [
+            {
+              kind: 'and',
+              conditions: [
+                { kind: 'or', conditions: [{ kind: 'and', conditions: [{ kind: 'or', conditions: [{ kind: 'score', min: 1 }] }] }] },
+              ],
+            },
+          ],
+        },
       ],
     });
-    const issues = result.success ? [] : result.error.issues.map((issue) => [issue.path.join('.'), (issue as { params?: { code?: string } }).params?.code]);
+    const issues = result.success
+      ? []
+      : result.error.issues.map((issue) => [issue.path.join('.'), (issue as { params?: { code?: string } }).params?.code]);
     expect(issues).toEqual(
       expect.arrayContaining([
         ['conditions.0.max', 'score_range'],
