@@ -41,7 +41,7 @@ import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
 import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
-import { InteractionsService } from './modules/interactions/interactions.service';
+import { InteractionsService, type RecordResult } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
 import { reactionsWant } from './modules/reactions/reaction';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
@@ -61,6 +61,10 @@ import { TaskQueue } from './modules/tasks/task-queue.service';
 import { SandboxClockStore } from './modules/sandbox/sandbox-clock.store';
 import { SandboxFollowersService } from './modules/sandbox/sandbox-followers.service';
 import { createAdminSandboxRouter } from './http/admin-sandbox.routes';
+import { createAdminSegmentsRouter } from './http/admin-segments.routes';
+import { SegmentFilters } from './modules/segments/segment-filters';
+import { SegmentMembership } from './modules/segments/segment-membership';
+import { SegmentsService } from './modules/segments/segments.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -180,6 +184,19 @@ export function composeServices(p: ComposeParams) {
   const scoring = new ScoringService({ clock });
   const rules = new TagRulesEngine({ dataSource, contactTags, clock });
   const wecomTags = wecom ? new WecomTagMirror({ dataSource, wecom, contactTags, tagSync, clock }) : null;
+  // The one filter compiler's queries (segments, journeys' conditions) and the kept memberships.
+  // Membership records its events through `interactions`, built below from the reactions' list.
+  const segmentFilters = new SegmentFilters({ dataSource, clock });
+  const segmentMembership = new SegmentMembership({
+    dataSource,
+    transactor,
+    clock,
+    filters: segmentFilters,
+    interactions: {
+      recordInteractions: (manager, drafts): Promise<RecordResult[]> => interactions.recordInteractions(manager, drafts),
+    },
+    logger,
+  });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -198,6 +215,8 @@ export function composeServices(p: ComposeParams) {
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
+      // Last: it must see the tags, stage and scores the reactions above wrote.
+      segmentMembership.createReaction(),
     ],
   });
   // Only interactions a registered reaction is given get a work row (not, by default, the sends).
@@ -241,6 +260,7 @@ export function composeServices(p: ComposeParams) {
   const contactNotes = new ContactNotesService({ transactor, audit, contactsQuery, clock });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
   const statCounters = new StatCountersService({ dataSource, transactor, clock });
+  const segments = new SegmentsService({ dataSource, transactor, clock, audit, filters: segmentFilters, membership: segmentMembership });
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
@@ -260,6 +280,7 @@ export function composeServices(p: ComposeParams) {
     createAdminSetupRouter({ setup, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
+    createAdminSegmentsRouter({ segments, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -281,6 +302,9 @@ export function composeServices(p: ComposeParams) {
     },
     // The dashboard's counters: changes are counted as deltas with each write, folded in here.
     { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },
+    // Saved segments whose result moves with time ("did X in the last 7 days") or without an
+    // interaction (an operator's tagging): each refreshed in set-based SQL.
+    { name: 'segments-refresh', schedule: '*/5 * * * *', run: async () => void (await segmentMembership.refreshAll()) },
     // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
@@ -337,5 +361,8 @@ export function composeServices(p: ComposeParams) {
     drainGate,
     readiness,
     sandboxClockStore,
+    segmentFilters,
+    segmentMembership,
+    segments,
   };
 }

@@ -322,6 +322,11 @@ describe('the admin page at a phone width', () => {
     await checkDialog('[data-test=rule-new]', '[data-test=rule-save]', 'rules-dialog');
   });
 
+  it('the segments, with the builder dialog', async () => {
+    await checkScreen('/segments', '[data-test=segments-table]', 'segments');
+    await checkDialog('[data-test=segment-new]', '[data-test=segment-save]', 'segments-dialog');
+  });
+
   it('the failed work', async () => {
     await checkScreen('/failed-work', '[data-test=failed-row]', 'failed-work');
     // Its columns scroll inside the table, and the table's scrollbar shows that they do (no hover on a phone).

@@ -240,6 +240,16 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await closeDialog('rule-form');
     await englishOn('rules');
 
+    // Segments: the builder with a refused condition (a tag condition without a tag), its kinds listed.
+    await visit('/segments', '[data-test=segments-table]');
+    await englishOn('segments');
+    await page.click('[data-test=segment-new]');
+    await page.locator('[data-test=segment-form]').waitFor();
+    await page.locator('[data-test=segment-preview]', { hasText: '条件' }).waitFor();
+    await englishOn('segments-dialog');
+    await scanSelect('"condition-kind-filter.conditions.0"', 'segments-dialog-kinds');
+    await closeDialog('segment-form');
+
     await visit('/failed-work', '[data-test=failed-row]');
     await englishOn('failed-work');
 
