@@ -7,7 +7,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { insertedId, isMysqlManager } from '../../db/sql';
+import { insertedId, isMysqlManager, toSqlDate } from '../../db/sql';
 import { countChanges, forgetDims, STAT_METRICS, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
@@ -18,8 +18,11 @@ export type TagChangeActor =
   | { kind: 'platform'; platform: 'oa' | 'wecom' }
   | { kind: 'system' };
 
-/** Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a platform. */
-export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit';
+/**
+ * Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a
+ * platform, the silent-customers job (and the contact's return).
+ */
+export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent';
 
 export interface ApplyTagsParams {
   contactId: number;
@@ -106,6 +109,70 @@ export class ContactTagsService {
     }
     return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
   }
+
+  /**
+   * Puts one tag on every live contact of a set that lacks it, set-based: one INSERT ... SELECT,
+   * its history and counters from the rows it wrote (found by this call's source and time), for
+   * jobs over many contacts (the silent customers). Returns the contacts tagged. A tag whose
+   * group syncs to a platform is enqueued per contact, like applyTags; the jobs' tags live in
+   * groups that sync nowhere, so they cost no per-contact statement.
+   */
+  async tagContactSet(manager: EntityManager, p: TagContactSetParams): Promise<number[]> {
+    const now = this.deps.clock.now();
+    const at = toSqlDate(now);
+    const source = `${sourceOf(p.actor)}:${p.cause}`.slice(0, 64);
+    await manager.query(
+      `INSERT INTO contact_tags (contact_id, tag_id, source, created_at) SELECT c.id, ?, ?, ? FROM contacts c
+        WHERE c.merged_into_id IS NULL AND (${p.contacts.where})
+          AND NOT EXISTS (SELECT 1 FROM contact_tags h WHERE h.contact_id = c.id AND h.tag_id = ?)`,
+      [p.tag.id, source, at, ...p.contacts.params, p.tag.id],
+    );
+    const rows: { id: number | string; contact_id: number | string }[] = await manager.query(
+      'SELECT id, contact_id FROM contact_tags WHERE tag_id = ? AND source = ? AND created_at = ? ORDER BY contact_id',
+      [p.tag.id, source, at],
+    );
+    if (rows.length === 0) return [];
+    const actor = p.actor;
+    await manager.query(
+      `INSERT INTO contact_tag_changes (contact_id, tag_id, tag_name, op, actor_kind, actor_id, actor_name, cause, interaction_id, at)
+        SELECT contact_id, tag_id, ?, 'add', ?, ?, ?, ?, NULL, created_at FROM contact_tags WHERE tag_id = ? AND source = ? AND created_at = ?`,
+      [
+        p.tag.name.slice(0, 64),
+        actor.kind,
+        actor.kind === 'operator' || actor.kind === 'rule' ? actor.id : null,
+        actor.kind === 'rule' ? actor.name.slice(0, 64) : actor.kind === 'platform' ? actor.platform : null,
+        p.cause,
+        p.tag.id,
+        source,
+        at,
+      ],
+    );
+    await countChanges(manager, [tagChange(p.tag.id, rows.length)]);
+    const group = await manager.findOneBy(TagGroup, { id: p.tag.groupId });
+    if (group?.syncOa || group?.syncWecom) {
+      for (const row of rows) {
+        await this.deps.tagSync.enqueueContactTagChanges(manager, {
+          contactId: Number(row.contact_id),
+          added: [{ tag: p.tag, contactTagId: Number(row.id) }],
+          removed: [],
+        });
+      }
+    }
+    return rows.map((r) => Number(r.contact_id));
+  }
+}
+
+/** A set of contacts named by SQL over `contacts c`: `c.id IN (...)`, a range, a silence bound. */
+export interface ContactSetSql {
+  where: string;
+  params: unknown[];
+}
+
+export interface TagContactSetParams {
+  tag: Tag;
+  contacts: ContactSetSql;
+  actor: TagChangeActor;
+  cause: TagChangeCause;
 }
 
 /** contact_tags.source: `operator:1`, `rule:3`, `wecom`, `system`. */
