@@ -8,7 +8,7 @@ import type { AddPointsParams, ScoringService } from './scoring.service';
 import type { ScoringSettingsStore } from './scoring-settings';
 
 /** Contact ids per transaction of the daily decay. */
-const ID_RANGE = 10_000;
+const ID_RANGE = 1_000;
 const DAY_MS = 86_400_000;
 
 export interface ScoringDailyServiceDeps {
@@ -28,9 +28,8 @@ export interface ScoringDailyServiceDeps {
  * at least 1 point and never below 0, so a score halves in about h days and small scores still
  * reach 0. `idle_weekly`: a contact with no inbound interaction for 7 days (or, never heard from,
  * created 7 days ago) loses P points once per business week, never below 0. The ledger key
- * (`decay:<day>:<contact>`, `decay:w<monday>:<contact>`) makes a second run of the day a no-op;
- * the scores move by the entries this run wrote (found by their key prefix and time), in the same
- * transaction, a range of contact ids at a time.
+ * (`decay:<day>:<contact>`, `decay:w<monday>:<contact>`) makes a second run of the day a no-op.
+ * A range of 1,000 contact ids per transaction: one SELECT, then addPoints' three statements.
  */
 export class ScoringDailyService {
   constructor(private readonly deps: ScoringDailyServiceDeps) {}
@@ -95,35 +94,26 @@ export class ScoringDailyService {
     return decayed;
   }
 
+  /**
+   * One range of contact ids: one SELECT finds who loses what (by the mode's SQL expression, the
+   * key not yet in the ledger), and ScoringService.addPoints writes the entries and moves the
+   * scores in its three statements.
+   */
   private async decayRange(
     manager: EntityManager,
     p: { from: number; prefix: string; reason: string; loss: string; lossParams: number[]; extra: string; extraParams: unknown[] },
   ): Promise<number> {
-    const mysql = isMysqlManager(manager);
-    const key = mysql ? 'CONCAT(?, c.id)' : '(? || c.id)';
-    const at = toSqlDate(this.deps.clock.now());
-    await manager.query(
-      `INSERT INTO score_ledger (contact_id, points, reason, rule_id, interaction_id, dedupe_key, created_at)
-        SELECT c.id, -(${p.loss}), ?, NULL, NULL, ${key}, ? FROM contacts c
+    const key = isMysqlManager(manager) ? 'CONCAT(?, c.id)' : '(? || c.id)';
+    const rows: { id: number | string; loss: number | string }[] = await manager.query(
+      `SELECT c.id, ${p.loss} AS loss FROM contacts c
         WHERE c.id > ? AND c.id <= ? AND c.merged_into_id IS NULL AND c.score > 0${p.extra}
-          AND NOT EXISTS (SELECT 1 FROM score_ledger l WHERE l.dedupe_key = ${key})`,
-      [...p.lossParams, p.reason, p.prefix, at, p.from, p.from + ID_RANGE, ...p.extraParams, p.prefix],
+          AND NOT EXISTS (SELECT 1 FROM score_ledger l WHERE l.dedupe_key = ${key}) ORDER BY c.id`,
+      [...p.lossParams, p.from, p.from + ID_RANGE, ...p.extraParams, p.prefix],
     );
-    // The entries just written: this run's key prefix and time (a run earlier today has another time).
-    const written: { n: number | string }[] = await manager.query(
-      'SELECT COUNT(*) AS n FROM score_ledger WHERE dedupe_key LIKE ? AND created_at = ? AND contact_id > ? AND contact_id <= ?',
-      [`${p.prefix}%`, at, p.from, p.from + ID_RANGE],
+    return this.deps.scoring.addPoints(
+      manager,
+      rows.map((r) => ({ contactId: Number(r.id), points: -Math.round(Number(r.loss)), reason: p.reason, dedupeKey: `${p.prefix}${Number(r.id)}` })),
     );
-    if (Number(written[0].n) === 0) return 0;
-    await manager.query(
-      mysql
-        ? `UPDATE contacts c JOIN score_ledger l ON l.contact_id = c.id SET c.score = c.score + l.points, c.updated_at = ?
-            WHERE l.dedupe_key LIKE ? AND l.created_at = ? AND c.id > ? AND c.id <= ?`
-        : `UPDATE contacts SET score = score + (SELECT l.points FROM score_ledger l WHERE l.dedupe_key = ? || contacts.id), updated_at = ?
-            WHERE id > ? AND id <= ? AND id IN (SELECT contact_id FROM score_ledger WHERE dedupe_key LIKE ? AND created_at = ?)`,
-      mysql ? [at, `${p.prefix}%`, at, p.from, p.from + ID_RANGE] : [p.prefix, at, p.from, p.from + ID_RANGE, `${p.prefix}%`, at],
-    );
-    return Number(written[0].n);
   }
 }
 

@@ -10,8 +10,11 @@ import { defineReaction, type Reaction } from '../reactions/reaction';
 import type { ScoringSettingsStore } from '../scoring/scoring-settings';
 import type { ContactTagsService } from '../tags/contact-tags.service';
 
-/** The tag and its group. The group syncs nowhere: a system tag for segments and journeys, not for the platforms. */
-export const SILENT_TAG = { group: '生命周期', name: '沉默用户' } as const;
+/**
+ * The tag and its group, created syncing nowhere: a system tag for segments and journeys, not for the
+ * platforms (not 生命周期, which the default tag rules create syncing). An operator may turn its sync on.
+ */
+export const SILENT_TAG = { group: '客户状态', name: '沉默用户' } as const;
 
 /** Contact ids per statement of the daily job: each range is one short transaction. */
 const ID_RANGE = 10_000;
