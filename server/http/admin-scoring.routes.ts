@@ -82,7 +82,7 @@ export function createAdminScoringRouter(deps: AdminScoringRouterDeps): Router<A
     ctx.body = await deps.scoreRules.readSettings();
   });
 
-  router.put('/api/admin/scoring/settings', editors, async (ctx) => {
+  router.patch('/api/admin/scoring/settings', editors, async (ctx) => {
     const settings = await parseJsonBody(ctx, scoringSettingsSchema);
     ctx.body = await deps.scoreRules.updateSettings({ settings, actor: actorOf(ctx) });
   });

@@ -62,6 +62,23 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
       facts: item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }],
     };
   }
+  if (item.kind === 'stage_change') {
+    const stage = (code: string) => (i18n.has(`stages.${code}`) ? i18n.t(`stages.${code}`) : code);
+    return {
+      ...base,
+      icon: 'score',
+      label: i18n.t('lifecycle.stageChanged'),
+      channel: '',
+      words: i18n.t('lifecycle.stageChange', { from: stage(item.from), to: stage(item.to) }),
+      actor:
+        item.actor.kind === 'journey'
+          ? i18n.t('lifecycle.journeyActor', { name: item.actor.name ?? '' })
+          : item.actor.kind === 'rule'
+            ? `${i18n.t('lifecycle.ruleActor')} ${item.actor.name ?? ''}`
+            : actorLabel(item.actor, i18n),
+      facts: item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }],
+    };
+  }
   if (item.kind === 'score') {
     return {
       ...base,
@@ -95,6 +112,7 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
 export function typeLabel(type: string, i18n: Translator): string {
   if (i18n.has(`timeline.types.${type}`)) return i18n.t(`timeline.types.${type}`);
   if (i18n.has(`rules.types.${type}`)) return i18n.t(`rules.types.${type}`);
+  if (i18n.has(`lifecycle.types.${type}`)) return i18n.t(`lifecycle.types.${type}`);
   // A type this page does not know yet reads as an interaction, never as its code.
   return i18n.t('timeline.types.other');
 }

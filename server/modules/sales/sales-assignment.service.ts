@@ -245,7 +245,7 @@ export class SalesAssignmentService {
     const who = contacts[0]?.remark ?? contacts[0]?.name ?? `#${assignment.contactId}`;
     const content =
       assignment.reason === 'mql'
-        ? `新线索分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，已达到 MQL 阈值，请尽快跟进。`
+        ? `新线索分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，已达到合格线索阈值，请尽快跟进。`
         : `新客户分配给你：客户「${who}」，请尽快跟进。`;
     try {
       await this.deps.agent.sendTextMessage({ toUser: assignment.userId, content });
