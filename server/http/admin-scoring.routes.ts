@@ -112,7 +112,7 @@ export function createAdminScoringRouter(deps: AdminScoringRouterDeps): Router<A
   });
 
   // An operator sets any stage, back included; the history names them and the audit log has it.
-  router.put('/api/admin/contacts/:id/stage', editors, async (ctx) => {
+  router.post('/api/admin/contacts/:id/stage', editors, async (ctx) => {
     const id = parseId(ctx.params.id);
     const { stage } = await parseJsonBody(ctx, setStageSchema);
     const actor = actorOf(ctx);
