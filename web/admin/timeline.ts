@@ -74,7 +74,7 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
         item.actor.kind === 'journey'
           ? i18n.t('lifecycle.journeyActor', { name: item.actor.name ?? '' })
           : item.actor.kind === 'rule'
-            ? `${i18n.t('lifecycle.ruleActor')} ${item.actor.name ?? ''}`
+            ? i18n.t('lifecycle.ruleActor')
             : actorLabel(item.actor, i18n),
       facts: item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }],
     };

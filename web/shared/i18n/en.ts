@@ -801,6 +801,16 @@ const en: Messages = {
     pointsPerIdleWeek: 'Points lost per idle week',
     settingsSaved: 'Settings saved',
     decayReason: 'Score decay',
+    auditActions: {
+      score_rule_create: 'Score rule created',
+      score_rule_update: 'Score rule changed',
+      score_rule_delete: 'Score rule deleted',
+      scoring_settings: 'Scoring settings changed',
+      stage_rule_create: 'Stage rule created',
+      stage_rule_update: 'Stage rule changed',
+      stage_rule_delete: 'Stage rule deleted',
+      contact_set_stage: 'Contact stage set',
+    },
   },
   lifecycle: {
     funnel: 'AARRR funnel',

@@ -784,6 +784,16 @@ const zhCN = {
     pointsPerIdleWeek: '每个不活跃周扣分',
     settingsSaved: '设置已保存',
     decayReason: '分数衰减',
+    auditActions: {
+      score_rule_create: '新建评分规则',
+      score_rule_update: '修改评分规则',
+      score_rule_delete: '删除评分规则',
+      scoring_settings: '修改评分设置',
+      stage_rule_create: '新建阶段规则',
+      stage_rule_update: '修改阶段规则',
+      stage_rule_delete: '删除阶段规则',
+      contact_set_stage: '调整客户阶段',
+    },
   },
   lifecycle: {
     funnel: 'AARRR 漏斗',
