@@ -53,11 +53,6 @@ export class ScoreRulesEngine {
     return this.cache.rules;
   }
 
-  /** Whether any enabled behaviour rule is about this interaction type (the reaction skips the rest). */
-  async hasBehaviourRules(): Promise<boolean> {
-    return (await this.loadRules()).some((r) => r.kind === 'behaviour');
-  }
-
   /**
    * Adds to `points` what the behaviour rules give this interaction. A capped rule takes one of the
    * day's hits first (takeDailyHit) and gives nothing when they are spent; an interaction already

@@ -112,7 +112,12 @@ export class ScoringDailyService {
     );
     return this.deps.scoring.addPoints(
       manager,
-      rows.map((r) => ({ contactId: Number(r.id), points: -Math.round(Number(r.loss)), reason: p.reason, dedupeKey: `${p.prefix}${Number(r.id)}` })),
+      rows.map((r) => ({
+        contactId: Number(r.id),
+        points: -Math.round(Number(r.loss)),
+        reason: p.reason,
+        dedupeKey: `${p.prefix}${Number(r.id)}`,
+      })),
     );
   }
 }

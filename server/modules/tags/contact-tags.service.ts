@@ -148,7 +148,10 @@ export class ContactTagsService {
     await countChanges(manager, [tagChange(p.tag.id, ids.length)]);
     const group = await manager.findOneBy(TagGroup, { id: p.tag.groupId });
     if (group?.syncOa || group?.syncWecom) {
-      const rows = await manager.find(ContactTag, { where: { tagId: p.tag.id, contactId: In(ids) }, select: { id: true, contactId: true } });
+      const rows = await manager.find(ContactTag, {
+        where: { tagId: p.tag.id, contactId: In(ids) },
+        select: { id: true, contactId: true },
+      });
       for (const row of rows) {
         await this.deps.tagSync.enqueueContactTagChanges(manager, {
           contactId: row.contactId,
