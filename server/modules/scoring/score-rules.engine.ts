@@ -16,9 +16,6 @@ export interface ScoredInteraction {
   occurredAt: Date;
 }
 
-/** Ids of contacts read at a time when every live contact's attributes are scored (the daily job). */
-const ATTRIBUTE_PAGE = 1_000;
-
 /**
  * Score rules at work: behaviour rules recognise interactions with the tag rules' matcher
  * (matchInteraction) and may be capped per contact per business day; attribute rules score each
@@ -103,43 +100,29 @@ export class ScoreRulesEngine {
 
   /**
    * Adds to `points` the attribute rules' points these contacts have earned and not yet been given
-   * (one SELECT per rule for the whole set). `contactIds` null: every live contact, a page of ids
-   * at a time (the daily job, for attributes changed without an interaction).
+   * (one SELECT per rule for the whole set: a batch's contacts, or a page of the daily job's).
    */
-  async collectAttributePoints(manager: EntityManager, contactIds: number[] | null, points: AddPointsParams[]): Promise<void> {
+  async collectAttributePoints(manager: EntityManager, contactIds: number[], points: AddPointsParams[]): Promise<void> {
     const rules = (await this.loadRules()).filter((r) => r.kind === 'attribute' && r.attribute !== null);
-    if (rules.length === 0 || (contactIds !== null && contactIds.length === 0)) return;
+    if (rules.length === 0 || contactIds.length === 0) return;
     const concat = (prefix: string) => (isMysqlManager(manager) ? `CONCAT('${prefix}', c.id)` : `('${prefix}' || c.id)`);
     for (const rule of rules) {
-      const condition = attributeCondition(rule.attribute as ScoreAttribute);
       const prefix = `score_rule:${rule.id}:contact:`;
-      const select = (idClause: string) =>
-        `SELECT c.id FROM contacts c WHERE c.merged_into_id IS NULL AND ${idClause} AND ${condition} ` +
-        `AND NOT EXISTS (SELECT 1 FROM score_ledger l WHERE l.dedupe_key = ${concat(prefix)}) ORDER BY c.id`;
       const value = rule.attribute === 'source_prefix' ? [`${(rule.attributeValue ?? '').replace(/[!%_]/g, (ch) => `!${ch}`)}%`] : [];
-      const give = (rows: { id: number | string }[]) =>
-        points.push(
-          ...rows.map((r) => ({
-            contactId: Number(r.id),
-            points: rule.points,
-            reason: `${rule.name} (${rule.attribute ?? ''})`,
-            dedupeKey: `${prefix}${Number(r.id)}`,
-          })),
-        );
-      if (contactIds !== null) {
-        give(await manager.query(select(`c.id IN (${placeholders(contactIds.length)})`), [...contactIds, ...value]));
-        continue;
-      }
-      for (let after = 0; ;) {
-        const page: { id: number | string }[] = await manager.query(
-          `SELECT c.id FROM contacts c WHERE c.merged_into_id IS NULL AND c.id > ? ORDER BY c.id LIMIT ${ATTRIBUTE_PAGE}`,
-          [after],
-        );
-        if (page.length === 0) break;
-        const ids = page.map((r) => Number(r.id));
-        give(await manager.query(select(`c.id IN (${placeholders(ids.length)})`), [...ids, ...value]));
-        after = ids[ids.length - 1];
-      }
+      const rows: { id: number | string }[] = await manager.query(
+        `SELECT c.id FROM contacts c WHERE c.merged_into_id IS NULL AND c.id IN (${placeholders(contactIds.length)})
+          AND ${attributeCondition(rule.attribute as ScoreAttribute)}
+          AND NOT EXISTS (SELECT 1 FROM score_ledger l WHERE l.dedupe_key = ${concat(prefix)}) ORDER BY c.id`,
+        [...contactIds, ...value],
+      );
+      points.push(
+        ...rows.map((r) => ({
+          contactId: Number(r.id),
+          points: rule.points,
+          reason: `${rule.name} (${rule.attribute ?? ''})`,
+          dedupeKey: `${prefix}${Number(r.id)}`,
+        })),
+      );
     }
   }
 }
