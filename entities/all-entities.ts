@@ -25,6 +25,12 @@ import { Tag } from './tag.entity';
 import { TagGroup } from './tag-group.entity';
 import { TagRule } from './tag-rule.entity';
 import { Task } from './task.entity';
+import { ContactMqlState } from './contact-mql-state.entity';
+import { ContactStageChange } from './contact-stage-change.entity';
+import { SalesAssignment } from './sales-assignment.entity';
+import { ScoreRule } from './score-rule.entity';
+import { ScoreRuleDailyHit } from './score-rule-daily-hit.entity';
+import { StageRule } from './stage-rule.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -55,4 +61,11 @@ export const ALL_ENTITIES = [
   TagGroup,
   TagRule,
   Task,
+  // Scoring and lifecycle (issue 14 §1, §6).
+  ScoreRule,
+  ScoreRuleDailyHit,
+  StageRule,
+  ContactStageChange,
+  ContactMqlState,
+  SalesAssignment,
 ];

@@ -65,6 +65,16 @@ import { createAdminSegmentsRouter } from './http/admin-segments.routes';
 import { SegmentFilters } from './modules/segments/segment-filters';
 import { SegmentMembership } from './modules/segments/segment-membership';
 import { SegmentsService } from './modules/segments/segments.service';
+import { createAdminScoringRouter } from './http/admin-scoring.routes';
+import { createLifecycleReaction } from './modules/lifecycle/lifecycle.reaction';
+import { LifecycleService } from './modules/lifecycle/lifecycle.service';
+import { SalesAssignmentService } from './modules/sales/sales-assignment.service';
+import { ScoringDailyService } from './modules/scoring/scoring-daily.service';
+import { ScoreRulesEngine } from './modules/scoring/score-rules.engine';
+import { ScoreRulesService } from './modules/scoring/score-rules.service';
+import { createScoringReaction } from './modules/scoring/scoring.reaction';
+import { ScoringSettingsStore } from './modules/scoring/scoring-settings';
+import { SilentCustomersService } from './modules/silent-customers/silent-customers.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -86,6 +96,11 @@ export interface ComposeParams {
    * sandbox mode `clock` can skip days ahead, and that must not log the person at the page out.
    */
   operatorClock?: Clock;
+  /**
+   * Contacts the daily job has just found silent (tagged 沉默用户): the configured re-activation
+   * journey enrols them. Journeys wire it here; nothing is called without it.
+   */
+  onContactsSilent?: (contactIds: number[]) => Promise<void>;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -197,6 +212,30 @@ export function composeServices(p: ComposeParams) {
     },
     logger,
   });
+  // Lead scoring, the lifecycle and silent customers (issue 14 §1, §6). The sales assignment
+  // records on the timeline through `interactions`, built below: it is read when a batch runs.
+  const scoringSettings = new ScoringSettingsStore({ dataSource, clock });
+  const scoreRulesEngine = new ScoreRulesEngine({ dataSource, clock, timezone: config.businessTimeZone });
+  const lifecycle = new LifecycleService({ dataSource, transactor, clock, audit });
+  const sales = new SalesAssignmentService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    interactions: (): InteractionsService => interactions,
+    queue,
+    settings: scoringSettings,
+    agent: wecomAgent,
+  });
+  const silentCustomers = new SilentCustomersService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    contactTags,
+    settings: scoringSettings,
+    onContactsSilent: p.onContactsSilent,
+  });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -215,12 +254,15 @@ export function composeServices(p: ComposeParams) {
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
+      createLifecycleReaction({ lifecycle }),
+      createScoringReaction({ engine: scoreRulesEngine, scoring, sales }),
+      silentCustomers.createReaction(),
       // Last: it must see the tags, stage and scores the reactions above wrote.
       segmentMembership.createReaction(),
     ],
   });
   // Only interactions a registered reaction is given get a work row (not, by default, the sends).
-  const interactions = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
+  const interactions: InteractionsService = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
   const unionidBackfill =
     officialAccount && oa
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })
@@ -263,6 +305,24 @@ export function composeServices(p: ComposeParams) {
   const segments = new SegmentsService({ dataSource, transactor, clock, audit, filters: segmentFilters, membership: segmentMembership });
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
+  const scoreRules = new ScoreRulesService({
+    dataSource,
+    transactor,
+    clock: operatorClock,
+    audit,
+    settings: scoringSettings,
+    onRulesChanged: () => scoreRulesEngine.invalidate(),
+  });
+  const scoringDaily = new ScoringDailyService({
+    dataSource,
+    transactor,
+    clock,
+    timezone: config.businessTimeZone,
+    settings: scoringSettings,
+    sales,
+    engine: scoreRulesEngine,
+    scoring,
+  });
 
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
@@ -281,6 +341,7 @@ export function composeServices(p: ComposeParams) {
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
     createAdminSegmentsRouter({ segments, auth }),
+    createAdminScoringRouter({ scoreRules, lifecycle, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -309,6 +370,16 @@ export function composeServices(p: ComposeParams) {
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
       : []),
+    // Reps' app messages for new assignments (moves to the outbox once it exists).
+    { name: 'sales-notify', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: sales.handlers() })) },
+    // Scores fade, then attributes changed without an interaction (a phone typed in) are scored.
+    {
+      name: 'score-decay',
+      schedule: '7 2 * * *',
+      run: async () => void (await scoringDaily.runDaily()),
+    },
+    // 沉默用户: contacts with no inbound interaction for the configured days.
+    { name: 'silent-customers', schedule: '37 2 * * *', run: async () => void (await silentCustomers.tagSilentContacts()) },
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -364,5 +435,12 @@ export function composeServices(p: ComposeParams) {
     segmentFilters,
     segmentMembership,
     segments,
+    scoringSettings,
+    scoreRulesEngine,
+    scoreRules,
+    scoringDaily,
+    lifecycle,
+    sales,
+    silentCustomers,
   };
 }

@@ -20,6 +20,7 @@ export interface WecomAgentClientParams {
 
 const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
+const messageSendSchema = z.object({ msgid: z.string().optional(), invaliduser: z.string().optional() });
 
 /**
  * WeCom self-built app (自建应用) API: its own access_token and the two JS-SDK tickets its pages
@@ -35,10 +36,12 @@ export class WecomAgentClient {
   private readonly tokenStore: TokenStore;
   private readonly corpTicketKey: string;
   private readonly agentTicketKey: string;
+  private readonly agentId: string;
 
   constructor(params: WecomAgentClientParams) {
     const { corpId, agentId, agentSecret } = params;
     this.tokenStore = params.tokenStore;
+    this.agentId = agentId;
     this.http = createPlatformHttp(params);
     // Each WeCom secret has its own access_token, so the key names the app, not only the corp.
     this.accessToken = {
@@ -72,6 +75,23 @@ export class WecomAgentClient {
     return this.tokenStore.getToken(this.agentTicketKey, () =>
       this.fetchTicket('ticket/get', '/cgi-bin/ticket/get', { type: 'agent_config' }),
     );
+  }
+
+  /**
+   * An app message (应用消息) to members of the corp, as text: how a rep hears that a lead is theirs.
+   * "touser ... 多个接收者用‘|’分隔"; a userid the app cannot reach comes back in `invaliduser`
+   * with errcode 0, so it is returned for the caller to record.
+   * @link https://developer.work.weixin.qq.com/document/path/90236 (发送应用消息)
+   */
+  async sendTextMessage(p: { toUser: string; content: string }): Promise<{ msgId: string | null; invalidUser: string }> {
+    const answer = await this.http.call('message/send', {
+      method: 'POST',
+      path: '/cgi-bin/message/send',
+      body: { touser: p.toUser, msgtype: 'text', agentid: Number(this.agentId), text: { content: p.content } },
+      accessToken: this.accessToken,
+      schema: messageSendSchema,
+    });
+    return { msgId: answer.msgid ?? null, invalidUser: answer.invaliduser ?? '' };
   }
 
   private async fetchTicket(api: 'get_jsapi_ticket' | 'ticket/get', path: string, query: Record<string, string>): Promise<FetchedToken> {

@@ -7,6 +7,7 @@ import { createLogger } from '../../server/adapters/logger';
 import { createDataSource } from '../../server/db/data-source';
 import { SeedDefaultRules1795436300000 } from '../../server/db/migrations/1795436300000-seed-default-rules';
 import { runMigrationsWithLock } from '../../server/db/migrate';
+import { seedDefaultStageRules } from '../../server/db/migrations/1795860000000-scoring-lifecycle';
 
 /**
  * Database suites run on SQLite and again on MariaDB/MySQL. MySQL is never skipped silently:
@@ -64,6 +65,7 @@ export async function createTestDatabase(kind: DatabaseConfig['kind'], options: 
       const runner = dataSource.createQueryRunner();
       try {
         await new SeedDefaultRules1795436300000().up(runner);
+        await seedDefaultStageRules(runner);
       } finally {
         await runner.release();
       }

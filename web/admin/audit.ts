@@ -37,6 +37,15 @@ export const AUDIT_ACTIONS = [
   'contact.export',
   'failed_work.retry',
   'setup.check',
+  // Scoring and the lifecycle (worded under `scoring.auditActions`).
+  'score_rule.create',
+  'score_rule.update',
+  'score_rule.delete',
+  'scoring.settings',
+  'stage_rule.create',
+  'stage_rule.update',
+  'stage_rule.delete',
+  'contact.set_stage',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
@@ -54,7 +63,9 @@ export function auditActionOptions(t: Translator): { value: string; label: strin
 export function auditActionLabel(action: string, t: Translator): string {
   // vue-i18n reads dots as nesting, so the key spells `operator.change_password` as `operator_change_password`.
   const key = `labels.actions.${action.replace('.', '_')}`;
-  return t.has(key) ? t.t(key) : action;
+  if (t.has(key)) return t.t(key);
+  const scoring = `scoring.auditActions.${action.replace('.', '_')}`;
+  return t.has(scoring) ? t.t(scoring) : action;
 }
 
 /** As customer.ts words it (that module imports through the page's aliases, which jest does not resolve). */

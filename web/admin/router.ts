@@ -36,6 +36,7 @@ export const shellRoutes: RouteRecordRaw[] = [
   { path: 'contacts/:id(\\d+)', name: 'contact', component: () => import('./views/ContactView.vue'), meta: { roles: EVERYONE } },
   { path: 'tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { roles: EDITORS, menu: 'menu.tags' } },
   { path: 'rules', name: 'rules', component: () => import('./views/RulesView.vue'), meta: { roles: EDITORS, menu: 'menu.rules' } },
+  { path: 'scoring', name: 'scoring', component: () => import('./views/ScoringView.vue'), meta: { roles: EDITORS, menu: 'scoring.menu' } },
   {
     path: 'segments',
     name: 'segments',

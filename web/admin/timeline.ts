@@ -43,6 +43,23 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
       facts: item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }],
     };
   }
+  if (item.kind === 'stage_change') {
+    const stage = (code: string) => (i18n.has(`stages.${code}`) ? i18n.t(`stages.${code}`) : code);
+    return {
+      ...base,
+      icon: 'score',
+      label: i18n.t('lifecycle.stageChanged'),
+      channel: '',
+      words: i18n.t('lifecycle.stageChange', { from: stage(item.from), to: stage(item.to) }),
+      actor:
+        item.actor.kind === 'journey'
+          ? i18n.t('lifecycle.journeyActor', { name: item.actor.name ?? '' })
+          : item.actor.kind === 'rule'
+            ? i18n.t('lifecycle.ruleActor')
+            : actorLabel(item.actor, i18n),
+      facts: item.interactionId === null ? [] : [{ label: i18n.t('timeline.facts.interactionId'), value: String(item.interactionId) }],
+    };
+  }
   if (item.kind === 'score') {
     return {
       ...base,

@@ -100,6 +100,11 @@ export const INTERACTION_TYPES = {
   link_clicked: { direction: 'in', label: { zh: '打开推送链接', en: 'Opened a pushed link' }, words: ['target'] },
   segment_entered: { direction: 'out', label: { zh: '进入分群', en: 'Entered a segment' }, words: ['segmentName'] },
   segment_exited: { direction: 'out', label: { zh: '离开分群', en: 'Left a segment' }, words: ['segmentName'] },
+  // Lead scoring: a hot lead handed to a rep.
+  sales_assigned: { direction: 'out', label: { zh: '分配给销售', en: 'Assigned to sales' } },
+  // Payments and referrals (exhibitions, the mini-program): stage rules move contacts on them.
+  payment: { direction: 'in', label: { zh: '支付', en: 'Payment' } },
+  referral: { direction: 'in', label: { zh: '推荐好友', en: 'Referral' } },
 } as const satisfies Record<string, InteractionTypeDef>;
 
 export type InteractionTypeName = keyof typeof INTERACTION_TYPES;

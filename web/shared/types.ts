@@ -117,7 +117,17 @@ export interface TimelineScore {
   interactionId: number | null;
 }
 
-export type TimelineItem = TimelineInteraction | TimelineTagChange | TimelineScore;
+export interface TimelineStageChange {
+  kind: 'stage_change';
+  id: number;
+  at: string;
+  from: string;
+  to: string;
+  actor: TimelineActor | { kind: 'journey'; id: number | null; name: string | null };
+  interactionId: number | null;
+}
+
+export type TimelineItem = TimelineInteraction | TimelineTagChange | TimelineScore | TimelineStageChange;
 
 export interface TimelinePage {
   items: TimelineItem[];
@@ -303,4 +313,35 @@ export interface DryRunResult {
     | { kind: 'text'; content: string }
     | { kind: 'news'; articles: { title: string; description?: string; url?: string; picUrl?: string }[] }
     | null;
+}
+
+/** A score rule (GET /api/admin/score-rules). */
+export interface ScoreRule {
+  id: number;
+  name: string;
+  enabled: boolean;
+  kind: 'behaviour' | 'attribute';
+  interactionType: string | null;
+  matchKind: string;
+  matchValue: string | null;
+  attribute: 'has_phone' | 'follows_oa' | 'follows_wecom' | 'source_prefix' | null;
+  attributeValue: string | null;
+  points: number;
+  dailyCap: number | null;
+}
+
+/** GET/PUT /api/admin/scoring/settings. */
+export interface ScoringSettings {
+  mqlThreshold: number;
+  decay: { mode: 'none' | 'half_life' | 'idle_weekly'; halfLifeDays: number; pointsPerIdleWeek: number };
+  silentDays: number;
+}
+
+/** A lifecycle stage rule (GET /api/admin/stage-rules). */
+export interface StageRule {
+  id: number;
+  interactionType: string;
+  minCount: number;
+  stage: string;
+  enabled: boolean;
 }

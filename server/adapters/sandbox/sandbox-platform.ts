@@ -279,6 +279,13 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     return { ticket: issued.ticket, expires_in: issued.expiresIn };
   });
 
+  // 发送应用消息: answered as WeCom does for a userid it knows; every call is in the recorded calls.
+  endpoint('post', '/sandbox/wecom/cgi-bin/message/send', 'message/send', { tokens: AGENT, okEnvelope: true }, ({ body }) => {
+    if (String(body.agentid) !== state.wecom.agentId) throw new SandboxErrcode(40056, 'invalid agentid');
+    if (typeof body.touser !== 'string' || body.touser === '') throw new SandboxErrcode(40031, 'invalid user list');
+    return { invaliduser: '', invalidparty: '', invalidtag: '', unlicenseduser: '', msgid: `sandbox-msg-${ridOf()}` };
+  });
+
   endpoint('get', '/sandbox/wecom/cgi-bin/externalcontact/get', 'externalcontact/get', { tokens: WECOM, okEnvelope: true }, ({ query }) => {
     const contact = state.externalContacts.get(query.external_userid ?? '');
     if (!contact) throw new SandboxErrcode(40096);

@@ -4,6 +4,7 @@ import { Contact, LIFECYCLE_STAGES, type LifecycleStage } from '../../../entitie
 import { ContactFollow } from '../../../entities/contact-follow.entity';
 import { ContactIdentity, type IdentityKind } from '../../../entities/contact-identity.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
+import { ContactStageChange } from '../../../entities/contact-stage-change.entity';
 import { ContactTagChange } from '../../../entities/contact-tag-change.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
@@ -184,6 +185,7 @@ export class ContactsService {
     await manager.update(Interaction, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(ScoreLedger, { contactId: mergedId }, { contactId: survivorId });
     await manager.update(ContactTagChange, { contactId: mergedId }, { contactId: survivorId });
+    await manager.update(ContactStageChange, { contactId: mergedId }, { contactId: survivorId });
     // Tags both hold are kept once: the merged contact's copies go, and are counted out. Locking
     // reads, so a tag added to either meanwhile is seen (or waits for this merge).
     const lock = isMysqlManager(manager) ? ' FOR UPDATE' : '';

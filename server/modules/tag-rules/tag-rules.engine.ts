@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { InteractionDetail } from '../../../entities/interaction.entity';
 import type { Tag } from '../../../entities/tag.entity';
-import { TagRule, type NewsArticle, type TagRef } from '../../../entities/tag-rule.entity';
+import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import type { AddPointsParams } from '../scoring/scoring.service';
 import type { ContactTagsService } from '../tags/contact-tags.service';
@@ -16,7 +16,19 @@ export interface RuleInput {
 
 /** Does the rule recognise this interaction? Pure, so the callback and the worker agree. */
 export function matchRule(rule: TagRule, input: RuleInput): boolean {
-  if (!rule.enabled || rule.interactionType !== input.type) return false;
+  return rule.enabled && matchInteraction(rule, input);
+}
+
+/** How a rule names the interactions it recognises; tag rules and score rules share it. */
+export interface InteractionMatcher {
+  interactionType: string | null;
+  matchKind: RuleMatchKind;
+  matchValue: string | null;
+}
+
+/** The matcher itself, for any rule that recognises interactions (tag rules, score rules). Pure. */
+export function matchInteraction(rule: InteractionMatcher, input: RuleInput): boolean {
+  if (rule.interactionType !== input.type) return false;
   const text = (key: string): string | null => {
     const value = input.detail[key];
     return typeof value === 'string' || typeof value === 'number' ? String(value) : null;

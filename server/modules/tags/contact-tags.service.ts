@@ -7,7 +7,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { insertedId, isMysqlManager } from '../../db/sql';
+import { insertedId, isMysqlManager, toSqlDate } from '../../db/sql';
 import { countChanges, forgetDims, STAT_METRICS, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
@@ -18,8 +18,11 @@ export type TagChangeActor =
   | { kind: 'platform'; platform: 'oa' | 'wecom' }
   | { kind: 'system' };
 
-/** Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a platform. */
-export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit';
+/**
+ * Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a
+ * platform, the silent-customers job (and the contact's return).
+ */
+export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent';
 
 export interface ApplyTagsParams {
   contactId: number;
@@ -106,6 +109,75 @@ export class ContactTagsService {
     }
     return { added: added.map((a) => a.tag), removed: removed.map((r) => r.tag) };
   }
+
+  /**
+   * Puts one tag on every live contact of a set that lacks it, set-based: one SELECT finds them,
+   * then the tags and their history go in as multi-row INSERTs of a thousand rows, with the
+   * counters, for jobs over many contacts (the silent customers). A concurrent writer tagging one
+   * of them first fails the INSERT on the unique key, and the caller's runRetrying tries again.
+   * Returns the contacts tagged. A tag whose group syncs to a platform is enqueued per contact, like
+   * applyTags; the jobs' tags live in groups that sync nowhere, so they cost no per-contact statement.
+   */
+  async tagContactSet(manager: EntityManager, p: TagContactSetParams): Promise<number[]> {
+    const now = this.deps.clock.now();
+    const at = toSqlDate(now);
+    const source = sourceOf(p.actor);
+    const found: { id: number | string }[] = await manager.query(
+      `SELECT c.id FROM contacts c WHERE c.merged_into_id IS NULL AND (${p.contacts.where})
+          AND NOT EXISTS (SELECT 1 FROM contact_tags h WHERE h.contact_id = c.id AND h.tag_id = ?) ORDER BY c.id`,
+      [...p.contacts.params, p.tag.id],
+    );
+    const ids = found.map((r) => Number(r.id));
+    if (ids.length === 0) return [];
+    const actor = p.actor;
+    const actorId = actor.kind === 'operator' || actor.kind === 'rule' ? actor.id : null;
+    const actorName = actor.kind === 'rule' ? actor.name.slice(0, 64) : actor.kind === 'platform' ? actor.platform : null;
+    for (let i = 0; i < ids.length; i += SET_CHUNK) {
+      const chunk = ids.slice(i, i + SET_CHUNK);
+      await manager.query(
+        `INSERT INTO contact_tags (contact_id, tag_id, source, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(',')}`,
+        chunk.flatMap((id) => [id, p.tag.id, source, at]),
+      );
+      await manager.query(
+        `INSERT INTO contact_tag_changes (contact_id, tag_id, tag_name, op, actor_kind, actor_id, actor_name, cause, interaction_id, at) VALUES ${chunk
+          .map(() => "(?, ?, ?, 'add', ?, ?, ?, ?, NULL, ?)")
+          .join(',')}`,
+        chunk.flatMap((id) => [id, p.tag.id, p.tag.name.slice(0, 64), actor.kind, actorId, actorName, p.cause, at]),
+      );
+    }
+    await countChanges(manager, [tagChange(p.tag.id, ids.length)]);
+    const group = await manager.findOneBy(TagGroup, { id: p.tag.groupId });
+    if (group?.syncOa || group?.syncWecom) {
+      const rows = await manager.find(ContactTag, {
+        where: { tagId: p.tag.id, contactId: In(ids) },
+        select: { id: true, contactId: true },
+      });
+      for (const row of rows) {
+        await this.deps.tagSync.enqueueContactTagChanges(manager, {
+          contactId: row.contactId,
+          added: [{ tag: p.tag, contactTagId: row.id }],
+          removed: [],
+        });
+      }
+    }
+    return ids;
+  }
+}
+
+/** Rows per INSERT of tagContactSet. */
+const SET_CHUNK = 1_000;
+
+/** A set of contacts named by SQL over `contacts c`: `c.id IN (...)`, a range, a silence bound. */
+export interface ContactSetSql {
+  where: string;
+  params: unknown[];
+}
+
+export interface TagContactSetParams {
+  tag: Tag;
+  contacts: ContactSetSql;
+  actor: TagChangeActor;
+  cause: TagChangeCause;
 }
 
 /** contact_tags.source: `operator:1`, `rule:3`, `wecom`, `system`. */

@@ -1,4 +1,6 @@
 import { In, type DataSource, type EntityTarget, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
+import type { LifecycleStage } from '../../../entities/contact.entity';
+import { ContactStageChange, type StageChangeActorKind } from '../../../entities/contact-stage-change.entity';
 import { ContactTagChange, type TagChangeActorKind } from '../../../entities/contact-tag-change.entity';
 import { Interaction, type Channel, type InteractionDetail, type InteractionDirection } from '../../../entities/interaction.entity';
 import { Operator } from '../../../entities/operator.entity';
@@ -15,7 +17,7 @@ import type { ContactScope, ContactsQueryService } from '../contacts/contacts-qu
  * and one TimelineSource below; outbound interactions (direction `out`) are interactions and need
  * neither.
  */
-export const TIMELINE_KINDS = ['interaction', 'tag_change', 'score'] as const;
+export const TIMELINE_KINDS = ['interaction', 'tag_change', 'score', 'stage_change'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
 /**
@@ -68,7 +70,18 @@ export interface ScoreEntry {
   interactionId: number | null;
 }
 
-export type TimelineItem = InteractionEntry | TagChangeEntry | ScoreEntry;
+export interface StageChangeEntry {
+  kind: 'stage_change';
+  id: number;
+  at: string;
+  from: LifecycleStage;
+  to: LifecycleStage;
+  /** A stage rule (named by its type and count), an operator, a journey, or Flywheel. */
+  actor: TimelineActor | { kind: 'journey'; id: number | null; name: string | null };
+  interactionId: number | null;
+}
+
+export type TimelineItem = InteractionEntry | TagChangeEntry | ScoreEntry | StageChangeEntry;
 
 export interface ListTimelineParams {
   contactId: number;
@@ -86,7 +99,10 @@ export interface TimelinePage {
 
 /** One row read from a source, before the page's names are looked up. */
 type SourceRow = { id: number; at: Date } & (
-  { kind: 'interaction'; row: Interaction } | { kind: 'tag_change'; row: ContactTagChange } | { kind: 'score'; row: ScoreLedger }
+  | { kind: 'interaction'; row: Interaction }
+  | { kind: 'tag_change'; row: ContactTagChange }
+  | { kind: 'score'; row: ScoreLedger }
+  | { kind: 'stage_change'; row: ContactStageChange }
 );
 
 export interface ReadRangeParams<T> {
@@ -143,6 +159,13 @@ export class TimelineService {
           at: row.createdAt,
           row,
         })),
+      stage_change: async () =>
+        (await this.readRange({ ...range, kind: 'stage_change', entity: ContactStageChange, time: 'at' })).map((row) => ({
+          kind: 'stage_change',
+          id: row.id,
+          at: row.at,
+          row,
+        })),
     };
     const read = await Promise.all(TIMELINE_KINDS.filter((kind) => kinds.has(kind)).map((kind) => sources[kind]()));
     const merged = read.flat().sort(compareNewestFirst);
@@ -163,9 +186,11 @@ export class TimelineService {
     const changes = page.flatMap((r) => (r.kind === 'tag_change' ? [r.row] : []));
     const ledger = page.flatMap((r) => (r.kind === 'score' ? [r.row] : []));
     const groups = await this.loadTagGroups(changes.map((c) => c.tagId));
-    const operators = await this.loadOperatorNames(
-      changes.flatMap((c) => (c.actorKind === 'operator' && c.actorId !== null ? [c.actorId] : [])),
-    );
+    const stages = page.flatMap((r) => (r.kind === 'stage_change' ? [r.row] : []));
+    const operators = await this.loadOperatorNames([
+      ...changes.flatMap((c) => (c.actorKind === 'operator' && c.actorId !== null ? [c.actorId] : [])),
+      ...stages.flatMap((c) => (c.actorKind === 'operator' && c.actorId !== null ? [c.actorId] : [])),
+    ]);
     const rules = await this.loadRuleNames(ledger.flatMap((l) => (l.ruleId === null ? [] : [l.ruleId])));
     return page.map((entry): TimelineItem => {
       if (entry.kind === 'interaction') {
@@ -191,6 +216,21 @@ export class TimelineService {
           tag: { id: row.tagId, group: current?.group ?? null, name: current?.name ?? row.tagName },
           actor: actorOf(row.actorKind, row.actorId, row.actorName, operators),
           cause: row.cause,
+          interactionId: row.interactionId,
+        };
+      }
+      if (entry.kind === 'stage_change') {
+        const row = entry.row;
+        return {
+          kind: 'stage_change',
+          id: row.id,
+          at: row.at.toISOString(),
+          from: row.fromStage,
+          to: row.toStage,
+          actor:
+            row.actorKind === 'journey'
+              ? { kind: 'journey', id: row.actorId, name: row.actorName }
+              : actorOf(row.actorKind, row.actorId, row.actorName, operators),
           interactionId: row.interactionId,
         };
       }
@@ -272,7 +312,12 @@ function compareNewestFirst(a: SourceRow, b: SourceRow): number {
   return b.at.getTime() - a.at.getTime() || TIMELINE_KINDS.indexOf(b.kind) - TIMELINE_KINDS.indexOf(a.kind) || b.id - a.id;
 }
 
-function actorOf(kind: TagChangeActorKind, id: number | null, name: string | null, operators: Map<number, string>): TimelineActor {
+function actorOf(
+  kind: Exclude<TagChangeActorKind | StageChangeActorKind, 'journey'>,
+  id: number | null,
+  name: string | null,
+  operators: Map<number, string>,
+): TimelineActor {
   switch (kind) {
     case 'operator':
       return { kind: 'operator', id, name: id === null ? null : (operators.get(id) ?? null) };
@@ -285,7 +330,7 @@ function actorOf(kind: TagChangeActorKind, id: number | null, name: string | nul
   }
 }
 
-const KIND_CODES: Record<TimelineKind, string> = { interaction: 'i', tag_change: 't', score: 's' };
+const KIND_CODES: Record<TimelineKind, string> = { interaction: 'i', tag_change: 't', score: 's', stage_change: 'g' };
 
 /** `nextBefore` as handed to clients: `<ISO time>_<kind code>_<id>`, e.g. `2026-11-21T10:00:00.123Z_t_42`. */
 export function formatTimelineCursor(cursor: Required<TimelineCursor>): string {

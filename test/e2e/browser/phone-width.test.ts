@@ -327,6 +327,11 @@ describe('the admin page at a phone width', () => {
     await checkDialog('[data-test=segment-new]', '[data-test=segment-save]', 'segments-dialog');
   });
 
+  it('the score rules, with the new rule dialog', async () => {
+    await checkScreen('/scoring', '[data-test=score-rules-table]', 'scoring');
+    await checkDialog('[data-test=score-rule-new]', '[data-test=score-rule-save]', 'scoring-dialog');
+  });
+
   it('the failed work', async () => {
     await checkScreen('/failed-work', '[data-test=failed-row]', 'failed-work');
     // Its columns scroll inside the table, and the table's scrollbar shows that they do (no hover on a phone).

@@ -250,6 +250,18 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await scanSelect('"condition-kind-filter.conditions.0"', 'segments-dialog-kinds');
     await closeDialog('segment-form');
 
+    // Score rules: a rule the server refuses (no name), the settings and the funnel.
+    await visit('/scoring', '[data-test=score-rules-table]');
+    await englishOn('scoring');
+    await page.click('[data-test=score-rule-new]');
+    await page.locator('[data-test=score-rule-form]').waitFor();
+    await page.click('[data-test=score-rule-save]');
+    await page.locator('[data-test=score-rule-form] .el-form-item__error, [data-test=score-rule-error]').first().waitFor();
+    await englishOn('scoring-dialog');
+    await scanSelect('score-rule-type', 'scoring-dialog-types');
+    await closeDialog('score-rule-form');
+    await scanSelect('decay-mode', 'scoring-decay-modes');
+
     await visit('/failed-work', '[data-test=failed-row]');
     await englishOn('failed-work');
 

@@ -10,6 +10,7 @@ import { Tag } from '../../../entities/tag.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { createDataSource } from '../../../server/db/data-source';
 import { createActivityReaction } from '../../../server/modules/contacts/activity.reaction';
+import { createLifecycleReaction } from '../../../server/modules/lifecycle/lifecycle.reaction';
 import { createOfficialAccountProfileReaction } from '../../../server/modules/contacts/oa-profile.reaction';
 import { createSourceReaction } from '../../../server/modules/contacts/source.reaction';
 import { createWecomContactReaction } from '../../../server/modules/contacts/wecom-contact.reaction';
@@ -72,6 +73,8 @@ mysqlOnly('a merge and writes to the merged contact at once, on two instances [m
       createSourceReaction({ contacts: s.contacts }),
       createActivityReaction({ contacts: s.contacts }),
       createTagRulesReaction({ rules: s.rules, scoring: s.scoring }),
+      // The stage rules (the activity reaction no longer moves the stage).
+      createLifecycleReaction({ lifecycle: s.lifecycle }),
     ];
   };
   const worker = (stack: TestStack, dataSource: DataSource, reactions: Reaction[], batchSize: number) =>

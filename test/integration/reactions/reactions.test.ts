@@ -4,6 +4,7 @@ import { ReactionWork } from '../../../entities/reaction-work.entity';
 import { ScoreLedger } from '../../../entities/score-ledger.entity';
 import { createLogger } from '../../../server/adapters/logger';
 import { createActivityReaction } from '../../../server/modules/contacts/activity.reaction';
+import { createLifecycleReaction } from '../../../server/modules/lifecycle/lifecycle.reaction';
 import { createOfficialAccountProfileReaction } from '../../../server/modules/contacts/oa-profile.reaction';
 import { createSourceReaction } from '../../../server/modules/contacts/source.reaction';
 import type { InteractionDraft } from '../../../server/modules/interactions/interactions.service';
@@ -60,9 +61,13 @@ describeEachDatabase('reactions, each on its own', (db) => {
     expect(await contact(plain)).toMatchObject({ firstSource: 'oa', lastSource: 'oa' });
   });
 
-  it('activity: engagement activates, a subscribe alone does not; the last interaction only moves forward', async () => {
+  it('activity and the lifecycle: engagement activates, a subscribe alone does not; the last interaction only moves forward', async () => {
     const id = await record('o_act', 'subscribe', {}, new Date('2026-11-05T00:00:00Z'));
-    const w = worker([createActivityReaction({ contacts: stack.services.contacts })]);
+    // The stage is the lifecycle's stage rules' now (their defaults activate on what the activity reaction did).
+    const w = worker([
+      createActivityReaction({ contacts: stack.services.contacts }),
+      createLifecycleReaction({ lifecycle: stack.services.lifecycle }),
+    ]);
     await w.processDue();
     expect(await contact(id)).toMatchObject({ stage: 'acquired', lastInteractionAt: new Date('2026-11-05T00:00:00Z') });
     await record('o_act', 'text', { content: 'hi' }, new Date('2026-11-04T00:00:00Z'));
