@@ -34,7 +34,7 @@ export function createAdminSegmentsRouter(deps: AdminSegmentsRouterDeps): Router
 
   router.post('/api/admin/segments/preview', editors, async (ctx) => {
     const { filter } = await parseJsonBody(ctx, previewSchema);
-    ctx.body = { count: await deps.segments.previewCount(filter) };
+    ctx.body = unwrap(await deps.segments.previewCount(filter));
   });
 
   router.get('/api/admin/segments', readers, async (ctx) => {

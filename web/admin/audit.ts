@@ -30,6 +30,9 @@ export const AUDIT_ACTIONS = [
   'tag_rule.create',
   'tag_rule.update',
   'tag_rule.delete',
+  'segment.create',
+  'segment.update',
+  'segment.delete',
   'contact.update',
   'contact.tags',
   'contact.bulk_tags',
@@ -49,7 +52,7 @@ export const AUDIT_ACTIONS = [
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
-export const AUDIT_ACTION_GROUPS = ['operator', 'tag_group', 'tag', 'tag_rule', 'contact'] as const;
+export const AUDIT_ACTION_GROUPS = ['operator', 'tag_group', 'tag', 'tag_rule', 'segment', 'contact'] as const;
 
 /** The filter's options: each group, then each action, labelled; the value is what the API takes. */
 export function auditActionOptions(t: Translator): { value: string; label: string }[] {

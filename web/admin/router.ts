@@ -41,7 +41,9 @@ export const shellRoutes: RouteRecordRaw[] = [
     path: 'segments',
     name: 'segments',
     component: () => import('./views/SegmentsView.vue'),
-    meta: { roles: EVERYONE, menu: 'segments.menu' },
+    // A sales rep's menu is their customers alone; the segments API still lets them read (and page
+    // the members they follow) for a screen of theirs to come.
+    meta: { roles: EDITORS, menu: 'segments.menu' },
   },
   {
     path: 'failed-work',

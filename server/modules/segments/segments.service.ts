@@ -80,10 +80,10 @@ export class SegmentsService {
   constructor(private readonly deps: SegmentsServiceDeps) {}
 
   /** The builder's live count: the filter run now, exactly (bench:segments measures it). */
-  async previewCount(filter: FilterNode): Promise<number> {
+  async previewCount(filter: FilterNode): Promise<SegmentResult<{ count: number }>> {
     const issues = await this.checkReferences(this.deps.dataSource.manager, filter, null);
-    if (issues.length > 0) return 0;
-    return this.deps.filters.countFilter({ filter });
+    if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
+    return { ok: true, value: { count: await this.deps.filters.countFilter({ filter }) } };
   }
 
   async listSegments(): Promise<SegmentView[]> {

@@ -134,6 +134,10 @@ describeEachDatabase('admin API: segments', (db) => {
       expect.objectContaining({ path: 'filter.max', code: 'score_range' }),
     ]);
 
+    const unknownPreview = await a.post('/api/admin/segments/preview', { filter: { kind: 'inSegment', segmentId: 999 } }).expect(400);
+    expect((unknownPreview.body as { error: { details: Issue[] } }).error.details).toEqual([
+      expect.objectContaining({ path: 'filter.segmentId', code: 'segment_unknown' }),
+    ]);
     const first = (await a.post('/api/admin/segments', { name: '甲', filter: coffee() }).expect(201)).body as { id: number };
     const taken = await a.post('/api/admin/segments', { name: '甲', filter: coffee() }).expect(409);
     expect((taken.body as { error: { details: Issue[] } }).error.details).toEqual([
