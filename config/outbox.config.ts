@@ -32,7 +32,10 @@ export const outboxEnvSchema = z.object({
   /** `oa_template=500,wx123/oa_template=200` (sends per second). */
   OUTBOX_RATE_LIMITS: z
     .string()
-    .regex(/^\s*([A-Za-z0-9_-]+\/)?[a-z_]+=\d+(\.\d+)?\s*(,\s*([A-Za-z0-9_-]+\/)?[a-z_]+=\d+(\.\d+)?\s*)*$/, 'must be like oa_template=500,wx123/sms=20')
+    .regex(
+      /^\s*([A-Za-z0-9_-]+\/)?[a-z_]+=\d+(\.\d+)?\s*(,\s*([A-Za-z0-9_-]+\/)?[a-z_]+=\d+(\.\d+)?\s*)*$/,
+      'must be like oa_template=500,wx123/sms=20',
+    )
     .optional(),
   /** `22:00-08:00` (the default) or `off`. */
   OUTBOX_QUIET_HOURS: z
@@ -92,5 +95,6 @@ function listEntries(text: string | undefined): string[] {
 }
 
 function assertChannel(channel: string, variable: string): asserts channel is Channel {
-  if (!(CHANNELS as readonly string[]).includes(channel)) throw new Error(`${variable}: unknown channel ${channel} (${CHANNELS.join(', ')})`);
+  if (!(CHANNELS as readonly string[]).includes(channel))
+    throw new Error(`${variable}: unknown channel ${channel} (${CHANNELS.join(', ')})`);
 }

@@ -61,6 +61,12 @@ import { TaskQueue } from './modules/tasks/task-queue.service';
 import { SandboxClockStore } from './modules/sandbox/sandbox-clock.store';
 import { SandboxFollowersService } from './modules/sandbox/sandbox-followers.service';
 import { createAdminSandboxRouter } from './http/admin-sandbox.routes';
+import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
+import { unlimitedRateLimiter } from './adapters/rate-limiter';
+import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
+import { OutboxSender } from './modules/outbox/outbox-sender';
+import { OutboxService } from './modules/outbox/outbox.service';
+import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -82,6 +88,13 @@ export interface ComposeParams {
    * sandbox mode `clock` can skip days ahead, and that must not log the person at the page out.
    */
   operatorClock?: Clock;
+  /**
+   * Who a broadcast goes to. The segments module provides it; until it is wired, every live
+   * contact (createAllContactsAudience) whatever the segment.
+   */
+  broadcastAudience?: BroadcastAudience;
+  /** The outbox's claim lease (tests of lost sends shorten it). */
+  outboxLeaseMs?: number;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -244,6 +257,46 @@ export function composeServices(p: ComposeParams) {
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
+  // The outbox: every message sent, at most once (docs/ARCHITECTURE.md, "The outbox"). Sends go
+  // through a client of their own without the in-process limiter: the shared budget in
+  // outbox_limits is their limit, across instances.
+  const outbox = new OutboxService({ clock });
+  const sendBudget = new SendBudget({ dataSource, clock, rateOf: (bucket) => rateOfBucket(config.outbox.rateLimits, bucket) });
+  const outboxClient = oa
+    ? new OfficialAccountClient({
+        baseUrl: p.apiBases.wechat,
+        appId: oa.appId,
+        secret: oa.secret,
+        tokenStore,
+        rateLimiter: unlimitedRateLimiter,
+        logger,
+        timeoutMs,
+      })
+    : null;
+  const outboxSender = new OutboxSender({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    interactions,
+    budget: sendBudget,
+    config: config.outbox,
+    timeZone: config.businessTimeZone,
+    holder,
+    officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
+    leaseMs: p.outboxLeaseMs,
+  });
+  const broadcasts = new BroadcastsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    outbox,
+    audience: p.broadcastAudience ?? createAllContactsAudience(dataSource),
+    audit,
+    onQueued: () => outboxSender.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -260,6 +313,7 @@ export function composeServices(p: ComposeParams) {
     createAdminSetupRouter({ setup, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
+    createAdminBroadcastsRouter({ broadcasts, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -285,6 +339,16 @@ export function composeServices(p: ComposeParams) {
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
       : []),
+    // Broadcasts falling due are expanded into the outbox; finished ones are closed.
+    { name: 'broadcasts', schedule: '*/5 * * * * *', run: async () => void (await broadcasts.runOnce()) },
+    // Sends: one pass here, and the in-process loop carries on while rows are due.
+    {
+      name: 'outbox-send',
+      schedule: '*/5 * * * * *',
+      run: async () => {
+        if ((await outboxSender.sendDue()).more) outboxSender.kick();
+      },
+    },
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -337,5 +401,9 @@ export function composeServices(p: ComposeParams) {
     drainGate,
     readiness,
     sandboxClockStore,
+    outbox,
+    outboxSender,
+    sendBudget,
+    broadcasts,
   };
 }

@@ -23,13 +23,7 @@ export interface TemplateMessageDraft {
 }
 
 export type TemplateRuleCode =
-  | 'template_id_missing'
-  | 'field_removed'
-  | 'line_break'
-  | 'too_long'
-  | 'bad_chars'
-  | 'empty_value'
-  | 'bad_url';
+  'template_id_missing' | 'field_removed' | 'line_break' | 'too_long' | 'bad_chars' | 'empty_value' | 'bad_url';
 
 export interface TemplateRuleViolation {
   /** The keyword (`thing1`), or `url` / `template_id`. */
