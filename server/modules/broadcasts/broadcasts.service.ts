@@ -3,7 +3,7 @@ import type { BroadcastStatus } from '../../../entities/broadcast.entity';
 import type { OutboxChannel } from '../../../entities/outbox-message.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import { fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
+import { beginWriting, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { OutboxService } from '../outbox/outbox.service';
@@ -160,6 +160,7 @@ export class BroadcastsService {
    */
   private async expandBatch(id: number): Promise<{ added: number; finished: boolean }> {
     return this.deps.transactor.runRetrying(async (m) => {
+      await beginWriting(m);
       const now = toSqlDate(this.deps.clock.now());
       const lock = isMysqlManager(m) ? ' FOR UPDATE' : '';
       const rows: Record<string, unknown>[] = await m.query(
@@ -327,6 +328,7 @@ export class BroadcastsService {
     change: (m: EntityManager, from: BroadcastStatus, pausedFrom: BroadcastStatus | null) => Promise<void>,
   ): Promise<void> {
     await this.deps.transactor.runRetrying(async (m) => {
+      await beginWriting(m);
       const lock = isMysqlManager(m) ? ' FOR UPDATE' : '';
       const rows: { status: string; paused_from: string | null }[] = await m.query(
         `SELECT status, paused_from FROM broadcasts WHERE id = ?${lock}`,

@@ -8,7 +8,7 @@ import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { PlatformApiError, PlatformTransportError } from '../../adapters/platform-error';
 import { claimMethodFor, databaseNowSql, databaseTimeFromNow, type ClaimMethod } from '../../db/lease-queue';
-import { fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
+import { beginWriting, fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { buildTemplateSendBody, checkTemplateMessage, describeViolations, templateDraftFromPayload } from '../../wechat/template-message';
 import type { InteractionDraft, InteractionsService } from '../interactions/interactions.service';
@@ -204,6 +204,7 @@ export class OutboxSender {
   async recoverLost(): Promise<number> {
     return this.deps.transactor.run(
       async (m) => {
+        await beginWriting(m);
         const now = databaseNowSql(m);
         const lock = isMysqlManager(m) ? ' FOR UPDATE' : '';
         const lost: { id: number | string; attempts: number | string; retry: number | string }[] = await m.query(
@@ -276,6 +277,7 @@ export class OutboxSender {
     const skipLocked = method === 'skip-locked';
     return this.deps.transactor.run(
       async (m) => {
+        await beginWriting(m);
         const candidates: { id: number | string }[] = await m.query(
           `SELECT id FROM outbox_messages WHERE state = 'pending' AND channel = ? AND not_before <= ?
            ORDER BY not_before, id LIMIT ${Math.max(1, Math.floor(limit))}${skipLocked ? ' FOR UPDATE SKIP LOCKED' : ''}`,
@@ -482,6 +484,7 @@ export class OutboxSender {
     const at = this.deps.clock.now();
     await this.deps.transactor.run(
       async (m) => {
+        await beginWriting(m);
         const ids = rows.map((r) => r.id);
         const held: { id: number | string }[] = await m.query(
           `SELECT id FROM outbox_messages WHERE id IN (${placeholders(ids.length)}) AND claimed_by = ? AND state = 'sending'${
