@@ -102,7 +102,12 @@ async function main(): Promise<void> {
   const logger = createLogger('silent');
   const db = await openDatabase();
   await runMigrationsWithLock({ dataSource: db.dataSource, holder: 'bench', logger });
-  console.log(`bench:sends on ${db.config.kind}, ${CONTACTS} contacts, batch ${BATCH}, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `bench:sends on ${db.config.kind}, ${CONTACTS} contacts, batch ${BATCH}, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 
   const sandbox = createSandboxPlatform({ officialAccount: oa, wecom, miniprogram: config.miniprogram, clock: systemClock });
   const sandboxServer = await startSandboxServer(sandbox, 0);
@@ -189,15 +194,30 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`| phase | rows | seconds | rate |`);
   console.log(`|---|---|---|---|`);
-  console.log(`| floor: bare template/send loop (HTTP only) | ${BARE_CALLS} | ${bareSeconds.toFixed(2)} | ${rate(BARE_CALLS, bareSeconds)} |`);
+  console.log(
+    `| floor: bare template/send loop (HTTP only) | ${BARE_CALLS} | ${bareSeconds.toFixed(2)} | ${rate(BARE_CALLS, bareSeconds)} |`,
+  );
   console.log(`| floor: raw INSERT of the outbox rows | ${CONTACTS} | ${rawSeconds.toFixed(2)} | ${rate(CONTACTS, rawSeconds)} |`);
-  console.log(`| broadcast expansion (keyset batches of 1,000) | ${progress.total} | ${expandSeconds.toFixed(2)} | ${rate(progress.total, expandSeconds)} |`);
-  console.log(`| **sends** (claim, rules, HTTP, outcomes, log, interactions) | ${sent} | ${sendSeconds.toFixed(2)} | **${rate(sent, sendSeconds)}** |`);
+  console.log(
+    `| broadcast expansion (keyset batches of 1,000) | ${progress.total} | ${expandSeconds.toFixed(2)} | ${rate(progress.total, expandSeconds)} |`,
+  );
+  console.log(
+    `| **sends** (claim, rules, HTTP, outcomes, log, interactions) | ${sent} | ${sendSeconds.toFixed(2)} | **${rate(sent, sendSeconds)}** |`,
+  );
   console.log('');
   console.log(`sends / bare HTTP loop: ${((sent / sendSeconds / (BARE_CALLS / bareSeconds)) * 100).toFixed(0)}%`);
-  console.log(`progress: ${JSON.stringify({ status: progress.status, total: progress.total, sent: progress.sent, queued: progress.queued, failed: progress.failed, skipped: progress.skipped, unknown: progress.unknown })}`);
-  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`duplicates: ${duplicates}, missing: ${missing} (counted from the sandbox's ${sandbox.state.messages.accepted.length} accepted messages)`);
+  console.log(
+    `progress: ${JSON.stringify({ status: progress.status, total: progress.total, sent: progress.sent, queued: progress.queued, failed: progress.failed, skipped: progress.skipped, unknown: progress.unknown })}`,
+  );
+  console.log(
+    `load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `duplicates: ${duplicates}, missing: ${missing} (counted from the sandbox's ${sandbox.state.messages.accepted.length} accepted messages)`,
+  );
 
   await sandboxServer.close();
   await db.dataSource.destroy();

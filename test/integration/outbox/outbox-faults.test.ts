@@ -124,7 +124,9 @@ describeEachDatabase('outbox faults', (db) => {
     );
     // (At least: a send that timed out on a busy machine is retried the same way.)
     expect(Number(retried[0].n)).toBeGreaterThanOrEqual(stateAtKill.sending ?? 0);
-    process.stderr.write(`kill test: ${JSON.stringify({ atKill, stateAtKill, retried: Number(retried[0].n), ms: Date.now() - started })}\n`);
+    process.stderr.write(
+      `kill test: ${JSON.stringify({ atKill, stateAtKill, retried: Number(retried[0].n), ms: Date.now() - started })}\n`,
+    );
     await parent.broadcasts.runOnce();
     expect(await parent.broadcasts.progress(broadcastId)).toMatchObject({
       status: 'done',
