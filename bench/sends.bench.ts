@@ -54,7 +54,7 @@ async function openDatabase(): Promise<{ config: DatabaseConfig; dataSource: Dat
     const config: DatabaseConfig = { kind: 'sqlite', path: path.join(dir, 'bench.sqlite') };
     const dataSource = await createDataSource(config, { poolSize: 10 });
     await dataSource.initialize();
-    return { config, dataSource, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return { config, dataSource, cleanup: () => Promise.resolve(fs.rmSync(dir, { recursive: true, force: true })) };
   }
   const url = new URL(process.env.BENCH_MYSQL_URL ?? URL_DEFAULT);
   const name = url.pathname.slice(1);
@@ -67,7 +67,7 @@ async function openDatabase(): Promise<{ config: DatabaseConfig; dataSource: Dat
   const config: DatabaseConfig = { kind: 'mysql', url: url.toString() };
   const dataSource = await createDataSource(config, { poolSize: 10 });
   await dataSource.initialize();
-  return { config, dataSource, cleanup: async () => undefined };
+  return { config, dataSource, cleanup: () => Promise.resolve() };
 }
 
 async function seedContacts(dataSource: DataSource, appId: string): Promise<void> {

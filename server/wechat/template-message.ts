@@ -143,13 +143,9 @@ export function templateDraftFromPayload(payload: unknown): TemplateMessageDraft
     if (typeof value !== 'string') return null;
     data[keyword] = value;
   }
-  const mp = p.miniprogram;
+  const mp = typeof p.miniprogram === 'object' && p.miniprogram !== null ? (p.miniprogram as Record<string, unknown>) : null;
+  const pagepath = mp ? (mp.pagepath ?? mp.pagePath) : undefined;
   const miniprogram =
-    typeof mp === 'object' && mp !== null && typeof (mp as Record<string, unknown>).appid === 'string'
-      ? {
-          appid: String((mp as Record<string, unknown>).appid),
-          pagepath: String((mp as Record<string, unknown>).pagepath ?? (mp as Record<string, unknown>).pagePath ?? ''),
-        }
-      : null;
+    mp && typeof mp.appid === 'string' ? { appid: mp.appid, pagepath: typeof pagepath === 'string' ? pagepath : '' } : null;
   return { templateId: p.template_id, data, url: typeof p.url === 'string' ? p.url : null, miniprogram };
 }

@@ -80,6 +80,23 @@ interface ClaimedRow {
   openid: string | null;
 }
 
+/** A claimed row as the load's query returns it (ids may come back as strings on MySQL). */
+interface ClaimedRaw {
+  id: number | string;
+  contact_id: number | string;
+  purpose: string;
+  source_type: string;
+  source_id: string;
+  run_id: number | string | null;
+  node_id: string | null;
+  payload: string;
+  attempts: number | string;
+  first_attempt_at: unknown;
+  claimed_until: unknown;
+  openid: string | null;
+  db_now: unknown;
+}
+
 const DEFAULT_LEASE_MS = 60_000;
 /**
  * template/send honours client_msg_id for 10 minutes per openid. A row whose send may have been
@@ -311,7 +328,7 @@ export class OutboxSender {
   private async loadClaimed(ids: number[]): Promise<{ rows: ClaimedRow[]; dbNow: Date }> {
     const m = this.deps.dataSource.manager;
     const appId = this.deps.officialAccount?.appId ?? '';
-    const raw: Record<string, unknown>[] = await m.query(
+    const raw: ClaimedRaw[] = await m.query(
       `SELECT o.id, o.contact_id, o.purpose, o.source_type, o.source_id, o.run_id, o.node_id, o.payload, o.attempts,
               o.first_attempt_at, o.claimed_until, i.value AS openid, ${databaseNowSql(m)} AS db_now
        FROM outbox_messages o
@@ -330,16 +347,16 @@ export class OutboxSender {
       byId.set(id, {
         id,
         contactId: Number(r.contact_id),
-        purpose: String(r.purpose),
-        sourceType: String(r.source_type),
-        sourceId: String(r.source_id),
+        purpose: r.purpose,
+        sourceType: r.source_type,
+        sourceId: r.source_id,
         runId: r.run_id === null ? null : Number(r.run_id),
-        nodeId: r.node_id === null ? null : String(r.node_id),
-        payload: String(r.payload),
+        nodeId: r.node_id,
+        payload: r.payload,
         attempts: Number(r.attempts),
         priorFirstAttemptAt: first && claimedAt && first.getTime() < claimedAt.getTime() ? first : null,
         firstAttemptAt: first,
-        openid: r.openid === null || r.openid === undefined ? null : String(r.openid),
+        openid: r.openid ?? null,
       });
     }
     return { rows: [...byId.values()], dbNow };
