@@ -26,7 +26,7 @@ async function runSender(): Promise<void> {
     logger: createLogger('silent'),
     holder: process.env.FW_HOLDER ?? 'child',
     apiBases: { wechat: `${sandboxUrl}/sandbox/wechat`, wecom: `${sandboxUrl}/sandbox/wecom` },
-    platformTimeoutMs: 2_000,
+    platformTimeoutMs: 5_000,
     outboxLeaseMs: Number(process.env.FW_LEASE_MS ?? 2_000),
   });
   process.send?.({ ready: true });
