@@ -16,6 +16,8 @@ import { createDataSource } from '../../server/db/data-source';
 async function runSender(): Promise<void> {
   const database = JSON.parse(process.env.FW_DB ?? '') as DatabaseConfig;
   const sandboxUrl = process.env.FW_SANDBOX_URL ?? '';
+  // Longer than a request may take (3 s), so a live sender's rows are never taken from it.
+  const leaseMs = Number(process.env.FW_LEASE_MS ?? 6_000);
   const config = loadConfig({ ...process.env, SANDBOX: 'on', LOG_LEVEL: 'silent' });
   const dataSource = await createDataSource(database, { poolSize: 5 });
   await dataSource.initialize();
@@ -26,8 +28,8 @@ async function runSender(): Promise<void> {
     logger: createLogger('silent'),
     holder: process.env.FW_HOLDER ?? 'child',
     apiBases: { wechat: `${sandboxUrl}/sandbox/wechat`, wecom: `${sandboxUrl}/sandbox/wecom` },
-    platformTimeoutMs: 5_000,
-    outboxLeaseMs: Number(process.env.FW_LEASE_MS ?? 2_000),
+    platformTimeoutMs: 3_000,
+    outboxLeaseMs: leaseMs,
   });
   process.send?.({ ready: true });
   let idle = 0;
@@ -38,7 +40,7 @@ async function runSender(): Promise<void> {
     if (pass.claimed === 0 && !pass.more) {
       idle += 1;
       // Rows another process left `sending` come back after their lease: wait for them a while.
-      if (idle > 40) break;
+      if (idle * 100 > leaseMs + 3_000) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     } else idle = 0;
   }

@@ -91,7 +91,7 @@ describeEachDatabase('outbox faults', (db) => {
         FW_DB: JSON.stringify(db().config),
         FW_SANDBOX_URL: sandboxServer.url,
         FW_HOLDER: holder,
-        FW_LEASE_MS: '2000',
+        FW_LEASE_MS: '6000',
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
