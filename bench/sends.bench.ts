@@ -29,7 +29,7 @@ import { toSqlDate } from '../server/db/sql';
  */
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 100_000);
 const BARE_CALLS = Number(process.env.BENCH_BARE_CALLS ?? 20_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const URL_DEFAULT = 'mysql://root@127.0.0.1:3306/flywheel_bench_sends';
 
@@ -127,16 +127,20 @@ async function main(): Promise<void> {
     tokenStore: new TokenStore({ dataSource: db.dataSource, clock: systemClock, holder: 'bench-bare' }),
     rateLimiter: unlimitedRateLimiter,
     logger,
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
   });
   let next = 1;
+  let bareFailed = 0;
   started = Date.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next <= BARE_CALLS) {
         const n = next;
         next += 1;
-        await bareClient.sendTemplateMessage({ touser: openidOf(n), client_msg_id: `bare${n}`, ...payload });
+        // A timeout on a loaded machine is counted, not fatal: the floor is the calls that came back.
+        await bareClient
+          .sendTemplateMessage({ touser: openidOf(n), client_msg_id: `bare${n}`, ...payload })
+          .catch(() => void (bareFailed += 1));
       }
     }),
   );
@@ -165,7 +169,7 @@ async function main(): Promise<void> {
     logger,
     holder: 'bench',
     apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
-    platformTimeoutMs: 10_000,
+    platformTimeoutMs: 30_000,
   });
   const { id } = await services.broadcasts.create({
     name: 'bench',
