@@ -111,6 +111,13 @@ export class OutboxMessage {
   @Column({ type: 'varchar', length: 255, nullable: true })
   lastError: string | null;
 
+  /**
+   * What the platform reported after `sent` (TEMPLATESENDJOBFINISH): `delivered`, `user_block`
+   * (the follower refused this account's template messages), `system_failed`.
+   */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  deliveryStatus: string | null;
+
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
 

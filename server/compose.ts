@@ -65,6 +65,7 @@ import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OutboxSender } from './modules/outbox/outbox-sender';
+import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
 
@@ -211,10 +212,12 @@ export function composeServices(p: ComposeParams) {
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
+      // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
+      createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
     ],
   });
   // Only interactions a registered reaction is given get a work row (not, by default, the sends).
-  const interactions = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
+  const interactions: InteractionsService = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
   const unionidBackfill =
     officialAccount && oa
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })

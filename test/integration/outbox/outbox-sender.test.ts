@@ -10,12 +10,15 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
 /** 10:00 in Shanghai: outside the default quiet hours. */
 const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
 
+jest.setTimeout(60_000);
+
 describeEachDatabase('outbox sender', (db) => {
   let stack: TestStack;
   const env = { OUTBOX_BATCH_SIZE: '50' };
 
   beforeEach(async () => {
-    stack = await startTestStack(db(), env, { platformTimeoutMs: 400 });
+    // 2.5 s: long enough for a loaded machine, and the timeout test delays its answer past it.
+    stack = await startTestStack(db(), env, { platformTimeoutMs: 2_500 });
     stack.clock.set(DAYTIME);
   });
   afterEach(async () => {
@@ -90,6 +93,36 @@ describeEachDatabase('outbox sender', (db) => {
     expect(await db().dataSource.query('SELECT id FROM reaction_work')).toEqual([]);
   });
 
+  it('TEMPLATESENDJOBFINISH finds the row by msgid: delivered, or refused by the follower, on the timeline', async () => {
+    const ids = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 2, sandbox: stack.sandbox.state });
+    await enqueue([draft(ids[0]), draft(ids[1])]);
+    await stack.services.outboxSender.drain();
+    const sent = await rows();
+    const report = (row: OutboxMessage, status: string) =>
+      db().dataSource.transaction((m) =>
+        stack.services.interactions.recordInteraction(m, {
+          type: 'template_delivered',
+          channel: 'oa',
+          occurredAt: DAYTIME,
+          detail: { openid: 'x', msgId: String(row.platformMsgid), status },
+          identity: null,
+          contactId: row.contactId,
+          dedupeKey: `oa:test:templatesendjobfinish:${row.id}`,
+        }),
+      );
+    await report(sent[0], 'success');
+    await report(sent[1], 'failed:user block');
+    await stack.services.reactions.processDue();
+    expect((await rows()).map((r) => r.deliveryStatus)).toEqual(['delivered', 'user_block']);
+    const timeline: { type: string; contact_id: number | string }[] = await db().dataSource.query(
+      "SELECT type, contact_id FROM interactions WHERE direction = 'out' AND type <> 'message_sent' ORDER BY id",
+    );
+    expect(timeline.map((t) => [t.type, Number(t.contact_id)])).toEqual([
+      ['message_delivered', ids[0]],
+      ['message_failed', ids[1]],
+    ]);
+  });
+
   it('skips 43004 and 43101, fails a draft that breaks the template rules without a request, skips a contact without openid', async () => {
     const ids = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 3, sandbox: stack.sandbox.state });
     stack.sandbox.state.unsubscribeFollower(openidOf(1));
@@ -125,12 +158,12 @@ describeEachDatabase('outbox sender', (db) => {
   it('a timed-out template send is retried with the same client_msg_id: the platform sends it once', async () => {
     const ids = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
     await enqueue([draft(ids[0])]);
-    stack.sandbox.state.delayNext('template/send', 1_000);
+    stack.sandbox.state.delayNext('template/send', 3_000);
     await stack.services.outboxSender.sendDue();
     const [afterTimeout] = await rows();
     expect(afterTimeout.state).toBe('pending');
     expect(afterTimeout.firstAttemptAt).not.toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 800)); // the delayed request lands and is accepted
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // the delayed request lands and is accepted
     await stack.services.outboxSender.drain();
     const [row] = await rows();
     expect(row.state).toBe('sent');
@@ -230,7 +263,7 @@ describeEachDatabase('outbox sender', (db) => {
     expect(await countOutboxStates(db().dataSource)).toEqual({ sent: 120 });
     expect([...stack.sandbox.state.messages.countByOpenid().values()].every((n) => n === 1)).toBe(true);
     expect(stack.sandbox.state.messages.countByOpenid().size).toBe(120);
-  });
+  }, 90_000);
 
   describe('the shared send budget', () => {
     const second = useSecondInstance(db);
