@@ -34,8 +34,14 @@ async function runSender(): Promise<void> {
   process.send?.({ ready: true });
   let idle = 0;
   for (;;) {
-    await services.broadcasts.runOnce();
-    const pass = await services.outboxSender.sendDue();
+    let pass = { sent: 0, claimed: 0, more: true };
+    try {
+      await services.broadcasts.runOnce();
+      pass = await services.outboxSender.sendDue();
+    } catch (error) {
+      // As the cron job would: a failed pass (a lost race the retries did not absorb) is logged, the next pass goes on.
+      process.send?.({ passFailed: error instanceof Error ? error.message : String(error) });
+    }
     process.send?.({ sent: pass.sent, claimed: pass.claimed });
     if (pass.claimed === 0 && !pass.more) {
       idle += 1;

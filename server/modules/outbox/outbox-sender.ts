@@ -219,11 +219,13 @@ export class OutboxSender {
    * good, with a line in the delivery log.
    */
   async recoverLost(): Promise<number> {
-    return this.deps.transactor.run(
+    // A row another instance has locked is having its outcome written: skip it, do not wait for it.
+    const skipLocked = (this.deps.claimMethod ?? (await claimMethodFor(this.deps.dataSource))) === 'skip-locked';
+    return this.deps.transactor.runRetrying(
       async (m) => {
         await beginWriting(m);
         const now = databaseNowSql(m);
-        const lock = isMysqlManager(m) ? ' FOR UPDATE' : '';
+        const lock = isMysqlManager(m) ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
         const lost: { id: number | string; attempts: number | string; retry: number | string }[] = await m.query(
           `SELECT id, attempts, CASE WHEN channel = 'oa_template' AND first_attempt_at > ${this.ago(m, SWEEP_RETRY_MS)} THEN 1 ELSE 0 END AS retry
            FROM outbox_messages WHERE state = 'sending' AND claimed_until < ${now} ORDER BY id LIMIT 1000${lock}`,
@@ -292,7 +294,7 @@ export class OutboxSender {
   private async claim(channel: OutboxChannel, limit: number, token: string): Promise<number[]> {
     const method = this.deps.claimMethod ?? (await claimMethodFor(this.deps.dataSource));
     const skipLocked = method === 'skip-locked';
-    return this.deps.transactor.run(
+    return this.deps.transactor.runRetrying(
       async (m) => {
         await beginWriting(m);
         const candidates: { id: number | string }[] = await m.query(
@@ -499,7 +501,7 @@ export class OutboxSender {
    */
   private async writeOutcomes(channel: OutboxChannel, token: string, rows: ClaimedRow[], outcomes: Map<number, Outcome>): Promise<void> {
     const at = this.deps.clock.now();
-    await this.deps.transactor.run(
+    await this.deps.transactor.runRetrying(
       async (m) => {
         await beginWriting(m);
         const ids = rows.map((r) => r.id);
