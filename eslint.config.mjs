@@ -83,6 +83,8 @@ export default tseslint.config(
       'data/**',
       '*.js',
       '*.mjs',
+      // Plain CommonJS loaded by `node -r` before any TypeScript (the fault tests' sender child).
+      'test/support/ts-register.js',
     ],
   },
   js.configs.recommended,

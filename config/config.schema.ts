@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 
 /**
  * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
@@ -79,6 +80,7 @@ const envSchema = z.object({
   ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
   // A bearer secret for /metrics; short ones are guessable, since nothing throttles the endpoint.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ...outboxEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -149,6 +151,8 @@ export interface Config {
   adminLocale: 'zh-CN' | 'en';
   /** Bearer token for GET /metrics; null: /metrics answers loopback clients only. */
   metricsToken: string | null;
+  /** Sends: rate limits, quiet hours, frequency caps (config/outbox.config.ts). */
+  outbox: OutboxConfig;
 }
 
 export class ConfigError extends Error {}
@@ -253,8 +257,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     businessTimeZone: e.BUSINESS_TIMEZONE,
     adminLocale: e.ADMIN_LOCALE,
     metricsToken: e.METRICS_TOKEN ?? null,
+    outbox: readOutbox(e),
   };
   return deepFreeze(config);
+}
+
+function readOutbox(e: z.output<typeof envSchema>): OutboxConfig {
+  try {
+    return readOutboxConfig(e);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

@@ -7,6 +7,9 @@ import { ContactSearchTerm } from './contact-search-term.entity';
 import { ContactTag } from './contact-tag.entity';
 import { ContactTagChange } from './contact-tag-change.entity';
 import { OutboxMessage } from './outbox-message.entity';
+import { OutboxAttempt } from './outbox-attempt.entity';
+import { OutboxLimit } from './outbox-limit.entity';
+import { Broadcast } from './broadcast.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
@@ -68,4 +71,7 @@ export const ALL_ENTITIES = [
   ContactStageChange,
   ContactMqlState,
   SalesAssignment,
+  OutboxAttempt,
+  OutboxLimit,
+  Broadcast,
 ];

@@ -41,6 +41,8 @@ export type OutboxPurpose = (typeof OUTBOX_PURPOSES)[number];
 // A journey's or broadcast's progress and its delivery log.
 @Index('IDX_outbox_messages_source', ['sourceType', 'sourceId', 'state'])
 @Index('IDX_outbox_messages_contact', ['contactId', 'createdAt'])
+// TEMPLATESENDJOBFINISH and subscribe_msg_sent_event find their row by the platform's msgid.
+@Index('IDX_outbox_messages_platform_msgid', ['platformMsgid'])
 export class OutboxMessage {
   @PrimaryGeneratedColumn()
   id: number;
@@ -108,6 +110,13 @@ export class OutboxMessage {
   /** Why it was skipped or failed (`not_following`, `no_consent`, `frequency_cap`, the errmsg ...). */
   @Column({ type: 'varchar', length: 255, nullable: true })
   lastError: string | null;
+
+  /**
+   * What the platform reported after `sent` (TEMPLATESENDJOBFINISH): `delivered`, `user_block`
+   * (the follower refused this account's template messages), `system_failed`.
+   */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  deliveryStatus: string | null;
 
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;

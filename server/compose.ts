@@ -75,6 +75,13 @@ import { ScoreRulesService } from './modules/scoring/score-rules.service';
 import { createScoringReaction } from './modules/scoring/scoring.reaction';
 import { ScoringSettingsStore } from './modules/scoring/scoring-settings';
 import { SilentCustomersService } from './modules/silent-customers/silent-customers.service';
+import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
+import { unlimitedRateLimiter } from './adapters/rate-limiter';
+import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
+import { OutboxSender } from './modules/outbox/outbox-sender';
+import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
+import { OutboxService } from './modules/outbox/outbox.service';
+import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -101,6 +108,13 @@ export interface ComposeParams {
    * journey enrols them. Journeys wire it here; nothing is called without it.
    */
   onContactsSilent?: (contactIds: number[]) => Promise<void>;
+  /**
+   * Who a broadcast goes to. The segments module provides it; until it is wired, every live
+   * contact (createAllContactsAudience) whatever the segment.
+   */
+  broadcastAudience?: BroadcastAudience;
+  /** The outbox's claim lease (tests of lost sends shorten it). */
+  outboxLeaseMs?: number;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -257,6 +271,8 @@ export function composeServices(p: ComposeParams) {
       createLifecycleReaction({ lifecycle }),
       createScoringReaction({ engine: scoreRulesEngine, scoring, sales }),
       silentCustomers.createReaction(),
+      // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
+      createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
       // Last: it must see the tags, stage and scores the reactions above wrote.
       segmentMembership.createReaction(),
     ],
@@ -324,6 +340,46 @@ export function composeServices(p: ComposeParams) {
     scoring,
   });
 
+  // The outbox: every message sent, at most once (docs/ARCHITECTURE.md, "The outbox"). Sends go
+  // through a client of their own without the in-process limiter: the shared budget in
+  // outbox_limits is their limit, across instances.
+  const outbox = new OutboxService({ clock });
+  const sendBudget = new SendBudget({ dataSource, clock, rateOf: (bucket) => rateOfBucket(config.outbox.rateLimits, bucket) });
+  const outboxClient = oa
+    ? new OfficialAccountClient({
+        baseUrl: p.apiBases.wechat,
+        appId: oa.appId,
+        secret: oa.secret,
+        tokenStore,
+        rateLimiter: unlimitedRateLimiter,
+        logger,
+        timeoutMs,
+      })
+    : null;
+  const outboxSender = new OutboxSender({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    interactions,
+    budget: sendBudget,
+    config: config.outbox,
+    timeZone: config.businessTimeZone,
+    holder,
+    officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
+    leaseMs: p.outboxLeaseMs,
+  });
+  const broadcasts = new BroadcastsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    outbox,
+    audience: p.broadcastAudience ?? createAllContactsAudience(dataSource),
+    audit,
+    onQueued: () => outboxSender.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -342,6 +398,7 @@ export function composeServices(p: ComposeParams) {
     createAdminFailedWorkRouter({ failedWork, auth }),
     createAdminSegmentsRouter({ segments, auth }),
     createAdminScoringRouter({ scoreRules, lifecycle, auth }),
+    createAdminBroadcastsRouter({ broadcasts, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -380,6 +437,16 @@ export function composeServices(p: ComposeParams) {
     },
     // 沉默用户: contacts with no inbound interaction for the configured days.
     { name: 'silent-customers', schedule: '37 2 * * *', run: async () => void (await silentCustomers.tagSilentContacts()) },
+    // Broadcasts falling due are expanded into the outbox; finished ones are closed.
+    { name: 'broadcasts', schedule: '*/5 * * * * *', run: async () => void (await broadcasts.runOnce()) },
+    // Sends: one pass here, and the in-process loop carries on while rows are due.
+    {
+      name: 'outbox-send',
+      schedule: '*/5 * * * * *',
+      run: async () => {
+        if ((await outboxSender.sendDue()).more) outboxSender.kick();
+      },
+    },
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -442,5 +509,9 @@ export function composeServices(p: ComposeParams) {
     lifecycle,
     sales,
     silentCustomers,
+    outbox,
+    outboxSender,
+    sendBudget,
+    broadcasts,
   };
 }

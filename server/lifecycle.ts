@@ -13,6 +13,8 @@ export interface DrainParams {
   callbackStore: Pick<CallbackStore, 'drain'>;
   reactions: Pick<ReactionsWorker, 'stop' | 'idle'>;
   queue: Pick<TaskQueue, 'stop'>;
+  /** The outbox's send loop: it finishes the batch in hand (its outcomes are written) and takes no more. */
+  outboxSender?: { stop(): void; idle(): Promise<void> };
   jobs: RunningJobs;
   /** The listening server; null when the caller drives the app without one. */
   server: http.Server | null;
@@ -42,10 +44,12 @@ export async function drainAndClose(p: DrainParams): Promise<void> {
   p.logger.info('draining: callbacks answer 503, no new claims', { callbacksInFlight: p.gate.inFlight });
   p.reactions.stop();
   p.queue.stop();
+  p.outboxSender?.stop();
   await p.gate.idle();
   await p.callbackStore.drain();
   await p.jobs.stop();
   await p.reactions.idle();
+  await p.outboxSender?.idle();
   if (p.server) await closeServer(p.server, p.serverCloseTimeoutMs ?? DEFAULT_SERVER_CLOSE_TIMEOUT_MS, p.logger);
   await p.dataSource.destroy();
   p.logger.info('drained', { ms: Date.now() - started });

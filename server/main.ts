@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       gate: services.drainGate,
       callbackStore: services.callbackStore,
       reactions: services.reactions,
+      outboxSender: services.outboxSender,
       queue: services.queue,
       jobs,
       server,

@@ -26,6 +26,7 @@ import { Settings1795820000000 } from './1795820000000-settings';
 import { InteractionsDirection1795840000000 } from './1795840000000-interactions-direction';
 import { Segments1795850000000 } from './1795850000000-segments';
 import { ScoringLifecycle1795860000000 } from './1795860000000-scoring-lifecycle';
+import { OutboxDelivery1795870000000 } from './1795870000000-outbox-delivery';
 import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
@@ -65,6 +66,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   InteractionsDirection1795840000000,
   Segments1795850000000,
   ScoringLifecycle1795860000000,
+  OutboxDelivery1795870000000,
   OutboxMessages1795890000000,
 ];
 

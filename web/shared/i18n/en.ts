@@ -845,5 +845,46 @@ const en: Messages = {
     silentDays: 'Silent after (days)',
     silentHint: 'Contacts with no interaction of their own for this many days are tagged “沉默用户”; the tag goes when they come back',
   },
+  delivery: {
+    states: {
+      pending: 'Waiting',
+      sending: 'Sending',
+      sent: 'Sent',
+      failed: 'Failed',
+      unknown: 'Outcome unknown',
+      skipped: 'Skipped',
+      cancelled: 'Cancelled',
+    },
+    reasons: {
+      not_following: 'Does not follow the Official Account',
+      refused_by_user: 'Refused this template, or one-time consent used up',
+      frequency_cap: 'Over the frequency cap',
+      no_openid: 'No Official Account OpenID',
+      daily_quota: 'Daily quota reached; continues tomorrow',
+      lost_while_sending: 'The sender stopped mid-send; outcome unknown, never re-sent automatically',
+      client_msg_id_expired: 'Past the 10-minute dedupe window; outcome unknown, never re-sent automatically',
+      broadcast_cancelled: 'Broadcast cancelled',
+    },
+    delivery: { delivered: 'Delivered', user_block: 'Refused by the follower', system_failed: 'Platform failed to deliver' },
+  },
+  broadcasts: {
+    statuses: { draft: 'Draft', scheduled: 'Scheduled', running: 'Sending', paused: 'Paused', done: 'Done', cancelled: 'Cancelled' },
+    actions: {
+      broadcast_create: 'Broadcast created',
+      broadcast_pause: 'Broadcast paused',
+      broadcast_resume: 'Broadcast resumed',
+      broadcast_cancel: 'Broadcast cancelled',
+    },
+    progress: { total: 'Recipients', queued: 'Queued', sent: 'Sent', failed: 'Failed', skipped: 'Skipped', unknown: 'Outcome unknown' },
+    rules: {
+      field_removed: 'Template messages no longer show the first and remark fields',
+      too_long: 'Over {max} characters',
+      line_break: 'No line breaks',
+      bad_chars: 'Has characters this field kind does not allow',
+      empty_value: 'Cannot be empty',
+      bad_url: 'The link must start with http:// or https://',
+      template_id_missing: 'Choose a template',
+    },
+  },
 };
 export default en;

@@ -827,6 +827,42 @@ const zhCN = {
     silentDays: '沉默天数',
     silentHint: '超过该天数没有主动互动的客户会被打上“沉默用户”标签，再次互动后自动移除',
   },
+  delivery: {
+    states: {
+      pending: '待发送',
+      sending: '发送中',
+      sent: '已发送',
+      failed: '发送失败',
+      unknown: '结果未知',
+      skipped: '已跳过',
+      cancelled: '已取消',
+    },
+    reasons: {
+      not_following: '用户未关注公众号',
+      refused_by_user: '用户拒收此模板或一次性订阅已用完',
+      frequency_cap: '超过发送频次上限',
+      no_openid: '客户没有公众号 OpenID',
+      daily_quota: '接口今日发送次数已达上限，次日自动继续',
+      lost_while_sending: '发送进程中断，结果未知，不会自动重发',
+      client_msg_id_expired: '超过 10 分钟去重窗口，结果未知，不会自动重发',
+      broadcast_cancelled: '群发已取消',
+    },
+    delivery: { delivered: '已送达', user_block: '用户拒收', system_failed: '平台发送失败' },
+  },
+  broadcasts: {
+    statuses: { draft: '草稿', scheduled: '待发送', running: '发送中', paused: '已暂停', done: '已完成', cancelled: '已取消' },
+    actions: { broadcast_create: '创建群发', broadcast_pause: '暂停群发', broadcast_resume: '继续群发', broadcast_cancel: '取消群发' },
+    progress: { total: '总人数', queued: '排队中', sent: '已发送', failed: '失败', skipped: '已跳过', unknown: '结果未知' },
+    rules: {
+      field_removed: '模板消息已不再支持 first 和 remark 字段',
+      too_long: '超过 {max} 个字',
+      line_break: '不能包含换行',
+      bad_chars: '含有该字段类型不允许的字符',
+      empty_value: '不能为空',
+      bad_url: '链接须以 http:// 或 https:// 开头',
+      template_id_missing: '请选择模板',
+    },
+  },
 };
 export default zhCN;
 export type Messages = typeof zhCN;

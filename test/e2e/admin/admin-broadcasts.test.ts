@@ -1,0 +1,159 @@
+import request from 'supertest';
+import { SANDBOX_TEMPLATE_IDS } from '../../../server/adapters/sandbox/sandbox-messages';
+import { describeEachDatabase } from '../../support/database';
+import { countOutboxStates, seedFollowers } from '../../support/outbox-fixtures';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+/** 10:00 in Shanghai: outside the default quiet hours. */
+const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
+
+const message = {
+  channel: 'oa_template',
+  templateId: SANDBOX_TEMPLATE_IDS.reactivationOffer,
+  data: { thing1: '老朋友回归礼', thing2: '满100减30', time3: '2026年12月31日 23:59', thing4: '点击领取，限时有效' },
+  url: 'https://flywheel.example/r/abc123',
+};
+
+describeEachDatabase('admin broadcasts API', (db) => {
+  let stack: TestStack;
+  let token: string;
+
+  beforeEach(async () => {
+    stack = await startTestStack(db(), { OUTBOX_BATCH_SIZE: '40' });
+    stack.clock.set(DAYTIME);
+    // The expansion's kicks would send beside the test's own passes: the test drives the sender.
+    stack.services.outboxSender.stop();
+    for (const [username, role] of [
+      ['marketer', 'operator'],
+      ['seller', 'sales'],
+    ] as const)
+      await stack.services.operators.createOperator({
+        username,
+        password: `${username}-password`,
+        role,
+        actor: { operatorId: null, ip: null },
+      });
+    const login = await request(stack.baseUrl)
+      .post('/api/admin/login')
+      .send({ username: 'marketer', password: 'marketer-password' })
+      .expect(200);
+    token = (login.body as { token: string }).token;
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  const post = (path: string, body: object = {}) => request(stack.baseUrl).post(path).set('Authorization', `Bearer ${token}`).send(body);
+  const get = (path: string) => request(stack.baseUrl).get(path).set('Authorization', `Bearer ${token}`);
+  const sendPasses = async (passes: number) => {
+    for (let i = 0; i < passes; i += 1) await stack.services.outboxSender.sendDue();
+  };
+
+  it('creates a broadcast, reports true progress while it runs, pauses and resumes with nobody twice and nobody left out', async () => {
+    const appId = stack.config.officialAccount.appId;
+    await seedFollowers({ dataSource: db().dataSource, appId, count: 200, sandbox: stack.sandbox.state });
+    stack.sandbox.state.unsubscribeFollower('oFW0000000000000000000000007');
+
+    const created = await post('/api/admin/broadcasts', { name: '老朋友回归礼', segmentId: null, message }).expect(201);
+    const id = (created.body as { id: number }).id;
+    expect(await get(`/api/admin/broadcasts/${id}`).expect(200)).toMatchObject({
+      body: { status: 'scheduled', total: 0, queued: 0, sent: 0, failed: 0, skipped: 0 },
+    });
+
+    await stack.services.broadcasts.runOnce();
+    expect((await get(`/api/admin/broadcasts/${id}`)).body).toMatchObject({ status: 'running', total: 200, queued: 200, sent: 0 });
+    await sendPasses(2);
+    const midway = (await get(`/api/admin/broadcasts/${id}`)).body as Record<string, number>;
+    expect(midway.sent + midway.skipped).toBe(80);
+    expect(midway.queued).toBe(120);
+
+    expect((await post(`/api/admin/broadcasts/${id}/pause`).expect(200)).body).toMatchObject({ status: 'paused', queued: 120 });
+    await sendPasses(3);
+    expect(stack.sandbox.state.messages.accepted.length).toBe(midway.sent);
+    await post(`/api/admin/broadcasts/${id}/pause`).expect(409);
+
+    expect((await post(`/api/admin/broadcasts/${id}/resume`).expect(200)).body).toMatchObject({ status: 'running' });
+    await stack.services.outboxSender.drain();
+    await stack.services.broadcasts.runOnce();
+    expect((await get(`/api/admin/broadcasts/${id}`)).body).toMatchObject({
+      status: 'done',
+      total: 200,
+      queued: 0,
+      sent: 199,
+      failed: 0,
+      skipped: 1,
+      unknown: 0,
+      skippedByReason: { not_following: 1 },
+    });
+    const perOpenid = stack.sandbox.state.messages.countByOpenid();
+    expect(perOpenid.size).toBe(199);
+    expect([...perOpenid.values()].every((n) => n === 1)).toBe(true);
+
+    const audit: { action: string }[] = await db().dataSource.query(
+      "SELECT action FROM audit_log WHERE action LIKE 'broadcast.%' ORDER BY id",
+    );
+    expect(audit.map((a) => a.action)).toEqual(['broadcast.create', 'broadcast.pause', 'broadcast.resume']);
+  });
+
+  it('45009 halfway: the broadcast waits for the quota to reset and finishes with no duplicates', async () => {
+    const appId = stack.config.officialAccount.appId;
+    await seedFollowers({ dataSource: db().dataSource, appId, count: 120, sandbox: stack.sandbox.state });
+    stack.sandbox.state.messages.setDailyQuota('template/send', 60);
+    const { id } = (await post('/api/admin/broadcasts', { name: '配额测试', segmentId: null, message }).expect(201)).body as { id: number };
+    await stack.services.broadcasts.runOnce();
+    await stack.services.outboxSender.drain();
+    expect((await get(`/api/admin/broadcasts/${id}`)).body).toMatchObject({ status: 'running', sent: 60, queued: 60 });
+    stack.clock.set(new Date('2026-12-08T01:00:00.000Z'));
+    await stack.services.outboxSender.drain();
+    await stack.services.broadcasts.runOnce();
+    expect((await get(`/api/admin/broadcasts/${id}`)).body).toMatchObject({ status: 'done', sent: 120, queued: 0 });
+    expect(stack.sandbox.state.messages.countByOpenid().size).toBe(120);
+    expect(stack.sandbox.state.messages.accepted).toHaveLength(120);
+  });
+
+  it('a scheduled broadcast waits for its time; cancel stops what was not sent', async () => {
+    const appId = stack.config.officialAccount.appId;
+    await seedFollowers({ dataSource: db().dataSource, appId, count: 50, sandbox: stack.sandbox.state });
+    const sendAt = new Date(DAYTIME.getTime() + 3_600_000).toISOString();
+    const { id } = (await post('/api/admin/broadcasts', { name: '晚点发', segmentId: null, message, sendAt }).expect(201)).body as {
+      id: number;
+    };
+    await stack.services.broadcasts.runOnce();
+    expect((await get(`/api/admin/broadcasts/${id}`)).body).toMatchObject({ status: 'scheduled', total: 0 });
+    stack.clock.advance(3_600_000);
+    await stack.services.broadcasts.runOnce();
+    await sendPasses(1);
+    expect((await post(`/api/admin/broadcasts/${id}/cancel`).expect(200)).body).toMatchObject({
+      status: 'cancelled',
+      sent: 40,
+      cancelled: 10,
+      queued: 0,
+    });
+    await stack.services.outboxSender.drain();
+    expect(await countOutboxStates(db().dataSource)).toEqual({ sent: 40, cancelled: 10 });
+    await post(`/api/admin/broadcasts/${id}/resume`).expect(409);
+  });
+
+  it('refuses a message that breaks the template rules, names the field, and keeps sales out', async () => {
+    const bad = await post('/api/admin/broadcasts', {
+      name: '坏消息',
+      segmentId: null,
+      message: { ...message, data: { first: '您好', thing1: '一'.repeat(21) } },
+    }).expect(400);
+    const details = (bad.body as { error: { details: { path: string; params?: Record<string, unknown> }[] } }).error.details;
+    expect(details.map((d) => [d.path, d.params?.rule])).toEqual([
+      ['message.data.first', 'field_removed'],
+      ['message.data.thing1', 'too_long'],
+    ]);
+    await get('/api/admin/broadcasts/999').expect(404);
+    const seller = await request(stack.baseUrl)
+      .post('/api/admin/login')
+      .send({ username: 'seller', password: 'seller-password' })
+      .expect(200);
+    await request(stack.baseUrl)
+      .post('/api/admin/broadcasts')
+      .set('Authorization', `Bearer ${(seller.body as { token: string }).token}`)
+      .send({ name: 'x', segmentId: null, message })
+      .expect(403);
+  });
+});
