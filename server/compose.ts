@@ -41,7 +41,7 @@ import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
 import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
-import { InteractionsService } from './modules/interactions/interactions.service';
+import { InteractionsService, type RecordResult } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
 import { reactionsWant } from './modules/reactions/reaction';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
@@ -203,13 +203,13 @@ export function composeServices(p: ComposeParams) {
     return linkSigner;
   };
   const segmentsPort = p.journeyPorts?.segments ?? NO_SEGMENTS;
-  const journeys = new JourneysService({
+  const journeys: JourneysService = new JourneysService({
     dataSource,
     transactor,
     clock,
     audit,
     // `interactions` is built below, with the reactions' list this service's reaction is in.
-    interactions: { recordInteraction: (m, draft) => interactions.recordInteraction(m, draft) },
+    interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
     definitions: journeyDefinitions,
     segments: segmentsPort,
     links,
