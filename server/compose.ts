@@ -330,7 +330,7 @@ export function composeServices(p: ComposeParams) {
       name: 'journeys-advance',
       schedule: '*/5 * * * * *',
       run: () => journeyEngine.advanceDue({ limit: 50_000 }),
-      nextDueAt: () => journeyEngine.nextDueAt(),
+      nextDueAt: (after) => journeyEngine.nextDueAt(after),
     },
     { name: 'journeys-schedule', schedule: '0 * * * * *', run: () => journeys.runScheduledEntries() },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },

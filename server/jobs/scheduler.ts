@@ -15,7 +15,7 @@ export interface JobDefinition {
    * When this job next has something due (journey runs' next_due_at, outbox not_before, task
    * run_at), so the sandbox clock can step to each such moment instead of jumping over them.
    */
-  nextDueAt?: () => Promise<Date | null>;
+  nextDueAt?: (after: Date) => Promise<Date | null>;
 }
 
 export interface StartJobsParams {
@@ -180,11 +180,11 @@ export function createClockControl(p: {
   };
 }
 
-/** The earliest moment after `now` some job has work due (what is due now already ran). */
+/** The earliest moment after `now` some job has work due (what is due by `now` runs in the moment itself). */
 async function nextDueAfter(jobs: JobDefinition[], now: number): Promise<number | null> {
   let next: number | null = null;
   for (const job of jobs) {
-    const due = job.nextDueAt ? await job.nextDueAt() : null;
+    const due = job.nextDueAt ? await job.nextDueAt(new Date(now)) : null;
     if (due !== null && due.getTime() > now && (next === null || due.getTime() < next)) next = due.getTime();
   }
   return next;

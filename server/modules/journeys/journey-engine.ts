@@ -88,10 +88,11 @@ export class JourneyEngine {
     return moved;
   }
 
-  /** When the next run is due (active journeys only), for the sandbox clock's step-by-step play. */
-  async nextDueAt(): Promise<Date | null> {
+  /** When the next run is due after `after` (active journeys only), for the sandbox clock's step-by-step play. */
+  async nextDueAt(after: Date): Promise<Date | null> {
     const [row]: { due: unknown }[] = await this.deps.dataSource.query(
-      "SELECT MIN(r.next_due_at) AS due FROM journey_runs r JOIN journeys j ON j.id = r.journey_id WHERE j.status = 'active' AND r.next_due_at IS NOT NULL",
+      "SELECT MIN(r.next_due_at) AS due FROM journey_runs r JOIN journeys j ON j.id = r.journey_id WHERE j.status = 'active' AND r.next_due_at > ?",
+      [toSqlDate(after)],
     );
     return row?.due ? fromSqlDate(row.due) : null;
   }
