@@ -9,19 +9,7 @@ import { RULE_MATCH_KINDS } from '../../../entities/tag-rule.entity';
  * `branches`, `opened`/`timeout`); `position` is the node's place on the page's graph.
  */
 
-/** The rule codes a refused definition carries (sentences under `journeys.issues.<code>` in both locales). */
-export const JOURNEY_RULE_CODES = [
-  'journey_duplicate_node',
-  'journey_unknown_node',
-  'journey_cycle_without_wait',
-  'journey_template_missing',
-  'journey_open_wait_not_send',
-  'journey_split_weights',
-  'journey_not_found',
-  'journey_not_active',
-  'journey_no_published_version',
-] as const;
-export type JourneyRuleCode = (typeof JOURNEY_RULE_CODES)[number];
+export { JOURNEY_RULE_CODES, type JourneyRuleCode } from './journey-rule-codes';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
 const tagRef = z.strictObject({ group: z.string().trim().min(1).max(64), name: z.string().trim().min(1).max(64) });
