@@ -330,7 +330,7 @@ class BatchContext {
           });
           break;
         case 'set_stage':
-          this.stages.set(action.stage, [...(this.stages.get(action.stage) ?? []), run.contactId]);
+          this.stages.set(action.stage, [...(this.stages.get(action.stage) ?? []), run.contactId].slice());
           break;
         case 'assign_sales':
           this.assignments.push(run.contactId);
@@ -460,8 +460,12 @@ class BatchContext {
     const m = this.m;
     // The steps the waiting runs were in end now, grouped by how they ended.
     const closing = new Map<string, number[]>();
-    for (const move of this.moves)
-      if (move.closedOutcome !== null) closing.set(move.closedOutcome, [...(closing.get(move.closedOutcome) ?? []), move.run.id]);
+    for (const move of this.moves) {
+      if (move.closedOutcome === null) continue;
+      const ids = closing.get(move.closedOutcome) ?? [];
+      ids.push(move.run.id);
+      closing.set(move.closedOutcome, ids);
+    }
     for (const [outcome, ids] of closing)
       await m.query(`UPDATE journey_steps SET left_at = ?, outcome = ? WHERE left_at IS NULL AND run_id IN (${placeholders(ids.length)})`, [
         this.nowSql,
@@ -492,7 +496,9 @@ class BatchContext {
         move.waitForNode,
         move.outcome,
       ].join('|');
-      groups.set(key, [...(groups.get(key) ?? []), move]);
+      const group = groups.get(key) ?? [];
+      group.push(move);
+      groups.set(key, group);
     }
     for (const moves of groups.values()) {
       const first = moves[0];
