@@ -106,6 +106,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 const CALLBACK_STORE_WRITERS_MYSQL = 3;
 
+/** How many tasks a pass handled, for the sandbox clock (it plays a moment again while work gets done). */
+function countOutcome(outcome: { done: number; retried: number; failed: number }): number {
+  return outcome.done + outcome.retried + outcome.failed;
+}
+
 /**
  * Operators and the audit log alone, for the server and for `npm run admin` (which needs no
  * platform clients). Part of the composition root: composeServices builds them through this.
@@ -333,7 +338,12 @@ export function composeServices(p: ComposeParams) {
       nextDueAt: (after) => journeyEngine.nextDueAt(after),
     },
     { name: 'journeys-schedule', schedule: '0 * * * * *', run: () => journeys.runScheduledEntries() },
-    { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
+    {
+      name: 'tag-sync',
+      schedule: '*/10 * * * * *',
+      run: async () => countOutcome(await queue.runOnce({ handlers: tagSync.handlers() })),
+      nextDueAt: (after) => queue.nextDueAt(after),
+    },
     // Bulk tag jobs one at a time, apart from the syncs: a long job must not hold up tag syncs.
     {
       name: 'bulk-tags',
