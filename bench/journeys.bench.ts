@@ -20,7 +20,7 @@ import { enterRuns } from '../server/modules/journeys/journey-runs';
  * raw-SQL baseline writes the same rows (outbox rows, step rows, the runs' new places) with
  * multi-row INSERTs of 500 and one UPDATE per 1,000 runs, and nothing else. Prints runs advanced
  * per second for both. BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/flywheel_bench_journeys)
- * names a database that is DROPPED and created again; BENCH_SKIP_SQLITE=1 skips SQLite.
+ * names a database that is DROPPED and created again; BENCH_SKIP_SQLITE=1 / BENCH_SKIP_MYSQL=1 skip one.
  */
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 100_000);
 const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/flywheel_bench_journeys';
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     await benchOne({ kind: 'sqlite', path: path.join(dir, 'bench.sqlite') });
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  if (process.env.BENCH_SKIP_MYSQL === '1') return;
   const url = new URL(MYSQL_URL);
   const name = url.pathname.slice(1);
   const server = new URL(MYSQL_URL);
