@@ -206,4 +206,75 @@ describeEachDatabase('the journey engine', (db) => {
     expect(stats.ok && stats.value.totals).toMatchObject({ entered: 1, converted: 1 });
     expect(await a.journeyEngine.advanceDue()).toBe(0);
   });
+
+  it('enters on a matching interaction and on segment_entered, once per cause, and waits until a time of day', async () => {
+    const byKeyword: JourneyDefinition = {
+      entry: { kind: 'interaction', matcher: { type: 'text', matchKind: 'keyword_contains', matchValue: '优惠' } },
+      reentry: 'always',
+      start: 'morning',
+      goal: null,
+      nodes: [
+        { id: 'morning', type: 'wait', mode: 'until_time', time: '09:00', next: 'check' },
+        {
+          id: 'check',
+          type: 'condition',
+          condition: {
+            kind: 'all',
+            of: [
+              { kind: 'channel_reached', channel: 'oa' },
+              { kind: 'tags', none: [{ group: '旅程', name: '黑名单' }] },
+            ],
+          },
+          then: 'end',
+          else: 'out',
+        },
+        { id: 'end', type: 'exit' },
+        { id: 'out', type: 'exit' },
+      ],
+    };
+    const keywordJourney = await published(byKeyword, 'keyword');
+    const bySegment = await published({ ...twoSteps(), entry: { kind: 'segment_entered', segmentId: 9 } }, 'segment');
+    const [contact] = await makeContacts(1);
+    const record = (type: string, direction: 'in' | 'out', detail: Record<string, string | number>, key: string) =>
+      a.transactor.run((m) =>
+        a.interactions.recordInteraction(m, {
+          type,
+          channel: 'oa',
+          direction,
+          occurredAt: clock.now(),
+          detail,
+          identity: null,
+          contactId: contact,
+          dedupeKey: key,
+        }),
+      );
+    await record('text', 'in', { content: '有优惠吗' }, 'test:msg:1');
+    await record('text', 'in', { content: '你好' }, 'test:msg:2');
+    await record('segment_entered', 'out', { segmentId: 9 }, 'segment:9:in:1');
+    await record('segment_entered', 'out', { segmentId: 8 }, 'segment:8:in:1');
+    await a.reactions.processDue();
+    // A replayed work row enters nobody again.
+    await db().dataSource.query("UPDATE reaction_work SET status = 'pending'");
+    await a.reactions.processDue();
+    const runs: { journey_id: number }[] = await db().dataSource.query('SELECT journey_id FROM journey_runs ORDER BY journey_id');
+    expect(runs.map((r) => Number(r.journey_id))).toEqual([keywordJourney, bySegment]);
+
+    // 02:00 UTC is 10:00 in Shanghai: the wait ends at 09:00 the next morning (01:00 UTC).
+    await a.journeyEngine.advanceDue();
+    const [waiting]: { next_due_at: unknown }[] = await db().dataSource.query('SELECT next_due_at FROM journey_runs WHERE journey_id = ?', [
+      keywordJourney,
+    ]);
+    expect(
+      new Date(
+        `${String(waiting.next_due_at instanceof Date ? waiting.next_due_at.toISOString() : `${String(waiting.next_due_at).replace(' ', 'T')}Z`)}`,
+      ).toISOString(),
+    ).toBe('2026-12-02T01:00:00.000Z');
+    clock.set(new Date('2026-12-02T01:00:00.000Z'));
+    await a.journeyEngine.advanceDue();
+    // No Official Account identity: the condition's else branch.
+    const [ended]: { node_id: string }[] = await db().dataSource.query('SELECT node_id FROM journey_runs WHERE journey_id = ?', [
+      keywordJourney,
+    ]);
+    expect(ended.node_id).toBe('out');
+  });
 });
