@@ -3,6 +3,7 @@ import { loadConfig } from '../../../config/config.schema';
 import { ManualClock } from '../../../server/adapters/clock';
 import { createLogger } from '../../../server/adapters/logger';
 import { composeServices, type Services } from '../../../server/compose';
+import { fromSqlDate } from '../../../server/db/sql';
 import type { JourneyDefinition } from '../../../server/modules/journeys/journey-definition';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
@@ -264,11 +265,7 @@ describeEachDatabase('the journey engine', (db) => {
     const [waiting]: { next_due_at: unknown }[] = await db().dataSource.query('SELECT next_due_at FROM journey_runs WHERE journey_id = ?', [
       keywordJourney,
     ]);
-    expect(
-      new Date(
-        `${String(waiting.next_due_at instanceof Date ? waiting.next_due_at.toISOString() : `${String(waiting.next_due_at).replace(' ', 'T')}Z`)}`,
-      ).toISOString(),
-    ).toBe('2026-12-02T01:00:00.000Z');
+    expect(fromSqlDate(waiting.next_due_at).toISOString()).toBe('2026-12-02T01:00:00.000Z');
     clock.set(new Date('2026-12-02T01:00:00.000Z'));
     await a.journeyEngine.advanceDue();
     // No Official Account identity: the condition's else branch.
