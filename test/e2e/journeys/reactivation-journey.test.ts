@@ -49,20 +49,18 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
     );
     return Number(row.contact_id);
   };
-  const outboxOf = async (contactId: number) =>
-    (await db().dataSource.query('SELECT node_id, channel, payload, source_id FROM outbox_messages WHERE contact_id = ? ORDER BY id', [
-      contactId,
-    ])) as {
-      node_id: string;
-      channel: string;
-      payload: string;
-      source_id: string;
-    }[];
+  type OutboxRow = { node_id: string; channel: string; payload: string; source_id: string };
+  const outboxOf = (contactId: number) =>
+    db().dataSource.query<OutboxRow[]>(
+      'SELECT node_id, channel, payload, source_id FROM outbox_messages WHERE contact_id = ? ORDER BY id',
+      [contactId],
+    );
   const tagsOf = async (contactId: number) =>
     (
-      (await db().dataSource.query('SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ?', [
-        contactId,
-      ])) as { name: string }[]
+      await db().dataSource.query<{ name: string }[]>(
+        'SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ?',
+        [contactId],
+      )
     ).map((r) => r.name);
 
   it('branches on whether the push was opened, hands the silent one over to 登录促活, and counts it all', async () => {
@@ -182,5 +180,61 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
           .expect(200)
       ).body,
     ).toEqual({ enrolled: 1, skipped: 0 });
+  });
+
+  it('the admin API: definitions refused naming node and field, versions, pause and resume, roles, audit', async () => {
+    const bad = await api()
+      .post('/api/admin/journeys', {
+        name: '坏旅程',
+        definition: { entry: { kind: 'manual' }, start: 'a', nodes: [{ id: 'a', type: 'send', channel: 'sms', next: 'ghost' }] },
+      })
+      .expect(400);
+    const details = (bad.body as { error: { details: { path: string; code: string; params?: { node: string } }[] } }).error.details;
+    expect(details.map((d) => [d.path, d.code, d.params?.node])).toEqual([
+      ['definition.nodes.0.next', 'journey_unknown_node', 'a'],
+      ['definition.nodes.0.templateId', 'journey_template_missing', 'a'],
+    ]);
+    const { id } = (await api().post('/api/admin/journeys', { name: '唤醒', template: 'reactivation' }).expect(201)).body as { id: number };
+    await api().post('/api/admin/journeys', { name: '唤醒', template: 'reactivation' }).expect(409);
+    await api().post(`/api/admin/journeys/${id}/pause`).expect(409);
+    await api()
+      .post(`/api/admin/journeys/${id}/enroll`, { contactIds: [1] })
+      .expect(409);
+    await api().post(`/api/admin/journeys/${id}/publish`).expect(200);
+    const one = (await api().get(`/api/admin/journeys/${id}`).expect(200)).body as {
+      versions: { version: number; definition: { nodes: { id: string; position?: object }[] } }[];
+    };
+    expect(one.versions[0].definition.nodes[0]).toMatchObject({ id: 'push1', position: { x: 0, y: 0 } });
+    const put = await request(stack.baseUrl)
+      .put(`/api/admin/journeys/${id}`)
+      .set('Authorization', `Bearer ${token}`)
+      .send({ definition: one.versions[0].definition })
+      .expect(200);
+    expect(put.body).toEqual({ id, version: 2, status: 'active' });
+    expect((await api().post(`/api/admin/journeys/${id}/pause`).expect(200)).body).toEqual({ id, version: 1, status: 'paused' });
+    expect((await api().post(`/api/admin/journeys/${id}/resume`).expect(200)).body).toEqual({ id, version: 1, status: 'active' });
+    await api().get('/api/admin/journeys/99999/stats').expect(404);
+
+    await stack.services.operators.createOperator({
+      username: 'rep',
+      password: 'rep-password-1',
+      role: 'sales',
+      actor: { operatorId: null, ip: null },
+    });
+    const rep = (await request(stack.baseUrl).post('/api/admin/login').send({ username: 'rep', password: 'rep-password-1' }).expect(200))
+      .body as { token: string };
+    await request(stack.baseUrl).get('/api/admin/journeys').set('Authorization', `Bearer ${rep.token}`).expect(403);
+
+    const audit: { action: string }[] = await db().dataSource.query(
+      "SELECT action FROM audit_log WHERE action LIKE 'journey.%' ORDER BY id",
+    );
+    expect(audit.map((r) => r.action)).toEqual([
+      'journey.create',
+      'journey.publish',
+      'journey.publish',
+      'journey.save_version',
+      'journey.pause',
+      'journey.resume',
+    ]);
   });
 });

@@ -92,7 +92,7 @@ describeEachDatabase('the journey engine', (db) => {
   // A second instance: its own connections to the same database. SQLite runs one instance (one
   // writer, docs/ARCHITECTURE.md "Scale-out"), so there the same instance races itself.
   const instanceB = () => (db().config.kind === 'sqlite' ? a : compose(second(), clock, 'instance-b'));
-  const count = async (sql: string, params: unknown[] = []) => Number(((await db().dataSource.query(sql, params)) as { n: number }[])[0].n);
+  const count = async (sql: string, params: unknown[] = []) => Number((await db().dataSource.query<{ n: number }[]>(sql, params))[0].n);
 
   it('two instances advance 300 runs together: every run moves once, one outbox row and one step per node', async () => {
     const id = await published(twoSteps());
