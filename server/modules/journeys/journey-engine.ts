@@ -122,6 +122,7 @@ export class JourneyEngine {
           stepSeq: Number(r.step_seq),
           guardKey: typeof r.guard_key === 'string' ? r.guard_key : null,
         }));
+        await followMerges(m, runs);
         const batch = new BatchContext(m, runs, this.deps, now);
         for (const run of runs) await batch.advance(run, await this.deps.definitions.definitionOf(m, run.journeyId, run.version));
         await batch.write();
@@ -524,6 +525,26 @@ class BatchContext {
       // Another instance moved one of them first (possible only without row locks): undo the whole batch.
       if (changed !== ids.length) throw new Error(`journey runs moved concurrently (${changed} of ${ids.length})`);
     }
+  }
+}
+
+/**
+ * A run whose contact was merged into another acts on the survivor (its sends, tags, points, the
+ * journeys it enters): the merge moved identities and tags there. The run row keeps its contact
+ * id (moving it could clash with the survivor's own run under the re-entry key).
+ */
+async function followMerges(m: EntityManager, runs: RunRow[]): Promise<void> {
+  let pending = runs;
+  for (let hops = 0; hops < 16 && pending.length > 0; hops += 1) {
+    const ids = [...new Set(pending.map((r) => r.contactId))];
+    const merged: { id: number; merged_into_id: number }[] = await m.query(
+      `SELECT id, merged_into_id FROM contacts WHERE merged_into_id IS NOT NULL AND id IN (${placeholders(ids.length)})`,
+      ids,
+    );
+    if (merged.length === 0) return;
+    const into = new Map(merged.map((r) => [Number(r.id), Number(r.merged_into_id)]));
+    pending = pending.filter((r) => into.has(r.contactId));
+    for (const run of pending) run.contactId = into.get(run.contactId) ?? run.contactId;
   }
 }
 

@@ -274,4 +274,14 @@ describeEachDatabase('the journey engine', (db) => {
     ]);
     expect(ended.node_id).toBe('out');
   });
+
+  it('a run whose contact was merged acts on the survivor', async () => {
+    const id = await published(twoSteps());
+    const [survivor, merged] = await makeContacts(2);
+    await a.journeys.enroll({ id, contactIds: [merged], actor });
+    await db().dataSource.query('UPDATE contacts SET merged_into_id = ? WHERE id = ?', [survivor, merged]);
+    await a.journeyEngine.advanceDue();
+    const rows: { contact_id: number }[] = await db().dataSource.query('SELECT contact_id FROM outbox_messages');
+    expect(rows.map((r) => Number(r.contact_id))).toEqual([survivor]);
+  });
 });
