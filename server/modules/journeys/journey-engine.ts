@@ -331,7 +331,7 @@ class BatchContext {
           });
           break;
         case 'set_stage':
-          this.stages.set(action.stage, [...(this.stages.get(action.stage) ?? []), run.contactId].slice());
+          this.stages.set(action.stage, (this.stages.get(action.stage) ?? []).concat(run.contactId));
           break;
         case 'assign_sales':
           this.assignments.push(run.contactId);
