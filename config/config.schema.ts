@@ -81,6 +81,8 @@ const envSchema = z.object({
   // A bearer secret for /metrics; short ones are guessable, since nothing throttles the endpoint.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ...outboxEnvSchema.shape,
+  // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
+  LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -153,6 +155,11 @@ export interface Config {
   metricsToken: string | null;
   /** Sends: rate limits, quiet hours, frequency caps (config/outbox.config.ts). */
   outbox: OutboxConfig;
+  /**
+   * The HMAC key of journeys' tracked links. null: a random key made on first use and kept in the
+   * `settings` table (server/modules/journeys/tracked-links.ts).
+   */
+  linkSecret: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -258,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     adminLocale: e.ADMIN_LOCALE,
     metricsToken: e.METRICS_TOKEN ?? null,
     outbox: readOutbox(e),
+    linkSecret: e.LINK_SECRET ?? null,
   };
   return deepFreeze(config);
 }

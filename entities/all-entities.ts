@@ -10,6 +10,12 @@ import { OutboxMessage } from './outbox-message.entity';
 import { OutboxAttempt } from './outbox-attempt.entity';
 import { OutboxLimit } from './outbox-limit.entity';
 import { Broadcast } from './broadcast.entity';
+import { ContactChannelPreference } from './contact-channel-preference.entity';
+import { Journey } from './journey.entity';
+import { JourneyOpen } from './journey-open.entity';
+import { JourneyRun } from './journey-run.entity';
+import { JourneyStep } from './journey-step.entity';
+import { JourneyVersion } from './journey-version.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
@@ -46,6 +52,12 @@ export const ALL_ENTITIES = [
   ContactTag,
   ContactTagChange,
   OutboxMessage,
+  Journey,
+  JourneyVersion,
+  JourneyRun,
+  JourneyStep,
+  JourneyOpen,
+  ContactChannelPreference,
   Interaction,
   ReactionWork,
   JobCursor,

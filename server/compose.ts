@@ -82,6 +82,13 @@ import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
+import { createAdminJourneysRouter, createTrackedLinksRouter } from './http/admin-journeys.routes';
+import { JourneyEngine } from './modules/journeys/journey-engine';
+import { createJourneyEntryReactions } from './modules/journeys/journey-entry.reaction';
+import type { SalesPort, SegmentsPort } from './modules/journeys/journey-ports';
+import { JourneyDefinitions } from './modules/journeys/journey-runs';
+import { JourneysService } from './modules/journeys/journeys.service';
+import { LinkSigner, loadLinkSecret } from './modules/journeys/tracked-links';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -115,6 +122,11 @@ export interface ComposeParams {
   broadcastAudience?: BroadcastAudience;
   /** The outbox's claim lease (tests of lost sends shorten it). */
   outboxLeaseMs?: number;
+  /**
+   * What journeys ask of segments and of sales assignment; the integrator passes the segments
+   * compiler's membership and the scoring module's stage/assignment services here.
+   */
+  journeyPorts?: { segments?: SegmentsPort; sales?: SalesPort };
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -125,6 +137,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * rest to the reactions, the tasks and the admin page (bench:callbacks, docs/BENCHMARKS.md).
  */
 const CALLBACK_STORE_WRITERS_MYSQL = 3;
+
+/** How many tasks a pass handled, for the sandbox clock (it plays a moment again while work gets done). */
+function countOutcome(outcome: { done: number; retried: number; failed: number }): number {
+  return outcome.done + outcome.retried + outcome.failed;
+}
 
 /**
  * Operators and the audit log alone, for the server and for `npm run admin` (which needs no
@@ -250,6 +267,41 @@ export function composeServices(p: ComposeParams) {
     settings: scoringSettings,
     onContactsSilent: p.onContactsSilent,
   });
+  // Journeys: definitions (cached by version), the tracked links' signer (its key loaded once), the service.
+  const journeyDefinitions = new JourneyDefinitions({ dataSource });
+  const outbox = new OutboxService({ clock });
+  let linkSigner: Promise<LinkSigner> | null = null;
+  const links = (): Promise<LinkSigner> => {
+    linkSigner ??= loadLinkSecret({ dataSource, clock, configured: config.linkSecret }).then((secret) => new LinkSigner(secret));
+    linkSigner.catch(() => (linkSigner = null));
+    return linkSigner;
+  };
+  // What journeys ask of segments (kept membership) and of the lifecycle and sales assignment.
+  const segmentsPort: SegmentsPort = p.journeyPorts?.segments ?? {
+    isInSegment: (manager, contactIds, segmentId) => segmentMembership.membersAmong(manager, contactIds, segmentId),
+    listMembers: (segmentId, afterId, limit) => segmentMembership.listMemberIds(segmentId, afterId, limit),
+  };
+  const salesPort: SalesPort = p.journeyPorts?.sales ?? {
+    async setStage(manager, contactIds, stage) {
+      const moves = contactIds.map((contactId) => ({ contactId, stage, actor: { kind: 'system' as const } }));
+      await lifecycle.moveStages(manager, moves, { forwardOnly: false });
+    },
+    async assignToSales(manager, contactIds, cause) {
+      for (const contactId of contactIds) await sales.assignIn(manager, { contactId, reason: cause });
+    },
+  };
+  const journeys: JourneysService = new JourneysService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    // `interactions` is built below, with the reactions' list this service's reaction is in.
+    interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
+    definitions: journeyDefinitions,
+    segments: segmentsPort,
+    links,
+    timezone: config.businessTimeZone,
+  });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -273,12 +325,28 @@ export function composeServices(p: ComposeParams) {
       silentCustomers.createReaction(),
       // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
       createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
+      ...createJourneyEntryReactions({ journeys }),
       // Last: it must see the tags, stage and scores the reactions above wrote.
       segmentMembership.createReaction(),
     ],
   });
   // Only interactions a registered reaction is given get a work row (not, by default, the sends).
   const interactions: InteractionsService = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
+  const journeyEngine = new JourneyEngine({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    definitions: journeyDefinitions,
+    outbox,
+    contactTags,
+    scoring,
+    segments: segmentsPort,
+    sales: salesPort,
+    links,
+    publicBaseUrl: config.publicBaseUrl,
+    timezone: config.businessTimeZone,
+  });
   const unionidBackfill =
     officialAccount && oa
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })
@@ -343,7 +411,6 @@ export function composeServices(p: ComposeParams) {
   // The outbox: every message sent, at most once (docs/ARCHITECTURE.md, "The outbox"). Sends go
   // through a client of their own without the in-process limiter: the shared budget in
   // outbox_limits is their limit, across instances.
-  const outbox = new OutboxService({ clock });
   const sendBudget = new SendBudget({ dataSource, clock, rateOf: (bucket) => rateOfBucket(config.outbox.rateLimits, bucket) });
   const outboxClient = oa
     ? new OfficialAccountClient({
@@ -399,6 +466,8 @@ export function composeServices(p: ComposeParams) {
     createAdminSegmentsRouter({ segments, auth }),
     createAdminScoringRouter({ scoreRules, lifecycle, auth }),
     createAdminBroadcastsRouter({ broadcasts, auth }),
+    createAdminJourneysRouter({ journeys, auth }),
+    createTrackedLinksRouter({ journeys }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -410,8 +479,21 @@ export function composeServices(p: ComposeParams) {
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */
   const jobs: JobDefinition[] = [
     // Reactions left by a crash or a failed attempt (a kick runs the new ones at once).
-    { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
-    { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
+    { name: 'reactions-replay', schedule: '*/15 * * * * *', run: () => reactions.processDue() },
+    // Journeys: due runs advance (waits ended, opens woke them), and scheduled entries once a day.
+    {
+      name: 'journeys-advance',
+      schedule: '*/5 * * * * *',
+      run: () => journeyEngine.advanceDue({ limit: 50_000 }),
+      nextDueAt: (after) => journeyEngine.nextDueAt(after),
+    },
+    { name: 'journeys-schedule', schedule: '0 * * * * *', run: () => journeys.runScheduledEntries() },
+    {
+      name: 'tag-sync',
+      schedule: '*/10 * * * * *',
+      run: async () => countOutcome(await queue.runOnce({ handlers: tagSync.handlers() })),
+      nextDueAt: (after) => queue.nextDueAt(after),
+    },
     // Bulk tag jobs one at a time, apart from the syncs: a long job must not hold up tag syncs.
     {
       name: 'bulk-tags',
@@ -444,8 +526,11 @@ export function composeServices(p: ComposeParams) {
       name: 'outbox-send',
       schedule: '*/5 * * * * *',
       run: async () => {
-        if ((await outboxSender.sendDue()).more) outboxSender.kick();
+        const pass = await outboxSender.sendDue();
+        if (pass.more) outboxSender.kick();
+        return pass.claimed;
       },
+      nextDueAt: (after) => outboxSender.nextDueAt(after),
     },
     {
       name: 'housekeeping',
@@ -513,5 +598,8 @@ export function composeServices(p: ComposeParams) {
     outboxSender,
     sendBudget,
     broadcasts,
+    journeys,
+    journeyEngine,
+    journeyDefinitions,
   };
 }

@@ -27,6 +27,7 @@ import { InteractionsDirection1795840000000 } from './1795840000000-interactions
 import { Segments1795850000000 } from './1795850000000-segments';
 import { ScoringLifecycle1795860000000 } from './1795860000000-scoring-lifecycle';
 import { OutboxDelivery1795870000000 } from './1795870000000-outbox-delivery';
+import { Journeys1795880000000 } from './1795880000000-journeys';
 import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
@@ -67,6 +68,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   Segments1795850000000,
   ScoringLifecycle1795860000000,
   OutboxDelivery1795870000000,
+  Journeys1795880000000,
   OutboxMessages1795890000000,
 ];
 

@@ -201,6 +201,21 @@ export class OutboxSender {
     return result;
   }
 
+  /**
+   * When the next pending row of a channel this sender sends falls due after `after` (a journey's
+   * scheduled push, a row held for quiet hours or a quota pause): the sandbox clock steps there.
+   */
+  async nextDueAt(after: Date): Promise<Date | null> {
+    const channels = this.channels();
+    if (channels.length === 0) return null;
+    const rows = await this.deps.dataSource.query<{ due: unknown }[]>(
+      `SELECT MIN(not_before) AS due FROM outbox_messages WHERE state = 'pending' AND channel IN (${placeholders(channels.length)}) AND not_before > ?`,
+      [...channels, toSqlDate(after)],
+    );
+    const due = rows[0]?.due;
+    return due === null || due === undefined ? null : fromSqlDate(due);
+  }
+
   /** Sends until nothing is due (tests, the sandbox clock, the bench). Bounded by `maxPasses`. */
   async drain(maxPasses = 100_000): Promise<number> {
     let sent = 0;

@@ -68,6 +68,25 @@ export class SegmentMembership {
     return orderByDependencies(rows.map((row) => ({ id: Number(row.id), name: row.name, filter: parseFilter(row.filter) })));
   }
 
+  /** Which of these contacts are members of the segment now (journeys' conditions): one query. */
+  async membersAmong(manager: EntityManager, contactIds: readonly number[], segmentId: number): Promise<Set<number>> {
+    if (contactIds.length === 0) return new Set();
+    const rows = await manager.query<{ contact_id: number | string }[]>(
+      `SELECT contact_id FROM segment_members WHERE segment_id = ? AND contact_id IN (${contactIds.map(() => '?').join(',')})`,
+      [segmentId, ...contactIds],
+    );
+    return new Set(rows.map((row) => Number(row.contact_id)));
+  }
+
+  /** A page of the segment's members in id order after `afterId` (broadcasts, scheduled journey entries). */
+  async listMemberIds(segmentId: number, afterId: number, limit: number): Promise<number[]> {
+    const rows = await this.deps.dataSource.query<{ contact_id: number | string }[]>(
+      `SELECT contact_id FROM segment_members WHERE segment_id = ? AND contact_id > ? ORDER BY contact_id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [segmentId, afterId],
+    );
+    return rows.map((row) => Number(row.contact_id));
+  }
+
   /** The job: every segment refreshed in its own transaction. */
   async refreshAll(): Promise<{ segments: number; entered: number; exited: number }> {
     const totals = { segments: 0, entered: 0, exited: 0 };

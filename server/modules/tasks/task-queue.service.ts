@@ -11,6 +11,7 @@ import {
   type Statement,
 } from '../../db/lease-queue';
 import { isUniqueViolation } from '../../db/errors';
+import { fromSqlDate, toSqlDate } from '../../db/sql';
 
 /** What a handler says about one task of its batch. */
 export type TaskResult = { id: number; ok: true } | { id: number; ok: false; error: string; retryable: boolean };
@@ -236,6 +237,16 @@ export class TaskQueue {
    * kind, so each DELETE is one range of (status, kind, run_at) and locks nothing past it: the
    * done tasks workers are adding meanwhile (recent run_at) are not in it.
    */
+  /** The earliest run_at after `after` of a pending task (the sandbox clock steps to it). */
+  async nextDueAt(after: Date): Promise<Date | null> {
+    const [row]: { due: unknown }[] = await this.dataSource.query(
+      "SELECT MIN(run_at) AS due FROM tasks WHERE status = 'pending' AND run_at > ?",
+      [toSqlDate(after)],
+    );
+    if (!row?.due) return null;
+    return fromSqlDate(row.due);
+  }
+
   async pruneDone(olderThan: Date): Promise<number> {
     const kinds = await this.dataSource.query<{ kind: string }[]>("SELECT DISTINCT kind FROM tasks WHERE status = 'done'");
     let pruned = 0;
