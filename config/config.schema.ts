@@ -79,6 +79,8 @@ const envSchema = z.object({
   ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
   // A bearer secret for /metrics; short ones are guessable, since nothing throttles the endpoint.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
+  LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -149,6 +151,11 @@ export interface Config {
   adminLocale: 'zh-CN' | 'en';
   /** Bearer token for GET /metrics; null: /metrics answers loopback clients only. */
   metricsToken: string | null;
+  /**
+   * The HMAC key of journeys' tracked links. null: a random key made on first use and kept in the
+   * `settings` table (server/modules/journeys/tracked-links.ts).
+   */
+  linkSecret: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -253,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     businessTimeZone: e.BUSINESS_TIMEZONE,
     adminLocale: e.ADMIN_LOCALE,
     metricsToken: e.METRICS_TOKEN ?? null,
+    linkSecret: e.LINK_SECRET ?? null,
   };
   return deepFreeze(config);
 }

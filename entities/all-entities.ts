@@ -7,6 +7,12 @@ import { ContactSearchTerm } from './contact-search-term.entity';
 import { ContactTag } from './contact-tag.entity';
 import { ContactTagChange } from './contact-tag-change.entity';
 import { OutboxMessage } from './outbox-message.entity';
+import { ContactChannelPreference } from './contact-channel-preference.entity';
+import { Journey } from './journey.entity';
+import { JourneyOpen } from './journey-open.entity';
+import { JourneyRun } from './journey-run.entity';
+import { JourneyStep } from './journey-step.entity';
+import { JourneyVersion } from './journey-version.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
@@ -35,6 +41,12 @@ export const ALL_ENTITIES = [
   ContactTag,
   ContactTagChange,
   OutboxMessage,
+  Journey,
+  JourneyVersion,
+  JourneyRun,
+  JourneyStep,
+  JourneyOpen,
+  ContactChannelPreference,
   Interaction,
   ReactionWork,
   JobCursor,

@@ -41,7 +41,7 @@ import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
 import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
-import { InteractionsService } from './modules/interactions/interactions.service';
+import { InteractionsService, type RecordResult } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
 import { reactionsWant } from './modules/reactions/reaction';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
@@ -61,6 +61,14 @@ import { TaskQueue } from './modules/tasks/task-queue.service';
 import { SandboxClockStore } from './modules/sandbox/sandbox-clock.store';
 import { SandboxFollowersService } from './modules/sandbox/sandbox-followers.service';
 import { createAdminSandboxRouter } from './http/admin-sandbox.routes';
+import { createAdminJourneysRouter, createTrackedLinksRouter } from './http/admin-journeys.routes';
+import { OutboxService } from './modules/outbox/outbox.service';
+import { JourneyEngine } from './modules/journeys/journey-engine';
+import { createJourneyEntryReactions } from './modules/journeys/journey-entry.reaction';
+import { DIRECT_STAGE_NO_ASSIGNMENT, NO_SEGMENTS, type SalesPort, type SegmentsPort } from './modules/journeys/journey-ports';
+import { JourneyDefinitions } from './modules/journeys/journey-runs';
+import { JourneysService } from './modules/journeys/journeys.service';
+import { LinkSigner, loadLinkSecret } from './modules/journeys/tracked-links';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -82,6 +90,11 @@ export interface ComposeParams {
    * sandbox mode `clock` can skip days ahead, and that must not log the person at the page out.
    */
   operatorClock?: Clock;
+  /**
+   * What journeys ask of segments and of sales assignment; the integrator passes the segments
+   * compiler's membership and the scoring module's stage/assignment services here.
+   */
+  journeyPorts?: { segments?: SegmentsPort; sales?: SalesPort };
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -180,6 +193,28 @@ export function composeServices(p: ComposeParams) {
   const scoring = new ScoringService({ clock });
   const rules = new TagRulesEngine({ dataSource, contactTags, clock });
   const wecomTags = wecom ? new WecomTagMirror({ dataSource, wecom, contactTags, tagSync, clock }) : null;
+  // Journeys: definitions (cached by version), the tracked links' signer (its key loaded once), the service.
+  const journeyDefinitions = new JourneyDefinitions({ dataSource });
+  const outbox = new OutboxService({ clock });
+  let linkSigner: Promise<LinkSigner> | null = null;
+  const links = (): Promise<LinkSigner> => {
+    linkSigner ??= loadLinkSecret({ dataSource, clock, configured: config.linkSecret }).then((secret) => new LinkSigner(secret));
+    linkSigner.catch(() => (linkSigner = null));
+    return linkSigner;
+  };
+  const segmentsPort = p.journeyPorts?.segments ?? NO_SEGMENTS;
+  const journeys: JourneysService = new JourneysService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    // `interactions` is built below, with the reactions' list this service's reaction is in.
+    interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
+    definitions: journeyDefinitions,
+    segments: segmentsPort,
+    links,
+    timezone: config.businessTimeZone,
+  });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -198,10 +233,26 @@ export function composeServices(p: ComposeParams) {
       createSourceReaction({ contacts }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
+      ...createJourneyEntryReactions({ journeys }),
     ],
   });
   // Only interactions a registered reaction is given get a work row (not, by default, the sends).
   const interactions = new InteractionsService({ clock, contacts, wantsWork: reactionsWant(reactions.reactions) });
+  const journeyEngine = new JourneyEngine({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    definitions: journeyDefinitions,
+    outbox,
+    contactTags,
+    scoring,
+    segments: segmentsPort,
+    sales: p.journeyPorts?.sales ?? DIRECT_STAGE_NO_ASSIGNMENT,
+    links,
+    publicBaseUrl: config.publicBaseUrl,
+    timezone: config.businessTimeZone,
+  });
   const unionidBackfill =
     officialAccount && oa
       ? new UnionidBackfillService({ dataSource, transactor, contacts, officialAccount, oaAppId: oa.appId, clock, logger })
@@ -260,6 +311,8 @@ export function composeServices(p: ComposeParams) {
     createAdminSetupRouter({ setup, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
+    createAdminJourneysRouter({ journeys, auth }),
+    createTrackedLinksRouter({ journeys }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -271,7 +324,15 @@ export function composeServices(p: ComposeParams) {
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */
   const jobs: JobDefinition[] = [
     // Reactions left by a crash or a failed attempt (a kick runs the new ones at once).
-    { name: 'reactions-replay', schedule: '*/15 * * * * *', run: async () => void (await reactions.processDue()) },
+    { name: 'reactions-replay', schedule: '*/15 * * * * *', run: () => reactions.processDue() },
+    // Journeys: due runs advance (waits ended, opens woke them), and scheduled entries once a day.
+    {
+      name: 'journeys-advance',
+      schedule: '*/5 * * * * *',
+      run: () => journeyEngine.advanceDue({ limit: 50_000 }),
+      nextDueAt: (after) => journeyEngine.nextDueAt(after),
+    },
+    { name: 'journeys-schedule', schedule: '0 * * * * *', run: () => journeys.runScheduledEntries() },
     { name: 'tag-sync', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: tagSync.handlers() })) },
     // Bulk tag jobs one at a time, apart from the syncs: a long job must not hold up tag syncs.
     {
@@ -337,5 +398,9 @@ export function composeServices(p: ComposeParams) {
     drainGate,
     readiness,
     sandboxClockStore,
+    journeys,
+    journeyEngine,
+    journeyDefinitions,
+    outbox,
   };
 }

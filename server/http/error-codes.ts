@@ -96,3 +96,6 @@ export { TAG_SYNC_FAILURE_CODES, type TagSyncFailureCode } from '../modules/tag-
 
 /** The sandbox's refusals (`{ok: false, error, code, params}`, sentences under `errors.<code>`): defined at the sandbox. */
 export { SANDBOX_ERROR_CODES, type SandboxErrorCode } from '../adapters/sandbox/sandbox-player';
+
+/** A journey definition's or journey action's refusals (sentences under `journeys.issues.<code>`): defined with the definition. */
+export { JOURNEY_RULE_CODES, type JourneyRuleCode } from '../modules/journeys/journey-rule-codes';

@@ -9,7 +9,13 @@ export interface JobDefinition {
   name: string;
   /** A node-cron expression (5 or 6 fields; 6 means the first is seconds). */
   schedule: string;
-  run: () => Promise<void>;
+  /** A number is how many things it did (the sandbox clock plays a moment again while work gets done). */
+  run: () => Promise<void | number>;
+  /**
+   * When this job next has something due (journey runs' next_due_at, outbox not_before, task
+   * run_at), so the sandbox clock can step to each such moment instead of jumping over them.
+   */
+  nextDueAt?: (after: Date) => Promise<Date | null>;
 }
 
 export interface StartJobsParams {
@@ -103,11 +109,28 @@ export function startJobs(params: StartJobsParams): RunningJobs {
   };
 }
 
+/** What a clock skip did: where the clock is, which jobs ran (and failed), and counts per job. */
+export interface ClockSkipResult {
+  now: Date;
+  ran: string[];
+  failed: string[];
+  /** The moments it stopped at on the way (each a due time of some job). */
+  steps: number;
+  /** Per job, how many things its runs reported doing (jobs that report a number). */
+  done: Record<string, number>;
+}
+
+/** Rounds of every job at one moment, and moments in one skip: bounds against a job that always finds work. */
+const MAX_ROUNDS_PER_MOMENT = 50;
+const MAX_MOMENTS = 10_000;
+
 /**
- * The sandbox's clock control (`POST /sandbox/control/clock`): moves the clock forward, then runs
- * every job once, in order, so what fell due in the skipped time happens now. Every job finds its
- * own due work by the clock (retries, leases, sweeps), so one run each is what the skipped fires
- * would have done. A failing job is logged and the others still run.
+ * The sandbox's clock control (`POST /sandbox/control/clock`): plays the skipped time forward.
+ * It steps to each next due moment within the skip (the earliest `nextDueAt` of any job), runs
+ * every job there, again while they report work done (a run that woke another, a reaction to a
+ * click), then goes on to the next moment, and ends at the skip's end with one more round. So
+ * advancing 14 days plays a 14-day journey whole, each wait ending at its own time. A failing job
+ * is logged and the others still run.
  */
 export function createClockControl(p: {
   clock: AdvancingClock;
@@ -115,23 +138,56 @@ export function createClockControl(p: {
   logger: Logger;
   /** Stores the new time before the jobs run, so a restart (even mid-jobs) keeps the skip. */
   afterAdvance?: () => Promise<void>;
-}): (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }> {
+}): (advanceSeconds: number) => Promise<ClockSkipResult> {
   return async (advanceSeconds) => {
-    p.clock.advance(advanceSeconds * 1000);
-    await p.afterAdvance?.();
-    const ran: string[] = [];
-    const failed: string[] = [];
-    for (const job of p.jobs) {
-      try {
-        await job.run();
-        ran.push(job.name);
-      } catch (error) {
-        p.logger.error('job failed after a clock jump', { job: job.name, error });
-        failed.push(job.name);
+    const target = p.clock.now().getTime() + advanceSeconds * 1000;
+    const ran = new Set<string>();
+    const failed = new Set<string>();
+    const done: Record<string, number> = {};
+    const runMoment = async () => {
+      for (let round = 0; round < MAX_ROUNDS_PER_MOMENT; round += 1) {
+        let work = 0;
+        for (const job of p.jobs) {
+          try {
+            const result = await job.run();
+            ran.add(job.name);
+            if (typeof result === 'number') {
+              done[job.name] = (done[job.name] ?? 0) + result;
+              work += result;
+            }
+          } catch (error) {
+            p.logger.error('job failed after a clock jump', { job: job.name, error });
+            failed.add(job.name);
+          }
+        }
+        if (work === 0) return;
       }
+    };
+    let steps = 0;
+    for (; steps < MAX_MOMENTS; steps += 1) {
+      const now = p.clock.now().getTime();
+      const next = await nextDueAfter(p.jobs, now);
+      if (next === null || next > target) break;
+      p.clock.advance(next - now);
+      await p.afterAdvance?.();
+      await runMoment();
     }
-    return { now: p.clock.now(), ran, failed };
+    const now = p.clock.now().getTime();
+    if (target > now) p.clock.advance(target - now);
+    await p.afterAdvance?.();
+    await runMoment();
+    return { now: p.clock.now(), ran: p.jobs.map((j) => j.name).filter((n) => ran.has(n)), failed: [...failed], steps, done };
   };
+}
+
+/** The earliest moment after `now` some job has work due (what is due by `now` runs in the moment itself). */
+async function nextDueAfter(jobs: JobDefinition[], now: number): Promise<number | null> {
+  let next: number | null = null;
+  for (const job of jobs) {
+    const due = job.nextDueAt ? await job.nextDueAt(new Date(now)) : null;
+    if (due !== null && due.getTime() > now && (next === null || due.getTime() < next)) next = due.getTime();
+  }
+  return next;
 }
 
 function validateJobs(jobs: JobDefinition[]): void {

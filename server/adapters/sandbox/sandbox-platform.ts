@@ -47,7 +47,9 @@ export interface SandboxPlatform {
 }
 
 /** Moves Flywheel's clock forward and runs what fell due (server/jobs/scheduler.ts createClockControl). */
-export type SandboxClockControl = (advanceSeconds: number) => Promise<{ now: Date; ran: string[]; failed: string[] }>;
+export type SandboxClockControl = (
+  advanceSeconds: number,
+) => Promise<{ now: Date; ran: string[]; failed: string[]; steps?: number; done?: Record<string, number> }>;
 
 /** At most a year at a time: enough for any journey's wait, bounded against a typo of zeros. */
 const MAX_CLOCK_ADVANCE_S = 366 * 86_400;
@@ -438,7 +440,14 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       return;
     }
     const moved = await clockControl(input.data.advanceSeconds);
-    ctx.body = { ok: true, now: moved.now.toISOString(), ran: moved.ran, failed: moved.failed };
+    ctx.body = {
+      ok: true,
+      now: moved.now.toISOString(),
+      ran: moved.ran,
+      failed: moved.failed,
+      steps: moved.steps ?? 0,
+      done: moved.done ?? {},
+    };
   });
   router.get('/sandbox/control/calls', (ctx) => {
     ctx.body = { calls: state.calls };

@@ -699,5 +699,18 @@ const en: Messages = {
       e84061: 'This member has no external contact relationship with the customer',
     },
   },
+  journeys: {
+    issues: {
+      journey_duplicate_node: 'Node {node}: its ID is used twice',
+      journey_unknown_node: 'Node {node} points to a node that does not exist',
+      journey_cycle_without_wait: 'Node {node} is in a loop without a wait node',
+      journey_template_missing: 'Send node {node} has no template or content',
+      journey_open_wait_not_send: 'Node {node} refers to a node that is not a send node',
+      journey_split_weights: 'Split node {node} needs at least one branch with a weight above 0',
+      journey_not_found: 'There is no such journey',
+      journey_not_active: 'The journey is not active and takes no new entries',
+      journey_no_published_version: 'The journey has no published version yet',
+    },
+  },
 };
 export default en;

@@ -687,6 +687,19 @@ const zhCN = {
       e84061: '该成员与此客户没有外部联系人关系',
     },
   },
+  journeys: {
+    issues: {
+      journey_duplicate_node: '节点 {node} 的 ID 重复',
+      journey_unknown_node: '节点 {node} 指向了不存在的节点',
+      journey_cycle_without_wait: '节点 {node} 所在的循环中没有等待节点',
+      journey_template_missing: '发送节点 {node} 缺少模板或内容',
+      journey_open_wait_not_send: '节点 {node} 引用的不是发送节点',
+      journey_split_weights: '分流节点 {node} 至少要有一个权重大于 0 的分支',
+      journey_not_found: '没有这个旅程',
+      journey_not_active: '旅程未启用，不接受新的进入',
+      journey_no_published_version: '旅程还没有发布的版本',
+    },
+  },
 };
 export default zhCN;
 export type Messages = typeof zhCN;

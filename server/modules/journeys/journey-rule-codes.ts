@@ -1,0 +1,14 @@
+/** Pure data (the page's error-code test imports it through server/http/error-codes.ts). */
+/** The rule codes a refused definition carries (sentences under `journeys.issues.<code>` in both locales). */
+export const JOURNEY_RULE_CODES = [
+  'journey_duplicate_node',
+  'journey_unknown_node',
+  'journey_cycle_without_wait',
+  'journey_template_missing',
+  'journey_open_wait_not_send',
+  'journey_split_weights',
+  'journey_not_found',
+  'journey_not_active',
+  'journey_no_published_version',
+] as const;
+export type JourneyRuleCode = (typeof JOURNEY_RULE_CODES)[number];

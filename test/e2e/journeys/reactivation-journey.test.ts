@@ -1,0 +1,186 @@
+import request from 'supertest';
+import { describeEachDatabase } from '../../support/database';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+const DAY = 86_400;
+
+/**
+ * THE reactivation journey end to end, in sandbox mode, as instantiated: enroll two sandbox
+ * followers, play the sandbox clock forward, one opens the first push and one never opens
+ * anything. Sending is the outbox helper's job: after each skip this test marks the outbox rows
+ * `sent`, as the sender would (nothing here depends on it but the `sent` figure).
+ */
+describeEachDatabase('the reactivation journey in the sandbox', (db) => {
+  let stack: TestStack;
+  let token: string;
+
+  beforeEach(async () => {
+    stack = await startTestStack(db());
+    await stack.services.operators.createOperator({
+      username: 'marketer',
+      password: 'marketer-password',
+      role: 'operator',
+      actor: { operatorId: null, ip: null },
+    });
+    const login = await request(stack.baseUrl)
+      .post('/api/admin/login')
+      .send({ username: 'marketer', password: 'marketer-password' })
+      .expect(200);
+    token = (login.body as { token: string }).token;
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  const api = () => ({
+    get: (path: string) => request(stack.baseUrl).get(path).set('Authorization', `Bearer ${token}`),
+    post: (path: string, body: object = {}) => request(stack.baseUrl).post(path).set('Authorization', `Bearer ${token}`).send(body),
+  });
+  const skip = async (seconds: number) => {
+    const res = await request(stack.sandboxUrl).post('/sandbox/control/clock').send({ advanceSeconds: seconds }).expect(200);
+    await stack.services.reactions.idle();
+    await db().dataSource.query("UPDATE outbox_messages SET state = 'sent' WHERE state = 'pending'");
+    return res.body as { now: string; ran: string[]; failed: string[]; steps: number; done: Record<string, number> };
+  };
+  const contactOf = async (openid: string) => {
+    const [row]: { contact_id: number }[] = await db().dataSource.query(
+      "SELECT contact_id FROM contact_identities WHERE kind = 'oa_openid' AND value = ?",
+      [openid],
+    );
+    return Number(row.contact_id);
+  };
+  const outboxOf = async (contactId: number) =>
+    (await db().dataSource.query('SELECT node_id, channel, payload, source_id FROM outbox_messages WHERE contact_id = ? ORDER BY id', [
+      contactId,
+    ])) as {
+      node_id: string;
+      channel: string;
+      payload: string;
+      source_id: string;
+    }[];
+  const tagsOf = async (contactId: number) =>
+    (
+      (await db().dataSource.query('SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = ?', [
+        contactId,
+      ])) as { name: string }[]
+    ).map((r) => r.name);
+
+  it('branches on whether the push was opened, hands the silent one over to 登录促活, and counts it all', async () => {
+    const templates = await api().get('/api/admin/journey-templates').expect(200);
+    expect((templates.body as { items: { key: string }[] }).items.map((t) => t.key)).toContain('reactivation');
+    const created = await api().post('/api/admin/journeys', { name: '沉默用户唤醒', template: 'reactivation' }).expect(201);
+    const { id } = created.body as { id: number; version: number; status: string };
+    expect(created.body).toEqual({ id, version: 1, status: 'draft' });
+    expect((await api().post(`/api/admin/journeys/${id}/publish`).expect(200)).body).toEqual({ id, version: 1, status: 'active' });
+    const list = (await api().get('/api/admin/journeys').expect(200)).body as { items: { name: string; status: string }[] };
+    expect(list.items.find((j) => j.name === '登录促活')?.status).toBe('active');
+
+    const opener = await contactOf((await stack.player().subscribe({})).openid);
+    const silent = await contactOf((await stack.player().subscribe({})).openid);
+    await stack.services.reactions.idle();
+    expect(
+      (
+        await api()
+          .post(`/api/admin/journeys/${id}/enroll`, { contactIds: [opener, silent, 999_999] })
+          .expect(200)
+      ).body,
+    ).toEqual({ enrolled: 2, skipped: 1 });
+    // Re-entry policy after_exit: both are inside, so a second enrollment enters nobody.
+    expect(
+      (
+        await api()
+          .post(`/api/admin/journeys/${id}/enroll`, { contactIds: [opener, silent] })
+          .expect(200)
+      ).body,
+    ).toEqual({ enrolled: 0, skipped: 2 });
+
+    const first = await skip(60);
+    expect(first.failed).toEqual([]);
+    expect(first.done['journeys-advance']).toBeGreaterThanOrEqual(2);
+    const pushed = await outboxOf(opener);
+    expect(pushed.map((o) => [o.node_id, o.channel])).toEqual([['push1', 'oa_template']]);
+    const payload = JSON.parse(pushed[0].payload) as { template_id: string; url: string; data: Record<string, { value: string }> };
+    expect(payload.template_id).toBe('sbx_tpl_coupon_issued_0001');
+    expect(payload.data.thing1.value).toBe('老朋友回归礼');
+    expect(payload).not.toHaveProperty('data.first');
+    const link = new URL(payload.url);
+    expect(link.pathname).toMatch(/^\/r\/[\w-]+\.[\w-]+$/);
+
+    // A forged code (one character of the payload changed) is refused and redirects nowhere.
+    const code = link.pathname.slice(3);
+    const forged = `${code.slice(0, 5)}${code[5] === 'A' ? 'B' : 'A'}${code.slice(6)}`;
+    const refused = await request(stack.baseUrl).get(`/r/${forged}`).redirects(0);
+    expect(refused.status).toBe(404);
+    expect(refused.headers.location).toBeUndefined();
+
+    // The opener opens it on WeChat, a day later.
+    await skip(DAY);
+    const opened = await request(stack.baseUrl).get(link.pathname).redirects(0).expect(302);
+    expect(opened.headers.location).toBe('https://example.com/offer/welcome-back');
+    await stack.services.reactions.idle();
+    const clicks: { detail: string; ref_id: string; direction: string }[] = await db().dataSource.query(
+      "SELECT detail, ref_id, direction FROM interactions WHERE type = 'link_clicked' AND contact_id = ?",
+      [opener],
+    );
+    expect(clicks).toHaveLength(1);
+    expect(clicks[0]).toMatchObject({ ref_id: String(id), direction: 'in' });
+    expect(typeof clicks[0].detail === 'string' ? JSON.parse(clicks[0].detail) : clicks[0].detail).toMatchObject({
+      nodeId: 'push1',
+      target: 'https://example.com/offer/welcome-back',
+    });
+
+    // Two weeks, played moment by moment.
+    const played = await skip(14 * DAY);
+    expect(played.steps).toBeGreaterThanOrEqual(3);
+    expect(await tagsOf(opener)).toContain('微信习惯用户');
+    expect(await tagsOf(opener)).not.toContain('流失用户');
+    expect((await outboxOf(opener)).map((o) => o.node_id)).toEqual(['push1']);
+    const [preference]: { channel: string }[] = await db().dataSource.query(
+      'SELECT channel FROM contact_channel_preferences WHERE contact_id = ?',
+      [opener],
+    );
+    expect(preference.channel).toBe('oa_template');
+
+    expect(await tagsOf(silent)).toContain('流失用户');
+    expect(await tagsOf(silent)).not.toContain('微信习惯用户');
+    const silentSends = await outboxOf(silent);
+    expect(silentSends.map((o) => [o.node_id, o.channel])).toEqual([
+      ['push1', 'oa_template'],
+      ['push2', 'oa_template'],
+      ['sms', 'sms'],
+      ['wecom', 'wecom_group_msg'],
+      ['invite', 'oa_template'],
+    ]);
+    const loginBoost = list.items.find((j) => j.name === '登录促活') as unknown as { id: number };
+    expect(silentSends[4].source_id).toBe(String(loginBoost.id));
+
+    const runs: { contact_id: number; state: string; outcome: string }[] = await db().dataSource.query(
+      'SELECT contact_id, state, outcome FROM journey_runs WHERE journey_id = ? ORDER BY contact_id',
+      [id],
+    );
+    expect(runs.map((r) => [Number(r.contact_id), r.state, r.outcome])).toEqual([
+      [opener, 'exited', 'exit'],
+      [silent, 'exited', 'exit'],
+    ]);
+
+    const stats = (await api().get(`/api/admin/journeys/${id}/stats`).expect(200)).body as {
+      nodes: { id: string; type: string; entered: number; waiting: number; completed: number }[];
+      totals: Record<string, number>;
+    };
+    const node = (nodeId: string) => stats.nodes.find((n) => n.id === nodeId);
+    expect(node('push1')).toEqual({ id: 'push1', type: 'send', entered: 2, waiting: 0, completed: 2 });
+    expect(node('push2')).toMatchObject({ entered: 1 });
+    expect(node('wechat_habit')).toMatchObject({ entered: 1, completed: 1 });
+    expect(node('churned')).toMatchObject({ entered: 1, completed: 1 });
+    expect(stats.totals).toEqual({ entered: 2, sent: 5, delivered: 0, opened: 1, converted: 0, exited: 2 });
+
+    // After exit, policy after_exit lets them in again.
+    expect(
+      (
+        await api()
+          .post(`/api/admin/journeys/${id}/enroll`, { contactIds: [opener] })
+          .expect(200)
+      ).body,
+    ).toEqual({ enrolled: 1, skipped: 0 });
+  });
+});
