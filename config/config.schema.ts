@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 
 /**
  * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
@@ -81,6 +82,7 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ...outboxEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -156,6 +158,8 @@ export interface Config {
    * `settings` table (server/modules/journeys/tracked-links.ts).
    */
   linkSecret: string | null;
+  /** Sends: rate limits, quiet hours, frequency caps (config/outbox.config.ts). */
+  outbox: OutboxConfig;
 }
 
 export class ConfigError extends Error {}
@@ -261,8 +265,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     adminLocale: e.ADMIN_LOCALE,
     metricsToken: e.METRICS_TOKEN ?? null,
     linkSecret: e.LINK_SECRET ?? null,
+    outbox: readOutbox(e),
   };
   return deepFreeze(config);
+}
+
+function readOutbox(e: z.output<typeof envSchema>): OutboxConfig {
+  try {
+    return readOutboxConfig(e);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

@@ -13,6 +13,9 @@ import { JourneyOpen } from './journey-open.entity';
 import { JourneyRun } from './journey-run.entity';
 import { JourneyStep } from './journey-step.entity';
 import { JourneyVersion } from './journey-version.entity';
+import { OutboxAttempt } from './outbox-attempt.entity';
+import { OutboxLimit } from './outbox-limit.entity';
+import { Broadcast } from './broadcast.entity';
 import { Interaction } from './interaction.entity';
 import { ReactionWork } from './reaction-work.entity';
 import { JobCursor } from './job-cursor.entity';
@@ -63,4 +66,7 @@ export const ALL_ENTITIES = [
   TagGroup,
   TagRule,
   Task,
+  OutboxAttempt,
+  OutboxLimit,
+  Broadcast,
 ];

@@ -41,6 +41,8 @@ export type OutboxPurpose = (typeof OUTBOX_PURPOSES)[number];
 // A journey's or broadcast's progress and its delivery log.
 @Index('IDX_outbox_messages_source', ['sourceType', 'sourceId', 'state'])
 @Index('IDX_outbox_messages_contact', ['contactId', 'createdAt'])
+// TEMPLATESENDJOBFINISH and subscribe_msg_sent_event find their row by the platform's msgid.
+@Index('IDX_outbox_messages_platform_msgid', ['platformMsgid'])
 export class OutboxMessage {
   @PrimaryGeneratedColumn()
   id: number;

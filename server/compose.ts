@@ -62,13 +62,18 @@ import { SandboxClockStore } from './modules/sandbox/sandbox-clock.store';
 import { SandboxFollowersService } from './modules/sandbox/sandbox-followers.service';
 import { createAdminSandboxRouter } from './http/admin-sandbox.routes';
 import { createAdminJourneysRouter, createTrackedLinksRouter } from './http/admin-journeys.routes';
-import { OutboxService } from './modules/outbox/outbox.service';
 import { JourneyEngine } from './modules/journeys/journey-engine';
 import { createJourneyEntryReactions } from './modules/journeys/journey-entry.reaction';
 import { DIRECT_STAGE_NO_ASSIGNMENT, NO_SEGMENTS, type SalesPort, type SegmentsPort } from './modules/journeys/journey-ports';
 import { JourneyDefinitions } from './modules/journeys/journey-runs';
 import { JourneysService } from './modules/journeys/journeys.service';
 import { LinkSigner, loadLinkSecret } from './modules/journeys/tracked-links';
+import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
+import { unlimitedRateLimiter } from './adapters/rate-limiter';
+import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
+import { OutboxSender } from './modules/outbox/outbox-sender';
+import { OutboxService } from './modules/outbox/outbox.service';
+import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -95,6 +100,13 @@ export interface ComposeParams {
    * compiler's membership and the scoring module's stage/assignment services here.
    */
   journeyPorts?: { segments?: SegmentsPort; sales?: SalesPort };
+  /**
+   * Who a broadcast goes to. The segments module provides it; until it is wired, every live
+   * contact (createAllContactsAudience) whatever the segment.
+   */
+  broadcastAudience?: BroadcastAudience;
+  /** The outbox's claim lease (tests of lost sends shorten it). */
+  outboxLeaseMs?: number;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -295,6 +307,45 @@ export function composeServices(p: ComposeParams) {
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
+  // The outbox: every message sent, at most once (docs/ARCHITECTURE.md, "The outbox"). Sends go
+  // through a client of their own without the in-process limiter: the shared budget in
+  // outbox_limits is their limit, across instances.
+  const sendBudget = new SendBudget({ dataSource, clock, rateOf: (bucket) => rateOfBucket(config.outbox.rateLimits, bucket) });
+  const outboxClient = oa
+    ? new OfficialAccountClient({
+        baseUrl: p.apiBases.wechat,
+        appId: oa.appId,
+        secret: oa.secret,
+        tokenStore,
+        rateLimiter: unlimitedRateLimiter,
+        logger,
+        timeoutMs,
+      })
+    : null;
+  const outboxSender = new OutboxSender({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    interactions,
+    budget: sendBudget,
+    config: config.outbox,
+    timeZone: config.businessTimeZone,
+    holder,
+    officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
+    leaseMs: p.outboxLeaseMs,
+  });
+  const broadcasts = new BroadcastsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    outbox,
+    audience: p.broadcastAudience ?? createAllContactsAudience(dataSource),
+    audit,
+    onQueued: () => outboxSender.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -313,6 +364,7 @@ export function composeServices(p: ComposeParams) {
     createAdminFailedWorkRouter({ failedWork, auth }),
     createAdminJourneysRouter({ journeys, auth }),
     createTrackedLinksRouter({ journeys }),
+    createAdminBroadcastsRouter({ broadcasts, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -346,6 +398,16 @@ export function composeServices(p: ComposeParams) {
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
       : []),
+    // Broadcasts falling due are expanded into the outbox; finished ones are closed.
+    { name: 'broadcasts', schedule: '*/5 * * * * *', run: async () => void (await broadcasts.runOnce()) },
+    // Sends: one pass here, and the in-process loop carries on while rows are due.
+    {
+      name: 'outbox-send',
+      schedule: '*/5 * * * * *',
+      run: async () => {
+        if ((await outboxSender.sendDue()).more) outboxSender.kick();
+      },
+    },
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -402,5 +464,8 @@ export function composeServices(p: ComposeParams) {
     journeyEngine,
     journeyDefinitions,
     outbox,
+    outboxSender,
+    sendBudget,
+    broadcasts,
   };
 }

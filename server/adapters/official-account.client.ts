@@ -59,6 +59,21 @@ const createTagSchema = z.object({ tag: tagSchema });
 const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
 const ipListSchema = z.object({ ip_list: z.array(z.string()) });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
+const templateSendSchema = z.object({ msgid: z.union([z.number(), z.string()]) });
+const privateTemplatesSchema = z.object({
+  template_list: z.array(
+    z.object({
+      template_id: z.string(),
+      title: z.string(),
+      content: z.string(),
+      example: z.string().optional(),
+      primary_industry: z.string().optional(),
+      deputy_industry: z.string().optional(),
+    }),
+  ),
+});
+
+export type PrivateTemplate = z.infer<typeof privateTemplatesSchema>['template_list'][number];
 
 /**
  * Official Account (公众号) server API: user info, user tags and the JS-SDK ticket.
@@ -162,6 +177,34 @@ export class OfficialAccountClient {
       schema: batchUserInfoSchema,
     });
     return answer.user_info_list.map(toUser);
+  }
+
+  /**
+   * message/template/send. `body` is built by server/wechat/template-message.ts (touser,
+   * template_id, data, url or miniprogram, client_msg_id); answers the platform's msgid, which
+   * TEMPLATESENDJOBFINISH carries back.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html
+   */
+  async sendTemplateMessage(body: Record<string, unknown>): Promise<{ msgid: string }> {
+    const answer = await this.http.call('template/send', {
+      method: 'POST',
+      path: '/cgi-bin/message/template/send',
+      body,
+      accessToken: this.accessToken,
+      schema: templateSendSchema,
+    });
+    return { msgid: String(answer.msgid) };
+  }
+
+  /** The account's template library ("获取已添加至帐号下所有模板列表"). */
+  async getAllPrivateTemplates(): Promise<PrivateTemplate[]> {
+    const answer = await this.http.call('template/get_all_private_template', {
+      method: 'GET',
+      path: '/cgi-bin/template/get_all_private_template',
+      accessToken: this.accessToken,
+      schema: privateTemplatesSchema,
+    });
+    return answer.template_list;
   }
 
   async createTag(name: string): Promise<OfficialAccountTag> {

@@ -46,6 +46,14 @@ export class PlatformTransportError extends Error {
     this.name = 'PlatformTransportError';
   }
 
+  /**
+   * The connection was refused, so no byte of the request reached the platform: the one transport
+   * failure after which a send is known not to have happened (the outbox may send it again).
+   */
+  get refusedBeforeSending(): boolean {
+    return this.failure === 'network' && /ECONNREFUSED/.test(this.message);
+  }
+
   /** Timeouts, lost connections, 5xx and 429 pass; a 4xx or a malformed body will not improve by retrying. */
   get retryable(): boolean {
     if (this.failure === 'timeout' || this.failure === 'network') return true;

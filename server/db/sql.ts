@@ -58,3 +58,14 @@ export function toId(value: unknown): number {
   if (typeof value === 'bigint' || (typeof value === 'string' && /^\d+$/.test(value))) return Number(value);
   throw new Error('the INSERT reported no id');
 }
+
+/**
+ * Makes an SQLite transaction a writer from its first statement (a no-op UPDATE takes the write
+ * lock, waiting out busy_timeout). A transaction that reads first and writes later holds a read
+ * snapshot, and if another process wrote meanwhile its first write fails at once with
+ * SQLITE_BUSY (no wait): read-then-write transactions shared by several processes start with this.
+ * MySQL needs nothing (row locks).
+ */
+export async function beginWriting(manager: EntityManager): Promise<void> {
+  if (!isMysqlManager(manager)) await manager.query('UPDATE outbox_limits SET bucket = bucket WHERE 1 = 0');
+}

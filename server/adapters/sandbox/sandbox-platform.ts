@@ -13,6 +13,7 @@ import {
   type SandboxErrorCode,
   type SandboxPlayer,
 } from './sandbox-player';
+import { SANDBOX_TEMPLATE_LIBRARY } from './sandbox-messages';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 
 export interface CreateSandboxPlatformParams {
@@ -409,6 +410,54 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     },
   );
 
+  // --- template messages ------------------------------------------------------------------------
+  // The private template library ("获取已添加至帐号下所有模板列表").
+  endpoint('get', '/sandbox/wechat/cgi-bin/template/get_all_private_template', 'template/get_all_private_template', { tokens: OA }, () => ({
+    template_list: SANDBOX_TEMPLATE_LIBRARY.map((t) => ({ ...t })),
+  }));
+
+  // message/template/send, with client_msg_id honoured for 10 minutes per openid. An answer the
+  // test controls "lose" is dropped after the message was accepted: the client cannot tell.
+  router.post('/sandbox/wechat/cgi-bin/message/template/send', async (ctx) => {
+    const api = 'template/send';
+    const query = readQuery(ctx);
+    const body = await readJson(ctx);
+    if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
+    state.recordCall(api, body);
+    const injected = state.takeInjection(api);
+    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+    if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
+    let sent: { msgid: number };
+    try {
+      state.checkToken(query.access_token, OA);
+      sent = state.messages.sendTemplate(body, (openid) => state.followers.get(openid)?.subscribed === true);
+    } catch (error) {
+      if (!(error instanceof SandboxErrcode)) throw error;
+      return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
+    }
+    if (state.messages.takeLostAnswer(api)) {
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return;
+    }
+    answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
+  });
+  router.post('/sandbox/control/quota', async (ctx) => {
+    const input = controlQuotaSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {api, limit}', 'sandbox_bad_request');
+    state.messages.setDailyQuota(input.data.api, input.data.limit);
+    ctx.body = { ok: true };
+  });
+  router.post('/sandbox/control/lose', async (ctx) => {
+    const input = controlLoseSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {api, times}', 'sandbox_bad_request');
+    state.messages.loseAnswers(input.data.api, input.data.times);
+    ctx.body = { ok: true };
+  });
+  router.get('/sandbox/control/messages', (ctx) => {
+    ctx.body = { messages: state.messages.accepted };
+  });
+
   // --- control and actions ------------------------------------------------------------------------------
   router.post('/sandbox/control/fail', async (ctx) => {
     const input = controlFailSchema.safeParse(await readJson(ctx));
@@ -545,6 +594,8 @@ const controlFollowersSchema = z.object({
   openids: z.array(z.string().min(1).max(64)).min(1).max(10_000),
   scene: z.string().min(1).max(64).optional(),
 });
+const controlQuotaSchema = z.object({ api: z.string().min(1), limit: z.number().int().min(0).nullable() });
+const controlLoseSchema = z.object({ api: z.string().min(1), times: z.number().int().min(1).max(100_000) });
 const controlClockSchema = z.object({ advanceSeconds: z.number().int().min(1).max(MAX_CLOCK_ADVANCE_S) });
 
 function answer(ctx: Context, body: object): void {

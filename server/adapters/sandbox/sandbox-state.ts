@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeErrcode } from '../../wechat/errcode';
 import { systemClock, type Clock } from '../clock';
+import { SandboxMessages } from './sandbox-messages';
 
 /**
  * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
@@ -126,6 +127,8 @@ export class SandboxState {
   readonly oaTags = new Map<number, SandboxOaTag>();
   readonly externalContacts = new Map<string, SandboxExternalContact>();
   readonly corpTagGroups: SandboxCorpTagGroup[] = [];
+  /** Template messages sent, with client_msg_id, quotas and lost answers (sandbox-messages.ts). */
+  readonly messages: SandboxMessages;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -139,6 +142,7 @@ export class SandboxState {
     this.wecom = { ...credentials.wecom };
     this.miniprogram = { ...credentials.miniprogram };
     this.clock = clock;
+    this.messages = new SandboxMessages(clock);
   }
 
   // --- error injection -------------------------------------------------------------------------

@@ -22,7 +22,8 @@ export class OutboxMessages1795890000000 implements MigrationInterface {
           'UNIQUE INDEX `UQ_outbox_messages_dedupe_key` (`dedupe_key`), ' +
           'INDEX `IDX_outbox_messages_claim` (`state`, `channel`, `not_before`), ' +
           'INDEX `IDX_outbox_messages_source` (`source_type`, `source_id`, `state`), ' +
-          'INDEX `IDX_outbox_messages_contact` (`contact_id`, `created_at`), PRIMARY KEY (`id`)) ENGINE=InnoDB',
+          'INDEX `IDX_outbox_messages_contact` (`contact_id`, `created_at`), ' +
+          'INDEX `IDX_outbox_messages_platform_msgid` (`platform_msgid`), PRIMARY KEY (`id`)) ENGINE=InnoDB',
       );
     } else {
       await q.query(
@@ -38,6 +39,7 @@ export class OutboxMessages1795890000000 implements MigrationInterface {
       await q.query('CREATE INDEX IF NOT EXISTS "IDX_outbox_messages_claim" ON "outbox_messages" ("state", "channel", "not_before")');
       await q.query('CREATE INDEX IF NOT EXISTS "IDX_outbox_messages_source" ON "outbox_messages" ("source_type", "source_id", "state")');
       await q.query('CREATE INDEX IF NOT EXISTS "IDX_outbox_messages_contact" ON "outbox_messages" ("contact_id", "created_at")');
+      await q.query('CREATE INDEX IF NOT EXISTS "IDX_outbox_messages_platform_msgid" ON "outbox_messages" ("platform_msgid")');
     }
   }
 

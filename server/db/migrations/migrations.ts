@@ -25,6 +25,7 @@ import { ContactTagChanges1795810000000 } from './1795810000000-contact-tag-chan
 import { Settings1795820000000 } from './1795820000000-settings';
 import { InteractionsDirection1795840000000 } from './1795840000000-interactions-direction';
 import { Journeys1795880000000 } from './1795880000000-journeys';
+import { OutboxDelivery1795870000000 } from './1795870000000-outbox-delivery';
 import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
@@ -63,6 +64,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   Settings1795820000000,
   InteractionsDirection1795840000000,
   Journeys1795880000000,
+  OutboxDelivery1795870000000,
   OutboxMessages1795890000000,
 ];
 

@@ -1,0 +1,167 @@
+import type { Clock } from '../clock';
+import { SandboxErrcode } from './sandbox-state';
+
+/**
+ * The sandbox's template message library, as get_all_private_template lists it: category
+ * templates (类目模板) whose keywords follow the subscribe-message field rules. Journeys' shipped
+ * `reactivation` template sends `SANDBOX_TEMPLATE_IDS.reactivationOffer`; a real account picks its
+ * own from its library.
+ */
+export const SANDBOX_TEMPLATE_IDS = Object.freeze({
+  /** 优惠券到账提醒: thing1 活动名称, thing2 优惠内容, time3 有效期至, thing4 温馨提示. */
+  reactivationOffer: 'SBX_TPL_COUPON_ARRIVED_0001',
+  /** 活动报名成功通知: thing1 活动名称, time2 活动时间, thing3 活动地点. */
+  eventSignup: 'SBX_TPL_EVENT_SIGNUP_0002',
+  /** 会员积分变动提醒: thing1 变动原因, number2 变动积分, number3 当前积分. */
+  pointsChanged: 'SBX_TPL_POINTS_CHANGED_0003',
+  /** 订单发货通知: character_string1 订单号, thing2 商品名称, phrase3 物流状态. */
+  orderShipped: 'SBX_TPL_ORDER_SHIPPED_0004',
+});
+
+export interface SandboxTemplate {
+  template_id: string;
+  title: string;
+  primary_industry: string;
+  deputy_industry: string;
+  content: string;
+  example: string;
+}
+
+export const SANDBOX_TEMPLATE_LIBRARY: readonly SandboxTemplate[] = Object.freeze([
+  {
+    template_id: SANDBOX_TEMPLATE_IDS.reactivationOffer,
+    title: '优惠券到账提醒',
+    primary_industry: '商业服务',
+    deputy_industry: '会员服务',
+    content: '活动名称:{{thing1.DATA}}\n优惠内容:{{thing2.DATA}}\n有效期至:{{time3.DATA}}\n温馨提示:{{thing4.DATA}}',
+    example: '活动名称:老朋友回归礼\n优惠内容:满100减30\n有效期至:2026年12月31日 23:59\n温馨提示:点击领取，限时有效',
+  },
+  {
+    template_id: SANDBOX_TEMPLATE_IDS.eventSignup,
+    title: '活动报名成功通知',
+    primary_industry: '商业服务',
+    deputy_industry: '会展服务',
+    content: '活动名称:{{thing1.DATA}}\n活动时间:{{time2.DATA}}\n活动地点:{{thing3.DATA}}',
+    example: '活动名称:2026 上海家居展\n活动时间:2026年12月12日 09:00\n活动地点:国家会展中心 7.1 馆',
+  },
+  {
+    template_id: SANDBOX_TEMPLATE_IDS.pointsChanged,
+    title: '会员积分变动提醒',
+    primary_industry: '商业服务',
+    deputy_industry: '会员服务',
+    content: '变动原因:{{thing1.DATA}}\n变动积分:{{number2.DATA}}\n当前积分:{{number3.DATA}}',
+    example: '变动原因:签到奖励\n变动积分:10\n当前积分:1280',
+  },
+  {
+    template_id: SANDBOX_TEMPLATE_IDS.orderShipped,
+    title: '订单发货通知',
+    primary_industry: '零售',
+    deputy_industry: '电商',
+    content: '订单号:{{character_string1.DATA}}\n商品名称:{{thing2.DATA}}\n物流状态:{{phrase3.DATA}}',
+    example: '订单号:FW20261207001\n商品名称:羊毛围巾（灰色）\n物流状态:已发货',
+  },
+]);
+
+/** A message the platform accepted (and, in the real world, delivered). */
+export interface SandboxTemplateMessage {
+  msgid: number;
+  openid: string;
+  templateId: string;
+  clientMsgId: string | null;
+  data: unknown;
+  url: string | null;
+  miniprogram: unknown;
+  at: Date;
+}
+
+/** "同一个 openid + client_msg_id 在 10 分钟内只发送一次" (template/send's client_msg_id). */
+export const CLIENT_MSG_ID_WINDOW_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+/** Daily quotas reset at midnight Beijing time. */
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+
+/**
+ * Template messages on the fake platform: the record of every accepted message (what a fault test
+ * counts), client_msg_id honoured as WeChat does, and the test controls that make a send's outcome
+ * uncertain or refused: an answer lost after the message was accepted, and a daily quota (45009).
+ */
+export class SandboxMessages {
+  readonly accepted: SandboxTemplateMessage[] = [];
+  private nextMsgid = 2_000_000_001;
+  private readonly byClientMsgId = new Map<string, { msgid: number; at: number }>();
+  private readonly quotas = new Map<string, { limit: number; day: number; used: number }>();
+  private readonly lostAnswers = new Map<string, number>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** At most `limit` accepted calls of `api` per Beijing day; past it, 45009 until midnight. */
+  setDailyQuota(api: string, limit: number | null): void {
+    if (limit === null) this.quotas.delete(api);
+    else this.quotas.set(api, { limit, day: this.dayOf(this.clock.now().getTime()), used: 0 });
+  }
+
+  /** The next `times` accepted calls of `api` lose their answer: the message is kept, the connection drops. */
+  loseAnswers(api: string, times: number): void {
+    this.lostAnswers.set(api, times);
+  }
+
+  /** Used by the HTTP layer after a call was accepted: whether to drop its answer. */
+  takeLostAnswer(api: string): boolean {
+    const left = this.lostAnswers.get(api) ?? 0;
+    if (left <= 0) return false;
+    if (left === 1) this.lostAnswers.delete(api);
+    else this.lostAnswers.set(api, left - 1);
+    return true;
+  }
+
+  /**
+   * message/template/send: 40037 for a template not in the library, 45009 past the quota; a
+   * client_msg_id seen for this openid in the last 10 minutes answers the first message's msgid
+   * and sends nothing more. `isFollower` is the account's follower check (43004 otherwise).
+   */
+  sendTemplate(body: Record<string, unknown>, isFollower: (openid: string) => boolean): { msgid: number } {
+    const openid = typeof body.touser === 'string' ? body.touser : '';
+    const templateId = typeof body.template_id === 'string' ? body.template_id : '';
+    const clientMsgId = typeof body.client_msg_id === 'string' && body.client_msg_id !== '' ? body.client_msg_id : null;
+    const now = this.clock.now().getTime();
+    if (openid === '') throw new SandboxErrcode(40003);
+    if (clientMsgId !== null) {
+      const seen = this.byClientMsgId.get(`${openid}\n${clientMsgId}`);
+      if (seen && now - seen.at < CLIENT_MSG_ID_WINDOW_MS) return { msgid: seen.msgid };
+    }
+    if (!SANDBOX_TEMPLATE_LIBRARY.some((t) => t.template_id === templateId)) throw new SandboxErrcode(40037);
+    if (!isFollower(openid)) throw new SandboxErrcode(43004);
+    const quota = this.quotas.get('template/send');
+    if (quota) {
+      const day = this.dayOf(now);
+      if (quota.day !== day) Object.assign(quota, { day, used: 0 });
+      if (quota.used >= quota.limit) throw new SandboxErrcode(45009);
+      quota.used += 1;
+    }
+    const msgid = this.nextMsgid;
+    this.nextMsgid += 1;
+    if (clientMsgId !== null) this.byClientMsgId.set(`${openid}\n${clientMsgId}`, { msgid, at: now });
+    this.accepted.push({
+      msgid,
+      openid,
+      templateId,
+      clientMsgId,
+      data: body.data,
+      url: typeof body.url === 'string' ? body.url : null,
+      miniprogram: body.miniprogram ?? null,
+      at: new Date(now),
+    });
+    return { msgid };
+  }
+
+  /** Accepted messages per openid: a fault test's "exactly one each". */
+  countByOpenid(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const m of this.accepted) counts.set(m.openid, (counts.get(m.openid) ?? 0) + 1);
+    return counts;
+  }
+
+  private dayOf(ms: number): number {
+    return Math.floor((ms + SHANGHAI_OFFSET_MS) / DAY_MS);
+  }
+}
