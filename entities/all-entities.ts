@@ -25,6 +25,8 @@ import { Operator } from './operator.entity';
 import { OperatorSession } from './operator-session.entity';
 import { PlatformToken } from './platform-token.entity';
 import { ScoreLedger } from './score-ledger.entity';
+import { Segment } from './segment.entity';
+import { SegmentMember } from './segment-member.entity';
 import { Setting } from './setting.entity';
 import { StatCount } from './stat-count.entity';
 import { StatDelta } from './stat-delta.entity';
@@ -59,6 +61,8 @@ export const ALL_ENTITIES = [
   OperatorSession,
   PlatformToken,
   ScoreLedger,
+  Segment,
+  SegmentMember,
   Setting,
   StatCount,
   StatDelta,

@@ -74,6 +74,10 @@ import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } 
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
+import { createAdminSegmentsRouter } from './http/admin-segments.routes';
+import { SegmentFilters } from './modules/segments/segment-filters';
+import { SegmentMembership } from './modules/segments/segment-membership';
+import { SegmentsService } from './modules/segments/segments.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -227,6 +231,19 @@ export function composeServices(p: ComposeParams) {
     links,
     timezone: config.businessTimeZone,
   });
+  // The one filter compiler's queries (segments, journeys' conditions) and the kept memberships.
+  // Membership records its events through `interactions`, built below from the reactions' list.
+  const segmentFilters = new SegmentFilters({ dataSource, clock });
+  const segmentMembership = new SegmentMembership({
+    dataSource,
+    transactor,
+    clock,
+    filters: segmentFilters,
+    interactions: {
+      recordInteractions: (manager, drafts): Promise<RecordResult[]> => interactions.recordInteractions(manager, drafts),
+    },
+    logger,
+  });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -246,6 +263,8 @@ export function composeServices(p: ComposeParams) {
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
       ...createJourneyEntryReactions({ journeys }),
+      // Last: it must see the tags, stage and scores the reactions above wrote.
+      segmentMembership.createReaction(),
     ],
   });
   // Only interactions a registered reaction is given get a work row (not, by default, the sends).
@@ -304,6 +323,7 @@ export function composeServices(p: ComposeParams) {
   const contactNotes = new ContactNotesService({ transactor, audit, contactsQuery, clock });
   const stats = new StatsService({ dataSource, clock, timezone: config.businessTimeZone });
   const statCounters = new StatCountersService({ dataSource, transactor, clock });
+  const segments = new SegmentsService({ dataSource, transactor, clock, audit, filters: segmentFilters, membership: segmentMembership });
   const setup = new SetupService({ config, officialAccount, wecom, tokenStore, audit, clock });
   const auth = createAuth(operators);
 
@@ -365,6 +385,7 @@ export function composeServices(p: ComposeParams) {
     createAdminJourneysRouter({ journeys, auth }),
     createTrackedLinksRouter({ journeys }),
     createAdminBroadcastsRouter({ broadcasts, auth }),
+    createAdminSegmentsRouter({ segments, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -394,6 +415,9 @@ export function composeServices(p: ComposeParams) {
     },
     // The dashboard's counters: changes are counted as deltas with each write, folded in here.
     { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },
+    // Saved segments whose result moves with time ("did X in the last 7 days") or without an
+    // interaction (an operator's tagging): each refreshed in set-based SQL.
+    { name: 'segments-refresh', schedule: '*/5 * * * *', run: async () => void (await segmentMembership.refreshAll()) },
     // Followers from before Flywheel get their unionid (and merge with the same person elsewhere).
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
@@ -467,5 +491,8 @@ export function composeServices(p: ComposeParams) {
     outboxSender,
     sendBudget,
     broadcasts,
+    segmentFilters,
+    segmentMembership,
+    segments,
   };
 }

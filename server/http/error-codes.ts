@@ -68,6 +68,14 @@ export const FIELD_RULE_CODES = [
   'reply_one_kind',
   'time_or_cursor',
   'phone_format',
+  // Segment filters (web/shared/segment-filter.ts) and saved segments.
+  'range_bound',
+  'time_range',
+  'filter_depth',
+  'filter_size',
+  'segment_unknown',
+  'segment_cycle',
+  'segment_in_use',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

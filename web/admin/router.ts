@@ -37,6 +37,12 @@ export const shellRoutes: RouteRecordRaw[] = [
   { path: 'tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { roles: EDITORS, menu: 'menu.tags' } },
   { path: 'rules', name: 'rules', component: () => import('./views/RulesView.vue'), meta: { roles: EDITORS, menu: 'menu.rules' } },
   {
+    path: 'segments',
+    name: 'segments',
+    component: () => import('./views/SegmentsView.vue'),
+    meta: { roles: EVERYONE, menu: 'segments.menu' },
+  },
+  {
     path: 'failed-work',
     name: 'failed-work',
     component: () => import('./views/FailedWorkView.vue'),

@@ -27,6 +27,7 @@ import { InteractionsDirection1795840000000 } from './1795840000000-interactions
 import { Journeys1795880000000 } from './1795880000000-journeys';
 import { OutboxDelivery1795870000000 } from './1795870000000-outbox-delivery';
 import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
+import { Segments1795850000000 } from './1795850000000-segments';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -66,6 +67,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   Journeys1795880000000,
   OutboxDelivery1795870000000,
   OutboxMessages1795890000000,
+  Segments1795850000000,
 ];
 
 /**

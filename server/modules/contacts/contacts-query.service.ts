@@ -11,6 +11,8 @@ import { maskPersonalData } from '../../adapters/logger';
 import { fromSqlDate, placeholders, toSqlDate } from '../../db/sql';
 import { displayIdentityOf, type DisplayIdentity } from './display-identity';
 import { queryTermsOf } from './search-terms';
+import { compileFilter } from '../segments/filter-compiler';
+import type { FilterCondition } from '../../../web/shared/segment-filter';
 
 /**
  * Which contacts a reader may see: all of them, or those a sales rep follows in WeCom (an active
@@ -526,31 +528,21 @@ export class ContactsQueryService {
       }
       params.push(...tagIds);
     }
-    if (filter.stage !== undefined) {
-      conditions.push('c.stage = ?');
-      params.push(filter.stage);
-    }
-    if (source !== undefined) {
-      // A prefix: one range of the source, read from the list index in id order.
-      conditions.push("c.first_source LIKE ? ESCAPE '!'");
-      params.push(`${escapeLike(source)}%`);
-    }
-    if (filter.minScore !== undefined) {
-      conditions.push('c.score >= ?');
-      params.push(filter.minScore);
-    }
-    if (filter.maxScore !== undefined) {
-      conditions.push('c.score <= ?');
-      params.push(filter.maxScore);
-    }
-    const now = this.deps.clock.now().getTime();
-    if (filter.activeWithinDays !== undefined) {
-      conditions.push('c.last_interaction_at >= ?');
-      params.push(toSqlDate(new Date(now - filter.activeWithinDays * DAY_MS)));
-    }
-    if (filter.silentForDays !== undefined) {
-      conditions.push('(c.last_interaction_at < ? OR c.last_interaction_at IS NULL)');
-      params.push(toSqlDate(new Date(now - filter.silentForDays * DAY_MS)));
+    // The contacts' own columns go through the one filter compiler (segments and journeys use it
+    // too); the driver, the sort key and the text search above stay the list's own planning.
+    const own: FilterCondition[] = [];
+    if (filter.stage !== undefined) own.push({ kind: 'stage', stages: [filter.stage] });
+    // A prefix: one range of the source, read from the list index in id order.
+    if (source !== undefined) own.push({ kind: 'source', which: 'first', prefix: source });
+    if (filter.minScore !== undefined || filter.maxScore !== undefined)
+      own.push({ kind: 'score', min: filter.minScore, max: filter.maxScore });
+    if (filter.activeWithinDays !== undefined) own.push({ kind: 'activeWithin', days: filter.activeWithinDays });
+    if (filter.silentForDays !== undefined) own.push({ kind: 'silentFor', days: filter.silentForDays });
+    const now = this.deps.clock.now();
+    for (const condition of own) {
+      const compiled = compileFilter({ filter: condition, now, mysql: this.isMysql() });
+      conditions.push(compiled.sql);
+      params.push(...compiled.params);
     }
     // Only contacts' own columns held by one index with the activity: (merged_into_id, stage,
     // last_interaction_at), or (merged_into_id, last_interaction_at) without a stage.
@@ -779,8 +771,6 @@ const PAGE_WINDOW = 2_000;
  * walk finds a page in a few hundred entries of the list index unless the matches bunch far down.
  */
 const INDEX_RANGE_CAP = 60_000;
-
-const DAY_MS = 86_400_000;
 
 /** A search piece's matches are counted up to this to find the rarest (one index range each). */
 const RANK_CAP = 1_000;
