@@ -78,6 +78,10 @@ import { createAdminSegmentsRouter } from './http/admin-segments.routes';
 import { SegmentFilters } from './modules/segments/segment-filters';
 import { SegmentMembership } from './modules/segments/segment-membership';
 import { SegmentsService } from './modules/segments/segments.service';
+import { createAdminDeliveryScreensRouter } from './http/admin-delivery-screens.routes';
+import { listBroadcasts } from './modules/broadcasts/broadcasts-list';
+import { DeliverySettingsService } from './modules/delivery-settings/delivery-settings.service';
+import { TemplateLibraryService } from './modules/template-library/template-library.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -342,6 +346,12 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
+  const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
+  const templateLibrary = new TemplateLibraryService({
+    listPrivateTemplates: officialAccount ? () => officialAccount.getAllPrivateTemplates() : null,
+    clock,
+  });
   const outboxSender = new OutboxSender({
     dataSource,
     transactor,
@@ -349,7 +359,7 @@ export function composeServices(p: ComposeParams) {
     logger,
     interactions,
     budget: sendBudget,
-    config: config.outbox,
+    config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
     officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
@@ -386,6 +396,7 @@ export function composeServices(p: ComposeParams) {
     createTrackedLinksRouter({ journeys }),
     createAdminBroadcastsRouter({ broadcasts, auth }),
     createAdminSegmentsRouter({ segments, auth }),
+    createAdminDeliveryScreensRouter({ listBroadcasts: () => listBroadcasts(dataSource), templateLibrary, deliverySettings, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -494,5 +505,7 @@ export function composeServices(p: ComposeParams) {
     segmentFilters,
     segmentMembership,
     segments,
+    deliverySettings,
+    templateLibrary,
   };
 }
