@@ -983,6 +983,7 @@ const en: Messages = {
     hours: 'hours',
     noCap: 'No cap',
     saved: 'Delivery settings saved',
+    quietEmpty: 'The start and the end must differ',
     channels: {
       oa_template: 'OA template message',
       oa_subscribe: 'OA subscribe message',

@@ -963,6 +963,7 @@ const zhCN = {
     hours: '小时',
     noCap: '不限制',
     saved: '推送设置已保存',
+    quietEmpty: '开始和结束时间不能相同',
     channels: {
       oa_template: '公众号模板消息',
       oa_subscribe: '公众号订阅通知',
