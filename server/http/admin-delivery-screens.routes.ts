@@ -29,7 +29,8 @@ const capSchema = z
 const settingsSchema = z.strictObject({
   quietHours: z
     .strictObject({ start: timeOfDay, end: timeOfDay })
-    .refine((q) => q.start !== q.end, { path: ['end'], params: { code: 'quiet_hours_empty' }, message: 'start and end are the same' })
+    // A zod `custom` issue on `end` (a code already in error-codes.ts); the page says its own sentence while the operator chooses.
+    .refine((q) => q.start !== q.end, { path: ['end'], message: 'start and end are the same' })
     .nullable(),
   frequencyCaps: z.strictObject(
     Object.fromEntries(OUTBOX_CHANNELS.map((c) => [c, capSchema])) as Record<(typeof OUTBOX_CHANNELS)[number], typeof capSchema>,

@@ -118,7 +118,7 @@ describeEachDatabase('admin API: delivery screens', (db) => {
     const paths = (refused.body as { error: { details: { path: string; code: string }[] } }).error.details.map((d) => [d.path, d.code]);
     expect(paths).toEqual(
       expect.arrayContaining([
-        ['quietHours.end', 'quiet_hours_empty'],
+        ['quietHours.end', 'custom'],
         ['frequencyCaps.sms.count', 'too_small'],
       ]),
     );
