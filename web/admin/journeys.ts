@@ -60,6 +60,15 @@ export interface JourneyStats {
   totals: { entered: number; sent: number; delivered: number; opened: number; converted: number; exited: number };
 }
 
+/** A blank journey: one exit node, entered by operators' enrolment; the JSON editor takes it from there. */
+export const BLANK_DEFINITION = {
+  entry: { kind: 'manual' },
+  reentry: 'after_exit',
+  start: 'done',
+  goal: null,
+  nodes: [{ id: 'done', type: 'exit' }],
+} as const;
+
 export const TOTAL_KEYS = ['entered', 'sent', 'delivered', 'opened', 'converted', 'exited'] as const;
 
 /** An edge of the graph: from a node to the one it leads to, labelled by the field that says so. */

@@ -8,6 +8,7 @@ import {
   type LibraryTemplate,
 } from '../../../web/admin/delivery';
 import {
+  BLANK_DEFINITION,
   edgesOf,
   fieldOfIssuePath,
   nodeOfIssuePath,
@@ -16,6 +17,7 @@ import {
   type JourneyDefinitionView,
 } from '../../../web/admin/journeys';
 import { reactivationDefinition } from '../../../server/modules/journeys/journey-templates';
+import { validateDefinition } from '../../../server/modules/journeys/journey-definition';
 import { toLibraryTemplate } from '../../../server/modules/template-library/template-library.service';
 
 /** The journeys, broadcasts and template library screens' pure logic (web/admin/journeys.ts, delivery.ts). */
@@ -64,6 +66,10 @@ describe('the journey graph', () => {
     expect(fieldOfIssuePath('definition.nodes.9.actions.1.journey')).toBe('actions.1.journey');
     expect(nodeOfIssuePath('definition.start', reactivation)).toBeNull();
     expect(fieldOfIssuePath('definition.start')).toBe('start');
+  });
+
+  it('offers a blank journey the server accepts', () => {
+    expect(validateDefinition(BLANK_DEFINITION).ok).toBe(true);
   });
 
   it('reads typed contact ids and reports what is not one', () => {
