@@ -65,6 +65,10 @@ import { createAdminSegmentsRouter } from './http/admin-segments.routes';
 import { SegmentFilters } from './modules/segments/segment-filters';
 import { SegmentMembership } from './modules/segments/segment-membership';
 import { SegmentsService } from './modules/segments/segments.service';
+import { createAdminDeliveryScreensRouter } from './http/admin-delivery-screens.routes';
+import { listBroadcasts } from './modules/broadcasts/broadcasts-list';
+import { DeliverySettingsService } from './modules/delivery-settings/delivery-settings.service';
+import { TemplateLibraryService } from './modules/template-library/template-library.service';
 import { createAdminScoringRouter } from './http/admin-scoring.routes';
 import { createLifecycleReaction } from './modules/lifecycle/lifecycle.reaction';
 import { LifecycleService } from './modules/lifecycle/lifecycle.service';
@@ -116,8 +120,8 @@ export interface ComposeParams {
    */
   onContactsSilent?: (contactIds: number[]) => Promise<void>;
   /**
-   * Who a broadcast goes to. The segments module provides it; until it is wired, every live
-   * contact (createAllContactsAudience) whatever the segment.
+   * Who a broadcast goes to, when a test wants another audience than the segment's kept members
+   * (every live contact for a broadcast that names no segment).
    */
   broadcastAudience?: BroadcastAudience;
   /** The outbox's claim lease (tests of lost sends shorten it). */
@@ -423,6 +427,12 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
+  const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
+  const templateLibrary = new TemplateLibraryService({
+    listPrivateTemplates: officialAccount ? () => officialAccount.getAllPrivateTemplates() : null,
+    clock,
+  });
   const outboxSender = new OutboxSender({
     dataSource,
     transactor,
@@ -430,19 +440,27 @@ export function composeServices(p: ComposeParams) {
     logger,
     interactions,
     budget: sendBudget,
-    config: config.outbox,
+    config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
     officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
     leaseMs: p.outboxLeaseMs,
   });
+  // A broadcast goes to its segment's kept members, or to every live contact when it names none.
+  const everyone = createAllContactsAudience(dataSource);
+  const broadcastAudience: BroadcastAudience = {
+    listContactIds: (params) =>
+      params.segmentId === null
+        ? everyone.listContactIds(params)
+        : segmentMembership.listMemberIds(params.segmentId, params.afterId, params.limit),
+  };
   const broadcasts = new BroadcastsService({
     dataSource,
     transactor,
     clock,
     logger,
     outbox,
-    audience: p.broadcastAudience ?? createAllContactsAudience(dataSource),
+    audience: p.broadcastAudience ?? broadcastAudience,
     audit,
     onQueued: () => outboxSender.kick(),
   });
@@ -466,6 +484,7 @@ export function composeServices(p: ComposeParams) {
     createAdminSegmentsRouter({ segments, auth }),
     createAdminScoringRouter({ scoreRules, lifecycle, auth }),
     createAdminBroadcastsRouter({ broadcasts, auth }),
+    createAdminDeliveryScreensRouter({ listBroadcasts: () => listBroadcasts(dataSource), templateLibrary, deliverySettings, auth }),
     createAdminJourneysRouter({ journeys, auth }),
     createTrackedLinksRouter({ journeys }),
   ];
@@ -601,5 +620,7 @@ export function composeServices(p: ComposeParams) {
     journeys,
     journeyEngine,
     journeyDefinitions,
+    deliverySettings,
+    templateLibrary,
   };
 }

@@ -46,6 +46,32 @@ export const shellRoutes: RouteRecordRaw[] = [
     meta: { roles: EDITORS, menu: 'segments.menu' },
   },
   {
+    path: 'journeys',
+    name: 'journeys',
+    component: () => import('./views/JourneysView.vue'),
+    meta: { roles: EDITORS, menu: 'journeysPage.menu' },
+  },
+  // The graph (@vue-flow/core) is only in this chunk: the list and the rest of the page never load it.
+  { path: 'journeys/:id(\\d+)', name: 'journey', component: () => import('./views/JourneyView.vue'), meta: { roles: EDITORS } },
+  {
+    path: 'broadcasts',
+    name: 'broadcasts',
+    component: () => import('./views/BroadcastsView.vue'),
+    meta: { roles: EDITORS, menu: 'broadcastsPage.menu' },
+  },
+  {
+    path: 'templates',
+    name: 'templates',
+    component: () => import('./views/TemplatesView.vue'),
+    meta: { roles: EDITORS, menu: 'templatesPage.menu' },
+  },
+  {
+    path: 'delivery-settings',
+    name: 'delivery-settings',
+    component: () => import('./views/DeliverySettingsView.vue'),
+    meta: { roles: EDITORS, menu: 'deliverySettings.menu' },
+  },
+  {
     path: 'failed-work',
     name: 'failed-work',
     component: () => import('./views/FailedWorkView.vue'),

@@ -108,6 +108,7 @@ describe('the admin page at a phone width', () => {
   let context: BrowserContext;
   let page: Page;
   let contactId = 0;
+  let journeyId = 0;
   let mustChange = { username: 'mkt-wang', password: '' };
 
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
@@ -214,6 +215,18 @@ describe('the admin page at a phone width', () => {
     });
     contactId = ((await response.json()) as { items: { id: number }[] }).items[0]?.id ?? 0;
     expect(contactId).toBeGreaterThan(0);
+
+    // A journey made from the reactivation template, and a broadcast, for their screens.
+    const journey = await stack.services.journeys.createJourney({ name: '沉默用户唤醒', template: 'reactivation', actor });
+    if (!journey.ok) throw new Error('could not create the journey');
+    journeyId = journey.value.id;
+    await stack.services.broadcasts.create({
+      name: '双十二老客回馈',
+      segmentId: null,
+      message: { channel: 'oa_template', payload: { template_id: 'SBX_TPL_COUPON_ARRIVED_0001', data: { thing1: { value: '双十二' } } } },
+      sendAt: new Date(stack.clock.now().getTime() + 86_400_000),
+      actor,
+    });
 
     // A failed sync task, so that the failed-work table has a row with its long error.
     await stack.services.queue.enqueue({ kind: 'phone-test-sync', dedupeKey: 'phone-test:1', payload: {} });
@@ -330,6 +343,28 @@ describe('the admin page at a phone width', () => {
   it('the score rules, with the new rule dialog', async () => {
     await checkScreen('/scoring', '[data-test=score-rules-table]', 'scoring');
     await checkDialog('[data-test=score-rule-new]', '[data-test=score-rule-save]', 'scoring-dialog');
+  });
+
+  it('the journeys, with the new journey dialog', async () => {
+    await checkScreen('/journeys', '[data-test=journeys-table] .journey-row', 'journeys');
+    await checkDialog('[data-test=journey-new]', '[data-test=journey-create]', 'journeys-create-dialog');
+  });
+
+  it("a journey's graph and editor", async () => {
+    await checkScreen(`/journeys/${journeyId}`, '[data-test=journey-node-push1]', 'journey');
+  });
+
+  it('the broadcasts, with the new broadcast dialog', async () => {
+    await checkScreen('/broadcasts', '[data-test=broadcasts-table] .broadcast-row', 'broadcasts');
+    await checkDialog('[data-test=broadcast-new]', '[data-test=broadcast-save]', 'broadcasts-create-dialog');
+  });
+
+  it('the template library', async () => {
+    await checkScreen('/templates', '[data-test=templates-table] .template-row', 'templates');
+  });
+
+  it('the delivery settings', async () => {
+    await checkScreen('/delivery-settings', '[data-test=delivery-form]', 'delivery-settings');
   });
 
   it('the failed work', async () => {

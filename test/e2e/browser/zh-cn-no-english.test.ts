@@ -26,7 +26,7 @@ const PLATFORM_ERROR = 'tags/members/batchtagging failed with errcode 45159 (inv
  * - WeCom / OpenID / UnionID / AppID / CorpID / AppSecret / Secret / Token / EncodingAESKey / userid /
  *   openid / access_token / key: the platforms' own names for these fields, as their consoles
  *   (mp.weixin.qq.com, work.weixin.qq.com) print them for Chinese users.
- * - URL / CSV / API / HTTP / ID: abbreviations Chinese UIs use as they are.
+ * - URL / CSV / API / HTTP / ID / JSON: abbreviations Chinese UIs use as they are (JSON: the journey editor's format).
  * - METRICS_TOKEN: a variable name the operator sets (an error sentence names it).
  * - English: the language switch offers the other language in its own name.
  * - AARRR: the growth model's name, used as is in Chinese marketing writing (the dashboard's funnel).
@@ -52,6 +52,7 @@ const ALLOWED_WORDS = new Set([
   'CSV',
   'API',
   'HTTP',
+  'JSON',
   'METRICS_TOKEN',
   'English',
   'AARRR',
@@ -61,9 +62,11 @@ const ALLOWED_WORDS = new Set([
 /**
  * Parts of a screen left out of the scan, each for a reason: the sandbox's log of the calls the
  * fake platform received is the platform's own API paths and JSON bodies, which is what that
- * developer's panel exists to show.
+ * developer's panel exists to show. `[data-keyword]`: identifiers shown as they are written, the
+ * way the platforms' consoles show them: a template's keywords (`thing1`) and ID, a journey node's
+ * id in its definition (`push1`).
  */
-const EXCLUDED = ['[data-test=sandbox-calls]'];
+const EXCLUDED = ['[data-test=sandbox-calls]', '[data-keyword]'];
 
 jest.setTimeout(240_000);
 
@@ -289,6 +292,37 @@ describe('a zh-CN operator reads no English on any screen', () => {
 
     await visit('/audit', 'table');
     await englishOn('audit');
+
+    // Journeys: the list, the new journey dialog, a reactivation journey drawn as a graph, the enroll dialog.
+    await visit('/journeys', '[data-test=journeys-table]');
+    await englishOn('journeys');
+    await page.click('[data-test=journey-new]');
+    await page.locator('[data-test=journey-form]').waitFor();
+    await englishOn('journeys-dialog');
+    await page.click('[data-test=journey-create]');
+    await page.locator('[data-test=journey-node-push1]').waitFor();
+    await englishOn('journey');
+    await page.click('[data-test=journey-publish]');
+    await page.locator('[data-test=journey-status]', { hasText: '运行中' }).waitFor();
+    await page.click('[data-test=journey-enroll]');
+    await page.locator('[data-test=enroll-pick]').waitFor();
+    await englishOn('journey-enroll');
+    await page.keyboard.press('Escape');
+
+    // Broadcasts: the list, the new broadcast dialog with a value the template's rules refuse, its preview.
+    await visit('/broadcasts', '[data-test=broadcasts-table]');
+    await englishOn('broadcasts');
+    await page.click('[data-test=broadcast-new]');
+    await page.locator('[data-test=template-preview]').waitFor();
+    await page.fill('input[data-test=template-input-thing1], [data-test=template-input-thing1] input', `${LONG_TAG}${LONG_TAG}`);
+    await page.locator('[data-test=template-field-thing1] .el-form-item__error').waitFor();
+    await englishOn('broadcasts-dialog');
+    await page.keyboard.press('Escape');
+
+    await visit('/templates', '[data-test=templates-table] .template-row');
+    await englishOn('templates');
+    await visit('/delivery-settings', '[data-test=delivery-form]');
+    await englishOn('delivery-settings');
 
     // The password page (lisi's first sign-in), with a wrong current password refused by the server.
     page = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 1366, height: 900 } })).newPage();

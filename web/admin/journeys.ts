@@ -1,0 +1,159 @@
+/**
+ * The 旅程 screens' model: the journeys API's shapes (server/modules/journeys, DESIGN's "Journeys
+ * and delivery") and the graph drawn from a definition. Types only from the API: the page does
+ * not bundle the server's zod schemas; the server validates and names each refused field.
+ */
+
+export type JourneyStatus = 'draft' | 'active' | 'paused' | 'archived';
+
+export interface JourneyView {
+  id: number;
+  name: string;
+  status: JourneyStatus;
+  template: string | null;
+  publishedVersion: number | null;
+  latestVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface JourneyNodeDef {
+  id: string;
+  type: string;
+  position?: { x: number; y: number };
+  next?: string;
+  then?: string;
+  else?: string;
+  opened?: string;
+  timeout?: string;
+  branches?: { weight: number; next: string }[];
+  channel?: string;
+  mode?: string;
+  seconds?: number;
+  timeoutSeconds?: number;
+  time?: string;
+  actions?: { kind: string }[];
+  [key: string]: unknown;
+}
+
+export interface JourneyDefinitionView {
+  entry: { kind: string };
+  start: string;
+  nodes: JourneyNodeDef[];
+  [key: string]: unknown;
+}
+
+export interface JourneyDetail extends JourneyView {
+  versions: { version: number; publishedAt: string | null; createdAt: string; definition: JourneyDefinitionView }[];
+}
+
+export interface NodeStats {
+  id: string;
+  type: string;
+  entered: number;
+  waiting: number;
+  completed: number;
+}
+
+export interface JourneyStats {
+  nodes: NodeStats[];
+  totals: { entered: number; sent: number; delivered: number; opened: number; converted: number; exited: number };
+}
+
+/** A blank journey: one exit node, entered by operators' enrolment; the JSON editor takes it from there. */
+export const BLANK_DEFINITION = {
+  entry: { kind: 'manual' },
+  reentry: 'after_exit',
+  start: 'done',
+  goal: null,
+  nodes: [{ id: 'done', type: 'exit' }],
+} as const;
+
+export const TOTAL_KEYS = ['entered', 'sent', 'delivered', 'opened', 'converted', 'exited'] as const;
+
+/** An edge of the graph: from a node to the one it leads to, labelled by the field that says so. */
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** `next`, `then`, `else`, `opened`, `timeout` or `branch` (with its weight). */
+  kind: string;
+  weight?: number;
+}
+
+export function edgesOf(definition: JourneyDefinitionView): GraphEdge[] {
+  const known = new Set(definition.nodes.map((n) => n.id));
+  const edges: GraphEdge[] = [];
+  const add = (source: string, target: string | undefined, kind: string, weight?: number) => {
+    if (target === undefined || !known.has(target)) return;
+    edges.push({ id: `${source}-${kind}-${target}-${edges.length}`, source, target, kind, ...(weight === undefined ? {} : { weight }) });
+  };
+  for (const node of definition.nodes) {
+    for (const kind of ['next', 'then', 'else', 'opened', 'timeout'] as const) {
+      const target = node[kind];
+      add(node.id, typeof target === 'string' ? target : undefined, kind);
+    }
+    for (const branch of node.branches ?? []) add(node.id, branch.next, 'branch', branch.weight);
+  }
+  return edges;
+}
+
+const COLUMN = 260;
+const ROW = 130;
+
+/**
+ * Where each node is drawn: its own `position` when the definition has one, else a layered layout
+ * (its depth from the start node down, siblings side by side), so a hand-written definition draws too.
+ */
+export function positionsOf(definition: JourneyDefinitionView): Map<string, { x: number; y: number }> {
+  const out = new Map<string, { x: number; y: number }>();
+  const depth = new Map<string, number>();
+  const edges = edgesOf(definition);
+  const queue = [definition.start];
+  depth.set(definition.start, 0);
+  while (queue.length > 0) {
+    const id = queue.shift() as string;
+    for (const edge of edges)
+      if (edge.source === id && !depth.has(edge.target)) {
+        depth.set(edge.target, (depth.get(id) ?? 0) + 1);
+        queue.push(edge.target);
+      }
+  }
+  const perRow = new Map<number, number>();
+  const deepest = Math.max(0, ...depth.values());
+  for (const node of definition.nodes) {
+    if (node.position) {
+      out.set(node.id, { x: node.position.x, y: node.position.y });
+      continue;
+    }
+    const row = depth.get(node.id) ?? deepest + 1;
+    const column = perRow.get(row) ?? 0;
+    perRow.set(row, column + 1);
+    out.set(node.id, { x: column * COLUMN, y: row * ROW });
+  }
+  return out;
+}
+
+/** The id of the node a refused field belongs to (`definition.nodes.3.next` → the fourth node's id), or null. */
+export function nodeOfIssuePath(path: string, definition: JourneyDefinitionView | null): string | null {
+  const match = /(?:^|\.)nodes\.(\d+)(?:\.|$)/.exec(path);
+  if (!match || !definition) return null;
+  return definition.nodes[Number(match[1])]?.id ?? null;
+}
+
+/** The field inside the node (`definition.nodes.3.actions.0.journey` → `actions.0.journey`), or the whole path. */
+export function fieldOfIssuePath(path: string): string {
+  const match = /(?:^|\.)nodes\.\d+\.(.+)$/.exec(path);
+  return match ? match[1] : path.replace(/^definition\./, '');
+}
+
+/** Contact ids typed by hand: numbers separated by commas, spaces or lines; anything else is reported. */
+export function parseContactIds(text: string): { ids: number[]; bad: string[] } {
+  const ids: number[] = [];
+  const bad: string[] = [];
+  for (const part of text.split(/[\s,，、]+/).filter((p) => p !== '')) {
+    if (/^[1-9]\d{0,9}$/.test(part)) ids.push(Number(part));
+    else bad.push(part);
+  }
+  return { ids: [...new Set(ids)], bad };
+}
