@@ -40,7 +40,6 @@ export const AUDIT_ACTIONS = [
   'contact.export',
   'failed_work.retry',
   'setup.check',
-  // Scoring and the lifecycle (worded under `scoring.auditActions`).
   'score_rule.create',
   'score_rule.update',
   'score_rule.delete',
@@ -49,10 +48,21 @@ export const AUDIT_ACTIONS = [
   'stage_rule.update',
   'stage_rule.delete',
   'contact.set_stage',
+  'journey.create',
+  'journey.save_version',
+  'journey.publish',
+  'journey.pause',
+  'journey.resume',
+  'journey.enroll',
+  'broadcast.create',
+  'broadcast.pause',
+  'broadcast.resume',
+  'broadcast.cancel',
+  'delivery_settings.update',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
-export const AUDIT_ACTION_GROUPS = ['operator', 'tag_group', 'tag', 'tag_rule', 'segment', 'contact'] as const;
+export const AUDIT_ACTION_GROUPS = ['operator', 'tag_group', 'tag', 'tag_rule', 'segment', 'journey', 'broadcast', 'contact'] as const;
 
 /** The filter's options: each group, then each action, labelled; the value is what the API takes. */
 export function auditActionOptions(t: Translator): { value: string; label: string }[] {
@@ -66,9 +76,7 @@ export function auditActionOptions(t: Translator): { value: string; label: strin
 export function auditActionLabel(action: string, t: Translator): string {
   // vue-i18n reads dots as nesting, so the key spells `operator.change_password` as `operator_change_password`.
   const key = `labels.actions.${action.replace('.', '_')}`;
-  if (t.has(key)) return t.t(key);
-  const scoring = `scoring.auditActions.${action.replace('.', '_')}`;
-  return t.has(scoring) ? t.t(scoring) : action;
+  return t.has(key) ? t.t(key) : action;
 }
 
 /** As customer.ts words it (that module imports through the page's aliases, which jest does not resolve). */

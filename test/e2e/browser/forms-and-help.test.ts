@@ -162,20 +162,25 @@ describe('forms that say why, and help in place', () => {
   it('offers only the matchers the chosen interaction carries, and falls back to 任意 when the type changes', async () => {
     await go('rules');
     await page.click('[data-test=rule-new]');
+    const options = page.locator('.el-select-dropdown__item:visible');
+    const closed = () => options.first().waitFor({ state: 'hidden' });
     const kinds = async () => {
       await page.click('[data-test=rule-kind]');
-      await page.locator('.el-select-dropdown__item:visible').first().waitFor();
-      const texts = await page.locator('.el-select-dropdown__item:visible').allInnerTexts();
+      await options.first().waitFor();
+      const texts = await options.allInnerTexts();
       await page.keyboard.press('Escape');
+      await closed();
       return texts.map((text) => text.trim());
     };
     // A new rule fires on a text message: the keyword matchers, never a scene or a menu key.
     await expect(kinds()).resolves.toEqual(['任意', '关键词（完全匹配）', '关键词（包含）']);
     await page.click('[data-test=rule-type]');
-    await page.locator('.el-select-dropdown__item:visible', { hasText: '点击菜单' }).first().click();
+    await options.filter({ hasText: '点击菜单' }).first().click();
+    await closed();
     await expect(kinds()).resolves.toEqual(['任意', '菜单 key']);
     await expect(page.locator('[data-test=rule-kind] .el-select__selected-item:not(.is-hidden)').first().innerText()).resolves.toBe('任意');
-    await page.keyboard.press('Escape');
+    await page.locator('.el-dialog__headerbtn:visible').click();
+    await page.locator('[data-test=rule-form]').waitFor({ state: 'hidden' });
   });
 
   it('finds a follower stored before this page session in the sandbox panel by part of its openid', async () => {

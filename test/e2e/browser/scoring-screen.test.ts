@@ -57,7 +57,7 @@ describe('the score rules screen in a browser', () => {
     await page.click('[data-test=score-rule-save]');
     const row = page.locator('[data-test=score-rules-table] tr', { hasText: '咨询价格' });
     await row.waitFor();
-    await expect(row.innerText()).resolves.toMatch(/行为[\s\S]*文本消息[\s\S]*8[\s\S]*3/);
+    await expect(row.innerText()).resolves.toMatch(/行为[\s\S]*发来消息[\s\S]*8[\s\S]*3/);
     await screenshot(page, 'scoring-screen');
     const stored = await stack.services.scoreRules.listScoreRules();
     expect(stored).toMatchObject([{ name: '咨询价格', kind: 'behaviour', interactionType: 'text', points: 8, dailyCap: 3 }]);

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { describeEachDatabase } from '../../support/database';
+import { SANDBOX_TEMPLATE_IDS } from '../../../server/adapters/sandbox/sandbox-messages';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 const DAY = 86_400;
@@ -98,7 +99,7 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
     const pushed = await outboxOf(opener);
     expect(pushed.map((o) => [o.node_id, o.channel])).toEqual([['push1', 'oa_template']]);
     const payload = JSON.parse(pushed[0].payload) as { template_id: string; url: string; data: Record<string, { value: string }> };
-    expect(payload.template_id).toBe('sbx_tpl_coupon_issued_0001');
+    expect(payload.template_id).toBe(SANDBOX_TEMPLATE_IDS.reactivationOffer);
     expect(payload.data.thing1.value).toBe('老朋友回归礼');
     expect(payload).not.toHaveProperty('data.first');
     const link = new URL(payload.url);

@@ -34,7 +34,7 @@ describeEachDatabase('interaction direction: what was sent is on the timeline, n
     identity: { kind: 'oa_openid', appId: appId(), value: openid },
     dedupeKey: `oa:test:${key}`,
   });
-  /** A send to a contact and what became of it (types of the journeys' outbox, to come). */
+  /** A send to a contact and what became of it (the outbox's types: no registered reaction asks for them). */
   const outbound = (contactId: number, type: string, at: Date, key: string): InteractionDraft => ({
     type,
     channel: 'oa',
@@ -65,7 +65,7 @@ describeEachDatabase('interaction direction: what was sent is on the timeline, n
     expect(statsBefore.activity).toMatchObject({ active: 0, silent: 1 });
     const sentAt = stack.clock.now();
     const sends = Array.from({ length: 1_000 }, (_, i) =>
-      outbound(id, i % 2 === 0 ? 'template_send' : 'template_delivered', new Date(sentAt.getTime() + i), `send:${i}`),
+      outbound(id, i % 2 === 0 ? 'message_sent' : 'message_delivered', new Date(sentAt.getTime() + i), `send:${i}`),
     );
     const results = await record(sends);
     expect(results.every((r) => r.recorded && r.contactId === id)).toBe(true);
