@@ -528,7 +528,8 @@ export function composeServices(p: ComposeParams) {
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
       : []),
-    // Reps' app messages for new assignments (moves to the outbox once it exists).
+    // Reps' app messages for new assignments: at most once by the assignment row's pending → sending
+    // guard (the WeCom app message is not an outbox channel yet).
     { name: 'sales-notify', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: sales.handlers() })) },
     // Scores fade, then attributes changed without an interaction (a phone typed in) are scored.
     {

@@ -164,8 +164,8 @@ export class SalesAssignmentService {
       dedupeKey: `system:sales_assigned:${assignment.id}`,
       ref: { type: 'sales_assignment', id: String(assignment.id) },
     });
-    // TODO(outbox): this app message moves to the outbox module when it lands; until then it is a
-    // task with a unique key, and the handler's pending → sending guard keeps it at most once.
+    // The outbox has no WeCom app message channel yet (it sends template messages): a task with a
+    // unique key, and the handler's pending → sending guard keeps the message at most once.
     await this.deps.queue.enqueue({
       manager,
       kind: SALES_NOTIFY,
