@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
 import { onAuthError } from '@shared/api';
 import type { Role } from '@shared/types';
+import { loadScreenMessages } from '@shared/i18n';
 import { homeOf, refreshSession, session } from './session';
 
 declare module 'vue-router' {
@@ -117,6 +118,8 @@ router.beforeEach(async (to) => {
   if (to.meta.public) return true;
   const me = session.me;
   if (!me) return { name: 'login', query: to.name === 'home' ? {} : { redirect: to.fullPath } };
+  // The menu and the signed-in screens read them; should the chunk fail, the page still opens.
+  await loadScreenMessages().catch(() => undefined);
   if (me.mustChangePassword) return to.name === 'password' ? true : { name: 'password', query: { redirect: to.fullPath } };
   // The landing page depends on the role, known only once the session is read.
   if (to.name === 'password' || to.name === 'home') return homeOf(me.role);

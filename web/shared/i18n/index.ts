@@ -1,6 +1,7 @@
 import { createI18n } from 'vue-i18n';
 import type { Translator } from '../errors';
-import zhCN, { type Messages } from './zh-CN';
+import type { Messages } from './zh-CN';
+import zhCNCore from './zh-CN-core';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -28,10 +29,28 @@ export const i18n = createI18n<[Messages], Locale, false>({
   legacy: false,
   locale: startLocale,
   fallbackLocale: 'zh-CN',
-  // zh-CN is the default and the fallback, so it ships with the page; English is its own chunk,
-  // fetched only by a browser that shows it (the login page stays under its 120 KB goal).
-  messages: { 'zh-CN': zhCN } as Record<Locale, Messages>,
+  // zh-CN is the default and the fallback, so its core ships with the page and the signed-in
+  // screens' part follows after sign-in (loadScreenMessages); English is its own chunk, fetched
+  // only by a browser that shows it (the login page stays under its 120 KB goal).
+  messages: { 'zh-CN': zhCNCore } as Record<Locale, Messages>,
 });
+
+let screenMessages: Promise<void> | null = null;
+
+/**
+ * The zh-CN messages of the screens behind sign-in: the router awaits them before it enters any
+ * signed-in page. English has them in its one chunk.
+ */
+export function loadScreenMessages(): Promise<void> {
+  screenMessages ??= import('./zh-CN-screens').then(
+    (module) => i18n.global.mergeLocaleMessage('zh-CN', module.default),
+    (error: unknown) => {
+      screenMessages = null;
+      throw error;
+    },
+  );
+  return screenMessages;
+}
 
 const loaded = new Set<Locale>(['zh-CN']);
 
