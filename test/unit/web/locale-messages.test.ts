@@ -56,7 +56,10 @@ describe('locale messages', () => {
 
   it('has the same keys in both locales', () => {
     // Sorted: zh-CN is built from two parts (zh-CN-core.ts, zh-CN-screens.ts), so its sections come in another order.
-    const keys = (tree: Tree) => leaves(tree).map(([key]) => key).sort();
+    const keys = (tree: Tree) =>
+      leaves(tree)
+        .map(([key]) => key)
+        .sort();
     expect(keys(catalogues.en)).toEqual(keys(catalogues['zh-CN']));
   });
 
