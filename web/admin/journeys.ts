@@ -53,6 +53,11 @@ export interface NodeStats {
   entered: number;
   waiting: number;
   completed: number;
+  sent: number;
+  delivered: number;
+  opened: number;
+  converted: number;
+  exited: number;
 }
 
 export interface JourneyStats {

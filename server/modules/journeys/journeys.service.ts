@@ -35,7 +35,22 @@ export interface JourneyView {
 }
 
 export interface JourneyStats {
-  nodes: { id: string; type: string; entered: number; waiting: number; completed: number }[];
+  /**
+   * Per node: runs that entered it, wait in it and left it; of its messages, those sent, delivered
+   * (TEMPLATESENDJOBFINISH) and opened (a tracked link followed); runs that converted or exited there.
+   */
+  nodes: {
+    id: string;
+    type: string;
+    entered: number;
+    waiting: number;
+    completed: number;
+    sent: number;
+    delivered: number;
+    opened: number;
+    converted: number;
+    exited: number;
+  }[];
   totals: { entered: number; sent: number; delivered: number; opened: number; converted: number; exited: number };
 }
 
@@ -336,8 +351,27 @@ export class JourneysService {
       [String(id)],
     );
     const [opened]: { n: number | string }[] = await m.query('SELECT COUNT(*) AS n FROM journey_opens WHERE journey_id = ?', [id]);
+    const messages: { node_id: string; sent: number | string; delivered: number | string }[] = await m.query(
+      "SELECT node_id, SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS sent, " +
+        "SUM(CASE WHEN delivery_status = 'delivered' THEN 1 ELSE 0 END) AS delivered " +
+        "FROM outbox_messages WHERE source_type = 'journey' AND source_id = ? GROUP BY node_id",
+      [String(id)],
+    );
+    const opens: { node_id: string; n: number | string }[] = await m.query(
+      'SELECT node_id, COUNT(*) AS n FROM journey_opens WHERE journey_id = ? GROUP BY node_id',
+      [id],
+    );
+    // A run's node_id is where it is, so for an ended run where it converted or exited.
+    const endings: { node_id: string; converted: number | string; exited: number | string }[] = await m.query(
+      "SELECT node_id, SUM(CASE WHEN converted_at IS NULL THEN 0 ELSE 1 END) AS converted, SUM(CASE WHEN state = 'exited' THEN 1 ELSE 0 END) AS exited " +
+        'FROM journey_runs WHERE journey_id = ? GROUP BY node_id',
+      [id],
+    );
     const stepsOf = new Map(steps.map((s) => [s.node_id, s]));
     const waitingOf = new Map(waiting.map((w) => [w.node_id, Number(w.n)]));
+    const messagesOf = new Map(messages.map((row) => [row.node_id, row]));
+    const opensOf = new Map(opens.map((row) => [row.node_id, Number(row.n)]));
+    const endingsOf = new Map(endings.map((row) => [row.node_id, row]));
     // Nodes of older versions that runs still pass are listed after the current ones.
     const known = new Set(definition.nodes.map((n) => n.id));
     const extra = steps.filter((s) => !known.has(s.node_id)).map((s) => ({ id: s.node_id, type: 'removed' }));
@@ -350,6 +384,11 @@ export class JourneysService {
           entered: Number(stepsOf.get(n.id)?.entered ?? 0),
           waiting: waitingOf.get(n.id) ?? 0,
           completed: Number(stepsOf.get(n.id)?.completed ?? 0),
+          sent: Number(messagesOf.get(n.id)?.sent ?? 0),
+          delivered: Number(messagesOf.get(n.id)?.delivered ?? 0),
+          opened: opensOf.get(n.id) ?? 0,
+          converted: Number(endingsOf.get(n.id)?.converted ?? 0),
+          exited: Number(endingsOf.get(n.id)?.exited ?? 0),
         })),
         totals: {
           entered: Number(runs?.entered ?? 0),

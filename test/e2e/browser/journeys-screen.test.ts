@@ -23,7 +23,7 @@ describe('the journeys screen', () => {
   let contactId = 0;
 
   /** A node's figure on the graph reaches `count` (the page reads the stats again after each skip, and every 5 s). */
-  async function nodeCount(stat: 'entered' | 'waiting' | 'completed', node: string, count: number): Promise<void> {
+  async function nodeCount(stat: 'entered' | 'waiting' | 'completed' | 'sent', node: string, count: number): Promise<void> {
     await page.locator(`[data-test=node-${stat}-${node}][data-count="${count}"]`).waitFor({ timeout: 15_000 });
   }
 
@@ -81,6 +81,8 @@ describe('the journeys screen', () => {
     await nodeCount('entered', 'push1', 1);
     await nodeCount('completed', 'push1', 1);
     await nodeCount('waiting', 'wait1', 1);
+    // The sandbox clock played the send too: the push went out, on the graph under its node.
+    await nodeCount('sent', 'push1', 1);
     await nodeCount('entered', 'push2', 0);
     await page.locator('[data-test=journey-total-entered][data-count="1"]').waitFor();
     await screenshot(page, 'journeys-graph-waiting');
@@ -90,6 +92,7 @@ describe('the journeys screen', () => {
     await nodeCount('waiting', 'wait1', 0);
     await nodeCount('completed', 'wait1', 1);
     await nodeCount('entered', 'push2', 1);
+    await nodeCount('sent', 'push2', 1);
     await nodeCount('waiting', 'wait2', 1);
     await screenshot(page, 'journeys-graph-second-push');
 

@@ -163,12 +163,23 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
     ]);
 
     const stats = (await api().get(`/api/admin/journeys/${id}/stats`).expect(200)).body as {
-      nodes: { id: string; type: string; entered: number; waiting: number; completed: number }[];
+      nodes: Record<string, string | number>[];
       totals: Record<string, number>;
     };
     const node = (nodeId: string) => stats.nodes.find((n) => n.id === nodeId);
-    expect(node('push1')).toEqual({ id: 'push1', type: 'send', entered: 2, waiting: 0, completed: 2 });
-    expect(node('push2')).toMatchObject({ entered: 1 });
+    expect(node('push1')).toEqual({
+      id: 'push1',
+      type: 'send',
+      entered: 2,
+      waiting: 0,
+      completed: 2,
+      sent: 2,
+      delivered: 0,
+      opened: 1,
+      converted: 0,
+      exited: 0,
+    });
+    expect(node('push2')).toMatchObject({ entered: 1, sent: 1, opened: 0 });
     expect(node('wechat_habit')).toMatchObject({ entered: 1, completed: 1 });
     expect(node('churned')).toMatchObject({ entered: 1, completed: 1 });
     expect(stats.totals).toEqual({ entered: 2, sent: 5, delivered: 0, opened: 1, converted: 0, exited: 2 });

@@ -944,7 +944,16 @@ const en: Messages = {
     back: 'Back to the journeys',
     done: { publish: 'Published', pause: 'Paused', resume: 'Resumed' },
     totals: { entered: 'Entered', sent: 'Sent', delivered: 'Delivered', opened: 'Opened', converted: 'Converted', exited: 'Exited' },
-    nodeStats: { entered: 'in', waiting: 'waiting', completed: 'done' },
+    nodeStats: {
+      entered: 'in',
+      waiting: 'waiting',
+      completed: 'done',
+      sent: 'sent',
+      delivered: 'delivered',
+      opened: 'opened',
+      converted: 'converted',
+      exited: 'exited',
+    },
     start: 'Start',
     node: 'Node {node}:',
     nodeTypes: {
