@@ -115,8 +115,8 @@ export interface ComposeParams {
    */
   operatorClock?: Clock;
   /**
-   * Contacts the daily job has just found silent (tagged 沉默用户): the configured re-activation
-   * journey enrols them. Journeys wire it here; nothing is called without it.
+   * Contacts the daily job has just found silent (tagged 沉默用户); by default the newest active
+   * journey made from the `reactivation` template enrols them (JourneysService.enrollSilent).
    */
   onContactsSilent?: (contactIds: number[]) => Promise<void>;
   /**
@@ -269,7 +269,8 @@ export function composeServices(p: ComposeParams) {
     logger,
     contactTags,
     settings: scoringSettings,
-    onContactsSilent: p.onContactsSilent,
+    // The re-activation journey takes them (journeys is built below; read when the job runs).
+    onContactsSilent: p.onContactsSilent ?? ((ids) => journeys.enrollSilent(ids).then(() => undefined)),
   });
   // Journeys: definitions (cached by version), the tracked links' signer (its key loaded once), the service.
   const journeyDefinitions = new JourneyDefinitions({ dataSource });

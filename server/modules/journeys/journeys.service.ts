@@ -67,6 +67,8 @@ export interface JourneysServiceDeps {
 }
 
 const MAX_ENROLL = 1_000;
+/** The daily silent-customers job enrols: no operator, no address (the audit row says so). */
+const SYSTEM_ACTOR: AuditActor = { operatorId: null, ip: null };
 
 /** Journeys as operators manage them (create, version, publish, pause, enroll, figures) and as contacts enter them. */
 export class JourneysService {
@@ -323,6 +325,26 @@ export class JourneysService {
       });
       return { ok: true, value: { enrolled, skipped: p.contactIds.length - enrolled } };
     });
+  }
+
+  /**
+   * Contacts the daily job just tagged 沉默用户 enter the re-activation journey: the newest active
+   * journey made from the `reactivation` template (the operator picks which by publishing or
+   * pausing). None active: nobody enters, and the tag stands on its own. Returns how many entered.
+   */
+  async enrollSilent(contactIds: number[]): Promise<number> {
+    const [journey] = await this.deps.dataSource.manager.find(Journey, {
+      where: { template: 'reactivation', status: 'active' },
+      order: { id: 'DESC' },
+      take: 1,
+    });
+    if (!journey || contactIds.length === 0) return 0;
+    let entered = 0;
+    for (let i = 0; i < contactIds.length; i += MAX_ENROLL) {
+      const result = await this.enroll({ id: journey.id, contactIds: contactIds.slice(i, i + MAX_ENROLL), actor: SYSTEM_ACTOR });
+      if (result.ok) entered += result.value.enrolled;
+    }
+    return entered;
   }
 
   async stats(id: number): Promise<JourneyResult<JourneyStats>> {

@@ -8,8 +8,9 @@ const DAY = 86_400;
 /**
  * THE reactivation journey end to end, in sandbox mode, as instantiated: enroll two sandbox
  * followers, play the sandbox clock forward, one opens the first push and one never opens
- * anything. Sending is the outbox helper's job: after each skip this test marks the outbox rows
- * `sent`, as the sender would (nothing here depends on it but the `sent` figure).
+ * anything. The outbox sends the template messages as the clock plays them; SMS and WeCom messages
+ * have no sender yet, so after each skip this test marks what is still pending `sent`, as their
+ * senders will (nothing here depends on it but the `sent` figures).
  */
 describeEachDatabase('the reactivation journey in the sandbox', (db) => {
   let stack: TestStack;
@@ -248,5 +249,25 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
       'journey.pause',
       'journey.resume',
     ]);
+  });
+  it('a contact the daily job tags 沉默用户 enters the active reactivation journey, once', async () => {
+    const quiet = (await stack.player().subscribe({ scene: 'expo2026' })).openid;
+    await stack.services.reactions.idle();
+    const id = await contactOf(quiet);
+    // No reactivation journey active yet: the tag alone.
+    stack.clock.advance(31 * DAY * 1000);
+    expect(await stack.services.silentCustomers.tagSilentContacts()).toBe(1);
+    expect(await db().dataSource.query('SELECT id FROM journey_runs')).toEqual([]);
+
+    const created = (await api().post('/api/admin/journeys', { name: '沉默唤醒', template: 'reactivation' }).expect(201)).body as {
+      id: number;
+    };
+    await api().post(`/api/admin/journeys/${created.id}/publish`).expect(200);
+    await db().dataSource.query('DELETE FROM contact_tags');
+    expect(await stack.services.silentCustomers.tagSilentContacts()).toBe(1);
+    const runs: { contact_id: number | string; journey_id: number | string }[] = await db().dataSource.query(
+      'SELECT contact_id, journey_id FROM journey_runs',
+    );
+    expect(runs.map((r) => [Number(r.contact_id), Number(r.journey_id)])).toEqual([[id, created.id]]);
   });
 });
