@@ -232,11 +232,6 @@ export class TaskQueue {
     return outcome;
   }
 
-  /**
-   * Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. Kind by
-   * kind, so each DELETE is one range of (status, kind, run_at) and locks nothing past it: the
-   * done tasks workers are adding meanwhile (recent run_at) are not in it.
-   */
   /** The earliest run_at after `after` of a pending task (the sandbox clock steps to it). */
   async nextDueAt(after: Date): Promise<Date | null> {
     const [row]: { due: unknown }[] = await this.dataSource.query(
@@ -247,6 +242,11 @@ export class TaskQueue {
     return fromSqlDate(row.due);
   }
 
+  /**
+   * Deletes done tasks that were due before `olderThan`; failed ones stay for inspection. Kind by
+   * kind, so each DELETE is one range of (status, kind, run_at) and locks nothing past it: the
+   * done tasks workers are adding meanwhile (recent run_at) are not in it.
+   */
   async pruneDone(olderThan: Date): Promise<number> {
     const kinds = await this.dataSource.query<{ kind: string }[]>("SELECT DISTINCT kind FROM tasks WHERE status = 'done'");
     let pruned = 0;

@@ -314,7 +314,7 @@ describeEachDatabase('TaskQueue', (db) => {
               // ... and the renewal timer fires: the lease is a minute again.
               jest.advanceTimersByTime(MINUTE / 3);
               let polls = 0;
-              while (!(await renewedFor(MINUTE - 5_000))) if ((polls += 1) > 200) throw new Error('the lease was not renewed');
+              while (!(await renewedFor(MINUTE - 5_000))) if ((polls += 1) > 2_000) throw new Error('the lease was not renewed');
               stolen = await b.claim({ kinds: ['k'], limit: 1 });
               return tasks.map((task) => ({ id: task.id, ok: true as const }));
             },
