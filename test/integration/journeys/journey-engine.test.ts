@@ -128,6 +128,12 @@ describeEachDatabase('the journey engine', (db) => {
       entered: 300,
       waiting: 0,
       completed: 300,
+      // A wait sends nothing; no run ended on it.
+      sent: 0,
+      delivered: 0,
+      opened: 0,
+      converted: 0,
+      exited: 0,
     });
   });
 
