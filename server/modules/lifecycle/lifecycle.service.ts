@@ -61,7 +61,7 @@ export class LifecycleService {
 
   constructor(private readonly deps: LifecycleServiceDeps) {}
 
-  /** For journeys' action nodes and the admin page: any direction, in a transaction of its own. */
+  /** For journeys' action nodes and the admin page: forward or back, in a transaction of its own. */
   async setStage(params: SetStageParams): Promise<SetStageResult> {
     return this.deps.transactor.runRetrying(async (manager) => {
       const moved = await this.moveStages(manager, [{ contactId: params.contactId, stage: params.stage, actor: params.by }], {
