@@ -19,9 +19,10 @@ export type OutboxChannel = (typeof OUTBOX_CHANNELS)[number];
  * a row found in `sending` past its claim, or whose request timed out, becomes `unknown` and is
  * never sent again automatically (docs/ARCHITECTURE.md, "The outbox"). `skipped`: refused by a
  * rule before any request (not following, no consent, frequency cap); `cancelled`: its broadcast
- * or run was cancelled before it was claimed.
+ * or run was cancelled before it was claimed. `confirming`: the platform took it but a person must
+ * still act (a WeCom rep confirms add_msg_template); a check moves it to `sent` or `failed`.
  */
-export const OUTBOX_STATES = ['pending', 'sending', 'sent', 'failed', 'unknown', 'skipped', 'cancelled'] as const;
+export const OUTBOX_STATES = ['pending', 'sending', 'confirming', 'sent', 'failed', 'unknown', 'skipped', 'cancelled'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
 /** Marketing pushes obey quiet hours and the frequency cap; transactional ones (a ticket, a reminder) do not. */

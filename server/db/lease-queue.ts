@@ -99,6 +99,8 @@ export interface Statement {
 const MAX_ERROR_LENGTH = 1024;
 const DEFAULT_LEASE_MS = 15_000;
 const DEFAULT_MAX_ATTEMPTS = 10;
+/** Tries of a token-guarded write that InnoDB picked as a deadlock's victim. */
+const GUARDED_WRITE_TRIES = 5;
 const EXPIRED_ON_LAST_ATTEMPT = 'the lease expired on the last attempt (the worker probably crashed)';
 
 /** 5 s after the first failure, doubling, at most 10 minutes. */
@@ -231,7 +233,7 @@ export class LeaseQueue {
     if (claim.ids.length === 0) return 0;
     const manager = this.p.dataSource.manager;
     const until = databaseTimeFromNow(manager, this.leaseMs);
-    return executeCountingRows(
+    return this.guardedWrite(
       manager,
       `UPDATE ${this.table} SET lease_until = ${until.sql} WHERE lease_holder = ? AND status = 'pending' AND id IN (${placeholders(claim.ids.length)})`,
       [...until.params, claim.token, ...claim.ids],
@@ -246,11 +248,30 @@ export class LeaseQueue {
   async complete(claim: Claim, ids: number[], manager: EntityManager = this.p.dataSource.manager): Promise<number> {
     if (ids.length === 0) return 0;
     const now = toSqlDate(this.p.clock.now());
-    return executeCountingRows(
+    return this.guardedWrite(
       manager,
       `UPDATE ${this.table} SET status = 'done', lease_holder = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE lease_holder = ? AND id IN (${placeholders(ids.length)})`,
       [now, claim.token, ...ids],
     );
+  }
+
+  /**
+   * A write guarded by the claim token. Outside a caller's transaction it is its own statement, and
+   * InnoDB may pick it as a deadlock's victim against a claimer (the claim locks the primary key,
+   * then the lease_holder index; a completion found through that index locks them the other way
+   * round, seen with eight claimers). The statement was undone whole and the token still guards
+   * it, so it is run again. Inside a transaction the caller's whole unit was rolled back, and its
+   * own retry (TransactionRunner.runRetrying) runs it again.
+   */
+  private async guardedWrite(manager: EntityManager, sql: string, params: unknown[]): Promise<number> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await executeCountingRows(manager, sql, params);
+      } catch (error) {
+        if (manager.queryRunner?.isTransactionActive || attempt >= GUARDED_WRITE_TRIES || !isTransientConflict(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
   }
 
   /** Records a failed attempt: back to pending after the backoff, or `failed` for good. */
@@ -264,7 +285,7 @@ export class LeaseQueue {
     const attempts = Number(rows[0].attempts) + 1;
     const retry = (params.retryable ?? true) && attempts < this.maxAttempts;
     const now = this.p.clock.now();
-    const changed = await executeCountingRows(
+    const changed = await this.guardedWrite(
       manager,
       `UPDATE ${this.table} SET status = ?, attempts = ?, ${this.due} = ?, lease_holder = NULL, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_holder = ?`,
       [
@@ -287,7 +308,7 @@ export class LeaseQueue {
    * False when the claim no longer held it.
    */
   async reschedule(claim: Claim, id: number, at: Date, manager: EntityManager = this.p.dataSource.manager): Promise<boolean> {
-    const changed = await executeCountingRows(
+    const changed = await this.guardedWrite(
       manager,
       `UPDATE ${this.table} SET ${this.due} = ?, lease_holder = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_holder = ? AND status = 'pending'`,
       [toSqlDate(at), toSqlDate(this.p.clock.now()), id, claim.token],
