@@ -435,14 +435,12 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
-  // Tencent Cloud SMS (the `sms` channel); without an SMS account its rows wait.
-  const smsClient = config.sms
-    ? new SmsClient({
-        ...config.sms,
-        endpoint: config.sms.endpoint ?? p.apiBases.sms ?? `https://${SMS_DEFAULT_ENDPOINT}`,
-        timeoutMs,
-      })
+  // Tencent Cloud SMS (the `sms` channel); without an SMS account its rows wait. The sandbox's
+  // public account goes only to a sandbox (apiBases.sms), never to Tencent.
+  const smsEndpoint = config.sms
+    ? (config.sms.endpoint ?? p.apiBases.sms ?? (config.sms.sandboxAccount ? null : `https://${SMS_DEFAULT_ENDPOINT}`))
     : null;
+  const smsClient = config.sms && smsEndpoint ? new SmsClient({ ...config.sms, endpoint: smsEndpoint, timeoutMs }) : null;
   // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
   const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
   const templateLibrary = new TemplateLibraryService({
