@@ -73,6 +73,14 @@ describe('SMS driver', () => {
     expect(toE164(typed)).toBe(e164);
   });
 
+  it('a logged SMS account shows no SecretKey', () => {
+    const lines: string[] = [];
+    createLogger('info', (line) => lines.push(line)).info('sms account', {
+      sms: { secretId: 'AKIDx', secretKey: 'do-not-log' },
+    });
+    expect(lines.join('')).not.toMatch(/do-not-log/);
+  });
+
   describe('plan', () => {
     const row = (id: number, contactId: number, payload: unknown): OutboxRow => ({
       id,
