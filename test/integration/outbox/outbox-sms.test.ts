@@ -1,3 +1,4 @@
+import { SMS_SANDBOX_CREDENTIALS } from '../../../config/sms.config';
 import { OutboxMessage } from '../../../entities/outbox-message.entity';
 import { toSqlDate } from '../../../server/db/sql';
 import type { OutboxDraft } from '../../../server/modules/outbox/outbox.service';
@@ -152,14 +153,39 @@ describeEachDatabase('outbox: sms channel', (db) => {
     expect((await attemptsOf(db().dataSource, [row.id])).map((a) => a.outcome)).toEqual(['unknown']);
   });
 
-  it('template and signature refusals fail the row; an empty package pauses the channel with the row kept', async () => {
+  it('a wrong SMS_SECRET_KEY: the sandbox finds the signature wrong, the row fails saying what to check, nothing is sent', async () => {
+    await stack.close();
+    const s = SMS_SANDBOX_CREDENTIALS;
+    stack = await startTestStack(db(), {
+      SMS_SECRET_ID: s.secretId,
+      SMS_SECRET_KEY: 'not-the-key',
+      SMS_SDK_APP_ID: s.sdkAppId,
+      SMS_SIGN_NAME: s.signName,
+    });
+    stack.clock.set(DAYTIME);
+    const contact = await contactWith('13800000006');
+    await enqueue([draft(contact, 1)]);
+    await stack.services.outboxSender.drain();
+    const [row] = await rows();
+    expect(row.state).toBe('failed');
+    expect(row.lastError).toMatch(/^AuthFailure\.SignatureFailure: /);
+    expect(row.lastError).not.toContain('not-the-key');
+    expect(accepted()).toHaveLength(0);
+  });
+
+  it('a template or authentication refusal fails the row with its code; an empty package pauses the channel with the row kept', async () => {
     const contact = await contactWith('13800000005');
     await enqueue([draft(contact, 1, { payload: { templateId: 'NOT_APPROVED', params: [] } })]);
+    await stack.services.outboxSender.drain();
+    stack.sandbox.sms.failNext('AuthFailure.SignatureFailure');
+    await enqueue([draft(contact, 3)]);
     await stack.services.outboxSender.drain();
     stack.sandbox.sms.balance = 0;
     await enqueue([draft(contact, 2)]);
     await stack.services.outboxSender.drain();
-    const [bad, waiting] = await rows();
+    const [bad, unauthorised, waiting] = await rows();
+    expect(unauthorised.state).toBe('failed');
+    expect(unauthorised.lastError).toMatch(/^AuthFailure\.SignatureFailure: .*SMS_SECRET_ID\/SMS_SECRET_KEY/);
     expect(bad).toMatchObject({ state: 'failed', lastError: 'FailedOperation.TemplateIncorrectOrUnapproved' });
     expect(waiting).toMatchObject({ state: 'pending', lastError: 'FailedOperation.InsufficientBalanceInSmsPackage' });
     expect(waiting.notBefore.getTime()).toBeGreaterThan(DAYTIME.getTime());
