@@ -37,6 +37,7 @@ import { ContactsQueryService } from './modules/contacts/contacts-query.service'
 import { TimelineService } from './modules/timeline/timeline.service';
 import { ContactsService } from './modules/contacts/contacts.service';
 import { createOfficialAccountProfileReaction } from './modules/contacts/oa-profile.reaction';
+import { createCustomWindowReaction } from './modules/outbox/custom-window';
 import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
@@ -330,6 +331,8 @@ export function composeServices(p: ComposeParams) {
       silentCustomers.createReaction(),
       // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
       createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
+      // The customer-service window (oa_custom sends): opened by a follower's message, click, follow or scan.
+      ...(oa ? [createCustomWindowReaction({ appId: oa.appId, now: () => clock.now() })] : []),
       ...createJourneyEntryReactions({ journeys }),
       // Last: it must see the tags, stage and scores the reactions above wrote.
       segmentMembership.createReaction(),
