@@ -1,0 +1,188 @@
+import type { OutboxRow } from '../../../server/modules/outbox/channel-driver';
+import { readCustomWindows } from '../../../server/modules/outbox/custom-window';
+import { OaCustomDriver } from '../../../server/modules/outbox/drivers/oa-custom.driver';
+import { PlatformApiError } from '../../../server/adapters/platform-error';
+import { CUSTOM_WINDOW_MS } from '../../../server/wechat/custom-message';
+import { describeEachDatabase } from '../../support/database';
+import { openidOf, seedFollowers } from '../../support/outbox-fixtures';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+/** 10:00 in Shanghai: outside the default quiet hours. */
+const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
+
+jest.setTimeout(60_000);
+
+describeEachDatabase('customer-service messages (oa_custom)', (db) => {
+  let stack: TestStack;
+
+  beforeEach(async () => {
+    stack = await startTestStack(db(), {}, { platformTimeoutMs: 2_500 });
+    stack.clock.set(DAYTIME);
+  });
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  const appId = () => stack.config.officialAccount.appId;
+  const driver = (perWindow = 5) => {
+    const client = stack.services.officialAccount;
+    if (!client) throw new Error('no Official Account');
+    return new OaCustomDriver({ appId: appId(), client, clock: stack.clock, perWindow: () => perWindow });
+  };
+  let nextRow = 1;
+  const row = (contactId: number, payload: unknown = { msgtype: 'text', text: { content: '您的优惠券已到账' } }): OutboxRow => ({
+    id: nextRow++,
+    contactId,
+    purpose: 'marketing',
+    sourceType: 'broadcast',
+    sourceId: '1',
+    runId: null,
+    nodeId: null,
+    payload,
+    attempts: 1,
+  });
+  const windowOf = async (contactId: number) => (await readCustomWindows(db().dataSource.manager, appId(), [contactId])).get(contactId);
+  const contactOf = async (openid: string): Promise<number> => {
+    const rows: { contact_id: number | string }[] = await db().dataSource.query(
+      "SELECT contact_id FROM contact_identities WHERE kind = 'oa_openid' AND value = ?",
+      [openid],
+    );
+    return Number(rows[0].contact_id);
+  };
+  const settle = async () => {
+    await stack.services.reactions.idle();
+    await stack.services.reactions.processDue();
+  };
+  const custom = () => stack.sandbox.state.customMessages;
+  const customCalls = () => stack.sandbox.state.callsTo('custom/send');
+
+  /** Plans a batch, runs its sends, and counts the accepted ones as the sender's outcome transaction would. */
+  const run = async (d: OaCustomDriver, rows: OutboxRow[]) => {
+    const plans = await d.plan(rows, db().dataSource.manager);
+    const results = new Map<number, string>();
+    const accepted: { row: OutboxRow; msgid: string | null }[] = [];
+    for (const r of rows) {
+      const plan = plans.get(r.id);
+      if (!plan) throw new Error(`no plan for row ${r.id}`);
+      if (plan.kind !== 'send') {
+        results.set(r.id, `${plan.kind}:${plan.reason}`);
+        continue;
+      }
+      try {
+        const { msgid } = await plan.request();
+        accepted.push({ row: r, msgid });
+        results.set(r.id, `sent:${msgid}`);
+      } catch (error) {
+        const refusal = d.classify(error);
+        results.set(r.id, refusal ? `${refusal.outcome}:${refusal.reason}` : `error:${String(error)}`);
+      }
+    }
+    if (accepted.length > 0) await db().dataSource.transaction((m) => d.afterAccepted(m, accepted));
+    return rows.map((r) => results.get(r.id));
+  };
+
+  it("opens the window on a follower's message, renews it on the next one with a fresh count, and not on a link menu", async () => {
+    const { openid } = await stack.player().subscribe();
+    await settle();
+    const contactId = await contactOf(openid);
+    const followed = await windowOf(contactId);
+    expect(followed?.sentCount).toBe(0);
+
+    stack.clock.advance(3_600_000);
+    await stack.player().sendText({ openid, content: '在吗' });
+    await settle();
+    const texted = await windowOf(contactId);
+    expect(texted?.openedAt.getTime()).toBe(Math.floor(stack.clock.now().getTime() / 1000) * 1000);
+    expect(texted && followed && texted.openedAt > followed.openedAt).toBe(true);
+
+    // A send counts; a later message opens the window again with its count at 0.
+    expect(await run(driver(), [row(contactId)])).toEqual([expect.stringMatching(/^sent:\d+$/)]);
+    expect((await windowOf(contactId))?.sentCount).toBe(1);
+    stack.clock.advance(60_000);
+    await stack.player().clickMenu({ openid, key: 'MENU_HELP' });
+    await settle();
+    expect(await windowOf(contactId)).toEqual({ openedAt: new Date(Math.floor(stack.clock.now().getTime() / 1000) * 1000), sentCount: 0 });
+
+    // A link menu (VIEW) is an interaction, but it does not open the window.
+    const before = await windowOf(contactId);
+    stack.clock.advance(60_000);
+    await db().dataSource.transaction((m) =>
+      stack.services.interactions.recordInteraction(m, {
+        type: 'view',
+        channel: 'oa',
+        occurredAt: stack.clock.now(),
+        detail: { openid, menuKey: 'https://x.example/', url: 'https://x.example/', menuId: null },
+        identity: null,
+        contactId,
+        dedupeKey: `oa:test:view:${openid}`,
+      }),
+    );
+    await settle();
+    expect(await windowOf(contactId)).toEqual(before);
+  });
+
+  it('sends inside the window once, skips without a request outside it, when its count is spent, without an openid or consent', async () => {
+    const { openid } = await stack.player().subscribe();
+    await stack.player().sendText({ openid, content: '你好' });
+    await settle();
+    const contactId = await contactOf(openid);
+    const [stranger] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
+
+    // Three allowed per window: two rows of one batch and one more, then the fourth is skipped.
+    const d = driver(3);
+    const first = await run(d, [
+      row(contactId),
+      row(contactId),
+      row(stranger),
+      row(999_999),
+      row(contactId, { msgtype: 'text', text: { content: '' } }),
+    ]);
+    expect(first).toEqual([
+      expect.stringMatching(/^sent:\d+$/),
+      expect.stringMatching(/^sent:\d+$/),
+      'skip:outside_window',
+      'skip:no_openid',
+      'fail:custom_payload: text.content empty_content',
+    ]);
+    expect(await run(d, [row(contactId), row(contactId)])).toEqual([expect.stringMatching(/^sent:\d+$/), 'skip:window_count']);
+    expect((await windowOf(contactId))?.sentCount).toBe(3);
+    expect(custom().countByOpenid()).toEqual(new Map([[openid, 3]]));
+    expect(custom().accepted[0]).toMatchObject({ openid, msgtype: 'text', content: { content: '您的优惠券已到账' } });
+    expect(customCalls()).toHaveLength(3);
+
+    // 48 hours after the message: closed, and no request leaves.
+    stack.clock.advance(CUSTOM_WINDOW_MS);
+    expect(await run(d, [row(contactId)])).toEqual(['skip:outside_window']);
+    expect(customCalls()).toHaveLength(3);
+  });
+
+  it("takes the platform's word: 45015 and 45047 skip, 43004 skips as not following", async () => {
+    const [contactId] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
+    // Flywheel believes the window open (its row says so), but the platform saw no message: 45015.
+    await db().dataSource.query(
+      'INSERT INTO oa_custom_windows (contact_id, app_id, opened_at, sent_count, updated_at) VALUES (?, ?, ?, 0, ?)',
+      [contactId, appId(), '2026-12-07 01:00:00.000', '2026-12-07 01:00:00.000'],
+    );
+    const d = driver();
+    expect(await run(d, [row(contactId)])).toEqual(['skip:outside_window']);
+    expect(customCalls()).toHaveLength(1);
+    expect(custom().accepted).toHaveLength(0);
+    expect((await windowOf(contactId))?.sentCount).toBe(0);
+
+    custom().openWindow(openidOf(1), new Date('2026-12-07T01:00:00.000Z'));
+    custom().perWindow = 0;
+    expect(await run(d, [row(contactId)])).toEqual(['skip:window_count']);
+    custom().perWindow = 5;
+    stack.sandbox.state.unsubscribeFollower(openidOf(1));
+    expect(await run(d, [row(contactId)])).toEqual(['skip:not_following']);
+    expect(custom().accepted).toHaveLength(0);
+
+    expect(d.classify(new PlatformApiError('custom/send', 45015, 'response out of time limit'))).toEqual({
+      outcome: 'skip',
+      errcode: 45015,
+      reason: 'outside_window',
+    });
+    expect(d.classify(new PlatformApiError('custom/send', 45009, 'quota'))).toBeNull();
+    expect(d.classify(new Error('socket hang up'))).toBeNull();
+  });
+});
