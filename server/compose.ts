@@ -84,6 +84,7 @@ import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
+import { OaCustomDriver } from './modules/outbox/drivers/oa-custom.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
@@ -448,7 +449,13 @@ export function composeServices(p: ComposeParams) {
     config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
-    drivers: oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : [],
+    drivers:
+      oa && outboxClient
+        ? [
+            new OaTemplateDriver(oa.appId, outboxClient),
+            new OaCustomDriver({ appId: oa.appId, client: outboxClient, clock, perWindow: () => config.outbox.customMessagesPerWindow }),
+          ]
+        : [],
     leaseMs: p.outboxLeaseMs,
   });
   // A broadcast goes to its segment's kept members, or to every live contact when it names none.

@@ -1,10 +1,12 @@
+import { OutboxMessage } from '../../../entities/outbox-message.entity';
 import type { OutboxRow } from '../../../server/modules/outbox/channel-driver';
+import type { OutboxDraft } from '../../../server/modules/outbox/outbox.service';
 import { readCustomWindows } from '../../../server/modules/outbox/custom-window';
 import { OaCustomDriver } from '../../../server/modules/outbox/drivers/oa-custom.driver';
 import { PlatformApiError } from '../../../server/adapters/platform-error';
 import { CUSTOM_WINDOW_MS } from '../../../server/wechat/custom-message';
 import { describeEachDatabase } from '../../support/database';
-import { openidOf, seedFollowers } from '../../support/outbox-fixtures';
+import { attemptsOf, openidOf, seedFollowers } from '../../support/outbox-fixtures';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 /** 10:00 in Shanghai: outside the default quiet hours. */
@@ -16,7 +18,8 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
   let stack: TestStack;
 
   beforeEach(async () => {
-    stack = await startTestStack(db(), {}, { platformTimeoutMs: 2_500 });
+    // Two messages per window (the default is 5), and no frequency cap in the way of counting them.
+    stack = await startTestStack(db(), { OUTBOX_CUSTOM_PER_WINDOW: '2', OUTBOX_FREQUENCY_CAPS: 'off' }, { platformTimeoutMs: 2_500 });
     stack.clock.set(DAYTIME);
   });
   afterEach(async () => {
@@ -121,7 +124,7 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     expect(await windowOf(contactId)).toEqual(before);
   });
 
-  it('sends inside the window once, skips without a request outside it, when its count is spent, without an openid or consent', async () => {
+  it('sends inside the window once, skips without a request outside it, when its count is spent, without an openid, and fails a bad payload', async () => {
     const { openid } = await stack.player().subscribe();
     await stack.player().sendText({ openid, content: '你好' });
     await settle();
@@ -184,5 +187,97 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     });
     expect(d.classify(new PlatformApiError('custom/send', 45009, 'quota'))).toBeNull();
     expect(d.classify(new Error('socket hang up'))).toBeNull();
+  });
+
+  it('end to end through the outbox: sent once inside the window with its msgid, skipped past the count or the window without a request, unknown when the answer is lost', async () => {
+    const { openid } = await stack.player().subscribe();
+    await stack.player().sendText({ openid, content: '你好' });
+    await settle();
+    const contactId = await contactOf(openid);
+    const [stranger] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
+    const draft = (contact: number, key: string, text = '老朋友回归礼：满100减30'): OutboxDraft => ({
+      dedupeKey: key,
+      contactId: contact,
+      channel: 'oa_custom',
+      source: { type: 'journey', id: '7', runId: Number(key.split(':')[1]), nodeId: 'custom1' },
+      payload: { msgtype: 'text', text: { content: text } },
+    });
+    const enqueue = (drafts: OutboxDraft[]) => db().dataSource.transaction((manager) => stack.services.outbox.enqueue({ manager, drafts }));
+    const rows = () =>
+      db()
+        .dataSource.getRepository(OutboxMessage)
+        .find({ order: { id: 'ASC' } });
+
+    await enqueue([
+      draft(contactId, 'journey:1:custom1'),
+      draft(contactId, 'journey:2:custom1'),
+      draft(contactId, 'journey:3:custom1'),
+      draft(stranger, 'journey:4:custom1'),
+    ]);
+    expect(await stack.services.outboxSender.drain()).toBe(2);
+    expect(await stack.services.outboxSender.drain()).toBe(0);
+    const first = await rows();
+    expect(first.map((r) => [r.state, r.lastError])).toEqual([
+      ['sent', null],
+      ['sent', null],
+      ['skipped', 'window_count'],
+      ['skipped', 'outside_window'],
+    ]);
+    // The platform got each sent row once, and nothing for the skipped ones.
+    expect(customCalls()).toHaveLength(2);
+    expect(custom().countByOpenid()).toEqual(new Map([[openid, 2]]));
+    expect(first.slice(0, 2).map((r) => r.platformMsgid)).toEqual(custom().accepted.map((m) => String(m.msgid)));
+    expect((await windowOf(contactId))?.sentCount).toBe(2);
+    expect(
+      (
+        await attemptsOf(
+          db().dataSource,
+          first.map((r) => r.id),
+        )
+      ).map((a) => [a.attempt, a.outcome]),
+    ).toEqual([
+      [1, 'sent'],
+      [1, 'sent'],
+      [1, 'skipped'],
+      [1, 'skipped'],
+    ]);
+    const timeline: { type: string; direction: string; channel: string; detail: unknown }[] = await db().dataSource.query(
+      "SELECT type, direction, channel, detail FROM interactions WHERE type IN ('message_sent', 'message_failed') ORDER BY id",
+    );
+    const details = timeline.map((t) => (typeof t.detail === 'string' ? (JSON.parse(t.detail) as Record<string, unknown>) : t.detail));
+    expect(timeline.map((t) => [t.type, t.direction, t.channel])).toEqual([
+      ['message_sent', 'out', 'oa'],
+      ['message_sent', 'out', 'oa'],
+      ['message_failed', 'out', 'oa'],
+      ['message_failed', 'out', 'oa'],
+    ]);
+    expect(details[0]).toMatchObject({ channel: 'oa_custom', msgid: first[0].platformMsgid, runId: 1, nodeId: 'custom1' });
+    expect(details[2]).toMatchObject({ channel: 'oa_custom', skipped: 'window_count' });
+
+    // 48 hours after the message: skipped, and no request leaves.
+    stack.clock.advance(CUSTOM_WINDOW_MS);
+    await enqueue([draft(contactId, 'journey:5:custom1')]);
+    await stack.services.outboxSender.drain();
+    expect((await rows())[4]).toMatchObject({ state: 'skipped', lastError: 'outside_window' });
+    expect(customCalls()).toHaveLength(2);
+
+    // A new message opens it again. An answer lost after the platform took the message: unknown,
+    // for good (message/custom/send has no key), and never sent again.
+    await stack.player().sendText({ openid, content: '还有优惠吗' });
+    await settle();
+    stack.sandbox.state.messages.loseAnswers('custom/send', 1);
+    await enqueue([draft(contactId, 'journey:6:custom1')]);
+    await stack.services.outboxSender.drain();
+    await stack.services.outboxSender.drain();
+    expect((await rows())[5]).toMatchObject({ state: 'unknown', platformMsgid: null });
+    expect(custom().countByOpenid()).toEqual(new Map([[openid, 3]]));
+    expect(customCalls()).toHaveLength(3);
+
+    // The platform's 45015 (its window closed, whatever Flywheel's row says): skipped as outside_window.
+    stack.sandbox.state.failNext('custom/send', 45015);
+    await enqueue([draft(contactId, 'journey:7:custom1')]);
+    await stack.services.outboxSender.drain();
+    expect((await rows())[6]).toMatchObject({ state: 'skipped', lastError: 'outside_window', lastErrcode: 45015 });
+    expect(custom().countByOpenid()).toEqual(new Map([[openid, 3]]));
   });
 });

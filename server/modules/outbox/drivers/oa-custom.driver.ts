@@ -1,7 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Clock } from '../../../adapters/clock';
 import { PlatformApiError } from '../../../adapters/platform-error';
-import { placeholders } from '../../../db/sql';
 import {
   buildCustomSendBody,
   CUSTOM_ERRCODES,
@@ -11,6 +10,7 @@ import {
 } from '../../../wechat/custom-message';
 import type { ChannelDriver, OutboxRow, Refusal, SendPlan } from '../channel-driver';
 import { countCustomSends, readCustomWindows } from '../custom-window';
+import { openidsOf } from './oa-template.driver';
 
 /** The Official Account's message/custom/send, as the driver needs it (OfficialAccountClient). */
 export interface CustomSendPort {
@@ -54,7 +54,7 @@ const REFUSALS: ReadonlyMap<number, Refusal> = new Map<number, Refusal>([
  */
 export class OaCustomDriver implements ChannelDriver {
   readonly channel = 'oa_custom' as const;
-  readonly interactionChannel = 'oa';
+  readonly interactionChannel = 'oa' as const;
   readonly idempotencyWindowMs = null;
   /** The window each planned send was counted against, until its outcome is written. */
   private readonly planned = new Map<number, { contactId: number; openedAt: Date }>();
@@ -68,10 +68,8 @@ export class OaCustomDriver implements ChannelDriver {
   async plan(rows: OutboxRow[], manager: EntityManager): Promise<Map<number, SendPlan>> {
     const plans = new Map<number, SendPlan>();
     const contactIds = [...new Set(rows.map((r) => r.contactId))];
-    const [openids, windows] = await Promise.all([
-      this.openidsOf(manager, contactIds),
-      readCustomWindows(manager, this.deps.appId, contactIds),
-    ]);
+    const openids = await openidsOf(manager, 'oa_openid', this.deps.appId, rows);
+    const windows = await readCustomWindows(manager, this.deps.appId, contactIds);
     const now = this.deps.clock.now();
     const perWindow = this.deps.perWindow();
     // Sends this batch already planned per contact: two rows for one follower share the count.
@@ -140,16 +138,5 @@ export class OaCustomDriver implements ChannelDriver {
       if (oldest === undefined) break;
       this.planned.delete(oldest);
     }
-  }
-
-  private async openidsOf(m: EntityManager, contactIds: number[]): Promise<Map<number, string>> {
-    const openids = new Map<number, string>();
-    if (contactIds.length === 0) return openids;
-    const rows: { contact_id: number | string; value: string }[] = await m.query(
-      `SELECT contact_id, value FROM contact_identities WHERE kind = 'oa_openid' AND app_id = ? AND contact_id IN (${placeholders(contactIds.length)})`,
-      [this.deps.appId, ...contactIds],
-    );
-    for (const r of rows) if (!openids.has(Number(r.contact_id))) openids.set(Number(r.contact_id), r.value);
-    return openids;
   }
 }
