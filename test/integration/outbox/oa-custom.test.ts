@@ -1,6 +1,8 @@
 import { OutboxMessage } from '../../../entities/outbox-message.entity';
 import type { OutboxRow } from '../../../server/modules/outbox/channel-driver';
 import type { OutboxDraft } from '../../../server/modules/outbox/outbox.service';
+import { upsertPreferredChannel } from '../../../server/modules/journeys/journey-engine';
+import type { JourneyDefinition } from '../../../server/modules/journeys/journey-definition';
 import { readCustomWindows } from '../../../server/modules/outbox/custom-window';
 import { OaCustomDriver } from '../../../server/modules/outbox/drivers/oa-custom.driver';
 import { PlatformApiError } from '../../../server/adapters/platform-error';
@@ -279,5 +281,67 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     await stack.services.outboxSender.drain();
     expect((await rows())[6]).toMatchObject({ state: 'skipped', lastError: 'outside_window', lastErrcode: 45015 });
     expect(custom().countByOpenid()).toEqual(new Map([[openid, 3]]));
+  });
+
+  it('a "preferred channel" send goes out as a customer-service message to whoever last opened one, as a template to the others', async () => {
+    const { openid } = await stack.player().subscribe();
+    await stack.player().sendText({ openid, content: '你好' });
+    await settle();
+    const follower = await contactOf(openid);
+    const [other] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
+    await db().dataSource.transaction((m) => upsertPreferredChannel(m, follower, 'oa_custom', stack.clock.now()));
+    const definition: JourneyDefinition = {
+      entry: { kind: 'manual' },
+      reentry: 'never',
+      start: 'push',
+      nodes: [
+        {
+          id: 'push',
+          type: 'send',
+          channel: 'preferred',
+          fallback: 'oa_template',
+          templateId: 'SBX_TPL_COUPON_ARRIVED_0001',
+          data: { thing1: '老朋友回归礼', thing2: '满100减30', time3: '2026年12月31日 23:59', thing4: '点击领取' },
+          text: '老朋友回归礼：满100减30',
+          url: 'https://shop.example/offer',
+          purpose: 'marketing',
+          next: 'end',
+        },
+        { id: 'end', type: 'exit' },
+      ],
+    };
+    const actor = { operatorId: null, ip: null };
+    const created = await stack.services.journeys.createJourney({ name: 'preferred', definition, actor });
+    if (!created.ok) throw new Error(JSON.stringify(created));
+    expect((await stack.services.journeys.publish({ id: created.value.id, actor })).ok).toBe(true);
+    expect(await stack.services.journeys.enroll({ id: created.value.id, contactIds: [follower, other], actor })).toEqual({
+      ok: true,
+      value: { enrolled: 2, skipped: 0 },
+    });
+    await stack.services.journeyEngine.advanceDue();
+    const rows = await db()
+      .dataSource.getRepository(OutboxMessage)
+      .find({ order: { contactId: 'ASC' } });
+    expect(rows.map((r) => [r.contactId, r.channel])).toEqual(
+      [
+        [follower, 'oa_custom'],
+        [other, 'oa_template'],
+      ].sort((x, y) => Number(x[0]) - Number(y[0])),
+    );
+    const custom = rows.find((r) => r.channel === 'oa_custom');
+    const payload = JSON.parse(custom?.payload ?? '{}') as { msgtype: string; text: { content: string } };
+    expect(payload.msgtype).toBe('text');
+    expect(payload.text.content).toMatch(/^老朋友回归礼：满100减30\nhttps?:\/\/\S+\/r\/\S+$/);
+
+    await stack.services.outboxSender.drain();
+    expect(
+      (
+        await db()
+          .dataSource.getRepository(OutboxMessage)
+          .find({ order: { contactId: 'ASC' } })
+      ).map((r) => r.state),
+    ).toEqual(['sent', 'sent']);
+    expect(stack.sandbox.state.customMessages.countByOpenid()).toEqual(new Map([[openid, 1]]));
+    expect(stack.sandbox.state.messages.countByOpenid()).toEqual(new Map([[openidOf(1), 1]]));
   });
 });
