@@ -138,3 +138,37 @@ export function createCustomWindowReaction(deps: { appId: string; now: () => Dat
     },
   });
 }
+
+/**
+ * A merge moves the merged contact's windows to the survivor (its openid moves there too): per
+ * account the later window wins, with its count. Both contacts are locked by the merge.
+ */
+export async function moveCustomWindows(m: EntityManager, mergedId: number, survivorId: number, now: Date): Promise<void> {
+  const rows: { contact_id: number | string; app_id: string; opened_at: unknown; sent_count: number | string }[] = await m.query(
+    'SELECT contact_id, app_id, opened_at, sent_count FROM oa_custom_windows WHERE contact_id IN (?, ?)',
+    [mergedId, survivorId],
+  );
+  const moved = rows.filter((r) => Number(r.contact_id) === mergedId);
+  if (moved.length === 0) return;
+  for (const r of moved) {
+    const held = rows.find((s) => Number(s.contact_id) === survivorId && s.app_id === r.app_id);
+    const openedAt = fromSqlDate(r.opened_at);
+    if (!held)
+      await m.query('INSERT INTO oa_custom_windows (contact_id, app_id, opened_at, sent_count, updated_at) VALUES (?, ?, ?, ?, ?)', [
+        survivorId,
+        r.app_id,
+        toSqlDate(openedAt),
+        Number(r.sent_count),
+        toSqlDate(now),
+      ]);
+    else if (fromSqlDate(held.opened_at) < openedAt)
+      await m.query('UPDATE oa_custom_windows SET opened_at = ?, sent_count = ?, updated_at = ? WHERE contact_id = ? AND app_id = ?', [
+        toSqlDate(openedAt),
+        Number(r.sent_count),
+        toSqlDate(now),
+        survivorId,
+        r.app_id,
+      ]);
+  }
+  await m.query('DELETE FROM oa_custom_windows WHERE contact_id = ?', [mergedId]);
+}

@@ -344,4 +344,29 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     expect(stack.sandbox.state.customMessages.countByOpenid()).toEqual(new Map([[openid, 1]]));
     expect(stack.sandbox.state.messages.countByOpenid()).toEqual(new Map([[openidOf(1), 1]]));
   });
+
+  it('a merge moves the window to the survivor with the openid: the later window of the two, with its count', async () => {
+    const [older, newer, third] = await seedFollowers({
+      dataSource: db().dataSource,
+      appId: appId(),
+      count: 3,
+      sandbox: stack.sandbox.state,
+    });
+    const put = (contactId: number, openedAt: string, sent: number) =>
+      db().dataSource.query(
+        'INSERT INTO oa_custom_windows (contact_id, app_id, opened_at, sent_count, updated_at) VALUES (?, ?, ?, ?, ?)',
+        [contactId, appId(), openedAt, sent, openedAt],
+      );
+    await put(older, '2026-12-06 01:00:00.000', 4);
+    await put(newer, '2026-12-07 01:00:00.000', 1);
+    // The older contact survives; the newer one's later window (and its count) goes with it.
+    expect(await db().dataSource.transaction((m) => stack.services.contacts.mergeContacts(m, older, newer))).toBe(older);
+    expect(await windowOf(older)).toEqual({ openedAt: new Date('2026-12-07T01:00:00.000Z'), sentCount: 1 });
+    expect(await windowOf(newer)).toBeUndefined();
+    // A window older than the survivor's changes nothing but goes.
+    await put(third, '2026-12-05 01:00:00.000', 0);
+    await db().dataSource.transaction((m) => stack.services.contacts.mergeContacts(m, older, third));
+    expect(await windowOf(older)).toEqual({ openedAt: new Date('2026-12-07T01:00:00.000Z'), sentCount: 1 });
+    expect(await windowOf(third)).toBeUndefined();
+  });
 });
