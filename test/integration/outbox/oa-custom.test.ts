@@ -182,6 +182,14 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     expect(await run(d, [row(contactId)])).toEqual(['skip:not_following']);
     expect(custom().accepted).toHaveLength(0);
 
+    // An openid the platform does not know (not its follower at all): 40003.
+    const [unknown] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, from: 2 });
+    await db().dataSource.query(
+      'INSERT INTO oa_custom_windows (contact_id, app_id, opened_at, sent_count, updated_at) VALUES (?, ?, ?, 0, ?)',
+      [unknown, appId(), '2026-12-07 01:00:00.000', '2026-12-07 01:00:00.000'],
+    );
+    expect(await run(d, [row(unknown)])).toEqual(['skip:invalid_openid']);
+
     expect(d.classify(new PlatformApiError('custom/send', 45015, 'response out of time limit'))).toEqual({
       outcome: 'skip',
       errcode: 45015,
