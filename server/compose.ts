@@ -85,6 +85,9 @@ import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
 import { OaCustomDriver } from './modules/outbox/drivers/oa-custom.driver';
+import { SmsDriver } from './modules/outbox/drivers/sms.driver';
+import { SmsClient } from './adapters/sms.client';
+import { SMS_DEFAULT_ENDPOINT } from '../config/sms.config';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
@@ -104,8 +107,11 @@ export interface ComposeParams {
   logger: Logger;
   /** This instance's id, for leases. */
   holder: string;
-  /** Where the adapters reach WeChat and WeCom (the sandbox's URLs in sandbox mode). */
-  apiBases: { wechat: string; wecom: string };
+  /**
+   * Where the adapters reach WeChat, WeCom and Tencent Cloud SMS (the sandbox's URLs in sandbox
+   * mode). SMS: SMS_ENDPOINT when set comes first; absent, Tencent's host.
+   */
+  apiBases: { wechat: string; wecom: string; sms?: string };
   /** Shorter platform timeouts in tests. */
   platformTimeoutMs?: number;
   /** How long a callback may wait for its commit before it answers 503 (tests shorten it). */
@@ -433,6 +439,12 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  // Tencent Cloud SMS (the `sms` channel); without an SMS account its rows wait. The sandbox's
+  // public account goes only to a sandbox (apiBases.sms), never to Tencent.
+  const smsEndpoint = config.sms
+    ? (config.sms.endpoint ?? p.apiBases.sms ?? (config.sms.sandboxAccount ? null : `https://${SMS_DEFAULT_ENDPOINT}`))
+    : null;
+  const smsClient = config.sms && smsEndpoint ? new SmsClient({ ...config.sms, endpoint: smsEndpoint, timeoutMs }) : null;
   // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
   const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
   const templateLibrary = new TemplateLibraryService({
@@ -449,13 +461,15 @@ export function composeServices(p: ComposeParams) {
     config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
-    drivers:
-      oa && outboxClient
+    drivers: [
+      ...(oa && outboxClient
         ? [
             new OaTemplateDriver(oa.appId, outboxClient),
             new OaCustomDriver({ appId: oa.appId, client: outboxClient, clock, perWindow: () => config.outbox.customMessagesPerWindow }),
           ]
-        : [],
+        : []),
+      ...(smsClient ? [new SmsDriver({ client: smsClient, logger })] : []),
+    ],
     leaseMs: p.outboxLeaseMs,
   });
   // A broadcast goes to its segment's kept members, or to every live contact when it names none.

@@ -883,6 +883,8 @@ const en: Messages = {
       outside_window: 'Outside the 48-hour customer-service window (no message, click or scan from the follower since)',
       window_count: 'Customer-service messages of this window used up',
       invalid_openid: 'The platform does not know this OpenID',
+      no_phone: 'No phone number on the contact',
+      bad_phone: 'The phone number cannot receive SMS',
     },
     delivery: { delivered: 'Delivered', user_block: 'Refused by the follower', system_failed: 'Platform failed to deliver' },
   },
@@ -1058,6 +1060,8 @@ const en: Messages = {
       outside_window: 'Skipped: outside the 48-hour customer-service window',
       window_count: 'Skipped: customer-service messages of the window used up',
       invalid_openid: 'Skipped: OpenID unknown to the platform',
+      no_phone: 'Skipped: no phone number',
+      bad_phone: 'Skipped: not a number SMS can reach',
     },
   },
   templatesPage: {

@@ -697,6 +697,8 @@ const zhCNScreens = {
       outside_window: '不在 48 小时客服消息窗口内（粉丝此后没有发消息、点菜单或扫码）',
       window_count: '本窗口的客服消息条数已用完',
       invalid_openid: '平台不认识此 OpenID',
+      no_phone: '客户没有手机号',
+      bad_phone: '手机号无法接收短信',
     },
     delivery: { delivered: '已送达', user_block: '用户拒收', system_failed: '平台发送失败' },
   },
@@ -859,6 +861,8 @@ const zhCNScreens = {
       outside_window: '跳过：不在 48 小时客服消息窗口内',
       window_count: '跳过：本窗口客服消息条数已用完',
       invalid_openid: '跳过：OpenID 无效',
+      no_phone: '跳过：没有手机号',
+      bad_phone: '跳过：手机号无法接收短信',
     },
   },
   templatesPage: {
