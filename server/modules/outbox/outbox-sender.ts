@@ -556,8 +556,9 @@ export class OutboxSender {
   private interactionOf(driver: ChannelDriver, row: ClaimedRow, o: Outcome, at: Date): InteractionDraft[] {
     if (o.state !== 'sent' && o.state !== 'failed' && o.state !== 'skipped') return [];
     const { channel } = driver;
-    const payload = row.payload;
-    const templateId = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>).template_id : undefined;
+    // WeChat's payloads name it template_id, Tencent Cloud SMS's templateId.
+    const fields = typeof row.payload === 'object' && row.payload !== null ? (row.payload as Record<string, unknown>) : {};
+    const templateId = fields.template_id ?? fields.templateId;
     const detail: InteractionDetail = {
       outboxId: row.id,
       channel,
