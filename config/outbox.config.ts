@@ -22,6 +22,11 @@ export interface OutboxConfig {
   concurrency: number;
   /** Rows per claim. */
   batchSize: number;
+  /**
+   * A WeCom message through the rep (add_msg_template) waits this long for the rep to confirm it;
+   * then it is withdrawn and `failed` (`not_confirmed`).
+   */
+  wecomConfirmHours: number;
 }
 
 /** 1,000 a second: far above a normal account's needs and below WeChat's frequency limits for template/send. */
@@ -50,6 +55,8 @@ export const outboxEnvSchema = z.object({
   OUTBOX_QUOTA_PAUSE_MINUTES: z.coerce.number().int().min(1).max(10_080).optional(),
   OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(2000).default(200),
+  /** Hours a WeCom rep has to confirm a 群发 task before the message is given up (3 days by default). */
+  OUTBOX_WECOM_CONFIRM_HOURS: z.coerce.number().int().min(1).max(720).default(72),
 });
 
 export type OutboxEnv = z.output<typeof outboxEnvSchema>;
@@ -84,6 +91,7 @@ export function readOutboxConfig(e: OutboxEnv): OutboxConfig {
     quotaPauseMinutes: e.OUTBOX_QUOTA_PAUSE_MINUTES ?? null,
     concurrency: e.OUTBOX_CONCURRENCY,
     batchSize: e.OUTBOX_BATCH_SIZE,
+    wecomConfirmHours: e.OUTBOX_WECOM_CONFIRM_HOURS,
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeErrcode } from '../../wechat/errcode';
 import { systemClock, type Clock } from '../clock';
+import { SandboxGroupMessages } from './sandbox-group-messages';
 import { SandboxMessages } from './sandbox-messages';
 
 /**
@@ -129,6 +130,8 @@ export class SandboxState {
   readonly corpTagGroups: SandboxCorpTagGroup[] = [];
   /** Template messages sent, with client_msg_id, quotas and lost answers (sandbox-messages.ts). */
   readonly messages: SandboxMessages;
+  /** WeCom 企业群发 tasks waiting for their rep, and what each customer got (sandbox-group-messages.ts). */
+  readonly groupMessages: SandboxGroupMessages;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -143,6 +146,7 @@ export class SandboxState {
     this.miniprogram = { ...credentials.miniprogram };
     this.clock = clock;
     this.messages = new SandboxMessages(clock);
+    this.groupMessages = new SandboxGroupMessages(clock, this.externalContacts);
   }
 
   // --- error injection -------------------------------------------------------------------------
