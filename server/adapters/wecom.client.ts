@@ -59,7 +59,7 @@ export interface AddCorpTagParams {
 export interface GroupMsgSendStatus {
   externalUserId: string;
   /** "0-未发送 1-已发送 2-因客户不是好友导致发送失败 3-因客户已经收到其他群发消息导致发送失败". */
-  status: 0 | 1 | 2 | 3 | number;
+  status: number;
   /** Seconds since the epoch, when sent; null otherwise. */
   sendTime: number | null;
 }
@@ -279,7 +279,11 @@ export class WecomClient {
    * second task. `failList`: customers left out ("无效或无法发送的external_userid列表"); none left
    * is refused with 41048.
    */
-  async addMsgTemplate(p: { sender: string; externalUserIds: string[]; content: GroupMsgContent }): Promise<{ msgid: string; failList: string[] }> {
+  async addMsgTemplate(p: {
+    sender: string;
+    externalUserIds: string[];
+    content: GroupMsgContent;
+  }): Promise<{ msgid: string; failList: string[] }> {
     const answer = await this.http.call('externalcontact/add_msg_template', {
       method: 'POST',
       path: '/cgi-bin/externalcontact/add_msg_template',

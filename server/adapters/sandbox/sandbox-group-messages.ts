@@ -127,7 +127,10 @@ export class SandboxGroupMessages {
   }
 
   /** get_groupmsg_send_result for one member's part of a task. */
-  sendResult(msgid: string, userid: string): { external_userid: string; userid: string; status: SandboxGroupMsgStatus; send_time?: number }[] {
+  sendResult(
+    msgid: string,
+    userid: string,
+  ): { external_userid: string; userid: string; status: SandboxGroupMsgStatus; send_time?: number }[] {
     if (msgid === '') throw new SandboxErrcode(41046, 'msgid missing');
     const task = this.tasks.find((t) => t.msgid === msgid);
     if (!task) throw new SandboxErrcode(41047, 'invalid msgid');

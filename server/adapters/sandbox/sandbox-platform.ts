@@ -443,7 +443,10 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       const offset = Number(typeof body.cursor === 'string' ? body.cursor : '0') || 0;
       const all = state.groupMessages.sendResult(msgid, userid);
       const page = all.slice(offset, offset + limit);
-      return { send_list: page, ...(offset + page.length < all.length ? { next_cursor: String(offset + page.length) } : { next_cursor: '' }) };
+      return {
+        send_list: page,
+        ...(offset + page.length < all.length ? { next_cursor: String(offset + page.length) } : { next_cursor: '' }),
+      };
     },
   );
 
@@ -661,7 +664,13 @@ const controlFollowersSchema = z.object({
 const controlQuotaSchema = z.object({ api: z.string().min(1), limit: z.number().int().min(0).nullable() });
 const controlGroupMsgSchema = z.object({
   confirm: z.string().min(1).max(64).optional(),
-  autoConfirmSeconds: z.number().int().min(0).max(30 * 86_400).nullable().optional(),
+  autoConfirmSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .nullable()
+    .optional(),
 });
 const controlLoseSchema = z.object({ api: z.string().min(1), times: z.number().int().min(1).max(100_000) });
 const controlClockSchema = z.object({ advanceSeconds: z.number().int().min(1).max(MAX_CLOCK_ADVANCE_S) });

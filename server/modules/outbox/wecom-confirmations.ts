@@ -62,10 +62,7 @@ interface DueRow {
   attempts: number;
 }
 
-type Decision =
-  | { kind: 'sent'; at: Date }
-  | { kind: 'failed'; reason: string; status: number | null }
-  | { kind: 'wait'; next: Date };
+type Decision = { kind: 'sent'; at: Date } | { kind: 'failed'; reason: string; status: number | null } | { kind: 'wait'; next: Date };
 
 export interface ConfirmationPassResult {
   sent: number;
@@ -177,7 +174,9 @@ export class WecomConfirmations {
     let statuses: Map<string, GroupMsgSendStatus>;
     try {
       statuses = await this.statusesOf(msgid, sender);
-      const expired = rows.filter((r) => !isFinal(statuses.get(r.externalUserId)) && now.getTime() - r.acceptedAt.getTime() >= this.deps.giveUpMs);
+      const expired = rows.filter(
+        (r) => !isFinal(statuses.get(r.externalUserId)) && now.getTime() - r.acceptedAt.getTime() >= this.deps.giveUpMs,
+      );
       // Only when every row of the task still waiting has expired: a task is withdrawn whole.
       if (expired.length > 0 && rows.every((r) => isFinal(statuses.get(r.externalUserId)) || expired.includes(r))) {
         await this.deps.client.cancelGroupMsgSend(msgid);
@@ -269,7 +268,13 @@ export class WecomConfirmations {
       `INSERT INTO outbox_attempts (outbox_id, attempt, at, errcode, errmsg, outcome) VALUES ${rows.map(() => '(?, ?, ?, NULL, ?, ?)').join(', ')} ${conflict}`,
       rows.flatMap((r) => {
         const d = of(r);
-        return [r.id, Math.max(1, r.attempts), toSqlDate(now), d.kind === 'failed' ? d.reason : null, d.kind === 'sent' ? 'sent' : 'failed'];
+        return [
+          r.id,
+          Math.max(1, r.attempts),
+          toSqlDate(now),
+          d.kind === 'failed' ? d.reason : null,
+          d.kind === 'sent' ? 'sent' : 'failed',
+        ];
       }),
     );
     await this.deps.interactions.recordInteractions(

@@ -8,7 +8,11 @@ import { firstCheckAt } from '../wecom-confirmations';
 
 /** WeCom's externalcontact/add_msg_template, as the driver needs it (WecomClient). */
 export interface GroupMsgPort {
-  addMsgTemplate(p: { sender: string; externalUserIds: string[]; content: GroupMsgContent }): Promise<{ msgid: string; failList: string[] }>;
+  addMsgTemplate(p: {
+    sender: string;
+    externalUserIds: string[];
+    content: GroupMsgContent;
+  }): Promise<{ msgid: string; failList: string[] }>;
 }
 
 export interface WecomGroupMsgDriverDeps {
