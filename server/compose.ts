@@ -86,6 +86,7 @@ import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
+import { WecomConfirmations } from './modules/outbox/wecom-confirmations';
 import { createAdminJourneysRouter, createTrackedLinksRouter } from './http/admin-journeys.routes';
 import { JourneyEngine } from './modules/journeys/journey-engine';
 import { createJourneyEntryReactions } from './modules/journeys/journey-entry.reaction';
@@ -447,6 +448,19 @@ export function composeServices(p: ComposeParams) {
     officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
     leaseMs: p.outboxLeaseMs,
   });
+  // WeCom messages through the rep wait in `confirming` until the rep sends them from the WeCom
+  // client; this check reads get_groupmsg_send_result and settles them (or gives up).
+  const wecomConfirmations = wecom
+    ? new WecomConfirmations({
+        dataSource,
+        transactor,
+        clock,
+        logger,
+        interactions,
+        client: wecom,
+        giveUpMs: config.outbox.wecomConfirmHours * 3_600_000,
+      })
+    : null;
   // A broadcast goes to its segment's kept members, or to every live contact when it names none.
   const everyone = createAllContactsAudience(dataSource);
   const broadcastAudience: BroadcastAudience = {
@@ -553,6 +567,20 @@ export function composeServices(p: ComposeParams) {
       },
       nextDueAt: (after) => outboxSender.nextDueAt(after),
     },
+    // WeCom messages waiting for their rep: sent, failed, or still waiting (looked at again later).
+    ...(wecomConfirmations
+      ? [
+          {
+            name: 'outbox-wecom-confirm',
+            schedule: '*/30 * * * * *',
+            run: async () => {
+              const pass = await wecomConfirmations.checkDue();
+              return pass.sent + pass.failed;
+            },
+            nextDueAt: (after: Date) => wecomConfirmations.nextDueAt(after),
+          },
+        ]
+      : []),
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -617,6 +645,7 @@ export function composeServices(p: ComposeParams) {
     silentCustomers,
     outbox,
     outboxSender,
+    wecomConfirmations,
     sendBudget,
     broadcasts,
     journeys,

@@ -109,8 +109,8 @@ export class WecomConfirmations {
     for (const rows of tasks.values()) {
       for (const [id, decision] of await this.decideTask(rows, now)) decisions.set(id, decision);
     }
-    await this.write(due, decisions, now);
-    for (const d of decisions.values()) result[d.kind === 'wait' ? 'waiting' : d.kind] += 1;
+    // Counted as written: rows another instance settled first are not this pass's.
+    for (const d of await this.write(due, decisions, now)) result[d.kind === 'wait' ? 'waiting' : d.kind] += 1;
     return result;
   }
 
@@ -209,8 +209,8 @@ export class WecomConfirmations {
   }
 
   /** The decisions in one transaction, on the rows still `confirming` (locked first). */
-  private async write(rows: DueRow[], decisions: Map<number, Decision>, now: Date): Promise<void> {
-    await this.deps.transactor.runRetrying(
+  private async write(rows: DueRow[], decisions: Map<number, Decision>, now: Date): Promise<Decision[]> {
+    return this.deps.transactor.runRetrying(
       async (m) => {
         await beginWriting(m);
         const ids = rows.map((r) => r.id);
@@ -220,7 +220,7 @@ export class WecomConfirmations {
         );
         const heldIds = new Set(held.map((h) => Number(h.id)));
         const mine = rows.filter((r) => heldIds.has(r.id) && decisions.has(r.id));
-        if (mine.length === 0) return;
+        if (mine.length === 0) return [];
         const of = (r: DueRow): Decision => decisions.get(r.id) as Decision;
         const final = mine.filter((r) => of(r).kind !== 'wait');
         const waiting = mine.filter((r) => of(r).kind === 'wait');
@@ -237,6 +237,7 @@ export class WecomConfirmations {
               ...waiting.map((r) => r.id),
             ],
           );
+        return mine.map(of);
       },
       { readCommitted: true },
     );
