@@ -82,6 +82,7 @@ import { SilentCustomersService } from './modules/silent-customers/silent-custom
 import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
+import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
@@ -445,7 +446,7 @@ export function composeServices(p: ComposeParams) {
     config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
-    officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
+    drivers: oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : [],
     leaseMs: p.outboxLeaseMs,
   });
   // WeCom messages through the rep wait in `confirming` until the rep sends them from the WeCom
