@@ -83,6 +83,7 @@ import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
+import { WecomGroupMsgDriver } from './modules/outbox/drivers/wecom-group-msg.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
@@ -430,6 +431,17 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  const outboxWecomClient = wc
+    ? new WecomClient({
+        baseUrl: p.apiBases.wecom,
+        corpId: wc.corpId,
+        secret: wc.secret,
+        tokenStore,
+        rateLimiter: unlimitedRateLimiter,
+        logger,
+        timeoutMs,
+      })
+    : null;
   // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
   const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
   const templateLibrary = new TemplateLibraryService({
@@ -446,7 +458,10 @@ export function composeServices(p: ComposeParams) {
     config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
-    drivers: oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : [],
+    drivers: [
+      ...(oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : []),
+      ...(wc && outboxWecomClient ? [new WecomGroupMsgDriver({ corpId: wc.corpId, client: outboxWecomClient, clock })] : []),
+    ],
     leaseMs: p.outboxLeaseMs,
   });
   // WeCom messages through the rep wait in `confirming` until the rep sends them from the WeCom

@@ -3,8 +3,7 @@ import { createLogger } from '../../../server/adapters/logger';
 import { PlatformApiError, PlatformTransportError } from '../../../server/adapters/platform-error';
 import type { WecomClient } from '../../../server/adapters/wecom.client';
 import { Transactor } from '../../../server/db/transaction';
-import { placeholders, toSqlDate } from '../../../server/db/sql';
-import type { OutboxRow, SendPlan } from '../../../server/modules/outbox/channel-driver';
+import { toSqlDate } from '../../../server/db/sql';
 import { GroupMsgLeftOutError, WecomGroupMsgDriver } from '../../../server/modules/outbox/drivers/wecom-group-msg.driver';
 import type { OutboxDraft } from '../../../server/modules/outbox/outbox.service';
 import { WecomConfirmations } from '../../../server/modules/outbox/wecom-confirmations';
@@ -47,6 +46,12 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
   };
   const tasks = () => stack.sandbox.state.groupMessages.tasks;
   const externalOf = (n: number) => `wmFW${String(n).padStart(28, '0')}`;
+  /** The task made for customer n (a batch's requests leave in parallel, in no set order). */
+  const taskOf = (n: number) => {
+    const task = tasks().find((t) => t.externalUserIds.includes(externalOf(n)));
+    if (!task) throw new Error(`no task for customer ${n}`);
+    return task;
+  };
 
   /**
    * A customer in Flywheel (contact, external_userid, the rep's follow) and, unless `friend` is
@@ -102,58 +107,9 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
       .dataSource.getRepository(OutboxMessage)
       .find({ order: { id: 'ASC' } });
 
-  /**
-   * The outbox sender's part for this channel, played by hand until OutboxSender runs drivers:
-   * claim the pending rows, plan, send, write `confirming` (or the refusal) with afterAccepted.
-   */
+  /** The outbox sender's pass over the due rows (the driver is registered in the composition root). */
   const send = async (): Promise<void> => {
-    const pending = (await rows()).filter((r) => r.state === 'pending' && r.channel === 'wecom_group_msg');
-    if (pending.length === 0) return;
-    const ids = pending.map((r) => r.id);
-    await db().dataSource.query(
-      `UPDATE outbox_messages SET state = 'sending', attempts = attempts + 1 WHERE id IN (${placeholders(ids.length)})`,
-      ids,
-    );
-    const claimed: OutboxRow[] = pending.map((r) => ({
-      id: r.id,
-      contactId: r.contactId,
-      purpose: r.purpose,
-      sourceType: r.sourceType,
-      sourceId: r.sourceId,
-      runId: r.runId,
-      nodeId: r.nodeId,
-      payload: JSON.parse(r.payload) as unknown,
-      attempts: r.attempts + 1,
-    }));
-    const plans = await driver.plan(claimed, db().dataSource.manager);
-    const outcomes = new Map<number, { state: string; msgid: string | null; error: string | null }>();
-    const accepted: { row: OutboxRow; msgid: string | null }[] = [];
-    for (const row of claimed) {
-      const plan = plans.get(row.id) as SendPlan;
-      if (plan.kind !== 'send') {
-        outcomes.set(row.id, { state: plan.kind === 'skip' ? 'skipped' : 'failed', msgid: null, error: plan.reason });
-        continue;
-      }
-      try {
-        const answer = await plan.request();
-        outcomes.set(row.id, { state: answer.state ?? 'sent', msgid: answer.msgid, error: null });
-        accepted.push({ row, msgid: answer.msgid });
-      } catch (error) {
-        const refusal = driver.classify(error);
-        if (!refusal) throw error;
-        outcomes.set(row.id, { state: refusal.outcome === 'skip' ? 'skipped' : 'failed', msgid: null, error: refusal.reason });
-      }
-    }
-    await db().dataSource.transaction(async (m) => {
-      for (const [id, o] of outcomes)
-        await m.query('UPDATE outbox_messages SET state = ?, platform_msgid = ?, last_error = ? WHERE id = ?', [
-          o.state,
-          o.msgid,
-          o.error,
-          id,
-        ]);
-      await driver.afterAccepted(m, accepted);
-    });
+    await stack.services.outboxSender.drain();
   };
 
   const interactions = async () =>
@@ -182,13 +138,22 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     let sent = await rows();
     expect(sent.map((r) => r.state)).toEqual(['confirming', 'confirming']);
     // Exactly one task per row, for one customer each, from the rep, with the text and the link.
-    expect(tasks().map((t) => [t.sender, t.externalUserIds])).toEqual([
+    expect(
+      tasks()
+        .map((t) => [t.sender, t.externalUserIds])
+        .sort(),
+    ).toEqual([
       [REP, [externalOf(1)]],
       [REP, [externalOf(2)]],
     ]);
-    expect(tasks()[0].text).toBe('好久不见！为您准备了老朋友回归礼，点击领取。');
-    expect(tasks()[0].attachments).toHaveLength(1);
-    expect(sent.map((r) => r.platformMsgid)).toEqual(tasks().map((t) => t.msgid));
+    expect(taskOf(1).text).toBe('好久不见！为您准备了老朋友回归礼，点击领取。');
+    expect(taskOf(1).attachments).toHaveLength(1);
+    expect(sent.map((r) => r.platformMsgid)).toEqual([taskOf(1).msgid, taskOf(2).msgid]);
+    // The request was accepted (the delivery log's line); the timeline waits for the rep.
+    expect((await attemptsOf(db().dataSource, [sent[0].id, sent[1].id])).map((l) => [l.attempt, l.outcome])).toEqual([
+      [1, 'sent'],
+      [1, 'sent'],
+    ]);
     expect(await interactions()).toEqual([]);
 
     // Not due yet, then due but the rep has not confirmed: still confirming, looked at later.
@@ -211,7 +176,7 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     ]);
     expect(timeline[0].detail).toMatchObject({
       outboxId: sent[0].id,
-      msgid: tasks()[0].msgid,
+      msgid: taskOf(1).msgid,
       channel: 'wecom_group_msg',
       runId: a,
       nodeId: 'wecom',
@@ -256,7 +221,8 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     await send();
     expect(tasks()).toHaveLength(3);
     stack.sandbox.state.removeFollowUser({ externalUserId: externalOf(1), userId: REP });
-    stack.sandbox.state.groupMessages.confirmAll();
+    // The rep confirms the tasks in the rows' order: the journey's message first, then the broadcast's.
+    for (const row of await rows()) stack.sandbox.state.groupMessages.confirm(String(row.platformMsgid));
     later(61_000);
     expect(await confirmations().checkDue()).toEqual({ sent: 1, failed: 2, waiting: 0 });
     expect((await rows()).map((r) => [r.state, r.lastError])).toEqual([
@@ -288,14 +254,14 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     expect((await rows()).map((r) => r.state)).toEqual(['confirming', 'confirming']);
     // The second rep confirms in the last moment: the look after the deadline finds it sent.
     stack.clock.set(new Date(DAYTIME.getTime() + 72 * HOUR + 1));
-    stack.sandbox.state.groupMessages.confirm(tasks()[1].msgid);
+    stack.sandbox.state.groupMessages.confirm(taskOf(2).msgid);
     expect(await confirmations().checkDue()).toEqual({ sent: 1, failed: 1, waiting: 0 });
     expect((await rows()).map((r) => [r.state, r.lastError])).toEqual([
       ['failed', 'not_confirmed'],
       ['sent', null],
     ]);
-    expect(tasks()[0].cancelled).toBe(true);
-    expect(stack.sandbox.state.callsTo('externalcontact/cancel_groupmsg_send').map((c) => c.body)).toEqual([{ msgid: tasks()[0].msgid }]);
+    expect(taskOf(1).cancelled).toBe(true);
+    expect(stack.sandbox.state.callsTo('externalcontact/cancel_groupmsg_send').map((c) => c.body)).toEqual([{ msgid: taskOf(1).msgid }]);
     // The withdrawn task cannot leave any more.
     stack.sandbox.state.groupMessages.confirmAll();
     expect(stack.sandbox.state.groupMessages.delivered().map((d) => d.externalUserId)).toEqual([externalOf(2)]);
@@ -303,6 +269,22 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
       ['message_failed', 'not_confirmed'],
       ['message_sent', null],
     ]);
+  });
+
+  it('an uncertain request stays unknown for good: add_msg_template has no key, a second task would be a second message', async () => {
+    const a = await seedCustomer(1);
+    await enqueue([draft(a)]);
+    stack.sandbox.state.delayNext('externalcontact/add_msg_template', 3_000);
+    await send();
+    expect((await rows()).map((r) => [r.state, r.attempts])).toEqual([['unknown', 1]]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    later(HOUR);
+    await send();
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, waiting: 0 });
+    // The platform made its task (the answer was lost), and only that one.
+    expect(tasks()).toHaveLength(1);
+    expect(stack.sandbox.state.callsTo('externalcontact/add_msg_template')).toHaveLength(1);
+    expect((await rows()).map((r) => r.state)).toEqual(['unknown']);
   });
 
   it('the sandbox’s rep confirms after its delay, played by the sandbox clock', async () => {
