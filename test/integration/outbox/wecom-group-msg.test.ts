@@ -336,6 +336,44 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     });
   });
 
+  it('the sandbox answers add_msg_template and get_groupmsg_send_result as WeCom does; its control route plays the reps', async () => {
+    await seedCustomer(1);
+    await seedCustomer(2, { friend: false });
+    const content = { text: { content: '你好' } };
+    const refused = async (p: Parameters<WecomClient['addMsgTemplate']>[0]) => {
+      try {
+        await wecom().addMsgTemplate(p);
+      } catch (error) {
+        return error instanceof PlatformApiError ? error.errcode : String(error);
+      }
+      return 'accepted';
+    };
+    expect(await refused({ sender: 'nobody', externalUserIds: [externalOf(1)], content })).toBe(40003);
+    expect(await refused({ sender: REP, externalUserIds: ['wmUnknown'], content })).toBe(40096);
+    expect(await refused({ sender: REP, externalUserIds: [externalOf(1)], content: { text: { content: '' } } })).toBe(44004);
+    expect(await refused({ sender: REP, externalUserIds: [externalOf(1)], content: { text: { content: '长'.repeat(1400) } } })).toBe(45002);
+    expect(await refused({ sender: REP, externalUserIds: [externalOf(2)], content })).toBe(41048);
+    // One of two is the rep's friend: a task for that one, the other in fail_list.
+    const made = await wecom().addMsgTemplate({ sender: REP, externalUserIds: [externalOf(1), externalOf(2)], content });
+    expect(made.failList).toEqual([externalOf(2)]);
+    expect(await wecom().getGroupMsgSendResult({ msgid: made.msgid, userId: REP })).toEqual([
+      { externalUserId: externalOf(1), status: 0, sendTime: null },
+    ]);
+    expect(await wecom().getGroupMsgSendResult({ msgid: made.msgid, userId: 'someone-else' })).toEqual([]);
+
+    const post = (body: unknown) =>
+      fetch(`${stack.sandboxUrl}/sandbox/control/wecom-group-msg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ confirm: 'no-such-msgid' })).status).toBe(400);
+    expect(await (await post({ confirm: 'all', autoConfirmSeconds: 120 })).json()).toEqual({ ok: true, confirmed: [made.msgid], tasks: 1 });
+    expect(stack.sandbox.state.groupMessages.autoConfirmMs).toBe(120_000);
+    const [line] = await wecom().getGroupMsgSendResult({ msgid: made.msgid, userId: REP });
+    expect(line).toEqual({ externalUserId: externalOf(1), status: 1, sendTime: Math.floor(stack.clock.now().getTime() / 1000) });
+  });
+
   it('classifies WeCom’s refusals of add_msg_template', () => {
     const api = (errcode: number) => new PlatformApiError('externalcontact/add_msg_template', errcode, 'x');
     expect(driver.classify(api(41048))).toEqual({ outcome: 'skip', errcode: 41048, reason: 'not_friend' });
