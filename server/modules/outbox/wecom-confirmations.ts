@@ -62,13 +62,25 @@ interface DueRow {
   attempts: number;
 }
 
-type Decision = { kind: 'sent'; at: Date } | { kind: 'failed'; reason: string; status: number | null } | { kind: 'wait'; next: Date };
+type Decision =
+  | { kind: 'sent'; at: Date }
+  | { kind: 'failed'; reason: string; status: number | null }
+  | { kind: 'unknown'; reason: string }
+  | { kind: 'wait'; next: Date };
 
 export interface ConfirmationPassResult {
   sent: number;
   failed: number;
+  /** Given up without an answer: WeCom kept refusing to say or to withdraw the task past the grace. */
+  unknown: number;
   waiting: number;
 }
+
+/**
+ * Past the deadline, a task WeCom will neither report nor withdraw (the calls keep failing) is
+ * looked at this much longer, then `unknown` for good: the rep might still send it.
+ */
+const UNANSWERED_GRACE_MS = 24 * 3_600_000;
 
 /**
  * The second half of a WeCom message through the rep: rows `confirming` (add_msg_template took
@@ -76,7 +88,8 @@ export interface ConfirmationPassResult {
  * per customer whether the rep sent it (1 → `sent` with message_sent), could not (2 not a friend,
  * 3 the customer already got a 群发 that day → `failed` with message_failed) or not yet (0: looked
  * at again later). Past `giveUpMs` the task is withdrawn (cancel_groupmsg_send) and read once more,
- * so a confirmation that beat the withdrawal is still `sent`; else `failed` (not_confirmed).
+ * so a confirmation that beat the withdrawal is still `sent`; else `failed` (not_confirmed). A task
+ * WeCom keeps failing to report or withdraw is `unknown` a day past that (the rep might still send it).
  *
  * Outcomes are written in one transaction, each guarded by `state = 'confirming'` on the rows it
  * locked first: two instances checking at once both read, one writes.
@@ -98,7 +111,7 @@ export class WecomConfirmations {
   async checkDue(): Promise<ConfirmationPassResult> {
     const now = this.deps.clock.now();
     const due = await this.loadDue(now);
-    const result: ConfirmationPassResult = { sent: 0, failed: 0, waiting: 0 };
+    const result: ConfirmationPassResult = { sent: 0, failed: 0, unknown: 0, waiting: 0 };
     if (due.length === 0) return result;
     const decisions = new Map<number, Decision>();
     const tasks = new Map<string, DueRow[]>();
@@ -116,13 +129,14 @@ export class WecomConfirmations {
 
   /** Checks until nothing is due now (tests, the sandbox clock). */
   async drain(maxPasses = 1000): Promise<ConfirmationPassResult> {
-    const total: ConfirmationPassResult = { sent: 0, failed: 0, waiting: 0 };
+    const total: ConfirmationPassResult = { sent: 0, failed: 0, unknown: 0, waiting: 0 };
     for (let i = 0; i < maxPasses; i += 1) {
       const pass = await this.checkDue();
       total.sent += pass.sent;
       total.failed += pass.failed;
+      total.unknown += pass.unknown;
       total.waiting += pass.waiting;
-      if (pass.sent + pass.failed + pass.waiting < (this.deps.batchSize ?? DEFAULT_BATCH)) return total;
+      if (pass.sent + pass.failed + pass.unknown + pass.waiting < (this.deps.batchSize ?? DEFAULT_BATCH)) return total;
     }
     return total;
   }
@@ -168,7 +182,13 @@ export class WecomConfirmations {
     const out = new Map<number, Decision>();
     const { msgid, sender } = rows[0];
     const waitAll = (): Map<number, Decision> => {
-      for (const r of rows) out.set(r.id, { kind: 'wait', next: nextCheckAt(now, r.acceptedAt) });
+      for (const r of rows)
+        out.set(
+          r.id,
+          now.getTime() - r.acceptedAt.getTime() >= this.deps.giveUpMs + UNANSWERED_GRACE_MS
+            ? { kind: 'unknown', reason: 'not_confirmed_no_answer' }
+            : { kind: 'wait', next: nextCheckAt(now, r.acceptedAt) },
+        );
       return out;
     };
     let statuses: Map<string, GroupMsgSendStatus>;
@@ -186,7 +206,7 @@ export class WecomConfirmations {
           if (!isFinal(statuses.get(r.externalUserId))) out.set(r.id, { kind: 'failed', reason: 'not_confirmed', status: null });
       }
     } catch (error) {
-      this.deps.logger.warn('wecom group message check failed; looked at again later', { msgid, error });
+      this.deps.logger.warn('wecom group message check failed; looked at again later unless past its grace', { msgid, error });
       return waitAll();
     }
     for (const r of rows) {
@@ -249,9 +269,9 @@ export class WecomConfirmations {
       sql: `CASE id ${rows.map(() => 'WHEN ? THEN ?').join(' ')} END`,
       params: rows.flatMap((r) => [r.id, value(r, of(r))]),
     });
-    const state = cases((_, d) => (d.kind === 'sent' ? 'sent' : 'failed'));
+    const state = cases((_, d) => outcomeOf(d));
     const sentAt = cases((_, d) => (d.kind === 'sent' ? toSqlDate(d.at) : null));
-    const error = cases((_, d) => (d.kind === 'failed' ? d.reason : null));
+    const error = cases((_, d) => reasonOf(d));
     await m.query(
       `UPDATE outbox_messages SET state = ${state.sql}, sent_at = ${sentAt.sql}, last_error = ${error.sql}, updated_at = ?
        WHERE id IN (${placeholders(ids.length)}) AND state = 'confirming'`,
@@ -269,20 +289,23 @@ export class WecomConfirmations {
       `INSERT INTO outbox_attempts (outbox_id, attempt, at, errcode, errmsg, outcome) VALUES ${rows.map(() => '(?, ?, ?, NULL, ?, ?)').join(', ')} ${conflict}`,
       rows.flatMap((r) => {
         const d = of(r);
-        return [
-          r.id,
-          Math.max(1, r.attempts),
-          toSqlDate(now),
-          d.kind === 'failed' ? d.reason : null,
-          d.kind === 'sent' ? 'sent' : 'failed',
-        ];
+        return [r.id, Math.max(1, r.attempts), toSqlDate(now), reasonOf(d), outcomeOf(d)];
       }),
     );
+    // An unknown outcome is on the delivery log, not the timeline (as the sender keeps it).
     await this.deps.interactions.recordInteractions(
       m,
-      rows.map((r) => interactionOf(r, of(r), now)),
+      rows.filter((r) => of(r).kind !== 'unknown').map((r) => interactionOf(r, of(r), now)),
     );
   }
+}
+
+function outcomeOf(d: Decision): 'sent' | 'failed' | 'unknown' {
+  return d.kind === 'sent' ? 'sent' : d.kind === 'unknown' ? 'unknown' : 'failed';
+}
+
+function reasonOf(d: Decision): string | null {
+  return d.kind === 'failed' || d.kind === 'unknown' ? d.reason : null;
 }
 
 function isFinal(line: GroupMsgSendStatus | undefined): boolean {

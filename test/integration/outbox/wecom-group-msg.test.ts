@@ -157,15 +157,15 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     expect(await interactions()).toEqual([]);
 
     // Not due yet, then due but the rep has not confirmed: still confirming, looked at later.
-    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, waiting: 0 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, unknown: 0, waiting: 0 });
     later(61_000);
-    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, waiting: 2 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, unknown: 0, waiting: 2 });
     expect((await rows()).map((r) => r.state)).toEqual(['confirming', 'confirming']);
     expect(await confirmations().nextDueAt(stack.clock.now())).toEqual(new Date(stack.clock.now().getTime() + 60_000));
 
     stack.sandbox.state.groupMessages.confirmAll();
     later(60_000);
-    expect(await confirmations().checkDue()).toEqual({ sent: 2, failed: 0, waiting: 0 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 2, failed: 0, unknown: 0, waiting: 0 });
     sent = await rows();
     expect(sent.map((r) => r.state)).toEqual(['sent', 'sent']);
     expect(sent.every((r) => r.sentAt !== null)).toBe(true);
@@ -189,7 +189,7 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     // Nothing is sent or settled twice.
     await send();
     later(HOUR);
-    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, waiting: 0 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, unknown: 0, waiting: 0 });
     expect(tasks()).toHaveLength(2);
     expect(stack.sandbox.state.groupMessages.delivered()).toHaveLength(2);
     expect(await interactions()).toHaveLength(2);
@@ -224,7 +224,7 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     // The rep confirms the tasks in the rows' order: the journey's message first, then the broadcast's.
     for (const row of await rows()) stack.sandbox.state.groupMessages.confirm(String(row.platformMsgid));
     later(61_000);
-    expect(await confirmations().checkDue()).toEqual({ sent: 1, failed: 2, waiting: 0 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 1, failed: 2, unknown: 0, waiting: 0 });
     expect((await rows()).map((r) => [r.state, r.lastError])).toEqual([
       ['failed', 'not_friend'],
       ['sent', null],
@@ -255,7 +255,7 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     // The second rep confirms in the last moment: the look after the deadline finds it sent.
     stack.clock.set(new Date(DAYTIME.getTime() + 72 * HOUR + 1));
     stack.sandbox.state.groupMessages.confirm(taskOf(2).msgid);
-    expect(await confirmations().checkDue()).toEqual({ sent: 1, failed: 1, waiting: 0 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 1, failed: 1, unknown: 0, waiting: 0 });
     expect((await rows()).map((r) => [r.state, r.lastError])).toEqual([
       ['failed', 'not_confirmed'],
       ['sent', null],
@@ -271,6 +271,23 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     ]);
   });
 
+  it('a task WeCom will neither report nor withdraw is looked at a day past the deadline, then unknown for good', async () => {
+    const a = await seedCustomer(1);
+    await enqueue([draft(a)]);
+    await send();
+    stack.sandbox.state.failNext('externalcontact/cancel_groupmsg_send', -1, 1000);
+    stack.clock.set(new Date(DAYTIME.getTime() + 72 * HOUR));
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, unknown: 0, waiting: 1 });
+    expect((await rows()).map((r) => r.state)).toEqual(['confirming']);
+    stack.clock.set(new Date(DAYTIME.getTime() + 96 * HOUR));
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, unknown: 1, waiting: 0 });
+    const [row] = await rows();
+    expect([row.state, row.lastError]).toEqual(['unknown', 'not_confirmed_no_answer']);
+    expect((await attemptsOf(db().dataSource, [row.id])).map((l) => l.outcome)).toEqual(['unknown']);
+    expect(await interactions()).toEqual([]);
+    expect(await confirmations().nextDueAt(stack.clock.now())).toBeNull();
+  });
+
   it('an uncertain request stays unknown for good: add_msg_template has no key, a second task would be a second message', async () => {
     const a = await seedCustomer(1);
     await enqueue([draft(a)]);
@@ -280,7 +297,7 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     later(HOUR);
     await send();
-    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, waiting: 0 });
+    expect(await confirmations().checkDue()).toEqual({ sent: 0, failed: 0, unknown: 0, waiting: 0 });
     // The platform made its task (the answer was lost), and only that one.
     expect(tasks()).toHaveLength(1);
     expect(stack.sandbox.state.callsTo('externalcontact/add_msg_template')).toHaveLength(1);
