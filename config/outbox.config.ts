@@ -22,6 +22,8 @@ export interface OutboxConfig {
   concurrency: number;
   /** Rows per claim. */
   batchSize: number;
+  /** Customer-service messages (oa_custom) per follower per 48-hour window; WeChat answers 45047 past its own count. */
+  customMessagesPerWindow: number;
   /**
    * A WeCom message through the rep (add_msg_template) waits this long for the rep to confirm it;
    * then it is withdrawn and `failed` (`not_confirmed`).
@@ -55,6 +57,7 @@ export const outboxEnvSchema = z.object({
   OUTBOX_QUOTA_PAUSE_MINUTES: z.coerce.number().int().min(1).max(10_080).optional(),
   OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(2000).default(200),
+  OUTBOX_CUSTOM_PER_WINDOW: z.coerce.number().int().min(1).max(100).default(5),
   /** Hours a WeCom rep has to confirm a 群发 task before the message is given up (3 days by default). */
   OUTBOX_WECOM_CONFIRM_HOURS: z.coerce.number().int().min(1).max(720).default(72),
 });
@@ -91,6 +94,7 @@ export function readOutboxConfig(e: OutboxEnv): OutboxConfig {
     quotaPauseMinutes: e.OUTBOX_QUOTA_PAUSE_MINUTES ?? null,
     concurrency: e.OUTBOX_CONCURRENCY,
     batchSize: e.OUTBOX_BATCH_SIZE,
+    customMessagesPerWindow: e.OUTBOX_CUSTOM_PER_WINDOW,
     wecomConfirmHours: e.OUTBOX_WECOM_CONFIRM_HOURS,
   };
 }

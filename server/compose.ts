@@ -37,6 +37,7 @@ import { ContactsQueryService } from './modules/contacts/contacts-query.service'
 import { TimelineService } from './modules/timeline/timeline.service';
 import { ContactsService } from './modules/contacts/contacts.service';
 import { createOfficialAccountProfileReaction } from './modules/contacts/oa-profile.reaction';
+import { createCustomWindowReaction } from './modules/outbox/custom-window';
 import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
@@ -83,6 +84,7 @@ import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
+import { OaCustomDriver } from './modules/outbox/drivers/oa-custom.driver';
 import { WecomGroupMsgDriver } from './modules/outbox/drivers/wecom-group-msg.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
@@ -333,6 +335,8 @@ export function composeServices(p: ComposeParams) {
       silentCustomers.createReaction(),
       // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
       createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
+      // The customer-service window (oa_custom sends): opened by a follower's message, click, follow or scan.
+      ...(oa ? [createCustomWindowReaction({ appId: oa.appId, now: () => clock.now() })] : []),
       ...createJourneyEntryReactions({ journeys }),
       // Last: it must see the tags, stage and scores the reactions above wrote.
       segmentMembership.createReaction(),
@@ -459,7 +463,12 @@ export function composeServices(p: ComposeParams) {
     timeZone: config.businessTimeZone,
     holder,
     drivers: [
-      ...(oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : []),
+      ...(oa && outboxClient
+        ? [
+            new OaTemplateDriver(oa.appId, outboxClient),
+            new OaCustomDriver({ appId: oa.appId, client: outboxClient, clock, perWindow: () => config.outbox.customMessagesPerWindow }),
+          ]
+        : []),
       ...(wc && outboxWecomClient ? [new WecomGroupMsgDriver({ corpId: wc.corpId, client: outboxWecomClient, clock })] : []),
     ],
     leaseMs: p.outboxLeaseMs,
