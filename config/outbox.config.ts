@@ -24,6 +24,11 @@ export interface OutboxConfig {
   batchSize: number;
   /** Customer-service messages (oa_custom) per follower per 48-hour window; WeChat answers 45047 past its own count. */
   customMessagesPerWindow: number;
+  /**
+   * A WeCom message through the rep (add_msg_template) waits this long for the rep to confirm it;
+   * then it is withdrawn and `failed` (`not_confirmed`).
+   */
+  wecomConfirmHours: number;
 }
 
 /** 1,000 a second: far above a normal account's needs and below WeChat's frequency limits for template/send. */
@@ -53,6 +58,8 @@ export const outboxEnvSchema = z.object({
   OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(2000).default(200),
   OUTBOX_CUSTOM_PER_WINDOW: z.coerce.number().int().min(1).max(100).default(5),
+  /** Hours a WeCom rep has to confirm a 群发 task before the message is given up (3 days by default). */
+  OUTBOX_WECOM_CONFIRM_HOURS: z.coerce.number().int().min(1).max(720).default(72),
 });
 
 export type OutboxEnv = z.output<typeof outboxEnvSchema>;
@@ -88,6 +95,7 @@ export function readOutboxConfig(e: OutboxEnv): OutboxConfig {
     concurrency: e.OUTBOX_CONCURRENCY,
     batchSize: e.OUTBOX_BATCH_SIZE,
     customMessagesPerWindow: e.OUTBOX_CUSTOM_PER_WINDOW,
+    wecomConfirmHours: e.OUTBOX_WECOM_CONFIRM_HOURS,
   };
 }
 

@@ -9,6 +9,7 @@ import { ContactTagChange } from './contact-tag-change.entity';
 import { OutboxMessage } from './outbox-message.entity';
 import { OutboxAttempt } from './outbox-attempt.entity';
 import { OutboxLimit } from './outbox-limit.entity';
+import { WecomGroupMsgSend } from './wecom-group-msg-send.entity';
 import { Broadcast } from './broadcast.entity';
 import { ContactChannelPreference } from './contact-channel-preference.entity';
 import { Journey } from './journey.entity';
@@ -89,4 +90,6 @@ export const ALL_ENTITIES = [
   Broadcast,
   // The customer-service window of each follower (oa_custom sends).
   OaCustomWindow,
+  // WeCom messages through the contact's rep, waiting for the rep's confirmation.
+  WecomGroupMsgSend,
 ];

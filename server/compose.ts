@@ -88,10 +88,12 @@ import { OaCustomDriver } from './modules/outbox/drivers/oa-custom.driver';
 import { SmsDriver } from './modules/outbox/drivers/sms.driver';
 import { SmsClient } from './adapters/sms.client';
 import { SMS_DEFAULT_ENDPOINT } from '../config/sms.config';
+import { WecomGroupMsgDriver } from './modules/outbox/drivers/wecom-group-msg.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
+import { WecomConfirmations } from './modules/outbox/wecom-confirmations';
 import { createAdminJourneysRouter, createTrackedLinksRouter } from './http/admin-journeys.routes';
 import { JourneyEngine } from './modules/journeys/journey-engine';
 import { createJourneyEntryReactions } from './modules/journeys/journey-entry.reaction';
@@ -445,6 +447,17 @@ export function composeServices(p: ComposeParams) {
     ? (config.sms.endpoint ?? p.apiBases.sms ?? (config.sms.sandboxAccount ? null : `https://${SMS_DEFAULT_ENDPOINT}`))
     : null;
   const smsClient = config.sms && smsEndpoint ? new SmsClient({ ...config.sms, endpoint: smsEndpoint, timeoutMs }) : null;
+  const outboxWecomClient = wc
+    ? new WecomClient({
+        baseUrl: p.apiBases.wecom,
+        corpId: wc.corpId,
+        secret: wc.secret,
+        tokenStore,
+        rateLimiter: unlimitedRateLimiter,
+        logger,
+        timeoutMs,
+      })
+    : null;
   // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
   const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
   const templateLibrary = new TemplateLibraryService({
@@ -469,9 +482,23 @@ export function composeServices(p: ComposeParams) {
           ]
         : []),
       ...(smsClient ? [new SmsDriver({ client: smsClient, logger })] : []),
+      ...(wc && outboxWecomClient ? [new WecomGroupMsgDriver({ corpId: wc.corpId, client: outboxWecomClient, clock })] : []),
     ],
     leaseMs: p.outboxLeaseMs,
   });
+  // WeCom messages through the rep wait in `confirming` until the rep sends them from the WeCom
+  // client; this check reads get_groupmsg_send_result and settles them (or gives up).
+  const wecomConfirmations = wecom
+    ? new WecomConfirmations({
+        dataSource,
+        transactor,
+        clock,
+        logger,
+        interactions,
+        client: wecom,
+        giveUpMs: config.outbox.wecomConfirmHours * 3_600_000,
+      })
+    : null;
   // A broadcast goes to its segment's kept members, or to every live contact when it names none.
   const everyone = createAllContactsAudience(dataSource);
   const broadcastAudience: BroadcastAudience = {
@@ -578,6 +605,20 @@ export function composeServices(p: ComposeParams) {
       },
       nextDueAt: (after) => outboxSender.nextDueAt(after),
     },
+    // WeCom messages waiting for their rep: sent, failed, or still waiting (looked at again later).
+    ...(wecomConfirmations
+      ? [
+          {
+            name: 'outbox-wecom-confirm',
+            schedule: '*/30 * * * * *',
+            run: async () => {
+              const pass = await wecomConfirmations.checkDue();
+              return pass.sent + pass.failed;
+            },
+            nextDueAt: (after: Date) => wecomConfirmations.nextDueAt(after),
+          },
+        ]
+      : []),
     {
       name: 'housekeeping',
       schedule: '17 3 * * *',
@@ -642,6 +683,7 @@ export function composeServices(p: ComposeParams) {
     silentCustomers,
     outbox,
     outboxSender,
+    wecomConfirmations,
     sendBudget,
     broadcasts,
     journeys,

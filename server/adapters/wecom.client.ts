@@ -55,6 +55,21 @@ export interface AddCorpTagParams {
   tagNames: string[];
 }
 
+/** One customer's line of get_groupmsg_send_result. */
+export interface GroupMsgSendStatus {
+  externalUserId: string;
+  /** "0-未发送 1-已发送 2-因客户不是好友导致发送失败 3-因客户已经收到其他群发消息导致发送失败". */
+  status: number;
+  /** Seconds since the epoch, when sent; null otherwise. */
+  sendTime: number | null;
+}
+
+/** The message of a 企业群发 to customers (text and/or attachments), without its recipients. */
+export interface GroupMsgContent {
+  text?: { content: string };
+  attachments?: unknown[];
+}
+
 /** follow_user[].tags[].type: "该成员添加此外部联系人所打标签类型, 1-企业设置，2-用户自定义，3-规则组标签". */
 const CORP_TAG_TYPE = 1;
 
@@ -80,6 +95,13 @@ const externalContactSchema = z.object({
     .optional(),
   next_cursor: z.string().optional(),
 });
+const addMsgTemplateSchema = z.object({ msgid: z.string().min(1), fail_list: z.array(z.string()).optional() });
+const groupMsgSendResultSchema = z.object({
+  send_list: z
+    .array(z.object({ external_userid: z.string().optional(), status: z.number().int(), send_time: z.number().int().optional() }))
+    .optional(),
+  next_cursor: z.string().optional(),
+});
 const corpTagSchema = z.object({ id: z.string(), name: z.string(), deleted: z.boolean().optional() });
 const corpTagListSchema = z.object({
   tag_group: z.array(z.object({ group_id: z.string(), group_name: z.string(), tag: z.array(corpTagSchema) })),
@@ -90,6 +112,8 @@ const addCorpTagSchema = z.object({
 
 /** follow_user pages: "当客户在企业内的跟进人超过500人时需要使用cursor参数进行分页获取". */
 const MAX_FOLLOW_USER_PAGES = 100;
+/** A task to 10,000 customers is 10 pages of 1,000; more is a loop, not a task. */
+const MAX_SEND_RESULT_PAGES = 20;
 
 /**
  * WeCom customer contact (客户联系) server API.
@@ -97,6 +121,8 @@ const MAX_FOLLOW_USER_PAGES = 100;
  * @link https://developer.work.weixin.qq.com/document/path/92114 (externalcontact/get)
  * @link https://developer.work.weixin.qq.com/document/path/92117 (corp tags)
  * @link https://developer.work.weixin.qq.com/document/path/92118 (mark_tag)
+ * @link https://developer.work.weixin.qq.com/document/path/92135 (add_msg_template)
+ * @link https://developer.work.weixin.qq.com/document/path/93338 (get_groupmsg_send_result, cancel_groupmsg_send)
  */
 export class WecomClient {
   private readonly http: PlatformHttp;
@@ -245,6 +271,61 @@ export class WecomClient {
     });
     const group = answer.tag_group;
     return { groupId: group.group_id, groupName: group.group_name, tags: group.tag.map((tag) => ({ id: tag.id, name: tag.name })) };
+  }
+
+  /**
+   * Creates a 企业群发 task for the member `sender` to the customers given; nothing is sent until the
+   * member confirms it in the WeCom client. WeCom takes no key for it: a repeated call makes a
+   * second task. `failList`: customers left out ("无效或无法发送的external_userid列表"); none left
+   * is refused with 41048.
+   */
+  async addMsgTemplate(p: {
+    sender: string;
+    externalUserIds: string[];
+    content: GroupMsgContent;
+  }): Promise<{ msgid: string; failList: string[] }> {
+    const answer = await this.http.call('externalcontact/add_msg_template', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/add_msg_template',
+      body: { chat_type: 'single', external_userid: p.externalUserIds, sender: p.sender, ...p.content },
+      accessToken: this.accessToken,
+      schema: addMsgTemplateSchema,
+    });
+    return { msgid: answer.msgid, failList: answer.fail_list ?? [] };
+  }
+
+  /** Per customer, whether the member's part of task `msgid` was sent; every page ("limit 最大值1000"). */
+  async getGroupMsgSendResult(p: { msgid: string; userId: string }): Promise<GroupMsgSendStatus[]> {
+    const out: GroupMsgSendStatus[] = [];
+    let cursor = '';
+    for (let page = 0; page < MAX_SEND_RESULT_PAGES; page += 1) {
+      const answer = await this.http.call('externalcontact/get_groupmsg_send_result', {
+        method: 'POST',
+        path: '/cgi-bin/externalcontact/get_groupmsg_send_result',
+        body: { msgid: p.msgid, userid: p.userId, limit: 1000, ...(cursor === '' ? {} : { cursor }) },
+        accessToken: this.accessToken,
+        schema: groupMsgSendResultSchema,
+      });
+      for (const line of answer.send_list ?? []) {
+        // Lines of a customer-group task carry chat_id instead: not ours.
+        if (line.external_userid === undefined) continue;
+        out.push({ externalUserId: line.external_userid, status: line.status, sendTime: line.send_time ? line.send_time : null });
+      }
+      cursor = answer.next_cursor ?? '';
+      if (cursor === '') break;
+    }
+    return out;
+  }
+
+  /** Withdraws a task its member has not confirmed ("停止企业群发"), so that it cannot leave later. */
+  async cancelGroupMsgSend(msgid: string): Promise<void> {
+    await this.http.call('externalcontact/cancel_groupmsg_send', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/cancel_groupmsg_send',
+      body: { msgid },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
   }
 }
 

@@ -48,7 +48,7 @@ export interface SandboxPlatform {
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
    * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
-   * - `POST /sandbox/control/fail|delay|followers|clock`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
+   * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
    */
   app: Koa;
   state: SandboxState;
@@ -432,6 +432,50 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     },
   );
 
+  // 企业群发: a task for the rep, sent only when the rep confirms it (sandbox-group-messages.ts).
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/add_msg_template',
+    'externalcontact/add_msg_template',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      const created = state.groupMessages.addMsgTemplate(body);
+      return { fail_list: created.failList, msgid: created.msgid };
+    },
+  );
+
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/get_groupmsg_send_result',
+    'externalcontact/get_groupmsg_send_result',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      const msgid = typeof body.msgid === 'string' ? body.msgid : '';
+      const userid = typeof body.userid === 'string' ? body.userid : '';
+      // "limit: 返回的最大记录数，整型，最大值1000，默认值500"; the cursor is an offset here.
+      const limit = typeof body.limit === 'number' ? body.limit : 500;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new SandboxErrcode(40058, 'invalid limit');
+      const offset = Number(typeof body.cursor === 'string' ? body.cursor : '0') || 0;
+      const all = state.groupMessages.sendResult(msgid, userid);
+      const page = all.slice(offset, offset + limit);
+      return {
+        send_list: page,
+        ...(offset + page.length < all.length ? { next_cursor: String(offset + page.length) } : { next_cursor: '' }),
+      };
+    },
+  );
+
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/cancel_groupmsg_send',
+    'externalcontact/cancel_groupmsg_send',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      state.groupMessages.cancel(typeof body.msgid === 'string' ? body.msgid : '');
+      return {};
+    },
+  );
+
   // --- template messages ------------------------------------------------------------------------
   // The private template library ("获取已添加至帐号下所有模板列表").
   endpoint('get', '/sandbox/wechat/cgi-bin/template/get_all_private_template', 'template/get_all_private_template', { tokens: OA }, () => ({
@@ -501,6 +545,22 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     if (!input.success) return refuse(ctx, 'send {api, times}', 'sandbox_bad_request');
     state.messages.loseAnswers(input.data.api, input.data.times);
     ctx.body = { ok: true };
+  });
+  // The reps of 企业群发 tasks: confirm one task or every waiting one, or set how long they take.
+  router.post('/sandbox/control/wecom-group-msg', async (ctx) => {
+    const input = controlGroupMsgSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {confirm?: msgid | "all", autoConfirmSeconds?: number | null}', 'sandbox_bad_request');
+    if (input.data.autoConfirmSeconds !== undefined)
+      state.groupMessages.autoConfirmMs = input.data.autoConfirmSeconds === null ? null : input.data.autoConfirmSeconds * 1000;
+    let confirmed: string[] = [];
+    try {
+      if (input.data.confirm === 'all') confirmed = state.groupMessages.confirmAll();
+      else if (input.data.confirm !== undefined) confirmed = [state.groupMessages.confirm(input.data.confirm).msgid];
+    } catch (error) {
+      if (!(error instanceof SandboxErrcode)) throw error;
+      return refuse(ctx, `no task with msgid ${input.data.confirm ?? ''}`, 'sandbox_bad_request');
+    }
+    ctx.body = { ok: true, confirmed, tasks: state.groupMessages.tasks.length };
   });
   router.get('/sandbox/control/messages', (ctx) => {
     ctx.body = { messages: state.messages.accepted, customMessages: state.customMessages.accepted };
@@ -707,6 +767,16 @@ const controlFollowersSchema = z.object({
   scene: z.string().min(1).max(64).optional(),
 });
 const controlQuotaSchema = z.object({ api: z.string().min(1), limit: z.number().int().min(0).nullable() });
+const controlGroupMsgSchema = z.object({
+  confirm: z.string().min(1).max(64).optional(),
+  autoConfirmSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .nullable()
+    .optional(),
+});
 const controlLoseSchema = z.object({ api: z.string().min(1), times: z.number().int().min(1).max(100_000) });
 const controlSmsSchema = z.object({
   limits: z

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeErrcode } from '../../wechat/errcode';
 import { systemClock, type Clock } from '../clock';
+import { SandboxGroupMessages } from './sandbox-group-messages';
 import { SandboxMessages } from './sandbox-messages';
 import { SandboxCustomMessages } from './sandbox-custom-messages';
 
@@ -132,6 +133,8 @@ export class SandboxState {
   readonly messages: SandboxMessages;
   /** Customer-service messages and each follower's 48-hour window (sandbox-custom-messages.ts). */
   readonly customMessages: SandboxCustomMessages;
+  /** WeCom 企业群发 tasks waiting for their rep, and what each customer got (sandbox-group-messages.ts). */
+  readonly groupMessages: SandboxGroupMessages;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -147,6 +150,7 @@ export class SandboxState {
     this.clock = clock;
     this.messages = new SandboxMessages(clock);
     this.customMessages = new SandboxCustomMessages(clock);
+    this.groupMessages = new SandboxGroupMessages(clock, this.externalContacts);
   }
 
   // --- error injection -------------------------------------------------------------------------

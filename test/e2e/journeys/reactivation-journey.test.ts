@@ -193,7 +193,13 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
     expect(node('push2')).toMatchObject({ entered: 1, sent: 1, opened: 0 });
     expect(node('wechat_habit')).toMatchObject({ entered: 1, completed: 1 });
     expect(node('churned')).toMatchObject({ entered: 1, completed: 1 });
-    expect(stats.totals).toEqual({ entered: 2, sent: 5, delivered: 0, opened: 1, converted: 0, exited: 2 });
+    // The WeCom message is not among them: the silent follower is no rep's customer (no external_userid).
+    const [wecomRow]: { state: string; last_error: string }[] = await db().dataSource.query(
+      "SELECT state, last_error FROM outbox_messages WHERE contact_id = ? AND channel = 'wecom_group_msg'",
+      [silent],
+    );
+    expect(wecomRow).toEqual({ state: 'skipped', last_error: 'no_external_userid' });
+    expect(stats.totals).toEqual({ entered: 2, sent: 4, delivered: 0, opened: 1, converted: 0, exited: 2 });
 
     // After exit, policy after_exit lets them in again.
     expect(
