@@ -10,6 +10,7 @@ import { OutboxMessage } from './outbox-message.entity';
 import { OutboxAttempt } from './outbox-attempt.entity';
 import { OutboxLimit } from './outbox-limit.entity';
 import { Broadcast } from './broadcast.entity';
+import { SubscribeConsent, SubscribeConsentEvent } from './subscribe-consent.entity';
 import { ContactChannelPreference } from './contact-channel-preference.entity';
 import { Journey } from './journey.entity';
 import { JourneyOpen } from './journey-open.entity';
@@ -86,4 +87,7 @@ export const ALL_ENTITIES = [
   OutboxAttempt,
   OutboxLimit,
   Broadcast,
+  // Subscribe-message consent (issue 14 §4, oa_subscribe and mp_subscribe).
+  SubscribeConsent,
+  SubscribeConsentEvent,
 ];

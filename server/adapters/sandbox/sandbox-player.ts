@@ -47,6 +47,30 @@ export interface SandboxPlayer {
   /** A 扫一扫 menu button (scancode_waitmsg, or scancode_push with `push`) scanned a code. */
   scanWithMenu(p: { openid: string; key: string; result: string; push?: boolean; createTime?: number }): Promise<OfficialAccountPlayResult>;
   scan(p: { openid: string; scene: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  /**
+   * The follower answered a subscribe-message popup (subscribe_msg_popup_event): the platform
+   * records the answers first (an accept is one grant for bizsend), then pushes the event, whose
+   * List is one element per template (parsed as an object for one, an array for several).
+   */
+  answerSubscribePopup(p: {
+    openid: string;
+    answers: { templateId: string; status: 'accept' | 'reject' }[];
+    /** PopupScene: 0 mini-program page, 1 after a payment, 2 an article (default). */
+    popupScene?: string;
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
+  /** The follower changed a subscription in the account's settings (subscribe_msg_change_event); a reject takes every grant away. */
+  changeSubscription(p: {
+    openid: string;
+    answers: { templateId: string; status: 'accept' | 'reject' }[];
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
+  /** The platform's report on sent subscribe messages (subscribe_msg_sent_event); the platform state is not changed. */
+  reportSubscribeSent(p: {
+    openid: string;
+    items: { templateId: string; msgId: string; errorCode: number; errorStatus: string }[];
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
   addExternalContact(p: {
     userId: string;
     state?: string;
@@ -237,6 +261,40 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
       // "用户已关注时的事件推送": Event SCAN, EventKey is the scene without the qrscene_ prefix.
       return playOfficialAccount(
         { MsgType: 'event', Event: 'SCAN', EventKey: p.scene, Ticket: sandboxTicket(p.scene) },
+        p.openid,
+        p.createTime,
+      );
+    },
+
+    async answerSubscribePopup(p) {
+      for (const a of p.answers) state.messages.answerSubscribe('subscribe/bizsend', p.openid, a.templateId, a.status);
+      const list = p.answers.map((a) => ({
+        TemplateId: a.templateId,
+        SubscribeStatusString: a.status,
+        PopupScene: p.popupScene ?? '2',
+      }));
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'subscribe_msg_popup_event', SubscribeMsgPopupEvent: { List: list } },
+        p.openid,
+        p.createTime,
+      );
+    },
+
+    async changeSubscription(p) {
+      // Turning a subscription back on grants nothing by itself: a one-time grant comes from a popup's accept.
+      for (const a of p.answers) if (a.status === 'reject') state.messages.answerSubscribe('subscribe/bizsend', p.openid, a.templateId, 'off');
+      const list = p.answers.map((a) => ({ TemplateId: a.templateId, SubscribeStatusString: a.status }));
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'subscribe_msg_change_event', SubscribeMsgChangeEvent: { List: list } },
+        p.openid,
+        p.createTime,
+      );
+    },
+
+    async reportSubscribeSent(p) {
+      const list = p.items.map((i) => ({ TemplateId: i.templateId, MsgID: i.msgId, ErrorCode: i.errorCode, ErrorStatus: i.errorStatus }));
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'subscribe_msg_sent_event', SubscribeMsgSentEvent: { List: list } },
         p.openid,
         p.createTime,
       );
