@@ -84,6 +84,8 @@ import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
+import { createSubscribeConsentReaction } from './modules/subscribe-consent/subscribe-consent.reaction';
+import { SubscribeConsentService } from './modules/subscribe-consent/subscribe-consent.service';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
 import { createAdminJourneysRouter, createTrackedLinksRouter } from './http/admin-journeys.routes';
@@ -214,6 +216,7 @@ export function composeServices(p: ComposeParams) {
     baseUrl: p.apiBases.wechat,
     appId: config.miniprogram.appId,
     secret: config.miniprogram.secret,
+    tokenStore,
     rateLimiter,
     logger,
     timeoutMs,
@@ -307,6 +310,9 @@ export function composeServices(p: ComposeParams) {
     links,
     timezone: config.businessTimeZone,
   });
+  // Subscribe-message consent: the Official Account's popup and change events (a reaction below),
+  // the mini-program's reports (recordMiniProgramConsent), spent by the subscribe drivers.
+  const subscribeConsents = new SubscribeConsentService({ transactor, clock });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -328,7 +334,8 @@ export function composeServices(p: ComposeParams) {
       createLifecycleReaction({ lifecycle }),
       createScoringReaction({ engine: scoreRulesEngine, scoring, sales }),
       silentCustomers.createReaction(),
-      // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
+      ...(oa ? [createSubscribeConsentReaction({ consents: subscribeConsents, appId: oa.appId })] : []),
+      // TEMPLATESENDJOBFINISH and subscribe_msg_sent_event: the outbox row's delivery status and message_delivered / message_failed.
       createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
       ...createJourneyEntryReactions({ journeys }),
       // Last: it must see the tags, stage and scores the reactions above wrote.
@@ -624,5 +631,6 @@ export function composeServices(p: ComposeParams) {
     journeyDefinitions,
     deliverySettings,
     templateLibrary,
+    subscribeConsents,
   };
 }

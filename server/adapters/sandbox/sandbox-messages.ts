@@ -180,7 +180,12 @@ export class SandboxMessages {
    * `accept` adds one grant (一次性订阅: one message per accept), `ban` and a turned-off
    * subscription (`off`) take every grant away, `reject` and `filter` change nothing.
    */
-  answerSubscribe(api: SandboxSubscribeApi, openid: string, templateId: string, answer: 'accept' | 'reject' | 'ban' | 'filter' | 'off'): void {
+  answerSubscribe(
+    api: SandboxSubscribeApi,
+    openid: string,
+    templateId: string,
+    answer: 'accept' | 'reject' | 'ban' | 'filter' | 'off',
+  ): void {
     const key = grantKey(api, openid, templateId);
     if (answer === 'accept') this.grants.set(key, (this.grants.get(key) ?? 0) + 1);
     else if (answer === 'ban' || answer === 'off') this.grants.delete(key);

@@ -459,7 +459,12 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   });
   // Subscribe messages: bizsend (Official Account) and subscribe/send (mini-program), each spending
   // one of the user's grants (sandbox-messages.ts sendSubscribe); an answer may be "lost" as above.
-  const subscribeSend = (path: string, api: SandboxSubscribeApi, owners: readonly SandboxTokenOwner[], knows: (openid: string) => boolean) =>
+  const subscribeSend = (
+    path: string,
+    api: SandboxSubscribeApi,
+    owners: readonly SandboxTokenOwner[],
+    knows: (openid: string) => boolean,
+  ) =>
     router.post(path, async (ctx) => {
       const query = readQuery(ctx);
       const body = await readJson(ctx);

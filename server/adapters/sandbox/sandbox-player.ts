@@ -282,7 +282,8 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
 
     async changeSubscription(p) {
       // Turning a subscription back on grants nothing by itself: a one-time grant comes from a popup's accept.
-      for (const a of p.answers) if (a.status === 'reject') state.messages.answerSubscribe('subscribe/bizsend', p.openid, a.templateId, 'off');
+      for (const a of p.answers)
+        if (a.status === 'reject') state.messages.answerSubscribe('subscribe/bizsend', p.openid, a.templateId, 'off');
       const list = p.answers.map((a) => ({ TemplateId: a.templateId, SubscribeStatusString: a.status }));
       return playOfficialAccount(
         { MsgType: 'event', Event: 'subscribe_msg_change_event', SubscribeMsgChangeEvent: { List: list } },
