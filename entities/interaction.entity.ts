@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const CHANNELS = ['oa', 'wecom', 'mp', 'pay', 'admin', 'system'] as const;
+export const CHANNELS = ['oa', 'wecom', 'mp', 'sms', 'pay', 'admin', 'system'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /**

@@ -82,6 +82,7 @@ import { SilentCustomersService } from './modules/silent-customers/silent-custom
 import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
+import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { createSubscribeConsentReaction } from './modules/subscribe-consent/subscribe-consent.reaction';
@@ -451,7 +452,7 @@ export function composeServices(p: ComposeParams) {
     config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
-    officialAccount: oa && outboxClient ? { appId: oa.appId, client: outboxClient } : null,
+    drivers: oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : [],
     leaseMs: p.outboxLeaseMs,
   });
   // A broadcast goes to its segment's kept members, or to every live contact when it names none.

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { Channel } from '../../../entities/interaction.entity';
 import type { OutboxChannel, OutboxPurpose } from '../../../entities/outbox-message.entity';
 
 /**
@@ -58,7 +59,7 @@ export interface ChannelDriver {
   /** The account its rate limit and quota pause are kept per: an appid, a corpid, an SMS SdkAppId. */
   readonly account: string;
   /** The timeline channel of its interactions (`oa`, `mp`, `wecom`, `sms`). */
-  readonly interactionChannel: string;
+  readonly interactionChannel: Channel;
   /**
    * How long the platform dedupes a re-sent request carrying the row's key (clientMsgIdOf): a row
    * whose request may have been accepted is re-sent only inside it (template/send: 9 minutes of

@@ -10,15 +10,10 @@ import { PlatformApiError, PlatformTransportError } from '../../adapters/platfor
 import { claimMethodFor, databaseNowSql, databaseTimeFromNow, type ClaimMethod } from '../../db/lease-queue';
 import { beginWriting, fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
-import { buildTemplateSendBody, checkTemplateMessage, describeViolations, templateDraftFromPayload } from '../../wechat/template-message';
 import type { InteractionDraft, InteractionsService } from '../interactions/interactions.service';
+import type { ChannelDriver, OutboxRow, Refusal, SendAccepted, SendPlan } from './channel-driver';
 import { nextShanghaiMidnight, quietHoursEnd } from './quiet-hours';
 import type { SendBudget } from './send-budget';
-
-/** The Official Account's template/send, as the sender needs it (OfficialAccountClient). */
-export interface TemplateSendPort {
-  sendTemplateMessage(body: Record<string, unknown>): Promise<{ msgid: string }>;
-}
 
 export interface OutboxSenderDeps {
   dataSource: DataSource;
@@ -32,9 +27,9 @@ export interface OutboxSenderDeps {
   timeZone: string;
   /** This instance's id; claims carry it with random bytes. */
   holder: string;
-  /** null when the Official Account is not configured: its rows wait. */
-  officialAccount: { appId: string; client: TemplateSendPort } | null;
-  /** How long a claim owns its rows; past it a row still `sending` is lost (unknown, or retried by client_msg_id). */
+  /** One per channel this instance can send; the rows of a channel without a driver wait. */
+  drivers: ChannelDriver[];
+  /** How long a claim owns its rows; past it a row still `sending` is lost (unknown, or retried under its key). */
   leaseMs?: number;
   /** Forces the portable claim (tests of that path on MariaDB). */
   claimMethod?: ClaimMethod;
@@ -61,30 +56,22 @@ interface Outcome {
   firstAttemptAt: Date | null;
   /** The attempt counter after this outcome (a deferral gives its claim's count back). */
   attempts: number;
+  /** The platform's quota is spent: the channel pauses until notBefore. */
+  quota?: boolean;
 }
 
-interface ClaimedRow {
-  id: number;
-  contactId: number;
-  purpose: string;
-  sourceType: string;
-  sourceId: string;
-  runId: number | null;
-  nodeId: string | null;
-  payload: string;
-  attempts: number;
+interface ClaimedRow extends OutboxRow {
   /** first_attempt_at before this claim: an earlier attempt whose outcome is not known. */
   priorFirstAttemptAt: Date | null;
   /** first_attempt_at as this claim left it. */
   firstAttemptAt: Date | null;
-  openid: string | null;
 }
 
 /** A claimed row as the load's query returns it (ids may come back as strings on MySQL). */
 interface ClaimedRaw {
   id: number | string;
   contact_id: number | string;
-  purpose: string;
+  purpose: OutboxRow['purpose'];
   source_type: string;
   source_id: string;
   run_id: number | string | null;
@@ -93,32 +80,21 @@ interface ClaimedRaw {
   attempts: number | string;
   first_attempt_at: unknown;
   claimed_until: unknown;
-  openid: string | null;
   db_now: unknown;
 }
 
 const DEFAULT_LEASE_MS = 60_000;
-/**
- * template/send honours client_msg_id for 10 minutes per openid. A row whose send may have been
- * accepted is re-sent with the same id only while its first uncertain attempt is younger than
- * this (9 minutes: the request leaves within the claim, and the platform's clock is not ours).
- */
-export const CLIENT_MSG_ID_RETRY_MS = 9 * 60_000;
-/** The sweep hands a lost template row back only while a minute of that window is left for the claim. */
-const SWEEP_RETRY_MS = CLIENT_MSG_ID_RETRY_MS - 60_000;
+/** The sweep hands a lost row back only while a minute of its key's window is left for the claim. */
+const SWEEP_MARGIN_MS = 60_000;
 /** Known refusals (busy, too frequent, connection refused) retried this many times before failing. */
 const MAX_ATTEMPTS = 6;
 const MAX_ERROR_LENGTH = 255;
 
 /**
- * errcodes that prove the platform did not accept the message and will not on a retry: skip (the
- * person cannot receive it) or fail (the message is wrong). 45009 (quota), -1 (busy), 45011 (too
- * frequent) and the access-token codes are refusals too, but a later try may pass.
+ * WeChat's errcodes every channel shares. 43004 (not following) proves the platform did not accept
+ * the message and will not on a retry; 45009 (quota), -1 (busy), 45011 (too frequent) and the
+ * access-token codes are refusals too, but a later try may pass. A driver's own codes come first.
  */
-const SKIP_REASONS: ReadonlyMap<number, string> = new Map([
-  [43004, 'not_following'],
-  [43101, 'refused_by_user'],
-]);
 const RETRY_ERRCODES: ReadonlySet<number> = new Set([-1, 45011, 40001, 40014, 42001]);
 
 /**
@@ -127,26 +103,35 @@ const RETRY_ERRCODES: ReadonlySet<number> = new Set([-1, 45011, 40001, 40014, 42
  * check the rules (quiet hours, frequency cap, template rules, a recipient), send in parallel with
  * bounded concurrency, then write every outcome, the delivery log and the interactions in one
  * transaction of a constant number of statements. A row whose outcome is not known is never sent
- * again, except a template message inside its client_msg_id window, which the platform dedupes.
+ * again, except inside the window of a key the platform dedupes (template/send's client_msg_id).
+ * What differs per channel (recipient, checks, request, errcodes) is its driver's.
  */
 export class OutboxSender {
   private readonly leaseMs: number;
+  private readonly drivers: ReadonlyMap<OutboxChannel, ChannelDriver>;
   private running: Promise<void> | null = null;
   private again = false;
   private stopping = false;
 
   constructor(private readonly deps: OutboxSenderDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+    this.drivers = new Map(deps.drivers.map((d) => [d.channel, d]));
   }
 
-  /** The channels this instance can send: only template messages so far (the others' rows wait). */
+  /** The channels this instance can send (the others' rows wait). */
   channels(): OutboxChannel[] {
-    return this.deps.officialAccount ? ['oa_template'] : [];
+    return [...this.drivers.keys()];
   }
 
   /** The budget bucket of a channel: per account and channel. */
   bucketOf(channel: OutboxChannel): string {
-    return `${this.deps.officialAccount?.appId ?? 'none'}:${channel}`;
+    return `${this.drivers.get(channel)?.account ?? 'none'}:${channel}`;
+  }
+
+  private driverOf(channel: OutboxChannel): ChannelDriver {
+    const driver = this.drivers.get(channel);
+    if (!driver) throw new Error(`no driver for the outbox channel ${channel}`);
+    return driver;
   }
 
   /**
@@ -229,9 +214,9 @@ export class OutboxSender {
 
   /**
    * Rows left in `sending` past their claim: their worker died or hung after the request may have
-   * left. A template message goes back to pending while its client_msg_id window lasts (the re-send
-   * carries the same id, so the platform sends it at most once); every other becomes `unknown`, for
-   * good, with a line in the delivery log.
+   * left. A row of a channel with an idempotency key goes back to pending while the key's window
+   * lasts (the re-send carries the same key, so the platform sends it at most once); every other
+   * becomes `unknown`, for good, with a line in the delivery log.
    */
   async recoverLost(): Promise<number> {
     // A row another instance has locked is having its outcome written: skip it, do not wait for it.
@@ -241,8 +226,13 @@ export class OutboxSender {
         await beginWriting(m);
         const now = databaseNowSql(m);
         const lock = isMysqlManager(m) ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
+        const keyed = [...this.drivers.values()].filter((d) => d.idempotencyWindowMs !== null);
+        const retryable = keyed.map(
+          (d) =>
+            `WHEN channel = '${d.channel}' AND first_attempt_at > ${this.ago(m, (d.idempotencyWindowMs ?? 0) - SWEEP_MARGIN_MS)} THEN 1`,
+        );
         const lost: { id: number | string; attempts: number | string; retry: number | string }[] = await m.query(
-          `SELECT id, attempts, CASE WHEN channel = 'oa_template' AND first_attempt_at > ${this.ago(m, SWEEP_RETRY_MS)} THEN 1 ELSE 0 END AS retry
+          `SELECT id, attempts, CASE WHEN 1 = 0 THEN 1 ${retryable.join(' ')} ELSE 0 END AS retry
            FROM outbox_messages WHERE state = 'sending' AND claimed_until < ${now} ORDER BY id LIMIT 1000${lock}`,
         );
         if (lost.length === 0) return 0;
@@ -338,30 +328,26 @@ export class OutboxSender {
   }
 
   /**
-   * The claimed rows with their recipient's openid, and the database's time. first_attempt_at
+   * The claimed rows and the database's time. first_attempt_at
    * before the claim is the row's only if it was set before: the claim wrote the database's now,
    * so a value older than the claim's lease is an earlier attempt's.
    */
   private async loadClaimed(ids: number[]): Promise<{ rows: ClaimedRow[]; dbNow: Date }> {
     const m = this.deps.dataSource.manager;
-    const appId = this.deps.officialAccount?.appId ?? '';
     const raw: ClaimedRaw[] = await m.query(
-      `SELECT o.id, o.contact_id, o.purpose, o.source_type, o.source_id, o.run_id, o.node_id, o.payload, o.attempts,
-              o.first_attempt_at, o.claimed_until, i.value AS openid, ${databaseNowSql(m)} AS db_now
-       FROM outbox_messages o
-       LEFT JOIN contact_identities i ON i.contact_id = o.contact_id AND i.kind = 'oa_openid' AND i.app_id = ?
-       WHERE o.id IN (${placeholders(ids.length)}) ORDER BY o.id`,
-      [appId, ...ids],
+      `SELECT id, contact_id, purpose, source_type, source_id, run_id, node_id, payload, attempts,
+              first_attempt_at, claimed_until, ${databaseNowSql(m)} AS db_now
+       FROM outbox_messages WHERE id IN (${placeholders(ids.length)}) ORDER BY id`,
+      ids,
     );
-    const byId = new Map<number, ClaimedRow>();
+    const rows: ClaimedRow[] = [];
     let dbNow = this.deps.clock.now();
     for (const r of raw) {
       const id = Number(r.id);
       dbNow = fromSqlDate(r.db_now);
-      if (byId.has(id)) continue;
       const first = r.first_attempt_at === null ? null : fromSqlDate(r.first_attempt_at);
       const claimedAt = r.claimed_until === null ? null : new Date(fromSqlDate(r.claimed_until).getTime() - this.leaseMs);
-      byId.set(id, {
+      rows.push({
         id,
         contactId: Number(r.contact_id),
         purpose: r.purpose,
@@ -369,18 +355,18 @@ export class OutboxSender {
         sourceId: r.source_id,
         runId: r.run_id === null ? null : Number(r.run_id),
         nodeId: r.node_id,
-        payload: r.payload,
+        payload: safeJson(r.payload),
         attempts: Number(r.attempts),
         priorFirstAttemptAt: first && claimedAt && first.getTime() < claimedAt.getTime() ? first : null,
         firstAttemptAt: first,
-        openid: r.openid ?? null,
       });
     }
-    return { rows: [...byId.values()], dbNow };
+    return { rows, dbNow };
   }
 
-  /** The rules before a send, then the sends (at most `concurrency` in flight). */
+  /** The rules before a send (the sender's, then the driver's), then the sends (at most `concurrency` in flight). */
   private async decideAndSend(channel: OutboxChannel, rows: ClaimedRow[], dbNow: Date): Promise<Map<number, Outcome>> {
+    const driver = this.driverOf(channel);
     const outcomes = new Map<number, Outcome>();
     const now = this.deps.clock.now();
     const known = (row: ClaimedRow, o: Partial<Outcome> & Pick<Outcome, 'state' | 'log'>): Outcome => ({
@@ -395,10 +381,10 @@ export class OutboxSender {
     });
     const capCounts = await this.countRecentSends(channel, rows);
     const cap = this.deps.config.frequencyCaps[channel];
-    const toSend: { row: ClaimedRow; body: Record<string, unknown> }[] = [];
+    const checked: ClaimedRow[] = [];
     for (const row of rows) {
-      if (row.priorFirstAttemptAt && dbNow.getTime() - row.priorFirstAttemptAt.getTime() > CLIENT_MSG_ID_RETRY_MS) {
-        // An earlier attempt may have been accepted and the platform no longer dedupes its id.
+      if (row.priorFirstAttemptAt && dbNow.getTime() - row.priorFirstAttemptAt.getTime() > (driver.idempotencyWindowMs ?? 0)) {
+        // An earlier attempt may have been accepted and the platform no longer dedupes its key.
         outcomes.set(row.id, known(row, { state: 'unknown', log: 'unknown', error: 'client_msg_id_expired' }));
         continue;
       }
@@ -416,27 +402,22 @@ export class OutboxSender {
         }
         capCounts.set(row.contactId, count + 1);
       }
-      const draft = templateDraftFromPayload(safeJson(row.payload));
-      const violations = draft ? checkTemplateMessage(draft) : [];
-      if (!draft || violations.length > 0) {
-        const reason = draft ? `template_rules: ${describeViolations(violations)}` : 'template_payload';
-        outcomes.set(row.id, known(row, { state: 'failed', log: 'failed', error: reason }));
-        continue;
-      }
-      if (row.openid === null) {
-        outcomes.set(row.id, known(row, { state: 'skipped', log: 'skipped', error: 'no_openid' }));
-        continue;
-      }
-      toSend.push({ row, body: buildTemplateSendBody({ touser: row.openid, clientMsgId: clientMsgIdOf(row.id), draft }) });
+      checked.push(row);
     }
-    const client = this.deps.officialAccount?.client;
-    if (!client) throw new Error('no Official Account to send template messages with');
+    const plans = checked.length > 0 ? await driver.plan(checked, this.deps.dataSource.manager) : new Map<number, SendPlan>();
+    const toSend: { row: ClaimedRow; request: () => Promise<SendAccepted> }[] = [];
+    for (const row of checked) {
+      const plan: SendPlan = plans.get(row.id) ?? { kind: 'fail', reason: 'not_planned' };
+      if (plan.kind === 'send') toSend.push({ row, request: plan.request });
+      else if (plan.kind === 'skip') outcomes.set(row.id, known(row, { state: 'skipped', log: 'skipped', error: plan.reason }));
+      else outcomes.set(row.id, known(row, { state: 'failed', log: 'failed', error: plan.reason }));
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < toSend.length) {
-        const { row, body } = toSend[next];
+        const { row, request } = toSend[next];
         next += 1;
-        outcomes.set(row.id, await this.sendOne(channel, row, () => client.sendTemplateMessage(body)));
+        outcomes.set(row.id, await this.sendOne(driver, row, request));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.deps.config.concurrency, toSend.length) }, worker));
@@ -444,48 +425,31 @@ export class OutboxSender {
   }
 
   /** One request and what its answer (or its absence) means for the row. */
-  private async sendOne(channel: OutboxChannel, row: ClaimedRow, send: () => Promise<{ msgid: string }>): Promise<Outcome> {
+  private async sendOne(driver: ChannelDriver, row: ClaimedRow, send: () => Promise<SendAccepted>): Promise<Outcome> {
     const base = { msgid: null, notBefore: null, attempts: row.attempts };
     try {
-      const { msgid } = await send();
-      return { ...base, state: 'sent', log: 'sent', errcode: null, error: null, msgid, firstAttemptAt: row.firstAttemptAt };
+      const accepted = await send();
+      const state = accepted.state ?? 'sent';
+      return { ...base, state, log: 'sent', errcode: null, error: null, msgid: accepted.msgid, firstAttemptAt: row.firstAttemptAt };
     } catch (error) {
       const refused = { ...base, firstAttemptAt: row.priorFirstAttemptAt };
-      if (error instanceof PlatformApiError) {
-        const errmsg = truncate(`${error.errcode} ${error.errmsg}`);
-        const skip = SKIP_REASONS.get(error.errcode);
-        if (skip) return { ...refused, state: 'skipped', log: 'skipped', errcode: error.errcode, error: skip };
-        if (error.errcode === 45009) {
-          const until = this.quotaResumesAt();
-          return { ...refused, state: 'pending', log: 'retry', errcode: 45009, error: 'daily_quota', notBefore: until };
-        }
-        if (RETRY_ERRCODES.has(error.errcode) && row.attempts < MAX_ATTEMPTS)
-          return {
-            ...refused,
-            state: 'pending',
-            log: 'retry',
-            errcode: error.errcode,
-            error: errmsg,
-            notBefore: this.backoff(row.attempts),
-          };
-        return { ...refused, state: 'failed', log: 'failed', errcode: error.errcode, error: errmsg };
+      const refusal = driver.classify?.(error) ?? defaultRefusal(error);
+      if (refusal) {
+        const { outcome, errcode, reason } = refusal;
+        if (outcome === 'skip') return { ...refused, state: 'skipped', log: 'skipped', errcode, error: reason };
+        if (outcome === 'quota')
+          return { ...refused, state: 'pending', log: 'retry', errcode, error: reason, notBefore: this.quotaResumesAt(), quota: true };
+        if (outcome === 'retry' && row.attempts < MAX_ATTEMPTS)
+          return { ...refused, state: 'pending', log: 'retry', errcode, error: truncate(reason), notBefore: this.backoff(row.attempts) };
+        return { ...refused, state: 'failed', log: 'failed', errcode, error: truncate(reason) };
       }
-      if (error instanceof PlatformTransportError && error.refusedBeforeSending && row.attempts < MAX_ATTEMPTS)
-        return {
-          ...refused,
-          state: 'pending',
-          log: 'retry',
-          errcode: null,
-          error: 'connection_refused',
-          notBefore: this.backoff(row.attempts),
-        };
       // Timeout, a dropped connection, a 5xx, an answer that is not JSON: the request may have been
-      // accepted. A template message is retried with its client_msg_id while the window lasts (the
+      // accepted. A channel with an idempotency key is retried with it while the window lasts (the
       // claim checks the window again); anything else is unknown for good.
       const reason = error instanceof PlatformTransportError ? error.failure : 'send_error';
-      this.deps.logger.warn('outbox send outcome unknown', { id: row.id, channel, reason });
+      this.deps.logger.warn('outbox send outcome unknown', { id: row.id, channel: driver.channel, reason });
       const uncertain = { ...base, errcode: null, error: `uncertain: ${reason}`, firstAttemptAt: row.firstAttemptAt };
-      if (channel === 'oa_template') return { ...uncertain, state: 'pending', log: 'retry', notBefore: this.deps.clock.now() };
+      if (driver.idempotencyWindowMs !== null) return { ...uncertain, state: 'pending', log: 'retry', notBefore: this.deps.clock.now() };
       return { ...uncertain, state: 'unknown', log: 'unknown' };
     }
   }
@@ -500,7 +464,7 @@ export class OutboxSender {
     const found: { contact_id: number | string; n: number | string }[] = await this.deps.dataSource.query(
       `SELECT contact_id, COUNT(*) AS n FROM outbox_messages
        WHERE contact_id IN (${placeholders(contacts.length)}) AND channel = ? AND purpose = 'marketing'
-         AND state IN ('sent', 'sending', 'unknown') AND COALESCE(sent_at, updated_at) >= ? AND id NOT IN (${placeholders(rows.length)})
+         AND state IN ('sent', 'sending', 'confirming', 'unknown') AND COALESCE(sent_at, updated_at) >= ? AND id NOT IN (${placeholders(rows.length)})
        GROUP BY contact_id`,
       [...contacts, channel, toSqlDate(since), ...rows.map((r) => r.id)],
     );
@@ -559,25 +523,40 @@ export class OutboxSender {
             return o.log === null ? [] : [{ id: r.id, attempt: r.attempts, outcome: o.log, errcode: o.errcode, error: o.error }];
           }),
         );
+        const driver = this.driverOf(channel);
+        const accepted = mine.filter((r) => of(r).state === 'sent' || of(r).state === 'confirming');
+        if (accepted.length > 0 && driver.afterAccepted)
+          await driver.afterAccepted(
+            m,
+            accepted.map((row) => ({ row, msgid: of(row).msgid })),
+          );
         await this.deps.interactions.recordInteractions(
           m,
-          mine.flatMap((r) => this.interactionOf(channel, r, of(r), at)),
+          mine.flatMap((r) => this.interactionOf(driver, r, of(r), at)),
         );
-        const quota = mine.find((r) => of(r).errcode === 45009);
+        const quota = mine.find((r) => of(r).quota);
         if (quota) {
           const until = of(quota).notBefore as Date;
-          await this.deps.budget.pause(m, this.bucketOf(channel), until, 'daily_quota');
-          this.deps.logger.warn('outbox channel paused: daily quota reached (45009)', { channel, until: until.toISOString() });
+          await this.deps.budget.pause(m, this.bucketOf(channel), until, of(quota).error ?? 'daily_quota');
+          this.deps.logger.warn('outbox channel paused: quota reached', {
+            channel,
+            errcode: of(quota).errcode,
+            until: until.toISOString(),
+          });
         }
       },
       { readCommitted: true },
     );
   }
 
-  /** A send, a refusal or a skip on the contact's timeline (direction out); retries and deferrals are not. */
-  private interactionOf(channel: OutboxChannel, row: ClaimedRow, o: Outcome, at: Date): InteractionDraft[] {
+  /**
+   * A send, a refusal or a skip on the contact's timeline (direction out); retries and deferrals are
+   * not, nor a message waiting for a person's confirmation (its check records the outcome).
+   */
+  private interactionOf(driver: ChannelDriver, row: ClaimedRow, o: Outcome, at: Date): InteractionDraft[] {
     if (o.state !== 'sent' && o.state !== 'failed' && o.state !== 'skipped') return [];
-    const payload = safeJson(row.payload);
+    const { channel } = driver;
+    const payload = row.payload;
     const templateId = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>).template_id : undefined;
     const detail: InteractionDetail = {
       outboxId: row.id,
@@ -592,7 +571,7 @@ export class OutboxSender {
     return [
       {
         type: o.state === 'sent' ? 'message_sent' : 'message_failed',
-        channel: 'oa',
+        channel: driver.interactionChannel,
         direction: 'out',
         occurredAt: at,
         detail,
@@ -638,9 +617,17 @@ export class OutboxSender {
   }
 }
 
-/** The client_msg_id of a row: stable across its attempts, unique per row ("fw" + the row id). */
-export function clientMsgIdOf(id: number): string {
-  return `fw${id}`;
+/** How a refusal every WeChat API shares is handled (a driver's classify comes first). */
+function defaultRefusal(error: unknown): Refusal | null {
+  if (error instanceof PlatformApiError) {
+    if (error.errcode === 43004) return { outcome: 'skip', errcode: 43004, reason: 'not_following' };
+    if (error.errcode === 45009) return { outcome: 'quota', errcode: 45009, reason: 'daily_quota' };
+    const reason = `${error.errcode} ${error.errmsg}`;
+    return { outcome: RETRY_ERRCODES.has(error.errcode) ? 'retry' : 'fail', errcode: error.errcode, reason };
+  }
+  if (error instanceof PlatformTransportError && error.refusedBeforeSending)
+    return { outcome: 'retry', errcode: null, reason: 'connection_refused' };
+  return null;
 }
 
 function safeJson(text: string): unknown {

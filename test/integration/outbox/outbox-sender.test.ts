@@ -1,6 +1,6 @@
 import { OutboxMessage } from '../../../entities/outbox-message.entity';
 import type { OutboxDraft } from '../../../server/modules/outbox/outbox.service';
-import { clientMsgIdOf } from '../../../server/modules/outbox/outbox-sender';
+import { clientMsgIdOf } from '../../../server/modules/outbox/drivers/oa-template.driver';
 import { SendBudget } from '../../../server/modules/outbox/send-budget';
 import { toSqlDate } from '../../../server/db/sql';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';

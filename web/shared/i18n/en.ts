@@ -81,7 +81,7 @@ const en: Messages = {
     emptySandbox: 'Try it in the sandbox',
   },
   stages: { acquired: 'Acquisition', activated: 'Activation', retained: 'Retention', revenue: 'Revenue', referral: 'Referral' },
-  channels: { oa: 'Official Account', wecom: 'WeCom', mp: 'Mini program', pay: 'Pay', admin: 'Admin', system: 'System' },
+  channels: { oa: 'Official Account', wecom: 'WeCom', mp: 'Mini program', sms: 'SMS', pay: 'Pay', admin: 'Admin', system: 'System' },
   interactionTypes: interactionTypeLabels('en'),
   contacts: {
     title: 'Contacts',

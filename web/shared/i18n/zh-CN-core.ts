@@ -48,7 +48,7 @@ const zhCNCore = {
     done: '密码已修改',
   },
   stages: { acquired: '获客', activated: '激活', retained: '留存', revenue: '变现', referral: '推荐' },
-  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', pay: '支付', admin: '后台', system: '系统' },
+  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', sms: '短信', pay: '支付', admin: '后台', system: '系统' },
   errors: {
     unknown: '出错了，请重试',
     network: '无法连接服务器',
