@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { DataSource } from 'typeorm';
-import type { Config } from '../config/config.schema';
+import { SANDBOX_CREDENTIALS, type Config } from '../config/config.schema';
 import type { Clock } from './adapters/clock';
 import type { Logger } from './adapters/logger';
 import { Metrics } from './adapters/metrics';
@@ -83,6 +83,8 @@ import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
+import { createMpSubscribeDriver } from './modules/outbox/drivers/mp-subscribe.driver';
+import { createOaSubscribeDriver } from './modules/outbox/drivers/oa-subscribe.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
 import { createSubscribeConsentReaction } from './modules/subscribe-consent/subscribe-consent.reaction';
@@ -436,6 +438,15 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  const outboxMiniProgram = new MiniProgramClient({
+    baseUrl: p.apiBases.wechat,
+    appId: config.miniprogram.appId,
+    secret: config.miniprogram.secret,
+    tokenStore,
+    rateLimiter: unlimitedRateLimiter,
+    logger,
+    timeoutMs,
+  });
   // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
   const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
   const templateLibrary = new TemplateLibraryService({
@@ -452,7 +463,15 @@ export function composeServices(p: ComposeParams) {
     config: deliverySettings.liveConfig(config.outbox),
     timeZone: config.businessTimeZone,
     holder,
-    drivers: oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : [],
+    drivers: [
+      ...(oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : []),
+      ...(oa && outboxClient ? [createOaSubscribeDriver({ appId: oa.appId, client: outboxClient, consents: subscribeConsents })] : []),
+      // The mini-program falls back to the sandbox's public credentials outside sandbox mode too;
+      // those can send nothing, so its rows wait until MINIPROGRAM_APPID is set.
+      ...(config.sandbox || config.miniprogram.appId !== SANDBOX_CREDENTIALS.miniprogramAppId
+        ? [createMpSubscribeDriver({ appId: config.miniprogram.appId, client: outboxMiniProgram, consents: subscribeConsents })]
+        : []),
+    ],
     leaseMs: p.outboxLeaseMs,
   });
   // A broadcast goes to its segment's kept members, or to every live contact when it names none.

@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { IdentityKind } from '../../../../entities/contact-identity.entity';
+import type { Channel } from '../../../../entities/interaction.entity';
 import type { SubscribeConsentChannel } from '../../../../entities/subscribe-consent.entity';
 import { PlatformApiError } from '../../../adapters/platform-error';
-import { placeholders } from '../../../db/sql';
 import { describeViolations } from '../../../wechat/template-message';
 import {
   buildSubscribeSendBody,
@@ -12,6 +12,7 @@ import {
 } from '../../../wechat/subscribe-message';
 import { consentKeyOf, type SubscribeConsentService } from '../../subscribe-consent/subscribe-consent.service';
 import type { ChannelDriver, OutboxRow, Refusal, SendPlan } from '../channel-driver';
+import { openidsOf } from './oa-template.driver';
 
 /** The platform call a subscribe driver makes (OfficialAccountClient / MiniProgramClient sendSubscribeMessage). */
 export interface SubscribeSendPort {
@@ -26,7 +27,7 @@ export interface SubscribeDriverParams {
   consents: SubscribeConsentService;
 }
 
-const SHAPES: Readonly<Record<SubscribeConsentChannel, { api: SubscribeApi; identity: IdentityKind; interactionChannel: string }>> = {
+const SHAPES: Readonly<Record<SubscribeConsentChannel, { api: SubscribeApi; identity: IdentityKind; interactionChannel: Channel }>> = {
   oa_subscribe: { api: 'oa', identity: 'oa_openid', interactionChannel: 'oa' },
   mp_subscribe: { api: 'mp', identity: 'mp_openid', interactionChannel: 'mp' },
 };
@@ -58,14 +59,13 @@ export function createSubscribeDriver(p: SubscribeDriverParams): ChannelDriver {
     async plan(rows: OutboxRow[], manager: EntityManager): Promise<Map<number, SendPlan>> {
       const plans = new Map<number, SendPlan>();
       if (rows.length === 0) return plans;
-      const contactIds = [...new Set(rows.map((r) => r.contactId))];
-      const found: { contact_id: number | string; value: string }[] = await manager.query(
-        `SELECT contact_id, value FROM contact_identities WHERE kind = ? AND app_id = ? AND contact_id IN (${placeholders(contactIds.length)}) ORDER BY id`,
-        [shape.identity, p.appId, ...contactIds],
+      const openids = await openidsOf(manager, shape.identity, p.appId, rows);
+      const grants = await p.consents.grantsOf(
+        manager,
+        p.channel,
+        p.appId,
+        rows.map((r) => r.contactId),
       );
-      const openids = new Map<number, string>();
-      for (const f of found) if (!openids.has(Number(f.contact_id))) openids.set(Number(f.contact_id), f.value);
-      const grants = await p.consents.grantsOf(manager, p.channel, p.appId, contactIds);
       // In row order, so the older row of a contact takes the grant when there are fewer than rows.
       for (const row of [...rows].sort((a, b) => a.id - b.id)) {
         const draft = subscribeDraftFromPayload(shape.api, row.payload);
