@@ -270,4 +270,23 @@ describeEachDatabase('outbox subscribe messages (oa_subscribe, mp_subscribe)', (
     expect(timeline).toEqual([{ type: 'message_sent', channel: 'mp' }]);
     expect((await consents(contactId))[0].remaining).toBe(0);
   });
+  it('a contact merge moves the consents: grants of the same template add up', async () => {
+    const a = await followerWhoAccepted([POINTS]);
+    const b = await followerWhoAccepted([POINTS, SIGNUP]);
+    const survivor = await db().dataSource.transaction((m) => stack.services.contacts.mergeContacts(m, a.contactId, b.contactId));
+    expect(survivor).toBe(Math.min(a.contactId, b.contactId));
+    const merged = Math.max(a.contactId, b.contactId);
+    expect(await consents(merged)).toEqual([]);
+    expect((await consents(survivor)).map((c) => [c.templateId, c.remaining]).sort()).toEqual(
+      [
+        [POINTS, 2],
+        [SIGNUP, 1],
+      ].sort(),
+    );
+    const events: { n: number | string }[] = await db().dataSource.query(
+      'SELECT COUNT(*) AS n FROM subscribe_consent_events WHERE contact_id = ?',
+      [merged],
+    );
+    expect(Number(events[0].n)).toBe(0);
+  });
 });
