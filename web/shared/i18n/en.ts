@@ -880,6 +880,8 @@ const en: Messages = {
       lost_while_sending: 'The sender stopped mid-send; outcome unknown, never re-sent automatically',
       client_msg_id_expired: 'Past the 10-minute dedupe window; outcome unknown, never re-sent automatically',
       broadcast_cancelled: 'Broadcast cancelled',
+      no_consent: 'No unspent subscribe consent for this template',
+      invalid_openid: 'The platform does not know this OpenID',
     },
     delivery: { delivered: 'Delivered', user_block: 'Refused by the follower', system_failed: 'Platform failed to deliver' },
   },
@@ -1052,6 +1054,8 @@ const en: Messages = {
       frequency_cap: 'Skipped: over the frequency cap',
       no_openid: 'Skipped: no Official Account identity',
       unknown: 'Skipped: other reasons',
+      no_consent: 'Skipped: no subscribe consent left for this template',
+      invalid_openid: 'Skipped: the platform does not know this OpenID',
     },
   },
   templatesPage: {

@@ -694,6 +694,8 @@ const zhCNScreens = {
       lost_while_sending: '发送进程中断，结果未知，不会自动重发',
       client_msg_id_expired: '超过 10 分钟去重窗口，结果未知，不会自动重发',
       broadcast_cancelled: '群发已取消',
+      no_consent: '用户没有未用完的订阅授权',
+      invalid_openid: '平台不认识此 OpenID',
     },
     delivery: { delivered: '已送达', user_block: '用户拒收', system_failed: '平台发送失败' },
   },
@@ -853,6 +855,8 @@ const zhCNScreens = {
       frequency_cap: '跳过：超过发送频率上限',
       no_openid: '跳过：没有公众号身份',
       unknown: '跳过：其他原因',
+      no_consent: '跳过：用户没有剩余的订阅授权',
+      invalid_openid: '跳过：平台不认识此 OpenID',
     },
   },
   templatesPage: {
