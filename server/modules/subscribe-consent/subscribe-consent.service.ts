@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { SubscribeConsentChannel } from '../../../entities/subscribe-consent.entity';
 import type { Clock } from '../../adapters/clock';
@@ -106,7 +107,7 @@ export class SubscribeConsentService {
     options: { reportKey?: string; manager?: EntityManager } = {},
   ): Promise<{ applied: number }> {
     const at = this.deps.clock.now();
-    const key = options.reportKey ?? `${at.getTime()}:${Math.random().toString(36).slice(2, 10)}`;
+    const key = options.reportKey ?? `${at.getTime()}:${randomBytes(6).toString('hex')}`;
     const answers: ConsentAnswer[] = Object.entries(result)
       .filter((entry): entry is [string, string] => entry[0] !== 'errMsg' && typeof entry[1] === 'string')
       .map(([templateId, status]) => ({
@@ -120,7 +121,14 @@ export class SubscribeConsentService {
         at,
       }));
     if (answers.length === 0) return { applied: 0 };
-    const run = (m: EntityManager) => this.apply(m, answers);
+    const run = async (m: EntityManager) => {
+      // A contact merged since the mini-program's session began lives on in its survivor.
+      const survivor = await survivorOf(m, contactId);
+      return this.apply(
+        m,
+        answers.map((a) => ({ ...a, contactId: survivor })),
+      );
+    };
     return { applied: options.manager ? await run(options.manager) : await this.deps.transactor.run(run) };
   }
 
@@ -180,6 +188,20 @@ export class SubscribeConsentService {
     if (manager) await manager.query(sql, params);
     else await this.deps.transactor.run((m) => m.query(sql, params));
   }
+}
+
+/** The contact a (possibly merged) contact lives on in: merges only chain forward, so a hop or two. */
+async function survivorOf(manager: EntityManager, contactId: number): Promise<number> {
+  let id = contactId;
+  for (let hops = 0; hops < 16; hops += 1) {
+    const rows: { merged_into_id: number | string | null }[] = await manager.query('SELECT merged_into_id FROM contacts WHERE id = ?', [
+      id,
+    ]);
+    const next = rows[0]?.merged_into_id;
+    if (next === null || next === undefined) return id;
+    id = Number(next);
+  }
+  return id;
 }
 
 /** The map key of a (contact, template) consent. */
