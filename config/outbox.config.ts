@@ -22,6 +22,8 @@ export interface OutboxConfig {
   concurrency: number;
   /** Rows per claim. */
   batchSize: number;
+  /** Customer-service messages (oa_custom) per follower per 48-hour window; WeChat answers 45047 past its own count. */
+  customMessagesPerWindow: number;
 }
 
 /** 1,000 a second: far above a normal account's needs and below WeChat's frequency limits for template/send. */
@@ -50,6 +52,7 @@ export const outboxEnvSchema = z.object({
   OUTBOX_QUOTA_PAUSE_MINUTES: z.coerce.number().int().min(1).max(10_080).optional(),
   OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(32),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(2000).default(200),
+  OUTBOX_CUSTOM_PER_WINDOW: z.coerce.number().int().min(1).max(100).default(5),
 });
 
 export type OutboxEnv = z.output<typeof outboxEnvSchema>;
@@ -84,6 +87,7 @@ export function readOutboxConfig(e: OutboxEnv): OutboxConfig {
     quotaPauseMinutes: e.OUTBOX_QUOTA_PAUSE_MINUTES ?? null,
     concurrency: e.OUTBOX_CONCURRENCY,
     batchSize: e.OUTBOX_BATCH_SIZE,
+    customMessagesPerWindow: e.OUTBOX_CUSTOM_PER_WINDOW,
   };
 }
 

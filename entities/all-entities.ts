@@ -41,6 +41,7 @@ import { SalesAssignment } from './sales-assignment.entity';
 import { ScoreRule } from './score-rule.entity';
 import { ScoreRuleDailyHit } from './score-rule-daily-hit.entity';
 import { StageRule } from './stage-rule.entity';
+import { OaCustomWindow } from './oa-custom-window.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -90,4 +91,6 @@ export const ALL_ENTITIES = [
   // Subscribe-message consent (issue 14 §4, oa_subscribe and mp_subscribe).
   SubscribeConsent,
   SubscribeConsentEvent,
+  // The customer-service window of each follower (oa_custom sends).
+  OaCustomWindow,
 ];

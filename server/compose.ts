@@ -37,6 +37,7 @@ import { ContactsQueryService } from './modules/contacts/contacts-query.service'
 import { TimelineService } from './modules/timeline/timeline.service';
 import { ContactsService } from './modules/contacts/contacts.service';
 import { createOfficialAccountProfileReaction } from './modules/contacts/oa-profile.reaction';
+import { createCustomWindowReaction } from './modules/outbox/custom-window';
 import { createSourceReaction } from './modules/contacts/source.reaction';
 import { UnionidBackfillService } from './modules/contacts/unionid-backfill.service';
 import { createWecomContactReaction } from './modules/contacts/wecom-contact.reaction';
@@ -83,6 +84,7 @@ import { createAdminBroadcastsRouter } from './http/admin-broadcasts.routes';
 import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
+import { OaCustomDriver } from './modules/outbox/drivers/oa-custom.driver';
 import { createMpSubscribeDriver } from './modules/outbox/drivers/mp-subscribe.driver';
 import { createOaSubscribeDriver } from './modules/outbox/drivers/oa-subscribe.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
@@ -340,6 +342,8 @@ export function composeServices(p: ComposeParams) {
       ...(oa ? [createSubscribeConsentReaction({ consents: subscribeConsents, appId: oa.appId })] : []),
       // TEMPLATESENDJOBFINISH and subscribe_msg_sent_event: the outbox row's delivery status and message_delivered / message_failed.
       createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
+      // The customer-service window (oa_custom sends): opened by a follower's message, click, follow or scan.
+      ...(oa ? [createCustomWindowReaction({ appId: oa.appId, now: () => clock.now() })] : []),
       ...createJourneyEntryReactions({ journeys }),
       // Last: it must see the tags, stage and scores the reactions above wrote.
       segmentMembership.createReaction(),
@@ -464,8 +468,13 @@ export function composeServices(p: ComposeParams) {
     timeZone: config.businessTimeZone,
     holder,
     drivers: [
-      ...(oa && outboxClient ? [new OaTemplateDriver(oa.appId, outboxClient)] : []),
-      ...(oa && outboxClient ? [createOaSubscribeDriver({ appId: oa.appId, client: outboxClient, consents: subscribeConsents })] : []),
+      ...(oa && outboxClient
+        ? [
+            new OaTemplateDriver(oa.appId, outboxClient),
+            new OaCustomDriver({ appId: oa.appId, client: outboxClient, clock, perWindow: () => config.outbox.customMessagesPerWindow }),
+            createOaSubscribeDriver({ appId: oa.appId, client: outboxClient, consents: subscribeConsents }),
+          ]
+        : []),
       // The mini-program falls back to the sandbox's public credentials outside sandbox mode too;
       // those can send nothing, so its rows wait until MINIPROGRAM_APPID is set.
       ...(config.sandbox || config.miniprogram.appId !== SANDBOX_CREDENTIALS.miniprogramAppId

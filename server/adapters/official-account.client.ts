@@ -62,6 +62,8 @@ const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number(
 const templateSendSchema = z.object({ msgid: z.union([z.number(), z.string()]) });
 /** bizsend documents `{errcode, errmsg}` only; a msgid is kept when the answer has one. */
 const subscribeSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
+/** message/custom/send answers `{errcode: 0, errmsg: "ok"}`; a msgid when there is one (the sandbox gives one). */
+const customSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
 const privateTemplatesSchema = z.object({
   template_list: z.array(
     z.object({
@@ -213,6 +215,24 @@ export class OfficialAccountClient {
       body,
       accessToken: this.accessToken,
       schema: subscribeSendSchema,
+    });
+    return { msgid: answer.msgid === undefined ? null : String(answer.msgid) };
+  }
+
+  /**
+   * message/custom/send: a customer-service message, accepted only inside the follower's 48-hour
+   * window (45015 outside it, 45047 past its count). `body` is built by
+   * server/wechat/custom-message.ts (touser, msgtype and its content). The request carries no key:
+   * the platform cannot tell a re-sent one from a new one.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+   */
+  async sendCustomMessage(body: Record<string, unknown>): Promise<{ msgid: string | null }> {
+    const answer = await this.http.call('custom/send', {
+      method: 'POST',
+      path: '/cgi-bin/message/custom/send',
+      body,
+      accessToken: this.accessToken,
+      schema: customSendSchema,
     });
     return { msgid: answer.msgid === undefined ? null : String(answer.msgid) };
   }

@@ -457,6 +457,32 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     }
     answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
   });
+  // message/custom/send: customer-service messages inside the follower's 48-hour window, counted
+  // per window (sandbox-custom-messages.ts). Its answer can be lost like template/send's (`custom/send`).
+  router.post('/sandbox/wechat/cgi-bin/message/custom/send', async (ctx) => {
+    const api = 'custom/send';
+    const query = readQuery(ctx);
+    const body = await readJson(ctx);
+    if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
+    state.recordCall(api, body);
+    const injected = state.takeInjection(api);
+    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+    if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
+    let sent: { msgid: number };
+    try {
+      state.checkToken(query.access_token, OA);
+      sent = state.customMessages.send(body, (openid) => state.followers.get(openid));
+    } catch (error) {
+      if (!(error instanceof SandboxErrcode)) throw error;
+      return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
+    }
+    if (state.messages.takeLostAnswer(api)) {
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return;
+    }
+    answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
+  });
   // Subscribe messages: bizsend (Official Account) and subscribe/send (mini-program), each spending
   // one of the user's grants (sandbox-messages.ts sendSubscribe); an answer may be "lost" as above.
   const subscribeSend = (
@@ -513,7 +539,11 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     ctx.body = { ok: true };
   });
   router.get('/sandbox/control/messages', (ctx) => {
-    ctx.body = { messages: state.messages.accepted, subscribeMessages: state.messages.subscribeAccepted };
+    ctx.body = {
+      messages: state.messages.accepted,
+      customMessages: state.customMessages.accepted,
+      subscribeMessages: state.messages.subscribeAccepted,
+    };
   });
 
   // --- control and actions ------------------------------------------------------------------------------

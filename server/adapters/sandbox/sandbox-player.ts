@@ -167,6 +167,13 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
       ...fields,
     };
     const xml = buildXml(message);
+    // What the follower did opens their customer-service window on the platform, as WeChat keeps it.
+    state.customMessages.noteCallback(
+      openid,
+      typeof fields.MsgType === 'string' ? fields.MsgType : '',
+      typeof fields.Event === 'string' ? fields.Event : undefined,
+      Number(message.CreateTime),
+    );
     const timestamp = String(Math.floor(clock.now().getTime() / 1000));
     const nonce = String(randomInt(100_000_000, 2_000_000_000));
     const signature = computeSha1Signature([params.officialAccount.token, timestamp, nonce]);

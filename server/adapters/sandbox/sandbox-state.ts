@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describeErrcode } from '../../wechat/errcode';
 import { systemClock, type Clock } from '../clock';
 import { SandboxMessages } from './sandbox-messages';
+import { SandboxCustomMessages } from './sandbox-custom-messages';
 
 /**
  * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
@@ -130,6 +131,8 @@ export class SandboxState {
   readonly corpTagGroups: SandboxCorpTagGroup[] = [];
   /** Template messages sent, with client_msg_id, quotas and lost answers (sandbox-messages.ts). */
   readonly messages: SandboxMessages;
+  /** Customer-service messages and each follower's 48-hour window (sandbox-custom-messages.ts). */
+  readonly customMessages: SandboxCustomMessages;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -146,6 +149,7 @@ export class SandboxState {
     this.miniprogram = { ...credentials.miniprogram };
     this.clock = clock;
     this.messages = new SandboxMessages(clock);
+    this.customMessages = new SandboxCustomMessages(clock);
   }
 
   // --- error injection -------------------------------------------------------------------------

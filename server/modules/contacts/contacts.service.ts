@@ -14,6 +14,7 @@ import { insertReturningId, isMysqlManager, placeholders, toId, toSqlDate } from
 import { countChanges, stageChange, tagChange } from '../stats/stat-counters';
 import { insertNewContactTerms, refreshSearchTerms } from './search-terms';
 import { moveSubscribeConsents } from '../subscribe-consent/subscribe-consent.service';
+import { moveCustomWindows } from '../outbox/custom-window';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
 export interface IdentityRef {
@@ -207,6 +208,8 @@ export class ContactsService {
     if (following.length > 0) await manager.delete(ContactFollow, { contactId: mergedId, userId: In(following) });
     await manager.update(ContactFollow, { contactId: mergedId }, { contactId: survivorId });
     await moveSubscribeConsents(manager, mergedId, survivorId);
+    // The customer-service window follows the openid (the later of the two per account).
+    await moveCustomWindows(manager, mergedId, survivorId, this.deps.clock.now());
 
     const now = toSqlDate(this.deps.clock.now());
     const first = earliest(
