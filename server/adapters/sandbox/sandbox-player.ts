@@ -396,7 +396,7 @@ function sandboxTicket(scene: string): string {
 
 /** What `POST /sandbox/actions` and `npm run sandbox` accept. */
 export const sandboxActionSchema = z.object({
-  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'menu_scan', 'scan', 'add_external_contact']),
+  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'menu_scan', 'scan', 'add_external_contact', 'subscribe_popup']),
   scene: z.string().min(1).max(64).optional(),
   openid: z.string().min(1).max(64).optional(),
   content: z.string().min(1).max(2048).optional(),
@@ -407,6 +407,10 @@ export const sandboxActionSchema = z.object({
   state: z.string().min(1).max(30).optional(),
   unionid: z.string().min(1).max(64).optional(),
   externalUserId: z.string().min(1).max(64).optional(),
+  /** subscribe_popup: the template ids the popup asked for, comma-separated. */
+  templateIds: z.string().min(1).max(512).optional(),
+  /** subscribe_popup: the follower's answer to every template of the popup (accept by default). */
+  answer: z.enum(['accept', 'reject']).optional(),
 });
 export type SandboxAction = z.infer<typeof sandboxActionSchema>;
 
@@ -495,6 +499,17 @@ export async function runSandboxAction(player: SandboxPlayer, state: SandboxStat
     case 'scan':
       played = await player.scan({ openid: follower(), scene: need(action.scene, 'scene') });
       break;
+    case 'subscribe_popup': {
+      const templateIds = need(action.templateIds, 'templateIds')
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id !== '');
+      played = await player.answerSubscribePopup({
+        openid: follower(),
+        answers: templateIds.map((templateId) => ({ templateId, status: action.answer ?? 'accept' })),
+      });
+      break;
+    }
     case 'add_external_contact':
       played = await player.addExternalContact({
         userId: action.userId ?? SANDBOX_DEFAULT_USER_ID,

@@ -1,3 +1,4 @@
+import axios from 'axios';
 import { OutboxMessage } from '../../../entities/outbox-message.entity';
 import { SANDBOX_TEMPLATE_IDS } from '../../../server/adapters/sandbox/sandbox-messages';
 import { toSqlDate } from '../../../server/db/sql';
@@ -288,5 +289,23 @@ describeEachDatabase('outbox subscribe messages (oa_subscribe, mp_subscribe)', (
       [merged],
     );
     expect(Number(events[0].n)).toBe(0);
+  });
+  it('the sandbox action subscribe_popup plays the popup for the latest follower (the CLI and panel road)', async () => {
+    const { openid } = await stack.player().subscribe({});
+    const response = await axios.post<{ ok: boolean; openid: string }>(`${stack.sandboxUrl}/sandbox/actions`, {
+      action: 'subscribe_popup',
+      templateIds: `${POINTS}, ${SIGNUP}`,
+    });
+    expect(response.data).toMatchObject({ ok: true, openid });
+    await stack.services.reactions.idle();
+    await stack.services.reactions.processDue();
+    const contactId = await contactOf('oa_openid', appId(), openid);
+    expect((await consents(contactId)).map((c) => [c.templateId, c.status, c.remaining]).sort()).toEqual(
+      [
+        [POINTS, 'accept', 1],
+        [SIGNUP, 'accept', 1],
+      ].sort(),
+    );
+    expect(stack.sandbox.state.messages.grantsOf('subscribe/bizsend', openid, SIGNUP)).toBe(1);
   });
 });
