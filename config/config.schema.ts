@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
+import { readSmsConfig, smsEnvSchema, type SmsConfig } from './sms.config';
 
 /**
  * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
@@ -83,6 +84,7 @@ const envSchema = z.object({
   ...outboxEnvSchema.shape,
   // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ...smsEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -160,6 +162,11 @@ export interface Config {
    * `settings` table (server/modules/journeys/tracked-links.ts).
    */
   linkSecret: string | null;
+  /**
+   * Tencent Cloud SMS (config/sms.config.ts); null: the `sms` channel is disabled and its rows
+   * wait. In sandbox mode without SMS_* credentials it is the sandbox's account.
+   */
+  sms: SmsConfig | null;
 }
 
 export class ConfigError extends Error {}
@@ -266,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     metricsToken: e.METRICS_TOKEN ?? null,
     outbox: readOutbox(e),
     linkSecret: e.LINK_SECRET ?? null,
+    sms: readSms(e, sandbox),
   };
   return deepFreeze(config);
 }
@@ -273,6 +281,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
 function readOutbox(e: z.output<typeof envSchema>): OutboxConfig {
   try {
     return readOutboxConfig(e);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function readSms(e: z.output<typeof envSchema>, sandbox: boolean): SmsConfig | null {
+  try {
+    return readSmsConfig(e, sandbox);
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -85,6 +85,9 @@ import { unlimitedRateLimiter } from './adapters/rate-limiter';
 import { BroadcastsService, createAllContactsAudience, type BroadcastAudience } from './modules/broadcasts/broadcasts.service';
 import { OaTemplateDriver } from './modules/outbox/drivers/oa-template.driver';
 import { OaCustomDriver } from './modules/outbox/drivers/oa-custom.driver';
+import { SmsDriver } from './modules/outbox/drivers/sms.driver';
+import { SmsClient } from './adapters/sms.client';
+import { SMS_DEFAULT_ENDPOINT } from '../config/sms.config';
 import { createMpSubscribeDriver } from './modules/outbox/drivers/mp-subscribe.driver';
 import { createOaSubscribeDriver } from './modules/outbox/drivers/oa-subscribe.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
@@ -108,8 +111,11 @@ export interface ComposeParams {
   logger: Logger;
   /** This instance's id, for leases. */
   holder: string;
-  /** Where the adapters reach WeChat and WeCom (the sandbox's URLs in sandbox mode). */
-  apiBases: { wechat: string; wecom: string };
+  /**
+   * Where the adapters reach WeChat, WeCom and Tencent Cloud SMS (the sandbox's URLs in sandbox
+   * mode). SMS: SMS_ENDPOINT when set comes first; absent, Tencent's host.
+   */
+  apiBases: { wechat: string; wecom: string; sms?: string };
   /** Shorter platform timeouts in tests. */
   platformTimeoutMs?: number;
   /** How long a callback may wait for its commit before it answers 503 (tests shorten it). */
@@ -442,6 +448,12 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  // Tencent Cloud SMS (the `sms` channel); without an SMS account its rows wait. The sandbox's
+  // public account goes only to a sandbox (apiBases.sms), never to Tencent.
+  const smsEndpoint = config.sms
+    ? (config.sms.endpoint ?? p.apiBases.sms ?? (config.sms.sandboxAccount ? null : `https://${SMS_DEFAULT_ENDPOINT}`))
+    : null;
+  const smsClient = config.sms && smsEndpoint ? new SmsClient({ ...config.sms, endpoint: smsEndpoint, timeoutMs }) : null;
   const outboxMiniProgram = new MiniProgramClient({
     baseUrl: p.apiBases.wechat,
     appId: config.miniprogram.appId,
@@ -475,6 +487,7 @@ export function composeServices(p: ComposeParams) {
             createOaSubscribeDriver({ appId: oa.appId, client: outboxClient, consents: subscribeConsents }),
           ]
         : []),
+      ...(smsClient ? [new SmsDriver({ client: smsClient, logger })] : []),
       // The mini-program falls back to the sandbox's public credentials outside sandbox mode too;
       // those can send nothing, so its rows wait until MINIPROGRAM_APPID is set.
       ...(config.sandbox || config.miniprogram.appId !== SANDBOX_CREDENTIALS.miniprogramAppId

@@ -36,6 +36,9 @@ async function main(): Promise<void> {
   const apiBases = {
     wechat: config.wechatApiBase ?? (sandbox ? `${loopback}/sandbox/wechat` : 'https://api.weixin.qq.com'),
     wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),
+    // The SDK signs for the service its host's first label names: the sandbox is sms.localhost
+    // (loopback, RFC 6761). Real SMS_* credentials go to Tencent even in sandbox mode.
+    ...(sandbox && config.sms?.sandboxAccount ? { sms: `http://sms.localhost:${config.port}/sandbox/sms` } : {}),
   };
 
   const services = composeServices({ config, dataSource, clock, operatorClock: systemClock, logger, holder, apiBases });

@@ -47,6 +47,8 @@ const SECRET_KEYS = new Set([
   'appsecret',
   'agentsecret',
   'corpsecret',
+  // Tencent Cloud API 3.0 (SMS): the SecretKey signs every request.
+  'secretkey',
 ]);
 const REDACTED = '[REDACTED]';
 /** Deeper than this a value is summarised: a log line is not a dump (axios errors nest deeply). */

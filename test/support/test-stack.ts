@@ -78,7 +78,11 @@ export async function startTestStack(
     holder: options.holder ?? 'test-instance',
     callbackDeadlineMs: options.callbackDeadlineMs,
     callbackQueueLimit: options.callbackQueueLimit,
-    apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
+    apiBases: {
+      wechat: `${sandboxServer.url}/sandbox/wechat`,
+      wecom: `${sandboxServer.url}/sandbox/wecom`,
+      sms: `${sandboxServer.url.replace('127.0.0.1', 'sms.localhost')}/sandbox/sms`,
+    },
     platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
   });
   // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { z } from 'zod';
 import type { Config, OfficialAccountMessageMode } from '../../../config/config.schema';
-import type { Clock } from '../clock';
+import { SMS_SANDBOX_CREDENTIALS } from '../../../config/sms.config';
+import { systemClock, type Clock } from '../clock';
 import {
   createSandboxPlayer,
   runSandboxAction,
@@ -15,6 +16,8 @@ import {
 } from './sandbox-player';
 import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-messages';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
+import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
+import { verifyTc3Request } from './tc3-signature';
 
 export interface CreateSandboxPlatformParams {
   /**
@@ -24,6 +27,13 @@ export interface CreateSandboxPlatformParams {
   officialAccount: { appId: string; secret: string; token?: string; aesKey?: string; messageMode?: OfficialAccountMessageMode };
   wecom: { corpId: string; secret: string; agentId: string; agentSecret: string; token?: string; aesKey?: string };
   miniprogram: { appId: string; secret: string };
+  /** The Tencent Cloud SMS account it accepts (default: the published sandbox account, config/sms.config.ts). */
+  sms?: SandboxSmsAccount;
+  /**
+   * The time signatures are checked against (X-TC-Timestamp within 5 minutes): the machine's, not
+   * `clock`, which sandbox mode moves forward while the SDK stamps requests with the real time.
+   */
+  signatureClock?: Clock;
   /**
    * Flywheel's origin. With it (and the tokens and AES keys above) the platform builds its own
    * player for POST /sandbox/actions; without it call attachPlayer later, or the endpoint answers 503.
@@ -37,10 +47,13 @@ export interface SandboxPlatform {
    * Serves, at absolute paths (mount it without stripping a prefix):
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
+   * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
    * - `POST /sandbox/control/fail|delay|followers|clock`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
    */
   app: Koa;
   state: SandboxState;
+  /** Tencent Cloud SMS: its limits, balance, blacklist and the messages it accepted. */
+  sms: SandboxSms;
   player(): SandboxPlayer | null;
   attachPlayer(player: SandboxPlayer): void;
   /** Serves `POST /sandbox/control/clock` (it answers 503 until attached). */
@@ -97,6 +110,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     { officialAccount: params.officialAccount, wecom: params.wecom, miniprogram: params.miniprogram },
     params.clock,
   );
+  const signatureClock = params.signatureClock ?? systemClock;
+  const sms = new SandboxSms(params.sms ?? SMS_SANDBOX_CREDENTIALS, state.clock);
   let player: SandboxPlayer | null = null;
   let clockControl: SandboxClockControl | null = null;
   const oa = params.officialAccount;
@@ -546,6 +561,69 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     };
   });
 
+  // --- Tencent Cloud SMS ------------------------------------------------------------------------
+  // API 3.0: a JSON POST to the endpoint's root, signed TC3-HMAC-SHA256 over the bytes received;
+  // every answer is 200 with {"Response": {...}}, a refusal as Response.Error. The SDK signs the
+  // service named by the host's first label, so the sandbox is reached as sms.localhost.
+  const smsHandler = async (ctx: Context): Promise<void> => {
+    const requestId = randomUUID();
+    const reply = (response: object): void => answer(ctx, { Response: { ...response, RequestId: requestId } });
+    const refuseSms = (code: string, message: string): void => reply({ Error: { Code: code, Message: message } });
+    const raw = await readRaw(ctx);
+    if (raw === null) return refuseSms('InvalidParameter', 'the request body is too large');
+    const headers = Object.fromEntries(Object.entries(ctx.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+    const verified = verifyTc3Request(
+      { method: ctx.method, path: ctx.path, query: ctx.querystring, headers, body: raw },
+      {
+        service: 'sms',
+        secrets: new Map([[sms.account.secretId, sms.account.secretKey]]),
+        nowS: Math.floor(signatureClock.now().getTime() / 1000),
+      },
+    );
+    if (!verified.ok) return refuseSms(verified.code, verified.message);
+    const action = headers['x-tc-action'] ?? '';
+    if (action !== 'SendSms') return refuseSms('InvalidAction', `the action ${action} does not exist (the sandbox serves SendSms)`);
+    if (headers['x-tc-version'] !== '2021-01-11') return refuseSms('NoSuchVersion', 'the sandbox serves SendSms of API version 2021-01-11');
+    if (!['ap-guangzhou', 'ap-beijing', 'ap-nanjing'].includes(headers['x-tc-region'] ?? ''))
+      return refuseSms('UnsupportedRegion', 'SMS is served in ap-guangzhou, ap-beijing and ap-nanjing');
+    let body: Record<string, unknown> | null;
+    try {
+      body = readObject(JSON.parse(raw.toString('utf8')));
+    } catch {
+      body = null;
+    }
+    if (body === null) return refuseSms('InvalidParameter', 'the request body is not a JSON object');
+    const api = 'sms/SendSms';
+    state.recordCall(api, body);
+    let result: object;
+    try {
+      result = sms.sendSms(body);
+    } catch (error) {
+      if (!(error instanceof SandboxSmsError)) throw error;
+      return refuseSms(error.code, error.message);
+    }
+    // A stalled answer comes after the messages went out: the client that gives up cannot tell.
+    const injected = state.takeInjection(api);
+    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+    reply(result);
+  };
+  router.post('/sandbox/sms', smsHandler);
+  router.post('/sandbox/sms/', smsHandler);
+  router.post('/sandbox/control/sms', async (ctx) => {
+    const input = controlSmsSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {limits?, balance?, blacklist?, fail?, reset?}', 'sandbox_bad_request');
+    const c = input.data;
+    if (c.reset) sms.reset();
+    if (c.limits) sms.limits = { ...sms.limits, ...c.limits };
+    if (c.balance !== undefined) sms.balance = c.balance;
+    for (const phone of c.blacklist ?? []) sms.blacklist.add(phone);
+    if (c.fail) sms.failNext(c.fail.code, c.fail.times);
+    ctx.body = { ok: true };
+  });
+  router.get('/sandbox/control/sms', (ctx) => {
+    ctx.body = { messages: sms.accepted, limits: sms.limits, balance: sms.balance };
+  });
+
   // --- control and actions ------------------------------------------------------------------------------
   router.post('/sandbox/control/fail', async (ctx) => {
     const input = controlFailSchema.safeParse(await readJson(ctx));
@@ -641,6 +719,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   return {
     app,
     state,
+    sms,
     player: () => player,
     attachPlayer(attached: SandboxPlayer) {
       player = attached;
@@ -689,6 +768,23 @@ const controlSubscribeSchema = z.object({
   templateIds: z.array(z.string().min(1).max(128)).min(1).max(20),
   answer: z.enum(['accept', 'reject', 'ban', 'filter']),
 });
+const controlSmsSchema = z.object({
+  limits: z
+    .object({
+      perThirtySeconds: z.number().int().min(1).max(1_000_000),
+      perHour: z.number().int().min(1).max(1_000_000),
+      perDay: z.number().int().min(1).max(1_000_000),
+    })
+    .partial()
+    .optional(),
+  balance: z.number().int().min(0).nullable().optional(),
+  blacklist: z
+    .array(z.string().regex(/^\+\d{6,15}$/))
+    .max(1000)
+    .optional(),
+  fail: z.object({ code: z.string().min(1).max(100), times: z.number().int().min(1).max(1000).optional() }).optional(),
+  reset: z.boolean().optional(),
+});
 const controlClockSchema = z.object({ advanceSeconds: z.number().int().min(1).max(MAX_CLOCK_ADVANCE_S) });
 
 function answer(ctx: Context, body: object): void {
@@ -720,6 +816,18 @@ function maskSecrets(fields: Record<string, unknown>): Record<string, unknown> {
     out[name] = NEVER_RECORDED.has(name) ? '***' : value;
   }
   return out;
+}
+
+/** The body's bytes (a signature covers them as sent), or null past the size limit. */
+async function readRaw(ctx: Context): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > BODY_LIMIT_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** The body as a JSON object, or null when it is not one. */

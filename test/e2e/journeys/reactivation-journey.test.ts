@@ -8,9 +8,9 @@ const DAY = 86_400;
 /**
  * THE reactivation journey end to end, in sandbox mode, as instantiated: enroll two sandbox
  * followers, play the sandbox clock forward, one opens the first push and one never opens
- * anything. The outbox sends the template messages as the clock plays them; SMS and WeCom messages
- * have no sender yet, so after each skip this test marks what is still pending `sent`, as their
- * senders will (nothing here depends on it but the `sent` figures).
+ * anything. The outbox sends the template messages and the SMS as the clock plays them; WeCom
+ * messages have no sender yet, so after each skip this test marks what is still pending `sent`, as
+ * their sender will (nothing here depends on it but the `sent` figures).
  */
 describeEachDatabase('the reactivation journey in the sandbox', (db) => {
   let stack: TestStack;
@@ -41,7 +41,7 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
   const skip = async (seconds: number) => {
     const res = await request(stack.sandboxUrl).post('/sandbox/control/clock').send({ advanceSeconds: seconds }).expect(200);
     await stack.services.reactions.idle();
-    await db().dataSource.query("UPDATE outbox_messages SET state = 'sent' WHERE state = 'pending'");
+    await db().dataSource.query("UPDATE outbox_messages SET state = 'sent' WHERE state = 'pending' AND channel = 'wecom_group_msg'");
     return res.body as { now: string; ran: string[]; failed: string[]; steps: number; done: Record<string, number> };
   };
   const contactOf = async (openid: string) => {
@@ -77,6 +77,8 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
 
     const opener = await contactOf((await stack.player().subscribe({})).openid);
     const silent = await contactOf((await stack.player().subscribe({})).openid);
+    // The number an operator typed on the silent one: the journey's SMS reaches it.
+    await db().dataSource.query('UPDATE contacts SET phone = ? WHERE id = ?', ['13800000042', silent]);
     await stack.services.reactions.idle();
     expect(
       (
@@ -150,6 +152,14 @@ describeEachDatabase('the reactivation journey in the sandbox', (db) => {
       ['sms', 'sms'],
       ['wecom', 'wecom_group_msg'],
       ['invite', 'oa_template'],
+    ]);
+    expect(stack.sandbox.sms.accepted).toEqual([
+      expect.objectContaining({
+        phone: '+8613800000042',
+        templateId: 'SMS_REACTIVATION_001',
+        // The offer's name, then the tracked link as the template's last variable.
+        params: ['老朋友回归礼', expect.stringMatching(/\/r\/[\w-]+\.[\w-]+$/) as string],
+      }),
     ]);
     const loginBoost = list.items.find((j) => j.name === '登录促活') as unknown as { id: number };
     expect(silentSends[4].source_id).toBe(String(loginBoost.id));
