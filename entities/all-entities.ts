@@ -11,6 +11,7 @@ import { OutboxAttempt } from './outbox-attempt.entity';
 import { OutboxLimit } from './outbox-limit.entity';
 import { WecomGroupMsgSend } from './wecom-group-msg-send.entity';
 import { Broadcast } from './broadcast.entity';
+import { SubscribeConsent, SubscribeConsentEvent } from './subscribe-consent.entity';
 import { ContactChannelPreference } from './contact-channel-preference.entity';
 import { Journey } from './journey.entity';
 import { JourneyOpen } from './journey-open.entity';
@@ -88,6 +89,9 @@ export const ALL_ENTITIES = [
   OutboxAttempt,
   OutboxLimit,
   Broadcast,
+  // Subscribe-message consent (issue 14 §4, oa_subscribe and mp_subscribe).
+  SubscribeConsent,
+  SubscribeConsentEvent,
   // The customer-service window of each follower (oa_custom sends).
   OaCustomWindow,
   // WeCom messages through the contact's rep, waiting for the rep's confirmation.

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { DataSource } from 'typeorm';
-import type { Config } from '../config/config.schema';
+import { SANDBOX_CREDENTIALS, type Config } from '../config/config.schema';
 import type { Clock } from './adapters/clock';
 import type { Logger } from './adapters/logger';
 import { Metrics } from './adapters/metrics';
@@ -89,8 +89,12 @@ import { SmsDriver } from './modules/outbox/drivers/sms.driver';
 import { SmsClient } from './adapters/sms.client';
 import { SMS_DEFAULT_ENDPOINT } from '../config/sms.config';
 import { WecomGroupMsgDriver } from './modules/outbox/drivers/wecom-group-msg.driver';
+import { createMpSubscribeDriver } from './modules/outbox/drivers/mp-subscribe.driver';
+import { createOaSubscribeDriver } from './modules/outbox/drivers/oa-subscribe.driver';
 import { OutboxSender } from './modules/outbox/outbox-sender';
 import { createDeliveryReaction } from './modules/outbox/delivery.reaction';
+import { createSubscribeConsentReaction } from './modules/subscribe-consent/subscribe-consent.reaction';
+import { SubscribeConsentService } from './modules/subscribe-consent/subscribe-consent.service';
 import { OutboxService } from './modules/outbox/outbox.service';
 import { rateOfBucket, SendBudget } from './modules/outbox/send-budget';
 import { WecomConfirmations } from './modules/outbox/wecom-confirmations';
@@ -225,6 +229,7 @@ export function composeServices(p: ComposeParams) {
     baseUrl: p.apiBases.wechat,
     appId: config.miniprogram.appId,
     secret: config.miniprogram.secret,
+    tokenStore,
     rateLimiter,
     logger,
     timeoutMs,
@@ -318,6 +323,9 @@ export function composeServices(p: ComposeParams) {
     links,
     timezone: config.businessTimeZone,
   });
+  // Subscribe-message consent: the Official Account's popup and change events (a reaction below),
+  // the mini-program's reports (recordMiniProgramConsent), spent by the subscribe drivers.
+  const subscribeConsents = new SubscribeConsentService({ transactor, clock });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -339,7 +347,8 @@ export function composeServices(p: ComposeParams) {
       createLifecycleReaction({ lifecycle }),
       createScoringReaction({ engine: scoreRulesEngine, scoring, sales }),
       silentCustomers.createReaction(),
-      // TEMPLATESENDJOBFINISH: the outbox row's delivery status and message_delivered / message_failed.
+      ...(oa ? [createSubscribeConsentReaction({ consents: subscribeConsents, appId: oa.appId })] : []),
+      // TEMPLATESENDJOBFINISH and subscribe_msg_sent_event: the outbox row's delivery status and message_delivered / message_failed.
       createDeliveryReaction({ interactions: (): InteractionsService => interactions }),
       // The customer-service window (oa_custom sends): opened by a follower's message, click, follow or scan.
       ...(oa ? [createCustomWindowReaction({ appId: oa.appId, now: () => clock.now() })] : []),
@@ -458,6 +467,15 @@ export function composeServices(p: ComposeParams) {
         timeoutMs,
       })
     : null;
+  const outboxMiniProgram = new MiniProgramClient({
+    baseUrl: p.apiBases.wechat,
+    appId: config.miniprogram.appId,
+    secret: config.miniprogram.secret,
+    tokenStore,
+    rateLimiter: unlimitedRateLimiter,
+    logger,
+    timeoutMs,
+  });
   // The 推送设置 screen's quiet hours and caps override the environment's (read live by the sender).
   const deliverySettings = new DeliverySettingsService({ dataSource, transactor, clock, audit, defaults: config.outbox });
   const templateLibrary = new TemplateLibraryService({
@@ -479,10 +497,16 @@ export function composeServices(p: ComposeParams) {
         ? [
             new OaTemplateDriver(oa.appId, outboxClient),
             new OaCustomDriver({ appId: oa.appId, client: outboxClient, clock, perWindow: () => config.outbox.customMessagesPerWindow }),
+            createOaSubscribeDriver({ appId: oa.appId, client: outboxClient, consents: subscribeConsents }),
           ]
         : []),
       ...(smsClient ? [new SmsDriver({ client: smsClient, logger })] : []),
       ...(wc && outboxWecomClient ? [new WecomGroupMsgDriver({ corpId: wc.corpId, client: outboxWecomClient, clock })] : []),
+      // The mini-program falls back to the sandbox's public credentials outside sandbox mode too;
+      // those can send nothing, so its rows wait until MINIPROGRAM_APPID is set.
+      ...(config.sandbox || config.miniprogram.appId !== SANDBOX_CREDENTIALS.miniprogramAppId
+        ? [createMpSubscribeDriver({ appId: config.miniprogram.appId, client: outboxMiniProgram, consents: subscribeConsents })]
+        : []),
     ],
     leaseMs: p.outboxLeaseMs,
   });
@@ -691,5 +715,6 @@ export function composeServices(p: ComposeParams) {
     journeyDefinitions,
     deliverySettings,
     templateLibrary,
+    subscribeConsents,
   };
 }

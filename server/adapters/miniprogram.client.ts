@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Logger } from './logger';
-import { createPlatformHttp, type PlatformHttp } from './platform-http';
+import { createPlatformHttp, type AccessTokenSource, type PlatformHttp } from './platform-http';
 import type { RateLimiter } from './rate-limiter';
+import type { TokenStore } from './token-store';
 
 export interface MiniProgramClientParams {
   /** WECHAT_API_BASE or WECHAT_API_BASE_DEFAULT (the mini-program API shares the host). */
@@ -11,6 +12,8 @@ export interface MiniProgramClientParams {
   rateLimiter: RateLimiter;
   logger: Logger;
   timeoutMs?: number;
+  /** Needed by the calls with an access_token (subscribe/send); code2Session authenticates with the secret. */
+  tokenStore?: TokenStore;
 }
 
 export interface MiniProgramSession {
@@ -25,6 +28,9 @@ export interface MiniProgramSession {
 }
 
 const sessionSchema = z.object({ openid: z.string().min(1), session_key: z.string().min(1), unionid: z.string().optional() });
+const stableTokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
+/** subscribe/send documents `{errcode, errmsg}`; a msgid is kept when the answer has one. */
+const subscribeSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
 
 /**
  * Mini-program login: code2Session exchanges the wx.login code for the user's identity.
@@ -33,9 +39,44 @@ const sessionSchema = z.object({ openid: z.string().min(1), session_key: z.strin
  */
 export class MiniProgramClient {
   private readonly http: PlatformHttp;
+  private readonly accessToken: AccessTokenSource;
 
   constructor(private readonly params: MiniProgramClientParams) {
     this.http = createPlatformHttp(params);
+    const { appId, secret } = params;
+    // The mini-program's access_token, from the same stable_token API as the Official Account's
+    // with the mini-program's own appid and secret, shared by every instance through the token store.
+    // @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
+    this.accessToken = {
+      key: `mp:${appId}:access_token`,
+      fetch: async ({ forceRefresh }) => {
+        const answer = await this.http.call('stable_token', {
+          method: 'POST',
+          path: '/cgi-bin/stable_token',
+          body: { grant_type: 'client_credential', appid: appId, secret, force_refresh: forceRefresh },
+          schema: stableTokenSchema,
+        });
+        return { value: answer.access_token, expiresInSeconds: answer.expires_in };
+      },
+    };
+  }
+
+  /**
+   * subscribe/send: a subscribe message to a mini-program user who accepted the template in
+   * wx.requestSubscribeMessage. `body` is touser (the mini-program openid), template_id, page (a
+   * mini-program path), miniprogram_state (developer | trial | formal), lang, data {keyword:
+   * {value}}. No client_msg_id: a re-sent request is a second message; 43101 means no grant left.
+   * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+   */
+  async sendSubscribeMessage(body: Record<string, unknown>): Promise<{ msgid: string | null }> {
+    const answer = await this.http.call('subscribe/send', {
+      method: 'POST',
+      path: '/cgi-bin/message/subscribe/send',
+      body,
+      accessToken: this.accessToken,
+      schema: subscribeSendSchema,
+    });
+    return { msgid: answer.msgid === undefined ? null : String(answer.msgid) };
   }
 
   async code2Session(jsCode: string): Promise<MiniProgramSession> {

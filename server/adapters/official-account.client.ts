@@ -60,6 +60,8 @@ const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.numb
 const ipListSchema = z.object({ ip_list: z.array(z.string()) });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
 const templateSendSchema = z.object({ msgid: z.union([z.number(), z.string()]) });
+/** bizsend documents `{errcode, errmsg}` only; a msgid is kept when the answer has one. */
+const subscribeSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
 /** message/custom/send answers `{errcode: 0, errmsg: "ok"}`; a msgid when there is one (the sandbox gives one). */
 const customSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
 const privateTemplatesSchema = z.object({
@@ -196,6 +198,25 @@ export class OfficialAccountClient {
       schema: templateSendSchema,
     });
     return { msgid: String(answer.msgid) };
+  }
+
+  /**
+   * message/subscribe/bizsend: a subscribe message (订阅通知) to a follower who accepted the
+   * template in a popup. `body` is touser, template_id, page (a web URL) or miniprogram {appid,
+   * pagepath}, data {keyword: {value}}. The API takes no client_msg_id, so a re-sent request is a
+   * second message; 43101 means the user has no grant left. The msgid, when the answer carries
+   * one, is what subscribe_msg_sent_event reports on.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Subscription_Messages/api.html
+   */
+  async sendSubscribeMessage(body: Record<string, unknown>): Promise<{ msgid: string | null }> {
+    const answer = await this.http.call('subscribe/bizsend', {
+      method: 'POST',
+      path: '/cgi-bin/message/subscribe/bizsend',
+      body,
+      accessToken: this.accessToken,
+      schema: subscribeSendSchema,
+    });
+    return { msgid: answer.msgid === undefined ? null : String(answer.msgid) };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { checkTemplateMessage } from '../../wechat/template-message';
 import type { Clock } from '../clock';
 import { SandboxErrcode } from './sandbox-state';
 
@@ -74,6 +75,22 @@ export interface SandboxTemplateMessage {
   at: Date;
 }
 
+/** The two subscribe-message APIs: the Official Account's bizsend and the mini-program's subscribe/send. */
+export type SandboxSubscribeApi = 'subscribe/bizsend' | 'subscribe/send';
+
+/** A subscribe message the platform accepted: one grant of the user's spent. */
+export interface SandboxSubscribeMessage {
+  api: SandboxSubscribeApi;
+  msgid: number;
+  openid: string;
+  templateId: string;
+  data: unknown;
+  /** bizsend's page (a web URL) or subscribe/send's page (a mini-program path). */
+  page: string | null;
+  miniprogram: unknown;
+  at: Date;
+}
+
 /** "同一个 openid + client_msg_id 在 10 分钟内只发送一次" (template/send's client_msg_id). */
 export const CLIENT_MSG_ID_WINDOW_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
@@ -87,6 +104,10 @@ const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
  */
 export class SandboxMessages {
   readonly accepted: SandboxTemplateMessage[] = [];
+  /** Subscribe messages accepted (bizsend, subscribe/send), kept apart from the template messages. */
+  readonly subscribeAccepted: SandboxSubscribeMessage[] = [];
+  /** One-time grants per api, openid and template: what the user accepted in popups and has not been sent yet. */
+  private readonly grants = new Map<string, number>();
   private nextMsgid = 2_000_000_001;
   private readonly byClientMsgId = new Map<string, { msgid: number; at: number }>();
   private readonly quotas = new Map<string, { limit: number; day: number; used: number }>();
@@ -154,6 +175,77 @@ export class SandboxMessages {
     return { msgid };
   }
 
+  /**
+   * The user answered a subscribe prompt for a template (a popup, wx.requestSubscribeMessage):
+   * `accept` adds one grant (一次性订阅: one message per accept), `ban` and a turned-off
+   * subscription (`off`) take every grant away, `reject` and `filter` change nothing.
+   */
+  answerSubscribe(
+    api: SandboxSubscribeApi,
+    openid: string,
+    templateId: string,
+    answer: 'accept' | 'reject' | 'ban' | 'filter' | 'off',
+  ): void {
+    const key = grantKey(api, openid, templateId);
+    if (answer === 'accept') this.grants.set(key, (this.grants.get(key) ?? 0) + 1);
+    else if (answer === 'ban' || answer === 'off') this.grants.delete(key);
+  }
+
+  /** Grants left for the openid and template. */
+  grantsOf(api: SandboxSubscribeApi, openid: string, templateId: string): number {
+    return this.grants.get(grantKey(api, openid, templateId)) ?? 0;
+  }
+
+  /**
+   * bizsend / subscribe/send as WeChat answers them: 40003 for an openid the account does not
+   * know, 40037 for a template not in the library, 47003 for a value that breaks the field rules
+   * ("模板参数不准确，可能为空或者不满足规则"), 43101 without an unspent grant ("用户拒绝接受消息");
+   * otherwise one grant is spent and the message recorded. Neither API takes a client_msg_id, so a
+   * re-sent request is a second message.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Subscription_Messages/api.html
+   * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+   */
+  sendSubscribe(api: SandboxSubscribeApi, body: Record<string, unknown>, knowsOpenid: (openid: string) => boolean): { msgid: number } {
+    const openid = typeof body.touser === 'string' ? body.touser : '';
+    const templateId = typeof body.template_id === 'string' ? body.template_id : '';
+    if (openid === '' || !knowsOpenid(openid)) throw new SandboxErrcode(40003);
+    if (!SANDBOX_TEMPLATE_LIBRARY.some((t) => t.template_id === templateId)) throw new SandboxErrcode(40037);
+    const data = typeof body.data === 'object' && body.data !== null ? (body.data as Record<string, unknown>) : null;
+    const values: Record<string, string> = {};
+    for (const [keyword, entry] of Object.entries(data ?? {})) {
+      const value = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>).value : undefined;
+      if (typeof value !== 'string') throw new SandboxErrcode(47003);
+      values[keyword] = value;
+    }
+    if (data === null || checkTemplateMessage({ templateId, data: values }).length > 0) throw new SandboxErrcode(47003);
+    const key = grantKey(api, openid, templateId);
+    const left = this.grants.get(key) ?? 0;
+    if (left <= 0) throw new SandboxErrcode(43101);
+    const quota = this.quotas.get(api);
+    const now = this.clock.now().getTime();
+    if (quota) {
+      const day = this.dayOf(now);
+      if (quota.day !== day) Object.assign(quota, { day, used: 0 });
+      if (quota.used >= quota.limit) throw new SandboxErrcode(45009);
+      quota.used += 1;
+    }
+    if (left === 1) this.grants.delete(key);
+    else this.grants.set(key, left - 1);
+    const msgid = this.nextMsgid;
+    this.nextMsgid += 1;
+    this.subscribeAccepted.push({
+      api,
+      msgid,
+      openid,
+      templateId,
+      data: body.data,
+      page: typeof body.page === 'string' ? body.page : null,
+      miniprogram: body.miniprogram ?? null,
+      at: new Date(now),
+    });
+    return { msgid };
+  }
+
   /** Accepted messages per openid: a fault test's "exactly one each". */
   countByOpenid(): Map<string, number> {
     const counts = new Map<string, number>();
@@ -164,4 +256,8 @@ export class SandboxMessages {
   private dayOf(ms: number): number {
     return Math.floor((ms + SHANGHAI_OFFSET_MS) / DAY_MS);
   }
+}
+
+function grantKey(api: SandboxSubscribeApi, openid: string, templateId: string): string {
+  return `${api}\n${openid}\n${templateId}`;
 }

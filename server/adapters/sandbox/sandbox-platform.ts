@@ -14,7 +14,7 @@ import {
   type SandboxErrorCode,
   type SandboxPlayer,
 } from './sandbox-player';
-import { SANDBOX_TEMPLATE_LIBRARY } from './sandbox-messages';
+import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-messages';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
@@ -154,15 +154,23 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     });
   };
   const OA: readonly SandboxTokenOwner[] = ['oa'];
+  const MP: readonly SandboxTokenOwner[] = ['mp'];
   const WECOM: readonly SandboxTokenOwner[] = ['wecom', 'wecom-agent'];
   const AGENT: readonly SandboxTokenOwner[] = ['wecom-agent'];
 
   // --- Official Account ---------------------------------------------------------------------------
   endpoint('post', '/sandbox/wechat/cgi-bin/stable_token', 'stable_token', {}, ({ body }) => {
     if (body.grant_type !== 'client_credential') throw new SandboxErrcode(40002, 'invalid grant_type');
-    if (body.appid !== state.officialAccount.appId) throw new SandboxErrcode(40013);
-    if (body.secret !== state.officialAccount.secret) throw new SandboxErrcode(40125);
-    const issued = state.issueToken('oa', body.force_refresh === true);
+    // The mini-program takes its access_token from the same API with its own appid and secret.
+    const account =
+      body.appid === state.officialAccount.appId
+        ? { owner: 'oa' as const, secret: state.officialAccount.secret }
+        : body.appid === state.miniprogram.appId
+          ? { owner: 'mp' as const, secret: state.miniprogram.secret }
+          : null;
+    if (account === null) throw new SandboxErrcode(40013);
+    if (body.secret !== account.secret) throw new SandboxErrcode(40125);
+    const issued = state.issueToken(account.owner, body.force_refresh === true);
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
 
@@ -534,6 +542,49 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     }
     answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
   });
+  // Subscribe messages: bizsend (Official Account) and subscribe/send (mini-program), each spending
+  // one of the user's grants (sandbox-messages.ts sendSubscribe); an answer may be "lost" as above.
+  const subscribeSend = (
+    path: string,
+    api: SandboxSubscribeApi,
+    owners: readonly SandboxTokenOwner[],
+    knows: (openid: string) => boolean,
+  ) =>
+    router.post(path, async (ctx) => {
+      const query = readQuery(ctx);
+      const body = await readJson(ctx);
+      if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
+      state.recordCall(api, body);
+      const injected = state.takeInjection(api);
+      if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+      if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
+      let sent: { msgid: number };
+      try {
+        state.checkToken(query.access_token, owners);
+        sent = state.messages.sendSubscribe(api, body, knows);
+      } catch (error) {
+        if (!(error instanceof SandboxErrcode)) throw error;
+        return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
+      }
+      if (state.messages.takeLostAnswer(api)) {
+        ctx.req.socket.destroy();
+        ctx.respond = false;
+        return;
+      }
+      answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
+    });
+  subscribeSend('/sandbox/wechat/cgi-bin/message/subscribe/bizsend', 'subscribe/bizsend', OA, (openid) => state.followers.has(openid));
+  subscribeSend('/sandbox/wechat/cgi-bin/message/subscribe/send', 'subscribe/send', MP, (openid) => state.miniProgramUsers.has(openid));
+  // A mini-program user answering wx.requestSubscribeMessage (no callback: the mini-program reports
+  // it to Flywheel itself). Official Account popups are played as callbacks (sandbox-player.ts).
+  router.post('/sandbox/control/subscribe', async (ctx) => {
+    const input = controlSubscribeSchema.safeParse(await readJson(ctx));
+    if (!input.success) return refuse(ctx, 'send {openid, templateIds, answer}', 'sandbox_bad_request');
+    state.miniProgramUsers.add(input.data.openid);
+    for (const templateId of input.data.templateIds)
+      state.messages.answerSubscribe('subscribe/send', input.data.openid, templateId, input.data.answer);
+    ctx.body = { ok: true };
+  });
   router.post('/sandbox/control/quota', async (ctx) => {
     const input = controlQuotaSchema.safeParse(await readJson(ctx));
     if (!input.success) return refuse(ctx, 'send {api, limit}', 'sandbox_bad_request');
@@ -563,7 +614,11 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     ctx.body = { ok: true, confirmed, tasks: state.groupMessages.tasks.length };
   });
   router.get('/sandbox/control/messages', (ctx) => {
-    ctx.body = { messages: state.messages.accepted, customMessages: state.customMessages.accepted };
+    ctx.body = {
+      messages: state.messages.accepted,
+      customMessages: state.customMessages.accepted,
+      subscribeMessages: state.messages.subscribeAccepted,
+    };
   });
 
   // --- Tencent Cloud SMS ------------------------------------------------------------------------
@@ -778,6 +833,11 @@ const controlGroupMsgSchema = z.object({
     .optional(),
 });
 const controlLoseSchema = z.object({ api: z.string().min(1), times: z.number().int().min(1).max(100_000) });
+const controlSubscribeSchema = z.object({
+  openid: z.string().min(1).max(64),
+  templateIds: z.array(z.string().min(1).max(128)).min(1).max(20),
+  answer: z.enum(['accept', 'reject', 'ban', 'filter']),
+});
 const controlSmsSchema = z.object({
   limits: z
     .object({

@@ -47,6 +47,30 @@ export interface SandboxPlayer {
   /** A 扫一扫 menu button (scancode_waitmsg, or scancode_push with `push`) scanned a code. */
   scanWithMenu(p: { openid: string; key: string; result: string; push?: boolean; createTime?: number }): Promise<OfficialAccountPlayResult>;
   scan(p: { openid: string; scene: string; createTime?: number }): Promise<OfficialAccountPlayResult>;
+  /**
+   * The follower answered a subscribe-message popup (subscribe_msg_popup_event): the platform
+   * records the answers first (an accept is one grant for bizsend), then pushes the event, whose
+   * List is one element per template (parsed as an object for one, an array for several).
+   */
+  answerSubscribePopup(p: {
+    openid: string;
+    answers: { templateId: string; status: 'accept' | 'reject' }[];
+    /** PopupScene: 0 mini-program page, 1 after a payment, 2 an article (default). */
+    popupScene?: string;
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
+  /** The follower changed a subscription in the account's settings (subscribe_msg_change_event); a reject takes every grant away. */
+  changeSubscription(p: {
+    openid: string;
+    answers: { templateId: string; status: 'accept' | 'reject' }[];
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
+  /** The platform's report on sent subscribe messages (subscribe_msg_sent_event); the platform state is not changed. */
+  reportSubscribeSent(p: {
+    openid: string;
+    items: { templateId: string; msgId: string; errorCode: number; errorStatus: string }[];
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
   addExternalContact(p: {
     userId: string;
     state?: string;
@@ -249,6 +273,41 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
       );
     },
 
+    async answerSubscribePopup(p) {
+      for (const a of p.answers) state.messages.answerSubscribe('subscribe/bizsend', p.openid, a.templateId, a.status);
+      const list = p.answers.map((a) => ({
+        TemplateId: a.templateId,
+        SubscribeStatusString: a.status,
+        PopupScene: p.popupScene ?? '2',
+      }));
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'subscribe_msg_popup_event', SubscribeMsgPopupEvent: { List: list } },
+        p.openid,
+        p.createTime,
+      );
+    },
+
+    async changeSubscription(p) {
+      // Turning a subscription back on grants nothing by itself: a one-time grant comes from a popup's accept.
+      for (const a of p.answers)
+        if (a.status === 'reject') state.messages.answerSubscribe('subscribe/bizsend', p.openid, a.templateId, 'off');
+      const list = p.answers.map((a) => ({ TemplateId: a.templateId, SubscribeStatusString: a.status }));
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'subscribe_msg_change_event', SubscribeMsgChangeEvent: { List: list } },
+        p.openid,
+        p.createTime,
+      );
+    },
+
+    async reportSubscribeSent(p) {
+      const list = p.items.map((i) => ({ TemplateId: i.templateId, MsgID: i.msgId, ErrorCode: i.errorCode, ErrorStatus: i.errorStatus }));
+      return playOfficialAccount(
+        { MsgType: 'event', Event: 'subscribe_msg_sent_event', SubscribeMsgSentEvent: { List: list } },
+        p.openid,
+        p.createTime,
+      );
+    },
+
     async addExternalContact(p) {
       const contact = state.addExternalContact({
         followUserId: p.userId,
@@ -337,7 +396,7 @@ function sandboxTicket(scene: string): string {
 
 /** What `POST /sandbox/actions` and `npm run sandbox` accept. */
 export const sandboxActionSchema = z.object({
-  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'menu_scan', 'scan', 'add_external_contact']),
+  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'menu_scan', 'scan', 'add_external_contact', 'subscribe_popup']),
   scene: z.string().min(1).max(64).optional(),
   openid: z.string().min(1).max(64).optional(),
   content: z.string().min(1).max(2048).optional(),
@@ -348,6 +407,10 @@ export const sandboxActionSchema = z.object({
   state: z.string().min(1).max(30).optional(),
   unionid: z.string().min(1).max(64).optional(),
   externalUserId: z.string().min(1).max(64).optional(),
+  /** subscribe_popup: the template ids the popup asked for, comma-separated. */
+  templateIds: z.string().min(1).max(512).optional(),
+  /** subscribe_popup: the follower's answer to every template of the popup (accept by default). */
+  answer: z.enum(['accept', 'reject']).optional(),
 });
 export type SandboxAction = z.infer<typeof sandboxActionSchema>;
 
@@ -436,6 +499,17 @@ export async function runSandboxAction(player: SandboxPlayer, state: SandboxStat
     case 'scan':
       played = await player.scan({ openid: follower(), scene: need(action.scene, 'scene') });
       break;
+    case 'subscribe_popup': {
+      const templateIds = need(action.templateIds, 'templateIds')
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id !== '');
+      played = await player.answerSubscribePopup({
+        openid: follower(),
+        answers: templateIds.map((templateId) => ({ templateId, status: action.answer ?? 'accept' })),
+      });
+      break;
+    }
     case 'add_external_contact':
       played = await player.addExternalContact({
         userId: action.userId ?? SANDBOX_DEFAULT_USER_ID,

@@ -75,7 +75,8 @@ export interface SandboxCall {
   at: Date;
 }
 
-export type SandboxTokenOwner = 'oa' | 'wecom' | 'wecom-agent';
+/** `mp`: the mini-program's access_token (stable_token with the mini-program's appid and secret). */
+export type SandboxTokenOwner = 'oa' | 'mp' | 'wecom' | 'wecom-agent';
 
 /** OA `ticket/getticket?type=jsapi`, WeCom `get_jsapi_ticket` (wx.config), WeCom `ticket/get?type=agent_config` (wx.agentConfig). */
 export type SandboxTicketKind = 'oa-jsapi' | 'wecom-jsapi' | 'wecom-agent-config';
@@ -142,6 +143,8 @@ export class SandboxState {
   private readonly failures = new Map<string, { errcode: number; remaining: number }>();
   private readonly delays = new Map<string, number>();
   private readonly loginCodes = new Map<string, { openid: string; unionid: string | null; used: boolean }>();
+  /** Mini-program users the platform knows (logged in, or added by a test): subscribe/send answers 40003 to others. */
+  readonly miniProgramUsers = new Set<string>();
 
   constructor(credentials: SandboxCredentials, clock: Clock = systemClock) {
     this.officialAccount = { ...credentials.officialAccount, originalId: `gh_${randomHex(12)}` };
@@ -208,7 +211,7 @@ export class SandboxState {
   checkToken(token: string | undefined, owners: readonly SandboxTokenOwner[]): void {
     if (token === undefined || token === '') throw new SandboxErrcode(41001);
     const issued = this.tokens.get(token);
-    const unknown = owners.includes('oa') ? 40001 : 40014;
+    const unknown = owners.includes('oa') || owners.includes('mp') ? 40001 : 40014;
     if (!issued || !owners.includes(issued.owner)) throw new SandboxErrcode(unknown);
     if (issued.expiresAt <= this.clock.now().getTime()) throw new SandboxErrcode(42001);
   }
@@ -433,6 +436,7 @@ export class SandboxState {
     const code = randomBase64Url(24);
     const entry = { openid: p.openid ?? randomOpenid(), unionid: p.unionid === undefined ? randomOpenid() : p.unionid, used: false };
     this.loginCodes.set(code, entry);
+    this.miniProgramUsers.add(entry.openid);
     return { code, openid: entry.openid, unionid: entry.unionid };
   }
 
@@ -449,6 +453,7 @@ export class SandboxState {
     }
     if (entry.used) throw new SandboxErrcode(40163, 'code been used');
     entry.used = true;
+    this.miniProgramUsers.add(entry.openid);
     return { openid: entry.openid, unionid: entry.unionid, sessionKey: randomBytes(16).toString('base64') };
   }
 }

@@ -16,6 +16,7 @@ const USAGE = [
   '  menu_scan --key K --result CODE [--openid O] scan a code with a 扫一扫 menu button',
   '  scan --scene expo2026 [--openid O]          scan a QR code as a follower',
   '  add_external_contact [--user U] [--state S] a customer adds a WeCom member',
+  '  subscribe_popup --templates T1,T2 [--answer accept|reject] [--openid O]  answer a subscribe-message popup',
   'Without --openid the latest subscriber acts. The server is found at PUBLIC_BASE_URL or http://localhost:$PORT.',
 ].join('\n');
 
@@ -29,6 +30,8 @@ const FLAGS: Record<string, keyof SandboxAction> = {
   state: 'state',
   unionid: 'unionid',
   external: 'externalUserId',
+  templates: 'templateIds',
+  answer: 'answer',
 };
 
 export class CliUsageError extends Error {}

@@ -29,6 +29,7 @@ import { ScoringLifecycle1795860000000 } from './1795860000000-scoring-lifecycle
 import { OutboxDelivery1795870000000 } from './1795870000000-outbox-delivery';
 import { Journeys1795880000000 } from './1795880000000-journeys';
 import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
+import { SubscribeConsents1795900000000 } from './1795900000000-subscribe-consents';
 import { OaCustomWindows1795910000000 } from './1795910000000-oa-custom-windows';
 import { WecomGroupMsgSends1795920000000 } from './1795920000000-wecom-group-msg-sends';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
@@ -72,6 +73,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   OutboxDelivery1795870000000,
   Journeys1795880000000,
   OutboxMessages1795890000000,
+  SubscribeConsents1795900000000,
   OaCustomWindows1795910000000,
   WecomGroupMsgSends1795920000000,
 ];

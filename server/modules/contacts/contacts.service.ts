@@ -13,6 +13,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { insertReturningId, isMysqlManager, placeholders, toId, toSqlDate } from '../../db/sql';
 import { countChanges, stageChange, tagChange } from '../stats/stat-counters';
 import { insertNewContactTerms, refreshSearchTerms } from './search-terms';
+import { moveSubscribeConsents } from '../subscribe-consent/subscribe-consent.service';
 import { moveCustomWindows } from '../outbox/custom-window';
 
 /** A way to recognise a person: openids are per app, external_userid per corp, unionid per open platform. */
@@ -206,6 +207,7 @@ export class ContactsService {
     const following = survivorFollows.map((f) => f.userId);
     if (following.length > 0) await manager.delete(ContactFollow, { contactId: mergedId, userId: In(following) });
     await manager.update(ContactFollow, { contactId: mergedId }, { contactId: survivorId });
+    await moveSubscribeConsents(manager, mergedId, survivorId);
     // The customer-service window follows the openid (the later of the two per account).
     await moveCustomWindows(manager, mergedId, survivorId, this.deps.clock.now());
 

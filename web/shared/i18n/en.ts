@@ -883,6 +883,7 @@ const en: Messages = {
       broadcast_cancelled: 'Broadcast cancelled',
       outside_window: 'Outside the 48-hour customer-service window (no message, click or scan from the follower since)',
       window_count: 'Customer-service messages of this window used up',
+      no_consent: 'No unspent subscribe consent for this template',
       invalid_openid: 'The platform does not know this OpenID',
       no_phone: 'No phone number on the contact',
       bad_phone: 'The phone number cannot receive SMS',
@@ -1072,6 +1073,7 @@ const en: Messages = {
       invalid_openid: 'Skipped: OpenID unknown to the platform',
       no_phone: 'Skipped: no phone number',
       bad_phone: 'Skipped: not a number SMS can reach',
+      no_consent: 'Skipped: no subscribe consent left for this template',
     },
   },
   templatesPage: {

@@ -697,6 +697,7 @@ const zhCNScreens = {
       broadcast_cancelled: '群发已取消',
       outside_window: '不在 48 小时客服消息窗口内（粉丝此后没有发消息、点菜单或扫码）',
       window_count: '本窗口的客服消息条数已用完',
+      no_consent: '用户没有未用完的订阅授权',
       invalid_openid: '平台不认识此 OpenID',
       no_phone: '客户没有手机号',
       bad_phone: '手机号无法接收短信',
@@ -873,6 +874,7 @@ const zhCNScreens = {
       invalid_openid: '跳过：OpenID 无效',
       no_phone: '跳过：没有手机号',
       bad_phone: '跳过：手机号无法接收短信',
+      no_consent: '跳过：用户没有剩余的订阅授权',
     },
   },
   templatesPage: {
