@@ -150,7 +150,8 @@ class BatchContext {
   private readonly moves: RunMove[] = [];
   private readonly drafts: OutboxDraft[] = [];
   private readonly points: AddPointsParams[] = [];
-  private readonly stages = new Map<LifecycleStage, number[]>();
+  /** Stage moves by journey, then stage: the history names the journey that moved each contact. */
+  private readonly stages = new Map<number, Map<LifecycleStage, number[]>>();
   private readonly assignments: number[] = [];
   private readonly preferences = new Map<number, string>();
   private tags: Promise<Map<number, Set<string>>> | null = null;
@@ -330,9 +331,12 @@ class BatchContext {
             dedupeKey: cause,
           });
           break;
-        case 'set_stage':
-          this.stages.set(action.stage, (this.stages.get(action.stage) ?? []).concat(run.contactId));
+        case 'set_stage': {
+          const byStage = this.stages.get(run.journeyId) ?? new Map<LifecycleStage, number[]>();
+          byStage.set(action.stage, (byStage.get(action.stage) ?? []).concat(run.contactId));
+          this.stages.set(run.journeyId, byStage);
           break;
+        }
         case 'assign_sales':
           this.assignments.push(run.contactId);
           break;
@@ -482,7 +486,17 @@ class BatchContext {
     }
     if (this.drafts.length > 0) await this.deps.outbox.enqueue({ manager: m, drafts: this.drafts });
     await this.deps.scoring.addPoints(m, this.points);
-    for (const [stage, ids] of this.stages) await this.deps.sales.setStage(m, ids, stage, 'journey');
+    if (this.stages.size > 0) {
+      const journeyIds = [...this.stages.keys()];
+      const names: { id: number | string; name: string }[] = await m.query(
+        `SELECT id, name FROM journeys WHERE id IN (${placeholders(journeyIds.length)})`,
+        journeyIds,
+      );
+      const nameOf = new Map(names.map((r) => [Number(r.id), r.name]));
+      for (const [journeyId, byStage] of this.stages)
+        for (const [stage, ids] of byStage)
+          await this.deps.sales.setStage(m, ids, stage, { id: journeyId, name: nameOf.get(journeyId) ?? String(journeyId) });
+    }
     if (this.assignments.length > 0) await this.deps.sales.assignToSales(m, this.assignments, 'journey');
     for (const [contactId, channel] of this.preferences) await upsertPreferredChannel(m, contactId, channel, this.now);
     // Each run's new place, guarded by the step counter it was read with: runs that move alike share a statement.
