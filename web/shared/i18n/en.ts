@@ -493,6 +493,7 @@ const en: Messages = {
       reply_one_kind: 'Give a text reply or a news reply, not both',
       time_or_cursor: 'Not a valid time',
       phone_format: 'Enter a mainland China mobile number, or + and the country code',
+      time_zone_format: 'Enter a time zone name such as Asia/Shanghai or America/New_York',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',
