@@ -1016,7 +1016,7 @@ const en: Messages = {
     migrate: {
       title: 'Move customers in progress',
       hint: 'Customers are still waiting in version {version}. Move them to version {to} by choosing a wait node for each node they wait in; or publish without moving them, and they finish on version {version}.',
-      oldNode: 'Waiting in (version {version})',
+      oldNode: 'Node {node} of version {version}',
       waiting: '{count} waiting',
       newNode: 'Move to (version {to})',
       pick: 'Choose a node',

@@ -816,7 +816,7 @@ const zhCNScreens = {
     migrate: {
       title: '迁移进行中的用户',
       hint: '版本 {version} 中还有用户在等待。为每个等待节点选择版本 {to} 中的等待节点即可把他们迁移过去；也可以直接发布，他们会按版本 {version} 走完。',
-      oldNode: '等待中（版本 {version}）',
+      oldNode: '版本 {version} 的节点 {node}',
       waiting: '{count} 位等待中',
       newNode: '迁移到（版本 {to}）',
       pick: '选择节点',
