@@ -462,6 +462,8 @@ const en: Messages = {
       saved: 'Saved',
       remarkTooLong: 'A remark has at most {max} characters',
       phoneInvalid: 'Enter a mainland mobile number, or + and the country code',
+      timeZone: 'Time zone',
+      timeZonePlaceholder: 'e.g. America/New_York; empty: the business time zone',
     },
   },
   forms: {

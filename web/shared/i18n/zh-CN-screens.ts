@@ -345,6 +345,8 @@ const zhCNScreens = {
       saved: '已保存',
       remarkTooLong: '备注最多 {max} 个字',
       phoneInvalid: '请输入中国大陆手机号，或以 + 加国家代码开头的号码',
+      timeZone: '时区',
+      timeZonePlaceholder: '例如 America/New_York；留空则使用默认时区',
     },
   },
   labels: {
