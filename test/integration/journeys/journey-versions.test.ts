@@ -5,7 +5,7 @@ import { createLogger } from '../../../server/adapters/logger';
 import { composeServices, type Services } from '../../../server/compose';
 import { fromSqlDate } from '../../../server/db/sql';
 import type { JourneyDefinition } from '../../../server/modules/journeys/journey-definition';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, untilSomeoneWaitsForALock, useSecondInstance } from '../../support/database';
 
 const actor = { operatorId: null, ip: '127.0.0.1' };
 const DAY_MS = 86_400_000;
@@ -53,6 +53,7 @@ const v2 = (): JourneyDefinition => ({
 });
 
 describeEachDatabase('journey versions: publishing with a mapping, and who moved a stage', (db) => {
+  const second = useSecondInstance(db);
   let clock: ManualClock;
   let a: Services;
 
@@ -131,6 +132,44 @@ describeEachDatabase('journey versions: publishing with a mapping, and who moved
       nodes: ['wait→pause'],
       moved: 3,
     });
+  });
+
+  it('a run another instance moves while the publish waits for its lock stays where that move put it (MySQL row locks)', async () => {
+    if (db().config.kind === 'sqlite') return; // One writer: nothing runs between the publish's statements.
+    const id = await published(v1());
+    const [held, free] = await makeContacts(2);
+    await a.journeys.enroll({ id, contactIds: [held, free], actor });
+    await a.journeyEngine.advanceDue();
+    await a.journeys.saveVersion({ id, definition: v2(), actor });
+    const [run]: { id: number }[] = await db().dataSource.query('SELECT id FROM journey_runs WHERE contact_id = ?', [held]);
+    // Another instance's engine holds the run, as its claim does, and ends it.
+    const engine = second().createQueryRunner();
+    await engine.connect();
+    await engine.startTransaction();
+    try {
+      await engine.query('SELECT id FROM journey_runs WHERE id = ? FOR UPDATE', [run.id]);
+      const publishing = a.journeys.publish({ id, actor, migrate: { fromVersion: 1, nodes: { wait: 'pause' } } });
+      await untilSomeoneWaitsForALock(db().dataSource);
+      await engine.query(
+        "UPDATE journey_runs SET node_id = 'end', state = 'exited', step_seq = step_seq + 2, next_due_at = NULL WHERE id = ? AND step_seq = 2",
+        [run.id],
+      );
+      await engine.commitTransaction();
+      expect(await publishing).toEqual({ ok: true, value: { id, version: 2, status: 'active', migrated: 1 } });
+    } finally {
+      if (engine.isTransactionActive) await engine.rollbackTransaction();
+      await engine.release();
+    }
+    expect(await runs()).toEqual([
+      [held, 1, 'end', 'exited', 4],
+      [free, 2, 'pause', 'waiting', 3],
+    ]);
+    // Its steps were not touched by the move either: none opened at `pause`, none closed as migrated.
+    const [touched]: { n: number }[] = await db().dataSource.query(
+      "SELECT COUNT(*) AS n FROM journey_steps WHERE run_id = ? AND (node_id = 'pause' OR outcome = 'migrated')",
+      [run.id],
+    );
+    expect(Number(touched.n)).toBe(0);
   });
 
   it('refuses a mapping that leaves waiting runs behind or lands them on the wrong kind of node, and publishes nothing', async () => {
