@@ -75,6 +75,13 @@ export class Contact {
   @Column({ type: 'varchar', length: 20, nullable: true })
   phone: string | null;
 
+  /**
+   * The contact's own IANA time zone (`America/New_York`), set by an operator; null: the business
+   * zone (BUSINESS_TIMEZONE). Journeys' "until 09:00" waits and the outbox's quiet hours read it.
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  timeZone: string | null;
+
   /** Set when this contact was merged into another one; merged contacts keep no identities. */
   @Column({ type: 'int', nullable: true })
   mergedIntoId: number | null;

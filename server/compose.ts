@@ -303,8 +303,9 @@ export function composeServices(p: ComposeParams) {
     listMembers: (segmentId, afterId, limit) => segmentMembership.listMemberIds(segmentId, afterId, limit),
   };
   const salesPort: SalesPort = p.journeyPorts?.sales ?? {
-    async setStage(manager, contactIds, stage) {
-      const moves = contactIds.map((contactId) => ({ contactId, stage, actor: { kind: 'system' as const } }));
+    async setStage(manager, contactIds, stage, journey) {
+      const actor = { kind: 'journey' as const, id: journey.id, name: journey.name };
+      const moves = contactIds.map((contactId) => ({ contactId, stage, actor }));
       await lifecycle.moveStages(manager, moves, { forwardOnly: false });
     },
     async assignToSales(manager, contactIds, cause) {

@@ -13,6 +13,7 @@ import {
 import type { ContactListFilter, ContactScope, ContactsQueryService } from '../modules/contacts/contacts-query.service';
 import { parseTimelineCursor, TIMELINE_KINDS, type TimelineService } from '../modules/timeline/timeline.service';
 import {
+  normalizeTimeZone,
   normalizeTypedPhone,
   REMARK_MAX_LENGTH,
   type ContactNotesService,
@@ -120,7 +121,7 @@ const bulkTagsSchema = z.union([
   tagChangeSchema.extend({ contactIds: z.array(z.number().int().positive().max(2_147_483_647)).min(1).max(MAX_SELECTED) }),
   tagChangeSchema.extend({ filter: bodyFilterSchema.superRefine(checkFilter) }),
 ]);
-/** The operator's notes: a remark (shown as the name) and a phone; '' or null removes one. */
+/** The operator's notes: a remark (shown as the name), a phone and a time zone; '' or null removes one. */
 const notesSchema = z
   .strictObject({
     remark: z.string().max(REMARK_MAX_LENGTH).nullable().optional(),
@@ -140,8 +141,27 @@ const notesSchema = z
         return phone ?? z.NEVER;
       })
       .optional(),
+    // An IANA name; null or '' puts the contact back on the business zone.
+    timeZone: z
+      .string()
+      .max(64)
+      .nullable()
+      .transform((text, ctx) => {
+        if (text === null || text.trim() === '') return null;
+        const zone = normalizeTimeZone(text);
+        if (zone === null)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'Expected an IANA time zone such as Asia/Shanghai',
+            params: { code: 'time_zone_format' },
+          });
+        return zone ?? z.NEVER;
+      })
+      .optional(),
   })
-  .refine((body) => body.remark !== undefined || body.phone !== undefined, { message: 'Expected remark or phone' });
+  .refine((body) => body.remark !== undefined || body.phone !== undefined || body.timeZone !== undefined, {
+    message: 'Expected remark, phone or timeZone',
+  });
 const ledgerQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   before: idParamSchema.optional(),
@@ -265,6 +285,7 @@ export function createAdminContactsRouter(deps: AdminContactsRouterDeps): Router
         scope: scopeOf(ctx.state.operator),
         remark: body.remark,
         phone: body.phone,
+        timeZone: body.timeZone,
         actor: actorOf(ctx),
       }),
     );

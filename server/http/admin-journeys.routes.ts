@@ -16,6 +16,17 @@ const createSchema = z.union([
   z.strictObject({ name: nameSchema, definition: z.unknown() }),
 ]);
 const versionSchema = z.strictObject({ definition: z.unknown() });
+/** An optional mapping on publish: the waiting runs of `fromVersion` move node by node (journey-migration.ts). */
+const publishSchema = z.strictObject({
+  migrate: z
+    .strictObject({
+      fromVersion: z.number().int().positive(),
+      nodes: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).refine((nodes) => Object.keys(nodes).length <= 200, {
+        message: 'At most 200 nodes',
+      }),
+    })
+    .optional(),
+});
 const enrollSchema = z.strictObject({ contactIds: z.array(z.number().int().positive()).min(1).max(1_000) });
 
 /** Journeys (DESIGN.md, "Journeys and delivery"): admins and operators; definitions validated node by node; every change audited. */
@@ -43,8 +54,15 @@ export function createAdminJourneysRouter(deps: AdminJourneysRouterDeps): Router
     const body = await parseJsonBody(ctx, versionSchema);
     ctx.body = unwrap(await journeys.saveVersion({ id, definition: body.definition, actor: actorOf(ctx) }));
   });
+  // Without a body (or with `{}`) runs inside finish on their versions; `migrate` moves them.
   router.post('/api/admin/journeys/:id/publish', editors, async (ctx) => {
-    ctx.body = unwrap(await journeys.publish({ id: parseId(ctx.params.id), actor: actorOf(ctx) }));
+    const id = parseId(ctx.params.id);
+    const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+    const body = hasBody ? await parseJsonBody(ctx, publishSchema) : {};
+    ctx.body = unwrap(await journeys.publish({ id, migrate: body.migrate, actor: actorOf(ctx) }));
+  });
+  router.get('/api/admin/journeys/:id/waiting-runs', editors, async (ctx) => {
+    ctx.body = { items: unwrap(await journeys.waitingRuns(parseId(ctx.params.id))) };
   });
   router.post('/api/admin/journeys/:id/pause', editors, async (ctx) => {
     ctx.body = unwrap(await journeys.setPaused({ id: parseId(ctx.params.id), paused: true, actor: actorOf(ctx) }));

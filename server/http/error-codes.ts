@@ -76,6 +76,8 @@ export const FIELD_RULE_CODES = [
   'segment_unknown',
   'segment_cycle',
   'segment_in_use',
+  // A contact's time zone (PATCH /api/admin/contacts/:id).
+  'time_zone_format',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

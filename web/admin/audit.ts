@@ -59,6 +59,7 @@ export const AUDIT_ACTIONS = [
   'broadcast.resume',
   'broadcast.cancel',
   'delivery_settings.update',
+  'journey.migrate_runs',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

@@ -162,3 +162,51 @@ export function parseContactIds(text: string): { ids: number[]; bad: string[] } 
   }
   return { ids: [...new Set(ids)], bad };
 }
+
+/** Runs of a version waiting in one of its nodes (GET /api/admin/journeys/:id/waiting-runs). */
+export interface WaitingRuns {
+  version: number;
+  nodeId: string;
+  count: number;
+}
+
+/** One row of the "move customers in progress" dialog: an old node with waiting runs, and where they may go. */
+export interface MigrationRow {
+  nodeId: string;
+  count: number;
+  /** Wait nodes of the new version that accept these runs (the server checks again: journey-migration.ts). */
+  targets: string[];
+}
+
+/** The older versions that have waiting runs, newest first (the versions a publish could move them from). */
+export function olderVersionsWaiting(waiting: WaitingRuns[], latestVersion: number): number[] {
+  return [...new Set(waiting.filter((w) => w.version < latestVersion && w.count > 0).map((w) => w.version))].sort((a, b) => b - a);
+}
+
+/**
+ * The dialog's rows for moving `from`'s waiting runs onto `to`: a waiting run goes only to a wait
+ * node, a wait for an open only to a wait for the same message's open. The suggestion is the node
+ * of the same id when it is one of the targets, else the only target, else none.
+ */
+export function migrationRows(
+  waiting: WaitingRuns[],
+  fromVersion: number,
+  from: JourneyDefinitionView,
+  to: JourneyDefinitionView,
+): { rows: MigrationRow[]; suggested: Record<string, string> } {
+  const oldNodes = new Map(from.nodes.map((n) => [n.id, n]));
+  const rows: MigrationRow[] = [];
+  const suggested: Record<string, string> = {};
+  for (const w of waiting) {
+    if (w.version !== fromVersion || w.count === 0) continue;
+    const before = oldNodes.get(w.nodeId);
+    const opens = before?.mode === 'until_opened';
+    const targets = to.nodes
+      .filter((n) => n.type === 'wait' && (n.mode === 'until_opened') === opens && (!opens || n.node === before?.node))
+      .map((n) => n.id);
+    rows.push({ nodeId: w.nodeId, count: w.count, targets });
+    const pick = targets.includes(w.nodeId) ? w.nodeId : targets.length === 1 ? targets[0] : '';
+    if (pick) suggested[w.nodeId] = pick;
+  }
+  return { rows, suggested };
+}

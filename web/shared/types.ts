@@ -64,6 +64,8 @@ export interface ContactDetail {
   display: DisplayIdentity;
   remark: string | null;
   phone: string | null;
+  /** The contact's own IANA time zone; null: the business zone (quiet hours and "until 09:00" waits read it). */
+  timeZone?: string | null;
   owner: ContactOwner | null;
   avatarUrl?: string | null;
   identities: { kind: string; appId: string | null; value: string }[];

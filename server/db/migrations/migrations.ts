@@ -32,6 +32,7 @@ import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
 import { SubscribeConsents1795900000000 } from './1795900000000-subscribe-consents';
 import { OaCustomWindows1795910000000 } from './1795910000000-oa-custom-windows';
 import { WecomGroupMsgSends1795920000000 } from './1795920000000-wecom-group-msg-sends';
+import { ContactTimeZone1795940000000 } from './1795940000000-contact-time-zone';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -76,6 +77,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   SubscribeConsents1795900000000,
   OaCustomWindows1795910000000,
   WecomGroupMsgSends1795920000000,
+  ContactTimeZone1795940000000,
 ];
 
 /**

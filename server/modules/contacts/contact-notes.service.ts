@@ -21,6 +21,23 @@ export function normalizeTypedPhone(text: string): string | null {
   return /^\+[1-9]\d{6,14}$/.test(compact) ? compact : null;
 }
 
+/**
+ * An IANA time zone an operator may set (`America/New_York`, `asia/shanghai`), in its canonical
+ * spelling, or null when the runtime does not know it. Names only: offsets (`+08:00`) and
+ * abbreviations (`EST`) that some runtimes accept are refused, as the contact's clock follows its
+ * zone's rules (daylight saving included), which an offset does not.
+ */
+export function normalizeTimeZone(text: string): string | null {
+  const name = text.trim();
+  if (!/^[A-Za-z]+(?:\/[A-Za-z0-9_+-]+)*$/.test(name) || name.length > 64) return null;
+  if (/^[A-Z]{3,5}$/.test(name) && name !== 'UTC') return null;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
 export interface UpdateContactNotesParams {
   contactId: number;
   scope: ContactScope;
@@ -28,12 +45,16 @@ export interface UpdateContactNotesParams {
   remark?: string | null;
   /** Already normalized (normalizeTypedPhone); undefined: unchanged; null: removed. */
   phone?: string | null;
+  /** Already normalized (normalizeTimeZone); undefined: unchanged; null: the business zone again. */
+  timeZone?: string | null;
   actor: AuditActor;
 }
 
 export interface ContactNotes {
   remark: string | null;
   phone: string | null;
+  /** The contact's own time zone; null: the business zone (BUSINESS_TIMEZONE). */
+  timeZone: string | null;
 }
 
 export type UpdateContactNotesResult = { ok: true; value: ContactNotes } | { ok: false; reason: 'not_found' };
@@ -62,19 +83,22 @@ export class ContactNotesService {
       // moved the contact away, which then answers as a contact that is gone.
       const [locked] = await lockContactRows(manager, [params.contactId]);
       if (!locked || locked.mergedIntoId !== null) return { ok: false, reason: 'not_found' } as const;
-      const rows: { remark: string | null; phone: string | null }[] = await manager.query(
-        'SELECT remark, phone FROM contacts WHERE id = ?',
+      const rows: { remark: string | null; phone: string | null; time_zone: string | null }[] = await manager.query(
+        'SELECT remark, phone, time_zone FROM contacts WHERE id = ?',
         [params.contactId],
       );
-      const before: ContactNotes = { remark: rows[0]?.remark ?? null, phone: rows[0]?.phone ?? null };
+      const before: ContactNotes = { remark: rows[0]?.remark ?? null, phone: rows[0]?.phone ?? null, timeZone: rows[0]?.time_zone ?? null };
       const after: ContactNotes = {
         remark: params.remark === undefined ? before.remark : params.remark?.trim() || null,
         phone: params.phone === undefined ? before.phone : params.phone,
+        timeZone: params.timeZone === undefined ? before.timeZone : params.timeZone,
       };
-      if (after.remark === before.remark && after.phone === before.phone) return { ok: true, value: after } as const;
-      await manager.query('UPDATE contacts SET remark = ?, phone = ?, updated_at = ? WHERE id = ?', [
+      if (after.remark === before.remark && after.phone === before.phone && after.timeZone === before.timeZone)
+        return { ok: true, value: after } as const;
+      await manager.query('UPDATE contacts SET remark = ?, phone = ?, time_zone = ?, updated_at = ? WHERE id = ?', [
         after.remark,
         after.phone,
+        after.timeZone,
         toSqlDate(this.deps.clock.now()),
         params.contactId,
       ]);
@@ -90,6 +114,7 @@ export class ContactNotesService {
         detail: {
           ...(after.remark !== before.remark ? { remarkBefore: before.remark, remarkAfter: after.remark } : {}),
           ...(after.phone !== before.phone ? { phoneBefore: masked(before.phone), phoneAfter: masked(after.phone) } : {}),
+          ...(after.timeZone !== before.timeZone ? { timeZoneBefore: before.timeZone, timeZoneAfter: after.timeZone } : {}),
         },
       });
       return { ok: true, value: after } as const;

@@ -156,6 +156,8 @@ export interface ContactDetail {
   remark: string | null;
   /** The phone an operator typed; masked for sales reps like the phone identities. */
   phone: string | null;
+  /** The contact's own IANA time zone; null: the business zone. */
+  timeZone: string | null;
   owner: ContactOwner | null;
   avatarUrl: string | null;
   openid: string | null;
@@ -681,6 +683,7 @@ export class ContactsQueryService {
       display: displayIdentityOf({ ...contact, identities }),
       remark: contact.remark,
       phone: contact.phone !== null && params.maskPhones ? maskPhone(contact.phone) : contact.phone,
+      timeZone: contact.timeZone,
       owner: contact.ownerUserId === null ? null : { userId: contact.ownerUserId, name: owners.get(contact.ownerUserId) ?? null },
       avatarUrl: contact.avatarUrl,
       ...primaryIdentities(identities),

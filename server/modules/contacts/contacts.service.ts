@@ -219,12 +219,13 @@ export class ContactsService {
     const last = latest({ source: survivor.lastSource, at: survivor.lastSourceAt }, { source: merged.lastSource, at: merged.lastSourceAt });
     const lastInteraction = latest({ source: null, at: survivor.lastInteractionAt }, { source: null, at: merged.lastInteractionAt }).at;
     await manager.query(
-      `UPDATE contacts SET name = ?, remark = ?, phone = ?, avatar_url = ?, score = score + ?, stage = ?, first_source = ?, first_source_at = ?, last_source = ?, last_source_at = ?,
+      `UPDATE contacts SET name = ?, remark = ?, phone = ?, time_zone = ?, avatar_url = ?, score = score + ?, stage = ?, first_source = ?, first_source_at = ?, last_source = ?, last_source_at = ?,
          last_interaction_at = ?, owner_user_id = ?, updated_at = ? WHERE id = ?`,
       [
         survivor.name ?? merged.name,
         survivor.remark ?? merged.remark,
         survivor.phone ?? merged.phone,
+        survivor.timeZone ?? merged.timeZone,
         survivor.avatarUrl ?? merged.avatarUrl,
         merged.score,
         laterStage(survivor.stage, merged.stage),

@@ -82,7 +82,10 @@ const waitNode = z.strictObject({
   id: nodeId,
   type: z.literal('wait'),
   position,
-  /** `duration`: seconds; `until_time`: the next HH:MM in `timezone` (default the business zone); `until_opened`: an open of `node`'s message, or `timeoutSeconds`. */
+  /**
+   * `duration`: seconds; `until_time`: the next HH:MM in the contact's own time zone (contacts.time_zone),
+   * else in `timezone`, else in the business zone; `until_opened`: an open of `node`'s message, or `timeoutSeconds`.
+   */
   mode: z.enum(['duration', 'until_time', 'until_opened']),
   seconds: z
     .number()

@@ -150,7 +150,8 @@ class BatchContext {
   private readonly moves: RunMove[] = [];
   private readonly drafts: OutboxDraft[] = [];
   private readonly points: AddPointsParams[] = [];
-  private readonly stages = new Map<LifecycleStage, number[]>();
+  /** Stage moves by journey, then stage: the history names the journey that moved each contact. */
+  private readonly stages = new Map<number, Map<LifecycleStage, number[]>>();
   private readonly assignments: number[] = [];
   private readonly preferences = new Map<number, string>();
   private tags: Promise<Map<number, Set<string>>> | null = null;
@@ -253,7 +254,7 @@ class BatchContext {
             nodeId: node.id,
             state: 'waiting',
             stepSeq: seq,
-            nextDueAt: this.waitUntil(node),
+            nextDueAt: await this.waitUntil(run, node),
             waitForNode: node.mode === 'until_opened' ? (node.node ?? null) : null,
             outcome: null,
             closedOutcome,
@@ -266,11 +267,14 @@ class BatchContext {
     end('exited', current ?? run.nodeId, 'too_many_nodes');
   }
 
-  private waitUntil(node: WaitNode): Date {
+  /** "Until 09:00" is 09:00 where the contact lives: its own zone, else the node's, else the business zone. */
+  private async waitUntil(run: RunRow, node: WaitNode): Promise<Date> {
     const now = this.now.getTime();
     if (node.mode === 'duration') return new Date(now + (node.seconds ?? 0) * 1000);
     if (node.mode === 'until_opened') return new Date(now + (node.timeoutSeconds ?? 0) * 1000);
-    return nextTimeOfDay(this.now, node.time ?? '09:00', node.timezone ?? this.deps.timezone);
+    const own = (await this.loadContacts()).get(run.contactId)?.timeZone;
+    const zone = typeof own === 'string' && own !== '' ? own : (node.timezone ?? this.deps.timezone);
+    return nextTimeOfDay(this.now, node.time ?? '09:00', zone);
   }
 
   /** The message of a send node, into the outbox with this step (key `journey:<run>:<node>`). */
@@ -330,9 +334,12 @@ class BatchContext {
             dedupeKey: cause,
           });
           break;
-        case 'set_stage':
-          this.stages.set(action.stage, (this.stages.get(action.stage) ?? []).concat(run.contactId));
+        case 'set_stage': {
+          const byStage = this.stages.get(run.journeyId) ?? new Map<LifecycleStage, number[]>();
+          byStage.set(action.stage, (byStage.get(action.stage) ?? []).concat(run.contactId));
+          this.stages.set(run.journeyId, byStage);
           break;
+        }
         case 'assign_sales':
           this.assignments.push(run.contactId);
           break;
@@ -423,7 +430,8 @@ class BatchContext {
   private loadContacts(): Promise<Map<number, Record<string, unknown>>> {
     this.contacts ??= (async () => {
       const rows: Record<string, unknown>[] = await this.m.query(
-        'SELECT id, score, stage, phone, remark, name, first_source AS firstSource, last_source AS lastSource, owner_user_id AS ownerUserId ' +
+        'SELECT id, score, stage, phone, remark, name, first_source AS firstSource, last_source AS lastSource, owner_user_id AS ownerUserId, ' +
+          'time_zone AS timeZone ' +
           `FROM contacts WHERE id IN (${placeholders(this.contactIds.length)})`,
         this.contactIds,
       );
@@ -482,7 +490,17 @@ class BatchContext {
     }
     if (this.drafts.length > 0) await this.deps.outbox.enqueue({ manager: m, drafts: this.drafts });
     await this.deps.scoring.addPoints(m, this.points);
-    for (const [stage, ids] of this.stages) await this.deps.sales.setStage(m, ids, stage, 'journey');
+    if (this.stages.size > 0) {
+      const journeyIds = [...this.stages.keys()];
+      const names: { id: number | string; name: string }[] = await m.query(
+        `SELECT id, name FROM journeys WHERE id IN (${placeholders(journeyIds.length)})`,
+        journeyIds,
+      );
+      const nameOf = new Map(names.map((r) => [Number(r.id), r.name]));
+      for (const [journeyId, byStage] of this.stages)
+        for (const [stage, ids] of byStage)
+          await this.deps.sales.setStage(m, ids, stage, { id: journeyId, name: nameOf.get(journeyId) ?? String(journeyId) });
+    }
     if (this.assignments.length > 0) await this.deps.sales.assignToSales(m, this.assignments, 'journey');
     for (const [contactId, channel] of this.preferences) await upsertPreferredChannel(m, contactId, channel, this.now);
     // Each run's new place, guarded by the step counter it was read with: runs that move alike share a statement.
@@ -593,12 +611,20 @@ export function bucketOf(contactId: number, salt: string): number {
   return digest.readUInt32BE(0) / 2 ** 32;
 }
 
-/** The next HH:MM (after `now`) in a time zone (a fixed offset at `now`, as reports cut days). */
+/**
+ * The next HH:MM (after `now`) on the wall clock of a time zone. The offset is the one in force at
+ * that HH:MM (read at the candidate instant), so across a daylight-saving change "09:00 New York"
+ * is still 09:00 there, not 08:00 or 10:00.
+ */
 export function nextTimeOfDay(now: Date, time: string, timeZone: string): Date {
-  const offset = getUtcOffsetMinutes(timeZone, now) * 60_000;
-  const local = new Date(now.getTime() + offset);
+  const local = new Date(now.getTime() + getUtcOffsetMinutes(timeZone, now) * 60_000);
   const [h, mi] = time.split(':').map(Number);
-  let at = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), h, mi) - offset;
-  if (at <= now.getTime()) at += 86_400_000;
-  return new Date(at);
+  const today = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), h, mi);
+  for (let day = 0; day < 3; day += 1) {
+    const wall = today + day * 86_400_000;
+    const guess = wall - getUtcOffsetMinutes(timeZone, now) * 60_000;
+    const at = wall - getUtcOffsetMinutes(timeZone, new Date(guess)) * 60_000;
+    if (at > now.getTime()) return new Date(at);
+  }
+  return new Date(today + 3 * 86_400_000 - getUtcOffsetMinutes(timeZone, now) * 60_000);
 }

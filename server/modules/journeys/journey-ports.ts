@@ -15,10 +15,19 @@ export interface SegmentsPort {
 }
 
 export interface SalesPort {
-  /** Moves the contacts to the stage, in the step's transaction (with the stage's history). */
-  setStage(manager: EntityManager, contactIds: number[], stage: LifecycleStage, cause: string): Promise<void>;
+  /**
+   * Moves the contacts to the stage, in the step's transaction (with the stage's history, whose
+   * actor is the journey that moved them: the timeline names it).
+   */
+  setStage(manager: EntityManager, contactIds: number[], stage: LifecycleStage, journey: JourneyRef): Promise<void>;
   /** Assigns each contact to a sales rep (its WeCom follower, else round-robin), in the step's transaction. */
   assignToSales(manager: EntityManager, contactIds: number[], cause: string): Promise<void>;
+}
+
+/** The journey an action node belongs to, as the history names it. */
+export interface JourneyRef {
+  id: number;
+  name: string;
 }
 
 export const NO_SEGMENTS: SegmentsPort = {

@@ -10,5 +10,8 @@ export const JOURNEY_RULE_CODES = [
   'journey_not_found',
   'journey_not_active',
   'journey_no_published_version',
+  'journey_migration_version',
+  'journey_migration_unmapped',
+  'journey_migration_incompatible',
 ] as const;
 export type JourneyRuleCode = (typeof JOURNEY_RULE_CODES)[number];

@@ -4,7 +4,7 @@ import { Journey, type JourneyStatus } from '../../../entities/journey.entity';
 import { JourneyVersion } from '../../../entities/journey-version.entity';
 import { TagRule } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
-import { insertedId, placeholders, toSqlDate } from '../../db/sql';
+import { executeCountingRows, insertedId, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { InteractionsService } from '../interactions/interactions.service';
@@ -12,6 +12,7 @@ import { matchRule } from '../tag-rules/tag-rules.engine';
 import { getUtcOffsetMinutes } from '../reports/business-day';
 import { upsertPreferredChannel } from './journey-engine';
 import { validateDefinition, type DefinitionIssue, type InteractionMatcher, type JourneyDefinition } from './journey-definition';
+import { checkRunMigration, type RunMigration, type WaitingAt } from './journey-migration';
 import type { SegmentsPort } from './journey-ports';
 import { enterRuns, type JourneyDefinitions, type PublishedJourney } from './journey-runs';
 import { JOURNEY_TEMPLATES } from './journey-templates';
@@ -64,6 +65,18 @@ export interface JourneysServiceDeps {
   segments: SegmentsPort;
   links: () => Promise<LinkSigner>;
   timezone: string;
+}
+
+/** A publish's answer; with a mapping, `migrated` counts the waiting runs moved onto the version. */
+export interface PublishedView {
+  id: number;
+  version: number;
+  status: JourneyStatus;
+  migrated?: number;
+}
+
+interface MigrationPlan extends RunMigration {
+  waiting: WaitingAt[];
 }
 
 const MAX_ENROLL = 1_000;
@@ -205,39 +218,147 @@ export class JourneysService {
   }
 
   /**
-   * Publishes the newest version: new entries take it, runs inside finish on theirs. Journeys its
-   * `enter_journey` actions name must exist; one never published yet (a template's companion) is
-   * published with it, so the hand-over works as instantiated.
+   * Publishes the newest version: new entries take it, runs inside finish on theirs, unless
+   * `migrate` maps an older version's nodes onto this one: then that version's waiting runs move
+   * (checkRunMigration says which mappings are allowed; a refused one publishes nothing). Journeys
+   * its `enter_journey` actions name must exist; one never published yet (a template's companion)
+   * is published with it, so the hand-over works as instantiated.
    */
-  async publish(p: { id: number; actor: AuditActor }): Promise<JourneyResult<{ id: number; version: number; status: JourneyStatus }>> {
-    const result = await this.deps.transactor.runRetrying(
-      async (m): Promise<JourneyResult<{ id: number; version: number; status: JourneyStatus }>> => {
-        const journey = await m.findOne(Journey, { where: { id: p.id }, lock: lockOf(m) });
-        if (!journey) return { ok: false, reason: 'not_found' };
-        const definition = await this.deps.definitions.definitionOf(m, journey.id, journey.latestVersion);
-        const targets = definition.nodes.flatMap((n, i) =>
-          n.type === 'action'
-            ? n.actions.flatMap((a, j) =>
-                a.kind === 'enter_journey' ? [{ name: a.journey, path: `nodes.${i}.actions.${j}.journey` }] : [],
-              )
-            : [],
-        );
-        for (const target of targets) {
-          const other = await m.findOneBy(Journey, { name: target.name });
-          if (!other)
-            return {
-              ok: false,
-              reason: 'invalid',
-              issues: [{ path: `definition.${target.path}`, code: 'journey_not_found', message: `no journey "${target.name}"` }],
-            };
-          if (other.publishedVersion === null && other.id !== journey.id) await this.markPublished(m, other, p.actor);
-        }
-        await this.markPublished(m, journey, p.actor);
-        return { ok: true, value: { id: journey.id, version: journey.latestVersion, status: 'active' } };
-      },
-    );
+  async publish(p: { id: number; actor: AuditActor; migrate?: RunMigration }): Promise<JourneyResult<PublishedView>> {
+    const result = await this.deps.transactor.runRetrying(async (m): Promise<JourneyResult<PublishedView>> => {
+      const journey = await m.findOne(Journey, { where: { id: p.id }, lock: lockOf(m) });
+      if (!journey) return { ok: false, reason: 'not_found' };
+      const definition = await this.deps.definitions.definitionOf(m, journey.id, journey.latestVersion);
+      let plan: MigrationPlan | null = null;
+      if (p.migrate) {
+        const checked = await this.planMigration(m, journey, definition, p.migrate);
+        if (!checked.ok) return checked;
+        plan = checked.value;
+      }
+      const targets = definition.nodes.flatMap((n, i) =>
+        n.type === 'action'
+          ? n.actions.flatMap((a, j) => (a.kind === 'enter_journey' ? [{ name: a.journey, path: `nodes.${i}.actions.${j}.journey` }] : []))
+          : [],
+      );
+      for (const target of targets) {
+        const other = await m.findOneBy(Journey, { name: target.name });
+        if (!other)
+          return {
+            ok: false,
+            reason: 'invalid',
+            issues: [{ path: `definition.${target.path}`, code: 'journey_not_found', message: `no journey "${target.name}"` }],
+          };
+        if (other.publishedVersion === null && other.id !== journey.id) await this.markPublished(m, other, p.actor);
+      }
+      await this.markPublished(m, journey, p.actor);
+      const value: PublishedView = { id: journey.id, version: journey.latestVersion, status: 'active' };
+      if (plan) value.migrated = await this.migrateRuns(m, journey, plan, p.actor);
+      return { ok: true, value };
+    });
     this.deps.definitions.invalidate();
     return result;
+  }
+
+  /** Where runs of older versions wait, per version and node (the page offers a mapping for them on publish). */
+  async waitingRuns(id: number): Promise<JourneyResult<{ version: number; nodeId: string; count: number }[]>> {
+    const m = this.deps.dataSource.manager;
+    if (!(await m.existsBy(Journey, { id }))) return { ok: false, reason: 'not_found' };
+    const rows: { version: number | string; node_id: string; n: number | string }[] = await m.query(
+      "SELECT version, node_id, COUNT(*) AS n FROM journey_runs WHERE journey_id = ? AND state = 'waiting' GROUP BY version, node_id ORDER BY version, node_id",
+      [id],
+    );
+    return { ok: true, value: rows.map((r) => ({ version: Number(r.version), nodeId: r.node_id, count: Number(r.n) })) };
+  }
+
+  /** The mapping checked against both versions and where the old version's runs wait now (read under the journey's lock). */
+  private async planMigration(
+    m: EntityManager,
+    journey: Journey,
+    to: JourneyDefinition,
+    migrate: RunMigration,
+  ): Promise<JourneyResult<MigrationPlan>> {
+    const refuse = (message: string): JourneyResult<MigrationPlan> => ({
+      ok: false,
+      reason: 'invalid',
+      issues: [{ path: 'migrate.fromVersion', code: 'journey_migration_version', message }],
+    });
+    if (migrate.fromVersion >= journey.latestVersion)
+      return refuse(`runs move from an older version onto version ${journey.latestVersion}, not from version ${migrate.fromVersion}`);
+    const [exists]: { n: number | string }[] = await m.query(
+      'SELECT COUNT(*) AS n FROM journey_versions WHERE journey_id = ? AND version = ?',
+      [journey.id, migrate.fromVersion],
+    );
+    if (Number(exists?.n ?? 0) === 0) return refuse(`the journey has no version ${migrate.fromVersion}`);
+    const from = await this.deps.definitions.definitionOf(m, journey.id, migrate.fromVersion);
+    const rows: { node_id: string; n: number | string }[] = await m.query(
+      "SELECT node_id, COUNT(*) AS n FROM journey_runs WHERE journey_id = ? AND version = ? AND state = 'waiting' GROUP BY node_id",
+      [journey.id, migrate.fromVersion],
+    );
+    const waiting = rows.map((r) => ({ nodeId: r.node_id, count: Number(r.n) }));
+    const issues = checkRunMigration({
+      from,
+      fromVersion: migrate.fromVersion,
+      to,
+      toVersion: journey.latestVersion,
+      mapping: migrate.nodes,
+      waiting,
+    });
+    if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
+    return { ok: true, value: { fromVersion: migrate.fromVersion, nodes: migrate.nodes, waiting } };
+  }
+
+  /**
+   * Moves the old version's waiting runs, per mapped node: their rows are locked (MySQL; SQLite
+   * has one writer), their open step closes as `migrated` and a step opens at the new node, then
+   * one UPDATE moves them all. That UPDATE is guarded like the engine's moves: it matches only
+   * runs still waiting at the old (version, node), so a run the engine moved meanwhile is left on
+   * its version, and it bumps the step counter, so an engine batch that read a run before the move
+   * fails its own guard and rolls back instead of moving the run a second time. Runs keep the time
+   * they are due.
+   */
+  private async migrateRuns(m: EntityManager, journey: Journey, plan: MigrationPlan, actor: AuditActor): Promise<number> {
+    const now = toSqlDate(this.deps.clock.now());
+    const toVersion = journey.latestVersion;
+    const guard = "journey_id = ? AND version = ? AND node_id = ? AND state = 'waiting'";
+    let moved = 0;
+    for (const { nodeId: oldId } of plan.waiting) {
+      const newId = plan.nodes[oldId];
+      const params = [journey.id, plan.fromVersion, oldId];
+      const [locked]: { n: number | string }[] = await m.query(
+        `SELECT COUNT(*) AS n FROM journey_runs WHERE ${guard}${isMysqlManager(m) ? ' FOR UPDATE' : ''}`,
+        params,
+      );
+      if (Number(locked?.n ?? 0) === 0) continue;
+      await m.query(
+        `UPDATE journey_steps SET left_at = ?, outcome = 'migrated' WHERE left_at IS NULL AND journey_id = ? AND run_id IN (SELECT id FROM journey_runs WHERE ${guard})`,
+        [now, journey.id, ...params],
+      );
+      await m.query(
+        'INSERT INTO journey_steps (journey_id, run_id, seq, node_id, entered_at, left_at, outcome) ' +
+          `SELECT journey_id, id, step_seq, ?, ?, NULL, NULL FROM journey_runs WHERE ${guard}`,
+        [newId, now, ...params],
+      );
+      moved += await executeCountingRows(m, `UPDATE journey_runs SET version = ?, node_id = ?, step_seq = step_seq + 1 WHERE ${guard}`, [
+        toVersion,
+        newId,
+        ...params,
+      ]);
+    }
+    await this.deps.audit.record({
+      manager: m,
+      operatorId: actor.operatorId,
+      ip: actor.ip,
+      action: 'journey.migrate_runs',
+      targetType: 'journey',
+      targetId: journey.id,
+      detail: {
+        fromVersion: plan.fromVersion,
+        toVersion,
+        nodes: Object.entries(plan.nodes).map(([from, to]) => `${from}→${to}`),
+        moved,
+      },
+    });
+    return moved;
   }
 
   private async markPublished(m: EntityManager, journey: Journey, actor: AuditActor): Promise<void> {

@@ -11,8 +11,9 @@ const DAY_MINUTES = 1440;
 
 /**
  * When the quiet window that `at` falls in ends (a marketing push is rescheduled to it), or null
- * when `at` is outside the window. Local time is the zone's wall clock at `at` (contacts carry no
- * zone of their own yet, so this is BUSINESS_TIMEZONE: Asia/Shanghai has no DST).
+ * when `at` is outside the window. Local time is the zone's wall clock at `at`: the contact's
+ * zone through contactQuietHoursEnd below, else BUSINESS_TIMEZONE. The end is `at`'s offset plus
+ * the minutes left, so on a night when the zone's clocks change it is an hour early or late.
  */
 export function quietHoursEnd(at: Date, timeZone: string, window: QuietHours): Date | null {
   const offset = getUtcOffsetMinutes(timeZone, at);
@@ -24,6 +25,27 @@ export function quietHoursEnd(at: Date, timeZone: string, window: QuietHours): D
   // From the start of the current minute, so the end falls on the window's boundary exactly.
   const minuteStart = Math.floor(at.getTime() / MINUTE_MS) * MINUTE_MS;
   return new Date(minuteStart + minutesLeft * MINUTE_MS);
+}
+
+/**
+ * The quiet window's end for one contact: in its own time zone (contacts.time_zone) when it has
+ * one, else in the business zone. A zone the runtime no longer knows (stored before an ICU
+ * update removed it; the API accepts only known ones) falls back to the business zone.
+ */
+export function contactQuietHoursEnd(
+  at: Date,
+  contactTimeZone: string | null | undefined,
+  businessTimeZone: string,
+  window: QuietHours,
+): Date | null {
+  if (contactTimeZone) {
+    try {
+      return quietHoursEnd(at, contactTimeZone, window);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+    }
+  }
+  return quietHoursEnd(at, businessTimeZone, window);
 }
 
 /** The next midnight in Asia/Shanghai after `at`: WeChat's daily quotas (45009) reset then. */

@@ -152,7 +152,7 @@ describeEachDatabase('admin API: customers you can tell apart', (db) => {
     expect(await ds.getRepository(AuditLog).countBy({ action: 'contact.update' })).toBe(0);
 
     const saved = await patch(contact, { remark: ' 展会A 王总 ', phone: '+86 138-0013-8000' }).expect(200);
-    expect(saved.body).toEqual({ remark: '展会A 王总', phone: '13800138000' });
+    expect(saved.body).toEqual({ remark: '展会A 王总', phone: '13800138000', timeZone: null });
     await patch(contact, { phone: '+44 20 7183 8750' }).expect(200);
 
     const audit = await ds.getRepository(AuditLog).find({ where: { action: 'contact.update' }, order: { id: 'ASC' } });
@@ -169,6 +169,28 @@ describeEachDatabase('admin API: customers you can tell apart', (db) => {
     expect(page).toMatchObject({ remark: '展会A 王总', phone: '+442071838750', display: { kind: 'remark', text: '展会A 王总' } });
     await patch(contact, { remark: '' }).expect(200);
     expect(((await get(`/api/admin/contacts/${contact}`).expect(200)).body as ListItem).display).toMatchObject({ kind: 'oa_follower' });
+  });
+
+  it("sets a contact's time zone (an IANA name, validated, audited) and puts it back on the business zone", async () => {
+    const contact = await follow('T9z0', { at: '2026-11-02T03:00:00.000Z' });
+    for (const bad of ['EST', '+08:00', 'Mars/Olympus_Mons']) {
+      const res = await patch(contact, { timeZone: bad }).expect(400);
+      const details = (res.body as { error: { details?: { path: string; code: string }[] } }).error.details ?? [];
+      expect(details.map((d) => [d.path, d.code])).toEqual([['timeZone', 'time_zone_format']]);
+    }
+    expect((await patch(contact, { timeZone: 'america/new_york' }).expect(200)).body).toEqual({
+      remark: null,
+      phone: null,
+      timeZone: 'America/New_York',
+    });
+    expect((await get(`/api/admin/contacts/${contact}`).expect(200)).body).toMatchObject({ timeZone: 'America/New_York' });
+    await patch(contact, { timeZone: null }).expect(200);
+    expect((await get(`/api/admin/contacts/${contact}`).expect(200)).body).toMatchObject({ timeZone: null });
+    const audit = await ds.getRepository(AuditLog).find({ where: { action: 'contact.update' }, order: { id: 'ASC' } });
+    expect(audit.map((row) => row.detail)).toEqual([
+      { timeZoneBefore: null, timeZoneAfter: 'America/New_York' },
+      { timeZoneBefore: 'America/New_York', timeZoneAfter: null },
+    ]);
   });
 
   it('lets a sales rep note only the customers they follow, and shows them the phone masked', async () => {

@@ -91,6 +91,26 @@ describe('customers you can tell apart, in the browser', () => {
     await page.locator('[data-test=contact-name]', { hasText: '展会B 采购王总' }).waitFor();
     await screenshot(page, 'customers-identity-remark-saved');
 
+    // The contact's time zone: a name the server does not know is refused under the field, a known one kept.
+    await fillInput(page, 'contact-time-zone', 'EST');
+    await page.click('[data-test=contact-notes-save]');
+    await page.locator('[data-test=contact-notes] .el-form-item__error', { hasText: '时区' }).waitFor();
+    await fillInput(page, 'contact-time-zone', 'America/New_York');
+    await page.click('[data-test=contact-notes-save]');
+    for (let i = 0; i < 100; i += 1) {
+      const [row] = await db.dataSource.query<{ time_zone: string | null }[]>('SELECT time_zone FROM contacts WHERE remark = ?', [
+        '展会B 采购王总',
+      ]);
+      if (row?.time_zone === 'America/New_York') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The refusal under the field fades out once the save went through.
+    await page.locator('[data-test=contact-notes] .el-form-item__error').waitFor({ state: 'detached' });
+    const [saved] = await db.dataSource.query<{ time_zone: string | null }[]>('SELECT time_zone FROM contacts WHERE remark = ?', [
+      '展会B 采购王总',
+    ]);
+    expect(saved.time_zone).toBe('America/New_York');
+
     await page.goto(url('/contacts'));
     await page.locator('[data-test=contacts-table] .contact-row').first().waitFor();
     await search('采购王', 1);

@@ -88,6 +88,9 @@ describeEachDatabase('contacts', (db) => {
       { contactId: wecomSide, tagId: tag.id, source: 'rule:1', createdAt: clock.now() },
     ]);
 
+    // The time zone an operator set on the newer contact goes with it to the survivor.
+    await m.update(Contact, { id: Math.max(oaSide, wecomSide) }, { timeZone: 'America/New_York' });
+
     const survivor = await tx.run((t) => contacts.linkIdentity(t, oaSide, unionid));
 
     expect(survivor).toBe(Math.min(oaSide, wecomSide));
@@ -96,6 +99,7 @@ describeEachDatabase('contacts', (db) => {
     expect(kept.score).toBe(15);
     expect(kept.firstSource).toBe('booth-qr');
     expect(kept.lastSource).toBe('expo2026');
+    expect(kept.timeZone).toBe('America/New_York');
     expect((await m.findOneByOrFail(Contact, { id: merged })).mergedIntoId).toBe(survivor);
     expect(await m.countBy(ContactIdentity, { contactId: survivor })).toBe(3);
     expect(await m.countBy(Interaction, { contactId: survivor })).toBe(1);

@@ -1,4 +1,4 @@
-import { nextShanghaiMidnight, quietHoursEnd } from '../../../server/modules/outbox/quiet-hours';
+import { contactQuietHoursEnd, nextShanghaiMidnight, quietHoursEnd } from '../../../server/modules/outbox/quiet-hours';
 import { readOutboxConfig, outboxEnvSchema } from '../../../config/outbox.config';
 
 const NIGHT = { startMinute: 22 * 60, endMinute: 8 * 60 };
@@ -16,6 +16,17 @@ describe('quiet hours', () => {
     expect(
       quietHoursEnd(new Date('2026-12-07T05:00:00Z'), 'Asia/Shanghai', { startMinute: 12 * 60, endMinute: 14 * 60 })?.toISOString(),
     ).toBe('2026-12-07T06:00:00.000Z');
+  });
+
+  it("reads the window in the contact's own time zone, the business zone when it has none", () => {
+    // 04:00 UTC is 23:00 in New York (quiet until 08:00 there, 13:00 UTC) and noon in Shanghai.
+    const at = new Date('2026-12-01T04:00:00Z');
+    expect(contactQuietHoursEnd(at, 'America/New_York', 'Asia/Shanghai', NIGHT)?.toISOString()).toBe('2026-12-01T13:00:00.000Z');
+    expect(contactQuietHoursEnd(at, null, 'Asia/Shanghai', NIGHT)).toBeNull();
+    expect(contactQuietHoursEnd(at, 'Mars/Olympus_Mons', 'Asia/Shanghai', NIGHT)).toBeNull();
+    expect(contactQuietHoursEnd(new Date('2026-12-01T15:00:00Z'), undefined, 'Asia/Shanghai', NIGHT)?.toISOString()).toBe(
+      '2026-12-02T00:00:00.000Z',
+    );
   });
 
   it('finds the next midnight in Beijing for a quota pause', () => {

@@ -462,6 +462,8 @@ const en: Messages = {
       saved: 'Saved',
       remarkTooLong: 'A remark has at most {max} characters',
       phoneInvalid: 'Enter a mainland mobile number, or + and the country code',
+      timeZone: 'Time zone',
+      timeZonePlaceholder: 'e.g. America/New_York; empty: the business time zone',
     },
   },
   forms: {
@@ -493,6 +495,7 @@ const en: Messages = {
       reply_one_kind: 'Give a text reply or a news reply, not both',
       time_or_cursor: 'Not a valid time',
       phone_format: 'Enter a mainland China mobile number, or + and the country code',
+      time_zone_format: 'Enter a time zone name such as Asia/Shanghai or America/New_York',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',
@@ -576,6 +579,7 @@ const en: Messages = {
       broadcast_resume: 'Resume broadcast',
       broadcast_cancel: 'Cancel broadcast',
       delivery_settings_update: 'Edit delivery settings',
+      journey_migrate_runs: 'Move journey customers to the new version',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -929,6 +933,9 @@ const en: Messages = {
       journey_not_found: 'There is no such journey',
       journey_not_active: 'The journey is not active and takes no new entries',
       journey_no_published_version: 'The journey has no published version yet',
+      journey_migration_version: 'Customers move only from an older version to the one being published',
+      journey_migration_unmapped: 'Node {node} has {count} waiting customers: choose a node of the new version for them',
+      journey_migration_incompatible: 'Customers waiting in node {node} cannot move to node {target}: choose a wait node of the same kind',
     },
   },
   journeysPage: {
@@ -1024,6 +1031,17 @@ const en: Messages = {
     badIds: 'Not customer numbers: {ids}',
     enrollSubmit: 'Enroll',
     enrolled: '{enrolled} enrolled, {skipped} skipped',
+    migrate: {
+      title: 'Move customers in progress',
+      hint: 'Customers are still waiting in version {version}. Move them to version {to} by choosing a wait node for each node they wait in; or publish without moving them, and they finish on version {version}.',
+      oldNode: 'Node {node} of version {version}',
+      waiting: '{count} waiting',
+      newNode: 'Move to (version {to})',
+      pick: 'Choose a node',
+      publishMoving: 'Publish and move',
+      publishOnly: 'Publish without moving',
+      moved: 'Published; {count} customers moved to the new version',
+    },
   },
   broadcastsPage: {
     menu: 'Broadcasts',

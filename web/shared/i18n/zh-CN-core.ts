@@ -140,6 +140,7 @@ const zhCNCore = {
       reply_one_kind: '文本回复和图文回复只能二选一',
       time_or_cursor: '时间格式不正确',
       phone_format: '请输入中国大陆手机号，或以 + 加国家代码开头的号码',
+      time_zone_format: '请输入时区名称，例如 Asia/Shanghai 或 America/New_York',
     },
     rules: {
       too_big_string: '最多 {maximum} 个字符',

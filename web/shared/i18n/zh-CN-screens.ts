@@ -345,6 +345,8 @@ const zhCNScreens = {
       saved: '已保存',
       remarkTooLong: '备注最多 {max} 个字',
       phoneInvalid: '请输入中国大陆手机号，或以 + 加国家代码开头的号码',
+      timeZone: '时区',
+      timeZonePlaceholder: '例如 America/New_York；留空则使用默认时区',
     },
   },
   labels: {
@@ -396,6 +398,7 @@ const zhCNScreens = {
       broadcast_resume: '恢复群发',
       broadcast_cancel: '取消群发',
       delivery_settings_update: '修改推送设置',
+      journey_migrate_runs: '迁移旅程中的用户到新版本',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -738,6 +741,9 @@ const zhCNScreens = {
       journey_not_found: '没有这个旅程',
       journey_not_active: '旅程未启用，不接受新的进入',
       journey_no_published_version: '旅程还没有发布的版本',
+      journey_migration_version: '只能把用户从旧版本迁移到正在发布的版本',
+      journey_migration_unmapped: '节点 {node} 有 {count} 位用户在等待，请为他们选择新版本中的节点',
+      journey_migration_incompatible: '在节点 {node} 等待的用户不能迁移到节点 {target}，请选择同类的等待节点',
     },
   },
   journeysPage: {
@@ -825,6 +831,17 @@ const zhCNScreens = {
     badIds: '不是客户编号：{ids}',
     enrollSubmit: '加入',
     enrolled: '已加入 {enrolled} 位，跳过 {skipped} 位',
+    migrate: {
+      title: '迁移进行中的用户',
+      hint: '版本 {version} 中还有用户在等待。为每个等待节点选择版本 {to} 中的等待节点即可把他们迁移过去；也可以直接发布，他们会按版本 {version} 走完。',
+      oldNode: '版本 {version} 的节点 {node}',
+      waiting: '{count} 位等待中',
+      newNode: '迁移到（版本 {to}）',
+      pick: '选择节点',
+      publishMoving: '发布并迁移',
+      publishOnly: '仅发布，不迁移',
+      moved: '已发布，{count} 位用户已迁移到新版本',
+    },
   },
   broadcastsPage: {
     menu: '群发',
