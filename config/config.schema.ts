@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
+import { payEnvSchema, readPayConfig, type PayConfig } from './pay.config';
 
 /**
  * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
@@ -83,6 +84,8 @@ const envSchema = z.object({
   ...outboxEnvSchema.shape,
   // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // WeChat Pay (config/pay.config.ts).
+  ...payEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -160,6 +163,11 @@ export interface Config {
    * `settings` table (server/modules/journeys/tracked-links.ts).
    */
   linkSecret: string | null;
+  /**
+   * WeChat Pay (config/pay.config.ts). `merchant` null: payments are off, unless in sandbox mode,
+   * where the sandbox's generated merchant is used (server/adapters/sandbox/sandbox-pay-keys.ts).
+   */
+  pay: PayConfig;
 }
 
 export class ConfigError extends Error {}
@@ -266,13 +274,29 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     metricsToken: e.METRICS_TOKEN ?? null,
     outbox: readOutbox(e),
     linkSecret: e.LINK_SECRET ?? null,
+    pay: readPay(e, hasOfficialAccount ? (e.WECHAT_APPID ?? null) : sandbox ? s.wechatAppId : null),
   };
+  // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real
+  // merchant and sandbox mode never go together.
+  if (sandbox && config.pay.merchant) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SANDBOX: cannot be on while WECHATPAY_* credentials are set; unset them, or set SANDBOX=off',
+    );
+  }
   return deepFreeze(config);
 }
 
 function readOutbox(e: z.output<typeof envSchema>): OutboxConfig {
   try {
     return readOutboxConfig(e);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function readPay(e: z.output<typeof envSchema>, defaultAppId: string | null): PayConfig {
+  try {
+    return readPayConfig(e, defaultAppId);
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
   }

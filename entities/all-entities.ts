@@ -28,6 +28,8 @@ import { ScoreLedger } from './score-ledger.entity';
 import { Segment } from './segment.entity';
 import { SegmentMember } from './segment-member.entity';
 import { Setting } from './setting.entity';
+import { PayOrder } from './pay-order.entity';
+import { PayProduct } from './pay-product.entity';
 import { StatCount } from './stat-count.entity';
 import { StatDelta } from './stat-delta.entity';
 import { Tag } from './tag.entity';
@@ -86,4 +88,7 @@ export const ALL_ENTITIES = [
   OutboxAttempt,
   OutboxLimit,
   Broadcast,
+  // WeChat Pay (issue 15 §7).
+  PayProduct,
+  PayOrder,
 ];

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const apiBases = {
     wechat: config.wechatApiBase ?? (sandbox ? `${loopback}/sandbox/wechat` : 'https://api.weixin.qq.com'),
     wecom: config.wecomApiBase ?? (sandbox ? `${loopback}/sandbox/wecom` : 'https://qyapi.weixin.qq.com'),
+    pay: config.pay.apiBase ?? (sandbox ? `${loopback}/sandbox/pay` : 'https://api.mch.weixin.qq.com'),
   };
 
   const services = composeServices({ config, dataSource, clock, operatorClock: systemClock, logger, holder, apiBases });

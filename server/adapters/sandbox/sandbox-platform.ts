@@ -15,6 +15,8 @@ import {
 } from './sandbox-player';
 import { SANDBOX_TEMPLATE_LIBRARY } from './sandbox-messages';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
+import { SandboxPay } from './sandbox-pay';
+import { processSandboxPayKeys, type SandboxPayKeys } from './sandbox-pay-keys';
 
 export interface CreateSandboxPlatformParams {
   /**
@@ -30,6 +32,8 @@ export interface CreateSandboxPlatformParams {
    */
   callbackBaseUrl?: string;
   clock?: Clock;
+  /** WeChat Pay's keys (server/adapters/sandbox/sandbox-pay-keys.ts); without them no Pay API is served. */
+  pay?: SandboxPayKeys;
 }
 
 export interface SandboxPlatform {
@@ -41,6 +45,8 @@ export interface SandboxPlatform {
    */
   app: Koa;
   state: SandboxState;
+  /** WeChat Pay v3 (`/sandbox/pay/v3/...`, `POST /sandbox/pay/actions`), when it was given keys. */
+  pay: SandboxPay | null;
   player(): SandboxPlayer | null;
   attachPlayer(player: SandboxPlayer): void;
   /** Serves `POST /sandbox/control/clock` (it answers 503 until attached). */
@@ -84,6 +90,8 @@ export function createSandboxFor(
     miniprogram: config.miniprogram,
     callbackBaseUrl: p.callbackBaseUrl,
     clock: p.clock,
+    // The process's generated keys: compose.ts gives Flywheel's Pay client the same ones.
+    pay: processSandboxPayKeys(config.officialAccount.appId),
   });
 }
 
@@ -112,6 +120,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   }
 
   const router = new Router();
+  const pay = params.pay ? new SandboxPay(params.pay, params.callbackBaseUrl ?? null, params.clock) : null;
+  pay?.register(router);
   const endpoint = (method: 'get' | 'post', path: string, api: string, options: EndpointOptions, handler: Handler): void => {
     router[method](path, async (ctx) => {
       const query = readQuery(ctx);
@@ -560,6 +570,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   return {
     app,
     state,
+    pay,
     player: () => player,
     attachPlayer(attached: SandboxPlayer) {
       player = attached;

@@ -264,6 +264,8 @@ const en: Messages = {
     unsupported_media_type: 'The request is not in the expected format',
     metrics_loopback_only: 'Without METRICS_TOKEN, metrics are served to this machine only',
     admin_not_built: 'The admin page has not been built',
+    pay_not_configured: 'WeChat Pay is not configured',
+    pay_api_failed: 'WeChat Pay refused the request or did not answer; the refund can be asked again',
     group_not_empty: 'The group still has tags: delete them first, or delete the group with its tags',
     sandbox_no_follower: 'No follower yet: play a subscribe first, or give an openid',
     sandbox_action_needs: 'This action is missing a required value',
