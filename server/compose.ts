@@ -579,6 +579,8 @@ export function composeServices(p: ComposeParams) {
     },
     // 沉默用户: contacts with no inbound interaction for the configured days.
     { name: 'silent-customers', schedule: '37 2 * * *', run: async () => void (await silentCustomers.tagSilentContacts()) },
+    // WeChat Pay: unpaid orders whose prepay has expired are closed (at WeChat Pay first).
+    ...(payments.enabled ? [{ name: 'pay-close-expired', schedule: '*/5 * * * *', run: () => payments.closeExpired() }] : []),
     // Broadcasts falling due are expanded into the outbox; finished ones are closed.
     { name: 'broadcasts', schedule: '*/5 * * * * *', run: async () => void (await broadcasts.runOnce()) },
     // Sends: one pass here, and the in-process loop carries on while rows are due.

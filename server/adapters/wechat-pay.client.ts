@@ -98,6 +98,16 @@ export class WechatPayClient {
     };
   }
 
+  /**
+   * 关闭订单: the payer can no longer pay it. 204 means closed; a paid order answers an error
+   * (ORDERPAID), and its notification is on its way.
+   */
+  async close(outTradeNo: string): Promise<void> {
+    const result = await this.pay.close(outTradeNo);
+    if (result.status === 204 || result.status === 200) return;
+    answerOf(result);
+  }
+
   /** 申请退款: the same out_refund_no is the same refund to WeChat Pay, so a retry is safe. */
   async refund(p: {
     outTradeNo: string;

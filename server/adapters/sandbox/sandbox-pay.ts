@@ -28,8 +28,8 @@ export interface SandboxPayOrder {
   total: number;
   openid: string;
   prepayId: string;
-  /** NOTPAY → SUCCESS → REFUND (as trade_state says it). */
-  tradeState: 'NOTPAY' | 'SUCCESS' | 'REFUND';
+  /** NOTPAY → SUCCESS → REFUND, or NOTPAY → CLOSED (as trade_state says it). */
+  tradeState: 'NOTPAY' | 'SUCCESS' | 'REFUND' | 'CLOSED';
   transactionId: string | null;
   successTime: string | null;
 }
@@ -107,6 +107,7 @@ export class SandboxPay {
       if (body.appid !== this.keys.appId) return this.fail(ctx, 400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
       const known = this.orders.get(body.out_trade_no);
       if (known) {
+        if (known.tradeState === 'CLOSED') return this.fail(ctx, 400, 'ORDER_CLOSED', '订单已关闭');
         if (known.tradeState !== 'NOTPAY') return this.fail(ctx, 403, 'ORDERPAID', '该订单已支付');
         // A retried prepay of the same order gets the same prepay_id; different content is refused.
         if (known.total !== body.amount.total || known.openid !== body.payer.openid) {
@@ -129,6 +130,18 @@ export class SandboxPay {
       };
       this.orders.set(order.outTradeNo, order);
       this.answer(ctx, 200, { prepay_id: order.prepayId });
+    });
+
+    router.post(`${MOUNT}/v3/pay/transactions/out-trade-no/:outTradeNo/close`, async (ctx) => {
+      const request = await this.authenticate(ctx);
+      if (!request) return;
+      const body = request.json as { mchid?: unknown } | null;
+      if (body?.mchid !== this.keys.mchId) return this.fail(ctx, 400, 'PARAM_ERROR', '参数错误: mchid');
+      const order = this.orders.get(ctx.params.outTradeNo ?? '');
+      if (!order) return this.fail(ctx, 404, 'ORDER_NOT_EXIST', '订单不存在');
+      if (order.tradeState === 'SUCCESS' || order.tradeState === 'REFUND') return this.fail(ctx, 400, 'ORDERPAID', '订单已支付');
+      order.tradeState = 'CLOSED';
+      this.answer(ctx, 204, null);
     });
 
     router.post(`${MOUNT}/v3/refund/domestic/refunds`, async (ctx) => {
@@ -195,6 +208,7 @@ export class SandboxPay {
         ? [...this.orders.values()].reverse().find((o) => o.tradeState === 'NOTPAY')
         : this.orders.get(p.outTradeNo);
     if (!order) throw new SandboxPayError(p.outTradeNo === undefined ? 'no unpaid order' : `no order ${p.outTradeNo}`);
+    if (order.tradeState === 'CLOSED') throw new SandboxPayError(`order ${order.outTradeNo} is closed`);
     if (order.tradeState === 'NOTPAY') {
       order.tradeState = 'SUCCESS';
       order.transactionId = `4200${randomBytes(14).toString('hex')}`.slice(0, 28);
@@ -366,11 +380,14 @@ export class SandboxPay {
     }
   }
 
-  private answer(ctx: Context, status: number, body: object): void {
-    const text = JSON.stringify(body);
+  /** Answers are signed as WeChat Pay signs them, an empty 204 too (over an empty body). */
+  private answer(ctx: Context, status: number, body: object | null): void {
+    const text = body === null ? '' : JSON.stringify(body);
     ctx.status = status;
-    ctx.type = 'application/json';
-    ctx.body = text;
+    if (body !== null) {
+      ctx.type = 'application/json';
+      ctx.body = text;
+    }
     for (const [name, value] of Object.entries(this.signedHeaders(text, 'public_key', Math.floor(this.clock.now().getTime() / 1000)))) {
       ctx.set(name, value);
     }

@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { PayOrderState } from '../../../entities/pay-order.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import type { JsapiPayParams, WechatPayClient } from '../../adapters/wechat-pay.client';
+import { PayApiError, type JsapiPayParams, type WechatPayClient } from '../../adapters/wechat-pay.client';
 import { executeCountingRows, fromSqlDate, insertReturningId, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { decryptPayResource, verifyPayNotification, type PayNotificationHeaders, type PayResource } from '../../wechat/pay-notification';
@@ -112,6 +112,13 @@ interface OrderRow {
   created_at: unknown;
   updated_at: unknown;
 }
+
+/**
+ * A JSAPI prepay_id is valid for two hours: after that the payer's sheet cannot open, so an
+ * unpaid order is closed at WeChat Pay (which then refuses to take the money) and here.
+ */
+export const UNPAID_ORDER_CLOSE_MS = 2 * 60 * 60 * 1000;
+const CLOSE_BATCH = 100;
 
 const ORDER_COLUMNS =
   'id, out_trade_no, contact_id, product_id, ref_type, ref_id, description, amount_fen, state, transaction_id, prepay_id, ' +
@@ -327,6 +334,40 @@ export class PaymentsService {
       throw error;
     }
     return this.getOrder(p.orderId);
+  }
+
+  /**
+   * Closes unpaid orders past UNPAID_ORDER_CLOSE_MS: WeChat Pay's order first (关闭订单), then
+   * created → closed. An order paid meanwhile answers ORDERPAID and stays created: its paid
+   * notification is on its way, and it must find the order open. Returns how many were closed.
+   */
+  async closeExpired(): Promise<number> {
+    const client = this.deps.client;
+    if (!client) return 0;
+    const cutoff = new Date(this.deps.clock.now().getTime() - UNPAID_ORDER_CLOSE_MS);
+    const due = await this.deps.dataSource.query<{ id: number | string; out_trade_no: string }[]>(
+      `SELECT id, out_trade_no FROM pay_orders WHERE state = 'created' AND created_at < ? ORDER BY created_at LIMIT ${CLOSE_BATCH}`,
+      [toSqlDate(cutoff)],
+    );
+    let closed = 0;
+    for (const order of due) {
+      try {
+        await client.close(order.out_trade_no);
+      } catch (error) {
+        this.deps.logger.warn('pay order not closed', {
+          outTradeNo: order.out_trade_no,
+          code: error instanceof PayApiError ? error.code : 'error',
+          reason: error instanceof Error ? error.message : String(error),
+        });
+        continue;
+      }
+      closed += await executeCountingRows(
+        this.deps.dataSource.manager,
+        "UPDATE pay_orders SET state = 'closed', updated_at = ? WHERE id = ? AND state = 'created'",
+        [toSqlDate(this.deps.clock.now()), order.id],
+      );
+    }
+    return closed;
   }
 
   /**

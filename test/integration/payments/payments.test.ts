@@ -142,6 +142,33 @@ describeEachDatabase('WeChat Pay', (db) => {
     expect((await db().dataSource.manager.findOneByOrFail(Contact, { id: contactId })).stage).toBe('revenue');
   });
 
+  it('applies one order once when three deliveries arrive at the same moment', async () => {
+    const { order } = await newOrder();
+    const notification = paidNotification(order.outTradeNo);
+    const answers = await Promise.all([1, 2, 3].map(() => pay.deliver(notifyUrl, notification)));
+    expect(answers.map((a) => a.status)).toEqual([204, 204, 204]);
+    expect(await orderRow(order.id)).toMatchObject({ state: 'paid', transactionId: '4200000000202612070000000001' });
+    expect(await payments(order.id)).toHaveLength(1);
+  });
+
+  it('closes an unpaid order once its prepay has expired, at WeChat Pay first; a paid one stays open for its notification', async () => {
+    const unpaid = await newOrder();
+    const paidMeanwhile = await newOrder();
+    // The payer paid; the notification has not arrived yet.
+    const sandboxOrder = pay.orders.get(paidMeanwhile.order.outTradeNo);
+    if (sandboxOrder) sandboxOrder.tradeState = 'SUCCESS';
+    expect(await stack.services.payments.closeExpired()).toBe(0);
+    stack.clock.advance(2 * 60 * 60 * 1000 + 1000);
+    expect(await stack.services.payments.closeExpired()).toBe(1);
+    expect((await orderRow(unpaid.order.id)).state).toBe('closed');
+    expect(pay.orders.get(unpaid.order.outTradeNo)?.tradeState).toBe('CLOSED');
+    await expect(pay.payOrder({ outTradeNo: unpaid.order.outTradeNo })).rejects.toThrow(/closed/);
+    expect((await orderRow(paidMeanwhile.order.id)).state).toBe('created');
+    const late = await pay.deliver(notifyUrl, paidNotification(paidMeanwhile.order.outTradeNo));
+    expect(late.status).toBe(204);
+    expect((await orderRow(paidMeanwhile.order.id)).state).toBe('paid');
+  });
+
   it('refuses a tampered body (401, FAIL) and changes nothing', async () => {
     const { order } = await newOrder();
     const notification = paidNotification(order.outTradeNo);
@@ -179,6 +206,16 @@ describeEachDatabase('WeChat Pay', (db) => {
     expect((await pay.payOrder({ outTradeNo: second.order.outTradeNo, signWith: 'certificate' }))[0].status).toBe(204);
     expect((await orderRow(first.order.id)).state).toBe('paid');
     expect((await orderRow(second.order.id)).state).toBe('paid');
+
+    // A serial Flywheel does not know (a key it was never given) is refused.
+    const third = await newOrder();
+    const notification = paidNotification(third.order.outTradeNo);
+    const unknown = await pay.deliver(notifyUrl, {
+      ...notification,
+      headers: { ...notification.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_0000UNKNOWN' },
+    });
+    expect(unknown.status).toBe(401);
+    expect((await orderRow(third.order.id)).state).toBe('created');
   });
 
   it('refunds a paid order from the admin API once: refunding, then refunded by the notification', async () => {
