@@ -59,6 +59,8 @@ export const AUDIT_ACTIONS = [
   'broadcast.resume',
   'broadcast.cancel',
   'delivery_settings.update',
+  'pay_product.create',
+  'pay_order.refund',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

@@ -578,6 +578,8 @@ const en: Messages = {
       broadcast_resume: 'Resume broadcast',
       broadcast_cancel: 'Cancel broadcast',
       delivery_settings_update: 'Edit delivery settings',
+      pay_product_create: 'Create product',
+      pay_order_refund: 'Refund order',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -605,6 +607,8 @@ const en: Messages = {
       score_rule: 'Score rule',
       stage_rule: 'Stage rule',
       settings: 'Settings',
+      pay_product: 'Product',
+      pay_order: 'Order',
     },
     fields: {
       name: 'Name',
@@ -651,6 +655,10 @@ const en: Messages = {
       minScore: 'Minimum score',
       maxScore: 'Maximum score',
       count: 'Members',
+      priceFen: 'Price (fen)',
+      amountFen: 'Amount (fen)',
+      outTradeNo: 'Order number',
+      retry: 'Asked again',
     },
     values: {
       yes: 'yes',

@@ -396,6 +396,8 @@ const zhCNScreens = {
       broadcast_resume: '恢复群发',
       broadcast_cancel: '取消群发',
       delivery_settings_update: '修改推送设置',
+      pay_product_create: '新建支付商品',
+      pay_order_refund: '订单退款',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -423,6 +425,8 @@ const zhCNScreens = {
       score_rule: '评分规则',
       stage_rule: '阶段规则',
       settings: '设置',
+      pay_product: '支付商品',
+      pay_order: '订单',
     },
     fields: {
       name: '名称',
@@ -469,6 +473,10 @@ const zhCNScreens = {
       minScore: '最低分',
       maxScore: '最高分',
       count: '人数',
+      priceFen: '价格（分）',
+      amountFen: '金额（分）',
+      outTradeNo: '商户订单号',
+      retry: '重新发起',
     },
     values: {
       yes: '是',
@@ -941,7 +949,7 @@ const zhCNScreens = {
     states: { created: '待支付', paid: '已支付', closed: '已关闭', refunding: '退款中', refunded: '已退款' },
     sandbox: {
       title: '微信支付',
-      hint: '模拟付款人完成支付：沙箱把签名、加密的支付通知发给 /pay/notify。不填订单号时支付最新的待支付订单。',
+      hint: '模拟付款人完成支付：沙箱把签名、加密的支付通知发给 Flywheel。不填订单号时支付最新的待支付订单。',
       outTradeNo: '商户订单号（可不填）',
       pay: '支付订单',
       answered: 'Flywheel 应答 {status}',
