@@ -427,6 +427,13 @@ const en: Messages = {
       externalUserId: 'External contact ID',
       reason: 'Reason',
       interactionId: 'Interaction no.',
+      orderId: 'Order',
+      outTradeNo: 'Order number',
+      transactionId: 'WeChat Pay transaction',
+      amountFen: 'Amount (fen)',
+      productId: 'Product',
+      refType: 'For',
+      refId: 'Reference',
     },
   },
   customer: {

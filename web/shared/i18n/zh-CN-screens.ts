@@ -313,6 +313,13 @@ const zhCNScreens = {
       externalUserId: '外部联系人 ID',
       reason: '原因',
       interactionId: '互动编号',
+      orderId: '订单',
+      outTradeNo: '商户订单号',
+      transactionId: '微信支付单号',
+      amountFen: '金额（分）',
+      productId: '商品',
+      refType: '关联类型',
+      refId: '关联编号',
     },
   },
   customer: {
