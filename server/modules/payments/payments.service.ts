@@ -337,6 +337,19 @@ export class PaymentsService {
   }
 
   /**
+   * Refunds what was paid for a reference (a cancelled paid registration): its paid or refunding
+   * order, as `refund` does; null when nothing was paid for it.
+   */
+  async refundFor(p: { ref: { type: string; id: string }; actor: AuditActor; reason?: string }): Promise<PayOrderView | null> {
+    const [order] = await this.deps.dataSource.query<{ id: number | string }[]>(
+      "SELECT id FROM pay_orders WHERE ref_type = ? AND ref_id = ? AND state IN ('paid', 'refunding') ORDER BY id DESC LIMIT 1",
+      [p.ref.type, p.ref.id],
+    );
+    if (!order) return null;
+    return this.refund({ orderId: Number(order.id), actor: p.actor, ...(p.reason ? { reason: p.reason } : {}) });
+  }
+
+  /**
    * Closes unpaid orders past UNPAID_ORDER_CLOSE_MS: WeChat Pay's order first (关闭订单), then
    * created → closed. An order paid meanwhile answers ORDERPAID and stays created: its paid
    * notification is on its way, and it must find the order open. Returns how many were closed.

@@ -218,6 +218,26 @@ describeEachDatabase('WeChat Pay', (db) => {
     expect((await orderRow(third.order.id)).state).toBe('created');
   });
 
+  it('sells a reference (a paid registration) at its own amount, and refunds it when it is cancelled', async () => {
+    const who = await follower();
+    const ref = { type: 'registration', id: '42', amountFen: 9900, description: '展会门票' };
+    const { order } = await stack.services.payments.createJsapiOrder({ ...who, ref });
+    expect(order).toMatchObject({ productId: null, refType: 'registration', refId: '42', amountFen: 9900, description: '展会门票' });
+    expect(
+      await stack.services.payments.refundFor({ ref: { type: 'registration', id: '42' }, actor: { operatorId: null, ip: null } }),
+    ).toBeNull();
+    await pay.payOrder({ outTradeNo: order.outTradeNo });
+    const refunding = await stack.services.payments.refundFor({
+      ref: { type: 'registration', id: '42' },
+      actor: { operatorId: null, ip: null },
+      reason: '报名取消',
+    });
+    expect(refunding?.id).toBe(order.id);
+    await pay.settled();
+    expect((await orderRow(order.id)).state).toBe('refunded');
+    expect([...pay.refunds.values()].map((r) => r.refund)).toEqual([9900]);
+  });
+
   it('refunds a paid order from the admin API once: refunding, then refunded by the notification', async () => {
     const { order } = await newOrder();
     await pay.payOrder({ outTradeNo: order.outTradeNo });
