@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 import { readSmsConfig, smsEnvSchema, type SmsConfig } from './sms.config';
+import { payEnvSchema, readPayConfig, type PayConfig } from './pay.config';
 
 /**
  * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
@@ -85,6 +86,8 @@ const envSchema = z.object({
   // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ...smsEnvSchema.shape,
+  // WeChat Pay (config/pay.config.ts).
+  ...payEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -167,6 +170,11 @@ export interface Config {
    * wait. In sandbox mode without SMS_* credentials it is the sandbox's account.
    */
   sms: SmsConfig | null;
+  /**
+   * WeChat Pay (config/pay.config.ts). `merchant` null: payments are off, unless in sandbox mode,
+   * where the sandbox's generated merchant is used (server/adapters/sandbox/sandbox-pay-keys.ts).
+   */
+  pay: PayConfig;
 }
 
 export class ConfigError extends Error {}
@@ -274,7 +282,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     outbox: readOutbox(e),
     linkSecret: e.LINK_SECRET ?? null,
     sms: readSms(e, sandbox),
+    pay: readPay(e, hasOfficialAccount ? (e.WECHAT_APPID ?? null) : sandbox ? s.wechatAppId : null),
   };
+  // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real
+  // merchant and sandbox mode never go together.
+  if (sandbox && config.pay.merchant) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SANDBOX: cannot be on while WECHATPAY_* credentials are set; unset them, or set SANDBOX=off',
+    );
+  }
   return deepFreeze(config);
 }
 
@@ -289,6 +305,14 @@ function readOutbox(e: z.output<typeof envSchema>): OutboxConfig {
 function readSms(e: z.output<typeof envSchema>, sandbox: boolean): SmsConfig | null {
   try {
     return readSmsConfig(e, sandbox);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function readPay(e: z.output<typeof envSchema>, defaultAppId: string | null): PayConfig {
+  try {
+    return readPayConfig(e, defaultAppId);
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
   }

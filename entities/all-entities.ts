@@ -30,6 +30,8 @@ import { ScoreLedger } from './score-ledger.entity';
 import { Segment } from './segment.entity';
 import { SegmentMember } from './segment-member.entity';
 import { Setting } from './setting.entity';
+import { PayOrder } from './pay-order.entity';
+import { PayProduct } from './pay-product.entity';
 import { StatCount } from './stat-count.entity';
 import { StatDelta } from './stat-delta.entity';
 import { Tag } from './tag.entity';
@@ -96,4 +98,7 @@ export const ALL_ENTITIES = [
   OaCustomWindow,
   // WeCom messages through the contact's rep, waiting for the rep's confirmation.
   WecomGroupMsgSend,
+  // WeChat Pay (issue 15 §7).
+  PayProduct,
+  PayOrder,
 ];

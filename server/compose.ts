@@ -105,6 +105,12 @@ import type { SalesPort, SegmentsPort } from './modules/journeys/journey-ports';
 import { JourneyDefinitions } from './modules/journeys/journey-runs';
 import { JourneysService } from './modules/journeys/journeys.service';
 import { LinkSigner, loadLinkSecret } from './modules/journeys/tracked-links';
+import type { PayMerchantConfig } from '../config/pay.config';
+import { merchantConfigOfSandbox, processSandboxPayKeys } from './adapters/sandbox/sandbox-pay-keys';
+import { PAY_API_HOST, WechatPayClient } from './adapters/wechat-pay.client';
+import { createAdminPaymentsRouter } from './http/admin-payments.routes';
+import { createPayRouter } from './http/pay.routes';
+import { PaymentsService } from './modules/payments/payments.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -114,10 +120,15 @@ export interface ComposeParams {
   /** This instance's id, for leases. */
   holder: string;
   /**
-   * Where the adapters reach WeChat, WeCom and Tencent Cloud SMS (the sandbox's URLs in sandbox
-   * mode). SMS: SMS_ENDPOINT when set comes first; absent, Tencent's host.
+   * Where the adapters reach WeChat, WeCom, Tencent Cloud SMS and WeChat Pay (the sandbox's URLs in
+   * sandbox mode). SMS: SMS_ENDPOINT when set comes first; absent, Tencent's host.
    */
-  apiBases: { wechat: string; wecom: string; sms?: string };
+  apiBases: { wechat: string; wecom: string; sms?: string; pay?: string };
+  /**
+   * WeChat Pay's merchant when not the configured one: a test's keys (with a platform certificate).
+   * Default: config.pay.merchant, or in sandbox mode the process's generated sandbox merchant.
+   */
+  payMerchant?: PayMerchantConfig;
   /** Shorter platform timeouts in tests. */
   platformTimeoutMs?: number;
   /** How long a callback may wait for its commit before it answers 503 (tests shorten it). */
@@ -543,6 +554,31 @@ export function composeServices(p: ComposeParams) {
     onQueued: () => outboxSender.kick(),
   });
 
+  // WeChat Pay (issue 15 §7): a merchant from the environment, or the sandbox's in sandbox mode.
+  const payMerchant =
+    p.payMerchant ?? config.pay.merchant ?? (config.sandbox && oa ? merchantConfigOfSandbox(processSandboxPayKeys(oa.appId)) : null);
+  const payments = new PaymentsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    audit,
+    client: payMerchant
+      ? new WechatPayClient({ merchant: payMerchant, baseUrl: p.apiBases.pay ?? config.pay.apiBase ?? PAY_API_HOST, timeoutMs })
+      : null,
+    verify: payMerchant
+      ? {
+          mchId: payMerchant.mchId,
+          apiV3Key: payMerchant.apiV3Key,
+          publicKeys: new Map(payMerchant.platformKeys.map((key) => [key.id, key.publicKeyPem])),
+          maxAgeSeconds: config.pay.notifyMaxAgeSeconds,
+        }
+      : null,
+    notifyUrl: `${config.publicBaseUrl}/pay/notify`,
+    interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
+    onRecorded: () => reactions.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -565,6 +601,8 @@ export function composeServices(p: ComposeParams) {
     createAdminDeliveryScreensRouter({ listBroadcasts: () => listBroadcasts(dataSource), templateLibrary, deliverySettings, auth }),
     createAdminJourneysRouter({ journeys, auth }),
     createTrackedLinksRouter({ journeys }),
+    createPayRouter({ payments, gate: drainGate, logger }),
+    createAdminPaymentsRouter({ payments, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -617,6 +655,8 @@ export function composeServices(p: ComposeParams) {
     },
     // 沉默用户: contacts with no inbound interaction for the configured days.
     { name: 'silent-customers', schedule: '37 2 * * *', run: async () => void (await silentCustomers.tagSilentContacts()) },
+    // WeChat Pay: unpaid orders whose prepay has expired are closed (at WeChat Pay first).
+    ...(payments.enabled ? [{ name: 'pay-close-expired', schedule: '*/5 * * * *', run: () => payments.closeExpired() }] : []),
     // Broadcasts falling due are expanded into the outbox; finished ones are closed.
     { name: 'broadcasts', schedule: '*/5 * * * * *', run: async () => void (await broadcasts.runOnce()) },
     // Sends: one pass here, and the in-process loop carries on while rows are due.
@@ -717,5 +757,6 @@ export function composeServices(p: ComposeParams) {
     deliverySettings,
     templateLibrary,
     subscribeConsents,
+    payments,
   };
 }

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     // The SDK signs for the service its host's first label names: the sandbox is sms.localhost
     // (loopback, RFC 6761). Real SMS_* credentials go to Tencent even in sandbox mode.
     ...(sandbox && config.sms?.sandboxAccount ? { sms: `http://sms.localhost:${config.port}/sandbox/sms` } : {}),
+    pay: config.pay.apiBase ?? (sandbox ? `${loopback}/sandbox/pay` : 'https://api.mch.weixin.qq.com'),
   };
 
   const services = composeServices({ config, dataSource, clock, operatorClock: systemClock, logger, holder, apiBases });

@@ -39,6 +39,10 @@ export const ERROR_CODES = [
   'internal',
   /** 503: the admin page was not built. */
   'admin_not_built',
+  /** 409: WeChat Pay is not configured (no WECHATPAY_* outside sandbox mode). */
+  'pay_not_configured',
+  /** 502: WeChat Pay refused or did not answer (a refund); `details.code` is its code. */
+  'pay_api_failed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

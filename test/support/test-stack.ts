@@ -6,6 +6,7 @@ import { ManualClock, systemClock } from '../../server/adapters/clock';
 import { createLogger, type LogWriter } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
 import type { SandboxPlayer } from '../../server/adapters/sandbox/sandbox-player';
+import { merchantConfigOfSandbox, processSandboxPayKeys, type SandboxPayKeys } from '../../server/adapters/sandbox/sandbox-pay-keys';
 import { buildApp } from '../../server/app';
 import { composeServices, type Services } from '../../server/compose';
 import { createClockControl } from '../../server/jobs/scheduler';
@@ -46,6 +47,8 @@ export async function startTestStack(
     logWrite?: LogWriter;
     /** How long a platform call may take (2 s unless given). */
     platformTimeoutMs?: number;
+    /** WeChat Pay's keys, shared by the sandbox and Flywheel (default: the process's generated ones). */
+    payKeys?: SandboxPayKeys;
   } = {},
 ): Promise<TestStack> {
   const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
@@ -59,12 +62,14 @@ export async function startTestStack(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const payKeys = options.payKeys ?? processSandboxPayKeys(config.officialAccount.appId);
   const sandbox = createSandboxPlatform({
     officialAccount: config.officialAccount,
     wecom: config.wecom,
     miniprogram: config.miniprogram,
     callbackBaseUrl: baseUrl,
     clock,
+    pay: payKeys,
   });
   const sandboxServer = await startSandboxServer(sandbox, 0);
 
@@ -82,7 +87,9 @@ export async function startTestStack(
       wechat: `${sandboxServer.url}/sandbox/wechat`,
       wecom: `${sandboxServer.url}/sandbox/wecom`,
       sms: `${sandboxServer.url.replace('127.0.0.1', 'sms.localhost')}/sandbox/sms`,
+      pay: `${sandboxServer.url}/sandbox/pay`,
     },
+    payMerchant: merchantConfigOfSandbox(payKeys),
     platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
   });
   // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as

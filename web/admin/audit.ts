@@ -60,6 +60,8 @@ export const AUDIT_ACTIONS = [
   'broadcast.cancel',
   'delivery_settings.update',
   'journey.migrate_runs',
+  'pay_product.create',
+  'pay_order.refund',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

@@ -78,6 +78,8 @@ export const shellRoutes: RouteRecordRaw[] = [
     component: () => import('./views/FailedWorkView.vue'),
     meta: { roles: EDITORS, menu: 'menu.failedWork' },
   },
+  // 订单 (WeChat Pay): everyone who reads customers reads orders; refunds are admins' (the API checks).
+  { path: 'orders', name: 'orders', component: () => import('./views/OrdersView.vue'), meta: { roles: EDITORS, menu: 'ordersPage.menu' } },
   { path: 'setup', name: 'setup', component: () => import('./views/SetupView.vue'), meta: { roles: ADMINS, menu: 'menu.setup' } },
   {
     path: 'sandbox',

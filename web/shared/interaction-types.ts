@@ -103,7 +103,7 @@ export const INTERACTION_TYPES = {
   // Lead scoring: a hot lead handed to a rep.
   sales_assigned: { direction: 'out', label: { zh: '分配给销售', en: 'Assigned to sales' } },
   // Payments and referrals (exhibitions, the mini-program): stage rules move contacts on them.
-  payment: { direction: 'in', label: { zh: '支付', en: 'Payment' } },
+  payment: { direction: 'in', label: { zh: '支付', en: 'Payment' }, words: ['description'] },
   referral: { direction: 'in', label: { zh: '推荐好友', en: 'Referral' } },
 } as const satisfies Record<string, InteractionTypeDef>;
 

@@ -18,6 +18,8 @@ import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-me
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
+import { SandboxPay } from './sandbox-pay';
+import { processSandboxPayKeys, type SandboxPayKeys } from './sandbox-pay-keys';
 
 export interface CreateSandboxPlatformParams {
   /**
@@ -40,6 +42,8 @@ export interface CreateSandboxPlatformParams {
    */
   callbackBaseUrl?: string;
   clock?: Clock;
+  /** WeChat Pay's keys (server/adapters/sandbox/sandbox-pay-keys.ts); without them no Pay API is served. */
+  pay?: SandboxPayKeys;
 }
 
 export interface SandboxPlatform {
@@ -54,6 +58,8 @@ export interface SandboxPlatform {
   state: SandboxState;
   /** Tencent Cloud SMS: its limits, balance, blacklist and the messages it accepted. */
   sms: SandboxSms;
+  /** WeChat Pay v3 (`/sandbox/pay/v3/...`, `POST /sandbox/pay/actions`), when it was given keys. */
+  pay: SandboxPay | null;
   player(): SandboxPlayer | null;
   attachPlayer(player: SandboxPlayer): void;
   /** Serves `POST /sandbox/control/clock` (it answers 503 until attached). */
@@ -97,6 +103,8 @@ export function createSandboxFor(
     miniprogram: config.miniprogram,
     callbackBaseUrl: p.callbackBaseUrl,
     clock: p.clock,
+    // The process's generated keys: compose.ts gives Flywheel's Pay client the same ones.
+    pay: processSandboxPayKeys(config.officialAccount.appId),
   });
 }
 
@@ -127,6 +135,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   }
 
   const router = new Router();
+  const pay = params.pay ? new SandboxPay(params.pay, params.callbackBaseUrl ?? null, params.clock) : null;
+  pay?.register(router);
   const endpoint = (method: 'get' | 'post', path: string, api: string, options: EndpointOptions, handler: Handler): void => {
     router[method](path, async (ctx) => {
       const query = readQuery(ctx);
@@ -780,6 +790,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     app,
     state,
     sms,
+    pay,
     player: () => player,
     attachPlayer(attached: SandboxPlayer) {
       player = attached;

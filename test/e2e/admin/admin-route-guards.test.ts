@@ -21,6 +21,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /readyz': "the load balancer's probe: it tells only whether this instance is ready",
   'GET /metrics': 'its own bearer (METRICS_TOKEN) or loopback clients only, tested in test/e2e/ops/metrics.test.ts',
   'GET /r/:code': 'a tracked link in a message: an HMAC-signed code, tested in test/e2e/journeys/reactivation-journey.test.ts',
+  'POST /pay/notify':
+    "WeChat Pay's notifications, signed (certificate or public key) and encrypted, tested in test/integration/payments/payments.test.ts",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);

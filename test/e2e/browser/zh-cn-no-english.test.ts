@@ -280,6 +280,18 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await page.locator('[data-test=sandbox-error]').waitFor();
     await englishOn('sandbox');
 
+    // 订单: a paid trial order (its number is an identifier, shown as WeChat Pay's console shows it), the state filter.
+    const product = await stack.services.payments.createProduct({ name: '一元体验', priceFen: 100, actor });
+    const [identity] = await db.dataSource.query<{ value: string }[]>(
+      "SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'oa_openid'",
+      [contactId],
+    );
+    const { order } = await stack.services.payments.createJsapiOrder({ contactId, openid: identity.value, productId: product.id });
+    await stack.sandbox.pay?.payOrder({ outTradeNo: order.outTradeNo });
+    await visit('/orders', '[data-test=order-refund]');
+    await englishOn('orders');
+    await scanSelect('orders-state', 'orders-states');
+
     await visit('/operators', '[data-test=operators-table]');
     await page.click('[data-test=operator-new]');
     await page.locator('[data-test=operator-form]').waitFor();
