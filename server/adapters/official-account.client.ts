@@ -64,6 +64,13 @@ const templateSendSchema = z.object({ msgid: z.union([z.number(), z.string()]) }
 const subscribeSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
 /** message/custom/send answers `{errcode: 0, errmsg: "ok"}`; a msgid when there is one (the sandbox gives one). */
 const customSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
+/** "相同 clientmsgid 已存在群发记录，返回数据中带有已存在的群发任务的 msg_id". */
+export const MASS_CLIENTMSGID_EXISTS = 45065;
+const massSendSchema = z.object({
+  errcode: z.number().optional(),
+  msg_id: z.union([z.number(), z.string()]),
+  msg_data_id: z.union([z.number(), z.string()]).optional(),
+});
 const privateTemplatesSchema = z.object({
   template_list: z.array(
     z.object({
@@ -235,6 +242,31 @@ export class OfficialAccountClient {
       schema: customSendSchema,
     });
     return { msgid: answer.msgid === undefined ? null : String(answer.msgid) };
+  }
+
+  /**
+   * message/mass/sendall ("根据标签进行群发"): `body` has filter {is_to_all, tag_id}, msgtype and its
+   * content, and the send's `clientmsgid` (at most 64 bytes). Answers the job's msg_id (which
+   * MASSSENDJOBFINISH carries back) and, for mpnews, msg_data_id. A clientmsgid already used in
+   * the last 24 hours sends nothing and answers 45065 with the earlier send's msg_id: that is
+   * returned as `{ reused: true, msgId }`, so a send whose answer was lost may be made again with
+   * the same clientmsgid and learn its msg_id without a second mass send.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html
+   */
+  async massSendAll(body: Record<string, unknown>): Promise<{ msgId: string; msgDataId: string | null; reused: boolean }> {
+    const answer = await this.http.call('mass/sendall', {
+      method: 'POST',
+      path: '/cgi-bin/message/mass/sendall',
+      body,
+      accessToken: this.accessToken,
+      schema: massSendSchema,
+      answeredErrcodes: [MASS_CLIENTMSGID_EXISTS],
+    });
+    return {
+      msgId: String(answer.msg_id),
+      msgDataId: answer.msg_data_id === undefined ? null : String(answer.msg_data_id),
+      reused: answer.errcode === MASS_CLIENTMSGID_EXISTS,
+    };
   }
 
   /** The account's template library ("获取已添加至帐号下所有模板列表"). */

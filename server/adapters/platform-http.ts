@@ -27,6 +27,11 @@ export interface PlatformCallParams<T> {
   accessToken?: AccessTokenSource;
   /** The documented success shape; errcode/errmsg are checked before it. */
   schema: z.ZodType<T>;
+  /**
+   * errcodes whose answer is an outcome the caller reads, not a failure: the answer is parsed by
+   * `schema` and returned (mass/sendall's 45065 carries the earlier send's msg_id).
+   */
+  answeredErrcodes?: readonly number[];
 }
 
 export interface PlatformHttp {
@@ -114,7 +119,7 @@ export function createPlatformHttp(params: CreatePlatformHttpParams): PlatformHt
         answer = await send(api, call, token);
         errcode = readErrcode(answer);
       }
-      if (errcode !== 0) {
+      if (errcode !== 0 && !(call.answeredErrcodes ?? []).includes(errcode)) {
         throw new PlatformApiError(api, errcode, readErrmsg(answer));
       }
       const parsed = call.schema.safeParse(answer);

@@ -1,4 +1,5 @@
 import { checkTemplateMessage } from '../../wechat/template-message';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock';
 import { SandboxErrcode } from './sandbox-state';
 
@@ -91,6 +92,45 @@ export interface SandboxSubscribeMessage {
   at: Date;
 }
 
+/**
+ * A mass send (message/mass/sendall) the platform accepted: who it went to, and whether its
+ * MASSSENDJOBFINISH has been pushed yet.
+ */
+export interface SandboxMassSend {
+  msgId: number;
+  /** Only for mpnews ("该字段只有在群发图文消息时，才会出现"). */
+  msgDataId: number | null;
+  /** As sent, or the digest of the audience and content WeChat uses when none is sent. */
+  clientMsgId: string;
+  isToAll: boolean;
+  tagId: number | null;
+  msgtype: string;
+  content: unknown;
+  openids: string[];
+  at: Date;
+}
+
+/** mass/sendall's message types and the field each one's content needs. */
+const MASS_MSGTYPES: Readonly<Record<string, string>> = Object.freeze({
+  mpnews: 'media_id',
+  text: 'content',
+  voice: 'media_id',
+  images: 'media_ids',
+  mpvideo: 'media_id',
+  wxcard: 'card_id',
+});
+
+/** "clientmsgid ... 长度限制64字节"; a reused one is refused for 24 hours. */
+export const MAX_CLIENTMSGID_BYTES = 64;
+export const CLIENTMSGID_WINDOW_MS = 24 * 3_600_000;
+
+/** The errcode 45065 answer: "相同 clientmsgid 已存在群发记录，返回数据中带有已存在的群发任务的 msg_id". */
+export class SandboxClientMsgIdExists extends SandboxErrcode {
+  constructor(readonly msgId: number) {
+    super(45065, 'clientmsgid exist');
+  }
+}
+
 /** "同一个 openid + client_msg_id 在 10 分钟内只发送一次" (template/send's client_msg_id). */
 export const CLIENT_MSG_ID_WINDOW_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
@@ -112,6 +152,12 @@ export class SandboxMessages {
   private readonly byClientMsgId = new Map<string, { msgid: number; at: number }>();
   private readonly quotas = new Map<string, { limit: number; day: number; used: number }>();
   private readonly lostAnswers = new Map<string, number>();
+
+  /** Mass sends accepted, in order (what a test counts: one per clientmsgid). */
+  readonly massSends: SandboxMassSend[] = [];
+  private readonly massByClientMsgId = new Map<string, SandboxMassSend>();
+  private readonly pendingMassFinishes: SandboxMassSend[] = [];
+  private nextMassMsgId = 3_000_000_001;
 
   constructor(private readonly clock: Clock) {}
 
@@ -152,13 +198,7 @@ export class SandboxMessages {
     }
     if (!SANDBOX_TEMPLATE_LIBRARY.some((t) => t.template_id === templateId)) throw new SandboxErrcode(40037);
     if (!isFollower(openid)) throw new SandboxErrcode(43004);
-    const quota = this.quotas.get('template/send');
-    if (quota) {
-      const day = this.dayOf(now);
-      if (quota.day !== day) Object.assign(quota, { day, used: 0 });
-      if (quota.used >= quota.limit) throw new SandboxErrcode(45009);
-      quota.used += 1;
-    }
+    this.takeQuota('template/send', now);
     const msgid = this.nextMsgid;
     this.nextMsgid += 1;
     if (clientMsgId !== null) this.byClientMsgId.set(`${openid}\n${clientMsgId}`, { msgid, at: now });
@@ -246,11 +286,92 @@ export class SandboxMessages {
     return { msgid };
   }
 
+  /**
+   * message/mass/sendall ("根据标签进行群发"): `filter.is_to_all` true sends to every follower,
+   * false to the followers of `filter.tag_id` (45159 for a tag the account does not have). The
+   * msgtype must be one the API knows (40008) with its content (44004 for an empty text, 40035
+   * otherwise). `clientmsgid` ("开发者侧群发msgid，长度限制64字节，如不填，则后台默认以群发范围和群发
+   * 内容的摘要值做为clientmsgid") already used in the last 24 hours throws SandboxClientMsgIdExists
+   * (45065) with the first send's msg_id, and nothing is sent again. `followers` are the account's
+   * subscribed followers with their tags. The job's MASSSENDJOBFINISH waits in takeMassFinishes.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Batch_Sends_and_Originality_Checks.html
+   */
+  massSendAll(
+    body: Record<string, unknown>,
+    followers: readonly { openid: string; tagIds: readonly number[] }[],
+    tagExists: (tagId: number) => boolean,
+  ): { msgId: number; msgDataId: number | null } {
+    const now = this.clock.now().getTime();
+    const given = body.clientmsgid;
+    if (given !== undefined && (typeof given !== 'string' || given === '')) throw new SandboxErrcode(40035);
+    if (typeof given === 'string' && Buffer.byteLength(given, 'utf8') > MAX_CLIENTMSGID_BYTES) throw new SandboxErrcode(45067);
+    const filter = body.filter;
+    if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw new SandboxErrcode(40035);
+    const { is_to_all: isToAll, tag_id: rawTagId } = filter as Record<string, unknown>;
+    if (isToAll !== undefined && typeof isToAll !== 'boolean') throw new SandboxErrcode(40035);
+    let tagId: number | null = null;
+    if (isToAll !== true) {
+      tagId = typeof rawTagId === 'number' ? rawTagId : typeof rawTagId === 'string' && /^\d+$/.test(rawTagId) ? Number(rawTagId) : NaN;
+      if (!Number.isInteger(tagId)) throw new SandboxErrcode(40035);
+      if (!tagExists(tagId)) throw new SandboxErrcode(45159);
+    }
+    const msgtype = typeof body.msgtype === 'string' ? body.msgtype : '';
+    const field = Object.hasOwn(MASS_MSGTYPES, msgtype) ? MASS_MSGTYPES[msgtype] : undefined;
+    if (field === undefined) throw new SandboxErrcode(40008);
+    const content = body[msgtype];
+    const value = typeof content === 'object' && content !== null ? (content as Record<string, unknown>)[field] : undefined;
+    const empty = value === undefined || value === '' || (Array.isArray(value) && value.length === 0);
+    if (empty) throw new SandboxErrcode(msgtype === 'text' ? 44004 : 40035);
+
+    const clientMsgId =
+      typeof given === 'string'
+        ? given
+        : `digest:${createHash('sha256')
+            .update(JSON.stringify([isToAll === true, tagId, msgtype, content]))
+            .digest('hex')}`;
+    const earlier = this.massByClientMsgId.get(clientMsgId);
+    if (earlier && now - earlier.at.getTime() < CLIENTMSGID_WINDOW_MS) throw new SandboxClientMsgIdExists(earlier.msgId);
+    this.takeQuota('mass/sendall', now);
+    const msgId = this.nextMassMsgId;
+    this.nextMassMsgId += 1;
+    const send: SandboxMassSend = {
+      msgId,
+      // WeChat's msg_data_id is another number than msg_id; the sandbox keeps them apart the same way.
+      msgDataId: msgtype === 'mpnews' ? msgId + 1_000_000_000 : null,
+      clientMsgId,
+      isToAll: isToAll === true,
+      tagId,
+      msgtype,
+      content,
+      openids: followers.filter((f) => isToAll === true || f.tagIds.includes(tagId ?? -1)).map((f) => f.openid),
+      at: new Date(now),
+    };
+    this.massSends.push(send);
+    this.massByClientMsgId.set(clientMsgId, send);
+    this.pendingMassFinishes.push(send);
+    return { msgId, msgDataId: send.msgDataId };
+  }
+
+  /** The mass sends whose MASSSENDJOBFINISH has not been pushed yet; they are taken (pushed once). */
+  takeMassFinishes(): SandboxMassSend[] {
+    return this.pendingMassFinishes.splice(0);
+  }
+
   /** Accepted messages per openid: a fault test's "exactly one each". */
   countByOpenid(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const m of this.accepted) counts.set(m.openid, (counts.get(m.openid) ?? 0) + 1);
     return counts;
+  }
+
+  /** One accepted call of `api` against its daily quota, if one is set: 45009 past it. */
+  private takeQuota(api: string, now: number): void {
+    const quota = this.quotas.get(api);
+    if (!quota) return;
+    const day = this.dayOf(now);
+    if (quota.day !== day) Object.assign(quota, { day, used: 0 });
+    if (quota.used >= quota.limit) throw new SandboxErrcode(45009);
+    quota.used += 1;
   }
 
   private dayOf(ms: number): number {

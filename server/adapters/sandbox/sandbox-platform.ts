@@ -14,7 +14,7 @@ import {
   type SandboxErrorCode,
   type SandboxPlayer,
 } from './sandbox-player';
-import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-messages';
+import { SANDBOX_TEMPLATE_LIBRARY, SandboxClientMsgIdExists, type SandboxSubscribeApi } from './sandbox-messages';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
@@ -44,6 +44,11 @@ export interface CreateSandboxPlatformParams {
   clock?: Clock;
   /** WeChat Pay's keys (server/adapters/sandbox/sandbox-pay-keys.ts); without them no Pay API is served. */
   pay?: SandboxPayKeys;
+  /**
+   * How long after a mass send its MASSSENDJOBFINISH is pushed to Flywheel (the job runs "later"):
+   * 1,000 ms by default; null pushes it only on `POST /sandbox/control/mass-finish`.
+   */
+  massFinishDelayMs?: number | null;
 }
 
 export interface SandboxPlatform {
@@ -52,7 +57,7 @@ export interface SandboxPlatform {
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
    * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
-   * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg`, `GET /sandbox/control/calls`, `POST /sandbox/actions`
+   * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg|mass-finish`, `GET /sandbox/control/calls|mass-sends`, `POST /sandbox/actions`
    */
   app: Koa;
   state: SandboxState;
@@ -71,6 +76,8 @@ export type SandboxClockControl = (
   advanceSeconds: number,
 ) => Promise<{ now: Date; ran: string[]; failed: string[]; steps?: number; done?: Record<string, number> }>;
 
+/** A mass send's job "finishes" this long after it was accepted (CreateSandboxPlatformParams.massFinishDelayMs). */
+const DEFAULT_MASS_FINISH_DELAY_MS = 1000;
 /** At most a year at a time: enough for any journey's wait, bounded against a typo of zeros. */
 const MAX_CLOCK_ADVANCE_S = 366 * 86_400;
 
@@ -594,6 +601,73 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     for (const templateId of input.data.templateIds)
       state.messages.answerSubscribe('subscribe/send', input.data.openid, templateId, input.data.answer);
     ctx.body = { ok: true };
+  });
+  // message/mass/sendall, with clientmsgid refused when reused within 24 hours: 45065 answering
+  // the first send's msg_id, as WeChat does. The job's MASSSENDJOBFINISH is pushed later.
+  router.post('/sandbox/wechat/cgi-bin/message/mass/sendall', async (ctx) => {
+    const api = 'mass/sendall';
+    const query = readQuery(ctx);
+    const body = await readJson(ctx);
+    if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
+    state.recordCall(api, body);
+    const injected = state.takeInjection(api);
+    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+    if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
+    let sent: { msgId: number; msgDataId: number | null };
+    try {
+      state.checkToken(query.access_token, OA);
+      const followers = [...state.followers.values()].filter((f) => f.subscribed);
+      sent = state.messages.massSendAll(body, followers, (tagId) => state.oaTags.has(tagId));
+    } catch (error) {
+      if (error instanceof SandboxClientMsgIdExists)
+        return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}`, msg_id: error.msgId });
+      if (!(error instanceof SandboxErrcode)) throw error;
+      return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
+    }
+    const delay = params.massFinishDelayMs === undefined ? DEFAULT_MASS_FINISH_DELAY_MS : params.massFinishDelayMs;
+    if (delay !== null) setTimeout(() => void pushMassFinishes().catch(() => undefined), delay).unref();
+    if (state.messages.takeLostAnswer(api)) {
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return;
+    }
+    answer(ctx, {
+      errcode: 0,
+      errmsg: 'send job submission success',
+      msg_id: sent.msgId,
+      ...(sent.msgDataId === null ? {} : { msg_data_id: sent.msgDataId }),
+    });
+  });
+  /** Pushes the finished mass sends' MASSSENDJOBFINISH (each once); none without a player. */
+  const pushMassFinishes = async (): Promise<number[]> => {
+    if (!player) return [];
+    const played = player;
+    const statuses: number[] = [];
+    for (const send of state.messages.takeMassFinishes()) {
+      const n = send.openids.length;
+      const result = await played.massSendJobFinish({
+        msgId: send.msgId,
+        status: 'send success',
+        totalCount: n,
+        filterCount: n,
+        sentCount: n,
+        errorCount: 0,
+      });
+      statuses.push(result.status);
+    }
+    return statuses;
+  };
+  router.post('/sandbox/control/mass-finish', async (ctx) => {
+    if (!player) {
+      ctx.status = 503;
+      ctx.body = { ok: false, error: 'the sandbox has no player: Flywheel did not attach one', code: 'sandbox_no_player' };
+      return;
+    }
+    const statuses = await pushMassFinishes();
+    ctx.body = { ok: true, pushed: statuses.length, statuses };
+  });
+  router.get('/sandbox/control/mass-sends', (ctx) => {
+    ctx.body = { massSends: state.messages.massSends };
   });
   router.post('/sandbox/control/quota', async (ctx) => {
     const input = controlQuotaSchema.safeParse(await readJson(ctx));

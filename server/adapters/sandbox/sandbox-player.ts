@@ -105,6 +105,19 @@ export interface SandboxPlayer {
     createTime?: number;
   }): Promise<PlayResult>;
   /**
+   * The platform's report on a mass send (MASSSENDJOBFINISH, "事件推送群发结果"), from the
+   * account's mass-send sender: `send success`, `send fail` or `err(num)`, and its counts.
+   */
+  massSendJobFinish(p: {
+    msgId: number | string;
+    status: string;
+    totalCount: number;
+    filterCount: number;
+    sentCount: number;
+    errorCount: number;
+    createTime?: number;
+  }): Promise<OfficialAccountPlayResult>;
+  /**
    * Sends a played request again with the same URL and body bytes, as WeChat does when it got no
    * answer in 5 seconds: "微信服务器在五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次".
    */
@@ -368,6 +381,25 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
       );
     },
 
+    async massSendJobFinish(p) {
+      return playOfficialAccount(
+        {
+          MsgType: 'event',
+          Event: 'MASSSENDJOBFINISH',
+          MsgID: String(p.msgId),
+          Status: p.status,
+          TotalCount: p.totalCount,
+          FilterCount: p.filterCount,
+          SentCount: p.sentCount,
+          ErrorCount: p.errorCount,
+          // Not an original article check: nothing judged a reprint (CheckState 1).
+          CopyrightCheckResult: { Count: 0, ResultList: '', CheckState: 1 },
+        },
+        SANDBOX_MASS_SENDER_OPENID,
+        p.createTime,
+      );
+    },
+
     async replay(played) {
       const request = 'request' in played ? played.request : played;
       const xml = 'xml' in played ? played.xml : '';
@@ -389,6 +421,12 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
     },
   };
 }
+
+/**
+ * FromUserName of the sandbox's MASSSENDJOBFINISH: WeChat sends it from an openid of the account
+ * (the docs' samples), not from a follower the mass send reached.
+ */
+export const SANDBOX_MASS_SENDER_OPENID = 'o_sandbox_mass_sender';
 
 function sandboxTicket(scene: string): string {
   return `gQSANDBOX${Buffer.from(scene, 'utf8').toString('base64url')}`;
