@@ -12,7 +12,7 @@ import { beginWriting, fromSqlDate, isMysqlManager, placeholders, toSqlDate } fr
 import type { Transactor } from '../../db/transaction';
 import type { InteractionDraft, InteractionsService } from '../interactions/interactions.service';
 import type { ChannelDriver, OutboxRow, Refusal, SendAccepted, SendPlan } from './channel-driver';
-import { nextShanghaiMidnight, quietHoursEnd } from './quiet-hours';
+import { contactQuietHoursEnd, nextShanghaiMidnight } from './quiet-hours';
 import type { SendBudget } from './send-budget';
 
 export interface OutboxSenderDeps {
@@ -23,7 +23,7 @@ export interface OutboxSenderDeps {
   interactions: InteractionsService;
   budget: SendBudget;
   config: OutboxConfig;
-  /** BUSINESS_TIMEZONE: quiet hours are its wall clock. */
+  /** BUSINESS_TIMEZONE: quiet hours are its wall clock for contacts without a zone of their own. */
   timeZone: string;
   /** This instance's id; claims carry it with random bytes. */
   holder: string;
@@ -65,6 +65,8 @@ interface ClaimedRow extends OutboxRow {
   priorFirstAttemptAt: Date | null;
   /** first_attempt_at as this claim left it. */
   firstAttemptAt: Date | null;
+  /** The contact's own time zone (contacts.time_zone): its quiet hours are its wall clock's. */
+  timeZone: string | null;
 }
 
 /** A claimed row as the load's query returns it (ids may come back as strings on MySQL). */
@@ -80,6 +82,7 @@ interface ClaimedRaw {
   attempts: number | string;
   first_attempt_at: unknown;
   claimed_until: unknown;
+  time_zone: string | null;
   db_now: unknown;
 }
 
@@ -335,9 +338,10 @@ export class OutboxSender {
   private async loadClaimed(ids: number[]): Promise<{ rows: ClaimedRow[]; dbNow: Date }> {
     const m = this.deps.dataSource.manager;
     const raw: ClaimedRaw[] = await m.query(
-      `SELECT id, contact_id, purpose, source_type, source_id, run_id, node_id, payload, attempts,
-              first_attempt_at, claimed_until, ${databaseNowSql(m)} AS db_now
-       FROM outbox_messages WHERE id IN (${placeholders(ids.length)}) ORDER BY id`,
+      `SELECT o.id, o.contact_id, o.purpose, o.source_type, o.source_id, o.run_id, o.node_id, o.payload, o.attempts,
+              o.first_attempt_at, o.claimed_until, c.time_zone, ${databaseNowSql(m)} AS db_now
+       FROM outbox_messages o LEFT JOIN contacts c ON c.id = o.contact_id
+       WHERE o.id IN (${placeholders(ids.length)}) ORDER BY o.id`,
       ids,
     );
     const rows: ClaimedRow[] = [];
@@ -359,6 +363,7 @@ export class OutboxSender {
         attempts: Number(r.attempts),
         priorFirstAttemptAt: first && claimedAt && first.getTime() < claimedAt.getTime() ? first : null,
         firstAttemptAt: first,
+        timeZone: r.time_zone ?? null,
       });
     }
     return { rows, dbNow };
@@ -389,7 +394,10 @@ export class OutboxSender {
         continue;
       }
       const marketing = row.purpose === 'marketing';
-      const quiet = marketing && this.deps.config.quietHours ? quietHoursEnd(now, this.deps.timeZone, this.deps.config.quietHours) : null;
+      const quiet =
+        marketing && this.deps.config.quietHours
+          ? contactQuietHoursEnd(now, row.timeZone, this.deps.timeZone, this.deps.config.quietHours)
+          : null;
       if (quiet) {
         outcomes.set(row.id, known(row, { state: 'pending', log: null, notBefore: quiet, attempts: row.attempts - 1 }));
         continue;

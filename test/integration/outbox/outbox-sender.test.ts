@@ -234,6 +234,21 @@ describeEachDatabase('outbox sender', (db) => {
     expect(messages()).toHaveLength(2);
   });
 
+  it("keeps quiet hours on the contact's own clock: noon in Shanghai is 23:00 in New York, held until 08:00 there", async () => {
+    const ids = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 2, sandbox: stack.sandbox.state });
+    await db().dataSource.query("UPDATE contacts SET time_zone = 'America/New_York' WHERE id = ?", [ids[0]]);
+    stack.clock.set(new Date('2026-12-07T04:00:00.000Z')); // 12:00 in Shanghai, 23:00 in New York (EST)
+    await enqueue([draft(ids[0]), draft(ids[1])]);
+    await stack.services.outboxSender.drain();
+    const [newYork, shanghai] = await rows();
+    // Held until 08:00 New York time (13:00 UTC); the business-zone contact goes at once.
+    expect([newYork.state, newYork.notBefore.toISOString(), newYork.attempts]).toEqual(['pending', '2026-12-07T13:00:00.000Z', 0]);
+    expect(shanghai.state).toBe('sent');
+    stack.clock.set(new Date('2026-12-07T13:00:01.000Z'));
+    await stack.services.outboxSender.drain();
+    expect((await rows())[0].state).toBe('sent');
+  });
+
   it('caps marketing messages per contact and channel (3 in 24 h by default): the fourth is skipped', async () => {
     const ids = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
     await enqueue(
