@@ -127,7 +127,7 @@ export const CLIENTMSGID_WINDOW_MS = 24 * 3_600_000;
 /** The errcode 45065 answer: "相同 clientmsgid 已存在群发记录，返回数据中带有已存在的群发任务的 msg_id". */
 export class SandboxClientMsgIdExists extends SandboxErrcode {
   constructor(readonly msgId: number) {
-    super(45065, 'clientmsgid exist');
+    super(45065, 'clientmsgid exist', { msg_id: msgId });
   }
 }
 

@@ -14,7 +14,7 @@ import {
   type SandboxErrorCode,
   type SandboxPlayer,
 } from './sandbox-player';
-import { SANDBOX_TEMPLATE_LIBRARY, SandboxClientMsgIdExists, type SandboxSubscribeApi } from './sandbox-messages';
+import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-messages';
 import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
@@ -91,6 +91,11 @@ interface EndpointOptions {
   tokens?: readonly SandboxTokenOwner[];
   /** WeCom answers carry `errcode: 0, errmsg: "ok"` on success; most OA answers do not. */
   okEnvelope?: boolean;
+  /**
+   * A send whose answer the test controls may "lose" (`POST /sandbox/control/lose`): the message
+   * is accepted, then the connection is dropped, so the client cannot tell.
+   */
+  losable?: boolean;
 }
 
 /**
@@ -160,14 +165,20 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       if (injected.errcode !== null) {
         return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
       }
+      let result: object;
       try {
         if (options.tokens) state.checkToken(query.access_token, options.tokens);
-        const result = handler({ query, body });
-        answer(ctx, options.okEnvelope ? { errcode: 0, errmsg: 'ok', ...result } : result);
+        result = handler({ query, body });
       } catch (error) {
         if (!(error instanceof SandboxErrcode)) throw error;
-        answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
+        return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}`, ...error.fields });
       }
+      if (options.losable && state.messages.takeLostAnswer(api)) {
+        ctx.req.socket.destroy();
+        ctx.respond = false;
+        return;
+      }
+      answer(ctx, options.okEnvelope ? { errcode: 0, errmsg: 'ok', ...result } : result);
     });
   };
   const OA: readonly SandboxTokenOwner[] = ['oa'];
@@ -509,56 +520,15 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
 
   // message/template/send, with client_msg_id honoured for 10 minutes per openid. An answer the
   // test controls "lose" is dropped after the message was accepted: the client cannot tell.
-  router.post('/sandbox/wechat/cgi-bin/message/template/send', async (ctx) => {
-    const api = 'template/send';
-    const query = readQuery(ctx);
-    const body = await readJson(ctx);
-    if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
-    state.recordCall(api, body);
-    const injected = state.takeInjection(api);
-    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
-    if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
-    let sent: { msgid: number };
-    try {
-      state.checkToken(query.access_token, OA);
-      sent = state.messages.sendTemplate(body, (openid) => state.followers.get(openid)?.subscribed === true);
-    } catch (error) {
-      if (!(error instanceof SandboxErrcode)) throw error;
-      return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
-    }
-    if (state.messages.takeLostAnswer(api)) {
-      ctx.req.socket.destroy();
-      ctx.respond = false;
-      return;
-    }
-    answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
-  });
+  const SENDS = { tokens: OA, okEnvelope: true, losable: true } as const;
+  endpoint('post', '/sandbox/wechat/cgi-bin/message/template/send', 'template/send', SENDS, ({ body }) =>
+    state.messages.sendTemplate(body, (openid) => state.followers.get(openid)?.subscribed === true),
+  );
   // message/custom/send: customer-service messages inside the follower's 48-hour window, counted
   // per window (sandbox-custom-messages.ts). Its answer can be lost like template/send's (`custom/send`).
-  router.post('/sandbox/wechat/cgi-bin/message/custom/send', async (ctx) => {
-    const api = 'custom/send';
-    const query = readQuery(ctx);
-    const body = await readJson(ctx);
-    if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
-    state.recordCall(api, body);
-    const injected = state.takeInjection(api);
-    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
-    if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
-    let sent: { msgid: number };
-    try {
-      state.checkToken(query.access_token, OA);
-      sent = state.customMessages.send(body, (openid) => state.followers.get(openid));
-    } catch (error) {
-      if (!(error instanceof SandboxErrcode)) throw error;
-      return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
-    }
-    if (state.messages.takeLostAnswer(api)) {
-      ctx.req.socket.destroy();
-      ctx.respond = false;
-      return;
-    }
-    answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
-  });
+  endpoint('post', '/sandbox/wechat/cgi-bin/message/custom/send', 'custom/send', SENDS, ({ body }) =>
+    state.customMessages.send(body, (openid) => state.followers.get(openid)),
+  );
   // Subscribe messages: bizsend (Official Account) and subscribe/send (mini-program), each spending
   // one of the user's grants (sandbox-messages.ts sendSubscribe); an answer may be "lost" as above.
   const subscribeSend = (
@@ -566,30 +536,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     api: SandboxSubscribeApi,
     owners: readonly SandboxTokenOwner[],
     knows: (openid: string) => boolean,
-  ) =>
-    router.post(path, async (ctx) => {
-      const query = readQuery(ctx);
-      const body = await readJson(ctx);
-      if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
-      state.recordCall(api, body);
-      const injected = state.takeInjection(api);
-      if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
-      if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
-      let sent: { msgid: number };
-      try {
-        state.checkToken(query.access_token, owners);
-        sent = state.messages.sendSubscribe(api, body, knows);
-      } catch (error) {
-        if (!(error instanceof SandboxErrcode)) throw error;
-        return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
-      }
-      if (state.messages.takeLostAnswer(api)) {
-        ctx.req.socket.destroy();
-        ctx.respond = false;
-        return;
-      }
-      answer(ctx, { errcode: 0, errmsg: 'ok', msgid: sent.msgid });
-    });
+  ) => endpoint('post', path, api, { ...SENDS, tokens: owners }, ({ body }) => state.messages.sendSubscribe(api, body, knows));
   subscribeSend('/sandbox/wechat/cgi-bin/message/subscribe/bizsend', 'subscribe/bizsend', OA, (openid) => state.followers.has(openid));
   subscribeSend('/sandbox/wechat/cgi-bin/message/subscribe/send', 'subscribe/send', MP, (openid) => state.miniProgramUsers.has(openid));
   // A mini-program user answering wx.requestSubscribeMessage (no callback: the mini-program reports
@@ -604,39 +551,16 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   });
   // message/mass/sendall, with clientmsgid refused when reused within 24 hours: 45065 answering
   // the first send's msg_id, as WeChat does. The job's MASSSENDJOBFINISH is pushed later.
-  router.post('/sandbox/wechat/cgi-bin/message/mass/sendall', async (ctx) => {
-    const api = 'mass/sendall';
-    const query = readQuery(ctx);
-    const body = await readJson(ctx);
-    if (body === null) return answer(ctx, { errcode: 47001, errmsg: 'data format error' });
-    state.recordCall(api, body);
-    const injected = state.takeInjection(api);
-    if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
-    if (injected.errcode !== null) return answer(ctx, { errcode: injected.errcode, errmsg: `sandbox injected failure rid: ${ridOf()}` });
-    let sent: { msgId: number; msgDataId: number | null };
-    try {
-      state.checkToken(query.access_token, OA);
-      const followers = [...state.followers.values()].filter((f) => f.subscribed);
-      sent = state.messages.massSendAll(body, followers, (tagId) => state.oaTags.has(tagId));
-    } catch (error) {
-      if (error instanceof SandboxClientMsgIdExists)
-        return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}`, msg_id: error.msgId });
-      if (!(error instanceof SandboxErrcode)) throw error;
-      return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}` });
-    }
+  endpoint('post', '/sandbox/wechat/cgi-bin/message/mass/sendall', 'mass/sendall', SENDS, ({ body }) => {
+    const followers = [...state.followers.values()].filter((f) => f.subscribed);
+    const sent = state.messages.massSendAll(body, followers, (tagId) => state.oaTags.has(tagId));
     const delay = params.massFinishDelayMs === undefined ? DEFAULT_MASS_FINISH_DELAY_MS : params.massFinishDelayMs;
     if (delay !== null) setTimeout(() => void pushMassFinishes().catch(() => undefined), delay).unref();
-    if (state.messages.takeLostAnswer(api)) {
-      ctx.req.socket.destroy();
-      ctx.respond = false;
-      return;
-    }
-    answer(ctx, {
-      errcode: 0,
+    return {
       errmsg: 'send job submission success',
       msg_id: sent.msgId,
       ...(sent.msgDataId === null ? {} : { msg_data_id: sent.msgDataId }),
-    });
+    };
   });
   /** Pushes the finished mass sends' MASSSENDJOBFINISH (each once); none without a player. */
   const pushMassFinishes = async (): Promise<number[]> => {

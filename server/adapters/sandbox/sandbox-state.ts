@@ -86,6 +86,8 @@ export class SandboxErrcode extends Error {
   constructor(
     readonly errcode: number,
     readonly errmsg: string = describeErrcode(errcode),
+    /** Fields the refusal's answer carries besides errcode and errmsg (45065's msg_id). */
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(errmsg);
   }
