@@ -40,6 +40,9 @@ import { SalesAssignment } from './sales-assignment.entity';
 import { ScoreRule } from './score-rule.entity';
 import { ScoreRuleDailyHit } from './score-rule-daily-hit.entity';
 import { StageRule } from './stage-rule.entity';
+import { Channel } from './channel.entity';
+import { ChannelTouch } from './channel-touch.entity';
+import { ChannelWelcome } from './channel-welcome.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -86,4 +89,8 @@ export const ALL_ENTITIES = [
   OutboxAttempt,
   OutboxLimit,
   Broadcast,
+  // Channel codes (issue 15 §1).
+  Channel,
+  ChannelTouch,
+  ChannelWelcome,
 ];

@@ -218,6 +218,7 @@ export function composeServices(p: ComposeParams) {
     rateLimiter,
     logger,
     timeoutMs,
+    tokenStore,
   });
 
   const operatorClock = p.operatorClock ?? clock;

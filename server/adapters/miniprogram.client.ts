@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Logger } from './logger';
-import { createPlatformHttp, type PlatformHttp } from './platform-http';
+import { createPlatformHttp, type AccessTokenSource, type PlatformHttp } from './platform-http';
 import type { RateLimiter } from './rate-limiter';
+import type { TokenStore } from './token-store';
 
 export interface MiniProgramClientParams {
   /** WECHAT_API_BASE or WECHAT_API_BASE_DEFAULT (the mini-program API shares the host). */
@@ -11,6 +12,8 @@ export interface MiniProgramClientParams {
   rateLimiter: RateLimiter;
   logger: Logger;
   timeoutMs?: number;
+  /** Needed by the calls with an access token (getwxacodeunlimit); code2Session needs none. */
+  tokenStore?: TokenStore;
 }
 
 export interface MiniProgramSession {
@@ -24,6 +27,11 @@ export interface MiniProgramSession {
   sessionKey: string;
 }
 
+const stableTokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
+
+/** "最大32个可见字符，只支持数字，大小写英文以及部分特殊字符：!#$&'()*+,/:;=?@-._~". */
+export const MP_CODE_SCENE_MAX = 32;
+
 const sessionSchema = z.object({ openid: z.string().min(1), session_key: z.string().min(1), unionid: z.string().optional() });
 
 /**
@@ -33,9 +41,41 @@ const sessionSchema = z.object({ openid: z.string().min(1), session_key: z.strin
  */
 export class MiniProgramClient {
   private readonly http: PlatformHttp;
+  private readonly accessToken: AccessTokenSource;
 
   constructor(private readonly params: MiniProgramClientParams) {
     this.http = createPlatformHttp(params);
+    // The mini-program's own token (its appid, not the Official Account's), through the Stable
+    // Access Token API as the Official Account client does.
+    this.accessToken = {
+      key: `mp:${params.appId}:access_token`,
+      fetch: async ({ forceRefresh }) => {
+        const answer = await this.http.call('stable_token', {
+          method: 'POST',
+          path: '/cgi-bin/stable_token',
+          body: { grant_type: 'client_credential', appid: params.appId, secret: params.secret, force_refresh: forceRefresh },
+          schema: stableTokenSchema,
+        });
+        return { value: answer.access_token, expiresInSeconds: answer.expires_in };
+      },
+    };
+  }
+
+  /**
+   * An unlimited mini-program code (wxacode.getUnlimited): a PNG on success, JSON on failure
+   * (41030: the page is not in the published mini-program; 40169: the scene is too long). The
+   * scene reaches the page's `onLoad(options)` as `options.scene`, URL-encoded
+   * ("scene 字段的值会作为 query 参数传递给小程序/小游戏 ... 需要使用 decodeURIComponent 才能获取到生成二维码时传入的 scene").
+   * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/qrcode-link/qr-code/getUnlimitedQRCode.html
+   */
+  async getUnlimitedCode(p: { scene: string; page?: string; width?: number }): Promise<Buffer> {
+    const { bytes } = await this.http.fetchBytes('wxa/getwxacodeunlimit', {
+      method: 'POST',
+      path: '/wxa/getwxacodeunlimit',
+      body: { scene: p.scene, ...(p.page ? { page: p.page, check_path: true } : {}), width: p.width ?? 430 },
+      accessToken: this.accessToken,
+    });
+    return bytes;
   }
 
   async code2Session(jsCode: string): Promise<MiniProgramSession> {

@@ -29,6 +29,7 @@ import { ScoringLifecycle1795860000000 } from './1795860000000-scoring-lifecycle
 import { OutboxDelivery1795870000000 } from './1795870000000-outbox-delivery';
 import { Journeys1795880000000 } from './1795880000000-journeys';
 import { OutboxMessages1795890000000 } from './1795890000000-outbox-messages';
+import { Channels1795960000000 } from './1795960000000-channels';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -70,6 +71,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   OutboxDelivery1795870000000,
   Journeys1795880000000,
   OutboxMessages1795890000000,
+  Channels1795960000000,
 ];
 
 /**
