@@ -94,6 +94,10 @@ import type { SalesPort, SegmentsPort } from './modules/journeys/journey-ports';
 import { JourneyDefinitions } from './modules/journeys/journey-runs';
 import { JourneysService } from './modules/journeys/journeys.service';
 import { LinkSigner, loadLinkSecret } from './modules/journeys/tracked-links';
+import { createAdminChannelsRouter } from './http/admin-channels.routes';
+import { createChannelReaction } from './modules/channels/channel.reaction';
+import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
+import { ChannelsService } from './modules/channels/channels.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -309,6 +313,19 @@ export function composeServices(p: ComposeParams) {
     links,
     timezone: config.businessTimeZone,
   });
+  // Channel codes (渠道活码, issue 15 §1): made on their platform, attributed by a reaction.
+  const channels = new ChannelsService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    logger,
+    officialAccount,
+    wecom,
+    miniprogram,
+    publicBaseUrl: config.publicBaseUrl,
+  });
+  const channelWelcomes = wecom ? new ChannelWelcomeSender({ dataSource, clock, logger, wecom }) : null;
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -325,6 +342,8 @@ export function composeServices(p: ComposeParams) {
         ? [createWecomContactReaction({ wecom, contacts, wecomTags, logger }), wecomTags.createCatalogReaction()]
         : []),
       createSourceReaction({ contacts }),
+      // After the source (it reads the first touch the source wrote) and before the tag rules.
+      createChannelReaction({ channels, contactTags, welcomes: channelWelcomes }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
       createLifecycleReaction({ lifecycle }),
@@ -375,6 +394,7 @@ export function composeServices(p: ComposeParams) {
     signatures: callbackSignatures,
     reactions,
     rules,
+    channelReply: channels,
     clock,
     logger,
   });
@@ -490,6 +510,7 @@ export function composeServices(p: ComposeParams) {
     createAdminDeliveryScreensRouter({ listBroadcasts: () => listBroadcasts(dataSource), templateLibrary, deliverySettings, auth }),
     createAdminJourneysRouter({ journeys, auth }),
     createTrackedLinksRouter({ journeys }),
+    createAdminChannelsRouter({ channels, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -626,5 +647,7 @@ export function composeServices(p: ComposeParams) {
     journeyDefinitions,
     deliverySettings,
     templateLibrary,
+    channels,
+    channelWelcomes,
   };
 }

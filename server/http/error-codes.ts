@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'internal',
   /** 503: the admin page was not built. */
   'admin_not_built',
+  /** 502: WeChat or WeCom refused a call made for the request, or did not answer; `details.errcode`. */
+  'platform_refused',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -76,6 +78,13 @@ export const FIELD_RULE_CODES = [
   'segment_unknown',
   'segment_cycle',
   'segment_in_use',
+  // Channel codes (server/http/admin-channels.routes.ts).
+  'tag_unknown',
+  'platform_disabled',
+  'cost_cents',
+  'mp_page_format',
+  'channel_field_kind',
+  'channel_users_required',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

@@ -58,7 +58,8 @@ const MAX_CLOCK_ADVANCE_S = 366 * 86_400;
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const NEVER_RECORDED = new Set(['secret', 'corpsecret', 'js_code']);
 
-type Handler = (input: { query: Record<string, string>; body: Record<string, unknown> }) => object;
+/** A Buffer result is served as image/png (showqrcode, getwxacodeunlimit); anything else as JSON. */
+type Handler = (input: { query: Record<string, string>; body: Record<string, unknown>; origin: string }) => object | Promise<object>;
 
 interface EndpointOptions {
   /** Which tokens the endpoint accepts; absent for endpoints that authenticate otherwise. */
@@ -130,7 +131,14 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       }
       try {
         if (options.tokens) state.checkToken(query.access_token, options.tokens);
-        const result = handler({ query, body });
+        // Koa's ctx.origin reads as `null` here (it goes through WHATWG URL); the Host header is what the caller used.
+        const result = await handler({ query, body, origin: `${ctx.protocol}://${ctx.host}` });
+        if (Buffer.isBuffer(result)) {
+          ctx.status = 200;
+          ctx.type = 'image/png';
+          ctx.body = result;
+          return;
+        }
         answer(ctx, options.okEnvelope ? { errcode: 0, errmsg: 'ok', ...result } : result);
       } catch (error) {
         if (!(error instanceof SandboxErrcode)) throw error;
@@ -141,13 +149,16 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   const OA: readonly SandboxTokenOwner[] = ['oa'];
   const WECOM: readonly SandboxTokenOwner[] = ['wecom', 'wecom-agent'];
   const AGENT: readonly SandboxTokenOwner[] = ['wecom-agent'];
+  const MP: readonly SandboxTokenOwner[] = ['mp'];
 
   // --- Official Account ---------------------------------------------------------------------------
   endpoint('post', '/sandbox/wechat/cgi-bin/stable_token', 'stable_token', {}, ({ body }) => {
     if (body.grant_type !== 'client_credential') throw new SandboxErrcode(40002, 'invalid grant_type');
-    if (body.appid !== state.officialAccount.appId) throw new SandboxErrcode(40013);
-    if (body.secret !== state.officialAccount.secret) throw new SandboxErrcode(40125);
-    const issued = state.issueToken('oa', body.force_refresh === true);
+    // The same endpoint serves the mini-program's token, by its own appid and secret.
+    const mp = body.appid === state.miniprogram.appId;
+    if (!mp && body.appid !== state.officialAccount.appId) throw new SandboxErrcode(40013);
+    if (body.secret !== (mp ? state.miniprogram.secret : state.officialAccount.secret)) throw new SandboxErrcode(40125);
+    const issued = state.issueToken(mp ? 'mp' : 'oa', body.force_refresh === true);
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
 
@@ -246,6 +257,55 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     if (!follower) throw new SandboxErrcode(40003);
     return { tagid_list: follower.tagIds };
   });
+
+  // --- channel codes (issue 15 §1) -----------------------------------------------------------------
+  endpoint('post', '/sandbox/wechat/cgi-bin/qrcode/create', 'qrcode/create', { tokens: OA }, ({ body }) =>
+    state.channelCodes.createQrCode(body),
+  );
+  // On mp.weixin.qq.com in real life, without a token; an unknown or expired ticket gets no image.
+  router.get('/sandbox/wechat/cgi-bin/showqrcode', async (ctx) => {
+    const ticket = readQuery(ctx).ticket ?? '';
+    state.recordCall('showqrcode', { ticket });
+    const png = await state.channelCodes.qrCodePng(ticket);
+    if (!png) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.type = 'image/png';
+    ctx.body = png;
+  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/add_contact_way',
+    'externalcontact/add_contact_way',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body, origin }) => state.channelCodes.addContactWay(body, origin),
+  );
+  // The contact way's qr_code URL (on wework.qpic.cn in real life).
+  router.get('/sandbox/wecom/contact_way_qr/:file', async (ctx) => {
+    const configId = (ctx.params.file ?? '').replace(/\.png$/, '');
+    state.recordCall('contact_way_qr', { configId });
+    const png = await state.channelCodes.contactWayPng(configId);
+    if (!png) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.type = 'image/png';
+    ctx.body = png;
+  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/send_welcome_msg',
+    'externalcontact/send_welcome_msg',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      state.channelCodes.sendWelcome(body);
+      return {};
+    },
+  );
+  endpoint('post', '/sandbox/wechat/wxa/getwxacodeunlimit', 'wxa/getwxacodeunlimit', { tokens: MP }, ({ body }) =>
+    state.channelCodes.unlimitedCodePng(body),
+  );
 
   // --- mini-program ---------------------------------------------------------------------------------
   endpoint('get', '/sandbox/wechat/sns/jscode2session', 'jscode2session', {}, ({ query }) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describeErrcode } from '../../wechat/errcode';
 import { systemClock, type Clock } from '../clock';
 import { SandboxMessages } from './sandbox-messages';
+import { SandboxChannelCodes } from './sandbox-channel-codes';
 
 /**
  * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
@@ -73,7 +74,7 @@ export interface SandboxCall {
   at: Date;
 }
 
-export type SandboxTokenOwner = 'oa' | 'wecom' | 'wecom-agent';
+export type SandboxTokenOwner = 'oa' | 'wecom' | 'wecom-agent' | 'mp';
 
 /** OA `ticket/getticket?type=jsapi`, WeCom `get_jsapi_ticket` (wx.config), WeCom `ticket/get?type=agent_config` (wx.agentConfig). */
 export type SandboxTicketKind = 'oa-jsapi' | 'wecom-jsapi' | 'wecom-agent-config';
@@ -129,6 +130,8 @@ export class SandboxState {
   readonly corpTagGroups: SandboxCorpTagGroup[] = [];
   /** Template messages sent, with client_msg_id, quotas and lost answers (sandbox-messages.ts). */
   readonly messages: SandboxMessages;
+  /** Channel codes: QR codes, contact ways, welcome codes, mini-program codes (sandbox-channel-codes.ts). */
+  readonly channelCodes: SandboxChannelCodes;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -143,6 +146,7 @@ export class SandboxState {
     this.miniprogram = { ...credentials.miniprogram };
     this.clock = clock;
     this.messages = new SandboxMessages(clock);
+    this.channelCodes = new SandboxChannelCodes(clock);
   }
 
   // --- error injection -------------------------------------------------------------------------
@@ -200,7 +204,7 @@ export class SandboxState {
   checkToken(token: string | undefined, owners: readonly SandboxTokenOwner[]): void {
     if (token === undefined || token === '') throw new SandboxErrcode(41001);
     const issued = this.tokens.get(token);
-    const unknown = owners.includes('oa') ? 40001 : 40014;
+    const unknown = owners.includes('oa') || owners.includes('mp') ? 40001 : 40014;
     if (!issued || !owners.includes(issued.owner)) throw new SandboxErrcode(unknown);
     if (issued.expiresAt <= this.clock.now().getTime()) throw new SandboxErrcode(42001);
   }

@@ -16,6 +16,7 @@ const USAGE = [
   '  menu_scan --key K --result CODE [--openid O] scan a code with a 扫一扫 menu button',
   '  scan --scene expo2026 [--openid O]          scan a QR code as a follower',
   '  add_external_contact [--user U] [--state S] a customer adds a WeCom member',
+  '  scan_channel --scene ch:12 [--openid O]     scan a channel code (渠道活码): its QR code or contact way',
   'Without --openid the latest subscriber acts. The server is found at PUBLIC_BASE_URL or http://localhost:$PORT.',
 ].join('\n');
 
