@@ -49,7 +49,7 @@ describe('the channel codes screen', () => {
     await page.click('[data-test=channel-tags]');
     await page.locator('.el-select-dropdown__item:visible', { hasText: '展会2026' }).first().click();
     await page.keyboard.press('Escape');
-    await page.locator('[data-test=channel-welcome] textarea').fill('欢迎来到展会！');
+    await page.fill('textarea[data-test=channel-welcome], [data-test=channel-welcome] textarea', '欢迎来到展会！');
     await screenshot(page, 'channels-create-dialog');
     await page.click('[data-test=channel-save]');
 
@@ -75,6 +75,7 @@ describe('the channel codes screen', () => {
     await stack.services.reactions.idle();
     await page.reload();
     await page.locator('[data-test=channel-scans]', { hasText: '1' }).first().waitFor();
+    await page.locator('.channel-row .el-tag', { hasText: '展会2026' }).waitFor();
     await screenshot(page, 'channels-list');
   });
 

@@ -174,6 +174,7 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
     await settle();
     const channel = (await a.get(`/api/admin/channels/${oa.id}`).expect(200)).body as { stats: object };
     expect(channel.stats).toEqual({ scans: 2, newContacts: 1, costPerNewContact: 300 });
+    expect((channel as { tags: unknown }).tags).toEqual([{ id: tagId, name: '展会2026' }]);
   });
 
   it('welcomes a WeCom add through a contact way exactly once; 41051 is recorded and never retried', async () => {
