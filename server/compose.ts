@@ -343,7 +343,7 @@ export function composeServices(p: ComposeParams) {
         : []),
       createSourceReaction({ contacts }),
       // After the source (it reads the first touch the source wrote) and before the tag rules.
-      createChannelReaction({ channels, contactTags, welcomes: channelWelcomes }),
+      createChannelReaction({ channels, contacts, contactTags, welcomes: channelWelcomes }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
       createLifecycleReaction({ lifecycle }),

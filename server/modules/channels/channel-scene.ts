@@ -42,3 +42,43 @@ export function channelIdFromQuery(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   return /^\d+$/.test(value) ? parseChannelScene(`${CHANNEL_SCENE_PREFIX}${value}`) : parseChannelScene(value);
 }
+
+/** The interaction type of a visit through a channel code (an H5 page's `?ch=`, a mini-program code's scene). */
+export const CHANNEL_VISIT_TYPE = 'channel_visit';
+
+export interface ChannelVisit {
+  channelId: number;
+  /** `mp`: the mini-program opened through its code; `oa`: an H5 page inside WeChat (web OAuth gave the openid). */
+  channel: 'mp' | 'oa';
+  /** Who visited, as the page identified them (the mini-program's openid, the web OAuth openid). */
+  identity: { kind: 'oa_openid' | 'mp_openid'; appId: string; value: string };
+  occurredAt: Date;
+  /** The page or path visited. */
+  page: string;
+  /** What makes the visit one fact: the page's own visit id (a retried beacon sends the same one). */
+  visitId: string;
+}
+
+/**
+ * The interaction a visit through a channel is recorded as (InteractionsService.recordInteraction):
+ * it carries `channelId` like a scan, so the channel reaction counts it, makes it the first/last
+ * touch and applies the channel's tags. The H5 invitation pages and the mini-program (later
+ * helpers) call this with the `ch` they were opened with (`channelIdFromQuery`).
+ */
+export function channelVisitDraft(v: ChannelVisit): {
+  type: string;
+  channel: 'mp' | 'oa';
+  occurredAt: Date;
+  identity: ChannelVisit['identity'];
+  dedupeKey: string;
+  detail: { channelId: number; scene: string; page: string };
+} {
+  return {
+    type: CHANNEL_VISIT_TYPE,
+    channel: v.channel,
+    occurredAt: v.occurredAt,
+    identity: v.identity,
+    dedupeKey: `${v.channel}:visit:${v.visitId}`.slice(0, 191),
+    detail: { channelId: v.channelId, scene: channelScene(v.channelId), page: v.page.slice(0, 512) },
+  };
+}

@@ -4,6 +4,8 @@ import { isUniqueViolation } from '../../db/errors';
 import { fromSqlDate, toSqlDate } from '../../db/sql';
 import type { Reaction } from '../reactions/reaction';
 import type { ContactTagsService } from '../tags/contact-tags.service';
+import type { ContactsService } from '../contacts/contacts.service';
+import { CHANNEL_VISIT_TYPE } from './channel-scene';
 import type { ChannelWelcomeSender } from './channel-welcome';
 import type { ChannelsService } from './channels.service';
 
@@ -13,11 +15,13 @@ import type { ChannelsService } from './channels.service';
  * through ContactTagsService (synced to the platforms like any tag change), and for a WeCom add
  * with a WelcomeCode the channel's welcome, sent in `prepare` (outside the transaction: it is a
  * platform call, claimed by its code so a replay sends nothing).
- * First and last touch are the source reaction's (contacts.first_source = the scene); it runs
- * before this one, so `newContact` reads what it wrote in the same transaction.
+ * First and last touch are the source reaction's (contacts.first_source = the scene) for scans and
+ * adds, and this reaction's for visits (`channel_visit`); the source reaction runs before this
+ * one, so `newContact` reads what it wrote in the same transaction.
  */
 export function createChannelReaction(deps: {
   channels: ChannelsService;
+  contacts: ContactsService;
   contactTags: ContactTagsService;
   welcomes: ChannelWelcomeSender | null;
 }): Reaction {
@@ -46,6 +50,9 @@ export function createChannelReaction(deps: {
         });
       }
       return async (m, row) => {
+        // The source reaction knows the platforms' own events; a visit's touch is recorded here.
+        if (interaction.type === CHANNEL_VISIT_TYPE && row.contactId !== null)
+          await deps.contacts.recordSource(m, row.contactId, channel.scene, interaction.occurredAt);
         let newContact = false;
         if (row.contactId !== null) {
           const found = await m.query<{ first_source: string | null; first_source_at: unknown }[]>(

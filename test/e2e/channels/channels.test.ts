@@ -1,5 +1,6 @@
 import request from 'supertest';
 import type { OperatorRole } from '../../../entities/operator.entity';
+import { channelIdFromQuery, channelVisitDraft } from '../../../server/modules/channels/channel-scene';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
@@ -172,9 +173,9 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
       .send({ action: 'scan_channel', scene: oa.scene, openid: result.openid })
       .expect(200);
     await settle();
-    const channel = (await a.get(`/api/admin/channels/${oa.id}`).expect(200)).body as { stats: object };
+    const channel = (await a.get(`/api/admin/channels/${oa.id}`).expect(200)).body as { stats: object; tags: unknown };
     expect(channel.stats).toEqual({ scans: 2, newContacts: 1, costPerNewContact: 300 });
-    expect((channel as { tags: unknown }).tags).toEqual([{ id: tagId, name: '展会2026' }]);
+    expect(channel.tags).toEqual([{ id: tagId, name: '展会2026' }]);
   });
 
   it('welcomes a WeCom add through a contact way exactly once; 41051 is recorded and never retried', async () => {
@@ -282,5 +283,32 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
       newContacts: 1,
       costPerNewContact: 99.5,
     });
+  });
+
+  it('attributes an H5 or mini-program visit through a channel: first touch, tags, a touch counted once however often it is recorded', async () => {
+    const a = api(admin);
+    const h5 = (await a.post('/api/admin/channels', { name: '朋友圈链接', kind: 'h5', tags: [tagId], cost: 10 }).expect(201))
+      .body as Created;
+    const channelId = channelIdFromQuery(new URL(h5.url ?? '').searchParams.get('ch'));
+    expect(channelId).toBe(h5.id);
+    const s = stack.services;
+    const visit = channelVisitDraft({
+      channelId: h5.id,
+      channel: 'oa',
+      identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: 'o-visitor-1' },
+      occurredAt: stack.clock.now(),
+      page: '/landing',
+      visitId: 'visit-1',
+    });
+    for (let i = 0; i < 2; i += 1) await s.transactor.run((m) => s.interactions.recordInteraction(m, visit));
+    s.reactions.kick();
+    await settle();
+    const ds = db().dataSource;
+    const contacts = await ds.query<{ id: number | string; first_source: string }[]>('SELECT id, first_source FROM contacts');
+    expect(contacts.map((c) => c.first_source)).toEqual([h5.scene]);
+    const tags = await ds.query<{ tag_id: number | string }[]>('SELECT tag_id FROM contact_tags WHERE contact_id = ?', [contacts[0]?.id]);
+    expect(tags.map((t) => Number(t.tag_id))).toContain(tagId);
+    const view = (await a.get(`/api/admin/channels/${h5.id}`).expect(200)).body as { stats: object };
+    expect(view.stats).toEqual({ scans: 1, newContacts: 1, costPerNewContact: 10 });
   });
 });
