@@ -65,14 +65,18 @@ describe('the channel codes screen', () => {
 
     const rows = await db.dataSource.query<{ id: number | string; scene: string }[]>('SELECT id, scene FROM channels');
     expect(rows).toHaveLength(1);
-    const played = await stack.services.channels.getChannel(Number(rows[0]?.id));
-    const result = await fetch(`${stack.sandboxUrl}/sandbox/actions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'scan_channel', scene: played?.scene }),
-    });
-    expect(result.status).toBe(200);
+
+    // The sandbox panel plays a scan of the code: a follow through it, answered with the welcome.
+    await page.click('[data-test=menu-sandbox]');
+    await page.waitForURL(/\/admin\/sandbox/);
+    await page.click('[data-test=sandbox-action-scan_channel]');
+    await fillInput(page, 'sandbox-scene', rows[0]?.scene ?? '');
+    await page.click('[data-test=sandbox-play]');
+    await page.locator('[data-test=sandbox-reply] >> text=欢迎来到展会！').waitFor();
+    await screenshot(page, 'channels-sandbox-scan');
     await stack.services.reactions.idle();
+    await page.click('[data-test=menu-channels]');
+    await page.waitForURL(/\/admin\/channels/);
     await page.reload();
     await page.locator('[data-test=channel-scans]', { hasText: '1' }).first().waitFor();
     await page.locator('.channel-row .el-tag', { hasText: '展会2026' }).waitFor();

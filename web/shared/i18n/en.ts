@@ -166,6 +166,7 @@ const en: Messages = {
       scan: 'Scan',
       unsubscribe: 'Unsubscribe',
       add_external_contact: 'WeCom add',
+      scan_channel: 'Scan a channel code',
     },
     reply: 'Passive reply',
     noReply: '(no passive reply)',

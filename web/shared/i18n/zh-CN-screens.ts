@@ -116,6 +116,7 @@ const zhCNScreens = {
       scan: '扫码',
       unsubscribe: '取消关注',
       add_external_contact: '添加企业微信',
+      scan_channel: '扫渠道活码',
     },
     reply: '被动回复',
     noReply: '（无被动回复）',
