@@ -239,7 +239,15 @@ export class WecomClient {
     const answer = await this.http.call('externalcontact/add_contact_way', {
       method: 'POST',
       path: '/cgi-bin/externalcontact/add_contact_way',
-      body: { type: p.type, scene: 2, style: 1, skip_verify: true, state: p.state, user: p.userIds, ...(p.remark ? { remark: p.remark } : {}) },
+      body: {
+        type: p.type,
+        scene: 2,
+        style: 1,
+        skip_verify: true,
+        state: p.state,
+        user: p.userIds,
+        ...(p.remark ? { remark: p.remark } : {}),
+      },
       accessToken: this.accessToken,
       schema: contactWaySchema,
     });
