@@ -2,6 +2,10 @@ import { ManualClock } from '../../../server/adapters/clock';
 import { SandboxChannelCodes } from '../../../server/adapters/sandbox/sandbox-channel-codes';
 import { SandboxErrcode } from '../../../server/adapters/sandbox/sandbox-state';
 import { channelIdFromQuery, channelScene, parseChannelScene } from '../../../server/modules/channels/channel-scene';
+import { mapOfficialAccountMessage, mapWecomEvent } from '../../../server/modules/interactions/interaction-mapping';
+import { parseOfficialAccountMessage } from '../../../server/wechat/official-account-message';
+import { parseWecomEvent } from '../../../server/wechat/wecom-event';
+import { parseXmlMessage } from '../../../server/wechat/xml';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
@@ -86,5 +90,38 @@ describe('the sandbox channel codes', () => {
     );
     expect(await asyncErrcodeOf(() => codes.unlimitedCodePng({ scene: 'ch:4', page: 'pages/nope/index', check_path: true }))).toBe(41030);
     expect(await asyncErrcodeOf(() => codes.unlimitedCodePng({ scene: 'x'.repeat(33) }))).toBe(40169);
+  });
+});
+
+describe('callbacks through a channel code', () => {
+  const oaMessage = (fields: Record<string, string>) =>
+    parseOfficialAccountMessage(
+      parseXmlMessage(
+        `<xml><ToUserName>gh_1</ToUserName><FromUserName>o1</FromUserName><CreateTime>1700000000</CreateTime><MsgType>event</MsgType>${Object.entries(
+          fields,
+        )
+          .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+          .join('')}</xml>`,
+      ),
+    );
+
+  it('put the channel id on the interaction for a subscribe, a SCAN and a WeCom add; other scenes carry none', () => {
+    const subscribe = mapOfficialAccountMessage('wx1', oaMessage({ Event: 'subscribe', EventKey: 'qrscene_ch:12', Ticket: 't' }));
+    expect(subscribe.detail).toEqual(expect.objectContaining({ scene: 'ch:12', channelId: 12 }));
+    const scan = mapOfficialAccountMessage('wx1', oaMessage({ Event: 'SCAN', EventKey: 'ch:12', Ticket: 't' }));
+    expect(scan.detail.channelId).toBe(12);
+    const other = mapOfficialAccountMessage('wx1', oaMessage({ Event: 'subscribe', EventKey: 'qrscene_expo2026', Ticket: 't' }));
+    expect(other.detail).not.toHaveProperty('channelId');
+    const add = mapWecomEvent(
+      'corp',
+      parseWecomEvent(
+        parseXmlMessage(
+          '<xml><ToUserName>corp</ToUserName><FromUserName>sys</FromUserName><CreateTime>1700000000</CreateTime><MsgType>event</MsgType>' +
+            '<Event>change_external_contact</Event><ChangeType>add_external_contact</ChangeType><UserID>rep</UserID>' +
+            '<ExternalUserID>wm1</ExternalUserID><State>ch:7</State><WelcomeCode>W1</WelcomeCode></xml>',
+        ),
+      ),
+    );
+    expect(add.detail).toEqual(expect.objectContaining({ scene: 'ch:7', channelId: 7, welcomeCode: 'W1' }));
   });
 });
