@@ -311,4 +311,16 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
     const view = (await a.get(`/api/admin/channels/${h5.id}`).expect(200)).body as { stats: object };
     expect(view.stats).toEqual({ scans: 1, newContacts: 1, costPerNewContact: 10 });
   });
+
+  it('does not send a welcome whose 20 seconds are over, nor one whose code was claimed already', async () => {
+    const welcomes = stack.services.channelWelcomes;
+    if (!welcomes) throw new Error('WeCom is configured in the test stack');
+    const now = stack.clock.now().getTime();
+    const late = { welcomeCode: 'WELCOMECODE_late', channelId: 1, interactionId: 1, text: '你好', occurredAt: new Date(now - 21_000) };
+    expect(await welcomes.send(late)).toBe('expired');
+    expect(await welcomes.send({ ...late, occurredAt: new Date(now) })).toBe('duplicate');
+    expect(stack.sandbox.state.callsTo('externalcontact/send_welcome_msg')).toHaveLength(0);
+    const rows = await db().dataSource.query<{ state: string }[]>('SELECT state FROM channel_welcomes');
+    expect(rows.map((r) => r.state)).toEqual(['expired']);
+  });
 });
