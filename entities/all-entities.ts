@@ -45,6 +45,9 @@ import { ScoreRule } from './score-rule.entity';
 import { ScoreRuleDailyHit } from './score-rule-daily-hit.entity';
 import { StageRule } from './stage-rule.entity';
 import { OaCustomWindow } from './oa-custom-window.entity';
+import { Channel } from './channel.entity';
+import { ChannelTouch } from './channel-touch.entity';
+import { ChannelWelcome } from './channel-welcome.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -101,4 +104,8 @@ export const ALL_ENTITIES = [
   // WeChat Pay (issue 15 §7).
   PayProduct,
   PayOrder,
+  // Channel codes (issue 15 §1).
+  Channel,
+  ChannelTouch,
+  ChannelWelcome,
 ];

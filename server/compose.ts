@@ -111,6 +111,10 @@ import { PAY_API_HOST, WechatPayClient } from './adapters/wechat-pay.client';
 import { createAdminPaymentsRouter } from './http/admin-payments.routes';
 import { createPayRouter } from './http/pay.routes';
 import { PaymentsService } from './modules/payments/payments.service';
+import { createAdminChannelsRouter } from './http/admin-channels.routes';
+import { createChannelReaction } from './modules/channels/channel.reaction';
+import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
+import { ChannelsService } from './modules/channels/channels.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -338,6 +342,19 @@ export function composeServices(p: ComposeParams) {
   // Subscribe-message consent: the Official Account's popup and change events (a reaction below),
   // the mini-program's reports (recordMiniProgramConsent), spent by the subscribe drivers.
   const subscribeConsents = new SubscribeConsentService({ transactor, clock });
+  // Channel codes (渠道活码, issue 15 §1): made on their platform, attributed by a reaction.
+  const channels = new ChannelsService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    logger,
+    officialAccount,
+    wecom,
+    miniprogram,
+    publicBaseUrl: config.publicBaseUrl,
+  });
+  const channelWelcomes = wecom ? new ChannelWelcomeSender({ dataSource, clock, logger, wecom }) : null;
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -354,6 +371,8 @@ export function composeServices(p: ComposeParams) {
         ? [createWecomContactReaction({ wecom, contacts, wecomTags, logger }), wecomTags.createCatalogReaction()]
         : []),
       createSourceReaction({ contacts }),
+      // After the source (it reads the first touch the source wrote) and before the tag rules.
+      createChannelReaction({ channels, contacts, contactTags, welcomes: channelWelcomes }),
       createActivityReaction({ contacts }),
       createTagRulesReaction({ rules, scoring }),
       createLifecycleReaction({ lifecycle }),
@@ -407,6 +426,7 @@ export function composeServices(p: ComposeParams) {
     signatures: callbackSignatures,
     reactions,
     rules,
+    channelReply: channels,
     clock,
     logger,
   });
@@ -603,6 +623,7 @@ export function composeServices(p: ComposeParams) {
     createTrackedLinksRouter({ journeys }),
     createPayRouter({ payments, gate: drainGate, logger }),
     createAdminPaymentsRouter({ payments, auth }),
+    createAdminChannelsRouter({ channels, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -758,5 +779,7 @@ export function composeServices(p: ComposeParams) {
     templateLibrary,
     subscribeConsents,
     payments,
+    channels,
+    channelWelcomes,
   };
 }

@@ -12,7 +12,7 @@ export interface MiniProgramClientParams {
   rateLimiter: RateLimiter;
   logger: Logger;
   timeoutMs?: number;
-  /** Needed by the calls with an access_token (subscribe/send); code2Session authenticates with the secret. */
+  /** Needed by the calls with an access_token (subscribe/send, getwxacodeunlimit); code2Session authenticates with the secret. */
   tokenStore?: TokenStore;
 }
 
@@ -26,6 +26,9 @@ export interface MiniProgramSession {
    */
   sessionKey: string;
 }
+
+/** "最大32个可见字符，只支持数字，大小写英文以及部分特殊字符：!#$&'()*+,/:;=?@-._~". */
+export const MP_CODE_SCENE_MAX = 32;
 
 const sessionSchema = z.object({ openid: z.string().min(1), session_key: z.string().min(1), unionid: z.string().optional() });
 const stableTokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
@@ -77,6 +80,23 @@ export class MiniProgramClient {
       schema: subscribeSendSchema,
     });
     return { msgid: answer.msgid === undefined ? null : String(answer.msgid) };
+  }
+
+  /**
+   * An unlimited mini-program code (wxacode.getUnlimited): a PNG on success, JSON on failure
+   * (41030: the page is not in the published mini-program; 40169: the scene is too long). The
+   * scene reaches the page's `onLoad(options)` as `options.scene`, URL-encoded
+   * ("scene 字段的值会作为 query 参数传递给小程序/小游戏 ... 需要使用 decodeURIComponent 才能获取到生成二维码时传入的 scene").
+   * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/qrcode-link/qr-code/getUnlimitedQRCode.html
+   */
+  async getUnlimitedCode(p: { scene: string; page?: string; width?: number }): Promise<Buffer> {
+    const { bytes } = await this.http.fetchBytes('wxa/getwxacodeunlimit', {
+      method: 'POST',
+      path: '/wxa/getwxacodeunlimit',
+      body: { scene: p.scene, ...(p.page ? { page: p.page, check_path: true } : {}), width: p.width ?? 430 },
+      accessToken: this.accessToken,
+    });
+    return bytes;
   }
 
   async code2Session(jsCode: string): Promise<MiniProgramSession> {

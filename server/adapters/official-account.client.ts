@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from './logger';
-import { createPlatformHttp, type AccessTokenSource, type PlatformHttp } from './platform-http';
+import { createPlatformHttp, WECHAT_API_BASE_DEFAULT, type AccessTokenSource, type PlatformHttp } from './platform-http';
 import type { RateLimiter } from './rate-limiter';
 import type { TokenStore } from './token-store';
 
@@ -58,6 +58,7 @@ const tagSchema = z.object({ id: z.number().int(), name: z.string() });
 const createTagSchema = z.object({ tag: tagSchema });
 const listTagsSchema = z.object({ tags: z.array(tagSchema.extend({ count: z.number().int() })) });
 const ipListSchema = z.object({ ip_list: z.array(z.string()) });
+const qrCodeSchema = z.object({ ticket: z.string().min(1), url: z.string(), expire_seconds: z.number().int().optional() });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
 const templateSendSchema = z.object({ msgid: z.union([z.number(), z.string()]) });
 /** bizsend documents `{errcode, errmsg}` only; a msgid is kept when the answer has one. */
@@ -96,9 +97,13 @@ export class OfficialAccountClient {
   private readonly accessToken: AccessTokenSource;
   private readonly tokenStore: TokenStore;
   private readonly jsapiTicketKey: string;
+  private readonly showQrCodeBase: string;
 
   constructor(params: OfficialAccountClientParams) {
     const { appId, secret } = params;
+    // showqrcode lives on mp.weixin.qq.com; the sandbox (any other API base) serves it itself.
+    const apiBase = params.baseUrl.replace(/\/+$/, '');
+    this.showQrCodeBase = apiBase === WECHAT_API_BASE_DEFAULT ? 'https://mp.weixin.qq.com' : apiBase;
     this.tokenStore = params.tokenStore;
     this.jsapiTicketKey = `oa:${appId}:jsapi_ticket`;
     this.http = createPlatformHttp(params);
@@ -329,6 +334,39 @@ export class OfficialAccountClient {
 
   async batchUntag(tagId: number, openids: string[]): Promise<void> {
     await this.changeTagMembers('tags/members/batchuntagging', tagId, openids);
+  }
+
+  /**
+   * A parametric QR code with a string scene: temporary (QR_STR_SCENE, expire_seconds at most
+   * 2592000 = 30 days) or permanent (QR_LIMIT_STR_SCENE, at most 100,000 per account); scene_str
+   * is 1 to 64 characters.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html
+   */
+  async createQrCode(p: { scene: string; expireSeconds?: number }): Promise<{ ticket: string; url: string; expireSeconds: number | null }> {
+    const answer = await this.http.call('qrcode/create', {
+      method: 'POST',
+      path: '/cgi-bin/qrcode/create',
+      body:
+        p.expireSeconds === undefined
+          ? { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: p.scene } } }
+          : { expire_seconds: p.expireSeconds, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: p.scene } } },
+      accessToken: this.accessToken,
+      schema: qrCodeSchema,
+    });
+    return { ticket: answer.ticket, url: answer.url, expireSeconds: answer.expire_seconds ?? null };
+  }
+
+  /**
+   * The code's image: "HTTP GET请求（请使用https协议）https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=TICKET
+   * 提醒：TICKET记得进行UrlEncode" — on mp.weixin.qq.com, not the API host, and without a token.
+   */
+  async showQrCode(ticket: string): Promise<Buffer> {
+    const { bytes } = await this.http.fetchBytes('showqrcode', {
+      method: 'GET',
+      url: `${this.showQrCodeBase}/cgi-bin/showqrcode`,
+      query: { ticket },
+    });
+    return bytes;
   }
 
   private async changeTagMembers(

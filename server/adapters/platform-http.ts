@@ -34,9 +34,25 @@ export interface PlatformCallParams<T> {
   answeredErrcodes?: readonly number[];
 }
 
+export interface PlatformBytesParams {
+  method: 'GET' | 'POST';
+  /** Appended to baseUrl; or `url`, an absolute address the platform gave us (a contact way's qr_code). */
+  path?: string;
+  url?: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  accessToken?: AccessTokenSource;
+}
+
 export interface PlatformHttp {
   /** `api` names the call in errors, logs and rate limits (e.g. `user/info`). */
   call<T>(api: string, params: PlatformCallParams<T>): Promise<T>;
+  /**
+   * A call answered with bytes (a QR code's PNG) on success and with `{errcode, errmsg}` JSON on
+   * failure, as showqrcode and wxa/getwxacodeunlimit are: "如果调用成功，会直接返回图片二进制内容，
+   * 如果请求失败，会返回 JSON 格式的数据". The same token refresh as `call`.
+   */
+  fetchBytes(api: string, params: PlatformBytesParams): Promise<{ contentType: string; bytes: Buffer }>;
 }
 
 export interface CreatePlatformHttpParams {
@@ -104,7 +120,63 @@ export function createPlatformHttp(params: CreatePlatformHttpParams): PlatformHt
     return tokenStore.getToken(source.key, () => source.fetch({ forceRefresh }));
   };
 
+  const sendBytes = async (
+    api: string,
+    call: PlatformBytesParams,
+    accessToken: string | null,
+  ): Promise<{ contentType: string; bytes: Buffer; json: unknown }> => {
+    await rateLimiter.acquire(api);
+    const query = accessToken === null ? { ...call.query } : { ...call.query, access_token: accessToken };
+    const started = Date.now();
+    let response;
+    try {
+      response = await http.request<ArrayBuffer>({
+        method: call.method,
+        url: call.url ?? `${baseUrl}${call.path ?? ''}`,
+        params: query,
+        responseType: 'arraybuffer',
+        ...(call.method === 'POST' ? { data: JSON.stringify(call.body ?? {}), headers: { 'Content-Type': 'application/json' } } : {}),
+      });
+    } catch (error) {
+      const transport = toTransportError(api, error);
+      logger.warn('platform call failed', { api, failure: transport.failure, ms: Date.now() - started });
+      throw transport;
+    }
+    logger.debug('platform call', { api, status: response.status, ms: Date.now() - started });
+    if (response.status < 200 || response.status >= 300) {
+      throw new PlatformTransportError(api, 'http_status', `HTTP ${response.status}`, response.status);
+    }
+    const bytes = Buffer.from(response.data);
+    const contentType = String(response.headers['content-type'] ?? '');
+    // An error is JSON (served as application/json or text/plain); an image never starts with `{`.
+    if (contentType.includes('json') || bytes.subarray(0, 1).toString() === '{') {
+      try {
+        return { contentType, bytes, json: JSON.parse(bytes.toString('utf8')) as unknown };
+      } catch {
+        throw new PlatformTransportError(api, 'bad_response', 'the answer is neither an image nor JSON');
+      }
+    }
+    return { contentType, bytes, json: null };
+  };
+
   return {
+    async fetchBytes(api, call) {
+      const source = call.accessToken;
+      let token = source ? await readToken(source, false) : null;
+      let answer = await sendBytes(api, call, token);
+      let errcode = answer.json === null ? 0 : readErrcode(answer.json);
+      if (source && token !== null && errcode !== 0 && isAccessTokenErrcode(errcode)) {
+        logger.warn('platform rejected the access token; refreshing once', { api, errcode });
+        const cleared = await tokenStore?.invalidate(source.key, token);
+        token = await readToken(source, cleared === true && errcode !== 42001);
+        answer = await sendBytes(api, call, token);
+        errcode = answer.json === null ? 0 : readErrcode(answer.json);
+      }
+      if (errcode !== 0) throw new PlatformApiError(api, errcode, readErrmsg(answer.json));
+      if (answer.json !== null) throw new PlatformTransportError(api, 'bad_response', 'expected an image, got JSON');
+      return { contentType: answer.contentType, bytes: answer.bytes };
+    },
+
     async call<T>(api: string, call: PlatformCallParams<T>): Promise<T> {
       const source = call.accessToken;
       let token = source ? await readToken(source, false) : null;

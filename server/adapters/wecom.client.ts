@@ -110,6 +110,8 @@ const addCorpTagSchema = z.object({
   tag_group: z.object({ group_id: z.string(), group_name: z.string(), tag: z.array(corpTagSchema) }),
 });
 
+const contactWaySchema = z.object({ config_id: z.string().min(1), qr_code: z.string().optional() });
+
 /** follow_user pages: "当客户在企业内的跟进人超过500人时需要使用cursor参数进行分页获取". */
 const MAX_FOLLOW_USER_PAGES = 100;
 /** A task to 10,000 customers is 10 pages of 1,000; more is a loop, not a task. */
@@ -255,6 +257,51 @@ export class WecomClient {
   }
 
   /**
+   * A contact-way QR code (联系我, scene 2): adds through it carry its `state` in the
+   * add_external_contact event. Returns the config_id (to update or delete it) and the qr_code URL.
+   * @link https://developer.work.weixin.qq.com/document/path/92228
+   */
+  async addContactWay(p: AddContactWayParams): Promise<{ configId: string; qrCode: string }> {
+    const answer = await this.http.call('externalcontact/add_contact_way', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/add_contact_way',
+      body: {
+        type: p.type,
+        scene: 2,
+        style: 1,
+        skip_verify: true,
+        state: p.state,
+        user: p.userIds,
+        ...(p.remark ? { remark: p.remark } : {}),
+      },
+      accessToken: this.accessToken,
+      schema: contactWaySchema,
+    });
+    return { configId: answer.config_id, qrCode: answer.qr_code ?? '' };
+  }
+
+  /** The contact way's QR image, fetched from the qr_code URL the platform gave (never a URL from anyone else). */
+  async fetchContactWayQr(qrCodeUrl: string): Promise<Buffer> {
+    const { bytes } = await this.http.fetchBytes('contact_way_qr', { method: 'GET', url: qrCodeUrl });
+    return bytes;
+  }
+
+  /**
+   * The welcome message of one add: "welcome_code ... 有效期为20秒"; errcode 41051 "externaluserid
+   * has started chatting" / the code was already used: it is never retried.
+   * @link https://developer.work.weixin.qq.com/document/path/92137
+   */
+  async sendWelcomeMsg(p: { welcomeCode: string; text: string }): Promise<void> {
+    await this.http.call('externalcontact/send_welcome_msg', {
+      method: 'POST',
+      path: '/cgi-bin/externalcontact/send_welcome_msg',
+      body: { welcome_code: p.welcomeCode, text: { content: p.text } },
+      accessToken: this.accessToken,
+      schema: okSchema,
+    });
+  }
+
+  /**
    * "如果要向指定的标签组下添加标签，需要填写group_id参数；如果要创建一个全新的标签组以及标签，则需要通过
    * group_name参数指定新标签组名称，如果填写的groupname已经存在，则会在此标签组下新建标签".
    */
@@ -327,6 +374,15 @@ export class WecomClient {
       schema: okSchema,
     });
   }
+}
+
+export interface AddContactWayParams {
+  /** 1 单人 (one member), 2 多人 (several). */
+  type: 1 | 2;
+  userIds: string[];
+  /** "企业自定义的state参数，用于区分不同的添加渠道 ... 不超过30个字符". */
+  state: string;
+  remark?: string;
 }
 
 function nonEmpty(value: string | undefined): string | null {

@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'pay_not_configured',
   /** 502: WeChat Pay refused or did not answer (a refund); `details.code` is its code. */
   'pay_api_failed',
+  /** 502: WeChat or WeCom refused a call made for the request, or did not answer; `details.errcode`. */
+  'platform_refused',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -82,6 +84,13 @@ export const FIELD_RULE_CODES = [
   'segment_in_use',
   // A contact's time zone (PATCH /api/admin/contacts/:id).
   'time_zone_format',
+  // Channel codes (server/http/admin-channels.routes.ts).
+  'tag_unknown',
+  'platform_disabled',
+  'cost_cents',
+  'mp_page_format',
+  'channel_field_kind',
+  'channel_users_required',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

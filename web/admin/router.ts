@@ -47,6 +47,12 @@ export const shellRoutes: RouteRecordRaw[] = [
     meta: { roles: EDITORS, menu: 'segments.menu' },
   },
   {
+    path: 'channels',
+    name: 'channels',
+    component: () => import('./views/ChannelsView.vue'),
+    meta: { roles: EDITORS, menu: 'channelsPage.menu' },
+  },
+  {
     path: 'journeys',
     name: 'journeys',
     component: () => import('./views/JourneysView.vue'),

@@ -1,5 +1,6 @@
 /** What the sandbox panel sends to POST /sandbox/actions (server/adapters/sandbox/sandbox-player.ts). */
-export type SandboxActionName = 'subscribe' | 'text' | 'click' | 'menu_scan' | 'scan' | 'unsubscribe' | 'add_external_contact';
+export type SandboxActionName =
+  'subscribe' | 'text' | 'click' | 'menu_scan' | 'scan' | 'unsubscribe' | 'add_external_contact' | 'scan_channel';
 
 export interface SandboxInputs {
   openid: string | null;
@@ -19,6 +20,8 @@ const ACTION_FIELDS: Record<SandboxActionName, (keyof SandboxInputs)[]> = {
   scan: ['openid', 'scene'],
   unsubscribe: ['openid'],
   add_external_contact: ['state'],
+  // A channel code (渠道活码) by its scene `ch:<id>`: its QR code or contact way, as the sandbox made it.
+  scan_channel: ['openid', 'scene'],
 };
 
 export const SANDBOX_ACTIONS = Object.keys(ACTION_FIELDS) as SandboxActionName[];

@@ -1,6 +1,6 @@
 import { CUSTOM_ERRCODES, CUSTOM_WINDOW_MS, opensCustomWindow } from '../../wechat/custom-message';
 import type { Clock } from '../clock';
-import { SandboxErrcode } from './sandbox-state';
+import { SandboxErrcode } from './sandbox-errcode';
 
 /** A customer-service message the platform accepted. */
 export interface SandboxCustomMessage {

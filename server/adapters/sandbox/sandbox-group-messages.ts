@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock';
-import { SandboxErrcode, type SandboxExternalContact } from './sandbox-state';
+import { SandboxErrcode } from './sandbox-errcode';
+import type { SandboxExternalContact } from './sandbox-state';
 
 /**
  * WeCom's 企业群发 as the sandbox plays it: externalcontact/add_msg_template creates a task for a

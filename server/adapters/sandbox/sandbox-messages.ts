@@ -1,7 +1,7 @@
 import { checkTemplateMessage } from '../../wechat/template-message';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock';
-import { SandboxErrcode } from './sandbox-state';
+import { SandboxErrcode } from './sandbox-errcode';
 
 /**
  * The sandbox's template message library, as get_all_private_template lists it: category

@@ -15,7 +15,8 @@ import {
   type SandboxPlayer,
 } from './sandbox-player';
 import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-messages';
-import { SandboxErrcode, SandboxState, type SandboxTokenOwner } from './sandbox-state';
+import { SandboxErrcode } from './sandbox-errcode';
+import { SandboxState, type SandboxTokenOwner } from './sandbox-state';
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
 import { SandboxPay } from './sandbox-pay';
@@ -84,7 +85,8 @@ const MAX_CLOCK_ADVANCE_S = 366 * 86_400;
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const NEVER_RECORDED = new Set(['secret', 'corpsecret', 'js_code']);
 
-type Handler = (input: { query: Record<string, string>; body: Record<string, unknown> }) => object;
+/** A Buffer result is served as image/png (showqrcode, getwxacodeunlimit); anything else as JSON. */
+type Handler = (input: { query: Record<string, string>; body: Record<string, unknown>; origin: string }) => object | Promise<object>;
 
 interface EndpointOptions {
   /** Which tokens the endpoint accepts; absent for endpoints that authenticate otherwise. */
@@ -168,7 +170,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       let result: object;
       try {
         if (options.tokens) state.checkToken(query.access_token, options.tokens);
-        result = handler({ query, body });
+        // Koa's ctx.origin reads as `null` here (it goes through WHATWG URL); the Host header is what the caller used.
+        result = await handler({ query, body, origin: `${ctx.protocol}://${ctx.host}` });
       } catch (error) {
         if (!(error instanceof SandboxErrcode)) throw error;
         return answer(ctx, { errcode: error.errcode, errmsg: `${error.errmsg} rid: ${ridOf()}`, ...error.fields });
@@ -176,6 +179,12 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       if (options.losable && state.messages.takeLostAnswer(api)) {
         ctx.req.socket.destroy();
         ctx.respond = false;
+        return;
+      }
+      if (Buffer.isBuffer(result)) {
+        ctx.status = 200;
+        ctx.type = 'image/png';
+        ctx.body = result;
         return;
       }
       answer(ctx, options.okEnvelope ? { errcode: 0, errmsg: 'ok', ...result } : result);
@@ -297,6 +306,55 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     if (!follower) throw new SandboxErrcode(40003);
     return { tagid_list: follower.tagIds };
   });
+
+  // --- channel codes (issue 15 §1) -----------------------------------------------------------------
+  endpoint('post', '/sandbox/wechat/cgi-bin/qrcode/create', 'qrcode/create', { tokens: OA }, ({ body }) =>
+    state.channelCodes.createQrCode(body),
+  );
+  // On mp.weixin.qq.com in real life, without a token; an unknown or expired ticket gets no image.
+  router.get('/sandbox/wechat/cgi-bin/showqrcode', async (ctx) => {
+    const ticket = readQuery(ctx).ticket ?? '';
+    state.recordCall('showqrcode', { ticket });
+    const png = await state.channelCodes.qrCodePng(ticket);
+    if (!png) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.type = 'image/png';
+    ctx.body = png;
+  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/add_contact_way',
+    'externalcontact/add_contact_way',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body, origin }) => state.channelCodes.addContactWay(body, origin),
+  );
+  // The contact way's qr_code URL (on wework.qpic.cn in real life).
+  router.get('/sandbox/wecom/contact_way_qr/:file', async (ctx) => {
+    const configId = (ctx.params.file ?? '').replace(/\.png$/, '');
+    state.recordCall('contact_way_qr', { configId });
+    const png = await state.channelCodes.contactWayPng(configId);
+    if (!png) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.type = 'image/png';
+    ctx.body = png;
+  });
+  endpoint(
+    'post',
+    '/sandbox/wecom/cgi-bin/externalcontact/send_welcome_msg',
+    'externalcontact/send_welcome_msg',
+    { tokens: WECOM, okEnvelope: true },
+    ({ body }) => {
+      state.channelCodes.sendWelcome(body);
+      return {};
+    },
+  );
+  endpoint('post', '/sandbox/wechat/wxa/getwxacodeunlimit', 'wxa/getwxacodeunlimit', { tokens: MP }, ({ body }) =>
+    state.channelCodes.unlimitedCodePng(body),
+  );
 
   // --- mini-program ---------------------------------------------------------------------------------
   endpoint('get', '/sandbox/wechat/sns/jscode2session', 'jscode2session', {}, ({ query }) => {

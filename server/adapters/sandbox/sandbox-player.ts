@@ -336,7 +336,8 @@ export function createSandboxPlayer(params: SandboxPlayerParams): SandboxPlayer 
           UserID: p.userId,
           ExternalUserID: contact.externalUserId,
           ...(p.state === undefined ? {} : { State: p.state }),
-          WelcomeCode: `WELCOMECODE_${contact.externalUserId.slice(2, 14)}`,
+          // A fresh single-use code, valid 20 s (send_welcome_msg).
+          WelcomeCode: state.channelCodes.issueWelcomeCode(contact.externalUserId, p.userId),
         },
         p.createTime,
       );
@@ -434,7 +435,22 @@ function sandboxTicket(scene: string): string {
 
 /** What `POST /sandbox/actions` and `npm run sandbox` accept. */
 export const sandboxActionSchema = z.object({
-  action: z.enum(['subscribe', 'unsubscribe', 'text', 'click', 'menu_scan', 'scan', 'add_external_contact', 'subscribe_popup']),
+  /**
+   * scan_channel: a person scans a channel code by its scene (`ch:<id>`): an Official Account QR
+   * code plays subscribe with `qrscene_<scene>` (or SCAN when `openid` names a follower), a WeCom
+   * contact way plays add_external_contact with its State and a WelcomeCode.
+   */
+  action: z.enum([
+    'subscribe',
+    'unsubscribe',
+    'text',
+    'click',
+    'menu_scan',
+    'scan',
+    'add_external_contact',
+    'subscribe_popup',
+    'scan_channel',
+  ]),
   scene: z.string().min(1).max(64).optional(),
   openid: z.string().min(1).max(64).optional(),
   content: z.string().min(1).max(2048).optional(),
@@ -479,6 +495,7 @@ export const SANDBOX_ERROR_CODES = [
   'sandbox_no_player',
   'sandbox_no_clock',
   'sandbox_callback_failed',
+  'sandbox_unknown_code',
 ] as const;
 
 export type SandboxErrorCode = (typeof SANDBOX_ERROR_CODES)[number];
@@ -487,7 +504,7 @@ export type SandboxErrorCode = (typeof SANDBOX_ERROR_CODES)[number];
 export class SandboxActionError extends Error {
   constructor(
     message: string,
-    readonly code: 'sandbox_no_follower' | 'sandbox_action_needs',
+    readonly code: 'sandbox_no_follower' | 'sandbox_action_needs' | 'sandbox_unknown_code',
     readonly params: Record<string, string> = {},
   ) {
     super(message);
@@ -556,9 +573,35 @@ export async function runSandboxAction(player: SandboxPlayer, state: SandboxStat
         ...(action.externalUserId === undefined ? {} : { externalUserId: action.externalUserId }),
       });
       break;
+    case 'scan_channel': {
+      const scene = need(action.scene, 'scene');
+      const qr = state.channelCodes.findQrCodeByScene(scene);
+      const way = qr ? null : state.channelCodes.findContactWayByState(scene);
+      if (qr) {
+        const known = action.openid === undefined ? undefined : state.followers.get(action.openid);
+        // "用户已关注时" the platform pushes SCAN; otherwise the scan makes them follow.
+        played = known?.subscribed
+          ? await player.scan({ openid: known.openid, scene })
+          : await player.subscribe({
+              scene,
+              ...(action.openid === undefined ? {} : { openid: action.openid }),
+              ...(action.unionid === undefined ? {} : { unionid: action.unionid }),
+            });
+      } else if (way) {
+        played = await player.addExternalContact({
+          userId: action.userId ?? way.userIds[0] ?? SANDBOX_DEFAULT_USER_ID,
+          state: scene,
+          ...(action.unionid === undefined ? {} : { unionid: action.unionid }),
+          ...(action.externalUserId === undefined ? {} : { externalUserId: action.externalUserId }),
+        });
+      } else {
+        throw new SandboxActionError(`no live channel code has the scene ${scene}`, 'sandbox_unknown_code', { scene });
+      }
+      break;
+    }
   }
   // The sandbox panel shows the passive reply as the follower would read it, not the envelope.
-  const replyXml = action.action === 'add_external_contact' ? null : player.openReply(played.body);
+  const replyXml = played.externalUserId !== undefined ? null : player.openReply(played.body);
   return {
     ok: played.status >= 200 && played.status < 300,
     status: played.status,

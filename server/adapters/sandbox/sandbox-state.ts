@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { describeErrcode } from '../../wechat/errcode';
+import { SandboxErrcode } from './sandbox-errcode';
 import { systemClock, type Clock } from '../clock';
 import { SandboxGroupMessages } from './sandbox-group-messages';
 import { SandboxMessages } from './sandbox-messages';
 import { SandboxCustomMessages } from './sandbox-custom-messages';
+import { SandboxChannelCodes } from './sandbox-channel-codes';
 
 /**
  * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
@@ -81,18 +82,6 @@ export type SandboxTokenOwner = 'oa' | 'mp' | 'wecom' | 'wecom-agent';
 /** OA `ticket/getticket?type=jsapi`, WeCom `get_jsapi_ticket` (wx.config), WeCom `ticket/get?type=agent_config` (wx.agentConfig). */
 export type SandboxTicketKind = 'oa-jsapi' | 'wecom-jsapi' | 'wecom-agent-config';
 
-/** A refusal the fake platform answers with, as `{errcode, errmsg}`. */
-export class SandboxErrcode extends Error {
-  constructor(
-    readonly errcode: number,
-    readonly errmsg: string = describeErrcode(errcode),
-    /** Fields the refusal's answer carries besides errcode and errmsg (45065's msg_id). */
-    readonly fields: Record<string, unknown> = {},
-  ) {
-    super(errmsg);
-  }
-}
-
 /** "access_token 的有效期目前为 2 个小时" (expires_in 7200), on every platform. */
 export const SANDBOX_TOKEN_TTL_SECONDS = 7200;
 
@@ -138,6 +127,8 @@ export class SandboxState {
   readonly customMessages: SandboxCustomMessages;
   /** WeCom 企业群发 tasks waiting for their rep, and what each customer got (sandbox-group-messages.ts). */
   readonly groupMessages: SandboxGroupMessages;
+  /** Channel codes: QR codes, contact ways, welcome codes, mini-program codes (sandbox-channel-codes.ts). */
+  readonly channelCodes: SandboxChannelCodes;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -156,6 +147,7 @@ export class SandboxState {
     this.messages = new SandboxMessages(clock);
     this.customMessages = new SandboxCustomMessages(clock);
     this.groupMessages = new SandboxGroupMessages(clock, this.externalContacts);
+    this.channelCodes = new SandboxChannelCodes(clock);
   }
 
   // --- error injection -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ const USAGE = [
   '  scan --scene expo2026 [--openid O]          scan a QR code as a follower',
   '  add_external_contact [--user U] [--state S] a customer adds a WeCom member',
   '  subscribe_popup --templates T1,T2 [--answer accept|reject] [--openid O]  answer a subscribe-message popup',
+  '  scan_channel --scene ch:12 [--openid O]     scan a channel code (渠道活码): its QR code or contact way',
   'Without --openid the latest subscriber acts. The server is found at PUBLIC_BASE_URL or http://localhost:$PORT.',
 ].join('\n');
 

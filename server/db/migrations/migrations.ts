@@ -34,6 +34,7 @@ import { OaCustomWindows1795910000000 } from './1795910000000-oa-custom-windows'
 import { WecomGroupMsgSends1795920000000 } from './1795920000000-wecom-group-msg-sends';
 import { ContactTimeZone1795940000000 } from './1795940000000-contact-time-zone';
 import { PayOrders1795970000000 } from './1795970000000-pay-orders';
+import { Channels1795960000000 } from './1795960000000-channels';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -80,6 +81,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   WecomGroupMsgSends1795920000000,
   ContactTimeZone1795940000000,
   PayOrders1795970000000,
+  Channels1795960000000,
 ];
 
 /**

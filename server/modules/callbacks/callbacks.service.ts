@@ -37,6 +37,11 @@ export interface CallbacksServiceDeps {
   /** Kicked after each new interaction; its reactions run after the answer. */
   reactions: Pick<ReactionsWorker, 'kick'>;
   rules: TagRulesEngine;
+  /**
+   * A channel code's own passive reply (its welcome, on a subscribe through an oa_qr channel),
+   * asked before the tag rules' replies: the follower came through that code.
+   */
+  channelReply?: { findSubscribeReply(draft: InteractionDraft): Promise<PassiveReply | null> };
   clock: Clock;
   logger: Logger;
 }
@@ -148,7 +153,7 @@ export class CallbacksService {
     this.warnIfInvalidUtf8('oa', decoded, draft);
     const unstored = await this.store('oa', draft);
     if (unstored) return unstored;
-    const reply = await this.deps.rules.findReply(draft);
+    const reply = (await this.deps.channelReply?.findSubscribeReply(draft)) ?? (await this.deps.rules.findReply(draft));
     if (!reply) return SUCCESS;
     const replyXml = renderReply(reply, msg, Math.floor(this.deps.clock.now().getTime() / 1000));
     const answer = encrypted ? buildEncryptedReply(oa.crypto, replyXml, q.timestamp ?? '', q.nonce ?? '') : replyXml;

@@ -5,6 +5,7 @@ import type { WecomEvent } from '../../wechat/wecom-event';
 import { wecomDedupeKey } from '../../wechat/wecom-event';
 import { collectFields } from '../../wechat/xml-read';
 import type { InteractionDraft } from './interactions.service';
+import { parseChannelScene } from '../channels/channel-scene';
 
 export type { InteractionDraft };
 
@@ -74,12 +75,12 @@ function describeOfficialAccountMessage(msg: OfficialAccountMessage): { type: st
       // the `last_trade_no_<id>` of a pay-to-follow subscribe.
       return {
         type: 'subscribe',
-        detail: { openid, scene: msg.scene ?? null, ticket: msg.ticket ?? null, eventKey: msg.eventKey ?? null },
+        detail: withChannel({ openid, scene: msg.scene ?? null, ticket: msg.ticket ?? null, eventKey: msg.eventKey ?? null }),
       };
     case 'event.unsubscribe':
       return { type: 'unsubscribe', detail: { openid } };
     case 'event.scan':
-      return { type: 'scan', detail: { openid, scene: msg.scene, ticket: msg.ticket } };
+      return { type: 'scan', detail: withChannel({ openid, scene: msg.scene, ticket: msg.ticket }) };
     case 'event.location':
       return { type: 'location_report', detail: { openid, latitude: msg.latitude, longitude: msg.longitude, precision: msg.precision } };
     case 'event.click':
@@ -188,14 +189,14 @@ export function mapWecomEvent(corpId: string, ev: WecomEvent, options: MapOption
         type: ev.changeType,
         identity: { kind: 'external_userid', appId: corpId, value: ev.externalUserId },
         detail: withFlags(
-          {
+          withChannel({
             userId: ev.userId,
             externalUserId: ev.externalUserId,
             scene: ev.state ?? null,
             welcomeCode: ev.welcomeCode ?? null,
             source: ev.source ?? null,
             failReason: ev.failReason ?? null,
-          },
+          }),
           options,
         ),
       };
@@ -224,6 +225,12 @@ export function mapWecomEvent(corpId: string, ev: WecomEvent, options: MapOption
 /** What every ordinary message carries: who, its id, and the article it came from, if any. */
 function messageDetail(msg: { fromUserName: string; msgId: string; msgDataId?: string; idx?: string }): InteractionDetail {
   return { openid: msg.fromUserName, msgId: msg.msgId, msgDataId: msg.msgDataId ?? null, idx: msg.idx ?? null };
+}
+
+/** A scene or state naming one of our channel codes (`ch:<id>`) puts the channel's id on the interaction. */
+function withChannel(detail: InteractionDetail): InteractionDetail {
+  const channelId = parseChannelScene(detail.scene);
+  return channelId === null ? detail : { ...detail, channelId };
 }
 
 function withFlags(detail: InteractionDetail, options: MapOptions): InteractionDetail {

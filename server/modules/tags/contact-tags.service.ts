@@ -22,7 +22,7 @@ export type TagChangeActor =
  * Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a
  * platform, the silent-customers job (and the contact's return).
  */
-export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent';
+export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent' | 'channel';
 
 export interface ApplyTagsParams {
   contactId: number;

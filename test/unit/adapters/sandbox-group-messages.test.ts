@@ -1,6 +1,7 @@
 import { ManualClock } from '../../../server/adapters/clock';
 import { SandboxGroupMessages } from '../../../server/adapters/sandbox/sandbox-group-messages';
-import { SandboxErrcode, type SandboxExternalContact } from '../../../server/adapters/sandbox/sandbox-state';
+import { SandboxErrcode } from '../../../server/adapters/sandbox/sandbox-errcode';
+import type { SandboxExternalContact } from '../../../server/adapters/sandbox/sandbox-state';
 
 /** 23:59 in Beijing on 7 December. */
 const LATE = new Date('2026-12-07T15:59:00.000Z');
