@@ -292,6 +292,15 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await englishOn('orders');
     await scanSelect('orders-state', 'orders-states');
 
+    // 渠道活码: a channel with its stats, and the create dialog (scene values and URLs are identifiers).
+    await stack.services.channels.createChannel({ name: '展会入口', kind: 'h5', actor });
+    await visit('/channels', '[data-test=channels-table] .channel-row');
+    await englishOn('channels');
+    await page.click('[data-test=channel-new]');
+    await page.locator('[data-test=channel-form]').waitFor();
+    await englishOn('channels-dialog');
+    await closeDialog('channel-form');
+
     await visit('/operators', '[data-test=operators-table]');
     await page.click('[data-test=operator-new]');
     await page.locator('[data-test=operator-form]').waitFor();

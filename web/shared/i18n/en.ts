@@ -601,6 +601,9 @@ const en: Messages = {
       journey_migrate_runs: 'Move journey customers to the new version',
       pay_product_create: 'Create product',
       pay_order_refund: 'Refund order',
+      channel_create: 'Create channel code',
+      channel_update: 'Edit channel code',
+      channel_archive: 'Archive channel code',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -611,6 +614,7 @@ const en: Messages = {
       contact: 'Customers (all)',
       journey: 'Journeys (all)',
       broadcast: 'Broadcasts (all)',
+      channel: 'Channel codes (all)',
     },
     targets: {
       tag: 'Tag',
@@ -630,6 +634,7 @@ const en: Messages = {
       settings: 'Settings',
       pay_product: 'Product',
       pay_order: 'Order',
+      channel: 'Channel code',
     },
     fields: {
       name: 'Name',
@@ -680,6 +685,12 @@ const en: Messages = {
       amountFen: 'Amount (fen)',
       outTradeNo: 'Order number',
       retry: 'Asked again',
+      scene: 'Scene value',
+      cost: 'Cost (yuan)',
+      tags: 'Tags',
+      options: 'Channel settings',
+      welcome: 'Welcome message',
+      eventId: 'Event',
     },
     values: {
       yes: 'yes',

@@ -410,6 +410,9 @@ const zhCNScreens = {
       journey_migrate_runs: '迁移旅程中的用户到新版本',
       pay_product_create: '新建支付商品',
       pay_order_refund: '订单退款',
+      channel_create: '新建渠道活码',
+      channel_update: '修改渠道活码',
+      channel_archive: '停用渠道活码',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -420,6 +423,7 @@ const zhCNScreens = {
       contact: '客户（全部）',
       journey: '旅程（全部）',
       broadcast: '群发（全部）',
+      channel: '渠道活码（全部）',
     },
     targets: {
       tag: '标签',
@@ -439,6 +443,7 @@ const zhCNScreens = {
       settings: '设置',
       pay_product: '支付商品',
       pay_order: '订单',
+      channel: '渠道活码',
     },
     fields: {
       name: '名称',
@@ -489,6 +494,12 @@ const zhCNScreens = {
       amountFen: '金额（分）',
       outTradeNo: '商户订单号',
       retry: '重新发起',
+      scene: '场景值',
+      cost: '成本（元）',
+      tags: '标签',
+      options: '渠道设置',
+      welcome: '欢迎语',
+      eventId: '活动',
     },
     values: {
       yes: '是',
