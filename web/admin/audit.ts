@@ -68,7 +68,17 @@ export const AUDIT_ACTIONS = [
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
-export const AUDIT_ACTION_GROUPS = ['operator', 'tag_group', 'tag', 'tag_rule', 'segment', 'journey', 'broadcast', 'channel', 'contact'] as const;
+export const AUDIT_ACTION_GROUPS = [
+  'operator',
+  'tag_group',
+  'tag',
+  'tag_rule',
+  'segment',
+  'journey',
+  'broadcast',
+  'channel',
+  'contact',
+] as const;
 
 /** The filter's options: each group, then each action, labelled; the value is what the API takes. */
 export function auditActionOptions(t: Translator): { value: string; label: string }[] {
