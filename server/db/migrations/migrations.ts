@@ -33,8 +33,8 @@ import { SubscribeConsents1795900000000 } from './1795900000000-subscribe-consen
 import { OaCustomWindows1795910000000 } from './1795910000000-oa-custom-windows';
 import { WecomGroupMsgSends1795920000000 } from './1795920000000-wecom-group-msg-sends';
 import { ContactTimeZone1795940000000 } from './1795940000000-contact-time-zone';
-import { PayOrders1795970000000 } from './1795970000000-pay-orders';
 import { Channels1795960000000 } from './1795960000000-channels';
+import { PayOrders1795970000000 } from './1795970000000-pay-orders';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -80,8 +80,8 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   OaCustomWindows1795910000000,
   WecomGroupMsgSends1795920000000,
   ContactTimeZone1795940000000,
-  PayOrders1795970000000,
   Channels1795960000000,
+  PayOrders1795970000000,
 ];
 
 /**
