@@ -9,21 +9,22 @@ import { createLogger } from '../server/adapters/logger';
 import { OfficialAccountClient } from '../server/adapters/official-account.client';
 import { unlimitedRateLimiter } from '../server/adapters/rate-limiter';
 import { SANDBOX_TEMPLATE_IDS } from '../server/adapters/sandbox/sandbox-messages';
-import { createSandboxPlatform, startSandboxServer } from '../server/adapters/sandbox/sandbox-platform';
 import { TokenStore } from '../server/adapters/token-store';
 import { composeServices } from '../server/compose';
 import { createDataSource } from '../server/db/data-source';
 import { runMigrationsWithLock } from '../server/db/migrate';
 import { toSqlDate } from '../server/db/sql';
+import { findFreePort, killChildServers, startChildServer, type ChildServer } from './child-server';
 
 /**
  * `npm run bench:sends`: a BENCH_CONTACTS (100,000) contact template broadcast through the sandbox
- * on loopback, in this process: the broadcast's expansion into outbox rows, then the sends (claim,
+ * on loopback, served by a process of its own (bench/sandbox.server.ts) as WeChat's servers are
+ * not in Flywheel's: the broadcast's expansion into outbox rows, then the sends (claim,
  * rules, template/send over HTTP, one CASE update, the delivery log and the interactions per
  * batch), in sends per second; afterwards duplicates and missing contacts counted from the
  * sandbox's record of accepted messages (both must be 0). Beside it, in the same run: the floor of
  * the HTTP part (a bare loop of template/send calls through the same client and concurrency, to a
- * second sandbox) and the floor of the SQL part (a raw multi-row INSERT of the same outbox rows).
+ * second sandbox process) and the floor of the SQL part (a raw multi-row INSERT of the same outbox rows).
  * BENCH_DATABASE=mysql (default; BENCH_MYSQL_URL names a database that is DROPPED and created
  * again) or sqlite (a temporary file). Figures and method: docs/BENCHMARKS.md.
  */
@@ -87,6 +88,30 @@ async function seedContacts(dataSource: DataSource, appId: string): Promise<void
   }
 }
 
+/** A sandbox in its own process, with `followers` openids registered as followers. */
+async function startSandbox(followers: number): Promise<{ child: ChildServer; url: string }> {
+  const port = await findFreePort();
+  const child = await startChildServer({
+    script: path.join(__dirname, 'sandbox.server.js'),
+    port,
+    env: { ...process.env, PORT: String(port) },
+    readyPath: '/sandbox/control/mass-sends',
+    readyStatus: 200,
+    timeoutMs: 30_000,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let start = 1; start <= followers; start += 10_000) {
+    const openids = Array.from({ length: Math.min(10_000, followers - start + 1) }, (_, i) => openidOf(start + i));
+    const response = await fetch(`${url}/sandbox/control/followers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ openids }),
+    });
+    if (!response.ok) throw new Error(`the sandbox refused the followers: ${response.status}`);
+  }
+  return { child, url };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig({
     SANDBOX: 'on',
@@ -109,19 +134,15 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
 
-  const sandbox = createSandboxPlatform({ officialAccount: oa, wecom, miniprogram: config.miniprogram, clock: systemClock });
-  const sandboxServer = await startSandboxServer(sandbox, 0);
   let started = Date.now();
+  const sandbox = await startSandbox(CONTACTS);
   await seedContacts(db.dataSource, oa.appId);
-  for (let n = 1; n <= CONTACTS; n += 1) sandbox.state.addFollower({ openid: openidOf(n), unionid: null });
   console.log(`seeded ${CONTACTS} contacts and followers in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   // Floor 1: template/send calls alone, through the same client, concurrency and loopback, to a second sandbox.
-  const bare = createSandboxPlatform({ officialAccount: oa, wecom, miniprogram: config.miniprogram, clock: systemClock });
-  const bareServer = await startSandboxServer(bare, 0);
-  for (let n = 1; n <= BARE_CALLS; n += 1) bare.state.addFollower({ openid: openidOf(n), unionid: null });
+  const bare = await startSandbox(BARE_CALLS);
   const bareClient = new OfficialAccountClient({
-    baseUrl: `${bareServer.url}/sandbox/wechat`,
+    baseUrl: `${bare.url}/sandbox/wechat`,
     appId: oa.appId,
     secret: oa.secret,
     tokenStore: new TokenStore({ dataSource: db.dataSource, clock: systemClock, holder: 'bench-bare' }),
@@ -145,7 +166,7 @@ async function main(): Promise<void> {
     }),
   );
   const bareSeconds = (Date.now() - started) / 1000;
-  await bareServer.close();
+  await bare.child.stop();
 
   // Floor 2: the same outbox rows written by one raw multi-row INSERT per 500.
   started = Date.now();
@@ -168,7 +189,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     logger,
     holder: 'bench',
-    apiBases: { wechat: `${sandboxServer.url}/sandbox/wechat`, wecom: `${sandboxServer.url}/sandbox/wecom` },
+    apiBases: { wechat: `${sandbox.url}/sandbox/wechat`, wecom: `${sandbox.url}/sandbox/wecom` },
     platformTimeoutMs: 30_000,
   });
   const { id } = await services.broadcasts.create({
@@ -188,7 +209,9 @@ async function main(): Promise<void> {
   await services.broadcasts.runOnce();
   const progress = await services.broadcasts.progress(id);
 
-  const perOpenid = sandbox.state.messages.countByOpenid();
+  const accepted = ((await (await fetch(`${sandbox.url}/sandbox/control/messages`)).json()) as { messages: { openid: string }[] }).messages;
+  const perOpenid = new Map<string, number>();
+  for (const m of accepted) perOpenid.set(m.openid, (perOpenid.get(m.openid) ?? 0) + 1);
   let duplicates = 0;
   for (const count of perOpenid.values()) duplicates += count - 1;
   let missing = 0;
@@ -219,11 +242,9 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  console.log(
-    `duplicates: ${duplicates}, missing: ${missing} (counted from the sandbox's ${sandbox.state.messages.accepted.length} accepted messages)`,
-  );
+  console.log(`duplicates: ${duplicates}, missing: ${missing} (counted from the sandbox's ${accepted.length} accepted messages)`);
 
-  await sandboxServer.close();
+  await sandbox.child.stop();
   await db.dataSource.destroy();
   await db.cleanup();
   if (duplicates > 0 || missing > 0) process.exitCode = 1;
@@ -231,5 +252,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error);
+  killChildServers();
   process.exit(1);
 });

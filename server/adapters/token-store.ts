@@ -52,6 +52,8 @@ export class TokenStore {
   private readonly pollMs: number;
   private readonly maxWaitMs: number;
   private readonly metrics: Pick<Metrics, 'tokenRefreshes'> | null;
+  /** The read of each key in flight: callers that ask while it runs share it (readRow). */
+  private readonly reads = new Map<string, Promise<PlatformToken | null>>();
 
   constructor(params: TokenStoreParams) {
     this.dataSource = params.dataSource;
@@ -74,7 +76,7 @@ export class TokenStore {
   async getToken(key: string, fetch: () => Promise<FetchedToken>): Promise<string> {
     const waitUntil = Date.now() + this.maxWaitMs;
     for (;;) {
-      const row = await this.repository.findOneBy({ key });
+      const row = await this.readRow(key);
       const now = this.clock.now();
       if (row && this.isFresh(row, now)) return row.value;
       if (!row) await this.insertEmptyRow(key, now);
@@ -93,6 +95,22 @@ export class TokenStore {
     }
   }
 
+  /**
+   * The key's row, read once for every caller that asks while a read of it is in flight: a batch
+   * of 32 sends starting together makes one SELECT, not 32. A caller may join a read that began
+   * just before it asked, never one that had already finished; invalidate() drops the shared read
+   * so the retry after a rejected token reads again.
+   */
+  private readRow(key: string): Promise<PlatformToken | null> {
+    const inFlight = this.reads.get(key);
+    if (inFlight) return inFlight;
+    const read = this.repository.findOneBy({ key }).finally(() => {
+      if (this.reads.get(key) === read) this.reads.delete(key);
+    });
+    this.reads.set(key, read);
+    return read;
+  }
+
   /** When the stored token expires (null: none stored), without fetching one; never the value. */
   async readExpiry(key: string): Promise<{ expiresAt: Date | null }> {
     const row = await this.repository.findOneBy({ key });
@@ -105,6 +123,7 @@ export class TokenStore {
    * instance already fetched. Returns true when the row was cleared.
    */
   async invalidate(key: string, staleValue: string): Promise<boolean> {
+    this.reads.delete(key);
     const result = await this.repository
       .createQueryBuilder()
       .update(PlatformToken)
