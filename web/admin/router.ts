@@ -53,6 +53,14 @@ export const shellRoutes: RouteRecordRaw[] = [
     meta: { roles: EDITORS, menu: 'channelsPage.menu' },
   },
   {
+    path: 'events',
+    name: 'events',
+    component: () => import('./views/EventsView.vue'),
+    meta: { roles: EDITORS, menu: 'eventsPage.menu' },
+  },
+  // Staff at a gate open the scanner tab on a phone (?tab=scan): operators, not sales reps.
+  { path: 'events/:id(\\d+)', name: 'event', component: () => import('./views/EventView.vue'), meta: { roles: EDITORS } },
+  {
     path: 'journeys',
     name: 'journeys',
     component: () => import('./views/JourneysView.vue'),
