@@ -93,7 +93,10 @@ export class ScanQueue {
 }
 
 /** The queue's storage in the browser: one key per event, so two events' gates never mix. */
-export function localScanStore(storage: Pick<Storage, 'getItem' | 'setItem'>, eventId: number): ScanStore {
+export function localScanStore(
+  storage: { getItem(key: string): string | null; setItem(key: string, value: string): void },
+  eventId: number,
+): ScanStore {
   const key = `fw-scans-${eventId}`;
   return {
     load() {
