@@ -113,6 +113,13 @@ export interface ChannelRef {
  * Channel codes (渠道活码): created on their platform, listed with their stats, edited, archived,
  * and drawn as PNG. Every change is audited in its transaction.
  */
+/**
+ * A `pending` row older than this was left by a process that died during its platform call (the
+ * platform clients time out long before): it is removed so its name can be used again. Its
+ * platform code, if one was made, attributes nothing, since its channel is gone.
+ */
+const ABANDONED_PENDING_MS = 10 * 60_000;
+
 export class ChannelsService {
   constructor(private readonly deps: ChannelsServiceDeps) {}
 
@@ -120,6 +127,8 @@ export class ChannelsService {
    * The row is written first (`pending`) so its id makes the scene, then the platform is asked
    * outside any transaction (a held transaction would stall SQLite's one writer for the call), and
    * the row is completed, or removed when the platform refused: a failed create leaves nothing.
+   * A process that died between the two leaves a `pending` row holding its name: rows pending for
+   * longer than any platform call can take are removed first, so the operator's retry succeeds.
    */
   async createChannel(
     params: CreateChannelParams,
@@ -139,6 +148,9 @@ export class ChannelsService {
               ? { page: params.page }
               : {}
             : {};
+    await this.deps.dataSource.query("DELETE FROM channels WHERE status = 'pending' AND created_at < ?", [
+      toSqlDate(new Date(this.deps.clock.now().getTime() - ABANDONED_PENDING_MS)),
+    ]);
     const inserted = await this.deps.transactor.runRetrying<ChannelResult<number>>(
       async (manager): Promise<ChannelResult<number>> => {
         const issues = await this.checkTags(manager, tagIds);
@@ -274,7 +286,9 @@ export class ChannelsService {
 
   /**
    * Archived channels leave the list but keep attributing: printed codes stay in the world, and a
-   * scan through one is still worth knowing. Archiving twice is a no-op.
+   * scan through one is still worth knowing. For the same reason a WeCom contact way is not deleted
+   * on the platform (del_contact_way would make the printed code stop adding the rep). Archiving
+   * twice is a no-op.
    */
   async archiveChannel(p: { id: number; actor: AuditActor }): Promise<ChannelResult<{ id: number }>> {
     return this.deps.transactor.run(async (manager): Promise<ChannelResult<{ id: number }>> => {

@@ -261,6 +261,26 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
     await a.get('/api/admin/channels/999/qr.png').expect(404);
   });
 
+  it('frees the name of a create that died during its platform call, once it is older than any call can take', async () => {
+    const a = api(admin);
+    const insertPending = (name: string, createdAt: string) =>
+      db().dataSource.query(
+        "INSERT INTO channels (name, kind, status, tag_ids, options, created_at, updated_at) VALUES (?, 'h5', 'pending', '[]', '{}', ?, ?)",
+        [name, createdAt, createdAt],
+      );
+    await insertPending('崩溃前的码', '2026-01-01 00:00:00');
+    const retried = (await a.post('/api/admin/channels', { name: '崩溃前的码', kind: 'h5' }).expect(201)).body as Created;
+    const rows = await db().dataSource.query<{ id: number | string; status: string }[]>(
+      "SELECT id, status FROM channels WHERE name = '崩溃前的码'",
+    );
+    expect(rows.map((row) => [Number(row.id), row.status])).toEqual([[retried.id, 'active']]);
+
+    // A create still in flight (pending for moments) keeps its name.
+    const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+    await insertPending('正在创建', now);
+    await a.post('/api/admin/channels', { name: '正在创建', kind: 'h5' }).expect(409);
+  });
+
   it('edits what may change and archives: archived codes leave the list and still attribute', async () => {
     const a = api(admin);
     const oa = (await a.post('/api/admin/channels', { name: '展会海报', kind: 'oa_qr' }).expect(201)).body as Created;
