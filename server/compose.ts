@@ -404,6 +404,7 @@ export function composeServices(p: ComposeParams) {
     links,
     publicBaseUrl: config.publicBaseUrl,
     timezone: config.businessTimeZone,
+    oaAppId: oa?.appId ?? null,
   });
   const unionidBackfill =
     officialAccount && oa

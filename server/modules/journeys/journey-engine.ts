@@ -8,6 +8,8 @@ import type { Logger } from '../../adapters/logger';
 import { claimMethodFor } from '../../db/lease-queue';
 import { executeCountingRows, fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
+import { customWindowOpen } from '../../wechat/custom-message';
+import { readCustomWindows, type CustomWindow } from '../outbox/custom-window';
 import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
 import { getUtcOffsetMinutes } from '../reports/business-day';
 import type { AddPointsParams, ScoringService } from '../scoring/scoring.service';
@@ -32,6 +34,8 @@ export interface JourneyEngineDeps {
   publicBaseUrl: string;
   /** Where "until 09:00" is read when the contact has no zone of its own (BUSINESS_TIMEZONE). */
   timezone: string;
+  /** The Official Account whose customer-service windows a `preferred` send to oa_custom needs (null: none configured). */
+  oaAppId?: string | null;
   /** Runs per transaction. */
   batchSize?: number;
 }
@@ -159,6 +163,7 @@ class BatchContext {
   private identities: Promise<Map<number, Set<string>>> | null = null;
   private opens: Promise<Set<string>> | null = null;
   private preferred: Promise<Map<number, string>> | null = null;
+  private windows: Promise<Map<number, CustomWindow>> | null = null;
   private readonly segments = new Map<number, Promise<Set<number>>>();
   private readonly contactIds: number[];
 
@@ -283,6 +288,10 @@ class BatchContext {
     if (node.channel === 'preferred') {
       const preferred = (await this.loadPreferred()).get(run.contactId) ?? this.preferences.get(run.contactId);
       channel = (preferred as OutboxChannel | undefined) ?? node.fallback ?? 'oa_template';
+      // A customer-service message reaches only a follower who wrote in the last 48 hours; where the
+      // window is closed the preference would end in an `outside_window` skip, so the node's
+      // fallback goes instead. (The driver checks the window again when it sends.)
+      if (channel === 'oa_custom' && !(await this.customWindowOpen(run.contactId))) channel = node.fallback ?? 'oa_template';
     } else channel = node.channel;
     const url = node.url ? await this.trackedUrl(run, node, channel) : null;
     this.drafts.push({
@@ -451,6 +460,14 @@ class BatchContext {
       return map;
     })();
     return this.identities;
+  }
+
+  private async customWindowOpen(contactId: number): Promise<boolean> {
+    const appId = this.deps.oaAppId;
+    if (!appId) return false;
+    this.windows ??= readCustomWindows(this.m, appId, this.contactIds);
+    const window = (await this.windows).get(contactId);
+    return window !== undefined && customWindowOpen(window.openedAt, this.now);
   }
 
   private loadPreferred(): Promise<Map<number, string>> {

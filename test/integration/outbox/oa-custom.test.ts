@@ -291,13 +291,15 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     expect(custom().countByOpenid()).toEqual(new Map([[openid, 3]]));
   });
 
-  it('a "preferred channel" send goes out as a customer-service message to whoever last opened one, as a template to the others', async () => {
+  it('a "preferred channel" send goes out as a customer-service message to whoever last opened one while their window is open, as a template to the others', async () => {
     const { openid } = await stack.player().subscribe();
     await stack.player().sendText({ openid, content: '你好' });
     await settle();
     const follower = await contactOf(openid);
-    const [other] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 1, sandbox: stack.sandbox.state });
+    const [other, silent] = await seedFollowers({ dataSource: db().dataSource, appId: appId(), count: 2, sandbox: stack.sandbox.state });
     await db().dataSource.transaction((m) => upsertPreferredChannel(m, follower, 'oa_custom', stack.clock.now()));
+    // Prefers customer-service messages too, but has not written in 48 hours: the fallback goes instead of a skip.
+    await db().dataSource.transaction((m) => upsertPreferredChannel(m, silent, 'oa_custom', stack.clock.now()));
     const definition: JourneyDefinition = {
       entry: { kind: 'manual' },
       reentry: 'never',
@@ -322,9 +324,9 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
     const created = await stack.services.journeys.createJourney({ name: 'preferred', definition, actor });
     if (!created.ok) throw new Error(JSON.stringify(created));
     expect((await stack.services.journeys.publish({ id: created.value.id, actor })).ok).toBe(true);
-    expect(await stack.services.journeys.enroll({ id: created.value.id, contactIds: [follower, other], actor })).toEqual({
+    expect(await stack.services.journeys.enroll({ id: created.value.id, contactIds: [follower, other, silent], actor })).toEqual({
       ok: true,
-      value: { enrolled: 2, skipped: 0 },
+      value: { enrolled: 3, skipped: 0 },
     });
     await stack.services.journeyEngine.advanceDue();
     const rows = await db()
@@ -334,6 +336,7 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
       [
         [follower, 'oa_custom'],
         [other, 'oa_template'],
+        [silent, 'oa_template'],
       ].sort((x, y) => Number(x[0]) - Number(y[0])),
     );
     const custom = rows.find((r) => r.channel === 'oa_custom');
@@ -348,9 +351,14 @@ describeEachDatabase('customer-service messages (oa_custom)', (db) => {
           .dataSource.getRepository(OutboxMessage)
           .find({ order: { contactId: 'ASC' } })
       ).map((r) => r.state),
-    ).toEqual(['sent', 'sent']);
+    ).toEqual(['sent', 'sent', 'sent']);
     expect(stack.sandbox.state.customMessages.countByOpenid()).toEqual(new Map([[openid, 1]]));
-    expect(stack.sandbox.state.messages.countByOpenid()).toEqual(new Map([[openidOf(1), 1]]));
+    expect(stack.sandbox.state.messages.countByOpenid()).toEqual(
+      new Map([
+        [openidOf(1), 1],
+        [openidOf(2), 1],
+      ]),
+    );
   });
 
   it('a merge moves the window to the survivor with the openid: the later window of the two, with its count', async () => {
