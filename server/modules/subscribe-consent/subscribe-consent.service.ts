@@ -179,11 +179,24 @@ export class SubscribeConsentService {
       );
   }
 
-  /** The platform refused the send (43101): whatever we counted, the user has no grant left. */
-  async revoke(channel: SubscribeConsentChannel, appId: string, key: ConsentKey, manager?: EntityManager): Promise<void> {
-    const sql = `UPDATE subscribe_consents SET remaining = 0, updated_at = ?
+  /**
+   * The platform refused the send (43101): the grants we counted when the send was planned
+   * (`counted`) were not there. Those are taken away, not the whole row: a grant the user gave
+   * while the request was out (a popup answered meanwhile, recorded by this or another instance)
+   * is newer than the platform's answer and stays. `null` (a long-term consent, never counted)
+   * zeroes the row.
+   */
+  async revoke(
+    channel: SubscribeConsentChannel,
+    appId: string,
+    key: ConsentKey,
+    counted: number | null,
+    manager?: EntityManager,
+  ): Promise<void> {
+    const n = counted === null || !Number.isFinite(counted) ? null : Math.max(0, Math.floor(counted));
+    const sql = `UPDATE subscribe_consents SET remaining = ${n === null ? '0' : 'CASE WHEN remaining > ? THEN remaining - ? ELSE 0 END'}, updated_at = ?
        WHERE contact_id = ? AND channel = ? AND app_id = ? AND template_id = ? AND remaining > 0`;
-    const params = [toSqlDate(this.deps.clock.now()), key.contactId, channel, appId, key.templateId];
+    const params = [...(n === null ? [] : [n, n]), toSqlDate(this.deps.clock.now()), key.contactId, channel, appId, key.templateId];
     // Through the transactor when alone: on SQLite a bare statement would run inside whatever transaction is open.
     if (manager) await manager.query(sql, params);
     else await this.deps.transactor.run((m) => m.query(sql, params));

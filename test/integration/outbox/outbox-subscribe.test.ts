@@ -179,6 +179,18 @@ describeEachDatabase('outbox subscribe messages (oa_subscribe, mp_subscribe)', (
     expect((await consents(contactId))[0]).toMatchObject({ templateId: POINTS, remaining: 0 });
   });
 
+  it('43101 takes away the grants counted when the send was planned, not one the user gave while the request was out', async () => {
+    const { contactId } = await followerWhoAccepted([POINTS, POINTS, POINTS]);
+    const key = { contactId, templateId: POINTS };
+    const consentService = stack.services.subscribeConsents;
+    // Planned with 2 counted; a third grant arrived before the refusal: it stays.
+    await consentService.revoke('oa_subscribe', appId(), key, 2);
+    expect((await consents(contactId))[0]).toMatchObject({ templateId: POINTS, remaining: 1 });
+    // Never below zero, whatever was counted.
+    await consentService.revoke('oa_subscribe', appId(), key, 5);
+    expect((await consents(contactId))[0]).toMatchObject({ remaining: 0 });
+  });
+
   it('an uncertain send is unknown for good: no key to re-send it with', async () => {
     const { contactId } = await followerWhoAccepted([POINTS, POINTS]);
     stack.sandbox.state.messages.loseAnswers('subscribe/bizsend', 1);

@@ -38,7 +38,7 @@ const SHAPES: Readonly<Record<SubscribeConsentChannel, { api: SubscribeApi; iden
  * the channel's kind (`no_openid`), and an unspent consent for the template (`no_consent`); the
  * rows of one batch share a contact's grants, so two rows with one grant send one. An accepted send
  * spends its grant in the outcome's transaction; the platform's 43101 skips the row
- * (`refused_by_user`) and zeroes the grant, since the platform knows better than our count. Neither
+ * (`refused_by_user`) and takes away the grants counted for it, since the platform knows better. Neither
  * API takes a client_msg_id: an uncertain send is `unknown` for good (idempotencyWindowMs null).
  */
 export function createSubscribeDriver(p: SubscribeDriverParams): ChannelDriver {
@@ -66,6 +66,8 @@ export function createSubscribeDriver(p: SubscribeDriverParams): ChannelDriver {
         p.appId,
         rows.map((r) => r.contactId),
       );
+      // What each grant was when read: what a 43101 proves was not there (revoke).
+      const counted = new Map(grants);
       // In row order, so the older row of a contact takes the grant when there are fewer than rows.
       for (const row of [...rows].sort((a, b) => a.id - b.id)) {
         const draft = subscribeDraftFromPayload(shape.api, row.payload);
@@ -94,7 +96,8 @@ export function createSubscribeDriver(p: SubscribeDriverParams): ChannelDriver {
               return { msgid: (await p.client.sendSubscribeMessage(body)).msgid };
             } catch (error) {
               // 43101: the platform holds no grant for this user and template, whatever we counted.
-              if (error instanceof PlatformApiError && error.errcode === 43101) await p.consents.revoke(p.channel, p.appId, key);
+              if (error instanceof PlatformApiError && error.errcode === 43101)
+                await p.consents.revoke(p.channel, p.appId, key, counted.get(consentKeyOf(key)) ?? null);
               throw error;
             }
           },
