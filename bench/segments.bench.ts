@@ -24,7 +24,7 @@ import { withIndexesDeferred } from './bench-seeding';
  *
  * BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/flywheel_bench_segments) names a database
  * that is DROPPED and created again. BENCH_CONTACTS / BENCH_INTERACTIONS scale the data;
- * BENCH_KEEP=1 reuses a database generated before.
+ * BENCH_KEEP=1 reuses a database generated before; BENCH_BUFFER_POOL_MB sets InnoDB's buffer pool.
  */
 
 const URL_DEFAULT = 'mysql://root@127.0.0.1:3306/flywheel_bench_segments';
@@ -88,6 +88,21 @@ const OTHER_FILTERS: [string, FilterNode][] = [
   ],
 ];
 
+/**
+ * BENCH_BUFFER_POOL_MB resizes InnoDB's buffer pool for the run (MariaDB resizes it online, in
+ * chunks; the server's default of 128 MiB is a laptop's, a database host gives it most of its
+ * memory). The size stays after the run: it is the server's setting, printed above the figures.
+ */
+async function resizeBufferPool(conn: mysql.Connection, mb: number): Promise<void> {
+  await conn.query(`SET GLOBAL innodb_buffer_pool_size = ${Math.floor(mb) * 2 ** 20}`);
+  for (let i = 0; i < 600; i++) {
+    const [[status]] = await conn.query<mysql.RowDataPacket[]>("SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'");
+    const text = String(status?.Value ?? '');
+    if (text === '' || /complete|finished/i.test(text)) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function main(): Promise<void> {
   const url = process.env.BENCH_MYSQL_URL ?? URL_DEFAULT;
   const conn = await mysql.createConnection({ uri: url.replace(/\/[^/]*$/, '/') });
@@ -99,6 +114,8 @@ async function main(): Promise<void> {
     await conn.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   }
   await conn.query(`USE \`${database}\``);
+  const poolMb = Number(process.env.BENCH_BUFFER_POOL_MB ?? 0);
+  if (poolMb > 0) await resizeBufferPool(conn, poolMb);
   const [[server]] = await conn.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool');
   console.log(`server ${String(server.version)}, InnoDB buffer pool ${Math.round(Number(server.pool) / 2 ** 20)} MiB`);
 
