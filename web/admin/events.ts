@@ -1,5 +1,5 @@
 /** The events (展会) screens' shapes and the pure parts of their forms (server/modules/exhibitions). */
-import { ApiError, api } from '@shared/api';
+import { ApiError, api } from '../shared/api';
 import { ScanNotAnswered, type PendingScan, type ScanAnswer } from './scan-queue';
 
 export const FIELD_TYPES = ['text', 'phone', 'email', 'number', 'select', 'textarea'] as const;
