@@ -371,6 +371,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   // 302s the visitor back to redirect_uri with a one-time code and the state. The visitor is the
   // follower named by `openid` (a test's or the panel's choice), else the player's current one
   // (the latest subscriber), else someone who does not follow (snsapi_base works for anyone).
+  // `snapshot=1` plays a visitor on a Moments snapshot page, whose openid is a virtual one.
   router.get('/sandbox/open/connect/oauth2/authorize', (ctx) => {
     const query = readQuery(ctx);
     state.recordCall('oauth2/authorize', query);
@@ -384,7 +385,12 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     const named = query.openid ? query.openid : null;
     const follower = named === null ? state.latestFollower() : (state.followers.get(named) ?? null);
     const openid = named ?? follower?.openid ?? randomOpenid();
-    const code = state.webOauth.issueCode({ openid, unionid: follower?.unionid ?? null, scope: query.scope ?? 'snsapi_base' });
+    const code = state.webOauth.issueCode({
+      openid,
+      unionid: follower?.unionid ?? null,
+      scope: query.scope ?? 'snsapi_base',
+      snapshotUser: query.snapshot === '1',
+    });
     const target = new URL(query.redirect_uri ?? '');
     target.searchParams.set('code', code);
     target.searchParams.set('state', query.state ?? '');
@@ -402,6 +408,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       openid: redeemed.openid,
       scope: redeemed.scope,
       ...(redeemed.unionid === null ? {} : { unionid: redeemed.unionid }),
+      ...(redeemed.snapshotUser ? { is_snapshotuser: 1 } : {}),
     };
   });
 

@@ -15,6 +15,8 @@ interface IssuedCode {
   openid: string;
   unionid: string | null;
   scope: string;
+  /** A visitor on a Moments snapshot page (快照页): the exchange says is_snapshotuser 1. */
+  snapshotUser: boolean;
   issuedAtMs: number;
   used: boolean;
 }
@@ -25,7 +27,7 @@ export class SandboxWebOauth {
   constructor(private readonly clock: Clock) {}
 
   /** The code the authorize page puts on the redirect, for this visitor. */
-  issueCode(p: { openid: string; unionid: string | null; scope: string }): string {
+  issueCode(p: { openid: string; unionid: string | null; scope: string; snapshotUser: boolean }): string {
     this.forgetExpired();
     // WeChat's codes are 32 characters of [0-9A-Za-z] (`071CyW000UGidO1SxY000uNATs1CyW04`).
     const code = randomBytes(24).toString('base64url').replace(/[-_]/g, '0').slice(0, 32);
@@ -33,12 +35,12 @@ export class SandboxWebOauth {
     return code;
   }
 
-  redeem(code: string): { openid: string; unionid: string | null; scope: string } {
+  redeem(code: string): { openid: string; unionid: string | null; scope: string; snapshotUser: boolean } {
     const issued = this.codes.get(code);
     if (!issued || this.clock.now().getTime() - issued.issuedAtMs > WEB_OAUTH_CODE_TTL_MS) throw new SandboxErrcode(40029, 'invalid code');
     if (issued.used) throw new SandboxErrcode(40163, 'code been used');
     issued.used = true;
-    return { openid: issued.openid, unionid: issued.unionid, scope: issued.scope };
+    return { openid: issued.openid, unionid: issued.unionid, scope: issued.scope, snapshotUser: issued.snapshotUser };
   }
 
   /** Expired codes are kept a while longer than their life (a late redeem still reads 40029, not 40163), then dropped. */

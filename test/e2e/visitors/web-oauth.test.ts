@@ -186,6 +186,22 @@ describeEachDatabase('web OAuth for H5 visitors (snsapi_base through the sandbox
     expect(answerOf(await page('/e/7', victim).expect(200)).contactId).toEqual(expect.any(Number));
   });
 
+  it('a snapshot-page visitor and a WeChat that does not answer get the page unidentified (200), and no contact', async () => {
+    await startStack();
+    const jar = new Map<string, string>();
+    const first = await page('/e/7', jar).expect(302);
+    cookiesOf(first, jar);
+    const snapshot = backPath((await authorize(first.headers.location, { snapshot: '1' }).expect(302)).headers.location);
+    expect(answerOf(await page(snapshot, jar).expect(200))).toEqual({ page: '/e/7', contactId: null });
+    expect(Number((await db().dataSource.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM contacts'))[0].n)).toBe(0);
+
+    const again = await page('/e/7', jar).expect(302);
+    const busy = backPath((await authorize(again.headers.location).expect(302)).headers.location);
+    stack.sandbox.state.failNext('sns/oauth2/access_token', -1);
+    expect(answerOf(await page(busy, jar).expect(200))).toEqual({ page: '/e/7', contactId: null });
+    expect(jar.has('fw_visitor')).toBe(false);
+  });
+
   it('outside WeChat (and in WeCom’s browser) nothing is redirected and nobody is identified; a forged cookie names nobody', async () => {
     await startStack();
     expect(answerOf(await page('/e/7', new Map(), DESKTOP_UA).expect(200))).toEqual({ page: '/e/7', contactId: null });
