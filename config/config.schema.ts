@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 import { readSmsConfig, smsEnvSchema, type SmsConfig } from './sms.config';
 import { payEnvSchema, readPayConfig, type PayConfig } from './pay.config';
+import { readVisitorConfig, visitorEnvSchema, type VisitorConfig } from './visitor.config';
 
 /**
  * The environment is read once, at start-up, into a frozen Config. Every variable is optional;
@@ -88,6 +89,8 @@ const envSchema = z.object({
   ...smsEnvSchema.shape,
   // WeChat Pay (config/pay.config.ts).
   ...payEnvSchema.shape,
+  // Visitors of the public pages: web OAuth and the visitor cookie (config/visitor.config.ts).
+  ...visitorEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -175,6 +178,8 @@ export interface Config {
    * where the sandbox's generated merchant is used (server/adapters/sandbox/sandbox-pay-keys.ts).
    */
   pay: PayConfig;
+  /** The public pages' visitors: web OAuth's host, the cookie's key and lifetime (config/visitor.config.ts). */
+  visitors: VisitorConfig;
 }
 
 export class ConfigError extends Error {}
@@ -283,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     linkSecret: e.LINK_SECRET ?? null,
     sms: readSms(e, sandbox),
     pay: readPay(e, hasOfficialAccount ? (e.WECHAT_APPID ?? null) : sandbox ? s.wechatAppId : null),
+    visitors: readVisitorConfig(e),
   };
   // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real
   // merchant and sandbox mode never go together.

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const TAG_CHANGE_ACTOR_KINDS = ['operator', 'rule', 'platform', 'system'] as const;
+export const TAG_CHANGE_ACTOR_KINDS = ['operator', 'rule', 'platform', 'journey', 'system'] as const;
 export type TagChangeActorKind = (typeof TAG_CHANGE_ACTOR_KINDS)[number];
 
 /**
@@ -35,15 +35,15 @@ export class ContactTagChange {
   @Column({ type: 'varchar', length: 16 })
   actorKind: TagChangeActorKind;
 
-  /** The operator's or the rule's id; null for a platform or the system. */
+  /** The operator's, the rule's or the journey's id; null for a platform or the system. */
   @Column({ type: 'int', nullable: true })
   actorId: number | null;
 
-  /** The rule's name or the platform (`wecom`, `oa`) at the time; operators are named when read (their display name may change). */
+  /** The rule's or the journey's name or the platform (`wecom`, `oa`) at the time; operators are named when read (their display name may change). */
   @Column({ type: 'varchar', length: 64, nullable: true })
   actorName: string | null;
 
-  /** Why: `manual`, `bulk_selected`, `bulk_filter`, `rule`, `platform_edit`. */
+  /** Why: `manual`, `bulk_selected`, `bulk_filter`, `rule`, `platform_edit`, `silent`, `channel`, `journey`. */
   @Column({ type: 'varchar', length: 32 })
   cause: string;
 

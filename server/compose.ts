@@ -115,6 +115,9 @@ import { createAdminChannelsRouter } from './http/admin-channels.routes';
 import { createChannelReaction } from './modules/channels/channel.reaction';
 import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
 import { ChannelsService } from './modules/channels/channels.service';
+import { createVisitorMiddleware } from './http/visitor.middleware';
+import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.service';
+import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -125,9 +128,10 @@ export interface ComposeParams {
   holder: string;
   /**
    * Where the adapters reach WeChat, WeCom, Tencent Cloud SMS and WeChat Pay (the sandbox's URLs in
-   * sandbox mode). SMS: SMS_ENDPOINT when set comes first; absent, Tencent's host.
+   * sandbox mode). SMS: SMS_ENDPOINT when set comes first; absent, Tencent's host. `oauth`: web
+   * OAuth's authorize page (the sandbox's in sandbox mode); absent, WECHAT_OAUTH_BASE or WeChat's.
    */
-  apiBases: { wechat: string; wecom: string; sms?: string; pay?: string };
+  apiBases: { wechat: string; wecom: string; sms?: string; pay?: string; oauth?: string };
   /**
    * WeChat Pay's merchant when not the configured one: a test's keys (with a platform certificate).
    * Default: config.pay.merchant, or in sandbox mode the process's generated sandbox merchant.
@@ -355,6 +359,32 @@ export function composeServices(p: ComposeParams) {
     publicBaseUrl: config.publicBaseUrl,
   });
   const channelWelcomes = wecom ? new ChannelWelcomeSender({ dataSource, clock, logger, wecom }) : null;
+  // Visitors of the public H5 pages, identified inside WeChat by web OAuth (issue 15 §3). The
+  // cookie and the state run on the operators' clock: a sandbox skip must not sign visitors out.
+  let visitorSecret: Promise<Buffer> | null = null;
+  const visitors = new VisitorsService({
+    transactor,
+    contacts,
+    clock: operatorClock,
+    logger,
+    secret: () => {
+      visitorSecret ??= loadVisitorSecret({ dataSource, clock, configured: config.visitors.secret });
+      visitorSecret.catch(() => (visitorSecret = null));
+      return visitorSecret;
+    },
+    oauth:
+      oa && officialAccount
+        ? {
+            appId: oa.appId,
+            authorizeBase: p.apiBases.oauth ?? config.visitors.oauthBase ?? WECHAT_OAUTH_BASE_DEFAULT,
+            publicBaseUrl: config.publicBaseUrl,
+            exchangeCode: (code) => officialAccount.exchangeWebOauthCode(code),
+          }
+        : null,
+    cookieMaxAgeSeconds: config.visitors.cookieMaxAgeSeconds,
+  });
+  // Mounted by the public pages' routers (/e, /c): visitorContactId(ctx) after it.
+  const visitorMiddleware = createVisitorMiddleware({ visitors, publicBaseUrl: config.publicBaseUrl });
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -782,5 +812,7 @@ export function composeServices(p: ComposeParams) {
     payments,
     channels,
     channelWelcomes,
+    visitors,
+    visitorMiddleware,
   };
 }

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     // (loopback, RFC 6761). Real SMS_* credentials go to Tencent even in sandbox mode.
     ...(sandbox && config.sms?.sandboxAccount ? { sms: `http://sms.localhost:${config.port}/sandbox/sms` } : {}),
     pay: config.pay.apiBase ?? (sandbox ? `${loopback}/sandbox/pay` : 'https://api.mch.weixin.qq.com'),
+    // Web OAuth's authorize page is opened by the visitor's phone, not by this server: the public URL.
+    ...(sandbox && !config.visitors.oauthBase ? { oauth: `${config.publicBaseUrl}/sandbox/open` } : {}),
   };
 
   const services = composeServices({ config, dataSource, clock, operatorClock: systemClock, logger, holder, apiBases });

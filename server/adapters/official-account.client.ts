@@ -85,6 +85,26 @@ const privateTemplatesSchema = z.object({
   ),
 });
 
+/**
+ * sns/oauth2/access_token's answer. The web access_token and refresh_token are for sns/userinfo
+ * (snsapi_userinfo); Flywheel asks only snsapi_base and keeps neither. `is_snapshotuser` is 1 for a
+ * visitor on a page's "快照页" (a preview shared from a Moments post), whose openid is a virtual one.
+ */
+const webOauthTokenSchema = z.object({
+  openid: z.string().min(1),
+  scope: z.string().optional(),
+  unionid: z.string().optional(),
+  is_snapshotuser: z.number().int().optional(),
+});
+
+export interface WebOauthIdentity {
+  openid: string;
+  unionid: string | null;
+  scope: string | null;
+  /** A snapshot-page visitor (is_snapshotuser = 1): the openid is not a real person's. */
+  snapshotUser: boolean;
+}
+
 export type PrivateTemplate = z.infer<typeof privateTemplatesSchema>['template_list'][number];
 
 /**
@@ -98,9 +118,13 @@ export class OfficialAccountClient {
   private readonly tokenStore: TokenStore;
   private readonly jsapiTicketKey: string;
   private readonly showQrCodeBase: string;
+  private readonly appId: string;
+  private readonly secret: string;
 
   constructor(params: OfficialAccountClientParams) {
     const { appId, secret } = params;
+    this.appId = appId;
+    this.secret = secret;
     // showqrcode lives on mp.weixin.qq.com; the sandbox (any other API base) serves it itself.
     const apiBase = params.baseUrl.replace(/\/+$/, '');
     this.showQrCodeBase = apiBase === WECHAT_API_BASE_DEFAULT ? 'https://mp.weixin.qq.com' : apiBase;
@@ -271,6 +295,29 @@ export class OfficialAccountClient {
       msgId: String(answer.msg_id),
       msgDataId: answer.msg_data_id === undefined ? null : String(answer.msg_data_id),
       reused: answer.errcode === MASS_CLIENTMSGID_EXISTS,
+    };
+  }
+
+  /**
+   * Web OAuth (网页授权) step two: the code from the authorize redirect → the visitor's openid.
+   * Authenticated by appid + secret, not the access_token; "这里通过code换取的是一个特殊的网页授权
+   * access_token，与基础支持中的access_token不同". A code works once (40163 "code been used") and
+   * for 5 minutes (40029 "invalid code" after, as for a code that was never issued): both are
+   * thrown as PlatformApiError, for the caller to map.
+   * @link https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
+   */
+  async exchangeWebOauthCode(code: string): Promise<WebOauthIdentity> {
+    const answer = await this.http.call('sns/oauth2/access_token', {
+      method: 'GET',
+      path: '/sns/oauth2/access_token',
+      query: { appid: this.appId, secret: this.secret, code, grant_type: 'authorization_code' },
+      schema: webOauthTokenSchema,
+    });
+    return {
+      openid: answer.openid,
+      unionid: nonEmpty(answer.unionid),
+      scope: nonEmpty(answer.scope),
+      snapshotUser: answer.is_snapshotuser === 1,
     };
   }
 

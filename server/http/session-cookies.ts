@@ -40,14 +40,14 @@ export function readSessionCookie(ctx: Pick<Context, 'cookies'>): string | null 
   return value ? value : null;
 }
 
-interface CookieOptions {
+export interface CookieOptions {
   maxAge: number;
   httpOnly: boolean;
   secure: boolean;
 }
 
-/** Values are base64url tokens or empty, so they need no quoting or escaping. */
-function serializeCookie(name: string, value: string, options: CookieOptions): string {
+/** A Set-Cookie value, `Path=/` and SameSite=Lax. Values are tokens or empty, so they need no quoting or escaping. */
+export function serializeCookie(name: string, value: string, options: CookieOptions): string {
   const parts = [`${name}=${value}`, 'Path=/', `Max-Age=${options.maxAge}`];
   if (options.maxAge === 0) parts.push('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
   if (options.httpOnly) parts.push('HttpOnly');

@@ -29,9 +29,10 @@ const LANGS = new Set(['zh_CN', 'en_US', 'zh_HK', 'zh_TW']);
 
 /**
  * The outbox's payload for a subscribe message: `{template_id, data: {k: {value}}, page?,
- * miniprogram?, miniprogram_state?, lang?}` (journeys write `page` for the Official Account and
- * `url` for both: an http URL is the Official Account's page; a mini-program cannot open one, so
- * there it is left out). null when it is not that shape.
+ * miniprogram?, miniprogram_state?, lang?}`. For the Official Account `page` is a web URL (`url`
+ * is read as well); for the mini-program it is a page path, and a web URL there is left out (a
+ * mini-program cannot open one; journeys refuse a `url` on an mp_subscribe node). null when it is
+ * not that shape.
  */
 export function subscribeDraftFromPayload(api: SubscribeApi, payload: unknown): SubscribeMessageDraft | null {
   if (typeof payload !== 'object' || payload === null) return null;

@@ -88,6 +88,7 @@ export async function startTestStack(
       wecom: `${sandboxServer.url}/sandbox/wecom`,
       sms: `${sandboxServer.url.replace('127.0.0.1', 'sms.localhost')}/sandbox/sms`,
       pay: `${sandboxServer.url}/sandbox/pay`,
+      oauth: `${sandboxServer.url}/sandbox/open`,
     },
     payMerchant: merchantConfigOfSandbox(payKeys),
     platformTimeoutMs: options.platformTimeoutMs ?? 2_000,

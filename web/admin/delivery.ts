@@ -10,6 +10,8 @@ export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
 export interface BroadcastCounts {
   total: number;
   queued: number;
+  /** Waiting for a WeCom rep to confirm (企业群发): not finished. */
+  confirming: number;
   sent: number;
   failed: number;
   skipped: number;
@@ -65,10 +67,10 @@ export interface DeliverySettings {
   frequencyCaps: Record<DeliveryChannel, { count: number; hours: number } | null>;
 }
 
-/** Finished messages (sent, failed, skipped, unknown, cancelled) out of all, in per cent; 0 before the audience is counted. */
+/** Finished messages (sent, failed, skipped, unknown, cancelled; not queued or confirming) out of all, in per cent; 0 before the audience is counted. */
 export function progressPercent(p: BroadcastCounts): number {
   if (p.total <= 0) return 0;
-  const finished = p.total - p.queued;
+  const finished = p.total - p.queued - p.confirming;
   return Math.max(0, Math.min(100, Math.round((finished / p.total) * 100)));
 }
 

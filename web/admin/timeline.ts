@@ -109,6 +109,8 @@ function actorLabel(actor: TimelineActor, i18n: Translator): string {
       return i18n.t('timeline.actors.rule', { name: actor.name ?? i18n.t('timeline.actors.deletedRule') });
     case 'platform':
       return i18n.has(`channels.${actor.name}`) ? i18n.t(`channels.${actor.name}`) : i18n.t('timeline.actors.platform');
+    case 'journey':
+      return i18n.t('timeline.actors.journey', { name: actor.name ?? '' });
     case 'system':
       return i18n.t('timeline.actors.system');
   }

@@ -85,6 +85,7 @@ export type TimelineActor =
   | { kind: 'operator'; id: number | null; name: string | null }
   | { kind: 'rule'; id: number | null; name: string | null }
   | { kind: 'platform'; name: string }
+  | { kind: 'journey'; id: number | null; name: string | null }
   | { kind: 'system' };
 
 export interface TimelineInteraction {
@@ -125,7 +126,7 @@ export interface TimelineStageChange {
   at: string;
   from: string;
   to: string;
-  actor: TimelineActor | { kind: 'journey'; id: number | null; name: string | null };
+  actor: TimelineActor;
   interactionId: number | null;
 }
 

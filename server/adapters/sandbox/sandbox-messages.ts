@@ -89,8 +89,17 @@ export interface SandboxSubscribeMessage {
   /** bizsend's page (a web URL) or subscribe/send's page (a mini-program path). */
   page: string | null;
   miniprogram: unknown;
+  /** subscribe/send only: "developer为开发版；trial为体验版；formal为正式版；默认为正式版". */
+  miniprogramState: string | null;
+  /** subscribe/send only: the language of "进入小程序查看" (zh_CN by default). */
+  lang: string | null;
   at: Date;
 }
+
+const MP_STATES = new Set(['developer', 'trial', 'formal']);
+const MP_LANGS = new Set(['zh_CN', 'en_US', 'zh_HK', 'zh_TW']);
+/** subscribe/send's body: "touser, template_id, page, data, miniprogram_state, lang" and nothing else. */
+const MP_SUBSCRIBE_FIELDS = new Set(['touser', 'template_id', 'page', 'data', 'miniprogram_state', 'lang']);
 
 /**
  * A mass send (message/mass/sendall) the platform accepted: who it went to, and whether its
@@ -242,12 +251,19 @@ export class SandboxMessages {
    * ("模板参数不准确，可能为空或者不满足规则"), 43101 without an unspent grant ("用户拒绝接受消息");
    * otherwise one grant is spent and the message recorded. Neither API takes a client_msg_id, so a
    * re-sent request is a second message.
+   *
+   * subscribe/send's `page` is a path of the mini-program ("仅限本小程序内的页面。支持带参数，（示例
+   * index?foo=bar）"): a web URL there answers 41030 ("page路径不正确"). A field the API does not take
+   * (`url`, bizsend's `miniprogram`) answers 47001 here: WeChat ignores it, so the message would go
+   * out without the link its sender meant; the sandbox refuses it, so a test sees that. A
+   * miniprogram_state or lang outside the documented values is 47001 too.
    * @link https://developers.weixin.qq.com/doc/offiaccount/Subscription_Messages/api.html
    * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
    */
   sendSubscribe(api: SandboxSubscribeApi, body: Record<string, unknown>, knowsOpenid: (openid: string) => boolean): { msgid: number } {
     const openid = typeof body.touser === 'string' ? body.touser : '';
     const templateId = typeof body.template_id === 'string' ? body.template_id : '';
+    if (api === 'subscribe/send') checkMpSubscribeBody(body);
     if (openid === '' || !knowsOpenid(openid)) throw new SandboxErrcode(40003);
     if (!SANDBOX_TEMPLATE_LIBRARY.some((t) => t.template_id === templateId)) throw new SandboxErrcode(40037);
     const data = typeof body.data === 'object' && body.data !== null ? (body.data as Record<string, unknown>) : null;
@@ -281,6 +297,8 @@ export class SandboxMessages {
       data: body.data,
       page: typeof body.page === 'string' ? body.page : null,
       miniprogram: body.miniprogram ?? null,
+      miniprogramState: typeof body.miniprogram_state === 'string' ? body.miniprogram_state : null,
+      lang: typeof body.lang === 'string' ? body.lang : null,
       at: new Date(now),
     });
     return { msgid };
@@ -381,4 +399,17 @@ export class SandboxMessages {
 
 function grantKey(api: SandboxSubscribeApi, openid: string, templateId: string): string {
   return `${api}\n${openid}\n${templateId}`;
+}
+
+/** subscribe/send's own fields and values (SandboxMessages.sendSubscribe). */
+function checkMpSubscribeBody(body: Record<string, unknown>): void {
+  const foreign = Object.keys(body).filter((field) => !MP_SUBSCRIBE_FIELDS.has(field));
+  if (foreign.length > 0) throw new SandboxErrcode(47001, `data format error: subscribe/send takes no ${foreign.join(', ')}`);
+  const { page, miniprogram_state: state, lang } = body;
+  if (page !== undefined && (typeof page !== 'string' || page === '' || /^[a-z][a-z0-9+.-]*:/i.test(page)))
+    throw new SandboxErrcode(41030, 'invalid page: a path of the mini-program, not a URL');
+  if (state !== undefined && (typeof state !== 'string' || !MP_STATES.has(state)))
+    throw new SandboxErrcode(47001, 'data format error: miniprogram_state is developer, trial or formal');
+  if (lang !== undefined && (typeof lang !== 'string' || !MP_LANGS.has(lang)))
+    throw new SandboxErrcode(47001, 'data format error: lang is zh_CN, en_US, zh_HK or zh_TW');
 }

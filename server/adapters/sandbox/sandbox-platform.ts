@@ -16,7 +16,7 @@ import {
 } from './sandbox-player';
 import { SANDBOX_TEMPLATE_LIBRARY, type SandboxSubscribeApi } from './sandbox-messages';
 import { SandboxErrcode } from './sandbox-errcode';
-import { SandboxState, type SandboxTokenOwner } from './sandbox-state';
+import { randomOpenid, SandboxState, type SandboxTokenOwner } from './sandbox-state';
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
 import { SandboxPay } from './sandbox-pay';
@@ -57,6 +57,7 @@ export interface SandboxPlatform {
    * Serves, at absolute paths (mount it without stripping a prefix):
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
+   * - `GET /sandbox/open/connect/oauth2/authorize` web OAuth's authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open)
    * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
    * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg|mass-finish`, `GET /sandbox/control/calls|mass-sends`, `POST /sandbox/actions`
    */
@@ -363,6 +364,52 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     if (query.grant_type !== 'authorization_code') throw new SandboxErrcode(40002, 'invalid grant_type');
     const session = state.redeemLoginCode(query.js_code ?? '');
     return { openid: session.openid, session_key: session.sessionKey, ...(session.unionid === null ? {} : { unionid: session.unionid }) };
+  });
+
+  // --- Official Account web OAuth (网页授权) -------------------------------------------------------------
+  // The authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open): WeChat checks the link, then
+  // 302s the visitor back to redirect_uri with a one-time code and the state. The visitor is the
+  // follower named by `openid` (a test's or the panel's choice), else the player's current one
+  // (the latest subscriber), else someone who does not follow (snsapi_base works for anyone).
+  // `snapshot=1` plays a visitor on a Moments snapshot page, whose openid is a virtual one.
+  router.get('/sandbox/open/connect/oauth2/authorize', (ctx) => {
+    const query = readQuery(ctx);
+    state.recordCall('oauth2/authorize', query);
+    const refusal = checkAuthorizeQuery(query, state.officialAccount.appId);
+    if (refusal !== null) {
+      ctx.status = 400;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = refusal;
+      return;
+    }
+    const named = query.openid ? query.openid : null;
+    const follower = named === null ? state.latestFollower() : (state.followers.get(named) ?? null);
+    const openid = named ?? follower?.openid ?? randomOpenid();
+    const code = state.webOauth.issueCode({
+      openid,
+      unionid: follower?.unionid ?? null,
+      scope: query.scope ?? 'snsapi_base',
+      snapshotUser: query.snapshot === '1',
+    });
+    const target = new URL(query.redirect_uri ?? '');
+    target.searchParams.set('code', code);
+    target.searchParams.set('state', query.state ?? '');
+    ctx.redirect(target.toString());
+  });
+  endpoint('get', '/sandbox/wechat/sns/oauth2/access_token', 'sns/oauth2/access_token', {}, ({ query }) => {
+    if (query.appid !== state.officialAccount.appId) throw new SandboxErrcode(40013);
+    if (query.secret !== state.officialAccount.secret) throw new SandboxErrcode(40125);
+    if (query.grant_type !== 'authorization_code') throw new SandboxErrcode(40002, 'invalid grant_type');
+    const redeemed = state.webOauth.redeem(query.code ?? '');
+    return {
+      access_token: `SBX_WEB_${randomBytes(48).toString('base64url')}`,
+      expires_in: 7200,
+      refresh_token: `SBX_WEB_REFRESH_${randomBytes(48).toString('base64url')}`,
+      openid: redeemed.openid,
+      scope: redeemed.scope,
+      ...(redeemed.unionid === null ? {} : { unionid: redeemed.unionid }),
+      ...(redeemed.snapshotUser ? { is_snapshotuser: 1 } : {}),
+    };
   });
 
   // --- WeCom ----------------------------------------------------------------------------------------
@@ -991,6 +1038,21 @@ function readObject(value: unknown): Record<string, unknown> | null {
 
 function readStrings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * What WeChat's authorize page refuses, as the sentence it shows (the visitor sees an error page,
+ * no redirect), or null. The parameters the sandbox cannot judge (the redirect domain against the
+ * account's 网页授权域名) pass.
+ */
+function checkAuthorizeQuery(query: Record<string, string>, appId: string): string | null {
+  if (query.appid !== appId) return 'appid参数错误 (invalid appid)';
+  if (query.response_type !== 'code') return 'response_type参数错误 (response_type must be code)';
+  if (query.scope !== 'snsapi_base' && query.scope !== 'snsapi_userinfo') return 'scope参数错误或没有scope权限 (invalid scope)';
+  if (query.state !== undefined && !/^[A-Za-z0-9]{0,128}$/.test(query.state)) return 'state参数错误 (a-zA-Z0-9, at most 128 bytes)';
+  const redirect = query.redirect_uri ?? '';
+  if (!/^https?:\/\//.test(redirect) || !URL.canParse(redirect)) return 'redirect_uri参数错误 (not an absolute URL)';
+  return null;
 }
 
 /** Real errmsg ends with a request id ("rid: ...") to quote to WeChat support. */

@@ -5,6 +5,7 @@ import { SandboxGroupMessages } from './sandbox-group-messages';
 import { SandboxMessages } from './sandbox-messages';
 import { SandboxCustomMessages } from './sandbox-custom-messages';
 import { SandboxChannelCodes } from './sandbox-channel-codes';
+import { SandboxWebOauth } from './sandbox-web-oauth';
 
 /**
  * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
@@ -129,6 +130,8 @@ export class SandboxState {
   readonly groupMessages: SandboxGroupMessages;
   /** Channel codes: QR codes, contact ways, welcome codes, mini-program codes (sandbox-channel-codes.ts). */
   readonly channelCodes: SandboxChannelCodes;
+  /** Official Account web OAuth: the authorize page's codes and their one redemption (sandbox-web-oauth.ts). */
+  readonly webOauth: SandboxWebOauth;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
@@ -148,6 +151,7 @@ export class SandboxState {
     this.customMessages = new SandboxCustomMessages(clock);
     this.groupMessages = new SandboxGroupMessages(clock, this.externalContacts);
     this.channelCodes = new SandboxChannelCodes(clock);
+    this.webOauth = new SandboxWebOauth(clock);
   }
 
   // --- error injection -------------------------------------------------------------------------

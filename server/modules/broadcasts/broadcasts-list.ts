@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { fromSqlDate, placeholders } from '../../db/sql';
+import { countProgress } from './broadcast-progress';
 
 export interface BroadcastListItem {
   id: number;
@@ -11,6 +12,7 @@ export interface BroadcastListItem {
   createdAt: string;
   total: number;
   queued: number;
+  confirming: number;
   sent: number;
   failed: number;
   skipped: number;
@@ -38,8 +40,6 @@ export async function listBroadcasts(dataSource: DataSource): Promise<BroadcastL
      GROUP BY source_id, state`,
     ids,
   );
-  const countOf = (id: string, states: string[]) =>
-    counts.filter((c) => String(c.source_id) === id && states.includes(c.state)).reduce((sum, c) => sum + Number(c.n), 0);
   return rows.map((r) => {
     const id = String(r.id);
     return {
@@ -51,12 +51,7 @@ export async function listBroadcasts(dataSource: DataSource): Promise<BroadcastL
       sendAt: fromSqlDate(r.send_at).toISOString(),
       createdAt: fromSqlDate(r.created_at).toISOString(),
       total: Number(r.total),
-      queued: countOf(id, ['pending', 'sending']),
-      sent: countOf(id, ['sent']),
-      failed: countOf(id, ['failed']),
-      skipped: countOf(id, ['skipped']),
-      unknown: countOf(id, ['unknown']),
-      cancelled: countOf(id, ['cancelled']),
+      ...countProgress(counts.filter((c) => String(c.source_id) === id)),
       message: parseMessage(r.message),
     };
   });

@@ -3,10 +3,11 @@ import type { BroadcastStatus } from '../../../entities/broadcast.entity';
 import type { OutboxChannel } from '../../../entities/outbox-message.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import { beginWriting, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
+import { beginWriting, fromSqlDate, insertReturningId, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { OutboxService } from '../outbox/outbox.service';
+import { countProgress, UNFINISHED_STATES } from './broadcast-progress';
 
 /**
  * Who a broadcast goes to: the contact ids of a segment in id order, a page at a time (keyset).
@@ -53,6 +54,8 @@ export interface BroadcastProgress {
   total: number;
   /** Waiting to be sent or in flight. */
   queued: number;
+  /** Handed to the platform, waiting for a person (a WeCom rep confirming 企业群发). */
+  confirming: number;
   sent: number;
   failed: number;
   skipped: number;
@@ -215,8 +218,8 @@ export class BroadcastsService {
     let done = 0;
     for (const { id } of running) {
       const waiting: { n: number | string }[] = await this.deps.dataSource.query(
-        "SELECT COUNT(*) AS n FROM outbox_messages WHERE source_type = 'broadcast' AND source_id = ? AND state IN ('pending', 'sending')",
-        [String(id)],
+        `SELECT COUNT(*) AS n FROM outbox_messages WHERE source_type = 'broadcast' AND source_id = ? AND state IN (${placeholders(UNFINISHED_STATES.length)})`,
+        [String(id), ...UNFINISHED_STATES],
       );
       if (Number(waiting[0]?.n ?? 0) > 0) continue;
       await this.deps.dataSource.query("UPDATE broadcasts SET status = 'done', updated_at = ? WHERE id = ? AND status = 'running'", [
@@ -247,7 +250,7 @@ export class BroadcastsService {
        FROM outbox_messages WHERE source_type = 'broadcast' AND source_id = ? GROUP BY state, CASE WHEN state = 'skipped' THEN last_error ELSE NULL END`,
       [String(id)],
     );
-    const by = (states: string[]) => counts.filter((c) => states.includes(c.state)).reduce((sum, c) => sum + Number(c.n), 0);
+    const buckets = countProgress(counts);
     const skippedByReason: Record<string, number> = {};
     for (const c of counts) if (c.state === 'skipped') skippedByReason[c.reason ?? 'unknown'] = Number(c.n);
     return {
@@ -256,12 +259,7 @@ export class BroadcastsService {
       status: String(b.status) as BroadcastStatus,
       sendAt: fromSqlDate(b.send_at).toISOString(),
       total: Number(b.total),
-      queued: by(['pending', 'sending']),
-      sent: by(['sent']),
-      failed: by(['failed']),
-      skipped: by(['skipped']),
-      unknown: by(['unknown']),
-      cancelled: by(['cancelled']),
+      ...buckets,
       skippedByReason,
       expanded: Number(b.expanded) === 1,
     };

@@ -35,7 +35,10 @@ export function mapOfficialAccountMessage(appId: string, msg: OfficialAccountMes
   return {
     channel: 'oa',
     occurredAt: new Date(msg.createTime * 1000),
-    identity: { kind: 'oa_openid', appId, value: msg.fromUserName },
+    // MASSSENDJOBFINISH ("事件推送群发结果") is the account's report on its own mass send: its
+    // FromUserName is the account's sender, not a person the send reached. An account-level row
+    // with no contact; resolving the openid would make a phantom follower.
+    identity: msg.kind === 'event.mass_send_job_finish' ? null : { kind: 'oa_openid', appId, value: msg.fromUserName },
     dedupeKey: officialAccountDedupeKey(appId, msg),
     type,
     detail: withFlags(detail, options),

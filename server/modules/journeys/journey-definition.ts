@@ -146,6 +146,23 @@ const sendNode = z.strictObject({
     .max(1000)
     .regex(/^https?:\/\//, 'http or https')
     .optional(),
+  /**
+   * mp_subscribe only: the mini-program page the message opens ("点击模板卡片后的跳转页面，仅限本小程序
+   * 内的页面。支持带参数，（示例index?foo=bar）"): a path, never a web URL, which subscribe/send has
+   * no field for (a `url` on an mp_subscribe node is refused).
+   * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+   */
+  page: z
+    .string()
+    .trim()
+    .min(1)
+    .max(512)
+    .regex(/^(?![a-z][a-z0-9+.-]*:)[^\s]+$/i, 'a mini-program page path such as pages/event/index?id=1, not a URL')
+    .optional(),
+  /** mp_subscribe only: which build opens ("developer为开发版；trial为体验版；formal为正式版；默认为正式版"). */
+  miniprogramState: z.enum(['developer', 'trial', 'formal']).optional(),
+  /** mp_subscribe only: the language of "进入小程序查看" (default zh_CN). */
+  lang: z.enum(['zh_CN', 'en_US', 'zh_HK', 'zh_TW']).optional(),
   purpose: z.enum(['marketing', 'transactional']).default('marketing'),
   next: nodeId.optional(),
 });
@@ -234,6 +251,15 @@ export function validateDefinition(input: unknown): DefinitionResult {
         issues.push(issue(at('templateId'), 'journey_template_missing', `send node "${node.id}" has no template`, node.id));
       if (node.channel === 'preferred' && !node.templateId)
         issues.push(issue(at('templateId'), 'journey_template_missing', `send node "${node.id}" has no template`, node.id));
+      if (node.channel === 'mp_subscribe' && node.url)
+        issues.push(
+          issue(
+            at('url'),
+            'journey_url_not_for_channel',
+            `send node "${node.id}": a mini-program subscribe message opens a page, not a url`,
+            node.id,
+          ),
+        );
       if ((channel === 'wecom_group_msg' || channel === 'oa_custom') && !node.text && !node.url)
         issues.push(issue(at('text'), 'journey_template_missing', `send node "${node.id}" has neither text nor url`, node.id));
     }

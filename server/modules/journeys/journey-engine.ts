@@ -165,6 +165,7 @@ class BatchContext {
   private preferred: Promise<Map<number, string>> | null = null;
   private windows: Promise<Map<number, CustomWindow>> | null = null;
   private readonly segments = new Map<number, Promise<Set<number>>>();
+  private names: Promise<Map<number, string>> | null = null;
   private readonly contactIds: number[];
 
   constructor(
@@ -175,6 +176,19 @@ class BatchContext {
   ) {
     this.nowSql = toSqlDate(now);
     this.contactIds = [...new Set(runs.map((r) => r.contactId))];
+  }
+
+  /** The journey's name now, for the histories that name who changed a contact (one query per batch). */
+  private async journeyName(journeyId: number): Promise<string> {
+    this.names ??= (async () => {
+      const ids = [...new Set(this.runs.map((r) => r.journeyId))];
+      const rows: { id: number | string; name: string }[] = await this.m.query(
+        `SELECT id, name FROM journeys WHERE id IN (${placeholders(ids.length)})`,
+        ids,
+      );
+      return new Map(rows.map((r) => [Number(r.id), r.name]));
+    })();
+    return (await this.names).get(journeyId) ?? String(journeyId);
   }
 
   async advance(run: RunRow, def: JourneyDefinition): Promise<void> {
@@ -330,8 +344,9 @@ class BatchContext {
             contactId: run.contactId,
             add: action.kind === 'add_tags' ? tags : [],
             remove: action.kind === 'remove_tags' ? tags : [],
-            actor: { kind: 'system' },
-            cause: 'rule',
+            // The history names the journey, as a stage move does (not "system").
+            actor: { kind: 'journey', id: run.journeyId, name: await this.journeyName(run.journeyId) },
+            cause: 'journey',
           });
           break;
         }
@@ -507,17 +522,9 @@ class BatchContext {
     }
     if (this.drafts.length > 0) await this.deps.outbox.enqueue({ manager: m, drafts: this.drafts });
     await this.deps.scoring.addPoints(m, this.points);
-    if (this.stages.size > 0) {
-      const journeyIds = [...this.stages.keys()];
-      const names: { id: number | string; name: string }[] = await m.query(
-        `SELECT id, name FROM journeys WHERE id IN (${placeholders(journeyIds.length)})`,
-        journeyIds,
-      );
-      const nameOf = new Map(names.map((r) => [Number(r.id), r.name]));
-      for (const [journeyId, byStage] of this.stages)
-        for (const [stage, ids] of byStage)
-          await this.deps.sales.setStage(m, ids, stage, { id: journeyId, name: nameOf.get(journeyId) ?? String(journeyId) });
-    }
+    for (const [journeyId, byStage] of this.stages)
+      for (const [stage, ids] of byStage)
+        await this.deps.sales.setStage(m, ids, stage, { id: journeyId, name: await this.journeyName(journeyId) });
     if (this.assignments.length > 0) await this.deps.sales.assignToSales(m, this.assignments, 'journey');
     for (const [contactId, channel] of this.preferences) await upsertPreferredChannel(m, contactId, channel, this.now);
     // Each run's new place, guarded by the step counter it was read with: runs that move alike share a statement.
@@ -609,7 +616,15 @@ function payloadOf(node: SendNode, channel: OutboxChannel, url: string | null): 
     case 'oa_subscribe':
       return { template_id: node.templateId, ...(url ? { page: url } : {}), data: valued };
     case 'mp_subscribe':
-      return { template_id: node.templateId, ...(url ? { url } : {}), data: valued };
+      // subscribe/send opens a page of the mini-program ("仅限本小程序内的页面"): it has no field for a
+      // web URL, so the tracked link has nowhere to go (a `preferred` send landing here loses it).
+      return {
+        template_id: node.templateId,
+        ...(node.page ? { page: node.page } : {}),
+        ...(node.miniprogramState ? { miniprogram_state: node.miniprogramState } : {}),
+        ...(node.lang ? { lang: node.lang } : {}),
+        data: valued,
+      };
     case 'sms':
       return { templateId: node.smsTemplateId ?? node.templateId, params: Object.values(data), ...(url ? { url } : {}) };
     case 'oa_custom':

@@ -16,13 +16,15 @@ export type TagChangeActor =
   | { kind: 'operator'; id: number | null }
   | { kind: 'rule'; id: number; name: string }
   | { kind: 'platform'; platform: 'oa' | 'wecom' }
+  /** A journey's action node (its name then, as a stage move by a journey keeps it). */
+  | { kind: 'journey'; id: number; name: string }
   | { kind: 'system' };
 
 /**
  * Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a
- * platform, the silent-customers job (and the contact's return).
+ * platform, the silent-customers job (and the contact's return), a journey's action node.
  */
-export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent' | 'channel';
+export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent' | 'channel' | 'journey';
 
 export interface ApplyTagsParams {
   contactId: number;
@@ -129,9 +131,7 @@ export class ContactTagsService {
     );
     const ids = found.map((r) => Number(r.id));
     if (ids.length === 0) return [];
-    const actor = p.actor;
-    const actorId = actor.kind === 'operator' || actor.kind === 'rule' ? actor.id : null;
-    const actorName = actor.kind === 'rule' ? actor.name.slice(0, 64) : actor.kind === 'platform' ? actor.platform : null;
+    const { actorId, actorName } = actorColumns(p.actor);
     for (let i = 0; i < ids.length; i += SET_CHUNK) {
       const chunk = ids.slice(i, i + SET_CHUNK);
       await manager.query(
@@ -142,7 +142,7 @@ export class ContactTagsService {
         `INSERT INTO contact_tag_changes (contact_id, tag_id, tag_name, op, actor_kind, actor_id, actor_name, cause, interaction_id, at) VALUES ${chunk
           .map(() => "(?, ?, ?, 'add', ?, ?, ?, ?, NULL, ?)")
           .join(',')}`,
-        chunk.flatMap((id) => [id, p.tag.id, p.tag.name.slice(0, 64), actor.kind, actorId, actorName, p.cause, at]),
+        chunk.flatMap((id) => [id, p.tag.id, p.tag.name.slice(0, 64), p.actor.kind, actorId, actorName, p.cause, at]),
       );
     }
     await countChanges(manager, [tagChange(p.tag.id, ids.length)]);
@@ -189,8 +189,25 @@ function sourceOf(actor: TagChangeActor): string {
       return `rule:${actor.id}`;
     case 'platform':
       return actor.platform;
+    case 'journey':
+      return `journey:${actor.id}`;
     case 'system':
       return 'system';
+  }
+}
+
+/** The history's actor_id and actor_name: a rule's or a journey's id and name then, a platform's name. */
+function actorColumns(actor: TagChangeActor): { actorId: number | null; actorName: string | null } {
+  switch (actor.kind) {
+    case 'operator':
+      return { actorId: actor.id, actorName: null };
+    case 'rule':
+    case 'journey':
+      return { actorId: actor.id, actorName: actor.name.slice(0, 64) };
+    case 'platform':
+      return { actorId: null, actorName: actor.platform };
+    case 'system':
+      return { actorId: null, actorName: null };
   }
 }
 
@@ -203,8 +220,7 @@ async function recordTagChanges(
 ): Promise<void> {
   if (changes.length === 0) return;
   const actor = p.actor;
-  const actorId = actor.kind === 'operator' || actor.kind === 'rule' ? actor.id : null;
-  const actorName = actor.kind === 'rule' ? actor.name.slice(0, 64) : actor.kind === 'platform' ? actor.platform : null;
+  const { actorId, actorName } = actorColumns(actor);
   await manager.insert(
     ContactTagChange,
     changes.map((c) => ({

@@ -35,6 +35,8 @@ export type TimelineActor =
   | { kind: 'operator'; id: number | null; name: string | null }
   | { kind: 'rule'; id: number | null; name: string | null }
   | { kind: 'platform'; name: string }
+  /** A journey's action node (tags) or stage move. */
+  | { kind: 'journey'; id: number | null; name: string | null }
   | { kind: 'system' };
 
 export interface InteractionEntry {
@@ -77,7 +79,7 @@ export interface StageChangeEntry {
   from: LifecycleStage;
   to: LifecycleStage;
   /** A stage rule (named by its type and count), an operator, a journey, or Flywheel. */
-  actor: TimelineActor | { kind: 'journey'; id: number | null; name: string | null };
+  actor: TimelineActor;
   interactionId: number | null;
 }
 
@@ -227,10 +229,7 @@ export class TimelineService {
           at: row.at.toISOString(),
           from: row.fromStage,
           to: row.toStage,
-          actor:
-            row.actorKind === 'journey'
-              ? { kind: 'journey', id: row.actorId, name: row.actorName }
-              : actorOf(row.actorKind, row.actorId, row.actorName, operators),
+          actor: actorOf(row.actorKind, row.actorId, row.actorName, operators),
           interactionId: row.interactionId,
         };
       }
@@ -313,7 +312,7 @@ function compareNewestFirst(a: SourceRow, b: SourceRow): number {
 }
 
 function actorOf(
-  kind: Exclude<TagChangeActorKind | StageChangeActorKind, 'journey'>,
+  kind: TagChangeActorKind | StageChangeActorKind,
   id: number | null,
   name: string | null,
   operators: Map<number, string>,
@@ -325,6 +324,8 @@ function actorOf(
       return { kind: 'rule', id, name };
     case 'platform':
       return { kind: 'platform', name: name ?? '' };
+    case 'journey':
+      return { kind: 'journey', id, name };
     case 'system':
       return { kind: 'system' };
   }

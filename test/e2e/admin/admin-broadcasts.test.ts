@@ -49,6 +49,54 @@ describeEachDatabase('admin broadcasts API', (db) => {
     for (let i = 0; i < passes; i += 1) await stack.services.outboxSender.sendDue();
   };
 
+  it('counts every outbox state once (confirming too): the figures add up to the total, and a row waiting for a rep keeps it running', async () => {
+    const appId = stack.config.officialAccount.appId;
+    await seedFollowers({ dataSource: db().dataSource, appId, count: 8, sandbox: stack.sandbox.state });
+    const id = (await post('/api/admin/broadcasts', { name: '全状态', segmentId: null, message }).expect(201)).body as { id: number };
+    await stack.services.broadcasts.runOnce();
+    // One row in each state a channel can leave it in (wecom_group_msg's rows wait `confirming` for the rep).
+    const states = ['pending', 'sending', 'confirming', 'sent', 'failed', 'unknown', 'skipped', 'cancelled'];
+    const rows = await db().dataSource.query<{ id: number | string }[]>(
+      "SELECT id FROM outbox_messages WHERE source_type = 'broadcast' AND source_id = ? ORDER BY id",
+      [String(id.id)],
+    );
+    expect(rows).toHaveLength(states.length);
+    for (const [i, state] of states.entries())
+      await db().dataSource.query('UPDATE outbox_messages SET state = ?, last_error = ? WHERE id = ?', [
+        state,
+        state === 'skipped' ? 'not_following' : null,
+        Number(rows[i].id),
+      ]);
+
+    const progress = (await get(`/api/admin/broadcasts/${id.id}`).expect(200)).body as Record<string, unknown>;
+    expect(progress).toMatchObject({
+      total: 8,
+      queued: 2,
+      confirming: 1,
+      sent: 1,
+      failed: 1,
+      unknown: 1,
+      skipped: 1,
+      cancelled: 1,
+      skippedByReason: { not_following: 1 },
+    });
+    const buckets = ['queued', 'confirming', 'sent', 'failed', 'unknown', 'skipped', 'cancelled'];
+    expect(buckets.reduce((sum, k) => sum + Number(progress[k]), 0)).toBe(progress.total);
+    const listed = (await get('/api/admin/broadcasts').expect(200)).body as { items: Record<string, unknown>[] };
+    expect(listed.items[0]).toMatchObject({ id: id.id, queued: 2, confirming: 1, sent: 1, cancelled: 1 });
+
+    // Nothing queued but a row still with its rep: not done.
+    await db().dataSource.query(
+      "UPDATE outbox_messages SET state = 'sent' WHERE source_type = 'broadcast' AND source_id = ? AND state IN ('pending', 'sending')",
+      [String(id.id)],
+    );
+    await stack.services.broadcasts.runOnce();
+    expect((await get(`/api/admin/broadcasts/${id.id}`)).body).toMatchObject({ status: 'running', queued: 0, confirming: 1 });
+    await db().dataSource.query("UPDATE outbox_messages SET state = 'sent' WHERE state = 'confirming'");
+    await stack.services.broadcasts.runOnce();
+    expect((await get(`/api/admin/broadcasts/${id.id}`)).body).toMatchObject({ status: 'done', confirming: 0, sent: 4 });
+  });
+
   it('creates a broadcast, reports true progress while it runs, pauses and resumes with nobody twice and nobody left out', async () => {
     const appId = stack.config.officialAccount.appId;
     await seedFollowers({ dataSource: db().dataSource, appId, count: 200, sandbox: stack.sandbox.state });

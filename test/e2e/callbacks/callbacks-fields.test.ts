@@ -67,19 +67,43 @@ describeEachDatabase('callbacks: what reaches the timeline', (db) => {
     await post(signed(fresh(PAY_TO_FOLLOW_SUBSCRIBE, 'o_fields'), 'plain'));
     // The fixtures share MsgId 1234567890123456: from one sender, that would rightly be one message.
     await post(signed(fresh(WXJAVA_TEXT_WITH_MSGID_CAPITAL, 'o_fields').replace('1234567890123456', '1234567890123457'), 'aes'));
-    await post(signed(fresh(WXJAVA_MASS_SEND_JOB_FINISH, 'o_fields'), 'aes'));
     const items = await timelineOf('o_fields');
     const byType = new Map(items.map((i) => [i.type, i.detail]));
-    expect([...byType.keys()].sort()).toEqual(['mass_send_finished', 'subscribe', 'text', 'voice']);
+    expect([...byType.keys()].sort()).toEqual(['subscribe', 'text', 'voice']);
     expect(byType.get('voice')).toMatchObject({ format: 'Format', recognition: '腾讯微信团队', mediaId16K: 'media_id_16k' });
     expect(byType.get('subscribe')).toMatchObject({ eventKey: 'last_trade_no_4200001234202601011234567890', scene: null });
     expect(byType.get('text')).toMatchObject({ content: 'this is a test', msgId: '1234567890123457' });
-    expect(byType.get('mass_send_finished')).toMatchObject({
+  });
+
+  it('MASSSENDJOBFINISH, the account’s report on its own mass send, is kept with its fields and makes no contact of its sender', async () => {
+    const report = fresh(WXJAVA_MASS_SEND_JOB_FINISH, 'o_mass_sender');
+    await post(signed(report, 'aes'));
+    await stack.services.reactions.idle();
+    const rows = await db()
+      .dataSource.getRepository(Interaction)
+      .find({ where: { type: 'mass_send_finished' } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0].contactId).toBeNull();
+    expect(rows[0].detail).toMatchObject({
+      openid: 'o_mass_sender',
       msgId: '1000001625',
       status: 'err(30003)',
       copyrightCheckState: '2',
       copyrightOriginalArticleUrl: ['Url_1', 'Url_2'],
     });
+    const identities = await db().dataSource.query<{ n: number | string }[]>(
+      'SELECT COUNT(*) AS n FROM contact_identities WHERE value = ?',
+      ['o_mass_sender'],
+    );
+    expect(Number(identities[0].n)).toBe(0);
+    expect(Number((await db().dataSource.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM contacts'))[0].n)).toBe(0);
+    // WeChat's retry of the same push stores nothing more.
+    await post(signed(report, 'aes'));
+    expect(
+      await db()
+        .dataSource.getRepository(Interaction)
+        .count({ where: { type: 'mass_send_finished' } }),
+    ).toBe(1);
   });
 
   it('an unknown WeChat event and an unknown WeCom event keep their fields', async () => {

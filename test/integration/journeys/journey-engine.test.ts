@@ -290,4 +290,106 @@ describeEachDatabase('the journey engine', (db) => {
     const rows: { contact_id: number }[] = await db().dataSource.query('SELECT contact_id FROM outbox_messages');
     expect(rows.map((r) => Number(r.contact_id))).toEqual([survivor]);
   });
+
+  it('a journey’s tag actions name the journey in the tag history and on the timeline, as its stage moves do', async () => {
+    const id = await published(
+      {
+        entry: { kind: 'manual' },
+        reentry: 'after_exit',
+        start: 'tag',
+        nodes: [
+          {
+            id: 'tag',
+            type: 'action',
+            actions: [
+              { kind: 'add_tags', tags: [{ group: '旅程', name: '已唤醒' }] },
+              { kind: 'set_stage', stage: 'activated' },
+            ],
+            next: 'untag',
+          },
+          { id: 'untag', type: 'action', actions: [{ kind: 'remove_tags', tags: [{ group: '旅程', name: '已唤醒' }] }], next: 'end' },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+      '沉默唤醒',
+    );
+    const [contactId] = await makeContacts(1);
+    await a.journeys.enroll({ id, contactIds: [contactId], actor });
+    await a.journeyEngine.advanceDue();
+    const changes: { op: string; actor_kind: string; actor_id: number | string; actor_name: string; cause: string }[] =
+      await db().dataSource.query('SELECT op, actor_kind, actor_id, actor_name, cause FROM contact_tag_changes ORDER BY id');
+    expect(changes.map((c) => ({ ...c, actor_id: Number(c.actor_id) }))).toEqual([
+      { op: 'add', actor_kind: 'journey', actor_id: id, actor_name: '沉默唤醒', cause: 'journey' },
+      { op: 'remove', actor_kind: 'journey', actor_id: id, actor_name: '沉默唤醒', cause: 'journey' },
+    ]);
+    const page = await a.timeline.listTimeline({ contactId, scope: { kind: 'all' }, limit: 10, kinds: ['tag_change', 'stage_change'] });
+    expect(page?.items.map((item) => (item.kind === 'interaction' || item.kind === 'score' ? null : item.actor))).toEqual([
+      { kind: 'journey', id, name: '沉默唤醒' },
+      { kind: 'journey', id, name: '沉默唤醒' },
+      { kind: 'journey', id, name: '沉默唤醒' },
+    ]);
+  });
+
+  it('an mp_subscribe send carries the mini-program page, state and language, never a url; a url there is refused', async () => {
+    const send = {
+      id: 'push',
+      type: 'send' as const,
+      channel: 'mp_subscribe' as const,
+      templateId: 'tpl',
+      data: { thing1: '积分到账' },
+      page: 'pages/points/index?from=journey',
+      miniprogramState: 'trial' as const,
+      lang: 'zh_CN' as const,
+      purpose: 'marketing' as const,
+      next: 'end',
+    };
+    const definition: JourneyDefinition = {
+      entry: { kind: 'manual' },
+      reentry: 'after_exit',
+      start: 'push',
+      nodes: [send, { id: 'end', type: 'exit' }],
+    };
+    const id = await published(definition);
+    const [contactId] = await makeContacts(1);
+    await a.journeys.enroll({ id, contactIds: [contactId], actor });
+    await a.journeyEngine.advanceDue();
+    const [row]: { channel: string; payload: string | Record<string, unknown> }[] = await db().dataSource.query(
+      'SELECT channel, payload FROM outbox_messages',
+    );
+    expect(row.channel).toBe('mp_subscribe');
+    expect(typeof row.payload === 'string' ? (JSON.parse(row.payload) as unknown) : row.payload).toEqual({
+      template_id: 'tpl',
+      page: 'pages/points/index?from=journey',
+      miniprogram_state: 'trial',
+      lang: 'zh_CN',
+      data: { thing1: { value: '积分到账' } },
+    });
+
+    const withUrl = await a.journeys.createJourney({
+      name: 'url',
+      definition: {
+        ...definition,
+        nodes: [
+          { ...send, url: 'https://example.com/a' },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+      actor,
+    });
+    expect(withUrl.ok).toBe(false);
+    expect(JSON.stringify(withUrl)).toContain('journey_url_not_for_channel');
+    const asUrl = await a.journeys.createJourney({
+      name: 'page-url',
+      definition: {
+        ...definition,
+        nodes: [
+          { ...send, page: 'https://example.com/a' },
+          { id: 'end', type: 'exit' },
+        ],
+      },
+      actor,
+    });
+    expect(asUrl.ok).toBe(false);
+    expect(JSON.stringify(asUrl)).toContain('nodes.0.page');
+  });
 });

@@ -283,6 +283,22 @@ describeEachDatabase('outbox subscribe messages (oa_subscribe, mp_subscribe)', (
     expect(timeline).toEqual([{ type: 'message_sent', channel: 'mp' }]);
     expect((await consents(contactId))[0].remaining).toBe(0);
   });
+  it('the sandbox takes subscribe/send as documented: a url field (47001), a web URL as page (41030), unknown state or lang (47001)', async () => {
+    const mpOpenid = 'oMP0000000000000000000000002';
+    stack.sandbox.state.miniProgramUsers.add(mpOpenid);
+    stack.sandbox.state.messages.answerSubscribe('subscribe/send', mpOpenid, POINTS, 'accept');
+    const send = (extra: Record<string, unknown>) =>
+      stack.services.miniprogram.sendSubscribeMessage({ touser: mpOpenid, ...pointsPayload(extra) });
+    await expect(send({ url: 'https://flywheel.example/r/x' })).rejects.toMatchObject({ api: 'subscribe/send', errcode: 47001 });
+    await expect(send({ page: 'https://flywheel.example/points' })).rejects.toMatchObject({ errcode: 41030 });
+    await expect(send({ miniprogram_state: 'beta' })).rejects.toMatchObject({ errcode: 47001 });
+    await expect(send({ lang: 'fr_FR' })).rejects.toMatchObject({ errcode: 47001 });
+    expect(sentToPlatform()).toEqual([]);
+    // Refusals spend no grant: the documented body goes out.
+    await send({ page: 'pages/points/index?id=1', miniprogram_state: 'formal', lang: 'en_US' });
+    expect(sentToPlatform().map((m) => [m.page, m.miniprogramState, m.lang])).toEqual([['pages/points/index?id=1', 'formal', 'en_US']]);
+  });
+
   it('a contact merge moves the consents: grants of the same template add up', async () => {
     const a = await followerWhoAccepted([POINTS]);
     const b = await followerWhoAccepted([POINTS, SIGNUP]);

@@ -140,6 +140,8 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
   });
 
   it('MASSSENDJOBFINISH: counts, and the copyright check as parallel arrays (WxJava fixture)', () => {
+    // The account's own report: no person sent it, so no identity (no contact is made for its sender).
+    expect(oa(WXJAVA_MASS_SEND_JOB_FINISH).identity).toBeNull();
     expect(oa(WXJAVA_MASS_SEND_JOB_FINISH)).toMatchObject({
       type: 'mass_send_finished',
       detail: {

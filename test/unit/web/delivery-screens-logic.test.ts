@@ -92,8 +92,10 @@ describe('broadcasts and the template library', () => {
   };
 
   it('counts progress from the finished messages, and polls only live broadcasts', () => {
-    const base = { total: 10, queued: 4, sent: 5, failed: 1, skipped: 0, unknown: 0, cancelled: 0 };
+    const base = { total: 10, queued: 4, confirming: 0, sent: 5, failed: 1, skipped: 0, unknown: 0, cancelled: 0 };
     expect(progressPercent(base)).toBe(60);
+    // Rows waiting for a WeCom rep are not finished.
+    expect(progressPercent({ ...base, queued: 2, confirming: 2 })).toBe(60);
     expect(progressPercent({ ...base, total: 0, queued: 0 })).toBe(0);
     expect(progressPercent({ ...base, queued: 0 })).toBe(100);
     expect(['scheduled', 'running', 'paused', 'done'].map(isLive)).toEqual([true, true, false, false]);

@@ -395,6 +395,7 @@ const en: Messages = {
     words: { scene: 'Channel: {value}', menu: 'Menu: {value}' },
     actors: {
       rule: 'Rule {name}',
+      journey: 'Journey {name}',
       deletedRule: '(deleted)',
       system: 'System',
       platform: 'External platform',
@@ -407,6 +408,7 @@ const en: Messages = {
       rule: 'Rule hit',
       platform_edit: 'Platform sync',
       channel: 'Channel code',
+      journey: 'Journey step',
     },
     otherType: 'Other interaction',
     facts: {
@@ -968,6 +970,7 @@ const en: Messages = {
       journey_template_missing: 'Send node {node} has no template or content',
       journey_open_wait_not_send: 'Node {node} refers to a node that is not a send node',
       journey_split_weights: 'Split node {node} needs at least one branch with a weight above 0',
+      journey_url_not_for_channel: 'Send node {node}: a mini-program subscribe message opens a mini-program page (page), not a web link',
       journey_not_found: 'There is no such journey',
       journey_not_active: 'The journey is not active and takes no new entries',
       journey_no_published_version: 'The journey has no published version yet',
@@ -1113,6 +1116,7 @@ const en: Messages = {
     schedule: 'Schedule',
     total: 'Total',
     queued: 'Queued',
+    confirming: 'Waiting for the rep to send',
     sent: 'Sent',
     failed: 'Failed',
     unknown: 'Outcome unknown',

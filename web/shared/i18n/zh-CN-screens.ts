@@ -279,6 +279,7 @@ const zhCNScreens = {
     words: { scene: '渠道：{value}', menu: '菜单：{value}' },
     actors: {
       rule: '规则 {name}',
+      journey: '旅程 {name}',
       deletedRule: '（已删除）',
       system: '系统',
       platform: '外部平台',
@@ -291,6 +292,7 @@ const zhCNScreens = {
       rule: '规则命中',
       platform_edit: '平台同步',
       channel: '渠道活码',
+      journey: '旅程节点',
     },
     otherType: '其他互动',
     facts: {
@@ -766,6 +768,7 @@ const zhCNScreens = {
       journey_template_missing: '发送节点 {node} 缺少模板或内容',
       journey_open_wait_not_send: '节点 {node} 引用的不是发送节点',
       journey_split_weights: '分流节点 {node} 至少要有一个权重大于 0 的分支',
+      journey_url_not_for_channel: '发送节点 {node}：小程序订阅消息只能打开小程序页面（page），不能带网页链接',
       journey_not_found: '没有这个旅程',
       journey_not_active: '旅程未启用，不接受新的进入',
       journey_no_published_version: '旅程还没有发布的版本',
@@ -903,6 +906,7 @@ const zhCNScreens = {
     schedule: '定时发送',
     total: '总数',
     queued: '排队中',
+    confirming: '待员工确认发送',
     sent: '成功',
     failed: '失败',
     unknown: '结果未知',
