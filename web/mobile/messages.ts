@@ -12,6 +12,7 @@ const zhCN = {
   'app.retry': '重试',
 
   'event.countdown': '距活动开始',
+  'event.countdownFormat': 'DD 天 HH 时 mm 分 ss 秒',
   'event.started': '活动进行中',
   'event.time': '时间',
   'event.venue': '地点',
@@ -98,6 +99,7 @@ const en: Messages = {
   'app.retry': 'Retry',
 
   'event.countdown': 'Starts in',
+  'event.countdownFormat': 'DDd HH:mm:ss',
   'event.started': 'Happening now',
   'event.time': 'When',
   'event.venue': 'Where',
