@@ -1,0 +1,275 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { EventBenefit, EventVenue } from '../../../entities/event.entity';
+import type { Clock } from '../../adapters/clock';
+import { isUniqueViolation } from '../../db/errors';
+import { fromSqlDate, toSqlDate } from '../../db/sql';
+import type { Transactor } from '../../db/transaction';
+import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
+import type { OutboxDraft } from '../outbox/outbox.service';
+import type { EventRecord, EventsService } from './events.service';
+import { EXHIBITION_REFUSALS, refuse, type Refusal } from './exhibition-refusal';
+import { validateAnswers } from './registration-form';
+import type { RegistrationsService } from './registrations.service';
+import type { TicketClaims } from './ticket-token';
+
+/**
+ * Check-in at the gates (issue 15 §4). Three keys make it safe under retries and races:
+ * - a scan's nonce: (event, nonce) is unique in event_scans with the answer given, written in the
+ *   check-in's transaction, so the same nonce again (an offline queue sent twice, a retry after a
+ *   lost answer) is answered the same and changes nothing;
+ * - the registration: unique in event_checkins, so two gates scanning one ticket at once check it
+ *   in once; the loser's INSERT meets the key and it answers already_checked_in with the first
+ *   gate and time (read committed on MariaDB, so the winner's row is visible to it);
+ * - the person: one registration per (event, phone), so the headcount counts each person once.
+ */
+
+export interface CheckinsServiceDeps {
+  dataSource: DataSource;
+  transactor: Transactor;
+  clock: Clock;
+  events: EventsService;
+  registrations: RegistrationsService;
+  interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
+  outbox: { enqueue(p: { manager: EntityManager; drafts: OutboxDraft[] }): Promise<number> };
+  /** The Official Account whose followers get the check-in's customer-service message; null: none is sent. */
+  officialAccountAppId: string | null;
+  onRecorded?: () => void;
+  onQueued?: () => void;
+}
+
+export interface CheckinAnswer {
+  status: 'checked_in';
+  registrationId: number;
+  gate: string;
+  checkedInAt: string;
+  benefit: EventBenefit | null;
+}
+
+export type CheckinResult = { ok: true; value: CheckinAnswer } | Refusal;
+export type WalkInResult = { ok: true; value: { registrationId: number; status: 'checked_in' } } | Refusal;
+
+export const DEFAULT_GATE = 'main';
+
+/** Thrown to roll a check-in back when its nonce was answered meanwhile (the same scan sent twice at once). */
+class NonceTaken extends Error {}
+
+export class CheckinsService {
+  constructor(private readonly deps: CheckinsServiceDeps) {}
+
+  async checkIn(p: {
+    eventId: number;
+    token: string;
+    gate?: string | null;
+    nonce?: string | null;
+    operatorId: number | null;
+  }): Promise<CheckinResult> {
+    return this.once<CheckinAnswer>(p.eventId, p.nonce ?? null, 200, async (m, event) => {
+      const claims = await this.deps.registrations.claimsOf(p.eventId, p.token);
+      if (!claims.ok) return claims;
+      return this.checkInRegistration(m, { event, claims: claims.value, gate: p.gate ?? DEFAULT_GATE, operatorId: p.operatorId });
+    });
+  }
+
+  /** A walk-in: registered and checked in in one transaction (someone already registered is checked in on their registration). */
+  async walkIn(p: {
+    eventId: number;
+    answers: unknown;
+    gate?: string | null;
+    nonce?: string | null;
+    operatorId: number | null;
+  }): Promise<WalkInResult> {
+    return this.once<{ registrationId: number; status: 'checked_in' }>(p.eventId, p.nonce ?? null, 201, async (m, event) => {
+      const form = validateAnswers(event.fields, p.answers);
+      if (!form.ok) return refuse('validation_failed', 'Some answers are not valid', { fields: form.fields });
+      const registered = await this.deps.registrations.registerWalkIn(m, {
+        event,
+        answers: form.answers,
+        name: form.name,
+        phone: form.phone,
+      });
+      const [row] = await m.query<{ ticket_key: string }[]>('SELECT ticket_key FROM event_registrations WHERE id = ?', [
+        registered.registrationId,
+      ]);
+      const checked = await this.checkInRegistration(m, {
+        event,
+        claims: { eventId: event.id, registrationId: registered.registrationId, key: row.ticket_key },
+        gate: p.gate ?? DEFAULT_GATE,
+        operatorId: p.operatorId,
+      });
+      return checked.ok ? { ok: true, value: { registrationId: registered.registrationId, status: 'checked_in' } } : checked;
+    });
+  }
+
+  /** Each person once (one check-in per registration, one registration per phone), per gate and in total. */
+  async headcount(eventId: number): Promise<{ total: number; byGate: { gate: string; count: number }[] } | null> {
+    const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [eventId]);
+    if (!exists) return null;
+    const rows = await this.deps.dataSource.query<{ gate: string; n: number | string }[]>(
+      'SELECT gate, COUNT(*) AS n FROM event_checkins WHERE event_id = ? GROUP BY gate ORDER BY gate',
+      [eventId],
+    );
+    const byGate = rows.map((r) => ({ gate: r.gate, count: Number(r.n) }));
+    return { total: byGate.reduce((sum, g) => sum + g.count, 0), byGate };
+  }
+
+  /**
+   * Runs `work` in a transaction that also stores its answer under the nonce; a nonce already
+   * answered gets that answer back. Answers that change nothing (a forged ticket) are stored too:
+   * the retry of a scan is answered as the scan was.
+   */
+  private async once<T>(
+    eventId: number,
+    nonce: string | null,
+    okStatus: number,
+    work: (m: EntityManager, event: EventRecord) => Promise<{ ok: true; value: T } | Refusal>,
+  ): Promise<{ ok: true; value: T } | Refusal> {
+    if (nonce !== null) {
+      const stored = await this.replay<T>(eventId, nonce);
+      if (stored) return stored;
+    }
+    let recorded = false;
+    try {
+      const result = await this.deps.transactor.runRetrying(
+        async (m) => {
+          const event = await this.deps.events.readEvent(m, eventId);
+          if (!event) return refuse('event_not_found', 'No such event');
+          const answer = await work(m, event);
+          recorded = answer.ok;
+          if (nonce !== null) {
+            try {
+              await m.query('INSERT INTO event_scans (event_id, nonce, http_status, answer, created_at) VALUES (?, ?, ?, ?, ?)', [
+                eventId,
+                nonce,
+                answer.ok ? okStatus : EXHIBITION_REFUSALS[answer.code],
+                JSON.stringify(answer),
+                toSqlDate(this.deps.clock.now()),
+              ]);
+            } catch (error) {
+              if (isUniqueViolation(error)) throw new NonceTaken();
+              throw error;
+            }
+          }
+          return answer;
+        },
+        { readCommitted: true },
+      );
+      if (recorded) {
+        this.deps.onRecorded?.();
+        this.deps.onQueued?.();
+      }
+      return result;
+    } catch (error) {
+      if (!(error instanceof NonceTaken) || nonce === null) throw error;
+      const stored = await this.replay<T>(eventId, nonce);
+      if (!stored) throw error;
+      return stored;
+    }
+  }
+
+  private async replay<T>(eventId: number, nonce: string): Promise<{ ok: true; value: T } | Refusal | null> {
+    const [row] = await this.deps.dataSource.query<{ answer: string }[]>(
+      'SELECT answer FROM event_scans WHERE event_id = ? AND nonce = ?',
+      [eventId, nonce],
+    );
+    return row ? (JSON.parse(row.answer) as { ok: true; value: T } | Refusal) : null;
+  }
+
+  private async checkInRegistration(
+    m: EntityManager,
+    p: { event: EventRecord; claims: TicketClaims; gate: string; operatorId: number | null },
+  ): Promise<CheckinResult> {
+    const [reg] = await m.query<{ id: number | string; contact_id: number | string; status: string; ticket_key: string; name: string }[]>(
+      'SELECT id, contact_id, status, ticket_key, name FROM event_registrations WHERE id = ? AND event_id = ?',
+      [p.claims.registrationId, p.event.id],
+    );
+    if (!reg) return refuse('invalid_ticket', 'No such registration');
+    // Signed by us but with an older key: the registration was cancelled and made again, and this ticket was revoked then.
+    if (reg.status === 'cancelled' || reg.ticket_key !== p.claims.key) return refuse('ticket_revoked', 'The ticket was cancelled');
+    if (reg.status === 'waitlisted') return refuse('ticket_waitlisted', 'The registration is still on the waitlist');
+    const now = this.deps.clock.now();
+    if (now.getTime() >= p.event.endsAt.getTime()) return refuse('ticket_expired', 'The event is over');
+    const registrationId = Number(reg.id);
+    try {
+      await m.query(
+        'INSERT INTO event_checkins (event_id, registration_id, gate, benefit, operator_id, checked_in_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [p.event.id, registrationId, p.gate, p.event.benefit ? JSON.stringify(p.event.benefit) : null, p.operatorId, toSqlDate(now)],
+      );
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const [first] = await m.query<{ gate: string; checked_in_at: unknown }[]>(
+        'SELECT gate, checked_in_at FROM event_checkins WHERE registration_id = ?',
+        [registrationId],
+      );
+      // Both databases undo only the failed statement: the transaction goes on to store the answer.
+      if (!first) throw error;
+      return refuse('already_checked_in', 'The ticket was checked in already', {
+        gate: first.gate,
+        checkedInAt: fromSqlDate(first.checked_in_at).toISOString(),
+      });
+    }
+    const contactId = Number(reg.contact_id);
+    await this.deps.interactions.recordInteraction(m, {
+      type: 'checkin',
+      channel: 'admin',
+      occurredAt: now,
+      detail: { eventId: p.event.id, registrationId, gate: p.gate, benefit: p.event.benefit?.description ?? null },
+      identity: null,
+      contactId,
+      dedupeKey: `event:${p.event.id}:checkin:${registrationId}`,
+      ref: { type: 'event', id: String(p.event.id) },
+    });
+    await this.sendWelcome(m, { event: p.event, contactId, registrationId });
+    return {
+      ok: true,
+      value: { status: 'checked_in', registrationId, gate: p.gate, checkedInAt: now.toISOString(), benefit: p.event.benefit },
+    };
+  }
+
+  /**
+   * The attendee's customer-service message (oa_custom): the venue's navigation and how to reach
+   * customer service, for a follower of the Official Account. The platform allows it only inside
+   * the follower's 48-hour window (custom-window.ts); outside it the outbox skips the row
+   * (`outside_window`) without a request.
+   */
+  private async sendWelcome(m: EntityManager, p: { event: EventRecord; contactId: number; registrationId: number }): Promise<void> {
+    const appId = this.deps.officialAccountAppId;
+    if (!appId) return;
+    const [follower] = await m.query<{ value: string }[]>(
+      "SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'oa_openid' AND app_id = ? LIMIT 1",
+      [p.contactId, appId],
+    );
+    if (!follower) return;
+    const lines = [
+      `签到成功，欢迎参加「${p.event.name}」！`,
+      ...(p.event.benefit ? [`您的签到礼：${p.event.benefit.description}，请到服务台领取。`] : []),
+      `场馆导航：${[p.event.venue.name, p.event.venue.address].filter(Boolean).join(' ')} ${mapUrl(p.event.venue)}`,
+      '如需帮助，直接回复本消息即可联系现场客服。',
+    ];
+    await this.deps.outbox.enqueue({
+      manager: m,
+      drafts: [
+        {
+          dedupeKey: `event:${p.event.id}:checkin_message:${p.registrationId}`,
+          contactId: p.contactId,
+          channel: 'oa_custom',
+          purpose: 'transactional',
+          source: { type: 'event', id: String(p.event.id) },
+          payload: { msgtype: 'text', text: { content: lines.join('\n') } },
+        },
+      ],
+    });
+  }
+}
+
+/**
+ * Tencent Maps' URI API opens the map (in WeChat's browser too) at the venue: a marker when the
+ * operator gave coordinates, else a search for the address.
+ * @link https://lbs.qq.com/webApi/uriV1/uriGuide/uriWebMarker
+ */
+export function mapUrl(venue: EventVenue): string {
+  const title = encodeURIComponent(venue.name ?? venue.address);
+  const address = encodeURIComponent(venue.address);
+  if (venue.lat !== undefined && venue.lng !== undefined)
+    return `https://apis.map.qq.com/uri/v1/marker?marker=coord:${venue.lat},${venue.lng};title:${title};addr:${address}&referer=flywheel`;
+  return `https://apis.map.qq.com/uri/v1/search?keyword=${address}&referer=flywheel`;
+}
