@@ -41,7 +41,7 @@ export interface Registered {
   ticket: { token: string; qrImageUrl: string };
 }
 
-export type TicketStatus = 'valid' | 'revoked' | 'checked_in';
+export type TicketStatus = 'valid' | 'revoked' | 'checked_in' | 'waitlisted';
 
 export interface PublicTicket {
   status: TicketStatus;

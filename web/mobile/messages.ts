@@ -44,11 +44,10 @@ const zhCN = {
   'form.submitWaitlist': '加入候补',
 
   'problem.required': '请填写{label}',
-  'problem.requiredSelect': '请选择{label}',
-  'problem.too_long': '{label}最多 {max} 个字',
-  'problem.phone_invalid': '请输入正确的 11 位手机号',
-  'problem.email_invalid': '请输入正确的邮箱地址',
-  'problem.number_invalid': '{label}请填写数字',
+  'problem.too_long': '{label}最多{max}个字',
+  'problem.phone_invalid': '请填写正确的手机号',
+  'problem.email_invalid': '请填写正确的邮箱地址',
+  'problem.number_invalid': '{label}须为数字',
   'problem.option_invalid': '请从选项中选择{label}',
   'problem.consent': '请先阅读并勾选同意隐私条款',
   'problem.smsCode': '请输入 6 位短信验证码',
@@ -70,6 +69,7 @@ const zhCN = {
   'ticket.status.valid': '有效',
   'ticket.status.revoked': '已取消',
   'ticket.status.checked_in': '已签到',
+  'ticket.status.waitlisted': '候补中',
   'ticket.holder': '参会人',
   'ticket.cancel': '取消报名',
   'ticket.cancelConfirm': '取消后电子票将失效，确定取消报名吗？',
@@ -78,7 +78,7 @@ const zhCN = {
   'ticket.cancelled': '已取消报名',
   'ticket.notFound': '电子票无效或已失效',
   'ticket.back': '返回活动页',
-  'ticket.waitlisted': '您在候补名单第 {position} 位，有空位时我们会通知您',
+  'ticket.waitlisted': '您在候补名单中，有空位时将按报名顺序为您递补',
 
   'status.not_found': '活动不存在',
   'status.not_found_hint': '链接可能有误，或活动已被下线',
@@ -131,7 +131,6 @@ const en: Messages = {
   'form.submitWaitlist': 'Join the waiting list',
 
   'problem.required': 'Please fill in {label}',
-  'problem.requiredSelect': 'Please choose {label}',
   'problem.too_long': '{label}: at most {max} characters',
   'problem.phone_invalid': 'Enter an 11-digit mobile number',
   'problem.email_invalid': 'Enter a valid e-mail address',
@@ -157,6 +156,7 @@ const en: Messages = {
   'ticket.status.valid': 'Valid',
   'ticket.status.revoked': 'Cancelled',
   'ticket.status.checked_in': 'Checked in',
+  'ticket.status.waitlisted': 'Waiting list',
   'ticket.holder': 'Attendee',
   'ticket.cancel': 'Cancel registration',
   'ticket.cancelConfirm': 'Your ticket stops working. Cancel your registration?',
@@ -165,7 +165,7 @@ const en: Messages = {
   'ticket.cancelled': 'Registration cancelled',
   'ticket.notFound': 'This ticket is not valid',
   'ticket.back': 'Back to the event',
-  'ticket.waitlisted': 'You are number {position} on the waiting list; we will tell you when a seat frees up',
+  'ticket.waitlisted': 'You are on the waiting list: seats that free up go to it in order',
 
   'status.not_found': 'Event not found',
   'status.not_found_hint': 'The link may be wrong, or the event was taken down',
@@ -199,11 +199,11 @@ export function localeOf(search: string, languages: readonly string[]): Locale {
   return languages[0]?.toLowerCase().startsWith('en') ? 'en' : 'zh-CN';
 }
 
-/** The sentence under a field the page refused. */
+/** The sentence under a field the page refused: in Chinese, the server's own words for the same problem. */
 export function fieldProblemMessage(field: RegistrationField, problem: FieldProblem, t: Translate): string {
   switch (problem.code) {
     case 'required':
-      return t(field.type === 'select' ? 'problem.requiredSelect' : 'problem.required', { label: field.label });
+      return t('problem.required', { label: field.label });
     case 'too_long':
       return t('problem.too_long', { label: field.label, max: problem.max });
     case 'phone_invalid':

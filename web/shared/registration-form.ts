@@ -1,9 +1,10 @@
 /**
  * An event's registration form (the `fields` of GET /api/events/:eventId) and the checks its
- * answers must pass: one pure module (no Vue, no Node), so the invitation page refuses what the
- * public registration API refuses, with the same reasons, before the visitor waits for an answer.
- * The server answers `validation_failed` with a message per field all the same; the page shows
- * those too (a check the page cannot make, such as a phone number the event has already seen).
+ * answers must pass, as the invitation page makes them before it posts: the same rules as the
+ * public registration API's (server/modules/exhibitions/registration-form.ts), so the page
+ * refuses what the server refuses, for the same reason, before the visitor waits for an answer.
+ * test/unit/web/registration-form-logic.test.ts runs both over the same answers and compares.
+ * The server still answers `validation_failed` with a message per field; the page shows those too.
  */
 import { characterCount } from './field-rules';
 
@@ -20,18 +21,11 @@ export interface RegistrationField {
   maxLength?: number;
 }
 
-/**
- * A field without its own maxLength still has one: what a person could reasonably type there, and
- * what the answers column keeps without surprise. A field's own smaller limit wins.
- */
-export const DEFAULT_MAX_CHARS: Record<RegistrationFieldType, number> = {
-  text: 100,
-  phone: 20,
-  email: 254, // RFC 5321's longest forward path less its angle brackets
-  number: 20,
-  select: 100,
-  textarea: 1000,
-};
+/** A text field without its own maxLength still has one (a textarea's is longer); the field's own wins. */
+export const DEFAULT_TEXT_MAX = 100;
+export const DEFAULT_TEXTAREA_MAX = 1000;
+/** RFC 5321 caps an address at 254 characters. */
+export const EMAIL_MAX = 254;
 
 export type FieldProblem =
   | { code: 'required' }
@@ -42,21 +36,20 @@ export type FieldProblem =
   | { code: 'option_invalid' };
 
 /**
- * A mainland China mobile number as a visitor types it: spaces and dashes dropped, and a +86, 86
- * or 0086 prefix taken off (the invitation page serves mainland events; the number is the person's
- * identity outside WeChat and the target of the SMS code). Eleven digits starting 13–19.
+ * A mainland China mobile number as a visitor types it (`138 1234 5678`, `(138)1234-5678`,
+ * `+86 13812345678`, `008613812345678`): spaces, dashes and brackets dropped, the +86, 86 or 0086
+ * prefix taken off. Eleven digits starting 13–19 (the numbering plan's mobiles); the number is the
+ * person's identity outside WeChat and where the SMS code goes, so landlines cannot register.
  */
-const CN_MOBILE = /^1[3-9]\d{9}$/;
+const CN_MOBILE = /^(?:\+86|0086|86)?(1[3-9]\d{9})$/;
 
-/** The phone number as stored and compared: eleven digits, or the input trimmed when it is not one. */
+/** The phone number as sent: its eleven digits, or the input trimmed when it is not a mobile number. */
 export function normalizePhone(raw: string): string {
-  const compact = raw.trim().replace(/[\s-]/g, '');
-  const local = compact.replace(/^(?:\+86|0086|86)(?=1\d{10}$)/, '');
-  return CN_MOBILE.test(local) ? local : raw.trim();
+  return CN_MOBILE.exec(raw.replace(/[\s()-]/g, ''))?.[1] ?? raw.trim();
 }
 
 export function isValidPhone(raw: string): boolean {
-  return CN_MOBILE.test(normalizePhone(raw));
+  return CN_MOBILE.test(raw.replace(/[\s()-]/g, ''));
 }
 
 /** One @, something on each side, a dot in the domain, no spaces: what a mail client would accept as typed. */
@@ -68,20 +61,21 @@ const NUMBER = /^-?\d+(?:\.\d+)?$/;
 export function fieldProblemOf(field: RegistrationField, raw: string | undefined): FieldProblem | null {
   const value = (raw ?? '').trim();
   if (value === '') return field.required ? { code: 'required' } : null;
-  const max = Math.min(field.maxLength ?? Infinity, DEFAULT_MAX_CHARS[field.type]);
-  if (characterCount(value) > max) return { code: 'too_long', max };
   switch (field.type) {
     case 'phone':
       return isValidPhone(value) ? null : { code: 'phone_invalid' };
     case 'email':
-      return EMAIL.test(value) ? null : { code: 'email_invalid' };
+      return value.length <= EMAIL_MAX && EMAIL.test(value) ? null : { code: 'email_invalid' };
     case 'number':
       return NUMBER.test(value) ? null : { code: 'number_invalid' };
     case 'select':
-      return (field.options ?? []).includes(value) ? null : { code: 'option_invalid' };
+      // Compared as given, untrimmed, as the server does: the page sends the option itself.
+      return (field.options ?? []).includes(raw ?? '') ? null : { code: 'option_invalid' };
     case 'text':
-    case 'textarea':
-      return null;
+    case 'textarea': {
+      const max = field.maxLength ?? (field.type === 'textarea' ? DEFAULT_TEXTAREA_MAX : DEFAULT_TEXT_MAX);
+      return characterCount(value) > max ? { code: 'too_long', max } : null;
+    }
   }
 }
 
@@ -123,15 +117,15 @@ export function hasProblems(problems: RegistrationProblems): boolean {
 }
 
 /**
- * The answers as sent: trimmed, phone numbers normalised, empty optional answers left out, and
- * only the form's own keys.
+ * The answers as sent: trimmed (a select's option as it is), phone numbers normalised, empty
+ * optional answers left out (the server refuses keys its form lacks), and only the form's own keys.
  */
 export function answersToSend(fields: RegistrationField[], answers: Record<string, string | undefined>): Record<string, string> {
   const sent: Record<string, string> = {};
   for (const field of fields) {
     const value = (answers[field.key] ?? '').trim();
     if (value === '') continue;
-    sent[field.key] = field.type === 'phone' ? normalizePhone(value) : value;
+    sent[field.key] = field.type === 'phone' ? normalizePhone(value) : field.type === 'select' ? (answers[field.key] ?? '') : value;
   }
   return sent;
 }

@@ -6,6 +6,7 @@ import {
   registrationProblemsOf,
   type RegistrationField,
 } from '../../../web/shared/registration-form';
+import { validateAnswers } from '../../../server/modules/exhibitions/registration-form';
 import { mapLinksOf } from '../../../web/mobile/map-links';
 import { apiErrorMessage, CATALOGUES, fieldProblemMessage, localeOf, translatorFor } from '../../../web/mobile/messages';
 import { channelIdOf, routeOf, ticketPath } from '../../../web/mobile/route';
@@ -59,11 +60,16 @@ describe('the invitation page: registration form checks (web/shared/registration
     expect(fieldProblemOf(field('name'), '𠀀'.repeat(21))).toEqual({ code: 'too_long', max: 20 });
     expect(fieldProblemOf(field('note'), '字'.repeat(1000))).toBeNull();
     expect(fieldProblemOf(field('note'), '字'.repeat(1001))).toEqual({ code: 'too_long', max: 1000 });
+    expect(fieldProblemOf({ key: 'company', label: '公司', type: 'text', required: false }, 'a'.repeat(101))).toEqual({
+      code: 'too_long',
+      max: 100,
+    });
   });
 
   it('accepts mainland mobile numbers as typed with prefixes and separators, and refuses others', () => {
     expect(normalizePhone('0086 13912345678')).toBe('13912345678');
     expect(normalizePhone('86-139-1234-5678')).toBe('13912345678');
+    expect(normalizePhone('(139) 1234 5678')).toBe('13912345678');
     expect(fieldProblemOf(field('phone'), '19912345678')).toBeNull();
     for (const bad of ['12912345678', '1391234567', '139123456789', '+1 4155550100', '１３９１２３４５６７８'])
       expect(fieldProblemOf(field('phone'), bad)).toEqual({ code: 'phone_invalid' });
@@ -78,10 +84,49 @@ describe('the invitation page: registration form checks (web/shared/registration
 
   it('words every problem in Chinese, naming the field', () => {
     expect(fieldProblemMessage(field('name'), { code: 'required' }, zh)).toBe('请填写姓名');
-    expect(fieldProblemMessage(field('industry'), { code: 'required' }, zh)).toBe('请选择行业');
-    expect(fieldProblemMessage(field('name'), { code: 'too_long', max: 20 }, zh)).toBe('姓名最多 20 个字');
-    expect(fieldProblemMessage(field('phone'), { code: 'phone_invalid' }, zh)).toBe('请输入正确的 11 位手机号');
-    expect(fieldProblemMessage(field('headcount'), { code: 'number_invalid' }, zh)).toBe('同行人数请填写数字');
+    expect(fieldProblemMessage(field('name'), { code: 'too_long', max: 20 }, zh)).toBe('姓名最多20个字');
+    expect(fieldProblemMessage(field('phone'), { code: 'phone_invalid' }, zh)).toBe('请填写正确的手机号');
+    expect(fieldProblemMessage(field('headcount'), { code: 'number_invalid' }, zh)).toBe('同行人数须为数字');
+  });
+
+  it("refuses exactly what the server's registration API refuses, with the server's words", () => {
+    // Each answer alone in an otherwise valid form, through the page's check and the server's.
+    const valid: Record<string, string> = { name: '张三', phone: '13800138000', industry: '制造' };
+    const tries: [key: string, value: string][] = [
+      ['name', ''],
+      ['name', '  '],
+      ['name', '𠀀'.repeat(20)],
+      ['name', '𠀀'.repeat(21)],
+      ['phone', '138 0013 8000'],
+      ['phone', '+86(138)0013-8000'],
+      ['phone', '008613800138000'],
+      ['phone', '02112345678'],
+      ['phone', '1380013800'],
+      ['phone', '１３８００１３８０００'],
+      ['email', 'li@example.com'],
+      ['email', 'li@example'],
+      ['email', 'li @example.com'],
+      ['email', `${'a'.repeat(250)}@b.cn`],
+      ['headcount', '3'],
+      ['headcount', '-1.5'],
+      ['headcount', '1e3'],
+      ['headcount', '３'],
+      ['industry', '零售'],
+      ['industry', ' 零售'],
+      ['industry', '金融'],
+      ['industry', ''],
+      ['note', '字'.repeat(1000)],
+      ['note', '字'.repeat(1001)],
+    ];
+    for (const [key, value] of tries) {
+      const answers = { ...valid, [key]: value };
+      const page = registrationProblemsOf({ fields: FIELDS, answers, consent: true, smsVerification: false });
+      const server = validateAnswers(FIELDS, answersToSend(FIELDS, answers));
+      const pageMessages = Object.fromEntries(
+        Object.entries(page.fields).map(([k, problem]) => [k, fieldProblemMessage(field(k), problem, zh)]),
+      );
+      expect({ key, value, refused: server.ok ? {} : server.fields }).toEqual({ key, value, refused: pageMessages });
+    }
   });
 });
 
