@@ -191,10 +191,10 @@ export class CheckinsService {
    * Account (for the check-in message) and the registration's check-in if there is one. The lock
    * (a primary-key record lock on MariaDB, nothing else) makes two gates scanning one ticket take
    * turns: the second reads the first's committed check-in and answers already_checked_in
-   * without an INSERT. Letting it meet the unique key instead works too, but on MariaDB a
-   * duplicate-key error leaves a shared next-key lock on the index until the transaction ends,
-   * and that gap lock stalls the neighbouring tickets' INSERTs (measured by bench:checkin: a
-   * third of the throughput). The unique key stays, for whatever comes without the lock.
+   * without an INSERT. Letting it meet the unique key instead would answer the same, but on
+   * MariaDB a duplicate-key error leaves a shared next-key lock on the index until the
+   * transaction ends, and that gap lock holds up the INSERTs of neighbouring tickets scanned at
+   * the same time. The unique key stays, for whatever comes without the lock.
    * Null when there is no such event.
    */
   private async readTicket(m: EntityManager, eventId: number, registrationId: number): Promise<TicketRow | null> {
