@@ -2,15 +2,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { EventBenefit, EventVenue } from '../../../entities/event.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { fromSqlDate, toSqlDate } from '../../db/sql';
+import { fromSqlDate, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { OutboxDraft } from '../outbox/outbox.service';
-import type { EventRecord, EventsService } from './events.service';
+import { parseJson, type EventsService } from './events.service';
 import { EXHIBITION_REFUSALS, refuse, type Refusal } from './exhibition-refusal';
 import { validateAnswers } from './registration-form';
 import type { RegistrationsService } from './registrations.service';
-import type { TicketClaims } from './ticket-token';
 
 /**
  * Check-in at the gates (issue 15 §4). Three keys make it safe under retries and races:
@@ -63,10 +62,20 @@ export class CheckinsService {
     nonce?: string | null;
     operatorId: number | null;
   }): Promise<CheckinResult> {
-    return this.once<CheckinAnswer>(p.eventId, p.nonce ?? null, 200, async (m, event) => {
-      const claims = await this.deps.registrations.claimsOf(p.eventId, p.token);
-      if (!claims.ok) return claims;
-      return this.checkInRegistration(m, { event, claims: claims.value, gate: p.gate ?? DEFAULT_GATE, operatorId: p.operatorId });
+    // The signature first: a forged ticket costs no database work beyond its nonce.
+    const claims = await this.deps.registrations.claimsOf(p.eventId, p.token);
+    return this.once<CheckinAnswer>(p.eventId, p.nonce ?? null, 200, async (m) => {
+      if (!claims.ok) return (await this.eventExists(m, p.eventId)) ? claims : refuse('event_not_found', 'No such event');
+      const ticket = await this.readTicket(m, p.eventId, claims.value.registrationId);
+      if (!ticket) return refuse('event_not_found', 'No such event');
+      if (!ticket.registration) return refuse('invalid_ticket', 'No such registration');
+      return this.checkInRegistration(m, {
+        ...ticket,
+        registration: ticket.registration,
+        key: claims.value.key,
+        gate: p.gate ?? DEFAULT_GATE,
+        operatorId: p.operatorId,
+      });
     });
   }
 
@@ -78,7 +87,9 @@ export class CheckinsService {
     nonce?: string | null;
     operatorId: number | null;
   }): Promise<WalkInResult> {
-    return this.once<{ registrationId: number; status: 'checked_in' }>(p.eventId, p.nonce ?? null, 201, async (m, event) => {
+    return this.once<{ registrationId: number; status: 'checked_in' }>(p.eventId, p.nonce ?? null, 201, async (m) => {
+      const event = await this.deps.events.readEvent(m, p.eventId);
+      if (!event) return refuse('event_not_found', 'No such event');
       const form = validateAnswers(event.fields, p.answers);
       if (!form.ok) return refuse('validation_failed', 'Some answers are not valid', { fields: form.fields });
       const registered = await this.deps.registrations.registerWalkIn(m, {
@@ -87,12 +98,12 @@ export class CheckinsService {
         name: form.name,
         phone: form.phone,
       });
-      const [row] = await m.query<{ ticket_key: string }[]>('SELECT ticket_key FROM event_registrations WHERE id = ?', [
-        registered.registrationId,
-      ]);
+      const ticket = await this.readTicket(m, p.eventId, registered.registrationId);
+      if (!ticket?.registration) throw new Error('the walk-in registration just written cannot be read');
       const checked = await this.checkInRegistration(m, {
-        event,
-        claims: { eventId: event.id, registrationId: registered.registrationId, key: row.ticket_key },
+        ...ticket,
+        registration: ticket.registration,
+        key: ticket.registration.ticketKey,
         gate: p.gate ?? DEFAULT_GATE,
         operatorId: p.operatorId,
       });
@@ -113,46 +124,27 @@ export class CheckinsService {
   }
 
   /**
-   * Runs `work` in a transaction that also stores its answer under the nonce; a nonce already
-   * answered gets that answer back. Answers that change nothing (a forged ticket) are stored too:
-   * the retry of a scan is answered as the scan was.
+   * Runs `work` in a transaction that also stores its answer under the nonce, last; a nonce
+   * answered before meets the key there, the transaction rolls back whole, and the stored answer
+   * is given instead. No look before: a scan's nonce is new nearly always, and the look would be
+   * a round trip on every scan. Answers that change nothing (a forged ticket) are stored too: the
+   * retry of a scan is answered as the scan was.
    */
   private async once<T>(
     eventId: number,
     nonce: string | null,
     okStatus: number,
-    work: (m: EntityManager, event: EventRecord) => Promise<{ ok: true; value: T } | Refusal>,
+    work: (m: EntityManager) => Promise<{ ok: true; value: T } | Refusal>,
   ): Promise<{ ok: true; value: T } | Refusal> {
-    if (nonce !== null) {
-      const stored = await this.replay<T>(eventId, nonce);
-      if (stored) return stored;
-    }
     let recorded = false;
     try {
-      const result = await this.deps.transactor.runRetrying(
-        async (m) => {
-          const event = await this.deps.events.readEvent(m, eventId);
-          if (!event) return refuse('event_not_found', 'No such event');
-          const answer = await work(m, event);
-          recorded = answer.ok;
-          if (nonce !== null) {
-            try {
-              await m.query('INSERT INTO event_scans (event_id, nonce, http_status, answer, created_at) VALUES (?, ?, ?, ?, ?)', [
-                eventId,
-                nonce,
-                answer.ok ? okStatus : EXHIBITION_REFUSALS[answer.code],
-                JSON.stringify(answer),
-                toSqlDate(this.deps.clock.now()),
-              ]);
-            } catch (error) {
-              if (isUniqueViolation(error)) throw new NonceTaken();
-              throw error;
-            }
-          }
-          return answer;
-        },
-        { readCommitted: true },
-      );
+      const result = await this.deps.transactor.runRetrying(async (m) => {
+        const answer = await work(m);
+        recorded = answer.ok;
+        // Kept for every answer but an unknown event's (nothing to keep it under).
+        if (nonce !== null && (answer.ok || answer.code !== 'event_not_found')) await this.storeAnswer(m, eventId, nonce, okStatus, answer);
+        return answer;
+      });
       if (recorded) {
         this.deps.onRecorded?.();
         this.deps.onQueued?.();
@@ -160,68 +152,131 @@ export class CheckinsService {
       return result;
     } catch (error) {
       if (!(error instanceof NonceTaken) || nonce === null) throw error;
-      const stored = await this.replay<T>(eventId, nonce);
-      if (!stored) throw error;
-      return stored;
+      const [row] = await this.deps.dataSource.query<{ answer: string }[]>(
+        'SELECT answer FROM event_scans WHERE event_id = ? AND nonce = ?',
+        [eventId, nonce],
+      );
+      if (!row) throw error;
+      return JSON.parse(row.answer) as { ok: true; value: T } | Refusal;
     }
   }
 
-  private async replay<T>(eventId: number, nonce: string): Promise<{ ok: true; value: T } | Refusal | null> {
-    const [row] = await this.deps.dataSource.query<{ answer: string }[]>(
-      'SELECT answer FROM event_scans WHERE event_id = ? AND nonce = ?',
-      [eventId, nonce],
+  private async storeAnswer(
+    m: EntityManager,
+    eventId: number,
+    nonce: string,
+    okStatus: number,
+    answer: { ok: true } | Refusal,
+  ): Promise<void> {
+    try {
+      await m.query('INSERT INTO event_scans (event_id, nonce, http_status, answer, created_at) VALUES (?, ?, ?, ?, ?)', [
+        eventId,
+        nonce,
+        answer.ok ? okStatus : EXHIBITION_REFUSALS[answer.code],
+        JSON.stringify(answer),
+        toSqlDate(this.deps.clock.now()),
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new NonceTaken();
+      throw error;
+    }
+  }
+
+  private async eventExists(m: EntityManager, eventId: number): Promise<boolean> {
+    return (await m.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [eventId])).length > 0;
+  }
+
+  /**
+   * The ticket's registration, locked, then the event, the attendee's openid on the Official
+   * Account (for the check-in message) and the registration's check-in if there is one. The lock
+   * (a primary-key record lock on MariaDB, nothing else) makes two gates scanning one ticket take
+   * turns: the second reads the first's committed check-in and answers already_checked_in
+   * without an INSERT. Letting it meet the unique key instead would answer the same, but on
+   * MariaDB a duplicate-key error leaves a shared next-key lock on the index until the
+   * transaction ends, and that gap lock holds up the INSERTs of neighbouring tickets scanned at
+   * the same time. The unique key stays, for whatever comes without the lock.
+   * Null when there is no such event.
+   */
+  private async readTicket(m: EntityManager, eventId: number, registrationId: number): Promise<TicketRow | null> {
+    const [reg] = await m.query<{ id: number | string; contact_id: number | string; status: string; ticket_key: string }[]>(
+      `SELECT id, contact_id, status, ticket_key FROM event_registrations WHERE id = ? AND event_id = ?${isMysqlManager(m) ? ' FOR UPDATE' : ''}`,
+      [registrationId, eventId],
     );
-    return row ? (JSON.parse(row.answer) as { ok: true; value: T } | Refusal) : null;
+    const [row] = await m.query<
+      {
+        id: number | string;
+        name: string;
+        venue: unknown;
+        ends_at: unknown;
+        benefit: unknown;
+        openid: string | null;
+        first_gate: string | null;
+        first_at: unknown;
+      }[]
+    >(
+      'SELECT e.id, e.name, e.venue, e.ends_at, e.benefit, ' +
+        "(SELECT ci.value FROM contact_identities ci WHERE ci.contact_id = ? AND ci.kind = 'oa_openid' AND ci.app_id = ? LIMIT 1) AS openid, " +
+        '(SELECT c.gate FROM event_checkins c WHERE c.registration_id = ?) AS first_gate, ' +
+        '(SELECT c.checked_in_at FROM event_checkins c WHERE c.registration_id = ?) AS first_at FROM events e WHERE e.id = ?',
+      [reg ? Number(reg.contact_id) : 0, this.deps.officialAccountAppId ?? '', registrationId, registrationId, eventId],
+    );
+    if (!row) return null;
+    return {
+      event: {
+        id: Number(row.id),
+        name: row.name,
+        venue: parseJson<EventVenue>(row.venue, { address: '' }),
+        endsAt: fromSqlDate(row.ends_at),
+        benefit: parseJson<EventBenefit | null>(row.benefit, null),
+      },
+      registration: reg ? { id: Number(reg.id), contactId: Number(reg.contact_id), status: reg.status, ticketKey: reg.ticket_key } : null,
+      openid: this.deps.officialAccountAppId ? row.openid : null,
+      checkedIn: row.first_gate === null ? null : { gate: row.first_gate, at: fromSqlDate(row.first_at) },
+    };
   }
 
   private async checkInRegistration(
     m: EntityManager,
-    p: { event: EventRecord; claims: TicketClaims; gate: string; operatorId: number | null },
+    p: TicketRow & { registration: NonNullable<TicketRow['registration']>; key: string; gate: string; operatorId: number | null },
   ): Promise<CheckinResult> {
-    const [reg] = await m.query<{ id: number | string; contact_id: number | string; status: string; ticket_key: string; name: string }[]>(
-      'SELECT id, contact_id, status, ticket_key, name FROM event_registrations WHERE id = ? AND event_id = ?',
-      [p.claims.registrationId, p.event.id],
-    );
-    if (!reg) return refuse('invalid_ticket', 'No such registration');
+    const reg = p.registration;
     // Signed by us but with an older key: the registration was cancelled and made again, and this ticket was revoked then.
-    if (reg.status === 'cancelled' || reg.ticket_key !== p.claims.key) return refuse('ticket_revoked', 'The ticket was cancelled');
+    if (reg.status === 'cancelled' || reg.ticketKey !== p.key) return refuse('ticket_revoked', 'The ticket was cancelled');
     if (reg.status === 'waitlisted') return refuse('ticket_waitlisted', 'The registration is still on the waitlist');
     const now = this.deps.clock.now();
     if (now.getTime() >= p.event.endsAt.getTime()) return refuse('ticket_expired', 'The event is over');
-    const registrationId = Number(reg.id);
+    if (p.checkedIn) return alreadyCheckedIn(p.checkedIn.gate, p.checkedIn.at);
     try {
       await m.query(
         'INSERT INTO event_checkins (event_id, registration_id, gate, benefit, operator_id, checked_in_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [p.event.id, registrationId, p.gate, p.event.benefit ? JSON.stringify(p.event.benefit) : null, p.operatorId, toSqlDate(now)],
+        [p.event.id, reg.id, p.gate, p.event.benefit ? JSON.stringify(p.event.benefit) : null, p.operatorId, toSqlDate(now)],
       );
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
+      // Without the registration's lock only (readTicket). A locking read sees the winner's
+      // committed row (a plain read in MariaDB's REPEATABLE READ would see the snapshot from before
+      // it). Both databases undo only the failed INSERT: the transaction goes on to store the answer.
       const [first] = await m.query<{ gate: string; checked_in_at: unknown }[]>(
-        'SELECT gate, checked_in_at FROM event_checkins WHERE registration_id = ?',
-        [registrationId],
+        `SELECT gate, checked_in_at FROM event_checkins WHERE registration_id = ?${isMysqlManager(m) ? ' LOCK IN SHARE MODE' : ''}`,
+        [reg.id],
       );
-      // Both databases undo only the failed statement: the transaction goes on to store the answer.
       if (!first) throw error;
-      return refuse('already_checked_in', 'The ticket was checked in already', {
-        gate: first.gate,
-        checkedInAt: fromSqlDate(first.checked_in_at).toISOString(),
-      });
+      return alreadyCheckedIn(first.gate, fromSqlDate(first.checked_in_at));
     }
-    const contactId = Number(reg.contact_id);
     await this.deps.interactions.recordInteraction(m, {
       type: 'checkin',
       channel: 'admin',
       occurredAt: now,
-      detail: { eventId: p.event.id, registrationId, gate: p.gate, benefit: p.event.benefit?.description ?? null },
+      detail: { eventId: p.event.id, registrationId: reg.id, gate: p.gate, benefit: p.event.benefit?.description ?? null },
       identity: null,
-      contactId,
-      dedupeKey: `event:${p.event.id}:checkin:${registrationId}`,
+      contactId: reg.contactId,
+      dedupeKey: `event:${p.event.id}:checkin:${reg.id}`,
       ref: { type: 'event', id: String(p.event.id) },
     });
-    await this.sendWelcome(m, { event: p.event, contactId, registrationId });
+    if (p.openid) await this.sendWelcome(m, { event: p.event, contactId: reg.contactId, registrationId: reg.id });
     return {
       ok: true,
-      value: { status: 'checked_in', registrationId, gate: p.gate, checkedInAt: now.toISOString(), benefit: p.event.benefit },
+      value: { status: 'checked_in', registrationId: reg.id, gate: p.gate, checkedInAt: now.toISOString(), benefit: p.event.benefit },
     };
   }
 
@@ -231,14 +286,7 @@ export class CheckinsService {
    * the follower's 48-hour window (custom-window.ts); outside it the outbox skips the row
    * (`outside_window`) without a request.
    */
-  private async sendWelcome(m: EntityManager, p: { event: EventRecord; contactId: number; registrationId: number }): Promise<void> {
-    const appId = this.deps.officialAccountAppId;
-    if (!appId) return;
-    const [follower] = await m.query<{ value: string }[]>(
-      "SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'oa_openid' AND app_id = ? LIMIT 1",
-      [p.contactId, appId],
-    );
-    if (!follower) return;
+  private async sendWelcome(m: EntityManager, p: { event: TicketRow['event']; contactId: number; registrationId: number }): Promise<void> {
     const lines = [
       `签到成功，欢迎参加「${p.event.name}」！`,
       ...(p.event.benefit ? [`您的签到礼：${p.event.benefit.description}，请到服务台领取。`] : []),
@@ -259,6 +307,19 @@ export class CheckinsService {
       ],
     });
   }
+}
+
+/** What a check-in reads: the event's parts it needs, the registration, the attendee's openid. */
+interface TicketRow {
+  event: { id: number; name: string; venue: EventVenue; endsAt: Date; benefit: EventBenefit | null };
+  registration: { id: number; contactId: number; status: string; ticketKey: string } | null;
+  openid: string | null;
+  /** The registration's check-in, when it has one already. */
+  checkedIn: { gate: string; at: Date } | null;
+}
+
+function alreadyCheckedIn(gate: string, at: Date): Refusal {
+  return refuse('already_checked_in', 'The ticket was checked in already', { gate, checkedInAt: at.toISOString() });
 }
 
 /**
