@@ -205,6 +205,68 @@ describe('the invitation page at phone size', () => {
     expect(await reopened.locator('[data-test=ticket-cancel]').count()).toBe(0);
   });
 
+  it('verifies the phone by SMS code when the event asks, and puts the second person of a full event on its waitlist', async () => {
+    const now = stack.clock.now().getTime();
+    const created = await adminPost('/api/admin/events', {
+      name: '闭门品鉴会',
+      venue: { address: '北京市朝阳区酒仙桥路4号' },
+      startsAt: new Date(now + 48 * HOUR).toISOString(),
+      endsAt: new Date(now + 50 * HOUR).toISOString(),
+      capacity: 1,
+      registrationDeadline: new Date(now + 24 * HOUR).toISOString(),
+      fields: [],
+      benefit: null,
+      smsVerification: true,
+      waitlist: true,
+    });
+    if (created.status !== 201) throw new Error(`create event: ${created.status} ${JSON.stringify(created.body)}`);
+    const smallEvent = (created.body as { id: number }).id;
+    /** The code the last SMS carried: the outbox row the sandbox would deliver. */
+    const lastCode = async (): Promise<string> => {
+      const rows = await db.dataSource.query<{ payload: string }[]>(
+        "SELECT payload FROM outbox_messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 1",
+      );
+      const code = (JSON.parse(rows[0]?.payload ?? '{}') as { params?: string[] }).params?.[0];
+      if (!code) throw new Error('no SMS code sent');
+      return code;
+    };
+    const fillAndSendCode = async (page: Page, name: string, phone: string): Promise<string> => {
+      await page.goto(`${stack.baseUrl}/e/${smallEvent}`);
+      await page.locator('[data-test=registration-form]').waitFor();
+      await field(page, 'name').fill(name);
+      await field(page, 'phone').fill(phone);
+      await page.click('[data-test=sms-send]');
+      await page.locator('[data-test=sms-send]', { hasText: '秒后重发' }).waitFor();
+      await page.click('[data-test=consent] input');
+      return lastCode();
+    };
+
+    const first = await newVisitor();
+    const code = await fillAndSendCode(first, '王五', '13700137000');
+    const wrong = code === '000000' ? '111111' : '000000';
+    await field(first, 'sms-code').fill(wrong);
+    await first.click('[data-test=submit]');
+    await first.locator('[data-test=form-error]').waitFor();
+    expect(await first.textContent('[data-test=form-error]')).toBe('验证码错误或已过期，请重新获取');
+    expect(await errorUnder(first, 'sms-code').textContent()).toBe('验证码错误或已过期，请重新获取');
+    await field(first, 'sms-code').fill(code);
+    await first.click('[data-test=submit]');
+    await first.waitForURL(/\/ticket\//);
+    await first.locator('[data-test=ticket-status]', { hasText: '有效' }).waitFor();
+
+    const second = await newVisitor();
+    const secondCode = await fillAndSendCode(second, '赵六', '13600136000');
+    expect(await second.textContent('[data-test=waitlist-note]')).toContain('名额已满');
+    expect(await second.textContent('[data-test=submit]')).toContain('加入候补');
+    await field(second, 'sms-code').fill(secondCode);
+    await second.click('[data-test=submit]');
+    await second.locator('[data-test=waitlisted]').waitFor();
+    expect(await second.textContent('[data-test=waitlisted]')).toContain('名额已满，您已进入候补名单，排在第 1 位');
+    await screenshot(second, 'invitation-waitlisted');
+    await second.locator('[data-test=waitlisted] a').click();
+    await second.locator('[data-test=ticket-status]', { hasText: '候补中' }).waitFor();
+  });
+
   it('shows the status pages: an unknown event, and registration closed past the deadline', async () => {
     const page = await newVisitor();
     await page.goto(`${stack.baseUrl}/e/987654`);
