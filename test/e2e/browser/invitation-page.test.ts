@@ -100,6 +100,7 @@ describe('the invitation page at phone size', () => {
     await page.goto(`${stack.baseUrl}/e/${eventId}?ch=${channelId}`);
     await page.locator('[data-test=event-name]').waitFor();
     expect(await page.textContent('[data-test=event-name]')).toBe('2026 智能制造展');
+    expect(await page.title()).toBe('2026 智能制造展'); // what WeChat shows on a shared link's card
     expect(await page.textContent('[data-test=countdown]')).toMatch(/距活动开始\s*0[12] 天 \d\d 时 \d\d 分 \d\d 秒/);
     expect(await page.textContent('[data-test=agenda]')).toMatch(/09:30\s*开幕致辞\s*张总[\s\S]*10:00\s*智能工厂案例分享/);
     expect(await page.textContent('[data-test=benefit]')).toContain('定制帆布袋');
