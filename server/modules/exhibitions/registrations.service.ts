@@ -88,7 +88,8 @@ export const SMS_CODE_MAX_ATTEMPTS = 5;
 /** The ticket's QR: a token is about 100 characters; scale 4 draws about 200 px, enough for a phone screen and quick to draw. */
 const QR_OPTIONS = { type: 'png' as const, margin: 2, scale: 4, errorCorrectionLevel: 'M' as const };
 
-export const REGISTRATION_REF_TYPE = 'event_registration';
+/** A paid registration's order reference (pay_orders.ref_type, as the payments module names it). */
+export const REGISTRATION_REF_TYPE = 'registration';
 
 interface RegistrationRow {
   id: number | string;

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { describeEachDatabase } from '../../support/database';
+import { describeEachDatabase, useSecondInstance } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -17,6 +17,7 @@ interface ErrorBody {
 describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (db) => {
   let stack: TestStack;
   let admin: string;
+  const secondInstance = useSecondInstance(db);
 
   const start = async (env: NodeJS.ProcessEnv = {}) => {
     stack = await startTestStack(db(), env, { platformTimeoutMs: 15_000 });
@@ -491,5 +492,76 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
     // The window ends.
     stack.clock.advance(11 * 60_000);
     await register(id, '13800138004').expect(201);
+  });
+  it('keeps the rate limits across instances: the counts are in the database', async () => {
+    await start({ EVENT_RATE_PER_PHONE: '3' });
+    const id = await createEvent();
+    const other = await startTestStack({ dataSource: secondInstance() }, { EVENT_RATE_PER_PHONE: '3' });
+    try {
+      const here = (phone: string) => register(id, phone);
+      const there = (phone: string) =>
+        request(other.baseUrl)
+          .post(`/api/events/${id}/registrations`)
+          .send({ answers: answers(phone), consent: true });
+      await here('13800138000').expect(201);
+      // The second instance signs with the same key (kept in the database): the phone is registered there too.
+      await there('13800138000').expect(409);
+      await here('13800138000').expect(409);
+      expect(errorOf(await there('13800138000').expect(429)).code).toBe('rate_limited');
+      expect(errorOf(await here('13800138000').expect(429)).code).toBe('rate_limited');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('counts invitation-page visits once per visitor with the channel it came through', async () => {
+    await start();
+    const id = await createEvent();
+    await publicPost(`/api/events/${id}/visits`, { visitorId: 'visitor-0001', channelId: 7 }).expect(204);
+    await publicPost(`/api/events/${id}/visits`, { visitorId: 'visitor-0001', channelId: 8 }).expect(204);
+    await publicPost(`/api/events/${id}/visits`, { visitorId: 'visitor-0002' }).expect(204);
+    expect(errorOf(await publicPost(`/api/events/${id}/visits`, { visitorId: 'x' }).expect(400)).code).toBe('bad_request');
+    expect(errorOf(await publicPost('/api/events/99999/visits', { visitorId: 'visitor-0003' }).expect(404)).code).toBe('event_not_found');
+    const visits = await db().dataSource.query<{ visitor_id: string; channel_id: number | null }[]>(
+      'SELECT visitor_id, channel_id FROM event_visits WHERE event_id = ? ORDER BY visitor_id',
+      [id],
+    );
+    expect(visits.map((v) => [v.visitor_id, v.channel_id === null ? null : Number(v.channel_id)])).toEqual([
+      ['visitor-0001', 7],
+      ['visitor-0002', null],
+    ]);
+  });
+
+  it('refunds a paid registration when it is cancelled, and refuses to cancel a used ticket', async () => {
+    await start();
+    const id = await createEvent();
+    const res = await register(id, '13800138000').expect(201);
+    const { registrationId, ticket } = res.body as { registrationId: number; ticket: Ticket };
+    const [reg] = await db().dataSource.query<{ contact_id: number }[]>('SELECT contact_id FROM event_registrations WHERE id = ?', [
+      registrationId,
+    ]);
+    const pay = stack.sandbox.pay;
+    if (!pay) throw new Error('the sandbox serves no Pay API');
+    const { order } = await stack.services.payments.createJsapiOrder({
+      contactId: Number(reg.contact_id),
+      openid: 'o-paid-registrant',
+      ref: { type: 'registration', id: String(registrationId), amountFen: 9900, description: '展会门票' },
+    });
+    await pay.payOrder({ outTradeNo: order.outTradeNo });
+    await pay.settled();
+    expect((await stack.services.payments.getOrder(order.id)).state).toBe('paid');
+    await publicPost(`/api/events/${id}/registrations/cancel`, { token: ticket.token }).expect(200);
+    await pay.settled();
+    expect((await stack.services.payments.getOrder(order.id)).state).toBe('refunded');
+    expect([...pay.refunds.values()].map((r) => r.refund)).toEqual([9900]);
+    // Cancelling again changes nothing and refunds nothing more.
+    await publicPost(`/api/events/${id}/registrations/cancel`, { token: ticket.token }).expect(200);
+    expect(pay.refunds.size).toBe(1);
+
+    const used = ticketOf(await register(id, '13800138001').expect(201));
+    await scan(id, used.token).expect(200);
+    expect(errorOf(await publicPost(`/api/events/${id}/registrations/cancel`, { token: used.token }).expect(409)).code).toBe(
+      'already_checked_in',
+    );
   });
 });
