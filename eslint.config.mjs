@@ -77,6 +77,7 @@ export default tseslint.config(
       'dist/**',
       'artifacts/**',
       'web/admin/components.d.ts',
+      'web/mobile/components.d.ts',
       'node_modules/**',
       'coverage/**',
       'miniprogram/**',

@@ -16,10 +16,14 @@ import { findFreePort, killChildServers, startChildServer } from './child-server
  * 2. The signed-in dashboard: a new browser context holding only the session cookie (empty
  *    cache) opens /admin/dashboard until its charts are drawn, with a few sandbox followers
  *    so that there are charts to draw.
+ * 3. The public invitation page (web/mobile): a phone-sized context (390×844, empty cache) opens
+ *    /e/<event>?ch=<channel> of an event with an agenda, a benefit and a five-field form, until
+ *    the form is drawn and the network is idle (the event's JSON and the visit included).
  *
- * Goals (issue 13 §6): login page ≤ 120 KB, signed-in dashboard ≤ 250 KB. Figures: docs/BENCHMARKS.md.
+ * Goals: login page ≤ 120 KB, signed-in dashboard ≤ 250 KB (issue 13 §6); invitation page
+ * ≤ 100 KB (issue 15 §3). Figures: docs/BENCHMARKS.md.
  */
-const GOALS = { login: 120 * 1024, dashboard: 250 * 1024 };
+const GOALS = { login: 120 * 1024, dashboard: 250 * 1024, invitation: 100 * 1024 };
 const USERNAME = 'bench';
 const PASSWORD = 'bench-password-1';
 
@@ -80,6 +84,53 @@ function report(title: string, files: Fetched[], goal: number): boolean {
 
 async function newContext(browser: Browser): Promise<BrowserContext> {
   return browser.newContext({ locale: 'zh-CN', viewport: { width: 1366, height: 900 } });
+}
+
+/** An event with a channel, as an operator would set it up (admin API, bearer token); answers its page's path. */
+async function createInvitation(base: string): Promise<string> {
+  const post = async (path: string, body: object, token?: string): Promise<unknown> => {
+    const answer = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (!answer.ok) throw new Error(`${path} answered ${answer.status}: ${await answer.text()}`);
+    return answer.json();
+  };
+  const idOf = (body: unknown): number => {
+    if (typeof body === 'object' && body !== null && 'id' in body && typeof body.id === 'number') return body.id;
+    throw new Error(`no id in ${JSON.stringify(body)}`);
+  };
+  const login = await post('/api/admin/login', { username: USERNAME, password: PASSWORD });
+  const token = typeof login === 'object' && login !== null && 'token' in login && typeof login.token === 'string' ? login.token : '';
+  const now = Date.now();
+  const eventId = idOf(
+    await post(
+      '/api/admin/events',
+      {
+        name: '2026 智能制造展',
+        venue: { name: '国家会展中心', address: '上海市青浦区崧泽大道333号', lat: 31.19, lng: 121.3 },
+        startsAt: new Date(now + 48 * 3_600_000).toISOString(),
+        endsAt: new Date(now + 56 * 3_600_000).toISOString(),
+        capacity: 500,
+        registrationDeadline: new Date(now + 24 * 3_600_000).toISOString(),
+        fields: [
+          { key: 'company', label: '公司', type: 'text', required: true },
+          { key: 'email', label: '邮箱', type: 'email', required: false },
+          { key: 'industry', label: '行业', type: 'select', required: true, options: ['制造', '零售', '金融'] },
+        ],
+        benefit: { kind: 'gift', description: '定制帆布袋' },
+        agenda: [
+          { time: '09:30', title: '开幕致辞', speaker: '张总' },
+          { time: '10:00', title: '智能工厂案例分享' },
+        ],
+        facts: { weather: '晴', expectedHeadcount: 800 },
+      },
+      token,
+    ),
+  );
+  const channelId = idOf(await post('/api/admin/channels', { name: '展会海报 H5', kind: 'h5', eventId }, token));
+  return `/e/${eventId}?ch=${channelId}`;
 }
 
 async function main(): Promise<void> {
@@ -143,6 +194,16 @@ async function main(): Promise<void> {
     await dashboardPage.waitForSelector('[data-test=chart-new-contacts] [data-test=bar]');
     await dashboard.settled();
     passed = report('first load of /admin/dashboard (signed in, empty cache)', dashboard.files, GOALS.dashboard) && passed;
+
+    const eventPath = await createInvitation(base);
+    const phone = await browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 }, hasTouch: true });
+    const invitationPage = await phone.newPage();
+    const invitation = recordResponses(invitationPage, base);
+    await invitationPage.goto(`${base}${eventPath}`, { waitUntil: 'networkidle' });
+    await invitationPage.waitForSelector('[data-test=registration-form]');
+    await invitation.settled();
+    passed =
+      report(`first load of ${eventPath} (the public invitation page, phone, empty cache)`, invitation.files, GOALS.invitation) && passed;
   } finally {
     await browser?.close();
     await server.stop();

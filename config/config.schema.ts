@@ -87,6 +87,13 @@ const envSchema = z.object({
   // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ...smsEnvSchema.shape,
+  // Signs exhibition tickets (server/modules/exhibitions/ticket-token.ts); without it a random one is kept in the database.
+  TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // The approved SMS template of the event registration code, with one variable ({1}: the code).
+  EVENT_SMS_CODE_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
+  // The public exhibition API's limits per 10 minutes: per client IP, and per phone number.
+  EVENT_RATE_PER_IP: z.coerce.number().int().min(1).max(100_000).default(60),
+  EVENT_RATE_PER_PHONE: z.coerce.number().int().min(1).max(1_000).default(5),
   // WeChat Pay (config/pay.config.ts).
   ...payEnvSchema.shape,
   // Visitors of the public pages: web OAuth and the visitor cookie (config/visitor.config.ts).
@@ -180,7 +187,24 @@ export interface Config {
   pay: PayConfig;
   /** The public pages' visitors: web OAuth's host, the cookie's key and lifetime (config/visitor.config.ts). */
   visitors: VisitorConfig;
+  /** Exhibitions (server/modules/exhibitions). */
+  events: EventsConfig;
 }
+
+export interface EventsConfig {
+  /**
+   * The tickets' HMAC key. null: a random key made on first use and kept in `settings`
+   * (server/modules/exhibitions/ticket-secret.ts).
+   */
+  ticketSecret: string | null;
+  /** The SMS template of the registration code; in sandbox mode the sandbox's `1400001` when unset; null: no code can be sent. */
+  smsCodeTemplateId: string | null;
+  /** Public API calls per window, per client IP and per phone number. */
+  rateLimits: { perIp: number; perPhone: number; windowMs: number };
+}
+
+/** The sandbox's approved verification-code template (server/adapters/sandbox/sandbox-sms.ts). */
+export const SANDBOX_SMS_CODE_TEMPLATE_ID = '1400001';
 
 export class ConfigError extends Error {}
 
@@ -289,6 +313,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     sms: readSms(e, sandbox),
     pay: readPay(e, hasOfficialAccount ? (e.WECHAT_APPID ?? null) : sandbox ? s.wechatAppId : null),
     visitors: readVisitorConfig(e),
+    events: {
+      ticketSecret: e.TICKET_SECRET ?? null,
+      smsCodeTemplateId: e.EVENT_SMS_CODE_TEMPLATE_ID ?? (sandbox ? SANDBOX_SMS_CODE_TEMPLATE_ID : null),
+      rateLimits: { perIp: e.EVENT_RATE_PER_IP, perPhone: e.EVENT_RATE_PER_PHONE, windowMs: 10 * 60 * 1000 },
+    },
   };
   // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real
   // merchant and sandbox mode never go together.

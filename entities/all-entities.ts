@@ -48,6 +48,12 @@ import { OaCustomWindow } from './oa-custom-window.entity';
 import { Channel } from './channel.entity';
 import { ChannelTouch } from './channel-touch.entity';
 import { ChannelWelcome } from './channel-welcome.entity';
+import { Event } from './event.entity';
+import { EventRegistration } from './event-registration.entity';
+import { EventCheckin } from './event-checkin.entity';
+import { EventScan } from './event-scan.entity';
+import { EventSmsCode } from './event-sms-code.entity';
+import { EventVisit } from './event-visit.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -108,4 +114,11 @@ export const ALL_ENTITIES = [
   Channel,
   ChannelTouch,
   ChannelWelcome,
+  // Exhibitions (issue 15 §2-4).
+  Event,
+  EventRegistration,
+  EventCheckin,
+  EventScan,
+  EventSmsCode,
+  EventVisit,
 ];

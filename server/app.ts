@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Logger } from './adapters/logger';
 import { createAdminWebMiddleware } from './http/admin-web';
 import { createErrorMiddleware } from './http/error.middleware';
+import { createMobileWebMiddleware } from './http/mobile-web';
 import { createRequestIdMiddleware } from './http/request-id.middleware';
 
 export interface AppDeps {
@@ -16,6 +17,13 @@ export interface AppDeps {
   adminWebRoot?: string | null;
   /** The admin page's language until an operator picks one (ADMIN_LOCALE); zh-CN when not given. */
   adminLocale?: 'zh-CN' | 'en';
+  /** The built public pages (dist/web/mobile), served at /e/; omitted in API-only tests. */
+  mobileWebRoot?: string | null;
+  /**
+   * Runs before the public pages' HTML (not their assets): where WeChat's web OAuth identifies a
+   * visitor inside WeChat (it may redirect, or call next for the page).
+   */
+  mobilePageMiddleware?: Koa.Middleware;
 }
 
 /**
@@ -53,6 +61,7 @@ export function buildApp(deps: AppDeps): Koa {
   });
 
   if (deps.adminWebRoot) app.use(createAdminWebMiddleware({ root: deps.adminWebRoot, locale: deps.adminLocale }));
+  if (deps.mobileWebRoot) app.use(createMobileWebMiddleware({ root: deps.mobileWebRoot, beforePage: deps.mobilePageMiddleware }));
 
   for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods());
   return app;

@@ -118,6 +118,13 @@ import { ChannelsService } from './modules/channels/channels.service';
 import { createVisitorMiddleware } from './http/visitor.middleware';
 import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.service';
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
+import { createAdminEventsRouter } from './http/admin-events.routes';
+import { createEventsRouter } from './http/events.routes';
+import { CheckinsService } from './modules/exhibitions/checkins.service';
+import { EventsService } from './modules/exhibitions/events.service';
+import { RegistrationsService } from './modules/exhibitions/registrations.service';
+import { loadTicketSecret } from './modules/exhibitions/ticket-secret';
+import { LoginThrottleStore } from './modules/operators/login-throttle';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -630,6 +637,44 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
   });
 
+  // Exhibitions (issue 15 §2-4): events, registrations and tickets, check-in at the gates.
+  let ticketSecret: Promise<Buffer> | null = null;
+  const tickets = (): Promise<Buffer> => {
+    ticketSecret ??= loadTicketSecret({ dataSource, clock, configured: config.events.ticketSecret });
+    ticketSecret.catch(() => (ticketSecret = null));
+    return ticketSecret;
+  };
+  const events = new EventsService({ dataSource, transactor, clock, audit });
+  const registrations = new RegistrationsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    events,
+    contacts,
+    interactions,
+    outbox,
+    throttle: new LoginThrottleStore({ dataSource, clock }),
+    ticketSecret: tickets,
+    smsCodeTemplateId: config.sms ? config.events.smsCodeTemplateId : null,
+    rateLimits: config.events.rateLimits,
+    refundFor: payments.enabled ? (refund) => payments.refundFor(refund) : null,
+    onRecorded: () => reactions.kick(),
+    onQueued: () => outboxSender.kick(),
+  });
+  const checkins = new CheckinsService({
+    dataSource,
+    transactor,
+    clock,
+    events,
+    registrations,
+    interactions,
+    outbox,
+    officialAccountAppId: oa?.appId ?? null,
+    onRecorded: () => reactions.kick(),
+    onQueued: () => outboxSender.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -655,6 +700,8 @@ export function composeServices(p: ComposeParams) {
     createPayRouter({ payments, gate: drainGate, logger }),
     createAdminPaymentsRouter({ payments, auth }),
     createAdminChannelsRouter({ channels, auth }),
+    createAdminEventsRouter({ events, checkins, auth }),
+    createEventsRouter({ events, registrations }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -814,5 +861,8 @@ export function composeServices(p: ComposeParams) {
     channelWelcomes,
     visitors,
     visitorMiddleware,
+    events,
+    registrations,
+    checkins,
   };
 }

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     sandbox: sandbox?.app ?? null,
     // dist/server/main.js → dist/web/admin, where `npm run build` puts the page.
     adminWebRoot: path.resolve(__dirname, '../web/admin'),
+    mobileWebRoot: path.resolve(__dirname, '../web/mobile'),
     adminLocale: config.adminLocale,
   });
   const server = http.createServer(app.callback());

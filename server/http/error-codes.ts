@@ -45,6 +45,39 @@ export const ERROR_CODES = [
   'pay_api_failed',
   /** 502: WeChat or WeCom refused a call made for the request, or did not answer; `details.errcode`. */
   'platform_refused',
+  // Exhibitions (server/modules/exhibitions/exhibition-refusal.ts gives each its status).
+  /** 404: no such event. */
+  'event_not_found',
+  /** 404: no such registration. */
+  'registration_not_found',
+  /** 429: too many calls from this IP or for this phone; `details.retryAfterSeconds`. */
+  'rate_limited',
+  /** 400: registration answers refused; `details.fields` maps each field to a Chinese message. */
+  'validation_failed',
+  /** 400: the privacy consent was not given. */
+  'consent_required',
+  /** 400: the SMS code is wrong, used up or expired. */
+  'sms_code_invalid',
+  /** 409: the event does not verify phones by SMS. */
+  'sms_verification_off',
+  /** 409: this phone is registered for the event already; `details.registrationId`. */
+  'already_registered',
+  /** 409: every seat is taken; `details.waitlisted` (and `position`, `ticket` when kept on the waitlist). */
+  'event_full',
+  /** 409: past the registration deadline, or the event is over. */
+  'registration_closed',
+  /** 400: the ticket is malformed or its signature is not ours. */
+  'invalid_ticket',
+  /** 409: the ticket was checked in already; `details.gate` and `details.checkedInAt` of the first check-in. */
+  'already_checked_in',
+  /** 409: the ticket's registration was cancelled. */
+  'ticket_revoked',
+  /** 409: the ticket's registration is still on the waitlist. */
+  'ticket_waitlisted',
+  /** 409: the ticket is for another event. */
+  'wrong_event',
+  /** 409: the event is over. */
+  'ticket_expired',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -91,6 +124,12 @@ export const FIELD_RULE_CODES = [
   'mp_page_format',
   'channel_field_kind',
   'channel_users_required',
+  // Events (server/http/admin-events.routes.ts).
+  'event_times',
+  'event_field_keys',
+  'event_field_options',
+  'event_field_type',
+  'capacity_below_registered',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

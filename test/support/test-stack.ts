@@ -43,6 +43,8 @@ export async function startTestStack(
     callbackDeadlineMs?: number;
     callbackQueueLimit?: number;
     adminWebRoot?: string;
+    /** The built public pages (dist/web/mobile), served at /e/. */
+    mobileWebRoot?: string;
     /** Collects the log lines (set LOG_LEVEL in env, the stack's default is silent). */
     logWrite?: LogWriter;
     /** How long a platform call may take (2 s unless given). */
@@ -101,6 +103,7 @@ export async function startTestStack(
     trustProxy: config.trustProxy,
     sandbox: options.adminWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
+    mobileWebRoot: options.mobileWebRoot ?? null,
     adminLocale: config.adminLocale,
   });
   server.on('request', app.callback());

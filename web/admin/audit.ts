@@ -65,6 +65,8 @@ export const AUDIT_ACTIONS = [
   'channel.create',
   'channel.update',
   'channel.archive',
+  'event.create',
+  'event.update',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
@@ -77,6 +79,7 @@ export const AUDIT_ACTION_GROUPS = [
   'journey',
   'broadcast',
   'channel',
+  'event',
   'contact',
 ] as const;
 

@@ -105,6 +105,23 @@ export const INTERACTION_TYPES = {
   // Payments and referrals (exhibitions, the mini-program): stage rules move contacts on them.
   payment: { direction: 'in', label: { zh: '支付', en: 'Payment' }, words: ['description'] },
   referral: { direction: 'in', label: { zh: '推荐好友', en: 'Referral' } },
+  // Exhibitions (server/modules/exhibitions): ref_type 'event', ref_id the event; detail.eventId for the matcher.
+  event_visit: { direction: 'in', label: { zh: '访问活动页', en: 'Visited an event page' }, matchers: ['event_id'] },
+  registration: {
+    direction: 'in',
+    label: { zh: '活动报名', en: 'Registered for an event' },
+    words: ['status'],
+    matchers: ['event_id'],
+    ruleTrigger: true,
+  },
+  registration_cancelled: { direction: 'in', label: { zh: '取消活动报名', en: 'Cancelled a registration' }, matchers: ['event_id'] },
+  checkin: {
+    direction: 'in',
+    label: { zh: '活动签到', en: 'Checked in at an event' },
+    words: ['gate'],
+    matchers: ['event_id'],
+    ruleTrigger: true,
+  },
 } as const satisfies Record<string, InteractionTypeDef>;
 
 export type InteractionTypeName = keyof typeof INTERACTION_TYPES;

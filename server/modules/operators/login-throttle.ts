@@ -64,11 +64,21 @@ export class LoginThrottleStore {
   }
 
   reserveIp(ip: string): Promise<Reservation> {
-    return this.reserve(ipThrottleKey(ip), (row, now) => {
-      const expired = now.getTime() - row.windowStartedAt.getTime() >= IP_WINDOW_MS;
+    return this.reserveInWindow(ipThrottleKey(ip), { max: IP_MAX_FAILURES, windowMs: IP_WINDOW_MS });
+  }
+
+  /**
+   * A fixed-window limit on any key: `max` attempts per `windowMs`, the last of them allowed and
+   * the next refused until the window ends. The public exhibition API limits its callers per IP
+   * and per phone with it (keys `events:…`, server/modules/exhibitions/registrations.service.ts), so
+   * every instance shares the counts through login_throttles.
+   */
+  reserveInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> {
+    return this.reserve(key, (row, now) => {
+      const expired = now.getTime() - row.windowStartedAt.getTime() >= limit.windowMs;
       const windowStartedAt = expired ? now : row.windowStartedAt;
       const failures = expired ? 1 : row.failures + 1;
-      const blockedUntil = failures >= IP_MAX_FAILURES ? new Date(windowStartedAt.getTime() + IP_WINDOW_MS) : null;
+      const blockedUntil = failures >= limit.max ? new Date(windowStartedAt.getTime() + limit.windowMs) : null;
       return { failures, windowStartedAt, blockedUntil };
     });
   }

@@ -415,6 +415,8 @@ const zhCNScreens = {
       channel_create: '新建渠道活码',
       channel_update: '修改渠道活码',
       channel_archive: '停用渠道活码',
+      event_create: '新建活动',
+      event_update: '修改活动',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -426,6 +428,7 @@ const zhCNScreens = {
       journey: '旅程（全部）',
       broadcast: '群发（全部）',
       channel: '渠道活码（全部）',
+      event: '活动（全部）',
     },
     targets: {
       tag: '标签',
@@ -446,6 +449,7 @@ const zhCNScreens = {
       pay_product: '支付商品',
       pay_order: '订单',
       channel: '渠道活码',
+      event: '活动',
     },
     fields: {
       name: '名称',

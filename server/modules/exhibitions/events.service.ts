@@ -1,0 +1,406 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { EventAgendaItem, EventBenefit, EventFacts, EventField, EventVenue } from '../../../entities/event.entity';
+import type { Clock } from '../../adapters/clock';
+import { executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
+import type { Transactor } from '../../db/transaction';
+import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
+import { withRequiredFields } from './registration-form';
+
+/**
+ * Exhibition events (issue 15 §2): created and edited by operators (audited), read by the public
+ * invitation page, visited. Registrations and check-ins are registrations.service.ts and
+ * checkins.service.ts.
+ */
+
+export interface EventsServiceDeps {
+  dataSource: DataSource;
+  transactor: Transactor;
+  clock: Clock;
+  audit: AuditService;
+}
+
+export interface EventInput {
+  name: string;
+  venue: EventVenue;
+  startsAt: Date;
+  endsAt: Date;
+  capacity: number;
+  registrationDeadline: Date;
+  fields: EventField[];
+  benefit: EventBenefit | null;
+  agenda: EventAgendaItem[];
+  facts: EventFacts;
+  smsVerification: boolean;
+  waitlist: boolean;
+}
+
+export type EventStatus = 'open' | 'full' | 'closed' | 'ended';
+
+export interface EventView {
+  id: number;
+  name: string;
+  venue: EventVenue;
+  startsAt: string;
+  endsAt: string;
+  registrationDeadline: string;
+  capacity: number;
+  registered: number;
+  status: EventStatus;
+  fields: EventField[];
+  agenda: EventAgendaItem[];
+  benefit: EventBenefit | null;
+  facts: EventFacts;
+  smsVerification: boolean;
+  waitlist: boolean;
+}
+
+export interface AdminEventView extends EventView {
+  waitlisted: number;
+  checkedIn: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RegistrationView {
+  id: number;
+  contactId: number;
+  name: string;
+  phone: string;
+  answers: Record<string, string | number>;
+  status: 'registered' | 'waitlisted' | 'cancelled';
+  source: string;
+  channelId: number | null;
+  checkedIn: { gate: string; at: string } | null;
+  createdAt: string;
+  cancelledAt: string | null;
+}
+
+export type EventResult<T> =
+  { ok: true; value: T } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'capacity_below_registered'; registered: number };
+
+/** The event as the services read it (one row, parsed). */
+export interface EventRecord extends EventInput {
+  id: number;
+  registered: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const EVENT_COLUMNS =
+  'id, name, venue, starts_at, ends_at, capacity, registered, registration_deadline, fields, benefit, agenda, facts, ' +
+  'sms_verification, waitlist, created_at, updated_at';
+
+export class EventsService {
+  constructor(private readonly deps: EventsServiceDeps) {}
+
+  async createEvent(p: EventInput & { actor: AuditActor }): Promise<{ id: number }> {
+    const fields = withRequiredFields(p.fields);
+    return this.deps.transactor.run(async (m) => {
+      const now = toSqlDate(this.deps.clock.now());
+      const id = await insertReturningId(
+        m,
+        'INSERT INTO events (name, venue, starts_at, ends_at, capacity, registered, registration_deadline, fields, benefit, agenda, facts, ' +
+          'sms_verification, waitlist, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+          p.name,
+          JSON.stringify(p.venue),
+          toSqlDate(p.startsAt),
+          toSqlDate(p.endsAt),
+          p.capacity,
+          toSqlDate(p.registrationDeadline),
+          JSON.stringify(fields),
+          p.benefit ? JSON.stringify(p.benefit) : null,
+          JSON.stringify(p.agenda),
+          JSON.stringify(p.facts),
+          p.smsVerification ? 1 : 0,
+          p.waitlist ? 1 : 0,
+          p.actor.operatorId,
+          now,
+          now,
+        ],
+      );
+      await this.deps.audit.record({
+        manager: m,
+        operatorId: p.actor.operatorId,
+        ip: p.actor.ip,
+        action: 'event.create',
+        targetType: 'event',
+        targetId: id,
+        detail: describeRecord({
+          name: p.name,
+          startsAt: p.startsAt.toISOString(),
+          capacity: p.capacity,
+          registrationDeadline: p.registrationDeadline.toISOString(),
+          fields: fields.map((f) => f.key),
+          smsVerification: p.smsVerification,
+          waitlist: p.waitlist,
+        }),
+      });
+      return { id };
+    });
+  }
+
+  /**
+   * An operator's edit. Capacity may not go below the seats already taken (those people hold
+   * tickets); it may grow, and the waitlist is not promoted by it (a cancellation promotes).
+   */
+  async updateEvent(p: { id: number; patch: Partial<EventInput>; actor: AuditActor }): Promise<EventResult<AdminEventView>> {
+    const result = await this.deps.transactor.run(async (m): Promise<EventResult<null>> => {
+      const current = await this.readEvent(m, p.id, { lock: true });
+      if (!current) return { ok: false, reason: 'not_found' };
+      const next: EventInput = { ...current, ...p.patch };
+      if (p.patch.fields) next.fields = withRequiredFields(p.patch.fields);
+      if (next.capacity < current.registered) return { ok: false, reason: 'capacity_below_registered', registered: current.registered };
+      await m.query(
+        'UPDATE events SET name = ?, venue = ?, starts_at = ?, ends_at = ?, capacity = ?, registration_deadline = ?, fields = ?, benefit = ?, ' +
+          'agenda = ?, facts = ?, sms_verification = ?, waitlist = ?, updated_at = ? WHERE id = ?',
+        [
+          next.name,
+          JSON.stringify(next.venue),
+          toSqlDate(next.startsAt),
+          toSqlDate(next.endsAt),
+          next.capacity,
+          toSqlDate(next.registrationDeadline),
+          JSON.stringify(next.fields),
+          next.benefit ? JSON.stringify(next.benefit) : null,
+          JSON.stringify(next.agenda),
+          JSON.stringify(next.facts),
+          next.smsVerification ? 1 : 0,
+          next.waitlist ? 1 : 0,
+          toSqlDate(this.deps.clock.now()),
+          p.id,
+        ],
+      );
+      const audited = (e: EventInput) => ({
+        name: e.name,
+        venue: JSON.stringify(e.venue),
+        startsAt: e.startsAt.toISOString(),
+        endsAt: e.endsAt.toISOString(),
+        capacity: e.capacity,
+        registrationDeadline: e.registrationDeadline.toISOString(),
+        fields: JSON.stringify(e.fields),
+        benefit: JSON.stringify(e.benefit),
+        agenda: JSON.stringify(e.agenda),
+        facts: JSON.stringify(e.facts),
+        smsVerification: e.smsVerification,
+        waitlist: e.waitlist,
+      });
+      await this.deps.audit.record({
+        manager: m,
+        operatorId: p.actor.operatorId,
+        ip: p.actor.ip,
+        action: 'event.update',
+        targetType: 'event',
+        targetId: p.id,
+        detail: describeChanges(audited(current), audited(next)),
+      });
+      return { ok: true, value: null };
+    });
+    if (!result.ok) return result;
+    const view = await this.getEvent(p.id);
+    return view ? { ok: true, value: view } : { ok: false, reason: 'not_found' };
+  }
+
+  async listEvents(): Promise<AdminEventView[]> {
+    const rows = await this.deps.dataSource.query<EventRow[]>(`SELECT ${EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT 500`);
+    return Promise.all(rows.map((row) => this.adminView(recordOf(row))));
+  }
+
+  async getEvent(id: number): Promise<AdminEventView | null> {
+    const event = await this.readEvent(this.deps.dataSource.manager, id);
+    return event ? this.adminView(event) : null;
+  }
+
+  /** GET /api/events/:eventId: what the invitation page shows. */
+  async getPublicEvent(id: number): Promise<EventView | null> {
+    const event = await this.readEvent(this.deps.dataSource.manager, id);
+    return event ? publicView(event, this.deps.clock.now()) : null;
+  }
+
+  /**
+   * A visit of the invitation page, once per visitor (the page's random id): the first channel
+   * it came through stays. False when there is no such event.
+   */
+  async recordVisit(p: { eventId: number; visitorId: string; channelId: number | null }): Promise<boolean> {
+    const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [p.eventId]);
+    if (!exists) return false;
+    const m = this.deps.dataSource.manager;
+    const conflict = isMysqlManager(m) ? 'ON DUPLICATE KEY UPDATE event_id = event_id' : 'ON CONFLICT (event_id, visitor_id) DO NOTHING';
+    await m.query(`INSERT INTO event_visits (event_id, visitor_id, channel_id, first_at) VALUES (?, ?, ?, ?) ${conflict}`, [
+      p.eventId,
+      p.visitorId,
+      p.channelId,
+      toSqlDate(this.deps.clock.now()),
+    ]);
+    return true;
+  }
+
+  /** Newest first, keyset paged by id (`before`). */
+  async listRegistrations(p: {
+    eventId: number;
+    before?: number;
+    limit: number;
+    status?: RegistrationView['status'];
+  }): Promise<{ items: RegistrationView[]; nextBefore: number | null } | null> {
+    const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [p.eventId]);
+    if (!exists) return null;
+    const where = ['r.event_id = ?'];
+    const params: unknown[] = [p.eventId];
+    if (p.status) {
+      where.push('r.status = ?');
+      params.push(p.status);
+    }
+    if (p.before !== undefined) {
+      where.push('r.id < ?');
+      params.push(p.before);
+    }
+    const rows = await this.deps.dataSource.query<
+      {
+        id: number | string;
+        contact_id: number | string;
+        name: string;
+        phone: string;
+        answers: unknown;
+        status: RegistrationView['status'];
+        source: string;
+        channel_id: number | string | null;
+        created_at: unknown;
+        cancelled_at: unknown;
+        gate: string | null;
+        checked_in_at: unknown;
+      }[]
+    >(
+      'SELECT r.id, r.contact_id, r.name, r.phone, r.answers, r.status, r.source, r.channel_id, r.created_at, r.cancelled_at, ' +
+        `c.gate, c.checked_in_at FROM event_registrations r LEFT JOIN event_checkins c ON c.registration_id = r.id WHERE ${where.join(' AND ')} ` +
+        `ORDER BY r.id DESC LIMIT ${p.limit + 1}`,
+      params,
+    );
+    const items = rows.slice(0, p.limit).map((r): RegistrationView => ({
+      id: Number(r.id),
+      contactId: Number(r.contact_id),
+      name: r.name,
+      phone: r.phone,
+      answers: parseJson<Record<string, string | number>>(r.answers, {}),
+      status: r.status,
+      source: r.source,
+      channelId: r.channel_id === null ? null : Number(r.channel_id),
+      checkedIn: r.gate === null ? null : { gate: r.gate, at: fromSqlDate(r.checked_in_at).toISOString() },
+      createdAt: fromSqlDate(r.created_at).toISOString(),
+      cancelledAt: r.cancelled_at === null ? null : fromSqlDate(r.cancelled_at).toISOString(),
+    }));
+    return { items, nextBefore: rows.length > p.limit ? items[items.length - 1].id : null };
+  }
+
+  /** The event, parsed; with `lock` its row is locked for the transaction on MySQL (SQLite has one writer). */
+  async readEvent(m: EntityManager, id: number, options: { lock?: boolean } = {}): Promise<EventRecord | null> {
+    const lock = options.lock && isMysqlManager(m) ? ' FOR UPDATE' : '';
+    const [row] = await m.query<EventRow[]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?${lock}`, [id]);
+    return row ? recordOf(row) : null;
+  }
+
+  private async adminView(event: EventRecord): Promise<AdminEventView> {
+    const [counts] = await this.deps.dataSource.query<{ waitlisted: number | string | null; checked_in: number | string | null }[]>(
+      "SELECT (SELECT COUNT(*) FROM event_registrations WHERE event_id = ? AND status = 'waitlisted') AS waitlisted, " +
+        '(SELECT COUNT(*) FROM event_checkins WHERE event_id = ?) AS checked_in',
+      [event.id, event.id],
+    );
+    return {
+      ...publicView(event, this.deps.clock.now()),
+      waitlisted: Number(counts?.waitlisted ?? 0),
+      checkedIn: Number(counts?.checked_in ?? 0),
+      createdAt: event.createdAt.toISOString(),
+      updatedAt: event.updatedAt.toISOString(),
+    };
+  }
+}
+
+/** Ended after its end; closed after the deadline; full when every seat is taken; else open. */
+export function eventStatus(
+  event: Pick<EventRecord, 'endsAt' | 'registrationDeadline' | 'registered' | 'capacity'>,
+  now: Date,
+): EventStatus {
+  if (now.getTime() >= event.endsAt.getTime()) return 'ended';
+  if (now.getTime() >= event.registrationDeadline.getTime()) return 'closed';
+  return event.registered >= event.capacity ? 'full' : 'open';
+}
+
+function publicView(event: EventRecord, now: Date): EventView {
+  return {
+    id: event.id,
+    name: event.name,
+    venue: event.venue,
+    startsAt: event.startsAt.toISOString(),
+    endsAt: event.endsAt.toISOString(),
+    registrationDeadline: event.registrationDeadline.toISOString(),
+    capacity: event.capacity,
+    registered: event.registered,
+    status: eventStatus(event, now),
+    fields: event.fields,
+    agenda: event.agenda,
+    benefit: event.benefit,
+    facts: event.facts,
+    smsVerification: event.smsVerification,
+    waitlist: event.waitlist,
+  };
+}
+
+interface EventRow {
+  id: number | string;
+  name: string;
+  venue: unknown;
+  starts_at: unknown;
+  ends_at: unknown;
+  capacity: number | string;
+  registered: number | string;
+  registration_deadline: unknown;
+  fields: unknown;
+  benefit: unknown;
+  agenda: unknown;
+  facts: unknown;
+  sms_verification: number | string | boolean;
+  waitlist: number | string | boolean;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+function recordOf(row: EventRow): EventRecord {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    venue: parseJson<EventVenue>(row.venue, { address: '' }),
+    startsAt: fromSqlDate(row.starts_at),
+    endsAt: fromSqlDate(row.ends_at),
+    capacity: Number(row.capacity),
+    registered: Number(row.registered),
+    registrationDeadline: fromSqlDate(row.registration_deadline),
+    fields: parseJson<EventField[]>(row.fields, []),
+    benefit: parseJson<EventBenefit | null>(row.benefit, null),
+    agenda: parseJson<EventAgendaItem[]>(row.agenda, []),
+    facts: parseJson<EventFacts>(row.facts, {}),
+    smsVerification: Boolean(Number(row.sms_verification)),
+    waitlist: Boolean(Number(row.waitlist)),
+    createdAt: fromSqlDate(row.created_at),
+    updatedAt: fromSqlDate(row.updated_at),
+  };
+}
+
+/** JSON columns come back parsed on MySQL and as text on SQLite (and MariaDB's LONGTEXT). */
+export function parseJson<T>(value: unknown, fallback: T): T {
+  if (value === null || value === undefined) return fallback;
+  if (typeof value !== 'string') return value as T;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Used by the seat counter: a seat taken or given back in the caller's transaction. */
+export async function takeSeat(m: EntityManager, eventId: number, now: Date): Promise<boolean> {
+  return (
+    (await executeCountingRows(m, 'UPDATE events SET registered = registered + 1, updated_at = ? WHERE id = ? AND registered < capacity', [
+      toSqlDate(now),
+      eventId,
+    ])) === 1
+  );
+}

@@ -1,0 +1,672 @@
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import QRCode from 'qrcode';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Clock } from '../../adapters/clock';
+import { maskPersonalData, type Logger } from '../../adapters/logger';
+import { isUniqueViolation } from '../../db/errors';
+import { executeCountingRows, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
+import type { Transactor } from '../../db/transaction';
+import type { AuditActor } from '../audit/audit.service';
+import type { ContactsService, IdentityRef } from '../contacts/contacts.service';
+import { refreshSearchTerms } from '../contacts/search-terms';
+import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
+import type { Reservation } from '../operators/login-throttle';
+import type { OutboxDraft } from '../outbox/outbox.service';
+import { eventStatus, takeSeat, type EventRecord, type EventsService } from './events.service';
+import { refuse, type Refusal } from './exhibition-refusal';
+import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
+import { newTicketKey, signTicket, verifyTicket, type TicketClaims } from './ticket-token';
+
+/**
+ * Registrations and tickets (issue 15 §3), behind the public API:
+ * - the person is their phone (E.164): one registration per (event, phone) by a unique key; the
+ *   INSERT meets the key and the whole transaction rolls back (no look-before-insert race);
+ * - a seat is taken by one conditional UPDATE of the event's counter in the same transaction
+ *   (`registered < capacity`), so the last seat goes to one person; past capacity the
+ *   registration is stored as waitlisted (when the event keeps a waitlist), and a cancellation
+ *   gives its seat to the first waitlisted, in the cancellation's transaction;
+ * - every call is limited per client IP and per phone in the database (login_throttles), so the
+ *   limits hold across instances.
+ */
+
+export interface RegistrationsServiceDeps {
+  dataSource: DataSource;
+  transactor: Transactor;
+  clock: Clock;
+  logger: Logger;
+  events: EventsService;
+  contacts: Pick<ContactsService, 'resolveContact'>;
+  interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
+  outbox: { enqueue(p: { manager: EntityManager; drafts: OutboxDraft[] }): Promise<number> };
+  throttle: { reserveInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
+  /** The tickets' HMAC key (loaded once: ticket-secret.ts). */
+  ticketSecret: () => Promise<Buffer>;
+  /** The SMS template of the registration code; null: no code can be sent (sms_verification_off). */
+  smsCodeTemplateId: string | null;
+  rateLimits: { perIp: number; perPhone: number; windowMs: number };
+  /** Refunds what was paid for a cancelled registration (payments.refundFor); null without payments. */
+  refundFor: ((p: { ref: { type: string; id: string }; actor: AuditActor; reason?: string }) => Promise<unknown>) | null;
+  /** After an interaction is committed: the reactions run. */
+  onRecorded?: () => void;
+  /** After a message is queued: the outbox sends it. */
+  onQueued?: () => void;
+}
+
+export interface Ticket {
+  token: string;
+  qrImageUrl: string;
+}
+
+export type RegisterResult = { ok: true; value: { registrationId: number; status: 'registered'; ticket: Ticket } } | Refusal;
+
+export interface RegisterParams {
+  eventId: number;
+  answers: unknown;
+  consent: unknown;
+  channelId?: number | null;
+  smsCode?: string | null;
+  visitorId?: string | null;
+  ip: string | null;
+  /**
+   * The H5 identity hook: inside WeChat the page's web OAuth gives the openid (snsapi_base), and
+   * the contact is found by it rather than by the phone. The phone stays the registration's key.
+   */
+  identity?: IdentityRef | null;
+}
+
+/** A registration's walk-in form: registered at the gate, past the deadline and the capacity. */
+export interface WalkInParams {
+  eventId: number;
+  answers: unknown;
+  operatorId: number | null;
+}
+
+/** How long a code is good for ("5分钟内有效", the sandbox template's wording). */
+export const SMS_CODE_TTL_MS = 5 * 60 * 1000;
+/** Wrong codes a sent code survives; the next one needs a new code. */
+export const SMS_CODE_MAX_ATTEMPTS = 5;
+/** The ticket's QR: a token is about 100 characters; scale 4 draws about 200 px, enough for a phone screen and quick to draw. */
+const QR_OPTIONS = { type: 'png' as const, margin: 2, scale: 4, errorCorrectionLevel: 'M' as const };
+
+/** A paid registration's order reference (pay_orders.ref_type, as the payments module names it). */
+export const REGISTRATION_REF_TYPE = 'registration';
+
+interface RegistrationRow {
+  id: number | string;
+  event_id: number | string;
+  contact_id: number | string;
+  name: string;
+  phone: string;
+  status: 'registered' | 'waitlisted' | 'cancelled';
+  ticket_key: string;
+}
+
+/** Thrown inside a transaction to roll it back with an answer. */
+class RolledBack extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.code);
+  }
+}
+
+export class RegistrationsService {
+  constructor(private readonly deps: RegistrationsServiceDeps) {}
+
+  /** Per client IP, then per phone: refused calls do not count. */
+  async limitIp(ip: string | null): Promise<Refusal | null> {
+    return this.limit(`events:ip:${(ip ?? 'unknown').slice(0, 64)}`, this.deps.rateLimits.perIp);
+  }
+
+  async limitPhone(phone: string): Promise<Refusal | null> {
+    return this.limit(`events:phone:${phone}`, this.deps.rateLimits.perPhone);
+  }
+
+  async register(p: RegisterParams): Promise<RegisterResult> {
+    const ipLimited = await this.limitIp(p.ip);
+    if (ipLimited) return ipLimited;
+    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, p.eventId);
+    if (!event) return refuse('event_not_found', 'No such event');
+    const form = validateAnswers(event.fields, p.answers);
+    if (!form.ok) return refuse('validation_failed', 'Some answers are not valid', { fields: form.fields });
+    if (p.consent !== true) return refuse('consent_required', 'The privacy consent is required');
+    const phoneLimited = await this.limitPhone(form.phone);
+    if (phoneLimited) return phoneLimited;
+    const status = eventStatus(event, this.deps.clock.now());
+    if (status === 'closed' || status === 'ended') return refuse('registration_closed', `Registration is ${status}`);
+    if (event.smsVerification) {
+      const checked = await this.checkSmsCode(event.id, form.phone, p.smsCode ?? null);
+      if (checked) return checked;
+    }
+    return this.store({
+      event,
+      answers: form.answers,
+      name: form.name,
+      phone: form.phone,
+      channelId: p.channelId ?? null,
+      ip: p.ip,
+      identity: p.identity ?? null,
+      source: 'h5',
+      ignoreCapacity: false,
+    });
+  }
+
+  /**
+   * Walk-ins (checkins.service.ts): a registration taken at the gate, whatever the deadline and
+   * the capacity (the person is standing there; the operator decides). Someone already registered
+   * is found by their phone and answered with their registration.
+   */
+  async registerWalkIn(
+    m: EntityManager,
+    p: { event: EventRecord; answers: Answers; name: string; phone: string },
+  ): Promise<{ registrationId: number; status: RegistrationRow['status']; contactId: number; created: boolean }> {
+    const [existing] = await m.query<RegistrationRow[]>(
+      `SELECT id, event_id, contact_id, name, phone, status, ticket_key FROM event_registrations WHERE event_id = ? AND phone = ?${
+        isMysqlManager(m) ? ' FOR UPDATE' : ''
+      }`,
+      [p.event.id, p.phone],
+    );
+    const now = this.deps.clock.now();
+    if (existing && existing.status === 'registered')
+      return { registrationId: Number(existing.id), status: existing.status, contactId: Number(existing.contact_id), created: false };
+    // Taken without the capacity check: the counter may pass capacity, which then reads as full.
+    await m.query('UPDATE events SET registered = registered + 1, updated_at = ? WHERE id = ?', [toSqlDate(now), p.event.id]);
+    const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: null });
+    const key = newTicketKey();
+    let registrationId: number;
+    if (existing) {
+      registrationId = Number(existing.id);
+      await m.query(
+        "UPDATE event_registrations SET status = 'registered', answers = ?, name = ?, ticket_key = ?, source = 'walk_in', cancelled_at = NULL, " +
+          'queued_at = ?, updated_at = ? WHERE id = ?',
+        [JSON.stringify(p.answers), p.name.slice(0, 128), key, toSqlDate(now), toSqlDate(now), registrationId],
+      );
+    } else {
+      registrationId = await this.insertRegistration(m, {
+        eventId: p.event.id,
+        contactId,
+        phone: p.phone,
+        name: p.name,
+        answers: p.answers,
+        status: 'registered',
+        key,
+        source: 'walk_in',
+        channelId: null,
+        ip: null,
+        now,
+      });
+    }
+    await this.recordRegistration(m, {
+      eventId: p.event.id,
+      registrationId,
+      contactId,
+      status: 'registered',
+      channelId: null,
+      key,
+      source: 'walk_in',
+    });
+    return { registrationId, status: 'registered', contactId, created: true };
+  }
+
+  /** Cancels the ticket's registration (revoking the ticket); its seat goes to the first waitlisted; a paid one is refunded. */
+  async cancel(p: { eventId: number; token: string; ip: string | null }): Promise<{ ok: true; value: { status: 'cancelled' } } | Refusal> {
+    const ipLimited = await this.limitIp(p.ip);
+    if (ipLimited) return ipLimited;
+    const claims = await this.claimsOf(p.eventId, p.token);
+    if (!claims.ok) return claims;
+    const now = this.deps.clock.now();
+    let promoted: number | null = null;
+    const result = await this.deps.transactor.runRetrying(async (m): Promise<{ ok: true; value: { status: 'cancelled' } } | Refusal> => {
+      const row = await this.lockRegistration(m, claims.value.registrationId);
+      if (!row || row.ticket_key !== claims.value.key) return refuse('invalid_ticket', 'Not a ticket of this event');
+      if (row.status === 'cancelled') return { ok: true, value: { status: 'cancelled' } };
+      const [checked] = await m.query<{ gate: string; checked_in_at: unknown }[]>(
+        'SELECT gate, checked_in_at FROM event_checkins WHERE registration_id = ?',
+        [row.id],
+      );
+      if (checked) return refuse('already_checked_in', 'The ticket was used: it cannot be cancelled', { gate: checked.gate });
+      await m.query("UPDATE event_registrations SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ?", [
+        toSqlDate(now),
+        toSqlDate(now),
+        row.id,
+      ]);
+      if (row.status === 'registered') {
+        await m.query('UPDATE events SET registered = registered - 1, updated_at = ? WHERE id = ? AND registered > 0', [
+          toSqlDate(now),
+          p.eventId,
+        ]);
+        promoted = await this.promoteFirstWaitlisted(m, p.eventId, now);
+      }
+      await this.deps.interactions.recordInteraction(m, {
+        type: 'registration_cancelled',
+        channel: 'system',
+        occurredAt: now,
+        detail: { eventId: p.eventId, registrationId: Number(row.id) },
+        identity: null,
+        contactId: Number(row.contact_id),
+        dedupeKey: `event:${p.eventId}:cancel:${row.id}:${row.ticket_key}`,
+        ref: { type: 'event', id: String(p.eventId) },
+      });
+      return { ok: true, value: { status: 'cancelled' } };
+    });
+    if (result.ok) {
+      this.deps.onRecorded?.();
+      if (promoted !== null) this.deps.logger.info('waitlisted registration promoted', { eventId: p.eventId, registrationId: promoted });
+      await this.refund(claims.value.registrationId);
+    }
+    return result;
+  }
+
+  /** GET /api/events/:eventId/tickets/:token: what the ticket page shows. */
+  async ticketStatus(p: {
+    eventId: number;
+    token: string;
+  }): Promise<
+    | { ok: true; value: { status: 'valid' | 'revoked' | 'checked_in' | 'waitlisted'; eventName: string; name: string; startsAt: string } }
+    | Refusal
+  > {
+    const claims = await this.claimsOf(p.eventId, p.token);
+    if (!claims.ok) return claims;
+    const [row] = await this.deps.dataSource.query<
+      (RegistrationRow & { event_name: string; starts_at: unknown; checked_in: number | string | null })[]
+    >(
+      'SELECT r.id, r.status, r.name, r.ticket_key, e.name AS event_name, e.starts_at, c.id AS checked_in FROM event_registrations r ' +
+        'JOIN events e ON e.id = r.event_id LEFT JOIN event_checkins c ON c.registration_id = r.id WHERE r.id = ? AND r.event_id = ?',
+      [claims.value.registrationId, p.eventId],
+    );
+    if (!row || row.ticket_key !== claims.value.key) return refuse('invalid_ticket', 'Not a ticket of this event');
+    const status =
+      row.checked_in !== null
+        ? 'checked_in'
+        : row.status === 'cancelled'
+          ? 'revoked'
+          : row.status === 'waitlisted'
+            ? 'waitlisted'
+            : 'valid';
+    const startsAt = row.starts_at instanceof Date ? row.starts_at : new Date(`${String(row.starts_at).replace(' ', 'T')}Z`);
+    return { ok: true, value: { status, eventName: row.event_name, name: row.name, startsAt: startsAt.toISOString() } };
+  }
+
+  /** The ticket's QR code (the token itself, which the scanner posts). Only for a well-signed token of this event. */
+  async ticketQr(p: { eventId: number; token: string }): Promise<{ ok: true; value: Buffer } | Refusal> {
+    const claims = await this.claimsOf(p.eventId, p.token);
+    if (!claims.ok) return claims;
+    return { ok: true, value: await QRCode.toBuffer(p.token, QR_OPTIONS) };
+  }
+
+  /**
+   * POST sms-codes: a 6-digit code sent through the outbox's SMS channel (transactional), only its
+   * HMAC kept. The contact is found or created by the phone (the SMS driver sends to
+   * contacts.phone, which is set when empty). Sending again replaces the code.
+   */
+  async sendSmsCode(p: { eventId: number; phone: unknown; ip: string | null }): Promise<{ ok: true; value: null } | Refusal> {
+    const ipLimited = await this.limitIp(p.ip);
+    if (ipLimited) return ipLimited;
+    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, p.eventId);
+    if (!event) return refuse('event_not_found', 'No such event');
+    if (!event.smsVerification || this.deps.smsCodeTemplateId === null)
+      return refuse('sms_verification_off', 'This event does not verify phones by SMS');
+    const phone = typeof p.phone === 'string' ? normalizeChineseMobile(p.phone) : null;
+    if (!phone) return refuse('validation_failed', 'Not a mobile number', { fields: { phone: '请填写正确的手机号' } });
+    const phoneLimited = await this.limitPhone(phone);
+    if (phoneLimited) return phoneLimited;
+    const status = eventStatus(event, this.deps.clock.now());
+    if (status === 'closed' || status === 'ended') return refuse('registration_closed', `Registration is ${status}`);
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const secret = await this.deps.ticketSecret();
+    const now = this.deps.clock.now();
+    const templateId = this.deps.smsCodeTemplateId;
+    await this.deps.transactor.runRetrying(async (m) => {
+      const upsert = isMysqlManager(m)
+        ? 'INSERT INTO event_sms_codes (event_id, phone, code_hash, attempts, expires_at, sent_at) VALUES (?, ?, ?, 0, ?, ?) ' +
+          'ON DUPLICATE KEY UPDATE code_hash = VALUES(code_hash), attempts = 0, expires_at = VALUES(expires_at), sent_at = VALUES(sent_at)'
+        : 'INSERT INTO event_sms_codes (event_id, phone, code_hash, attempts, expires_at, sent_at) VALUES (?, ?, ?, 0, ?, ?) ' +
+          'ON CONFLICT (event_id, phone) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, expires_at = excluded.expires_at, sent_at = excluded.sent_at';
+      await m.query(upsert, [
+        event.id,
+        phone,
+        codeHash(secret, event.id, phone, code),
+        toSqlDate(new Date(now.getTime() + SMS_CODE_TTL_MS)),
+        toSqlDate(now),
+      ]);
+      const contactId = await this.contactFor(m, { phone, name: null, identity: null });
+      await this.deps.outbox.enqueue({
+        manager: m,
+        drafts: [
+          {
+            dedupeKey: `event:${event.id}:sms_code:${phone}:${now.getTime()}`,
+            contactId,
+            channel: 'sms',
+            purpose: 'transactional',
+            source: { type: 'event', id: String(event.id) },
+            payload: { templateId, params: [code] },
+          },
+        ],
+      });
+    });
+    this.deps.onQueued?.();
+    this.deps.logger.info('event sms code queued', { eventId: event.id, phone: maskPersonalData(phone) });
+    return { ok: true, value: null };
+  }
+
+  /** The ticket token of a registration (signed now; the same token every time for the same key). */
+  async ticketOf(p: { eventId: number; registrationId: number; key: string }): Promise<Ticket> {
+    const token = signTicket(await this.deps.ticketSecret(), p);
+    return { token, qrImageUrl: `/api/events/${p.eventId}/tickets/${encodeURIComponent(token)}/qr.png` };
+  }
+
+  /** A token's claims when its signature holds and it names this event; else invalid_ticket / wrong_event. */
+  async claimsOf(eventId: number, token: string): Promise<{ ok: true; value: TicketClaims } | Refusal> {
+    const claims = verifyTicket(await this.deps.ticketSecret(), token);
+    if (!claims) return refuse('invalid_ticket', 'The ticket is not one of ours (malformed or forged)');
+    if (claims.eventId !== eventId) return refuse('wrong_event', 'The ticket is for another event', { eventId: claims.eventId });
+    return { ok: true, value: claims };
+  }
+
+  private async store(p: {
+    event: EventRecord;
+    answers: Answers;
+    name: string;
+    phone: string;
+    channelId: number | null;
+    ip: string | null;
+    identity: IdentityRef | null;
+    source: 'h5';
+    ignoreCapacity: boolean;
+  }): Promise<RegisterResult> {
+    const key = newTicketKey();
+    const now = this.deps.clock.now();
+    let outcome: { registrationId: number; status: 'registered' | 'waitlisted' } | Refusal;
+    try {
+      outcome = await this.deps.transactor.run(async (m) => {
+        const seated = await takeSeat(m, p.event.id, now);
+        if (!seated && !p.event.waitlist) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
+        const status = seated ? 'registered' : 'waitlisted';
+        const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: p.identity });
+        // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
+        const registrationId = await this.insertRegistration(m, {
+          eventId: p.event.id,
+          contactId,
+          phone: p.phone,
+          name: p.name,
+          answers: p.answers,
+          status,
+          key,
+          source: p.source,
+          channelId: p.channelId,
+          ip: p.ip,
+          now,
+        });
+        await this.recordRegistration(m, {
+          eventId: p.event.id,
+          registrationId,
+          contactId,
+          status,
+          channelId: p.channelId,
+          key,
+          source: p.source,
+        });
+        return { registrationId, status };
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      outcome = await this.registerAgain(p, key, now);
+    }
+    if ('ok' in outcome) return outcome;
+    this.deps.onRecorded?.();
+    const ticket = await this.ticketOf({ eventId: p.event.id, registrationId: outcome.registrationId, key });
+    if (outcome.status === 'waitlisted') {
+      // Its place in the line: those queued before it, or at the same moment with a lower id.
+      const [position] = await this.deps.dataSource.query<{ n: number | string }[]>(
+        "SELECT COUNT(*) AS n FROM event_registrations r JOIN event_registrations mine ON mine.id = ? WHERE r.event_id = ? AND r.status = 'waitlisted' " +
+          'AND (r.queued_at < mine.queued_at OR (r.queued_at = mine.queued_at AND r.id <= mine.id))',
+        [outcome.registrationId, p.event.id],
+      );
+      return refuse('event_full', 'Every seat is taken: the registration is on the waitlist', {
+        waitlisted: true,
+        position: Number(position?.n ?? 1),
+        registrationId: outcome.registrationId,
+        ticket,
+      });
+    }
+    return { ok: true, value: { registrationId: outcome.registrationId, status: 'registered', ticket } };
+  }
+
+  /**
+   * The phone is registered already. A cancelled registration comes back to life (a new ticket,
+   * a seat if there is one); any other answers already_registered with its id.
+   */
+  private async registerAgain(
+    p: Parameters<RegistrationsService['store']>[0],
+    key: string,
+    now: Date,
+  ): Promise<{ registrationId: number; status: 'registered' | 'waitlisted' } | Refusal> {
+    const [existing] = await this.deps.dataSource.query<RegistrationRow[]>(
+      'SELECT id, status FROM event_registrations WHERE event_id = ? AND phone = ?',
+      [p.event.id, p.phone],
+    );
+    if (!existing) throw new Error('a duplicate registration that cannot be found');
+    const already = refuse('already_registered', 'This phone is registered for the event already', { registrationId: Number(existing.id) });
+    if (existing.status !== 'cancelled') return already;
+    try {
+      return await this.deps.transactor.run(async (m) => {
+        const seated = await takeSeat(m, p.event.id, now);
+        if (!seated && !p.event.waitlist) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
+        const status = seated ? 'registered' : 'waitlisted';
+        const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: p.identity });
+        const revived = await executeCountingRows(
+          m,
+          'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, consent_at = ?, ' +
+            "consent_ip = ?, cancelled_at = NULL, queued_at = ?, updated_at = ? WHERE id = ? AND status = 'cancelled'",
+          [
+            status,
+            contactId,
+            p.name.slice(0, 128),
+            JSON.stringify(p.answers),
+            key,
+            p.channelId,
+            toSqlDate(now),
+            p.ip,
+            toSqlDate(now),
+            toSqlDate(now),
+            existing.id,
+          ],
+        );
+        // Another request revived it first: this one is the duplicate, and its seat goes back.
+        if (revived === 0) throw new RolledBack(already);
+        await this.recordRegistration(m, {
+          eventId: p.event.id,
+          registrationId: Number(existing.id),
+          contactId,
+          status,
+          channelId: p.channelId,
+          key,
+          source: p.source,
+        });
+        return { registrationId: Number(existing.id), status };
+      });
+    } catch (error) {
+      if (error instanceof RolledBack) return error.refusal;
+      throw error;
+    }
+  }
+
+  private async insertRegistration(
+    m: EntityManager,
+    r: {
+      eventId: number;
+      contactId: number;
+      phone: string;
+      name: string;
+      answers: Answers;
+      status: 'registered' | 'waitlisted';
+      key: string;
+      source: string;
+      channelId: number | null;
+      ip: string | null;
+      now: Date;
+    },
+  ): Promise<number> {
+    const at = toSqlDate(r.now);
+    return insertReturningId(
+      m,
+      'INSERT INTO event_registrations (event_id, contact_id, phone, name, answers, status, ticket_key, source, channel_id, consent_at, consent_ip, ' +
+        'cancelled_at, queued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
+      [
+        r.eventId,
+        r.contactId,
+        r.phone,
+        r.name.slice(0, 128),
+        JSON.stringify(r.answers),
+        r.status,
+        r.key,
+        r.source,
+        r.channelId,
+        at,
+        r.ip,
+        at,
+        at,
+        at,
+      ],
+    );
+  }
+
+  private async recordRegistration(
+    m: EntityManager,
+    r: {
+      eventId: number;
+      registrationId: number;
+      contactId: number;
+      status: string;
+      channelId: number | null;
+      key: string;
+      source: string;
+    },
+  ): Promise<void> {
+    await this.deps.interactions.recordInteraction(m, {
+      type: 'registration',
+      channel: r.source === 'walk_in' ? 'admin' : 'system',
+      occurredAt: this.deps.clock.now(),
+      // channelId: the channel reaction attributes it like a visit through the channel.
+      detail: {
+        eventId: r.eventId,
+        registrationId: r.registrationId,
+        status: r.status,
+        source: r.source,
+        ...(r.channelId === null ? {} : { channelId: r.channelId }),
+      },
+      identity: null,
+      contactId: r.contactId,
+      // The ticket key makes a registration revived after a cancellation a fact of its own.
+      dedupeKey: `event:${r.eventId}:registration:${r.registrationId}:${r.key}`,
+      ref: { type: 'event', id: String(r.eventId) },
+    });
+  }
+
+  /**
+   * The contact: by the H5 identity when the page has one, else by the phone identity; created on
+   * first sight. Its name and typed phone are filled in when empty (never overwritten: an
+   * operator may have written better ones).
+   */
+  private async contactFor(m: EntityManager, p: { phone: string; name: string | null; identity: IdentityRef | null }): Promise<number> {
+    const identity = p.identity ?? { kind: 'phone' as const, appId: '', value: p.phone };
+    const { contactId } = await this.deps.contacts.resolveContact(m, identity);
+    const changed = await executeCountingRows(
+      m,
+      'UPDATE contacts SET phone = COALESCE(phone, ?), name = COALESCE(name, ?), updated_at = ? WHERE id = ? AND (phone IS NULL OR (name IS NULL AND ? IS NOT NULL))',
+      [p.phone, p.name, toSqlDate(this.deps.clock.now()), contactId, p.name],
+    );
+    if (changed > 0) await refreshSearchTerms(m, [contactId]);
+    return contactId;
+  }
+
+  private async lockRegistration(m: EntityManager, id: number): Promise<RegistrationRow | null> {
+    const [row] = await m.query<RegistrationRow[]>(
+      `SELECT id, event_id, contact_id, name, phone, status, ticket_key FROM event_registrations WHERE id = ?${isMysqlManager(m) ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  /**
+   * The seat just given back goes to the first waitlisted registration (by queued_at, the order
+   * they came in), in the cancellation's transaction; its ticket, handed out when it was waitlisted,
+   * becomes valid. Null when nobody waits (or the seat was taken meanwhile).
+   */
+  private async promoteFirstWaitlisted(m: EntityManager, eventId: number, now: Date): Promise<number | null> {
+    const [first] = await m.query<RegistrationRow[]>(
+      `SELECT id, contact_id, ticket_key FROM event_registrations WHERE event_id = ? AND status = 'waitlisted' ORDER BY queued_at, id LIMIT 1${
+        isMysqlManager(m) ? ' FOR UPDATE' : ''
+      }`,
+      [eventId],
+    );
+    if (!first || !(await takeSeat(m, eventId, now))) return null;
+    await m.query("UPDATE event_registrations SET status = 'registered', updated_at = ? WHERE id = ? AND status = 'waitlisted'", [
+      toSqlDate(now),
+      first.id,
+    ]);
+    await this.deps.interactions.recordInteraction(m, {
+      type: 'registration',
+      channel: 'system',
+      occurredAt: now,
+      detail: { eventId, registrationId: Number(first.id), status: 'registered', promoted: true },
+      identity: null,
+      contactId: Number(first.contact_id),
+      dedupeKey: `event:${eventId}:promoted:${first.id}:${first.ticket_key}`,
+      ref: { type: 'event', id: String(eventId) },
+    });
+    return Number(first.id);
+  }
+
+  private async refund(registrationId: number): Promise<void> {
+    if (!this.deps.refundFor) return;
+    try {
+      await this.deps.refundFor({
+        ref: { type: REGISTRATION_REF_TYPE, id: String(registrationId) },
+        actor: { operatorId: null, ip: null },
+        reason: '活动报名已取消',
+      });
+    } catch (error) {
+      // The order stays refunding with its error shown on the orders screen, where it can be asked again.
+      this.deps.logger.error('refund of a cancelled registration failed', {
+        registrationId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  /** A wrong code costs a try (committed on its own); the right one is used up by the registration. */
+  private async checkSmsCode(eventId: number, phone: string, code: string | null): Promise<Refusal | null> {
+    const invalid = refuse('sms_code_invalid', 'The SMS code is wrong or expired');
+    const [row] = await this.deps.dataSource.query<{ code_hash: string; attempts: number | string; expires_at: unknown }[]>(
+      'SELECT code_hash, attempts, expires_at FROM event_sms_codes WHERE event_id = ? AND phone = ?',
+      [eventId, phone],
+    );
+    if (!row || code === null || !/^\d{6}$/.test(code)) return invalid;
+    const expiresAt = row.expires_at instanceof Date ? row.expires_at : new Date(`${String(row.expires_at).replace(' ', 'T')}Z`);
+    if (Number(row.attempts) >= SMS_CODE_MAX_ATTEMPTS || expiresAt.getTime() <= this.deps.clock.now().getTime()) return invalid;
+    const expected = Buffer.from(row.code_hash, 'utf8');
+    const given = Buffer.from(codeHash(await this.deps.ticketSecret(), eventId, phone, code), 'utf8');
+    if (expected.length === given.length && timingSafeEqual(expected, given)) {
+      await this.deps.dataSource.query('DELETE FROM event_sms_codes WHERE event_id = ? AND phone = ?', [eventId, phone]);
+      return null;
+    }
+    await this.deps.dataSource.query('UPDATE event_sms_codes SET attempts = attempts + 1 WHERE event_id = ? AND phone = ?', [
+      eventId,
+      phone,
+    ]);
+    return invalid;
+  }
+
+  private async limit(key: string, max: number): Promise<Refusal | null> {
+    const reserved = await this.deps.throttle.reserveInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
+    if (reserved.ok) return null;
+    return refuse('rate_limited', 'Too many requests: try again later', { retryAfterSeconds: Math.ceil(reserved.retryAfterMs / 1000) });
+  }
+}
+
+/**
+ * A code's HMAC under the tickets' key: six digits hashed plainly would be found by trying the
+ * million of them against a leaked row.
+ */
+function codeHash(secret: Buffer, eventId: number, phone: string, code: string): string {
+  return createHmac('sha256', secret).update(`sms:${eventId}:${phone}:${code}`).digest('hex');
+}

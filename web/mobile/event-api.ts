@@ -1,0 +1,63 @@
+/**
+ * The public exhibitions API as the pages call it (EVENTS-CONTRACT: GET /api/events/:eventId and
+ * the registration, visit, SMS and ticket calls). Fetches go through web/shared/api.ts, which
+ * turns a refusal into an ApiError carrying `{code, message, details}`.
+ */
+import { api } from '@shared/api';
+import type { RegistrationField } from '@shared/registration-form';
+import type { Venue } from './map-links';
+
+export type EventStatus = 'open' | 'full' | 'closed' | 'ended';
+
+export interface PublicEvent {
+  id: number | string;
+  name: string;
+  venue: Venue;
+  startsAt: string;
+  endsAt: string;
+  registrationDeadline: string;
+  capacity: number;
+  registered: number;
+  status: EventStatus;
+  fields: RegistrationField[];
+  agenda: { time: string; title: string; speaker?: string | null }[] | null;
+  benefit: { kind: 'gift' | 'coupon'; description: string } | null;
+  facts: { weather?: string | null; traffic?: string | null; expectedHeadcount?: number | null } | null;
+  smsVerification: boolean;
+  waitlist: boolean;
+}
+
+export interface RegistrationBody {
+  answers: Record<string, string>;
+  consent: true;
+  channelId?: number;
+  smsCode?: string;
+  visitorId?: string;
+}
+
+export interface Registered {
+  registrationId: number | string;
+  status: 'registered';
+  ticket: { token: string; qrImageUrl: string };
+}
+
+export type TicketStatus = 'valid' | 'revoked' | 'checked_in' | 'waitlisted';
+
+export interface PublicTicket {
+  status: TicketStatus;
+  eventName: string;
+  name: string;
+  startsAt: string;
+}
+
+const base = (eventId: string): string => `/api/events/${encodeURIComponent(eventId)}`;
+
+export const eventApi = {
+  event: (eventId: string) => api.get<PublicEvent>(base(eventId)),
+  visit: (eventId: string, body: { channelId?: number; visitorId: string }) => api.post<void>(`${base(eventId)}/visits`, body),
+  smsCode: (eventId: string, phone: string) => api.post<void>(`${base(eventId)}/sms-codes`, { phone }),
+  register: (eventId: string, body: RegistrationBody) => api.post<Registered>(`${base(eventId)}/registrations`, body),
+  ticket: (eventId: string, token: string) => api.get<PublicTicket>(`${base(eventId)}/tickets/${encodeURIComponent(token)}`),
+  cancel: (eventId: string, token: string) => api.post<{ status: 'cancelled' }>(`${base(eventId)}/registrations/cancel`, { token }),
+  qrImageUrl: (eventId: string, token: string) => `${base(eventId)}/tickets/${encodeURIComponent(token)}/qr.png`,
+};

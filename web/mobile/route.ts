@@ -1,0 +1,38 @@
+/**
+ * The public pages' routes, read from the path (history routing: the server answers the page's
+ * HTML for every /e/… path, so a ticket link opened later, or shared, lands on the ticket itself):
+ *   /e/:eventId                  the invitation page (?ch=<channelId> attributes the visit)
+ *   /e/:eventId/ticket/:token    one ticket, re-openable
+ * A hand-written matcher instead of vue-router: two routes do not need 10 KB of router.
+ */
+export type MobileRoute = { name: 'event'; eventId: string } | { name: 'ticket'; eventId: string; token: string } | { name: 'not_found' };
+
+export function routeOf(pathname: string): MobileRoute {
+  const parts = pathname.split('/').filter((part) => part !== '');
+  if (parts[0] !== 'e' || !parts[1]) return { name: 'not_found' };
+  const eventId = safeDecode(parts[1]);
+  if (eventId === null) return { name: 'not_found' };
+  if (parts.length === 2) return { name: 'event', eventId };
+  if (parts.length === 4 && parts[2] === 'ticket') {
+    const token = safeDecode(parts[3] ?? '');
+    if (token) return { name: 'ticket', eventId, token };
+  }
+  return { name: 'not_found' };
+}
+
+export const eventPath = (eventId: string): string => `/e/${encodeURIComponent(eventId)}`;
+export const ticketPath = (eventId: string, token: string): string => `${eventPath(eventId)}/ticket/${encodeURIComponent(token)}`;
+
+/** `?ch=` as the visit and the registration carry it: a channel id, or nothing for anything else. */
+export function channelIdOf(search: string): number | undefined {
+  const ch = new URLSearchParams(search).get('ch');
+  return ch !== null && /^[1-9]\d{0,9}$/.test(ch) ? Number(ch) : undefined;
+}
+
+function safeDecode(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
