@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 import { readSmsConfig, smsEnvSchema, type SmsConfig } from './sms.config';
@@ -88,6 +89,9 @@ const envSchema = z.object({
   ...smsEnvSchema.shape,
   // WeChat Pay (config/pay.config.ts).
   ...payEnvSchema.shape,
+  // The content centre's files (server/modules/content): a folder, and the largest upload.
+  CONTENT_DIR: optionalText,
+  CONTENT_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2000).default(200),
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -175,6 +179,12 @@ export interface Config {
    * where the sandbox's generated merchant is used (server/adapters/sandbox/sandbox-pay-keys.ts).
    */
   pay: PayConfig;
+  /**
+   * The content centre (server/modules/content): the folder its files are kept in (CONTENT_DIR;
+   * default `content/` beside the SQLite file, or `./data/content` on MySQL) and the largest
+   * upload in bytes (CONTENT_MAX_UPLOAD_MB, at most 2000: the size column is an int).
+   */
+  content: { dir: string; maxUploadBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -283,6 +293,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     linkSecret: e.LINK_SECRET ?? null,
     sms: readSms(e, sandbox),
     pay: readPay(e, hasOfficialAccount ? (e.WECHAT_APPID ?? null) : sandbox ? s.wechatAppId : null),
+    content: {
+      dir: path.resolve(
+        e.CONTENT_DIR ??
+          (e.DATABASE_URL.startsWith('sqlite:')
+            ? path.join(path.dirname(e.DATABASE_URL.slice('sqlite:'.length)), 'content')
+            : './data/content'),
+      ),
+      maxUploadBytes: e.CONTENT_MAX_UPLOAD_MB * 1024 * 1024,
+    },
   };
   // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real
   // merchant and sandbox mode never go together.

@@ -48,6 +48,8 @@ import { OaCustomWindow } from './oa-custom-window.entity';
 import { Channel } from './channel.entity';
 import { ChannelTouch } from './channel-touch.entity';
 import { ChannelWelcome } from './channel-welcome.entity';
+import { ContentMaterial } from './content-material.entity';
+import { ContentView } from './content-view.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -108,4 +110,7 @@ export const ALL_ENTITIES = [
   Channel,
   ChannelTouch,
   ChannelWelcome,
+  // The content centre (issue 15 §1b).
+  ContentMaterial,
+  ContentView,
 ];

@@ -115,6 +115,10 @@ import { createAdminChannelsRouter } from './http/admin-channels.routes';
 import { createChannelReaction } from './modules/channels/channel.reaction';
 import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
 import { ChannelsService } from './modules/channels/channels.service';
+import { createAdminContentRouter } from './http/admin-content.routes';
+import { anonymousVisitor, createContentRouter, type VisitorIdentifier } from './http/content.routes';
+import { DiskContentStorage, type ContentStorage } from './modules/content/content-storage';
+import { ContentService } from './modules/content/content.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -161,6 +165,13 @@ export interface ComposeParams {
    * compiler's membership and the scoring module's stage/assignment services here.
    */
   journeyPorts?: { segments?: SegmentsPort; sales?: SalesPort };
+  /**
+   * Who reads a content page (`/c/<code>`): a contact id or null. Default: nobody is known (views
+   * are counted by the anonymous visitor cookie); web OAuth (snsapi_base) is to be passed here.
+   */
+  identifyVisitor?: VisitorIdentifier;
+  /** The content centre's file store (default: the folder config.content.dir). */
+  contentStorage?: ContentStorage;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -599,6 +610,21 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
   });
 
+  // The content centre (内容中心, issue 15 §1b): files on disk (CONTENT_DIR), views through tracked links.
+  const content = new ContentService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    logger,
+    storage: p.contentStorage ?? new DiskContentStorage(config.content.dir),
+    publicBaseUrl: config.publicBaseUrl,
+    maxUploadBytes: config.content.maxUploadBytes,
+    channelExists: async (manager, channelId) => (await channels.findChannelRef(channelId, manager)) !== null,
+    interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
+    onRecorded: () => reactions.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -624,6 +650,8 @@ export function composeServices(p: ComposeParams) {
     createPayRouter({ payments, gate: drainGate, logger }),
     createAdminPaymentsRouter({ payments, auth }),
     createAdminChannelsRouter({ channels, auth }),
+    createAdminContentRouter({ content, auth, maxUploadBytes: config.content.maxUploadBytes }),
+    createContentRouter({ content, identifyVisitor: p.identifyVisitor ?? anonymousVisitor }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -781,5 +809,6 @@ export function composeServices(p: ComposeParams) {
     payments,
     channels,
     channelWelcomes,
+    content,
   };
 }

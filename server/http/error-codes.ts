@@ -45,6 +45,10 @@ export const ERROR_CODES = [
   'pay_api_failed',
   /** 502: WeChat or WeCom refused a call made for the request, or did not answer; `details.errcode`. */
   'platform_refused',
+  /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
+  'content_file_type',
+  /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */
+  'range_not_satisfiable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -91,6 +95,9 @@ export const FIELD_RULE_CODES = [
   'mp_page_format',
   'channel_field_kind',
   'channel_users_required',
+  // The content centre (server/http/admin-content.routes.ts).
+  'content_body_bytes',
+  'content_body_article',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

@@ -9,7 +9,7 @@
  */
 
 /** A matcher a rule, segment condition or journey trigger can put on an interaction's detail. */
-export const MATCHER_KINDS = ['keyword_exact', 'keyword_contains', 'scene', 'menu_key', 'event_id'] as const;
+export const MATCHER_KINDS = ['keyword_exact', 'keyword_contains', 'scene', 'menu_key', 'event_id', 'content_id'] as const;
 export type MatcherKind = (typeof MATCHER_KINDS)[number];
 
 /** The detail field each matcher reads. */
@@ -19,6 +19,7 @@ export const MATCHER_FIELDS: Readonly<Record<MatcherKind, string>> = {
   scene: 'scene',
   menu_key: 'menuKey',
   event_id: 'eventId',
+  content_id: 'contentId',
 };
 
 export interface InteractionTypeDef {
@@ -105,6 +106,14 @@ export const INTERACTION_TYPES = {
   // Payments and referrals (exhibitions, the mini-program): stage rules move contacts on them.
   payment: { direction: 'in', label: { zh: '支付', en: 'Payment' }, words: ['description'] },
   referral: { direction: 'in', label: { zh: '推荐好友', en: 'Referral' } },
+  // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=).
+  content_view: {
+    direction: 'in',
+    label: { zh: '阅读内容', en: 'Read content' },
+    words: ['title'],
+    matchers: ['content_id'],
+    ruleTrigger: true,
+  },
 } as const satisfies Record<string, InteractionTypeDef>;
 
 export type InteractionTypeName = keyof typeof INTERACTION_TYPES;

@@ -81,7 +81,7 @@ const en: Messages = {
     emptySandbox: 'Try it in the sandbox',
   },
   stages: { acquired: 'Acquisition', activated: 'Activation', retained: 'Retention', revenue: 'Revenue', referral: 'Referral' },
-  channels: { oa: 'Official Account', wecom: 'WeCom', mp: 'Mini program', sms: 'SMS', pay: 'Pay', admin: 'Admin', system: 'System' },
+  channels: { oa: 'Official Account', wecom: 'WeCom', mp: 'Mini program', sms: 'SMS', pay: 'Pay', admin: 'Admin', system: 'System', web: 'Web page' },
   interactionTypes: interactionTypeLabels('en'),
   contacts: {
     title: 'Contacts',
@@ -140,6 +140,7 @@ const en: Messages = {
       scene: 'QR code scene',
       menu_key: 'Menu key',
       event_id: 'Event id',
+      content_id: 'Content id',
     },
   },
   sandbox: {
@@ -277,6 +278,8 @@ const en: Messages = {
     sandbox_callback_failed: 'The callback did not reach Flywheel; check that it is running',
     sandbox_unknown_code: 'No live channel code has the scene {scene}',
     platform_refused: 'WeChat or WeCom refused the request, or did not answer',
+    content_file_type: 'This file is not of a type the material takes (JPEG, PNG, GIF or WebP images, MP4 videos, PDF)',
+    range_not_satisfiable: 'The requested part of the file is past its end',
     http_400: 'The request was refused',
     http_404: 'Not found',
     http_413: 'Too large',
@@ -515,6 +518,8 @@ const en: Messages = {
       mp_page_format: 'A page path without a leading slash or query, such as pages/index/index',
       channel_field_kind: 'This field is only for the {kind} kind',
       channel_users_required: 'Name at least one member',
+      content_body_bytes: 'The article is too long (at most {maximum} bytes)',
+      content_body_article: 'Only an article has a body',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',
@@ -845,6 +850,7 @@ const en: Messages = {
       scene: 'Scene',
       menu_key: 'Menu key',
       event_id: 'Event id',
+      content_id: 'Content id',
     },
   },
   scoring: {

@@ -48,7 +48,7 @@ const zhCNCore = {
     done: '密码已修改',
   },
   stages: { acquired: '获客', activated: '激活', retained: '留存', revenue: '变现', referral: '推荐' },
-  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', sms: '短信', pay: '支付', admin: '后台', system: '系统' },
+  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', sms: '短信', pay: '支付', admin: '后台', system: '系统', web: '网页' },
   errors: {
     unknown: '出错了，请重试',
     network: '无法连接服务器',
@@ -81,6 +81,8 @@ const zhCNCore = {
     sandbox_callback_failed: '回调未能送达 Flywheel，请确认服务正在运行',
     sandbox_unknown_code: '没有场景值为 {scene} 的有效渠道码',
     platform_refused: '微信或企业微信拒绝了请求，或未应答',
+    content_file_type: '文件类型不符（图片支持 JPEG、PNG、GIF、WebP，视频支持 MP4，文档支持 PDF）',
+    range_not_satisfiable: '请求的文件范围超出了文件末尾',
     http_400: '请求有误',
     http_404: '找不到该内容',
     http_413: '内容太大',
@@ -151,6 +153,8 @@ const zhCNCore = {
       mp_page_format: '页面路径不以 / 开头、不带参数，如 pages/index/index',
       channel_field_kind: '此项仅适用于{kind}类型',
       channel_users_required: '请至少选择一名成员',
+      content_body_bytes: '正文过长（最多 {maximum} 字节）',
+      content_body_article: '只有图文才有正文',
     },
     rules: {
       too_big_string: '最多 {maximum} 个字符',

@@ -90,6 +90,7 @@ const zhCNScreens = {
       scene: '渠道二维码场景',
       menu_key: '菜单 key',
       event_id: '事件 ID',
+      content_id: '内容编号',
     },
   },
   sandbox: {
@@ -654,6 +655,7 @@ const zhCNScreens = {
       scene: '场景值',
       menu_key: '菜单键',
       event_id: '活动编号',
+      content_id: '内容编号',
     },
   },
   scoring: {
