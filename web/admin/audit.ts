@@ -65,6 +65,10 @@ export const AUDIT_ACTIONS = [
   'channel.create',
   'channel.update',
   'channel.archive',
+  'content.create',
+  'content.update',
+  'content.upload',
+  'content.archive',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
@@ -77,6 +81,7 @@ export const AUDIT_ACTION_GROUPS = [
   'journey',
   'broadcast',
   'channel',
+  'content',
   'contact',
 ] as const;
 

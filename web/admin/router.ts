@@ -53,6 +53,12 @@ export const shellRoutes: RouteRecordRaw[] = [
     meta: { roles: EDITORS, menu: 'channelsPage.menu' },
   },
   {
+    path: 'content',
+    name: 'content',
+    component: () => import('./views/ContentCentreView.vue'),
+    meta: { roles: EDITORS, menu: 'contentPage.menu' },
+  },
+  {
     path: 'journeys',
     name: 'journeys',
     component: () => import('./views/JourneysView.vue'),
