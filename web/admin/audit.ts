@@ -134,6 +134,7 @@ function show(value: AuditDetail[string] | undefined, t: Translator, field = '')
     if (field === 'role' && t.has(`roles.${value}`)) return t.t(`roles.${value}`);
     if (field === 'interactionType' && t.has(`interactionTypes.${value}`)) return t.t(`interactionTypes.${value}`);
     if (field === 'matchKind' && t.has(`rules.kinds.${value}`)) return t.t(`rules.kinds.${value}`);
+    if (field === 'contentKind' && t.has(`contentPage.kinds.${value}`)) return t.t(`contentPage.kinds.${value}`);
     if (t.has(`labels.values.${value}`)) return t.t(`labels.values.${value}`);
     const parsed = parseJson(value);
     if (parsed !== undefined) return showJson(parsed, t);

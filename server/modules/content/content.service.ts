@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ContentKind, ContentStatus } from '../../../entities/content-material.entity';
@@ -212,7 +212,7 @@ export class ContentService {
         action: 'content.create',
         targetType: 'content',
         targetId: inserted,
-        detail: describeRecord({ kind: params.kind, title: params.title, code, bodyChars: params.body?.length ?? 0 }),
+        detail: describeRecord({ contentKind: params.kind, title: params.title, bodyChars: params.body?.length ?? 0 }),
       });
       return inserted;
     });
@@ -287,7 +287,7 @@ export class ContentService {
         toSqlDate(this.deps.clock.now()),
         params.id,
       ]);
-      // The body can be 60 KB: the log names its size and digest, not its text.
+      // The body can be 60 KB: the log records its length and whether it changed, not its text.
       await this.deps.audit.record({
         manager,
         operatorId: params.actor.operatorId,
@@ -296,8 +296,8 @@ export class ContentService {
         targetType: 'content',
         targetId: params.id,
         detail: describeChanges(
-          { title: before.title, summary: before.summary, body: digestOf(before.body) },
-          { title: after.title, summary: after.summary, body: digestOf(after.body) },
+          { title: before.title, summary: before.summary, bodyChars: before.body?.length ?? 0, bodyEdited: false },
+          { title: after.title, summary: after.summary, bodyChars: after.body?.length ?? 0, bodyEdited: after.body !== before.body },
         ),
       });
       return { ok: true, value: null };
@@ -326,7 +326,7 @@ export class ContentService {
         action: 'content.archive',
         targetType: 'content',
         targetId: p.id,
-        detail: describeRecord({ title: current.title, kind: current.kind }),
+        detail: describeRecord({ title: current.title, contentKind: current.kind }),
       });
       return { ok: true, value: { id: p.id } };
     });
@@ -378,7 +378,7 @@ export class ContentService {
         action: 'content.upload',
         targetType: 'content',
         targetId: p.id,
-        detail: describeRecord({ type: sniffed.mime, name: p.fileName, size: stored.size, sha256: stored.sha256 }),
+        detail: describeRecord({ name: p.fileName, size: stored.size, format: sniffed.extension.toUpperCase() }),
       });
       return { ok: true, value: null };
     });
@@ -550,8 +550,4 @@ function newCode(): string {
 
 function emptyToNull(text: string | null | undefined): string | null {
   return text === undefined || text === null || text.trim() === '' ? null : text;
-}
-
-function digestOf(body: string | null): string | null {
-  return body === null ? null : `${body.length} chars, sha256 ${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
 }
