@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import request from 'supertest';
 import type { OperatorRole } from '../../../entities/operator.entity';
 import { describeEachDatabase } from '../../support/database';
@@ -206,6 +209,62 @@ describeEachDatabase('the content centre (内容中心)', (db) => {
       "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'content.upload'",
     );
     expect(Number(audit[0].n)).toBe(4);
+    // One file kept per material: a replaced file is removed, a refused one never stays.
+    const files = (dir: string): string[] =>
+      fs.existsSync(dir)
+        ? fs
+            .readdirSync(dir, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => e.name)
+        : [];
+    expect(files(path.join(stack.config.content.dir, 'materials'))).toHaveLength(4);
+    await a.upload(image.id, PNG, '新展位.png').expect(200);
+    expect(files(path.join(stack.config.content.dir, 'materials'))).toHaveLength(4);
+    expect(files(path.join(stack.config.content.dir, '.tmp'))).toEqual([]);
+  });
+
+  it('refuses a chunked upload (no Content-Length) when it passes the limit, keeping no partial file', async () => {
+    const image = await create({ kind: 'image', title: '大图' });
+    // 1.5 MB in 64 KiB chunks with no declared length: the store counts as it writes and stops at 1 MB.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${stack.baseUrl}/api/admin/content/${image.id}/file?name=big.png`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'image/png', 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.write(PNG);
+      const chunk = Buffer.alloc(64 * 1024);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 24) {
+          sent += 1;
+          if (!req.write(chunk)) {
+            req.once('drain', pump);
+            return;
+          }
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'payload_too_large' } });
+    expect(((await api(admin).get(`/api/admin/content/${image.id}`).expect(200)).body as Material).file).toBeNull();
+    // Nothing kept: no temporary file, no file under the material.
+    const files = (dir: string): string[] =>
+      fs.existsSync(dir)
+        ? fs
+            .readdirSync(dir, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => e.name)
+        : [];
+    expect(files(path.join(stack.config.content.dir, '.tmp'))).toEqual([]);
+    expect(files(path.join(stack.config.content.dir, 'materials'))).toEqual([]);
   });
 
   it('serves a file with byte ranges: 206 with Content-Range, 416 past the end, ETag and Last-Modified', async () => {
