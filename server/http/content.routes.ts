@@ -47,6 +47,14 @@ export function createContentRouter(deps: ContentRouterDeps): Router {
 
   router.get('/c/:code', async (ctx) => {
     const code = String(ctx.params.code ?? '');
+    // A HEAD (a link checker, a preview fetch) is no reader: answered, never counted.
+    if (ctx.method === 'HEAD') {
+      if (!(await deps.content.isLive(code))) throw notFound('No such link');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.status = 200;
+      return;
+    }
     let visitorId = ctx.cookies.get(VISITOR_COOKIE) ?? null;
     if (visitorId === null || !/^[A-Za-z0-9_-]{22}$/.test(visitorId)) visitorId = randomBytes(16).toString('base64url');
     const contactId = await deps.identifyVisitor(ctx);

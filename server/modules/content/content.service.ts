@@ -472,6 +472,11 @@ export class ContentService {
     return 'recorded';
   }
 
+  /** Whether a link opens (a HEAD of the page asks this, and records no view). */
+  async isLive(code: string): Promise<boolean> {
+    return (await this.findLive(code)) !== null;
+  }
+
   /** The tracked link of a material, for a channel or none. */
   linkOf(code: string, channelId?: number | null): string {
     return `${this.deps.publicBaseUrl}/c/${code}${channelId ? `?ch=${channelId}` : ''}`;

@@ -370,6 +370,9 @@ describeEachDatabase('the content centre (内容中心)', (db) => {
       .expect(200);
     await request(stack.baseUrl).get(`/c/${article.code}?ch=abc`).expect(200);
     await request(stack.baseUrl).get('/c/unknowncode1').expect(404);
+    // A HEAD (a link checker, a chat's preview fetch) is answered and not counted.
+    await request(stack.baseUrl).head(`/c/${article.code}?ch=${channel.id}`).expect(200);
+    await request(stack.baseUrl).head('/c/unknowncode1').expect(404);
 
     const got = (await a.get(`/api/admin/content/${article.id}`).expect(200)).body as Material;
     expect(got.stats).toEqual({ views: 3, visitors: 2, knownViews: 0, avgReadSeconds: 100 });
