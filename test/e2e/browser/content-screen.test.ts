@@ -105,4 +105,21 @@ describe('the content centre screen', () => {
     await row.locator('[data-test=content-avg-read]', { hasText: '12 秒' }).waitFor();
     await screenshot(page, 'content-list-read');
   });
+
+  it('fits a phone: the list scrolls inside its box and the create dialog keeps its buttons in view', async () => {
+    await page.setViewportSize(PHONE);
+    await page.goto(`${stack.baseUrl}/admin/content`);
+    await page.locator('[data-test=content-table]').waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await page.click('[data-test=content-new]');
+    const dialog = page.locator('.el-dialog:visible');
+    await dialog.waitFor();
+    const save = page.locator('[data-test=content-save]');
+    await save.waitFor({ state: 'visible' });
+    const box = await dialog.boundingBox();
+    expect(box !== null && box.x >= 0 && box.x + box.width <= PHONE.width).toBe(true);
+    const saveBox = await save.boundingBox();
+    expect(saveBox !== null && saveBox.y + saveBox.height <= PHONE.height).toBe(true);
+    await screenshot(page, 'phone-content-dialog');
+  });
 });
