@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 import { readSmsConfig, smsEnvSchema, type SmsConfig } from './sms.config';
@@ -98,6 +99,9 @@ const envSchema = z.object({
   ...payEnvSchema.shape,
   // Visitors of the public pages: web OAuth and the visitor cookie (config/visitor.config.ts).
   ...visitorEnvSchema.shape,
+  // The content centre's files (server/modules/content): a folder, and the largest upload.
+  CONTENT_DIR: optionalText,
+  CONTENT_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2000).default(200),
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -189,6 +193,12 @@ export interface Config {
   visitors: VisitorConfig;
   /** Exhibitions (server/modules/exhibitions). */
   events: EventsConfig;
+  /**
+   * The content centre (server/modules/content): the folder its files are kept in (CONTENT_DIR;
+   * default `content/` beside the SQLite file, or `./data/content` on MySQL) and the largest
+   * upload in bytes (CONTENT_MAX_UPLOAD_MB, at most 2000: the size column is an int).
+   */
+  content: { dir: string; maxUploadBytes: number };
 }
 
 export interface EventsConfig {
@@ -317,6 +327,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       ticketSecret: e.TICKET_SECRET ?? null,
       smsCodeTemplateId: e.EVENT_SMS_CODE_TEMPLATE_ID ?? (sandbox ? SANDBOX_SMS_CODE_TEMPLATE_ID : null),
       rateLimits: { perIp: e.EVENT_RATE_PER_IP, perPhone: e.EVENT_RATE_PER_PHONE, windowMs: 10 * 60 * 1000 },
+    },
+    content: {
+      dir: path.resolve(
+        e.CONTENT_DIR ??
+          (e.DATABASE_URL.startsWith('sqlite:')
+            ? path.join(path.dirname(e.DATABASE_URL.slice('sqlite:'.length)), 'content')
+            : './data/content'),
+      ),
+      maxUploadBytes: e.CONTENT_MAX_UPLOAD_MB * 1024 * 1024,
     },
   };
   // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real

@@ -54,6 +54,8 @@ import { EventCheckin } from './event-checkin.entity';
 import { EventScan } from './event-scan.entity';
 import { EventSmsCode } from './event-sms-code.entity';
 import { EventVisit } from './event-visit.entity';
+import { ContentMaterial } from './content-material.entity';
+import { ContentView } from './content-view.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -121,4 +123,7 @@ export const ALL_ENTITIES = [
   EventScan,
   EventSmsCode,
   EventVisit,
+  // The content centre (issue 15 §1b).
+  ContentMaterial,
+  ContentView,
 ];

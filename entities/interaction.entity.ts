@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const CHANNELS = ['oa', 'wecom', 'mp', 'sms', 'pay', 'admin', 'system'] as const;
+/** `web`: Flywheel's own pages opened in a browser (the content centre's /c/ links). */
+export const CHANNELS = ['oa', 'wecom', 'mp', 'sms', 'pay', 'admin', 'system', 'web'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /**

@@ -125,6 +125,10 @@ import { EventsService } from './modules/exhibitions/events.service';
 import { RegistrationsService } from './modules/exhibitions/registrations.service';
 import { loadTicketSecret } from './modules/exhibitions/ticket-secret';
 import { LoginThrottleStore } from './modules/operators/login-throttle';
+import { createAdminContentRouter } from './http/admin-content.routes';
+import { anonymousVisitor, createContentRouter, type VisitorIdentifier } from './http/content.routes';
+import { DiskContentStorage, type ContentStorage } from './modules/content/content-storage';
+import { ContentService } from './modules/content/content.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -172,6 +176,13 @@ export interface ComposeParams {
    * compiler's membership and the scoring module's stage/assignment services here.
    */
   journeyPorts?: { segments?: SegmentsPort; sales?: SalesPort };
+  /**
+   * Who reads a content page (`/c/<code>`): a contact id or null. Default: nobody is known (views
+   * are counted by the anonymous visitor cookie); web OAuth (snsapi_base) is to be passed here.
+   */
+  identifyVisitor?: VisitorIdentifier;
+  /** The content centre's file store (default: the folder config.content.dir). */
+  contentStorage?: ContentStorage;
 }
 
 export type Services = ReturnType<typeof composeServices>;
@@ -674,6 +685,20 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
     onQueued: () => outboxSender.kick(),
   });
+  // The content centre (内容中心, issue 15 §1b): files on disk (CONTENT_DIR), views through tracked links.
+  const content = new ContentService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    logger,
+    storage: p.contentStorage ?? new DiskContentStorage(config.content.dir),
+    publicBaseUrl: config.publicBaseUrl,
+    maxUploadBytes: config.content.maxUploadBytes,
+    channelExists: async (manager, channelId) => (await channels.findChannelRef(channelId, manager)) !== null,
+    interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
+    onRecorded: () => reactions.kick(),
+  });
 
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
@@ -702,6 +727,8 @@ export function composeServices(p: ComposeParams) {
     createAdminChannelsRouter({ channels, auth }),
     createAdminEventsRouter({ events, checkins, auth }),
     createEventsRouter({ events, registrations }),
+    createAdminContentRouter({ content, auth, maxUploadBytes: config.content.maxUploadBytes }),
+    createContentRouter({ content, identifyVisitor: p.identifyVisitor ?? anonymousVisitor }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -864,5 +891,6 @@ export function composeServices(p: ComposeParams) {
     events,
     registrations,
     checkins,
+    content,
   };
 }

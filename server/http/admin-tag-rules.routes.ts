@@ -19,6 +19,7 @@ const dryRunSchema = z.strictObject({
   scene: z.string().max(128).optional(),
   menuKey: z.string().max(128).optional(),
   eventId: z.string().max(64).optional(),
+  contentId: z.string().max(64).optional(),
 });
 
 /** WeChat's passive text reply holds at most 2048 bytes. */

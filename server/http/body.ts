@@ -63,7 +63,7 @@ export async function readRawBody(ctx: Context, limitBytes: number): Promise<Buf
  * the kernel, and the client saw ECONNRESET instead of the answer. So: `Connection: close`, and
  * once the response is written, discard what still arrives, for a short grace at most.
  */
-function refuseRest(ctx: Context): void {
+export function refuseRest(ctx: Context): void {
   ctx.set('Connection', 'close');
   const req = ctx.req;
   ctx.res.once('finish', () => {

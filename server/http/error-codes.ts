@@ -78,6 +78,10 @@ export const ERROR_CODES = [
   'wrong_event',
   /** 409: the event is over. */
   'ticket_expired',
+  /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
+  'content_file_type',
+  /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */
+  'range_not_satisfiable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -130,6 +134,9 @@ export const FIELD_RULE_CODES = [
   'event_field_options',
   'event_field_type',
   'capacity_below_registered',
+  // The content centre (server/http/admin-content.routes.ts).
+  'content_body_bytes',
+  'content_body_article',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

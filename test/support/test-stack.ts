@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { loadConfig, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
@@ -8,6 +11,7 @@ import { createSandboxPlatform, startSandboxServer } from '../../server/adapters
 import type { SandboxPlayer } from '../../server/adapters/sandbox/sandbox-player';
 import { merchantConfigOfSandbox, processSandboxPayKeys, type SandboxPayKeys } from '../../server/adapters/sandbox/sandbox-pay-keys';
 import { buildApp } from '../../server/app';
+import type { VisitorIdentifier } from '../../server/http/content.routes';
 import { composeServices, type Services } from '../../server/compose';
 import { createClockControl } from '../../server/jobs/scheduler';
 import type { TestDatabase } from './database';
@@ -51,9 +55,13 @@ export async function startTestStack(
     platformTimeoutMs?: number;
     /** WeChat Pay's keys, shared by the sandbox and Flywheel (default: the process's generated ones). */
     payKeys?: SandboxPayKeys;
+    /** Who reads a content page (default: nobody is known, as in production until web OAuth). */
+    identifyVisitor?: VisitorIdentifier;
   } = {},
 ): Promise<TestStack> {
-  const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', ...env });
+  // The content centre's files go to a folder of this stack's own, removed at close.
+  const contentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flywheel-content-'));
+  const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', CONTENT_DIR: contentDir, ...env });
   const { officialAccount, wecom } = loaded;
   if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');
   const config: StackConfig = { ...loaded, officialAccount, wecom };
@@ -94,6 +102,7 @@ export async function startTestStack(
     },
     payMerchant: merchantConfigOfSandbox(payKeys),
     platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
+    identifyVisitor: options.identifyVisitor,
   });
   // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as
   // main.ts does: the page's sandbox panel posts there.
@@ -127,6 +136,7 @@ export async function startTestStack(
       await services.reactions.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sandboxServer.close();
+      fs.rmSync(contentDir, { recursive: true, force: true });
     },
   };
 }

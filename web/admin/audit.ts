@@ -67,6 +67,10 @@ export const AUDIT_ACTIONS = [
   'channel.archive',
   'event.create',
   'event.update',
+  'content.create',
+  'content.update',
+  'content.upload',
+  'content.archive',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
@@ -80,6 +84,7 @@ export const AUDIT_ACTION_GROUPS = [
   'broadcast',
   'channel',
   'event',
+  'content',
   'contact',
 ] as const;
 
@@ -132,6 +137,7 @@ function show(value: AuditDetail[string] | undefined, t: Translator, field = '')
     if (field === 'role' && t.has(`roles.${value}`)) return t.t(`roles.${value}`);
     if (field === 'interactionType' && t.has(`interactionTypes.${value}`)) return t.t(`interactionTypes.${value}`);
     if (field === 'matchKind' && t.has(`rules.kinds.${value}`)) return t.t(`rules.kinds.${value}`);
+    if (field === 'contentKind' && t.has(`contentPage.kinds.${value}`)) return t.t(`contentPage.kinds.${value}`);
     if (t.has(`labels.values.${value}`)) return t.t(`labels.values.${value}`);
     const parsed = parseJson(value);
     if (parsed !== undefined) return showJson(parsed, t);

@@ -61,6 +61,12 @@ export const shellRoutes: RouteRecordRaw[] = [
   // Staff at a gate open the scanner tab on a phone (?tab=scan): operators, not sales reps.
   { path: 'events/:id(\\d+)', name: 'event', component: () => import('./views/EventView.vue'), meta: { roles: EDITORS } },
   {
+    path: 'content',
+    name: 'content',
+    component: () => import('./views/ContentCentreView.vue'),
+    meta: { roles: EDITORS, menu: 'contentPage.menu' },
+  },
+  {
     path: 'journeys',
     name: 'journeys',
     component: () => import('./views/JourneysView.vue'),

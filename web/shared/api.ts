@@ -36,11 +36,14 @@ export interface RequestOptions {
   body?: unknown;
   /** Do not hand 401/403 to the router (the login form shows them itself). */
   quiet?: boolean;
+  /** A file sent as the raw body (an upload), instead of a JSON body. */
+  file?: Blob;
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.file !== undefined) headers['Content-Type'] = options.file.type || 'application/octet-stream';
   if (!SAFE.has(method)) {
     // The cookie session's CSRF check: the page reads fw_csrf and echoes it (double submit).
     const csrf = readCookie('fw_csrf');
@@ -58,7 +61,7 @@ export async function request<T>(method: string, path: string, options: RequestO
     method,
     headers,
     credentials: 'same-origin',
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    body: options.file ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
   });
   if (response.status === 204) return undefined as T;
   const text = await response.text();
@@ -102,4 +105,6 @@ export const api = {
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
   delete: <T>(path: string) => request<T>('DELETE', path),
+  /** Sends a file as the raw body (the server reads its type from its first bytes). */
+  upload: <T>(path: string, file: Blob, query?: RequestOptions['query']) => request<T>('PUT', path, { file, query }),
 };

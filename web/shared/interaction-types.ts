@@ -9,7 +9,7 @@
  */
 
 /** A matcher a rule, segment condition or journey trigger can put on an interaction's detail. */
-export const MATCHER_KINDS = ['keyword_exact', 'keyword_contains', 'scene', 'menu_key', 'event_id'] as const;
+export const MATCHER_KINDS = ['keyword_exact', 'keyword_contains', 'scene', 'menu_key', 'event_id', 'content_id'] as const;
 export type MatcherKind = (typeof MATCHER_KINDS)[number];
 
 /** The detail field each matcher reads. */
@@ -19,6 +19,7 @@ export const MATCHER_FIELDS: Readonly<Record<MatcherKind, string>> = {
   scene: 'scene',
   menu_key: 'menuKey',
   event_id: 'eventId',
+  content_id: 'contentId',
 };
 
 export interface InteractionTypeDef {
@@ -120,6 +121,14 @@ export const INTERACTION_TYPES = {
     label: { zh: '活动签到', en: 'Checked in at an event' },
     words: ['gate'],
     matchers: ['event_id'],
+    ruleTrigger: true,
+  },
+  // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=).
+  content_view: {
+    direction: 'in',
+    label: { zh: '阅读内容', en: 'Read content' },
+    words: ['title'],
+    matchers: ['content_id'],
     ruleTrigger: true,
   },
 } as const satisfies Record<string, InteractionTypeDef>;

@@ -40,6 +40,7 @@ const MATCHER_FIELDS = {
   scene: 'scene',
   menu_key: 'menuKey',
   event_id: 'eventId',
+  content_id: 'contentId',
 } as const;
 
 export function compileFilter(params: CompileFilterParams): CompiledFilter {
@@ -159,6 +160,7 @@ function matcherSql(
       return matcher.value === '*' ? ` AND ${field} <> ''` : ` AND ${field}${exact} = ${bind(matcher.value)}`;
     case 'menu_key':
     case 'event_id':
+    case 'content_id':
       return ` AND ${field}${exact} = ${bind(matcher.value)}`;
   }
 }

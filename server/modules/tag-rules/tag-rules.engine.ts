@@ -45,6 +45,7 @@ export function matchInteraction(rule: InteractionMatcher, input: RuleInput): bo
       return value !== null && value !== '' && (expected === '*' || value === expected);
     case 'menu_key':
     case 'event_id':
+    case 'content_id':
       return value === expected;
   }
 }

@@ -57,6 +57,12 @@ const ALLOWED_WORDS = new Set([
   'English',
   'AARRR',
   'scene',
+  // File formats, written so in Chinese too (内容中心's kinds and upload hints).
+  'PDF',
+  'JPEG',
+  'PNG',
+  'GIF',
+  'WebP',
 ]);
 
 /**
@@ -300,6 +306,22 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await page.locator('[data-test=channel-form]').waitFor();
     await englishOn('channels-dialog');
     await closeDialog('channel-form');
+
+    // 内容中心: a material with its figures, the create dialog and the link dialog.
+    const material = await stack.services.content.createMaterial({ kind: 'article', title: '产品手册', body: '正文', actor });
+    if (!material.ok) throw new Error('could not create the material');
+    // Its audit entries (create, update) are read on the audit screen below.
+    await stack.services.content.updateMaterial({ id: material.value.id, title: '产品手册（新版）', body: '新的正文', actor });
+    await visit('/content', '[data-test=content-table] .content-row');
+    await englishOn('content');
+    await page.click('[data-test=content-new]');
+    await page.locator('[data-test=content-form]').waitFor();
+    await englishOn('content-dialog');
+    await closeDialog('content-form');
+    await page.click('[data-test=content-share]');
+    await page.locator('[data-test=content-share-dialog]').waitFor();
+    await englishOn('content-share');
+    await closeDialog('content-share-dialog');
 
     await visit('/operators', '[data-test=operators-table]');
     await page.click('[data-test=operator-new]');

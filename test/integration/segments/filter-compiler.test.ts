@@ -151,6 +151,8 @@ function referenceMatch(node: FilterNode, c: SeedContact, members: Map<number, S
         return text('menuKey') === matcher.value;
       case 'event_id':
         return text('eventId') === matcher.value;
+      case 'content_id':
+        return text('contentId') === matcher.value;
     }
   };
   switch (cond.kind) {

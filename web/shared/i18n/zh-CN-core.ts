@@ -48,7 +48,7 @@ const zhCNCore = {
     done: '密码已修改',
   },
   stages: { acquired: '获客', activated: '激活', retained: '留存', revenue: '变现', referral: '推荐' },
-  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', sms: '短信', pay: '支付', admin: '后台', system: '系统' },
+  channels: { oa: '公众号', wecom: '企业微信', mp: '小程序', sms: '短信', pay: '支付', admin: '后台', system: '系统', web: '网页' },
   errors: {
     unknown: '出错了，请重试',
     network: '无法连接服务器',
@@ -97,6 +97,8 @@ const zhCNCore = {
     ticket_waitlisted: '该报名仍在候补中',
     wrong_event: '该门票不属于本活动',
     ticket_expired: '活动已结束，门票已过期',
+    content_file_type: '文件类型不符（图片支持 JPEG、PNG、GIF、WebP，视频支持 MP4，文档支持 PDF）',
+    range_not_satisfiable: '请求的文件范围超出了文件末尾',
     http_400: '请求有误',
     http_404: '找不到该内容',
     http_413: '内容太大',
@@ -172,6 +174,8 @@ const zhCNCore = {
       event_field_options: '下拉字段需要选项',
       event_field_type: '姓名须为文本字段，手机号须为手机号字段',
       capacity_below_registered: '名额不能少于已报名人数（{registered}）',
+      content_body_bytes: '正文过长（最多 {maximum} 字节）',
+      content_body_article: '只有图文才有正文',
     },
     rules: {
       too_big_string: '最多 {maximum} 个字符',
