@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
 import { maskPersonalData, type Logger } from '../../adapters/logger';
 import { isUniqueViolation } from '../../db/errors';
-import { executeCountingRows, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
+import { executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor } from '../audit/audit.service';
 import type { ContactsService, IdentityRef } from '../contacts/contacts.service';
@@ -281,8 +281,7 @@ export class RegistrationsService {
           : row.status === 'waitlisted'
             ? 'waitlisted'
             : 'valid';
-    const startsAt = row.starts_at instanceof Date ? row.starts_at : new Date(`${String(row.starts_at).replace(' ', 'T')}Z`);
-    return { ok: true, value: { status, eventName: row.event_name, name: row.name, startsAt: startsAt.toISOString() } };
+    return { ok: true, value: { status, eventName: row.event_name, name: row.name, startsAt: fromSqlDate(row.starts_at).toISOString() } };
   }
 
   /** The ticket's QR code (the token itself, which the scanner posts). Only for a well-signed token of this event. */
@@ -641,8 +640,8 @@ export class RegistrationsService {
       [eventId, phone],
     );
     if (!row || code === null || !/^\d{6}$/.test(code)) return invalid;
-    const expiresAt = row.expires_at instanceof Date ? row.expires_at : new Date(`${String(row.expires_at).replace(' ', 'T')}Z`);
-    if (Number(row.attempts) >= SMS_CODE_MAX_ATTEMPTS || expiresAt.getTime() <= this.deps.clock.now().getTime()) return invalid;
+    const expired = fromSqlDate(row.expires_at).getTime() <= this.deps.clock.now().getTime();
+    if (Number(row.attempts) >= SMS_CODE_MAX_ATTEMPTS || expired) return invalid;
     const expected = Buffer.from(row.code_hash, 'utf8');
     const given = Buffer.from(codeHash(await this.deps.ticketSecret(), eventId, phone, code), 'utf8');
     if (expected.length === given.length && timingSafeEqual(expected, given)) {

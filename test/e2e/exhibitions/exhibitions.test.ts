@@ -493,7 +493,7 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
     stack.clock.advance(11 * 60_000);
     await register(id, '13800138004').expect(201);
   });
-  it('keeps the rate limits across instances: the counts are in the database', async () => {
+  it('keeps the rate limits and the ticket key across instances: both are in the database', async () => {
     await start({ EVENT_RATE_PER_PHONE: '3' });
     const id = await createEvent();
     const other = await startTestStack({ dataSource: secondInstance() }, { EVENT_RATE_PER_PHONE: '3' });
@@ -509,6 +509,13 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
       await here('13800138000').expect(409);
       expect(errorOf(await there('13800138000').expect(429)).code).toBe('rate_limited');
       expect(errorOf(await here('13800138000').expect(429)).code).toBe('rate_limited');
+      // No TICKET_SECRET: the key made on first use is kept in the database, so a ticket one instance issued scans at the other.
+      const issuedHere = ticketOf(await here('13900139000').expect(201));
+      await request(other.baseUrl)
+        .post(`/api/admin/events/${id}/checkins`)
+        .set('authorization', `Bearer ${admin}`)
+        .send({ token: issuedHere.token, gate: 'B' })
+        .expect(200);
     } finally {
       await other.close();
     }
