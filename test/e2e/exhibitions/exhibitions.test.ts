@@ -516,6 +516,18 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
         .set('authorization', `Bearer ${admin}`)
         .send({ token: issuedHere.token, gate: 'B' })
         .expect(200);
+      // Two instances scanning one ticket at once: one check-in, the other answer is already_checked_in.
+      const both = ticketOf(await here('13700137000').expect(201));
+      const scans = await Promise.all(
+        [stack.baseUrl, other.baseUrl, stack.baseUrl, other.baseUrl].map((base, i) =>
+          request(base)
+            .post(`/api/admin/events/${id}/checkins`)
+            .set('authorization', `Bearer ${admin}`)
+            .send({ token: both.token, gate: `G${i}`, nonce: `instances-${i}-nonce` }),
+        ),
+      );
+      expect(scans.map((a) => a.status).sort()).toEqual([200, 409, 409, 409]);
+      for (const a of scans.filter((x) => x.status === 409)) expect(errorOf(a).code).toBe('already_checked_in');
     } finally {
       await other.close();
     }
