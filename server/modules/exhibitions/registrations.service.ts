@@ -65,6 +65,7 @@ export interface RegisterParams {
   consent: unknown;
   channelId?: number | null;
   smsCode?: string | null;
+  /** The invitation page's visitor id (its event_visits row), kept on the registration for the report. */
   visitorId?: string | null;
   ip: string | null;
   /**
@@ -142,10 +143,10 @@ export class RegistrationsService {
       name: form.name,
       phone: form.phone,
       channelId: p.channelId ?? null,
+      visitorId: p.visitorId ?? null,
       ip: p.ip,
       identity: p.identity ?? null,
       source: 'h5',
-      ignoreCapacity: false,
     });
   }
 
@@ -190,6 +191,7 @@ export class RegistrationsService {
         key,
         source: 'walk_in',
         channelId: null,
+        visitorId: null,
         ip: null,
         now,
       });
@@ -366,10 +368,10 @@ export class RegistrationsService {
     name: string;
     phone: string;
     channelId: number | null;
+    visitorId: string | null;
     ip: string | null;
     identity: IdentityRef | null;
     source: 'h5';
-    ignoreCapacity: boolean;
   }): Promise<RegisterResult> {
     const key = newTicketKey();
     const now = this.deps.clock.now();
@@ -391,6 +393,7 @@ export class RegistrationsService {
           key,
           source: p.source,
           channelId: p.channelId,
+          visitorId: p.visitorId,
           ip: p.ip,
           now,
         });
@@ -453,7 +456,7 @@ export class RegistrationsService {
         const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: p.identity });
         const revived = await executeCountingRows(
           m,
-          'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, consent_at = ?, ' +
+          'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, visitor_id = ?, consent_at = ?, ' +
             "consent_ip = ?, cancelled_at = NULL, queued_at = ?, updated_at = ? WHERE id = ? AND status = 'cancelled'",
           [
             status,
@@ -462,6 +465,7 @@ export class RegistrationsService {
             JSON.stringify(p.answers),
             key,
             p.channelId,
+            p.visitorId,
             toSqlDate(now),
             p.ip,
             toSqlDate(now),
@@ -500,6 +504,7 @@ export class RegistrationsService {
       key: string;
       source: string;
       channelId: number | null;
+      visitorId: string | null;
       ip: string | null;
       now: Date;
     },
@@ -507,8 +512,8 @@ export class RegistrationsService {
     const at = toSqlDate(r.now);
     return insertReturningId(
       m,
-      'INSERT INTO event_registrations (event_id, contact_id, phone, name, answers, status, ticket_key, source, channel_id, consent_at, consent_ip, ' +
-        'cancelled_at, queued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
+      'INSERT INTO event_registrations (event_id, contact_id, phone, name, answers, status, ticket_key, source, channel_id, visitor_id, consent_at, ' +
+        'consent_ip, cancelled_at, queued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
       [
         r.eventId,
         r.contactId,
@@ -519,6 +524,7 @@ export class RegistrationsService {
         r.key,
         r.source,
         r.channelId,
+        r.visitorId,
         at,
         r.ip,
         at,

@@ -130,7 +130,7 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
   it('registers with consent: a ticket with its QR, the contact by phone in E.164, a registration interaction about the event', async () => {
     await start();
     const id = await createEvent();
-    const res = await register(id, '138 0013 8000', { channelId: null }).expect(201);
+    const res = await register(id, '138 0013 8000', { channelId: null, visitorId: 'visitor-abc123' }).expect(201);
     const body = res.body as { registrationId: number; status: string; ticket: Ticket };
     expect(body.status).toBe('registered');
     expect(body.ticket.token).toMatch(new RegExp(`^${id}\\.${body.registrationId}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}$`));
@@ -147,11 +147,12 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
     expect((await request(stack.baseUrl).get(`/api/events/${id}/tickets/${body.ticket.token}`).expect(200)).body).toEqual(
       expect.objectContaining({ status: 'valid', eventName: '2026 智能制造展', name: '李雷' }),
     );
-    const [reg] = await db().dataSource.query<{ phone: string; contact_id: number; consent_at: unknown }[]>(
-      'SELECT phone, contact_id, consent_at FROM event_registrations WHERE id = ?',
+    const [reg] = await db().dataSource.query<{ phone: string; contact_id: number; consent_at: unknown; visitor_id: string }[]>(
+      'SELECT phone, contact_id, consent_at, visitor_id FROM event_registrations WHERE id = ?',
       [body.registrationId],
     );
     expect(reg.phone).toBe('+8613800138000');
+    expect(reg.visitor_id).toBe('visitor-abc123');
     expect(reg.consent_at).not.toBeNull();
     const identities = await db().dataSource.query<{ kind: string; value: string }[]>(
       'SELECT kind, value FROM contact_identities WHERE contact_id = ?',
