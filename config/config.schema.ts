@@ -92,8 +92,9 @@ const envSchema = z.object({
   TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // The approved SMS template of the event registration code, with one variable ({1}: the code).
   EVENT_SMS_CODE_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
-  // The public exhibition API's limits per 10 minutes: per client IP, and per phone number.
-  EVENT_RATE_PER_IP: z.coerce.number().int().min(1).max(100_000).default(60),
+  // The public exhibition API's limits per 10 minutes: per client IP, and per phone number. The IP
+  // limit is loose: visitors at a venue share its Wi-Fi, and mobile carriers put many behind one address.
+  EVENT_RATE_PER_IP: z.coerce.number().int().min(1).max(100_000).default(300),
   EVENT_RATE_PER_PHONE: z.coerce.number().int().min(1).max(1_000).default(5),
   // WeChat Pay (config/pay.config.ts).
   ...payEnvSchema.shape,

@@ -48,6 +48,10 @@ export class EventRegistration {
   @Column({ type: 'int', nullable: true })
   channelId: number | null;
 
+  /** The invitation page's visitor id (event_visits), linking the registration to the visit for the report. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  visitorId: string | null;
+
   /** The privacy consent: when it was given, and from where. */
   @Column({ type: 'datetime', precision: 3 })
   consentAt: Date;

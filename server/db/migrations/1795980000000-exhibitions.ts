@@ -25,6 +25,7 @@ export class Exhibitions1795980000000 implements MigrationInterface {
         'CREATE TABLE IF NOT EXISTS `event_registrations` (`id` int NOT NULL AUTO_INCREMENT, `event_id` int NOT NULL, ' +
           '`contact_id` int NOT NULL, `phone` varchar(20) NOT NULL, `name` varchar(128) NOT NULL, `answers` json NOT NULL, ' +
           '`status` varchar(16) NOT NULL, `ticket_key` varchar(32) NOT NULL, `source` varchar(16) NOT NULL, `channel_id` int NULL, ' +
+          '`visitor_id` varchar(64) NULL, ' +
           '`consent_at` datetime(3) NOT NULL, `consent_ip` varchar(64) NULL, `cancelled_at` datetime(3) NULL, `queued_at` datetime(3) NOT NULL, ' +
           '`created_at` datetime(3) NOT NULL, `updated_at` datetime(3) NOT NULL, ' +
           'UNIQUE INDEX `UQ_event_registrations_phone` (`event_id`, `phone`), ' +
@@ -63,6 +64,7 @@ export class Exhibitions1795980000000 implements MigrationInterface {
         'CREATE TABLE IF NOT EXISTS "event_registrations" ("id" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "event_id" integer NOT NULL, ' +
           '"contact_id" integer NOT NULL, "phone" varchar(20) NOT NULL, "name" varchar(128) NOT NULL, "answers" json NOT NULL, ' +
           '"status" varchar(16) NOT NULL, "ticket_key" varchar(32) NOT NULL, "source" varchar(16) NOT NULL, "channel_id" integer, ' +
+          '"visitor_id" varchar(64), ' +
           '"consent_at" datetime(3) NOT NULL, "consent_ip" varchar(64), "cancelled_at" datetime(3), "queued_at" datetime(3) NOT NULL, ' +
           '"created_at" datetime(3) NOT NULL, ' +
           '"updated_at" datetime(3) NOT NULL)',

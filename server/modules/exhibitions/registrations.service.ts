@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
 import { maskPersonalData, type Logger } from '../../adapters/logger';
 import { isUniqueViolation } from '../../db/errors';
-import { executeCountingRows, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
+import { executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor } from '../audit/audit.service';
 import type { ContactsService, IdentityRef } from '../contacts/contacts.service';
@@ -65,6 +65,7 @@ export interface RegisterParams {
   consent: unknown;
   channelId?: number | null;
   smsCode?: string | null;
+  /** The invitation page's visitor id (its event_visits row), kept on the registration for the report. */
   visitorId?: string | null;
   ip: string | null;
   /**
@@ -142,10 +143,10 @@ export class RegistrationsService {
       name: form.name,
       phone: form.phone,
       channelId: p.channelId ?? null,
+      visitorId: p.visitorId ?? null,
       ip: p.ip,
       identity: p.identity ?? null,
       source: 'h5',
-      ignoreCapacity: false,
     });
   }
 
@@ -190,6 +191,7 @@ export class RegistrationsService {
         key,
         source: 'walk_in',
         channelId: null,
+        visitorId: null,
         ip: null,
         now,
       });
@@ -281,8 +283,7 @@ export class RegistrationsService {
           : row.status === 'waitlisted'
             ? 'waitlisted'
             : 'valid';
-    const startsAt = row.starts_at instanceof Date ? row.starts_at : new Date(`${String(row.starts_at).replace(' ', 'T')}Z`);
-    return { ok: true, value: { status, eventName: row.event_name, name: row.name, startsAt: startsAt.toISOString() } };
+    return { ok: true, value: { status, eventName: row.event_name, name: row.name, startsAt: fromSqlDate(row.starts_at).toISOString() } };
   }
 
   /** The ticket's QR code (the token itself, which the scanner posts). Only for a well-signed token of this event. */
@@ -367,10 +368,10 @@ export class RegistrationsService {
     name: string;
     phone: string;
     channelId: number | null;
+    visitorId: string | null;
     ip: string | null;
     identity: IdentityRef | null;
     source: 'h5';
-    ignoreCapacity: boolean;
   }): Promise<RegisterResult> {
     const key = newTicketKey();
     const now = this.deps.clock.now();
@@ -392,6 +393,7 @@ export class RegistrationsService {
           key,
           source: p.source,
           channelId: p.channelId,
+          visitorId: p.visitorId,
           ip: p.ip,
           now,
         });
@@ -454,7 +456,7 @@ export class RegistrationsService {
         const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: p.identity });
         const revived = await executeCountingRows(
           m,
-          'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, consent_at = ?, ' +
+          'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, visitor_id = ?, consent_at = ?, ' +
             "consent_ip = ?, cancelled_at = NULL, queued_at = ?, updated_at = ? WHERE id = ? AND status = 'cancelled'",
           [
             status,
@@ -463,6 +465,7 @@ export class RegistrationsService {
             JSON.stringify(p.answers),
             key,
             p.channelId,
+            p.visitorId,
             toSqlDate(now),
             p.ip,
             toSqlDate(now),
@@ -501,6 +504,7 @@ export class RegistrationsService {
       key: string;
       source: string;
       channelId: number | null;
+      visitorId: string | null;
       ip: string | null;
       now: Date;
     },
@@ -508,8 +512,8 @@ export class RegistrationsService {
     const at = toSqlDate(r.now);
     return insertReturningId(
       m,
-      'INSERT INTO event_registrations (event_id, contact_id, phone, name, answers, status, ticket_key, source, channel_id, consent_at, consent_ip, ' +
-        'cancelled_at, queued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
+      'INSERT INTO event_registrations (event_id, contact_id, phone, name, answers, status, ticket_key, source, channel_id, visitor_id, consent_at, ' +
+        'consent_ip, cancelled_at, queued_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
       [
         r.eventId,
         r.contactId,
@@ -520,6 +524,7 @@ export class RegistrationsService {
         r.key,
         r.source,
         r.channelId,
+        r.visitorId,
         at,
         r.ip,
         at,
@@ -641,8 +646,8 @@ export class RegistrationsService {
       [eventId, phone],
     );
     if (!row || code === null || !/^\d{6}$/.test(code)) return invalid;
-    const expiresAt = row.expires_at instanceof Date ? row.expires_at : new Date(`${String(row.expires_at).replace(' ', 'T')}Z`);
-    if (Number(row.attempts) >= SMS_CODE_MAX_ATTEMPTS || expiresAt.getTime() <= this.deps.clock.now().getTime()) return invalid;
+    const expired = fromSqlDate(row.expires_at).getTime() <= this.deps.clock.now().getTime();
+    if (Number(row.attempts) >= SMS_CODE_MAX_ATTEMPTS || expired) return invalid;
     const expected = Buffer.from(row.code_hash, 'utf8');
     const given = Buffer.from(codeHash(await this.deps.ticketSecret(), eventId, phone, code), 'utf8');
     if (expected.length === given.length && timingSafeEqual(expected, given)) {

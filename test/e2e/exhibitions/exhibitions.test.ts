@@ -130,7 +130,7 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
   it('registers with consent: a ticket with its QR, the contact by phone in E.164, a registration interaction about the event', async () => {
     await start();
     const id = await createEvent();
-    const res = await register(id, '138 0013 8000', { channelId: null }).expect(201);
+    const res = await register(id, '138 0013 8000', { channelId: null, visitorId: 'visitor-abc123' }).expect(201);
     const body = res.body as { registrationId: number; status: string; ticket: Ticket };
     expect(body.status).toBe('registered');
     expect(body.ticket.token).toMatch(new RegExp(`^${id}\\.${body.registrationId}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}$`));
@@ -147,11 +147,12 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
     expect((await request(stack.baseUrl).get(`/api/events/${id}/tickets/${body.ticket.token}`).expect(200)).body).toEqual(
       expect.objectContaining({ status: 'valid', eventName: '2026 智能制造展', name: '李雷' }),
     );
-    const [reg] = await db().dataSource.query<{ phone: string; contact_id: number; consent_at: unknown }[]>(
-      'SELECT phone, contact_id, consent_at FROM event_registrations WHERE id = ?',
+    const [reg] = await db().dataSource.query<{ phone: string; contact_id: number; consent_at: unknown; visitor_id: string }[]>(
+      'SELECT phone, contact_id, consent_at, visitor_id FROM event_registrations WHERE id = ?',
       [body.registrationId],
     );
     expect(reg.phone).toBe('+8613800138000');
+    expect(reg.visitor_id).toBe('visitor-abc123');
     expect(reg.consent_at).not.toBeNull();
     const identities = await db().dataSource.query<{ kind: string; value: string }[]>(
       'SELECT kind, value FROM contact_identities WHERE contact_id = ?',
@@ -493,7 +494,7 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
     stack.clock.advance(11 * 60_000);
     await register(id, '13800138004').expect(201);
   });
-  it('keeps the rate limits across instances: the counts are in the database', async () => {
+  it('keeps the rate limits and the ticket key across instances: both are in the database', async () => {
     await start({ EVENT_RATE_PER_PHONE: '3' });
     const id = await createEvent();
     const other = await startTestStack({ dataSource: secondInstance() }, { EVENT_RATE_PER_PHONE: '3' });
@@ -509,6 +510,25 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
       await here('13800138000').expect(409);
       expect(errorOf(await there('13800138000').expect(429)).code).toBe('rate_limited');
       expect(errorOf(await here('13800138000').expect(429)).code).toBe('rate_limited');
+      // No TICKET_SECRET: the key made on first use is kept in the database, so a ticket one instance issued scans at the other.
+      const issuedHere = ticketOf(await here('13900139000').expect(201));
+      await request(other.baseUrl)
+        .post(`/api/admin/events/${id}/checkins`)
+        .set('authorization', `Bearer ${admin}`)
+        .send({ token: issuedHere.token, gate: 'B' })
+        .expect(200);
+      // Two instances scanning one ticket at once: one check-in, the other answer is already_checked_in.
+      const both = ticketOf(await here('13700137000').expect(201));
+      const scans = await Promise.all(
+        [stack.baseUrl, other.baseUrl, stack.baseUrl, other.baseUrl].map((base, i) =>
+          request(base)
+            .post(`/api/admin/events/${id}/checkins`)
+            .set('authorization', `Bearer ${admin}`)
+            .send({ token: both.token, gate: `G${i}`, nonce: `instances-${i}-nonce` }),
+        ),
+      );
+      expect(scans.map((a) => a.status).sort()).toEqual([200, 409, 409, 409]);
+      for (const a of scans.filter((x) => x.status === 409)) expect(errorOf(a).code).toBe('already_checked_in');
     } finally {
       await other.close();
     }
