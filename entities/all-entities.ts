@@ -48,6 +48,8 @@ import { OaCustomWindow } from './oa-custom-window.entity';
 import { Channel } from './channel.entity';
 import { ChannelTouch } from './channel-touch.entity';
 import { ChannelWelcome } from './channel-welcome.entity';
+import { Import } from './import.entity';
+import { ImportRow } from './import-row.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -108,4 +110,7 @@ export const ALL_ENTITIES = [
   Channel,
   ChannelTouch,
   ChannelWelcome,
+  // Lead imports (issue 15 §3).
+  Import,
+  ImportRow,
 ];

@@ -115,6 +115,8 @@ import { createAdminChannelsRouter } from './http/admin-channels.routes';
 import { createChannelReaction } from './modules/channels/channel.reaction';
 import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
 import { ChannelsService } from './modules/channels/channels.service';
+import { createAdminImportsRouter } from './http/admin-imports.routes';
+import { ImportsService } from './modules/imports/imports.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -599,6 +601,19 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
   });
 
+  // Lead imports (issue 15 §3): contacts, tags and interactions through their own services.
+  const imports = new ImportsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    audit,
+    contacts,
+    contactTags,
+    interactions,
+    identityApps: { wecomCorpId: wc?.corpId ?? null, oaAppId: oa?.appId ?? null },
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -624,6 +639,7 @@ export function composeServices(p: ComposeParams) {
     createPayRouter({ payments, gate: drainGate, logger }),
     createAdminPaymentsRouter({ payments, auth }),
     createAdminChannelsRouter({ channels, auth }),
+    createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -781,5 +797,6 @@ export function composeServices(p: ComposeParams) {
     payments,
     channels,
     channelWelcomes,
+    imports,
   };
 }

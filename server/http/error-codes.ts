@@ -45,6 +45,14 @@ export const ERROR_CODES = [
   'pay_api_failed',
   /** 502: WeChat or WeCom refused a call made for the request, or did not answer; `details.errcode`. */
   'platform_refused',
+  /** 400: an uploaded CSV is neither UTF-8 nor GBK (lead imports). */
+  'bad_encoding',
+  /** 400: a lead CSV's header names no phone column. */
+  'no_phone_column',
+  /** 400: a lead CSV has no header row. */
+  'empty_file',
+  /** 400: a lead CSV cannot be parsed (an unclosed quote, a row too long). */
+  'bad_csv',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -105,6 +105,9 @@ export const INTERACTION_TYPES = {
   // Payments and referrals (exhibitions, the mini-program): stage rules move contacts on them.
   payment: { direction: 'in', label: { zh: '支付', en: 'Payment' }, words: ['description'] },
   referral: { direction: 'in', label: { zh: '推荐好友', en: 'Referral' } },
+  // Lead imports: an operator's list put the contact here (ref_type 'import'). `out`: something
+  // done about them, not by them, so it neither makes them active nor fires the reactions.
+  imported: { direction: 'out', label: { zh: '导入线索', en: 'Imported as a lead' }, words: ['fileName'] },
 } as const satisfies Record<string, InteractionTypeDef>;
 
 export type InteractionTypeName = keyof typeof INTERACTION_TYPES;

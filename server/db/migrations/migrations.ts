@@ -35,6 +35,7 @@ import { WecomGroupMsgSends1795920000000 } from './1795920000000-wecom-group-msg
 import { ContactTimeZone1795940000000 } from './1795940000000-contact-time-zone';
 import { Channels1795960000000 } from './1795960000000-channels';
 import { PayOrders1795970000000 } from './1795970000000-pay-orders';
+import { Imports1795990000000 } from './1795990000000-imports';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -82,6 +83,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   ContactTimeZone1795940000000,
   Channels1795960000000,
   PayOrders1795970000000,
+  Imports1795990000000,
 ];
 
 /**

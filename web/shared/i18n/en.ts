@@ -277,6 +277,10 @@ const en: Messages = {
     sandbox_callback_failed: 'The callback did not reach Flywheel; check that it is running',
     sandbox_unknown_code: 'No live channel code has the scene {scene}',
     platform_refused: 'WeChat or WeCom refused the request, or did not answer',
+    bad_encoding: 'The file is neither UTF-8 nor GBK: save it again as CSV',
+    no_phone_column: 'No phone column: the header needs one of 手机 / 手机号 / 电话 / phone',
+    empty_file: 'The file is empty: its first row must be the header',
+    bad_csv: 'The file cannot be read as CSV',
     http_400: 'The request was refused',
     http_404: 'Not found',
     http_413: 'Too large',
@@ -407,6 +411,7 @@ const en: Messages = {
       rule: 'Rule hit',
       platform_edit: 'Platform sync',
       channel: 'Channel code',
+      import: 'Lead import',
     },
     otherType: 'Other interaction',
     facts: {

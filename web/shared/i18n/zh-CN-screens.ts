@@ -291,6 +291,7 @@ const zhCNScreens = {
       rule: '规则命中',
       platform_edit: '平台同步',
       channel: '渠道活码',
+      import: '导入线索',
     },
     otherType: '其他互动',
     facts: {
