@@ -10,7 +10,8 @@ export type ImportRowStatus = (typeof IMPORT_ROW_STATUSES)[number];
  */
 @Entity('import_rows')
 @Index('UQ_import_rows_row', ['importId', 'rowNo'], { unique: true })
-@Index('IDX_import_rows_phone', ['importId', 'phone'])
+// The apply's joins on contacts and the search-terms task walk an import's rows by contact.
+@Index('IDX_import_rows_contact', ['importId', 'contactId'])
 export class ImportRow {
   @PrimaryGeneratedColumn()
   id: number;

@@ -612,6 +612,7 @@ export function composeServices(p: ComposeParams) {
     contactTags,
     interactions,
     identityApps: { wecomCorpId: wc?.corpId ?? null, oaAppId: oa?.appId ?? null },
+    queue,
   });
 
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
@@ -671,6 +672,12 @@ export function composeServices(p: ComposeParams) {
       name: 'bulk-tags',
       schedule: '*/5 * * * * *',
       run: async () => void (await queue.runOnce({ handlers: manualTagging.handlers(), batchSize: 1 })),
+    },
+    // An applied lead import's search terms, one import at a time, apart from the syncs.
+    {
+      name: 'import-search-terms',
+      schedule: '*/5 * * * * *',
+      run: async () => void (await queue.runOnce({ handlers: imports.handlers(), batchSize: 1 })),
     },
     // The dashboard's counters: changes are counted as deltas with each write, folded in here.
     { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },

@@ -18,7 +18,7 @@ const MYSQL = [
     '`status` varchar(16) NOT NULL, `phone` varchar(20) NULL, `name` varchar(128) NULL, `company` varchar(128) NULL, `title` varchar(64) NULL, ' +
     '`email` varchar(254) NULL, `unionid` varchar(128) NULL, `external_user_id` varchar(128) NULL, `openid` varchar(128) NULL, ' +
     '`code` varchar(32) NULL, `message` varchar(255) NULL, `raw` text NULL, `contact_id` int NULL, `created` tinyint NOT NULL DEFAULT 0, ' +
-    'UNIQUE INDEX `UQ_import_rows_row` (`import_id`, `row_no`), INDEX `IDX_import_rows_phone` (`import_id`, `phone`), ' +
+    'UNIQUE INDEX `UQ_import_rows_row` (`import_id`, `row_no`), INDEX `IDX_import_rows_contact` (`import_id`, `contact_id`), ' +
     'PRIMARY KEY (`id`)) ENGINE=InnoDB',
 ];
 
@@ -34,7 +34,7 @@ const SQLITE = [
     '"title" varchar(64), "email" varchar(254), "unionid" varchar(128), "external_user_id" varchar(128), "openid" varchar(128), ' +
     '"code" varchar(32), "message" varchar(255), "raw" text, "contact_id" integer, "created" boolean NOT NULL DEFAULT (0))',
   'CREATE UNIQUE INDEX IF NOT EXISTS "UQ_import_rows_row" ON "import_rows" ("import_id", "row_no")',
-  'CREATE INDEX IF NOT EXISTS "IDX_import_rows_phone" ON "import_rows" ("import_id", "phone")',
+  'CREATE INDEX IF NOT EXISTS "IDX_import_rows_contact" ON "import_rows" ("import_id", "contact_id")',
 ];
 
 const CONTACT_COLUMNS: [name: string, type: string][] = [

@@ -13,6 +13,8 @@ import type { ContactsService, IdentityRef } from '../contacts/contacts.service'
 import { refreshSearchTerms } from '../contacts/search-terms';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { ContactTagsService } from '../tags/contact-tags.service';
+import { Task } from '../../../entities/task.entity';
+import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 import { CSV_BOM, formatCsvRow } from '../contacts/contacts-csv';
 import {
   cleanRow,
@@ -60,6 +62,8 @@ export interface ImportsServiceDeps {
    * Official Account. null: that platform is off, and the column is ignored.
    */
   identityApps: { wecomCorpId: string | null; oaAppId: string | null };
+  /** The task queue the search-terms task goes through (run by the `import-search-terms` job). */
+  queue: Pick<TaskQueue, 'enqueue'>;
 }
 
 export interface ImportLeadsParams {
@@ -117,11 +121,16 @@ export interface ImportReport {
 /** Refused and duplicate rows listed in a report; the rest are counted (and in refused.csv). */
 export const REPORT_LIMIT = 100;
 /** Rows per staging INSERT and per apply chunk. */
-const CHUNK = 1_000;
+const CHUNK = 2_000;
 /** csv-parse's limit on one record, in characters: a runaway quote fails fast instead of eating the file. */
 const MAX_RECORD_CHARS = 64 * 1024;
 
 export class ImportNotFoundError extends Error {}
+
+/** The task that writes an applied import's contacts' search terms. */
+export const IMPORT_SEARCH_TERMS = 'import_search_terms';
+/** Contacts per search-terms transaction. */
+const TERMS_CHUNK = 500;
 
 interface StagedRow {
   rowNo: number;
@@ -298,21 +307,22 @@ export class ImportsService {
     await this.matchOtherIdentities(m, id);
 
     // 2. New contacts for the rows still unmatched, through ContactsService (multi-row when ids are consecutive).
-    for (;;) {
-      const rows: { id: number | string; phone: string }[] = await m.query(
-        `SELECT id, phone FROM import_rows WHERE import_id = ? AND status = 'valid' AND contact_id IS NULL ORDER BY id LIMIT ${CHUNK}`,
-        [id],
+    // Walked by row (keyset on the unique key), then the rows take their new contacts in one statement, as in step 1.
+    for (let after = 0; ;) {
+      const rows: { row_no: number | string; phone: string }[] = await m.query(
+        `SELECT row_no, phone FROM import_rows WHERE import_id = ? AND row_no > ? AND status = 'valid' AND contact_id IS NULL ORDER BY row_no LIMIT ${CHUNK}`,
+        [id, after],
       );
       if (rows.length === 0) break;
+      after = Number(rows[rows.length - 1].row_no);
       const refs: IdentityRef[] = rows.map((r) => ({ kind: 'phone', appId: '', value: r.phone }));
-      const contactOf = await this.deps.contacts.resolveContacts(m, refs);
-      const pairs = rows.map((r) => [Number(r.id), contactOf.get(`phone||${r.phone}`) ?? null] as const);
-      if (pairs.some(([, contactId]) => contactId === null)) throw new Error('import: a created contact was not returned');
-      await m.query(
-        `UPDATE import_rows SET created = 1, contact_id = CASE id ${pairs.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${placeholders(pairs.length)})`,
-        [...pairs.flat(), ...pairs.map(([rowId]) => rowId)],
-      );
+      await this.deps.contacts.resolveContacts(m, refs, { searchTerms: false });
     }
+    await m.query(
+      `UPDATE import_rows SET created = 1, contact_id = (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind = 'phone' AND ci.app_id = '' AND ci.value = import_rows.phone)
+         WHERE import_id = ? AND status = 'valid' AND contact_id IS NULL`,
+      [id],
+    );
 
     // 3. Identities the file adds to a contact (a phone new to a contact found by unionid, a unionid new to one found by phone).
     await this.linkNewIdentities(m, id);
@@ -320,7 +330,15 @@ export class ImportsService {
     // 4. Fields: empty ones filled (or all replaced, when chosen), in one UPDATE … JOIN.
     await this.fillFields(m, id, Boolean(Number(head.overwrite)), at);
     const contactIds = await this.importedContactIds(m, id);
-    for (let i = 0; i < contactIds.length; i += 500) await refreshSearchTerms(m, contactIds.slice(i, i + 500));
+    // The list's text search (contact_search_terms, ~40 terms a contact) is written after the
+    // commit by a queued task (committed with the import, so a crash cannot lose it): a hundred
+    // thousand contacts are four million terms, longer than the import itself.
+    await this.deps.queue.enqueue({
+      manager: m,
+      kind: IMPORT_SEARCH_TERMS,
+      dedupeKey: `${IMPORT_SEARCH_TERMS}:${id}`,
+      payload: { importId: id, after: 0 },
+    });
 
     // 5. Tags, through the tags service: created when missing, synced to the platforms as usual.
     const tagNames = JSON.parse(head.tags) as string[];
@@ -470,6 +488,46 @@ export class ImportsService {
       [id],
     );
     return rows.map((r) => Number(r.contact_id));
+  }
+
+  /**
+   * The queue's handler of IMPORT_SEARCH_TERMS: the import's contacts' search terms written again
+   * from their rows (refreshSearchTerms: insert-or-ignore and a diff, so a repeat changes
+   * nothing), 500 contacts per transaction, the cursor moving in the same transaction, so a
+   * worker that dies goes on where the last chunk committed.
+   */
+  handlers(): Record<string, (tasks: Task[]) => Promise<TaskResult[]>> {
+    return {
+      [IMPORT_SEARCH_TERMS]: async (tasks) => {
+        const results: TaskResult[] = [];
+        for (const task of tasks) {
+          try {
+            while (await this.indexSearchTermsChunk(task.id));
+            results.push({ id: task.id, ok: true });
+          } catch (error) {
+            results.push({ id: task.id, ok: false, error: error instanceof Error ? error.message : String(error), retryable: true });
+          }
+        }
+        return results;
+      },
+    };
+  }
+
+  /** One chunk of the search-terms task; false when the import has no contacts left. */
+  private async indexSearchTermsChunk(taskId: number): Promise<boolean> {
+    return this.deps.transactor.runRetrying(async (m) => {
+      const task = await m.findOneByOrFail(Task, { id: taskId });
+      const payload = { importId: Number(task.payload.importId), after: Number(task.payload.after ?? 0) };
+      const rows: { contact_id: number | string }[] = await m.query(
+        `SELECT DISTINCT contact_id FROM import_rows WHERE import_id = ? AND status = 'valid' AND contact_id > ? ORDER BY contact_id LIMIT ${TERMS_CHUNK}`,
+        [payload.importId, payload.after],
+      );
+      if (rows.length === 0) return false;
+      const ids = rows.map((r) => Number(r.contact_id));
+      await refreshSearchTerms(m, ids);
+      await m.update(Task, { id: taskId }, { payload: { ...payload, after: ids[ids.length - 1] } });
+      return ids.length === TERMS_CHUNK;
+    });
   }
 
   /** The import and its report; null when there is no such import. */

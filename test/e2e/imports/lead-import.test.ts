@@ -4,7 +4,8 @@ import { Contact } from '../../../entities/contact.entity';
 import { ContactIdentity } from '../../../entities/contact-identity.entity';
 import { Interaction } from '../../../entities/interaction.entity';
 import { createLogger } from '../../../server/adapters/logger';
-import { ImportsService, type ImportReport } from '../../../server/modules/imports/imports.service';
+import { IMPORT_SEARCH_TERMS, ImportsService, type ImportReport } from '../../../server/modules/imports/imports.service';
+import { Task } from '../../../entities/task.entity';
 import { describeEachDatabase } from '../../support/database';
 import { encodeGbk } from '../../support/gbk';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -119,6 +120,26 @@ describeEachDatabase('lead imports (导入线索)', (db) => {
     expect(again.body).toMatchObject({ id: report.id, status: 'done', created: 2, refusedCount: 3, eventId: 7, tags: [EVENT_TAG] });
   });
 
+  it('makes the imported contacts searchable by name and phone once the queued search-terms task has run', async () => {
+    const search = async (q: string) => {
+      const res = await request(stack.baseUrl)
+        .get(`/api/admin/contacts?q=${encodeURIComponent(q)}`)
+        .set('authorization', `Bearer ${token}`);
+      return (res.body as { items: { name: string | null }[] }).items.map((item) => item.name);
+    };
+    await upload(Buffer.from('手机,姓名\n13312345678,欧阳娜娜\n13312340000,司马光\n'));
+    expect(await search('欧阳')).toEqual([]);
+    await stack.services.queue.runOnce({ handlers: stack.services.imports.handlers() });
+    expect(await search('欧阳')).toEqual(['欧阳娜娜']);
+    expect(await search('1331234')).toHaveLength(2);
+    // Run again from the start (a worker that died before its cursor moved): nothing changes.
+    const [before]: { n: number | string }[] = await db().dataSource.manager.query('SELECT COUNT(*) AS n FROM contact_search_terms');
+    const task = await db().dataSource.manager.findOneByOrFail(Task, { kind: IMPORT_SEARCH_TERMS });
+    await stack.services.imports.handlers()[IMPORT_SEARCH_TERMS]([{ ...task, payload: { ...task.payload, after: 0 } }]);
+    const [after]: { n: number | string }[] = await db().dataSource.manager.query('SELECT COUNT(*) AS n FROM contact_search_terms');
+    expect(Number(after.n)).toBe(Number(before.n));
+  });
+
   it('reads a UTF-8 file with a BOM and English headers, and reports duplicates within the file', async () => {
     const csv = Buffer.concat([
       BOM,
@@ -199,6 +220,7 @@ describeEachDatabase('lead imports (导入线索)', (db) => {
         },
       },
       identityApps: { wecomCorpId: null, oaAppId: null },
+      queue: s.queue,
     });
     await upload(Buffer.from('phone,name\n13500000001,Old\n'));
     const contactsBefore = await db().dataSource.manager.find(Contact, { order: { id: 'ASC' } });
