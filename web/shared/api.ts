@@ -32,15 +32,19 @@ export function readCookie(name: string): string | null {
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface RequestOptions {
-  query?: Record<string, string | number | undefined | null>;
+  /** A list is sent as the key repeated (`tag=a&tag=b`). */
+  query?: Record<string, string | number | string[] | undefined | null>;
   body?: unknown;
   /** Do not hand 401/403 to the router (the login form shows them itself). */
   quiet?: boolean;
+  /** A file sent as it is (an upload), with its content type, instead of a JSON body. */
+  file?: { data: Blob; type: string };
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.file) headers['Content-Type'] = options.file.type;
   if (!SAFE.has(method)) {
     // The cookie session's CSRF check: the page reads fw_csrf and echoes it (double submit).
     const csrf = readCookie('fw_csrf');
@@ -49,8 +53,10 @@ export async function request<T>(method: string, path: string, options: RequestO
   let url = path;
   if (options.query) {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(options.query))
-      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    for (const [key, value] of Object.entries(options.query)) {
+      if (Array.isArray(value)) for (const item of value) params.append(key, item);
+      else if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    }
     const text = params.toString();
     if (text) url += `?${text}`;
   }
@@ -58,7 +64,7 @@ export async function request<T>(method: string, path: string, options: RequestO
     method,
     headers,
     credentials: 'same-origin',
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    body: options.file ? options.file.data : options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   if (response.status === 204) return undefined as T;
   const text = await response.text();
@@ -102,4 +108,7 @@ export const api = {
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
   delete: <T>(path: string) => request<T>('DELETE', path),
+  /** POSTs a file as the body (the CSV of a lead import), options in the query. */
+  upload: <T>(path: string, data: Blob, type: string, query?: RequestOptions['query']) =>
+    request<T>('POST', path, { query, file: { data, type } }),
 };
