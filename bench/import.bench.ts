@@ -9,6 +9,7 @@ import { createLogger } from '../server/adapters/logger';
 import { composeServices } from '../server/compose';
 import { createDataSource } from '../server/db/data-source';
 import { runMigrationsWithLock } from '../server/db/migrate';
+import { findProcess, sampleCpu } from './cpu-time';
 
 /**
  * `npm run bench:import`: a lead CSV of BENCH_ROWS (100,000) rows, UTF-8 with a BOM as Excel's
@@ -84,6 +85,9 @@ async function benchOne(config: DatabaseConfig, file: Buffer, leads: Lead[]): Pr
   const contactsBefore = await count(dataSource, 'contacts');
 
   const actor = { operatorId: null, ip: null };
+  // CPU spent by this process and by the database server (which also serves whoever else uses it).
+  const pids = [process.pid, config.kind === 'mysql' ? findProcess(['mariadbd', 'mysqld']) : undefined];
+  const cpu0 = sampleCpu(pids);
   const t0 = performance.now();
   const id = await services.imports.stageImport({
     input: Readable.from(chunksOf(file)),
@@ -96,6 +100,7 @@ async function benchOne(config: DatabaseConfig, file: Buffer, leads: Lead[]): Pr
   const t1 = performance.now();
   const report = await services.imports.applyImport(id, actor);
   const t2 = performance.now();
+  const cpu1 = sampleCpu(pids);
   // The search terms, written after the commit by the queued task (the `import-search-terms` job's run).
   for (;;) {
     const outcome = await services.queue.runOnce({ handlers: services.imports.handlers(), batchSize: 1 });
@@ -115,6 +120,8 @@ async function benchOne(config: DatabaseConfig, file: Buffer, leads: Lead[]): Pr
     `${kind} import: ${report.total} rows (${report.created} created, ${report.updated} updated, ${report.refusedCount} refused, ` +
       `${report.duplicates} duplicates) in ${totalS.toFixed(2)} s = ${Math.round(rate)} rows/s ` +
       `(stage ${stageS.toFixed(2)} s, apply ${applyS.toFixed(2)} s)\n` +
+      `${kind} CPU during the import: node ${cpuS(cpu0.processes[0], cpu1.processes[0])}, database server ${cpuS(cpu0.processes[1], cpu1.processes[1])}, ` +
+      `whole machine ${cpuS(cpu0.machine, cpu1.machine)} of ${(totalS * os.cpus().length).toFixed(1)} s available\n` +
       `${kind} then the search terms in the background: ${terms} terms in ${termsS.toFixed(2)} s\n` +
       `${kind} raw multi-row INSERT baseline (same rows, one table, 1,000 per INSERT): ${baselineS.toFixed(2)} s = ${Math.round(baseRate)} rows/s; ` +
       `import at ${((rate / baseRate) * 100).toFixed(0)}% of it\n` +
@@ -158,6 +165,10 @@ function makeLeads(n: number): Lead[] {
       email: `lead${k}@example.com`,
     };
   });
+}
+
+function cpuS(before: number | null | undefined, after: number | null | undefined): string {
+  return before == null || after == null ? 'n/a' : `${((after - before) / 1000).toFixed(1)} s`;
 }
 
 function toCsv(leads: Lead[]): string {

@@ -5,7 +5,7 @@ import { ImportNotFoundError, parseTagName, type ImportsService } from '../modul
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { HttpError, notFound } from './http-error';
 import { streamBody } from './body';
-import { idParamSchema, parseInput } from './validate-input';
+import { idParamSchema, invalidFields, parseInput } from './validate-input';
 
 export interface AdminImportsRouterDeps {
   imports: ImportsService;
@@ -55,11 +55,14 @@ export function createAdminImportsRouter(deps: AdminImportsRouterDeps): Router<A
     const query = parseInput(uploadQuerySchema, ctx.query);
     if (!ctx.is('text/csv', 'text/plain', 'application/octet-stream', 'application/vnd.ms-excel'))
       throw new HttpError(415, 'unsupported_media_type', 'Send the CSV file itself as the body (text/csv)');
+    const tags = query.tag.map(parseTagName);
+    const tagIssues = await deps.imports.checkTagNames(tags);
+    if (tagIssues.length > 0) throw invalidFields(tagIssues);
     try {
       ctx.body = await deps.imports.importLeads({
         input: streamBody(ctx, deps.maxBytes),
         fileName: query.fileName ?? null,
-        tags: query.tag.map(parseTagName),
+        tags,
         eventId: query.eventId ?? null,
         overwrite: query.overwrite,
         actor: actorOf(ctx),

@@ -65,6 +65,7 @@ export const AUDIT_ACTIONS = [
   'channel.create',
   'channel.update',
   'channel.archive',
+  'import.apply',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

@@ -14,6 +14,8 @@ import { refreshSearchTerms } from '../contacts/search-terms';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { ContactTagsService } from '../tags/contact-tags.service';
 import { Task } from '../../../entities/task.entity';
+import { TagGroup } from '../../../entities/tag-group.entity';
+import { tagNameProblemsOf } from '../../../web/shared/field-rules';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 import { CSV_BOM, formatCsvRow } from '../contacts/contacts-csv';
 import {
@@ -141,6 +143,8 @@ interface StagedRow {
   raw: string[] | null;
 }
 
+const IDENTITY_FIELDS = ['unionid', 'externalUserId', 'openid'] as const;
+
 const IDENTITY_COLUMNS = [
   { column: 'unionid', kind: 'unionid' },
   { column: 'external_user_id', kind: 'external_userid' },
@@ -149,6 +153,23 @@ const IDENTITY_COLUMNS = [
 
 export class ImportsService {
   constructor(private readonly deps: ImportsServiceDeps) {}
+
+  /**
+   * The tags an import will create: a name a platform would refuse (the Official Account's 30
+   * bytes, WeCom's 30 characters) is refused before the file is read, where the operator can fix
+   * it, not later as a failed sync. As the tag rules check theirs (a new group syncs to both).
+   */
+  async checkTagNames(tags: TagRef[]): Promise<{ path: string; code: string; message: string; params: Record<string, string | number> }[]> {
+    const issues: { path: string; code: string; message: string; params: Record<string, string | number> }[] = [];
+    for (const [index, ref] of tags.entries()) {
+      const group = await this.deps.dataSource.manager.findOneBy(TagGroup, { name: ref.group });
+      const found = group ? [] : tagNameProblemsOf(ref.group, { oa: false, wecom: true });
+      if (found.length === 0) found.push(...tagNameProblemsOf(ref.name, { oa: group?.syncOa ?? true, wecom: group?.syncWecom ?? true }));
+      for (const { code, ...params } of found)
+        issues.push({ path: `tag.${index}`, code, message: `${ref.group}:${ref.name}: ${code}`, params });
+    }
+    return issues;
+  }
 
   /** Stages the file, then applies it; a file that cannot be read at all throws CsvFileError (or the input's own error). */
   async importLeads(p: ImportLeadsParams): Promise<ImportReport> {
@@ -216,7 +237,7 @@ export class ImportsService {
       "UPDATE imports SET status = 'staged', encoding = ?, header = ?, total = ?, refused = ?, duplicates = ?, error = ?, updated_at = ? WHERE id = ?",
       [
         decoder.encoding ?? 'utf-8',
-        JSON.stringify({ cells: headerCells, ignored }),
+        JSON.stringify({ cells: headerCells, ignored, identityColumns: IDENTITY_FIELDS.some((f) => header?.columns[f] !== undefined) }),
         counts.total,
         counts.refused,
         counts.duplicates,
@@ -292,19 +313,17 @@ export class ImportsService {
       overwrite: number | boolean;
       event_id: number | string | null;
       file_name: string | null;
-    }[] = await m.query(`SELECT status, tags, overwrite, event_id, file_name FROM imports WHERE id = ?${lock}`, [id]);
+      header: string | null;
+    }[] = await m.query(`SELECT status, tags, overwrite, event_id, file_name, header FROM imports WHERE id = ?${lock}`, [id]);
     if (!head) throw new ImportNotFoundError(`No import ${id}`);
     if (head.status !== 'staged') return;
     const now = this.deps.clock.now();
     const at = toSqlDate(now);
 
     // 1. Rows to existing contacts, by phone identity (one statement), then by the other identities present.
-    await m.query(
-      `UPDATE import_rows SET contact_id = (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind = 'phone' AND ci.app_id = '' AND ci.value = import_rows.phone)
-         WHERE import_id = ? AND status = 'valid'`,
-      [id],
-    );
-    await this.matchOtherIdentities(m, id);
+    await matchByPhone(m, id, { created: false });
+    const identityColumns = Boolean((JSON.parse(head.header ?? '{}') as { identityColumns?: boolean }).identityColumns);
+    if (identityColumns) await this.matchOtherIdentities(m, id);
 
     // 2. New contacts for the rows still unmatched, through ContactsService (multi-row when ids are consecutive).
     // Walked by row (keyset on the unique key), then the rows take their new contacts in one statement, as in step 1.
@@ -318,14 +337,11 @@ export class ImportsService {
       const refs: IdentityRef[] = rows.map((r) => ({ kind: 'phone', appId: '', value: r.phone }));
       await this.deps.contacts.resolveContacts(m, refs, { searchTerms: false });
     }
-    await m.query(
-      `UPDATE import_rows SET created = 1, contact_id = (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind = 'phone' AND ci.app_id = '' AND ci.value = import_rows.phone)
-         WHERE import_id = ? AND status = 'valid' AND contact_id IS NULL`,
-      [id],
-    );
+    await matchByPhone(m, id, { created: true });
 
     // 3. Identities the file adds to a contact (a phone new to a contact found by unionid, a unionid new to one found by phone).
-    await this.linkNewIdentities(m, id);
+    // (A file without identity columns found or made every contact by its phone: nothing to add.)
+    if (identityColumns) await this.linkNewIdentities(m, id);
 
     // 4. Fields: empty ones filled (or all replaced, when chosen), in one UPDATE … JOIN.
     await this.fillFields(m, id, Boolean(Number(head.overwrite)), at);
@@ -616,6 +632,28 @@ export function parseTagName(text: string): TagRef {
 }
 
 export const DEFAULT_TAG_GROUP = '导入';
+
+/**
+ * Rows without a contact take the one their phone identity names: MySQL's multi-table UPDATE (a
+ * join), SQLite's correlated subquery. `created`: the contacts were just made by this import.
+ */
+async function matchByPhone(m: EntityManager, importId: number, p: { created: boolean }): Promise<void> {
+  const created = p.created ? 1 : 0;
+  if (isMysqlManager(m))
+    await m.query(
+      `UPDATE import_rows r JOIN contact_identities ci ON ci.kind = 'phone' AND ci.app_id = '' AND ci.value = r.phone
+          SET r.contact_id = ci.contact_id, r.created = ${created}
+        WHERE r.import_id = ? AND r.status = 'valid' AND r.contact_id IS NULL`,
+      [importId],
+    );
+  else
+    await m.query(
+      `UPDATE import_rows SET created = ${created},
+              contact_id = (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind = 'phone' AND ci.app_id = '' AND ci.value = import_rows.phone)
+        WHERE import_id = ? AND status = 'valid' AND contact_id IS NULL`,
+      [importId],
+    );
+}
 
 async function insertStagedRows(manager: EntityManager, importId: number, rows: StagedRow[]): Promise<void> {
   if (rows.length === 0) return;

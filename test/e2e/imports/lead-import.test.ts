@@ -248,8 +248,10 @@ describeEachDatabase('lead imports (导入线索)', (db) => {
     failing = false;
     const applied = await imports.applyImport(Number(staged.id), { operatorId: null, ip: null });
     expect(applied).toMatchObject({ status: 'done', created: 2, updated: 1 });
-    const again = await imports.applyImport(Number(staged.id), { operatorId: null, ip: null });
-    expect(again).toMatchObject({ status: 'done', created: 2, updated: 1 });
+    // Applied again through the API (as the page would after a failure): answered as it is, nothing twice.
+    const again = await request(stack.baseUrl).post(`/api/admin/imports/${staged.id}/apply`).set('authorization', `Bearer ${token}`);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: 'done', created: 2, updated: 1 });
     expect(await contactCount()).toBe(contactsBefore.length + 2);
     expect(await db().dataSource.manager.countBy(Interaction, { type: 'imported', refId: String(staged.id) })).toBe(3);
     expect(await contactByPhone('+8613500000001')).toMatchObject({ name: 'Old', company: 'NewCo' });
@@ -271,6 +273,15 @@ describeEachDatabase('lead imports (导入线索)', (db) => {
     const empty = await upload(Buffer.alloc(0));
     expect(empty.status).toBe(400);
     expect((empty.body as { error: { code: string } }).error.code).toBe('empty_file');
+    // A tag the Official Account would refuse (over 30 bytes: 10 Chinese characters) is refused before the file is read.
+    const longTag = await upload(
+      Buffer.from('手机\n13812345678\n'),
+      `tag=${encodeURIComponent('展会:二〇二六年上海国际工业博览会专业观众')}`,
+    );
+    expect(longTag.status).toBe(400);
+    expect(longTag.body).toMatchObject({ error: { code: 'bad_request', details: [{ path: 'tag.0', code: 'tag_name_oa_bytes' }] } });
+    const missing = await request(stack.baseUrl).get('/api/admin/imports/999999').set('authorization', `Bearer ${token}`);
+    expect(missing.status).toBe(404);
     const json = await request(stack.baseUrl).post('/api/admin/imports').set('authorization', `Bearer ${token}`).send({ phone: '1' });
     expect(json.status).toBe(415);
   });

@@ -633,6 +633,7 @@ const en: Messages = {
       channel_create: 'Create channel code',
       channel_update: 'Edit channel code',
       channel_archive: 'Archive channel code',
+      import_apply: 'Import leads',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -664,8 +665,11 @@ const en: Messages = {
       pay_product: 'Product',
       pay_order: 'Order',
       channel: 'Channel code',
+      import: 'Lead import',
     },
     fields: {
+      created: 'Contacts created',
+      refused: 'Rows refused',
       name: 'Name',
       group: 'Tag group',
       groupId: 'Tag group',

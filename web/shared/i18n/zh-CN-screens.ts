@@ -438,6 +438,7 @@ const zhCNScreens = {
       channel_create: '新建渠道活码',
       channel_update: '修改渠道活码',
       channel_archive: '停用渠道活码',
+      import_apply: '导入线索',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -469,8 +470,11 @@ const zhCNScreens = {
       pay_product: '支付商品',
       pay_order: '订单',
       channel: '渠道活码',
+      import: '线索导入',
     },
     fields: {
+      created: '新建的客户数',
+      refused: '拒绝的行数',
       name: '名称',
       group: '标签组',
       groupId: '标签组',
