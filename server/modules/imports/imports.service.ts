@@ -184,7 +184,8 @@ export class ImportsService {
     const tagNames = p.tags.map((t) => `${t.group}:${t.name}`);
     const id = await insertReturningId(
       manager,
-      "INSERT INTO imports (status, file_name, event_id, tags, overwrite, operator_id, created_at, updated_at) VALUES ('staging', ?, ?, ?, ?, ?, ?, ?)",
+      'INSERT INTO imports (status, file_name, event_id, tags, overwrite, operator_id, created_at, updated_at) ' +
+        "VALUES ('staging', ?, ?, ?, ?, ?, ?, ?)",
       [p.fileName?.slice(0, 255) ?? null, p.eventId, JSON.stringify(tagNames), p.overwrite ? 1 : 0, p.actor.operatorId, now, now],
     );
     const decoder = new CsvDecoder();
@@ -234,7 +235,8 @@ export class ImportsService {
     }
     const ignored = (header as HeaderMap | null)?.ignored ?? [];
     await manager.query(
-      "UPDATE imports SET status = 'staged', encoding = ?, header = ?, total = ?, refused = ?, duplicates = ?, error = ?, updated_at = ? WHERE id = ?",
+      "UPDATE imports SET status = 'staged', encoding = ?, header = ?, total = ?, refused = ?, duplicates = ?, error = ?, updated_at = ? " +
+        'WHERE id = ?',
       [
         decoder.encoding ?? 'utf-8',
         JSON.stringify({ cells: headerCells, ignored, identityColumns: IDENTITY_FIELDS.some((f) => header?.columns[f] !== undefined) }),
@@ -329,7 +331,8 @@ export class ImportsService {
     // Walked by row (keyset on the unique key), then the rows take their new contacts in one statement, as in step 1.
     for (let after = 0; ;) {
       const rows: { row_no: number | string; phone: string }[] = await m.query(
-        `SELECT row_no, phone FROM import_rows WHERE import_id = ? AND row_no > ? AND status = 'valid' AND contact_id IS NULL ORDER BY row_no LIMIT ${CHUNK}`,
+        `SELECT row_no, phone FROM import_rows WHERE import_id = ? AND row_no > ? AND status = 'valid' AND contact_id IS NULL
+          ORDER BY row_no LIMIT ${CHUNK}`,
         [id, after],
       );
       if (rows.length === 0) break;
@@ -399,7 +402,8 @@ export class ImportsService {
       [id],
     );
     await m.query(
-      "UPDATE imports SET status = 'done', created = ?, updated = ?, refused = ?, error = NULL, applied_at = ?, updated_at = ? WHERE id = ?",
+      "UPDATE imports SET status = 'done', created = ?, updated = ?, refused = ?, error = NULL, applied_at = ?, updated_at = ? " +
+        'WHERE id = ?',
       [Number(counts?.created ?? 0), Number(counts?.updated ?? 0), Number(counts?.refused ?? 0), at, at, id],
     );
     await this.deps.audit.record({
@@ -439,14 +443,16 @@ export class ImportsService {
       for (let i = 0; i < adopt.length; i += CHUNK) {
         const chunk = adopt.slice(i, i + CHUNK);
         await m.query(
-          `UPDATE import_rows SET contact_id = CASE id ${chunk.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${placeholders(chunk.length)})`,
+          `UPDATE import_rows SET contact_id = CASE id ${chunk.map(() => 'WHEN ? THEN ?').join(' ')} END
+            WHERE id IN (${placeholders(chunk.length)})`,
           [...chunk.flat(), ...chunk.map(([rowId]) => rowId)],
         );
       }
       for (let i = 0; i < conflicts.length; i += CHUNK) {
         const chunk = conflicts.slice(i, i + CHUNK);
         await m.query(
-          `UPDATE import_rows SET status = 'refused', code = 'identity_conflict', message = ?, contact_id = NULL WHERE id IN (${placeholders(chunk.length)})`,
+          `UPDATE import_rows SET status = 'refused', code = 'identity_conflict', message = ?, contact_id = NULL
+            WHERE id IN (${placeholders(chunk.length)})`,
           [ROW_ERRORS.identity_conflict, ...chunk],
         );
       }
@@ -535,7 +541,8 @@ export class ImportsService {
       const task = await m.findOneByOrFail(Task, { id: taskId });
       const payload = { importId: Number(task.payload.importId), after: Number(task.payload.after ?? 0) };
       const rows: { contact_id: number | string }[] = await m.query(
-        `SELECT DISTINCT contact_id FROM import_rows WHERE import_id = ? AND status = 'valid' AND contact_id > ? ORDER BY contact_id LIMIT ${TERMS_CHUNK}`,
+        `SELECT DISTINCT contact_id FROM import_rows WHERE import_id = ? AND status = 'valid' AND contact_id > ?
+          ORDER BY contact_id LIMIT ${TERMS_CHUNK}`,
         [payload.importId, payload.after],
       );
       if (rows.length === 0) return false;
@@ -552,7 +559,8 @@ export class ImportsService {
     const [row]: ImportDbRow[] = await manager.query('SELECT * FROM imports WHERE id = ?', [id]);
     if (!row) return null;
     const listed: { row_no: number | string; status: string; code: string | null; message: string | null }[] = await manager.query(
-      `SELECT row_no, status, code, message FROM import_rows WHERE import_id = ? AND status = 'refused' ORDER BY row_no LIMIT ${REPORT_LIMIT}`,
+      `SELECT row_no, status, code, message FROM import_rows WHERE import_id = ? AND status = 'refused'
+        ORDER BY row_no LIMIT ${REPORT_LIMIT}`,
       [id],
     );
     const duplicates: { row_no: number | string; message: string | null }[] = await manager.query(
@@ -649,7 +657,8 @@ async function matchByPhone(m: EntityManager, importId: number, p: { created: bo
   else
     await m.query(
       `UPDATE import_rows SET created = ${created},
-              contact_id = (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind = 'phone' AND ci.app_id = '' AND ci.value = import_rows.phone)
+              contact_id = (SELECT ci.contact_id FROM contact_identities ci
+                             WHERE ci.kind = 'phone' AND ci.app_id = '' AND ci.value = import_rows.phone)
         WHERE import_id = ? AND status = 'valid' AND contact_id IS NULL`,
       [importId],
     );
@@ -658,7 +667,8 @@ async function matchByPhone(m: EntityManager, importId: number, p: { created: bo
 async function insertStagedRows(manager: EntityManager, importId: number, rows: StagedRow[]): Promise<void> {
   if (rows.length === 0) return;
   await manager.query(
-    'INSERT INTO import_rows (import_id, row_no, status, phone, name, company, title, email, unionid, external_user_id, openid, code, message, raw) VALUES ' +
+    'INSERT INTO import_rows (import_id, row_no, status, phone, name, company, title, email, unionid, external_user_id, openid, ' +
+      'code, message, raw) VALUES ' +
       rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(','),
     rows.flatMap((r) => [
       importId,
