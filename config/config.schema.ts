@@ -84,6 +84,13 @@ const envSchema = z.object({
   ADMIN_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
   // A bearer secret for /metrics; short ones are guessable, since nothing throttles the endpoint.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The largest lead CSV an operator may upload (bytes): 100,000 rows of leads are about 10 MB.
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(512 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
   ...outboxEnvSchema.shape,
   // Signs journeys' tracked links (/r/<code>); without it a random one is kept in the database.
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -173,6 +180,8 @@ export interface Config {
   adminLocale: 'zh-CN' | 'en';
   /** Bearer token for GET /metrics; null: /metrics answers loopback clients only. */
   metricsToken: string | null;
+  /** The largest lead CSV POST /api/admin/imports accepts, in bytes (413 beyond). */
+  importMaxBytes: number;
   /** Sends: rate limits, quiet hours, frequency caps (config/outbox.config.ts). */
   outbox: OutboxConfig;
   /**
@@ -319,6 +328,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     businessTimeZone: e.BUSINESS_TIMEZONE,
     adminLocale: e.ADMIN_LOCALE,
     metricsToken: e.METRICS_TOKEN ?? null,
+    importMaxBytes: e.IMPORT_MAX_BYTES,
     outbox: readOutbox(e),
     linkSecret: e.LINK_SECRET ?? null,
     sms: readSms(e, sandbox),

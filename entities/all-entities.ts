@@ -56,6 +56,8 @@ import { EventSmsCode } from './event-sms-code.entity';
 import { EventVisit } from './event-visit.entity';
 import { ContentMaterial } from './content-material.entity';
 import { ContentView } from './content-view.entity';
+import { Import } from './import.entity';
+import { ImportRow } from './import-row.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -126,4 +128,7 @@ export const ALL_ENTITIES = [
   // The content centre (issue 15 §1b).
   ContentMaterial,
   ContentView,
+  // Lead imports (issue 15 §3).
+  Import,
+  ImportRow,
 ];

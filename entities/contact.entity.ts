@@ -75,6 +75,16 @@ export class Contact {
   @Column({ type: 'varchar', length: 20, nullable: true })
   phone: string | null;
 
+  /** Company, job title and e-mail, as a lead import (or a form) gave them; filled, never guessed. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  company: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  title: string | null;
+
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email: string | null;
+
   /**
    * The contact's own IANA time zone (`America/New_York`), set by an operator; null: the business
    * zone (BUSINESS_TIMEZONE). Journeys' "until 09:00" waits and the outbox's quiet hours read it.

@@ -129,6 +129,8 @@ import { createAdminContentRouter } from './http/admin-content.routes';
 import { anonymousVisitor, createContentRouter, type VisitorIdentifier } from './http/content.routes';
 import { DiskContentStorage, type ContentStorage } from './modules/content/content-storage';
 import { ContentService } from './modules/content/content.service';
+import { createAdminImportsRouter } from './http/admin-imports.routes';
+import { ImportsService } from './modules/imports/imports.service';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -700,6 +702,20 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
   });
 
+  // Lead imports (issue 15 §3): contacts, tags and interactions through their own services.
+  const imports = new ImportsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    audit,
+    contacts,
+    contactTags,
+    interactions,
+    identityApps: { wecomCorpId: wc?.corpId ?? null, oaAppId: oa?.appId ?? null },
+    queue,
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -729,6 +745,7 @@ export function composeServices(p: ComposeParams) {
     createEventsRouter({ events, registrations }),
     createAdminContentRouter({ content, auth, maxUploadBytes: config.content.maxUploadBytes }),
     createContentRouter({ content, identifyVisitor: p.identifyVisitor ?? anonymousVisitor }),
+    createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -760,6 +777,12 @@ export function composeServices(p: ComposeParams) {
       name: 'bulk-tags',
       schedule: '*/5 * * * * *',
       run: async () => void (await queue.runOnce({ handlers: manualTagging.handlers(), batchSize: 1 })),
+    },
+    // An applied lead import's search terms, one import at a time, apart from the syncs.
+    {
+      name: 'import-search-terms',
+      schedule: '*/5 * * * * *',
+      run: async () => void (await queue.runOnce({ handlers: imports.handlers(), batchSize: 1 })),
     },
     // The dashboard's counters: changes are counted as deltas with each write, folded in here.
     { name: 'stat-counters', schedule: '*/10 * * * * *', run: async () => void (await statCounters.runOnce()) },
@@ -892,5 +915,6 @@ export function composeServices(p: ComposeParams) {
     registrations,
     checkins,
     content,
+    imports,
   };
 }

@@ -1,3 +1,4 @@
+import { Transform, type Readable } from 'node:stream';
 import type { Context } from 'koa';
 import { HttpError } from './http-error';
 
@@ -55,6 +56,35 @@ export async function readRawBody(ctx: Context, limitBytes: number): Promise<Buf
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/**
+ * The request body as a stream, for uploads read as they arrive (a lead CSV): never buffered
+ * whole. Over the limit (declared, or counted as it arrives) the stream fails with the 413, and
+ * the rest of the body is discarded as readRawBody does.
+ */
+export function streamBody(ctx: Context, limitBytes: number): Readable {
+  const declared = Number(ctx.get('content-length') || NaN);
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    refuseRest(ctx);
+    throw tooLarge(limitBytes);
+  }
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size > limitBytes) {
+        ctx.req.unpipe(counter);
+        ctx.req.pause();
+        refuseRest(ctx);
+        done(tooLarge(limitBytes));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  ctx.req.on('aborted', () => counter.destroy(new HttpError(400, 'bad_request', 'The request body ended early')));
+  return ctx.req.pipe(counter);
 }
 
 /**

@@ -82,6 +82,14 @@ export const ERROR_CODES = [
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */
   'range_not_satisfiable',
+  /** 400: an uploaded CSV is neither UTF-8 nor GBK (lead imports). */
+  'bad_encoding',
+  /** 400: a lead CSV's header names no phone column. */
+  'no_phone_column',
+  /** 400: a lead CSV has no header row. */
+  'empty_file',
+  /** 400: a lead CSV cannot be parsed (an unclosed quote, a row too long). */
+  'bad_csv',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

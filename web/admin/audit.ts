@@ -71,6 +71,7 @@ export const AUDIT_ACTIONS = [
   'content.update',
   'content.upload',
   'content.archive',
+  'import.apply',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

@@ -32,11 +32,12 @@ export function readCookie(name: string): string | null {
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface RequestOptions {
-  query?: Record<string, string | number | undefined | null>;
+  /** A list is sent as the key repeated (`tag=a&tag=b`). */
+  query?: Record<string, string | number | string[] | undefined | null>;
   body?: unknown;
   /** Do not hand 401/403 to the router (the login form shows them itself). */
   quiet?: boolean;
-  /** A file sent as the raw body (an upload), instead of a JSON body. */
+  /** A file sent as the raw body (an upload), instead of a JSON body; its type is the Blob's. */
   file?: Blob;
 }
 
@@ -52,8 +53,10 @@ export async function request<T>(method: string, path: string, options: RequestO
   let url = path;
   if (options.query) {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(options.query))
-      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    for (const [key, value] of Object.entries(options.query)) {
+      if (Array.isArray(value)) for (const item of value) params.append(key, item);
+      else if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    }
     const text = params.toString();
     if (text) url += `?${text}`;
   }
@@ -105,6 +108,10 @@ export const api = {
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
   delete: <T>(path: string) => request<T>('DELETE', path),
-  /** Sends a file as the raw body (the server reads its type from its first bytes). */
-  upload: <T>(path: string, file: Blob, query?: RequestOptions['query']) => request<T>('PUT', path, { file, query }),
+  /**
+   * Sends a file as the raw body: PUT for a material's file (the server reads its type from its
+   * first bytes), POST for a lead import's CSV (options in the query).
+   */
+  upload: <T>(method: 'PUT' | 'POST', path: string, file: Blob, query?: RequestOptions['query']) =>
+    request<T>(method, path, { file, query }),
 };

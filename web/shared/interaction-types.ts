@@ -131,6 +131,9 @@ export const INTERACTION_TYPES = {
     matchers: ['content_id'],
     ruleTrigger: true,
   },
+  // Lead imports: an operator's list put the contact here (ref_type 'import'). `out`: something
+  // done about them, not by them, so it neither makes them active nor fires the reactions.
+  imported: { direction: 'out', label: { zh: '导入线索', en: 'Imported as a lead' }, words: ['fileName'] },
 } as const satisfies Record<string, InteractionTypeDef>;
 
 export type InteractionTypeName = keyof typeof INTERACTION_TYPES;

@@ -301,6 +301,29 @@ export interface LedgerPage {
   nextBefore: string | number | null;
 }
 
+/** POST /api/admin/imports, GET /api/admin/imports/:id. */
+export interface ImportReport {
+  id: number;
+  status: 'staging' | 'staged' | 'done' | 'failed';
+  fileName: string | null;
+  encoding: string | null;
+  eventId: number | null;
+  tags: string[];
+  overwrite: boolean;
+  total: number;
+  imported: number;
+  created: number;
+  updated: number;
+  refused: { row: number; code: string; message: string }[];
+  refusedCount: number;
+  duplicates: number;
+  duplicateRows: { row: number; firstRow: number }[];
+  ignoredColumns: string[];
+  error: string | null;
+  createdAt: string;
+  appliedAt: string | null;
+}
+
 export interface BulkJob {
   id: number;
   status: 'pending' | 'running' | 'done' | 'failed';

@@ -68,9 +68,15 @@ export class ContactsService {
   /**
    * resolveContact for many identities at once (a group commit of callbacks): one SELECT per
    * (kind, app), then the missing contacts are created together (createContacts). Keyed by
-   * identityKey().
+   * identityKey(). `searchTerms: false` leaves the new contacts' search terms to the caller (a lead
+   * import writes them after its commit, in the background: a hundred thousand contacts are
+   * millions of terms).
    */
-  async resolveContacts(manager: EntityManager, refs: IdentityRef[]): Promise<Map<string, number>> {
+  async resolveContacts(
+    manager: EntityManager,
+    refs: IdentityRef[],
+    options: { searchTerms?: boolean } = {},
+  ): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     const scopes = new Map<string, IdentityRef[]>();
     for (const ref of refs) scopes.set(`${ref.kind}|${ref.appId}`, [...(scopes.get(`${ref.kind}|${ref.appId}`) ?? []), ref]);
@@ -84,7 +90,7 @@ export class ContactsService {
     }
     const missing = new Map<string, IdentityRef>();
     for (const ref of refs) if (!found.has(identityKey(ref))) missing.set(identityKey(ref), ref);
-    const created = await this.createContacts(manager, [...missing.values()]);
+    const created = await this.createContacts(manager, [...missing.values()], options.searchTerms ?? true);
     for (const [i, key] of [...missing.keys()].entries()) found.set(key, created[i]);
     return found;
   }
@@ -97,7 +103,7 @@ export class ContactsService {
    * is 1 (MariaDB's default is 1; MySQL 8's 2 interleaves concurrent inserts, Galera changes the
    * increment). Otherwise, one by one.
    */
-  private async createContacts(manager: EntityManager, refs: IdentityRef[]): Promise<number[]> {
+  private async createContacts(manager: EntityManager, refs: IdentityRef[], searchTerms: boolean): Promise<number[]> {
     if (refs.length === 0) return [];
     if (refs.length === 1 || !(await this.hasConsecutiveIds(manager))) {
       const ids: number[] = [];
@@ -118,10 +124,11 @@ export class ContactsService {
       `INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES ${refs.map(() => '(?, ?, ?, ?, ?)').join(',')}`,
       refs.flatMap((ref, i) => [ids[i], ref.kind, ref.appId, ref.value, now]),
     );
-    await insertNewContactTerms(
-      manager,
-      refs.map((ref, i) => ({ contactId: ids[i], kind: ref.kind, value: ref.value })),
-    );
+    if (searchTerms)
+      await insertNewContactTerms(
+        manager,
+        refs.map((ref, i) => ({ contactId: ids[i], kind: ref.kind, value: ref.value })),
+      );
     await countChanges(manager, [stageChange('acquired', refs.length)]);
     return ids;
   }

@@ -7,7 +7,7 @@ import { TagGroup } from '../../../entities/tag-group.entity';
 import type { TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { isUniqueViolation } from '../../db/errors';
-import { insertedId, isMysqlManager, toSqlDate } from '../../db/sql';
+import { insertedId, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import { countChanges, forgetDims, STAT_METRICS, tagChange } from '../stats/stat-counters';
 import type { TagSyncService } from '../tag-sync/tag-sync.service';
 
@@ -24,7 +24,8 @@ export type TagChangeActor =
  * Why: one contact by hand, the selected rows, a filter's job, a rule hit, an edit made in a
  * platform, the silent-customers job (and the contact's return), a journey's action node.
  */
-export type TagChangeCause = 'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent' | 'channel' | 'journey';
+export type TagChangeCause =
+  'manual' | 'bulk_selected' | 'bulk_filter' | 'rule' | 'platform_edit' | 'silent' | 'channel' | 'journey' | 'import';
 
 export interface ApplyTagsParams {
   contactId: number;
@@ -148,11 +149,20 @@ export class ContactTagsService {
     await countChanges(manager, [tagChange(p.tag.id, ids.length)]);
     const group = await manager.findOneBy(TagGroup, { id: p.tag.groupId });
     if (group?.syncOa || group?.syncWecom) {
-      const rows = await manager.find(ContactTag, {
-        where: { tagId: p.tag.id, contactId: In(ids) },
-        select: { id: true, contactId: true },
-      });
-      for (const row of rows) {
+      // Only contacts with a platform identity have a copy to sync: a lead imported with its
+      // phone alone has none, and 100,000 of them must not cost 100,000 queued syncs.
+      const rows: { id: number | string; contact_id: number | string }[] = [];
+      for (let i = 0; i < ids.length; i += SET_CHUNK) {
+        const chunk = ids.slice(i, i + SET_CHUNK);
+        const synced: { id: number | string; contact_id: number | string }[] = await manager.query(
+          `SELECT ct.id, ct.contact_id FROM contact_tags ct WHERE ct.tag_id = ? AND ct.contact_id IN (${placeholders(chunk.length)})
+             AND EXISTS (SELECT 1 FROM contact_identities ci WHERE ci.contact_id = ct.contact_id AND ci.kind IN ('oa_openid', 'external_userid'))`,
+          [p.tag.id, ...chunk],
+        );
+        rows.push(...synced);
+      }
+      for (const raw of rows) {
+        const row = { id: Number(raw.id), contactId: Number(raw.contact_id) };
         await this.deps.tagSync.enqueueContactTagChanges(manager, {
           contactId: row.contactId,
           added: [{ tag: p.tag, contactTagId: row.id }],
