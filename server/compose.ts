@@ -116,6 +116,9 @@ import { createChannelReaction } from './modules/channels/channel.reaction';
 import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
 import { ChannelsService } from './modules/channels/channels.service';
 import { createAdminEventsRouter } from './http/admin-events.routes';
+import { createAdminEventReportRouter } from './http/admin-event-report.routes';
+import { EventReportService } from './modules/exhibitions/event-report.service';
+import { getUtcOffsetMinutes } from './modules/reports/business-day';
 import { createEventsRouter } from './http/events.routes';
 import { CheckinsService } from './modules/exhibitions/checkins.service';
 import { EventsService } from './modules/exhibitions/events.service';
@@ -631,6 +634,7 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
     onQueued: () => outboxSender.kick(),
   });
+  const eventReports = new EventReportService({ dataSource, offsetMinutes: (at) => getUtcOffsetMinutes(config.businessTimeZone, at) });
   const checkins = new CheckinsService({
     dataSource,
     transactor,
@@ -670,6 +674,7 @@ export function composeServices(p: ComposeParams) {
     createAdminPaymentsRouter({ payments, auth }),
     createAdminChannelsRouter({ channels, auth }),
     createAdminEventsRouter({ events, checkins, auth }),
+    createAdminEventReportRouter({ reports: eventReports, audit, auth }),
     createEventsRouter({ events, registrations }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).

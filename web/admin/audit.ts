@@ -67,6 +67,7 @@ export const AUDIT_ACTIONS = [
   'channel.archive',
   'event.create',
   'event.update',
+  'event.report_export',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

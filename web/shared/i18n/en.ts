@@ -627,6 +627,7 @@ const en: Messages = {
       channel_archive: 'Archive channel code',
       event_create: 'Create event',
       event_update: 'Edit event',
+      event_report_export: 'Export an event report',
     },
     actionGroups: {
       operator: 'Operators (all)',

@@ -415,6 +415,7 @@ const zhCNScreens = {
       channel_archive: '停用渠道活码',
       event_create: '新建活动',
       event_update: '修改活动',
+      event_report_export: '导出活动报告',
     },
     actionGroups: {
       operator: '操作员（全部）',
