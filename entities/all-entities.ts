@@ -54,6 +54,7 @@ import { EventCheckin } from './event-checkin.entity';
 import { EventScan } from './event-scan.entity';
 import { EventSmsCode } from './event-sms-code.entity';
 import { EventVisit } from './event-visit.entity';
+import { EventReminder } from './event-reminder.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -121,4 +122,5 @@ export const ALL_ENTITIES = [
   EventScan,
   EventSmsCode,
   EventVisit,
+  EventReminder,
 ];
