@@ -103,6 +103,16 @@ const envSchema = z.object({
   // limit is loose: visitors at a venue share its Wi-Fi, and mobile carriers put many behind one address.
   EVENT_RATE_PER_IP: z.coerce.number().int().min(1).max(100_000).default(300),
   EVENT_RATE_PER_PHONE: z.coerce.number().int().min(1).max(1_000).default(5),
+  // The day-before reminder: its time (HH:MM, business time zone), and the templates of its three
+  // channels, each with the keywords thing1 (event), time2 (start), thing3 (venue), thing4 (the
+  // event-day facts); the SMS template's {1} is the person, {2} the event with its facts.
+  EVENT_REMINDER_TIME: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM')
+    .default('10:00'),
+  EVENT_REMINDER_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
+  EVENT_REMINDER_MP_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
+  EVENT_REMINDER_SMS_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
   // WeChat Pay (config/pay.config.ts).
   ...payEnvSchema.shape,
   // Visitors of the public pages: web OAuth and the visitor cookie (config/visitor.config.ts).
@@ -221,10 +231,19 @@ export interface EventsConfig {
   smsCodeTemplateId: string | null;
   /** Public API calls per window, per client IP and per phone number. */
   rateLimits: { perIp: number; perPhone: number; windowMs: number };
+  /**
+   * The day-before reminder: HH:MM in the business zone, and each channel's template (null: that
+   * channel is passed over). In sandbox mode the sandbox's templates when unset.
+   */
+  reminder: { time: string; oaTemplateId: string | null; mpTemplateId: string | null; smsTemplateId: string | null };
 }
 
 /** The sandbox's approved verification-code template (server/adapters/sandbox/sandbox-sms.ts). */
 export const SANDBOX_SMS_CODE_TEMPLATE_ID = '1400001';
+/** The sandbox's event reminder SMS template ({1} the person, {2} the event). */
+export const SANDBOX_SMS_REMINDER_TEMPLATE_ID = '1400002';
+/** The sandbox library's 活动开始提醒 (server/adapters/sandbox/sandbox-messages.ts). */
+export const SANDBOX_EVENT_REMINDER_TEMPLATE_ID = 'SBX_TPL_EVENT_REMINDER_0005';
 
 export class ConfigError extends Error {}
 
@@ -338,6 +357,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       ticketSecret: e.TICKET_SECRET ?? null,
       smsCodeTemplateId: e.EVENT_SMS_CODE_TEMPLATE_ID ?? (sandbox ? SANDBOX_SMS_CODE_TEMPLATE_ID : null),
       rateLimits: { perIp: e.EVENT_RATE_PER_IP, perPhone: e.EVENT_RATE_PER_PHONE, windowMs: 10 * 60 * 1000 },
+      reminder: {
+        time: e.EVENT_REMINDER_TIME,
+        oaTemplateId: e.EVENT_REMINDER_TEMPLATE_ID ?? (sandbox ? SANDBOX_EVENT_REMINDER_TEMPLATE_ID : null),
+        mpTemplateId: e.EVENT_REMINDER_MP_TEMPLATE_ID ?? (sandbox ? SANDBOX_EVENT_REMINDER_TEMPLATE_ID : null),
+        smsTemplateId: e.EVENT_REMINDER_SMS_TEMPLATE_ID ?? (sandbox ? SANDBOX_SMS_REMINDER_TEMPLATE_ID : null),
+      },
     },
     content: {
       dir: path.resolve(

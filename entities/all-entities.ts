@@ -58,6 +58,7 @@ import { ContentMaterial } from './content-material.entity';
 import { ContentView } from './content-view.entity';
 import { Import } from './import.entity';
 import { ImportRow } from './import-row.entity';
+import { EventReminder } from './event-reminder.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -131,4 +132,5 @@ export const ALL_ENTITIES = [
   // Lead imports (issue 15 §3).
   Import,
   ImportRow,
+  EventReminder,
 ];

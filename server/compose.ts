@@ -119,6 +119,10 @@ import { createVisitorMiddleware } from './http/visitor.middleware';
 import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.service';
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 import { createAdminEventsRouter } from './http/admin-events.routes';
+import { createAdminEventReportRouter } from './http/admin-event-report.routes';
+import { EventReportService } from './modules/exhibitions/event-report.service';
+import { EventRemindersService } from './modules/exhibitions/event-reminders.service';
+import { getUtcOffsetMinutes } from './modules/reports/business-day';
 import { createEventsRouter } from './http/events.routes';
 import { CheckinsService } from './modules/exhibitions/checkins.service';
 import { EventsService } from './modules/exhibitions/events.service';
@@ -675,6 +679,23 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
     onQueued: () => outboxSender.kick(),
   });
+  const eventReminders = new EventRemindersService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    outbox,
+    consents: subscribeConsents,
+    config: {
+      ...config.events.reminder,
+      timezone: config.businessTimeZone,
+      oaAppId: oa?.appId ?? null,
+      mpAppId: config.miniprogram.appId,
+      publicBaseUrl: config.publicBaseUrl,
+    },
+    onQueued: () => outboxSender.kick(),
+  });
+  const eventReports = new EventReportService({ dataSource, offsetMinutes: (at) => getUtcOffsetMinutes(config.businessTimeZone, at) });
   const checkins = new CheckinsService({
     dataSource,
     transactor,
@@ -742,6 +763,7 @@ export function composeServices(p: ComposeParams) {
     createAdminPaymentsRouter({ payments, auth }),
     createAdminChannelsRouter({ channels, auth }),
     createAdminEventsRouter({ events, checkins, auth }),
+    createAdminEventReportRouter({ reports: eventReports, audit, auth }),
     createEventsRouter({ events, registrations }),
     createAdminContentRouter({ content, auth, maxUploadBytes: config.content.maxUploadBytes }),
     createContentRouter({ content, identifyVisitor: p.identifyVisitor ?? anonymousVisitor }),
@@ -806,6 +828,8 @@ export function composeServices(p: ComposeParams) {
     { name: 'silent-customers', schedule: '37 2 * * *', run: async () => void (await silentCustomers.tagSilentContacts()) },
     // WeChat Pay: unpaid orders whose prepay has expired are closed (at WeChat Pay first).
     ...(payments.enabled ? [{ name: 'pay-close-expired', schedule: '*/5 * * * *', run: () => payments.closeExpired() }] : []),
+    // Events: the day-before reminders of events whose reminder time has come (and late registrants').
+    { name: 'event-reminders', schedule: '20 * * * * *', run: async () => void (await eventReminders.runDue()) },
     // Broadcasts falling due are expanded into the outbox; finished ones are closed.
     { name: 'broadcasts', schedule: '*/5 * * * * *', run: async () => void (await broadcasts.runOnce()) },
     // Sends: one pass here, and the in-process loop carries on while rows are due.
@@ -916,5 +940,7 @@ export function composeServices(p: ComposeParams) {
     checkins,
     content,
     imports,
+    eventReminders,
+    eventReports,
   };
 }

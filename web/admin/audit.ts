@@ -72,6 +72,7 @@ export const AUDIT_ACTIONS = [
   'content.upload',
   'content.archive',
   'import.apply',
+  'event.report_export',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */

@@ -1,3 +1,4 @@
+import { SANDBOX_EVENT_REMINDER_TEMPLATE_ID } from '../../../config/config.schema';
 import { checkTemplateMessage } from '../../wechat/template-message';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock';
@@ -18,6 +19,8 @@ export const SANDBOX_TEMPLATE_IDS = Object.freeze({
   pointsChanged: 'SBX_TPL_POINTS_CHANGED_0003',
   /** 订单发货通知: character_string1 订单号, thing2 商品名称, phrase3 物流状态. */
   orderShipped: 'SBX_TPL_ORDER_SHIPPED_0004',
+  /** 活动开始提醒: thing1 活动名称, time2 开始时间, thing3 活动地点, thing4 温馨提示 (the event-day reminder). */
+  eventReminder: SANDBOX_EVENT_REMINDER_TEMPLATE_ID,
 });
 
 export interface SandboxTemplate {
@@ -61,6 +64,14 @@ export const SANDBOX_TEMPLATE_LIBRARY: readonly SandboxTemplate[] = Object.freez
     deputy_industry: '电商',
     content: '订单号:{{character_string1.DATA}}\n商品名称:{{thing2.DATA}}\n物流状态:{{phrase3.DATA}}',
     example: '订单号:FW20261207001\n商品名称:羊毛围巾（灰色）\n物流状态:已发货',
+  },
+  {
+    template_id: SANDBOX_TEMPLATE_IDS.eventReminder,
+    title: '活动开始提醒',
+    primary_industry: '商业服务',
+    deputy_industry: '会展服务',
+    content: '活动名称:{{thing1.DATA}}\n开始时间:{{time2.DATA}}\n活动地点:{{thing3.DATA}}\n温馨提示:{{thing4.DATA}}',
+    example: '活动名称:2026 上海家居展\n开始时间:2026年12月12日 09:00\n活动地点:国家会展中心 7.1 馆\n温馨提示:晴 · 地铁2号线直达',
   },
 ]);
 

@@ -36,6 +36,7 @@ import { ContactTimeZone1795940000000 } from './1795940000000-contact-time-zone'
 import { Channels1795960000000 } from './1795960000000-channels';
 import { PayOrders1795970000000 } from './1795970000000-pay-orders';
 import { Exhibitions1795980000000 } from './1795980000000-exhibitions';
+import { EventReminders1795985000000 } from './1795985000000-event-reminders';
 import { Content1795990000000 } from './1795990000000-content';
 import { Imports1796000000000 } from './1796000000000-imports';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
@@ -86,6 +87,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   Channels1795960000000,
   PayOrders1795970000000,
   Exhibitions1795980000000,
+  EventReminders1795985000000,
   Content1795990000000,
   Imports1796000000000,
 ];

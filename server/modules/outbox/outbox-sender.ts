@@ -204,8 +204,13 @@ export class OutboxSender {
     return due === null || due === undefined ? null : fromSqlDate(due);
   }
 
-  /** Sends until nothing is due (tests, the sandbox clock, the bench). Bounded by `maxPasses`. */
+  /**
+   * Sends until nothing is due (tests, the sandbox clock, the bench). Bounded by `maxPasses`. A
+   * send loop a kick started is waited for first: the rows it holds are claimed, so a pass would
+   * not see them and would return while they are still going out.
+   */
   async drain(maxPasses = 100_000): Promise<number> {
+    await this.idle();
     let sent = 0;
     for (let i = 0; i < maxPasses; i += 1) {
       const pass = await this.sendDue();

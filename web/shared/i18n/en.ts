@@ -677,6 +677,7 @@ const en: Messages = {
       content_upload: 'Upload material file',
       content_archive: 'Archive material',
       import_apply: 'Import leads',
+      event_report_export: 'Export an event report',
     },
     actionGroups: {
       operator: 'Operators (all)',

@@ -448,6 +448,7 @@ const zhCNScreens = {
       content_upload: '上传素材文件',
       content_archive: '归档素材',
       import_apply: '导入线索',
+      event_report_export: '导出活动报告',
     },
     actionGroups: {
       operator: '操作员（全部）',

@@ -1,0 +1,233 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Clock } from '../../adapters/clock';
+import type { Logger } from '../../adapters/logger';
+import { fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
+import type { Transactor } from '../../db/transaction';
+import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
+import { getUtcOffsetMinutes } from '../reports/business-day';
+import { consentKeyOf, type SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
+
+/**
+ * Where the day-before reminder goes, in the order the issue asks: a mini-program subscribe message
+ * to whoever granted the reminder template there, else an Official Account template message to a
+ * follower, else an SMS to the phone they registered with. A channel whose template is not
+ * configured (null) is passed over.
+ */
+export interface EventReminderConfig {
+  /** HH:MM in the business time zone, on the day before the event's day. */
+  time: string;
+  timezone: string;
+  oaTemplateId: string | null;
+  mpTemplateId: string | null;
+  smsTemplateId: string | null;
+  oaAppId: string | null;
+  mpAppId: string | null;
+  /** Where the reminder links: the event's invitation page (`${publicBaseUrl}/e/<id>`). */
+  publicBaseUrl: string;
+}
+
+export interface EventRemindersDeps {
+  dataSource: DataSource;
+  transactor: Transactor;
+  clock: Clock;
+  logger: Logger;
+  outbox: OutboxService;
+  consents: SubscribeConsentService;
+  config: EventReminderConfig;
+  /** Wakes the sender after rows were queued. */
+  onQueued?: () => void;
+}
+
+const BATCH = 1_000;
+/** The subscribe and template messages' `thing` values hold 20 characters at most. */
+const THING_MAX = 20;
+
+interface DueEvent {
+  id: number;
+  name: string;
+  startsAt: Date;
+  venue: { name?: string; address: string };
+  facts: { weather?: string; traffic?: string; expectedHeadcount?: number };
+}
+
+/**
+ * The day-before reminder (issue 15 §3): at the configured time on the day before an event, every
+ * registration holding a seat gets one reminder carrying the event-day facts (weather, traffic,
+ * expected headcount). Registrations are walked by id from the last one reminded
+ * (`event_reminders.last_registration_id`), so a pass never reads an event's registrations twice
+ * and one who registers after the reminder went out (until the event starts) gets theirs on the
+ * next pass. Each reminder is an outbox row keyed `event:<id>:reminder:<registration>`, written in
+ * the transaction that moves the cursor: a crash or a second instance sends nobody two.
+ */
+export class EventRemindersService {
+  constructor(private readonly deps: EventRemindersDeps) {}
+
+  /** When an event's reminder falls due: the configured time on the business day before its start. */
+  reminderAt(startsAt: Date): Date {
+    const offset = getUtcOffsetMinutes(this.deps.config.timezone, startsAt) * 60_000;
+    const dayStart = Math.floor((startsAt.getTime() + offset) / 86_400_000) * 86_400_000;
+    const [hours, minutes] = this.deps.config.time.split(':').map(Number);
+    return new Date(dayStart - 86_400_000 + (hours * 60 + minutes) * 60_000 - offset);
+  }
+
+  /** One pass: every event whose reminder is due and that has not started, each in batches. */
+  async runDue(): Promise<{ events: number; queued: number }> {
+    const now = this.deps.clock.now();
+    // Events starting within the next two days are the only candidates (the reminder is on the day before).
+    const rows = await this.deps.dataSource.query<Record<string, unknown>[]>(
+      'SELECT id, name, starts_at, venue, facts FROM events WHERE starts_at > ? AND starts_at <= ? ORDER BY starts_at',
+      [toSqlDate(now), toSqlDate(new Date(now.getTime() + 2 * 86_400_000))],
+    );
+    let events = 0;
+    let queued = 0;
+    for (const row of rows) {
+      const event: DueEvent = {
+        id: Number(row.id),
+        name: String(row.name),
+        startsAt: fromSqlDate(row.starts_at),
+        venue: parseJson(row.venue) as DueEvent['venue'],
+        facts: parseJson(row.facts) ?? {},
+      };
+      if (this.reminderAt(event.startsAt).getTime() > now.getTime()) continue;
+      events += 1;
+      for (;;) {
+        const n = await this.deps.transactor.runRetrying((m) => this.remindBatch(m, event, now));
+        queued += n;
+        if (n < BATCH) break;
+      }
+    }
+    if (queued > 0) {
+      this.deps.logger.info('event reminders queued', { events, queued });
+      this.deps.onQueued?.();
+    }
+    return { events, queued };
+  }
+
+  /** The next registrations past the cursor, their reminders queued and the cursor moved, in one transaction. */
+  private async remindBatch(m: EntityManager, event: DueEvent, now: Date): Promise<number> {
+    const cursor = await this.lockCursor(m, event.id, now);
+    const registrations = await m.query<{ id: number | string; contact_id: number | string; name: string }[]>(
+      "SELECT id, contact_id, name FROM event_registrations WHERE event_id = ? AND status = 'registered' AND id > ? ORDER BY id LIMIT ?",
+      [event.id, cursor, BATCH],
+    );
+    if (registrations.length === 0) return 0;
+    const contactIds = registrations.map((r) => Number(r.contact_id));
+    const channels = await this.channelsOf(m, contactIds);
+    const drafts: OutboxDraft[] = [];
+    for (const r of registrations) {
+      const channel = channels.get(Number(r.contact_id));
+      if (!channel) continue;
+      drafts.push({
+        dedupeKey: `event:${event.id}:reminder:${Number(r.id)}`,
+        contactId: Number(r.contact_id),
+        channel,
+        purpose: 'transactional',
+        source: { type: 'event', id: String(event.id) },
+        payload: this.payloadOf(channel, event, r.name),
+      });
+    }
+    if (drafts.length > 0) await this.deps.outbox.enqueue({ manager: m, drafts });
+    const last = Number(registrations[registrations.length - 1].id);
+    await m.query('UPDATE event_reminders SET last_registration_id = ?, updated_at = ? WHERE event_id = ?', [
+      last,
+      toSqlDate(now),
+      event.id,
+    ]);
+    return registrations.length;
+  }
+
+  /** The event's cursor row, created at 0 the first time and locked for this transaction. */
+  private async lockCursor(m: EntityManager, eventId: number, now: Date): Promise<number> {
+    const insert = isMysqlManager(m)
+      ? 'INSERT IGNORE INTO event_reminders (event_id, last_registration_id, updated_at) VALUES (?, 0, ?)'
+      : 'INSERT OR IGNORE INTO event_reminders (event_id, last_registration_id, updated_at) VALUES (?, 0, ?)';
+    await m.query(insert, [eventId, toSqlDate(now)]);
+    const [row] = await m.query<{ last_registration_id: number | string }[]>(
+      `SELECT last_registration_id FROM event_reminders WHERE event_id = ?${isMysqlManager(m) ? ' FOR UPDATE' : ''}`,
+      [eventId],
+    );
+    return Number(row?.last_registration_id ?? 0);
+  }
+
+  /** Each contact's reminder channel: mini-program grant, else Official Account follower, else SMS. */
+  private async channelsOf(m: EntityManager, contactIds: number[]): Promise<Map<number, 'mp_subscribe' | 'oa_template' | 'sms'>> {
+    const c = this.deps.config;
+    const identities = await m.query<{ contact_id: number | string; kind: string; app_id: string }[]>(
+      `SELECT contact_id, kind, app_id FROM contact_identities WHERE kind IN ('oa_openid', 'mp_openid') AND contact_id IN (${placeholders(contactIds.length)})`,
+      contactIds,
+    );
+    const has = (contactId: number, kind: string, appId: string | null) =>
+      appId !== null && identities.some((i) => Number(i.contact_id) === contactId && i.kind === kind && i.app_id === appId);
+    const grants =
+      c.mpTemplateId !== null && c.mpAppId !== null
+        ? await this.deps.consents.grantsOf(m, 'mp_subscribe', c.mpAppId, contactIds)
+        : new Map<string, number>();
+    const out = new Map<number, 'mp_subscribe' | 'oa_template' | 'sms'>();
+    for (const contactId of contactIds) {
+      const granted = c.mpTemplateId !== null && (grants.get(consentKeyOf({ contactId, templateId: c.mpTemplateId })) ?? 0) > 0;
+      if (granted && has(contactId, 'mp_openid', c.mpAppId)) out.set(contactId, 'mp_subscribe');
+      else if (c.oaTemplateId !== null && has(contactId, 'oa_openid', c.oaAppId)) out.set(contactId, 'oa_template');
+      else if (c.smsTemplateId !== null) out.set(contactId, 'sms');
+    }
+    return out;
+  }
+
+  private payloadOf(channel: 'mp_subscribe' | 'oa_template' | 'sms', event: DueEvent, person: string): Record<string, unknown> {
+    const c = this.deps.config;
+    const when = startText(event.startsAt, c.timezone);
+    const venue = event.venue.name ?? event.venue.address;
+    const facts = factsText(event.facts);
+    const url = `${c.publicBaseUrl.replace(/\/+$/, '')}/e/${event.id}`;
+    const data = { thing1: cut(event.name), time2: when, thing3: cut(venue), thing4: cut(facts === '' ? '明天见，请准时到场' : facts) };
+    switch (channel) {
+      case 'mp_subscribe':
+        return { template_id: c.mpTemplateId, page: `pages/event/detail?id=${event.id}`, data: wrap(data) };
+      case 'oa_template':
+        return { template_id: c.oaTemplateId, url, data: wrap(data) };
+      case 'sms':
+        // "{1}，您关注的活动即将开始：{2}": the person, then the event with its facts.
+        return {
+          templateId: c.smsTemplateId,
+          params: [cut(person, 12), `${event.name} ${when} ${venue}${facts === '' ? '' : `，${facts}`}`],
+        };
+    }
+  }
+}
+
+/** The event-day facts as one short line: 晴 · 地铁2号线 · 预计800人. */
+export function factsText(facts: DueEvent['facts']): string {
+  return [facts.weather, facts.traffic, facts.expectedHeadcount === undefined ? undefined : `预计${facts.expectedHeadcount}人`]
+    .filter((part): part is string => typeof part === 'string' && part.trim() !== '')
+    .join(' · ');
+}
+
+function startText(at: Date, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}年${Number(parts.month)}月${Number(parts.day)}日 ${parts.hour}:${parts.minute}`;
+}
+
+function cut(text: string, max = THING_MAX): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** Subscribe messages take `{keyword: {value}}`. */
+function wrap(data: Record<string, string>): Record<string, { value: string }> {
+  return Object.fromEntries(Object.entries(data).map(([k, value]) => [k, { value }]));
+}
+
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
