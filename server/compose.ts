@@ -115,7 +115,7 @@ import { createAdminChannelsRouter } from './http/admin-channels.routes';
 import { createChannelReaction } from './modules/channels/channel.reaction';
 import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
 import { ChannelsService } from './modules/channels/channels.service';
-import { createVisitorMiddleware } from './http/visitor.middleware';
+import { createVisitorMiddleware, visitorContactId } from './http/visitor.middleware';
 import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.service';
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 import { createAdminEventsRouter } from './http/admin-events.routes';
@@ -130,7 +130,7 @@ import { RegistrationsService } from './modules/exhibitions/registrations.servic
 import { loadTicketSecret } from './modules/exhibitions/ticket-secret';
 import { LoginThrottleStore } from './modules/operators/login-throttle';
 import { createAdminContentRouter } from './http/admin-content.routes';
-import { anonymousVisitor, createContentRouter, type VisitorIdentifier } from './http/content.routes';
+import { createContentRouter, type VisitorIdentifier } from './http/content.routes';
 import { DiskContentStorage, type ContentStorage } from './modules/content/content-storage';
 import { ContentService } from './modules/content/content.service';
 import { createAdminImportsRouter } from './http/admin-imports.routes';
@@ -766,7 +766,11 @@ export function composeServices(p: ComposeParams) {
     createAdminEventReportRouter({ reports: eventReports, audit, auth }),
     createEventsRouter({ events, registrations }),
     createAdminContentRouter({ content, auth, maxUploadBytes: config.content.maxUploadBytes }),
-    createContentRouter({ content, identifyVisitor: p.identifyVisitor ?? anonymousVisitor }),
+    createContentRouter({
+      content,
+      identifyVisitor: p.identifyVisitor ?? ((ctx) => Promise.resolve(visitorContactId(ctx))),
+      beforePage: visitorMiddleware,
+    }),
     createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).

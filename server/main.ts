@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     // dist/server/main.js → dist/web/admin, where `npm run build` puts the page.
     adminWebRoot: path.resolve(__dirname, '../web/admin'),
     mobileWebRoot: path.resolve(__dirname, '../web/mobile'),
+    // Inside WeChat the invitation page identifies its visitor by web OAuth before its HTML.
+    mobilePageMiddleware: services.visitorMiddleware,
     adminLocale: config.adminLocale,
   });
   const server = http.createServer(app.callback());

@@ -1,6 +1,6 @@
 import Router, { type RouterContext } from '@koa/router';
 import { randomBytes } from 'node:crypto';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { channelIdFromQuery } from '../modules/channels/channel-scene';
 import { parseRange } from '../modules/content/byte-range';
@@ -12,16 +12,16 @@ import { parseInput } from './validate-input';
 
 /**
  * Who is reading: the hook the page asks, given the request, for the visitor's contact id, or
- * null for an anonymous visitor (counted by the fw_vid cookie only). Web OAuth (snsapi_base) is
- * to fill it in; until then compose.ts passes `anonymousVisitor`.
+ * null for an anonymous visitor (counted by the fw_vid cookie only). compose.ts passes the web
+ * OAuth visitor's (visitorContactId, set by `beforePage`); tests may pass their own.
  */
 export type VisitorIdentifier = (ctx: Context) => Promise<number | null>;
-
-export const anonymousVisitor: VisitorIdentifier = () => Promise.resolve(null);
 
 export interface ContentRouterDeps {
   content: ContentService;
   identifyVisitor: VisitorIdentifier;
+  /** Runs before the page (never the file or the beacon): the web OAuth visitor middleware. */
+  beforePage?: Middleware;
 }
 
 /** The anonymous visitor's cookie: random, unsigned, carries no identity; it only tells repeat views apart. */
@@ -45,7 +45,8 @@ const beaconSchema = z.strictObject({
 export function createContentRouter(deps: ContentRouterDeps): Router {
   const router = new Router();
 
-  router.get('/c/:code', async (ctx) => {
+  const beforePage: Middleware = deps.beforePage ?? ((_ctx, next) => next());
+  router.get('/c/:code', beforePage, async (ctx) => {
     const code = String(ctx.params.code ?? '');
     // A HEAD (a link checker, a preview fetch) is no reader: answered, never counted.
     if (ctx.method === 'HEAD') {

@@ -113,6 +113,7 @@ export async function startTestStack(
     sandbox: options.adminWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
     mobileWebRoot: options.mobileWebRoot ?? null,
+    mobilePageMiddleware: services.visitorMiddleware,
     adminLocale: config.adminLocale,
   });
   server.on('request', app.callback());
