@@ -109,6 +109,48 @@ describeEachDatabase('web OAuth for H5 visitors (snsapi_base through the sandbox
     expect(JSON.stringify(stack.sandbox.state.callsTo('sns/oauth2/access_token')[0].body)).toContain('"secret":"***"');
   });
 
+  it('the real content page: a reader inside WeChat is identified through OAuth and their view is on their timeline', async () => {
+    await startStack();
+    const follower = await stack.player().subscribe({});
+    await stack.services.reactions.idle();
+    const s = stack.services;
+    const created = await s.operators.createOperator({
+      username: 'admin',
+      password: 'admin-password-1',
+      role: 'admin',
+      wecomUserId: null,
+      actor: { operatorId: null, ip: null },
+    });
+    if (!created.ok) throw new Error(created.reason);
+    const login = await s.operators.login({ username: 'admin', password: 'admin-password-1', ip: '127.0.0.1' });
+    if (!login.ok) throw new Error(login.reason);
+    const material = (
+      await request(stack.baseUrl)
+        .post('/api/admin/content')
+        .set('authorization', `Bearer ${login.token}`)
+        .send({ kind: 'article', title: '展会指南', body: '# 欢迎' })
+        .expect(201)
+    ).body as { code: string };
+    const jar = new Map<string, string>();
+    const open = (path: string) => request(stack.baseUrl).get(path).set('User-Agent', WECHAT_UA).set('Cookie', cookieHeader(jar));
+
+    const first = await open(`/c/${material.code}`).expect(302);
+    cookiesOf(first, jar);
+    const granted = await authorize(first.headers.location, { openid: follower.openid }).expect(302);
+    const callback = await open(backPath(granted.headers.location)).expect(302);
+    expect(callback.headers.location).toBe(`/c/${material.code}`);
+    cookiesOf(callback, jar);
+    await open(`/c/${material.code}`).expect(200);
+
+    const [identity] = await identitiesOf(follower.openid);
+    const views = await db().dataSource.query<{ contact_id: number | string }[]>(
+      "SELECT contact_id FROM interactions WHERE type = 'content_view'",
+    );
+    expect(views.map((v) => Number(v.contact_id))).toEqual([Number(identity.contact_id)]);
+    // Outside WeChat the page is served at once, to an anonymous reader.
+    await request(stack.baseUrl).get(`/c/${material.code}`).set('User-Agent', DESKTOP_UA).expect(200);
+  });
+
   it('finds the contact an earlier callback made for the openid, and plays the follower a query names', async () => {
     await startStack();
     const named = await stack.player().subscribe({});
