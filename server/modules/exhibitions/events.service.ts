@@ -131,7 +131,8 @@ export class EventsService {
           startsAt: p.startsAt.toISOString(),
           capacity: p.capacity,
           registrationDeadline: p.registrationDeadline.toISOString(),
-          fields: fields.map((f) => f.key),
+          // The form's fields as the operator named them (the audit screen shows them as they are).
+          fields: fields.map((f) => f.label),
           smsVerification: p.smsVerification,
           waitlist: p.waitlist,
         }),

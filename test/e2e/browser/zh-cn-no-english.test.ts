@@ -307,6 +307,35 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await englishOn('channels-dialog');
     await closeDialog('channel-form');
 
+    // 活动展会: the list, the create dialog, an event's overview, scanner and report tabs.
+    const event = await stack.services.events.createEvent({
+      name: '2026 智能制造展',
+      venue: { name: '国家会展中心', address: '上海市青浦区崧泽大道333号' },
+      startsAt: new Date('2030-06-01T01:00:00.000Z'),
+      endsAt: new Date('2030-06-01T09:00:00.000Z'),
+      capacity: 100,
+      registrationDeadline: new Date('2030-06-01T01:00:00.000Z'),
+      fields: [{ key: 'company', label: '公司', type: 'text', required: true }],
+      benefit: { kind: 'gift', description: '定制帆布袋' },
+      agenda: [{ time: '09:30', title: '开幕致辞' }],
+      facts: { weather: '晴' },
+      smsVerification: false,
+      waitlist: true,
+      actor,
+    });
+    await visit('/events', '[data-test=events-table] .event-row');
+    await englishOn('events');
+    await page.click('[data-test=event-new]');
+    await page.locator('[data-test=event-form]').waitFor();
+    await englishOn('events-dialog');
+    await closeDialog('event-form');
+    await visit(`/events/${event.id}`, '[data-test=event-title]');
+    await englishOn('event-overview');
+    await visit(`/events/${event.id}?tab=scan`, '[data-test=scanner]');
+    await englishOn('event-scanner');
+    await visit(`/events/${event.id}?tab=report`, '[data-test=report-channel-chart]');
+    await englishOn('event-report');
+
     // 内容中心: a material with its figures, the create dialog and the link dialog.
     const material = await stack.services.content.createMaterial({ kind: 'article', title: '产品手册', body: '正文', actor });
     if (!material.ok) throw new Error('could not create the material');

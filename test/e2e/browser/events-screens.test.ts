@@ -1,0 +1,116 @@
+import { type Browser, type Page } from 'playwright-core';
+import { fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { ADMIN_WEB_ROOT, MOBILE_WEB_ROOT } from '../../support/build-web';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { startTestStack, type TestStack } from '../../support/test-stack';
+
+/**
+ * The exhibition flow in headless Chromium against the real server on SQLite (issue 15 §9): an
+ * operator creates an event on the 活动展会 screen, a visitor registers on its invitation page
+ * through a channel at phone size, staff check the ticket in on the scanner tab (a second scan is
+ * refused with the first gate), and the report tab shows the figures and draws its charts.
+ */
+const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const PHONE = { width: 390, height: 844 };
+
+jest.setTimeout(240_000);
+
+describe('the events screens', () => {
+  let db: TestDatabase;
+  let stack: TestStack;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT, mobileWebRoot: MOBILE_WEB_ROOT, platformTimeoutMs: 15_000 });
+    const created = await stack.services.operators.createOperator({
+      ...ADMIN,
+      role: 'admin',
+      wecomUserId: null,
+      actor: { operatorId: null, ip: null },
+    });
+    if (!created.ok) throw new Error(`could not create the admin: ${created.reason}`);
+    browser = await launchChromium();
+    page = await openSignedIn(browser, stack.baseUrl, ADMIN);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await db?.destroy();
+  });
+
+  it('creates an event, registers through its invitation page, checks the ticket in at a gate and reads the report', async () => {
+    await page.click('[data-test=menu-events]');
+    await page.waitForURL(/\/admin\/events/);
+    await page.click('[data-test=event-new]');
+    await fillInput(page, 'event-name', '2026 智能制造展');
+    await fillInput(page, 'event-venue-name', '国家会展中心');
+    await fillInput(page, 'event-address', '上海市青浦区崧泽大道333号');
+    const range = page.locator('.el-dialog .el-date-editor--datetimerange input.el-range-input');
+    await range.nth(0).fill('2030-06-01 09:00:00');
+    await range.nth(1).fill('2030-06-01 17:00:00');
+    await range.nth(1).press('Enter');
+    await page.fill('[data-test=event-agenda] textarea, textarea[data-test=event-agenda]', '09:30 开幕致辞 / 张总');
+    await screenshot(page, 'events-create-dialog');
+    await page.click('[data-test=event-save]');
+    await page.locator('.event-row', { hasText: '2026 智能制造展' }).waitFor();
+    const [event] = await db.dataSource.query<{ id: number | string; fields: string }[]>('SELECT id, fields FROM events');
+    const eventId = Number(event.id);
+    // The form kept the built-in name and phone, and the screen's default company and title.
+    expect((JSON.parse(event.fields) as { key: string }[]).map((f) => f.key)).toEqual(['name', 'phone', 'company', 'title']);
+    await screenshot(page, 'events-list');
+
+    const login = await stack.services.operators.login({ ...ADMIN, ip: '127.0.0.1' });
+    if (!login.ok) throw new Error(login.reason);
+    const channel = await fetch(`${stack.baseUrl}/api/admin/channels`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${login.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '展会海报', kind: 'h5', eventId, cost: 200 }),
+    });
+    const channelId = ((await channel.json()) as { id: number }).id;
+
+    // A visitor on a phone, through the channel's link.
+    const phone = await (await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true })).newPage();
+    await phone.goto(`${stack.baseUrl}/e/${eventId}?ch=${channelId}`);
+    await phone.locator('[data-test=event-name]').waitFor();
+    const field = (key: string) => phone.locator(`[data-test=field-${key}] input`).first();
+    await field('name').fill('李雷');
+    await field('phone').fill('13800138000');
+    await field('company').fill('飞轮科技');
+    await phone.click('[data-test=consent] input');
+    await phone.click('[data-test=submit]');
+    await phone.waitForURL(new RegExp(`/e/${eventId}/ticket/`));
+    const token = decodeURIComponent(new URL(phone.url()).pathname.split('/').pop() ?? '');
+    expect(token.split('.')).toHaveLength(4);
+    await screenshot(phone, 'events-phone-ticket');
+
+    // Staff at gate A: the scanner types the ticket's code and Enter.
+    await page.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=scan`);
+    await page.locator('[data-test=scanner]').waitFor();
+    await fillInput(page, 'scan-gate', 'A');
+    await fillInput(page, 'scan-input', token);
+    await page.locator('[data-test=scan-input] input, input[data-test=scan-input]').press('Enter');
+    await page.locator('[data-test=scan-result][data-code=checked_in]').waitFor();
+    await page.locator('[data-test=scan-headcount]', { hasText: '已到场 1 人' }).waitFor();
+    // The same ticket again: refused, naming the first gate.
+    await fillInput(page, 'scan-input', token);
+    await page.locator('[data-test=scan-input] input, input[data-test=scan-input]').press('Enter');
+    const refused = page.locator('[data-test=scan-result][data-code=already_checked_in]');
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('A 入口');
+    await screenshot(page, 'events-scanner');
+
+    await page.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=report`);
+    await page.locator('[data-test=report-registrations]').waitFor();
+    expect(await page.textContent('[data-test=report-registrations]')).toBe('1');
+    expect(await page.textContent('[data-test=report-checkins]')).toBe('1');
+    expect(await page.textContent('[data-test=report-visits]')).toBe('1');
+    await page.locator('[data-test=report-channel-chart] canvas').waitFor();
+    await page.locator('[data-test=report-hour-chart] canvas').waitFor();
+    await page.locator('[data-test=report-channels] .el-table__row', { hasText: '展会海报' }).waitFor();
+    expect(await page.getAttribute('[data-test=report-csv]', 'href')).toBe(`/api/admin/events/${eventId}/report.csv?locale=zh-CN`);
+    await screenshot(page, 'events-report');
+  });
+});
