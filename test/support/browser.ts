@@ -19,9 +19,10 @@ const CHROMIUM_ARGS = [
 /** Screenshots go here (git-ignored). */
 export const ARTIFACTS = path.resolve(__dirname, '../../artifacts/browser');
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: e.g. a fake camera playing a file (the scanner test). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /** A full-page screenshot in artifacts/browser, named by the screen and the state it shows. */

@@ -1,8 +1,34 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import QRCode from 'qrcode';
+import request from 'supertest';
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { ARTIFACTS, fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
 import { ADMIN_WEB_ROOT, MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
+
+/**
+ * A Y4M video (what Chromium's fake camera plays) of one still frame: the QR code of `text`, black
+ * modules on white, in the middle of a 640×480 frame. Y carries the picture; U and V are grey.
+ */
+function qrVideo(text: string, file: string): void {
+  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const size = qr.modules.size;
+  const [width, height] = [640, 480];
+  const scale = Math.floor(400 / (size + 8));
+  const left = Math.floor((width - size * scale) / 2);
+  const top = Math.floor((height - size * scale) / 2);
+  const y = Buffer.alloc(width * height, 255);
+  for (let row = 0; row < size; row++)
+    for (let col = 0; col < size; col++)
+      if (qr.modules.get(row, col))
+        for (let dy = 0; dy < scale; dy++)
+          y.fill(0, (top + row * scale + dy) * width + left + col * scale, (top + row * scale + dy) * width + left + (col + 1) * scale);
+  const chroma = Buffer.alloc((width / 2) * (height / 2) * 2, 128);
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), y, chroma]);
+  writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${width} H${height} F5:1 Ip A1:1 C420jpeg\n`), frame, frame]));
+}
 
 /**
  * The exhibition flow in headless Chromium against the real server on SQLite (issue 15 §9): an
@@ -112,5 +138,39 @@ describe('the events screens', () => {
     await page.locator('[data-test=report-channels] .el-table__row', { hasText: '展会海报' }).waitFor();
     expect(await page.getAttribute('[data-test=report-csv]', 'href')).toBe(`/api/admin/events/${eventId}/report.csv?locale=zh-CN`);
     await screenshot(page, 'events-report');
+  });
+
+  it('checks a ticket in through the phone camera: the decoder reads the QR code the camera sees', async () => {
+    const [event] = await db.dataSource.query<{ id: number | string }[]>('SELECT id FROM events');
+    const eventId = Number(event.id);
+    const registered = await request(stack.baseUrl)
+      .post(`/api/events/${eventId}/registrations`)
+      .send({ answers: { name: '韩梅梅', phone: '13900139000', company: '飞轮科技' }, consent: true })
+      .expect(201);
+    const token = (registered.body as { ticket: { token: string } }).ticket.token;
+    const video = path.join(ARTIFACTS, 'ticket-qr.y4m');
+    qrVideo(token, video);
+    const cameraBrowser = await launchChromium([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${video}`,
+    ]);
+    try {
+      const staff = await openSignedIn(cameraBrowser, stack.baseUrl, ADMIN);
+      await staff.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=scan`);
+      await staff.locator('[data-test=scanner]').waitFor();
+      await fillInput(staff, 'scan-gate', 'B');
+      await staff.click('[data-test=scan-camera-toggle]');
+      await staff.locator('[data-test=scan-result][data-code=checked_in]').waitFor({ timeout: 60_000 });
+      await staff.locator('[data-test=scan-headcount]', { hasText: '已到场 2 人' }).waitFor();
+      await screenshot(staff, 'events-scanner-camera');
+      const [checkin] = await db.dataSource.query<{ gate: string }[]>(
+        'SELECT c.gate FROM event_checkins c JOIN event_registrations r ON r.id = c.registration_id WHERE r.phone = ?',
+        ['+8613900139000'],
+      );
+      expect(checkin.gate).toBe('B');
+    } finally {
+      await cameraBrowser.close();
+    }
   });
 });

@@ -1384,6 +1384,10 @@ const en: Messages = {
       csv: 'Export CSV',
     },
     scan: {
+      cameraOn: 'Scan with the camera',
+      cameraOff: 'Turn the camera off',
+      cameraError:
+        'Cannot open the camera ({reason}): allow the camera and open this page over https; a hardware scanner or typing the code works too',
       tab: 'Check-in',
       gate: 'Gate',
       online: 'Online',

@@ -1136,6 +1136,9 @@ const zhCNScreens = {
       csv: '导出 CSV',
     },
     scan: {
+      cameraOn: '用摄像头扫码',
+      cameraOff: '关闭摄像头',
+      cameraError: '无法打开摄像头（{reason}）：请允许使用摄像头，并通过 https 打开本页；也可用扫码枪或手动输入票码',
       tab: '现场签到',
       gate: '入口',
       online: '在线',
