@@ -1,7 +1,6 @@
-import crypto from 'node:crypto';
+import { loadStoredSecret } from '../../db/stored-secret';
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
-import { isMysqlManager, toSqlDate } from '../../db/sql';
 
 const SECRET_SETTING = 'events.ticket_secret';
 
@@ -14,15 +13,5 @@ const SECRET_SETTING = 'events.ticket_secret';
  * making one at once insert-or-ignore and both read the winner (as tracked links do).
  */
 export async function loadTicketSecret(p: { dataSource: DataSource; clock: Clock; configured: string | null }): Promise<Buffer> {
-  if (p.configured) return Buffer.from(p.configured, 'utf8');
-  const manager = p.dataSource.manager;
-  const fresh = crypto.randomBytes(32).toString('base64url');
-  const conflict = isMysqlManager(manager) ? 'ON DUPLICATE KEY UPDATE name = name' : 'ON CONFLICT (name) DO NOTHING';
-  await manager.query(`INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ${conflict}`, [
-    SECRET_SETTING,
-    fresh,
-    toSqlDate(p.clock.now()),
-  ]);
-  const [row]: { value: string }[] = await manager.query('SELECT value FROM settings WHERE name = ?', [SECRET_SETTING]);
-  return Buffer.from(row.value, 'base64url');
+  return loadStoredSecret({ ...p, setting: SECRET_SETTING });
 }

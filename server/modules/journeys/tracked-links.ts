@@ -1,6 +1,6 @@
+import { loadStoredSecret } from '../../db/stored-secret';
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Clock } from '../../adapters/clock';
 
 /** What a tracked link carries: the message it was in (run, node), its contact, where it leads. */
@@ -75,15 +75,5 @@ export class LinkSigner {
  * Two instances making one at once insert-or-ignore and both read the winner.
  */
 export async function loadLinkSecret(p: { dataSource: DataSource; clock: Clock; configured: string | null }): Promise<Buffer> {
-  if (p.configured) return Buffer.from(p.configured, 'utf8');
-  const manager = p.dataSource.manager;
-  const fresh = crypto.randomBytes(32).toString('base64url');
-  const conflict = isMysqlManager(manager) ? 'ON DUPLICATE KEY UPDATE name = name' : 'ON CONFLICT (name) DO NOTHING';
-  await manager.query(`INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ${conflict}`, [
-    SECRET_SETTING,
-    fresh,
-    toSqlDate(p.clock.now()),
-  ]);
-  const [row]: { value: string }[] = await manager.query('SELECT value FROM settings WHERE name = ?', [SECRET_SETTING]);
-  return Buffer.from(row.value, 'base64url');
+  return loadStoredSecret({ ...p, setting: SECRET_SETTING });
 }

@@ -1,10 +1,9 @@
-import crypto from 'node:crypto';
+import { loadStoredSecret } from '../../db/stored-secret';
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import type { WebOauthIdentity } from '../../adapters/official-account.client';
 import { PlatformApiError, PlatformTransportError } from '../../adapters/platform-error';
-import { isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { buildAuthorizeUrl } from '../../wechat/web-oauth';
 import type { ContactsService } from '../contacts/contacts.service';
@@ -165,15 +164,5 @@ const SECRET_SETTING = 'visitors.hmac_secret';
  * both read the winner.
  */
 export async function loadVisitorSecret(p: { dataSource: DataSource; clock: Clock; configured: string | null }): Promise<Buffer> {
-  if (p.configured) return Buffer.from(p.configured, 'utf8');
-  const manager = p.dataSource.manager;
-  const fresh = crypto.randomBytes(32).toString('base64url');
-  const conflict = isMysqlManager(manager) ? 'ON DUPLICATE KEY UPDATE name = name' : 'ON CONFLICT (name) DO NOTHING';
-  await manager.query(`INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ${conflict}`, [
-    SECRET_SETTING,
-    fresh,
-    toSqlDate(p.clock.now()),
-  ]);
-  const [row]: { value: string }[] = await manager.query('SELECT value FROM settings WHERE name = ?', [SECRET_SETTING]);
-  return Buffer.from(row.value, 'base64url');
+  return loadStoredSecret({ ...p, setting: SECRET_SETTING });
 }
