@@ -340,6 +340,7 @@ describeEachDatabase('WeCom messages through the rep (wecom_group_msg)', (db) =>
       const [one, two] = await Promise.all([confirmations().checkDue(), other.checkDue()]);
       // Whatever a look left (an answer that came too late waits for the next), the next settles;
       // each row is counted by the one pass that wrote it, so the sum is exactly the rows.
+      later(HOUR);
       const rest = await confirmations().drain();
       expect(one.sent + two.sent + rest.sent).toBe(12);
       expect((await rows()).every((r) => r.state === 'sent')).toBe(true);
