@@ -31,16 +31,19 @@ export interface ChannelForm {
   userIds: string;
   page: string;
   path: string;
+  /** The event the channel invites to (an H5 link then opens its invitation page). */
+  eventId: number | null;
 }
 
 export function newChannelForm(): ChannelForm {
-  return { name: '', kind: 'oa_qr', cost: null, tags: [], welcome: '', days: 0, userIds: '', page: '', path: '' };
+  return { name: '', kind: 'oa_qr', cost: null, tags: [], welcome: '', days: 0, userIds: '', page: '', path: '', eventId: null };
 }
 
 /** The create request for the form's kind: fields of other kinds are left out (the API refuses them). */
 export function createBody(form: ChannelForm): Record<string, unknown> {
   const body: Record<string, unknown> = { name: form.name, kind: form.kind, tags: form.tags };
   if (form.cost !== null) body.cost = form.cost;
+  if (form.eventId !== null) body.eventId = form.eventId;
   if (form.welcome.trim() !== '') body.welcome = form.welcome;
   if (form.kind === 'oa_qr' && form.days > 0) body.expireSeconds = Math.round(form.days * 86_400);
   if (form.kind === 'wecom_contact_way')

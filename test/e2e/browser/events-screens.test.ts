@@ -88,14 +88,26 @@ describe('the events screens', () => {
     expect((JSON.parse(event.fields) as { key: string }[]).map((f) => f.key)).toEqual(['name', 'phone', 'company', 'title']);
     await screenshot(page, 'events-list');
 
-    const login = await stack.services.operators.login({ ...ADMIN, ip: '127.0.0.1' });
-    if (!login.ok) throw new Error(login.reason);
-    const channel = await fetch(`${stack.baseUrl}/api/admin/channels`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${login.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: '展会海报', kind: 'h5', eventId, cost: 200 }),
-    });
-    const channelId = ((await channel.json()) as { id: number }).id;
+    // An invitation channel for the event, made on the 渠道活码 screen with the event chosen.
+    await page.click('[data-test=menu-channels]');
+    await page.waitForURL(/\/admin\/channels/);
+    await page.click('[data-test=channel-new]');
+    await fillInput(page, 'channel-name', '展会海报');
+    await page.click('[data-test=channel-kind-h5]');
+    await page.click('[data-test=channel-event]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '2026 智能制造展' }).first().click();
+    await page.click('[data-test=channel-save]');
+    await page.locator('[data-test=channel-preview]').waitFor();
+    await page.keyboard.press('Escape');
+    const [channelRow] = await db.dataSource.query<{ id: number | string; event_id: number | string; url: string }[]>(
+      'SELECT id, event_id, url FROM channels',
+    );
+    const channelId = Number(channelRow.id);
+    expect(Number(channelRow.event_id)).toBe(eventId);
+    expect(channelRow.url).toMatch(new RegExp(`/e/${eventId}\\?ch=${channelId}$`));
+    // The event's page lists it with its link.
+    await page.goto(`${stack.baseUrl}/admin/events/${eventId}`);
+    expect(await page.getAttribute('[data-test=event-channel-link]', 'href')).toBe(channelRow.url);
 
     // A visitor on a phone, through the channel's link.
     const phone = await (await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true })).newPage();

@@ -1328,6 +1328,8 @@ const en: Messages = {
     },
   },
   eventsPage: {
+    channels: 'Invitation channels',
+    noChannels: 'No channel yet: create one under Channel codes and choose this event; visits and registrations are counted per channel.',
     menu: 'Events',
     title: 'Events',
     hint: 'Create an exhibition or event: its invitation page, registration form, tickets, on-site check-in and headcount are here.',
@@ -1454,6 +1456,8 @@ const en: Messages = {
     noViews: 'Nobody has opened it yet',
   },
   channelsPage: {
+    event: 'Event',
+    eventHint: "Optional; an H5 link then opens the event's invitation page",
     menu: 'Channel codes',
     title: 'Channel codes',
     hint: 'One code or link per channel: follows, WeCom adds, mini-program and H5 visits through it are counted under the channel, tagged with its tags, and its cost is divided by the new customers it brought.',
