@@ -23,6 +23,19 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /r/:code': 'a tracked link in a message: an HMAC-signed code, tested in test/e2e/journeys/reactivation-journey.test.ts',
   'POST /pay/notify':
     "WeChat Pay's notifications, signed (certificate or public key) and encrypted, tested in test/integration/payments/payments.test.ts",
+  // The public exhibition API the invitation page calls: no login by design, rate limited per IP and
+  // per phone in the database, tested in test/e2e/exhibitions/exhibitions.test.ts.
+  'GET /api/events/:eventId': 'the public event page reads its event (no private field)',
+  'POST /api/events/:eventId/visits': 'a visit of the invitation page (a random visitor id), rate limited per IP',
+  'POST /api/events/:eventId/sms-codes': 'a registration code to a phone, rate limited per IP and per phone',
+  'POST /api/events/:eventId/registrations': 'a visitor registers (consent required), rate limited per IP and per phone',
+  'POST /api/events/:eventId/registrations/cancel': 'the holder of the signed ticket cancels it (the HMAC token is the key)',
+  'GET /api/events/:eventId/tickets/:token': "a ticket's state, for the holder of the signed token",
+  'GET /api/events/:eventId/tickets/:token/qr.png': "a ticket's QR image, for the holder of the signed token",
+  // The content centre's tracked links: the unguessable code is the key, tested in test/e2e/content/content-centre.test.ts.
+  'GET /c/:code': "a material's page through its tracked link",
+  'GET /c/:code/file': "a material's file, with ranges",
+  'POST /c/:code/beacon': "the page's read-time beacon (bounded, the latest wins)",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);
