@@ -30,6 +30,8 @@ describe('the journeys screen', () => {
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
     stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT });
+    // 10:00 in Shanghai: the pushes fall outside the quiet hours (22:00–08:00) whenever the suite runs.
+    stack.clock.set(new Date('2026-12-07T02:00:00.000Z'));
     const created = await stack.services.operators.createOperator({ ...ADMIN, role: 'admin', actor });
     if (!created.ok) throw new Error(`could not create the admin: ${created.reason}`);
     await stack.player().subscribe();
