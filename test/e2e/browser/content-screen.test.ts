@@ -79,8 +79,10 @@ describe('the content centre screen', () => {
   it("opens the link on a phone, and the page's beacon brings the read time to the list", async () => {
     const [{ code }] = await db.dataSource.query<{ code: string }[]>('SELECT code FROM content_materials');
     const reader = await (await browser.newContext({ locale: 'zh-CN', viewport: PHONE })).newPage();
-    // The page counts visible time with Date.now: a fake clock moves it without waiting.
-    await reader.clock.install();
+    // The page counts visible time with Date.now: a fake clock, paused, moves it only when told
+    // (a running one would add the real seconds the page took to load on a busy machine).
+    await reader.clock.install({ time: new Date('2026-12-07T02:00:00.000Z') });
+    await reader.clock.pauseAt(new Date('2026-12-07T02:00:01.000Z'));
     await reader.goto(`${stack.baseUrl}/c/${code}?ch=${channelId}`);
     await reader.locator('img.full').waitFor();
     expect(await reader.evaluate('document.documentElement.lang')).toBe('zh-CN');
