@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { outboxEnvSchema, readOutboxConfig, type OutboxConfig } from './outbox.config';
 import { readSmsConfig, smsEnvSchema, type SmsConfig } from './sms.config';
 import { payEnvSchema, readPayConfig, type PayConfig } from './pay.config';
+import { contentStoreEnvSchema, readS3StoreConfig, type S3StoreConfig } from './content-store.config';
 import { readVisitorConfig, visitorEnvSchema, type VisitorConfig } from './visitor.config';
 
 /**
@@ -120,6 +121,8 @@ const envSchema = z.object({
   // The content centre's files (server/modules/content): a folder, and the largest upload.
   CONTENT_DIR: optionalText,
   CONTENT_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(2000).default(200),
+  // ... or an S3-compatible store instead of the folder (config/content-store.config.ts).
+  ...contentStoreEnvSchema.shape,
 });
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -216,9 +219,10 @@ export interface Config {
   /**
    * The content centre (server/modules/content): the folder its files are kept in (CONTENT_DIR;
    * default `content/` beside the SQLite file, or `./data/content` on MySQL) and the largest
-   * upload in bytes (CONTENT_MAX_UPLOAD_MB, at most 2000: the size column is an int).
+   * upload in bytes (CONTENT_MAX_UPLOAD_MB, at most 2000: the size column is an int). With `s3`
+   * set the files go to that S3-compatible store and the folder only stages uploads.
    */
-  content: { dir: string; maxUploadBytes: number };
+  content: { dir: string; maxUploadBytes: number; s3: S3StoreConfig | null };
 }
 
 export interface EventsConfig {
@@ -268,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   requireTogether(['WECHAT_APPID', 'WECHAT_SECRET', 'WECHAT_TOKEN', 'WECHAT_AES_KEY']);
   requireTogether(['WECOM_CORP_ID', 'WECOM_TOKEN', 'WECOM_AES_KEY', 'WECOM_SECRET']);
   requireTogether(['ADMIN_USERNAME', 'ADMIN_PASSWORD']);
+  requireTogether(['CONTENT_S3_BUCKET', 'CONTENT_S3_ENDPOINT', 'CONTENT_S3_ACCESS_KEY_ID', 'CONTENT_S3_SECRET_ACCESS_KEY']);
   // Plain mode's bodies are unsigned: the replay guard remembers each signature for the freshness
   // window, so a window of "for ever" would leave a captured URL good for ever, or the guard keeping
   // every request it ever saw. Refused rather than quietly weakened.
@@ -372,6 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
             : './data/content'),
       ),
       maxUploadBytes: e.CONTENT_MAX_UPLOAD_MB * 1024 * 1024,
+      s3: readS3StoreConfig(e),
     },
   };
   // As with the platforms: the sandbox's player signs payment notifications for anyone, so a real

@@ -131,7 +131,8 @@ import { loadTicketSecret } from './modules/exhibitions/ticket-secret';
 import { LoginThrottleStore } from './modules/operators/login-throttle';
 import { createAdminContentRouter } from './http/admin-content.routes';
 import { createContentRouter, type VisitorIdentifier } from './http/content.routes';
-import { DiskContentStorage, type ContentStorage } from './modules/content/content-storage';
+import { S3Client } from './adapters/s3.client';
+import { DiskContentStorage, S3ContentStorage, type ContentStorage } from './modules/content/content-storage';
 import { ContentService } from './modules/content/content.service';
 import { createAdminImportsRouter } from './http/admin-imports.routes';
 import { ImportsService } from './modules/imports/imports.service';
@@ -715,7 +716,11 @@ export function composeServices(p: ComposeParams) {
     clock,
     audit,
     logger,
-    storage: p.contentStorage ?? new DiskContentStorage(config.content.dir),
+    storage:
+      p.contentStorage ??
+      (config.content.s3
+        ? new S3ContentStorage(new S3Client(config.content.s3), config.content.dir, config.content.s3.prefix)
+        : new DiskContentStorage(config.content.dir)),
     publicBaseUrl: config.publicBaseUrl,
     maxUploadBytes: config.content.maxUploadBytes,
     channelExists: async (manager, channelId) => (await channels.findChannelRef(channelId, manager)) !== null,

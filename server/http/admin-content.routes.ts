@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { CONTENT_KINDS } from '../../entities/content-material.entity';
 import type { ContentResult, ContentService } from '../modules/content/content.service';
-import { FileTooLargeError } from '../modules/content/content-storage';
+import { ContentStoreError, FileTooLargeError } from '../modules/content/content-storage';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { refuseRest } from './body';
 import { HttpError, notFound } from './http-error';
@@ -107,6 +107,7 @@ export function createAdminContentRouter(deps: AdminContentRouterDeps): Router<A
         refuseRest(ctx);
         throw tooLarge(deps.maxUploadBytes);
       }
+      if (error instanceof ContentStoreError) throw new HttpError(502, 'content_store_failed', error.message, { code: error.code });
       throw error;
     }
   });

@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   'pay_api_failed',
   /** 502: WeChat or WeCom refused a call made for the request, or did not answer; `details.errcode`. */
   'platform_refused',
+  /** 502: the content centre's S3-compatible store refused an upload or did not answer; `details.code` is its code. */
+  'content_store_failed',
   // Exhibitions (server/modules/exhibitions/exhibition-refusal.ts gives each its status).
   /** 404: no such event. */
   'event_not_found',

@@ -287,6 +287,7 @@ const en: Messages = {
     sandbox_callback_failed: 'The callback did not reach Flywheel; check that it is running',
     sandbox_unknown_code: 'No live channel code has the scene {scene}',
     platform_refused: 'WeChat or WeCom refused the request, or did not answer',
+    content_store_failed: 'The file store (S3-compatible) refused the upload or did not answer: check its settings',
     event_not_found: 'No such event',
     registration_not_found: 'No such registration',
     rate_limited: 'Too many requests; try again later',

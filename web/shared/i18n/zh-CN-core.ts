@@ -81,6 +81,7 @@ const zhCNCore = {
     sandbox_callback_failed: '回调未能送达 Flywheel，请确认服务正在运行',
     sandbox_unknown_code: '没有场景值为 {scene} 的有效渠道码',
     platform_refused: '微信或企业微信拒绝了请求，或未应答',
+    content_store_failed: '文件存储（S3 兼容）拒绝了上传或未应答，请检查存储配置',
     event_not_found: '活动不存在',
     registration_not_found: '报名记录不存在',
     rate_limited: '操作过于频繁，请稍后再试',
