@@ -32,6 +32,7 @@ import { SegmentMember } from './segment-member.entity';
 import { Setting } from './setting.entity';
 import { PayOrder } from './pay-order.entity';
 import { PayProduct } from './pay-product.entity';
+import { PayProductClaim } from './pay-product-claim.entity';
 import { StatCount } from './stat-count.entity';
 import { StatDelta } from './stat-delta.entity';
 import { Tag } from './tag.entity';
@@ -114,6 +115,7 @@ export const ALL_ENTITIES = [
   WecomGroupMsgSend,
   // WeChat Pay (issue 15 §7).
   PayProduct,
+  PayProductClaim,
   PayOrder,
   // Channel codes (issue 15 §1).
   Channel,

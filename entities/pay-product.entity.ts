@@ -19,6 +19,10 @@ export class PayProduct {
   @Column({ type: 'boolean', default: true })
   active: boolean;
 
+  /** Sold once per person (the trial offer): a second order is refused while the first is paid (pay_product_claims). */
+  @Column({ type: 'boolean', default: false })
+  oncePerContact: boolean;
+
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
 

@@ -110,12 +110,13 @@ import { merchantConfigOfSandbox, processSandboxPayKeys } from './adapters/sandb
 import { PAY_API_HOST, WechatPayClient } from './adapters/wechat-pay.client';
 import { createAdminPaymentsRouter } from './http/admin-payments.routes';
 import { createPayRouter } from './http/pay.routes';
+import { createOffersRouter } from './http/offers.routes';
 import { PaymentsService } from './modules/payments/payments.service';
 import { createAdminChannelsRouter } from './http/admin-channels.routes';
 import { createChannelReaction } from './modules/channels/channel.reaction';
 import { ChannelWelcomeSender } from './modules/channels/channel-welcome';
 import { ChannelsService } from './modules/channels/channels.service';
-import { createVisitorMiddleware, visitorContactId } from './http/visitor.middleware';
+import { createVisitorMiddleware, createVisitorReader, visitorContactId } from './http/visitor.middleware';
 import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.service';
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 import { createAdminEventsRouter } from './http/admin-events.routes';
@@ -766,6 +767,11 @@ export function composeServices(p: ComposeParams) {
     createTrackedLinksRouter({ journeys }),
     createPayRouter({ payments, gate: drainGate, logger }),
     createAdminPaymentsRouter({ payments, auth }),
+    createOffersRouter({
+      payments,
+      readVisitor: createVisitorReader(visitors),
+      identifyVisitor: p.identifyVisitor ?? ((ctx) => Promise.resolve(visitorContactId(ctx))),
+    }),
     createAdminChannelsRouter({ channels, auth }),
     createAdminEventsRouter({ events, checkins, auth }),
     createAdminEventReportRouter({ reports: eventReports, audit, auth }),

@@ -28,6 +28,8 @@ const productSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   priceFen: z.number().int().min(1).max(100_000_000),
   active: z.boolean().optional(),
+  /** Sold once per person, as the trial offer (一元体验) is. */
+  oncePerContact: z.boolean().optional(),
 });
 
 const refundSchema = z.strictObject({ reason: z.string().trim().max(80).optional() });

@@ -47,6 +47,15 @@ export const ERROR_CODES = [
   'platform_refused',
   /** 502: the content centre's S3-compatible store refused an upload or did not answer; `details.code` is its code. */
   'content_store_failed',
+  // The offer page (server/http/offers.routes.ts).
+  /** 404: no such product on offer (unknown or inactive). */
+  'product_not_found',
+  /** 404: no such order of this visitor. */
+  'order_not_found',
+  /** 401: paying needs the visitor's WeChat identity (web OAuth): open the page in WeChat. */
+  'wechat_required',
+  /** 409: a once-per-person product (the trial offer) this person has bought already. */
+  'already_purchased',
   // Exhibitions (server/modules/exhibitions/exhibition-refusal.ts gives each its status).
   /** 404: no such event. */
   'event_not_found',

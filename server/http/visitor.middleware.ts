@@ -109,6 +109,19 @@ export function createVisitorMiddleware(deps: VisitorMiddlewareDeps) {
   };
 }
 
+/**
+ * For the public API routes the pages call (fetch): the visitor's cookie read into
+ * visitorContactId, never a redirect (an API call sent to OAuth would fail as a cross-origin fetch;
+ * the page itself went through OAuth when it loaded).
+ */
+export function createVisitorReader(visitors: Pick<VisitorsService, 'readVisitorCookie'>) {
+  return async function readVisitor(ctx: Context, next: Next): Promise<void> {
+    const state: VisitorState = { contactId: await visitors.readVisitorCookie(readCookie(ctx, VISITOR_COOKIE)) };
+    ctx.state.visitor = state;
+    await next();
+  };
+}
+
 /** What a step that wrote the answer itself (a redirect, the error page) returns. */
 type Answered = 'answered';
 

@@ -104,13 +104,13 @@ export async function startTestStack(
     platformTimeoutMs: options.platformTimeoutMs ?? 2_000,
     identifyVisitor: options.identifyVisitor,
   });
-  // With the admin page served, the sandbox is mounted under /sandbox on the same origin too, as
-  // main.ts does: the page's sandbox panel posts there.
+  // With the admin page or the public pages served, the sandbox is mounted under /sandbox on the
+  // same origin too, as main.ts does: the panel posts there, and the offer page loads its bridge.
   const app = buildApp({
     logger,
     routers: services.routers,
     trustProxy: config.trustProxy,
-    sandbox: options.adminWebRoot ? sandbox.app : null,
+    sandbox: options.adminWebRoot || options.mobileWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
     mobileWebRoot: options.mobileWebRoot ?? null,
     mobilePageMiddleware: services.visitorMiddleware,

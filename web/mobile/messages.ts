@@ -88,6 +88,23 @@ const zhCN = {
   'status.ended_hint': '感谢关注，期待下次与您相见',
   'status.full': '名额已满',
   'status.full_hint': '本活动报名人数已满',
+
+  'offer.title': '限时体验',
+  'offer.price': '¥{yuan}',
+  'offer.once': '每人限购一次',
+  'offer.pay': '立即支付',
+  'offer.paying': '正在支付…',
+  'offer.waiting': '支付完成，正在确认…',
+  'offer.paid': '支付成功',
+  'offer.paidHint': '感谢购买，订单已确认',
+  'offer.cancelled': '您已取消支付',
+  'offer.failed': '支付没有完成，请重试',
+  'offer.openInWechat': '请在微信中打开本页面完成支付',
+  'offer.notFound': '该优惠不存在或已结束',
+  'error.wechat_required': '请在微信中打开本页面完成支付',
+  'error.already_purchased': '该优惠每人限购一次，您已购买过',
+  'error.product_not_found': '该优惠不存在或已结束',
+  'error.pay_not_configured': '暂不支持在线支付',
 };
 
 export type MessageKey = keyof typeof zhCN;
@@ -175,6 +192,22 @@ const en: Messages = {
   'status.ended_hint': 'Thank you for your interest: see you next time',
   'status.full': 'Fully booked',
   'status.full_hint': 'Every seat of this event is taken',
+  'offer.title': 'Limited offer',
+  'offer.price': '¥{yuan}',
+  'offer.once': 'Once per person',
+  'offer.pay': 'Pay now',
+  'offer.paying': 'Paying…',
+  'offer.waiting': 'Paid, confirming…',
+  'offer.paid': 'Payment received',
+  'offer.paidHint': 'Thank you: your order is confirmed',
+  'offer.cancelled': 'You cancelled the payment',
+  'offer.failed': 'The payment did not go through, please try again',
+  'offer.openInWechat': 'Open this page in WeChat to pay',
+  'offer.notFound': 'This offer does not exist or has ended',
+  'error.wechat_required': 'Open this page in WeChat to pay',
+  'error.already_purchased': 'This offer is once per person, and you have bought it already',
+  'error.product_not_found': 'This offer does not exist or has ended',
+  'error.pay_not_configured': 'Online payment is not available yet',
 };
 
 export const CATALOGUES = { 'zh-CN': zhCN, en } as const;
@@ -225,6 +258,10 @@ const KNOWN_ERRORS = new Set([
   'sms_verification_off',
   'rate_limited',
   'event_not_found',
+  'wechat_required',
+  'already_purchased',
+  'product_not_found',
+  'pay_not_configured',
 ]);
 
 /** The sentence for an API refusal; a waitlisted `event_full` names the position. */

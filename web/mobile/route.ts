@@ -3,15 +3,25 @@
  * HTML for every /e/… path, so a ticket link opened later, or shared, lands on the ticket itself):
  *   /e/:eventId                  the invitation page (?ch=<channelId> attributes the visit)
  *   /e/:eventId/ticket/:token    one ticket, re-openable
+ *   /e/offer/:productId          a product on offer (the trial offer 一元体验), paid with WeChat Pay
+ *                                (an event id is a number, so `offer` names no event)
  * A hand-written matcher instead of vue-router: two routes do not need 10 KB of router.
  */
-export type MobileRoute = { name: 'event'; eventId: string } | { name: 'ticket'; eventId: string; token: string } | { name: 'not_found' };
+export type MobileRoute =
+  | { name: 'event'; eventId: string }
+  | { name: 'ticket'; eventId: string; token: string }
+  | { name: 'offer'; productId: string }
+  | { name: 'not_found' };
 
 export function routeOf(pathname: string): MobileRoute {
   const parts = pathname.split('/').filter((part) => part !== '');
   if (parts[0] !== 'e' || !parts[1]) return { name: 'not_found' };
   const eventId = safeDecode(parts[1]);
   if (eventId === null) return { name: 'not_found' };
+  if (eventId === 'offer')
+    return parts.length === 3 && /^[1-9]\d{0,9}$/.test(parts[2] ?? '')
+      ? { name: 'offer', productId: parts[2] ?? '' }
+      : { name: 'not_found' };
   if (parts.length === 2) return { name: 'event', eventId };
   if (parts.length === 4 && parts[2] === 'ticket') {
     const token = safeDecode(parts[3] ?? '');

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { encryptPayResource, parsePayAuthorization, payRequestMessage, signPayMessage, verifyPayMessage } from '../../wechat/pay-signing';
+import {
+  encryptPayResource,
+  jsapiPaySignMessage,
+  parsePayAuthorization,
+  payRequestMessage,
+  signPayMessage,
+  verifyPayMessage,
+} from '../../wechat/pay-signing';
 import { systemClock, type Clock } from '../clock';
 import type { SandboxPayKeys } from './sandbox-pay-keys';
 
@@ -71,14 +78,59 @@ const refundSchema = z.object({
   amount: z.object({ refund: z.number().int().min(1), total: z.number().int().min(1), currency: z.literal('CNY') }),
 });
 
-export const payActionSchema = z.object({
-  action: z.literal('pay_order'),
-  /** Default: the newest unpaid order. */
-  outTradeNo: z.string().min(1).max(32).optional(),
-  signWith: z.enum(['public_key', 'certificate']).optional(),
-  /** WeChat Pay retries until it is answered 200/204; a test delivers the same notification again. */
-  times: z.number().int().min(1).max(10).optional(),
-});
+export const payActionSchema = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('pay_order'),
+    /** Default: the newest unpaid order. */
+    outTradeNo: z.string().min(1).max(32).optional(),
+    signWith: z.enum(['public_key', 'certificate']).optional(),
+    /** WeChat Pay retries until it is answered 200/204; a test delivers the same notification again. */
+    times: z.number().int().min(1).max(10).optional(),
+  }),
+  /**
+   * What WeChat's in-app bridge does on getBrandWCPayRequest (the sandbox's `jsbridge.js` sends
+   * the page's parameters here): the pay-sign checked with the merchant's public key, the order
+   * found by its prepay_id, and paid.
+   */
+  z.object({
+    action: z.literal('jsapi_pay'),
+    appId: z.string().max(32),
+    timeStamp: z.string().max(16),
+    nonceStr: z.string().max(32),
+    package: z.string().max(128),
+    signType: z.string().max(16),
+    paySign: z.string().max(1024),
+  }),
+]);
+
+type PayAction = z.output<typeof payActionSchema>;
+
+/**
+ * The in-app bridge a page inside WeChat has (window.WeixinJSBridge), for a browser in sandbox
+ * mode: getBrandWCPayRequest pays through the sandbox and answers as WeChat's client does
+ * (`get_brand_wcpay_request:ok` / `:fail`). Served at /sandbox/pay/jsbridge.js; outside sandbox
+ * mode the path does not exist, and a page outside WeChat says to open it in WeChat.
+ */
+const JS_BRIDGE = `(function () {
+  if (window.WeixinJSBridge) return;
+  window.WeixinJSBridge = {
+    invoke: function (name, params, callback) {
+      if (name !== 'getBrandWCPayRequest') return callback({ err_msg: name + ':fail not in the sandbox' });
+      fetch('${MOUNT}/actions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(Object.assign({ action: 'jsapi_pay' }, params)),
+      })
+        .then(function (res) { return res.json(); })
+        .then(
+          function (answer) { callback({ err_msg: answer.err_msg || 'get_brand_wcpay_request:fail' }); },
+          function () { callback({ err_msg: 'get_brand_wcpay_request:fail' }); }
+        );
+    },
+  };
+  document.dispatchEvent(new Event('WeixinJSBridgeReady'));
+})();
+`;
 
 export class SandboxPay {
   readonly orders = new Map<string, SandboxPayOrder>();
@@ -179,26 +231,52 @@ export class SandboxPay {
       void delivery.finally(() => this.pending.delete(delivery)).catch(() => undefined);
     });
 
+    router.get(`${MOUNT}/jsbridge.js`, (ctx) => {
+      ctx.type = 'application/javascript; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = JS_BRIDGE;
+    });
+
     router.post(`${MOUNT}/actions`, async (ctx) => {
       const input = payActionSchema.safeParse(await readJson(ctx));
       if (!input.success) {
         ctx.status = 400;
         ctx.body = {
           ok: false,
-          error: 'send {action: "pay_order", outTradeNo?, signWith?, times?}',
+          error:
+            'send {action: "pay_order", outTradeNo?, signWith?, times?} or {action: "jsapi_pay", appId, timeStamp, nonceStr, package, signType, paySign}',
           code: 'sandbox_bad_action',
           params: {},
         };
         return;
       }
       try {
-        const deliveries = await this.payOrder(input.data);
-        ctx.body = { ok: true, deliveries };
+        const deliveries = await this.act(input.data);
+        ctx.body = { ok: true, deliveries, ...(input.data.action === 'jsapi_pay' ? { err_msg: 'get_brand_wcpay_request:ok' } : {}) };
       } catch (error) {
         ctx.status = error instanceof SandboxPayError ? 400 : 502;
-        ctx.body = { ok: false, error: error instanceof Error ? error.message : String(error), code: 'sandbox_pay_failed', params: {} };
+        ctx.body = {
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+          code: 'sandbox_pay_failed',
+          params: {},
+          ...(input.data.action === 'jsapi_pay' ? { err_msg: 'get_brand_wcpay_request:fail' } : {}),
+        };
       }
     });
+  }
+
+  private act(action: PayAction): Promise<PayDelivery[]> {
+    if (action.action === 'pay_order') return this.payOrder(action);
+    if (action.appId !== this.keys.appId) throw new SandboxPayError(`appId ${action.appId} is not the merchant's app`);
+    if (action.signType !== 'RSA') throw new SandboxPayError('signType must be RSA');
+    if (!verifyPayMessage(this.keys.merchantPublicKeyPem, jsapiPaySignMessage(action), action.paySign)) {
+      throw new SandboxPayError('paySign does not verify with the merchant key');
+    }
+    const prepayId = action.package.replace(/^prepay_id=/, '');
+    const order = [...this.orders.values()].find((o) => o.prepayId === prepayId);
+    if (!order) throw new SandboxPayError(`no order with prepay_id ${prepayId}`);
+    return this.payOrder({ outTradeNo: order.outTradeNo });
   }
 
   /** The payer pays: the order succeeds and its TRANSACTION.SUCCESS notification is delivered `times` times. */

@@ -4,7 +4,7 @@ import type { PayOrderState } from '../../../entities/pay-order.entity';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { PayApiError, type JsapiPayParams, type WechatPayClient } from '../../adapters/wechat-pay.client';
-import { executeCountingRows, fromSqlDate, insertReturningId, toSqlDate } from '../../db/sql';
+import { beginWriting, executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { decryptPayResource, verifyPayNotification, type PayNotificationHeaders, type PayResource } from '../../wechat/pay-notification';
 import { ProtocolError } from '../../wechat/protocol-error';
@@ -56,11 +56,44 @@ export interface PayOrderView {
   updatedAt: string;
 }
 
+/** A product as the buyer's offer page shows it. */
+export interface PublicProductView {
+  id: number;
+  name: string;
+  priceFen: number;
+  oncePerContact: boolean;
+}
+
+/** A buyer's order with its pay-sign parameters, or why there is none. */
+export type BuyResult =
+  | { ok: true; order: PayOrderView; payParams: JsapiPayParams }
+  | { ok: false; reason: 'product_not_found' | 'openid_required' | 'already_purchased' };
+
+interface OrderDraft {
+  contactId: number;
+  openid: string;
+  productId: number | null;
+  ref: { type: string; id: string } | null;
+  description: string;
+  amountFen: number;
+}
+
+interface ProductRow {
+  id: number | string;
+  name: string;
+  price_fen: number | string;
+  active: number | boolean;
+  once_per_contact: number | boolean;
+}
+
+const PRODUCT_COLUMNS = 'id, name, price_fen, active, once_per_contact';
+
 export interface PayProductView {
   id: number;
   name: string;
   priceFen: number;
   active: boolean;
+  oncePerContact: boolean;
 }
 
 /** What `/pay/notify` answers: 204 once committed; else a status and WeChat Pay's `{code: 'FAIL', message}`. */
@@ -132,19 +165,30 @@ export class PaymentsService {
   }
 
   async listProducts(): Promise<PayProductView[]> {
-    const rows: { id: number | string; name: string; price_fen: number | string; active: number | boolean }[] =
-      await this.deps.dataSource.query('SELECT id, name, price_fen, active FROM pay_products ORDER BY id');
-    return rows.map((r) => ({ id: Number(r.id), name: r.name, priceFen: Number(r.price_fen), active: Boolean(Number(r.active)) }));
+    const rows = await this.deps.dataSource.query<ProductRow[]>(`SELECT ${PRODUCT_COLUMNS} FROM pay_products ORDER BY id`);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      name: r.name,
+      priceFen: Number(r.price_fen),
+      active: Boolean(Number(r.active)),
+      oncePerContact: Boolean(Number(r.once_per_contact)),
+    }));
   }
 
-  async createProduct(p: { name: string; priceFen: number; active?: boolean; actor: AuditActor }): Promise<PayProductView> {
+  async createProduct(p: {
+    name: string;
+    priceFen: number;
+    active?: boolean;
+    oncePerContact?: boolean;
+    actor: AuditActor;
+  }): Promise<PayProductView> {
     if (!Number.isInteger(p.priceFen) || p.priceFen < 1) throw new InvalidOrderError('the price must be a whole number of fen, at least 1');
     const now = toSqlDate(this.deps.clock.now());
     const id = await this.deps.transactor.run(async (m) => {
       const created = await insertReturningId(
         m,
-        'INSERT INTO pay_products (name, price_fen, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-        [p.name, p.priceFen, p.active === false ? 0 : 1, now, now],
+        'INSERT INTO pay_products (name, price_fen, active, once_per_contact, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [p.name, p.priceFen, p.active === false ? 0 : 1, p.oncePerContact === true ? 1 : 0, now, now],
       );
       await this.deps.audit.record({
         manager: m,
@@ -153,11 +197,11 @@ export class PaymentsService {
         action: 'pay_product.create',
         targetType: 'pay_product',
         targetId: created,
-        detail: { name: p.name, priceFen: p.priceFen },
+        detail: { name: p.name, priceFen: p.priceFen, oncePerContact: p.oncePerContact === true },
       });
       return created;
     });
-    return { id, name: p.name, priceFen: p.priceFen, active: p.active !== false };
+    return { id, name: p.name, priceFen: p.priceFen, active: p.active !== false, oncePerContact: p.oncePerContact === true };
   }
 
   /**
@@ -193,30 +237,132 @@ export class PaymentsService {
     } else {
       throw new InvalidOrderError('an order is for a product or a reference');
     }
-    if (!Number.isInteger(amountFen) || amountFen < 1) throw new InvalidOrderError('the amount must be a whole number of fen, at least 1');
+    const id = await this.insertOrder(this.deps.dataSource.manager, client.appId, {
+      contactId: p.contactId,
+      openid: p.openid,
+      productId,
+      ref: p.ref ?? null,
+      description,
+      amountFen,
+    });
+    const payParams = await this.payParamsOf(id);
+    return { order: await this.getOrder(id), payParams };
+  }
+
+  /** What the offer page shows of a product; null when there is none or it is inactive. */
+  async getPublicProduct(id: number): Promise<PublicProductView | null> {
+    const [row] = await this.deps.dataSource.query<ProductRow[]>(`SELECT ${PRODUCT_COLUMNS} FROM pay_products WHERE id = ?`, [id]);
+    if (!row || !Number(row.active)) return null;
+    return { id: Number(row.id), name: row.name, priceFen: Number(row.price_fen), oncePerContact: Boolean(Number(row.once_per_contact)) };
+  }
+
+  /**
+   * A visitor of the offer page buys a product with JSAPI: the order is for the contact's openid
+   * of the Pay appid (web OAuth gave it; without one there is no JSAPI payment). A once-per-person
+   * product (the trial offer, 一元体验) goes through the contact's claim row, locked: a second tap
+   * (or a second phone) while the first order is unpaid gets that same order again, whose prepay
+   * WeChat Pay answers with the same prepay_id; a paid one refuses with `already_purchased`; a
+   * closed or refunded one lets a new order take the claim.
+   */
+  async buyProduct(p: { contactId: number; productId: number }): Promise<BuyResult> {
+    const client = this.requireClient();
+    const product = await this.getPublicProduct(p.productId);
+    if (!product) return { ok: false, reason: 'product_not_found' };
+    const [contact] = await this.deps.dataSource.query<{ id: number | string; merged_into_id: number | string | null }[]>(
+      'SELECT id, merged_into_id FROM contacts WHERE id = ?',
+      [p.contactId],
+    );
+    const contactId = contact ? Number(contact.merged_into_id ?? contact.id) : p.contactId;
+    const [identity] = await this.deps.dataSource.query<{ value: string }[]>(
+      "SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'oa_openid' AND app_id = ? ORDER BY id LIMIT 1",
+      [contactId, client.appId],
+    );
+    if (!identity) return { ok: false, reason: 'openid_required' };
+    const draft = {
+      contactId,
+      openid: identity.value,
+      productId: product.id,
+      ref: null,
+      description: product.name,
+      amountFen: product.priceFen,
+    };
+    let orderId: number;
+    if (!product.oncePerContact) {
+      orderId = await this.insertOrder(this.deps.dataSource.manager, client.appId, draft);
+    } else {
+      const claimed = await this.deps.transactor.runRetrying(async (m): Promise<number | null> => {
+        await beginWriting(m);
+        const mysql = isMysqlManager(m);
+        await m.query(
+          `${mysql ? 'INSERT IGNORE' : 'INSERT OR IGNORE'} INTO pay_product_claims (product_id, contact_id, order_id, created_at) VALUES (?, ?, NULL, ?)`,
+          [product.id, contactId, toSqlDate(this.deps.clock.now())],
+        );
+        const [claim] = await m.query<{ id: number | string; order_id: number | string | null }[]>(
+          `SELECT id, order_id FROM pay_product_claims WHERE product_id = ? AND contact_id = ?${mysql ? ' FOR UPDATE' : ''}`,
+          [product.id, contactId],
+        );
+        if (claim.order_id !== null) {
+          const [order] = await m.query<{ state: PayOrderState }[]>('SELECT state FROM pay_orders WHERE id = ?', [claim.order_id]);
+          if (order?.state === 'created') return Number(claim.order_id);
+          if (order?.state === 'paid' || order?.state === 'refunding') return null;
+        }
+        const created = await this.insertOrder(m, client.appId, draft);
+        await m.query('UPDATE pay_product_claims SET order_id = ? WHERE id = ?', [created, claim.id]);
+        return created;
+      });
+      if (claimed === null) return { ok: false, reason: 'already_purchased' };
+      orderId = claimed;
+    }
+    try {
+      const payParams = await this.payParamsOf(orderId);
+      return { ok: true, order: await this.getOrder(orderId), payParams };
+    } catch (error) {
+      // Paid between the claim and the prepay (its notification came first): bought already.
+      if (error instanceof PayOrderStateError) return { ok: false, reason: 'already_purchased' };
+      throw error;
+    }
+  }
+
+  /** The order as its buyer's page polls it; null when it is not this contact's (or a merged one's). */
+  async getOrderOf(p: { contactId: number; orderId: number }): Promise<PayOrderView | null> {
+    const [row] = await this.deps.dataSource.query<{ contact_id: number | string; merged_into_id: number | string | null }[]>(
+      'SELECT o.contact_id, c.merged_into_id FROM pay_orders o LEFT JOIN contacts c ON c.id = o.contact_id WHERE o.id = ?',
+      [p.orderId],
+    );
+    if (!row) return null;
+    const [visitor] = await this.deps.dataSource.query<{ merged_into_id: number | string | null }[]>(
+      'SELECT merged_into_id FROM contacts WHERE id = ?',
+      [p.contactId],
+    );
+    const owner = Number(row.merged_into_id ?? row.contact_id);
+    const asker = Number(visitor?.merged_into_id ?? p.contactId);
+    return owner === asker ? this.getOrder(p.orderId) : null;
+  }
+
+  private async insertOrder(m: EntityManager, appId: string, p: OrderDraft): Promise<number> {
+    if (!Number.isInteger(p.amountFen) || p.amountFen < 1)
+      throw new InvalidOrderError('the amount must be a whole number of fen, at least 1');
     const now = this.deps.clock.now();
     // 商户订单号: 6-32 of [A-Za-z0-9_-|*]; the date helps whoever reads a statement.
     const outTradeNo = `FW${now.toISOString().slice(0, 10).replace(/-/g, '')}${randomBytes(10).toString('hex')}`;
-    const id = await insertReturningId(
-      this.deps.dataSource.manager,
+    return insertReturningId(
+      m,
       'INSERT INTO pay_orders (out_trade_no, contact_id, openid, app_id, product_id, ref_type, ref_id, description, amount_fen, state, created_at, updated_at) ' +
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
       [
         outTradeNo,
         p.contactId,
         p.openid,
-        client.appId,
-        productId,
+        appId,
+        p.productId,
         p.ref?.type ?? null,
         p.ref?.id ?? null,
-        description.slice(0, 127),
-        amountFen,
+        p.description.slice(0, 127),
+        p.amountFen,
         toSqlDate(now),
         toSqlDate(now),
       ],
     );
-    const payParams = await this.payParamsOf(id);
-    return { order: await this.getOrder(id), payParams };
   }
 
   /** Prepay (again) for an unpaid order: the client's pay-sign parameters. */

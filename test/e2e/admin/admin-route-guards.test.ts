@@ -36,6 +36,11 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /c/:code': "a material's page through its tracked link",
   'GET /c/:code/file': "a material's file, with ranges",
   'POST /c/:code/beacon': "the page's read-time beacon (bounded, the latest wins)",
+  // The offer page (一元体验): a product anyone may read; orders only for a visitor web OAuth
+  // identified, each their own; tested in test/e2e/payments/offers.test.ts.
+  'GET /api/offers/:productId': 'an active product as the offer page shows it',
+  'POST /api/offers/:productId/orders': "a JSAPI order for the WeChat visitor's own openid (401 without one)",
+  'GET /api/offers/orders/:orderId': "the visitor's own order's state (404 for anyone else's)",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);
