@@ -652,6 +652,7 @@ export function composeServices(p: ComposeParams) {
         }
       : null,
     notifyUrl: `${config.publicBaseUrl}/pay/notify`,
+    offerBaseUrl: `${config.publicBaseUrl}/e/offer`,
     interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
     onRecorded: () => reactions.kick(),
   });

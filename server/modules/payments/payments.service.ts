@@ -31,6 +31,8 @@ export interface PaymentsServiceDeps {
   verify: { mchId: string; apiV3Key: string; publicKeys: ReadonlyMap<string, string>; maxAgeSeconds: number } | null;
   /** `<PUBLIC_BASE_URL>/pay/notify`: where WeChat Pay sends both notifications. */
   notifyUrl: string;
+  /** `<PUBLIC_BASE_URL>/e/offer`: a product's offer page is `<offerBaseUrl>/<id>`. */
+  offerBaseUrl: string;
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   /** After a payment interaction is committed: the reactions run (lifecycle → revenue). */
   onRecorded?: () => void;
@@ -94,6 +96,8 @@ export interface PayProductView {
   priceFen: number;
   active: boolean;
   oncePerContact: boolean;
+  /** The offer page that sells it, for a journey's push or a welcome message. */
+  offerUrl: string;
 }
 
 /** What `/pay/notify` answers: 204 once committed; else a status and WeChat Pay's `{code: 'FAIL', message}`. */
@@ -172,6 +176,7 @@ export class PaymentsService {
       priceFen: Number(r.price_fen),
       active: Boolean(Number(r.active)),
       oncePerContact: Boolean(Number(r.once_per_contact)),
+      offerUrl: `${this.deps.offerBaseUrl}/${Number(r.id)}`,
     }));
   }
 
@@ -201,7 +206,14 @@ export class PaymentsService {
       });
       return created;
     });
-    return { id, name: p.name, priceFen: p.priceFen, active: p.active !== false, oncePerContact: p.oncePerContact === true };
+    return {
+      id,
+      name: p.name,
+      priceFen: p.priceFen,
+      active: p.active !== false,
+      oncePerContact: p.oncePerContact === true,
+      offerUrl: `${this.deps.offerBaseUrl}/${id}`,
+    };
   }
 
   /**

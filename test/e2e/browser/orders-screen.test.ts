@@ -74,4 +74,22 @@ describe('the orders screen', () => {
     await expect(page.locator('[data-test=orders-table]').innerText()).resolves.toContain('已退款');
     await screenshot(page, 'orders-refunded');
   });
+
+  it('adds a once-per-person product and shows the offer link to put in a push', async () => {
+    await page.click('[data-test=menu-orders]');
+    await page.click('[data-test=product-add]');
+    await fillInput(page, 'product-name', '一元体验：新品试用');
+    await page.click('[data-test=product-save]');
+    const row = page.locator('[data-test=products-table] tr', { hasText: '一元体验：新品试用' });
+    await row.waitFor();
+    await expect(row.innerText()).resolves.toMatch(/¥1\.00[\s\S]*每人限购一次/);
+    const [product] = await db.dataSource.query<{ id: number; price_fen: number; once_per_contact: number }[]>(
+      "SELECT id, price_fen, once_per_contact FROM pay_products WHERE name = '一元体验：新品试用'",
+    );
+    expect(product).toMatchObject({ price_fen: 100, once_per_contact: 1 });
+    await expect(row.locator('[data-test=product-offer-url]').innerText()).resolves.toBe(
+      `${stack.config.publicBaseUrl}/e/offer/${product.id}`,
+    );
+    await screenshot(page, 'orders-products');
+  });
 });
