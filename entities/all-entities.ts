@@ -60,6 +60,8 @@ import { ContentView } from './content-view.entity';
 import { Import } from './import.entity';
 import { ImportRow } from './import-row.entity';
 import { EventReminder } from './event-reminder.entity';
+import { EventCloudItem } from './event-cloud-item.entity';
+import { EventCloudVisit } from './event-cloud-visit.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -135,4 +137,7 @@ export const ALL_ENTITIES = [
   Import,
   ImportRow,
   EventReminder,
+  // The cloud exhibition (issue 15 §4).
+  EventCloudItem,
+  EventCloudVisit,
 ];
