@@ -125,6 +125,9 @@ import { EventReportService } from './modules/exhibitions/event-report.service';
 import { EventRemindersService } from './modules/exhibitions/event-reminders.service';
 import { getUtcOffsetMinutes } from './modules/reports/business-day';
 import { createEventsRouter } from './http/events.routes';
+import { createAdminEventCloudRouter } from './http/admin-event-cloud.routes';
+import { createEventCloudRouter } from './http/event-cloud.routes';
+import { EventCloudService } from './modules/exhibitions/event-cloud.service';
 import { CheckinsService } from './modules/exhibitions/checkins.service';
 import { EventsService } from './modules/exhibitions/events.service';
 import { RegistrationsService } from './modules/exhibitions/registrations.service';
@@ -730,6 +733,22 @@ export function composeServices(p: ComposeParams) {
     onRecorded: () => reactions.kick(),
   });
 
+  // The cloud exhibition (issue 15 §4): an event's content-centre materials, its visits, and the
+  // online consult that hands the person to their rep.
+  const eventCloud = new EventCloudService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    events,
+    registrations,
+    linkOf: (code, channelId, eventId) => content.linkOf(code, channelId, eventId),
+    interactions,
+    sales,
+    timezone: config.businessTimeZone,
+    onRecorded: () => reactions.kick(),
+  });
+
   // Lead imports (issue 15 §3): contacts, tags and interactions through their own services.
   const imports = new ImportsService({
     dataSource,
@@ -784,6 +803,8 @@ export function composeServices(p: ComposeParams) {
       beforePage: visitorMiddleware,
     }),
     createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
+    createAdminEventCloudRouter({ cloud: eventCloud, auth }),
+    createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), visitor: visitorMiddleware }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -958,5 +979,6 @@ export function composeServices(p: ComposeParams) {
     imports,
     eventReminders,
     eventReports,
+    eventCloud,
   };
 }

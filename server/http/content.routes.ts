@@ -59,7 +59,13 @@ export function createContentRouter(deps: ContentRouterDeps): Router {
     let visitorId = ctx.cookies.get(VISITOR_COOKIE) ?? null;
     if (visitorId === null || !/^[A-Za-z0-9_-]{22}$/.test(visitorId)) visitorId = randomBytes(16).toString('base64url');
     const contactId = await deps.identifyVisitor(ctx);
-    const viewed = await deps.content.recordView({ code, channelId: channelIdFromQuery(ctx.query.ch), visitorId, contactId });
+    const viewed = await deps.content.recordView({
+      code,
+      channelId: channelIdFromQuery(ctx.query.ch),
+      visitorId,
+      contactId,
+      eventId: eventIdFromQuery(ctx.query.ev),
+    });
     if (!viewed) throw notFound('No such link');
     ctx.cookies.set(VISITOR_COOKIE, visitorId, {
       httpOnly: true,
@@ -160,6 +166,11 @@ export function createContentRouter(deps: ContentRouterDeps): Router {
   });
 
   return router;
+}
+
+/** `?ev=`: an event id as the cloud exhibition's links carry it, or null (malformed ones are ignored like `ch`). */
+function eventIdFromQuery(value: unknown): number | null {
+  return typeof value === 'string' && /^[1-9]\d{0,9}$/.test(value) && Number(value) <= 2_147_483_647 ? Number(value) : null;
 }
 
 /** If-None-Match: `*` or a list of tags, weak ones compared weakly (RFC 9110 §13.1.2). */

@@ -156,6 +156,10 @@ export const FIELD_RULE_CODES = [
   // The content centre (server/http/admin-content.routes.ts).
   'content_body_bytes',
   'content_body_article',
+  // An event's cloud exhibition (server/http/admin-event-cloud.routes.ts).
+  'cloud_material_unknown',
+  'cloud_material_twice',
+  'cloud_section_size',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

@@ -123,12 +123,22 @@ export const INTERACTION_TYPES = {
     matchers: ['event_id'],
     ruleTrigger: true,
   },
-  // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=).
+  // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=). Opened
+  // from an event's cloud exhibition (`&ev=`), its detail carries the eventId too.
   content_view: {
     direction: 'in',
     label: { zh: '阅读内容', en: 'Read content' },
     words: ['title'],
-    matchers: ['content_id'],
+    matchers: ['content_id', 'event_id'],
+    ruleTrigger: true,
+  },
+  // The cloud exhibition (/e/<event>/cloud): a known visitor's visit (once a day), and an online consult.
+  event_cloud_visit: { direction: 'in', label: { zh: '访问云展厅', en: 'Visited the cloud exhibition' }, matchers: ['event_id'] },
+  event_consult: {
+    direction: 'in',
+    label: { zh: '在线咨询', en: 'Sent an online enquiry' },
+    words: ['message'],
+    matchers: ['event_id'],
     ruleTrigger: true,
   },
   // Lead imports: an operator's list put the contact here (ref_type 'import'). `out`: something

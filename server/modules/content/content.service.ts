@@ -132,6 +132,8 @@ export interface RecordViewParams {
   visitorId: string | null;
   /** The visitor, when the page knew them (the visitor hook). */
   contactId: number | null;
+  /** `?ev=`: the event whose cloud exhibition the link was opened from (kept when the event exists). */
+  eventId?: number | null;
 }
 
 export interface RecordedView {
@@ -421,6 +423,7 @@ export class ContentService {
     const occurredAt = this.deps.clock.now();
     const recorded = await this.deps.transactor.runRetrying(async (manager) => {
       const channelId = p.channelId !== null && (await this.deps.channelExists(manager, p.channelId)) ? p.channelId : null;
+      const eventId = p.eventId ? await existingEvent(manager, p.eventId) : null;
       const now = toSqlDate(occurredAt);
       await manager.query(
         'INSERT INTO content_views (view_key, material_id, channel_id, visitor_id, contact_id, read_seconds, viewed_at, updated_at) ' +
@@ -440,6 +443,10 @@ export class ContentService {
           title: material.title,
           kind: material.kind,
           ...(channelId !== null ? { channelId } : {}),
+          // Opened from an event's cloud exhibition: the event is in the detail (the event_id
+          // matcher reads it), while the ref stays the material, which the timeline and the
+          // content centre's rules key on; an interaction has one ref.
+          ...(eventId !== null ? { eventId } : {}),
         },
         ref: { type: 'content', id: String(material.id) },
       });
@@ -477,9 +484,10 @@ export class ContentService {
     return (await this.findLive(code)) !== null;
   }
 
-  /** The tracked link of a material, for a channel or none. */
-  linkOf(code: string, channelId?: number | null): string {
-    return `${this.deps.publicBaseUrl}/c/${code}${channelId ? `?ch=${channelId}` : ''}`;
+  /** The tracked link of a material, for a channel or none, and for an event's cloud exhibition (`ev`). */
+  linkOf(code: string, channelId?: number | null, eventId?: number | null): string {
+    const query = [channelId ? `ch=${channelId}` : '', eventId ? `ev=${eventId}` : ''].filter((part) => part !== '').join('&');
+    return `${this.deps.publicBaseUrl}/c/${code}${query ? `?${query}` : ''}`;
   }
 
   private async findLive(code: string): Promise<MaterialRow | null> {
@@ -534,6 +542,11 @@ export class ContentService {
   private logRemoveFailure(key: string | null, error: unknown): void {
     this.deps.logger.warn('content: the replaced file could not be removed', { key, error: String(error) });
   }
+}
+
+async function existingEvent(manager: EntityManager, eventId: number): Promise<number | null> {
+  const rows = await manager.query<{ id: number | string }[]>('SELECT id FROM events WHERE id = ?', [eventId]);
+  return rows.length > 0 ? eventId : null;
 }
 
 const EMPTY_STATS: ContentStats = { views: 0, visitors: 0, knownViews: 0, avgReadSeconds: null };

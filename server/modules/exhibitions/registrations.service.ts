@@ -571,7 +571,7 @@ export class RegistrationsService {
    * first sight. Its name and typed phone are filled in when empty (never overwritten: an
    * operator may have written better ones).
    */
-  private async contactFor(m: EntityManager, p: { phone: string; name: string | null; identity: IdentityRef | null }): Promise<number> {
+  async contactFor(m: EntityManager, p: { phone: string; name: string | null; identity: IdentityRef | null }): Promise<number> {
     const identity = p.identity ?? { kind: 'phone' as const, appId: '', value: p.phone };
     const { contactId } = await this.deps.contacts.resolveContact(m, identity);
     const changed = await executeCountingRows(

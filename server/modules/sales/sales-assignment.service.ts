@@ -18,13 +18,18 @@ const ROUND_ROBIN_SETTING = 'sales.round_robin';
 
 export interface AssignParams {
   contactId: number;
-  /** Why: `mql`, `journey:<id>`, `operator:<id>`. */
+  /** Why: `mql`, `journey:<id>`, `operator:<id>`, `consult:<eventId>` (an online consult). */
   reason: string;
   /**
    * Makes the assignment once whatever the retries (a journey passes `journey:<run>:<node>`); a
    * new assignment each call when left out.
    */
   dedupeKey?: string;
+  /**
+   * What the rep's app message adds after the contact's name (an online consult: the event and
+   * what was asked); carried in the notification task, since the assignment row keeps no text.
+   */
+  note?: string;
 }
 
 export interface AssignmentView {
@@ -170,7 +175,7 @@ export class SalesAssignmentService {
       manager,
       kind: SALES_NOTIFY,
       dedupeKey: `sales_notify:${assignment.id}`,
-      payload: { assignmentId: assignment.id },
+      payload: params.note ? { assignmentId: assignment.id, note: params.note.slice(0, 600) } : { assignmentId: assignment.id },
     });
     return { ...viewOf(assignment), created: true };
   }
@@ -243,10 +248,13 @@ export class SalesAssignmentService {
       [assignment.contactId],
     );
     const who = contacts[0]?.remark ?? contacts[0]?.name ?? `#${assignment.contactId}`;
+    const note = typeof task.payload.note === 'string' ? task.payload.note : null;
     const content =
       assignment.reason === 'mql'
         ? `新线索分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，已达到合格线索阈值，请尽快跟进。`
-        : `新客户分配给你：客户「${who}」，请尽快跟进。`;
+        : note !== null
+          ? `新客户分配给你：客户「${who}」${note}，请尽快跟进。`
+          : `新客户分配给你：客户「${who}」，请尽快跟进。`;
     try {
       await this.deps.agent.sendTextMessage({ toUser: assignment.userId, content });
       await manager.update(SalesAssignment, { id: assignmentId }, { notifyStatus: 'sent' });

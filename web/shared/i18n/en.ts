@@ -586,6 +586,9 @@ const en: Messages = {
       capacity_below_registered: 'The capacity cannot be below the people already registered ({registered})',
       content_body_bytes: 'The article is too long (at most {maximum} bytes)',
       content_body_article: 'Only an article has a body',
+      cloud_material_unknown: 'No such material in the content centre, or it is archived',
+      cloud_material_twice: 'A material can appear only once in the cloud exhibition',
+      cloud_section_size: 'At most 50 items per section',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',

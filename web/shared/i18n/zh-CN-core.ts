@@ -185,6 +185,9 @@ const zhCNCore = {
       capacity_below_registered: '名额不能少于已报名人数（{registered}）',
       content_body_bytes: '正文过长（最多 {maximum} 字节）',
       content_body_article: '只有图文才有正文',
+      cloud_material_unknown: '内容中心里没有这个素材，或已归档',
+      cloud_material_twice: '同一素材在云展厅中只能出现一次',
+      cloud_section_size: '每个栏目最多 50 项',
     },
     rules: {
       too_big_string: '最多 {maximum} 个字符',
