@@ -51,14 +51,11 @@ export function createEventCloudRouter(deps: EventCloudRouterDeps): Router {
     const body = await parseJsonBody(ctx, visitSchema);
     const limited = await deps.limitIp(clientIp(ctx));
     if (limited) throw refusalError(limited);
-    const recorded = await deps.cloud.recordVisit({
-      eventId,
-      visitorId: body.visitorId,
-      channelId: body.channelId ?? null,
-      contactId: visitorContactId(ctx),
-    });
+    const contactId = visitorContactId(ctx);
+    const recorded = await deps.cloud.recordVisit({ eventId, visitorId: body.visitorId, channelId: body.channelId ?? null, contactId });
     if (!recorded) throw eventNotFound();
-    ctx.status = 204;
+    // The page cannot read the httpOnly visitor cookie: this tells it whether the consult form needs a phone.
+    ctx.body = { known: contactId !== null };
   });
 
   router.post('/api/events/:eventId/consults', deps.visitor, async (ctx) => {

@@ -50,6 +50,29 @@ export interface PublicTicket {
   startsAt: string;
 }
 
+export type CloudSection = 'materials' | 'products' | 'cases';
+
+export interface CloudItem {
+  title: string;
+  kind: 'article' | 'image' | 'video' | 'pdf';
+  summary: string | null;
+  cover: string | null;
+  /** The material's tracked link (/c/<code>?ch=&ev=): opening it counts the view for the event. */
+  url: string;
+}
+
+export interface PublicCloud {
+  event: { id: number; name: string; startsAt: string; endsAt: string };
+  sections: Record<CloudSection, CloudItem[]>;
+}
+
+export interface ConsultBody {
+  message: string;
+  phone?: string;
+  name?: string;
+  channelId?: number;
+}
+
 const base = (eventId: string): string => `/api/events/${encodeURIComponent(eventId)}`;
 
 export const eventApi = {
@@ -59,5 +82,9 @@ export const eventApi = {
   register: (eventId: string, body: RegistrationBody) => api.post<Registered>(`${base(eventId)}/registrations`, body),
   ticket: (eventId: string, token: string) => api.get<PublicTicket>(`${base(eventId)}/tickets/${encodeURIComponent(token)}`),
   cancel: (eventId: string, token: string) => api.post<{ status: 'cancelled' }>(`${base(eventId)}/registrations/cancel`, { token }),
+  cloud: (eventId: string, channelId?: number) => api.get<PublicCloud>(`${base(eventId)}/cloud${channelId ? `?ch=${channelId}` : ''}`),
+  cloudVisit: (eventId: string, body: { channelId?: number; visitorId: string }) =>
+    api.post<{ known: boolean }>(`${base(eventId)}/cloud/visits`, body),
+  consult: (eventId: string, body: ConsultBody) => api.post<{ consultId: string }>(`${base(eventId)}/consults`, body),
   qrImageUrl: (eventId: string, token: string) => `${base(eventId)}/tickets/${encodeURIComponent(token)}/qr.png`,
 };

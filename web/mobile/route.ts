@@ -5,12 +5,14 @@
  *   /e/:eventId/ticket/:token    one ticket, re-openable
  *   /e/offer/:productId          a product on offer (the trial offer 一元体验), paid with WeChat Pay
  *                                (an event id is a number, so `offer` names no event)
- * A hand-written matcher instead of vue-router: two routes do not need 10 KB of router.
+ *   /e/:eventId/cloud            the cloud exhibition (云展厅) and its online consult (?ch= too)
+ * A hand-written matcher instead of vue-router: four routes do not need 10 KB of router.
  */
 export type MobileRoute =
   | { name: 'event'; eventId: string }
   | { name: 'ticket'; eventId: string; token: string }
   | { name: 'offer'; productId: string }
+  | { name: 'cloud'; eventId: string }
   | { name: 'not_found' };
 
 export function routeOf(pathname: string): MobileRoute {
@@ -23,6 +25,7 @@ export function routeOf(pathname: string): MobileRoute {
       ? { name: 'offer', productId: parts[2] ?? '' }
       : { name: 'not_found' };
   if (parts.length === 2) return { name: 'event', eventId };
+  if (parts.length === 3 && parts[2] === 'cloud') return { name: 'cloud', eventId };
   if (parts.length === 4 && parts[2] === 'ticket') {
     const token = safeDecode(parts[3] ?? '');
     if (token) return { name: 'ticket', eventId, token };
@@ -31,6 +34,7 @@ export function routeOf(pathname: string): MobileRoute {
 }
 
 export const eventPath = (eventId: string): string => `/e/${encodeURIComponent(eventId)}`;
+export const cloudPath = (eventId: string): string => `${eventPath(eventId)}/cloud`;
 export const ticketPath = (eventId: string, token: string): string => `${eventPath(eventId)}/ticket/${encodeURIComponent(token)}`;
 
 /** `?ch=` as the visit and the registration carry it: a channel id, or nothing for anything else. */

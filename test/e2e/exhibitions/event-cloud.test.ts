@@ -226,18 +226,18 @@ describeEachDatabase('the cloud exhibition: its materials, visits and online con
       return (withCookie ? req.set('Cookie', cookie) : req).send({ visitorId, channelId: null });
     };
 
-    await visit('anonymous-visitor-1', false).expect(204);
-    await visit('known-visitor-1', true).expect(204);
-    await visit('known-visitor-1', true).expect(204);
+    expect((await visit('anonymous-visitor-1', false).expect(200)).body).toEqual({ known: false });
+    expect((await visit('known-visitor-1', true).expect(200)).body).toEqual({ known: true });
+    await visit('known-visitor-1', true).expect(200);
     stack.clock.advance(5 * HOUR); // 15:00 in Shanghai: the same local day
-    await visit('known-visitor-1', true).expect(204);
+    await visit('known-visitor-1', true).expect(200);
     let recorded = await interactionsOf('event_cloud_visit');
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toEqual(expect.objectContaining({ ref_type: 'event', ref_id: String(eventId), direction: 'in' }));
     expect(Number(recorded[0].contact_id)).toBe(known);
 
     stack.clock.advance(DAY);
-    await visit('known-visitor-1', true).expect(204);
+    await visit('known-visitor-1', true).expect(200);
     recorded = await interactionsOf('event_cloud_visit');
     expect(recorded).toHaveLength(2);
 

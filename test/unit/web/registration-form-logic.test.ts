@@ -9,7 +9,7 @@ import {
 import { validateAnswers } from '../../../server/modules/exhibitions/registration-form';
 import { mapLinksOf } from '../../../web/mobile/map-links';
 import { apiErrorMessage, CATALOGUES, fieldProblemMessage, localeOf, translatorFor } from '../../../web/mobile/messages';
-import { channelIdOf, routeOf, ticketPath } from '../../../web/mobile/route';
+import { channelIdOf, cloudPath, routeOf, ticketPath } from '../../../web/mobile/route';
 
 const FIELDS: RegistrationField[] = [
   { key: 'name', label: '姓名', type: 'text', required: true, maxLength: 20 },
@@ -152,7 +152,10 @@ describe('the invitation page: API refusals, routes, map links', () => {
     expect(routeOf('/e/42')).toEqual({ name: 'event', eventId: '42' });
     expect(routeOf('/e/42/')).toEqual({ name: 'event', eventId: '42' });
     expect(routeOf(ticketPath('42', '42.7.abc_-.sig'))).toEqual({ name: 'ticket', eventId: '42', token: '42.7.abc_-.sig' });
-    for (const path of ['/', '/e/', '/e/42/ticket', '/e/42/other/x', '/e/%E0%A4%A/']) expect(routeOf(path)).toEqual({ name: 'not_found' });
+    expect(routeOf(cloudPath('42'))).toEqual({ name: 'cloud', eventId: '42' });
+    expect(cloudPath('42')).toBe('/e/42/cloud');
+    for (const path of ['/', '/e/', '/e/42/ticket', '/e/42/other/x', '/e/42/cloud/x', '/e/%E0%A4%A/'])
+      expect(routeOf(path)).toEqual({ name: 'not_found' });
     expect(channelIdOf('?ch=12')).toBe(12);
     expect(channelIdOf('?ch=abc')).toBeUndefined();
     expect(channelIdOf('?ch=0')).toBeUndefined();

@@ -1393,6 +1393,17 @@ const en: Messages = {
     waitlist: 'Keep a waitlist when full',
     overview: 'Overview',
     invitation: 'Invitation page',
+    cloud: {
+      tab: 'Cloud exhibition',
+      hint: 'Pick materials, products and cases from the content centre for the cloud exhibition: people who could not come browse them online (each opening counts as a read for the event) and can send an online enquiry, which is assigned to a sales rep and sent to them on WeCom. The invitation page and the ticket link to it once the event has started.',
+      stats: '{visitors} visitors · {consults} enquiries',
+      sections: { materials: 'Materials', products: 'Products', cases: 'Cases' },
+      pick: 'Choose materials (shown in the order chosen)',
+      noMaterials: 'The content centre has no materials yet',
+      archived: 'archived',
+      save: 'Save the cloud exhibition',
+      saved: 'Cloud exhibition saved',
+    },
     report: {
       tab: 'Report',
       visits: 'Visitors',

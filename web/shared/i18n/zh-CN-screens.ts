@@ -1137,6 +1137,17 @@ const zhCNScreens = {
     waitlist: '满员后进入候补名单',
     overview: '概览',
     invitation: '邀请页',
+    cloud: {
+      tab: '云展厅',
+      hint: '从内容中心挑选资料、产品和案例展示在云展厅：未能到场的客户在线浏览（每次打开按活动计入阅读），并可在线咨询，咨询会分配给销售并通过企业微信通知。活动开始后，邀请页和电子票会出现入口。',
+      stats: '{visitors} 位访客 · {consults} 条咨询',
+      sections: { materials: '资料', products: '产品', cases: '案例' },
+      pick: '选择素材（按选择顺序展示）',
+      noMaterials: '内容中心还没有素材',
+      archived: '已归档',
+      save: '保存云展厅',
+      saved: '云展厅已保存',
+    },
     report: {
       tab: '活动报告',
       visits: '访问人数',
