@@ -68,6 +68,7 @@ describe('the cloud exhibition', () => {
     await admin.keyboard.press('Escape');
     await admin.click('[data-test=event-cloud-save]');
     await admin.locator('.el-message--success').waitFor();
+    await screenshot(admin, 'cloud-exhibition-admin-tab');
     const saved = await db.dataSource.query<{ section: string }[]>('SELECT section FROM event_cloud_items WHERE event_id = ?', [eventId]);
     expect(saved.map((row) => row.section)).toEqual(['products']);
 
