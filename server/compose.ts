@@ -804,7 +804,7 @@ export function composeServices(p: ComposeParams) {
     }),
     createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
     createAdminEventCloudRouter({ cloud: eventCloud, auth }),
-    createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), visitor: visitorMiddleware }),
+    createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;

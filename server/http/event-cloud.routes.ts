@@ -13,11 +13,8 @@ export interface EventCloudRouterDeps {
   cloud: EventCloudService;
   /** Limits the visit beacon per IP as the invitation's visits are (RegistrationsService.limitIp). */
   limitIp: (ip: string | null) => Promise<Refusal | null>;
-  /**
-   * The web OAuth visitor middleware: on these POSTs it only reads the visitor cookie (an API call
-   * is never redirected), so visitorContactId(ctx) names the known visitor after it.
-   */
-  visitor: Middleware;
+  /** Sets the visitor from the cookie before the POSTs (visitor.middleware.ts, createVisitorReader): visitorContactId(ctx) after it. */
+  readVisitor: Middleware;
 }
 
 const visitorIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
@@ -46,7 +43,7 @@ export function createEventCloudRouter(deps: EventCloudRouterDeps): Router {
     ctx.body = cloud;
   });
 
-  router.post('/api/events/:eventId/cloud/visits', deps.visitor, async (ctx) => {
+  router.post('/api/events/:eventId/cloud/visits', deps.readVisitor, async (ctx) => {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, visitSchema);
     const limited = await deps.limitIp(clientIp(ctx));
@@ -58,7 +55,7 @@ export function createEventCloudRouter(deps: EventCloudRouterDeps): Router {
     ctx.body = { known: contactId !== null };
   });
 
-  router.post('/api/events/:eventId/consults', deps.visitor, async (ctx) => {
+  router.post('/api/events/:eventId/consults', deps.readVisitor, async (ctx) => {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, consultSchema);
     const result = await deps.cloud.consult({
