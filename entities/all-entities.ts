@@ -59,6 +59,9 @@ import { ContentView } from './content-view.entity';
 import { Import } from './import.entity';
 import { ImportRow } from './import-row.entity';
 import { EventReminder } from './event-reminder.entity';
+import { EventFollowup } from './event-followup.entity';
+import { Survey } from './survey.entity';
+import { SurveyAnswer } from './survey-answer.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -133,4 +136,8 @@ export const ALL_ENTITIES = [
   Import,
   ImportRow,
   EventReminder,
+  // After the event: surveys and sales follow-ups (issue 15 §5).
+  Survey,
+  SurveyAnswer,
+  EventFollowup,
 ];

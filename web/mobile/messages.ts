@@ -88,6 +88,21 @@ const zhCN = {
   'status.ended_hint': '感谢关注，期待下次与您相见',
   'status.full': '名额已满',
   'status.full_hint': '本活动报名人数已满',
+  'survey.title': '满意度调查',
+  'survey.required': '必答',
+  'survey.textPlaceholder': '请输入（最多 500 字）',
+  'survey.submit': '提交',
+  'survey.thanks': '感谢您的反馈！',
+  'survey.thanksHint': '您的意见将帮助我们把活动办得更好',
+  'survey.invalid': '问卷链接无效或已失效',
+  'survey.chooseRating': '请为满意度打分',
+  'survey.answerRequired': '请回答此题',
+  'survey.ratingHint.1': '非常不满意',
+  'survey.ratingHint.2': '不满意',
+  'survey.ratingHint.3': '一般',
+  'survey.ratingHint.4': '满意',
+  'survey.ratingHint.5': '非常满意',
+  'survey.error': '提交失败，请稍后重试',
 };
 
 export type MessageKey = keyof typeof zhCN;
@@ -175,6 +190,21 @@ const en: Messages = {
   'status.ended_hint': 'Thank you for your interest: see you next time',
   'status.full': 'Fully booked',
   'status.full_hint': 'Every seat of this event is taken',
+  'survey.title': 'Satisfaction survey',
+  'survey.required': 'Required',
+  'survey.textPlaceholder': 'Type here (500 characters at most)',
+  'survey.submit': 'Submit',
+  'survey.thanks': 'Thank you for your feedback!',
+  'survey.thanksHint': 'Your answers help us make the next event better',
+  'survey.invalid': 'This survey link is not valid',
+  'survey.chooseRating': 'Please rate your satisfaction',
+  'survey.answerRequired': 'Please answer this question',
+  'survey.ratingHint.1': 'Very dissatisfied',
+  'survey.ratingHint.2': 'Dissatisfied',
+  'survey.ratingHint.3': 'Neutral',
+  'survey.ratingHint.4': 'Satisfied',
+  'survey.ratingHint.5': 'Very satisfied',
+  'survey.error': 'Could not submit, please try again',
 };
 
 export const CATALOGUES = { 'zh-CN': zhCN, en } as const;

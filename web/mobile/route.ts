@@ -3,9 +3,14 @@
  * HTML for every /e/… path, so a ticket link opened later, or shared, lands on the ticket itself):
  *   /e/:eventId                  the invitation page (?ch=<channelId> attributes the visit)
  *   /e/:eventId/ticket/:token    one ticket, re-openable
+ *   /e/:eventId/survey?t=<token> the satisfaction survey of the link's person (the page reads ?t)
  * A hand-written matcher instead of vue-router: two routes do not need 10 KB of router.
  */
-export type MobileRoute = { name: 'event'; eventId: string } | { name: 'ticket'; eventId: string; token: string } | { name: 'not_found' };
+export type MobileRoute =
+  | { name: 'event'; eventId: string }
+  | { name: 'ticket'; eventId: string; token: string }
+  | { name: 'survey'; eventId: string }
+  | { name: 'not_found' };
 
 export function routeOf(pathname: string): MobileRoute {
   const parts = pathname.split('/').filter((part) => part !== '');
@@ -13,6 +18,7 @@ export function routeOf(pathname: string): MobileRoute {
   const eventId = safeDecode(parts[1]);
   if (eventId === null) return { name: 'not_found' };
   if (parts.length === 2) return { name: 'event', eventId };
+  if (parts.length === 3 && parts[2] === 'survey') return { name: 'survey', eventId };
   if (parts.length === 4 && parts[2] === 'ticket') {
     const token = safeDecode(parts[3] ?? '');
     if (token) return { name: 'ticket', eventId, token };

@@ -25,6 +25,8 @@ export interface AssignParams {
    * new assignment each call when left out.
    */
   dedupeKey?: string;
+  /** The sales operator to hand it to (an event's follow-up list picks the rep); left out: the contact's own rep or the next in turn. */
+  operatorId?: number;
 }
 
 export interface AssignmentView {
@@ -134,7 +136,8 @@ export class SalesAssignmentService {
     const dedupeKey = (params.dedupeKey ?? `${params.reason}:${params.contactId}:${now.getTime()}`).slice(0, 128);
     const existing = await manager.findOneBy(SalesAssignment, { dedupeKey });
     if (existing) return { ...viewOf(existing), created: false };
-    const rep = await this.chooseRep(manager, params.contactId);
+    const rep =
+      params.operatorId === undefined ? await this.chooseRep(manager, params.contactId) : await this.namedRep(manager, params.operatorId);
     if (!rep) {
       this.deps.logger.warn('no sales rep to assign a contact to (no WeCom follow user, no active sales operator with a WeCom userid)', {
         contactId: params.contactId,
@@ -173,6 +176,18 @@ export class SalesAssignmentService {
       payload: { assignmentId: assignment.id },
     });
     return { ...viewOf(assignment), created: true };
+  }
+
+  /** The sales operator the caller named, when active and reachable in WeCom. */
+  private async namedRep(
+    manager: EntityManager,
+    operatorId: number,
+  ): Promise<{ userId: string; operatorId: number; via: 'operator' } | null> {
+    const [rep]: { id: number | string; wecom_user_id: string }[] = await manager.query(
+      "SELECT id, wecom_user_id FROM operators WHERE id = ? AND role = 'sales' AND disabled = 0 AND wecom_user_id IS NOT NULL AND wecom_user_id <> ''",
+      [operatorId],
+    );
+    return rep ? { userId: rep.wecom_user_id, operatorId: Number(rep.id), via: 'operator' } : null;
   }
 
   /** The contact's own rep (its longest-standing active WeCom follow), else the next sales operator in turn. */
@@ -246,7 +261,9 @@ export class SalesAssignmentService {
     const content =
       assignment.reason === 'mql'
         ? `新线索分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，已达到合格线索阈值，请尽快跟进。`
-        : `新客户分配给你：客户「${who}」，请尽快跟进。`;
+        : assignment.reason.startsWith('event:')
+          ? `活动跟进分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，请在后台「销售跟进」中查看并跟进。`
+          : `新客户分配给你：客户「${who}」，请尽快跟进。`;
     try {
       await this.deps.agent.sendTextMessage({ toUser: assignment.userId, content });
       await manager.update(SalesAssignment, { id: assignmentId }, { notifyStatus: 'sent' });
