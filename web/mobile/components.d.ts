@@ -19,6 +19,7 @@ declare module 'vue' {
     VanCountDown: typeof import('vant/es')['CountDown']
     VanField: typeof import('vant/es')['Field']
     VanLoading: typeof import('vant/es')['Loading']
+    VanRate: typeof import('vant/es')['Rate']
     VanTag: typeof import('vant/es')['Tag']
   }
 }
