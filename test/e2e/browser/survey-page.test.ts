@@ -1,7 +1,7 @@
 import { type Browser, type BrowserContext } from 'playwright-core';
 import request from 'supertest';
-import { launchChromium, screenshot } from '../../support/browser';
-import { MOBILE_WEB_ROOT } from '../../support/build-web';
+import { launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { ADMIN_WEB_ROOT, MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
@@ -9,7 +9,8 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * The satisfaction survey page (web/mobile, issue 15 §5) at a phone's size (390×844, zh-CN) in
  * headless Chromium against the real server on SQLite: a registrant opens their signed link, is
  * told what is missing, rates with the stars, answers and sees the thanks; the link opened again
- * shows the thanks, and a forged link says it is not valid.
+ * shows the thanks, and a forged link says it is not valid. Then the admin page's 销售跟进 tab:
+ * the registrant assigned to a sales rep and marked done, and the satisfaction in the report.
  */
 const PHONE = { width: 390, height: 844 };
 const HOUR = 3_600_000;
@@ -17,6 +18,7 @@ const HOUR = 3_600_000;
 jest.setTimeout(180_000);
 
 describe('the survey page at phone size', () => {
+  let eventId = 0;
   let db: TestDatabase;
   let stack: TestStack;
   let browser: Browser;
@@ -24,7 +26,7 @@ describe('the survey page at phone size', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    stack = await startTestStack(db, {}, { mobileWebRoot: MOBILE_WEB_ROOT, platformTimeoutMs: 15_000 });
+    stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT, mobileWebRoot: MOBILE_WEB_ROOT, platformTimeoutMs: 15_000 });
     browser = await launchChromium();
     context = await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true });
   });
@@ -50,7 +52,7 @@ describe('the survey page at phone size', () => {
     const as = (method: 'post' | 'put', path: string, body: object) =>
       request(stack.baseUrl)[method](path).set('authorization', `Bearer ${login.token}`).send(body);
     const now = stack.clock.now().getTime();
-    const eventId = (
+    eventId = (
       (
         await as('post', '/api/admin/events', {
           name: '2026 智能制造展',
@@ -114,5 +116,35 @@ describe('the survey page at phone size', () => {
     await page.goto(`${stack.baseUrl}${link.pathname}${forged}`);
     await page.locator('[data-test=survey-invalid]').waitFor();
     expect(await page.textContent('[data-test=survey-invalid]')).toContain('问卷链接无效');
+  });
+
+  it('assigns the registrant on the follow-up tab, marks it done and shows the satisfaction in the report', async () => {
+    const rep = await stack.services.operators.createOperator({
+      username: 'rep_li',
+      password: 'rep-li-password-1',
+      role: 'sales',
+      wecomUserId: 'li.lei',
+      actor: { operatorId: null, ip: null },
+    });
+    if (!rep.ok) throw new Error(rep.reason);
+    const page = await openSignedIn(browser, stack.baseUrl, { username: 'admin', password: 'admin-password-1' });
+    await page.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=after`);
+    const row = page.locator('[data-test=followups-table] .el-table__row').first();
+    await row.waitFor();
+    expect(await row.textContent()).toContain('李雷');
+    await row.locator('.el-checkbox').click();
+    await page.click('[data-test=followups-rep]');
+    await page.locator('.el-select-dropdown__item', { hasText: 'rep_li' }).click();
+    await page.click('[data-test=followups-assign]');
+    await page.locator('[data-test=followups-table] .el-table__row', { hasText: 'rep_li' }).waitFor();
+    await row.locator('[data-test=followup-mark-done]').click();
+    await row.locator('[data-test=followup-done]').waitFor();
+    expect(await row.locator('[data-test=followup-contact]').getAttribute('href')).toMatch(/\/admin\/contacts\/\d+$/);
+    await screenshot(page, 'event-followups');
+
+    await page.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=report`);
+    await page.locator('[data-test=report-satisfaction-chart]').waitFor();
+    expect(await page.textContent('[data-test=report-satisfaction]')).toMatch(/满意度\s*4\s*1 份答卷/);
+    await page.context().close();
   });
 });
