@@ -254,6 +254,8 @@ export class EventRecapService {
         : channel === 'oa_template'
           ? { template_id: t.oaTemplateId, url: message.link, data }
           : { templateId: t.smsTemplateId, params: [cutText(message.title), `${message.text} ${message.link}`] };
-    return { dedupeKey, contactId, channel, purpose: 'transactional', source: { type: 'event', id: String(event.id) }, payload };
+    // Marketing, unlike the reminder: nobody asked for a recap or a survey, so quiet hours and the
+    // frequency cap apply (a recap posted at night waits for the morning).
+    return { dedupeKey, contactId, channel, purpose: 'marketing', source: { type: 'event', id: String(event.id) }, payload };
   }
 }

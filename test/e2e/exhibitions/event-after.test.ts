@@ -151,6 +151,8 @@ describeEachDatabase('after the event', (db) => {
     expect(rows.map((r) => r.dedupeKey).sort()).toEqual(
       [a.registrationId, b.registrationId, c.registrationId].map((id) => `event-recap:${id}`).sort(),
     );
+    // Marketing: nobody asked for it, so quiet hours and the frequency cap apply.
+    expect(rows.map((r) => r.purpose)).toEqual(['marketing', 'marketing', 'marketing']);
     const byKey = new Map(rows.map((r) => [r.dedupeKey, r]));
     const attendee = byKey.get(`event-recap:${a.registrationId}`)!;
     const absentee = byKey.get(`event-recap:${c.registrationId}`)!;
