@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { SANDBOX_SMS_RECAP_TEMPLATE_ID } from '../../../config/config.schema';
+import { SANDBOX_EVENT_RECAP_TEMPLATE_ID, SANDBOX_SMS_RECAP_TEMPLATE_ID } from '../../../config/config.schema';
 import { OutboxMessage } from '../../../entities/outbox-message.entity';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -132,6 +132,13 @@ describeEachDatabase('after the event', (db) => {
       error: { code: 'event_not_ended' },
     });
     await as(admin).put(`/api/admin/events/${eventId}/survey`, survey).expect(200);
+    // B follows the Official Account: theirs goes as a template message, the others' as SMS.
+    const { openid } = await stack.player().subscribe();
+    await stack.services.reactions.idle();
+    await db().dataSource.query("UPDATE contact_identities SET contact_id = ? WHERE kind = 'oa_openid' AND value = ?", [
+      await contactOf(b.registrationId),
+      openid,
+    ]);
 
     stack.clock.set(new Date(T0.getTime() + 6 * HOUR));
     expect((await as(admin).post(`/api/admin/events/${eventId}/recap`, recap).expect(200)).body).toEqual({
@@ -172,10 +179,19 @@ describeEachDatabase('after the event', (db) => {
       .expect(200);
     expect(paramsOf(absentee)[1]).toMatch(new RegExp(`云展厅资料已为您准备好 \\S+/e/${eventId}/cloud$`));
 
-    // Through the sandbox's SMS: one each, on the recap template.
+    const follower = byKey.get(`event-recap:${b.registrationId}`)!;
+    expect(follower.channel).toBe('oa_template');
+    expect(JSON.parse(follower.payload)).toMatchObject({
+      template_id: SANDBOX_EVENT_RECAP_TEMPLATE_ID,
+      url: expect.stringMatching(new RegExp(`/e/${eventId}/survey\\?t=`)) as string,
+      data: { thing1: { value: '2026 智能制造展' }, thing2: { value: '感谢您的到来' }, thing3: { value: '精彩回顾已上线，请为我们打分' } },
+    });
+
+    // Through the sandbox: one each, SMS on the recap template, the follower's template message accepted.
     await stack.services.outboxSender.drain();
     const sms = stack.sandbox.sms.accepted.filter((m) => m.templateId === SANDBOX_SMS_RECAP_TEMPLATE_ID);
-    expect(sms.map((m) => m.phone).sort()).toEqual(['+8613800000001', '+8613800000002', '+8613800000003']);
+    expect(sms.map((m) => m.phone).sort()).toEqual(['+8613800000001', '+8613800000003']);
+    expect(stack.sandbox.state.messages.accepted.map((m) => [m.openid, m.templateId])).toEqual([[openid, SANDBOX_EVENT_RECAP_TEMPLATE_ID]]);
     const audit = await db().dataSource.query<{ action: string }[]>("SELECT action FROM audit_log WHERE action = 'event.recap_send'");
     expect(audit).toHaveLength(2);
   });
