@@ -18,6 +18,8 @@ const ROUND_ROBIN_SETTING = 'sales.round_robin';
 
 export interface AssignParams {
   contactId: number;
+  /** The sales operator to hand it to (an event's follow-up list picks the rep); left out: the contact's own rep or the next in turn. */
+  operatorId?: number;
   /** Why: `mql`, `journey:<id>`, `operator:<id>`. */
   reason: string;
   /**
@@ -25,8 +27,6 @@ export interface AssignParams {
    * new assignment each call when left out.
    */
   dedupeKey?: string;
-  /** The sales operator to hand it to (an event's follow-up list picks the rep); left out: the contact's own rep or the next in turn. */
-  operatorId?: number;
 }
 
 export interface AssignmentView {
@@ -261,9 +261,7 @@ export class SalesAssignmentService {
     const content =
       assignment.reason === 'mql'
         ? `新线索分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，已达到合格线索阈值，请尽快跟进。`
-        : assignment.reason.startsWith('event:')
-          ? `活动跟进分配给你：客户「${who}」评分 ${Number(contacts[0]?.score ?? 0)}，请在后台「销售跟进」中查看并跟进。`
-          : `新客户分配给你：客户「${who}」，请尽快跟进。`;
+        : `新客户分配给你：客户「${who}」，请尽快跟进。`;
     try {
       await this.deps.agent.sendTextMessage({ toUser: assignment.userId, content });
       await manager.update(SalesAssignment, { id: assignmentId }, { notifyStatus: 'sent' });
