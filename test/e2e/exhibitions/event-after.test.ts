@@ -390,7 +390,12 @@ describeEachDatabase('after the event', (db) => {
     await stack.services.queue.runOnce({ handlers: stack.services.sales.handlers() });
     const messages = stack.sandbox.state.callsTo('message/send').map((call) => call.body as { touser: string; text: { content: string } });
     expect(messages.map((m) => m.touser).sort()).toEqual(['li.lei', 'li.lei', 'wang.fang']);
-    expect(messages.find((m) => m.touser === 'li.lei')?.text.content).toContain('新客户分配给你：客户「李雷」');
+    expect(
+      messages
+        .filter((m) => m.touser === 'li.lei')
+        .map((m) => m.text.content)
+        .sort(),
+    ).toEqual(['新客户分配给你：客户「李雷」，请尽快跟进。', '新客户分配给你：客户「王小明」，请尽快跟进。']);
 
     // The sales rep sees their two, phones masked; another's follow-up is not theirs to close.
     const mine = await list(rep.token);
