@@ -114,6 +114,12 @@ const envSchema = z.object({
   EVENT_REMINDER_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
   EVENT_REMINDER_MP_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
   EVENT_REMINDER_SMS_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
+  // The after-event messages (the recap push and the survey invitation): the templates of the same
+  // three channels, each with the keywords thing1 (event), thing2 (title), thing3 (text); the SMS
+  // template's {1} is the title, {2} the text with the link.
+  EVENT_RECAP_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
+  EVENT_RECAP_MP_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
+  EVENT_RECAP_SMS_TEMPLATE_ID: z.string().trim().min(1).max(64).optional(),
   // WeChat Pay (config/pay.config.ts).
   ...payEnvSchema.shape,
   // Visitors of the public pages: web OAuth and the visitor cookie (config/visitor.config.ts).
@@ -240,6 +246,8 @@ export interface EventsConfig {
    * channel is passed over). In sandbox mode the sandbox's templates when unset.
    */
   reminder: { time: string; oaTemplateId: string | null; mpTemplateId: string | null; smsTemplateId: string | null };
+  /** The recap push's and survey invitation's templates (null: that channel is passed over); the sandbox's when unset in sandbox mode. */
+  recap: { oaTemplateId: string | null; mpTemplateId: string | null; smsTemplateId: string | null };
 }
 
 /** The sandbox's approved verification-code template (server/adapters/sandbox/sandbox-sms.ts). */
@@ -248,6 +256,10 @@ export const SANDBOX_SMS_CODE_TEMPLATE_ID = '1400001';
 export const SANDBOX_SMS_REMINDER_TEMPLATE_ID = '1400002';
 /** The sandbox library's 活动开始提醒 (server/adapters/sandbox/sandbox-messages.ts). */
 export const SANDBOX_EVENT_REMINDER_TEMPLATE_ID = 'SBX_TPL_EVENT_REMINDER_0005';
+/** The sandbox's after-event SMS template ({1} the title, {2} the text with its link). */
+export const SANDBOX_SMS_RECAP_TEMPLATE_ID = '1400003';
+/** The sandbox library's 活动回顾通知 (thing1 event, thing2 title, thing3 text): the recap and the survey invitation. */
+export const SANDBOX_EVENT_RECAP_TEMPLATE_ID = 'SBX_TPL_EVENT_RECAP_0006';
 
 export class ConfigError extends Error {}
 
@@ -367,6 +379,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
         oaTemplateId: e.EVENT_REMINDER_TEMPLATE_ID ?? (sandbox ? SANDBOX_EVENT_REMINDER_TEMPLATE_ID : null),
         mpTemplateId: e.EVENT_REMINDER_MP_TEMPLATE_ID ?? (sandbox ? SANDBOX_EVENT_REMINDER_TEMPLATE_ID : null),
         smsTemplateId: e.EVENT_REMINDER_SMS_TEMPLATE_ID ?? (sandbox ? SANDBOX_SMS_REMINDER_TEMPLATE_ID : null),
+      },
+      recap: {
+        oaTemplateId: e.EVENT_RECAP_TEMPLATE_ID ?? (sandbox ? SANDBOX_EVENT_RECAP_TEMPLATE_ID : null),
+        mpTemplateId: e.EVENT_RECAP_MP_TEMPLATE_ID ?? (sandbox ? SANDBOX_EVENT_RECAP_TEMPLATE_ID : null),
+        smsTemplateId: e.EVENT_RECAP_SMS_TEMPLATE_ID ?? (sandbox ? SANDBOX_SMS_RECAP_TEMPLATE_ID : null),
       },
     },
     content: {

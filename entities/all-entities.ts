@@ -62,6 +62,9 @@ import { ImportRow } from './import-row.entity';
 import { EventReminder } from './event-reminder.entity';
 import { EventCloudItem } from './event-cloud-item.entity';
 import { EventCloudVisit } from './event-cloud-visit.entity';
+import { EventFollowup } from './event-followup.entity';
+import { Survey } from './survey.entity';
+import { SurveyAnswer } from './survey-answer.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -140,4 +143,8 @@ export const ALL_ENTITIES = [
   // The cloud exhibition (issue 15 §4).
   EventCloudItem,
   EventCloudVisit,
+  // After the event: surveys and sales follow-ups (issue 15 §5).
+  Survey,
+  SurveyAnswer,
+  EventFollowup,
 ];

@@ -121,6 +121,11 @@ import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 import { createAdminEventsRouter } from './http/admin-events.routes';
 import { createAdminEventReportRouter } from './http/admin-event-report.routes';
+import { createAdminEventAfterRouter } from './http/admin-event-after.routes';
+import { createEventSurveyRouter } from './http/event-survey.routes';
+import { EventFollowupsService } from './modules/exhibitions/event-followups.service';
+import { EventRecapService } from './modules/exhibitions/event-recap.service';
+import { SurveysService } from './modules/exhibitions/surveys.service';
 import { EventReportService } from './modules/exhibitions/event-report.service';
 import { EventRemindersService } from './modules/exhibitions/event-reminders.service';
 import { getUtcOffsetMinutes } from './modules/reports/business-day';
@@ -702,6 +707,39 @@ export function composeServices(p: ComposeParams) {
     onQueued: () => outboxSender.kick(),
   });
   const eventReports = new EventReportService({ dataSource, offsetMinutes: (at) => getUtcOffsetMinutes(config.businessTimeZone, at) });
+  // After the event (issue 15 §5): the survey (links signed with the tickets' key), the recap and survey sends, the sales follow-ups.
+  const surveys = new SurveysService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    interactions,
+    secret: tickets,
+    publicBaseUrl: config.publicBaseUrl,
+    onRecorded: () => reactions.kick(),
+  });
+  const eventRecaps = new EventRecapService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    audit,
+    outbox,
+    consents: subscribeConsents,
+    surveys,
+    templates: { ...config.events.recap, oaAppId: oa?.appId ?? null, mpAppId: config.miniprogram.appId },
+    publicBaseUrl: config.publicBaseUrl,
+    onQueued: () => outboxSender.kick(),
+  });
+  const eventFollowups = new EventFollowupsService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    interactions,
+    sales,
+    onRecorded: () => reactions.kick(),
+  });
   const checkins = new CheckinsService({
     dataSource,
     transactor,
@@ -796,6 +834,19 @@ export function composeServices(p: ComposeParams) {
     createAdminEventsRouter({ events, checkins, auth }),
     createAdminEventReportRouter({ reports: eventReports, audit, auth }),
     createEventsRouter({ events, registrations }),
+    createAdminEventAfterRouter({
+      recaps: eventRecaps,
+      surveys,
+      followups: eventFollowups,
+      salesReps: async () =>
+        (
+          await dataSource.query<{ id: number | string; username: string; display_name: string | null }[]>(
+            "SELECT id, username, display_name FROM operators WHERE role = 'sales' AND disabled = 0 AND wecom_user_id IS NOT NULL AND wecom_user_id <> '' ORDER BY id",
+          )
+        ).map((o) => ({ operatorId: Number(o.id), name: o.display_name ?? o.username })),
+      auth,
+    }),
+    createEventSurveyRouter({ surveys, registrations }),
     createAdminContentRouter({ content, auth, maxUploadBytes: config.content.maxUploadBytes }),
     createContentRouter({
       content,
@@ -980,5 +1031,8 @@ export function composeServices(p: ComposeParams) {
     eventReminders,
     eventReports,
     eventCloud,
+    surveys,
+    eventRecaps,
+    eventFollowups,
   };
 }

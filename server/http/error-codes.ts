@@ -89,6 +89,16 @@ export const ERROR_CODES = [
   'wrong_event',
   /** 409: the event is over. */
   'ticket_expired',
+  /** 409: the event has not ended yet (the recap goes after it). */
+  'event_not_ended',
+  /** 404: the event has no survey. */
+  'survey_not_found',
+  /** 400: a survey link's token is malformed or its signature is not ours. */
+  'invalid_survey_token',
+  /** 409: this person answered the survey already. */
+  'already_answered',
+  /** 404: no such follow-up (or not one of the sales rep's). */
+  'followup_not_found',
   /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */
@@ -153,6 +163,8 @@ export const FIELD_RULE_CODES = [
   'event_field_options',
   'event_field_type',
   'capacity_below_registered',
+  // Surveys (server/http/admin-event-after.routes.ts).
+  'survey_questions',
   // The content centre (server/http/admin-content.routes.ts).
   'content_body_bytes',
   'content_body_article',

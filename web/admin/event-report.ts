@@ -23,7 +23,8 @@ export interface EventReport {
   }[];
   checkinsOverTime: { hour: string; count: number }[];
   conversions: { contacts: number; paidOrders: number; paidAmount: number; toRevenue: number };
-  satisfaction: { average: number; answers: number } | null;
+  /** null when the event has no survey; `distribution` counts the answers giving 1 … 5. */
+  satisfaction: { responses: number; average: number | null; distribution: number[] } | null;
 }
 
 /** A rate as the page shows it: 42.9%, or a dash when there is nothing to divide by. */
@@ -63,5 +64,18 @@ export function hourChart(report: EventReport, name: string, timeZone: string): 
     xAxis: { type: 'category', data: report.checkinsOverTime.map((h) => label(h.hour)) },
     yAxis: { type: 'value', minInterval: 1 },
     series: [{ name, type: 'line', smooth: true, areaStyle: {}, data: report.checkinsOverTime.map((h) => h.count) }],
+  };
+}
+
+/** How many answers gave each satisfaction score, 1 to 5, as bars (ECharts option). */
+export function satisfactionChart(
+  satisfaction: NonNullable<EventReport['satisfaction']>,
+  scoreLabel: (score: number) => string,
+): Record<string, unknown> {
+  return {
+    grid: { left: 40, right: 16, top: 16, bottom: 32 },
+    xAxis: { type: 'category', data: [1, 2, 3, 4, 5].map(scoreLabel) },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: [{ type: 'bar', data: satisfaction.distribution }],
   };
 }

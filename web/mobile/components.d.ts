@@ -21,6 +21,7 @@ declare module 'vue' {
     VanLoading: typeof import('vant/es')['Loading']
     VanTab: typeof import('vant/es')['Tab']
     VanTabs: typeof import('vant/es')['Tabs']
+    VanRate: typeof import('vant/es')['Rate']
     VanTag: typeof import('vant/es')['Tag']
   }
 }

@@ -129,6 +129,21 @@ const zhCN = {
   'cloud.again': '继续咨询',
   'cloud.back': '返回活动页',
   'problem.message': '请填写咨询内容',
+  'survey.title': '满意度调查',
+  'survey.required': '必答',
+  'survey.textPlaceholder': '请输入（最多 500 字）',
+  'survey.submit': '提交',
+  'survey.thanks': '感谢您的反馈！',
+  'survey.thanksHint': '您的意见将帮助我们把活动办得更好',
+  'survey.invalid': '问卷链接无效或已失效',
+  'survey.chooseRating': '请为满意度打分',
+  'survey.answerRequired': '请回答此题',
+  'survey.ratingHint.1': '非常不满意',
+  'survey.ratingHint.2': '不满意',
+  'survey.ratingHint.3': '一般',
+  'survey.ratingHint.4': '满意',
+  'survey.ratingHint.5': '非常满意',
+  'survey.error': '提交失败，请稍后重试',
 };
 
 export type MessageKey = keyof typeof zhCN;
@@ -256,6 +271,21 @@ const en: Messages = {
   'cloud.again': 'Ask something else',
   'cloud.back': 'Back to the event',
   'problem.message': 'Please write your question',
+  'survey.title': 'Satisfaction survey',
+  'survey.required': 'Required',
+  'survey.textPlaceholder': 'Type here (500 characters at most)',
+  'survey.submit': 'Submit',
+  'survey.thanks': 'Thank you for your feedback!',
+  'survey.thanksHint': 'Your answers help us make the next event better',
+  'survey.invalid': 'This survey link is not valid',
+  'survey.chooseRating': 'Please rate your satisfaction',
+  'survey.answerRequired': 'Please answer this question',
+  'survey.ratingHint.1': 'Very dissatisfied',
+  'survey.ratingHint.2': 'Dissatisfied',
+  'survey.ratingHint.3': 'Neutral',
+  'survey.ratingHint.4': 'Satisfied',
+  'survey.ratingHint.5': 'Very satisfied',
+  'survey.error': 'Could not submit, please try again',
 };
 
 export const CATALOGUES = { 'zh-CN': zhCN, en } as const;

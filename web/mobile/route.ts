@@ -6,13 +6,15 @@
  *   /e/offer/:productId          a product on offer (the trial offer 一元体验), paid with WeChat Pay
  *                                (an event id is a number, so `offer` names no event)
  *   /e/:eventId/cloud            the cloud exhibition (云展厅) and its online consult (?ch= too)
- * A hand-written matcher instead of vue-router: four routes do not need 10 KB of router.
+ *   /e/:eventId/survey?t=<token> the satisfaction survey of the link's person (the page reads ?t)
+ * A hand-written matcher instead of vue-router: five routes do not need 10 KB of router.
  */
 export type MobileRoute =
   | { name: 'event'; eventId: string }
   | { name: 'ticket'; eventId: string; token: string }
   | { name: 'offer'; productId: string }
   | { name: 'cloud'; eventId: string }
+  | { name: 'survey'; eventId: string }
   | { name: 'not_found' };
 
 export function routeOf(pathname: string): MobileRoute {
@@ -26,6 +28,7 @@ export function routeOf(pathname: string): MobileRoute {
       : { name: 'not_found' };
   if (parts.length === 2) return { name: 'event', eventId };
   if (parts.length === 3 && parts[2] === 'cloud') return { name: 'cloud', eventId };
+  if (parts.length === 3 && parts[2] === 'survey') return { name: 'survey', eventId };
   if (parts.length === 4 && parts[2] === 'ticket') {
     const token = safeDecode(parts[3] ?? '');
     if (token) return { name: 'ticket', eventId, token };

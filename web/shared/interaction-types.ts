@@ -125,6 +125,16 @@ export const INTERACTION_TYPES = {
   },
   // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=). Opened
   // from an event's cloud exhibition (`&ev=`), its detail carries the eventId too.
+  // After the event (issue 15 §5): a survey answered through its signed link; a sales follow-up closed.
+  survey_answer: {
+    direction: 'in',
+    label: { zh: '提交满意度调查', en: 'Answered a survey' },
+    words: ['satisfaction'],
+    matchers: ['event_id'],
+    ruleTrigger: true,
+  },
+  followup_done: { direction: 'out', label: { zh: '销售跟进完成', en: 'Sales follow-up done' } },
+  // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=).
   content_view: {
     direction: 'in',
     label: { zh: '阅读内容', en: 'Read content' },

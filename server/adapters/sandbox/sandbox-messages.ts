@@ -1,4 +1,4 @@
-import { SANDBOX_EVENT_REMINDER_TEMPLATE_ID } from '../../../config/config.schema';
+import { SANDBOX_EVENT_RECAP_TEMPLATE_ID, SANDBOX_EVENT_REMINDER_TEMPLATE_ID } from '../../../config/config.schema';
 import { checkTemplateMessage } from '../../wechat/template-message';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock';
@@ -21,6 +21,8 @@ export const SANDBOX_TEMPLATE_IDS = Object.freeze({
   orderShipped: 'SBX_TPL_ORDER_SHIPPED_0004',
   /** 活动开始提醒: thing1 活动名称, time2 开始时间, thing3 活动地点, thing4 温馨提示 (the event-day reminder). */
   eventReminder: SANDBOX_EVENT_REMINDER_TEMPLATE_ID,
+  /** 活动回顾通知: thing1 活动名称, thing2 标题, thing3 内容 (the recap push and the survey invitation). */
+  eventRecap: SANDBOX_EVENT_RECAP_TEMPLATE_ID,
 });
 
 export interface SandboxTemplate {
@@ -72,6 +74,14 @@ export const SANDBOX_TEMPLATE_LIBRARY: readonly SandboxTemplate[] = Object.freez
     deputy_industry: '会展服务',
     content: '活动名称:{{thing1.DATA}}\n开始时间:{{time2.DATA}}\n活动地点:{{thing3.DATA}}\n温馨提示:{{thing4.DATA}}',
     example: '活动名称:2026 上海家居展\n开始时间:2026年12月12日 09:00\n活动地点:国家会展中心 7.1 馆\n温馨提示:晴 · 地铁2号线直达',
+  },
+  {
+    template_id: SANDBOX_TEMPLATE_IDS.eventRecap,
+    title: '活动回顾通知',
+    primary_industry: '商业服务',
+    deputy_industry: '会展服务',
+    content: '活动名称:{{thing1.DATA}}\n标题:{{thing2.DATA}}\n内容:{{thing3.DATA}}',
+    example: '活动名称:2026 上海家居展\n标题:感谢您的到来\n内容:精彩回顾与资料下载',
   },
 ]);
 

@@ -29,6 +29,7 @@ export const SANDBOX_SMS_TEMPLATES: readonly SandboxSmsTemplate[] = [
   { id: 'SMS_REACTIVATION_001', params: 2, text: '好久不见！{1}已放入您的账户，点击领取：{2} 拒收请回复R' },
   { id: '1400001', params: 1, text: '您的验证码为：{1}，5分钟内有效。' },
   { id: '1400002', params: 2, text: '{1}，您关注的活动即将开始：{2} 拒收请回复R' },
+  { id: '1400003', params: 2, text: '【{1}】{2} 拒收请回复R' },
 ];
 
 export interface SandboxSmsLimits {

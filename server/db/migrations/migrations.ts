@@ -41,6 +41,7 @@ import { Content1795990000000 } from './1795990000000-content';
 import { PayTrialClaims1796050000000 } from './1796050000000-pay-trial-claims';
 import { Imports1796000000000 } from './1796000000000-imports';
 import { EventCloud1796100000000 } from './1796100000000-event-cloud';
+import { EventAfter1796200000000 } from './1796200000000-event-after';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -94,6 +95,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   Imports1796000000000,
   PayTrialClaims1796050000000,
   EventCloud1796100000000,
+  EventAfter1796200000000,
 ];
 
 /**

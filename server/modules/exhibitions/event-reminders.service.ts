@@ -1,11 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
-import { fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
+import { fromSqlDate, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
 import { getUtcOffsetMinutes } from '../reports/business-day';
-import { consentKeyOf, type SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
+import type { SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
+import { chooseSendChannels, cutText as cut, wrapKeywords as wrap, type ExhibitionSendChannel } from './send-channel';
 
 /**
  * Where the day-before reminder goes, in the order the issue asks: a mini-program subscribe message
@@ -39,8 +40,6 @@ export interface EventRemindersDeps {
 }
 
 const BATCH = 1_000;
-/** The subscribe and template messages' `thing` values hold 20 characters at most. */
-const THING_MAX = 20;
 
 interface DueEvent {
   id: number;
@@ -150,29 +149,11 @@ export class EventRemindersService {
   }
 
   /** Each contact's reminder channel: mini-program grant, else Official Account follower, else SMS. */
-  private async channelsOf(m: EntityManager, contactIds: number[]): Promise<Map<number, 'mp_subscribe' | 'oa_template' | 'sms'>> {
-    const c = this.deps.config;
-    const identities = await m.query<{ contact_id: number | string; kind: string; app_id: string }[]>(
-      `SELECT contact_id, kind, app_id FROM contact_identities WHERE kind IN ('oa_openid', 'mp_openid') AND contact_id IN (${placeholders(contactIds.length)})`,
-      contactIds,
-    );
-    const has = (contactId: number, kind: string, appId: string | null) =>
-      appId !== null && identities.some((i) => Number(i.contact_id) === contactId && i.kind === kind && i.app_id === appId);
-    const grants =
-      c.mpTemplateId !== null && c.mpAppId !== null
-        ? await this.deps.consents.grantsOf(m, 'mp_subscribe', c.mpAppId, contactIds)
-        : new Map<string, number>();
-    const out = new Map<number, 'mp_subscribe' | 'oa_template' | 'sms'>();
-    for (const contactId of contactIds) {
-      const granted = c.mpTemplateId !== null && (grants.get(consentKeyOf({ contactId, templateId: c.mpTemplateId })) ?? 0) > 0;
-      if (granted && has(contactId, 'mp_openid', c.mpAppId)) out.set(contactId, 'mp_subscribe');
-      else if (c.oaTemplateId !== null && has(contactId, 'oa_openid', c.oaAppId)) out.set(contactId, 'oa_template');
-      else if (c.smsTemplateId !== null) out.set(contactId, 'sms');
-    }
-    return out;
+  private channelsOf(m: EntityManager, contactIds: number[]): Promise<Map<number, ExhibitionSendChannel>> {
+    return chooseSendChannels(m, this.deps.consents, this.deps.config, contactIds);
   }
 
-  private payloadOf(channel: 'mp_subscribe' | 'oa_template' | 'sms', event: DueEvent, person: string): Record<string, unknown> {
+  private payloadOf(channel: ExhibitionSendChannel, event: DueEvent, person: string): Record<string, unknown> {
     const c = this.deps.config;
     const when = startText(event.startsAt, c.timezone);
     const venue = event.venue.name ?? event.venue.address;
@@ -216,16 +197,6 @@ function startText(at: Date, timeZone: string): string {
       .map((p) => [p.type, p.value]),
   );
   return `${parts.year}年${Number(parts.month)}月${Number(parts.day)}日 ${parts.hour}:${parts.minute}`;
-}
-
-function cut(text: string, max = THING_MAX): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
-
-/** Subscribe messages take `{keyword: {value}}`. */
-function wrap(data: Record<string, string>): Record<string, { value: string }> {
-  return Object.fromEntries(Object.entries(data).map(([k, value]) => [k, { value }]));
 }
 
 function parseJson(value: unknown): unknown {

@@ -44,8 +44,8 @@ export interface EventReport {
   checkinsOverTime: { hour: string; count: number }[];
   /** What registrants did after the event started. */
   conversions: { contacts: number; paidOrders: number; paidAmount: number; toRevenue: number };
-  /** Survey satisfaction (average score, answers); null until the event has survey answers. */
-  satisfaction: { average: number; answers: number } | null;
+  /** Survey satisfaction: answers, their average (two decimals; null without answers) and how many gave 1 … 5; null when the event has no survey. */
+  satisfaction: { responses: number; average: number | null; distribution: [number, number, number, number, number] } | null;
 }
 
 type Row = Record<string, unknown>;
@@ -67,7 +67,18 @@ export class EventReportService {
     if (!event) return null;
     const startsAt = fromSqlDate(event.starts_at);
 
-    const [visitRows, registrationRows, checkinRows, channelRows, touchRows, hourRows, conversionRows, revenueRows] = await Promise.all([
+    const [
+      visitRows,
+      registrationRows,
+      checkinRows,
+      channelRows,
+      touchRows,
+      hourRows,
+      conversionRows,
+      revenueRows,
+      surveyRows,
+      satisfactionRows,
+    ] = await Promise.all([
       q<Row>('SELECT channel_id, COUNT(*) AS n FROM event_visits WHERE event_id = ? GROUP BY channel_id', [eventId]),
       q<Row>('SELECT channel_id, status, COUNT(*) AS n FROM event_registrations WHERE event_id = ? GROUP BY channel_id, status', [eventId]),
       q<Row>(
@@ -97,6 +108,8 @@ export class EventReportService {
           "AND s.contact_id IN (SELECT contact_id FROM event_registrations WHERE event_id = ? AND status <> 'cancelled')",
         [event.starts_at, eventId],
       ),
+      q<Row>('SELECT id FROM surveys WHERE event_id = ?', [eventId]),
+      q<Row>('SELECT satisfaction, COUNT(*) AS n FROM survey_answers WHERE event_id = ? GROUP BY satisfaction', [eventId]),
     ]);
 
     const key = (id: unknown): string => (id === null || id === undefined ? 'none' : String(Number(id)));
@@ -161,7 +174,7 @@ export class EventReportService {
         paidAmount: num(conversion?.fen) / 100,
         toRevenue: num(revenueRows[0]?.n),
       },
-      satisfaction: null,
+      satisfaction: surveyRows.length === 0 ? null : satisfactionOf(satisfactionRows),
     };
   }
 
@@ -177,6 +190,17 @@ export class EventReportService {
   }
 }
 
+function satisfactionOf(rows: Row[]): NonNullable<EventReport['satisfaction']> {
+  const distribution: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  for (const r of rows) {
+    const score = num(r.satisfaction);
+    if (score >= 1 && score <= 5) distribution[score - 1] += num(r.n);
+  }
+  const responses = distribution.reduce((sum, n) => sum + n, 0);
+  const total = distribution.reduce((sum, n, i) => sum + n * (i + 1), 0);
+  return { responses, average: responses > 0 ? Math.round((total / responses) * 100) / 100 : null, distribution };
+}
+
 const CSV_HEADERS: Record<CsvLocale, string[]> = {
   'zh-CN': ['渠道', '访问人数', '新客户', '报名', '签到', '成本（元）', '每个报名成本（元）'],
   en: ['Channel', 'Visitors', 'New contacts', 'Registrations', 'Check-ins', 'Cost (yuan)', 'Cost per registration (yuan)'],
@@ -184,6 +208,10 @@ const CSV_HEADERS: Record<CsvLocale, string[]> = {
 const CSV_TOTAL: Record<CsvLocale, { total: string; direct: string }> = {
   'zh-CN': { total: '合计', direct: '直接访问' },
   en: { total: 'Total', direct: 'Direct' },
+};
+const CSV_SATISFACTION: Record<CsvLocale, string[]> = {
+  'zh-CN': ['满意度', '回答数', '平均分', '1分', '2分', '3分', '4分', '5分'],
+  en: ['Satisfaction', 'Responses', 'Average', '1', '2', '3', '4', '5'],
 };
 
 /** The report's channel table as CSV with a BOM (Excel in China opens it as UTF-8), a total row last. */
@@ -215,5 +243,13 @@ export function formatEventReportCsv(report: EventReport, locale: CsvLocale = 'z
       report.registrations > 0 ? Math.round((cost / report.registrations) * 100) / 100 : null,
     ]),
   );
+  // Satisfaction after a blank line, as a second small table (none without a survey).
+  const sat = report.satisfaction;
+  if (sat)
+    lines.push(
+      formatCsvRow([]),
+      formatCsvRow(CSV_SATISFACTION[locale]),
+      formatCsvRow(['', sat.responses, sat.average, ...sat.distribution]),
+    );
   return CSV_BOM + lines.join('');
 }

@@ -20,6 +20,11 @@ export const EXHIBITION_REFUSALS = {
   ticket_waitlisted: 409,
   wrong_event: 409,
   ticket_expired: 409,
+  event_not_ended: 409,
+  survey_not_found: 404,
+  invalid_survey_token: 400,
+  already_answered: 409,
+  followup_not_found: 404,
 } as const;
 
 export type ExhibitionRefusalCode = keyof typeof EXHIBITION_REFUSALS;

@@ -18,7 +18,9 @@ const ROUND_ROBIN_SETTING = 'sales.round_robin';
 
 export interface AssignParams {
   contactId: number;
-  /** Why: `mql`, `journey:<id>`, `operator:<id>`, `consult:<eventId>` (an online consult). */
+  /** The sales operator to hand it to (an event's follow-up list picks the rep); left out: the contact's own rep or the next in turn. */
+  operatorId?: number;
+  /** Why: `mql`, `journey:<id>`, `operator:<id>`, `consult:<eventId>` (an online consult), `event:<eventId>` (a follow-up). */
   reason: string;
   /**
    * Makes the assignment once whatever the retries (a journey passes `journey:<run>:<node>`); a
@@ -139,7 +141,8 @@ export class SalesAssignmentService {
     const dedupeKey = (params.dedupeKey ?? `${params.reason}:${params.contactId}:${now.getTime()}`).slice(0, 128);
     const existing = await manager.findOneBy(SalesAssignment, { dedupeKey });
     if (existing) return { ...viewOf(existing), created: false };
-    const rep = await this.chooseRep(manager, params.contactId);
+    const rep =
+      params.operatorId === undefined ? await this.chooseRep(manager, params.contactId) : await this.namedRep(manager, params.operatorId);
     if (!rep) {
       this.deps.logger.warn('no sales rep to assign a contact to (no WeCom follow user, no active sales operator with a WeCom userid)', {
         contactId: params.contactId,
@@ -178,6 +181,18 @@ export class SalesAssignmentService {
       payload: params.note ? { assignmentId: assignment.id, note: params.note.slice(0, 600) } : { assignmentId: assignment.id },
     });
     return { ...viewOf(assignment), created: true };
+  }
+
+  /** The sales operator the caller named, when active and reachable in WeCom. */
+  private async namedRep(
+    manager: EntityManager,
+    operatorId: number,
+  ): Promise<{ userId: string; operatorId: number; via: 'operator' } | null> {
+    const [rep]: { id: number | string; wecom_user_id: string }[] = await manager.query(
+      "SELECT id, wecom_user_id FROM operators WHERE id = ? AND role = 'sales' AND disabled = 0 AND wecom_user_id IS NOT NULL AND wecom_user_id <> ''",
+      [operatorId],
+    );
+    return rep ? { userId: rep.wecom_user_id, operatorId: Number(rep.id), via: 'operator' } : null;
   }
 
   /** The contact's own rep (its longest-standing active WeCom follow), else the next sales operator in turn. */

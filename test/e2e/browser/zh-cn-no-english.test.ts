@@ -307,7 +307,7 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await englishOn('channels-dialog');
     await closeDialog('channel-form');
 
-    // 活动展会: the list, the create dialog, an event's overview, scanner and report tabs.
+    // 活动展会: the list, the create dialog, an event's overview, scanner, report and follow-up tabs.
     const event = await stack.services.events.createEvent({
       name: '2026 智能制造展',
       venue: { name: '国家会展中心', address: '上海市青浦区崧泽大道333号' },
@@ -335,6 +335,8 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await englishOn('event-scanner');
     await visit(`/events/${event.id}?tab=report`, '[data-test=report-channel-chart]');
     await englishOn('event-report');
+    await visit(`/events/${event.id}?tab=after`, '[data-test=survey-editor]');
+    await englishOn('event-after');
 
     // 内容中心: a material with its figures, the create dialog and the link dialog.
     const material = await stack.services.content.createMaterial({ kind: 'article', title: '产品手册', body: '正文', actor });
