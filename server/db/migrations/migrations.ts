@@ -39,6 +39,7 @@ import { Exhibitions1795980000000 } from './1795980000000-exhibitions';
 import { EventReminders1795985000000 } from './1795985000000-event-reminders';
 import { Content1795990000000 } from './1795990000000-content';
 import { Imports1796000000000 } from './1796000000000-imports';
+import { ChannelsEventForeignKey1796300000000 } from './1796300000000-channels-event-foreign-key';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -90,6 +91,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   EventReminders1795985000000,
   Content1795990000000,
   Imports1796000000000,
+  ChannelsEventForeignKey1796300000000,
 ];
 
 /**
