@@ -108,5 +108,6 @@ describe('the event registrations tab', () => {
     await page.locator('[data-test=sandbox-visit]').waitFor();
     // Disabled until a follower and an event are chosen.
     expect(await page.locator('[data-test=sandbox-visit-open]').isDisabled()).toBe(true);
+    await screenshot(page, 'sandbox-visit');
   });
 });

@@ -1440,7 +1440,7 @@ const en: Messages = {
     visitHint:
       'Opens the event’s invitation page in a new tab as the chosen follower (WeChat’s web sign-in, played by the sandbox): a registration there lands on that follower.',
     event: 'Event',
-    visitChannel: 'Invitation channel (optional)',
+    visitChannel: 'Channel',
     open: 'Open in “WeChat”',
     needFollower: 'Choose a follower above first',
   },

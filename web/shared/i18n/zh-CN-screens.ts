@@ -1190,7 +1190,7 @@ const zhCNScreens = {
     visitTitle: '以粉丝身份打开邀请页',
     visitHint: '在新标签页中以所选粉丝的身份（模拟微信内网页授权）打开活动邀请页，在那里报名将记到该粉丝名下。',
     event: '活动',
-    visitChannel: '邀请渠道（可选）',
+    visitChannel: '邀请渠道',
     open: '在“微信”中打开',
     needFollower: '请先在上方选择粉丝',
   },
