@@ -104,8 +104,24 @@ describe('the event registrations tab', () => {
     await screenshot(page, 'event-registrations-phone');
     await page.setViewportSize({ width: 1280, height: 720 });
 
+    // An Official Account channel code, scanned from the sandbox panel by its name.
+    const channel = (
+      await request(stack.baseUrl)
+        .post('/api/admin/channels')
+        .set('authorization', `Bearer ${login.token}`)
+        .send({ name: '展会海报', kind: 'oa_qr', eventId })
+        .expect(201)
+    ).body as { id: number; scene: string };
     await page.goto(`${stack.baseUrl}/admin/sandbox`);
     await page.locator('[data-test=sandbox-visit]').waitFor();
+    await page.click('[data-test=sandbox-action-scan_channel]');
+    await page.click('[data-test=sandbox-channel]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '展会海报' }).first().click();
+    await page.click('[data-test=sandbox-play]');
+    await page.locator('[data-test=sandbox-result]').waitFor();
+    await stack.services.reactions.idle();
+    const touches = await db.dataSource.query<{ channel_id: number | string }[]>('SELECT channel_id FROM channel_touches');
+    expect(touches.map((t) => Number(t.channel_id))).toEqual([channel.id]);
     // Disabled until a follower and an event are chosen.
     expect(await page.locator('[data-test=sandbox-visit-open]').isDisabled()).toBe(true);
     await screenshot(page, 'sandbox-visit');
