@@ -264,6 +264,9 @@ export class RegistrationsService {
   }): Promise<CancelResult> {
     const now = this.deps.clock.now();
     let promoted: number | null = null;
+    // The promotion notice signs the promoted person's ticket inside the transaction: the key is
+    // loaded (and on first use stored) before it, never by a second transaction inside this one.
+    if (this.deps.notices) await this.deps.ticketSecret();
     const result = await this.deps.transactor.runRetrying(async (m): Promise<CancelResult> => {
       promoted = null;
       const row = await this.lockRegistration(m, p.registrationId);
