@@ -360,6 +360,9 @@ describeEachDatabase('exhibitions: the private pool', (db) => {
     expect(audit).toHaveLength(1);
     expect(audit[0].target_id).toBe(String(eventId));
     expect(json(audit[0].detail)).toMatchObject({ registrationId: li.registrationId, name: '李雷' });
+    // channels.event_id is a foreign key: a channel for an event that does not exist is refused as a field, not a 500.
+    const refused = await as(admin).post('/api/admin/channels', { name: '无效渠道', kind: 'h5', eventId: 999_999 }).expect(400);
+    expect(errorOf(refused).details).toMatchObject([{ path: 'eventId', code: 'channel_event_unknown' }]);
     // A registration of another event is not found there.
     const other = await createEvent({ name: '另一场' });
     expect(errorOf(await as(admin).post(`/api/admin/events/${other}/registrations/${li.registrationId}/cancel`).expect(404)).code).toBe(

@@ -574,6 +574,7 @@ const en: Messages = {
       mp_page_format: 'A page path without a leading slash or query, such as pages/index/index',
       channel_field_kind: 'This field is only for the {kind} kind',
       channel_users_required: 'Name at least one member',
+      channel_event_unknown: 'That event does not exist',
       event_times: 'The times are out of order (deadline ≤ end, start < end)',
       event_field_keys: 'Field keys must be unique',
       event_field_options: 'A select field needs options',
