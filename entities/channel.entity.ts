@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Event } from './event.entity';
 
 /** What a channel code is on the platform (server/modules/channels). */
 export const CHANNEL_KINDS = ['oa_qr', 'wecom_contact_way', 'mp_code', 'h5'] as const;
@@ -22,7 +23,7 @@ export interface ChannelOptions {
 /**
  * A channel code (渠道活码): one QR code or link whose scans, adds and visits are attributed to
  * it. Its scene (`ch:<id>`) is what the platform hands back in the callback. `eventId` names an
- * exhibition event; events do not exist yet, so it is a plain nullable column without a foreign key.
+ * exhibition event (a foreign key: a deleted event leaves its channels without one).
  */
 @Entity('channels')
 export class Channel {
@@ -47,8 +48,9 @@ export class Channel {
   @Column({ type: 'int', nullable: true })
   costFen: number | null;
 
-  /** An exhibition event; no foreign key (the events table comes later). */
+  /** An exhibition event the channel invites to (migration 1796300000000 added the foreign key). */
   @Column({ type: 'int', nullable: true })
+  @ForeignKey(() => Event, { name: 'FK_channels_event', onDelete: 'SET NULL' })
   eventId: number | null;
 
   /** Flywheel tag ids applied to whoever comes through. */

@@ -672,7 +672,22 @@ export function composeServices(p: ComposeParams) {
     ticketSecret.catch(() => (ticketSecret = null));
     return ticketSecret;
   };
-  const events = new EventsService({ dataSource, transactor, clock, audit });
+  const events = new EventsService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    visits: { interactions, timeZone: config.businessTimeZone, onRecorded: () => reactions.kick() },
+  });
+  // Every exhibition message (reminders, waitlist promotions) takes the reminder's templates and
+  // channel choice (exhibition-send.ts).
+  const exhibitionSends = {
+    ...config.events.reminder,
+    timezone: config.businessTimeZone,
+    oaAppId: oa?.appId ?? null,
+    mpAppId: config.miniprogram.appId,
+    publicBaseUrl: config.publicBaseUrl,
+  };
   const registrations = new RegistrationsService({
     dataSource,
     transactor,
@@ -687,6 +702,8 @@ export function composeServices(p: ComposeParams) {
     smsCodeTemplateId: config.sms ? config.events.smsCodeTemplateId : null,
     rateLimits: config.events.rateLimits,
     refundFor: payments.enabled ? (refund) => payments.refundFor(refund) : null,
+    notices: { consents: subscribeConsents, config: exhibitionSends },
+    audit,
     onRecorded: () => reactions.kick(),
     onQueued: () => outboxSender.kick(),
   });
@@ -697,13 +714,7 @@ export function composeServices(p: ComposeParams) {
     logger,
     outbox,
     consents: subscribeConsents,
-    config: {
-      ...config.events.reminder,
-      timezone: config.businessTimeZone,
-      oaAppId: oa?.appId ?? null,
-      mpAppId: config.miniprogram.appId,
-      publicBaseUrl: config.publicBaseUrl,
-    },
+    config: exhibitionSends,
     onQueued: () => outboxSender.kick(),
   });
   const eventReports = new EventReportService({ dataSource, offsetMinutes: (at) => getUtcOffsetMinutes(config.businessTimeZone, at) });
@@ -831,9 +842,9 @@ export function composeServices(p: ComposeParams) {
       identifyVisitor: p.identifyVisitor ?? ((ctx) => Promise.resolve(visitorContactId(ctx))),
     }),
     createAdminChannelsRouter({ channels, auth }),
-    createAdminEventsRouter({ events, checkins, auth }),
+    createAdminEventsRouter({ events, checkins, registrations, auth }),
     createAdminEventReportRouter({ reports: eventReports, audit, auth }),
-    createEventsRouter({ events, registrations }),
+    createEventsRouter({ events, registrations, visitor: visitorMiddleware }),
     createAdminEventAfterRouter({
       recaps: eventRecaps,
       surveys,
@@ -861,7 +872,14 @@ export function composeServices(p: ComposeParams) {
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
   if (sandboxClockStore)
     routers.push(
-      createAdminSandboxRouter({ followers: new SandboxFollowersService({ dataSource }), clockStore: sandboxClockStore, clock, auth }),
+      createAdminSandboxRouter({
+        followers: new SandboxFollowersService({ dataSource }),
+        clockStore: sandboxClockStore,
+        clock,
+        auth,
+        visitors,
+        publicBaseUrl: config.publicBaseUrl,
+      }),
     );
 
   /** Every scheduled job; node-cron with the database coordinator runs each fire once. */

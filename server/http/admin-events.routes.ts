@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { EVENT_FIELD_TYPES } from '../../entities/event.entity';
 import type { CheckinsService } from '../modules/exhibitions/checkins.service';
-import type { EventInput, EventsService } from '../modules/exhibitions/events.service';
+import { REGISTRATION_LIST_STATUSES, type EventInput, type EventsService } from '../modules/exhibitions/events.service';
+import type { RegistrationsService } from '../modules/exhibitions/registrations.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { unwrapExhibition } from './exhibition-answers';
 import { HttpError } from './http-error';
@@ -11,6 +12,7 @@ import { idParamSchema, invalidFields, parseInput, parseJsonBody } from './valid
 export interface AdminEventsRouterDeps {
   events: EventsService;
   checkins: CheckinsService;
+  registrations: RegistrationsService;
   auth: AuthMiddleware;
 }
 
@@ -74,9 +76,12 @@ const updateSchema = z.strictObject({
   waitlist: z.boolean().optional(),
 });
 const registrationsQuery = z.strictObject({
+  /** The keyset cursor: the `next` of the page before (`before`/`nextBefore`: its earlier name). */
+  after: idParamSchema.optional(),
   before: idParamSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  status: z.enum(['registered', 'waitlisted', 'cancelled']).optional(),
+  status: z.enum(REGISTRATION_LIST_STATUSES).optional(),
+  q: z.string().trim().max(64).optional(),
 });
 /** A gate's name, and the scanner's nonce (a UUID or any id the phone made; 64 characters at most). */
 const gateSchema = z.string().trim().min(1).max(32).optional();
@@ -148,11 +153,29 @@ export function createAdminEventsRouter(deps: AdminEventsRouterDeps): Router<Adm
     ]);
   });
 
+  // Phones masked for sales reps, as on the contacts screens (their phones are not theirs to copy).
   router.get('/api/admin/events/:eventId/registrations', readers, async (ctx) => {
-    const query = parseInput(registrationsQuery, ctx.query);
-    const page = await deps.events.listRegistrations({ eventId: eventIdOf(ctx.params.eventId), ...query });
+    const { after, before, ...query } = parseInput(registrationsQuery, ctx.query);
+    const page = await deps.events.listRegistrations({
+      eventId: eventIdOf(ctx.params.eventId),
+      ...query,
+      before: after ?? before,
+      maskPhones: ctx.state.operator.role === 'sales',
+    });
     if (!page) throw eventNotFound();
-    ctx.body = page;
+    ctx.body = { ...page, next: page.nextBefore };
+  });
+
+  // The operator's cancel: the ticket revoked as the holder's cancel does, audited.
+  router.post('/api/admin/events/:eventId/registrations/:registrationId/cancel', editors, async (ctx) => {
+    const registrationId = idParamSchema.safeParse(ctx.params.registrationId);
+    if (!registrationId.success) throw new HttpError(404, 'registration_not_found', 'No such registration for this event');
+    const result = await deps.registrations.cancelByOperator({
+      eventId: eventIdOf(ctx.params.eventId),
+      registrationId: registrationId.data,
+      actor: actorOf(ctx),
+    });
+    ctx.body = unwrapExhibition(result);
   });
 
   router.post('/api/admin/events/:eventId/checkins', readers, async (ctx) => {

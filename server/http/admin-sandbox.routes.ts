@@ -3,8 +3,12 @@ import { z } from 'zod';
 import type { Clock } from '../adapters/clock';
 import type { SandboxClockStore } from '../modules/sandbox/sandbox-clock.store';
 import type { SandboxFollowersService } from '../modules/sandbox/sandbox-followers.service';
+import type { VisitorsService } from '../modules/visitors/visitors.service';
 import type { AdminState, AuthMiddleware } from './auth.middleware';
-import { parseInput } from './validate-input';
+import { HttpError } from './http-error';
+import { serializeCookie } from './session-cookies';
+import { idParamSchema, parseInput } from './validate-input';
+import { OAUTH_NONCE_COOKIE, VISITOR_COOKIE } from './visitor.middleware';
 
 export interface AdminSandboxRouterDeps {
   followers: SandboxFollowersService;
@@ -12,7 +16,19 @@ export interface AdminSandboxRouterDeps {
   /** The sandbox's (skippable) clock: what "now" is for Flywheel. */
   clock: Clock;
   auth: AuthMiddleware;
+  /** The H5 pages' web OAuth (null: no Official Account, so no visit can be played). */
+  visitors: VisitorsService | null;
+  /** Secure cookies when the site is https. */
+  publicBaseUrl: string;
 }
+
+const visitQuerySchema = z.strictObject({
+  openid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  eventId: idParamSchema,
+  channelId: idParamSchema.optional(),
+});
+/** How long the OAuth trip may take (the visitor middleware's nonce cookie lives as long). */
+const NONCE_MAX_AGE_SECONDS = 10 * 60;
 
 const followersQuerySchema = z.object({
   q: z.string().max(128).default(''),
@@ -33,6 +49,30 @@ export function createAdminSandboxRouter(deps: AdminSandboxRouterDeps): Router<A
   router.get('/api/admin/sandbox/clock', marketers, async (ctx) => {
     const offsetMs = await deps.clockStore.readOffsetMs();
     ctx.body = { now: deps.clock.now().toISOString(), offsetSeconds: Math.floor(offsetMs / 1000), persisted: true };
+  });
+
+  /**
+   * Opens an event's invitation page as a follower inside "WeChat" (issue 15 §8): this browser
+   * forgets the visitor it was, and goes through web OAuth as the visitor middleware sends a
+   * WeChat browser (the same signed state, its nonce cookie), with `openid` added for the sandbox's
+   * authorize page, which plays that follower. Coming back, the page's middleware exchanges the
+   * code: the page ends identified as the follower, so what they do there (a visit, a
+   * registration) is theirs.
+   */
+  router.get('/api/admin/sandbox/visit', marketers, async (ctx) => {
+    const query = parseInput(visitQuerySchema, ctx.query);
+    if (!deps.visitors?.enabled) throw new HttpError(409, 'conflict', 'Web OAuth needs an Official Account');
+    const page = `/e/${query.eventId}${query.channelId === undefined ? '' : `?ch=${query.channelId}`}`;
+    const browserNonce = ctx.cookies.get(OAUTH_NONCE_COOKIE) ?? null;
+    const { location, nonce } = await deps.visitors.startAuthorization({ url: page, nonce: browserNonce, attempt: 0 });
+    const secure = deps.publicBaseUrl.startsWith('https:') || ctx.secure;
+    ctx.append('Set-Cookie', serializeCookie(VISITOR_COOKIE, '', { maxAge: 0, httpOnly: true, secure }));
+    if (nonce !== browserNonce)
+      ctx.append('Set-Cookie', serializeCookie(OAUTH_NONCE_COOKIE, nonce, { maxAge: NONCE_MAX_AGE_SECONDS, httpOnly: true, secure }));
+    const authorize = new URL(location);
+    authorize.searchParams.set('openid', query.openid);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(authorize.toString());
   });
 
   return router;

@@ -157,6 +157,7 @@ export const FIELD_RULE_CODES = [
   'mp_page_format',
   'channel_field_kind',
   'channel_users_required',
+  'channel_event_unknown',
   // Events (server/http/admin-events.routes.ts).
   'event_times',
   'event_field_keys',

@@ -1,14 +1,22 @@
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { z } from 'zod';
 import type { EventsService } from '../modules/exhibitions/events.service';
 import type { RegistrationsService } from '../modules/exhibitions/registrations.service';
 import { clientIp, refusalError, unwrapExhibition } from './exhibition-answers';
 import { HttpError } from './http-error';
+import { visitorContactId } from './visitor.middleware';
 import { idParamSchema, parseJsonBody } from './validate-input';
 
 export interface EventsRouterDeps {
   events: EventsService;
   registrations: RegistrationsService;
+  /**
+   * The web OAuth visitor middleware (visitor.middleware.ts): on the visit and the registration it
+   * reads the page's visitor cookie (an API call is never redirected), so a visitor identified
+   * inside WeChat visits and registers as their contact. Absent: every caller is anonymous.
+   */
+  visitor?: Middleware;
 }
 
 /** The invitation page's random visitor id (localStorage). */
@@ -35,6 +43,7 @@ const TOKEN_PARAM = /^[A-Za-z0-9._-]{1,256}$/;
  */
 export function createEventsRouter(deps: EventsRouterDeps): Router {
   const router = new Router();
+  const visitor: Middleware = deps.visitor ?? ((_ctx, next) => next());
 
   router.get('/api/events/:eventId', async (ctx) => {
     const event = await deps.events.getPublicEvent(eventIdOf(ctx.params.eventId));
@@ -43,12 +52,13 @@ export function createEventsRouter(deps: EventsRouterDeps): Router {
     ctx.body = event;
   });
 
-  router.post('/api/events/:eventId/visits', async (ctx) => {
+  router.post('/api/events/:eventId/visits', visitor, async (ctx) => {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, visitSchema);
     const limited = await deps.registrations.limitIp(clientIp(ctx));
     if (limited) throw refusalError(limited);
-    if (!(await deps.events.recordVisit({ eventId, visitorId: body.visitorId, channelId: body.channelId ?? null }))) throw eventNotFound();
+    const visit = { eventId, visitorId: body.visitorId, channelId: body.channelId ?? null, contactId: visitorContactId(ctx) };
+    if (!(await deps.events.recordVisit(visit))) throw eventNotFound();
     ctx.status = 204;
   });
 
@@ -59,7 +69,7 @@ export function createEventsRouter(deps: EventsRouterDeps): Router {
     ctx.status = 202;
   });
 
-  router.post('/api/events/:eventId/registrations', async (ctx) => {
+  router.post('/api/events/:eventId/registrations', visitor, async (ctx) => {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, registrationSchema);
     const result = await deps.registrations.register({
@@ -70,6 +80,7 @@ export function createEventsRouter(deps: EventsRouterDeps): Router {
       smsCode: body.smsCode ?? null,
       visitorId: body.visitorId ?? null,
       ip: clientIp(ctx),
+      visitorContactId: visitorContactId(ctx),
     });
     ctx.body = unwrapExhibition(result);
     ctx.status = 201;

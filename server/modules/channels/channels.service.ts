@@ -153,7 +153,7 @@ export class ChannelsService {
     ]);
     const inserted = await this.deps.transactor.runRetrying<ChannelResult<number>>(
       async (manager): Promise<ChannelResult<number>> => {
-        const issues = await this.checkTags(manager, tagIds);
+        const issues = [...(await this.checkTags(manager, tagIds)), ...(await this.checkEvent(manager, params.eventId ?? null))];
         if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
         if (await this.nameTaken(manager, params.name, null)) return { ok: false, reason: 'duplicate_name' };
         const now = toSqlDate(this.deps.clock.now());
@@ -250,6 +250,10 @@ export class ChannelsService {
         };
         if (params.tags) {
           const issues = await this.checkTags(manager, after.tags);
+          if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
+        }
+        if (params.eventId !== undefined) {
+          const issues = await this.checkEvent(manager, after.eventId);
           if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
         }
         if (after.name !== before.name && (await this.nameTaken(manager, after.name, params.id)))
@@ -418,6 +422,13 @@ export class ChannelsService {
     if (tagIds.length === 0) return [];
     const found = new Set((await manager.find(Tag, { where: { id: In(tagIds) }, select: { id: true } })).map((t) => t.id));
     return tagIds.flatMap((id, i) => (found.has(id) ? [] : [{ path: `tags.${i}`, code: 'tag_unknown', message: `No tag ${id}` }]));
+  }
+
+  /** channels.event_id is a foreign key: an unknown event is the operator's mistake, answered as one. */
+  private async checkEvent(manager: EntityManager, eventId: number | null): Promise<ChannelIssue[]> {
+    if (eventId === null) return [];
+    const rows = await manager.query<{ id: number | string }[]>('SELECT id FROM events WHERE id = ?', [eventId]);
+    return rows.length > 0 ? [] : [{ path: 'eventId', code: 'channel_event_unknown', message: `No event ${eventId}` }];
   }
 
   private async nameTaken(manager: EntityManager, name: string, exceptId: number | null): Promise<boolean> {

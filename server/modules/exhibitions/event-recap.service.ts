@@ -7,7 +7,7 @@ import type { AuditActor, AuditService } from '../audit/audit.service';
 import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
 import type { SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
 import { refuse, type Refusal } from './exhibition-refusal';
-import { chooseSendChannels, cutText, wrapKeywords, type ExhibitionSendChannel, type ExhibitionTemplates } from './send-channel';
+import { cut, exhibitionChannelsOf, wrap, type ExhibitionChannel, type ExhibitionSendConfig } from './exhibition-send';
 import type { SurveysService } from './surveys.service';
 
 /** One version of the recap: a title, a short text and where it links (absolute or a path of this site). */
@@ -28,7 +28,7 @@ export interface EventRecapDeps {
   consents: Pick<SubscribeConsentService, 'grantsOf'>;
   surveys: SurveysService;
   /** The recap's templates (EVENT_RECAP_*), also the survey invitation's. */
-  templates: ExhibitionTemplates;
+  templates: ExhibitionSendConfig;
   publicBaseUrl: string;
   onQueued?: () => void;
 }
@@ -69,7 +69,7 @@ type Result<T> = { ok: true; value: T } | Refusal;
  * After the event (issue 15 §5): the recap push (活动回顾) to every registrant, one version for
  * those who came and one for those who did not, and the survey invitation to the most active
  * attendees. Both are exhibition sends through the outbox with the reminder's channel choice
- * (send-channel.ts), keyed `event-recap:<registration>` and `event-survey:<registration>`: the
+ * (exhibition-send.ts), keyed `event-recap:<registration>` and `event-survey:<registration>`: the
  * keys are kept for good, so posting twice (or after a crash half-way) sends nobody two. Batches
  * of 1,000 registrations walked by id, each in its own transaction.
  */
@@ -92,10 +92,9 @@ export class EventRecapService {
         [event.id, after, BATCH],
       );
       const drafts: OutboxDraft[] = [];
-      const channels = await chooseSendChannels(
+      const channels = await exhibitionChannelsOf(
         m,
-        this.deps.consents,
-        this.deps.templates,
+        { consents: this.deps.consents, config: this.deps.templates },
         recipients.map((r) => r.contactId),
       );
       for (const r of recipients) {
@@ -163,10 +162,9 @@ export class EventRecapService {
         `SELECT r.id, r.contact_id, 1 AS attended ${chosenSql} AND r.id > ? ORDER BY r.id LIMIT ?`,
         [...chosenParams, after, BATCH],
       );
-      const channels = await chooseSendChannels(
+      const channels = await exhibitionChannelsOf(
         m,
-        this.deps.consents,
-        this.deps.templates,
+        { consents: this.deps.consents, config: this.deps.templates },
         recipients.map((r) => r.contactId),
       );
       const drafts: OutboxDraft[] = [];
@@ -242,18 +240,18 @@ export class EventRecapService {
   private draftOf(
     dedupeKey: string,
     contactId: number,
-    channel: ExhibitionSendChannel,
+    channel: ExhibitionChannel,
     event: EventRow,
     message: { title: string; text: string; link: string },
   ): OutboxDraft {
     const t = this.deps.templates;
-    const data = wrapKeywords({ thing1: cutText(event.name), thing2: cutText(message.title), thing3: cutText(message.text) });
+    const data = wrap({ thing1: cut(event.name), thing2: cut(message.title), thing3: cut(message.text) });
     const payload: Record<string, unknown> =
       channel === 'mp_subscribe'
         ? { template_id: t.mpTemplateId, page: `pages/event/detail?id=${event.id}`, data }
         : channel === 'oa_template'
           ? { template_id: t.oaTemplateId, url: message.link, data }
-          : { templateId: t.smsTemplateId, params: [cutText(message.title), `${message.text} ${message.link}`] };
+          : { templateId: t.smsTemplateId, params: [cut(message.title), `${message.text} ${message.link}`] };
     // Marketing, unlike the reminder: nobody asked for a recap or a survey, so quiet hours and the
     // frequency cap apply (a recap posted at night waits for the morning).
     return { dedupeKey, contactId, channel, purpose: 'marketing', source: { type: 'event', id: String(event.id) }, payload };

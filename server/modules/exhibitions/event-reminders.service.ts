@@ -3,26 +3,20 @@ import type { Clock } from '../../adapters/clock';
 import type { Logger } from '../../adapters/logger';
 import { fromSqlDate, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
-import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
+import type { OutboxService } from '../outbox/outbox.service';
 import { getUtcOffsetMinutes } from '../reports/business-day';
 import type { SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
-import { chooseSendChannels, cutText as cut, wrapKeywords as wrap, type ExhibitionSendChannel } from './send-channel';
+import { cut, enqueueExhibitionSends, startText, wrap, type ExhibitionChannel, type ExhibitionSendConfig } from './exhibition-send';
 
 /**
- * Where the day-before reminder goes, in the order the issue asks: a mini-program subscribe message
- * to whoever granted the reminder template there, else an Official Account template message to a
- * follower, else an SMS to the phone they registered with. A channel whose template is not
- * configured (null) is passed over.
+ * The day-before reminder's settings. Where it goes (mini-program subscribe where granted, else
+ * Official Account template, else SMS) is exhibition-send.ts's choice, shared with the other
+ * exhibition sends.
  */
-export interface EventReminderConfig {
+export interface EventReminderConfig extends ExhibitionSendConfig {
   /** HH:MM in the business time zone, on the day before the event's day. */
   time: string;
   timezone: string;
-  oaTemplateId: string | null;
-  mpTemplateId: string | null;
-  smsTemplateId: string | null;
-  oaAppId: string | null;
-  mpAppId: string | null;
   /** Where the reminder links: the event's invitation page (`${publicBaseUrl}/e/<id>`). */
   publicBaseUrl: string;
 }
@@ -110,22 +104,16 @@ export class EventRemindersService {
       [event.id, cursor, BATCH],
     );
     if (registrations.length === 0) return 0;
-    const contactIds = registrations.map((r) => Number(r.contact_id));
-    const channels = await this.channelsOf(m, contactIds);
-    const drafts: OutboxDraft[] = [];
-    for (const r of registrations) {
-      const channel = channels.get(Number(r.contact_id));
-      if (!channel) continue;
-      drafts.push({
+    await enqueueExhibitionSends(
+      m,
+      { outbox: this.deps.outbox, consents: this.deps.consents, config: this.deps.config },
+      registrations.map((r) => ({
         dedupeKey: `event:${event.id}:reminder:${Number(r.id)}`,
         contactId: Number(r.contact_id),
-        channel,
-        purpose: 'transactional',
-        source: { type: 'event', id: String(event.id) },
-        payload: this.payloadOf(channel, event, r.name),
-      });
-    }
-    if (drafts.length > 0) await this.deps.outbox.enqueue({ manager: m, drafts });
+        eventId: event.id,
+        payloadOf: (channel) => this.payloadOf(channel, event, r.name),
+      })),
+    );
     const last = Number(registrations[registrations.length - 1].id);
     await m.query('UPDATE event_reminders SET last_registration_id = ?, updated_at = ? WHERE event_id = ?', [
       last,
@@ -148,12 +136,7 @@ export class EventRemindersService {
     return Number(row?.last_registration_id ?? 0);
   }
 
-  /** Each contact's reminder channel: mini-program grant, else Official Account follower, else SMS. */
-  private channelsOf(m: EntityManager, contactIds: number[]): Promise<Map<number, ExhibitionSendChannel>> {
-    return chooseSendChannels(m, this.deps.consents, this.deps.config, contactIds);
-  }
-
-  private payloadOf(channel: ExhibitionSendChannel, event: DueEvent, person: string): Record<string, unknown> {
+  private payloadOf(channel: ExhibitionChannel, event: DueEvent, person: string): Record<string, unknown> {
     const c = this.deps.config;
     const when = startText(event.startsAt, c.timezone);
     const venue = event.venue.name ?? event.venue.address;
@@ -180,23 +163,6 @@ export function factsText(facts: DueEvent['facts']): string {
   return [facts.weather, facts.traffic, facts.expectedHeadcount === undefined ? undefined : `预计${facts.expectedHeadcount}人`]
     .filter((part): part is string => typeof part === 'string' && part.trim() !== '')
     .join(' · ');
-}
-
-function startText(at: Date, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}年${Number(parts.month)}月${Number(parts.day)}日 ${parts.hour}:${parts.minute}`;
 }
 
 function parseJson(value: unknown): unknown {

@@ -3,7 +3,10 @@ import type { EventAgendaItem, EventBenefit, EventFacts, EventField, EventVenue 
 import type { Clock } from '../../adapters/clock';
 import { executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
+import { maskPhone } from '../contacts/contacts-query.service';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
+import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
+import { getUtcOffsetMinutes } from '../reports/business-day';
 import { withRequiredFields } from './registration-form';
 
 /**
@@ -17,6 +20,14 @@ export interface EventsServiceDeps {
   transactor: Transactor;
   clock: Clock;
   audit: AuditService;
+  /** A known visitor's visit is an `event_visit` interaction; absent, visits are only counted. */
+  visits?: {
+    interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
+    /** The business time zone: a known visitor's visits count once per event per day of it. */
+    timeZone: string;
+    /** After an interaction is committed: the reactions run. */
+    onRecorded?: () => void;
+  };
 }
 
 export interface EventInput {
@@ -70,10 +81,16 @@ export interface RegistrationView {
   status: 'registered' | 'waitlisted' | 'cancelled';
   source: string;
   channelId: number | null;
+  /** The channel's name (null: none, or it was deleted). */
+  channelName: string | null;
   checkedIn: { gate: string; at: string } | null;
   createdAt: string;
   cancelledAt: string | null;
 }
+
+/** The registrations list's filter: the row's status, with `checked_in` apart from `registered`. */
+export const REGISTRATION_LIST_STATUSES = ['registered', 'waitlisted', 'cancelled', 'checked_in'] as const;
+export type RegistrationListStatus = (typeof REGISTRATION_LIST_STATUSES)[number];
 
 export type EventResult<T> =
   { ok: true; value: T } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'capacity_below_registered'; registered: number };
@@ -222,34 +239,79 @@ export class EventsService {
    * A visit of the invitation page, once per visitor (the page's random id): the first channel
    * it came through stays. False when there is no such event.
    */
-  async recordVisit(p: { eventId: number; visitorId: string; channelId: number | null }): Promise<boolean> {
+  /**
+   * An invitation-page visit: counted once per (event, visitor id) in event_visits for the report,
+   * whoever the visitor is. A known visitor (the web OAuth visitor inside WeChat: `contactId`) is
+   * also an `event_visit` interaction on their timeline, in the same transaction, once per event
+   * per business day (its dedupe key), with the channel (`?ch=`) in its detail so the channel
+   * reaction attributes it. False when the event does not exist.
+   */
+  async recordVisit(p: { eventId: number; visitorId: string; channelId: number | null; contactId?: number | null }): Promise<boolean> {
     const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [p.eventId]);
     if (!exists) return false;
-    const m = this.deps.dataSource.manager;
-    const conflict = isMysqlManager(m) ? 'ON DUPLICATE KEY UPDATE event_id = event_id' : 'ON CONFLICT (event_id, visitor_id) DO NOTHING';
-    await m.query(`INSERT INTO event_visits (event_id, visitor_id, channel_id, first_at) VALUES (?, ?, ?, ?) ${conflict}`, [
-      p.eventId,
-      p.visitorId,
-      p.channelId,
-      toSqlDate(this.deps.clock.now()),
-    ]);
+    const now = this.deps.clock.now();
+    const visits = this.deps.visits;
+    const contactId = visits ? (p.contactId ?? null) : null;
+    const recorded = await this.deps.transactor.runRetrying(async (m) => {
+      const conflict = isMysqlManager(m) ? 'ON DUPLICATE KEY UPDATE event_id = event_id' : 'ON CONFLICT (event_id, visitor_id) DO NOTHING';
+      await m.query(`INSERT INTO event_visits (event_id, visitor_id, channel_id, first_at) VALUES (?, ?, ?, ?) ${conflict}`, [
+        p.eventId,
+        p.visitorId,
+        p.channelId,
+        toSqlDate(now),
+      ]);
+      if (!visits || contactId === null) return false;
+      const day = new Date(now.getTime() + getUtcOffsetMinutes(visits.timeZone, now) * 60_000).toISOString().slice(0, 10);
+      const result = await visits.interactions.recordInteraction(m, {
+        type: 'event_visit',
+        channel: 'web',
+        occurredAt: now,
+        identity: null,
+        contactId,
+        dedupeKey: `event:${p.eventId}:visit:${contactId}:${day}`,
+        detail: { eventId: p.eventId, ...(p.channelId === null ? {} : { channelId: p.channelId }) },
+        ref: { type: 'event', id: String(p.eventId) },
+      });
+      return result.recorded;
+    });
+    if (recorded) visits?.onRecorded?.();
     return true;
   }
 
-  /** Newest first, keyset paged by id (`before`). */
+  /**
+   * Newest first, keyset paged by id (`before`: the `nextBefore` of the page before). `status`
+   * is what the list shows: `registered` holds a seat and has not come, `checked_in` came (a
+   * registration checked in keeps status registered in its row). `q` is part of the name, the
+   * phone or the company answer. `maskPhones` (a sales rep's screen, as the contacts' phones):
+   * the phone and every phone-typed answer as 138****5678.
+   */
   async listRegistrations(p: {
     eventId: number;
     before?: number;
     limit: number;
-    status?: RegistrationView['status'];
+    status?: RegistrationListStatus;
+    q?: string;
+    maskPhones?: boolean;
   }): Promise<{ items: RegistrationView[]; nextBefore: number | null } | null> {
-    const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [p.eventId]);
-    if (!exists) return null;
+    const event = await this.readEvent(this.deps.dataSource.manager, p.eventId);
+    if (!event) return null;
     const where = ['r.event_id = ?'];
     const params: unknown[] = [p.eventId];
-    if (p.status) {
+    if (p.status === 'checked_in') where.push('c.id IS NOT NULL');
+    else if (p.status === 'registered') where.push("r.status = 'registered' AND c.id IS NULL");
+    else if (p.status) {
       where.push('r.status = ?');
       params.push(p.status);
+    }
+    const q = p.q?.trim() ?? '';
+    if (q !== '') {
+      const company = isMysqlManager(this.deps.dataSource.manager)
+        ? "JSON_UNQUOTE(JSON_EXTRACT(r.answers, '$.company'))"
+        : "json_extract(r.answers, '$.company')";
+      // '!' escapes LIKE's wildcards the same way on SQLite and MySQL.
+      const like = `%${q.replace(/[!%_]/g, (ch) => `!${ch}`)}%`;
+      where.push(`(r.name LIKE ? ESCAPE '!' OR r.phone LIKE ? ESCAPE '!' OR ${company} LIKE ? ESCAPE '!')`);
+      params.push(like, like, like);
     }
     if (p.before !== undefined) {
       where.push('r.id < ?');
@@ -265,30 +327,40 @@ export class EventsService {
         status: RegistrationView['status'];
         source: string;
         channel_id: number | string | null;
+        channel_name: string | null;
         created_at: unknown;
         cancelled_at: unknown;
         gate: string | null;
         checked_in_at: unknown;
       }[]
     >(
-      'SELECT r.id, r.contact_id, r.name, r.phone, r.answers, r.status, r.source, r.channel_id, r.created_at, r.cancelled_at, ' +
-        `c.gate, c.checked_in_at FROM event_registrations r LEFT JOIN event_checkins c ON c.registration_id = r.id WHERE ${where.join(' AND ')} ` +
-        `ORDER BY r.id DESC LIMIT ${p.limit + 1}`,
+      'SELECT r.id, r.contact_id, r.name, r.phone, r.answers, r.status, r.source, r.channel_id, ch.name AS channel_name, r.created_at, ' +
+        'r.cancelled_at, c.gate, c.checked_in_at FROM event_registrations r LEFT JOIN event_checkins c ON c.registration_id = r.id ' +
+        `LEFT JOIN channels ch ON ch.id = r.channel_id WHERE ${where.join(' AND ')} ORDER BY r.id DESC LIMIT ${p.limit + 1}`,
       params,
     );
-    const items = rows.slice(0, p.limit).map((r): RegistrationView => ({
-      id: Number(r.id),
-      contactId: Number(r.contact_id),
-      name: r.name,
-      phone: r.phone,
-      answers: parseJson<Record<string, string | number>>(r.answers, {}),
-      status: r.status,
-      source: r.source,
-      channelId: r.channel_id === null ? null : Number(r.channel_id),
-      checkedIn: r.gate === null ? null : { gate: r.gate, at: fromSqlDate(r.checked_in_at).toISOString() },
-      createdAt: fromSqlDate(r.created_at).toISOString(),
-      cancelledAt: r.cancelled_at === null ? null : fromSqlDate(r.cancelled_at).toISOString(),
-    }));
+    const phoneKeys = new Set(['phone', ...event.fields.filter((f) => f.type === 'phone').map((f) => f.key)]);
+    const masked = (answers: Record<string, string | number>): Record<string, string | number> =>
+      Object.fromEntries(
+        Object.entries(answers).map(([key, value]) => [key, phoneKeys.has(key) && typeof value === 'string' ? maskPhone(value) : value]),
+      );
+    const items = rows.slice(0, p.limit).map((r): RegistrationView => {
+      const answers = parseJson<Record<string, string | number>>(r.answers, {});
+      return {
+        id: Number(r.id),
+        contactId: Number(r.contact_id),
+        name: r.name,
+        phone: p.maskPhones ? maskPhone(r.phone) : r.phone,
+        answers: p.maskPhones ? masked(answers) : answers,
+        status: r.status,
+        source: r.source,
+        channelId: r.channel_id === null ? null : Number(r.channel_id),
+        channelName: r.channel_name,
+        checkedIn: r.gate === null ? null : { gate: r.gate, at: fromSqlDate(r.checked_in_at).toISOString() },
+        createdAt: fromSqlDate(r.created_at).toISOString(),
+        cancelledAt: r.cancelled_at === null ? null : fromSqlDate(r.cancelled_at).toISOString(),
+      };
+    });
     return { items, nextBefore: rows.length > p.limit ? items[items.length - 1].id : null };
   }
 

@@ -6,12 +6,21 @@ import { maskPersonalData, type Logger } from '../../adapters/logger';
 import { isUniqueViolation } from '../../db/errors';
 import { executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
-import type { AuditActor } from '../audit/audit.service';
+import { describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 import type { ContactsService, IdentityRef } from '../contacts/contacts.service';
 import { refreshSearchTerms } from '../contacts/search-terms';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { Reservation } from '../operators/login-throttle';
 import type { OutboxDraft } from '../outbox/outbox.service';
+import {
+  cut,
+  enqueueExhibitionSends,
+  startText,
+  wrap,
+  type ExhibitionChannel,
+  type ExhibitionSendConfig,
+  type ExhibitionSendDeps,
+} from './exhibition-send';
 import { eventStatus, takeSeat, type EventRecord, type EventsService } from './events.service';
 import { refuse, type Refusal } from './exhibition-refusal';
 import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
@@ -35,7 +44,7 @@ export interface RegistrationsServiceDeps {
   clock: Clock;
   logger: Logger;
   events: EventsService;
-  contacts: Pick<ContactsService, 'resolveContact'>;
+  contacts: Pick<ContactsService, 'resolveContact' | 'findContactId' | 'linkIdentity' | 'lockSurvivors'>;
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   outbox: { enqueue(p: { manager: EntityManager; drafts: OutboxDraft[] }): Promise<number> };
   throttle: { reserveInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
@@ -46,6 +55,16 @@ export interface RegistrationsServiceDeps {
   rateLimits: { perIp: number; perPhone: number; windowMs: number };
   /** Refunds what was paid for a cancelled registration (payments.refundFor); null without payments. */
   refundFor: ((p: { ref: { type: string; id: string }; actor: AuditActor; reason?: string }) => Promise<unknown>) | null;
+  /**
+   * The promotion notice (a waitlisted person given a seat): sent like every exhibition message
+   * (exhibition-send.ts), carrying their ticket link. Absent: nobody is told.
+   */
+  notices?: {
+    consents: ExhibitionSendDeps['consents'];
+    config: ExhibitionSendConfig & { timezone: string; publicBaseUrl: string };
+  } | null;
+  /** Records an operator's cancel. */
+  audit: Pick<AuditService, 'record'>;
   /** After an interaction is committed: the reactions run. */
   onRecorded?: () => void;
   /** After a message is queued: the outbox sends it. */
@@ -56,6 +75,8 @@ export interface Ticket {
   token: string;
   qrImageUrl: string;
 }
+
+export type CancelResult = { ok: true; value: { status: 'cancelled' } } | Refusal;
 
 export type RegisterResult = { ok: true; value: { registrationId: number; status: 'registered'; ticket: Ticket } } | Refusal;
 
@@ -73,6 +94,11 @@ export interface RegisterParams {
    * the contact is found by it rather than by the phone. The phone stays the registration's key.
    */
   identity?: IdentityRef | null;
+  /**
+   * The web OAuth visitor's contact (visitorContactId: the page's request carried their cookie).
+   * The registration is theirs, and the phone becomes one of their identities (see contactFor).
+   */
+  visitorContactId?: number | null;
 }
 
 /** A registration's walk-in form: registered at the gate, past the deadline and the capacity. */
@@ -146,6 +172,9 @@ export class RegistrationsService {
       visitorId: p.visitorId ?? null,
       ip: p.ip,
       identity: p.identity ?? null,
+      visitorContactId: p.visitorContactId ?? null,
+      // A code was checked: the phone is the visitor's, proven as WeChat proves an openid.
+      phoneVerified: event.smsVerification,
       source: 'h5',
     });
   }
@@ -209,16 +238,41 @@ export class RegistrationsService {
   }
 
   /** Cancels the ticket's registration (revoking the ticket); its seat goes to the first waitlisted; a paid one is refunded. */
-  async cancel(p: { eventId: number; token: string; ip: string | null }): Promise<{ ok: true; value: { status: 'cancelled' } } | Refusal> {
+  async cancel(p: { eventId: number; token: string; ip: string | null }): Promise<CancelResult> {
     const ipLimited = await this.limitIp(p.ip);
     if (ipLimited) return ipLimited;
     const claims = await this.claimsOf(p.eventId, p.token);
     if (!claims.ok) return claims;
+    return this.cancelRegistration({ eventId: p.eventId, registrationId: claims.value.registrationId, key: claims.value.key, actor: null });
+  }
+
+  /**
+   * The admin page's cancel (报名名单): the same as the holder's (the ticket revoked, the seat to
+   * the first waitlisted, a refund), audited as the operator's. registration_not_found for a
+   * registration of another event.
+   */
+  async cancelByOperator(p: { eventId: number; registrationId: number; actor: AuditActor }): Promise<CancelResult> {
+    return this.cancelRegistration({ eventId: p.eventId, registrationId: p.registrationId, key: null, actor: p.actor });
+  }
+
+  /** `key`: the ticket's (the holder cancels), or null (an operator: `actor`, audited). */
+  private async cancelRegistration(p: {
+    eventId: number;
+    registrationId: number;
+    key: string | null;
+    actor: AuditActor | null;
+  }): Promise<CancelResult> {
     const now = this.deps.clock.now();
     let promoted: number | null = null;
-    const result = await this.deps.transactor.runRetrying(async (m): Promise<{ ok: true; value: { status: 'cancelled' } } | Refusal> => {
-      const row = await this.lockRegistration(m, claims.value.registrationId);
-      if (!row || row.ticket_key !== claims.value.key) return refuse('invalid_ticket', 'Not a ticket of this event');
+    // The promotion notice signs the promoted person's ticket inside the transaction: the key is
+    // loaded (and on first use stored) before it, never by a second transaction inside this one.
+    if (this.deps.notices) await this.deps.ticketSecret();
+    const result = await this.deps.transactor.runRetrying(async (m): Promise<CancelResult> => {
+      promoted = null;
+      const row = await this.lockRegistration(m, p.registrationId);
+      if (p.key === null && (!row || Number(row.event_id) !== p.eventId))
+        return refuse('registration_not_found', 'No such registration for this event');
+      if (!row || (p.key !== null && row.ticket_key !== p.key)) return refuse('invalid_ticket', 'Not a ticket of this event');
       if (row.status === 'cancelled') return { ok: true, value: { status: 'cancelled' } };
       const [checked] = await m.query<{ gate: string; checked_in_at: unknown }[]>(
         'SELECT gate, checked_in_at FROM event_checkins WHERE registration_id = ?',
@@ -239,20 +293,33 @@ export class RegistrationsService {
       }
       await this.deps.interactions.recordInteraction(m, {
         type: 'registration_cancelled',
-        channel: 'system',
+        channel: p.actor ? 'admin' : 'system',
         occurredAt: now,
-        detail: { eventId: p.eventId, registrationId: Number(row.id) },
+        detail: { eventId: p.eventId, registrationId: Number(row.id), ...(p.actor ? { byOperator: true } : {}) },
         identity: null,
         contactId: Number(row.contact_id),
         dedupeKey: `event:${p.eventId}:cancel:${row.id}:${row.ticket_key}`,
         ref: { type: 'event', id: String(p.eventId) },
       });
+      if (p.actor)
+        await this.deps.audit.record({
+          manager: m,
+          operatorId: p.actor.operatorId,
+          ip: p.actor.ip,
+          action: 'event.registration_cancel',
+          targetType: 'event',
+          targetId: p.eventId,
+          detail: describeRecord({ registrationId: Number(row.id), name: row.name, status: row.status }),
+        });
       return { ok: true, value: { status: 'cancelled' } };
     });
     if (result.ok) {
       this.deps.onRecorded?.();
-      if (promoted !== null) this.deps.logger.info('waitlisted registration promoted', { eventId: p.eventId, registrationId: promoted });
-      await this.refund(claims.value.registrationId);
+      if (promoted !== null) {
+        this.deps.logger.info('waitlisted registration promoted', { eventId: p.eventId, registrationId: promoted });
+        this.deps.onQueued?.();
+      }
+      await this.refund(p.registrationId, p.actor);
     }
     return result;
   }
@@ -371,6 +438,8 @@ export class RegistrationsService {
     visitorId: string | null;
     ip: string | null;
     identity: IdentityRef | null;
+    visitorContactId: number | null;
+    phoneVerified: boolean;
     source: 'h5';
   }): Promise<RegisterResult> {
     const key = newTicketKey();
@@ -381,7 +450,7 @@ export class RegistrationsService {
         const seated = await takeSeat(m, p.event.id, now);
         if (!seated && !p.event.waitlist) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seated ? 'registered' : 'waitlisted';
-        const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: p.identity });
+        const contactId = await this.contactFor(m, p);
         // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
         const registrationId = await this.insertRegistration(m, {
           eventId: p.event.id,
@@ -453,7 +522,7 @@ export class RegistrationsService {
         const seated = await takeSeat(m, p.event.id, now);
         if (!seated && !p.event.waitlist) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seated ? 'registered' : 'waitlisted';
-        const contactId = await this.contactFor(m, { phone: p.phone, name: p.name, identity: p.identity });
+        const contactId = await this.contactFor(m, p);
         const revived = await executeCountingRows(
           m,
           'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, visitor_id = ?, consent_at = ?, ' +
@@ -567,13 +636,21 @@ export class RegistrationsService {
   }
 
   /**
-   * The contact: by the H5 identity when the page has one, else by the phone identity; created on
-   * first sight. Its name and typed phone are filled in when empty (never overwritten: an
-   * operator may have written better ones).
+   * The contact: the web OAuth visitor's when the page has one (see visitorContact), else by the
+   * H5 identity, else by the phone identity; created on first sight. Its name and typed phone are
+   * filled in when empty (never overwritten: an operator may have written better ones).
    */
-  async contactFor(m: EntityManager, p: { phone: string; name: string | null; identity: IdentityRef | null }): Promise<number> {
-    const identity = p.identity ?? { kind: 'phone' as const, appId: '', value: p.phone };
-    const { contactId } = await this.deps.contacts.resolveContact(m, identity);
+  async contactFor(
+    m: EntityManager,
+    p: { phone: string; name: string | null; identity: IdentityRef | null; visitorContactId?: number | null; phoneVerified?: boolean },
+  ): Promise<number> {
+    let contactId: number;
+    if (p.visitorContactId !== undefined && p.visitorContactId !== null) {
+      contactId = await this.visitorContact(m, p.visitorContactId, p.phone, p.phoneVerified === true);
+    } else {
+      const identity = p.identity ?? { kind: 'phone' as const, appId: '', value: p.phone };
+      contactId = (await this.deps.contacts.resolveContact(m, identity)).contactId;
+    }
     const changed = await executeCountingRows(
       m,
       'UPDATE contacts SET phone = COALESCE(phone, ?), name = COALESCE(name, ?), updated_at = ? WHERE id = ? AND (phone IS NULL OR (name IS NULL AND ? IS NOT NULL))',
@@ -581,6 +658,28 @@ export class RegistrationsService {
     );
     if (changed > 0) await refreshSearchTerms(m, [contactId]);
     return contactId;
+  }
+
+  /**
+   * Inside WeChat the registration belongs to the OAuth visitor (their openid is WeChat's word),
+   * and the phone they typed becomes an identity of theirs through ContactsService.linkIdentity.
+   * When another contact holds the phone already, the project's merge rules decide: a phone
+   * proven by an SMS code (the event verifies phones) is an identity like a unionid, and the link
+   * merges the two (the older survives); a number typed by hand never merges two people
+   * (docs/ARCHITECTURE.md), so the phone stays with its holder and the registration with the
+   * visitor. Returns the contact the registration belongs to (a merge's survivor).
+   */
+  private async visitorContact(m: EntityManager, visitorContactId: number, phone: string, phoneVerified: boolean): Promise<number> {
+    const ref = { kind: 'phone' as const, appId: '', value: phone };
+    const holder = await this.deps.contacts.findContactId(m, ref);
+    if (holder === null || phoneVerified) return this.deps.contacts.linkIdentity(m, visitorContactId, ref);
+    const owner = (await this.deps.contacts.lockSurvivors(m, [visitorContactId])).get(visitorContactId) ?? visitorContactId;
+    if (owner !== holder)
+      this.deps.logger.info('registration phone held by another contact; not merged (not verified by SMS)', {
+        contactId: owner,
+        holder,
+      });
+    return owner;
   }
 
   private async lockRegistration(m: EntityManager, id: number): Promise<RegistrationRow | null> {
@@ -598,7 +697,7 @@ export class RegistrationsService {
    */
   private async promoteFirstWaitlisted(m: EntityManager, eventId: number, now: Date): Promise<number | null> {
     const [first] = await m.query<RegistrationRow[]>(
-      `SELECT id, contact_id, ticket_key FROM event_registrations WHERE event_id = ? AND status = 'waitlisted' ORDER BY queued_at, id LIMIT 1${
+      `SELECT id, contact_id, name, ticket_key FROM event_registrations WHERE event_id = ? AND status = 'waitlisted' ORDER BY queued_at, id LIMIT 1${
         isMysqlManager(m) ? ' FOR UPDATE' : ''
       }`,
       [eventId],
@@ -618,15 +717,58 @@ export class RegistrationsService {
       dedupeKey: `event:${eventId}:promoted:${first.id}:${first.ticket_key}`,
       ref: { type: 'event', id: String(eventId) },
     });
+    await this.notifyPromoted(m, eventId, {
+      id: Number(first.id),
+      contactId: Number(first.contact_id),
+      name: first.name,
+      key: first.ticket_key,
+    });
     return Number(first.id);
   }
 
-  private async refund(registrationId: number): Promise<void> {
+  /**
+   * Tells the promoted person they have a seat, in the promotion's transaction, through the outbox
+   * (`event-promoted:<registration>`: one message however often the cancellation is retried), by
+   * the channel every exhibition send takes, with their ticket's link (the ticket they were given
+   * on the waitlist, valid now).
+   */
+  private async notifyPromoted(
+    m: EntityManager,
+    eventId: number,
+    r: { id: number; contactId: number; name: string; key: string },
+  ): Promise<void> {
+    const notices = this.deps.notices;
+    if (!notices) return;
+    const event = await this.deps.events.readEvent(m, eventId);
+    if (!event) return;
+    const c = notices.config;
+    const { token } = await this.ticketOf({ eventId, registrationId: r.id, key: r.key });
+    const ticketUrl = `${c.publicBaseUrl.replace(/\/+$/, '')}/e/${eventId}/ticket/${encodeURIComponent(token)}`;
+    const when = startText(event.startsAt, c.timezone);
+    const venue = event.venue.name ?? event.venue.address;
+    const payloadOf = (channel: ExhibitionChannel): Record<string, unknown> => {
+      const data = wrap({ thing1: cut(event.name), time2: when, thing3: cut(venue), thing4: '候补成功，凭电子票入场' });
+      switch (channel) {
+        case 'mp_subscribe':
+          return { template_id: c.mpTemplateId, page: `pages/event/ticket?id=${eventId}&token=${encodeURIComponent(token)}`, data };
+        case 'oa_template':
+          return { template_id: c.oaTemplateId, url: ticketUrl, data };
+        case 'sms':
+          // The exhibition SMS template ("{1}，您关注的活动即将开始：{2}"): the person, then the news and the ticket.
+          return { templateId: c.smsTemplateId, params: [cut(r.name, 12), `${event.name} ${when} 候补成功，电子票：${ticketUrl}`] };
+      }
+    };
+    await enqueueExhibitionSends(m, { outbox: this.deps.outbox, consents: notices.consents, config: c }, [
+      { dedupeKey: `event-promoted:${r.id}`, contactId: r.contactId, eventId, payloadOf },
+    ]);
+  }
+
+  private async refund(registrationId: number, actor: AuditActor | null): Promise<void> {
     if (!this.deps.refundFor) return;
     try {
       await this.deps.refundFor({
         ref: { type: REGISTRATION_REF_TYPE, id: String(registrationId) },
-        actor: { operatorId: null, ip: null },
+        actor: actor ?? { operatorId: null, ip: null },
         reason: '活动报名已取消',
       });
     } catch (error) {

@@ -183,6 +183,7 @@ const zhCNCore = {
       mp_page_format: '页面路径不以 / 开头、不带参数，如 pages/index/index',
       channel_field_kind: '此项仅适用于{kind}类型',
       channel_users_required: '请至少选择一名成员',
+      channel_event_unknown: '该活动不存在',
       event_times: '时间顺序不正确（报名截止不晚于结束，开始早于结束）',
       event_field_keys: '字段标识不能重复',
       event_field_options: '下拉字段需要选项',
