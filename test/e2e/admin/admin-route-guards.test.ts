@@ -32,6 +32,13 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/events/:eventId/registrations/cancel': 'the holder of the signed ticket cancels it (the HMAC token is the key)',
   'GET /api/events/:eventId/tickets/:token': "a ticket's state, for the holder of the signed token",
   'GET /api/events/:eventId/tickets/:token/qr.png': "a ticket's QR image, for the holder of the signed token",
+  'GET /api/events/:eventId/cloud': "the cloud exhibition page reads the event's public materials (tracked links only)",
+  'POST /api/events/:eventId/cloud/visits': 'a visit of the cloud exhibition (a random visitor id), rate limited per IP',
+  'POST /api/events/:eventId/consults':
+    'an online consult to the rep, rate limited per IP and per phone (test/e2e/exhibitions/event-cloud.test.ts)',
+  'GET /api/events/:eventId/survey':
+    "the survey's questions, for the holder of the signed survey link (test/e2e/exhibitions/event-after.test.ts)",
+  'POST /api/events/:eventId/survey-answers': 'one answer per signed survey link (a forged link: 400, a second answer: 409)',
   // The content centre's tracked links: the unguessable code is the key, tested in test/e2e/content/content-centre.test.ts.
   'GET /c/:code': "a material's page through its tracked link",
   'GET /c/:code/file': "a material's file, with ranges",
