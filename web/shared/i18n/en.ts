@@ -797,6 +797,7 @@ const en: Messages = {
       maxScore: 'Maximum score',
       count: 'Members',
       priceFen: 'Price (fen)',
+      oncePerContact: 'Once per person',
       amountFen: 'Amount (fen)',
       outTradeNo: 'Order number',
       retry: 'Asked again',

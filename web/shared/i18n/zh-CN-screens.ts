@@ -553,6 +553,7 @@ const zhCNScreens = {
       maxScore: '最高分',
       count: '人数',
       priceFen: '价格（分）',
+      oncePerContact: '每人限购一次',
       amountFen: '金额（分）',
       outTradeNo: '商户订单号',
       retry: '重新发起',
