@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { MOBILE_WEB_ROOT } from '../../support/build-web';
+import { cookieHeader, keepCookies } from '../../support/cookie-jar';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
@@ -19,18 +20,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  */
 const T0 = new Date('2026-12-07T02:00:00.000Z'); // Monday 10:00 in Shanghai
 const HOUR = 3_600_000;
-
-/** A Set-Cookie list kept the way a browser keeps it. */
-function keepCookies(res: request.Response, jar: Map<string, string>): void {
-  const raw = res.headers['set-cookie'] as unknown;
-  for (const line of Array.isArray(raw) ? (raw as string[]) : []) {
-    const [pair] = line.split(';');
-    const at = pair.indexOf('=');
-    if (/Max-Age=0/.test(line)) jar.delete(pair.slice(0, at));
-    else jar.set(pair.slice(0, at), pair.slice(at + 1));
-  }
-}
-const cookieHeader = (jar: Map<string, string>): string => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 describeEachDatabase('an exhibition in three phases, against the sandbox with a fake clock', (db) => {
   let stack: TestStack;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { SANDBOX_EVENT_REMINDER_TEMPLATE_ID } from '../../../config/config.schema';
+import { cookieHeader, keepCookies } from '../../support/cookie-jar';
 import { describeEachDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
@@ -30,19 +31,8 @@ interface RegistrationPage {
   next: number | null;
 }
 
-/** A Set-Cookie list kept the way a browser keeps it (an expired cookie is forgotten). */
-function keepCookies(res: request.Response, jar: Map<string, string>): void {
-  const raw = res.headers['set-cookie'] as unknown;
-  for (const line of Array.isArray(raw) ? (raw as string[]) : []) {
-    const [pair] = line.split(';');
-    const at = pair.indexOf('=');
-    if (/Max-Age=0/.test(line)) jar.delete(pair.slice(0, at));
-    else jar.set(pair.slice(0, at), pair.slice(at + 1));
-  }
-}
 /** JSON columns come back parsed on MySQL and as text on SQLite. */
 const json = (value: unknown): unknown => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value);
-const cookieHeader = (jar: Map<string, string>): string => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 /**
  * Issue 15 §3 and §8, the private pool: inside WeChat the invitation page's visitor (web OAuth,
