@@ -1,7 +1,17 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** How a rule recognises an interaction beyond its type. */
-export const RULE_MATCH_KINDS = ['any', 'keyword_exact', 'keyword_contains', 'scene', 'menu_key', 'event_id', 'content_id'] as const;
+export const RULE_MATCH_KINDS = [
+  'any',
+  'keyword_exact',
+  'keyword_contains',
+  'scene',
+  'menu_key',
+  'event_id',
+  'content_id',
+  'satisfaction_at_most',
+  'satisfaction_at_least',
+] as const;
 export type RuleMatchKind = (typeof RULE_MATCH_KINDS)[number];
 
 /** A tag named by group and name; `{scene}` in a name is replaced by the interaction's scene. */

@@ -137,6 +137,7 @@ export const FIELD_RULE_CODES = [
   'group_not_found',
   'match_value_required',
   'match_kind_not_for_type',
+  'match_value_rating',
   'reply_one_kind',
   'time_or_cursor',
   'phone_format',

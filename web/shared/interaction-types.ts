@@ -9,7 +9,16 @@
  */
 
 /** A matcher a rule, segment condition or journey trigger can put on an interaction's detail. */
-export const MATCHER_KINDS = ['keyword_exact', 'keyword_contains', 'scene', 'menu_key', 'event_id', 'content_id'] as const;
+export const MATCHER_KINDS = [
+  'keyword_exact',
+  'keyword_contains',
+  'scene',
+  'menu_key',
+  'event_id',
+  'content_id',
+  'satisfaction_at_most',
+  'satisfaction_at_least',
+] as const;
 export type MatcherKind = (typeof MATCHER_KINDS)[number];
 
 /** The detail field each matcher reads. */
@@ -20,7 +29,12 @@ export const MATCHER_FIELDS: Readonly<Record<MatcherKind, string>> = {
   menu_key: 'menuKey',
   event_id: 'eventId',
   content_id: 'contentId',
+  satisfaction_at_most: 'satisfaction',
+  satisfaction_at_least: 'satisfaction',
 };
+
+/** The matchers that compare a number (their value is a whole number 1 to 5: a survey's rating). */
+export const NUMERIC_MATCHERS: ReadonlySet<MatcherKind> = new Set(['satisfaction_at_most', 'satisfaction_at_least']);
 
 export interface InteractionTypeDef {
   /**
@@ -130,7 +144,8 @@ export const INTERACTION_TYPES = {
     direction: 'in',
     label: { zh: '提交满意度调查', en: 'Answered a survey' },
     words: ['satisfaction'],
-    matchers: ['event_id'],
+    // "Rated 2 or less" tags the unhappy for a call; "4 or more" the ones to ask for a referral.
+    matchers: ['event_id', 'satisfaction_at_most', 'satisfaction_at_least'],
     ruleTrigger: true,
   },
   followup_done: { direction: 'out', label: { zh: '销售跟进完成', en: 'Sales follow-up done' } },

@@ -1,4 +1,5 @@
 import { toSqlDate } from '../../db/sql';
+import { MATCHER_FIELDS } from '../../../web/shared/interaction-types';
 import { isFilterGroup, LINK_CLICKED_TYPE, type FilterCondition, type FilterNode } from '../../../web/shared/segment-filter';
 
 /**
@@ -32,16 +33,6 @@ export interface CompiledFilter {
 }
 
 const DAY_MS = 86_400_000;
-
-/** The detail field each tag-rule matcher reads (tag-rules.engine.ts matchRule). */
-const MATCHER_FIELDS = {
-  keyword_exact: 'content',
-  keyword_contains: 'content',
-  scene: 'scene',
-  menu_key: 'menuKey',
-  event_id: 'eventId',
-  content_id: 'contentId',
-} as const;
 
 export function compileFilter(params: CompileFilterParams): CompiledFilter {
   const out: unknown[] = [];
@@ -162,6 +153,12 @@ function matcherSql(
     case 'event_id':
     case 'content_id':
       return ` AND ${field}${exact} = ${bind(matcher.value)}`;
+    case 'satisfaction_at_most':
+    case 'satisfaction_at_least': {
+      // As matchRule compares: the rating as a number (a value that is none matches nothing).
+      const rating = s.mysql ? `CAST(JSON_VALUE(i.detail, ${path}) AS DECIMAL(10, 2))` : `CAST(json_extract(i.detail, ${path}) AS REAL)`;
+      return ` AND ${rating} ${matcher.kind === 'satisfaction_at_most' ? '<=' : '>='} ${bind(Number(matcher.value))}`;
+    }
   }
 }
 

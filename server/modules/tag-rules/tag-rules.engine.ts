@@ -47,6 +47,14 @@ export function matchInteraction(rule: InteractionMatcher, input: RuleInput): bo
     case 'event_id':
     case 'content_id':
       return value === expected;
+    // A rating compares as a number; a detail without one (or not a number) never matches.
+    case 'satisfaction_at_most':
+    case 'satisfaction_at_least': {
+      const rating = value === null || value === '' ? NaN : Number(value);
+      const bound = Number(expected);
+      if (!Number.isFinite(rating) || !Number.isFinite(bound)) return false;
+      return rule.matchKind === 'satisfaction_at_most' ? rating <= bound : rating >= bound;
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import { TagGroup } from '../../../entities/tag-group.entity';
 import { tagNameProblemsOf, type TagNameProblem } from '../../../web/shared/field-rules';
-import { interactionTypeOf, matcherFits } from '../../../web/shared/interaction-types';
+import { interactionTypeOf, matcherFits, NUMERIC_MATCHERS, type MatcherKind } from '../../../web/shared/interaction-types';
 import { TagRule, type NewsArticle, type RuleMatchKind, type TagRef } from '../../../entities/tag-rule.entity';
 import type { Clock } from '../../adapters/clock';
 import { insertedId } from '../../db/sql';
@@ -200,6 +200,12 @@ export function checkTagRule(rule: TagRuleFields): TagRuleIssue[] {
       path: 'matchKind',
       code: 'match_kind_not_for_type',
       message: `an interaction of type '${rule.interactionType}' carries nothing matchKind '${rule.matchKind}' reads`,
+    });
+  if (NUMERIC_MATCHERS.has(rule.matchKind as MatcherKind) && rule.matchValue && !/^[1-5]$/.test(rule.matchValue.trim()))
+    issues.push({
+      path: 'matchValue',
+      code: 'match_value_rating',
+      message: `matchKind '${rule.matchKind}' compares a rating: matchValue must be a whole number from 1 to 5`,
     });
   if (rule.replyText !== null && rule.replyNews !== null)
     issues.push({ path: 'replyNews', code: 'reply_one_kind', message: 'Give at most one of replyText and replyNews' });

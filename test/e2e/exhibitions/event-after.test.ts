@@ -221,6 +221,35 @@ describeEachDatabase('after the event', (db) => {
         addTags: [{ group: '活动', name: '已填问卷' }],
       })
       .expect(201);
+    // Rules on the rating itself: 2 or less is someone to call, 4 or more someone to ask for a referral.
+    await as(admin)
+      .post('/api/admin/tag-rules', {
+        name: '不满意',
+        interactionType: 'survey_answer',
+        matchKind: 'satisfaction_at_most',
+        matchValue: '2',
+        addTags: [{ group: '活动', name: '不满意客户' }],
+      })
+      .expect(201);
+    await as(admin)
+      .post('/api/admin/tag-rules', {
+        name: '满意',
+        interactionType: 'survey_answer',
+        matchKind: 'satisfaction_at_least',
+        matchValue: '4',
+        addTags: [{ group: '活动', name: '满意客户' }],
+      })
+      .expect(201);
+    const notARating = await as(admin)
+      .post('/api/admin/tag-rules', {
+        name: '不是评分',
+        interactionType: 'survey_answer',
+        matchKind: 'satisfaction_at_most',
+        matchValue: 'low',
+        addTags: [{ group: '活动', name: '错误' }],
+      })
+      .expect(400);
+    expect(JSON.stringify(notARating.body)).toContain('match_value_rating');
 
     // The invitation goes to attendees scoring 10 or more with an interaction since the start: A only.
     await setScore(await contactOf(a.registrationId), 30);
@@ -289,6 +318,9 @@ describeEachDatabase('after the event', (db) => {
       [contactId],
     );
     expect(tags.map((t) => t.name)).toContain('已填问卷');
+    // Rated 2: the unhappy customer's tag, not the happy one's.
+    expect(tags.map((t) => t.name)).toContain('不满意客户');
+    expect(tags.map((t) => t.name)).not.toContain('满意客户');
 
     // The report: one answer of 2, in the JSON and the CSV.
     const report = (await as(admin).get(`/api/admin/events/${eventId}/report`).expect(200)).body as { satisfaction: unknown };

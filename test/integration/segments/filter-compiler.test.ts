@@ -55,6 +55,7 @@ function seedContacts(): SeedContact[] {
     if (i % 2 === 0) interactions.push({ type: 'subscribe', at: ago(20 * DAY_MS), detail: {} });
     if (i % 8 === 0) interactions.push({ type: 'unsubscribe', at: ago(5 * DAY_MS), detail: {} });
     if (i % 16 === 0) interactions.push({ type: 'subscribe', at: ago(2 * DAY_MS), detail: {} });
+    if (i % 4 === 1) interactions.push({ type: 'survey_answer', at: ago(3 * DAY_MS), detail: { eventId: 1, satisfaction: (i % 5) + 1 } });
     return {
       id: i,
       score: (i * 7) % 50,
@@ -153,6 +154,10 @@ function referenceMatch(node: FilterNode, c: SeedContact, members: Map<number, S
         return text('eventId') === matcher.value;
       case 'content_id':
         return text('contentId') === matcher.value;
+      case 'satisfaction_at_most':
+        return text('satisfaction') !== null && Number(text('satisfaction')) <= Number(matcher.value);
+      case 'satisfaction_at_least':
+        return text('satisfaction') !== null && Number(text('satisfaction')) >= Number(matcher.value);
     }
   };
   switch (cond.kind) {
@@ -233,6 +238,14 @@ const CASES: [string, FilterNode][] = [
   ['did scan with a scene', { kind: 'did', type: 'scan', matcher: { kind: 'scene', value: 'expo' }, atLeast: 1, days: 30 }],
   ['did scan with any scene', { kind: 'did', type: 'scan', matcher: { kind: 'scene', value: '*' }, atLeast: 1, days: 10 }],
   ['did click a menu key', { kind: 'did', type: 'click', matcher: { kind: 'menu_key', value: 'buy' }, atLeast: 1, days: 2 }],
+  [
+    'rated an event 2 or less',
+    { kind: 'did', type: 'survey_answer', matcher: { kind: 'satisfaction_at_most', value: '2' }, atLeast: 1, days: 30 },
+  ],
+  [
+    'rated an event 4 or more',
+    { kind: 'did', type: 'survey_answer', matcher: { kind: 'satisfaction_at_least', value: '4' }, atLeast: 1, days: 30 },
+  ],
   ['did not text in 3 days', { kind: 'didNot', type: 'text', days: 3 }],
   ['did not say 价格 in 30 days', { kind: 'didNot', type: 'text', matcher: { kind: 'keyword_contains', value: '价格' }, days: 30 }],
   ['clicked journey 7', { kind: 'clickedJourney', journeyId: '7' }],

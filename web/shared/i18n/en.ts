@@ -150,6 +150,8 @@ const en: Messages = {
       menu_key: 'Menu key',
       event_id: 'Event id',
       content_id: 'Content id',
+      satisfaction_at_most: 'Satisfaction at most',
+      satisfaction_at_least: 'Satisfaction at least',
     },
   },
   sandbox: {
@@ -574,6 +576,7 @@ const en: Messages = {
       group_not_found: 'No such tag group',
       match_value_required: 'This match kind needs a match value',
       match_kind_not_for_type: 'This kind of interaction carries nothing this match kind reads',
+      match_value_rating: 'A rating is a whole number from 1 to 5',
       reply_one_kind: 'Give a text reply or a news reply, not both',
       time_or_cursor: 'Not a valid time',
       phone_format: 'Enter a mainland China mobile number, or + and the country code',
@@ -962,6 +965,8 @@ const en: Messages = {
       menu_key: 'Menu key',
       event_id: 'Event id',
       content_id: 'Content id',
+      satisfaction_at_most: 'Satisfaction at most',
+      satisfaction_at_least: 'Satisfaction at least',
     },
   },
   scoring: {

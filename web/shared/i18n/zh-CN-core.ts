@@ -173,6 +173,7 @@ const zhCNCore = {
       group_not_found: '找不到该标签组',
       match_value_required: '该匹配方式需要填写匹配值',
       match_kind_not_for_type: '这种互动没有可供该方式匹配的内容',
+      match_value_rating: '评分须为 1 到 5 的整数',
       reply_one_kind: '文本回复和图文回复只能二选一',
       time_or_cursor: '时间格式不正确',
       phone_format: '请输入中国大陆手机号，或以 + 加国家代码开头的号码',

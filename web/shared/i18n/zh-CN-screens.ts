@@ -91,6 +91,8 @@ const zhCNScreens = {
       menu_key: '菜单 key',
       event_id: '事件 ID',
       content_id: '内容编号',
+      satisfaction_at_most: '满意度不高于',
+      satisfaction_at_least: '满意度不低于',
     },
   },
   sandbox: {
@@ -718,6 +720,8 @@ const zhCNScreens = {
       menu_key: '菜单键',
       event_id: '活动编号',
       content_id: '内容编号',
+      satisfaction_at_most: '满意度不高于',
+      satisfaction_at_least: '满意度不低于',
     },
   },
   scoring: {
