@@ -19,9 +19,9 @@ declare module 'vue' {
     VanCountDown: typeof import('vant/es')['CountDown']
     VanField: typeof import('vant/es')['Field']
     VanLoading: typeof import('vant/es')['Loading']
+    VanRate: typeof import('vant/es')['Rate']
     VanTab: typeof import('vant/es')['Tab']
     VanTabs: typeof import('vant/es')['Tabs']
-    VanRate: typeof import('vant/es')['Rate']
     VanTag: typeof import('vant/es')['Tag']
   }
 }
