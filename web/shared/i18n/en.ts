@@ -1401,6 +1401,8 @@ const en: Messages = {
     expectedHeadcount: 'Expected headcount',
     smsVerification: 'Verify phone registrations by SMS code',
     waitlist: 'Keep a waitlist when full',
+    ticketPrice: 'Ticket price (yuan)',
+    ticketPriceHint: 'Empty for a free event; a paid event is registered and paid inside WeChat, and keeps no waitlist',
     overview: 'Overview',
     invitation: 'Invitation page',
     cloud: {
@@ -1464,7 +1466,13 @@ const en: Messages = {
   eventRegistrations: {
     tab: 'Registrations',
     allStatuses: 'All statuses',
-    statuses: { registered: 'Registered', waitlisted: 'Waitlisted', cancelled: 'Cancelled', checked_in: 'Checked in' },
+    statuses: {
+      registered: 'Registered',
+      waitlisted: 'Waitlisted',
+      unpaid: 'Awaiting payment',
+      cancelled: 'Cancelled',
+      checked_in: 'Checked in',
+    },
     search: 'Name, phone or company',
     name: 'Name / phone',
     status: 'Status',
