@@ -385,7 +385,11 @@ export class RegistrationsService {
   ): Promise<{ refund: boolean }> {
     if (order.refType !== REGISTRATION_REF_TYPE || order.refId === null) return { refund: false };
     const row = await this.lockRegistration(m, Number(order.refId));
-    if (!row) return { refund: true };
+    if (!row) {
+      // Registrations are never deleted: an order naming none is for a person to look at, not to refund blindly.
+      this.deps.logger.error('payment for an unknown registration', { orderId: order.id, registrationId: order.refId });
+      return { refund: false };
+    }
     const now = this.deps.clock.now();
     const moved = await executeCountingRows(
       m,

@@ -183,6 +183,23 @@ describeEachDatabase('paid tickets: register, pay with JSAPI, check in', (db) =>
     expect(await seats(eventId)).toBe(1);
   });
 
+  it('refunds a paid ticket when it is cancelled, once however often it is cancelled', async () => {
+    const eventId = await createEvent();
+    visitor = await follower();
+    const body = (await register(eventId, '13800000007').expect(201)).body as PaidRegistration;
+    await bridgePay(body.payment.payParams).expect(200);
+    expect((await db().dataSource.manager.findOneByOrFail(PayOrder, { id: body.payment.orderId })).state).toBe('paid');
+    const cancel = () =>
+      request(stack.baseUrl).post(`/api/events/${eventId}/registrations/cancel`).send({ token: body.ticket.token }).expect(200);
+    await cancel();
+    await stack.sandbox.pay?.settled();
+    expect((await db().dataSource.manager.findOneByOrFail(PayOrder, { id: body.payment.orderId })).state).toBe('refunded');
+    expect([...(stack.sandbox.pay?.refunds.values() ?? [])].map((r) => r.refund)).toEqual([9900]);
+    expect(await seats(eventId)).toBe(0);
+    await cancel();
+    expect(stack.sandbox.pay?.refunds.size).toBe(1);
+  });
+
   it('gives the seat back when the unpaid order closes after two hours: a full one-seat event takes a new registration', async () => {
     const eventId = await createEvent({ capacity: 1 });
     visitor = await follower();
