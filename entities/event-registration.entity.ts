@@ -1,7 +1,11 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** registered | waitlisted → cancelled; waitlisted → registered when a seat frees. Checked in is a row in event_checkins. */
-export const EVENT_REGISTRATION_STATUSES = ['registered', 'waitlisted', 'cancelled'] as const;
+/**
+ * registered | waitlisted → cancelled; waitlisted → registered when a seat frees. Checked in is a row in event_checkins.
+ * A paid event's registration is `unpaid` (holding its seat) until its order is paid (→ registered), or
+ * cancelled when the order closes, the pay window passes or the holder cancels.
+ */
+export const EVENT_REGISTRATION_STATUSES = ['registered', 'waitlisted', 'unpaid', 'cancelled'] as const;
 export type EventRegistrationStatus = (typeof EVENT_REGISTRATION_STATUSES)[number];
 
 /**

@@ -89,6 +89,13 @@ export class Event {
   @Column({ type: 'boolean', default: false })
   waitlist: boolean;
 
+  /**
+   * The ticket's price in fen (paid tickets, issue 15 §7); null: a free event. A paid event keeps
+   * no waitlist: a promoted waitlisted person would have to pay on notice, which is not built.
+   */
+  @Column({ type: 'int', nullable: true })
+  ticketPriceFen: number | null;
+
   @Column({ type: 'int', nullable: true })
   createdBy: number | null;
 

@@ -642,7 +642,7 @@ export function composeServices(p: ComposeParams) {
   // WeChat Pay (issue 15 §7): a merchant from the environment, or the sandbox's in sandbox mode.
   const payMerchant =
     p.payMerchant ?? config.pay.merchant ?? (config.sandbox && oa ? merchantConfigOfSandbox(processSandboxPayKeys(oa.appId)) : null);
-  const payments = new PaymentsService({
+  const payments: PaymentsService = new PaymentsService({
     dataSource,
     transactor,
     clock,
@@ -663,6 +663,9 @@ export function composeServices(p: ComposeParams) {
     offerBaseUrl: `${config.publicBaseUrl}/e/offer`,
     interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
     onRecorded: () => reactions.kick(),
+    // Paid tickets: a registration's order paid or closed moves the registration in the same transaction.
+    onOrderPaid: (m, order): Promise<{ refund: boolean }> => registrations.onOrderPaid(m, order),
+    onOrderClosed: (m, order): Promise<void> => registrations.onOrderClosed(m, order),
   });
 
   // Exhibitions (issue 15 §2-4): events, registrations and tickets, check-in at the gates.
@@ -688,7 +691,7 @@ export function composeServices(p: ComposeParams) {
     mpAppId: config.miniprogram.appId,
     publicBaseUrl: config.publicBaseUrl,
   };
-  const registrations = new RegistrationsService({
+  const registrations: RegistrationsService = new RegistrationsService({
     dataSource,
     transactor,
     clock,
@@ -702,6 +705,7 @@ export function composeServices(p: ComposeParams) {
     smsCodeTemplateId: config.sms ? config.events.smsCodeTemplateId : null,
     rateLimits: config.events.rateLimits,
     refundFor: payments.enabled ? (refund) => payments.refundFor(refund) : null,
+    payments: payments.enabled ? payments : null,
     notices: { consents: subscribeConsents, config: exhibitionSends },
     audit,
     onRecorded: () => reactions.kick(),
@@ -844,7 +848,7 @@ export function composeServices(p: ComposeParams) {
     createAdminChannelsRouter({ channels, auth }),
     createAdminEventsRouter({ events, checkins, registrations, auth }),
     createAdminEventReportRouter({ reports: eventReports, audit, auth }),
-    createEventsRouter({ events, registrations, visitor: visitorMiddleware }),
+    createEventsRouter({ events, registrations, visitor: visitorMiddleware, identifyVisitor: p.identifyVisitor }),
     createAdminEventAfterRouter({
       recaps: eventRecaps,
       surveys,
@@ -934,6 +938,8 @@ export function composeServices(p: ComposeParams) {
     { name: 'silent-customers', schedule: '37 2 * * *', run: async () => void (await silentCustomers.tagSilentContacts()) },
     // WeChat Pay: unpaid orders whose prepay has expired are closed (at WeChat Pay first).
     ...(payments.enabled ? [{ name: 'pay-close-expired', schedule: '*/5 * * * *', run: () => payments.closeExpired() }] : []),
+    // Paid tickets: unpaid registrations past the pay window give their seats back (after the close above).
+    { name: 'event-unpaid-release', schedule: '2-59/5 * * * *', run: async () => void (await registrations.releaseExpiredUnpaid()) },
     // Events: the day-before reminders of events whose reminder time has come (and late registrants').
     { name: 'event-reminders', schedule: '20 * * * * *', run: async () => void (await eventReminders.runDue()) },
     // Broadcasts falling due are expanded into the outbox; finished ones are closed.

@@ -59,6 +59,8 @@ const eventShape = {
   facts: factsSchema.optional(),
   smsVerification: z.boolean().optional(),
   waitlist: z.boolean().optional(),
+  /** Paid tickets: the price in fen (¥0.01 to ¥1,000,000), null or absent for a free event. */
+  ticketPriceFen: z.number().int().min(1).max(100_000_000).nullable().optional(),
 };
 const createSchema = z.strictObject(eventShape);
 const updateSchema = z.strictObject({
@@ -74,6 +76,7 @@ const updateSchema = z.strictObject({
   facts: factsSchema.optional(),
   smsVerification: z.boolean().optional(),
   waitlist: z.boolean().optional(),
+  ticketPriceFen: eventShape.ticketPriceFen,
 });
 const registrationsQuery = z.strictObject({
   /** The keyset cursor: the `next` of the page before (`before`/`nextBefore`: its earlier name). */
@@ -114,6 +117,7 @@ export function createAdminEventsRouter(deps: AdminEventsRouterDeps): Router<Adm
       facts: body.facts ?? {},
       smsVerification: body.smsVerification ?? false,
       waitlist: body.waitlist ?? false,
+      ticketPriceFen: body.ticketPriceFen ?? null,
     };
     checkEvent(input);
     ctx.body = await deps.events.createEvent({ ...input, actor: actorOf(ctx) });
@@ -136,6 +140,8 @@ export function createAdminEventsRouter(deps: AdminEventsRouterDeps): Router<Adm
       endsAt: patch.endsAt ?? new Date(current.endsAt),
       registrationDeadline: patch.registrationDeadline ?? new Date(current.registrationDeadline),
       fields: patch.fields ?? current.fields,
+      waitlist: patch.waitlist ?? current.waitlist,
+      ticketPriceFen: patch.ticketPriceFen === undefined ? current.ticketPriceFen : patch.ticketPriceFen,
     });
     const result = await deps.events.updateEvent({ id, patch, actor: actorOf(ctx) });
     if (result.ok) {
@@ -201,7 +207,7 @@ export function createAdminEventsRouter(deps: AdminEventsRouterDeps): Router<Adm
 }
 
 /** What zod cannot see field by field: the times' order and the form's keys. */
-function checkEvent(e: Pick<EventInput, 'startsAt' | 'endsAt' | 'registrationDeadline' | 'fields'>): void {
+function checkEvent(e: Pick<EventInput, 'startsAt' | 'endsAt' | 'registrationDeadline' | 'fields' | 'waitlist' | 'ticketPriceFen'>): void {
   const issues: { path: string; code: string; message: string }[] = [];
   if (e.endsAt.getTime() <= e.startsAt.getTime())
     issues.push({ path: 'endsAt', code: 'event_times', message: 'The end must come after the start' });
@@ -217,6 +223,10 @@ function checkEvent(e: Pick<EventInput, 'startsAt' | 'endsAt' | 'registrationDea
     if ((field.key === 'name' && field.type !== 'text') || (field.key === 'phone' && field.type !== 'phone'))
       issues.push({ path: `fields.${i}.type`, code: 'event_field_type', message: 'name is text, phone is phone' });
   });
+  // A promoted waitlisted person would have to pay on the notice of their seat, which is not built:
+  // a paid event is first come, first paid, and full when every seat is held (paid or unpaid).
+  if (e.waitlist && e.ticketPriceFen !== null)
+    issues.push({ path: 'waitlist', code: 'paid_event_waitlist', message: 'A paid event keeps no waitlist' });
   if (issues.length > 0) throw invalidFields(issues);
 }
 

@@ -85,6 +85,10 @@ export const ERROR_CODES = [
   'ticket_revoked',
   /** 409: the ticket's registration is still on the waitlist. */
   'ticket_waitlisted',
+  /** 409: the ticket's paid registration is not paid yet (paid tickets). */
+  'ticket_unpaid',
+  /** 502: a paid registration's WeChat Pay order could not be made or prepaid; the ticket page retries. */
+  'pay_order_failed',
   /** 409: the ticket is for another event. */
   'wrong_event',
   /** 409: the event is over. */
@@ -161,6 +165,7 @@ export const FIELD_RULE_CODES = [
   'channel_event_unknown',
   // Events (server/http/admin-events.routes.ts).
   'event_times',
+  'paid_event_waitlist',
   'event_field_keys',
   'event_field_options',
   'event_field_type',

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { EventsService } from '../modules/exhibitions/events.service';
 import type { RegistrationsService } from '../modules/exhibitions/registrations.service';
@@ -17,6 +17,8 @@ export interface EventsRouterDeps {
    * inside WeChat visits and registers as their contact. Absent: every caller is anonymous.
    */
   visitor?: Middleware;
+  /** The registering visitor's contact: visitorContactId after `visitor`, unless a test gives its own (as the offer page's). */
+  identifyVisitor?: (ctx: Context) => Promise<number | null>;
 }
 
 /** The invitation page's random visitor id (localStorage). */
@@ -80,7 +82,7 @@ export function createEventsRouter(deps: EventsRouterDeps): Router {
       smsCode: body.smsCode ?? null,
       visitorId: body.visitorId ?? null,
       ip: clientIp(ctx),
-      visitorContactId: visitorContactId(ctx),
+      visitorContactId: deps.identifyVisitor ? await deps.identifyVisitor(ctx) : visitorContactId(ctx),
     });
     ctx.body = unwrapExhibition(result);
     ctx.status = 201;
@@ -90,6 +92,14 @@ export function createEventsRouter(deps: EventsRouterDeps): Router {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, cancelSchema);
     ctx.body = unwrapExhibition(await deps.registrations.cancel({ eventId, token: body.token, ip: clientIp(ctx) }));
+  });
+
+  // Paid tickets: the ticket page's 去支付 (the same order prepaid again: its pay-sign parameters).
+  router.post('/api/events/:eventId/registrations/pay', async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    const body = await parseJsonBody(ctx, cancelSchema);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = unwrapExhibition(await deps.registrations.payAgain({ eventId, token: body.token, ip: clientIp(ctx) }));
   });
 
   router.get('/api/events/:eventId/tickets/:token', async (ctx) => {

@@ -37,6 +37,8 @@ export interface EventView {
   facts: { weather?: string; traffic?: string; expectedHeadcount?: number } | null;
   smsVerification: boolean;
   waitlist: boolean;
+  /** Paid tickets: the price in fen, null for a free event. */
+  ticketPriceFen?: number | null;
 }
 
 export interface Headcount {
@@ -63,6 +65,8 @@ export interface EventForm {
   expectedHeadcount: number | null;
   smsVerification: boolean;
   waitlist: boolean;
+  /** The ticket's price in yuan (two decimals); null: a free event. */
+  ticketPrice: number | null;
 }
 
 export function newEventForm(): EventForm {
@@ -85,6 +89,7 @@ export function newEventForm(): EventForm {
     expectedHeadcount: null,
     smsVerification: false,
     waitlist: true,
+    ticketPrice: null,
   };
 }
 
@@ -132,7 +137,9 @@ export function createEventBody(form: EventForm): Record<string, unknown> {
     agenda: parseAgenda(form.agenda),
     facts,
     smsVerification: form.smsVerification,
-    waitlist: form.waitlist,
+    // A paid event keeps no waitlist (the server refuses one: paid_event_waitlist).
+    waitlist: form.waitlist && form.ticketPrice === null,
+    ticketPriceFen: form.ticketPrice === null ? null : Math.round(form.ticketPrice * 100),
   };
 }
 

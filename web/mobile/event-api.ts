@@ -6,6 +6,7 @@
 import { api } from '@shared/api';
 import type { RegistrationField } from '@shared/registration-form';
 import type { Venue } from './map-links';
+import type { PayParams } from './offer-api';
 
 export type EventStatus = 'open' | 'full' | 'closed' | 'ended';
 
@@ -25,6 +26,8 @@ export interface PublicEvent {
   facts: { weather?: string | null; traffic?: string | null; expectedHeadcount?: number | null } | null;
   smsVerification: boolean;
   waitlist: boolean;
+  /** Paid tickets: the price in fen; null (or absent from an older server) for a free event. */
+  ticketPriceFen?: number | null;
 }
 
 export interface RegistrationBody {
@@ -35,19 +38,28 @@ export interface RegistrationBody {
   visitorId?: string;
 }
 
-export interface Registered {
-  registrationId: number | string;
-  status: 'registered';
-  ticket: { token: string; qrImageUrl: string };
+/** A paid registration's order: its id (polled until paid) and the pay-sign parameters for WeChat. */
+export interface RegistrationPayment {
+  orderId: number;
+  payParams: PayParams;
 }
 
-export type TicketStatus = 'valid' | 'revoked' | 'checked_in' | 'waitlisted';
+export interface Registered {
+  registrationId: number | string;
+  /** `unpaid`: a paid event's registration, valid once `payment` is paid. */
+  status: 'registered' | 'unpaid';
+  ticket: { token: string; qrImageUrl: string };
+  payment?: RegistrationPayment;
+}
+
+export type TicketStatus = 'valid' | 'revoked' | 'checked_in' | 'waitlisted' | 'unpaid';
 
 export interface PublicTicket {
   status: TicketStatus;
   eventName: string;
   name: string;
   startsAt: string;
+  ticketPriceFen?: number | null;
 }
 
 export type CloudSection = 'materials' | 'products' | 'cases';
@@ -82,6 +94,8 @@ export const eventApi = {
   register: (eventId: string, body: RegistrationBody) => api.post<Registered>(`${base(eventId)}/registrations`, body),
   ticket: (eventId: string, token: string) => api.get<PublicTicket>(`${base(eventId)}/tickets/${encodeURIComponent(token)}`),
   cancel: (eventId: string, token: string) => api.post<{ status: 'cancelled' }>(`${base(eventId)}/registrations/cancel`, { token }),
+  /** An unpaid ticket's 去支付: its order's pay-sign parameters again. */
+  pay: (eventId: string, token: string) => api.post<RegistrationPayment>(`${base(eventId)}/registrations/pay`, { token }),
   cloud: (eventId: string, channelId?: number) => api.get<PublicCloud>(`${base(eventId)}/cloud${channelId ? `?ch=${channelId}` : ''}`),
   cloudVisit: (eventId: string, body: { channelId?: number; visitorId: string }) =>
     api.post<{ known: boolean }>(`${base(eventId)}/cloud/visits`, body),

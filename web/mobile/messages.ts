@@ -31,6 +31,8 @@ const zhCN = {
   'event.fullWaitlist': '名额已满，现在报名将进入候补名单，有空位时按顺序递补。',
   'event.haveTicket': '您已报名本活动',
   'event.openTicket': '查看电子票',
+  'event.price': '门票',
+  'event.priceValue': '¥{yuan}',
 
   'form.title': '报名信息',
   'form.placeholder': '请输入{label}',
@@ -42,6 +44,7 @@ const zhCN = {
   'form.consent': '我已阅读并同意主办方按隐私政策收集和使用以上信息，用于本次活动的报名、通知与签到',
   'form.submit': '立即报名',
   'form.submitWaitlist': '加入候补',
+  'form.submitPay': '报名并支付 ¥{yuan}',
 
   'problem.required': '请填写{label}',
   'problem.too_long': '{label}最多{max}个字',
@@ -70,6 +73,10 @@ const zhCN = {
   'ticket.status.revoked': '已取消',
   'ticket.status.checked_in': '已签到',
   'ticket.status.waitlisted': '候补中',
+  'ticket.status.unpaid': '待支付',
+  'ticket.unpaid': '支付后门票生效；2 小时内未支付，名额将自动释放',
+  'ticket.pay': '去支付 ¥{yuan}',
+  'ticket.payWaiting': '支付完成，正在确认…',
   'ticket.holder': '参会人',
   'ticket.cancel': '取消报名',
   'ticket.cancelConfirm': '取消后电子票将失效，确定取消报名吗？',
@@ -105,6 +112,7 @@ const zhCN = {
   'error.already_purchased': '该优惠每人限购一次，您已购买过',
   'error.product_not_found': '该优惠不存在或已结束',
   'error.pay_not_configured': '暂不支持在线支付',
+  'error.pay_order_failed': '暂时无法发起支付，请稍后重试',
 
   'cloud.title': '云展厅',
   'cloud.enter': '进入云展厅',
@@ -174,6 +182,8 @@ const en: Messages = {
   'event.fullWaitlist': 'The event is full: registering now puts you on the waiting list.',
   'event.haveTicket': 'You are registered',
   'event.openTicket': 'Open my ticket',
+  'event.price': 'Ticket',
+  'event.priceValue': '¥{yuan}',
 
   'form.title': 'Registration',
   'form.placeholder': 'Enter {label}',
@@ -185,6 +195,7 @@ const en: Messages = {
   'form.consent': 'I agree that the organiser uses this information for registration, notices and check-in, as its privacy policy says',
   'form.submit': 'Register',
   'form.submitWaitlist': 'Join the waiting list',
+  'form.submitPay': 'Register and pay ¥{yuan}',
 
   'problem.required': 'Please fill in {label}',
   'problem.too_long': '{label}: at most {max} characters',
@@ -213,6 +224,10 @@ const en: Messages = {
   'ticket.status.revoked': 'Cancelled',
   'ticket.status.checked_in': 'Checked in',
   'ticket.status.waitlisted': 'Waiting list',
+  'ticket.status.unpaid': 'Awaiting payment',
+  'ticket.unpaid': 'The ticket is valid once paid; unpaid for 2 hours, the seat is released',
+  'ticket.pay': 'Pay ¥{yuan}',
+  'ticket.payWaiting': 'Paid, confirming…',
   'ticket.holder': 'Attendee',
   'ticket.cancel': 'Cancel registration',
   'ticket.cancelConfirm': 'Your ticket stops working. Cancel your registration?',
@@ -247,6 +262,7 @@ const en: Messages = {
   'error.already_purchased': 'This offer is once per person, and you have bought it already',
   'error.product_not_found': 'This offer does not exist or has ended',
   'error.pay_not_configured': 'Online payment is not available yet',
+  'error.pay_order_failed': 'The payment could not be started, please try again later',
 
   'cloud.title': 'Cloud exhibition',
   'cloud.enter': 'Visit the cloud exhibition',
@@ -340,6 +356,7 @@ const KNOWN_ERRORS = new Set([
   'already_purchased',
   'product_not_found',
   'pay_not_configured',
+  'pay_order_failed',
 ]);
 
 /** The sentence for an API refusal; a waitlisted `event_full` names the position. */

@@ -43,6 +43,7 @@ import { Imports1796000000000 } from './1796000000000-imports';
 import { EventCloud1796100000000 } from './1796100000000-event-cloud';
 import { EventAfter1796200000000 } from './1796200000000-event-after';
 import { ChannelsEventForeignKey1796300000000 } from './1796300000000-channels-event-foreign-key';
+import { EventTicketPrice1796400000000 } from './1796400000000-event-ticket-price';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -98,6 +99,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   EventCloud1796100000000,
   EventAfter1796200000000,
   ChannelsEventForeignKey1796300000000,
+  EventTicketPrice1796400000000,
 ];
 
 /**

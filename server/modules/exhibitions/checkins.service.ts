@@ -243,6 +243,8 @@ export class CheckinsService {
     // Signed by us but with an older key: the registration was cancelled and made again, and this ticket was revoked then.
     if (reg.status === 'cancelled' || reg.ticketKey !== p.key) return refuse('ticket_revoked', 'The ticket was cancelled');
     if (reg.status === 'waitlisted') return refuse('ticket_waitlisted', 'The registration is still on the waitlist');
+    // A paid event's ticket before its payment: the seat is held, not bought (paid tickets).
+    if (reg.status === 'unpaid') return refuse('ticket_unpaid', 'The ticket has not been paid yet');
     const now = this.deps.clock.now();
     if (now.getTime() >= p.event.endsAt.getTime()) return refuse('ticket_expired', 'The event is over');
     if (p.checkedIn) return alreadyCheckedIn(p.checkedIn.gate, p.checkedIn.at);

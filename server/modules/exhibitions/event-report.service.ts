@@ -139,7 +139,8 @@ export class EventReportService {
         rowOf(r.channel_id).registrations += n;
         registrations += n;
       } else if (r.status === 'waitlisted') waitlisted += n;
-      else cancelled += n;
+      // An unpaid registration (a paid event's, not paid yet) is neither: it holds a seat for two hours at most.
+      else if (r.status === 'cancelled') cancelled += n;
     }
     let checkins = 0;
     for (const c of checkinRows) {

@@ -43,6 +43,11 @@ export interface EventInput {
   facts: EventFacts;
   smsVerification: boolean;
   waitlist: boolean;
+  /**
+   * Paid tickets (issue 15 §7): the price in fen, null for a free event. A paid event's
+   * registration is `unpaid` until its WeChat Pay order is paid (registrations.service.ts).
+   */
+  ticketPriceFen: number | null;
 }
 
 export type EventStatus = 'open' | 'full' | 'closed' | 'ended';
@@ -63,6 +68,7 @@ export interface EventView {
   facts: EventFacts;
   smsVerification: boolean;
   waitlist: boolean;
+  ticketPriceFen: number | null;
 }
 
 export interface AdminEventView extends EventView {
@@ -78,7 +84,7 @@ export interface RegistrationView {
   name: string;
   phone: string;
   answers: Record<string, string | number>;
-  status: 'registered' | 'waitlisted' | 'cancelled';
+  status: 'registered' | 'waitlisted' | 'unpaid' | 'cancelled';
   source: string;
   channelId: number | null;
   /** The channel's name (null: none, or it was deleted). */
@@ -89,7 +95,7 @@ export interface RegistrationView {
 }
 
 /** The registrations list's filter: the row's status, with `checked_in` apart from `registered`. */
-export const REGISTRATION_LIST_STATUSES = ['registered', 'waitlisted', 'cancelled', 'checked_in'] as const;
+export const REGISTRATION_LIST_STATUSES = ['registered', 'waitlisted', 'unpaid', 'cancelled', 'checked_in'] as const;
 export type RegistrationListStatus = (typeof REGISTRATION_LIST_STATUSES)[number];
 
 export type EventResult<T> =
@@ -105,19 +111,22 @@ export interface EventRecord extends EventInput {
 
 const EVENT_COLUMNS =
   'id, name, venue, starts_at, ends_at, capacity, registered, registration_deadline, fields, benefit, agenda, facts, ' +
-  'sms_verification, waitlist, created_at, updated_at';
+  'sms_verification, waitlist, ticket_price_fen, created_at, updated_at';
 
 export class EventsService {
   constructor(private readonly deps: EventsServiceDeps) {}
 
-  async createEvent(p: EventInput & { actor: AuditActor }): Promise<{ id: number }> {
+  async createEvent(
+    p: Omit<EventInput, 'ticketPriceFen'> & { ticketPriceFen?: number | null; actor: AuditActor },
+  ): Promise<{ id: number }> {
     const fields = withRequiredFields(p.fields);
+    const ticketPriceFen = p.ticketPriceFen ?? null;
     return this.deps.transactor.run(async (m) => {
       const now = toSqlDate(this.deps.clock.now());
       const id = await insertReturningId(
         m,
         'INSERT INTO events (name, venue, starts_at, ends_at, capacity, registered, registration_deadline, fields, benefit, agenda, facts, ' +
-          'sms_verification, waitlist, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'sms_verification, waitlist, ticket_price_fen, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [
           p.name,
           JSON.stringify(p.venue),
@@ -131,6 +140,7 @@ export class EventsService {
           JSON.stringify(p.facts),
           p.smsVerification ? 1 : 0,
           p.waitlist ? 1 : 0,
+          ticketPriceFen,
           p.actor.operatorId,
           now,
           now,
@@ -152,6 +162,7 @@ export class EventsService {
           fields: fields.map((f) => f.label),
           smsVerification: p.smsVerification,
           waitlist: p.waitlist,
+          ticketPriceFen,
         }),
       });
       return { id };
@@ -171,7 +182,7 @@ export class EventsService {
       if (next.capacity < current.registered) return { ok: false, reason: 'capacity_below_registered', registered: current.registered };
       await m.query(
         'UPDATE events SET name = ?, venue = ?, starts_at = ?, ends_at = ?, capacity = ?, registration_deadline = ?, fields = ?, benefit = ?, ' +
-          'agenda = ?, facts = ?, sms_verification = ?, waitlist = ?, updated_at = ? WHERE id = ?',
+          'agenda = ?, facts = ?, sms_verification = ?, waitlist = ?, ticket_price_fen = ?, updated_at = ? WHERE id = ?',
         [
           next.name,
           JSON.stringify(next.venue),
@@ -185,6 +196,7 @@ export class EventsService {
           JSON.stringify(next.facts),
           next.smsVerification ? 1 : 0,
           next.waitlist ? 1 : 0,
+          next.ticketPriceFen,
           toSqlDate(this.deps.clock.now()),
           p.id,
         ],
@@ -202,6 +214,7 @@ export class EventsService {
         facts: JSON.stringify(e.facts),
         smsVerification: e.smsVerification,
         waitlist: e.waitlist,
+        ticketPriceFen: e.ticketPriceFen,
       });
       await this.deps.audit.record({
         manager: m,
@@ -414,6 +427,7 @@ function publicView(event: EventRecord, now: Date): EventView {
     facts: event.facts,
     smsVerification: event.smsVerification,
     waitlist: event.waitlist,
+    ticketPriceFen: event.ticketPriceFen,
   };
 }
 
@@ -432,6 +446,7 @@ interface EventRow {
   facts: unknown;
   sms_verification: number | string | boolean;
   waitlist: number | string | boolean;
+  ticket_price_fen: number | string | null;
   created_at: unknown;
   updated_at: unknown;
 }
@@ -452,6 +467,7 @@ function recordOf(row: EventRow): EventRecord {
     facts: parseJson<EventFacts>(row.facts, {}),
     smsVerification: Boolean(Number(row.sms_verification)),
     waitlist: Boolean(Number(row.waitlist)),
+    ticketPriceFen: row.ticket_price_fen === null || row.ticket_price_fen === undefined ? null : Number(row.ticket_price_fen),
     createdAt: fromSqlDate(row.created_at),
     updatedAt: fromSqlDate(row.updated_at),
   };

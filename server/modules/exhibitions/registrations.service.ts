@@ -6,6 +6,7 @@ import { maskPersonalData, type Logger } from '../../adapters/logger';
 import { isUniqueViolation } from '../../db/errors';
 import { executeCountingRows, fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
+import type { JsapiPayParams } from '../../adapters/wechat-pay.client';
 import { describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 import type { ContactsService, IdentityRef } from '../contacts/contacts.service';
 import { refreshSearchTerms } from '../contacts/search-terms';
@@ -63,6 +64,21 @@ export interface RegistrationsServiceDeps {
     consents: ExhibitionSendDeps['consents'];
     config: ExhibitionSendConfig & { timezone: string; publicBaseUrl: string };
   } | null;
+  /**
+   * Paid tickets (issue 15 §7): the payments module's JSAPI orders, wired in compose.ts (this
+   * module is called by payments only through its hooks, onOrderPaid and onOrderClosed). Absent or
+   * null: payments are not configured, and a paid event cannot be registered for.
+   */
+  payments?: {
+    payerOf(contactId: number): Promise<{ contactId: number; openid: string } | null>;
+    createJsapiOrder(p: {
+      contactId: number;
+      openid: string;
+      ref: { type: string; id: string; amountFen: number; description: string };
+    }): Promise<{ order: { id: number }; payParams: JsapiPayParams }>;
+    openOrderFor(ref: { type: string; id: string }): Promise<number | null>;
+    payParamsOf(orderId: number): Promise<JsapiPayParams>;
+  } | null;
   /** Records an operator's cancel. */
   audit: Pick<AuditService, 'record'>;
   /** After an interaction is committed: the reactions run. */
@@ -78,7 +94,26 @@ export interface Ticket {
 
 export type CancelResult = { ok: true; value: { status: 'cancelled' } } | Refusal;
 
-export type RegisterResult = { ok: true; value: { registrationId: number; status: 'registered'; ticket: Ticket } } | Refusal;
+/** A paid registration's order and the pay-sign parameters the page hands to WeixinJSBridge. */
+export interface RegistrationPayment {
+  orderId: number;
+  payParams: JsapiPayParams;
+}
+
+/** A registration made: registered, or (a paid event) unpaid with its order to pay. */
+export type Registered =
+  | { registrationId: number; status: 'registered'; ticket: Ticket }
+  | { registrationId: number; status: 'unpaid'; ticket: Ticket; payment: RegistrationPayment };
+
+export type RegisterResult = { ok: true; value: Registered } | Refusal;
+
+/**
+ * How long an unpaid registration holds its seat: the JSAPI order's pay window (payments'
+ * UNPAID_ORDER_CLOSE_MS, two hours: after it the prepay_id cannot open the pay sheet and the order
+ * is closed). Past it the registration is released even when its order could not be closed.
+ */
+export const UNPAID_REGISTRATION_HOLD_MS = 2 * 60 * 60 * 1000;
+const RELEASE_BATCH = 100;
 
 export interface RegisterParams {
   eventId: number;
@@ -124,7 +159,7 @@ interface RegistrationRow {
   contact_id: number | string;
   name: string;
   phone: string;
-  status: 'registered' | 'waitlisted' | 'cancelled';
+  status: 'registered' | 'waitlisted' | 'unpaid' | 'cancelled';
   ticket_key: string;
 }
 
@@ -155,6 +190,14 @@ export class RegistrationsService {
     const form = validateAnswers(event.fields, p.answers);
     if (!form.ok) return refuse('validation_failed', 'Some answers are not valid', { fields: form.fields });
     if (p.consent !== true) return refuse('consent_required', 'The privacy consent is required');
+    // A paid ticket is paid with JSAPI, which needs the payer's openid: only the web OAuth visitor
+    // (inside WeChat) can register, and nothing is stored for anyone else.
+    let payer: { contactId: number; openid: string } | null = null;
+    if (event.ticketPriceFen !== null) {
+      if (!this.deps.payments) return refuse('pay_not_configured', 'WeChat Pay is not configured: this paid event takes no registrations');
+      payer = p.visitorContactId ? await this.deps.payments.payerOf(p.visitorContactId) : null;
+      if (!payer) return refuse('wechat_required', 'Open this page in WeChat to register and pay (WeChat Pay needs your WeChat identity)');
+    }
     const phoneLimited = await this.limitPhone(form.phone);
     if (phoneLimited) return phoneLimited;
     const status = eventStatus(event, this.deps.clock.now());
@@ -176,6 +219,7 @@ export class RegistrationsService {
       // A code was checked: the phone is the visitor's, proven as WeChat proves an openid.
       phoneVerified: event.smsVerification,
       source: 'h5',
+      payer,
     });
   }
 
@@ -290,6 +334,10 @@ export class RegistrationsService {
           p.eventId,
         ]);
         promoted = await this.promoteFirstWaitlisted(m, p.eventId, now);
+      } else if (row.status === 'unpaid') {
+        // An unpaid seat goes back (a paid event keeps no waitlist); its open order closes by
+        // itself, and a payment that still arrives is refunded (onOrderPaid).
+        await giveSeatBack(m, p.eventId, now);
       }
       await this.deps.interactions.recordInteraction(m, {
         type: 'registration_cancelled',
@@ -324,20 +372,166 @@ export class RegistrationsService {
     return result;
   }
 
+  /**
+   * The paid notification of a registration's order (payments.applyPaid's onOrderPaid, in its
+   * transaction): unpaid → registered by one guarded UPDATE, the ticket valid from then, and a
+   * `registration` interaction (status registered, paid) on the contact. A registration that is
+   * no longer unpaid (cancelled or released meanwhile, or paid by another order) asks for the
+   * payment's refund.
+   */
+  async onOrderPaid(
+    m: EntityManager,
+    order: { id: number; refType: string | null; refId: string | null; amountFen: number },
+  ): Promise<{ refund: boolean }> {
+    if (order.refType !== REGISTRATION_REF_TYPE || order.refId === null) return { refund: false };
+    const row = await this.lockRegistration(m, Number(order.refId));
+    if (!row) {
+      // Registrations are never deleted: an order naming none is for a person to look at, not to refund blindly.
+      this.deps.logger.error('payment for an unknown registration', { orderId: order.id, registrationId: order.refId });
+      return { refund: false };
+    }
+    const now = this.deps.clock.now();
+    const moved = await executeCountingRows(
+      m,
+      "UPDATE event_registrations SET status = 'registered', updated_at = ? WHERE id = ? AND status = 'unpaid'",
+      [toSqlDate(now), row.id],
+    );
+    if (moved === 0) {
+      this.deps.logger.warn('payment for a registration that is not unpaid: refunded', {
+        registrationId: Number(row.id),
+        status: row.status,
+      });
+      return { refund: true };
+    }
+    const eventId = Number(row.event_id);
+    await this.deps.interactions.recordInteraction(m, {
+      type: 'registration',
+      channel: 'pay',
+      occurredAt: now,
+      detail: { eventId, registrationId: Number(row.id), status: 'registered', paid: true, orderId: order.id, amountFen: order.amountFen },
+      identity: null,
+      contactId: Number(row.contact_id),
+      dedupeKey: `event:${eventId}:paid:${row.id}:${row.ticket_key}`,
+      ref: { type: 'event', id: String(eventId) },
+    });
+    return { refund: false };
+  }
+
+  /** A registration's order closed unpaid (payments.closeExpired's onOrderClosed, in its transaction): the seat goes back. */
+  async onOrderClosed(m: EntityManager, order: { refType: string | null; refId: string | null }): Promise<void> {
+    if (order.refType !== REGISTRATION_REF_TYPE || order.refId === null) return;
+    await this.releaseUnpaid(m, Number(order.refId), 'order_closed');
+  }
+
+  /**
+   * Unpaid registrations older than the pay window are released (their order may not have been
+   * closed: WeChat Pay did not answer the close, or making the order failed): unpaid → cancelled,
+   * the seat back. A payment that still arrives is refunded. Returns how many were released.
+   */
+  async releaseExpiredUnpaid(): Promise<number> {
+    const now = this.deps.clock.now();
+    const cutoff = new Date(now.getTime() - UNPAID_REGISTRATION_HOLD_MS);
+    const due = await this.deps.dataSource.query<{ id: number | string }[]>(
+      `SELECT id FROM event_registrations WHERE status = 'unpaid' AND queued_at < ? ORDER BY queued_at LIMIT ${RELEASE_BATCH}`,
+      [toSqlDate(cutoff)],
+    );
+    let released = 0;
+    for (const row of due) {
+      if (await this.deps.transactor.runRetrying((m) => this.releaseUnpaid(m, Number(row.id), 'pay_window_passed'))) released += 1;
+    }
+    if (released > 0) this.deps.onRecorded?.();
+    return released;
+  }
+
+  /** unpaid → cancelled by one guarded UPDATE, the seat back, a `registration_cancelled` interaction; false when it was not unpaid. */
+  private async releaseUnpaid(m: EntityManager, registrationId: number, reason: 'order_closed' | 'pay_window_passed'): Promise<boolean> {
+    const row = await this.lockRegistration(m, registrationId);
+    if (!row) return false;
+    const now = this.deps.clock.now();
+    const moved = await executeCountingRows(
+      m,
+      "UPDATE event_registrations SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ? AND status = 'unpaid'",
+      [toSqlDate(now), toSqlDate(now), row.id],
+    );
+    if (moved === 0) return false;
+    const eventId = Number(row.event_id);
+    await giveSeatBack(m, eventId, now);
+    await this.deps.interactions.recordInteraction(m, {
+      type: 'registration_cancelled',
+      channel: 'system',
+      occurredAt: now,
+      detail: { eventId, registrationId: Number(row.id), unpaid: true, reason },
+      identity: null,
+      contactId: Number(row.contact_id),
+      dedupeKey: `event:${eventId}:cancel:${row.id}:${row.ticket_key}`,
+      ref: { type: 'event', id: String(eventId) },
+    });
+    this.deps.logger.info('unpaid registration released', { eventId, registrationId: Number(row.id), reason });
+    return true;
+  }
+
+  /**
+   * POST /api/events/:eventId/registrations/pay: the ticket page's 去支付. The registration's open
+   * order is prepaid again (payParamsOf: WeChat Pay answers the same prepay_id for the same
+   * out_trade_no); when it has none (making it failed at registration) a new one is made.
+   */
+  async payAgain(p: { eventId: number; token: string; ip: string | null }): Promise<{ ok: true; value: RegistrationPayment } | Refusal> {
+    const ipLimited = await this.limitIp(p.ip);
+    if (ipLimited) return ipLimited;
+    const claims = await this.claimsOf(p.eventId, p.token);
+    if (!claims.ok) return claims;
+    const [row] = await this.deps.dataSource.query<RegistrationRow[]>(
+      'SELECT id, event_id, contact_id, name, phone, status, ticket_key FROM event_registrations WHERE id = ? AND event_id = ?',
+      [claims.value.registrationId, p.eventId],
+    );
+    if (!row || row.ticket_key !== claims.value.key || row.status === 'cancelled')
+      return refuse('ticket_revoked', 'The ticket was cancelled');
+    if (row.status !== 'unpaid') return refuse('already_purchased', 'The ticket is paid already');
+    const payments = this.deps.payments;
+    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, p.eventId);
+    if (!payments || !event || event.ticketPriceFen === null) return refuse('pay_not_configured', 'WeChat Pay is not configured');
+    const ref = { type: REGISTRATION_REF_TYPE, id: String(row.id) };
+    try {
+      const orderId = await payments.openOrderFor(ref);
+      if (orderId !== null) return { ok: true, value: { orderId, payParams: await payments.payParamsOf(orderId) } };
+      const payer = await payments.payerOf(Number(row.contact_id));
+      if (!payer) return refuse('wechat_required', 'Open this page in WeChat to pay');
+      return { ok: true, value: await this.orderFor(event, Number(row.id), payer) };
+    } catch (error) {
+      this.deps.logger.error('order of a paid registration failed', {
+        registrationId: Number(row.id),
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return refuse('pay_order_failed', 'The payment could not be started: try again');
+    }
+  }
+
   /** GET /api/events/:eventId/tickets/:token: what the ticket page shows. */
-  async ticketStatus(p: {
-    eventId: number;
-    token: string;
-  }): Promise<
-    | { ok: true; value: { status: 'valid' | 'revoked' | 'checked_in' | 'waitlisted'; eventName: string; name: string; startsAt: string } }
+  async ticketStatus(p: { eventId: number; token: string }): Promise<
+    | {
+        ok: true;
+        value: {
+          status: 'valid' | 'revoked' | 'checked_in' | 'waitlisted' | 'unpaid';
+          eventName: string;
+          name: string;
+          startsAt: string;
+          /** The event's ticket price in fen (null: free), for the 去支付 button of an unpaid ticket. */
+          ticketPriceFen: number | null;
+        };
+      }
     | Refusal
   > {
     const claims = await this.claimsOf(p.eventId, p.token);
     if (!claims.ok) return claims;
     const [row] = await this.deps.dataSource.query<
-      (RegistrationRow & { event_name: string; starts_at: unknown; checked_in: number | string | null })[]
+      (RegistrationRow & {
+        event_name: string;
+        starts_at: unknown;
+        ticket_price_fen: number | string | null;
+        checked_in: number | string | null;
+      })[]
     >(
-      'SELECT r.id, r.status, r.name, r.ticket_key, e.name AS event_name, e.starts_at, c.id AS checked_in FROM event_registrations r ' +
+      'SELECT r.id, r.status, r.name, r.ticket_key, e.name AS event_name, e.starts_at, e.ticket_price_fen, c.id AS checked_in FROM event_registrations r ' +
         'JOIN events e ON e.id = r.event_id LEFT JOIN event_checkins c ON c.registration_id = r.id WHERE r.id = ? AND r.event_id = ?',
       [claims.value.registrationId, p.eventId],
     );
@@ -347,10 +541,19 @@ export class RegistrationsService {
         ? 'checked_in'
         : row.status === 'cancelled'
           ? 'revoked'
-          : row.status === 'waitlisted'
-            ? 'waitlisted'
+          : row.status === 'waitlisted' || row.status === 'unpaid'
+            ? row.status
             : 'valid';
-    return { ok: true, value: { status, eventName: row.event_name, name: row.name, startsAt: fromSqlDate(row.starts_at).toISOString() } };
+    return {
+      ok: true,
+      value: {
+        status,
+        eventName: row.event_name,
+        name: row.name,
+        startsAt: fromSqlDate(row.starts_at).toISOString(),
+        ticketPriceFen: row.ticket_price_fen === null ? null : Number(row.ticket_price_fen),
+      },
+    };
   }
 
   /** The ticket's QR code (the token itself, which the scanner posts). Only for a well-signed token of this event. */
@@ -441,15 +644,17 @@ export class RegistrationsService {
     visitorContactId: number | null;
     phoneVerified: boolean;
     source: 'h5';
+    /** A paid event's payer (register checked it): the registration is stored unpaid. */
+    payer: { contactId: number; openid: string } | null;
   }): Promise<RegisterResult> {
     const key = newTicketKey();
     const now = this.deps.clock.now();
-    let outcome: { registrationId: number; status: 'registered' | 'waitlisted' } | Refusal;
+    let outcome: { registrationId: number; status: 'registered' | 'waitlisted' | 'unpaid' } | Refusal;
     try {
       outcome = await this.deps.transactor.run(async (m) => {
         const seated = await takeSeat(m, p.event.id, now);
-        if (!seated && !p.event.waitlist) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
-        const status = seated ? 'registered' : 'waitlisted';
+        if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
+        const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
         // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
         const registrationId = await this.insertRegistration(m, {
@@ -484,6 +689,21 @@ export class RegistrationsService {
     if ('ok' in outcome) return outcome;
     this.deps.onRecorded?.();
     const ticket = await this.ticketOf({ eventId: p.event.id, registrationId: outcome.registrationId, key });
+    if (outcome.status === 'unpaid' && p.payer) {
+      const registrationId = outcome.registrationId;
+      try {
+        const payment = await this.orderFor(p.event, registrationId, p.payer);
+        return { ok: true, value: { registrationId, status: 'unpaid', ticket, payment } };
+      } catch (error) {
+        // The registration stays unpaid, holding its seat until the pay window passes (then it is
+        // released); the ticket page's 去支付 asks for an order again.
+        this.deps.logger.error('order of a paid registration failed', {
+          registrationId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return refuse('pay_order_failed', 'The payment could not be started: try again from the ticket page', { registrationId, ticket });
+      }
+    }
     if (outcome.status === 'waitlisted') {
       // Its place in the line: those queued before it, or at the same moment with a lower id.
       const [position] = await this.deps.dataSource.query<{ n: number | string }[]>(
@@ -501,6 +721,22 @@ export class RegistrationsService {
     return { ok: true, value: { registrationId: outcome.registrationId, status: 'registered', ticket } };
   }
 
+  /** A JSAPI order for a paid registration (after its commit: the order refers to a stored registration). */
+  private async orderFor(
+    event: EventRecord,
+    registrationId: number,
+    payer: { contactId: number; openid: string },
+  ): Promise<RegistrationPayment> {
+    const payments = this.deps.payments;
+    if (!payments || event.ticketPriceFen === null) throw new Error('not a paid event');
+    const { order, payParams } = await payments.createJsapiOrder({
+      contactId: payer.contactId,
+      openid: payer.openid,
+      ref: { type: REGISTRATION_REF_TYPE, id: String(registrationId), amountFen: event.ticketPriceFen, description: `${event.name} 门票` },
+    });
+    return { orderId: order.id, payParams };
+  }
+
   /**
    * The phone is registered already. A cancelled registration comes back to life (a new ticket,
    * a seat if there is one); any other answers already_registered with its id.
@@ -509,7 +745,7 @@ export class RegistrationsService {
     p: Parameters<RegistrationsService['store']>[0],
     key: string,
     now: Date,
-  ): Promise<{ registrationId: number; status: 'registered' | 'waitlisted' } | Refusal> {
+  ): Promise<{ registrationId: number; status: 'registered' | 'waitlisted' | 'unpaid' } | Refusal> {
     const [existing] = await this.deps.dataSource.query<RegistrationRow[]>(
       'SELECT id, status FROM event_registrations WHERE event_id = ? AND phone = ?',
       [p.event.id, p.phone],
@@ -520,8 +756,8 @@ export class RegistrationsService {
     try {
       return await this.deps.transactor.run(async (m) => {
         const seated = await takeSeat(m, p.event.id, now);
-        if (!seated && !p.event.waitlist) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
-        const status = seated ? 'registered' : 'waitlisted';
+        if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
+        const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
         const revived = await executeCountingRows(
           m,
@@ -569,7 +805,7 @@ export class RegistrationsService {
       phone: string;
       name: string;
       answers: Answers;
-      status: 'registered' | 'waitlisted';
+      status: 'registered' | 'waitlisted' | 'unpaid';
       key: string;
       source: string;
       channelId: number | null;
@@ -816,4 +1052,19 @@ export class RegistrationsService {
  */
 function codeHash(secret: Buffer, eventId: number, phone: string, code: string): string {
   return createHmac('sha256', secret).update(`sms:${eventId}:${phone}:${code}`).digest('hex');
+}
+
+/** A paid event keeps no waitlist (the admin form refuses one; older rows are read the same way). */
+function waitlists(event: EventRecord): boolean {
+  return event.waitlist && event.ticketPriceFen === null;
+}
+
+/** A seat taken: registered, or unpaid until its order is paid (a paid event); no seat: waitlisted. */
+function seatedStatus(event: EventRecord, seated: boolean): 'registered' | 'unpaid' | 'waitlisted' {
+  if (!seated) return 'waitlisted';
+  return event.ticketPriceFen === null ? 'registered' : 'unpaid';
+}
+
+async function giveSeatBack(m: EntityManager, eventId: number, now: Date): Promise<void> {
+  await m.query('UPDATE events SET registered = registered - 1, updated_at = ? WHERE id = ? AND registered > 0', [toSqlDate(now), eventId]);
 }

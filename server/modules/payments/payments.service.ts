@@ -36,6 +36,15 @@ export interface PaymentsServiceDeps {
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   /** After a payment interaction is committed: the reactions run (lifecycle → revenue). */
   onRecorded?: () => void;
+  /**
+   * What the order was for learns it is paid, inside the transaction that marks it paid (a paid
+   * registration becomes registered: compose.ts wires the exhibitions, which payments does not
+   * import). `refund`: what was bought is gone (a registration cancelled meanwhile), so the
+   * payment is refunded after the commit.
+   */
+  onOrderPaid?: (manager: EntityManager, order: PayOrderView) => Promise<{ refund: boolean }>;
+  /** An unpaid order was closed, in the closing transaction (its unpaid registration gives its seat back). */
+  onOrderClosed?: (manager: EntityManager, order: PayOrderView) => Promise<void>;
 }
 
 export interface PayOrderView {
@@ -266,6 +275,34 @@ export class PaymentsService {
     const [row] = await this.deps.dataSource.query<ProductRow[]>(`SELECT ${PRODUCT_COLUMNS} FROM pay_products WHERE id = ?`, [id]);
     if (!row || !Number(row.active)) return null;
     return { id: Number(row.id), name: row.name, priceFen: Number(row.price_fen), oncePerContact: Boolean(Number(row.once_per_contact)) };
+  }
+
+  /**
+   * The contact's payer identity: its openid of the Pay appid (web OAuth gave it), on the contact
+   * or the one it was merged into; null without one (outside WeChat) or without payments.
+   */
+  async payerOf(contactId: number): Promise<{ contactId: number; openid: string } | null> {
+    const client = this.deps.client;
+    if (!client) return null;
+    const [contact] = await this.deps.dataSource.query<{ id: number | string; merged_into_id: number | string | null }[]>(
+      'SELECT id, merged_into_id FROM contacts WHERE id = ?',
+      [contactId],
+    );
+    const survivor = contact ? Number(contact.merged_into_id ?? contact.id) : contactId;
+    const [identity] = await this.deps.dataSource.query<{ value: string }[]>(
+      "SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'oa_openid' AND app_id = ? ORDER BY id LIMIT 1",
+      [survivor, client.appId],
+    );
+    return identity ? { contactId: survivor, openid: identity.value } : null;
+  }
+
+  /** The newest unpaid order made for a reference (a paid registration's), or null. */
+  async openOrderFor(ref: { type: string; id: string }): Promise<number | null> {
+    const [order] = await this.deps.dataSource.query<{ id: number | string }[]>(
+      "SELECT id FROM pay_orders WHERE ref_type = ? AND ref_id = ? AND state = 'created' ORDER BY id DESC LIMIT 1",
+      [ref.type, ref.id],
+    );
+    return order ? Number(order.id) : null;
   }
 
   /**
@@ -532,11 +569,19 @@ export class PaymentsService {
         });
         continue;
       }
-      closed += await executeCountingRows(
-        this.deps.dataSource.manager,
-        "UPDATE pay_orders SET state = 'closed', updated_at = ? WHERE id = ? AND state = 'created'",
-        [toSqlDate(this.deps.clock.now()), order.id],
-      );
+      // The close and what it releases (an unpaid registration's seat) commit together.
+      closed += await this.deps.transactor.runRetrying(async (m) => {
+        const moved = await executeCountingRows(
+          m,
+          "UPDATE pay_orders SET state = 'closed', updated_at = ? WHERE id = ? AND state = 'created'",
+          [toSqlDate(this.deps.clock.now()), order.id],
+        );
+        if (moved === 1 && this.deps.onOrderClosed) {
+          const [row] = await m.query<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM pay_orders WHERE id = ?`, [order.id]);
+          await this.deps.onOrderClosed(m, viewOf(row));
+        }
+        return moved;
+      });
     }
     return closed;
   }
@@ -606,7 +651,9 @@ export class PaymentsService {
     const amount = tx.amount as { total?: unknown } | undefined;
     if (!outTradeNo || !transactionId || tx.trade_state !== 'SUCCESS') throw new NotifyRefusal(400, 'not a successful transaction');
     const paidAt = parseTime(tx.success_time) ?? this.deps.clock.now();
+    let refundOrderId: number | null = null;
     const recorded = await this.deps.transactor.runRetrying(async (m) => {
+      refundOrderId = null;
       const [row] = await m.query<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM pay_orders WHERE out_trade_no = ?`, [outTradeNo]);
       if (!row) throw new NotifyRefusal(404, `no order ${outTradeNo}`);
       if (Number(amount?.total) !== Number(row.amount_fen)) {
@@ -646,9 +693,31 @@ export class PaymentsService {
         dedupeKey: `pay:${transactionId}`,
         ref: { type: 'order', id: String(row.id) },
       });
+      if (this.deps.onOrderPaid) {
+        const paid = viewOf({ ...row, state: 'paid', transaction_id: transactionId, paid_at: toSqlDate(paidAt) });
+        if ((await this.deps.onOrderPaid(m, paid)).refund) refundOrderId = Number(row.id);
+      }
       return result.recorded;
     });
     if (recorded) this.deps.onRecorded?.();
+    if (refundOrderId !== null) await this.refundUnwanted(refundOrderId);
+  }
+
+  /**
+   * A payment for something no longer there (a registration cancelled or released before the
+   * money came): refunded in full, as the system's act. A failure leaves the order refunding with
+   * its error on the orders screen, where an operator asks again; the notification is still
+   * answered 204 (its change is committed).
+   */
+  private async refundUnwanted(orderId: number): Promise<void> {
+    try {
+      await this.refund({ orderId, actor: { operatorId: null, ip: null }, reason: '报名已取消，款项原路退回' });
+    } catch (error) {
+      this.deps.logger.error('refund of an unwanted payment failed', {
+        orderId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private async applyRefund(refund: Record<string, unknown>, outcome: 'refunded' | 'failed'): Promise<void> {

@@ -30,6 +30,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/events/:eventId/sms-codes': 'a registration code to a phone, rate limited per IP and per phone',
   'POST /api/events/:eventId/registrations': 'a visitor registers (consent required), rate limited per IP and per phone',
   'POST /api/events/:eventId/registrations/cancel': 'the holder of the signed ticket cancels it (the HMAC token is the key)',
+  'POST /api/events/:eventId/registrations/pay': "the holder of the signed ticket pays it: its own order's pay-sign parameters",
   'GET /api/events/:eventId/tickets/:token': "a ticket's state, for the holder of the signed token",
   'GET /api/events/:eventId/tickets/:token/qr.png': "a ticket's QR image, for the holder of the signed token",
   'GET /api/events/:eventId/cloud': "the cloud exhibition page reads the event's public materials (tracked links only)",

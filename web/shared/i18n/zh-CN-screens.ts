@@ -1140,6 +1140,8 @@ const zhCNScreens = {
     expectedHeadcount: '预计人数',
     smsVerification: '手机号报名须短信验证',
     waitlist: '满员后进入候补名单',
+    ticketPrice: '门票价格（元）',
+    ticketPriceHint: '不填为免费；收费活动须在微信内报名并支付，且不设候补',
     overview: '概览',
     invitation: '邀请页',
     cloud: {
@@ -1202,7 +1204,7 @@ const zhCNScreens = {
   eventRegistrations: {
     tab: '报名名单',
     allStatuses: '全部状态',
-    statuses: { registered: '已报名', waitlisted: '候补中', cancelled: '已取消', checked_in: '已签到' },
+    statuses: { registered: '已报名', waitlisted: '候补中', unpaid: '待支付', cancelled: '已取消', checked_in: '已签到' },
     search: '姓名、手机号或公司',
     name: '姓名 / 手机号',
     status: '状态',
