@@ -198,18 +198,32 @@ export function quote(kind: Kind, name: string): string {
  * contact with an owner and no merged_into_id, as the follows backfill copies).
  */
 export async function seedRows(q: QueryRunner, schema: SchemaSnapshot, kind: Kind): Promise<void> {
-  for (const [table, shape] of Object.entries(schema)) {
-    const columns = shape.columns.filter((column) => column.default === null || column.autoIncrement);
-    if (columns.length === 0) continue;
-    const bits = Math.max(1, Math.ceil(Math.log2(columns.length)));
-    const count = 2 + 2 * bits;
+  const plans = Object.entries(schema)
+    .map(([table, shape]) => {
+      const columns = shape.columns.filter((column) => column.default === null || column.autoIncrement);
+      const bits = Math.max(1, Math.ceil(Math.log2(Math.max(1, columns.length))));
+      return { table, columns, count: 2 + 2 * bits };
+    })
+    .filter((plan) => plan.columns.length > 0);
+  // A foreign key points at a row the parent really has (its ids are 1..count): tables with no
+  // foreign key go first, and a child's value cycles through its parent's ids.
+  const parents = await foreignKeysOf(
+    q,
+    kind,
+    plans.map((plan) => plan.table),
+  );
+  const counts = new Map(plans.map((plan) => [plan.table, plan.count]));
+  plans.sort((a, b) => Number(parents.has(a.table)) - Number(parents.has(b.table)));
+  for (const { table, columns, count } of plans) {
     const values: unknown[] = [];
     for (let row = 0; row < count; row += 1) {
       const bit = Math.floor((row - 2) / 2);
       columns.forEach((column, position) => {
         const isNull =
           column.nullable && !column.autoIncrement && (row === 0 || (row >= 2 && ((position >> bit) & 1) === (row % 2 === 0 ? 0 : 1)));
-        values.push(isNull ? null : seedValue(column.type, row));
+        const parent = parents.get(table)?.get(column.name);
+        const parentCount = parent === undefined ? undefined : counts.get(parent);
+        values.push(isNull ? null : parentCount !== undefined ? (row % parentCount) + 1 : seedValue(column.type, row));
       });
     }
     const tuple = `(${columns.map(() => '?').join(', ')})`;
@@ -218,6 +232,28 @@ export async function seedRows(q: QueryRunner, schema: SchemaSnapshot, kind: Kin
       values,
     );
   }
+}
+
+/** Each table's foreign keys: child table → (column → parent table). */
+async function foreignKeysOf(q: QueryRunner, kind: Kind, tables: string[]): Promise<Map<string, Map<string, string>>> {
+  const out = new Map<string, Map<string, string>>();
+  const add = (table: string, column: string, parent: string) => {
+    if (!out.has(table)) out.set(table, new Map());
+    out.get(table)?.set(column, parent);
+  };
+  if (kind === 'mysql') {
+    const rows = (await q.query(
+      'SELECT TABLE_NAME AS t, COLUMN_NAME AS c, REFERENCED_TABLE_NAME AS p FROM information_schema.KEY_COLUMN_USAGE ' +
+        'WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL',
+    )) as { t: string; c: string; p: string }[];
+    for (const row of rows) add(row.t, row.c, row.p);
+  } else {
+    for (const table of tables) {
+      const rows = (await q.query(`PRAGMA foreign_key_list(${quote(kind, table)})`)) as { table: string; from: string }[];
+      for (const row of rows) add(table, row.from, row.table);
+    }
+  }
+  return out;
 }
 
 function seedValue(type: string, row: number): string | number {
