@@ -804,6 +804,7 @@ const en: Messages = {
       count: 'Members',
       priceFen: 'Price (fen)',
       oncePerContact: 'Once per person',
+      ticketPriceFen: 'Ticket price (fen)',
       amountFen: 'Amount (fen)',
       outTradeNo: 'Order number',
       retry: 'Asked again',

@@ -556,6 +556,7 @@ const zhCNScreens = {
       count: '人数',
       priceFen: '价格（分）',
       oncePerContact: '每人限购一次',
+      ticketPriceFen: '门票价格（分）',
       amountFen: '金额（分）',
       outTradeNo: '商户订单号',
       retry: '重新发起',
