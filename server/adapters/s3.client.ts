@@ -1,6 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { S3StoreConfig } from '../../config/content-store.config';
 import { EMPTY_PAYLOAD_SHA256, canonicalPath, signS3Request } from './s3-signature';
 
@@ -70,8 +70,9 @@ export class S3Client {
     this.send('GetObject', 'GET', key, headers, EMPTY_PAYLOAD_SHA256).then(
       async (res) => {
         if (res.statusCode === 200 || res.statusCode === 206) {
-          res.on('error', (error) => out.destroy(error));
-          res.pipe(out);
+          // pipeline, not pipe: a reader that goes away (the visitor closed the video) destroys
+          // `out`, and the store's response with it, instead of leaving its socket open.
+          pipeline(res, out, () => undefined);
           return;
         }
         out.destroy(await errorOf('GetObject', res));
