@@ -67,8 +67,8 @@ export class S3Client {
   getObject(key: string, range?: { start: number; end: number }): Readable {
     const out = new PassThrough();
     const headers: Record<string, string> = range ? { range: `bytes=${range.start}-${range.end}` } : {};
-    this.send('GetObject', 'GET', key, headers, EMPTY_PAYLOAD_SHA256).then(
-      async (res) => {
+    this.send('GetObject', 'GET', key, headers, EMPTY_PAYLOAD_SHA256)
+      .then(async (res) => {
         if (res.statusCode === 200 || res.statusCode === 206) {
           // pipeline, not pipe: a reader that goes away (the visitor closed the video) destroys
           // `out`, and the store's response with it, instead of leaving its socket open.
@@ -76,9 +76,9 @@ export class S3Client {
           return;
         }
         out.destroy(await errorOf('GetObject', res));
-      },
-      (error: unknown) => out.destroy(error as Error),
-    );
+      })
+      // A refusal, no answer, or an error body cut off while read: the reader's stream fails.
+      .catch((error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))));
     return out;
   }
 
@@ -112,7 +112,12 @@ export class S3Client {
           path: canonicalPath(path),
           headers,
         },
-        resolve,
+        (res) => {
+          // A download streams at the reader's pace (a paused video reads nothing for minutes):
+          // the idle timeout guards the wait for the answer, not the body.
+          if (method === 'GET' && (res.statusCode === 200 || res.statusCode === 206)) req.setTimeout(0);
+          resolve(res);
+        },
       );
       req.setTimeout(this.options.timeoutMs ?? 30_000, () => req.destroy(new S3Error(operation, null, 'timeout', '')));
       req.on('error', (error) => reject(error instanceof S3Error ? error : new S3Error(operation, null, 'network', error.message)));

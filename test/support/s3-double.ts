@@ -21,6 +21,8 @@ export interface S3Double {
   objects: Map<string, { body: Buffer; lastModified: Date }>;
   /** Every request: method, key and the status answered. */
   requests: { method: string; key: string; status: number }[];
+  /** The next request of this method gets a 500 whose error body is cut off halfway (the connection dropped). */
+  breakNext(method: string): void;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startS3Double(
   const region = p.region ?? 'ap-shanghai';
   const objects = new Map<string, { body: Buffer; lastModified: Date }>();
   const requests: S3Double['requests'] = [];
+  const breaking = new Set<string>();
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -53,6 +56,13 @@ export async function startS3Double(
           `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
         );
 
+      if (breaking.delete(req.method ?? '')) {
+        requests.push({ method: req.method ?? '', key, status: 500 });
+        res.writeHead(500, { 'content-type': 'application/xml', 'content-length': '500' });
+        res.write('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Co');
+        res.socket?.destroy();
+        return;
+      }
       const refusal = checkSignature(req, path, { accessKeyId, secretAccessKey, region });
       if (refusal) return fail(403, refusal.code, refusal.message);
       const body = Buffer.concat(chunks);
@@ -98,6 +108,7 @@ export async function startS3Double(
     secretAccessKey,
     objects,
     requests,
+    breakNext: (method) => breaking.add(method),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

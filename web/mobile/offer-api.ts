@@ -50,6 +50,14 @@ declare global {
 /** WeChat's bridge, or the sandbox's stand-in; null outside WeChat. */
 async function bridge(): Promise<WeixinJSBridgeLike | null> {
   if (window.WeixinJSBridge) return window.WeixinJSBridge;
+  // Inside WeChat the bridge is injected a moment after the page loads: a quick tap waits for it.
+  if (/MicroMessenger/i.test(navigator.userAgent)) {
+    await new Promise<void>((resolve) => {
+      document.addEventListener('WeixinJSBridgeReady', () => resolve(), { once: true });
+      setTimeout(resolve, 3000);
+    });
+    if (window.WeixinJSBridge) return window.WeixinJSBridge;
+  }
   const loaded = await new Promise<boolean>((resolve) => {
     const script = document.createElement('script');
     script.src = '/sandbox/pay/jsbridge.js';

@@ -117,9 +117,9 @@ export class S3ContentStorage implements ContentStorage {
   async put(key: string, source: Readable, limits: { maxBytes: number }): Promise<StoredFile> {
     const staged = await stageFile(this.stagingRoot, source, limits.maxBytes);
     try {
-      await this.client.putObject(this.keyOf(key), fs.createReadStream(staged.tmp), { size: staged.file.size, sha256: staged.file.sha256 });
-    } catch (error) {
-      throw error instanceof S3Error ? new ContentStoreError(error.code, error.message) : error;
+      await storeCall(() =>
+        this.client.putObject(this.keyOf(key), fs.createReadStream(staged.tmp), { size: staged.file.size, sha256: staged.file.sha256 }),
+      );
     } finally {
       await fs.promises.rm(staged.tmp, { force: true });
     }
@@ -127,7 +127,7 @@ export class S3ContentStorage implements ContentStorage {
   }
 
   async stat(key: string): Promise<StoredStat | null> {
-    const stat = await this.client.headObject(this.keyOf(key));
+    const stat = await storeCall(() => this.client.headObject(this.keyOf(key)));
     return stat ? { size: stat.size, modifiedAt: stat.lastModified } : null;
   }
 
@@ -136,12 +136,21 @@ export class S3ContentStorage implements ContentStorage {
   }
 
   async remove(key: string): Promise<void> {
-    await this.client.deleteObject(this.keyOf(key));
+    await storeCall(() => this.client.deleteObject(this.keyOf(key)));
   }
 
   private keyOf(key: string): string {
     if (!CONTENT_KEY.test(key)) throw new Error(`not a content key: ${key}`);
     return `${this.prefix}${key}`;
+  }
+}
+
+/** A store call whose refusal (S3Error) becomes the module's ContentStoreError. */
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw error instanceof S3Error ? new ContentStoreError(error.code, error.message) : error;
   }
 }
 

@@ -352,7 +352,7 @@ export class ContentService {
     const sniffed = sniffFileType(stored.head);
     const accepted = ACCEPTED_TYPES[material.kind];
     if (stored.size === 0 || !sniffed || !accepted.includes(sniffed.mime)) {
-      await this.deps.storage.remove(key);
+      await this.deps.storage.remove(key).catch((error: unknown) => this.logRemoveFailure(key, error));
       return {
         ok: false,
         reason: 'file_type',
@@ -385,7 +385,7 @@ export class ContentService {
       return { ok: true, value: null };
     });
     if (!result.ok) {
-      await this.deps.storage.remove(key);
+      await this.deps.storage.remove(key).catch((error: unknown) => this.logRemoveFailure(key, error));
       return result;
     }
     if (previous !== null) await this.deps.storage.remove(previous).catch((error: unknown) => this.logRemoveFailure(previous, error));

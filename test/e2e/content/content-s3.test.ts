@@ -117,4 +117,13 @@ describeEachDatabase('the content centre on an S3-compatible store (CONTENT_S3_*
     expect(material.body).toMatchObject({ file: null });
     await request(stack.baseUrl).get(`/c/${video.code}/file`).expect(404);
   });
+
+  it('fails only the one download whose error answer is cut off, and serves the next (the process stays up)', async () => {
+    await start(s3.secretAccessKey);
+    const video = await create({ kind: 'video', title: '产品视频' });
+    await upload(video.id, MP4, 'v.mp4').expect(200);
+    s3.breakNext('GET');
+    await expect(bytesOf(`/c/${video.code}/file`).then((res) => res.status)).rejects.toThrow();
+    expect((await bytesOf(`/c/${video.code}/file`).expect(200)).body).toEqual(MP4);
+  });
 });
