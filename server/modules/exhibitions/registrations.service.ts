@@ -448,6 +448,13 @@ export class RegistrationsService {
     const row = await this.lockRegistration(m, registrationId);
     if (!row) return false;
     const now = this.deps.clock.now();
+    // An order still open and inside its own pay window (a re-registration's, or 去支付's new one)
+    // keeps the seat: it may yet be paid, and its own close releases it.
+    const [open] = await m.query<{ id: number | string }[]>(
+      "SELECT id FROM pay_orders WHERE ref_type = ? AND ref_id = ? AND state = 'created' AND created_at >= ? LIMIT 1",
+      [REGISTRATION_REF_TYPE, String(registrationId), toSqlDate(new Date(now.getTime() - UNPAID_REGISTRATION_HOLD_MS))],
+    );
+    if (open) return false;
     const moved = await executeCountingRows(
       m,
       "UPDATE event_registrations SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ? AND status = 'unpaid'",

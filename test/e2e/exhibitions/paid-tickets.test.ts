@@ -247,4 +247,27 @@ describeEachDatabase('paid tickets: register, pay with JSAPI, check in', (db) =>
     expect((await registrationRow(late.registrationId)).status).toBe('cancelled');
     expect((await db().dataSource.manager.findOneByOrFail(PayOrder, { id: late.payment.orderId })).state).toBe('refunded');
   });
+
+  it("keeps a re-registration's seat when the cancelled registration's old order closes: its new order can still be paid", async () => {
+    const eventId = await createEvent({ capacity: 1 });
+    visitor = await follower();
+    const first = (await register(eventId, '13800000007').expect(201)).body as PaidRegistration;
+    await request(stack.baseUrl).post(`/api/events/${eventId}/registrations/cancel`).send({ token: first.ticket.token }).expect(200);
+    stack.clock.advance(HOUR);
+    // The same phone again within the hour: the same registration, unpaid, with a new order.
+    const again = (await register(eventId, '13800000007').expect(201)).body as PaidRegistration;
+    expect(again.registrationId).toBe(first.registrationId);
+    expect(again.payment.orderId).not.toBe(first.payment.orderId);
+
+    // The first order's two hours pass: it closes, and the revived registration keeps its seat.
+    stack.clock.advance(HOUR + 1000);
+    expect(await stack.services.payments.closeExpired()).toBe(1);
+    expect(await stack.services.registrations.releaseExpiredUnpaid()).toBe(0);
+    expect((await registrationRow(first.registrationId)).status).toBe('unpaid');
+    expect(await seats(eventId)).toBe(1);
+    await bridgePay(again.payment.payParams).expect(200);
+    await stack.sandbox.pay?.settled();
+    expect((await registrationRow(first.registrationId)).status).toBe('registered');
+    expect(await ticketStatus(eventId, again.ticket.token)).toBe('valid');
+  });
 });
