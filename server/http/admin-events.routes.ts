@@ -149,6 +149,15 @@ export function createAdminEventsRouter(deps: AdminEventsRouterDeps): Router<Adm
       return;
     }
     if (result.reason === 'not_found') throw eventNotFound();
+    if (result.reason === 'price_locked')
+      throw invalidFields([
+        {
+          path: 'ticketPriceFen',
+          code: 'price_locked',
+          message: `The ticket price cannot change once people registered (${result.registrations})`,
+          params: { registrations: result.registrations },
+        },
+      ]);
     throw invalidFields([
       {
         path: 'capacity',

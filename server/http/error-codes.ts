@@ -170,6 +170,7 @@ export const FIELD_RULE_CODES = [
   'event_field_options',
   'event_field_type',
   'capacity_below_registered',
+  'price_locked',
   // Surveys (server/http/admin-event-after.routes.ts).
   'survey_questions',
   // The content centre (server/http/admin-content.routes.ts).

@@ -99,7 +99,10 @@ export const REGISTRATION_LIST_STATUSES = ['registered', 'waitlisted', 'unpaid',
 export type RegistrationListStatus = (typeof REGISTRATION_LIST_STATUSES)[number];
 
 export type EventResult<T> =
-  { ok: true; value: T } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'capacity_below_registered'; registered: number };
+  | { ok: true; value: T }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'capacity_below_registered'; registered: number }
+  | { ok: false; reason: 'price_locked'; registrations: number };
 
 /** The event as the services read it (one row, parsed). */
 export interface EventRecord extends EventInput {
@@ -180,6 +183,15 @@ export class EventsService {
       const next: EventInput = { ...current, ...p.patch };
       if (p.patch.fields) next.fields = withRequiredFields(p.patch.fields);
       if (next.capacity < current.registered) return { ok: false, reason: 'capacity_below_registered', registered: current.registered };
+      // A price is a promise to the people registered at it: changed under them, an unpaid one
+      // would pay another amount (or nothing), a waitlisted one be promoted without paying.
+      if ((next.ticketPriceFen ?? null) !== (current.ticketPriceFen ?? null)) {
+        const [held] = await m.query<{ n: number | string }[]>(
+          "SELECT COUNT(*) AS n FROM event_registrations WHERE event_id = ? AND status <> 'cancelled'",
+          [p.id],
+        );
+        if (Number(held?.n ?? 0) > 0) return { ok: false, reason: 'price_locked', registrations: Number(held?.n) };
+      }
       await m.query(
         'UPDATE events SET name = ?, venue = ?, starts_at = ?, ends_at = ?, capacity = ?, registration_deadline = ?, fields = ?, benefit = ?, ' +
           'agenda = ?, facts = ?, sms_verification = ?, waitlist = ?, ticket_price_fen = ?, updated_at = ? WHERE id = ?',
@@ -323,8 +335,14 @@ export class EventsService {
         : "json_extract(r.answers, '$.company')";
       // '!' escapes LIKE's wildcards the same way on SQLite and MySQL.
       const like = `%${q.replace(/[!%_]/g, (ch) => `!${ch}`)}%`;
-      where.push(`(r.name LIKE ? ESCAPE '!' OR r.phone LIKE ? ESCAPE '!' OR ${company} LIKE ? ESCAPE '!')`);
-      params.push(like, like, like);
+      if (p.maskPhones) {
+        // A masked phone is not searchable digit by digit: a rep could otherwise read it back one guess at a time.
+        where.push(`(r.name LIKE ? ESCAPE '!' OR ${company} LIKE ? ESCAPE '!')`);
+        params.push(like, like);
+      } else {
+        where.push(`(r.name LIKE ? ESCAPE '!' OR r.phone LIKE ? ESCAPE '!' OR ${company} LIKE ? ESCAPE '!')`);
+        params.push(like, like, like);
+      }
     }
     if (p.before !== undefined) {
       where.push('r.id < ?');

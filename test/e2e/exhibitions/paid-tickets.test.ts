@@ -270,4 +270,19 @@ describeEachDatabase('paid tickets: register, pay with JSAPI, check in', (db) =>
     expect((await registrationRow(first.registrationId)).status).toBe('registered');
     expect(await ticketStatus(eventId, again.ticket.token)).toBe('valid');
   });
+
+  it('refuses to change the ticket price once someone registered (a promise to those registered at it)', async () => {
+    const eventId = await createEvent({ capacity: 5 });
+    const patch = (body: object) =>
+      request(stack.baseUrl).patch(`/api/admin/events/${eventId}`).set('authorization', `Bearer ${admin}`).send(body);
+    await patch({ ticketPriceFen: 19900 }).expect(200);
+    visitor = await follower();
+    await register(eventId, '13800000008').expect(201);
+    for (const ticketPriceFen of [100, null]) {
+      const refused = await patch({ ticketPriceFen }).expect(400);
+      expect(JSON.stringify(refused.body)).toContain('price_locked');
+    }
+    // What else the event says may still change.
+    await patch({ name: '2026 智能制造展（更新）' }).expect(200);
+  });
 });

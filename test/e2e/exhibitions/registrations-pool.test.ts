@@ -336,6 +336,9 @@ describeEachDatabase('exhibitions: the private pool', (db) => {
     expect(masked?.phone).not.toContain('13800000001');
     expect(masked?.phone).toMatch(/\*{4}/);
     expect(String(masked?.answers.phone)).toMatch(/\*{4}/);
+    // Nor can the rep read a masked phone back by searching its digits.
+    expect((await list('q=13800000001', rep)).items).toEqual([]);
+    expect((await list(`q=${encodeURIComponent('李雷')}`, rep)).items.map((r) => r.name)).toEqual(['李雷']);
     await as(rep).post(`/api/admin/events/${eventId}/registrations/${li.registrationId}/cancel`).expect(403);
 
     const operator = await login('ops', 'operator');

@@ -597,6 +597,7 @@ const en: Messages = {
       survey_questions: 'Question keys must be unique, and a choice question needs two or more distinct options',
       event_field_type: 'The name field must be text and the phone field a phone',
       capacity_below_registered: 'The capacity cannot be below the people already registered ({registered})',
+      price_locked: 'The ticket price cannot change once people have registered ({registrations})',
       content_body_bytes: 'The article is too long (at most {maximum} bytes)',
       content_body_article: 'Only an article has a body',
       cloud_material_unknown: 'No such material in the content centre, or it is archived',

@@ -194,6 +194,7 @@ const zhCNCore = {
       survey_questions: '题目标识不能重复，选择题至少需要两个不同的选项',
       event_field_type: '姓名须为文本字段，手机号须为手机号字段',
       capacity_below_registered: '名额不能少于已报名人数（{registered}）',
+      price_locked: '已有人报名（{registrations} 人），门票价格不能再修改',
       content_body_bytes: '正文过长（最多 {maximum} 字节）',
       content_body_article: '只有图文才有正文',
       cloud_material_unknown: '内容中心里没有这个素材，或已归档',
