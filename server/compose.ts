@@ -844,6 +844,7 @@ export function composeServices(p: ComposeParams) {
       payments,
       readVisitor: createVisitorReader(visitors),
       identifyVisitor: p.identifyVisitor ?? ((ctx) => Promise.resolve(visitorContactId(ctx))),
+      limits: registrations,
     }),
     createAdminChannelsRouter({ channels, auth }),
     createAdminEventsRouter({ events, checkins, registrations, auth }),

@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { PaymentsNotConfiguredError, type PaymentsService } from '../modules/payments/payments.service';
+import type { RegistrationsService } from '../modules/exhibitions/registrations.service';
+import { clientIp, refusalError } from './exhibition-answers';
 import { HttpError } from './http-error';
 import { idParamSchema } from './validate-input';
 
@@ -10,6 +12,8 @@ export interface OffersRouterDeps {
   readVisitor: Middleware;
   /** The visitor's contact; web OAuth's (visitorContactId) unless a test gives its own. */
   identifyVisitor: (ctx: Context) => Promise<number | null>;
+  /** The public pages' rate limits (per IP, per visitor), kept in the database for every instance. */
+  limits: Pick<RegistrationsService, 'limitIp' | 'limitVisitor'>;
 }
 
 /**
@@ -31,8 +35,13 @@ export function createOffersRouter(deps: OffersRouterDeps): Router {
 
   router.post('/api/offers/:productId/orders', deps.readVisitor, async (ctx) => {
     const productId = idOf(ctx.params.productId, productNotFound);
+    const ipLimited = await deps.limits.limitIp(clientIp(ctx));
+    if (ipLimited) throw refusalError(ipLimited);
     const contactId = await deps.identifyVisitor(ctx);
     if (contactId === null) throw wechatRequired();
+    // Each order is a row and a prepay call to WeChat Pay: a script must not make them without end.
+    const visitorLimited = await deps.limits.limitVisitor(contactId);
+    if (visitorLimited) throw refusalError(visitorLimited);
     let result: Awaited<ReturnType<PaymentsService['buyProduct']>>;
     try {
       result = await deps.payments.buyProduct({ contactId, productId });

@@ -182,6 +182,11 @@ export class RegistrationsService {
     return this.limit(`events:phone:${phone}`, this.deps.rateLimits.perPhone);
   }
 
+  /** Per identified visitor (the offer page's orders), with the per-phone limit: one person, one budget. */
+  async limitVisitor(contactId: number): Promise<Refusal | null> {
+    return this.limit(`events:contact:${contactId}`, this.deps.rateLimits.perPhone);
+  }
+
   async register(p: RegisterParams): Promise<RegisterResult> {
     const ipLimited = await this.limitIp(p.ip);
     if (ipLimited) return ipLimited;
@@ -663,6 +668,21 @@ export class RegistrationsService {
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
+        // One unpaid seat per payer: typing other phones must not let one person hold a paid
+        // event's seats for the pay window. takeSeat's UPDATE locked the event's row, so two
+        // registrations of the same event pass here one at a time.
+        if (status === 'unpaid') {
+          const [held] = await m.query<{ id: number | string }[]>(
+            "SELECT id FROM event_registrations WHERE event_id = ? AND contact_id = ? AND status = 'unpaid' LIMIT 1",
+            [p.event.id, contactId],
+          );
+          if (held)
+            throw new RolledBack(
+              refuse('already_registered', 'You hold an unpaid registration for this event: pay or cancel it first', {
+                registrationId: Number(held.id),
+              }),
+            );
+        }
         // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
         const registrationId = await this.insertRegistration(m, {
           eventId: p.event.id,
@@ -690,6 +710,7 @@ export class RegistrationsService {
         return { registrationId, status };
       });
     } catch (error) {
+      if (error instanceof RolledBack) return error.refusal;
       if (!isUniqueViolation(error)) throw error;
       outcome = await this.registerAgain(p, key, now);
     }

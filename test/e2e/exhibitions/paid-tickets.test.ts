@@ -285,4 +285,12 @@ describeEachDatabase('paid tickets: register, pay with JSAPI, check in', (db) =>
     // What else the event says may still change.
     await patch({ name: '2026 智能制造展（更新）' }).expect(200);
   });
+
+  it('lets one WeChat visitor hold one unpaid seat: another phone typed by the same person is refused', async () => {
+    const eventId = await createEvent({ capacity: 3 });
+    visitor = await follower();
+    await register(eventId, '13800000009').expect(201);
+    expect(errorOf(await register(eventId, '13800000010').expect(409)).code).toBe('already_registered');
+    expect(await seats(eventId)).toBe(1);
+  });
 });

@@ -167,4 +167,15 @@ describeEachDatabase('the offer page API: a visitor buys the trial offer (一元
     visitor = null;
     await request(stack.baseUrl).get(`/api/offers/orders/${mine.order.id}`).expect(404);
   });
+
+  it('limits orders per visitor (each is a row and a prepay call): 429 rate_limited past the budget', async () => {
+    await stack.close();
+    stack = await startTestStack(db(), { EVENT_RATE_PER_PHONE: '3' }, { payKeys: keys, identifyVisitor: () => Promise.resolve(visitor) });
+    const ticket = await product(false);
+    visitor = await follower();
+    for (let i = 0; i < 3; i += 1) await buy(ticket.id).expect(201);
+    const limited = await buy(ticket.id).expect(429);
+    expect(limited.body).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(await db().dataSource.manager.count(PayOrder)).toBe(3);
+  });
 });
