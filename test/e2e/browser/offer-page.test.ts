@@ -2,6 +2,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, screenshot } from '../../support/browser';
 import { MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { recordFollower } from '../../support/followers';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 /**
@@ -44,18 +45,7 @@ describe('the offer page at phone size', () => {
       actor: { operatorId: null, ip: null },
     });
     productId = product.id;
-    const openid = 'o-offer-browser-1';
-    const recorded = await stack.services.transactor.run((m) =>
-      stack.services.interactions.recordInteraction(m, {
-        type: 'subscribe',
-        channel: 'oa',
-        occurredAt: stack.clock.now(),
-        detail: { openid },
-        identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: openid },
-        dedupeKey: `oa:test:offer-page:${openid}`,
-      }),
-    );
-    visitor = recorded.contactId;
+    visitor = (await recordFollower(stack)).contactId;
     browser = await launchChromium();
   });
 

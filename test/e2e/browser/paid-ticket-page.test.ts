@@ -3,6 +3,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, screenshot } from '../../support/browser';
 import { MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { recordFollower } from '../../support/followers';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 /**
@@ -54,18 +55,7 @@ describe('a paid event at phone size', () => {
       ticketPriceFen: 9900,
       actor: { operatorId: null, ip: null },
     }));
-    const openid = 'o-paid-browser-1';
-    const recorded = await stack.services.transactor.run((m) =>
-      stack.services.interactions.recordInteraction(m, {
-        type: 'subscribe',
-        channel: 'oa',
-        occurredAt: stack.clock.now(),
-        detail: { openid },
-        identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: openid },
-        dedupeKey: `oa:test:paid-page:${openid}`,
-      }),
-    );
-    visitor = recorded.contactId;
+    visitor = (await recordFollower(stack)).contactId;
     browser = await launchChromium();
   });
 

@@ -5,6 +5,7 @@ import { PayOrder } from '../../../entities/pay-order.entity';
 import { jsapiPaySignMessage, verifyPayMessage } from '../../../server/wechat/pay-signing';
 import { describeEachDatabase } from '../../support/database';
 import { sandboxPayKeysWithCertificate } from '../../support/pay-keys';
+import { recordFollower } from '../../support/followers';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 const HOUR = 3_600_000;
@@ -86,24 +87,8 @@ describeEachDatabase('paid tickets: register, pay with JSAPI, check in', (db) =>
     if (res.status !== 201) throw new Error(`create event: ${res.status} ${JSON.stringify(res.body)}`);
     return (res.body as { id: number }).id;
   };
-  let seq = 0;
   /** A follower of the Official Account (an oa_openid of the Pay appid), as web OAuth finds them. */
-  const follower = async (): Promise<number> => {
-    seq += 1;
-    const openid = `o-paid-${seq}-${Date.now()}`;
-    const result = await stack.services.transactor.run((m) =>
-      stack.services.interactions.recordInteraction(m, {
-        type: 'subscribe',
-        channel: 'oa',
-        occurredAt: stack.clock.now(),
-        detail: { openid },
-        identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: openid },
-        dedupeKey: `oa:test:paid:${openid}`,
-      }),
-    );
-    await stack.services.reactions.processDue();
-    return result.contactId ?? 0;
-  };
+  const follower = async (): Promise<number> => (await recordFollower(stack)).contactId;
   const register = (eventId: number, phone: string) =>
     request(stack.baseUrl)
       .post(`/api/events/${eventId}/registrations`)

@@ -4,6 +4,7 @@ import { PayOrder } from '../../../entities/pay-order.entity';
 import { verifyPayMessage, jsapiPaySignMessage } from '../../../server/wechat/pay-signing';
 import { describeEachDatabase } from '../../support/database';
 import { sandboxPayKeysWithCertificate } from '../../support/pay-keys';
+import { recordFollower } from '../../support/followers';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 interface PayParams {
@@ -33,24 +34,8 @@ describeEachDatabase('the offer page API: a visitor buys the trial offer (一元
 
   jest.setTimeout(60_000);
 
-  let seq = 0;
   /** A follower of the Official Account (an oa_openid of the Pay appid), as web OAuth finds them. */
-  const follower = async (): Promise<number> => {
-    seq += 1;
-    const openid = `o-offer-${seq}-${Date.now()}`;
-    const result = await stack.services.transactor.run((m) =>
-      stack.services.interactions.recordInteraction(m, {
-        type: 'subscribe',
-        channel: 'oa',
-        occurredAt: stack.clock.now(),
-        detail: { openid },
-        identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: openid },
-        dedupeKey: `oa:test:offer:${openid}`,
-      }),
-    );
-    await stack.services.reactions.processDue();
-    return result.contactId ?? 0;
-  };
+  const follower = async (): Promise<number> => (await recordFollower(stack)).contactId;
   const product = (oncePerContact: boolean) =>
     stack.services.payments.createProduct({ name: '一元体验', priceFen: 100, oncePerContact, actor: { operatorId: null, ip: null } });
   const buy = (productId: number) => request(stack.baseUrl).post(`/api/offers/${productId}/orders`).send({});

@@ -7,6 +7,7 @@ import type { SandboxPay } from '../../../server/adapters/sandbox/sandbox-pay';
 import { jsapiPaySignMessage, signPayMessage, verifyPayMessage } from '../../../server/wechat/pay-signing';
 import { describeEachDatabase } from '../../support/database';
 import { sandboxPayKeysWithCertificate } from '../../support/pay-keys';
+import { recordFollower } from '../../support/followers';
 import { startTestStack, type TestStack } from '../../support/test-stack';
 
 let keys: SandboxPayKeys | null = null;
@@ -28,22 +29,7 @@ describeEachDatabase('WeChat Pay', (db) => {
 
   let seq = 0;
   /** A follower on the timeline: the contact and openid an order is for. */
-  const follower = async (): Promise<{ contactId: number; openid: string }> => {
-    seq += 1;
-    const openid = `o-pay-${seq}-${Date.now()}`;
-    const result = await stack.services.transactor.run((m) =>
-      stack.services.interactions.recordInteraction(m, {
-        type: 'subscribe',
-        channel: 'oa',
-        occurredAt: stack.clock.now(),
-        detail: { openid },
-        identity: { kind: 'oa_openid', appId: stack.config.officialAccount.appId, value: openid },
-        dedupeKey: `oa:test:pay:${openid}`,
-      }),
-    );
-    await stack.services.reactions.processDue();
-    return { contactId: result.contactId ?? 0, openid };
-  };
+  const follower = () => recordFollower(stack);
   const trial = () => stack.services.payments.createProduct({ name: '一元体验', priceFen: 100, actor: { operatorId: null, ip: null } });
   const newOrder = async () => {
     const who = await follower();
