@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium, headless, for the browser tests. Without the background-networking flags it
@@ -17,6 +17,16 @@ const CHROMIUM_ARGS = [
 ];
 
 /** Screenshots go here (git-ignored). */
+/** A phone's screen, as the public pages and the admin page at phone width are tested. */
+export const PHONE = { width: 390, height: 844 };
+
+/** A new visitor on a phone: a fresh zh-CN context (empty storage), kept in `contexts` for closing. */
+export async function newPhonePage(browser: Browser, contexts: BrowserContext[]): Promise<Page> {
+  const context = await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true });
+  contexts.push(context);
+  return context.newPage();
+}
+
 export const ARTIFACTS = path.resolve(__dirname, '../../artifacts/browser');
 
 /** `extraArgs`: e.g. a fake camera playing a file (the scanner test). */

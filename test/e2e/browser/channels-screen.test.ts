@@ -1,5 +1,5 @@
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot, PHONE } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -11,7 +11,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const actor = { operatorId: null, ip: null };
-const PHONE = { width: 390, height: 844 };
 
 jest.setTimeout(180_000);
 

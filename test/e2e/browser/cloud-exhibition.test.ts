@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { type Browser } from 'playwright-core';
-import { launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { launchChromium, openSignedIn, screenshot, PHONE } from '../../support/browser';
 import { ADMIN_WEB_ROOT, MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -12,7 +12,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * started, sees the material, and sends an online consult, which lands on their contact's timeline.
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
-const PHONE = { width: 390, height: 844 };
 const HOUR = 3_600_000;
 
 jest.setTimeout(180_000);

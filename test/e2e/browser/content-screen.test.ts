@@ -1,5 +1,5 @@
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot, PHONE } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -12,7 +12,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
 const actor = { operatorId: null, ip: null };
-const PHONE = { width: 390, height: 844 };
 /** A 1×1 PNG. */
 const PNG = Buffer.from(
   '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import QRCode from 'qrcode';
 import request from 'supertest';
 import { type Browser, type Page } from 'playwright-core';
-import { ARTIFACTS, fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { ARTIFACTS, fillInput, launchChromium, openSignedIn, screenshot, PHONE } from '../../support/browser';
 import { ADMIN_WEB_ROOT, MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -37,7 +37,6 @@ function qrVideo(text: string, file: string): void {
  * refused with the first gate), and the report tab shows the figures and draws its charts.
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
-const PHONE = { width: 390, height: 844 };
 
 jest.setTimeout(240_000);
 

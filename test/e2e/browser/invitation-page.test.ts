@@ -1,6 +1,6 @@
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import request from 'supertest';
-import { launchChromium, screenshot } from '../../support/browser';
+import { launchChromium, screenshot, newPhonePage } from '../../support/browser';
 import { MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -13,7 +13,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * same phone reads 已报名; a cancelled ticket says so when re-opened from its link; a closed event
  * and an unknown one get their status pages.
  */
-const PHONE = { width: 390, height: 844 };
 /** The little of the DOM a predicate run in the page reads (the tests compile without the DOM types). */
 interface PageGlobals {
   document: { querySelector(selector: string): { complete: boolean; naturalWidth: number } | null };
@@ -35,11 +34,7 @@ describe('the invitation page at phone size', () => {
   const adminPost = (path: string, body: object) => request(stack.baseUrl).post(path).set('authorization', `Bearer ${admin}`).send(body);
 
   /** A new visitor: a fresh browser context (empty localStorage) on a phone-sized page. */
-  const newVisitor = async (): Promise<Page> => {
-    const context = await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true });
-    contexts.push(context);
-    return context.newPage();
-  };
+  const newVisitor = (): Promise<Page> => newPhonePage(browser, contexts);
   const field = (page: Page, key: string) => page.locator(`[data-test=field-${key}] input, [data-test=field-${key}] textarea`).first();
   const errorUnder = (page: Page, key: string) => page.locator(`[data-test=field-${key}] .van-field__error-message`);
   const sideways = (page: Page) => page.evaluate('document.documentElement.scrollWidth - innerWidth');

@@ -1,5 +1,5 @@
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, screenshot } from '../../support/browser';
+import { launchChromium, screenshot, newPhonePage } from '../../support/browser';
 import { MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { recordFollower } from '../../support/followers';
@@ -12,7 +12,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * shows 支付成功 only once WeChat Pay's signed notification made the order paid; a second try says
  * once per person; a visitor outside WeChat is told to open the page in WeChat.
  */
-const PHONE = { width: 390, height: 844 };
 
 jest.setTimeout(180_000);
 
@@ -25,11 +24,7 @@ describe('the offer page at phone size', () => {
   let visitor: number | null = null;
   const contexts: BrowserContext[] = [];
 
-  const newVisitor = async (): Promise<Page> => {
-    const context = await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true });
-    contexts.push(context);
-    return context.newPage();
-  };
+  const newVisitor = (): Promise<Page> => newPhonePage(browser, contexts);
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');

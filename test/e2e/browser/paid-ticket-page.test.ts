@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, screenshot } from '../../support/browser';
+import { launchChromium, screenshot, newPhonePage } from '../../support/browser';
 import { MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { recordFollower } from '../../support/followers';
@@ -12,7 +12,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * price on the page and the button), pays through the sandbox's stand-in for WeChat's bridge and
  * lands on a valid ticket; an unpaid ticket's 去支付 pays its order and makes it valid.
  */
-const PHONE = { width: 390, height: 844 };
 const HOUR = 3_600_000;
 
 jest.setTimeout(180_000);
@@ -25,11 +24,7 @@ describe('a paid event at phone size', () => {
   let visitor: number | null = null;
   const contexts: BrowserContext[] = [];
 
-  const newVisitor = async (): Promise<Page> => {
-    const context = await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true });
-    contexts.push(context);
-    return context.newPage();
-  };
+  const newVisitor = (): Promise<Page> => newPhonePage(browser, contexts);
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');

@@ -1,5 +1,5 @@
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, screenshot, signIn } from '../../support/browser';
+import { launchChromium, screenshot, signIn, PHONE } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -17,7 +17,6 @@ const ADMIN = { username: 'admin', password: 'admin-password-1' };
  * Not `isMobile`: Chromium's mobile emulation widens the layout viewport to fit content that sticks
  * out (innerWidth 453 on today's shell), which would hide the very overflow this suite measures.
  */
-const PHONE = { width: 390, height: 844 };
 const actor = { operatorId: null, ip: null };
 
 jest.setTimeout(120_000);

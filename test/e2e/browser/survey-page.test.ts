@@ -1,6 +1,6 @@
 import { type Browser, type BrowserContext } from 'playwright-core';
 import request from 'supertest';
-import { launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { launchChromium, openSignedIn, screenshot, PHONE } from '../../support/browser';
 import { ADMIN_WEB_ROOT, MOBILE_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -12,7 +12,6 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
  * shows the thanks, and a forged link says it is not valid. Then the admin page's 销售跟进 tab:
  * the registrant assigned to a sales rep and marked done, and the satisfaction in the report.
  */
-const PHONE = { width: 390, height: 844 };
 const HOUR = 3_600_000;
 
 jest.setTimeout(180_000);
