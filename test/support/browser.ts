@@ -16,7 +16,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Screenshots go here (git-ignored). */
 /** A phone's screen, as the public pages and the admin page at phone width are tested. */
 export const PHONE = { width: 390, height: 844 };
 
@@ -27,6 +26,7 @@ export async function newPhonePage(browser: Browser, contexts: BrowserContext[])
   return context.newPage();
 }
 
+/** Screenshots go here (git-ignored). */
 export const ARTIFACTS = path.resolve(__dirname, '../../artifacts/browser');
 
 /** `extraArgs`: e.g. a fake camera playing a file (the scanner test). */
@@ -38,6 +38,16 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
 /** A full-page screenshot in artifacts/browser, named by the screen and the state it shows. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Waits until a page expression holds. Playwright evaluates a string predicate with `eval` again at
+ * every poll, which the pages' CSP (script-src 'self') refuses as soon as the first check is false;
+ * a function is evaluated once and then only called. So the expression is wrapped in a function.
+ */
+export async function waitForPage(page: Page, expression: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built in Node, serialised to the page
+  await page.waitForFunction(new Function(`return (${expression});`) as () => unknown);
 }
 
 /** Element Plus puts `data-test` on the wrapper or the inner input, depending on the component. */

@@ -1,5 +1,5 @@
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, openSignedIn, screenshot, PHONE } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot, PHONE, waitForPage } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -55,7 +55,8 @@ describe('the channel codes screen', () => {
     // The new code opens in the preview, its PNG drawn from the platform's showqrcode.
     const image = page.locator('[data-test=channel-qr-image]');
     await image.waitFor();
-    await page.waitForFunction(
+    await waitForPage(
+      page,
       `(() => { const img = document.querySelector('[data-test=channel-qr-image]'); return img && img.complete && img.naturalWidth > 0; })()`,
     );
     expect(await page.locator('[data-test=channel-download]').getAttribute('href')).toMatch(/^\/api\/admin\/channels\/\d+\/qr\.png$/);

@@ -1,5 +1,5 @@
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot, waitForPage } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -142,7 +142,7 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await page.click('[data-test=audit-action]');
     await pickOption('操作员（全部）');
     await page.click('[data-test=audit-search]');
-    await page.waitForFunction(`document.querySelectorAll('[data-test=audit-table] .audit-row').length === 1`);
+    await waitForPage(page, `document.querySelectorAll('[data-test=audit-table] .audit-row').length === 1`);
     await expect(page.locator('[data-test=audit-table] .audit-row').allInnerTexts()).resolves.toEqual([expect.stringContaining('mkt-li')]);
   });
 

@@ -1,5 +1,5 @@
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, screenshot, signIn, PHONE } from '../../support/browser';
+import { launchChromium, screenshot, signIn, PHONE, waitForPage } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -137,7 +137,7 @@ describe('the admin page at a phone width', () => {
     const dialog = page.locator('.el-dialog:visible');
     await dialog.waitFor();
     await page.locator(save).waitFor({ state: 'visible' });
-    await page.waitForFunction(SETTLED);
+    await waitForPage(page, SETTLED);
     await expectFits(page, `${save}, .el-dialog .el-button--primary`);
     const box = await dialog.boundingBox();
     expect(box && box.x >= 0 && box.x + box.width <= PHONE.width).toBe(true);
@@ -150,7 +150,7 @@ describe('the admin page at a phone width', () => {
   async function checkScreen(p: string, marker: string, name: string): Promise<void> {
     await page.goto(url(p));
     await page.locator(marker).first().waitFor();
-    await page.waitForFunction(`document.querySelectorAll('.el-skeleton, .el-loading-mask').length === 0`);
+    await waitForPage(page, `document.querySelectorAll('.el-skeleton, .el-loading-mask').length === 0`);
     await shot(name);
     await expectFits(page);
   }
@@ -261,7 +261,7 @@ describe('the admin page at a phone width', () => {
     await page.click('[data-test=menu-toggle]');
     const item = page.locator('[data-test=menu-tags]');
     await item.waitFor({ state: 'visible' });
-    await page.waitForFunction(SETTLED);
+    await waitForPage(page, SETTLED);
     await expectFits(page, '.el-drawer .el-menu-item');
     await shot('menu-drawer');
     await item.click();
@@ -272,7 +272,7 @@ describe('the admin page at a phone width', () => {
     await page.click('[data-test=user-menu]');
     const logout = page.locator('[data-test=logout]');
     await logout.waitFor({ state: 'visible' });
-    await page.waitForFunction(SETTLED);
+    await waitForPage(page, SETTLED);
     await expect(page.locator('[data-test=whoami]:visible').innerText()).resolves.toContain('管理员');
     await expectFits(page, '[data-test=logout], [data-test^=locale-]');
     await shot('account-menu');
@@ -322,7 +322,7 @@ describe('the admin page at a phone width', () => {
     await page.locator('[data-test=group-delete]').first().click();
     const box = page.locator('.el-message-box');
     await box.waitFor({ state: 'visible' });
-    await page.waitForFunction(SETTLED);
+    await waitForPage(page, SETTLED);
     await expectFits(page, '.el-message-box .el-button--primary');
     await shot('tags-delete-confirm');
     await page.keyboard.press('Escape');
@@ -403,7 +403,7 @@ describe('the admin page at a phone width', () => {
     // The date range picker's two months (646 px side by side on a desktop) fit the screen too.
     await page.locator('form.toolbar .el-date-editor--daterange input').first().click();
     await page.locator('.el-date-range-picker').waitFor({ state: 'visible' });
-    await page.waitForFunction(SETTLED);
+    await waitForPage(page, SETTLED);
     await expectFits(page, '.el-date-range-picker td.available');
     await shot('audit-date-range');
     await page.keyboard.press('Escape');

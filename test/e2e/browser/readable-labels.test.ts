@@ -1,6 +1,6 @@
 import { type Browser, type Page } from 'playwright-core';
 import { ContactIdentity } from '../../../entities/contact-identity.entity';
-import { launchChromium, openSignedIn, screenshot } from '../../support/browser';
+import { launchChromium, openSignedIn, screenshot, waitForPage } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { drainTasks } from '../../support/leases';
@@ -105,7 +105,8 @@ describe('codes read as words on the audit, failed-work and contact screens and 
     await page.click('[data-test=audit-action]');
     await page.locator('.el-select-dropdown__item:visible', { hasText: '修改密码' }).first().click();
     await page.click('[data-test=audit-search]');
-    await page.waitForFunction(
+    await waitForPage(
+      page,
       `[...document.querySelectorAll('[data-test=audit-row-action]')].every((cell) => cell.textContent.trim() === '修改密码')`,
     );
     await expect(page.locator('[data-test=audit-table] .audit-row').count()).resolves.toBe(1);
