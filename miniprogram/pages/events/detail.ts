@@ -1,0 +1,75 @@
+/** 活动详情: agenda, venue (wx.openLocation), a countdown to the start, and the way to register. */
+import { mpApi, messageOf, type EventDetail } from '../../utils/api';
+import { countdownText, EVENT_STATUS_TEXT, formatDateTime } from '../../utils/format';
+
+/** The countdown's ticking timer per page instance (not page data: it is never rendered). */
+const timers = new WeakMap<object, number>();
+
+Component({
+  data: {
+    loading: true,
+    error: '',
+    id: '',
+    event: null as EventDetail | null,
+    when: '',
+    countdown: '',
+    registerText: '立即报名',
+  },
+  lifetimes: {
+    detached() {
+      const timer = timers.get(this);
+      if (timer !== undefined) clearInterval(timer);
+      timers.delete(this);
+    },
+  },
+  methods: {
+    async onLoad(query: Record<string, string | undefined>) {
+      const id = query.id ?? '';
+      this.setData({ id });
+      try {
+        const event = await mpApi.event(id);
+        wx.setNavigationBarTitle({ title: event.name });
+        this.setData({
+          loading: false,
+          event,
+          when: `${formatDateTime(event.startsAt)} – ${formatDateTime(event.endsAt)}`,
+          registerText: event.status === 'open' ? '立即报名' : (EVENT_STATUS_TEXT[event.status] ?? '暂不可报名'),
+        });
+        this.tick();
+        timers.set(
+          this,
+          setInterval(() => this.tick(), 1000),
+        );
+      } catch (error) {
+        this.setData({ loading: false, error: messageOf(error) });
+      }
+    },
+    onUnload() {
+      const timer = timers.get(this);
+      if (timer !== undefined) clearInterval(timer);
+      timers.delete(this);
+    },
+    tick() {
+      const event = this.data.event;
+      if (event) this.setData({ countdown: countdownText(event.startsAt, event.endsAt, Date.now()) });
+    },
+    openMap() {
+      const venue = this.data.event?.venue;
+      if (!venue) return;
+      if (typeof venue.lat !== 'number' || typeof venue.lng !== 'number') {
+        // Without coordinates there is no map to open: hand over the address instead.
+        wx.setClipboardData({ data: venue.address });
+        wx.showToast({ title: '已复制地址', icon: 'none' });
+        return;
+      }
+      // wx.openLocation takes GCJ-02 coordinates, the ones every map picker in China gives.
+      wx.openLocation({ latitude: venue.lat, longitude: venue.lng, name: venue.name ?? venue.address, address: venue.address, scale: 16 });
+    },
+    register() {
+      wx.navigateTo({ url: `/pages/events/register?id=${this.data.id}` });
+    },
+    onShareAppMessage() {
+      return { title: this.data.event?.name ?? '活动', path: `/pages/events/detail?id=${this.data.id}` };
+    },
+  },
+});

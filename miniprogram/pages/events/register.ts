@@ -1,0 +1,130 @@
+/**
+ * 活动报名: the event's own form (its `fields`), checked before posting (utils/form.ts), the privacy
+ * consent, then POST /api/mp/events/:id/registrations. Reminder consent: wx.requestSubscribeMessage
+ * only works inside the tap's own handler (WeChat refuses it after an await: "can only be invoked by
+ * user TAP gesture"), so the submit tap asks first and registers in its callback; the answers are
+ * then recorded with POST /api/mp/subscribe-consent for the reminder sends.
+ */
+import { ApiError, messageOf, mpApi, type RegistrationField, type SubscribeResult } from '../../utils/api';
+import { answersToSend, fieldError, formErrors } from '../../utils/form';
+import { SUBSCRIBE_TEMPLATES } from '../../config';
+
+interface Row extends RegistrationField {
+  value: string;
+  error: string;
+  inputType: 'text' | 'number' | 'digit';
+}
+
+const inputTypeOf = (field: RegistrationField): Row['inputType'] =>
+  field.type === 'phone' ? 'number' : field.type === 'number' ? 'digit' : 'text';
+
+Component({
+  data: {
+    loading: true,
+    loadError: '',
+    id: '',
+    eventName: '',
+    subscribeTemplateIds: [] as string[],
+    rows: [] as Row[],
+    consent: false,
+    consentError: '',
+    submitError: '',
+    submitting: false,
+  },
+  methods: {
+    async onLoad(query: Record<string, string | undefined>) {
+      const id = query.id ?? '';
+      this.setData({ id });
+      try {
+        const event = await mpApi.event(id);
+        this.setData({
+          loading: false,
+          eventName: event.name,
+          subscribeTemplateIds: event.subscribeTemplateIds?.length ? event.subscribeTemplateIds : [SUBSCRIBE_TEMPLATES.eventReminder],
+          rows: event.fields.map((field) => ({ ...field, value: '', error: '', inputType: inputTypeOf(field) })),
+        });
+      } catch (error) {
+        this.setData({ loading: false, loadError: messageOf(error) });
+      }
+    },
+    setValue(key: string, value: string) {
+      const index = this.data.rows.findIndex((row) => row.key === key);
+      if (index < 0) return;
+      const row = this.data.rows[index];
+      // A field already marked wrong is re-checked as the user types, so the mark leaves when fixed.
+      const error = row.error ? fieldError(row, value) : '';
+      this.setData({ [`rows[${index}].value`]: value, [`rows[${index}].error`]: error });
+    },
+    onInput(e: WechatMiniprogram.Input) {
+      this.setValue(String(e.currentTarget.dataset.key), e.detail.value);
+    },
+    onPick(e: WechatMiniprogram.PickerChange) {
+      const key = String(e.currentTarget.dataset.key);
+      const row = this.data.rows.find((r) => r.key === key);
+      const option = row?.options?.[Number(e.detail.value)];
+      if (option !== undefined) this.setValue(key, option);
+    },
+    async onPhone(e: WechatMiniprogram.CustomEvent<{ code?: string; errMsg: string }>) {
+      // getPhoneNumber gives a one-time code; the server exchanges it (the number never passes through here in clear from WeChat).
+      const code = e.detail.code;
+      if (!code) return;
+      try {
+        const { phone } = await mpApi.phone(code);
+        this.setValue(String(e.currentTarget.dataset.key), phone);
+      } catch (error) {
+        wx.showToast({ title: messageOf(error), icon: 'none' });
+      }
+    },
+    onConsent(e: WechatMiniprogram.CheckboxGroupChange) {
+      const consent = e.detail.value.includes('agree');
+      this.setData({ consent, consentError: consent ? '' : this.data.consentError });
+    },
+    openPrivacy() {
+      wx.openPrivacyContract({});
+    },
+    answers(): Record<string, string> {
+      const answers: Record<string, string> = {};
+      for (const row of this.data.rows) answers[row.key] = row.value;
+      return answers;
+    },
+    submit() {
+      if (this.data.submitting) return;
+      const errors = formErrors(this.data.rows, this.answers());
+      const consentError = this.data.consent ? '' : '请先阅读并同意隐私政策';
+      this.setData({ rows: this.data.rows.map((row) => ({ ...row, error: errors[row.key] ?? '' })), consentError, submitError: '' });
+      if (Object.keys(errors).length > 0 || consentError) return;
+      this.setData({ submitting: true });
+      const tmplIds = this.data.subscribeTemplateIds;
+      wx.requestSubscribeMessage({
+        tmplIds,
+        success: (res) => {
+          const answers = res as unknown as Record<string, string>;
+          void this.send(tmplIds.map((templateId) => ({ templateId, status: answers[templateId] ?? 'reject' })));
+        },
+        // Refused or unsupported: register all the same, with no reminder consent.
+        fail: () => void this.send([]),
+      });
+    },
+    async send(results: SubscribeResult[]) {
+      try {
+        const registered = await mpApi.register(this.data.id, { answers: answersToSend(this.data.rows, this.answers()), consent: true });
+        if (results.length > 0) {
+          // The registration stands whatever happens to the consent report.
+          await mpApi.subscribeConsent({ eventId: Number(this.data.id), results }).catch(() => undefined);
+        }
+        this.setData({ submitting: false });
+        wx.showToast({ title: '报名成功', icon: 'success' });
+        wx.redirectTo({ url: `/pages/tickets/index?registration=${registered.registrationId}` });
+      } catch (error) {
+        const fields = error instanceof ApiError && error.code === 'validation_failed' ? error.details?.fields : undefined;
+        if (fields && typeof fields === 'object') {
+          const messages = fields as Record<string, unknown>;
+          this.setData({
+            rows: this.data.rows.map((row) => ({ ...row, error: typeof messages[row.key] === 'string' ? String(messages[row.key]) : '' })),
+          });
+        }
+        this.setData({ submitting: false, submitError: messageOf(error) });
+      }
+    },
+  },
+});
