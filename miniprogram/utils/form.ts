@@ -23,7 +23,7 @@ export function normalizePhone(raw: string): string {
 /** The zh-CN message for one answer, or '' when it passes. */
 export function fieldError(field: RegistrationField, raw: string | undefined): string {
   const value = (raw ?? '').trim();
-  if (value === '') return field.required ? `请填写${field.label}` : '';
+  if (value === '') return field.required ? `${field.type === 'select' ? '请选择' : '请填写'}${field.label}` : '';
   switch (field.type) {
     case 'phone':
       return CN_MOBILE.test(value.replace(/[\s()-]/g, '')) ? '' : '请输入正确的手机号';

@@ -1,6 +1,10 @@
 /**
  * @jest-environment jsdom
  */
+/*
+ * The event pages (miniprogram/pages/events/*) rendered by miniprogram-simulate with the official
+ * WXML compiler, against a fake `wx` whose wx.request answers as the /api/mp routes do.
+ */
 import { API_BASE, FakeWx } from './fake-wx';
 import { loadPage, PageHandle } from './simulate';
 
@@ -13,8 +17,28 @@ const EVENT = {
   status: 'open',
 };
 
+const DETAIL = {
+  ...EVENT,
+  registrationDeadline: '2026-12-23T16:00:00.000Z',
+  capacity: 300,
+  registered: 120,
+  agenda: [
+    { time: '14:00', title: '开场致辞', speaker: '王总' },
+    { time: '15:00', title: '私域运营实战', speaker: null },
+  ],
+  fields: [
+    { key: 'name', label: '姓名', type: 'text', required: true, maxLength: 20 },
+    { key: 'phone', label: '手机号', type: 'phone', required: true },
+    { key: 'city', label: '城市', type: 'select', required: true, options: ['北京', '上海'] },
+    { key: 'email', label: '邮箱', type: 'email', required: false },
+  ],
+  subscribeTemplateIds: ['tmpl-reminder'],
+};
+
 let wx: FakeWx;
 const listId = loadPage('pages/events/list');
+const detailId = loadPage('pages/events/detail');
+const registerId = loadPage('pages/events/register');
 
 beforeEach(() => {
   wx = new FakeWx().install();
@@ -29,12 +53,239 @@ describe('events list', () => {
     expect(wx.callsOf('login')).toHaveLength(1);
     const [login, list] = wx.requests();
     expect(login).toMatchObject({ method: 'POST', url: `${API_BASE}/api/mp/login`, data: { code: 'wx-code-1' } });
+    expect(login.header.Authorization).toBeUndefined();
     expect(list).toMatchObject({ method: 'GET', path: '/api/mp/events', header: { Authorization: 'Bearer token-1' } });
+    expect(wx.storage.get('fw:mpToken')).toBe('token-1');
     expect(page.text('.event')).toContain('2026 私域增长大会');
     expect(page.text('.event')).toContain('2026-12-24 14:00');
     expect(page.text('.event')).toContain('报名中');
 
     await page.fire('.event');
     expect(wx.callsOf('navigateTo')).toEqual([expect.objectContaining({ url: '/pages/events/detail?id=7' })]);
+  });
+
+  it('reuses a stored token without logging in', async () => {
+    wx.storage.set('fw:mpToken', 'kept');
+    wx.route('GET /api/mp/events', { status: 200, body: { events: [] } });
+    const page = new PageHandle(listId);
+    await page.call('onLoad', {});
+    expect(wx.callsOf('login')).toHaveLength(0);
+    expect(wx.requests().map((r) => r.header.Authorization)).toEqual(['Bearer kept']);
+    expect(page.text()).toContain('暂无活动');
+  });
+
+  it('logs in again once on a 401 and repeats the call with the new token', async () => {
+    wx.storage.set('fw:mpToken', 'expired');
+    wx.route(
+      'GET /api/mp/events',
+      { status: 401, body: { error: { code: 'unauthorized', message: 'Session expired' } } },
+      { status: 200, body: { events: [EVENT] } },
+    );
+    const page = new PageHandle(listId);
+    await page.call('onLoad', {});
+    expect(wx.requests().map((r) => `${r.method} ${r.path} ${r.header.Authorization ?? '-'}`)).toEqual([
+      'GET /api/mp/events Bearer expired',
+      'POST /api/mp/login -',
+      'GET /api/mp/events Bearer token-1',
+    ]);
+    expect(wx.storage.get('fw:mpToken')).toBe('token-1');
+    expect(page.text('.event')).toContain('2026 私域增长大会');
+  });
+
+  it('stops after one re-login when the server still answers 401', async () => {
+    wx.storage.set('fw:mpToken', 'expired');
+    wx.route('GET /api/mp/events', { status: 401, body: { error: { code: 'unauthorized', message: 'Session expired' } } });
+    const page = new PageHandle(listId);
+    await page.call('onLoad', {});
+    expect(wx.callsOf('login')).toHaveLength(1);
+    expect(wx.requests()).toHaveLength(3);
+    expect(page.text('.error')).toBe('登录已失效，请重新进入小程序');
+  });
+
+  it('says so in Chinese when offline, and the retry button loads again', async () => {
+    wx.storage.set('fw:mpToken', 'kept');
+    wx.route(
+      'GET /api/mp/events',
+      { fail: 'request:fail -101:net::ERR_INTERNET_DISCONNECTED' },
+      { status: 200, body: { events: [EVENT] } },
+    );
+    const page = new PageHandle(listId);
+    await page.call('onLoad', {});
+    expect(page.text('.error')).toBe('网络连接失败，请检查网络后重试');
+    await page.fire('.retry');
+    expect(page.text('.event')).toContain('2026 私域增长大会');
+  });
+
+  it('shows a timeout and a server error as their own sentences', async () => {
+    wx.storage.set('fw:mpToken', 'kept');
+    wx.route(
+      'GET /api/mp/events',
+      { fail: 'request:fail timeout' },
+      { status: 500, body: { error: { code: 'internal', message: 'boom' } } },
+    );
+    const page = new PageHandle(listId);
+    await page.call('onLoad', {});
+    expect(page.text('.error')).toBe('请求超时，请稍后重试');
+    await page.fire('.retry');
+    expect(page.text('.error')).toBe('服务暂时不可用，请稍后重试');
+  });
+
+  it('says WeChat login failed when wx.login does', async () => {
+    wx.loginFails = true;
+    const page = new PageHandle(listId);
+    await page.call('onLoad', {});
+    expect(wx.requests()).toHaveLength(0);
+    expect(page.text('.error')).toBe('微信登录失败，请稍后重试');
+  });
+});
+
+describe('event detail', () => {
+  it('shows the agenda, venue and a countdown; opens the map and the registration', async () => {
+    jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-12-22T02:58:55.000Z'));
+    wx.route('GET /api/mp/events/7', { status: 200, body: DETAIL });
+    const page = new PageHandle(detailId);
+    await page.call('onLoad', { id: '7' });
+    jest.restoreAllMocks();
+
+    expect(page.text('.title')).toBe('2026 私域增长大会');
+    expect(page.text('.countdown')).toBe('距开始 2 天 03:01:05');
+    expect(page.$$('.agenda-row')).toHaveLength(2);
+    expect(page.text('.agenda')).toContain('开场致辞');
+    expect(page.text('.agenda')).toContain('王总');
+    expect(page.text('.venue')).toContain('国家会议中心');
+    expect(wx.callsOf('setNavigationBarTitle')).toEqual([expect.objectContaining({ title: '2026 私域增长大会' })]);
+
+    await page.fire('.venue');
+    expect(wx.callsOf('openLocation')).toEqual([
+      expect.objectContaining({ latitude: 40.0, longitude: 116.39, name: '国家会议中心', address: '北京市朝阳区天辰东路7号' }),
+    ]);
+    await page.fire('.register');
+    expect(wx.callsOf('navigateTo')).toEqual([expect.objectContaining({ url: '/pages/events/register?id=7' })]);
+    await page.call('onUnload');
+  });
+
+  it('copies the address when the venue has no coordinates', async () => {
+    wx.route('GET /api/mp/events/7', { status: 200, body: { ...DETAIL, venue: { name: null, address: '上海市徐汇区' } } });
+    const page = new PageHandle(detailId);
+    await page.call('onLoad', { id: '7' });
+    await page.fire('.venue');
+    expect(wx.callsOf('openLocation')).toHaveLength(0);
+    expect(wx.callsOf('setClipboardData')).toEqual([expect.objectContaining({ data: '上海市徐汇区' })]);
+    await page.call('onUnload');
+  });
+
+  it('shows an unknown event as the server said it', async () => {
+    wx.route('GET /api/mp/events/99', { status: 404, body: { error: { code: 'event_not_found', message: 'No such event' } } });
+    const page = new PageHandle(detailId);
+    await page.call('onLoad', { id: '99' });
+    expect(page.text('.error')).toBe('活动不存在');
+  });
+});
+
+describe('event registration', () => {
+  async function openForm(): Promise<PageHandle> {
+    wx.route('GET /api/mp/events/7', { status: 200, body: DETAIL });
+    const page = new PageHandle(registerId);
+    await page.call('onLoad', { id: '7' });
+    return page;
+  }
+
+  async function fill(page: PageHandle, answers: { name?: string; phone?: string; cityIndex?: number; email?: string }) {
+    if (answers.name !== undefined) await page.fire('.field-name .input', 'input', { value: answers.name });
+    if (answers.phone !== undefined) await page.fire('.field-phone .input', 'input', { value: answers.phone });
+    if (answers.cityIndex !== undefined) await page.fire('.field-city .select', 'change', { value: answers.cityIndex });
+    if (answers.email !== undefined) await page.fire('.field-email .input', 'input', { value: answers.email });
+  }
+
+  it("renders the event's own fields", async () => {
+    const page = await openForm();
+    expect(page.$$('.field')).toHaveLength(4);
+    expect(page.text('.field-name .label')).toBe('姓名*');
+    expect(page.text('.field-email .label')).toBe('邮箱');
+    expect(page.$('.field-phone .phone-button')).toBeDefined();
+  });
+
+  it('refuses empty and malformed answers and a missing consent, without calling anything', async () => {
+    const page = await openForm();
+    await fill(page, { phone: '12345', email: 'not-an-address' });
+    await page.fire('.submit');
+
+    expect(page.text('.field-name .error')).toBe('请填写姓名');
+    expect(page.text('.field-phone .error')).toBe('请输入正确的手机号');
+    expect(page.text('.field-city .error')).toBe('请选择城市');
+    expect(page.text('.field-email .error')).toBe('请输入正确的邮箱');
+    expect(page.text('.consent-error')).toBe('请先阅读并同意隐私政策');
+    expect(wx.callsOf('requestSubscribeMessage')).toHaveLength(0);
+    expect(wx.requests().filter((r) => r.method === 'POST' && r.path !== '/api/mp/login')).toHaveLength(0);
+
+    // A marked field is re-checked as the user types.
+    await fill(page, { name: '张三' });
+    expect(page.text('.field-name .error')).toBe('');
+  });
+
+  it('asks for reminder consent in the tap, registers, records the consent and opens the tickets', async () => {
+    wx.subscribeAnswer = { 'tmpl-reminder': 'accept' };
+    wx.route('POST /api/mp/events/7/registrations', {
+      status: 201,
+      body: { registrationId: 31, status: 'registered', ticket: { token: 'T.31', qrImageUrl: '/api/events/7/tickets/T.31/qr.png' } },
+    });
+    wx.route('POST /api/mp/subscribe-consent', { status: 200, body: { recorded: 1 } });
+    const page = await openForm();
+    await fill(page, { name: ' 张三 ', phone: '138 1234 5678', cityIndex: 1 });
+    await page.fire('.consent', 'change', { value: ['agree'] });
+    await page.fire('.submit');
+
+    expect(wx.callsOf('requestSubscribeMessage')).toEqual([expect.objectContaining({ tmplIds: ['tmpl-reminder'] })]);
+    const posts = wx.requests().filter((r) => r.method === 'POST' && r.path !== '/api/mp/login');
+    expect(posts.map((r) => [r.path, r.data])).toEqual([
+      ['/api/mp/events/7/registrations', { answers: { name: '张三', phone: '13812345678', city: '上海' }, consent: true }],
+      ['/api/mp/subscribe-consent', { eventId: 7, results: [{ templateId: 'tmpl-reminder', status: 'accept' }] }],
+    ]);
+    expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=31' })]);
+  });
+
+  it('registers without a consent report when the user refuses the subscribe dialog', async () => {
+    wx.subscribeAnswer = 'fail';
+    wx.route('POST /api/mp/events/7/registrations', {
+      status: 201,
+      body: { registrationId: 32, status: 'registered', ticket: { token: 'T.32', qrImageUrl: '/qr.png' } },
+    });
+    const page = await openForm();
+    await fill(page, { name: '李四', phone: '13912345678', cityIndex: 0 });
+    await page.fire('.consent', 'change', { value: ['agree'] });
+    await page.fire('.submit');
+    const paths = wx.requests().map((r) => r.path);
+    expect(paths).toContain('/api/mp/events/7/registrations');
+    expect(paths).not.toContain('/api/mp/subscribe-consent');
+    expect(wx.callsOf('redirectTo')).toHaveLength(1);
+  });
+
+  it("shows the server's refusal, per field for validation_failed", async () => {
+    wx.route(
+      'POST /api/mp/events/7/registrations',
+      {
+        status: 400,
+        body: { error: { code: 'validation_failed', message: 'Invalid', details: { fields: { phone: '该手机号无法报名' } } } },
+      },
+      { status: 409, body: { error: { code: 'event_full', message: 'Full' } } },
+    );
+    const page = await openForm();
+    await fill(page, { name: '王五', phone: '13712345678', cityIndex: 0 });
+    await page.fire('.consent', 'change', { value: ['agree'] });
+    await page.fire('.submit');
+    expect(page.text('.field-phone .error')).toBe('该手机号无法报名');
+    expect(page.text('.submit-error')).toBe('请检查标红的项目');
+
+    await page.fire('.submit');
+    expect(page.text('.submit-error')).toBe('活动名额已满');
+    expect(wx.callsOf('redirectTo')).toHaveLength(0);
+  });
+
+  it("fills the phone from getPhoneNumber's code, exchanged on the server", async () => {
+    wx.route('POST /api/mp/phone', { status: 200, body: { phone: '13600001111' } });
+    const page = await openForm();
+    await page.fire('.field-phone .phone-button', 'getphonenumber', { code: 'phone-code-1', errMsg: 'getPhoneNumber:ok' });
+    expect(wx.requests().find((r) => r.path === '/api/mp/phone')?.data).toEqual({ code: 'phone-code-1' });
+    expect(page.data.rows).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'phone', value: '13600001111' })]));
   });
 });

@@ -1,0 +1,90 @@
+/**
+ * 现场签到 (staff only): wx.scanCode reads a ticket's QR, POST /api/mp/checkins {ticket, gate?}
+ * checks it in. The server decides who is staff: a user who is not gets 403 `mp_staff_only`, and
+ * this page then offers to bind with the code an admin hands out (POST /api/mp/staff/bind).
+ */
+import { ApiError, messageOf, mpApi } from '../../utils/api';
+import { formatDateTime } from '../../utils/format';
+
+const GATE_KEY = 'fw:checkinGate';
+
+interface Result {
+  kind: 'ok' | 'refused';
+  title: string;
+  detail: string;
+}
+
+const isStaffRefusal = (error: unknown): boolean => error instanceof ApiError && error.code === 'mp_staff_only';
+
+Component({
+  data: {
+    gate: '',
+    checking: false,
+    staffOnly: false,
+    bindCode: '',
+    binding: false,
+    bindError: '',
+    result: null as Result | null,
+  },
+  methods: {
+    onLoad() {
+      const gate: unknown = wx.getStorageSync(GATE_KEY);
+      this.setData({ gate: typeof gate === 'string' ? gate : '' });
+    },
+    onGate(e: WechatMiniprogram.Input) {
+      this.setData({ gate: e.detail.value });
+      wx.setStorageSync(GATE_KEY, e.detail.value);
+    },
+    onBindCode(e: WechatMiniprogram.Input) {
+      this.setData({ bindCode: e.detail.value, bindError: '' });
+    },
+    scan() {
+      if (this.data.checking) return;
+      wx.scanCode({
+        onlyFromCamera: true,
+        scanType: ['qrCode'],
+        success: (res) => void this.checkin(res.result),
+        // Closing the scanner is no error.
+        fail: () => undefined,
+      });
+    },
+    async checkin(ticket: string) {
+      this.setData({ checking: true, result: null });
+      try {
+        const gate = this.data.gate.trim();
+        const done = await mpApi.checkin(ticket, gate || undefined);
+        const who = [done.name, done.eventName].filter(Boolean).join(' · ');
+        this.setData({ result: { kind: 'ok', title: '签到成功', detail: who } });
+        wx.vibrateShort({ type: 'medium' });
+      } catch (error) {
+        if (isStaffRefusal(error)) {
+          this.setData({ staffOnly: true });
+        } else {
+          const first = error instanceof ApiError && error.code === 'already_checked_in' ? error.details : undefined;
+          const at = typeof first?.checkedInAt === 'string' ? `首次签到：${formatDateTime(first.checkedInAt)}` : '';
+          const gate = typeof first?.gate === 'string' && first.gate ? `（${first.gate}）` : '';
+          this.setData({ result: { kind: 'refused', title: messageOf(error), detail: at ? `${at}${gate}` : '' } });
+        }
+      } finally {
+        this.setData({ checking: false });
+      }
+    },
+    async bind() {
+      const code = this.data.bindCode.trim();
+      if (!code) {
+        this.setData({ bindError: '请输入绑定码' });
+        return;
+      }
+      this.setData({ binding: true, bindError: '' });
+      try {
+        await mpApi.bindStaff(code);
+        this.setData({ staffOnly: false, bindCode: '' });
+        wx.showToast({ title: '绑定成功', icon: 'success' });
+      } catch (error) {
+        this.setData({ bindError: messageOf(error) });
+      } finally {
+        this.setData({ binding: false });
+      }
+    },
+  },
+});

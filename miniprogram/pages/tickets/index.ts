@@ -1,0 +1,54 @@
+/** 我的门票: the user's tickets (GET /api/mp/me/tickets), each valid one with its QR code for the gate. */
+import { absoluteUrl, messageOf, mpApi } from '../../utils/api';
+import { formatDateTime, TICKET_STATUS_TEXT } from '../../utils/format';
+
+interface TicketRow {
+  token: string;
+  eventName: string;
+  name: string;
+  when: string;
+  status: string;
+  statusText: string;
+  qrSrc: string;
+}
+
+Component({
+  data: {
+    loading: true,
+    error: '',
+    tickets: [] as TicketRow[],
+  },
+  methods: {
+    // onShow, not onLoad: coming back from a registration shows the new ticket.
+    onShow() {
+      return this.load();
+    },
+    onPullDownRefresh() {
+      return this.load().then(() => wx.stopPullDownRefresh());
+    },
+    async load() {
+      this.setData({ loading: this.data.tickets.length === 0, error: '' });
+      try {
+        const { tickets } = await mpApi.myTickets();
+        this.setData({
+          loading: false,
+          tickets: tickets.map((ticket) => ({
+            token: ticket.token,
+            eventName: ticket.eventName,
+            name: ticket.name,
+            when: formatDateTime(ticket.startsAt),
+            status: ticket.status,
+            statusText: TICKET_STATUS_TEXT[ticket.status] ?? '',
+            qrSrc: absoluteUrl(ticket.qrImageUrl),
+          })),
+        });
+      } catch (error) {
+        this.setData({ loading: false, error: messageOf(error) });
+      }
+    },
+    previewQr(e: WechatMiniprogram.TouchEvent) {
+      const src = String(e.currentTarget.dataset.src);
+      wx.previewImage({ urls: [src], current: src });
+    },
+  },
+});

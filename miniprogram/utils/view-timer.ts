@@ -1,0 +1,22 @@
+/**
+ * How long a page was on screen, for the view reports (a card's, a material's): counted from each
+ * show to the next hide or unload, so time spent in another app or page is not counted, and
+ * reported once per stretch (onHide then onUnload does not report twice).
+ */
+export class ViewTimer {
+  private shownAt: number | null = null;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  show(): void {
+    if (this.shownAt === null) this.shownAt = this.now();
+  }
+
+  /** Whole seconds since the last show, or null when already taken. */
+  take(): number | null {
+    if (this.shownAt === null) return null;
+    const seconds = Math.max(0, Math.round((this.now() - this.shownAt) / 1000));
+    this.shownAt = null;
+    return seconds;
+  }
+}
