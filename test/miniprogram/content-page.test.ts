@@ -1,0 +1,61 @@
+/**
+ * @jest-environment jsdom
+ */
+/* A material (pages/content/index): shown by kind, its time on screen reported as a view. */
+import { API_BASE, FakeWx } from './fake-wx';
+import { loadPage, PageHandle } from './simulate';
+
+let wx: FakeWx;
+const contentId = loadPage('pages/content/index');
+
+beforeEach(() => {
+  wx = new FakeWx().install();
+  wx.storage.set('fw:mpToken', 'kept');
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+describe('content', () => {
+  it('shows an article and reports the seconds it was read', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(5_000);
+    wx.route('GET /api/mp/content/a-1', {
+      status: 200,
+      body: { code: 'a-1', title: '私域运营指南', kind: 'article', body: '<p>第一章</p>' },
+    });
+    wx.route('POST /api/mp/content/a-1/views', { status: 204 });
+    const page = new PageHandle(contentId);
+    await page.call('onLoad', { code: 'a-1' });
+    await page.call('onShow');
+    expect(page.text('.title')).toBe('私域运营指南');
+    expect(page.$('.article')).toBeDefined();
+    now.mockReturnValue(5_000 + 95_000);
+    await page.call('onUnload');
+    expect(
+      wx
+        .requests()
+        .filter((r) => r.method === 'POST')
+        .map((r) => [r.path, r.data]),
+    ).toEqual([['/api/mp/content/a-1/views', { seconds: 95 }]]);
+  });
+
+  it('opens a PDF in WeChat’s document viewer', async () => {
+    wx.route('GET /api/mp/content/p-1', { status: 200, body: { code: 'p-1', title: '白皮书', kind: 'pdf', fileUrl: '/c/p-1/file' } });
+    const page = new PageHandle(contentId);
+    await page.call('onLoad', { code: 'p-1' });
+    await page.fire('.open-pdf');
+    expect(wx.callsOf('downloadFile')).toEqual([expect.objectContaining({ url: `${API_BASE}/c/p-1/file` })]);
+  });
+
+  it('shows a video with its player', async () => {
+    wx.route('GET /api/mp/content/v-1', {
+      status: 200,
+      body: { code: 'v-1', title: '产品演示', kind: 'video', fileUrl: 'https://cdn.example.com/v.mp4' },
+    });
+    const page = new PageHandle(contentId);
+    await page.call('onLoad', { code: 'v-1' });
+    expect(page.$('.video')).toBeDefined();
+    expect(page.$('.article')).toBeUndefined();
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * @jest-environment jsdom
+ */
+/* My tickets (pages/tickets/index) and the staff scanner (pages/checkin/scan). */
+import { API_BASE, FakeWx } from './fake-wx';
+import { loadPage, PageHandle } from './simulate';
+
+let wx: FakeWx;
+const ticketsId = loadPage('pages/tickets/index');
+const scanId = loadPage('pages/checkin/scan');
+
+beforeEach(() => {
+  wx = new FakeWx().install();
+  wx.storage.set('fw:mpToken', 'kept');
+});
+
+describe('my tickets', () => {
+  it('lists the tickets, a valid one with its QR image from the server', async () => {
+    wx.route('GET /api/mp/me/tickets', {
+      status: 200,
+      body: {
+        tickets: [
+          {
+            eventId: 7,
+            eventName: '2026 私域增长大会',
+            startsAt: '2026-12-24T06:00:00.000Z',
+            name: '张三',
+            status: 'valid',
+            token: 'T.31',
+            qrImageUrl: '/api/events/7/tickets/T.31/qr.png',
+          },
+          {
+            eventId: 8,
+            eventName: '年终答谢会',
+            startsAt: '2026-12-30T11:00:00.000Z',
+            name: '张三',
+            status: 'checked_in',
+            token: 'T.40',
+            qrImageUrl: '/api/events/8/tickets/T.40/qr.png',
+          },
+        ],
+      },
+    });
+    const page = new PageHandle(ticketsId);
+    await page.call('onShow');
+    const tickets = page.$$('.ticket');
+    expect(tickets).toHaveLength(2);
+    expect(page.text('.ticket')).toContain('2026 私域增长大会');
+    expect(page.text('.ticket')).toContain('有效');
+    expect(page.$$('.qr')).toHaveLength(1);
+    const rows = page.data.tickets as { qrSrc: string; statusText: string }[];
+    expect(rows.map((row) => [row.qrSrc, row.statusText])).toEqual([
+      [`${API_BASE}/api/events/7/tickets/T.31/qr.png`, '有效'],
+      [`${API_BASE}/api/events/8/tickets/T.40/qr.png`, '已签到'],
+    ]);
+    await page.fire('.qr');
+    expect(wx.callsOf('previewImage')).toEqual([expect.objectContaining({ urls: [`${API_BASE}/api/events/7/tickets/T.31/qr.png`] })]);
+  });
+
+  it('says when there are none', async () => {
+    wx.route('GET /api/mp/me/tickets', { status: 200, body: { tickets: [] } });
+    const page = new PageHandle(ticketsId);
+    await page.call('onShow');
+    expect(page.text('.empty')).toBe('还没有门票，去报名一个活动吧');
+  });
+});
+
+describe('staff check-in', () => {
+  it('scans a ticket with the camera and checks it in at the gate', async () => {
+    wx.scanResult = 'T.31';
+    wx.route('POST /api/mp/checkins', { status: 200, body: { name: '张三', eventName: '2026 私域增长大会' } });
+    const page = new PageHandle(scanId);
+    await page.call('onLoad');
+    await page.fire('.gate', 'input', { value: '东门' });
+    await page.fire('.scan');
+    expect(wx.callsOf('scanCode')).toEqual([expect.objectContaining({ onlyFromCamera: true, scanType: ['qrCode'] })]);
+    expect(wx.requests().find((r) => r.path === '/api/mp/checkins')?.data).toEqual({ ticket: 'T.31', gate: '东门' });
+    expect(page.text('.result')).toContain('签到成功');
+    expect(page.text('.result')).toContain('张三 · 2026 私域增长大会');
+    // The gate is remembered for the next scan session.
+    expect(wx.storage.get('fw:checkinGate')).toBe('东门');
+  });
+
+  it('sends no gate when none is set, and shows a second scan with the first check-in', async () => {
+    wx.scanResult = 'T.31';
+    wx.route('POST /api/mp/checkins', {
+      status: 409,
+      body: { error: { code: 'already_checked_in', message: 'dup', details: { gate: '西门', checkedInAt: '2026-12-24T05:40:00.000Z' } } },
+    });
+    const page = new PageHandle(scanId);
+    await page.call('onLoad');
+    await page.fire('.scan');
+    expect(wx.requests().find((r) => r.path === '/api/mp/checkins')?.data).toEqual({ ticket: 'T.31' });
+    expect(page.text('.result-title')).toBe('该门票已签到');
+    expect(page.text('.result')).toContain('首次签到：2026-12-24 13:40（西门）');
+  });
+
+  it('does nothing when the scanner is closed', async () => {
+    wx.scanResult = null;
+    const page = new PageHandle(scanId);
+    await page.call('onLoad');
+    await page.fire('.scan');
+    expect(wx.requests()).toHaveLength(0);
+    expect(page.$('.result')).toBeUndefined();
+  });
+
+  it('shows the staff-only page on 403 mp_staff_only, and binds with a code', async () => {
+    wx.scanResult = 'T.31';
+    wx.route('POST /api/mp/checkins', { status: 403, body: { error: { code: 'mp_staff_only', message: 'Staff only' } } });
+    wx.route('POST /api/mp/staff/bind', { status: 200, body: { staff: true } });
+    const page = new PageHandle(scanId);
+    await page.call('onLoad');
+    await page.fire('.scan');
+    expect(page.text('.staff-only')).toContain('仅限活动工作人员使用');
+    expect(page.$('.scan')).toBeUndefined();
+
+    await page.fire('.bind');
+    expect(page.text('.staff-only .error')).toBe('请输入绑定码');
+    await page.fire('.bind-code', 'input', { value: ' BIND-7 ' });
+    await page.fire('.bind');
+    expect(wx.requests().find((r) => r.path === '/api/mp/staff/bind')?.data).toEqual({ code: 'BIND-7' });
+    expect(page.$('.staff-only')).toBeUndefined();
+    expect(page.$('.scan')).toBeDefined();
+  });
+});
