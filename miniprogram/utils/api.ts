@@ -22,8 +22,16 @@ const MESSAGES: Record<string, string> = {
   timeout: '请求超时，请稍后重试',
   login_failed: '微信登录失败，请稍后重试',
   unauthorized: '登录已失效，请重新进入小程序',
+  mp_session_required: '登录已失效，请重新进入小程序',
+  mp_session_expired: '登录已过期，请重新进入小程序',
+  mp_code_invalid: '微信登录凭证无效或已过期，请重试',
+  mp_code_used: '微信登录凭证已使用，请重试',
+  mp_user_blocked: '该微信用户暂时无法使用本服务',
+  mp_phone_code_invalid: '手机号授权已失效，请重新授权',
+  mp_binding_code_invalid: '绑定码错误、已使用或已过期',
+  mp_pay_unsupported: '付费活动请在活动网页中报名并支付',
   forbidden: '没有权限执行此操作',
-  mp_staff_only: '仅限活动工作人员使用',
+  mp_staff_only: '仅工作人员可使用签到功能',
   not_found: '找不到该内容',
   bad_request: '输入有误，请检查后重试',
   rate_limited: '操作过于频繁，请稍后再试',
@@ -178,6 +186,7 @@ export interface Venue {
 
 export type EventStatus = 'open' | 'full' | 'closed' | 'ended';
 
+/** GET /api/mp/events's items. */
 export interface EventSummary {
   id: number;
   name: string;
@@ -185,6 +194,10 @@ export interface EventSummary {
   endsAt: string;
   venue: Venue;
   status: EventStatus;
+  registrationDeadline?: string;
+  capacity?: number;
+  registered?: number;
+  seatsLeft?: number;
 }
 
 export type FieldType = 'text' | 'phone' | 'email' | 'number' | 'select' | 'textarea';
@@ -198,25 +211,33 @@ export interface RegistrationField {
   maxLength?: number;
 }
 
+/** GET /api/mp/events/:id: the public event (as the H5 page's) with this user's registration. */
 export interface EventDetail extends EventSummary {
   registrationDeadline: string;
   capacity: number;
   registered: number;
   fields: RegistrationField[];
   agenda: { time: string; title: string; speaker?: string | null }[] | null;
+  /** Paid events are registered for on the H5 page (409 mp_pay_unsupported here). */
+  ticketPriceFen?: number | null;
+  /** This user's ticket for the event, when registered. */
+  myRegistration?: Ticket | null;
   /** The reminder templates the server sends with (its mp_subscribe driver); config.ts's when absent. */
   subscribeTemplateIds?: string[];
 }
 
+/** One of GET /api/mp/me/tickets's items (registrations.service.ts ContactTicket). */
 export interface Ticket {
+  registrationId: number;
   eventId: number;
   eventName: string;
+  venue: Venue;
   startsAt: string;
-  venue?: Venue | null;
+  endsAt: string;
   name: string;
-  status: 'valid' | 'revoked' | 'checked_in' | 'waitlisted' | 'unpaid';
-  token: string;
-  qrImageUrl: string;
+  status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
+  checkedIn: { gate: string; at: string } | null;
+  ticket: { token: string; qrImageUrl: string };
 }
 
 export interface Registered {
@@ -226,15 +247,27 @@ export interface Registered {
 }
 
 export interface CheckinResult {
-  name?: string;
-  eventName?: string;
-  checkedInAt?: string;
+  status: 'checked_in';
+  registrationId: number;
+  gate: string;
+  checkedInAt: string;
+  benefit: { kind: 'gift' | 'coupon'; description: string } | null;
 }
 
-export interface SubscribeResult {
-  templateId: string;
-  /** wx.requestSubscribeMessage's answer per template: accept, reject, ban or filter. */
-  status: string;
+/** wx.requestSubscribeMessage's answer per template id: accept, reject, ban or filter. */
+export type SubscribeResult = Record<string, string>;
+
+export interface MpMe {
+  phoneBound: boolean;
+  staff: { operatorId: number; name: string; role: string } | null;
+}
+
+/** A key for a report that may be sent again (a retry after a lost answer): the server keeps the first. */
+export function reportKey(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let key = '';
+  for (let i = 0; i < 20; i += 1) key += chars[Math.floor(Math.random() * chars.length)];
+  return key;
 }
 
 export interface CardMaterial {
@@ -281,15 +314,22 @@ export interface Content {
 export const mpApi = {
   /** The phone number behind getPhoneNumber's code, exchanged on the server (phonenumber.getPhoneNumber). */
   phone: (code: string) => request<{ phone: string }>('POST', '/api/mp/phone', { code }),
-  subscribeConsent: (body: { eventId?: number; results: SubscribeResult[] }) => request<unknown>('POST', '/api/mp/subscribe-consent', body),
-  events: () => request<{ events: EventSummary[] }>('GET', '/api/mp/events'),
+  me: () => request<MpMe>('GET', '/api/mp/me'),
+  subscribeConsent: (body: { result: SubscribeResult; reportKey: string }) => request<unknown>('POST', '/api/mp/subscribe-consent', body),
+  events: () => request<{ items: EventSummary[] }>('GET', '/api/mp/events'),
   event: (id: string | number) => request<EventDetail>('GET', `/api/mp/events/${seg(String(id))}`),
   register: (id: string | number, body: { answers: Record<string, string>; consent: true }) =>
     request<Registered>('POST', `/api/mp/events/${seg(String(id))}/registrations`, body),
-  myTickets: () => request<{ tickets: Ticket[] }>('GET', '/api/mp/me/tickets'),
-  checkin: (ticket: string, gate?: string) => request<CheckinResult>('POST', '/api/mp/checkins', gate ? { ticket, gate } : { ticket }),
-  bindStaff: (code: string) => request<unknown>('POST', '/api/mp/staff/bind', { code }),
-  contentView: (code: string, seconds: number) => request<unknown>('POST', `/api/mp/content/${seg(code)}/views`, { seconds }),
+  myTickets: () => request<{ items: Ticket[] }>('GET', '/api/mp/me/tickets'),
+  /** `nonce` names this scan: sent again after a lost answer, the server gives the first answer. */
+  checkin: (body: { ticket: string; gate?: string; nonce: string }) => request<CheckinResult>('POST', '/api/mp/checkins', body),
+  bindStaff: (code: string) => request<{ staff: MpMe['staff'] }>('POST', '/api/mp/staff/bind', { code }),
+  /** The first report of a view: the server answers the view's key for the read-time updates. */
+  contentView: (code: string, eventId?: number) =>
+    request<{ viewKey: string }>('POST', `/api/mp/content/${seg(code)}/views`, eventId ? { eventId } : {}),
+  /** The read time so far (seconds in all) of the view `viewKey` names. */
+  contentReadTime: (code: string, viewKey: string, seconds: number) =>
+    request<unknown>('POST', `/api/mp/content/${seg(code)}/views`, { viewKey, seconds }),
   /** NOT YET ON THE SERVER (proposed): the material's title and body or file, for the content page. */
   content: (code: string) => request<Content>('GET', `/api/mp/content/${seg(code)}`),
 

@@ -5,6 +5,8 @@
  */
 export class ViewTimer {
   private shownAt: number | null = null;
+  /** Seconds taken so far, over every stretch. */
+  total = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -17,6 +19,7 @@ export class ViewTimer {
     if (this.shownAt === null) return null;
     const seconds = Math.max(0, Math.round((this.now() - this.shownAt) / 1000));
     this.shownAt = null;
+    this.total += seconds;
     return seconds;
   }
 }

@@ -24,20 +24,28 @@ describe('content', () => {
       status: 200,
       body: { code: 'a-1', title: '私域运营指南', kind: 'article', body: '<p>第一章</p>' },
     });
-    wx.route('POST /api/mp/content/a-1/views', { status: 204 });
+    wx.route('POST /api/mp/content/a-1/views', { status: 201, body: { viewKey: 'view-key-1' } }, { status: 204 });
     const page = new PageHandle(contentId);
-    await page.call('onLoad', { code: 'a-1' });
+    await page.call('onLoad', { code: 'a-1', ev: '7' });
     await page.call('onShow');
     expect(page.text('.title')).toBe('私域运营指南');
     expect(page.$('.article')).toBeDefined();
     now.mockReturnValue(5_000 + 95_000);
+    await page.call('onHide');
+    await page.call('onShow');
+    now.mockReturnValue(5_000 + 100_000);
     await page.call('onUnload');
+    // The view, then the read time so far at each hide: 95 s, then 95 + 5.
     expect(
       wx
         .requests()
         .filter((r) => r.method === 'POST')
         .map((r) => [r.path, r.data]),
-    ).toEqual([['/api/mp/content/a-1/views', { seconds: 95 }]]);
+    ).toEqual([
+      ['/api/mp/content/a-1/views', { eventId: 7 }],
+      ['/api/mp/content/a-1/views', { viewKey: 'view-key-1', seconds: 95 }],
+      ['/api/mp/content/a-1/views', { viewKey: 'view-key-1', seconds: 100 }],
+    ]);
   });
 
   it('opens a PDF in WeChat’s document viewer', async () => {

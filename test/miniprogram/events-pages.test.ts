@@ -46,7 +46,7 @@ beforeEach(() => {
 
 describe('events list', () => {
   it('logs in, lists the events with their China-time start and opens one on tap', async () => {
-    wx.route('GET /api/mp/events', { status: 200, body: { events: [EVENT] } });
+    wx.route('GET /api/mp/events', { status: 200, body: { items: [EVENT] } });
     const page = new PageHandle(listId);
     await page.call('onLoad', {});
 
@@ -66,7 +66,7 @@ describe('events list', () => {
 
   it('reuses a stored token without logging in', async () => {
     wx.storage.set('fw:mpToken', 'kept');
-    wx.route('GET /api/mp/events', { status: 200, body: { events: [] } });
+    wx.route('GET /api/mp/events', { status: 200, body: { items: [] } });
     const page = new PageHandle(listId);
     await page.call('onLoad', {});
     expect(wx.callsOf('login')).toHaveLength(0);
@@ -78,8 +78,8 @@ describe('events list', () => {
     wx.storage.set('fw:mpToken', 'expired');
     wx.route(
       'GET /api/mp/events',
-      { status: 401, body: { error: { code: 'unauthorized', message: 'Session expired' } } },
-      { status: 200, body: { events: [EVENT] } },
+      { status: 401, body: { error: { code: 'mp_session_required', message: 'Send Authorization' } } },
+      { status: 200, body: { items: [EVENT] } },
     );
     const page = new PageHandle(listId);
     await page.call('onLoad', {});
@@ -94,21 +94,17 @@ describe('events list', () => {
 
   it('stops after one re-login when the server still answers 401', async () => {
     wx.storage.set('fw:mpToken', 'expired');
-    wx.route('GET /api/mp/events', { status: 401, body: { error: { code: 'unauthorized', message: 'Session expired' } } });
+    wx.route('GET /api/mp/events', { status: 401, body: { error: { code: 'mp_session_expired', message: 'Session expired' } } });
     const page = new PageHandle(listId);
     await page.call('onLoad', {});
     expect(wx.callsOf('login')).toHaveLength(1);
     expect(wx.requests()).toHaveLength(3);
-    expect(page.text('.error')).toBe('登录已失效，请重新进入小程序');
+    expect(page.text('.error')).toBe('登录已过期，请重新进入小程序');
   });
 
   it('says so in Chinese when offline, and the retry button loads again', async () => {
     wx.storage.set('fw:mpToken', 'kept');
-    wx.route(
-      'GET /api/mp/events',
-      { fail: 'request:fail -101:net::ERR_INTERNET_DISCONNECTED' },
-      { status: 200, body: { events: [EVENT] } },
-    );
+    wx.route('GET /api/mp/events', { fail: 'request:fail -101:net::ERR_INTERNET_DISCONNECTED' }, { status: 200, body: { items: [EVENT] } });
     const page = new PageHandle(listId);
     await page.call('onLoad', {});
     expect(page.text('.error')).toBe('网络连接失败，请检查网络后重试');
@@ -161,6 +157,17 @@ describe('event detail', () => {
     ]);
     await page.fire('.register');
     expect(wx.callsOf('navigateTo')).toEqual([expect.objectContaining({ url: '/pages/events/register?id=7' })]);
+    await page.call('onUnload');
+  });
+
+  it('offers the ticket instead of the registration to a registered user', async () => {
+    const mine = { registrationId: 31, eventId: 7, status: 'valid', ticket: { token: 'T.31', qrImageUrl: '/qr.png' } };
+    wx.route('GET /api/mp/events/7', { status: 200, body: { ...DETAIL, myRegistration: mine } });
+    const page = new PageHandle(detailId);
+    await page.call('onLoad', { id: '7' });
+    expect(page.$('.register')).toBeUndefined();
+    await page.fire('.my-ticket');
+    expect(wx.callsOf('navigateTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index' })]);
     await page.call('onUnload');
   });
 
@@ -239,7 +246,10 @@ describe('event registration', () => {
     const posts = wx.requests().filter((r) => r.method === 'POST' && r.path !== '/api/mp/login');
     expect(posts.map((r) => [r.path, r.data])).toEqual([
       ['/api/mp/events/7/registrations', { answers: { name: '张三', phone: '13812345678', city: '上海' }, consent: true }],
-      ['/api/mp/subscribe-consent', { eventId: 7, results: [{ templateId: 'tmpl-reminder', status: 'accept' }] }],
+      [
+        '/api/mp/subscribe-consent',
+        { result: { 'tmpl-reminder': 'accept' }, reportKey: expect.stringMatching(/^[A-Za-z0-9]{20}$/) as unknown },
+      ],
     ]);
     expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=31' })]);
   });
@@ -268,6 +278,7 @@ describe('event registration', () => {
         body: { error: { code: 'validation_failed', message: 'Invalid', details: { fields: { phone: '该手机号无法报名' } } } },
       },
       { status: 409, body: { error: { code: 'event_full', message: 'Full' } } },
+      { status: 409, body: { error: { code: 'mp_pay_unsupported', message: 'Paid events are registered for on the H5 page' } } },
     );
     const page = await openForm();
     await fill(page, { name: '王五', phone: '13712345678', cityIndex: 0 });
@@ -278,6 +289,8 @@ describe('event registration', () => {
 
     await page.fire('.submit');
     expect(page.text('.submit-error')).toBe('活动名额已满');
+    await page.fire('.submit');
+    expect(page.text('.submit-error')).toBe('付费活动请在活动网页中报名并支付');
     expect(wx.callsOf('redirectTo')).toHaveLength(0);
   });
 

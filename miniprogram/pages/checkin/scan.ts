@@ -3,7 +3,7 @@
  * checks it in. The server decides who is staff: a user who is not gets 403 `mp_staff_only`, and
  * this page then offers to bind with the code an admin hands out (POST /api/mp/staff/bind).
  */
-import { ApiError, messageOf, mpApi } from '../../utils/api';
+import { ApiError, messageOf, mpApi, reportKey } from '../../utils/api';
 import { formatDateTime } from '../../utils/format';
 
 const GATE_KEY = 'fw:checkinGate';
@@ -27,9 +27,16 @@ Component({
     result: null as Result | null,
   },
   methods: {
-    onLoad() {
+    async onLoad() {
       const gate: unknown = wx.getStorageSync(GATE_KEY);
       this.setData({ gate: typeof gate === 'string' ? gate : '' });
+      // Say at once when this user is not staff, rather than after the first scan.
+      try {
+        const me = await mpApi.me();
+        this.setData({ staffOnly: me.staff === null });
+      } catch {
+        // The scan itself will say what is wrong (offline, or 403 mp_staff_only).
+      }
     },
     onGate(e: WechatMiniprogram.Input) {
       this.setData({ gate: e.detail.value });
@@ -52,9 +59,11 @@ Component({
       this.setData({ checking: true, result: null });
       try {
         const gate = this.data.gate.trim();
-        const done = await mpApi.checkin(ticket, gate || undefined);
-        const who = [done.name, done.eventName].filter(Boolean).join(' · ');
-        this.setData({ result: { kind: 'ok', title: '签到成功', detail: who } });
+        const nonce = reportKey();
+        const done = await mpApi.checkin(gate ? { ticket, gate, nonce } : { ticket, nonce });
+        const benefit = done.benefit ? `请领取${done.benefit.kind === 'gift' ? '礼品' : '优惠券'}：${done.benefit.description}` : '';
+        const detail = [`${formatDateTime(done.checkedInAt)}${done.gate ? ` · ${done.gate}` : ''}`, benefit].filter(Boolean).join('\n');
+        this.setData({ result: { kind: 'ok', title: '签到成功', detail } });
         wx.vibrateShort({ type: 'medium' });
       } catch (error) {
         if (isStaffRefusal(error)) {

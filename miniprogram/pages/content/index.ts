@@ -1,8 +1,12 @@
 /**
- * 资料: an article, image, video or PDF from the content centre, by its code. The time on the page
- * is reported as a view (POST /api/mp/content/:code/views {seconds}) when it hides or closes; a
- * PDF opens in WeChat's document viewer (wx.downloadFile, then wx.openDocument), whose time is
- * counted as time away from this page.
+ * 资料: an article, image, video or PDF from the content centre, by its code (`?code=`, and `ev=`
+ * when opened from an event). Opening it is a view (POST /api/mp/content/:code/views, answered with
+ * the view's key); each time the page hides or closes, the read time so far goes to the same route
+ * with that key (`{viewKey, seconds}`, seconds in all, so a lost report is made good by the next).
+ * A PDF opens in WeChat's document viewer (wx.downloadFile, then wx.openDocument), whose time counts
+ * as time away from this page.
+ * GET /api/mp/content/:code (the material itself) is the client's proposal: the server has no such
+ * route yet.
  */
 import { absoluteUrl, messageOf, mpApi, type Content } from '../../utils/api';
 import { ViewTimer } from '../../utils/view-timer';
@@ -23,6 +27,7 @@ Component({
     loading: true,
     error: '',
     code: '',
+    viewKey: '',
     content: null as Content | null,
     opening: false,
     pdfError: '',
@@ -37,6 +42,14 @@ Component({
         this.setData({ loading: false, content: { ...content, fileUrl: content.fileUrl ? absoluteUrl(content.fileUrl) : null } });
       } catch (error) {
         this.setData({ loading: false, error: messageOf(error) });
+        return;
+      }
+      try {
+        const eventId = Number(query.ev);
+        const { viewKey } = await mpApi.contentView(code, Number.isInteger(eventId) && eventId > 0 ? eventId : undefined);
+        this.setData({ viewKey });
+      } catch {
+        // The material is shown all the same; only its read time goes unrecorded.
       }
     },
     onShow() {
@@ -49,9 +62,9 @@ Component({
       this.reportView();
     },
     reportView() {
-      const seconds = timerOf(this).take();
-      if (seconds === null || !this.data.content) return;
-      mpApi.contentView(this.data.code, seconds).catch(() => undefined);
+      const timer = timerOf(this);
+      if (timer.take() === null || !this.data.viewKey) return;
+      mpApi.contentReadTime(this.data.code, this.data.viewKey, timer.total).catch(() => undefined);
     },
     openPdf() {
       const url = this.data.content?.fileUrl;

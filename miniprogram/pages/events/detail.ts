@@ -65,6 +65,9 @@ Component({
       // wx.openLocation takes GCJ-02 coordinates, the ones every map picker in China gives.
       wx.openLocation({ latitude: venue.lat, longitude: venue.lng, name: venue.name ?? venue.address, address: venue.address, scale: 16 });
     },
+    openTickets() {
+      wx.navigateTo({ url: '/pages/tickets/index' });
+    },
     register() {
       wx.navigateTo({ url: `/pages/events/register?id=${this.data.id}` });
     },

@@ -27,7 +27,7 @@ Component({
     async load() {
       this.setData({ loading: true, error: '' });
       try {
-        const { events } = await mpApi.events();
+        const { items: events } = await mpApi.events();
         this.setData({
           loading: false,
           events: events.map((event) => ({

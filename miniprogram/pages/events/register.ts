@@ -5,7 +5,7 @@
  * user TAP gesture"), so the submit tap asks first and registers in its callback; the answers are
  * then recorded with POST /api/mp/subscribe-consent for the reminder sends.
  */
-import { ApiError, messageOf, mpApi, type RegistrationField, type SubscribeResult } from '../../utils/api';
+import { ApiError, messageOf, mpApi, reportKey, type RegistrationField, type SubscribeResult } from '../../utils/api';
 import { answersToSend, fieldError, formErrors } from '../../utils/form';
 import { SUBSCRIBE_TEMPLATES } from '../../config';
 
@@ -98,19 +98,22 @@ Component({
       wx.requestSubscribeMessage({
         tmplIds,
         success: (res) => {
-          const answers = res as unknown as Record<string, string>;
-          void this.send(tmplIds.map((templateId) => ({ templateId, status: answers[templateId] ?? 'reject' })));
+          // The answer is `{<template id>: 'accept' | 'reject' | 'ban' | 'filter', errMsg}`: keep the templates' only.
+          const answers = res as unknown as Record<string, unknown>;
+          const result: SubscribeResult = {};
+          for (const id of tmplIds) if (typeof answers[id] === 'string') result[id] = answers[id] as string;
+          void this.send(result);
         },
         // Refused or unsupported: register all the same, with no reminder consent.
-        fail: () => void this.send([]),
+        fail: () => void this.send({}),
       });
     },
-    async send(results: SubscribeResult[]) {
+    async send(result: SubscribeResult) {
       try {
         const registered = await mpApi.register(this.data.id, { answers: answersToSend(this.data.rows, this.answers()), consent: true });
-        if (results.length > 0) {
+        if (Object.keys(result).length > 0) {
           // The registration stands whatever happens to the consent report.
-          await mpApi.subscribeConsent({ eventId: Number(this.data.id), results }).catch(() => undefined);
+          await mpApi.subscribeConsent({ result, reportKey: reportKey() }).catch(() => undefined);
         }
         this.setData({ submitting: false });
         wx.showToast({ title: '报名成功', icon: 'success' });

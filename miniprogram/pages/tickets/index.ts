@@ -10,6 +10,8 @@ interface TicketRow {
   status: string;
   statusText: string;
   qrSrc: string;
+  /** When and at which gate, for a checked-in ticket. */
+  checkedIn: string;
 }
 
 Component({
@@ -29,17 +31,18 @@ Component({
     async load() {
       this.setData({ loading: this.data.tickets.length === 0, error: '' });
       try {
-        const { tickets } = await mpApi.myTickets();
+        const { items: tickets } = await mpApi.myTickets();
         this.setData({
           loading: false,
           tickets: tickets.map((ticket) => ({
-            token: ticket.token,
+            token: ticket.ticket.token,
             eventName: ticket.eventName,
             name: ticket.name,
             when: formatDateTime(ticket.startsAt),
             status: ticket.status,
             statusText: TICKET_STATUS_TEXT[ticket.status] ?? '',
-            qrSrc: absoluteUrl(ticket.qrImageUrl),
+            qrSrc: absoluteUrl(ticket.ticket.qrImageUrl),
+            checkedIn: ticket.checkedIn ? `${formatDateTime(ticket.checkedIn.at)} · ${ticket.checkedIn.gate}` : '',
           })),
         });
       } catch (error) {
