@@ -121,6 +121,32 @@ describe('staff check-in', () => {
     expect(page.text('.result')).toContain('首次签到：2026-12-24 13:40（西门）');
   });
 
+  it('sends the same scan again, nonce and all, after a lost answer', async () => {
+    wx.scanResult = '7.31.k.mac';
+    wx.route('GET /api/mp/me', STAFF);
+    wx.route(
+      'POST /api/mp/checkins',
+      { fail: 'request:fail timeout' },
+      {
+        status: 200,
+        body: { status: 'checked_in', registrationId: 31, gate: '', checkedInAt: '2026-12-24T05:40:00.000Z', benefit: null },
+      },
+    );
+    const page = new PageHandle(scanId);
+    await page.call('onLoad');
+    await page.fire('.scan');
+    expect(page.text('.result-title')).toBe('请求超时，请稍后重试');
+    await page.fire('.retry');
+    expect(page.text('.result-title')).toBe('签到成功');
+    const sent = wx
+      .requests()
+      .filter((r) => r.path === '/api/mp/checkins')
+      .map((r) => r.data);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+    expect(wx.callsOf('scanCode')).toHaveLength(1);
+  });
+
   it('does nothing when the scanner is closed', async () => {
     wx.scanResult = null;
     wx.route('GET /api/mp/me', STAFF);

@@ -12,7 +12,12 @@ interface Result {
   kind: 'ok' | 'refused';
   title: string;
   detail: string;
+  /** No answer came (offline, timeout): the same scan may be sent again. */
+  retry: boolean;
 }
+
+/** The scan last sent: a retry sends the same nonce, so a check-in whose answer was lost is not refused as a second one. */
+const lastScans = new WeakMap<object, { ticket: string; nonce: string }>();
 
 const isStaffRefusal = (error: unknown): boolean => error instanceof ApiError && error.code === 'mp_staff_only';
 
@@ -50,20 +55,28 @@ Component({
       wx.scanCode({
         onlyFromCamera: true,
         scanType: ['qrCode'],
-        success: (res) => void this.checkin(res.result),
+        success: (res) => {
+          lastScans.set(this, { ticket: res.result, nonce: reportKey() });
+          void this.checkin();
+        },
         // Closing the scanner is no error.
         fail: () => undefined,
       });
     },
-    async checkin(ticket: string) {
+    retry() {
+      if (!this.data.checking) void this.checkin();
+    },
+    async checkin() {
+      const scan = lastScans.get(this);
+      if (!scan) return;
+      const { ticket, nonce } = scan;
       this.setData({ checking: true, result: null });
       try {
         const gate = this.data.gate.trim();
-        const nonce = reportKey();
         const done = await mpApi.checkin(gate ? { ticket, gate, nonce } : { ticket, nonce });
         const benefit = done.benefit ? `请领取${done.benefit.kind === 'gift' ? '礼品' : '优惠券'}：${done.benefit.description}` : '';
         const detail = [`${formatDateTime(done.checkedInAt)}${done.gate ? ` · ${done.gate}` : ''}`, benefit].filter(Boolean).join('\n');
-        this.setData({ result: { kind: 'ok', title: '签到成功', detail } });
+        this.setData({ result: { kind: 'ok', title: '签到成功', detail, retry: false } });
         wx.vibrateShort({ type: 'medium' });
       } catch (error) {
         if (isStaffRefusal(error)) {
@@ -72,7 +85,8 @@ Component({
           const first = error instanceof ApiError && error.code === 'already_checked_in' ? error.details : undefined;
           const at = typeof first?.checkedInAt === 'string' ? `首次签到：${formatDateTime(first.checkedInAt)}` : '';
           const gate = typeof first?.gate === 'string' && first.gate ? `（${first.gate}）` : '';
-          this.setData({ result: { kind: 'refused', title: messageOf(error), detail: at ? `${at}${gate}` : '' } });
+          const retry = error instanceof ApiError && error.status === 0;
+          this.setData({ result: { kind: 'refused', title: messageOf(error), detail: at ? `${at}${gate}` : '', retry } });
         }
       } finally {
         this.setData({ checking: false });
