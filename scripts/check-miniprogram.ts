@@ -9,7 +9,9 @@
  *   execute bit, so they are made executable here, at run time (node_modules must be writable);
  * - the main package (what the tools upload: the TypeScript as the JavaScript it compiles to, the
  *   templates, styles, JSON and assets; not project.config.json or tsconfig.json) is under WeChat's
- *   2 MB limit (https://developers.weixin.qq.com/miniprogram/dev/framework/subpackages.html).
+ *   2 MB limit (https://developers.weixin.qq.com/miniprogram/dev/framework/subpackages.html);
+ * - no file looks like it holds a secret (issue 17 §2: an AppSecret is 32 hex characters, and a
+ *   package is readable by anyone who has the mini-program).
  *
  * miniprogram-compiler has no types, and its wcsc wrapper returns an Error rather than throwing
  * one, so both wrappers are called through small typed functions that turn either into a message.
@@ -27,7 +29,7 @@ const NOT_UPLOADED = new Set(['project.config.json', 'project.private.config.jso
 
 export interface MiniprogramCheck {
   pages: string[];
-  /** One line per problem: a missing file, a wcc or wcsc error, the size over the limit. */
+  /** One line per problem: a missing file, a wcc or wcsc error, the size over the limit, a secret. */
   errors: string[];
   /** The main package's size in bytes, TypeScript counted as its compiled JavaScript. */
   packageBytes: number;
@@ -63,6 +65,9 @@ function filesUnder(root: string, dir = ''): string[] {
   }
   return out;
 }
+
+/** An AppSecret's shape (32 hex characters), or a value given to a key named like a secret. */
+const SECRET_LIKE = [/\b[0-9a-fA-F]{32}\b/, /\b(?:app_?secret|secret|session_?key)\b["']?\s*[:=]\s*["'][^"']+["']/i];
 
 function pagesOf(root: string): string[] {
   const app: unknown = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8'));
@@ -106,6 +111,12 @@ export function checkMiniprogram(root: string): MiniprogramCheck {
   const wxss = files.filter((file) => file.endsWith('.wxss')).map((file) => strip(file, '.wxss'));
   const styles = compilerFn<WcscFn>('wcsc')(root, wxss, {});
   if (styles instanceof Error) errors.push(styles.message.trim());
+
+  for (const file of files.filter((f) => /\.(ts|js|json|wxml|wxs)$/.test(f))) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    if (SECRET_LIKE.some((pattern) => pattern.test(text)))
+      errors.push(`${file}: looks like it holds a secret (none belong in the mini-program)`);
+  }
 
   const packageBytes = files.filter((file) => !NOT_UPLOADED.has(file)).reduce((sum, file) => sum + uploadedBytes(root, file), 0);
   if (packageBytes >= MAIN_PACKAGE_LIMIT_BYTES) {

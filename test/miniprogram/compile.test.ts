@@ -61,6 +61,11 @@ describe('mini-program compile check', () => {
     expect(checkMiniprogram(scratch).errors).toContain('pages/tickets/index.wxss: missing (app.json lists the page)');
   });
 
+  it('fails on a secret written into the mini-program', () => {
+    fs.appendFileSync(path.join(scratch, 'config.ts'), "\nexport const APP_SECRET = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';\n");
+    expect(checkMiniprogram(scratch).errors).toEqual(['config.ts: looks like it holds a secret (none belong in the mini-program)']);
+  });
+
   it('fails over the 2 MB limit', () => {
     fs.writeFileSync(path.join(scratch, 'big.png'), Buffer.alloc(MAIN_PACKAGE_LIMIT_BYTES));
     expect(checkMiniprogram(scratch).errors).toEqual([expect.stringMatching(/^main package: \d+ bytes, over WeChat's limit/)]);
