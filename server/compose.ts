@@ -16,6 +16,9 @@ import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminConfigRouter } from './http/admin-config.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
+import { createSidebarRouter } from './http/sidebar.routes';
+import { SidebarService } from './modules/sidebar/sidebar.service';
+import { SidebarActionsService } from './modules/sidebar/sidebar-actions.service';
 import { ContactNotesService } from './modules/contacts/contact-notes.service';
 import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
@@ -816,6 +819,30 @@ export function composeServices(p: ComposeParams) {
     queue,
   });
 
+  // The WeCom sidebar (issue 16): a rep's read of the customer in the chat, from the admin page's services.
+  const sidebar = new SidebarService({
+    dataSource,
+    clock,
+    contactsQuery,
+    timeline,
+    scoringSettings,
+    wecomCorpId: wc?.corpId ?? null,
+  });
+  const sidebarActions = new SidebarActionsService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    sidebar,
+    manualTagging,
+    lifecycle,
+    followups: eventFollowups,
+    interactions,
+    publicBaseUrl: config.publicBaseUrl,
+    miniProgramAppId: config.miniprogram.appId || null,
+    onRecorded: () => reactions.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -827,6 +854,7 @@ export function composeServices(p: ComposeParams) {
       auth,
     }),
     createAdminContactsRouter({ contactsQuery, timeline, manualTagging, contactNotes, audit, auth }),
+    createSidebarRouter({ sidebar, actions: sidebarActions, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),
@@ -1059,5 +1087,7 @@ export function composeServices(p: ComposeParams) {
     surveys,
     eventRecaps,
     eventFollowups,
+    sidebar,
+    sidebarActions,
   };
 }

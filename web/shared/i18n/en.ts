@@ -317,6 +317,8 @@ const en: Messages = {
     invalid_survey_token: 'Not a valid survey link',
     already_answered: 'You have already answered this survey',
     followup_not_found: 'No such follow-up',
+    contact_unknown: 'Flywheel does not know this customer yet',
+    not_your_customer: 'This customer is not one you follow',
     content_file_type: 'This file is not of a type the material takes (JPEG, PNG, GIF or WebP images, MP4 videos, PDF)',
     range_not_satisfiable: 'The requested part of the file is past its end',
     bad_encoding: 'The file is neither UTF-8 nor GBK: save it again as CSV',
@@ -603,6 +605,7 @@ const en: Messages = {
       cloud_material_unknown: 'No such material in the content centre, or it is archived',
       cloud_material_twice: 'A material can appear only once in the cloud exhibition',
       cloud_section_size: 'At most 50 items per section',
+      note_too_long: 'A note holds at most {maximum} characters',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',
@@ -700,6 +703,11 @@ const en: Messages = {
       content_archive: 'Archive material',
       import_apply: 'Import leads',
       event_report_export: 'Export an event report',
+      sidebar_tags: 'Sidebar: tag a customer',
+      sidebar_set_stage: 'Sidebar: set customer stage',
+      sidebar_note: 'Sidebar: write a sales note',
+      sidebar_followup_done: 'Sidebar: close a follow-up',
+      sidebar_share: 'Sidebar: send into the chat',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -713,6 +721,7 @@ const en: Messages = {
       channel: 'Channel codes (all)',
       event: 'Events (all)',
       content: 'Content (all)',
+      sidebar: 'WeCom sidebar (all)',
     },
     targets: {
       tag: 'Tag',
@@ -815,6 +824,8 @@ const en: Messages = {
       options: 'Channel settings',
       welcome: 'Welcome message',
       eventId: 'Event',
+      from: 'From',
+      to: 'To',
     },
     values: {
       yes: 'yes',
@@ -826,6 +837,8 @@ const en: Messages = {
       oa: 'Official Account',
       wecom: 'WeCom',
       miniprogram: 'Mini program',
+      card: 'Business card',
+      invitation: 'Event invitation',
     },
     contactCount: '{count} customers',
     identities: {
