@@ -121,6 +121,7 @@ import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 import { SidebarSignInService } from './modules/sidebar/sidebar-sign-in.service';
 import { SidebarJssdkService } from './modules/sidebar/sidebar-jssdk.service';
+import { SidebarSetupService } from './modules/setup/sidebar-setup.service';
 import { createSidebarJssdkRouter } from './http/sidebar-jssdk.routes';
 import { createAdminEventsRouter } from './http/admin-events.routes';
 import { createAdminEventReportRouter } from './http/admin-event-report.routes';
@@ -455,6 +456,12 @@ export function composeServices(p: ComposeParams) {
           agentTicket: () => sidebarApp.agent.getAgentJsapiTicket(),
         }
       : null,
+  });
+  const sidebarSetup = new SidebarSetupService({
+    publicBaseUrl: config.publicBaseUrl,
+    sandbox: config.sandbox,
+    agent: sidebarApp?.agent ?? null,
+    operators,
   });
   /** What app.ts needs to serve /sidebar (with its root): the sign-in and the session check. */
   const sidebarWeb = {
@@ -872,7 +879,7 @@ export function composeServices(p: ComposeParams) {
     createAdminContactsRouter({ contactsQuery, timeline, manualTagging, contactNotes, audit, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
-    createAdminSetupRouter({ setup, auth }),
+    createAdminSetupRouter({ setup, sidebarSetup, auth }),
     createSidebarJssdkRouter({ jssdk: sidebarJssdk, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
@@ -927,6 +934,7 @@ export function composeServices(p: ComposeParams) {
         clock,
         auth,
         visitors,
+        sidebarSignIn,
         publicBaseUrl: config.publicBaseUrl,
       }),
     );
@@ -1094,6 +1102,7 @@ export function composeServices(p: ComposeParams) {
     visitorMiddleware,
     sidebarSignIn,
     sidebarJssdk,
+    sidebarSetup,
     sidebarWeb,
     events,
     registrations,
