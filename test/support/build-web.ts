@@ -5,6 +5,8 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 export const ADMIN_WEB_ROOT = path.join(ROOT, 'dist/web/admin');
 export const MOBILE_WEB_ROOT = path.join(ROOT, 'dist/web/mobile');
+/** The WeCom sidebar (web/mobile/sidebar, web/vite.sidebar.config.mts). */
+export const SIDEBAR_WEB_ROOT = path.join(ROOT, 'dist/web/sidebar');
 
 function newestMtime(dir: string): number {
   let newest = 0;
