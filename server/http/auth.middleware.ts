@@ -28,6 +28,15 @@ export interface RequireOperatorOptions {
   allowPendingPasswordChange?: boolean;
 }
 
+/**
+ * The WeCom sidebar's routes (/api/sidebar/*): any role, and open while a generated password is
+ * still to be changed. A rep proves who they are to the sidebar through WeCom OAuth, never the
+ * password an admin generated for them; closing the sidebar until they change a password they
+ * may never use would lock out exactly the reps who only ever work in WeCom. The admin page
+ * keeps the rule for the same session.
+ */
+export const SIDEBAR_ACCESS: RequireOperatorOptions = { allowPendingPasswordChange: true };
+
 export interface AuthMiddleware {
   /**
    * Lets the request through only with a live session whose role is in `roles` (any role when

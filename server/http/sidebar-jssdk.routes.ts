@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { SidebarJssdkService } from '../modules/sidebar/sidebar-jssdk.service';
-import type { AdminState, AuthMiddleware } from './auth.middleware';
+import { SIDEBAR_ACCESS, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { conflict, HttpError } from './http-error';
 import { parseInput } from './validate-input';
 
@@ -18,7 +18,7 @@ const querySchema = z.object({ url: z.string().min(1).max(2048) });
  */
 export function createSidebarJssdkRouter(deps: SidebarJssdkRouterDeps): Router<AdminState> {
   const router = new Router<AdminState>();
-  const anyOperator = deps.auth.requireOperator();
+  const anyOperator = deps.auth.requireOperator(undefined, SIDEBAR_ACCESS);
 
   router.get('/api/sidebar/jssdk-config', anyOperator, async (ctx) => {
     const query = parseInput(querySchema, ctx.query);

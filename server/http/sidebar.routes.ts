@@ -4,7 +4,7 @@ import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
 import { SIDEBAR_NOTE_MAX_CHARS, type SidebarActionsService } from '../modules/sidebar/sidebar-actions.service';
 import type { SidebarReader, SidebarRefusal, SidebarService } from '../modules/sidebar/sidebar.service';
 import { parseLiveCursor } from '../modules/timeline/timeline.service';
-import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
+import { actorOf, SIDEBAR_ACCESS, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, HttpError } from './http-error';
 import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 
@@ -53,7 +53,7 @@ const shareSchema = z.discriminatedUnion('kind', [
  */
 export function createSidebarRouter(deps: SidebarRouterDeps): Router<AdminState> {
   const router = new Router<AdminState>();
-  const reps = deps.auth.requireOperator(['admin', 'operator', 'sales']);
+  const reps = deps.auth.requireOperator(undefined, SIDEBAR_ACCESS);
 
   router.get('/api/sidebar/contacts/by-external/:externalUserId', reps, async (ctx) => {
     const externalUserId = parseInput(z.object({ externalUserId: externalUserIdSchema }), ctx.params).externalUserId;

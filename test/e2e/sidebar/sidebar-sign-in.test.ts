@@ -47,12 +47,13 @@ describeEachDatabase('the sidebar signs its rep in through WeCom OAuth2 (played 
     expect(url.origin).toBe(stack.config.publicBaseUrl);
     return `${url.pathname}${url.search}`;
   };
-  const createRep = async (username: string, wecomUserId: string | null, disabled = false) => {
+  const createRep = async (username: string, wecomUserId: string | null, disabled = false, mustChangePassword = false) => {
     const created = await stack.services.operators.createOperator({
       username,
       password: 'rep-password-123',
       role: 'sales',
       wecomUserId,
+      mustChangePassword,
       actor: { operatorId: null, ip: null },
     });
     if (!created.ok) throw new Error(created.reason);
@@ -190,6 +191,16 @@ describeEachDatabase('the sidebar signs its rep in through WeCom OAuth2 (played 
     await open('/sidebar/?chat=2').expect(200);
     await open('/sidebar/').expect(200);
     expect(stack.sandbox.state.callsTo('auth/getuserinfo')).toHaveLength(1);
+  });
+
+  it('a rep whose admin-generated password is still to be changed works in the sidebar; the admin page still asks for the change', async () => {
+    await createRep('rep-new', 'NewRep', false, true);
+    keepCookies(await open(await signInTrip('/sidebar/', { userid: 'NewRep' })).expect(302), jar);
+    const pageUrl = `${stack.config.publicBaseUrl}/sidebar/`;
+    await open(`/api/sidebar/jssdk-config?url=${encodeURIComponent(pageUrl)}`).expect(200);
+    await open('/api/sidebar/contacts/by-external/wmNoSuchCustomer').expect(404);
+    const admin = await open('/api/admin/contacts').expect(403);
+    expect(admin.body).toMatchObject({ error: { code: 'password_change_required' } });
   });
 });
 
