@@ -37,7 +37,8 @@ export interface MpSessionsServiceDeps {
   /** Encrypts the stored session_key (loaded once: stored-secret.ts). */
   sessionKeySecret: () => Promise<Buffer>;
   sessionTtlSeconds: number;
-  throttle: { reserveInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
+  /** LoginThrottleStore: countInWindow, the atomic fixed window (every call passes the IP's one row). */
+  throttle: { countInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
   rateLimits: { perSession: number; perIp: number; windowMs: number };
   /** The mini-program's subscribe-message reports (subscribe-consent); absent: reports are dropped. */
   consents?: Pick<SubscribeConsentService, 'recordMiniProgramConsent'>;
@@ -173,8 +174,9 @@ export class MpSessionsService {
 
   /**
    * Every /api/mp call counts against its client IP, then (with a session) against the session, in
-   * login_throttles (LoginThrottleStore.reserveInWindow, the public exhibition API's store), so every
-   * instance shares the counts. Refused calls do not count against the session.
+   * login_throttles (LoginThrottleStore, the public exhibition API's store), so every instance shares
+   * the counts. countInWindow, not the compare-and-set reserveInWindow: every call of every phone
+   * behind one venue's IP passes that IP's row. A call refused by the IP does not count against the session.
    */
   async limit(p: { ip: string | null; sessionId: number | null }): Promise<MpRefusal | null> {
     const ipLimited = await this.limitIp(p.ip);
@@ -288,7 +290,7 @@ export class MpSessionsService {
   }
 
   private async reserve(key: string, max: number): Promise<MpRefusal | null> {
-    const reserved = await this.deps.throttle.reserveInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
+    const reserved = await this.deps.throttle.countInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
     if (reserved.ok) return null;
     return refuseMp('rate_limited', 'Too many requests: try again later', { retryAfterSeconds: Math.ceil(reserved.retryAfterMs / 1000) });
   }
