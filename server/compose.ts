@@ -828,7 +828,8 @@ export function composeServices(p: ComposeParams) {
   const mpSessions = new MpSessionsService({
     dataSource,
     transactor,
-    clock: operatorClock,
+    clock,
+    sessionClock: operatorClock,
     logger,
     appId: config.miniprogram.appId,
     client: miniprogram,

@@ -27,8 +27,10 @@ import { sealSessionKey } from './session-key-cipher';
 export interface MpSessionsServiceDeps {
   dataSource: DataSource;
   transactor: Transactor;
-  /** The operators' clock: a skip of the sandbox's business clock must not sign anyone out. */
+  /** The business clock: when the interactions happened. */
   clock: Clock;
+  /** The operators' clock, for session expiry: a skip of the sandbox's business clock must not sign anyone out. */
+  sessionClock: Clock;
   logger: Logger;
   appId: string;
   client: { code2Session(code: string): Promise<MiniProgramSession>; getPhoneNumber(code: string): Promise<MiniProgramPhone> };
@@ -105,7 +107,7 @@ export class MpSessionsService {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const tokenHash = hashMpToken(token);
     const sealed = sealSessionKey(await this.deps.sessionKeySecret(), session.sessionKey);
-    const now = this.deps.clock.now();
+    const now = this.deps.sessionClock.now();
     const expiresAt = new Date(now.getTime() + this.deps.sessionTtlSeconds * 1000);
     // Two first logins of one user at once may both create the contact: the loser's unique key
     // rolls it back and the retry finds the winner's (as the visitors' web OAuth does).
@@ -124,7 +126,7 @@ export class MpSessionsService {
       await this.deps.interactions.recordInteraction(m, {
         type: 'mp_login',
         channel: 'mp',
-        occurredAt: now,
+        occurredAt: this.deps.clock.now(),
         detail: { newUser: resolved.created },
         identity: null,
         contactId,
@@ -158,7 +160,7 @@ export class MpSessionsService {
       [hashMpToken(token), this.deps.appId],
     );
     if (!row) return refuseMp('mp_session_required', 'Log in with wx.login and POST /api/mp/login first');
-    if (fromSqlDate(row.expires_at).getTime() <= this.deps.clock.now().getTime())
+    if (fromSqlDate(row.expires_at).getTime() <= this.deps.sessionClock.now().getTime())
       return refuseMp('mp_session_expired', 'The session expired: log in again');
     return {
       ok: true,
@@ -281,7 +283,7 @@ export class MpSessionsService {
   /** Housekeeping: sessions past their expiry are deleted. */
   async pruneExpired(): Promise<number> {
     return executeCountingRows(this.deps.dataSource.manager, 'DELETE FROM mp_sessions WHERE expires_at < ?', [
-      toSqlDate(this.deps.clock.now()),
+      toSqlDate(this.deps.sessionClock.now()),
     ]);
   }
 
