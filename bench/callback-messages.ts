@@ -3,10 +3,18 @@ import { MessageCrypto } from '../server/wechat/message-crypto';
 import { computeSha1Signature } from '../server/wechat/signature';
 import { buildXml } from '../server/wechat/xml';
 
-/** One ready-to-send POST: the path with its signed query string, and the XML body. */
+/**
+ * One ready-to-send request: the path (with its signed query string), the body (XML for a
+ * callback). The optional fields serve other APIs (bench/mp.bench.ts): method (POST), headers
+ * (`content-type: text/xml`), and the answer that counts as success (HTTP 200 with body `success`).
+ */
 export interface PreparedRequest {
   path: string;
   body: Buffer;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  /** The status that counts as success; the body is then not looked at. */
+  okStatus?: number;
 }
 
 export interface OfficialAccountCredentials {

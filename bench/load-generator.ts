@@ -35,17 +35,24 @@ interface Outcome {
   detail: string;
 }
 
-/** POSTs one prepared message to 127.0.0.1; never rejects. Success is 200 with body `success`. */
+/**
+ * Sends one prepared request to 127.0.0.1 (a POST of XML unless it says otherwise); never rejects.
+ * Success is 200 with body `success`, or the request's own `okStatus`.
+ */
 function sendOne(agent: http.Agent, port: number, prepared: PreparedRequest): Promise<Outcome> {
   return new Promise((resolve) => {
+    const method = prepared.method ?? 'POST';
     const request = http.request(
       {
         agent,
         host: '127.0.0.1',
         port,
-        method: 'POST',
+        method,
         path: prepared.path,
-        headers: { 'content-type': 'text/xml', 'content-length': prepared.body.length },
+        headers: {
+          ...(prepared.headers ?? { 'content-type': 'text/xml' }),
+          ...(method === 'POST' ? { 'content-length': prepared.body.length } : {}),
+        },
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -54,14 +61,15 @@ function sendOne(agent: http.Agent, port: number, prepared: PreparedRequest): Pr
         response.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
           const status = response.statusCode ?? 0;
-          if (status === 200 && body === 'success') resolve({ ok: true, detail: '' });
+          if (prepared.okStatus !== undefined ? status === prepared.okStatus : status === 200 && body === 'success')
+            resolve({ ok: true, detail: '' });
           else resolve({ ok: false, detail: `HTTP ${status} ${JSON.stringify(body.slice(0, 60))}` });
         });
       },
     );
     request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms`)));
     request.on('error', (error) => resolve({ ok: false, detail: error.message }));
-    request.end(prepared.body);
+    request.end(method === 'POST' ? prepared.body : undefined);
   });
 }
 

@@ -72,6 +72,18 @@ const envSchema = z.object({
   WECOM_AGENT_SECRET: optionalText,
   MINIPROGRAM_APPID: optionalText,
   MINIPROGRAM_SECRET: optionalText,
+  // The mini-program API (/api/mp): how long a login's session token lasts, the key that encrypts
+  // the stored session_key (without it a random one is kept in the database), and the calls per 10
+  // minutes per session and per client IP (loose: a venue's Wi-Fi puts many phones behind one address).
+  MINIPROGRAM_SESSION_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
+  MINIPROGRAM_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  MP_RATE_PER_SESSION: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  MP_RATE_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(3_000),
   WECHAT_API_BASE: url,
   WECOM_API_BASE: url,
   CALLBACK_MAX_AGE_S: z.coerce.number().int().min(0).default(300),
@@ -178,7 +190,7 @@ export interface Config {
    */
   officialAccount: OfficialAccountConfig | null;
   wecom: WecomConfig | null;
-  miniprogram: { appId: string; secret: string };
+  miniprogram: MiniProgramConfig;
   /** null = the real hosts; the composition root fills in the sandbox URL in sandbox mode. */
   wechatApiBase: string | null;
   wecomApiBase: string | null;
@@ -229,6 +241,18 @@ export interface Config {
    * set the files go to that S3-compatible store and the folder only stages uploads.
    */
   content: { dir: string; maxUploadBytes: number; s3: S3StoreConfig | null };
+}
+
+/** The mini-program (server/adapters/miniprogram.client.ts) and its API (server/http/mp.routes.ts). */
+export interface MiniProgramConfig {
+  appId: string;
+  secret: string;
+  /** How long a `POST /api/mp/login` session token is good for. */
+  sessionTtlSeconds: number;
+  /** Encrypts the stored session_key; null: a random key made on first use and kept in `settings`. */
+  sessionSecret: string | null;
+  /** /api/mp calls per window, per session and per client IP. */
+  rateLimits: { perSession: number; perIp: number; windowMs: number };
 }
 
 export interface EventsConfig {
@@ -354,6 +378,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     miniprogram: {
       appId: e.MINIPROGRAM_APPID ?? s.miniprogramAppId,
       secret: e.MINIPROGRAM_SECRET ?? s.miniprogramSecret,
+      sessionTtlSeconds: e.MINIPROGRAM_SESSION_TTL_S,
+      sessionSecret: e.MINIPROGRAM_SESSION_SECRET ?? null,
+      rateLimits: { perSession: e.MP_RATE_PER_SESSION, perIp: e.MP_RATE_PER_IP, windowMs: 10 * 60 * 1000 },
     },
     wechatApiBase: e.WECHAT_API_BASE?.replace(/\/+$/, '') ?? null,
     wecomApiBase: e.WECOM_API_BASE?.replace(/\/+$/, '') ?? null,

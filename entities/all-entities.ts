@@ -65,6 +65,9 @@ import { EventCloudVisit } from './event-cloud-visit.entity';
 import { EventFollowup } from './event-followup.entity';
 import { Survey } from './survey.entity';
 import { SurveyAnswer } from './survey-answer.entity';
+import { MpSession } from './mp-session.entity';
+import { MpStaffBinding } from './mp-staff-binding.entity';
+import { MpBindingCode } from './mp-binding-code.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -147,4 +150,8 @@ export const ALL_ENTITIES = [
   Survey,
   SurveyAnswer,
   EventFollowup,
+  // The mini-program's sessions and staff bindings (issue 17 §2-3).
+  MpSession,
+  MpStaffBinding,
+  MpBindingCode,
 ];

@@ -152,6 +152,11 @@ import { DiskContentStorage, S3ContentStorage, type ContentStorage } from './mod
 import { ContentService } from './modules/content/content.service';
 import { createAdminImportsRouter } from './http/admin-imports.routes';
 import { ImportsService } from './modules/imports/imports.service';
+import { createMpRouter } from './http/mp.routes';
+import { createAdminMpStaffRouter } from './http/admin-mp-staff.routes';
+import { MpSessionsService } from './modules/miniprogram/mp-sessions.service';
+import { MpStaffService } from './modules/miniprogram/mp-staff.service';
+import { loadStoredSecret } from './db/stored-secret';
 
 export interface ComposeParams {
   config: Readonly<Config>;
@@ -892,6 +897,37 @@ export function composeServices(p: ComposeParams) {
     miniProgramAppId: config.miniprogram.appId || null,
     onRecorded: () => reactions.kick(),
   });
+  // The mini-program's API (issue 17 §2-3): sessions from code2Session, staff bound by an admin's
+  // one-time code. Their clocks are the operators': a sandbox skip signs nobody out.
+  let mpSessionSecret: Promise<Buffer> | null = null;
+  const mpThrottle = new LoginThrottleStore({ dataSource, clock: operatorClock });
+  const mpSessions = new MpSessionsService({
+    dataSource,
+    transactor,
+    clock,
+    sessionClock: operatorClock,
+    logger,
+    appId: config.miniprogram.appId,
+    client: miniprogram,
+    contacts,
+    interactions,
+    consents: subscribeConsents,
+    sessionKeySecret: () => {
+      mpSessionSecret ??= loadStoredSecret({
+        dataSource,
+        clock,
+        configured: config.miniprogram.sessionSecret,
+        setting: 'miniprogram.session_key_secret',
+      });
+      mpSessionSecret.catch(() => (mpSessionSecret = null));
+      return mpSessionSecret;
+    },
+    sessionTtlSeconds: config.miniprogram.sessionTtlSeconds,
+    throttle: mpThrottle,
+    rateLimits: config.miniprogram.rateLimits,
+    onRecorded: () => reactions.kick(),
+  });
+  const mpStaff = new MpStaffService({ dataSource, transactor, clock: operatorClock, audit, throttle: mpThrottle });
 
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
@@ -951,6 +987,8 @@ export function composeServices(p: ComposeParams) {
     createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
     createAdminEventCloudRouter({ cloud: eventCloud, auth }),
     createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
+    createMpRouter({ sessions: mpSessions, staff: mpStaff, events, registrations, checkins, content }),
+    createAdminMpStaffRouter({ staff: mpStaff, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
   const sandboxClockStore = config.sandbox ? new SandboxClockStore({ dataSource, clock: operatorClock }) : null;
@@ -1059,6 +1097,7 @@ export function composeServices(p: ComposeParams) {
         await queue.pruneDone(new Date(clock.now().getTime() - 8 * DAY_MS));
         await coordinator.pruneRuns(new Date(clock.now().getTime() - 2 * DAY_MS));
         await operators.pruneExpiredSessions(operatorClock.now());
+        await mpSessions.pruneExpired();
         // Plain-mode signature claims whose timestamps can no longer pass the freshness check.
         await callbackSignatures.prune(clock.now());
       },
@@ -1145,5 +1184,7 @@ export function composeServices(p: ComposeParams) {
     eventFollowups,
     sidebar,
     sidebarActions,
+    mpSessions,
+    mpStaff,
   };
 }

@@ -16,6 +16,13 @@ export interface MiniProgramClientParams {
   tokenStore?: TokenStore;
 }
 
+/** getuserphonenumber's phone_info: the number with its country code, the national number, and the code alone. */
+export interface MiniProgramPhone {
+  phoneNumber: string;
+  purePhoneNumber: string;
+  countryCode: string;
+}
+
 export interface MiniProgramSession {
   openid: string;
   unionid: string | null;
@@ -32,6 +39,9 @@ export const MP_CODE_SCENE_MAX = 32;
 
 const sessionSchema = z.object({ openid: z.string().min(1), session_key: z.string().min(1), unionid: z.string().optional() });
 const stableTokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
+const phoneSchema = z.object({
+  phone_info: z.object({ phoneNumber: z.string().min(1), purePhoneNumber: z.string().min(1), countryCode: z.string() }),
+});
 /** subscribe/send documents `{errcode, errmsg}`; a msgid is kept when the answer has one. */
 const subscribeSendSchema = z.object({ msgid: z.union([z.number(), z.string()]).optional() });
 
@@ -97,6 +107,24 @@ export class MiniProgramClient {
       accessToken: this.accessToken,
     });
     return bytes;
+  }
+
+  /**
+   * The phone number behind a getPhoneNumber button's `code` (valid 5 minutes, once): exchanged on
+   * the server with the access_token, so the mini-program never holds anything it could forge.
+   * 40029 is an invalid (or used, or expired) code.
+   * @link https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+   */
+  async getPhoneNumber(code: string): Promise<MiniProgramPhone> {
+    const answer = await this.http.call('wxa/business/getuserphonenumber', {
+      method: 'POST',
+      path: '/wxa/business/getuserphonenumber',
+      body: { code },
+      accessToken: this.accessToken,
+      schema: phoneSchema,
+    });
+    const { phoneNumber, purePhoneNumber, countryCode } = answer.phone_info;
+    return { phoneNumber, purePhoneNumber, countryCode };
   }
 
   async code2Session(jsCode: string): Promise<MiniProgramSession> {

@@ -107,6 +107,25 @@ export const ERROR_CODES = [
   'already_answered',
   /** 404: no such follow-up (or not one of the sales rep's). */
   'followup_not_found',
+  // The mini-program's API (server/modules/miniprogram/mp-refusal.ts gives each its status).
+  /** 401: no mini-program session token, or one never issued (log in with wx.login again). */
+  'mp_session_required',
+  /** 401: the mini-program session expired (log in with wx.login again). */
+  'mp_session_expired',
+  /** 403: a staff-only mini-program route, for a user not bound to an operator. */
+  'mp_staff_only',
+  /** 400: WeChat refused the wx.login code (40029: wrong or expired); `details.errcode`. */
+  'mp_code_invalid',
+  /** 400: the wx.login code was used already (40163); `details.errcode`. */
+  'mp_code_used',
+  /** 403: WeChat's risk control refuses this user (40226); `details.errcode`. */
+  'mp_user_blocked',
+  /** 400: WeChat refused the getPhoneNumber code (40029: wrong, used or expired); `details.errcode`. */
+  'mp_phone_code_invalid',
+  /** 400: the staff binding code is wrong, used or expired. */
+  'mp_binding_code_invalid',
+  /** 409: a paid event cannot be registered for in the mini-program (the H5 page takes the payment). */
+  'mp_pay_unsupported',
   /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */

@@ -170,6 +170,11 @@ export const INTERACTION_TYPES = {
     matchers: ['event_id'],
     ruleTrigger: true,
   },
+  // The mini-program (/api/mp, issue 17): a login (wx.login → code2Session), a phone number shared
+  // through the getPhoneNumber button, and a wx.requestSubscribeMessage answer.
+  mp_login: { direction: 'in', label: { zh: '登录小程序', en: 'Opened the mini-program' }, ruleTrigger: true },
+  mp_phone: { direction: 'in', label: { zh: '小程序授权手机号', en: 'Shared a phone number in the mini-program' }, ruleTrigger: true },
+  mp_subscribe_consent: { direction: 'in', label: { zh: '小程序订阅消息授权', en: 'Answered a mini-program subscription prompt' } },
   // Lead imports: an operator's list put the contact here (ref_type 'import'). `out`: something
   // done about them, not by them, so it neither makes them active nor fires the reactions.
   imported: { direction: 'out', label: { zh: '导入线索', en: 'Imported as a lead' }, words: ['fileName'] },

@@ -378,6 +378,25 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     return { openid: session.openid, session_key: session.sessionKey, ...(session.unionid === null ? {} : { unionid: session.unionid }) };
   });
 
+  // getPhoneNumber's code exchanged for the number (with the mini-program's access_token).
+  endpoint('post', '/sandbox/wechat/wxa/business/getuserphonenumber', 'wxa/business/getuserphonenumber', { tokens: MP }, ({ body }) => {
+    const phone = state.redeemPhoneCode(typeof body.code === 'string' ? body.code : '');
+    const watermark = { timestamp: Math.floor(state.clock.now().getTime() / 1000), appid: state.miniprogram.appId };
+    return { errcode: 0, errmsg: 'ok', phone_info: { ...phone, watermark } };
+  });
+  // A mini-program user tapping the getPhoneNumber button: the code their button would give.
+  router.post('/sandbox/control/mp-phone-code', async (ctx) => {
+    const input = controlPhoneCodeSchema.safeParse((await readJson(ctx)) ?? {});
+    if (!input.success) return refuse(ctx, 'send {phoneNumber?, countryCode?}', 'sandbox_bad_request');
+    ctx.body = { ok: true, ...state.issuePhoneCode(input.data) };
+  });
+  // A mini-program user opening the mini-program: the code wx.login would give (a new user without openid).
+  router.post('/sandbox/control/mp-login-code', async (ctx) => {
+    const input = controlLoginCodeSchema.safeParse((await readJson(ctx)) ?? {});
+    if (!input.success) return refuse(ctx, 'send {openid?, unionid?}', 'sandbox_bad_request');
+    ctx.body = { ok: true, ...state.issueLoginCode(input.data) };
+  });
+
   // --- Official Account web OAuth (网页授权) -------------------------------------------------------------
   // The authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open): WeChat checks the link, then
   // 302s the visitor back to redirect_uri with a one-time code and the state. The visitor is the
@@ -1014,6 +1033,20 @@ const controlFailSchema = z.object({
   api: z.string().min(1),
   errcode: z.number().int(),
   times: z.number().int().min(1).max(1000).optional(),
+});
+const controlPhoneCodeSchema = z.object({
+  phoneNumber: z
+    .string()
+    .regex(/^\d{5,15}$/)
+    .optional(),
+  countryCode: z
+    .string()
+    .regex(/^\d{1,4}$/)
+    .optional(),
+});
+const controlLoginCodeSchema = z.object({
+  openid: z.string().min(1).max(128).optional(),
+  unionid: z.string().min(1).max(128).nullable().optional(),
 });
 const controlDelaySchema = z.object({ api: z.string().min(1), ms: z.number().int().min(0).max(60_000) });
 const controlFollowersSchema = z.object({

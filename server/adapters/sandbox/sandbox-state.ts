@@ -144,6 +144,7 @@ export class SandboxState {
   /** Every ticket issued, with its expiry: the JS-SDK double checks signatures against the live ones. */
   private readonly tickets = new Map<SandboxTicketKind, { ticket: string; expiresAt: number }[]>();
   private readonly loginCodes = new Map<string, { openid: string; unionid: string | null; used: boolean }>();
+  private readonly phoneCodes = new Map<string, { phoneNumber: string; countryCode: string; issuedAt: number; used: boolean }>();
   /** Mini-program users the platform knows (logged in, or added by a test): subscribe/send answers 40003 to others. */
   readonly miniProgramUsers = new Set<string>();
 
@@ -483,7 +484,32 @@ export class SandboxState {
     this.miniProgramUsers.add(entry.openid);
     return { openid: entry.openid, unionid: entry.unionid, sessionKey: randomBytes(16).toString('base64') };
   }
+
+  /** A getPhoneNumber button's code for a phone number (a new mainland mobile when absent). */
+  issuePhoneCode(p: { phoneNumber?: string; countryCode?: string } = {}): { code: string; phoneNumber: string } {
+    const code = randomBase64Url(32);
+    const phoneNumber = p.phoneNumber ?? `139${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
+    this.phoneCodes.set(code, { phoneNumber, countryCode: p.countryCode ?? '86', issuedAt: this.clock.now().getTime(), used: false });
+    return { code, phoneNumber };
+  }
+
+  /**
+   * getuserphonenumber: "code 只能使用一次，code 的有效期为5min". A code never issued, used or
+   * expired is 40029, as WeChat answers ("不合法的code（code不存在、已过期或者使用过）").
+   */
+  redeemPhoneCode(code: string): { phoneNumber: string; purePhoneNumber: string; countryCode: string } {
+    const entry = this.phoneCodes.get(code);
+    if (!entry || entry.used || this.clock.now().getTime() - entry.issuedAt > PHONE_CODE_TTL_MS)
+      throw new SandboxErrcode(40029, 'invalid code');
+    entry.used = true;
+    // "用户绑定的手机号（国外手机号会有区号）": a mainland number comes without its 86.
+    const phoneNumber = entry.countryCode === '86' ? entry.phoneNumber : `+${entry.countryCode} ${entry.phoneNumber}`;
+    return { phoneNumber, purePhoneNumber: entry.phoneNumber, countryCode: entry.countryCode };
+  }
 }
+
+/** A getPhoneNumber code's life. */
+const PHONE_CODE_TTL_MS = 5 * 60 * 1000;
 
 /** openid / unionid: 28 characters starting with `o`, like `oLVPpjqs9BhvzwPj5A-vTYAX3GLc`. */
 export function randomOpenid(): string {

@@ -40,6 +40,7 @@ import { EventReminders1795985000000 } from './1795985000000-event-reminders';
 import { Content1795990000000 } from './1795990000000-content';
 import { PayTrialClaims1796050000000 } from './1796050000000-pay-trial-claims';
 import { Imports1796000000000 } from './1796000000000-imports';
+import { MpSessions1796000000300 } from './1796000000300-mp-sessions';
 import { EventCloud1796100000000 } from './1796100000000-event-cloud';
 import { EventAfter1796200000000 } from './1796200000000-event-after';
 import { ChannelsEventForeignKey1796300000000 } from './1796300000000-channels-event-foreign-key';
@@ -95,6 +96,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   EventReminders1795985000000,
   Content1795990000000,
   Imports1796000000000,
+  MpSessions1796000000300,
   PayTrialClaims1796050000000,
   EventCloud1796100000000,
   EventAfter1796200000000,

@@ -134,6 +134,8 @@ export interface RecordViewParams {
   contactId: number | null;
   /** `?ev=`: the event whose cloud exhibition the link was opened from (kept when the event exists). */
   eventId?: number | null;
+  /** The timeline's channel: the tracked link's page (`web`, default) or the mini-program (`mp`). */
+  channel?: 'web' | 'mp';
 }
 
 export interface RecordedView {
@@ -433,7 +435,7 @@ export class ContentService {
       if (p.contactId === null) return false;
       const result = await this.deps.interactions.recordInteraction(manager, {
         type: CONTENT_VIEW_TYPE,
-        channel: 'web',
+        channel: p.channel ?? 'web',
         occurredAt,
         identity: null,
         contactId: p.contactId,

@@ -261,6 +261,20 @@ export class EventsService {
   }
 
   /**
+   * The mini-program's event list: every event not yet over (upcoming or under way), the soonest
+   * first, as the public page shows each. An event has no draft state: once created it is public
+   * at /e/<id>, so "published" is every event. At most 100.
+   */
+  async listPublicEvents(): Promise<EventView[]> {
+    const now = this.deps.clock.now();
+    const rows = await this.deps.dataSource.query<EventRow[]>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ends_at > ? ORDER BY starts_at, id LIMIT 100`,
+      [toSqlDate(now)],
+    );
+    return rows.map((row) => publicView(recordOf(row), now));
+  }
+
+  /**
    * A visit of the invitation page, once per visitor (the page's random id): the first channel
    * it came through stays. False when there is no such event.
    */
@@ -271,7 +285,14 @@ export class EventsService {
    * per business day (its dedupe key), with the channel (`?ch=`) in its detail so the channel
    * reaction attributes it. False when the event does not exist.
    */
-  async recordVisit(p: { eventId: number; visitorId: string; channelId: number | null; contactId?: number | null }): Promise<boolean> {
+  async recordVisit(p: {
+    eventId: number;
+    visitorId: string;
+    channelId: number | null;
+    contactId?: number | null;
+    /** The timeline's channel: the H5 page (`web`, default) or the mini-program (`mp`). */
+    channel?: 'web' | 'mp';
+  }): Promise<boolean> {
     const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [p.eventId]);
     if (!exists) return false;
     const now = this.deps.clock.now();
@@ -289,7 +310,7 @@ export class EventsService {
       const day = new Date(now.getTime() + getUtcOffsetMinutes(visits.timeZone, now) * 60_000).toISOString().slice(0, 10);
       const result = await visits.interactions.recordInteraction(m, {
         type: 'event_visit',
-        channel: 'web',
+        channel: p.channel ?? 'web',
         occurredAt: now,
         identity: null,
         contactId,

@@ -22,7 +22,8 @@ import {
   type ExhibitionSendConfig,
   type ExhibitionSendDeps,
 } from './exhibition-send';
-import { eventStatus, takeSeat, type EventRecord, type EventsService } from './events.service';
+import type { EventVenue } from '../../../entities/event.entity';
+import { eventStatus, parseJson, takeSeat, type EventRecord, type EventsService } from './events.service';
 import { refuse, type Refusal } from './exhibition-refusal';
 import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
 import { newTicketKey, signTicket, verifyTicket, type TicketClaims } from './ticket-token';
@@ -92,6 +93,20 @@ export interface Ticket {
   qrImageUrl: string;
 }
 
+/** One of a contact's tickets (ticketsOf): `status` as the ticket page reads it. */
+export interface ContactTicket {
+  registrationId: number;
+  eventId: number;
+  eventName: string;
+  venue: EventVenue;
+  startsAt: string;
+  endsAt: string;
+  name: string;
+  status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
+  checkedIn: { gate: string; at: string } | null;
+  ticket: Ticket;
+}
+
 export type CancelResult = { ok: true; value: { status: 'cancelled' } } | Refusal;
 
 /** A paid registration's order and the pay-sign parameters the page hands to WeixinJSBridge. */
@@ -134,6 +149,8 @@ export interface RegisterParams {
    * The registration is theirs, and the phone becomes one of their identities (see contactFor).
    */
   visitorContactId?: number | null;
+  /** Where it was made: the H5 invitation page (default) or the mini-program (`mp`, the session's contact as visitorContactId). */
+  source?: 'h5' | 'mp';
 }
 
 /** A registration's walk-in form: registered at the gate, past the deadline and the capacity. */
@@ -223,7 +240,7 @@ export class RegistrationsService {
       visitorContactId: p.visitorContactId ?? null,
       // A code was checked: the phone is the visitor's, proven as WeChat proves an openid.
       phoneVerified: event.smsVerification,
-      source: 'h5',
+      source: p.source ?? 'h5',
       payer,
     });
   }
@@ -630,6 +647,49 @@ export class RegistrationsService {
     return { ok: true, value: null };
   }
 
+  /**
+   * A contact's tickets (the mini-program's 我的门票): every registration not cancelled, the newest
+   * event first, with its signed ticket and the state the ticket page would show. At most 100;
+   * `eventId`: that event's only (one person, one registration per phone: usually one).
+   */
+  async ticketsOf(contactId: number, options: { eventId?: number } = {}): Promise<ContactTicket[]> {
+    const rows = await this.deps.dataSource.query<
+      {
+        id: number | string;
+        event_id: number | string;
+        status: RegistrationRow['status'];
+        name: string;
+        ticket_key: string;
+        event_name: string;
+        venue: unknown;
+        starts_at: unknown;
+        ends_at: unknown;
+        gate: string | null;
+        checked_in_at: unknown;
+      }[]
+    >(
+      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, c.gate, c.checked_in_at ' +
+        'FROM event_registrations r JOIN events e ON e.id = r.event_id LEFT JOIN event_checkins c ON c.registration_id = r.id ' +
+        `WHERE r.contact_id = ? AND r.status <> 'cancelled'${options.eventId === undefined ? '' : ' AND r.event_id = ?'} ` +
+        'ORDER BY e.starts_at DESC, r.id DESC LIMIT 100',
+      options.eventId === undefined ? [contactId] : [contactId, options.eventId],
+    );
+    return Promise.all(
+      rows.map(async (row) => ({
+        registrationId: Number(row.id),
+        eventId: Number(row.event_id),
+        eventName: row.event_name,
+        venue: parseJson<EventVenue>(row.venue, { address: '' }),
+        startsAt: fromSqlDate(row.starts_at).toISOString(),
+        endsAt: fromSqlDate(row.ends_at).toISOString(),
+        name: row.name,
+        status: row.gate !== null ? 'checked_in' : row.status === 'waitlisted' || row.status === 'unpaid' ? row.status : 'valid',
+        checkedIn: row.gate !== null ? { gate: row.gate, at: fromSqlDate(row.checked_in_at).toISOString() } : null,
+        ticket: await this.ticketOf({ eventId: Number(row.event_id), registrationId: Number(row.id), key: row.ticket_key }),
+      })),
+    );
+  }
+
   /** The ticket token of a registration (signed now; the same token every time for the same key). */
   async ticketOf(p: { eventId: number; registrationId: number; key: string }): Promise<Ticket> {
     const token = signTicket(await this.deps.ticketSecret(), p);
@@ -655,7 +715,7 @@ export class RegistrationsService {
     identity: IdentityRef | null;
     visitorContactId: number | null;
     phoneVerified: boolean;
-    source: 'h5';
+    source: 'h5' | 'mp';
     /** A paid event's payer (register checked it): the registration is stored unpaid. */
     payer: { contactId: number; openid: string } | null;
   }): Promise<RegisterResult> {

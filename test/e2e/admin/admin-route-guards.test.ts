@@ -49,6 +49,21 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /api/offers/:productId': 'an active product as the offer page shows it',
   'POST /api/offers/:productId/orders': "a JSAPI order for the WeChat visitor's own openid (401 without one)",
   'GET /api/offers/orders/:orderId': "the visitor's own order's state (404 for anyone else's)",
+  // The mini-program's API (server/http/mp.routes.ts): login opens a session from wx.login's code
+  // (code2Session, rate limited per IP); every other route takes that session's bearer token (401
+  // mp_session_required without one) and is limited per session and per IP; check-in is staff only
+  // (403 mp_staff_only). Tested in test/e2e/miniprogram/mp-sessions.test.ts and mp-events.test.ts.
+  'POST /api/mp/login': 'how a mini-program session starts: a wx.login code exchanged through code2Session',
+  'GET /api/mp/me': "the session's own state (phone bound, staff binding)",
+  'POST /api/mp/phone': "the session's own phone number, from getPhoneNumber's code",
+  'POST /api/mp/subscribe-consent': "the session's own subscribe-message answers",
+  'GET /api/mp/events': 'the public events, as the invitation page shows them, for a session',
+  'GET /api/mp/events/:eventId': 'a public event, for a session (its visit recorded)',
+  'POST /api/mp/events/:eventId/registrations': "the session's contact registers (the H5 page's rules and limits)",
+  'GET /api/mp/me/tickets': "the session's own tickets",
+  'POST /api/mp/staff/bind': "an admin's one-time binding code makes the session's user staff",
+  'POST /api/mp/checkins': "staff only (a bound operator), the admin scanner's check-in",
+  'POST /api/mp/content/:code/views': "a session's view of a material through its unguessable code",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);
