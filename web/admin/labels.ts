@@ -1,5 +1,5 @@
 import type { Translator } from '../shared/errors';
-import { typeLabel } from './timeline';
+import { typeLabel } from '../shared/timeline';
 
 /**
  * Codes stored in rows, worded for the contact page. Pure so jest tests them.

@@ -1,6 +1,6 @@
-import type { Translator } from '../shared/errors';
-import { interactionTypeOf } from '../shared/interaction-types';
-import type { TimelineActor, TimelineItem } from '../shared/types';
+import type { Translator } from './errors';
+import { interactionTypeOf } from './interaction-types';
+import type { TimelineActor, TimelineItem } from './types';
 
 /** One timeline entry as the contact page shows it: a conversation line, the rest folded behind 详情. */
 export interface TimelineEntryView {
