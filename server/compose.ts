@@ -16,6 +16,8 @@ import { Transactor } from './db/transaction';
 import { createAdminAuthRouter } from './http/admin-auth.routes';
 import { createAdminConfigRouter } from './http/admin-config.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
+import { createSidebarRouter } from './http/sidebar.routes';
+import { SidebarService } from './modules/sidebar/sidebar.service';
 import { ContactNotesService } from './modules/contacts/contact-notes.service';
 import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
@@ -816,6 +818,16 @@ export function composeServices(p: ComposeParams) {
     queue,
   });
 
+  // The WeCom sidebar (issue 16): a rep's read of the customer in the chat, from the admin page's services.
+  const sidebar = new SidebarService({
+    dataSource,
+    clock,
+    contactsQuery,
+    timeline,
+    scoringSettings,
+    wecomCorpId: wc?.corpId ?? null,
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -827,6 +839,7 @@ export function composeServices(p: ComposeParams) {
       auth,
     }),
     createAdminContactsRouter({ contactsQuery, timeline, manualTagging, contactNotes, audit, auth }),
+    createSidebarRouter({ sidebar, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),
@@ -1059,5 +1072,6 @@ export function composeServices(p: ComposeParams) {
     surveys,
     eventRecaps,
     eventFollowups,
+    sidebar,
   };
 }

@@ -115,6 +115,11 @@ export const ERROR_CODES = [
   'empty_file',
   /** 400: a lead CSV cannot be parsed (an unclosed quote, a row too long). */
   'bad_csv',
+  // The WeCom sidebar (server/http/sidebar.routes.ts).
+  /** 404: Flywheel has never seen this WeCom external_userid (or contact). */
+  'contact_unknown',
+  /** 403: the customer exists, but this sales rep does not follow them in WeCom. */
+  'not_your_customer',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -99,6 +99,39 @@ export interface TimelinePage {
   nextBefore: string | null;
 }
 
+/**
+ * The sidebar's live cursor: the newest row id of each source it has seen, and the time from
+ * which the next poll reads (LIVE_WINDOW_MS before the previous poll).
+ */
+export interface LiveCursor {
+  since: Date;
+  ids: Record<TimelineKind, number>;
+}
+
+export interface ListTimelineAfterParams {
+  contactId: number;
+  scope: ContactScope;
+  after: LiveCursor;
+  /** Rows per source at most. */
+  limit: number;
+  now: Date;
+}
+
+export interface LiveTimelinePage {
+  /** The new entries, newest first, in the shape of TimelinePage's. */
+  items: TimelineItem[];
+  /** Pass back as `after` on the next poll. */
+  after: string;
+  /** More new entries wait: poll again at once. */
+  more: boolean;
+}
+
+/**
+ * How far back a live poll reads: a row stamped more than this before the poll that would find
+ * it (an import of old history) appears on the next full read, not live.
+ */
+export const LIVE_WINDOW_MS = 10 * 60_000;
+
 /** One row read from a source, before the page's names are looked up. */
 type SourceRow = { id: number; at: Date } & (
   | { kind: 'interaction'; row: Interaction }
@@ -177,6 +210,98 @@ export class TimelineService {
       items: await this.describe(page),
       nextBefore: merged.length > params.limit && last ? formatTimelineCursor({ at: last.at, kind: last.kind, id: last.id }) : null,
     };
+  }
+
+  /**
+   * What reached the contact's timeline since a live cursor (the sidebar polls it): each source's
+   * rows with an id above the cursor's for that source, read ascending from the time the cursor
+   * names, merged newest first. Ids, not times, decide what is new: a row written after the last
+   * poll but stamped a little earlier (a callback's CreateTime, a reaction's late tag change) is
+   * still new, and two rows of one millisecond are never lost or repeated. `more` says a source
+   * had more than `limit` new rows: ask again at once with the new cursor. Null when the contact
+   * does not exist or the reader may not see it.
+   */
+  async listTimelineAfter(params: ListTimelineAfterParams): Promise<LiveTimelinePage | null> {
+    const contact = await this.deps.contactsQuery.findVisibleContact(params.contactId, params.scope);
+    if (!contact) return null;
+    const { after } = params;
+    const range = { contactId: contact.id, since: after.since, limit: params.limit + 1 };
+    const read: SourceRow[][] = await Promise.all([
+      this.readNew({ ...range, entity: Interaction, time: 'occurredAt', afterId: after.ids.interaction }).then((rows) =>
+        rows.map((row): SourceRow => ({ kind: 'interaction', id: row.id, at: row.occurredAt, row })),
+      ),
+      this.readNew({ ...range, entity: ContactTagChange, time: 'at', afterId: after.ids.tag_change }).then((rows) =>
+        rows.map((row): SourceRow => ({ kind: 'tag_change', id: row.id, at: row.at, row })),
+      ),
+      this.readNew({ ...range, entity: ScoreLedger, time: 'createdAt', afterId: after.ids.score }).then((rows) =>
+        rows.map((row): SourceRow => ({ kind: 'score', id: row.id, at: row.createdAt, row })),
+      ),
+      this.readNew({ ...range, entity: ContactStageChange, time: 'at', afterId: after.ids.stage_change }).then((rows) =>
+        rows.map((row): SourceRow => ({ kind: 'stage_change', id: row.id, at: row.at, row })),
+      ),
+    ]);
+    const ids = { ...after.ids };
+    let more = false;
+    const kept = read.flatMap((rows) => {
+      if (rows.length > params.limit) more = true;
+      const page = rows.slice(0, params.limit);
+      const last = page.at(-1);
+      if (last) ids[last.kind] = last.id;
+      return page;
+    });
+    // The next poll reads from LIVE_WINDOW_MS before now: a row written later is found if it is
+    // stamped no earlier than that (callbacks and reactions write within seconds of their time).
+    const since = new Date(params.now.getTime() - LIVE_WINDOW_MS);
+    return { items: await this.describe(kept.sort(compareNewestFirst)), after: formatLiveCursor({ since, ids }), more };
+  }
+
+  /** A live cursor for the contact's timeline as it is now: the newest id of each source in the window. */
+  async liveCursorOf(contactId: number, now: Date): Promise<string> {
+    const since = new Date(now.getTime() - LIVE_WINDOW_MS);
+    const range = { contactId, since };
+    const [interaction, tagChange, score, stageChange] = await Promise.all([
+      this.maxIdSince({ ...range, entity: Interaction, time: 'occurredAt' }),
+      this.maxIdSince({ ...range, entity: ContactTagChange, time: 'at' }),
+      this.maxIdSince({ ...range, entity: ScoreLedger, time: 'createdAt' }),
+      this.maxIdSince({ ...range, entity: ContactStageChange, time: 'at' }),
+    ]);
+    return formatLiveCursor({ since, ids: { interaction, tag_change: tagChange, score, stage_change: stageChange } });
+  }
+
+  /** The contact's rows of one source with an id above `afterId`, from `since` on: one range of its (contact_id, time) index. */
+  private async readNew<T extends ObjectLiteral>(p: {
+    entity: EntityTarget<T>;
+    time: keyof T & string;
+    contactId: number;
+    since: Date;
+    afterId: number;
+    limit: number;
+  }): Promise<T[]> {
+    return this.deps.dataSource
+      .getRepository(p.entity)
+      .createQueryBuilder('r')
+      .where('r.contactId = :contactId', { contactId: p.contactId })
+      .andWhere(`r.${p.time} >= :since`, { since: p.since })
+      .andWhere('r.id > :afterId', { afterId: p.afterId })
+      .orderBy('r.id', 'ASC')
+      .limit(p.limit)
+      .getMany();
+  }
+
+  private async maxIdSince<T extends ObjectLiteral>(p: {
+    entity: EntityTarget<T>;
+    time: keyof T & string;
+    contactId: number;
+    since: Date;
+  }) {
+    const row = await this.deps.dataSource
+      .getRepository(p.entity)
+      .createQueryBuilder('r')
+      .select('MAX(r.id)', 'id')
+      .where('r.contactId = :contactId', { contactId: p.contactId })
+      .andWhere(`r.${p.time} >= :since`, { since: p.since })
+      .getRawOne<{ id: number | string | null }>();
+    return Number(row?.id ?? 0);
   }
 
   private async readRange<T extends ObjectLiteral>(p: ReadRangeParams<T>): Promise<T[]> {
@@ -354,4 +479,20 @@ export function parseTimelineCursor(text: string): TimelineCursor | null {
   if (parts.length === 2) return { at, kind: 'interaction', id: Number(id) };
   const kind = TIMELINE_KINDS.find((k) => KIND_CODES[k] === parts[1]);
   return kind === undefined ? null : { at, kind, id: Number(id) };
+}
+
+/** `after` as handed to clients: `<since ms>_<interaction id>_<tag change id>_<score id>_<stage change id>`. */
+export function formatLiveCursor(cursor: LiveCursor): string {
+  return [cursor.since.getTime(), ...TIMELINE_KINDS.map((kind) => cursor.ids[kind])].join('_');
+}
+
+/** A live cursor, or null when the text is not one. */
+export function parseLiveCursor(text: string): LiveCursor | null {
+  const match = /^(\d{1,15})_(\d{1,10})_(\d{1,10})_(\d{1,10})_(\d{1,10})$/.exec(text);
+  if (!match) return null;
+  const [, since, interaction, tagChange, score, stageChange] = match.map(Number);
+  return {
+    since: new Date(since),
+    ids: { interaction, tag_change: tagChange, score, stage_change: stageChange },
+  };
 }

@@ -318,6 +318,8 @@ const en: Messages = {
     invalid_survey_token: 'Not a valid survey link',
     already_answered: 'You have already answered this survey',
     followup_not_found: 'No such follow-up',
+    contact_unknown: 'Flywheel does not know this customer yet',
+    not_your_customer: 'This customer is not one you follow',
     content_file_type: 'This file is not of a type the material takes (JPEG, PNG, GIF or WebP images, MP4 videos, PDF)',
     range_not_satisfiable: 'The requested part of the file is past its end',
     bad_encoding: 'The file is neither UTF-8 nor GBK: save it again as CSV',

@@ -109,6 +109,8 @@ const zhCNCore = {
     invalid_survey_token: '问卷链接无效',
     already_answered: '您已提交过本问卷',
     followup_not_found: '找不到该跟进记录',
+    contact_unknown: '系统中还没有这位客户',
+    not_your_customer: '这位客户不在您的客户列表中',
     content_file_type: '文件类型不符（图片支持 JPEG、PNG、GIF、WebP，视频支持 MP4，文档支持 PDF）',
     range_not_satisfiable: '请求的文件范围超出了文件末尾',
     bad_encoding: '文件编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV',
