@@ -5,6 +5,7 @@ import { createAdminWebMiddleware } from './http/admin-web';
 import { createErrorMiddleware } from './http/error.middleware';
 import { createMobileWebMiddleware } from './http/mobile-web';
 import { createRequestIdMiddleware } from './http/request-id.middleware';
+import { createSidebarWebMiddleware, type SidebarWebParams } from './http/sidebar-web';
 
 export interface AppDeps {
   logger: Logger;
@@ -24,6 +25,10 @@ export interface AppDeps {
    * visitor inside WeChat (it may redirect, or call next for the page).
    */
   mobilePageMiddleware?: Koa.Middleware;
+  /** The built WeCom sidebar (dist/web/sidebar), served at /sidebar/; omitted in API-only tests. */
+  sidebarWebRoot?: string | null;
+  /** The sidebar's sign-in (WeCom OAuth2) and session check (composeServices' `sidebarWeb`). */
+  sidebarWeb?: Omit<SidebarWebParams, 'root'>;
 }
 
 /**
@@ -62,6 +67,7 @@ export function buildApp(deps: AppDeps): Koa {
 
   if (deps.adminWebRoot) app.use(createAdminWebMiddleware({ root: deps.adminWebRoot, locale: deps.adminLocale }));
   if (deps.mobileWebRoot) app.use(createMobileWebMiddleware({ root: deps.mobileWebRoot, beforePage: deps.mobilePageMiddleware }));
+  if (deps.sidebarWebRoot && deps.sidebarWeb) app.use(createSidebarWebMiddleware({ root: deps.sidebarWebRoot, ...deps.sidebarWeb }));
 
   for (const router of deps.routers) app.use(router.routes()).use(router.allowedMethods());
   return app;

@@ -121,6 +121,9 @@ import { ChannelsService } from './modules/channels/channels.service';
 import { createVisitorMiddleware, createVisitorReader, visitorContactId } from './http/visitor.middleware';
 import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.service';
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
+import { SidebarSignInService } from './modules/sidebar/sidebar-sign-in.service';
+import { SidebarJssdkService } from './modules/sidebar/sidebar-jssdk.service';
+import { createSidebarJssdkRouter } from './http/sidebar-jssdk.routes';
 import { createAdminEventsRouter } from './http/admin-events.routes';
 import { createAdminEventReportRouter } from './http/admin-event-report.routes';
 import { createAdminEventAfterRouter } from './http/admin-event-after.routes';
@@ -398,16 +401,18 @@ export function composeServices(p: ComposeParams) {
   // Visitors of the public H5 pages, identified inside WeChat by web OAuth (issue 15 §3). The
   // cookie and the state run on the operators' clock: a sandbox skip must not sign visitors out.
   let visitorSecret: Promise<Buffer> | null = null;
+  // Signs the visitors' cookie and state, and the sidebar's state (one key, kept in `settings`).
+  const oauthStateSecret = (): Promise<Buffer> => {
+    visitorSecret ??= loadVisitorSecret({ dataSource, clock, configured: config.visitors.secret });
+    visitorSecret.catch(() => (visitorSecret = null));
+    return visitorSecret;
+  };
   const visitors = new VisitorsService({
     transactor,
     contacts,
     clock: operatorClock,
     logger,
-    secret: () => {
-      visitorSecret ??= loadVisitorSecret({ dataSource, clock, configured: config.visitors.secret });
-      visitorSecret.catch(() => (visitorSecret = null));
-      return visitorSecret;
-    },
+    secret: oauthStateSecret,
     oauth:
       oa && officialAccount
         ? {
@@ -421,6 +426,44 @@ export function composeServices(p: ComposeParams) {
   });
   // Mounted by the public pages' routers (/e, /c): visitorContactId(ctx) after it.
   const visitorMiddleware = createVisitorMiddleware({ visitors, publicBaseUrl: config.publicBaseUrl });
+  // The WeCom sidebar (issue 16): its rep signs in by WeCom's OAuth2 (the same signed state and
+  // key as the visitors'), and its page is signed for the JS-SDK with the shared tickets. Both
+  // need the self-built app: without it /sidebar says so and nobody signs in.
+  const sidebarApp = wc && wecomAgent && wc.agentId !== '' && wc.agentSecret !== '' ? { wc, agent: wecomAgent } : null;
+  const sidebarSignIn = new SidebarSignInService({
+    clock: operatorClock,
+    logger,
+    secret: oauthStateSecret,
+    operators,
+    wecom: sidebarApp
+      ? {
+          corpId: sidebarApp.wc.corpId,
+          agentId: sidebarApp.wc.agentId,
+          authorizeBase: p.apiBases.oauth ?? config.visitors.oauthBase ?? WECHAT_OAUTH_BASE_DEFAULT,
+          publicBaseUrl: config.publicBaseUrl,
+          exchangeCode: (code) => sidebarApp.agent.getUserInfoByCode(code),
+        }
+      : null,
+  });
+  const sidebarJssdk = new SidebarJssdkService({
+    clock: operatorClock,
+    logger,
+    publicBaseUrl: config.publicBaseUrl,
+    wecom: sidebarApp
+      ? {
+          corpId: sidebarApp.wc.corpId,
+          agentId: sidebarApp.wc.agentId,
+          corpTicket: () => sidebarApp.agent.getCorpJsapiTicket(),
+          agentTicket: () => sidebarApp.agent.getAgentJsapiTicket(),
+        }
+      : null,
+  });
+  /** What app.ts needs to serve /sidebar (with its root): the sign-in and the session check. */
+  const sidebarWeb = {
+    signIn: sidebarSignIn,
+    hasLiveSession: async (token: string): Promise<boolean> => (await operators.authenticateSession(token)) !== null,
+    publicBaseUrl: config.publicBaseUrl,
+  };
   // What happens after an interaction is on the timeline, in order. Adding a reaction is one line;
   // a platform that is not configured brings none of its reactions.
   const reactions = new ReactionsWorker({
@@ -843,6 +886,7 @@ export function composeServices(p: ComposeParams) {
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),
+    createSidebarJssdkRouter({ jssdk: sidebarJssdk, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
     createAdminSegmentsRouter({ segments, auth }),
@@ -1061,6 +1105,9 @@ export function composeServices(p: ComposeParams) {
     channelWelcomes,
     visitors,
     visitorMiddleware,
+    sidebarSignIn,
+    sidebarJssdk,
+    sidebarWeb,
     events,
     registrations,
     checkins,

@@ -73,6 +73,9 @@ async function main(): Promise<void> {
     mobileWebRoot: path.resolve(__dirname, '../web/mobile'),
     // Inside WeChat the invitation page identifies its visitor by web OAuth before its HTML.
     mobilePageMiddleware: services.visitorMiddleware,
+    // The WeCom sidebar: its rep signs in by WeCom's OAuth2 before its HTML.
+    sidebarWebRoot: path.resolve(__dirname, '../web/sidebar'),
+    sidebarWeb: services.sidebarWeb,
     adminLocale: config.adminLocale,
   });
   const server = http.createServer(app.callback());

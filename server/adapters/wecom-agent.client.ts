@@ -21,6 +21,19 @@ export interface WecomAgentClientParams {
 const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().int().positive() });
 const ticketSchema = z.object({ ticket: z.string().min(1), expires_in: z.number().int().positive() });
 const messageSendSchema = z.object({ msgid: z.string().optional(), invaliduser: z.string().optional() });
+/**
+ * auth/getuserinfo: "当用户为企业成员时（无论是否在应用可见范围之内）返回 userid、user_ticket（仅在 scope 为
+ * snsapi_privateinfo 时返回）"; "非企业成员时返回 openid、external_userid（仅当用户是企业的客户且跟进人在应用的可见
+ * 范围内时返回）".
+ */
+const userInfoSchema = z.union([
+  z.object({ userid: z.string().min(1), user_ticket: z.string().optional() }),
+  z.object({ openid: z.string().min(1), external_userid: z.string().optional() }),
+]);
+
+/** Who a WeCom OAuth2 code names: a member of the corp (a rep), or someone outside it. */
+export type WecomOauthIdentity =
+  { kind: 'member'; userId: string; userTicket: string | null } | { kind: 'non_member'; openId: string; externalUserId: string | null };
 
 /**
  * WeCom self-built app (自建应用) API: its own access_token and the two JS-SDK tickets its pages
@@ -92,6 +105,24 @@ export class WecomAgentClient {
       schema: messageSendSchema,
     });
     return { msgId: answer.msgid ?? null, invalidUser: answer.invaliduser ?? '' };
+  }
+
+  /**
+   * Exchanges a WeCom OAuth2 code (the sidebar's sign-in) for who opened the page, with this app's
+   * own token: "跳转的域名须完全匹配access_token对应应用的可信域名". A code is good once, for 5 minutes
+   * ("code只能消费一次，不能重复消费。5分钟内有效"); a bad, reused or old one fails with 40029.
+   * @link https://developer.work.weixin.qq.com/document/path/91023 (获取访问用户身份)
+   */
+  async getUserInfoByCode(code: string): Promise<WecomOauthIdentity> {
+    const answer = await this.http.call('auth/getuserinfo', {
+      method: 'GET',
+      path: '/cgi-bin/auth/getuserinfo',
+      query: { code },
+      accessToken: this.accessToken,
+      schema: userInfoSchema,
+    });
+    if ('userid' in answer) return { kind: 'member', userId: answer.userid, userTicket: answer.user_ticket ?? null };
+    return { kind: 'non_member', openId: answer.openid, externalUserId: answer.external_userid ?? null };
   }
 
   private async fetchTicket(api: 'get_jsapi_ticket' | 'ticket/get', path: string, query: Record<string, string>): Promise<FetchedToken> {

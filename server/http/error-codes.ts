@@ -39,6 +39,10 @@ export const ERROR_CODES = [
   'internal',
   /** 503: the admin page was not built. */
   'admin_not_built',
+  /** 503: the WeCom sidebar was not built. */
+  'sidebar_not_built',
+  /** 400: the JS-SDK signs only this site's /sidebar pages (PUBLIC_BASE_URL's origin). */
+  'sidebar_url_not_ours',
   /** 409: WeChat Pay is not configured (no WECHATPAY_* outside sandbox mode). */
   'pay_not_configured',
   /** 502: WeChat Pay refused or did not answer (a refund); `details.code` is its code. */

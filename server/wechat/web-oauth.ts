@@ -25,11 +25,19 @@ export interface BuildAuthorizeUrlParams {
   redirectUri: string;
   state: string;
   scope?: WebOauthScope;
+  /**
+   * WeCom's OAuth2 (the sidebar's reps): the same page and parameters with `appid` the corpId and
+   * `agentid` last: "appid 企业的CorpID ... agentid 应用agentid，建议填上该参数（对于第三方应用和代开发自建应用，在
+   * 填写该参数的情况下或者在工作台、聊天工具栏、应用会话内发起oauth2请求的场景中，会触发接口许可的自动激活）".
+   * @link https://developer.work.weixin.qq.com/document/path/91022 (构造网页授权链接)
+   */
+  agentId?: string;
 }
 
 /**
  * `https://open.weixin.qq.com/connect/oauth2/authorize?appid=APPID&redirect_uri=REDIRECT_URI
- * &response_type=code&scope=SCOPE&state=STATE#wechat_redirect`, parameters in the documented
+ * &response_type=code&scope=SCOPE&state=STATE#wechat_redirect` (WeCom: `&agentid=AGENTID` before the
+ * fragment), parameters in the documented
  * order ("微信会对授权链接做正则强匹配校验，如果链接的参数顺序不对，授权页面将无法正常访问") and the
  * fragment kept ("无论直接打开还是做页面302重定向时候，必须带此参数").
  */
@@ -42,6 +50,7 @@ export function buildAuthorizeUrl(p: BuildAuthorizeUrlParams): string {
     'response_type=code',
     `scope=${p.scope ?? 'snsapi_base'}`,
     `state=${p.state}`,
+    ...(p.agentId === undefined ? [] : [`agentid=${encodeURIComponent(p.agentId)}`]),
   ].join('&');
   return `${p.base.replace(/\/+$/, '')}/connect/oauth2/authorize?${query}#wechat_redirect`;
 }

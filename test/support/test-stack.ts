@@ -49,6 +49,8 @@ export async function startTestStack(
     adminWebRoot?: string;
     /** The built public pages (dist/web/mobile), served at /e/. */
     mobileWebRoot?: string;
+    /** The built WeCom sidebar (dist/web/sidebar), served at /sidebar/ with its WeCom OAuth2 sign-in. */
+    sidebarWebRoot?: string;
     /** Collects the log lines (set LOG_LEVEL in env, the stack's default is silent). */
     logWrite?: LogWriter;
     /** How long a platform call may take (2 s unless given). */
@@ -110,10 +112,12 @@ export async function startTestStack(
     logger,
     routers: services.routers,
     trustProxy: config.trustProxy,
-    sandbox: options.adminWebRoot || options.mobileWebRoot ? sandbox.app : null,
+    sandbox: options.adminWebRoot || options.mobileWebRoot || options.sidebarWebRoot ? sandbox.app : null,
     adminWebRoot: options.adminWebRoot ?? null,
     mobileWebRoot: options.mobileWebRoot ?? null,
     mobilePageMiddleware: services.visitorMiddleware,
+    sidebarWebRoot: options.sidebarWebRoot ?? null,
+    sidebarWeb: services.sidebarWeb,
     adminLocale: config.adminLocale,
   });
   server.on('request', app.callback());

@@ -20,6 +20,7 @@ import { randomOpenid, SandboxState, type SandboxTokenOwner } from './sandbox-st
 import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-sms';
 import { verifyTc3Request } from './tc3-signature';
 import { SandboxPay } from './sandbox-pay';
+import { SANDBOX_DEFAULT_MEMBER } from './sandbox-wecom-app';
 import { processSandboxPayKeys, type SandboxPayKeys } from './sandbox-pay-keys';
 
 export interface CreateSandboxPlatformParams {
@@ -57,7 +58,8 @@ export interface SandboxPlatform {
    * Serves, at absolute paths (mount it without stripping a prefix):
    * - `/sandbox/wechat/...` Official Account and mini-program APIs (WECHAT_API_BASE = <origin>/sandbox/wechat)
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
-   * - `GET /sandbox/open/connect/oauth2/authorize` web OAuth's authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open)
+   * - `GET /sandbox/open/connect/oauth2/authorize` web OAuth's authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open),
+   *   for the Official Account and, with appid = the corpId, WeCom's OAuth2 (`?userid=` names the member)
    * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
    * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg|mass-finish`, `GET /sandbox/control/calls|mass-sends`, `POST /sandbox/actions`
    */
@@ -375,6 +377,23 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   router.get('/sandbox/open/connect/oauth2/authorize', (ctx) => {
     const query = readQuery(ctx);
     state.recordCall('oauth2/authorize', query);
+    // WeCom's OAuth2 is the same page with the corpId as appid (the sidebar's rep): a member's code,
+    // for `userid` or the default member, or with `openid` someone outside the corp.
+    if (query.appid === state.wecom.corpId) {
+      const wecomRefusal = checkWecomAuthorizeQuery(query, state.wecom.agentId);
+      if (wecomRefusal !== null) {
+        ctx.status = 400;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = wecomRefusal;
+        return;
+      }
+      const code = state.wecomApp.issueCode(query.openid ? { openId: query.openid } : { userId: query.userid || SANDBOX_DEFAULT_MEMBER });
+      const target = new URL(query.redirect_uri ?? '');
+      target.searchParams.set('code', code);
+      target.searchParams.set('state', query.state ?? '');
+      ctx.redirect(target.toString());
+      return;
+    }
     const refusal = checkAuthorizeQuery(query, state.officialAccount.appId);
     if (refusal !== null) {
       ctx.status = 400;
@@ -421,6 +440,11 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     const issued = state.issueToken(owner, false);
     return { access_token: issued.accessToken, expires_in: issued.expiresIn };
   });
+
+  // 获取访问用户身份: the app's own token ("跳转的域名须完全匹配access_token对应应用的可信域名").
+  endpoint('get', '/sandbox/wecom/cgi-bin/auth/getuserinfo', 'auth/getuserinfo', { tokens: AGENT, okEnvelope: true }, ({ query }) =>
+    state.wecomApp.redeem(query.code ?? ''),
+  );
 
   endpoint('get', '/sandbox/wecom/cgi-bin/get_api_domain_ip', 'get_api_domain_ip', { tokens: WECOM, okEnvelope: true }, () => ({
     ip_list: ['127.0.0.1'],
@@ -1049,6 +1073,21 @@ function checkAuthorizeQuery(query: Record<string, string>, appId: string): stri
   if (query.appid !== appId) return 'appid参数错误 (invalid appid)';
   if (query.response_type !== 'code') return 'response_type参数错误 (response_type must be code)';
   if (query.scope !== 'snsapi_base' && query.scope !== 'snsapi_userinfo') return 'scope参数错误或没有scope权限 (invalid scope)';
+  if (query.state !== undefined && !/^[A-Za-z0-9]{0,128}$/.test(query.state)) return 'state参数错误 (a-zA-Z0-9, at most 128 bytes)';
+  const redirect = query.redirect_uri ?? '';
+  if (!/^https?:\/\//.test(redirect) || !URL.canParse(redirect)) return 'redirect_uri参数错误 (not an absolute URL)';
+  return null;
+}
+
+/**
+ * What WeCom's authorize page refuses for its OAuth2 (appid = the corpId), or null: the same
+ * checks, with `snsapi_privateinfo` allowed and the app's agentid required to be this app's.
+ * @link https://developer.work.weixin.qq.com/document/path/91022
+ */
+function checkWecomAuthorizeQuery(query: Record<string, string>, agentId: string): string | null {
+  if (query.response_type !== 'code') return 'response_type参数错误 (response_type must be code)';
+  if (query.scope !== 'snsapi_base' && query.scope !== 'snsapi_privateinfo') return 'scope参数错误 (invalid scope)';
+  if (query.agentid !== undefined && query.agentid !== agentId) return 'agentid参数错误 (not this corp’s app)';
   if (query.state !== undefined && !/^[A-Za-z0-9]{0,128}$/.test(query.state)) return 'state参数错误 (a-zA-Z0-9, at most 128 bytes)';
   const redirect = query.redirect_uri ?? '';
   if (!/^https?:\/\//.test(redirect) || !URL.canParse(redirect)) return 'redirect_uri参数错误 (not an absolute URL)';

@@ -6,6 +6,7 @@ import { SandboxMessages } from './sandbox-messages';
 import { SandboxCustomMessages } from './sandbox-custom-messages';
 import { SandboxChannelCodes } from './sandbox-channel-codes';
 import { SandboxWebOauth } from './sandbox-web-oauth';
+import { SandboxWecomApp } from './sandbox-wecom-app';
 
 /**
  * The fake platform's memory: accounts, tokens, followers, tags, external contacts, mini-program
@@ -132,12 +133,16 @@ export class SandboxState {
   readonly channelCodes: SandboxChannelCodes;
   /** Official Account web OAuth: the authorize page's codes and their one redemption (sandbox-web-oauth.ts). */
   readonly webOauth: SandboxWebOauth;
+  /** The WeCom self-built app: OAuth2 codes, its settings, the sidebar's current chat (sandbox-wecom-app.ts). */
+  readonly wecomApp: SandboxWecomApp;
 
   private nextOaTagId = OA_TAG_LIMITS.firstTagId;
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly currentToken = new Map<SandboxTokenOwner, string>();
   private readonly failures = new Map<string, { errcode: number; remaining: number }>();
   private readonly delays = new Map<string, number>();
+  /** Every ticket issued, with its expiry: the JS-SDK double checks signatures against the live ones. */
+  private readonly tickets = new Map<SandboxTicketKind, { ticket: string; expiresAt: number }[]>();
   private readonly loginCodes = new Map<string, { openid: string; unionid: string | null; used: boolean }>();
   /** Mini-program users the platform knows (logged in, or added by a test): subscribe/send answers 40003 to others. */
   readonly miniProgramUsers = new Set<string>();
@@ -152,6 +157,7 @@ export class SandboxState {
     this.groupMessages = new SandboxGroupMessages(clock, this.externalContacts);
     this.channelCodes = new SandboxChannelCodes(clock);
     this.webOauth = new SandboxWebOauth(clock);
+    this.wecomApp = new SandboxWecomApp(clock);
   }
 
   // --- error injection -------------------------------------------------------------------------
@@ -225,7 +231,18 @@ export class SandboxState {
    * platform limits these calls hard ("一小时内，一个企业最多可获取 400 次，且单个应用不能超过 100 次").
    */
   issueTicket(kind: SandboxTicketKind): { ticket: string; expiresIn: number } {
-    return { ticket: `SBX_${kind.toUpperCase().replace(/-/g, '_')}_${randomBase64Url(80)}`, expiresIn: SANDBOX_TICKET_TTL_SECONDS };
+    const ticket = `SBX_${kind.toUpperCase().replace(/-/g, '_')}_${randomBase64Url(80)}`;
+    const now = this.clock.now().getTime();
+    const live = (this.tickets.get(kind) ?? []).filter((t) => t.expiresAt > now);
+    live.push({ ticket, expiresAt: now + SANDBOX_TICKET_TTL_SECONDS * 1000 });
+    this.tickets.set(kind, live);
+    return { ticket, expiresIn: SANDBOX_TICKET_TTL_SECONDS };
+  }
+
+  /** The tickets of `kind` still within their 7,200 s, newest last. */
+  liveTickets(kind: SandboxTicketKind): string[] {
+    const now = this.clock.now().getTime();
+    return (this.tickets.get(kind) ?? []).filter((t) => t.expiresAt > now).map((t) => t.ticket);
   }
 
   // --- Official Account --------------------------------------------------------------------------

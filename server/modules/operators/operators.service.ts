@@ -52,6 +52,17 @@ export interface LoginParams {
   ip: string | null;
 }
 
+export interface OpenWecomSessionParams {
+  /** The userid WeCom's OAuth2 answered (auth/getuserinfo). */
+  wecomUserId: string;
+  ip: string | null;
+}
+
+export type OpenWecomSessionResult =
+  | { ok: true; token: string; csrfToken: string; expiresAt: Date; operator: OperatorView }
+  /** No operator has this WeCom userid; or every one that has it is disabled. */
+  | { ok: false; reason: 'no_operator' | 'disabled' };
+
 export interface EnsureBootstrapAdminParams {
   username: string;
   password: string;
@@ -416,18 +427,7 @@ export class OperatorsService {
     if (needsRehash(operator.passwordHash)) {
       await operators.update({ id: operator.id }, { passwordHash: await hashPassword(params.password) });
     }
-    const now = this.deps.clock.now();
-    const token = randomBytes(TOKEN_BYTES).toString('base64url');
-    const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');
-    const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-    await this.deps.dataSource.getRepository(OperatorSession).insert({
-      tokenHash: hashToken(token),
-      csrfTokenHash: hashToken(csrfToken),
-      operatorId: operator.id,
-      createdAt: now,
-      expiresAt,
-      revokedAt: null,
-    });
+    const session = await this.openSession(operator.id);
     await this.deps.audit.record({
       operatorId: operator.id,
       ip: params.ip,
@@ -436,7 +436,55 @@ export class OperatorsService {
       targetId: operator.id,
       detail: { username: operator.username },
     });
-    return { ok: true, token, csrfToken, expiresAt, operator: toOperatorView(operator) };
+    return { ok: true, ...session, operator: toOperatorView(operator) };
+  }
+
+  /**
+   * Opens an ordinary session (the same cookies, lifetime and CSRF token as a password login) for
+   * the operator whose WeCom userid WeCom's OAuth2 just vouched for: how a rep signs in to the
+   * sidebar. WeCom userids are case-insensitive ("不区分大小写"), so they are compared lower-cased
+   * on both databases. Audited as `sidebar_sign_in`.
+   */
+  async openWecomSession(params: OpenWecomSessionParams): Promise<OpenWecomSessionResult> {
+    const matches = await this.deps.dataSource
+      .getRepository(Operator)
+      .createQueryBuilder('o')
+      .where('LOWER(o.wecom_user_id) = LOWER(:userId)', { userId: params.wecomUserId })
+      .orderBy('o.id', 'ASC')
+      .getMany();
+    const operator = matches.find((o) => !o.disabled);
+    if (!operator) return { ok: false, reason: matches.length === 0 ? 'no_operator' : 'disabled' };
+    if (matches.filter((o) => !o.disabled).length > 1)
+      this.deps.logger.warn('several active operators share a WeCom userid; the sidebar signs in the oldest', {
+        wecomUserId: params.wecomUserId,
+        operatorId: operator.id,
+      });
+    const session = await this.openSession(operator.id);
+    await this.deps.audit.record({
+      operatorId: operator.id,
+      ip: params.ip,
+      action: 'sidebar_sign_in',
+      targetType: 'operator',
+      targetId: operator.id,
+      detail: { username: operator.username, wecomUserId: params.wecomUserId },
+    });
+    return { ok: true, ...session, operator: toOperatorView(operator) };
+  }
+
+  private async openSession(operatorId: number): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+    const now = this.deps.clock.now();
+    const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');
+    const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+    await this.deps.dataSource.getRepository(OperatorSession).insert({
+      tokenHash: hashToken(token),
+      csrfTokenHash: hashToken(csrfToken),
+      operatorId,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+    });
+    return { token, csrfToken, expiresAt };
   }
 
   /**

@@ -278,6 +278,8 @@ const en: Messages = {
     unsupported_media_type: 'The request is not in the expected format',
     metrics_loopback_only: 'Without METRICS_TOKEN, metrics are served to this machine only',
     admin_not_built: 'The admin page has not been built',
+    sidebar_not_built: 'The WeCom sidebar has not been built',
+    sidebar_url_not_ours: 'Only this site’s sidebar pages (under /sidebar on the public address) can be signed for the WeCom JS-SDK',
     pay_not_configured: 'WeChat Pay is not configured',
     pay_api_failed: 'WeChat Pay refused the request or did not answer; the refund can be asked again',
     group_not_empty: 'The group still has tags: delete them first, or delete the group with its tags',
@@ -578,6 +580,7 @@ const en: Messages = {
     actions: {
       login: 'Sign in',
       login_failed: 'Failed sign-in',
+      sidebar_sign_in: 'Sign in to the WeCom sidebar',
       logout: 'Sign out',
       operator_bootstrap: 'First admin created',
       operator_create: 'Operator created',

@@ -69,6 +69,8 @@ const zhCNCore = {
     unsupported_media_type: '请求内容格式不正确',
     metrics_loopback_only: '未设置 METRICS_TOKEN 时，监控数据只对本机开放',
     admin_not_built: '管理后台尚未构建',
+    sidebar_not_built: '企业微信侧边栏尚未构建',
+    sidebar_url_not_ours: '只能为本站公开地址下 /sidebar 的侧边栏页面生成企业微信 JS-SDK 签名',
     pay_not_configured: '未配置微信支付',
     pay_api_failed: '微信支付拒绝了请求或未应答，可再次发起退款',
     group_not_empty: '该标签组下还有标签，请先删除这些标签，或选择连同标签一起删除',

@@ -327,6 +327,7 @@ const zhCNScreens = {
     actions: {
       login: '登录',
       login_failed: '登录失败',
+      sidebar_sign_in: '登录企业微信侧边栏',
       logout: '退出登录',
       operator_bootstrap: '创建首个管理员',
       operator_create: '新建操作员',
