@@ -70,13 +70,6 @@ export interface SidebarHint {
   params: Record<string, string | number | null>;
 }
 
-export interface SidebarNote {
-  id: number;
-  text: string;
-  at: string;
-  author: string | null;
-}
-
 export interface SidebarProfile {
   contact: SidebarContact;
   tags: SidebarTag[];
@@ -88,7 +81,6 @@ export interface SidebarProfile {
   surveys: SidebarSurvey[];
   followUps: SidebarFollowUp[];
   hints: SidebarHint[];
-  notes?: SidebarNote[];
 }
 
 export interface LivePage {

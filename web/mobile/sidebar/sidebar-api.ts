@@ -1,13 +1,13 @@
 /** The sidebar's calls (server/http/sidebar.routes.ts); their answers are profile-types.ts. */
 import { api } from '@shared/api';
-import type { LivePage, SidebarNote, SidebarProfile, SidebarTag } from './profile-types';
+import type { LivePage, SidebarProfile, SidebarTag } from './profile-types';
 import type { ChatMessage } from './wecom';
 
 export type * from './profile-types';
 
 /** Something the rep can send into the chat: the payload sendChatMessage takes, made by the server. */
 export interface ShareItem {
-  kind: string;
+  kind: 'card' | 'invitation';
   /** What the rep sees on the button or in the list. */
   title: string;
   eventId?: number | null;
@@ -24,10 +24,13 @@ export const sidebarApi = {
   tagCatalog: () => api.get<{ items: SidebarTag[] }>('/api/sidebar/tags'),
   changeTags: (contactId: number, change: { add: number[]; remove: number[] }) =>
     api.post<{ tags: SidebarTag[] }>(`${contactPath(contactId)}/tags`, change),
-  addNote: (contactId: number, text: string) => api.post<SidebarNote>(`${contactPath(contactId)}/notes`, { text }),
+  addNote: (contactId: number, text: string) => api.post<{ recorded: boolean }>(`${contactPath(contactId)}/notes`, { text }),
   setStage: (contactId: number, stage: string) => api.put<{ stage: string }>(`${contactPath(contactId)}/stage`, { stage }),
   followUpDone: (followUpId: number) => api.post<unknown>(`/api/sidebar/follow-ups/${followUpId}/done`, {}),
   shareItems: (contactId: number) => api.get<{ items: ShareItem[] }>('/api/sidebar/share-items', { contactId }),
   recordShare: (contactId: number, item: ShareItem) =>
-    api.post<unknown>(`${contactPath(contactId)}/shares`, { kind: item.kind, eventId: item.eventId ?? null }),
+    api.post<unknown>(
+      `${contactPath(contactId)}/shares`,
+      item.kind === 'card' ? { kind: 'card' } : { kind: item.kind, eventId: item.eventId },
+    ),
 };
