@@ -18,6 +18,7 @@ import { createAdminConfigRouter } from './http/admin-config.routes';
 import { createAdminContactsRouter } from './http/admin-contacts.routes';
 import { createSidebarRouter } from './http/sidebar.routes';
 import { SidebarService } from './modules/sidebar/sidebar.service';
+import { SidebarActionsService } from './modules/sidebar/sidebar-actions.service';
 import { ContactNotesService } from './modules/contacts/contact-notes.service';
 import { createAdminFailedWorkRouter } from './http/admin-failed-work.routes';
 import { createAdminOperatorsRouter } from './http/admin-operators.routes';
@@ -871,6 +872,20 @@ export function composeServices(p: ComposeParams) {
     scoringSettings,
     wecomCorpId: wc?.corpId ?? null,
   });
+  const sidebarActions = new SidebarActionsService({
+    dataSource,
+    transactor,
+    clock,
+    audit,
+    sidebar,
+    manualTagging,
+    lifecycle,
+    followups: eventFollowups,
+    interactions,
+    publicBaseUrl: config.publicBaseUrl,
+    miniProgramAppId: config.miniprogram.appId || null,
+    onRecorded: () => reactions.kick(),
+  });
 
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
@@ -883,7 +898,7 @@ export function composeServices(p: ComposeParams) {
       auth,
     }),
     createAdminContactsRouter({ contactsQuery, timeline, manualTagging, contactNotes, audit, auth }),
-    createSidebarRouter({ sidebar, auth }),
+    createSidebarRouter({ sidebar, actions: sidebarActions, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, auth }),
@@ -1122,5 +1137,6 @@ export function composeServices(p: ComposeParams) {
     eventRecaps,
     eventFollowups,
     sidebar,
+    sidebarActions,
   };
 }

@@ -189,6 +189,8 @@ export const FIELD_RULE_CODES = [
   'cloud_material_unknown',
   'cloud_material_twice',
   'cloud_section_size',
+  // The WeCom sidebar (server/http/sidebar.routes.ts).
+  'note_too_long',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

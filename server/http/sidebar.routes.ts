@@ -1,13 +1,16 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
+import { SIDEBAR_NOTE_MAX_CHARS, type SidebarActionsService } from '../modules/sidebar/sidebar-actions.service';
 import type { SidebarReader, SidebarRefusal, SidebarService } from '../modules/sidebar/sidebar.service';
 import { parseLiveCursor } from '../modules/timeline/timeline.service';
-import type { AdminState, AuthMiddleware } from './auth.middleware';
-import { HttpError } from './http-error';
-import { idParamSchema, parseInput } from './validate-input';
+import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
+import { badRequest, HttpError } from './http-error';
+import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 
 export interface SidebarRouterDeps {
   sidebar: SidebarService;
+  actions: SidebarActionsService;
   auth: AuthMiddleware;
 }
 
@@ -21,6 +24,26 @@ const liveQuerySchema = z.object({
     return text;
   }),
 });
+
+const tagIdsSchema = z.array(z.number().int().positive().max(2_147_483_647)).max(100).default([]);
+const tagChangeSchema = z.strictObject({ add: tagIdsSchema, remove: tagIdsSchema });
+const noteSchema = z.strictObject({
+  text: z
+    .string()
+    .trim()
+    .min(1)
+    // Characters as the rep counts them (code points), not UTF-16 units.
+    .refine((text) => [...text].length <= SIDEBAR_NOTE_MAX_CHARS, {
+      message: `At most ${SIDEBAR_NOTE_MAX_CHARS} characters`,
+      params: { code: 'note_too_long', maximum: SIDEBAR_NOTE_MAX_CHARS },
+    }),
+});
+const stageSchema = z.strictObject({ stage: z.enum(LIFECYCLE_STAGES) });
+const shareItemsQuerySchema = z.object({ contactId: idParamSchema });
+const shareSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('card') }),
+  z.strictObject({ kind: z.literal('invitation'), eventId: z.number().int().positive().max(2_147_483_647) }),
+]);
 
 /**
  * The WeCom sidebar's API (issue 16): what a rep sees of the customer in the chat. Every role's
@@ -42,6 +65,60 @@ export function createSidebarRouter(deps: SidebarRouterDeps): Router<AdminState>
     const contactId = parseContactId(ctx.params.id);
     const { after } = parseInput(liveQuerySchema, ctx.query);
     ctx.body = unwrap(await deps.sidebar.listTimelineAfter({ contactId, after, reader: readerOf(ctx.state) }));
+  });
+
+  // Actions: each scoped like the read and audited as `sidebar.*`; cookie sessions send the CSRF header.
+  router.post('/api/sidebar/contacts/:id/tags', reps, async (ctx) => {
+    const contactId = parseContactId(ctx.params.id);
+    const body = await parseJsonBody(ctx, tagChangeSchema);
+    const result = await deps.actions.changeTags({ contactId, ...body, reader: readerOf(ctx.state), actor: actorOf(ctx) });
+    if (!result.ok && result.reason === 'unknown_tags')
+      throw badRequest(
+        'No such tag',
+        result.tagIds.map((id) => ({ path: 'add', code: 'tag_unknown', message: `No tag has id ${id}` })),
+      );
+    ctx.body = { tags: unwrap(result) };
+  });
+
+  router.post('/api/sidebar/contacts/:id/notes', reps, async (ctx) => {
+    const contactId = parseContactId(ctx.params.id);
+    const { text } = await parseJsonBody(ctx, noteSchema);
+    unwrap(await deps.actions.addNote({ contactId, text, reader: readerOf(ctx.state), actor: actorOf(ctx) }));
+    ctx.status = 201;
+    ctx.body = { recorded: true };
+  });
+
+  router.put('/api/sidebar/contacts/:id/stage', reps, async (ctx) => {
+    const contactId = parseContactId(ctx.params.id);
+    const { stage } = await parseJsonBody(ctx, stageSchema);
+    ctx.body = unwrap(await deps.actions.setStage({ contactId, stage, reader: readerOf(ctx.state), actor: actorOf(ctx) }));
+  });
+
+  router.post('/api/sidebar/follow-ups/:id/done', reps, async (ctx) => {
+    const followUpId = parseInput(z.object({ id: idParamSchema }), { id: ctx.params.id }).id;
+    ctx.body = unwrap(await deps.actions.completeFollowUp({ followUpId, reader: readerOf(ctx.state), actor: actorOf(ctx) }));
+  });
+
+  router.get('/api/sidebar/share-items', reps, async (ctx) => {
+    const { contactId } = parseInput(shareItemsQuerySchema, ctx.query);
+    ctx.body = { items: unwrap(await deps.actions.listShareItems({ contactId, reader: readerOf(ctx.state) })) };
+  });
+
+  // Recorded by the page after sendChatMessage answered ok: what reached the chat is on the timeline.
+  router.post('/api/sidebar/contacts/:id/shares', reps, async (ctx) => {
+    const contactId = parseContactId(ctx.params.id);
+    const body = await parseJsonBody(ctx, shareSchema);
+    const result = await deps.actions.recordShare({
+      contactId,
+      kind: body.kind,
+      eventId: body.kind === 'invitation' ? body.eventId : undefined,
+      reader: readerOf(ctx.state),
+      actor: actorOf(ctx),
+    });
+    if (!result.ok && result.reason === 'event_not_found') throw new HttpError(404, 'event_not_found', 'No such open event');
+    unwrap(result);
+    ctx.status = 201;
+    ctx.body = { recorded: true };
   });
 
   return router;

@@ -73,6 +73,11 @@ export const AUDIT_ACTIONS = [
   'content.archive',
   'import.apply',
   'event.report_export',
+  'sidebar.tags',
+  'sidebar.set_stage',
+  'sidebar.note',
+  'sidebar.followup_done',
+  'sidebar.share',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
@@ -88,6 +93,7 @@ export const AUDIT_ACTION_GROUPS = [
   'event',
   'content',
   'contact',
+  'sidebar',
 ] as const;
 
 /** The filter's options: each group, then each action, labelled; the value is what the API takes. */

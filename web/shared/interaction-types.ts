@@ -149,6 +149,10 @@ export const INTERACTION_TYPES = {
     ruleTrigger: true,
   },
   followup_done: { direction: 'out', label: { zh: '销售跟进完成', en: 'Sales follow-up done' } },
+  // The WeCom sidebar (issue 16): a rep's note on the customer, and what the rep sent into the chat
+  // (a business card, an event invitation). `out`: done about the customer, not by them.
+  sales_note: { direction: 'out', label: { zh: '销售备注', en: 'Sales note' }, words: ['text'] },
+  sidebar_share: { direction: 'out', label: { zh: '销售发送到聊天', en: 'Sent into the chat by the rep' }, words: ['title'] },
   // The content centre: a known visitor opened a material's tracked link (/c/<code>?ch=).
   content_view: {
     direction: 'in',

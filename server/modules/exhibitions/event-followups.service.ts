@@ -172,6 +172,8 @@ export class EventFollowupsService {
     contactId: number;
     scope: FollowupScope;
     actor: AuditActor;
+    /** `event.followup_done` unless given (`sidebar.followup_done` from the WeCom sidebar). */
+    auditAction?: string;
   }): Promise<Result<{ state: 'done'; doneAt: string }>> {
     const now = this.deps.clock.now();
     const outcome = await this.deps.transactor.runRetrying(async (m): Promise<Result<{ state: 'done'; doneAt: string }>> => {
@@ -214,7 +216,7 @@ export class EventFollowupsService {
           manager: m,
           operatorId: p.actor.operatorId,
           ip: p.actor.ip,
-          action: 'event.followup_done',
+          action: p.auditAction ?? 'event.followup_done',
           targetType: 'contact',
           targetId: p.contactId,
           detail: { eventId: p.eventId },

@@ -27,6 +27,8 @@ export interface SetStageParams {
   contactId: number;
   stage: LifecycleStage;
   by: StageActor;
+  /** An operator's move is audited as `contact.set_stage`, or this (`sidebar.set_stage` from the WeCom sidebar). */
+  auditAction?: string;
 }
 
 export type SetStageResult = { ok: true; from: LifecycleStage; to: LifecycleStage; changed: boolean } | { ok: false; reason: 'not_found' };
@@ -74,7 +76,7 @@ export class LifecycleService {
           manager,
           operatorId: params.by.id,
           ip: params.by.ip ?? null,
-          action: 'contact.set_stage',
+          action: params.auditAction ?? 'contact.set_stage',
           targetType: 'contact',
           targetId: params.contactId,
           detail: { from: move.from, to: move.to },

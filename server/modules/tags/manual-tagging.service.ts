@@ -26,6 +26,8 @@ export interface SetContactTagsParams extends TagChangeInput {
   contactId: number;
   scope: ContactScope;
   actor: AuditActor;
+  /** The audit row's action: `contact.tags` from the admin page, `sidebar.tags` from the WeCom sidebar. */
+  auditAction?: string;
 }
 
 export interface BulkTagContactsParams extends TagChangeInput {
@@ -116,7 +118,7 @@ export class ManualTaggingService {
           manager,
           operatorId: params.actor.operatorId,
           ip: params.actor.ip,
-          action: 'contact.tags',
+          action: params.auditAction ?? 'contact.tags',
           targetType: 'contact',
           targetId: contact.id,
           detail: { added: changed.added.map((t) => t.name), removed: changed.removed.map((t) => t.name) },

@@ -94,10 +94,10 @@ describeEachDatabase('admin API: every route is closed unless it says otherwise'
     return { token: (res.body as { token: string }).token, cookie: cookies.join('; '), csrf };
   }
 
-  it('the routes outside /api/admin are the signed callbacks, and every /api/admin route but login needs a session', async () => {
+  it('the routes outside /api/admin and /api/sidebar are the signed callbacks, and every other route but login needs a session', async () => {
     const all = routes();
     expect(all.length).toBeGreaterThan(30);
-    // The WeCom sidebar's API (/api/sidebar) takes the same operator session as /api/admin.
+    // The WeCom sidebar's API (/api/sidebar) takes the same operator sessions as /api/admin.
     const outside = all.filter((r) => !r.pattern.startsWith('/api/admin/') && !r.pattern.startsWith('/api/sidebar/')).map(key);
     expect(outside.filter((k) => !(k in PUBLIC_ROUTES))).toEqual([]);
     const answers: string[] = [];

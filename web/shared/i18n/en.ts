@@ -542,6 +542,7 @@ const en: Messages = {
       cloud_material_unknown: 'No such material in the content centre, or it is archived',
       cloud_material_twice: 'A material can appear only once in the cloud exhibition',
       cloud_section_size: 'At most 50 items per section',
+      note_too_long: 'A note holds at most {maximum} characters',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',
@@ -640,6 +641,11 @@ const en: Messages = {
       content_archive: 'Archive material',
       import_apply: 'Import leads',
       event_report_export: 'Export an event report',
+      sidebar_tags: 'Sidebar: tag a customer',
+      sidebar_set_stage: 'Sidebar: set customer stage',
+      sidebar_note: 'Sidebar: write a sales note',
+      sidebar_followup_done: 'Sidebar: close a follow-up',
+      sidebar_share: 'Sidebar: send into the chat',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -653,6 +659,7 @@ const en: Messages = {
       channel: 'Channel codes (all)',
       event: 'Events (all)',
       content: 'Content (all)',
+      sidebar: 'WeCom sidebar (all)',
     },
     targets: {
       tag: 'Tag',
@@ -755,6 +762,8 @@ const en: Messages = {
       options: 'Channel settings',
       welcome: 'Welcome message',
       eventId: 'Event',
+      from: 'From',
+      to: 'To',
     },
     values: {
       yes: 'yes',
@@ -766,6 +775,8 @@ const en: Messages = {
       oa: 'Official Account',
       wecom: 'WeCom',
       miniprogram: 'Mini program',
+      card: 'Business card',
+      invitation: 'Event invitation',
     },
     contactCount: '{count} customers',
     identities: {

@@ -204,6 +204,7 @@ const zhCNCore = {
       cloud_material_unknown: '内容中心里没有这个素材，或已归档',
       cloud_material_twice: '同一素材在云展厅中只能出现一次',
       cloud_section_size: '每个栏目最多 50 项',
+      note_too_long: '备注最多 {maximum} 个字',
     },
     rules: {
       too_big_string: '最多 {maximum} 个字符',

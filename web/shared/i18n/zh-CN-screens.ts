@@ -387,6 +387,11 @@ const zhCNScreens = {
       content_archive: '归档素材',
       import_apply: '导入线索',
       event_report_export: '导出活动报告',
+      sidebar_tags: '侧边栏：给客户打标签',
+      sidebar_set_stage: '侧边栏：调整客户阶段',
+      sidebar_note: '侧边栏：写销售备注',
+      sidebar_followup_done: '侧边栏：完成跟进',
+      sidebar_share: '侧边栏：发送到聊天',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -400,6 +405,7 @@ const zhCNScreens = {
       channel: '渠道活码（全部）',
       event: '活动（全部）',
       content: '内容中心（全部）',
+      sidebar: '企业微信侧边栏（全部）',
     },
     targets: {
       tag: '标签',
@@ -502,6 +508,8 @@ const zhCNScreens = {
       options: '渠道设置',
       welcome: '欢迎语',
       eventId: '活动',
+      from: '原值',
+      to: '新值',
     },
     values: {
       yes: '是',
@@ -513,6 +521,8 @@ const zhCNScreens = {
       oa: '公众号',
       wecom: '企业微信',
       miniprogram: '小程序',
+      card: '名片',
+      invitation: '活动邀请',
     },
     contactCount: '{count} 位客户',
     identities: {
