@@ -21,6 +21,7 @@ import { SandboxSms, SandboxSmsError, type SandboxSmsAccount } from './sandbox-s
 import { verifyTc3Request } from './tc3-signature';
 import { SandboxPay } from './sandbox-pay';
 import { SANDBOX_DEFAULT_MEMBER } from './sandbox-wecom-app';
+import { registerWecomJsbridge } from './sandbox-wecom-jsbridge';
 import { processSandboxPayKeys, type SandboxPayKeys } from './sandbox-pay-keys';
 
 export interface CreateSandboxPlatformParams {
@@ -60,6 +61,8 @@ export interface SandboxPlatform {
    * - `/sandbox/wecom/...` WeCom APIs (WECOM_API_BASE = <origin>/sandbox/wecom)
    * - `GET /sandbox/open/connect/oauth2/authorize` web OAuth's authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open),
    *   for the Official Account and, with appid = the corpId, WeCom's OAuth2 (`?userid=` names the member)
+   * - `GET /sandbox/wecom/jsbridge.js`, `POST /sandbox/wecom/jsapi` the WeCom client's JS bridge (the sidebar's JS-SDK double),
+   *   `POST|GET /sandbox/control/wecom-chat` the rep's current chat and the messages sent into it
    * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
    * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg|mass-finish`, `GET /sandbox/control/calls|mass-sends`, `POST /sandbox/actions`
    */
@@ -154,6 +157,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   const router = new Router();
   const pay = params.pay ? new SandboxPay(params.pay, params.callbackBaseUrl ?? null, params.clock) : null;
   pay?.register(router);
+  // The WeCom client's JS bridge for the sidebar (@wecom/jssdk's only way to the client).
+  registerWecomJsbridge(router, state);
   const endpoint = (method: 'get' | 'post', path: string, api: string, options: EndpointOptions, handler: Handler): void => {
     router[method](path, async (ctx) => {
       const query = readQuery(ctx);

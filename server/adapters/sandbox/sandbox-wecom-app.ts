@@ -15,6 +15,28 @@ export const WECOM_OAUTH_CODE_TTL_MS = 5 * 60 * 1000;
 /** The member the authorize page signs in when the link names none (`?userid=`). */
 export const SANDBOX_DEFAULT_MEMBER = 'SandboxRep';
 
+/** getContext's `entry` the double answers ("normal": opened from the workbench, not a chat). */
+export type SandboxChatEntry = 'single_chat_tools' | 'contact_profile' | 'normal';
+/** The JS-SDK failures the double can play for the chat's APIs (getContext, getCurExternalContact, sendChatMessage). */
+export type SandboxChatFail = 'no permission' | 'without context of external contact' | 'invalid signature';
+
+export interface SandboxChat {
+  /** The customer the rep is chatting with (getCurExternalContact's userId); null: none. */
+  externalUserId: string | null;
+  entry: SandboxChatEntry;
+  /** Every call of the chat's APIs fails with this; `invalid signature` fails config and agentConfig. */
+  fail: SandboxChatFail | null;
+}
+
+/** A message sendChatMessage put into the chat, as the sandbox recorded it. */
+export interface SandboxChatMessage {
+  msgtype: string;
+  /** The message's own object (`text`, `news`, `miniprogram` or `image`) as the page sent it. */
+  payload: unknown;
+  externalUserId: string | null;
+  at: Date;
+}
+
 interface IssuedWecomCode {
   identity: { userId: string } | { openId: string };
   issuedAtMs: number;
@@ -40,7 +62,18 @@ export class SandboxWecomApp {
     followUserIds: string[] | null;
   } = { name: 'Flywheel 侧边栏 (sandbox)', visibleUserIds: null, redirectDomain: null, customerContact: true, followUserIds: null };
 
+  /** The rep's current chat, set by `POST /sandbox/control/wecom-chat`. */
+  chat: SandboxChat = { externalUserId: null, entry: 'single_chat_tools', fail: null };
+  readonly chatMessages: SandboxChatMessage[] = [];
+
   constructor(private readonly clock: Clock) {}
+
+  /** Records a message sent into the current chat. */
+  recordChatMessage(p: { msgtype: string; payload: unknown }): SandboxChatMessage {
+    const message = { ...p, externalUserId: this.chat.externalUserId, at: this.clock.now() };
+    this.chatMessages.push(message);
+    return message;
+  }
 
   /** A code for a member (a rep) or, with `openId`, for someone outside the corp. */
   issueCode(identity: { userId: string } | { openId: string }): string {
