@@ -49,10 +49,11 @@ describe('the WeCom sidebar in the browser', () => {
   const setChat = async (body: Record<string, unknown>): Promise<void> => {
     await request(stack.baseUrl).post('/sandbox/control/wecom-chat').send(body).expect(200);
   };
-  const chatMessages = async (): Promise<{ msgtype: string; payload: unknown }[]> =>
+  type ChatMessage = { msgtype: string; payload: unknown; externalUserId: string };
+  const chatMessages = async (): Promise<ChatMessage[]> =>
     (
       (await request(stack.baseUrl).get('/sandbox/control/wecom-chat').expect(200)).body as {
-        messages: { msgtype: string; payload: unknown }[];
+        messages: ChatMessage[];
       }
     ).messages;
 
@@ -173,7 +174,11 @@ describe('the WeCom sidebar in the browser', () => {
     await page.locator('[data-test=notice]').filter({ hasText: '已发送到聊天' }).waitFor();
     const sent = await chatMessages();
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toEqual({ msgtype: card?.message.msgtype, payload: card?.message[card.message.msgtype] });
+    expect(sent[0]).toMatchObject({
+      externalUserId: CUSTOMER,
+      msgtype: card?.message.msgtype,
+      payload: card?.message[card.message.msgtype],
+    });
     await page.locator('[data-test=timeline] [data-type=sidebar_share]').waitFor();
     await screenshot(page, 'sidebar-card-sent');
 

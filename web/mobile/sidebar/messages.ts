@@ -345,6 +345,7 @@ export function catalogueFor(
     ...flatten({
       timeline: common.timeline,
       lifecycle: common.lifecycle,
+      labels: common.labels,
       customer: { kinds: common.customerKinds },
       interactionTypes: interactionTypeLabels(lang),
       errors: shared.errors,

@@ -28,7 +28,10 @@ export function identityBadges(contact: SidebarProfile['contact'], t: Translator
 
 /** Where they came from: the channel's name when Flywheel made it, else the code as stored. */
 export function sourceText(source: SidebarProfile['source'], t: Translator): string {
-  return source.channelName ?? source.code ?? t.t('profile.noSource');
+  if (source.channelName) return source.channelName;
+  if (source.code === null) return t.t('profile.noSource');
+  // A platform's own code (`oa`, `wecom`) reads as the platform's name, as on the timeline.
+  return t.has(`channels.${source.code}`) ? t.t(`channels.${source.code}`) : source.code;
 }
 
 /** A stage code in words (the admin's `stages.*`), the code itself when unknown. */

@@ -73,6 +73,8 @@ export const customerWordsZh = {
     wecom_contact: '企业微信客户 {text}',
     contact: '客户 #{text}',
   },
+  /** A score ledger line: the rule's name and the interaction it fired on (web/shared/timeline.ts scoreReasonText). */
+  labels: { scoreReason: '{rule} · {type}' },
   lifecycle: {
     stageChanged: '阶段变化',
     stageChange: '{from} → {to}',
@@ -150,6 +152,7 @@ export const customerWordsEn: typeof customerWordsZh = {
     wecom_contact: 'WeCom contact {text}',
     contact: 'Customer #{text}',
   },
+  labels: { scoreReason: '{rule} · {type}' },
   lifecycle: {
     stageChanged: 'Stage changed',
     stageChange: '{from} → {to}',

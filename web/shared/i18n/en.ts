@@ -578,6 +578,7 @@ const en: Messages = {
     },
   },
   labels: {
+    ...customerWordsEn.labels,
     actions: {
       login: 'Sign in',
       login_failed: 'Failed sign-in',
@@ -786,7 +787,6 @@ const en: Messages = {
       external_userid: 'WeCom external contact',
       phone: 'Phone',
     },
-    scoreReason: '{rule} · {type}',
     csv: {
       name: 'Name',
       openid: 'Official Account OpenID',

@@ -324,6 +324,7 @@ const zhCNScreens = {
     },
   },
   labels: {
+    ...customerWordsZh.labels,
     actions: {
       login: '登录',
       login_failed: '登录失败',
@@ -532,7 +533,6 @@ const zhCNScreens = {
       external_userid: '企业微信外部联系人',
       phone: '手机号',
     },
-    scoreReason: '{rule} · {type}',
     csv: {
       name: '姓名',
       openid: '公众号 OpenID',
