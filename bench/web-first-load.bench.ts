@@ -106,10 +106,12 @@ async function post(base: string, path: string, body: object, token?: string): P
   return answer.json();
 }
 
-async function adminToken(base: string): Promise<string> {
-  const login = await post(base, '/api/admin/login', { username: USERNAME, password: PASSWORD });
+async function loginToken(base: string, username: string, password: string): Promise<string> {
+  const login = await post(base, '/api/admin/login', { username, password });
   return typeof login === 'object' && login !== null && 'token' in login && typeof login.token === 'string' ? login.token : '';
 }
+
+const adminToken = (base: string): Promise<string> => loginToken(base, USERNAME, PASSWORD);
 
 /**
  * A rep and the customer in their chat: a sales operator with the sandbox's default WeCom member
@@ -119,15 +121,24 @@ async function adminToken(base: string): Promise<string> {
 async function createRepChat(base: string): Promise<void> {
   const token = await adminToken(base);
   const userId = 'SandboxRep';
-  await post(
-    base,
-    '/api/admin/operators',
-    { username: 'bench-rep', password: 'bench-rep-password-1', role: 'sales', wecomUserId: userId },
-    token,
-  );
+  const rep = { username: 'bench-rep', password: 'bench-rep-password-1' };
+  await post(base, '/api/admin/operators', { ...rep, role: 'sales', wecomUserId: userId }, token);
+  // An operator an admin creates must set their own password before anything else, sidebar included.
+  const first = await loginToken(base, rep.username, rep.password);
+  await post(base, '/api/admin/me/password', { currentPassword: rep.password, newPassword: `${rep.password}-own` }, first);
   const externalUserId = 'wmBenchCustomer01';
   await post(base, '/sandbox/actions', { action: 'add_external_contact', userId, externalUserId });
   await post(base, '/sandbox/control/wecom-chat', { externalUserId });
+  // The add reaches the customer's follows through the callback queue: wait until the rep may read them.
+  const repToken = await loginToken(base, rep.username, `${rep.password}-own`);
+  for (let tries = 0; ; tries++) {
+    const answer = await fetch(`${base}/api/sidebar/contacts/by-external/${externalUserId}`, {
+      headers: { authorization: `Bearer ${repToken}` },
+    });
+    if (answer.ok) return;
+    if (tries >= 100) throw new Error(`the rep's customer is not readable: ${answer.status} ${await answer.text()}`);
+    await delay(200);
+  }
 }
 
 /** An event with a channel, as an operator would set it up (admin API, bearer token); answers its page's path. */
@@ -250,7 +261,11 @@ async function main(): Promise<void> {
     const sidebarPage = await wecom.newPage();
     const sidebar = recordResponses(sidebarPage, base);
     await sidebarPage.goto(`${base}/sidebar`, { waitUntil: 'networkidle' });
-    await sidebarPage.waitForSelector('[data-test=timeline] .sb-entry');
+    await sidebarPage.waitForSelector('[data-test=timeline] .sb-entry').catch(async (error: unknown) => {
+      // What the rep would see instead (a diagnosis, a refusal page) says why.
+      process.stderr.write(`${sidebarPage.url()}\n${await sidebarPage.locator('body').innerText()}\n`);
+      throw error;
+    });
     await sidebar.settled();
     passed = report('first load of /sidebar (a rep in WeCom, 360 px, empty cache, OAuth included)', sidebar.files, GOALS.sidebar) && passed;
   } finally {

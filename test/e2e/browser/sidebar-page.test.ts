@@ -187,6 +187,12 @@ describe('the WeCom sidebar in the browser', () => {
     await recordText('下午方便通个电话吗');
     await page.locator('[data-test=timeline] [data-type=text]').filter({ hasText: '下午方便通个电话吗' }).waitFor({ timeout: 25_000 });
     await screenshot(page, 'sidebar-live');
+
+    // English on request: the sidebar's words and the admin's timeline words switch together.
+    await page.click('[data-test=language]');
+    await page.locator('.sb-section-title', { hasText: 'Activity' }).waitFor();
+    expect(await timeline.locator('[data-type=text] .sb-entry-label').first().innerText()).toBe('Sent a message');
+    await screenshot(page, 'sidebar-english');
   });
 
   it('opened without a customer in the chat: says to open it from the one-to-one chat', async () => {
