@@ -102,8 +102,10 @@ async function post(base: string, path: string, body: object, token?: string): P
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  if (!answer.ok) throw new Error(`${path} answered ${answer.status}: ${await answer.text()}`);
-  return answer.json();
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(`${path} answered ${answer.status}: ${text}`);
+  // A 204 (the password change) has no body.
+  return text ? (JSON.parse(text) as unknown) : null;
 }
 
 async function loginToken(base: string, username: string, password: string): Promise<string> {
