@@ -11,6 +11,10 @@ import { OPENID_TAIL, searchTermsOf } from '../server/modules/contacts/search-te
 import { countChanges, STAT_METRICS, StatCountersService } from '../server/modules/stats/stat-counters';
 import { StatsService } from '../server/modules/stats/stats.service';
 import { Transactor } from '../server/db/transaction';
+import { createHash } from 'node:crypto';
+import { ScoringSettingsStore } from '../server/modules/scoring/scoring-settings';
+import { SidebarService } from '../server/modules/sidebar/sidebar.service';
+import { TimelineService } from '../server/modules/timeline/timeline.service';
 
 /**
  * `npm run bench:contacts`: the admin contact list and the segment count on 1,000,000 contacts and
@@ -23,7 +27,8 @@ import { Transactor } from '../server/db/transaction';
  *
  * BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/flywheel_bench_contacts) names a database
  * that is DROPPED and created again. BENCH_CONTACTS / BENCH_INTERACTIONS scale the data;
- * BENCH_KEEP=1 reuses a database generated before (skips the generation).
+ * BENCH_KEEP=1 reuses a database generated before (skips the generation). BENCH_SIDEBAR_ONLY=1
+ * times only the WeCom sidebar's read (benchSidebar) beside the baseline.
  */
 
 const URL_DEFAULT = 'mysql://root@127.0.0.1:3306/flywheel_bench_contacts';
@@ -114,6 +119,12 @@ async function main(): Promise<void> {
     service.searchContacts({ limit: 20, scope: all, ...params });
 
   console.log(`\n${RUNS} runs each after ${WARMUP_RUNS} warm-up runs; times include the round trips and TypeORM, as a route sees them`);
+  await benchSidebar({ conn, dataSource, randomId });
+  if (process.env.BENCH_SIDEBAR_ONLY === '1') {
+    await dataSource.destroy();
+    await conn.end();
+    return;
+  }
   const baseline = await measure('baseline: SELECT contact by primary key', null, (i) =>
     conn.query('SELECT id, name, score, stage FROM contacts WHERE id = ?', [randomId(i)]),
   );
@@ -180,6 +191,68 @@ async function main(): Promise<void> {
   await dataSource.destroy();
   await conn.end();
   if (failed > 0) process.exitCode = 1;
+}
+
+/** Runs of the sidebar's read: enough for a p99 that is not simply the slowest run. */
+const SIDEBAR_RUNS = Number(process.env.BENCH_SIDEBAR_RUNS ?? 300);
+const SIDEBAR_GOAL_P99_MS = 50;
+
+/**
+ * The WeCom sidebar's read (issue 16): GET /api/sidebar/contacts/by-external/:externalUserId as a
+ * sales rep (their follow checked), through SidebarService (profile, tags, ledger, events,
+ * timeline's first page, live cursor, hints), and a live poll of the timeline, each timed
+ * SIDEBAR_RUNS times on a different customer, p50 and p99 beside the primary-key lookup's.
+ */
+async function benchSidebar(p: { conn: mysql.Connection; dataSource: DataSource; randomId: (i: number) => number }): Promise<void> {
+  const contactsQuery = new ContactsQueryService({ dataSource: p.dataSource, clock: systemClock });
+  const timeline = new TimelineService({ dataSource: p.dataSource, contactsQuery });
+  const sidebar = new SidebarService({
+    dataSource: p.dataSource,
+    clock: systemClock,
+    contactsQuery,
+    timeline,
+    scoringSettings: new ScoringSettingsStore({ dataSource: p.dataSource, clock: systemClock }),
+    wecomCorpId: 'wwbench',
+  });
+  // generate(): every 5th contact has an external_userid, followed by rep-<id % REPS> (removed when id % 97 = 0).
+  const customers = Array.from({ length: SIDEBAR_RUNS + WARMUP_RUNS }, (_, i) => {
+    let id = 5 * (1 + (p.randomId(i) % Math.floor(CONTACTS / 5 - 1)));
+    if (id % 97 === 0) id += 5;
+    const externalUserId = `wm${createHash('md5').update(`w${id}`).digest('hex').slice(0, 30)}`;
+    return { id, externalUserId, reader: { operatorId: 1, role: 'sales' as const, wecomUserId: `rep-${id % REPS}` } };
+  });
+  const time = async (name: string, run: (i: number) => Promise<unknown>) => {
+    for (let i = 0; i < WARMUP_RUNS; i += 1) await run(SIDEBAR_RUNS + i);
+    const times: number[] = [];
+    for (let i = 0; i < SIDEBAR_RUNS; i += 1) {
+      const start = process.hrtime.bigint();
+      await run(i);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    const at = (q: number) => times[Math.min(times.length - 1, Math.ceil(times.length * q) - 1)];
+    console.log(`${name.padEnd(58)} p50 ${at(0.5).toFixed(2).padStart(8)} ms   p99 ${at(0.99).toFixed(2).padStart(8)} ms`);
+    return at(0.99);
+  };
+  console.log(`\nWeCom sidebar, ${SIDEBAR_RUNS} runs each on different customers (goal p99 < ${SIDEBAR_GOAL_P99_MS} ms)`);
+  await time('baseline: SELECT contact by primary key', (i) =>
+    p.conn.query('SELECT id, name, score, stage FROM contacts WHERE id = ?', [customers[i].id]),
+  );
+  const cursors: string[] = [];
+  const p99 = await time("sidebar: profile + timeline by external_userid (a rep's)", async (i) => {
+    const result = await sidebar.getProfile(customers[i].externalUserId, customers[i].reader);
+    if (!result.ok) throw new Error(`sidebar read refused for contact ${customers[i].id}: ${result.reason}`);
+    cursors[i] = result.value.timeline.after;
+  });
+  const live = await time('sidebar: live timeline poll (after the cursor)', async (i) => {
+    const result = await sidebar.listTimelineAfter({ contactId: customers[i].id, after: cursors[i], reader: customers[i].reader });
+    if (!result.ok) throw new Error(`live poll refused for contact ${customers[i].id}`);
+  });
+  console.log(
+    `${p99 < SIDEBAR_GOAL_P99_MS ? 'PASS' : 'FAIL'}  sidebar profile + timeline p99 ${p99.toFixed(2)} ms < ${SIDEBAR_GOAL_P99_MS} ms`,
+  );
+  console.log(`${live < SIDEBAR_GOAL_P99_MS ? 'PASS' : 'FAIL'}  sidebar live poll p99 ${live.toFixed(2)} ms < ${SIDEBAR_GOAL_P99_MS} ms`);
+  if (p99 >= SIDEBAR_GOAL_P99_MS || live >= SIDEBAR_GOAL_P99_MS) process.exitCode = 1;
 }
 
 /**
@@ -346,10 +419,12 @@ async function generate(conn: mysql.Connection): Promise<void> {
   // The search pieces the contact writers keep (search-terms.ts), cut here by SQL: names and remarks
   // in pieces of 1-3 characters, phones and openid/external_userid tails (8) in pieces of 2-3.
   // checkSearchTerms compares a sample with searchTermsOf.
-  await step(
-    'contact_search_terms: pieces of names, remarks, phones, openid tails',
-    'contact_search_terms',
-    `INSERT IGNORE INTO contact_search_terms (term, contact_id)
+  // The sidebar reads no search pieces: BENCH_SIDEBAR_ONLY skips the slowest step of the load.
+  if (process.env.BENCH_SIDEBAR_ONLY !== '1')
+    await step(
+      'contact_search_terms: pieces of names, remarks, phones, openid tails',
+      'contact_search_terms',
+      `INSERT IGNORE INTO contact_search_terms (term, contact_id)
      SELECT DISTINCT SUBSTRING(src.txt, p.seq, l.seq), src.id
      FROM (SELECT id, LOWER(name) AS txt, 1 AS shortest FROM contacts
            UNION ALL SELECT id, LOWER(remark), 1 FROM contacts WHERE remark IS NOT NULL
@@ -357,7 +432,7 @@ async function generate(conn: mysql.Connection): Promise<void> {
            UNION ALL SELECT contact_id, RIGHT(LOWER(value), ${OPENID_TAIL}), 2 FROM contact_identities WHERE kind IN ('oa_openid', 'external_userid')) src
      JOIN seq_1_to_40 p ON p.seq <= CHAR_LENGTH(src.txt)
      JOIN seq_1_to_3 l ON l.seq >= src.shortest AND p.seq + l.seq - 1 <= CHAR_LENGTH(src.txt)`,
-  );
+    );
   await conn.query(`INSERT INTO tag_groups (name, created_at) VALUES ('Bench', ${now})`);
   await conn.query(
     `INSERT INTO tags (id, group_id, name, created_at) SELECT seq, (SELECT MAX(id) FROM tag_groups), CONCAT('tag ', seq), ${now} FROM ${seq(TAGS)}`,

@@ -124,6 +124,7 @@ import { loadVisitorSecret, VisitorsService } from './modules/visitors/visitors.
 import { WECHAT_OAUTH_BASE_DEFAULT } from './wechat/web-oauth';
 import { SidebarSignInService } from './modules/sidebar/sidebar-sign-in.service';
 import { SidebarJssdkService } from './modules/sidebar/sidebar-jssdk.service';
+import { SidebarSetupService } from './modules/setup/sidebar-setup.service';
 import { createSidebarJssdkRouter } from './http/sidebar-jssdk.routes';
 import { createSidebarTagsRouter } from './http/sidebar-tags.routes';
 import { createAdminEventsRouter } from './http/admin-events.routes';
@@ -459,6 +460,12 @@ export function composeServices(p: ComposeParams) {
           agentTicket: () => sidebarApp.agent.getAgentJsapiTicket(),
         }
       : null,
+  });
+  const sidebarSetup = new SidebarSetupService({
+    publicBaseUrl: config.publicBaseUrl,
+    sandbox: config.sandbox,
+    agent: sidebarApp?.agent ?? null,
+    operators,
   });
   /** What app.ts needs to serve /sidebar (with its root): the sign-in and the session check. */
   const sidebarWeb = {
@@ -901,7 +908,7 @@ export function composeServices(p: ComposeParams) {
     createSidebarRouter({ sidebar, actions: sidebarActions, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
-    createAdminSetupRouter({ setup, auth }),
+    createAdminSetupRouter({ setup, sidebarSetup, auth }),
     createSidebarJssdkRouter({ jssdk: sidebarJssdk, auth }),
     createSidebarTagsRouter({ tagCatalog, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
@@ -957,6 +964,7 @@ export function composeServices(p: ComposeParams) {
         clock,
         auth,
         visitors,
+        sidebarSignIn,
         publicBaseUrl: config.publicBaseUrl,
       }),
     );
@@ -1124,6 +1132,7 @@ export function composeServices(p: ComposeParams) {
     visitorMiddleware,
     sidebarSignIn,
     sidebarJssdk,
+    sidebarSetup,
     sidebarWeb,
     events,
     registrations,

@@ -31,6 +31,27 @@ const userInfoSchema = z.union([
   z.object({ openid: z.string().min(1), external_userid: z.string().optional() }),
 ]);
 
+/** agent/get: the app's name and the settings the admin console holds ("获取指定的应用详情"). */
+const agentSchema = z.object({
+  name: z.string(),
+  allow_userinfos: z.object({ user: z.array(z.object({ userid: z.string() })).default([]) }).optional(),
+  allow_partys: z.object({ partyid: z.array(z.number().int()).default([]) }).optional(),
+  allow_tags: z.object({ tagid: z.array(z.number().int()).default([]) }).optional(),
+  redirect_domain: z.string().default(''),
+  close: z.number().int().default(0),
+});
+const followUserListSchema = z.object({ follow_user: z.array(z.string()).default([]) });
+
+/** The app as agent/get describes it: its visible range (可见范围) and trusted domain (可信域名). */
+export interface WecomAgentInfo {
+  name: string;
+  visibleUserIds: string[];
+  visiblePartyIds: number[];
+  visibleTagIds: number[];
+  redirectDomain: string;
+  closed: boolean;
+}
+
 /** Who a WeCom OAuth2 code names: a member of the corp (a rep), or someone outside it. */
 export type WecomOauthIdentity =
   { kind: 'member'; userId: string; userTicket: string | null } | { kind: 'non_member'; openId: string; externalUserId: string | null };
@@ -123,6 +144,45 @@ export class WecomAgentClient {
     });
     if ('userid' in answer) return { kind: 'member', userId: answer.userid, userTicket: answer.user_ticket ?? null };
     return { kind: 'non_member', openId: answer.openid, externalUserId: answer.external_userid ?? null };
+  }
+
+  /**
+   * The app's details, with its own token: the visible range ("allow_userinfos 企业应用可见范围（人员），
+   * 其中包括userid"; departments and tags apart) and the trusted domain ("redirect_domain 企业应用可信域名").
+   * @link https://developer.work.weixin.qq.com/document/path/90227 (获取指定的应用详情)
+   */
+  async getAgent(): Promise<WecomAgentInfo> {
+    const answer = await this.http.call('agent/get', {
+      method: 'GET',
+      path: '/cgi-bin/agent/get',
+      query: { agentid: this.agentId },
+      accessToken: this.accessToken,
+      schema: agentSchema,
+    });
+    return {
+      name: answer.name,
+      visibleUserIds: answer.allow_userinfos?.user.map((u) => u.userid) ?? [],
+      visiblePartyIds: answer.allow_partys?.partyid ?? [],
+      visibleTagIds: answer.allow_tags?.tagid ?? [],
+      redirectDomain: answer.redirect_domain,
+      closed: answer.close === 1,
+    };
+  }
+
+  /**
+   * The members set up for customer contact ("配置了客户联系功能的成员列表"), asked with this app's
+   * token: it answers only when the app may call the customer-contact API (48002 "api forbidden"
+   * otherwise), which is also what the sidebar's getCurExternalContact needs.
+   * @link https://developer.work.weixin.qq.com/document/path/92571 (获取配置了客户联系功能的成员列表)
+   */
+  async getFollowUserList(): Promise<string[]> {
+    const answer = await this.http.call('externalcontact/get_follow_user_list', {
+      method: 'GET',
+      path: '/cgi-bin/externalcontact/get_follow_user_list',
+      accessToken: this.accessToken,
+      schema: followUserListSchema,
+    });
+    return answer.follow_user;
   }
 
   private async fetchTicket(api: 'get_jsapi_ticket' | 'ticket/get', path: string, query: Record<string, string>): Promise<FetchedToken> {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../adapters/clock';
 import type { SandboxClockStore } from '../modules/sandbox/sandbox-clock.store';
 import type { SandboxFollowersService } from '../modules/sandbox/sandbox-followers.service';
+import type { SidebarSignInService } from '../modules/sidebar/sidebar-sign-in.service';
 import type { VisitorsService } from '../modules/visitors/visitors.service';
 import type { AdminState, AuthMiddleware } from './auth.middleware';
 import { HttpError } from './http-error';
@@ -18,6 +19,8 @@ export interface AdminSandboxRouterDeps {
   auth: AuthMiddleware;
   /** The H5 pages' web OAuth (null: no Official Account, so no visit can be played). */
   visitors: VisitorsService | null;
+  /** The WeCom sidebar's sign-in (disabled: no WeCom app, so no rep can be played). */
+  sidebarSignIn: SidebarSignInService | null;
   /** Secure cookies when the site is https. */
   publicBaseUrl: string;
 }
@@ -30,6 +33,14 @@ const visitQuerySchema = z.strictObject({
 /** How long the OAuth trip may take (the visitor middleware's nonce cookie lives as long). */
 const NONCE_MAX_AGE_SECONDS = 10 * 60;
 
+const sidebarQuerySchema = z.strictObject({
+  userid: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/),
+  externalUserId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+});
+
 const followersQuerySchema = z.object({
   q: z.string().max(128).default(''),
   limit: z.coerce.number().int().min(1).max(50).default(20),
@@ -39,6 +50,7 @@ const followersQuerySchema = z.object({
 export function createAdminSandboxRouter(deps: AdminSandboxRouterDeps): Router<AdminState> {
   const router = new Router<AdminState>();
   const marketers = deps.auth.requireOperator(['admin', 'operator']);
+  const admins = deps.auth.requireOperator(['admin']);
 
   router.get('/api/admin/sandbox/followers', marketers, async (ctx) => {
     const query = parseInput(followersQuerySchema, ctx.query);
@@ -71,6 +83,28 @@ export function createAdminSandboxRouter(deps: AdminSandboxRouterDeps): Router<A
       ctx.append('Set-Cookie', serializeCookie(OAUTH_NONCE_COOKIE, nonce, { maxAge: NONCE_MAX_AGE_SECONDS, httpOnly: true, secure }));
     const authorize = new URL(location);
     authorize.searchParams.set('openid', query.openid);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(authorize.toString());
+  });
+
+  /**
+   * "Try the sidebar" (issue 16 §2b): opens /sidebar as the WeCom member `userid` in a chat with
+   * `externalUserId`: the sandbox's chat is set on its authorize page (`external_userid`), and the
+   * browser goes through the sidebar's own OAuth2 (the same signed state and nonce cookie), so it
+   * ends signed in as that rep. That session replaces this browser's admin session (one fw_session
+   * per browser): the admin page asks for a login afterwards.
+   */
+  router.get('/api/admin/sandbox/sidebar', admins, async (ctx) => {
+    const query = parseInput(sidebarQuerySchema, ctx.query);
+    if (!deps.sidebarSignIn?.enabled) throw new HttpError(409, 'conflict', 'The sidebar needs WeCom and its self-built app');
+    const browserNonce = ctx.cookies.get(OAUTH_NONCE_COOKIE) ?? null;
+    const { location, nonce } = await deps.sidebarSignIn.startAuthorization({ url: '/sidebar/', nonce: browserNonce, attempt: 0 });
+    const secure = deps.publicBaseUrl.startsWith('https:') || ctx.secure;
+    if (nonce !== browserNonce)
+      ctx.append('Set-Cookie', serializeCookie(OAUTH_NONCE_COOKIE, nonce, { maxAge: NONCE_MAX_AGE_SECONDS, httpOnly: true, secure }));
+    const authorize = new URL(location);
+    authorize.searchParams.set('userid', query.userid);
+    if (query.externalUserId !== undefined) authorize.searchParams.set('external_userid', query.externalUserId);
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(authorize.toString());
   });

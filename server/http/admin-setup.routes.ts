@@ -1,9 +1,11 @@
 import Router from '@koa/router';
 import type { SetupService } from '../modules/setup/setup.service';
+import type { SidebarSetupService } from '../modules/setup/sidebar-setup.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 
 export interface AdminSetupRouterDeps {
   setup: SetupService;
+  sidebarSetup: SidebarSetupService;
   auth: AuthMiddleware;
 }
 
@@ -18,6 +20,11 @@ export function createAdminSetupRouter(deps: AdminSetupRouterDeps): Router<Admin
 
   router.post('/api/admin/setup/check', admins, async (ctx) => {
     ctx.body = await deps.setup.checkSetup(actorOf(ctx));
+  });
+
+  // The WeCom sidebar's setup (issue 16 §2b): what agent/get and get_follow_user_list tell, per rep.
+  router.get('/api/admin/setup/sidebar', admins, async (ctx) => {
+    ctx.body = await deps.sidebarSetup.checkSidebar();
   });
 
   return router;

@@ -82,6 +82,7 @@ export async function startTestStack(
     callbackBaseUrl: baseUrl,
     clock,
     pay: payKeys,
+    wecomTrustedDomain: new URL(config.publicBaseUrl).hostname,
   });
   const sandboxServer = await startSandboxServer(sandbox, 0);
 

@@ -52,6 +52,8 @@ export interface CreateSandboxPlatformParams {
    * 1,000 ms by default; null pushes it only on `POST /sandbox/control/mass-finish`.
    */
   massFinishDelayMs?: number | null;
+  /** The WeCom app's trusted domain (可信域名) agent/get answers: Flywheel's public host (default `localhost`). */
+  wecomTrustedDomain?: string;
 }
 
 export interface SandboxPlatform {
@@ -62,7 +64,8 @@ export interface SandboxPlatform {
    * - `GET /sandbox/open/connect/oauth2/authorize` web OAuth's authorize page (WECHAT_OAUTH_BASE = <origin>/sandbox/open),
    *   for the Official Account and, with appid = the corpId, WeCom's OAuth2 (`?userid=` names the member)
    * - `GET /sandbox/wecom/jsbridge.js`, `POST /sandbox/wecom/jsapi` the WeCom client's JS bridge (the sidebar's JS-SDK double),
-   *   `POST|GET /sandbox/control/wecom-chat` the rep's current chat and the messages sent into it
+   *   `POST|GET /sandbox/control/wecom-chat` the rep's current chat and the messages sent into it,
+   *   `POST /sandbox/control/wecom-app` the app's visible range, trusted domain and customer contact
    * - `POST /sandbox/sms/` Tencent Cloud SMS's SendSms (SMS_ENDPOINT = http://sms.localhost:<port>/sandbox/sms)
    * - `POST /sandbox/control/fail|delay|followers|clock|wecom-group-msg|mass-finish`, `GET /sandbox/control/calls|mass-sends`, `POST /sandbox/actions`
    */
@@ -112,7 +115,7 @@ interface EndpointOptions {
  * so outside sandbox mode they must answer nowhere, not even 401.
  */
 export function createSandboxFor(
-  config: Pick<Config, 'sandbox' | 'officialAccount' | 'wecom' | 'miniprogram'>,
+  config: Pick<Config, 'sandbox' | 'officialAccount' | 'wecom' | 'miniprogram' | 'publicBaseUrl'>,
   p: { callbackBaseUrl: string; clock: Clock },
 ): SandboxPlatform | null {
   // (Sandbox mode always configures both platforms; the checks only narrow the types.)
@@ -125,6 +128,7 @@ export function createSandboxFor(
     clock: p.clock,
     // The process's generated keys: compose.ts gives Flywheel's Pay client the same ones.
     pay: processSandboxPayKeys(config.officialAccount.appId),
+    wecomTrustedDomain: new URL(config.publicBaseUrl).hostname,
   });
 }
 
@@ -139,6 +143,7 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
     params.clock,
   );
   const signatureClock = params.signatureClock ?? systemClock;
+  if (params.wecomTrustedDomain !== undefined) state.wecomApp.settings.redirectDomain = params.wecomTrustedDomain;
   const sms = new SandboxSms(params.sms ?? SMS_SANDBOX_CREDENTIALS, state.clock);
   let player: SandboxPlayer | null = null;
   let clockControl: SandboxClockControl | null = null;
@@ -393,6 +398,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
         return;
       }
       const code = state.wecomApp.issueCode(query.openid ? { openId: query.openid } : { userId: query.userid || SANDBOX_DEFAULT_MEMBER });
+      // The admin's "try the sidebar" preview: the rep opens it in a chat with this customer.
+      if (query.external_userid) state.wecomApp.chat = { externalUserId: query.external_userid, entry: 'single_chat_tools', fail: null };
       const target = new URL(query.redirect_uri ?? '');
       target.searchParams.set('code', code);
       target.searchParams.set('state', query.state ?? '');
@@ -449,6 +456,40 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   // 获取访问用户身份: the app's own token ("跳转的域名须完全匹配access_token对应应用的可信域名").
   endpoint('get', '/sandbox/wecom/cgi-bin/auth/getuserinfo', 'auth/getuserinfo', { tokens: AGENT, okEnvelope: true }, ({ query }) =>
     state.wecomApp.redeem(query.code ?? ''),
+  );
+
+  // 获取指定的应用详情, from the app's settings in the admin console (state.wecomApp.settings).
+  endpoint('get', '/sandbox/wecom/cgi-bin/agent/get', 'agent/get', { tokens: AGENT, okEnvelope: true }, ({ query }) => {
+    if (query.agentid !== state.wecom.agentId) throw new SandboxErrcode(40056, 'invalid agentid');
+    const { settings } = state.wecomApp;
+    return {
+      agentid: Number(state.wecom.agentId),
+      name: settings.name,
+      square_logo_url: '',
+      description: '',
+      // A range of "everyone" is the root department (id 1), as the console saves it.
+      allow_userinfos: { user: (settings.visibleUserIds ?? []).map((userid) => ({ userid })) },
+      allow_partys: { partyid: settings.visibleUserIds === null ? [1] : [] },
+      allow_tags: { tagid: [] },
+      close: 0,
+      redirect_domain: settings.redirectDomain,
+      report_location_flag: 0,
+      isreportenter: 0,
+      home_url: '',
+    };
+  });
+  // "48002 API接口无权限调用": the app is not among those allowed to call the customer-contact API.
+  endpoint(
+    'get',
+    '/sandbox/wecom/cgi-bin/externalcontact/get_follow_user_list',
+    'externalcontact/get_follow_user_list',
+    { tokens: WECOM, okEnvelope: true },
+    ({ query }) => {
+      const { settings } = state.wecomApp;
+      if (!settings.customerContact && state.tokenOwner(query.access_token) === 'wecom-agent')
+        throw new SandboxErrcode(48002, 'api forbidden');
+      return { follow_user: settings.followUserIds ?? state.wecomMemberIds() };
+    },
   );
 
   endpoint('get', '/sandbox/wecom/cgi-bin/get_api_domain_ip', 'get_api_domain_ip', { tokens: WECOM, okEnvelope: true }, () => ({
@@ -866,6 +907,21 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
       done: moved.done ?? {},
     };
   });
+  // The WeCom app's settings in the admin console: visible range, trusted domain, customer contact.
+  router.post('/sandbox/control/wecom-app', async (ctx) => {
+    const input = controlWecomAppSchema.safeParse(await readJson(ctx));
+    if (!input.success)
+      return refuse(ctx, 'send {name?, visibleUserIds?, redirectDomain?, customerContact?, followUserIds?}', 'sandbox_bad_request');
+    const { settings } = state.wecomApp;
+    state.wecomApp.settings = {
+      name: input.data.name ?? settings.name,
+      visibleUserIds: input.data.visibleUserIds === undefined ? settings.visibleUserIds : input.data.visibleUserIds,
+      redirectDomain: input.data.redirectDomain ?? settings.redirectDomain,
+      customerContact: input.data.customerContact ?? settings.customerContact,
+      followUserIds: input.data.followUserIds === undefined ? settings.followUserIds : input.data.followUserIds,
+    };
+    ctx.body = { ok: true, ...state.wecomApp.settings };
+  });
   router.get('/sandbox/control/calls', (ctx) => {
     ctx.body = { calls: state.calls };
   });
@@ -997,6 +1053,14 @@ const controlSmsSchema = z.object({
     .optional(),
   fail: z.object({ code: z.string().min(1).max(100), times: z.number().int().min(1).max(1000).optional() }).optional(),
   reset: z.boolean().optional(),
+});
+const userIdsSchema = z.array(z.string().min(1).max(64)).max(10_000).nullable().optional();
+const controlWecomAppSchema = z.object({
+  name: z.string().min(1).max(64).optional(),
+  visibleUserIds: userIdsSchema,
+  redirectDomain: z.string().min(1).max(255).optional(),
+  customerContact: z.boolean().optional(),
+  followUserIds: userIdsSchema,
 });
 const controlClockSchema = z.object({ advanceSeconds: z.number().int().min(1).max(MAX_CLOCK_ADVANCE_S) });
 

@@ -220,6 +220,18 @@ export class SandboxState {
     if (issued.expiresAt <= this.clock.now().getTime()) throw new SandboxErrcode(42001);
   }
 
+  /** Who holds a token (null: unknown); the endpoint has checked it already. */
+  tokenOwner(token: string | undefined): SandboxTokenOwner | null {
+    return token === undefined ? null : (this.tokens.get(token)?.owner ?? null);
+  }
+
+  /** The corp's members the sandbox knows: named by a sign-in, or following an external contact. */
+  wecomMemberIds(): string[] {
+    const ids = new Set(this.wecomApp.members);
+    for (const contact of this.externalContacts.values()) for (const follow of contact.followUsers) ids.add(follow.userId);
+    return [...ids].sort();
+  }
+
   /** Every issued token stops working, as after a force refresh by someone else or a secret reset. */
   revokeTokens(): void {
     this.tokens.clear();

@@ -54,13 +54,13 @@ export class SandboxWecomApp {
   settings: {
     name: string;
     visibleUserIds: string[] | null;
-    /** null: the trusted domain is the host the request came to (the sandbox's own origin). */
-    redirectDomain: string | null;
+    /** The trusted domain (可信域名): Flywheel's public host unless a test says otherwise. */
+    redirectDomain: string;
     /** false: get_follow_user_list answers 48002 (the app lacks the customer-contact permission). */
     customerContact: boolean;
     /** null: every member is set up for customer contact. */
     followUserIds: string[] | null;
-  } = { name: 'Flywheel 侧边栏 (sandbox)', visibleUserIds: null, redirectDomain: null, customerContact: true, followUserIds: null };
+  } = { name: 'Flywheel 侧边栏 (sandbox)', visibleUserIds: null, redirectDomain: 'localhost', customerContact: true, followUserIds: null };
 
   /** The rep's current chat, set by `POST /sandbox/control/wecom-chat`. */
   chat: SandboxChat = { externalUserId: null, entry: 'single_chat_tools', fail: null };

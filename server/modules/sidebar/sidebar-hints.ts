@@ -13,6 +13,8 @@ export interface SidebarHint {
 
 /** An event starting within this long counts as "soon": a reminder from the rep still helps. */
 export const STARTS_SOON_MS = 3 * 24 * 3_600_000;
+/** A no-show this recent is still worth a call ("sorry we missed you"); older ones are history. */
+export const ENDED_RECENTLY_MS = 7 * 24 * 3_600_000;
 /** A crossing of the MQL threshold this recent is news to the rep ("score passed MQL yesterday"). */
 export const MQL_RECENT_MS = 2 * 24 * 3_600_000;
 /** A rating at or below this is unhappy (the survey's 1–5 scale; the tag rules' "2 or less"). */
@@ -49,7 +51,7 @@ export function hintsOf(input: HintInput): SidebarHint[] {
     const startsIn = r.startsAt.getTime() - now;
     // Started or over without a check-in (they missed it, or came without scanning), or about to start.
     const phase = r.endsAt.getTime() <= now ? 'ended' : startsIn <= 0 ? 'started' : startsIn <= STARTS_SOON_MS ? 'soon' : null;
-    if (phase === null) continue;
+    if (phase === null || (phase === 'ended' && now - r.endsAt.getTime() > ENDED_RECENTLY_MS)) continue;
     hints.push({
       code: 'registered_not_checked_in',
       params: { eventId: r.eventId, eventName: r.eventName, phase, startsAt: r.startsAt.toISOString() },

@@ -161,25 +161,27 @@ export class SidebarService {
     return this.getProfileById(access.value, reader);
   }
 
-  async getProfileById(contactId: number, reader: SidebarReader): Promise<SidebarResult<SidebarProfile>> {
-    const scope = scopeOf(reader);
+  /** The profile of a contact the reader may see: call checkAccess (or resolveExternal) first. */
+  private async getProfileById(contactId: number, reader: SidebarReader): Promise<SidebarResult<SidebarProfile>> {
+    // The caller checked the reader's access (checkAccess): the reads below need not check it again each.
+    const scope = { kind: 'all' } as const;
     const now = this.deps.clock.now();
-    const detail = await this.deps.contactsQuery.getContact({ id: contactId, scope, maskPhones: reader.role === 'sales' });
-    if (!detail) return { ok: false, reason: 'not_your_customer' };
-    const [ledger, firstPage, after, settings, extra] = await Promise.all([
+    // One wave of independent reads (each one short index range of this contact), then the few
+    // that need the events or the profile.
+    const [detail, ledger, firstPage, after, settings, extra, follows, oaState, events, mql] = await Promise.all([
+      this.deps.contactsQuery.getContact({ id: contactId, scope, maskPhones: reader.role === 'sales' }),
       this.deps.contactsQuery.listScoreLedger({ contactId, scope, limit: LEDGER_LINES }),
       this.deps.timeline.listTimeline({ contactId, scope, limit: TIMELINE_PAGE }),
       this.deps.timeline.liveCursorOf(contactId, now),
       this.deps.scoringSettings.readSettings(),
       this.loadContactExtras(contactId),
-    ]);
-    const [follows, oaState, source, events, mql] = await Promise.all([
       this.loadFollows(contactId, reader),
       this.loadOfficialAccountState(contactId),
-      this.loadSource(detail),
       this.loadEvents(contactId),
       this.loadMqlState(contactId),
     ]);
+    if (!detail) return { ok: false, reason: 'not_your_customer' };
+    const source = await this.loadSource(detail);
     const eventIds = [...new Set(events.map((e) => e.eventId))];
     const names = new Map(events.map((e) => [e.eventId, e.eventName]));
     const [surveys, followUps] = await Promise.all([

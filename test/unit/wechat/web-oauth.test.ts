@@ -21,6 +21,23 @@ describe('buildAuthorizeUrl', () => {
     expect(url).toBe(SAMPLE);
   });
 
+  it("builds WeCom's OAuth2 link: the corpId as appid and agentid last, before #wechat_redirect", () => {
+    // "https://open.weixin.qq.com/connect/oauth2/authorize?appid=CORPID&redirect_uri=REDIRECT_URI
+    // &response_type=code&scope=snsapi_base&state=STATE&agentid=AGENTID#wechat_redirect"
+    // (https://developer.work.weixin.qq.com/document/path/91022).
+    const url = buildAuthorizeUrl({
+      base: WECHAT_OAUTH_BASE_DEFAULT,
+      appId: 'wxCorpId',
+      redirectUri: 'http://api.3dept.com/cgi-bin/query?action=get',
+      state: 'STATE',
+      agentId: '1000002',
+    });
+    expect(url).toBe(
+      'https://open.weixin.qq.com/connect/oauth2/authorize?appid=wxCorpId&redirect_uri=http%3A%2F%2Fapi.3dept.com%2Fcgi-bin%2Fquery%3Faction%3Dget' +
+        '&response_type=code&scope=snsapi_base&state=STATE&agentid=1000002#wechat_redirect',
+    );
+  });
+
   it('goes to a configured base (the sandbox), trailing slashes dropped', () => {
     const url = buildAuthorizeUrl({ base: 'http://127.0.0.1:9/sandbox/open/', appId: 'wxa', redirectUri: 'http://x/e/1', state: 'abc' });
     expect(url).toBe(
