@@ -78,6 +78,7 @@ export default tseslint.config(
       'artifacts/**',
       'web/admin/components.d.ts',
       'web/mobile/components.d.ts',
+      'web/mobile/sidebar/components.d.ts',
       'node_modules/**',
       'coverage/**',
       'miniprogram/**',

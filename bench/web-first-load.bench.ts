@@ -20,10 +20,20 @@ import { findFreePort, killChildServers, startChildServer } from './child-server
  *    /e/<event>?ch=<channel> of an event with an agenda, a benefit and a five-field form, until
  *    the form is drawn and the network is idle (the event's JSON and the visit included).
  *
+ * 4. The WeCom sidebar (web/mobile/sidebar): a rep (a sales operator with a WeCom userid, who
+ *    follows a customer) opens /sidebar in a 360×740 context whose User-Agent is WeCom's, signs
+ *    in through the sandbox's WeCom OAuth2, and the page registers the real JS-SDK against the
+ *    sandbox's bridge, reads the customer in the chat and draws the profile: counted until the
+ *    timeline is drawn and the network is idle (the OAuth redirects, the bridge double, the
+ *    signature and the profile JSON included).
+ *
  * Goals: login page ≤ 120 KB, signed-in dashboard ≤ 250 KB (issue 13 §6); invitation page
- * ≤ 100 KB (issue 15 §3). Figures: docs/BENCHMARKS.md.
+ * ≤ 100 KB (issue 15 §3); sidebar ≤ 150 KB (issue 16). Figures: docs/BENCHMARKS.md.
  */
-const GOALS = { login: 120 * 1024, dashboard: 250 * 1024, invitation: 100 * 1024 };
+const GOALS = { login: 120 * 1024, dashboard: 250 * 1024, invitation: 100 * 1024, sidebar: 150 * 1024 };
+/** WeCom's desktop client, as the JS-SDK reads it at load (`wxwork/<version>`). */
+const WECOM_USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 wxwork/4.1.30 MicroMessenger/7.0.1';
 const USERNAME = 'bench';
 const PASSWORD = 'bench-password-1';
 
@@ -86,26 +96,64 @@ async function newContext(browser: Browser): Promise<BrowserContext> {
   return browser.newContext({ locale: 'zh-CN', viewport: { width: 1366, height: 900 } });
 }
 
+async function post(base: string, path: string, body: object, token?: string): Promise<unknown> {
+  const answer = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(`${path} answered ${answer.status}: ${text}`);
+  // A 204 (the password change) has no body.
+  return text ? (JSON.parse(text) as unknown) : null;
+}
+
+async function loginToken(base: string, username: string, password: string): Promise<string> {
+  const login = await post(base, '/api/admin/login', { username, password });
+  return typeof login === 'object' && login !== null && 'token' in login && typeof login.token === 'string' ? login.token : '';
+}
+
+const adminToken = (base: string): Promise<string> => loginToken(base, USERNAME, PASSWORD);
+
+/**
+ * A rep and the customer in their chat: a sales operator with the sandbox's default WeCom member
+ * as their userid, a customer who added them (the sandbox plays the callback), and that customer
+ * set as the chat the sandbox's JS-SDK double reports.
+ */
+async function createRepChat(base: string): Promise<void> {
+  const token = await adminToken(base);
+  const userId = 'SandboxRep';
+  const rep = { username: 'bench-rep', password: 'bench-rep-password-1' };
+  await post(base, '/api/admin/operators', { ...rep, role: 'sales', wecomUserId: userId }, token);
+  // An operator an admin creates must set their own password before anything else, sidebar included.
+  const first = await loginToken(base, rep.username, rep.password);
+  await post(base, '/api/admin/me/password', { currentPassword: rep.password, newPassword: `${rep.password}-own` }, first);
+  const externalUserId = 'wmBenchCustomer01';
+  await post(base, '/sandbox/actions', { action: 'add_external_contact', userId, externalUserId });
+  await post(base, '/sandbox/control/wecom-chat', { externalUserId });
+  // The add reaches the customer's follows through the callback queue: wait until the rep may read them.
+  const repToken = await loginToken(base, rep.username, `${rep.password}-own`);
+  for (let tries = 0; ; tries++) {
+    const answer = await fetch(`${base}/api/sidebar/contacts/by-external/${externalUserId}`, {
+      headers: { authorization: `Bearer ${repToken}` },
+    });
+    if (answer.ok) return;
+    if (tries >= 100) throw new Error(`the rep's customer is not readable: ${answer.status} ${await answer.text()}`);
+    await delay(200);
+  }
+}
+
 /** An event with a channel, as an operator would set it up (admin API, bearer token); answers its page's path. */
 async function createInvitation(base: string): Promise<string> {
-  const post = async (path: string, body: object, token?: string): Promise<unknown> => {
-    const answer = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    if (!answer.ok) throw new Error(`${path} answered ${answer.status}: ${await answer.text()}`);
-    return answer.json();
-  };
   const idOf = (body: unknown): number => {
     if (typeof body === 'object' && body !== null && 'id' in body && typeof body.id === 'number') return body.id;
     throw new Error(`no id in ${JSON.stringify(body)}`);
   };
-  const login = await post('/api/admin/login', { username: USERNAME, password: PASSWORD });
-  const token = typeof login === 'object' && login !== null && 'token' in login && typeof login.token === 'string' ? login.token : '';
+  const token = await adminToken(base);
   const now = Date.now();
   const eventId = idOf(
     await post(
+      base,
       '/api/admin/events',
       {
         name: '2026 智能制造展',
@@ -129,7 +177,7 @@ async function createInvitation(base: string): Promise<string> {
       token,
     ),
   );
-  const channelId = idOf(await post('/api/admin/channels', { name: '展会海报 H5', kind: 'h5', eventId }, token));
+  const channelId = idOf(await post(base, '/api/admin/channels', { name: '展会海报 H5', kind: 'h5', eventId }, token));
   return `/e/${eventId}?ch=${channelId}`;
 }
 
@@ -204,6 +252,24 @@ async function main(): Promise<void> {
     await invitation.settled();
     passed =
       report(`first load of ${eventPath} (the public invitation page, phone, empty cache)`, invitation.files, GOALS.invitation) && passed;
+
+    await createRepChat(base);
+    const wecom = await browser.newContext({
+      locale: 'zh-CN',
+      viewport: { width: 360, height: 740 },
+      hasTouch: true,
+      userAgent: WECOM_USER_AGENT,
+    });
+    const sidebarPage = await wecom.newPage();
+    const sidebar = recordResponses(sidebarPage, base);
+    await sidebarPage.goto(`${base}/sidebar`, { waitUntil: 'networkidle' });
+    await sidebarPage.waitForSelector('[data-test=timeline] .sb-entry').catch(async (error: unknown) => {
+      // What the rep would see instead (a diagnosis, a refusal page) says why.
+      process.stderr.write(`${sidebarPage.url()}\n${await sidebarPage.locator('body').innerText()}\n`);
+      throw error;
+    });
+    await sidebar.settled();
+    passed = report('first load of /sidebar (a rep in WeCom, 360 px, empty cache, OAuth included)', sidebar.files, GOALS.sidebar) && passed;
   } finally {
     await browser?.close();
     await server.stop();

@@ -26,10 +26,11 @@ function builtAt(webRoot: string): number {
   }
 }
 
-/** The two Vite builds (`npm run build:web`): the admin page and the public mobile pages. */
+/** The three Vite builds (`npm run build:web`): the admin page, the public mobile pages, the WeCom sidebar. */
 const BUILDS = [
   { config: 'web/vite.config.mts', root: ADMIN_WEB_ROOT },
   { config: 'web/vite.mobile.config.mts', root: MOBILE_WEB_ROOT },
+  { config: 'web/vite.sidebar.config.mts', root: SIDEBAR_WEB_ROOT },
 ];
 
 /**

@@ -1,5 +1,4 @@
 import type { Translator } from '../shared/errors';
-import { typeLabel } from './timeline';
 
 /**
  * Codes stored in rows, worded for the contact page. Pure so jest tests them.
@@ -11,14 +10,5 @@ export function identityKindLabel(kind: string, t: Translator): string {
   return t.has(key) ? t.t(key) : kind;
 }
 
-/**
- * A score ledger reason as words. The rule engine stores `rule name (interaction type)`, e.g.
- * `发消息互动 (text)`: it reads "发消息互动 · 发来消息", the type worded as the timeline words it.
- * The stored name is kept (the rule may have been renamed since: the ledger says why then).
- * Any other reason is shown as it was written.
- */
-export function scoreReasonText(reason: string, t: Translator): string {
-  const match = /^(.*) \(([a-z][a-z0-9_.]*)\)$/.exec(reason);
-  if (!match?.[1] || !match[2]) return reason;
-  return t.t('labels.scoreReason', { rule: match[1], type: typeLabel(match[2], t) });
-}
+/** Shared with the WeCom sidebar, which shows the same ledger. */
+export { scoreReasonText } from '../shared/timeline';

@@ -2,7 +2,7 @@ import { businessDayOf } from '../../../server/modules/scoring/score-rules.engin
 import { DEFAULT_SCORING_SETTINGS, scoringSettingsSchema } from '../../../server/modules/scoring/scoring-settings';
 import { matchInteraction } from '../../../server/modules/tag-rules/tag-rules.engine';
 import { auditActionLabel, AUDIT_ACTIONS } from '../../../web/admin/audit';
-import { describeTimelineItem } from '../../../web/admin/timeline';
+import { describeTimelineItem } from '../../../web/shared/timeline';
 import enMessages from '../../../web/shared/i18n/en';
 import zhMessages from '../../../web/shared/i18n/zh-CN';
 import { translatorOf } from '../../support/translator';

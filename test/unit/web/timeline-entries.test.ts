@@ -1,7 +1,7 @@
 import { translatorOf } from '../../support/translator';
 import en from '../../../web/shared/i18n/en';
 import zhCN from '../../../web/shared/i18n/zh-CN';
-import { describeTimelineItem } from '../../../web/admin/timeline';
+import { describeTimelineItem } from '../../../web/shared/timeline';
 import type { TimelineActor } from '../../../web/shared/types';
 
 /** The page's own catalogue, looked up by dotted key as vue-i18n does, `{name}` filled in. */

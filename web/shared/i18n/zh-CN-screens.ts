@@ -1,4 +1,5 @@
 import { interactionTypeLabels } from '../interaction-types';
+import { customerWordsZh } from './customer-words';
 
 /** 简体中文 for the signed-in screens, loaded after sign-in (see zh-CN-core.ts). */
 const zhCNScreens = {
@@ -292,75 +293,9 @@ const zhCNScreens = {
     reply: '回复',
     noReply: '（无回复）',
   },
-  timeline: {
-    tagAdded: '添加标签',
-    tagRemoved: '移除标签',
-    score: '积分变动',
-    points: '{points} 分',
-    otherChannel: '其他渠道',
-    details: '详情',
-    hideDetails: '收起',
-    confirmRemoveTag: '确定从该客户移除标签“{tag}”？移除后会同步到公众号和企业微信。',
-    removeTag: '移除',
-    by: '操作人',
-    words: { scene: '渠道：{value}', menu: '菜单：{value}' },
-    actors: {
-      rule: '规则 {name}',
-      journey: '旅程 {name}',
-      deletedRule: '（已删除）',
-      system: '系统',
-      platform: '外部平台',
-      formerOperator: '（已删除的操作员）',
-    },
-    causes: {
-      manual: '手动',
-      bulk_selected: '批量（所选客户）',
-      bulk_filter: '批量（筛选结果）',
-      rule: '规则命中',
-      platform_edit: '平台同步',
-      channel: '渠道活码',
-      journey: '旅程节点',
-      import: '导入线索',
-    },
-    otherType: '其他互动',
-    facts: {
-      openid: 'OpenID',
-      msgId: '消息 ID',
-      ticket: '二维码 ticket',
-      scene: '场景值',
-      eventKey: '事件 key',
-      menuKey: '菜单 key',
-      menuId: '菜单 ID',
-      content: '内容',
-      mediaId: '素材 ID',
-      picUrl: '图片地址',
-      url: '链接',
-      title: '标题',
-      description: '描述',
-      latitude: '纬度',
-      longitude: '经度',
-      label: '位置',
-      state: '渠道参数',
-      userId: '成员',
-      externalUserId: '外部联系人 ID',
-      reason: '原因',
-      interactionId: '互动编号',
-      orderId: '订单',
-      outTradeNo: '商户订单号',
-      transactionId: '微信支付单号',
-      amountFen: '金额（分）',
-      productId: '商品',
-      refType: '关联类型',
-      refId: '关联编号',
-    },
-  },
+  timeline: customerWordsZh.timeline,
   customer: {
-    kinds: {
-      oa_follower: '公众号粉丝 {text}',
-      mp_user: '小程序用户 {text}',
-      wecom_contact: '企业微信客户 {text}',
-      contact: '客户 #{text}',
-    },
+    kinds: customerWordsZh.customerKinds,
     followedOn: '{date} 关注',
     columns: {
       customer: '客户',
@@ -389,6 +324,7 @@ const zhCNScreens = {
     },
   },
   labels: {
+    ...customerWordsZh.labels,
     actions: {
       login: '登录',
       login_failed: '登录失败',
@@ -603,7 +539,6 @@ const zhCNScreens = {
       external_userid: '企业微信外部联系人',
       phone: '手机号',
     },
-    scoreReason: '{rule} · {type}',
     csv: {
       name: '姓名',
       openid: '公众号 OpenID',
@@ -775,6 +710,7 @@ const zhCNScreens = {
     decayReason: '分数衰减',
   },
   lifecycle: {
+    ...customerWordsZh.lifecycle,
     funnel: 'AARRR 漏斗',
     funnelHint: '各生命周期阶段的客户数',
     stageRules: '阶段规则',
@@ -783,10 +719,6 @@ const zhCNScreens = {
     stage: '阶段',
     setStage: '调整阶段',
     stageSet: '阶段已调整',
-    stageChanged: '阶段变化',
-    stageChange: '{from} → {to}',
-    ruleActor: '阶段规则',
-    journeyActor: '旅程 {name}',
   },
   silent: {
     silentDays: '沉默天数',

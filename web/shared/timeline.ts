@@ -1,6 +1,6 @@
-import type { Translator } from '../shared/errors';
-import { interactionTypeOf } from '../shared/interaction-types';
-import type { TimelineActor, TimelineItem } from '../shared/types';
+import type { Translator } from './errors';
+import { interactionTypeOf } from './interaction-types';
+import type { TimelineActor, TimelineItem } from './types';
 
 /** One timeline entry as the contact page shows it: a conversation line, the rest folded behind 详情. */
 export interface TimelineEntryView {
@@ -125,4 +125,16 @@ function text(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value) ?? '';
+}
+
+/**
+ * A score ledger reason as words. The rule engine stores `rule name (interaction type)`, e.g.
+ * `发消息互动 (text)`: it reads "发消息互动 · 发来消息", the type worded as the timeline words it.
+ * The stored name is kept (the rule may have been renamed since: the ledger says why then).
+ * Any other reason is shown as it was written.
+ */
+export function scoreReasonText(reason: string, t: Translator): string {
+  const match = /^(.*) \(([a-z][a-z0-9_.]*)\)$/.exec(reason);
+  if (!match?.[1] || !match[2]) return reason;
+  return t.t('labels.scoreReason', { rule: match[1], type: typeLabel(match[2], t) });
 }
