@@ -126,7 +126,6 @@ import { SidebarSignInService } from './modules/sidebar/sidebar-sign-in.service'
 import { SidebarJssdkService } from './modules/sidebar/sidebar-jssdk.service';
 import { SidebarSetupService } from './modules/setup/sidebar-setup.service';
 import { createSidebarJssdkRouter } from './http/sidebar-jssdk.routes';
-import { createSidebarTagsRouter } from './http/sidebar-tags.routes';
 import { createAdminEventsRouter } from './http/admin-events.routes';
 import { createAdminEventReportRouter } from './http/admin-event-report.routes';
 import { createAdminEventAfterRouter } from './http/admin-event-after.routes';
@@ -941,12 +940,11 @@ export function composeServices(p: ComposeParams) {
       auth,
     }),
     createAdminContactsRouter({ contactsQuery, timeline, manualTagging, contactNotes, audit, auth }),
-    createSidebarRouter({ sidebar, actions: sidebarActions, auth }),
+    createSidebarRouter({ sidebar, actions: sidebarActions, tagCatalog, auth }),
     createAdminTagsRouter({ tagCatalog, tagRules, rules, auth }),
     createAdminStatsRouter({ stats, auth }),
     createAdminSetupRouter({ setup, sidebarSetup, auth }),
     createSidebarJssdkRouter({ jssdk: sidebarJssdk, auth }),
-    createSidebarTagsRouter({ tagCatalog, auth }),
     createAdminOperatorsRouter({ operators, audit, auth }),
     createAdminFailedWorkRouter({ failedWork, auth }),
     createAdminSegmentsRouter({ segments, auth }),

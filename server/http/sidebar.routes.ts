@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LIFECYCLE_STAGES } from '../../entities/contact.entity';
 import { SIDEBAR_NOTE_MAX_CHARS, type SidebarActionsService } from '../modules/sidebar/sidebar-actions.service';
 import type { SidebarReader, SidebarRefusal, SidebarService } from '../modules/sidebar/sidebar.service';
+import type { TagCatalogService } from '../modules/tags/tag-catalog.service';
 import { parseLiveCursor } from '../modules/timeline/timeline.service';
 import { actorOf, SIDEBAR_ACCESS, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, HttpError } from './http-error';
@@ -11,6 +12,7 @@ import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 export interface SidebarRouterDeps {
   sidebar: SidebarService;
   actions: SidebarActionsService;
+  tagCatalog: Pick<TagCatalogService, 'listTags'>;
   auth: AuthMiddleware;
 }
 
@@ -54,6 +56,13 @@ const shareSchema = z.discriminatedUnion('kind', [
 export function createSidebarRouter(deps: SidebarRouterDeps): Router<AdminState> {
   const router = new Router<AdminState>();
   const reps = deps.auth.requireOperator(undefined, SIDEBAR_ACCESS);
+
+  // The tag picker's list. The admin's (/api/admin/tags) is for the roles that edit the catalogue;
+  // a rep reads only the names, without the counts and sync states the tags screen shows.
+  router.get('/api/sidebar/tags', reps, async (ctx) => {
+    const tags = await deps.tagCatalog.listTags();
+    ctx.body = { items: tags.map((tag) => ({ id: tag.id, group: tag.group, name: tag.name })) };
+  });
 
   router.get('/api/sidebar/contacts/by-external/:externalUserId', reps, async (ctx) => {
     const externalUserId = parseInput(z.object({ externalUserId: externalUserIdSchema }), ctx.params).externalUserId;
