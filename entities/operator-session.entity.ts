@@ -32,4 +32,12 @@ export class OperatorSession {
    */
   @Column({ type: 'varchar', length: 64, nullable: true })
   csrfTokenHash: string | null;
+
+  /**
+   * How the operator proved who they are: `wecom` for the sidebar's WeCom OAuth sign-in, null for
+   * the password (every session before the sidebar). A WeCom session never used the password, so
+   * the sidebar's routes do not wait for a generated one to be changed (SIDEBAR_ACCESS).
+   */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  openedVia: 'wecom' | null;
 }

@@ -22,20 +22,22 @@ export type AdminContext = RouterContext<AdminState>;
 export interface RequireOperatorOptions {
   /**
    * Let the request through while the operator must still change a generated password. Only
-   * "who am I", logout and the password change itself: everything else answers 403
+   * "who am I", logout and the password change itself (true), or the sidebar's routes for a
+   * session WeCom OAuth opened (`wecom_sessions`): everything else answers 403
    * password_change_required, so a new route is closed until it says otherwise.
    */
-  allowPendingPasswordChange?: boolean;
+  allowPendingPasswordChange?: boolean | 'wecom_sessions';
 }
 
 /**
- * The WeCom sidebar's routes (/api/sidebar/*): any role, and open while a generated password is
- * still to be changed. A rep proves who they are to the sidebar through WeCom OAuth, never the
- * password an admin generated for them; closing the sidebar until they change a password they
- * may never use would lock out exactly the reps who only ever work in WeCom. The admin page
- * keeps the rule for the same session.
+ * The WeCom sidebar's routes (/api/sidebar/*): any role, and, for a session WeCom OAuth opened,
+ * open while a generated password is still to be changed. That rep proved who they are through
+ * WeCom, never with the password an admin generated and told them; closing the sidebar until they
+ * change a password they may never use would lock out exactly the reps who only work in WeCom.
+ * A session opened with that password (which someone else may have read) stays closed, and the
+ * admin page keeps the rule for every session.
  */
-export const SIDEBAR_ACCESS: RequireOperatorOptions = { allowPendingPasswordChange: true };
+export const SIDEBAR_ACCESS: RequireOperatorOptions = { allowPendingPasswordChange: 'wecom_sessions' };
 
 export interface AuthMiddleware {
   /**
@@ -67,7 +69,10 @@ export function createAuth(operators: OperatorsService): AuthMiddleware {
         // nor set a custom header; a script's bearer token is never sent by a browser on its own.
         if (via === 'cookie' && !SAFE_METHODS.has(ctx.method) && !csrfTokenMatches(ctx.get(CSRF_HEADER), session.csrfTokenHash))
           throw csrfFailed();
-        if (session.operator.mustChangePassword && !options.allowPendingPasswordChange) throw passwordChangeRequired();
+        const pendingAllowed =
+          options.allowPendingPasswordChange === true ||
+          (options.allowPendingPasswordChange === 'wecom_sessions' && session.openedVia === 'wecom');
+        if (session.operator.mustChangePassword && !pendingAllowed) throw passwordChangeRequired();
         if (roles && !roles.includes(session.operator.role)) throw forbidden();
         ctx.state.operator = session.operator;
         ctx.state.session = { id: session.sessionId, token, via };

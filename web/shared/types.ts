@@ -256,6 +256,47 @@ export interface PlatformCheck {
   error?: string;
 }
 
+/** A sidebar setup check the API could not make: the platform's errcode and its meaning when it gave one. */
+export interface SidebarCheckFailure {
+  ok: false;
+  errcode?: number;
+  meaning?: string;
+  error: string;
+}
+
+/** GET /api/admin/setup/sidebar: what WeCom's API tells about the sidebar's app and reps. */
+export interface SidebarSetupView {
+  configured: boolean;
+  sidebarUrl: string;
+  app:
+    | {
+        ok: true;
+        name: string;
+        visibleUserIds: string[];
+        visiblePartyIds: number[];
+        visibleTagIds: number[];
+        visibleToAll: boolean;
+        redirectDomain: string;
+        expectedDomain: string;
+        domainMatches: boolean;
+        closed: boolean;
+      }
+    | SidebarCheckFailure
+    | null;
+  customerContact: { ok: true; followUserIds: string[] } | (SidebarCheckFailure & { missingPermission: boolean }) | null;
+  reps: {
+    operatorId: number;
+    username: string;
+    displayName: string | null;
+    wecomUserId: string;
+    disabled: boolean;
+    inVisibleRange: boolean | null;
+    inFollowUserList: boolean | null;
+    previewUrl: string | null;
+  }[];
+  previewUrl: string | null;
+}
+
 export interface Operator {
   id: number;
   username: string;

@@ -45,6 +45,7 @@ import { EventCloud1796100000000 } from './1796100000000-event-cloud';
 import { EventAfter1796200000000 } from './1796200000000-event-after';
 import { ChannelsEventForeignKey1796300000000 } from './1796300000000-channels-event-foreign-key';
 import { EventTicketPrice1796400000000 } from './1796400000000-event-ticket-price';
+import { OperatorSessionVia1796500000000 } from './1796500000000-operator-session-via';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -102,6 +103,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   EventAfter1796200000000,
   ChannelsEventForeignKey1796300000000,
   EventTicketPrice1796400000000,
+  OperatorSessionVia1796500000000,
 ];
 
 /**

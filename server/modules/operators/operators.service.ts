@@ -37,6 +37,8 @@ export interface AuthenticatedSession {
   operator: OperatorView;
   /** SHA-256 (hex) of the session's CSRF token; null for sessions from before CSRF tokens. */
   csrfTokenHash: string | null;
+  /** `wecom`: opened by the sidebar's WeCom OAuth sign-in; null: by the password. */
+  openedVia: 'wecom' | null;
 }
 
 export type LoginResult =
@@ -459,7 +461,7 @@ export class OperatorsService {
         wecomUserId: params.wecomUserId,
         operatorId: operator.id,
       });
-    const session = await this.openSession(operator.id);
+    const session = await this.openSession(operator.id, 'wecom');
     await this.deps.audit.record({
       operatorId: operator.id,
       ip: params.ip,
@@ -471,7 +473,10 @@ export class OperatorsService {
     return { ok: true, ...session, operator: toOperatorView(operator) };
   }
 
-  private async openSession(operatorId: number): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+  private async openSession(
+    operatorId: number,
+    openedVia: 'wecom' | null = null,
+  ): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
     const now = this.deps.clock.now();
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const csrfToken = randomBytes(TOKEN_BYTES).toString('base64url');
@@ -483,6 +488,7 @@ export class OperatorsService {
       createdAt: now,
       expiresAt,
       revokedAt: null,
+      openedVia,
     });
     return { token, csrfToken, expiresAt };
   }
@@ -498,7 +504,12 @@ export class OperatorsService {
     if (session.expiresAt.getTime() <= this.deps.clock.now().getTime()) return null;
     const operator = await this.deps.dataSource.getRepository(Operator).findOneBy({ id: session.operatorId });
     if (!operator || operator.disabled) return null;
-    return { sessionId: session.id, operator: toOperatorView(operator), csrfTokenHash: session.csrfTokenHash };
+    return {
+      sessionId: session.id,
+      operator: toOperatorView(operator),
+      csrfTokenHash: session.csrfTokenHash,
+      openedVia: session.openedVia,
+    };
   }
 
   /** Revokes the session; returns whether there was a live one. */

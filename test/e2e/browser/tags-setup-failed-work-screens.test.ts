@@ -94,6 +94,45 @@ describe('the tags, failed-work and setup screens in a browser', () => {
       await expect(result.locator('[data-test=setup-token]').getAttribute('data-fresh')).resolves.toBe('true');
     }
     await shot('tags-setup-failed-work-setup-checked');
+
+    // The sidebar's part: what WeCom's API tells about the app and each rep (the sandbox's console settings).
+    for (const [username, wecomUserId] of [
+      ['rep-li', 'LiLei'],
+      ['rep-wang', 'WangFang'],
+    ]) {
+      const rep = await stack.services.operators.createOperator({
+        username,
+        password: 'rep-password-123',
+        role: 'sales',
+        wecomUserId,
+        actor: { operatorId: null, ip: null },
+      });
+      if (!rep.ok) throw new Error(rep.reason);
+    }
+    const app = stack.sandbox.state.wecomApp;
+    app.settings = { ...app.settings, visibleUserIds: ['LiLei'], followUserIds: ['LiLei'], redirectDomain: 'elsewhere.example.com' };
+    const card = page.locator('[data-test=setup-sidebar]');
+    await card.locator('[data-test=setup-sidebar-check]').click();
+    await expect(card.locator('[data-test=setup-sidebar-url]').innerText()).resolves.toBe(`${stack.config.publicBaseUrl}/sidebar/`);
+    await expect(card.locator('[data-test=setup-sidebar-app]').getAttribute('data-ok')).resolves.toBe('true');
+    // A trusted domain that is not this site's: OAuth and the JS-SDK would fail, and the screen says what it should be.
+    const expectedHost = new URL(stack.config.publicBaseUrl).host;
+    await expect(card.locator('[data-test=setup-sidebar-domain]').innerText()).resolves.toBe(`应为 ${expectedHost}`);
+    const rows = card.locator('[data-test=setup-sidebar-reps] .el-table__row');
+    await expect(rows.filter({ hasText: 'LiLei' }).locator('[data-test=setup-sidebar-rep-visible]').innerText()).resolves.toBe('正常');
+    await expect(rows.filter({ hasText: 'WangFang' }).locator('[data-test=setup-sidebar-rep-visible]').innerText()).resolves.toBe('否');
+    // Sandbox mode: each rep has a "try the sidebar" link, on the customer typed in.
+    await fillInput(page, 'setup-sidebar-customer', 'wmCustomer01');
+    const preview = rows.filter({ hasText: 'LiLei' }).locator('[data-test=setup-sidebar-preview]');
+    expect(await preview.getAttribute('href')).toMatch(/^\/api\/admin\/sandbox\/sidebar\?userid=LiLei&externalUserId=wmCustomer01$/);
+    await shot('tags-setup-failed-work-setup-sidebar');
+
+    // Without the customer-contact permission (48002) the screen names the console setting to change.
+    app.settings = { ...app.settings, customerContact: false, redirectDomain: expectedHost };
+    await card.locator('[data-test=setup-sidebar-check]').click();
+    await card.locator('[data-test=setup-sidebar-contact][data-ok=false]').waitFor();
+    await expect(card.locator('[data-test=setup-sidebar-contact]').innerText()).resolves.toContain('客户联系');
+    await expect(card.locator('[data-test=setup-sidebar-domain]').innerText()).resolves.toBe('正常');
   });
 
   it('lists failed sync tasks with the errcode meaning, retries one and then the selected, and they leave the list', async () => {
