@@ -23,3 +23,18 @@ export class ViewTimer {
     return seconds;
   }
 }
+
+const timers = new WeakMap<object, ViewTimer>();
+
+/**
+ * The timer of a page instance: a Component's `this` cannot carry a class instance in `data`
+ * (it is copied to the view), so each page's timer is kept here, keyed by the instance.
+ */
+export function viewTimerOf(page: object): ViewTimer {
+  let timer = timers.get(page);
+  if (!timer) {
+    timer = new ViewTimer();
+    timers.set(page, timer);
+  }
+  return timer;
+}

@@ -7,20 +7,9 @@
  * as actions.
  */
 import { messageOf, mpApi, type Card } from '../../utils/api';
-import { ViewTimer } from '../../utils/view-timer';
+import { viewTimerOf } from '../../utils/view-timer';
 
 const KIND_TEXT: Record<string, string> = { article: '文章', image: '图片', video: '视频', pdf: 'PDF 文档' };
-
-const timers = new WeakMap<object, ViewTimer>();
-
-function timerOf(page: object): ViewTimer {
-  let timer = timers.get(page);
-  if (!timer) {
-    timer = new ViewTimer();
-    timers.set(page, timer);
-  }
-  return timer;
-}
 
 Component({
   data: {
@@ -52,7 +41,7 @@ Component({
       }
     },
     onShow() {
-      timerOf(this).show();
+      viewTimerOf(this).show();
     },
     onHide() {
       this.reportView();
@@ -61,7 +50,7 @@ Component({
       this.reportView();
     },
     reportView() {
-      const seconds = timerOf(this).take();
+      const seconds = viewTimerOf(this).take();
       if (seconds === null || !this.data.card) return;
       // Fire and forget: the page is going away; a lost report loses one duration, nothing else.
       mpApi.cardView(this.data.rep, { seconds, st: this.data.arrivedWith || undefined }).catch(() => undefined);

@@ -9,18 +9,7 @@
  * route yet.
  */
 import { absoluteUrl, messageOf, mpApi, type Content } from '../../utils/api';
-import { ViewTimer } from '../../utils/view-timer';
-
-const timers = new WeakMap<object, ViewTimer>();
-
-function timerOf(page: object): ViewTimer {
-  let timer = timers.get(page);
-  if (!timer) {
-    timer = new ViewTimer();
-    timers.set(page, timer);
-  }
-  return timer;
-}
+import { viewTimerOf } from '../../utils/view-timer';
 
 Component({
   data: {
@@ -53,7 +42,7 @@ Component({
       }
     },
     onShow() {
-      timerOf(this).show();
+      viewTimerOf(this).show();
     },
     onHide() {
       this.reportView();
@@ -62,7 +51,7 @@ Component({
       this.reportView();
     },
     reportView() {
-      const timer = timerOf(this);
+      const timer = viewTimerOf(this);
       if (timer.take() === null || !this.data.viewKey) return;
       mpApi.contentReadTime(this.data.code, this.data.viewKey, timer.total).catch(() => undefined);
     },
