@@ -250,4 +250,20 @@ describeEachDatabase('mini-program: business cards', (db) => {
     expect(list.body).toEqual({ cards: [{ operatorId: repId, name: 'chen', title: '客户经理', avatarUrl: null }] });
     await as(viewer.token).get('/api/mp/cards').expect(400);
   });
+
+  it('the rep opening their own card is no visitor, and whoever comes through the rep’s token came straight from the rep', async () => {
+    const rep = await login();
+    const issued = await stack.services.mpStaff.issueBindingCode({ operatorId: repId, actor: { operatorId: null, ip: null } });
+    await as(rep.token)
+      .post('/api/mp/staff/bind', { code: issued?.code ?? '' })
+      .expect(200);
+    const own = await open(rep.token);
+    expect(await visitorOf(rep.contactId)).toEqual([]);
+    expect(await interactionsOf(rep.contactId, 'card_view')).toEqual([]);
+    const viewer = await login();
+    await open(viewer.token, own.shareToken);
+    expect((await interactionsOf(viewer.contactId, 'card_view'))[0].detail).toMatchObject({ sharedBy: null, chain: [] });
+    expect(await interactionsOf(rep.contactId, 'card_share')).toEqual([]);
+    expect((await open(rep.token)).shareToken).toBe(own.shareToken);
+  });
 });
