@@ -47,7 +47,7 @@ describeEachDatabase('admin: business cards', (db) => {
   });
   const codeOf = (res: request.Response) => (res.body as ErrorBody).error.code;
 
-  it('a rep saves their own card (audited, phone normalised, a contact way made once); roles decide who reads and edits whose', async () => {
+  it('a rep saves their own card (audited, phone normalised, a contact way made once); roles decide who edits whose', async () => {
     const admin = await signIn('admin', 'admin');
     const marketer = await signIn('marketer', 'operator');
     const repA = await signIn('rep-a', 'sales', 'rep_a');
