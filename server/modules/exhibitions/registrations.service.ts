@@ -49,7 +49,13 @@ export interface RegistrationsServiceDeps {
   contacts: Pick<ContactsService, 'resolveContact' | 'findContactId' | 'linkIdentity' | 'lockSurvivors'>;
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   outbox: { enqueue(p: { manager: EntityManager; drafts: OutboxDraft[] }): Promise<number> };
-  throttle: { reserveInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
+  /**
+   * LoginThrottleStore's countInWindow: one atomic UPDATE per call. Not the compare-and-set
+   * reserveInWindow, which gives up after a few lost rounds: a venue's phones share one Wi-Fi
+   * address, and a burst of them registering at the gate lost round after round and got 429s far
+   * below the limit.
+   */
+  throttle: { countInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
   /** The tickets' HMAC key (loaded once: ticket-secret.ts). */
   ticketSecret: () => Promise<Buffer>;
   /** The SMS template of the registration code; null: no code can be sent (sms_verification_off). */
@@ -1128,7 +1134,7 @@ export class RegistrationsService {
   }
 
   private async limit(key: string, max: number): Promise<Refusal | null> {
-    const reserved = await this.deps.throttle.reserveInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
+    const reserved = await this.deps.throttle.countInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
     if (reserved.ok) return null;
     return refuse('rate_limited', 'Too many requests: try again later', { retryAfterSeconds: Math.ceil(reserved.retryAfterMs / 1000) });
   }
