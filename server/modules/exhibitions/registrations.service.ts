@@ -22,7 +22,7 @@ import {
   type ExhibitionSendConfig,
   type ExhibitionSendDeps,
 } from './exhibition-send';
-import type { EventVenue } from '../../../entities/event.entity';
+import type { EventBenefit, EventVenue } from '../../../entities/event.entity';
 import { eventStatus, parseJson, takeSeat, type EventRecord, type EventsService } from './events.service';
 import { refuse, type Refusal } from './exhibition-refusal';
 import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
@@ -103,7 +103,8 @@ export interface ContactTicket {
   endsAt: string;
   name: string;
   status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
-  checkedIn: { gate: string; at: string } | null;
+  /** When, where, and the benefit granted then (the check-in's own, not the event's as edited since). */
+  checkedIn: { gate: string; at: string; benefit: EventBenefit | null } | null;
   ticket: Ticket;
 }
 
@@ -666,9 +667,11 @@ export class RegistrationsService {
         ends_at: unknown;
         gate: string | null;
         checked_in_at: unknown;
+        benefit: unknown;
       }[]
     >(
-      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, c.gate, c.checked_in_at ' +
+      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, ' +
+        'c.gate, c.checked_in_at, c.benefit ' +
         'FROM event_registrations r JOIN events e ON e.id = r.event_id LEFT JOIN event_checkins c ON c.registration_id = r.id ' +
         `WHERE r.contact_id = ? AND r.status <> 'cancelled'${options.eventId === undefined ? '' : ' AND r.event_id = ?'} ` +
         'ORDER BY e.starts_at DESC, r.id DESC LIMIT 100',
@@ -684,7 +687,14 @@ export class RegistrationsService {
         endsAt: fromSqlDate(row.ends_at).toISOString(),
         name: row.name,
         status: row.gate !== null ? 'checked_in' : row.status === 'waitlisted' || row.status === 'unpaid' ? row.status : 'valid',
-        checkedIn: row.gate !== null ? { gate: row.gate, at: fromSqlDate(row.checked_in_at).toISOString() } : null,
+        checkedIn:
+          row.gate !== null
+            ? {
+                gate: row.gate,
+                at: fromSqlDate(row.checked_in_at).toISOString(),
+                benefit: parseJson<EventBenefit | null>(row.benefit, null),
+              }
+            : null,
         ticket: await this.ticketOf({ eventId: Number(row.event_id), registrationId: Number(row.id), key: row.ticket_key }),
       })),
     );
