@@ -80,7 +80,7 @@ export interface ReaderMaterialView {
   title: string;
   kind: ContentKind;
   summary: string | null;
-  /** An article's body as HTML, rendered as the /c/<code> page renders it (escaped Markdown); null for a file. */
+  /** An article's body as HTML, rendered as the /c/<code> page renders it (escaped Markdown, images absolute); null for a file. */
   body: string | null;
   /** `/c/<code>/file` when the material has a file (an article's cover, the image, video or PDF), else null. */
   fileUrl: string | null;
@@ -503,7 +503,8 @@ export class ContentService {
       title: material.title,
       kind: material.kind,
       summary: material.summary,
-      body: material.kind === 'article' ? renderMarkdown(material.body ?? '') : null,
+      // The mini-program's <rich-text> has no origin to resolve an image's path against.
+      body: material.kind === 'article' ? renderMarkdown(material.body ?? '', { siteUrl: this.deps.publicBaseUrl }) : null,
       fileUrl: material.file_key ? `/c/${material.code}/file` : null,
     };
   }

@@ -96,7 +96,7 @@ describeEachDatabase('mini-program: content, after check-in, cloud exhibition, s
           kind: 'article',
           title: '选型指南',
           summary: '简介',
-          body: '# 第一章\n\n<script>x</script> **要点**',
+          body: '# 第一章\n\n<script>x</script> **要点**\n\n![图](/c/abc/file)',
         })
         .expect(201)
     ).body as { id: number; code: string };
@@ -127,7 +127,9 @@ describeEachDatabase('mini-program: content, after check-in, cloud exhibition, s
       title: '选型指南',
       kind: 'article',
       summary: '简介',
-      body: '<h2>第一章</h2>\n<p>&lt;script&gt;x&lt;/script&gt; <strong>要点</strong></p>',
+      body:
+        '<h2>第一章</h2>\n<p>&lt;script&gt;x&lt;/script&gt; <strong>要点</strong></p>\n' +
+        `<p><img src="${stack.config.publicBaseUrl}/c/abc/file" alt="图" loading="lazy"></p>`,
       fileUrl: null,
     });
     expect((await me.get(`/api/mp/content/${video.code}`).expect(200)).body).toMatchObject({ kind: 'video', body: null, fileUrl: null });
