@@ -25,6 +25,7 @@ import {
 import type { EventBenefit, EventVenue } from '../../../entities/event.entity';
 import { eventStatus, parseJson, takeSeat, type EventRecord, type EventsService } from './events.service';
 import { refuse, type Refusal } from './exhibition-refusal';
+import { MP_PAGES } from './mp-pages';
 import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
 import { newTicketKey, signTicket, verifyTicket, type TicketClaims } from './ticket-token';
 
@@ -1084,7 +1085,7 @@ export class RegistrationsService {
       const data = wrap({ thing1: cut(event.name), time2: when, thing3: cut(venue), thing4: '候补成功，凭电子票入场' });
       switch (channel) {
         case 'mp_subscribe':
-          return { template_id: c.mpTemplateId, page: `pages/event/ticket?id=${eventId}&token=${encodeURIComponent(token)}`, data };
+          return { template_id: c.mpTemplateId, page: MP_PAGES.tickets(), data };
         case 'oa_template':
           return { template_id: c.oaTemplateId, url: ticketUrl, data };
         case 'sms':
