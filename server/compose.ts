@@ -1004,7 +1004,18 @@ export function composeServices(p: ComposeParams) {
     createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
     createAdminEventCloudRouter({ cloud: eventCloud, auth }),
     createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
-    createMpRouter({ sessions: mpSessions, staff: mpStaff, events, registrations, checkins, content }),
+    createMpRouter({
+      sessions: mpSessions,
+      staff: mpStaff,
+      events,
+      registrations,
+      checkins,
+      content,
+      cloud: eventCloud,
+      surveys,
+      // The reminder's template is the one every exhibition notice goes by (exhibition-send.ts).
+      subscribeTemplateIds: config.events.reminder.mpTemplateId === null ? [] : [config.events.reminder.mpTemplateId],
+    }),
     createAdminMpStaffRouter({ staff: mpStaff, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).

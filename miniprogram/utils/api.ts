@@ -49,6 +49,9 @@ const MESSAGES: Record<string, string> = {
   ticket_unpaid: '该门票尚未支付',
   wrong_event: '该门票不属于本活动',
   ticket_expired: '活动已结束，门票已过期',
+  not_registered: '您未报名本活动',
+  survey_not_found: '本活动没有调查问卷',
+  already_answered: '您已提交过本问卷',
   platform_refused: '微信暂时无法处理请求，请稍后重试',
 };
 
@@ -222,8 +225,17 @@ export interface EventDetail extends EventSummary {
   ticketPriceFen?: number | null;
   /** This user's ticket for the event, when registered. */
   myRegistration?: Ticket | null;
-  /** The reminder templates the server sends with (its mp_subscribe driver); config.ts's when absent. */
-  subscribeTemplateIds?: string[];
+}
+
+/** GET /api/mp/config: what the server decides for the pages. */
+export interface MpConfig {
+  /** The subscribe-message templates to ask consent for at registration (the event reminder's; empty when not configured). */
+  subscribeTemplateIds: string[];
+}
+
+export interface Benefit {
+  kind: 'gift' | 'coupon';
+  description: string;
 }
 
 /** One of GET /api/mp/me/tickets's items (registrations.service.ts ContactTicket). */
@@ -236,7 +248,8 @@ export interface Ticket {
   endsAt: string;
   name: string;
   status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
-  checkedIn: { gate: string; at: string } | null;
+  /** The check-in, with the benefit granted at it. */
+  checkedIn: { gate: string; at: string; benefit: Benefit | null } | null;
   ticket: { token: string; qrImageUrl: string };
 }
 
@@ -251,7 +264,7 @@ export interface CheckinResult {
   registrationId: number;
   gate: string;
   checkedInAt: string;
-  benefit: { kind: 'gift' | 'coupon'; description: string } | null;
+  benefit: Benefit | null;
 }
 
 /** wx.requestSubscribeMessage's answer per template id: accept, reject, ban or filter. */
@@ -299,15 +312,57 @@ export interface CardSummary {
   avatarUrl: string | null;
 }
 
+export type ContentKind = 'article' | 'image' | 'video' | 'pdf';
+
+/** GET /api/mp/content/:code. */
 export interface Content {
   code: string;
   title: string;
-  kind: 'article' | 'image' | 'video' | 'pdf';
-  /** An article's HTML (for <rich-text>). */
-  body?: string | null;
-  /** A video's, image's or PDF's file. */
-  fileUrl?: string | null;
+  kind: ContentKind;
+  summary: string | null;
+  /** An article's HTML (for <rich-text>), rendered and escaped on the server as its web page is. */
+  body: string | null;
+  /** The file (an image, video or PDF, or an article's cover), a path on the server. */
+  fileUrl: string | null;
 }
+
+export interface CloudItem {
+  code: string;
+  title: string;
+  kind: ContentKind;
+  summary: string | null;
+  /** An image material's file, a path on the server. */
+  cover: string | null;
+}
+
+export type CloudSection = 'materials' | 'products' | 'cases';
+
+/** GET /api/mp/events/:id/cloud: the event's cloud exhibition (云展厅). */
+export interface Cloud {
+  event: { id: number; name: string; startsAt: string; endsAt: string };
+  sections: Record<CloudSection, CloudItem[]>;
+}
+
+export interface SurveyQuestion {
+  key: string;
+  kind: 'single' | 'multiple' | 'text';
+  label: string;
+  required: boolean;
+  options?: string[];
+}
+
+/** GET /api/mp/events/:id/survey: the event's survey for this user (a registrant). */
+export interface Survey {
+  eventId: number;
+  eventName: string;
+  title: string;
+  satisfactionLabel: string;
+  questions: SurveyQuestion[];
+  answered: boolean;
+}
+
+/** `satisfaction` (1–5) and each question's answer by key. */
+export type SurveyAnswers = { satisfaction: number } & Record<string, string | string[] | number>;
 
 // ---- Calls ----
 
@@ -315,12 +370,23 @@ export const mpApi = {
   /** The phone number behind getPhoneNumber's code, exchanged on the server (phonenumber.getPhoneNumber). */
   phone: (code: string) => request<{ phone: string }>('POST', '/api/mp/phone', { code }),
   me: () => request<MpMe>('GET', '/api/mp/me'),
+  config: () => request<MpConfig>('GET', '/api/mp/config'),
   subscribeConsent: (body: { result: SubscribeResult; reportKey: string }) => request<unknown>('POST', '/api/mp/subscribe-consent', body),
   events: () => request<{ items: EventSummary[] }>('GET', '/api/mp/events'),
   event: (id: string | number) => request<EventDetail>('GET', `/api/mp/events/${seg(String(id))}`),
   register: (id: string | number, body: { answers: Record<string, string>; consent: true }) =>
     request<Registered>('POST', `/api/mp/events/${seg(String(id))}/registrations`, body),
-  myTickets: () => request<{ items: Ticket[] }>('GET', '/api/mp/me/tickets'),
+  /** `eventId`: that event's ticket only. */
+  myTickets: (eventId?: string | number) =>
+    request<{ items: Ticket[] }>('GET', `/api/mp/me/tickets${eventId === undefined ? '' : `?eventId=${seg(String(eventId))}`}`),
+  /** Opening the cloud exhibition is its visit. */
+  cloud: (eventId: string | number) => request<Cloud>('GET', `/api/mp/events/${seg(String(eventId))}/cloud`),
+  /** 在线咨询: the question goes to the user's rep. */
+  consult: (eventId: string | number, question: string) =>
+    request<{ consultId: string; assigned: boolean }>('POST', `/api/mp/events/${seg(String(eventId))}/cloud/consult`, { question }),
+  survey: (eventId: string | number) => request<Survey>('GET', `/api/mp/events/${seg(String(eventId))}/survey`),
+  answerSurvey: (eventId: string | number, answers: SurveyAnswers) =>
+    request<{ status: 'answered' }>('POST', `/api/mp/events/${seg(String(eventId))}/survey/answers`, { answers }),
   /** `nonce` names this scan: sent again after a lost answer, the server gives the first answer. */
   checkin: (body: { ticket: string; gate?: string; nonce: string }) => request<CheckinResult>('POST', '/api/mp/checkins', body),
   bindStaff: (code: string) => request<{ staff: MpMe['staff'] }>('POST', '/api/mp/staff/bind', { code }),
@@ -330,7 +396,7 @@ export const mpApi = {
   /** The read time so far (seconds in all) of the view `viewKey` names. */
   contentReadTime: (code: string, viewKey: string, seconds: number) =>
     request<unknown>('POST', `/api/mp/content/${seg(code)}/views`, { viewKey, seconds }),
-  /** NOT YET ON THE SERVER (proposed): the material's title and body or file, for the content page. */
+  /** The material's title and body or file, for the content page (no view: contentView reports it). */
   content: (code: string) => request<Content>('GET', `/api/mp/content/${seg(code)}`),
 
   // Business cards. NOT YET ON THE SERVER: the mp-api branch has no card routes yet; these are the

@@ -101,6 +101,8 @@ export const ERROR_CODES = [
   'event_not_ended',
   /** 404: the event has no survey. */
   'survey_not_found',
+  /** 403: only the event's registrants may do this (its survey in the mini-program). */
+  'not_registered',
   /** 400: a survey link's token is malformed or its signature is not ours. */
   'invalid_survey_token',
   /** 409: this person answered the survey already. */

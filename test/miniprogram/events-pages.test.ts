@@ -32,7 +32,6 @@ const DETAIL = {
     { key: 'city', label: '城市', type: 'select', required: true, options: ['北京', '上海'] },
     { key: 'email', label: '邮箱', type: 'email', required: false },
   ],
-  subscribeTemplateIds: ['tmpl-reminder'],
 };
 
 let wx: FakeWx;
@@ -190,8 +189,9 @@ describe('event detail', () => {
 });
 
 describe('event registration', () => {
-  async function openForm(): Promise<PageHandle> {
+  async function openForm(templateIds = ['tmpl-reminder']): Promise<PageHandle> {
     wx.route('GET /api/mp/events/7', { status: 200, body: DETAIL });
+    wx.route('GET /api/mp/config', { status: 200, body: { subscribeTemplateIds: templateIds } });
     const page = new PageHandle(registerId);
     await page.call('onLoad', { id: '7' });
     return page;
@@ -268,6 +268,20 @@ describe('event registration', () => {
     expect(paths).toContain('/api/mp/events/7/registrations');
     expect(paths).not.toContain('/api/mp/subscribe-consent');
     expect(wx.callsOf('redirectTo')).toHaveLength(1);
+  });
+
+  it('asks no consent when the server has no reminder template, and registers', async () => {
+    wx.route('POST /api/mp/events/7/registrations', {
+      status: 201,
+      body: { registrationId: 33, status: 'registered', ticket: { token: 'T.33', qrImageUrl: '/qr.png' } },
+    });
+    const page = await openForm([]);
+    await fill(page, { name: '赵六', phone: '13912345670', cityIndex: 0 });
+    await page.fire('.consent', 'change', { value: ['agree'] });
+    await page.fire('.submit');
+    expect(wx.callsOf('requestSubscribeMessage')).toHaveLength(0);
+    expect(wx.requests().map((r) => r.path)).toContain('/api/mp/events/7/registrations');
+    expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=33' })]);
   });
 
   it("shows the server's refusal, per field for validation_failed", async () => {

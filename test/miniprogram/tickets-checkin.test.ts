@@ -43,7 +43,7 @@ describe('my tickets', () => {
             endsAt: '2026-12-30T13:00:00.000Z',
             name: '张三',
             status: 'checked_in',
-            checkedIn: { gate: '东门', at: '2026-12-30T10:50:00.000Z' },
+            checkedIn: { gate: '东门', at: '2026-12-30T10:50:00.000Z', benefit: null },
             ticket: { token: 'T.40', qrImageUrl: '/api/events/8/tickets/T.40/qr.png' },
           },
         ],
@@ -64,6 +64,10 @@ describe('my tickets', () => {
     ]);
     await page.fire('.qr');
     expect(wx.callsOf('previewImage')).toEqual([expect.objectContaining({ urls: [`${API_BASE}/api/events/7/tickets/T.31/qr.png`] })]);
+    // Only the checked-in ticket leads to its after-check-in page.
+    expect(page.$$('.after-checkin')).toHaveLength(1);
+    await page.fire('.after-checkin');
+    expect(wx.callsOf('navigateTo')).toEqual([expect.objectContaining({ url: '/pages/events/after-checkin?id=8' })]);
   });
 
   it('says when there are none', async () => {

@@ -3,11 +3,11 @@
  * consent, then POST /api/mp/events/:id/registrations. Reminder consent: wx.requestSubscribeMessage
  * only works inside the tap's own handler (WeChat refuses it after an await: "can only be invoked by
  * user TAP gesture"), so the submit tap asks first and registers in its callback; the answers are
- * then recorded with POST /api/mp/subscribe-consent for the reminder sends.
+ * then recorded with POST /api/mp/subscribe-consent for the reminder sends. Which templates to ask
+ * for is the server's (GET /api/mp/config, the reminder's template): none configured, none asked.
  */
 import { ApiError, messageOf, mpApi, reportKey, type RegistrationField, type SubscribeResult } from '../../utils/api';
 import { answersToSend, fieldError, formErrors } from '../../utils/form';
-import { SUBSCRIBE_TEMPLATES } from '../../config';
 
 interface Row extends RegistrationField {
   value: string;
@@ -36,11 +36,12 @@ Component({
       const id = query.id ?? '';
       this.setData({ id });
       try {
-        const event = await mpApi.event(id);
+        // The reminder consent is optional: without the config the registration still goes ahead, unasked.
+        const [event, config] = await Promise.all([mpApi.event(id), mpApi.config().catch(() => ({ subscribeTemplateIds: [] }))]);
         this.setData({
           loading: false,
           eventName: event.name,
-          subscribeTemplateIds: event.subscribeTemplateIds?.length ? event.subscribeTemplateIds : [SUBSCRIBE_TEMPLATES.eventReminder],
+          subscribeTemplateIds: config.subscribeTemplateIds,
           rows: event.fields.map((field) => ({ ...field, value: '', error: '', inputType: inputTypeOf(field) })),
         });
       } catch (error) {
@@ -95,6 +96,10 @@ Component({
       if (Object.keys(errors).length > 0 || consentError) return;
       this.setData({ submitting: true });
       const tmplIds = this.data.subscribeTemplateIds;
+      if (tmplIds.length === 0) {
+        void this.send({});
+        return;
+      }
       wx.requestSubscribeMessage({
         tmplIds,
         success: (res) => {

@@ -1,9 +1,13 @@
-/** 我的门票: the user's tickets (GET /api/mp/me/tickets), each valid one with its QR code for the gate. */
+/**
+ * 我的门票: the user's tickets (GET /api/mp/me/tickets), each valid one with its QR code for the gate,
+ * and a checked-in one with the way to its after-check-in page (benefit, venue, service, cloud).
+ */
 import { absoluteUrl, messageOf, mpApi } from '../../utils/api';
 import { formatDateTime, TICKET_STATUS_TEXT } from '../../utils/format';
 
 interface TicketRow {
   token: string;
+  eventId: number;
   eventName: string;
   name: string;
   when: string;
@@ -36,6 +40,7 @@ Component({
           loading: false,
           tickets: tickets.map((ticket) => ({
             token: ticket.ticket.token,
+            eventId: ticket.eventId,
             eventName: ticket.eventName,
             name: ticket.name,
             when: formatDateTime(ticket.startsAt),
@@ -48,6 +53,9 @@ Component({
       } catch (error) {
         this.setData({ loading: false, error: messageOf(error) });
       }
+    },
+    openAfterCheckin(e: WechatMiniprogram.TouchEvent) {
+      wx.navigateTo({ url: `/pages/events/after-checkin?id=${String(e.currentTarget.dataset.event)}` });
     },
     previewQr(e: WechatMiniprogram.TouchEvent) {
       const src = String(e.currentTarget.dataset.src);

@@ -22,9 +22,10 @@ import {
   type ExhibitionSendConfig,
   type ExhibitionSendDeps,
 } from './exhibition-send';
-import type { EventVenue } from '../../../entities/event.entity';
+import type { EventBenefit, EventVenue } from '../../../entities/event.entity';
 import { eventStatus, parseJson, takeSeat, type EventRecord, type EventsService } from './events.service';
 import { refuse, type Refusal } from './exhibition-refusal';
+import { MP_PAGES } from './mp-pages';
 import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
 import { newTicketKey, signTicket, verifyTicket, type TicketClaims } from './ticket-token';
 
@@ -109,7 +110,8 @@ export interface ContactTicket {
   endsAt: string;
   name: string;
   status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
-  checkedIn: { gate: string; at: string } | null;
+  /** When, where, and the benefit granted then (the check-in's own, not the event's as edited since). */
+  checkedIn: { gate: string; at: string; benefit: EventBenefit | null } | null;
   ticket: Ticket;
 }
 
@@ -672,9 +674,11 @@ export class RegistrationsService {
         ends_at: unknown;
         gate: string | null;
         checked_in_at: unknown;
+        benefit: unknown;
       }[]
     >(
-      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, c.gate, c.checked_in_at ' +
+      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, ' +
+        'c.gate, c.checked_in_at, c.benefit ' +
         'FROM event_registrations r JOIN events e ON e.id = r.event_id LEFT JOIN event_checkins c ON c.registration_id = r.id ' +
         `WHERE r.contact_id = ? AND r.status <> 'cancelled'${options.eventId === undefined ? '' : ' AND r.event_id = ?'} ` +
         'ORDER BY e.starts_at DESC, r.id DESC LIMIT 100',
@@ -690,7 +694,14 @@ export class RegistrationsService {
         endsAt: fromSqlDate(row.ends_at).toISOString(),
         name: row.name,
         status: row.gate !== null ? 'checked_in' : row.status === 'waitlisted' || row.status === 'unpaid' ? row.status : 'valid',
-        checkedIn: row.gate !== null ? { gate: row.gate, at: fromSqlDate(row.checked_in_at).toISOString() } : null,
+        checkedIn:
+          row.gate !== null
+            ? {
+                gate: row.gate,
+                at: fromSqlDate(row.checked_in_at).toISOString(),
+                benefit: parseJson<EventBenefit | null>(row.benefit, null),
+              }
+            : null,
         ticket: await this.ticketOf({ eventId: Number(row.event_id), registrationId: Number(row.id), key: row.ticket_key }),
       })),
     );
@@ -1080,7 +1091,7 @@ export class RegistrationsService {
       const data = wrap({ thing1: cut(event.name), time2: when, thing3: cut(venue), thing4: '候补成功，凭电子票入场' });
       switch (channel) {
         case 'mp_subscribe':
-          return { template_id: c.mpTemplateId, page: `pages/event/ticket?id=${eventId}&token=${encodeURIComponent(token)}`, data };
+          return { template_id: c.mpTemplateId, page: MP_PAGES.tickets(), data };
         case 'oa_template':
           return { template_id: c.oaTemplateId, url: ticketUrl, data };
         case 'sms':

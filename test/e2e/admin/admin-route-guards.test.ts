@@ -64,6 +64,12 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/mp/staff/bind': "an admin's one-time binding code makes the session's user staff",
   'POST /api/mp/checkins': "staff only (a bound operator), the admin scanner's check-in",
   'POST /api/mp/content/:code/views': "a session's view of a material through its unguessable code",
+  'GET /api/mp/config': "the register page's subscribe-message template ids (public identifiers), for a session",
+  'GET /api/mp/content/:code': 'a live material through its unguessable code, for a session',
+  'GET /api/mp/events/:eventId/cloud': "an event's cloud exhibition, as the H5 page shows it, for a session (its visit recorded)",
+  'POST /api/mp/events/:eventId/cloud/consult': "the session's contact asks the event's rep (the H5 consult's rules and limits)",
+  'GET /api/mp/events/:eventId/survey': "the event's survey for the session's contact, when registered",
+  'POST /api/mp/events/:eventId/survey/answers': "the session's contact answers the survey (the H5 answer's rules)",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);

@@ -345,6 +345,7 @@ const en: Messages = {
     ticket_expired: 'The event is over; the ticket has expired',
     event_not_ended: 'The event has not ended yet',
     survey_not_found: 'The event has no survey',
+    not_registered: 'You are not registered for this event',
     invalid_survey_token: 'Not a valid survey link',
     already_answered: 'You have already answered this survey',
     followup_not_found: 'No such follow-up',

@@ -108,6 +108,7 @@ const zhCNCore = {
     ticket_expired: '活动已结束，门票已过期',
     event_not_ended: '活动尚未结束',
     survey_not_found: '本活动没有调查问卷',
+    not_registered: '您未报名本活动',
     invalid_survey_token: '问卷链接无效',
     already_answered: '您已提交过本问卷',
     followup_not_found: '找不到该跟进记录',
