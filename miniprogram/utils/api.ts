@@ -29,7 +29,6 @@ const MESSAGES: Record<string, string> = {
   mp_user_blocked: '该微信用户暂时无法使用本服务',
   mp_phone_code_invalid: '手机号授权已失效，请重新授权',
   mp_binding_code_invalid: '绑定码错误、已使用或已过期',
-  mp_pay_unsupported: '付费活动请在活动网页中报名并支付',
   forbidden: '没有权限执行此操作',
   mp_staff_only: '仅工作人员可使用签到功能',
   not_found: '找不到该内容',
