@@ -29,7 +29,6 @@ const MESSAGES: Record<string, string> = {
   mp_user_blocked: '该微信用户暂时无法使用本服务',
   mp_phone_code_invalid: '手机号授权已失效，请重新授权',
   mp_binding_code_invalid: '绑定码错误、已使用或已过期',
-  mp_pay_unsupported: '付费活动请在活动网页中报名并支付',
   forbidden: '没有权限执行此操作',
   mp_staff_only: '仅工作人员可使用签到功能',
   not_found: '找不到该内容',
@@ -47,6 +46,10 @@ const MESSAGES: Record<string, string> = {
   ticket_revoked: '该门票已取消',
   ticket_waitlisted: '该报名仍在候补中',
   ticket_unpaid: '该门票尚未支付',
+  already_purchased: '该门票已支付',
+  registration_not_found: '您尚未报名本活动',
+  pay_not_configured: '暂不支持在线支付',
+  pay_order_failed: '暂时无法发起支付，请稍后重试',
   wrong_event: '该门票不属于本活动',
   ticket_expired: '活动已结束，门票已过期',
   not_registered: '您未报名本活动',
@@ -221,7 +224,7 @@ export interface EventDetail extends EventSummary {
   registered: number;
   fields: RegistrationField[];
   agenda: { time: string; title: string; speaker?: string | null }[] | null;
-  /** Paid events are registered for on the H5 page (409 mp_pay_unsupported here). */
+  /** A paid event's price (fen): its registration is unpaid until wx.requestPayment's order is paid. */
   ticketPriceFen?: number | null;
   /** This user's ticket for the event, when registered. */
   myRegistration?: Ticket | null;
@@ -253,10 +256,28 @@ export interface Ticket {
   ticket: { token: string; qrImageUrl: string };
 }
 
+/** wx.requestPayment's parameters as the server signed them (appId: the mini-program's, signed over). */
+export interface PayParams {
+  appId: string;
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA';
+  paySign: string;
+}
+
+/** A paid registration's order (registrations.service.ts RegistrationPayment). */
+export interface Payment {
+  orderId: number;
+  payParams: PayParams;
+}
+
 export interface Registered {
-  registrationId: number | string;
+  registrationId: number;
   status: string;
   ticket: { token: string; qrImageUrl: string };
+  /** A paid event's: the registration is `unpaid` until this order is paid. */
+  payment?: Payment;
 }
 
 export interface CheckinResult {
@@ -387,6 +408,8 @@ export const mpApi = {
   survey: (eventId: string | number) => request<Survey>('GET', `/api/mp/events/${seg(String(eventId))}/survey`),
   answerSurvey: (eventId: string | number, answers: SurveyAnswers) =>
     request<{ status: 'answered' }>('POST', `/api/mp/events/${seg(String(eventId))}/survey/answers`, { answers }),
+  /** 去支付: this user's unpaid registration of the event, its order's parameters again. */
+  pay: (eventId: string | number) => request<Payment>('POST', `/api/mp/events/${seg(String(eventId))}/registrations/pay`),
   /** `nonce` names this scan: sent again after a lost answer, the server gives the first answer. */
   checkin: (body: { ticket: string; gate?: string; nonce: string }) => request<CheckinResult>('POST', '/api/mp/checkins', body),
   bindStaff: (code: string) => request<{ staff: MpMe['staff'] }>('POST', '/api/mp/staff/bind', { code }),

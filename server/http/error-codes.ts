@@ -126,8 +126,6 @@ export const ERROR_CODES = [
   'mp_phone_code_invalid',
   /** 400: the staff binding code is wrong, used or expired. */
   'mp_binding_code_invalid',
-  /** 409: a paid event cannot be registered for in the mini-program (the H5 page takes the payment). */
-  'mp_pay_unsupported',
   /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */

@@ -168,12 +168,6 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
   router.post('/api/mp/events/:eventId/registrations', requireSession, async (ctx) => {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, registrationSchema);
-    const event = await deps.events.getPublicEvent(eventId);
-    if (!event) throw eventNotFound();
-    // JSAPI orders are made for the Official Account's openid (the H5 page's web OAuth); the
-    // mini-program would need wx.requestPayment with its own appid's order, which is not built.
-    if (event.ticketPriceFen !== null)
-      throw mpError({ ok: false, code: 'mp_pay_unsupported', message: 'Paid events are registered for on the H5 page' });
     const result = await deps.registrations.register({
       eventId,
       answers: body.answers,
@@ -184,9 +178,18 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
       ip: clientIp(ctx),
       visitorContactId: ctx.state.caller.contactId,
       source: 'mp',
+      // A paid event's order is for the session's openid of the mini-program's appid: its
+      // wx.requestPayment opens the pay sheet in the mini-program.
+      payer: payerOf(ctx.state.caller),
     });
     ctx.body = unwrapExhibition(result);
     ctx.status = 201;
+  });
+
+  // 去支付 of the session's unpaid registration of the event: its order's pay-sign parameters again.
+  router.post('/api/mp/events/:eventId/registrations/pay', requireSession, async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    ctx.body = unwrapExhibition(await deps.registrations.payAgainAs({ eventId, payer: payerOf(ctx.state.caller), ip: clientIp(ctx) }));
   });
 
   router.get('/api/mp/me/tickets', requireSession, async (ctx) => {
@@ -311,6 +314,10 @@ function listItemOf(event: Awaited<ReturnType<EventsService['listPublicEvents']>
     waitlist: event.waitlist,
     ticketPriceFen: event.ticketPriceFen,
   };
+}
+
+function payerOf(caller: MpCaller): { contactId: number; openid: string; appId: string } {
+  return { contactId: caller.contactId, openid: caller.openid, appId: caller.appId };
 }
 
 function mpError(refusal: MpRefusal): HttpError {

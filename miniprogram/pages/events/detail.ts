@@ -2,6 +2,7 @@
 import { mpApi, messageOf, type EventDetail } from '../../utils/api';
 import { countdownText, EVENT_STATUS_TEXT, formatDateTime } from '../../utils/format';
 import { openVenue } from '../../utils/venue';
+import { yuanOf } from '../../utils/pay';
 
 /** The countdown's ticking timer per page instance (not page data: it is never rendered). */
 const timers = new WeakMap<object, number>();
@@ -34,7 +35,12 @@ Component({
           loading: false,
           event,
           when: `${formatDateTime(event.startsAt)} – ${formatDateTime(event.endsAt)}`,
-          registerText: event.status === 'open' ? '立即报名' : (EVENT_STATUS_TEXT[event.status] ?? '暂不可报名'),
+          registerText:
+            event.status !== 'open'
+              ? (EVENT_STATUS_TEXT[event.status] ?? '暂不可报名')
+              : event.ticketPriceFen
+                ? `报名并支付 ${yuanOf(event.ticketPriceFen)}`
+                : '立即报名',
         });
         this.tick();
         timers.set(

@@ -13,6 +13,7 @@ import { refreshSearchTerms } from '../contacts/search-terms';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { Reservation } from '../operators/login-throttle';
 import type { OutboxDraft } from '../outbox/outbox.service';
+import type { Payer } from '../payments/payments.service';
 import {
   cut,
   enqueueExhibitionSends,
@@ -78,13 +79,14 @@ export interface RegistrationsServiceDeps {
    * null: payments are not configured, and a paid event cannot be registered for.
    */
   payments?: {
-    payerOf(contactId: number): Promise<{ contactId: number; openid: string } | null>;
+    payerOf(contactId: number): Promise<Payer | null>;
     createJsapiOrder(p: {
       contactId: number;
       openid: string;
+      appId: string;
       ref: { type: string; id: string; amountFen: number; description: string };
     }): Promise<{ order: { id: number }; payParams: JsapiPayParams }>;
-    openOrderFor(ref: { type: string; id: string }): Promise<number | null>;
+    openOrderFor(ref: { type: string; id: string }, appId?: string): Promise<number | null>;
     payParamsOf(orderId: number): Promise<JsapiPayParams>;
   } | null;
   /** Records an operator's cancel. */
@@ -159,6 +161,12 @@ export interface RegisterParams {
   visitorContactId?: number | null;
   /** Where it was made: the H5 invitation page (default) or the mini-program (`mp`, the session's contact as visitorContactId). */
   source?: 'h5' | 'mp';
+  /**
+   * A paid event's payer when the caller knows it: the mini-program's session (its openid of the
+   * mini-program's appid, where wx.requestPayment opens the sheet). Absent: the web OAuth
+   * visitor's Official Account openid (payments.payerOf).
+   */
+  payer?: Payer | null;
 }
 
 /** A registration's walk-in form: registered at the gate, past the deadline and the capacity. */
@@ -221,11 +229,11 @@ export class RegistrationsService {
     if (!form.ok) return refuse('validation_failed', 'Some answers are not valid', { fields: form.fields });
     if (p.consent !== true) return refuse('consent_required', 'The privacy consent is required');
     // A paid ticket is paid with JSAPI, which needs the payer's openid: only the web OAuth visitor
-    // (inside WeChat) can register, and nothing is stored for anyone else.
-    let payer: { contactId: number; openid: string } | null = null;
+    // (inside WeChat) or a mini-program session can register, and nothing is stored for anyone else.
+    let payer: Payer | null = null;
     if (event.ticketPriceFen !== null) {
       if (!this.deps.payments) return refuse('pay_not_configured', 'WeChat Pay is not configured: this paid event takes no registrations');
-      payer = p.visitorContactId ? await this.deps.payments.payerOf(p.visitorContactId) : null;
+      payer = p.payer ?? (p.visitorContactId ? await this.deps.payments.payerOf(p.visitorContactId) : null);
       if (!payer) return refuse('wechat_required', 'Open this page in WeChat to register and pay (WeChat Pay needs your WeChat identity)');
     }
     const phoneLimited = await this.limitPhone(form.phone);
@@ -523,15 +531,38 @@ export class RegistrationsService {
     );
     if (!row || row.ticket_key !== claims.value.key || row.status === 'cancelled')
       return refuse('ticket_revoked', 'The ticket was cancelled');
+    return this.prepayRegistration(row, null);
+  }
+
+  /**
+   * POST /api/mp/events/:eventId/registrations/pay: the mini-program's 去支付, for the session's
+   * own registration of the event (its contact's, as ticketsOf finds it), paid in the
+   * mini-program: an open order of the mini-program's appid is prepaid again, else a new one is
+   * made for the session's openid (an H5 page's order cannot open the mini-program's pay sheet).
+   */
+  async payAgainAs(p: { eventId: number; payer: Payer; ip: string | null }): Promise<{ ok: true; value: RegistrationPayment } | Refusal> {
+    const ipLimited = await this.limitIp(p.ip);
+    if (ipLimited) return ipLimited;
+    const [row] = await this.deps.dataSource.query<RegistrationRow[]>(
+      'SELECT id, event_id, contact_id, name, phone, status, ticket_key FROM event_registrations ' +
+        "WHERE event_id = ? AND contact_id = ? AND status <> 'cancelled' ORDER BY id DESC LIMIT 1",
+      [p.eventId, p.payer.contactId],
+    );
+    if (!row) return refuse('registration_not_found', 'You have no registration for this event');
+    return this.prepayRegistration(row, p.payer);
+  }
+
+  /** An unpaid registration's order prepaid (again) for its payer; `payer` null: the H5 page's, by the registration's contact. */
+  private async prepayRegistration(row: RegistrationRow, given: Payer | null): Promise<{ ok: true; value: RegistrationPayment } | Refusal> {
     if (row.status !== 'unpaid') return refuse('already_purchased', 'The ticket is paid already');
     const payments = this.deps.payments;
-    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, p.eventId);
+    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, Number(row.event_id));
     if (!payments || !event || event.ticketPriceFen === null) return refuse('pay_not_configured', 'WeChat Pay is not configured');
     const ref = { type: REGISTRATION_REF_TYPE, id: String(row.id) };
     try {
-      const orderId = await payments.openOrderFor(ref);
+      const orderId = await payments.openOrderFor(ref, given?.appId);
       if (orderId !== null) return { ok: true, value: { orderId, payParams: await payments.payParamsOf(orderId) } };
-      const payer = await payments.payerOf(Number(row.contact_id));
+      const payer = given ?? (await payments.payerOf(Number(row.contact_id)));
       if (!payer) return refuse('wechat_required', 'Open this page in WeChat to pay');
       return { ok: true, value: await this.orderFor(event, Number(row.id), payer) };
     } catch (error) {
@@ -734,7 +765,7 @@ export class RegistrationsService {
     phoneVerified: boolean;
     source: 'h5' | 'mp';
     /** A paid event's payer (register checked it): the registration is stored unpaid. */
-    payer: { contactId: number; openid: string } | null;
+    payer: Payer | null;
   }): Promise<RegisterResult> {
     const key = newTicketKey();
     const now = this.deps.clock.now();
@@ -827,16 +858,13 @@ export class RegistrationsService {
   }
 
   /** A JSAPI order for a paid registration (after its commit: the order refers to a stored registration). */
-  private async orderFor(
-    event: EventRecord,
-    registrationId: number,
-    payer: { contactId: number; openid: string },
-  ): Promise<RegistrationPayment> {
+  private async orderFor(event: EventRecord, registrationId: number, payer: Payer): Promise<RegistrationPayment> {
     const payments = this.deps.payments;
     if (!payments || event.ticketPriceFen === null) throw new Error('not a paid event');
     const { order, payParams } = await payments.createJsapiOrder({
       contactId: payer.contactId,
       openid: payer.openid,
+      appId: payer.appId,
       ref: { type: REGISTRATION_REF_TYPE, id: String(registrationId), amountFen: event.ticketPriceFen, description: `${event.name} 门票` },
     });
     return { orderId: order.id, payParams };

@@ -359,7 +359,6 @@ const en: Messages = {
     mp_user_blocked: 'WeChat does not allow this user to use the service',
     mp_phone_code_invalid: 'The phone authorisation expired; authorise again',
     mp_binding_code_invalid: 'The binding code is wrong, used or expired',
-    mp_pay_unsupported: 'Register for paid events on the event web page',
     content_file_type: 'This file is not of a type the material takes (JPEG, PNG, GIF or WebP images, MP4 videos, PDF)',
     range_not_satisfiable: 'The requested part of the file is past its end',
     bad_encoding: 'The file is neither UTF-8 nor GBK: save it again as CSV',

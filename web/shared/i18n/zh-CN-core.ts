@@ -122,7 +122,6 @@ const zhCNCore = {
     mp_user_blocked: '该微信用户暂时无法使用本服务',
     mp_phone_code_invalid: '手机号授权已失效，请重新授权',
     mp_binding_code_invalid: '绑定码错误、已使用或已过期',
-    mp_pay_unsupported: '付费活动请在活动网页中报名并支付',
     content_file_type: '文件类型不符（图片支持 JPEG、PNG、GIF、WebP，视频支持 MP4，文档支持 PDF）',
     range_not_satisfiable: '请求的文件范围超出了文件末尾',
     bad_encoding: '文件编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV',
