@@ -64,12 +64,17 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/mp/staff/bind': "an admin's one-time binding code makes the session's user staff",
   'POST /api/mp/checkins': "staff only (a bound operator), the admin scanner's check-in",
   'POST /api/mp/content/:code/views': "a session's view of a material through its unguessable code",
+  'POST /api/mp/events/:eventId/registrations/pay': "the session's contact pays its own unpaid registration (its own order)",
   'GET /api/mp/config': "the register page's subscribe-message template ids (public identifiers), for a session",
   'GET /api/mp/content/:code': 'a live material through its unguessable code, for a session',
   'GET /api/mp/events/:eventId/cloud': "an event's cloud exhibition, as the H5 page shows it, for a session (its visit recorded)",
   'POST /api/mp/events/:eventId/cloud/consult': "the session's contact asks the event's rep (the H5 consult's rules and limits)",
   'GET /api/mp/events/:eventId/survey': "the event's survey for the session's contact, when registered",
   'POST /api/mp/events/:eventId/survey/answers': "the session's contact answers the survey (the H5 answer's rules)",
+  'GET /api/mp/cards': "a company's rep cards, for a session (what the cards page lists)",
+  'GET /api/mp/cards/:operatorId': "a rep's card, for a session (the view and its share chain recorded)",
+  'POST /api/mp/cards/:operatorId/views': "the session's own viewing time of a card",
+  'POST /api/mp/cards/:operatorId/actions': "the session's contact saves the card, adds the rep or leaves their phone",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);
