@@ -35,6 +35,18 @@ export const customerWordsZh = {
       import: '导入线索',
     },
     otherType: '其他互动',
+    card: {
+      whose: '{rep} 的名片',
+      someRep: '销售',
+      via: '经 {chain} 转发',
+      direct: '直接打开',
+      stayed: '停留 {time}',
+      minutes: '{minutes} 分 {seconds} 秒',
+      seconds: '{seconds} 秒',
+      shared: '{viewer} 通过 TA 的转发查看了 {card}',
+      acted: '{action}（{card}）',
+      actions: { save_contact: '存入通讯录', add_wecom: '添加企业微信', leave_phone: '留下手机号', other: '其他操作' },
+    },
     facts: {
       openid: 'OpenID',
       msgId: '消息 ID',
@@ -64,6 +76,7 @@ export const customerWordsZh = {
       productId: '商品',
       refType: '关联类型',
       refId: '关联编号',
+      operatorId: '销售编号',
     },
   },
   /** What a contact without a name is called (web/admin/customer.ts displayNameOf). */
@@ -115,6 +128,23 @@ export const customerWordsEn: typeof customerWordsZh = {
       import: 'Lead import',
     },
     otherType: 'Other interaction',
+    card: {
+      whose: "{rep}'s business card",
+      someRep: 'A rep',
+      via: 'forwarded via {chain}',
+      direct: 'opened directly',
+      stayed: 'stayed {time}',
+      minutes: '{minutes} min {seconds} s',
+      seconds: '{seconds} s',
+      shared: "{viewer} opened {card} through this contact's forward",
+      acted: '{action} ({card})',
+      actions: {
+        save_contact: 'Saved to phone contacts',
+        add_wecom: 'Added the rep on WeCom',
+        leave_phone: 'Left a phone number',
+        other: 'Other action',
+      },
+    },
     facts: {
       openid: 'OpenID',
       msgId: 'Message ID',
@@ -144,6 +174,7 @@ export const customerWordsEn: typeof customerWordsZh = {
       productId: 'Product',
       refType: 'For',
       refId: 'Reference',
+      operatorId: 'Rep no.',
     },
   },
   customerKinds: {
