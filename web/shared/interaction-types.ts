@@ -175,12 +175,12 @@ export const INTERACTION_TYPES = {
   mp_login: { direction: 'in', label: { zh: '登录小程序', en: 'Opened the mini-program' }, ruleTrigger: true },
   mp_phone: { direction: 'in', label: { zh: '小程序授权手机号', en: 'Shared a phone number in the mini-program' }, ruleTrigger: true },
   mp_subscribe_consent: { direction: 'in', label: { zh: '小程序订阅消息授权', en: 'Answered a mini-program subscription prompt' } },
-  // The business card (issue 17 §1, web/shared/timeline.ts words them): a view of a rep's card
-  // (ref_type 'card', ref_id the rep) with the share chain it came through, the sharer's side of a
-  // forward that brought a new viewer, and the actions that make a viewer the rep's contact.
-  card_view: { direction: 'in', label: { zh: '查看名片', en: 'Viewed a business card' }, ruleTrigger: true },
-  card_share: { direction: 'in', label: { zh: '转发名片', en: 'Forwarded a business card' } },
-  card_action: { direction: 'in', label: { zh: '名片互动', en: 'Acted on a business card' }, ruleTrigger: true },
+  // The business card (/api/mp/cards, issue 17 §1): ref_type 'card', ref_id the rep's operator id.
+  // A view (one per 30 minutes) with the share chain it came through; a share that brought someone
+  // new, on the sharer's timeline; an action that made the viewer the rep's contact.
+  card_view: { direction: 'in', label: { zh: '查看名片', en: 'Viewed a business card' }, words: ['repName'] },
+  card_share: { direction: 'in', label: { zh: '转发名片', en: 'Forwarded a business card' }, words: ['repName'] },
+  card_action: { direction: 'in', label: { zh: '通过名片联系销售', en: 'Reached a rep through their card' }, words: ['action'] },
   // Lead imports: an operator's list put the contact here (ref_type 'import'). `out`: something
   // done about them, not by them, so it neither makes them active nor fires the reactions.
   imported: { direction: 'out', label: { zh: '导入线索', en: 'Imported as a lead' }, words: ['fileName'] },

@@ -101,7 +101,7 @@ describe('timeline entries as the contact page shows them', () => {
       words: '赵六 通过 TA 的转发查看了 王五 的名片',
     });
     expect(card('card_action', { operatorId: 5, repName: '王五', action: 'add_wecom' })).toMatchObject({
-      label: '名片互动',
+      label: '通过名片联系销售',
       words: '添加企业微信（王五 的名片）',
     });
     expect(card('card_action', { operatorId: 5, repName: '王五', action: 'leave_phone' }, translatorOf(en)).words).toBe(
