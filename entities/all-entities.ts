@@ -68,6 +68,9 @@ import { SurveyAnswer } from './survey-answer.entity';
 import { MpSession } from './mp-session.entity';
 import { MpStaffBinding } from './mp-staff-binding.entity';
 import { MpBindingCode } from './mp-binding-code.entity';
+import { Card } from './card.entity';
+import { CardShare } from './card-share.entity';
+import { CardVisitor } from './card-visitor.entity';
 
 /** The list the DataSource registers; one place so both databases see the same model. */
 export const ALL_ENTITIES = [
@@ -154,4 +157,8 @@ export const ALL_ENTITIES = [
   MpSession,
   MpStaffBinding,
   MpBindingCode,
+  // The business card: cards, their share tokens and visitors (issue 17 §1).
+  Card,
+  CardShare,
+  CardVisitor,
 ];

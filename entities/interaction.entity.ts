@@ -13,7 +13,12 @@ export type Channel = (typeof CHANNELS)[number];
 export const INTERACTION_DIRECTIONS = ['in', 'out'] as const;
 export type InteractionDirection = (typeof INTERACTION_DIRECTIONS)[number];
 
-export type InteractionDetail = Record<string, string | number | boolean | null | string[]>;
+/** A flat record inside a detail: a person on the timeline (`{contactId, name}`), a link of a chain. */
+export type InteractionDetailRecord = Record<string, string | number | boolean | null>;
+export type InteractionDetail = Record<
+  string,
+  string | number | boolean | null | string[] | InteractionDetailRecord | InteractionDetailRecord[]
+>;
 
 /**
  * One thing a contact did or was sent. The timeline is this table, newest first; segments and

@@ -153,6 +153,9 @@ import { ContentService } from './modules/content/content.service';
 import { createAdminImportsRouter } from './http/admin-imports.routes';
 import { ImportsService } from './modules/imports/imports.service';
 import { createMpRouter } from './http/mp.routes';
+import { createMpCardsRouter } from './http/mp-cards.routes';
+import { CardsService } from './modules/cards/cards.service';
+import { CardVisitorsService } from './modules/cards/card-visitors.service';
 import { createAdminMpStaffRouter } from './http/admin-mp-staff.routes';
 import { MpSessionsService } from './modules/miniprogram/mp-sessions.service';
 import { MpStaffService } from './modules/miniprogram/mp-staff.service';
@@ -929,6 +932,24 @@ export function composeServices(p: ComposeParams) {
   });
   const mpStaff = new MpStaffService({ dataSource, transactor, clock: operatorClock, audit, throttle: mpThrottle });
 
+  // The business card (名片, issue 17 §1): cards saved on the admin page (their WeCom contact way
+  // made through the channels service), opened in the mini-program; views, shares and visitors.
+  const cards = new CardsService({ dataSource, transactor, clock, audit, logger, channels });
+  const cardVisitors = new CardVisitorsService({
+    dataSource,
+    transactor,
+    clock,
+    logger,
+    cards,
+    interactions,
+    sales,
+    staffOperatorOf: async (caller) => (await mpStaff.staffOf(caller))?.operatorId ?? null,
+    hasPhone: (caller) => mpSessions.hasPhone(caller),
+    queue,
+    agent: wecomAgent,
+    onRecorded: () => reactions.kick(),
+  });
+
   const readiness = createDatabaseReadiness({ dataSource, clock, logger });
 
   const routers: Router[] = [
@@ -988,6 +1009,7 @@ export function composeServices(p: ComposeParams) {
     createAdminEventCloudRouter({ cloud: eventCloud, auth }),
     createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
     createMpRouter({ sessions: mpSessions, staff: mpStaff, events, registrations, checkins, content }),
+    createMpCardsRouter({ sessions: mpSessions, cards, visitors: cardVisitors }),
     createAdminMpStaffRouter({ staff: mpStaff, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).
@@ -1044,9 +1066,13 @@ export function composeServices(p: ComposeParams) {
     ...(unionidBackfill
       ? [{ name: 'unionid-backfill', schedule: '23 * * * *', run: async () => void (await unionidBackfill.runBackfill()) }]
       : []),
-    // Reps' app messages for new assignments: at most once by the assignment row's pending → sending
-    // guard (the WeCom app message is not an outbox channel yet).
-    { name: 'sales-notify', schedule: '*/10 * * * * *', run: async () => void (await queue.runOnce({ handlers: sales.handlers() })) },
+    // Reps' app messages for new assignments and their card's new viewers: each at most once by its
+    // row's pending → sending guard (the WeCom app message is not an outbox channel yet).
+    {
+      name: 'sales-notify',
+      schedule: '*/10 * * * * *',
+      run: async () => void (await queue.runOnce({ handlers: { ...sales.handlers(), ...cardVisitors.handlers() } })),
+    },
     // Scores fade, then attributes changed without an interaction (a phone typed in) are scored.
     {
       name: 'score-decay',
@@ -1186,5 +1212,7 @@ export function composeServices(p: ComposeParams) {
     sidebarActions,
     mpSessions,
     mpStaff,
+    cards,
+    cardVisitors,
   };
 }

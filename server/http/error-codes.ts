@@ -126,6 +126,11 @@ export const ERROR_CODES = [
   'mp_binding_code_invalid',
   /** 409: a paid event cannot be registered for in the mini-program (the H5 page takes the payment). */
   'mp_pay_unsupported',
+  /** 409: leaving a phone on a card needs the phone shared first (POST /api/mp/phone). */
+  'mp_phone_required',
+  // The business card (server/modules/cards).
+  /** 404: no card for this operator (unknown, disabled, or none saved yet). */
+  'card_not_found',
   /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */
@@ -210,6 +215,8 @@ export const FIELD_RULE_CODES = [
   'cloud_section_size',
   // The WeCom sidebar (server/http/sidebar.routes.ts).
   'note_too_long',
+  // The business card (server/http/admin-cards.routes.ts).
+  'card_material_unknown',
 ] as const;
 
 export type FieldRuleCode = (typeof FIELD_RULE_CODES)[number];

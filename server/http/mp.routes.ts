@@ -83,17 +83,7 @@ const TICKET_EVENT = /^([1-9]\d{0,9})\./;
 export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
   const router = new Router<MpState>();
 
-  const requireSession: RouterMiddleware<MpState> = async (ctx, next) => {
-    const token = readBearerToken(ctx);
-    const session = token === null ? null : await deps.sessions.authenticate(token);
-    if (session === null)
-      throw mpError({ ok: false, code: 'mp_session_required', message: 'Send Authorization: Bearer <token> from POST /api/mp/login' });
-    const caller = unwrapMp(session);
-    unwrapLimit(ctx, await deps.sessions.limit({ ip: clientIp(ctx), sessionId: caller.sessionId }));
-    ctx.state.caller = caller;
-    ctx.set('Cache-Control', 'no-store');
-    await next();
-  };
+  const requireSession = mpSessionMiddleware(deps.sessions);
   const requireStaff: RouterMiddleware<MpState> = async (ctx, next) => {
     const staff = await deps.staff.staffOf(ctx.state.caller);
     if (!staff)
@@ -223,6 +213,24 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
   return router;
 }
 
+/**
+ * The session check every /api/mp route but login runs: 401 without a live bearer token, then the
+ * call counted against its IP and session (429). Shared by the mini-program's routers.
+ */
+export function mpSessionMiddleware(sessions: MpSessionsService): RouterMiddleware<MpState> {
+  return async (ctx, next) => {
+    const token = readBearerToken(ctx);
+    const session = token === null ? null : await sessions.authenticate(token);
+    if (session === null)
+      throw mpError({ ok: false, code: 'mp_session_required', message: 'Send Authorization: Bearer <token> from POST /api/mp/login' });
+    const caller = unwrapMp(session);
+    unwrapLimit(ctx, await sessions.limit({ ip: clientIp(ctx), sessionId: caller.sessionId }));
+    ctx.state.caller = caller;
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  };
+}
+
 function listItemOf(event: Awaited<ReturnType<EventsService['listPublicEvents']>>[number]) {
   return {
     id: event.id,
@@ -244,7 +252,8 @@ function mpError(refusal: MpRefusal): HttpError {
   return new HttpError(MP_REFUSALS[refusal.code], refusal.code, refusal.message, refusal.details);
 }
 
-function unwrapMp<T>(result: MpResult<T>): T {
+/** A mini-program service's answer, or its refusal thrown as the HTTP error MP_REFUSALS maps it to. */
+export function unwrapMp<T>(result: MpResult<T>): T {
   if (result.ok) return result.value;
   throw mpError(result);
 }

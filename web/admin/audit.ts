@@ -81,6 +81,7 @@ export const AUDIT_ACTIONS = [
   'sidebar.note',
   'sidebar.followup_done',
   'sidebar.share',
+  'card.update',
 ] as const;
 
 /** Prefixes the filter offers as "every action on …" (the API takes a prefix ending in a dot). */
@@ -97,6 +98,7 @@ export const AUDIT_ACTION_GROUPS = [
   'content',
   'contact',
   'sidebar',
+  'card',
 ] as const;
 
 /** The filter's options: each group, then each action, labelled; the value is what the API takes. */

@@ -46,6 +46,7 @@ import { EventAfter1796200000000 } from './1796200000000-event-after';
 import { ChannelsEventForeignKey1796300000000 } from './1796300000000-channels-event-foreign-key';
 import { EventTicketPrice1796400000000 } from './1796400000000-event-ticket-price';
 import { OperatorSessionVia1796500000000 } from './1796500000000-operator-session-via';
+import { Cards1796600000000 } from './1796600000000-cards';
 import { InitMysql1795436218746 } from './mysql/1795436218746-init';
 import { InitSqlite1795436218746 } from './sqlite/1795436218746-init';
 
@@ -104,6 +105,7 @@ export const MIGRATIONS: readonly MigrationClass[] = [
   ChannelsEventForeignKey1796300000000,
   EventTicketPrice1796400000000,
   OperatorSessionVia1796500000000,
+  Cards1796600000000,
 ];
 
 /**

@@ -16,6 +16,8 @@ export const MP_REFUSALS = {
   platform_refused: 502,
   rate_limited: 429,
   not_found: 404,
+  card_not_found: 404,
+  mp_phone_required: 409,
 } as const;
 
 export type MpRefusalCode = keyof typeof MP_REFUSALS;

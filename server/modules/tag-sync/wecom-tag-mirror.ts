@@ -47,7 +47,7 @@ export class WecomTagMirror {
       prepare: async (interaction) => {
         if (interaction.channel !== 'wecom' || !interaction.type.startsWith('external_tag_')) return null;
         const ids = interaction.detail.tagIds;
-        const tagIds = Array.isArray(ids) ? ids : [];
+        const tagIds = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
         const tagType = interaction.detail.tagType === 'tag_group' ? 'tag_group' : 'tag';
         if (interaction.type === 'external_tag_delete') return (m) => this.deleteCorpTags(m, tagIds, tagType);
         const groups = await this.deps.wecom.getCorpTagList(tagType === 'tag' ? { tagIds } : { groupIds: tagIds });

@@ -64,6 +64,10 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/mp/staff/bind': "an admin's one-time binding code makes the session's user staff",
   'POST /api/mp/checkins': "staff only (a bound operator), the admin scanner's check-in",
   'POST /api/mp/content/:code/views': "a session's view of a material through its unguessable code",
+  'GET /api/mp/cards': "a company's rep cards, for a session (what the cards page lists)",
+  'GET /api/mp/cards/:operatorId': "a rep's card, for a session (the view and its share chain recorded)",
+  'POST /api/mp/cards/:operatorId/views': "the session's own viewing time of a card",
+  'POST /api/mp/cards/:operatorId/actions': "the session's contact saves the card, adds the rep or leaves their phone",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);

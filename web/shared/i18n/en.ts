@@ -359,6 +359,8 @@ const en: Messages = {
     mp_phone_code_invalid: 'The phone authorisation expired; authorise again',
     mp_binding_code_invalid: 'The binding code is wrong, used or expired',
     mp_pay_unsupported: 'Register for paid events on the event web page',
+    mp_phone_required: 'Share your phone number first',
+    card_not_found: 'This business card does not exist or is no longer available',
     content_file_type: 'This file is not of a type the material takes (JPEG, PNG, GIF or WebP images, MP4 videos, PDF)',
     range_not_satisfiable: 'The requested part of the file is past its end',
     bad_encoding: 'The file is neither UTF-8 nor GBK: save it again as CSV',
@@ -594,6 +596,7 @@ const en: Messages = {
       cloud_material_twice: 'A material can appear only once in the cloud exhibition',
       cloud_section_size: 'At most 50 items per section',
       note_too_long: 'A note holds at most {maximum} characters',
+      card_material_unknown: 'No such material in the content centre, or it is archived',
     },
     rules: {
       too_big_string: 'At most {maximum} characters',
@@ -701,6 +704,7 @@ const en: Messages = {
       sidebar_note: 'Sidebar: write a sales note',
       sidebar_followup_done: 'Sidebar: close a follow-up',
       sidebar_share: 'Sidebar: send into the chat',
+      card_update: 'Edit business card',
     },
     actionGroups: {
       operator: 'Operators (all)',
@@ -715,6 +719,7 @@ const en: Messages = {
       event: 'Events (all)',
       content: 'Content (all)',
       sidebar: 'WeCom sidebar (all)',
+      card: 'Business cards (all)',
     },
     targets: {
       tag: 'Tag',
@@ -738,6 +743,7 @@ const en: Messages = {
       event: 'Event',
       content: 'Material',
       import: 'Lead import',
+      card: 'Business card',
     },
     fields: {
       startsAt: 'Starts',

@@ -122,6 +122,8 @@ const zhCNCore = {
     mp_phone_code_invalid: '手机号授权已失效，请重新授权',
     mp_binding_code_invalid: '绑定码错误、已使用或已过期',
     mp_pay_unsupported: '付费活动请在活动网页中报名并支付',
+    mp_phone_required: '请先授权手机号',
+    card_not_found: '名片不存在或已停用',
     content_file_type: '文件类型不符（图片支持 JPEG、PNG、GIF、WebP，视频支持 MP4，文档支持 PDF）',
     range_not_satisfiable: '请求的文件范围超出了文件末尾',
     bad_encoding: '文件编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV',
@@ -214,6 +216,7 @@ const zhCNCore = {
       cloud_material_twice: '同一素材在云展厅中只能出现一次',
       cloud_section_size: '每个栏目最多 50 项',
       note_too_long: '备注最多 {maximum} 个字',
+      card_material_unknown: '内容中心里没有这个素材，或已归档',
     },
     rules: {
       too_big_string: '最多 {maximum} 个字符',

@@ -437,6 +437,7 @@ const zhCNScreens = {
       sidebar_note: '侧边栏：写销售备注',
       sidebar_followup_done: '侧边栏：完成跟进',
       sidebar_share: '侧边栏：发送到聊天',
+      card_update: '修改名片',
     },
     actionGroups: {
       operator: '操作员（全部）',
@@ -451,6 +452,7 @@ const zhCNScreens = {
       event: '活动（全部）',
       content: '内容中心（全部）',
       sidebar: '企业微信侧边栏（全部）',
+      card: '名片（全部）',
     },
     targets: {
       tag: '标签',
@@ -474,6 +476,7 @@ const zhCNScreens = {
       event: '活动',
       content: '素材',
       import: '线索导入',
+      card: '名片',
     },
     fields: {
       startsAt: '开始时间',
