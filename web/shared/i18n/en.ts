@@ -1686,6 +1686,7 @@ const en: Messages = {
       save: 'Save the card',
     },
     saved: 'Card saved',
+    readOnly: 'Only an admin or the rep can change this card.',
     unsaved: 'This rep has no card yet: fill it in and save to create it.',
     qr: 'Add-on-WeCom QR code',
     qrHint: "The card's “Add on WeCom” button uses this code; customers who add the rep through it count for the rep's channel.",
