@@ -154,6 +154,7 @@ import { createAdminImportsRouter } from './http/admin-imports.routes';
 import { ImportsService } from './modules/imports/imports.service';
 import { createMpRouter } from './http/mp.routes';
 import { createMpCardsRouter } from './http/mp-cards.routes';
+import { createAdminCardsRouter } from './http/admin-cards.routes';
 import { CardsService } from './modules/cards/cards.service';
 import { CardVisitorsService } from './modules/cards/card-visitors.service';
 import { createAdminMpStaffRouter } from './http/admin-mp-staff.routes';
@@ -1010,6 +1011,7 @@ export function composeServices(p: ComposeParams) {
     createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
     createMpRouter({ sessions: mpSessions, staff: mpStaff, events, registrations, checkins, content }),
     createMpCardsRouter({ sessions: mpSessions, cards, visitors: cardVisitors }),
+    createAdminCardsRouter({ cards, visitors: cardVisitors, auth }),
     createAdminMpStaffRouter({ staff: mpStaff, auth }),
   ];
   // Sandbox mode: the panel's follower search and the skipped clock's offset (kept across restarts).

@@ -50,6 +50,8 @@ const MESSAGES: Record<string, string> = {
   wrong_event: '该门票不属于本活动',
   ticket_expired: '活动已结束，门票已过期',
   platform_refused: '微信暂时无法处理请求，请稍后重试',
+  card_not_found: '名片不存在或已停用',
+  mp_phone_required: '请先授权手机号',
 };
 
 function messageOfStatus(status: number): string {
@@ -333,8 +335,7 @@ export const mpApi = {
   /** NOT YET ON THE SERVER (proposed): the material's title and body or file, for the content page. */
   content: (code: string) => request<Content>('GET', `/api/mp/content/${seg(code)}`),
 
-  // Business cards. NOT YET ON THE SERVER: the mp-api branch has no card routes yet; these are the
-  // calls the card pages make, named so the server side can be written to them.
+  // Business cards (server/http/mp-cards.routes.ts). A view alone makes no relationship; an action does.
   /** A rep's card; `st` is the share token the viewer arrived with (the share chain's last link). */
   card: (operatorId: string | number, st?: string) =>
     request<Card>('GET', `/api/mp/cards/${seg(String(operatorId))}${st ? `?st=${seg(st)}` : ''}`),
@@ -345,8 +346,9 @@ export const mpApi = {
   companyCards: (company: string) => request<{ cards: CardSummary[] }>('GET', `/api/mp/cards?company=${seg(company)}`),
   /**
    * The actions that make a viewer a contact the rep follows (issue 17: a view alone does not):
-   * saving the card to the phone's contacts, opening the rep's WeCom QR. Proposed route.
+   * saving the card to the phone's contacts, opening the rep's WeCom QR, leaving the phone bound
+   * with `phone` first (409 `mp_phone_required` otherwise).
    */
-  cardAction: (operatorId: string | number, body: { action: 'save_contact' | 'add_wecom'; st?: string }) =>
+  cardAction: (operatorId: string | number, body: { action: 'save_contact' | 'add_wecom' | 'leave_phone'; st?: string }) =>
     request<unknown>('POST', `/api/mp/cards/${seg(String(operatorId))}/actions`, body),
 };

@@ -14,7 +14,6 @@ import type { ContactListFilter, ContactScope, ContactsQueryService } from '../m
 import { parseTimelineCursor, TIMELINE_KINDS, type TimelineService } from '../modules/timeline/timeline.service';
 import {
   normalizeTimeZone,
-  normalizeTypedPhone,
   REMARK_MAX_LENGTH,
   type ContactNotesService,
   type UpdateContactNotesResult,
@@ -24,7 +23,7 @@ import type { ManualTaggingService, TaggingResult } from '../modules/tags/manual
 import type { AuditService } from '../modules/audit/audit.service';
 import { actorOf, type AdminState, type AuthMiddleware } from './auth.middleware';
 import { badRequest, notFound } from './http-error';
-import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
+import { idParamSchema, parseInput, parseJsonBody, typedPhoneSchema } from './validate-input';
 import { CONTACT_SEARCH_MAX_CHARS, contactFilterProblemsOf } from '../../web/shared/field-rules';
 
 export interface AdminContactsRouterDeps {
@@ -125,22 +124,7 @@ const bulkTagsSchema = z.union([
 const notesSchema = z
   .strictObject({
     remark: z.string().max(REMARK_MAX_LENGTH).nullable().optional(),
-    phone: z
-      .string()
-      .max(32)
-      .nullable()
-      .transform((text, ctx) => {
-        if (text === null || text.trim() === '') return null;
-        const phone = normalizeTypedPhone(text);
-        if (phone === null)
-          ctx.addIssue({
-            code: 'custom',
-            message: 'Expected a mainland mobile number or +<country code><number>',
-            params: { code: 'phone_format' },
-          });
-        return phone ?? z.NEVER;
-      })
-      .optional(),
+    phone: typedPhoneSchema.optional(),
     // An IANA name; null or '' puts the contact back on the business zone.
     timeZone: z
       .string()

@@ -20,6 +20,8 @@ export interface MpCardsRouterDeps {
  */
 const shareTokenSchema = z.string().max(256).optional();
 const openQuerySchema = z.object({ st: shareTokenSchema });
+// `st` is taken on the reports (the page sends what it arrived with) but attributes nothing more:
+// the view was attributed when the card was opened, and a visitor keeps the share they first came by.
 const viewSchema = z.strictObject({ seconds: z.number().min(0).max(86_400), st: shareTokenSchema });
 const actionSchema = z.strictObject({ action: z.enum(CARD_ACTIONS), st: shareTokenSchema });
 const companyQuerySchema = z.object({ company: z.string().trim().min(1).max(128) });

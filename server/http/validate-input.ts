@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
+import { normalizeTypedPhone } from '../modules/contacts/contact-notes.service';
 import { readJsonBody } from './body';
 import { badRequest } from './http-error';
 
@@ -60,3 +61,23 @@ export const idParamSchema = z
   .regex(/^[1-9]\d{0,9}$/, 'Expected a positive integer id')
   .transform(Number)
   .pipe(z.number().max(2_147_483_647));
+
+/**
+ * A phone an operator types (a contact's notes, a rep's card): normalised by normalizeTypedPhone;
+ * '' or null removes it; anything else is refused as `phone_format`.
+ */
+export const typedPhoneSchema = z
+  .string()
+  .max(32)
+  .nullable()
+  .transform((text, ctx) => {
+    if (text === null || text.trim() === '') return null;
+    const phone = normalizeTypedPhone(text);
+    if (phone === null)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'Expected a mainland mobile number or +<country code><number>',
+        params: { code: 'phone_format' },
+      });
+    return phone ?? z.NEVER;
+  });

@@ -2,9 +2,9 @@
  * @jest-environment jsdom
  */
 /*
- * The business card (pages/card/index) and a company's cards (pages/cards/index). The card routes
- * are the client's proposal (utils/api.ts: card, cardView, cardAction, companyCards) until the
- * server has them.
+ * The business card (pages/card/index) and a company's cards (pages/cards/index), against the
+ * card routes' shapes (server/http/mp-cards.routes.ts; utils/api.ts: card, cardView, cardAction,
+ * companyCards).
  */
 import { FakeWx } from './fake-wx';
 import { loadPage, PageHandle } from './simulate';

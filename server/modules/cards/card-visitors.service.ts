@@ -12,7 +12,7 @@ import type { MpCaller } from '../miniprogram/mp-sessions.service';
 import type { AssignParams, AssignmentView } from '../sales/sales-assignment.service';
 import type { TaskQueue, TaskResult } from '../tasks/task-queue.service';
 import { chainsOf, contactNames, ensureShare, findShareById, findShareByToken, type ChainLink } from './card-shares';
-import type { CardOwner, CardsService, PublicCard } from './cards.service';
+import type { CardsService, PublicCard } from './cards.service';
 
 /** The task that tells a rep by WeCom app message that someone new opened their card. */
 export const CARD_VIEWER_NOTIFY = 'card_viewer_notify';
@@ -154,7 +154,8 @@ export class CardVisitorsService {
       );
       if (added === 0) return;
       const [view] = await m.query<{ id: number | string; detail: unknown }[]>(
-        "SELECT id, detail FROM interactions WHERE contact_id = ? AND type = 'card_view' AND ref_type = 'card' AND ref_id = ? ORDER BY id DESC LIMIT 1",
+        "SELECT id, detail FROM interactions WHERE contact_id = ? AND type = 'card_view' AND ref_type = 'card' AND ref_id = ? " +
+          'ORDER BY id DESC LIMIT 1',
         [p.caller.contactId, String(p.operatorId)],
       );
       if (!view) return;
@@ -230,8 +231,9 @@ export class CardVisitorsService {
       params.push(after.at, after.at, after.id);
     }
     const rows = await this.deps.dataSource.query<VisitorRow[]>(
-      'SELECT v.id, v.contact_id, COALESCE(c.remark, c.name) AS name, c.avatar_url, v.first_viewed_at, v.last_viewed_at, v.views, v.seconds, ' +
-        'v.first_share_id, v.relation, v.became_contact_at, v.became_contact_by FROM card_visitors v LEFT JOIN contacts c ON c.id = v.contact_id ' +
+      'SELECT v.id, v.contact_id, COALESCE(c.remark, c.name) AS name, c.avatar_url, v.first_viewed_at, v.last_viewed_at, ' +
+        'v.views, v.seconds, v.first_share_id, v.relation, v.became_contact_at, v.became_contact_by ' +
+        'FROM card_visitors v LEFT JOIN contacts c ON c.id = v.contact_id ' +
         `WHERE ${where.join(' AND ')} ORDER BY v.last_viewed_at DESC, v.id DESC LIMIT ${limit + 1}`,
       params,
     );
@@ -274,17 +276,13 @@ export class CardVisitorsService {
       { operator_id: number | string; contact_id: number | string; first_share_id: number | string | null }[]
     >("SELECT operator_id, contact_id, first_share_id FROM card_visitors WHERE id = ? AND notify_status = 'pending'", [visitorId]);
     if (!row) return { id: task.id, ok: true };
-    const owner: CardOwner | null = await this.deps.cards.findOwner(Number(row.operator_id));
-    const skip = !this.deps.agent
-      ? 'WeCom is not configured'
-      : !owner
-        ? 'no card or operator'
-        : !owner.wecomUserId
-          ? 'the operator has no WeCom userid'
-          : null;
-    if (skip !== null || !this.deps.agent || !owner?.wecomUserId) {
+    const owner = await this.deps.cards.findOwner(Number(row.operator_id));
+    const agent = this.deps.agent;
+    const toUser = owner?.wecomUserId ?? null;
+    if (!agent || toUser === null) {
+      const reason = !agent ? 'WeCom is not configured' : !owner ? 'no card or operator' : 'the operator has no WeCom userid';
       await manager.query("UPDATE card_visitors SET notify_status = 'skipped' WHERE id = ? AND notify_status = 'pending'", [visitorId]);
-      this.deps.logger.info('card viewer notification skipped', { visitorId, reason: skip });
+      this.deps.logger.info('card viewer notification skipped', { visitorId, reason });
       return { id: task.id, ok: true };
     }
     const claimed = await executeCountingRows(
@@ -300,7 +298,7 @@ export class CardVisitorsService {
     const via = chain.at(-1);
     const content = `有新访客查看了你的名片：「${who}」${via ? `，由「${via.name ?? `#${via.contactId}`}」转发` : ''}。`;
     try {
-      await this.deps.agent.sendTextMessage({ toUser: owner.wecomUserId, content });
+      await agent.sendTextMessage({ toUser, content });
       await manager.query("UPDATE card_visitors SET notify_status = 'sent' WHERE id = ?", [visitorId]);
     } catch (error) {
       // The call may have reached WeCom (a timeout after sending): never sent again automatically.

@@ -181,7 +181,8 @@ export class CardsService {
       'SELECT o.id, o.username, o.display_name, o.role, c.title, c.company, c.operator_id AS has_card, ' +
         '(SELECT COUNT(*) FROM card_visitors v WHERE v.operator_id = o.id) AS visitors, ' +
         "(SELECT COUNT(*) FROM card_visitors v WHERE v.operator_id = o.id AND v.relation = 'contact') AS contacts " +
-        `FROM operators o LEFT JOIN cards c ON c.operator_id = o.id WHERE o.disabled = 0${p.onlyOperatorId === null ? '' : ' AND o.id = ?'} ORDER BY o.id`,
+        'FROM operators o LEFT JOIN cards c ON c.operator_id = o.id ' +
+        `WHERE o.disabled = 0${p.onlyOperatorId === null ? '' : ' AND o.id = ?'} ORDER BY o.id`,
       p.onlyOperatorId === null ? [] : [p.onlyOperatorId],
     );
     return rows.map((row) => ({
@@ -251,12 +252,14 @@ export class CardsService {
         const values = [p.title, p.company, p.phone, p.avatarUrl, p.intro, JSON.stringify(p.materialIds), now];
         if (current)
           await manager.query(
-            'UPDATE cards SET title = ?, company = ?, phone = ?, avatar_url = ?, intro = ?, material_ids = ?, updated_at = ? WHERE operator_id = ?',
+            'UPDATE cards SET title = ?, company = ?, phone = ?, avatar_url = ?, intro = ?, material_ids = ?, updated_at = ? ' +
+              'WHERE operator_id = ?',
             [...values, p.operatorId],
           );
         else
           await manager.query(
-            'INSERT INTO cards (title, company, phone, avatar_url, intro, material_ids, updated_at, operator_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            'INSERT INTO cards (title, company, phone, avatar_url, intro, material_ids, updated_at, operator_id, created_at) ' +
+              'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
             [...values, p.operatorId, now],
           );
         const before = current

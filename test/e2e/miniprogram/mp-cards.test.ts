@@ -100,7 +100,7 @@ describeEachDatabase('mini-program: business cards', (db) => {
     ).map((row) => ({ views: Number(row.views), seconds: Number(row.seconds), relation: row.relation, by: row.became_contact_by }));
   const notifyReps = () => stack.services.queue.runOnce({ handlers: stack.services.cardVisitors.handlers() });
 
-  it('a forward of a forward is a chain: C came through B, who came through A; shares on the sharers’ timelines; the rep told once per viewer', async () => {
+  it('a forward of a forward is a chain (C through B through A), on the sharers’ timelines too; the rep told once per viewer', async () => {
     const [a, b, c, d] = [await login(), await login(), await login(), await login()];
     const cardA = await open(a.token);
     expect(cardA).toEqual({
@@ -196,7 +196,7 @@ describeEachDatabase('mini-program: business cards', (db) => {
     expect(statuses.filter((s) => Number(s.operator_id) === otherRep).map((s) => s.notify_status)).toEqual(['skipped']);
   });
 
-  it('an action makes the viewer the rep’s contact and one lead; leave_phone needs a phone; add_wecom through the card’s code keeps the attribution', async () => {
+  it('an action makes the viewer a contact and one lead; leave_phone needs a phone; the WeCom add keeps the channel', async () => {
     const unionid = 'oUnionCardViewer0000000000001';
     const viewer = await login(unionid);
     await open(viewer.token);
@@ -249,5 +249,21 @@ describeEachDatabase('mini-program: business cards', (db) => {
       .expect(200);
     expect(list.body).toEqual({ cards: [{ operatorId: repId, name: 'chen', title: '客户经理', avatarUrl: null }] });
     await as(viewer.token).get('/api/mp/cards').expect(400);
+  });
+
+  it('the rep opening their own card is no visitor, and whoever comes through the rep’s token came straight from the rep', async () => {
+    const rep = await login();
+    const issued = await stack.services.mpStaff.issueBindingCode({ operatorId: repId, actor: { operatorId: null, ip: null } });
+    await as(rep.token)
+      .post('/api/mp/staff/bind', { code: issued?.code ?? '' })
+      .expect(200);
+    const own = await open(rep.token);
+    expect(await visitorOf(rep.contactId)).toEqual([]);
+    expect(await interactionsOf(rep.contactId, 'card_view')).toEqual([]);
+    const viewer = await login();
+    await open(viewer.token, own.shareToken);
+    expect((await interactionsOf(viewer.contactId, 'card_view'))[0].detail).toMatchObject({ sharedBy: null, chain: [] });
+    expect(await interactionsOf(rep.contactId, 'card_share')).toEqual([]);
+    expect((await open(rep.token)).shareToken).toBe(own.shareToken);
   });
 });

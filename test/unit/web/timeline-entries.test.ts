@@ -63,6 +63,37 @@ describe('timeline entries as the contact page shows them', () => {
     expect(subscribe).toMatchObject({ label: '关注', words: null, facts: [{ label: 'OpenID', value: 'o_1' }] });
   });
 
+  it("shows a business card's view with who forwarded it, the share chain in order", () => {
+    const entry = describeTimelineItem(
+      {
+        kind: 'interaction',
+        direction: 'in',
+        id: 9,
+        type: 'card_view',
+        channel: 'mp',
+        at: '2026-12-07T08:00:00.000Z',
+        detail: {
+          operatorId: 3,
+          repName: '陈晓',
+          sharedBy: { contactId: 12, name: '王五' },
+          chain: [
+            { contactId: 11, name: '张三' },
+            { contactId: 12, name: '王五' },
+          ],
+          seconds: 42,
+        },
+      },
+      zh,
+    );
+    expect(entry).toMatchObject({ label: '查看名片', words: '陈晓' });
+    expect(entry.facts).toEqual([
+      { label: '销售编号', value: '3' },
+      { label: '转发人', value: '王五' },
+      { label: '转发链', value: '张三 → 王五' },
+      { label: '停留（秒）', value: '42' },
+    ]);
+  });
+
   it('never shows a code: an unknown type or channel reads as a generic label', () => {
     const entry = describeTimelineItem(
       { kind: 'interaction', direction: 'in', id: 1, type: 'brand_new_event', channel: 'fax', at: '2026-11-20T08:00:00.000Z', detail: {} },
