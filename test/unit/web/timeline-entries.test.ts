@@ -85,13 +85,9 @@ describe('timeline entries as the contact page shows them', () => {
       },
       zh,
     );
-    expect(entry).toMatchObject({ label: '查看名片', words: '陈晓' });
-    expect(entry.facts).toEqual([
-      { label: '销售编号', value: '3' },
-      { label: '转发人', value: '王五' },
-      { label: '转发链', value: '张三 → 王五' },
-      { label: '停留（秒）', value: '42' },
-    ]);
+    // The sharer, the chain and the time are in the words (card-ui's cardWords), not repeated behind 详情.
+    expect(entry).toMatchObject({ label: '查看名片', words: '陈晓 的名片 · 经 张三 → 王五 转发 · 停留 42 秒' });
+    expect(entry.facts).toEqual([{ label: '销售编号', value: '3' }]);
   });
 
   it('never shows a code: an unknown type or channel reads as a generic label', () => {
