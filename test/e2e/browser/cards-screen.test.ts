@@ -88,7 +88,7 @@ describe('the 名片 screen', () => {
     await fillInput(page, 'card-title', '华东区销售经理');
     await fillInput(page, 'card-company', '飞轮智能制造');
     await fillInput(page, 'card-phone', '13800138000');
-    await fillInput(page, 'card-intro', '十年机床行业经验，欢迎咨询选型与报价。');
+    await page.fill('textarea[data-test=card-intro], [data-test=card-intro] textarea', '十年机床行业经验，欢迎咨询选型与报价。');
     await page.click('[data-test=card-materials]');
     await pickOption('五轴加工中心产品手册');
     await page.keyboard.press('Escape');
