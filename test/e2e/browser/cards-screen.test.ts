@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { type Browser, type Page } from 'playwright-core';
-import { fillInput, launchChromium, openSignedIn, screenshot, waitForPage } from '../../support/browser';
+import { fillInput, launchChromium, openSignedIn, screenshot, signIn, waitForPage } from '../../support/browser';
 import { ADMIN_WEB_ROOT } from '../../support/build-web';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/test-stack';
@@ -24,6 +24,8 @@ describe('the 名片 screen', () => {
   let browser: Browser;
   let page: Page;
   let repId = 0;
+  /** The viewers' contacts: 李四 stayed a visitor, 王五 became the rep's contact. */
+  const viewers = { li: 0, wang: 0 };
 
   const url = (p: string) => `${stack.baseUrl}/admin${p}`;
   const pickOption = (label: string) => page.locator('.el-select-dropdown__item:visible', { hasText: label }).first().click();
@@ -126,6 +128,8 @@ describe('the 名片 screen', () => {
     await mp(wang.token).post(`/api/mp/cards/${repId}/views`, { seconds: 65, st }).expect(204);
     await mp(wang.token).post(`/api/mp/cards/${repId}/actions`, { action: 'add_wecom', st }).expect(200);
     await stack.services.reactions.idle();
+    viewers.li = li.contactId;
+    viewers.wang = wang.contactId;
 
     await page.goto(url(`/cards?operator=${repId}&tab=visitors`));
     const wangRow = page.locator(`[data-test=card-visitors] .visitor-row-${wang.contactId}`);
@@ -151,5 +155,30 @@ describe('the 名片 screen', () => {
     const view = page.locator('[data-test=timeline-item]', { hasText: '查看名片' }).first();
     await view.waitFor();
     await expect(view.innerText()).resolves.toContain('张销售 的名片 · 经 张三 → 李四 转发');
+  });
+
+  it("a sales rep sees their own card alone, and only the rows of visitors who became their contact open the contact's page", async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    try {
+      const rep = await context.newPage();
+      await rep.goto(url('/'));
+      await rep.waitForURL(/\/admin\/login/);
+      await signIn(rep, 'rep-zhang', 'rep-zhang-password-1');
+      await rep.waitForURL(/\/admin\/contacts$/);
+      await rep.click('[data-test=menu-cards]');
+      await rep.locator('[data-test=card-editor]').waitFor();
+      // No rep to pick: the card is theirs, and they may change it.
+      await expect(rep.locator('[data-test=cards-operator]').count()).resolves.toBe(0);
+      await expect(rep.locator('input[data-test=card-title], [data-test=card-title] input').inputValue()).resolves.toBe('华东区销售经理');
+      await rep.locator('[data-test=card-save]').waitFor();
+
+      await rep.locator('.el-tabs__item', { hasText: '访客' }).click();
+      // A mere visitor's row does not open (their page is not the rep's to read); a contact's does.
+      await rep.locator(`[data-test=card-visitors] .visitor-row-${viewers.li}`).click();
+      await rep.locator(`[data-test=card-visitors] .visitor-row-${viewers.wang}`).click();
+      await rep.waitForURL(new RegExp(`/admin/contacts/${viewers.wang}$`));
+    } finally {
+      await context.close();
+    }
   });
 });
