@@ -52,6 +52,11 @@ const ianaTimeZone = z
     }
   });
 
+/** scrypt's N for passwords: OWASP's minimum (why: server/modules/operators/password-hash.ts). */
+export const OWASP_SCRYPT_N = 2 ** 14;
+/** The least PASSWORD_SCRYPT_N accepted, outside production only: for test suites. */
+export const MIN_SCRYPT_N = 2 ** 10;
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -89,6 +94,15 @@ const envSchema = z.object({
   CALLBACK_MAX_AGE_S: z.coerce.number().int().min(0).default(300),
   ADMIN_USERNAME: optionalText,
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  // scrypt's cost for new password hashes (server/modules/operators/password-hash.ts): the OWASP
+  // minimum by default; a test suite may go lower, production may not (checked below).
+  PASSWORD_SCRYPT_N: z.coerce
+    .number()
+    .int()
+    .min(MIN_SCRYPT_N)
+    .max(2 ** 20)
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+    .default(OWASP_SCRYPT_N),
   PUBLIC_BASE_URL: url,
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   TRUST_PROXY: z.stringbool().default(false),
@@ -196,6 +210,8 @@ export interface Config {
   wecomApiBase: string | null;
   callbackMaxAgeSeconds: number;
   bootstrapAdmin: { username: string; password: string } | null;
+  /** scrypt's N for new password hashes (a power of two; at least 2^14 in production). */
+  passwordScryptN: number;
   /**
    * Take the client IP (audit log, login throttling) from X-Forwarded-For. Only behind a proxy
    * that sets it: otherwise any client can write whatever IP it likes there.
@@ -327,6 +343,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   // set-up must not quietly accept callbacks signed with the published sandbox keys.
   const production = e.NODE_ENV === 'production';
   const sandbox = e.SANDBOX === 'on' || (e.SANDBOX === 'auto' && !production && !hasOfficialAccount && !hasWecom);
+  if (production && e.PASSWORD_SCRYPT_N < OWASP_SCRYPT_N) {
+    throw new ConfigError(
+      `Invalid configuration:\n  PASSWORD_SCRYPT_N: cannot be below ${OWASP_SCRYPT_N} (the OWASP minimum) with NODE_ENV=production`,
+    );
+  }
   if (e.SANDBOX === 'on' && production) {
     throw new ConfigError('Invalid configuration:\n  SANDBOX: cannot be on with NODE_ENV=production (the sandbox keys are public)');
   }
@@ -386,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     wecomApiBase: e.WECOM_API_BASE?.replace(/\/+$/, '') ?? null,
     callbackMaxAgeSeconds: e.CALLBACK_MAX_AGE_S,
     bootstrapAdmin: e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
+    passwordScryptN: e.PASSWORD_SCRYPT_N,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     businessTimeZone: e.BUSINESS_TIMEZONE,

@@ -17,12 +17,6 @@ const API_BASES: Record<EnvVersion, string> = {
   release: 'https://flywheel.example.com',
 };
 
-/** Subscribe-message template ids (公共模板库 → 我的模板): public identifiers, not secrets. */
-export const SUBSCRIBE_TEMPLATES = {
-  /** 活动开始提醒: sent before an event the user registered for starts. */
-  eventReminder: 'REPLACE_WITH_EVENT_REMINDER_TEMPLATE_ID',
-};
-
 export const API_BASE_OVERRIDE_KEY = 'fw:apiBase';
 
 export function envVersion(): EnvVersion {

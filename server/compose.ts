@@ -47,6 +47,7 @@ import { createWecomContactReaction } from './modules/contacts/wecom-contact.rea
 import { createFailedWorkSources, FailedWorkService } from './modules/failed-work/failed-work.service';
 import { InteractionsService, type RecordResult } from './modules/interactions/interactions.service';
 import { OperatorsService } from './modules/operators/operators.service';
+import { PasswordHasher } from './modules/operators/password-hash';
 import { reactionsWant } from './modules/reactions/reaction';
 import { ReactionsWorker } from './modules/reactions/reactions.worker';
 import { ScoringService } from './modules/scoring/scoring.service';
@@ -235,7 +236,15 @@ function countOutcome(outcome: { done: number; retried: number; failed: number }
  * Operators and the audit log alone, for the server and for `npm run admin` (which needs no
  * platform clients). Part of the composition root: composeServices builds them through this.
  */
-export function composeOperators(p: { dataSource: DataSource; clock: Clock; logger: Logger; transactor?: Transactor; metrics?: Metrics }) {
+export function composeOperators(p: {
+  dataSource: DataSource;
+  clock: Clock;
+  logger: Logger;
+  /** scrypt's N for new password hashes (config.passwordScryptN). */
+  passwordScryptN: number;
+  transactor?: Transactor;
+  metrics?: Metrics;
+}) {
   const transactor = p.transactor ?? new Transactor(p.dataSource);
   const audit = new AuditService({ dataSource: p.dataSource, clock: p.clock });
   const operators = new OperatorsService({
@@ -244,6 +253,7 @@ export function composeOperators(p: { dataSource: DataSource; clock: Clock; logg
     clock: p.clock,
     logger: p.logger,
     audit,
+    passwords: new PasswordHasher(p.passwordScryptN),
     metrics: p.metrics,
   });
   return { audit, operators };
@@ -305,7 +315,14 @@ export function composeServices(p: ComposeParams) {
   });
 
   const operatorClock = p.operatorClock ?? clock;
-  const { audit, operators } = composeOperators({ dataSource, transactor, clock: operatorClock, logger, metrics });
+  const { audit, operators } = composeOperators({
+    dataSource,
+    transactor,
+    clock: operatorClock,
+    logger,
+    metrics,
+    passwordScryptN: config.passwordScryptN,
+  });
   const queue = new TaskQueue({ dataSource, clock, holder, logger });
   const tagSync = new TagSyncService({
     dataSource,
@@ -1009,7 +1026,18 @@ export function composeServices(p: ComposeParams) {
     createAdminImportsRouter({ imports, auth, maxBytes: config.importMaxBytes }),
     createAdminEventCloudRouter({ cloud: eventCloud, auth }),
     createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
-    createMpRouter({ sessions: mpSessions, staff: mpStaff, events, registrations, checkins, content }),
+    createMpRouter({
+      sessions: mpSessions,
+      staff: mpStaff,
+      events,
+      registrations,
+      checkins,
+      content,
+      cloud: eventCloud,
+      surveys,
+      // The reminder's template is the one every exhibition notice goes by (exhibition-send.ts).
+      subscribeTemplateIds: config.events.reminder.mpTemplateId === null ? [] : [config.events.reminder.mpTemplateId],
+    }),
     createMpCardsRouter({ sessions: mpSessions, cards, visitors: cardVisitors }),
     createAdminCardsRouter({ cards, visitors: cardVisitors, auth }),
     createAdminMpStaffRouter({ staff: mpStaff, auth }),

@@ -29,7 +29,6 @@ const MESSAGES: Record<string, string> = {
   mp_user_blocked: '该微信用户暂时无法使用本服务',
   mp_phone_code_invalid: '手机号授权已失效，请重新授权',
   mp_binding_code_invalid: '绑定码错误、已使用或已过期',
-  mp_pay_unsupported: '付费活动请在活动网页中报名并支付',
   forbidden: '没有权限执行此操作',
   mp_staff_only: '仅工作人员可使用签到功能',
   not_found: '找不到该内容',
@@ -47,8 +46,15 @@ const MESSAGES: Record<string, string> = {
   ticket_revoked: '该门票已取消',
   ticket_waitlisted: '该报名仍在候补中',
   ticket_unpaid: '该门票尚未支付',
+  already_purchased: '该门票已支付',
+  registration_not_found: '您尚未报名本活动',
+  pay_not_configured: '暂不支持在线支付',
+  pay_order_failed: '暂时无法发起支付，请稍后重试',
   wrong_event: '该门票不属于本活动',
   ticket_expired: '活动已结束，门票已过期',
+  not_registered: '您未报名本活动',
+  survey_not_found: '本活动没有调查问卷',
+  already_answered: '您已提交过本问卷',
   platform_refused: '微信暂时无法处理请求，请稍后重试',
   card_not_found: '名片不存在或已停用',
   mp_phone_required: '请先授权手机号',
@@ -220,12 +226,21 @@ export interface EventDetail extends EventSummary {
   registered: number;
   fields: RegistrationField[];
   agenda: { time: string; title: string; speaker?: string | null }[] | null;
-  /** Paid events are registered for on the H5 page (409 mp_pay_unsupported here). */
+  /** A paid event's price (fen): its registration is unpaid until wx.requestPayment's order is paid. */
   ticketPriceFen?: number | null;
   /** This user's ticket for the event, when registered. */
   myRegistration?: Ticket | null;
-  /** The reminder templates the server sends with (its mp_subscribe driver); config.ts's when absent. */
-  subscribeTemplateIds?: string[];
+}
+
+/** GET /api/mp/config: what the server decides for the pages. */
+export interface MpConfig {
+  /** The subscribe-message templates to ask consent for at registration (the event reminder's; empty when not configured). */
+  subscribeTemplateIds: string[];
+}
+
+export interface Benefit {
+  kind: 'gift' | 'coupon';
+  description: string;
 }
 
 /** One of GET /api/mp/me/tickets's items (registrations.service.ts ContactTicket). */
@@ -238,14 +253,33 @@ export interface Ticket {
   endsAt: string;
   name: string;
   status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
-  checkedIn: { gate: string; at: string } | null;
+  /** The check-in, with the benefit granted at it. */
+  checkedIn: { gate: string; at: string; benefit: Benefit | null } | null;
   ticket: { token: string; qrImageUrl: string };
 }
 
+/** wx.requestPayment's parameters as the server signed them (appId: the mini-program's, signed over). */
+export interface PayParams {
+  appId: string;
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA';
+  paySign: string;
+}
+
+/** A paid registration's order (registrations.service.ts RegistrationPayment). */
+export interface Payment {
+  orderId: number;
+  payParams: PayParams;
+}
+
 export interface Registered {
-  registrationId: number | string;
+  registrationId: number;
   status: string;
   ticket: { token: string; qrImageUrl: string };
+  /** A paid event's: the registration is `unpaid` until this order is paid. */
+  payment?: Payment;
 }
 
 export interface CheckinResult {
@@ -253,7 +287,7 @@ export interface CheckinResult {
   registrationId: number;
   gate: string;
   checkedInAt: string;
-  benefit: { kind: 'gift' | 'coupon'; description: string } | null;
+  benefit: Benefit | null;
 }
 
 /** wx.requestSubscribeMessage's answer per template id: accept, reject, ban or filter. */
@@ -301,15 +335,57 @@ export interface CardSummary {
   avatarUrl: string | null;
 }
 
+export type ContentKind = 'article' | 'image' | 'video' | 'pdf';
+
+/** GET /api/mp/content/:code. */
 export interface Content {
   code: string;
   title: string;
-  kind: 'article' | 'image' | 'video' | 'pdf';
-  /** An article's HTML (for <rich-text>). */
-  body?: string | null;
-  /** A video's, image's or PDF's file. */
-  fileUrl?: string | null;
+  kind: ContentKind;
+  summary: string | null;
+  /** An article's HTML (for <rich-text>), rendered and escaped on the server as its web page is. */
+  body: string | null;
+  /** The file (an image, video or PDF, or an article's cover), a path on the server. */
+  fileUrl: string | null;
 }
+
+export interface CloudItem {
+  code: string;
+  title: string;
+  kind: ContentKind;
+  summary: string | null;
+  /** An image material's file, a path on the server. */
+  cover: string | null;
+}
+
+export type CloudSection = 'materials' | 'products' | 'cases';
+
+/** GET /api/mp/events/:id/cloud: the event's cloud exhibition (云展厅). */
+export interface Cloud {
+  event: { id: number; name: string; startsAt: string; endsAt: string };
+  sections: Record<CloudSection, CloudItem[]>;
+}
+
+export interface SurveyQuestion {
+  key: string;
+  kind: 'single' | 'multiple' | 'text';
+  label: string;
+  required: boolean;
+  options?: string[];
+}
+
+/** GET /api/mp/events/:id/survey: the event's survey for this user (a registrant). */
+export interface Survey {
+  eventId: number;
+  eventName: string;
+  title: string;
+  satisfactionLabel: string;
+  questions: SurveyQuestion[];
+  answered: boolean;
+}
+
+/** `satisfaction` (1–5) and each question's answer by key. */
+export type SurveyAnswers = { satisfaction: number } & Record<string, string | string[] | number>;
 
 // ---- Calls ----
 
@@ -317,12 +393,25 @@ export const mpApi = {
   /** The phone number behind getPhoneNumber's code, exchanged on the server (phonenumber.getPhoneNumber). */
   phone: (code: string) => request<{ phone: string }>('POST', '/api/mp/phone', { code }),
   me: () => request<MpMe>('GET', '/api/mp/me'),
+  config: () => request<MpConfig>('GET', '/api/mp/config'),
   subscribeConsent: (body: { result: SubscribeResult; reportKey: string }) => request<unknown>('POST', '/api/mp/subscribe-consent', body),
   events: () => request<{ items: EventSummary[] }>('GET', '/api/mp/events'),
   event: (id: string | number) => request<EventDetail>('GET', `/api/mp/events/${seg(String(id))}`),
   register: (id: string | number, body: { answers: Record<string, string>; consent: true }) =>
     request<Registered>('POST', `/api/mp/events/${seg(String(id))}/registrations`, body),
-  myTickets: () => request<{ items: Ticket[] }>('GET', '/api/mp/me/tickets'),
+  /** `eventId`: that event's ticket only. */
+  myTickets: (eventId?: string | number) =>
+    request<{ items: Ticket[] }>('GET', `/api/mp/me/tickets${eventId === undefined ? '' : `?eventId=${seg(String(eventId))}`}`),
+  /** Opening the cloud exhibition is its visit. */
+  cloud: (eventId: string | number) => request<Cloud>('GET', `/api/mp/events/${seg(String(eventId))}/cloud`),
+  /** 在线咨询: the question goes to the user's rep. */
+  consult: (eventId: string | number, question: string) =>
+    request<{ consultId: string; assigned: boolean }>('POST', `/api/mp/events/${seg(String(eventId))}/cloud/consult`, { question }),
+  survey: (eventId: string | number) => request<Survey>('GET', `/api/mp/events/${seg(String(eventId))}/survey`),
+  answerSurvey: (eventId: string | number, answers: SurveyAnswers) =>
+    request<{ status: 'answered' }>('POST', `/api/mp/events/${seg(String(eventId))}/survey/answers`, { answers }),
+  /** 去支付: this user's unpaid registration of the event, its order's parameters again. */
+  pay: (eventId: string | number) => request<Payment>('POST', `/api/mp/events/${seg(String(eventId))}/registrations/pay`),
   /** `nonce` names this scan: sent again after a lost answer, the server gives the first answer. */
   checkin: (body: { ticket: string; gate?: string; nonce: string }) => request<CheckinResult>('POST', '/api/mp/checkins', body),
   bindStaff: (code: string) => request<{ staff: MpMe['staff'] }>('POST', '/api/mp/staff/bind', { code }),
@@ -332,7 +421,7 @@ export const mpApi = {
   /** The read time so far (seconds in all) of the view `viewKey` names. */
   contentReadTime: (code: string, viewKey: string, seconds: number) =>
     request<unknown>('POST', `/api/mp/content/${seg(code)}/views`, { viewKey, seconds }),
-  /** NOT YET ON THE SERVER (proposed): the material's title and body or file, for the content page. */
+  /** The material's title and body or file, for the content page (no view: contentView reports it). */
   content: (code: string) => request<Content>('GET', `/api/mp/content/${seg(code)}`),
 
   // Business cards (server/http/mp-cards.routes.ts). A view alone makes no relationship; an action does.

@@ -69,15 +69,23 @@ export class WechatPayClient {
     return this.params.merchant.appId;
   }
 
-  /** JSAPI下单, then the client's pay-sign parameters (signed with the merchant key). */
+  /**
+   * JSAPI下单, then the client's pay-sign parameters (signed with the merchant key over `appId`).
+   * `appId`: the app the payer's openid belongs to, the merchant's own (the Official Account's) by
+   * default; a mini-program's takes the same call (小程序支付 is JSAPI下单 with its appid) when
+   * that appid is bound to the merchant (AppID账号关联), which WeChat Pay checks.
+   */
   async prepayJsapi(p: {
     outTradeNo: string;
     description: string;
     notifyUrl: string;
     totalFen: number;
     openid: string;
+    appId?: string;
   }): Promise<JsapiPayParams> {
     const result = await this.pay.transactions_jsapi({
+      // The package signs the pay-sign over the request's appid, so the sheet opens in that app.
+      ...(p.appId === undefined ? {} : { appid: p.appId }),
       description: p.description,
       out_trade_no: p.outTradeNo,
       notify_url: p.notifyUrl,

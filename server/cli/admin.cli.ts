@@ -34,6 +34,8 @@ export interface AdminCliParams {
   writeError: (line: string) => void;
   /** For the message: where to log in. */
   publicBaseUrl: string;
+  /** scrypt's N for the new password's hash (config.passwordScryptN). */
+  passwordScryptN: number;
 }
 
 /** Runs one command against an initialized, migrated DataSource; returns the exit code. */
@@ -59,7 +61,12 @@ export async function runAdminCommand(params: AdminCliParams): Promise<number> {
     );
     return 2;
   }
-  const { operators } = composeOperators({ dataSource: params.dataSource, clock: params.clock, logger: params.logger });
+  const { operators } = composeOperators({
+    dataSource: params.dataSource,
+    clock: params.clock,
+    logger: params.logger,
+    passwordScryptN: params.passwordScryptN,
+  });
   const result = await operators.resetPassword({ username: args[0] });
   if (!result.ok) {
     params.writeError(`no operator named "${args[0]}"`);
@@ -88,7 +95,14 @@ export async function runAdminCli(params: CliIo): Promise<number> {
   await dataSource.initialize();
   try {
     await runMigrationsWithLock({ dataSource, holder: `admin-cli:${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, logger });
-    return await runAdminCommand({ ...params, dataSource, clock: systemClock, logger, publicBaseUrl: config.publicBaseUrl });
+    return await runAdminCommand({
+      ...params,
+      dataSource,
+      clock: systemClock,
+      logger,
+      publicBaseUrl: config.publicBaseUrl,
+      passwordScryptN: config.passwordScryptN,
+    });
   } finally {
     await dataSource.destroy();
   }

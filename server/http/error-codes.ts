@@ -101,6 +101,8 @@ export const ERROR_CODES = [
   'event_not_ended',
   /** 404: the event has no survey. */
   'survey_not_found',
+  /** 403: only the event's registrants may do this (its survey in the mini-program). */
+  'not_registered',
   /** 400: a survey link's token is malformed or its signature is not ours. */
   'invalid_survey_token',
   /** 409: this person answered the survey already. */
@@ -124,8 +126,6 @@ export const ERROR_CODES = [
   'mp_phone_code_invalid',
   /** 400: the staff binding code is wrong, used or expired. */
   'mp_binding_code_invalid',
-  /** 409: a paid event cannot be registered for in the mini-program (the H5 page takes the payment). */
-  'mp_pay_unsupported',
   /** 409: leaving a phone on a card needs the phone shared first (POST /api/mp/phone). */
   'mp_phone_required',
   // The business card (server/modules/cards).

@@ -1,8 +1,10 @@
 import Router, { type RouterContext, type RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
 import type { CheckinsService } from '../modules/exhibitions/checkins.service';
+import type { EventCloudService, PublicCloudItem } from '../modules/exhibitions/event-cloud.service';
 import type { EventsService } from '../modules/exhibitions/events.service';
 import type { RegistrationsService } from '../modules/exhibitions/registrations.service';
+import type { SurveysService } from '../modules/exhibitions/surveys.service';
 import type { ContentService } from '../modules/content/content.service';
 import { MP_REFUSALS, type MpRefusal, type MpResult } from '../modules/miniprogram/mp-refusal';
 import type { MpCaller, MpSessionsService } from '../modules/miniprogram/mp-sessions.service';
@@ -10,7 +12,7 @@ import type { MpStaff, MpStaffService } from '../modules/miniprogram/mp-staff.se
 import { readBearerToken } from './auth.middleware';
 import { clientIp, unwrapExhibition } from './exhibition-answers';
 import { HttpError } from './http-error';
-import { idParamSchema, parseJsonBody } from './validate-input';
+import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 
 export interface MpRouterDeps {
   sessions: MpSessionsService;
@@ -19,6 +21,10 @@ export interface MpRouterDeps {
   registrations: RegistrationsService;
   checkins: CheckinsService;
   content: ContentService;
+  cloud: EventCloudService;
+  surveys: SurveysService;
+  /** The subscribe-message templates the register page asks consent for (the event reminder's, when configured). */
+  subscribeTemplateIds: readonly string[];
 }
 
 /** Koa state on /api/mp routes after `requireSession`: the caller, and (after `requireStaff`) their operator. */
@@ -68,6 +74,11 @@ const viewSchema = z.strictObject({
   seconds: z.number().min(0).max(86_400).optional(),
   eventId: z.number().int().positive().max(2_147_483_647).nullable().optional(),
 });
+const ticketsQuerySchema = z.object({ eventId: idParamSchema.optional() });
+/** Types and bounds only: the cloud service checks the question (CONSULT_MAX_CHARS) and answers validation_failed. */
+const consultSchema = z.strictObject({ question: z.string().max(5000) });
+/** `satisfaction` (1–5) and each question's answer by key, checked against the survey as the H5 page's are. */
+const surveyAnswerSchema = z.strictObject({ answers: z.record(z.string().max(32), z.unknown()) });
 /** A content link's code (content.service.ts makes them base64url). */
 const CONTENT_CODE = /^[A-Za-z0-9_-]{4,64}$/;
 /** A ticket's first part is its event (ticket-token.ts): `<eventId>.<registrationId>.<key>.<mac>`. */
@@ -102,6 +113,10 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
   router.get('/api/mp/me', requireSession, async (ctx) => {
     const [staff, phoneBound] = await Promise.all([deps.staff.staffOf(ctx.state.caller), deps.sessions.hasPhone(ctx.state.caller)]);
     ctx.body = { phoneBound, staff };
+  });
+
+  router.get('/api/mp/config', requireSession, (ctx) => {
+    ctx.body = { subscribeTemplateIds: deps.subscribeTemplateIds };
   });
 
   router.post('/api/mp/phone', requireSession, async (ctx) => {
@@ -143,12 +158,6 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
   router.post('/api/mp/events/:eventId/registrations', requireSession, async (ctx) => {
     const eventId = eventIdOf(ctx.params.eventId);
     const body = await parseJsonBody(ctx, registrationSchema);
-    const event = await deps.events.getPublicEvent(eventId);
-    if (!event) throw eventNotFound();
-    // JSAPI orders are made for the Official Account's openid (the H5 page's web OAuth); the
-    // mini-program would need wx.requestPayment with its own appid's order, which is not built.
-    if (event.ticketPriceFen !== null)
-      throw mpError({ ok: false, code: 'mp_pay_unsupported', message: 'Paid events are registered for on the H5 page' });
     const result = await deps.registrations.register({
       eventId,
       answers: body.answers,
@@ -159,13 +168,73 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
       ip: clientIp(ctx),
       visitorContactId: ctx.state.caller.contactId,
       source: 'mp',
+      // A paid event's order is for the session's openid of the mini-program's appid: its
+      // wx.requestPayment opens the pay sheet in the mini-program.
+      payer: payerOf(ctx.state.caller),
     });
     ctx.body = unwrapExhibition(result);
     ctx.status = 201;
   });
 
+  // 去支付 of the session's unpaid registration of the event: its order's pay-sign parameters again.
+  router.post('/api/mp/events/:eventId/registrations/pay', requireSession, async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    ctx.body = unwrapExhibition(await deps.registrations.payAgainAs({ eventId, payer: payerOf(ctx.state.caller), ip: clientIp(ctx) }));
+  });
+
   router.get('/api/mp/me/tickets', requireSession, async (ctx) => {
-    ctx.body = { items: await deps.registrations.ticketsOf(ctx.state.caller.contactId) };
+    const { eventId } = parseInput(ticketsQuerySchema, ctx.query);
+    ctx.body = { items: await deps.registrations.ticketsOf(ctx.state.caller.contactId, { eventId }) };
+  });
+
+  router.get('/api/mp/events/:eventId/cloud', requireSession, async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    const cloud = await deps.cloud.publicCloud(eventId, null);
+    if (!cloud) throw eventNotFound();
+    // Opening the page is the visit, counted once per visitor (here, the contact) and on the
+    // timeline once a day, as the H5 page's beacon records it.
+    const contactId = ctx.state.caller.contactId;
+    await deps.cloud.recordVisit({ eventId, visitorId: `mp-${contactId}`, channelId: null, contactId, channel: 'mp' });
+    const items = (list: PublicCloudItem[]) =>
+      list.map((item) => ({ code: item.code, title: item.title, kind: item.kind, summary: item.summary, cover: item.cover }));
+    ctx.body = {
+      event: cloud.event,
+      sections: {
+        materials: items(cloud.sections.materials),
+        products: items(cloud.sections.products),
+        cases: items(cloud.sections.cases),
+      },
+    };
+  });
+
+  router.post('/api/mp/events/:eventId/cloud/consult', requireSession, async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    const body = await parseJsonBody(ctx, consultSchema);
+    const result = await deps.cloud.consult({
+      eventId,
+      message: body.question,
+      phone: null,
+      name: null,
+      contactId: ctx.state.caller.contactId,
+      channelId: null,
+      ip: clientIp(ctx),
+      channel: 'mp',
+    });
+    ctx.body = unwrapExhibition(result);
+    ctx.status = 201;
+  });
+
+  router.get('/api/mp/events/:eventId/survey', requireSession, async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    ctx.body = unwrapExhibition(await deps.surveys.publicSurvey({ eventId, contactId: ctx.state.caller.contactId }));
+  });
+
+  router.post('/api/mp/events/:eventId/survey/answers', requireSession, async (ctx) => {
+    const eventId = eventIdOf(ctx.params.eventId);
+    const { satisfaction, ...answers } = (await parseJsonBody(ctx, surveyAnswerSchema)).answers;
+    const result = await deps.surveys.answer({ eventId, contactId: ctx.state.caller.contactId, satisfaction, answers, channel: 'mp' });
+    ctx.body = unwrapExhibition(result);
+    ctx.status = 201;
   });
 
   router.post('/api/mp/staff/bind', requireSession, async (ctx) => {
@@ -185,6 +254,13 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
       operatorId: ctx.state.staff?.operatorId ?? null,
     });
     ctx.body = unwrapExhibition(result);
+  });
+
+  router.get('/api/mp/content/:code', requireSession, async (ctx) => {
+    const code = String(ctx.params.code ?? '');
+    const material = CONTENT_CODE.test(code) ? await deps.content.readMaterial(code) : null;
+    if (!material) throw contentNotFound();
+    ctx.body = material;
   });
 
   router.post('/api/mp/content/:code/views', requireSession, async (ctx) => {
@@ -246,6 +322,10 @@ function listItemOf(event: Awaited<ReturnType<EventsService['listPublicEvents']>
     waitlist: event.waitlist,
     ticketPriceFen: event.ticketPriceFen,
   };
+}
+
+function payerOf(caller: MpCaller): { contactId: number; openid: string; appId: string } {
+  return { contactId: caller.contactId, openid: caller.openid, appId: caller.appId };
 }
 
 function mpError(refusal: MpRefusal): HttpError {

@@ -18,11 +18,11 @@ afterEach(() => {
 });
 
 describe('content', () => {
-  it('shows an article and reports the seconds it was read', async () => {
+  it('shows an article with its cover and summary, and reports the seconds it was read', async () => {
     const now = jest.spyOn(Date, 'now').mockReturnValue(5_000);
     wx.route('GET /api/mp/content/a-1', {
       status: 200,
-      body: { code: 'a-1', title: '私域运营指南', kind: 'article', body: '<p>第一章</p>' },
+      body: { code: 'a-1', title: '私域运营指南', kind: 'article', summary: '三分钟读懂', body: '<p>第一章</p>', fileUrl: '/c/a-1/file' },
     });
     wx.route('POST /api/mp/content/a-1/views', { status: 201, body: { viewKey: 'view-key-1' } }, { status: 204 });
     const page = new PageHandle(contentId);
@@ -30,6 +30,8 @@ describe('content', () => {
     await page.call('onShow');
     expect(page.text('.title')).toBe('私域运营指南');
     expect(page.$('.article')).toBeDefined();
+    expect(page.text('.summary')).toBe('三分钟读懂');
+    expect((page.data.content as { fileUrl: string }).fileUrl).toBe(`${API_BASE}/c/a-1/file`);
     now.mockReturnValue(5_000 + 95_000);
     await page.call('onHide');
     await page.call('onShow');

@@ -5,7 +5,7 @@
  * The event pages (miniprogram/pages/events/*) rendered by miniprogram-simulate with the official
  * WXML compiler, against a fake `wx` whose wx.request answers as the /api/mp routes do.
  */
-import { API_BASE, FakeWx } from './fake-wx';
+import { API_BASE, FakeWx, settle } from './fake-wx';
 import { loadPage, PageHandle } from './simulate';
 
 const EVENT = {
@@ -32,7 +32,6 @@ const DETAIL = {
     { key: 'city', label: '城市', type: 'select', required: true, options: ['北京', '上海'] },
     { key: 'email', label: '邮箱', type: 'email', required: false },
   ],
-  subscribeTemplateIds: ['tmpl-reminder'],
 };
 
 let wx: FakeWx;
@@ -190,8 +189,9 @@ describe('event detail', () => {
 });
 
 describe('event registration', () => {
-  async function openForm(): Promise<PageHandle> {
+  async function openForm(templateIds = ['tmpl-reminder']): Promise<PageHandle> {
     wx.route('GET /api/mp/events/7', { status: 200, body: DETAIL });
+    wx.route('GET /api/mp/config', { status: 200, body: { subscribeTemplateIds: templateIds } });
     const page = new PageHandle(registerId);
     await page.call('onLoad', { id: '7' });
     return page;
@@ -270,6 +270,20 @@ describe('event registration', () => {
     expect(wx.callsOf('redirectTo')).toHaveLength(1);
   });
 
+  it('asks no consent when the server has no reminder template, and registers', async () => {
+    wx.route('POST /api/mp/events/7/registrations', {
+      status: 201,
+      body: { registrationId: 33, status: 'registered', ticket: { token: 'T.33', qrImageUrl: '/qr.png' } },
+    });
+    const page = await openForm([]);
+    await fill(page, { name: '赵六', phone: '13912345670', cityIndex: 0 });
+    await page.fire('.consent', 'change', { value: ['agree'] });
+    await page.fire('.submit');
+    expect(wx.callsOf('requestSubscribeMessage')).toHaveLength(0);
+    expect(wx.requests().map((r) => r.path)).toContain('/api/mp/events/7/registrations');
+    expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=33' })]);
+  });
+
   it("shows the server's refusal, per field for validation_failed", async () => {
     wx.route(
       'POST /api/mp/events/7/registrations',
@@ -278,7 +292,7 @@ describe('event registration', () => {
         body: { error: { code: 'validation_failed', message: 'Invalid', details: { fields: { phone: '该手机号无法报名' } } } },
       },
       { status: 409, body: { error: { code: 'event_full', message: 'Full' } } },
-      { status: 409, body: { error: { code: 'mp_pay_unsupported', message: 'Paid events are registered for on the H5 page' } } },
+      { status: 502, body: { error: { code: 'pay_order_failed', message: 'The payment could not be started' } } },
     );
     const page = await openForm();
     await fill(page, { name: '王五', phone: '13712345678', cityIndex: 0 });
@@ -290,7 +304,7 @@ describe('event registration', () => {
     await page.fire('.submit');
     expect(page.text('.submit-error')).toBe('活动名额已满');
     await page.fire('.submit');
-    expect(page.text('.submit-error')).toBe('付费活动请在活动网页中报名并支付');
+    expect(page.text('.submit-error')).toBe('服务暂时不可用，请稍后重试');
     expect(wx.callsOf('redirectTo')).toHaveLength(0);
   });
 
@@ -300,5 +314,99 @@ describe('event registration', () => {
     await page.fire('.field-phone .phone-button', 'getphonenumber', { code: 'phone-code-1', errMsg: 'getPhoneNumber:ok' });
     expect(wx.requests().find((r) => r.path === '/api/mp/phone')?.data).toEqual({ code: 'phone-code-1' });
     expect(page.data.rows).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'phone', value: '13600001111' })]));
+  });
+});
+
+describe('register for a paid event', () => {
+  /** wx.requestPayment takes the five signed parameters (the app is the one it runs in). */
+  const SIGNED = {
+    timeStamp: '1796620000',
+    nonceStr: 'n0nce',
+    package: 'prepay_id=wx201410272009395522657a690389285100',
+    signType: 'RSA',
+    paySign: 'c2lnbmVk',
+  };
+  const PAY_PARAMS = { appId: 'wxsandboxmp00000001', ...SIGNED };
+  const ticketOf = (status: string) => ({
+    status: 200,
+    body: {
+      items: [
+        {
+          registrationId: 33,
+          eventId: 7,
+          eventName: DETAIL.name,
+          venue: DETAIL.venue,
+          startsAt: DETAIL.startsAt,
+          endsAt: DETAIL.endsAt,
+          name: '张三',
+          status,
+          checkedIn: null,
+          ticket: { token: 'T.33', qrImageUrl: '/qr.png' },
+        },
+      ],
+    },
+  });
+
+  async function submitPaid(): Promise<PageHandle> {
+    wx.route('GET /api/mp/events/7', { status: 200, body: { ...DETAIL, ticketPriceFen: 9900, fields: DETAIL.fields.slice(0, 2) } });
+    wx.route('POST /api/mp/events/7/registrations', {
+      status: 201,
+      body: {
+        registrationId: 33,
+        status: 'unpaid',
+        ticket: { token: 'T.33', qrImageUrl: '/qr.png' },
+        payment: { orderId: 5, payParams: PAY_PARAMS },
+      },
+    });
+    const page = new PageHandle(registerId);
+    await page.call('onLoad', { id: '7' });
+    expect(page.text('.submit')).toBe('报名并支付 ¥99.00');
+    await page.fire('.field-name .input', 'input', { value: '张三' });
+    await page.fire('.field-phone .input', 'input', { value: '13812345678' });
+    await page.fire('.consent', 'change', { value: ['agree'] });
+    await page.fire('.submit');
+    return page;
+  }
+
+  it("pays with wx.requestPayment and the server's parameters, then opens the tickets once the server has the payment", async () => {
+    wx.route('GET /api/mp/me/tickets', ticketOf('valid'));
+    await submitPaid();
+    expect(wx.callsOf('requestPayment')).toEqual([expect.objectContaining(SIGNED)]);
+    expect(wx.callsOf('requestPayment')[0]).not.toHaveProperty('appId');
+    expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=33' })]);
+  });
+
+  it('says 支付确认中，请勿重复支付 while the notification is on its way', async () => {
+    wx.route('GET /api/mp/me/tickets', ticketOf('unpaid'), ticketOf('valid'));
+    const page = await submitPaid();
+    expect(page.text('.pay-status')).toBe('支付确认中，请勿重复支付');
+    // Its button is busy meanwhile: no second payment.
+    expect(page.data.submitting).toBe(true);
+    expect(wx.callsOf('redirectTo')).toHaveLength(0);
+    // The page looks again a second later (WeChat Pay's notification takes its time).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await settle();
+    expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=33' })]);
+  });
+
+  it('says a cancelled or failed payment in Chinese and offers 去支付, which pays the same order again', async () => {
+    wx.payAnswer = 'cancel';
+    const page = await submitPaid();
+    expect(page.text('.submit-error')).toBe('您已取消支付，可稍后在「我的门票」中继续支付');
+    expect(page.$('.submit')).toBeUndefined();
+    expect(wx.requests().filter((r) => r.path === '/api/mp/me/tickets')).toHaveLength(0);
+
+    wx.payAnswer = 'fail';
+    wx.route('POST /api/mp/events/7/registrations/pay', { status: 200, body: { orderId: 5, payParams: PAY_PARAMS } });
+    await page.fire('.pay');
+    expect(page.text('.submit-error')).toBe('支付没有完成，请重试');
+
+    wx.payAnswer = 'ok';
+    wx.route('GET /api/mp/me/tickets', ticketOf('valid'));
+    await page.fire('.pay');
+    expect(wx.requests().filter((r) => r.path === '/api/mp/events/7/registrations/pay')).toHaveLength(2);
+    expect(wx.callsOf('requestPayment')).toHaveLength(3);
+    expect(wx.callsOf('requestPayment')[2]).toEqual(expect.objectContaining(SIGNED));
+    expect(wx.callsOf('redirectTo')).toEqual([expect.objectContaining({ url: '/pages/tickets/index?registration=33' })]);
   });
 });

@@ -2,8 +2,14 @@
  * A stand-in for the mini-program's `wx` global: it records every call (API name and options) and
  * answers the way the base library does, through success/fail/complete callbacks on a later tick.
  * wx.request is answered from routes the test declares (`'GET /api/mp/events'`), wx.login with
- * fresh codes, wx.scanCode and wx.requestSubscribeMessage with what the test set. Any other API is
- * recorded and succeeds, so a page may call wx.showToast or wx.navigateTo without the test caring.
+ * fresh codes, wx.scanCode, wx.requestSubscribeMessage and wx.requestPayment with what the test set.
+ * Any other API is recorded and succeeds, so a page may call wx.showToast or wx.navigateTo without
+ * the test caring.
+ *
+ * Given a `LiveServer`, the same fake stands in front of a real server: wx.request is a real HTTP
+ * request to it (its origin set as config.ts's develop override), wx.login's code is one the
+ * server's code2Session accepts, and wx.requestPayment does what WeChat's client does with the
+ * pay-sign. `idle()` waits for that real traffic.
  */
 export interface WxCall {
   api: string;
@@ -30,6 +36,19 @@ type Callbacks = {
 };
 
 export const API_BASE = 'http://127.0.0.1:3000';
+
+/** A real server behind the fake (test/miniprogram/against-server.test.ts). */
+export interface LiveServer {
+  /** The server's origin. */
+  baseUrl: string;
+  /** A wx.login code the server's code2Session accepts. */
+  loginCode(): Promise<string>;
+  /** wx.requestPayment's parameters paid as WeChat's client pays them: `null` for ok, else the errMsg. */
+  requestPayment(params: Record<string, unknown>): Promise<string | null>;
+}
+
+/** config.ts's develop-only override of the API base (tests reach a test server on its own port). */
+const API_BASE_OVERRIDE_KEY = 'fw:apiBase';
 
 const later = (fn: () => void): void => {
   setTimeout(fn, 0);
@@ -70,6 +89,12 @@ export class FakeWx {
   subscribeAnswer: Record<string, string> | 'fail' = {};
   /** wx.login fails (no network to WeChat) while set. */
   loginFails = false;
+  /** wx.requestPayment's outcome: paid, the sheet closed by the user, or a failure. */
+  payAnswer: 'ok' | 'cancel' | 'fail' = 'ok';
+  /** Live work (real requests, codes, payments) not yet answered. */
+  private inFlight = 0;
+
+  constructor(private readonly live: LiveServer | null = null) {}
 
   /**
    * Answers `METHOD /path` (query included when the call has one). Several answers are given in
@@ -95,11 +120,48 @@ export class FakeWx {
     const header = (options.header ?? {}) as Record<string, string>;
     return {
       method: typeof options.method === 'string' ? options.method : 'GET',
-      path: url.startsWith(API_BASE) ? url.slice(API_BASE.length) : url,
+      path: url.startsWith(this.base) ? url.slice(this.base.length) : url,
       url,
       data: options.data,
       header,
     };
+  }
+
+  private get base(): string {
+    return this.live?.baseUrl ?? API_BASE;
+  }
+
+  /** Answers the call when `work` settles: the base library's success (its result) or fail (`{fail: errMsg}`). */
+  private answerWhen(options: Record<string, unknown>, work: () => Promise<unknown>): void {
+    this.inFlight += 1;
+    work()
+      .then((result) => {
+        if (typeof result === 'object' && result !== null && 'fail' in result) fail(options, String(result.fail));
+        else succeed(options, result);
+      })
+      .catch((error: unknown) => fail(options, `fail ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        this.inFlight -= 1;
+      });
+  }
+
+  /** wx.request to the live server, over HTTP. */
+  private async send(live: LiveServer, sent: SentRequest, options: Record<string, unknown>): Promise<unknown> {
+    const body = sent.method === 'GET' || options.data === undefined ? undefined : JSON.stringify(options.data);
+    let response: Response;
+    try {
+      response = await fetch(`${live.baseUrl}${sent.path}`, { method: sent.method, headers: sent.header, body });
+    } catch (error) {
+      return { fail: `request:fail ${error instanceof Error ? error.message : String(error)}` };
+    }
+    const text = await response.text();
+    let data: unknown = text;
+    try {
+      data = text === '' ? '' : (JSON.parse(text) as unknown);
+    } catch {
+      // Not JSON: wx.request hands over the text as it came.
+    }
+    return { statusCode: response.status, data, header: Object.fromEntries(response.headers), errMsg: 'request:ok' };
   }
 
   private answerOf(request: SentRequest): Answer {
@@ -115,6 +177,11 @@ export class FakeWx {
   private handle(api: string, options: Record<string, unknown>): unknown {
     switch (api) {
       case 'request': {
+        const live = this.live;
+        if (live) {
+          this.answerWhen(options, () => this.send(live, this.sentOf(options), options));
+          return { abort: () => undefined };
+        }
         const answer = this.answerOf(this.sentOf(options));
         if ('fail' in answer) fail(options, answer.fail);
         else succeed(options, { statusCode: answer.status, data: answer.body ?? '', header: {}, errMsg: 'request:ok' });
@@ -123,7 +190,10 @@ export class FakeWx {
       case 'login':
         this.loginCount += 1;
         if (this.loginFails) fail(options, 'login:fail network error');
-        else succeed(options, { code: `wx-code-${this.loginCount}`, errMsg: 'login:ok' });
+        else if (this.live) {
+          const live = this.live;
+          this.answerWhen(options, async () => ({ code: await live.loginCode(), errMsg: 'login:ok' }));
+        } else succeed(options, { code: `wx-code-${this.loginCount}`, errMsg: 'login:ok' });
         return undefined;
       case 'scanCode':
         if (this.scanResult === null) fail(options, 'scanCode:fail cancel');
@@ -133,6 +203,18 @@ export class FakeWx {
         if (this.subscribeAnswer === 'fail') fail(options, 'requestSubscribeMessage:fail can only be invoked by user TAP gesture.');
         else succeed(options, { ...this.subscribeAnswer, errMsg: 'requestSubscribeMessage:ok' });
         return undefined;
+      case 'requestPayment': {
+        const live = this.live;
+        if (live) {
+          this.answerWhen(options, async () => {
+            const failure = await live.requestPayment(options);
+            return failure === null ? { errMsg: 'requestPayment:ok' } : { fail: failure };
+          });
+        } else if (this.payAnswer === 'ok') succeed(options, { errMsg: 'requestPayment:ok' });
+        // What the base library says when the user closes the sheet, and for a failure of WeChat Pay.
+        else fail(options, this.payAnswer === 'cancel' ? 'requestPayment:fail cancel' : 'requestPayment:fail system error');
+        return undefined;
+      }
       case 'getAccountInfoSync':
         return { miniProgram: { appId: 'touristappid', envVersion: 'develop', version: '' } };
       case 'getStorageSync':
@@ -174,10 +256,22 @@ export class FakeWx {
     );
   }
 
-  /** Makes this the global `wx`. */
+  /** Makes this the global `wx` (pointing the pages at the live server, when there is one). */
   install(): this {
+    if (this.live) this.storage.set(API_BASE_OVERRIDE_KEY, this.live.baseUrl);
     Reflect.set(globalThis, 'wx', this.api());
     return this;
+  }
+
+  /** Waits until the live work the pages started (and what its answers started) is done. */
+  async idle(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (let quiet = 0; quiet < 2;) {
+      if (Date.now() > until) throw new Error('the pages are still waiting for the server');
+      await settle();
+      quiet = this.inFlight === 0 ? quiet + 1 : 0;
+      if (this.inFlight > 0) await new Promise<void>((resolve) => setTimeout(resolve, 10));
+    }
   }
 }
 

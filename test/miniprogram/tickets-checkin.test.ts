@@ -43,7 +43,7 @@ describe('my tickets', () => {
             endsAt: '2026-12-30T13:00:00.000Z',
             name: '张三',
             status: 'checked_in',
-            checkedIn: { gate: '东门', at: '2026-12-30T10:50:00.000Z' },
+            checkedIn: { gate: '东门', at: '2026-12-30T10:50:00.000Z', benefit: null },
             ticket: { token: 'T.40', qrImageUrl: '/api/events/8/tickets/T.40/qr.png' },
           },
         ],
@@ -64,6 +64,54 @@ describe('my tickets', () => {
     ]);
     await page.fire('.qr');
     expect(wx.callsOf('previewImage')).toEqual([expect.objectContaining({ urls: [`${API_BASE}/api/events/7/tickets/T.31/qr.png`] })]);
+    // Only the checked-in ticket leads to its after-check-in page.
+    expect(page.$$('.after-checkin')).toHaveLength(1);
+    await page.fire('.after-checkin');
+    expect(wx.callsOf('navigateTo')).toEqual([expect.objectContaining({ url: '/pages/events/after-checkin?id=8' })]);
+  });
+
+  it("shows an unpaid ticket as 待支付 with 去支付: the server's parameters to wx.requestPayment, then the list again", async () => {
+    const unpaid = {
+      registrationId: 33,
+      eventId: 9,
+      eventName: '智能制造闭门会',
+      venue: { address: '上海市' },
+      startsAt: '2026-12-24T06:00:00.000Z',
+      endsAt: '2026-12-24T10:00:00.000Z',
+      name: '张三',
+      status: 'unpaid',
+      checkedIn: null,
+      ticket: { token: 'T.33', qrImageUrl: '/api/events/9/tickets/T.33/qr.png' },
+    };
+    const signed = {
+      timeStamp: '1796620000',
+      nonceStr: 'n0nce',
+      package: 'prepay_id=wx2014',
+      signType: 'RSA',
+      paySign: 'c2lnbmVk',
+    };
+    const payParams = { appId: 'wxsandboxmp00000001', ...signed };
+    wx.route(
+      'GET /api/mp/me/tickets',
+      { status: 200, body: { items: [unpaid] } },
+      { status: 200, body: { items: [unpaid] } },
+      { status: 200, body: { items: [{ ...unpaid, status: 'valid' }] } },
+    );
+    wx.route('POST /api/mp/events/9/registrations/pay', { status: 200, body: { orderId: 5, payParams } });
+    wx.payAnswer = 'cancel';
+    const page = new PageHandle(ticketsId);
+    await page.call('onShow');
+    expect(page.text('.status')).toBe('待支付');
+    expect(page.$('.qr')).toBeUndefined();
+    await page.fire('.pay');
+    expect(page.text('.pay-notice')).toBe('您已取消支付，可稍后在「我的门票」中继续支付');
+
+    wx.payAnswer = 'ok';
+    await page.fire('.pay');
+    expect(wx.callsOf('requestPayment')[1]).toEqual(expect.objectContaining(signed));
+    expect(page.text('.status')).toBe('有效');
+    expect(page.$('.pay')).toBeUndefined();
+    expect(page.$$('.qr')).toHaveLength(1);
   });
 
   it('says when there are none', async () => {

@@ -25,6 +25,8 @@ import { AuditService } from '../../server/modules/audit/audit.service';
 import { ContactsQueryService } from '../../server/modules/contacts/contacts-query.service';
 import { createFailedWorkSources, FailedWorkService } from '../../server/modules/failed-work/failed-work.service';
 import { OperatorsService } from '../../server/modules/operators/operators.service';
+import { PasswordHasher } from '../../server/modules/operators/password-hash';
+import { MIN_SCRYPT_N } from '../../config/config.schema';
 import { TagRulesService } from '../../server/modules/tag-rules/tag-rules.service';
 import { TagSyncService } from '../../server/modules/tag-sync/tag-sync.service';
 import { TagCatalogService } from '../../server/modules/tags/tag-catalog.service';
@@ -80,7 +82,7 @@ export function buildAdminTestApp(dataSource: DataSource, options: AdminTestAppO
   const logger = createLogger('silent');
   const transactor = new Transactor(dataSource);
   const audit = new AuditService({ dataSource, clock });
-  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit });
+  const operators = new OperatorsService({ dataSource, transactor, clock, logger, audit, passwords: new PasswordHasher(MIN_SCRYPT_N) });
   const contactsQuery = new ContactsQueryService({ dataSource, clock });
   // Platform clients that are never called here: the catalog only enqueues its mirror tasks
   // (test/e2e/callbacks/tag-catalog-sync.test.ts runs them against the sandbox).

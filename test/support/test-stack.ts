@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
-import { loadConfig, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
+import { loadConfig, MIN_SCRYPT_N, type Config, type OfficialAccountConfig, type WecomConfig } from '../../config/config.schema';
 import { ManualClock, systemClock } from '../../server/adapters/clock';
 import { createLogger, type LogWriter } from '../../server/adapters/logger';
 import { createSandboxPlatform, startSandboxServer } from '../../server/adapters/sandbox/sandbox-platform';
@@ -63,7 +63,14 @@ export async function startTestStack(
 ): Promise<TestStack> {
   // The content centre's files go to a folder of this stack's own, removed at close.
   const contentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flywheel-content-'));
-  const loaded = loadConfig({ LOG_LEVEL: 'silent', SANDBOX: 'on', CONTENT_DIR: contentDir, ...env });
+  // Passwords hashed at the least cost (PASSWORD_SCRYPT_N): the suites sign in thousands of times.
+  const loaded = loadConfig({
+    LOG_LEVEL: 'silent',
+    SANDBOX: 'on',
+    CONTENT_DIR: contentDir,
+    PASSWORD_SCRYPT_N: String(MIN_SCRYPT_N),
+    ...env,
+  });
   const { officialAccount, wecom } = loaded;
   if (!officialAccount || !wecom) throw new Error('the test stack needs both platforms configured (sandbox mode)');
   const config: StackConfig = { ...loaded, officialAccount, wecom };

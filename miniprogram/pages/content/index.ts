@@ -4,9 +4,8 @@
  * the view's key); each time the page hides or closes, the read time so far goes to the same route
  * with that key (`{viewKey, seconds}`, seconds in all, so a lost report is made good by the next).
  * A PDF opens in WeChat's document viewer (wx.downloadFile, then wx.openDocument), whose time counts
- * as time away from this page.
- * GET /api/mp/content/:code (the material itself) is the client's proposal: the server has no such
- * route yet.
+ * as time away from this page. The material comes from GET /api/mp/content/:code: an article's body
+ * as HTML for <rich-text>, rendered and escaped on the server as its web page is.
  */
 import { absoluteUrl, messageOf, mpApi, type Content } from '../../utils/api';
 import { viewTimerOf } from '../../utils/view-timer';

@@ -1,6 +1,8 @@
 /** 活动详情: agenda, venue (wx.openLocation), a countdown to the start, and the way to register. */
 import { mpApi, messageOf, type EventDetail } from '../../utils/api';
 import { countdownText, EVENT_STATUS_TEXT, formatDateTime } from '../../utils/format';
+import { openVenue } from '../../utils/venue';
+import { yuanOf } from '../../utils/pay';
 
 /** The countdown's ticking timer per page instance (not page data: it is never rendered). */
 const timers = new WeakMap<object, number>();
@@ -33,7 +35,12 @@ Component({
           loading: false,
           event,
           when: `${formatDateTime(event.startsAt)} – ${formatDateTime(event.endsAt)}`,
-          registerText: event.status === 'open' ? '立即报名' : (EVENT_STATUS_TEXT[event.status] ?? '暂不可报名'),
+          registerText:
+            event.status !== 'open'
+              ? (EVENT_STATUS_TEXT[event.status] ?? '暂不可报名')
+              : event.ticketPriceFen
+                ? `报名并支付 ${yuanOf(event.ticketPriceFen)}`
+                : '立即报名',
         });
         this.tick();
         timers.set(
@@ -55,15 +62,7 @@ Component({
     },
     openMap() {
       const venue = this.data.event?.venue;
-      if (!venue) return;
-      if (typeof venue.lat !== 'number' || typeof venue.lng !== 'number') {
-        // Without coordinates there is no map to open: hand over the address instead.
-        wx.setClipboardData({ data: venue.address });
-        wx.showToast({ title: '已复制地址', icon: 'none' });
-        return;
-      }
-      // wx.openLocation takes GCJ-02 coordinates, the ones every map picker in China gives.
-      wx.openLocation({ latitude: venue.lat, longitude: venue.lng, name: venue.name ?? venue.address, address: venue.address, scale: 16 });
+      if (venue) openVenue(venue);
     },
     openTickets() {
       wx.navigateTo({ url: '/pages/tickets/index' });

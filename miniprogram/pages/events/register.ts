@@ -3,11 +3,19 @@
  * consent, then POST /api/mp/events/:id/registrations. Reminder consent: wx.requestSubscribeMessage
  * only works inside the tap's own handler (WeChat refuses it after an await: "can only be invoked by
  * user TAP gesture"), so the submit tap asks first and registers in its callback; the answers are
- * then recorded with POST /api/mp/subscribe-consent for the reminder sends.
+ * then recorded with POST /api/mp/subscribe-consent for the reminder sends. Which templates to ask
+ * for is the server's (GET /api/mp/config, the reminder's template): none configured, none asked.
+ *
+ * A paid event: the registration comes back unpaid with its order, paid with wx.requestPayment
+ * (utils/pay.ts), and the tickets open once the server has WeChat Pay's notification. A cancelled
+ * or failed payment leaves the registration unpaid: the page offers 去支付 (the same order again).
  */
-import { ApiError, messageOf, mpApi, reportKey, type RegistrationField, type SubscribeResult } from '../../utils/api';
+import { ApiError, messageOf, mpApi, reportKey, type Payment, type RegistrationField, type SubscribeResult } from '../../utils/api';
 import { answersToSend, fieldError, formErrors } from '../../utils/form';
-import { SUBSCRIBE_TEMPLATES } from '../../config';
+import { PAY_TEXT, payAndConfirm, yuanOf } from '../../utils/pay';
+
+/** Whether the page was left (per page instance): a payment being confirmed stops waiting. */
+const left = new WeakSet<object>();
 
 interface Row extends RegistrationField {
   value: string;
@@ -30,17 +38,31 @@ Component({
     consentError: '',
     submitError: '',
     submitting: false,
+    /** `提交报名` or, for a paid event, `报名并支付 ¥99.00`. */
+    submitText: '提交报名',
+    /** The unpaid registration whose payment did not go through: 去支付 instead of submitting again. */
+    unpaidRegistrationId: 0,
+    payStatus: '',
+    /** The payment may be on its way (WeChat said ok, the server has not confirmed yet): no second payment. */
+    payPending: false,
+  },
+  lifetimes: {
+    detached() {
+      left.add(this);
+    },
   },
   methods: {
     async onLoad(query: Record<string, string | undefined>) {
       const id = query.id ?? '';
       this.setData({ id });
       try {
-        const event = await mpApi.event(id);
+        // The reminder consent is optional: without the config the registration still goes ahead, unasked.
+        const [event, config] = await Promise.all([mpApi.event(id), mpApi.config().catch(() => ({ subscribeTemplateIds: [] }))]);
         this.setData({
           loading: false,
           eventName: event.name,
-          subscribeTemplateIds: event.subscribeTemplateIds?.length ? event.subscribeTemplateIds : [SUBSCRIBE_TEMPLATES.eventReminder],
+          subscribeTemplateIds: config.subscribeTemplateIds,
+          submitText: event.ticketPriceFen ? `报名并支付 ${yuanOf(event.ticketPriceFen)}` : '提交报名',
           rows: event.fields.map((field) => ({ ...field, value: '', error: '', inputType: inputTypeOf(field) })),
         });
       } catch (error) {
@@ -79,6 +101,9 @@ Component({
       const consent = e.detail.value.includes('agree');
       this.setData({ consent, consentError: consent ? '' : this.data.consentError });
     },
+    onUnload() {
+      left.add(this);
+    },
     openPrivacy() {
       wx.openPrivacyContract({});
     },
@@ -95,6 +120,10 @@ Component({
       if (Object.keys(errors).length > 0 || consentError) return;
       this.setData({ submitting: true });
       const tmplIds = this.data.subscribeTemplateIds;
+      if (tmplIds.length === 0) {
+        void this.send({});
+        return;
+      }
       wx.requestSubscribeMessage({
         tmplIds,
         success: (res) => {
@@ -115,6 +144,10 @@ Component({
           // The registration stands whatever happens to the consent report.
           await mpApi.subscribeConsent({ result, reportKey: reportKey() }).catch(() => undefined);
         }
+        if (registered.payment) {
+          await this.pay(registered.registrationId, registered.payment);
+          return;
+        }
         this.setData({ submitting: false });
         wx.showToast({ title: '报名成功', icon: 'success' });
         wx.redirectTo({ url: `/pages/tickets/index?registration=${registered.registrationId}` });
@@ -128,6 +161,40 @@ Component({
         }
         this.setData({ submitting: false, submitError: messageOf(error) });
       }
+    },
+    /** 去支付 after a payment that did not go through: the same order's parameters again. */
+    async payAgain() {
+      if (this.data.submitting) return;
+      this.setData({ submitting: true, submitError: '' });
+      try {
+        await this.pay(this.data.unpaidRegistrationId, await mpApi.pay(this.data.id));
+      } catch (error) {
+        this.setData({ submitting: false, submitError: messageOf(error) });
+      }
+    },
+    async pay(registrationId: number, payment: Payment) {
+      this.setData({ submitting: true, unpaidRegistrationId: registrationId, payStatus: '' });
+      const outcome = await payAndConfirm(
+        { registrationId, payParams: payment.payParams },
+        { onConfirming: () => this.setData({ payStatus: PAY_TEXT.confirming }), stopped: () => left.has(this) },
+      );
+      if (outcome === 'paid') {
+        this.setData({ submitting: false, payStatus: '' });
+        wx.showToast({ title: '支付成功', icon: 'success' });
+        wx.redirectTo({ url: `/pages/tickets/index?registration=${registrationId}` });
+        return;
+      }
+      this.setData({
+        submitting: false,
+        payStatus: '',
+        submitError: PAY_TEXT[outcome],
+        payPending: outcome === 'pending',
+        // Released: nothing is left to pay, a new registration is needed.
+        unpaidRegistrationId: outcome === 'closed' ? 0 : registrationId,
+      });
+    },
+    openTickets() {
+      wx.redirectTo({ url: '/pages/tickets/index' });
     },
   },
 });

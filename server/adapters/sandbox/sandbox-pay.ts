@@ -138,14 +138,19 @@ export class SandboxPay {
   /** Refund notifications in flight, so a test can wait for them. */
   private readonly pending = new Set<Promise<PayDelivery[]>>();
   private readonly clock: Clock;
+  /** The AppIDs bound to the merchant (AppID账号关联): an order or a pay-sign of another app is refused. */
+  private readonly appIds: ReadonlySet<string>;
 
   constructor(
     readonly keys: SandboxPayKeys,
     /** Flywheel's origin: notifications go to it, keeping notify_url's path (as the player does for callbacks). */
     private readonly callbackBaseUrl: string | null,
     clock?: Clock,
+    /** Apps bound besides the merchant's own (keys.appId): the sandbox's mini-program. */
+    boundAppIds: readonly string[] = [],
   ) {
     this.clock = clock ?? systemClock;
+    this.appIds = new Set([keys.appId, ...boundAppIds]);
   }
 
   register(router: Router): void {
@@ -156,7 +161,7 @@ export class SandboxPay {
       if (!input.success) return this.fail(ctx, 400, 'PARAM_ERROR', `参数错误: ${input.error.issues[0]?.path.join('.') ?? 'body'}`);
       const body = input.data;
       if (body.mchid !== this.keys.mchId) return this.fail(ctx, 400, 'MCH_NOT_EXISTS', '商户号不存在');
-      if (body.appid !== this.keys.appId) return this.fail(ctx, 400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+      if (!this.appIds.has(body.appid)) return this.fail(ctx, 400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
       const known = this.orders.get(body.out_trade_no);
       if (known) {
         if (known.tradeState === 'CLOSED') return this.fail(ctx, 400, 'ORDER_CLOSED', '订单已关闭');
@@ -268,7 +273,7 @@ export class SandboxPay {
 
   private act(action: PayAction): Promise<PayDelivery[]> {
     if (action.action === 'pay_order') return this.payOrder(action);
-    if (action.appId !== this.keys.appId) throw new SandboxPayError(`appId ${action.appId} is not the merchant's app`);
+    if (!this.appIds.has(action.appId)) throw new SandboxPayError(`appId ${action.appId} is not bound to the merchant`);
     if (action.signType !== 'RSA') throw new SandboxPayError('signType must be RSA');
     if (!verifyPayMessage(this.keys.merchantPublicKeyPem, jsapiPaySignMessage(action), action.paySign)) {
       throw new SandboxPayError('paySign does not verify with the merchant key');
@@ -276,6 +281,8 @@ export class SandboxPay {
     const prepayId = action.package.replace(/^prepay_id=/, '');
     const order = [...this.orders.values()].find((o) => o.prepayId === prepayId);
     if (!order) throw new SandboxPayError(`no order with prepay_id ${prepayId}`);
+    // The client opens the sheet in the app it runs in: an order made for another app's openid does not pay there.
+    if (order.appid !== action.appId) throw new SandboxPayError(`the order was made for appid ${order.appid}, not ${action.appId}`);
     return this.payOrder({ outTradeNo: order.outTradeNo });
   }
 

@@ -160,7 +160,8 @@ export function createSandboxPlatform(params: CreateSandboxPlatformParams): Sand
   }
 
   const router = new Router();
-  const pay = params.pay ? new SandboxPay(params.pay, params.callbackBaseUrl ?? null, params.clock) : null;
+  // The merchant has the mini-program bound besides the Official Account: its wx.requestPayment pays JSAPI orders too.
+  const pay = params.pay ? new SandboxPay(params.pay, params.callbackBaseUrl ?? null, params.clock, [params.miniprogram.appId]) : null;
   pay?.register(router);
   // The WeCom client's JS bridge for the sidebar (@wecom/jssdk's only way to the client).
   registerWecomJsbridge(router, state);

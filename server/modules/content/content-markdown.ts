@@ -7,8 +7,11 @@
  * Blocks: `#`..`###` headings, `-`/`*` and `1.` lists, `>` quotes, `![alt](url)` images on a line
  * of their own, paragraphs (a single line break inside one is kept). Inline: `**bold**`,
  * `*italic*`, `` `code` ``, `[text](url)`.
+ *
+ * `siteUrl`: an image's path on this site is made absolute with it, for a reader with no page
+ * origin to resolve it against (the mini-program's <rich-text>).
  */
-export function renderMarkdown(source: string): string {
+export function renderMarkdown(source: string, options: { siteUrl?: string } = {}): string {
   const blocks: string[] = [];
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
   let i = 0;
@@ -27,7 +30,8 @@ export function renderMarkdown(source: string): string {
     }
     const image = /^!\[([^\]]*)\]\(([^)\s]+)\)\s*$/.exec(line.trim());
     if (image) {
-      const url = safeUrl(image[2]);
+      const safe = safeUrl(image[2]);
+      const url = safe?.startsWith('/') && options.siteUrl ? `${options.siteUrl}${safe}` : safe;
       blocks.push(
         url ? `<p><img src="${escapeHtml(url)}" alt="${escapeHtml(image[1])}" loading="lazy"></p>` : `<p>${escapeHtml(line)}</p>`,
       );

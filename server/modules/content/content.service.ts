@@ -9,6 +9,7 @@ import type { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import { ACCEPTED_TYPES, sniffFileType } from './content-file-types';
+import { renderMarkdown } from './content-markdown';
 import { MAX_READ_SECONDS } from './content-page';
 import type { ContentStorage } from './content-storage';
 
@@ -71,6 +72,18 @@ export interface MaterialView {
   stats: ContentStats;
   /** Only in `getMaterial`: the views per channel (`channelId` null: no or an unknown `ch`). */
   byChannel?: ({ channelId: number | null } & ContentStats)[];
+}
+
+/** A live material as a reader sees it outside the /c/<code> page (the mini-program's content page). */
+export interface ReaderMaterialView {
+  code: string;
+  title: string;
+  kind: ContentKind;
+  summary: string | null;
+  /** An article's body as HTML, rendered as the /c/<code> page renders it (escaped Markdown, images absolute); null for a file. */
+  body: string | null;
+  /** `/c/<code>/file` when the material has a file (an article's cover, the image, video or PDF), else null. */
+  fileUrl: string | null;
 }
 
 export interface ContentIssue {
@@ -479,6 +492,21 @@ export class ContentService {
       view.id,
     ]);
     return 'recorded';
+  }
+
+  /** A live material for a reader (no view is recorded: the reader reports its own); null when unknown or archived. */
+  async readMaterial(code: string): Promise<ReaderMaterialView | null> {
+    const material = await this.findLive(code);
+    if (!material) return null;
+    return {
+      code: material.code,
+      title: material.title,
+      kind: material.kind,
+      summary: material.summary,
+      // The mini-program's <rich-text> has no origin to resolve an image's path against.
+      body: material.kind === 'article' ? renderMarkdown(material.body ?? '', { siteUrl: this.deps.publicBaseUrl }) : null,
+      fileUrl: material.file_key ? `/c/${material.code}/file` : null,
+    };
   }
 
   /** Whether a link opens (a HEAD of the page asks this, and records no view). */

@@ -69,6 +69,8 @@ export interface AdminCloudView {
 
 /** An item as the public page shows it: only live materials. */
 export interface PublicCloudItem {
+  /** The material's link code: the mini-program opens its own content page with it. */
+  code: string;
   title: string;
   kind: ContentKind;
   summary: string | null;
@@ -101,6 +103,8 @@ export interface ConsultParams {
   contactId: number | null;
   channelId: number | null;
   ip: string | null;
+  /** The timeline's channel: the H5 page (`web`, default) or the mini-program (`mp`). */
+  channel?: 'web' | 'mp';
 }
 
 interface ItemRow {
@@ -227,6 +231,7 @@ export class EventCloudService {
     const sections: Record<CloudSection, PublicCloudItem[]> = { materials: [], products: [], cases: [] };
     for (const row of await this.readItems(this.deps.dataSource.manager, eventId, true))
       sections[row.section].push({
+        code: row.code,
         title: row.title,
         kind: row.kind,
         summary: row.summary,
@@ -245,7 +250,14 @@ export class EventCloudService {
    * per contact, event and local day (its dedupe key), so a day's reloads are one sign of life.
    * False when there is no such event.
    */
-  async recordVisit(p: { eventId: number; visitorId: string; channelId: number | null; contactId: number | null }): Promise<boolean> {
+  async recordVisit(p: {
+    eventId: number;
+    visitorId: string;
+    channelId: number | null;
+    contactId: number | null;
+    /** The timeline's channel: the H5 page (`web`, default) or the mini-program (`mp`). */
+    channel?: 'web' | 'mp';
+  }): Promise<boolean> {
     const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [p.eventId]);
     if (!exists) return false;
     const now = this.deps.clock.now();
@@ -261,7 +273,7 @@ export class EventCloudService {
       const day = businessDayOf(now, this.deps.timezone);
       const result = await this.deps.interactions.recordInteraction(m, {
         type: CLOUD_VISIT_TYPE,
-        channel: 'web',
+        channel: p.channel ?? 'web',
         occurredAt: now,
         detail: { eventId: p.eventId, ...(p.channelId === null ? {} : { channelId: p.channelId }) },
         identity: null,
@@ -307,7 +319,7 @@ export class EventCloudService {
       const contactId = p.contactId ?? (await this.deps.registrations.contactFor(m, { phone: phone as string, name, identity: null }));
       await this.deps.interactions.recordInteraction(m, {
         type: CONSULT_TYPE,
-        channel: 'web',
+        channel: p.channel ?? 'web',
         occurredAt: now,
         detail: {
           eventId: event.id,

@@ -8,6 +8,7 @@ import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
 import type { SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
 import { refuse, type Refusal } from './exhibition-refusal';
 import { cut, exhibitionChannelsOf, wrap, type ExhibitionChannel, type ExhibitionSendConfig } from './exhibition-send';
+import { MP_PAGES } from './mp-pages';
 import type { SurveysService } from './surveys.service';
 
 /** One version of the recap: a title, a short text and where it links (absolute or a path of this site). */
@@ -101,6 +102,7 @@ export class EventRecapService {
         const channel = channels.get(r.contactId);
         if (!channel) continue;
         const version = r.attended ? p.attendee : p.absentee;
+        const mpPage = r.attended ? (survey ? MP_PAGES.survey(event.id) : MP_PAGES.event(event.id)) : MP_PAGES.cloud(event.id);
         let link = absenteeLink;
         if (r.attended)
           link =
@@ -109,7 +111,7 @@ export class EventRecapService {
               : survey
                 ? await this.deps.surveys.linkFor(survey.id, event.id, r.registrationId)
                 : `${base}/e/${event.id}`;
-        drafts.push(this.draftOf(`event-recap:${r.registrationId}`, r.contactId, channel, event, { ...version, link }));
+        drafts.push(this.draftOf(`event-recap:${r.registrationId}`, r.contactId, channel, event, { ...version, link, mpPage }));
       }
       return { recipients, drafts };
     });
@@ -173,7 +175,8 @@ export class EventRecapService {
         if (!channel) continue;
         const link = await this.deps.surveys.linkFor(survey.id, event.id, r.registrationId);
         const text = '感谢您参加本次活动，邀请您花一分钟填写满意度调查';
-        drafts.push(this.draftOf(`event-survey:${r.registrationId}`, r.contactId, channel, event, { title: survey.title, text, link }));
+        const message = { title: survey.title, text, link, mpPage: MP_PAGES.survey(event.id) };
+        drafts.push(this.draftOf(`event-survey:${r.registrationId}`, r.contactId, channel, event, message));
       }
       return { recipients, drafts };
     });
@@ -242,13 +245,14 @@ export class EventRecapService {
     contactId: number,
     channel: ExhibitionChannel,
     event: EventRow,
-    message: { title: string; text: string; link: string },
+    /** `link` opens the web page (template message, SMS); `mpPage` the mini-program's (subscribe message). */
+    message: { title: string; text: string; link: string; mpPage: string },
   ): OutboxDraft {
     const t = this.deps.templates;
     const data = wrap({ thing1: cut(event.name), thing2: cut(message.title), thing3: cut(message.text) });
     const payload: Record<string, unknown> =
       channel === 'mp_subscribe'
-        ? { template_id: t.mpTemplateId, page: `pages/event/detail?id=${event.id}`, data }
+        ? { template_id: t.mpTemplateId, page: message.mpPage, data }
         : channel === 'oa_template'
           ? { template_id: t.oaTemplateId, url: message.link, data }
           : { templateId: t.smsTemplateId, params: [cut(message.title), `${message.text} ${message.link}`] };

@@ -7,6 +7,7 @@ import type { OutboxService } from '../outbox/outbox.service';
 import { getUtcOffsetMinutes } from '../reports/business-day';
 import type { SubscribeConsentService } from '../subscribe-consent/subscribe-consent.service';
 import { cut, enqueueExhibitionSends, startText, wrap, type ExhibitionChannel, type ExhibitionSendConfig } from './exhibition-send';
+import { MP_PAGES } from './mp-pages';
 
 /**
  * The day-before reminder's settings. Where it goes (mini-program subscribe where granted, else
@@ -145,7 +146,7 @@ export class EventRemindersService {
     const data = { thing1: cut(event.name), time2: when, thing3: cut(venue), thing4: cut(facts === '' ? '明天见，请准时到场' : facts) };
     switch (channel) {
       case 'mp_subscribe':
-        return { template_id: c.mpTemplateId, page: `pages/event/detail?id=${event.id}`, data: wrap(data) };
+        return { template_id: c.mpTemplateId, page: MP_PAGES.event(event.id), data: wrap(data) };
       case 'oa_template':
         return { template_id: c.oaTemplateId, url, data: wrap(data) };
       case 'sms':

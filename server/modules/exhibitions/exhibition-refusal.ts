@@ -27,6 +27,7 @@ export const EXHIBITION_REFUSALS = {
   ticket_expired: 409,
   event_not_ended: 409,
   survey_not_found: 404,
+  not_registered: 403,
   invalid_survey_token: 400,
   already_answered: 409,
   followup_not_found: 404,

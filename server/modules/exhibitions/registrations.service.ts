@@ -13,6 +13,7 @@ import { refreshSearchTerms } from '../contacts/search-terms';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { Reservation } from '../operators/login-throttle';
 import type { OutboxDraft } from '../outbox/outbox.service';
+import type { Payer } from '../payments/payments.service';
 import {
   cut,
   enqueueExhibitionSends,
@@ -22,9 +23,10 @@ import {
   type ExhibitionSendConfig,
   type ExhibitionSendDeps,
 } from './exhibition-send';
-import type { EventVenue } from '../../../entities/event.entity';
+import type { EventBenefit, EventVenue } from '../../../entities/event.entity';
 import { eventStatus, parseJson, takeSeat, type EventRecord, type EventsService } from './events.service';
 import { refuse, type Refusal } from './exhibition-refusal';
+import { MP_PAGES } from './mp-pages';
 import { normalizeChineseMobile, validateAnswers, type Answers } from './registration-form';
 import { newTicketKey, signTicket, verifyTicket, type TicketClaims } from './ticket-token';
 
@@ -49,7 +51,13 @@ export interface RegistrationsServiceDeps {
   contacts: Pick<ContactsService, 'resolveContact' | 'findContactId' | 'linkIdentity' | 'lockSurvivors'>;
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   outbox: { enqueue(p: { manager: EntityManager; drafts: OutboxDraft[] }): Promise<number> };
-  throttle: { reserveInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
+  /**
+   * LoginThrottleStore's countInWindow: one atomic UPDATE per call. Not the compare-and-set
+   * reserveInWindow, which gives up after a few lost rounds: a venue's phones share one Wi-Fi
+   * address, and a burst of them registering at the gate lost round after round and got 429s far
+   * below the limit.
+   */
+  throttle: { countInWindow(key: string, limit: { max: number; windowMs: number }): Promise<Reservation> };
   /** The tickets' HMAC key (loaded once: ticket-secret.ts). */
   ticketSecret: () => Promise<Buffer>;
   /** The SMS template of the registration code; null: no code can be sent (sms_verification_off). */
@@ -71,13 +79,14 @@ export interface RegistrationsServiceDeps {
    * null: payments are not configured, and a paid event cannot be registered for.
    */
   payments?: {
-    payerOf(contactId: number): Promise<{ contactId: number; openid: string } | null>;
+    payerOf(contactId: number): Promise<Payer | null>;
     createJsapiOrder(p: {
       contactId: number;
       openid: string;
+      appId: string;
       ref: { type: string; id: string; amountFen: number; description: string };
     }): Promise<{ order: { id: number }; payParams: JsapiPayParams }>;
-    openOrderFor(ref: { type: string; id: string }): Promise<number | null>;
+    openOrderFor(ref: { type: string; id: string }, appId?: string): Promise<number | null>;
     payParamsOf(orderId: number): Promise<JsapiPayParams>;
   } | null;
   /** Records an operator's cancel. */
@@ -103,7 +112,8 @@ export interface ContactTicket {
   endsAt: string;
   name: string;
   status: 'valid' | 'waitlisted' | 'unpaid' | 'checked_in';
-  checkedIn: { gate: string; at: string } | null;
+  /** When, where, and the benefit granted then (the check-in's own, not the event's as edited since). */
+  checkedIn: { gate: string; at: string; benefit: EventBenefit | null } | null;
   ticket: Ticket;
 }
 
@@ -151,6 +161,12 @@ export interface RegisterParams {
   visitorContactId?: number | null;
   /** Where it was made: the H5 invitation page (default) or the mini-program (`mp`, the session's contact as visitorContactId). */
   source?: 'h5' | 'mp';
+  /**
+   * A paid event's payer when the caller knows it: the mini-program's session (its openid of the
+   * mini-program's appid, where wx.requestPayment opens the sheet). Absent: the web OAuth
+   * visitor's Official Account openid (payments.payerOf).
+   */
+  payer?: Payer | null;
 }
 
 /** A registration's walk-in form: registered at the gate, past the deadline and the capacity. */
@@ -213,11 +229,11 @@ export class RegistrationsService {
     if (!form.ok) return refuse('validation_failed', 'Some answers are not valid', { fields: form.fields });
     if (p.consent !== true) return refuse('consent_required', 'The privacy consent is required');
     // A paid ticket is paid with JSAPI, which needs the payer's openid: only the web OAuth visitor
-    // (inside WeChat) can register, and nothing is stored for anyone else.
-    let payer: { contactId: number; openid: string } | null = null;
+    // (inside WeChat) or a mini-program session can register, and nothing is stored for anyone else.
+    let payer: Payer | null = null;
     if (event.ticketPriceFen !== null) {
       if (!this.deps.payments) return refuse('pay_not_configured', 'WeChat Pay is not configured: this paid event takes no registrations');
-      payer = p.visitorContactId ? await this.deps.payments.payerOf(p.visitorContactId) : null;
+      payer = p.payer ?? (p.visitorContactId ? await this.deps.payments.payerOf(p.visitorContactId) : null);
       if (!payer) return refuse('wechat_required', 'Open this page in WeChat to register and pay (WeChat Pay needs your WeChat identity)');
     }
     const phoneLimited = await this.limitPhone(form.phone);
@@ -515,15 +531,38 @@ export class RegistrationsService {
     );
     if (!row || row.ticket_key !== claims.value.key || row.status === 'cancelled')
       return refuse('ticket_revoked', 'The ticket was cancelled');
+    return this.prepayRegistration(row, null);
+  }
+
+  /**
+   * POST /api/mp/events/:eventId/registrations/pay: the mini-program's 去支付, for the session's
+   * own registration of the event (its contact's, as ticketsOf finds it), paid in the
+   * mini-program: an open order of the mini-program's appid is prepaid again, else a new one is
+   * made for the session's openid (an H5 page's order cannot open the mini-program's pay sheet).
+   */
+  async payAgainAs(p: { eventId: number; payer: Payer; ip: string | null }): Promise<{ ok: true; value: RegistrationPayment } | Refusal> {
+    const ipLimited = await this.limitIp(p.ip);
+    if (ipLimited) return ipLimited;
+    const [row] = await this.deps.dataSource.query<RegistrationRow[]>(
+      'SELECT id, event_id, contact_id, name, phone, status, ticket_key FROM event_registrations ' +
+        "WHERE event_id = ? AND contact_id = ? AND status <> 'cancelled' ORDER BY id DESC LIMIT 1",
+      [p.eventId, p.payer.contactId],
+    );
+    if (!row) return refuse('registration_not_found', 'You have no registration for this event');
+    return this.prepayRegistration(row, p.payer);
+  }
+
+  /** An unpaid registration's order prepaid (again) for its payer; `payer` null: the H5 page's, by the registration's contact. */
+  private async prepayRegistration(row: RegistrationRow, given: Payer | null): Promise<{ ok: true; value: RegistrationPayment } | Refusal> {
     if (row.status !== 'unpaid') return refuse('already_purchased', 'The ticket is paid already');
     const payments = this.deps.payments;
-    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, p.eventId);
+    const event = await this.deps.events.readEvent(this.deps.dataSource.manager, Number(row.event_id));
     if (!payments || !event || event.ticketPriceFen === null) return refuse('pay_not_configured', 'WeChat Pay is not configured');
     const ref = { type: REGISTRATION_REF_TYPE, id: String(row.id) };
     try {
-      const orderId = await payments.openOrderFor(ref);
+      const orderId = await payments.openOrderFor(ref, given?.appId);
       if (orderId !== null) return { ok: true, value: { orderId, payParams: await payments.payParamsOf(orderId) } };
-      const payer = await payments.payerOf(Number(row.contact_id));
+      const payer = given ?? (await payments.payerOf(Number(row.contact_id)));
       if (!payer) return refuse('wechat_required', 'Open this page in WeChat to pay');
       return { ok: true, value: await this.orderFor(event, Number(row.id), payer) };
     } catch (error) {
@@ -666,9 +705,11 @@ export class RegistrationsService {
         ends_at: unknown;
         gate: string | null;
         checked_in_at: unknown;
+        benefit: unknown;
       }[]
     >(
-      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, c.gate, c.checked_in_at ' +
+      'SELECT r.id, r.event_id, r.status, r.name, r.ticket_key, e.name AS event_name, e.venue, e.starts_at, e.ends_at, ' +
+        'c.gate, c.checked_in_at, c.benefit ' +
         'FROM event_registrations r JOIN events e ON e.id = r.event_id LEFT JOIN event_checkins c ON c.registration_id = r.id ' +
         `WHERE r.contact_id = ? AND r.status <> 'cancelled'${options.eventId === undefined ? '' : ' AND r.event_id = ?'} ` +
         'ORDER BY e.starts_at DESC, r.id DESC LIMIT 100',
@@ -684,7 +725,14 @@ export class RegistrationsService {
         endsAt: fromSqlDate(row.ends_at).toISOString(),
         name: row.name,
         status: row.gate !== null ? 'checked_in' : row.status === 'waitlisted' || row.status === 'unpaid' ? row.status : 'valid',
-        checkedIn: row.gate !== null ? { gate: row.gate, at: fromSqlDate(row.checked_in_at).toISOString() } : null,
+        checkedIn:
+          row.gate !== null
+            ? {
+                gate: row.gate,
+                at: fromSqlDate(row.checked_in_at).toISOString(),
+                benefit: parseJson<EventBenefit | null>(row.benefit, null),
+              }
+            : null,
         ticket: await this.ticketOf({ eventId: Number(row.event_id), registrationId: Number(row.id), key: row.ticket_key }),
       })),
     );
@@ -717,7 +765,7 @@ export class RegistrationsService {
     phoneVerified: boolean;
     source: 'h5' | 'mp';
     /** A paid event's payer (register checked it): the registration is stored unpaid. */
-    payer: { contactId: number; openid: string } | null;
+    payer: Payer | null;
   }): Promise<RegisterResult> {
     const key = newTicketKey();
     const now = this.deps.clock.now();
@@ -810,16 +858,13 @@ export class RegistrationsService {
   }
 
   /** A JSAPI order for a paid registration (after its commit: the order refers to a stored registration). */
-  private async orderFor(
-    event: EventRecord,
-    registrationId: number,
-    payer: { contactId: number; openid: string },
-  ): Promise<RegistrationPayment> {
+  private async orderFor(event: EventRecord, registrationId: number, payer: Payer): Promise<RegistrationPayment> {
     const payments = this.deps.payments;
     if (!payments || event.ticketPriceFen === null) throw new Error('not a paid event');
     const { order, payParams } = await payments.createJsapiOrder({
       contactId: payer.contactId,
       openid: payer.openid,
+      appId: payer.appId,
       ref: { type: REGISTRATION_REF_TYPE, id: String(registrationId), amountFen: event.ticketPriceFen, description: `${event.name} 门票` },
     });
     return { orderId: order.id, payParams };
@@ -1074,7 +1119,7 @@ export class RegistrationsService {
       const data = wrap({ thing1: cut(event.name), time2: when, thing3: cut(venue), thing4: '候补成功，凭电子票入场' });
       switch (channel) {
         case 'mp_subscribe':
-          return { template_id: c.mpTemplateId, page: `pages/event/ticket?id=${eventId}&token=${encodeURIComponent(token)}`, data };
+          return { template_id: c.mpTemplateId, page: MP_PAGES.tickets(), data };
         case 'oa_template':
           return { template_id: c.oaTemplateId, url: ticketUrl, data };
         case 'sms':
@@ -1128,7 +1173,7 @@ export class RegistrationsService {
   }
 
   private async limit(key: string, max: number): Promise<Refusal | null> {
-    const reserved = await this.deps.throttle.reserveInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
+    const reserved = await this.deps.throttle.countInWindow(key, { max, windowMs: this.deps.rateLimits.windowMs });
     if (reserved.ok) return null;
     return refuse('rate_limited', 'Too many requests: try again later', { retryAfterSeconds: Math.ceil(reserved.retryAfterMs / 1000) });
   }

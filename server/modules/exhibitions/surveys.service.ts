@@ -49,6 +49,12 @@ export interface PublicSurveyView {
 type Result<T> = { ok: true; value: T } | Refusal;
 
 /**
+ * Who answers: the H5 page's signed link (its token names the registration), or a contact known
+ * otherwise (the mini-program's session), whose registration for the event is looked up.
+ */
+export type SurveyTaker = { token: string } | { contactId: number };
+
+/**
  * The satisfaction survey (满意度调查, issue 15 §5): one per event, edited by operators (audited),
  * answered through a signed link that names the survey and the registration, so the answer lands on
  * the right contact without a login. An answer is a `survey_answer` interaction (detail
@@ -99,8 +105,8 @@ export class SurveysService {
     return `${this.deps.publicBaseUrl.replace(/\/+$/, '')}/e/${eventId}/survey?t=${token}`;
   }
 
-  /** GET /api/events/:eventId/survey?t=: the questions, for the link's person. */
-  async publicSurvey(p: { eventId: number; token: string }): Promise<Result<PublicSurveyView>> {
+  /** GET /api/events/:eventId/survey?t= (and the mini-program's): the questions, for the taker. */
+  async publicSurvey(p: { eventId: number } & SurveyTaker): Promise<Result<PublicSurveyView>> {
     const found = await this.resolve(this.deps.dataSource.manager, p);
     if (!found.ok) return found;
     const { survey, registration } = found;
@@ -126,7 +132,9 @@ export class SurveysService {
    * `already_answered`; nothing is written, the first answer stands), and the interaction is in
    * the same transaction as the row.
    */
-  async answer(p: { eventId: number; token: string; satisfaction: unknown; answers: unknown }): Promise<Result<{ status: 'answered' }>> {
+  async answer(
+    p: { eventId: number; satisfaction: unknown; answers: unknown; channel?: 'web' | 'mp' } & SurveyTaker,
+  ): Promise<Result<{ status: 'answered' }>> {
     const found = await this.resolve(this.deps.dataSource.manager, p);
     if (!found.ok) return found;
     const { survey, registration } = found;
@@ -146,7 +154,7 @@ export class SurveysService {
         });
         await this.deps.interactions.recordInteraction(m, {
           type: 'survey_answer',
-          channel: 'web',
+          channel: p.channel ?? 'web',
           direction: 'in',
           occurredAt: now,
           detail: { eventId: p.eventId, surveyId: survey.id, satisfaction: checked.satisfaction, answers: flatten(checked.answers) },
@@ -164,11 +172,16 @@ export class SurveysService {
     return { ok: true, value: { status: 'answered' } };
   }
 
-  /** The token's survey and registration, both of this event; a forged or foreign token is `invalid_survey_token`. */
+  /**
+   * The taker's survey and registration, both of this event. A forged or foreign token is
+   * `invalid_survey_token`; a contact with no live registration for the event is `not_registered`,
+   * and an event without a survey `survey_not_found`.
+   */
   private async resolve(
     m: EntityManager,
-    p: { eventId: number; token: string },
+    p: { eventId: number } & SurveyTaker,
   ): Promise<{ ok: true; survey: Survey; registration: { id: number; contactId: number; eventName: string } } | Refusal> {
+    if ('contactId' in p) return this.resolveContact(m, { eventId: p.eventId, contactId: p.contactId });
     const claims = verifySurveyToken(await this.deps.secret(), p.token);
     if (!claims) return refuse('invalid_survey_token', 'Not a valid survey link');
     const survey = await m.getRepository(Survey).findOneBy({ id: claims.surveyId });
@@ -183,6 +196,22 @@ export class SurveysService {
       survey,
       registration: { id: Number(registration.id), contactId: Number(registration.contact_id), eventName: String(registration.name) },
     };
+  }
+
+  private async resolveContact(
+    m: EntityManager,
+    p: { eventId: number; contactId: number },
+  ): Promise<{ ok: true; survey: Survey; registration: { id: number; contactId: number; eventName: string } } | Refusal> {
+    const [event] = await m.query<{ name: string }[]>('SELECT name FROM events WHERE id = ?', [p.eventId]);
+    if (!event) return refuse('event_not_found', 'No such event');
+    const [registration] = await m.query<{ id: number | string }[]>(
+      "SELECT id FROM event_registrations WHERE event_id = ? AND contact_id = ? AND status <> 'cancelled' ORDER BY id LIMIT 1",
+      [p.eventId, p.contactId],
+    );
+    if (!registration) return refuse('not_registered', 'Only the event’s registrants answer its survey');
+    const survey = await m.getRepository(Survey).findOneBy({ eventId: p.eventId });
+    if (!survey) return refuse('survey_not_found', 'The event has no survey');
+    return { ok: true, survey, registration: { id: Number(registration.id), contactId: p.contactId, eventName: String(event.name) } };
   }
 }
 

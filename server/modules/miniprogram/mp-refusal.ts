@@ -12,7 +12,6 @@ export const MP_REFUSALS = {
   mp_user_blocked: 403,
   mp_phone_code_invalid: 400,
   mp_binding_code_invalid: 400,
-  mp_pay_unsupported: 409,
   platform_refused: 502,
   rate_limited: 429,
   not_found: 404,

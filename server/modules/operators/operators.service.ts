@@ -8,7 +8,7 @@ import type { Metrics } from '../../adapters/metrics';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, type AuditActor, type AuditService } from '../audit/audit.service';
 import { LoginThrottleStore } from './login-throttle';
-import { hashPassword, needsRehash, UNKNOWN_USER_HASH, verifyPassword } from './password-hash';
+import { verifyPassword, type PasswordHasher } from './password-hash';
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const TOKEN_BYTES = 32;
@@ -127,6 +127,8 @@ export interface OperatorsServiceDeps {
   clock: Clock;
   logger: Logger;
   audit: AuditService;
+  /** scrypt at the configured cost (PASSWORD_SCRYPT_N). */
+  passwords: PasswordHasher;
   /** Counts refused logins by the reason the audit row records (flywheel_login_failures_total). */
   metrics?: Pick<Metrics, 'loginFailures'>;
 }
@@ -174,7 +176,7 @@ export class OperatorsService {
    */
   async resetPassword(params: { username: string }): Promise<ResetPasswordResult> {
     const password = generatePassword();
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await this.deps.passwords.hash(password);
     const found = await this.deps.transactor.run(async (m) => {
       const operator = await m.findOneBy(Operator, { username: params.username });
       if (!operator) return null;
@@ -218,7 +220,7 @@ export class OperatorsService {
     }
     await this.throttle.resetAccount(operator.id);
     if (params.newPassword.normalize('NFC') === params.currentPassword.normalize('NFC')) return { ok: false, reason: 'same_password' };
-    const passwordHash = await hashPassword(params.newPassword);
+    const passwordHash = await this.deps.passwords.hash(params.newPassword);
     await this.deps.transactor.run(async (m) => {
       const now = this.deps.clock.now();
       await m.update(Operator, { id: operator.id }, { passwordHash, mustChangePassword: false, updatedAt: now });
@@ -252,7 +254,7 @@ export class OperatorsService {
     const operators = this.deps.dataSource.getRepository(Operator);
     if ((await operators.count()) > 0) return false;
     const now = this.deps.clock.now();
-    const passwordHash = await hashPassword(params.password);
+    const passwordHash = await this.deps.passwords.hash(params.password);
     await operators
       .createQueryBuilder()
       .insert()
@@ -289,7 +291,7 @@ export class OperatorsService {
     if (await this.deps.dataSource.getRepository(Operator).existsBy({ username: params.username }))
       return { ok: false, reason: 'duplicate_username' };
     // Hashed before the transaction: scrypt takes tens of milliseconds and needs no lock.
-    const passwordHash = await hashPassword(params.password);
+    const passwordHash = await this.deps.passwords.hash(params.password);
     // Checked again inside: a concurrent request for the same username may have committed since;
     // one that loses on the unique key runs again and finds it here.
     const duplicate: CreateOperatorResult = { ok: false, reason: 'duplicate_username' };
@@ -326,7 +328,7 @@ export class OperatorsService {
 
   /** Changes role, profile, password or the disabled flag; a new password or disabling ends every session. */
   async updateOperator(params: UpdateOperatorParams): Promise<UpdateOperatorResult> {
-    const passwordHash = params.password === undefined ? undefined : await hashPassword(params.password);
+    const passwordHash = params.password === undefined ? undefined : await this.deps.passwords.hash(params.password);
     const result = await this.deps.transactor.run(async (m): Promise<UpdateOperatorResult> => {
       const current = await m.findOneBy(Operator, { id: params.id });
       if (!current) return { ok: false, reason: 'not_found' };
@@ -409,7 +411,7 @@ export class OperatorsService {
     }
 
     if (!operator) {
-      await verifyPassword(params.password, UNKNOWN_USER_HASH);
+      await this.deps.passwords.verifyUnknownUser(params.password);
       await fail('unknown_user', null);
       return { ok: false, reason: 'invalid_credentials' };
     }
@@ -426,8 +428,8 @@ export class OperatorsService {
     await this.throttle.resetAccount(operator.id);
     if (params.ip !== null) await this.throttle.refundIp(params.ip);
     // Hashed with older parameters (password-hash.ts): the password is at hand once, now.
-    if (needsRehash(operator.passwordHash)) {
-      await operators.update({ id: operator.id }, { passwordHash: await hashPassword(params.password) });
+    if (this.deps.passwords.needsRehash(operator.passwordHash)) {
+      await operators.update({ id: operator.id }, { passwordHash: await this.deps.passwords.hash(params.password) });
     }
     const session = await this.openSession(operator.id);
     await this.deps.audit.record({

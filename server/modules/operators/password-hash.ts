@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { OWASP_SCRYPT_N } from '../../../config/config.schema';
 
 /**
  * Passwords are stored as `scrypt$N$r$p$saltB64$hashB64`; the parameters travel with the hash, so
@@ -11,8 +12,12 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * 128 MiB per login; even the earlier N=2^15, p=1 (32 MiB) no longer fit the cache and took
  * 205 ms for a fifth of this work. The login throttle (per account and per IP) stands against
  * online guessing; this cost against offline guessing of a stolen table.
+ *
+ * N (OWASP_SCRYPT_N) is configurable (PASSWORD_SCRYPT_N) down to 2^10 outside production: the
+ * test suite signs in thousands of times, and at the OWASP cost scrypt was most of its CPU
+ * (Django's documentation gives its tests the same advice). The parameters travel with each hash,
+ * so a cheap hash is still verified right; production refuses anything below OWASP_SCRYPT_N.
  */
-const COST_N = 2 ** 14;
 const BLOCK_SIZE_R = 8;
 const PARALLELISM_P = 5;
 const SALT_BYTES = 16;
@@ -22,31 +27,47 @@ const MAX_COST_N = 2 ** 20;
 const MAX_BLOCK_SIZE_R = 32;
 const MAX_PARALLELISM_P = 16;
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
-  const key = await deriveKey({ password, salt, n: COST_N, r: BLOCK_SIZE_R, p: PARALLELISM_P, keyBytes: KEY_BYTES });
-  return ['scrypt', COST_N, BLOCK_SIZE_R, PARALLELISM_P, salt.toString('base64'), key.toString('base64')].join('$');
-}
+/** Hashes with one cost (N); verifies a stored hash with the parameters stored beside it. */
+export class PasswordHasher {
+  /**
+   * A hash of nothing with this hasher's parameters, to verify against when the username is
+   * unknown: that answer then costs the same scrypt run as a wrong password, so timing tells nothing.
+   */
+  private readonly unknownUserHash: string;
 
-/**
- * A hash of nothing with the current parameters, to verify against when the username is unknown:
- * that answer then costs the same scrypt run as a wrong password, so timing tells nothing.
- */
-export const UNKNOWN_USER_HASH = [
-  'scrypt',
-  COST_N,
-  BLOCK_SIZE_R,
-  PARALLELISM_P,
-  Buffer.alloc(SALT_BYTES).toString('base64'),
-  Buffer.alloc(KEY_BYTES).toString('base64'),
-].join('$');
+  constructor(private readonly costN: number = OWASP_SCRYPT_N) {
+    this.unknownUserHash = [
+      'scrypt',
+      costN,
+      BLOCK_SIZE_R,
+      PARALLELISM_P,
+      Buffer.alloc(SALT_BYTES).toString('base64'),
+      Buffer.alloc(KEY_BYTES).toString('base64'),
+    ].join('$');
+  }
 
-/** True for a stored hash made with other parameters than today's (rehash it at the next login). */
-export function needsRehash(stored: string): boolean {
-  const parsed = parseStoredHash(stored);
-  return (
-    parsed === null || parsed.n !== COST_N || parsed.r !== BLOCK_SIZE_R || parsed.p !== PARALLELISM_P || parsed.hash.length !== KEY_BYTES
-  );
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(SALT_BYTES);
+    const key = await deriveKey({ password, salt, n: this.costN, r: BLOCK_SIZE_R, p: PARALLELISM_P, keyBytes: KEY_BYTES });
+    return ['scrypt', this.costN, BLOCK_SIZE_R, PARALLELISM_P, salt.toString('base64'), key.toString('base64')].join('$');
+  }
+
+  /** The scrypt run a wrong password would cost, for a username nobody has. */
+  async verifyUnknownUser(password: string): Promise<void> {
+    await verifyPassword(password, this.unknownUserHash);
+  }
+
+  /** True for a stored hash made with other parameters than this hasher's (rehash it at the next login). */
+  needsRehash(stored: string): boolean {
+    const parsed = parseStoredHash(stored);
+    return (
+      parsed === null ||
+      parsed.n !== this.costN ||
+      parsed.r !== BLOCK_SIZE_R ||
+      parsed.p !== PARALLELISM_P ||
+      parsed.hash.length !== KEY_BYTES
+    );
+  }
 }
 
 /** False for a wrong password and for a stored value that is not a well-formed scrypt hash. */

@@ -75,6 +75,16 @@ export interface PublicProductView {
   oncePerContact: boolean;
 }
 
+/**
+ * Who pays with JSAPI: a contact's openid of an app bound to the merchant, the Official Account's
+ * (web OAuth gave it: payerOf) or the mini-program's (its session's: the pay sheet opens there).
+ */
+export interface Payer {
+  contactId: number;
+  openid: string;
+  appId: string;
+}
+
 /** A buyer's order with its pay-sign parameters, or why there is none. */
 export type BuyResult =
   | { ok: true; order: PayOrderView; payParams: JsapiPayParams }
@@ -83,6 +93,7 @@ export type BuyResult =
 interface OrderDraft {
   contactId: number;
   openid: string;
+  appId: string;
   productId: number | null;
   ref: { type: string; id: string } | null;
   description: string;
@@ -233,6 +244,8 @@ export class PaymentsService {
   async createJsapiOrder(p: {
     contactId: number;
     openid: string;
+    /** The openid's app (a bound mini-program's); default the merchant's. */
+    appId?: string;
     productId?: number;
     ref?: { type: string; id: string; amountFen: number; description: string };
   }): Promise<{ order: PayOrderView; payParams: JsapiPayParams }> {
@@ -258,9 +271,10 @@ export class PaymentsService {
     } else {
       throw new InvalidOrderError('an order is for a product or a reference');
     }
-    const id = await this.insertOrder(this.deps.dataSource.manager, client.appId, {
+    const id = await this.insertOrder(this.deps.dataSource.manager, {
       contactId: p.contactId,
       openid: p.openid,
+      appId: p.appId ?? client.appId,
       productId,
       ref: p.ref ?? null,
       description,
@@ -281,7 +295,7 @@ export class PaymentsService {
    * The contact's payer identity: its openid of the Pay appid (web OAuth gave it), on the contact
    * or the one it was merged into; null without one (outside WeChat) or without payments.
    */
-  async payerOf(contactId: number): Promise<{ contactId: number; openid: string } | null> {
+  async payerOf(contactId: number): Promise<Payer | null> {
     const client = this.deps.client;
     if (!client) return null;
     const [contact] = await this.deps.dataSource.query<{ id: number | string; merged_into_id: number | string | null }[]>(
@@ -293,14 +307,18 @@ export class PaymentsService {
       "SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'oa_openid' AND app_id = ? ORDER BY id LIMIT 1",
       [survivor, client.appId],
     );
-    return identity ? { contactId: survivor, openid: identity.value } : null;
+    return identity ? { contactId: survivor, openid: identity.value, appId: client.appId } : null;
   }
 
-  /** The newest unpaid order made for a reference (a paid registration's), or null. */
-  async openOrderFor(ref: { type: string; id: string }): Promise<number | null> {
+  /**
+   * The newest unpaid order made for a reference (a paid registration's) in one app (default the
+   * merchant's), or null: an order made in the mini-program cannot be paid on the H5 page, nor the
+   * other way round (the pay-sign is over its appid).
+   */
+  async openOrderFor(ref: { type: string; id: string }, appId?: string): Promise<number | null> {
     const [order] = await this.deps.dataSource.query<{ id: number | string }[]>(
-      "SELECT id FROM pay_orders WHERE ref_type = ? AND ref_id = ? AND state = 'created' ORDER BY id DESC LIMIT 1",
-      [ref.type, ref.id],
+      "SELECT id FROM pay_orders WHERE ref_type = ? AND ref_id = ? AND app_id = ? AND state = 'created' ORDER BY id DESC LIMIT 1",
+      [ref.type, ref.id, appId ?? this.deps.client?.appId ?? ''],
     );
     return order ? Number(order.id) : null;
   }
@@ -330,6 +348,7 @@ export class PaymentsService {
     const draft = {
       contactId,
       openid: identity.value,
+      appId: client.appId,
       productId: product.id,
       ref: null,
       description: product.name,
@@ -337,7 +356,7 @@ export class PaymentsService {
     };
     let orderId: number;
     if (!product.oncePerContact) {
-      orderId = await this.insertOrder(this.deps.dataSource.manager, client.appId, draft);
+      orderId = await this.insertOrder(this.deps.dataSource.manager, draft);
     } else {
       const claimed = await this.deps.transactor.runRetrying(async (m): Promise<number | null> => {
         await beginWriting(m);
@@ -355,7 +374,7 @@ export class PaymentsService {
           if (order?.state === 'created') return Number(claim.order_id);
           if (order?.state === 'paid' || order?.state === 'refunding') return null;
         }
-        const created = await this.insertOrder(m, client.appId, draft);
+        const created = await this.insertOrder(m, draft);
         await m.query('UPDATE pay_product_claims SET order_id = ? WHERE id = ?', [created, claim.id]);
         return created;
       });
@@ -388,7 +407,7 @@ export class PaymentsService {
     return owner === asker ? this.getOrder(p.orderId) : null;
   }
 
-  private async insertOrder(m: EntityManager, appId: string, p: OrderDraft): Promise<number> {
+  private async insertOrder(m: EntityManager, p: OrderDraft): Promise<number> {
     if (!Number.isInteger(p.amountFen) || p.amountFen < 1)
       throw new InvalidOrderError('the amount must be a whole number of fen, at least 1');
     const now = this.deps.clock.now();
@@ -402,7 +421,7 @@ export class PaymentsService {
         outTradeNo,
         p.contactId,
         p.openid,
-        appId,
+        p.appId,
         p.productId,
         p.ref?.type ?? null,
         p.ref?.id ?? null,
@@ -421,11 +440,12 @@ export class PaymentsService {
       {
         out_trade_no: string;
         openid: string;
+        app_id: string;
         description: string;
         amount_fen: number | string;
         state: PayOrderState;
       }[]
-    >('SELECT out_trade_no, openid, description, amount_fen, state FROM pay_orders WHERE id = ?', [orderId]);
+    >('SELECT out_trade_no, openid, app_id, description, amount_fen, state FROM pay_orders WHERE id = ?', [orderId]);
     if (!row) throw new PayOrderNotFoundError(`no order ${orderId}`);
     if (row.state !== 'created') throw new PayOrderStateError(row.state);
     const params = await client.prepayJsapi({
@@ -434,6 +454,7 @@ export class PaymentsService {
       notifyUrl: this.deps.notifyUrl,
       totalFen: Number(row.amount_fen),
       openid: row.openid,
+      appId: row.app_id,
     });
     const prepayId = params.package.replace(/^prepay_id=/, '');
     await this.deps.dataSource.query('UPDATE pay_orders SET prepay_id = ?, updated_at = ? WHERE id = ?', [

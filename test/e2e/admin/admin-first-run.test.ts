@@ -1,3 +1,4 @@
+import { MIN_SCRYPT_N } from '../../../config/config.schema';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { AuditLog } from '../../../entities/audit-log.entity';
@@ -29,6 +30,7 @@ function instanceOn(dataSource: DataSource): Instance {
     dataSource,
     clock: new ManualClock(),
     logger: createLogger('debug', (line) => logged.push(line)),
+    passwordScryptN: MIN_SCRYPT_N,
   });
   return {
     dataSource,
@@ -195,6 +197,7 @@ describeEachDatabase('admin: first run, forced password change, reset-password',
         write: (l) => printed.push(l),
         writeError: (l) => errors.push(l),
         publicBaseUrl: BASE_URL,
+        passwordScryptN: MIN_SCRYPT_N,
       });
 
     await expect(run(['reset-password', 'alice'])).resolves.toBe(0);

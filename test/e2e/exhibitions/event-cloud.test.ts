@@ -13,6 +13,7 @@ interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 interface CloudItem {
+  code: string;
   title: string;
   kind: string;
   summary: string | null;
@@ -186,6 +187,7 @@ describeEachDatabase('the cloud exhibition: its materials, visits and online con
     expect(cloud.sections.cases.map((i) => i.title)).toEqual(['客户案例：某汽车厂']);
     expect(cloud.sections.materials).toEqual([
       {
+        code: brochure.code,
         title: '产品手册',
         kind: 'article',
         summary: '产品手册的简介',

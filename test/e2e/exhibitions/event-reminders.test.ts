@@ -136,6 +136,8 @@ describeEachDatabase('event reminders', (db) => {
     expect([...byChannel.keys()].sort()).toEqual(['mp_subscribe', 'oa_template', 'sms']);
     expect(byChannel.get('oa_template')?.contactId).toBe(follower);
     expect(byChannel.get('mp_subscribe')?.contactId).toBe(mpContact);
+    // The subscribe message opens the mini-program's event page (MP_PAGES, held to app.json).
+    expect((JSON.parse(byChannel.get('mp_subscribe')?.payload ?? '{}') as { page: string }).page).toBe(`pages/events/detail?id=${eventId}`);
     const template = JSON.parse(byChannel.get('oa_template')?.payload ?? '{}') as {
       template_id: string;
       data: Record<string, { value: string }>;

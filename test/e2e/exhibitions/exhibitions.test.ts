@@ -494,6 +494,17 @@ describeEachDatabase('exhibitions: events, registrations, tickets, check-in', (d
     stack.clock.advance(11 * 60_000);
     await register(id, '13800138004').expect(201);
   });
+  it('lets a burst of phones behind one address register up to the IP limit, none refused early', async () => {
+    // A venue's phones share its Wi-Fi address: 40 of them at once, under a limit of 50.
+    await start({ EVENT_RATE_PER_IP: '50' });
+    const id = await createEvent();
+    const phones = Array.from({ length: 40 }, (_, n) => `1380013${String(n).padStart(4, '0')}`);
+    const answered = await Promise.all(phones.map((phone) => register(id, phone)));
+    expect(answered.map((res) => res.status)).toEqual(phones.map(() => 201));
+    const [{ n }] = await db().dataSource.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM event_registrations');
+    expect(Number(n)).toBe(40);
+  });
+
   it('keeps the rate limits and the ticket key across instances: both are in the database', async () => {
     await start({ EVENT_RATE_PER_PHONE: '3' });
     const id = await createEvent();

@@ -8,7 +8,8 @@ import { Transactor } from '../../../server/db/transaction';
 import { AuditService, type RecordAuditParams } from '../../../server/modules/audit/audit.service';
 import { ACCOUNT_FREE_FAILURES, IP_MAX_FAILURES } from '../../../server/modules/operators/login-throttle';
 import { OperatorsService, type LoginResult } from '../../../server/modules/operators/operators.service';
-import { hashPassword, needsRehash, verifyPassword } from '../../../server/modules/operators/password-hash';
+import { PasswordHasher, verifyPassword } from '../../../server/modules/operators/password-hash';
+import { MIN_SCRYPT_N } from '../../../config/config.schema';
 import { describeEachDatabase, useSecondInstance } from '../../support/database';
 
 /** An audit log that takes logins but fails every operator change's row (after the change's own writes). */
@@ -20,16 +21,18 @@ class FailingAudit extends AuditService {
 }
 
 describe('password hash', () => {
+  // The default is production's cost.
+  const hasher = new PasswordHasher();
   it('stores scrypt N=2^14 r=8 p=5 (the OWASP minimum) with a 16-byte salt and a 64-byte key, and verifies', async () => {
-    const stored = await hashPassword('s3cret pässword');
+    const stored = await hasher.hash('s3cret pässword');
     const [scheme, n, r, p, salt, key] = stored.split('$');
     expect([scheme, n, r, p]).toEqual(['scrypt', '16384', '8', '5']);
-    expect(needsRehash(stored)).toBe(false);
+    expect(hasher.needsRehash(stored)).toBe(false);
     expect(Buffer.from(salt, 'base64')).toHaveLength(16);
     expect(Buffer.from(key, 'base64')).toHaveLength(64);
     await expect(verifyPassword('s3cret pässword', stored)).resolves.toBe(true);
     await expect(verifyPassword('s3cret passwort', stored)).resolves.toBe(false);
-    expect(await hashPassword('s3cret pässword')).not.toBe(stored);
+    expect(await hasher.hash('s3cret pässword')).not.toBe(stored);
   });
 
   it('still verifies a hash stored with the earlier parameters (N=2^15 r=8 p=1), and says it needs a rehash', async () => {
@@ -39,7 +42,7 @@ describe('password hash', () => {
     const old = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
     await expect(verifyPassword('s3cret pässword', old)).resolves.toBe(true);
     await expect(verifyPassword('s3cret passwort', old)).resolves.toBe(false);
-    expect(needsRehash(old)).toBe(true);
+    expect(hasher.needsRehash(old)).toBe(true);
   });
 
   it('treats a malformed or out-of-bounds stored value as no match', async () => {
@@ -51,8 +54,16 @@ describe('password hash', () => {
 
 describeEachDatabase('OperatorsService', (db) => {
   const second = useSecondInstance(db);
+  const passwords = new PasswordHasher(MIN_SCRYPT_N);
   const build = (clock = new ManualClock(), dataSource = db().dataSource, audit = new AuditService({ dataSource, clock })) =>
-    new OperatorsService({ dataSource, transactor: new Transactor(dataSource), clock, logger: createLogger('silent'), audit });
+    new OperatorsService({
+      dataSource,
+      transactor: new Transactor(dataSource),
+      clock,
+      logger: createLogger('silent'),
+      audit,
+      passwords,
+    });
 
   it('creates the bootstrap admin once, even when two instances start together', async () => {
     const [a, b] = await Promise.all([
@@ -82,7 +93,7 @@ describeEachDatabase('OperatorsService', (db) => {
     await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.1' })).resolves.toMatchObject({ ok: true });
     const { passwordHash } = await db().dataSource.getRepository(Operator).findOneByOrFail({ username: 'admin' });
     expect(passwordHash).not.toBe(old);
-    expect(needsRehash(passwordHash)).toBe(false);
+    expect(passwords.needsRehash(passwordHash)).toBe(false);
     await expect(operators.login({ username: 'admin', password: 'right-password', ip: '192.0.2.1' })).resolves.toMatchObject({ ok: true });
   });
 

@@ -1,3 +1,4 @@
+import { MIN_SCRYPT_N } from '../../../config/config.schema';
 import { Contact } from '../../../entities/contact.entity';
 import { ContactTag } from '../../../entities/contact-tag.entity';
 import { Interaction, type Channel } from '../../../entities/interaction.entity';
@@ -166,6 +167,7 @@ describeEachDatabase('dashboard counters (stat_counts + stat_deltas)', (db) => {
       write: (line) => printed.push(line),
       writeError: (line) => printed.push(line),
       publicBaseUrl: 'https://crm.example.com',
+      passwordScryptN: MIN_SCRYPT_N,
     });
     expect(code).toBe(0);
     expect(printed).toEqual(Object.values(STAT_METRICS).map((metric) => `counted ${metric}`));

@@ -88,6 +88,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ SANDBOX: 'on' })).toMatchObject({ sandbox: true, wecom: { aesKey: SANDBOX_CREDENTIALS.wecomAesKey } });
   });
 
+  it("hashes passwords at OWASP's scrypt cost unless told otherwise, and never below it in production", () => {
+    expect(loadConfig({}).passwordScryptN).toBe(2 ** 14);
+    expect(loadConfig({ PASSWORD_SCRYPT_N: '1024' }).passwordScryptN).toBe(1024);
+    expect(() => loadConfig({ PASSWORD_SCRYPT_N: '1024', NODE_ENV: 'production' })).toThrow(/PASSWORD_SCRYPT_N: cannot be below 16384/);
+    expect(loadConfig({ PASSWORD_SCRYPT_N: String(2 ** 15), NODE_ENV: 'production' }).passwordScryptN).toBe(2 ** 15);
+    expect(() => loadConfig({ PASSWORD_SCRYPT_N: '3000' })).toThrow(/PASSWORD_SCRYPT_N: must be a power of two/);
+    expect(() => loadConfig({ PASSWORD_SCRYPT_N: '512' })).toThrow(/PASSWORD_SCRYPT_N/);
+    expect(() => loadConfig({ PASSWORD_SCRYPT_N: String(2 ** 21) })).toThrow(/PASSWORD_SCRYPT_N/);
+  });
+
   it('refuses SANDBOX=on in production, and auto never turns the sandbox on there', () => {
     expect(() => loadConfig({ SANDBOX: 'on', NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ SANDBOX: 'on', NODE_ENV: 'production' })).toThrow(/SANDBOX/);

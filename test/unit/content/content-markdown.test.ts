@@ -40,6 +40,17 @@ describe('renderMarkdown: a small subset, every character escaped first', () => 
     expect(renderMarkdown('**<b>**')).toBe('<p><strong>&lt;b&gt;</strong></p>');
   });
 
+  it('makes an image on this site absolute for a reader without an origin, and leaves other URLs alone', () => {
+    const html = renderMarkdown('![展位](/c/abc/file)\n\n![外链](https://cdn.example.com/a.png)\n\n[链接](/c/abc)', {
+      siteUrl: 'https://flywheel.example.com',
+    });
+    expect(html.split('\n')).toEqual([
+      '<p><img src="https://flywheel.example.com/c/abc/file" alt="展位" loading="lazy"></p>',
+      '<p><img src="https://cdn.example.com/a.png" alt="外链" loading="lazy"></p>',
+      '<p><a href="/c/abc" rel="noopener">链接</a></p>',
+    ]);
+  });
+
   it('an empty body renders nothing', () => {
     expect(renderMarkdown('')).toBe('');
     expect(renderMarkdown('\n\n  \n')).toBe('');
