@@ -66,6 +66,9 @@ export const shellRoutes: RouteRecordRaw[] = [
     component: () => import('./views/ContentCentreView.vue'),
     meta: { roles: EDITORS, menu: 'contentPage.menu' },
   },
+  // 名片 (issue 17 §1): a sales rep edits their own card and reads its visitors; admins and
+  // marketers pick any rep (the API enforces the same).
+  { path: 'cards', name: 'cards', component: () => import('./views/CardsView.vue'), meta: { roles: EVERYONE, menu: 'cardsPage.menu' } },
   {
     path: 'journeys',
     name: 'journeys',

@@ -74,6 +74,21 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
       ],
     };
   }
+  const card = cardWords(item.type, item.detail, i18n);
+  if (card !== null) {
+    return {
+      ...base,
+      icon: item.channel,
+      label: typeLabel(item.type, i18n),
+      channel: channelLabel(item.channel, i18n),
+      words: card,
+      actor: null,
+      facts: factsOf(
+        Object.entries(item.detail).filter(([key]) => !CARD_WORDS_KEYS.has(key)),
+        i18n,
+      ),
+    };
+  }
   // The entry's words: the first present key the registry names for the type; the rest are facts.
   const wordsKey = (interactionTypeOf(item.type)?.words ?? []).find((key) => present(item.detail[key]));
   const words = wordsKey === undefined ? null : text(item.detail[wordsKey]);
@@ -82,13 +97,96 @@ export function describeTimelineItem(item: TimelineItem, i18n: Translator): Time
     ...base,
     icon: item.channel,
     label: typeLabel(item.type, i18n),
-    channel: i18n.has(`channels.${item.channel}`) ? i18n.t(`channels.${item.channel}`) : i18n.t('timeline.otherChannel'),
+    channel: channelLabel(item.channel, i18n),
     words: words === null ? null : format ? i18n.t(format, { value: words }) : words,
     actor: null,
-    facts: Object.entries(item.detail)
-      .filter(([key, value]) => key !== wordsKey && present(value))
-      .map(([key, value]) => ({ label: i18n.has(`timeline.facts.${key}`) ? i18n.t(`timeline.facts.${key}`) : key, value: text(value) })),
+    facts: factsOf(
+      Object.entries(item.detail).filter(([key]) => key !== wordsKey),
+      i18n,
+    ),
   };
+}
+
+function channelLabel(channel: string, i18n: Translator): string {
+  return i18n.has(`channels.${channel}`) ? i18n.t(`channels.${channel}`) : i18n.t('timeline.otherChannel');
+}
+
+function factsOf(entries: [string, unknown][], i18n: Translator): TimelineEntryView['facts'] {
+  return entries
+    .filter(([, value]) => present(value))
+    .map(([key, value]) => ({ label: i18n.has(`timeline.facts.${key}`) ? i18n.t(`timeline.facts.${key}`) : key, value: text(value) }));
+}
+
+/** A person in a card payload (a sharer, a forwarder, a viewer); the name may be missing. */
+interface CardPerson {
+  contactId: number;
+  name: string | null;
+}
+
+/** The card payload keys the words say; the rest (ids, sources) stay facts behind 详情. */
+const CARD_WORDS_KEYS = new Set(['repName', 'sharedBy', 'chain', 'viewer', 'action', 'seconds']);
+
+function cardPerson(value: unknown): CardPerson | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { contactId, name } = value as Record<string, unknown>;
+  if (typeof contactId !== 'number') return null;
+  return { contactId, name: typeof name === 'string' && name !== '' ? name : null };
+}
+
+/** A forwarder or viewer by name, or as 客户 #id when the contact has none (as the contacts list calls them). */
+function personName(person: CardPerson, i18n: Translator): string {
+  return person.name ?? i18n.t('customer.kinds.contact', { text: person.contactId });
+}
+
+/**
+ * The forwarders a card view came through, first to last: `chain` as the server wrote it; a view
+ * recorded with only its sharer counts that one forward.
+ */
+export function cardChain(detail: Record<string, unknown>): CardPerson[] {
+  const chain = Array.isArray(detail.chain) ? detail.chain.map(cardPerson).filter((p): p is CardPerson => p !== null) : [];
+  if (chain.length > 0) return chain;
+  const sharedBy = cardPerson(detail.sharedBy);
+  return sharedBy ? [sharedBy] : [];
+}
+
+/** 张三 → 李四: the share chain in words. */
+export function chainText(chain: CardPerson[], i18n: Translator): string {
+  return chain.map((person) => personName(person, i18n)).join(' → ');
+}
+
+/** Seconds as 1 分 5 秒 / 1 min 5 s. */
+export function durationText(seconds: number, i18n: Translator): string {
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  return minutes > 0 ? i18n.t('timeline.card.minutes', { minutes, seconds: rest }) : i18n.t('timeline.card.seconds', { seconds: rest });
+}
+
+/**
+ * The business card's interactions in words (CARD-CONTRACT: card_view, card_share, card_action):
+ * whose card, how the viewer came (经 张三 → 李四 转发, or straight from the rep), how long they
+ * stayed, whom a forward brought, what the viewer did. Null for any other type.
+ */
+function cardWords(type: string, detail: Record<string, unknown>, i18n: Translator): string | null {
+  if (type !== 'card_view' && type !== 'card_share' && type !== 'card_action') return null;
+  const rep = typeof detail.repName === 'string' && detail.repName !== '' ? detail.repName : i18n.t('timeline.card.someRep');
+  const card = i18n.t('timeline.card.whose', { rep });
+  if (type === 'card_view') {
+    const chain = cardChain(detail);
+    const parts = [
+      card,
+      chain.length > 0 ? i18n.t('timeline.card.via', { chain: chainText(chain, i18n) }) : i18n.t('timeline.card.direct'),
+    ];
+    if (typeof detail.seconds === 'number' && detail.seconds > 0)
+      parts.push(i18n.t('timeline.card.stayed', { time: durationText(detail.seconds, i18n) }));
+    return parts.join(' · ');
+  }
+  if (type === 'card_share') {
+    const viewer = cardPerson(detail.viewer);
+    return viewer ? i18n.t('timeline.card.shared', { viewer: personName(viewer, i18n), card }) : card;
+  }
+  const action = typeof detail.action === 'string' ? detail.action : '';
+  const key = `timeline.card.actions.${action}`;
+  return i18n.t('timeline.card.acted', { action: i18n.has(key) ? i18n.t(key) : i18n.t('timeline.card.actions.other'), card });
 }
 
 export function typeLabel(type: string, i18n: Translator): string {

@@ -224,8 +224,8 @@ describe('the admin page in a browser', () => {
       await sales.waitForURL(/\/admin\/login/);
       await signIn(sales, 'rep-a', 'sales-password-1');
       await sales.waitForURL(/\/admin\/contacts$/);
-      // Only Contacts in the menu: the other pages are hidden, not greyed out.
-      await expect(sales.locator('[data-test=menu] .el-menu-item').allInnerTexts()).resolves.toEqual(['客户']);
+      // Only their customers and their own business card in the menu: the other pages are hidden, not greyed out.
+      await expect(sales.locator('[data-test=menu] .el-menu-item').allInnerTexts()).resolves.toEqual(['客户', '名片']);
       await sales.locator('[data-test=contacts-table] .contact-row').first().waitFor();
       const rows = await sales.locator('[data-test=contacts-table] .contact-row').allInnerTexts();
       expect(rows).toHaveLength(1);

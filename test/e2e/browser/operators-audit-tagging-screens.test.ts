@@ -146,6 +146,42 @@ describe('the admin screens for operators, audit, tagging and rule dry runs', ()
     await expect(page.locator('[data-test=audit-table] .audit-row').allInnerTexts()).resolves.toEqual([expect.stringContaining('mkt-li')]);
   });
 
+  it("issues an operator's mini-program binding code in a dialog that says how to use it; the code binds there, and the unbind ends it", async () => {
+    await page.goto(url('/operators'));
+    await page.click('[data-test=operator-mp-code-mkt-li]');
+    const dialog = page.locator('[data-test=operator-mp-code-dialog]');
+    await dialog.waitFor();
+    const code = (await page.locator('[data-test=operator-mp-code]').innerText()).trim();
+    expect(code).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+    await expect(page.locator('[data-test=operator-mp-code-expiry]').innerText()).resolves.toMatch(
+      /^有效期至 .*10 分钟内有效，只能使用一次/,
+    );
+    await expect(dialog.innerText()).resolves.toMatch(/李运营[\s\S]*现场签到[\s\S]*绑定为工作人员/);
+    // The dialog fades in: the screenshot waits until it is there whole.
+    await waitForPage(page, `document.querySelector('.dialog-fade-enter-active') === null`);
+    await shot('operators-mp-binding-code');
+    await page.click('[data-test=operator-mp-code-close]');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // A mini-program user (the sandbox's wx.login) types the code on the scanner page: they are that operator's staff.
+    const mp = async (method: string, p: string, bearer?: string, body?: object) =>
+      fetch(`${stack.baseUrl}${p}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    const loginCode = stack.sandbox.state.issueLoginCode({}).code;
+    const { token: mpToken } = (await (await mp('POST', '/api/mp/login', undefined, { code: loginCode })).json()) as { token: string };
+    const bound = await mp('POST', '/api/mp/staff/bind', mpToken, { code });
+    expect(bound.status).toBe(200);
+    expect(await bound.json()).toMatchObject({ staff: { name: '李运营', role: 'operator' } });
+
+    await page.click('[data-test=operator-mp-unbind-mkt-li]');
+    await page.locator('.el-message-box__btns .el-button--primary').click();
+    await page.locator('.el-message', { hasText: '已解除 李运营 的小程序绑定' }).waitFor();
+    expect(await (await mp('GET', '/api/mp/me', mpToken)).json()).toMatchObject({ staff: null });
+  });
+
   it('adds a tag on the contact page and shows it, and the score ledger explains the points', async () => {
     await page.goto(url(`/contacts/${ids.a}`));
     await page.locator('[data-test=contact-tags]').waitFor();

@@ -396,6 +396,12 @@ describe('the admin page at a phone width', () => {
   it('the operators, with the new operator dialog', async () => {
     await checkScreen('/operators', '[data-test=operators-table] .operator-row', 'operators');
     await checkDialog('[data-test=operator-new]', '[data-test=operator-save]', 'operators-dialog');
+    await checkDialog('[data-test=operator-mp-code-admin]', '[data-test=operator-mp-code-close]', 'operators-mp-code-dialog');
+  });
+
+  it('the business cards: the editor and the visitors', async () => {
+    await checkScreen('/cards', '[data-test=card-editor]', 'cards');
+    await checkScreen('/cards?tab=visitors', '[data-test=card-visitors]', 'cards-visitors');
   });
 
   it('the audit log', async () => {

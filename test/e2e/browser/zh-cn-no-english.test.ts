@@ -363,6 +363,18 @@ describe('a zh-CN operator reads no English on any screen', () => {
     await englishOn('operators');
     await scanSelect('operator-role', 'operators-dialog-roles');
     await closeDialog('operator-form');
+    // The mini-program binding code dialog: the code itself is data shown back, the rest is words.
+    await page.click('[data-test=operator-mp-code-admin]');
+    await page.locator('[data-test=operator-mp-code]').waitFor();
+    typed.add((await page.locator('[data-test=operator-mp-code]').innerText()).trim());
+    await englishOn('operators-mp-code');
+    await closeDialog('operator-mp-code-dialog');
+
+    // 名片: the admin's own card (none saved yet) and its visitors.
+    await visit('/cards', '[data-test=card-editor]');
+    await englishOn('cards');
+    await visit('/cards?tab=visitors', '[data-test=card-visitors]');
+    await englishOn('cards-visitors');
 
     await visit('/audit', 'table');
     await englishOn('audit');

@@ -85,13 +85,9 @@ describe('timeline entries as the contact page shows them', () => {
       },
       zh,
     );
-    expect(entry).toMatchObject({ label: '查看名片', words: '陈晓' });
-    expect(entry.facts).toEqual([
-      { label: '销售编号', value: '3' },
-      { label: '转发人', value: '王五' },
-      { label: '转发链', value: '张三 → 王五' },
-      { label: '停留（秒）', value: '42' },
-    ]);
+    // The sharer, the chain and the time are in the words (card-ui's cardWords), not repeated behind 详情.
+    expect(entry).toMatchObject({ label: '查看名片', words: '陈晓 的名片 · 经 张三 → 王五 转发 · 停留 42 秒' });
+    expect(entry.facts).toEqual([{ label: '销售编号', value: '3' }]);
   });
 
   it('never shows a code: an unknown type or channel reads as a generic label', () => {
@@ -106,6 +102,38 @@ describe('timeline entries as the contact page shows them', () => {
         translatorOf(en),
       ).label,
     ).toBe('Other interaction');
+  });
+
+  it('words the business card: whose card, the share chain it came through (经 A → B 转发), the time spent, a forward, an action', () => {
+    const card = (type: string, detail: Record<string, unknown>, translator = zh) =>
+      describeTimelineItem({ kind: 'interaction', direction: 'in', id: 3, type, channel: 'mp', at: '', detail }, translator);
+    const chain = [
+      { contactId: 11, name: '张三' },
+      { contactId: 12, name: '李四' },
+    ];
+    const view = card('card_view', { operatorId: 5, repName: '王五', sharedBy: chain[1], chain, seconds: 65 });
+    expect(view).toMatchObject({ type: 'card_view', label: '查看名片', words: '王五 的名片 · 经 张三 → 李四 转发 · 停留 1 分 5 秒' });
+    // The chain is in the words, not repeated as JSON behind 详情; the rep's id stays a fact.
+    expect(view.facts).toEqual([{ label: '销售编号', value: '5' }]);
+    expect(card('card_view', { operatorId: 5, repName: '王五', sharedBy: null, chain: [] }).words).toBe('王五 的名片 · 直接打开');
+    // A forwarder without a name is named as the contacts list names them; a lone sharer is the chain.
+    expect(card('card_view', { operatorId: 5, repName: '王五', sharedBy: { contactId: 12, name: null }, chain: [] }).words).toBe(
+      '王五 的名片 · 经 客户 #12 转发',
+    );
+    expect(card('card_view', { operatorId: 5, repName: 'Wang', sharedBy: chain[1], chain, seconds: 8 }, translatorOf(en)).words).toBe(
+      "Wang's business card · forwarded via 张三 → 李四 · stayed 8 s",
+    );
+    expect(card('card_share', { operatorId: 5, repName: '王五', viewer: { contactId: 13, name: '赵六' } })).toMatchObject({
+      label: '转发名片',
+      words: '赵六 通过 TA 的转发查看了 王五 的名片',
+    });
+    expect(card('card_action', { operatorId: 5, repName: '王五', action: 'add_wecom' })).toMatchObject({
+      label: '通过名片联系销售',
+      words: '添加企业微信（王五 的名片）',
+    });
+    expect(card('card_action', { operatorId: 5, repName: '王五', action: 'leave_phone' }, translatorOf(en)).words).toBe(
+      "Left a phone number (王五's business card)",
+    );
   });
 
   it('names who changed a tag or the score: the operator, 规则 <name>, the platform, 系统', () => {
