@@ -16,7 +16,8 @@ import type { FilterCondition } from '../../../web/shared/segment-filter';
 
 /**
  * Which contacts a reader may see: all of them, or those a sales rep follows in WeCom (an active
- * contact_follows row for their userid; none when the rep has no WeCom userid).
+ * contact_follows row for their userid; none when the rep has no WeCom userid), and, one at a
+ * time, the leads handed to them (findVisibleContact).
  */
 export type ContactScope = { kind: 'all' } | { kind: 'follower'; userId: string | null };
 
@@ -701,14 +702,22 @@ export class ContactsQueryService {
     };
   }
 
-  /** The contact when it exists and the reader may see it. */
+  /**
+   * The contact when it exists and the reader may see it. A sales rep opens the contacts they
+   * follow in WeCom and also the leads handed to them (a sales_assignments row for their userid:
+   * past the MQL line, by a journey, or a card viewer who saved their card): the app message that
+   * hands one over links to this page, and such a lead is often not yet their WeCom contact. The
+   * list stays the WeCom relation (the rep's customers), so this is a single row's check only.
+   */
   async findVisibleContact(id: number, scope: ContactScope): Promise<Contact | null> {
     const query = this.deps.dataSource.getRepository(Contact).createQueryBuilder('c').where('c.id = :id', { id });
     if (scope.kind === 'follower') {
       if (scope.userId === null) return null;
-      query.andWhere("EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = c.id AND f.user_id = :userId AND f.status = 'active')", {
-        userId: scope.userId,
-      });
+      query.andWhere(
+        "(EXISTS (SELECT 1 FROM contact_follows f WHERE f.contact_id = c.id AND f.user_id = :userId AND f.status = 'active') " +
+          'OR EXISTS (SELECT 1 FROM sales_assignments a WHERE a.contact_id = c.id AND a.user_id = :userId))',
+        { userId: scope.userId },
+      );
     }
     return query.getOne();
   }

@@ -315,6 +315,19 @@ describeEachDatabase('admin API: contacts and timeline', (db) => {
     await get(`/api/admin/contacts/${ids.wang}/timeline`, sales).expect(404);
     expect(((await get('/api/admin/contacts?q=wmEXT_wang', sales).expect(200)).body as { total: number }).total).toBe(0);
 
+    // A lead handed to rep-li (a sales assignment, e.g. a card viewer who saved the card) opens for
+    // them though they do not follow 王芳 in WeCom; it stays out of their customer list.
+    await db().dataSource.query(
+      'INSERT INTO sales_assignments (contact_id, user_id, operator_id, reason, dedupe_key, notify_status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [ids.wang, 'rep-li', null, 'card:1', `card:1:${ids.wang}`, 'sent', '2026-11-04 00:00:00.000'],
+    );
+    await get(`/api/admin/contacts/${ids.wang}`, sales).expect(200);
+    await get(`/api/admin/contacts/${ids.wang}/timeline`, sales).expect(200);
+    expect(
+      ((await get('/api/admin/contacts', sales).expect(200)).body as { items: { id: number }[] }).items.map((item) => item.id),
+    ).toEqual([ids.zhang, ids.li]);
+    await get(`/api/admin/contacts/${ids.wang}`, wangRep).expect(200);
+
     const repWithoutUserId = await t.signIn({ username: 'rep2', role: 'sales' });
     expect(((await get('/api/admin/contacts', repWithoutUserId).expect(200)).body as { total: number }).total).toBe(0);
   });
