@@ -9,6 +9,61 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 const outDir = here('../dist/web/admin');
 
+/** A module id under node_modules/<path>, on any platform. */
+const dep = (path: string): string => `[\\\\/]node_modules[\\\\/]${path.replaceAll('/', '[\\\\/]')}`;
+const ours = (path: string): string => `[\\\\/]web[\\\\/]${path.replaceAll('/', '[\\\\/]')}`;
+
+/**
+ * Fewer, larger chunks for the first load (docs/BENCHMARKS.md, the admin page's first load). Left
+ * to itself the bundler makes one chunk per set of lazy routes sharing some code: the login page
+ * came as 13 scripts and 8 stylesheets, a dozen of them under a kilobyte, each with about 350 bytes
+ * of response headers. Three groups instead; every other module is split as before (each screen,
+ * ECharts and vue-flow stay in their own route's chunks).
+ *
+ * - `index`: the entry and everything it imports statically (Vue, the router, vue-i18n, the
+ *   session, the zh-CN core messages): one script and one stylesheet instead of four.
+ * - `first`: what both the login page and the signed-in shell with the dashboard use (Element
+ *   Plus's button, card and icons, @vueuse, the locale switch, the error wording), which both
+ *   loads fetched anyway, in five chunks. Each module here is on both loads; anything they import
+ *   comes along.
+ * - `login`: what only the login page uses among them (the input, the alert, the view). Screens
+ *   with an input load this chunk too, a few hundred bytes of the view and the alert more.
+ */
+const FIRST_LOAD_CHUNKS = [
+  { name: 'index', tags: ['$initial' as const], priority: 3 },
+  {
+    name: 'first',
+    priority: 2,
+    test: new RegExp(
+      [
+        dep('@vueuse/core/'),
+        dep('@element-plus/icons-vue/'),
+        dep('@ctrl/tinycolor/'),
+        dep('lodash-es/(pick|flatten)\\.js'),
+        dep('element-plus/es/components/(button|card)/'),
+        dep('element-plus/es/constants/event'),
+        dep('element-plus/es/utils/(typescript|browser|raf|vue/vnode)\\.mjs'),
+        dep('element-plus/es/hooks/use-aria/'),
+        ours('admin/format\\.ts'),
+        ours('admin/components/LocaleSwitch\\.vue'),
+        ours('shared/(errors|time)\\.ts'),
+        'plugin-vue:export-helper',
+      ].join('|'),
+    ),
+  },
+  {
+    name: 'login',
+    priority: 1,
+    test: new RegExp(
+      [
+        dep('element-plus/es/components/(input|alert)/'),
+        dep('element-plus/es/hooks/use-(focus-controller|cursor|composition|attrs)/'),
+        ours('admin/views/LoginView\\.vue'),
+      ].join('|'),
+    ),
+  },
+];
+
 /**
  * The admin app (web/admin) built to dist/web/admin and served by Koa at /admin. Element Plus
  * components (and their CSS) are imported where a template uses them, not the whole library.
@@ -44,6 +99,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 700,
     // The precompression above is slow on purpose (brotli's best level, a few seconds); the
     // bundler's "slow plugin" notice about it on every build says nothing new.
-    rolldownOptions: { checks: { pluginTimings: false } },
+    rolldownOptions: { checks: { pluginTimings: false }, output: { codeSplitting: { groups: FIRST_LOAD_CHUNKS } } },
   },
 });

@@ -1,5 +1,5 @@
 import { reactive } from 'vue';
-import { api, ApiError } from '@shared/api';
+import { api, ApiError, request } from '@shared/api';
 import type { Me, PageConfig, Role } from '@shared/types';
 
 /** Who is signed in and how the server is set up; one per page. */
@@ -12,7 +12,11 @@ export const session = reactive<{ me: Me | null; config: PageConfig; loaded: boo
 /** Reads /me (null when signed out) and /config. */
 export async function refreshSession(): Promise<void> {
   try {
-    session.me = await api.get<Me>('/api/admin/me');
+    // Quiet: a 401 here only means signed out, and the router's guard sends the visitor to the
+    // login page with the page they asked for. Handed to the auth-error listener, it ran before the
+    // first navigation ended and pushed /login?redirect=/ on top: a second navigation, the page
+    // asked for lost, and Chromium fetching the favicon again.
+    session.me = await request<Me>('GET', '/api/admin/me', { quiet: true });
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
     session.me = null;

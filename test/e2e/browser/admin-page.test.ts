@@ -83,6 +83,29 @@ describe('the admin page in a browser', () => {
     expect(errors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
   });
 
+  it('a signed-out visitor: the login page opens as asked, a screen asked for is where signing in lands', async () => {
+    const visitor = await browser.newContext({ locale: 'zh-CN' });
+    try {
+      const tab = await visitor.newPage();
+      const visited: string[] = [];
+      tab.on('framenavigated', (frame) => frame === tab.mainFrame() && visited.push(frame.url()));
+      // The session check's 401 used to push /login?redirect=/ on top of the first navigation.
+      await tab.goto(url('/login'));
+      await tab.locator('[data-test=login-submit]').waitFor();
+      await tab.waitForLoadState('networkidle');
+      // (The router's own replaceState of the first navigation is reported too, with the same address.)
+      expect(new Set(visited)).toEqual(new Set([url('/login')]));
+
+      await tab.goto(url('/rules'));
+      await tab.waitForURL(/\/admin\/login\?/);
+      expect(new URL(tab.url()).searchParams.get('redirect')).toBe('/rules');
+      await signIn(tab, ADMIN.username, ADMIN.password);
+      await tab.waitForURL(/\/admin\/rules$/);
+    } finally {
+      await visitor.close();
+    }
+  });
+
   it('shows the API validation message next to the field, and saves a keyword auto-reply', async () => {
     await page.click('[data-test=menu-rules]');
     await page.waitForURL(/\/admin\/rules/);
