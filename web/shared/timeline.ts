@@ -219,17 +219,10 @@ function present(value: unknown): boolean {
 }
 
 function text(value: unknown): string {
-  // A share chain (a business card's): who forwarded it to whom, in order.
-  if (Array.isArray(value)) return value.map(text).join(value.some(isPerson) ? ' → ' : ', ');
-  // A person in a detail (`{contactId, name}`): their name, or their number when they have none.
-  if (isPerson(value)) return typeof value.name === 'string' && value.name !== '' ? value.name : `#${value.contactId}`;
+  if (Array.isArray(value)) return value.map(text).join(', ');
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value) ?? '';
-}
-
-function isPerson(value: unknown): value is { contactId: number; name?: unknown } {
-  return typeof value === 'object' && value !== null && 'contactId' in value && typeof value.contactId === 'number';
 }
 
 /**
