@@ -102,6 +102,15 @@ describe('the mini-program pages against the real server (SQLite)', () => {
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();
   };
+  const adminPut = async (token: string, path: string, body: object): Promise<unknown> => {
+    const res = await fetch(`${stack.baseUrl}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
   const createEvent = async (admin: string, name: string, ticketPriceFen: number | null): Promise<number> => {
     const now = stack.clock.now().getTime();
     const created = (await adminPost(admin, '/api/admin/events', {
@@ -237,5 +246,65 @@ describe('the mini-program pages against the real server (SQLite)', () => {
     await guest.idle();
     expect(tickets.text('.status')).toBe('有效');
     expect(guest.callsOf('requestPayment')).toHaveLength(2);
+  });
+  it("opens a rep's card, passes it on with a share, and the viewer who saves it becomes the rep's contact, the chain on their timeline", async () => {
+    const admin = await adminToken();
+    const created = await stack.services.operators.createOperator({
+      username: 'chenxiao',
+      displayName: '陈晓',
+      password: 'long-enough-password',
+      role: 'sales',
+      wecomUserId: 'rep_chen',
+      actor: { operatorId: null, ip: null },
+    });
+    if (!created.ok) throw new Error(created.reason);
+    const repId = created.operator.id;
+    await adminPut(admin, `/api/admin/cards/${repId}`, {
+      title: '客户经理',
+      company: '飞轮科技',
+      phone: '13800001234',
+      intro: '专注私域运营',
+    });
+
+    // The first viewer opens the card the rep sent and forwards it (onShareAppMessage's path).
+    const first = phone();
+    const card = page('pages/card/index');
+    await card.call('onLoad', { rep: String(repId) });
+    await first.idle();
+    expect(card.text('.name')).toBe('陈晓');
+    expect(card.text('.company')).toBe('飞轮科技');
+    const share = (await card.call('onShareAppMessage')) as { path: string };
+    const st = new URL(share.path, 'https://servicewechat.com').searchParams.get('st') ?? '';
+    expect(st).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    card.detach();
+
+    // The second opens the forward and saves the card to their phone's contacts.
+    const second = phone();
+    const forwarded = page('pages/card/index');
+    await forwarded.call('onLoad', { rep: String(repId), st });
+    await second.idle();
+    await forwarded.fire('.save-contact');
+    await second.idle();
+
+    const [firstSession, secondSession] = await database.dataSource.query<{ contact_id: number | string }[]>(
+      'SELECT contact_id FROM mp_sessions ORDER BY id',
+    );
+    const visitors = await database.dataSource.query<{ contact_id: number | string; relation: string; became_contact_by: string | null }[]>(
+      'SELECT contact_id, relation, became_contact_by FROM card_visitors ORDER BY id',
+    );
+    expect(visitors.map((v) => [Number(v.contact_id), v.relation, v.became_contact_by])).toEqual([
+      [Number(firstSession.contact_id), 'visitor', null],
+      [Number(secondSession.contact_id), 'contact', 'save_contact'],
+    ]);
+    const [view] = await database.dataSource.query<{ detail: string }[]>(
+      "SELECT detail FROM interactions WHERE type = 'card_view' AND contact_id = ?",
+      [Number(secondSession.contact_id)],
+    );
+    expect(JSON.parse(view.detail)).toMatchObject({ repName: '陈晓', chain: [{ contactId: Number(firstSession.contact_id) }] });
+
+    const company = page('pages/cards/index');
+    await company.call('onLoad', { company: encodeURIComponent('飞轮科技') });
+    await second.idle();
+    expect(company.text('.card')).toContain('陈晓');
   });
 });
