@@ -909,6 +909,7 @@ export function composeServices(p: ComposeParams) {
     manualTagging,
     lifecycle,
     followups: eventFollowups,
+    content,
     interactions,
     publicBaseUrl: config.publicBaseUrl,
     miniProgramAppId: config.miniprogram.appId || null,
