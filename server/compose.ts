@@ -409,6 +409,9 @@ export function composeServices(p: ComposeParams) {
     segments: segmentsPort,
     links,
     timezone: config.businessTimeZone,
+    publicBaseUrl: config.publicBaseUrl,
+    // `content` is built below; a definition is checked only once the app serves.
+    materials: { isLive: (code) => content.isLive(code) },
   });
   // Subscribe-message consent: the Official Account's popup and change events (a reaction below),
   // the mini-program's reports (recordMiniProgramConsent), spent by the subscribe drivers.
@@ -913,6 +916,7 @@ export function composeServices(p: ComposeParams) {
     manualTagging,
     lifecycle,
     followups: eventFollowups,
+    content,
     interactions,
     publicBaseUrl: config.publicBaseUrl,
     miniProgramAppId: config.miniprogram.appId || null,

@@ -64,7 +64,8 @@ export function createContentRouter(deps: ContentRouterDeps): Router {
       channelId: channelIdFromQuery(ctx.query.ch),
       visitorId,
       contactId,
-      eventId: eventIdFromQuery(ctx.query.ev),
+      eventId: positiveIdFromQuery(ctx.query.ev),
+      journeyId: positiveIdFromQuery(ctx.query.jr),
     });
     if (!viewed) throw notFound('No such link');
     ctx.cookies.set(VISITOR_COOKIE, visitorId, {
@@ -168,8 +169,8 @@ export function createContentRouter(deps: ContentRouterDeps): Router {
   return router;
 }
 
-/** `?ev=`: an event id as the cloud exhibition's links carry it, or null (malformed ones are ignored like `ch`). */
-function eventIdFromQuery(value: unknown): number | null {
+/** `?ev=` and `?jr=`: an event or journey id as the cloud exhibition's and journeys' links carry it, or null (malformed ones are ignored like `ch`). */
+function positiveIdFromQuery(value: unknown): number | null {
   return typeof value === 'string' && /^[1-9]\d{0,9}$/.test(value) && Number(value) <= 2_147_483_647 ? Number(value) : null;
 }
 

@@ -45,6 +45,7 @@ const shareItemsQuerySchema = z.object({ contactId: idParamSchema });
 const shareSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('card') }),
   z.strictObject({ kind: z.literal('invitation'), eventId: z.number().int().positive().max(2_147_483_647) }),
+  z.strictObject({ kind: z.literal('material'), materialId: z.number().int().positive().max(2_147_483_647) }),
 ]);
 
 /**
@@ -121,10 +122,12 @@ export function createSidebarRouter(deps: SidebarRouterDeps): Router<AdminState>
       contactId,
       kind: body.kind,
       eventId: body.kind === 'invitation' ? body.eventId : undefined,
+      materialId: body.kind === 'material' ? body.materialId : undefined,
       reader: readerOf(ctx.state),
       actor: actorOf(ctx),
     });
     if (!result.ok && result.reason === 'event_not_found') throw new HttpError(404, 'event_not_found', 'No such open event');
+    if (!result.ok && result.reason === 'material_not_found') throw new HttpError(404, 'not_found', 'No such live material');
     unwrap(result);
     ctx.status = 201;
     ctx.body = { recorded: true };

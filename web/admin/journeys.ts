@@ -210,3 +210,29 @@ export function migrationRows(
   }
   return { rows, suggested };
 }
+
+/**
+ * Send nodes a content centre material can go into: every one whose message carries a web link
+ * (a mini-program subscribe message opens a page of the mini-program and takes no `url`).
+ */
+export function materialTargets(definition: JourneyDefinitionView | null): string[] {
+  return (definition?.nodes ?? []).filter((n) => n.type === 'send' && n.channel !== 'mp_subscribe').map((n) => n.id);
+}
+
+/**
+ * The definition being edited with a material's tracked link as the `url` of send node `nodeId`
+ * (the message's link: an Official Account template's url, the SMS link, a WeCom or
+ * customer-service message's link). The link is the material's own (`/c/<code>`): the engine adds
+ * the journey (`jr=`) when it sends, so a copied definition still credits the journey that sends
+ * it. Null when the draft does not parse or has no such send node.
+ */
+export function withMaterialLink(draft: string, nodeId: string, url: string): string | null {
+  let parsed: JourneyDefinitionView;
+  try {
+    parsed = JSON.parse(draft) as JourneyDefinitionView;
+  } catch {
+    return null;
+  }
+  if (!parsed || !Array.isArray(parsed.nodes) || !materialTargets(parsed).includes(nodeId)) return null;
+  return JSON.stringify({ ...parsed, nodes: parsed.nodes.map((n) => (n.id === nodeId ? { ...n, url } : n)) }, null, 2);
+}

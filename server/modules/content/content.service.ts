@@ -147,6 +147,8 @@ export interface RecordViewParams {
   contactId: number | null;
   /** `?ev=`: the event whose cloud exhibition the link was opened from (kept when the event exists). */
   eventId?: number | null;
+  /** `?jr=`: the journey whose push carried the link (stamped at send, content-links.ts; kept when the journey exists). */
+  journeyId?: number | null;
   /** The timeline's channel: the tracked link's page (`web`, default) or the mini-program (`mp`). */
   channel?: 'web' | 'mp';
 }
@@ -439,6 +441,7 @@ export class ContentService {
     const recorded = await this.deps.transactor.runRetrying(async (manager) => {
       const channelId = p.channelId !== null && (await this.deps.channelExists(manager, p.channelId)) ? p.channelId : null;
       const eventId = p.eventId ? await existingEvent(manager, p.eventId) : null;
+      const journeyId = p.journeyId ? await existingJourney(manager, p.journeyId) : null;
       const now = toSqlDate(occurredAt);
       await manager.query(
         'INSERT INTO content_views (view_key, material_id, channel_id, visitor_id, contact_id, read_seconds, viewed_at, updated_at) ' +
@@ -462,6 +465,9 @@ export class ContentService {
           // matcher reads it), while the ref stays the material, which the timeline and the
           // content centre's rules key on; an interaction has one ref.
           ...(eventId !== null ? { eventId } : {}),
+          // Read from a journey's push: the journey in the detail, so its goal (or a rule) can
+          // match "read what the journey sent" and the timeline says which journey it was.
+          ...(journeyId !== null ? { journeyId } : {}),
         },
         ref: { type: 'content', id: String(material.id) },
       });
@@ -577,6 +583,11 @@ export class ContentService {
 async function existingEvent(manager: EntityManager, eventId: number): Promise<number | null> {
   const rows = await manager.query<{ id: number | string }[]>('SELECT id FROM events WHERE id = ?', [eventId]);
   return rows.length > 0 ? eventId : null;
+}
+
+async function existingJourney(manager: EntityManager, journeyId: number): Promise<number | null> {
+  const rows = await manager.query<{ id: number | string }[]>('SELECT id FROM journeys WHERE id = ?', [journeyId]);
+  return rows.length > 0 ? journeyId : null;
 }
 
 const EMPTY_STATS: ContentStats = { views: 0, visitors: 0, knownViews: 0, avgReadSeconds: null };

@@ -8,6 +8,7 @@ import type { Logger } from '../../adapters/logger';
 import { claimMethodFor } from '../../db/lease-queue';
 import { executeCountingRows, fromSqlDate, isMysqlManager, placeholders, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
+import { withJourney } from '../content/content-links';
 import { customWindowOpen } from '../../wechat/custom-message';
 import { readCustomWindows, type CustomWindow } from '../outbox/custom-window';
 import type { OutboxDraft, OutboxService } from '../outbox/outbox.service';
@@ -327,7 +328,8 @@ class BatchContext {
       nodeId: node.id,
       contactId: run.contactId,
       channel,
-      target: node.url ?? '',
+      // A content centre material's link says which journey sent it, so its view is credited to the journey.
+      target: withJourney(node.url ?? '', this.deps.publicBaseUrl, run.journeyId),
       expiresAt: Math.floor(this.now.getTime() / 1000) + LINK_TTL_SECONDS,
     });
     return `${this.deps.publicBaseUrl}/r/${code}`;

@@ -8,6 +8,7 @@ export const JOURNEY_RULE_CODES = [
   'journey_open_wait_not_send',
   'journey_split_weights',
   'journey_url_not_for_channel',
+  'journey_material_unknown',
   'journey_not_found',
   'journey_not_active',
   'journey_no_published_version',

@@ -17,6 +17,7 @@ import type { SegmentsPort } from './journey-ports';
 import { enterRuns, type JourneyDefinitions, type PublishedJourney } from './journey-runs';
 import { JOURNEY_TEMPLATES } from './journey-templates';
 import type { LinkSigner } from './tracked-links';
+import { materialCodeOf } from '../content/content-links';
 
 export type JourneyResult<T> =
   | { ok: true; value: T }
@@ -65,6 +66,10 @@ export interface JourneysServiceDeps {
   segments: SegmentsPort;
   links: () => Promise<LinkSigner>;
   timezone: string;
+  /** PUBLIC_BASE_URL: which send urls are the content centre's tracked links. */
+  publicBaseUrl: string;
+  /** The content centre: whether a material's link still opens (unknown and archived ones answer 404). */
+  materials: { isLive(code: string): Promise<boolean> };
 }
 
 /** A publish's answer; with a mapping, `migrated` counts the waiting runs moved onto the version. */
@@ -131,8 +136,8 @@ export class JourneysService {
     const template = p.template === undefined ? null : JOURNEY_TEMPLATES.find((t) => t.key === p.template);
     if (template === undefined)
       return { ok: false, reason: 'invalid', issues: [{ path: 'template', code: 'invalid_value', message: 'no such template' }] };
-    const checked = validateDefinition(template ? template.definition() : p.definition);
-    if (!checked.ok) return { ok: false, reason: 'invalid', issues: checked.issues.map((i) => ({ ...i, path: `definition.${i.path}` })) };
+    const checked = await this.check(template ? template.definition() : p.definition);
+    if (!checked.ok) return checked;
     type Created = JourneyResult<{ id: number; version: number; status: JourneyStatus }>;
     const taken: Created = { ok: false, reason: 'conflict', code: 'name_taken', message: 'a journey has this name' };
     return this.deps.transactor.runRetrying(
@@ -189,8 +194,8 @@ export class JourneysService {
     definition: unknown;
     actor: AuditActor;
   }): Promise<JourneyResult<{ id: number; version: number; status: JourneyStatus }>> {
-    const checked = validateDefinition(p.definition);
-    if (!checked.ok) return { ok: false, reason: 'invalid', issues: checked.issues.map((i) => ({ ...i, path: `definition.${i.path}` })) };
+    const checked = await this.check(p.definition);
+    if (!checked.ok) return checked;
     return this.deps.transactor.runRetrying(async (m) => {
       const journey = await m.findOne(Journey, { where: { id: p.id }, lock: lockOf(m) });
       if (!journey) return { ok: false, reason: 'not_found' } as const;
@@ -543,6 +548,32 @@ export class JourneysService {
         },
       },
     };
+  }
+
+  /**
+   * A definition as saved: its shape and graph (validateDefinition), then what only the database
+   * knows: a send node's `url` that is a content centre link (the editor's material picker puts
+   * one there) must name a live material, or every contact would be sent to a 404.
+   */
+  private async check(
+    definition: unknown,
+  ): Promise<{ ok: true; definition: JourneyDefinition } | { ok: false; reason: 'invalid'; issues: DefinitionIssue[] }> {
+    const checked = validateDefinition(definition);
+    const issues: DefinitionIssue[] = checked.ok ? [] : checked.issues;
+    if (checked.ok)
+      for (const [i, node] of checked.definition.nodes.entries()) {
+        const code = node.type === 'send' && node.url ? materialCodeOf(node.url, this.deps.publicBaseUrl) : null;
+        if (code !== null && !(await this.deps.materials.isLive(code)))
+          issues.push({
+            path: `nodes.${i}.url`,
+            code: 'journey_material_unknown',
+            message: `send node "${node.id}": no live material "${code}" in the content centre`,
+            params: { node: node.id },
+          });
+      }
+    if (!checked.ok || issues.length > 0)
+      return { ok: false, reason: 'invalid', issues: issues.map((i) => ({ ...i, path: `definition.${i.path}` })) };
+    return checked;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Clock } from '../../adapters/clock';
 import { fromSqlDate, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import type { AuditActor, AuditService } from '../audit/audit.service';
+import type { ContentService } from '../content/content.service';
 import type { EventFollowupsService } from '../exhibitions/event-followups.service';
 import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { LifecycleService } from '../lifecycle/lifecycle.service';
@@ -24,9 +25,11 @@ export type ChatMessage =
   | { msgtype: 'miniprogram'; miniprogram: { appid: string; title: string; imgUrl: string; page: string } };
 
 export interface ShareItem {
-  kind: 'card' | 'invitation';
+  kind: 'card' | 'invitation' | 'material';
   /** The event invited to (invitations only). */
   eventId: number | null;
+  /** The content centre's material (materials only). */
+  materialId?: number;
   title: string;
   message: ChatMessage;
 }
@@ -40,6 +43,8 @@ export interface SidebarActionsDeps {
   manualTagging: ManualTaggingService;
   lifecycle: LifecycleService;
   followups: EventFollowupsService;
+  /** The content centre: its live materials are shared as their tracked links. */
+  content: Pick<ContentService, 'listMaterials' | 'getMaterial' | 'linkOf'>;
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   /** Absolute links in what a rep sends start here (PUBLIC_BASE_URL). */
   publicBaseUrl: string;
@@ -51,9 +56,12 @@ export interface SidebarActionsDeps {
 
 /** Open and upcoming events offered as invitations. */
 const INVITATIONS = 10;
+/** The newest live materials offered (the content centre's list, first page). */
+const MATERIALS = 20;
 
 export type TagChangeResult = SidebarResult<ContactTagView[]> | { ok: false; reason: 'unknown_tags'; tagIds: number[] };
-export type ShareResult = SidebarResult<{ recorded: true }> | { ok: false; reason: 'event_not_found' };
+export type ShareResult =
+  SidebarResult<{ recorded: true }> | { ok: false; reason: 'event_not_found' } | { ok: false; reason: 'material_not_found' };
 
 /**
  * What a rep does from the WeCom sidebar (issue 16 §4), each scoped like the read (a sales rep
@@ -182,14 +190,15 @@ export class SidebarActionsService {
   async listShareItems(p: { contactId: number; reader: SidebarReader }): Promise<SidebarResult<ShareItem[]>> {
     const access = await this.deps.sidebar.checkAccess(p.contactId, p.reader);
     if (!access.ok) return access;
-    return { ok: true, value: [await this.cardOf(p.reader), ...(await this.invitations())] };
+    return { ok: true, value: [await this.cardOf(p.reader), ...(await this.invitations()), ...(await this.materials())] };
   }
 
   /** Records a share after the chat send succeeded: a `sidebar_share` interaction and an audit row. */
   async recordShare(p: {
     contactId: number;
-    kind: 'card' | 'invitation';
+    kind: 'card' | 'invitation' | 'material';
     eventId?: number;
+    materialId?: number;
     reader: SidebarReader;
     actor: AuditActor;
   }): Promise<ShareResult> {
@@ -202,7 +211,18 @@ export class SidebarActionsService {
       if (!invitation || invitation.message.msgtype !== 'news') return { ok: false, reason: 'event_not_found' };
       title = invitation.title;
       link = invitation.message.news.link;
+    } else if (p.kind === 'material') {
+      const material = p.materialId === undefined ? null : await this.deps.content.getMaterial(p.materialId);
+      if (!material || material.status !== 'active') return { ok: false, reason: 'material_not_found' };
+      title = material.title;
+      link = this.deps.content.linkOf(material.code);
     } else title = (await this.cardOf(p.reader)).title;
+    const ref =
+      p.eventId !== undefined
+        ? { type: 'event', id: String(p.eventId) }
+        : p.materialId !== undefined
+          ? { type: 'content', id: String(p.materialId) }
+          : null;
     await this.deps.transactor.runRetrying(async (m) => {
       await this.deps.interactions.recordInteraction(m, {
         type: 'sidebar_share',
@@ -214,12 +234,13 @@ export class SidebarActionsService {
           title,
           operatorId: p.reader.operatorId,
           ...(p.eventId === undefined ? {} : { eventId: p.eventId }),
+          ...(p.materialId === undefined ? {} : { contentId: p.materialId }),
           ...(link ? { link } : {}),
         },
         identity: null,
         contactId: access.value,
         dedupeKey: `sidebar:share:${p.reader.operatorId}:${randomUUID()}`,
-        ref: p.eventId === undefined ? null : { type: 'event', id: String(p.eventId) },
+        ref,
       });
       await this.deps.audit.record({
         manager: m,
@@ -228,7 +249,12 @@ export class SidebarActionsService {
         action: 'sidebar.share',
         targetType: 'contact',
         targetId: access.value,
-        detail: { kind: p.kind, title, ...(p.eventId === undefined ? {} : { eventId: p.eventId }) },
+        detail: {
+          kind: p.kind,
+          title,
+          ...(p.eventId === undefined ? {} : { eventId: p.eventId }),
+          ...(p.materialId === undefined ? {} : { contentId: p.materialId }),
+        },
       });
     });
     this.deps.onRecorded?.();
@@ -290,6 +316,32 @@ export class SidebarActionsService {
         },
       };
     });
+  }
+
+  /**
+   * The content centre's live materials, newest first, as news cards with their tracked link
+   * (`/c/<code>`): a customer who opens one in WeChat is known to the page (web OAuth), so the view
+   * is a `content_view` on their timeline. The cover is the material's own image when it has one,
+   * else the invitations' cover.
+   */
+  private async materials(): Promise<ShareItem[]> {
+    const { items } = await this.deps.content.listMaterials({ status: 'active', limit: MATERIALS });
+    const base = this.deps.publicBaseUrl;
+    return items.map((material) => ({
+      kind: 'material',
+      eventId: null,
+      materialId: material.id,
+      title: material.title,
+      message: {
+        msgtype: 'news',
+        news: {
+          link: this.deps.content.linkOf(material.code),
+          title: material.title,
+          desc: material.summary ?? '',
+          imgUrl: material.file?.type.startsWith('image/') ? `${base}${material.file.url}` : `${base}/sidebar/share-event.png`,
+        },
+      },
+    }));
   }
 
   private async operatorName(operatorId: number): Promise<string> {

@@ -42,7 +42,7 @@ describe('the event registrations tab', () => {
     await db?.destroy();
   });
 
-  it('lists a registration, adds a walk-in checked in at its gate, and the sandbox panel opens the invitation page as a follower', async () => {
+  it('lists a registration, adds a walk-in checked in at its gate, and the sandbox panel scans a channel code (opening the invitation page waits for a follower and an event)', async () => {
     const login = await stack.services.operators.login({ ...ADMIN, ip: '127.0.0.1' });
     if (!login.ok) throw new Error(login.reason);
     const now = stack.clock.now().getTime();

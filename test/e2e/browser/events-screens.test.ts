@@ -31,12 +31,20 @@ function qrVideo(text: string, file: string): void {
 }
 
 /**
- * The exhibition flow in headless Chromium against the real server on SQLite (issue 15 §9): an
- * operator creates an event on the 活动展会 screen, a visitor registers on its invitation page
- * through a channel at phone size, staff check the ticket in on the scanner tab (a second scan is
- * refused with the first gate), and the report tab shows the figures and draws its charts.
+ * The exhibition flow in headless Chromium against the real server on SQLite, as a new user does
+ * it (issue 15 "Done when", §9): an operator creates an event on the 活动展会 screen and an
+ * Official Account channel code for it on the 渠道活码 screen, scans that code from the sandbox
+ * panel as a new follower, opens the invitation page as that follower from the same panel (through
+ * the sandbox's web OAuth), registers there at phone size, staff check the ticket in on the scanner
+ * tab (a second scan is refused with the first gate), and the report tab shows the figures and
+ * draws its charts.
+ *
+ * The site's public address is a host name Chromium maps to the test server (PUBLIC_BASE_URL: web
+ * OAuth's redirect_uri is made for it, as in production).
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
+const SITE_HOST = 'events.flywheel.test';
+const SITE = `http://${SITE_HOST}`;
 
 jest.setTimeout(240_000);
 
@@ -48,7 +56,11 @@ describe('the events screens', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    stack = await startTestStack(db, {}, { adminWebRoot: ADMIN_WEB_ROOT, mobileWebRoot: MOBILE_WEB_ROOT, platformTimeoutMs: 15_000 });
+    stack = await startTestStack(
+      db,
+      { PUBLIC_BASE_URL: SITE },
+      { adminWebRoot: ADMIN_WEB_ROOT, mobileWebRoot: MOBILE_WEB_ROOT, platformTimeoutMs: 15_000 },
+    );
     const created = await stack.services.operators.createOperator({
       ...ADMIN,
       role: 'admin',
@@ -56,9 +68,19 @@ describe('the events screens', () => {
       actor: { operatorId: null, ip: null },
     });
     if (!created.ok) throw new Error(`could not create the admin: ${created.reason}`);
-    browser = await launchChromium();
-    page = await openSignedIn(browser, stack.baseUrl, ADMIN);
+    browser = await launchChromium(siteArgs());
+    page = await openSignedIn(browser, SITE, ADMIN);
   });
+
+  /**
+   * Chromium resolves the site's host name to the test server, and takes it as a secure context
+   * as it would over HTTPS in production (the scanner's nonces come from crypto.randomUUID, which
+   * only a secure context has).
+   */
+  const siteArgs = () => [
+    `--host-resolver-rules=MAP ${SITE_HOST} 127.0.0.1:${new URL(stack.baseUrl).port}`,
+    `--unsafely-treat-insecure-origin-as-secure=${SITE}`,
+  ];
 
   afterAll(async () => {
     await browser?.close();
@@ -66,7 +88,7 @@ describe('the events screens', () => {
     await db?.destroy();
   });
 
-  it('creates an event, registers through its invitation page, checks the ticket in at a gate and reads the report', async () => {
+  it('creates an event with a channel code, scans it from the sandbox panel, registers as that follower, checks in and reads the report', async () => {
     await page.click('[data-test=menu-events]');
     await page.waitForURL(/\/admin\/events/);
     await page.click('[data-test=event-new]');
@@ -87,30 +109,55 @@ describe('the events screens', () => {
     expect((JSON.parse(event.fields) as { key: string }[]).map((f) => f.key)).toEqual(['name', 'phone', 'company', 'title']);
     await screenshot(page, 'events-list');
 
-    // An invitation channel for the event, made on the 渠道活码 screen with the event chosen.
+    // An invitation channel for the event: an Official Account QR code (a poster at the venue),
+    // made on the 渠道活码 screen with the event chosen.
     await page.click('[data-test=menu-channels]');
     await page.waitForURL(/\/admin\/channels/);
     await page.click('[data-test=channel-new]');
     await fillInput(page, 'channel-name', '展会海报');
-    await page.click('[data-test=channel-kind-h5]');
+    await page.click('[data-test=channel-kind-oa_qr]');
     await page.click('[data-test=channel-event]');
     await page.locator('.el-select-dropdown__item:visible', { hasText: '2026 智能制造展' }).first().click();
     await page.click('[data-test=channel-save]');
     await page.locator('[data-test=channel-preview]').waitFor();
     await page.keyboard.press('Escape');
-    const [channelRow] = await db.dataSource.query<{ id: number | string; event_id: number | string; url: string }[]>(
-      'SELECT id, event_id, url FROM channels',
+    const [channelRow] = await db.dataSource.query<{ id: number | string; event_id: number | string; kind: string }[]>(
+      'SELECT id, event_id, kind FROM channels',
     );
     const channelId = Number(channelRow.id);
+    expect(channelRow).toMatchObject({ kind: 'oa_qr' });
     expect(Number(channelRow.event_id)).toBe(eventId);
-    expect(channelRow.url).toMatch(new RegExp(`/e/${eventId}\\?ch=${channelId}$`));
-    // The event's page lists it with its link.
-    await page.goto(`${stack.baseUrl}/admin/events/${eventId}`);
-    expect(await page.getAttribute('[data-test=event-channel-link]', 'href')).toBe(channelRow.url);
+    // The event's page lists it.
+    await page.goto(`${SITE}/admin/events/${eventId}`);
+    await page.locator('[data-test=event-channels] li', { hasText: '展会海报' }).waitFor();
 
-    // A visitor on a phone, through the channel's link.
-    const phone = await (await browser.newContext({ locale: 'zh-CN', viewport: PHONE, hasTouch: true })).newPage();
-    await phone.goto(`${stack.baseUrl}/e/${eventId}?ch=${channelId}`);
+    // The sandbox panel: a new follower scans the poster's code (chosen by its name).
+    await page.click('[data-test=menu-sandbox]');
+    await page.waitForURL(/\/admin\/sandbox/);
+    await page.locator('[data-test=sandbox-visit]').waitFor();
+    await page.click('[data-test=sandbox-action-scan_channel]');
+    await page.click('[data-test=sandbox-channel]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '展会海报' }).first().click();
+    await page.click('[data-test=sandbox-play]');
+    await page.locator('[data-test=sandbox-result]').waitFor();
+    await stack.services.reactions.idle();
+    const [scanned] = await db.dataSource.query<{ contact_id: number | string; channel_id: number | string }[]>(
+      'SELECT contact_id, channel_id FROM channel_touches',
+    );
+    expect(Number(scanned.channel_id)).toBe(channelId);
+    const follower = Number(scanned.contact_id);
+
+    // The same panel opens the invitation page as that follower inside "WeChat" (web OAuth
+    // through the sandbox), in a new tab: the page is theirs, on a phone.
+    await page.click('[data-test=sandbox-visit-event]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '2026 智能制造展' }).first().click();
+    await page.click('[data-test=sandbox-visit-channel]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '展会海报' }).first().click();
+    await screenshot(page, 'events-sandbox-visit');
+    const [phone] = await Promise.all([page.context().waitForEvent('page'), page.click('[data-test=sandbox-visit-open]')]);
+    await phone.setViewportSize(PHONE);
+    // Back from the authorize page on the invitation page with its channel (the browser keeps WeChat's `#wechat_redirect`).
+    await phone.waitForURL(new RegExp(`^${SITE}/e/${eventId}\\?ch=${channelId}(#wechat_redirect)?$`));
     await phone.locator('[data-test=event-name]').waitFor();
     const field = (key: string) => phone.locator(`[data-test=field-${key}] input`).first();
     await field('name').fill('李雷');
@@ -122,9 +169,13 @@ describe('the events screens', () => {
     const token = decodeURIComponent(new URL(phone.url()).pathname.split('/').pop() ?? '');
     expect(token.split('.')).toHaveLength(4);
     await screenshot(phone, 'events-phone-ticket');
+    // The registration is the follower's who scanned the code, not a new anonymous visitor's.
+    const registrations = await db.dataSource.query<{ contact_id: number | string }[]>('SELECT contact_id FROM event_registrations');
+    expect(registrations.map((r) => Number(r.contact_id))).toEqual([follower]);
+    await phone.close();
 
     // Staff at gate A: the scanner types the ticket's code and Enter.
-    await page.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=scan`);
+    await page.goto(`${SITE}/admin/events/${eventId}?tab=scan`);
     await page.locator('[data-test=scanner]').waitFor();
     await fillInput(page, 'scan-gate', 'A');
     await fillInput(page, 'scan-input', token);
@@ -139,7 +190,7 @@ describe('the events screens', () => {
     expect(await refused.textContent()).toContain('A 入口');
     await screenshot(page, 'events-scanner');
 
-    await page.goto(`${stack.baseUrl}/admin/events/${eventId}?tab=report`);
+    await page.goto(`${SITE}/admin/events/${eventId}?tab=report`);
     await page.locator('[data-test=report-registrations]').waitFor();
     expect(await page.textContent('[data-test=report-registrations]')).toBe('1');
     expect(await page.textContent('[data-test=report-checkins]')).toBe('1');

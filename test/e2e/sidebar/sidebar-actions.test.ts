@@ -394,4 +394,65 @@ describeEachDatabase('sidebar API: the customer story, hints and actions', (db) 
       error: { code: 'event_not_found' },
     });
   });
+
+  it("offers the content centre's live materials as news with their tracked links, and records a share of one", async () => {
+    const create = async (body: object) =>
+      (await as(admin).post('/api/admin/content', body).expect(201)).body as { id: number; code: string };
+    const older = await create({ kind: 'pdf', title: '产品手册' });
+    const brochure = await create({ kind: 'article', title: '智能产线白皮书', summary: '十分钟读懂柔性产线', body: '# 白皮书' });
+    const archived = await create({ kind: 'article', title: '旧版报价', body: '已过期' });
+    await as(admin).post(`/api/admin/content/${archived.id}/archive`, {}).expect(200);
+
+    const base = stack.config.publicBaseUrl;
+    const items = (await as(repA.token).get(`/api/sidebar/share-items?contactId=${customer.contactId}`).expect(200)).body as {
+      items: { kind: string; materialId?: number; title: string; message: unknown }[];
+    };
+    // Newest first; the archived one (whose link answers 404) is not offered.
+    expect(items.items.filter((item) => item.kind === 'material')).toEqual([
+      {
+        kind: 'material',
+        eventId: null,
+        materialId: brochure.id,
+        title: '智能产线白皮书',
+        message: {
+          msgtype: 'news',
+          news: {
+            link: `${base}/c/${brochure.code}`,
+            title: '智能产线白皮书',
+            desc: '十分钟读懂柔性产线',
+            imgUrl: `${base}/sidebar/share-event.png`,
+          },
+        },
+      },
+      {
+        kind: 'material',
+        eventId: null,
+        materialId: older.id,
+        title: '产品手册',
+        message: { msgtype: 'news', news: expect.objectContaining({ link: `${base}/c/${older.code}`, desc: '' }) as unknown },
+      },
+    ]);
+
+    const path = `/api/sidebar/contacts/${customer.contactId}/shares`;
+    await as(repA.token).post(path, { kind: 'material' }).expect(400);
+    await as(repB.token).post(path, { kind: 'material', materialId: brochure.id }).expect(403);
+    expect((await as(repA.token).post(path, { kind: 'material', materialId: archived.id }).expect(404)).body).toMatchObject({
+      error: { code: 'not_found' },
+    });
+    await as(repA.token).post(path, { kind: 'material', materialId: brochure.id }).expect(201);
+    await settle();
+    const shares = (await profile()).timeline.items.filter((item) => item.type === 'sidebar_share');
+    expect(shares.map((item) => item.detail)).toEqual([
+      expect.objectContaining({
+        kind: 'material',
+        contentId: brochure.id,
+        title: '智能产线白皮书',
+        operatorId: repA.id,
+        link: `${base}/c/${brochure.code}`,
+      }),
+    ]);
+    const audited = await audits('sidebar.share');
+    expect(audited).toHaveLength(1);
+    expect(audited[0].target_id).toBe(String(customer.contactId));
+  });
 });

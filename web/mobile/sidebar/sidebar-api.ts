@@ -7,10 +7,12 @@ export type * from './profile-types';
 
 /** Something the rep can send into the chat: the payload sendChatMessage takes, made by the server. */
 export interface ShareItem {
-  kind: 'card' | 'invitation';
+  kind: 'card' | 'invitation' | 'material';
   /** What the rep sees on the button or in the list. */
   title: string;
   eventId?: number | null;
+  /** The content centre's material (materials only). */
+  materialId?: number;
   message: ChatMessage;
 }
 
@@ -31,6 +33,10 @@ export const sidebarApi = {
   recordShare: (contactId: number, item: ShareItem) =>
     api.post<unknown>(
       `${contactPath(contactId)}/shares`,
-      item.kind === 'card' ? { kind: 'card' } : { kind: item.kind, eventId: item.eventId },
+      item.kind === 'card'
+        ? { kind: 'card' }
+        : item.kind === 'material'
+          ? { kind: 'material', materialId: item.materialId }
+          : { kind: item.kind, eventId: item.eventId },
     ),
 };

@@ -1107,6 +1107,7 @@ const en: Messages = {
       journey_open_wait_not_send: 'Node {node} refers to a node that is not a send node',
       journey_split_weights: 'Split node {node} needs at least one branch with a weight above 0',
       journey_url_not_for_channel: 'Send node {node}: a mini-program subscribe message opens a mini-program page (page), not a web link',
+      journey_material_unknown: 'Send node {node}: its link names a material that is not in the content centre or is archived',
       journey_not_found: 'There is no such journey',
       journey_not_active: 'The journey is not active and takes no new entries',
       journey_no_published_version: 'The journey has no published version yet',
@@ -1196,6 +1197,14 @@ const en: Messages = {
     editorHint:
       'The definition is edited as JSON and saved as a new (draft) version; once published, new entries take it and runs already inside finish on theirs. Problems are shown on their nodes.',
     saveVersion: 'Save as a new version',
+    material: {
+      label: 'Insert a content centre material:',
+      node: 'Send node',
+      pick: 'Choose a material',
+      insert: 'Insert link',
+      inserted: 'The tracked link of "{title}" is in the send node; save to keep it',
+      cannot: 'Cannot insert: fix the JSON first and choose a send node (a mini-program subscribe message takes no web link)',
+    },
     unsaved: 'Unsaved changes',
     savedVersion: 'New version saved',
     invalid: 'The definition was refused: see the messages on the nodes',

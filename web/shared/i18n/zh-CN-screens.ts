@@ -829,6 +829,7 @@ const zhCNScreens = {
       journey_open_wait_not_send: '节点 {node} 引用的不是发送节点',
       journey_split_weights: '分流节点 {node} 至少要有一个权重大于 0 的分支',
       journey_url_not_for_channel: '发送节点 {node}：小程序订阅消息只能打开小程序页面（page），不能带网页链接',
+      journey_material_unknown: '发送节点 {node}：链接指向的素材不在内容中心或已归档',
       journey_not_found: '没有这个旅程',
       journey_not_active: '旅程未启用，不接受新的进入',
       journey_no_published_version: '旅程还没有发布的版本',
@@ -910,6 +911,14 @@ const zhCNScreens = {
     editorHint:
       '旅程定义以 JSON 编辑；保存为新版本（草稿），发布后新进入的客户使用新版本，已在旅程中的客户按原版本走完。校验问题会标在对应节点上。',
     saveVersion: '保存为新版本',
+    material: {
+      label: '插入内容中心素材：',
+      node: '发送节点',
+      pick: '选择素材',
+      insert: '插入链接',
+      inserted: '已把「{title}」的追踪链接放进发送节点，保存后生效',
+      cannot: '无法插入：请先修正 JSON，并选择一个发送节点（小程序订阅消息不能带网页链接）',
+    },
     unsaved: '有未保存的修改',
     savedVersion: '已保存新版本',
     invalid: '定义未通过校验，请按节点上的提示修改',
