@@ -112,3 +112,13 @@ export function localScanStore(
     },
   };
 }
+
+/**
+ * A scan's nonce: 128 random bits as hex. Not crypto.randomUUID, which browsers give only to
+ * secure contexts (HTTPS or localhost): a gate's phone opening the admin page over a venue's LAN
+ * address on plain http would never scan. crypto.getRandomValues is there in every context.
+ */
+export function newNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}

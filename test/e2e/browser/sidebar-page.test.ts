@@ -181,6 +181,10 @@ describe('the WeCom sidebar in the browser', () => {
     });
     await page.locator('[data-test=timeline] [data-type=sidebar_share]').waitFor();
     await screenshot(page, 'sidebar-card-sent');
+    // The card's cover is fetched by WeCom, with no session: a plain image, never the sign-in.
+    const { imgUrl } = card?.message[card.message.msgtype] as { imgUrl: string };
+    const cover = await request(stack.baseUrl).get(new URL(imgUrl).pathname).expect(200);
+    expect(cover.headers['content-type']).toBe('image/png');
 
     // Live: the customer writes again; the page shows it without a reload or a 同步 button.
     stack.clock.advance(1_000);

@@ -2,6 +2,7 @@ import {
   ScanNotAnswered,
   ScanQueue,
   localScanStore,
+  newNonce,
   type PendingScan,
   type ScanAnswer,
   type ScanStore,
@@ -113,5 +114,15 @@ describe('the check-in scanner queue', () => {
     expect(localScanStore(storage, 1).load()).toHaveLength(1);
     data.set('fw-scans-1', '{not json');
     expect(one.load()).toEqual([]);
+  });
+});
+
+describe('a scan nonce', () => {
+  it('is 32 hex characters made without randomUUID (absent on plain http), new each time', () => {
+    const randomUUID = jest.spyOn(crypto, 'randomUUID');
+    const nonces = new Set(Array.from({ length: 100 }, () => newNonce()));
+    expect(nonces.size).toBe(100);
+    for (const nonce of nonces) expect(nonce).toMatch(/^[0-9a-f]{32}$/);
+    expect(randomUUID).not.toHaveBeenCalled();
   });
 });
