@@ -126,6 +126,8 @@ export const ERROR_CODES = [
   'mp_phone_code_invalid',
   /** 400: the staff binding code is wrong, used or expired. */
   'mp_binding_code_invalid',
+  /** 404: a mini-program code's scene names no channel of ours (POST /api/mp/channel-visits). */
+  'channel_not_found',
   /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */

@@ -11,9 +11,9 @@ import type { WecomClient } from '../../adapters/wecom.client';
 import { fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
-import type { InteractionDraft } from '../interactions/interactions.service';
+import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { PassiveReply } from '../tag-rules/tag-rules.engine';
-import { channelScene } from './channel-scene';
+import { channelScene, channelVisitDraft, parseChannelScene, type ChannelVisit } from './channel-scene';
 
 export interface ChannelsServiceDeps {
   dataSource: DataSource;
@@ -27,6 +27,12 @@ export interface ChannelsServiceDeps {
   miniprogram: MiniProgramClient;
   /** PUBLIC_BASE_URL: where H5 links point. */
   publicBaseUrl: string;
+  /** Records a visit through a channel (the mini-program opened by its code) on the timeline. */
+  visits?: {
+    interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
+    /** After an interaction is committed: the reactions (attribution, tags) run. */
+    onRecorded?: () => void;
+  };
 }
 
 export interface ChannelStats {
@@ -107,6 +113,17 @@ export interface ChannelRef {
   scene: string;
   tagIds: number[];
   welcome: string | null;
+  /** The event the channel invites to, if any: the mini-program opens its page. */
+  eventId: number | null;
+}
+
+export interface RecordChannelVisitParams {
+  /** The code's scene as the platform handed it over (`ch:12`, or URL-encoded `ch%3A12`). */
+  scene: string;
+  channel: ChannelVisit['channel'];
+  identity: ChannelVisit['identity'];
+  page: string;
+  visitId: string;
 }
 
 /**
@@ -351,8 +368,15 @@ export class ChannelsService {
   /** For the reaction and the passive reply: the channel by id, archived or not (null while pending or unknown). */
   async findChannelRef(id: number, manager: EntityManager = this.deps.dataSource.manager): Promise<ChannelRef | null> {
     const rows = await manager.query<
-      { id: number | string; kind: ChannelKind; scene: string | null; tag_ids: unknown; welcome: string | null }[]
-    >("SELECT id, kind, scene, tag_ids, welcome FROM channels WHERE id = ? AND status <> 'pending'", [id]);
+      {
+        id: number | string;
+        kind: ChannelKind;
+        scene: string | null;
+        tag_ids: unknown;
+        welcome: string | null;
+        event_id: number | string | null;
+      }[]
+    >("SELECT id, kind, scene, tag_ids, welcome, event_id FROM channels WHERE id = ? AND status <> 'pending'", [id]);
     const row = rows[0];
     if (!row) return null;
     return {
@@ -361,7 +385,35 @@ export class ChannelsService {
       scene: row.scene ?? channelScene(id),
       tagIds: parseJson<number[]>(row.tag_ids, []),
       welcome: row.welcome,
+      eventId: row.event_id === null ? null : Number(row.event_id),
     };
+  }
+
+  /**
+   * A visit through a channel's code (the mini-program opened with its scene): a `channel_visit`
+   * interaction, which the channel reaction attributes exactly as an H5 `?ch=` visit (touch row,
+   * first/last touch, the channel's tags). Once per `visitId` (its dedupe key): a retried report
+   * records nothing more. Null when the scene is not one of our channels' (an archived channel
+   * still attributes: its printed codes are still in the world).
+   */
+  async recordVisit(p: RecordChannelVisitParams): Promise<{ channelId: number; eventId: number | null } | null> {
+    const channelId = parseChannelScene(p.scene);
+    const channel = channelId === null ? null : await this.findChannelRef(channelId);
+    if (!channel) return null;
+    const visits = this.deps.visits;
+    if (visits) {
+      const draft = channelVisitDraft({
+        channelId: channel.id,
+        channel: p.channel,
+        identity: p.identity,
+        occurredAt: this.deps.clock.now(),
+        page: p.page,
+        visitId: p.visitId,
+      });
+      const result = await this.deps.transactor.runRetrying((m) => visits.interactions.recordInteraction(m, draft));
+      if (result.recorded) visits.onRecorded?.();
+    }
+    return { channelId: channel.id, eventId: channel.eventId };
   }
 
   /**

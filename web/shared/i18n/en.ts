@@ -326,6 +326,7 @@ const en: Messages = {
     already_purchased: 'This offer is once per person, and you have bought it already',
     content_store_failed: 'The file store (S3-compatible) refused the upload or did not answer: check its settings',
     event_not_found: 'No such event',
+    channel_not_found: 'No such channel code',
     registration_not_found: 'No such registration',
     rate_limited: 'Too many requests; try again later',
     validation_failed: 'Please check the fields marked in red',

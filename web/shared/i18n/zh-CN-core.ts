@@ -89,6 +89,7 @@ const zhCNCore = {
     already_purchased: '该优惠每人限购一次，您已购买过',
     content_store_failed: '文件存储（S3 兼容）拒绝了上传或未应答，请检查存储配置',
     event_not_found: '活动不存在',
+    channel_not_found: '该渠道码不存在',
     registration_not_found: '报名记录不存在',
     rate_limited: '操作过于频繁，请稍后再试',
     validation_failed: '请检查标红的项目',
