@@ -193,6 +193,7 @@ export const FIELD_RULE_CODES = [
   'channel_field_kind',
   'channel_users_required',
   'channel_event_unknown',
+  'channel_product_unknown',
   // Events (server/http/admin-events.routes.ts).
   'event_times',
   'paid_event_waitlist',

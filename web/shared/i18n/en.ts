@@ -567,6 +567,7 @@ const en: Messages = {
       channel_field_kind: 'This field is only for the {kind} kind',
       channel_users_required: 'Name at least one member',
       channel_event_unknown: 'That event does not exist',
+      channel_product_unknown: 'That product does not exist',
       event_times: 'The times are out of order (deadline ≤ end, start < end)',
       paid_event_waitlist: 'A paid event cannot keep a waitlist',
       event_field_keys: 'Field keys must be unique',
@@ -1587,6 +1588,9 @@ const en: Messages = {
       oa_qr: 'Sent as the passive reply to the follow',
       wecom_contact_way: 'Sent once through WeCom within 20 seconds of the add',
     },
+    offer: 'Offer in the welcome',
+    offerNone: 'None',
+    offerHint: "New followers get this product's purchase link (such as the ¥1 trial) in the welcome",
     expiresAt: 'Expires {at}',
   },
   eventAfter: {

@@ -201,6 +201,7 @@ const zhCNCore = {
       channel_field_kind: '此项仅适用于{kind}类型',
       channel_users_required: '请至少选择一名成员',
       channel_event_unknown: '该活动不存在',
+      channel_product_unknown: '该商品不存在',
       event_times: '时间顺序不正确（报名截止不晚于结束，开始早于结束）',
       paid_event_waitlist: '收费活动不能开启候补',
       event_field_keys: '字段标识不能重复',
