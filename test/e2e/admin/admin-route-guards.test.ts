@@ -70,6 +70,10 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/mp/events/:eventId/cloud/consult': "the session's contact asks the event's rep (the H5 consult's rules and limits)",
   'GET /api/mp/events/:eventId/survey': "the event's survey for the session's contact, when registered",
   'POST /api/mp/events/:eventId/survey/answers': "the session's contact answers the survey (the H5 answer's rules)",
+  'POST /api/mp/events/:eventId/registrations/pay':
+    "去支付 of the session's own unpaid registration (test/e2e/miniprogram/mp-paid-tickets.test.ts)",
+  'POST /api/mp/channel-visits':
+    "the session's launch through a channel's code, attributed to its own contact (test/e2e/miniprogram/mp-channel-visits.test.ts)",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);
