@@ -804,6 +804,7 @@ const en: Messages = {
       tags: 'Tags',
       options: 'Channel settings',
       welcome: 'Welcome message',
+      offerProductId: 'Offer in the welcome',
       eventId: 'Event',
       from: 'From',
       to: 'To',

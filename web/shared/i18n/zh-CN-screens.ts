@@ -538,6 +538,7 @@ const zhCNScreens = {
       tags: '标签',
       options: '渠道设置',
       welcome: '欢迎语',
+      offerProductId: '欢迎语附带优惠',
       eventId: '活动',
       from: '原值',
       to: '新值',
