@@ -18,6 +18,8 @@ export interface ChannelOptions {
   userIds?: string[];
   /** mp_code: the page the code opens (no leading slash, no query). */
   page?: string;
+  /** Any kind: the welcome carries this product's offer link (/e/offer/<id>, the trial offer 一元体验). */
+  offerProductId?: number;
 }
 
 /**

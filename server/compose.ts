@@ -427,6 +427,11 @@ export function composeServices(p: ComposeParams) {
     wecom,
     miniprogram,
     publicBaseUrl: config.publicBaseUrl,
+    // `interactions` and `reactions` are built below, with the reactions' list this service's reaction is in.
+    visits: {
+      interactions: { recordInteraction: (m, draft): Promise<RecordResult> => interactions.recordInteraction(m, draft) },
+      onRecorded: () => reactions.kick(),
+    },
   });
   const channelWelcomes = wecom ? new ChannelWelcomeSender({ dataSource, clock, logger, wecom }) : null;
   // Visitors of the public H5 pages, identified inside WeChat by web OAuth (issue 15 §3). The
@@ -1032,6 +1037,7 @@ export function composeServices(p: ComposeParams) {
     createEventCloudRouter({ cloud: eventCloud, limitIp: (ip) => registrations.limitIp(ip), readVisitor: createVisitorReader(visitors) }),
     createMpRouter({
       sessions: mpSessions,
+      channels,
       staff: mpStaff,
       events,
       registrations,

@@ -298,6 +298,12 @@ export interface MpMe {
   staff: { operatorId: number; name: string; role: string } | null;
 }
 
+/** A launch through a channel's code, as the server attributed it: the event it invites to, if any. */
+export interface ChannelEntry {
+  channelId: number;
+  eventId: number | null;
+}
+
 /** A key for a report that may be sent again (a retry after a lost answer): the server keeps the first. */
 export function reportKey(): string {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -397,7 +403,9 @@ export const mpApi = {
   subscribeConsent: (body: { result: SubscribeResult; reportKey: string }) => request<unknown>('POST', '/api/mp/subscribe-consent', body),
   events: () => request<{ items: EventSummary[] }>('GET', '/api/mp/events'),
   event: (id: string | number) => request<EventDetail>('GET', `/api/mp/events/${seg(String(id))}`),
-  register: (id: string | number, body: { answers: Record<string, string>; consent: true }) =>
+  /** The launch came through a channel's code: `scene` decoded, `launchId` one per launch (a retry is the same visit). */
+  channelVisit: (body: { scene: string; launchId: string }) => request<ChannelEntry>('POST', '/api/mp/channel-visits', body),
+  register: (id: string | number, body: { answers: Record<string, string>; consent: true; channelId?: number }) =>
     request<Registered>('POST', `/api/mp/events/${seg(String(id))}/registrations`, body),
   /** `eventId`: that event's ticket only. */
   myTickets: (eventId?: string | number) =>

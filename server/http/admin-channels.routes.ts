@@ -42,6 +42,7 @@ const pathSchema = z
   .string()
   .regex(/^\/[A-Za-z0-9_\-./~%]*$/)
   .max(256);
+const offerProductIdSchema = z.number().int().positive().max(2_147_483_647).nullable();
 const userIdsSchema = z.array(z.string().trim().min(1).max(64)).min(1).max(100);
 
 const createSchema = z
@@ -60,6 +61,8 @@ const createSchema = z
     page: pageSchema.optional(),
     /** h5: the path the link opens. */
     path: pathSchema.optional(),
+    /** A product whose offer link (/e/offer/<id>) the welcome carries: the trial offer to new followers. */
+    offerProductId: offerProductIdSchema.optional(),
   })
   .superRefine((body, ctx) => {
     const only = (field: 'expireSeconds' | 'userIds' | 'page' | 'path', kind: string) => {
@@ -79,13 +82,14 @@ const updateSchema = z.strictObject({
   eventId: eventIdSchema.optional(),
   tags: tagsSchema.optional(),
   welcome: welcomeSchema.optional(),
+  offerProductId: offerProductIdSchema.optional(),
 });
 const listQuerySchema = z.object({ status: z.enum(['active', 'archived', 'all']).default('active') });
 
 /**
  * Channel codes (渠道活码): admins and operators create, edit and archive them; sales reps read
  * them and their stats. The contract: `POST /api/admin/channels` `{name, kind, cost?, eventId?,
- * tags?, welcome?}` → `{id, scene, url, qrImageUrl}`. The scene `ch:<id>` fits every platform's
+ * tags?, welcome?, offerProductId?}` → `{id, scene, url, qrImageUrl}`. The scene `ch:<id>` fits every platform's
  * limit (state 30, mini-program scene 32 = MP_CODE_SCENE_MAX, scene_str 64).
  */
 export function createAdminChannelsRouter(deps: AdminChannelsRouterDeps): Router<AdminState> {

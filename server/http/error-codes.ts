@@ -131,6 +131,8 @@ export const ERROR_CODES = [
   // The business card (server/modules/cards).
   /** 404: no card for this operator (unknown, disabled, or none saved yet). */
   'card_not_found',
+  /** 404: a mini-program code's scene names no channel of ours (POST /api/mp/channel-visits). */
+  'channel_not_found',
   /** 415: an uploaded file is not of a type the material takes (its first bytes decide, not its name). */
   'content_file_type',
   /** 416: a byte range past the end of a content file (`Content-Range: bytes *\/<size>`). */
@@ -196,6 +198,7 @@ export const FIELD_RULE_CODES = [
   'channel_field_kind',
   'channel_users_required',
   'channel_event_unknown',
+  'channel_product_unknown',
   // Events (server/http/admin-events.routes.ts).
   'event_times',
   'paid_event_waitlist',

@@ -1,5 +1,6 @@
 import Router, { type RouterContext, type RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
+import type { ChannelsService } from '../modules/channels/channels.service';
 import type { CheckinsService } from '../modules/exhibitions/checkins.service';
 import type { EventCloudService, PublicCloudItem } from '../modules/exhibitions/event-cloud.service';
 import type { EventsService } from '../modules/exhibitions/events.service';
@@ -17,6 +18,7 @@ import { idParamSchema, parseInput, parseJsonBody } from './validate-input';
 export interface MpRouterDeps {
   sessions: MpSessionsService;
   staff: MpStaffService;
+  channels: ChannelsService;
   events: EventsService;
   registrations: RegistrationsService;
   checkins: CheckinsService;
@@ -73,6 +75,14 @@ const viewSchema = z.strictObject({
     .optional(),
   seconds: z.number().min(0).max(86_400).optional(),
   eventId: z.number().int().positive().max(2_147_483_647).nullable().optional(),
+});
+/**
+ * A mini-program code's scene as onLaunch handed it over (getwxacodeunlimit: at most 32 visible
+ * characters, URL-encoded, so 96 encoded), and the launch's own random id: one visit per launch.
+ */
+const channelVisitSchema = z.strictObject({
+  scene: z.string().min(1).max(96),
+  launchId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
 });
 const ticketsQuerySchema = z.object({ eventId: idParamSchema.optional() });
 /** Types and bounds only: the cloud service checks the question (CONSULT_MAX_CHARS) and answers validation_failed. */
@@ -131,6 +141,23 @@ export function createMpRouter(deps: MpRouterDeps): Router<MpState> {
       result: body.result,
       reportKey: body.reportKey ?? null,
     });
+  });
+
+  // The mini-program was opened through a channel's code: the visit is attributed to the channel
+  // (as an H5 page's `?ch=`), and the answer names the event it invites to, whose page opens next.
+  router.post('/api/mp/channel-visits', requireSession, async (ctx) => {
+    const body = await parseJsonBody(ctx, channelVisitSchema);
+    const caller = ctx.state.caller;
+    const visit = await deps.channels.recordVisit({
+      scene: body.scene,
+      channel: 'mp',
+      identity: { kind: 'mp_openid', appId: caller.appId, value: caller.openid },
+      page: 'launch',
+      visitId: `${caller.sessionId}:${body.launchId}`,
+    });
+    if (!visit) throw new HttpError(404, 'channel_not_found', 'The scene names no channel of ours');
+    ctx.status = 201;
+    ctx.body = visit;
   });
 
   router.get('/api/mp/events', requireSession, async (ctx) => {

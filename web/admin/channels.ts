@@ -12,7 +12,7 @@ export interface ChannelView {
   eventId: number | null;
   tags: { id: number; name: string }[];
   welcome: string | null;
-  options: { expireSeconds?: number; userIds?: string[]; page?: string };
+  options: { expireSeconds?: number; userIds?: string[]; page?: string; offerProductId?: number };
   url: string | null;
   qrImageUrl: string;
   expiresAt: string | null;
@@ -33,10 +33,24 @@ export interface ChannelForm {
   path: string;
   /** The event the channel invites to (an H5 link then opens its invitation page). */
   eventId: number | null;
+  /** A product whose offer link (the trial offer 一元体验) the welcome carries. */
+  offerProductId: number | null;
 }
 
 export function newChannelForm(): ChannelForm {
-  return { name: '', kind: 'oa_qr', cost: null, tags: [], welcome: '', days: 0, userIds: '', page: '', path: '', eventId: null };
+  return {
+    name: '',
+    kind: 'oa_qr',
+    cost: null,
+    tags: [],
+    welcome: '',
+    days: 0,
+    userIds: '',
+    page: '',
+    path: '',
+    eventId: null,
+    offerProductId: null,
+  };
 }
 
 /** The create request for the form's kind: fields of other kinds are left out (the API refuses them). */
@@ -45,6 +59,7 @@ export function createBody(form: ChannelForm): Record<string, unknown> {
   if (form.cost !== null) body.cost = form.cost;
   if (form.eventId !== null) body.eventId = form.eventId;
   if (form.welcome.trim() !== '') body.welcome = form.welcome;
+  if (form.offerProductId !== null && welcomeApplies(form.kind)) body.offerProductId = form.offerProductId;
   if (form.kind === 'oa_qr' && form.days > 0) body.expireSeconds = Math.round(form.days * 86_400);
   if (form.kind === 'wecom_contact_way')
     body.userIds = form.userIds

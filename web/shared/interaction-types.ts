@@ -120,6 +120,8 @@ export const INTERACTION_TYPES = {
   // Payments and referrals (exhibitions, the mini-program): stage rules move contacts on them.
   payment: { direction: 'in', label: { zh: '支付', en: 'Payment' }, words: ['description'] },
   referral: { direction: 'in', label: { zh: '推荐好友', en: 'Referral' } },
+  // A visit through a channel's code (server/modules/channels/channel-scene.ts): the mini-program opened by its code.
+  channel_visit: { direction: 'in', label: { zh: '通过渠道码访问', en: 'Visited through a channel code' }, matchers: ['scene'] },
   // Exhibitions (server/modules/exhibitions): ref_type 'event', ref_id the event; detail.eventId for the matcher.
   event_visit: { direction: 'in', label: { zh: '访问活动页', en: 'Visited an event page' }, matchers: ['event_id'] },
   registration: {

@@ -11,6 +11,7 @@
  * or failed payment leaves the registration unpaid: the page offers 去支付 (the same order again).
  */
 import { ApiError, messageOf, mpApi, reportKey, type Payment, type RegistrationField, type SubscribeResult } from '../../utils/api';
+import { channelIdFor } from '../../utils/channel';
 import { answersToSend, fieldError, formErrors } from '../../utils/form';
 import { PAY_TEXT, payAndConfirm, yuanOf } from '../../utils/pay';
 
@@ -139,7 +140,12 @@ Component({
     },
     async send(result: SubscribeResult) {
       try {
-        const registered = await mpApi.register(this.data.id, { answers: answersToSend(this.data.rows, this.answers()), consent: true });
+        const channelId = channelIdFor(this.data.id);
+        const registered = await mpApi.register(this.data.id, {
+          answers: answersToSend(this.data.rows, this.answers()),
+          consent: true,
+          ...(channelId === null ? {} : { channelId }),
+        });
         if (Object.keys(result).length > 0) {
           // The registration stands whatever happens to the consent report.
           await mpApi.subscribeConsent({ result, reportKey: reportKey() }).catch(() => undefined);

@@ -11,9 +11,9 @@ import type { WecomClient } from '../../adapters/wecom.client';
 import { fromSqlDate, insertReturningId, isMysqlManager, toSqlDate } from '../../db/sql';
 import type { Transactor } from '../../db/transaction';
 import { describeChanges, describeRecord, type AuditActor, type AuditService } from '../audit/audit.service';
-import type { InteractionDraft } from '../interactions/interactions.service';
+import type { InteractionDraft, RecordResult } from '../interactions/interactions.service';
 import type { PassiveReply } from '../tag-rules/tag-rules.engine';
-import { channelScene } from './channel-scene';
+import { channelScene, channelVisitDraft, parseChannelScene, type ChannelVisit } from './channel-scene';
 
 export interface ChannelsServiceDeps {
   dataSource: DataSource;
@@ -27,6 +27,12 @@ export interface ChannelsServiceDeps {
   miniprogram: MiniProgramClient;
   /** PUBLIC_BASE_URL: where H5 links point. */
   publicBaseUrl: string;
+  /** Records a visit through a channel (the mini-program opened by its code) on the timeline. */
+  visits?: {
+    interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
+    /** After an interaction is committed: the reactions (attribution, tags) run. */
+    onRecorded?: () => void;
+  };
 }
 
 export interface ChannelStats {
@@ -87,6 +93,8 @@ export interface CreateChannelParams {
   /** mp_code: the page; h5: the path on PUBLIC_BASE_URL (default `/`, or `/e/<eventId>`). */
   page?: string;
   path?: string;
+  /** A product whose offer link the welcome carries (the trial offer to a new follower). */
+  offerProductId?: number | null;
   actor: AuditActor;
 }
 
@@ -97,6 +105,7 @@ export interface UpdateChannelParams {
   eventId?: number | null;
   tags?: number[];
   welcome?: string | null;
+  offerProductId?: number | null;
   actor: AuditActor;
 }
 
@@ -106,7 +115,19 @@ export interface ChannelRef {
   kind: ChannelKind;
   scene: string;
   tagIds: number[];
+  /** The welcome as sent: the operator's text, then the offer's link when the channel carries one. */
   welcome: string | null;
+  /** The event the channel invites to, if any: the mini-program opens its page. */
+  eventId: number | null;
+}
+
+export interface RecordChannelVisitParams {
+  /** The code's scene as the platform handed it over (`ch:12`, or URL-encoded `ch%3A12`). */
+  scene: string;
+  channel: ChannelVisit['channel'];
+  identity: ChannelVisit['identity'];
+  page: string;
+  visitId: string;
 }
 
 /**
@@ -148,12 +169,17 @@ export class ChannelsService {
               ? { page: params.page }
               : {}
             : {};
+    if (params.offerProductId) options.offerProductId = params.offerProductId;
     await this.deps.dataSource.query("DELETE FROM channels WHERE status = 'pending' AND created_at < ?", [
       toSqlDate(new Date(this.deps.clock.now().getTime() - ABANDONED_PENDING_MS)),
     ]);
     const inserted = await this.deps.transactor.runRetrying<ChannelResult<number>>(
       async (manager): Promise<ChannelResult<number>> => {
-        const issues = [...(await this.checkTags(manager, tagIds)), ...(await this.checkEvent(manager, params.eventId ?? null))];
+        const issues = [
+          ...(await this.checkTags(manager, tagIds)),
+          ...(await this.checkEvent(manager, params.eventId ?? null)),
+          ...(await this.checkProduct(manager, params.offerProductId ?? null)),
+        ];
         if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
         if (await this.nameTaken(manager, params.name, null)) return { ok: false, reason: 'duplicate_name' };
         const now = toSqlDate(this.deps.clock.now());
@@ -240,6 +266,7 @@ export class ChannelsService {
           eventId: current.event_id === null ? null : Number(current.event_id),
           tags: parseJson<number[]>(current.tag_ids, []),
           welcome: current.welcome,
+          offerProductId: parseJson<ChannelOptions>(current.options, {}).offerProductId ?? null,
         };
         const after = {
           name: params.name ?? before.name,
@@ -247,6 +274,7 @@ export class ChannelsService {
           eventId: params.eventId === undefined ? before.eventId : params.eventId,
           tags: params.tags === undefined ? before.tags : [...new Set(params.tags)],
           welcome: params.welcome === undefined ? before.welcome : emptyToNull(params.welcome),
+          offerProductId: params.offerProductId === undefined ? before.offerProductId : params.offerProductId,
         };
         if (params.tags) {
           const issues = await this.checkTags(manager, after.tags);
@@ -256,16 +284,24 @@ export class ChannelsService {
           const issues = await this.checkEvent(manager, after.eventId);
           if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
         }
+        if (params.offerProductId !== undefined) {
+          const issues = await this.checkProduct(manager, after.offerProductId);
+          if (issues.length > 0) return { ok: false, reason: 'invalid', issues };
+        }
+        const options: ChannelOptions = { ...parseJson<ChannelOptions>(current.options, {}) };
+        if (after.offerProductId) options.offerProductId = after.offerProductId;
+        else delete options.offerProductId;
         if (after.name !== before.name && (await this.nameTaken(manager, after.name, params.id)))
           return { ok: false, reason: 'duplicate_name' };
         await manager.query(
-          'UPDATE channels SET name = ?, cost_fen = ?, event_id = ?, tag_ids = ?, welcome = ?, updated_at = ? WHERE id = ?',
+          'UPDATE channels SET name = ?, cost_fen = ?, event_id = ?, tag_ids = ?, welcome = ?, options = ?, updated_at = ? WHERE id = ?',
           [
             after.name,
             toFen(after.cost),
             after.eventId,
             JSON.stringify(after.tags),
             after.welcome,
+            JSON.stringify(options),
             toSqlDate(this.deps.clock.now()),
             params.id,
           ],
@@ -351,8 +387,23 @@ export class ChannelsService {
   /** For the reaction and the passive reply: the channel by id, archived or not (null while pending or unknown). */
   async findChannelRef(id: number, manager: EntityManager = this.deps.dataSource.manager): Promise<ChannelRef | null> {
     const rows = await manager.query<
-      { id: number | string; kind: ChannelKind; scene: string | null; tag_ids: unknown; welcome: string | null }[]
-    >("SELECT id, kind, scene, tag_ids, welcome FROM channels WHERE id = ? AND status <> 'pending'", [id]);
+      {
+        id: number | string;
+        kind: ChannelKind;
+        scene: string | null;
+        tag_ids: unknown;
+        welcome: string | null;
+        event_id: number | string | null;
+        options: unknown;
+        offer_name: string | null;
+      }[]
+    >(
+      // The offer's product joined by the id in options: an inactive or deleted product adds no link.
+      'SELECT c.id, c.kind, c.scene, c.tag_ids, c.welcome, c.event_id, c.options, p.name AS offer_name FROM channels c ' +
+        `LEFT JOIN pay_products p ON p.active = 1 AND p.id = ${jsonNumber(manager, 'c.options', 'offerProductId')} ` +
+        "WHERE c.id = ? AND c.status <> 'pending'",
+      [id],
+    );
     const row = rows[0];
     if (!row) return null;
     return {
@@ -360,8 +411,41 @@ export class ChannelsService {
       kind: row.kind,
       scene: row.scene ?? channelScene(id),
       tagIds: parseJson<number[]>(row.tag_ids, []),
-      welcome: row.welcome,
+      welcome: welcomeWithOffer(
+        row.welcome,
+        row.offer_name,
+        parseJson<ChannelOptions>(row.options, {}).offerProductId,
+        this.deps.publicBaseUrl,
+      ),
+      eventId: row.event_id === null ? null : Number(row.event_id),
     };
+  }
+
+  /**
+   * A visit through a channel's code (the mini-program opened with its scene): a `channel_visit`
+   * interaction, which the channel reaction attributes exactly as an H5 `?ch=` visit (touch row,
+   * first/last touch, the channel's tags). Once per `visitId` (its dedupe key): a retried report
+   * records nothing more. Null when the scene is not one of our channels' (an archived channel
+   * still attributes: its printed codes are still in the world).
+   */
+  async recordVisit(p: RecordChannelVisitParams): Promise<{ channelId: number; eventId: number | null } | null> {
+    const channelId = parseChannelScene(p.scene);
+    const channel = channelId === null ? null : await this.findChannelRef(channelId);
+    if (!channel) return null;
+    const visits = this.deps.visits;
+    if (visits) {
+      const draft = channelVisitDraft({
+        channelId: channel.id,
+        channel: p.channel,
+        identity: p.identity,
+        occurredAt: this.deps.clock.now(),
+        page: p.page,
+        visitId: p.visitId,
+      });
+      const result = await this.deps.transactor.runRetrying((m) => visits.interactions.recordInteraction(m, draft));
+      if (result.recorded) visits.onRecorded?.();
+    }
+    return { channelId: channel.id, eventId: channel.eventId };
   }
 
   /**
@@ -429,6 +513,13 @@ export class ChannelsService {
     if (eventId === null) return [];
     const rows = await manager.query<{ id: number | string }[]>('SELECT id FROM events WHERE id = ?', [eventId]);
     return rows.length > 0 ? [] : [{ path: 'eventId', code: 'channel_event_unknown', message: `No event ${eventId}` }];
+  }
+
+  /** The offer's product must exist (active or not: it may be switched on later; an inactive one adds no link). */
+  private async checkProduct(manager: EntityManager, productId: number | null): Promise<ChannelIssue[]> {
+    if (productId === null) return [];
+    const rows = await manager.query<{ id: number | string }[]>('SELECT id FROM pay_products WHERE id = ?', [productId]);
+    return rows.length > 0 ? [] : [{ path: 'offerProductId', code: 'channel_product_unknown', message: `No product ${productId}` }];
   }
 
   private async nameTaken(manager: EntityManager, name: string, exceptId: number | null): Promise<boolean> {
@@ -522,6 +613,26 @@ export function qrImageUrlOf(id: number): string {
 
 function toFen(cost: number | null | undefined): number | null {
   return cost === null || cost === undefined ? null : Math.round(cost * 100);
+}
+
+/**
+ * The welcome a new follower gets: the operator's text, then the offer's page as a link line
+ * (a WeCom welcome's text and an Official Account passive reply both show a bare URL as a link).
+ */
+function welcomeWithOffer(
+  welcome: string | null,
+  offerName: string | null,
+  productId: number | undefined,
+  publicBaseUrl: string,
+): string | null {
+  if (offerName === null || productId === undefined) return welcome;
+  const link = `${offerName}：${publicBaseUrl.replace(/\/+$/, '')}/e/offer/${productId}`;
+  return welcome ? `${welcome}\n${link}` : link;
+}
+
+/** A JSON number field of a column, as SQL (MySQL and SQLite spell it differently). */
+function jsonNumber(manager: EntityManager, column: string, field: string): string {
+  return isMysqlManager(manager) ? `JSON_EXTRACT(${column}, '$.${field}')` : `json_extract(${column}, '$.${field}')`;
 }
 
 function emptyToNull(text: string | null | undefined): string | null {

@@ -19,8 +19,21 @@ import type { RegistrationsService } from './registrations.service';
  * - the registration: unique in event_checkins, so two gates scanning one ticket at once check it
  *   in once; the loser's INSERT meets the key and it answers already_checked_in with the first
  *   gate and time (read committed on MariaDB, so the winner's row is visible to it);
- * - the person: one registration per (event, phone), so the headcount counts each person once.
+ * - the person: one registration per (event, phone) and per (event, contact) (registrations.service.ts),
+ *   and the headcount counts contacts (PERSON_CHECKINS_SQL), so a person with two registrations, or
+ *   seen at two gates, counts once.
  */
+
+/**
+ * Each person's check-in that counts them (one `?`: the event): the first (lowest id, the order
+ * they were written) of the check-ins of the contact's registrations. A person with two
+ * registrations checked in at two gates is counted once, at the gate that let them in first, so
+ * the gates add up to the total (Hi.Events #889: double counting on site is a safety problem).
+ */
+export const PERSON_CHECKINS_SQL =
+  'SELECT c.id, c.gate, c.checked_in_at, r.channel_id FROM event_checkins c JOIN event_registrations r ON r.id = c.registration_id ' +
+  'JOIN (SELECT MIN(c2.id) AS id FROM event_checkins c2 JOIN event_registrations r2 ON r2.id = c2.registration_id ' +
+  'WHERE c2.event_id = ? GROUP BY r2.contact_id) first_seen ON first_seen.id = c.id';
 
 export interface CheckinsServiceDeps {
   dataSource: DataSource;
@@ -116,7 +129,7 @@ export class CheckinsService {
     const [exists] = await this.deps.dataSource.query<{ id: number }[]>('SELECT id FROM events WHERE id = ?', [eventId]);
     if (!exists) return null;
     const rows = await this.deps.dataSource.query<{ gate: string; n: number | string }[]>(
-      'SELECT gate, COUNT(*) AS n FROM event_checkins WHERE event_id = ? GROUP BY gate ORDER BY gate',
+      `SELECT p.gate, COUNT(*) AS n FROM (${PERSON_CHECKINS_SQL}) p GROUP BY p.gate ORDER BY p.gate`,
       [eventId],
     );
     const byGate = rows.map((r) => ({ gate: r.gate, count: Number(r.n) }));

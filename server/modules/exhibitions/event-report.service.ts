@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { fromSqlDate } from '../../db/sql';
 import { CSV_BOM, formatCsvRow, type CsvLocale } from '../contacts/contacts-csv';
+import { PERSON_CHECKINS_SQL } from './checkins.service';
 
 export interface EventReportDeps {
   dataSource: DataSource;
@@ -81,11 +82,8 @@ export class EventReportService {
     ] = await Promise.all([
       q<Row>('SELECT channel_id, COUNT(*) AS n FROM event_visits WHERE event_id = ? GROUP BY channel_id', [eventId]),
       q<Row>('SELECT channel_id, status, COUNT(*) AS n FROM event_registrations WHERE event_id = ? GROUP BY channel_id, status', [eventId]),
-      q<Row>(
-        'SELECT r.channel_id, COUNT(*) AS n FROM event_checkins c JOIN event_registrations r ON r.id = c.registration_id ' +
-          'WHERE c.event_id = ? GROUP BY r.channel_id',
-        [eventId],
-      ),
+      // Persons, not check-ins: a person with two registrations counts once (PERSON_CHECKINS_SQL).
+      q<Row>(`SELECT p.channel_id, COUNT(*) AS n FROM (${PERSON_CHECKINS_SQL}) p GROUP BY p.channel_id`, [eventId]),
       // The channels made for the event, and any other channel a visit or registration came through.
       q<Row>(
         'SELECT id, name, cost_fen FROM channels WHERE event_id = ? OR id IN (SELECT channel_id FROM event_visits WHERE event_id = ?) ' +
@@ -97,7 +95,7 @@ export class EventReportService {
           'WHERE ch.event_id = ? AND t.new_contact = 1 GROUP BY t.channel_id',
         [eventId],
       ),
-      q<Row>('SELECT checked_in_at FROM event_checkins WHERE event_id = ? ORDER BY checked_in_at', [eventId]),
+      q<Row>(`SELECT p.checked_in_at FROM (${PERSON_CHECKINS_SQL}) p ORDER BY p.checked_in_at`, [eventId]),
       q<Row>(
         "SELECT COUNT(DISTINCT o.contact_id) AS contacts, COUNT(*) AS orders, COALESCE(SUM(o.amount_fen), 0) AS fen FROM pay_orders o WHERE o.state = 'paid' " +
           "AND o.paid_at >= ? AND o.contact_id IN (SELECT contact_id FROM event_registrations WHERE event_id = ? AND status <> 'cancelled')",

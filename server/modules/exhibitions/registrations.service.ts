@@ -776,21 +776,8 @@ export class RegistrationsService {
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
-        // One unpaid seat per payer: typing other phones must not let one person hold a paid
-        // event's seats for the pay window. takeSeat's UPDATE locked the event's row, so two
-        // registrations of the same event pass here one at a time.
-        if (status === 'unpaid') {
-          const [held] = await m.query<{ id: number | string }[]>(
-            "SELECT id FROM event_registrations WHERE event_id = ? AND contact_id = ? AND status = 'unpaid' LIMIT 1",
-            [p.event.id, contactId],
-          );
-          if (held)
-            throw new RolledBack(
-              refuse('already_registered', 'You hold an unpaid registration for this event: pay or cancel it first', {
-                registrationId: Number(held.id),
-              }),
-            );
-        }
+        const held = await heldRegistrationOf(m, p.event.id, contactId, null);
+        if (held) throw new RolledBack(alreadyRegistered(held));
         // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
         const registrationId = await this.insertRegistration(m, {
           eventId: p.event.id,
@@ -892,6 +879,8 @@ export class RegistrationsService {
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
+        const held = await heldRegistrationOf(m, p.event.id, contactId, Number(existing.id));
+        if (held) throw new RolledBack(alreadyRegistered(held));
         const revived = await executeCountingRows(
           m,
           'UPDATE event_registrations SET status = ?, contact_id = ?, name = ?, answers = ?, ticket_key = ?, channel_id = ?, visitor_id = ?, consent_at = ?, ' +
@@ -1200,4 +1189,35 @@ function seatedStatus(event: EventRecord, seated: boolean): 'registered' | 'unpa
 
 async function giveSeatBack(m: EntityManager, eventId: number, now: Date): Promise<void> {
   await m.query('UPDATE events SET registered = registered - 1, updated_at = ? WHERE id = ? AND registered > 0', [toSqlDate(now), eventId]);
+}
+
+/**
+ * One registration per person per event, by contact as well as by phone: an OAuth-identified or
+ * mini-program visitor typing a second phone is still one person, and must not hold two seats or
+ * be counted twice. Race-safe by a lock, not a unique key: a cancelled registration keeps its row
+ * (it comes back to life on registering again), so (event, contact) cannot be unique over every
+ * row, and a key over "not cancelled" rows needs a generated column the two databases write
+ * differently. The event's row is locked instead (MySQL: FOR UPDATE, also when takeSeat's UPDATE
+ * matched nothing; SQLite: the transaction's first write already made it the only writer), so two
+ * registrations of one event are checked and inserted one at a time. The phone's unique key
+ * (event, phone) still answers a second registration of the same phone.
+ */
+async function heldRegistrationOf(
+  m: EntityManager,
+  eventId: number,
+  contactId: number,
+  exceptId: number | null,
+): Promise<{ id: number; status: RegistrationRow['status'] } | null> {
+  if (isMysqlManager(m)) await m.query('SELECT id FROM events WHERE id = ? FOR UPDATE', [eventId]);
+  const [held] = await m.query<{ id: number | string; status: RegistrationRow['status'] }[]>(
+    "SELECT id, status FROM event_registrations WHERE event_id = ? AND contact_id = ? AND status <> 'cancelled' AND id <> ? LIMIT 1",
+    [eventId, contactId, exceptId ?? 0],
+  );
+  return held ? { id: Number(held.id), status: held.status } : null;
+}
+
+function alreadyRegistered(held: { id: number; status: RegistrationRow['status'] }): Refusal {
+  return held.status === 'unpaid'
+    ? refuse('already_registered', 'You hold an unpaid registration for this event: pay or cancel it first', { registrationId: held.id })
+    : refuse('already_registered', 'You are registered for this event already', { registrationId: held.id });
 }

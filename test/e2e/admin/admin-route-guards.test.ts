@@ -75,6 +75,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /api/mp/cards/:operatorId': "a rep's card, for a session (the view and its share chain recorded)",
   'POST /api/mp/cards/:operatorId/views': "the session's own viewing time of a card",
   'POST /api/mp/cards/:operatorId/actions': "the session's contact saves the card, adds the rep or leaves their phone",
+  'POST /api/mp/channel-visits':
+    "the session's launch through a channel's code, attributed to its own contact (test/e2e/miniprogram/mp-channel-visits.test.ts)",
 };
 /** What a session that must still change its generated password may use. */
 const PENDING_PASSWORD_ROUTES = new Set(['GET /api/admin/me', 'POST /api/admin/logout', 'POST /api/admin/me/password']);

@@ -6,7 +6,7 @@ import { startTestStack, type TestStack } from '../../support/test-stack';
 
 /**
  * The 渠道活码 screen (issue 15 §1), in headless Chromium against the real server on SQLite: create
- * an Official Account code with a tag and a welcome, see its QR image, play a scan through the
+ * an Official Account code with a tag, a welcome and the trial offer, see its QR image, play a scan through the
  * sandbox and see the scan and the new customer counted; then the list and the dialog at phone width.
  */
 const ADMIN = { username: 'admin', password: 'admin-password-1' };
@@ -30,6 +30,8 @@ describe('the channel codes screen', () => {
     if (!group.ok) throw new Error('could not create the tag group');
     const tag = await s.tagCatalog.createTag({ groupId: group.value.id, name: '展会2026', actor });
     if (!tag.ok) throw new Error('could not create the tag');
+    // The trial offer (一元体验) a welcome can carry.
+    await s.payments.createProduct({ name: '一元体验', priceFen: 100, actor });
     browser = await launchChromium();
     page = await openSignedIn(browser, stack.baseUrl, ADMIN);
   });
@@ -49,6 +51,8 @@ describe('the channel codes screen', () => {
     await page.locator('.el-select-dropdown__item:visible', { hasText: '展会2026' }).first().click();
     await page.keyboard.press('Escape');
     await page.fill('textarea[data-test=channel-welcome], [data-test=channel-welcome] textarea', '欢迎来到展会！');
+    await page.click('[data-test=channel-offer]');
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '一元体验 ¥1.00' }).first().click();
     await screenshot(page, 'channels-create-dialog');
     await page.click('[data-test=channel-save]');
 
@@ -73,6 +77,9 @@ describe('the channel codes screen', () => {
     await fillInput(page, 'sandbox-scene', rows[0]?.scene ?? '');
     await page.click('[data-test=sandbox-play]');
     await page.locator('[data-test=sandbox-reply] >> text=欢迎来到展会！').waitFor();
+    // The welcome carries the trial offer's link.
+    await page.locator('[data-test=sandbox-reply]', { hasText: '一元体验：' }).waitFor();
+    expect(await page.locator('[data-test=sandbox-reply]').innerText()).toMatch(/一元体验：http\S+\/e\/offer\/\d+/);
     await screenshot(page, 'channels-sandbox-scan');
     await stack.services.reactions.idle();
     await page.click('[data-test=menu-channels]');

@@ -97,6 +97,10 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
       { type: 2, scene: 2, style: 1, skip_verify: true, state: `ch:${way.id}`, user: ['rep-1', 'rep-2'] },
     ]);
     expect(way.url).toMatch(/\/sandbox\/wecom\/contact_way_qr\/[0-9a-f]+\.png$/);
+    // The contact way's config_id is kept (to update or delete it on the platform later): the
+    // sandbox names its QR after it.
+    const configId = /contact_way_qr\/([0-9a-f]+)\.png$/.exec(way.url ?? '')?.[1];
+    expect(((await a.get(`/api/admin/channels/${way.id}`).expect(200)).body as { configId: string | null }).configId).toBe(configId);
 
     const mp = (await a.post('/api/admin/channels', { name: '小程序码', kind: 'mp_code', page: 'pages/channel/index' }).expect(201))
       .body as Created;
@@ -225,6 +229,42 @@ describeEachDatabase('channel codes (渠道活码)', (db) => {
     expect(detail.stats).toEqual({ scans: 2, newContacts: 2, costPerNewContact: null });
     const tagged = await ds.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM contact_tags WHERE tag_id = ?', [tagId]);
     expect(Number(tagged[0]?.n)).toBe(2);
+  });
+
+  it('offers the ¥1 trial to a new follower: the offer link in the OA passive reply and in the WeCom welcome', async () => {
+    const a = api(admin);
+    // The trial offer (一元体验) as the pay-orders migration seeds it (the test database starts empty).
+    const trial = await a.post('/api/admin/pay/products', { name: '一元体验', priceFen: 100, oncePerContact: true }).expect(201);
+    const productId = (trial.body as { id: number }).id;
+    const link = `${stack.config.publicBaseUrl.replace(/\/+$/, '')}/e/offer/${productId}`;
+
+    const oa = (
+      await a.post('/api/admin/channels', { name: '体验海报', kind: 'oa_qr', welcome: '欢迎关注！', offerProductId: productId }).expect(201)
+    ).body as Created;
+    const played = await request(stack.sandboxUrl).post('/sandbox/actions').send({ action: 'scan_channel', scene: oa.scene }).expect(200);
+    expect((played.body as { replyXml?: string }).replyXml).toContain(`<Content><![CDATA[欢迎关注！\n一元体验：${link}]]></Content>`);
+
+    // A WeCom contact way with the offer and no text of its own: the link alone is the welcome.
+    const way = (
+      await a
+        .post('/api/admin/channels', { name: '体验名片', kind: 'wecom_contact_way', userIds: ['rep-1'], offerProductId: productId })
+        .expect(201)
+    ).body as Created;
+    await request(stack.sandboxUrl).post('/sandbox/actions').send({ action: 'scan_channel', scene: way.scene }).expect(200);
+    await settle();
+    expect(stack.sandbox.state.channelCodes.welcomes.map((w) => w.text)).toEqual([`一元体验：${link}`]);
+    const sent = stack.sandbox.state.callsTo('externalcontact/send_welcome_msg')[0]?.body as { text?: { content: string } };
+    expect(sent.text?.content).toBe(`一元体验：${link}`);
+
+    // The operator takes the offer off: the next welcome has none (and an unknown product is refused).
+    const edited = await a.put(`/api/admin/channels/${oa.id}`, { offerProductId: null }).expect(200);
+    expect((edited.body as { options: object }).options).toEqual({});
+    const again = await request(stack.sandboxUrl).post('/sandbox/actions').send({ action: 'scan_channel', scene: oa.scene }).expect(200);
+    expect((again.body as { replyXml?: string }).replyXml).toContain('<Content><![CDATA[欢迎关注！]]></Content>');
+    const unknown = await a.post('/api/admin/channels', { name: '无效商品', kind: 'oa_qr', offerProductId: 999_999 }).expect(400);
+    expect((unknown.body as { error: { details: { path: string; code: string }[] } }).error.details[0]).toEqual(
+      expect.objectContaining({ path: 'offerProductId', code: 'channel_product_unknown' }),
+    );
   });
 
   it('refuses bad input with the field named, a platform refusal with its errcode (leaving nothing), and sales reps', async () => {

@@ -219,6 +219,7 @@ describeEachDatabase('after the event', (db) => {
         matchKind: 'event_id',
         matchValue: String(eventId),
         addTags: [{ group: '活动', name: '已填问卷' }],
+        scorePoints: 15,
       })
       .expect(201);
     // Rules on the rating itself: 2 or less is someone to call, 4 or more someone to ask for a referral.
@@ -321,6 +322,9 @@ describeEachDatabase('after the event', (db) => {
     // Rated 2: the unhappy customer's tag, not the happy one's.
     expect(tags.map((t) => t.name)).toContain('不满意客户');
     expect(tags.map((t) => t.name)).not.toContain('满意客户');
+    // The answer moved the score: 30 before, the rule's 15 points on top.
+    const [scored] = await db().dataSource.query<{ score: number | string }[]>('SELECT score FROM contacts WHERE id = ?', [contactId]);
+    expect(Number(scored?.score)).toBe(45);
 
     // The report: one answer of 2, in the JSON and the CSV.
     const report = (await as(admin).get(`/api/admin/events/${eventId}/report`).expect(200)).body as { satisfaction: unknown };

@@ -176,6 +176,8 @@ describeEachDatabase('an exhibition in three phases, against the sandbox with a 
     await stack.services.outboxSender.drain();
     const venueMessage = (await outboxOf(follower)).find((row) => row.channel === 'oa_custom');
     expect(venueMessage?.payload).toContain('国家会展中心');
+    // The customer-service entry: the attendee just interacted, so a reply reaches the on-site staff.
+    expect(venueMessage?.payload).toContain('如需帮助，直接回复本消息即可联系现场客服。');
 
     // ---- After: the recap by attendance, once the event has ended.
     await a
@@ -230,6 +232,7 @@ describeEachDatabase('an exhibition in three phases, against the sandbox with a 
       byChannel: {
         channelId: number | null;
         visits: number;
+        newContacts: number;
         registrations: number;
         checkins: number;
         cost: number | null;
@@ -238,8 +241,10 @@ describeEachDatabase('an exhibition in three phases, against the sandbox with a 
       satisfaction: { responses: number; average: number } | null;
     };
     expect(report).toMatchObject({ visits: 2, registrations: 2, checkins: 1, attendanceRate: 0.5 });
+    // The follower came to Flywheel through the poster's code: a new contact of that channel.
     expect(report.byChannel.find((c) => c.channelId === channel.id)).toMatchObject({
       visits: 1,
+      newContacts: 1,
       registrations: 1,
       checkins: 1,
       cost: 300,

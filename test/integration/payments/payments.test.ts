@@ -176,6 +176,40 @@ describeEachDatabase('WeChat Pay', (db) => {
     expect(await payments(order.id)).toHaveLength(0);
   });
 
+  it('refuses a tampered or forged refund notification (401, FAIL): a paid order stays paid', async () => {
+    const { order } = await newOrder();
+    await pay.payOrder({ outTradeNo: order.outTradeNo });
+    const paid = pay.orders.get(order.outTradeNo);
+    if (!paid) throw new Error('the sandbox has no order');
+    const refundNotification = pay.notification({
+      eventType: 'REFUND.SUCCESS',
+      summary: '退款成功',
+      originalType: 'refund',
+      resource: {
+        mchid: paid.mchid,
+        out_trade_no: paid.outTradeNo,
+        transaction_id: paid.transactionId,
+        out_refund_no: `R${paid.outTradeNo}`,
+        refund_id: '50000000382019052709732678859',
+        refund_status: 'SUCCESS',
+        success_time: '2026-12-07T15:00:00+08:00',
+        user_received_account: '支付用户零钱',
+        amount: { total: paid.total, refund: paid.total, payer_total: paid.total, payer_refund: paid.total },
+      },
+      signWith: 'public_key',
+    });
+    const tampered = { ...refundNotification, body: refundNotification.body.replace('退款成功', '退款成功!') };
+    const answer = await pay.deliver(notifyUrl, tampered);
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'FAIL' });
+    const unknownKey = await pay.deliver(notifyUrl, {
+      ...refundNotification,
+      headers: { ...refundNotification.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_0000UNKNOWN' },
+    });
+    expect(unknownKey.status).toBe(401);
+    expect(await orderRow(order.id)).toMatchObject({ state: 'paid', refundId: null });
+  });
+
   it('refuses a notification with a stale timestamp', async () => {
     const { order } = await newOrder();
     const stale = Math.floor(stack.clock.now().getTime() / 1000) - 301;

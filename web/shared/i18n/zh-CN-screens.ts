@@ -555,6 +555,7 @@ const zhCNScreens = {
       tags: '标签',
       options: '渠道设置',
       welcome: '欢迎语',
+      offerProductId: '欢迎语附带优惠',
       eventId: '活动',
       from: '原值',
       to: '新值',
@@ -1321,6 +1322,9 @@ const zhCNScreens = {
       oa_qr: '扫码关注时作为被动回复发送',
       wecom_contact_way: '添加后 20 秒内通过企业微信发送一次',
     },
+    offer: '欢迎语附带优惠',
+    offerNone: '不附带',
+    offerHint: '新关注的客户在欢迎语中收到该商品的购买链接（如一元体验）',
     expiresAt: '{at} 失效',
   },
   eventAfter: {
