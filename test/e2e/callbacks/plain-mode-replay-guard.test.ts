@@ -25,7 +25,8 @@ describeEachDatabase('callbacks: the plain-mode replay guard', (db) => {
   });
   const post = (s: TestStack, r: { url: string; body: string }) => request(s.app.callback()).post(r.url).type('text/xml').send(r.body);
   const m = () => db().dataSource.manager;
-  const contents = async () => (await m().find(Interaction, { order: { id: 'ASC' } })).map((i) => i.detail.content);
+  // A text message's content is a string in its detail.
+  const contents = async () => (await m().find(Interaction, { order: { id: 'ASC' } })).map((i) => i.detail.content as string);
   /** A signed request from WeChat, and the same URL with a body of the attacker's choosing. */
   function capturedUrl(): { original: { url: string; body: string }; forged: { url: string; body: string } } {
     const original = officialAccountRequest(stack.config, textMessage('o_victim', 'hello', '4001'), { mode: 'plain' });
@@ -112,7 +113,7 @@ describeEachDatabase('callbacks: the plain-mode replay guard', (db) => {
     expect(winners.size).toBe(1);
     const stored = await contents();
     expect(stored).toHaveLength(1);
-    expect([...winners][0]).toContain(`<Content><![CDATA[${String(stored[0])}]]></Content>`);
+    expect([...winners][0]).toContain(`<Content><![CDATA[${stored[0]}]]></Content>`);
     expect(await m().count(CallbackSignature)).toBe(1);
   });
 

@@ -236,7 +236,7 @@ describe('mapOfficialAccountMessage: every documented field reaches the detail',
     const big = oa(event('brand_new', Array.from({ length: 20 }, (_, i) => `<B${i}>${'y'.repeat(900)}</B${i}>`).join(''))).detail;
     const total = Object.entries(big)
       .filter(([k]) => /^B\d+$/.test(k))
-      .reduce((sum, [, v]) => sum + String(v).length, 0);
+      .reduce((sum, [, v]) => sum + (v as string).length, 0);
     expect(total).toBe(COLLECTED_FIELD_LIMITS.maxTotalChars);
     expect(oa(event('brand_new', '<A>1</A>')).detail).not.toHaveProperty('truncated');
   });
