@@ -23,6 +23,9 @@ const CONCURRENCY = positive('BENCH_CONCURRENCY', 16);
 const CLOSED_SECONDS = positive('BENCH_CLOSED_SECONDS', 10);
 const SESSIONS = positive('BENCH_SESSIONS', 200);
 const EVENTS = positive('BENCH_EVENTS', 20);
+const WARM_UP_REQUESTS = 1_000;
+/** Registrations prepared per closed-loop sender and second: above what one sender can get answered. */
+const REGISTRATIONS_PER_SENDER_SECOND = 50;
 const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/flywheel_bench_mp';
 const ADMIN = { username: 'bench', password: 'bench-password-1' };
 const HOUR = 3_600_000;
@@ -131,31 +134,46 @@ async function main(): Promise<void> {
         headers: auth(i),
         okStatus: 200,
       }));
-    let phone = 0;
+    // A person registers once per event (a second time is 409 already_registered), so every
+    // registration is a new (session, event) pair. Neighbours differ in both: a registration holds
+    // its event's row (the seat) and its contact's until it commits, so 16 in flight on one event,
+    // or by one person, would wait for each other, which a crowd of phones does not do. The
+    // registration phase gets events of its own, enough for every request it prepares.
+    const registrationsPrepared = WARM_UP_REQUESTS + CONCURRENCY * CLOSED_SECONDS * REGISTRATIONS_PER_SENDER_SECOND + fixedCount;
+    const registrationEvents: number[] = [];
+    let registered = 0;
     const registration = (n: number): PreparedRequest[] =>
-      Array.from({ length: n }, (_v, i) => {
-        phone += 1;
-        const answers = { name: `参会者${phone}`, phone: `138${String(phone).padStart(8, '0')}`, company: '飞轮科技' };
+      Array.from({ length: n }, () => {
+        const pair = registered;
+        registered += 1;
+        // Session r in round q registers for event r + q: distinct pairs for q below the event count.
+        const session = pair % tokens.length;
+        const event = (session + Math.floor(pair / tokens.length)) % registrationEvents.length;
+        const answers = { name: `参会者${pair}`, phone: `138${String(pair).padStart(8, '0')}`, company: '飞轮科技' };
         return {
-          path: `/api/mp/events/${eventIds[i % eventIds.length]}/registrations`,
+          path: `/api/mp/events/${registrationEvents[event]}/registrations`,
           body: Buffer.from(JSON.stringify({ answers, consent: true })),
           method: 'POST',
-          headers: { ...auth(i), 'content-type': 'application/json' },
+          headers: { ...auth(session), 'content-type': 'application/json' },
           okStatus: 201,
         };
       });
 
-    for (const [name, make] of [
-      ['GET /api/mp/events', list],
-      ['GET /api/mp/events/:id', detail],
-      ['POST …/registrations', registration],
+    for (const [name, make, perSenderSecond] of [
+      ['GET /api/mp/events', list, 400],
+      ['GET /api/mp/events/:id', detail, 400],
+      ['POST …/registrations', registration, REGISTRATIONS_PER_SENDER_SECOND],
     ] as const) {
-      await runClosedLoop({ port, requests: make(1_000), concurrency: 8, seconds: 5 });
+      if (make === registration) {
+        for (let i = 0; i < Math.ceil(registrationsPrepared / tokens.length); i += 1)
+          registrationEvents.push(await createEvent(base, adminToken, EVENTS + i));
+      }
+      await runClosedLoop({ port, requests: make(WARM_UP_REQUESTS), concurrency: 8, seconds: 5 });
       // The closed loop first: a fixed rate the server cannot keep leaves a queue behind it (the
       // client gives up on a request, the server still runs it), which would be charged to the next phase.
       const closed = await runClosedLoop({
         port,
-        requests: make(CONCURRENCY * CLOSED_SECONDS * 400),
+        requests: make(CONCURRENCY * CLOSED_SECONDS * perSenderSecond),
         concurrency: CONCURRENCY,
         seconds: CLOSED_SECONDS,
       });
