@@ -1,15 +1,19 @@
 /**
- * A launch through a channel's mini-program code (wxa/getwxacodeunlimit, scene `ch:<id>`): WeChat
- * hands the code's scene to the launch as `query.scene`, URL-encoded (`ch%3A12`), which is decoded
- * and reported once per launch (POST /api/mp/channel-visits) so the channel is attributed as an
- * H5 `?ch=` visit is. The answer names the channel's event (app.ts opens its page) and is kept for
- * the launch, so a registration for that event carries the channel.
+ * An entry through a channel's mini-program code (wxa/getwxacodeunlimit, scene `ch:<id>`): WeChat
+ * hands the code's scene to App.onShow as `query.scene`, URL-encoded (`ch%3A12`), which is decoded
+ * and reported once per code scanned (POST /api/mp/channel-visits) so the channel is attributed as
+ * an H5 `?ch=` visit is. The answer names the channel's event (app.ts opens its page) and is kept,
+ * so a registration for that event carries the channel.
  */
 import { mpApi, reportKey, type ChannelEntry } from './api';
 
-/** This launch's channel: module state lives exactly as long as the launch's JS context. */
+/** The last channel entered: module state lives exactly as long as the launch's JS context. */
 let entry: ChannelEntry | null = null;
-let reported = false;
+/**
+ * The scene last reported. Coming back to the foreground without a new scan shows the same entry
+ * again, which is no new visit; a different code scanned while in the background is one.
+ */
+let reportedScene: string | null = null;
 
 /** The decoded scene of a launch's query, or null without one (or with one that does not decode). */
 export function sceneOf(query: Record<string, string | undefined> | undefined): string | null {
@@ -23,13 +27,14 @@ export function sceneOf(query: Record<string, string | undefined> | undefined): 
 }
 
 /**
- * Reports the launch's scene, once per launch: null without a scene, for a scene that is not a
- * channel's, or when the report failed (attribution is not worth an error in the user's face).
+ * Reports an entry's scene, once per code: null without a scene, for the scene reported last, for
+ * a scene that is not a channel's, or when the report failed (attribution is not worth an error in
+ * the user's face).
  */
 export async function enterThroughChannel(query: Record<string, string | undefined> | undefined): Promise<ChannelEntry | null> {
   const scene = sceneOf(query);
-  if (scene === null || reported) return null;
-  reported = true;
+  if (scene === null || scene === reportedScene) return null;
+  reportedScene = scene;
   try {
     entry = await mpApi.channelVisit({ scene, launchId: reportKey() });
     return entry;

@@ -3,14 +3,20 @@
  */
 /*
  * A launch through a channel's mini-program code (miniprogram/app.ts, utils/channel.ts): the
- * URL-encoded scene is decoded and reported once per launch, the channel's event opens, and the
+ * URL-encoded scene is decoded and reported once per code scanned, the channel's event opens, and the
  * registration from there carries the channel. App() is captured here (the simulator has none).
  */
 import { FakeWx } from './fake-wx';
 import { loadPage, PageHandle } from './simulate';
 
+interface EnterOptions {
+  path: string;
+  scene: number;
+  query: Record<string, string>;
+}
 interface AppConfig {
-  onLaunch(options: { path: string; scene: number; query: Record<string, string> }): void;
+  onLaunch(options: EnterOptions): void;
+  onShow(options: EnterOptions): void;
 }
 
 const DETAIL = {
@@ -38,11 +44,14 @@ function launchApp(wx: FakeWx, query: Record<string, string>): Promise<void> {
   // register page's own instance (one module registry per test file).
   jest.requireActual('../../miniprogram/app');
   if (!app) throw new Error('app.ts did not call App()');
-  app.onLaunch({ path: 'pages/events/list', scene: 1047, query });
+  // A cold start: WeChat calls onLaunch, then onShow, with the same options.
+  const options = { path: 'pages/events/list', scene: 1047, query };
+  app.onLaunch(options);
+  app.onShow(options);
   return wx.idle();
 }
 
-it('reports the decoded scene once per launch, opens the channel’s event and registers with the channel', async () => {
+it('reports the decoded scene once per code (a hot start too), opens the channel’s event and registers with the channel', async () => {
   const wx = new FakeWx().install();
   wx.route('POST /api/mp/channel-visits', { status: 201, body: { channelId: 12, eventId: 7 } });
   await launchApp(wx, { scene: 'ch%3A12' });
@@ -53,8 +62,8 @@ it('reports the decoded scene once per launch, opens the channel’s event and r
   ]);
   expect(wx.callsOf('reLaunch')).toEqual([expect.objectContaining({ url: '/pages/events/detail?id=7' })]);
 
-  // A second launch callback in the same JS context (a hot start) reports nothing more.
-  app?.onLaunch({ path: 'pages/events/list', scene: 1047, query: { scene: 'ch%3A12' } });
+  // Back to the foreground with the same entry: no new visit.
+  app?.onShow({ path: 'pages/events/list', scene: 1047, query: { scene: 'ch%3A12' } });
   await wx.idle();
   expect(wx.requests().filter((r) => r.path === '/api/mp/channel-visits')).toHaveLength(1);
 
@@ -71,4 +80,15 @@ it('reports the decoded scene once per launch, opens the channel’s event and r
   await page.fire('.submit');
   const registration = wx.requests().find((r) => r.path === '/api/mp/events/7/registrations');
   expect(registration?.data).toEqual({ answers: { name: '张三' }, consent: true, channelId: 12 });
+
+  // Another channel's code scanned while in the background (a hot start: onShow only) is a visit.
+  wx.route('POST /api/mp/channel-visits', { status: 201, body: { channelId: 13, eventId: null } });
+  app?.onShow({ path: 'pages/events/list', scene: 1047, query: { scene: 'ch%3A13' } });
+  await wx.idle();
+  expect(
+    wx
+      .requests()
+      .filter((r) => r.path === '/api/mp/channel-visits')
+      .map((r) => (r.data as { scene: string }).scene),
+  ).toEqual(['ch:12', 'ch:13']);
 });
