@@ -81,7 +81,9 @@ describe('a paid event at phone size', () => {
     expect(paid.status).toBe('registered');
     await screenshot(page, 'paid-ticket-valid');
 
-    // Registered, then the pay sheet was closed: the ticket page waits for payment.
+    // Another follower registered, then closed the pay sheet: the ticket page waits for payment.
+    // (A second registration by the first would be 409 already_registered: one per person per event.)
+    visitor = (await recordFollower(stack)).contactId;
     const unpaid = await request(stack.baseUrl)
       .post(`/api/events/${eventId}/registrations`)
       .send({ answers: { name: '李雷', phone: '13900139002' }, consent: true })
