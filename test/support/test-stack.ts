@@ -153,3 +153,20 @@ export async function startTestStack(
     },
   };
 }
+
+/** A new admin operator on the stack and a bearer token of theirs, for suites driving the admin API. */
+export async function signInAdmin(stack: TestStack): Promise<string> {
+  const { operators } = stack.services;
+  const actor = { operatorId: null, ip: null };
+  const created = await operators.createOperator({
+    username: 'admin',
+    password: 'long-enough-password',
+    role: 'admin',
+    wecomUserId: null,
+    actor,
+  });
+  if (!created.ok) throw new Error(created.reason);
+  const session = await operators.login({ username: 'admin', password: 'long-enough-password', ip: '127.0.0.1' });
+  if (!session.ok) throw new Error(session.reason);
+  return session.token;
+}

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describeEachDatabase } from '../../support/database';
-import { startTestStack, type TestStack } from '../../support/test-stack';
+import { signInAdmin, startTestStack, type TestStack } from '../../support/test-stack';
 
 /** 10:00 in Shanghai. */
 const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
@@ -20,18 +20,7 @@ describeEachDatabase('mini-program: visits through a channel code', (db) => {
   beforeEach(async () => {
     stack = await startTestStack(db(), {}, { platformTimeoutMs: 15_000 });
     stack.clock.set(DAYTIME);
-    const s = stack.services;
-    const created = await s.operators.createOperator({
-      username: 'admin',
-      password: 'long-enough-password',
-      role: 'admin',
-      wecomUserId: null,
-      actor: { operatorId: null, ip: null },
-    });
-    if (!created.ok) throw new Error(created.reason);
-    const session = await s.operators.login({ username: 'admin', password: 'long-enough-password', ip: '127.0.0.1' });
-    if (!session.ok) throw new Error(session.reason);
-    admin = session.token;
+    admin = await signInAdmin(stack);
   });
   afterEach(async () => {
     await stack.close();
