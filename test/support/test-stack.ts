@@ -170,3 +170,15 @@ export async function signInAdmin(stack: TestStack): Promise<string> {
   if (!session.ok) throw new Error(session.reason);
   return session.token;
 }
+
+/** A new mini-program user: a wx.login code the sandbox redeems, exchanged at POST /api/mp/login. */
+export async function loginMiniProgram(stack: TestStack): Promise<{ token: string; openid: string }> {
+  const issued = stack.sandbox.state.issueLoginCode({ unionid: null });
+  const res = await fetch(`${stack.baseUrl}/api/mp/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: issued.code }),
+  });
+  if (res.status !== 200) throw new Error(`POST /api/mp/login answered ${res.status}: ${await res.text()}`);
+  return { token: ((await res.json()) as { token: string }).token, openid: issued.openid };
+}

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describeEachDatabase } from '../../support/database';
-import { signInAdmin, startTestStack, type TestStack } from '../../support/test-stack';
+import { loginMiniProgram, signInAdmin, startTestStack, type TestStack } from '../../support/test-stack';
 
 /** 10:00 in Shanghai. */
 const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
@@ -57,10 +57,7 @@ describeEachDatabase('one person, one registration, counted once', (db) => {
       .expect(201);
     return (res.body as { id: number }).id;
   };
-  const mpLogin = async (): Promise<string> => {
-    const issued = stack.sandbox.state.issueLoginCode({ unionid: null });
-    return ((await api().post('/api/mp/login').send({ code: issued.code }).expect(200)).body as { token: string }).token;
-  };
+  const mpLogin = async () => (await loginMiniProgram(stack)).token;
   const mpRegister = (token: string, eventId: number, phone: string) =>
     as(token).post(`/api/mp/events/${eventId}/registrations`, { answers: { name: '韩梅梅', phone }, consent: true });
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describeEachDatabase } from '../../support/database';
-import { signInAdmin, startTestStack, type TestStack } from '../../support/test-stack';
+import { loginMiniProgram, signInAdmin, startTestStack, type TestStack } from '../../support/test-stack';
 
 /** 10:00 in Shanghai. */
 const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
@@ -37,11 +37,7 @@ describeEachDatabase('mini-program: visits through a channel code', (db) => {
     await stack.services.reactions.processDue();
     await stack.services.reactions.idle();
   };
-  const mpLogin = async (): Promise<{ token: string; openid: string }> => {
-    const issued = stack.sandbox.state.issueLoginCode({ unionid: null });
-    const res = await api().post('/api/mp/login').send({ code: issued.code }).expect(200);
-    return { token: (res.body as { token: string }).token, openid: issued.openid };
-  };
+  const mpLogin = () => loginMiniProgram(stack);
   const createEvent = async (): Promise<number> => {
     const now = stack.clock.now().getTime();
     const res = await as(admin)

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { SANDBOX_EVENT_REMINDER_TEMPLATE_ID } from '../../../config/config.schema';
 import { describeEachDatabase } from '../../support/database';
-import { startTestStack, type TestStack } from '../../support/test-stack';
+import { loginMiniProgram, startTestStack, type TestStack } from '../../support/test-stack';
 
 /** 10:00 in Shanghai. */
 const DAYTIME = new Date('2026-12-07T02:00:00.000Z');
@@ -53,11 +53,7 @@ describeEachDatabase('mini-program: content, after check-in, cloud exhibition, s
     if (!session.ok) throw new Error(session.reason);
     return session.token;
   };
-  const mpLogin = async (): Promise<{ token: string; openid: string }> => {
-    const issued = stack.sandbox.state.issueLoginCode({ unionid: null });
-    const res = await api().post('/api/mp/login').send({ code: issued.code }).expect(200);
-    return { token: (res.body as { token: string }).token, openid: issued.openid };
-  };
+  const mpLogin = () => loginMiniProgram(stack);
   const contactOf = async (openid: string): Promise<number> => {
     const [row] = await db().dataSource.query<{ contact_id: number | string }[]>(
       "SELECT contact_id FROM contact_identities WHERE kind = 'mp_openid' AND value = ?",

@@ -5,7 +5,7 @@ import { PayOrder } from '../../../entities/pay-order.entity';
 import { generateSandboxPayKeys } from '../../../server/adapters/sandbox/sandbox-pay-keys';
 import { jsapiPaySignMessage, verifyPayMessage } from '../../../server/wechat/pay-signing';
 import { describeEachDatabase } from '../../support/database';
-import { startTestStack, type TestStack } from '../../support/test-stack';
+import { loginMiniProgram, startTestStack, type TestStack } from '../../support/test-stack';
 
 const HOUR = 3_600_000;
 const OA_APPID = 'wxsandbox0000000001';
@@ -65,11 +65,7 @@ describeEachDatabase('mini-program: paid events with wx.requestPayment', (db) =>
     post: (p: string, body: object = {}) => api().post(p).set('authorization', `Bearer ${token}`).send(body),
   });
   const errorOf = (res: request.Response) => (res.body as ErrorBody).error;
-  const mpLogin = async (): Promise<{ token: string; openid: string }> => {
-    const issued = stack.sandbox.state.issueLoginCode({ unionid: null });
-    const res = await api().post('/api/mp/login').send({ code: issued.code }).expect(200);
-    return { token: (res.body as { token: string }).token, openid: issued.openid };
-  };
+  const mpLogin = () => loginMiniProgram(stack);
   const createEvent = async (): Promise<number> => {
     const now = stack.clock.now().getTime();
     const res = await as(admin)
