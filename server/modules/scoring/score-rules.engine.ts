@@ -35,12 +35,13 @@ export class ScoreRulesEngine {
     this.cache = null;
   }
 
-  private async loadRules(): Promise<ScoreRule[]> {
+  /** `manager`: the caller's transaction, read through it (why: TagRulesEngine.loadRules). */
+  private async loadRules(manager: EntityManager): Promise<ScoreRule[]> {
     const now = this.deps.clock.now().getTime();
     if (!this.cache || now - this.cache.loadedAt > this.cacheMs || now < this.cache.loadedAt) {
       const cache = {
         loadedAt: now,
-        rules: this.deps.dataSource.manager.find(ScoreRule, { where: { enabled: true }, order: { id: 'ASC' } }),
+        rules: manager.find(ScoreRule, { where: { enabled: true }, order: { id: 'ASC' } }),
       };
       this.cache = cache;
       cache.rules.catch(() => {
@@ -56,7 +57,7 @@ export class ScoreRulesEngine {
    * in the ledger (a replay) takes no hit.
    */
   async collectBehaviourPoints(manager: EntityManager, p: ScoredInteraction, points: AddPointsParams[]): Promise<void> {
-    for (const rule of await this.loadRules()) {
+    for (const rule of await this.loadRules(manager)) {
       if (rule.kind !== 'behaviour' || !matchInteraction(rule, { type: p.type, detail: p.detail })) continue;
       const dedupeKey = `score_rule:${rule.id}:interaction:${p.interactionId}`;
       if (rule.dailyCap !== null) {
@@ -103,7 +104,7 @@ export class ScoreRulesEngine {
    * (one SELECT per rule for the whole set: a batch's contacts, or a page of the daily job's).
    */
   async collectAttributePoints(manager: EntityManager, contactIds: number[], points: AddPointsParams[]): Promise<void> {
-    const rules = (await this.loadRules()).filter((r) => r.kind === 'attribute' && r.attribute !== null);
+    const rules = (await this.loadRules(manager)).filter((r) => r.kind === 'attribute' && r.attribute !== null);
     if (rules.length === 0 || contactIds.length === 0) return;
     const concat = (prefix: string) => (isMysqlManager(manager) ? `CONCAT('${prefix}', c.id)` : `('${prefix}' || c.id)`);
     for (const rule of rules) {

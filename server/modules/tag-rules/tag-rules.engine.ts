@@ -133,10 +133,16 @@ export class TagRulesEngine {
     this.cache = null;
   }
 
-  private async loadRules(type: string): Promise<TagRule[]> {
+  /**
+   * `manager`: a caller inside a transaction reads through it. A read through the pool there would
+   * wait for a second connection while the transaction holds its locks (the reactions batch holds
+   * its contacts'), and requests waiting on those locks can hold every pooled connection: a
+   * deadlock that only the lock wait timeout ends.
+   */
+  private async loadRules(type: string, manager: EntityManager = this.deps.dataSource.manager): Promise<TagRule[]> {
     const now = this.deps.clock.now().getTime();
     if (!this.cache || now - this.cache.loadedAt > this.cacheMs || now < this.cache.loadedAt) {
-      const cache = { loadedAt: now, byType: this.readRules() };
+      const cache = { loadedAt: now, byType: this.readRules(manager) };
       this.cache = cache;
       // A failed read is not kept: the next callback tries again.
       cache.byType.catch(() => {
@@ -146,8 +152,8 @@ export class TagRulesEngine {
     return (await this.cache.byType).get(type) ?? [];
   }
 
-  private async readRules(): Promise<Map<string, TagRule[]>> {
-    const rules = await this.deps.dataSource.manager.find(TagRule, { where: { enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
+  private async readRules(manager: EntityManager): Promise<Map<string, TagRule[]>> {
+    const rules = await manager.find(TagRule, { where: { enabled: true }, order: { priority: 'ASC', id: 'ASC' } });
     const byType = new Map<string, TagRule[]>();
     for (const rule of rules) byType.set(rule.interactionType, [...(byType.get(rule.interactionType) ?? []), rule]);
     return byType;
@@ -179,7 +185,7 @@ export class TagRulesEngine {
     p: { contactId: number; interactionId: number } & RuleInput,
     points: AddPointsParams[],
   ): Promise<void> {
-    for (const rule of await this.loadRules(p.type)) {
+    for (const rule of await this.loadRules(p.type, manager)) {
       if (!matchRule(rule, p)) continue;
       if (rule.addTags.length > 0 || rule.removeTags.length > 0) {
         await this.deps.contactTags.applyTags(manager, {
