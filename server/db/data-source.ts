@@ -84,6 +84,10 @@ export async function createDataSource(db: DatabaseConfig, options: CreateDataSo
     dateStrings: false,
     supportBigNumbers: true,
     poolSize: options.poolSize ?? 10,
+    // mysql2 captures a stack trace for every query (`trace`, on by default) to decorate a failed
+    // query's error; TypeORM wraps every failure in a QueryFailedError with the caller's async
+    // stack anyway. Measured under the mini-program's registration load: 6% of the server's CPU.
+    extra: { trace: false },
   });
 }
 

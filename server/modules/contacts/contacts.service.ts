@@ -150,14 +150,22 @@ export class ContactsService {
    * links an Official Account follower to a WeCom external contact), the two become one. The
    * contact is locked and followed to its survivor first, so the identity never lands on a
    * contact merged meanwhile. Returns the id of the contact that holds the identity afterwards.
+   * `searchTerms: 'caller'`: the caller changes the contact's row too and refreshes its search
+   * terms once afterwards, in the same transaction (a registration fills the name and phone).
    */
-  async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef): Promise<number> {
+  async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef, opts?: { searchTerms: 'caller' }): Promise<number> {
     const owner = (await this.lockSurvivors(manager, [contactId])).get(contactId) ?? contactId;
     const holder = await this.findContactId(manager, ref);
     if (holder === owner) return owner;
     if (holder !== null) return this.mergeContacts(manager, owner, holder);
-    await manager.insert(ContactIdentity, { ...ref, contactId: owner, createdAt: this.deps.clock.now() });
-    await refreshSearchTerms(manager, [owner]);
+    await manager.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES (?, ?, ?, ?, ?)', [
+      owner,
+      ref.kind,
+      ref.appId,
+      ref.value,
+      toSqlDate(this.deps.clock.now()),
+    ]);
+    if (opts?.searchTerms !== 'caller') await refreshSearchTerms(manager, [owner]);
     return owner;
   }
 

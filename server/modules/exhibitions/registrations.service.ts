@@ -776,7 +776,7 @@ export class RegistrationsService {
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
-        const held = await heldRegistrationOf(m, p.event.id, contactId, null);
+        const held = await heldRegistrationOf(m, p.event.id, contactId, null, seated);
         if (held) throw new RolledBack(alreadyRegistered(held));
         // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
         const registrationId = await this.insertRegistration(m, {
@@ -879,7 +879,7 @@ export class RegistrationsService {
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
         const contactId = await this.contactFor(m, p);
-        const held = await heldRegistrationOf(m, p.event.id, contactId, Number(existing.id));
+        const held = await heldRegistrationOf(m, p.event.id, contactId, Number(existing.id), seated);
         if (held) throw new RolledBack(alreadyRegistered(held));
         const revived = await executeCountingRows(
           m,
@@ -1003,8 +1003,11 @@ export class RegistrationsService {
     p: { phone: string; name: string | null; identity: IdentityRef | null; visitorContactId?: number | null; phoneVerified?: boolean },
   ): Promise<number> {
     let contactId: number;
+    // A phone linked to the visitor here leaves its search terms to the refresh below: one
+    // refresh for the link and the name, not two (a registration's transaction holds the event's row).
+    let linked = false;
     if (p.visitorContactId !== undefined && p.visitorContactId !== null) {
-      contactId = await this.visitorContact(m, p.visitorContactId, p.phone, p.phoneVerified === true);
+      ({ contactId, linked } = await this.visitorContact(m, p.visitorContactId, p.phone, p.phoneVerified === true));
     } else {
       const identity = p.identity ?? { kind: 'phone' as const, appId: '', value: p.phone };
       contactId = (await this.deps.contacts.resolveContact(m, identity)).contactId;
@@ -1014,7 +1017,7 @@ export class RegistrationsService {
       'UPDATE contacts SET phone = COALESCE(phone, ?), name = COALESCE(name, ?), updated_at = ? WHERE id = ? AND (phone IS NULL OR (name IS NULL AND ? IS NOT NULL))',
       [p.phone, p.name, toSqlDate(this.deps.clock.now()), contactId, p.name],
     );
-    if (changed > 0) await refreshSearchTerms(m, [contactId]);
+    if (changed > 0 || linked) await refreshSearchTerms(m, [contactId]);
     return contactId;
   }
 
@@ -1025,19 +1028,26 @@ export class RegistrationsService {
    * proven by an SMS code (the event verifies phones) is an identity like a unionid, and the link
    * merges the two (the older survives); a number typed by hand never merges two people
    * (docs/ARCHITECTURE.md), so the phone stays with its holder and the registration with the
-   * visitor. Returns the contact the registration belongs to (a merge's survivor).
+   * visitor. Returns the contact the registration belongs to (a merge's survivor), and whether the
+   * phone was linked (its search terms are the caller's to refresh).
    */
-  private async visitorContact(m: EntityManager, visitorContactId: number, phone: string, phoneVerified: boolean): Promise<number> {
+  private async visitorContact(
+    m: EntityManager,
+    visitorContactId: number,
+    phone: string,
+    phoneVerified: boolean,
+  ): Promise<{ contactId: number; linked: boolean }> {
     const ref = { kind: 'phone' as const, appId: '', value: phone };
     const holder = await this.deps.contacts.findContactId(m, ref);
-    if (holder === null || phoneVerified) return this.deps.contacts.linkIdentity(m, visitorContactId, ref);
+    if (holder === null || phoneVerified)
+      return { contactId: await this.deps.contacts.linkIdentity(m, visitorContactId, ref, { searchTerms: 'caller' }), linked: true };
     const owner = (await this.deps.contacts.lockSurvivors(m, [visitorContactId])).get(visitorContactId) ?? visitorContactId;
     if (owner !== holder)
       this.deps.logger.info('registration phone held by another contact; not merged (not verified by SMS)', {
         contactId: owner,
         holder,
       });
-    return owner;
+    return { contactId: owner, linked: false };
   }
 
   private async lockRegistration(m: EntityManager, id: number): Promise<RegistrationRow | null> {
@@ -1197,9 +1207,10 @@ async function giveSeatBack(m: EntityManager, eventId: number, now: Date): Promi
  * be counted twice. Race-safe by a lock, not a unique key: a cancelled registration keeps its row
  * (it comes back to life on registering again), so (event, contact) cannot be unique over every
  * row, and a key over "not cancelled" rows needs a generated column the two databases write
- * differently. The event's row is locked instead (MySQL: FOR UPDATE, also when takeSeat's UPDATE
- * matched nothing; SQLite: the transaction's first write already made it the only writer), so two
- * registrations of one event are checked and inserted one at a time. The phone's unique key
+ * differently. The event's row is locked instead (MySQL: takeSeat's UPDATE holds the row's lock
+ * when it took a seat, `seated`; else FOR UPDATE here, since an UPDATE that matched nothing may
+ * keep no lock (READ COMMITTED's semi-consistent read); SQLite: the transaction's first write already made it the only
+ * writer), so two registrations of one event are checked and inserted one at a time. The phone's unique key
  * (event, phone) still answers a second registration of the same phone.
  */
 async function heldRegistrationOf(
@@ -1207,8 +1218,9 @@ async function heldRegistrationOf(
   eventId: number,
   contactId: number,
   exceptId: number | null,
+  seated: boolean,
 ): Promise<{ id: number; status: RegistrationRow['status'] } | null> {
-  if (isMysqlManager(m)) await m.query('SELECT id FROM events WHERE id = ? FOR UPDATE', [eventId]);
+  if (!seated && isMysqlManager(m)) await m.query('SELECT id FROM events WHERE id = ? FOR UPDATE', [eventId]);
   const [held] = await m.query<{ id: number | string; status: RegistrationRow['status'] }[]>(
     "SELECT id, status FROM event_registrations WHERE event_id = ? AND contact_id = ? AND status <> 'cancelled' AND id <> ? LIMIT 1",
     [eventId, contactId, exceptId ?? 0],
