@@ -5,6 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 const OUTPUT_TAIL_CHARS = 4000;
 export const STOP_GRACE_MS = 10_000;
+/** With a CPU profile asked for: the profile is written only at a normal exit, after the drain. */
+const PROFILED_STOP_GRACE_MS = 180_000;
 const PROBE_TIMEOUT_MS = 1000;
 const PROBE_INTERVAL_MS = 200;
 
@@ -80,7 +82,8 @@ export async function startChildServer(params: StartChildServerParams): Promise<
     stop: async () => {
       if (state.exited !== null) return 'exited';
       child.kill('SIGTERM');
-      const stopped = await Promise.race([exit.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
+      const grace = profile.length > 0 ? PROFILED_STOP_GRACE_MS : STOP_GRACE_MS;
+      const stopped = await Promise.race([exit.then(() => true), delay(grace).then(() => false)]);
       if (stopped) return 'exited';
       child.kill('SIGKILL');
       await exit;
