@@ -150,14 +150,32 @@ export class ContactsService {
    * links an Official Account follower to a WeCom external contact), the two become one. The
    * contact is locked and followed to its survivor first, so the identity never lands on a
    * contact merged meanwhile. Returns the id of the contact that holds the identity afterwards.
-   * `searchTerms: 'caller'`: the caller changes the contact's row too and refreshes its search
-   * terms once afterwards, in the same transaction (a registration fills the name and phone).
    */
-  async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef, opts?: { searchTerms: 'caller' }): Promise<number> {
+  async linkIdentity(manager: EntityManager, contactId: number, ref: IdentityRef): Promise<number> {
+    return (await this.attachIdentity(manager, contactId, ref, { whenHeld: 'merge' })).contactId;
+  }
+
+  /**
+   * linkIdentity with the caller's rule for an identity another contact holds: `merge` (as
+   * linkIdentity), or `keep` it with its holder and leave the two apart (a phone typed on a form
+   * proves nothing: docs/ARCHITECTURE.md). `searchTerms: 'caller'`: the caller changes the
+   * contact's row too and refreshes its search terms once afterwards, in the same transaction.
+   * Answers the contact (a merge's survivor), the other holder when one was kept, and whether the
+   * identity was added.
+   */
+  async attachIdentity(
+    manager: EntityManager,
+    contactId: number,
+    ref: IdentityRef,
+    opts: { whenHeld: 'merge' | 'keep'; searchTerms?: 'caller' },
+  ): Promise<{ contactId: number; keptBy: number | null; added: boolean }> {
     const owner = (await this.lockSurvivors(manager, [contactId])).get(contactId) ?? contactId;
     const holder = await this.findContactId(manager, ref);
-    if (holder === owner) return owner;
-    if (holder !== null) return this.mergeContacts(manager, owner, holder);
+    if (holder === owner) return { contactId: owner, keptBy: null, added: false };
+    if (holder !== null) {
+      if (opts.whenHeld === 'keep') return { contactId: owner, keptBy: holder, added: false };
+      return { contactId: await this.mergeContacts(manager, owner, holder), keptBy: null, added: false };
+    }
     await manager.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES (?, ?, ?, ?, ?)', [
       owner,
       ref.kind,
@@ -165,8 +183,8 @@ export class ContactsService {
       ref.value,
       toSqlDate(this.deps.clock.now()),
     ]);
-    if (opts?.searchTerms !== 'caller') await refreshSearchTerms(manager, [owner]);
-    return owner;
+    if (opts.searchTerms !== 'caller') await refreshSearchTerms(manager, [owner]);
+    return { contactId: owner, keptBy: null, added: true };
   }
 
   /**

@@ -48,7 +48,7 @@ export interface RegistrationsServiceDeps {
   clock: Clock;
   logger: Logger;
   events: EventsService;
-  contacts: Pick<ContactsService, 'resolveContact' | 'findContactId' | 'linkIdentity' | 'lockSurvivors'>;
+  contacts: Pick<ContactsService, 'resolveContact' | 'attachIdentity'>;
   interactions: { recordInteraction(manager: EntityManager, draft: InteractionDraft): Promise<RecordResult> };
   outbox: { enqueue(p: { manager: EntityManager; drafts: OutboxDraft[] }): Promise<number> };
   /**
@@ -1023,7 +1023,7 @@ export class RegistrationsService {
 
   /**
    * Inside WeChat the registration belongs to the OAuth visitor (their openid is WeChat's word),
-   * and the phone they typed becomes an identity of theirs through ContactsService.linkIdentity.
+   * and the phone they typed becomes an identity of theirs through ContactsService.attachIdentity.
    * When another contact holds the phone already, the project's merge rules decide: a phone
    * proven by an SMS code (the event verifies phones) is an identity like a unionid, and the link
    * merges the two (the older survives); a number typed by hand never merges two people
@@ -1037,17 +1037,18 @@ export class RegistrationsService {
     phone: string,
     phoneVerified: boolean,
   ): Promise<{ contactId: number; linked: boolean }> {
-    const ref = { kind: 'phone' as const, appId: '', value: phone };
-    const holder = await this.deps.contacts.findContactId(m, ref);
-    if (holder === null || phoneVerified)
-      return { contactId: await this.deps.contacts.linkIdentity(m, visitorContactId, ref, { searchTerms: 'caller' }), linked: true };
-    const owner = (await this.deps.contacts.lockSurvivors(m, [visitorContactId])).get(visitorContactId) ?? visitorContactId;
-    if (owner !== holder)
+    const attached = await this.deps.contacts.attachIdentity(
+      m,
+      visitorContactId,
+      { kind: 'phone', appId: '', value: phone },
+      { whenHeld: phoneVerified ? 'merge' : 'keep', searchTerms: 'caller' },
+    );
+    if (attached.keptBy !== null)
       this.deps.logger.info('registration phone held by another contact; not merged (not verified by SMS)', {
-        contactId: owner,
-        holder,
+        contactId: attached.contactId,
+        holder: attached.keptBy,
       });
-    return { contactId: owner, linked: false };
+    return { contactId: attached.contactId, linked: attached.added };
   }
 
   private async lockRegistration(m: EntityManager, id: number): Promise<RegistrationRow | null> {
