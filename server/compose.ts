@@ -36,6 +36,7 @@ import { CallbackSignatures } from './modules/callbacks/callback-signatures';
 import { CallbackStore } from './modules/callbacks/callback-store';
 import { CallbacksService } from './modules/callbacks/callbacks.service';
 import { createActivityReaction } from './modules/contacts/activity.reaction';
+import { createSearchTermsReaction } from './modules/contacts/search-terms.reaction';
 import { ContactsQueryService } from './modules/contacts/contacts-query.service';
 import { TimelineService } from './modules/timeline/timeline.service';
 import { ContactsService } from './modules/contacts/contacts.service';
@@ -525,6 +526,8 @@ export function composeServices(p: ComposeParams) {
       // After the source (it reads the first touch the source wrote) and before the tag rules.
       createChannelReaction({ channels, contacts, contactTags, welcomes: channelWelcomes }),
       createActivityReaction({ contacts }),
+      // A registration's contact (its name, its phone): RegistrationsService.contactFor leaves the terms to the batch.
+      createSearchTermsReaction(['registration']),
       createTagRulesReaction({ rules, scoring }),
       createLifecycleReaction({ lifecycle }),
       createScoringReaction({ engine: scoreRulesEngine, scoring, sales }),

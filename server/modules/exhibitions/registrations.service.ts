@@ -775,7 +775,7 @@ export class RegistrationsService {
         const seated = await takeSeat(m, p.event.id, now);
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
-        const contactId = await this.contactFor(m, p);
+        const contactId = await this.contactFor(m, { ...p, searchTerms: 'batch' });
         const held = await heldRegistrationOf(m, p.event.id, contactId, null, seated);
         if (held) throw new RolledBack(alreadyRegistered(held));
         // The unique key (event, phone): a second registration of the same person fails here and rolls the seat back.
@@ -878,7 +878,7 @@ export class RegistrationsService {
         const seated = await takeSeat(m, p.event.id, now);
         if (!seated && !waitlists(p.event)) return refuse('event_full', 'Every seat is taken', { waitlisted: false });
         const status = seatedStatus(p.event, seated);
-        const contactId = await this.contactFor(m, p);
+        const contactId = await this.contactFor(m, { ...p, searchTerms: 'batch' });
         const held = await heldRegistrationOf(m, p.event.id, contactId, Number(existing.id), seated);
         if (held) throw new RolledBack(alreadyRegistered(held));
         const revived = await executeCountingRows(
@@ -1000,11 +1000,22 @@ export class RegistrationsService {
    */
   async contactFor(
     m: EntityManager,
-    p: { phone: string; name: string | null; identity: IdentityRef | null; visitorContactId?: number | null; phoneVerified?: boolean },
+    p: {
+      phone: string;
+      name: string | null;
+      identity: IdentityRef | null;
+      visitorContactId?: number | null;
+      phoneVerified?: boolean;
+      /**
+       * 'batch': the caller records a `registration` interaction for this contact in the same
+       * transaction, and the reactions batch refreshes the search terms (search-terms.reaction.ts).
+       */
+      searchTerms?: 'batch';
+    },
   ): Promise<number> {
     let contactId: number;
     // A phone linked to the visitor here leaves its search terms to the refresh below: one
-    // refresh for the link and the name, not two (a registration's transaction holds the event's row).
+    // refresh for the link and the name, not two.
     let linked = false;
     if (p.visitorContactId !== undefined && p.visitorContactId !== null) {
       ({ contactId, linked } = await this.visitorContact(m, p.visitorContactId, p.phone, p.phoneVerified === true));
@@ -1017,7 +1028,7 @@ export class RegistrationsService {
       'UPDATE contacts SET phone = COALESCE(phone, ?), name = COALESCE(name, ?), updated_at = ? WHERE id = ? AND (phone IS NULL OR (name IS NULL AND ? IS NOT NULL))',
       [p.phone, p.name, toSqlDate(this.deps.clock.now()), contactId, p.name],
     );
-    if (changed > 0 || linked) await refreshSearchTerms(m, [contactId]);
+    if ((changed > 0 || linked) && p.searchTerms !== 'batch') await refreshSearchTerms(m, [contactId]);
     return contactId;
   }
 

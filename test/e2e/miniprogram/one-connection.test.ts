@@ -16,7 +16,8 @@ const STALL_MS = 20_000;
  * rows, and the tag and score rules' caches were refilled through the pool). Here the whole flow
  * runs with a pool of ONE connection, so any such second connection stalls at once: a mini-program
  * login, a registration (the rate limits, the contact, the seat), and the reactions of both with
- * the rule caches expired (tag rules, score rules, stage rules), as they are every 2 s in production.
+ * the rule caches expired (tag rules, score rules, stage rules), as they are every 2 s in production,
+ * and the admin's search for the registrant.
  */
 describeEachDatabase('one pooled connection: no transaction waits for a second one', (db) => {
   let single: DataSource;
@@ -102,5 +103,10 @@ describeEachDatabase('one pooled connection: no transaction waits for a second o
       [contact?.id],
     );
     expect(tags.map((t) => t.name)).toContain('已报名');
+    // The registration's phone and name are searchable (their terms are the batch's to write: search-terms.reaction.ts).
+    for (const q of ['13800138000', '张三']) {
+      const found = await api('get', `/api/admin/contacts?q=${encodeURIComponent(q)}`, admin).expect(200);
+      expect((found.body as { items: { id: number }[] }).items.map((c) => c.id)).toEqual([Number(contact?.id)]);
+    }
   });
 });
