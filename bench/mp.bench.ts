@@ -1,9 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { PreparedRequest } from './callback-messages';
 import { findFreePort, killChildServers, startChildServer, type ChildServer } from './child-server';
+import { cpuSpent, findProcess, sampleCpu } from './cpu-time';
 import { runClosedLoop, runFixedRate, type PhaseResult } from './load-generator';
 
 /**
@@ -23,6 +24,8 @@ const CONCURRENCY = positive('BENCH_CONCURRENCY', 16);
 const CLOSED_SECONDS = positive('BENCH_CLOSED_SECONDS', 10);
 const SESSIONS = positive('BENCH_SESSIONS', 200);
 const EVENTS = positive('BENCH_EVENTS', 20);
+/** Events the registrations rotate over: neighbours in flight register for different ones. */
+const REGISTRATION_EVENTS = 64;
 const WARM_UP_REQUESTS = 1_000;
 /** Registrations prepared per closed-loop sender and second: above what one sender can get answered. */
 const REGISTRATIONS_PER_SENDER_SECOND = 50;
@@ -42,6 +45,8 @@ interface Row {
   name: string;
   fixed: PhaseResult;
   closed: PhaseResult;
+  /** CPU ms per answer of the closed loop (with the reactions it left, until drained): Flywheel's process, the database's. */
+  cpu?: { server: number | null; database: number | null };
 }
 
 async function main(): Promise<void> {
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
         ADMIN_USERNAME: ADMIN.username,
         ADMIN_PASSWORD: ADMIN.password,
         // Every request comes from 127.0.0.1 and each session makes hundreds: the limits are still
-        // counted (two compare-and-set writes a call), never reached.
+        // counted (one upsert per counter), never reached.
         MP_RATE_PER_SESSION: '1000000',
         MP_RATE_PER_IP: '1000000',
         EVENT_RATE_PER_IP: '100000',
@@ -110,6 +115,7 @@ async function main(): Promise<void> {
       timeoutMs: 120_000,
     });
     const base = `http://127.0.0.1:${port}`;
+    const database = findProcess(['mariadbd', 'mysqld']);
     const adminToken = await adminLogin(base);
     const eventIds: number[] = [];
     for (let i = 0; i < EVENTS; i += 1) eventIds.push(await createEvent(base, adminToken, i));
@@ -134,27 +140,24 @@ async function main(): Promise<void> {
         headers: auth(i),
         okStatus: 200,
       }));
-    // A person registers once per event (a second time is 409 already_registered), so every
-    // registration is a new (session, event) pair. Neighbours differ in both: a registration holds
-    // its event's row (the seat) and its contact's until it commits, so 16 in flight on one event,
-    // or by one person, would wait for each other, which a crowd of phones does not do. The
-    // registration phase gets events of its own, enough for every request it prepares.
+    // The registrants: each registration is a new person's first (a crowd at an exhibition),
+    // whose phone is linked to their contact and whose name is filled. Neighbours register for
+    // different events: 16 in flight on one event would queue on its row (the seat), a case this
+    // bench does not measure (docs/BENCHMARKS.md).
     const registrationsPrepared = WARM_UP_REQUESTS + CONCURRENCY * CLOSED_SECONDS * REGISTRATIONS_PER_SENDER_SECOND + fixedCount;
+    const registrants = await seedRegistrants(MYSQL_URL, registrationsPrepared);
     const registrationEvents: number[] = [];
     let registered = 0;
     const registration = (n: number): PreparedRequest[] =>
       Array.from({ length: n }, () => {
-        const pair = registered;
+        const person = registered;
         registered += 1;
-        // Session r in round q registers for event r + q: distinct pairs for q below the event count.
-        const session = pair % tokens.length;
-        const event = (session + Math.floor(pair / tokens.length)) % registrationEvents.length;
-        const answers = { name: `参会者${pair}`, phone: `138${String(pair).padStart(8, '0')}`, company: '飞轮科技' };
+        const answers = { name: `参会者${person}`, phone: `138${String(person).padStart(8, '0')}`, company: '飞轮科技' };
         return {
-          path: `/api/mp/events/${registrationEvents[event]}/registrations`,
+          path: `/api/mp/events/${registrationEvents[person % registrationEvents.length]}/registrations`,
           body: Buffer.from(JSON.stringify({ answers, consent: true })),
           method: 'POST',
-          headers: { ...auth(session), 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${registrants[person]}`, 'content-type': 'application/json' },
           okStatus: 201,
         };
       });
@@ -165,12 +168,12 @@ async function main(): Promise<void> {
       ['POST …/registrations', registration, REGISTRATIONS_PER_SENDER_SECOND],
     ] as const) {
       if (make === registration) {
-        for (let i = 0; i < Math.ceil(registrationsPrepared / tokens.length); i += 1)
-          registrationEvents.push(await createEvent(base, adminToken, EVENTS + i));
+        for (let i = 0; i < REGISTRATION_EVENTS; i += 1) registrationEvents.push(await createEvent(base, adminToken, EVENTS + i));
       }
       await runClosedLoop({ port, requests: make(WARM_UP_REQUESTS), concurrency: 8, seconds: 5 });
       // The closed loop first: a fixed rate the server cannot keep leaves a queue behind it (the
       // client gives up on a request, the server still runs it), which would be charged to the next phase.
+      const before = sampleCpu([flywheel.pid, database]);
       const closed = await runClosedLoop({
         port,
         requests: make(CONCURRENCY * CLOSED_SECONDS * perSenderSecond),
@@ -178,8 +181,10 @@ async function main(): Promise<void> {
         seconds: CLOSED_SECONDS,
       });
       await drained(base, tokens[0] ?? '');
+      const [serverMs, databaseMs] = cpuSpent(before, sampleCpu([flywheel.pid, database])).processes;
+      const perAnswer = (ms: number | null | undefined) => (ms === null || ms === undefined || closed.ok === 0 ? null : ms / closed.ok);
       const fixed = await runFixedRate({ port, requests: make(fixedCount), rate: RATE });
-      rows.push({ name, fixed, closed });
+      rows.push({ name, fixed, closed, cpu: { server: perAnswer(serverMs), database: perAnswer(databaseMs) } });
       await drained(base, tokens[0] ?? '');
     }
   } finally {
@@ -202,6 +207,8 @@ async function main(): Promise<void> {
         .toFixed(1)
         .padStart(8)} ${String(c.errors).padStart(7)}`,
     );
+    const ms = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
+    if (row.cpu) console.log(`  CPU ms per answer (closed loop): server ${ms(row.cpu.server)}, database ${ms(row.cpu.database)}`);
     for (const sample of [...f.errorSamples, ...c.errorSamples]) console.log(`  ${row.name}: ${sample}`);
   }
   const flywheelRows = rows.slice(1);
@@ -210,6 +217,56 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`worst p99 at ${RATE} requests/s: ${worst.toFixed(1)} ms (goal: under 50 ms); errors: ${errors}`);
   if (errors > 0) process.exitCode = 1;
+}
+
+/**
+ * `n` mini-program users as a login leaves them (a contact, its mp_openid identity, a session),
+ * written straight into the tables: logging in thousands through POST /api/mp/login would take
+ * minutes of the run. The app id is copied from a session a real login made. Returns their tokens.
+ */
+async function seedRegistrants(url: string, n: number): Promise<string[]> {
+  const db = await mysql.createConnection(url);
+  try {
+    const [[made]] = await db.query<mysql.RowDataPacket[]>('SELECT app_id FROM mp_sessions LIMIT 1');
+    const appId = String(made?.app_id);
+    const [[max]] = await db.query<mysql.RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS id FROM contacts');
+    const first = Number(max?.id) + 1;
+    // UTC datetime text, as the server writes it (the connection's zone would shift a Date).
+    const utc = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '');
+    const now = utc(new Date());
+    const expires = utc(new Date(Date.now() + 24 * HOUR));
+    const tokens = Array.from({ length: n }, () => randomBytes(32).toString('base64url'));
+    for (let from = 0; from < n; from += 1_000) {
+      const ids = tokens.slice(from, from + 1_000).map((_t, i) => first + from + i);
+      const openid = (id: number) => `bench-registrant-${id}`;
+      await db.query('INSERT INTO contacts (id, stage, score, created_at, updated_at) VALUES ?', [
+        ids.map((id) => [id, 'acquired', 0, now, now]),
+      ]);
+      await db.query('INSERT INTO contact_identities (contact_id, kind, app_id, value, created_at) VALUES ?', [
+        ids.map((id) => [id, 'mp_openid', appId, openid(id), now]),
+      ]);
+      await db.query(
+        'INSERT INTO mp_sessions (token_hash, contact_id, app_id, openid, unionid, session_key, created_at, expires_at) VALUES ?',
+        [
+          ids.map((id) => [
+            createHash('sha256')
+              .update(tokens[id - first], 'utf8')
+              .digest('hex'),
+            id,
+            appId,
+            openid(id),
+            null,
+            'bench',
+            now,
+            expires,
+          ]),
+        ],
+      );
+    }
+    return tokens;
+  } finally {
+    await db.end();
+  }
 }
 
 /** Waits (at most 3 minutes) until a list request answers within a second again: the last phase's queue is gone. */
