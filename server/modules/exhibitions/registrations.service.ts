@@ -1221,9 +1221,10 @@ async function giveSeatBack(m: EntityManager, eventId: number, now: Date): Promi
  * row, and a key over "not cancelled" rows needs a generated column the two databases write
  * differently. The event's row is locked instead (MySQL: takeSeat's UPDATE holds the row's lock
  * when it took a seat, `seated`; else FOR UPDATE here, since an UPDATE that matched nothing may
- * keep no lock (READ COMMITTED's semi-consistent read); SQLite: the transaction's first write already made it the only
- * writer), so two registrations of one event are checked and inserted one at a time. The phone's unique key
- * (event, phone) still answers a second registration of the same phone.
+ * keep no lock (READ COMMITTED's semi-consistent read); SQLite: the transaction's first write
+ * already made it the only writer), so two registrations of one event are checked and inserted
+ * one at a time. The phone's unique key (event, phone) still answers a second registration of the
+ * same phone.
  */
 async function heldRegistrationOf(
   m: EntityManager,
