@@ -204,8 +204,8 @@ export class LeaseQueue {
     // Most claims of a quiet queue find nothing (the jobs poll every few seconds, all at once):
     // one plain read then, not the claim's transaction and its isolation level (four statements).
     const due = this.dueCondition(params);
-    const any: unknown[] = await this.p.dataSource.query(`SELECT 1 FROM ${this.table} WHERE ${due.sql} LIMIT 1`, due.params);
-    if (any.length === 0) return null;
+    const found: unknown[] = await this.p.dataSource.query(`SELECT 1 FROM ${this.table} WHERE ${due.sql} LIMIT 1`, due.params);
+    if (found.length === 0) return null;
     const token = `${this.p.holder.slice(0, 48)}#${randomBytes(6).toString('hex')}`;
     const ids =
       (await this.claimMethod()) === 'skip-locked'
